@@ -1,0 +1,195 @@
+// Package model holds the plain data types shared by the domain, the store and
+// the web layer. Their JSON form is the public contract of spec/api.md.
+package model
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"sync"
+	"time"
+)
+
+// Channels a conversation can come from.
+const (
+	ChannelWebsite   = "website"
+	ChannelEmail     = "email"
+	ChannelMessenger = "messenger"
+	ChannelInstagram = "instagram"
+)
+
+// Message channels (where a message was written).
+const (
+	MsgChannelWidget    = "widget"
+	MsgChannelEmail     = "email"
+	MsgChannelDashboard = "dashboard"
+)
+
+// Author kinds and message kinds.
+const (
+	AuthorVisitor = "visitor"
+	AuthorAgent   = "agent"
+	AuthorSystem  = "system"
+
+	KindReply   = "reply"
+	KindComment = "comment"
+	KindEvent   = "event"
+)
+
+// Agent statuses.
+const (
+	StatusOnline    = "online"
+	StatusInvisible = "invisible"
+	StatusOffline   = "offline"
+)
+
+// Email statuses of a visitor's address.
+const (
+	EmailOK           = "ok"
+	EmailBouncing     = "bouncing"
+	EmailUnsubscribed = "unsubscribed"
+)
+
+// Forwarding modes (Settings.EmailForwarding).
+const (
+	ForwardOff        = "off"
+	ForwardUnread     = "unread"
+	ForwardTranscript = "transcript"
+)
+
+// Workspace is a tenant: one website's chat with its agents and settings.
+type Workspace struct {
+	ID                     string     `json:"id"`
+	Name                   string     `json:"name"`
+	SiteKey                string     `json:"site_key"`
+	TimeZone               string     `json:"time_zone"`
+	Settings               Settings   `json:"-"`
+	AgentsUnavailableSince *time.Time `json:"-"`
+	CreatedAt              time.Time  `json:"created_at"`
+}
+
+// Settings are a workspace's preferences.
+type Settings struct {
+	EmailForwarding string      `json:"email_forwarding"`
+	ContactForm     ContactForm `json:"contact_form"`
+}
+
+// ContactForm is the contact-form part of Settings.
+type ContactForm struct {
+	OfflineRequiresForm bool   `json:"offline_requires_form"`
+	Online              string `json:"online"`
+}
+
+// DefaultSettings are those of a new workspace.
+func DefaultSettings() Settings {
+	return Settings{
+		EmailForwarding: ForwardUnread,
+		ContactForm:     ContactForm{OfflineRequiresForm: true, Online: "optional"},
+	}
+}
+
+// Agent is a person answering in the dashboard.
+type Agent struct {
+	ID             string     `json:"id"`
+	WorkspaceID    string     `json:"workspace_id"`
+	Name           string     `json:"name"`
+	Email          string     `json:"email"`
+	Status         string     `json:"status"`
+	PasswordHash   string     `json:"-"`
+	DisconnectedAt *time.Time `json:"-"`
+	CreatedAt      time.Time  `json:"-"`
+}
+
+// Available reports whether the agent counts as available to visitors.
+func (a Agent) Available() bool {
+	return a.Status == StatusOnline || a.Status == StatusInvisible
+}
+
+// Visitor is a person on the website (or on another channel).
+type Visitor struct {
+	ID           string     `json:"id"`
+	WorkspaceID  string     `json:"-"`
+	Name         *string    `json:"name"`
+	Email        *string    `json:"email"`
+	Online       bool       `json:"online"`
+	LeftAt       *time.Time `json:"left_at"`
+	LastActiveAt *time.Time `json:"last_active_at"`
+	EmailStatus  string     `json:"email_status"`
+	CreatedAt    time.Time  `json:"-"`
+}
+
+// HasEmail reports whether the visitor is identified.
+func (v Visitor) HasEmail() bool { return v.Email != nil && *v.Email != "" }
+
+// Conversation is a thread between a visitor and the workspace's agents.
+type Conversation struct {
+	ID            string    `json:"id"`
+	WorkspaceID   string    `json:"-"`
+	Status        string    `json:"status"`
+	Channel       string    `json:"channel"`
+	Visitor       Visitor   `json:"visitor"`
+	CreatedAt     time.Time `json:"created_at"`
+	LastMessageAt time.Time `json:"last_message_at"`
+	// Unread counts visitor messages no agent has seen yet (dashboard marker).
+	Unread int `json:"unread"`
+	// VisitorReadID is the visitor's read cursor (newest message seen).
+	VisitorReadID *string `json:"-"`
+	AgentReadID   *string `json:"-"`
+	// LastMessage is a preview of the newest public message, for lists.
+	LastMessage *string `json:"last_message,omitempty"`
+}
+
+// Author identifies who wrote a message.
+type Author struct {
+	Kind string  `json:"kind"`
+	ID   *string `json:"id"`
+	Name *string `json:"name"`
+}
+
+// Forwarded records that an agent reply was part of a forwarded email.
+type Forwarded struct {
+	To     string    `json:"to"`
+	At     time.Time `json:"at"`
+	Status string    `json:"status"`
+}
+
+// Message is one entry of a conversation.
+type Message struct {
+	ID              string     `json:"id"`
+	WorkspaceID     string     `json:"-"`
+	ConversationID  string     `json:"conversation_id"`
+	Author          Author     `json:"author"`
+	Kind            string     `json:"kind"`
+	Channel         string     `json:"channel"`
+	Body            string     `json:"body"`
+	ClientID        *string    `json:"client_id,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	ReadByVisitorAt *time.Time `json:"read_by_visitor_at"`
+	Forwarded       *Forwarded `json:"forwarded"`
+}
+
+// Public reports whether visitors may see the message.
+func (m Message) Public() bool { return m.Kind == KindReply }
+
+var idState struct {
+	sync.Mutex
+	last int64
+}
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
+
+// NewID returns a new opaque id. Ids sort by creation time (microseconds,
+// strictly increasing within a process) and carry 64 random bits.
+func NewID() string {
+	idState.Lock()
+	now := time.Now().UnixMicro()
+	if now <= idState.last {
+		now = idState.last + 1
+	}
+	idState.last = now
+	idState.Unlock()
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now))
+	_, _ = rand.Read(b[8:])
+	return idEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parleychat/parley/internal/model"
+)
+
+const conversationSelect = `SELECT c.id, c.workspace_id, c.status, c.channel, c.created_at, c.last_message_at,
+	c.visitor_read_id, c.agent_read_id,
+	(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
+		AND (c.agent_read_id IS NULL OR m.id > c.agent_read_id)),
+	(SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'reply' ORDER BY m.id DESC LIMIT 1),
+	` + visitorColumns + `
+	FROM conversations c JOIN visitors v ON v.id = c.visitor_id`
+
+func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, error) {
+	var (
+		c                model.Conversation
+		created, last    int64
+		readID, agentRID sql.NullString
+		preview          sql.NullString
+		vs               visitorScan
+	)
+	dest := append([]any{&c.ID, &c.WorkspaceID, &c.Status, &c.Channel, &created, &last, &readID, &agentRID, &c.Unread, &preview},
+		vs.dest(&c.Visitor)...)
+	err := row.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, err
+	}
+	vs.fill(&c.Visitor)
+	c.CreatedAt = fromMicros(created)
+	c.LastMessageAt = fromMicros(last)
+	c.VisitorReadID = nullString(readID)
+	c.AgentReadID = nullString(agentRID)
+	if preview.Valid {
+		p := preview.String
+		if r := []rune(p); len(r) > 140 {
+			p = string(r[:140]) + "…"
+		}
+		c.LastMessage = &p
+	}
+	return c, nil
+}
+
+// CreateConversation inserts a conversation.
+func (s *Store) CreateConversation(ctx context.Context, c model.Conversation) error {
+	_, err := s.exec(ctx, `INSERT INTO conversations (id, workspace_id, visitor_id, status, channel, created_at, last_message_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.WorkspaceID, c.Visitor.ID, c.Status, c.Channel, micros(c.CreatedAt), micros(c.LastMessageAt))
+	if err != nil {
+		return fmt.Errorf("create conversation: %w", err)
+	}
+	return nil
+}
+
+// Conversation returns a conversation of a workspace.
+func (s *Store) Conversation(ctx context.Context, workspaceID, id string) (model.Conversation, error) {
+	c, err := scanConversation(s.queryRow(ctx, conversationSelect+` WHERE c.id = ? AND c.workspace_id = ?`, id, workspaceID))
+	if err != nil {
+		return c, fmt.Errorf("get conversation %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// LatestConversationOfVisitor returns the visitor's newest conversation on
+// a channel.
+func (s *Store) LatestConversationOfVisitor(ctx context.Context, visitorID, channel string) (model.Conversation, error) {
+	c, err := scanConversation(s.queryRow(ctx, conversationSelect+` WHERE c.visitor_id = ? AND c.channel = ? ORDER BY c.created_at DESC LIMIT 1`, visitorID, channel))
+	if err != nil {
+		return c, fmt.Errorf("get conversation of visitor %s: %w", visitorID, err)
+	}
+	return c, nil
+}
+
+// Conversations lists a workspace's conversations, newest activity first.
+// status is "open", "closed" or "all".
+func (s *Store) Conversations(ctx context.Context, workspaceID, status string, limit int) ([]model.Conversation, error) {
+	q := conversationSelect + ` WHERE c.workspace_id = ?`
+	args := []any{workspaceID}
+	if status != "all" {
+		q += ` AND c.status = ?`
+		args = append(args, status)
+	}
+	q += ` ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	defer rows.Close()
+	out := []model.Conversation{}
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list conversations: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ConversationIDsOfVisitor lists the ids of a visitor's conversations.
+func (s *Store) ConversationIDsOfVisitor(ctx context.Context, visitorID string) ([]string, error) {
+	return s.ids(ctx, `SELECT id FROM conversations WHERE visitor_id = ?`, visitorID)
+}
+
+// OpenConversationIDs lists a workspace's open conversation ids.
+func (s *Store) OpenConversationIDs(ctx context.Context, workspaceID string) ([]string, error) {
+	return s.ids(ctx, `SELECT id FROM conversations WHERE workspace_id = ? AND status = 'open'`, workspaceID)
+}
+
+func (s *Store) ids(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list ids: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list ids: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// SetConversationStatus opens or closes a conversation.
+func (s *Store) SetConversationStatus(ctx context.Context, workspaceID, id, status string) error {
+	res, err := s.exec(ctx, `UPDATE conversations SET status = ? WHERE id = ? AND workspace_id = ?`, status, id, workspaceID)
+	if err != nil {
+		return fmt.Errorf("set status of conversation %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set status of conversation %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// TouchConversation records a new message's time and reopens the
+// conversation when reopen is set.
+func (s *Store) TouchConversation(ctx context.Context, id string, at time.Time, reopen bool) error {
+	q := `UPDATE conversations SET last_message_at = ? WHERE id = ?`
+	if reopen {
+		q = `UPDATE conversations SET last_message_at = ?, status = 'open' WHERE id = ?`
+	}
+	if _, err := s.exec(ctx, q, micros(at), id); err != nil {
+		return fmt.Errorf("touch conversation %s: %w", id, err)
+	}
+	return nil
+}
+
+// SetAgentRead moves the agents' read cursor of a conversation.
+func (s *Store) SetAgentRead(ctx context.Context, workspaceID, id, messageID string) error {
+	_, err := s.exec(ctx, `UPDATE conversations SET agent_read_id = ? WHERE id = ? AND workspace_id = ? AND (agent_read_id IS NULL OR agent_read_id < ?)`,
+		messageID, id, workspaceID, messageID)
+	if err != nil {
+		return fmt.Errorf("set agent read cursor of %s: %w", id, err)
+	}
+	return nil
+}
+
+// MarkReadByVisitor moves the visitor's read cursor to messageID (when it is
+// newer) and stamps read_by_visitor_at on every public message up to it that
+// had none. It returns the messages it stamped.
+func (s *Store) MarkReadByVisitor(ctx context.Context, conversationID, messageID string, at time.Time) ([]string, error) {
+	if _, err := s.exec(ctx, `UPDATE conversations SET visitor_read_id = ?, visitor_read_at = ? WHERE id = ? AND (visitor_read_id IS NULL OR visitor_read_id < ?)`,
+		messageID, micros(at), conversationID, messageID); err != nil {
+		return nil, fmt.Errorf("move read cursor of %s: %w", conversationID, err)
+	}
+	ids, err := s.ids(ctx, `SELECT id FROM messages WHERE conversation_id = ? AND id <= ? AND kind = 'reply' AND author_kind <> 'visitor' AND read_by_visitor_at IS NULL`, conversationID, messageID)
+	if err != nil {
+		return nil, fmt.Errorf("read messages of %s: %w", conversationID, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if _, err := s.exec(ctx, `UPDATE messages SET read_by_visitor_at = ? WHERE conversation_id = ? AND id <= ? AND kind = 'reply' AND author_kind <> 'visitor' AND read_by_visitor_at IS NULL`,
+		micros(at), conversationID, messageID); err != nil {
+		return nil, fmt.Errorf("read messages of %s: %w", conversationID, err)
+	}
+	return ids, nil
+}

@@ -1,0 +1,241 @@
+// Package store keeps Parley's data in SQL: SQLite (embedded default) or
+// PostgreSQL. Statements are written once with '?' placeholders and rewritten
+// for PostgreSQL; times are stored as microseconds since the epoch.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ErrNotFound is returned when a row does not exist (or is not visible in
+// the caller's workspace).
+var ErrNotFound = errors.New("not found")
+
+// Dialect names the SQL flavour of a database.
+type Dialect int
+
+// Supported dialects.
+const (
+	SQLite Dialect = iota
+	Postgres
+)
+
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Store runs statements on a database or inside a transaction.
+type Store struct {
+	q       querier
+	dialect Dialect
+}
+
+// DB is an open database.
+type DB struct {
+	Store
+	SQL *sql.DB
+}
+
+// Open opens the database named by url ("sqlite:PATH" or "postgres://...").
+// SQLite files are created with their directory; migrations are not applied
+// (see Migrate).
+func Open(ctx context.Context, url string) (*DB, error) {
+	var (
+		db      *sql.DB
+		err     error
+		dialect Dialect
+	)
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		path := strings.TrimPrefix(url, "sqlite:")
+		path = strings.TrimPrefix(path, "//")
+		if path == "" {
+			return nil, fmt.Errorf("open database: empty sqlite path in %q", url)
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("open database: create directory: %w", err)
+			}
+		}
+		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		db, err = sql.Open("sqlite", dsn)
+		if err == nil {
+			// One writer at a time is SQLite's rule; a small pool lets
+			// readers proceed under WAL.
+			db.SetMaxOpenConns(8)
+		}
+		dialect = SQLite
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		db, err = sql.Open("pgx", url)
+		if err == nil {
+			db.SetMaxOpenConns(20)
+		}
+		dialect = Postgres
+	default:
+		return nil, fmt.Errorf("open database: unsupported PARLEY_DATABASE_URL %q (want sqlite:PATH or postgres://...)", url)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return &DB{Store: Store{q: db, dialect: dialect}, SQL: db}, nil
+}
+
+// Dialect reports the database's SQL flavour.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close closes the database.
+func (db *DB) Close() error { return db.SQL.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
+
+// Migrate applies the embedded migrations that have not run yet.
+func (db *DB) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	d := goose.DialectSQLite3
+	if db.dialect == Postgres {
+		d = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(d, db.SQL, sub)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// InTx runs fn in a transaction, committing when it returns nil.
+func (db *DB) InTx(ctx context.Context, fn func(tx *Store) error) error {
+	tx, err := db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(&Store{q: tx, dialect: db.dialect}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// rebind rewrites '?' placeholders as $1, $2... for PostgreSQL.
+func (s *Store) rebind(q string) string {
+	if s.dialect != Postgres {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return s.q.ExecContext(ctx, s.rebind(q), args...)
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.q.QueryContext(ctx, s.rebind(q), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.q.QueryRowContext(ctx, s.rebind(q), args...)
+}
+
+// micros converts a time to the stored form.
+func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+// nullMicros converts an optional time to the stored form.
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return micros(*t)
+}
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func nullString(v sql.NullString) *string {
+	if !v.Valid {
+		return nil
+	}
+	s := v.String
+	return &s
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// GetMeta returns a value of the meta table, or "" when it is unset.
+func (s *Store) GetMeta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.queryRow(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("get meta %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetMetaIfAbsent stores value under key unless the key exists, and returns
+// the stored value (so concurrent first starts agree on one).
+func (s *Store) SetMetaIfAbsent(ctx context.Context, key, value string) (string, error) {
+	if _, err := s.exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value); err != nil {
+		return "", fmt.Errorf("set meta %s: %w", key, err)
+	}
+	return s.GetMeta(ctx, key)
+}

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parleychat/parley/internal/model"
+)
+
+const visitorColumns = `v.id, v.workspace_id, v.name, v.email, v.email_status, v.online, v.left_at, v.last_active_at, v.created_at`
+
+type visitorScan struct {
+	name, email  sql.NullString
+	online       int
+	left, active sql.NullInt64
+	created      int64
+}
+
+func (vs *visitorScan) dest(v *model.Visitor) []any {
+	return []any{&v.ID, &v.WorkspaceID, &vs.name, &vs.email, &v.EmailStatus, &vs.online, &vs.left, &vs.active, &vs.created}
+}
+
+func (vs *visitorScan) fill(v *model.Visitor) {
+	v.Name = nullString(vs.name)
+	v.Email = nullString(vs.email)
+	v.Online = vs.online != 0
+	v.LeftAt = fromNullMicros(vs.left)
+	v.LastActiveAt = fromNullMicros(vs.active)
+	v.CreatedAt = fromMicros(vs.created)
+}
+
+func scanVisitor(row interface{ Scan(...any) error }) (model.Visitor, error) {
+	var (
+		v  model.Visitor
+		vs visitorScan
+	)
+	err := row.Scan(vs.dest(&v)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, ErrNotFound
+	}
+	if err != nil {
+		return v, err
+	}
+	vs.fill(&v)
+	return v, nil
+}
+
+// CreateVisitor inserts a visitor.
+func (s *Store) CreateVisitor(ctx context.Context, v model.Visitor) error {
+	_, err := s.exec(ctx, `INSERT INTO visitors (id, workspace_id, name, email, email_status, online, left_at, last_active_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.ID, v.WorkspaceID, v.Name, v.Email, v.EmailStatus, boolInt(v.Online), nullMicros(v.LeftAt), nullMicros(v.LastActiveAt), micros(v.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("create visitor: %w", err)
+	}
+	return nil
+}
+
+// Visitor returns a visitor of a workspace.
+func (s *Store) Visitor(ctx context.Context, workspaceID, id string) (model.Visitor, error) {
+	v, err := scanVisitor(s.queryRow(ctx, `SELECT `+visitorColumns+` FROM visitors v WHERE v.id = ? AND v.workspace_id = ?`, id, workspaceID))
+	if err != nil {
+		return v, fmt.Errorf("get visitor %s: %w", id, err)
+	}
+	return v, nil
+}
+
+// VisitorByID returns a visitor whatever its workspace (for widget tokens,
+// which name the visitor and are checked by signature).
+func (s *Store) VisitorByID(ctx context.Context, id string) (model.Visitor, error) {
+	v, err := scanVisitor(s.queryRow(ctx, `SELECT `+visitorColumns+` FROM visitors v WHERE v.id = ?`, id))
+	if err != nil {
+		return v, fmt.Errorf("get visitor %s: %w", id, err)
+	}
+	return v, nil
+}
+
+// UpdateVisitorContact stores a visitor's name and email. A new address
+// resets email_status to ok.
+func (s *Store) UpdateVisitorContact(ctx context.Context, v model.Visitor) error {
+	_, err := s.exec(ctx, `UPDATE visitors SET name = ?, email = ?,
+		email_status = CASE WHEN email IS NULL OR email <> ? THEN 'ok' ELSE email_status END
+		WHERE id = ? AND workspace_id = ?`,
+		v.Name, v.Email, v.Email, v.ID, v.WorkspaceID)
+	if err != nil {
+		return fmt.Errorf("update visitor %s: %w", v.ID, err)
+	}
+	return nil
+}
+
+// SetVisitorEmailStatus stores the state of a visitor's address.
+func (s *Store) SetVisitorEmailStatus(ctx context.Context, id, status string) error {
+	if _, err := s.exec(ctx, `UPDATE visitors SET email_status = ? WHERE id = ?`, status, id); err != nil {
+		return fmt.Errorf("set email status of visitor %s: %w", id, err)
+	}
+	return nil
+}
+
+// SetVisitorOnline marks a visitor online and active now.
+func (s *Store) SetVisitorOnline(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE visitors SET online = 1, last_active_at = ? WHERE id = ?`, micros(at), id); err != nil {
+		return fmt.Errorf("set visitor %s online: %w", id, err)
+	}
+	return nil
+}
+
+// SetVisitorLeft marks a visitor offline, gone since leftAt.
+func (s *Store) SetVisitorLeft(ctx context.Context, id string, leftAt time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE visitors SET online = 0, left_at = ? WHERE id = ?`, micros(leftAt), id); err != nil {
+		return fmt.Errorf("set visitor %s left: %w", id, err)
+	}
+	return nil
+}
+
+// TouchVisitor moves a visitor's last_active_at forward.
+func (s *Store) TouchVisitor(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE visitors SET last_active_at = ? WHERE id = ? AND (last_active_at IS NULL OR last_active_at < ?)`, micros(at), id, micros(at)); err != nil {
+		return fmt.Errorf("touch visitor %s: %w", id, err)
+	}
+	return nil
+}
+
+// OnlineVisitorIDs lists visitors marked online (used at start-up, when no
+// connection survived the restart).
+func (s *Store) OnlineVisitorIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT id FROM visitors WHERE online = 1`)
+	if err != nil {
+		return nil, fmt.Errorf("list online visitors: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list online visitors: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parleychat/parley/internal/model"
+)
+
+const workspaceColumns = `id, name, site_key, time_zone, email_forwarding, offline_requires_form, online_form, agents_unavailable_since, created_at`
+
+func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error) {
+	var (
+		w           model.Workspace
+		offlineForm int
+		unavailable sql.NullInt64
+		created     int64
+	)
+	err := row.Scan(&w.ID, &w.Name, &w.SiteKey, &w.TimeZone, &w.Settings.EmailForwarding,
+		&offlineForm, &w.Settings.ContactForm.Online, &unavailable, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, ErrNotFound
+	}
+	if err != nil {
+		return w, err
+	}
+	w.Settings.ContactForm.OfflineRequiresForm = offlineForm != 0
+	w.AgentsUnavailableSince = fromNullMicros(unavailable)
+	w.CreatedAt = fromMicros(created)
+	return w, nil
+}
+
+// CreateWorkspace inserts a workspace.
+func (s *Store) CreateWorkspace(ctx context.Context, w model.Workspace) error {
+	_, err := s.exec(ctx, `INSERT INTO workspaces (`+workspaceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		w.ID, w.Name, w.SiteKey, w.TimeZone, w.Settings.EmailForwarding,
+		boolInt(w.Settings.ContactForm.OfflineRequiresForm), w.Settings.ContactForm.Online,
+		nullMicros(w.AgentsUnavailableSince), micros(w.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("create workspace: %w", err)
+	}
+	return nil
+}
+
+// Workspace returns a workspace by id.
+func (s *Store) Workspace(ctx context.Context, id string) (model.Workspace, error) {
+	w, err := scanWorkspace(s.queryRow(ctx, `SELECT `+workspaceColumns+` FROM workspaces WHERE id = ?`, id))
+	if err != nil {
+		return w, fmt.Errorf("get workspace %s: %w", id, err)
+	}
+	return w, nil
+}
+
+// WorkspaceBySiteKey returns the workspace a widget's site key belongs to.
+func (s *Store) WorkspaceBySiteKey(ctx context.Context, key string) (model.Workspace, error) {
+	w, err := scanWorkspace(s.queryRow(ctx, `SELECT `+workspaceColumns+` FROM workspaces WHERE site_key = ?`, key))
+	if err != nil {
+		return w, fmt.Errorf("get workspace by site key: %w", err)
+	}
+	return w, nil
+}
+
+// WorkspaceByName returns a workspace by its name (the first created, when
+// several share it).
+func (s *Store) WorkspaceByName(ctx context.Context, name string) (model.Workspace, error) {
+	w, err := scanWorkspace(s.queryRow(ctx, `SELECT `+workspaceColumns+` FROM workspaces WHERE name = ? ORDER BY created_at LIMIT 1`, name))
+	if err != nil {
+		return w, fmt.Errorf("get workspace %q: %w", name, err)
+	}
+	return w, nil
+}
+
+// Workspaces lists every workspace, oldest first.
+func (s *Store) Workspaces(ctx context.Context) ([]model.Workspace, error) {
+	rows, err := s.query(ctx, `SELECT `+workspaceColumns+` FROM workspaces ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list workspaces: %w", err)
+	}
+	defer rows.Close()
+	var out []model.Workspace
+	for rows.Next() {
+		w, err := scanWorkspace(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list workspaces: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// UpdateSettings stores a workspace's settings.
+func (s *Store) UpdateSettings(ctx context.Context, workspaceID string, st model.Settings) error {
+	res, err := s.exec(ctx, `UPDATE workspaces SET email_forwarding = ?, offline_requires_form = ?, online_form = ? WHERE id = ?`,
+		st.EmailForwarding, boolInt(st.ContactForm.OfflineRequiresForm), st.ContactForm.Online, workspaceID)
+	if err != nil {
+		return fmt.Errorf("update settings of %s: %w", workspaceID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("update settings of %s: %w", workspaceID, ErrNotFound)
+	}
+	return nil
+}
+
+// SetAgentsUnavailableSince records when agent availability last turned
+// false (nil when agents are available).
+func (s *Store) SetAgentsUnavailableSince(ctx context.Context, workspaceID string, since *time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE workspaces SET agents_unavailable_since = ? WHERE id = ?`, nullMicros(since), workspaceID); err != nil {
+		return fmt.Errorf("set agents availability of %s: %w", workspaceID, err)
+	}
+	return nil
+}
