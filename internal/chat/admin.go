@@ -1,0 +1,224 @@
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// DefaultWorkspace is the name of the workspace created on first start.
+const DefaultWorkspace = "Default"
+
+// TokenLifetime is how long an agent's bearer token (or dashboard session)
+// stays valid.
+const TokenLifetime = 30 * 24 * time.Hour
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("read random: %v", err))
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// CreateWorkspace makes a workspace with default settings.
+func (s *Service) CreateWorkspace(ctx context.Context, name string) (model.Workspace, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return model.Workspace{}, newError(CodeBadRequest, "a workspace needs a name")
+	}
+	now := s.now()
+	w := model.Workspace{ID: model.NewID(), Name: name, SiteKey: randomString(12), TimeZone: "UTC",
+		Settings: model.DefaultSettings(), AgentsUnavailableSince: &now, CreatedAt: now}
+	if err := s.db.CreateWorkspace(ctx, w); err != nil {
+		return w, err
+	}
+	return w, nil
+}
+
+// EnsureDefaultWorkspace creates the Default workspace when no workspace
+// exists yet.
+func (s *Service) EnsureDefaultWorkspace(ctx context.Context) error {
+	ws, err := s.db.Workspaces(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ws) > 0 {
+		return nil
+	}
+	_, err = s.CreateWorkspace(ctx, DefaultWorkspace)
+	return err
+}
+
+// Workspaces lists every workspace.
+func (s *Service) Workspaces(ctx context.Context) ([]model.Workspace, error) {
+	return s.db.Workspaces(ctx)
+}
+
+// Workspace returns a workspace.
+func (s *Service) Workspace(ctx context.Context, id string) (model.Workspace, error) {
+	w, err := s.db.Workspace(ctx, id)
+	return w, notFound(err, "workspace")
+}
+
+// FindWorkspace finds a workspace by id or by name.
+func (s *Service) FindWorkspace(ctx context.Context, idOrName string) (model.Workspace, error) {
+	w, err := s.db.Workspace(ctx, idOrName)
+	if errors.Is(err, store.ErrNotFound) {
+		w, err = s.db.WorkspaceByName(ctx, idOrName)
+	}
+	return w, notFound(err, "workspace "+idOrName)
+}
+
+// CreateAgent adds an agent to a workspace.
+func (s *Service) CreateAgent(ctx context.Context, workspaceID, email, name, password string) (model.Agent, error) {
+	addr, err := ValidateEmail(email)
+	if err != nil {
+		return model.Agent{}, err
+	}
+	n, err := cleanName(name)
+	if err != nil {
+		return model.Agent{}, err
+	}
+	if n == nil {
+		return model.Agent{}, newError(CodeBadRequest, "an agent needs a name")
+	}
+	if len(password) < 8 {
+		return model.Agent{}, newError(CodeBadRequest, "a password has at least 8 characters")
+	}
+	if len(password) > 72 {
+		return model.Agent{}, newError(CodeBadRequest, "a password has at most 72 bytes")
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return model.Agent{}, fmt.Errorf("hash password: %w", err)
+	}
+	a := model.Agent{ID: model.NewID(), WorkspaceID: workspaceID, Email: strings.ToLower(addr), Name: *n,
+		Status: model.StatusOffline, PasswordHash: string(hash), CreatedAt: s.now()}
+	if err := s.db.CreateAgent(ctx, a); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return a, &Error{Code: CodeDuplicate, Message: "an agent with this email exists", Err: err}
+		}
+		return a, err
+	}
+	return a, nil
+}
+
+// CountAgents counts agents in every workspace.
+func (s *Service) CountAgents(ctx context.Context) (int, error) { return s.db.CountAgents(ctx) }
+
+// dummyHash is compared against when the account does not exist, so that a
+// wrong email and a wrong password take the same time.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("parley-dummy-password"), bcrypt.DefaultCost)
+
+// Login checks an agent's credentials and returns a new bearer token.
+// addr is the client's address, for the rate limit.
+func (s *Service) Login(ctx context.Context, email, password, addr string) (string, model.Agent, error) {
+	now := s.now()
+	key := strings.ToLower(strings.TrimSpace(email))
+	if !s.loginByAddr.allow(addr, now) || !s.loginByEmail.allow(key, now) {
+		return "", model.Agent{}, newError(CodeRateLimited, "too many login attempts; try again in a minute")
+	}
+	bad := newError(CodeInvalidCredentials, "wrong email or password")
+	a, err := s.db.AgentByEmail(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return "", a, bad
+	}
+	if err != nil {
+		return "", a, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) != nil {
+		return "", model.Agent{}, bad
+	}
+	tok := randomString(32)
+	if err := s.db.CreateToken(ctx, hashToken(tok), a.ID, now, now.Add(TokenLifetime)); err != nil {
+		return "", a, err
+	}
+	return tok, a, nil
+}
+
+func hashToken(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+// AgentByToken authenticates a bearer token.
+func (s *Service) AgentByToken(ctx context.Context, tok string) (model.Agent, error) {
+	if tok == "" || len(tok) > 200 {
+		return model.Agent{}, newError(CodeInvalidToken, "missing or invalid token")
+	}
+	a, err := s.db.AgentByToken(ctx, hashToken(tok), s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return a, &Error{Code: CodeInvalidToken, Message: "missing, invalid or expired token", Err: err}
+	}
+	return a, err
+}
+
+// Logout revokes a token.
+func (s *Service) Logout(ctx context.Context, tok string) error {
+	return s.db.DeleteToken(ctx, hashToken(tok))
+}
+
+// Settings returns a workspace's settings.
+func (s *Service) Settings(ctx context.Context, workspaceID string) (model.Settings, error) {
+	w, err := s.db.Workspace(ctx, workspaceID)
+	if err != nil {
+		return model.Settings{}, notFound(err, "workspace")
+	}
+	return w.Settings, nil
+}
+
+// SettingsPatch is a subset of Settings to change.
+type SettingsPatch struct {
+	EmailForwarding *string `json:"email_forwarding"`
+	ContactForm     *struct {
+		OfflineRequiresForm *bool   `json:"offline_requires_form"`
+		Online              *string `json:"online"`
+	} `json:"contact_form"`
+}
+
+// UpdateSettings applies a patch to a workspace's settings.
+func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, p SettingsPatch) (model.Settings, error) {
+	st, err := s.Settings(ctx, workspaceID)
+	if err != nil {
+		return st, err
+	}
+	if p.EmailForwarding != nil {
+		switch *p.EmailForwarding {
+		case model.ForwardOff, model.ForwardUnread, model.ForwardTranscript:
+			st.EmailForwarding = *p.EmailForwarding
+		default:
+			return st, newError(CodeBadRequest, `email_forwarding is one of "off", "unread", "transcript"`)
+		}
+	}
+	if p.ContactForm != nil {
+		if p.ContactForm.OfflineRequiresForm != nil {
+			st.ContactForm.OfflineRequiresForm = *p.ContactForm.OfflineRequiresForm
+		}
+		if o := p.ContactForm.Online; o != nil {
+			switch *o {
+			case "off", "optional", "required":
+				st.ContactForm.Online = *o
+			default:
+				return st, newError(CodeBadRequest, `contact_form.online is one of "off", "optional", "required"`)
+			}
+		}
+	}
+	if err := s.db.UpdateSettings(ctx, workspaceID, st); err != nil {
+		return st, err
+	}
+	s.eval.WorkspaceChanged(ctx, workspaceID)
+	return st, nil
+}

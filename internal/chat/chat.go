@@ -1,0 +1,202 @@
+// Package chat is Parley's domain: workspaces, agents, visitors,
+// conversations, messages, settings and presence. Every state change goes
+// through the Service, which writes it with the store, pushes it to open
+// connections and asks the forwarding engine to look at the conversation
+// again.
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/token"
+)
+
+// MaxMessageLength is the longest message body, in characters.
+const MaxMessageLength = 10000
+
+// Publisher pushes encoded frames to open connections (the realtime hub, or a
+// bus that reaches every node).
+type Publisher interface {
+	ToAgents(workspaceID string, frame []byte)
+	ToVisitor(visitorID string, frame []byte)
+	ToWidgets(workspaceID string, frame []byte)
+}
+
+// Evaluator is told which conversations to re-evaluate when an input of the
+// forwarding decision changed. The forwarding engine implements it.
+type Evaluator interface {
+	ConversationChanged(ctx context.Context, conversationID string)
+	VisitorChanged(ctx context.Context, visitorID string)
+	WorkspaceChanged(ctx context.Context, workspaceID string)
+}
+
+type noEvaluator struct{}
+
+func (noEvaluator) ConversationChanged(context.Context, string) {}
+func (noEvaluator) VisitorChanged(context.Context, string)      {}
+func (noEvaluator) WorkspaceChanged(context.Context, string)    {}
+
+// Options configure a Service.
+type Options struct {
+	// AgentAwayAfter: an agent whose last dashboard closed goes offline
+	// after this long.
+	AgentAwayAfter time.Duration
+	// VisitorGrace: a widget reconnecting within this long (a page change)
+	// is no leave.
+	VisitorGrace time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Logger (slog.Default when nil).
+	Logger *slog.Logger
+}
+
+// Service is the domain service.
+type Service struct {
+	db     *store.DB
+	pub    Publisher
+	signer *token.Signer
+	eval   Evaluator
+	opts   Options
+	log    *slog.Logger
+
+	visitorLimits *limiter
+	loginByAddr   *limiter
+	loginByEmail  *limiter
+
+	mu          sync.Mutex
+	leaveTimers map[string]*time.Timer // visitor → pending leave
+	agentConns  map[string]int
+	availCache  map[string]bool // workspace → last published availability
+}
+
+// New returns a Service.
+func New(db *store.DB, pub Publisher, signer *token.Signer, opts Options) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.AgentAwayAfter <= 0 {
+		opts.AgentAwayAfter = 2 * time.Minute
+	}
+	if opts.VisitorGrace <= 0 {
+		opts.VisitorGrace = 3 * time.Second
+	}
+	return &Service{
+		db: db, pub: pub, signer: signer, eval: noEvaluator{}, opts: opts, log: opts.Logger,
+		// A visitor may write 10 messages in a burst, then one a second.
+		visitorLimits: newLimiter(1, 10),
+		// Logins: 10 a minute per address, 5 a minute per account.
+		loginByAddr:  newLimiter(10.0/60, 10),
+		loginByEmail: newLimiter(5.0/60, 5),
+		leaveTimers:  map[string]*time.Timer{},
+		agentConns:   map[string]int{},
+		availCache:   map[string]bool{},
+	}
+}
+
+// SetEvaluator connects the forwarding engine.
+func (s *Service) SetEvaluator(e Evaluator) { s.eval = e }
+
+// DB exposes the store (for the forwarding engine and tools).
+func (s *Service) DB() *store.DB { return s.db }
+
+// Signer exposes the token signer.
+func (s *Service) Signer() *token.Signer { return s.signer }
+
+func (s *Service) now() time.Time { return s.opts.Now().UTC() }
+
+// notFound maps a store miss to the domain's not_found.
+func notFound(err error, what string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return &Error{Code: CodeNotFound, Message: what + " not found", Err: err}
+	}
+	return err
+}
+
+// Event is what agents' connections receive.
+type Event struct {
+	Type string `json:"type"`
+	Data any    `json:"data"`
+}
+
+func encode(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own types are encoded here; failing is a programming error.
+		panic(fmt.Sprintf("encode frame: %v", err))
+	}
+	return b
+}
+
+func (s *Service) toAgents(workspaceID, typ string, data any) {
+	s.pub.ToAgents(workspaceID, encode(Event{Type: typ, Data: data}))
+}
+
+// messageFrame is the widget's frame for a public message.
+func messageFrame(m model.Message) []byte {
+	return encode(struct {
+		Type    string        `json:"type"`
+		Message model.Message `json:"message"`
+	}{"message", m})
+}
+
+// ValidateEmail checks an address typed by a person and returns it
+// normalised (trimmed, domain lower-cased).
+func ValidateEmail(raw string) (string, error) {
+	addr := strings.TrimSpace(raw)
+	bad := &Error{Code: CodeInvalidEmail, Message: "that email address does not look right"}
+	if addr == "" || len(addr) > 254 || !utf8.ValidString(addr) || strings.ContainsAny(addr, " <>\"(),;:\\[]") {
+		return "", bad
+	}
+	parsed, err := mail.ParseAddress(addr)
+	if err != nil || parsed.Address != addr {
+		return "", bad
+	}
+	at := strings.LastIndexByte(addr, '@')
+	local, domain := addr[:at], addr[at+1:]
+	if local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return "", bad
+	}
+	return local + "@" + strings.ToLower(domain), nil
+}
+
+// checkBody validates a message body.
+func checkBody(body string) (string, error) {
+	if !utf8.ValidString(body) {
+		return "", newError(CodeBadRequest, "message is not valid UTF-8")
+	}
+	if utf8.RuneCountInString(body) > MaxMessageLength {
+		return "", newError(CodeMessageTooLong, fmt.Sprintf("a message is at most %d characters", MaxMessageLength))
+	}
+	if strings.TrimSpace(body) == "" {
+		return "", newError(CodeEmptyMessage, "message is empty")
+	}
+	return body, nil
+}
+
+func cleanName(raw string) (*string, error) {
+	name := strings.TrimSpace(raw)
+	if !utf8.ValidString(name) {
+		return nil, newError(CodeBadRequest, "name is not valid UTF-8")
+	}
+	if utf8.RuneCountInString(name) > 200 {
+		return nil, newError(CodeBadRequest, "name is at most 200 characters")
+	}
+	if name == "" {
+		return nil, nil
+	}
+	return &name, nil
+}

@@ -1,0 +1,184 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// Conversations lists the agent's workspace's conversations.
+func (s *Service) Conversations(ctx context.Context, a model.Agent, status string) ([]model.Conversation, error) {
+	switch status {
+	case "":
+		status = "open"
+	case "open", "closed", "all":
+	default:
+		return nil, newError(CodeBadRequest, `status is one of "open", "closed", "all"`)
+	}
+	return s.db.Conversations(ctx, a.WorkspaceID, status, 500)
+}
+
+// Conversation returns one conversation of the agent's workspace.
+func (s *Service) Conversation(ctx context.Context, a model.Agent, id string) (model.Conversation, error) {
+	c, err := s.db.Conversation(ctx, a.WorkspaceID, id)
+	return c, notFound(err, "conversation")
+}
+
+// Messages lists a conversation's messages, comments and events included.
+func (s *Service) Messages(ctx context.Context, a model.Agent, conversationID string) ([]model.Message, error) {
+	if _, err := s.Conversation(ctx, a, conversationID); err != nil {
+		return nil, err
+	}
+	return s.db.Messages(ctx, a.WorkspaceID, conversationID, false)
+}
+
+// PostMessage stores an agent's reply (sent to the visitor) or internal
+// comment (seen by agents only).
+func (s *Service) PostMessage(ctx context.Context, a model.Agent, conversationID, body, kind string) (model.Message, error) {
+	if kind == "" {
+		kind = model.KindReply
+	}
+	if kind != model.KindReply && kind != model.KindComment {
+		return model.Message{}, newError(CodeBadRequest, `kind is "reply" or "comment"`)
+	}
+	body, err := checkBody(body)
+	if err != nil {
+		return model.Message{}, err
+	}
+	now := s.now()
+	msg := model.Message{ID: model.NewID(), WorkspaceID: a.WorkspaceID, ConversationID: conversationID,
+		Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name},
+		Kind:   kind, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: now}
+	var conv model.Conversation
+	err = s.db.InTx(ctx, func(tx *store.Store) error {
+		if _, err := tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
+			return notFound(err, "conversation")
+		}
+		if err := tx.CreateMessage(ctx, msg); err != nil {
+			return err
+		}
+		if err := tx.TouchConversation(ctx, conversationID, now, kind == model.KindReply); err != nil {
+			return err
+		}
+		var err error
+		conv, err = tx.Conversation(ctx, a.WorkspaceID, conversationID)
+		return err
+	})
+	if err != nil {
+		return model.Message{}, err
+	}
+	if kind == model.KindReply && conv.Channel == model.ChannelWebsite {
+		s.pub.ToVisitor(conv.Visitor.ID, messageFrame(msg))
+	}
+	s.toAgents(a.WorkspaceID, "message.created", msg)
+	s.toAgents(a.WorkspaceID, "conversation.updated", conv)
+	if kind == model.KindReply {
+		s.eval.ConversationChanged(ctx, conv.ID)
+	}
+	return msg, nil
+}
+
+// SetConversationStatus closes or reopens a conversation.
+func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, status string) (model.Conversation, error) {
+	if err := s.db.SetConversationStatus(ctx, a.WorkspaceID, id, status); err != nil {
+		return model.Conversation{}, notFound(err, "conversation")
+	}
+	c, err := s.Conversation(ctx, a, id)
+	if err != nil {
+		return c, err
+	}
+	s.toAgents(a.WorkspaceID, "conversation.updated", c)
+	return c, nil
+}
+
+// MarkSeenByAgent clears the conversation's unread marker.
+func (s *Service) MarkSeenByAgent(ctx context.Context, a model.Agent, id string) (model.Conversation, error) {
+	msgs, err := s.Messages(ctx, a, id)
+	if err != nil {
+		return model.Conversation{}, err
+	}
+	if len(msgs) > 0 {
+		if err := s.db.SetAgentRead(ctx, a.WorkspaceID, id, msgs[len(msgs)-1].ID); err != nil {
+			return model.Conversation{}, err
+		}
+	}
+	c, err := s.Conversation(ctx, a, id)
+	if err == nil {
+		s.toAgents(a.WorkspaceID, "conversation.updated", c)
+	}
+	return c, err
+}
+
+// VisitorPatch changes a visitor's details; a field left out stays, an
+// empty string clears it.
+type VisitorPatch struct {
+	Email *string `json:"email"`
+	Name  *string `json:"name"`
+	// set reports which fields were present in the JSON (null clears too).
+	emailSet, nameSet bool
+}
+
+// UnmarshalJSON records which fields the patch names.
+func (p *VisitorPatch) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	type plain VisitorPatch
+	var q plain
+	if err := json.Unmarshal(b, &q); err != nil {
+		return err
+	}
+	*p = VisitorPatch(q)
+	_, p.emailSet = raw["email"]
+	_, p.nameSet = raw["name"]
+	return nil
+}
+
+// NewVisitorPatch builds a patch setting the given fields (nil: left alone).
+func NewVisitorPatch(email, name *string) VisitorPatch {
+	return VisitorPatch{Email: email, Name: name, emailSet: email != nil, nameSet: name != nil}
+}
+
+// UpdateVisitor applies an agent's change to a visitor's details.
+func (s *Service) UpdateVisitor(ctx context.Context, a model.Agent, visitorID string, p VisitorPatch) (model.Visitor, error) {
+	v, err := s.db.Visitor(ctx, a.WorkspaceID, visitorID)
+	if err != nil {
+		return v, notFound(err, "visitor")
+	}
+	if p.emailSet {
+		if e := trimmed(p.Email); e == nil {
+			v.Email = nil
+		} else {
+			addr, err := ValidateEmail(*e)
+			if err != nil {
+				return v, err
+			}
+			v.Email = &addr
+		}
+	}
+	if p.nameSet {
+		name := ""
+		if p.Name != nil {
+			name = *p.Name
+		}
+		n, err := cleanName(name)
+		if err != nil {
+			return v, err
+		}
+		v.Name = n
+	}
+	return s.saveContact(ctx, v)
+}
+
+// Visitor returns a visitor of the agent's workspace.
+func (s *Service) Visitor(ctx context.Context, a model.Agent, id string) (model.Visitor, error) {
+	v, err := s.db.Visitor(ctx, a.WorkspaceID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, notFound(err, "visitor")
+	}
+	return v, err
+}

@@ -1,0 +1,49 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is a domain error with the code of spec/api.md. Handlers map codes
+// to HTTP statuses and WebSocket error frames in one place.
+type Error struct {
+	Code    string
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Codes used by the domain.
+const (
+	CodeNotFound            = "not_found"
+	CodeUnknownSite         = "unknown_site"
+	CodeInvalidToken        = "invalid_token"
+	CodeInvalidCredentials  = "invalid_credentials"
+	CodeInvalidEmail        = "invalid_email"
+	CodeMessageTooLong      = "message_too_long"
+	CodeEmptyMessage        = "empty_message"
+	CodeContactFormRequired = "contact_form_required"
+	CodeRateLimited         = "rate_limited"
+	CodeBadRequest          = "bad_request"
+	CodeDuplicate           = "already_exists"
+)
+
+func newError(code, msg string) *Error { return &Error{Code: code, Message: msg} }
+
+// ErrorCode returns the domain code of err, or "" for an internal error.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}

@@ -1,0 +1,290 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// Session is the widget's session answer.
+type Session struct {
+	VisitorToken        string            `json:"visitor_token"`
+	Visitor             model.Visitor     `json:"visitor"`
+	ConversationID      *string           `json:"conversation_id"`
+	AgentsAvailable     bool              `json:"agents_available"`
+	ContactFormRequired bool              `json:"contact_form_required"`
+	ContactForm         model.ContactForm `json:"contact_form"`
+	WorkspaceName       string            `json:"workspace_name"`
+}
+
+const visitorPurpose = "visitor"
+
+// Session starts or resumes a visitor on a site.
+func (s *Service) Session(ctx context.Context, siteKey, visitorToken string) (Session, error) {
+	w, err := s.db.WorkspaceBySiteKey(ctx, siteKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return Session{}, &Error{Code: CodeUnknownSite, Message: "unknown site key", Err: err}
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	var v model.Visitor
+	found := false
+	if visitorToken != "" {
+		if id, err := s.signer.Verify(visitorPurpose, visitorToken); err == nil {
+			v, err = s.db.Visitor(ctx, w.ID, id)
+			found = err == nil
+		}
+	}
+	if !found {
+		v = model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, EmailStatus: model.EmailOK, CreatedAt: s.now()}
+		if err := s.db.CreateVisitor(ctx, v); err != nil {
+			return Session{}, err
+		}
+		visitorToken = s.signer.Sign(visitorPurpose, v.ID)
+	}
+	sess := Session{VisitorToken: visitorToken, Visitor: v, ContactForm: w.Settings.ContactForm, WorkspaceName: w.Name}
+	if c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite); err == nil {
+		sess.ConversationID = &c.ID
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return Session{}, err
+	}
+	avail, err := s.db.AgentsAvailable(ctx, w.ID)
+	if err != nil {
+		return Session{}, err
+	}
+	sess.AgentsAvailable = avail
+	sess.ContactFormRequired = contactFormRequired(w.Settings, avail, v)
+	return sess, nil
+}
+
+// contactFormRequired tells whether the workspace demands an email before it
+// takes a message from this visitor now.
+func contactFormRequired(st model.Settings, agentsAvailable bool, v model.Visitor) bool {
+	if v.HasEmail() {
+		return false
+	}
+	if agentsAvailable {
+		return st.ContactForm.Online == "required"
+	}
+	return st.ContactForm.OfflineRequiresForm
+}
+
+// VisitorByToken authenticates a widget's visitor token.
+func (s *Service) VisitorByToken(ctx context.Context, tok string) (model.Visitor, error) {
+	id, err := s.signer.Verify(visitorPurpose, tok)
+	if err != nil {
+		return model.Visitor{}, &Error{Code: CodeInvalidToken, Message: "invalid visitor token", Err: err}
+	}
+	v, err := s.db.VisitorByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, &Error{Code: CodeInvalidToken, Message: "unknown visitor", Err: err}
+	}
+	return v, err
+}
+
+// VisitorMessages lists the public messages of the visitor's website
+// conversation.
+func (s *Service) VisitorMessages(ctx context.Context, v model.Visitor) ([]model.Message, error) {
+	c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite)
+	if errors.Is(err, store.ErrNotFound) {
+		return []model.Message{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.db.Messages(ctx, v.WorkspaceID, c.ID, true)
+}
+
+// VisitorSend stores a visitor's message (from the widget or, with channel
+// email, from an email reply). A client id already used in the conversation
+// returns the stored message instead of a second one.
+func (s *Service) VisitorSend(ctx context.Context, visitorID, body, clientID, channel string) (model.Message, error) {
+	body, err := checkBody(body)
+	if err != nil {
+		return model.Message{}, err
+	}
+	if len(clientID) > 100 || !utf8.ValidString(clientID) {
+		return model.Message{}, newError(CodeBadRequest, "client_id is at most 100 bytes of UTF-8")
+	}
+	now := s.now()
+	if !s.visitorLimits.allow(visitorID, now) {
+		return model.Message{}, newError(CodeRateLimited, "too many messages; slow down")
+	}
+	v, err := s.db.VisitorByID(ctx, visitorID)
+	if err != nil {
+		return model.Message{}, notFound(err, "visitor")
+	}
+	w, err := s.db.Workspace(ctx, v.WorkspaceID)
+	if err != nil {
+		return model.Message{}, err
+	}
+	if channel == model.MsgChannelWidget {
+		avail, err := s.db.AgentsAvailable(ctx, w.ID)
+		if err != nil {
+			return model.Message{}, err
+		}
+		if contactFormRequired(w.Settings, avail, v) {
+			return model.Message{}, newError(CodeContactFormRequired, "please leave your email address first")
+		}
+	}
+
+	var (
+		msg       model.Message
+		duplicate bool
+		conv      model.Conversation
+	)
+	err = s.db.InTx(ctx, func(tx *store.Store) error {
+		c, err := tx.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			c = model.Conversation{ID: model.NewID(), WorkspaceID: w.ID, Visitor: v, Status: "open",
+				Channel: model.ChannelWebsite, CreatedAt: now, LastMessageAt: now}
+			if err := tx.CreateConversation(ctx, c); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		if clientID != "" {
+			old, err := tx.MessageByClientID(ctx, c.ID, clientID)
+			if err == nil {
+				msg, duplicate = old, true
+				return nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		msg = model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
+			Author: model.Author{Kind: model.AuthorVisitor, ID: &v.ID, Name: v.Name},
+			Kind:   model.KindReply, Channel: channel, Body: body, CreatedAt: now}
+		if clientID != "" {
+			msg.ClientID = &clientID
+		}
+		if err := tx.CreateMessage(ctx, msg); err != nil {
+			return err
+		}
+		if err := tx.TouchConversation(ctx, c.ID, now, true); err != nil {
+			return err
+		}
+		if err := tx.TouchVisitor(ctx, v.ID, now); err != nil {
+			return err
+		}
+		conv, err = tx.Conversation(ctx, w.ID, c.ID)
+		return err
+	})
+	if err != nil {
+		return model.Message{}, err
+	}
+	if duplicate {
+		// A resend after a reconnect: echo the stored message so the
+		// widget can reconcile, store nothing.
+		s.pub.ToVisitor(v.ID, messageFrame(msg))
+		return msg, nil
+	}
+	s.pub.ToVisitor(v.ID, messageFrame(msg))
+	s.toAgents(w.ID, "message.created", msg)
+	s.toAgents(w.ID, "conversation.updated", conv)
+	s.eval.ConversationChanged(ctx, conv.ID)
+	return msg, nil
+}
+
+// VisitorContact stores the contact form: the visitor's email and name.
+func (s *Service) VisitorContact(ctx context.Context, visitorID, email, name string) (model.Visitor, error) {
+	addr, err := ValidateEmail(email)
+	if err != nil {
+		return model.Visitor{}, err
+	}
+	n, err := cleanName(name)
+	if err != nil {
+		return model.Visitor{}, err
+	}
+	v, err := s.db.VisitorByID(ctx, visitorID)
+	if err != nil {
+		return v, notFound(err, "visitor")
+	}
+	v.Email = &addr
+	if n != nil {
+		v.Name = n
+	}
+	return s.saveContact(ctx, v)
+}
+
+func (s *Service) saveContact(ctx context.Context, v model.Visitor) (model.Visitor, error) {
+	if err := s.db.UpdateVisitorContact(ctx, v); err != nil {
+		return v, err
+	}
+	v, err := s.db.VisitorByID(ctx, v.ID)
+	if err != nil {
+		return v, err
+	}
+	s.pub.ToVisitor(v.ID, encode(struct {
+		Type    string        `json:"type"`
+		Visitor model.Visitor `json:"visitor"`
+	}{"contact", v}))
+	s.toAgents(v.WorkspaceID, "visitor.updated", v)
+	s.eval.VisitorChanged(ctx, v.ID)
+	return v, nil
+}
+
+// VisitorRead moves the visitor's read cursor up to messageID.
+func (s *Service) VisitorRead(ctx context.Context, visitorID, messageID string) error {
+	if messageID == "" || len(messageID) > 64 {
+		return newError(CodeBadRequest, "read needs a message_id")
+	}
+	v, err := s.db.VisitorByID(ctx, visitorID)
+	if err != nil {
+		return notFound(err, "visitor")
+	}
+	m, err := s.db.Message(ctx, v.WorkspaceID, messageID)
+	if err != nil {
+		return notFound(err, "message")
+	}
+	c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite)
+	if err != nil || c.ID != m.ConversationID || !m.Public() {
+		return newError(CodeNotFound, "message not found")
+	}
+	now := s.now()
+	var stamped []string
+	err = s.db.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		stamped, err = tx.MarkReadByVisitor(ctx, c.ID, m.ID, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range stamped {
+		if msg, err := s.db.Message(ctx, v.WorkspaceID, id); err == nil {
+			s.toAgents(v.WorkspaceID, "message.updated", msg)
+		}
+	}
+	s.eval.ConversationChanged(ctx, c.ID)
+	return nil
+}
+
+// VisitorActivity records that the visitor is active on the page.
+func (s *Service) VisitorActivity(ctx context.Context, visitorID string) error {
+	if err := s.db.TouchVisitor(ctx, visitorID, s.now()); err != nil {
+		return err
+	}
+	s.eval.VisitorChanged(ctx, visitorID)
+	return nil
+}
+
+// trimmed returns a pointer to the trimmed string, nil when empty.
+func trimmed(p *string) *string {
+	if p == nil {
+		return nil
+	}
+	t := strings.TrimSpace(*p)
+	if t == "" {
+		return nil
+	}
+	return &t
+}

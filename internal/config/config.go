@@ -1,0 +1,104 @@
+// Package config reads Parley's PARLEY_* environment variables into a
+// Config, validated once at start-up.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is Parley's configuration (spec/api.md, "Configuration").
+type Config struct {
+	HTTPAddr         string
+	PublicURL        string
+	DatabaseURL      string
+	Secret           string
+	SMTPURL          string
+	MailFrom         string
+	InboundDomain    string
+	InboundSMTPAddr  string
+	InboundSecret    string
+	ForwardLeftAfter time.Duration
+	ForwardIdleAfter time.Duration
+	ForwardQuiet     time.Duration
+	AgentAwayAfter   time.Duration
+	VisitorGrace     time.Duration
+	LogLevel         slog.Level
+	DKIMKeyFile      string
+	DKIMSelector     string
+	DKIMDomain       string
+}
+
+// Load reads the configuration from the environment through getenv
+// (os.Getenv when nil).
+func Load(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		HTTPAddr:        get("PARLEY_HTTP_ADDR", "127.0.0.1:8080"),
+		PublicURL:       strings.TrimRight(get("PARLEY_PUBLIC_URL", "http://localhost:8080"), "/"),
+		DatabaseURL:     get("PARLEY_DATABASE_URL", "sqlite:./data/parley.db"),
+		Secret:          getenv("PARLEY_SECRET"),
+		SMTPURL:         get("PARLEY_SMTP_URL", ""),
+		MailFrom:        get("PARLEY_MAIL_FROM", "parley@localhost"),
+		InboundDomain:   get("PARLEY_INBOUND_DOMAIN", "reply.localhost"),
+		InboundSMTPAddr: get("PARLEY_INBOUND_SMTP_ADDR", ""),
+		InboundSecret:   getenv("PARLEY_INBOUND_SECRET"),
+		DKIMKeyFile:     get("PARLEY_DKIM_KEY_FILE", ""),
+		DKIMSelector:    get("PARLEY_DKIM_SELECTOR", ""),
+		DKIMDomain:      get("PARLEY_DKIM_DOMAIN", ""),
+	}
+	var errs []string
+	dur := func(name, def string) time.Duration {
+		raw := get(name, def)
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Sprintf("%s=%q is not a positive Go duration (e.g. 30s, 5m)", name, raw))
+		}
+		return d
+	}
+	c.ForwardLeftAfter = dur("PARLEY_FORWARD_LEFT_AFTER", "5m")
+	c.ForwardIdleAfter = dur("PARLEY_FORWARD_IDLE_AFTER", "30m")
+	c.ForwardQuiet = dur("PARLEY_FORWARD_QUIET", "30s")
+	c.AgentAwayAfter = dur("PARLEY_AGENT_AWAY_AFTER", "2m")
+	// How long a page change may take to reconnect before the visitor
+	// counts as gone. Kept under LEFT_AFTER so shrunk timings still work.
+	c.VisitorGrace = dur("PARLEY_VISITOR_GRACE", "3s")
+	if c.VisitorGrace > c.ForwardLeftAfter/2 {
+		c.VisitorGrace = c.ForwardLeftAfter / 2
+	}
+
+	switch lvl := strings.ToLower(get("PARLEY_LOG_LEVEL", "info")); lvl {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		errs = append(errs, fmt.Sprintf("PARLEY_LOG_LEVEL=%q is not one of debug, info, warn, error", lvl))
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Sprintf("PARLEY_PUBLIC_URL=%q is not an http(s) URL", c.PublicURL))
+	}
+	if c.Secret != "" && len(c.Secret) < 16 {
+		errs = append(errs, "PARLEY_SECRET must be at least 16 characters")
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}

@@ -1,0 +1,61 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "defaults", env: nil, check: func(t *testing.T, c Config) {
+			if c.HTTPAddr != "127.0.0.1:8080" || c.PublicURL != "http://localhost:8080" || c.DatabaseURL != "sqlite:./data/parley.db" {
+				t.Errorf("defaults: %+v", c)
+			}
+			if c.ForwardLeftAfter != 5*time.Minute || c.ForwardIdleAfter != 30*time.Minute || c.ForwardQuiet != 30*time.Second || c.AgentAwayAfter != 2*time.Minute {
+				t.Errorf("durations: %+v", c)
+			}
+			if c.MailFrom != "parley@localhost" || c.InboundDomain != "reply.localhost" {
+				t.Errorf("mail: %+v", c)
+			}
+		}},
+		{name: "shrunk timings", env: map[string]string{"PARLEY_FORWARD_LEFT_AFTER": "2s", "PARLEY_AGENT_AWAY_AFTER": "1s"}, check: func(t *testing.T, c Config) {
+			if c.ForwardLeftAfter != 2*time.Second || c.AgentAwayAfter != time.Second {
+				t.Errorf("got %v %v", c.ForwardLeftAfter, c.AgentAwayAfter)
+			}
+			if c.VisitorGrace > time.Second {
+				t.Errorf("grace %v must stay under half of LEFT_AFTER", c.VisitorGrace)
+			}
+		}},
+		{name: "trailing slash", env: map[string]string{"PARLEY_PUBLIC_URL": "https://chat.example.com/"}, check: func(t *testing.T, c Config) {
+			if c.PublicURL != "https://chat.example.com" {
+				t.Errorf("got %q", c.PublicURL)
+			}
+		}},
+		{name: "bad duration", env: map[string]string{"PARLEY_FORWARD_QUIET": "soon"}, wantErr: "PARLEY_FORWARD_QUIET"},
+		{name: "negative duration", env: map[string]string{"PARLEY_FORWARD_IDLE_AFTER": "-1s"}, wantErr: "PARLEY_FORWARD_IDLE_AFTER"},
+		{name: "bad level", env: map[string]string{"PARLEY_LOG_LEVEL": "loud"}, wantErr: "PARLEY_LOG_LEVEL"},
+		{name: "bad url", env: map[string]string{"PARLEY_PUBLIC_URL": "chat.example.com"}, wantErr: "PARLEY_PUBLIC_URL"},
+		{name: "short secret", env: map[string]string{"PARLEY_SECRET": "abc"}, wantErr: "PARLEY_SECRET"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want mention of %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}

@@ -1,0 +1,173 @@
+// Package realtime fans events out to the WebSocket connections open on this
+// node: agents' dashboards per workspace and visitors' widgets per visitor.
+package realtime
+
+import (
+	"sync"
+	"time"
+)
+
+// Conn is one open connection as the hub sees it: a bounded queue of
+// encoded frames drained by the connection's writer.
+type Conn struct {
+	WorkspaceID string
+	VisitorID   string // set for widget connections
+	AgentID     string // set for dashboard connections
+
+	send   chan []byte
+	once   sync.Once
+	closed chan struct{}
+
+	actMu        sync.Mutex
+	lastActivity time.Time
+}
+
+// SendBuffer is how many frames may wait for a slow connection before the
+// hub drops it (the client reconnects and refetches what it missed).
+const SendBuffer = 64
+
+// NewConn makes a connection record for the hub.
+func NewConn(workspaceID, visitorID, agentID string) *Conn {
+	return &Conn{WorkspaceID: workspaceID, VisitorID: visitorID, AgentID: agentID,
+		send: make(chan []byte, SendBuffer), closed: make(chan struct{})}
+}
+
+// Send returns the queue of frames to write.
+func (c *Conn) Send() <-chan []byte { return c.send }
+
+// Closed is closed when the hub gave up on the connection.
+func (c *Conn) Closed() <-chan struct{} { return c.closed }
+
+func (c *Conn) enqueue(frame []byte) {
+	select {
+	case c.send <- frame:
+	default:
+		c.kill()
+	}
+}
+
+func (c *Conn) kill() { c.once.Do(func() { close(c.closed) }) }
+
+// Hub indexes this node's connections.
+type Hub struct {
+	mu       sync.RWMutex
+	agents   map[string]map[*Conn]struct{} // workspace → dashboards
+	widgets  map[string]map[*Conn]struct{} // workspace → widgets
+	visitors map[string]map[*Conn]struct{} // visitor → widgets
+	byAgent  map[string]map[*Conn]struct{} // agent → dashboards
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub {
+	return &Hub{
+		agents:   map[string]map[*Conn]struct{}{},
+		widgets:  map[string]map[*Conn]struct{}{},
+		visitors: map[string]map[*Conn]struct{}{},
+		byAgent:  map[string]map[*Conn]struct{}{},
+	}
+}
+
+func add(m map[string]map[*Conn]struct{}, key string, c *Conn) int {
+	set := m[key]
+	if set == nil {
+		set = map[*Conn]struct{}{}
+		m[key] = set
+	}
+	set[c] = struct{}{}
+	return len(set)
+}
+
+func remove(m map[string]map[*Conn]struct{}, key string, c *Conn) int {
+	set := m[key]
+	delete(set, c)
+	n := len(set)
+	if n == 0 {
+		delete(m, key)
+	}
+	return n
+}
+
+// Register adds a connection and returns how many connections its visitor
+// (or agent) now has on this node.
+func (h *Hub) Register(c *Conn) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.VisitorID != "" {
+		add(h.widgets, c.WorkspaceID, c)
+		return add(h.visitors, c.VisitorID, c)
+	}
+	add(h.agents, c.WorkspaceID, c)
+	return add(h.byAgent, c.AgentID, c)
+}
+
+// Unregister removes a connection and returns how many its visitor (or
+// agent) still has on this node.
+func (h *Hub) Unregister(c *Conn) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c.kill()
+	if c.VisitorID != "" {
+		remove(h.widgets, c.WorkspaceID, c)
+		return remove(h.visitors, c.VisitorID, c)
+	}
+	remove(h.agents, c.WorkspaceID, c)
+	return remove(h.byAgent, c.AgentID, c)
+}
+
+func (h *Hub) fanout(m map[string]map[*Conn]struct{}, key string, frame []byte) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range m[key] {
+		c.enqueue(frame)
+	}
+}
+
+// ToAgents queues a frame for every dashboard of a workspace.
+func (h *Hub) ToAgents(workspaceID string, frame []byte) { h.fanout(h.agents, workspaceID, frame) }
+
+// ToVisitor queues a frame for every widget of a visitor.
+func (h *Hub) ToVisitor(visitorID string, frame []byte) { h.fanout(h.visitors, visitorID, frame) }
+
+// ToWidgets queues a frame for every widget open on a workspace's site.
+func (h *Hub) ToWidgets(workspaceID string, frame []byte) { h.fanout(h.widgets, workspaceID, frame) }
+
+// Counts reports open widget and dashboard connections.
+func (h *Hub) Counts() (widgets, dashboards int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, s := range h.widgets {
+		widgets += len(s)
+	}
+	for _, s := range h.agents {
+		dashboards += len(s)
+	}
+	return widgets, dashboards
+}
+
+// CloseAll tells every connection to close (shutdown).
+func (h *Hub) CloseAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range []map[string]map[*Conn]struct{}{h.agents, h.widgets} {
+		for _, set := range m {
+			for c := range set {
+				c.kill()
+			}
+		}
+	}
+}
+
+// Push queues a frame for this connection only (answers to its own frames).
+func (c *Conn) Push(frame []byte) { c.enqueue(frame) }
+
+// AllowActivity reports whether an activity frame should be recorded: at
+// most one a second per connection reaches the database.
+func (c *Conn) AllowActivity(now time.Time) bool {
+	c.actMu.Lock()
+	defer c.actMu.Unlock()
+	if now.Sub(c.lastActivity) < time.Second {
+		return false
+	}
+	c.lastActivity = now
+	return true
+}
