@@ -1,0 +1,807 @@
+/*
+ * Parley visitor chat widget. One file, no dependencies, no build step.
+ *
+ * Embed with:
+ *   <script src="https://chat.example.com/widget.js" data-site-key="SITEKEY" async></script>
+ *
+ * The API base is the origin of this script's src. The visitor token is kept in
+ * localStorage under "parley.visitor_token.<site key>". Everything the widget
+ * draws lives in an open shadow root on <div id="parley-widget">, and every
+ * piece of text that comes from the server is set with textContent.
+ */
+(() => {
+  'use strict';
+
+  const W = window, D = document;
+  if (W.Parley && W.Parley.visitorToken) return; // loaded twice
+
+  const script = D.currentScript || D.querySelector('script[data-site-key]');
+  const siteKey = script && script.getAttribute('data-site-key');
+  if (!siteKey) {
+    console.warn('Parley: the widget script has no data-site-key attribute.');
+    return;
+  }
+  let base = '';
+  try { base = new URL(script.src || '', location.href).origin; } catch (e) { /* keep empty */ }
+  if (!base || base === 'null') base = location.origin;
+  const API = base + '/api/widget/v1';
+  const TOKEN_KEY = 'parley.visitor_token.' + siteKey;
+  const SKIP_KEY = 'parley.contact_skipped.' + siteKey;
+  const MAX_CHARS = 10000;
+  const COUNTER_FROM = 9000;
+  const PING_EVERY = 60000;
+
+  const TXT = {
+    away: "We're away right now \u2014 leave a message and we'll get back to you (by email if you leave your address)",
+    tooLong: 'Your message is too long (at most 10,000 characters).',
+    tooFast: "You're sending messages too fast",
+    badEmail: 'Please enter a valid email address.',
+    introOffline: "We're away right now. Leave your email and we'll get back to you.",
+    introOnline: 'Please tell us who you are before we start.',
+    introOptional: "Leave your email so we can reply even after you've left (optional).",
+  };
+
+  const store = {
+    get(k) { try { return localStorage.getItem(k); } catch (e) { return null; } },
+    set(k, v) { try { localStorage.setItem(k, v); } catch (e) { /* storage disabled */ } },
+  };
+
+  // ---- state ---------------------------------------------------------------
+
+  let token = store.get(TOKEN_KEY);
+  let visitor = null, convId = null, available = false, required = false;
+  let cfg = null; // {offline_requires_form, online}: optional server extension
+  let wsName = '';
+  let skippedFor = store.get(SKIP_KEY); // the visitor token that skipped the optional form
+  let autoSend = false; // send the kept composer text once the contact is saved
+  let contactQueued = null, contactBusy = false;
+
+  const msgs = new Map(); // id -> Message (confirmed by the server)
+  const pend = new Map(); // client_id -> {cid, body, sent, http, failed, s}
+  const nodes = new Map(); // 'm:'+id | 'p:'+client_id -> element
+  const seen = new Set(); // ids shown to the visitor in an open, visible window
+  let seq = 0, lastReadSent = null, readOwed = null;
+
+  let ws = null, wsUp = false, everOpened = false, historyLoaded = false;
+  let attempt = 0, reconnectTimer = 0;
+  let dirty = false, lastPing = 0, pingTimer = 0;
+
+  let ready = false, wantOpen = false, isOpen = false;
+  let shadow, root, launcher, badge, win, titleEl, statusEl, list, connEl, noteEl;
+  let form, introEl, nameIn, emailIn, submitBtn, skipBtn, composer, input, sendBtn, counter, errEl = null;
+
+  // ---- helpers -------------------------------------------------------------
+
+  function h(tag, cls, text) {
+    const e = D.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+
+  function uuid() {
+    const c = W.crypto;
+    if (c && c.randomUUID) { try { return c.randomUUID(); } catch (e) { /* insecure context */ } }
+    const b = new Uint8Array(16);
+    if (c && c.getRandomValues) c.getRandomValues(b);
+    else for (let i = 0; i < 16; i++) b[i] = Math.floor(Math.random() * 256);
+    b[6] = (b[6] & 15) | 64;
+    b[8] = (b[8] & 63) | 128;
+    const x = Array.from(b, (v) => (v + 256).toString(16).slice(1)).join('');
+    return x.slice(0, 8) + '-' + x.slice(8, 12) + '-' + x.slice(12, 16) + '-' + x.slice(16, 20) + '-' + x.slice(20);
+  }
+
+  const pad = (n) => String(n).padStart(2, '0');
+  function hhmm(t) {
+    const d = new Date(t);
+    return isNaN(d) ? '' : pad(d.getHours()) + ':' + pad(d.getMinutes());
+  }
+
+  const chars = (s) => (s.length > COUNTER_FROM ? Array.from(s).length : s.length);
+
+  async function api(method, path, body) {
+    const res = await fetch(API + path, {
+      method,
+      mode: 'cors',
+      credentials: 'omit',
+      headers: body ? { 'Content-Type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    let data = null;
+    try { data = await res.json(); } catch (e) { /* empty or not JSON */ }
+    if (!res.ok) {
+      const er = (data && data.error) || {};
+      const err = new Error(er.message || 'HTTP ' + res.status);
+      err.status = res.status;
+      err.code = er.code;
+      throw err;
+    }
+    return data;
+  }
+
+  const hasEmail = () => !!(visitor && visitor.email);
+  const computeRequired = () =>
+    !hasEmail() && (available ? cfg.online === 'required' : !!cfg.offline_requires_form);
+  const optionalForm = () =>
+    !!cfg && cfg.online === 'optional' && !hasEmail() && skippedFor !== token && !convId && !msgs.size && !pend.size;
+
+  // ---- session -------------------------------------------------------------
+
+  async function session() {
+    const s = await api('POST', '/session',
+      token ? { site_key: siteKey, visitor_token: token } : { site_key: siteKey });
+    if (!s || !s.visitor_token) throw new Error('bad session answer');
+    if (token && s.visitor_token !== token) {
+      // The old token was not accepted: this is a new visitor with nothing yet.
+      msgs.clear(); seen.clear();
+      lastReadSent = readOwed = null;
+      for (const [k, el] of nodes) if (k[0] === 'm') { el.remove(); nodes.delete(k); }
+      if (ws) { const old = ws; ws = null; wsUp = false; old.close(); }
+    }
+    token = s.visitor_token;
+    store.set(TOKEN_KEY, token);
+    visitor = s.visitor || visitor;
+    convId = s.conversation_id || null;
+    available = !!s.agents_available;
+    required = !!s.contact_form_required;
+    if (s.contact_form) cfg = s.contact_form;
+    if (s.workspace_name) wsName = s.workspace_name;
+    sync();
+    if (ready && !ws) connect();
+  }
+
+  async function boot(n) {
+    try {
+      await session();
+    } catch (e) {
+      if (e.status === 404 || e.code === 'unknown_site') {
+        console.warn('Parley: unknown site key "' + siteKey + '"; the chat widget stays hidden.');
+        return;
+      }
+      if (e.status >= 400 && e.status < 500 && e.status !== 429) {
+        console.warn('Parley: the chat widget could not start: ' + e.message);
+        return;
+      }
+      setTimeout(() => boot(n + 1), backoff(n));
+      return;
+    }
+    const go = () => { build(); connect(); };
+    if (D.body) go(); else D.addEventListener('DOMContentLoaded', go, { once: true });
+  }
+
+  // Exponential backoff with jitter: about 1s, 2s, 4s ... capped at 30s.
+  function backoff(n) {
+    const d = Math.min(30000, 1000 * 2 ** Math.min(n, 5));
+    return Math.min(30000, d * (0.75 + Math.random() * 0.5));
+  }
+
+  // ---- messages --------------------------------------------------------------
+
+  function shown(m) {
+    const k = m.author && m.author.kind;
+    return (k === 'visitor' || k === 'agent') && (!m.kind || m.kind === 'reply');
+  }
+
+  // addMsg stores a server message, reconciling the optimistic copy that has
+  // the same client_id. It reports whether the id was new.
+  function addMsg(m, cid) {
+    if (!m || !m.id) return false;
+    cid = cid || m.client_id;
+    if (cid && pend.has(cid)) {
+      pend.delete(cid);
+      const el = nodes.get('p:' + cid);
+      nodes.delete('p:' + cid);
+      if (el) {
+        if (!nodes.has('m:' + m.id) && shown(m)) { el._sig = ''; nodes.set('m:' + m.id, el); }
+        else el.remove();
+      }
+    }
+    if (!shown(m)) return false;
+    if (m.conversation_id) convId = m.conversation_id;
+    const old = msgs.get(m.id);
+    const t = Date.parse(m.created_at);
+    m._t = isNaN(t) ? Date.now() : t;
+    m._s = old ? old._s : ++seq;
+    if (old && old.read_by_visitor_at && !m.read_by_visitor_at) m.read_by_visitor_at = old.read_by_visitor_at;
+    msgs.set(m.id, m);
+    return !old;
+  }
+
+  // claim finds the optimistic copy of a visitor message that came back without
+  // its client_id (e.g. sent just before the connection dropped), by body.
+  function claim(m) {
+    if (m.client_id || msgs.has(m.id) || !m.author || m.author.kind !== 'visitor') return m.client_id;
+    for (const p of pend.values()) if (p.sent && p.body === m.body) return p.cid;
+    return undefined;
+  }
+
+  function dropPending(p) {
+    pend.delete(p.cid);
+    const el = nodes.get('p:' + p.cid);
+    if (el) el.remove();
+    nodes.delete('p:' + p.cid);
+  }
+
+  async function loadMessages() {
+    if (!token) return;
+    let r;
+    try {
+      r = await api('GET', '/messages?visitor_token=' + encodeURIComponent(token));
+    } catch (e) {
+      return; // the next (re)connection fetches again
+    }
+    for (const m of (r && r.messages) || []) if (m && m.id) addMsg(m, claim(m));
+    historyLoaded = true;
+    update();
+  }
+
+  function newest() {
+    let best = null;
+    for (const m of msgs.values()) if (!best || m._t > best._t || (m._t === best._t && m._s > best._s)) best = m;
+    return best;
+  }
+
+  // Read receipts move only while the window is open and the page visible.
+  function maybeRead() {
+    if (!isOpen || D.visibilityState !== 'visible') return;
+    const n = newest();
+    if (!n) return;
+    for (const id of msgs.keys()) seen.add(id);
+    if (n.id !== lastReadSent && !n.read_by_visitor_at) readOwed = n.id;
+    flushRead();
+  }
+
+  function flushRead() {
+    if (readOwed && readOwed !== lastReadSent && wsSend({ type: 'read', message_id: readOwed })) {
+      lastReadSent = readOwed;
+      readOwed = null;
+    }
+  }
+
+  // ---- sending ---------------------------------------------------------------
+
+  function send() {
+    if (!ready) return;
+    const body = input.value.trim();
+    if (!body) return;
+    clearError();
+    if (chars(body) > MAX_CHARS) { showError(TXT.tooLong); return; }
+    if (required) {
+      autoSend = true; // keep the text; send it once the contact is saved
+      sync();
+      focusFirst();
+      return;
+    }
+    input.value = '';
+    onInput();
+    const p = { cid: uuid(), body, sent: false, http: false, failed: false, s: ++seq };
+    pend.set(p.cid, p);
+    transmit(p);
+    update(true);
+  }
+
+  function transmit(p) {
+    if (wsSend({ type: 'message', body: p.body, client_id: p.cid })) {
+      p.sent = true;
+      return;
+    }
+    p.http = true;
+    api('POST', '/messages', { visitor_token: token, body: p.body, client_id: p.cid })
+      .then((m) => {
+        p.http = false;
+        addMsg(m, p.cid);
+        update();
+      })
+      .catch((e) => {
+        p.http = false;
+        if (e.status >= 400 && e.status < 500) {
+          onError(e.code || 'error', e.message, p.cid);
+        } else {
+          // Network or server trouble: keep it and resend (same client_id) on reconnect.
+          p.sent = p.failed = true;
+          render();
+        }
+      });
+  }
+
+  function restore(body) {
+    input.value = input.value.trim() ? input.value + '\n' + body : body;
+    onInput();
+  }
+
+  // ---- WebSocket -------------------------------------------------------------
+
+  function wsSend(o) {
+    if (!ws || !wsUp || ws.readyState !== 1) return false;
+    try { ws.send(JSON.stringify(o)); return true; } catch (e) { return false; }
+  }
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    if (ws || !token) return;
+    let sock;
+    try {
+      sock = new WebSocket(base.replace(/^http/, 'ws') + '/api/widget/v1/ws?visitor_token=' + encodeURIComponent(token));
+    } catch (e) {
+      retry(true);
+      return;
+    }
+    ws = sock;
+    let opened = false;
+    sock.onopen = () => {
+      if (ws !== sock) return;
+      opened = wsUp = everOpened = true;
+      attempt = 0;
+      lastPing = Date.now(); // the server counts a connection opening as activity
+      dirty = false;
+      if (contactQueued) wsSend(Object.assign({ type: 'contact' }, contactQueued));
+      for (const p of pend.values()) {
+        if (!p.http && wsSend({ type: 'message', body: p.body, client_id: p.cid })) p.sent = true;
+      }
+      loadMessages(); // fills whatever was missed while down
+      flushRead();
+      sync();
+    };
+    sock.onmessage = (e) => { if (ws === sock) onFrame(e.data); };
+    sock.onclose = () => {
+      if (ws !== sock) return;
+      ws = null;
+      wsUp = false;
+      sync();
+      if (!opened && !historyLoaded) loadMessages();
+      retry(!opened);
+    };
+  }
+
+  function retry(failed) {
+    const n = attempt++;
+    reconnectTimer = setTimeout(async () => {
+      // Several handshakes in a row failed: the token may no longer be valid.
+      if (failed && n % 3 === 2) { try { await session(); } catch (e) { /* try again later */ } }
+      connect();
+    }, backoff(n));
+  }
+
+  function onFrame(data) {
+    let f;
+    try { f = JSON.parse(data); } catch (e) { return; }
+    if (!f || typeof f !== 'object') return;
+    switch (f.type) {
+      case 'message': {
+        const m = f.message;
+        if (m && m.id) addMsg(m, f.client_id || claim(m));
+        update();
+        break;
+      }
+      case 'agents':
+        available = !!f.available;
+        if (cfg) { required = computeRequired(); sync(); }
+        else { sync(); session().catch(() => {}); }
+        break;
+      case 'contact':
+        onContact(f.visitor);
+        break;
+      case 'error':
+        onError(f.code, f.message, f.client_id);
+        break;
+    }
+  }
+
+  function onContact(v) {
+    if (v) visitor = v;
+    contactQueued = null;
+    contactBusy = false;
+    if (cfg) required = computeRequired();
+    else if (hasEmail()) required = false;
+    clearError();
+    const hadFocus = ready && form.contains(shadow.activeElement);
+    sync();
+    if (autoSend && !required) {
+      autoSend = false;
+      send();
+    }
+    if (hadFocus && isOpen) focusFirst();
+  }
+
+  function onError(code, text, cid) {
+    const p = cid && pend.get(cid);
+    if (p) {
+      dropPending(p);
+      restore(p.body);
+      render();
+    }
+    if (code === 'contact_form_required') {
+      required = true;
+      if (p || input.value.trim()) autoSend = true;
+      sync();
+      if (isOpen) focusFirst();
+    } else if (code === 'invalid_email') {
+      contactQueued = null;
+      contactBusy = false;
+      sync();
+      showError(TXT.badEmail, emailIn);
+    } else if (code === 'message_too_long') {
+      showError(TXT.tooLong);
+    } else if (code === 'rate_limited') {
+      if (contactBusy) { contactQueued = null; contactBusy = false; sync(); }
+      showError(TXT.tooFast);
+    } else if (code === 'bad_frame') {
+      console.warn('Parley: the server refused a frame: ' + (text || code));
+    } else if (p) {
+      showError(text || 'Your message could not be sent.');
+    } else {
+      if (contactBusy) { contactQueued = null; contactBusy = false; sync(); showError(text || 'Something went wrong.'); }
+      console.warn('Parley: ' + code + ': ' + (text || ''));
+    }
+  }
+
+  // ---- activity pings --------------------------------------------------------
+
+  function activity() {
+    dirty = true;
+    if (!pingTimer && wsUp) pingTimer = setTimeout(ping, Math.max(0, lastPing + PING_EVERY - Date.now()));
+  }
+
+  function ping() {
+    pingTimer = 0;
+    if (dirty && wsSend({ type: 'activity' })) {
+      dirty = false;
+      lastPing = Date.now();
+    }
+  }
+
+  // ---- UI --------------------------------------------------------------------
+
+  const CSS = `
+:host{all:initial}
+*,*::before,*::after{box-sizing:border-box}
+[hidden]{display:none!important}
+.root{--p:#2563eb;--pd:#1d4ed8;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2937;color-scheme:light;-webkit-font-smoothing:antialiased;text-align:left}
+button,input,textarea{font:inherit;color:inherit;margin:0}
+button{cursor:pointer}
+:focus-visible{outline:2px solid var(--p);outline-offset:2px}
+.launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;padding:0;background:var(--p);color:#fff;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}
+.launcher:hover{background:var(--pd)}
+.launcher svg{width:26px;height:26px;fill:currentColor}
+.launcher .ic-x,.open .launcher .ic-c{display:none}
+.open .launcher .ic-x{display:block}
+.badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;background:#dc2626;color:#fff;font-size:12px;font-weight:600;line-height:20px;text-align:center}
+.win{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:370px;height:min(580px,calc(100vh - 108px));display:flex;flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 10px 34px rgba(0,0,0,.25);overflow:hidden}
+.head{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--p);color:#fff}
+.hd{flex:1;min-width:0}
+.title{font-weight:600;font-size:15px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.st{font-size:12px;opacity:.9;display:flex;align-items:center;gap:6px}
+.dot{width:8px;height:8px;border-radius:50%;background:#9ca3af}
+.on .dot{background:#4ade80}
+.x{border:0;background:transparent;color:#fff;width:32px;height:32px;border-radius:8px;display:flex;align-items:center;justify-content:center;padding:0}
+.x:hover{background:rgba(255,255,255,.15)}
+.x svg{width:18px;height:18px;stroke:currentColor;stroke-width:2.4;fill:none}
+.list{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:10px;background:#f9fafb;overscroll-behavior:contain}
+.list:empty::before{content:"Ask us anything \\2014 we're happy to help.";color:#6b7280;margin:auto;text-align:center}
+.msg{max-width:85%;display:flex;flex-direction:column;align-self:flex-start}
+.msg.visitor{align-self:flex-end;align-items:flex-end}
+.meta{font-size:11px;color:#6b7280;margin:0 4px 2px;display:flex;gap:6px}
+.body{padding:8px 12px;border-radius:14px;background:#e5e7eb;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
+.visitor .body{background:var(--p);color:#fff}
+.body a{color:inherit;text-decoration:underline}
+.msg[data-status] .body{opacity:.65}
+.state{font-size:11px;color:#6b7280;margin:2px 4px 0}
+.msg[data-status=failed] .state{color:#b91c1c}
+.conn,.note{padding:8px 14px;font-size:12.5px;background:#fef3c7;color:#78350f;border-top:1px solid #fde68a}
+.conn{background:#f3f4f6;color:#4b5563;border-color:#e5e7eb}
+.form{padding:12px 14px;border-top:1px solid #e5e7eb;display:flex;flex-direction:column;gap:8px;background:#fff}
+.intro{margin:0;font-size:13px;color:#374151}
+.form label{display:flex;flex-direction:column;gap:3px;font-size:12px;color:#4b5563}
+.form input{padding:8px 10px;border:1px solid #d1d5db;border-radius:8px;background:#fff;font-size:14px;width:100%}
+.form input[aria-invalid=true]{border-color:#dc2626}
+.row{display:flex;align-items:center;gap:12px}
+.btn{border:0;border-radius:8px;background:var(--p);color:#fff;padding:8px 16px;font-weight:600}
+.btn:disabled{opacity:.6;cursor:default}
+.link{border:0;background:none;color:#4b5563;text-decoration:underline;padding:4px}
+.err{color:#b91c1c;font-size:12.5px;padding:0 2px}
+.win>.err{padding:6px 14px 0;background:#fff}
+.composer{display:flex;align-items:flex-end;gap:8px;padding:10px 12px;border-top:1px solid #e5e7eb;background:#fff;position:relative}
+.composer textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:10px;padding:8px 10px;max-height:120px;min-height:38px;line-height:1.4;background:#fff;font-size:14px}
+.send{border:0;border-radius:10px;width:38px;height:38px;background:var(--p);color:#fff;display:flex;align-items:center;justify-content:center;padding:0;flex:none}
+.send svg{width:18px;height:18px;fill:currentColor}
+.count{position:absolute;right:60px;top:-18px;font-size:11px;color:#6b7280;background:#fff;padding:0 4px;border-radius:4px}
+.count.over{color:#b91c1c;font-weight:600}
+@media (max-width:480px){
+.win{top:0;left:0;right:0;bottom:0;width:100%;height:100%;border-radius:0}
+.open .launcher{display:none}
+.composer textarea,.form input{font-size:16px}
+}`;
+
+  const HTML = `<div class="root">
+<button class="launcher" type="button" data-parley="launcher" aria-label="Open chat" aria-expanded="false" aria-controls="parley-window">
+<svg class="ic-c" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9.5L5 21.5V18H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg>
+<svg class="ic-x" viewBox="0 0 24 24" aria-hidden="true"><path d="M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z"/></svg>
+<span class="badge" data-parley="badge" aria-hidden="true" hidden></span>
+</button>
+<div class="win" id="parley-window" data-parley="window" role="dialog" aria-labelledby="parley-title" hidden>
+<div class="head"><div class="hd"><div class="title" id="parley-title" data-parley="title"></div><div class="st"><span class="dot" aria-hidden="true"></span><span data-parley="status"></span></div></div>
+<button class="x" type="button" data-parley="close" aria-label="Close chat"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6 6 18"/></svg></button></div>
+<div class="list" data-parley="messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
+<div class="conn" data-parley="connection" role="status" hidden>Reconnecting\u2026</div>
+<div class="note" data-parley="note" hidden></div>
+<form class="form" data-parley="contact-form" novalidate hidden>
+<p class="intro" data-parley="contact-intro"></p>
+<label>Name<input data-parley="contact-name" name="name" autocomplete="name" maxlength="200"></label>
+<label>Email<input data-parley="contact-email" name="email" type="email" autocomplete="email" maxlength="320" required aria-required="true"></label>
+<div class="row"><button class="btn" type="submit" data-parley="contact-submit">Continue</button><button class="link" type="button" data-parley="contact-skip">Skip</button></div>
+</form>
+<div class="composer">
+<div class="count" data-parley="counter" aria-live="polite" hidden></div>
+<textarea data-parley="input" rows="1" aria-label="Message" placeholder="Write a message\u2026"></textarea>
+<button class="send" type="button" data-parley="send" aria-label="Send message"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5 3 10l12 2-12 2z"/></svg></button>
+</div>
+</div>
+</div>`;
+
+  function build() {
+    if (ready) return;
+    const host = D.createElement('div');
+    host.id = 'parley-widget';
+    host.style.setProperty('display', 'block', 'important');
+    shadow = host.attachShadow({ mode: 'open' });
+    shadow.innerHTML = '<style>' + CSS + '</style>' + HTML; // static markup only
+    const $ = (n) => shadow.querySelector('[data-parley="' + n + '"]');
+    root = shadow.querySelector('.root');
+    launcher = $('launcher'); badge = $('badge'); win = $('window');
+    titleEl = $('title'); statusEl = $('status'); list = $('messages');
+    connEl = $('connection'); noteEl = $('note');
+    form = $('contact-form'); introEl = $('contact-intro'); nameIn = $('contact-name'); emailIn = $('contact-email');
+    submitBtn = $('contact-submit'); skipBtn = $('contact-skip');
+    composer = shadow.querySelector('.composer'); input = $('input'); sendBtn = $('send'); counter = $('counter');
+    noteEl.textContent = TXT.away;
+
+    launcher.addEventListener('click', () => (isOpen ? close() : open()));
+    $('close').addEventListener('click', close);
+    win.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.stopPropagation(); close(); } });
+    sendBtn.addEventListener('click', () => { send(); input.focus(); });
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        send();
+      }
+    });
+    // Automation tools (CDP) type Enter as keydown + a separate "char" event;
+    // cancel that too so no stray newline is left behind after sending.
+    input.addEventListener('keypress', (e) => { if (e.key === 'Enter' && !e.shiftKey) e.preventDefault(); });
+    input.addEventListener('input', () => { if (errEl && !errEl._field) clearError(); onInput(); });
+    emailIn.addEventListener('input', () => { if (errEl && errEl._field === emailIn) clearError(); });
+    form.addEventListener('submit', submitContact);
+    skipBtn.addEventListener('click', () => {
+      skippedFor = token;
+      store.set(SKIP_KEY, token);
+      clearError();
+      sync();
+      input.focus();
+    });
+
+    const opts = { capture: true, passive: true };
+    for (const t of ['input', 'focus', 'scroll', 'pointerdown', 'pointermove', 'keydown', 'touchstart', 'wheel']) {
+      W.addEventListener(t, activity, opts);
+    }
+    shadow.addEventListener('scroll', activity, opts); // scroll does not leave a shadow root
+    D.addEventListener('visibilitychange', () => { if (D.visibilityState === 'visible') update(); });
+    W.addEventListener('online', () => { if (!ws) { attempt = 0; connect(); } });
+
+    D.body.appendChild(host);
+    ready = true;
+    sync();
+    render();
+    if (wantOpen) open();
+  }
+
+  function submitContact(e) {
+    e.preventDefault();
+    clearError();
+    const email = emailIn.value.trim(), name = nameIn.value.trim();
+    if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
+      showError(TXT.badEmail, emailIn);
+      emailIn.focus();
+      return;
+    }
+    contactQueued = name ? { email, name } : { email };
+    contactBusy = true;
+    sync();
+    // Kept until the server's contact frame; resent on reconnect if the socket is down.
+    wsSend(Object.assign({ type: 'contact' }, contactQueued));
+  }
+
+  function showError(text, field) {
+    clearError();
+    errEl = h('div', 'err', text);
+    errEl.setAttribute('data-parley', 'error');
+    errEl.setAttribute('role', 'alert');
+    errEl.id = 'parley-error';
+    if (field) {
+      errEl._field = field;
+      field.after(errEl);
+      field.setAttribute('aria-invalid', 'true');
+      field.setAttribute('aria-describedby', 'parley-error');
+    } else if (composer.hidden && !form.hidden) {
+      form.appendChild(errEl);
+    } else {
+      composer.before(errEl);
+    }
+  }
+
+  function clearError() {
+    if (!errEl) return;
+    if (errEl._field) {
+      errEl._field.removeAttribute('aria-invalid');
+      errEl._field.removeAttribute('aria-describedby');
+    }
+    errEl.remove();
+    errEl = null;
+  }
+
+  function onInput() {
+    if (!ready) return;
+    input.style.height = 'auto';
+    input.style.height = Math.min(input.scrollHeight + 2, 120) + 'px';
+    const n = chars(input.value);
+    counter.hidden = n < COUNTER_FROM;
+    counter.textContent = n + ' / ' + MAX_CHARS;
+    counter.classList.toggle('over', n > MAX_CHARS);
+  }
+
+  // sync updates everything that depends on session state (not the message list).
+  function sync() {
+    if (!ready) return;
+    titleEl.textContent = wsName || 'Chat';
+    statusEl.textContent = available ? 'online' : 'away';
+    root.classList.toggle('on', available);
+    const mode = required ? 'req' : optionalForm() ? 'opt' : '';
+    const formWasHidden = form.hidden;
+    form.hidden = !mode;
+    composer.hidden = !!mode;
+    skipBtn.hidden = mode !== 'opt';
+    noteEl.hidden = available || required;
+    connEl.hidden = wsUp || !everOpened;
+    introEl.textContent = mode === 'opt' ? TXT.introOptional : available ? TXT.introOnline : TXT.introOffline;
+    submitBtn.disabled = contactBusy;
+    submitBtn.textContent = contactBusy ? 'Sending\u2026' : mode === 'opt' ? 'Start chat' : 'Continue';
+    if (!form.hidden && formWasHidden && errEl && !errEl._field) clearError();
+    if (form.hidden && errEl && errEl._field) clearError();
+  }
+
+  // update: after the message set changed.
+  function update(toBottom) {
+    maybeRead();
+    render(toBottom);
+    sync();
+  }
+
+  function fillMsg(el, kind, name, time, body, status) {
+    const sig = [kind, name, time, body, status].join('\u0000');
+    if (el._sig === sig) return;
+    el._sig = sig;
+    el.className = 'msg ' + kind;
+    el.setAttribute('data-author-kind', kind);
+    if (status) el.setAttribute('data-status', status); else el.removeAttribute('data-status');
+    const [meta, b, st] = el.children;
+    meta.children[0].textContent = name;
+    const t = meta.children[1];
+    if (time) {
+      t.textContent = hhmm(time);
+      t.setAttribute('datetime', new Date(time).toISOString());
+      t.title = new Date(time).toLocaleString();
+    } else {
+      t.textContent = '';
+    }
+    linkify(b, body);
+    st.textContent = status === 'sending' ? 'Sending\u2026' : status === 'failed' ? 'Not sent yet \u2014 will retry' : '';
+    st.hidden = !status;
+  }
+
+  // linkify sets body text, turning http(s) URLs into links. All text goes in
+  // through textContent; only http(s) URLs ever become an href.
+  function linkify(el, text) {
+    el.textContent = '';
+    const re = /https?:\/\/[^\s<>"]+/g;
+    let i = 0, m;
+    while ((m = re.exec(text))) {
+      let url = m[0];
+      const trail = /[.,;:!?)\]'}]+$/.exec(url);
+      if (trail) url = url.slice(0, -trail[0].length);
+      if (m.index > i) el.append(text.slice(i, m.index));
+      const a = h('a', '', url);
+      a.href = url;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer nofollow';
+      el.append(a);
+      i = m.index + url.length;
+      re.lastIndex = i;
+    }
+    if (i < text.length) el.append(text.slice(i));
+  }
+
+  function msgNode(key) {
+    let el = nodes.get(key);
+    if (!el) {
+      el = h('div', 'msg');
+      el.setAttribute('data-parley', 'message');
+      const meta = h('div', 'meta');
+      const who = h('span', 'who');
+      who.setAttribute('data-parley', 'author');
+      meta.append(who, h('time', 'time'));
+      const b = h('div', 'body');
+      b.setAttribute('data-parley', 'body');
+      b.dir = 'auto';
+      el.append(meta, b, h('div', 'state'));
+      nodes.set(key, el);
+    }
+    return el;
+  }
+
+  function render(toBottom) {
+    if (!ready) return;
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
+    const want = [];
+    const sorted = Array.from(msgs.values()).sort((a, b) => a._t - b._t || a._s - b._s);
+    let unread = 0;
+    for (const m of sorted) {
+      const el = msgNode('m:' + m.id);
+      const agent = m.author.kind === 'agent';
+      el.setAttribute('data-id', m.id);
+      el.removeAttribute('data-client-id');
+      fillMsg(el, agent ? 'agent' : 'visitor', agent ? m.author.name || 'Agent' : 'You', m._t, m.body || '', '');
+      if (agent && !m.read_by_visitor_at && !seen.has(m.id)) unread++;
+      want.push(el);
+    }
+    for (const p of Array.from(pend.values()).sort((a, b) => a.s - b.s)) {
+      const el = msgNode('p:' + p.cid);
+      el.removeAttribute('data-id');
+      el.setAttribute('data-client-id', p.cid);
+      fillMsg(el, 'visitor', 'You', '', p.body, p.failed ? 'failed' : 'sending');
+      want.push(el);
+    }
+    want.forEach((el, i) => { if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null); });
+    while (list.children.length > want.length) list.lastElementChild.remove();
+
+    badge.textContent = unread ? String(unread) : '';
+    badge.hidden = !unread;
+    launcher.setAttribute('aria-label', (isOpen ? 'Close chat' : 'Open chat') + (unread ? ' (' + unread + ' unread)' : ''));
+    if (toBottom || atBottom) list.scrollTop = list.scrollHeight;
+  }
+
+  function focusFirst() {
+    if (!ready || !isOpen) return;
+    const el = !form.hidden ? (nameIn.value ? emailIn : nameIn) : input;
+    try { el.focus({ preventScroll: true }); } catch (e) { el.focus(); }
+  }
+
+  function open() {
+    if (!ready) { wantOpen = true; return; }
+    if (isOpen) return;
+    isOpen = true;
+    win.hidden = false;
+    root.classList.add('open');
+    launcher.setAttribute('aria-expanded', 'true');
+    update(true);
+    focusFirst();
+  }
+
+  function close() {
+    if (!ready) { wantOpen = false; return; }
+    if (!isOpen) return;
+    const inside = !!shadow.activeElement;
+    isOpen = false;
+    win.hidden = true;
+    root.classList.remove('open');
+    launcher.setAttribute('aria-expanded', 'false');
+    render();
+    if (inside) launcher.focus();
+  }
+
+  W.Parley = {
+    open,
+    close,
+    visitorToken: () => token,
+  };
+
+  boot(0);
+})();
