@@ -1,0 +1,195 @@
+// Command parley runs the Parley live chat server and its administration
+// commands (see spec: parley serve | migrate | agent add | workspace list |
+// workspace create | version).
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/parleychat/parley/internal/app"
+	"github.com/parleychat/parley/internal/config"
+)
+
+const usage = `usage: parley <command> [flags]
+
+commands:
+  serve                                   run the server (HTTP, forwarding engine, inbound mail)
+  migrate                                 apply database migrations and exit
+  agent add --email E --name N [--password P | --password-stdin] [--workspace W]
+                                          create an agent; prints its id
+  workspace list                          print id, name and site key of each workspace
+  workspace create --name N               create a workspace; prints its id and site key
+  version                                 print the version
+
+Configuration comes from PARLEY_* environment variables (see README).
+`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "parley:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "parley", app.Version)
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	slog.SetDefault(log)
+
+	switch args[0] {
+	case "serve":
+		return serve(ctx, cfg, log, stdout)
+	case "migrate":
+		a, err := app.Open(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		fmt.Fprintln(stdout, "database migrated")
+		return nil
+	case "agent":
+		if len(args) < 2 || args[1] != "add" {
+			return errors.New("usage: parley agent add --email E --name N [--password P | --password-stdin] [--workspace W]")
+		}
+		return agentAdd(ctx, cfg, log, args[2:], stdin, stdout)
+	case "workspace":
+		if len(args) < 2 {
+			return errors.New("usage: parley workspace list | parley workspace create --name N")
+		}
+		return workspace(ctx, cfg, log, args[1], args[2:], stdout)
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	n, err := a.Chat.CountAgents(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		fmt.Fprintf(stdout, "No agent yet. Create one in another terminal:\n\n    go run ./cmd/parley agent add --email you@example.com --name \"Your Name\" --password-stdin\n\nthen sign in at %s/dashboard (the demo page with the widget is %s/demo).\n\n", cfg.PublicURL, cfg.PublicURL)
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on PARLEY_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	return a.Serve(ctx, ln)
+}
+
+func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("agent add", flag.ContinueOnError)
+	email := fs.String("email", "", "login email")
+	name := fs.String("name", "", "display name")
+	password := fs.String("password", "", "password (prefer --password-stdin)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input")
+	wsName := fs.String("workspace", "", "workspace id or name (default: the first workspace)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" || *name == "" {
+		return errors.New("agent add needs --email and --name")
+	}
+	if *fromStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read password: %w", err)
+		}
+		*password = strings.TrimRight(line, "\r\n")
+	}
+	if *password == "" {
+		return errors.New("agent add needs --password or --password-stdin")
+	}
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var wsID string
+	if *wsName != "" {
+		w, err := a.Chat.FindWorkspace(ctx, *wsName)
+		if err != nil {
+			return err
+		}
+		wsID = w.ID
+	} else {
+		all, err := a.Chat.Workspaces(ctx)
+		if err != nil {
+			return err
+		}
+		wsID = all[0].ID
+	}
+	agent, err := a.Chat.CreateAgent(ctx, wsID, *email, *name, *password)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, agent.ID)
+	return nil
+}
+
+func workspace(ctx context.Context, cfg config.Config, log *slog.Logger, sub string, args []string, stdout io.Writer) error {
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	switch sub {
+	case "list":
+		ws, err := a.Chat.Workspaces(ctx)
+		if err != nil {
+			return err
+		}
+		for _, w := range ws {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", w.ID, w.Name, w.SiteKey)
+		}
+		return nil
+	case "create":
+		fs := flag.NewFlagSet("workspace create", flag.ContinueOnError)
+		name := fs.String("name", "", "workspace name")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		w, err := a.Chat.CreateWorkspace(ctx, *name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\t%s\n", w.ID, w.SiteKey)
+		return nil
+	default:
+		return fmt.Errorf("unknown workspace command %q (list, create)", sub)
+	}
+}

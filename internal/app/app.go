@@ -1,0 +1,137 @@
+// Package app wires Parley's parts together and owns start-up and orderly
+// shutdown.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/config"
+	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/token"
+	"github.com/parleychat/parley/internal/web"
+)
+
+// Version is Parley's version, set at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+// App is a running (or ready to run) Parley.
+type App struct {
+	Config config.Config
+	DB     *store.DB
+	Chat   *chat.Service
+	Hub    *realtime.Hub
+	Web    *web.Server
+	Log    *slog.Logger
+	secret []byte
+}
+
+// Open connects to the database, migrates it, makes sure the Default
+// workspace exists and builds the parts.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	secret, err := loadSecret(ctx, db, cfg.Secret)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	hub := realtime.NewHub()
+	svc := chat.New(db, hub, token.NewSigner(secret), chat.Options{
+		AgentAwayAfter: cfg.AgentAwayAfter,
+		VisitorGrace:   cfg.VisitorGrace,
+		Logger:         log,
+	})
+	if err := svc.EnsureDefaultWorkspace(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create default workspace: %w", err)
+	}
+	a := &App{Config: cfg, DB: db, Chat: svc, Hub: hub, Log: log, secret: secret}
+	a.Web = web.New(svc, hub, web.Options{
+		PublicURL: cfg.PublicURL,
+		Secret:    secret,
+		Version:   Version,
+		Ready:     db.Ping,
+		Logger:    log,
+	})
+	return a, nil
+}
+
+// loadSecret returns PARLEY_SECRET, or the secret generated on first start
+// and kept in the database.
+func loadSecret(ctx context.Context, db *store.DB, configured string) ([]byte, error) {
+	if configured != "" {
+		return []byte(configured), nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("generate secret: %w", err)
+	}
+	v, err := db.SetMetaIfAbsent(ctx, "secret", hex.EncodeToString(b))
+	if err != nil {
+		return nil, err
+	}
+	return []byte(v), nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Serve runs the HTTP server and the background work on ln until ctx ends,
+// then shuts down in order: stop taking requests, close WebSockets, let
+// handlers finish, record pending leaves, stop background work.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	if err := a.Chat.RecoverPresence(ctx); err != nil {
+		return fmt.Errorf("recover presence: %w", err)
+	}
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); a.Chat.Run(bg) }()
+
+	srv := &http.Server{
+		Handler:           a.Web,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.Log.Info("parley listening", "addr", ln.Addr().String(), "public_url", a.Config.PublicURL, "version", Version)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a.Log.Info("shutting down")
+	a.Web.Shutdown(sctx)
+	if serr := srv.Shutdown(sctx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		a.Log.Warn("http shutdown", "err", serr)
+	}
+	a.Chat.FlushLeaves(sctx)
+	stopBG()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,201 @@
+package web
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/model"
+)
+
+type agentKey struct{}
+
+// sessionCookie holds the dashboard's session token.
+const sessionCookie = "parley_session"
+
+// agent authenticates an API call by bearer token, or by the dashboard's
+// session cookie (then with the CSRF header on anything but GET).
+func (s *Server) agent(h func(http.ResponseWriter, *http.Request, model.Agent)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := bearer(r)
+		if tok == "" {
+			if c, err := r.Cookie(sessionCookie); err == nil {
+				tok = c.Value
+				if r.Method != http.MethodGet && !s.validCSRF(tok, r.Header.Get("X-CSRF-Token")) {
+					writeError(w, http.StatusForbidden, "csrf_failed", "missing or wrong X-CSRF-Token header")
+					return
+				}
+			}
+		}
+		if tok == "" {
+			writeError(w, http.StatusUnauthorized, chat.CodeInvalidToken, "missing Authorization: Bearer token")
+			return
+		}
+		a, err := s.svc.AgentByToken(r.Context(), tok)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, tok)), a)
+	}
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	tok, a, err := s.svc.Login(r.Context(), in.Email, in.Password, clientAddr(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token": tok,
+		"agent": map[string]string{"id": a.ID, "name": a.Name, "email": a.Email},
+	})
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	tok, _ := r.Context().Value(agentKey{}).(string)
+	if err := s.svc.Logout(r.Context(), tok); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) putStatus(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	var in struct {
+		Status string `json:"status"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	a, err := s.svc.SetAgentStatus(r.Context(), a, in.Status)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	cs, err := s.svc.Conversations(r.Context(), a, r.URL.Query().Get("status"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": cs})
+}
+
+func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	c, err := s.svc.Conversation(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	ms, err := s.svc.Messages(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": ms})
+}
+
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	var in struct {
+		Body string `json:"body"`
+		Kind string `json:"kind"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	m, err := s.svc.PostMessage(r.Context(), a, r.PathValue("id"), in.Body, in.Kind)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (s *Server) closeConversation(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	s.setConversationStatus(w, r, a, "closed")
+}
+
+func (s *Server) reopenConversation(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	s.setConversationStatus(w, r, a, "open")
+}
+
+func (s *Server) setConversationStatus(w http.ResponseWriter, r *http.Request, a model.Agent, status string) {
+	c, err := s.svc.SetConversationStatus(r.Context(), a, r.PathValue("id"), status)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) readConversation(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	c, err := s.svc.MarkSeenByAgent(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) getVisitor(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	v, err := s.svc.Visitor(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) patchVisitor(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	var p chat.VisitorPatch
+	if !decode(w, r, &p) {
+		return
+	}
+	v, err := s.svc.UpdateVisitor(r.Context(), a, r.PathValue("id"), p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	st, err := s.svc.Settings(r.Context(), a.WorkspaceID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	var p chat.SettingsPatch
+	if !decode(w, r, &p) {
+		return
+	}
+	st, err := s.svc.UpdateSettings(r.Context(), a.WorkspaceID, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}

@@ -1,0 +1,965 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/model"
+)
+
+// The dashboard is server-rendered: html/template pages that work without
+// JavaScript, plus static/dashboard.js for the live parts (a WebSocket that
+// refetches the list and conversation partials when events arrive).
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static/*
+var staticFS embed.FS
+
+// dashboardCSP forbids inline scripts and styles: every script and style
+// comes from /dashboard/static.
+const dashboardCSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+
+// maxFormBytes bounds dashboard form bodies: a 10,000-character message is
+// at most 40 KB of UTF-8, at most three times that once URL-encoded.
+const maxFormBytes = 2 * MaxBodyBytes
+
+// staticFile is one embedded asset with its content hash (for cache busting).
+type staticFile struct {
+	body        []byte
+	contentType string
+	hash        string
+}
+
+var staticFiles = loadStatic()
+
+func loadStatic() map[string]staticFile {
+	files := map[string]staticFile{}
+	entries, err := fs.ReadDir(staticFS, "static")
+	if err != nil {
+		panic(fmt.Sprintf("read embedded dashboard assets: %v", err))
+	}
+	types := map[string]string{
+		".js":  "text/javascript; charset=utf-8",
+		".css": "text/css; charset=utf-8",
+		".svg": "image/svg+xml",
+	}
+	for _, e := range entries {
+		body, err := staticFS.ReadFile("static/" + e.Name())
+		if err != nil {
+			panic(fmt.Sprintf("read embedded dashboard asset %s: %v", e.Name(), err))
+		}
+		sum := sha256.Sum256(body)
+		ct := types[path.Ext(e.Name())]
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		files[e.Name()] = staticFile{body: body, contentType: ct, hash: hex.EncodeToString(sum[:6])}
+	}
+	return files
+}
+
+// staticURL is the versioned URL of an embedded asset.
+func staticURL(name string) (string, error) {
+	f, ok := staticFiles[name]
+	if !ok {
+		return "", fmt.Errorf("no dashboard asset %q", name)
+	}
+	return "/dashboard/static/" + name + "?v=" + f.hash, nil
+}
+
+// dashTemplates are parsed once, at start-up.
+var dashTemplates = template.Must(template.New("dashboard").
+	Funcs(template.FuncMap{"static": staticURL}).
+	ParseFS(templateFS, "templates/*.html"))
+
+func (s *Server) dashboardRoutes() {
+	m := s.mux
+	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/dashboard", http.StatusFound)
+	})
+	m.HandleFunc("GET /dashboard/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/dashboard", http.StatusFound)
+	})
+	m.HandleFunc("GET /dashboard/static/{file}", s.dashStatic)
+	m.HandleFunc("GET /dashboard/login", s.dashLoginPage)
+	m.HandleFunc("POST /dashboard/login", s.dashLogin)
+	m.HandleFunc("POST /dashboard/logout", s.dash(s.dashLogout))
+
+	m.HandleFunc("GET /dashboard", s.dash(s.dashInbox))
+	m.HandleFunc("GET /dashboard/conversations/{id}", s.dash(s.dashConversation))
+	m.HandleFunc("POST /dashboard/conversations/{id}/messages", s.dash(s.dashPostMessage))
+	m.HandleFunc("POST /dashboard/conversations/{id}/close", s.dash(s.dashClose))
+	m.HandleFunc("POST /dashboard/conversations/{id}/reopen", s.dash(s.dashReopen))
+	m.HandleFunc("POST /dashboard/visitors/{id}", s.dash(s.dashUpdateVisitor))
+	m.HandleFunc("POST /dashboard/status", s.dash(s.dashStatus))
+	m.HandleFunc("GET /dashboard/settings", s.dash(s.dashSettings))
+	m.HandleFunc("POST /dashboard/settings", s.dash(s.dashSaveSettings))
+
+	m.HandleFunc("GET /dashboard/partials/list", s.dashPartial(s.dashListPartial))
+	m.HandleFunc("GET /dashboard/partials/conversation/{id}", s.dashPartial(s.dashConversationPartial))
+}
+
+// ---- authentication, CSRF, rendering ----------------------------------------
+
+// session is the logged-in agent of a dashboard request.
+type session struct {
+	agent model.Agent
+	token string
+	csrf  string
+}
+
+// dash authenticates a dashboard page by its session cookie (anonymous
+// visitors are sent to the login page) and checks the Origin header and the
+// CSRF field of every POST.
+func (s *Server) dash(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+	return s.withSession(h, false)
+}
+
+// dashPartial is dash for the HTML fragments dashboard.js fetches: an
+// anonymous request gets 401, not a redirect to a page it would insert.
+func (s *Server) dashPartial(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+	return s.withSession(h, true)
+}
+
+func (s *Server) withSession(h func(http.ResponseWriter, *http.Request, *session), partial bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		pageHeaders(w)
+		anonymous := func() {
+			if partial {
+				http.Error(w, "not logged in", http.StatusUnauthorized)
+				return
+			}
+			http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
+		}
+		ck, err := r.Cookie(sessionCookie)
+		if err != nil || ck.Value == "" {
+			anonymous()
+			return
+		}
+		a, err := s.svc.AgentByToken(r.Context(), ck.Value)
+		if err != nil {
+			if chat.ErrorCode(err) == chat.CodeInvalidToken {
+				s.clearSessionCookie(w)
+				anonymous()
+				return
+			}
+			s.dashFail(w, r, nil, err)
+			return
+		}
+		sess := &session{agent: a, token: ck.Value, csrf: s.csrfToken(ck.Value)}
+		if r.Method == http.MethodPost {
+			if !sameOrigin(r) {
+				s.renderError(w, r, sess, http.StatusForbidden, "This form was sent from another site and was refused.")
+				return
+			}
+			if !parseForm(w, r) {
+				return
+			}
+			if !s.validCSRF(ck.Value, r.PostFormValue("csrf")) {
+				s.renderError(w, r, sess, http.StatusForbidden, "This form has expired. Go back, reload the page and try again.")
+				return
+			}
+		}
+		h(w, r, sess)
+	}
+}
+
+// sameOrigin reports whether a request's Origin header, when present, names
+// the host the request was sent to.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+// parseForm reads a form body with a size limit; it answers the error
+// itself and returns false when the body is unusable.
+func parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "form too large", http.StatusRequestEntityTooLarge)
+			return false
+		}
+		http.Error(w, "could not read the form", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+func pageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", dashboardCSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    token,
+		Path:     "/",
+		Expires:  time.Now().Add(chat.TokenLifetime),
+		HttpOnly: true,
+		Secure:   s.secureCookies(),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) secureCookies() bool {
+	return strings.HasPrefix(strings.ToLower(s.opts.PublicURL), "https://")
+}
+
+// render executes a template into a buffer first, so that a failing
+// template never leaves half a page behind.
+func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := dashTemplates.ExecuteTemplate(&buf, name, data); err != nil {
+		s.log.Error("render dashboard template", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, sess *session, status int, msg string) {
+	p := &page{Title: http.StatusText(status), Error: msg}
+	if sess != nil {
+		s.fillChrome(r.Context(), r, p, sess)
+	}
+	s.render(w, status, "error", p)
+}
+
+// dashFail answers a failed service call: not_found is a 404 page, any
+// other domain error a 400 with its message, anything else a logged 500.
+func (s *Server) dashFail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
+	switch code := chat.ErrorCode(err); code {
+	case chat.CodeNotFound:
+		s.renderError(w, r, sess, http.StatusNotFound, "Not found. It may belong to another workspace, or the link is wrong.")
+	case "":
+		if r.Context().Err() != nil {
+			return
+		}
+		s.log.Error("dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.renderError(w, r, sess, http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.")
+	default:
+		s.renderError(w, r, sess, statusOf(code), sentence(domainMessage(err)))
+	}
+}
+
+func domainMessage(err error) string {
+	var e *chat.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// sentence capitalises the first letter of a domain message for display.
+func sentence(msg string) string {
+	r, n := utf8.DecodeRuneInString(msg)
+	if n == 0 {
+		return msg
+	}
+	return string(unicode.ToUpper(r)) + msg[n:]
+}
+
+func (s *Server) dashStatic(w http.ResponseWriter, r *http.Request) {
+	f, ok := staticFiles[r.PathValue("file")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", f.contentType)
+	if r.URL.Query().Get("v") == f.hash {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	http.ServeContent(w, r, r.PathValue("file"), startTime, bytes.NewReader(f.body))
+}
+
+// ---- page data ----------------------------------------------------------------
+
+// page is the data of every dashboard template.
+type page struct {
+	Title     string
+	Nav       string // "inbox" or "settings": the highlighted header link
+	Agent     model.Agent
+	Workspace model.Workspace
+	CSRF      string
+	Path      string // where the status form comes back to
+	Statuses  []option
+	Error     string
+
+	// Inbox.
+	Filter  string
+	Filters []option
+	Items   []convItem
+	Current string
+	Conv    *convView
+
+	Settings *settingsView
+	Login    *loginView
+}
+
+type option struct {
+	Value, Label string
+	On           bool // selected / checked / current
+	Href         string
+}
+
+type convItem struct {
+	ID, Href, Name, Preview, Channel, Status string
+	Unread                                   int
+	Active, Online                           bool
+	Time                                     stamp
+	Ago                                      string
+}
+
+type convView struct {
+	ID, Name, Channel, Status string
+	Visitor                   model.Visitor
+	Messages                  []msgView
+	Presence, PresenceClass   string
+	LastActive                string
+	EmailStatus               string
+	NameInput, EmailInput     string
+	VisitorError              string
+	ReplyBody, ReplyError     string
+}
+
+type msgView struct {
+	ID, Kind, AuthorKind, Class, Author, Via string
+	Body                                     []bodyPart
+	Time                                     stamp
+	Forwarded                                *model.Forwarded
+	Seen                                     *stamp
+}
+
+// stamp is a time as the dashboard shows it, in the workspace's time zone.
+type stamp struct{ Short, Full, ISO string }
+
+type bodyPart struct{ Text, URL string }
+
+type settingsView struct {
+	Forwarding          []option
+	OfflineRequiresForm bool
+	Online              []option
+	Snippet             string
+	DemoURL             string
+	Saved               bool
+}
+
+type loginView struct{ Email string }
+
+var statusLabels = []option{
+	{Value: model.StatusOnline, Label: "Online"},
+	{Value: model.StatusInvisible, Label: "Invisible"},
+	{Value: model.StatusOffline, Label: "Offline"},
+}
+
+// fillChrome sets what every logged-in page shows: the header with the
+// status switch, and the CSRF token.
+func (s *Server) fillChrome(ctx context.Context, r *http.Request, p *page, sess *session) {
+	p.Agent = sess.agent
+	p.CSRF = sess.csrf
+	p.Path = r.URL.RequestURI()
+	if r.Method != http.MethodGet || strings.HasPrefix(r.URL.Path, "/dashboard/partials/") {
+		p.Path = "/dashboard"
+	}
+	for _, o := range statusLabels {
+		o.On = o.Value == sess.agent.Status
+		p.Statuses = append(p.Statuses, o)
+	}
+	if p.Workspace.ID == "" {
+		if ws, err := s.svc.Workspace(ctx, sess.agent.WorkspaceID); err == nil {
+			p.Workspace = ws
+		}
+	}
+}
+
+// clock formats times in one workspace's time zone.
+type clock struct {
+	loc *time.Location
+	now time.Time
+}
+
+var locations sync.Map // time zone name → *time.Location
+
+func newClock(tz string) clock {
+	if tz == "" {
+		tz = "UTC"
+	}
+	loc := time.UTC
+	if l, ok := locations.Load(tz); ok {
+		loc = l.(*time.Location)
+	} else if l, err := time.LoadLocation(tz); err == nil {
+		locations.Store(tz, l)
+		loc = l
+	}
+	return clock{loc: loc, now: time.Now().In(loc)}
+}
+
+func (c clock) stamp(t time.Time) stamp {
+	lt := t.In(c.loc)
+	short := lt.Format("15:04")
+	switch {
+	case sameDay(lt, c.now):
+	case lt.Year() == c.now.Year():
+		short = lt.Format("Jan 2, 15:04")
+	default:
+		short = lt.Format("Jan 2 2006, 15:04")
+	}
+	return stamp{Short: short, Full: lt.Format("Mon, 2 Jan 2006 15:04:05 MST"), ISO: t.UTC().Format(time.RFC3339)}
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}
+
+// ago is the short relative time of the conversation list.
+func (c clock) ago(t time.Time) string {
+	d := c.now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	case d < 7*24*time.Hour:
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	default:
+		return t.In(c.loc).Format("Jan 2")
+	}
+}
+
+// visitorName is how the dashboard names a visitor: name, email, or a short
+// stable label from the id.
+func visitorName(v model.Visitor) string {
+	if v.Name != nil && strings.TrimSpace(*v.Name) != "" {
+		return *v.Name
+	}
+	if v.HasEmail() {
+		return *v.Email
+	}
+	id := v.ID
+	if len(id) > 4 {
+		id = id[len(id)-4:]
+	}
+	return "Visitor " + id
+}
+
+func filterOf(r *http.Request) string {
+	switch f := r.URL.Query().Get("status"); f {
+	case "open", "closed", "all":
+		return f
+	}
+	if f := r.PostFormValue("filter"); f == "closed" || f == "all" {
+		return f
+	}
+	return "open"
+}
+
+func conversationHref(id, filter string) string {
+	h := "/dashboard/conversations/" + url.PathEscape(id)
+	if filter != "open" {
+		h += "?status=" + filter
+	}
+	return h
+}
+
+// fillList loads the conversation list of the agent's workspace.
+func (s *Server) fillList(ctx context.Context, p *page, sess *session, filter, current string, c clock) error {
+	convs, err := s.svc.Conversations(ctx, sess.agent, filter)
+	if err != nil {
+		return err
+	}
+	p.Filter, p.Current = filter, current
+	for _, f := range []option{{Value: "open", Label: "Open"}, {Value: "closed", Label: "Closed"}, {Value: "all", Label: "All"}} {
+		f.On = f.Value == filter
+		f.Href = "/dashboard?status=" + f.Value
+		if current != "" {
+			f.Href = conversationHref(current, "open") + "?status=" + f.Value
+		}
+		p.Filters = append(p.Filters, f)
+	}
+	p.Items = make([]convItem, 0, len(convs))
+	for _, cv := range convs {
+		it := convItem{ID: cv.ID, Href: conversationHref(cv.ID, filter), Name: visitorName(cv.Visitor),
+			Channel: cv.Channel, Status: cv.Status, Unread: cv.Unread, Active: cv.ID == current,
+			Online: cv.Visitor.Online, Time: c.stamp(cv.LastMessageAt), Ago: c.ago(cv.LastMessageAt)}
+		if cv.LastMessage != nil {
+			it.Preview = *cv.LastMessage
+		}
+		p.Items = append(p.Items, it)
+	}
+	return nil
+}
+
+var urlPattern = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+// linkify splits a message body into text and http(s) links; the template
+// escapes both.
+func linkify(body string) []bodyPart {
+	var parts []bodyPart
+	i := 0
+	for _, loc := range urlPattern.FindAllStringIndex(body, -1) {
+		start, end := loc[0], loc[1]
+		if start < i {
+			continue
+		}
+		u := strings.TrimRight(body[start:end], ".,;:!?)]'}")
+		if _, err := url.Parse(u); err != nil || len(u) <= len("https://") {
+			continue
+		}
+		if start > i {
+			parts = append(parts, bodyPart{Text: body[i:start]})
+		}
+		parts = append(parts, bodyPart{Text: u, URL: u})
+		i = start + len(u)
+	}
+	if i < len(body) {
+		parts = append(parts, bodyPart{Text: body[i:]})
+	}
+	return parts
+}
+
+// conversationView builds the right-hand side: messages and visitor panel.
+func conversationView(cv model.Conversation, msgs []model.Message, c clock) *convView {
+	v := cv.Visitor
+	view := &convView{ID: cv.ID, Name: visitorName(v), Channel: cv.Channel, Status: cv.Status, Visitor: v,
+		EmailStatus: v.EmailStatus}
+	if v.Name != nil {
+		view.NameInput = *v.Name
+	}
+	if v.Email != nil {
+		view.EmailInput = *v.Email
+	}
+	switch {
+	case v.Online:
+		view.Presence, view.PresenceClass = "Online", "online"
+	case v.LeftAt != nil:
+		view.Presence, view.PresenceClass = "Left at "+c.stamp(*v.LeftAt).Short, "left"
+	default:
+		view.Presence, view.PresenceClass = "Offline", "offline"
+	}
+	if v.LastActiveAt != nil {
+		view.LastActive = c.stamp(*v.LastActiveAt).Short
+	}
+	for _, m := range msgs {
+		mv := msgView{ID: m.ID, Kind: m.Kind, AuthorKind: m.Author.Kind, Body: linkify(m.Body),
+			Time: c.stamp(m.CreatedAt), Forwarded: m.Forwarded}
+		switch {
+		case m.Kind == model.KindEvent:
+			mv.Class = "event"
+		case m.Kind == model.KindComment:
+			mv.Class = "comment"
+		case m.Author.Kind == model.AuthorVisitor:
+			mv.Class = "visitor"
+		default:
+			mv.Class = "agent"
+		}
+		switch m.Author.Kind {
+		case model.AuthorVisitor:
+			mv.Author = view.Name
+		case model.AuthorAgent:
+			mv.Author = "Agent"
+			if m.Author.Name != nil && *m.Author.Name != "" {
+				mv.Author = *m.Author.Name
+			}
+		default:
+			mv.Author = "Parley"
+		}
+		if m.Channel == model.MsgChannelEmail && m.Author.Kind == model.AuthorVisitor {
+			mv.Via = "email"
+		}
+		if m.ReadByVisitorAt != nil && m.Author.Kind == model.AuthorAgent && m.Kind == model.KindReply {
+			st := c.stamp(*m.ReadByVisitorAt)
+			mv.Seen = &st
+		}
+		view.Messages = append(view.Messages, mv)
+	}
+	return view
+}
+
+// ---- login and logout -----------------------------------------------------------
+
+func (s *Server) dashLoginPage(w http.ResponseWriter, r *http.Request) {
+	pageHeaders(w)
+	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		if _, err := s.svc.AgentByToken(r.Context(), ck.Value); err == nil {
+			http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+			return
+		}
+	}
+	s.render(w, http.StatusOK, "login", &page{Title: "Log in", Login: &loginView{}})
+}
+
+func (s *Server) dashLogin(w http.ResponseWriter, r *http.Request) {
+	pageHeaders(w)
+	if !sameOrigin(r) {
+		s.renderError(w, r, nil, http.StatusForbidden, "This form was sent from another site and was refused.")
+		return
+	}
+	if !parseForm(w, r) {
+		return
+	}
+	email := r.PostFormValue("email")
+	again := func(status int, msg string) {
+		s.render(w, status, "login", &page{Title: "Log in", Error: msg, Login: &loginView{Email: email}})
+	}
+	tok, a, err := s.svc.Login(r.Context(), email, r.PostFormValue("password"), clientAddr(r))
+	if err != nil {
+		switch chat.ErrorCode(err) {
+		case chat.CodeInvalidCredentials:
+			again(http.StatusUnauthorized, "Wrong email or password")
+		case chat.CodeRateLimited:
+			again(http.StatusTooManyRequests, sentence(domainMessage(err)))
+		case "":
+			s.log.Error("dashboard login", "err", err)
+			again(http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.")
+		default:
+			again(statusOf(chat.ErrorCode(err)), sentence(domainMessage(err)))
+		}
+		return
+	}
+	s.setSessionCookie(w, tok)
+	// Logging in to the dashboard means being there to answer.
+	if _, err := s.svc.SetAgentStatus(r.Context(), a, model.StatusOnline); err != nil {
+		s.log.Error("set agent online after login", "agent", a.ID, "err", err)
+	}
+	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+}
+
+func (s *Server) dashLogout(w http.ResponseWriter, r *http.Request, sess *session) {
+	if err := s.svc.Logout(r.Context(), sess.token); err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	s.clearSessionCookie(w)
+	http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
+}
+
+// ---- conversations --------------------------------------------------------------
+
+func (s *Server) dashInbox(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := &page{Title: "Conversations", Nav: "inbox"}
+	s.fillChrome(r.Context(), r, p, sess)
+	if err := s.fillList(r.Context(), p, sess, filterOf(r), "", newClock(p.Workspace.TimeZone)); err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	s.render(w, http.StatusOK, "inbox", p)
+}
+
+func (s *Server) dashConversation(w http.ResponseWriter, r *http.Request, sess *session) {
+	// Opening a conversation is seeing it.
+	cv, err := s.svc.MarkSeenByAgent(r.Context(), sess.agent, r.PathValue("id"))
+	if err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	s.conversationPage(w, r, sess, http.StatusOK, cv, nil)
+}
+
+// conversationPage renders the inbox with a conversation open; edit, when
+// not nil, adjusts the view (a refused form shown again with its input).
+func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *session, status int, cv model.Conversation, edit func(*convView)) {
+	ctx := r.Context()
+	p := &page{Title: visitorName(cv.Visitor), Nav: "inbox"}
+	s.fillChrome(ctx, r, p, sess)
+	c := newClock(p.Workspace.TimeZone)
+	msgs, err := s.svc.Messages(ctx, sess.agent, cv.ID)
+	if err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	if err := s.fillList(ctx, p, sess, filterOf(r), cv.ID, c); err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	p.Conv = conversationView(cv, msgs, c)
+	if edit != nil {
+		edit(p.Conv)
+	}
+	s.render(w, status, "inbox", p)
+}
+
+func (s *Server) dashPostMessage(w http.ResponseWriter, r *http.Request, sess *session) {
+	id := r.PathValue("id")
+	// Browsers send a textarea's line breaks as CRLF.
+	body := strings.ReplaceAll(r.PostFormValue("body"), "\r\n", "\n")
+	kind := r.PostFormValue("kind")
+	if _, err := s.svc.PostMessage(r.Context(), sess.agent, id, body, kind); err != nil {
+		s.refuseOnConversation(w, r, sess, id, err, func(v *convView) {
+			v.ReplyBody, v.ReplyError = body, sentence(domainMessage(err))
+		})
+		return
+	}
+	http.Redirect(w, r, conversationHref(id, filterOf(r)), http.StatusSeeOther)
+}
+
+// refuseOnConversation shows the conversation again with the error of a
+// refused form (a domain error), or fails the request.
+func (s *Server) refuseOnConversation(w http.ResponseWriter, r *http.Request, sess *session, convID string, err error, edit func(*convView)) {
+	code := chat.ErrorCode(err)
+	if code == "" || code == chat.CodeNotFound {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	cv, cerr := s.svc.Conversation(r.Context(), sess.agent, convID)
+	if cerr != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	s.conversationPage(w, r, sess, statusOf(code), cv, edit)
+}
+
+func (s *Server) dashClose(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.dashSetConversationStatus(w, r, sess, "closed")
+}
+
+func (s *Server) dashReopen(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.dashSetConversationStatus(w, r, sess, "open")
+}
+
+func (s *Server) dashSetConversationStatus(w http.ResponseWriter, r *http.Request, sess *session, status string) {
+	id := r.PathValue("id")
+	if _, err := s.svc.SetConversationStatus(r.Context(), sess.agent, id, status); err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, conversationHref(id, filterOf(r)), http.StatusSeeOther)
+}
+
+func (s *Server) dashUpdateVisitor(w http.ResponseWriter, r *http.Request, sess *session) {
+	var email, name *string
+	if v, ok := r.PostForm["email"]; ok && len(v) > 0 {
+		email = &v[len(v)-1]
+	}
+	if v, ok := r.PostForm["name"]; ok && len(v) > 0 {
+		name = &v[len(v)-1]
+	}
+	convID := r.PostFormValue("conversation")
+	_, err := s.svc.UpdateVisitor(r.Context(), sess.agent, r.PathValue("id"), chat.NewVisitorPatch(email, name))
+	if err != nil {
+		if convID == "" {
+			s.dashFail(w, r, sess, err)
+			return
+		}
+		s.refuseOnConversation(w, r, sess, convID, err, func(v *convView) {
+			if email != nil {
+				v.EmailInput = *email
+			}
+			if name != nil {
+				v.NameInput = *name
+			}
+			v.VisitorError = sentence(domainMessage(err))
+		})
+		return
+	}
+	if convID == "" {
+		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, conversationHref(convID, filterOf(r)), http.StatusSeeOther)
+}
+
+// ---- status ------------------------------------------------------------------------
+
+func (s *Server) dashStatus(w http.ResponseWriter, r *http.Request, sess *session) {
+	if _, err := s.svc.SetAgentStatus(r.Context(), sess.agent, r.PostFormValue("status")); err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+// localPath keeps a redirect target on the dashboard (no open redirect).
+func localPath(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil ||
+		!strings.HasPrefix(u.Path, "/dashboard") || strings.Contains(next, "\\") || strings.HasPrefix(next, "//") {
+		return "/dashboard"
+	}
+	return u.RequestURI()
+}
+
+// ---- settings ----------------------------------------------------------------------
+
+var forwardingLabels = []option{
+	{Value: model.ForwardOff, Label: "Do not send anything"},
+	{Value: model.ForwardUnread, Label: "Email unread replies to visitors (recommended)"},
+	{Value: model.ForwardTranscript, Label: "Email full conversation transcripts to visitors"},
+}
+
+var onlineFormLabels = []option{
+	{Value: "off", Label: "Off"},
+	{Value: "optional", Label: "Optional"},
+	{Value: "required", Label: "Required"},
+}
+
+func (s *Server) dashSettings(w http.ResponseWriter, r *http.Request, sess *session) {
+	st, err := s.svc.Settings(r.Context(), sess.agent.WorkspaceID)
+	if err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	s.settingsPage(w, r, sess, http.StatusOK, st, "", r.URL.Query().Get("saved") == "1")
+}
+
+func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *session, status int, st model.Settings, errMsg string, saved bool) {
+	p := &page{Title: "Settings", Nav: "settings", Error: errMsg}
+	s.fillChrome(r.Context(), r, p, sess)
+	sv := &settingsView{OfflineRequiresForm: st.ContactForm.OfflineRequiresForm, Saved: saved}
+	for _, o := range forwardingLabels {
+		o.On = o.Value == st.EmailForwarding
+		sv.Forwarding = append(sv.Forwarding, o)
+	}
+	for _, o := range onlineFormLabels {
+		o.On = o.Value == st.ContactForm.Online
+		sv.Online = append(sv.Online, o)
+	}
+	sv.Snippet = fmt.Sprintf(`<script src="%s/widget.js" data-site-key="%s" async></script>`, s.opts.PublicURL, p.Workspace.SiteKey)
+	sv.DemoURL = "/demo?site_key=" + url.QueryEscape(p.Workspace.SiteKey)
+	p.Settings = sv
+	s.render(w, status, "settings", p)
+}
+
+// contactFormPatch is chat.SettingsPatch's contact-form part (an unnamed
+// struct type there, so spelled out identically here).
+type contactFormPatch = struct {
+	OfflineRequiresForm *bool   `json:"offline_requires_form"`
+	Online              *string `json:"online"`
+}
+
+// settingsPatch reads the fields a settings form sent. A checkbox sends
+// nothing when unchecked, so the form puts a hidden "0" before it and the
+// last value wins.
+func settingsPatch(form url.Values) chat.SettingsPatch {
+	last := func(name string) (string, bool) {
+		v, ok := form[name]
+		if !ok || len(v) == 0 {
+			return "", false
+		}
+		return v[len(v)-1], true
+	}
+	var p chat.SettingsPatch
+	if v, ok := last("email_forwarding"); ok {
+		p.EmailForwarding = &v
+	}
+	var cf contactFormPatch
+	if v, ok := last("offline_requires_form"); ok {
+		b := v == "1" || v == "on" || v == "true"
+		cf.OfflineRequiresForm = &b
+	}
+	if v, ok := last("online"); ok {
+		cf.Online = &v
+	}
+	if cf.OfflineRequiresForm != nil || cf.Online != nil {
+		p.ContactForm = &cf
+	}
+	return p
+}
+
+func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *session) {
+	st, err := s.svc.UpdateSettings(r.Context(), sess.agent.WorkspaceID, settingsPatch(r.PostForm))
+	if err != nil {
+		if chat.ErrorCode(err) == "" {
+			s.dashFail(w, r, sess, err)
+			return
+		}
+		cur, cerr := s.svc.Settings(r.Context(), sess.agent.WorkspaceID)
+		if cerr != nil {
+			s.dashFail(w, r, sess, cerr)
+			return
+		}
+		s.settingsPage(w, r, sess, statusOf(chat.ErrorCode(err)), cur, sentence(domainMessage(err)), false)
+		return
+	}
+	_ = st
+	http.Redirect(w, r, "/dashboard/settings?saved=1", http.StatusSeeOther)
+}
+
+// ---- partials for live updates -------------------------------------------------------
+
+func (s *Server) dashListPartial(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := &page{}
+	s.fillChrome(r.Context(), r, p, sess)
+	if err := s.fillList(r.Context(), p, sess, filterOf(r), r.URL.Query().Get("c"), newClock(p.Workspace.TimeZone)); err != nil {
+		s.partialFail(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "list", p)
+}
+
+func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	cv, err := s.svc.Conversation(ctx, sess.agent, r.PathValue("id"))
+	if err != nil {
+		s.partialFail(w, r, err)
+		return
+	}
+	msgs, err := s.svc.Messages(ctx, sess.agent, cv.ID)
+	if err != nil {
+		s.partialFail(w, r, err)
+		return
+	}
+	p := &page{}
+	s.fillChrome(ctx, r, p, sess)
+	p.Filter = filterOf(r)
+	p.Conv = conversationView(cv, msgs, newClock(p.Workspace.TimeZone))
+	s.render(w, http.StatusOK, "conversation-partial", p)
+}
+
+func (s *Server) partialFail(w http.ResponseWriter, r *http.Request, err error) {
+	code := chat.ErrorCode(err)
+	if code == "" {
+		if r.Context().Err() == nil {
+			s.log.Error("dashboard partial failed", "path", r.URL.Path, "err", err)
+		}
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	http.Error(w, sentence(domainMessage(err)), statusOf(code))
+}

@@ -1,0 +1,258 @@
+// Package web serves Parley over HTTP: the agent API, the widget API, their
+// WebSocket endpoints, the dashboard pages and the embedded assets. Handlers
+// translate HTTP to calls on the chat service and back; they hold no rules.
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/realtime"
+)
+
+// MaxBodyBytes bounds JSON request bodies (a 10,000-character message is
+// at most 40 KB of UTF-8, plus escaping).
+const MaxBodyBytes = 256 << 10
+
+// Options configure the web layer.
+type Options struct {
+	PublicURL string
+	// Secret keys the dashboard's CSRF tokens.
+	Secret []byte
+	// Version is shown by the health check and the dashboard.
+	Version string
+	// Ready reports whether the database answers (for /healthz).
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+	// PingInterval is how often WebSocket connections are pinged.
+	PingInterval time.Duration
+}
+
+// Server is the HTTP handler of Parley.
+type Server struct {
+	svc  *chat.Service
+	hub  *realtime.Hub
+	opts Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+	csrf []byte
+
+	// ctx ends at shutdown and closes every WebSocket.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns the HTTP handler.
+func New(svc *chat.Service, hub *realtime.Hub, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 30 * time.Second
+	}
+	mac := hmac.New(sha256.New, opts.Secret)
+	mac.Write([]byte("parley csrf"))
+	s := &Server{svc: svc, hub: hub, opts: opts, log: opts.Logger, mux: http.NewServeMux(), csrf: mac.Sum(nil)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("handler panic", "path", r.URL.Path, "panic", v)
+			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		}
+	}()
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	s.mux.ServeHTTP(w, r)
+}
+
+// Shutdown closes every WebSocket connection and waits for their handlers.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.cancel()
+	s.hub.CloseAll()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.healthz)
+
+	m.HandleFunc("POST /api/v1/auth/login", s.login)
+	m.HandleFunc("POST /api/v1/auth/logout", s.agent(s.logout))
+	m.HandleFunc("GET /api/v1/me", s.agent(s.me))
+	m.HandleFunc("PUT /api/v1/me/status", s.agent(s.putStatus))
+	m.HandleFunc("GET /api/v1/conversations", s.agent(s.listConversations))
+	m.HandleFunc("GET /api/v1/conversations/{id}", s.agent(s.getConversation))
+	m.HandleFunc("GET /api/v1/conversations/{id}/messages", s.agent(s.listMessages))
+	m.HandleFunc("POST /api/v1/conversations/{id}/messages", s.agent(s.postMessage))
+	m.HandleFunc("POST /api/v1/conversations/{id}/close", s.agent(s.closeConversation))
+	m.HandleFunc("POST /api/v1/conversations/{id}/reopen", s.agent(s.reopenConversation))
+	m.HandleFunc("POST /api/v1/conversations/{id}/read", s.agent(s.readConversation))
+	m.HandleFunc("GET /api/v1/visitors/{id}", s.agent(s.getVisitor))
+	m.HandleFunc("PATCH /api/v1/visitors/{id}", s.agent(s.patchVisitor))
+	m.HandleFunc("GET /api/v1/settings", s.agent(s.getSettings))
+	m.HandleFunc("PUT /api/v1/settings", s.agent(s.putSettings))
+	m.HandleFunc("GET /api/v1/ws", s.agentWS)
+
+	m.HandleFunc("POST /api/widget/v1/session", s.widgetSession)
+	m.HandleFunc("OPTIONS /api/widget/v1/", s.widgetPreflight)
+	m.HandleFunc("GET /api/widget/v1/messages", s.widgetMessages)
+	m.HandleFunc("POST /api/widget/v1/messages", s.widgetPost)
+	m.HandleFunc("GET /api/widget/v1/ws", s.widgetWS)
+	m.HandleFunc("GET /widget.js", s.widgetJS)
+	m.HandleFunc("GET /demo", s.demo)
+
+	s.dashboardRoutes()
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.opts.Ready(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// errorBody is the error shape of spec/api.md.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, msg
+	writeJSON(w, status, b)
+}
+
+// statusOf maps domain codes to HTTP statuses, in one place.
+func statusOf(code string) int {
+	switch code {
+	case chat.CodeNotFound, chat.CodeUnknownSite:
+		return http.StatusNotFound
+	case chat.CodeInvalidToken, chat.CodeInvalidCredentials:
+		return http.StatusUnauthorized
+	case chat.CodeContactFormRequired:
+		return http.StatusForbidden
+	case chat.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case chat.CodeDuplicate:
+		return http.StatusConflict
+	case "":
+		return http.StatusInternalServerError
+	default:
+		return http.StatusBadRequest
+	}
+}
+
+// fail writes a domain error (or a 500 for anything else, logged).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *chat.Error
+	if errors.As(err, &e) {
+		writeError(w, statusOf(e.Code), e.Code, e.Message)
+		return
+	}
+	if r.Context().Err() != nil {
+		return
+	}
+	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", "internal error")
+}
+
+// decode reads a JSON body into v with a size limit; it answers the error
+// itself and returns false when the body is unusable.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "bad_request", "could not read request body")
+		return false
+	}
+	if !utf8.Valid(raw) {
+		writeError(w, http.StatusBadRequest, "bad_request", "request body is not valid UTF-8")
+		return false
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "malformed JSON: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// clientAddr is the address rate limits key on.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// csrfToken derives the CSRF token of a session token.
+func (s *Server) csrfToken(session string) string {
+	mac := hmac.New(sha256.New, s.csrf)
+	mac.Write([]byte(session))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}
+
+func (s *Server) validCSRF(session, got string) bool {
+	return got != "" && hmac.Equal([]byte(s.csrfToken(session)), []byte(got))
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}

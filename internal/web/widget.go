@@ -1,0 +1,110 @@
+package web
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/web/widget"
+)
+
+// The widget runs on other sites: its HTTP API answers any origin. It uses
+// no cookies; the visitor token in the body or query is the credential.
+func allowAnyOrigin(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Headers", "Content-Type")
+	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	h.Set("Access-Control-Max-Age", "86400")
+}
+
+func (s *Server) widgetPreflight(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) widgetSession(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	var in struct {
+		SiteKey      string `json:"site_key"`
+		VisitorToken string `json:"visitor_token"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	sess, err := s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sess)
+}
+
+func (s *Server) widgetMessages(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	v, err := s.svc.VisitorByToken(r.Context(), r.URL.Query().Get("visitor_token"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ms, err := s.svc.VisitorMessages(r.Context(), v)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": ms})
+}
+
+func (s *Server) widgetPost(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	var in struct {
+		VisitorToken string `json:"visitor_token"`
+		Body         string `json:"body"`
+		ClientID     string `json:"client_id"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	v, err := s.svc.VisitorByToken(r.Context(), in.VisitorToken)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	m, err := s.svc.VisitorSend(r.Context(), v.ID, in.Body, in.ClientID, model.MsgChannelWidget)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (s *Server) widgetJS(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/javascript; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("Access-Control-Allow-Origin", "*")
+	http.ServeContent(w, r, "widget.js", startTime, bytes.NewReader(widget.JS))
+}
+
+var demoTemplate = template.Must(template.New("demo").Parse(widget.DemoHTML))
+
+func (s *Server) demo(w http.ResponseWriter, r *http.Request) {
+	ws, err := s.svc.Workspaces(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(ws) == 0 {
+		http.Error(w, "no workspace yet: run parley migrate", http.StatusServiceUnavailable)
+		return
+	}
+	key := ws[0].SiteKey
+	if k := r.URL.Query().Get("site_key"); k != "" {
+		key = k
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := demoTemplate.Execute(w, map[string]string{"PublicURL": s.opts.PublicURL, "SiteKey": key}); err != nil {
+		s.log.Error("render demo", "err", err)
+	}
+}

@@ -1,0 +1,288 @@
+package web_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
+)
+
+const wait = 5 * time.Second
+
+func field(f map[string]any, path ...string) any {
+	var cur any = f
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[p]
+	}
+	return cur
+}
+
+func TestLiveChat(t *testing.T) {
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("ann@example.com", "Ann")
+	agentWS := s.DialAgent(a.Token)
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, 200, nil)
+
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	other := newSession(t, s, s.Workspace.SiteKey, "")
+	visitor := s.DialWidget(sess.VisitorToken)
+	bystander := s.DialWidget(other.VisitorToken)
+
+	visitor.Send(map[string]string{"type": "message", "body": "Hi <b>there</b>", "client_id": "c-1"})
+	echo := visitor.WaitFor("message", wait)
+	if field(echo, "message", "client_id") != "c-1" || field(echo, "message", "body") != "Hi <b>there</b>" {
+		t.Fatalf("echo: %v", echo)
+	}
+	ev := agentWS.WaitFor("message.created", wait)
+	convID, _ := field(ev, "data", "conversation_id").(string)
+	if convID == "" || field(ev, "data", "author", "kind") != "visitor" {
+		t.Fatalf("agent event: %v", ev)
+	}
+
+	// Resending the same client_id stores nothing new and echoes the stored message.
+	visitor.Send(map[string]string{"type": "message", "body": "Hi <b>there</b>", "client_id": "c-1"})
+	again := visitor.WaitFor("message", wait)
+	if field(again, "message", "id") != field(echo, "message", "id") {
+		t.Fatalf("resend made a new message: %v", again)
+	}
+
+	var reply model.Message
+	s.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "Hello!", "kind": "reply"}, 201, &reply)
+	s.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "secret note", "kind": "comment"}, 201, nil)
+	got := visitor.WaitFor("message", wait)
+	if field(got, "message", "id") != reply.ID || field(got, "message", "author", "name") != "Ann" {
+		t.Fatalf("visitor got %v", got)
+	}
+	visitor.None("message", 300*time.Millisecond) // the comment never reaches the widget
+	bystander.None("message", 100*time.Millisecond)
+
+	var msgs struct {
+		Messages []model.Message `json:"messages"`
+	}
+	s.Do("GET", "/api/v1/conversations/"+convID+"/messages", a.Token, nil, 200, &msgs)
+	if len(msgs.Messages) != 3 {
+		t.Fatalf("want visitor message, reply and comment once each; got %d", len(msgs.Messages))
+	}
+
+	// Read receipt.
+	visitor.Send(map[string]string{"type": "read", "message_id": reply.ID})
+	upd := agentWS.WaitFor("message.updated", wait)
+	if field(upd, "data", "id") != reply.ID || field(upd, "data", "read_by_visitor_at") == nil {
+		t.Fatalf("read receipt event: %v", upd)
+	}
+}
+
+func TestBadFramesKeepTheConnection(t *testing.T) {
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, 200, nil)
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	w := s.DialWidget(sess.VisitorToken)
+	tests := []struct {
+		name  string
+		frame any
+		code  string
+	}{
+		{"not JSON", "{nope", "bad_frame"},
+		{"JSON but not an object", "[1,2]", "bad_frame"},
+		{"unknown type", map[string]string{"type": "shout"}, "bad_frame"},
+		{"no type", map[string]string{"body": "x"}, "bad_frame"},
+		{"invalid UTF-8", []byte("{\"type\":\"message\",\"body\":\"\xff\xfe\"}"), "bad_frame"},
+		{"too long", map[string]string{"type": "message", "body": strings.Repeat("x", 10001), "client_id": "long"}, "message_too_long"},
+		{"empty", map[string]string{"type": "message", "body": "  "}, "bad_frame"},
+		{"bad email", map[string]string{"type": "contact", "email": "not-an-address"}, "invalid_email"},
+		{"read of unknown message", map[string]string{"type": "read", "message_id": "nope"}, "bad_frame"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w.Send(tt.frame)
+			f := w.WaitFor("error", wait)
+			if f["code"] != tt.code {
+				t.Fatalf("got %v, want code %s", f, tt.code)
+			}
+		})
+	}
+	if err := w.Conn.Write(t.Context(), websocket.MessageBinary, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if f := w.WaitFor("error", wait); f["code"] != "bad_frame" {
+		t.Fatalf("binary frame: %v", f)
+	}
+	// Still connected and working.
+	w.Send(map[string]string{"type": "message", "body": "still here", "client_id": "ok"})
+	if f := w.WaitFor("message", wait); field(f, "message", "body") != "still here" {
+		t.Fatalf("%v", f)
+	}
+	var n int
+	if err := s.App.DB.SQL.QueryRow(`SELECT COUNT(*) FROM messages`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("refused frames stored messages: %d %v", n, err)
+	}
+}
+
+func TestContactFormRequiredOverWebSocket(t *testing.T) {
+	s := apptest.Start(t, nil) // no agent online: the offline form is required
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	if !sess.ContactFormRequired {
+		t.Fatal("session should require the contact form")
+	}
+	w := s.DialWidget(sess.VisitorToken)
+	w.Send(map[string]string{"type": "message", "body": "Are you there?", "client_id": "m1"})
+	f := w.WaitFor("error", wait)
+	if f["code"] != "contact_form_required" || f["client_id"] != "m1" {
+		t.Fatalf("got %v", f)
+	}
+	w.Send(map[string]string{"type": "contact", "email": "vi@example.com", "name": "<script>Vi</script>"})
+	c := w.WaitFor("contact", wait)
+	if field(c, "visitor", "email") != "vi@example.com" || field(c, "visitor", "name") != "<script>Vi</script>" {
+		t.Fatalf("contact: %v", c)
+	}
+	w.Send(map[string]string{"type": "message", "body": "Are you there?", "client_id": "m1"})
+	if m := w.WaitFor("message", wait); field(m, "message", "body") != "Are you there?" {
+		t.Fatalf("%v", m)
+	}
+	var n int
+	if err := s.App.DB.SQL.QueryRow(`SELECT COUNT(*) FROM messages`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("want exactly the accepted message stored, got %d (%v)", n, err)
+	}
+}
+
+func TestOnlineRequiredForm(t *testing.T) {
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "invisible"}, 200, nil)
+	if sess := newSession(t, s, s.Workspace.SiteKey, ""); sess.ContactFormRequired || !sess.AgentsAvailable {
+		t.Fatalf("invisible agent counts as available; optional form: %+v", sess)
+	}
+	s.Do("PUT", "/api/v1/settings", a.Token, map[string]any{"contact_form": map[string]string{"online": "required"}}, 200, nil)
+	if sess := newSession(t, s, s.Workspace.SiteKey, ""); !sess.ContactFormRequired {
+		t.Fatalf("online mode required: %+v", sess)
+	}
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "offline"}, 200, nil)
+	s.Do("PUT", "/api/v1/settings", a.Token, map[string]any{"contact_form": map[string]any{"offline_requires_form": false}}, 200, nil)
+	if sess := newSession(t, s, s.Workspace.SiteKey, ""); sess.ContactFormRequired || sess.AgentsAvailable {
+		t.Fatalf("offline without the offline form: %+v", sess)
+	}
+}
+
+func TestVisitorFloodIsRateLimited(t *testing.T) {
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, 200, nil)
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	w := s.DialWidget(sess.VisitorToken)
+	for i := 0; i < 30; i++ {
+		w.Send(map[string]any{"type": "message", "body": "spam", "client_id": "s" + strings.Repeat("x", i)})
+	}
+	f := w.WaitFor("error", wait)
+	if f["code"] != "rate_limited" {
+		t.Fatalf("got %v", f)
+	}
+	var n int
+	if err := s.App.DB.SQL.QueryRow(`SELECT COUNT(*) FROM messages`).Scan(&n); err != nil || n >= 30 || n < 5 {
+		t.Fatalf("stored %d of 30 flooded messages (%v)", n, err)
+	}
+}
+
+func TestAgentsFrameAndAutoOffline(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_AGENT_AWAY_AFTER": "1s"})
+	a := s.AddAgent("ann@example.com", "Ann")
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	w := s.DialWidget(sess.VisitorToken)
+
+	dash := s.DialAgent(a.Token)
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, 200, nil)
+	if f := w.WaitFor("agents", wait); f["available"] != true {
+		t.Fatalf("%v", f)
+	}
+	// While the dashboard is open the agent stays online.
+	time.Sleep(1500 * time.Millisecond)
+	var me model.Agent
+	s.Do("GET", "/api/v1/me", a.Token, nil, 200, &me)
+	if me.Status != "online" {
+		t.Fatalf("agent with an open dashboard went %s", me.Status)
+	}
+	dash.Close()
+	if f := w.WaitFor("agents", wait); f["available"] != false {
+		t.Fatalf("%v", f)
+	}
+	s.Do("GET", "/api/v1/me", a.Token, nil, 200, &me)
+	if me.Status != "offline" {
+		t.Fatalf("agent status %s after the away period", me.Status)
+	}
+	ws, err := s.App.DB.Workspace(t.Context(), s.Workspace.ID)
+	if err != nil || ws.AgentsUnavailableSince == nil {
+		t.Fatalf("agents_unavailable_since not recorded: %+v %v", ws, err)
+	}
+}
+
+func TestVisitorPresence(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_FORWARD_LEFT_AFTER": "2s", "PARLEY_VISITOR_GRACE": "500ms"})
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	visitor := func() model.Visitor {
+		v, err := s.App.DB.VisitorByID(t.Context(), sess.Visitor.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	w := s.DialWidget(sess.VisitorToken)
+	apptest.Eventually(t, wait, "visitor online", func() bool { return visitor().Online })
+	if visitor().LastActiveAt == nil {
+		t.Fatal("connecting did not set last_active_at")
+	}
+
+	// A page change: close and reconnect within the grace period.
+	w.Close()
+	w = s.DialWidget(sess.VisitorToken)
+	time.Sleep(900 * time.Millisecond)
+	if v := visitor(); !v.Online || v.LeftAt != nil {
+		t.Fatalf("a reconnect within the grace period counted as a leave: %+v", v)
+	}
+
+	// Two tabs: closing one is no leave.
+	w2 := s.DialWidget(sess.VisitorToken)
+	w2.Close()
+	time.Sleep(900 * time.Millisecond)
+	if !visitor().Online {
+		t.Fatal("closing one of two tabs counted as a leave")
+	}
+
+	before := time.Now()
+	w.Close()
+	apptest.Eventually(t, wait, "visitor left", func() bool { return !visitor().Online })
+	v := visitor()
+	if v.LeftAt == nil || v.LeftAt.Before(before.Add(-time.Second)) || v.LeftAt.After(before.Add(400*time.Millisecond)) {
+		t.Fatalf("left_at %v should be when the last connection closed (%v), not when the grace ended", v.LeftAt, before)
+	}
+
+	// Activity moves last_active_at.
+	w = s.DialWidget(sess.VisitorToken)
+	apptest.Eventually(t, wait, "visitor online again", func() bool { return visitor().Online })
+	first := *visitor().LastActiveAt
+	time.Sleep(1100 * time.Millisecond)
+	w.Send(map[string]string{"type": "activity"})
+	apptest.Eventually(t, wait, "activity recorded", func() bool { return visitor().LastActiveAt.After(first) })
+}
+
+func TestUnauthenticatedWebSockets(t *testing.T) {
+	s := apptest.Start(t, nil)
+	for _, path := range []string{"/api/widget/v1/ws?visitor_token=forged", "/api/v1/ws?token=forged", "/api/v1/ws"} {
+		resp, err := http.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", path, resp.StatusCode)
+		}
+	}
+}
