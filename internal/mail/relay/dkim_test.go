@@ -1,0 +1,187 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-msgauth/dkim"
+)
+
+type testKey struct {
+	name string
+	pem  []byte
+}
+
+var rsaKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// testKeys returns the key forms LoadDKIM accepts.
+func testKeys(t testing.TB) []testKey {
+	t.Helper()
+	pkcs8 := func(k any) []byte {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	}
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []testKey{
+		{"rsa-2048 pkcs1", pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey())})},
+		{"rsa-2048 pkcs8", pkcs8(rsaKey())},
+		{"ed25519 pkcs8", pkcs8(ed)},
+	}
+}
+
+// lookup answers DKIM key queries from cfg's TXT record, as DNS would.
+func lookup(t *testing.T, cfg *DKIMConfig) func(string) ([]string, error) {
+	t.Helper()
+	name, value, err := cfg.TXTRecord()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(domain string) ([]string, error) {
+		if domain != name {
+			return nil, errors.New("no such record: " + domain)
+		}
+		return []string{value}, nil
+	}
+}
+
+func TestDKIMSignatureVerifies(t *testing.T) {
+	for _, k := range testKeys(t) {
+		t.Run(k.name, func(t *testing.T) {
+			ts := startServer(t, serverOptions{})
+			cfg := &DKIMConfig{Domain: "example.com", Selector: "parley2026", KeyPEM: k.pem}
+			r := newRelay(t, Config{URL: "smtp://" + ts.addr, DKIM: cfg})
+			send(t, r, "signed")
+			got := ts.messages()[0].data
+			opts := &dkim.VerifyOptions{LookupTXT: lookup(t, cfg)}
+
+			verifs, err := dkim.VerifyWithOptions(bytes.NewReader(got), opts)
+			if err != nil || len(verifs) != 1 {
+				t.Fatalf("verify: %d signatures, %v", len(verifs), err)
+			}
+			v := verifs[0]
+			if v.Err != nil || v.Domain != "example.com" {
+				t.Fatalf("verification %+v (err %v), want a valid signature by example.com", v, v.Err)
+			}
+			if strings.Join(v.HeaderKeys, ":") != strings.Join(signedHeaders, ":") {
+				t.Errorf("signed header fields %v, want %v", v.HeaderKeys, signedHeaders)
+			}
+
+			// What the signature protects: any change must break it.
+			tampered := map[string][]byte{
+				"subject":          bytes.Replace(got, []byte("Subject: signed"), []byte("Subject: Signed"), 1),
+				"reply-to":         bytes.Replace(got, []byte("reply+abcdef@"), []byte("reply+abcdeg@"), 1),
+				"list-unsubscribe": bytes.Replace(got, []byte("/u/xyz"), []byte("/u/xyZ"), 1),
+				"body":             bytes.Replace(got, []byte("Ann\r\n"), []byte("Bob\r\n"), 1),
+				"added Reply-To":   bytes.Replace(got, []byte("\r\n\r\n"), []byte("\r\nReply-To: evil@example.net\r\n\r\n"), 1),
+			}
+			for what, msg := range tampered {
+				if bytes.Equal(msg, got) {
+					t.Fatalf("tampering with %s changed nothing", what)
+				}
+				verifs, err := dkim.VerifyWithOptions(bytes.NewReader(msg), opts)
+				if err != nil || len(verifs) != 1 || verifs[0].Err == nil {
+					t.Errorf("signature still verifies after changing the %s (err %v)", what, err)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadDKIM(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecDER, _ := x509.MarshalECPrivateKey(ec)
+	ecPKCS8, _ := x509.MarshalPKCS8PrivateKey(ec)
+	keys := testKeys(t)
+
+	tests := []struct {
+		name     string
+		file     string
+		selector string
+		domain   string
+		wantErr  string // "" for success
+	}{
+		{name: keys[0].name, file: write("rsa1.pem", keys[0].pem), selector: "s1", domain: "example.com"},
+		{name: keys[1].name, file: write("rsa8.pem", keys[1].pem), selector: "s1", domain: "example.com"},
+		{name: keys[2].name, file: write("ed.pem", keys[2].pem), selector: "s1", domain: "mail.example.com"},
+		{name: "missing file", file: filepath.Join(dir, "nope.pem"), selector: "s1", domain: "example.com", wantErr: "no such file"},
+		{name: "not PEM", file: write("junk.pem", []byte("hello")), selector: "s1", domain: "example.com", wantErr: "no PEM block"},
+		{name: "ECDSA", file: write("ec.pem", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: ecDER})), selector: "s1", domain: "example.com", wantErr: "RSA or Ed25519"},
+		{name: "ECDSA in PKCS#8", file: write("ec8.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ecPKCS8})), selector: "s1", domain: "example.com", wantErr: "RSA or Ed25519"},
+		{name: "encrypted", file: write("enc.pem", pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{1}})), selector: "s1", domain: "example.com", wantErr: "encrypted"},
+		{name: "public key", file: write("pub.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte{1}})), selector: "s1", domain: "example.com", wantErr: `"PUBLIC KEY"`},
+		{name: "RSA 512", file: "testdata/rsa512.pem", selector: "s1", domain: "example.com", wantErr: "512 bits"},
+		{name: "empty selector", file: write("ok.pem", keys[2].pem), domain: "example.com", wantErr: "selector is empty"},
+		{name: "selector with space", file: write("ok.pem", keys[2].pem), selector: "s 1", domain: "example.com", wantErr: "selector"},
+		{name: "domain with semicolon", file: write("ok.pem", keys[2].pem), selector: "s1", domain: "example.com;x=1", wantErr: "domain"},
+		{name: "domain with empty label", file: write("ok.pem", keys[2].pem), selector: "s1", domain: "example..com", wantErr: "empty label"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := LoadDKIM(tc.file, tc.selector, tc.domain)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("LoadDKIM error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			name, value, err := cfg.TXTRecord()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := tc.selector + "._domainkey." + tc.domain; name != want {
+				t.Errorf("record name %q, want %q", name, want)
+			}
+			if !strings.HasPrefix(value, "v=DKIM1; k=") {
+				t.Errorf("record value %q", value)
+			}
+		})
+	}
+}
+
+func TestDKIMRefusesMessageWithoutHeader(t *testing.T) {
+	ts := startServer(t, serverOptions{})
+	r := newRelay(t, Config{URL: "smtp://" + ts.addr, DKIM: &DKIMConfig{Domain: "example.com", Selector: "s1", KeyPEM: testKeys(t)[2].pem}})
+	err := r.Send(context.Background(), testFrom, []string{testTo}, []byte("no header, no blank line"))
+	if err == nil || !IsPermanent(err) {
+		t.Fatalf("Send error %v, want a permanent one", err)
+	}
+}
