@@ -11,7 +11,7 @@ import (
 )
 
 const conversationSelect = `SELECT c.id, c.workspace_id, c.status, c.channel, c.created_at, c.last_message_at,
-	c.visitor_read_id, c.agent_read_id,
+	c.visitor_read_id, c.agent_read_id, c.forward_due_at, c.forward_code, c.forward_reason,
 	(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
 		AND (c.agent_read_id IS NULL OR m.id > c.agent_read_id)),
 	(SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'reply' ORDER BY m.id DESC LIMIT 1),
@@ -24,9 +24,12 @@ func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, 
 		created, last    int64
 		readID, agentRID sql.NullString
 		preview          sql.NullString
+		fwdDue           sql.NullInt64
+		fwdCode, fwdWhy  sql.NullString
 		vs               visitorScan
 	)
-	dest := append([]any{&c.ID, &c.WorkspaceID, &c.Status, &c.Channel, &created, &last, &readID, &agentRID, &c.Unread, &preview},
+	dest := append([]any{&c.ID, &c.WorkspaceID, &c.Status, &c.Channel, &created, &last, &readID, &agentRID,
+		&fwdDue, &fwdCode, &fwdWhy, &c.Unread, &preview},
 		vs.dest(&c.Visitor)...)
 	err := row.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -40,6 +43,9 @@ func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, 
 	c.LastMessageAt = fromMicros(last)
 	c.VisitorReadID = nullString(readID)
 	c.AgentReadID = nullString(agentRID)
+	if fwdCode.Valid && fwdCode.String != "" {
+		c.Forwarding = &model.Forwarding{Code: fwdCode.String, Reason: fwdWhy.String, DueAt: fromNullMicros(fwdDue)}
+	}
 	if preview.Valid {
 		p := preview.String
 		if r := []rune(p); len(r) > 140 {
@@ -176,15 +182,11 @@ func (s *Store) MarkReadByVisitor(ctx context.Context, conversationID, messageID
 		messageID, micros(at), conversationID, messageID); err != nil {
 		return nil, fmt.Errorf("move read cursor of %s: %w", conversationID, err)
 	}
-	ids, err := s.ids(ctx, `SELECT id FROM messages WHERE conversation_id = ? AND id <= ? AND kind = 'reply' AND author_kind <> 'visitor' AND read_by_visitor_at IS NULL`, conversationID, messageID)
+	// One statement, so two concurrent reads never both report a message.
+	ids, err := s.ids(ctx, `UPDATE messages SET read_by_visitor_at = ?
+		WHERE conversation_id = ? AND id <= ? AND kind = 'reply' AND author_kind <> 'visitor' AND read_by_visitor_at IS NULL
+		RETURNING id`, micros(at), conversationID, messageID)
 	if err != nil {
-		return nil, fmt.Errorf("read messages of %s: %w", conversationID, err)
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	if _, err := s.exec(ctx, `UPDATE messages SET read_by_visitor_at = ? WHERE conversation_id = ? AND id <= ? AND kind = 'reply' AND author_kind <> 'visitor' AND read_by_visitor_at IS NULL`,
-		micros(at), conversationID, messageID); err != nil {
 		return nil, fmt.Errorf("read messages of %s: %w", conversationID, err)
 	}
 	return ids, nil

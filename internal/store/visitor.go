@@ -81,7 +81,7 @@ func (s *Store) VisitorByID(ctx context.Context, id string) (model.Visitor, erro
 // resets email_status to ok.
 func (s *Store) UpdateVisitorContact(ctx context.Context, v model.Visitor) error {
 	_, err := s.exec(ctx, `UPDATE visitors SET name = ?, email = ?,
-		email_status = CASE WHEN email IS NULL OR email <> ? THEN 'ok' ELSE email_status END
+		email_status = CASE WHEN email IS NULL OR LOWER(email) <> LOWER(?) THEN 'ok' ELSE email_status END
 		WHERE id = ? AND workspace_id = ?`,
 		v.Name, v.Email, v.Email, v.ID, v.WorkspaceID)
 	if err != nil {
@@ -98,17 +98,23 @@ func (s *Store) SetVisitorEmailStatus(ctx context.Context, id, status string) er
 	return nil
 }
 
-// SetVisitorOnline marks a visitor online and active now.
+// SetVisitorOnline marks a visitor online and active at (last_active_at
+// never moves backwards: it is the latest activity).
 func (s *Store) SetVisitorOnline(ctx context.Context, id string, at time.Time) error {
-	if _, err := s.exec(ctx, `UPDATE visitors SET online = 1, last_active_at = ? WHERE id = ?`, micros(at), id); err != nil {
+	if _, err := s.exec(ctx, `UPDATE visitors SET online = 1,
+		last_active_at = CASE WHEN last_active_at IS NULL OR last_active_at < ? THEN ? ELSE last_active_at END
+		WHERE id = ?`, micros(at), micros(at), id); err != nil {
 		return fmt.Errorf("set visitor %s online: %w", id, err)
 	}
 	return nil
 }
 
-// SetVisitorLeft marks a visitor offline, gone since leftAt.
+// SetVisitorLeft marks a visitor offline, gone since leftAt (left_at never
+// moves backwards: a late, older leave keeps the newer one).
 func (s *Store) SetVisitorLeft(ctx context.Context, id string, leftAt time.Time) error {
-	if _, err := s.exec(ctx, `UPDATE visitors SET online = 0, left_at = ? WHERE id = ?`, micros(leftAt), id); err != nil {
+	if _, err := s.exec(ctx, `UPDATE visitors SET online = 0,
+		left_at = CASE WHEN left_at IS NULL OR left_at < ? THEN ? ELSE left_at END
+		WHERE id = ?`, micros(leftAt), micros(leftAt), id); err != nil {
 		return fmt.Errorf("set visitor %s left: %w", id, err)
 	}
 	return nil

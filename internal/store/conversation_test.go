@@ -1,0 +1,483 @@
+package store_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+)
+
+func TestConversationGet(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		other := newWorkspace(t, db, "Other", base)
+		v := model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, Name: new("Ann"), Email: new("ann@example.com"),
+			EmailStatus: model.EmailOK, Online: true, LastActiveAt: new(at(time.Minute)), CreatedAt: at(0)}
+		if err := db.CreateVisitor(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		c := model.Conversation{
+			ID:            model.NewID(),
+			WorkspaceID:   w.ID,
+			Status:        "open",
+			Channel:       model.ChannelWebsite,
+			Visitor:       v,
+			CreatedAt:     at(time.Minute),
+			LastMessageAt: at(2 * time.Minute),
+		}
+		if err := db.CreateConversation(ctx, c); err != nil {
+			t.Fatalf("CreateConversation: %v", err)
+		}
+		want := c
+		want.CreatedAt = stored(c.CreatedAt)
+		want.LastMessageAt = stored(c.LastMessageAt)
+		want.Visitor.CreatedAt = stored(v.CreatedAt)
+		want.Visitor.LastActiveAt = storedPtr(v.LastActiveAt)
+
+		for _, tc := range []struct {
+			name                string
+			workspaceID, convID string
+			wantErr             error
+		}{
+			{"own workspace", w.ID, c.ID, nil},
+			{"other workspace", other.ID, c.ID, store.ErrNotFound},
+			{"unknown id", w.ID, model.NewID(), store.ErrNotFound},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := db.Conversation(ctx, tc.workspaceID, tc.convID)
+				if tc.wantErr != nil {
+					if !errors.Is(err, tc.wantErr) {
+						t.Fatalf("err = %v, want %v", err, tc.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "conversation", got, want)
+			})
+		}
+	})
+}
+
+func TestConversationList(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		other := newWorkspace(t, db, "Other", base)
+		newConversation(t, db, newVisitor(t, db, other.ID, nil), model.ChannelWebsite, at(time.Hour)) // never listed
+
+		empty, err := db.Conversations(ctx, w.ID, "all", 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if empty == nil || len(empty) != 0 {
+			t.Fatalf("Conversations of an empty workspace = %#v, want an empty, non-nil list", empty)
+		}
+
+		v := newVisitor(t, db, w.ID, nil)
+		conv := func(status string, last time.Duration) model.Conversation {
+			t.Helper()
+			c := newConversation(t, db, v, model.ChannelWebsite, at(0))
+			if err := db.TouchConversation(ctx, c.ID, at(last), false); err != nil {
+				t.Fatal(err)
+			}
+			if status != "open" {
+				if err := db.SetConversationStatus(ctx, w.ID, c.ID, status); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return c
+		}
+		// Created in this order; activity decides the listing, then the id.
+		var (
+			openOld     = conv("open", 1*time.Minute)
+			closedNew   = conv("closed", 5*time.Minute)
+			openNewest  = conv("open", 9*time.Minute)
+			closedOld   = conv("closed", 2*time.Minute)
+			openTieLow  = conv("open", 3*time.Minute)
+			openTieHigh = conv("open", 3*time.Minute)
+		)
+
+		for _, tc := range []struct {
+			status string
+			limit  int
+			want   []model.Conversation
+		}{
+			{"all", 50, []model.Conversation{openNewest, closedNew, openTieHigh, openTieLow, closedOld, openOld}},
+			{"open", 50, []model.Conversation{openNewest, openTieHigh, openTieLow, openOld}},
+			{"closed", 50, []model.Conversation{closedNew, closedOld}},
+			{"all", 3, []model.Conversation{openNewest, closedNew, openTieHigh}},
+			{"open", 1, []model.Conversation{openNewest}},
+		} {
+			t.Run(tc.status, func(t *testing.T) {
+				got, err := db.Conversations(ctx, w.ID, tc.status, tc.limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "listed ids", conversationIDs(got), conversationIDs(tc.want))
+			})
+		}
+
+		t.Run("ids", func(t *testing.T) {
+			for _, tc := range []struct {
+				name string
+				list func() ([]string, error)
+				want []model.Conversation
+			}{
+				{"open ids", func() ([]string, error) { return db.OpenConversationIDs(ctx, w.ID) },
+					[]model.Conversation{openOld, openNewest, openTieLow, openTieHigh}},
+				{"open ids of another workspace", func() ([]string, error) { return db.OpenConversationIDs(ctx, newWorkspace(t, db, "Empty", base).ID) }, nil},
+				{"ids of the visitor", func() ([]string, error) { return db.ConversationIDsOfVisitor(ctx, v.ID) },
+					[]model.Conversation{openOld, closedNew, openNewest, closedOld, openTieLow, openTieHigh}},
+				{"ids of a visitor without conversations", func() ([]string, error) {
+					return db.ConversationIDsOfVisitor(ctx, newVisitor(t, db, w.ID, nil).ID)
+				}, nil},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					got, err := tc.list()
+					if err != nil {
+						t.Fatal(err)
+					}
+					slices.Sort(got)
+					want := conversationIDs(tc.want)
+					slices.Sort(want)
+					if len(got) == 0 && len(want) == 0 {
+						return
+					}
+					check(t, "ids", got, want)
+				})
+			}
+		})
+	})
+}
+
+// conversationIDs returns the ids of conversations, in order.
+func conversationIDs(cs []model.Conversation) []string {
+	ids := []string{}
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func TestConversationStatus(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		other := newWorkspace(t, db, "Other", base)
+
+		t.Run("SetConversationStatus", func(t *testing.T) {
+			for _, tc := range []struct {
+				name        string
+				workspaceID string
+				unknown     bool
+				status      string
+				wantErr     error
+				wantStatus  string
+			}{
+				{"close", w.ID, false, "closed", nil, "closed"},
+				{"open an open one", w.ID, false, "open", nil, "open"},
+				{"other workspace", other.ID, false, "closed", store.ErrNotFound, "open"},
+				{"unknown conversation", w.ID, true, "closed", store.ErrNotFound, "open"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+					id := c.ID
+					if tc.unknown {
+						id = model.NewID()
+					}
+					err := db.SetConversationStatus(ctx, tc.workspaceID, id, tc.status)
+					if tc.wantErr != nil && !errors.Is(err, tc.wantErr) || tc.wantErr == nil && err != nil {
+						t.Fatalf("err = %v, want %v", err, tc.wantErr)
+					}
+					got, err := db.Conversation(ctx, w.ID, c.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					check(t, "status", got.Status, tc.wantStatus)
+				})
+			}
+		})
+
+		t.Run("TouchConversation", func(t *testing.T) {
+			for _, tc := range []struct {
+				name       string
+				status     string
+				reopen     bool
+				wantStatus string
+			}{
+				{"open stays open", "open", false, "open"},
+				{"closed stays closed", "closed", false, "closed"},
+				{"closed reopens", "closed", true, "open"},
+				{"open with reopen", "open", true, "open"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+					if err := db.SetConversationStatus(ctx, w.ID, c.ID, tc.status); err != nil {
+						t.Fatal(err)
+					}
+					if err := db.TouchConversation(ctx, c.ID, at(time.Hour), tc.reopen); err != nil {
+						t.Fatalf("TouchConversation: %v", err)
+					}
+					got, err := db.Conversation(ctx, w.ID, c.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					check(t, "status", got.Status, tc.wantStatus)
+					check(t, "last_message_at", got.LastMessageAt, stored(at(time.Hour)))
+				})
+			}
+		})
+	})
+}
+
+func TestLatestConversationOfVisitor(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		v := newVisitor(t, db, w.ID, nil)
+		newConversation(t, db, v, model.ChannelWebsite, at(time.Minute))
+		newest := newConversation(t, db, v, model.ChannelWebsite, at(time.Hour))
+		newConversation(t, db, v, model.ChannelWebsite, at(30*time.Minute)) // inserted last, not the newest
+		email := newConversation(t, db, v, model.ChannelEmail, at(2*time.Hour))
+		// Someone else's newer conversation never counts.
+		newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, at(3*time.Hour))
+
+		for _, tc := range []struct {
+			name      string
+			visitorID string
+			channel   string
+			want      string // conversation id; "" for ErrNotFound
+		}{
+			{"website", v.ID, model.ChannelWebsite, newest.ID},
+			{"email", v.ID, model.ChannelEmail, email.ID},
+			{"no conversation on the channel", v.ID, model.ChannelMessenger, ""},
+			{"unknown visitor", model.NewID(), model.ChannelWebsite, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := db.LatestConversationOfVisitor(ctx, tc.visitorID, tc.channel)
+				if tc.want == "" {
+					if !errors.Is(err, store.ErrNotFound) {
+						t.Fatalf("err = %v, want ErrNotFound", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "conversation", got.ID, tc.want)
+				check(t, "visitor", got.Visitor.ID, tc.visitorID)
+			})
+		}
+	})
+}
+
+// msg describes a message to store: who wrote it, of what kind.
+type msg struct {
+	author, kind, body string
+}
+
+var (
+	visitorSays = func(body string) msg { return msg{model.AuthorVisitor, model.KindReply, body} }
+	agentSays   = func(body string) msg { return msg{model.AuthorAgent, model.KindReply, body} }
+	agentNotes  = func(body string) msg { return msg{model.AuthorAgent, model.KindComment, body} }
+	systemEvent = func(body string) msg { return msg{model.AuthorSystem, model.KindEvent, body} }
+)
+
+func TestConversationUnread(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		for _, tc := range []struct {
+			name     string
+			messages []msg
+			readUpTo int // index of the message SetAgentRead is given; -1 for none
+			want     int
+		}{
+			{"no messages", nil, -1, 0},
+			{"visitor messages, none read", []msg{visitorSays("a"), visitorSays("b")}, -1, 2},
+			{"only visitor messages count", []msg{visitorSays("a"), agentSays("b"), agentNotes("c"), systemEvent("d")}, -1, 1},
+			{"read up to the first", []msg{visitorSays("a"), visitorSays("b"), agentSays("c")}, 0, 1},
+			{"read up to the newest", []msg{visitorSays("a"), agentSays("b"), visitorSays("c")}, 2, 0},
+			{"read up to an agent reply", []msg{visitorSays("a"), agentSays("b"), visitorSays("c")}, 1, 1},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+				var stored []model.Message
+				for _, m := range tc.messages {
+					stored = append(stored, newMessage(t, db, c, m.author, m.kind, m.body))
+				}
+				var wantCursor *string
+				if tc.readUpTo >= 0 {
+					wantCursor = &stored[tc.readUpTo].ID
+					if err := db.SetAgentRead(ctx, w.ID, c.ID, *wantCursor); err != nil {
+						t.Fatalf("SetAgentRead: %v", err)
+					}
+				}
+				got, err := db.Conversation(ctx, w.ID, c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "unread", got.Unread, tc.want)
+				check(t, "agent read cursor", got.AgentReadID, wantCursor)
+			})
+		}
+
+		t.Run("cursor", func(t *testing.T) {
+			other := newWorkspace(t, db, "Other", base)
+			c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+			m1 := newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "1")
+			m2 := newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "2")
+			m3 := newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "3")
+			// Steps run in order on the same conversation.
+			for _, step := range []struct {
+				name        string
+				workspaceID string
+				readID      string
+				wantCursor  string
+				wantUnread  int
+			}{
+				{"reads to the second", w.ID, m2.ID, m2.ID, 1},
+				{"never moves backwards", w.ID, m1.ID, m2.ID, 1},
+				{"other workspace cannot move it", other.ID, m3.ID, m2.ID, 1},
+				{"reads all", w.ID, m3.ID, m3.ID, 0},
+			} {
+				if err := db.SetAgentRead(ctx, step.workspaceID, c.ID, step.readID); err != nil {
+					t.Fatalf("%s: SetAgentRead: %v", step.name, err)
+				}
+				got, err := db.Conversation(ctx, w.ID, c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, step.name+": cursor", got.AgentReadID, &step.wantCursor)
+				check(t, step.name+": unread", got.Unread, step.wantUnread)
+			}
+		})
+	})
+}
+
+func TestConversationPreview(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		for _, tc := range []struct {
+			name     string
+			messages []msg
+			want     *string
+		}{
+			{"no messages", nil, nil},
+			{"only internal", []msg{agentNotes("note"), systemEvent("closed")}, nil},
+			{"newest reply, comments and events after it ignored",
+				[]msg{visitorSays("hello"), agentSays("answer"), agentNotes("internal"), systemEvent("closed")}, new("answer")},
+			{"visitor reply", []msg{agentSays("answer"), visitorSays("thanks")}, new("thanks")},
+			{"140 runes kept whole", []msg{agentSays(strings.Repeat("é", 140))}, new(strings.Repeat("é", 140))},
+			{"141 runes cut at 140", []msg{agentSays(strings.Repeat("é", 141))}, new(strings.Repeat("é", 140) + "…")},
+			{"emoji cut on rune boundaries", []msg{visitorSays(strings.Repeat("👋", 200))}, new(strings.Repeat("👋", 140) + "…")},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+				for _, m := range tc.messages {
+					newMessage(t, db, c, m.author, m.kind, m.body)
+				}
+				got, err := db.Conversation(ctx, w.ID, c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "Conversation preview", got.LastMessage, tc.want)
+				list, err := db.Conversations(ctx, w.ID, "all", 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				i := slices.IndexFunc(list, func(l model.Conversation) bool { return l.ID == c.ID })
+				if i < 0 {
+					t.Fatalf("conversation %s not listed", c.ID)
+				}
+				check(t, "Conversations preview", list[i].LastMessage, tc.want)
+			})
+		}
+	})
+}
+
+func TestMarkReadByVisitor(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		v := newVisitor(t, db, w.ID, nil)
+		c := newConversation(t, db, v, model.ChannelWebsite, base)
+		var (
+			v1 = newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "hi")
+			a1 = newMessage(t, db, c, model.AuthorAgent, model.KindReply, "hello")
+			c1 = newMessage(t, db, c, model.AuthorAgent, model.KindComment, "note")
+			e1 = newMessage(t, db, c, model.AuthorSystem, model.KindEvent, "assigned")
+			a2 = newMessage(t, db, c, model.AuthorAgent, model.KindReply, "how can I help?")
+			v2 = newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "thanks")
+			a3 = newMessage(t, db, c, model.AuthorAgent, model.KindReply, "bye")
+		)
+		// A reply in another conversation of the visitor is never stamped.
+		otherConv := newConversation(t, db, v, model.ChannelWebsite, base)
+		elsewhere := newMessage(t, db, otherConv, model.AuthorAgent, model.KindReply, "elsewhere")
+
+		readAt := map[string]*time.Time{} // expected read_by_visitor_at
+		for _, step := range []struct {
+			name        string
+			upTo        model.Message
+			at          time.Time
+			wantStamped []model.Message
+			wantCursor  model.Message
+		}{
+			{"up to the second reply", a2, at(time.Minute), []model.Message{a1, a2}, a2},
+			{"backwards", a1, at(2 * time.Minute), nil, a2},
+			{"same cursor again", a2, at(3 * time.Minute), nil, a2},
+			{"up to the newest", a3, at(4 * time.Minute), []model.Message{a3}, a3},
+		} {
+			stamped, err := db.MarkReadByVisitor(ctx, c.ID, step.upTo.ID, step.at)
+			if err != nil {
+				t.Fatalf("%s: MarkReadByVisitor: %v", step.name, err)
+			}
+			slices.Sort(stamped)
+			want := messageIDs(step.wantStamped)
+			if len(stamped) != 0 || len(want) != 0 {
+				check(t, step.name+": stamped", stamped, want)
+			}
+			for _, m := range step.wantStamped {
+				readAt[m.ID] = new(stored(step.at))
+			}
+			got, err := db.Conversation(ctx, w.ID, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, step.name+": visitor read cursor", got.VisitorReadID, &step.wantCursor.ID)
+		}
+
+		for _, m := range []model.Message{v1, a1, c1, e1, a2, v2, a3, elsewhere} {
+			got, err := db.Message(ctx, w.ID, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, "read_by_visitor_at of "+m.Author.Kind+" "+m.Kind+" "+m.Body, got.ReadByVisitorAt, readAt[m.ID])
+		}
+	})
+}
+
+// messageIDs returns the sorted ids of messages.
+func messageIDs(ms []model.Message) []string {
+	ids := []string{}
+	for _, m := range ms {
+		ids = append(ids, m.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}

@@ -1,0 +1,200 @@
+package store_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+)
+
+func TestMessageGet(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		other := newWorkspace(t, db, "Other", base)
+		c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+
+		for _, tc := range []struct {
+			name string
+			m    model.Message
+		}{
+			{"visitor reply", model.Message{
+				Author:    model.Author{Kind: model.AuthorVisitor},
+				Kind:      model.KindReply,
+				Channel:   model.MsgChannelWidget,
+				Body:      "Bonjour, ça marche ?\nLine two.",
+				ClientID:  new("client-1"),
+				CreatedAt: at(time.Minute),
+			}},
+			{"agent reply, read", model.Message{
+				Author:          model.Author{Kind: model.AuthorAgent, ID: new(model.NewID()), Name: new("Ann")},
+				Kind:            model.KindReply,
+				Channel:         model.MsgChannelDashboard,
+				Body:            "Yes.",
+				CreatedAt:       at(2 * time.Minute),
+				ReadByVisitorAt: new(at(3 * time.Minute)),
+			}},
+			{"system event", model.Message{
+				Author:    model.Author{Kind: model.AuthorSystem},
+				Kind:      model.KindEvent,
+				Channel:   model.MsgChannelDashboard,
+				Body:      "conversation closed",
+				CreatedAt: at(4 * time.Minute),
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				m := tc.m
+				m.ID, m.WorkspaceID, m.ConversationID = model.NewID(), w.ID, c.ID
+				if err := db.CreateMessage(ctx, m); err != nil {
+					t.Fatalf("CreateMessage: %v", err)
+				}
+				want := m
+				want.CreatedAt = stored(m.CreatedAt)
+				want.ReadByVisitorAt = storedPtr(m.ReadByVisitorAt)
+				got, err := db.Message(ctx, w.ID, m.ID)
+				if err != nil {
+					t.Fatalf("Message: %v", err)
+				}
+				check(t, "message", got, want)
+
+				if _, err := db.Message(ctx, other.ID, m.ID); !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("Message of another workspace: err = %v, want ErrNotFound", err)
+				}
+			})
+		}
+
+		t.Run("unknown id", func(t *testing.T) {
+			if _, err := db.Message(ctx, w.ID, model.NewID()); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("err = %v, want ErrNotFound", err)
+			}
+		})
+	})
+}
+
+func TestMessageClientID(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		v := newVisitor(t, db, w.ID, nil)
+		c1 := newConversation(t, db, v, model.ChannelWebsite, base)
+		c2 := newConversation(t, db, v, model.ChannelWebsite, base)
+
+		first := map[string]string{} // conversation+client id → message id
+		// Steps run in order.
+		for _, step := range []struct {
+			name     string
+			conv     model.Conversation
+			clientID *string
+			wantErr  error
+		}{
+			{"first use", c1, new("k1"), nil},
+			{"again in the conversation", c1, new("k1"), store.ErrDuplicate},
+			{"same id in another conversation", c2, new("k1"), nil},
+			{"another id", c1, new("k2"), nil},
+			{"no client id", c1, nil, nil},
+			{"no client id again", c1, nil, nil},
+		} {
+			m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: step.conv.ID,
+				Author: model.Author{Kind: model.AuthorVisitor}, Kind: model.KindReply, Channel: model.MsgChannelWidget,
+				Body: step.name, ClientID: step.clientID, CreatedAt: base}
+			err := db.CreateMessage(ctx, m)
+			if step.wantErr != nil {
+				if !errors.Is(err, step.wantErr) {
+					t.Fatalf("%s: err = %v, want %v", step.name, err, step.wantErr)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+			if step.clientID != nil {
+				first[step.conv.ID+"/"+*step.clientID] = m.ID
+			}
+		}
+
+		for _, tc := range []struct {
+			name     string
+			conv     model.Conversation
+			clientID string
+			want     string // message id; "" for ErrNotFound
+		}{
+			{"k1 in c1", c1, "k1", first[c1.ID+"/k1"]},
+			{"k1 in c2", c2, "k1", first[c2.ID+"/k1"]},
+			{"k2 in c1", c1, "k2", first[c1.ID+"/k2"]},
+			{"k2 not in c2", c2, "k2", ""},
+			{"unknown", c1, "k9", ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := db.MessageByClientID(ctx, tc.conv.ID, tc.clientID)
+				if tc.want == "" {
+					if !errors.Is(err, store.ErrNotFound) {
+						t.Fatalf("err = %v, want ErrNotFound", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "message", got.ID, tc.want)
+			})
+		}
+	})
+}
+
+func TestMessageList(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		other := newWorkspace(t, db, "Other", base)
+		v := newVisitor(t, db, w.ID, nil)
+		c := newConversation(t, db, v, model.ChannelWebsite, base)
+		elsewhere := newConversation(t, db, v, model.ChannelWebsite, base)
+		newMessage(t, db, elsewhere, model.AuthorVisitor, model.KindReply, "elsewhere")
+
+		// Ids are taken in conversation order but inserted shuffled, so only
+		// ORDER BY id gives the expected order.
+		kinds := []msg{visitorSays("1"), agentSays("2"), agentNotes("3"), systemEvent("4"), visitorSays("5"), agentSays("6")}
+		ids := make([]string, len(kinds))
+		for i := range ids {
+			ids[i] = model.NewID()
+		}
+		for _, i := range []int{4, 0, 5, 2, 1, 3} {
+			m := model.Message{ID: ids[i], WorkspaceID: w.ID, ConversationID: c.ID, Author: model.Author{Kind: kinds[i].author},
+				Kind: kinds[i].kind, Channel: model.MsgChannelWidget, Body: kinds[i].body, CreatedAt: at(time.Duration(i) * time.Second)}
+			if err := db.CreateMessage(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		for _, tc := range []struct {
+			name        string
+			workspaceID string
+			publicOnly  bool
+			want        []string // bodies
+		}{
+			{"all", w.ID, false, []string{"1", "2", "3", "4", "5", "6"}},
+			{"public only", w.ID, true, []string{"1", "2", "5", "6"}},
+			{"other workspace", other.ID, false, []string{}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := db.Messages(ctx, tc.workspaceID, c.ID, tc.publicOnly)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bodies := []string{}
+				for _, m := range got {
+					bodies = append(bodies, m.Body)
+				}
+				check(t, "bodies", bodies, tc.want)
+				if got == nil {
+					t.Error("Messages returned nil, want an empty list")
+				}
+			})
+		}
+	})
+}
