@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // workspace time zones on machines without zoneinfo
 
 	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/config"

@@ -11,11 +11,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/config"
+	"github.com/parleychat/parley/internal/forward"
+	"github.com/parleychat/parley/internal/mail/outbox"
+	"github.com/parleychat/parley/internal/mail/relay"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
@@ -32,6 +36,9 @@ type App struct {
 	Chat   *chat.Service
 	Hub    *realtime.Hub
 	Web    *web.Server
+	Engine *forward.Engine
+	Outbox *outbox.Worker
+	relay  *relay.Relay
 	Log    *slog.Logger
 	secret []byte
 }
@@ -63,6 +70,23 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, fmt.Errorf("create default workspace: %w", err)
 	}
 	a := &App{Config: cfg, DB: db, Chat: svc, Hub: hub, Log: log, secret: secret}
+	if err := a.openMail(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Engine = forward.NewEngine(db, svc.Signer(), hub, forward.EngineOptions{
+		Timings: forward.Timings{
+			LeftAfter: cfg.ForwardLeftAfter,
+			IdleAfter: cfg.ForwardIdleAfter,
+			Quiet:     cfg.ForwardQuiet,
+		},
+		PublicURL:     cfg.PublicURL,
+		MailFrom:      cfg.MailFrom,
+		InboundDomain: cfg.InboundDomain,
+		Logger:        log,
+		Queued:        a.Outbox.Kick,
+	})
+	svc.SetEvaluator(a.Engine)
 	a.Web = web.New(svc, hub, web.Options{
 		PublicURL: cfg.PublicURL,
 		Secret:    secret,
@@ -90,8 +114,47 @@ func loadSecret(ctx context.Context, db *store.DB, configured string) ([]byte, e
 	return []byte(v), nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// openMail sets up the outbound relay (when PARLEY_SMTP_URL is set) and the
+// outbox worker.
+func (a *App) openMail() error {
+	var sender outbox.Sender
+	if a.Config.SMTPURL != "" {
+		rc := relay.Config{URL: a.Config.SMTPURL, HeloName: heloName(a.Config.PublicURL)}
+		if a.Config.DKIMKeyFile != "" {
+			dk, err := relay.LoadDKIM(a.Config.DKIMKeyFile, a.Config.DKIMSelector, a.Config.DKIMDomain)
+			if err != nil {
+				return fmt.Errorf("DKIM: %w", err)
+			}
+			rc.DKIM = dk
+		}
+		r, err := relay.New(rc)
+		if err != nil {
+			return fmt.Errorf("PARLEY_SMTP_URL: %w", err)
+		}
+		a.relay, sender = r, r
+	}
+	a.Outbox = outbox.New(a.DB, sender, a.Hub, outbox.Options{
+		IsPermanent: relay.IsPermanent,
+		RetryBase:   a.Config.MailRetryBase,
+		Logger:      a.Log,
+	})
+	return nil
+}
+
+func heloName(publicURL string) string {
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "localhost"
+}
+
+// Close releases the relay connection and the database.
+func (a *App) Close() error {
+	if a.relay != nil {
+		_ = a.relay.Close()
+	}
+	return a.DB.Close()
+}
 
 // Serve runs the HTTP server and the background work on ln until ctx ends,
 // then shuts down in order: stop taking requests, close WebSockets, let
@@ -100,10 +163,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := a.Chat.RecoverPresence(ctx); err != nil {
 		return fmt.Errorf("recover presence: %w", err)
 	}
+	if a.DB.Dialect() == store.SQLite {
+		// One node: no email is in flight after a restart.
+		if err := a.DB.ReleaseEmailLeases(ctx, time.Now()); err != nil {
+			return err
+		}
+	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); a.Chat.Run(bg) }()
+	for _, run := range []func(context.Context){a.Chat.Run, a.Engine.Run, a.Outbox.Run} {
+		wg.Add(1)
+		go func() { defer wg.Done(); run(bg) }()
+	}
 
 	srv := &http.Server{
 		Handler:           a.Web,

@@ -41,6 +41,12 @@ type Evaluator interface {
 	WorkspaceChanged(ctx context.Context, workspaceID string)
 }
 
+// ChannelSender delivers agent replies of Messenger and Instagram
+// conversations through the platform's send API (never by email).
+type ChannelSender interface {
+	SendReply(ctx context.Context, conv model.Conversation, msg model.Message)
+}
+
 type noEvaluator struct{}
 
 func (noEvaluator) ConversationChanged(context.Context, string) {}
@@ -67,6 +73,7 @@ type Service struct {
 	pub    Publisher
 	signer *token.Signer
 	eval   Evaluator
+	chans  ChannelSender
 	opts   Options
 	log    *slog.Logger
 
@@ -109,6 +116,9 @@ func New(db *store.DB, pub Publisher, signer *token.Signer, opts Options) *Servi
 
 // SetEvaluator connects the forwarding engine.
 func (s *Service) SetEvaluator(e Evaluator) { s.eval = e }
+
+// SetChannelSender connects the Messenger/Instagram channels.
+func (s *Service) SetChannelSender(c ChannelSender) { s.chans = c }
 
 // DB exposes the store (for the forwarding engine and tools).
 func (s *Service) DB() *store.DB { return s.db }

@@ -70,8 +70,15 @@ func (s *Service) PostMessage(ctx context.Context, a model.Agent, conversationID
 	if err != nil {
 		return model.Message{}, err
 	}
-	if kind == model.KindReply && conv.Channel == model.ChannelWebsite {
-		s.pub.ToVisitor(conv.Visitor.ID, messageFrame(msg))
+	if kind == model.KindReply {
+		switch conv.Channel {
+		case model.ChannelWebsite:
+			s.pub.ToVisitor(conv.Visitor.ID, messageFrame(msg))
+		case model.ChannelMessenger, model.ChannelInstagram:
+			if s.chans != nil {
+				s.chans.SendReply(ctx, conv, msg)
+			}
+		}
 	}
 	s.toAgents(a.WorkspaceID, "message.created", msg)
 	s.toAgents(a.WorkspaceID, "conversation.updated", conv)

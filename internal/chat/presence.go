@@ -102,6 +102,7 @@ func (s *Service) RecoverPresence(ctx context.Context) error {
 		if err := s.db.SetVisitorLeft(ctx, id, now); err != nil {
 			return err
 		}
+		s.eval.VisitorChanged(ctx, id)
 	}
 	return s.db.MarkAgentsDisconnected(ctx, now)
 }

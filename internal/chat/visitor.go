@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/token"
 )
 
 // Session is the widget's session answer.
@@ -21,8 +22,6 @@ type Session struct {
 	WorkspaceName       string            `json:"workspace_name"`
 }
 
-const visitorPurpose = "visitor"
-
 // Session starts or resumes a visitor on a site.
 func (s *Service) Session(ctx context.Context, siteKey, visitorToken string) (Session, error) {
 	w, err := s.db.WorkspaceBySiteKey(ctx, siteKey)
@@ -35,7 +34,7 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken string) (Se
 	var v model.Visitor
 	found := false
 	if visitorToken != "" {
-		if id, err := s.signer.Verify(visitorPurpose, visitorToken); err == nil {
+		if id, err := s.signer.Verify(token.Visitor, visitorToken); err == nil {
 			v, err = s.db.Visitor(ctx, w.ID, id)
 			found = err == nil
 		}
@@ -45,7 +44,7 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken string) (Se
 		if err := s.db.CreateVisitor(ctx, v); err != nil {
 			return Session{}, err
 		}
-		visitorToken = s.signer.Sign(visitorPurpose, v.ID)
+		visitorToken = s.signer.Sign(token.Visitor, v.ID)
 	}
 	sess := Session{VisitorToken: visitorToken, Visitor: v, ContactForm: w.Settings.ContactForm, WorkspaceName: w.Name}
 	if c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite); err == nil {
@@ -76,7 +75,7 @@ func contactFormRequired(st model.Settings, agentsAvailable bool, v model.Visito
 
 // VisitorByToken authenticates a widget's visitor token.
 func (s *Service) VisitorByToken(ctx context.Context, tok string) (model.Visitor, error) {
-	id, err := s.signer.Verify(visitorPurpose, tok)
+	id, err := s.signer.Verify(token.Visitor, tok)
 	if err != nil {
 		return model.Visitor{}, &Error{Code: CodeInvalidToken, Message: "invalid visitor token", Err: err}
 	}
@@ -287,4 +286,23 @@ func trimmed(p *string) *string {
 		return nil
 	}
 	return &t
+}
+
+// Unsubscribe stops forwarded emails to the visitor an unsubscribe token
+// names (List-Unsubscribe, RFC 8058).
+func (s *Service) Unsubscribe(ctx context.Context, tok string) (model.Visitor, error) {
+	id, err := s.signer.Verify(token.Unsubscribe, tok)
+	if err != nil {
+		return model.Visitor{}, &Error{Code: CodeInvalidToken, Message: "invalid unsubscribe link", Err: err}
+	}
+	if err := s.db.SetVisitorEmailStatus(ctx, id, model.EmailUnsubscribed); err != nil {
+		return model.Visitor{}, err
+	}
+	v, err := s.db.VisitorByID(ctx, id)
+	if err != nil {
+		return v, notFound(err, "visitor")
+	}
+	s.toAgents(v.WorkspaceID, "visitor.updated", v)
+	s.eval.VisitorChanged(ctx, v.ID)
+	return v, nil
 }

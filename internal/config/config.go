@@ -27,6 +27,7 @@ type Config struct {
 	ForwardQuiet     time.Duration
 	AgentAwayAfter   time.Duration
 	VisitorGrace     time.Duration
+	MailRetryBase    time.Duration
 	LogLevel         slog.Level
 	DKIMKeyFile      string
 	DKIMSelector     string
@@ -75,6 +76,7 @@ func Load(getenv func(string) string) (Config, error) {
 	// How long a page change may take to reconnect before the visitor
 	// counts as gone. Kept under LEFT_AFTER so shrunk timings still work.
 	c.VisitorGrace = dur("PARLEY_VISITOR_GRACE", "3s")
+	c.MailRetryBase = dur("PARLEY_MAIL_RETRY_BASE", "10s")
 	if c.VisitorGrace > c.ForwardLeftAfter/2 {
 		c.VisitorGrace = c.ForwardLeftAfter / 2
 	}
@@ -96,6 +98,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.Secret != "" && len(c.Secret) < 16 {
 		errs = append(errs, "PARLEY_SECRET must be at least 16 characters")
+	}
+	if (c.DKIMKeyFile != "") != (c.DKIMSelector != "") || (c.DKIMKeyFile != "") != (c.DKIMDomain != "") {
+		errs = append(errs, "PARLEY_DKIM_KEY_FILE, PARLEY_DKIM_SELECTOR and PARLEY_DKIM_DOMAIN go together")
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))

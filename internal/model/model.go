@@ -137,6 +137,16 @@ type Conversation struct {
 	AgentReadID   *string `json:"-"`
 	// LastMessage is a preview of the newest public message, for lists.
 	LastMessage *string `json:"last_message,omitempty"`
+	// Forwarding is the forwarding engine's last decision, when it made one.
+	Forwarding *Forwarding `json:"forwarding,omitempty"`
+}
+
+// Forwarding explains whether and when the conversation's unread replies
+// are emailed ("email due at 14:05 — visitor left at 14:00").
+type Forwarding struct {
+	Code   string     `json:"code"`
+	Reason string     `json:"reason"`
+	DueAt  *time.Time `json:"due_at"`
 }
 
 // Author identifies who wrote a message.

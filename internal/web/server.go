@@ -132,6 +132,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /demo", s.demo)
 
 	s.dashboardRoutes()
+	s.linkRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 	})

@@ -49,6 +49,10 @@
   // ---- state ---------------------------------------------------------------
 
   let token = store.get(TOKEN_KEY);
+  // A link from a forwarded email opens a page carrying the visitor's token,
+  // so the conversation continues on any device.
+  const given = script.getAttribute('data-visitor-token');
+  if (given) { token = given; store.set(TOKEN_KEY, given); }
   let visitor = null, convId = null, available = false, required = false;
   let cfg = null; // {offline_requires_form, online}: optional server extension
   let wsName = '';
@@ -66,7 +70,7 @@
   let attempt = 0, reconnectTimer = 0;
   let dirty = false, lastPing = 0, pingTimer = 0;
 
-  let ready = false, wantOpen = false, isOpen = false;
+  let ready = false, wantOpen = script.hasAttribute('data-open'), isOpen = false;
   let shadow, root, launcher, badge, win, titleEl, statusEl, list, connEl, noteEl;
   let form, introEl, nameIn, emailIn, submitBtn, skipBtn, composer, input, sendBtn, counter, errEl = null;
 

@@ -1,0 +1,179 @@
+package apptest
+
+import (
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Mail is a message a Relay accepted.
+type Mail struct {
+	From string
+	To   []string
+	Raw  []byte
+	Msg  *mail.Message
+}
+
+// Relay is a real SMTP server on loopback that records what it accepts. It
+// can refuse with a temporary error for a while, like a busy relay.
+type Relay struct {
+	Addr string
+	URL  string // PARLEY_SMTP_URL for it
+
+	mu       sync.Mutex
+	mails    []Mail
+	refuse   int // refuse the next n DATA commands with 451
+	attempts int
+	ids      []string // Message-ID of every attempt
+	hold     chan struct{}
+	held     chan struct{}
+	arrived  chan struct{}
+	srv      *smtp.Server
+}
+
+// StartRelay starts a Relay until the test ends.
+func StartRelay(t testing.TB) *Relay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Relay{Addr: ln.Addr().String(), arrived: make(chan struct{}, 1024)}
+	r.URL = "smtp://" + r.Addr
+	r.srv = smtp.NewServer(r)
+	r.srv.Domain = "relay.test"
+	r.srv.AllowInsecureAuth = true
+	r.srv.ReadTimeout = 10 * time.Second
+	r.srv.WriteTimeout = 10 * time.Second
+	r.srv.ErrorLog = log.New(io.Discard, "", 0) // peers that hang up are expected
+	go func() { _ = r.srv.Serve(ln) }()
+	t.Cleanup(func() { r.srv.Close() })
+	return r
+}
+
+// RefuseNext makes the relay answer 451 to the next n messages.
+func (r *Relay) RefuseNext(n int) {
+	r.mu.Lock()
+	r.refuse = n
+	r.mu.Unlock()
+}
+
+// Hold makes the relay stall in DATA (after reading the message) until
+// Release; Held is signalled when a message is stalled. A stalled message is
+// answered 451 and not recorded.
+func (r *Relay) Hold() (held <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hold, r.held = make(chan struct{}), make(chan struct{}, 16)
+	return r.held
+}
+
+// Release lets stalled messages go (refused).
+func (r *Relay) Release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.hold != nil {
+		close(r.hold)
+		r.hold = nil
+	}
+}
+
+// AttemptIDs lists the Message-ID of every DATA attempt, accepted or not.
+func (r *Relay) AttemptIDs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.ids...)
+}
+
+// Attempts counts DATA commands, accepted or refused.
+func (r *Relay) Attempts() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.attempts
+}
+
+// Mails returns what the relay accepted so far.
+func (r *Relay) Mails() []Mail {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Mail(nil), r.mails...)
+}
+
+// Wait returns once n mails were accepted, failing the test after timeout.
+func (r *Relay) Wait(t testing.TB, n int, timeout time.Duration) []Mail {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		if m := r.Mails(); len(m) >= n {
+			return m
+		}
+		select {
+		case <-r.arrived:
+		case <-deadline:
+			t.Fatalf("relay received %d mails within %v, want %d", len(r.Mails()), timeout, n)
+		}
+	}
+}
+
+// NewSession implements smtp.Backend.
+func (r *Relay) NewSession(*smtp.Conn) (smtp.Session, error) { return &relaySession{r: r}, nil }
+
+type relaySession struct {
+	r    *Relay
+	from string
+	to   []string
+}
+
+func (s *relaySession) Reset()        { s.from, s.to = "", nil }
+func (s *relaySession) Logout() error { return nil }
+func (s *relaySession) Mail(from string, _ *smtp.MailOptions) error {
+	s.from = from
+	return nil
+}
+func (s *relaySession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.to = append(s.to, to)
+	return nil
+}
+
+func (s *relaySession) Data(rd io.Reader) error {
+	raw, err := io.ReadAll(rd)
+	if err != nil {
+		return err
+	}
+	r := s.r
+	msg, err := mail.ReadMessage(strings.NewReader(string(raw)))
+	if err != nil {
+		return errors.New("unparsable message")
+	}
+	r.mu.Lock()
+	hold, held := r.hold, r.held
+	r.mu.Unlock()
+	tempFail := &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+	if hold != nil {
+		held <- struct{}{}
+		<-hold
+		return tempFail
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts++
+	r.ids = append(r.ids, msg.Header.Get("Message-ID"))
+	if r.refuse > 0 {
+		r.refuse--
+		return tempFail
+	}
+	r.mails = append(r.mails, Mail{From: s.from, To: s.to, Raw: raw, Msg: msg})
+	select {
+	case r.arrived <- struct{}{}:
+	default:
+	}
+	return nil
+}

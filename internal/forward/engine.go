@@ -1,0 +1,395 @@
+package forward
+
+import (
+	"context"
+	"encoding/json"
+
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/token"
+)
+
+// Notifier pushes encoded events to agents' dashboards.
+type Notifier interface {
+	ToAgents(workspaceID string, frame []byte)
+}
+
+// EngineOptions configure the scheduler.
+type EngineOptions struct {
+	Timings       Timings
+	PublicURL     string // base of unsubscribe and conversation links
+	MailFrom      string // PARLEY_MAIL_FROM
+	InboundDomain string // domain of reply addresses
+	Now           func() time.Time
+	Logger        *slog.Logger
+	// Queued is called after an email was committed to the outbox.
+	Queued func()
+	// MaxIdle bounds how long the loop sleeps without looking at the
+	// schedule (other nodes may have added due times).
+	MaxIdle time.Duration
+}
+
+// Engine is the scheduler: it re-evaluates conversations when their inputs
+// change, keeps one durable due time per conversation, and at the due time
+// writes the email to the outbox and marks the replies it carries, in one
+// transaction.
+type Engine struct {
+	db     *store.DB
+	signer *token.Signer
+	notify Notifier
+	opts   EngineOptions
+	log    *slog.Logger
+
+	wake chan struct{}
+
+	mu      sync.Mutex
+	pending map[string]struct{} // conversations to re-evaluate
+	visits  map[string]struct{} // visitors whose conversations to re-evaluate
+	spaces  map[string]struct{} // workspaces whose conversations to re-evaluate
+}
+
+// NewEngine returns an Engine; Run starts it.
+func NewEngine(db *store.DB, signer *token.Signer, notify Notifier, opts EngineOptions) *Engine {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxIdle <= 0 {
+		opts.MaxIdle = 30 * time.Second
+	}
+	return &Engine{db: db, signer: signer, notify: notify, opts: opts, log: opts.Logger,
+		wake:    make(chan struct{}, 1),
+		pending: map[string]struct{}{}, visits: map[string]struct{}{}, spaces: map[string]struct{}{}}
+}
+
+func (e *Engine) now() time.Time { return e.opts.Now().UTC() }
+
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ConversationChanged asks for the conversation to be evaluated again.
+func (e *Engine) ConversationChanged(_ context.Context, id string) {
+	e.mu.Lock()
+	e.pending[id] = struct{}{}
+	e.mu.Unlock()
+	e.poke()
+}
+
+// VisitorChanged asks for the visitor's conversations to be evaluated again.
+func (e *Engine) VisitorChanged(_ context.Context, id string) {
+	e.mu.Lock()
+	e.visits[id] = struct{}{}
+	e.mu.Unlock()
+	e.poke()
+}
+
+// WorkspaceChanged asks for the workspace's conversations with unread,
+// unforwarded replies to be evaluated again.
+func (e *Engine) WorkspaceChanged(_ context.Context, id string) {
+	e.mu.Lock()
+	e.spaces[id] = struct{}{}
+	e.mu.Unlock()
+	e.poke()
+}
+
+// Run evaluates changed conversations and sends due emails until ctx ends.
+func (e *Engine) Run(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		e.drainChanges(ctx)
+		e.runDue(ctx)
+		wait := e.opts.MaxIdle
+		if next, err := e.db.NextForwardDue(ctx); err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("read forwarding schedule", "err", err)
+			}
+			wait = time.Second
+		} else if next != nil {
+			if d := next.Sub(e.now()); d < wait {
+				wait = d
+			}
+		}
+		if wait < 0 {
+			wait = 0
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+			if !timer.Stop() {
+				<-timer.C
+			}
+		case <-timer.C:
+		}
+	}
+}
+
+func (e *Engine) drainChanges(ctx context.Context) {
+	e.mu.Lock()
+	convs, visits, spaces := e.pending, e.visits, e.spaces
+	e.pending, e.visits, e.spaces = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
+	e.mu.Unlock()
+	for id := range visits {
+		ids, err := e.db.ConversationIDsOfVisitor(ctx, id)
+		if err != nil {
+			e.log.Error("list conversations of visitor", "visitor", id, "err", err)
+			continue
+		}
+		for _, c := range ids {
+			convs[c] = struct{}{}
+		}
+	}
+	for id := range spaces {
+		ids, err := e.db.ConversationsWithUnforwarded(ctx, id)
+		if err != nil {
+			e.log.Error("list conversations of workspace", "workspace", id, "err", err)
+			continue
+		}
+		for _, c := range ids {
+			convs[c] = struct{}{}
+		}
+	}
+	for id := range convs {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := e.Evaluate(ctx, id); err != nil && ctx.Err() == nil {
+			e.log.Error("evaluate forwarding", "conversation", id, "err", err)
+		}
+	}
+}
+
+func (e *Engine) runDue(ctx context.Context) {
+	for ctx.Err() == nil {
+		ids, err := e.db.DueConversations(ctx, e.now(), 200)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("list due conversations", "err", err)
+			}
+			return
+		}
+		progressed := false
+		for _, id := range ids {
+			before, _ := e.db.ForwardState(ctx, id)
+			if err := e.Evaluate(ctx, id); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				e.log.Error("forward due conversation", "conversation", id, "err", err)
+				// Look again later rather than spinning on the failure.
+				retry := e.now().Add(10 * time.Second)
+				if err := e.db.SetForwardState(ctx, id, store.ForwardState{DueAt: &retry, Code: "error",
+					Reason: "could not queue the email; retrying at " + retry.Format("15:04:05")}); err != nil {
+					e.log.Error("reschedule conversation", "conversation", id, "err", err)
+				}
+				continue
+			}
+			if after, err := e.db.ForwardState(ctx, id); err == nil && !sameDue(before.DueAt, after.DueAt) {
+				progressed = true
+			}
+		}
+		if len(ids) < 200 || !progressed {
+			return
+		}
+	}
+}
+
+func sameDue(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+// Evaluate decides on one conversation now: it records the wait or the
+// reason, or queues the email.
+func (e *Engine) Evaluate(ctx context.Context, conversationID string) error {
+	var (
+		queued   *store.Email
+		replies  []string
+		changed  bool
+		wsID     string
+		decision Decision
+	)
+	err := e.db.InTx(ctx, func(tx *store.Store) error {
+		ok, err := tx.LockConversation(ctx, conversationID)
+		if err != nil || !ok {
+			return err // another node is on it
+		}
+		c, err := tx.ConversationByID(ctx, conversationID)
+		if err != nil {
+			return err
+		}
+		wsID = c.WorkspaceID
+		w, err := tx.Workspace(ctx, c.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		msgs, err := tx.Messages(ctx, c.WorkspaceID, c.ID, false)
+		if err != nil {
+			return err
+		}
+		snap := snapshotOf(c, w, msgs)
+		now := e.now()
+		decision = Decide(now, snap, Mode(w.Settings.EmailForwarding), e.opts.Timings)
+		old, err := tx.ForwardState(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		state := store.ForwardState{Code: string(decision.Code), Reason: decision.Reason}
+		switch decision.Outcome {
+		case Wait:
+			due := decision.Due
+			state.DueAt = &due
+		case Send:
+			email, err := e.compose(ctx, tx, c, w, snap, decision, now)
+			if err != nil {
+				return err
+			}
+			if err := tx.CreateEmail(ctx, email); err != nil {
+				return err
+			}
+			if err := tx.MarkForwarded(ctx, decision.Pending, email.ID, email.To, now); err != nil {
+				return err
+			}
+			queued, replies = &email, decision.Pending
+			state.Code = "queued"
+			state.Reason = fmt.Sprintf("emailed to %s at %s", email.To, now.Format("15:04:05"))
+		}
+		if sameDue(old.DueAt, state.DueAt) && old.Code == state.Code && old.Reason == state.Reason {
+			return nil
+		}
+		changed = true
+		return tx.SetForwardState(ctx, c.ID, state)
+	})
+	if err != nil {
+		return fmt.Errorf("evaluate conversation %s: %w", conversationID, err)
+	}
+	if queued != nil {
+		e.log.Info("email queued", "conversation", conversationID, "email", queued.ID, "replies", len(replies))
+		for _, id := range replies {
+			if m, err := e.db.Message(ctx, wsID, id); err == nil {
+				e.event(wsID, "message.updated", m)
+			}
+		}
+		if e.opts.Queued != nil {
+			e.opts.Queued()
+		}
+	}
+	if changed {
+		if c, err := e.db.ConversationByID(ctx, conversationID); err == nil {
+			e.event(wsID, "conversation.updated", c)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) event(workspaceID, typ string, data any) {
+	if e.notify == nil {
+		return
+	}
+	b, err := json.Marshal(struct {
+		Type string `json:"type"`
+		Data any    `json:"data"`
+	}{typ, data})
+	if err != nil {
+		e.log.Error("encode event", "err", err)
+		return
+	}
+	e.notify.ToAgents(workspaceID, b)
+}
+
+// snapshotOf builds the input of Decide from stored state.
+func snapshotOf(c model.Conversation, w model.Workspace, msgs []model.Message) Snapshot {
+	snap := Snapshot{
+		ConversationID:  c.ID,
+		Channel:         c.Channel,
+		EmailStatus:     c.Visitor.EmailStatus,
+		Online:          c.Visitor.Online,
+		AgentsAvailable: w.AgentsUnavailableSince == nil,
+	}
+	if c.Visitor.Email != nil {
+		snap.VisitorEmail = *c.Visitor.Email
+	}
+	if c.Visitor.Name != nil {
+		snap.VisitorName = *c.Visitor.Name
+	}
+	if c.Visitor.LeftAt != nil {
+		snap.LeftAt = *c.Visitor.LeftAt
+	}
+	if c.Visitor.LastActiveAt != nil {
+		snap.LastActiveAt = *c.Visitor.LastActiveAt
+	}
+	if w.AgentsUnavailableSince != nil {
+		snap.AgentsUnavailableSince = *w.AgentsUnavailableSince
+	}
+	snap.Messages = make([]Message, 0, len(msgs))
+	for _, m := range msgs {
+		fm := Message{ID: m.ID, AuthorKind: m.Author.Kind, Kind: m.Kind, Body: m.Body, CreatedAt: m.CreatedAt, Forwarded: m.Forwarded != nil}
+		if m.Author.Name != nil {
+			fm.AuthorName = *m.Author.Name
+		}
+		if c.VisitorReadID != nil && m.ID == *c.VisitorReadID {
+			snap.ReadCursor = m.CreatedAt
+		}
+		snap.Messages = append(snap.Messages, fm)
+	}
+	return snap
+}
+
+func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversation, w model.Workspace, snap Snapshot, d Decision, now time.Time) (store.Email, error) {
+	prev, err := tx.EmailMessageIDs(ctx, c.ID)
+	if err != nil {
+		return store.Email{}, err
+	}
+	loc, err := time.LoadLocation(w.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	id := model.NewID()
+	domain := "localhost"
+	if a, err := mail.ParseAddress(e.opts.MailFrom); err == nil {
+		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
+			domain = a.Address[i+1:]
+		}
+	}
+	msg, err := Compose(ComposeInput{
+		Decision:        d,
+		Snapshot:        snap,
+		Mode:            Mode(w.Settings.EmailForwarding),
+		WorkspaceName:   w.Name,
+		MailFrom:        e.opts.MailFrom,
+		ReplyTo:         "reply+" + e.signer.Sign(token.Reply, c.ID) + "@" + e.opts.InboundDomain,
+		UnsubscribeURL:  e.opts.PublicURL + "/unsubscribe/" + e.signer.Sign(token.Unsubscribe, c.Visitor.ID),
+		ConversationURL: e.opts.PublicURL + "/chat/" + e.signer.Sign(token.Visitor, c.Visitor.ID),
+		MessageID:       "<parley." + id + "@" + domain + ">",
+		Previous:        prev,
+		Location:        loc,
+		Now:             now,
+	})
+	if err != nil {
+		return store.Email{}, fmt.Errorf("compose email: %w", err)
+	}
+	raw, err := msg.Bytes()
+	if err != nil {
+		return store.Email{}, fmt.Errorf("compose email: %w", err)
+	}
+	return store.Email{ID: id, WorkspaceID: w.ID, ConversationID: c.ID, VisitorID: c.Visitor.ID,
+		MessageID: msg.MessageID, From: e.opts.MailFrom, To: snap.VisitorEmail, Raw: raw,
+		NextAttemptAt: now, CreatedAt: now}, nil
+}

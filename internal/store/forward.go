@@ -1,0 +1,275 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley/internal/model"
+)
+
+// ForwardState is the forwarding engine's last decision on a conversation.
+type ForwardState struct {
+	DueAt  *time.Time `json:"due_at"`
+	Code   string     `json:"code"`
+	Reason string     `json:"reason"`
+}
+
+// ForwardState returns a conversation's forwarding state.
+func (s *Store) ForwardState(ctx context.Context, conversationID string) (ForwardState, error) {
+	var (
+		st           ForwardState
+		due          sql.NullInt64
+		code, reason sql.NullString
+	)
+	err := s.queryRow(ctx, `SELECT forward_due_at, forward_code, forward_reason FROM conversations WHERE id = ?`, conversationID).Scan(&due, &code, &reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, fmt.Errorf("forward state of %s: %w", conversationID, ErrNotFound)
+	}
+	if err != nil {
+		return st, fmt.Errorf("forward state of %s: %w", conversationID, err)
+	}
+	st.DueAt, st.Code, st.Reason = fromNullMicros(due), code.String, reason.String
+	return st, nil
+}
+
+// SetForwardState records a decision; a nil due time takes the
+// conversation off the schedule.
+func (s *Store) SetForwardState(ctx context.Context, conversationID string, st ForwardState) error {
+	if _, err := s.exec(ctx, `UPDATE conversations SET forward_due_at = ?, forward_code = ?, forward_reason = ? WHERE id = ?`,
+		nullMicros(st.DueAt), st.Code, st.Reason, conversationID); err != nil {
+		return fmt.Errorf("set forward state of %s: %w", conversationID, err)
+	}
+	return nil
+}
+
+// NextForwardDue returns the earliest due time on the schedule, or nil.
+func (s *Store) NextForwardDue(ctx context.Context) (*time.Time, error) {
+	var v sql.NullInt64
+	if err := s.queryRow(ctx, `SELECT MIN(forward_due_at) FROM conversations WHERE forward_due_at IS NOT NULL`).Scan(&v); err != nil {
+		return nil, fmt.Errorf("next forward due: %w", err)
+	}
+	return fromNullMicros(v), nil
+}
+
+// DueConversations lists conversations whose due time has come, earliest
+// first.
+func (s *Store) DueConversations(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	return s.ids(ctx, `SELECT id FROM conversations WHERE forward_due_at IS NOT NULL AND forward_due_at <= ? ORDER BY forward_due_at LIMIT ?`, micros(now), limit)
+}
+
+// LockConversation takes the conversation's row lock for the rest of the
+// transaction (PostgreSQL; SQLite transactions already hold the database's
+// write lock). It reports false when another transaction holds it.
+func (s *Store) LockConversation(ctx context.Context, id string) (bool, error) {
+	if s.dialect != Postgres {
+		return true, nil
+	}
+	var got string
+	err := s.queryRow(ctx, `SELECT id FROM conversations WHERE id = ? FOR UPDATE SKIP LOCKED`, id).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("lock conversation %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// ConversationByID returns a conversation whatever its workspace (for the
+// engines, never for agent calls).
+func (s *Store) ConversationByID(ctx context.Context, id string) (model.Conversation, error) {
+	c, err := scanConversation(s.queryRow(ctx, conversationSelect+` WHERE c.id = ?`, id))
+	if err != nil {
+		return c, fmt.Errorf("get conversation %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// ConversationsWithUnforwarded lists a workspace's conversations holding
+// agent replies neither read nor forwarded.
+func (s *Store) ConversationsWithUnforwarded(ctx context.Context, workspaceID string) ([]string, error) {
+	return s.ids(ctx, `SELECT DISTINCT conversation_id FROM messages WHERE workspace_id = ?
+		AND kind = 'reply' AND author_kind = 'agent' AND forwarded_to IS NULL AND read_by_visitor_at IS NULL`, workspaceID)
+}
+
+// Email is a row of the outbox.
+type Email struct {
+	ID             string
+	WorkspaceID    string
+	ConversationID string
+	VisitorID      string
+	MessageID      string
+	From, To       string
+	Raw            []byte
+	Status         string
+	Attempts       int
+	NextAttemptAt  time.Time
+	LastError      string
+	CreatedAt      time.Time
+	SentAt         *time.Time
+}
+
+// CreateEmail puts an email in the outbox.
+func (s *Store) CreateEmail(ctx context.Context, e Email) error {
+	_, err := s.exec(ctx, `INSERT INTO emails (id, workspace_id, conversation_id, visitor_id, message_id, mail_from, rcpt_to, raw, status, attempts, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)`,
+		e.ID, e.WorkspaceID, e.ConversationID, e.VisitorID, e.MessageID, e.From, e.To, string(e.Raw), micros(e.NextAttemptAt), micros(e.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("queue email for conversation %s: %w", e.ConversationID, err)
+	}
+	return nil
+}
+
+// EmailMessageIDs lists the Message-IDs of a conversation's emails, oldest
+// first (for In-Reply-To and References).
+func (s *Store) EmailMessageIDs(ctx context.Context, conversationID string) ([]string, error) {
+	return s.ids(ctx, `SELECT message_id FROM emails WHERE conversation_id = ? ORDER BY created_at, id`, conversationID)
+}
+
+// MarkForwarded records that agent replies are part of a queued email.
+func (s *Store) MarkForwarded(ctx context.Context, messageIDs []string, emailID, to string, at time.Time) error {
+	if len(messageIDs) == 0 {
+		return nil
+	}
+	args := []any{to, micros(at), emailID}
+	for _, id := range messageIDs {
+		args = append(args, id)
+	}
+	q := `UPDATE messages SET forwarded_to = ?, forwarded_at = ?, forwarded_status = 'queued', forwarded_email_id = ?
+		WHERE forwarded_to IS NULL AND id IN (?` + strings.Repeat(", ?", len(messageIDs)-1) + `)`
+	res, err := s.exec(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("mark replies forwarded: %w", err)
+	}
+	if n, _ := res.RowsAffected(); int(n) != len(messageIDs) {
+		return fmt.Errorf("mark replies forwarded: %d of %d replies were already forwarded", len(messageIDs)-int(n), len(messageIDs))
+	}
+	return nil
+}
+
+const emailColumns = `id, workspace_id, conversation_id, visitor_id, message_id, mail_from, rcpt_to, raw, status, attempts, next_attempt_at, last_error, created_at, sent_at`
+
+func scanEmail(row interface{ Scan(...any) error }) (Email, error) {
+	var (
+		e             Email
+		raw           string
+		next, created int64
+		lastErr       sql.NullString
+		sent          sql.NullInt64
+	)
+	if err := row.Scan(&e.ID, &e.WorkspaceID, &e.ConversationID, &e.VisitorID, &e.MessageID, &e.From, &e.To, &raw, &e.Status,
+		&e.Attempts, &next, &lastErr, &created, &sent); err != nil {
+		return e, err
+	}
+	e.Raw = []byte(raw)
+	e.NextAttemptAt, e.CreatedAt = fromMicros(next), fromMicros(created)
+	e.LastError = lastErr.String
+	e.SentAt = fromNullMicros(sent)
+	return e, nil
+}
+
+// ClaimEmails takes up to limit queued emails whose attempt time has come,
+// moving their next attempt past the lease so that no other worker takes
+// them meanwhile, and counting the attempt.
+func (s *Store) ClaimEmails(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Email, error) {
+	lock := ""
+	if s.dialect == Postgres {
+		lock = ` FOR UPDATE SKIP LOCKED`
+	}
+	rows, err := s.query(ctx, `UPDATE emails SET next_attempt_at = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM emails WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`+lock+`)
+		RETURNING `+emailColumns, micros(now.Add(lease)), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim emails: %w", err)
+	}
+	defer rows.Close()
+	var out []Email
+	for rows.Next() {
+		e, err := scanEmail(rows)
+		if err != nil {
+			return nil, fmt.Errorf("claim emails: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// NextEmailDue returns the earliest attempt time of a queued email, or nil.
+func (s *Store) NextEmailDue(ctx context.Context) (*time.Time, error) {
+	var v sql.NullInt64
+	if err := s.queryRow(ctx, `SELECT MIN(next_attempt_at) FROM emails WHERE status = 'queued'`).Scan(&v); err != nil {
+		return nil, fmt.Errorf("next email due: %w", err)
+	}
+	return fromNullMicros(v), nil
+}
+
+// Email returns an outbox row.
+func (s *Store) Email(ctx context.Context, id string) (Email, error) {
+	e, err := scanEmail(s.queryRow(ctx, `SELECT `+emailColumns+` FROM emails WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, fmt.Errorf("get email %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return e, fmt.Errorf("get email %s: %w", id, err)
+	}
+	return e, nil
+}
+
+// Emails lists a conversation's emails, oldest first.
+func (s *Store) Emails(ctx context.Context, conversationID string) ([]Email, error) {
+	rows, err := s.query(ctx, `SELECT `+emailColumns+` FROM emails WHERE conversation_id = ? ORDER BY created_at, id`, conversationID)
+	if err != nil {
+		return nil, fmt.Errorf("list emails: %w", err)
+	}
+	defer rows.Close()
+	var out []Email
+	for rows.Next() {
+		e, err := scanEmail(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list emails: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// SetEmailStatus records a delivery outcome: "sent", "failed", or "queued"
+// again with the next attempt time. The replies the email carries take the
+// same status; their ids are returned.
+func (s *Store) SetEmailStatus(ctx context.Context, id, status string, next time.Time, lastErr string, at time.Time) ([]string, error) {
+	var sent any
+	if status == "sent" {
+		sent = micros(at)
+	}
+	if _, err := s.exec(ctx, `UPDATE emails SET status = ?, next_attempt_at = ?, last_error = ?, sent_at = ? WHERE id = ?`,
+		status, micros(next), nullIfEmpty(lastErr), sent, id); err != nil {
+		return nil, fmt.Errorf("set status of email %s: %w", id, err)
+	}
+	if status == "queued" {
+		return nil, nil
+	}
+	if _, err := s.exec(ctx, `UPDATE messages SET forwarded_status = ? WHERE forwarded_email_id = ?`, status, id); err != nil {
+		return nil, fmt.Errorf("set status of replies of email %s: %w", id, err)
+	}
+	return s.ids(ctx, `SELECT id FROM messages WHERE forwarded_email_id = ?`, id)
+}
+
+// ReleaseEmailLeases makes every queued email due now (start-up of a single
+// node: nothing is in flight after a restart).
+func (s *Store) ReleaseEmailLeases(ctx context.Context, now time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE emails SET next_attempt_at = ? WHERE status = 'queued' AND next_attempt_at > ? AND attempts > 0 AND last_error IS NULL`, micros(now), micros(now)); err != nil {
+		return fmt.Errorf("release email leases: %w", err)
+	}
+	return nil
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,78 @@
+package web
+
+import (
+	"html/template"
+	"net/http"
+)
+
+// Pages reached from forwarded emails: the link back to the conversation
+// and the unsubscribe link (RFC 8058 one-click POST, and a confirmation
+// page for people who open it in a browser).
+
+var chatPage = template.Must(template.New("chat").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Your conversation with {{.Workspace}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem}</style>
+</head><body><main>
+<h1>Your conversation with {{.Workspace}}</h1>
+<p>Carry on below: the chat window holds the whole conversation.</p>
+</main>
+<script src="{{.PublicURL}}/widget.js" data-site-key="{{.SiteKey}}" data-visitor-token="{{.Token}}" data-open async></script>
+</body></html>
+`))
+
+var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Unsubscribe</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222}main{max-width:36rem}</style>
+</head><body><main>
+{{if .Done}}<h1>Unsubscribed</h1><p>{{.Email}} will get no more emails about conversations with us.</p>
+{{else}}<h1>Stop these emails?</h1>
+<p>You will no longer get agents' replies by email. You can still chat on the website.</p>
+<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>{{end}}
+</main></body></html>
+`))
+
+func (s *Server) linkRoutes() {
+	s.mux.HandleFunc("GET /chat/{token}", s.chatLink)
+	s.mux.HandleFunc("GET /unsubscribe/{token}", s.unsubscribeForm)
+	s.mux.HandleFunc("POST /unsubscribe/{token}", s.unsubscribe)
+}
+
+func (s *Server) chatLink(w http.ResponseWriter, r *http.Request) {
+	tok := r.PathValue("token")
+	v, err := s.svc.VisitorByToken(r.Context(), tok)
+	if err != nil {
+		http.Error(w, "This link is not valid.", http.StatusNotFound)
+		return
+	}
+	ws, err := s.svc.Workspace(r.Context(), v.WorkspaceID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = chatPage.Execute(w, map[string]string{"PublicURL": s.opts.PublicURL, "SiteKey": ws.SiteKey, "Token": tok, "Workspace": ws.Name})
+}
+
+func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
+	// Showing the page changes nothing: link scanners fetch URLs in mail.
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = unsubscribePage.Execute(w, map[string]any{"Done": false})
+}
+
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	v, err := s.svc.Unsubscribe(r.Context(), r.PathValue("token"))
+	if err != nil {
+		http.Error(w, "This unsubscribe link is not valid.", http.StatusNotFound)
+		return
+	}
+	email := ""
+	if v.Email != nil {
+		email = *v.Email
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = unsubscribePage.Execute(w, map[string]any{"Done": true, "Email": email})
+}
