@@ -182,11 +182,14 @@ func (s *Service) Settings(ctx context.Context, workspaceID string) (model.Setti
 
 // SettingsPatch is a subset of Settings to change.
 type SettingsPatch struct {
-	EmailForwarding *string `json:"email_forwarding"`
-	ContactForm     *struct {
-		OfflineRequiresForm *bool   `json:"offline_requires_form"`
-		Online              *string `json:"online"`
-	} `json:"contact_form"`
+	EmailForwarding *string           `json:"email_forwarding"`
+	ContactForm     *ContactFormPatch `json:"contact_form"`
+}
+
+// ContactFormPatch is a subset of the contact-form settings to change.
+type ContactFormPatch struct {
+	OfflineRequiresForm *bool   `json:"offline_requires_form"`
+	Online              *string `json:"online"`
 }
 
 // UpdateSettings applies a patch to a workspace's settings.

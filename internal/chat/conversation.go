@@ -107,10 +107,16 @@ func (s *Service) MarkSeenByAgent(ctx context.Context, a model.Agent, id string)
 	if err != nil {
 		return model.Conversation{}, err
 	}
-	if len(msgs) > 0 {
-		if err := s.db.SetAgentRead(ctx, a.WorkspaceID, id, msgs[len(msgs)-1].ID); err != nil {
-			return model.Conversation{}, err
-		}
+	before, err := s.Conversation(ctx, a, id)
+	if err != nil || len(msgs) == 0 {
+		return before, err
+	}
+	newest := msgs[len(msgs)-1].ID
+	if before.AgentReadID != nil && *before.AgentReadID >= newest {
+		return before, nil // nothing new: no event for every open dashboard
+	}
+	if err := s.db.SetAgentRead(ctx, a.WorkspaceID, id, newest); err != nil {
+		return model.Conversation{}, err
 	}
 	c, err := s.Conversation(ctx, a, id)
 	if err == nil {

@@ -251,7 +251,11 @@ func (e *Engine) Evaluate(ctx context.Context, conversationID string) error {
 		if err != nil {
 			return err
 		}
-		state := store.ForwardState{Code: string(decision.Code), Reason: decision.Reason}
+		loc, err := time.LoadLocation(w.TimeZone)
+		if err != nil {
+			loc = time.UTC
+		}
+		state := store.ForwardState{Code: string(decision.Code), Reason: decision.Explain(loc)}
 		switch decision.Outcome {
 		case Wait:
 			due := decision.Due

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/model"
 )
 
@@ -363,6 +364,8 @@ type convView struct {
 	NameInput, EmailInput     string
 	VisitorError              string
 	ReplyBody, ReplyError     string
+	// Forwarding is the forwarding engine's last word on this conversation.
+	Forwarding *model.Forwarding
 }
 
 type msgView struct {
@@ -385,7 +388,11 @@ type settingsView struct {
 	Snippet             string
 	DemoURL             string
 	Saved               bool
+	// Previews of the email each sending mode produces (text part).
+	Previews []emailPreview
 }
+
+type emailPreview struct{ Label, Subject, From, Text string }
 
 type loginView struct{ Email string }
 
@@ -568,7 +575,7 @@ func linkify(body string) []bodyPart {
 func conversationView(cv model.Conversation, msgs []model.Message, c clock) *convView {
 	v := cv.Visitor
 	view := &convView{ID: cv.ID, Name: visitorName(v), Channel: cv.Channel, Status: cv.Status, Visitor: v,
-		EmailStatus: v.EmailStatus}
+		EmailStatus: v.EmailStatus, Forwarding: cv.Forwarding}
 	if v.Name != nil {
 		view.NameInput = *v.Name
 	}
@@ -862,15 +869,23 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	sv.Snippet = fmt.Sprintf(`<script src="%s/widget.js" data-site-key="%s" async></script>`, s.opts.PublicURL, p.Workspace.SiteKey)
 	sv.DemoURL = "/demo?site_key=" + url.QueryEscape(p.Workspace.SiteKey)
+	loc, err := time.LoadLocation(p.Workspace.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	for _, o := range forwardingLabels {
+		if o.Value == model.ForwardOff {
+			continue
+		}
+		e, err := forward.Preview(forward.Mode(o.Value), p.Workspace.Name, loc, time.Now())
+		if err != nil {
+			s.log.Error("email preview", "mode", o.Value, "err", err)
+			continue
+		}
+		sv.Previews = append(sv.Previews, emailPreview{Label: o.Label, Subject: e.Subject, From: e.From, Text: e.Text})
+	}
 	p.Settings = sv
 	s.render(w, status, "settings", p)
-}
-
-// contactFormPatch is chat.SettingsPatch's contact-form part (an unnamed
-// struct type there, so spelled out identically here).
-type contactFormPatch = struct {
-	OfflineRequiresForm *bool   `json:"offline_requires_form"`
-	Online              *string `json:"online"`
 }
 
 // settingsPatch reads the fields a settings form sent. A checkbox sends
@@ -888,7 +903,7 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 	if v, ok := last("email_forwarding"); ok {
 		p.EmailForwarding = &v
 	}
-	var cf contactFormPatch
+	var cf chat.ContactFormPatch
 	if v, ok := last("offline_requires_form"); ok {
 		b := v == "1" || v == "on" || v == "true"
 		cf.OfflineRequiresForm = &b
@@ -903,8 +918,7 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 }
 
 func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *session) {
-	st, err := s.svc.UpdateSettings(r.Context(), sess.agent.WorkspaceID, settingsPatch(r.PostForm))
-	if err != nil {
+	if _, err := s.svc.UpdateSettings(r.Context(), sess.agent.WorkspaceID, settingsPatch(r.PostForm)); err != nil {
 		if chat.ErrorCode(err) == "" {
 			s.dashFail(w, r, sess, err)
 			return
@@ -917,7 +931,6 @@ func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *
 		s.settingsPage(w, r, sess, statusOf(chat.ErrorCode(err)), cur, sentence(domainMessage(err)), false)
 		return
 	}
-	_ = st
 	http.Redirect(w, r, "/dashboard/settings?saved=1", http.StatusSeeOther)
 }
 

@@ -1,0 +1,354 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
+)
+
+// startParley runs Parley with short timings: an agent whose dashboard is
+// closed goes offline after 2s, so the tests also check that the dashboard
+// keeps its agent present.
+func startParley(t *testing.T, env ...string) *apptest.Server {
+	t.Helper()
+	vars := map[string]string{
+		"PARLEY_AGENT_AWAY_AFTER": "2s",
+		"PARLEY_VISITOR_GRACE":    "1s",
+	}
+	for i := 0; i+1 < len(env); i += 2 {
+		vars[env[i]] = env[i+1]
+	}
+	return apptest.Start(t, vars)
+}
+
+// count runs a COUNT(*) query.
+func count(t *testing.T, srv *apptest.Server, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := srv.App.DB.SQL.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func conversationOf(t *testing.T, srv *apptest.Server, visitorToken string) (model.Visitor, string) {
+	t.Helper()
+	v, err := srv.App.Chat.VisitorByToken(context.Background(), visitorToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	if err := srv.App.DB.SQL.QueryRow(`SELECT id FROM conversations WHERE visitor_id = ?`, v.ID).Scan(&id); err != nil {
+		t.Fatalf("conversation of visitor %s: %v", v.ID, err)
+	}
+	return v, id
+}
+
+// A visitor writes in the widget; the agent sees it arrive in the dashboard
+// without reloading, answers, and the widget shows the answer.
+func TestLiveChatBetweenWidgetAndDashboard(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	agent := newTab(t, "agent")
+	visitor := newTab(t, "visitor")
+
+	loginDashboard(agent, srv.URL, "ada@example.com")
+	if got := eval[string](agent, `document.querySelector('[data-testid="status"]').value`); got != "online" {
+		t.Fatalf("status after login %q, want online", got)
+	}
+	eval[bool](agent, `(window.__sameDocument = true)`)
+
+	openWidget(visitor, srv.URL+"/demo")
+	visitor.waitFor("the widget to show agents online", inWidget(`$('status').textContent === 'online'`), 10*time.Second)
+	skipOptionalForm(visitor)
+	typeInWidget(visitor, "Do you ship to Norway?")
+	visitor.waitFor("the widget to confirm the message", inWidget(`$$('message').some((m) => m.getAttribute('data-id') && m.textContent.includes('Do you ship to Norway?'))`), 10*time.Second)
+
+	// The dashboard list updates live: same document, new item, unread badge.
+	agent.waitFor("the new conversation in the list", `Array.from(document.querySelectorAll('[data-testid="conversation-item"]')).some((a) => a.textContent.includes('Do you ship to Norway?') && a.querySelector('[data-testid="unread"]') && a.querySelector('[data-testid="unread"]').textContent.trim() === '1')`, 10*time.Second)
+	if !eval[bool](agent, `window.__sameDocument === true`) {
+		t.Fatal("the dashboard reloaded instead of updating live")
+	}
+
+	token := eval[string](visitor, `window.Parley.visitorToken()`)
+	v, convID := conversationOf(t, srv, token)
+
+	agent.do("open the conversation", chromedp.Click(chromedp.CSS(`[data-testid="conversation-item"][data-id="`+convID+`"]`)))
+	agent.waitFor("the conversation page", `location.pathname === '/dashboard/conversations/`+convID+`' && document.querySelector('[data-testid="reply-body"]')`, 10*time.Second)
+	waitLive(agent)
+	msgs := dashMessages(agent)
+	if len(msgs) != 1 || msgs[0].AuthorKind != "visitor" || msgs[0].Body != "Do you ship to Norway?" {
+		t.Fatalf("dashboard shows %+v", msgs)
+	}
+	if got := eval[string](agent, `document.querySelector('[data-testid="visitor-presence"]').textContent.trim()`); got != "Online" {
+		t.Errorf("visitor presence %q, want Online", got)
+	}
+	if eval[bool](agent, `!!document.querySelector('[data-testid="unread"]')`) {
+		t.Error("unread badge still shown with the conversation open")
+	}
+
+	agent.do("answer",
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Yes, in 3 to 5 days."),
+		chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)),
+	)
+	agent.waitFor("the reply in the dashboard", `Array.from(document.querySelectorAll('[data-testid="message"][data-author-kind="agent"]')).some((m) => m.textContent.includes('Yes, in 3 to 5 days.'))`, 10*time.Second)
+	visitor.waitFor("the reply in the widget", inWidget(`$$('message').some((m) => m.getAttribute('data-author-kind') === 'agent' && m.textContent.includes('Yes, in 3 to 5 days.') && m.textContent.includes('Ada'))`), 10*time.Second)
+	// The widget is open and visible, so the reply is read; the dashboard
+	// shows "Seen" on it without a reload.
+	agent.waitFor(`"Seen" on the reply`, `Array.from(document.querySelectorAll('[data-testid="message"][data-author-kind="agent"]')).some((m) => m.textContent.includes('Yes, in 3 to 5 days.') && m.querySelector('[data-testid="seen"]'))`, 10*time.Second)
+
+	// With the conversation open, a new visitor message appears live, and
+	// the reply textarea keeps what the agent is typing.
+	waitLive(agent)
+	agent.do("start typing", chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Half-typed answer"))
+	eval[bool](agent, `(window.__sameDocument = true)`)
+	typeInWidget(visitor, "Great, thanks!")
+	agent.waitFor("the second visitor message in the open conversation", `Array.from(document.querySelectorAll('[data-testid="message"][data-author-kind="visitor"]')).some((m) => m.textContent.includes('Great, thanks!'))`, 10*time.Second)
+	if got := eval[string](agent, `document.querySelector('[data-testid="reply-body"]').value`); got != "Half-typed answer" {
+		t.Errorf("reply textarea holds %q after the live update", got)
+	}
+	if !eval[bool](agent, `window.__sameDocument === true && document.activeElement === document.querySelector('[data-testid="reply-body"]')`) {
+		t.Error("the live update reloaded the page or took the focus from the reply box")
+	}
+	// Seen while open: the unread count goes back to zero.
+	apptest.Eventually(t, 10*time.Second, "the open conversation to be marked seen", func() bool {
+		c, err := srv.App.Chat.Conversation(context.Background(), model.Agent{WorkspaceID: v.WorkspaceID}, convID)
+		return err == nil && c.Unread == 0
+	})
+	agent.waitFor("no unread badge", `!document.querySelector('[data-testid="unread"]')`, 10*time.Second)
+}
+
+// With every agent offline, the widget asks for an email first, and no
+// message is taken until the visitor gave one.
+func TestOfflineContactForm(t *testing.T) {
+	srv := startParley(t)
+	visitor := newTab(t, "visitor")
+	openWidget(visitor, srv.URL+"/demo")
+
+	visitor.waitFor("the contact form", inWidget(`!$('contact-form').hidden && $('input').closest('.composer').hidden`), 10*time.Second)
+	if got := eval[string](visitor, inWidget(`$('status').textContent`)); got != "away" {
+		t.Errorf("widget status %q, want away", got)
+	}
+	// The server refuses a message from this visitor as well.
+	token := eval[string](visitor, `window.Parley.visitorToken()`)
+	raw := srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": token, "body": "sneaky", "client_id": "x"}, http.StatusForbidden, nil)
+	if code := apptest.ErrorCode(raw); code != "contact_form_required" {
+		t.Errorf("error code %q, want contact_form_required", code)
+	}
+	if n := count(t, srv, `SELECT COUNT(*) FROM messages`); n != 0 {
+		t.Fatalf("%d messages stored before the contact form", n)
+	}
+
+	// An invalid address is refused in the form.
+	fillContactForm(visitor, "Vera", "not-an-email")
+	visitor.waitFor("the email error", inWidget(`$('error') && $('error').textContent.length > 0`), 10*time.Second)
+	if n := count(t, srv, `SELECT COUNT(*) FROM visitors WHERE email IS NOT NULL`); n != 0 {
+		t.Fatalf("an invalid address was stored")
+	}
+
+	fillContactForm(visitor, "Vera", "vera@example.com")
+	visitor.waitFor("the composer after the contact form", inWidget(`$('contact-form').hidden && !$('input').closest('.composer').hidden`), 10*time.Second)
+	typeInWidget(visitor, "Is the Morning Pot dishwasher safe?")
+	apptest.Eventually(t, 10*time.Second, "the message to be stored", func() bool {
+		return count(t, srv, `SELECT COUNT(*) FROM messages WHERE body = ?`, "Is the Morning Pot dishwasher safe?") == 1
+	})
+	v, _ := conversationOf(t, srv, token)
+	if v.Email == nil || *v.Email != "vera@example.com" || v.Name == nil || *v.Name != "Vera" {
+		t.Errorf("visitor %+v, want Vera <vera@example.com>", v)
+	}
+	if n := count(t, srv, `SELECT COUNT(*) FROM messages`); n != 1 {
+		t.Errorf("%d messages stored, want 1", n)
+	}
+}
+
+// A page reload keeps the visitor (token in localStorage), shows the
+// history and continues the same conversation.
+func TestReloadContinuesConversation(t *testing.T) {
+	// The agent is online through the API only, with no dashboard open:
+	// keep them from going away during the test.
+	srv := startParley(t, "PARLEY_AGENT_AWAY_AFTER", "5m")
+	a := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	visitor := newTab(t, "visitor")
+
+	openWidget(visitor, srv.URL+"/demo")
+	skipOptionalForm(visitor)
+	typeInWidget(visitor, "First question")
+	visitor.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+	token := eval[string](visitor, `window.Parley.visitorToken()`)
+	_, convID := conversationOf(t, srv, token)
+	srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "First answer", "kind": "reply"}, http.StatusCreated, nil)
+	visitor.waitFor("the answer", inWidget(`$$('message').some((m) => m.textContent.includes('First answer'))`), 10*time.Second)
+
+	visitor.do("reload", chromedp.Reload())
+	openWidget(visitor, srv.URL+"/demo")
+	if got := eval[string](visitor, `window.Parley.visitorToken()`); got != token {
+		t.Fatalf("visitor token changed on reload: %q → %q", token, got)
+	}
+	if got := eval[string](visitor, `localStorage.getItem('parley.visitor_token.' + `+js(srv.Workspace.SiteKey)+`)`); got != token {
+		t.Errorf("localStorage token %q, want %q", got, token)
+	}
+	visitor.waitFor("the history after reload", inWidget(`$$('message').length === 2`), 10*time.Second)
+	msgs := widgetMessages(visitor)
+	if msgs[0].Kind != "visitor" || msgs[0].Body != "First question" || msgs[1].Kind != "agent" || msgs[1].Body != "First answer" || msgs[1].Author != "Ada" {
+		t.Fatalf("history after reload: %+v", msgs)
+	}
+	if eval[bool](visitor, inWidget(`!$('contact-form').hidden`)) {
+		t.Error("the contact form is shown again to a returning visitor")
+	}
+
+	typeInWidget(visitor, "Second question")
+	apptest.Eventually(t, 10*time.Second, "the second message in the same conversation", func() bool {
+		return count(t, srv, `SELECT COUNT(*) FROM messages WHERE conversation_id = ?`, convID) == 3
+	})
+	if n := count(t, srv, `SELECT COUNT(*) FROM conversations`); n != 1 {
+		t.Errorf("%d conversations, want 1", n)
+	}
+	if n := count(t, srv, `SELECT COUNT(*) FROM visitors`); n != 1 {
+		t.Errorf("%d visitors, want 1", n)
+	}
+}
+
+// newVisitorConversation makes an identified visitor who wrote body.
+func newVisitorConversation(t *testing.T, srv *apptest.Server, name, email, body string) (visitorID, convID string) {
+	t.Helper()
+	var sess struct {
+		VisitorToken string `json:"visitor_token"`
+		Visitor      struct {
+			ID string `json:"id"`
+		} `json:"visitor"`
+	}
+	srv.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": srv.Workspace.SiteKey}, http.StatusOK, &sess)
+	if _, err := srv.App.Chat.VisitorContact(context.Background(), sess.Visitor.ID, email, name); err != nil {
+		t.Fatal(err)
+	}
+	var m model.Message
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": body, "client_id": "c1"}, http.StatusCreated, &m)
+	return sess.Visitor.ID, m.ConversationID
+}
+
+// A reply forwarded by email shows "(forwarded to ADDRESS)" beside the
+// agent's name, live and after a reload.
+func TestForwardedMarker(t *testing.T) {
+	srv := startParley(t)
+	a := srv.AddAgent("ada@example.com", "Ada")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Are you open on Sunday?")
+	var reply model.Message
+	srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "We are, 10 to 4.", "kind": "reply"}, http.StatusCreated, &reply)
+
+	agent := newTab(t, "agent")
+	loginDashboard(agent, srv.URL, "ada@example.com")
+	agent.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(agent)
+	if eval[bool](agent, `!!document.querySelector('[data-testid="forwarded"]')`) {
+		t.Fatal("forwarded marker shown before the reply was forwarded")
+	}
+
+	if _, err := srv.App.DB.SQL.Exec(`UPDATE messages SET forwarded_to = ?, forwarded_at = ?, forwarded_status = 'sent' WHERE id = ?`,
+		"vera@example.com", time.Now().UnixMicro(), reply.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Any event about the conversation refreshes the open view.
+	srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "She may write back.", "kind": "comment"}, http.StatusCreated, nil)
+	marker := `(() => { const f = document.querySelector('[data-testid="message"][data-id="` + reply.ID + `"] [data-testid="forwarded"]');
+		return f && f.textContent.trim() === '(forwarded to vera@example.com)' && f.previousElementSibling && f.previousElementSibling.textContent === 'Ada'; })()`
+	agent.waitFor("the forwarded marker, live", marker, 10*time.Second)
+
+	agent.do("reload", chromedp.Reload())
+	agent.waitFor("the forwarded marker after reload", marker, 10*time.Second)
+	if got := eval[string](agent, `document.querySelector('[data-testid="forwarded-status"]').textContent`); got != "sent" {
+		t.Errorf("delivery status %q, want sent", got)
+	}
+	if n := eval[int](agent, `document.querySelectorAll('[data-testid="forwarded"]').length`); n != 1 {
+		t.Errorf("%d forwarded markers, want 1 (only the forwarded reply)", n)
+	}
+	// The internal note looks like a note.
+	note := eval[dashMessage](agent, `(() => { const m = document.querySelector('[data-testid="message"][data-kind="comment"]');
+		return { Class: m.className, Body: m.querySelector('.msg-body').textContent, Author: m.querySelector('.note-label').textContent }; })()`)
+	if !strings.Contains(note.Class, "msg-comment") || note.Author != "Internal note" || note.Body != "She may write back." {
+		t.Errorf("comment shown as %+v", note)
+	}
+	if bg := eval[string](agent, `getComputedStyle(document.querySelector('[data-kind="comment"] .msg-body')).backgroundColor`); bg == eval[string](agent, `getComputedStyle(document.querySelector('[data-kind="reply"][data-author-kind="agent"] .msg-body')).backgroundColor`) {
+		t.Errorf("a comment has the same background as a reply (%s)", bg)
+	}
+}
+
+// Script tags in names and messages are shown as text in the widget and
+// in the dashboard: no dialog, no injected element, no script run.
+func TestUserTextIsShownAsText(t *testing.T) {
+	srv := startParley(t)
+	const (
+		agentName   = `<img src=x onerror="window.__pwned=1">Ann`
+		visitorName = `<script>window.__pwned=1;alert(1)</script>`
+		visitorBody = `<script>alert(2)</script><b>bold</b><img src=x onerror="window.__pwned=1">`
+		replyBody   = `<img src=x onerror="alert(3)"><script>window.__pwned=1</script>`
+	)
+	if _, err := srv.App.Chat.CreateAgent(context.Background(), srv.Workspace.ID, "ann@example.com", agentName, agentPassword); err != nil {
+		t.Fatal(err)
+	}
+	visitor := newTab(t, "visitor")
+	agent := newTab(t, "agent")
+
+	// Agents offline: the visitor goes through the contact form with the name.
+	openWidget(visitor, srv.URL+"/demo")
+	fillContactForm(visitor, visitorName, "mallory@example.com")
+	visitor.waitFor("the composer", inWidget(`!$('input').closest('.composer').hidden`), 10*time.Second)
+	eval[bool](visitor, inWidget(`(() => { $('input').value = `+js(visitorBody)+`; $('input').dispatchEvent(new Event('input', { bubbles: true })); $('send').click(); return true; })()`))
+	visitor.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+
+	loginDashboard(agent, srv.URL, "ann@example.com")
+	agent.waitFor("the conversation in the list", `document.querySelector('[data-testid="conversation-item"]')`, 10*time.Second)
+	if got := eval[string](agent, `document.querySelector('[data-testid="conversation-item"] .conv-name').textContent`); got != visitorName {
+		t.Errorf("list shows the name as %q", got)
+	}
+	if got := eval[string](agent, `document.querySelector('[data-testid="conversation-item"] .conv-preview').textContent`); got != visitorBody {
+		t.Errorf("list shows the preview as %q", got)
+	}
+	agent.do("open the conversation", chromedp.Click(chromedp.CSS(`[data-testid="conversation-item"]`)))
+	agent.waitFor("the conversation", `document.querySelector('[data-testid="reply-body"]')`, 10*time.Second)
+	msgs := dashMessages(agent)
+	if len(msgs) != 1 || msgs[0].Body != visitorBody || msgs[0].Author != visitorName {
+		t.Errorf("dashboard shows %+v", msgs)
+	}
+	if got := eval[string](agent, `document.querySelector('.conv-title h1').textContent`); got != visitorName {
+		t.Errorf("conversation title %q", got)
+	}
+	agent.do("answer",
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), replyBody),
+		chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)),
+	)
+	agent.waitFor("the reply", `document.querySelectorAll('[data-testid="message"]').length === 2`, 10*time.Second)
+	if got := dashMessages(agent)[1]; got.Body != replyBody || got.Author != agentName {
+		t.Errorf("dashboard shows the reply as %+v", got)
+	}
+
+	visitor.waitFor("the reply in the widget", inWidget(`$$('message').some((m) => m.getAttribute('data-author-kind') === 'agent')`), 10*time.Second)
+	wm := widgetMessages(visitor)
+	if len(wm) != 2 || wm[0].Body != visitorBody || wm[1].Body != replyBody || wm[1].Author != agentName {
+		t.Errorf("widget shows %+v", wm)
+	}
+
+	// Give a failed <img> time to fire onerror, had one been created.
+	time.Sleep(300 * time.Millisecond)
+	for _, tb := range []*tab{agent, visitor} {
+		if eval[bool](tb, `window.__pwned === 1`) {
+			t.Errorf("%s tab: injected script ran", tb.name)
+		}
+		if n := tb.dialogs.Load(); n != 0 {
+			t.Errorf("%s tab: %d dialogs opened", tb.name, n)
+		}
+	}
+	if n := eval[int](agent, `document.querySelectorAll('main script, main img, main b, #conv-list script, #conv-list img').length`); n != 0 {
+		t.Errorf("dashboard: %d injected elements", n)
+	}
+	if n := eval[int](visitor, inWidget(`sr.querySelectorAll('[data-parley="messages"] script, [data-parley="messages"] img, [data-parley="messages"] b').length`)); n != 0 {
+		t.Errorf("widget: %d injected elements", n)
+	}
+}

@@ -1,0 +1,653 @@
+package web_test
+
+import (
+	"context"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
+)
+
+const testPassword = "correct horse battery" // apptest.AddAgent's password
+
+// browser is an HTTP client that keeps cookies and does not follow
+// redirects, so tests see the dashboard's answers as they are.
+type browser struct {
+	t    *testing.T
+	srv  *apptest.Server
+	c    *http.Client
+	csrf string
+}
+
+func newBrowser(t *testing.T, srv *apptest.Server) *browser {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &browser{t: t, srv: srv, c: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+type answer struct {
+	Status   int
+	Body     string
+	Header   http.Header
+	Location string
+}
+
+func (b *browser) do(method, path string, form url.Values, header map[string]string) answer {
+	b.t.Helper()
+	var rd io.Reader
+	if form != nil {
+		rd = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.srv.URL+path, rd)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return answer{Status: resp.StatusCode, Body: string(raw), Header: resp.Header, Location: resp.Header.Get("Location")}
+}
+
+func (b *browser) get(path string) answer {
+	b.t.Helper()
+	a := b.do("GET", path, nil, nil)
+	if m := csrfField.FindStringSubmatch(a.Body); m != nil {
+		b.csrf = m[1]
+	}
+	return a
+}
+
+// post sends a form with the CSRF token of the last page seen.
+func (b *browser) post(path string, form url.Values) answer {
+	b.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["csrf"]; !ok {
+		form.Set("csrf", b.csrf)
+	}
+	return b.do("POST", path, form, nil)
+}
+
+var csrfField = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
+
+func (b *browser) login(email string) {
+	b.t.Helper()
+	a := b.do("POST", "/dashboard/login", url.Values{"email": {email}, "password": {testPassword}}, nil)
+	if a.Status != http.StatusSeeOther || a.Location != "/dashboard" {
+		b.t.Fatalf("login: status %d location %q; body %s", a.Status, a.Location, a.Body)
+	}
+	if a := b.get("/dashboard"); a.Status != http.StatusOK || b.csrf == "" {
+		b.t.Fatalf("dashboard after login: status %d, csrf %q", a.Status, b.csrf)
+	}
+}
+
+func mustContain(t *testing.T, what, body string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(body, w) {
+			t.Errorf("%s does not contain %q", what, w)
+		}
+	}
+}
+
+func mustNotContain(t *testing.T, what, body string, unwanted ...string) {
+	t.Helper()
+	for _, w := range unwanted {
+		if strings.Contains(body, w) {
+			t.Errorf("%s contains %q", what, w)
+		}
+	}
+}
+
+// setup starts Parley with an agent logged in to the dashboard.
+func setup(t *testing.T) (*apptest.Server, apptest.Agent, *browser) {
+	t.Helper()
+	srv := apptest.Start(t, nil)
+	a := srv.AddAgent("ada@example.com", "Ada")
+	b := newBrowser(t, srv)
+	b.login("ada@example.com")
+	return srv, a, b
+}
+
+type visitorConv struct {
+	VisitorID, ConversationID, Token string
+}
+
+// newConversation makes a website visitor (with a name and an email, so no
+// contact form is in the way) who writes body.
+func newConversation(t *testing.T, srv *apptest.Server, siteKey, name, body string) visitorConv {
+	t.Helper()
+	var sess struct {
+		VisitorToken string `json:"visitor_token"`
+		Visitor      struct {
+			ID string `json:"id"`
+		} `json:"visitor"`
+	}
+	srv.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": siteKey}, http.StatusOK, &sess)
+	if _, err := srv.App.Chat.VisitorContact(context.Background(), sess.Visitor.ID, "visitor@example.com", name); err != nil {
+		t.Fatal(err)
+	}
+	var m model.Message
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": body, "client_id": "c1"}, http.StatusCreated, &m)
+	return visitorConv{VisitorID: sess.Visitor.ID, ConversationID: m.ConversationID, Token: sess.VisitorToken}
+}
+
+func countMessages(t *testing.T, srv *apptest.Server, convID string) int {
+	t.Helper()
+	var n int
+	if err := srv.App.DB.SQL.QueryRow(`SELECT COUNT(*) FROM messages WHERE conversation_id = ?`, convID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestDashboardLogin(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	srv.AddAgent("ada@example.com", "Ada")
+
+	tests := []struct {
+		name, email, password, origin string
+		status                        int
+		wantBody                      string
+		wantCookie                    bool
+	}{
+		{"success", "ada@example.com", testPassword, "", http.StatusSeeOther, "", true},
+		{"success with same origin", "ADA@example.com", testPassword, srv.URL, http.StatusSeeOther, "", true},
+		{"wrong password", "ada@example.com", "not the password", "", http.StatusUnauthorized, "Wrong email or password", false},
+		{"unknown email", "nobody@example.com", testPassword, "", http.StatusUnauthorized, "Wrong email or password", false},
+		{"foreign origin", "ada@example.com", testPassword, "https://evil.example", http.StatusForbidden, "another site", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBrowser(t, srv)
+			h := map[string]string{}
+			if tc.origin != "" {
+				h["Origin"] = tc.origin
+			}
+			a := b.do("POST", "/dashboard/login", url.Values{"email": {tc.email}, "password": {tc.password}}, h)
+			if a.Status != tc.status {
+				t.Fatalf("status %d, want %d; body %s", a.Status, tc.status, a.Body)
+			}
+			mustContain(t, "answer", a.Body, tc.wantBody)
+			var session *http.Cookie
+			for _, c := range (&http.Response{Header: a.Header}).Cookies() {
+				if c.Name == "parley_session" {
+					session = c
+				}
+			}
+			if !tc.wantCookie {
+				if session != nil && session.Value != "" {
+					t.Errorf("session cookie set on a refused login")
+				}
+				if a := b.get("/dashboard"); a.Status != http.StatusSeeOther || a.Location != "/dashboard/login" {
+					t.Errorf("dashboard without login: status %d location %q, want a redirect to the login page", a.Status, a.Location)
+				}
+				return
+			}
+			if a.Location != "/dashboard" {
+				t.Errorf("redirect to %q, want /dashboard", a.Location)
+			}
+			if session == nil || session.Value == "" {
+				t.Fatal("no parley_session cookie")
+			}
+			if !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Path != "/" || session.Secure {
+				t.Errorf("cookie %+v: want HttpOnly, SameSite=Lax, Path=/, not Secure on http", session)
+			}
+			var me model.Agent
+			srv.Do("GET", "/api/v1/me", session.Value, nil, http.StatusOK, &me)
+			if me.Status != model.StatusOnline {
+				t.Errorf("agent status after login %q, want online", me.Status)
+			}
+			if p := b.get("/dashboard"); p.Status != http.StatusOK {
+				t.Errorf("dashboard after login: status %d", p.Status)
+			}
+		})
+	}
+}
+
+func TestDashboardLoginRateLimit(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	srv.AddAgent("ada@example.com", "Ada")
+	b := newBrowser(t, srv)
+	var last answer
+	for i := 0; i < 8; i++ {
+		last = b.do("POST", "/dashboard/login", url.Values{"email": {"ada@example.com"}, "password": {"wrong password"}}, nil)
+		if last.Status == http.StatusTooManyRequests {
+			break
+		}
+		if last.Status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: status %d", i+1, last.Status)
+		}
+	}
+	if last.Status != http.StatusTooManyRequests {
+		t.Fatalf("no 429 after 8 wrong passwords (last status %d)", last.Status)
+	}
+	mustContain(t, "rate limited login page", last.Body, "Too many login attempts", `name="email"`)
+}
+
+func TestDashboardRequiresLogin(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	b := newBrowser(t, srv)
+	for _, p := range []string{"/dashboard", "/dashboard/settings", "/dashboard/conversations/x"} {
+		if a := b.get(p); a.Status != http.StatusSeeOther || a.Location != "/dashboard/login" {
+			t.Errorf("GET %s: status %d location %q, want 303 to /dashboard/login", p, a.Status, a.Location)
+		}
+	}
+	if a := b.get("/dashboard/partials/list"); a.Status != http.StatusUnauthorized {
+		t.Errorf("list partial without login: status %d, want 401", a.Status)
+	}
+	if a := b.get("/"); a.Status != http.StatusFound || a.Location != "/dashboard" {
+		t.Errorf("GET /: status %d location %q", a.Status, a.Location)
+	}
+	if a := b.get("/no-such-page"); a.Status != http.StatusNotFound {
+		t.Errorf("GET /no-such-page: status %d, want 404", a.Status)
+	}
+	a := b.get("/dashboard/login")
+	if a.Status != http.StatusOK {
+		t.Fatalf("login page: status %d", a.Status)
+	}
+	if got := a.Header.Get("Content-Security-Policy"); got != "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'" {
+		t.Errorf("CSP %q", got)
+	}
+}
+
+func TestDashboardCSRF(t *testing.T) {
+	srv, _, b := setup(t)
+	vc := newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "hello")
+	path := "/dashboard/conversations/" + vc.ConversationID + "/messages"
+
+	tests := []struct {
+		name   string
+		csrf   *string
+		origin string
+		status int
+		stored int
+	}{
+		{"missing token", nil, "", http.StatusForbidden, 0},
+		{"wrong token", ptr("0123456789abcdef0123456789abcdef"), "", http.StatusForbidden, 0},
+		{"foreign origin", ptr(b.csrf), "https://evil.example", http.StatusForbidden, 0},
+		{"right token", ptr(b.csrf), srv.URL, http.StatusSeeOther, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := countMessages(t, srv, vc.ConversationID)
+			form := url.Values{"body": {"a reply " + tc.name}, "kind": {"reply"}}
+			if tc.csrf != nil {
+				form.Set("csrf", *tc.csrf)
+			}
+			h := map[string]string{}
+			if tc.origin != "" {
+				h["Origin"] = tc.origin
+			}
+			a := b.do("POST", path, form, h)
+			if a.Status != tc.status {
+				t.Fatalf("status %d, want %d; body %s", a.Status, tc.status, a.Body)
+			}
+			if got := countMessages(t, srv, vc.ConversationID) - before; got != tc.stored {
+				t.Errorf("%d messages stored, want %d", got, tc.stored)
+			}
+		})
+	}
+
+	// The other forms are guarded the same way.
+	for _, p := range []string{"/dashboard/status", "/dashboard/settings", "/dashboard/visitors/" + vc.VisitorID, "/dashboard/logout"} {
+		form := url.Values{"status": {"offline"}, "email_forwarding": {"off"}, "email": {"x@example.com"}}
+		if a := b.do("POST", p, form, nil); a.Status != http.StatusForbidden {
+			t.Errorf("POST %s without token: status %d, want 403", p, a.Status)
+		}
+	}
+	st, err := srv.App.Chat.Settings(context.Background(), srv.Workspace.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.EmailForwarding != model.ForwardUnread {
+		t.Errorf("settings changed by a forged form: %+v", st)
+	}
+	if a := b.get("/dashboard"); a.Status != http.StatusOK {
+		t.Errorf("session ended by a forged logout: status %d", a.Status)
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func TestDashboardEscapesUserText(t *testing.T) {
+	srv, agent, b := setup(t)
+	const name = `<script>alert(1)</script>`
+	const body = `<b>bold</b> <img src=x onerror=alert(2)> & "quotes"`
+	vc := newConversation(t, srv, srv.Workspace.SiteKey, name, body)
+	srv.Do("POST", "/api/v1/conversations/"+vc.ConversationID+"/messages", agent.Token,
+		map[string]string{"body": `<i>agent</i> see https://example.com/a?b=1&c=<x>`, "kind": "reply"}, http.StatusCreated, nil)
+
+	escName := html.EscapeString(name)
+	pages := map[string]string{
+		"list":                 "/dashboard",
+		"list partial":         "/dashboard/partials/list",
+		"conversation":         "/dashboard/conversations/" + vc.ConversationID,
+		"conversation partial": "/dashboard/partials/conversation/" + vc.ConversationID,
+	}
+	for what, p := range pages {
+		a := b.get(p)
+		if a.Status != http.StatusOK {
+			t.Fatalf("%s: status %d", what, a.Status)
+		}
+		mustContain(t, what, a.Body, escName)
+		mustNotContain(t, what, a.Body, name, "<b>bold", "<img src=x", "<i>agent")
+	}
+	conv := b.get(pages["conversation"]).Body
+	mustContain(t, "conversation", conv,
+		"&lt;b&gt;bold&lt;/b&gt; &lt;img src=x onerror=alert(2)&gt; &amp; &#34;quotes&#34;",
+		`<a href="https://example.com/a?b=1&amp;c=" target="_blank" rel="noopener noreferrer nofollow">`)
+}
+
+func TestDashboardConversationView(t *testing.T) {
+	srv, agent, b := setup(t)
+	vc := newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "Do you ship to Norway?")
+
+	list := b.get("/dashboard").Body
+	mustContain(t, "list", list, `data-testid="conversation-item" data-id="`+vc.ConversationID+`"`, `data-testid="unread"`, "Vera", "Do you ship to Norway?")
+
+	api := "/api/v1/conversations/" + vc.ConversationID + "/messages"
+	srv.Do("POST", api, agent.Token, map[string]string{"body": "Only between us", "kind": "comment"}, http.StatusCreated, nil)
+	a := b.get("/dashboard/conversations/" + vc.ConversationID)
+	if a.Status != http.StatusOK {
+		t.Fatalf("conversation: status %d", a.Status)
+	}
+	mustContain(t, "conversation", a.Body,
+		`class="msg msg-visitor" data-testid="message"`, `data-kind="reply" data-author-kind="visitor"`,
+		`class="msg msg-comment" data-testid="message"`, `data-kind="comment" data-author-kind="agent"`,
+		"Internal note", "Only between us",
+		`data-testid="reply-body"`, `data-testid="send-reply"`, `data-testid="send-comment"`,
+		`data-testid="visitor-email"`, `value="visitor@example.com"`, `data-testid="save-visitor"`, `data-testid="visitor-presence"`,
+		`<meta name="csrf-token" content="`+b.csrf+`">`)
+	// Opening the conversation marked it seen.
+	if strings.Contains(b.get("/dashboard").Body, `data-testid="unread"`) {
+		t.Error("unread marker still shown after the conversation was opened")
+	}
+
+	// A reply and a note through the dashboard's own form.
+	for _, kind := range []string{"reply", "comment"} {
+		r := b.post("/dashboard/conversations/"+vc.ConversationID+"/messages", url.Values{"body": {"line one\r\nline two " + kind}, "kind": {kind}})
+		if r.Status != http.StatusSeeOther || r.Location != "/dashboard/conversations/"+vc.ConversationID {
+			t.Fatalf("post %s: status %d location %q body %s", kind, r.Status, r.Location, r.Body)
+		}
+	}
+	var msgs struct{ Messages []model.Message }
+	srv.Do("GET", api, agent.Token, nil, http.StatusOK, &msgs)
+	if n := len(msgs.Messages); n != 4 {
+		t.Fatalf("%d messages, want 4", n)
+	}
+	if m := msgs.Messages[2]; m.Kind != "reply" || m.Body != "line one\nline two reply" || m.Author.Kind != "agent" {
+		t.Errorf("reply stored as %+v", m)
+	}
+	if m := msgs.Messages[3]; m.Kind != "comment" {
+		t.Errorf("note stored as %+v", m)
+	}
+
+	// An empty reply is refused with the form shown again.
+	r := b.post("/dashboard/conversations/"+vc.ConversationID+"/messages", url.Values{"body": {"  "}, "kind": {"reply"}})
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("empty reply: status %d", r.Status)
+	}
+	mustContain(t, "refused reply", r.Body, `data-testid="reply-error"`)
+
+	// Close and reopen.
+	if r := b.post("/dashboard/conversations/"+vc.ConversationID+"/close", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("close: status %d", r.Status)
+	}
+	mustContain(t, "closed list", b.get("/dashboard?status=closed").Body, vc.ConversationID)
+	mustNotContain(t, "open list", b.get("/dashboard").Body, vc.ConversationID)
+	if r := b.post("/dashboard/conversations/"+vc.ConversationID+"/reopen", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("reopen: status %d", r.Status)
+	}
+	mustContain(t, "open list", b.get("/dashboard").Body, vc.ConversationID)
+}
+
+func TestDashboardVisitorPanel(t *testing.T) {
+	srv, _, b := setup(t)
+	vc := newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "hi")
+	b.get("/dashboard/conversations/" + vc.ConversationID)
+	path := "/dashboard/visitors/" + vc.VisitorID
+
+	tests := []struct {
+		name, email string
+		status      int
+		wantBody    string
+		wantEmail   string
+	}{
+		{"invalid email", "not an address", http.StatusBadRequest, "That email address does not look right", "visitor@example.com"},
+		{"valid email", "vera@Example.COM", http.StatusSeeOther, "", "vera@example.com"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := b.post(path, url.Values{"email": {tc.email}, "name": {"Vera V"}, "conversation": {vc.ConversationID}})
+			if a.Status != tc.status {
+				t.Fatalf("status %d, want %d; body %s", a.Status, tc.status, a.Body)
+			}
+			mustContain(t, "answer", a.Body, tc.wantBody)
+			if tc.status == http.StatusBadRequest {
+				mustContain(t, "answer", a.Body, `value="`+tc.email+`"`, `data-testid="visitor-error"`)
+			}
+			v, err := srv.App.Chat.VisitorByToken(context.Background(), vc.Token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Email == nil || *v.Email != tc.wantEmail {
+				t.Errorf("email %v, want %q", v.Email, tc.wantEmail)
+			}
+		})
+	}
+	mustContain(t, "conversation", b.get("/dashboard/conversations/"+vc.ConversationID).Body, "Vera V", "Offline", "Email status")
+}
+
+func TestDashboardOtherWorkspace(t *testing.T) {
+	srv, _, b := setup(t)
+	other, err := srv.App.Chat.CreateWorkspace(context.Background(), "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc := newConversation(t, srv, other.SiteKey, "Olga", "secret question")
+
+	for _, p := range []string{"/dashboard/conversations/" + vc.ConversationID, "/dashboard/partials/conversation/" + vc.ConversationID} {
+		a := b.get(p)
+		if a.Status != http.StatusNotFound {
+			t.Errorf("GET %s: status %d, want 404", p, a.Status)
+		}
+		mustNotContain(t, p, a.Body, "secret question", "Olga")
+	}
+	mustNotContain(t, "list", b.get("/dashboard?status=all").Body, vc.ConversationID, "Olga")
+	b.get("/dashboard")
+	if a := b.post("/dashboard/conversations/"+vc.ConversationID+"/messages", url.Values{"body": {"hi"}, "kind": {"reply"}}); a.Status != http.StatusNotFound {
+		t.Errorf("reply to another workspace: status %d, want 404", a.Status)
+	}
+	if a := b.post("/dashboard/visitors/"+vc.VisitorID, url.Values{"email": {"x@example.com"}, "conversation": {vc.ConversationID}}); a.Status != http.StatusNotFound {
+		t.Errorf("edit another workspace's visitor: status %d, want 404", a.Status)
+	}
+	if n := countMessages(t, srv, vc.ConversationID); n != 1 {
+		t.Errorf("%d messages in the other workspace's conversation, want 1", n)
+	}
+}
+
+func TestDashboardSettings(t *testing.T) {
+	srv, agent, b := setup(t)
+	a := b.get("/dashboard/settings")
+	if a.Status != http.StatusOK {
+		t.Fatalf("settings: status %d", a.Status)
+	}
+	mustContain(t, "settings", a.Body,
+		`value="off"> Do not send anything`,
+		`value="unread" checked> Email unread replies to visitors (recommended)`,
+		`value="transcript"> Email full conversation transcripts to visitors`,
+		`value="1" checked> When agents are offline or invisible: Get offline messages only once the contact form is filled`,
+		`<option value="optional" selected>Optional</option>`,
+		html.EscapeString(`<script src="`+srv.URL+`/widget.js" data-site-key="`+srv.Workspace.SiteKey+`" async></script>`),
+		`href="/demo?site_key=`+srv.Workspace.SiteKey+`"`)
+
+	steps := []struct {
+		name string
+		form url.Values
+		want model.Settings
+	}{
+		{"preferences", url.Values{"email_forwarding": {"transcript"}},
+			model.Settings{EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "optional"}}},
+		{"contact form unchecked", url.Values{"offline_requires_form": {"0"}, "online": {"required"}},
+			model.Settings{EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: false, Online: "required"}}},
+		{"contact form checked", url.Values{"offline_requires_form": {"0", "1"}, "online": {"off"}},
+			model.Settings{EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			r := b.post("/dashboard/settings", st.form)
+			if r.Status != http.StatusSeeOther {
+				t.Fatalf("status %d; body %s", r.Status, r.Body)
+			}
+			var got model.Settings
+			srv.Do("GET", "/api/v1/settings", agent.Token, nil, http.StatusOK, &got)
+			if got != st.want {
+				t.Errorf("settings %+v, want %+v", got, st.want)
+			}
+		})
+	}
+	page := b.get("/dashboard/settings?saved=1").Body
+	mustContain(t, "saved settings", page, `value="transcript" checked>`, `value="1" checked>`, `<option value="off" selected>Off</option>`, "Settings saved.")
+
+	r := b.post("/dashboard/settings", url.Values{"email_forwarding": {"sometimes"}})
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("bad mode: status %d, want 400", r.Status)
+	}
+	mustContain(t, "refused settings", r.Body, `data-testid="settings-error"`)
+}
+
+func TestDashboardStatusSwitch(t *testing.T) {
+	srv, agent, b := setup(t)
+	mustContain(t, "header", b.get("/dashboard").Body, `<option value="online" selected>Online</option>`)
+	for _, st := range []string{"invisible", "offline", "online"} {
+		r := b.post("/dashboard/status", url.Values{"status": {st}, "next": {"/dashboard/settings"}})
+		if r.Status != http.StatusSeeOther || r.Location != "/dashboard/settings" {
+			t.Fatalf("status %s: %d %q", st, r.Status, r.Location)
+		}
+		var me model.Agent
+		srv.Do("GET", "/api/v1/me", agent.Token, nil, http.StatusOK, &me)
+		if me.Status != st {
+			t.Errorf("status %q, want %q", me.Status, st)
+		}
+		mustContain(t, "header", b.get("/dashboard/settings").Body, `<option value="`+st+`" selected>`)
+	}
+	if r := b.post("/dashboard/status", url.Values{"status": {"online"}, "next": {"https://evil.example/"}}); r.Location != "/dashboard" {
+		t.Errorf("open redirect to %q", r.Location)
+	}
+	if r := b.post("/dashboard/status", url.Values{"status": {"asleep"}}); r.Status != http.StatusBadRequest {
+		t.Errorf("unknown status: %d, want 400", r.Status)
+	}
+}
+
+func TestDashboardForwardedMarker(t *testing.T) {
+	srv, agent, b := setup(t)
+	vc := newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "hi")
+	var reply model.Message
+	srv.Do("POST", "/api/v1/conversations/"+vc.ConversationID+"/messages", agent.Token,
+		map[string]string{"body": "Here is the answer", "kind": "reply"}, http.StatusCreated, &reply)
+
+	page := b.get("/dashboard/conversations/" + vc.ConversationID).Body
+	mustNotContain(t, "page before forwarding", page, `data-testid="forwarded"`)
+
+	if _, err := srv.App.DB.SQL.Exec(`UPDATE messages SET forwarded_to = ?, forwarded_at = ?, forwarded_status = 'sent' WHERE id = ?`,
+		"vera@example.com", time.Now().UnixMicro(), reply.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/dashboard/conversations/" + vc.ConversationID, "/dashboard/partials/conversation/" + vc.ConversationID} {
+		mustContain(t, p, b.get(p).Body,
+			`<span class="msg-author" data-testid="author">Ada</span> <span class="forwarded" data-testid="forwarded" data-status="sent" title="Emailed to vera@example.com">(forwarded to vera@example.com)</span>`,
+			`data-testid="forwarded-status">sent</span>`)
+	}
+}
+
+func TestDashboardStatic(t *testing.T) {
+	srv, _, b := setup(t)
+	page := b.get("/dashboard").Body
+	for _, tc := range []struct{ re, ctype string }{
+		{`src="(/dashboard/static/dashboard\.js\?v=[0-9a-f]+)"`, "text/javascript; charset=utf-8"},
+		{`href="(/dashboard/static/dashboard\.css\?v=[0-9a-f]+)"`, "text/css; charset=utf-8"},
+	} {
+		m := regexp.MustCompile(tc.re).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("page links no asset matching %s", tc.re)
+		}
+		a := newBrowser(t, srv).get(m[1])
+		if a.Status != http.StatusOK || a.Header.Get("Content-Type") != tc.ctype || len(a.Body) == 0 {
+			t.Errorf("%s: status %d type %q", m[1], a.Status, a.Header.Get("Content-Type"))
+		}
+		if !strings.Contains(a.Header.Get("Cache-Control"), "immutable") {
+			t.Errorf("%s: Cache-Control %q", m[1], a.Header.Get("Cache-Control"))
+		}
+	}
+	mustNotContain(t, "page", page, "<script>", "style=")
+}
+
+func TestDashboardLogout(t *testing.T) {
+	_, _, b := setup(t)
+	r := b.post("/dashboard/logout", nil)
+	if r.Status != http.StatusSeeOther || r.Location != "/dashboard/login" {
+		t.Fatalf("logout: %d %q", r.Status, r.Location)
+	}
+	if a := b.get("/dashboard"); a.Status != http.StatusSeeOther {
+		t.Errorf("dashboard after logout: status %d", a.Status)
+	}
+}
+
+func TestDashboardShowsForwardingDecision(t *testing.T) {
+	srv, agent, b := setup(t)
+	vc := newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "hi")
+	srv.Do("POST", "/api/v1/conversations/"+vc.ConversationID+"/messages", agent.Token,
+		map[string]string{"body": "Here is the answer", "kind": "reply"}, http.StatusCreated, nil)
+	apptest.Eventually(t, 5*time.Second, "the decision in the conversation view", func() bool {
+		page := b.get("/dashboard/conversations/" + vc.ConversationID).Body
+		return strings.Contains(page, `data-testid="forwarding-decision">Email forwarding: waiting until `)
+	})
+	other := newConversation(t, srv, srv.Workspace.SiteKey, "Otto", "hello")
+	if _, err := srv.App.DB.SQL.Exec(`UPDATE visitors SET email = NULL WHERE id = ?`, other.VisitorID); err != nil {
+		t.Fatal(err)
+	}
+	srv.Do("POST", "/api/v1/conversations/"+other.ConversationID+"/messages", agent.Token,
+		map[string]string{"body": "Anyone?", "kind": "reply"}, http.StatusCreated, nil)
+	apptest.Eventually(t, 5*time.Second, "the reason no email goes", func() bool {
+		page := b.get("/dashboard/partials/conversation/" + other.ConversationID).Body
+		return strings.Contains(page, "not sent: visitor not identified")
+	})
+}
+
+func TestDashboardSettingsPreviewsEachMode(t *testing.T) {
+	_, _, b := setup(t)
+	page := b.get("/dashboard/settings").Body
+	mustContain(t, "settings", page,
+		"Preview: Email unread replies to visitors (recommended)",
+		"Preview: Email full conversation transcripts to visitors",
+		"Subject: Your conversation with Default",
+		"Reply to this email to continue the conversation.")
+	if n := strings.Count(page, `data-testid="email-preview"`); n != 2 {
+		t.Fatalf("%d previews, want one per sending mode", n)
+	}
+}
