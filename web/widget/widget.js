@@ -239,9 +239,14 @@
     update();
   }
 
+  // newest returns the newest message from the team (the read cursor only
+  // needs to cover their replies).
   function newest() {
     let best = null;
-    for (const m of msgs.values()) if (!best || m._t > best._t || (m._t === best._t && m._s > best._s)) best = m;
+    for (const m of msgs.values()) {
+      if (m.author && m.author.kind === 'visitor') continue;
+      if (!best || m._t > best._t || (m._t === best._t && m._s > best._s)) best = m;
+    }
     return best;
   }
 
@@ -481,7 +486,7 @@ button{cursor:pointer}
 .x:hover{background:rgba(255,255,255,.15)}
 .x svg{width:18px;height:18px;stroke:currentColor;stroke-width:2.4;fill:none}
 .list{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:10px;background:#f9fafb;overscroll-behavior:contain}
-.list:empty::before{content:"Ask us anything \\2014 we're happy to help.";color:#6b7280;margin:auto;text-align:center}
+.list:empty::before{content:"Ask us anything \\2014\\20 we're happy to help.";color:#6b7280;margin:auto;text-align:center}
 .msg{max-width:85%;display:flex;flex-direction:column;align-self:flex-start}
 .msg.visitor{align-self:flex-end;align-items:flex-end}
 .meta{font-size:11px;color:#6b7280;margin:0 4px 2px;display:flex;gap:6px}
