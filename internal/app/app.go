@@ -63,6 +63,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	svc := chat.New(db, hub, token.NewSigner(secret), chat.Options{
 		AgentAwayAfter: cfg.AgentAwayAfter,
 		VisitorGrace:   cfg.VisitorGrace,
+		NodeTimeout:    cfg.NodeTimeout,
 		Logger:         log,
 	})
 	if err := svc.EnsureDefaultWorkspace(ctx); err != nil {

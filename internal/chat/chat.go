@@ -61,6 +61,12 @@ type Options struct {
 	// VisitorGrace: a widget reconnecting within this long (a page change)
 	// is no leave.
 	VisitorGrace time.Duration
+	// NodeID names this process among the nodes sharing the database
+	// (random when empty).
+	NodeID string
+	// NodeTimeout: a node whose heartbeat is older than this is dead and
+	// its connections are closed.
+	NodeTimeout time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Logger (slog.Default when nil).
@@ -101,6 +107,12 @@ func New(db *store.DB, pub Publisher, signer *token.Signer, opts Options) *Servi
 	if opts.VisitorGrace <= 0 {
 		opts.VisitorGrace = 3 * time.Second
 	}
+	if opts.NodeID == "" {
+		opts.NodeID = model.NewID()
+	}
+	if opts.NodeTimeout <= 0 {
+		opts.NodeTimeout = 15 * time.Second
+	}
 	return &Service{
 		db: db, pub: pub, signer: signer, eval: noEvaluator{}, opts: opts, log: opts.Logger,
 		// A visitor may write 10 messages in a burst, then one a second.
@@ -119,6 +131,9 @@ func (s *Service) SetEvaluator(e Evaluator) { s.eval = e }
 
 // SetChannelSender connects the Messenger/Instagram channels.
 func (s *Service) SetChannelSender(c ChannelSender) { s.chans = c }
+
+// NodeID names this process among the nodes sharing the database.
+func (s *Service) NodeID() string { return s.opts.NodeID }
 
 // DB exposes the store (for the forwarding engine and tools).
 func (s *Service) DB() *store.DB { return s.db }

@@ -5,10 +5,16 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
 )
 
+// Presence spans nodes: each node records in the database which visitors
+// and agents it holds connections for, with a heartbeat. A visitor is
+// online while any node holds a widget connection; when a node dies, its
+// visitors leave at its last heartbeat.
+
 // VisitorConnected records that a widget connection opened; count is the
-// visitor's number of open connections including this one.
+// visitor's number of open connections on this node, this one included.
 func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count int) {
 	s.mu.Lock()
 	if t, ok := s.leaveTimers[visitorID]; ok {
@@ -19,6 +25,11 @@ func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count 
 	}
 	s.mu.Unlock()
 	now := s.now()
+	if count == 1 {
+		if err := s.db.AddPresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID, now); err != nil {
+			s.log.Error("record visitor presence", "visitor", visitorID, "err", err)
+		}
+	}
 	if err := s.db.SetVisitorOnline(ctx, visitorID, now); err != nil {
 		s.log.Error("mark visitor online", "visitor", visitorID, "err", err)
 		return
@@ -27,13 +38,18 @@ func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count 
 }
 
 // VisitorDisconnected records that a widget connection closed; remaining is
-// how many the visitor still has open. The visitor leaves (left_at = now)
-// unless a connection opens again within the grace period.
+// how many the visitor still has open on this node. The visitor leaves
+// (left_at = now) unless a connection opens again, on any node, within the
+// grace period.
 func (s *Service) VisitorDisconnected(ctx context.Context, visitorID string, remaining int) {
 	if remaining > 0 {
 		return
 	}
+	ctx = context.WithoutCancel(ctx) // the connection that closed is gone
 	leftAt := s.now()
+	if err := s.db.RemovePresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID); err != nil {
+		s.log.Error("remove visitor presence", "visitor", visitorID, "err", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.leaveTimers[visitorID]; ok {
@@ -48,15 +64,27 @@ func (s *Service) VisitorDisconnected(ctx context.Context, visitorID string, rem
 		}
 		delete(s.leaveTimers, visitorID)
 		s.mu.Unlock()
-		// Detached from the request: the connection that closed is gone.
-		ctx := context.WithoutCancel(ctx)
-		if err := s.db.SetVisitorLeft(ctx, visitorID, leftAt); err != nil {
-			s.log.Error("mark visitor left", "visitor", visitorID, "err", err)
-			return
-		}
-		s.visitorUpdated(ctx, visitorID)
+		s.leaveIfAbsent(ctx, visitorID, leftAt)
 	})
 	s.leaveTimers[visitorID] = t
+}
+
+// leaveIfAbsent marks the visitor gone since leftAt unless some node holds
+// a connection for them.
+func (s *Service) leaveIfAbsent(ctx context.Context, visitorID string, leftAt time.Time) {
+	present, err := s.db.Present(ctx, store.PresenceVisitor, visitorID)
+	if err != nil {
+		s.log.Error("read visitor presence", "visitor", visitorID, "err", err)
+		return
+	}
+	if present {
+		return // reconnected on another node
+	}
+	if err := s.db.SetVisitorLeft(ctx, visitorID, leftAt); err != nil {
+		s.log.Error("mark visitor left", "visitor", visitorID, "err", err)
+		return
+	}
+	s.visitorUpdated(ctx, visitorID)
 }
 
 // FlushLeaves records every pending leave at once (shutdown), so that no
@@ -72,9 +100,10 @@ func (s *Service) FlushLeaves(ctx context.Context) {
 	s.mu.Unlock()
 	now := s.now()
 	for _, id := range ids {
-		if err := s.db.SetVisitorLeft(ctx, id, now); err != nil {
-			s.log.Error("mark visitor left", "visitor", id, "err", err)
-		}
+		s.leaveIfAbsent(ctx, id, now)
+	}
+	if _, _, err := s.db.RemoveNode(ctx, s.opts.NodeID); err != nil {
+		s.log.Error("remove node", "node", s.opts.NodeID, "err", err)
 	}
 }
 
@@ -88,13 +117,21 @@ func (s *Service) visitorUpdated(ctx context.Context, visitorID string) {
 	s.eval.VisitorChanged(ctx, visitorID)
 }
 
-// RecoverPresence fixes presence after a start: no connection survived, so
-// visitors marked online have left, and available agents count as
-// disconnected from now (they go offline after AgentAwayAfter unless they
-// reconnect).
+// RecoverPresence fixes presence when this node starts: connections of dead
+// nodes are gone (on SQLite, which one node uses at a time, every other
+// node is dead), so visitors they held have left and agents they held count
+// as disconnected.
 func (s *Service) RecoverPresence(ctx context.Context) error {
 	now := s.now()
-	ids, err := s.db.OnlineVisitorIDs(ctx)
+	if err := s.db.Heartbeat(ctx, s.opts.NodeID, now); err != nil {
+		return err
+	}
+	cutoff := now.Add(-s.opts.NodeTimeout)
+	if s.db.Dialect() == store.SQLite {
+		cutoff = now
+	}
+	s.sweepNodes(ctx, cutoff)
+	ids, err := s.db.AbsentOnlineVisitors(ctx)
 	if err != nil {
 		return err
 	}
@@ -104,7 +141,39 @@ func (s *Service) RecoverPresence(ctx context.Context) error {
 		}
 		s.eval.VisitorChanged(ctx, id)
 	}
-	return s.db.MarkAgentsDisconnected(ctx, now)
+	return s.db.MarkAbsentAgentsDisconnected(ctx, now)
+}
+
+// sweepNodes forgets nodes whose heartbeat is older than cutoff: their
+// visitors leave and their agents disconnect at the last heartbeat.
+func (s *Service) sweepNodes(ctx context.Context, cutoff time.Time) {
+	dead, err := s.db.StaleNodes(ctx, s.opts.NodeID, cutoff)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("list stale nodes", "err", err)
+		}
+		return
+	}
+	for _, n := range dead {
+		visitors, agents, err := s.db.RemoveNode(ctx, n.ID)
+		if err != nil {
+			s.log.Error("remove dead node", "node", n.ID, "err", err)
+			continue
+		}
+		s.log.Warn("node stopped heartbeating: its connections count as closed", "node", n.ID,
+			"last_heartbeat", n.HeartbeatAt, "visitors", len(visitors), "agents", len(agents))
+		for _, id := range visitors {
+			s.leaveIfAbsent(ctx, id, n.HeartbeatAt)
+		}
+		for _, id := range agents {
+			if present, err := s.db.Present(ctx, store.PresenceAgent, id); err == nil && !present {
+				at := n.HeartbeatAt
+				if err := s.db.SetAgentDisconnectedAt(ctx, id, &at); err != nil {
+					s.log.Error("mark agent disconnected", "agent", id, "err", err)
+				}
+			}
+		}
+	}
 }
 
 // AgentConnected records that a dashboard connection opened.
@@ -114,6 +183,9 @@ func (s *Service) AgentConnected(ctx context.Context, agentID string) {
 	first := s.agentConns[agentID] == 1
 	s.mu.Unlock()
 	if first {
+		if err := s.db.AddPresence(ctx, s.opts.NodeID, store.PresenceAgent, agentID, s.now()); err != nil {
+			s.log.Error("record agent presence", "agent", agentID, "err", err)
+		}
 		if err := s.db.SetAgentDisconnectedAt(ctx, agentID, nil); err != nil {
 			s.log.Error("mark agent connected", "agent", agentID, "err", err)
 		}
@@ -129,18 +201,31 @@ func (s *Service) AgentDisconnected(ctx context.Context, agentID string) {
 		delete(s.agentConns, agentID)
 	}
 	s.mu.Unlock()
-	if last {
-		now := s.now()
-		if err := s.db.SetAgentDisconnectedAt(context.WithoutCancel(ctx), agentID, &now); err != nil {
-			s.log.Error("mark agent disconnected", "agent", agentID, "err", err)
-		}
+	if !last {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := s.db.RemovePresence(ctx, s.opts.NodeID, store.PresenceAgent, agentID); err != nil {
+		s.log.Error("remove agent presence", "agent", agentID, "err", err)
+	}
+	if present, err := s.db.Present(ctx, store.PresenceAgent, agentID); err != nil || present {
+		return // still connected on another node
+	}
+	now := s.now()
+	if err := s.db.SetAgentDisconnectedAt(ctx, agentID, &now); err != nil {
+		s.log.Error("mark agent disconnected", "agent", agentID, "err", err)
 	}
 }
 
-func (s *Service) agentConnected(agentID string) bool {
+func (s *Service) agentConnected(ctx context.Context, agentID string) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.agentConns[agentID] > 0
+	local := s.agentConns[agentID] > 0
+	s.mu.Unlock()
+	if local {
+		return true
+	}
+	present, err := s.db.Present(ctx, store.PresenceAgent, agentID)
+	return err == nil && present
 }
 
 // SetAgentStatus changes an agent's status (online, invisible, offline).
@@ -153,7 +238,7 @@ func (s *Service) SetAgentStatus(ctx context.Context, a model.Agent, status stri
 	if err := s.db.SetAgentStatus(ctx, a.ID, status); err != nil {
 		return a, err
 	}
-	if status != model.StatusOffline && !s.agentConnected(a.ID) {
+	if status != model.StatusOffline && !s.agentConnected(ctx, a.ID) {
 		// Not connected through a dashboard: the away clock starts now.
 		now := s.now()
 		if err := s.db.SetAgentDisconnectedAt(ctx, a.ID, &now); err != nil {
@@ -200,23 +285,31 @@ func (s *Service) refreshAvailability(ctx context.Context, workspaceID string) {
 	s.eval.WorkspaceChanged(ctx, workspaceID)
 }
 
-// Run sets agents offline once their last dashboard has been closed for
+// Run keeps this node's heartbeat, closes the connections of dead nodes,
+// and sets agents offline once their last dashboard has been closed for
 // AgentAwayAfter, until ctx ends.
 func (s *Service) Run(ctx context.Context) {
-	tick := s.opts.AgentAwayAfter / 4
-	if tick > time.Second {
-		tick = time.Second
-	}
-	if tick < 50*time.Millisecond {
-		tick = 50 * time.Millisecond
-	}
+	tick := min(s.opts.AgentAwayAfter/4, s.opts.NodeTimeout/5, time.Second)
+	tick = max(tick, 50*time.Millisecond)
+	heartbeatEvery := max(s.opts.NodeTimeout/5, 100*time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	var lastBeat time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if now := s.now(); now.Sub(lastBeat) >= heartbeatEvery {
+				if err := s.db.Heartbeat(ctx, s.opts.NodeID, now); err != nil {
+					if ctx.Err() == nil {
+						s.log.Error("heartbeat", "err", err)
+					}
+				} else {
+					lastBeat = now
+				}
+				s.sweepNodes(ctx, now.Add(-s.opts.NodeTimeout))
+			}
 			s.sweepAway(ctx)
 		}
 	}
@@ -231,7 +324,7 @@ func (s *Service) sweepAway(ctx context.Context) {
 		return
 	}
 	for _, a := range away {
-		if s.agentConnected(a.ID) {
+		if s.agentConnected(ctx, a.ID) {
 			continue
 		}
 		s.log.Info("agent away: set offline", "agent", a.ID)

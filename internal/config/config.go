@@ -28,6 +28,7 @@ type Config struct {
 	AgentAwayAfter   time.Duration
 	VisitorGrace     time.Duration
 	MailRetryBase    time.Duration
+	NodeTimeout      time.Duration
 	LogLevel         slog.Level
 	DKIMKeyFile      string
 	DKIMSelector     string
@@ -77,6 +78,7 @@ func Load(getenv func(string) string) (Config, error) {
 	// counts as gone. Kept under LEFT_AFTER so shrunk timings still work.
 	c.VisitorGrace = dur("PARLEY_VISITOR_GRACE", "3s")
 	c.MailRetryBase = dur("PARLEY_MAIL_RETRY_BASE", "10s")
+	c.NodeTimeout = dur("PARLEY_NODE_TIMEOUT", "15s")
 	if c.VisitorGrace > c.ForwardLeftAfter/2 {
 		c.VisitorGrace = c.ForwardLeftAfter / 2
 	}

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Presence kinds.
+const (
+	PresenceVisitor = "visitor"
+	PresenceAgent   = "agent"
+)
+
+// Node is a running Parley process sharing the database.
+type Node struct {
+	ID          string
+	HeartbeatAt time.Time
+}
+
+// Heartbeat records that a node is alive.
+func (s *Store) Heartbeat(ctx context.Context, nodeID string, now time.Time) error {
+	if _, err := s.exec(ctx, `INSERT INTO nodes (id, heartbeat_at, started_at) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, nodeID, micros(now), micros(now)); err != nil {
+		return fmt.Errorf("heartbeat of node %s: %w", nodeID, err)
+	}
+	return nil
+}
+
+// StaleNodes lists other nodes whose heartbeat is older than cutoff.
+func (s *Store) StaleNodes(ctx context.Context, self string, cutoff time.Time) ([]Node, error) {
+	rows, err := s.query(ctx, `SELECT id, heartbeat_at FROM nodes WHERE id <> ? AND heartbeat_at < ?`, self, micros(cutoff))
+	if err != nil {
+		return nil, fmt.Errorf("list stale nodes: %w", err)
+	}
+	defer rows.Close()
+	var out []Node
+	for rows.Next() {
+		var (
+			n  Node
+			hb int64
+		)
+		if err := rows.Scan(&n.ID, &hb); err != nil {
+			return nil, fmt.Errorf("list stale nodes: %w", err)
+		}
+		n.HeartbeatAt = fromMicros(hb)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// RemoveNode forgets a node and its connections, returning the visitors
+// and agents it had connections for.
+func (s *Store) RemoveNode(ctx context.Context, nodeID string) (visitors, agents []string, err error) {
+	rows, err := s.query(ctx, `DELETE FROM presence WHERE node_id = ? RETURNING kind, subject_id`, nodeID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("remove node %s: %w", nodeID, err)
+	}
+	for rows.Next() {
+		var kind, id string
+		if err := rows.Scan(&kind, &id); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("remove node %s: %w", nodeID, err)
+		}
+		if kind == PresenceVisitor {
+			visitors = append(visitors, id)
+		} else {
+			agents = append(agents, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("remove node %s: %w", nodeID, err)
+	}
+	if _, err := s.exec(ctx, `DELETE FROM nodes WHERE id = ?`, nodeID); err != nil {
+		return nil, nil, fmt.Errorf("remove node %s: %w", nodeID, err)
+	}
+	return visitors, agents, nil
+}
+
+// AddPresence records that a node holds a connection of a visitor or agent.
+func (s *Store) AddPresence(ctx context.Context, nodeID, kind, subjectID string, now time.Time) error {
+	if _, err := s.exec(ctx, `INSERT INTO presence (node_id, kind, subject_id, since) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		nodeID, kind, subjectID, micros(now)); err != nil {
+		return fmt.Errorf("add presence of %s %s: %w", kind, subjectID, err)
+	}
+	return nil
+}
+
+// RemovePresence records that a node holds no connection of a subject.
+func (s *Store) RemovePresence(ctx context.Context, nodeID, kind, subjectID string) error {
+	if _, err := s.exec(ctx, `DELETE FROM presence WHERE node_id = ? AND kind = ? AND subject_id = ?`, nodeID, kind, subjectID); err != nil {
+		return fmt.Errorf("remove presence of %s %s: %w", kind, subjectID, err)
+	}
+	return nil
+}
+
+// Present reports whether any node holds a connection of the subject.
+func (s *Store) Present(ctx context.Context, kind, subjectID string) (bool, error) {
+	var one int
+	err := s.queryRow(ctx, `SELECT 1 FROM presence WHERE kind = ? AND subject_id = ? LIMIT 1`, kind, subjectID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("presence of %s %s: %w", kind, subjectID, err)
+	}
+	return true, nil
+}
+
+// AbsentOnlineVisitors lists visitors marked online that no node holds a
+// connection for.
+func (s *Store) AbsentOnlineVisitors(ctx context.Context) ([]string, error) {
+	return s.ids(ctx, `SELECT v.id FROM visitors v WHERE v.online = 1
+		AND NOT EXISTS (SELECT 1 FROM presence p WHERE p.kind = 'visitor' AND p.subject_id = v.id)`)
+}
+
+// MarkAbsentAgentsDisconnected sets disconnected_at for available agents
+// that no node holds a dashboard connection for and that have none.
+func (s *Store) MarkAbsentAgentsDisconnected(ctx context.Context, at time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE agents SET disconnected_at = ? WHERE status IN ('online', 'invisible') AND disconnected_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM presence p WHERE p.kind = 'agent' AND p.subject_id = agents.id)`, micros(at)); err != nil {
+		return fmt.Errorf("mark absent agents disconnected: %w", err)
+	}
+	return nil
+}
+
+// PutBusEvent stores an event too large for a notification.
+func (s *Store) PutBusEvent(ctx context.Context, id, payload string, now time.Time) error {
+	if _, err := s.exec(ctx, `INSERT INTO bus_events (id, payload, created_at) VALUES (?, ?, ?)`, id, payload, micros(now)); err != nil {
+		return fmt.Errorf("store bus event: %w", err)
+	}
+	return nil
+}
+
+// BusEvent returns a stored event.
+func (s *Store) BusEvent(ctx context.Context, id string) (string, error) {
+	var p string
+	if err := s.queryRow(ctx, `SELECT payload FROM bus_events WHERE id = ?`, id).Scan(&p); err != nil {
+		return "", fmt.Errorf("get bus event %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// PruneBusEvents deletes stored events older than cutoff.
+func (s *Store) PruneBusEvents(ctx context.Context, cutoff time.Time) error {
+	if _, err := s.exec(ctx, `DELETE FROM bus_events WHERE created_at < ?`, micros(cutoff)); err != nil {
+		return fmt.Errorf("prune bus events: %w", err)
+	}
+	return nil
+}
