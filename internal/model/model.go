@@ -176,6 +176,22 @@ type Message struct {
 	CreatedAt       time.Time  `json:"created_at"`
 	ReadByVisitorAt *time.Time `json:"read_by_visitor_at"`
 	Forwarded       *Forwarded `json:"forwarded"`
+	// Attachments came with an email reply; agents download them.
+	Attachments []Attachment `json:"attachments,omitempty"`
+	// Delivery is the Messenger/Instagram side of the message (nil for
+	// website and email messages).
+	Delivery *ChannelDelivery `json:"delivery,omitempty"`
+}
+
+// Attachment is a file that came with a message.
+type Attachment struct {
+	ID          string    `json:"id"`
+	WorkspaceID string    `json:"-"`
+	MessageID   string    `json:"-"`
+	Filename    string    `json:"filename"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	CreatedAt   time.Time `json:"-"`
 }
 
 // Public reports whether visitors may see the message.

@@ -97,5 +97,12 @@ func (s *Store) Messages(ctx context.Context, workspaceID, conversationID string
 		}
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list messages of %s: %w", conversationID, err)
+	}
+	rows.Close()
+	if err := s.attachmentsOf(ctx, conversationID, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
