@@ -20,6 +20,7 @@ import (
 	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/mail/outbox"
 	"github.com/parleychat/parley/internal/mail/relay"
+	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
@@ -39,6 +40,8 @@ type App struct {
 	Engine *forward.Engine
 	Outbox *outbox.Worker
 	relay  *relay.Relay
+	pub    chat.Publisher
+	bus    *realtime.PGBus
 	Log    *slog.Logger
 	secret []byte
 }
@@ -60,7 +63,18 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	hub := realtime.NewHub()
-	svc := chat.New(db, hub, token.NewSigner(secret), chat.Options{
+	nodeID := model.NewID()
+	var (
+		pub chat.Publisher = hub
+		bus *realtime.PGBus
+	)
+	if db.Dialect() == store.Postgres {
+		// Several nodes may share the database: events cross them.
+		bus = realtime.NewPGBus(hub, db, cfg.DatabaseURL, nodeID, log)
+		pub = bus
+	}
+	svc := chat.New(db, pub, token.NewSigner(secret), chat.Options{
+		NodeID:         nodeID,
 		AgentAwayAfter: cfg.AgentAwayAfter,
 		VisitorGrace:   cfg.VisitorGrace,
 		NodeTimeout:    cfg.NodeTimeout,
@@ -70,12 +84,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, fmt.Errorf("create default workspace: %w", err)
 	}
-	a := &App{Config: cfg, DB: db, Chat: svc, Hub: hub, Log: log, secret: secret}
+	a := &App{Config: cfg, DB: db, Chat: svc, Hub: hub, Log: log, secret: secret, pub: pub, bus: bus}
 	if err := a.openMail(); err != nil {
 		db.Close()
 		return nil, err
 	}
-	a.Engine = forward.NewEngine(db, svc.Signer(), hub, forward.EngineOptions{
+	a.Engine = forward.NewEngine(db, svc.Signer(), pub, forward.EngineOptions{
 		Timings: forward.Timings{
 			LeftAfter: cfg.ForwardLeftAfter,
 			IdleAfter: cfg.ForwardIdleAfter,
@@ -134,7 +148,7 @@ func (a *App) openMail() error {
 		}
 		a.relay, sender = r, r
 	}
-	a.Outbox = outbox.New(a.DB, sender, a.Hub, outbox.Options{
+	a.Outbox = outbox.New(a.DB, sender, a.pub, outbox.Options{
 		IsPermanent: relay.IsPermanent,
 		RetryBase:   a.Config.MailRetryBase,
 		Logger:      a.Log,
@@ -172,7 +186,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	for _, run := range []func(context.Context){a.Chat.Run, a.Engine.Run, a.Outbox.Run} {
+	runs := []func(context.Context){a.Chat.Run, a.Engine.Run, a.Outbox.Run}
+	if a.bus != nil {
+		runs = append(runs, a.bus.Run)
+	}
+	for _, run := range runs {
 		wg.Add(1)
 		go func() { defer wg.Done(); run(bg) }()
 	}

@@ -64,7 +64,7 @@ func NewEngine(db *store.DB, signer *token.Signer, notify Notifier, opts EngineO
 		opts.Logger = slog.Default()
 	}
 	if opts.MaxIdle <= 0 {
-		opts.MaxIdle = 30 * time.Second
+		opts.MaxIdle = 5 * time.Second
 	}
 	return &Engine{db: db, signer: signer, notify: notify, opts: opts, log: opts.Logger,
 		wake:    make(chan struct{}, 1),

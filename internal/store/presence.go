@@ -151,3 +151,14 @@ func (s *Store) PruneBusEvents(ctx context.Context, cutoff time.Time) error {
 	}
 	return nil
 }
+
+// Notify sends a PostgreSQL notification on a channel.
+func (s *Store) Notify(ctx context.Context, channel, payload string) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	if _, err := s.exec(ctx, `SELECT pg_notify(?, ?)`, channel, payload); err != nil {
+		return fmt.Errorf("notify %s: %w", channel, err)
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+// Package cluster holds the tests of several Parley nodes sharing one
+// PostgreSQL: real processes, real WebSockets, a real SMTP relay.
+package cluster
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parleychat/parley/internal/apptest"
+)
+
+type node struct {
+	addr, url string
+	proc      *apptest.Proc
+	env       []string
+}
+
+func TestTwoNodesBehaveAsOne(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two parley processes")
+	}
+	db := apptest.Postgres(t)
+	bin := apptest.BuildParley(t)
+	relay := apptest.StartRelay(t)
+	common := append(os.Environ(),
+		"PARLEY_DATABASE_URL="+db,
+		"PARLEY_SECRET=cluster-test-secret-0123456789",
+		"PARLEY_SMTP_URL="+relay.URL,
+		"PARLEY_FORWARD_LEFT_AFTER=2s", "PARLEY_FORWARD_IDLE_AFTER=30s", "PARLEY_FORWARD_QUIET=1s",
+		"PARLEY_VISITOR_GRACE=300ms", "PARLEY_NODE_TIMEOUT=2s", "PARLEY_MAIL_RETRY_BASE=200ms",
+	)
+	mk := func() *node {
+		n := &node{addr: apptest.FreeAddr(t)}
+		n.url = "http://" + n.addr
+		n.env = append(append([]string{}, common...), "PARLEY_HTTP_ADDR="+n.addr, "PARLEY_PUBLIC_URL="+n.url)
+		return n
+	}
+	a, b := mk(), mk()
+	apptest.Run(t, bin, a.env, "", "migrate")
+	apptest.Run(t, bin, a.env, "correct horse battery\n", "agent", "add", "--email", "ann@example.com", "--name", "Ann", "--password-stdin")
+	siteKey := strings.Split(strings.TrimSpace(apptest.Run(t, bin, a.env, "", "workspace", "list")), "\t")[2]
+	a.proc = apptest.StartServe(t, bin, a.env, a.url)
+	b.proc = apptest.StartServe(t, bin, b.env, b.url)
+
+	// The agent works on node B.
+	var login struct {
+		Token string `json:"token"`
+	}
+	apptest.Call(t, "POST", b.url+"/api/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": "correct horse battery"}, &login)
+	agentWS := dial(t, "ws://"+b.addr+"/api/v1/ws?token="+login.Token)
+	apptest.Call(t, "PUT", b.url+"/api/v1/me/status", login.Token, map[string]string{"status": "online"}, nil)
+
+	// The visitor is on node A.
+	var sess struct {
+		VisitorToken string `json:"visitor_token"`
+		Visitor      struct {
+			ID string `json:"id"`
+		} `json:"visitor"`
+	}
+	apptest.Call(t, "POST", a.url+"/api/widget/v1/session", "", map[string]string{"site_key": siteKey}, &sess)
+	widget := dial(t, "ws://"+a.addr+"/api/widget/v1/ws?visitor_token="+sess.VisitorToken)
+	widget.send(`{"type":"contact","email":"vera@example.com","name":"Vera"}`)
+	widget.waitFor("contact")
+	widget.send(`{"type":"message","body":"Typed on node A","client_id":"a1"}`)
+
+	// The agent on B sees it live.
+	ev := agentWS.waitFor("message.created", "Typed on node A")
+	convID := between(ev, `"conversation_id":"`, `"`)
+	// And the visitor is online as seen from B.
+	var c struct {
+		Visitor struct {
+			Online bool `json:"online"`
+		} `json:"visitor"`
+	}
+	apptest.Call(t, "GET", b.url+"/api/v1/conversations/"+convID, login.Token, nil, &c)
+	if !c.Visitor.Online {
+		t.Fatal("visitor connected to A is not online as seen from B")
+	}
+
+	// The agent's reply, posted on B, reaches the widget on A.
+	apptest.Call(t, "POST", b.url+"/api/v1/conversations/"+convID+"/messages", login.Token, map[string]string{"body": "Answered from node B", "kind": "reply"}, nil)
+	widget.waitFor("message", "Answered from node B")
+	// A second reply the visitor does not read.
+	apptest.Call(t, "POST", b.url+"/api/v1/conversations/"+convID+"/messages", login.Token, map[string]string{"body": "Unread reply", "kind": "reply"}, nil)
+	widget.waitFor("message", "Unread reply")
+
+	// Node A dies with the visitor's connection open. Once its heartbeat is
+	// stale, B counts the visitor as left and the unread replies are emailed
+	// once.
+	killed := time.Now()
+	a.proc.Kill()
+	mails := relay.Wait(t, 1, 20*time.Second)
+	if !strings.Contains(string(mails[0].Raw), "Unread reply") {
+		t.Fatalf("the email lacks the unread reply")
+	}
+	if since := time.Since(killed); since < 2*time.Second {
+		t.Fatalf("emailed %v after the node died: before LEFT_AFTER", since)
+	}
+	time.Sleep(2 * time.Second)
+	if n := len(relay.Mails()); n != 1 {
+		t.Fatalf("%d emails, want exactly one", n)
+	}
+	if err := b.proc.Stop(); err != nil {
+		t.Fatalf("node B exited with %v", err)
+	}
+}
+
+type wsClient struct {
+	t      *testing.T
+	c      *websocket.Conn
+	frames chan string
+}
+
+func dial(t *testing.T, url string) *wsClient {
+	t.Helper()
+	c, _, err := websocket.Dial(t.Context(), url, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	w := &wsClient{t: t, c: c, frames: make(chan string, 256)}
+	go func() {
+		for {
+			_, b, err := c.Read(t.Context())
+			if err != nil {
+				close(w.frames)
+				return
+			}
+			w.frames <- string(b)
+		}
+	}()
+	t.Cleanup(func() { c.CloseNow() })
+	return w
+}
+
+func (w *wsClient) send(frame string) {
+	w.t.Helper()
+	if err := w.c.Write(w.t.Context(), websocket.MessageText, []byte(frame)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// waitFor skips frames until one of the type holding every given text.
+func (w *wsClient) waitFor(typ string, texts ...string) string {
+	w.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case f, ok := <-w.frames:
+			if !ok {
+				w.t.Fatalf("connection closed waiting for %s", typ)
+			}
+			if !strings.Contains(f, `"type":"`+typ+`"`) {
+				continue
+			}
+			all := true
+			for _, text := range texts {
+				all = all && strings.Contains(f, text)
+			}
+			if all {
+				return f
+			}
+		case <-deadline:
+			w.t.Fatalf("no %s frame within 10s", typ)
+		}
+	}
+}
+
+func between(s, start, end string) string {
+	i := strings.Index(s, start)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(start):]
+	if j := strings.Index(s, end); j >= 0 {
+		return s[:j]
+	}
+	return s
+}

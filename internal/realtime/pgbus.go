@@ -1,0 +1,168 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// Channel is the PostgreSQL notification channel events cross nodes on.
+const Channel = "parley_events"
+
+// maxNotify keeps payloads under PostgreSQL's 8000-byte NOTIFY limit;
+// larger events travel through the bus_events table.
+const maxNotify = 7000
+
+// PGBus delivers events to this node's hub and, through PostgreSQL
+// LISTEN/NOTIFY, to every other node's. No extra component is needed: the
+// nodes already share the database.
+type PGBus struct {
+	hub  *Hub
+	db   *store.DB
+	url  string
+	node string
+	log  *slog.Logger
+}
+
+// NewPGBus returns a bus for the nodes sharing the database at url.
+func NewPGBus(hub *Hub, db *store.DB, url, nodeID string, log *slog.Logger) *PGBus {
+	return &PGBus{hub: hub, db: db, url: url, node: nodeID, log: log}
+}
+
+type envelope struct {
+	Node   string          `json:"n"`
+	Kind   string          `json:"k,omitempty"` // a: agents of a workspace, v: a visitor, w: widgets of a workspace
+	Target string          `json:"t,omitempty"`
+	Frame  json.RawMessage `json:"f,omitempty"`
+	Ref    string          `json:"r,omitempty"` // id in bus_events, for large events
+}
+
+// ToAgents implements chat.Publisher.
+func (b *PGBus) ToAgents(workspaceID string, frame []byte) {
+	b.hub.ToAgents(workspaceID, frame)
+	b.publish("a", workspaceID, frame)
+}
+
+// ToVisitor implements chat.Publisher.
+func (b *PGBus) ToVisitor(visitorID string, frame []byte) {
+	b.hub.ToVisitor(visitorID, frame)
+	b.publish("v", visitorID, frame)
+}
+
+// ToWidgets implements chat.Publisher.
+func (b *PGBus) ToWidgets(workspaceID string, frame []byte) {
+	b.hub.ToWidgets(workspaceID, frame)
+	b.publish("w", workspaceID, frame)
+}
+
+func (b *PGBus) publish(kind, target string, frame []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	payload, _ := json.Marshal(envelope{Node: b.node, Kind: kind, Target: target, Frame: frame})
+	if len(payload) > maxNotify {
+		id := model.NewID()
+		if err := b.db.PutBusEvent(ctx, id, string(payload), time.Now()); err != nil {
+			b.log.Error("publish large event", "err", err)
+			return
+		}
+		payload, _ = json.Marshal(envelope{Node: b.node, Ref: id})
+	}
+	if err := b.db.Notify(ctx, Channel, string(payload)); err != nil {
+		b.log.Error("publish event to other nodes", "err", err)
+	}
+}
+
+// Run listens for other nodes' events until ctx ends, reconnecting with
+// backoff when the connection drops.
+func (b *PGBus) Run(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	prune := time.NewTicker(time.Minute)
+	defer prune.Stop()
+	for ctx.Err() == nil {
+		err := b.listen(ctx, prune.C)
+		if ctx.Err() != nil {
+			return
+		}
+		b.log.Error("event bus connection lost; reconnecting", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (b *PGBus) listen(ctx context.Context, prune <-chan time.Time) error {
+	conn, err := pgx.Connect(ctx, b.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+		return err
+	}
+	b.log.Info("event bus listening", "channel", Channel)
+	for {
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		select {
+		case <-prune:
+			if perr := b.db.PruneBusEvents(ctx, time.Now().Add(-5*time.Minute)); perr != nil && ctx.Err() == nil {
+				b.log.Warn("prune bus events", "err", perr)
+			}
+		default:
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if wctx.Err() != nil {
+				// Quiet for 30 s: check the connection is alive.
+				if err := conn.Ping(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			return err
+		}
+		b.deliver(ctx, n.Payload)
+	}
+}
+
+func (b *PGBus) deliver(ctx context.Context, payload string) {
+	var e envelope
+	if err := json.Unmarshal([]byte(payload), &e); err != nil {
+		b.log.Warn("undecodable event from another node", "err", err)
+		return
+	}
+	if e.Node == b.node {
+		return
+	}
+	if e.Ref != "" {
+		raw, err := b.db.BusEvent(ctx, e.Ref)
+		if err != nil {
+			b.log.Error("read large event", "err", err)
+			return
+		}
+		if err := json.Unmarshal([]byte(raw), &e); err != nil {
+			b.log.Warn("undecodable event from another node", "err", err)
+			return
+		}
+	}
+	switch e.Kind {
+	case "a":
+		b.hub.ToAgents(e.Target, e.Frame)
+	case "v":
+		b.hub.ToVisitor(e.Target, e.Frame)
+	case "w":
+		b.hub.ToWidgets(e.Target, e.Frame)
+	}
+}
