@@ -252,10 +252,11 @@ func (s *Store) SetEmailStatus(ctx context.Context, id, status string, next time
 	if status == "queued" {
 		return nil, nil
 	}
-	if _, err := s.exec(ctx, `UPDATE messages SET forwarded_status = ? WHERE forwarded_email_id = ?`, status, id); err != nil {
+	ids, err := s.ids(ctx, `UPDATE messages SET forwarded_status = ? WHERE forwarded_email_id = ? RETURNING id`, status, id)
+	if err != nil {
 		return nil, fmt.Errorf("set status of replies of email %s: %w", id, err)
 	}
-	return s.ids(ctx, `SELECT id FROM messages WHERE forwarded_email_id = ?`, id)
+	return ids, nil
 }
 
 // ReleaseEmailLeases makes every queued email due now (start-up of a single

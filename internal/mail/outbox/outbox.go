@@ -203,8 +203,11 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) {
 		w.log.Error("record email status", "email", e.ID, "status", status, "err", err)
 		return
 	}
+	if w.notify == nil {
+		return
+	}
 	for _, id := range ids {
-		if m, err := w.db.Message(ctx, e.WorkspaceID, id); err == nil && w.notify != nil {
+		if m, err := w.db.Message(ctx, e.WorkspaceID, id); err == nil {
 			b, _ := json.Marshal(struct {
 				Type string `json:"type"`
 				Data any    `json:"data"`

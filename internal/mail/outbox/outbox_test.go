@@ -1,0 +1,231 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/mail/outbox"
+	"github.com/parleychat/parley/internal/mail/relay"
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// fixture is a database with one conversation to hang emails on.
+type fixture struct {
+	db                  *store.DB
+	ws, visitor, convID string
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	f := &fixture{db: db, ws: model.NewID(), visitor: model.NewID(), convID: model.NewID()}
+	must(t, db.CreateWorkspace(ctx, model.Workspace{ID: f.ws, Name: "W", SiteKey: f.ws, TimeZone: "UTC", Settings: model.DefaultSettings(), CreatedAt: now}))
+	email := "v@example.com"
+	must(t, db.CreateVisitor(ctx, model.Visitor{ID: f.visitor, WorkspaceID: f.ws, Email: &email, EmailStatus: "ok", CreatedAt: now}))
+	must(t, db.CreateConversation(ctx, model.Conversation{ID: f.convID, WorkspaceID: f.ws, Visitor: model.Visitor{ID: f.visitor}, Status: "open", Channel: "website", CreatedAt: now, LastMessageAt: now}))
+	return f
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var sample = []byte("From: a@example.com\r\nTo: v@example.com\r\nSubject: hi\r\nMessage-ID: <x@example.com>\r\n\r\nHello there, this is a forwarded reply of ordinary length.\r\n")
+
+// queue puts n emails in the outbox, each carrying one agent reply.
+func (f *fixture) queue(t testing.TB, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	ids := make([]string, n)
+	now := time.Now()
+	for i := range ids {
+		e := store.Email{ID: model.NewID(), WorkspaceID: f.ws, ConversationID: f.convID, VisitorID: f.visitor,
+			MessageID: fmt.Sprintf("<%d.%s@example.com>", i, model.NewID()), From: "parley@example.com", To: "v@example.com",
+			Raw: sample, NextAttemptAt: now, CreatedAt: now}
+		author := "agent"
+		reply := model.Message{ID: model.NewID(), WorkspaceID: f.ws, ConversationID: f.convID,
+			Author: model.Author{Kind: "agent", Name: &author}, Kind: "reply", Channel: "dashboard", Body: "r", CreatedAt: now}
+		must(t, f.db.CreateMessage(ctx, reply))
+		must(t, f.db.InTx(ctx, func(tx *store.Store) error {
+			if err := tx.CreateEmail(ctx, e); err != nil {
+				return err
+			}
+			return tx.MarkForwarded(ctx, []string{reply.ID}, e.ID, e.To, now)
+		}))
+		ids[i] = e.ID
+	}
+	return ids
+}
+
+func (f *fixture) status(t testing.TB, id string) store.Email {
+	t.Helper()
+	e, err := f.db.Email(context.Background(), id)
+	must(t, err)
+	return e
+}
+
+type fakeSender struct {
+	mu    sync.Mutex
+	errs  []error // returned in turn; nil when exhausted
+	calls int
+}
+
+func (s *fakeSender) Send(context.Context, string, []string, []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if len(s.errs) == 0 {
+		return nil
+	}
+	err := s.errs[0]
+	s.errs = s.errs[1:]
+	return err
+}
+
+func run(t *testing.T, w *outbox.Worker) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func TestDeliveryOutcomes(t *testing.T) {
+	perm := errors.New("550 no such user")
+	tests := []struct {
+		name       string
+		errs       []error
+		giveUp     time.Duration
+		wantStatus string
+		wantCalls  int
+	}{
+		{"accepted", nil, 0, "sent", 1},
+		{"temporary then accepted", []error{errors.New("451 busy"), errors.New("connection reset")}, 0, "sent", 3},
+		{"permanent", []error{perm}, 0, "failed", 1},
+		{"temporary past the give-up age", []error{errors.New("451 busy")}, time.Nanosecond, "failed", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			id := f.queue(t, 1)[0]
+			sender := &fakeSender{errs: tt.errs}
+			w := outbox.New(f.db, sender, nil, outbox.Options{
+				IsPermanent: func(err error) bool { return err == perm },
+				RetryBase:   10 * time.Millisecond, GiveUpAfter: tt.giveUp,
+			})
+			run(t, w)
+			apptest.Eventually(t, 5*time.Second, "final status", func() bool { return f.status(t, id).Status == tt.wantStatus })
+			sender.mu.Lock()
+			calls := sender.calls
+			sender.mu.Unlock()
+			if calls != tt.wantCalls {
+				t.Errorf("%d attempts, want %d", calls, tt.wantCalls)
+			}
+			msgs, err := f.db.Messages(context.Background(), f.ws, f.convID, false)
+			must(t, err)
+			if got := msgs[0].Forwarded.Status; got != tt.wantStatus {
+				t.Errorf("reply status %q, want %q", got, tt.wantStatus)
+			}
+			if e := f.status(t, id); tt.wantStatus == "failed" && e.LastError == "" {
+				t.Errorf("a failed email keeps no error text")
+			}
+		})
+	}
+}
+
+func TestBackoffIsCappedAndGrows(t *testing.T) {
+	w := outbox.New(nil, nil, nil, outbox.Options{RetryBase: 10 * time.Second, RetryMax: 30 * time.Minute})
+	prev := time.Duration(0)
+	for n := 1; n <= 12; n++ {
+		d := w.Backoff(n)
+		if d < prev*9/10 {
+			t.Errorf("backoff %d (%v) shrank from %v", n, d, prev)
+		}
+		if d > 33*time.Minute {
+			t.Errorf("backoff %d is %v: above the cap, an email could be more than an hour late", n, d)
+		}
+		prev = d
+	}
+	// Retries for at least a day fit in the give-up window.
+	total := time.Duration(0)
+	n := 1
+	for total < 24*time.Hour {
+		total += w.Backoff(n)
+		n++
+	}
+	if n < 10 {
+		t.Errorf("only %d attempts in 24h", n)
+	}
+}
+
+func TestNoRelayKeepsEmailsQueued(t *testing.T) {
+	f := newFixture(t)
+	id := f.queue(t, 1)[0]
+	run(t, outbox.New(f.db, nil, nil, outbox.Options{}))
+	apptest.Eventually(t, 5*time.Second, "undeliverable noted", func() bool {
+		e := f.status(t, id)
+		return e.Status == "queued" && strings.Contains(e.LastError, "no relay")
+	})
+}
+
+// BenchmarkOutbox delivers queued emails through the relay client to a
+// loopback SMTP server; BenchmarkBareSMTPLoop sends the same message with a
+// bare go-smtp client loop on one connection, for the ratio.
+func BenchmarkOutbox(b *testing.B) {
+	f := newFixture(b)
+	srv := apptest.StartRelay(b)
+	r, err := relay.New(relay.Config{URL: srv.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	ids := f.queue(b, b.N)
+	w := outbox.New(f.db, r, nil, outbox.Options{IsPermanent: relay.IsPermanent, Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.ResetTimer()
+	go w.Run(ctx)
+	srv.Wait(b, b.N, 5*time.Minute)
+	b.StopTimer()
+	apptest.Eventually(b, 10*time.Second, "last status recorded", func() bool { return f.status(b, ids[len(ids)-1]).Status == "sent" })
+}
+
+func BenchmarkBareSMTPLoop(b *testing.B) {
+	srv := apptest.StartRelay(b)
+	c, err := smtp.Dial(srv.Addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("localhost"); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.SendMail("parley@example.com", []string{"v@example.com"}, strings.NewReader(string(sample))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
