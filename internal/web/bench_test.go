@@ -1,0 +1,76 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/apptest"
+)
+
+// BenchmarkReplyToWidget measures one agent reply from the POST to the
+// frame arriving at the visitor's open widget, on a real server and SQLite.
+func BenchmarkReplyToWidget(b *testing.B) {
+	s := apptest.Start(b, nil)
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	var sess struct {
+		VisitorToken string `json:"visitor_token"`
+	}
+	s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey}, http.StatusOK, &sess)
+	var m struct {
+		ConversationID string `json:"conversation_id"`
+	}
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "hi", "client_id": "x"}, http.StatusCreated, &m)
+	w := s.DialWidget(sess.VisitorToken)
+	path := "/api/v1/conversations/" + m.ConversationID + "/messages"
+	body := map[string]string{"body": "An answer of ordinary length, about one line.", "kind": "reply"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Do("POST", path, a.Token, body, http.StatusCreated, nil)
+		w.WaitFor("message", 5*time.Second)
+	}
+}
+
+// BenchmarkWidgetConnectionMemory opens a few thousand widget connections
+// and reports the heap and stacks they hold, per connection. Client and
+// server run in this one process, so the figure covers both ends of each
+// connection: an upper bound for the server's share.
+func BenchmarkWidgetConnectionMemory(b *testing.B) {
+	const n = 2000
+	for i := 0; i < b.N; i++ {
+		s := apptest.Start(b, nil)
+		tokens := make([]string, n)
+		for j := range tokens {
+			var sess struct {
+				VisitorToken string `json:"visitor_token"`
+			}
+			s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey}, http.StatusOK, &sess)
+			tokens[j] = sess.VisitorToken
+		}
+		before := memInUse()
+		conns := make([]*apptest.WS, n)
+		for j, tok := range tokens {
+			conns[j] = s.DialWidget(tok)
+		}
+		apptest.Eventually(b, 30*time.Second, fmt.Sprint(n, " widgets registered"), func() bool {
+			w, _ := s.App.Hub.Counts()
+			return w == n
+		})
+		after := memInUse()
+		b.ReportMetric(float64(after-before)/n/1024, "KiB/conn(both-ends)")
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+}
+
+func memInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse + ms.StackInuse
+}
