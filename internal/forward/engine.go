@@ -185,8 +185,8 @@ func (e *Engine) runDue(ctx context.Context) {
 		}
 		progressed := false
 		for _, id := range ids {
-			before, _ := e.db.ForwardState(ctx, id)
-			if err := e.Evaluate(ctx, id); err != nil {
+			due, err := e.evaluate(ctx, id)
+			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
@@ -199,7 +199,7 @@ func (e *Engine) runDue(ctx context.Context) {
 				}
 				continue
 			}
-			if after, err := e.db.ForwardState(ctx, id); err == nil && !sameDue(before.DueAt, after.DueAt) {
+			if due == nil || due.After(e.now()) {
 				progressed = true
 			}
 		}
@@ -219,17 +219,26 @@ func sameDue(a, b *time.Time) bool {
 // Evaluate decides on one conversation now: it records the wait or the
 // reason, or queues the email.
 func (e *Engine) Evaluate(ctx context.Context, conversationID string) error {
+	_, err := e.evaluate(ctx, conversationID)
+	return err
+}
+
+// evaluate is Evaluate, returning the conversation's new due time.
+func (e *Engine) evaluate(ctx context.Context, conversationID string) (*time.Time, error) {
 	var (
 		queued   *store.Email
 		replies  []string
 		changed  bool
+		newDue   *time.Time
 		wsID     string
 		decision Decision
 	)
 	err := e.db.InTx(ctx, func(tx *store.Store) error {
 		ok, err := tx.LockConversation(ctx, conversationID)
 		if err != nil || !ok {
-			return err // another node is on it
+			later := e.now().Add(time.Second) // another node is on it
+			newDue = &later
+			return err
 		}
 		c, err := tx.ConversationByID(ctx, conversationID)
 		if err != nil {
@@ -275,6 +284,7 @@ func (e *Engine) Evaluate(ctx context.Context, conversationID string) error {
 			state.Code = "queued"
 			state.Reason = fmt.Sprintf("emailed to %s at %s", email.To, now.Format("15:04:05"))
 		}
+		newDue = state.DueAt
 		if sameDue(old.DueAt, state.DueAt) && old.Code == state.Code && old.Reason == state.Reason {
 			return nil
 		}
@@ -282,17 +292,20 @@ func (e *Engine) Evaluate(ctx context.Context, conversationID string) error {
 		return tx.SetForwardState(ctx, c.ID, state)
 	})
 	if err != nil {
-		return fmt.Errorf("evaluate conversation %s: %w", conversationID, err)
+		return nil, fmt.Errorf("evaluate conversation %s: %w", conversationID, err)
 	}
 	if queued != nil {
 		e.log.Info("email queued", "conversation", conversationID, "email", queued.ID, "replies", len(replies))
-		for _, id := range replies {
-			if m, err := e.db.Message(ctx, wsID, id); err == nil {
-				e.event(wsID, "message.updated", m)
-			}
-		}
 		if e.opts.Queued != nil {
 			e.opts.Queued()
+		}
+	}
+	if e.notify == nil {
+		return newDue, nil
+	}
+	for _, id := range replies {
+		if m, err := e.db.Message(ctx, wsID, id); err == nil {
+			e.event(wsID, "message.updated", m)
 		}
 	}
 	if changed {
@@ -300,7 +313,7 @@ func (e *Engine) Evaluate(ctx context.Context, conversationID string) error {
 			e.event(wsID, "conversation.updated", c)
 		}
 	}
-	return nil
+	return newDue, nil
 }
 
 func (e *Engine) event(workspaceID, typ string, data any) {

@@ -1,0 +1,146 @@
+package forward_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/forward"
+	"github.com/parleychat/parley/internal/mail/outbox"
+	"github.com/parleychat/parley/internal/mail/relay"
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/token"
+)
+
+// seed stores n conversations of identified visitors who left an hour ago,
+// each with one agent reply; due sets their due time to now (else they are
+// off the schedule, as idle conversations are).
+func seed(b *testing.B, db *store.DB, n int, due bool) {
+	b.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	left := now.Add(-time.Hour)
+	ws := model.NewID()
+	err := db.InTx(ctx, func(tx *store.Store) error {
+		w := model.Workspace{ID: ws, Name: "Shop", SiteKey: ws, TimeZone: "UTC", Settings: model.DefaultSettings(), AgentsUnavailableSince: &left, CreatedAt: now}
+		if err := tx.CreateWorkspace(ctx, w); err != nil {
+			return err
+		}
+		name := "Ann"
+		for i := 0; i < n; i++ {
+			email := fmt.Sprintf("v%d@example.com", i)
+			v := model.Visitor{ID: model.NewID(), WorkspaceID: ws, Email: &email, EmailStatus: "ok", LeftAt: &left, LastActiveAt: &left, CreatedAt: left}
+			c := model.Conversation{ID: model.NewID(), WorkspaceID: ws, Visitor: v, Status: "open", Channel: "website", CreatedAt: left, LastMessageAt: left}
+			m := model.Message{ID: model.NewID(), WorkspaceID: ws, ConversationID: c.ID, Author: model.Author{Kind: "agent", Name: &name},
+				Kind: "reply", Channel: "dashboard", Body: "Your order shipped today.", CreatedAt: left}
+			if err := tx.CreateVisitor(ctx, v); err != nil {
+				return err
+			}
+			if err := tx.CreateConversation(ctx, c); err != nil {
+				return err
+			}
+			if err := tx.CreateMessage(ctx, m); err != nil {
+				return err
+			}
+			if due {
+				if err := tx.SetForwardState(ctx, c.ID, store.ForwardState{DueAt: &now, Code: "waiting"}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+func openDB(b *testing.B) *store.DB {
+	b.Helper()
+	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "p.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return db
+}
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func newEngine(db *store.DB, queued func()) *forward.Engine {
+	return forward.NewEngine(db, token.NewSigner([]byte("bench-secret-0123456789")), nil, forward.EngineOptions{
+		Timings:   forward.DefaultTimings,
+		PublicURL: "https://chat.example.com", MailFrom: "chat@example.com", InboundDomain: "reply.example.com",
+		Logger: quietLog, Queued: queued,
+	})
+}
+
+// BenchmarkDueBurst1000 measures the time from 1,000 conversations falling
+// due at once to the loopback relay having accepted all 1,000 emails.
+func BenchmarkDueBurst1000(b *testing.B) {
+	const n = 1000
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		db := openDB(b)
+		seed(b, db, n, true)
+		srv := apptest.StartRelay(b)
+		r, err := relay.New(relay.Config{URL: srv.URL})
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := outbox.New(db, r, nil, outbox.Options{IsPermanent: relay.IsPermanent, Logger: quietLog})
+		e := newEngine(db, w.Kick)
+		ctx, cancel := context.WithCancel(context.Background())
+		b.StartTimer()
+		start := time.Now()
+		go e.Run(ctx)
+		go w.Run(ctx)
+		mails := srv.Wait(b, n, 5*time.Minute)
+		b.ReportMetric(time.Since(start).Seconds(), "s-to-all-accepted")
+		b.StopTimer()
+		seen := map[string]bool{}
+		for _, m := range mails {
+			id := m.Msg.Header.Get("X-Parley-Conversation")
+			if seen[id] {
+				b.Fatalf("conversation %s emailed twice", id)
+			}
+			seen[id] = true
+		}
+		cancel()
+		r.Close()
+	}
+}
+
+// BenchmarkEngineIdle stores 100,000 conversations, none due, runs the
+// engine for ten seconds and reports the CPU it used, per minute.
+func BenchmarkEngineIdle(b *testing.B) {
+	const n = 100000
+	db := openDB(b)
+	seed(b, db, n, false)
+	for i := 0; i < b.N; i++ {
+		e := newEngine(db, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		before := cpuTime()
+		go e.Run(ctx)
+		time.Sleep(10 * time.Second)
+		cancel()
+		used := cpuTime() - before
+		b.ReportMetric(float64(used.Milliseconds())*6, "cpu-ms/min")
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
