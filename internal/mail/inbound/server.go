@@ -1,0 +1,308 @@
+package inbound
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// ServerConfig configures the built-in SMTP server.
+type ServerConfig struct {
+	Addr   string      // listen address for ListenAndServe (PARLEY_INBOUND_SMTP_ADDR)
+	Domain string      // host name in the greeting; "" is "localhost"
+	TLS    *tls.Config // STARTTLS is offered when set
+	// MaxConns is the number of connections served at once; 0 is 100. A
+	// connection beyond it is answered "421 4.7.0 too many connections" and
+	// closed at once rather than kept waiting, so that the sending MTA
+	// retries later instead of timing out.
+	MaxConns int
+	// Timeout bounds each wait for the client and each write to it; 0 is
+	// 60 seconds. A client silent that long, at a command or in the middle
+	// of a message, is answered 421 and disconnected.
+	Timeout time.Duration
+}
+
+// Limits of an SMTP session.
+const (
+	maxRecipients = 10
+	// sessionLifetime bounds a whole connection, so a client that keeps
+	// each read within Timeout (one byte at a time) still cannot hold a
+	// connection slot for ever. 25 MiB in 30 minutes is 14 KiB/s.
+	sessionLifetime = 30 * time.Minute
+)
+
+// Server is the built-in inbound SMTP server. It accepts RCPT TO only for
+// addresses the Resolver knows (else 550 5.1.1), so it never relays, and at
+// most 10 of them (452 beyond). Each message goes through Parse and
+// Dispatch before the reply to DATA: 250 once the Sink has it (or an
+// auto-reply was dropped), 552 over MaxMessageBytes, 554 for input that is
+// not an email, 550 for a message that is neither a bounce nor an
+// auto-reply sent only to the bounce address, and 451 when the Sink fails,
+// so that the sending MTA retries. A message from the null sender
+// (MAIL FROM:<>) that is not a bounce is taken as an auto-reply. AUTH is
+// not offered.
+type Server struct {
+	smtp     *smtp.Server
+	resolve  Resolver
+	sink     Sink
+	log      *slog.Logger
+	maxConns int
+	timeout  time.Duration
+	lifetime time.Duration
+	maxBytes int64
+	addr     string
+
+	ctx    context.Context // cancelled by Close: aborts Sink calls in progress
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	closed    bool
+	listeners []net.Listener
+}
+
+// NewServer returns a server that passes each accepted message through Parse
+// and Dispatch.
+func NewServer(cfg ServerConfig, resolve Resolver, sink Sink, log *slog.Logger) *Server {
+	return newServer(cfg, MaxMessageBytes, sessionLifetime, resolve, sink, log)
+}
+
+// newServer is NewServer with the size and lifetime limits as parameters,
+// for tests.
+func newServer(cfg ServerConfig, maxBytes int64, lifetime time.Duration, resolve Resolver, sink Sink, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		resolve:  resolve,
+		sink:     sink,
+		log:      log,
+		maxConns: cmp.Or(cfg.MaxConns, 100),
+		timeout:  cmp.Or(cfg.Timeout, 60*time.Second),
+		lifetime: lifetime,
+		maxBytes: maxBytes,
+		addr:     cfg.Addr,
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &session{srv: s, conn: c}, nil
+	}))
+	srv.Addr = cfg.Addr
+	srv.Domain = cmp.Or(cfg.Domain, "localhost")
+	srv.TLSConfig = cfg.TLS
+	// go-smtp's data reader refuses to read on once it has delivered
+	// MaxMessageBytes bytes, even the end-of-data line, so a message of
+	// exactly maxBytes needs one more; the 552 still comes at maxBytes+1.
+	srv.MaxMessageBytes = maxBytes + 1
+	srv.MaxRecipients = maxRecipients
+	srv.ReadTimeout = s.timeout
+	srv.WriteTimeout = s.timeout
+	srv.ErrorLog = errorLog{log}
+	s.smtp = srv
+	return s
+}
+
+// ListenAndServe listens on the configured Addr and serves, like Serve.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("inbound smtp: %w", err)
+	}
+	return s.Serve(ln)
+}
+
+// Serve accepts connections on ln until Close, then returns nil. It returns
+// smtp.ErrServerClosed if the server was already closed.
+func (s *Server) Serve(ln net.Listener) error {
+	// go-smtp would serve a listener given after Close: register it here,
+	// so that Close closes it whichever comes first.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return smtp.ErrServerClosed
+	}
+	s.listeners = append(s.listeners, ln)
+	s.mu.Unlock()
+	return s.smtp.Serve(&limitListener{Listener: ln, srv: s, slots: make(chan struct{}, s.maxConns)})
+}
+
+// Close stops the server at once: listeners and connections are closed and
+// Sink calls in progress see their context cancelled. A message whose
+// transaction was cut short was not acknowledged, so its sender retries it.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	listeners := s.listeners
+	s.listeners = nil
+	s.mu.Unlock()
+	s.cancel()
+	err := s.smtp.Close()
+	// After s.smtp.Close, so that Serve sees a closed server and returns nil.
+	for _, ln := range listeners {
+		ln.Close()
+	}
+	if err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+		return fmt.Errorf("close inbound smtp: %w", err)
+	}
+	return nil
+}
+
+// session is one SMTP session: the envelope of the message in progress.
+type session struct {
+	srv   *Server
+	conn  *smtp.Conn
+	from  string
+	rcpts []string
+}
+
+func (se *session) Reset() {
+	se.from, se.rcpts = "", nil
+}
+
+func (se *session) Logout() error { return nil }
+
+func (se *session) Mail(from string, opts *smtp.MailOptions) error {
+	// go-smtp checks SIZE against its own limit, one byte more than ours.
+	if opts != nil && opts.Size > se.srv.maxBytes {
+		return smtp.ErrDataTooLarge
+	}
+	se.from = from
+	return nil
+}
+
+func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if _, ok := se.srv.resolve(to); !ok {
+		se.srv.log.Debug("inbound smtp: unknown recipient", "remote", se.remote())
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such reply address"}
+	}
+	se.rcpts = append(se.rcpts, to)
+	return nil
+}
+
+func (se *session) Data(r io.Reader) error {
+	m, err := Parse(r)
+	switch {
+	case errors.Is(err, smtp.ErrDataTooLarge) || errors.Is(err, errTooLarge):
+		return smtp.ErrDataTooLarge
+	case errors.Is(err, errMalformed):
+		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message could not be parsed: " + err.Error()}
+	case err != nil: // the connection failed mid-message
+		se.srv.log.Debug("inbound smtp: read message", "remote", se.remote(), "err", err)
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading message, try again"}
+	}
+	if se.from == "" && m.Bounce == nil && m.AutoReply == "" {
+		// A null reverse path (MAIL FROM:<>) is for messages that must
+		// not be answered: bounces and auto-replies (RFC 3834 section 3.3).
+		m.AutoReply = "null envelope sender (MAIL FROM:<>)"
+	}
+	ctx, cancel := context.WithTimeout(se.srv.ctx, se.srv.timeout)
+	defer cancel()
+	err = Dispatch(ctx, m, se.rcpts, se.srv.resolve, se.srv.sink, se.srv.log)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrUnknownRecipient):
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "This address receives only replies to Parley emails"}
+	}
+	se.srv.log.Warn("inbound smtp: message not delivered", "message_id", m.MessageID, "err", err)
+	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary failure, try again later"}
+}
+
+func (se *session) remote() string {
+	return se.conn.Conn().RemoteAddr().String()
+}
+
+// limitListener serves at most cap(slots) connections at once and answers
+// the others 421 at once.
+type limitListener struct {
+	net.Listener
+	srv   *Server
+	slots chan struct{}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.slots <- struct{}{}:
+			lc := &limitedConn{Conn: c, end: time.Now().Add(l.srv.lifetime), idle: l.srv.timeout, release: func() { <-l.slots }}
+			lc.SetDeadline(lc.end)
+			return lc, nil
+		default:
+			// A fresh socket's send buffer takes one line without blocking;
+			// the deadline covers a peer that has already vanished.
+			c.SetWriteDeadline(time.Now().Add(time.Second))
+			fmt.Fprintf(c, "421 4.7.0 %s Too many connections, try again later\r\n", l.srv.smtp.Domain)
+			c.Close()
+			l.srv.log.Warn("inbound smtp: connection refused, too many", "remote", c.RemoteAddr().String(), "max", cap(l.slots))
+		}
+	}
+}
+
+// limitedConn holds a connection slot until closed, makes the read
+// timeout an idle timeout, and never lets a deadline run past the end of
+// the session's lifetime.
+type limitedConn struct {
+	net.Conn
+	end     time.Time
+	idle    time.Duration
+	release func()
+	once    sync.Once
+}
+
+// Read pushes the read deadline back whenever data arrives. go-smtp sets
+// it once per command, and DATA is one command: without this, a whole
+// message would have to arrive within the timeout.
+func (c *limitedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.SetReadDeadline(time.Now().Add(c.idle))
+	}
+	return n, err
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+func (c *limitedConn) clamp(t time.Time) time.Time {
+	if t.IsZero() || t.After(c.end) {
+		return c.end
+	}
+	return t
+}
+
+func (c *limitedConn) SetDeadline(t time.Time) error { return c.Conn.SetDeadline(c.clamp(t)) }
+
+func (c *limitedConn) SetReadDeadline(t time.Time) error { return c.Conn.SetReadDeadline(c.clamp(t)) }
+
+func (c *limitedConn) SetWriteDeadline(t time.Time) error {
+	return c.Conn.SetWriteDeadline(c.clamp(t))
+}
+
+// errorLog passes go-smtp's internal errors (mostly clients that hang up)
+// to slog at debug level.
+type errorLog struct{ log *slog.Logger }
+
+func (e errorLog) Printf(format string, v ...any) {
+	e.log.Debug("inbound smtp: " + fmt.Sprintf(format, v...))
+}
+
+func (e errorLog) Println(v ...any) {
+	e.log.Debug("inbound smtp: " + fmt.Sprintln(v...))
+}
