@@ -1,0 +1,292 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/parleychat/parley/internal/channels/meta"
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/model"
+)
+
+// Messenger and Instagram: Meta's webhook, the messaging-window API of
+// channel conversations, and Settings → Channels.
+//
+//	GET  /api/channels/meta/webhook                     Meta's verification handshake
+//	POST /api/channels/meta/webhook                     Meta's signed webhook deliveries
+//	GET  /api/v1/conversations/{id}/channel             the messaging window (chat.Window)
+//	POST /api/v1/conversations/{id}/channel-messages    {"body","tag"?:"HUMAN_AGENT"} → 201 Message
+//	GET|PUT|DELETE /api/v1/channels/meta                the workspace's connection (meta.Account)
+//	GET|POST /dashboard/settings/channels               the settings page (and .../disconnect)
+
+// metaChannels is what the web layer needs of the Messenger/Instagram
+// channel (meta.Service), reached through the chat service's sender.
+type metaChannels interface {
+	VerifyWebhook(ctx context.Context, mode, verifyToken string) (bool, error)
+	ReceiveWebhook(ctx context.Context, signature string, body []byte) (meta.Receipt, error)
+	Account(ctx context.Context, workspaceID string) (meta.Account, error)
+	Connect(ctx context.Context, workspaceID string, in meta.ConnectInput) (meta.Account, error)
+	Disconnect(ctx context.Context, workspaceID string) error
+}
+
+func (s *Server) channelRoutes() {
+	m := s.mux
+	m.HandleFunc("GET "+meta.WebhookPath, s.metaVerify)
+	m.HandleFunc("POST "+meta.WebhookPath, s.metaWebhook)
+	m.HandleFunc("GET /api/v1/conversations/{id}/channel", s.agent(s.getChannelWindow))
+	m.HandleFunc("POST /api/v1/conversations/{id}/channel-messages", s.agent(s.postChannelMessage))
+	m.HandleFunc("GET /api/v1/channels/meta", s.agent(s.getMetaAccount))
+	m.HandleFunc("PUT /api/v1/channels/meta", s.agent(s.putMetaAccount))
+	m.HandleFunc("DELETE /api/v1/channels/meta", s.agent(s.deleteMetaAccount))
+	m.HandleFunc("GET /dashboard/settings/channels", s.dash(s.dashChannels))
+	m.HandleFunc("POST /dashboard/settings/channels", s.dash(s.dashConnectChannel))
+	m.HandleFunc("POST /dashboard/settings/channels/disconnect", s.dash(s.dashDisconnectChannel))
+}
+
+// metaChannel returns the channel, or false when this server runs without
+// it.
+func (s *Server) metaChannel() (metaChannels, bool) {
+	m, ok := s.svc.Channels().(metaChannels)
+	return m, ok
+}
+
+const codeChannelsOff = "channels_not_enabled"
+
+func channelsOff(w http.ResponseWriter) {
+	writeError(w, http.StatusNotFound, codeChannelsOff, "Messenger and Instagram are not enabled on this server")
+}
+
+// channelFail maps the channel's domain errors (a closed messaging window
+// is a conflict with the conversation's state) and leaves the rest to fail.
+func (s *Server) channelFail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *chat.Error
+	if errors.As(err, &e) && e.Code == chat.CodeWindowClosed {
+		writeError(w, http.StatusConflict, e.Code, e.Message)
+		return
+	}
+	s.fail(w, r, err)
+}
+
+// ---- webhook -------------------------------------------------------------------------
+
+// metaVerify answers Meta's verification request: hub.challenge as plain
+// text when hub.mode is subscribe and hub.verify_token is some workspace's
+// verify token; 403 otherwise.
+func (s *Server) metaVerify(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.metaChannel()
+	if !ok {
+		channelsOff(w)
+		return
+	}
+	q := r.URL.Query()
+	challenge := q.Get("hub.challenge")
+	good, err := m.VerifyWebhook(r.Context(), q.Get("hub.mode"), q.Get("hub.verify_token"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !good || challenge == "" || len(challenge) > 512 {
+		http.Error(w, "verification refused", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = io.WriteString(w, challenge)
+}
+
+// metaWebhook takes a webhook delivery: checked, stored, answered at once
+// (the worker processes it), so Meta never waits on Parley.
+func (s *Server) metaWebhook(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.metaChannel()
+	if !ok {
+		channelsOff(w)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, meta.MaxWebhookBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", "webhook body is larger than 1 MiB")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "bad_request", "could not read the webhook body")
+		return
+	}
+	rec, err := m.ReceiveWebhook(r.Context(), r.Header.Get("X-Hub-Signature-256"), body)
+	switch {
+	case errors.Is(err, meta.ErrSignature):
+		s.log.Warn("meta webhook refused: bad signature", "addr", clientAddr(r))
+		writeError(w, http.StatusUnauthorized, "invalid_signature", err.Error())
+		return
+	case errors.Is(err, meta.ErrMalformed):
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	case err != nil:
+		// Meta retries a delivery that was not answered 200.
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "stored": rec.Stored, "ignored": rec.Ignored})
+}
+
+// ---- agent API --------------------------------------------------------------------------
+
+func (s *Server) getChannelWindow(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	win, err := s.svc.ChannelWindow(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		s.channelFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, win)
+}
+
+func (s *Server) postChannelMessage(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	var in struct {
+		Body string `json:"body"`
+		Tag  string `json:"tag"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	m, err := s.svc.PostChannelReply(r.Context(), a, r.PathValue("id"), in.Body, in.Tag)
+	if err != nil {
+		s.channelFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (s *Server) getMetaAccount(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	m, ok := s.metaChannel()
+	if !ok {
+		channelsOff(w)
+		return
+	}
+	acct, err := m.Account(r.Context(), a.WorkspaceID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, acct)
+}
+
+func (s *Server) putMetaAccount(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	m, ok := s.metaChannel()
+	if !ok {
+		channelsOff(w)
+		return
+	}
+	var in meta.ConnectInput
+	if !decode(w, r, &in) {
+		return
+	}
+	acct, err := m.Connect(r.Context(), a.WorkspaceID, in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, acct)
+}
+
+func (s *Server) deleteMetaAccount(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	m, ok := s.metaChannel()
+	if !ok {
+		channelsOff(w)
+		return
+	}
+	if err := m.Disconnect(r.Context(), a.WorkspaceID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ---- Settings → Channels -------------------------------------------------------------------
+
+// channelsPage is the data of templates/channels.html: the dashboard's page
+// (header, CSRF) and the connection.
+type channelsPage struct {
+	*page
+	Enabled    bool
+	Account    meta.Account
+	WebhookURL string
+	// Input refills the form's non-secret fields after a refusal.
+	Input  meta.ConnectInput
+	Saved  bool
+	Notice string
+}
+
+func (s *Server) channelsPage(w http.ResponseWriter, r *http.Request, sess *session, status int, edit func(*channelsPage)) {
+	p := &channelsPage{page: &page{Title: "Channels", Nav: "settings"}, WebhookURL: s.opts.PublicURL + meta.WebhookPath}
+	s.fillChrome(r.Context(), r, p.page, sess)
+	if m, ok := s.metaChannel(); ok {
+		p.Enabled = true
+		acct, err := m.Account(r.Context(), sess.agent.WorkspaceID)
+		if err != nil {
+			s.dashFail(w, r, sess, err)
+			return
+		}
+		p.Account = acct
+		p.Input = meta.ConnectInput{PageID: acct.PageID, InstagramID: acct.InstagramID}
+	}
+	if edit != nil {
+		edit(p)
+	}
+	s.render(w, status, "channels", p)
+}
+
+func (s *Server) dashChannels(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.channelsPage(w, r, sess, http.StatusOK, func(p *channelsPage) {
+		p.Saved = r.URL.Query().Get("saved") == "1"
+	})
+}
+
+func (s *Server) dashConnectChannel(w http.ResponseWriter, r *http.Request, sess *session) {
+	m, ok := s.metaChannel()
+	if !ok {
+		s.renderError(w, r, sess, http.StatusNotFound, "Messenger and Instagram are not enabled on this server.")
+		return
+	}
+	in := meta.ConnectInput{
+		PageID:      r.PostFormValue("page_id"),
+		PageToken:   r.PostFormValue("page_token"),
+		AppSecret:   r.PostFormValue("app_secret"),
+		VerifyToken: r.PostFormValue("verify_token"),
+		InstagramID: r.PostFormValue("instagram_id"),
+	}
+	acct, err := m.Connect(r.Context(), sess.agent.WorkspaceID, in)
+	if err != nil {
+		code := chat.ErrorCode(err)
+		if code == "" {
+			s.dashFail(w, r, sess, err)
+			return
+		}
+		s.channelsPage(w, r, sess, statusOf(code), func(p *channelsPage) {
+			p.Error = sentence(domainMessage(err))
+			// Secrets are never sent back, not even the ones just typed.
+			p.Input = meta.ConnectInput{PageID: strings.TrimSpace(in.PageID), InstagramID: strings.TrimSpace(in.InstagramID)}
+		})
+		return
+	}
+	if acct.Warning != "" {
+		s.channelsPage(w, r, sess, http.StatusOK, func(p *channelsPage) { p.Notice = acct.Warning })
+		return
+	}
+	http.Redirect(w, r, "/dashboard/settings/channels?saved=1", http.StatusSeeOther)
+}
+
+func (s *Server) dashDisconnectChannel(w http.ResponseWriter, r *http.Request, sess *session) {
+	m, ok := s.metaChannel()
+	if !ok {
+		s.renderError(w, r, sess, http.StatusNotFound, "Messenger and Instagram are not enabled on this server.")
+		return
+	}
+	if err := m.Disconnect(r.Context(), sess.agent.WorkspaceID); err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, "/dashboard/settings/channels", http.StatusSeeOther)
+}
