@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,9 +16,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleychat/parley/internal/channels/meta"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/forward"
+	"github.com/parleychat/parley/internal/mail/inbound"
 	"github.com/parleychat/parley/internal/mail/outbox"
 	"github.com/parleychat/parley/internal/mail/relay"
 	"github.com/parleychat/parley/internal/model"
@@ -39,6 +42,12 @@ type App struct {
 	Web    *web.Server
 	Engine *forward.Engine
 	Outbox *outbox.Worker
+	// Inbound is the built-in SMTP server for visitors' email replies (nil
+	// when PARLEY_INBOUND_SMTP_ADDR is empty).
+	Inbound *inbound.Server
+	// Meta answers Messenger and Instagram conversations through Meta's
+	// Send API.
+	Meta   *meta.Service
 	relay  *relay.Relay
 	pub    chat.Publisher
 	bus    *realtime.PGBus
@@ -78,6 +87,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		AgentAwayAfter: cfg.AgentAwayAfter,
 		VisitorGrace:   cfg.VisitorGrace,
 		NodeTimeout:    cfg.NodeTimeout,
+		AttachmentsDir: cfg.AttachmentsDir,
 		Logger:         log,
 	})
 	if err := svc.EnsureDefaultWorkspace(ctx); err != nil {
@@ -102,12 +112,33 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Queued:        a.Outbox.Kick,
 	})
 	svc.SetEvaluator(a.Engine)
+	a.Meta = meta.New(db, svc, meta.Options{Secret: secret, GraphURL: cfg.MetaGraphURL, GraphVersion: cfg.MetaGraphVersion, Logger: log})
+	svc.SetChannelSender(a.Meta)
+	resolve := inbound.TokenResolver(svc.Signer(), cfg.InboundDomain, cfg.MailFrom)
+	sink := chat.InboundSink{S: svc}
+	var hook http.Handler
+	if cfg.InboundSecret != "" {
+		hook = inbound.NewHook(cfg.InboundSecret, resolve, sink, log)
+	}
+	if cfg.InboundSMTPAddr != "" {
+		sc := inbound.ServerConfig{Addr: cfg.InboundSMTPAddr, Domain: cfg.InboundDomain}
+		if cfg.InboundTLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.InboundTLSCert, cfg.InboundTLSKey)
+			if err != nil {
+				db.Close()
+				return nil, fmt.Errorf("inbound TLS certificate: %w", err)
+			}
+			sc.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+		a.Inbound = inbound.NewServer(sc, resolve, sink, log)
+	}
 	a.Web = web.New(svc, hub, web.Options{
-		PublicURL: cfg.PublicURL,
-		Secret:    secret,
-		Version:   Version,
-		Ready:     db.Ping,
-		Logger:    log,
+		InboundHook: hook,
+		PublicURL:   cfg.PublicURL,
+		Secret:      secret,
+		Version:     Version,
+		Ready:       db.Ping,
+		Logger:      log,
 	})
 	return a, nil
 }
@@ -186,7 +217,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	runs := []func(context.Context){a.Chat.Run, a.Engine.Run, a.Outbox.Run}
+	runs := []func(context.Context){a.Chat.Run, a.Engine.Run, a.Outbox.Run, a.Meta.Run}
 	if a.bus != nil {
 		runs = append(runs, a.bus.Run)
 	}
@@ -195,6 +226,22 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { defer wg.Done(); run(bg) }()
 	}
 
+	if a.Inbound != nil {
+		ln, err := net.Listen("tcp", a.Config.InboundSMTPAddr)
+		if err != nil {
+			stopBG()
+			wg.Wait()
+			return fmt.Errorf("listen on PARLEY_INBOUND_SMTP_ADDR %s: %w", a.Config.InboundSMTPAddr, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.Inbound.Serve(ln); err != nil && bg.Err() == nil {
+				a.Log.Error("inbound SMTP server stopped", "err", err)
+			}
+		}()
+		a.Log.Info("inbound SMTP listening", "addr", ln.Addr().String(), "domain", a.Config.InboundDomain)
+	}
 	srv := &http.Server{
 		Handler:           a.Web,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -216,6 +263,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Web.Shutdown(sctx)
 	if serr := srv.Shutdown(sctx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		a.Log.Warn("http shutdown", "err", serr)
+	}
+	if a.Inbound != nil {
+		_ = a.Inbound.Close()
 	}
 	a.Chat.FlushLeaves(sctx)
 	stopBG()

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +68,8 @@ type Options struct {
 	// NodeTimeout: a node whose heartbeat is older than this is dead and
 	// its connections are closed.
 	NodeTimeout time.Duration
+	// AttachmentsDir keeps the files of email replies.
+	AttachmentsDir string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Logger (slog.Default when nil).
@@ -106,6 +109,9 @@ func New(db *store.DB, pub Publisher, signer *token.Signer, opts Options) *Servi
 	}
 	if opts.VisitorGrace <= 0 {
 		opts.VisitorGrace = 3 * time.Second
+	}
+	if opts.AttachmentsDir == "" {
+		opts.AttachmentsDir = filepath.Join("data", "attachments")
 	}
 	if opts.NodeID == "" {
 		opts.NodeID = model.NewID()

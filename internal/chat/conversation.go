@@ -70,6 +70,8 @@ func (s *Service) PostMessage(ctx context.Context, a model.Agent, conversationID
 	if err != nil {
 		return model.Message{}, err
 	}
+	s.toAgents(a.WorkspaceID, "message.created", msg)
+	s.toAgents(a.WorkspaceID, "conversation.updated", conv)
 	if kind == model.KindReply {
 		switch conv.Channel {
 		case model.ChannelWebsite:
@@ -80,8 +82,6 @@ func (s *Service) PostMessage(ctx context.Context, a model.Agent, conversationID
 			}
 		}
 	}
-	s.toAgents(a.WorkspaceID, "message.created", msg)
-	s.toAgents(a.WorkspaceID, "conversation.updated", conv)
 	if kind == model.KindReply {
 		s.eval.ConversationChanged(ctx, conv.ID)
 	}

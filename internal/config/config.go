@@ -29,6 +29,11 @@ type Config struct {
 	VisitorGrace     time.Duration
 	MailRetryBase    time.Duration
 	NodeTimeout      time.Duration
+	AttachmentsDir   string
+	InboundTLSCert   string
+	InboundTLSKey    string
+	MetaGraphURL     string
+	MetaGraphVersion string
 	LogLevel         slog.Level
 	DKIMKeyFile      string
 	DKIMSelector     string
@@ -48,18 +53,23 @@ func Load(getenv func(string) string) (Config, error) {
 		return def
 	}
 	c := Config{
-		HTTPAddr:        get("PARLEY_HTTP_ADDR", "127.0.0.1:8080"),
-		PublicURL:       strings.TrimRight(get("PARLEY_PUBLIC_URL", "http://localhost:8080"), "/"),
-		DatabaseURL:     get("PARLEY_DATABASE_URL", "sqlite:./data/parley.db"),
-		Secret:          getenv("PARLEY_SECRET"),
-		SMTPURL:         get("PARLEY_SMTP_URL", ""),
-		MailFrom:        get("PARLEY_MAIL_FROM", "parley@localhost"),
-		InboundDomain:   get("PARLEY_INBOUND_DOMAIN", "reply.localhost"),
-		InboundSMTPAddr: get("PARLEY_INBOUND_SMTP_ADDR", ""),
-		InboundSecret:   getenv("PARLEY_INBOUND_SECRET"),
-		DKIMKeyFile:     get("PARLEY_DKIM_KEY_FILE", ""),
-		DKIMSelector:    get("PARLEY_DKIM_SELECTOR", ""),
-		DKIMDomain:      get("PARLEY_DKIM_DOMAIN", ""),
+		HTTPAddr:         get("PARLEY_HTTP_ADDR", "127.0.0.1:8080"),
+		PublicURL:        strings.TrimRight(get("PARLEY_PUBLIC_URL", "http://localhost:8080"), "/"),
+		DatabaseURL:      get("PARLEY_DATABASE_URL", "sqlite:./data/parley.db"),
+		Secret:           getenv("PARLEY_SECRET"),
+		SMTPURL:          get("PARLEY_SMTP_URL", ""),
+		MailFrom:         get("PARLEY_MAIL_FROM", "parley@localhost"),
+		InboundDomain:    get("PARLEY_INBOUND_DOMAIN", "reply.localhost"),
+		InboundSMTPAddr:  get("PARLEY_INBOUND_SMTP_ADDR", ""),
+		InboundSecret:    getenv("PARLEY_INBOUND_SECRET"),
+		DKIMKeyFile:      get("PARLEY_DKIM_KEY_FILE", ""),
+		AttachmentsDir:   get("PARLEY_ATTACHMENTS_DIR", "./data/attachments"),
+		InboundTLSCert:   get("PARLEY_INBOUND_TLS_CERT", ""),
+		InboundTLSKey:    get("PARLEY_INBOUND_TLS_KEY", ""),
+		MetaGraphURL:     strings.TrimRight(get("PARLEY_META_GRAPH_URL", "https://graph.facebook.com"), "/"),
+		MetaGraphVersion: get("PARLEY_META_GRAPH_VERSION", "v21.0"),
+		DKIMSelector:     get("PARLEY_DKIM_SELECTOR", ""),
+		DKIMDomain:       get("PARLEY_DKIM_DOMAIN", ""),
 	}
 	var errs []string
 	dur := func(name, def string) time.Duration {
@@ -103,6 +113,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if (c.DKIMKeyFile != "") != (c.DKIMSelector != "") || (c.DKIMKeyFile != "") != (c.DKIMDomain != "") {
 		errs = append(errs, "PARLEY_DKIM_KEY_FILE, PARLEY_DKIM_SELECTOR and PARLEY_DKIM_DOMAIN go together")
+	}
+	if (c.InboundTLSCert == "") != (c.InboundTLSKey == "") {
+		errs = append(errs, "PARLEY_INBOUND_TLS_CERT and PARLEY_INBOUND_TLS_KEY go together")
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))

@@ -245,11 +245,14 @@ func (s *Store) SetEmailStatus(ctx context.Context, id, status string, next time
 	if status == "sent" {
 		sent = micros(at)
 	}
-	if _, err := s.exec(ctx, `UPDATE emails SET status = ?, next_attempt_at = ?, last_error = ?, sent_at = ? WHERE id = ?`,
-		status, micros(next), nullIfEmpty(lastErr), sent, id); err != nil {
+	// A bounce is final: a delivery outcome recorded late (the relay
+	// accepted, then the bounce came back first) does not undo it.
+	res, err := s.exec(ctx, `UPDATE emails SET status = ?, next_attempt_at = ?, last_error = ?, sent_at = COALESCE(CAST(? AS BIGINT), sent_at) WHERE id = ? AND status <> 'bounced'`,
+		status, micros(next), nullIfEmpty(lastErr), sent, id)
+	if err != nil {
 		return nil, fmt.Errorf("set status of email %s: %w", id, err)
 	}
-	if status == "queued" {
+	if n, _ := res.RowsAffected(); n == 0 || status == "queued" {
 		return nil, nil
 	}
 	ids, err := s.ids(ctx, `UPDATE messages SET forwarded_status = ? WHERE forwarded_email_id = ? RETURNING id`, status, id)

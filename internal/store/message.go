@@ -104,5 +104,8 @@ func (s *Store) Messages(ctx context.Context, workspaceID, conversationID string
 	if err := s.attachmentsOf(ctx, conversationID, out); err != nil {
 		return nil, err
 	}
+	if err := s.ChannelDeliveriesOf(ctx, conversationID, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }

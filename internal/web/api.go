@@ -2,7 +2,10 @@ package web
 
 import (
 	"context"
+	"fmt"
+	"mime"
 	"net/http"
+	"os"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
@@ -198,4 +201,25 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, a model.Age
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) attachment(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	att, path, err := s.svc.Attachment(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("open attachment %s: %w", att.ID, err))
+		return
+	}
+	defer f.Close()
+	h := w.Header()
+	// Always a download, never rendered in Parley's origin.
+	h.Set("Content-Type", att.ContentType)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": att.Filename}))
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Cache-Control", "private, no-store")
+	http.ServeContent(w, r, "", att.CreatedAt, f)
 }

@@ -38,6 +38,9 @@ type Options struct {
 	// Ready reports whether the database answers (for /healthz).
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
+	// InboundHook serves POST /api/inbound/v1/mime (nil: the endpoint is
+	// off, PARLEY_INBOUND_SECRET being empty).
+	InboundHook http.Handler
 	// PingInterval is how often WebSocket connections are pinged.
 	PingInterval time.Duration
 }
@@ -122,6 +125,14 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/settings", s.agent(s.getSettings))
 	m.HandleFunc("PUT /api/v1/settings", s.agent(s.putSettings))
 	m.HandleFunc("GET /api/v1/ws", s.agentWS)
+	m.HandleFunc("GET /api/v1/attachments/{id}", s.agent(s.attachment))
+	m.HandleFunc("POST /api/inbound/v1/mime", func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.InboundHook == nil {
+			writeError(w, http.StatusNotFound, "not_found", "the inbound mail endpoint is off (PARLEY_INBOUND_SECRET is empty)")
+			return
+		}
+		s.opts.InboundHook.ServeHTTP(w, r)
+	})
 
 	m.HandleFunc("POST /api/widget/v1/session", s.widgetSession)
 	m.HandleFunc("OPTIONS /api/widget/v1/", s.widgetPreflight)
@@ -133,6 +144,7 @@ func (s *Server) routes() {
 
 	s.dashboardRoutes()
 	s.linkRoutes()
+	s.channelRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 	})

@@ -1,0 +1,267 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/mail/inbound"
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// MaxAttachmentBytes is the largest attachment kept from an email reply.
+const MaxAttachmentBytes = 10 << 20
+
+// dangerous lists file types never stored: they run when opened.
+var dangerous = map[string]bool{
+	".exe": true, ".com": true, ".bat": true, ".cmd": true, ".scr": true, ".pif": true, ".msi": true, ".msp": true,
+	".vbs": true, ".vbe": true, ".js": true, ".jse": true, ".wsf": true, ".wsh": true, ".ps1": true, ".psm1": true,
+	".jar": true, ".hta": true, ".cpl": true, ".lnk": true, ".reg": true, ".dll": true, ".sh": true, ".app": true,
+	".dmg": true, ".iso": true, ".html": true, ".htm": true, ".svg": true, ".xhtml": true,
+}
+
+var dangerousTypes = map[string]bool{
+	"application/x-msdownload": true, "application/x-msdos-program": true, "application/x-executable": true,
+	"application/x-sh": true, "application/javascript": true, "text/javascript": true, "text/html": true,
+	"application/xhtml+xml": true, "image/svg+xml": true, "application/hta": true, "application/java-archive": true,
+}
+
+// InboundSink receives what inbound mail produces: visitors' answers and
+// bounces.
+type InboundSink struct{ S *Service }
+
+// Reply implements inbound.Sink.
+func (k InboundSink) Reply(ctx context.Context, conversationID string, m *inbound.Message) error {
+	_, err := k.S.EmailReply(ctx, conversationID, m)
+	return err
+}
+
+// Bounce implements inbound.Sink.
+func (k InboundSink) Bounce(ctx context.Context, m *inbound.Message) error {
+	return k.S.EmailBounce(ctx, m)
+}
+
+// EmailReply stores a visitor's answer to a forwarded email in its
+// conversation, exactly as a widget message: only the new text, pushed to
+// agents, the conversation reopened. The same email twice is stored once.
+// It returns the message (zero when nothing new was said).
+func (s *Service) EmailReply(ctx context.Context, conversationID string, m *inbound.Message) (model.Message, error) {
+	c, err := s.db.ConversationByID(ctx, conversationID)
+	if errors.Is(err, store.ErrNotFound) {
+		// The token was good but the conversation is gone: refuse for good
+		// so the sending server does not retry for days.
+		return model.Message{}, fmt.Errorf("conversation %s: %w", conversationID, inbound.ErrUnknownRecipient)
+	}
+	if err != nil {
+		return model.Message{}, err
+	}
+	body := strings.TrimSpace(strings.ToValidUTF8(m.NewText, "\uFFFD"))
+	var files []inbound.Attachment
+	for _, a := range m.Attachments {
+		if !a.Inline {
+			files = append(files, a)
+		}
+	}
+	if body == "" && len(files) == 0 {
+		s.log.Info("email reply with no new text ignored", "conversation", c.ID)
+		return model.Message{}, nil
+	}
+	if body == "" {
+		body = "(attachment)"
+	}
+	if r := []rune(body); len(r) > MaxMessageLength {
+		body = string(r[:MaxMessageLength-1]) + "…"
+	}
+	author := c.Visitor.Name
+	if m.From != nil && !strings.EqualFold(m.From.Address, deref(c.Visitor.Email)) {
+		// The token proves the thread; show who actually wrote.
+		name := m.From.Address
+		if m.From.Name != "" {
+			name = m.From.Name + " <" + m.From.Address + ">"
+		}
+		author = &name
+	}
+	clientID := m.ClientID()
+	now := s.now()
+	msg := model.Message{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID,
+		Author: model.Author{Kind: model.AuthorVisitor, ID: &c.Visitor.ID, Name: author},
+		Kind:   model.KindReply, Channel: model.MsgChannelEmail, Body: body, ClientID: &clientID, CreatedAt: now}
+	var notes []model.Message
+	duplicate := false
+	err = s.db.InTx(ctx, func(tx *store.Store) error {
+		if _, err := tx.MessageByClientID(ctx, c.ID, clientID); err == nil {
+			duplicate = true
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := tx.CreateMessage(ctx, msg); err != nil {
+			return err
+		}
+		for _, a := range files {
+			if why := refuse(a); why != "" {
+				notes = append(notes, s.note(c, now, fmt.Sprintf("An attachment of the visitor's email was not kept: %q %s.", displayName(a), why)))
+				continue
+			}
+			att, err := s.saveAttachment(ctx, tx, msg, a, now)
+			if err != nil {
+				return err
+			}
+			msg.Attachments = append(msg.Attachments, att)
+		}
+		for _, n := range notes {
+			if err := tx.CreateMessage(ctx, n); err != nil {
+				return err
+			}
+		}
+		return tx.TouchConversation(ctx, c.ID, now, true)
+	})
+	if err != nil {
+		return model.Message{}, fmt.Errorf("store email reply in %s: %w", c.ID, err)
+	}
+	if duplicate {
+		s.log.Info("email reply delivered twice: kept once", "conversation", c.ID)
+		return model.Message{}, nil
+	}
+	s.pub.ToVisitor(c.Visitor.ID, messageFrame(msg))
+	s.toAgents(c.WorkspaceID, "message.created", msg)
+	for _, n := range notes {
+		s.toAgents(c.WorkspaceID, "message.created", n)
+	}
+	if conv, err := s.db.ConversationByID(ctx, c.ID); err == nil {
+		s.toAgents(c.WorkspaceID, "conversation.updated", conv)
+	}
+	s.eval.ConversationChanged(ctx, c.ID)
+	return msg, nil
+}
+
+// note is a system event in a conversation, seen by agents only.
+func (s *Service) note(c model.Conversation, at time.Time, text string) model.Message {
+	return model.Message{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID,
+		Author: model.Author{Kind: model.AuthorSystem}, Kind: model.KindEvent, Channel: model.MsgChannelEmail, Body: text, CreatedAt: at}
+}
+
+func displayName(a inbound.Attachment) string {
+	if a.Filename != "" {
+		return a.Filename
+	}
+	return "unnamed " + a.ContentType + " file"
+}
+
+// refuse says why an attachment is not kept, or "".
+func refuse(a inbound.Attachment) string {
+	if len(a.Data) > MaxAttachmentBytes {
+		return fmt.Sprintf("is larger than %d MiB", MaxAttachmentBytes>>20)
+	}
+	if dangerous[strings.ToLower(filepath.Ext(a.Filename))] || dangerousTypes[strings.ToLower(a.ContentType)] {
+		return "is a type of file that can run code when opened"
+	}
+	return ""
+}
+
+func (s *Service) saveAttachment(ctx context.Context, tx *store.Store, msg model.Message, a inbound.Attachment, now time.Time) (model.Attachment, error) {
+	name := filepath.Base(strings.ReplaceAll(a.Filename, "\\", "/"))
+	if name == "." || name == "/" || name == "" || !utf8.ValidString(name) {
+		name = "attachment"
+	}
+	if r := []rune(name); len(r) > 200 {
+		name = string(r[:200])
+	}
+	ct := a.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	att := model.Attachment{ID: model.NewID(), WorkspaceID: msg.WorkspaceID, MessageID: msg.ID, Filename: name,
+		ContentType: ct, Size: int64(len(a.Data)), CreatedAt: now}
+	if err := os.MkdirAll(s.opts.AttachmentsDir, 0o750); err != nil {
+		return att, fmt.Errorf("attachments directory: %w", err)
+	}
+	if err := os.WriteFile(s.AttachmentPath(att.ID), a.Data, 0o640); err != nil {
+		return att, fmt.Errorf("store attachment: %w", err)
+	}
+	return att, tx.CreateAttachment(ctx, att)
+}
+
+// AttachmentPath is where an attachment's bytes are kept.
+func (s *Service) AttachmentPath(id string) string {
+	return filepath.Join(s.opts.AttachmentsDir, filepath.Base(id))
+}
+
+// Attachment returns an attachment of the agent's workspace and the path
+// of its bytes.
+func (s *Service) Attachment(ctx context.Context, a model.Agent, id string) (model.Attachment, string, error) {
+	att, err := s.db.Attachment(ctx, a.WorkspaceID, id)
+	if err != nil {
+		return att, "", notFound(err, "attachment")
+	}
+	return att, s.AttachmentPath(att.ID), nil
+}
+
+// EmailBounce records a delivery status notification: the email it
+// returns and its replies become bounced and, when the failure is
+// permanent, the visitor's address bouncing, so the engine stops emailing
+// it.
+func (s *Service) EmailBounce(ctx context.Context, m *inbound.Message) error {
+	b := m.Bounce
+	if b == nil {
+		return nil
+	}
+	e, err := s.db.EmailByMessageID(ctx, b.OriginalMessageID)
+	if errors.Is(err, store.ErrNotFound) && b.OriginalConversation != "" && len(b.Recipients) > 0 {
+		e, err = s.db.LatestEmailTo(ctx, b.OriginalConversation, b.Recipients[0])
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		s.log.Info("bounce for no email of ours ignored", "original_message_id", b.OriginalMessageID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !b.Permanent {
+		s.log.Info("delivery delayed", "email", e.ID, "status", b.Status)
+		return nil
+	}
+	now := s.now()
+	ids, err := s.db.SetEmailStatus(ctx, e.ID, "bounced", now, "bounced: "+b.Status+" "+b.Diagnostic, now)
+	if err != nil {
+		return err
+	}
+	v, err := s.db.VisitorByID(ctx, e.VisitorID)
+	if err != nil {
+		return err
+	}
+	if strings.EqualFold(deref(v.Email), e.To) {
+		if err := s.db.SetVisitorEmailStatus(ctx, v.ID, model.EmailBouncing); err != nil {
+			return err
+		}
+	}
+	c, err := s.db.ConversationByID(ctx, e.ConversationID)
+	if err != nil {
+		return err
+	}
+	n := s.note(c, now, fmt.Sprintf("The email to %s bounced (%s %s): no more emails go to this address until it is changed.", e.To, b.Status, b.Diagnostic))
+	if err := s.db.CreateMessage(ctx, n); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if msg, err := s.db.Message(ctx, c.WorkspaceID, id); err == nil {
+			s.toAgents(c.WorkspaceID, "message.updated", msg)
+		}
+	}
+	s.toAgents(c.WorkspaceID, "message.created", n)
+	s.visitorUpdated(ctx, v.ID)
+	return nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
