@@ -295,3 +295,38 @@ func TestChannelRoutesWithoutTheChannel(t *testing.T) {
 	}
 	s.Do("GET", "/api/v1/channels/meta", a.Token, nil, http.StatusNotFound, nil)
 }
+
+// The dashboard tells the agent before sending when Messenger's 24-hour
+// window has closed, and sends with the human agent tag when asked.
+func TestDashboardMessagingWindow(t *testing.T) {
+	t.Parallel()
+	p, _ := channelServer(t)
+	body := metatest.Payload(t, "messenger_text", map[string]string{"PAGE_ID": channelPage.ID, "PSID": "4455667788",
+		"MID": "m_window1", "TIME": metatest.Millis(time.Now().Add(-30 * time.Hour)), "TEXT": "Where is my parcel?"})
+	if status, out := p.PostWebhook(t, body, channelPage.AppSecret); status != http.StatusOK {
+		t.Fatalf("webhook: %d %s", status, out)
+	}
+	var convID string
+	apptest.Eventually(t, 10*time.Second, "the Messenger conversation", func() bool {
+		for _, c := range listConversations(t, p.Server, loginToken(t, p.Server)) {
+			if c.Channel == "messenger" {
+				convID = c.ID
+				return true
+			}
+		}
+		return false
+	})
+	b := newBrowser(t, p.Server)
+	b.login("ada@example.com")
+	page := b.get("/dashboard/conversations/" + convID).Body
+	mustContain(t, "conversation", page, `data-testid="window-closed"`, `name="tag" value="HUMAN_AGENT"`, "via messenger")
+
+	b.post("/dashboard/conversations/"+convID+"/messages", url.Values{"body": {"It left the depot today."}, "kind": {"reply"}, "tag": {"HUMAN_AGENT"}})
+	sends := p.Graph.WaitSends(t, 1, 10*time.Second)
+	if sends[0].Tag != "HUMAN_AGENT" || sends[0].MessagingType != "MESSAGE_TAG" || sends[0].Text != "It left the depot today." {
+		t.Fatalf("send: %+v", sends[0])
+	}
+	apptest.Eventually(t, 10*time.Second, "delivery shown", func() bool {
+		return strings.Contains(b.get("/dashboard/partials/conversation/"+convID).Body, `data-testid="delivery">sent<`)
+	})
+}

@@ -366,10 +366,13 @@ type convView struct {
 	ReplyBody, ReplyError     string
 	// Forwarding is the forwarding engine's last word on this conversation.
 	Forwarding *model.Forwarding
+	// Window is the Messenger/Instagram messaging window (nil on the website).
+	Window *chat.Window
 }
 
 type msgView struct {
 	ID, Kind, AuthorKind, Class, Author, Via string
+	Delivery                                 *model.ChannelDelivery
 	Body                                     []bodyPart
 	Time                                     stamp
 	Forwarded                                *model.Forwarded
@@ -617,8 +620,11 @@ func conversationView(cv model.Conversation, msgs []model.Message, c clock) *con
 		default:
 			mv.Author = "Parley"
 		}
-		if m.Channel == model.MsgChannelEmail && m.Author.Kind == model.AuthorVisitor {
-			mv.Via = "email"
+		if m.Author.Kind == model.AuthorVisitor && m.Channel != model.MsgChannelWidget {
+			mv.Via = m.Channel // email, messenger, instagram
+		}
+		if m.Author.Kind == model.AuthorAgent && m.Kind == model.KindReply {
+			mv.Delivery = m.Delivery
 		}
 		if m.ReadByVisitorAt != nil && m.Author.Kind == model.AuthorAgent && m.Kind == model.KindReply {
 			st := c.stamp(*m.ReadByVisitorAt)
@@ -726,6 +732,7 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *
 		return
 	}
 	p.Conv = conversationView(cv, msgs, c)
+	p.Conv.Window = s.channelWindow(ctx, sess, cv)
 	if edit != nil {
 		edit(p.Conv)
 	}
@@ -737,7 +744,14 @@ func (s *Server) dashPostMessage(w http.ResponseWriter, r *http.Request, sess *s
 	// Browsers send a textarea's line breaks as CRLF.
 	body := strings.ReplaceAll(r.PostFormValue("body"), "\r\n", "\n")
 	kind := r.PostFormValue("kind")
-	if _, err := s.svc.PostMessage(r.Context(), sess.agent, id, body, kind); err != nil {
+	var err error
+	if tag := r.PostFormValue("tag"); tag != "" && kind == model.KindReply {
+		// Outside Messenger's 24-hour window, with the human agent tag.
+		_, err = s.svc.PostChannelReply(r.Context(), sess.agent, id, body, tag)
+	} else {
+		_, err = s.svc.PostMessage(r.Context(), sess.agent, id, body, kind)
+	}
+	if err != nil {
 		s.refuseOnConversation(w, r, sess, id, err, func(v *convView) {
 			v.ReplyBody, v.ReplyError = body, sentence(domainMessage(err))
 		})
@@ -962,7 +976,22 @@ func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request,
 	s.fillChrome(ctx, r, p, sess)
 	p.Filter = filterOf(r)
 	p.Conv = conversationView(cv, msgs, newClock(p.Workspace.TimeZone))
+	p.Conv.Window = s.channelWindow(ctx, sess, cv)
 	s.render(w, http.StatusOK, "conversation-partial", p)
+}
+
+// channelWindow returns the messaging window of a Messenger or Instagram
+// conversation, so agents are told before sending; nil otherwise.
+func (s *Server) channelWindow(ctx context.Context, sess *session, cv model.Conversation) *chat.Window {
+	if !chat.IsChannel(cv.Channel) {
+		return nil
+	}
+	w, err := s.svc.ChannelWindow(ctx, sess.agent, cv.ID)
+	if err != nil {
+		s.log.Warn("read messaging window", "conversation", cv.ID, "err", err)
+		return nil
+	}
+	return &w
 }
 
 func (s *Server) partialFail(w http.ResponseWriter, r *http.Request, err error) {
