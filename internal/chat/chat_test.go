@@ -1,0 +1,106 @@
+package chat
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/model"
+)
+
+func TestValidateEmail(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"vera@example.com", "vera@example.com", true},
+		{"  Vera.Smith+chat@Example.COM ", "Vera.Smith+chat@example.com", true},
+		{"o'brien@example.co.uk", "o'brien@example.co.uk", true},
+		{"", "", false},
+		{"vera", "", false},
+		{"vera@", "", false},
+		{"@example.com", "", false},
+		{"vera@example", "", false},
+		{"vera@.example.com", "", false},
+		{"vera@example..com", "", false},
+		{"vera smith@example.com", "", false},
+		{"Vera <vera@example.com>", "", false},
+		{"vera@example.com, bob@example.com", "", false},
+		{"vera@exa\xffmple.com", "", false},
+		{strings.Repeat("a", 250) + "@example.com", "", false},
+	}
+	for _, tt := range tests {
+		got, err := ValidateEmail(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ValidateEmail(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if err != nil && ErrorCode(err) != CodeInvalidEmail {
+			t.Errorf("ValidateEmail(%q): code %q", tt.in, ErrorCode(err))
+		}
+	}
+}
+
+func TestContactFormRequired(t *testing.T) {
+	email := "v@example.com"
+	anon, known := model.Visitor{}, model.Visitor{Email: &email}
+	settings := func(offline bool, online string) model.Settings {
+		return model.Settings{ContactForm: model.ContactForm{OfflineRequiresForm: offline, Online: online}}
+	}
+	tests := []struct {
+		name      string
+		st        model.Settings
+		available bool
+		v         model.Visitor
+		want      bool
+	}{
+		{"offline, form demanded, no email", settings(true, "optional"), false, anon, true},
+		{"offline, form demanded, email known", settings(true, "optional"), false, known, false},
+		{"offline, form not demanded", settings(false, "optional"), false, anon, false},
+		{"online, optional form", settings(true, "optional"), true, anon, false},
+		{"online, no form", settings(true, "off"), true, anon, false},
+		{"online, required form", settings(false, "required"), true, anon, true},
+		{"online, required form, email known", settings(false, "required"), true, known, false},
+	}
+	for _, tt := range tests {
+		if got := contactFormRequired(tt.st, tt.available, tt.v); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestCheckBody(t *testing.T) {
+	tests := []struct {
+		body, code string
+	}{
+		{"hello", ""},
+		{strings.Repeat("é", MaxMessageLength), ""},
+		{strings.Repeat("é", MaxMessageLength+1), CodeMessageTooLong},
+		{" \n\t ", CodeEmptyMessage},
+		{"bad \xff utf-8", CodeBadRequest},
+	}
+	for _, tt := range tests {
+		_, err := checkBody(tt.body)
+		if got := ErrorCode(err); got != tt.code {
+			t.Errorf("checkBody(%.20q…): code %q, want %q", tt.body, got, tt.code)
+		}
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	l := newLimiter(1, 3)
+	now := time.Now()
+	for i := 0; i < 3; i++ {
+		if !l.allow("v", now) {
+			t.Fatalf("call %d within the burst refused", i)
+		}
+	}
+	if l.allow("v", now) {
+		t.Fatal("call over the burst allowed")
+	}
+	if !l.allow("other", now) {
+		t.Fatal("keys share a bucket")
+	}
+	if !l.allow("v", now.Add(1100*time.Millisecond)) {
+		t.Fatal("the bucket did not refill")
+	}
+}
