@@ -131,9 +131,7 @@ func (e *Engine) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-e.wake:
-			if !timer.Stop() {
-				<-timer.C
-			}
+			timer.Stop() // Go 1.23 timers: no stale value survives Stop
 		case <-timer.C:
 		}
 	}

@@ -172,9 +172,7 @@ func (s *Service) loop(ctx context.Context, kicked <-chan struct{}, work func(co
 		case <-ctx.Done():
 			return
 		case <-kicked:
-			if !timer.Stop() {
-				<-timer.C
-			}
+			timer.Stop() // Go 1.23 timers: no stale value survives Stop
 		case <-timer.C:
 		}
 	}

@@ -120,9 +120,7 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-w.kick:
-			if !timer.Stop() {
-				<-timer.C
-			}
+			timer.Stop() // Go 1.23 timers: no stale value survives Stop
 		case <-timer.C:
 		}
 	}
