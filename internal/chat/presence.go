@@ -50,13 +50,19 @@ func (s *Service) VisitorDisconnected(ctx context.Context, visitorID string, rem
 	if err := s.db.RemovePresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID); err != nil {
 		s.log.Error("remove visitor presence", "visitor", visitorID, "err", err)
 	}
+	s.scheduleLeave(ctx, visitorID, leftAt, s.opts.VisitorGrace)
+}
+
+// scheduleLeave records the leave after delay unless the visitor comes
+// back first; when the database cannot be reached, it tries again.
+func (s *Service) scheduleLeave(ctx context.Context, visitorID string, leftAt time.Time, delay time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.leaveTimers[visitorID]; ok {
 		old.Stop()
 	}
 	var t *time.Timer
-	t = time.AfterFunc(s.opts.VisitorGrace, func() {
+	t = time.AfterFunc(delay, func() {
 		s.mu.Lock()
 		if s.leaveTimers[visitorID] != t {
 			s.mu.Unlock()
@@ -64,27 +70,29 @@ func (s *Service) VisitorDisconnected(ctx context.Context, visitorID string, rem
 		}
 		delete(s.leaveTimers, visitorID)
 		s.mu.Unlock()
-		s.leaveIfAbsent(ctx, visitorID, leftAt)
+		if err := s.leaveIfAbsent(ctx, visitorID, leftAt); err != nil {
+			s.log.Error("record visitor leave; will retry", "visitor", visitorID, "err", err)
+			s.scheduleLeave(ctx, visitorID, leftAt, time.Second)
+		}
 	})
 	s.leaveTimers[visitorID] = t
 }
 
 // leaveIfAbsent marks the visitor gone since leftAt unless some node holds
 // a connection for them.
-func (s *Service) leaveIfAbsent(ctx context.Context, visitorID string, leftAt time.Time) {
+func (s *Service) leaveIfAbsent(ctx context.Context, visitorID string, leftAt time.Time) error {
 	present, err := s.db.Present(ctx, store.PresenceVisitor, visitorID)
 	if err != nil {
-		s.log.Error("read visitor presence", "visitor", visitorID, "err", err)
-		return
+		return err
 	}
 	if present {
-		return // reconnected on another node
+		return nil // reconnected on another node
 	}
 	if err := s.db.SetVisitorLeft(ctx, visitorID, leftAt); err != nil {
-		s.log.Error("mark visitor left", "visitor", visitorID, "err", err)
-		return
+		return err
 	}
 	s.visitorUpdated(ctx, visitorID)
+	return nil
 }
 
 // FlushLeaves records every pending leave at once (shutdown), so that no
@@ -100,7 +108,9 @@ func (s *Service) FlushLeaves(ctx context.Context) {
 	s.mu.Unlock()
 	now := s.now()
 	for _, id := range ids {
-		s.leaveIfAbsent(ctx, id, now)
+		if err := s.leaveIfAbsent(ctx, id, now); err != nil {
+			s.log.Error("record visitor leave", "visitor", id, "err", err)
+		}
 	}
 	if _, _, err := s.db.RemoveNode(ctx, s.opts.NodeID); err != nil {
 		s.log.Error("remove node", "node", s.opts.NodeID, "err", err)
@@ -163,7 +173,10 @@ func (s *Service) sweepNodes(ctx context.Context, cutoff time.Time) {
 		s.log.Warn("node stopped heartbeating: its connections count as closed", "node", n.ID,
 			"last_heartbeat", n.HeartbeatAt, "visitors", len(visitors), "agents", len(agents))
 		for _, id := range visitors {
-			s.leaveIfAbsent(ctx, id, n.HeartbeatAt)
+			if err := s.leaveIfAbsent(ctx, id, n.HeartbeatAt); err != nil {
+				s.log.Error("record visitor leave; will retry", "visitor", id, "err", err)
+				s.scheduleLeave(context.WithoutCancel(ctx), id, n.HeartbeatAt, time.Second)
+			}
 		}
 		for _, id := range agents {
 			if present, err := s.db.Present(ctx, store.PresenceAgent, id); err == nil && !present {

@@ -110,9 +110,12 @@ func (e *Engine) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		e.drainChanges(ctx)
+		ok := e.drainChanges(ctx)
 		e.runDue(ctx)
 		wait := e.opts.MaxIdle
+		if !ok {
+			wait = time.Second // retry what failed, without spinning
+		}
 		if next, err := e.db.NextForwardDue(ctx); err != nil {
 			if ctx.Err() == nil {
 				e.log.Error("read forwarding schedule", "err", err)
@@ -137,15 +140,28 @@ func (e *Engine) Run(ctx context.Context) {
 	}
 }
 
-func (e *Engine) drainChanges(ctx context.Context) {
+// retryLater puts an id back in one of the change sets without waking the
+// loop, which comes back to it after a pause.
+func (e *Engine) retryLater(set map[string]struct{}, id string) {
+	e.mu.Lock()
+	set[id] = struct{}{}
+	e.mu.Unlock()
+}
+
+// drainChanges evaluates the conversations whose inputs changed; it reports
+// false when some failed and were kept for another try.
+func (e *Engine) drainChanges(ctx context.Context) bool {
 	e.mu.Lock()
 	convs, visits, spaces := e.pending, e.visits, e.spaces
 	e.pending, e.visits, e.spaces = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
 	e.mu.Unlock()
+	failed := 0
 	for id := range visits {
 		ids, err := e.db.ConversationIDsOfVisitor(ctx, id)
 		if err != nil {
-			e.log.Error("list conversations of visitor", "visitor", id, "err", err)
+			e.log.Error("list conversations of visitor; will retry", "visitor", id, "err", err)
+			e.retryLater(e.visits, id)
+			failed++
 			continue
 		}
 		for _, c := range ids {
@@ -155,7 +171,9 @@ func (e *Engine) drainChanges(ctx context.Context) {
 	for id := range spaces {
 		ids, err := e.db.ConversationsWithUnforwarded(ctx, id)
 		if err != nil {
-			e.log.Error("list conversations of workspace", "workspace", id, "err", err)
+			e.log.Error("list conversations of workspace; will retry", "workspace", id, "err", err)
+			e.retryLater(e.spaces, id)
+			failed++
 			continue
 		}
 		for _, c := range ids {
@@ -164,12 +182,15 @@ func (e *Engine) drainChanges(ctx context.Context) {
 	}
 	for id := range convs {
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		if err := e.Evaluate(ctx, id); err != nil && ctx.Err() == nil {
-			e.log.Error("evaluate forwarding", "conversation", id, "err", err)
+			e.log.Error("evaluate forwarding; will retry", "conversation", id, "err", err)
+			e.retryLater(e.pending, id) // kept: a database outage loses no change
+			failed++
 		}
 	}
+	return failed == 0
 }
 
 func (e *Engine) runDue(ctx context.Context) {
