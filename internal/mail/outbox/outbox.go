@@ -172,8 +172,9 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) {
 	sendCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	err := w.sender.Send(sendCtx, e.From, []string{e.To}, e.Raw)
 	cancel()
-	if ctx.Err() != nil {
-		// Shutting down: the lease runs out and the email is tried again.
+	if err != nil && ctx.Err() != nil {
+		// Interrupted by shutdown: the lease runs out and the email is
+		// tried again.
 		return
 	}
 	now := w.opts.Now()
@@ -196,7 +197,15 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) {
 		next = now.Add(w.Backoff(e.Attempts))
 		w.log.Warn("email delivery failed; will retry", "email", e.ID, "attempt", e.Attempts, "retry_at", next, "err", err)
 	}
-	ids, err := w.db.SetEmailStatus(ctx, e.ID, status, next, msg, now)
+	// The relay has answered: record it even if we are shutting down, and
+	// the email with its replies at once.
+	ctx = context.WithoutCancel(ctx)
+	var ids []string
+	err = w.db.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		ids, err = tx.SetEmailStatus(ctx, e.ID, status, next, msg, now)
+		return err
+	})
 	if err != nil {
 		w.log.Error("record email status", "email", e.ID, "status", status, "err", err)
 		return
