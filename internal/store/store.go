@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -47,6 +48,11 @@ type querier interface {
 type Store struct {
 	q       querier
 	dialect Dialect
+	// writes serialises SQLite's writers in the process (nil on PostgreSQL,
+	// and inside a transaction, which holds it already): waiting on a Go
+	// mutex hands over at once, where SQLite's busy handler sleeps for
+	// milliseconds at a time.
+	writes *sync.Mutex
 }
 
 // DB is an open database.
@@ -102,7 +108,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	return &DB{Store: Store{q: db, dialect: dialect}, SQL: db}, nil
+	st := Store{q: db, dialect: dialect}
+	if dialect == SQLite {
+		st.writes = &sync.Mutex{}
+	}
+	return &DB{Store: st, SQL: db}, nil
 }
 
 // Dialect reports the database's SQL flavour.
@@ -136,6 +146,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // InTx runs fn in a transaction, committing when it returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Store) error) error {
+	if db.writes != nil {
+		db.writes.Lock()
+		defer db.writes.Unlock()
+	}
 	tx, err := db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -171,11 +185,34 @@ func (s *Store) rebind(q string) string {
 }
 
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if s.writes != nil {
+		s.writes.Lock()
+		defer s.writes.Unlock()
+	}
 	return s.q.ExecContext(ctx, s.rebind(q), args...)
 }
 
+// query runs a statement that returns rows. A write (UPDATE ... RETURNING)
+// takes the writers' mutex to start; SQLite's own lock covers the rest of
+// it while its rows are read.
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s.writes != nil && isWrite(q) {
+		s.writes.Lock()
+		defer s.writes.Unlock()
+	}
 	return s.q.QueryContext(ctx, s.rebind(q), args...)
+}
+
+func isWrite(q string) bool {
+	q = strings.TrimSpace(q)
+	if len(q) < 6 {
+		return false
+	}
+	switch strings.ToUpper(q[:6]) {
+	case "UPDATE", "DELETE", "INSERT":
+		return true
+	}
+	return false
 }
 
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
