@@ -268,9 +268,13 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string) (*time.Tim
 		if err != nil {
 			return err
 		}
-		msgs, err := tx.Messages(ctx, c.WorkspaceID, c.ID, false)
-		if err != nil {
-			return err
+		var msgs []model.Message
+		if mayEmail(c, w) {
+			// Only a conversation that could be emailed needs its messages:
+			// Decide settles the others from the conversation alone.
+			if msgs, err = tx.Messages(ctx, c.WorkspaceID, c.ID, false); err != nil {
+				return err
+			}
 		}
 		snap := snapshotOf(c, w, msgs)
 		now := e.now()
@@ -348,6 +352,15 @@ func (e *Engine) event(workspaceID, typ string, data any) {
 		return
 	}
 	e.notify.ToAgents(workspaceID, b)
+}
+
+// mayEmail reports whether Decide could want the conversation's messages:
+// a website conversation of an identified visitor whose address works, in
+// a workspace that forwards.
+func mayEmail(c model.Conversation, w model.Workspace) bool {
+	return c.Channel == model.ChannelWebsite && c.Visitor.HasEmail() &&
+		c.Visitor.EmailStatus != model.EmailUnsubscribed && c.Visitor.EmailStatus != model.EmailBouncing &&
+		w.Settings.EmailForwarding != model.ForwardOff
 }
 
 // snapshotOf builds the input of Decide from stored state.

@@ -22,14 +22,24 @@ type Conn struct {
 	lastActivity time.Time
 }
 
-// SendBuffer is how many frames may wait for a slow connection before the
-// hub drops it (the client reconnects and refetches what it missed).
-const SendBuffer = 64
+// SendBuffer is how many frames may wait for a slow widget before the hub
+// drops it (the client reconnects and refetches what it missed). A
+// dashboard receives every event of its workspace, so it may queue
+// AgentSendBuffer frames: under load (hundreds of visitors arriving a
+// second) a smaller queue dropped it again and again.
+const (
+	SendBuffer      = 64
+	AgentSendBuffer = 4096
+)
 
 // NewConn makes a connection record for the hub.
 func NewConn(workspaceID, visitorID, agentID string) *Conn {
+	size := SendBuffer
+	if agentID != "" {
+		size = AgentSendBuffer
+	}
 	return &Conn{WorkspaceID: workspaceID, VisitorID: visitorID, AgentID: agentID,
-		send: make(chan []byte, SendBuffer), closed: make(chan struct{})}
+		send: make(chan []byte, size), closed: make(chan struct{})}
 }
 
 // Send returns the queue of frames to write.
