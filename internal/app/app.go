@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,6 +99,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if err := a.openMail(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if cfg.SMTPURL != "" && !strings.HasPrefix(cfg.PublicURL, "https://") {
+		log.Warn("PARLEY_PUBLIC_URL is not https: the List-Unsubscribe links of forwarded emails will not be either, and mail providers expect https", "public_url", cfg.PublicURL)
 	}
 	a.Engine = forward.NewEngine(db, svc.Signer(), pub, forward.EngineOptions{
 		Timings: forward.Timings{

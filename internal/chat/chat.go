@@ -147,7 +147,9 @@ func (s *Service) DB() *store.DB { return s.db }
 // Signer exposes the token signer.
 func (s *Service) Signer() *token.Signer { return s.signer }
 
-func (s *Service) now() time.Time { return s.opts.Now().UTC() }
+// now is the clock at the store's precision (microseconds), so a message
+// reads the same when created and when read back.
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
 // notFound maps a store miss to the domain's not_found.
 func notFound(err error, what string) error {

@@ -71,7 +71,7 @@ func NewEngine(db *store.DB, signer *token.Signer, notify Notifier, opts EngineO
 		pending: map[string]struct{}{}, visits: map[string]struct{}{}, spaces: map[string]struct{}{}}
 }
 
-func (e *Engine) now() time.Time { return e.opts.Now().UTC() }
+func (e *Engine) now() time.Time { return e.opts.Now().UTC().Truncate(time.Microsecond) }
 
 func (e *Engine) poke() {
 	select {

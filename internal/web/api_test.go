@@ -141,6 +141,10 @@ func TestConversationFlow(t *testing.T) {
 	if len(msgs.Messages) != 3 || msgs.Messages[0].ID != first.ID || msgs.Messages[2].Kind != "comment" {
 		t.Fatalf("agent sees %+v", msgs.Messages)
 	}
+	// A message reads the same when created and when read back.
+	if !msgs.Messages[1].CreatedAt.Equal(reply.CreatedAt) {
+		t.Errorf("created_at %v when posted, %v when read back", reply.CreatedAt, msgs.Messages[1].CreatedAt)
+	}
 	// The visitor sees the reply but never the comment.
 	s.Do("GET", "/api/widget/v1/messages?visitor_token="+sess.VisitorToken, "", nil, 200, &msgs)
 	if len(msgs.Messages) != 2 || msgs.Messages[1].ID != reply.ID {

@@ -177,7 +177,7 @@ func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtim
 			err = s.svc.VisitorActivity(ctx, v.ID)
 		}
 	default:
-		refuse("bad_frame", "unknown frame type "+quoteShort(f.Type), "")
+		refuse("bad_frame", "unknown frame type "+quoteShort(f.Type), f.ClientID)
 		return
 	}
 	if err == nil {

@@ -159,9 +159,9 @@ func (w *Worker) logUndeliverable(ctx context.Context) {
 		return
 	}
 	for _, e := range batch {
-		w.log.Warn("email not sent: no relay configured; kept in the outbox",
-			"email", e.ID, "conversation", e.ConversationID, "to", e.To, "message_id", e.MessageID)
-		w.log.Debug("email content", "email", e.ID, "raw", string(e.Raw))
+		// With no relay, the contract has the email written to the log.
+		w.log.Warn("email not sent: no relay configured (PARLEY_SMTP_URL); kept in the outbox, undeliverable until one is",
+			"email", e.ID, "conversation", e.ConversationID, "to", e.To, "message_id", e.MessageID, "raw", string(e.Raw))
 		if _, err := w.db.SetEmailStatus(ctx, e.ID, "queued", w.opts.Now().Add(24*time.Hour), "no relay configured (PARLEY_SMTP_URL is empty)", w.opts.Now()); err != nil {
 			w.log.Error("record undeliverable email", "email", e.ID, "err", err)
 		}
