@@ -28,11 +28,14 @@ type PGBus struct {
 	url  string
 	node string
 	log  *slog.Logger
+	// out queues payloads for the sender, which batches them: a request
+	// does not wait for NOTIFY's commit, and events keep their order.
+	out chan string
 }
 
 // NewPGBus returns a bus for the nodes sharing the database at url.
 func NewPGBus(hub *Hub, db *store.DB, url, nodeID string, log *slog.Logger) *PGBus {
-	return &PGBus{hub: hub, db: db, url: url, node: nodeID, log: log}
+	return &PGBus{hub: hub, db: db, url: url, node: nodeID, log: log, out: make(chan string, 8192)}
 }
 
 type envelope struct {
@@ -62,25 +65,63 @@ func (b *PGBus) ToWidgets(workspaceID string, frame []byte) {
 }
 
 func (b *PGBus) publish(kind, target string, frame []byte) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	payload, _ := json.Marshal(envelope{Node: b.node, Kind: kind, Target: target, Frame: frame})
-	if len(payload) > maxNotify {
-		id := model.NewID()
-		if err := b.db.PutBusEvent(ctx, id, string(payload), time.Now()); err != nil {
-			b.log.Error("publish large event", "err", err)
+	select {
+	case b.out <- string(payload):
+	default:
+		// Never block a request (or shutdown) on the bus: other nodes'
+		// clients refetch what they miss when they reconnect.
+		b.log.Error("event queue to other nodes full: event dropped", "kind", kind)
+	}
+}
+
+// send delivers queued payloads to the other nodes until ctx ends, up to 64
+// in one statement.
+func (b *PGBus) send(ctx context.Context) {
+	batch := make([]string, 0, 64)
+	for {
+		batch = batch[:0]
+		select {
+		case <-ctx.Done():
 			return
+		case p := <-b.out:
+			batch = append(batch, p)
 		}
-		payload, _ = json.Marshal(envelope{Node: b.node, Ref: id})
+	more:
+		for len(batch) < cap(batch) {
+			select {
+			case p := <-b.out:
+				batch = append(batch, p)
+			default:
+				break more
+			}
+		}
+		if err := b.notify(ctx, batch); err != nil && ctx.Err() == nil {
+			b.log.Error("publish events to other nodes", "events", len(batch), "err", err)
+		}
 	}
-	if err := b.db.Notify(ctx, Channel, string(payload)); err != nil {
-		b.log.Error("publish event to other nodes", "err", err)
+}
+
+func (b *PGBus) notify(ctx context.Context, batch []string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for i, p := range batch {
+		if len(p) > maxNotify {
+			id := model.NewID()
+			if err := b.db.PutBusEvent(ctx, id, p, time.Now()); err != nil {
+				return err
+			}
+			ref, _ := json.Marshal(envelope{Node: b.node, Ref: id})
+			batch[i] = string(ref)
+		}
 	}
+	return b.db.NotifyAll(ctx, Channel, batch)
 }
 
 // Run listens for other nodes' events until ctx ends, reconnecting with
 // backoff when the connection drops.
 func (b *PGBus) Run(ctx context.Context) {
+	go b.send(ctx)
 	backoff := 100 * time.Millisecond
 	prune := time.NewTicker(time.Minute)
 	defer prune.Stop()

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -152,12 +154,24 @@ func (s *Store) PruneBusEvents(ctx context.Context, cutoff time.Time) error {
 	return nil
 }
 
-// Notify sends a PostgreSQL notification on a channel.
-func (s *Store) Notify(ctx context.Context, channel, payload string) error {
-	if s.dialect != Postgres {
+// NotifyAll sends PostgreSQL notifications on a channel, in order, in one
+// statement (one round trip, one commit).
+func (s *Store) NotifyAll(ctx context.Context, channel string, payloads []string) error {
+	if s.dialect != Postgres || len(payloads) == 0 {
 		return nil
 	}
-	if _, err := s.exec(ctx, `SELECT pg_notify(?, ?)`, channel, payload); err != nil {
+	var q strings.Builder
+	q.WriteString("SELECT ")
+	args := make([]any, 0, len(payloads)+1)
+	args = append(args, channel)
+	for i, p := range payloads {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("pg_notify($1, $" + strconv.Itoa(i+2) + ")")
+		args = append(args, p)
+	}
+	if _, err := s.q.ExecContext(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("notify %s: %w", channel, err)
 	}
 	return nil
