@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
 )
@@ -160,10 +161,7 @@ func notFound(err error, what string) error {
 }
 
 // Event is what agents' connections receive.
-type Event struct {
-	Type string `json:"type"`
-	Data any    `json:"data"`
-}
+type Event = realtime.Event
 
 func encode(v any) []byte {
 	b, err := json.Marshal(v)

@@ -2,7 +2,6 @@ package forward
 
 import (
 	"context"
-	"encoding/json"
 
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
 )
@@ -343,10 +343,7 @@ func (e *Engine) event(workspaceID, typ string, data any) {
 	if e.notify == nil {
 		return
 	}
-	b, err := json.Marshal(struct {
-		Type string `json:"type"`
-		Data any    `json:"data"`
-	}{typ, data})
+	b, err := realtime.EncodeEvent(typ, data)
 	if err != nil {
 		e.log.Error("encode event", "err", err)
 		return

@@ -6,11 +6,11 @@ package outbox
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"math/rand/v2"
 	"time"
 
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 )
 
@@ -215,11 +215,9 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) {
 	}
 	for _, id := range ids {
 		if m, err := w.db.Message(ctx, e.WorkspaceID, id); err == nil {
-			b, _ := json.Marshal(struct {
-				Type string `json:"type"`
-				Data any    `json:"data"`
-			}{"message.updated", m})
-			w.notify.ToAgents(e.WorkspaceID, b)
+			if b, err := realtime.EncodeEvent("message.updated", m); err == nil {
+				w.notify.ToAgents(e.WorkspaceID, b)
+			}
 		}
 	}
 }
