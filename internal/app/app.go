@@ -246,6 +246,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		}()
 		a.Log.Info("inbound SMTP listening", "addr", ln.Addr().String(), "domain", a.Config.InboundDomain)
 	}
+	if a.Config.DebugAddr != "" {
+		dln, err := net.Listen("tcp", a.Config.DebugAddr)
+		if err != nil {
+			stopBG()
+			wg.Wait()
+			return fmt.Errorf("listen on PARLEY_DEBUG_ADDR %s: %w", a.Config.DebugAddr, err)
+		}
+		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = dsrv.Serve(dln) }()
+		defer dsrv.Close()
+		a.Log.Info("debug listening", "addr", dln.Addr().String())
+	}
 	srv := &http.Server{
 		Handler:           a.Web,
 		ReadHeaderTimeout: 10 * time.Second,

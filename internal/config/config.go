@@ -38,6 +38,7 @@ type Config struct {
 	DKIMKeyFile      string
 	DKIMSelector     string
 	DKIMDomain       string
+	DebugAddr        string
 }
 
 // Load reads the configuration from the environment through getenv
@@ -70,6 +71,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MetaGraphVersion: get("PARLEY_META_GRAPH_VERSION", "v21.0"),
 		DKIMSelector:     get("PARLEY_DKIM_SELECTOR", ""),
 		DKIMDomain:       get("PARLEY_DKIM_DOMAIN", ""),
+		DebugAddr:        get("PARLEY_DEBUG_ADDR", ""),
 	}
 	var errs []string
 	dur := func(name, def string) time.Duration {
