@@ -22,6 +22,7 @@ type WS struct {
 	t      testing.TB
 	Conn   *websocket.Conn
 	frames chan []byte
+	err    error // why reading ended, set before frames is closed
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -57,6 +58,7 @@ func (s *Server) dial(path string) *WS {
 		for {
 			_, raw, err := c.Read(ctx)
 			if err != nil {
+				w.err = err
 				return
 			}
 			w.frames <- raw
@@ -70,6 +72,24 @@ func (s *Server) dial(path string) *WS {
 func (w *WS) Close() {
 	_ = w.Conn.Close(websocket.StatusGoingAway, "page closed")
 	w.cancel()
+}
+
+// CloseStatus waits until the server ends the connection and returns the
+// close code it sent (-1 when the connection broke without one).
+func (w *WS) CloseStatus(timeout time.Duration) websocket.StatusCode {
+	w.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case _, ok := <-w.frames:
+			if !ok {
+				return websocket.CloseStatus(w.err)
+			}
+		case <-deadline:
+			w.t.Fatalf("connection still open after %v", timeout)
+			return -1
+		}
+	}
 }
 
 // Send writes a frame (a value encoded as JSON, or a raw string).

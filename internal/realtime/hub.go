@@ -8,15 +8,23 @@ import (
 )
 
 // Conn is one open connection as the hub sees it: a bounded queue of
-// encoded frames drained by the connection's writer.
+// encoded frames. Nothing waits on an idle connection: the first frame
+// queued starts a goroutine that writes until the queue is empty, so a
+// node holding thousands of quiet widgets keeps no writer goroutine (and
+// no stack) for each.
 type Conn struct {
 	WorkspaceID string
 	VisitorID   string // set for widget connections
 	AgentID     string // set for dashboard connections
 
-	send   chan []byte
-	once   sync.Once
-	closed chan struct{}
+	mu      sync.Mutex
+	queue   [][]byte
+	limit   int
+	writing bool
+	dead    bool
+	write   func([]byte) error
+	stop    func()
+	closed  chan struct{}
 
 	actMu        sync.Mutex
 	lastActivity time.Time
@@ -32,31 +40,102 @@ const (
 	AgentSendBuffer = 4096
 )
 
-// NewConn makes a connection record for the hub.
+// NewConn makes a connection record for the hub. Frames queued before
+// Start wait for it.
 func NewConn(workspaceID, visitorID, agentID string) *Conn {
-	size := SendBuffer
+	limit := SendBuffer
 	if agentID != "" {
-		size = AgentSendBuffer
+		limit = AgentSendBuffer
 	}
 	return &Conn{WorkspaceID: workspaceID, VisitorID: visitorID, AgentID: agentID,
-		send: make(chan []byte, size), closed: make(chan struct{})}
+		limit: limit, closed: make(chan struct{})}
 }
 
-// Send returns the queue of frames to write.
-func (c *Conn) Send() <-chan []byte { return c.send }
+// Start attaches the socket: write sends one frame (bounded by its own
+// timeout), stop closes the socket when the hub gives up on it (a slow
+// client, a failed write, shutdown). Frames already queued are written.
+func (c *Conn) Start(write func([]byte) error, stop func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.write, c.stop = write, stop
+	if c.dead {
+		go stop()
+		return
+	}
+	c.kick()
+}
 
 // Closed is closed when the hub gave up on the connection.
 func (c *Conn) Closed() <-chan struct{} { return c.closed }
 
 func (c *Conn) enqueue(frame []byte) {
-	select {
-	case c.send <- frame:
-	default:
-		c.kill()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return
+	}
+	if len(c.queue) >= c.limit {
+		c.killLocked()
+		return
+	}
+	c.queue = append(c.queue, frame)
+	c.kick()
+}
+
+// kick starts the writer if there is a socket, something to write and no
+// writer yet. c.mu is held.
+func (c *Conn) kick() {
+	if c.writing || c.write == nil || len(c.queue) == 0 {
+		return
+	}
+	c.writing = true
+	go c.drain()
+}
+
+func (c *Conn) drain() {
+	for {
+		c.mu.Lock()
+		batch := c.queue
+		c.queue = nil
+		if len(batch) == 0 || c.dead {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		for _, frame := range batch {
+			if err := c.write(frame); err != nil {
+				c.kill()
+				c.mu.Lock()
+				c.writing = false
+				c.queue = nil
+				c.mu.Unlock()
+				return
+			}
+		}
 	}
 }
 
-func (c *Conn) kill() { c.once.Do(func() { close(c.closed) }) }
+func (c *Conn) kill() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.killLocked()
+}
+
+func (c *Conn) killLocked() {
+	if c.dead {
+		return
+	}
+	c.dead = true
+	c.queue = nil
+	close(c.closed)
+	if c.stop != nil {
+		go c.stop()
+	}
+}
+
+// Kill closes the connection from the hub's side.
+func (c *Conn) Kill() { c.kill() }
 
 // Hub indexes this node's connections.
 type Hub struct {

@@ -1,6 +1,12 @@
 package realtime
 
-import "testing"
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
 
 func TestHubRouting(t *testing.T) {
 	h := NewHub()
@@ -29,8 +35,8 @@ func TestHubRouting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got []string
-		for len(tt.c.send) > 0 {
-			got = append(got, string(<-tt.c.send))
+		for _, f := range tt.c.queue {
+			got = append(got, string(f))
 		}
 		if len(got) != len(tt.want) {
 			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
@@ -61,5 +67,111 @@ func TestSlowConnectionIsDropped(t *testing.T) {
 	case <-c.Closed():
 	default:
 		t.Fatal("a connection that does not drain its queue must be dropped")
+	}
+	stopped := make(chan struct{})
+	c.Start(func([]byte) error { return nil }, func() { close(stopped) })
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a dropped connection's socket was not closed")
+	}
+}
+
+// recorder is a socket that records what is written to it.
+type recorder struct {
+	mu      sync.Mutex
+	frames  []string
+	fail    bool
+	stopped chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{stopped: make(chan struct{})} }
+
+func (r *recorder) write(f []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail {
+		return errors.New("broken pipe")
+	}
+	r.frames = append(r.frames, string(f))
+	return nil
+}
+
+func (r *recorder) stop() { close(r.stopped) }
+
+func (r *recorder) waitFor(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		got := append([]string(nil), r.frames...)
+		r.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("only %d of %d frames written", len(r.frames), n)
+	return nil
+}
+
+func TestConnWritesInOrderOnce(t *testing.T) {
+	h := NewHub()
+	c := NewConn("w", "", "a") // a dashboard: its queue holds every frame below
+	h.Register(c)
+	h.ToAgents("w", []byte("before start"))
+	rec := newRecorder()
+	c.Start(rec.write, rec.stop)
+	const n = 1000
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n / 4 {
+				// Each sender's frames must keep their order; a slow
+				// sender lets the writer run dry and restart.
+				h.ToAgents("w", fmt.Appendf(nil, "%d-%d", g, i))
+				if i%50 == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got := rec.waitFor(t, n+1)
+	if len(got) != n+1 || got[0] != "before start" {
+		t.Fatalf("wrote %d frames starting %q, want %d starting with the one queued before Start", len(got), got[0], n+1)
+	}
+	next := map[string]int{}
+	for _, f := range got[1:] {
+		var g, i int
+		if _, err := fmt.Sscanf(f, "%d-%d", &g, &i); err != nil {
+			t.Fatalf("frame %q: %v", f, err)
+		}
+		key := fmt.Sprint(g)
+		if i != next[key] {
+			t.Fatalf("sender %d: frame %d written where %d was due", g, i, next[key])
+		}
+		next[key]++
+	}
+}
+
+func TestConnFailedWriteClosesSocket(t *testing.T) {
+	h := NewHub()
+	c := NewConn("w", "v", "")
+	h.Register(c)
+	rec := newRecorder()
+	rec.fail = true
+	c.Start(rec.write, rec.stop)
+	h.ToVisitor("v", []byte("x"))
+	select {
+	case <-rec.stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a failed write must close the socket")
+	}
+	h.ToVisitor("v", []byte("y")) // queued to a dead connection: dropped, no panic
+	if n := h.Unregister(c); n != 0 {
+		t.Errorf("%d connections left", n)
 	}
 }

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -82,68 +84,93 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	}, func(context.Context, []byte) {})
 }
 
-// serveConn runs one WebSocket: a writer draining the hub's queue, a reader
-// handing frames to handle, pings to find dead peers, and clean closing at
-// shutdown. The connection is registered before the handshake completes, so
-// a client that sees itself connected misses no event.
+// serveConn runs one WebSocket. The connection is registered before the
+// handshake completes, so a client that sees itself connected misses no
+// event. After the handshake the HTTP handler returns and one goroutine
+// per connection is left, blocked in Read: frames are handled on a
+// goroutine of their own (database work grows a stack that would otherwise
+// stay with the connection for its whole life), writes happen on a
+// goroutine started when something is queued, and pings on a timer.
 func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions, conn *realtime.Conn, open, closed func(context.Context), handle func(context.Context, []byte)) {
+	if s.ctx.Err() != nil {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
 	s.wg.Add(1)
-	defer s.wg.Done()
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
-	open(ctx)
-	defer closed(context.WithoutCancel(ctx))
+	open(s.ctx)
+	if conn.VisitorID != "" {
+		// Widgets send and receive small frames: small buffers keep
+		// thousands of idle connections cheap.
+		w = smallBuffers{w}
+	}
 	c, err := websocket.Accept(w, r, opts)
 	if err != nil {
+		closed(context.WithoutCancel(s.ctx))
+		s.wg.Done()
 		return
 	}
 	c.SetReadLimit(frameReadLimit)
-
-	go func() {
-		defer cancel()
-		ping := time.NewTicker(s.opts.PingInterval)
-		defer ping.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-conn.Closed():
-				return
-			case frame := <-conn.Send():
-				wctx, wcancel := context.WithTimeout(ctx, writeTimeout)
-				err := c.Write(wctx, websocket.MessageText, frame)
-				wcancel()
-				if err != nil {
-					return
-				}
-			case <-ping.C:
-				pctx, pcancel := context.WithTimeout(ctx, writeTimeout)
-				err := c.Ping(pctx)
-				pcancel()
-				if err != nil {
-					return
-				}
-			}
-		}
-	}()
-
-	for {
-		typ, raw, err := c.Read(ctx)
+	var pinger *time.Timer
+	pinger = time.AfterFunc(s.opts.PingInterval, func() {
+		ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
+		err := c.Ping(ctx)
+		cancel()
 		if err != nil {
-			break
+			conn.Kill()
+			return
 		}
-		if typ != websocket.MessageText {
-			conn.Push(encodeFrame(errorFrame{Type: "error", Code: "bad_frame", Message: "frames are JSON text messages"}))
-			continue
+		pinger.Reset(s.opts.PingInterval)
+	})
+	conn.Start(func(frame []byte) error {
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		defer cancel()
+		return c.Write(ctx, websocket.MessageText, frame)
+	}, func() {
+		if s.ctx.Err() != nil {
+			_ = c.Close(websocket.StatusGoingAway, "server shutting down")
+			return
 		}
-		handle(ctx, raw)
+		_ = c.Close(websocket.StatusTryAgainLater, "connection dropped: reconnect")
+	})
+	go func() {
+		defer s.wg.Done()
+		defer pinger.Stop()
+		for {
+			// No context: the hub ends a read by closing the socket, which
+			// lets the close handshake happen.
+			typ, raw, err := c.Read(context.Background())
+			if err != nil {
+				break
+			}
+			if typ != websocket.MessageText {
+				conn.Push(encodeFrame(errorFrame{Type: "error", Code: "bad_frame", Message: "frames are JSON text messages"}))
+				continue
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				handle(s.ctx, raw)
+			}()
+			<-done
+		}
+		closed(context.WithoutCancel(s.ctx))
+		_ = c.CloseNow()
+	}()
+}
+
+// smallBuffers hands the WebSocket library 1 KiB buffers instead of the
+// HTTP server's 4 KiB ones. Larger frames are read and written past the
+// buffer, straight to the socket.
+type smallBuffers struct{ http.ResponseWriter }
+
+const smallBufferSize = 1 << 10
+
+func (b smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(b.ResponseWriter).Hijack()
+	if err != nil || brw.Reader.Buffered() > 0 {
+		return nc, brw, err
 	}
-	status := websocket.StatusNormalClosure
-	reason := ""
-	if s.ctx.Err() != nil {
-		status, reason = websocket.StatusGoingAway, "server shutting down"
-	}
-	_ = c.Close(status, reason)
+	return nc, bufio.NewReadWriter(bufio.NewReaderSize(nc, smallBufferSize), bufio.NewWriterSize(nc, smallBufferSize)), nil
 }
 
 func encodeFrame(v any) []byte {

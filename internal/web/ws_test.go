@@ -286,3 +286,41 @@ func TestUnauthenticatedWebSockets(t *testing.T) {
 		}
 	}
 }
+
+// Frames far larger than a widget connection's buffers cross both ways whole.
+func TestLongMessagesOverSmallBuffers(t *testing.T) {
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, 200, nil)
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	w := s.DialWidget(sess.VisitorToken)
+
+	long := strings.Repeat("é<b>x</b> ", 1000) // 10,000 characters, 11,000 bytes
+	w.Send(map[string]string{"type": "message", "body": long, "client_id": "c-1"})
+	echo := w.WaitFor("message", wait)
+	if field(echo, "message", "body") != long {
+		t.Fatalf("echo of the long message differs (%d bytes)", len(field(echo, "message", "body").(string)))
+	}
+	convID, _ := field(echo, "message", "conversation_id").(string)
+	s.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": long, "kind": "reply"}, 201, nil)
+	got := w.WaitFor("message", wait)
+	if field(got, "message", "body") != long {
+		t.Fatalf("the long reply reached the widget changed")
+	}
+}
+
+// Shutting down closes every socket with 1001 (going away), so that widgets
+// reconnect to another node or when the server is back.
+func TestShutdownClosesSocketsGoingAway(t *testing.T) {
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("ann@example.com", "Ann")
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	w := s.DialWidget(sess.VisitorToken)
+	dash := s.DialAgent(a.Token)
+	s.Stop()
+	for name, c := range map[string]*apptest.WS{"widget": w, "dashboard": dash} {
+		if got := c.CloseStatus(wait); got != websocket.StatusGoingAway {
+			t.Errorf("%s closed with %v, want %v", name, got, websocket.StatusGoingAway)
+		}
+	}
+}
