@@ -88,12 +88,18 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			// One writer at a time is SQLite's rule; a small pool lets
 			// readers proceed under WAL.
 			db.SetMaxOpenConns(8)
+			db.SetMaxIdleConns(8)
 		}
 		dialect = SQLite
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		db, err = sql.Open("pgx", url)
 		if err == nil {
+			// Keep every connection: database/sql keeps only two idle by
+			// default, and under load the others were closed and opened
+			// again (a new server process each) between statements.
 			db.SetMaxOpenConns(20)
+			db.SetMaxIdleConns(20)
+			db.SetConnMaxIdleTime(5 * time.Minute)
 		}
 		dialect = Postgres
 	default:
