@@ -103,6 +103,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if cfg.SMTPURL != "" && !strings.HasPrefix(cfg.PublicURL, "https://") {
 		log.Warn("PARLEY_PUBLIC_URL is not https: the List-Unsubscribe links of forwarded emails will not be either, and mail providers expect https", "public_url", cfg.PublicURL)
 	}
+	workers := 1
+	if db.Dialect() == store.Postgres {
+		workers = 4
+	}
 	a.Engine = forward.NewEngine(db, svc.Signer(), pub, forward.EngineOptions{
 		Timings: forward.Timings{
 			LeftAfter: cfg.ForwardLeftAfter,
@@ -114,6 +118,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		InboundDomain: cfg.InboundDomain,
 		Logger:        log,
 		Queued:        a.Outbox.Kick,
+		Workers:       workers,
 	})
 	svc.SetEvaluator(a.Engine)
 	a.Meta = meta.New(db, svc, meta.Options{Secret: secret, GraphURL: cfg.MetaGraphURL, GraphVersion: cfg.MetaGraphVersion, Logger: log})

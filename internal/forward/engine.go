@@ -2,12 +2,13 @@ package forward
 
 import (
 	"context"
-
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleychat/parley/internal/model"
@@ -34,6 +35,11 @@ type EngineOptions struct {
 	// MaxIdle bounds how long the loop sleeps without looking at the
 	// schedule (other nodes may have added due times).
 	MaxIdle time.Duration
+	// Workers evaluate due conversations concurrently (1 when zero). On
+	// PostgreSQL each evaluation mostly waits for round trips and the
+	// commit, so a few in parallel multiply the throughput; SQLite takes
+	// one writer at a time and gains nothing.
+	Workers int
 }
 
 // Engine is the scheduler: it re-evaluates conversations when their inputs
@@ -65,6 +71,9 @@ func NewEngine(db *store.DB, signer *token.Signer, notify Notifier, opts EngineO
 	}
 	if opts.MaxIdle <= 0 {
 		opts.MaxIdle = 5 * time.Second
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 1
 	}
 	return &Engine{db: db, signer: signer, notify: notify, opts: opts, log: opts.Logger,
 		wake:    make(chan struct{}, 1),
@@ -180,17 +189,50 @@ func (e *Engine) drainChanges(ctx context.Context) bool {
 			convs[c] = struct{}{}
 		}
 	}
+	ids := make([]string, 0, len(convs))
 	for id := range convs {
-		if ctx.Err() != nil {
-			return false
-		}
+		ids = append(ids, id)
+	}
+	var failures atomic.Int64
+	e.each(ctx, ids, func(id string) {
 		if err := e.Evaluate(ctx, id); err != nil && ctx.Err() == nil {
 			e.log.Error("evaluate forwarding; will retry", "conversation", id, "err", err)
 			e.retryLater(e.pending, id) // kept: a database outage loses no change
-			failed++
+			failures.Add(1)
 		}
+	})
+	return failed == 0 && failures.Load() == 0 && ctx.Err() == nil
+}
+
+// each runs fn for every id on up to Workers goroutines, stopping early
+// when ctx ends.
+func (e *Engine) each(ctx context.Context, ids []string, fn func(id string)) {
+	if e.opts.Workers == 1 {
+		for _, id := range ids {
+			if ctx.Err() != nil {
+				return
+			}
+			fn(id)
+		}
+		return
 	}
-	return failed == 0
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	for range min(e.opts.Workers, len(ids)) {
+		wg.Go(func() {
+			for id := range jobs {
+				fn(id)
+			}
+		})
+	}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- id
+	}
+	close(jobs)
+	wg.Wait()
 }
 
 func (e *Engine) runDue(ctx context.Context) {
@@ -202,30 +244,41 @@ func (e *Engine) runDue(ctx context.Context) {
 			}
 			return
 		}
-		progressed := false
-		for _, id := range ids {
-			due, err := e.evaluate(ctx, id)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				e.log.Error("forward due conversation", "conversation", id, "err", err)
-				// Look again later rather than spinning on the failure.
-				retry := e.now().Add(10 * time.Second)
-				if err := e.db.SetForwardState(ctx, id, store.ForwardState{DueAt: &retry, Code: "error",
-					Reason: "could not queue the email; retrying at " + retry.Format("15:04:05")}); err != nil {
-					e.log.Error("reschedule conversation", "conversation", id, "err", err)
-				}
-				continue
-			}
-			if due == nil || due.After(e.now()) {
-				progressed = true
-			}
+		if e.opts.Workers > 1 {
+			// Other nodes list the same conversations: in another order,
+			// each mostly finds rows nobody has locked yet.
+			rand.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 		}
-		if len(ids) < 200 || !progressed {
+		var progressed atomic.Bool
+		e.each(ctx, ids, func(id string) {
+			if e.runDueOne(ctx, id) {
+				progressed.Store(true)
+			}
+		})
+		if len(ids) < 200 || !progressed.Load() {
 			return
 		}
 	}
+}
+
+// runDueOne evaluates one due conversation and reports whether it moved on
+// (its due time is now in the future or gone).
+func (e *Engine) runDueOne(ctx context.Context, id string) bool {
+	due, err := e.evaluate(ctx, id)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		e.log.Error("forward due conversation", "conversation", id, "err", err)
+		// Look again later rather than spinning on the failure.
+		retry := e.now().Add(10 * time.Second)
+		if err := e.db.SetForwardState(ctx, id, store.ForwardState{DueAt: &retry, Code: "error",
+			Reason: "could not queue the email; retrying at " + retry.Format("15:04:05")}); err != nil {
+			e.log.Error("reschedule conversation", "conversation", id, "err", err)
+		}
+		return false
+	}
+	return due == nil || due.After(e.now())
 }
 
 func sameDue(a, b *time.Time) bool {

@@ -22,7 +22,7 @@ import (
 // seed stores n conversations of identified visitors who left an hour ago,
 // each with one agent reply; due sets their due time to now (else they are
 // off the schedule, as idle conversations are).
-func seed(b *testing.B, db *store.DB, n int, due bool) {
+func seed(b testing.TB, db *store.DB, n int, due bool) {
 	b.Helper()
 	ctx := context.Background()
 	now := time.Now()
@@ -62,7 +62,7 @@ func seed(b *testing.B, db *store.DB, n int, due bool) {
 	}
 }
 
-func openDB(b *testing.B) *store.DB {
+func openDB(b testing.TB) *store.DB {
 	b.Helper()
 	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "p.db"))
 	if err != nil {

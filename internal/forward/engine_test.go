@@ -1,0 +1,61 @@
+package forward_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/forward"
+	"github.com/parleychat/parley/internal/mail/outbox"
+	"github.com/parleychat/parley/internal/mail/relay"
+	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/token"
+)
+
+// Two nodes, each evaluating with several workers, share one PostgreSQL:
+// every due conversation is emailed exactly once.
+func TestConcurrentEnginesEmailOnce(t *testing.T) {
+	db, err := store.Open(t.Context(), apptest.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	seed(t, db, n, true)
+	srv := apptest.StartRelay(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 2 { // two nodes
+		r, err := relay.New(relay.Config{URL: srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		w := outbox.New(db, r, nil, outbox.Options{IsPermanent: relay.IsPermanent, Logger: quietLog})
+		e := forward.NewEngine(db, token.NewSigner([]byte("test-secret-0123456789")), nil, forward.EngineOptions{
+			Timings:   forward.DefaultTimings,
+			PublicURL: "https://chat.example.com", MailFrom: "chat@example.com", InboundDomain: "reply.example.com",
+			Logger: quietLog, Queued: w.Kick, Workers: 4,
+		})
+		go e.Run(ctx)
+		go w.Run(ctx)
+	}
+	mails := srv.Wait(t, n, time.Minute)
+	time.Sleep(500 * time.Millisecond) // room for a duplicate to show up
+	mails = srv.Mails()
+	seen := map[string]bool{}
+	for _, m := range mails {
+		id := m.Msg.Header.Get("X-Parley-Conversation")
+		if seen[id] {
+			t.Errorf("conversation %s emailed twice", id)
+		}
+		seen[id] = true
+	}
+	if len(seen) != n {
+		t.Errorf("%d conversations emailed, want %d", len(seen), n)
+	}
+}
