@@ -121,6 +121,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Workers:       workers,
 	})
 	svc.SetEvaluator(a.Engine)
+	svc.OnNodeRemoved(a.Outbox.Kick)
 	a.Meta = meta.New(db, svc, meta.Options{Secret: secret, GraphURL: cfg.MetaGraphURL, GraphVersion: cfg.MetaGraphVersion, Logger: log})
 	svc.SetChannelSender(a.Meta)
 	resolve := inbound.TokenResolver(svc.Signer(), cfg.InboundDomain, cfg.MailFrom)
@@ -191,6 +192,7 @@ func (a *App) openMail() error {
 	a.Outbox = outbox.New(a.DB, sender, a.pub, outbox.Options{
 		IsPermanent: relay.IsPermanent,
 		RetryBase:   a.Config.MailRetryBase,
+		NodeID:      a.Chat.NodeID(),
 		Logger:      a.Log,
 	})
 	return nil

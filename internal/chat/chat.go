@@ -85,7 +85,9 @@ type Service struct {
 	eval   Evaluator
 	chans  ChannelSender
 	opts   Options
-	log    *slog.Logger
+
+	nodeRemoved func()
+	log         *slog.Logger
 
 	visitorLimits *limiter
 	loginByAddr   *limiter
@@ -135,6 +137,10 @@ func New(db *store.DB, pub Publisher, signer *token.Signer, opts Options) *Servi
 
 // SetEvaluator connects the forwarding engine.
 func (s *Service) SetEvaluator(e Evaluator) { s.eval = e }
+
+// OnNodeRemoved sets what runs after a dead node was forgotten and the
+// emails it had claimed were released (wake the outbox).
+func (s *Service) OnNodeRemoved(f func()) { s.nodeRemoved = f }
 
 // SetChannelSender connects the Messenger/Instagram channels.
 func (s *Service) SetChannelSender(c ChannelSender) { s.chans = c }

@@ -112,7 +112,7 @@ func (s *Service) FlushLeaves(ctx context.Context) {
 			s.log.Error("record visitor leave", "visitor", id, "err", err)
 		}
 	}
-	if _, _, err := s.db.RemoveNode(ctx, s.opts.NodeID); err != nil {
+	if _, _, err := s.db.RemoveNode(ctx, s.opts.NodeID, s.now()); err != nil {
 		s.log.Error("remove node", "node", s.opts.NodeID, "err", err)
 	}
 }
@@ -165,10 +165,13 @@ func (s *Service) sweepNodes(ctx context.Context, cutoff time.Time) {
 		return
 	}
 	for _, n := range dead {
-		visitors, agents, err := s.db.RemoveNode(ctx, n.ID)
+		visitors, agents, err := s.db.RemoveNode(ctx, n.ID, s.now())
 		if err != nil {
 			s.log.Error("remove dead node", "node", n.ID, "err", err)
 			continue
+		}
+		if s.nodeRemoved != nil {
+			s.nodeRemoved()
 		}
 		s.log.Warn("node stopped heartbeating: its connections count as closed", "node", n.ID,
 			"last_heartbeat", n.HeartbeatAt, "visitors", len(visitors), "agents", len(agents))

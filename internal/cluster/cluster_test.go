@@ -19,17 +19,28 @@ type node struct {
 	env       []string
 }
 
-func TestTwoNodesBehaveAsOne(t *testing.T) {
+// cluster is two parley processes on one fresh PostgreSQL database, an
+// agent (ann@example.com) logged in on B and a real SMTP relay.
+type cluster struct {
+	a, b    *node
+	relay   *apptest.Relay
+	siteKey string
+	token   string // Ann's bearer token
+	dbURL   string
+}
+
+func startCluster(t *testing.T) *cluster {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs two parley processes")
 	}
 	db := apptest.Postgres(t)
 	bin := apptest.BuildParley(t)
-	relay := apptest.StartRelay(t)
+	cl := &cluster{relay: apptest.StartRelay(t), dbURL: db}
 	common := append(os.Environ(),
 		"PARLEY_DATABASE_URL="+db,
 		"PARLEY_SECRET=cluster-test-secret-0123456789",
-		"PARLEY_SMTP_URL="+relay.URL,
+		"PARLEY_SMTP_URL="+cl.relay.URL,
 		"PARLEY_FORWARD_LEFT_AFTER=2s", "PARLEY_FORWARD_IDLE_AFTER=30s", "PARLEY_FORWARD_QUIET=1s",
 		"PARLEY_VISITOR_GRACE=300ms", "PARLEY_NODE_TIMEOUT=2s", "PARLEY_MAIL_RETRY_BASE=200ms",
 	)
@@ -39,18 +50,26 @@ func TestTwoNodesBehaveAsOne(t *testing.T) {
 		n.env = append(append([]string{}, common...), "PARLEY_HTTP_ADDR="+n.addr, "PARLEY_PUBLIC_URL="+n.url)
 		return n
 	}
-	a, b := mk(), mk()
-	apptest.Run(t, bin, a.env, "", "migrate")
-	apptest.Run(t, bin, a.env, "correct horse battery\n", "agent", "add", "--email", "ann@example.com", "--name", "Ann", "--password-stdin")
-	siteKey := strings.Split(strings.TrimSpace(apptest.Run(t, bin, a.env, "", "workspace", "list")), "\t")[2]
-	a.proc = apptest.StartServe(t, bin, a.env, a.url)
-	b.proc = apptest.StartServe(t, bin, b.env, b.url)
-
-	// The agent works on node B.
+	cl.a, cl.b = mk(), mk()
+	apptest.Run(t, bin, cl.a.env, "", "migrate")
+	apptest.Run(t, bin, cl.a.env, "correct horse battery\n", "agent", "add", "--email", "ann@example.com", "--name", "Ann", "--password-stdin")
+	cl.siteKey = strings.Split(strings.TrimSpace(apptest.Run(t, bin, cl.a.env, "", "workspace", "list")), "\t")[2]
+	cl.a.proc = apptest.StartServe(t, bin, cl.a.env, cl.a.url)
+	cl.b.proc = apptest.StartServe(t, bin, cl.b.env, cl.b.url)
 	var login struct {
 		Token string `json:"token"`
 	}
-	apptest.Call(t, "POST", b.url+"/api/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": "correct horse battery"}, &login)
+	apptest.Call(t, "POST", cl.b.url+"/api/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": "correct horse battery"}, &login)
+	cl.token = login.Token
+	return cl
+}
+
+func TestTwoNodesBehaveAsOne(t *testing.T) {
+	cl := startCluster(t)
+	a, b, relay, siteKey := cl.a, cl.b, cl.relay, cl.siteKey
+	login := struct{ Token string }{cl.token}
+
+	// The agent works on node B.
 	agentWS := dial(t, "ws://"+b.addr+"/api/v1/ws?token="+login.Token)
 	apptest.Call(t, "PUT", b.url+"/api/v1/me/status", login.Token, map[string]string{"status": "online"}, nil)
 

@@ -175,14 +175,14 @@ func scanEmail(row interface{ Scan(...any) error }) (Email, error) {
 // ClaimEmails takes up to limit queued emails whose attempt time has come,
 // moving their next attempt past the lease so that no other worker takes
 // them meanwhile, and counting the attempt.
-func (s *Store) ClaimEmails(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Email, error) {
+func (s *Store) ClaimEmails(ctx context.Context, nodeID string, now time.Time, lease time.Duration, limit int) ([]Email, error) {
 	lock := ""
 	if s.dialect == Postgres {
 		lock = ` FOR UPDATE SKIP LOCKED`
 	}
-	rows, err := s.query(ctx, `UPDATE emails SET next_attempt_at = ?, attempts = attempts + 1
+	rows, err := s.query(ctx, `UPDATE emails SET next_attempt_at = ?, attempts = attempts + 1, claimed_by = ?
 		WHERE id IN (SELECT id FROM emails WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`+lock+`)
-		RETURNING `+emailColumns, micros(now.Add(lease)), micros(now), limit)
+		RETURNING `+emailColumns, micros(now.Add(lease)), nullIfEmpty(nodeID), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim emails: %w", err)
 	}
@@ -247,7 +247,7 @@ func (s *Store) SetEmailStatus(ctx context.Context, id, status string, next time
 	}
 	// A bounce is final: a delivery outcome recorded late (the relay
 	// accepted, then the bounce came back first) does not undo it.
-	res, err := s.exec(ctx, `UPDATE emails SET status = ?, next_attempt_at = ?, last_error = ?, sent_at = COALESCE(CAST(? AS BIGINT), sent_at) WHERE id = ? AND status <> 'bounced'`,
+	res, err := s.exec(ctx, `UPDATE emails SET status = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL, sent_at = COALESCE(CAST(? AS BIGINT), sent_at) WHERE id = ? AND status <> 'bounced'`,
 		status, micros(next), nullIfEmpty(lastErr), sent, id)
 	if err != nil {
 		return nil, fmt.Errorf("set status of email %s: %w", id, err)

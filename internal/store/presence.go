@@ -54,8 +54,8 @@ func (s *Store) StaleNodes(ctx context.Context, self string, cutoff time.Time) (
 }
 
 // RemoveNode forgets a node and its connections, returning the visitors
-// and agents it had connections for.
-func (s *Store) RemoveNode(ctx context.Context, nodeID string) (visitors, agents []string, err error) {
+// and agents it had connections for, and releases the emails it claimed.
+func (s *Store) RemoveNode(ctx context.Context, nodeID string, now time.Time) (visitors, agents []string, err error) {
 	rows, err := s.query(ctx, `DELETE FROM presence WHERE node_id = ? RETURNING kind, subject_id`, nodeID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("remove node %s: %w", nodeID, err)
@@ -75,6 +75,13 @@ func (s *Store) RemoveNode(ctx context.Context, nodeID string) (visitors, agents
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("remove node %s: %w", nodeID, err)
+	}
+	// Emails the node had claimed may be tried again now. One it had
+	// handed to the relay without recording the answer is sent twice: an
+	// SMTP relay gives no way to ask whether it took a message.
+	if _, err := s.exec(ctx, `UPDATE emails SET next_attempt_at = ?, claimed_by = NULL
+		WHERE status = 'queued' AND claimed_by = ?`, micros(now), nodeID); err != nil {
+		return nil, nil, fmt.Errorf("remove node %s: release its emails: %w", nodeID, err)
 	}
 	if _, err := s.exec(ctx, `DELETE FROM nodes WHERE id = ?`, nodeID); err != nil {
 		return nil, nil, fmt.Errorf("remove node %s: %w", nodeID, err)

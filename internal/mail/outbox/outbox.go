@@ -34,7 +34,10 @@ type Options struct {
 	// email.
 	GiveUpAfter time.Duration
 	// Lease: how long a claimed email is hidden from other workers.
-	Lease  time.Duration
+	Lease time.Duration
+	// NodeID names this node on the emails it claims, so that they are
+	// released when it dies.
+	NodeID string
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -132,7 +135,7 @@ func (w *Worker) deliverDue(ctx context.Context) {
 			w.logUndeliverable(ctx)
 			return
 		}
-		batch, err := w.db.ClaimEmails(ctx, w.opts.Now(), w.opts.Lease, 50)
+		batch, err := w.db.ClaimEmails(ctx, w.opts.NodeID, w.opts.Now(), w.opts.Lease, 50)
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Error("claim emails", "err", err)
@@ -151,7 +154,7 @@ func (w *Worker) deliverDue(ctx context.Context) {
 // logUndeliverable logs queued emails once, pushing their next look far
 // out; they are sent when Parley restarts with a relay.
 func (w *Worker) logUndeliverable(ctx context.Context) {
-	batch, err := w.db.ClaimEmails(ctx, w.opts.Now(), 24*time.Hour, 50)
+	batch, err := w.db.ClaimEmails(ctx, w.opts.NodeID, w.opts.Now(), 24*time.Hour, 50)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.log.Error("claim emails", "err", err)

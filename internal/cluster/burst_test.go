@@ -1,0 +1,89 @@
+package cluster
+
+import (
+	"database/sql"
+	"fmt"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+
+	"github.com/parleychat/parley/internal/apptest"
+)
+
+// Node A dies (SIGKILL) in the middle of a forwarding burst, holding
+// claimed emails and one in the relay's hands: node B sends every email,
+// without waiting for A's claims to run out, and none twice.
+func TestNodeKilledMidBurst(t *testing.T) {
+	cl := startCluster(t)
+	a, b := cl.a, cl.b
+	db, err := sql.Open("pgx", cl.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	// n identified visitors on A, each with an unread reply from the agent
+	// on B.
+	const n = 40
+	widgets := make([]*wsClient, n)
+	for i := range widgets {
+		var sess struct {
+			VisitorToken string `json:"visitor_token"`
+		}
+		apptest.Call(t, "POST", a.url+"/api/widget/v1/session", "", map[string]string{"site_key": cl.siteKey}, &sess)
+		w := dial(t, "ws://"+a.addr+"/api/widget/v1/ws?visitor_token="+sess.VisitorToken)
+		w.send(fmt.Sprintf(`{"type":"contact","email":"v%d@example.com","name":"V%d"}`, i, i))
+		w.waitFor("contact")
+		w.send(fmt.Sprintf(`{"type":"message","body":"Question %d","client_id":"q"}`, i))
+		convID := between(w.waitFor("message", "Question"), `"conversation_id":"`, `"`)
+		apptest.Call(t, "POST", b.url+"/api/v1/conversations/"+convID+"/messages", cl.token,
+			map[string]string{"body": fmt.Sprintf("Answer %d", i), "kind": "reply"}, nil)
+		w.waitFor("message", "Answer")
+		widgets[i] = w
+	}
+	var nodeA string
+	if err := db.QueryRow(`SELECT DISTINCT node_id FROM presence WHERE kind = 'visitor'`).Scan(&nodeA); err != nil {
+		t.Fatalf("node A's id: %v", err)
+	}
+
+	// The relay stalls every message; all visitors leave.
+	held := cl.relay.Hold()
+	for _, w := range widgets {
+		w.c.CloseNow()
+	}
+	select {
+	case <-held:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no email reached the relay")
+	}
+	apptest.Eventually(t, 10*time.Second, "node A holding claimed emails", func() bool {
+		var claimed int
+		err := db.QueryRow(`SELECT count(*) FROM emails WHERE claimed_by = $1 AND status = 'queued'`, nodeA).Scan(&claimed)
+		return err == nil && claimed > 0
+	})
+	killed := time.Now()
+	a.proc.Kill()
+	cl.relay.Release() // the stalled messages are refused: not delivered
+
+	// The claims of A go back once B sees its heartbeat stale (2 s), far
+	// sooner than the two-minute lease.
+	mails := cl.relay.Wait(t, n, 30*time.Second)
+	took := time.Since(killed)
+	time.Sleep(time.Second) // room for a duplicate to show up
+	seen := map[string]bool{}
+	for _, m := range cl.relay.Mails() {
+		id := m.Msg.Header.Get("X-Parley-Conversation")
+		if seen[id] {
+			t.Errorf("conversation %s emailed twice", id)
+		}
+		seen[id] = true
+	}
+	if len(seen) != n {
+		t.Errorf("%d conversations emailed, want %d", len(seen), n)
+	}
+	t.Logf("%d emails delivered by B %v after A was killed (%d relay attempts)", len(mails), took.Round(100*time.Millisecond), cl.relay.Attempts())
+	if err := b.proc.Stop(); err != nil {
+		t.Fatalf("node B exited with %v", err)
+	}
+}
