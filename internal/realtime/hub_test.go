@@ -175,3 +175,29 @@ func TestConnFailedWriteClosesSocket(t *testing.T) {
 		t.Errorf("%d connections left", n)
 	}
 }
+
+// BenchmarkFanoutToWidgets sends one frame to every widget of a workspace
+// (what an agent's status change does) and waits until each connection's
+// writer has taken it: the hub's share of a fan-out, without sockets.
+func BenchmarkFanoutToWidgets(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			h := NewHub()
+			var wg sync.WaitGroup
+			for i := range n {
+				c := NewConn("w", fmt.Sprint("v", i), "")
+				h.Register(c)
+				c.Start(func([]byte) error { wg.Done(); return nil }, func() {})
+			}
+			frame := []byte(`{"type":"agents","online":true}`)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				wg.Add(n)
+				h.ToWidgets("w", frame)
+				wg.Wait()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/conn")
+		})
+	}
+}

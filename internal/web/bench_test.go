@@ -74,3 +74,30 @@ func memInUse() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapInuse + ms.StackInuse
 }
+
+// BenchmarkAgentsFrameToWidgets measures a fan-out over real sockets: the
+// only agent goes online or offline, and the "agents" frame must reach
+// every one of 1,000 open widgets.
+func BenchmarkAgentsFrameToWidgets(b *testing.B) {
+	const n = 1000
+	s := apptest.Start(b, nil)
+	a := s.AddAgent("ann@example.com", "Ann")
+	widgets := make([]*apptest.WS, n)
+	for i := range widgets {
+		var sess struct {
+			VisitorToken string `json:"visitor_token"`
+		}
+		s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey}, http.StatusOK, &sess)
+		widgets[i] = s.DialWidget(sess.VisitorToken)
+	}
+	status := []string{"online", "offline"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": status[i%2]}, http.StatusOK, nil)
+		for _, w := range widgets {
+			w.WaitFor("agents", 10*time.Second)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/n, "µs/widget")
+}
