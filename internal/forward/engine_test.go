@@ -44,11 +44,10 @@ func TestConcurrentEnginesEmailOnce(t *testing.T) {
 		go e.Run(ctx)
 		go w.Run(ctx)
 	}
-	mails := srv.Wait(t, n, time.Minute)
+	srv.Wait(t, n, time.Minute)
 	time.Sleep(500 * time.Millisecond) // room for a duplicate to show up
-	mails = srv.Mails()
 	seen := map[string]bool{}
-	for _, m := range mails {
+	for _, m := range srv.Mails() {
 		id := m.Msg.Header.Get("X-Parley-Conversation")
 		if seen[id] {
 			t.Errorf("conversation %s emailed twice", id)
