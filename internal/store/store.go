@@ -53,6 +53,10 @@ type Store struct {
 	// mutex hands over at once, where SQLite's busy handler sleeps for
 	// milliseconds at a time.
 	writes *sync.Mutex
+	// stmts caches prepared statements (SQLite); tx is the transaction q
+	// is, if any.
+	stmts *stmtCache
+	tx    *sql.Tx
 }
 
 // DB is an open database.
@@ -117,6 +121,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	st := Store{q: db, dialect: dialect}
 	if dialect == SQLite {
 		st.writes = &sync.Mutex{}
+		st.stmts = newStmtCache(db)
 	}
 	return &DB{Store: st, SQL: db}, nil
 }
@@ -125,7 +130,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.SQL.Close() }
+func (db *DB) Close() error {
+	if db.stmts != nil {
+		db.stmts.close()
+	}
+	return db.SQL.Close()
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
@@ -160,7 +170,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := fn(&Store{q: tx, dialect: db.dialect}); err != nil {
+	if err := fn(&Store{q: tx, tx: tx, dialect: db.dialect, stmts: db.stmts}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -195,6 +205,9 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 		s.writes.Lock()
 		defer s.writes.Unlock()
 	}
+	if st := s.prepared(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return s.q.ExecContext(ctx, s.rebind(q), args...)
 }
 
@@ -205,6 +218,9 @@ func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 	if s.writes != nil && isWrite(q) {
 		s.writes.Lock()
 		defer s.writes.Unlock()
+	}
+	if st := s.prepared(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
 	}
 	return s.q.QueryContext(ctx, s.rebind(q), args...)
 }
@@ -222,6 +238,9 @@ func isWrite(q string) bool {
 }
 
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := s.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return s.q.QueryRowContext(ctx, s.rebind(q), args...)
 }
 
