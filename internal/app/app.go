@@ -218,6 +218,9 @@ func (a *App) Close() error {
 // handlers finish, record pending leaves, stop background work.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := a.Chat.RecoverPresence(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return fmt.Errorf("recover presence: %w", err)
 	}
 	if a.DB.Dialect() == store.SQLite {
