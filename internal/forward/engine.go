@@ -299,10 +299,11 @@ func (e *Engine) Evaluate(ctx context.Context, conversationID string) error {
 func (e *Engine) evaluate(ctx context.Context, conversationID string) (*time.Time, error) {
 	var (
 		queued   *store.Email
-		replies  []string
+		updated  []model.Message // replies now carried by the email
+		conv     model.Conversation
+		wsID     string
 		changed  bool
 		newDue   *time.Time
-		wsID     string
 		decision Decision
 	)
 	err := e.db.InTx(ctx, func(tx *store.Store) error {
@@ -332,15 +333,11 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string) (*time.Tim
 		snap := snapshotOf(c, w, msgs)
 		now := e.now()
 		decision = Decide(now, snap, Mode(w.Settings.EmailForwarding), e.opts.Timings)
-		old, err := tx.ForwardState(ctx, c.ID)
-		if err != nil {
-			return err
+		var old store.ForwardState
+		if f := c.Forwarding; f != nil {
+			old = store.ForwardState{DueAt: f.DueAt, Code: f.Code, Reason: f.Reason}
 		}
-		loc, err := time.LoadLocation(w.TimeZone)
-		if err != nil {
-			loc = time.UTC
-		}
-		state := store.ForwardState{Code: string(decision.Code), Reason: decision.Explain(loc)}
+		state := store.ForwardState{Code: string(decision.Code), Reason: decision.Explain(location(w.TimeZone))}
 		switch decision.Outcome {
 		case Wait:
 			due := decision.Due
@@ -356,7 +353,8 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string) (*time.Tim
 			if err := tx.MarkForwarded(ctx, decision.Pending, email.ID, email.To, now); err != nil {
 				return err
 			}
-			queued, replies = &email, decision.Pending
+			queued = &email
+			updated = forwardedReplies(msgs, decision.Pending, email.To, now)
 			state.Code = "queued"
 			state.Reason = fmt.Sprintf("emailed to %s at %s", email.To, now.Format("15:04:05"))
 		}
@@ -365,31 +363,60 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string) (*time.Tim
 			return nil
 		}
 		changed = true
+		c.Forwarding = &model.Forwarding{Code: state.Code, Reason: state.Reason, DueAt: state.DueAt}
+		conv = c
 		return tx.SetForwardState(ctx, c.ID, state)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate conversation %s: %w", conversationID, err)
 	}
+	// The events are built from what the transaction read and wrote, and
+	// go out before the outbox is woken: its "sent" comes after "queued".
+	for _, m := range updated {
+		e.event(wsID, "message.updated", m)
+	}
+	if changed {
+		e.event(wsID, "conversation.updated", conv)
+	}
 	if queued != nil {
-		e.log.Info("email queued", "conversation", conversationID, "email", queued.ID, "replies", len(replies))
+		e.log.Info("email queued", "conversation", conversationID, "email", queued.ID, "replies", len(updated))
 		if e.opts.Queued != nil {
 			e.opts.Queued()
 		}
 	}
-	if e.notify == nil {
-		return newDue, nil
-	}
-	for _, id := range replies {
-		if m, err := e.db.Message(ctx, wsID, id); err == nil {
-			e.event(wsID, "message.updated", m)
-		}
-	}
-	if changed {
-		if c, err := e.db.ConversationByID(ctx, conversationID); err == nil {
-			e.event(wsID, "conversation.updated", c)
-		}
-	}
 	return newDue, nil
+}
+
+// forwardedReplies returns the messages of ids as MarkForwarded left them.
+func forwardedReplies(msgs []model.Message, ids []string, to string, at time.Time) []model.Message {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	var out []model.Message
+	for _, m := range msgs {
+		if want[m.ID] {
+			m.Forwarded = &model.Forwarded{To: to, At: at, Status: "queued"}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+var locations sync.Map // time zone name → *time.Location
+
+// location loads a workspace's time zone once (time.LoadLocation reads and
+// parses the zone's data on every call); unknown names fall back to UTC.
+func location(name string) *time.Location {
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		l = time.UTC
+	}
+	locations.Store(name, l)
+	return l
 }
 
 func (e *Engine) event(workspaceID, typ string, data any) {
@@ -456,10 +483,7 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 	if err != nil {
 		return store.Email{}, err
 	}
-	loc, err := time.LoadLocation(w.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := location(w.TimeZone)
 	id := model.NewID()
 	domain := "localhost"
 	if a, err := mail.ParseAddress(e.opts.MailFrom); err == nil {
