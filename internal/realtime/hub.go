@@ -19,8 +19,9 @@ type Conn struct {
 
 	mu      sync.Mutex
 	queue   [][]byte
-	limit   int
-	writing bool
+	limit   int // bound of queued plus in-flight frames
+	writing int // frames of the batch being written
+	running bool
 	dead    bool
 	write   func([]byte) error
 	stop    func()
@@ -74,7 +75,7 @@ func (c *Conn) enqueue(frame []byte) {
 	if c.dead {
 		return
 	}
-	if len(c.queue) >= c.limit {
+	if len(c.queue)+c.writing >= c.limit {
 		c.killLocked()
 		return
 	}
@@ -85,10 +86,10 @@ func (c *Conn) enqueue(frame []byte) {
 // kick starts the writer if there is a socket, something to write and no
 // writer yet. c.mu is held.
 func (c *Conn) kick() {
-	if c.writing || c.write == nil || len(c.queue) == 0 {
+	if c.running || c.write == nil || len(c.queue) == 0 {
 		return
 	}
-	c.writing = true
+	c.running = true
 	go c.drain()
 }
 
@@ -97,8 +98,10 @@ func (c *Conn) drain() {
 		c.mu.Lock()
 		batch := c.queue
 		c.queue = nil
+		c.writing = len(batch)
 		if len(batch) == 0 || c.dead {
-			c.writing = false
+			c.running = false
+			c.writing = 0
 			c.mu.Unlock()
 			return
 		}
@@ -107,7 +110,8 @@ func (c *Conn) drain() {
 			if err := c.write(frame); err != nil {
 				c.kill()
 				c.mu.Lock()
-				c.writing = false
+				c.running = false
+				c.writing = 0
 				c.queue = nil
 				c.mu.Unlock()
 				return

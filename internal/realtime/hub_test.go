@@ -201,3 +201,37 @@ func BenchmarkFanoutToWidgets(b *testing.B) {
 		})
 	}
 }
+
+// Frames being written count against the bound: a client that takes
+// nothing holds at most SendBuffer frames of the server's memory.
+func TestQueueBoundCountsFramesInFlight(t *testing.T) {
+	h := NewHub()
+	c := NewConn("w", "v", "")
+	h.Register(c)
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	c.Start(func([]byte) error {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-release
+		return nil
+	}, func() {})
+	defer close(release)
+	h.ToVisitor("v", []byte("first"))
+	<-started // in the writer's hands, stuck
+	for range SendBuffer - 1 {
+		h.ToVisitor("v", []byte("x"))
+	}
+	select {
+	case <-c.Closed():
+		t.Fatalf("dropped with %d frames held, the bound is %d", SendBuffer, SendBuffer)
+	default:
+	}
+	h.ToVisitor("v", []byte("one too many"))
+	select {
+	case <-c.Closed():
+	default:
+		t.Fatalf("not dropped with %d frames held", SendBuffer+1)
+	}
+}

@@ -58,6 +58,9 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// connMu orders a new connection's wg.Add before Shutdown's cancel:
+	// a connection is either counted and closed, or refused.
+	connMu sync.Mutex
 }
 
 // New returns the HTTP handler.
@@ -95,7 +98,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Shutdown closes every WebSocket connection and waits for their handlers.
 func (s *Server) Shutdown(ctx context.Context) {
+	s.connMu.Lock()
 	s.cancel()
+	s.connMu.Unlock()
 	s.hub.CloseAll()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime/debug"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -92,11 +94,14 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 // stay with the connection for its whole life), writes happen on a
 // goroutine started when something is queued, and pings on a timer.
 func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions, conn *realtime.Conn, open, closed func(context.Context), handle func(context.Context, []byte)) {
+	s.connMu.Lock()
 	if s.ctx.Err() != nil {
+		s.connMu.Unlock()
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	s.wg.Add(1)
+	s.connMu.Unlock()
 	open(s.ctx)
 	if conn.VisitorID != "" {
 		// Widgets send and receive small frames: small buffers keep
@@ -110,17 +115,35 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websock
 		return
 	}
 	c.SetReadLimit(frameReadLimit)
-	var pinger *time.Timer
+	// The ping's context is not the server's: cancelling that at shutdown
+	// would close the socket before the close frame.
+	var (
+		pingMu  sync.Mutex
+		pinger  *time.Timer
+		stopped bool
+	)
+	pingMu.Lock()
 	pinger = time.AfterFunc(s.opts.PingInterval, func() {
-		ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		err := c.Ping(ctx)
 		cancel()
 		if err != nil {
 			conn.Kill()
 			return
 		}
-		pinger.Reset(s.opts.PingInterval)
+		pingMu.Lock()
+		defer pingMu.Unlock()
+		if !stopped {
+			pinger.Reset(s.opts.PingInterval)
+		}
 	})
+	pingMu.Unlock()
+	stopPing := func() {
+		pingMu.Lock()
+		defer pingMu.Unlock()
+		stopped = true
+		pinger.Stop()
+	}
 	conn.Start(func(frame []byte) error {
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		defer cancel()
@@ -132,9 +155,14 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websock
 		}
 		_ = c.Close(websocket.StatusTryAgainLater, "connection dropped: reconnect")
 	})
+	if s.ctx.Err() != nil {
+		// Shutdown began after this connection was counted but before it
+		// was registered: close it as the others were.
+		conn.Kill()
+	}
 	go func() {
 		defer s.wg.Done()
-		defer pinger.Stop()
+		defer stopPing()
 		for {
 			// No context: the hub ends a read by closing the socket, which
 			// lets the close handshake happen.
@@ -149,6 +177,12 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websock
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
+				defer func() {
+					if v := recover(); v != nil {
+						s.log.Error("WebSocket frame handler panicked; closing the connection", "panic", v, "stack", string(debug.Stack()))
+						conn.Kill()
+					}
+				}()
 				handle(s.ctx, raw)
 			}()
 			<-done
