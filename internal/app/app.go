@@ -296,6 +296,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Chat.FlushLeaves(sctx)
 	stopBG()
 	wg.Wait()
+	// The outbox has stopped: what it had claimed and not sent is for
+	// other nodes (or the next start) to send now, not when the lease ends.
+	if rerr := a.DB.ReleaseEmailClaims(sctx, a.Chat.NodeID(), time.Now()); rerr != nil {
+		a.Log.Error("release claimed emails", "err", rerr)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

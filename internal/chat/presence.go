@@ -112,7 +112,7 @@ func (s *Service) FlushLeaves(ctx context.Context) {
 			s.log.Error("record visitor leave", "visitor", id, "err", err)
 		}
 	}
-	if _, _, err := s.db.RemoveNode(ctx, s.opts.NodeID, s.now()); err != nil {
+	if _, _, err := s.db.RemoveNode(ctx, s.opts.NodeID); err != nil {
 		s.log.Error("remove node", "node", s.opts.NodeID, "err", err)
 	}
 }
@@ -165,10 +165,13 @@ func (s *Service) sweepNodes(ctx context.Context, cutoff time.Time) {
 		return
 	}
 	for _, n := range dead {
-		visitors, agents, err := s.db.RemoveNode(ctx, n.ID, s.now())
+		removed, visitors, agents, err := s.db.RemoveDeadNode(ctx, n.ID, cutoff, s.now())
 		if err != nil {
 			s.log.Error("remove dead node", "node", n.ID, "err", err)
 			continue
+		}
+		if !removed {
+			continue // it heartbeated since it was listed
 		}
 		if s.nodeRemoved != nil {
 			s.nodeRemoved()

@@ -300,7 +300,6 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string) (*time.Tim
 	var (
 		queued   *store.Email
 		updated  []model.Message // replies now carried by the email
-		conv     model.Conversation
 		wsID     string
 		changed  bool
 		newDue   *time.Time
@@ -363,20 +362,22 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string) (*time.Tim
 			return nil
 		}
 		changed = true
-		c.Forwarding = &model.Forwarding{Code: state.Code, Reason: state.Reason, DueAt: state.DueAt}
-		conv = c
 		return tx.SetForwardState(ctx, c.ID, state)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate conversation %s: %w", conversationID, err)
 	}
-	// The events are built from what the transaction read and wrote, and
-	// go out before the outbox is woken: its "sent" comes after "queued".
+	// The replies' events are built from what the transaction read and
+	// wrote (nothing else changes a forwarded reply but the outbox); the
+	// conversation is read again, as its visitor may have changed since.
+	// They go out before the outbox is woken: its "sent" follows "queued".
 	for _, m := range updated {
 		e.event(wsID, "message.updated", m)
 	}
-	if changed {
-		e.event(wsID, "conversation.updated", conv)
+	if changed && e.notify != nil {
+		if c, err := e.db.ConversationByID(ctx, conversationID); err == nil {
+			e.event(wsID, "conversation.updated", c)
+		}
 	}
 	if queued != nil {
 		e.log.Info("email queued", "conversation", conversationID, "email", queued.ID, "replies", len(updated))

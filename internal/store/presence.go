@@ -53,18 +53,67 @@ func (s *Store) StaleNodes(ctx context.Context, self string, cutoff time.Time) (
 	return out, rows.Err()
 }
 
-// RemoveNode forgets a node and its connections, returning the visitors
-// and agents it had connections for, and releases the emails it claimed.
-func (s *Store) RemoveNode(ctx context.Context, nodeID string, now time.Time) (visitors, agents []string, err error) {
-	rows, err := s.query(ctx, `DELETE FROM presence WHERE node_id = ? RETURNING kind, subject_id`, nodeID)
+// RemoveNode forgets this node's connections and the node itself (a clean
+// stop), returning the visitors and agents it had connections for.
+func (s *Store) RemoveNode(ctx context.Context, nodeID string) (visitors, agents []string, err error) {
+	visitors, agents, err = s.removePresence(ctx, nodeID)
 	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.exec(ctx, `DELETE FROM nodes WHERE id = ?`, nodeID); err != nil {
 		return nil, nil, fmt.Errorf("remove node %s: %w", nodeID, err)
 	}
+	return visitors, agents, nil
+}
+
+// RemoveDeadNode forgets another node whose heartbeat is still older than
+// cutoff, with its connections, and makes the emails it had claimed due
+// now, in one transaction. removed is false when the node heartbeated
+// since it was found stale: then nothing changes.
+func (db *DB) RemoveDeadNode(ctx context.Context, nodeID string, cutoff, now time.Time) (removed bool, visitors, agents []string, err error) {
+	err = db.InTx(ctx, func(tx *Store) error {
+		res, err := tx.exec(ctx, `DELETE FROM nodes WHERE id = ? AND heartbeat_at < ?`, nodeID, micros(cutoff))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		removed = true
+		if visitors, agents, err = tx.removePresence(ctx, nodeID); err != nil {
+			return err
+		}
+		// One email the node had handed to the relay without recording
+		// the answer is sent twice: an SMTP relay gives no way to ask
+		// whether it took a message.
+		return tx.ReleaseEmailClaims(ctx, nodeID, now)
+	})
+	if err != nil {
+		return false, nil, nil, fmt.Errorf("remove dead node %s: %w", nodeID, err)
+	}
+	return removed, visitors, agents, nil
+}
+
+// ReleaseEmailClaims makes the queued emails a node had claimed due at now,
+// for any node to send (the node died, or it stopped with its outbox).
+func (s *Store) ReleaseEmailClaims(ctx context.Context, nodeID string, now time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE emails SET next_attempt_at = ?, claimed_by = NULL
+		WHERE status = 'queued' AND claimed_by = ?`, micros(now), nodeID); err != nil {
+		return fmt.Errorf("release the emails of node %s: %w", nodeID, err)
+	}
+	return nil
+}
+
+func (s *Store) removePresence(ctx context.Context, nodeID string) (visitors, agents []string, err error) {
+	rows, err := s.query(ctx, `DELETE FROM presence WHERE node_id = ? RETURNING kind, subject_id`, nodeID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("remove connections of node %s: %w", nodeID, err)
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var kind, id string
 		if err := rows.Scan(&kind, &id); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("remove node %s: %w", nodeID, err)
+			return nil, nil, fmt.Errorf("remove connections of node %s: %w", nodeID, err)
 		}
 		if kind == PresenceVisitor {
 			visitors = append(visitors, id)
@@ -72,19 +121,8 @@ func (s *Store) RemoveNode(ctx context.Context, nodeID string, now time.Time) (v
 			agents = append(agents, id)
 		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("remove node %s: %w", nodeID, err)
-	}
-	// Emails the node had claimed may be tried again now. One it had
-	// handed to the relay without recording the answer is sent twice: an
-	// SMTP relay gives no way to ask whether it took a message.
-	if _, err := s.exec(ctx, `UPDATE emails SET next_attempt_at = ?, claimed_by = NULL
-		WHERE status = 'queued' AND claimed_by = ?`, micros(now), nodeID); err != nil {
-		return nil, nil, fmt.Errorf("remove node %s: release its emails: %w", nodeID, err)
-	}
-	if _, err := s.exec(ctx, `DELETE FROM nodes WHERE id = ?`, nodeID); err != nil {
-		return nil, nil, fmt.Errorf("remove node %s: %w", nodeID, err)
+		return nil, nil, fmt.Errorf("remove connections of node %s: %w", nodeID, err)
 	}
 	return visitors, agents, nil
 }

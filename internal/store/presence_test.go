@@ -11,8 +11,9 @@ import (
 )
 
 // A node that dies holding claimed emails does not delay them until the
-// lease runs out: removing it makes them due at once, and only them.
-func TestRemoveNodeReleasesItsEmails(t *testing.T) {
+// lease runs out: removing it makes them due at once, and only them. A node
+// that heartbeated since it was found stale keeps them.
+func TestRemoveDeadNodeReleasesItsEmails(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		w := newWorkspace(t, db, "Acme", base)
@@ -27,6 +28,9 @@ func TestRemoveNodeReleasesItsEmails(t *testing.T) {
 			}
 		}
 		now := at(time.Minute)
+		if err := db.Heartbeat(ctx, "node-a", at(30*time.Second)); err != nil {
+			t.Fatal(err)
+		}
 		claim := func(node string, limit int) []string {
 			t.Helper()
 			got, err := db.ClaimEmails(ctx, node, now, 2*time.Minute, limit)
@@ -51,8 +55,18 @@ func TestRemoveNodeReleasesItsEmails(t *testing.T) {
 		if got := claim("node-b", 10); len(got) != 1 {
 			t.Fatalf("node B claimed %d while A holds its emails, want the 1 left", len(got))
 		}
-		if _, _, err := db.RemoveNode(ctx, "node-a", now); err != nil {
+		// Found stale with a cutoff of 40 s, but it heartbeated at 50 s.
+		if err := db.Heartbeat(ctx, "node-a", at(50*time.Second)); err != nil {
 			t.Fatal(err)
+		}
+		if removed, _, _, err := db.RemoveDeadNode(ctx, "node-a", at(40*time.Second), now); err != nil || removed {
+			t.Fatalf("a node that came back was removed (%v, %v)", removed, err)
+		}
+		if got := claim("node-b", 10); len(got) != 0 {
+			t.Fatalf("node B took %d emails of a live node", len(got))
+		}
+		if removed, _, _, err := db.RemoveDeadNode(ctx, "node-a", at(55*time.Second), now); err != nil || !removed {
+			t.Fatalf("a dead node was not removed (%v, %v)", removed, err)
 		}
 		check(t, "claimed by B once A is removed", claim("node-b", 10), onA[1:])
 		if got := claim("node-b", 10); len(got) != 0 {
