@@ -67,11 +67,11 @@ func startCluster(t *testing.T) *cluster {
 func TestTwoNodesBehaveAsOne(t *testing.T) {
 	cl := startCluster(t)
 	a, b, relay, siteKey := cl.a, cl.b, cl.relay, cl.siteKey
-	login := struct{ Token string }{cl.token}
+	token := cl.token
 
 	// The agent works on node B.
-	agentWS := dial(t, "ws://"+b.addr+"/api/v1/ws?token="+login.Token)
-	apptest.Call(t, "PUT", b.url+"/api/v1/me/status", login.Token, map[string]string{"status": "online"}, nil)
+	agentWS := dial(t, "ws://"+b.addr+"/api/v1/ws?token="+token)
+	apptest.Call(t, "PUT", b.url+"/api/v1/me/status", token, map[string]string{"status": "online"}, nil)
 
 	// The visitor is on node A.
 	var sess struct {
@@ -95,16 +95,16 @@ func TestTwoNodesBehaveAsOne(t *testing.T) {
 			Online bool `json:"online"`
 		} `json:"visitor"`
 	}
-	apptest.Call(t, "GET", b.url+"/api/v1/conversations/"+convID, login.Token, nil, &c)
+	apptest.Call(t, "GET", b.url+"/api/v1/conversations/"+convID, token, nil, &c)
 	if !c.Visitor.Online {
 		t.Fatal("visitor connected to A is not online as seen from B")
 	}
 
 	// The agent's reply, posted on B, reaches the widget on A.
-	apptest.Call(t, "POST", b.url+"/api/v1/conversations/"+convID+"/messages", login.Token, map[string]string{"body": "Answered from node B", "kind": "reply"}, nil)
+	apptest.Call(t, "POST", b.url+"/api/v1/conversations/"+convID+"/messages", token, map[string]string{"body": "Answered from node B", "kind": "reply"}, nil)
 	widget.waitFor("message", "Answered from node B")
 	// A second reply the visitor does not read.
-	apptest.Call(t, "POST", b.url+"/api/v1/conversations/"+convID+"/messages", login.Token, map[string]string{"body": "Unread reply", "kind": "reply"}, nil)
+	apptest.Call(t, "POST", b.url+"/api/v1/conversations/"+convID+"/messages", token, map[string]string{"body": "Unread reply", "kind": "reply"}, nil)
 	widget.waitFor("message", "Unread reply")
 
 	// Node A dies with the visitor's connection open. Once its heartbeat is

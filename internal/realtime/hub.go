@@ -108,13 +108,8 @@ func (c *Conn) drain() {
 		c.mu.Unlock()
 		for _, frame := range batch {
 			if err := c.write(frame); err != nil {
-				c.kill()
-				c.mu.Lock()
-				c.running = false
-				c.writing = 0
-				c.queue = nil
-				c.mu.Unlock()
-				return
+				c.kill() // the next turn finds the connection dead and stops
+				break
 			}
 		}
 	}
