@@ -253,7 +253,10 @@ func TestReadWatermarkMarksRepliesRead(t *testing.T) {
 	r2 := w.reply(conv.ID, "second")
 	w.Graph.WaitSends(t, 2, wait)
 	waitUpdate(t, ws, r2.ID, model.DeliverySent)
+	// Meta's watermark is in milliseconds: r2 went out earlier within
+	// the same millisecond or before it, r3 goes out in a later one.
 	watermark := time.Now()
+	time.Sleep(2 * time.Millisecond)
 	r3 := w.reply(conv.ID, "third, after the watermark")
 	w.Graph.WaitSends(t, 3, wait)
 

@@ -182,13 +182,13 @@ func (s *Service) process(ctx context.Context, e store.ChannelEvent) error {
 	case ev.Delivery != nil:
 		var wm *time.Time
 		if ev.Delivery.Watermark > 0 {
-			t := millis(int64(ev.Delivery.Watermark))
+			t := watermark(int64(ev.Delivery.Watermark))
 			wm = &t
 		}
 		return s.chat.ChannelDelivered(ctx, e.WorkspaceID, channel, sender, ev.Delivery.MIDs, wm)
 	case ev.Read != nil:
 		if ev.Read.Watermark > 0 {
-			return s.chat.ChannelRead(ctx, e.WorkspaceID, channel, sender, millis(int64(ev.Read.Watermark)))
+			return s.chat.ChannelRead(ctx, e.WorkspaceID, channel, sender, watermark(int64(ev.Read.Watermark)))
 		}
 		if ev.Read.MID != "" {
 			return s.chat.ChannelReadMessage(ctx, e.WorkspaceID, channel, sender, ev.Read.MID)
@@ -341,6 +341,13 @@ func attachmentLine(a attachment) string {
 }
 
 // millis converts Meta's millisecond timestamps (0: unknown).
+// watermark turns Meta's millisecond watermark into the last instant it
+// covers: a reply Parley recorded as sent at 12.3456 s was sent "up to"
+// a watermark of 12.345 s, which the millisecond cannot say.
+func watermark(ms int64) time.Time {
+	return millis(ms).Add(time.Millisecond - time.Microsecond)
+}
+
 func millis(ms int64) time.Time {
 	if ms <= 0 {
 		return time.Time{}

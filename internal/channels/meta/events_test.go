@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/chat"
@@ -79,5 +80,24 @@ func TestFlexibleNumbers(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"A":"soon"}`), &v); err == nil {
 		t.Error("a non-number timestamp was accepted")
+	}
+}
+
+func TestWatermarkCoversItsMillisecond(t *testing.T) {
+	wm := watermark(1458668856253)
+	tests := []struct {
+		sentAt time.Time
+		read   bool
+	}{
+		{time.UnixMicro(1458668856252999), true},
+		{time.UnixMicro(1458668856253000), true},
+		{time.UnixMicro(1458668856253999), true},
+		{time.UnixMicro(1458668856254000), false},
+	}
+	for _, tt := range tests {
+		// The store compares microseconds: channel_sent_at <= watermark.
+		if got := tt.sentAt.UnixMicro() <= wm.UnixMicro(); got != tt.read {
+			t.Errorf("sent at %d µs: read %v, want %v", tt.sentAt.UnixMicro(), got, tt.read)
+		}
 	}
 }
