@@ -19,9 +19,13 @@ import (
 // accepts everything and records when each email arrived.
 type mailSink struct {
 	srv     *smtp.Server
+	addr    string // where it listens
 	mu      sync.Mutex
 	mails   []sinkMail
-	arrived chan struct{} // signalled (not counted) on each arrival
+	seen    map[string]bool // conversations emailed
+	want    map[string]bool // conversations expected (see expect)
+	got     int             // expected conversations emailed
+	arrived chan struct{}   // signalled (not counted) on each arrival
 }
 
 type sinkMail struct {
@@ -35,7 +39,7 @@ func startSink(addr string) (*mailSink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("SMTP sink: %w", err)
 	}
-	s := &mailSink{arrived: make(chan struct{}, 1)}
+	s := &mailSink{arrived: make(chan struct{}, 1), seen: map[string]bool{}, addr: ln.Addr().String()}
 	s.srv = smtp.NewServer(s)
 	s.srv.Domain = "parley-load.sink"
 	s.srv.AllowInsecureAuth = true
@@ -48,6 +52,26 @@ func startSink(addr string) (*mailSink, error) {
 }
 
 func (s *mailSink) close() { _ = s.srv.Close() }
+
+// expect sets the conversations whose emails received counts.
+func (s *mailSink) expect(want map[string]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.want, s.got = want, 0
+	for c := range s.seen {
+		if want[c] {
+			s.got++
+		}
+	}
+}
+
+// received is how many expected conversations were emailed at least once.
+// It is kept as mails arrive: the waiting loop asks after each one.
+func (s *mailSink) received() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.got
+}
 
 func (s *mailSink) snapshot() []sinkMail {
 	s.mu.Lock()
@@ -79,6 +103,12 @@ func (ss sinkSession) Data(r io.Reader) error {
 	s := ss.s
 	s.mu.Lock()
 	s.mails = append(s.mails, m)
+	if !s.seen[m.conversation] {
+		s.seen[m.conversation] = true
+		if s.want[m.conversation] {
+			s.got++
+		}
+	}
 	s.mu.Unlock()
 	select {
 	case s.arrived <- struct{}{}:
@@ -173,15 +203,8 @@ func burstPhase(ctx context.Context, cfg config, op *opener, ag *agent, sink *ma
 	rep.Left = len(fl.widgets)
 	rep.LeaveSeconds = time.Since(left).Seconds()
 
-	received := func() int {
-		got := map[string]bool{}
-		for _, m := range sink.snapshot() {
-			if expected[m.conversation] {
-				got[m.conversation] = true
-			}
-		}
-		return len(got)
-	}
+	sink.expect(expected)
+	received := sink.received
 	stop := progress(logf, "burst: waiting for emails", func() string {
 		return fmt.Sprintf(": %d of %d received", received(), rep.Expected)
 	})
