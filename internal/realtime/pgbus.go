@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +21,23 @@ const Channel = "parley_events"
 // larger events travel through the bus_events table.
 const maxNotify = 7000
 
+// Events cross nodes in bundles: the sender takes up to maxBatch queued
+// events at a time and packs them, in order, into as few notifications
+// of at most maxNotify bytes as they fit. Each NOTIFY costs PostgreSQL a
+// lock and a queue entry; ten thousand visitors leaving at once make tens
+// of thousands of events in a second or two, which one notification each
+// could not carry (queueLen of them waited, the rest were dropped).
+//
+// An event that comes within lingerAfter of the last batch waits up to
+// lingerFor for others: a steady 200 replies a second (5 ms apart) go one
+// by one, at once; a burst goes in full bundles.
+const (
+	maxBatch    = 512
+	queueLen    = 65536
+	lingerAfter = time.Millisecond
+	lingerFor   = time.Millisecond
+)
+
 // PGBus delivers events to this node's hub and, through PostgreSQL
 // LISTEN/NOTIFY, to every other node's. No extra component is needed: the
 // nodes already share the database.
@@ -30,20 +49,31 @@ type PGBus struct {
 	log  *slog.Logger
 	// out queues payloads for the sender, which batches them: a request
 	// does not wait for NOTIFY's commit, and events keep their order.
-	out chan string
+	out     chan string
+	dropped atomic.Int64 // events the full queue refused since last told
+	own     string       // how this node's payloads begin
 }
 
 // NewPGBus returns a bus for the nodes sharing the database at url.
 func NewPGBus(hub *Hub, db *store.DB, url, nodeID string, log *slog.Logger) *PGBus {
-	return &PGBus{hub: hub, db: db, url: url, node: nodeID, log: log, out: make(chan string, 8192)}
+	quoted, _ := json.Marshal(nodeID)
+	return &PGBus{hub: hub, db: db, url: url, node: nodeID, log: log, out: make(chan string, queueLen),
+		own: `{"n":` + string(quoted) + `,`}
 }
 
+// A notification holds one envelope or a bundle of them; both begin with
+// the sending node, so that a node skips its own without decoding them.
 type envelope struct {
 	Node   string          `json:"n"`
 	Kind   string          `json:"k,omitempty"` // a: agents of a workspace, v: a visitor, w: widgets of a workspace
 	Target string          `json:"t,omitempty"`
 	Frame  json.RawMessage `json:"f,omitempty"`
 	Ref    string          `json:"r,omitempty"` // id in bus_events, for large events
+}
+
+type bundleOf struct {
+	Node   string            `json:"n"`
+	Events []json.RawMessage `json:"b"`
 }
 
 // ToAgents implements chat.Publisher.
@@ -70,15 +100,20 @@ func (b *PGBus) publish(kind, target string, frame []byte) {
 	case b.out <- string(payload):
 	default:
 		// Never block a request (or shutdown) on the bus: other nodes'
-		// clients refetch what they miss when they reconnect.
-		b.log.Error("event queue to other nodes full: event dropped", "kind", kind)
+		// clients refetch what they miss when they reconnect. The sender
+		// reports how many were dropped.
+		if b.dropped.Add(1) == 1 {
+			b.log.Error("event queue to other nodes full: dropping events", "kind", kind)
+		}
 	}
 }
 
-// send delivers queued payloads to the other nodes until ctx ends, up to 64
-// in one statement.
+// send delivers queued payloads to the other nodes until ctx ends, up to
+// maxBatch in one statement.
 func (b *PGBus) send(ctx context.Context) {
-	batch := make([]string, 0, 64)
+	batch := make([]string, 0, maxBatch)
+	linger := time.NewTimer(0)
+	var last time.Time // when the last batch went out
 	for {
 		batch = batch[:0]
 		select {
@@ -87,8 +122,24 @@ func (b *PGBus) send(ctx context.Context) {
 		case p := <-b.out:
 			batch = append(batch, p)
 		}
+		// An event after a quiet moment goes at once. One that follows
+		// the last batch closely is part of a stream: waiting a moment
+		// for the next ones lets one notification carry many.
+		wait := time.Since(last) < lingerAfter
+		if wait {
+			linger.Reset(lingerFor)
+		}
 	more:
 		for len(batch) < cap(batch) {
+			if wait {
+				select {
+				case p := <-b.out:
+					batch = append(batch, p)
+				case <-linger.C:
+					break more
+				}
+				continue
+			}
 			select {
 			case p := <-b.out:
 				batch = append(batch, p)
@@ -96,8 +147,13 @@ func (b *PGBus) send(ctx context.Context) {
 				break more
 			}
 		}
+		linger.Stop()
 		if err := b.notify(ctx, batch); err != nil && ctx.Err() == nil {
 			b.log.Error("publish events to other nodes", "events", len(batch), "err", err)
+		}
+		last = time.Now()
+		if n := b.dropped.Swap(0); n > 0 {
+			b.log.Error("event queue to other nodes was full: events dropped", "events", n)
 		}
 	}
 }
@@ -115,7 +171,45 @@ func (b *PGBus) notify(ctx context.Context, batch []string) error {
 			batch[i] = string(ref)
 		}
 	}
-	return b.db.NotifyAll(ctx, Channel, batch)
+	return b.db.NotifyAll(ctx, Channel, b.bundle(batch))
+}
+
+// bundle packs encoded envelopes, in order, into notifications of at most
+// maxNotify bytes (plus the bundle's own few); an envelope that fills one
+// alone goes as it is.
+func (b *PGBus) bundle(payloads []string) []string {
+	head := b.own + `"b":[`
+	var (
+		out  []string
+		cur  strings.Builder
+		kept []string // envelopes in cur
+	)
+	flush := func() {
+		switch len(kept) {
+		case 0:
+		case 1:
+			out = append(out, kept[0])
+		default:
+			cur.WriteString("]}")
+			out = append(out, cur.String())
+		}
+		cur.Reset()
+		kept = kept[:0]
+	}
+	for _, p := range payloads {
+		if len(kept) > 0 && cur.Len()+1+len(p)+2 > maxNotify {
+			flush()
+		}
+		if len(kept) == 0 {
+			cur.WriteString(head)
+		} else {
+			cur.WriteByte(',')
+		}
+		cur.WriteString(p)
+		kept = append(kept, p)
+	}
+	flush()
+	return out
 }
 
 // Run listens for other nodes' events until ctx ends, reconnecting with
@@ -179,12 +273,30 @@ func (b *PGBus) listen(ctx context.Context, prune <-chan time.Time) error {
 }
 
 func (b *PGBus) deliver(ctx context.Context, payload string) {
-	var e envelope
-	if err := json.Unmarshal([]byte(payload), &e); err != nil {
+	if strings.HasPrefix(payload, b.own) {
+		return // sent by this node, whose hub already has it
+	}
+	var bun bundleOf
+	if err := json.Unmarshal([]byte(payload), &bun); err != nil {
 		b.log.Warn("undecodable event from another node", "err", err)
 		return
 	}
-	if e.Node == b.node {
+	if bun.Node == b.node {
+		return
+	}
+	if bun.Events == nil {
+		b.deliverOne(ctx, []byte(payload))
+		return
+	}
+	for _, raw := range bun.Events {
+		b.deliverOne(ctx, raw)
+	}
+}
+
+func (b *PGBus) deliverOne(ctx context.Context, payload []byte) {
+	var e envelope
+	if err := json.Unmarshal(payload, &e); err != nil {
+		b.log.Warn("undecodable event from another node", "err", err)
 		return
 	}
 	if e.Ref != "" {

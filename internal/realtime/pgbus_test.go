@@ -1,0 +1,132 @@
+package realtime_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// frames records what a dashboard socket is sent.
+type frames struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (f *frames) write(b []byte) error {
+	f.mu.Lock()
+	f.got = append(f.got, string(b))
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *frames) snapshot() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.got...)
+}
+
+// TestPGBusCarriesABurstInOrder publishes a burst such as ten thousand
+// visitors leaving at once makes, with a few events too large for one
+// notification among them: a dashboard on the other node gets every one,
+// in order.
+func TestPGBusCarriesABurstInOrder(t *testing.T) {
+	url := apptest.Postgres(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hubA, hubB := realtime.NewHub(), realtime.NewHub()
+	busA := realtime.NewPGBus(hubA, db, url, "node-a", quiet)
+	busB := realtime.NewPGBus(hubB, db, url, "node-b", quiet)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() { busA.Run(ctx) })
+	wg.Go(func() { busB.Run(ctx) })
+
+	dash := realtime.NewConn("ws1", "", "agent1")
+	hubB.Register(dash)
+	rec := &frames{}
+	dash.Start(rec.write, func() {})
+
+	// Node B listens once a probe gets through.
+	deadline := time.Now().Add(20 * time.Second)
+	for len(rec.snapshot()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("node B never received node A's events")
+		}
+		busA.ToAgents("ws1", []byte(`{"type":"probe"}`))
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // the last probes land
+
+	const n = 20000
+	big := strings.Repeat("x", 9000)
+	want := make([]string, n)
+	for i := range n {
+		if i%2500 == 1 {
+			want[i] = fmt.Sprintf(`{"type":"big","data":{"i":%d,"pad":%q}}`, i, big)
+		} else {
+			want[i] = fmt.Sprintf(`{"type":"visitor.updated","data":{"i":%d,"visitor":{"id":"v%d","online":false}}}`, i, i)
+		}
+	}
+	for _, f := range want {
+		busA.ToAgents("ws1", []byte(f))
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	var got []string
+	for {
+		got = rec.snapshot()
+		for len(got) > 0 && strings.Contains(got[0], `"probe"`) {
+			got = got[1:]
+		}
+		if len(got) >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(got) != n {
+		t.Fatalf("node B got %d of %d events", len(got), n)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("event %d on node B: got %.80q, want %.80q", i, got[i], want[i])
+		}
+	}
+	// The publishing node's dashboards get its events once: not again
+	// from PostgreSQL.
+	local := realtime.NewConn("ws1", "", "agent2")
+	hubA.Register(local)
+	recA := &frames{}
+	local.Start(recA.write, func() {})
+	before := len(rec.snapshot())
+	for i := range 10 {
+		busA.ToAgents("ws1", fmt.Appendf(nil, `{"type":"after","data":{"i":%d}}`, i))
+	}
+	for len(rec.snapshot()) < before+10 {
+		if time.Now().After(deadline) {
+			t.Fatal("node B did not get the last events")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if own := recA.snapshot(); len(own) != 10 {
+		t.Errorf("node A's dashboard got %d events, want 10", len(own))
+	}
+}
