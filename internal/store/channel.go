@@ -326,34 +326,6 @@ func (s *Store) MessageByChannelID(ctx context.Context, workspaceID, mid string)
 	return m, nil
 }
 
-// ChannelDeliveriesOf fills in the channel side (Delivery) of a
-// conversation's messages.
-func (s *Store) ChannelDeliveriesOf(ctx context.Context, conversationID string, msgs []model.Message) error {
-	rows, err := s.query(ctx, `SELECT id, `+channelMessageColumns+` FROM messages WHERE conversation_id = ?
-		AND (channel_message_id IS NOT NULL OR channel_status IS NOT NULL OR channel_payload IS NOT NULL)`, conversationID)
-	if err != nil {
-		return fmt.Errorf("list channel deliveries of %s: %w", conversationID, err)
-	}
-	defer rows.Close()
-	index := make(map[string]int, len(msgs))
-	for i, m := range msgs {
-		index[m.ID] = i
-	}
-	for rows.Next() {
-		var (
-			id string
-			cs channelScan
-		)
-		if err := rows.Scan(append([]any{&id}, cs.dest()...)...); err != nil {
-			return fmt.Errorf("list channel deliveries of %s: %w", conversationID, err)
-		}
-		if i, ok := index[id]; ok {
-			msgs[i].Delivery = cs.delivery()
-		}
-	}
-	return rows.Err()
-}
-
 // LastInboundAt returns when the person last wrote in a conversation (the
 // start of Meta's messaging window), or nil.
 func (s *Store) LastInboundAt(ctx context.Context, conversationID string) (*time.Time, error) {

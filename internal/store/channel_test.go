@@ -255,9 +255,6 @@ func TestChannelMessages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.ChannelDeliveriesOf(ctx, c.ID, msgs); err != nil {
-			t.Fatal(err)
-		}
 		if len(msgs) != 2 || msgs[0].Delivery == nil || msgs[0].Delivery.Payload != "SIZE_M" || msgs[1].Delivery == nil || msgs[1].Delivery.Status != model.DeliverySent {
 			t.Errorf("deliveries of the list: %s", dump(reflect.ValueOf(msgs)))
 		}

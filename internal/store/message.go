@@ -79,7 +79,8 @@ func (s *Store) MessageByClientID(ctx context.Context, conversationID, clientID 
 // Messages lists a conversation's messages oldest first; publicOnly leaves
 // out comments and events.
 func (s *Store) Messages(ctx context.Context, workspaceID, conversationID string, publicOnly bool) ([]model.Message, error) {
-	q := `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND workspace_id = ?`
+	// The channel side (Meta's delivery) comes in the same row.
+	q := `SELECT ` + messageColumns + `, ` + channelMessageColumns + ` FROM messages WHERE conversation_id = ? AND workspace_id = ?`
 	if publicOnly {
 		q += ` AND kind = 'reply'`
 	}
@@ -91,7 +92,7 @@ func (s *Store) Messages(ctx context.Context, workspaceID, conversationID string
 	defer rows.Close()
 	out := []model.Message{}
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		m, err := scanChannelMessage(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list messages of %s: %w", conversationID, err)
 		}
@@ -102,9 +103,6 @@ func (s *Store) Messages(ctx context.Context, workspaceID, conversationID string
 	}
 	rows.Close()
 	if err := s.attachmentsOf(ctx, conversationID, out); err != nil {
-		return nil, err
-	}
-	if err := s.ChannelDeliveriesOf(ctx, conversationID, out); err != nil {
 		return nil, err
 	}
 	return out, nil
