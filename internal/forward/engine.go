@@ -194,8 +194,9 @@ func (e *Engine) drainChanges(ctx context.Context) bool {
 		ids = append(ids, id)
 	}
 	var failures atomic.Int64
+	ws := newWorkspaceCache()
 	e.each(ctx, ids, func(id string) {
-		if err := e.Evaluate(ctx, id); err != nil && ctx.Err() == nil {
+		if _, err := e.evaluate(ctx, id, ws); err != nil && ctx.Err() == nil {
 			e.log.Error("evaluate forwarding; will retry", "conversation", id, "err", err)
 			e.retryLater(e.pending, id) // kept: a database outage loses no change
 			failures.Add(1)
@@ -250,8 +251,9 @@ func (e *Engine) runDue(ctx context.Context) {
 			rand.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 		}
 		var progressed atomic.Bool
+		ws := newWorkspaceCache()
 		e.each(ctx, ids, func(id string) {
-			if e.runDueOne(ctx, id) {
+			if e.runDueOne(ctx, id, ws) {
 				progressed.Store(true)
 			}
 		})
@@ -263,8 +265,8 @@ func (e *Engine) runDue(ctx context.Context) {
 
 // runDueOne evaluates one due conversation and reports whether it moved on
 // (its due time is now in the future or gone).
-func (e *Engine) runDueOne(ctx context.Context, id string) bool {
-	due, err := e.evaluate(ctx, id)
+func (e *Engine) runDueOne(ctx context.Context, id string, ws *workspaceCache) bool {
+	due, err := e.evaluate(ctx, id, ws)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false
@@ -291,12 +293,57 @@ func sameDue(a, b *time.Time) bool {
 // Evaluate decides on one conversation now: it records the wait or the
 // reason, or queues the email.
 func (e *Engine) Evaluate(ctx context.Context, conversationID string) error {
-	_, err := e.evaluate(ctx, conversationID)
+	_, err := e.evaluate(ctx, conversationID, nil)
 	return err
 }
 
-// evaluate is Evaluate, returning the conversation's new due time.
-func (e *Engine) evaluate(ctx context.Context, conversationID string) (*time.Time, error) {
+// workspaceCache holds the workspaces a batch of evaluations read, for a
+// second at most: a thousand conversations of one workspace falling due
+// together read it once, not a thousand times. A settings change within
+// that second is seen by the next batch, and re-evaluates the workspace's
+// conversations anyway (WorkspaceChanged).
+type workspaceCache struct {
+	mu sync.Mutex
+	m  map[string]cachedWorkspace
+}
+
+type cachedWorkspace struct {
+	w    model.Workspace
+	read time.Time
+}
+
+const workspaceCacheFor = time.Second
+
+func newWorkspaceCache() *workspaceCache {
+	return &workspaceCache{m: map[string]cachedWorkspace{}}
+}
+
+// get returns the workspace, reading it through tx when it is not cached
+// (or when c is nil).
+func (c *workspaceCache) get(ctx context.Context, tx *store.Store, id string) (model.Workspace, error) {
+	if c == nil {
+		return tx.Workspace(ctx, id)
+	}
+	c.mu.Lock()
+	hit, ok := c.m[id]
+	c.mu.Unlock()
+	if ok && time.Since(hit.read) < workspaceCacheFor {
+		return hit.w, nil
+	}
+	read := time.Now()
+	w, err := tx.Workspace(ctx, id)
+	if err != nil {
+		return w, err
+	}
+	c.mu.Lock()
+	c.m[id] = cachedWorkspace{w: w, read: read}
+	c.mu.Unlock()
+	return w, nil
+}
+
+// evaluate is Evaluate, returning the conversation's new due time; ws
+// (nil for none) caches workspaces across a batch.
+func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *workspaceCache) (*time.Time, error) {
 	var (
 		queued   *store.Email
 		updated  []model.Message // replies now carried by the email
@@ -306,18 +353,14 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string) (*time.Tim
 		decision Decision
 	)
 	err := e.db.InTx(ctx, func(tx *store.Store) error {
-		ok, err := tx.LockConversation(ctx, conversationID)
+		c, ok, err := tx.LockedConversation(ctx, conversationID)
 		if err != nil || !ok {
 			later := e.now().Add(time.Second) // another node is on it
 			newDue = &later
 			return err
 		}
-		c, err := tx.ConversationByID(ctx, conversationID)
-		if err != nil {
-			return err
-		}
 		wsID = c.WorkspaceID
-		w, err := tx.Workspace(ctx, c.WorkspaceID)
+		w, err := ws.get(ctx, tx, c.WorkspaceID)
 		if err != nil {
 			return err
 		}

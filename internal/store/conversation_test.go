@@ -481,3 +481,51 @@ func messageIDs(ms []model.Message) []string {
 	slices.Sort(ids)
 	return ids
 }
+
+func TestLockedConversation(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		v := newVisitor(t, db, w.ID, new("v@example.com"))
+		c := newConversation(t, db, v, model.ChannelWebsite, base)
+		newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "hello")
+
+		err := db.InTx(ctx, func(tx *store.Store) error {
+			got, ok, err := tx.LockedConversation(ctx, c.ID)
+			if err != nil || !ok || got.ID != c.ID || got.Visitor.ID != v.ID || got.Unread != 1 {
+				t.Errorf("locked read: ok %v, err %v, %+v", ok, err, got)
+			}
+			if db.Dialect() != store.Postgres {
+				return nil
+			}
+			// Another transaction (another node) skips it while it is held.
+			return db.InTx(ctx, func(other *store.Store) error {
+				_, ok, err := other.LockedConversation(ctx, c.ID)
+				if err != nil || ok {
+					t.Errorf("while held elsewhere: ok %v, err %v; want skipped", ok, err)
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Released with the transaction.
+		_ = db.InTx(ctx, func(tx *store.Store) error {
+			if _, ok, err := tx.LockedConversation(ctx, c.ID); err != nil || !ok {
+				t.Errorf("after the holder committed: ok %v, err %v", ok, err)
+			}
+			return nil
+		})
+		// A conversation that does not exist: an error on SQLite, skipped
+		// (nothing to decide) on PostgreSQL.
+		_ = db.InTx(ctx, func(tx *store.Store) error {
+			_, ok, err := tx.LockedConversation(ctx, "nope")
+			if ok || (err == nil) != (db.Dialect() == store.Postgres) {
+				t.Errorf("missing conversation: ok %v, err %v", ok, err)
+			}
+			return nil
+		})
+	})
+}

@@ -61,22 +61,23 @@ func (s *Store) DueConversations(ctx context.Context, now time.Time, limit int) 
 	return s.ids(ctx, `SELECT id FROM conversations WHERE forward_due_at IS NOT NULL AND forward_due_at <= ? ORDER BY forward_due_at LIMIT ?`, micros(now), limit)
 }
 
-// LockConversation takes the conversation's row lock for the rest of the
-// transaction (PostgreSQL; SQLite transactions already hold the database's
-// write lock). It reports false when another transaction holds it.
-func (s *Store) LockConversation(ctx context.Context, id string) (bool, error) {
-	if s.dialect != Postgres {
-		return true, nil
+// LockedConversation reads a conversation for a transaction that will
+// change it. On PostgreSQL the row stays locked until the transaction ends,
+// and ok is false when another transaction holds it (another node is
+// deciding on it) or it is gone; SQLite's single writer needs no lock.
+func (s *Store) LockedConversation(ctx context.Context, id string) (c model.Conversation, ok bool, err error) {
+	q := conversationSelect + ` WHERE c.id = ?`
+	if s.dialect == Postgres {
+		q += ` FOR UPDATE OF c SKIP LOCKED`
 	}
-	var got string
-	err := s.queryRow(ctx, `SELECT id FROM conversations WHERE id = ? FOR UPDATE SKIP LOCKED`, id).Scan(&got)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+	c, err = scanConversation(s.queryRow(ctx, q, id))
+	if errors.Is(err, ErrNotFound) && s.dialect == Postgres {
+		return c, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("lock conversation %s: %w", id, err)
+		return c, false, fmt.Errorf("get conversation %s: %w", id, err)
 	}
-	return true, nil
+	return c, true, nil
 }
 
 // ConversationByID returns a conversation whatever its workspace (for the
