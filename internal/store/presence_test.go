@@ -74,3 +74,82 @@ func TestRemoveDeadNodeReleasesItsEmails(t *testing.T) {
 		}
 	})
 }
+
+// The outbox records each delivery outcome with the replies the email
+// carries, and gets them back as they now are.
+func TestRecordEmailOutcome(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "Acme", base)
+		v := newVisitor(t, db, w.ID, new("vera@example.com"))
+		c := newConversation(t, db, v, model.ChannelWebsite, base)
+		r1 := newMessage(t, db, c, model.AuthorAgent, model.KindReply, "one")
+		r2 := newMessage(t, db, c, model.AuthorAgent, model.KindReply, "two")
+		email := func(replies ...model.Message) store.Email {
+			t.Helper()
+			e := store.Email{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID, VisitorID: v.ID,
+				MessageID: "<" + model.NewID() + "@example.test>", From: "parley@example.test", To: "vera@example.com",
+				Raw: []byte("Subject: x\r\n\r\nx\r\n"), NextAttemptAt: base, CreatedAt: base}
+			if err := db.CreateEmail(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, m := range replies {
+				ids = append(ids, m.ID)
+			}
+			if err := db.MarkForwarded(ctx, ids, e.ID, e.To, base); err != nil {
+				t.Fatal(err)
+			}
+			return e
+		}
+		status := func(msgs []model.Message) string {
+			var out []string
+			for _, m := range msgs {
+				s := m.Body + ":"
+				if m.Forwarded != nil {
+					s += m.Forwarded.Status
+				}
+				out = append(out, s)
+			}
+			return fmt.Sprint(out)
+		}
+		now := at(time.Minute)
+		e := email(r1, r2)
+		tests := []struct {
+			name, status, want string
+		}{
+			{"a temporary failure: the replies stay queued", "queued", "[]"},
+			{"sent", "sent", "[one:sent two:sent]"},
+		}
+		for _, tt := range tests {
+			got, err := db.RecordEmailOutcome(ctx, e, tt.status, now, "", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := status(got); s != tt.want {
+				t.Errorf("%s: replies %s, want %s", tt.name, s, tt.want)
+			}
+		}
+		if got, err := db.Email(ctx, e.ID); err != nil || got.Status != "sent" || got.SentAt == nil {
+			t.Errorf("email after sent: %+v, %v", got, err)
+		}
+		// A bounce is final: a late "sent" does not undo it.
+		r3 := newMessage(t, db, c, model.AuthorAgent, model.KindReply, "three")
+		b := email(r3)
+		if _, err := db.SetEmailStatus(ctx, b.ID, "bounced", now, "bounced: 5.1.1", now); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.RecordEmailOutcome(ctx, b, "sent", now, "", now)
+		if err != nil || len(got) != 0 {
+			t.Errorf("sent after a bounce: %s, %v; want nothing changed", status(got), err)
+		}
+		msgs, err := db.Messages(ctx, w.ID, c.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := status(msgs); s != "[one:sent two:sent three:bounced]" {
+			t.Errorf("stored replies %s", s)
+		}
+	})
+}

@@ -203,24 +203,19 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) {
 	// The relay has answered: record it even if we are shutting down, and
 	// the email with its replies at once.
 	ctx = context.WithoutCancel(ctx)
-	var ids []string
-	err = w.db.InTx(ctx, func(tx *store.Store) error {
-		var err error
-		ids, err = tx.SetEmailStatus(ctx, e.ID, status, next, msg, now)
-		return err
-	})
+	msgs, err := w.db.RecordEmailOutcome(ctx, e, status, next, msg, now)
 	if err != nil {
 		w.log.Error("record email status", "email", e.ID, "status", status, "err", err)
-		return
+		if len(msgs) == 0 {
+			return
+		}
 	}
 	if w.notify == nil {
 		return
 	}
-	for _, id := range ids {
-		if m, err := w.db.Message(ctx, e.WorkspaceID, id); err == nil {
-			if b, err := realtime.EncodeEvent("message.updated", m); err == nil {
-				w.notify.ToAgents(e.WorkspaceID, b)
-			}
+	for _, m := range msgs {
+		if b, err := realtime.EncodeEvent("message.updated", m); err == nil {
+			w.notify.ToAgents(e.WorkspaceID, b)
 		}
 	}
 }
