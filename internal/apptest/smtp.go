@@ -123,6 +123,25 @@ func (r *Relay) Wait(t testing.TB, n int, timeout time.Duration) []Mail {
 	}
 }
 
+// EachConversationOnce fails the test unless the relay accepted exactly one
+// mail for each of n conversations (X-Parley-Conversation), after waiting
+// settle for a late duplicate.
+func (r *Relay) EachConversationOnce(t testing.TB, n int, settle time.Duration) {
+	t.Helper()
+	time.Sleep(settle)
+	seen := map[string]bool{}
+	for _, m := range r.Mails() {
+		id := m.Msg.Header.Get("X-Parley-Conversation")
+		if seen[id] {
+			t.Errorf("conversation %s emailed twice", id)
+		}
+		seen[id] = true
+	}
+	if len(seen) != n {
+		t.Errorf("%d conversations emailed, want %d", len(seen), n)
+	}
+}
+
 // NewSession implements smtp.Backend.
 func (r *Relay) NewSession(*smtp.Conn) (smtp.Session, error) { return &relaySession{r: r}, nil }
 

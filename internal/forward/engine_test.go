@@ -45,16 +45,5 @@ func TestConcurrentEnginesEmailOnce(t *testing.T) {
 		go w.Run(ctx)
 	}
 	srv.Wait(t, n, time.Minute)
-	time.Sleep(500 * time.Millisecond) // room for a duplicate to show up
-	seen := map[string]bool{}
-	for _, m := range srv.Mails() {
-		id := m.Msg.Header.Get("X-Parley-Conversation")
-		if seen[id] {
-			t.Errorf("conversation %s emailed twice", id)
-		}
-		seen[id] = true
-	}
-	if len(seen) != n {
-		t.Errorf("%d conversations emailed, want %d", len(seen), n)
-	}
+	srv.EachConversationOnce(t, n, 500*time.Millisecond)
 }
