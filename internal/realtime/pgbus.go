@@ -71,9 +71,11 @@ type envelope struct {
 	Ref    string          `json:"r,omitempty"` // id in bus_events, for large events
 }
 
-type bundleOf struct {
-	Node   string            `json:"n"`
-	Events []json.RawMessage `json:"b"`
+// notification is what one NOTIFY carries: an envelope, or a bundle of
+// them (Events) under the sending node.
+type notification struct {
+	envelope
+	Events []json.RawMessage `json:"b,omitempty"`
 }
 
 // ToAgents implements chat.Publisher.
@@ -180,33 +182,35 @@ func (b *PGBus) notify(ctx context.Context, batch []string) error {
 func (b *PGBus) bundle(payloads []string) []string {
 	head := b.own + `"b":[`
 	var (
-		out  []string
-		cur  strings.Builder
-		kept []string // envelopes in cur
+		out   []string
+		cur   strings.Builder
+		n     int    // envelopes in cur
+		first string // the first of them
 	)
 	flush := func() {
-		switch len(kept) {
+		switch n {
 		case 0:
 		case 1:
-			out = append(out, kept[0])
+			out = append(out, first)
 		default:
 			cur.WriteString("]}")
 			out = append(out, cur.String())
 		}
 		cur.Reset()
-		kept = kept[:0]
+		n = 0
 	}
 	for _, p := range payloads {
-		if len(kept) > 0 && cur.Len()+1+len(p)+2 > maxNotify {
+		if n > 0 && cur.Len()+1+len(p)+2 > maxNotify {
 			flush()
 		}
-		if len(kept) == 0 {
+		if n == 0 {
 			cur.WriteString(head)
+			first = p
 		} else {
 			cur.WriteByte(',')
 		}
 		cur.WriteString(p)
-		kept = append(kept, p)
+		n++
 	}
 	flush()
 	return out
@@ -276,29 +280,26 @@ func (b *PGBus) deliver(ctx context.Context, payload string) {
 	if strings.HasPrefix(payload, b.own) {
 		return // sent by this node, whose hub already has it
 	}
-	var bun bundleOf
-	if err := json.Unmarshal([]byte(payload), &bun); err != nil {
+	var n notification
+	if err := json.Unmarshal([]byte(payload), &n); err != nil {
 		b.log.Warn("undecodable event from another node", "err", err)
 		return
 	}
-	if bun.Node == b.node {
+	if n.Events == nil {
+		b.deliverOne(ctx, n.envelope)
 		return
 	}
-	if bun.Events == nil {
-		b.deliverOne(ctx, []byte(payload))
-		return
-	}
-	for _, raw := range bun.Events {
-		b.deliverOne(ctx, raw)
+	for _, raw := range n.Events {
+		var e envelope
+		if err := json.Unmarshal(raw, &e); err != nil {
+			b.log.Warn("undecodable event from another node", "err", err)
+			continue
+		}
+		b.deliverOne(ctx, e)
 	}
 }
 
-func (b *PGBus) deliverOne(ctx context.Context, payload []byte) {
-	var e envelope
-	if err := json.Unmarshal(payload, &e); err != nil {
-		b.log.Warn("undecodable event from another node", "err", err)
-		return
-	}
+func (b *PGBus) deliverOne(ctx context.Context, e envelope) {
 	if e.Ref != "" {
 		raw, err := b.db.BusEvent(ctx, e.Ref)
 		if err != nil {
