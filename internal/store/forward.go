@@ -239,18 +239,26 @@ func (s *Store) Emails(ctx context.Context, conversationID string) ([]Email, err
 	return out, rows.Err()
 }
 
-// SetEmailStatus records a delivery outcome: "sent", "failed", or "queued"
-// again with the next attempt time. The replies the email carries take the
-// same status; their ids are returned.
-func (s *Store) SetEmailStatus(ctx context.Context, id, status string, next time.Time, lastErr string, at time.Time) ([]string, error) {
+// setEmailStatus records a delivery outcome on an email (arguments from
+// emailStatusArgs). A bounce is final: an outcome recorded late (the relay
+// accepted, then the bounce came back first) does not undo it.
+const setEmailStatus = `UPDATE emails SET status = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL,
+		sent_at = COALESCE(CAST(? AS BIGINT), sent_at)
+	WHERE id = ? AND status <> 'bounced'`
+
+func emailStatusArgs(id, status string, next time.Time, lastErr string, at time.Time) []any {
 	var sent any
 	if status == "sent" {
 		sent = micros(at)
 	}
-	// A bounce is final: a delivery outcome recorded late (the relay
-	// accepted, then the bounce came back first) does not undo it.
-	res, err := s.exec(ctx, `UPDATE emails SET status = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL, sent_at = COALESCE(CAST(? AS BIGINT), sent_at) WHERE id = ? AND status <> 'bounced'`,
-		status, micros(next), nullIfEmpty(lastErr), sent, id)
+	return []any{status, micros(next), nullIfEmpty(lastErr), sent, id}
+}
+
+// SetEmailStatus records a delivery outcome: "sent", "failed", or "queued"
+// again with the next attempt time. The replies the email carries take the
+// same status; their ids are returned.
+func (s *Store) SetEmailStatus(ctx context.Context, id, status string, next time.Time, lastErr string, at time.Time) ([]string, error) {
+	res, err := s.exec(ctx, setEmailStatus, emailStatusArgs(id, status, next, lastErr, at)...)
 	if err != nil {
 		return nil, fmt.Errorf("set status of email %s: %w", id, err)
 	}
@@ -291,17 +299,11 @@ func (db *DB) RecordEmailOutcome(ctx context.Context, e Email, status string, ne
 		}
 		return msgs, nil
 	}
-	var sent any
-	if status == "sent" {
-		sent = micros(at)
-	}
-	rows, err := db.query(ctx, `WITH e AS (
-			UPDATE emails SET status = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL, sent_at = COALESCE(CAST(? AS BIGINT), sent_at)
-			WHERE id = ? AND status <> 'bounced' RETURNING id, status)
+	rows, err := db.query(ctx, `WITH e AS (`+setEmailStatus+` RETURNING id, status)
 		UPDATE messages SET forwarded_status = e.status FROM e
 		WHERE messages.forwarded_email_id = e.id AND e.status <> 'queued'
 		RETURNING `+prefixed("messages.", messageColumns),
-		status, micros(next), nullIfEmpty(lastErr), sent, e.ID)
+		emailStatusArgs(e.ID, status, next, lastErr, at)...)
 	if err != nil {
 		return nil, fmt.Errorf("set status of email %s: %w", e.ID, err)
 	}
