@@ -82,11 +82,7 @@ func TestLiveChat(t *testing.T) {
 }
 
 func TestBadFramesKeepTheConnection(t *testing.T) {
-	s := apptest.Start(t, nil)
-	a := s.AddAgent("ann@example.com", "Ann")
-	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, 200, nil)
-	sess := newSession(t, s, s.Workspace.SiteKey, "")
-	w := s.DialWidget(sess.VisitorToken)
+	s, _, w := onlineWidget(t)
 	tests := []struct {
 		name  string
 		frame any
@@ -174,11 +170,7 @@ func TestOnlineRequiredForm(t *testing.T) {
 }
 
 func TestVisitorFloodIsRateLimited(t *testing.T) {
-	s := apptest.Start(t, nil)
-	a := s.AddAgent("ann@example.com", "Ann")
-	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, 200, nil)
-	sess := newSession(t, s, s.Workspace.SiteKey, "")
-	w := s.DialWidget(sess.VisitorToken)
+	s, _, w := onlineWidget(t)
 	for i := 0; i < 30; i++ {
 		w.Send(map[string]any{"type": "message", "body": "spam", "client_id": "s" + strings.Repeat("x", i)})
 	}
@@ -289,11 +281,7 @@ func TestUnauthenticatedWebSockets(t *testing.T) {
 
 // Frames far larger than a widget connection's buffers cross both ways whole.
 func TestLongMessagesOverSmallBuffers(t *testing.T) {
-	s := apptest.Start(t, nil)
-	a := s.AddAgent("ann@example.com", "Ann")
-	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, 200, nil)
-	sess := newSession(t, s, s.Workspace.SiteKey, "")
-	w := s.DialWidget(sess.VisitorToken)
+	s, a, w := onlineWidget(t)
 
 	long := strings.Repeat("é<b>x</b> ", 1000) // 10,000 characters, 11,000 bytes
 	w.Send(map[string]string{"type": "message", "body": long, "client_id": "c-1"})
@@ -323,4 +311,15 @@ func TestShutdownClosesSocketsGoingAway(t *testing.T) {
 			t.Errorf("%s closed with %v, want %v", name, got, websocket.StatusGoingAway)
 		}
 	}
+}
+
+// onlineWidget starts a server with an agent online and opens a new
+// visitor's widget.
+func onlineWidget(t *testing.T) (*apptest.Server, apptest.Agent, *apptest.WS) {
+	t.Helper()
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, 200, nil)
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	return s, a, s.DialWidget(sess.VisitorToken)
 }
