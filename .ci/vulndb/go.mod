@@ -1,0 +1,3 @@
+module parley.local/ci/vulndb
+
+go 1.26.8
