@@ -131,18 +131,9 @@ func (s *Store) TouchVisitor(ctx context.Context, id string, at time.Time) error
 // OnlineVisitorIDs lists visitors marked online (used at start-up, when no
 // connection survived the restart).
 func (s *Store) OnlineVisitorIDs(ctx context.Context) ([]string, error) {
-	rows, err := s.query(ctx, `SELECT id FROM visitors WHERE online = 1`)
+	ids, err := s.ids(ctx, `SELECT id FROM visitors WHERE online = 1`)
 	if err != nil {
 		return nil, fmt.Errorf("list online visitors: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("list online visitors: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
