@@ -148,9 +148,6 @@ func (s *Service) SetChannelSender(c ChannelSender) { s.chans = c }
 // NodeID names this process among the nodes sharing the database.
 func (s *Service) NodeID() string { return s.opts.NodeID }
 
-// DB exposes the store (for the forwarding engine and tools).
-func (s *Service) DB() *store.DB { return s.db }
-
 // Signer exposes the token signer.
 func (s *Service) Signer() *token.Signer { return s.signer }
 
