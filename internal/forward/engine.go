@@ -379,7 +379,7 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 		if f := c.Forwarding; f != nil {
 			old = store.ForwardState{DueAt: f.DueAt, Code: f.Code, Reason: f.Reason}
 		}
-		state := store.ForwardState{Code: string(decision.Code), Reason: decision.Explain(location(w.TimeZone))}
+		state := store.ForwardState{Code: string(decision.Code), Reason: decision.Explain(w.Location())}
 		switch decision.Outcome {
 		case Wait:
 			due := decision.Due
@@ -447,22 +447,6 @@ func forwardedReplies(msgs []model.Message, ids []string, to string, at time.Tim
 	return out
 }
 
-var locations sync.Map // time zone name → *time.Location
-
-// location loads a workspace's time zone once (time.LoadLocation reads and
-// parses the zone's data on every call); unknown names fall back to UTC.
-func location(name string) *time.Location {
-	if l, ok := locations.Load(name); ok {
-		return l.(*time.Location)
-	}
-	l, err := time.LoadLocation(name)
-	if err != nil {
-		l = time.UTC
-	}
-	locations.Store(name, l)
-	return l
-}
-
 func (e *Engine) event(workspaceID, typ string, data any) {
 	if e.notify == nil {
 		return
@@ -527,7 +511,7 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 	if err != nil {
 		return store.Email{}, err
 	}
-	loc := location(w.TimeZone)
+	loc := w.Location()
 	id := model.NewID()
 	domain := "localhost"
 	if a, err := mail.ParseAddress(e.opts.MailFrom); err == nil {

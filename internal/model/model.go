@@ -68,6 +68,24 @@ type Workspace struct {
 	CreatedAt              time.Time  `json:"created_at"`
 }
 
+// locations caches loaded time zones by name: time.LoadLocation reads and
+// parses the zone's data on every call.
+var locations sync.Map // name → *time.Location
+
+// Location returns the workspace's time zone, loaded once per name; an
+// empty or unknown name is UTC.
+func (w Workspace) Location() *time.Location {
+	if l, ok := locations.Load(w.TimeZone); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(w.TimeZone)
+	if err != nil {
+		l = time.UTC
+	}
+	locations.Store(w.TimeZone, l)
+	return l
+}
+
 // Settings are a workspace's preferences.
 type Settings struct {
 	EmailForwarding string      `json:"email_forwarding"`

@@ -15,7 +15,6 @@ import (
 	"path"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -431,19 +430,7 @@ type clock struct {
 	now time.Time
 }
 
-var locations sync.Map // time zone name → *time.Location
-
-func newClock(tz string) clock {
-	if tz == "" {
-		tz = "UTC"
-	}
-	loc := time.UTC
-	if l, ok := locations.Load(tz); ok {
-		loc = l.(*time.Location)
-	} else if l, err := time.LoadLocation(tz); err == nil {
-		locations.Store(tz, l)
-		loc = l
-	}
+func newClock(loc *time.Location) clock {
 	return clock{loc: loc, now: time.Now().In(loc)}
 }
 
@@ -698,7 +685,7 @@ func (s *Server) dashLogout(w http.ResponseWriter, r *http.Request, sess *sessio
 func (s *Server) dashInbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := &page{Title: "Conversations", Nav: "inbox"}
 	s.fillChrome(r.Context(), r, p, sess)
-	if err := s.fillList(r.Context(), p, sess, filterOf(r), "", newClock(p.Workspace.TimeZone)); err != nil {
+	if err := s.fillList(r.Context(), p, sess, filterOf(r), "", newClock(p.Workspace.Location())); err != nil {
 		s.dashFail(w, r, sess, err)
 		return
 	}
@@ -721,7 +708,7 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *
 	ctx := r.Context()
 	p := &page{Title: visitorName(cv.Visitor), Nav: "inbox"}
 	s.fillChrome(ctx, r, p, sess)
-	c := newClock(p.Workspace.TimeZone)
+	c := newClock(p.Workspace.Location())
 	msgs, err := s.svc.Messages(ctx, sess.agent, cv.ID)
 	if err != nil {
 		s.dashFail(w, r, sess, err)
@@ -883,10 +870,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	sv.Snippet = fmt.Sprintf(`<script src="%s/widget.js" data-site-key="%s" async></script>`, s.opts.PublicURL, p.Workspace.SiteKey)
 	sv.DemoURL = "/demo?site_key=" + url.QueryEscape(p.Workspace.SiteKey)
-	loc, err := time.LoadLocation(p.Workspace.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := p.Workspace.Location()
 	for _, o := range forwardingLabels {
 		if o.Value == model.ForwardOff {
 			continue
@@ -953,7 +937,7 @@ func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *
 func (s *Server) dashListPartial(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := &page{}
 	s.fillChrome(r.Context(), r, p, sess)
-	if err := s.fillList(r.Context(), p, sess, filterOf(r), r.URL.Query().Get("c"), newClock(p.Workspace.TimeZone)); err != nil {
+	if err := s.fillList(r.Context(), p, sess, filterOf(r), r.URL.Query().Get("c"), newClock(p.Workspace.Location())); err != nil {
 		s.partialFail(w, r, err)
 		return
 	}
@@ -975,7 +959,7 @@ func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request,
 	p := &page{}
 	s.fillChrome(ctx, r, p, sess)
 	p.Filter = filterOf(r)
-	p.Conv = conversationView(cv, msgs, newClock(p.Workspace.TimeZone))
+	p.Conv = conversationView(cv, msgs, newClock(p.Workspace.Location()))
 	p.Conv.Window = s.channelWindow(ctx, sess, cv)
 	s.render(w, http.StatusOK, "conversation-partial", p)
 }
