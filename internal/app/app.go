@@ -125,7 +125,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Meta = meta.New(db, svc, meta.Options{Secret: secret, GraphURL: cfg.MetaGraphURL, GraphVersion: cfg.MetaGraphVersion, Logger: log})
 	svc.SetChannelSender(a.Meta)
 	resolve := inbound.TokenResolver(svc.Signer(), cfg.InboundDomain, cfg.MailFrom)
-	sink := chat.InboundSink{S: svc}
+	sink := inboundSink{svc: svc}
 	var hook http.Handler
 	if cfg.InboundSecret != "" {
 		hook = inbound.NewHook(cfg.InboundSecret, resolve, sink, log)

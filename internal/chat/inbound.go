@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/parleychat/parley/internal/mail/inbound"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
 )
@@ -32,37 +31,62 @@ var dangerousTypes = map[string]bool{
 	"application/xhtml+xml": true, "image/svg+xml": true, "application/hta": true, "application/java-archive": true,
 }
 
-// InboundSink receives what inbound mail produces: visitors' answers and
-// bounces.
-type InboundSink struct{ S *Service }
-
-// Reply implements inbound.Sink.
-func (k InboundSink) Reply(ctx context.Context, conversationID string, m *inbound.Message) error {
-	_, err := k.S.EmailReply(ctx, conversationID, m)
-	return err
+// EmailAnswer is a visitor's answer to a forwarded email, as the inbound
+// mail adapter read it.
+type EmailAnswer struct {
+	// ClientID identifies the email (at most 100 bytes), so that the same
+	// email delivered twice is stored once.
+	ClientID string
+	// FromName and FromAddress are the sender; both empty when the email
+	// names none.
+	FromName, FromAddress string
+	// Text is only what the sender wrote, without quoted text or signature;
+	// it may be empty (an attachment alone).
+	Text        string
+	Attachments []EmailAttachment
 }
 
-// Bounce implements inbound.Sink.
-func (k InboundSink) Bounce(ctx context.Context, m *inbound.Message) error {
-	return k.S.EmailBounce(ctx, m)
+// EmailAttachment is a file that came with an email answer.
+type EmailAttachment struct {
+	Filename    string // "" if the email names none
+	ContentType string // media type, without parameters
+	Data        []byte
+	Inline      bool // shown in the body (an inline image): not kept
 }
+
+// EmailBounceReport is what a delivery status notification says about one
+// of the forwarded emails.
+type EmailBounceReport struct {
+	OriginalMessageID    string   // Message-ID of the returned email, without <>
+	OriginalConversation string   // its X-Parley-Conversation header, if any
+	Recipients           []string // the addresses that failed (or were delayed), lower-cased
+	Status               string   // e.g. "5.1.1"
+	Diagnostic           string
+	Permanent            bool // the address does not work
+}
+
+// ErrConversationGone is returned (wrapped) by EmailReply when the
+// conversation an answer names no longer exists: the answer can never be
+// stored, so it is refused for good rather than retried. It carries the
+// not_found code.
+var ErrConversationGone = &Error{Code: CodeNotFound, Message: "conversation not found"}
 
 // EmailReply stores a visitor's answer to a forwarded email in its
 // conversation, exactly as a widget message: only the new text, pushed to
 // agents, the conversation reopened. The same email twice is stored once.
 // It returns the message (zero when nothing new was said).
-func (s *Service) EmailReply(ctx context.Context, conversationID string, m *inbound.Message) (model.Message, error) {
+func (s *Service) EmailReply(ctx context.Context, conversationID string, m EmailAnswer) (model.Message, error) {
 	c, err := s.db.ConversationByID(ctx, conversationID)
 	if errors.Is(err, store.ErrNotFound) {
 		// The token was good but the conversation is gone: refuse for good
 		// so the sending server does not retry for days.
-		return model.Message{}, fmt.Errorf("conversation %s: %w", conversationID, inbound.ErrUnknownRecipient)
+		return model.Message{}, fmt.Errorf("conversation %s: %w", conversationID, ErrConversationGone)
 	}
 	if err != nil {
 		return model.Message{}, err
 	}
-	body := strings.TrimSpace(strings.ToValidUTF8(m.NewText, "\uFFFD"))
-	var files []inbound.Attachment
+	body := strings.TrimSpace(strings.ToValidUTF8(m.Text, "\uFFFD"))
+	var files []EmailAttachment
 	for _, a := range m.Attachments {
 		if !a.Inline {
 			files = append(files, a)
@@ -79,15 +103,15 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m *inbo
 		body = string(r[:MaxMessageLength-1]) + "…"
 	}
 	author := c.Visitor.Name
-	if m.From != nil && !strings.EqualFold(m.From.Address, deref(c.Visitor.Email)) {
+	if m.FromAddress != "" && !strings.EqualFold(m.FromAddress, deref(c.Visitor.Email)) {
 		// The token proves the thread; show who actually wrote.
-		name := m.From.Address
-		if m.From.Name != "" {
-			name = m.From.Name + " <" + m.From.Address + ">"
+		name := m.FromAddress
+		if m.FromName != "" {
+			name = m.FromName + " <" + m.FromAddress + ">"
 		}
 		author = &name
 	}
-	clientID := m.ClientID()
+	clientID := m.ClientID
 	now := s.now()
 	msg := model.Message{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID,
 		Author: model.Author{Kind: model.AuthorVisitor, ID: &c.Visitor.ID, Name: author},
@@ -147,7 +171,7 @@ func (s *Service) note(c model.Conversation, at time.Time, text string) model.Me
 		Author: model.Author{Kind: model.AuthorSystem}, Kind: model.KindEvent, Channel: model.MsgChannelEmail, Body: text, CreatedAt: at}
 }
 
-func displayName(a inbound.Attachment) string {
+func displayName(a EmailAttachment) string {
 	if a.Filename != "" {
 		return a.Filename
 	}
@@ -155,7 +179,7 @@ func displayName(a inbound.Attachment) string {
 }
 
 // refuse says why an attachment is not kept, or "".
-func refuse(a inbound.Attachment) string {
+func refuse(a EmailAttachment) string {
 	if len(a.Data) > MaxAttachmentBytes {
 		return fmt.Sprintf("is larger than %d MiB", MaxAttachmentBytes>>20)
 	}
@@ -165,7 +189,7 @@ func refuse(a inbound.Attachment) string {
 	return ""
 }
 
-func (s *Service) saveAttachment(ctx context.Context, tx *store.Store, msg model.Message, a inbound.Attachment, now time.Time) (model.Attachment, error) {
+func (s *Service) saveAttachment(ctx context.Context, tx *store.Store, msg model.Message, a EmailAttachment, now time.Time) (model.Attachment, error) {
 	name := filepath.Base(strings.ReplaceAll(a.Filename, "\\", "/"))
 	if name == "." || name == "/" || name == "" || !utf8.ValidString(name) {
 		name = "attachment"
@@ -207,11 +231,7 @@ func (s *Service) Attachment(ctx context.Context, a model.Agent, id string) (mod
 // returns and its replies become bounced and, when the failure is
 // permanent, the visitor's address bouncing, so the engine stops emailing
 // it.
-func (s *Service) EmailBounce(ctx context.Context, m *inbound.Message) error {
-	b := m.Bounce
-	if b == nil {
-		return nil
-	}
+func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 	e, err := s.db.EmailByMessageID(ctx, b.OriginalMessageID)
 	if errors.Is(err, store.ErrNotFound) && b.OriginalConversation != "" && len(b.Recipients) > 0 {
 		e, err = s.db.LatestEmailTo(ctx, b.OriginalConversation, b.Recipients[0])
