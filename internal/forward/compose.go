@@ -1,19 +1,12 @@
 package forward
 
 import (
-	"bytes"
 	"cmp"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net/mail"
-	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -21,30 +14,9 @@ import (
 	texttemplate "text/template"
 	"time"
 	"unicode"
+
+	"github.com/parleychat/parley/internal/mail/message"
 )
-
-// Email is a composed forwarded email, ready for the outbox. Address fields hold header values
-// as net/mail.Address.String formats them; Subject and Headers values are plain text (Bytes
-// encodes them); MessageID, InReplyTo and References include their angle brackets.
-type Email struct {
-	Date       time.Time
-	From       string // "AGENT via WORKSPACE" <PARLEY_MAIL_FROM>
-	To         string // the visitor
-	ReplyTo    string // reply+TOKEN@PARLEY_INBOUND_DOMAIN
-	Subject    string
-	MessageID  string
-	InReplyTo  string   // the Message-ID of the conversation's previous email; empty for the first
-	References []string // the Message-IDs of all the conversation's earlier emails, oldest first
-
-	ListUnsubscribe     string // <URL>
-	ListUnsubscribePost string // List-Unsubscribe=One-Click (RFC 8058)
-
-	// Headers are further header fields, e.g. Auto-Submitted and X-Parley-Conversation.
-	Headers map[string]string
-
-	Text string // the text/plain part
-	HTML string // the text/html part
-}
 
 // ComposeInput is everything Compose needs. The caller computes the addresses, URLs and
 // Message-IDs; Compose only formats.
@@ -71,7 +43,7 @@ type ComposeInput struct {
 // ErrForwardingOff is returned by Preview for ModeOff, which sends no email to preview.
 var ErrForwardingOff = errors.New("email forwarding is off: no email is sent")
 
-// Headers set by Compose beyond the named Email fields.
+// Headers set by Compose beyond the named message.Message fields.
 const (
 	headerAutoSubmitted = "Auto-Submitted"
 	headerConversation  = "X-Parley-Conversation"
@@ -111,19 +83,20 @@ type messageView struct {
 }
 
 // Compose builds the email for a Send decision: the headers of spec/api.md and a body listing
-// Decision.Messages, with the pending replies marked new.
-func Compose(in ComposeInput) (Email, error) {
+// Decision.Messages, with the pending replies marked new. It decides what the email says;
+// message.Message.Bytes writes it.
+func Compose(in ComposeInput) (message.Message, error) {
 	e, err := compose(in)
 	if err != nil {
-		return Email{}, fmt.Errorf("compose email for conversation %s: %w", in.Snapshot.ConversationID, err)
+		return message.Message{}, fmt.Errorf("compose email for conversation %s: %w", in.Snapshot.ConversationID, err)
 	}
 	return e, nil
 }
 
-func compose(in ComposeInput) (Email, error) {
+func compose(in ComposeInput) (message.Message, error) {
 	d := in.Decision
 	if d.Outcome != Send || len(d.Messages) == 0 {
-		return Email{}, fmt.Errorf("decision is %s (%s), not a send", d.Outcome, d.Code)
+		return message.Message{}, fmt.Errorf("decision is %s (%s), not a send", d.Outcome, d.Code)
 	}
 	mode := in.Mode
 	switch mode {
@@ -131,10 +104,10 @@ func compose(in ComposeInput) (Email, error) {
 		mode = ModeUnread
 	case ModeUnread, ModeTranscript:
 	default:
-		return Email{}, fmt.Errorf("mode %q sends no email", string(mode))
+		return message.Message{}, fmt.Errorf("mode %q sends no email", string(mode))
 	}
 	if in.Now.IsZero() {
-		return Email{}, errors.New("no date (Now)")
+		return message.Message{}, errors.New("no date (Now)")
 	}
 	loc := in.Location
 	if loc == nil {
@@ -142,41 +115,41 @@ func compose(in ComposeInput) (Email, error) {
 	}
 	convID := oneLine(in.Snapshot.ConversationID)
 	if convID == "" {
-		return Email{}, errors.New("no conversation id")
+		return message.Message{}, errors.New("no conversation id")
 	}
 
 	to, err := parseAddress("visitor", in.Snapshot.VisitorEmail)
 	if err != nil {
-		return Email{}, err
+		return message.Message{}, err
 	}
 	from, err := parseAddress("mail from", in.MailFrom)
 	if err != nil {
-		return Email{}, err
+		return message.Message{}, err
 	}
 	replyTo, err := parseAddress("reply-to", in.ReplyTo)
 	if err != nil {
-		return Email{}, err
+		return message.Message{}, err
 	}
-	msgID, err := messageID(in.MessageID)
+	msgID, err := message.FormatID(in.MessageID)
 	if err != nil {
-		return Email{}, err
+		return message.Message{}, err
 	}
 	refs := make([]string, 0, len(in.Previous))
 	for _, p := range in.Previous {
-		id, err := messageID(p)
+		id, err := message.FormatID(p)
 		if err != nil {
-			return Email{}, fmt.Errorf("previous email: %w", err)
+			return message.Message{}, fmt.Errorf("previous email: %w", err)
 		}
 		refs = append(refs, id)
 	}
 	unsubscribe, err := webURL("unsubscribe URL", in.UnsubscribeURL)
 	if err != nil {
-		return Email{}, err
+		return message.Message{}, err
 	}
 	var conversationURL string
 	if in.ConversationURL != "" {
 		if conversationURL, err = webURL("conversation URL", in.ConversationURL); err != nil {
-			return Email{}, err
+			return message.Message{}, err
 		}
 	}
 
@@ -221,13 +194,13 @@ func compose(in ComposeInput) (Email, error) {
 
 	var text, html strings.Builder
 	if err := textTemplate.Execute(&text, view); err != nil {
-		return Email{}, fmt.Errorf("render text part: %w", err)
+		return message.Message{}, fmt.Errorf("render text part: %w", err)
 	}
 	if err := htmlTemplate.Execute(&html, view); err != nil {
-		return Email{}, fmt.Errorf("render html part: %w", err)
+		return message.Message{}, fmt.Errorf("render html part: %w", err)
 	}
 
-	e := Email{
+	e := message.Message{
 		Date:                in.Now.UTC(),
 		From:                from.String(),
 		To:                  to.String(),
@@ -360,19 +333,6 @@ func parseAddress(what, s string) (*mail.Address, error) {
 	return &mail.Address{Address: a.Address}, nil
 }
 
-// messageID returns s as a header msg-id, "<left@right>" (RFC 5322 section 3.6.4).
-func messageID(s string) (string, error) {
-	id := strings.TrimSpace(s)
-	id = strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">")
-	at := strings.LastIndexByte(id, '@')
-	if at <= 0 || at == len(id)-1 || strings.ContainsFunc(id, func(r rune) bool {
-		return r <= ' ' || r >= 0x7f || strings.ContainsRune(`<>()[]\",;:`, r)
-	}) {
-		return "", fmt.Errorf("malformed Message-ID %q", s)
-	}
-	return "<" + id + ">", nil
-}
-
 func webURL(what, s string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil {
@@ -384,205 +344,15 @@ func webURL(what, s string) (string, error) {
 	return u.String(), nil
 }
 
-// Bytes renders the email as an RFC 5322 message: CRLF line endings, a multipart/alternative
-// body with a text/plain and a text/html part, both UTF-8 and quoted-printable, and non-ASCII
-// header text as RFC 2047 encoded words. The output depends only on e, so a retry of the same
-// email sends the same bytes.
-func (e Email) Bytes() ([]byte, error) {
-	b, err := e.bytes()
-	if err != nil {
-		return nil, fmt.Errorf("render email %s: %w", e.MessageID, err)
-	}
-	return b, nil
-}
-
-// structuralHeaders are the header fields Bytes writes itself; Email.Headers may not hold them.
-var structuralHeaders = []string{
-	"Date", "From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Message-Id", "In-Reply-To", "References",
-	"List-Unsubscribe", "List-Unsubscribe-Post", "Mime-Version", "Content-Type", "Content-Transfer-Encoding",
-}
-
-func (e Email) bytes() ([]byte, error) {
-	if e.Date.IsZero() {
-		return nil, errors.New("no Date")
-	}
-	if e.MessageID == "" {
-		return nil, errors.New("no Message-ID")
-	}
-	var buf bytes.Buffer
-	buf.Grow(len(e.Text) + len(e.HTML) + len(e.HTML)/8 + 2048)
-	h := headerWriter{buf: &buf}
-
-	h.write("Date", e.Date.Format(time.RFC1123Z))
-	h.address("From", e.From, true)
-	h.address("To", e.To, true)
-	h.address("Reply-To", e.ReplyTo, false)
-	h.text("Subject", e.Subject)
-	h.ascii("Message-ID", e.MessageID)
-	if e.InReplyTo != "" {
-		h.ascii("In-Reply-To", e.InReplyTo)
-	}
-	if len(e.References) > 0 {
-		h.ascii("References", strings.Join(e.References, " "))
-	}
-	if e.ListUnsubscribe != "" {
-		h.ascii("List-Unsubscribe", e.ListUnsubscribe)
-	}
-	if e.ListUnsubscribePost != "" {
-		h.ascii("List-Unsubscribe-Post", e.ListUnsubscribePost)
-	}
-	names := make([]string, 0, len(e.Headers))
-	for name := range e.Headers {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		canonical := textproto.CanonicalMIMEHeaderKey(name)
-		if !validHeaderName(name) || slices.Contains(structuralHeaders, canonical) {
-			return nil, fmt.Errorf("header %q cannot be set through Headers", name)
-		}
-		h.text(name, e.Headers[name])
-	}
-	h.write("MIME-Version", "1.0")
-
-	// "=_" never occurs in quoted-printable text, so the boundary cannot collide with the parts.
-	sum := sha256.Sum256([]byte(e.MessageID))
-	boundary := "=_parley_" + hex.EncodeToString(sum[:12])
-	h.write("Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": boundary}))
-	if h.err != nil {
-		return nil, h.err
-	}
-	buf.WriteString("\r\n")
-
-	mw := multipart.NewWriter(&buf)
-	if err := mw.SetBoundary(boundary); err != nil {
-		return nil, err
-	}
-	for _, part := range []struct{ mediaType, body string }{{"text/plain", e.Text}, {"text/html", e.HTML}} {
-		w, err := mw.CreatePart(textproto.MIMEHeader{
-			"Content-Type":              {part.mediaType + "; charset=utf-8"},
-			"Content-Transfer-Encoding": {"quoted-printable"},
-		})
-		if err != nil {
-			return nil, err
-		}
-		qp := quotedprintable.NewWriter(w)
-		if _, err := qp.Write([]byte(part.body)); err != nil {
-			return nil, err
-		}
-		if !strings.HasSuffix(part.body, "\n") {
-			if _, err := qp.Write([]byte("\n")); err != nil {
-				return nil, err
-			}
-		}
-		if err := qp.Close(); err != nil {
-			return nil, err
-		}
-	}
-	if err := mw.Close(); err != nil {
-		return nil, err
-	}
-	buf.WriteString("\r\n")
-	return buf.Bytes(), nil
-}
-
-// headerWriter writes header fields, folding long lines at spaces (RFC 5322 section 2.2.3).
-// The first error sticks.
-type headerWriter struct {
-	buf *bytes.Buffer
-	err error
-}
-
-const foldAt = 78
-
-func (h *headerWriter) write(name, value string) {
-	if h.err != nil {
-		return
-	}
-	if strings.ContainsAny(value, "\r\n\x00") {
-		h.err = fmt.Errorf("header %s: line break in value", name)
-		return
-	}
-	h.buf.WriteString(name)
-	h.buf.WriteString(":")
-	n := len(name) + 1
-	for _, word := range strings.Split(value, " ") {
-		if word == "" || n+1+len(word) <= foldAt {
-			h.buf.WriteByte(' ')
-			n++
-		} else {
-			h.buf.WriteString("\r\n ")
-			n = 1
-		}
-		h.buf.WriteString(word)
-		n += len(word)
-	}
-	h.buf.WriteString("\r\n")
-}
-
-// text writes an unstructured field (RFC 5322 section 3.2.5), encoding non-ASCII text
-// as RFC 2047 encoded words.
-func (h *headerWriter) text(name, value string) {
-	if strings.ContainsAny(value, "\r\n\x00") {
-		if h.err == nil {
-			h.err = fmt.Errorf("header %s: line break in value", name)
-		}
-		return
-	}
-	h.write(name, mime.QEncoding.Encode("utf-8", value))
-}
-
-// ascii writes a field whose value must already be printable ASCII.
-func (h *headerWriter) ascii(name, value string) {
-	if strings.ContainsFunc(value, func(r rune) bool { return r >= 0x7f || (r < ' ' && r != '\t') }) {
-		if h.err == nil {
-			h.err = fmt.Errorf("header %s: value %q is not printable ASCII", name, value)
-		}
-		return
-	}
-	h.write(name, value)
-}
-
-// address writes a one-address field, re-formatting it so any non-ASCII name is encoded.
-func (h *headerWriter) address(name, value string, required bool) {
-	if value == "" {
-		if required && h.err == nil {
-			h.err = fmt.Errorf("no %s address", name)
-		}
-		return
-	}
-	a, err := mail.ParseAddress(value)
-	if err != nil {
-		if h.err == nil {
-			h.err = fmt.Errorf("header %s: %w", name, err)
-		}
-		return
-	}
-	h.write(name, a.String())
-}
-
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c <= ' ' || c >= 0x7f || c == ':' {
-			return false
-		}
-	}
-	return true
-}
-
 // Preview composes an example email of the given mode, with sample messages, for the
 // dashboard's settings preview. It returns ErrForwardingOff for ModeOff.
-func Preview(mode Mode, workspaceName string, loc *time.Location, now time.Time) (Email, error) {
+func Preview(mode Mode, workspaceName string, loc *time.Location, now time.Time) (message.Message, error) {
 	switch mode {
 	case ModeOff:
-		return Email{}, ErrForwardingOff
+		return message.Message{}, ErrForwardingOff
 	case "", ModeUnread, ModeTranscript:
 	default:
-		return Email{}, fmt.Errorf("preview email: unknown mode %q", string(mode))
+		return message.Message{}, fmt.Errorf("preview email: unknown mode %q", string(mode))
 	}
 	if loc == nil {
 		loc = time.UTC
@@ -593,7 +363,7 @@ func Preview(mode Mode, workspaceName string, loc *time.Location, now time.Time)
 	snap := previewSnapshot(now)
 	d := Decide(now, snap, mode, Timings{}) // no delays: the sample is always due
 	if d.Outcome != Send {
-		return Email{}, fmt.Errorf("preview email: sample conversation not due: %s", d.Reason)
+		return message.Message{}, fmt.Errorf("preview email: sample conversation not due: %s", d.Reason)
 	}
 	return Compose(ComposeInput{
 		Decision:        d,

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/mail"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/parleychat/parley/internal/mail/message"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
@@ -513,12 +512,6 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 	}
 	loc := w.Location()
 	id := model.NewID()
-	domain := "localhost"
-	if a, err := mail.ParseAddress(e.opts.MailFrom); err == nil {
-		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
-			domain = a.Address[i+1:]
-		}
-	}
 	msg, err := Compose(ComposeInput{
 		Decision:        d,
 		Snapshot:        snap,
@@ -528,7 +521,7 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 		ReplyTo:         "reply+" + e.signer.Sign(token.Reply, c.ID) + "@" + e.opts.InboundDomain,
 		UnsubscribeURL:  e.opts.PublicURL + "/unsubscribe/" + e.signer.Sign(token.Unsubscribe, c.Visitor.ID),
 		ConversationURL: e.opts.PublicURL + "/chat/" + e.signer.Sign(token.Visitor, c.Visitor.ID),
-		MessageID:       "<parley." + id + "@" + domain + ">",
+		MessageID:       message.NewID("parley."+id, e.opts.MailFrom),
 		Previous:        prev,
 		Location:        loc,
 		Now:             now,
