@@ -28,6 +28,7 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 	"golang.org/x/text/encoding/charmap"
 
+	"github.com/parleychat/parley/internal/mail/htmltext"
 	"github.com/parleychat/parley/internal/mail/reply"
 )
 
@@ -189,7 +190,7 @@ func parse(raw []byte) (*Message, error) {
 		m.Text = clean(plain)
 		m.NewText = clean(reply.Text(plain))
 	case hasText(html):
-		m.Text = clean(htmlText(html))
+		m.Text = clean(htmltext.String(html, htmltext.Options{}))
 		m.NewText = clean(reply.HTML(html))
 	}
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/mail/htmltext"
 )
 
 // The fixtures are replies to a Parley email as common clients write them:
@@ -415,8 +417,8 @@ func TestHTMLText(t *testing.T) {
 		{"caf&eacute;&nbsp;ok", "café ok"},
 	}
 	for _, tc := range tests {
-		if got := clean(htmlText(tc.in)); got != tc.want {
-			t.Errorf("htmlText(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := clean(htmltext.String(tc.in, htmltext.Options{})); got != tc.want {
+			t.Errorf("htmltext.String(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
