@@ -3,16 +3,12 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"path"
 	"regexp"
 	"strings"
 	"time"
@@ -31,9 +27,6 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-//go:embed static/*
-var staticFS embed.FS
-
 // dashboardCSP forbids inline scripts and styles: every script and style
 // comes from /dashboard/static.
 const dashboardCSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
@@ -41,50 +34,6 @@ const dashboardCSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src '
 // maxFormBytes bounds dashboard form bodies: a 10,000-character message is
 // at most 40 KB of UTF-8, at most three times that once URL-encoded.
 const maxFormBytes = 2 * MaxBodyBytes
-
-// staticFile is one embedded asset with its content hash (for cache busting).
-type staticFile struct {
-	body        []byte
-	contentType string
-	hash        string
-}
-
-var staticFiles = loadStatic()
-
-func loadStatic() map[string]staticFile {
-	files := map[string]staticFile{}
-	entries, err := fs.ReadDir(staticFS, "static")
-	if err != nil {
-		panic(fmt.Sprintf("read embedded dashboard assets: %v", err))
-	}
-	types := map[string]string{
-		".js":  "text/javascript; charset=utf-8",
-		".css": "text/css; charset=utf-8",
-		".svg": "image/svg+xml",
-	}
-	for _, e := range entries {
-		body, err := staticFS.ReadFile("static/" + e.Name())
-		if err != nil {
-			panic(fmt.Sprintf("read embedded dashboard asset %s: %v", e.Name(), err))
-		}
-		sum := sha256.Sum256(body)
-		ct := types[path.Ext(e.Name())]
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		files[e.Name()] = staticFile{body: body, contentType: ct, hash: hex.EncodeToString(sum[:6])}
-	}
-	return files
-}
-
-// staticURL is the versioned URL of an embedded asset.
-func staticURL(name string) (string, error) {
-	f, ok := staticFiles[name]
-	if !ok {
-		return "", fmt.Errorf("no dashboard asset %q", name)
-	}
-	return "/dashboard/static/" + name + "?v=" + f.hash, nil
-}
 
 // dashTemplates are parsed once, at start-up.
 var dashTemplates = template.Must(template.New("dashboard").
@@ -297,22 +246,6 @@ func sentence(msg string) string {
 		return msg
 	}
 	return string(unicode.ToUpper(r)) + msg[n:]
-}
-
-func (s *Server) dashStatic(w http.ResponseWriter, r *http.Request) {
-	f, ok := staticFiles[r.PathValue("file")]
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", f.contentType)
-	if r.URL.Query().Get("v") == f.hash {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h.Set("Cache-Control", "no-cache")
-	}
-	http.ServeContent(w, r, r.PathValue("file"), startTime, bytes.NewReader(f.body))
 }
 
 // ---- page data ----------------------------------------------------------------

@@ -19,8 +19,6 @@ import (
 	"github.com/parleychat/parley/internal/realtime"
 )
 
-var startTime = time.Now()
-
 // frameReadLimit bounds one incoming frame; larger frames close the
 // connection with 1009 (message too big).
 const frameReadLimit = 128 << 10
