@@ -13,9 +13,6 @@ import (
 
 type agentKey struct{}
 
-// sessionCookie holds the dashboard's session token.
-const sessionCookie = "parley_session"
-
 // agent authenticates an API call by bearer token, or by the dashboard's
 // session cookie (then with the CSRF header on anything but GET).
 func (s *Server) agent(h func(http.ResponseWriter, *http.Request, model.Agent)) http.HandlerFunc {

@@ -31,10 +31,6 @@ var templateFS embed.FS
 // comes from /dashboard/static.
 const dashboardCSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
 
-// maxFormBytes bounds dashboard form bodies: a 10,000-character message is
-// at most 40 KB of UTF-8, at most three times that once URL-encoded.
-const maxFormBytes = 2 * MaxBodyBytes
-
 // dashTemplates are parsed once, at start-up.
 var dashTemplates = template.Must(template.New("dashboard").
 	Funcs(template.FuncMap{"static": staticURL}).
@@ -69,127 +65,11 @@ func (s *Server) dashboardRoutes() {
 
 // ---- authentication, CSRF, rendering ----------------------------------------
 
-// session is the logged-in agent of a dashboard request.
-type session struct {
-	agent model.Agent
-	token string
-	csrf  string
-}
-
-// dash authenticates a dashboard page by its session cookie (anonymous
-// visitors are sent to the login page) and checks the Origin header and the
-// CSRF field of every POST.
-func (s *Server) dash(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
-	return s.withSession(h, false)
-}
-
-// dashPartial is dash for the HTML fragments dashboard.js fetches: an
-// anonymous request gets 401, not a redirect to a page it would insert.
-func (s *Server) dashPartial(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
-	return s.withSession(h, true)
-}
-
-func (s *Server) withSession(h func(http.ResponseWriter, *http.Request, *session), partial bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		pageHeaders(w)
-		anonymous := func() {
-			if partial {
-				http.Error(w, "not logged in", http.StatusUnauthorized)
-				return
-			}
-			http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
-		}
-		ck, err := r.Cookie(sessionCookie)
-		if err != nil || ck.Value == "" {
-			anonymous()
-			return
-		}
-		a, err := s.svc.AgentByToken(r.Context(), ck.Value)
-		if err != nil {
-			if chat.ErrorCode(err) == chat.CodeInvalidToken {
-				s.clearSessionCookie(w)
-				anonymous()
-				return
-			}
-			s.dashFail(w, r, nil, err)
-			return
-		}
-		sess := &session{agent: a, token: ck.Value, csrf: s.csrfToken(ck.Value)}
-		if r.Method == http.MethodPost {
-			if !sameOrigin(r) {
-				s.renderError(w, r, sess, http.StatusForbidden, "This form was sent from another site and was refused.")
-				return
-			}
-			if !parseForm(w, r) {
-				return
-			}
-			if !s.validCSRF(ck.Value, r.PostFormValue("csrf")) {
-				s.renderError(w, r, sess, http.StatusForbidden, "This form has expired. Go back, reload the page and try again.")
-				return
-			}
-		}
-		h(w, r, sess)
-	}
-}
-
-// sameOrigin reports whether a request's Origin header, when present, names
-// the host the request was sent to.
-func sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	return strings.EqualFold(u.Host, r.Host)
-}
-
-// parseForm reads a form body with a size limit; it answers the error
-// itself and returns false when the body is unusable.
-func parseForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "form too large", http.StatusRequestEntityTooLarge)
-			return false
-		}
-		http.Error(w, "could not read the form", http.StatusBadRequest)
-		return false
-	}
-	return true
-}
-
 func pageHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", dashboardCSP)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
-}
-
-func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     sessionCookie,
-		Value:    token,
-		Path:     "/",
-		Expires:  time.Now().Add(chat.TokenLifetime),
-		HttpOnly: true,
-		Secure:   s.secureCookies(),
-		SameSite: http.SameSiteLaxMode,
-	})
-}
-
-func (s *Server) clearSessionCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode,
-	})
-}
-
-func (s *Server) secureCookies() bool {
-	return strings.HasPrefix(strings.ToLower(s.opts.PublicURL), "https://")
 }
 
 // render executes a template into a buffer first, so that a failing
@@ -556,62 +436,6 @@ func conversationView(cv model.Conversation, msgs []model.Message, c clock) *con
 }
 
 // ---- login and logout -----------------------------------------------------------
-
-func (s *Server) dashLoginPage(w http.ResponseWriter, r *http.Request) {
-	pageHeaders(w)
-	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		if _, err := s.svc.AgentByToken(r.Context(), ck.Value); err == nil {
-			http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
-			return
-		}
-	}
-	s.render(w, http.StatusOK, "login", &page{Title: "Log in", Login: &loginView{}})
-}
-
-func (s *Server) dashLogin(w http.ResponseWriter, r *http.Request) {
-	pageHeaders(w)
-	if !sameOrigin(r) {
-		s.renderError(w, r, nil, http.StatusForbidden, "This form was sent from another site and was refused.")
-		return
-	}
-	if !parseForm(w, r) {
-		return
-	}
-	email := r.PostFormValue("email")
-	again := func(status int, msg string) {
-		s.render(w, status, "login", &page{Title: "Log in", Error: msg, Login: &loginView{Email: email}})
-	}
-	tok, a, err := s.svc.Login(r.Context(), email, r.PostFormValue("password"), clientAddr(r))
-	if err != nil {
-		switch chat.ErrorCode(err) {
-		case chat.CodeInvalidCredentials:
-			again(http.StatusUnauthorized, "Wrong email or password")
-		case chat.CodeRateLimited:
-			again(http.StatusTooManyRequests, sentence(domainMessage(err)))
-		case "":
-			s.log.Error("dashboard login", "err", err)
-			again(http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.")
-		default:
-			again(statusOf(chat.ErrorCode(err)), sentence(domainMessage(err)))
-		}
-		return
-	}
-	s.setSessionCookie(w, tok)
-	// Logging in to the dashboard means being there to answer.
-	if _, err := s.svc.SetAgentStatus(r.Context(), a, model.StatusOnline); err != nil {
-		s.log.Error("set agent online after login", "agent", a.ID, "err", err)
-	}
-	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
-}
-
-func (s *Server) dashLogout(w http.ResponseWriter, r *http.Request, sess *session) {
-	if err := s.svc.Logout(r.Context(), sess.token); err != nil {
-		s.dashFail(w, r, sess, err)
-		return
-	}
-	s.clearSessionCookie(w)
-	http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
-}
 
 // ---- conversations --------------------------------------------------------------
 

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -254,17 +253,6 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// csrfToken derives the CSRF token of a session token.
-func (s *Server) csrfToken(session string) string {
-	mac := hmac.New(sha256.New, s.csrf)
-	mac.Write([]byte(session))
-	return hex.EncodeToString(mac.Sum(nil)[:16])
-}
-
-func (s *Server) validCSRF(session, got string) bool {
-	return got != "" && hmac.Equal([]byte(s.csrfToken(session)), []byte(got))
 }
 
 func bearer(r *http.Request) string {
