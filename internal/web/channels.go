@@ -59,17 +59,6 @@ func channelsOff(w http.ResponseWriter) {
 	writeError(w, http.StatusNotFound, codeChannelsOff, "Messenger and Instagram are not enabled on this server")
 }
 
-// channelFail maps the channel's domain errors (a closed messaging window
-// is a conflict with the conversation's state) and leaves the rest to fail.
-func (s *Server) channelFail(w http.ResponseWriter, r *http.Request, err error) {
-	var e *chat.Error
-	if errors.As(err, &e) && e.Code == chat.CodeWindowClosed {
-		writeError(w, http.StatusConflict, e.Code, e.Message)
-		return
-	}
-	s.fail(w, r, err)
-}
-
 // ---- webhook -------------------------------------------------------------------------
 
 // metaVerify answers Meta's verification request: hub.challenge as plain

@@ -1,40 +1,18 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"embed"
-	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/model"
 )
-
-// The dashboard is server-rendered: html/template pages that work without
-// JavaScript, plus static/dashboard.js for the live parts (a WebSocket that
-// refetches the list and conversation partials when events arrive).
-
-//go:embed templates/*.html
-var templateFS embed.FS
-
-// dashboardCSP forbids inline scripts and styles: every script and style
-// comes from /dashboard/static.
-const dashboardCSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
-
-// dashTemplates are parsed once, at start-up.
-var dashTemplates = template.Must(template.New("dashboard").
-	Funcs(template.FuncMap{"static": staticURL}).
-	ParseFS(templateFS, "templates/*.html"))
 
 func (s *Server) dashboardRoutes() {
 	m := s.mux
@@ -64,69 +42,6 @@ func (s *Server) dashboardRoutes() {
 }
 
 // ---- authentication, CSRF, rendering ----------------------------------------
-
-func pageHeaders(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Content-Security-Policy", dashboardCSP)
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cache-Control", "no-store")
-}
-
-// render executes a template into a buffer first, so that a failing
-// template never leaves half a page behind.
-func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
-	var buf bytes.Buffer
-	if err := dashTemplates.ExecuteTemplate(&buf, name, data); err != nil {
-		s.log.Error("render dashboard template", "template", name, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
-}
-
-func (s *Server) renderError(w http.ResponseWriter, r *http.Request, sess *session, status int, msg string) {
-	p := &page{Title: http.StatusText(status), Error: msg}
-	if sess != nil {
-		s.fillChrome(r.Context(), r, p, sess)
-	}
-	s.render(w, status, "error", p)
-}
-
-// dashFail answers a failed service call: not_found is a 404 page, any
-// other domain error a 400 with its message, anything else a logged 500.
-func (s *Server) dashFail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
-	switch code := chat.ErrorCode(err); code {
-	case chat.CodeNotFound:
-		s.renderError(w, r, sess, http.StatusNotFound, "Not found. It may belong to another workspace, or the link is wrong.")
-	case "":
-		if r.Context().Err() != nil {
-			return
-		}
-		s.log.Error("dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		s.renderError(w, r, sess, http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.")
-	default:
-		s.renderError(w, r, sess, statusOf(code), sentence(domainMessage(err)))
-	}
-}
-
-func domainMessage(err error) string {
-	var e *chat.Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return err.Error()
-}
-
-// sentence capitalises the first letter of a domain message for display.
-func sentence(msg string) string {
-	r, n := utf8.DecodeRuneInString(msg)
-	if n == 0 {
-		return msg
-	}
-	return string(unicode.ToUpper(r)) + msg[n:]
-}
 
 // ---- page data ----------------------------------------------------------------
 
@@ -733,16 +648,4 @@ func (s *Server) channelWindow(ctx context.Context, sess *session, cv model.Conv
 		return nil
 	}
 	return &w
-}
-
-func (s *Server) partialFail(w http.ResponseWriter, r *http.Request, err error) {
-	code := chat.ErrorCode(err)
-	if code == "" {
-		if r.Context().Err() == nil {
-			s.log.Error("dashboard partial failed", "path", r.URL.Path, "err", err)
-		}
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	http.Error(w, sentence(domainMessage(err)), statusOf(code))
 }

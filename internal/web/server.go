@@ -187,40 +187,6 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, b)
 }
 
-// statusOf maps domain codes to HTTP statuses, in one place.
-func statusOf(code string) int {
-	switch code {
-	case chat.CodeNotFound, chat.CodeUnknownSite:
-		return http.StatusNotFound
-	case chat.CodeInvalidToken, chat.CodeInvalidCredentials:
-		return http.StatusUnauthorized
-	case chat.CodeContactFormRequired:
-		return http.StatusForbidden
-	case chat.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case chat.CodeDuplicate:
-		return http.StatusConflict
-	case "":
-		return http.StatusInternalServerError
-	default:
-		return http.StatusBadRequest
-	}
-}
-
-// fail writes a domain error (or a 500 for anything else, logged).
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var e *chat.Error
-	if errors.As(err, &e) {
-		writeError(w, statusOf(e.Code), e.Code, e.Message)
-		return
-	}
-	if r.Context().Err() != nil {
-		return
-	}
-	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal", "internal error")
-}
-
 // decode reads a JSON body into v with a size limit; it answers the error
 // itself and returns false when the body is unusable.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {

@@ -1,0 +1,53 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"net/http"
+)
+
+// The dashboard is server-rendered: html/template pages that work without
+// JavaScript, plus static/dashboard.js for the live parts (a WebSocket that
+// refetches the list and conversation partials when events arrive).
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// dashboardCSP forbids inline scripts and styles: every script and style
+// comes from /dashboard/static.
+const dashboardCSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+
+// dashTemplates are parsed once, at start-up.
+var dashTemplates = template.Must(template.New("dashboard").
+	Funcs(template.FuncMap{"static": staticURL}).
+	ParseFS(templateFS, "templates/*.html"))
+
+func pageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", dashboardCSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+}
+
+// render executes a template into a buffer first, so that a failing
+// template never leaves half a page behind.
+func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := dashTemplates.ExecuteTemplate(&buf, name, data); err != nil {
+		s.log.Error("render dashboard template", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, sess *session, status int, msg string) {
+	p := &page{Title: http.StatusText(status), Error: msg}
+	if sess != nil {
+		s.fillChrome(r.Context(), r, p, sess)
+	}
+	s.render(w, status, "error", p)
+}
