@@ -5,15 +5,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/parleychat/parley/internal/channels/meta"
-	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
 )
 
 // Messenger and Instagram: Meta's webhook, the messaging-window API of
-// channel conversations, and Settings → Channels.
+// channel conversations and the connection API. The dashboard's
+// Settings → Channels page is settings_channels.go.
 //
 //	GET  /api/channels/meta/webhook                     Meta's verification handshake
 //	POST /api/channels/meta/webhook                     Meta's signed webhook deliveries
@@ -30,20 +29,6 @@ type metaChannels interface {
 	Account(ctx context.Context, workspaceID string) (meta.Account, error)
 	Connect(ctx context.Context, workspaceID string, in meta.ConnectInput) (meta.Account, error)
 	Disconnect(ctx context.Context, workspaceID string) error
-}
-
-func (s *Server) channelRoutes() {
-	m := s.mux
-	m.HandleFunc("GET "+meta.WebhookPath, s.metaVerify)
-	m.HandleFunc("POST "+meta.WebhookPath, s.metaWebhook)
-	m.HandleFunc("GET /api/v1/conversations/{id}/channel", s.agent(s.getChannelWindow))
-	m.HandleFunc("POST /api/v1/conversations/{id}/channel-messages", s.agent(s.postChannelMessage))
-	m.HandleFunc("GET /api/v1/channels/meta", s.agent(s.getMetaAccount))
-	m.HandleFunc("PUT /api/v1/channels/meta", s.agent(s.putMetaAccount))
-	m.HandleFunc("DELETE /api/v1/channels/meta", s.agent(s.deleteMetaAccount))
-	m.HandleFunc("GET /dashboard/settings/channels", s.dash(s.dashChannels))
-	m.HandleFunc("POST /dashboard/settings/channels", s.dash(s.dashConnectChannel))
-	m.HandleFunc("POST /dashboard/settings/channels/disconnect", s.dash(s.dashDisconnectChannel))
 }
 
 // metaChannel returns the channel, or false when this server runs without
@@ -194,88 +179,3 @@ func (s *Server) deleteMetaAccount(w http.ResponseWriter, r *http.Request, a mod
 }
 
 // ---- Settings → Channels -------------------------------------------------------------------
-
-// channelsPage is the data of templates/channels.html: the dashboard's page
-// (header, CSRF) and the connection.
-type channelsPage struct {
-	*page
-	Enabled    bool
-	Account    meta.Account
-	WebhookURL string
-	// Input refills the form's non-secret fields after a refusal.
-	Input  meta.ConnectInput
-	Saved  bool
-	Notice string
-}
-
-func (s *Server) channelsPage(w http.ResponseWriter, r *http.Request, sess *session, status int, edit func(*channelsPage)) {
-	p := &channelsPage{page: &page{Title: "Channels", Nav: "settings"}, WebhookURL: s.opts.PublicURL + meta.WebhookPath}
-	s.fillChrome(r.Context(), r, p.page, sess)
-	if m, ok := s.metaChannel(); ok {
-		p.Enabled = true
-		acct, err := m.Account(r.Context(), sess.agent.WorkspaceID)
-		if err != nil {
-			s.dashFail(w, r, sess, err)
-			return
-		}
-		p.Account = acct
-		p.Input = meta.ConnectInput{PageID: acct.PageID, InstagramID: acct.InstagramID}
-	}
-	if edit != nil {
-		edit(p)
-	}
-	s.render(w, status, "channels", p)
-}
-
-func (s *Server) dashChannels(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.channelsPage(w, r, sess, http.StatusOK, func(p *channelsPage) {
-		p.Saved = r.URL.Query().Get("saved") == "1"
-	})
-}
-
-func (s *Server) dashConnectChannel(w http.ResponseWriter, r *http.Request, sess *session) {
-	m, ok := s.metaChannel()
-	if !ok {
-		s.renderError(w, r, sess, http.StatusNotFound, "Messenger and Instagram are not enabled on this server.")
-		return
-	}
-	in := meta.ConnectInput{
-		PageID:      r.PostFormValue("page_id"),
-		PageToken:   r.PostFormValue("page_token"),
-		AppSecret:   r.PostFormValue("app_secret"),
-		VerifyToken: r.PostFormValue("verify_token"),
-		InstagramID: r.PostFormValue("instagram_id"),
-	}
-	acct, err := m.Connect(r.Context(), sess.agent.WorkspaceID, in)
-	if err != nil {
-		code := chat.ErrorCode(err)
-		if code == "" {
-			s.dashFail(w, r, sess, err)
-			return
-		}
-		s.channelsPage(w, r, sess, statusOf(code), func(p *channelsPage) {
-			p.Error = sentence(domainMessage(err))
-			// Secrets are never sent back, not even the ones just typed.
-			p.Input = meta.ConnectInput{PageID: strings.TrimSpace(in.PageID), InstagramID: strings.TrimSpace(in.InstagramID)}
-		})
-		return
-	}
-	if acct.Warning != "" {
-		s.channelsPage(w, r, sess, http.StatusOK, func(p *channelsPage) { p.Notice = acct.Warning })
-		return
-	}
-	http.Redirect(w, r, "/dashboard/settings/channels?saved=1", http.StatusSeeOther)
-}
-
-func (s *Server) dashDisconnectChannel(w http.ResponseWriter, r *http.Request, sess *session) {
-	m, ok := s.metaChannel()
-	if !ok {
-		s.renderError(w, r, sess, http.StatusNotFound, "Messenger and Instagram are not enabled on this server.")
-		return
-	}
-	if err := m.Disconnect(r.Context(), sess.agent.WorkspaceID); err != nil {
-		s.dashFail(w, r, sess, err)
-		return
-	}
-	http.Redirect(w, r, "/dashboard/settings/channels", http.StatusSeeOther)
-}

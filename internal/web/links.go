@@ -33,12 +33,6 @@ var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype
 </main></body></html>
 `))
 
-func (s *Server) linkRoutes() {
-	s.mux.HandleFunc("GET /chat/{token}", s.chatLink)
-	s.mux.HandleFunc("GET /unsubscribe/{token}", s.unsubscribeForm)
-	s.mux.HandleFunc("POST /unsubscribe/{token}", s.unsubscribe)
-}
-
 func (s *Server) chatLink(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
 	v, err := s.svc.VisitorByToken(r.Context(), tok)

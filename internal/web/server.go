@@ -109,51 +109,6 @@ func (s *Server) Shutdown(ctx context.Context) {
 	}
 }
 
-func (s *Server) routes() {
-	m := s.mux
-	m.HandleFunc("GET /healthz", s.healthz)
-
-	m.HandleFunc("POST /api/v1/auth/login", s.login)
-	m.HandleFunc("POST /api/v1/auth/logout", s.agent(s.logout))
-	m.HandleFunc("GET /api/v1/me", s.agent(s.me))
-	m.HandleFunc("PUT /api/v1/me/status", s.agent(s.putStatus))
-	m.HandleFunc("GET /api/v1/conversations", s.agent(s.listConversations))
-	m.HandleFunc("GET /api/v1/conversations/{id}", s.agent(s.getConversation))
-	m.HandleFunc("GET /api/v1/conversations/{id}/messages", s.agent(s.listMessages))
-	m.HandleFunc("POST /api/v1/conversations/{id}/messages", s.agent(s.postMessage))
-	m.HandleFunc("POST /api/v1/conversations/{id}/close", s.agent(s.closeConversation))
-	m.HandleFunc("POST /api/v1/conversations/{id}/reopen", s.agent(s.reopenConversation))
-	m.HandleFunc("POST /api/v1/conversations/{id}/read", s.agent(s.readConversation))
-	m.HandleFunc("GET /api/v1/visitors/{id}", s.agent(s.getVisitor))
-	m.HandleFunc("PATCH /api/v1/visitors/{id}", s.agent(s.patchVisitor))
-	m.HandleFunc("GET /api/v1/settings", s.agent(s.getSettings))
-	m.HandleFunc("PUT /api/v1/settings", s.agent(s.putSettings))
-	m.HandleFunc("GET /api/v1/ws", s.agentWS)
-	m.HandleFunc("GET /api/v1/attachments/{id}", s.agent(s.attachment))
-	m.HandleFunc("POST /api/inbound/v1/mime", func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.InboundHook == nil {
-			writeError(w, http.StatusNotFound, "not_found", "the inbound mail endpoint is off (PARLEY_INBOUND_SECRET is empty)")
-			return
-		}
-		s.opts.InboundHook.ServeHTTP(w, r)
-	})
-
-	m.HandleFunc("POST /api/widget/v1/session", s.widgetSession)
-	m.HandleFunc("OPTIONS /api/widget/v1/", s.widgetPreflight)
-	m.HandleFunc("GET /api/widget/v1/messages", s.widgetMessages)
-	m.HandleFunc("POST /api/widget/v1/messages", s.widgetPost)
-	m.HandleFunc("GET /api/widget/v1/ws", s.widgetWS)
-	m.HandleFunc("GET /widget.js", s.widgetJS)
-	m.HandleFunc("GET /demo", s.demo)
-
-	s.dashboardRoutes()
-	s.linkRoutes()
-	s.channelRoutes()
-	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
-	})
-}
-
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -207,3 +207,5 @@ func (s *Server) csrfToken(session string) string {
 func (s *Server) validCSRF(session, got string) bool {
 	return got != "" && hmac.Equal([]byte(s.csrfToken(session)), []byte(got))
 }
+
+type loginView struct{ Email string }

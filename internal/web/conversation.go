@@ -1,0 +1,168 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/model"
+)
+
+// One conversation: its page (the inbox with it open), the reply, close,
+// reopen and visitor forms, and its partial that dashboard.js refetches.
+
+func (s *Server) dashConversation(w http.ResponseWriter, r *http.Request, sess *session) {
+	// Opening a conversation is seeing it.
+	cv, err := s.svc.MarkSeenByAgent(r.Context(), sess.agent, r.PathValue("id"))
+	if err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	s.conversationPage(w, r, sess, http.StatusOK, cv, nil)
+}
+
+// conversationPage renders the inbox with a conversation open; edit, when
+// not nil, adjusts the view (a refused form shown again with its input).
+func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *session, status int, cv model.Conversation, edit func(*convView)) {
+	ctx := r.Context()
+	p := &page{Title: visitorName(cv.Visitor), Nav: "inbox"}
+	s.fillChrome(ctx, r, p, sess)
+	c := newClock(p.Workspace.Location())
+	msgs, err := s.svc.Messages(ctx, sess.agent, cv.ID)
+	if err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	if err := s.fillList(ctx, p, sess, filterOf(r), cv.ID, c); err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	p.Conv = conversationView(cv, msgs, c)
+	p.Conv.Window = s.channelWindow(ctx, sess, cv)
+	if edit != nil {
+		edit(p.Conv)
+	}
+	s.render(w, status, "inbox", p)
+}
+
+func (s *Server) dashPostMessage(w http.ResponseWriter, r *http.Request, sess *session) {
+	id := r.PathValue("id")
+	// Browsers send a textarea's line breaks as CRLF.
+	body := strings.ReplaceAll(r.PostFormValue("body"), "\r\n", "\n")
+	kind := r.PostFormValue("kind")
+	var err error
+	if tag := r.PostFormValue("tag"); tag != "" && kind == model.KindReply {
+		// Outside Messenger's 24-hour window, with the human agent tag.
+		_, err = s.svc.PostChannelReply(r.Context(), sess.agent, id, body, tag)
+	} else {
+		_, err = s.svc.PostMessage(r.Context(), sess.agent, id, body, kind)
+	}
+	if err != nil {
+		s.refuseOnConversation(w, r, sess, id, err, func(v *convView) {
+			v.ReplyBody, v.ReplyError = body, sentence(domainMessage(err))
+		})
+		return
+	}
+	http.Redirect(w, r, conversationHref(id, filterOf(r)), http.StatusSeeOther)
+}
+
+// refuseOnConversation shows the conversation again with the error of a
+// refused form (a domain error), or fails the request.
+func (s *Server) refuseOnConversation(w http.ResponseWriter, r *http.Request, sess *session, convID string, err error, edit func(*convView)) {
+	code := chat.ErrorCode(err)
+	if code == "" || code == chat.CodeNotFound {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	cv, cerr := s.svc.Conversation(r.Context(), sess.agent, convID)
+	if cerr != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	s.conversationPage(w, r, sess, statusOf(code), cv, edit)
+}
+
+func (s *Server) dashClose(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.dashSetConversationStatus(w, r, sess, "closed")
+}
+
+func (s *Server) dashReopen(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.dashSetConversationStatus(w, r, sess, "open")
+}
+
+func (s *Server) dashSetConversationStatus(w http.ResponseWriter, r *http.Request, sess *session, status string) {
+	id := r.PathValue("id")
+	if _, err := s.svc.SetConversationStatus(r.Context(), sess.agent, id, status); err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, conversationHref(id, filterOf(r)), http.StatusSeeOther)
+}
+
+func (s *Server) dashUpdateVisitor(w http.ResponseWriter, r *http.Request, sess *session) {
+	var email, name *string
+	if v, ok := r.PostForm["email"]; ok && len(v) > 0 {
+		email = &v[len(v)-1]
+	}
+	if v, ok := r.PostForm["name"]; ok && len(v) > 0 {
+		name = &v[len(v)-1]
+	}
+	convID := r.PostFormValue("conversation")
+	_, err := s.svc.UpdateVisitor(r.Context(), sess.agent, r.PathValue("id"), chat.NewVisitorPatch(email, name))
+	if err != nil {
+		if convID == "" {
+			s.dashFail(w, r, sess, err)
+			return
+		}
+		s.refuseOnConversation(w, r, sess, convID, err, func(v *convView) {
+			if email != nil {
+				v.EmailInput = *email
+			}
+			if name != nil {
+				v.NameInput = *name
+			}
+			v.VisitorError = sentence(domainMessage(err))
+		})
+		return
+	}
+	if convID == "" {
+		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, conversationHref(convID, filterOf(r)), http.StatusSeeOther)
+}
+
+func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	cv, err := s.svc.Conversation(ctx, sess.agent, r.PathValue("id"))
+	if err != nil {
+		s.partialFail(w, r, err)
+		return
+	}
+	msgs, err := s.svc.Messages(ctx, sess.agent, cv.ID)
+	if err != nil {
+		s.partialFail(w, r, err)
+		return
+	}
+	p := &page{}
+	s.fillChrome(ctx, r, p, sess)
+	p.Filter = filterOf(r)
+	p.Conv = conversationView(cv, msgs, newClock(p.Workspace.Location()))
+	p.Conv.Window = s.channelWindow(ctx, sess, cv)
+	s.render(w, http.StatusOK, "conversation-partial", p)
+}
+
+// channelWindow returns the messaging window of a Messenger or Instagram
+// conversation, so agents are told before sending; nil otherwise.
+func (s *Server) channelWindow(ctx context.Context, sess *session, cv model.Conversation) *chat.Window {
+	if !chat.IsChannel(cv.Channel) {
+		return nil
+	}
+	w, err := s.svc.ChannelWindow(ctx, sess.agent, cv.ID)
+	if err != nil {
+		s.log.Warn("read messaging window", "conversation", cv.ID, "err", err)
+		return nil
+	}
+	return &w
+}

@@ -1,0 +1,98 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/parleychat/parley/internal/channels/meta"
+)
+
+// routes maps every URL to its handler, so that any handler is found from
+// its URL here. A new page or endpoint adds its lines to the group it
+// belongs to, and its handlers in the file named after it.
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.healthz)
+
+	// Agent API (api.go).
+	m.HandleFunc("POST /api/v1/auth/login", s.login)
+	m.HandleFunc("POST /api/v1/auth/logout", s.agent(s.logout))
+	m.HandleFunc("GET /api/v1/me", s.agent(s.me))
+	m.HandleFunc("PUT /api/v1/me/status", s.agent(s.putStatus))
+	m.HandleFunc("GET /api/v1/conversations", s.agent(s.listConversations))
+	m.HandleFunc("GET /api/v1/conversations/{id}", s.agent(s.getConversation))
+	m.HandleFunc("GET /api/v1/conversations/{id}/messages", s.agent(s.listMessages))
+	m.HandleFunc("POST /api/v1/conversations/{id}/messages", s.agent(s.postMessage))
+	m.HandleFunc("POST /api/v1/conversations/{id}/close", s.agent(s.closeConversation))
+	m.HandleFunc("POST /api/v1/conversations/{id}/reopen", s.agent(s.reopenConversation))
+	m.HandleFunc("POST /api/v1/conversations/{id}/read", s.agent(s.readConversation))
+	m.HandleFunc("GET /api/v1/visitors/{id}", s.agent(s.getVisitor))
+	m.HandleFunc("PATCH /api/v1/visitors/{id}", s.agent(s.patchVisitor))
+	m.HandleFunc("GET /api/v1/settings", s.agent(s.getSettings))
+	m.HandleFunc("PUT /api/v1/settings", s.agent(s.putSettings))
+	m.HandleFunc("GET /api/v1/attachments/{id}", s.agent(s.attachment))
+	m.HandleFunc("GET /api/v1/ws", s.agentWS) // ws.go
+	m.HandleFunc("POST /api/inbound/v1/mime", func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.InboundHook == nil {
+			writeError(w, http.StatusNotFound, "not_found", "the inbound mail endpoint is off (PARLEY_INBOUND_SECRET is empty)")
+			return
+		}
+		s.opts.InboundHook.ServeHTTP(w, r)
+	})
+
+	// Messenger and Instagram (channels.go).
+	m.HandleFunc("GET "+meta.WebhookPath, s.metaVerify)
+	m.HandleFunc("POST "+meta.WebhookPath, s.metaWebhook)
+	m.HandleFunc("GET /api/v1/conversations/{id}/channel", s.agent(s.getChannelWindow))
+	m.HandleFunc("POST /api/v1/conversations/{id}/channel-messages", s.agent(s.postChannelMessage))
+	m.HandleFunc("GET /api/v1/channels/meta", s.agent(s.getMetaAccount))
+	m.HandleFunc("PUT /api/v1/channels/meta", s.agent(s.putMetaAccount))
+	m.HandleFunc("DELETE /api/v1/channels/meta", s.agent(s.deleteMetaAccount))
+
+	// Widget API (widget.go, ws.go).
+	m.HandleFunc("POST /api/widget/v1/session", s.widgetSession)
+	m.HandleFunc("OPTIONS /api/widget/v1/", s.widgetPreflight)
+	m.HandleFunc("GET /api/widget/v1/messages", s.widgetMessages)
+	m.HandleFunc("POST /api/widget/v1/messages", s.widgetPost)
+	m.HandleFunc("GET /api/widget/v1/ws", s.widgetWS)
+	m.HandleFunc("GET /widget.js", s.widgetJS)
+	m.HandleFunc("GET /demo", s.demo)
+
+	// Links in forwarded emails (links.go).
+	m.HandleFunc("GET /chat/{token}", s.chatLink)
+	m.HandleFunc("GET /unsubscribe/{token}", s.unsubscribeForm)
+	m.HandleFunc("POST /unsubscribe/{token}", s.unsubscribe)
+
+	// Dashboard: s.dash wraps a page, s.dashPartial a fragment (session.go).
+	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/dashboard", http.StatusFound)
+	})
+	m.HandleFunc("GET /dashboard/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/dashboard", http.StatusFound)
+	})
+	m.HandleFunc("GET /dashboard/static/{file}", s.dashStatic) // assets.go
+	m.HandleFunc("GET /dashboard/login", s.dashLoginPage)      // session.go
+	m.HandleFunc("POST /dashboard/login", s.dashLogin)
+	m.HandleFunc("POST /dashboard/logout", s.dash(s.dashLogout))
+	m.HandleFunc("POST /dashboard/status", s.dash(s.dashStatus)) // status.go
+
+	m.HandleFunc("GET /dashboard", s.dash(s.dashInbox)) // inbox.go
+	m.HandleFunc("GET /dashboard/partials/list", s.dashPartial(s.dashListPartial))
+
+	m.HandleFunc("GET /dashboard/conversations/{id}", s.dash(s.dashConversation)) // conversation.go
+	m.HandleFunc("POST /dashboard/conversations/{id}/messages", s.dash(s.dashPostMessage))
+	m.HandleFunc("POST /dashboard/conversations/{id}/close", s.dash(s.dashClose))
+	m.HandleFunc("POST /dashboard/conversations/{id}/reopen", s.dash(s.dashReopen))
+	m.HandleFunc("POST /dashboard/visitors/{id}", s.dash(s.dashUpdateVisitor))
+	m.HandleFunc("GET /dashboard/partials/conversation/{id}", s.dashPartial(s.dashConversationPartial))
+
+	m.HandleFunc("GET /dashboard/settings", s.dash(s.dashSettings)) // settings.go
+	m.HandleFunc("POST /dashboard/settings", s.dash(s.dashSaveSettings))
+
+	m.HandleFunc("GET /dashboard/settings/channels", s.dash(s.dashChannels)) // settings_channels.go
+	m.HandleFunc("POST /dashboard/settings/channels", s.dash(s.dashConnectChannel))
+	m.HandleFunc("POST /dashboard/settings/channels/disconnect", s.dash(s.dashDisconnectChannel))
+
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
+	})
+}

@@ -1,0 +1,125 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/forward"
+	"github.com/parleychat/parley/internal/model"
+)
+
+// Settings: email forwarding, the contact form, the widget snippet and a
+// preview of the email each sending mode produces.
+
+type settingsView struct {
+	Forwarding          []option
+	OfflineRequiresForm bool
+	Online              []option
+	Snippet             string
+	DemoURL             string
+	Saved               bool
+	// Previews of the email each sending mode produces (text part).
+	Previews []emailPreview
+}
+
+type emailPreview struct{ Label, Subject, From, Text string }
+
+var forwardingLabels = []option{
+	{Value: model.ForwardOff, Label: "Do not send anything"},
+	{Value: model.ForwardUnread, Label: "Email unread replies to visitors (recommended)"},
+	{Value: model.ForwardTranscript, Label: "Email full conversation transcripts to visitors"},
+}
+
+var onlineFormLabels = []option{
+	{Value: "off", Label: "Off"},
+	{Value: "optional", Label: "Optional"},
+	{Value: "required", Label: "Required"},
+}
+
+func (s *Server) dashSettings(w http.ResponseWriter, r *http.Request, sess *session) {
+	st, err := s.svc.Settings(r.Context(), sess.agent.WorkspaceID)
+	if err != nil {
+		s.dashFail(w, r, sess, err)
+		return
+	}
+	s.settingsPage(w, r, sess, http.StatusOK, st, "", r.URL.Query().Get("saved") == "1")
+}
+
+func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *session, status int, st model.Settings, errMsg string, saved bool) {
+	p := &page{Title: "Settings", Nav: "settings", Error: errMsg}
+	s.fillChrome(r.Context(), r, p, sess)
+	sv := &settingsView{OfflineRequiresForm: st.ContactForm.OfflineRequiresForm, Saved: saved}
+	for _, o := range forwardingLabels {
+		o.On = o.Value == st.EmailForwarding
+		sv.Forwarding = append(sv.Forwarding, o)
+	}
+	for _, o := range onlineFormLabels {
+		o.On = o.Value == st.ContactForm.Online
+		sv.Online = append(sv.Online, o)
+	}
+	sv.Snippet = fmt.Sprintf(`<script src="%s/widget.js" data-site-key="%s" async></script>`, s.opts.PublicURL, p.Workspace.SiteKey)
+	sv.DemoURL = "/demo?site_key=" + url.QueryEscape(p.Workspace.SiteKey)
+	loc := p.Workspace.Location()
+	for _, o := range forwardingLabels {
+		if o.Value == model.ForwardOff {
+			continue
+		}
+		e, err := forward.Preview(forward.Mode(o.Value), p.Workspace.Name, loc, time.Now())
+		if err != nil {
+			s.log.Error("email preview", "mode", o.Value, "err", err)
+			continue
+		}
+		sv.Previews = append(sv.Previews, emailPreview{Label: o.Label, Subject: e.Subject, From: e.From, Text: e.Text})
+	}
+	p.Settings = sv
+	s.render(w, status, "settings", p)
+}
+
+// settingsPatch reads the fields a settings form sent. A checkbox sends
+// nothing when unchecked, so the form puts a hidden "0" before it and the
+// last value wins.
+func settingsPatch(form url.Values) chat.SettingsPatch {
+	last := func(name string) (string, bool) {
+		v, ok := form[name]
+		if !ok || len(v) == 0 {
+			return "", false
+		}
+		return v[len(v)-1], true
+	}
+	var p chat.SettingsPatch
+	if v, ok := last("email_forwarding"); ok {
+		p.EmailForwarding = &v
+	}
+	var cf chat.ContactFormPatch
+	if v, ok := last("offline_requires_form"); ok {
+		b := v == "1" || v == "on" || v == "true"
+		cf.OfflineRequiresForm = &b
+	}
+	if v, ok := last("online"); ok {
+		cf.Online = &v
+	}
+	if cf.OfflineRequiresForm != nil || cf.Online != nil {
+		p.ContactForm = &cf
+	}
+	return p
+}
+
+func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *session) {
+	if _, err := s.svc.UpdateSettings(r.Context(), sess.agent.WorkspaceID, settingsPatch(r.PostForm)); err != nil {
+		if chat.ErrorCode(err) == "" {
+			s.dashFail(w, r, sess, err)
+			return
+		}
+		cur, cerr := s.svc.Settings(r.Context(), sess.agent.WorkspaceID)
+		if cerr != nil {
+			s.dashFail(w, r, sess, cerr)
+			return
+		}
+		s.settingsPage(w, r, sess, statusOf(chat.ErrorCode(err)), cur, sentence(domainMessage(err)), false)
+		return
+	}
+	http.Redirect(w, r, "/dashboard/settings?saved=1", http.StatusSeeOther)
+}

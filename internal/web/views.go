@@ -1,0 +1,260 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/model"
+)
+
+// View models of the dashboard's pages, and how they show times (in the
+// workspace's time zone), names and links.
+
+// page is the data of every dashboard template.
+type page struct {
+	Title     string
+	Nav       string // "inbox" or "settings": the highlighted header link
+	Agent     model.Agent
+	Workspace model.Workspace
+	CSRF      string
+	Path      string // where the status form comes back to
+	Statuses  []option
+	Error     string
+
+	// Inbox.
+	Filter  string
+	Filters []option
+	Items   []convItem
+	Current string
+	Conv    *convView
+
+	Settings *settingsView
+	Login    *loginView
+}
+
+type option struct {
+	Value, Label string
+	On           bool // selected / checked / current
+	Href         string
+}
+
+type convItem struct {
+	ID, Href, Name, Preview, Channel, Status string
+	Unread                                   int
+	Active, Online                           bool
+	Time                                     stamp
+	Ago                                      string
+}
+
+type convView struct {
+	ID, Name, Channel, Status string
+	Visitor                   model.Visitor
+	Messages                  []msgView
+	Presence, PresenceClass   string
+	LastActive                string
+	EmailStatus               string
+	NameInput, EmailInput     string
+	VisitorError              string
+	ReplyBody, ReplyError     string
+	// Forwarding is the forwarding engine's last word on this conversation.
+	Forwarding *model.Forwarding
+	// Window is the Messenger/Instagram messaging window (nil on the website).
+	Window *chat.Window
+}
+
+type msgView struct {
+	ID, Kind, AuthorKind, Class, Author, Via string
+	Delivery                                 *model.ChannelDelivery
+	Body                                     []bodyPart
+	Time                                     stamp
+	Forwarded                                *model.Forwarded
+	Seen                                     *stamp
+}
+
+// stamp is a time as the dashboard shows it, in the workspace's time zone.
+type stamp struct{ Short, Full, ISO string }
+
+type bodyPart struct{ Text, URL string }
+
+var statusLabels = []option{
+	{Value: model.StatusOnline, Label: "Online"},
+	{Value: model.StatusInvisible, Label: "Invisible"},
+	{Value: model.StatusOffline, Label: "Offline"},
+}
+
+// fillChrome sets what every logged-in page shows: the header with the
+// status switch, and the CSRF token.
+func (s *Server) fillChrome(ctx context.Context, r *http.Request, p *page, sess *session) {
+	p.Agent = sess.agent
+	p.CSRF = sess.csrf
+	p.Path = r.URL.RequestURI()
+	if r.Method != http.MethodGet || strings.HasPrefix(r.URL.Path, "/dashboard/partials/") {
+		p.Path = "/dashboard"
+	}
+	for _, o := range statusLabels {
+		o.On = o.Value == sess.agent.Status
+		p.Statuses = append(p.Statuses, o)
+	}
+	if p.Workspace.ID == "" {
+		if ws, err := s.svc.Workspace(ctx, sess.agent.WorkspaceID); err == nil {
+			p.Workspace = ws
+		}
+	}
+}
+
+// clock formats times in one workspace's time zone.
+type clock struct {
+	loc *time.Location
+	now time.Time
+}
+
+func newClock(loc *time.Location) clock {
+	return clock{loc: loc, now: time.Now().In(loc)}
+}
+
+func (c clock) stamp(t time.Time) stamp {
+	lt := t.In(c.loc)
+	short := lt.Format("15:04")
+	switch {
+	case sameDay(lt, c.now):
+	case lt.Year() == c.now.Year():
+		short = lt.Format("Jan 2, 15:04")
+	default:
+		short = lt.Format("Jan 2 2006, 15:04")
+	}
+	return stamp{Short: short, Full: lt.Format("Mon, 2 Jan 2006 15:04:05 MST"), ISO: t.UTC().Format(time.RFC3339)}
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}
+
+// ago is the short relative time of the conversation list.
+func (c clock) ago(t time.Time) string {
+	d := c.now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	case d < 7*24*time.Hour:
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	default:
+		return t.In(c.loc).Format("Jan 2")
+	}
+}
+
+// visitorName is how the dashboard names a visitor: name, email, or a short
+// stable label from the id.
+func visitorName(v model.Visitor) string {
+	if v.Name != nil && strings.TrimSpace(*v.Name) != "" {
+		return *v.Name
+	}
+	if v.HasEmail() {
+		return *v.Email
+	}
+	id := v.ID
+	if len(id) > 4 {
+		id = id[len(id)-4:]
+	}
+	return "Visitor " + id
+}
+
+var urlPattern = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+// linkify splits a message body into text and http(s) links; the template
+// escapes both.
+func linkify(body string) []bodyPart {
+	var parts []bodyPart
+	i := 0
+	for _, loc := range urlPattern.FindAllStringIndex(body, -1) {
+		start, end := loc[0], loc[1]
+		if start < i {
+			continue
+		}
+		u := strings.TrimRight(body[start:end], ".,;:!?)]'}")
+		if _, err := url.Parse(u); err != nil || len(u) <= len("https://") {
+			continue
+		}
+		if start > i {
+			parts = append(parts, bodyPart{Text: body[i:start]})
+		}
+		parts = append(parts, bodyPart{Text: u, URL: u})
+		i = start + len(u)
+	}
+	if i < len(body) {
+		parts = append(parts, bodyPart{Text: body[i:]})
+	}
+	return parts
+}
+
+// conversationView builds the right-hand side: messages and visitor panel.
+func conversationView(cv model.Conversation, msgs []model.Message, c clock) *convView {
+	v := cv.Visitor
+	view := &convView{ID: cv.ID, Name: visitorName(v), Channel: cv.Channel, Status: cv.Status, Visitor: v,
+		EmailStatus: v.EmailStatus, Forwarding: cv.Forwarding}
+	if v.Name != nil {
+		view.NameInput = *v.Name
+	}
+	if v.Email != nil {
+		view.EmailInput = *v.Email
+	}
+	switch {
+	case v.Online:
+		view.Presence, view.PresenceClass = "Online", "online"
+	case v.LeftAt != nil:
+		view.Presence, view.PresenceClass = "Left at "+c.stamp(*v.LeftAt).Short, "left"
+	default:
+		view.Presence, view.PresenceClass = "Offline", "offline"
+	}
+	if v.LastActiveAt != nil {
+		view.LastActive = c.stamp(*v.LastActiveAt).Short
+	}
+	for _, m := range msgs {
+		mv := msgView{ID: m.ID, Kind: m.Kind, AuthorKind: m.Author.Kind, Body: linkify(m.Body),
+			Time: c.stamp(m.CreatedAt), Forwarded: m.Forwarded}
+		switch {
+		case m.Kind == model.KindEvent:
+			mv.Class = "event"
+		case m.Kind == model.KindComment:
+			mv.Class = "comment"
+		case m.Author.Kind == model.AuthorVisitor:
+			mv.Class = "visitor"
+		default:
+			mv.Class = "agent"
+		}
+		switch m.Author.Kind {
+		case model.AuthorVisitor:
+			mv.Author = view.Name
+		case model.AuthorAgent:
+			mv.Author = "Agent"
+			if m.Author.Name != nil && *m.Author.Name != "" {
+				mv.Author = *m.Author.Name
+			}
+		default:
+			mv.Author = "Parley"
+		}
+		if m.Author.Kind == model.AuthorVisitor && m.Channel != model.MsgChannelWidget {
+			mv.Via = m.Channel // email, messenger, instagram
+		}
+		if m.Author.Kind == model.AuthorAgent && m.Kind == model.KindReply {
+			mv.Delivery = m.Delivery
+		}
+		if m.ReadByVisitorAt != nil && m.Author.Kind == model.AuthorAgent && m.Kind == model.KindReply {
+			st := c.stamp(*m.ReadByVisitorAt)
+			mv.Seen = &st
+		}
+		view.Messages = append(view.Messages, mv)
+	}
+	return view
+}
