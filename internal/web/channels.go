@@ -90,15 +90,10 @@ func (s *Server) metaWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := m.ReceiveWebhook(r.Context(), r.Header.Get("X-Hub-Signature-256"), body)
-	switch {
-	case errors.Is(err, meta.ErrSignature):
-		s.log.Warn("meta webhook refused: bad signature", "addr", clientAddr(r))
-		writeError(w, http.StatusUnauthorized, "invalid_signature", err.Error())
-		return
-	case errors.Is(err, meta.ErrMalformed):
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return
-	case err != nil:
+	if err != nil {
+		if errors.Is(err, meta.ErrSignature) {
+			s.log.Warn("meta webhook refused: bad signature", "addr", clientAddr(r))
+		}
 		// Meta retries a delivery that was not answered 200.
 		s.fail(w, r, err)
 		return
@@ -111,7 +106,7 @@ func (s *Server) metaWebhook(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getChannelWindow(w http.ResponseWriter, r *http.Request, a model.Agent) {
 	win, err := s.svc.ChannelWindow(r.Context(), a, r.PathValue("id"))
 	if err != nil {
-		s.channelFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, win)
@@ -127,7 +122,7 @@ func (s *Server) postChannelMessage(w http.ResponseWriter, r *http.Request, a mo
 	}
 	m, err := s.svc.PostChannelReply(r.Context(), a, r.PathValue("id"), in.Body, in.Tag)
 	if err != nil {
-		s.channelFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, m)

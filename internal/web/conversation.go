@@ -16,7 +16,7 @@ func (s *Server) dashConversation(w http.ResponseWriter, r *http.Request, sess *
 	// Opening a conversation is seeing it.
 	cv, err := s.svc.MarkSeenByAgent(r.Context(), sess.agent, r.PathValue("id"))
 	if err != nil {
-		s.dashFail(w, r, sess, err)
+		s.failPage(w, r, sess, err)
 		return
 	}
 	s.conversationPage(w, r, sess, http.StatusOK, cv, nil)
@@ -31,11 +31,11 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *
 	c := newClock(p.Workspace.Location())
 	msgs, err := s.svc.Messages(ctx, sess.agent, cv.ID)
 	if err != nil {
-		s.dashFail(w, r, sess, err)
+		s.failPage(w, r, sess, err)
 		return
 	}
 	if err := s.fillList(ctx, p, sess, filterOf(r), cv.ID, c); err != nil {
-		s.dashFail(w, r, sess, err)
+		s.failPage(w, r, sess, err)
 		return
 	}
 	p.Conv = conversationView(cv, msgs, c)
@@ -60,7 +60,7 @@ func (s *Server) dashPostMessage(w http.ResponseWriter, r *http.Request, sess *s
 	}
 	if err != nil {
 		s.refuseOnConversation(w, r, sess, id, err, func(v *convView) {
-			v.ReplyBody, v.ReplyError = body, sentence(domainMessage(err))
+			v.ReplyBody, v.ReplyError = body, answerOf(err).text()
 		})
 		return
 	}
@@ -70,17 +70,17 @@ func (s *Server) dashPostMessage(w http.ResponseWriter, r *http.Request, sess *s
 // refuseOnConversation shows the conversation again with the error of a
 // refused form (a domain error), or fails the request.
 func (s *Server) refuseOnConversation(w http.ResponseWriter, r *http.Request, sess *session, convID string, err error, edit func(*convView)) {
-	code := chat.ErrorCode(err)
-	if code == "" || code == chat.CodeNotFound {
-		s.dashFail(w, r, sess, err)
+	a := answerOf(err)
+	if a.Internal || a.Code == chat.CodeNotFound {
+		s.failPage(w, r, sess, err)
 		return
 	}
 	cv, cerr := s.svc.Conversation(r.Context(), sess.agent, convID)
 	if cerr != nil {
-		s.dashFail(w, r, sess, err)
+		s.failPage(w, r, sess, err)
 		return
 	}
-	s.conversationPage(w, r, sess, statusOf(code), cv, edit)
+	s.conversationPage(w, r, sess, a.Status, cv, edit)
 }
 
 func (s *Server) dashClose(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -94,7 +94,7 @@ func (s *Server) dashReopen(w http.ResponseWriter, r *http.Request, sess *sessio
 func (s *Server) dashSetConversationStatus(w http.ResponseWriter, r *http.Request, sess *session, status string) {
 	id := r.PathValue("id")
 	if _, err := s.svc.SetConversationStatus(r.Context(), sess.agent, id, status); err != nil {
-		s.dashFail(w, r, sess, err)
+		s.failPage(w, r, sess, err)
 		return
 	}
 	http.Redirect(w, r, conversationHref(id, filterOf(r)), http.StatusSeeOther)
@@ -112,7 +112,7 @@ func (s *Server) dashUpdateVisitor(w http.ResponseWriter, r *http.Request, sess 
 	_, err := s.svc.UpdateVisitor(r.Context(), sess.agent, r.PathValue("id"), chat.NewVisitorPatch(email, name))
 	if err != nil {
 		if convID == "" {
-			s.dashFail(w, r, sess, err)
+			s.failPage(w, r, sess, err)
 			return
 		}
 		s.refuseOnConversation(w, r, sess, convID, err, func(v *convView) {
@@ -122,7 +122,7 @@ func (s *Server) dashUpdateVisitor(w http.ResponseWriter, r *http.Request, sess 
 			if name != nil {
 				v.NameInput = *name
 			}
-			v.VisitorError = sentence(domainMessage(err))
+			v.VisitorError = answerOf(err).text()
 		})
 		return
 	}
@@ -137,12 +137,12 @@ func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request,
 	ctx := r.Context()
 	cv, err := s.svc.Conversation(ctx, sess.agent, r.PathValue("id"))
 	if err != nil {
-		s.partialFail(w, r, err)
+		s.failFragment(w, r, err)
 		return
 	}
 	msgs, err := s.svc.Messages(ctx, sess.agent, cv.ID)
 	if err != nil {
-		s.partialFail(w, r, err)
+		s.failFragment(w, r, err)
 		return
 	}
 	p := &page{}

@@ -1,37 +1,79 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parleychat/parley/internal/channels/meta"
 	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/realtime"
 )
 
-// dashFail answers a failed service call: not_found is a 404 page, any
-// other domain error a 400 with its message, anything else a logged 500.
-func (s *Server) dashFail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
-	switch code := chat.ErrorCode(err); code {
-	case chat.CodeNotFound:
-		s.renderError(w, r, sess, http.StatusNotFound, "Not found. It may belong to another workspace, or the link is wrong.")
-	case "":
-		if r.Context().Err() != nil {
-			return
+// Every error a request ends with is turned into an answer by answerOf, and
+// only there; one responder per kind of answer renders it: fail (the JSON
+// error of spec/api.md), failPage (a dashboard page), failFragment (an HTML
+// fragment dashboard.js fetches) and failFrame (a WebSocket error frame).
+
+// answer is what a failed request answers, whatever its kind.
+type answer struct {
+	Status  int
+	Code    string // the error code of spec/api.md
+	Message string // the error's own words, as the API sends them
+	// Internal marks a failure that is not the client's: it is logged, and
+	// its text is never shown.
+	Internal bool
+}
+
+// codeInternal is the code of an internal error.
+const codeInternal = "internal"
+
+// statusOfCode holds the domain codes whose status is not 400.
+var statusOfCode = map[string]int{
+	chat.CodeNotFound:            http.StatusNotFound,
+	chat.CodeUnknownSite:         http.StatusNotFound,
+	chat.CodeInvalidToken:        http.StatusUnauthorized,
+	chat.CodeInvalidCredentials:  http.StatusUnauthorized,
+	chat.CodeContactFormRequired: http.StatusForbidden,
+	chat.CodeRateLimited:         http.StatusTooManyRequests,
+	chat.CodeDuplicate:           http.StatusConflict,
+	// A closed messaging window is a conflict with the conversation's state.
+	chat.CodeWindowClosed: http.StatusConflict,
+}
+
+// answerOf maps an error to its answer: a domain error to its code's
+// status, a refused Meta webhook delivery to 401 or 400, anything else to
+// an internal error.
+func answerOf(err error) answer {
+	var e *chat.Error
+	switch {
+	case errors.As(err, &e) && e.Code != "":
+		status, ok := statusOfCode[e.Code]
+		if !ok {
+			status = http.StatusBadRequest
 		}
-		s.log.Error("dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		s.renderError(w, r, sess, http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.")
+		return answer{Status: status, Code: e.Code, Message: e.Message}
+	case errors.Is(err, meta.ErrSignature):
+		return answer{Status: http.StatusUnauthorized, Code: "invalid_signature", Message: err.Error()}
+	case errors.Is(err, meta.ErrMalformed):
+		return answer{Status: http.StatusBadRequest, Code: chat.CodeBadRequest, Message: err.Error()}
 	default:
-		s.renderError(w, r, sess, statusOf(code), sentence(domainMessage(err)))
+		return answer{Status: http.StatusInternalServerError, Code: codeInternal, Message: "internal error", Internal: true}
 	}
 }
 
-func domainMessage(err error) string {
-	var e *chat.Error
-	if errors.As(err, &e) {
-		return e.Message
+// text is the answer as a dashboard page shows it to a person.
+func (a answer) text() string {
+	switch {
+	case a.Internal:
+		return "Something went wrong on our side. Try again in a moment."
+	case a.Code == chat.CodeNotFound:
+		return "Not found. It may belong to another workspace, or the link is wrong."
+	default:
+		return sentence(a.Message)
 	}
-	return err.Error()
 }
 
 // sentence capitalises the first letter of a domain message for display.
@@ -43,59 +85,72 @@ func sentence(msg string) string {
 	return string(unicode.ToUpper(r)) + msg[n:]
 }
 
-func (s *Server) partialFail(w http.ResponseWriter, r *http.Request, err error) {
-	code := chat.ErrorCode(err)
-	if code == "" {
-		if r.Context().Err() == nil {
-			s.log.Error("dashboard partial failed", "path", r.URL.Path, "err", err)
-		}
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+// logInternal logs an internal failure, unless the client went away (which
+// is the cause, not a failure); it reports whether an answer is still owed.
+func (s *Server) logInternal(ctx context.Context, msg string, err error, attrs ...any) bool {
+	if ctx.Err() != nil {
+		return false
 	}
-	http.Error(w, sentence(domainMessage(err)), statusOf(code))
+	s.log.Error(msg, append(attrs, "err", err)...)
+	return true
 }
 
-// statusOf maps domain codes to HTTP statuses, in one place.
-func statusOf(code string) int {
-	switch code {
-	case chat.CodeNotFound, chat.CodeUnknownSite:
-		return http.StatusNotFound
-	case chat.CodeInvalidToken, chat.CodeInvalidCredentials:
-		return http.StatusUnauthorized
-	case chat.CodeContactFormRequired:
-		return http.StatusForbidden
-	case chat.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case chat.CodeDuplicate:
-		return http.StatusConflict
-	case "":
-		return http.StatusInternalServerError
-	default:
-		return http.StatusBadRequest
-	}
-}
-
-// fail writes a domain error (or a 500 for anything else, logged).
+// fail answers an API request with the JSON error of spec/api.md.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var e *chat.Error
-	if errors.As(err, &e) {
-		writeError(w, statusOf(e.Code), e.Code, e.Message)
+	a := answerOf(err)
+	if a.Internal && !s.logInternal(r.Context(), "request failed", err, "method", r.Method, "path", r.URL.Path) {
 		return
 	}
-	if r.Context().Err() != nil {
-		return
-	}
-	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal", "internal error")
+	writeError(w, a.Status, a.Code, a.Message)
 }
 
-// channelFail maps the channel's domain errors (a closed messaging window
-// is a conflict with the conversation's state) and leaves the rest to fail.
-func (s *Server) channelFail(w http.ResponseWriter, r *http.Request, err error) {
-	var e *chat.Error
-	if errors.As(err, &e) && e.Code == chat.CodeWindowClosed {
-		writeError(w, http.StatusConflict, e.Code, e.Message)
+// failPage answers a dashboard page with the error page.
+func (s *Server) failPage(w http.ResponseWriter, r *http.Request, sess *session, err error) {
+	a := answerOf(err)
+	if a.Internal && !s.logInternal(r.Context(), "dashboard request failed", err, "method", r.Method, "path", r.URL.Path) {
 		return
 	}
-	s.fail(w, r, err)
+	s.renderError(w, r, sess, a.Status, a.text())
+}
+
+// failFragment answers a request for an HTML fragment with a plain-text
+// error: dashboard.js only looks at the status.
+func (s *Server) failFragment(w http.ResponseWriter, r *http.Request, err error) {
+	a := answerOf(err)
+	if a.Internal {
+		s.logInternal(r.Context(), "dashboard partial failed", err, "path", r.URL.Path)
+		http.Error(w, a.Message, a.Status)
+		return
+	}
+	http.Error(w, sentence(a.Message), a.Status)
+}
+
+// frameCode is the code of a widget's error frame: a frame the domain
+// refuses as malformed, naming nothing that exists, or empty is a bad frame
+// (spec/api.md).
+func frameCode(a answer) string {
+	switch a.Code {
+	case chat.CodeBadRequest, chat.CodeNotFound, chat.CodeEmptyMessage:
+		return "bad_frame"
+	}
+	return a.Code
+}
+
+// errorFrameOf is the error frame of an answer to a widget frame.
+func errorFrameOf(a answer, clientID string) errorFrame {
+	msg := a.Message
+	if a.Internal {
+		msg = "the server could not handle this frame; try again"
+	}
+	return errorFrame{Type: "error", Code: frameCode(a), Message: msg, ClientID: clientID}
+}
+
+// failFrame answers a refused widget frame with an error frame; attrs
+// describe the frame for the log.
+func (s *Server) failFrame(ctx context.Context, conn *realtime.Conn, clientID string, err error, attrs ...any) {
+	a := answerOf(err)
+	if a.Internal && !s.logInternal(ctx, "widget frame failed", err, attrs...) {
+		return
+	}
+	conn.Push(encodeFrame(errorFrameOf(a, clientID)))
 }

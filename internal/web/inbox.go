@@ -60,7 +60,7 @@ func (s *Server) dashInbox(w http.ResponseWriter, r *http.Request, sess *session
 	p := &page{Title: "Conversations", Nav: "inbox"}
 	s.fillChrome(r.Context(), r, p, sess)
 	if err := s.fillList(r.Context(), p, sess, filterOf(r), "", newClock(p.Workspace.Location())); err != nil {
-		s.dashFail(w, r, sess, err)
+		s.failPage(w, r, sess, err)
 		return
 	}
 	s.render(w, http.StatusOK, "inbox", p)
@@ -70,7 +70,7 @@ func (s *Server) dashListPartial(w http.ResponseWriter, r *http.Request, sess *s
 	p := &page{}
 	s.fillChrome(r.Context(), r, p, sess)
 	if err := s.fillList(r.Context(), p, sess, filterOf(r), r.URL.Query().Get("c"), newClock(p.Workspace.Location())); err != nil {
-		s.partialFail(w, r, err)
+		s.failFragment(w, r, err)
 		return
 	}
 	s.render(w, http.StatusOK, "list", p)

@@ -67,7 +67,7 @@ func (s *Server) withSession(h func(http.ResponseWriter, *http.Request, *session
 				anonymous()
 				return
 			}
-			s.dashFail(w, r, nil, err)
+			s.failPage(w, r, nil, err)
 			return
 		}
 		sess := &session{agent: a, token: ck.Value, csrf: s.csrfToken(ck.Value)}
@@ -167,17 +167,11 @@ func (s *Server) dashLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, a, err := s.svc.Login(r.Context(), email, r.PostFormValue("password"), clientAddr(r))
 	if err != nil {
-		switch chat.ErrorCode(err) {
-		case chat.CodeInvalidCredentials:
-			again(http.StatusUnauthorized, "Wrong email or password")
-		case chat.CodeRateLimited:
-			again(http.StatusTooManyRequests, sentence(domainMessage(err)))
-		case "":
+		a := answerOf(err)
+		if a.Internal {
 			s.log.Error("dashboard login", "err", err)
-			again(http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.")
-		default:
-			again(statusOf(chat.ErrorCode(err)), sentence(domainMessage(err)))
 		}
+		again(a.Status, a.text())
 		return
 	}
 	s.setSessionCookie(w, tok)
@@ -190,7 +184,7 @@ func (s *Server) dashLogin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) dashLogout(w http.ResponseWriter, r *http.Request, sess *session) {
 	if err := s.svc.Logout(r.Context(), sess.token); err != nil {
-		s.dashFail(w, r, sess, err)
+		s.failPage(w, r, sess, err)
 		return
 	}
 	s.clearSessionCookie(w)

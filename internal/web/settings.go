@@ -42,7 +42,7 @@ var onlineFormLabels = []option{
 func (s *Server) dashSettings(w http.ResponseWriter, r *http.Request, sess *session) {
 	st, err := s.svc.Settings(r.Context(), sess.agent.WorkspaceID)
 	if err != nil {
-		s.dashFail(w, r, sess, err)
+		s.failPage(w, r, sess, err)
 		return
 	}
 	s.settingsPage(w, r, sess, http.StatusOK, st, "", r.URL.Query().Get("saved") == "1")
@@ -109,16 +109,17 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 
 func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *session) {
 	if _, err := s.svc.UpdateSettings(r.Context(), sess.agent.WorkspaceID, settingsPatch(r.PostForm)); err != nil {
-		if chat.ErrorCode(err) == "" {
-			s.dashFail(w, r, sess, err)
+		a := answerOf(err)
+		if a.Internal {
+			s.failPage(w, r, sess, err)
 			return
 		}
 		cur, cerr := s.svc.Settings(r.Context(), sess.agent.WorkspaceID)
 		if cerr != nil {
-			s.dashFail(w, r, sess, cerr)
+			s.failPage(w, r, sess, cerr)
 			return
 		}
-		s.settingsPage(w, r, sess, statusOf(chat.ErrorCode(err)), cur, sentence(domainMessage(err)), false)
+		s.settingsPage(w, r, sess, a.Status, cur, a.text(), false)
 		return
 	}
 	http.Redirect(w, r, "/dashboard/settings?saved=1", http.StatusSeeOther)

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/parleychat/parley/internal/channels/meta"
-	"github.com/parleychat/parley/internal/chat"
 )
 
 // Settings → Channels: connecting a Facebook Page (Messenger, and the
@@ -31,7 +30,7 @@ func (s *Server) channelsPage(w http.ResponseWriter, r *http.Request, sess *sess
 		p.Enabled = true
 		acct, err := m.Account(r.Context(), sess.agent.WorkspaceID)
 		if err != nil {
-			s.dashFail(w, r, sess, err)
+			s.failPage(w, r, sess, err)
 			return
 		}
 		p.Account = acct
@@ -64,13 +63,13 @@ func (s *Server) dashConnectChannel(w http.ResponseWriter, r *http.Request, sess
 	}
 	acct, err := m.Connect(r.Context(), sess.agent.WorkspaceID, in)
 	if err != nil {
-		code := chat.ErrorCode(err)
-		if code == "" {
-			s.dashFail(w, r, sess, err)
+		a := answerOf(err)
+		if a.Internal {
+			s.failPage(w, r, sess, err)
 			return
 		}
-		s.channelsPage(w, r, sess, statusOf(code), func(p *channelsPage) {
-			p.Error = sentence(domainMessage(err))
+		s.channelsPage(w, r, sess, a.Status, func(p *channelsPage) {
+			p.Error = a.text()
 			// Secrets are never sent back, not even the ones just typed.
 			p.Input = meta.ConnectInput{PageID: strings.TrimSpace(in.PageID), InstagramID: strings.TrimSpace(in.InstagramID)}
 		})
@@ -90,7 +89,7 @@ func (s *Server) dashDisconnectChannel(w http.ResponseWriter, r *http.Request, s
 		return
 	}
 	if err := m.Disconnect(r.Context(), sess.agent.WorkspaceID); err != nil {
-		s.dashFail(w, r, sess, err)
+		s.failPage(w, r, sess, err)
 		return
 	}
 	http.Redirect(w, r, "/dashboard/settings/channels", http.StatusSeeOther)

@@ -10,7 +10,7 @@ import (
 
 func (s *Server) dashStatus(w http.ResponseWriter, r *http.Request, sess *session) {
 	if _, err := s.svc.SetAgentStatus(r.Context(), sess.agent, r.PostFormValue("status")); err != nil {
-		s.dashFail(w, r, sess, err)
+		s.failPage(w, r, sess, err)
 		return
 	}
 	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 )
@@ -239,21 +237,8 @@ func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtim
 		refuse("bad_frame", "unknown frame type "+quoteShort(f.Type), f.ClientID)
 		return
 	}
-	if err == nil {
-		return
-	}
-	var e *chat.Error
-	if errors.As(err, &e) {
-		code := e.Code
-		if code == chat.CodeBadRequest || code == chat.CodeNotFound || code == chat.CodeEmptyMessage {
-			code = "bad_frame"
-		}
-		refuse(code, e.Message, f.ClientID)
-		return
-	}
-	if ctx.Err() == nil {
-		s.log.Error("widget frame failed", "visitor", v.ID, "type", f.Type, "err", err)
-		refuse("internal", "the server could not handle this frame; try again", f.ClientID)
+	if err != nil {
+		s.failFrame(ctx, conn, f.ClientID, err, "visitor", v.ID, "type", f.Type)
 	}
 }
 
