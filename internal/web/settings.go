@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/parleychat/parley/internal/chat"
-	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/model"
 )
 
@@ -62,12 +60,11 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	sv.Snippet = fmt.Sprintf(`<script src="%s/widget.js" data-site-key="%s" async></script>`, s.opts.PublicURL, p.Workspace.SiteKey)
 	sv.DemoURL = "/demo?site_key=" + url.QueryEscape(p.Workspace.SiteKey)
-	loc := p.Workspace.Location()
 	for _, o := range forwardingLabels {
 		if o.Value == model.ForwardOff {
 			continue
 		}
-		e, err := forward.Preview(forward.Mode(o.Value), p.Workspace.Name, loc, time.Now())
+		e, err := s.svc.PreviewEmail(p.Workspace, o.Value)
 		if err != nil {
 			s.log.Error("email preview", "mode", o.Value, "err", err)
 			continue
