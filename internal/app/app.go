@@ -149,6 +149,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Version:     Version,
 		Ready:       db.Ping,
 		Logger:      log,
+		Meta:        a.Meta,
 	})
 	return a, nil
 }

@@ -122,10 +122,6 @@ func CheckChannelBody(channel, body string) error {
 	return nil
 }
 
-// Channels returns the connected Messenger/Instagram sender (nil when none):
-// the web layer reaches the channels' own pages through it.
-func (s *Service) Channels() ChannelSender { return s.chans }
-
 // ConversationWindow returns the messaging window of a channel conversation
 // (for the channels package, which holds no agent).
 func (s *Service) ConversationWindow(ctx context.Context, conv model.Conversation) (Window, error) {

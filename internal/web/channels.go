@@ -21,9 +21,9 @@ import (
 //	GET|PUT|DELETE /api/v1/channels/meta                the workspace's connection (meta.Account)
 //	GET|POST /dashboard/settings/channels               the settings page (and .../disconnect)
 
-// metaChannels is what the web layer needs of the Messenger/Instagram
-// channel (meta.Service), reached through the chat service's sender.
-type metaChannels interface {
+// MetaChannel is what the web layer needs of the Messenger/Instagram
+// channel (meta.Service).
+type MetaChannel interface {
 	VerifyWebhook(ctx context.Context, mode, verifyToken string) (bool, error)
 	ReceiveWebhook(ctx context.Context, signature string, body []byte) (meta.Receipt, error)
 	Account(ctx context.Context, workspaceID string) (meta.Account, error)
@@ -33,9 +33,8 @@ type metaChannels interface {
 
 // metaChannel returns the channel, or false when this server runs without
 // it.
-func (s *Server) metaChannel() (metaChannels, bool) {
-	m, ok := s.svc.Channels().(metaChannels)
-	return m, ok
+func (s *Server) metaChannel() (MetaChannel, bool) {
+	return s.opts.Meta, s.opts.Meta != nil
 }
 
 const codeChannelsOff = "channels_not_enabled"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/parleychat/parley/internal/channels/meta/metatest"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/web"
 )
 
 var channelPage = metatest.Page{ID: "1029384756", Name: "Corner Shop", Token: "EAAWebTestPageTokenABCDEFwxyz", AppSecret: "00112233445566778899aabbccddeeff", InstagramID: "17841400000000077"}
@@ -285,15 +287,39 @@ func TestChannelAPI(t *testing.T) {
 func TestChannelRoutesWithoutTheChannel(t *testing.T) {
 	t.Parallel()
 	s := apptest.Start(t, nil)
-	a := s.AddAgent("ada@example.com", "Ada") // the server is serving once this logged in
-	if s.App.Chat.Channels() != nil {
-		t.Skip("the application wires the channel itself")
+	a := s.AddAgent("ada@example.com", "Ada")
+	// The same chat service, served by a web server given no channel.
+	h := web.New(s.App.Chat, s.App.Hub, web.Options{Secret: []byte("another secret"), Logger: s.App.Log})
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	off := *s
+	off.URL = hs.URL
+
+	for _, tc := range []struct{ method, path, token string }{
+		{"GET", meta.WebhookPath + "?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1", ""},
+		{"POST", meta.WebhookPath, ""},
+		{"GET", "/api/v1/channels/meta", a.Token},
+		{"PUT", "/api/v1/channels/meta", a.Token},
+		{"DELETE", "/api/v1/channels/meta", a.Token},
+	} {
+		raw := off.Do(tc.method, tc.path, tc.token, "{}", http.StatusNotFound, nil)
+		if apptest.ErrorCode(raw) != "channels_not_enabled" {
+			t.Errorf("%s %s without the channel: %s", tc.method, tc.path, raw)
+		}
 	}
-	raw := s.Do("GET", meta.WebhookPath+"?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1", "", nil, http.StatusNotFound, nil)
-	if apptest.ErrorCode(raw) != "channels_not_enabled" {
-		t.Errorf("webhook without the channel: %s", raw)
+	// The application's own server has the channel.
+	s.Do("GET", "/api/v1/channels/meta", a.Token, nil, http.StatusOK, nil)
+
+	b := newBrowser(t, &off)
+	b.login("ada@example.com")
+	page := b.get("/dashboard/settings/channels")
+	if page.Status != http.StatusOK {
+		t.Fatalf("channels page: %d", page.Status)
 	}
-	s.Do("GET", "/api/v1/channels/meta", a.Token, nil, http.StatusNotFound, nil)
+	mustContain(t, "channels page", page.Body, "Messenger and Instagram are not enabled on this server.")
+	if got := b.post("/dashboard/settings/channels/disconnect", url.Values{}); got.Status != http.StatusNotFound {
+		t.Errorf("disconnect without the channel: %d", got.Status)
+	}
 }
 
 // The dashboard tells the agent before sending when Messenger's 24-hour

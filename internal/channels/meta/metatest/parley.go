@@ -41,8 +41,8 @@ func Start(t testing.TB, env map[string]string) *Parley {
 	}
 	s := apptest.Start(t, vars)
 	p := &Parley{Server: s, Graph: g}
-	if m, ok := s.App.Chat.Channels().(*meta.Service); ok && m != nil {
-		p.Meta = m
+	if s.App.Meta != nil {
+		p.Meta = s.App.Meta
 		return p
 	}
 	p.Meta = Wire(t, s, g, meta.Options{})
