@@ -1,6 +1,3 @@
-// Package web serves Parley over HTTP: the agent API, the widget API, their
-// WebSocket endpoints, the dashboard pages and the embedded assets. Handlers
-// translate HTTP to calls on the chat service and back; they hold no rules.
 package web
 
 import (
