@@ -171,5 +171,3 @@ func (s *Server) deleteMetaAccount(w http.ResponseWriter, r *http.Request, a mod
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-
-// ---- Settings → Channels -------------------------------------------------------------------

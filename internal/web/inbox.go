@@ -9,23 +9,24 @@ import (
 // The inbox: GET /dashboard, the conversation list, and its partial that
 // dashboard.js refetches when events arrive.
 
-func filterOf(r *http.Request) string {
-	switch f := r.URL.Query().Get("status"); f {
-	case "open", "closed", "all":
-		return f
+func (s *Server) dashInbox(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := &page{Title: "Conversations", Nav: "inbox"}
+	s.fillChrome(r.Context(), r, p, sess)
+	if err := s.fillList(r.Context(), p, sess, filterOf(r), "", newClock(p.Workspace.Location())); err != nil {
+		s.failPage(w, r, sess, err)
+		return
 	}
-	if f := r.PostFormValue("filter"); f == "closed" || f == "all" {
-		return f
-	}
-	return "open"
+	s.render(w, http.StatusOK, "inbox", p)
 }
 
-func conversationHref(id, filter string) string {
-	h := "/dashboard/conversations/" + url.PathEscape(id)
-	if filter != "open" {
-		h += "?status=" + filter
+func (s *Server) dashListPartial(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := &page{}
+	s.fillChrome(r.Context(), r, p, sess)
+	if err := s.fillList(r.Context(), p, sess, filterOf(r), r.URL.Query().Get("c"), newClock(p.Workspace.Location())); err != nil {
+		s.failFragment(w, r, err)
+		return
 	}
-	return h
+	s.render(w, http.StatusOK, "list", p)
 }
 
 // fillList loads the conversation list of the agent's workspace.
@@ -56,22 +57,21 @@ func (s *Server) fillList(ctx context.Context, p *page, sess *session, filter, c
 	return nil
 }
 
-func (s *Server) dashInbox(w http.ResponseWriter, r *http.Request, sess *session) {
-	p := &page{Title: "Conversations", Nav: "inbox"}
-	s.fillChrome(r.Context(), r, p, sess)
-	if err := s.fillList(r.Context(), p, sess, filterOf(r), "", newClock(p.Workspace.Location())); err != nil {
-		s.failPage(w, r, sess, err)
-		return
+func filterOf(r *http.Request) string {
+	switch f := r.URL.Query().Get("status"); f {
+	case "open", "closed", "all":
+		return f
 	}
-	s.render(w, http.StatusOK, "inbox", p)
+	if f := r.PostFormValue("filter"); f == "closed" || f == "all" {
+		return f
+	}
+	return "open"
 }
 
-func (s *Server) dashListPartial(w http.ResponseWriter, r *http.Request, sess *session) {
-	p := &page{}
-	s.fillChrome(r.Context(), r, p, sess)
-	if err := s.fillList(r.Context(), p, sess, filterOf(r), r.URL.Query().Get("c"), newClock(p.Workspace.Location())); err != nil {
-		s.failFragment(w, r, err)
-		return
+func conversationHref(id, filter string) string {
+	h := "/dashboard/conversations/" + url.PathEscape(id)
+	if filter != "open" {
+		h += "?status=" + filter
 	}
-	s.render(w, http.StatusOK, "list", p)
+	return h
 }
