@@ -468,7 +468,7 @@ func TestClientID(t *testing.T) {
 
 // talonDir holds the talon corpus of raw replies from common clients (see
 // /work/shared/corpus/README.md).
-const talonDir = "../../../../shared/corpus/replies/talon/standard_replies"
+var talonDir = filepath.Join(findCorpus(), "talon", "standard_replies")
 
 type talonCase struct {
 	name string
@@ -602,4 +602,28 @@ func readFile(tb testing.TB, path string) string {
 		tb.Fatal(err)
 	}
 	return string(b)
+}
+
+// findCorpus returns the shared public corpora of replies: the directory
+// named by PARLEY_CORPUS, or shared/corpus/replies next to the checkout or
+// one of its parents.
+func findCorpus() string {
+	if d := os.Getenv("PARLEY_CORPUS"); d != "" {
+		return filepath.Join(d, "replies")
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "shared/corpus/replies"
+	}
+	for {
+		c := filepath.Join(dir, "shared", "corpus", "replies")
+		if _, err := os.Stat(c); err == nil {
+			return c
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return c
+		}
+		dir = parent
+	}
 }

@@ -19,8 +19,31 @@ import (
 	"unicode/utf8"
 )
 
-// corpusDir holds the shared public corpora (see its README.md).
-const corpusDir = "../../../../shared/corpus/replies"
+// corpusDir holds the shared public corpora (see its README.md): the
+// directory named by PARLEY_CORPUS, or shared/corpus/replies next to the
+// checkout or one of its parents.
+var corpusDir = findCorpus()
+
+func findCorpus() string {
+	if d := os.Getenv("PARLEY_CORPUS"); d != "" {
+		return filepath.Join(d, "replies")
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "shared/corpus/replies"
+	}
+	for {
+		c := filepath.Join(dir, "shared", "corpus", "replies")
+		if _, err := os.Stat(c); err == nil {
+			return c
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return c
+		}
+		dir = parent
+	}
+}
 
 // corpusFloor is the number of exact matches, out of every corpus case not
 // disagreeing by rule, that the test requires: the figure achieved when the
