@@ -22,7 +22,26 @@ import (
 	"unicode/utf8"
 )
 
-// Text returns only the new text of a plain-text reply body.
+// Result is what the extractor found in a reply body.
+type Result struct {
+	// Text is the new text: trimmed, possibly empty when nothing new was
+	// written.
+	Text string
+	// Unsure is set when no quote, attribution, header block or separator
+	// was found, yet the text is long and its end looks like an older
+	// message (a header block or an attribution line in a language the
+	// rules do not know): Text is then the whole body, and whoever shows it
+	// should offer the original email as well.
+	Unsure bool
+}
+
+// Text returns only the new text of a plain-text reply body (see
+// ExtractText).
+func Text(body string) string {
+	return ExtractText(body).Text
+}
+
+// ExtractText returns the new text of a plain-text reply body.
 //
 // Lines starting with ">" are dropped wherever they are. Everything from the
 // first attribution line ("On … wrote:" and its translations, possibly
@@ -31,8 +50,9 @@ import (
 // "-- " signature delimiter or "Sent from my iPhone"-style line on is cut.
 // When one of these markers comes before any new text (a bottom-posted
 // reply, or a bare forward), only the marker itself is dropped and what
-// follows is kept.
-func Text(body string) string {
+// follows is kept. A mobile signature that names no known device or app
+// ("Sent from my desk") is cut only when nothing but quoted history follows.
+func ExtractText(body string) Result {
 	lines := splitLines(body)
 	fields := make([]string, len(lines)) // header field name of each line
 	for i, l := range lines {
@@ -41,16 +61,18 @@ func Text(body string) string {
 	kept := make([]string, 0, len(lines))
 	hasContent := false // a kept line above is not blank
 	dropped := false    // a quote was dropped since the last kept text
+	marked := false     // a quote or another marker of quoted text was met
 
 scan:
 	for i := 0; i < len(lines); {
 		line := lines[i]
 		if isQuote(line) {
-			dropped = true
+			dropped, marked = true, true
 			i++
 			continue
 		}
 		if n := attribution(lines, i); n > 0 {
+			marked = true
 			if hasContent {
 				break
 			}
@@ -58,6 +80,7 @@ scan:
 			continue
 		}
 		if n := headerBlock(lines, fields, i); n > 0 {
+			marked = true
 			if hasContent {
 				break
 			}
@@ -66,13 +89,25 @@ scan:
 		}
 		switch {
 		case isSeparator(line), isUnderscores(line):
+			marked = true
 			if hasContent {
 				break scan
 			}
 			i++
 			continue
-		case isSignatureDelimiter(line), isMobileSignature(line):
+		case isSignatureDelimiter(line):
+			marked = true
 			break scan
+		}
+		switch signatures.match(line) {
+		case strongSignature:
+			marked = true
+			break scan
+		case genericSignature:
+			if endsHere(lines, fields, i+1) {
+				marked = true
+				break scan
+			}
 		}
 		blank := isBlank(line)
 		// The blank lines around a dropped quote would otherwise double up.
@@ -97,7 +132,35 @@ scan:
 	for start < end && isBlank(kept[start]) {
 		start++
 	}
-	return strings.Join(kept[start:end], "\n")
+	kept = kept[start:end]
+	return Result{
+		Text:   strings.Join(kept, "\n"),
+		Unsure: !marked && endsLikeOlderMessage(kept),
+	}
+}
+
+// endsHere reports whether the text from lines[i] on holds nothing of the
+// writer's: only blank lines, links, or quoted history.
+func endsHere(lines, fields []string, i int) bool {
+	for ; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		switch {
+		case isBlank(l), isLink(l):
+			continue
+		case isQuote(l), isSeparator(l), isUnderscores(l), isSignatureDelimiter(l),
+			attribution(lines, i) > 0, headerBlock(lines, fields, i) > 0:
+			return true
+		}
+		return false
+	}
+	return true
+}
+
+// isLink reports whether l is a bare link, as signatures of mail apps have
+// on the line below ("<https://aka.ms/o0ukef>").
+func isLink(l string) bool {
+	l = strings.Trim(l, "<>‹›()[] ")
+	return !strings.ContainsAny(l, " \t") && (strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "www."))
 }
 
 // splitLines normalises line endings to LF and trims trailing whitespace.
@@ -170,20 +233,6 @@ const maxAttributionBytes = 1000
 // clients wrap long ones, sometimes around the address
 // ("On … Some One\n\n<\nmailto:…\n> wrote:").
 const maxAttributionLines = 5
-
-// attributionWords are how an "On … wrote:" line begins in the languages
-// handled, before the date.
-var attributionWords = setOf("on", "at", "le", "am", "el", "em", "il", "op", "den", "dnia", "w")
-
-// attributionVerbs end an attribution, before its colon ("… wrote:").
-var attributionVerbs = []string{
-	"wrote", "a écrit", "escribió", "escreveu", "ha scritto", "het volgende geschreven",
-	"napisał(a)", "napisała", "napisał", "написала", "написал", "пише", "kirjoitti",
-}
-
-// attributionVerbsFirst are the German, Dutch and Scandinavian verbs that the
-// author or the date may follow ("schrieb am … um 11:53 Uhr:").
-var attributionVerbsFirst = []string{"schrieb", "schreef", "skrev"}
 
 var (
 	// dateOrTime makes a line ending with ":" above a quote an attribution
@@ -268,7 +317,7 @@ func attributionEnd(w string) bool {
 	default:
 		return false
 	}
-	rest = strings.TrimRight(rest, " ")
+	rest = strings.TrimRight(rest, "  ")
 	for _, v := range attributionVerbs {
 		if endsWithWord(rest, v) {
 			return true
@@ -283,12 +332,21 @@ func attributionEnd(w string) bool {
 }
 
 // endsWithWord reports whether s ends with the word word, in any case.
+// Words of scripts written without spaces (Chinese, Japanese) need no
+// space before them: "…下午7:03写道".
 func endsWithWord(s, word string) bool {
 	if len(s) < len(word) {
 		return false
 	}
 	i := len(s) - len(word)
-	return strings.EqualFold(s[i:], word) && (i == 0 || s[i-1] == ' ')
+	return strings.EqualFold(s[i:], word) && (i == 0 || s[i-1] == ' ' || noSpaceScript(word))
+}
+
+// noSpaceScript reports whether word starts with a character of a script
+// written without spaces between words.
+func noSpaceScript(word string) bool {
+	r, _ := utf8.DecodeRuneInString(word)
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana)
 }
 
 // hasWord reports whether s holds the lower-case word word.
@@ -413,7 +471,9 @@ func verbAttribution(w, first string) bool {
 	if !mayEndAttribution(w) {
 		return false
 	}
-	return (strongStart(first) || strings.Contains(w, "@")) && attributionEnd(w)
+	// The author may come first when a date follows ("Jane kirjoitti
+	// 4.1.2016 klo 19.03:").
+	return (strongStart(first) || strings.Contains(w, "@") || dateOrTime.MatchString(first)) && attributionEnd(w)
 }
 
 func quoteFollows(rest []string) bool {
@@ -430,19 +490,6 @@ func quoteFollows(rest []string) bool {
 // Outlook's plain text), "Envoyé : …", "Reply-To: …", "Enviado el: …".
 const maxFieldName = 40
 
-var fromFields = setOf("from", "de", "von", "da", "van", "från", "fra", "od", "от")
-
-var otherFields = setOf(
-	"sent", "date", "to", "cc", "bcc", "subject", "reply-to",
-	"envoyé", "à", "objet", "répondre à",
-	"gesendet", "datum", "an", "betreff", "antwort an",
-	"enviado", "enviada", "enviado el", "fecha", "para", "asunto", "assunto", "responder a",
-	"inviato", "data", "a", "oggetto", "risposta", "rispondi a",
-	"verzonden", "aan", "onderwerp", "beantwoorden",
-	"skickat", "till", "ämne", "sendt", "til", "emne",
-	"wysłano", "do", "temat", "отправлено", "дата", "кому", "тема", "копия",
-)
-
 func setOf(words ...string) map[string]bool {
 	m := make(map[string]bool, len(words))
 	for _, w := range words {
@@ -456,7 +503,12 @@ func setOf(words ...string) map[string]bool {
 func fieldName(line string) string {
 	c := strings.IndexByte(line, ':')
 	if c < 0 || c > maxFieldName {
-		return ""
+		// Chinese and Japanese clients may write a full-width colon.
+		c = strings.Index(line[:min(len(line), maxFieldName+3)], "：")
+		if c < 0 {
+			return ""
+		}
+		line = line[:c] + ": " + line[c+len("："):]
 	}
 	if rest := strings.TrimLeft(line[c+1:], "*_"); rest != "" && !startsWithSpace(rest) {
 		return "" // "http://…", "10:30"
@@ -510,28 +562,6 @@ func headerBlock(lines, fields []string, i int) int {
 
 var separatorRule = regexp.MustCompile(`^[*_ ]*-{2,} ?(.+?) ?-{2,}[*_ ]*$`)
 
-var separatorNames = setOf(
-	"original message", "forwarded message", "reply message",
-	"message d'origine", "message d’origine", "message original", "message transféré",
-	"ursprüngliche nachricht", "original-nachricht", "originalnachricht", "weitergeleitete nachricht",
-	"mensaje original", "mensaje reenviado",
-	"mensagem original", "mensagem encaminhada", "mensagem reencaminhada",
-	"messaggio originale", "messaggio inoltrato",
-	"oorspronkelijk bericht", "origineel bericht", "doorgestuurd bericht",
-	"originalmeddelande", "vidarebefordrat meddelande", "opprinnelig melding",
-	"videresendt melding", "oprindelig meddelelse", "videresendt meddelelse",
-	"wiadomość oryginalna", "исходное сообщение", "пересылаемое сообщение",
-)
-
-// separatorLines are whole-line separators, as Apple Mail writes them above a
-// forwarded message.
-var separatorLines = setOf(
-	"begin forwarded message:", "début du message réexpédié :", "début du message réexpédié:",
-	"anfang der weitergeleiteten nachricht:", "inicio del mensaje reenviado:",
-	"início da mensagem reencaminhada:", "inizio messaggio inoltrato:",
-	"begin doorgestuurd bericht:",
-)
-
 func isSeparator(line string) bool {
 	if len(line) > 200 || !strings.ContainsAny(line, "-:") {
 		return false
@@ -540,47 +570,66 @@ func isSeparator(line string) bool {
 	if separatorLines[l] {
 		return true
 	}
+	for _, d := range separatorDated {
+		if strings.HasPrefix(l, d+" ") && dateOrTime.MatchString(l[len(d):]) && len(l) < len(d)+30 {
+			return true
+		}
+	}
 	m := separatorRule.FindStringSubmatch(l)
-	return m != nil && separatorNames[strings.Trim(m[1], " *_")]
+	if m == nil {
+		return false
+	}
+	name := strings.Trim(m[1], " *_")
+	// Android's "---- Jane Doe wrote ----", in any language.
+	return separatorNames[name] || attributionEnd(name+":")
 }
 
-// Mobile signatures: the line a mail app adds below what was typed on a
-// phone. Those naming the device or app ("Sent from my iPhone", "Von meinem
-// iPhone gesendet", "Get Outlook for Android") are unambiguous;
-// "Sent with/via/using X" counts only without sentence punctuation, so that
-// "Sent via DHL, tracking 123" stays.
-const devices = `(?:iphone|ipad|ipod|android|samsung|galaxy|smartphone|mobile|cell|phone|tablet|telefon|téléphone|mobil|blackberry|huawei|xiaomi|pixel|outlook|yahoo|aol|gmail|mail|windows|windows mail|e-?mail|appareil|dispositivo|dispositif|cellulare|telefono|celular|móvil|mobiel|telefoon|gerät)`
 
-var (
-	mobileSignature = regexp.MustCompile(`(?i)^[\s(<*_]*(?:` +
-		`sent from my .+` +
-		`|sent from (?:the )?` + devices + `\b.*` +
-		`|(?:get|obtenir|obtener|obter o|scarica) (?:\[)?outlook (?:for|pour|para|per) .+` +
-		`|outlook (?:für|voor) .+ (?:herunterladen|downloaden)` +
-		`|envoyé (?:de|depuis|avec) (?:mon|ma|un|une|l'application|outlook|yahoo)\b.*` +
-		`|von meine[mn] .+ gesendet\.?|gesendet von meine[mn] .+` +
-		`|diese nachricht wurde von meinem .+ gesendet\.?` +
-		`|enviado (?:desde|de|do|com|a partir do|a partir de) (?:mi|meu|minha|o meu|o|a|un|uma|my|outlook|yahoo|iphone|ipad)\b.*` +
-		`|inviato da(?:l mio| il mio| un| una)? ` + devices + `\b.*` +
-		`|verzonden (?:vanaf|van|met|via) (?:mijn |de |een )?` + devices + `\b.*` +
-		`|sendt fra min .+|skickat från min .+|wysłane z (?:mojego |mojej )?` + devices + `\b.*|отправлено с .+` +
-		`)$`)
-	sentWith = regexp.MustCompile(`(?i)^[\s(<*_]*sent (?:from|with|via|using|by) [^,;.!?]+[)>*_\s]*$`)
-)
+// unsureMinLines is how many non-blank lines a text without any quote
+// marker needs before its end is examined: a short text is read whole
+// anyway.
+const unsureMinLines = 10
 
-// mobileFirstWords are the words a mobile signature starts with.
-var mobileFirstWords = setOf("sent", "get", "obtenir", "obtener", "obter", "scarica", "outlook",
-	"envoyé", "von", "gesendet", "diese", "enviado", "inviato", "verzonden",
-	"sendt", "skickat", "wysłane", "отправлено")
-
-func isMobileSignature(line string) bool {
-	if utf8.RuneCountInString(line) > 120 {
+// endsLikeOlderMessage reports whether the second half of lines, long
+// enough, holds what starts a quoted email in a form the rules do not know:
+// a header block of three fields or more with an address, an attribution
+// line with an address, a date and a colon, or a dashed separator. Something
+// must follow it.
+func endsLikeOlderMessage(lines []string) bool {
+	nonBlank := 0
+	for _, l := range lines {
+		if !isBlank(l) {
+			nonBlank++
+		}
+	}
+	if nonBlank < unsureMinLines {
 		return false
 	}
-	l := strings.TrimLeft(line, " \t(<*_")
-	word, _, _ := strings.Cut(l, " ")
-	if !mobileFirstWords[strings.ToLower(word)] {
-		return false
+	run, address := 0, false // header field lines in a row, one with an address
+	for i := len(lines) / 2; i < len(lines)-1; i++ {
+		l := strings.TrimSpace(lines[i])
+		if len(l) > maxAttributionBytes {
+			run = 0
+			continue
+		}
+		if fieldName(l) != "" {
+			if run == 0 {
+				address = false
+			}
+			run++
+			address = address || strings.Contains(l, "@")
+			if run >= 3 && address {
+				return true
+			}
+			continue
+		}
+		run = 0
+		switch {
+		case mayEndAttribution(l) && strings.Contains(l, "@") && dateOrTime.MatchString(l):
+			return true
+		case strings.HasPrefix(l, "--") && separatorRule.MatchString(l):
+			return true
+		}
 	}
-	return mobileSignature.MatchString(l) || sentWith.MatchString(l)
+	return false
 }
