@@ -584,7 +584,6 @@ func isSeparator(line string) bool {
 	return separatorNames[name] || attributionEnd(name+":")
 }
 
-
 // unsureMinLines is how many non-blank lines a text without any quote
 // marker needs before its end is examined: a short text is read whole
 // anyway.
