@@ -70,8 +70,12 @@ type Message struct {
 	// It may be empty (an attachment alone, a quote alone) and is as long
 	// as the sender made it. Text and NewText are valid UTF-8 with LF line
 	// ends, no NUL bytes, format=flowed undone, trimmed.
-	NewText     string
-	Attachments []Attachment
+	NewText string
+	// MayHoldQuote is set when NewText is the whole text because no quote
+	// marker was found, yet the text is long and ends like an older
+	// message: the original email should be offered beside it.
+	MayHoldQuote bool
+	Attachments  []Attachment
 	// AutoReply is a non-empty reason when the message was sent
 	// automatically (RFC 3834 Auto-Submitted, X-Autoreply, Precedence,
 	// an out-of-office subject, a read receipt...). A delivery status
@@ -188,10 +192,12 @@ func parse(raw []byte) (*Message, error) {
 	switch {
 	case hasText(plain):
 		m.Text = clean(plain)
-		m.NewText = clean(reply.Text(plain))
+		r := reply.ExtractText(plain)
+		m.NewText, m.MayHoldQuote = clean(r.Text), r.Unsure
 	case hasText(html):
 		m.Text = clean(htmltext.String(html, htmltext.Options{}))
-		m.NewText = clean(reply.HTML(html))
+		r := reply.ExtractHTML(html)
+		m.NewText, m.MayHoldQuote = clean(r.Text), r.Unsure
 	}
 
 	mediaType, params := contentType(h)

@@ -18,7 +18,23 @@ import (
 // follows it) is cut; the rest is turned into text, block by block, and
 // passed to Text, which catches what the markup did not mark.
 func HTML(body string) string {
-	return Text(tidy(htmltext.String(body, htmltext.Options{Layout: htmltext.Lines, Filter: newText, Mark: quoteMark})))
+	return ExtractHTML(body).Text
+}
+
+// ExtractHTML is HTML with the extractor's Result: Unsure is never set when
+// the markup marked a quote.
+func ExtractHTML(body string) Result {
+	marked := false // a quote container was dropped or the rendering cut
+	filter := func(n *html.Node) htmltext.Action {
+		a := newText(n)
+		if a == htmltext.Drop || a == htmltext.Stop {
+			marked = true
+		}
+		return a
+	}
+	res := ExtractText(tidy(htmltext.String(body, htmltext.Options{Layout: htmltext.Lines, Filter: filter, Mark: quoteMark})))
+	res.Unsure = res.Unsure && !marked
+	return res
 }
 
 // quoteMark is written for a dropped blockquote, so that Text still sees
