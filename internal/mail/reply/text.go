@@ -238,8 +238,17 @@ var (
 	// dateOrTime makes a line ending with ":" above a quote an attribution
 	// in any language ("02.04.2012 14:20 пользователь … написал:"): a full
 	// date, a time or an address, not a mere year ("In 2019 I wrote:").
-	dateOrTime = regexp.MustCompile(`\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}\.? \pL{3,}\.?,? \d{4}|\pL{3,}\.? \d{1,2},? \d{4}|\d{1,2}:\d{2}|@`)
+	dateOrTime = regexp.MustCompile(fullDate + `|\d{1,2}:\d{2}|@`)
+	// dateFirst finds a full date near the start of a line, as in "ma 4.
+	// tammik. 2016 klo 19.03 …" or "пн, 4 янв. 2016 г. в 19:03, …".
+	dateFirst = regexp.MustCompile(`^[^\d]{0,16}(?:` + fullDate + `)`)
 )
+
+// fullDate matches a day, month and year: numeric ("04.01.2016",
+// "2016-01-04", "4. 1. 2016") or with the month's name ("4 janv. 2016",
+// "Jan 4, 2016"), or a Chinese, Japanese or Korean date ("2016年1月4日",
+// "2016년 1월 4일").
+const fullDate = `\d{1,2}[./-] ?\d{1,2}[./-] ?\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}\.? \pL{3,}\.?,? \d{4}|\pL{3,}\.? \d{1,2},? \d{4}|\d{4}年\d{1,2}月\d{1,2}日|\d{4}년 \d{1,2}월 \d{1,2}일`
 
 // attribution reports how many lines, from lines[i] on, form an
 // attribution line, or 0.
@@ -445,7 +454,8 @@ func strongStart(line string) bool {
 	l := strings.TrimLeft(line, " \t-*")
 	return l != "" && (l[0] >= '0' && l[0] <= '9' ||
 		strings.HasSuffix(l, "<") ||
-		startsWithAttributionWord(l) && strings.ContainsAny(l, "0123456789"))
+		startsWithAttributionWord(l) && strings.ContainsAny(l, "0123456789") ||
+		len(l) <= maxAttributionBytes && strings.ContainsAny(l, "0123456789") && dateFirst.MatchString(l))
 }
 
 // isAttribution reports whether the n lines joined in w, the first of
@@ -470,6 +480,11 @@ func verbAttribution(w, first string) bool {
 	}
 	if !mayEndAttribution(w) {
 		return false
+	}
+	// No verb, in many languages: "пн, 4 янв. 2016 г. в 19:03, Jane
+	// <jane@example.com>:", "2016年1月4日(月) 19:03 Jane <jane@example.com>:".
+	if (strings.HasSuffix(w, ">:") || strings.HasSuffix(w, ">：")) && strings.Contains(w, "@") && strongStart(first) {
+		return true
 	}
 	// The author may come first when a date follows ("Jane kirjoitti
 	// 4.1.2016 klo 19.03:").
