@@ -20,8 +20,8 @@ type corpusLang struct {
 	sentDate string
 	// Samsung Email's separator and its Date field name.
 	samsungSep, samsungDate string
-	iosSig, androidSig     string // mobile signatures
-	androidWrote           string // the verb of "---- NAME wrote ----"
+	iosSig, androidSig      string // mobile signatures
+	androidWrote            string // the verb of "---- NAME wrote ----"
 }
 
 var corpusLangs = []corpusLang{
