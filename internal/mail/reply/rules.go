@@ -379,27 +379,33 @@ func init() {
 
 // devices names the phones, tablets and mail apps that mobile signatures
 // mention ("Sent from my iPhone", "Envoyé de mon appareil Galaxy", "Sent
-// from TypeApp"). A signature naming one is cut wherever it stands; one that
-// names something else ("Sent from my desk") only when it is the whole end
-// of the text.
-const devices = `iphon|ipad|ios\b|ipod|apple watch|android|samsung|galaxy|smartphone|smartfon|mobil|мобильн|cell|phone|tablet|` +
-	`telefon|téléphone|telefone|telefono|teléfono|telèfon|telefoon|celular|cellulare|móvil|mobiel|handy|puhelin|` +
-	`blackberry|huawei|xiaomi|redmi|honor|oppo|oneplus|nokia|xperia|motorola|pixel|` +
-	`outlook|yahoo|aol|gmail|zoho|mail|courrier|correo|posta|почт|windows|appareil|dispositivo|dispositif|gerät|` +
-	`typeapp|bluemail|aquamail|spark|proton|tutanota|edison|airmail|newton|k-9|fairemail|web\.de|gmx|t-online|seznam|` +
-	`手机|手機|スマートフォン|휴대폰|갤럭시|điện thoại`
+// from TypeApp"), lower-case, as parts of words ("iphon" for "iPhonu"). A
+// signature naming one is cut wherever it stands; one that names something
+// else ("Sent from my desk") only when it is the whole end of the text.
+var devices = strings.Fields(`iphon ipad ipod watch android samsung galaxy smartphone smartfon mobil мобильн cell phone tablet
+	telefon téléphone telefone telefono teléfono telèfon telefoon celular cellulare móvil mobiel handy puhelin
+	blackberry huawei xiaomi redmi honor oppo oneplus nokia xperia motorola pixel
+	outlook yahoo aol gmail zoho mail courrier correo posta почт windows appareil dispositivo dispositif gerät
+	typeapp bluemail aquamail spark proton tutanota edison airmail newton k-9 fairemail web.de gmx t-online seznam
+	手机 手機 スマートフォン 휴대폰 갤럭시 thoại`)
 
 // possessives mark a signature pattern whose free part is the writer's own
 // thing ("Sent from my …"): only those may match a device not listed.
-var possessives = setOf("my", "mon", "ma", "meinem", "meiner", "mi", "mio", "meu", "mijn", "min", "mojego", "mého", "meu")
+var possessives = setOf("my", "mon", "ma", "meinem", "meiner", "mi", "mio", "meu", "mijn", "min", "mojego", "mého")
 
-// signatureSet is the signature patterns of every table, compiled.
+// signaturePattern is one signature rule, compiled: the line must match
+// shape, whose group is the free part ("…").
+type signaturePattern struct {
+	shape   *regexp.Regexp
+	generic bool // the free part may be anything without sentence punctuation
+}
+
+// signatureSet is the signature patterns of every table, indexed by the
+// word a line must start or end with to be tried against them.
 type signatureSet struct {
-	strong, generic *regexp.Regexp
-	firstWords      map[string]bool // lower-case first or last words of the patterns
-	lastWords       map[string]bool
-	prefixes        []string // for patterns in scripts without spaces ("发自我的…")
-	suffixes        []string // ("…から送信")
+	byFirst, byLast    map[string][]signaturePattern // lower-case first or last words
+	byPrefix, bySuffix map[string][]signaturePattern // for scripts without spaces ("发自我的…", "…から送信")
+	prefixes, suffixes []string
 }
 
 // signatureLink is a link some apps put after their name ("Sent from
@@ -407,33 +413,38 @@ type signatureSet struct {
 const signatureLink = `(?:\s*[<‹(\[]?\s*(?:https?://|www\.)[^\s>›)\]]*\s*[>›)\]]?)?`
 
 func compileSignatures() signatureSet {
-	set := signatureSet{firstWords: map[string]bool{}, lastWords: map[string]bool{}}
-	var strong, generic []string
+	set := signatureSet{
+		byFirst: map[string][]signaturePattern{}, byLast: map[string][]signaturePattern{},
+		byPrefix: map[string][]signaturePattern{}, bySuffix: map[string][]signaturePattern{},
+	}
 	for _, l := range languages {
 		for _, r := range l.signatures {
 			lead, tail, _ := strings.Cut(r.text, "…")
-			ql, qt := regexp.QuoteMeta(lead), regexp.QuoteMeta(tail)
-			strong = append(strong, ql+`.*?(?:`+devices+`).*?`+qt)
+			p := signaturePattern{shape: regexp.MustCompile(`(?i)^` + regexp.QuoteMeta(lead) + `(.+?)` + regexp.QuoteMeta(tail) + signatureLink + `[\s.)>*_]*$`)}
 			if w := strings.Fields(lead); len(w) > 0 && possessives[w[len(w)-1]] {
-				generic = append(generic, ql+`[^,;!?]+`+qt)
+				p.generic = true
 			}
 			switch {
 			case strings.Contains(lead, " "):
-				set.firstWords[strings.Fields(lead)[0]] = true
+				k := strings.Fields(lead)[0]
+				set.byFirst[k] = append(set.byFirst[k], p)
 			case lead != "":
-				set.prefixes = append(set.prefixes, lead)
+				if set.byPrefix[lead] == nil {
+					set.prefixes = append(set.prefixes, lead)
+				}
+				set.byPrefix[lead] = append(set.byPrefix[lead], p)
 			case strings.Contains(tail, " "):
 				f := strings.Fields(tail)
-				set.lastWords[f[len(f)-1]] = true
+				k := f[len(f)-1]
+				set.byLast[k] = append(set.byLast[k], p)
 			default:
-				set.suffixes = append(set.suffixes, tail)
+				if set.bySuffix[tail] == nil {
+					set.suffixes = append(set.suffixes, tail)
+				}
+				set.bySuffix[tail] = append(set.bySuffix[tail], p)
 			}
 		}
 	}
-	line := func(alts []string) *regexp.Regexp {
-		return regexp.MustCompile(`(?i)^(?:` + strings.Join(alts, "|") + `)` + signatureLink + `[\s.)>*_]*$`)
-	}
-	set.strong, set.generic = line(strong), line(generic)
 	return set
 }
 
@@ -447,46 +458,71 @@ const (
 	strongSignature
 )
 
-// mobileSignature reports whether line is a mobile signature, and of which
-// kind. The quick test on its first and last words keeps the regexps off
-// most lines.
+// match reports whether line is a mobile signature, and of which kind.
+// Only the patterns filed under the line's first or last word are tried.
 func (s *signatureSet) match(line string) signatureKind {
 	if len(line) > 300 || utf8.RuneCountInString(line) > 120 {
 		return notSignature
 	}
 	l := strings.TrimLeft(line, " \t(<*_")
-	if !s.mayMatch(l) {
+	if l == "" {
 		return notSignature
 	}
-	switch {
-	case s.strong.MatchString(l):
-		return strongSignature
-	case s.generic.MatchString(l):
-		return genericSignature
-	}
-	return notSignature
-}
-
-func (s *signatureSet) mayMatch(l string) bool {
 	first, _, _ := strings.Cut(l, " ")
-	if s.firstWords[strings.ToLower(first)] {
-		return true
-	}
+	kind := s.try(l, s.byFirst[strings.ToLower(first)], notSignature)
 	last := strings.TrimRight(l[strings.LastIndexByte(l, ' ')+1:], ".")
-	if s.lastWords[strings.ToLower(last)] {
-		return true
+	if kind != strongSignature {
+		kind = s.try(l, s.byLast[strings.ToLower(last)], kind)
 	}
-	if l == "" || l[0] < utf8.RuneSelf && l[len(l)-1] < utf8.RuneSelf {
-		return false
+	if l[0] < utf8.RuneSelf && l[len(l)-1] < utf8.RuneSelf {
+		return kind
 	}
 	for _, p := range s.prefixes {
 		if strings.HasPrefix(l, p) {
-			return true
+			kind = s.try(l, s.byPrefix[p], kind)
 		}
 	}
 	t := strings.TrimRight(l, ". ")
 	for _, p := range s.suffixes {
 		if strings.HasSuffix(t, p) {
+			kind = s.try(l, s.bySuffix[p], kind)
+		}
+	}
+	return kind
+}
+
+// try matches l against patterns and returns the strongest kind found,
+// at least kind.
+func (s *signatureSet) try(l string, patterns []signaturePattern, kind signatureKind) signatureKind {
+	named := -1 // whether l names a device, once known
+	for _, p := range patterns {
+		if costHook != nil {
+			costHook(len(l))
+		}
+		m := p.shape.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		// The lead may name the app itself ("Get Outlook for iOS").
+		if named < 0 {
+			named = 0
+			if namesDevice(strings.ToLower(l)) {
+				named = 1
+			}
+		}
+		if named == 1 {
+			return strongSignature
+		}
+		if p.generic && !strings.ContainsAny(m[1], ",;!?") {
+			kind = max(kind, genericSignature)
+		}
+	}
+	return kind
+}
+
+func namesDevice(s string) bool {
+	for _, d := range devices {
+		if strings.Contains(s, d) {
 			return true
 		}
 	}

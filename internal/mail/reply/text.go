@@ -143,6 +143,9 @@ scan:
 // writer's: only blank lines, links, or quoted history.
 func endsHere(lines, fields []string, i int) bool {
 	for ; i < len(lines); i++ {
+		if costHook != nil {
+			costHook(1)
+		}
 		l := strings.TrimSpace(lines[i])
 		switch {
 		case isBlank(l), isLink(l):
@@ -162,6 +165,11 @@ func isLink(l string) bool {
 	l = strings.Trim(l, "<>‹›()[] ")
 	return !strings.ContainsAny(l, " \t") && (strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "www."))
 }
+
+// costHook, when set (by tests only), is told the size of each window of
+// text the costly tests look at, so that tests can check the work grows
+// linearly with the input without timing it.
+var costHook func(bytes int)
 
 // splitLines normalises line endings to LF and trims trailing whitespace.
 func splitLines(body string) []string {
@@ -241,7 +249,7 @@ var (
 	dateOrTime = regexp.MustCompile(fullDate + `|\d{1,2}:\d{2}|@`)
 	// dateFirst finds a full date near the start of a line, as in "ma 4.
 	// tammik. 2016 klo 19.03 …" or "пн, 4 янв. 2016 г. в 19:03, …".
-	dateFirst = regexp.MustCompile(`^[^\d]{0,16}(?:` + fullDate + `)`)
+	dateFirst = regexp.MustCompile(fullDate)
 )
 
 // fullDate matches a day, month and year: numeric ("04.01.2016",
@@ -430,6 +438,9 @@ func attributionFirstLine(line string) bool {
 	}
 	// A line of any language with a date or time may still be one, when a
 	// quote follows (checked by isAttribution).
+	if costHook != nil {
+		costHook(len(l))
+	}
 	return strings.ContainsAny(l, "0123456789") && dateOrTime.MatchString(l)
 }
 
@@ -439,6 +450,9 @@ func window(lines []string) (string, bool) {
 	size := 0
 	for _, l := range lines {
 		size += len(l) + 1
+	}
+	if costHook != nil {
+		costHook(size)
 	}
 	if size > maxAttributionBytes {
 		return "", false
@@ -455,7 +469,19 @@ func strongStart(line string) bool {
 	return l != "" && (l[0] >= '0' && l[0] <= '9' ||
 		strings.HasSuffix(l, "<") ||
 		startsWithAttributionWord(l) && strings.ContainsAny(l, "0123456789") ||
-		len(l) <= maxAttributionBytes && strings.ContainsAny(l, "0123456789") && dateFirst.MatchString(l))
+		startsWithDate(l))
+}
+
+// startsWithDate reports whether a full date begins within the first 16
+// characters of l. Only the start of l is searched, so that the cost does
+// not depend on the length of the line.
+func startsWithDate(l string) bool {
+	p := l[:min(len(l), 80)]
+	if !strings.ContainsAny(p, "0123456789") {
+		return false
+	}
+	loc := dateFirst.FindStringIndex(p)
+	return loc != nil && utf8.RuneCountInString(p[:loc[0]]) <= 16
 }
 
 // isAttribution reports whether the n lines joined in w, the first of
@@ -468,7 +494,7 @@ func isAttribution(w, first string, n int, rest []string) bool {
 	// Any other language: "…DATE…NAME…:", on one line or wrapped once, just
 	// above a quote.
 	return n <= 2 && (strings.HasSuffix(w, ":") || strings.HasSuffix(w, "：")) &&
-		dateOrTime.MatchString(first) && quoteFollows(rest)
+		quoteFollows(rest) && dateOrTime.MatchString(first)
 }
 
 // verbAttribution reports whether w is an attribution with its verb ("On …
@@ -488,7 +514,7 @@ func verbAttribution(w, first string) bool {
 	}
 	// The author may come first when a date follows ("Jane kirjoitti
 	// 4.1.2016 klo 19.03:").
-	return (strongStart(first) || strings.Contains(w, "@") || dateOrTime.MatchString(first)) && attributionEnd(w)
+	return attributionEnd(w) && (strings.Contains(w, "@") || strongStart(first) || dateOrTime.MatchString(first))
 }
 
 func quoteFollows(rest []string) bool {
@@ -571,6 +597,9 @@ func headerBlock(lines, fields []string, i int) int {
 	n := 1
 	for i+n < len(lines) && !isBlank(lines[i+n]) {
 		n++
+	}
+	if costHook != nil {
+		costHook(n)
 	}
 	return n
 }
