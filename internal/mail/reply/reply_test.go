@@ -156,11 +156,33 @@ func FuzzText(f *testing.F) {
 	f.Add("Hi\n\nOn Mon, Jan 4, 2016 at 7:03 PM X <\nx@example.com> wrote:\n> q")
 	f.Add("From: a\nSent: b\nTo: c\n")
 	addSeeds(f, filepath.Join(corpusDir, "email_reply_trimmer", "*.in.txt"), "testdata/text/*.in.txt")
+	for _, b := range badInputs {
+		f.Add(b.build(20))
+	}
+	for _, l := range languages {
+		for _, r := range l.signatures {
+			f.Add("Hi\n" + r.example + "\n> q")
+		}
+		for _, r := range l.verbs {
+			f.Add("Hi\n\n" + r.example + "\nold")
+		}
+	}
 	f.Fuzz(func(t *testing.T, in string) {
-		out := Text(in)
+		r := ExtractText(in)
+		out := r.Text
 		checkOutput(t, in, out)
 		if len(out) > len(in) {
 			t.Fatalf("output longer than input: %d > %d", len(out), len(in))
+		}
+		// Every line kept is a line of the input.
+		lines := map[string]bool{}
+		for _, l := range splitLines(in) {
+			lines[l] = true
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if out != "" && !lines[l] {
+				t.Fatalf("output line %q is not in the input", l)
+			}
 		}
 	})
 }
