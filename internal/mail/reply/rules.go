@@ -469,10 +469,10 @@ func (s *signatureSet) match(line string) signatureKind {
 		return notSignature
 	}
 	first, _, _ := strings.Cut(l, " ")
-	kind := s.try(l, s.byFirst[strings.ToLower(first)], notSignature)
+	kind := s.try(l, s.byFirst[lowerKey(first)], notSignature)
 	last := strings.TrimRight(l[strings.LastIndexByte(l, ' ')+1:], ".")
-	if kind != strongSignature {
-		kind = s.try(l, s.byLast[strings.ToLower(last)], kind)
+	if kind != strongSignature && len(s.byLast) > 0 {
+		kind = s.try(l, s.byLast[lowerKey(last)], kind)
 	}
 	if l[0] < utf8.RuneSelf && l[len(l)-1] < utf8.RuneSelf {
 		return kind
@@ -518,6 +518,15 @@ func (s *signatureSet) try(l string, patterns []signaturePattern, kind signature
 		}
 	}
 	return kind
+}
+
+// lowerKey lower-cases a word to look it up among the keys of the
+// signature patterns, none of which is longer than 24 bytes.
+func lowerKey(w string) string {
+	if len(w) > 24 || len(w) < 2 {
+		return ""
+	}
+	return strings.ToLower(w)
 }
 
 func namesDevice(s string) bool {

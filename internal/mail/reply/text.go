@@ -477,8 +477,8 @@ func strongStart(line string) bool {
 // not depend on the length of the line.
 func startsWithDate(l string) bool {
 	p := l[:min(len(l), 80)]
-	if !strings.ContainsAny(p, "0123456789") {
-		return false
+	if d := strings.IndexAny(p, "0123456789"); d < 0 || d > 48 {
+		return false // no digit among the first 16 characters
 	}
 	loc := dateFirst.FindStringIndex(p)
 	return loc != nil && utf8.RuneCountInString(p[:loc[0]]) <= 16
