@@ -36,6 +36,17 @@ type Server struct {
 // (PARLEY_PUBLIC_URL defaults to the server's own URL).
 func Start(t testing.TB, env map[string]string) *Server {
 	t.Helper()
+	level := slog.LevelWarn
+	if os.Getenv("PARLEY_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	return StartLogged(t, env, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level})))
+}
+
+// StartLogged is Start with the server logging to log, for tests that
+// read what Parley logs.
+func StartLogged(t testing.TB, env map[string]string, log *slog.Logger) *Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -54,11 +65,6 @@ func Start(t testing.TB, env map[string]string) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	level := slog.LevelWarn
-	if os.Getenv("PARLEY_TEST_LOG") != "" {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {

@@ -35,6 +35,7 @@ type Config struct {
 	MetaGraphURL     string
 	MetaGraphVersion string
 	LogLevel         slog.Level
+	LogFormat        string // "text" or "json"
 	DKIMKeyFile      string
 	DKIMSelector     string
 	DKIMDomain       string
@@ -106,6 +107,11 @@ func Load(getenv func(string) string) (Config, error) {
 		c.LogLevel = slog.LevelError
 	default:
 		errs = append(errs, fmt.Sprintf("PARLEY_LOG_LEVEL=%q is not one of debug, info, warn, error", lvl))
+	}
+	switch c.LogFormat = strings.ToLower(get("PARLEY_LOG_FORMAT", "text")); c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Sprintf("PARLEY_LOG_FORMAT=%q is not one of text, json", c.LogFormat))
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Sprintf("PARLEY_PUBLIC_URL=%q is not an http(s) URL", c.PublicURL))

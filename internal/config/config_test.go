@@ -20,6 +20,9 @@ func TestLoad(t *testing.T) {
 			if c.ForwardLeftAfter != 5*time.Minute || c.ForwardIdleAfter != 30*time.Minute || c.ForwardQuiet != 30*time.Second || c.AgentAwayAfter != 2*time.Minute {
 				t.Errorf("durations: %+v", c)
 			}
+			if c.LogFormat != "text" {
+				t.Errorf("log format %q, want text", c.LogFormat)
+			}
 			if c.MailFrom != "parley@localhost" || c.InboundDomain != "reply.localhost" {
 				t.Errorf("mail: %+v", c)
 			}
@@ -40,6 +43,12 @@ func TestLoad(t *testing.T) {
 		{name: "bad duration", env: map[string]string{"PARLEY_FORWARD_QUIET": "soon"}, wantErr: "PARLEY_FORWARD_QUIET"},
 		{name: "negative duration", env: map[string]string{"PARLEY_FORWARD_IDLE_AFTER": "-1s"}, wantErr: "PARLEY_FORWARD_IDLE_AFTER"},
 		{name: "bad level", env: map[string]string{"PARLEY_LOG_LEVEL": "loud"}, wantErr: "PARLEY_LOG_LEVEL"},
+		{name: "json logs", env: map[string]string{"PARLEY_LOG_FORMAT": "JSON"}, check: func(t *testing.T, c Config) {
+			if c.LogFormat != "json" {
+				t.Errorf("got %q", c.LogFormat)
+			}
+		}},
+		{name: "bad log format", env: map[string]string{"PARLEY_LOG_FORMAT": "xml"}, wantErr: "PARLEY_LOG_FORMAT"},
 		{name: "bad url", env: map[string]string{"PARLEY_PUBLIC_URL": "chat.example.com"}, wantErr: "PARLEY_PUBLIC_URL"},
 		{name: "short secret", env: map[string]string{"PARLEY_SECRET": "abc"}, wantErr: "PARLEY_SECRET"},
 	}

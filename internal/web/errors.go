@@ -98,7 +98,7 @@ func (s *Server) logInternal(ctx context.Context, msg string, err error, attrs .
 // fail answers an API request with the JSON error of spec/api.md.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	a := answerOf(err)
-	if a.Internal && !s.logInternal(r.Context(), "request failed", err, "method", r.Method, "path", r.URL.Path) {
+	if a.Internal && !s.logInternal(r.Context(), "request failed", err, "method", r.Method, "route", r.Pattern) {
 		return
 	}
 	writeError(w, a.Status, a.Code, a.Message)
@@ -107,7 +107,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // failPage answers a dashboard page with the error page.
 func (s *Server) failPage(w http.ResponseWriter, r *http.Request, sess *session, err error) {
 	a := answerOf(err)
-	if a.Internal && !s.logInternal(r.Context(), "dashboard request failed", err, "method", r.Method, "path", r.URL.Path) {
+	if a.Internal && !s.logInternal(r.Context(), "dashboard request failed", err, "method", r.Method, "route", r.Pattern) {
 		return
 	}
 	s.renderError(w, r, sess, a.Status, a.text())
@@ -118,7 +118,7 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, sess *session,
 func (s *Server) failFragment(w http.ResponseWriter, r *http.Request, err error) {
 	a := answerOf(err)
 	if a.Internal {
-		s.logInternal(r.Context(), "dashboard partial failed", err, "path", r.URL.Path)
+		s.logInternal(r.Context(), "dashboard partial failed", err, "route", r.Pattern)
 		http.Error(w, a.Message, a.Status)
 		return
 	}

@@ -79,14 +79,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.log.Error("handler panic", "path", r.URL.Path, "panic", v)
+			s.log.Error("handler panic", "route", r.Pattern, "panic", v)
 			writeError(w, http.StatusInternalServerError, codeInternal, "internal error")
 		}
 	}()
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	s.mux.ServeHTTP(w, r)
+	s.logRequest(w, r, s.mux)
 }
 
 // Shutdown closes every WebSocket connection and waits for their handlers.

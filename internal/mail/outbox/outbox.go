@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/parleychat/parley/internal/logging"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 )
@@ -162,9 +163,12 @@ func (w *Worker) logUndeliverable(ctx context.Context) {
 		return
 	}
 	for _, e := range batch {
-		// With no relay, the contract has the email written to the log.
-		w.log.Warn("email not sent: no relay configured (PARLEY_SMTP_URL); kept in the outbox, undeliverable until one is",
-			"email", e.ID, "conversation", e.ConversationID, "to", e.To, "message_id", e.MessageID, "raw", string(e.Raw))
+		// With no relay, the contract has the email written to the log;
+		// its whole text (the visitor's address, the signed reply address)
+		// only at debug level.
+		w.log.Warn("email not sent: no relay configured (PARLEY_SMTP_URL); kept in the outbox, undeliverable until one is (PARLEY_LOG_LEVEL=debug logs its text)",
+			"email", e.ID, "conversation", e.ConversationID, "to", logging.MaskEmail(e.To), "message_id", e.MessageID)
+		w.log.Debug("undeliverable email", "email", e.ID, "to", e.To, "raw", string(e.Raw))
 		if _, err := w.db.SetEmailStatus(ctx, e.ID, "queued", w.opts.Now().Add(24*time.Hour), "no relay configured (PARLEY_SMTP_URL is empty)", w.opts.Now()); err != nil {
 			w.log.Error("record undeliverable email", "email", e.ID, "err", err)
 		}
@@ -186,19 +190,25 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) {
 		next   = now
 		msg    string
 	)
+	// One line per delivery attempt, keyed by the outbox id; the relay's
+	// answer may quote the visitor's address, masked like "to".
+	logged := []any{"email", e.ID, "conversation", e.ConversationID, "to", logging.MaskEmail(e.To), "attempt", e.Attempts}
+	if err != nil {
+		logged = append(logged, "err", logging.MaskEmails(err.Error()))
+	}
 	switch {
 	case err == nil:
-		w.log.Info("email sent", "email", e.ID, "conversation", e.ConversationID, "attempt", e.Attempts)
+		w.log.Info("email sent", logged...)
 	case w.opts.IsPermanent(err):
 		status, msg = "failed", err.Error()
-		w.log.Warn("email refused by the relay", "email", e.ID, "conversation", e.ConversationID, "err", err)
+		w.log.Warn("email refused by the relay", logged...)
 	case now.Sub(e.CreatedAt) >= w.opts.GiveUpAfter:
 		status, msg = "failed", "gave up after "+now.Sub(e.CreatedAt).Round(time.Minute).String()+": "+err.Error()
-		w.log.Warn("email given up", "email", e.ID, "conversation", e.ConversationID, "err", err)
+		w.log.Warn("email given up", logged...)
 	default:
 		status, msg = "queued", err.Error()
 		next = now.Add(w.Backoff(e.Attempts))
-		w.log.Warn("email delivery failed; will retry", "email", e.ID, "attempt", e.Attempts, "retry_at", next, "err", err)
+		w.log.Warn("email delivery failed; will retry", append(logged, "retry_at", next)...)
 	}
 	// The relay has answered: record it even if we are shutting down, and
 	// the email with its replies at once.
