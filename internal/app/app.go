@@ -148,10 +148,30 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Secret:      secret,
 		Version:     Version,
 		Ready:       db.Ping,
+		ReadyChecks: a.readyChecks(),
 		Logger:      log,
 		Meta:        a.Meta,
 	})
 	return a, nil
+}
+
+// readyChecks are the conditions under which this node can serve: the
+// database answers, its schema is the one this build expects, and on
+// PostgreSQL the event bus to the other nodes is listening.
+func (a *App) readyChecks() []web.ReadyCheck {
+	checks := []web.ReadyCheck{
+		{Name: "database", Check: a.DB.Ping},
+		{Name: "migrations", Check: a.DB.MigrationsCurrent},
+	}
+	if a.bus != nil {
+		checks = append(checks, web.ReadyCheck{Name: "bus", Check: func(context.Context) error {
+			if !a.bus.Listening() {
+				return errors.New("the event bus is not listening for other nodes' events")
+			}
+			return nil
+		}})
+	}
+	return checks
 }
 
 // loadSecret returns PARLEY_SECRET, or the secret generated on first start

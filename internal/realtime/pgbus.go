@@ -52,6 +52,10 @@ type PGBus struct {
 	out     chan string
 	dropped atomic.Int64 // events the full queue refused since last told
 	own     string       // how this node's payloads begin
+
+	// listening is true while a connection LISTENs for other nodes'
+	// events (for the readiness check).
+	listening atomic.Bool
 }
 
 // NewPGBus returns a bus for the nodes sharing the database at url.
@@ -216,6 +220,10 @@ func (b *PGBus) bundle(payloads []string) []string {
 	return out
 }
 
+// Listening reports whether the bus holds a connection that listens for
+// other nodes' events.
+func (b *PGBus) Listening() bool { return b.listening.Load() }
+
 // Run listens for other nodes' events until ctx ends, reconnecting with
 // backoff when the connection drops.
 func (b *PGBus) Run(ctx context.Context) {
@@ -247,6 +255,8 @@ func (b *PGBus) listen(ctx context.Context, prune <-chan time.Time) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
 		return err
 	}
+	b.listening.Store(true)
+	defer b.listening.Store(false)
 	b.log.Info("event bus listening", "channel", Channel)
 	for {
 		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -139,3 +139,29 @@ func TestPGBusCarriesABurstInOrder(t *testing.T) {
 		t.Errorf("node A's dashboard got %d events, want 10", len(own))
 	}
 }
+
+// TestPGBusListening is what the readiness check reads: false until the
+// bus listens, true while it does, false once it stopped.
+func TestPGBusListening(t *testing.T) {
+	url := apptest.Postgres(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bus := realtime.NewPGBus(realtime.NewHub(), db, url, "node-a", quiet)
+	if bus.Listening() {
+		t.Fatal("listening before Run")
+	}
+	done := make(chan struct{})
+	go func() { bus.Run(ctx); close(done) }()
+	apptest.Eventually(t, 10*time.Second, "bus listening", bus.Listening)
+	cancel()
+	<-done
+	if bus.Listening() {
+		t.Fatal("still listening after Run returned")
+	}
+}

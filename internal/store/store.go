@@ -9,7 +9,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,8 +17,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
-	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
 )
 
 //go:embed migrations/*.sql
@@ -142,15 +140,7 @@ func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
 
 // Migrate applies the embedded migrations that have not run yet.
 func (db *DB) Migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	d := goose.DialectSQLite3
-	if db.dialect == Postgres {
-		d = goose.DialectPostgres
-	}
-	p, err := goose.NewProvider(d, db.SQL, sub)
+	p, err := db.migrator()
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

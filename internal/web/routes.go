@@ -12,6 +12,7 @@ import (
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.readyz)
 
 	// Agent API (api.go).
 	m.HandleFunc("POST /api/v1/auth/login", s.login)

@@ -28,6 +28,9 @@ type Options struct {
 	// Ready reports whether the database answers (for /healthz).
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
+
+	// ReadyChecks are what GET /readyz checks, in order.
+	ReadyChecks []ReadyCheck
 	// InboundHook serves POST /api/inbound/v1/mime (nil: the endpoint is
 	// off, PARLEY_INBOUND_SECRET being empty).
 	InboundHook http.Handler
