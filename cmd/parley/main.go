@@ -21,6 +21,7 @@ import (
 	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/logging"
+	"github.com/parleychat/parley/internal/store"
 )
 
 const usage = `usage: parley <command> [flags]
@@ -32,6 +33,8 @@ commands:
                                           create an agent; prints its id
   workspace list                          print id, name and site key of each workspace
   workspace create --name N               create a workspace; prints its id and site key
+  backup --out FILE                       write a consistent copy of the live SQLite database
+                                          (on PostgreSQL: use pg_dump)
   version                                 print the version
 
 Configuration comes from PARLEY_* environment variables (see README).
@@ -83,6 +86,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return errors.New("usage: parley agent add --email E --name N [--password P | --password-stdin] [--workspace W]")
 		}
 		return agentAdd(ctx, cfg, log, args[2:], stdin, stdout)
+	case "backup":
+		return backup(ctx, cfg, args[1:], stdout)
 	case "workspace":
 		if len(args) < 2 {
 			return errors.New("usage: parley workspace list | parley workspace create --name N")
@@ -114,6 +119,33 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return fmt.Errorf("listen on PARLEY_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	return a.Serve(ctx, ln)
+}
+
+// backup copies the database without migrating it or stopping the server
+// that uses it.
+func backup(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	out := fs.String("out", "", "file to write the copy to (must not exist)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 {
+		return errors.New("usage: parley backup --out FILE")
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Backup(ctx, *out); err != nil {
+		return err
+	}
+	st, err := os.Stat(*out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backup written to %s (%d bytes)\n", *out, st.Size())
+	return nil
 }
 
 func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
