@@ -2,81 +2,149 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
-	"embed"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"net/http"
-	"path"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/andybalholm/brotli"
 )
 
-// The dashboard's embedded static files (scripts, styles, images), served
-// with a content hash in their URL so they can be cached for good.
+// Static assets (widget.js, the dashboard's script and style sheet) are
+// compressed once, when the process starts, with gzip and brotli at their
+// best levels, and served as they are: no request pays for compression.
 
-// startTime is the modification time of every embedded file.
-var startTime = time.Now()
+// Cache lifetimes of the assets.
+const (
+	// cacheImmutable is for versioned URLs: the content hash is in the URL,
+	// so a new version is a new URL.
+	cacheImmutable = "public, max-age=31536000, immutable"
+	// cacheSnippet is for /widget.js, the URL embedding sites keep: a page
+	// view within five minutes uses the cached copy, a later one uses it too
+	// while the browser revalidates it in the background (a 304 when
+	// nothing changed), so an upgrade reaches visitors within a page view.
+	cacheSnippet = "public, max-age=300, stale-while-revalidate=86400"
+)
 
-//go:embed static/*
-var staticFS embed.FS
-
-// staticFile is one embedded asset with its content hash (for cache busting).
-type staticFile struct {
-	body        []byte
+// asset is one static file ready to serve: its bytes, their gzip and
+// brotli encodings, and the content hash that versions its URL.
+type asset struct {
+	name        string
 	contentType string
-	hash        string
+	hash        string // the first 12 hex digits of the SHA-256 of raw
+	raw, gz, br []byte
 }
 
-var staticFiles = loadStatic()
+// newAsset compresses body. An encoding that does not make the file
+// smaller is left out, and the file is then sent as it is.
+func newAsset(name, contentType string, body []byte) (*asset, error) {
+	sum := sha256.Sum256(body)
+	a := &asset{name: name, contentType: contentType, hash: hex.EncodeToString(sum[:6]), raw: body}
 
-func loadStatic() map[string]staticFile {
-	files := map[string]staticFile{}
-	entries, err := fs.ReadDir(staticFS, "static")
+	var gz bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 	if err != nil {
-		panic(fmt.Sprintf("read embedded dashboard assets: %v", err))
+		return nil, fmt.Errorf("gzip %s: %w", name, err)
 	}
-	types := map[string]string{
-		".js":  "text/javascript; charset=utf-8",
-		".css": "text/css; charset=utf-8",
-		".svg": "image/svg+xml",
+	if _, err := zw.Write(body); err != nil {
+		return nil, fmt.Errorf("gzip %s: %w", name, err)
 	}
-	for _, e := range entries {
-		body, err := staticFS.ReadFile("static/" + e.Name())
-		if err != nil {
-			panic(fmt.Sprintf("read embedded dashboard asset %s: %v", e.Name(), err))
-		}
-		sum := sha256.Sum256(body)
-		ct := types[path.Ext(e.Name())]
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		files[e.Name()] = staticFile{body: body, contentType: ct, hash: hex.EncodeToString(sum[:6])}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("gzip %s: %w", name, err)
 	}
-	return files
+	if gz.Len() < len(body) {
+		a.gz = gz.Bytes()
+	}
+
+	var br bytes.Buffer
+	bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
+	if _, err := bw.Write(body); err != nil {
+		return nil, fmt.Errorf("brotli %s: %w", name, err)
+	}
+	if err := bw.Close(); err != nil {
+		return nil, fmt.Errorf("brotli %s: %w", name, err)
+	}
+	if br.Len() < len(body) {
+		a.br = br.Bytes()
+	}
+	return a, nil
 }
 
-// staticURL is the versioned URL of an embedded asset.
-func staticURL(name string) (string, error) {
-	f, ok := staticFiles[name]
-	if !ok {
-		return "", fmt.Errorf("no dashboard asset %q", name)
+// mustAsset is newAsset for files embedded in the binary.
+func mustAsset(name, contentType string, body []byte) *asset {
+	a, err := newAsset(name, contentType, body)
+	if err != nil {
+		panic(err)
 	}
-	return "/dashboard/static/" + name + "?v=" + f.hash, nil
+	return a
 }
 
-func (s *Server) dashStatic(w http.ResponseWriter, r *http.Request) {
-	f, ok := staticFiles[r.PathValue("file")]
-	if !ok {
-		http.NotFound(w, r)
-		return
+// serve answers a GET or HEAD with the best encoding the client accepts,
+// a strong ETag per encoding (a 304 to a matching If-None-Match) and the
+// given Cache-Control.
+func (a *asset) serve(w http.ResponseWriter, r *http.Request, cacheControl string) {
+	body, encoding, tag := a.raw, "", a.hash
+	switch pickEncoding(r.Header.Get("Accept-Encoding"), a.br != nil, a.gz != nil) {
+	case "br":
+		body, encoding, tag = a.br, "br", a.hash+"-br"
+	case "gzip":
+		body, encoding, tag = a.gz, "gzip", a.hash+"-gz"
 	}
 	h := w.Header()
-	h.Set("Content-Type", f.contentType)
-	if r.URL.Query().Get("v") == f.hash {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Type", a.contentType)
+	h.Set("Cache-Control", cacheControl)
+	h.Add("Vary", "Accept-Encoding")
+	h.Set("ETag", `"`+tag+`"`)
+	if encoding != "" {
+		h.Set("Content-Encoding", encoding)
 	}
-	http.ServeContent(w, r, r.PathValue("file"), startTime, bytes.NewReader(f.body))
+	// A zero modification time leaves out Last-Modified: the ETag decides.
+	http.ServeContent(w, r, a.name, time.Time{}, bytes.NewReader(body))
+}
+
+// pickEncoding chooses br over gzip over the identity, among the codings
+// Accept-Encoding gives a non-zero quality (RFC 9110 §12.5.3).
+func pickEncoding(accept string, haveBr, haveGzip bool) string {
+	q := map[string]float64{}
+	star, hasStar := 0.0, false
+	for _, part := range strings.Split(accept, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if coding == "" {
+			continue
+		}
+		weight := 1.0
+		for _, p := range strings.Split(params, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					f = 0
+				}
+				weight = f
+			}
+		}
+		if coding == "*" {
+			star, hasStar = weight, true
+			continue
+		}
+		q[coding] = weight
+	}
+	accepts := func(c string) bool {
+		if w, ok := q[c]; ok {
+			return w > 0
+		}
+		return hasStar && star > 0
+	}
+	switch {
+	case haveBr && accepts("br"):
+		return "br"
+	case haveGzip && (accepts("gzip") || accepts("x-gzip")):
+		return "gzip"
+	}
+	return ""
 }

@@ -17,7 +17,7 @@ var chatPage = template.Must(template.New("chat").Parse(`<!doctype html>
 <h1>Your conversation with {{.Workspace}}</h1>
 <p>Carry on below: the chat window holds the whole conversation.</p>
 </main>
-<script src="{{.PublicURL}}/widget.js" data-site-key="{{.SiteKey}}" data-visitor-token="{{.Token}}" data-open async></script>
+<script src="{{.PublicURL}}{{.WidgetPath}}" data-site-key="{{.SiteKey}}" data-visitor-token="{{.Token}}" data-open async></script>
 </body></html>
 `))
 
@@ -47,7 +47,7 @@ func (s *Server) chatLink(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = chatPage.Execute(w, map[string]string{"PublicURL": s.opts.PublicURL, "SiteKey": ws.SiteKey, "Token": tok, "Workspace": ws.Name})
+	_ = chatPage.Execute(w, map[string]string{"PublicURL": s.opts.PublicURL, "SiteKey": ws.SiteKey, "Token": tok, "Workspace": ws.Name, "WidgetPath": widgetURL()})
 }
 
 func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {

@@ -56,6 +56,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/widget/v1/messages", s.widgetPost)
 	m.HandleFunc("GET /api/widget/v1/ws", s.widgetWS)
 	m.HandleFunc("GET /widget.js", s.widgetJS)
+	m.HandleFunc("GET /widget/{file}", s.widgetVersioned)
 	m.HandleFunc("GET /demo", s.demo)
 
 	// Links in forwarded emails (links.go).

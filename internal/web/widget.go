@@ -1,9 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"html/template"
 	"net/http"
+	"strings"
 
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/web/widget"
@@ -79,12 +79,36 @@ func (s *Server) widgetPost(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, m)
 }
 
+// widgetAsset is widget.js, compressed once at start.
+var widgetAsset = mustAsset("widget.js", "text/javascript; charset=utf-8", widget.JS)
+
+// widgetURL is the versioned path of widget.js, for the pages Parley
+// renders itself; embedding sites keep /widget.js.
+func widgetURL() string { return "/widget/widget." + widgetAsset.hash + ".js" }
+
+// widgetJS serves /widget.js, the URL in every embedding site's snippet:
+// the whole widget in one response (no loader, no redirect), cached
+// briefly and revalidated by its ETag.
 func (s *Server) widgetJS(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Content-Type", "text/javascript; charset=utf-8")
-	h.Set("Cache-Control", "public, max-age=300")
-	h.Set("Access-Control-Allow-Origin", "*")
-	http.ServeContent(w, r, "widget.js", startTime, bytes.NewReader(widget.JS))
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	widgetAsset.serve(w, r, cacheSnippet)
+}
+
+// widgetVersioned serves /widget/widget.HASH.js, cached for a year. A
+// page that still names an older version gets the current file, uncached.
+func (s *Server) widgetVersioned(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	rest, prefixed := strings.CutPrefix(r.PathValue("file"), "widget.")
+	hash, suffixed := strings.CutSuffix(rest, ".js")
+	if !prefixed || !suffixed || hash == "" || strings.Contains(hash, ".") {
+		http.NotFound(w, r)
+		return
+	}
+	cache := "no-cache"
+	if hash == widgetAsset.hash {
+		cache = cacheImmutable
+	}
+	widgetAsset.serve(w, r, cache)
 }
 
 var demoTemplate = template.Must(template.New("demo").Parse(widget.DemoHTML))
