@@ -225,16 +225,17 @@ func widgetMessages(tb *tab) []widgetMessage {
 		Status: m.getAttribute('data-status') || '' }))`))
 }
 
-// openWidget loads the demo page and opens the chat window.
+// openWidget loads the demo page and opens the chat window. A new
+// visitor's session starts when the window opens.
 func openWidget(tb *tab, url string) {
 	tb.t.Helper()
 	tb.navigate(url)
 	tb.waitFor("the widget launcher", inWidget(`$('launcher')`), 10*time.Second)
-	tb.waitFor("the widget session", `window.Parley && window.Parley.visitorToken()`, 10*time.Second)
 	if !eval[bool](tb, inWidget(`!$('window').hidden`)) {
 		eval[bool](tb, inWidget(`($('launcher').click(), true)`))
 	}
 	tb.waitFor("the chat window", inWidget(`!$('window').hidden`), 10*time.Second)
+	tb.waitFor("the widget session", `window.Parley && window.Parley.visitorToken()`, 10*time.Second)
 }
 
 // skipOptionalForm clicks "Skip" on the optional pre-chat form.

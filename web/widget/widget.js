@@ -8,6 +8,11 @@
  * localStorage under "parley.visitor_token.<site key>". Everything the widget
  * draws lives in an open shadow root on <div id="parley-widget">, and every
  * piece of text that comes from the server is set with textContent.
+ *
+ * A first-time visitor costs the page nothing but this file: the session,
+ * the history and the live connection start when the chat is opened. A
+ * returning visitor (a stored token) connects at once, for the unread
+ * badge and their presence.
  */
 (() => {
   'use strict';
@@ -71,10 +76,16 @@
   let dirty = false, lastPing = 0, pingTimer = 0;
 
   let ready = false, wantOpen = script.hasAttribute('data-open'), isOpen = false;
-  let shadow, root, launcher, badge, win, titleEl, statusEl, list, connEl, noteEl;
+  let started = false, sessionUp = false; // the session was asked for / answered
+  let host, shadow, root, launcher, badge, win, titleEl, statusEl, list, connEl, noteEl, announcer;
   let form, introEl, nameIn, emailIn, submitBtn, skipBtn, composer, input, sendBtn, counter, errEl = null;
 
   // ---- helpers -------------------------------------------------------------
+
+  // The window covers the whole page on a narrow or short screen (the same
+  // media query as the CSS): it is then a modal dialog and keeps the focus.
+  const fullScreen = W.matchMedia('(max-width:480px),(max-height:500px)');
+  const modal = () => fullScreen.matches;
 
   function h(tag, cls, text) {
     const e = D.createElement(tag);
@@ -150,27 +161,68 @@
     required = !!s.contact_form_required;
     if (s.contact_form) cfg = s.contact_form;
     if (s.workspace_name) wsName = s.workspace_name;
+    const first = !sessionUp;
+    sessionUp = true;
     sync();
+    if (first) afterFirstSession();
     if (ready && !ws) connect();
   }
 
-  async function boot(n) {
-    try {
-      await session();
-    } catch (e) {
-      if (e.status === 404 || e.code === 'unknown_site') {
-        console.warn('Parley: unknown site key "' + siteKey + '"; the chat widget stays hidden.');
-        return;
-      }
-      if (e.status >= 400 && e.status < 500 && e.status !== 429) {
-        console.warn('Parley: the chat widget could not start: ' + e.message);
-        return;
-      }
-      setTimeout(() => boot(n + 1), backoff(n));
-      return;
+  // afterFirstSession: the window may have been opened before the session
+  // answered; the contact form may now replace the composer, and a message
+  // sent meanwhile goes out.
+  function afterFirstSession() {
+    if (!ready || !isOpen) return;
+    const active = shadow.activeElement;
+    if (!active || active.closest('[hidden]')) focusFirst();
+    if (autoSend && !required && input.value.trim()) {
+      autoSend = false;
+      send();
     }
-    const go = () => { build(); connect(); };
-    if (D.body) go(); else D.addEventListener('DOMContentLoaded', go, { once: true });
+  }
+
+  // whenBody runs f once the page has a body.
+  function whenBody(f) {
+    if (D.body) f(); else D.addEventListener('DOMContentLoaded', f, { once: true });
+  }
+
+  // start asks for the session, retrying on network or server trouble. A
+  // returning visitor's widget appears once it answered; a new visitor's
+  // launcher is already there, and the widget goes away if the site key is
+  // unknown.
+  function start() {
+    if (started) return;
+    started = true;
+    const attemptSession = async (n) => {
+      try {
+        await session();
+      } catch (e) {
+        if (e.status === 404 || e.code === 'unknown_site') {
+          console.warn('Parley: unknown site key "' + siteKey + '"; the chat widget stays hidden.');
+          teardown();
+          return;
+        }
+        if (e.status >= 400 && e.status < 500 && e.status !== 429) {
+          console.warn('Parley: the chat widget could not start: ' + e.message);
+          teardown();
+          return;
+        }
+        setTimeout(() => attemptSession(n + 1), backoff(n));
+        return;
+      }
+      whenBody(() => { build(); connect(); });
+    };
+    attemptSession(0);
+  }
+
+  function boot() {
+    if (token || wantOpen) start();
+    else whenBody(build);
+  }
+
+  function teardown() {
+    if (host) host.remove();
+    ready = false;
   }
 
   // Exponential backoff with jitter: about 1s, 2s, 4s ... capped at 30s.
@@ -275,6 +327,10 @@
     if (!body) return;
     clearError();
     if (chars(body) > MAX_CHARS) { showError(TXT.tooLong); return; }
+    if (!sessionUp) {
+      autoSend = true; // sent once the session answers
+      return;
+    }
     if (required) {
       autoSend = true; // keep the text; send it once the contact is saved
       sync();
@@ -378,7 +434,7 @@
     switch (f.type) {
       case 'message': {
         const m = f.message;
-        if (m && m.id) addMsg(m, f.client_id || claim(m));
+        if (m && m.id && addMsg(m, f.client_id || claim(m))) announce(m);
         update();
         break;
       }
@@ -444,6 +500,16 @@
     }
   }
 
+  // announce reads a new reply out through the status region outside the
+  // window, which stays in the page while the window is closed.
+  function announce(m) {
+    if (!ready || isOpen || !m.author || m.author.kind !== 'agent') return;
+    let text = m.body || '';
+    if (text.length > 200) text = text.slice(0, 200) + '\u2026';
+    const who = m.author.name || 'Agent';
+    announcer.textContent = 'New message from ' + who + ': ' + text;
+  }
+
   // ---- activity pings --------------------------------------------------------
 
   function activity() {
@@ -469,23 +535,26 @@
 button,input,textarea{font:inherit;color:inherit;margin:0}
 button{cursor:pointer}
 :focus-visible{outline:2px solid var(--p);outline-offset:2px}
+.head :focus-visible{outline-color:#fff;outline-offset:-4px}
+.sr{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
 .launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;padding:0;background:var(--p);color:#fff;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}
 .launcher:hover{background:var(--pd)}
 .launcher svg{width:26px;height:26px;fill:currentColor}
 .launcher .ic-x,.open .launcher .ic-c{display:none}
 .open .launcher .ic-x{display:block}
 .badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;background:#dc2626;color:#fff;font-size:12px;font-weight:600;line-height:20px;text-align:center}
-.win{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:370px;height:min(580px,calc(100vh - 108px));display:flex;flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 10px 34px rgba(0,0,0,.25);overflow:hidden}
-.head{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--p);color:#fff}
+.win{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:370px;height:min(580px,calc(100vh - 108px));display:flex;flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 10px 34px rgba(0,0,0,.25);overflow-x:hidden;overflow-y:auto;overscroll-behavior:contain}
+.win>*{flex:none}
+.head{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--p);color:#fff;position:sticky;top:0;z-index:1}
 .hd{flex:1;min-width:0}
 .title{font-weight:600;font-size:15px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.st{font-size:12px;opacity:.9;display:flex;align-items:center;gap:6px}
+.st{font-size:12px;display:flex;align-items:center;gap:6px}
 .dot{width:8px;height:8px;border-radius:50%;background:#9ca3af}
 .on .dot{background:#4ade80}
 .x{border:0;background:transparent;color:#fff;width:32px;height:32px;border-radius:8px;display:flex;align-items:center;justify-content:center;padding:0}
 .x:hover{background:rgba(255,255,255,.15)}
 .x svg{width:18px;height:18px;stroke:currentColor;stroke-width:2.4;fill:none}
-.list{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:10px;background:#f9fafb;overscroll-behavior:contain}
+.list{flex:1 1 auto;min-height:96px;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:10px;background:#f9fafb;overscroll-behavior:contain}
 .list:empty::before{content:"Ask us anything \\2014\\20 we're happy to help.";color:#6b7280;margin:auto;text-align:center}
 .msg{max-width:85%;display:flex;flex-direction:column;align-self:flex-start}
 .msg.visitor{align-self:flex-end;align-items:flex-end}
@@ -493,7 +562,8 @@ button{cursor:pointer}
 .body{padding:8px 12px;border-radius:14px;background:#e5e7eb;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
 .visitor .body{background:var(--p);color:#fff}
 .body a{color:inherit;text-decoration:underline}
-.msg[data-status] .body{opacity:.65}
+.msg[data-status] .body{background:#dbeafe;color:#1e3a8a;border:1px dashed #2563eb}
+.msg[data-status=failed] .body{background:#fee2e2;color:#7f1d1d;border-color:#b91c1c}
 .state{font-size:11px;color:#6b7280;margin:2px 4px 0}
 .msg[data-status=failed] .state{color:#b91c1c}
 .conn,.note{padding:8px 14px;font-size:12.5px;background:#fef3c7;color:#78350f;border-top:1px solid #fde68a}
@@ -515,7 +585,7 @@ button{cursor:pointer}
 .send svg{width:18px;height:18px;fill:currentColor}
 .count{position:absolute;right:60px;top:-18px;font-size:11px;color:#6b7280;background:#fff;padding:0 4px;border-radius:4px}
 .count.over{color:#b91c1c;font-weight:600}
-@media (max-width:480px){
+@media (max-width:480px),(max-height:500px){
 .win{top:0;left:0;right:0;bottom:0;width:100%;height:100%;border-radius:0}
 .open .launcher{display:none}
 .composer textarea,.form input{font-size:16px}
@@ -527,7 +597,8 @@ button{cursor:pointer}
 <svg class="ic-x" viewBox="0 0 24 24" aria-hidden="true"><path d="M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z"/></svg>
 <span class="badge" data-parley="badge" aria-hidden="true" hidden></span>
 </button>
-<div class="win" id="parley-window" data-parley="window" role="dialog" aria-labelledby="parley-title" hidden>
+<div class="sr" data-parley="announcer" role="status" aria-live="polite" aria-atomic="true"></div>
+<div class="win" id="parley-window" data-parley="window" role="dialog" aria-label="Chat" hidden>
 <div class="head"><div class="hd"><div class="title" id="parley-title" data-parley="title"></div><div class="st"><span class="dot" aria-hidden="true"></span><span data-parley="status"></span></div></div>
 <button class="x" type="button" data-parley="close" aria-label="Close chat"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6 6 18"/></svg></button></div>
 <div class="list" data-parley="messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
@@ -549,7 +620,7 @@ button{cursor:pointer}
 
   function build() {
     if (ready) return;
-    const host = D.createElement('div');
+    host = D.createElement('div');
     host.id = 'parley-widget';
     host.style.setProperty('display', 'block', 'important');
     shadow = host.attachShadow({ mode: 'open' });
@@ -558,7 +629,7 @@ button{cursor:pointer}
     root = shadow.querySelector('.root');
     launcher = $('launcher'); badge = $('badge'); win = $('window');
     titleEl = $('title'); statusEl = $('status'); list = $('messages');
-    connEl = $('connection'); noteEl = $('note');
+    connEl = $('connection'); noteEl = $('note'); announcer = $('announcer');
     form = $('contact-form'); introEl = $('contact-intro'); nameIn = $('contact-name'); emailIn = $('contact-email');
     submitBtn = $('contact-submit'); skipBtn = $('contact-skip');
     composer = shadow.querySelector('.composer'); input = $('input'); sendBtn = $('send'); counter = $('counter');
@@ -566,7 +637,14 @@ button{cursor:pointer}
 
     launcher.addEventListener('click', () => (isOpen ? close() : open()));
     $('close').addEventListener('click', close);
-    win.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.stopPropagation(); close(); } });
+    win.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') { e.stopPropagation(); close(); }
+      else if (e.key === 'Tab' && modal()) trapTab(e);
+    });
+    // While the window covers the page, focus that leaves it (a click on
+    // the page behind, a screen reader's virtual cursor) comes back.
+    D.addEventListener('focusin', (e) => { if (isOpen && modal() && e.target !== host) focusFirst(); });
+    fullScreen.addEventListener('change', () => { if (isOpen) setModal(); });
     sendBtn.addEventListener('click', () => { send(); input.focus(); });
     input.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
@@ -594,7 +672,7 @@ button{cursor:pointer}
     }
     shadow.addEventListener('scroll', activity, opts); // scroll does not leave a shadow root
     D.addEventListener('visibilitychange', () => { if (D.visibilityState === 'visible') update(); });
-    W.addEventListener('online', () => { if (!ws) { attempt = 0; connect(); } });
+    W.addEventListener('online', () => { if (!ws && token) { attempt = 0; connect(); } });
 
     D.body.appendChild(host);
     ready = true;
@@ -661,6 +739,7 @@ button{cursor:pointer}
   function sync() {
     if (!ready) return;
     titleEl.textContent = wsName || 'Chat';
+    win.setAttribute('aria-label', wsName ? 'Chat with ' + wsName : 'Chat');
     statusEl.textContent = available ? 'online' : 'away';
     root.classList.toggle('on', available);
     const mode = required ? 'req' : optionalForm() ? 'opt' : '';
@@ -668,8 +747,9 @@ button{cursor:pointer}
     form.hidden = !mode;
     composer.hidden = !!mode;
     skipBtn.hidden = mode !== 'opt';
-    noteEl.hidden = available || required;
-    connEl.hidden = wsUp || !everOpened;
+    noteEl.hidden = available || required || !sessionUp;
+    connEl.hidden = sessionUp ? wsUp || !everOpened : !started;
+    connEl.textContent = sessionUp ? 'Reconnecting\u2026' : 'Connecting\u2026';
     introEl.textContent = mode === 'opt' ? TXT.introOptional : available ? TXT.introOnline : TXT.introOffline;
     submitBtn.disabled = contactBusy;
     submitBtn.textContent = contactBusy ? 'Sending\u2026' : mode === 'opt' ? 'Start chat' : 'Continue';
@@ -790,8 +870,28 @@ button{cursor:pointer}
     win.hidden = false;
     root.classList.add('open');
     launcher.setAttribute('aria-expanded', 'true');
+    announcer.textContent = '';
+    setModal();
+    start();
     update(true);
     focusFirst();
+  }
+
+  function setModal() {
+    if (modal()) win.setAttribute('aria-modal', 'true'); else win.removeAttribute('aria-modal');
+  }
+
+  function focusable() {
+    return Array.from(win.querySelectorAll('button,input,textarea,select,a[href],[tabindex]'))
+      .filter((el) => !el.disabled && el.tabIndex >= 0 && !el.closest('[hidden]') && el.getClientRects().length);
+  }
+
+  function trapTab(e) {
+    const f = focusable();
+    if (!f.length) { e.preventDefault(); return; }
+    const first = f[0], last = f[f.length - 1], at = shadow.activeElement;
+    if (e.shiftKey && (at === first || !win.contains(at))) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && (at === last || !win.contains(at))) { e.preventDefault(); first.focus(); }
   }
 
   function close() {
@@ -812,5 +912,5 @@ button{cursor:pointer}
     visitorToken: () => token,
   };
 
-  boot(0);
+  boot();
 })();
