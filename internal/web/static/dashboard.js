@@ -3,6 +3,11 @@
  * without this file; it adds a WebSocket that refetches the conversation list
  * and the open conversation when events arrive, marks new visitor messages
  * seen while the conversation is in view, and a few conveniences.
+ *
+ * Live updates patch the page in place: items that did not change stay the
+ * same nodes, a changed item is updated inside the node that has the focus,
+ * and where a part must be replaced the focus goes back to its counterpart.
+ * New visitor messages are read out by a polite live region.
  */
 (() => {
   'use strict';
@@ -145,18 +150,108 @@
     }
   }
 
+  // ---- patching in place -------------------------------------------------------
+
+  // fragment parses server-rendered HTML (escaped by html/template).
+  function fragment(html) {
+    const t = D.createElement('template');
+    t.innerHTML = html;
+    return t.content;
+  }
+
+  // focusKey names the focused element inside root so that its counterpart
+  // can be found in new content: its data-testid and data-id, or else its
+  // place among root's focusable elements.
+  const FOCUSABLE = 'a[href], button, input, select, textarea, summary, [tabindex]';
+  function focusKey(root) {
+    const a = D.activeElement;
+    if (!a || a === D.body || !root.contains(a)) return null;
+    if (a.dataset.testid) return { testid: a.dataset.testid, id: a.dataset.id || '' };
+    return { index: Array.from(root.querySelectorAll(FOCUSABLE)).indexOf(a) };
+  }
+  function refocus(root, key) {
+    if (!key || root.contains(D.activeElement)) return;
+    let el = null;
+    if (key.testid) {
+      el = Array.from(root.querySelectorAll('[data-testid="' + key.testid + '"]'))
+        .find((e) => (e.dataset.id || '') === key.id) || null;
+    } else if (key.index >= 0) {
+      el = root.querySelectorAll(FOCUSABLE)[key.index] || null;
+    }
+    if (el) el.focus({ preventScroll: true });
+  }
+
+  // replaceContent swaps root's children for html unless nothing changed,
+  // and puts the focus back on the counterpart of the focused element.
+  function replaceContent(root, html) {
+    const next = fragment(html);
+    const probe = D.createElement('div');
+    probe.appendChild(next.cloneNode(true));
+    if (probe.innerHTML === root.innerHTML) return;
+    const key = focusKey(root);
+    root.replaceChildren(next);
+    refocus(root, key);
+  }
+
+  // patchChildren makes the children of list those of next, keyed by
+  // keyOf: an unchanged child stays, a changed one is updated in place
+  // (its attributes and content), new ones are inserted, gone ones removed.
+  function patchChildren(list, next, keyOf) {
+    const old = new Map();
+    for (const c of Array.from(list.children)) {
+      const k = keyOf(c);
+      if (k) old.set(k, c);
+    }
+    const want = [];
+    for (const c of Array.from(next.children)) {
+      const k = keyOf(c);
+      const cur = k && old.get(k);
+      if (cur && cur.tagName === c.tagName) {
+        old.delete(k);
+        if (cur.outerHTML !== c.outerHTML) update(cur, c);
+        want.push(cur);
+      } else {
+        want.push(c);
+      }
+    }
+    want.forEach((el, i) => { if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null); });
+    while (list.children.length > want.length) list.lastElementChild.remove();
+  }
+
+  // update makes el look like src while keeping el (and a focused
+  // descendant with the same key) in the document.
+  function update(el, src) {
+    for (const a of Array.from(el.attributes)) if (!src.hasAttribute(a.name)) el.removeAttribute(a.name);
+    for (const a of Array.from(src.attributes)) if (el.getAttribute(a.name) !== a.value) el.setAttribute(a.name, a.value);
+    if (el.innerHTML === src.innerHTML) return;
+    // A list item holds one link: keep that node, so the focus stays on it.
+    const link = el.children.length === 1 && el.firstElementChild;
+    const srcLink = src.children.length === 1 && src.firstElementChild;
+    if (link && srcLink && link.tagName === srcLink.tagName && link.tagName === 'A') {
+      update(link, srcLink);
+      return;
+    }
+    const key = focusKey(el);
+    el.replaceChildren(...Array.from(src.childNodes));
+    refocus(el, key);
+  }
+
   function applyList(html) {
     const el = D.getElementById('conv-list');
     if (!el) return;
     const top = el.scrollTop;
-    el.innerHTML = html; // server-rendered, escaped by html/template
+    const next = fragment(html);
+    const cur = el.querySelector('ul.convs'), nextList = next.querySelector('ul.convs');
+    if (cur && nextList && el.children.length === 1 && next.children.length === 1) {
+      patchChildren(cur, nextList, (li) => { const a = li.querySelector('[data-id]'); return a && a.dataset.id; });
+    } else {
+      replaceContent(el, html);
+    }
     el.scrollTop = top;
   }
 
   function applyConversation(html) {
-    const t = D.createElement('template');
-    t.innerHTML = html;
-    for (const part of t.content.querySelectorAll('[data-part]')) {
+    for (const part of fragment(html).querySelectorAll('[data-part]')) {
       const id = part.dataset.part;
       const el = D.getElementById(id);
       if (!el) continue;
@@ -167,12 +262,24 @@
       }
       if (id === 'conv-messages') {
         const stick = nearBottom(el);
-        el.innerHTML = part.innerHTML;
+        patchChildren(el, part, (li) => li.dataset.id || (li.classList.contains('empty') ? 'empty' : ''));
         if (stick) toBottom();
       } else {
-        el.innerHTML = part.innerHTML;
+        replaceContent(el, part.innerHTML);
       }
     }
+  }
+
+  // ---- reading out new visitor messages --------------------------------------
+
+  const announcer = D.getElementById('announcer');
+  function announce(m) {
+    if (!announcer) return;
+    const who = (m.author && m.author.name) || 'a visitor';
+    let text = m.body || '';
+    if (text.length > 160) text = text.slice(0, 160) + '\u2026';
+    const mark = announcer.textContent.endsWith('\u00a0') ? '' : '\u00a0'; // the same text twice is still news
+    announcer.textContent = 'New message from ' + who + ': ' + text + mark;
   }
 
   const panel = D.getElementById('visitor-panel');
@@ -196,6 +303,7 @@
         mine = d.conversation_id === convID;
         if (ev.type === 'message.created' && d.author && d.author.kind === 'visitor') {
           bumpTitle();
+          announce(d);
           if (mine) markSeen();
         }
         break;
