@@ -19,7 +19,8 @@
 //	session.go            login, logout, the session cookie and CSRF checks
 //	render.go             templates and the error page
 //	views.go              view models shared by pages, times, names, links
-//	assets.go             the embedded scripts and styles
+//	assets.go             precompressed assets: gzip/brotli by Accept-Encoding, ETags
+//	static.go             the embedded dashboard scripts and styles
 //	inbox.go              /dashboard and its list partial
 //	conversation.go       /dashboard/conversations/{id}, its forms and partial
 //	status.go             the agent's status switch
