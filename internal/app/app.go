@@ -238,6 +238,7 @@ func (a *App) Close() error {
 // then shuts down in order: stop taking requests, close WebSockets, let
 // handlers finish, record pending leaves, stop background work.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	setMemoryLimit(a.Config.MemoryLimit, a.Log)
 	if err := a.Chat.RecoverPresence(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while starting

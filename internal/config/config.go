@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,6 +41,12 @@ type Config struct {
 	DKIMSelector     string
 	DKIMDomain       string
 	DebugAddr        string
+	// MemoryLimit is the Go runtime's soft memory limit in bytes
+	// (PARLEY_MEMORY_LIMIT): 0 derives one (see internal/app), -1 is off.
+	MemoryLimit int64
+	// ForwardPerAddressDaily bounds the emails forwarded to one address
+	// in 24 hours (PARLEY_FORWARD_MAX_PER_ADDRESS).
+	ForwardPerAddressDaily int
 }
 
 // Load reads the configuration from the environment through getenv
@@ -96,6 +103,21 @@ func Load(getenv func(string) string) (Config, error) {
 		c.VisitorGrace = c.ForwardLeftAfter / 2
 	}
 
+	if raw := get("PARLEY_MEMORY_LIMIT", ""); raw != "" {
+		n, err := ParseBytes(raw)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("PARLEY_MEMORY_LIMIT=%q: %v", raw, err))
+		}
+		c.MemoryLimit = n
+	}
+	if raw := get("PARLEY_FORWARD_MAX_PER_ADDRESS", "50"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Sprintf("PARLEY_FORWARD_MAX_PER_ADDRESS=%q is not a positive number", raw))
+		}
+		c.ForwardPerAddressDaily = n
+	}
+
 	switch lvl := strings.ToLower(get("PARLEY_LOG_LEVEL", "info")); lvl {
 	case "debug":
 		c.LogLevel = slog.LevelDebug
@@ -129,4 +151,22 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// ParseBytes reads a size as GOMEMLIMIT writes it: a number of bytes with
+// an optional unit B, KiB, MiB, GiB or TiB (e.g. 512MiB), or "off" (-1).
+func ParseBytes(raw string) (int64, error) {
+	raw = strings.TrimSpace(raw)
+	if strings.EqualFold(raw, "off") {
+		return -1, nil
+	}
+	num := strings.TrimRightFunc(raw, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.TrimSpace(raw[len(num):])
+	shift := map[string]uint{"": 0, "B": 0, "KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40}
+	sh, ok := shift[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n <= 0 || n > (1<<62)>>sh {
+		return 0, fmt.Errorf("not a size such as 512MiB or 2GiB, or off")
+	}
+	return n << sh, nil
 }

@@ -41,6 +41,24 @@ func TestLoad(t *testing.T) {
 			}
 		}},
 		{name: "bad duration", env: map[string]string{"PARLEY_FORWARD_QUIET": "soon"}, wantErr: "PARLEY_FORWARD_QUIET"},
+		{name: "memory limit", env: map[string]string{"PARLEY_MEMORY_LIMIT": "512MiB"}, check: func(t *testing.T, c Config) {
+			if c.MemoryLimit != 512<<20 {
+				t.Errorf("MemoryLimit = %d", c.MemoryLimit)
+			}
+		}},
+		{name: "memory limit off", env: map[string]string{"PARLEY_MEMORY_LIMIT": "off"}, check: func(t *testing.T, c Config) {
+			if c.MemoryLimit != -1 {
+				t.Errorf("MemoryLimit = %d", c.MemoryLimit)
+			}
+		}},
+		{name: "memory limit default", env: nil, check: func(t *testing.T, c Config) {
+			if c.MemoryLimit != 0 || c.ForwardPerAddressDaily != 50 {
+				t.Errorf("MemoryLimit = %d, ForwardPerAddressDaily = %d", c.MemoryLimit, c.ForwardPerAddressDaily)
+			}
+		}},
+		{name: "bad memory limit", env: map[string]string{"PARLEY_MEMORY_LIMIT": "lots"}, wantErr: "PARLEY_MEMORY_LIMIT"},
+		{name: "bad memory unit", env: map[string]string{"PARLEY_MEMORY_LIMIT": "512MB"}, wantErr: "PARLEY_MEMORY_LIMIT"},
+		{name: "bad per-address limit", env: map[string]string{"PARLEY_FORWARD_MAX_PER_ADDRESS": "0"}, wantErr: "PARLEY_FORWARD_MAX_PER_ADDRESS"},
 		{name: "negative duration", env: map[string]string{"PARLEY_FORWARD_IDLE_AFTER": "-1s"}, wantErr: "PARLEY_FORWARD_IDLE_AFTER"},
 		{name: "bad level", env: map[string]string{"PARLEY_LOG_LEVEL": "loud"}, wantErr: "PARLEY_LOG_LEVEL"},
 		{name: "json logs", env: map[string]string{"PARLEY_LOG_FORMAT": "JSON"}, check: func(t *testing.T, c Config) {

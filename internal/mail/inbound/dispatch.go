@@ -65,7 +65,8 @@ func bareAddress(s string) string {
 // Sink receives what inbound mail produces; the chat domain implements it.
 // Its methods are called concurrently. An error wrapping ErrUnknownRecipient
 // (the conversation no longer exists) refuses the message for good; any
-// other error is temporary: the sender is asked to retry.
+// other error (ErrRateLimited among them) is temporary: the sender is
+// asked to retry.
 type Sink interface {
 	// Reply stores a visitor's answer in the conversation: m.NewText as a
 	// visitor message with channel email, deduplicated by m.ClientID().
@@ -78,6 +79,11 @@ type Sink interface {
 // message is a reply address (or, for a bounce or an auto-reply, the bounce
 // address).
 var ErrUnknownRecipient = errors.New("no recipient is a Parley reply address")
+
+// ErrRateLimited is wrapped by a Sink error when the sender or the visitor
+// sent too many emails lately: the message is refused for now, and its
+// sender retries later.
+var ErrRateLimited = errors.New("too many email replies; try again later")
 
 // Dispatch routes one parsed message addressed to rcpts. Unless a recipient
 // resolves, it returns ErrUnknownRecipient. A bounce goes to Sink.Bounce

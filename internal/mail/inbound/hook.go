@@ -23,6 +23,8 @@ const secretHeader = "X-Parley-Inbound-Secret"
 //   - the recipients are the ?recipient= parameters when given, else the
 //     message's To, Cc, Delivered-To and X-Original-To; none resolving is
 //     404 unknown_recipient;
+//   - too many replies from the sender or to the visitor is 429
+//     rate_limited with Retry-After;
 //   - a Sink failure is 503 unavailable, which providers retry (but one
 //     wrapping ErrUnknownRecipient is 404 unknown_recipient);
 //   - otherwise 202 {"status":"accepted"}, auto-replies included (they are
@@ -54,14 +56,28 @@ func NewHook(secret string, resolve Resolver, sink Sink, log *slog.Logger) http.
 			return
 		}
 
-		m, err := Parse(http.MaxBytesReader(w, r.Body, MaxMessageBytes))
+		sp, err := spoolMessage(http.MaxBytesReader(w, r.Body, MaxMessageBytes), MaxMessageBytes)
+		defer sp.close()
 		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge) || errors.Is(err, errTooLarge):
+		if errors.As(err, &tooLarge) || errors.Is(err, errOverLimit) {
 			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the message is larger than 25 MiB")
 			return
-		case err != nil:
+		}
+		var m *Message
+		if err == nil {
+			m, err = parseSpooled(r.Context(), sp)
+		}
+		switch {
+		case errors.Is(err, errTooLarge):
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the message is larger than 25 MiB")
+			return
+		case errors.Is(err, errMalformed):
 			writeError(w, http.StatusBadRequest, "bad_request", "the body is not a readable RFC 5322 message: "+err.Error())
+			return
+		case err != nil:
+			log.Warn("inbound hook: message not read", "err", err)
+			w.Header().Set("Retry-After", "60")
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "the message could not be read; try again later")
 			return
 		}
 
@@ -73,6 +89,9 @@ func NewHook(secret string, resolve Resolver, sink Sink, log *slog.Logger) http.
 		switch {
 		case errors.Is(err, ErrUnknownRecipient):
 			writeError(w, http.StatusNotFound, "unknown_recipient", "no recipient is a Parley reply address")
+		case errors.Is(err, ErrRateLimited):
+			w.Header().Set("Retry-After", "60")
+			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many email replies from this sender or to this conversation; try again later")
 		case err != nil:
 			log.Warn("inbound hook: message not delivered", "message_id", m.MessageID, "err", err)
 			w.Header().Set("Retry-After", "60")

@@ -48,6 +48,14 @@ const (
 	maxDecodedBytes = 2 * MaxMessageBytes
 	// maxHeaderBytes bounds a header block; what follows is taken as body.
 	maxHeaderBytes = 1 << 20
+	// maxTextBytes bounds the body text kept from the text parts together,
+	// and maxHTMLTreeBytes the HTML turned into a tree (and then into
+	// text): a tree costs tens of bytes per byte of markup, so a 24 MB
+	// HTML body would cost gigabytes. A stored message is at most 10,000
+	// characters and the new text comes first, so nothing a visitor wrote
+	// is lost; what is cut is the tail of the quoted thread.
+	maxTextBytes     = 1 << 20
+	maxHTMLTreeBytes = 1 << 20
 )
 
 var (
@@ -188,7 +196,8 @@ func parse(raw []byte) (*Message, error) {
 	if err := w.walk(h, body, 0); err != nil {
 		return nil, err
 	}
-	plain, html := joinParts(w.plain), joinParts(w.html)
+	plain := truncateUTF8(joinParts(w.plain), maxTextBytes)
+	html := truncateUTF8(joinParts(w.html), maxHTMLTreeBytes)
 	switch {
 	case hasText(plain):
 		m.Text = clean(plain)
@@ -224,6 +233,7 @@ type walker struct {
 	html     []string // inline text/html bodies, in order
 	parts    int
 	decoded  int
+	text     int    // bytes of body text collected in plain and html
 	status   []byte // a message/delivery-status body
 	returned []byte // the returned message or its header, in a report
 }
@@ -262,12 +272,12 @@ func (w *walker) walk(h message.Header, body []byte, depth int) error {
 		}
 		return nil
 	case mediaType == "message/delivery-status" || mediaType == "message/global-delivery-status":
-		data, err := w.decode(h, mediaType, nil, body)
+		data, err := w.decode(h, mediaType, nil, body, -1)
 		w.status = data
 		return err
 	case isReturnedMessage(mediaType) && depth > 0 && w.returned == nil && w.status != nil:
 		// The third part of a report: the returned message (RFC 3462).
-		data, err := w.decode(h, mediaType, nil, body)
+		data, err := w.decode(h, mediaType, nil, body, -1)
 		w.returned = data
 		return err
 	}
@@ -293,11 +303,17 @@ func (w *walker) leaf(h message.Header, mediaType string, params map[string]stri
 	filename = clean(decodeWords(filename))
 	isText := (mediaType == "text/plain" || mediaType == "text/html") && disposition != "attachment" && filename == ""
 
-	data, err := w.decode(h, mediaType, params, body)
+	keep := -1 // everything (within maxDecodedBytes)
+	if isText {
+		// Text beyond what is kept is not decoded at all.
+		keep = max(maxTextBytes-w.text, 0) + utf8.UTFMax
+	}
+	data, err := w.decode(h, mediaType, params, body, keep)
 	if err != nil {
 		return err
 	}
 	if isText {
+		w.text += len(data)
 		s := string(data)
 		if mediaType == "text/plain" && strings.EqualFold(params["format"], "flowed") {
 			s = unflow(s, strings.EqualFold(params["delsp"], "yes"))
@@ -320,8 +336,9 @@ func (w *walker) leaf(h message.Header, mediaType string, params map[string]stri
 
 // decode undoes a part's transfer encoding and, for text, converts its
 // charset to UTF-8. A body that fails to decode keeps what decoded before
-// the error, or its raw bytes when nothing did.
-func (w *walker) decode(h message.Header, mediaType string, params map[string]string, body []byte) ([]byte, error) {
+// the error, or its raw bytes when nothing did. With keep >= 0, only the
+// first keep bytes are decoded and returned.
+func (w *walker) decode(h message.Header, mediaType string, params map[string]string, body []byte, keep int) ([]byte, error) {
 	encoding := transferEncoding(h)
 	switch encoding {
 	case "base64":
@@ -349,12 +366,23 @@ func (w *walker) decode(h message.Header, mediaType string, params map[string]st
 	}
 
 	limit := int64(maxDecodedBytes - w.decoded)
-	data, err := io.ReadAll(io.LimitReader(e.Body, limit+1))
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: decoded parts exceed %d bytes", errTooLarge, maxDecodedBytes)
+	var data []byte
+	if keep >= 0 && int64(keep) <= limit {
+		data, err = io.ReadAll(io.LimitReader(e.Body, int64(keep)))
+		if len(data) == keep {
+			data = data[:completeRunes(data)] // cut, not mislabelled
+		}
+	} else {
+		data, err = io.ReadAll(io.LimitReader(e.Body, limit+1))
+		if int64(len(data)) > limit {
+			return nil, fmt.Errorf("%w: decoded parts exceed %d bytes", errTooLarge, maxDecodedBytes)
+		}
 	}
 	if err != nil && len(data) == 0 && len(body) > 0 {
 		data = body // undecodable: the raw bytes are better than nothing
+		if keep >= 0 && len(data) > keep {
+			data = data[:keep]
+		}
 		converted = false
 	}
 	if strings.HasPrefix(mediaType, "text/") && !converted && !utf8.Valid(data) {
@@ -364,6 +392,31 @@ func (w *walker) decode(h message.Header, mediaType string, params map[string]st
 	}
 	w.decoded += len(data)
 	return data, nil
+}
+
+// completeRunes returns the length of b without a UTF-8 sequence cut
+// short at its end.
+func completeRunes(b []byte) int {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return i
+			}
+			break
+		}
+	}
+	return len(b)
+}
+
+// truncateUTF8 returns s cut to at most n bytes, at a character boundary.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // transferEncoding returns the part's Content-Transfer-Encoding as

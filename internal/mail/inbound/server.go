@@ -1,6 +1,8 @@
 package inbound
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/tls"
@@ -9,7 +11,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -29,6 +33,17 @@ type ServerConfig struct {
 	// 60 seconds. A client silent that long, at a command or in the middle
 	// of a message, is answered 421 and disconnected.
 	Timeout time.Duration
+	// MaxConnsPerAddr is the number of connections served at once for one
+	// client address (one IPv4 address, or one IPv6 /64); 0 is 10. Beyond
+	// it a connection is answered 421 at once, so that one client cannot
+	// take the slots of all others.
+	MaxConnsPerAddr int
+	// IdleSession is how long a session may go without sending a message
+	// (from its start, or from its last message) before it is closed; 0 is
+	// two minutes. Commands such as NOOP or RSET do not count: a session
+	// kept open by them alone is idle. Receiving a message's data is never
+	// cut by it.
+	IdleSession time.Duration
 }
 
 // Limits of an SMTP session.
@@ -56,6 +71,8 @@ type Server struct {
 	sink     Sink
 	log      *slog.Logger
 	maxConns int
+	perAddr  int
+	idle     time.Duration
 	timeout  time.Duration
 	lifetime time.Duration
 	maxBytes int64
@@ -86,6 +103,8 @@ func newServer(cfg ServerConfig, maxBytes int64, lifetime time.Duration, resolve
 		sink:     sink,
 		log:      log,
 		maxConns: cmp.Or(cfg.MaxConns, 100),
+		perAddr:  cmp.Or(cfg.MaxConnsPerAddr, 10),
+		idle:     cmp.Or(cfg.IdleSession, 2*time.Minute),
 		timeout:  cmp.Or(cfg.Timeout, 60*time.Second),
 		lifetime: lifetime,
 		maxBytes: maxBytes,
@@ -94,7 +113,9 @@ func newServer(cfg ServerConfig, maxBytes int64, lifetime time.Duration, resolve
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &session{srv: s, conn: c}, nil
+		// Before STARTTLS, the connection is the one Accept returned.
+		lc, _ := c.Conn().(*limitedConn)
+		return &session{srv: s, conn: c, lc: lc}, nil
 	}))
 	srv.Addr = cfg.Addr
 	srv.Domain = cmp.Or(cfg.Domain, "localhost")
@@ -133,7 +154,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners = append(s.listeners, ln)
 	s.mu.Unlock()
-	return s.smtp.Serve(&limitListener{Listener: ln, srv: s, slots: make(chan struct{}, s.maxConns)})
+	return s.smtp.Serve(&limitListener{Listener: ln, srv: s, slots: make(chan struct{}, s.maxConns), byAddr: map[string]int{}})
 }
 
 // Close stops the server at once: listeners and connections are closed and
@@ -161,12 +182,17 @@ func (s *Server) Close() error {
 type session struct {
 	srv   *Server
 	conn  *smtp.Conn
+	lc    *limitedConn // nil only if go-smtp wrapped the connection itself
 	from  string
+	size  int64 // declared with MAIL FROM SIZE=, or 0
 	rcpts []string
+	// toReplyAddress is set once a recipient names a conversation; a
+	// message for the bounce address alone is judged by its header.
+	toReplyAddress bool
 }
 
 func (se *session) Reset() {
-	se.from, se.rcpts = "", nil
+	se.from, se.size, se.rcpts, se.toReplyAddress = "", 0, nil, false
 }
 
 func (se *session) Logout() error { return nil }
@@ -177,57 +203,115 @@ func (se *session) Mail(from string, opts *smtp.MailOptions) error {
 		return smtp.ErrDataTooLarge
 	}
 	se.from = from
+	if opts != nil {
+		se.size = opts.Size
+	}
 	return nil
 }
 
 func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if _, ok := se.srv.resolve(to); !ok {
+	r, ok := se.srv.resolve(to)
+	if !ok {
 		se.srv.log.Debug("inbound smtp: unknown recipient", "remote", se.remote())
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such reply address"}
 	}
+	if r.Bounces && se.size > maxBounceBytes {
+		return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "A delivery status notification must be smaller than 2 MiB"}
+	}
+	se.toReplyAddress = se.toReplyAddress || r.ConversationID != ""
 	se.rcpts = append(se.rcpts, to)
 	return nil
 }
 
 func (se *session) Data(r io.Reader) error {
-	m, err := Parse(r)
+	if se.lc != nil {
+		se.lc.receiving(true)
+		defer se.lc.receiving(false) // and the idle clock starts again
+	}
+	// The envelope and the header decide what the message is before a
+	// byte of its body is kept.
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := readHeaderBlock(br)
+	if err != nil {
+		return se.readFailed(err)
+	}
+	limit := se.srv.maxBytes
+	switch judgeEnvelope(se.toReplyAddress, se.from == "", head) {
+	case refuseMessage:
+		se.srv.log.Debug("inbound smtp: message to the bounce address refused unread", "remote", se.remote())
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "This address receives only replies to Parley emails"}
+	case dropMessage:
+		se.srv.log.Info("inbound smtp: automatic message to the bounce address dropped unread", "remote", se.remote())
+		return nil
+	case takeBounce:
+		limit = min(limit, maxBounceBytes)
+	}
+	sp, err := spoolMessage(io.MultiReader(bytes.NewReader(head), br), limit)
+	defer sp.close()
 	switch {
-	case errors.Is(err, smtp.ErrDataTooLarge) || errors.Is(err, errTooLarge):
+	case errors.Is(err, errOverLimit) && limit < se.srv.maxBytes:
+		return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "A delivery status notification must be smaller than 2 MiB"}
+	case errors.Is(err, errOverLimit):
+		return smtp.ErrDataTooLarge
+	case err != nil:
+		return se.readFailed(err)
+	}
+	// The message has arrived: waiting for the parse budget and storing
+	// it are what the timeout bounds.
+	ctx, cancel := context.WithTimeout(se.srv.ctx, se.srv.timeout)
+	defer cancel()
+	m, err := parseSpooled(ctx, sp)
+	switch {
+	case errors.Is(err, errTooLarge):
 		return smtp.ErrDataTooLarge
 	case errors.Is(err, errMalformed):
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message could not be parsed: " + err.Error()}
-	case err != nil: // the connection failed mid-message
-		se.srv.log.Debug("inbound smtp: read message", "remote", se.remote(), "err", err)
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading message, try again"}
+	case err != nil:
+		se.srv.log.Warn("inbound smtp: message not parsed", "remote", se.remote(), "err", err)
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Too busy, try again later"}
 	}
 	if se.from == "" && m.Bounce == nil && m.AutoReply == "" {
 		// A null reverse path (MAIL FROM:<>) is for messages that must
 		// not be answered: bounces and auto-replies (RFC 3834 section 3.3).
 		m.AutoReply = "null envelope sender (MAIL FROM:<>)"
 	}
-	ctx, cancel := context.WithTimeout(se.srv.ctx, se.srv.timeout)
-	defer cancel()
 	err = Dispatch(ctx, m, se.rcpts, se.srv.resolve, se.srv.sink, se.srv.log)
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrUnknownRecipient):
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "This address receives only replies to Parley emails"}
+	case errors.Is(err, ErrRateLimited):
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many messages from this sender, try again later"}
 	}
 	se.srv.log.Warn("inbound smtp: message not delivered", "message_id", m.MessageID, "err", err)
 	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary failure, try again later"}
+}
+
+// readFailed answers a message whose transfer failed: over the size
+// limit, or the connection broke.
+func (se *session) readFailed(err error) error {
+	if errors.Is(err, smtp.ErrDataTooLarge) {
+		return smtp.ErrDataTooLarge
+	}
+	se.srv.log.Debug("inbound smtp: read message", "remote", se.remote(), "err", err)
+	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading message, try again"}
 }
 
 func (se *session) remote() string {
 	return se.conn.Conn().RemoteAddr().String()
 }
 
-// limitListener serves at most cap(slots) connections at once and answers
-// the others 421 at once.
+// limitListener serves at most cap(slots) connections at once, and at
+// most srv.perAddr of them for one client address, and answers the others
+// 421 at once.
 type limitListener struct {
 	net.Listener
 	srv   *Server
 	slots chan struct{}
+
+	mu     sync.Mutex
+	byAddr map[string]int // connections served per clientKey
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -236,31 +320,90 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		key := clientKey(c.RemoteAddr())
+		l.mu.Lock()
+		perAddrOK := l.byAddr[key] < l.srv.perAddr
+		if perAddrOK {
+			l.byAddr[key]++
+		}
+		l.mu.Unlock()
+		if !perAddrOK {
+			l.refuse(c, "Too many connections from your address")
+			l.srv.log.Warn("inbound smtp: connection refused, too many from one address", "remote", c.RemoteAddr().String(), "max", l.srv.perAddr)
+			continue
+		}
+		release := func() {
+			l.mu.Lock()
+			if l.byAddr[key]--; l.byAddr[key] <= 0 {
+				delete(l.byAddr, key)
+			}
+			l.mu.Unlock()
+		}
 		select {
 		case l.slots <- struct{}{}:
-			lc := &limitedConn{Conn: c, end: time.Now().Add(l.srv.lifetime), idle: l.srv.timeout, release: func() { <-l.slots }}
+			now := time.Now()
+			lc := &limitedConn{Conn: c, end: now.Add(l.srv.lifetime), idle: l.srv.timeout, quiet: l.srv.idle,
+				release: func() { <-l.slots; release() }}
+			lc.quietEnd.Store(now.Add(lc.quiet).UnixNano())
 			lc.SetDeadline(lc.end)
 			return lc, nil
 		default:
-			// A fresh socket's send buffer takes one line without blocking;
-			// the deadline covers a peer that has already vanished.
-			c.SetWriteDeadline(time.Now().Add(time.Second))
-			fmt.Fprintf(c, "421 4.7.0 %s Too many connections, try again later\r\n", l.srv.smtp.Domain)
-			c.Close()
+			release()
+			l.refuse(c, "Too many connections")
 			l.srv.log.Warn("inbound smtp: connection refused, too many", "remote", c.RemoteAddr().String(), "max", cap(l.slots))
 		}
 	}
 }
 
+// refuse answers a connection 421 and closes it.
+func (l *limitListener) refuse(c net.Conn, why string) {
+	// A fresh socket's send buffer takes one line without blocking; the
+	// deadline covers a peer that has already vanished.
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	fmt.Fprintf(c, "421 4.7.0 %s %s, try again later\r\n", l.srv.smtp.Domain, why)
+	c.Close()
+}
+
+// clientKey is what the per-address limit counts connections by: the IPv4
+// address, or the /64 network of an IPv6 address (one host's usual share).
+func clientKey(a net.Addr) string {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	ip := ap.Addr().Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
 // limitedConn holds a connection slot until closed, makes the read
-// timeout an idle timeout, and never lets a deadline run past the end of
-// the session's lifetime.
+// timeout an idle timeout, closes a session that sends no message for too
+// long, and never lets a deadline run past the end of the session's
+// lifetime.
 type limitedConn struct {
 	net.Conn
 	end     time.Time
 	idle    time.Duration
+	quiet   time.Duration
 	release func()
 	once    sync.Once
+	// quietEnd (Unix nanoseconds) is when the session is closed unless a
+	// message arrives; 0 while a message is being received.
+	quietEnd atomic.Int64
+}
+
+// receiving starts (on) or ends the reception of a message; its end starts
+// the idle clock again.
+func (c *limitedConn) receiving(on bool) {
+	if on {
+		c.quietEnd.Store(0)
+		c.Conn.SetReadDeadline(c.clamp(time.Now().Add(c.idle)))
+		return
+	}
+	c.quietEnd.Store(time.Now().Add(c.quiet).UnixNano())
 }
 
 // Read pushes the read deadline back whenever data arrives. go-smtp sets
@@ -281,8 +424,12 @@ func (c *limitedConn) Close() error {
 }
 
 func (c *limitedConn) clamp(t time.Time) time.Time {
-	if t.IsZero() || t.After(c.end) {
-		return c.end
+	end := c.end
+	if q := c.quietEnd.Load(); q != 0 && q < end.UnixNano() {
+		end = time.Unix(0, q)
+	}
+	if t.IsZero() || t.After(end) {
+		return end
 	}
 	return t
 }

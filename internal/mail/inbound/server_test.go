@@ -554,3 +554,93 @@ func TestServerClose(t *testing.T) {
 		t.Error("the listener given to a closed server is still open")
 	}
 }
+
+// dialFrom is dialRaw from a given loopback source address, as from
+// another host.
+func dialFrom(t *testing.T, localIP, addr string) *rawConn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(localIP)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawConn{Conn: c, r: bufio.NewReader(c)}
+}
+
+// 100 idle sessions from one address hold 10 slots at most: mail from
+// elsewhere still arrives.
+func TestServerIdleFloodFromOneAddress(t *testing.T) {
+	s := startServer(t, serverOptions{})
+	served := 0
+	for range 100 {
+		c := dialFrom(t, "127.0.0.1", s.addr)
+		l, _ := c.line(5 * time.Second)
+		if strings.HasPrefix(l, "220 ") {
+			served++
+			c.send(t, "NOOP", "250")
+		} else if !strings.HasPrefix(l, "421 ") {
+			t.Fatalf("greeting %q", l)
+		}
+	}
+	if served != 10 {
+		t.Errorf("%d sessions served from one address, want 10", served)
+	}
+	c := dialFrom(t, "127.0.0.2", s.addr)
+	if l, _ := c.line(5 * time.Second); !strings.HasPrefix(l, "220 ") {
+		t.Fatalf("another host's greeting %q, want 220", l)
+	}
+	c.send(t, "EHLO client.test", "250")
+	c.send(t, "MAIL FROM:<v@example.com>", "250")
+	c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
+	c.send(t, "DATA", "354")
+	io.WriteString(c, "From: v@example.com\r\nSubject: Re: hi\r\n\r\nstill reachable\r\n")
+	c.send(t, ".", "250")
+}
+
+func TestServerIdleSession(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	s := startServer(t, serverOptions{cfg: ServerConfig{IdleSession: idle}})
+
+	t.Run("NOOP does not keep a session", func(t *testing.T) {
+		c := dialRaw(t, s.addr)
+		c.line(5 * time.Second)
+		c.send(t, "EHLO client.test", "250")
+		c.send(t, "MAIL FROM:<v@example.com>", "250")
+		c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
+		// Never silent for the 60 s timeout, but sending nothing: closed
+		// once the session has been idle that long.
+		closed := false
+		for range 200 {
+			if _, err := io.WriteString(c, "NOOP\r\n"); err != nil {
+				closed = true
+				break
+			}
+			if l, err := c.line(5 * time.Second); err != nil || !strings.HasPrefix(l, "250 ") {
+				closed = true
+				break
+			}
+			time.Sleep(idle / 6)
+		}
+		if !closed {
+			t.Error("a session sending only NOOP stayed open")
+		}
+	})
+
+	t.Run("receiving a message is not idle", func(t *testing.T) {
+		c := dialRaw(t, s.addr)
+		c.line(5 * time.Second)
+		c.send(t, "EHLO client.test", "250")
+		c.send(t, "MAIL FROM:<v@example.com>", "250")
+		c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
+		c.send(t, "DATA", "354")
+		io.WriteString(c, "From: v@example.com\r\nSubject: slow\r\n\r\n")
+		for range 6 {
+			time.Sleep(idle / 3)
+			io.WriteString(c, "another line\r\n")
+		}
+		c.send(t, ".", "250")
+		// And the idle clock starts again with the message.
+		c.send(t, "MAIL FROM:<v@example.com>", "250")
+	})
+}
