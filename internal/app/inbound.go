@@ -25,6 +25,10 @@ func (k inboundSink) Reply(ctx context.Context, conversationID string, m *inboun
 		// so the sending server does not retry for days.
 		return fmt.Errorf("%w: %w", inbound.ErrUnknownRecipient, err)
 	}
+	if chat.ErrorCode(err) == chat.CodeRateLimited {
+		// Too many replies lately: the sender is asked to retry later.
+		return fmt.Errorf("%w: %w", inbound.ErrRateLimited, err)
+	}
 	return err
 }
 

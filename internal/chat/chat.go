@@ -11,13 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/parleychat/parley/internal/mail/address"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
@@ -89,9 +89,11 @@ type Service struct {
 	nodeRemoved func()
 	log         *slog.Logger
 
-	visitorLimits *limiter
-	loginByAddr   *limiter
-	loginByEmail  *limiter
+	visitorLimits  *limiter
+	emailByVisitor *limiter
+	emailBySender  *limiter
+	loginByAddr    *limiter
+	loginByEmail   *limiter
 
 	mu          sync.Mutex
 	leaveTimers map[string]*time.Timer // visitor → pending leave
@@ -126,6 +128,11 @@ func New(db *store.DB, pub Publisher, signer *token.Signer, opts Options) *Servi
 		db: db, pub: pub, signer: signer, eval: noEvaluator{}, opts: opts, log: opts.Logger,
 		// A visitor may write 10 messages in a burst, then one a second.
 		visitorLimits: newLimiter(1, 10),
+		// Email replies: 5 in a burst, then one a minute per visitor, and
+		// 10 then one a minute per sender address, whatever conversations
+		// its tokens name.
+		emailByVisitor: newLimiter(1.0/60, 5),
+		emailBySender:  newLimiter(1.0/60, 10),
 		// Logins: 10 a minute per address, 5 a minute per account.
 		loginByAddr:  newLimiter(10.0/60, 10),
 		loginByEmail: newLimiter(5.0/60, 5),
@@ -188,23 +195,14 @@ func messageFrame(m model.Message) []byte {
 }
 
 // ValidateEmail checks an address typed by a person and returns it
-// normalised (trimmed, domain lower-cased).
+// normalised (trimmed, domain lower-cased): address.Validate, the one check
+// every address that enters Parley goes through, with the domain's error.
 func ValidateEmail(raw string) (string, error) {
-	addr := strings.TrimSpace(raw)
-	bad := &Error{Code: CodeInvalidEmail, Message: "that email address does not look right"}
-	if addr == "" || len(addr) > 254 || !utf8.ValidString(addr) || strings.ContainsAny(addr, " <>\"(),;:\\[]") {
-		return "", bad
+	addr, err := address.Validate(raw)
+	if err != nil {
+		return "", &Error{Code: CodeInvalidEmail, Message: "that email address does not look right", Err: err}
 	}
-	parsed, err := mail.ParseAddress(addr)
-	if err != nil || parsed.Address != addr {
-		return "", bad
-	}
-	at := strings.LastIndexByte(addr, '@')
-	local, domain := addr[:at], addr[at+1:]
-	if local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
-		return "", bad
-	}
-	return local + "@" + strings.ToLower(domain), nil
+	return addr, nil
 }
 
 // checkBody validates a message body.

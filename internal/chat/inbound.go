@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
+	"github.com/parleychat/parley/internal/mail/address"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
 )
@@ -85,6 +87,20 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 	if err != nil {
 		return model.Message{}, err
 	}
+	var from string // the sender's address, if it is a valid one
+	if m.FromAddress != "" {
+		if addr, err := address.Validate(m.FromAddress); err == nil {
+			from = addr
+		}
+	}
+	now := s.now()
+	// Both buckets are charged, so a flood from one sender drains it
+	// whichever conversations it writes to.
+	byVisitor, bySender := s.emailByVisitor.allow(c.Visitor.ID, now), from == "" || s.emailBySender.allow(strings.ToLower(from), now)
+	if !byVisitor || !bySender {
+		s.log.Warn("email reply refused: too many", "conversation", c.ID, "visitor", c.Visitor.ID, "per_visitor", !byVisitor, "per_sender", !bySender)
+		return model.Message{}, newError(CodeRateLimited, "too many email replies; try again later")
+	}
 	body := strings.TrimSpace(strings.ToValidUTF8(m.Text, "\uFFFD"))
 	var files []EmailAttachment
 	for _, a := range m.Attachments {
@@ -103,16 +119,17 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		body = string(r[:MaxMessageLength-1]) + "…"
 	}
 	author := c.Visitor.Name
-	if m.FromAddress != "" && !strings.EqualFold(m.FromAddress, deref(c.Visitor.Email)) {
-		// The token proves the thread; show who actually wrote.
-		name := m.FromAddress
-		if m.FromName != "" {
-			name = m.FromName + " <" + m.FromAddress + ">"
+	if from != "" && !strings.EqualFold(from, deref(c.Visitor.Email)) {
+		// The token proves the thread; show who actually wrote (only an
+		// address that passed validation: no bidirectional or invisible
+		// characters to disguise it).
+		name := from
+		if n := strings.TrimSpace(m.FromName); n != "" && !strings.ContainsFunc(n, unsafeInName) {
+			name = n + " <" + from + ">"
 		}
 		author = &name
 	}
 	clientID := m.ClientID
-	now := s.now()
 	msg := model.Message{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID,
 		Author: model.Author{Kind: model.AuthorVisitor, ID: &c.Visitor.ID, Name: author},
 		Kind:   model.KindReply, Channel: model.MsgChannelEmail, Body: body, ClientID: &clientID, CreatedAt: now}
@@ -170,6 +187,10 @@ func (s *Service) note(c model.Conversation, at time.Time, text string) model.Me
 	return model.Message{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID,
 		Author: model.Author{Kind: model.AuthorSystem}, Kind: model.KindEvent, Channel: model.MsgChannelEmail, Body: text, CreatedAt: at}
 }
+
+// unsafeInName reports the characters refused in a sender's display name:
+// controls and format characters (bidirectional overrides, zero-width).
+func unsafeInName(r rune) bool { return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) }
 
 func displayName(a EmailAttachment) string {
 	if a.Filename != "" {

@@ -1,0 +1,77 @@
+package chat_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/token"
+)
+
+const inboundSecret = "inbound-hook-secret"
+
+// conversation opens a website conversation as a new visitor and returns
+// its id.
+func conversation(t *testing.T, s *apptest.Server) string {
+	t.Helper()
+	var sess struct {
+		VisitorToken string `json:"visitor_token"`
+	}
+	s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey}, http.StatusOK, &sess)
+	var m struct {
+		ConversationID string `json:"conversation_id"`
+	}
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "hello", "client_id": "1"}, http.StatusCreated, &m)
+	return m.ConversationID
+}
+
+// postReply posts an email reply from sender to the conversation through
+// the inbound HTTP hook and returns the status.
+func postReply(t *testing.T, s *apptest.Server, conversationID, sender string, n int) int {
+	t.Helper()
+	rcpt := "reply+" + s.App.Chat.Signer().Sign(token.Reply, conversationID) + "@reply.localhost"
+	raw := fmt.Sprintf("From: <%s>\r\nTo: <%s>\r\nSubject: Re: hi\r\nMessage-ID: <r%d.%s@example.com>\r\n\r\nreply number %d\r\n", sender, rcpt, n, conversationID, n)
+	req, _ := http.NewRequest("POST", s.URL+"/api/inbound/v1/mime?recipient="+url.QueryEscape(rcpt), strings.NewReader(raw))
+	req.Header.Set("X-Parley-Inbound-Secret", inboundSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	return resp.StatusCode
+}
+
+// Email replies are rate limited per visitor and per sender address, as
+// widget messages are: a flood of replies is refused for now (429 on the
+// hook, 451 over SMTP) instead of stored.
+func TestEmailReplyRateLimits(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_INBOUND_SECRET": inboundSecret})
+	agent := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", agent.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	first := conversation(t, s)
+	statuses := map[int]int{}
+	for n := range 12 {
+		statuses[postReply(t, s, first, "mallory@example.com", n)]++
+	}
+	if statuses[http.StatusAccepted] != 5 || statuses[http.StatusTooManyRequests] != 7 {
+		t.Errorf("12 replies to one visitor: %v, want 5 accepted and 7 refused with 429", statuses)
+	}
+	// The same sender to another conversation: its own bucket (10) is
+	// spent by the 12 attempts.
+	second := conversation(t, s)
+	if got := postReply(t, s, second, "mallory@example.com", 100); got != http.StatusTooManyRequests {
+		t.Errorf("the flooding sender to another visitor: %d, want 429", got)
+	}
+	// Another sender to the second visitor is unaffected.
+	if got := postReply(t, s, second, "vera@example.com", 101); got != http.StatusAccepted {
+		t.Errorf("another sender: %d, want 202", got)
+	}
+}
