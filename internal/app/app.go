@@ -119,6 +119,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Logger:        log,
 		Queued:        a.Outbox.Kick,
 		Workers:       workers,
+
+		MaxPerAddressDaily: cfg.ForwardPerAddressDaily,
 	})
 	svc.SetEvaluator(a.Engine)
 	svc.OnNodeRemoved(a.Outbox.Kick)

@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,12 @@ type EngineOptions struct {
 	// commit, so a few in parallel multiply the throughput; SQLite takes
 	// one writer at a time and gains nothing.
 	Workers int
+	// MaxPerAddressDaily bounds the emails queued for one address in 24
+	// hours (PARLEY_FORWARD_MAX_PER_ADDRESS; 50 when zero), so that
+	// Parley cannot be made to send a stranger's text to someone again and
+	// again. Beyond it the conversation waits until the oldest of them is
+	// a day old.
+	MaxPerAddressDaily int
 }
 
 // Engine is the scheduler: it re-evaluates conversations when their inputs
@@ -384,6 +391,14 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 			due := decision.Due
 			state.DueAt = &due
 		case Send:
+			if until, over, err := e.addressLimited(ctx, tx, snap.VisitorEmail, now); err != nil {
+				return err
+			} else if over {
+				state.Code, state.DueAt = "address_limit", &until
+				state.Reason = fmt.Sprintf("%s received %d emails in the last 24 hours: the next waits until %s",
+					snap.VisitorEmail, e.maxPerAddress(), until.In(w.Location()).Format("2006-01-02 15:04"))
+				break
+			}
 			email, err := e.compose(ctx, tx, c, w, snap, decision, now)
 			if err != nil {
 				return err
@@ -428,6 +443,18 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 		}
 	}
 	return newDue, nil
+}
+
+func (e *Engine) maxPerAddress() int { return cmp.Or(e.opts.MaxPerAddressDaily, 50) }
+
+// addressLimited reports whether addr already received the most emails
+// allowed in the 24 hours before now, and until when.
+func (e *Engine) addressLimited(ctx context.Context, tx *store.Store, addr string, now time.Time) (time.Time, bool, error) {
+	n, oldest, err := tx.EmailsToSince(ctx, addr, now.Add(-24*time.Hour))
+	if err != nil || n < e.maxPerAddress() {
+		return time.Time{}, false, err
+	}
+	return oldest.Add(24 * time.Hour), true, nil
 }
 
 // forwardedReplies returns the messages of ids as MarkForwarded left them.

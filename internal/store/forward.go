@@ -126,6 +126,24 @@ func (s *Store) CreateEmail(ctx context.Context, e Email) error {
 	return nil
 }
 
+// EmailsToSince counts the emails queued for addr (without regard to
+// case) at or after since, and returns the time of the oldest of them.
+func (s *Store) EmailsToSince(ctx context.Context, addr string, since time.Time) (int, time.Time, error) {
+	var (
+		n      int
+		oldest sql.NullInt64
+	)
+	err := s.queryRow(ctx, `SELECT COUNT(*), MIN(created_at) FROM emails WHERE lower(rcpt_to) = lower(?) AND created_at >= ?`,
+		addr, micros(since)).Scan(&n, &oldest)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("count emails to an address: %w", err)
+	}
+	if !oldest.Valid {
+		return n, time.Time{}, nil
+	}
+	return n, fromMicros(oldest.Int64), nil
+}
+
 // EmailMessageIDs lists the Message-IDs of a conversation's emails, oldest
 // first (for In-Reply-To and References).
 func (s *Store) EmailMessageIDs(ctx context.Context, conversationID string) ([]string, error) {
