@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parleychat/parley/internal/filetype"
 	"github.com/parleychat/parley/internal/mail/address"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
@@ -18,20 +19,6 @@ import (
 
 // MaxAttachmentBytes is the largest attachment kept from an email reply.
 const MaxAttachmentBytes = 10 << 20
-
-// dangerous lists file types never stored: they run when opened.
-var dangerous = map[string]bool{
-	".exe": true, ".com": true, ".bat": true, ".cmd": true, ".scr": true, ".pif": true, ".msi": true, ".msp": true,
-	".vbs": true, ".vbe": true, ".js": true, ".jse": true, ".wsf": true, ".wsh": true, ".ps1": true, ".psm1": true,
-	".jar": true, ".hta": true, ".cpl": true, ".lnk": true, ".reg": true, ".dll": true, ".sh": true, ".app": true,
-	".dmg": true, ".iso": true, ".html": true, ".htm": true, ".svg": true, ".xhtml": true,
-}
-
-var dangerousTypes = map[string]bool{
-	"application/x-msdownload": true, "application/x-msdos-program": true, "application/x-executable": true,
-	"application/x-sh": true, "application/javascript": true, "text/javascript": true, "text/html": true,
-	"application/xhtml+xml": true, "image/svg+xml": true, "application/hta": true, "application/java-archive": true,
-}
 
 // EmailAnswer is a visitor's answer to a forwarded email, as the inbound
 // mail adapter read it.
@@ -146,11 +133,12 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 			return err
 		}
 		for _, a := range files {
-			if why := refuse(a); why != "" {
+			ft, why := checkAttachment(a)
+			if why != "" {
 				notes = append(notes, s.note(c, now, fmt.Sprintf("An attachment of the visitor's email was not kept: %q %s.", displayName(a), why)))
 				continue
 			}
-			att, err := s.saveAttachment(ctx, tx, msg, a, now)
+			att, err := s.saveAttachment(ctx, tx, msg, a, ft, now)
 			if err != nil {
 				return err
 			}
@@ -199,18 +187,20 @@ func displayName(a EmailAttachment) string {
 	return "unnamed " + a.ContentType + " file"
 }
 
-// refuse says why an attachment is not kept, or "".
-func refuse(a EmailAttachment) string {
+// checkAttachment returns the type an attachment is kept as, decided by its
+// content, or says why it is not kept.
+func checkAttachment(a EmailAttachment) (filetype.Type, string) {
 	if len(a.Data) > MaxAttachmentBytes {
-		return fmt.Sprintf("is larger than %d MiB", MaxAttachmentBytes>>20)
+		return filetype.Type{}, fmt.Sprintf("is larger than %d MiB", MaxAttachmentBytes>>20)
 	}
-	if dangerous[strings.ToLower(filepath.Ext(a.Filename))] || dangerousTypes[strings.ToLower(a.ContentType)] {
-		return "is a type of file that can run code when opened"
+	t, ok := filetype.Detect(a.Filename, a.Data)
+	if !ok {
+		return t, "is not an image, PDF, text, CSV, ZIP or office document (or its name does not match its content)"
 	}
-	return ""
+	return t, ""
 }
 
-func (s *Service) saveAttachment(ctx context.Context, tx *store.Store, msg model.Message, a EmailAttachment, now time.Time) (model.Attachment, error) {
+func (s *Service) saveAttachment(ctx context.Context, tx *store.Store, msg model.Message, a EmailAttachment, t filetype.Type, now time.Time) (model.Attachment, error) {
 	name := filepath.Base(strings.ReplaceAll(a.Filename, "\\", "/"))
 	if name == "." || name == "/" || name == "" || !utf8.ValidString(name) {
 		name = "attachment"
@@ -218,12 +208,8 @@ func (s *Service) saveAttachment(ctx context.Context, tx *store.Store, msg model
 	if r := []rune(name); len(r) > 200 {
 		name = string(r[:200])
 	}
-	ct := a.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
 	att := model.Attachment{ID: model.NewID(), WorkspaceID: msg.WorkspaceID, MessageID: msg.ID, Filename: name,
-		ContentType: ct, Size: int64(len(a.Data)), CreatedAt: now}
+		ContentType: t.MediaType, Size: int64(len(a.Data)), CreatedAt: now}
 	if err := os.MkdirAll(s.opts.AttachmentsDir, 0o750); err != nil {
 		return att, fmt.Errorf("attachments directory: %w", err)
 	}

@@ -1,7 +1,11 @@
 package chat_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/url"
@@ -9,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/token"
 )
 
@@ -29,6 +34,21 @@ func conversation(t *testing.T, s *apptest.Server) string {
 	return m.ConversationID
 }
 
+// postRaw posts a raw message through the inbound HTTP hook to rcpt and
+// returns the status.
+func postRaw(t *testing.T, s *apptest.Server, rcpt, raw string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.URL+"/api/inbound/v1/mime?recipient="+url.QueryEscape(rcpt), strings.NewReader(raw))
+	req.Header.Set("X-Parley-Inbound-Secret", inboundSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // postReply posts an email reply from sender to the conversation through
 // the inbound HTTP hook and returns the status.
 func postReply(t *testing.T, s *apptest.Server, conversationID, sender string, n int) int {
@@ -47,6 +67,50 @@ func postReply(t *testing.T, s *apptest.Server, conversationID, sender string, n
 		t.Error("429 without Retry-After")
 	}
 	return resp.StatusCode
+}
+
+// Attachments are kept by their content and an allowlist: HTML behind a
+// trailing dot, server-side includes and XHTML sent as text/xml are not.
+func TestEmailAttachmentTypes(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_INBOUND_SECRET": inboundSecret, "PARLEY_ATTACHMENTS_DIR": t.TempDir()})
+	agent := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", agent.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	conv := conversation(t, s)
+	rcpt := "reply+" + s.App.Chat.Signer().Sign(token.Reply, conv) + "@reply.localhost"
+	var pngData bytes.Buffer
+	png.Encode(&pngData, image.NewRGBA(image.Rect(0, 0, 2, 2)))
+	part := func(ct, name, encoding, body string) string {
+		return "--b\r\nContent-Type: " + ct + "\r\nContent-Disposition: attachment; filename=\"" + name + "\"\r\n" +
+			"Content-Transfer-Encoding: " + encoding + "\r\n\r\n" + body + "\r\n"
+	}
+	raw := "From: <vera@example.com>\r\nTo: <" + rcpt + ">\r\nSubject: Re: hi\r\nMessage-ID: <att@example.com>\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nHere are the files.\r\n" +
+		part("application/octet-stream", "evil.html.", "7bit", "<b>click</b> <script>alert(document.cookie)</script>") +
+		part("text/plain", "page.shtml", "7bit", `<!--#exec cmd="id" -->`) +
+		part("text/xml", "page.xml", "7bit", `<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></html>`) +
+		part("application/octet-stream", "photo.png", "base64", base64.StdEncoding.EncodeToString(pngData.Bytes())) +
+		"--b--\r\n"
+	if got := postRaw(t, s, rcpt, raw); got != http.StatusAccepted {
+		t.Fatalf("status %d", got)
+	}
+	var out struct {
+		Messages []model.Message `json:"messages"`
+	}
+	s.Do("GET", "/api/v1/conversations/"+conv+"/messages", agent.Token, nil, http.StatusOK, &out)
+	var kept []string
+	notes := 0
+	for _, m := range out.Messages {
+		for _, a := range m.Attachments {
+			kept = append(kept, a.Filename+" "+a.ContentType)
+		}
+		if strings.Contains(m.Body, "was not kept") {
+			notes++
+		}
+	}
+	if len(kept) != 1 || kept[0] != "photo.png image/png" || notes != 3 {
+		t.Errorf("kept %q and %d notes; want only photo.png as image/png and 3 notes", kept, notes)
+	}
 }
 
 // Email replies are rate limited per visitor and per sender address, as
