@@ -1,6 +1,7 @@
 package inbound
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"strings"
@@ -56,4 +57,27 @@ func TestJudgeEnvelope(t *testing.T) {
 			t.Errorf("%s: got %d, want %d", tt.name, got, tt.want)
 		}
 	}
+}
+
+// FuzzJudgeEnvelope feeds the header-first judgement of messages for the
+// bounce address arbitrary header blocks: it must never panic, and never
+// take a message as a bounce that Parse would not read as a report.
+func FuzzJudgeEnvelope(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, nullSender bool) {
+		head, err := readHeaderBlock(bufio.NewReader(bytes.NewReader(raw)))
+		if err != nil {
+			return
+		}
+		v := judgeEnvelope(false, nullSender, head)
+		if v != takeBounce {
+			return
+		}
+		hb, _ := splitHeader(head)
+		if mt, _ := contentType(parseHeader(hb)); mt != "multipart/report" {
+			t.Fatalf("taken as a bounce with Content-Type %q", mt)
+		}
+	})
 }

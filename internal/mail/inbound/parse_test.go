@@ -595,6 +595,9 @@ func FuzzParse(f *testing.F) {
 		if len(m.Attachments) > maxParts {
 			t.Fatalf("%d attachments", len(m.Attachments))
 		}
+		if len(m.Text) > max(maxTextBytes, maxHTMLTreeBytes) {
+			t.Fatalf("Text of %d bytes, over the text bounds", len(m.Text))
+		}
 	})
 }
 
