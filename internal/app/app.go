@@ -50,7 +50,7 @@ type App struct {
 	// Send API.
 	Meta   *meta.Service
 	relay  *relay.Relay
-	pub    chat.Publisher
+	pub    realtime.Publisher
 	bus    *realtime.PGBus
 	Log    *slog.Logger
 	secret []byte
@@ -75,7 +75,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	hub := realtime.NewHub()
 	nodeID := model.NewID()
 	var (
-		pub chat.Publisher = hub
+		pub realtime.Publisher = hub
 		bus *realtime.PGBus
 	)
 	if db.Dialect() == store.Postgres {

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 )
 
@@ -199,8 +200,8 @@ func (s *Service) PostChannelReply(ctx context.Context, a model.Agent, conversat
 	if err != nil {
 		return model.Message{}, err
 	}
-	s.toAgents(a.WorkspaceID, "message.created", msg)
-	s.toAgents(a.WorkspaceID, "conversation.updated", conv)
+	s.toAgents(a.WorkspaceID, realtime.MessageCreated, msg)
+	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, conv)
 	if s.chans != nil {
 		s.chans.SendReply(ctx, conv, msg)
 	}
@@ -221,9 +222,9 @@ type ChannelMessage struct {
 
 // ChannelPerson returns the visitor of a person on a channel, creating it
 // on the person's first message.
-func (s *Service) ChannelPerson(ctx context.Context, workspaceID, channel, externalID string) (store.ChannelPerson, error) {
+func (s *Service) ChannelPerson(ctx context.Context, workspaceID, channel, externalID string) (model.ChannelPerson, error) {
 	if !IsChannel(channel) || externalID == "" {
-		return store.ChannelPerson{}, newError(CodeBadRequest, "a channel person needs a channel and an id")
+		return model.ChannelPerson{}, newError(CodeBadRequest, "a channel person needs a channel and an id")
 	}
 	p, err := s.db.ChannelPersonByExternalID(ctx, workspaceID, channel, externalID)
 	if err == nil || !errors.Is(err, store.ErrNotFound) {
@@ -254,7 +255,7 @@ func (s *Service) SetChannelProfile(ctx context.Context, workspaceID, visitorID 
 	if err != nil {
 		return notFound(err, "visitor")
 	}
-	s.toAgents(workspaceID, "visitor.updated", v)
+	s.toAgents(workspaceID, realtime.VisitorUpdated, v)
 	return nil
 }
 
@@ -324,8 +325,8 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 	if err != nil || duplicate {
 		return msg, duplicate, err
 	}
-	s.toAgents(in.WorkspaceID, "message.created", msg)
-	s.toAgents(in.WorkspaceID, "conversation.updated", conv)
+	s.toAgents(in.WorkspaceID, realtime.MessageCreated, msg)
+	s.toAgents(in.WorkspaceID, realtime.ConversationUpdated, conv)
 	s.eval.ConversationChanged(ctx, conv.ID)
 	return msg, false, nil
 }
@@ -416,7 +417,7 @@ func (s *Service) ChannelDelivered(ctx context.Context, workspaceID, channel, ex
 // SetChannelDelivery records how the delivery of an agent reply went
 // (queued for another attempt, sent, failed with the error agents see) and
 // pushes the change to agents. It returns the message as stored.
-func (s *Service) SetChannelDelivery(ctx context.Context, workspaceID, messageID string, u store.ChannelReplyUpdate) (model.Message, error) {
+func (s *Service) SetChannelDelivery(ctx context.Context, workspaceID, messageID string, u model.ChannelReplyUpdate) (model.Message, error) {
 	changed, err := s.db.SetChannelDelivery(ctx, workspaceID, messageID, u)
 	if err != nil {
 		return model.Message{}, err
@@ -426,7 +427,7 @@ func (s *Service) SetChannelDelivery(ctx context.Context, workspaceID, messageID
 		return m, notFound(err, "message")
 	}
 	if changed {
-		s.toAgents(workspaceID, "message.updated", m)
+		s.toAgents(workspaceID, realtime.MessageUpdated, m)
 	}
 	return m, nil
 }
@@ -434,7 +435,7 @@ func (s *Service) SetChannelDelivery(ctx context.Context, workspaceID, messageID
 func (s *Service) pushMessages(ctx context.Context, workspaceID string, ids []string) {
 	for _, id := range ids {
 		if m, err := s.db.ChannelMessage(ctx, workspaceID, id); err == nil {
-			s.toAgents(workspaceID, "message.updated", m)
+			s.toAgents(workspaceID, realtime.MessageUpdated, m)
 		}
 	}
 }

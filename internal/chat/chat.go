@@ -27,14 +27,6 @@ import (
 // MaxMessageLength is the longest message body, in characters.
 const MaxMessageLength = 10000
 
-// Publisher pushes encoded frames to open connections (the realtime hub, or a
-// bus that reaches every node).
-type Publisher interface {
-	ToAgents(workspaceID string, frame []byte)
-	ToVisitor(visitorID string, frame []byte)
-	ToWidgets(workspaceID string, frame []byte)
-}
-
 // Evaluator is told which conversations to re-evaluate when an input of the
 // forwarding decision changed. The forwarding engine implements it.
 type Evaluator interface {
@@ -80,7 +72,7 @@ type Options struct {
 // Service is the domain service.
 type Service struct {
 	db     *store.DB
-	pub    Publisher
+	pub    realtime.Publisher
 	signer *token.Signer
 	eval   Evaluator
 	chans  ChannelSender
@@ -102,7 +94,7 @@ type Service struct {
 }
 
 // New returns a Service.
-func New(db *store.DB, pub Publisher, signer *token.Signer, opts Options) *Service {
+func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -182,16 +174,16 @@ func encode(v any) []byte {
 	return b
 }
 
-func (s *Service) toAgents(workspaceID, typ string, data any) {
+func (s *Service) toAgents(workspaceID string, typ realtime.EventType, data any) {
 	s.pub.ToAgents(workspaceID, encode(Event{Type: typ, Data: data}))
 }
 
 // messageFrame is the widget's frame for a public message.
 func messageFrame(m model.Message) []byte {
 	return encode(struct {
-		Type    string        `json:"type"`
-		Message model.Message `json:"message"`
-	}{"message", m})
+		Type    realtime.FrameType `json:"type"`
+		Message model.Message      `json:"message"`
+	}{realtime.FrameMessage, m})
 }
 
 // ValidateEmail checks an address typed by a person and returns it

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 )
 
@@ -70,8 +71,8 @@ func (s *Service) PostMessage(ctx context.Context, a model.Agent, conversationID
 	if err != nil {
 		return model.Message{}, err
 	}
-	s.toAgents(a.WorkspaceID, "message.created", msg)
-	s.toAgents(a.WorkspaceID, "conversation.updated", conv)
+	s.toAgents(a.WorkspaceID, realtime.MessageCreated, msg)
+	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, conv)
 	if kind == model.KindReply {
 		switch conv.Channel {
 		case model.ChannelWebsite:
@@ -97,7 +98,7 @@ func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, 
 	if err != nil {
 		return c, err
 	}
-	s.toAgents(a.WorkspaceID, "conversation.updated", c)
+	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
 	return c, nil
 }
 
@@ -120,7 +121,7 @@ func (s *Service) MarkSeenByAgent(ctx context.Context, a model.Agent, id string)
 	}
 	c, err := s.Conversation(ctx, a, id)
 	if err == nil {
-		s.toAgents(a.WorkspaceID, "conversation.updated", c)
+		s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
 	}
 	return c, err
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/parleychat/parley/internal/filetype"
 	"github.com/parleychat/parley/internal/mail/address"
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 )
 
@@ -159,12 +160,12 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		return model.Message{}, nil
 	}
 	s.pub.ToVisitor(c.Visitor.ID, messageFrame(msg))
-	s.toAgents(c.WorkspaceID, "message.created", msg)
+	s.toAgents(c.WorkspaceID, realtime.MessageCreated, msg)
 	for _, n := range notes {
-		s.toAgents(c.WorkspaceID, "message.created", n)
+		s.toAgents(c.WorkspaceID, realtime.MessageCreated, n)
 	}
 	if conv, err := s.db.ConversationByID(ctx, c.ID); err == nil {
-		s.toAgents(c.WorkspaceID, "conversation.updated", conv)
+		s.toAgents(c.WorkspaceID, realtime.ConversationUpdated, conv)
 	}
 	s.eval.ConversationChanged(ctx, c.ID)
 	return msg, nil
@@ -278,10 +279,10 @@ func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 	}
 	for _, id := range ids {
 		if msg, err := s.db.Message(ctx, c.WorkspaceID, id); err == nil {
-			s.toAgents(c.WorkspaceID, "message.updated", msg)
+			s.toAgents(c.WorkspaceID, realtime.MessageUpdated, msg)
 		}
 	}
-	s.toAgents(c.WorkspaceID, "message.created", n)
+	s.toAgents(c.WorkspaceID, realtime.MessageCreated, n)
 	s.visitorUpdated(ctx, v.ID)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 )
 
@@ -123,7 +124,7 @@ func (s *Service) visitorUpdated(ctx context.Context, visitorID string) {
 		s.log.Error("read visitor", "visitor", visitorID, "err", err)
 		return
 	}
-	s.toAgents(v.WorkspaceID, "visitor.updated", v)
+	s.toAgents(v.WorkspaceID, realtime.VisitorUpdated, v)
 	s.eval.VisitorChanged(ctx, visitorID)
 }
 
@@ -298,9 +299,9 @@ func (s *Service) refreshAvailability(ctx context.Context, workspaceID string) {
 		return
 	}
 	s.pub.ToWidgets(workspaceID, encode(struct {
-		Type      string `json:"type"`
-		Available bool   `json:"available"`
-	}{"agents", avail}))
+		Type      realtime.FrameType `json:"type"`
+		Available bool               `json:"available"`
+	}{realtime.FrameAgents, avail}))
 	s.eval.WorkspaceChanged(ctx, workspaceID)
 }
 

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
 )
@@ -187,8 +188,8 @@ func (s *Service) VisitorSend(ctx context.Context, visitorID, body, clientID, ch
 		return msg, nil
 	}
 	s.pub.ToVisitor(v.ID, messageFrame(msg))
-	s.toAgents(w.ID, "message.created", msg)
-	s.toAgents(w.ID, "conversation.updated", conv)
+	s.toAgents(w.ID, realtime.MessageCreated, msg)
+	s.toAgents(w.ID, realtime.ConversationUpdated, conv)
 	s.eval.ConversationChanged(ctx, conv.ID)
 	return msg, nil
 }
@@ -223,10 +224,10 @@ func (s *Service) saveContact(ctx context.Context, v model.Visitor) (model.Visit
 		return v, err
 	}
 	s.pub.ToVisitor(v.ID, encode(struct {
-		Type    string        `json:"type"`
-		Visitor model.Visitor `json:"visitor"`
-	}{"contact", v}))
-	s.toAgents(v.WorkspaceID, "visitor.updated", v)
+		Type    realtime.FrameType `json:"type"`
+		Visitor model.Visitor      `json:"visitor"`
+	}{realtime.FrameContact, v}))
+	s.toAgents(v.WorkspaceID, realtime.VisitorUpdated, v)
 	s.eval.VisitorChanged(ctx, v.ID)
 	return v, nil
 }
@@ -260,7 +261,7 @@ func (s *Service) VisitorRead(ctx context.Context, visitorID, messageID string) 
 	}
 	for _, id := range stamped {
 		if msg, err := s.db.Message(ctx, v.WorkspaceID, id); err == nil {
-			s.toAgents(v.WorkspaceID, "message.updated", msg)
+			s.toAgents(v.WorkspaceID, realtime.MessageUpdated, msg)
 		}
 	}
 	s.eval.ConversationChanged(ctx, c.ID)
@@ -302,7 +303,7 @@ func (s *Service) Unsubscribe(ctx context.Context, tok string) (model.Visitor, e
 	if err != nil {
 		return v, notFound(err, "visitor")
 	}
-	s.toAgents(v.WorkspaceID, "visitor.updated", v)
+	s.toAgents(v.WorkspaceID, realtime.VisitorUpdated, v)
 	s.eval.VisitorChanged(ctx, v.ID)
 	return v, nil
 }

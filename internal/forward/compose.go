@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/parleychat/parley/internal/mail/message"
+	"github.com/parleychat/parley/internal/model"
 )
 
 // ComposeInput is everything Compose needs. The caller computes the addresses, URLs and
@@ -183,7 +184,7 @@ func compose(in ComposeInput) (message.Message, error) {
 			New:  slices.Contains(d.Pending, m.ID),
 		}
 		switch m.AuthorKind {
-		case AuthorVisitor:
+		case model.AuthorVisitor:
 			mv.Visitor = true
 			mv.Author = cmp.Or(visitorName, "You")
 		default:
@@ -388,25 +389,25 @@ func previewSnapshot(now time.Time) Snapshot {
 		author, kind, body string
 		minute             int
 	}{
-		{AuthorVisitor, KindReply, "Hello! I ordered a pair of boots last week and have a question.", 0},
-		{AuthorAgent, KindReply, "Hi Sam, happy to help. What is your order number?", 1},
-		{AuthorVisitor, KindReply, "It's 10482.", 2},
-		{AuthorAgent, KindComment, "Internal note: order 10482 shipped from the second warehouse.", 3},
-		{AuthorAgent, KindReply, "Thanks! I can see it. What would you like to know?", 3},
-		{AuthorVisitor, KindReply, "The tracking page has not changed for three days.", 4},
-		{AuthorAgent, KindReply, "Let me check with the carrier.", 5},
-		{AuthorVisitor, KindReply, "Thank you.", 5},
-		{AuthorVisitor, KindReply, "Also, can I exchange them for a larger size if they don't fit?", 6},
-		{AuthorAgent, KindReply, "Yes, exchanges are free within 30 days.", 7},
-		{AuthorVisitor, KindReply, "Great. I have to go now, can you email me what the carrier says?", 8},
-		{AuthorAgent, KindReply, "The carrier confirmed the parcel is at your local depot and will be delivered tomorrow morning.", 40},
+		{model.AuthorVisitor, model.KindReply, "Hello! I ordered a pair of boots last week and have a question.", 0},
+		{model.AuthorAgent, model.KindReply, "Hi Sam, happy to help. What is your order number?", 1},
+		{model.AuthorVisitor, model.KindReply, "It's 10482.", 2},
+		{model.AuthorAgent, model.KindComment, "Internal note: order 10482 shipped from the second warehouse.", 3},
+		{model.AuthorAgent, model.KindReply, "Thanks! I can see it. What would you like to know?", 3},
+		{model.AuthorVisitor, model.KindReply, "The tracking page has not changed for three days.", 4},
+		{model.AuthorAgent, model.KindReply, "Let me check with the carrier.", 5},
+		{model.AuthorVisitor, model.KindReply, "Thank you.", 5},
+		{model.AuthorVisitor, model.KindReply, "Also, can I exchange them for a larger size if they don't fit?", 6},
+		{model.AuthorAgent, model.KindReply, "Yes, exchanges are free within 30 days.", 7},
+		{model.AuthorVisitor, model.KindReply, "Great. I have to go now, can you email me what the carrier says?", 8},
+		{model.AuthorAgent, model.KindReply, "The carrier confirmed the parcel is at your local depot and will be delivered tomorrow morning.", 40},
 	}
 	snap := Snapshot{
 		ConversationID:  "preview",
-		Channel:         ChannelWebsite,
+		Channel:         model.ChannelWebsite,
 		VisitorEmail:    "sam@example.com",
 		VisitorName:     "Sam",
-		EmailStatus:     EmailStatusOK,
+		EmailStatus:     model.EmailOK,
 		LeftAt:          start.Add(9 * time.Minute),
 		LastActiveAt:    start.Add(8 * time.Minute),
 		ReadCursor:      start.Add(8 * time.Minute),
@@ -420,7 +421,7 @@ func previewSnapshot(now time.Time) Snapshot {
 			Body:       l.body,
 			CreatedAt:  start.Add(time.Duration(l.minute)*time.Minute + time.Duration(i)*time.Second),
 		}
-		if l.author == AuthorAgent {
+		if l.author == model.AuthorAgent {
 			m.AuthorName = "Alex"
 		}
 		snap.Messages = append(snap.Messages, m)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/mail/message"
+	"github.com/parleychat/parley/internal/model"
 )
 
 // composeInput decides snap at 10:50:00 and returns the input for its email, the third of the
@@ -251,8 +252,8 @@ func TestComposeThreading(t *testing.T) {
 func TestComposeEscapesUserText(t *testing.T) {
 	const script = `<script>alert("x")</script>`
 	snap := snapshot(
-		Message{ID: "v1", AuthorKind: AuthorVisitor, Kind: KindReply, Body: "hi " + script + "\nsecond line & more", CreatedAt: at(34, 0)},
-		Message{ID: "r1", AuthorKind: AuthorAgent, AuthorName: "Eve " + script, Kind: KindReply, Body: `<img src=x onerror="alert(1)">`, CreatedAt: at(36, 0)},
+		Message{ID: "v1", AuthorKind: model.AuthorVisitor, Kind: model.KindReply, Body: "hi " + script + "\nsecond line & more", CreatedAt: at(34, 0)},
+		Message{ID: "r1", AuthorKind: model.AuthorAgent, AuthorName: "Eve " + script, Kind: model.KindReply, Body: `<img src=x onerror="alert(1)">`, CreatedAt: at(36, 0)},
 	)
 	snap.VisitorName = "Mallory " + script
 	in := composeInput(t, snap, ModeUnread)
@@ -306,8 +307,8 @@ func TestComposeHeaderInjection(t *testing.T) {
 
 func TestComposeNonASCII(t *testing.T) {
 	snap := snapshot(
-		Message{ID: "v1", AuthorKind: AuthorVisitor, Kind: KindReply, Body: "Grüße aus Köln 👋", CreatedAt: at(34, 0)},
-		Message{ID: "r1", AuthorKind: AuthorAgent, AuthorName: "Zoë", Kind: KindReply, Body: "Merci, à bientôt — 日本語もOK", CreatedAt: at(36, 0)},
+		Message{ID: "v1", AuthorKind: model.AuthorVisitor, Kind: model.KindReply, Body: "Grüße aus Köln 👋", CreatedAt: at(34, 0)},
+		Message{ID: "r1", AuthorKind: model.AuthorAgent, AuthorName: "Zoë", Kind: model.KindReply, Body: "Merci, à bientôt — 日本語もOK", CreatedAt: at(36, 0)},
 	)
 	snap.VisitorName = "José Núñez"
 	in := composeInput(t, snap, ModeUnread)
@@ -399,8 +400,8 @@ func TestComposeContent(t *testing.T) {
 	t.Run("authors, names and times", func(t *testing.T) {
 		snap := snapshot(
 			visitorMsg("v1", t0.AddDate(-1, 0, 0)),
-			Message{ID: "r1", AuthorKind: AuthorAgent, Kind: KindReply, Body: "nameless", CreatedAt: at(36, 0)},
-			Message{ID: "r2", AuthorKind: AuthorAgent, AuthorName: "Blair", Kind: KindReply, Body: "named", CreatedAt: at(36, 5)},
+			Message{ID: "r1", AuthorKind: model.AuthorAgent, Kind: model.KindReply, Body: "nameless", CreatedAt: at(36, 0)},
+			Message{ID: "r2", AuthorKind: model.AuthorAgent, AuthorName: "Blair", Kind: model.KindReply, Body: "named", CreatedAt: at(36, 5)},
 		)
 		snap.VisitorName = ""
 		in := composeInput(t, snap, ModeUnread)

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/parleychat/parley/internal/model"
 )
 
 // Mode is the workspace setting email_forwarding.
@@ -13,41 +15,12 @@ type Mode string
 // The values of the email_forwarding setting.
 const (
 	// ModeOff sends nothing; replies wait in the widget.
-	ModeOff Mode = "off"
+	ModeOff Mode = model.ForwardOff
 	// ModeUnread emails pending replies with a few earlier messages as context
 	// (a short conversation is sent whole). It is the default: the zero Mode means ModeUnread.
-	ModeUnread Mode = "unread"
+	ModeUnread Mode = model.ForwardUnread
 	// ModeTranscript emails the whole conversation each time there are pending replies.
-	ModeTranscript Mode = "transcript"
-)
-
-// Conversation channels (Snapshot.Channel). Only website conversations are ever emailed.
-const (
-	ChannelWebsite   = "website"
-	ChannelEmail     = "email"
-	ChannelMessenger = "messenger"
-	ChannelInstagram = "instagram"
-)
-
-// Message author kinds (Message.AuthorKind).
-const (
-	AuthorVisitor = "visitor"
-	AuthorAgent   = "agent"
-	AuthorSystem  = "system"
-)
-
-// Message kinds (Message.Kind). Only replies are public; comments and events are never emailed.
-const (
-	KindReply   = "reply"
-	KindComment = "comment"
-	KindEvent   = "event"
-)
-
-// Visitor address statuses (Snapshot.EmailStatus). The empty status counts as ok.
-const (
-	EmailStatusOK           = "ok"
-	EmailStatusBouncing     = "bouncing"
-	EmailStatusUnsubscribed = "unsubscribed"
+	ModeTranscript Mode = model.ForwardTranscript
 )
 
 // Timings are the forwarding delays (PARLEY_FORWARD_LEFT_AFTER, _IDLE_AFTER, _QUIET).
@@ -67,9 +40,9 @@ var DefaultTimings = Timings{LeftAfter: 5 * time.Minute, IdleAfter: 30 * time.Mi
 // Message is one message of a conversation, as Decide and Compose need it.
 type Message struct {
 	ID         string
-	AuthorKind string // AuthorVisitor, AuthorAgent or AuthorSystem
+	AuthorKind string // model.AuthorVisitor, model.AuthorAgent or model.AuthorSystem
 	AuthorName string // the agent's name for agent messages; unused for visitor messages
-	Kind       string // KindReply, KindComment or KindEvent
+	Kind       string // model.KindReply, model.KindComment or model.KindEvent
 	Body       string
 	CreatedAt  time.Time
 	Forwarded  bool // already part of a forwarded email (any forwarded status)
@@ -77,18 +50,18 @@ type Message struct {
 
 // Public reports whether visitors see the message: a visitor message or an agent reply.
 func (m Message) Public() bool {
-	return m.Kind == KindReply && (m.AuthorKind == AuthorVisitor || m.AuthorKind == AuthorAgent)
+	return m.Kind == model.KindReply && (m.AuthorKind == model.AuthorVisitor || m.AuthorKind == model.AuthorAgent)
 }
 
 // Snapshot is the state of one conversation that the forwarding rules read.
 // Zero times mean unknown.
 type Snapshot struct {
 	ConversationID string
-	Channel        string // ChannelWebsite, ChannelEmail, ChannelMessenger or ChannelInstagram
+	Channel        string // model.ChannelWebsite, model.ChannelEmail, model.ChannelMessenger or model.ChannelInstagram
 
 	VisitorEmail string // empty: the visitor is not identified
 	VisitorName  string
-	EmailStatus  string // EmailStatusOK (or empty), EmailStatusBouncing or EmailStatusUnsubscribed
+	EmailStatus  string // model.EmailOK (or empty), model.EmailBouncing or model.EmailUnsubscribed
 
 	Online       bool      // at least one open widget connection
 	LeftAt       time.Time // when the last widget connection closed
@@ -202,12 +175,12 @@ type Decision struct {
 // Decide is pure: it depends only on its arguments.
 func Decide(now time.Time, snap Snapshot, mode Mode, t Timings) Decision {
 	switch snap.Channel {
-	case ChannelWebsite:
-	case ChannelMessenger:
+	case model.ChannelWebsite:
+	case model.ChannelMessenger:
 		return nothing(CodeOtherChannel, "not sent: messenger conversations are answered on Messenger")
-	case ChannelInstagram:
+	case model.ChannelInstagram:
 		return nothing(CodeOtherChannel, "not sent: instagram conversations are answered on Instagram")
-	case ChannelEmail:
+	case model.ChannelEmail:
 		return nothing(CodeOtherChannel, "not sent: email conversations are answered by email")
 	case "":
 		return nothing(CodeOtherChannel, "not sent: conversation channel unknown")
@@ -225,9 +198,9 @@ func Decide(now time.Time, snap Snapshot, mode Mode, t Timings) Decision {
 		return nothing(CodeNotIdentified, "not sent: visitor not identified")
 	}
 	switch snap.EmailStatus {
-	case EmailStatusUnsubscribed:
+	case model.EmailUnsubscribed:
 		return nothing(CodeUnsubscribed, "not sent: address unsubscribed")
-	case EmailStatusBouncing:
+	case model.EmailBouncing:
 		return nothing(CodeBouncing, "not sent: address bouncing")
 	}
 
@@ -241,7 +214,7 @@ func Decide(now time.Time, snap Snapshot, mode Mode, t Timings) Decision {
 	var newest time.Time
 	forwardedUnread := false
 	for i, m := range msgs {
-		if m.AuthorKind != AuthorAgent || m.Kind != KindReply || !m.CreatedAt.After(snap.ReadCursor) {
+		if m.AuthorKind != model.AuthorAgent || m.Kind != model.KindReply || !m.CreatedAt.After(snap.ReadCursor) {
 			continue
 		}
 		if m.Forwarded {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/parleychat/parley/internal/model"
 )
 
 // t0 is 10:00:00 UTC on the day of the test conversations; at(m, s) is m minutes and s seconds later.
@@ -15,19 +17,19 @@ func at(min, sec int) time.Time {
 }
 
 func visitorMsg(id string, created time.Time) Message {
-	return Message{ID: id, AuthorKind: AuthorVisitor, Kind: KindReply, Body: "visitor " + id, CreatedAt: created}
+	return Message{ID: id, AuthorKind: model.AuthorVisitor, Kind: model.KindReply, Body: "visitor " + id, CreatedAt: created}
 }
 
 func agentReply(id string, created time.Time) Message {
-	return Message{ID: id, AuthorKind: AuthorAgent, AuthorName: "Alex", Kind: KindReply, Body: "agent " + id, CreatedAt: created}
+	return Message{ID: id, AuthorKind: model.AuthorAgent, AuthorName: "Alex", Kind: model.KindReply, Body: "agent " + id, CreatedAt: created}
 }
 
 func agentComment(id string, created time.Time) Message {
-	return Message{ID: id, AuthorKind: AuthorAgent, AuthorName: "Alex", Kind: KindComment, Body: "note " + id, CreatedAt: created}
+	return Message{ID: id, AuthorKind: model.AuthorAgent, AuthorName: "Alex", Kind: model.KindComment, Body: "note " + id, CreatedAt: created}
 }
 
 func systemEvent(id string, created time.Time) Message {
-	return Message{ID: id, AuthorKind: AuthorSystem, Kind: KindEvent, Body: "event " + id, CreatedAt: created}
+	return Message{ID: id, AuthorKind: model.AuthorSystem, Kind: model.KindEvent, Body: "event " + id, CreatedAt: created}
 }
 
 func forwarded(m Message) Message {
@@ -40,10 +42,10 @@ func forwarded(m Message) Message {
 func snapshot(msgs ...Message) Snapshot {
 	return Snapshot{
 		ConversationID:  "c1",
-		Channel:         ChannelWebsite,
+		Channel:         model.ChannelWebsite,
 		VisitorEmail:    "sam@example.com",
 		VisitorName:     "Sam",
-		EmailStatus:     EmailStatusOK,
+		EmailStatus:     model.EmailOK,
 		LeftAt:          at(37, 0),
 		LastActiveAt:    at(35, 0),
 		ReadCursor:      at(35, 0),
@@ -110,24 +112,24 @@ func TestDecide(t *testing.T) {
 			outcome: Nothing, code: CodeNotIdentified, reason: "not sent: visitor not identified"},
 		{name: "blank email is not identified", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.VisitorEmail = "  " }),
 			outcome: Nothing, code: CodeNotIdentified},
-		{name: "unsubscribed", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.EmailStatus = EmailStatusUnsubscribed }),
+		{name: "unsubscribed", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.EmailStatus = model.EmailUnsubscribed }),
 			outcome: Nothing, code: CodeUnsubscribed, reason: "not sent: address unsubscribed"},
-		{name: "bouncing", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.EmailStatus = EmailStatusBouncing }),
+		{name: "bouncing", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.EmailStatus = model.EmailBouncing }),
 			outcome: Nothing, code: CodeBouncing, reason: "not sent: address bouncing"},
 		{name: "empty email status counts as ok", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.EmailStatus = "" }),
 			outcome: Send, code: CodeDue, due: at(42, 0)},
 
 		// Channels.
-		{name: "messenger", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.Channel = ChannelMessenger }),
+		{name: "messenger", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.Channel = model.ChannelMessenger }),
 			outcome: Nothing, code: CodeOtherChannel, reason: "not sent: messenger conversations are answered on Messenger"},
-		{name: "instagram", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.Channel = ChannelInstagram }),
+		{name: "instagram", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.Channel = model.ChannelInstagram }),
 			outcome: Nothing, code: CodeOtherChannel, reason: "not sent: instagram conversations are answered on Instagram"},
-		{name: "email conversation", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.Channel = ChannelEmail }),
+		{name: "email conversation", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.Channel = model.ChannelEmail }),
 			outcome: Nothing, code: CodeOtherChannel, reason: "not sent: email conversations are answered by email"},
 		{name: "unknown channel", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.Channel = "" }),
 			outcome: Nothing, code: CodeOtherChannel, reason: "not sent: conversation channel unknown"},
 		{name: "channel is checked before identification", now: at(50, 0),
-			snap:    with(snapshot(chat()...), func(s *Snapshot) { s.Channel, s.VisitorEmail = ChannelMessenger, "" }),
+			snap:    with(snapshot(chat()...), func(s *Snapshot) { s.Channel, s.VisitorEmail = model.ChannelMessenger, "" }),
 			outcome: Nothing, code: CodeOtherChannel},
 
 		// Modes.

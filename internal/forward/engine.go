@@ -17,11 +17,6 @@ import (
 	"github.com/parleychat/parley/internal/token"
 )
 
-// Notifier pushes encoded events to agents' dashboards.
-type Notifier interface {
-	ToAgents(workspaceID string, frame []byte)
-}
-
 // EngineOptions configure the scheduler.
 type EngineOptions struct {
 	Timings       Timings
@@ -55,7 +50,7 @@ type EngineOptions struct {
 type Engine struct {
 	db     *store.DB
 	signer *token.Signer
-	notify Notifier
+	notify realtime.Publisher
 	opts   EngineOptions
 	log    *slog.Logger
 
@@ -68,7 +63,7 @@ type Engine struct {
 }
 
 // NewEngine returns an Engine; Run starts it.
-func NewEngine(db *store.DB, signer *token.Signer, notify Notifier, opts EngineOptions) *Engine {
+func NewEngine(db *store.DB, signer *token.Signer, notify realtime.Publisher, opts EngineOptions) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -280,7 +275,7 @@ func (e *Engine) runDueOne(ctx context.Context, id string, ws *workspaceCache) b
 		e.log.Error("forward due conversation", "conversation", id, "err", err)
 		// Look again later rather than spinning on the failure.
 		retry := e.now().Add(10 * time.Second)
-		if err := e.db.SetForwardState(ctx, id, store.ForwardState{DueAt: &retry, Code: "error",
+		if err := e.db.SetForwardState(ctx, id, model.Forwarding{DueAt: &retry, Code: "error",
 			Reason: "could not queue the email; retrying at " + retry.Format("15:04:05")}); err != nil {
 			e.log.Error("reschedule conversation", "conversation", id, "err", err)
 		}
@@ -381,11 +376,11 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 		snap := snapshotOf(c, w, msgs)
 		now := e.now()
 		decision = Decide(now, snap, Mode(w.Settings.EmailForwarding), e.opts.Timings)
-		var old store.ForwardState
-		if f := c.Forwarding; f != nil {
-			old = store.ForwardState{DueAt: f.DueAt, Code: f.Code, Reason: f.Reason}
+		var old model.Forwarding
+		if c.Forwarding != nil {
+			old = *c.Forwarding
 		}
-		state := store.ForwardState{Code: string(decision.Code), Reason: decision.Explain(w.Location())}
+		state := model.Forwarding{Code: string(decision.Code), Reason: decision.Explain(w.Location())}
 		switch decision.Outcome {
 		case Wait:
 			due := decision.Due
@@ -429,11 +424,11 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 	// conversation is read again, as its visitor may have changed since.
 	// They go out before the outbox is woken: its "sent" follows "queued".
 	for _, m := range updated {
-		e.event(wsID, "message.updated", m)
+		e.event(wsID, realtime.MessageUpdated, m)
 	}
 	if changed && e.notify != nil {
 		if c, err := e.db.ConversationByID(ctx, conversationID); err == nil {
-			e.event(wsID, "conversation.updated", c)
+			e.event(wsID, realtime.ConversationUpdated, c)
 		}
 	}
 	if queued != nil {
@@ -466,14 +461,14 @@ func forwardedReplies(msgs []model.Message, ids []string, to string, at time.Tim
 	var out []model.Message
 	for _, m := range msgs {
 		if want[m.ID] {
-			m.Forwarded = &model.Forwarded{To: to, At: at, Status: "queued"}
+			m.Forwarded = &model.Forwarded{To: to, At: at, Status: model.DeliveryQueued}
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
-func (e *Engine) event(workspaceID, typ string, data any) {
+func (e *Engine) event(workspaceID string, typ realtime.EventType, data any) {
 	if e.notify == nil {
 		return
 	}

@@ -50,7 +50,7 @@ func seed(b testing.TB, db *store.DB, n int, due bool) {
 				return err
 			}
 			if due {
-				if err := tx.SetForwardState(ctx, c.ID, store.ForwardState{DueAt: &now, Code: "waiting"}); err != nil {
+				if err := tx.SetForwardState(ctx, c.ID, model.Forwarding{DueAt: &now, Code: "waiting"}); err != nil {
 					return err
 				}
 			}

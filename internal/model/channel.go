@@ -2,13 +2,16 @@ package model
 
 import "time"
 
-// Delivery statuses of an agent reply sent through Messenger or Instagram
-// (ChannelDelivery.Status).
+// Delivery statuses of an agent reply: sent through Messenger or Instagram
+// (ChannelDelivery.Status), or forwarded by email (Forwarded.Status, and
+// the status of the email in the outbox). Only Meta reports delivered, and
+// only mail bounces.
 const (
 	DeliveryQueued    = "queued"
 	DeliverySent      = "sent"
 	DeliveryDelivered = "delivered"
 	DeliveryFailed    = "failed"
+	DeliveryBounced   = "bounced"
 )
 
 // TagHumanAgent is the Meta message tag that lets a person (never a bot)
@@ -28,4 +31,23 @@ type ChannelDelivery struct {
 	SentAt    *time.Time `json:"sent_at,omitempty"`
 	MessageID string     `json:"message_id,omitempty"`
 	Payload   string     `json:"payload,omitempty"`
+}
+
+// ChannelPerson is the channel identity of a visitor: the person's
+// page-scoped id on Messenger (PSID) or Instagram (IGSID).
+type ChannelPerson struct {
+	Visitor          Visitor
+	Channel          string
+	ExternalID       string
+	ProfileCheckedAt *time.Time
+}
+
+// ChannelReplyUpdate is a change of an agent reply's delivery.
+type ChannelReplyUpdate struct {
+	Status    string
+	Error     string // "" clears it
+	MessageID string // Meta's mid once sent ("" keeps the stored one)
+	SentAt    *time.Time
+	Tag       *string    // nil keeps the stored tag
+	NextTry   *time.Time // for Status queued: when to try (again)
 }

@@ -2,13 +2,45 @@ package realtime
 
 import "encoding/json"
 
+// Publisher delivers encoded frames to open connections: the Hub of this
+// node, or a Bus that reaches every node. The chat service and the
+// forwarding engine publish through it; nothing else does.
+type Publisher interface {
+	ToAgents(workspaceID string, frame []byte)
+	ToVisitor(visitorID string, frame []byte)
+	ToWidgets(workspaceID string, frame []byte)
+}
+
+// EventType names an event pushed to agents' dashboards (spec: Event).
+type EventType string
+
+// The events of agents' dashboards.
+const (
+	MessageCreated      EventType = "message.created"
+	MessageUpdated      EventType = "message.updated"
+	ConversationUpdated EventType = "conversation.updated"
+	VisitorUpdated      EventType = "visitor.updated"
+)
+
+// FrameType names a frame pushed to visitors' widgets (spec: widget
+// protocol, server → widget).
+type FrameType string
+
+// The frames of visitors' widgets.
+const (
+	FrameMessage FrameType = "message" // a new public message
+	FrameAgents  FrameType = "agents"  // agent availability changed
+	FrameContact FrameType = "contact" // the contact was saved
+	FrameError   FrameType = "error"   // a frame was refused
+)
+
 // Event is what agents' connections receive (spec: Event).
 type Event struct {
-	Type string `json:"type"`
-	Data any    `json:"data"`
+	Type EventType `json:"type"`
+	Data any       `json:"data"`
 }
 
 // EncodeEvent encodes an event for agents' connections.
-func EncodeEvent(typ string, data any) ([]byte, error) {
+func EncodeEvent(typ EventType, data any) ([]byte, error) {
 	return json.Marshal(Event{Type: typ, Data: data})
 }

@@ -82,19 +82,19 @@ type notification struct {
 	Events []json.RawMessage `json:"b,omitempty"`
 }
 
-// ToAgents implements chat.Publisher.
+// ToAgents implements realtime.Publisher.
 func (b *PGBus) ToAgents(workspaceID string, frame []byte) {
 	b.hub.ToAgents(workspaceID, frame)
 	b.publish("a", workspaceID, frame)
 }
 
-// ToVisitor implements chat.Publisher.
+// ToVisitor implements realtime.Publisher.
 func (b *PGBus) ToVisitor(visitorID string, frame []byte) {
 	b.hub.ToVisitor(visitorID, frame)
 	b.publish("v", visitorID, frame)
 }
 
-// ToWidgets implements chat.Publisher.
+// ToWidgets implements realtime.Publisher.
 func (b *PGBus) ToWidgets(workspaceID string, frame []byte) {
 	b.hub.ToWidgets(workspaceID, frame)
 	b.publish("w", workspaceID, frame)

@@ -140,20 +140,11 @@ func (s *Store) SetChannelTokenError(ctx context.Context, workspaceID, msg strin
 
 // ---- people -----------------------------------------------------------------------
 
-// ChannelPerson is the channel identity of a visitor: the person's
-// page-scoped id on Messenger (PSID) or Instagram (IGSID).
-type ChannelPerson struct {
-	Visitor          model.Visitor
-	Channel          string
-	ExternalID       string
-	ProfileCheckedAt *time.Time
-}
-
 const channelPersonSelect = `SELECT ` + visitorColumns + `, v.channel, v.external_id, v.profile_checked_at FROM visitors v`
 
-func scanChannelPerson(row interface{ Scan(...any) error }) (ChannelPerson, error) {
+func scanChannelPerson(row interface{ Scan(...any) error }) (model.ChannelPerson, error) {
 	var (
-		p       ChannelPerson
+		p       model.ChannelPerson
 		vs      visitorScan
 		ch, ext sql.NullString
 		checked sql.NullInt64
@@ -174,7 +165,7 @@ func scanChannelPerson(row interface{ Scan(...any) error }) (ChannelPerson, erro
 // EnsureChannelVisitor returns the visitor of a person on a channel,
 // creating it from v when there is none (concurrent first messages of the
 // same person make one visitor). created reports whether v was inserted.
-func (s *Store) EnsureChannelVisitor(ctx context.Context, v model.Visitor, channel, externalID string) (p ChannelPerson, created bool, err error) {
+func (s *Store) EnsureChannelVisitor(ctx context.Context, v model.Visitor, channel, externalID string) (p model.ChannelPerson, created bool, err error) {
 	res, err := s.exec(ctx, `INSERT INTO visitors (id, workspace_id, name, email, email_status, online, created_at, channel, external_id)
 		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		v.ID, v.WorkspaceID, v.Name, v.Email, v.EmailStatus, micros(v.CreatedAt), channel, externalID)
@@ -187,7 +178,7 @@ func (s *Store) EnsureChannelVisitor(ctx context.Context, v model.Visitor, chann
 }
 
 // ChannelPersonByExternalID returns the visitor of a person on a channel.
-func (s *Store) ChannelPersonByExternalID(ctx context.Context, workspaceID, channel, externalID string) (ChannelPerson, error) {
+func (s *Store) ChannelPersonByExternalID(ctx context.Context, workspaceID, channel, externalID string) (model.ChannelPerson, error) {
 	p, err := scanChannelPerson(s.queryRow(ctx, channelPersonSelect+` WHERE v.workspace_id = ? AND v.channel = ? AND v.external_id = ?`,
 		workspaceID, channel, externalID))
 	if err != nil {
@@ -198,7 +189,7 @@ func (s *Store) ChannelPersonByExternalID(ctx context.Context, workspaceID, chan
 
 // ChannelPerson returns the channel identity of a visitor (ErrNotFound for
 // a website visitor).
-func (s *Store) ChannelPerson(ctx context.Context, workspaceID, visitorID string) (ChannelPerson, error) {
+func (s *Store) ChannelPerson(ctx context.Context, workspaceID, visitorID string) (model.ChannelPerson, error) {
 	p, err := scanChannelPerson(s.queryRow(ctx, channelPersonSelect+` WHERE v.id = ? AND v.workspace_id = ? AND v.external_id IS NOT NULL`,
 		visitorID, workspaceID))
 	if err != nil {
@@ -336,20 +327,10 @@ func (s *Store) LastInboundAt(ctx context.Context, conversationID string) (*time
 	return fromNullMicros(v), nil
 }
 
-// ChannelReplyUpdate is a change of an agent reply's delivery.
-type ChannelReplyUpdate struct {
-	Status    string
-	Error     string // "" clears it
-	MessageID string // Meta's mid once sent ("" keeps the stored one)
-	SentAt    *time.Time
-	Tag       *string    // nil keeps the stored tag
-	NextTry   *time.Time // for Status queued: when to try (again)
-}
-
 // SetChannelDelivery records a reply's delivery: queued (with the next
 // attempt), sent (with Meta's mid), failed (with the error). A reply that
 // is already sent or delivered is never moved back to queued or failed.
-func (s *Store) SetChannelDelivery(ctx context.Context, workspaceID, messageID string, u ChannelReplyUpdate) (bool, error) {
+func (s *Store) SetChannelDelivery(ctx context.Context, workspaceID, messageID string, u model.ChannelReplyUpdate) (bool, error) {
 	q := `UPDATE messages SET channel_status = ?, channel_error = ?, channel_next_attempt_at = ?,
 		channel_message_id = COALESCE(?, channel_message_id), channel_sent_at = COALESCE(?, channel_sent_at)`
 	args := []any{u.Status, nullIfEmpty(u.Error), nullMicros(u.NextTry), nullIfEmpty(u.MessageID), nullMicros(u.SentAt)}

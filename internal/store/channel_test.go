@@ -215,7 +215,7 @@ func TestChannelMessages(t *testing.T) {
 			t.Fatalf("unsent replies = %v, %v; want the reply", unsent, err)
 		}
 		next := at(2 * time.Minute)
-		if ok, err := db.SetChannelDelivery(ctx, w.ID, reply.ID, store.ChannelReplyUpdate{Status: model.DeliveryQueued, NextTry: &next}); err != nil || !ok {
+		if ok, err := db.SetChannelDelivery(ctx, w.ID, reply.ID, model.ChannelReplyUpdate{Status: model.DeliveryQueued, NextTry: &next}); err != nil || !ok {
 			t.Fatalf("queue: %v %v", ok, err)
 		}
 		if unsent, _ := db.UnsentChannelReplies(ctx, base); len(unsent) != 0 {
@@ -238,10 +238,10 @@ func TestChannelMessages(t *testing.T) {
 			t.Errorf("claimed twice within the lease")
 		}
 		sentAt := at(3 * time.Minute)
-		if ok, err := db.SetChannelDelivery(ctx, w.ID, reply.ID, store.ChannelReplyUpdate{Status: model.DeliverySent, MessageID: "m_out1", SentAt: &sentAt}); err != nil || !ok {
+		if ok, err := db.SetChannelDelivery(ctx, w.ID, reply.ID, model.ChannelReplyUpdate{Status: model.DeliverySent, MessageID: "m_out1", SentAt: &sentAt}); err != nil || !ok {
 			t.Fatalf("sent: %v %v", ok, err)
 		}
-		if ok, err := db.SetChannelDelivery(ctx, w.ID, reply.ID, store.ChannelReplyUpdate{Status: model.DeliveryFailed, Error: "late"}); err != nil || ok {
+		if ok, err := db.SetChannelDelivery(ctx, w.ID, reply.ID, model.ChannelReplyUpdate{Status: model.DeliveryFailed, Error: "late"}); err != nil || ok {
 			t.Errorf("a sent reply moved to failed: %v %v", ok, err)
 		}
 		got, err = db.ChannelMessage(ctx, w.ID, reply.ID)

@@ -12,17 +12,11 @@ import (
 	"github.com/parleychat/parley/internal/model"
 )
 
-// ForwardState is the forwarding engine's last decision on a conversation.
-type ForwardState struct {
-	DueAt  *time.Time `json:"due_at"`
-	Code   string     `json:"code"`
-	Reason string     `json:"reason"`
-}
-
-// ForwardState returns a conversation's forwarding state.
-func (s *Store) ForwardState(ctx context.Context, conversationID string) (ForwardState, error) {
+// ForwardState returns the forwarding engine's last decision on a
+// conversation (all fields empty when it made none).
+func (s *Store) ForwardState(ctx context.Context, conversationID string) (model.Forwarding, error) {
 	var (
-		st           ForwardState
+		st           model.Forwarding
 		due          sql.NullInt64
 		code, reason sql.NullString
 	)
@@ -39,7 +33,7 @@ func (s *Store) ForwardState(ctx context.Context, conversationID string) (Forwar
 
 // SetForwardState records a decision; a nil due time takes the
 // conversation off the schedule.
-func (s *Store) SetForwardState(ctx context.Context, conversationID string, st ForwardState) error {
+func (s *Store) SetForwardState(ctx context.Context, conversationID string, st model.Forwarding) error {
 	if _, err := s.exec(ctx, `UPDATE conversations SET forward_due_at = ?, forward_code = ?, forward_reason = ? WHERE id = ?`,
 		nullMicros(st.DueAt), st.Code, st.Reason, conversationID); err != nil {
 		return fmt.Errorf("set forward state of %s: %w", conversationID, err)

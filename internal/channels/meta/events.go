@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
 )
 
@@ -223,7 +224,7 @@ func (s *Service) receive(ctx context.Context, acct store.ChannelAccount, in cha
 // lookUpProfile fetches a person's name. A failure leaves the name as it is
 // (the next message tries again); an invalid token is recorded on the
 // account, for Settings → Channels.
-func (s *Service) lookUpProfile(ctx context.Context, acct store.ChannelAccount, p store.ChannelPerson) {
+func (s *Service) lookUpProfile(ctx context.Context, acct store.ChannelAccount, p model.ChannelPerson) {
 	cred, err := s.credentials(acct)
 	if err != nil {
 		s.log.Error("profile lookup: stored secrets unreadable", "workspace", acct.WorkspaceID, "err", err)

@@ -224,7 +224,7 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) {
 		return
 	}
 	for _, m := range msgs {
-		if b, err := realtime.EncodeEvent("message.updated", m); err == nil {
+		if b, err := realtime.EncodeEvent(realtime.MessageUpdated, m); err == nil {
 			w.notify.ToAgents(e.WorkspaceID, b)
 		}
 	}
