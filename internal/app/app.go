@@ -212,7 +212,7 @@ func (a *App) openMail() error {
 		}
 		a.relay, sender = r, r
 	}
-	a.Outbox = outbox.New(a.DB, sender, a.pub, outbox.Options{
+	a.Outbox = outbox.New(a.DB, sender, a.Chat, outbox.Options{
 		IsPermanent: relay.IsPermanent,
 		RetryBase:   a.Config.MailRetryBase,
 		NodeID:      a.Chat.NodeID(),

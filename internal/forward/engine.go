@@ -15,6 +15,7 @@ import (
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
+	"github.com/parleychat/parley/internal/worker"
 )
 
 // EngineOptions configure the scheduler.
@@ -54,7 +55,7 @@ type Engine struct {
 	opts   EngineOptions
 	log    *slog.Logger
 
-	wake chan struct{}
+	loop *worker.Worker
 
 	mu      sync.Mutex
 	pending map[string]struct{} // conversations to re-evaluate
@@ -76,26 +77,21 @@ func NewEngine(db *store.DB, signer *token.Signer, notify realtime.Publisher, op
 	if opts.Workers <= 0 {
 		opts.Workers = 1
 	}
-	return &Engine{db: db, signer: signer, notify: notify, opts: opts, log: opts.Logger,
-		wake:    make(chan struct{}, 1),
+	e := &Engine{db: db, signer: signer, notify: notify, opts: opts, log: opts.Logger,
 		pending: map[string]struct{}{}, visits: map[string]struct{}{}, spaces: map[string]struct{}{}}
+	e.loop = worker.New(worker.Config{Name: "forwarding", Work: e.work, NextDue: e.nextDue,
+		MaxIdle: opts.MaxIdle, Now: e.now, Logger: opts.Logger})
+	return e
 }
 
 func (e *Engine) now() time.Time { return e.opts.Now().UTC().Truncate(time.Microsecond) }
-
-func (e *Engine) poke() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-}
 
 // ConversationChanged asks for the conversation to be evaluated again.
 func (e *Engine) ConversationChanged(_ context.Context, id string) {
 	e.mu.Lock()
 	e.pending[id] = struct{}{}
 	e.mu.Unlock()
-	e.poke()
+	e.loop.Kick()
 }
 
 // VisitorChanged asks for the visitor's conversations to be evaluated again.
@@ -103,7 +99,7 @@ func (e *Engine) VisitorChanged(_ context.Context, id string) {
 	e.mu.Lock()
 	e.visits[id] = struct{}{}
 	e.mu.Unlock()
-	e.poke()
+	e.loop.Kick()
 }
 
 // WorkspaceChanged asks for the workspace's conversations with unread,
@@ -112,42 +108,28 @@ func (e *Engine) WorkspaceChanged(_ context.Context, id string) {
 	e.mu.Lock()
 	e.spaces[id] = struct{}{}
 	e.mu.Unlock()
-	e.poke()
+	e.loop.Kick()
 }
 
 // Run evaluates changed conversations and sends due emails until ctx ends.
-func (e *Engine) Run(ctx context.Context) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		ok := e.drainChanges(ctx)
-		e.runDue(ctx)
-		wait := e.opts.MaxIdle
-		if !ok {
-			wait = time.Second // retry what failed, without spinning
-		}
-		if next, err := e.db.NextForwardDue(ctx); err != nil {
-			if ctx.Err() == nil {
-				e.log.Error("read forwarding schedule", "err", err)
-			}
-			wait = time.Second
-		} else if next != nil {
-			if d := next.Sub(e.now()); d < wait {
-				wait = d
-			}
-		}
-		if wait < 0 {
-			wait = 0
-		}
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return
-		case <-e.wake:
-			timer.Stop() // Go 1.23 timers: no stale value survives Stop
-		case <-timer.C:
-		}
+func (e *Engine) Run(ctx context.Context) { e.loop.Run(ctx) }
+
+// work is one round of the loop: the changed conversations, then the due
+// ones.
+func (e *Engine) work(ctx context.Context) error {
+	drained := e.drainChanges(ctx)
+	if err := e.runDue(ctx); err != nil {
+		return err
 	}
+	return drained
+}
+
+func (e *Engine) nextDue(ctx context.Context) (*time.Time, error) {
+	next, err := e.db.NextForwardDue(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read forwarding schedule: %w", err)
+	}
+	return next, nil
 }
 
 // retryLater puts an id back in one of the change sets without waking the
@@ -158,9 +140,9 @@ func (e *Engine) retryLater(set map[string]struct{}, id string) {
 	e.mu.Unlock()
 }
 
-// drainChanges evaluates the conversations whose inputs changed; it reports
-// false when some failed and were kept for another try.
-func (e *Engine) drainChanges(ctx context.Context) bool {
+// drainChanges evaluates the conversations whose inputs changed; it
+// returns an error when some failed and were kept for another try.
+func (e *Engine) drainChanges(ctx context.Context) error {
 	e.mu.Lock()
 	convs, visits, spaces := e.pending, e.visits, e.spaces
 	e.pending, e.visits, e.spaces = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
@@ -203,7 +185,10 @@ func (e *Engine) drainChanges(ctx context.Context) bool {
 			failures.Add(1)
 		}
 	})
-	return failed == 0 && failures.Load() == 0 && ctx.Err() == nil
+	if n := int64(failed) + failures.Load(); n > 0 {
+		return fmt.Errorf("%d changes kept for another try", n)
+	}
+	return nil
 }
 
 // each runs fn for every id on up to Workers goroutines, stopping early
@@ -237,20 +222,24 @@ func (e *Engine) each(ctx context.Context, ids []string, fn func(id string)) {
 	wg.Wait()
 }
 
-func (e *Engine) runDue(ctx context.Context) {
-	for ctx.Err() == nil {
-		ids, err := e.db.DueConversations(ctx, e.now(), 200)
+// runDue evaluates the conversations whose due time has come.
+func (e *Engine) runDue(ctx context.Context) error {
+	list := func(ctx context.Context, limit int) ([]string, error) {
+		ids, err := e.db.DueConversations(ctx, e.now(), limit)
 		if err != nil {
-			if ctx.Err() == nil {
-				e.log.Error("list due conversations", "err", err)
-			}
-			return
+			return nil, fmt.Errorf("list due conversations: %w", err)
 		}
 		if e.opts.Workers > 1 {
 			// Other nodes list the same conversations: in another order,
 			// each mostly finds rows nobody has locked yet.
 			rand.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 		}
+		return ids, nil
+	}
+	// Due conversations are listed, not claimed: a batch whose every
+	// evaluation failed or was left to another node is still due, and
+	// listing it again would spin.
+	return worker.Batches(ctx, 200, list, func(ctx context.Context, ids []string) bool {
 		var progressed atomic.Bool
 		ws := newWorkspaceCache()
 		e.each(ctx, ids, func(id string) {
@@ -258,10 +247,8 @@ func (e *Engine) runDue(ctx context.Context) {
 				progressed.Store(true)
 			}
 		})
-		if len(ids) < 200 || !progressed.Load() {
-			return
-		}
-	}
+		return progressed.Load()
+	})
 }
 
 // runDueOne evaluates one due conversation and reports whether it moved on

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/mail/outbox"
 	"github.com/parleychat/parley/internal/mail/relay"
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
 )
@@ -77,6 +79,11 @@ func openDB(b testing.TB) *store.DB {
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// reporter is the chat service that records the outbox's outcomes.
+func reporter(db *store.DB) outbox.Reporter {
+	return chat.New(db, realtime.NewHub(), token.NewSigner([]byte("bench-secret-0123456789")), chat.Options{Logger: quietLog})
+}
+
 func newEngine(db *store.DB, queued func()) *forward.Engine {
 	return forward.NewEngine(db, token.NewSigner([]byte("bench-secret-0123456789")), nil, forward.EngineOptions{
 		Timings:   forward.DefaultTimings,
@@ -98,7 +105,7 @@ func BenchmarkDueBurst1000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		w := outbox.New(db, r, nil, outbox.Options{IsPermanent: relay.IsPermanent, Logger: quietLog})
+		w := outbox.New(db, r, reporter(db), outbox.Options{IsPermanent: relay.IsPermanent, Logger: quietLog})
 		e := newEngine(db, w.Kick)
 		ctx, cancel := context.WithCancel(context.Background())
 		b.StartTimer()

@@ -35,7 +35,7 @@ func TestConcurrentEnginesEmailOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { r.Close() })
-		w := outbox.New(db, r, nil, outbox.Options{IsPermanent: relay.IsPermanent, Logger: quietLog})
+		w := outbox.New(db, r, reporter(db), outbox.Options{IsPermanent: relay.IsPermanent, Logger: quietLog})
 		e := forward.NewEngine(db, token.NewSigner([]byte("test-secret-0123456789")), nil, forward.EngineOptions{
 			Timings:   forward.DefaultTimings,
 			PublicURL: "https://chat.example.com", MailFrom: "chat@example.com", InboundDomain: "reply.example.com",

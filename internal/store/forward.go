@@ -285,17 +285,18 @@ func (s *Store) SetEmailStatus(ctx context.Context, id, status string, next time
 }
 
 // RecordEmailOutcome is SetEmailStatus for the outbox, in a transaction of
-// its own: it records how the delivery of e went and returns the replies
-// e carries as they now are, for the agents' dashboards. On PostgreSQL it
+// its own: it records how the delivery of email emailID of the workspace
+// went and returns the replies it carries as they now are, for the agents'
+// dashboards. On PostgreSQL it
 // is one statement: the outbox records one outcome per email, and in a
 // burst of thousands those round trips were a fifth of the database's
 // work.
-func (db *DB) RecordEmailOutcome(ctx context.Context, e Email, status string, next time.Time, lastErr string, at time.Time) ([]model.Message, error) {
+func (db *DB) RecordEmailOutcome(ctx context.Context, workspaceID, emailID, status string, next time.Time, lastErr string, at time.Time) ([]model.Message, error) {
 	if db.dialect != Postgres {
 		var ids []string
 		err := db.InTx(ctx, func(tx *Store) error {
 			var err error
-			ids, err = tx.SetEmailStatus(ctx, e.ID, status, next, lastErr, at)
+			ids, err = tx.SetEmailStatus(ctx, emailID, status, next, lastErr, at)
 			return err
 		})
 		if err != nil {
@@ -303,7 +304,7 @@ func (db *DB) RecordEmailOutcome(ctx context.Context, e Email, status string, ne
 		}
 		msgs := make([]model.Message, 0, len(ids))
 		for _, id := range ids {
-			m, err := db.Message(ctx, e.WorkspaceID, id)
+			m, err := db.Message(ctx, workspaceID, id)
 			if err != nil {
 				return msgs, err
 			}
@@ -315,21 +316,21 @@ func (db *DB) RecordEmailOutcome(ctx context.Context, e Email, status string, ne
 		UPDATE messages SET forwarded_status = e.status FROM e
 		WHERE messages.forwarded_email_id = e.id AND e.status <> 'queued'
 		RETURNING `+prefixed("messages.", messageColumns),
-		emailStatusArgs(e.ID, status, next, lastErr, at)...)
+		emailStatusArgs(emailID, status, next, lastErr, at)...)
 	if err != nil {
-		return nil, fmt.Errorf("set status of email %s: %w", e.ID, err)
+		return nil, fmt.Errorf("set status of email %s: %w", emailID, err)
 	}
 	defer rows.Close()
 	var msgs []model.Message
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
-			return nil, fmt.Errorf("set status of email %s: %w", e.ID, err)
+			return nil, fmt.Errorf("set status of email %s: %w", emailID, err)
 		}
 		msgs = append(msgs, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("set status of email %s: %w", e.ID, err)
+		return nil, fmt.Errorf("set status of email %s: %w", emailID, err)
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].ID < msgs[j].ID })
 	return msgs, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/worker"
 )
 
 // messagingEvent is one entry[].messaging[] item of a webhook delivery
@@ -71,22 +72,15 @@ type attachment struct {
 type permanent struct{ error }
 
 // processDue processes the stored webhook events whose time has come.
-func (s *Service) processDue(ctx context.Context) {
-	for ctx.Err() == nil {
-		batch, err := s.db.ClaimChannelEvents(ctx, s.now(), s.opts.Lease, 50)
+func (s *Service) processDue(ctx context.Context) error {
+	claim := func(ctx context.Context, limit int) ([]store.ChannelEvent, error) {
+		batch, err := s.db.ClaimChannelEvents(ctx, s.now(), s.opts.Lease, limit)
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Error("claim webhook events", "err", err)
-			}
-			return
+			return nil, fmt.Errorf("claim webhook events: %w", err)
 		}
-		for _, e := range batch {
-			s.processOne(ctx, e)
-		}
-		if len(batch) < 50 {
-			return
-		}
+		return batch, nil
 	}
+	return worker.Batches(ctx, 50, claim, worker.Each(s.processOne))
 }
 
 func (s *Service) processOne(ctx context.Context, e store.ChannelEvent) {

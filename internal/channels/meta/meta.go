@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/worker"
 )
 
 // Defaults of the Graph API endpoint (PARLEY_META_GRAPH_URL,
@@ -75,8 +75,8 @@ type Service struct {
 	opts  Options
 	log   *slog.Logger
 
-	kickSend   chan struct{}
-	kickEvents chan struct{}
+	sends  *worker.Worker // agents' replies to the Send API
+	events *worker.Worker // stored webhook events to process
 }
 
 var _ chat.ChannelSender = (*Service)(nil)
@@ -118,22 +118,19 @@ func New(db *store.DB, svc *chat.Service, opts Options) *Service {
 		// HKDF-SHA256 to 32 bytes and AES-256 cannot fail.
 		panic(err)
 	}
-	return &Service{
+	s := &Service{
 		db: db, chat: svc, box: b, opts: opts, log: opts.Logger,
-		graph:      NewGraph(opts.GraphURL, opts.GraphVersion, opts.HTTPClient),
-		kickSend:   make(chan struct{}, 1),
-		kickEvents: make(chan struct{}, 1),
+		graph: NewGraph(opts.GraphURL, opts.GraphVersion, opts.HTTPClient),
 	}
+	// Both wake at least every 30 seconds: other nodes may have queued work.
+	s.sends = worker.New(worker.Config{Name: "meta sends", Work: s.sendDue, Now: s.now, Logger: opts.Logger,
+		NextDue: s.queueNext("replies", db.NextChannelReplyDue)})
+	s.events = worker.New(worker.Config{Name: "meta webhook events", Work: s.processDue, Now: s.now, Logger: opts.Logger,
+		NextDue: s.queueNext("webhook events", db.NextChannelEventDue)})
+	return s
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
-
-func kick(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
-}
 
 // Run processes webhook events and sends queued replies until ctx ends.
 func (s *Service) Run(ctx context.Context) {
@@ -145,48 +142,25 @@ func (s *Service) Run(ctx context.Context) {
 	}
 	s.requeueUnsent(ctx)
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); s.loop(ctx, s.kickEvents, s.processDue, s.db.NextChannelEventDue) }()
-	go func() { defer wg.Done(); s.loop(ctx, s.kickSend, s.sendDue, s.db.NextChannelReplyDue) }()
+	wg.Go(func() { s.events.Run(ctx) })
+	wg.Go(func() { s.sends.Run(ctx) })
 	wg.Wait()
 }
 
-// loop runs work whenever kicked or when next says something is due, and
-// at least every 30 seconds (other nodes may have queued work).
-func (s *Service) loop(ctx context.Context, kicked <-chan struct{}, work func(context.Context), next func(context.Context) (*time.Time, error)) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		work(ctx)
-		wait := 30 * time.Second
-		if n, err := next(ctx); err == nil && n != nil {
-			if d := n.Sub(s.now()); d < wait {
-				wait = d
-			}
-		} else if err != nil && ctx.Err() == nil {
-			s.log.Error("read channel queue", "err", err)
-			wait = time.Second
+// queueNext wraps a store's next-due query for a worker.
+func (s *Service) queueNext(what string, next func(context.Context) (*time.Time, error)) func(context.Context) (*time.Time, error) {
+	return func(ctx context.Context) (*time.Time, error) {
+		t, err := next(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read the channel queue of %s: %w", what, err)
 		}
-		timer.Reset(max(wait, 0))
-		select {
-		case <-ctx.Done():
-			return
-		case <-kicked:
-			timer.Stop() // Go 1.23 timers: no stale value survives Stop
-		case <-timer.C:
-		}
+		return t, nil
 	}
 }
 
-// backoff is the delay before attempt n+1 after n failed attempts, with up
-// to 10% jitter so that retries of a burst spread out.
+// backoff is the delay before attempt n+1 after n failed attempts.
 func (s *Service) backoff(n int) time.Duration {
-	d := s.opts.RetryBase
-	for i := 1; i < n && d < s.opts.RetryMax; i++ {
-		d *= 2
-	}
-	d = min(d, s.opts.RetryMax)
-	return d + time.Duration(rand.Int64N(int64(d)/10+1))
+	return worker.Backoff{Base: s.opts.RetryBase, Max: s.opts.RetryMax}.Delay(n)
 }
 
 // ---- accounts ---------------------------------------------------------------------

@@ -3,11 +3,13 @@ package meta
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/worker"
 )
 
 // SendReply implements chat.ChannelSender: it queues an agent reply of a
@@ -20,7 +22,7 @@ func (s *Service) SendReply(ctx context.Context, conv model.Conversation, msg mo
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if msg.Delivery != nil && msg.Delivery.Status == model.DeliveryQueued {
-		kick(s.kickSend) // already queued with its tag (chat.PostChannelReply)
+		s.sends.Kick() // already queued with its tag (chat.PostChannelReply)
 		return
 	}
 	tag := ""
@@ -37,7 +39,7 @@ func (s *Service) SendReply(ctx context.Context, conv model.Conversation, msg mo
 		s.log.Error("queue channel reply", "workspace", conv.WorkspaceID, "conversation", conv.ID, "message", msg.ID, "err", err)
 		return
 	}
-	kick(s.kickSend)
+	s.sends.Kick()
 }
 
 // reason is the text agents read for a refused reply.
@@ -79,22 +81,15 @@ func (s *Service) requeueUnsent(ctx context.Context) {
 }
 
 // sendDue sends the queued replies whose time has come.
-func (s *Service) sendDue(ctx context.Context) {
-	for ctx.Err() == nil {
-		batch, err := s.db.ClaimChannelReplies(ctx, s.now(), s.opts.Lease, 20)
+func (s *Service) sendDue(ctx context.Context) error {
+	claim := func(ctx context.Context, limit int) ([]model.Message, error) {
+		batch, err := s.db.ClaimChannelReplies(ctx, s.now(), s.opts.Lease, limit)
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Error("claim channel replies", "err", err)
-			}
-			return
+			return nil, fmt.Errorf("claim channel replies: %w", err)
 		}
-		for _, m := range batch {
-			s.sendOne(ctx, m)
-		}
-		if len(batch) < 20 {
-			return
-		}
+		return batch, nil
 	}
+	return worker.Batches(ctx, 20, claim, worker.Each(s.sendOne))
 }
 
 // sendOne makes one attempt at a claimed reply and records the outcome:

@@ -116,7 +116,7 @@ func (s *Service) ReceiveWebhook(ctx context.Context, signature string, body []b
 		return r, err
 	}
 	r.Stored = len(events)
-	kick(s.kickEvents)
+	s.events.Kick()
 	return r, nil
 }
 

@@ -66,7 +66,7 @@ func TestDeliveryLoggedOncePerAttempt(t *testing.T) {
 			id := f.queue(t, 1)[0]
 			var logs logBuffer
 			log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-			run(t, outbox.New(f.db, tt.sender, nil, outbox.Options{RetryBase: 10 * time.Millisecond, Logger: log}))
+			run(t, outbox.New(f.db, tt.sender, f.chat, outbox.Options{RetryBase: 10 * time.Millisecond, Logger: log}))
 			apptest.Eventually(t, 5*time.Second, "every attempt logged", func() bool { return len(logs.entries(t, id)) >= len(tt.wantMsgs) })
 			got := logs.entries(t, id)
 			if len(got) != len(tt.wantMsgs) {

@@ -1,18 +1,21 @@
 // Package outbox delivers the emails the forwarding engine queued: it
-// claims due rows, hands them to the relay, and records the outcome on the
-// email and on the replies it carries. Temporary failures are retried with
-// backoff for at least a day; permanent ones fail the email.
+// claims due rows, hands them to the relay, and reports each outcome to the
+// chat service, which records it on the email and on the replies it
+// carries and tells the agents' dashboards. Temporary failures are retried
+// with backoff for at least a day; permanent ones fail the email. (A bounce
+// comes back later as mail, through the inbound side.)
 package outbox
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/parleychat/parley/internal/logging"
-	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/worker"
 )
 
 // Sender hands one message to a relay.
@@ -20,9 +23,25 @@ type Sender interface {
 	Send(ctx context.Context, from string, to []string, msg []byte) error
 }
 
-// Notifier pushes encoded events to agents' dashboards.
-type Notifier interface {
-	ToAgents(workspaceID string, frame []byte)
+// Reporter records how a delivery attempt went. The chat service
+// implements it: it writes the email's status and its replies' status and
+// publishes the replies' events.
+type Reporter interface {
+	EmailDelivery(ctx context.Context, d Delivery) error
+}
+
+// Delivery is the outcome of one attempt at an email.
+type Delivery struct {
+	EmailID        string
+	WorkspaceID    string
+	ConversationID string
+	// Status is model.DeliverySent, model.DeliveryFailed, or
+	// model.DeliveryQueued when the email is to be tried again at Next.
+	Status string
+	Next   time.Time
+	// Error is why the attempt failed (empty when sent).
+	Error string
+	At    time.Time
 }
 
 // Options configure a Worker.
@@ -47,15 +66,16 @@ type Options struct {
 type Worker struct {
 	db     *store.DB
 	sender Sender // nil: no relay configured
-	notify Notifier
+	report Reporter
 	opts   Options
 	log    *slog.Logger
-	kick   chan struct{}
+	loop   *worker.Worker
 }
 
-// New returns a Worker. With a nil sender, emails are logged and stay
-// queued in the outbox until a relay is configured.
-func New(db *store.DB, sender Sender, notify Notifier, opts Options) *Worker {
+// New returns a Worker that reports outcomes to report. With a nil sender,
+// emails are logged and stay queued in the outbox until a relay is
+// configured.
+func New(db *store.DB, sender Sender, report Reporter, opts Options) *Worker {
 	if opts.RetryBase <= 0 {
 		opts.RetryBase = 10 * time.Second
 	}
@@ -77,28 +97,18 @@ func New(db *store.DB, sender Sender, notify Notifier, opts Options) *Worker {
 	if opts.IsPermanent == nil {
 		opts.IsPermanent = func(error) bool { return false }
 	}
-	return &Worker{db: db, sender: sender, notify: notify, opts: opts, log: opts.Logger, kick: make(chan struct{}, 1)}
+	w := &Worker{db: db, sender: sender, report: report, opts: opts, log: opts.Logger}
+	w.loop = worker.New(worker.Config{Name: "outbox", Work: w.deliverDue, NextDue: w.nextDue,
+		Now: opts.Now, Logger: opts.Logger})
+	return w
 }
 
 // Kick wakes the worker (an email was queued).
-func (w *Worker) Kick() {
-	select {
-	case w.kick <- struct{}{}:
-	default:
-	}
-}
+func (w *Worker) Kick() { w.loop.Kick() }
 
 // Backoff is the delay before attempt n+1 after n failed attempts.
 func (w *Worker) Backoff(n int) time.Duration {
-	d := w.opts.RetryBase
-	for i := 1; i < n && d < w.opts.RetryMax; i++ {
-		d *= 2
-	}
-	if d > w.opts.RetryMax {
-		d = w.opts.RetryMax
-	}
-	// Up to 10% jitter so that retries of a burst spread out.
-	return d + time.Duration(rand.Int64N(int64(d)/10+1))
+	return worker.Backoff{Base: w.opts.RetryBase, Max: w.opts.RetryMax}.Delay(n)
 }
 
 // Run delivers until ctx ends.
@@ -106,73 +116,47 @@ func (w *Worker) Run(ctx context.Context) {
 	if w.sender == nil {
 		w.log.Warn("no relay configured (PARLEY_SMTP_URL is empty): forwarded emails are logged and kept in the outbox")
 	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		w.deliverDue(ctx)
-		wait := 30 * time.Second
-		if next, err := w.db.NextEmailDue(ctx); err == nil && next != nil {
-			if d := next.Sub(w.opts.Now()); d < wait {
-				wait = d
-			}
-		}
-		if wait < 0 {
-			wait = 0
-		}
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.kick:
-			timer.Stop() // Go 1.23 timers: no stale value survives Stop
-		case <-timer.C:
-		}
-	}
+	w.loop.Run(ctx)
 }
 
-func (w *Worker) deliverDue(ctx context.Context) {
-	for ctx.Err() == nil {
-		if w.sender == nil {
-			w.logUndeliverable(ctx)
-			return
-		}
-		batch, err := w.db.ClaimEmails(ctx, w.opts.NodeID, w.opts.Now(), w.opts.Lease, 50)
-		if err != nil {
-			if ctx.Err() == nil {
-				w.log.Error("claim emails", "err", err)
-			}
-			return
-		}
-		for _, e := range batch {
-			w.deliver(ctx, e)
-		}
-		if len(batch) < 50 {
-			return
-		}
-	}
-}
-
-// logUndeliverable logs queued emails once, pushing their next look far
-// out; they are sent when Parley restarts with a relay.
-func (w *Worker) logUndeliverable(ctx context.Context) {
-	batch, err := w.db.ClaimEmails(ctx, w.opts.NodeID, w.opts.Now(), 24*time.Hour, 50)
+func (w *Worker) nextDue(ctx context.Context) (*time.Time, error) {
+	next, err := w.db.NextEmailDue(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
-			w.log.Error("claim emails", "err", err)
-		}
-		return
+		return nil, fmt.Errorf("read the outbox schedule: %w", err)
 	}
-	for _, e := range batch {
-		// With no relay, the contract has the email written to the log;
-		// its whole text (the visitor's address, the signed reply address)
-		// only at debug level.
-		w.log.Warn("email not sent: no relay configured (PARLEY_SMTP_URL); kept in the outbox, undeliverable until one is (PARLEY_LOG_LEVEL=debug logs its text)",
-			"email", e.ID, "conversation", e.ConversationID, "to", logging.MaskEmail(e.To), "message_id", e.MessageID)
-		w.log.Debug("undeliverable email", "email", e.ID, "to", e.To, "raw", string(e.Raw))
-		if _, err := w.db.SetEmailStatus(ctx, e.ID, "queued", w.opts.Now().Add(24*time.Hour), "no relay configured (PARLEY_SMTP_URL is empty)", w.opts.Now()); err != nil {
-			w.log.Error("record undeliverable email", "email", e.ID, "err", err)
+	return next, nil
+}
+
+// claim leases up to limit due emails for lease.
+func (w *Worker) claim(lease time.Duration) func(context.Context, int) ([]store.Email, error) {
+	return func(ctx context.Context, limit int) ([]store.Email, error) {
+		batch, err := w.db.ClaimEmails(ctx, w.opts.NodeID, w.opts.Now(), lease, limit)
+		if err != nil {
+			return nil, fmt.Errorf("claim emails: %w", err)
 		}
+		return batch, nil
 	}
+}
+
+func (w *Worker) deliverDue(ctx context.Context) error {
+	if w.sender == nil {
+		return worker.Batches(ctx, 50, w.claim(24*time.Hour), worker.Each(w.logUndeliverable))
+	}
+	return worker.Batches(ctx, 50, w.claim(w.opts.Lease), worker.Each(w.deliver))
+}
+
+// logUndeliverable logs a queued email once, pushing its next look far
+// out; it is sent when Parley restarts with a relay.
+func (w *Worker) logUndeliverable(ctx context.Context, e store.Email) {
+	// With no relay, the contract has the email written to the log;
+	// its whole text (the visitor's address, the signed reply address)
+	// only at debug level.
+	w.log.Warn("email not sent: no relay configured (PARLEY_SMTP_URL); kept in the outbox, undeliverable until one is (PARLEY_LOG_LEVEL=debug logs its text)",
+		"email", e.ID, "conversation", e.ConversationID, "to", logging.MaskEmail(e.To), "message_id", e.MessageID)
+	w.log.Debug("undeliverable email", "email", e.ID, "to", e.To, "raw", string(e.Raw))
+	now := w.opts.Now()
+	w.record(ctx, Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID,
+		Status: model.DeliveryQueued, Next: now.Add(24 * time.Hour), Error: "no relay configured (PARLEY_SMTP_URL is empty)", At: now})
 }
 
 func (w *Worker) deliver(ctx context.Context, e store.Email) {
@@ -185,11 +169,8 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) {
 		return
 	}
 	now := w.opts.Now()
-	var (
-		status = "sent"
-		next   = now
-		msg    string
-	)
+	d := Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID,
+		Status: model.DeliverySent, Next: now, At: now}
 	// One line per delivery attempt, keyed by the outbox id; the relay's
 	// answer may quote the visitor's address, masked like "to".
 	logged := []any{"email", e.ID, "conversation", e.ConversationID, "to", logging.MaskEmail(e.To), "attempt", e.Attempts}
@@ -200,32 +181,22 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) {
 	case err == nil:
 		w.log.Info("email sent", logged...)
 	case w.opts.IsPermanent(err):
-		status, msg = "failed", err.Error()
+		d.Status, d.Error = model.DeliveryFailed, err.Error()
 		w.log.Warn("email refused by the relay", logged...)
 	case now.Sub(e.CreatedAt) >= w.opts.GiveUpAfter:
-		status, msg = "failed", "gave up after "+now.Sub(e.CreatedAt).Round(time.Minute).String()+": "+err.Error()
+		d.Status, d.Error = model.DeliveryFailed, "gave up after "+now.Sub(e.CreatedAt).Round(time.Minute).String()+": "+err.Error()
 		w.log.Warn("email given up", logged...)
 	default:
-		status, msg = "queued", err.Error()
-		next = now.Add(w.Backoff(e.Attempts))
-		w.log.Warn("email delivery failed; will retry", append(logged, "retry_at", next)...)
+		d.Status, d.Error = model.DeliveryQueued, err.Error()
+		d.Next = now.Add(w.Backoff(e.Attempts))
+		w.log.Warn("email delivery failed; will retry", append(logged, "retry_at", d.Next)...)
 	}
-	// The relay has answered: record it even if we are shutting down, and
-	// the email with its replies at once.
-	ctx = context.WithoutCancel(ctx)
-	msgs, err := w.db.RecordEmailOutcome(ctx, e, status, next, msg, now)
-	if err != nil {
-		w.log.Error("record email status", "email", e.ID, "status", status, "err", err)
-		if len(msgs) == 0 {
-			return
-		}
-	}
-	if w.notify == nil {
-		return
-	}
-	for _, m := range msgs {
-		if b, err := realtime.EncodeEvent(realtime.MessageUpdated, m); err == nil {
-			w.notify.ToAgents(e.WorkspaceID, b)
-		}
+	// The relay has answered: record it even if we are shutting down.
+	w.record(context.WithoutCancel(ctx), d)
+}
+
+func (w *Worker) record(ctx context.Context, d Delivery) {
+	if err := w.report.EmailDelivery(ctx, d); err != nil {
+		w.log.Error("record email status", "email", d.EmailID, "status", d.Status, "err", err)
 	}
 }

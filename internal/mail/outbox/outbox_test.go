@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,16 +15,21 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/mail/outbox"
 	"github.com/parleychat/parley/internal/mail/relay"
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/token"
 )
 
 // fixture is a database with one conversation to hang emails on.
 type fixture struct {
 	db                  *store.DB
 	ws, visitor, convID string
+	chat                *chat.Service // records the outcomes, as in Parley
+	hub                 *realtime.Hub
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -43,6 +49,8 @@ func newFixture(t testing.TB) *fixture {
 	email := "v@example.com"
 	must(t, db.CreateVisitor(ctx, model.Visitor{ID: f.visitor, WorkspaceID: f.ws, Email: &email, EmailStatus: "ok", CreatedAt: now}))
 	must(t, db.CreateConversation(ctx, model.Conversation{ID: f.convID, WorkspaceID: f.ws, Visitor: model.Visitor{ID: f.visitor}, Status: "open", Channel: "website", CreatedAt: now, LastMessageAt: now}))
+	f.hub = realtime.NewHub()
+	f.chat = chat.New(db, f.hub, token.NewSigner([]byte("test-secret-0123456789")), chat.Options{Logger: slog.New(slog.DiscardHandler)})
 	return f
 }
 
@@ -131,7 +139,7 @@ func TestDeliveryOutcomes(t *testing.T) {
 			f := newFixture(t)
 			id := f.queue(t, 1)[0]
 			sender := &fakeSender{errs: tt.errs}
-			w := outbox.New(f.db, sender, nil, outbox.Options{
+			w := outbox.New(f.db, sender, f.chat, outbox.Options{
 				IsPermanent: func(err error) bool { return err == perm },
 				RetryBase:   10 * time.Millisecond, GiveUpAfter: tt.giveUp,
 			})
@@ -152,6 +160,31 @@ func TestDeliveryOutcomes(t *testing.T) {
 				t.Errorf("a failed email keeps no error text")
 			}
 		})
+	}
+}
+
+// Each outcome reaches the agents' dashboards through the chat service.
+func TestOutcomeReachesDashboards(t *testing.T) {
+	f := newFixture(t)
+	f.queue(t, 1)
+	frames := make(chan []byte, 10)
+	c := realtime.NewConn(f.ws, "", "agent")
+	c.Start(func(b []byte) error { frames <- b; return nil }, func() {})
+	f.hub.Register(c)
+	t.Cleanup(func() { f.hub.Unregister(c); c.Kill() })
+	run(t, outbox.New(f.db, &fakeSender{}, f.chat, outbox.Options{Logger: slog.New(slog.DiscardHandler)}))
+	select {
+	case b := <-frames:
+		var ev struct {
+			Type string        `json:"type"`
+			Data model.Message `json:"data"`
+		}
+		must(t, json.Unmarshal(b, &ev))
+		if ev.Type != "message.updated" || ev.Data.Forwarded == nil || ev.Data.Forwarded.Status != "sent" {
+			t.Errorf("dashboard got %s, want the reply's message.updated with status sent", b)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no event reached the dashboard")
 	}
 }
 
@@ -183,7 +216,7 @@ func TestBackoffIsCappedAndGrows(t *testing.T) {
 func TestNoRelayKeepsEmailsQueued(t *testing.T) {
 	f := newFixture(t)
 	id := f.queue(t, 1)[0]
-	run(t, outbox.New(f.db, nil, nil, outbox.Options{}))
+	run(t, outbox.New(f.db, nil, f.chat, outbox.Options{}))
 	apptest.Eventually(t, 5*time.Second, "undeliverable noted", func() bool {
 		e := f.status(t, id)
 		return e.Status == "queued" && strings.Contains(e.LastError, "no relay")
@@ -202,7 +235,7 @@ func BenchmarkOutbox(b *testing.B) {
 	}
 	defer r.Close()
 	ids := f.queue(b, b.N)
-	w := outbox.New(f.db, r, nil, outbox.Options{IsPermanent: relay.IsPermanent, Logger: slog.New(slog.DiscardHandler)})
+	w := outbox.New(f.db, r, f.chat, outbox.Options{IsPermanent: relay.IsPermanent, Logger: slog.New(slog.DiscardHandler)})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b.ResetTimer()
