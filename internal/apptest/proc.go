@@ -3,7 +3,9 @@ package apptest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os/exec"
@@ -30,12 +32,21 @@ func BuildParley(t testing.TB) string {
 // FreeAddr returns a loopback address with a port nothing listens on.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// Ports below the kernel's ephemeral range (32768 and up on Linux): an
+	// outgoing connection of another test (to PostgreSQL, to Chromium) can
+	// never take the port between this check and the server's listen, as
+	// it could with a port the kernel handed out for ":0".
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port found below the ephemeral range")
+	return ""
 }
 
 // Proc is a parley process.
