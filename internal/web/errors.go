@@ -142,7 +142,7 @@ func errorFrameOf(a answer, clientID string) errorFrame {
 	if a.Internal {
 		msg = "the server could not handle this frame; try again"
 	}
-	return errorFrame{Type: "error", Code: frameCode(a), Message: msg, ClientID: clientID}
+	return errorFrame{Type: realtime.FrameError, Code: frameCode(a), Message: msg, ClientID: clientID}
 }
 
 // failFrame answers a refused widget frame with an error frame; attrs

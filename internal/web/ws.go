@@ -34,10 +34,10 @@ type clientFrame struct {
 }
 
 type errorFrame struct {
-	Type     string `json:"type"`
-	Code     string `json:"code"`
-	Message  string `json:"message"`
-	ClientID string `json:"client_id,omitempty"`
+	Type     realtime.FrameType `json:"type"`
+	Code     string             `json:"code"`
+	Message  string             `json:"message"`
+	ClientID string             `json:"client_id,omitempty"`
 }
 
 func (s *Server) widgetWS(w http.ResponseWriter, r *http.Request) {
@@ -167,7 +167,7 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websock
 				break
 			}
 			if typ != websocket.MessageText {
-				conn.Push(encodeFrame(errorFrame{Type: "error", Code: "bad_frame", Message: "frames are JSON text messages"}))
+				conn.Push(encodeFrame(errorFrame{Type: realtime.FrameError, Code: "bad_frame", Message: "frames are JSON text messages"}))
 				continue
 			}
 			done := make(chan struct{})
@@ -210,7 +210,7 @@ func encodeFrame(v any) []byte {
 
 func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtime.Conn, raw []byte) {
 	refuse := func(code, msg, clientID string) {
-		conn.Push(encodeFrame(errorFrame{Type: "error", Code: code, Message: msg, ClientID: clientID}))
+		conn.Push(encodeFrame(errorFrame{Type: realtime.FrameError, Code: code, Message: msg, ClientID: clientID}))
 	}
 	if !utf8.Valid(raw) {
 		refuse("bad_frame", "frame is not valid UTF-8", "")
