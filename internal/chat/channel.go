@@ -193,6 +193,10 @@ func (s *Service) PostChannelReply(ctx context.Context, a model.Agent, conversat
 		if err := tx.TouchConversation(ctx, conv.ID, now, true); err != nil {
 			return err
 		}
+		// Whoever answers an unassigned conversation takes it.
+		if _, err := tx.ClaimConversation(ctx, a.WorkspaceID, conv.ID, a.ID); err != nil {
+			return err
+		}
 		var err error
 		conv, err = tx.Conversation(ctx, a.WorkspaceID, conv.ID)
 		return err

@@ -10,18 +10,6 @@ import (
 	"github.com/parleychat/parley/internal/store"
 )
 
-// Conversations lists the agent's workspace's conversations.
-func (s *Service) Conversations(ctx context.Context, a model.Agent, status string) ([]model.Conversation, error) {
-	switch status {
-	case "":
-		status = "open"
-	case "open", "closed", "all":
-	default:
-		return nil, newError(CodeBadRequest, `status is one of "open", "closed", "all"`)
-	}
-	return s.db.Conversations(ctx, a.WorkspaceID, status, 500)
-}
-
 // Conversation returns one conversation of the agent's workspace.
 func (s *Service) Conversation(ctx context.Context, a model.Agent, id string) (model.Conversation, error) {
 	c, err := s.db.Conversation(ctx, a.WorkspaceID, id)
@@ -63,6 +51,12 @@ func (s *Service) PostMessage(ctx context.Context, a model.Agent, conversationID
 		}
 		if err := tx.TouchConversation(ctx, conversationID, now, kind == model.KindReply); err != nil {
 			return err
+		}
+		if kind == model.KindReply {
+			// Whoever answers an unassigned conversation takes it.
+			if _, err := tx.ClaimConversation(ctx, a.WorkspaceID, conversationID, a.ID); err != nil {
+				return err
+			}
 		}
 		var err error
 		conv, err = tx.Conversation(ctx, a.WorkspaceID, conversationID)

@@ -157,6 +157,28 @@ type Conversation struct {
 	LastMessage *string `json:"last_message,omitempty"`
 	// Forwarding is the forwarding engine's last decision, when it made one.
 	Forwarding *Forwarding `json:"forwarding,omitempty"`
+	// Assignee is the agent the conversation is assigned to; nil: nobody.
+	Assignee *Assignee `json:"assignee"`
+	// ActivityID is the id of the newest message (the conversation's own id
+	// while it has none): the list's sort key.
+	ActivityID string `json:"-"`
+}
+
+// Assignee names the agent a conversation is assigned to.
+type Assignee struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// CannedReply is a body an agent inserts by its shortcut.
+type CannedReply struct {
+	ID          string    `json:"id"`
+	WorkspaceID string    `json:"-"`
+	Shortcut    string    `json:"shortcut"`
+	Body        string    `json:"body"`
+	CreatedBy   *string   `json:"-"`
+	CreatedAt   time.Time `json:"-"`
+	UpdatedAt   time.Time `json:"-"`
 }
 
 // Forwarding explains whether and when the conversation's unread replies

@@ -15,8 +15,9 @@ const conversationSelect = `SELECT c.id, c.workspace_id, c.status, c.channel, c.
 	(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
 		AND (c.agent_read_id IS NULL OR m.id > c.agent_read_id)),
 	(SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'reply' ORDER BY m.id DESC LIMIT 1),
+	c.assignee_id, ag.name, c.activity_id,
 	` + visitorColumns + `
-	FROM conversations c JOIN visitors v ON v.id = c.visitor_id`
+	FROM conversations c JOIN visitors v ON v.id = c.visitor_id LEFT JOIN agents ag ON ag.id = c.assignee_id`
 
 func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, error) {
 	var (
@@ -27,9 +28,11 @@ func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, 
 		fwdDue           sql.NullInt64
 		fwdCode, fwdWhy  sql.NullString
 		vs               visitorScan
+		assigneeID       sql.NullString
+		assigneeName     sql.NullString
 	)
 	dest := append([]any{&c.ID, &c.WorkspaceID, &c.Status, &c.Channel, &created, &last, &readID, &agentRID,
-		&fwdDue, &fwdCode, &fwdWhy, &c.Unread, &preview},
+		&fwdDue, &fwdCode, &fwdWhy, &c.Unread, &preview, &assigneeID, &assigneeName, &c.ActivityID},
 		vs.dest(&c.Visitor)...)
 	err := row.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -46,6 +49,9 @@ func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, 
 	if fwdCode.Valid && fwdCode.String != "" {
 		c.Forwarding = &model.Forwarding{Code: fwdCode.String, Reason: fwdWhy.String, DueAt: fromNullMicros(fwdDue)}
 	}
+	if assigneeID.Valid {
+		c.Assignee = &model.Assignee{ID: assigneeID.String, Name: assigneeName.String}
+	}
 	if preview.Valid {
 		p := preview.String
 		if r := []rune(p); len(r) > 140 {
@@ -58,8 +64,8 @@ func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, 
 
 // CreateConversation inserts a conversation.
 func (s *Store) CreateConversation(ctx context.Context, c model.Conversation) error {
-	_, err := s.exec(ctx, `INSERT INTO conversations (id, workspace_id, visitor_id, status, channel, created_at, last_message_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.WorkspaceID, c.Visitor.ID, c.Status, c.Channel, micros(c.CreatedAt), micros(c.LastMessageAt))
+	_, err := s.exec(ctx, `INSERT INTO conversations (id, workspace_id, visitor_id, status, channel, created_at, last_message_at, activity_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.WorkspaceID, c.Visitor.ID, c.Status, c.Channel, micros(c.CreatedAt), micros(c.LastMessageAt), c.ID)
 	if err != nil {
 		return fmt.Errorf("create conversation: %w", err)
 	}
@@ -83,33 +89,6 @@ func (s *Store) LatestConversationOfVisitor(ctx context.Context, visitorID, chan
 		return c, fmt.Errorf("get conversation of visitor %s: %w", visitorID, err)
 	}
 	return c, nil
-}
-
-// Conversations lists a workspace's conversations, newest activity first.
-// status is "open", "closed" or "all".
-func (s *Store) Conversations(ctx context.Context, workspaceID, status string, limit int) ([]model.Conversation, error) {
-	q := conversationSelect + ` WHERE c.workspace_id = ?`
-	args := []any{workspaceID}
-	if status != "all" {
-		q += ` AND c.status = ?`
-		args = append(args, status)
-	}
-	q += ` ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`
-	args = append(args, limit)
-	rows, err := s.query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list conversations: %w", err)
-	}
-	defer rows.Close()
-	out := []model.Conversation{}
-	for rows.Next() {
-		c, err := scanConversation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list conversations: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 // ConversationIDsOfVisitor lists the ids of a visitor's conversations.

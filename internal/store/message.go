@@ -55,7 +55,7 @@ func (s *Store) CreateMessage(ctx context.Context, m model.Message) error {
 		}
 		return fmt.Errorf("create message: %w", err)
 	}
-	return nil
+	return s.bumpActivity(ctx, m.ConversationID, m.ID)
 }
 
 // Message returns one message of a workspace.

@@ -89,12 +89,14 @@ func (s *Server) putStatus(w http.ResponseWriter, r *http.Request, a model.Agent
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, a model.Agent) {
-	cs, err := s.svc.Conversations(r.Context(), a, r.URL.Query().Get("status"))
+	q := r.URL.Query()
+	list, err := s.svc.ListConversations(r.Context(), a, chat.ListQuery{Status: q.Get("status"),
+		Assignee: q.Get("assignee"), Limit: q.Get("limit"), Cursor: q.Get("cursor")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": cs})
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, a model.Agent) {

@@ -34,7 +34,7 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *
 		s.failPage(w, r, sess, err)
 		return
 	}
-	if err := s.fillList(ctx, p, sess, filterOf(r), cv.ID, c); err != nil {
+	if err := s.fillList(ctx, p, sess, listOf(r), cv.ID, "", "", c); err != nil {
 		s.failPage(w, r, sess, err)
 		return
 	}
@@ -64,7 +64,7 @@ func (s *Server) dashPostMessage(w http.ResponseWriter, r *http.Request, sess *s
 		})
 		return
 	}
-	http.Redirect(w, r, conversationHref(id, filterOf(r)), http.StatusSeeOther)
+	http.Redirect(w, r, conversationHref(id, listOf(r)), http.StatusSeeOther)
 }
 
 // refuseOnConversation shows the conversation again with the error of a
@@ -97,7 +97,7 @@ func (s *Server) dashSetConversationStatus(w http.ResponseWriter, r *http.Reques
 		s.failPage(w, r, sess, err)
 		return
 	}
-	http.Redirect(w, r, conversationHref(id, filterOf(r)), http.StatusSeeOther)
+	http.Redirect(w, r, conversationHref(id, listOf(r)), http.StatusSeeOther)
 }
 
 func (s *Server) dashUpdateVisitor(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -130,7 +130,7 @@ func (s *Server) dashUpdateVisitor(w http.ResponseWriter, r *http.Request, sess 
 		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, conversationHref(convID, filterOf(r)), http.StatusSeeOther)
+	http.Redirect(w, r, conversationHref(convID, listOf(r)), http.StatusSeeOther)
 }
 
 func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request, sess *session) {

@@ -39,6 +39,7 @@ var statusOfCode = map[string]int{
 	chat.CodeContactFormRequired: http.StatusForbidden,
 	chat.CodeRateLimited:         http.StatusTooManyRequests,
 	chat.CodeDuplicate:           http.StatusConflict,
+	chat.CodeForbidden:           http.StatusForbidden,
 	// A closed messaging window is a conflict with the conversation's state.
 	chat.CodeWindowClosed: http.StatusConflict,
 }

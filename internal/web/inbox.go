@@ -4,53 +4,160 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
+
+	"github.com/parleychat/parley/internal/chat"
 )
 
-// The inbox: GET /dashboard, the conversation list, and its partial that
-// dashboard.js refetches when events arrive.
+// The inbox: GET /dashboard, the conversation list with its views (Mine,
+// Unassigned, All, each Open, Closed or All) and its pages, and the partial
+// that dashboard.js refetches when events arrive or appends on "Load more".
+
+// listState is which part of the list an agent looks at.
+type listState struct {
+	Status string // "open", "closed", "all"
+	View   string // "all", "mine", "unassigned"
+}
+
+// query is the state as a query string ("" for the default, open and all).
+func (l listState) query() string {
+	v := url.Values{}
+	if l.Status != "open" {
+		v.Set("status", l.Status)
+	}
+	if l.View != "all" {
+		v.Set("view", l.View)
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
+// href is the inbox's URL for the state, from a cursor on when given.
+func (l listState) href(cursor string) string {
+	q := l.query()
+	if cursor != "" {
+		if q == "" {
+			q = "?"
+		} else {
+			q += "&"
+		}
+		q += "cursor=" + url.QueryEscape(cursor)
+	}
+	return "/dashboard" + q
+}
+
+func (l listState) assignee() string {
+	switch l.View {
+	case "mine":
+		return "me"
+	case "unassigned":
+		return "none"
+	}
+	return ""
+}
+
+func listOf(r *http.Request) listState {
+	return listState{Status: filterOf(r), View: viewOf(r)}
+}
+
+func viewOf(r *http.Request) string {
+	v := r.URL.Query().Get("view")
+	if v == "" {
+		v = r.PostFormValue("view")
+	}
+	switch v {
+	case "mine", "unassigned":
+		return v
+	}
+	return "all"
+}
 
 func (s *Server) dashInbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := &page{Title: "Conversations", Nav: "inbox"}
 	s.fillChrome(r.Context(), r, p, sess)
-	if err := s.fillList(r.Context(), p, sess, filterOf(r), "", newClock(p.Workspace.Location())); err != nil {
+	q := r.URL.Query()
+	if err := s.fillList(r.Context(), p, sess, listOf(r), "", q.Get("cursor"), "", newClock(p.Workspace.Location())); err != nil {
 		s.failPage(w, r, sess, err)
 		return
 	}
 	s.render(w, http.StatusOK, "inbox", p)
 }
 
+// dashListPartial answers the list (c: the open conversation; limit: how
+// many the page shows now, so a refresh keeps what was loaded), or with
+// cursor the next page's items alone, to append.
 func (s *Server) dashListPartial(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := &page{}
 	s.fillChrome(r.Context(), r, p, sess)
-	if err := s.fillList(r.Context(), p, sess, filterOf(r), r.URL.Query().Get("c"), newClock(p.Workspace.Location())); err != nil {
+	q := r.URL.Query()
+	limit := ""
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > chat.DefaultPageSize {
+		limit = strconv.Itoa(min(n, chat.MaxPageSize))
+	}
+	if err := s.fillList(r.Context(), p, sess, listOf(r), q.Get("c"), q.Get("cursor"), limit, newClock(p.Workspace.Location())); err != nil {
 		s.failFragment(w, r, err)
+		return
+	}
+	if q.Get("cursor") != "" {
+		s.render(w, http.StatusOK, "list-page", p)
 		return
 	}
 	s.render(w, http.StatusOK, "list", p)
 }
 
-// fillList loads the conversation list of the agent's workspace.
-func (s *Server) fillList(ctx context.Context, p *page, sess *session, filter, current string, c clock) error {
-	convs, err := s.svc.Conversations(ctx, sess.agent, filter)
+// fillList loads a page of the conversation list of the agent's workspace,
+// the views' counts and the agents conversations can be assigned to.
+func (s *Server) fillList(ctx context.Context, p *page, sess *session, st listState, current, cursor, limit string, c clock) error {
+	list, err := s.svc.ListConversations(ctx, sess.agent, chat.ListQuery{Status: st.Status, Assignee: st.assignee(), Cursor: cursor, Limit: limit})
 	if err != nil {
 		return err
 	}
-	p.Filter, p.Current = filter, current
+	counts, err := s.svc.ConversationCounts(ctx, sess.agent, st.Status)
+	if err != nil {
+		return err
+	}
+	unread, err := s.svc.UnreadConversations(ctx, sess.agent)
+	if err != nil {
+		return err
+	}
+	if p.Assignees, err = s.svc.Assignees(ctx, sess.agent); err != nil {
+		return err
+	}
+	p.Filter, p.View, p.Current, p.Unread = st.Status, st.View, current, unread
+	if list.NextCursor != nil {
+		p.NextCursor = *list.NextCursor
+		p.MoreHref = st.href(p.NextCursor)
+	}
 	for _, f := range []option{{Value: "open", Label: "Open"}, {Value: "closed", Label: "Closed"}, {Value: "all", Label: "All"}} {
-		f.On = f.Value == filter
-		f.Href = "/dashboard?status=" + f.Value
+		f.On = f.Value == st.Status
+		f.Href = listState{Status: f.Value, View: st.View}.href("")
 		if current != "" {
-			f.Href = conversationHref(current, "open") + "?status=" + f.Value
+			f.Href = conversationHref(current, listState{Status: f.Value, View: st.View})
 		}
 		p.Filters = append(p.Filters, f)
 	}
-	p.Items = make([]convItem, 0, len(convs))
-	for _, cv := range convs {
-		it := convItem{ID: cv.ID, Href: conversationHref(cv.ID, filter), Name: visitorName(cv.Visitor),
+	for _, v := range []option{{Value: "mine", Label: "Mine", Count: counts.Mine}, {Value: "unassigned", Label: "Unassigned", Count: counts.Unassigned},
+		{Value: "all", Label: "All", Count: counts.All}} {
+		v.On = v.Value == st.View
+		v.Href = listState{Status: st.Status, View: v.Value}.href("")
+		if current != "" {
+			v.Href = conversationHref(current, listState{Status: st.Status, View: v.Value})
+		}
+		p.Views = append(p.Views, v)
+	}
+	p.Items = make([]convItem, 0, len(list.Conversations))
+	for _, cv := range list.Conversations {
+		it := convItem{ID: cv.ID, Href: conversationHref(cv.ID, st), Name: visitorName(cv.Visitor),
 			Channel: cv.Channel, Status: cv.Status, Unread: cv.Unread, Active: cv.ID == current,
 			Online: cv.Visitor.Online, Time: c.stamp(cv.LastMessageAt), Ago: c.ago(cv.LastMessageAt)}
 		if cv.LastMessage != nil {
 			it.Preview = *cv.LastMessage
+		}
+		if cv.Assignee != nil {
+			it.AssigneeID, it.AssigneeName = cv.Assignee.ID, cv.Assignee.Name
+			it.Mine = cv.Assignee.ID == sess.agent.ID
 		}
 		p.Items = append(p.Items, it)
 	}
@@ -68,10 +175,6 @@ func filterOf(r *http.Request) string {
 	return "open"
 }
 
-func conversationHref(id, filter string) string {
-	h := "/dashboard/conversations/" + url.PathEscape(id)
-	if filter != "open" {
-		h += "?status=" + filter
-	}
-	return h
+func conversationHref(id string, st listState) string {
+	return "/dashboard/conversations/" + url.PathEscape(id) + st.query()
 }

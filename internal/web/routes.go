@@ -26,6 +26,11 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/conversations/{id}/close", s.agent(s.closeConversation))
 	m.HandleFunc("POST /api/v1/conversations/{id}/reopen", s.agent(s.reopenConversation))
 	m.HandleFunc("POST /api/v1/conversations/{id}/read", s.agent(s.readConversation))
+	m.HandleFunc("PUT /api/v1/conversations/{id}/assignee", s.agent(s.putAssignee)) // assign.go
+	m.HandleFunc("GET /api/v1/canned", s.agent(s.listCanned))                        // canned.go
+	m.HandleFunc("POST /api/v1/canned", s.agent(s.createCanned))
+	m.HandleFunc("PATCH /api/v1/canned/{id}", s.agent(s.patchCanned))
+	m.HandleFunc("DELETE /api/v1/canned/{id}", s.agent(s.deleteCanned))
 	m.HandleFunc("GET /api/v1/visitors/{id}", s.agent(s.getVisitor))
 	m.HandleFunc("PATCH /api/v1/visitors/{id}", s.agent(s.patchVisitor))
 	m.HandleFunc("GET /api/v1/settings", s.agent(s.getSettings))
@@ -86,9 +91,14 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /dashboard/conversations/{id}/reopen", s.dash(s.dashReopen))
 	m.HandleFunc("POST /dashboard/visitors/{id}", s.dash(s.dashUpdateVisitor))
 	m.HandleFunc("GET /dashboard/partials/conversation/{id}", s.dashPartial(s.dashConversationPartial))
+	m.HandleFunc("POST /dashboard/conversations/{id}/assignee", s.dash(s.dashAssign)) // assign.go
 
 	m.HandleFunc("GET /dashboard/settings", s.dash(s.dashSettings)) // settings.go
 	m.HandleFunc("POST /dashboard/settings", s.dash(s.dashSaveSettings))
+	m.HandleFunc("GET /dashboard/settings/canned", s.dash(s.dashCanned)) // canned.go
+	m.HandleFunc("POST /dashboard/settings/canned", s.dash(s.dashCreateCanned))
+	m.HandleFunc("POST /dashboard/settings/canned/{id}", s.dash(s.dashUpdateCanned))
+	m.HandleFunc("POST /dashboard/settings/canned/{id}/delete", s.dash(s.dashDeleteCanned))
 
 	m.HandleFunc("GET /dashboard/settings/channels", s.dash(s.dashChannels)) // settings_channels.go
 	m.HandleFunc("POST /dashboard/settings/channels", s.dash(s.dashConnectChannel))

@@ -28,11 +28,17 @@ type page struct {
 	Error     string
 
 	// Inbox.
-	Filter  string
-	Filters []option
-	Items   []convItem
-	Current string
-	Conv    *convView
+	Filter     string
+	Filters    []option
+	View       string
+	Views      []option
+	Items      []convItem
+	Current    string
+	Conv       *convView
+	NextCursor string
+	MoreHref   string
+	Unread     int
+	Assignees  []model.Assignee
 
 	Settings *settingsView
 	Login    *loginView
@@ -42,18 +48,21 @@ type option struct {
 	Value, Label string
 	On           bool // selected / checked / current
 	Href         string
+	Count        int
 }
 
 type convItem struct {
 	ID, Href, Name, Preview, Channel, Status string
+	AssigneeID, AssigneeName                 string
 	Unread                                   int
-	Active, Online                           bool
+	Active, Online, Mine                     bool
 	Time                                     stamp
 	Ago                                      string
 }
 
 type convView struct {
 	ID, Name, Channel, Status string
+	Assignee                  *model.Assignee
 	Visitor                   model.Visitor
 	Messages                  []msgView
 	Presence, PresenceClass   string
@@ -201,7 +210,7 @@ func linkify(body string) []bodyPart {
 // conversationView builds the right-hand side: messages and visitor panel.
 func conversationView(cv model.Conversation, msgs []model.Message, c clock) *convView {
 	v := cv.Visitor
-	view := &convView{ID: cv.ID, Name: visitorName(v), Channel: cv.Channel, Status: cv.Status, Visitor: v,
+	view := &convView{ID: cv.ID, Name: visitorName(v), Channel: cv.Channel, Status: cv.Status, Visitor: v, Assignee: cv.Assignee,
 		EmailStatus: v.EmailStatus, Forwarding: cv.Forwarding}
 	if v.Name != nil {
 		view.NameInput = *v.Name

@@ -1,0 +1,147 @@
+package chat
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// Paging of the conversation list.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// ListQuery is what an agent asks of the conversation list. Empty fields
+// take their defaults: open conversations, anyone's, the first page of 50.
+type ListQuery struct {
+	Status   string // "open" (default), "closed", "all"
+	Assignee string // "" (anyone), "me", "none" or an agent id
+	Limit    string // 1..200; more is read as 200
+	Cursor   string // next_cursor of the previous page
+}
+
+// ConversationList is one page of the list.
+type ConversationList struct {
+	Conversations []model.Conversation `json:"conversations"`
+	NextCursor    *string              `json:"next_cursor"`
+}
+
+// ListConversations answers one page of the agent's workspace's
+// conversations, most recent activity first. Following NextCursor lists
+// every conversation that matches from the first page on exactly once;
+// conversations that arrive meanwhile appear at the front of a new first
+// page.
+func (s *Service) ListConversations(ctx context.Context, a model.Agent, q ListQuery) (ConversationList, error) {
+	var out ConversationList
+	f, err := s.listFilter(ctx, a, q.Status, q.Assignee)
+	if err != nil {
+		return out, err
+	}
+	limit := DefaultPageSize
+	if q.Limit != "" {
+		n, err := strconv.Atoi(q.Limit)
+		if err != nil || n < 1 {
+			return out, newError(CodeBadRequest, "limit is a whole number from 1 to 200")
+		}
+		limit = min(n, MaxPageSize)
+	}
+	snapshot, after := model.NewID(), ""
+	if q.Cursor != "" {
+		if snapshot, after, err = parseCursor(q.Cursor); err != nil {
+			return out, err
+		}
+	}
+	page, err := s.db.ConversationPage(ctx, a.WorkspaceID, f, snapshot, after, limit+1)
+	if err != nil {
+		return out, err
+	}
+	if len(page) > limit {
+		page = page[:limit]
+		next := formatCursor(snapshot, page[limit-1].Key)
+		out.NextCursor = &next
+	}
+	out.Conversations = make([]model.Conversation, len(page))
+	for i, c := range page {
+		out.Conversations[i] = c.Conversation
+	}
+	return out, nil
+}
+
+// ConversationCounts counts the conversations of a status in the views
+// Mine, Unassigned and All.
+func (s *Service) ConversationCounts(ctx context.Context, a model.Agent, status string) (store.ConversationCounts, error) {
+	f, err := s.listFilter(ctx, a, status, "")
+	if err != nil {
+		return store.ConversationCounts{}, err
+	}
+	return s.db.CountConversations(ctx, a.WorkspaceID, f.Status, a.ID)
+}
+
+func (s *Service) listFilter(ctx context.Context, a model.Agent, status, assignee string) (store.ConversationFilter, error) {
+	f := store.ConversationFilter{Status: status}
+	switch status {
+	case "":
+		f.Status = "open"
+	case "open", "closed", "all":
+	default:
+		return f, newError(CodeBadRequest, `status is one of "open", "closed", "all"`)
+	}
+	switch assignee {
+	case "":
+	case "me":
+		f.Assignee = a.ID
+	case "none":
+		f.Assignee = "none"
+	default:
+		if _, err := s.assignableAgent(ctx, a.WorkspaceID, assignee); err != nil {
+			return f, err
+		}
+		f.Assignee = assignee
+	}
+	return f, nil
+}
+
+// A cursor is "SNAPSHOT.KEY" in base64url: the id made when the first page
+// was read, and the sort key of the last conversation listed.
+func formatCursor(snapshot, key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(snapshot + "." + key))
+}
+
+var errCursor = newError(CodeBadRequest, "cursor is not a next_cursor this server gave")
+
+func parseCursor(c string) (snapshot, key string, err error) {
+	raw, derr := base64.RawURLEncoding.DecodeString(c)
+	if derr != nil {
+		return "", "", errCursor
+	}
+	snapshot, key, ok := strings.Cut(string(raw), ".")
+	if !ok || !isID(snapshot) || !isID(key) {
+		return "", "", errCursor
+	}
+	return snapshot, key, nil
+}
+
+// isID reports whether s has the shape of model.NewID's ids.
+func isID(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'v') {
+			return false
+		}
+	}
+	return true
+}
+
+// UnreadConversations counts the workspace's conversations with visitor
+// messages no agent has seen (the number in the dashboard's tab title).
+func (s *Service) UnreadConversations(ctx context.Context, a model.Agent) (int, error) {
+	return s.db.CountUnreadConversations(ctx, a.WorkspaceID)
+}

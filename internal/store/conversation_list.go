@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/parleychat/parley/internal/model"
+)
+
+// ConversationFilter selects conversations of a workspace.
+type ConversationFilter struct {
+	Status   string // "open", "closed" or "all"
+	Assignee string // "" (anyone or nobody), "none", or an agent id
+}
+
+func (f ConversationFilter) where() (string, []any) {
+	var (
+		q    string
+		args []any
+	)
+	if f.Status != "" && f.Status != "all" {
+		q += ` AND c.status = ?`
+		args = append(args, f.Status)
+	}
+	switch f.Assignee {
+	case "":
+	case "none":
+		q += ` AND c.assignee_id IS NULL`
+	default:
+		q += ` AND c.assignee_id = ?`
+		args = append(args, f.Assignee)
+	}
+	return q, args
+}
+
+// ListedConversation is a conversation of a page with the key it was
+// listed under (its activity as the list stood at the page's snapshot).
+type ListedConversation struct {
+	model.Conversation
+	Key string
+}
+
+// ConversationPage lists up to limit conversations of a workspace, most
+// recent activity first, as the list stood at snapshot (an id made when the
+// first page was read), after the key after ("" for the first page).
+//
+// A conversation's activity is the id of its newest message. One that gets
+// a message after the snapshot is listed under the newest message it had at
+// the snapshot (read from the messages themselves), so following pages
+// neither skip it nor list it twice; one created after the snapshot is not
+// listed (it appears at the front of a new first page).
+func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f ConversationFilter, snapshot, after string, limit int) ([]ListedConversation, error) {
+	fq, fargs := f.where()
+	var args []any
+	// Conversations whose activity has not moved since the snapshot: the
+	// index on (workspace_id, activity_id) serves the range.
+	q := `SELECT id, k FROM (SELECT c.id AS id, c.activity_id AS k FROM conversations c
+		WHERE c.workspace_id = ? AND c.activity_id <= ?` + fq
+	args = append(args, workspaceID, snapshot)
+	args = append(args, fargs...)
+	if after != "" {
+		q += ` AND c.activity_id < ?`
+		args = append(args, after)
+	}
+	// Conversations that moved since: few, and their place at the snapshot
+	// comes from their messages.
+	q += ` UNION ALL SELECT c.id AS id, COALESCE((SELECT MAX(m.id) FROM messages m
+			WHERE m.conversation_id = c.id AND m.id <= ?), c.id) AS k FROM conversations c
+		WHERE c.workspace_id = ? AND c.activity_id > ? AND c.id <= ?` + fq + `) t`
+	args = append(args, snapshot, workspaceID, snapshot, snapshot)
+	args = append(args, fargs...)
+	if after != "" {
+		q += ` WHERE k < ?`
+		args = append(args, after)
+	}
+	q += ` ORDER BY k DESC LIMIT ?`
+	args = append(args, limit)
+
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	var (
+		ids  []string
+		keys = map[string]string{}
+	)
+	for rows.Next() {
+		var id, k string
+		if err := rows.Scan(&id, &k); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list conversations: %w", err)
+		}
+		ids = append(ids, id)
+		keys[id] = k
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	out := make([]ListedConversation, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	byID, err := s.conversationsByID(ctx, workspaceID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if c, ok := byID[id]; ok { // gone since (a deleted visitor): left out
+			out = append(out, ListedConversation{Conversation: c, Key: keys[id]})
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) conversationsByID(ctx context.Context, workspaceID string, ids []string) (map[string]model.Conversation, error) {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, workspaceID)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	q := conversationSelect + ` WHERE c.workspace_id = ? AND c.id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("load conversations: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]model.Conversation, len(ids))
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("load conversations: %w", err)
+		}
+		out[c.ID] = c
+	}
+	return out, rows.Err()
+}
+
+// ConversationCounts counts a workspace's conversations of a status
+// ("open", "closed", "all"): assigned to agentID, assigned to nobody, and
+// in all.
+type ConversationCounts struct {
+	Mine, Unassigned, All int
+}
+
+// CountConversations counts the views of the conversation list.
+func (s *Store) CountConversations(ctx context.Context, workspaceID, status, agentID string) (ConversationCounts, error) {
+	f := ConversationFilter{Status: status}
+	fq, fargs := f.where()
+	args := append([]any{agentID, workspaceID}, fargs...)
+	var n ConversationCounts
+	err := s.queryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN c.assignee_id = ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END), 0), COUNT(*)
+		FROM conversations c WHERE c.workspace_id = ?`+fq, args...).Scan(&n.Mine, &n.Unassigned, &n.All)
+	if err != nil {
+		return n, fmt.Errorf("count conversations: %w", err)
+	}
+	return n, nil
+}
+
+// bumpActivity makes messageID the conversation's newest activity.
+func (s *Store) bumpActivity(ctx context.Context, conversationID, messageID string) error {
+	if _, err := s.exec(ctx, `UPDATE conversations SET activity_id = ? WHERE id = ? AND activity_id < ?`,
+		messageID, conversationID, messageID); err != nil {
+		return fmt.Errorf("record activity of conversation %s: %w", conversationID, err)
+	}
+	return nil
+}
+
+// Conversations lists the first limit conversations of a workspace with a
+// status ("open", "closed", "all"), most recent activity first.
+func (s *Store) Conversations(ctx context.Context, workspaceID, status string, limit int) ([]model.Conversation, error) {
+	page, err := s.ConversationPage(ctx, workspaceID, ConversationFilter{Status: status}, model.NewID(), "", limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.Conversation, len(page))
+	for i, c := range page {
+		out[i] = c.Conversation
+	}
+	return out, nil
+}
+
+// CountUnreadConversations counts a workspace's conversations with visitor
+// messages newer than the agents' read cursor.
+func (s *Store) CountUnreadConversations(ctx context.Context, workspaceID string) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ? AND EXISTS (
+		SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
+			AND (c.agent_read_id IS NULL OR m.id > c.agent_read_id))`, workspaceID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count unread conversations: %w", err)
+	}
+	return n, nil
+}
