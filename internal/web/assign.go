@@ -46,3 +46,28 @@ func (s *Server) dashAssign(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
+
+// assignView is the data of the "assign-form" template.
+type assignView struct {
+	ID, Current, From  string
+	CSRF, Filter, View string
+	Me                 string
+	Agents             []model.Assignee
+}
+
+// assignForm builds an assign menu for a conversation of the page; from is
+// "list" or "conversation", where the form goes back to.
+func assignForm(p *page, id, current, from string) assignView {
+	return assignView{ID: id, Current: current, From: from, CSRF: p.CSRF, Filter: p.Filter, View: p.View,
+		Me: p.Agent.ID, Agents: p.Assignees}
+}
+
+func assigneeID(a *model.Assignee) string {
+	if a == nil {
+		return ""
+	}
+	return a.ID
+}
+
+// ListQuery is the query string that keeps the list's state in links.
+func (p *page) ListQuery() string { return listState{Status: p.Filter, View: p.View}.query() }

@@ -147,7 +147,11 @@ func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request,
 	}
 	p := &page{}
 	s.fillChrome(ctx, r, p, sess)
-	p.Filter = filterOf(r)
+	p.Filter, p.View = filterOf(r), viewOf(r)
+	if p.Assignees, err = s.svc.Assignees(ctx, sess.agent); err != nil {
+		s.failFragment(w, r, err)
+		return
+	}
 	p.Conv = conversationView(cv, msgs, newClock(p.Workspace.Location()))
 	p.Conv.Window = s.channelWindow(ctx, sess, cv)
 	s.render(w, http.StatusOK, "conversation-partial", p)

@@ -22,10 +22,10 @@ type listState struct {
 // query is the state as a query string ("" for the default, open and all).
 func (l listState) query() string {
 	v := url.Values{}
-	if l.Status != "open" {
+	if l.Status != "open" && l.Status != "" {
 		v.Set("status", l.Status)
 	}
-	if l.View != "all" {
+	if l.View != "all" && l.View != "" {
 		v.Set("view", l.View)
 	}
 	if len(v) == 0 {

@@ -21,19 +21,44 @@
   const convID = body.dataset.conversation || '';
   const visitorID = body.dataset.visitor || '';
   const filter = body.dataset.filter || 'open';
+  const view = body.dataset.view || 'all';
+  const me = body.dataset.agent || '';
+  const listQuery = () => 'status=' + encodeURIComponent(filter) + '&view=' + encodeURIComponent(view);
 
   // ---- conveniences ---------------------------------------------------------
 
-  // The status switch submits itself.
-  for (const sel of D.querySelectorAll('select[data-autosubmit]')) {
-    sel.addEventListener('change', () => {
-      const f = sel.form;
-      if (f.requestSubmit) f.requestSubmit(); else f.submit();
-    });
+  // A menu marked data-autosubmit (status, assignee) submits itself; the
+  // list is re-rendered, so this listens on the document.
+  D.addEventListener('change', (e) => {
+    const sel = e.target;
+    if (!(sel instanceof HTMLSelectElement) || !sel.hasAttribute('data-autosubmit')) return;
+    const f = sel.form;
+    if (f.requestSubmit) f.requestSubmit(); else f.submit();
+  });
+
+  // An assign menu goes through the API, so the page stays where it is;
+  // the conversation.updated event then redraws every open dashboard.
+  D.addEventListener('submit', (e) => {
+    const f = e.target;
+    if (!(f instanceof HTMLFormElement) || !f.classList.contains('assign-form') || !csrf) return;
+    e.preventDefault();
+    assign(f.dataset.id, f.elements.agent_id.value || null);
+  }, true);
+
+  function assign(id, agentID) {
+    return fetch('/api/v1/conversations/' + encodeURIComponent(id) + '/assignee', {
+      method: 'PUT',
+      credentials: 'same-origin',
+      headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ agent_id: agentID }),
+    }).then((res) => {
+      if (!res.ok) throw new Error('HTTP ' + res.status);
+      schedule(true, id === convID);
+    }).catch(() => { schedule(true, true); });
   }
 
   // A form is sent once, even when its button is clicked twice.
-  for (const f of D.querySelectorAll('form[method="post"]')) {
+  for (const f of D.querySelectorAll('form[method="post"]:not(.assign-form)')) {
     f.addEventListener('submit', (e) => {
       if (f.dataset.busy) { e.preventDefault(); return; }
       f.dataset.busy = '1';
@@ -44,6 +69,7 @@
   const reply = D.querySelector('[data-testid="reply-body"]');
   if (reply) {
     reply.addEventListener('keydown', (e) => {
+      if (e.defaultPrevented) return; // taken by the canned-reply picker
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
         e.preventDefault();
         const btn = D.querySelector('[data-testid="send-reply"]');
@@ -69,22 +95,279 @@
   const toBottom = () => { const m = messagesEl(); if (m) m.scrollTop = m.scrollHeight; };
   toBottom();
 
+
+  // ---- paging the list: "Load more", and on scroll -------------------------------
+
+  let loadingMore = false, moreObserver = null;
+  async function loadMore(a) {
+    if (loadingMore || !a) return;
+    loadingMore = true;
+    try {
+      const res = await fetch('/dashboard/partials/list?' + listQuery() + '&c=' + encodeURIComponent(convID) +
+        '&cursor=' + encodeURIComponent(a.dataset.cursor), { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+      if (!res.ok) throw new Error('HTTP ' + res.status);
+      const t = D.createElement('template');
+      t.innerHTML = await res.text(); // server-rendered, escaped by html/template
+      const ul = D.getElementById('convs');
+      const have = new Set(Array.from(D.querySelectorAll('#convs > li')).map((li) => li.dataset.id));
+      for (const li of t.content.querySelectorAll('ul > li')) {
+        if (ul && !have.has(li.dataset.id)) ul.appendChild(li);
+      }
+      const more = a.closest('.more');
+      const next = t.content.querySelector('.more');
+      if (next) more.replaceWith(next); else more.remove();
+    } catch (e) {
+      // The link still works as a plain page.
+    } finally {
+      loadingMore = false;
+      watchMore();
+    }
+  }
+  D.addEventListener('click', (e) => {
+    const a = e.target.closest && e.target.closest('[data-testid="load-more"]');
+    if (!a) return;
+    e.preventDefault();
+    loadMore(a);
+  });
+  function watchMore() {
+    if (!('IntersectionObserver' in W)) return;
+    if (moreObserver) moreObserver.disconnect();
+    const a = D.querySelector('[data-testid="load-more"]');
+    if (!a) return;
+    moreObserver = new IntersectionObserver((entries) => {
+      if (entries.some((en) => en.isIntersecting)) loadMore(a);
+    }, { root: D.getElementById('conv-list'), rootMargin: '200px' });
+    moreObserver.observe(a);
+  }
+
+  // ---- phones: the visitor panel on demand --------------------------------------
+
+  D.addEventListener('click', (e) => {
+    const b = e.target.closest && e.target.closest('.panel-toggle');
+    if (!b) return;
+    const open = !body.classList.contains('panel-open');
+    body.classList.toggle('panel-open', open);
+    for (const t of D.querySelectorAll('.panel-toggle')) t.setAttribute('aria-expanded', String(open));
+    if (open) { const p = D.getElementById('visitor-panel'); if (p) { p.tabIndex = -1; p.focus(); } }
+  });
+
+  // ---- canned replies: "/" and letters in the reply box ---------------------------
+
+  const cannedList = D.getElementById('canned-list');
+  if (reply && cannedList) {
+    let canned = null, matches = [], active = -1, token = null;
+    reply.setAttribute('role', 'combobox');
+    reply.setAttribute('aria-autocomplete', 'list');
+    reply.setAttribute('aria-controls', 'canned-list');
+    reply.setAttribute('aria-expanded', 'false');
+    const loadCanned = () => {
+      if (canned) return Promise.resolve(canned);
+      return fetch('/api/v1/canned', { credentials: 'same-origin' })
+        .then((r) => (r.ok ? r.json() : { canned: [] }))
+        .then((j) => (canned = j.canned || []))
+        .catch(() => []);
+    };
+    // The "/word" the caret is at the end of, if any.
+    const tokenAt = () => {
+      const pos = reply.selectionStart, text = reply.value.slice(0, pos);
+      const m = /(^|\s)\/([a-z0-9_-]{0,32})$/.exec(text);
+      return m && reply.selectionEnd === pos ? { start: pos - m[2].length - 1, end: pos, word: m[2] } : null;
+    };
+    const close = () => {
+      cannedList.hidden = true;
+      cannedList.textContent = '';
+      matches = []; active = -1; token = null;
+      reply.setAttribute('aria-expanded', 'false');
+      reply.removeAttribute('aria-activedescendant');
+    };
+    const highlight = (i) => {
+      active = i;
+      cannedList.querySelectorAll('[role="option"]').forEach((o, j) => o.setAttribute('aria-selected', String(j === i)));
+      if (i >= 0) {
+        reply.setAttribute('aria-activedescendant', 'canned-opt-' + i);
+        const o = D.getElementById('canned-opt-' + i);
+        if (o && o.scrollIntoView) o.scrollIntoView({ block: 'nearest' });
+      }
+    };
+    const show = () => {
+      cannedList.textContent = '';
+      matches.forEach((c, i) => {
+        const li = D.createElement('li');
+        li.id = 'canned-opt-' + i;
+        li.setAttribute('role', 'option');
+        li.dataset.testid = 'canned-option';
+        const k = D.createElement('strong');
+        k.textContent = '/' + c.shortcut;
+        const b = D.createElement('span');
+        b.textContent = c.body.length > 80 ? c.body.slice(0, 80) + '…' : c.body;
+        li.append(k, ' ', b);
+        li.addEventListener('mousedown', (e) => { e.preventDefault(); insert(i); });
+        cannedList.appendChild(li);
+      });
+      cannedList.hidden = false;
+      reply.setAttribute('aria-expanded', 'true');
+      highlight(0);
+    };
+    const insert = (i) => {
+      const c = matches[i];
+      if (!c || !token) return;
+      const v = reply.value;
+      reply.value = v.slice(0, token.start) + c.body + v.slice(token.end);
+      const at = token.start + c.body.length;
+      reply.setSelectionRange(at, at);
+      close();
+      reply.dispatchEvent(new Event('input', { bubbles: true }));
+    };
+    const update = () => {
+      const t = tokenAt();
+      if (!t) { close(); return; }
+      loadCanned().then((all) => {
+        const now = tokenAt();
+        if (!now || now.word !== t.word) return;
+        token = now;
+        matches = all.filter((c) => c.shortcut.startsWith(t.word)).slice(0, 8);
+        if (matches.length === 0) { close(); return; }
+        show();
+      });
+    };
+    reply.addEventListener('input', update);
+    reply.addEventListener('click', update);
+    reply.addEventListener('blur', () => setTimeout(close, 0));
+    reply.addEventListener('keydown', (e) => {
+      if (cannedList.hidden || matches.length === 0) return;
+      switch (e.key) {
+        case 'ArrowDown': highlight((active + 1) % matches.length); break;
+        case 'ArrowUp': highlight((active - 1 + matches.length) % matches.length); break;
+        case 'Enter':
+        case 'Tab':
+          if (e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+          insert(active < 0 ? 0 : active); break;
+        case 'Escape': close(); break;
+        default: return;
+      }
+      e.preventDefault();
+      e.stopPropagation();
+    });
+  }
+
+  // ---- keyboard shortcuts ------------------------------------------------------------
+
+  const help = D.getElementById('shortcuts');
+  const typing = (el) => el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  D.addEventListener('keydown', (e) => {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    if (help && help.open && e.key !== '?') return;
+    const items = Array.from(D.querySelectorAll('[data-testid="conversation-item"]'));
+    const at = items.findIndex((a) => a.dataset.id === convID);
+    const go = (i) => { if (items[i]) location.href = items[i].href; };
+    switch (e.key) {
+      case 'j': go(at < 0 ? 0 : at + 1); break;
+      case 'k': go(at < 0 ? 0 : at - 1); break;
+      case 'r': if (reply) reply.focus(); else return; break;
+      case 'a':
+        if (!convID || !csrf) return;
+        assign(convID, me);
+        break;
+      case '?':
+        if (!help) return;
+        if (help.open) help.close(); else help.showModal();
+        break;
+      default: return;
+    }
+    e.preventDefault();
+  });
+  for (const b of D.querySelectorAll('[data-show-shortcuts]')) {
+    b.addEventListener('click', () => { if (help) help.showModal(); });
+  }
+
+  // ---- notification preferences (kept in this browser) --------------------------------
+
+  const prefKey = (k) => 'parley.notify.' + k + '.' + (body.dataset.agent || '');
+  const pref = (k) => { try { return localStorage.getItem(prefKey(k)) !== 'off'; } catch (e) { return true; } };
+  const setPref = (k, on) => { try { localStorage.setItem(prefKey(k), on ? 'on' : 'off'); } catch (e) { /* private mode */ } };
+  const asked = () => { try { return localStorage.getItem(prefKey('asked')) === '1'; } catch (e) { return false; } };
+  const markAsked = () => { try { localStorage.setItem(prefKey('asked'), '1'); } catch (e) { /* private mode */ } };
+  const canNotify = () => 'Notification' in W;
+  function showPermission() {
+    const p = D.querySelector('[data-testid="notify-permission"]');
+    if (p) {
+      p.textContent = !canNotify() ? 'This browser cannot show desktop notifications.'
+        : Notification.permission === 'denied' ? 'Desktop notifications are blocked for this site in the browser\u2019s settings.'
+        : Notification.permission === 'granted' ? 'Desktop notifications are allowed.' : '';
+    }
+    const banner = D.getElementById('notify-banner');
+    if (banner) banner.hidden = !(canNotify() && Notification.permission === 'default' && pref('desktop') && !asked());
+  }
+  // Permission is asked from a click (browsers ignore it otherwise), once.
+  function askPermission() {
+    markAsked();
+    if (!canNotify() || Notification.permission !== 'default') { showPermission(); return; }
+    const done = () => showPermission();
+    const r = Notification.requestPermission(done);
+    if (r && r.then) r.then(done);
+  }
+  for (const box of D.querySelectorAll('input[data-pref]')) {
+    box.checked = pref(box.dataset.pref);
+    box.addEventListener('change', () => {
+      setPref(box.dataset.pref, box.checked);
+      if (box.dataset.pref === 'desktop' && box.checked) askPermission();
+      showPermission();
+    });
+  }
+  D.addEventListener('click', (e) => {
+    const t = e.target.closest && e.target.closest('[data-notify]');
+    if (!t) return;
+    if (t.dataset.notify === 'enable') askPermission();
+    else { markAsked(); showPermission(); }
+  });
+  showPermission();
+
+  // A short two-note chime made with WebAudio: nothing to download. The
+  // context starts on the first gesture, as browsers require.
+  let audio = null;
+  const unlock = () => {
+    if (audio || !(W.AudioContext || W.webkitAudioContext)) return;
+    try { audio = new (W.AudioContext || W.webkitAudioContext)(); } catch (e) { audio = null; }
+  };
+  D.addEventListener('pointerdown', unlock, { once: true });
+  D.addEventListener('keydown', unlock, { once: true });
+  function chime() {
+    if (!audio || audio.state !== 'running') return;
+    const t0 = audio.currentTime;
+    [880, 1318.5].forEach((f, i) => {
+      const o = audio.createOscillator(), g = audio.createGain();
+      o.type = 'sine';
+      o.frequency.value = f;
+      g.gain.setValueAtTime(0.0001, t0 + i * 0.12);
+      g.gain.exponentialRampToValueAtTime(0.15, t0 + i * 0.12 + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, t0 + i * 0.12 + 0.3);
+      o.connect(g).connect(audio.destination);
+      o.start(t0 + i * 0.12);
+      o.stop(t0 + i * 0.12 + 0.32);
+    });
+  }
+  function notify(title, text, id) {
+    if (pref('sound')) chime();
+    if (!pref('desktop') || !canNotify() || Notification.permission !== 'granted') return;
+    try {
+      const n = new Notification(title, { body: text, tag: 'parley-' + id });
+      n.onclick = () => { W.focus(); location.href = '/dashboard/conversations/' + encodeURIComponent(id); };
+    } catch (e) {
+      // Some browsers only notify from a service worker.
+    }
+  }
+
   if (!body.classList.contains('live') || !csrf) return;
 
-  // ---- "new message" in the title while the tab is in the background --------
+  // ---- the tab title counts unread conversations -----------------------------
 
   const baseTitle = D.title;
-  let unseen = 0;
-  function bumpTitle() {
-    if (D.visibilityState === 'visible' && D.hasFocus()) return;
-    unseen++;
-    D.title = '(' + unseen + ') ' + baseTitle;
+  function updateTitle() {
+    const v = D.querySelector('.views[data-unread]');
+    const n = v ? parseInt(v.dataset.unread, 10) || 0 : 0;
+    D.title = n > 0 ? '(' + n + ') ' + baseTitle : baseTitle;
   }
-  function resetTitle() {
-    unseen = 0;
-    D.title = baseTitle;
-  }
-  W.addEventListener('focus', resetTitle);
+  updateTitle();
 
   // ---- marking the open conversation seen ------------------------------------
 
@@ -101,7 +384,6 @@
   }
   D.addEventListener('visibilitychange', () => {
     if (D.visibilityState !== 'visible') return;
-    if (D.hasFocus()) resetTitle();
     if (readOwed) markSeen();
   });
 
@@ -135,7 +417,8 @@
     try {
       const jobs = [];
       if (list) {
-        jobs.push(get('/dashboard/partials/list?status=' + encodeURIComponent(filter) + '&c=' + encodeURIComponent(convID))
+        const loaded = D.querySelectorAll('#convs > li').length;
+        jobs.push(get('/dashboard/partials/list?' + listQuery() + '&c=' + encodeURIComponent(convID) + '&limit=' + loaded)
           .then(applyList));
       }
       if (conv) {
@@ -239,15 +522,26 @@
   function applyList(html) {
     const el = D.getElementById('conv-list');
     if (!el) return;
+    // Never redraw under a menu the agent has open.
+    if (el.contains(D.activeElement) && D.activeElement.matches('select')) { wantList = true; return; }
     const top = el.scrollTop;
     const next = fragment(html);
     const cur = el.querySelector('ul.convs'), nextList = next.querySelector('ul.convs');
-    if (cur && nextList && el.children.length === 1 && next.children.length === 1) {
-      patchChildren(cur, nextList, (li) => { const a = li.querySelector('[data-id]'); return a && a.dataset.id; });
+    if (cur && nextList) {
+      // The views (with their counts) and "Load more" around the list.
+      for (const sel of ['.views', '.more']) {
+        const a = el.querySelector(':scope > ' + sel), b = next.querySelector(':scope > ' + sel);
+        if (a && b) { if (a.outerHTML !== b.outerHTML) a.replaceWith(b); }
+        else if (a) a.remove();
+        else if (b) { if (sel === '.views') el.prepend(b); else el.append(b); }
+      }
+      patchChildren(cur, nextList, (li) => li.dataset.id);
     } else {
       replaceContent(el, html);
     }
     el.scrollTop = top;
+    updateTitle();
+    watchMore();
   }
 
   function applyConversation(html) {
@@ -282,6 +576,14 @@
     announcer.textContent = 'New message from ' + who + ': ' + text + mark;
   }
 
+  // A list update held back while a menu of the list had the focus.
+  const listEl = D.getElementById('conv-list');
+  if (listEl) {
+    listEl.addEventListener('focusout', () => setTimeout(() => {
+      if (!listEl.contains(D.activeElement)) schedule(true, false);
+    }, 0));
+  }
+
   const panel = D.getElementById('visitor-panel');
   if (panel) {
     panel.addEventListener('focusout', () => {
@@ -302,13 +604,14 @@
       case 'message.updated':
         mine = d.conversation_id === convID;
         if (ev.type === 'message.created' && d.author && d.author.kind === 'visitor') {
-          bumpTitle();
           announce(d);
           if (mine) markSeen();
+          pendingNotice(d);
         }
         break;
       case 'conversation.updated':
         mine = d.id === convID;
+        conversationNotice(d);
         break;
       case 'visitor.updated':
         mine = !!visitorID && d.id === visitorID;
@@ -317,6 +620,36 @@
         return;
     }
     schedule(true, mine);
+  }
+
+
+  // ---- notifications for visitor messages ---------------------------------------------
+
+  // A visitor message is followed by conversation.updated, which says who has
+  // the conversation and when it began: the notice waits for it.
+  const loadedAt = Date.now();
+  const pending = new Map();
+  const announced = new Set(); // conversations already announced as new
+  function pendingNotice(m) {
+    const id = m.conversation_id;
+    if (pending.has(id)) return;
+    pending.set(id, { text: m.body || '', timer: setTimeout(() => flushNotice(id, null), 1500) });
+  }
+  function conversationNotice(c) {
+    if (pending.has(c.id)) flushNotice(c.id, c);
+  }
+  function flushNotice(id, c) {
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
+    clearTimeout(p.timer);
+    const onScreen = id === convID && D.visibilityState === 'visible' && D.hasFocus();
+    const other = c && c.assignee && c.assignee.id !== me; // a colleague's conversation
+    if (onScreen || other) return;
+    const isNew = !!c && Date.parse(c.created_at) >= loadedAt && !announced.has(id);
+    if (isNew) announced.add(id);
+    const who = c && c.visitor ? (c.visitor.name || c.visitor.email || 'A visitor') : 'A visitor';
+    notify(isNew ? 'New conversation: ' + who : who, p.text.slice(0, 140), id);
   }
 
   // ---- the WebSocket -----------------------------------------------------------
@@ -359,4 +692,5 @@
   }
 
   connect();
+  watchMore();
 })();
