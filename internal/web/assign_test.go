@@ -1,0 +1,273 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
+)
+
+// onEachDB runs fn on a server with SQLite and on one with PostgreSQL.
+func onEachDB(t *testing.T, fn func(t *testing.T, s *apptest.Server)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, apptest.Start(t, nil)) })
+	t.Run("postgres", func(t *testing.T) {
+		fn(t, apptest.Start(t, map[string]string{"PARLEY_DATABASE_URL": apptest.Postgres(t)}))
+	})
+}
+
+// visitorWrote makes a visitor who wrote body; it returns the
+// conversation's id.
+func visitorWrote(t *testing.T, s *apptest.Server, body string) string {
+	t.Helper()
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	var m model.Message
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": body, "client_id": "c1"}, http.StatusCreated, &m)
+	return m.ConversationID
+}
+
+// online sets an agent online, so visitors may write without the contact form.
+func online(t *testing.T, s *apptest.Server, a apptest.Agent) {
+	t.Helper()
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+}
+
+type listAnswer struct {
+	Conversations []model.Conversation `json:"conversations"`
+	NextCursor    *string              `json:"next_cursor"`
+}
+
+func ids(cs []model.Conversation) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.ID
+	}
+	return out
+}
+
+func TestAssign(t *testing.T) {
+	onEachDB(t, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann")
+	online(t, s, ann)
+		online(t, s, ann)
+		bob := s.AddAgent("bob@example.com", "Bob")
+		other, err := s.App.Chat.CreateWorkspace(context.Background(), "Other")
+		if err != nil {
+			t.Fatal(err)
+		}
+		eve := s.AddAgent("eve@example.com", "Eve", other.ID)
+		c1 := visitorWrote(t, s, "first")
+		c2 := visitorWrote(t, s, "second")
+
+		var c model.Conversation
+		s.Do("GET", "/api/v1/conversations/"+c1, ann.Token, nil, http.StatusOK, &c)
+		if c.Assignee != nil {
+			t.Fatalf("new conversation assigned to %+v", c.Assignee)
+		}
+		raw := s.Do("GET", "/api/v1/conversations/"+c1, ann.Token, nil, http.StatusOK, nil)
+		if !strings.Contains(string(raw), `"assignee":null`) {
+			t.Errorf("unassigned conversation does not say \"assignee\":null: %s", raw)
+		}
+
+		s.Do("PUT", "/api/v1/conversations/"+c1+"/assignee", ann.Token, map[string]any{"agent_id": bob.ID}, http.StatusOK, &c)
+		if c.Assignee == nil || c.Assignee.ID != bob.ID || c.Assignee.Name != "Bob" {
+			t.Fatalf("assignee %+v, want Bob", c.Assignee)
+		}
+
+		refused := []struct {
+			name, conv, token string
+			body          any
+			status        int
+			code          string
+		}{
+			{"another workspace's agent", c1, ann.Token, map[string]any{"agent_id": eve.ID}, 400, "invalid_agent"},
+			{"no such agent", c1, ann.Token, map[string]any{"agent_id": "nobody"}, 400, "invalid_agent"},
+			{"another workspace's conversation", c1, eve.Token, map[string]any{"agent_id": eve.ID}, 404, "not_found"},
+			{"no such conversation", "nope", ann.Token, map[string]any{"agent_id": ann.ID}, 404, "not_found"},
+			{"agent id not a string", c1, ann.Token, `{"agent_id":5}`, 400, "bad_request"},
+			{"malformed JSON", c1, ann.Token, `{"agent_id":`, 400, "bad_request"},
+			{"no token", c1, "", map[string]any{"agent_id": ann.ID}, 401, "invalid_token"},
+		}
+		for _, tt := range refused {
+			t.Run(tt.name, func(t *testing.T) {
+				raw := s.Do("PUT", "/api/v1/conversations/"+tt.conv+"/assignee", tt.token, tt.body, tt.status, nil)
+				if got := apptest.ErrorCode(raw); got != tt.code {
+					t.Errorf("code %q, want %q (%s)", got, tt.code, raw)
+				}
+			})
+		}
+		s.Do("GET", "/api/v1/conversations/"+c1, ann.Token, nil, http.StatusOK, &c)
+		if c.Assignee == nil || c.Assignee.ID != bob.ID {
+			t.Fatalf("a refused assignment changed the assignee to %+v", c.Assignee)
+		}
+
+		// Filters: me, none, an agent's id.
+		filters := []struct {
+			token, query string
+			want         []string
+		}{
+			{bob.Token, "assignee=me", []string{c1}},
+			{ann.Token, "assignee=me", []string{}},
+			{ann.Token, "assignee=none", []string{c2}},
+			{ann.Token, "assignee=" + bob.ID, []string{c1}},
+			{ann.Token, "", []string{c2, c1}},
+			{ann.Token, "status=closed&assignee=" + bob.ID, []string{}},
+		}
+		for _, f := range filters {
+			var l listAnswer
+			s.Do("GET", "/api/v1/conversations?"+f.query, f.token, nil, http.StatusOK, &l)
+			if got := fmt.Sprint(ids(l.Conversations)); got != fmt.Sprint(f.want) {
+				t.Errorf("?%s: %v, want %v", f.query, got, f.want)
+			}
+		}
+		raw = s.Do("GET", "/api/v1/conversations?assignee="+eve.ID, ann.Token, nil, http.StatusBadRequest, nil)
+		if apptest.ErrorCode(raw) != "invalid_agent" {
+			t.Errorf("filter by another workspace's agent: %s", raw)
+		}
+
+		// Unassign; then a reply takes the conversation, and a reply by
+		// someone else leaves it with them.
+		s.Do("PUT", "/api/v1/conversations/"+c1+"/assignee", ann.Token, map[string]any{"agent_id": nil}, http.StatusOK, &c)
+		if c.Assignee != nil {
+			t.Fatalf("unassigned conversation has %+v", c.Assignee)
+		}
+		s.Do("POST", "/api/v1/conversations/"+c1+"/messages", ann.Token, map[string]string{"kind": "comment", "body": "note"}, http.StatusCreated, nil)
+		s.Do("GET", "/api/v1/conversations/"+c1, ann.Token, nil, http.StatusOK, &c)
+		if c.Assignee != nil {
+			t.Fatalf("an internal note took the conversation: %+v", c.Assignee)
+		}
+		s.Do("POST", "/api/v1/conversations/"+c1+"/messages", ann.Token, map[string]string{"body": "Hello"}, http.StatusCreated, nil)
+		s.Do("POST", "/api/v1/conversations/"+c1+"/messages", bob.Token, map[string]string{"body": "Hi too"}, http.StatusCreated, nil)
+		s.Do("GET", "/api/v1/conversations/"+c1, ann.Token, nil, http.StatusOK, &c)
+		if c.Assignee == nil || c.Assignee.ID != ann.ID {
+			t.Fatalf("after Ann's then Bob's reply the assignee is %+v, want Ann", c.Assignee)
+		}
+	})
+}
+
+// An assignment reaches every open dashboard as conversation.updated.
+func TestAssignPushesEvent(t *testing.T) {
+	s := apptest.Start(t, nil)
+	ann := s.AddAgent("ann@example.com", "Ann")
+	online(t, s, ann)
+	bob := s.AddAgent("bob@example.com", "Bob")
+	c1 := visitorWrote(t, s, "hello")
+	ws := s.DialAgent(bob.Token)
+	s.Do("PUT", "/api/v1/conversations/"+c1+"/assignee", ann.Token, map[string]any{"agent_id": bob.ID}, http.StatusOK, nil)
+	for {
+		ev := ws.WaitFor("conversation.updated", 5*time.Second)
+		d, _ := ev["data"].(map[string]any)
+		if d["id"] != c1 {
+			continue
+		}
+		as, _ := d["assignee"].(map[string]any)
+		if as == nil {
+			continue
+		}
+		if as["id"] != bob.ID || as["name"] != "Bob" {
+			t.Fatalf("event assignee %v", as)
+		}
+		return
+	}
+}
+
+func TestListPagingErrors(t *testing.T) {
+	s := apptest.Start(t, nil)
+	ann := s.AddAgent("ann@example.com", "Ann")
+	online(t, s, ann)
+	visitorWrote(t, s, "hello")
+	for _, q := range []string{"limit=0", "limit=-1", "limit=abc", "cursor=garbage", "cursor=" + url.QueryEscape("YWJj"), "status=nope"} {
+		raw := s.Do("GET", "/api/v1/conversations?"+q, ann.Token, nil, http.StatusBadRequest, nil)
+		if apptest.ErrorCode(raw) != "bad_request" {
+			t.Errorf("?%s: %s", q, raw)
+		}
+	}
+	var l listAnswer
+	s.Do("GET", "/api/v1/conversations?limit=1000", ann.Token, nil, http.StatusOK, &l)
+	if len(l.Conversations) != 1 || l.NextCursor != nil {
+		t.Errorf("limit=1000: %d conversations, next %v", len(l.Conversations), l.NextCursor)
+	}
+}
+
+// Following next_cursor lists every conversation once, while new
+// conversations arrive and conversations not listed yet, and some listed
+// already, get new messages and move to the front.
+func TestListPagingWhileConversationsMove(t *testing.T) {
+	onEachDB(t, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann")
+	online(t, s, ann)
+		online(t, s, ann)
+		const n = 23
+		tokens := map[string]string{}
+		var all []string
+		for i := 0; i < n; i++ {
+			sess := newSession(t, s, s.Workspace.SiteKey, "")
+			var m model.Message
+			s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": fmt.Sprint("message ", i), "client_id": "c"}, http.StatusCreated, &m)
+			tokens[m.ConversationID] = sess.VisitorToken
+			all = append(all, m.ConversationID)
+		}
+		// Newest activity first: the last made is first.
+		want := make([]string, n)
+		for i := range all {
+			want[n-1-i] = all[i]
+		}
+
+		seen := map[string]int{}
+		var order []string
+		cursor := ""
+		for page := 0; ; page++ {
+			q := "?status=all&limit=5"
+			if cursor != "" {
+				q += "&cursor=" + url.QueryEscape(cursor)
+			}
+			var l listAnswer
+			s.Do("GET", "/api/v1/conversations"+q, ann.Token, nil, http.StatusOK, &l)
+			for _, c := range l.Conversations {
+				seen[c.ID]++
+				order = append(order, c.ID)
+			}
+			if l.NextCursor == nil {
+				break
+			}
+			cursor = *l.NextCursor
+			// Between pages: a new conversation, a message in the oldest
+			// conversation (not listed yet), one in the newest (listed
+			// already), an agent's reply and an internal note in the middle.
+			visitorWrote(t, s, fmt.Sprint("new during page ", page))
+			oldest, newest, middle := all[page], all[n-1-page], all[n/2]
+			s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": tokens[oldest], "body": "again", "client_id": fmt.Sprint("o", page)}, http.StatusCreated, nil)
+			s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": tokens[newest], "body": "again", "client_id": fmt.Sprint("n", page)}, http.StatusCreated, nil)
+			s.Do("POST", "/api/v1/conversations/"+middle+"/messages", ann.Token, map[string]string{"body": "a reply"}, http.StatusCreated, nil)
+			s.Do("POST", "/api/v1/conversations/"+middle+"/messages", ann.Token, map[string]string{"body": "a note", "kind": "comment"}, http.StatusCreated, nil)
+			if page > 10 {
+				t.Fatal("paging does not end")
+			}
+		}
+		if fmt.Sprint(order) != fmt.Sprint(want) {
+			t.Errorf("pages listed\n%v\nwant (the list as it stood at the first page)\n%v", order, want)
+		}
+		for id, k := range seen {
+			if k != 1 {
+				t.Errorf("conversation %s listed %d times", id, k)
+			}
+		}
+
+		// A new first page has the moved and the new conversations in front.
+		var l listAnswer
+		s.Do("GET", "/api/v1/conversations?status=all&limit=200", ann.Token, nil, http.StatusOK, &l)
+		if len(l.Conversations) != n+4 {
+			t.Errorf("%d conversations after paging, want %d", len(l.Conversations), n+4)
+		}
+		if l.Conversations[0].ID != all[n/2] {
+			t.Errorf("first conversation %s, want the one answered last %s", l.Conversations[0].ID, all[n/2])
+		}
+	})
+}
+
