@@ -54,7 +54,7 @@ func ids(cs []model.Conversation) []string {
 func TestAssign(t *testing.T) {
 	onEachDB(t, func(t *testing.T, s *apptest.Server) {
 		ann := s.AddAgent("ann@example.com", "Ann")
-	online(t, s, ann)
+		online(t, s, ann)
 		online(t, s, ann)
 		bob := s.AddAgent("bob@example.com", "Bob")
 		other, err := s.App.Chat.CreateWorkspace(context.Background(), "Other")
@@ -82,9 +82,9 @@ func TestAssign(t *testing.T) {
 
 		refused := []struct {
 			name, conv, token string
-			body          any
-			status        int
-			code          string
+			body              any
+			status            int
+			code              string
 		}{
 			{"another workspace's agent", c1, ann.Token, map[string]any{"agent_id": eve.ID}, 400, "invalid_agent"},
 			{"no such agent", c1, ann.Token, map[string]any{"agent_id": "nobody"}, 400, "invalid_agent"},
@@ -201,7 +201,7 @@ func TestListPagingErrors(t *testing.T) {
 func TestListPagingWhileConversationsMove(t *testing.T) {
 	onEachDB(t, func(t *testing.T, s *apptest.Server) {
 		ann := s.AddAgent("ann@example.com", "Ann")
-	online(t, s, ann)
+		online(t, s, ann)
 		online(t, s, ann)
 		const n = 23
 		tokens := map[string]string{}
@@ -270,4 +270,3 @@ func TestListPagingWhileConversationsMove(t *testing.T) {
 		}
 	})
 }
-

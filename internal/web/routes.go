@@ -27,7 +27,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/conversations/{id}/reopen", s.agent(s.reopenConversation))
 	m.HandleFunc("POST /api/v1/conversations/{id}/read", s.agent(s.readConversation))
 	m.HandleFunc("PUT /api/v1/conversations/{id}/assignee", s.agent(s.putAssignee)) // assign.go
-	m.HandleFunc("GET /api/v1/canned", s.agent(s.listCanned))                        // canned.go
+	m.HandleFunc("GET /api/v1/canned", s.agent(s.listCanned))                       // canned.go
 	m.HandleFunc("POST /api/v1/canned", s.agent(s.createCanned))
 	m.HandleFunc("PATCH /api/v1/canned/{id}", s.agent(s.patchCanned))
 	m.HandleFunc("DELETE /api/v1/canned/{id}", s.agent(s.deleteCanned))
