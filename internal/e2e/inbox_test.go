@@ -1,0 +1,356 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+
+	"github.com/parleychat/parley/internal/apptest"
+)
+
+// count of a view ("mine", "unassigned", "all") in the dashboard's list.
+func viewCount(tb *tab, view string) string {
+	tb.t.Helper()
+	return eval[string](tb, `(document.querySelector('[data-testid="count-`+view+`"]') || {}).textContent || ''`)
+}
+
+// listAssignee is what the list shows as a conversation's assignee.
+func listAssignee(id string) string {
+	return `((document.querySelector('#convs > li[data-id="` + id + `"] [data-testid="list-assignee"]') || {}).textContent || '').trim()`
+}
+
+// chooseAssignee picks an agent in an assign menu as a person would.
+func chooseAssignee(tb *tab, sel, agentID string) {
+	tb.t.Helper()
+	eval[bool](tb, `(() => { const s = document.querySelector(`+js(sel)+`); s.focus(); s.value = `+js(agentID)+`;
+		s.dispatchEvent(new Event('change', { bubbles: true })); s.blur(); return true; })()`)
+}
+
+// One agent assigns; the other agent's dashboard shows it without a reload,
+// with the views' counts.
+func TestAssignmentSeenLiveBySecondAgent(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+
+	a := newTab(t, "ada")
+	b := newTab(t, "ben")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	loginDashboard(b, srv.URL, "ben@example.com")
+	if got := eval[string](b, listAssignee(convID)); got != "Unassigned" {
+		t.Fatalf("Ben's list says %q before any assignment", got)
+	}
+	if got := viewCount(b, "unassigned"); got != "1" {
+		t.Fatalf("Ben's Unassigned count %q, want 1", got)
+	}
+	eval[bool](b, `(window.__sameDocument = true)`)
+
+	// Ada opens the conversation and takes it with the keyboard ("a").
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(a)
+	a.do("press a", chromedp.KeyEvent("a"))
+	b.waitFor("Ada as the assignee in Ben's list", listAssignee(convID)+` === 'Ada'`, 10*time.Second)
+	b.waitFor("Ben's counts", `document.querySelector('[data-testid="count-unassigned"]').textContent === '0' && document.querySelector('[data-testid="count-mine"]').textContent === '0'`, 10*time.Second)
+	a.waitFor("Ada's menu to say Ada", `document.querySelector('[data-testid="assign-conversation"]').value === `+js(ada.ID), 10*time.Second)
+
+	// Ada gives it to Ben from the conversation's menu.
+	chooseAssignee(a, `[data-testid="assign-conversation"]`, ben.ID)
+	b.waitFor("Ben's list to say You", listAssignee(convID)+` === 'You'`, 10*time.Second)
+	b.waitFor("Ben's Mine count", `document.querySelector('[data-testid="count-mine"]').textContent === '1'`, 10*time.Second)
+	if !eval[bool](b, `window.__sameDocument === true`) {
+		t.Fatal("Ben's dashboard reloaded instead of updating live")
+	}
+	// Ben's Mine view lists it; Ada's does not.
+	b.navigate(srv.URL + "/dashboard?view=mine")
+	if n := eval[int](b, `document.querySelectorAll('[data-testid="conversation-item"]').length`); n != 1 {
+		t.Errorf("Ben's Mine view lists %d conversations, want 1", n)
+	}
+	// Ben unassigns it from the list; Ada sees it live.
+	waitLive(b)
+	b.navigate(srv.URL + "/dashboard")
+	waitLive(b)
+	chooseAssignee(b, `#convs > li[data-id="`+convID+`"] [data-testid="assign-list"]`, "")
+	a.waitFor("Unassigned in Ada's menu", `document.querySelector('[data-testid="assign-conversation"]').value === ''`, 10*time.Second)
+	a.waitFor("Unassigned in Ada's list", listAssignee(convID)+` === 'Unassigned'`, 10*time.Second)
+}
+
+// Typing "/" and letters in the reply box offers canned replies; the
+// keyboard alone picks one and inserts its text.
+func TestCannedReplyPicker(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	for _, c := range [][2]string{{"hello", "Hello! How can I help you today?"}, {"help", "Here is our help centre: https://example.com/help"}, {"bye", "Have a nice day!"}} {
+		srv.Do("POST", "/api/v1/canned", ada.Token, map[string]string{"shortcut": c[0], "body": c[1]}, http.StatusCreated, nil)
+	}
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Hi")
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(a)
+
+	// "r" focuses the reply box.
+	a.do("press r", chromedp.KeyEvent("r"))
+	a.waitFor("focus in the reply box", `document.activeElement === document.querySelector('[data-testid="reply-body"]')`, 5*time.Second)
+	if got := eval[string](a, `document.activeElement.value`); got != "" {
+		t.Fatalf("pressing r typed %q into the reply box", got)
+	}
+	a.do("type /he", chromedp.KeyEvent("Thanks. /he"))
+	a.waitFor("two matching options", `document.querySelectorAll('[data-testid="canned-option"]').length === 2 && !document.querySelector('[data-testid="canned-list"]').hidden`, 5*time.Second)
+	state := eval[map[string]string](a, `(() => { const r = document.querySelector('[data-testid="reply-body"]'); return {
+		role: r.getAttribute('role'), expanded: r.getAttribute('aria-expanded'), controls: r.getAttribute('aria-controls'),
+		active: r.getAttribute('aria-activedescendant') || '', listRole: document.getElementById('canned-list').getAttribute('role'),
+		first: document.querySelector('[data-testid="canned-option"]').textContent,
+		selected: document.querySelector('[data-testid="canned-option"]').getAttribute('aria-selected') }; })()`)
+	want := map[string]string{"role": "combobox", "expanded": "true", "controls": "canned-list", "active": "canned-opt-0", "listRole": "listbox", "selected": "true"}
+	for k, v := range want {
+		if state[k] != v {
+			t.Errorf("%s = %q, want %q", k, state[k], v)
+		}
+	}
+	if !strings.HasPrefix(state["first"], "/hello") {
+		t.Errorf("first option %q, want /hello", state["first"])
+	}
+	a.do("arrow down, Enter", chromedp.KeyEvent("\ue015"), chromedp.KeyEvent("\r"))
+	a.waitFor("the help text inserted", `document.querySelector('[data-testid="reply-body"]').value === 'Thanks. Here is our help centre: https://example.com/help'`, 5*time.Second)
+	if !eval[bool](a, `document.querySelector('[data-testid="canned-list"]').hidden && document.querySelector('[data-testid="reply-body"]').getAttribute('aria-expanded') === 'false'`) {
+		t.Error("the list stays open after inserting")
+	}
+	if n := count(t, srv, `SELECT COUNT(*) FROM messages WHERE author_kind = 'agent'`); n != 0 {
+		t.Fatalf("Enter in the picker sent the reply (%d agent messages)", n)
+	}
+	// Escape closes the list and keeps the text; Tab inserts too.
+	a.do("type /b, Escape", chromedp.KeyEvent(" /b"))
+	a.waitFor("the bye option", `document.querySelectorAll('[data-testid="canned-option"]').length === 1`, 5*time.Second)
+	a.do("Escape", chromedp.KeyEvent("\ue00c"))
+	a.waitFor("the list closed", `document.querySelector('[data-testid="canned-list"]').hidden`, 5*time.Second)
+	if got := eval[string](a, `document.querySelector('[data-testid="reply-body"]').value`); !strings.HasSuffix(got, " /b") {
+		t.Errorf("after Escape the reply box holds %q", got)
+	}
+	a.do("type y, Tab", chromedp.KeyEvent("y"))
+	a.waitFor("the bye option again", `document.querySelectorAll('[data-testid="canned-option"]').length === 1`, 5*time.Second)
+	a.do("Tab", chromedp.KeyEvent("\t"))
+	a.waitFor("bye inserted", `document.querySelector('[data-testid="reply-body"]').value.endsWith(' Have a nice day!')`, 5*time.Second)
+	// No match, no list.
+	a.do("type /zz", chromedp.KeyEvent(" /zz"))
+	if eval[bool](a, `!document.querySelector('[data-testid="canned-list"]').hidden`) {
+		t.Error("the list shows for a shortcut nobody has")
+	}
+	// Ctrl+Enter sends what the box holds.
+	a.do("Ctrl+Enter", chromedp.KeyEvent("\r", chromedp.KeyModifiers(2)))
+	apptest.Eventually(t, 10*time.Second, "the reply to be stored", func() bool {
+		return count(t, srv, `SELECT COUNT(*) FROM messages WHERE author_kind = 'agent' AND body LIKE 'Thanks. Here is our help centre%Have a nice day! /zz'`) == 1
+	})
+}
+
+// grantPermissions is the DevTools command Browser.grantPermissions.
+var grantPermissions = cdp.Command[struct {
+	Permissions      []string             `json:"permissions"`
+	Origin           string               `json:"origin,omitempty"`
+	BrowserContextID cdp.BrowserContextID `json:"browserContextId,omitempty"`
+}, cdp.Empty]{Method: "Browser.grantPermissions"}
+
+// wrapNotification replaces window.Notification with a wrapper that
+// records each notification made (and permission requests).
+const wrapNotification = `(() => {
+	const N = window.Notification;
+	window.__notes = []; window.__asked = 0;
+	function Wrapped(title, opts) { window.__notes.push({ title: title, body: (opts && opts.body) || '' }); return new N(title, opts); }
+	Object.defineProperty(Wrapped, 'permission', { get: () => N.permission });
+	// The browser's prompt: the test answers it through the DevTools protocol.
+	Wrapped.requestPermission = (cb) => { window.__asked++; return new Promise((resolve) => {
+		const t = setInterval(() => { if (N.permission !== 'default') { clearInterval(t); if (cb) cb(N.permission); resolve(N.permission); } }, 20); }); };
+	window.Notification = Wrapped;
+	return true; })()`
+
+// Permission is asked once, from a click; once granted, a new
+// conversation and a visitor message out of sight make a desktop
+// notification; the setting turns them off.
+func TestNotificationPermissionFlow(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	veraToken, first := visitorWithToken(t, srv, "Vera", "vera@example.com", "Hello")
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+
+	if got := eval[string](a, `Notification.permission`); got != "default" {
+		t.Fatalf("permission %q before anything, want default", got)
+	}
+	a.waitFor("the banner offering notifications", `!document.querySelector('[data-testid="notify-banner"]').hidden`, 5*time.Second)
+	eval[bool](a, wrapNotification)
+	// Click "Turn on" (a real click: a user gesture), then answer the
+	// prompt by granting through the DevTools protocol.
+	a.do("click Turn on", chromedp.Click(chromedp.CSS(`[data-testid="notify-enable"]`)))
+	a.waitFor("the permission request", `window.__asked === 1`, 5*time.Second)
+	bctx := chromedp.FromContext(a.ctx).BrowserContextID
+	if _, err := chromedp.CallBrowser(a.ctx, grantPermissions, struct {
+		Permissions      []string             `json:"permissions"`
+		Origin           string               `json:"origin,omitempty"`
+		BrowserContextID cdp.BrowserContextID `json:"browserContextId,omitempty"`
+	}{Permissions: []string{"notifications"}, Origin: srv.URL, BrowserContextID: bctx}); err != nil {
+		t.Fatalf("Browser.grantPermissions: %v", err)
+	}
+	a.waitFor("the banner gone", `document.querySelector('[data-testid="notify-banner"]').hidden`, 5*time.Second)
+	if n := eval[int](a, `window.__asked`); n != 1 {
+		t.Errorf("permission requested %d times, want 1", n)
+	}
+	if got := eval[string](a, `Notification.permission`); got != "granted" {
+		t.Fatalf("permission %q after granting", got)
+	}
+
+	// A new conversation: a notification naming it.
+	newVisitorConversation(t, srv, "Walt", "walt@example.com", "Do you deliver on Sundays?")
+	a.waitFor("a notification for the new conversation", `window.__notes.some((n) => n.title === 'New conversation: Walt' && n.body === 'Do you deliver on Sundays?')`, 10*time.Second)
+
+	// A visitor message in a conversation not on screen.
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": veraToken, "body": "One more question", "client_id": "c2"}, http.StatusCreated, nil)
+	a.waitFor("a notification for the message", `window.__notes.some((n) => n.title === 'Vera' && n.body === 'One more question')`, 10*time.Second)
+	// Not for a message in the conversation on screen.
+	a.navigate(srv.URL + "/dashboard/conversations/" + first)
+	waitLive(a)
+	eval[bool](a, wrapNotification)
+	a.do("focus the page", chromedp.Click(chromedp.CSS(`[data-testid="reply-body"]`)))
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": veraToken, "body": "I am looking at it", "client_id": "c3"}, http.StatusCreated, nil)
+	a.waitFor("the message on screen", `document.body.textContent.includes('I am looking at it')`, 10*time.Second)
+	if n := eval[int](a, `window.__notes.length`); n != 0 && eval[bool](a, `document.hasFocus()`) {
+		t.Errorf("%d notifications for a message in the conversation on screen", n)
+	}
+
+	// The setting turns desktop notifications off (kept in this browser).
+	a.navigate(srv.URL + "/dashboard/settings")
+	a.waitFor("the notification settings", `document.querySelector('[data-testid="pref-desktop"]').checked && document.querySelector('[data-testid="notify-permission"]').textContent.includes('allowed')`, 5*time.Second)
+	a.do("turn desktop notifications off", chromedp.Click(chromedp.CSS(`[data-testid="pref-desktop"]`)))
+	a.navigate(srv.URL + "/dashboard")
+	waitLive(a)
+	eval[bool](a, wrapNotification)
+	if !eval[bool](a, `document.querySelector('[data-testid="notify-banner"]').hidden`) {
+		t.Error("the banner asks again after permission was given")
+	}
+	newVisitorConversation(t, srv, "Yann", "yann@example.com", "Hello again")
+	a.waitFor("Yann in the list", `document.body.textContent.includes('Yann')`, 10*time.Second)
+	if n := eval[int](a, `window.__notes.length`); n != 0 {
+		t.Errorf("%d notifications with desktop notifications off", n)
+	}
+}
+
+// screenshot saves the page as PNG in PARLEY_SCREENSHOTS (or the test's
+// temporary directory) and returns the path.
+func screenshot(tb *tab, name string) string {
+	tb.t.Helper()
+	dir := os.Getenv("PARLEY_SCREENSHOTS")
+	if dir == "" {
+		dir = tb.t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		tb.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, png, 0o600); err != nil {
+		tb.t.Fatal(err)
+	}
+	tb.t.Logf("screenshot %s", path)
+	return path
+}
+
+const noHorizontalScroll = `document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth`
+
+// On a 390 px wide phone the dashboard shows the list, then the
+// conversation, then the list again, with the visitor panel on demand and
+// nothing wider than the screen.
+func TestPhoneLayout(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	var convID string
+	for i, name := range []string{"Vera Longname-Withahyphenatedsurname", "Walt", "Xena"} {
+		_, convID = newVisitorConversation(t, srv, name, strings.ToLower(name[:4])+"@example.com",
+			"A rather long first message that goes on and on to see whether the list cuts it neatly "+strings.Repeat("word ", i*10))
+	}
+	srv.Do("PUT", "/api/v1/conversations/"+convID+"/assignee", ada.Token, map[string]any{"agent_id": ada.ID}, http.StatusOK, nil)
+	srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", ada.Token, map[string]string{"body": "https://example.com/a/very/long/link/that/should/wrap/instead/of/making/the/page/wider/than/the/phone/screen/" + strings.Repeat("x", 80)}, http.StatusCreated, nil)
+
+	a := newTab(t, "ada")
+	a.do("phone viewport", chromedp.EmulateViewport(390, 844))
+	loginDashboard(a, srv.URL, "ada@example.com")
+	if !eval[bool](a, noHorizontalScroll) {
+		t.Errorf("the list scrolls sideways at 390 px: %v > 390", eval[int](a, `document.documentElement.scrollWidth`))
+	}
+	if !eval[bool](a, `(() => { const r = document.querySelector('[data-testid="conversation-item"]').getBoundingClientRect(); return r.width > 300 && r.right <= window.innerWidth; })()`) {
+		t.Error("the list does not take the phone's width")
+	}
+	screenshot(a, "phone-390x844-list")
+
+	a.do("open the conversation", chromedp.Click(chromedp.CSS(`[data-testid="conversation-item"][data-id="`+convID+`"]`)))
+	a.waitFor("the conversation", `location.pathname === '/dashboard/conversations/`+url.PathEscape(convID)+`' && document.querySelector('[data-testid="reply-body"]')`, 10*time.Second)
+	waitLive(a)
+	checks := map[string]string{
+		"no sideways scroll":          noHorizontalScroll,
+		"list hidden":                 `getComputedStyle(document.querySelector('.sidebar')).display === 'none'`,
+		"reply box within the screen": `(() => { const r = document.querySelector('[data-testid="reply-body"]').getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth && r.width > 250; })()`,
+		"send button visible":         `(() => { const r = document.querySelector('[data-testid="send-reply"]').getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth; })()`,
+		"back link visible":           `document.querySelector('[data-testid="back"]').getBoundingClientRect().width > 0`,
+		"visitor panel hidden":        `getComputedStyle(document.getElementById('visitor-panel')).display === 'none'`,
+	}
+	for what, cond := range checks {
+		if !eval[bool](a, cond) {
+			t.Errorf("conversation at 390 px: not %s", what)
+		}
+	}
+	screenshot(a, "phone-390x844-conversation")
+
+	eval[bool](a, `(document.querySelector('[data-testid="toggle-visitor"]').click(), true)`)
+	a.waitFor("the visitor panel", `getComputedStyle(document.getElementById('visitor-panel')).display !== 'none' && document.querySelector('[data-testid="visitor-email"]').getBoundingClientRect().right <= window.innerWidth`, 5*time.Second)
+	screenshot(a, "phone-390x844-visitor")
+	eval[bool](a, `(document.querySelector('[data-testid="close-visitor"]').click(), true)`)
+	a.waitFor("the panel closed", `getComputedStyle(document.getElementById('visitor-panel')).display === 'none'`, 5*time.Second)
+
+	eval[bool](a, `(document.querySelector('[data-testid="back"]').click(), true)`)
+	a.waitFor("the list again", `location.pathname === '/dashboard' && document.querySelectorAll('[data-testid="conversation-item"]').length === 3`, 10*time.Second)
+	if !eval[bool](a, noHorizontalScroll) {
+		t.Error("the list scrolls sideways after coming back")
+	}
+	a.navigate(srv.URL + "/dashboard/settings/canned")
+	if !eval[bool](a, noHorizontalScroll) {
+		t.Error("Settings → Canned replies scrolls sideways at 390 px")
+	}
+
+	// The same conversation on a laptop: list, conversation and visitor side by side.
+	a.do("laptop viewport", chromedp.EmulateViewport(1366, 900))
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(a)
+	if !eval[bool](a, noHorizontalScroll+` && getComputedStyle(document.querySelector('.sidebar')).display !== 'none' && getComputedStyle(document.getElementById('visitor-panel')).display !== 'none'`) {
+		t.Error("at 1366 px the list, the conversation and the visitor are not side by side")
+	}
+	screenshot(a, "laptop-1366x900-conversation")
+}
+
+// visitorWithToken is newVisitorConversation that also returns the
+// visitor's token, to write again.
+func visitorWithToken(t *testing.T, srv *apptest.Server, name, email, body string) (token, convID string) {
+	t.Helper()
+	var sess struct {
+		VisitorToken string `json:"visitor_token"`
+		Visitor      struct {
+			ID string `json:"id"`
+		} `json:"visitor"`
+	}
+	srv.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": srv.Workspace.SiteKey}, http.StatusOK, &sess)
+	if _, err := srv.App.Chat.VisitorContact(context.Background(), sess.Visitor.ID, email, name); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		ConversationID string `json:"conversation_id"`
+	}
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": body, "client_id": "c1"}, http.StatusCreated, &m)
+	return sess.VisitorToken, m.ConversationID
+}
