@@ -35,6 +35,7 @@ func TestConversationGet(t *testing.T) {
 			t.Fatalf("CreateConversation: %v", err)
 		}
 		want := c
+		want.ActivityID = c.ID // no message yet: its own id
 		want.CreatedAt = stored(c.CreatedAt)
 		want.LastMessageAt = stored(c.LastMessageAt)
 		want.Visitor.CreatedAt = stored(v.CreatedAt)
@@ -83,12 +84,9 @@ func TestConversationList(t *testing.T) {
 		}
 
 		v := newVisitor(t, db, w.ID, nil)
-		conv := func(status string, last time.Duration) model.Conversation {
+		conv := func(status string) model.Conversation {
 			t.Helper()
 			c := newConversation(t, db, v, model.ChannelWebsite, at(0))
-			if err := db.TouchConversation(ctx, c.ID, at(last), false); err != nil {
-				t.Fatal(err)
-			}
 			if status != "open" {
 				if err := db.SetConversationStatus(ctx, w.ID, c.ID, status); err != nil {
 					t.Fatal(err)
@@ -96,23 +94,26 @@ func TestConversationList(t *testing.T) {
 			}
 			return c
 		}
-		// Created in this order; activity decides the listing, then the id.
+		// Created in this order; the newest message decides the listing.
 		var (
-			openOld     = conv("open", 1*time.Minute)
-			closedNew   = conv("closed", 5*time.Minute)
-			openNewest  = conv("open", 9*time.Minute)
-			closedOld   = conv("closed", 2*time.Minute)
-			openTieLow  = conv("open", 3*time.Minute)
-			openTieHigh = conv("open", 3*time.Minute)
+			openOld     = conv("open")
+			closedNew   = conv("closed")
+			openNewest  = conv("open")
+			closedOld   = conv("closed")
+			openTieLow  = conv("open")
+			openTieHigh = conv("open")
+			untouched   = conv("open") // no message: listed by its creation
 		)
-
+		for _, c := range []model.Conversation{openOld, closedOld, openTieLow, openTieHigh, closedNew, openNewest} {
+			newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "hello")
+		}
 		for _, tc := range []struct {
 			status string
 			limit  int
 			want   []model.Conversation
 		}{
-			{"all", 50, []model.Conversation{openNewest, closedNew, openTieHigh, openTieLow, closedOld, openOld}},
-			{"open", 50, []model.Conversation{openNewest, openTieHigh, openTieLow, openOld}},
+			{"all", 50, []model.Conversation{openNewest, closedNew, openTieHigh, openTieLow, closedOld, openOld, untouched}},
+			{"open", 50, []model.Conversation{openNewest, openTieHigh, openTieLow, openOld, untouched}},
 			{"closed", 50, []model.Conversation{closedNew, closedOld}},
 			{"all", 3, []model.Conversation{openNewest, closedNew, openTieHigh}},
 			{"open", 1, []model.Conversation{openNewest}},
@@ -133,10 +134,10 @@ func TestConversationList(t *testing.T) {
 				want []model.Conversation
 			}{
 				{"open ids", func() ([]string, error) { return db.OpenConversationIDs(ctx, w.ID) },
-					[]model.Conversation{openOld, openNewest, openTieLow, openTieHigh}},
+					[]model.Conversation{openOld, openNewest, openTieLow, openTieHigh, untouched}},
 				{"open ids of another workspace", func() ([]string, error) { return db.OpenConversationIDs(ctx, newWorkspace(t, db, "Empty", base).ID) }, nil},
 				{"ids of the visitor", func() ([]string, error) { return db.ConversationIDsOfVisitor(ctx, v.ID) },
-					[]model.Conversation{openOld, closedNew, openNewest, closedOld, openTieLow, openTieHigh}},
+					[]model.Conversation{openOld, closedNew, openNewest, closedOld, openTieLow, openTieHigh, untouched}},
 				{"ids of a visitor without conversations", func() ([]string, error) {
 					return db.ConversationIDsOfVisitor(ctx, newVisitor(t, db, w.ID, nil).ID)
 				}, nil},

@@ -61,7 +61,8 @@ func (n *node) channel() *meta.Service {
 
 func (n *node) conversation(t *testing.T) (model.Conversation, bool) {
 	t.Helper()
-	cs, err := n.chat.Conversations(t.Context(), n.agent, "all")
+	list, err := n.chat.ListConversations(t.Context(), n.agent, chat.ListQuery{Status: "all"})
+	cs := list.Conversations
 	if err != nil {
 		t.Fatal(err)
 	}
