@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/parleychat/parley/internal/apptest"
 )
@@ -119,7 +120,9 @@ func TestCannedReplyPicker(t *testing.T) {
 	if !strings.HasPrefix(state["first"], "/hello") {
 		t.Errorf("first option %q, want /hello", state["first"])
 	}
-	a.do("arrow down, Enter", chromedp.KeyEvent("\ue015"), chromedp.KeyEvent("\r"))
+	a.do("arrow down", chromedp.KeyEvent(kb.ArrowDown))
+	a.waitFor("the second option chosen", `document.querySelector('[data-testid="reply-body"]').getAttribute('aria-activedescendant') === 'canned-opt-1'`, 5*time.Second)
+	a.do("Enter", chromedp.KeyEvent("\r"))
 	a.waitFor("the help text inserted", `document.querySelector('[data-testid="reply-body"]').value === 'Thanks. Here is our help centre: https://example.com/help'`, 5*time.Second)
 	if !eval[bool](a, `document.querySelector('[data-testid="canned-list"]').hidden && document.querySelector('[data-testid="reply-body"]').getAttribute('aria-expanded') === 'false'`) {
 		t.Error("the list stays open after inserting")
@@ -130,14 +133,14 @@ func TestCannedReplyPicker(t *testing.T) {
 	// Escape closes the list and keeps the text; Tab inserts too.
 	a.do("type /b, Escape", chromedp.KeyEvent(" /b"))
 	a.waitFor("the bye option", `document.querySelectorAll('[data-testid="canned-option"]').length === 1`, 5*time.Second)
-	a.do("Escape", chromedp.KeyEvent("\ue00c"))
+	a.do("Escape", chromedp.KeyEvent(kb.Escape))
 	a.waitFor("the list closed", `document.querySelector('[data-testid="canned-list"]').hidden`, 5*time.Second)
 	if got := eval[string](a, `document.querySelector('[data-testid="reply-body"]').value`); !strings.HasSuffix(got, " /b") {
 		t.Errorf("after Escape the reply box holds %q", got)
 	}
 	a.do("type y, Tab", chromedp.KeyEvent("y"))
 	a.waitFor("the bye option again", `document.querySelectorAll('[data-testid="canned-option"]').length === 1`, 5*time.Second)
-	a.do("Tab", chromedp.KeyEvent("\t"))
+	a.do("Tab", chromedp.KeyEvent(kb.Tab))
 	a.waitFor("bye inserted", `document.querySelector('[data-testid="reply-body"]').value.endsWith(' Have a nice day!')`, 5*time.Second)
 	// No match, no list.
 	a.do("type /zz", chromedp.KeyEvent(" /zz"))

@@ -160,12 +160,15 @@
     reply.setAttribute('aria-autocomplete', 'list');
     reply.setAttribute('aria-controls', 'canned-list');
     reply.setAttribute('aria-expanded', 'false');
+    // Fetched once, on the first "/": one request however fast one types.
     const loadCanned = () => {
-      if (canned) return Promise.resolve(canned);
-      return fetch('/api/v1/canned', { credentials: 'same-origin' })
-        .then((r) => (r.ok ? r.json() : { canned: [] }))
-        .then((j) => (canned = j.canned || []))
-        .catch(() => []);
+      if (!canned) {
+        canned = fetch('/api/v1/canned', { credentials: 'same-origin' })
+          .then((r) => (r.ok ? r.json() : { canned: [] }))
+          .then((j) => j.canned || [])
+          .catch(() => { canned = null; return []; });
+      }
+      return canned;
     };
     // The "/word" the caret is at the end of, if any.
     const tokenAt = () => {
@@ -224,12 +227,18 @@
       loadCanned().then((all) => {
         const now = tokenAt();
         if (!now || now.word !== t.word) return;
+        const found = all.filter((c) => c.shortcut.startsWith(t.word)).slice(0, 8);
+        const same = token && token.start === now.start && token.word === now.word && !cannedList.hidden;
         token = now;
-        matches = all.filter((c) => c.shortcut.startsWith(t.word)).slice(0, 8);
-        if (matches.length === 0) { close(); return; }
+        if (found.length === 0) { close(); return; }
+        if (same) return; // keep the option the arrows chose
+        matches = found;
         show();
       });
     };
+    let swallowChar = false;
+    reply.addEventListener('keypress', (e) => { if (swallowChar) { e.preventDefault(); swallowChar = false; } });
+    reply.addEventListener('keyup', () => { swallowChar = false; });
     reply.addEventListener('input', update);
     reply.addEventListener('click', update);
     reply.addEventListener('blur', () => setTimeout(close, 0));
@@ -241,7 +250,9 @@
         case 'Enter':
         case 'Tab':
           if (e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
-          insert(active < 0 ? 0 : active); break;
+          insert(active < 0 ? 0 : active);
+          swallowChar = true; // no line break after the inserted text
+          break;
         case 'Escape': close(); break;
         default: return;
       }
@@ -253,6 +264,11 @@
   // ---- keyboard shortcuts ------------------------------------------------------------
 
   const help = D.getElementById('shortcuts');
+  // Some browsers deliver the character of a key after its keydown moved
+  // the focus into a text box: that keypress is dropped.
+  let swallow = false;
+  D.addEventListener('keypress', (e) => { if (swallow) { e.preventDefault(); swallow = false; } }, true);
+  D.addEventListener('keyup', () => { swallow = false; }, true);
   const typing = (el) => el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
   D.addEventListener('keydown', (e) => {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
@@ -263,7 +279,11 @@
     switch (e.key) {
       case 'j': go(at < 0 ? 0 : at + 1); break;
       case 'k': go(at < 0 ? 0 : at - 1); break;
-      case 'r': if (reply) reply.focus(); else return; break;
+      case 'r':
+        if (!reply) return;
+        swallow = true; // the "r" itself is not typed into the box
+        reply.focus();
+        break;
       case 'a':
         if (!convID || !csrf) return;
         assign(convID, me);
@@ -530,7 +550,8 @@
     if (cur && nextList) {
       // The views (with their counts) and "Load more" around the list.
       for (const sel of ['.views', '.more']) {
-        const a = el.querySelector(':scope > ' + sel), b = next.querySelector(':scope > ' + sel);
+        const a = Array.from(el.children).find((c) => c.matches(sel));
+        const b = Array.from(next.children).find((c) => c.matches(sel));
         if (a && b) { if (a.outerHTML !== b.outerHTML) a.replaceWith(b); }
         else if (a) a.remove();
         else if (b) { if (sel === '.views') el.prepend(b); else el.append(b); }
