@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 )
 
@@ -27,7 +28,7 @@ func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID stri
 	if err != nil {
 		return c, err
 	}
-	s.toAgents(a.WorkspaceID, "conversation.updated", c)
+	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
 	return c, nil
 }
 
@@ -55,7 +56,7 @@ func (s *Service) UnassignAgent(ctx context.Context, workspaceID, agentID string
 	}
 	for _, id := range ids {
 		if c, err := s.db.Conversation(ctx, workspaceID, id); err == nil {
-			s.toAgents(workspaceID, "conversation.updated", c)
+			s.toAgents(workspaceID, realtime.ConversationUpdated, c)
 		}
 	}
 	return nil
