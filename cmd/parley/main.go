@@ -29,10 +29,13 @@ const usage = `usage: parley <command> [flags]
 commands:
   serve                                   run the server (HTTP, forwarding engine, inbound mail)
   migrate                                 apply database migrations and exit
-  agent add --email E --name N [--password P | --password-stdin] [--workspace W]
-                                          create an agent; prints its id
+  agent add --email E --name N [--password P | --password-stdin] [--workspace W] [--role admin|agent]
+                                          create an agent (the workspace's first is an admin); prints its id
+  agent list [--workspace W]              print id, email, name and role of each agent
+  agent remove --email E                  remove an agent: their sessions end at once
   workspace list                          print id, name and site key of each workspace
   workspace create --name N               create a workspace; prints its id and site key
+  workspace rename --workspace W --name N rename a workspace
   backup --out FILE                       write a consistent copy of the live SQLite database
                                           (on PostgreSQL: use pg_dump)
   version                                 print the version
@@ -82,15 +85,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stdout, "database migrated")
 		return nil
 	case "agent":
-		if len(args) < 2 || args[1] != "add" {
-			return errors.New("usage: parley agent add --email E --name N [--password P | --password-stdin] [--workspace W]")
+		if len(args) < 2 {
+			return errors.New(agentUsage)
 		}
-		return agentAdd(ctx, cfg, log, args[2:], stdin, stdout)
+		switch args[1] {
+		case "add":
+			return agentAdd(ctx, cfg, log, args[2:], stdin, stdout)
+		case "list":
+			return agentList(ctx, cfg, log, args[2:], stdout)
+		case "remove":
+			return agentRemove(ctx, cfg, log, args[2:], stdout)
+		}
+		return errors.New(agentUsage)
 	case "backup":
 		return backup(ctx, cfg, args[1:], stdout)
 	case "workspace":
 		if len(args) < 2 {
-			return errors.New("usage: parley workspace list | parley workspace create --name N")
+			return errors.New("usage: parley workspace list | parley workspace create --name N | parley workspace rename --workspace W --name N")
 		}
 		return workspace(ctx, cfg, log, args[1], args[2:], stdout)
 	default:
@@ -119,6 +130,77 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return fmt.Errorf("listen on PARLEY_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	return a.Serve(ctx, ln)
+}
+
+const agentUsage = `usage: parley agent add --email E --name N [--password P | --password-stdin] [--workspace W] [--role admin|agent]
+       parley agent list [--workspace W]
+       parley agent remove --email E`
+
+// findWorkspace resolves --workspace (an id or a name); empty is the first
+// workspace.
+func findWorkspace(ctx context.Context, a *app.App, idOrName string) (string, error) {
+	if idOrName != "" {
+		w, err := a.Chat.FindWorkspace(ctx, idOrName)
+		if err != nil {
+			return "", err
+		}
+		return w.ID, nil
+	}
+	all, err := a.Chat.Workspaces(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(all) == 0 {
+		return "", errors.New("no workspace exists")
+	}
+	return all[0].ID, nil
+}
+
+func agentList(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("agent list", flag.ContinueOnError)
+	wsName := fs.String("workspace", "", "workspace id or name (default: the first workspace)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	wsID, err := findWorkspace(ctx, a, *wsName)
+	if err != nil {
+		return err
+	}
+	agents, err := a.Chat.AgentsOfWorkspace(ctx, wsID)
+	if err != nil {
+		return err
+	}
+	for _, ag := range agents {
+		fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", ag.ID, ag.Email, ag.Name, ag.Role)
+	}
+	return nil
+}
+
+func agentRemove(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("agent remove", flag.ContinueOnError)
+	email := fs.String("email", "", "login email of the agent to remove")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return errors.New("agent remove needs --email")
+	}
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ag, err := a.Chat.RemoveAgentByEmail(ctx, *email)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "removed", ag.ID)
+	return nil
 }
 
 // backup copies the database without migrating it or stopping the server
@@ -155,8 +237,12 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	password := fs.String("password", "", "password (prefer --password-stdin)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input")
 	wsName := fs.String("workspace", "", "workspace id or name (default: the first workspace)")
+	role := fs.String("role", "", "admin or agent (default: admin for the workspace's first agent, agent after)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *role != "" && *role != "admin" && *role != "agent" {
+		return errors.New(`--role is "admin" or "agent"`)
 	}
 	if *email == "" || *name == "" {
 		return errors.New("agent add needs --email and --name")
@@ -176,21 +262,11 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return err
 	}
 	defer a.Close()
-	var wsID string
-	if *wsName != "" {
-		w, err := a.Chat.FindWorkspace(ctx, *wsName)
-		if err != nil {
-			return err
-		}
-		wsID = w.ID
-	} else {
-		all, err := a.Chat.Workspaces(ctx)
-		if err != nil {
-			return err
-		}
-		wsID = all[0].ID
+	wsID, err := findWorkspace(ctx, a, *wsName)
+	if err != nil {
+		return err
 	}
-	agent, err := a.Chat.CreateAgent(ctx, wsID, *email, *name, *password)
+	agent, err := a.Chat.CreateAgent(ctx, wsID, *email, *name, *password, *role)
 	if err != nil {
 		return err
 	}
@@ -226,7 +302,27 @@ func workspace(ctx context.Context, cfg config.Config, log *slog.Logger, sub str
 		}
 		fmt.Fprintf(stdout, "%s\t%s\n", w.ID, w.SiteKey)
 		return nil
+	case "rename":
+		fs := flag.NewFlagSet("workspace rename", flag.ContinueOnError)
+		wsName := fs.String("workspace", "", "workspace id or name")
+		name := fs.String("name", "", "new name")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if *wsName == "" || *name == "" {
+			return errors.New("workspace rename needs --workspace and --name")
+		}
+		wsID, err := findWorkspace(ctx, a, *wsName)
+		if err != nil {
+			return err
+		}
+		w, err := a.Chat.RenameWorkspace(ctx, wsID, *name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\t%s\n", w.ID, w.Name)
+		return nil
 	default:
-		return fmt.Errorf("unknown workspace command %q (list, create)", sub)
+		return fmt.Errorf("unknown workspace command %q (list, create, rename)", sub)
 	}
 }

@@ -89,6 +89,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		VisitorGrace:   cfg.VisitorGrace,
 		NodeTimeout:    cfg.NodeTimeout,
 		AttachmentsDir: cfg.AttachmentsDir,
+		MailFrom:       cfg.MailFrom,
+		InboundDomain:  cfg.InboundDomain,
+		PublicURL:      cfg.PublicURL,
 		Logger:         log,
 	})
 	if err := svc.EnsureDefaultWorkspace(ctx); err != nil {

@@ -113,15 +113,26 @@ type Agent struct {
 }
 
 // AddAgent creates an agent in the server's default workspace (or in
-// workspaceID when given) and logs in.
+// workspaceID when given) and logs in. The workspace's first agent is an
+// admin, the others agents.
 func (s *Server) AddAgent(email, name string, workspaceID ...string) Agent {
 	s.t.Helper()
 	ws := s.Workspace.ID
 	if len(workspaceID) > 0 {
 		ws = workspaceID[0]
 	}
-	const password = "correct horse battery"
-	a, err := s.App.Chat.CreateAgent(context.Background(), ws, email, name, password)
+	return s.AddAgentRole(ws, email, name, "")
+}
+
+// AgentPassword is the password of the agents AddAgent creates.
+const AgentPassword = "correct horse battery"
+
+// AddAgentRole creates an agent with a role ("" as the command line does)
+// in a workspace and logs in.
+func (s *Server) AddAgentRole(ws, email, name, role string) Agent {
+	s.t.Helper()
+	const password = AgentPassword
+	a, err := s.App.Chat.CreateAgent(context.Background(), ws, email, name, password, role)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 )
 
@@ -81,35 +82,20 @@ func (s *Service) FindWorkspace(ctx context.Context, idOrName string) (model.Wor
 	return w, notFound(err, "workspace "+idOrName)
 }
 
-// CreateAgent adds an agent to a workspace.
-func (s *Service) CreateAgent(ctx context.Context, workspaceID, email, name, password string) (model.Agent, error) {
-	addr, err := ValidateEmail(email)
+// CreateAgent adds an agent with a password to a workspace; role "" is
+// admin for the workspace's first agent and agent after.
+func (s *Service) CreateAgent(ctx context.Context, workspaceID, email, name, password, role string) (model.Agent, error) {
+	a, err := s.newAgent(ctx, workspaceID, email, name, role)
 	if err != nil {
-		return model.Agent{}, err
+		return a, err
 	}
-	n, err := cleanName(name)
-	if err != nil {
-		return model.Agent{}, err
+	if err := checkPassword(password); err != nil {
+		return a, err
 	}
-	if n == nil {
-		return model.Agent{}, newError(CodeBadRequest, "an agent needs a name")
+	if a.PasswordHash, err = hashPassword(password); err != nil {
+		return a, err
 	}
-	if len(password) < 8 {
-		return model.Agent{}, newError(CodeBadRequest, "a password has at least 8 characters")
-	}
-	if len(password) > 72 {
-		return model.Agent{}, newError(CodeBadRequest, "a password has at most 72 bytes")
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	if err != nil {
-		return model.Agent{}, fmt.Errorf("hash password: %w", err)
-	}
-	a := model.Agent{ID: model.NewID(), WorkspaceID: workspaceID, Email: strings.ToLower(addr), Name: *n,
-		Status: model.StatusOffline, PasswordHash: string(hash), CreatedAt: s.now()}
-	if err := s.db.CreateAgent(ctx, a); err != nil {
-		if errors.Is(err, store.ErrDuplicate) {
-			return a, &Error{Code: CodeDuplicate, Message: "an agent with this email exists", Err: err}
-		}
+	if err := s.insertAgent(ctx, a); err != nil {
 		return a, err
 	}
 	return a, nil
@@ -166,9 +152,14 @@ func (s *Service) AgentByToken(ctx context.Context, tok string) (model.Agent, er
 	return a, err
 }
 
-// Logout revokes a token.
-func (s *Service) Logout(ctx context.Context, tok string) error {
-	return s.db.DeleteToken(ctx, hashToken(tok))
+// Logout revokes a token and closes the dashboards opened with it.
+func (s *Service) Logout(ctx context.Context, a model.Agent, tok string) error {
+	h := hashToken(tok)
+	if err := s.db.DeleteToken(ctx, h); err != nil {
+		return err
+	}
+	s.revoke(realtime.Revocation{AgentID: a.ID, Only: h})
+	return nil
 }
 
 // Settings returns a workspace's settings.
@@ -177,11 +168,15 @@ func (s *Service) Settings(ctx context.Context, workspaceID string) (model.Setti
 	if err != nil {
 		return model.Settings{}, notFound(err, "workspace")
 	}
-	return w.Settings, nil
+	st := w.Settings
+	st.WorkspaceName, st.TimeZone = w.Name, w.TimeZone
+	return st, nil
 }
 
 // SettingsPatch is a subset of Settings to change.
 type SettingsPatch struct {
+	WorkspaceName   *string           `json:"workspace_name"`
+	TimeZone        *string           `json:"time_zone"`
 	EmailForwarding *string           `json:"email_forwarding"`
 	ContactForm     *ContactFormPatch `json:"contact_form"`
 }
@@ -190,6 +185,15 @@ type SettingsPatch struct {
 type ContactFormPatch struct {
 	OfflineRequiresForm *bool   `json:"offline_requires_form"`
 	Online              *string `json:"online"`
+}
+
+// UpdateSettingsAs applies a patch to the actor's workspace settings
+// (admins only).
+func (s *Service) UpdateSettingsAs(ctx context.Context, actor model.Agent, p SettingsPatch) (model.Settings, error) {
+	if err := RequireAdmin(actor); err != nil {
+		return model.Settings{}, err
+	}
+	return s.UpdateSettings(ctx, actor.WorkspaceID, p)
 }
 
 // UpdateSettings applies a patch to a workspace's settings.
@@ -219,7 +223,36 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, p Sett
 			}
 		}
 	}
-	if err := s.db.UpdateSettings(ctx, workspaceID, st); err != nil {
+	if p.TimeZone != nil {
+		tz := strings.TrimSpace(*p.TimeZone)
+		if !ValidTimeZone(tz) {
+			return st, newError(CodeInvalidTimeZone, "time_zone is an IANA time zone name such as Europe/Paris or UTC")
+		}
+		st.TimeZone = tz
+	}
+	var name string
+	if p.WorkspaceName != nil {
+		name = strings.TrimSpace(*p.WorkspaceName)
+		if name == "" || len([]rune(name)) > 100 {
+			return st, newError(CodeBadRequest, "a workspace name has 1 to 100 characters")
+		}
+		st.WorkspaceName = name
+	}
+	err = s.db.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.UpdateSettings(ctx, workspaceID, st); err != nil {
+			return err
+		}
+		if p.TimeZone != nil {
+			if err := tx.SetTimeZone(ctx, workspaceID, st.TimeZone); err != nil {
+				return err
+			}
+		}
+		if p.WorkspaceName != nil {
+			return tx.RenameWorkspace(ctx, workspaceID, name)
+		}
+		return nil
+	})
+	if err != nil {
 		return st, err
 	}
 	s.eval.WorkspaceChanged(ctx, workspaceID)

@@ -63,6 +63,9 @@ type Options struct {
 	NodeTimeout time.Duration
 	// AttachmentsDir keeps the files of email replies.
 	AttachmentsDir string
+	// MailFrom, InboundDomain and PublicURL are the server's addresses,
+	// shown in the email previews of Settings.
+	MailFrom, InboundDomain, PublicURL string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Logger (slog.Default when nil).

@@ -210,6 +210,30 @@ func (s *Service) AgentConnected(ctx context.Context, agentID string) {
 			s.log.Error("mark agent connected", "agent", agentID, "err", err)
 		}
 	}
+	// The away timer set them offline while no dashboard was open: opening
+	// one gives back the status they had chosen.
+	restored, err := s.db.RestoreAgentStatus(ctx, agentID)
+	if err != nil {
+		s.log.Error("restore agent status", "agent", agentID, "err", err)
+		return
+	}
+	if restored {
+		s.agentUpdated(ctx, agentID)
+		if a, err := s.db.Agent(ctx, agentID); err == nil {
+			s.refreshAvailability(ctx, a.WorkspaceID)
+		}
+	}
+}
+
+// agentUpdated tells the workspace's dashboards that an agent changed
+// (status, name or role).
+func (s *Service) agentUpdated(ctx context.Context, agentID string) {
+	a, err := s.db.Agent(ctx, agentID)
+	if err != nil {
+		s.log.Error("read agent", "agent", agentID, "err", err)
+		return
+	}
+	s.toAgents(a.WorkspaceID, "agent.updated", a)
 }
 
 // AgentDisconnected records that a dashboard connection closed.
@@ -265,8 +289,9 @@ func (s *Service) SetAgentStatus(ctx context.Context, a model.Agent, status stri
 			return a, err
 		}
 	}
-	a.Status = status
+	a.Status, a.ChosenStatus, a.StatusSource = status, status, model.StatusSourceAgent
 	s.refreshAvailability(ctx, a.WorkspaceID)
+	s.toAgents(a.WorkspaceID, "agent.updated", a)
 	return a, nil
 }
 
@@ -347,9 +372,15 @@ func (s *Service) sweepAway(ctx context.Context) {
 		if s.agentConnected(ctx, a.ID) {
 			continue
 		}
-		s.log.Info("agent away: set offline", "agent", a.ID)
-		if _, err := s.SetAgentStatus(ctx, a, model.StatusOffline); err != nil {
+		changed, err := s.db.SetAgentAway(ctx, a.ID, a.Status)
+		if err != nil {
 			s.log.Error("set agent offline", "agent", a.ID, "err", err)
+			continue
+		}
+		if changed {
+			s.log.Info("agent away: set offline", "agent", a.ID)
+			s.agentUpdated(ctx, a.ID)
+			s.refreshAvailability(ctx, a.WorkspaceID)
 		}
 	}
 }

@@ -10,16 +10,17 @@ import (
 // EmailPreview is an example of the email a forwarding mode sends, shown on
 // the dashboard's settings page.
 type EmailPreview struct {
-	Subject, From, Text string
+	Subject, From, Text, HTML string
 }
 
 // PreviewEmail composes an example email of a forwarding mode
 // (model.ForwardUnread or model.ForwardTranscript) for a workspace, with
 // sample messages, dated now in the workspace's time zone.
 func (s *Service) PreviewEmail(ws model.Workspace, mode string) (EmailPreview, error) {
-	e, err := forward.Preview(forward.Mode(mode), ws.Name, ws.Location(), s.opts.Now())
+	e, err := forward.PreviewFor(forward.Mode(mode), ws.Name, ws.Location(), s.opts.Now(), forward.PreviewAddresses{
+		MailFrom: s.opts.MailFrom, InboundDomain: s.opts.InboundDomain, PublicURL: s.opts.PublicURL})
 	if err != nil {
 		return EmailPreview{}, fmt.Errorf("preview the %q email of workspace %s: %w", mode, ws.ID, err)
 	}
-	return EmailPreview{Subject: e.Subject, From: e.From, Text: e.Text}, nil
+	return EmailPreview{Subject: e.Subject, From: e.From, Text: e.Text, HTML: e.HTML}, nil
 }

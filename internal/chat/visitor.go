@@ -291,6 +291,21 @@ func trimmed(p *string) *string {
 
 // Unsubscribe stops forwarded emails to the visitor an unsubscribe token
 // names (List-Unsubscribe, RFC 8058).
+// UnsubscribeTarget checks an unsubscribe link without acting on it and
+// returns the visitor and workspace it is for.
+func (s *Service) UnsubscribeTarget(ctx context.Context, tok string) (model.Visitor, model.Workspace, error) {
+	id, err := s.signer.Verify(token.Unsubscribe, tok)
+	if err != nil {
+		return model.Visitor{}, model.Workspace{}, &Error{Code: CodeInvalidToken, Message: "invalid unsubscribe link", Err: err}
+	}
+	v, err := s.db.VisitorByID(ctx, id)
+	if err != nil {
+		return v, model.Workspace{}, &Error{Code: CodeInvalidToken, Message: "invalid unsubscribe link", Err: err}
+	}
+	w, err := s.db.Workspace(ctx, v.WorkspaceID)
+	return v, w, notFound(err, "workspace")
+}
+
 func (s *Service) Unsubscribe(ctx context.Context, tok string) (model.Visitor, error) {
 	id, err := s.signer.Verify(token.Unsubscribe, tok)
 	if err != nil {

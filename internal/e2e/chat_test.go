@@ -290,7 +290,7 @@ func TestUserTextIsShownAsText(t *testing.T) {
 		visitorBody = `<script>alert(2)</script><b>bold</b><img src=x onerror="window.__pwned=1">`
 		replyBody   = `<img src=x onerror="alert(3)"><script>window.__pwned=1</script>`
 	)
-	if _, err := srv.App.Chat.CreateAgent(context.Background(), srv.Workspace.ID, "ann@example.com", agentName, agentPassword); err != nil {
+	if _, err := srv.App.Chat.CreateAgent(context.Background(), srv.Workspace.ID, "ann@example.com", agentName, agentPassword, ""); err != nil {
 		t.Fatal(err)
 	}
 	visitor := newTab(t, "visitor")

@@ -348,6 +348,30 @@ func webURL(what, s string) (string, error) {
 // Preview composes an example email of the given mode, with sample messages, for the
 // dashboard's settings preview. It returns ErrForwardingOff for ModeOff.
 func Preview(mode Mode, workspaceName string, loc *time.Location, now time.Time) (message.Message, error) {
+	return PreviewFor(mode, workspaceName, loc, now, PreviewAddresses{})
+}
+
+// PreviewAddresses are the server's own addresses a preview shows, so that
+// it reads as the visitor will see it; empty fields take example values.
+type PreviewAddresses struct {
+	MailFrom      string // PARLEY_MAIL_FROM
+	InboundDomain string // PARLEY_INBOUND_DOMAIN
+	PublicURL     string // PARLEY_PUBLIC_URL
+}
+
+// PreviewFor is Preview with the server's sender, reply domain and public
+// URL.
+func PreviewFor(mode Mode, workspaceName string, loc *time.Location, now time.Time, addrs PreviewAddresses) (message.Message, error) {
+	if addrs.MailFrom == "" {
+		addrs.MailFrom = "parley@example.com"
+	}
+	if addrs.InboundDomain == "" {
+		addrs.InboundDomain = "reply.example.com"
+	}
+	if addrs.PublicURL == "" {
+		addrs.PublicURL = "https://example.com"
+	}
+	base := strings.TrimRight(addrs.PublicURL, "/")
 	switch mode {
 	case ModeOff:
 		return message.Message{}, ErrForwardingOff
@@ -371,11 +395,11 @@ func Preview(mode Mode, workspaceName string, loc *time.Location, now time.Time)
 		Snapshot:        snap,
 		Mode:            mode,
 		WorkspaceName:   workspaceName,
-		MailFrom:        "parley@example.com",
-		ReplyTo:         "reply+preview@reply.example.com",
-		UnsubscribeURL:  "https://example.com/unsubscribe/preview",
-		ConversationURL: "https://example.com/",
-		MessageID:       "preview@example.com",
+		MailFrom:        addrs.MailFrom,
+		ReplyTo:         "reply+preview@" + addrs.InboundDomain,
+		UnsubscribeURL:  base + "/unsubscribe/preview",
+		ConversationURL: base + "/chat/preview",
+		MessageID:       "preview@" + addrs.InboundDomain,
 		Location:        loc,
 		Now:             now,
 	})

@@ -86,8 +86,11 @@ func (w Workspace) Location() *time.Location {
 	return l
 }
 
-// Settings are a workspace's preferences.
+// Settings are a workspace's preferences. WorkspaceName and TimeZone mirror
+// the workspace's Name and TimeZone.
 type Settings struct {
+	WorkspaceName   string      `json:"workspace_name"`
+	TimeZone        string      `json:"time_zone"`
 	EmailForwarding string      `json:"email_forwarding"`
 	ContactForm     ContactForm `json:"contact_form"`
 }
@@ -106,17 +109,47 @@ func DefaultSettings() Settings {
 	}
 }
 
-// Agent is a person answering in the dashboard.
+// Agent roles: an admin manages settings, channels and agents.
+const (
+	RoleAdmin = "admin"
+	RoleAgent = "agent"
+)
+
+// Where an agent's status comes from: the agent's own choice, or the away
+// timer that set them offline after their last dashboard closed.
+const (
+	StatusSourceAgent     = "agent"
+	StatusSourceAwayTimer = "away_timer"
+)
+
+// Agent is a person answering in the dashboard. Its JSON form is the
+// contract's Agent.
 type Agent struct {
-	ID             string     `json:"id"`
-	WorkspaceID    string     `json:"workspace_id"`
-	Name           string     `json:"name"`
-	Email          string     `json:"email"`
-	Status         string     `json:"status"`
+	ID          string `json:"id"`
+	WorkspaceID string `json:"-"`
+	Name        string `json:"name"`
+	Email       string `json:"email"`
+	Role        string `json:"role"`
+	Status      string `json:"status"`
+	// StatusSource says whether Status is the agent's choice or the away
+	// timer's offline.
+	StatusSource string `json:"status_source"`
+	// AvatarURL is always null for now: Parley stores no pictures.
+	AvatarURL *string `json:"avatar_url"`
+	// ChosenStatus is the status the agent last chose, given back when the
+	// away timer had set them offline and a dashboard connects again.
+	ChosenStatus   string     `json:"-"`
 	PasswordHash   string     `json:"-"`
 	DisconnectedAt *time.Time `json:"-"`
 	CreatedAt      time.Time  `json:"-"`
 }
+
+// IsAdmin reports whether the agent may manage the workspace.
+func (a Agent) IsAdmin() bool { return a.Role == RoleAdmin }
+
+// Invited reports whether the agent has not yet set a password (their
+// invitation is pending).
+func (a Agent) Invited() bool { return a.PasswordHash == "" }
 
 // Available reports whether the agent counts as available to visitors.
 func (a Agent) Available() bool {

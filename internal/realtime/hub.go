@@ -16,6 +16,9 @@ type Conn struct {
 	WorkspaceID string
 	VisitorID   string // set for widget connections
 	AgentID     string // set for dashboard connections
+	// TokenHash names the token a dashboard connection was opened with,
+	// so that it closes when the token stops being valid.
+	TokenHash string
 
 	mu      sync.Mutex
 	queue   [][]byte
@@ -23,6 +26,7 @@ type Conn struct {
 	writing int // frames of the batch being written
 	running bool
 	dead    bool
+	revoked bool
 	write   func([]byte) error
 	stop    func()
 	closed  chan struct{}
@@ -131,6 +135,23 @@ func (c *Conn) killLocked() {
 	if c.stop != nil {
 		go c.stop()
 	}
+}
+
+// revoke closes the connection because its credentials are gone: unlike a
+// dropped connection, the client is told not to reconnect with them.
+func (c *Conn) revoke() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.revoked = true
+	c.killLocked()
+}
+
+// Revoked reports whether the connection was closed because its token
+// stopped being valid.
+func (c *Conn) Revoked() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.revoked
 }
 
 // Kill closes the connection from the hub's side.
@@ -243,6 +264,40 @@ func (h *Hub) CloseAll() {
 			}
 		}
 	}
+}
+
+// Revocation says which dashboards of an agent to close because their
+// token stopped being valid: all of them (removal), those opened with one
+// token (logout: Only), or all but those (password change: Except).
+type Revocation struct {
+	AgentID string `json:"a"`
+	Only    string `json:"o,omitempty"`
+	Except  string `json:"e,omitempty"`
+}
+
+func (r Revocation) matches(c *Conn) bool {
+	switch {
+	case r.Only != "":
+		return c.TokenHash == r.Only
+	case r.Except != "":
+		return c.TokenHash != r.Except
+	}
+	return true
+}
+
+// Revoke closes this node's dashboards a revocation names; it returns how
+// many it closed.
+func (h *Hub) Revoke(r Revocation) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for c := range h.byAgent[r.AgentID] {
+		if r.matches(c) {
+			c.revoke()
+			n++
+		}
+	}
+	return n
 }
 
 // Push queues a frame for this connection only (answers to its own frames).

@@ -69,7 +69,7 @@ func NewPGBus(hub *Hub, db *store.DB, url, nodeID string, log *slog.Logger) *PGB
 // the sending node, so that a node skips its own without decoding them.
 type envelope struct {
 	Node   string          `json:"n"`
-	Kind   string          `json:"k,omitempty"` // a: agents of a workspace, v: a visitor, w: widgets of a workspace
+	Kind   string          `json:"k,omitempty"` // a: agents of a workspace, v: a visitor, w: widgets of a workspace, r: a revocation
 	Target string          `json:"t,omitempty"`
 	Frame  json.RawMessage `json:"f,omitempty"`
 	Ref    string          `json:"r,omitempty"` // id in bus_events, for large events
@@ -98,6 +98,14 @@ func (b *PGBus) ToVisitor(visitorID string, frame []byte) {
 func (b *PGBus) ToWidgets(workspaceID string, frame []byte) {
 	b.hub.ToWidgets(workspaceID, frame)
 	b.publish("w", workspaceID, frame)
+}
+
+// Revoke implements chat.Revoker: this node's dashboards close at once,
+// other nodes' when the notification reaches them.
+func (b *PGBus) Revoke(r Revocation) {
+	b.hub.Revoke(r)
+	frame, _ := json.Marshal(r)
+	b.publish("r", r.AgentID, frame)
 }
 
 func (b *PGBus) publish(kind, target string, frame []byte) {
@@ -328,5 +336,12 @@ func (b *PGBus) deliverOne(ctx context.Context, e envelope) {
 		b.hub.ToVisitor(e.Target, e.Frame)
 	case "w":
 		b.hub.ToWidgets(e.Target, e.Frame)
+	case "r":
+		var r Revocation
+		if err := json.Unmarshal(e.Frame, &r); err != nil {
+			b.log.Warn("undecodable revocation from another node", "err", err)
+			return
+		}
+		b.hub.Revoke(r)
 	}
 }

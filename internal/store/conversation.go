@@ -170,3 +170,16 @@ func (s *Store) MarkReadByVisitor(ctx context.Context, conversationID, messageID
 	}
 	return ids, nil
 }
+
+// CountWaiting counts a workspace's open conversations with a visitor
+// message no agent has seen yet.
+func (s *Store) CountWaiting(ctx context.Context, workspaceID string) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ? AND c.status = 'open'
+		AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
+			AND (c.agent_read_id IS NULL OR m.id > c.agent_read_id))`, workspaceID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count waiting conversations of %s: %w", workspaceID, err)
+	}
+	return n, nil
+}

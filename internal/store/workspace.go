@@ -112,3 +112,33 @@ func (s *Store) SetAgentsUnavailableSince(ctx context.Context, workspaceID strin
 	}
 	return nil
 }
+
+// RenameWorkspace changes a workspace's name.
+func (s *Store) RenameWorkspace(ctx context.Context, workspaceID, name string) error {
+	res, err := s.exec(ctx, `UPDATE workspaces SET name = ? WHERE id = ?`, name, workspaceID)
+	if err != nil {
+		return fmt.Errorf("rename workspace %s: %w", workspaceID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("rename workspace %s: %w", workspaceID, ErrNotFound)
+	}
+	return nil
+}
+
+// SetTimeZone changes a workspace's time zone (an IANA name).
+func (s *Store) SetTimeZone(ctx context.Context, workspaceID, tz string) error {
+	if _, err := s.exec(ctx, `UPDATE workspaces SET time_zone = ? WHERE id = ?`, tz, workspaceID); err != nil {
+		return fmt.Errorf("set time zone of %s: %w", workspaceID, err)
+	}
+	return nil
+}
+
+// LockWorkspace locks a workspace's row until the transaction ends, so that
+// rules spanning its agents (one admin at least) hold under concurrent
+// changes. On SQLite every write transaction is serialised already.
+func (s *Store) LockWorkspace(ctx context.Context, workspaceID string) error {
+	if _, err := s.exec(ctx, `UPDATE workspaces SET name = name WHERE id = ?`, workspaceID); err != nil {
+		return fmt.Errorf("lock workspace %s: %w", workspaceID, err)
+	}
+	return nil
+}

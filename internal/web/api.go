@@ -62,15 +62,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, a model.Agent) {
 	tok, _ := r.Context().Value(agentKey{}).(string)
-	if err := s.svc.Logout(r.Context(), tok); err != nil {
+	if err := s.svc.Logout(r.Context(), a, tok); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// meView is GET /api/v1/me: the Agent plus its workspace.
+type meView struct {
+	model.Agent
+	WorkspaceID string `json:"workspace_id"`
+}
+
 func (s *Server) me(w http.ResponseWriter, r *http.Request, a model.Agent) {
-	writeJSON(w, http.StatusOK, a)
+	writeJSON(w, http.StatusOK, meView{a, a.WorkspaceID})
 }
 
 func (s *Server) putStatus(w http.ResponseWriter, r *http.Request, a model.Agent) {
@@ -85,7 +91,7 @@ func (s *Server) putStatus(w http.ResponseWriter, r *http.Request, a model.Agent
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a)
+	writeJSON(w, http.StatusOK, meView{a, a.WorkspaceID})
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, a model.Agent) {
@@ -195,7 +201,7 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, a model.Age
 	if !decode(w, r, &p) {
 		return
 	}
-	st, err := s.svc.UpdateSettings(r.Context(), a.WorkspaceID, p)
+	st, err := s.svc.UpdateSettingsAs(r.Context(), a, p)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -249,7 +249,9 @@ func TestSettings(t *testing.T) {
 	a := s.AddAgent("ann@example.com", "Ann")
 	var st model.Settings
 	s.Do("GET", "/api/v1/settings", a.Token, nil, 200, &st)
-	if st != model.DefaultSettings() || st.EmailForwarding != "unread" || !st.ContactForm.OfflineRequiresForm || st.ContactForm.Online != "optional" {
+	def := model.DefaultSettings()
+	def.WorkspaceName, def.TimeZone = "Default", "UTC"
+	if st != def || st.EmailForwarding != "unread" || !st.ContactForm.OfflineRequiresForm || st.ContactForm.Online != "optional" {
 		t.Fatalf("defaults: %+v", st)
 	}
 	s.Do("PUT", "/api/v1/settings", a.Token, map[string]any{"email_forwarding": "transcript"}, 200, &st)

@@ -512,11 +512,11 @@ func TestDashboardSettings(t *testing.T) {
 		want model.Settings
 	}{
 		{"preferences", url.Values{"email_forwarding": {"transcript"}},
-			model.Settings{EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "optional"}}},
+			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "optional"}}},
 		{"contact form unchecked", url.Values{"offline_requires_form": {"0"}, "online": {"required"}},
-			model.Settings{EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: false, Online: "required"}}},
+			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: false, Online: "required"}}},
 		{"contact form checked", url.Values{"offline_requires_form": {"0", "1"}, "online": {"off"}},
-			model.Settings{EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}}},
+			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}}},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {

@@ -40,6 +40,8 @@ var statusOfCode = map[string]int{
 	chat.CodeRateLimited:         http.StatusTooManyRequests,
 	chat.CodeDuplicate:           http.StatusConflict,
 	chat.CodeForbidden:           http.StatusForbidden,
+	chat.CodeLastAdmin:           http.StatusConflict,
+	chat.CodeInvalidInvite:       http.StatusNotFound,
 	// A closed messaging window is a conflict with the conversation's state.
 	chat.CodeWindowClosed: http.StatusConflict,
 }

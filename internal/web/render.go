@@ -51,3 +51,17 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	s.render(w, status, "error", p)
 }
+
+// noticeView is a page a person may land on without being logged in (an
+// invalid link, a missing page, a failure): what happened and what to do.
+type noticeView struct {
+	Heading, What, Todo string
+	Href, LinkText      string
+}
+
+// renderPlain renders a styled stand-alone page that says what happened
+// and what to do.
+func (s *Server) renderPlain(w http.ResponseWriter, status int, heading, what, todo, href, linkText string) {
+	pageHeaders(w)
+	s.render(w, status, "notice", &page{Title: heading, Notice: &noticeView{Heading: heading, What: what, Todo: todo, Href: href, LinkText: linkText}})
+}

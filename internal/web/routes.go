@@ -36,6 +36,11 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/settings", s.agent(s.getSettings))
 	m.HandleFunc("PUT /api/v1/settings", s.agent(s.putSettings))
 	m.HandleFunc("GET /api/v1/attachments/{id}", s.agent(s.attachment))
+	m.HandleFunc("GET /api/v1/agents", s.agent(s.listAgents)) // agents.go
+	m.HandleFunc("POST /api/v1/agents", s.agent(s.postAgent))
+	m.HandleFunc("PATCH /api/v1/agents/{id}", s.agent(s.patchAgent))
+	m.HandleFunc("DELETE /api/v1/agents/{id}", s.agent(s.deleteAgent))
+	m.HandleFunc("PUT /api/v1/me/password", s.agent(s.putPassword)) // account.go
 	m.HandleFunc("GET /api/v1/ws", s.agentWS) // ws.go
 	m.HandleFunc("POST /api/inbound/v1/mime", func(w http.ResponseWriter, r *http.Request) {
 		if s.opts.InboundHook == nil {
@@ -51,8 +56,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/conversations/{id}/channel", s.agent(s.getChannelWindow))
 	m.HandleFunc("POST /api/v1/conversations/{id}/channel-messages", s.agent(s.postChannelMessage))
 	m.HandleFunc("GET /api/v1/channels/meta", s.agent(s.getMetaAccount))
-	m.HandleFunc("PUT /api/v1/channels/meta", s.agent(s.putMetaAccount))
-	m.HandleFunc("DELETE /api/v1/channels/meta", s.agent(s.deleteMetaAccount))
+	m.HandleFunc("PUT /api/v1/channels/meta", s.agent(s.adminAPI(s.putMetaAccount)))
+	m.HandleFunc("DELETE /api/v1/channels/meta", s.agent(s.adminAPI(s.deleteMetaAccount)))
 
 	// Widget API (widget.go, ws.go).
 	m.HandleFunc("POST /api/widget/v1/session", s.widgetSession)
@@ -101,10 +106,24 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /dashboard/settings/canned/{id}/delete", s.dash(s.dashDeleteCanned))
 
 	m.HandleFunc("GET /dashboard/settings/channels", s.dash(s.dashChannels)) // settings_channels.go
-	m.HandleFunc("POST /dashboard/settings/channels", s.dash(s.dashConnectChannel))
-	m.HandleFunc("POST /dashboard/settings/channels/disconnect", s.dash(s.dashDisconnectChannel))
+	m.HandleFunc("POST /dashboard/settings/channels", s.dash(s.adminPage(s.dashConnectChannel)))
+	m.HandleFunc("POST /dashboard/settings/channels/disconnect", s.dash(s.adminPage(s.dashDisconnectChannel)))
+
+	m.HandleFunc("GET /dashboard/settings/agents", s.dash(s.dashAgents)) // agents.go
+	m.HandleFunc("POST /dashboard/settings/agents", s.dash(s.dashInviteAgent))
+	m.HandleFunc("POST /dashboard/settings/agents/{id}/role", s.dash(s.dashChangeRole))
+	m.HandleFunc("POST /dashboard/settings/agents/{id}/remove", s.dash(s.dashRemoveAgent))
+
+	m.HandleFunc("GET /dashboard/settings/account", s.dash(s.dashAccount)) // account.go
+	m.HandleFunc("POST /dashboard/settings/account/name", s.dash(s.dashSaveName))
+	m.HandleFunc("POST /dashboard/settings/account/password", s.dash(s.dashChangePassword))
+
+	// The invitation link (invite.go).
+	m.HandleFunc("GET /invite/{token}", s.invitePage)
+	m.HandleFunc("POST /invite/{token}", s.acceptInvite)
 
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 	})
+	m.HandleFunc("/", s.notFoundPage) // pages.go
 }

@@ -83,7 +83,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			s.log.Error("handler panic", "route", r.Pattern, "panic", v)
-			writeError(w, http.StatusInternalServerError, codeInternal, "internal error")
+			s.serverErrorPage(w, r)
 		}
 	}()
 	h := w.Header()

@@ -183,7 +183,7 @@ func (s *Server) dashLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) dashLogout(w http.ResponseWriter, r *http.Request, sess *session) {
-	if err := s.svc.Logout(r.Context(), sess.token); err != nil {
+	if err := s.svc.Logout(r.Context(), sess.agent, sess.token); err != nil {
 		s.failPage(w, r, sess, err)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
@@ -19,11 +20,15 @@ type settingsView struct {
 	Snippet             string
 	DemoURL             string
 	Saved               bool
+	WorkspaceName       string
+	TimeZone            string
+	// TimeZones are suggestions for the time zone field.
+	TimeZones []string
 	// Previews of the email each sending mode produces (text part).
 	Previews []emailPreview
 }
 
-type emailPreview struct{ Label, Subject, From, Text string }
+type emailPreview struct{ Label, Subject, From, Text, HTML string }
 
 var forwardingLabels = []option{
 	{Value: model.ForwardOff, Label: "Do not send anything"},
@@ -49,7 +54,8 @@ func (s *Server) dashSettings(w http.ResponseWriter, r *http.Request, sess *sess
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *session, status int, st model.Settings, errMsg string, saved bool) {
 	p := &page{Title: "Settings", Nav: "settings", Error: errMsg}
 	s.fillChrome(r.Context(), r, p, sess)
-	sv := &settingsView{OfflineRequiresForm: st.ContactForm.OfflineRequiresForm, Saved: saved}
+	sv := &settingsView{OfflineRequiresForm: st.ContactForm.OfflineRequiresForm, Saved: saved,
+		WorkspaceName: st.WorkspaceName, TimeZone: st.TimeZone, TimeZones: commonTimeZones}
 	for _, o := range forwardingLabels {
 		o.On = o.Value == st.EmailForwarding
 		sv.Forwarding = append(sv.Forwarding, o)
@@ -69,9 +75,14 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *sess
 			s.log.Error("email preview", "mode", o.Value, "err", err)
 			continue
 		}
-		sv.Previews = append(sv.Previews, emailPreview{Label: o.Label, Subject: e.Subject, From: e.From, Text: e.Text})
+		sv.Previews = append(sv.Previews, emailPreview{Label: o.Label, Subject: e.Subject, From: e.From, Text: e.Text, HTML: e.HTML})
 	}
 	p.Settings = sv
+	// The email previews are sandboxed srcdoc frames, which inherit this
+	// page's policy: their inline styles must apply for the preview to look
+	// as the visitor's mail client shows it. Scripts stay forbidden (and
+	// the sandbox forbids them in the frames too).
+	w.Header().Set("Content-Security-Policy", strings.Replace(dashboardCSP, "style-src 'self'", "style-src 'self' 'unsafe-inline'", 1))
 	s.render(w, status, "settings", p)
 }
 
@@ -87,6 +98,12 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 		return v[len(v)-1], true
 	}
 	var p chat.SettingsPatch
+	if v, ok := last("workspace_name"); ok {
+		p.WorkspaceName = &v
+	}
+	if v, ok := last("time_zone"); ok {
+		p.TimeZone = &v
+	}
 	if v, ok := last("email_forwarding"); ok {
 		p.EmailForwarding = &v
 	}
@@ -105,7 +122,7 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 }
 
 func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *session) {
-	if _, err := s.svc.UpdateSettings(r.Context(), sess.agent.WorkspaceID, settingsPatch(r.PostForm)); err != nil {
+	if _, err := s.svc.UpdateSettingsAs(r.Context(), sess.agent, settingsPatch(r.PostForm)); err != nil {
 		a := answerOf(err)
 		if a.Internal {
 			s.failPage(w, r, sess, err)
@@ -120,4 +137,15 @@ func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *
 		return
 	}
 	http.Redirect(w, r, "/dashboard/settings?saved=1", http.StatusSeeOther)
+}
+
+// commonTimeZones are offered in the time zone field; any IANA name is
+// accepted.
+var commonTimeZones = []string{
+	"UTC", "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Berlin", "Europe/Madrid",
+	"Europe/Rome", "Europe/Amsterdam", "Europe/Brussels", "Europe/Zurich", "Europe/Stockholm", "Europe/Warsaw",
+	"Europe/Athens", "Europe/Helsinki", "Europe/Istanbul", "Europe/Moscow", "Africa/Cairo", "Africa/Johannesburg",
+	"Africa/Lagos", "Asia/Dubai", "Asia/Kolkata", "Asia/Singapore", "Asia/Shanghai", "Asia/Tokyo", "Asia/Seoul",
+	"Australia/Sydney", "Pacific/Auckland", "America/Sao_Paulo", "America/Mexico_City", "America/New_York",
+	"America/Chicago", "America/Denver", "America/Los_Angeles", "America/Toronto", "America/Vancouver",
 }

@@ -42,6 +42,13 @@ type page struct {
 
 	Settings *settingsView
 	Login    *loginView
+	Agents   *agentsView
+	Account  *accountView
+	Invite   *inviteView
+	Notice   *noticeView
+	// Waiting counts open conversations whose visitor waits for an answer,
+	// shown in a banner while the agent is offline or invisible.
+	Waiting int
 }
 
 type option struct {
@@ -109,6 +116,14 @@ func (s *Server) fillChrome(ctx context.Context, r *http.Request, p *page, sess 
 	for _, o := range statusLabels {
 		o.On = o.Value == sess.agent.Status
 		p.Statuses = append(p.Statuses, o)
+	}
+	if sess.agent.Status != model.StatusOnline {
+		// Offline or invisible: say so while visitors wait.
+		if n, err := s.svc.Waiting(ctx, sess.agent); err == nil {
+			p.Waiting = n
+		} else {
+			s.log.Error("count waiting conversations", "agent", sess.agent.ID, "err", err)
+		}
 	}
 	if p.Workspace.ID == "" {
 		if ws, err := s.svc.Workspace(ctx, sess.agent.WorkspaceID); err == nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 )
@@ -73,8 +74,14 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn := realtime.NewConn(a.WorkspaceID, "", a.ID)
+	conn.TokenHash = chat.TokenHash(tok)
 	s.serveConn(w, r, opts, conn, func(ctx context.Context) {
 		s.hub.Register(conn)
+		// The token may have been revoked between the check above and the
+		// registration, when no revocation could find this connection yet.
+		if _, err := s.svc.AgentByToken(ctx, tok); err != nil {
+			conn.Kill()
+		}
 		s.svc.AgentConnected(ctx, a.ID)
 	}, func(ctx context.Context) {
 		s.hub.Unregister(conn)
@@ -145,6 +152,12 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websock
 		defer cancel()
 		return c.Write(ctx, websocket.MessageText, frame)
 	}, func() {
+		if conn.Revoked() {
+			// Policy violation: the dashboard goes to the login page
+			// instead of reconnecting with a token that no longer works.
+			_ = c.Close(websocket.StatusPolicyViolation, "session ended")
+			return
+		}
 		if s.ctx.Err() != nil {
 			_ = c.Close(websocket.StatusGoingAway, "server shutting down")
 			return

@@ -43,7 +43,7 @@ func newNode(t *testing.T) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := svc.CreateAgent(ctx, ws.ID, "ann@example.com", "Ann", "correct horse battery")
+	a, err := svc.CreateAgent(ctx, ws.ID, "ann@example.com", "Ann", "correct horse battery", "")
 	if err != nil {
 		t.Fatal(err)
 	}

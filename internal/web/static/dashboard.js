@@ -78,6 +78,36 @@
     });
   }
 
+  // Times come from the server in RFC 3339 (UTC) and are shown in the
+  // browser's own time zone, in the pages and in every fragment inserted
+  // later.
+  const fmtTime = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+  const fmtDay = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  const fmtYear = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  const fmtFull = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'long' });
+  function localizeTimes(root) {
+    for (const el of root.querySelectorAll('time[datetime]')) {
+      if (el.dataset.local) continue;
+      const t = new Date(el.getAttribute('datetime'));
+      if (isNaN(t)) continue;
+      el.dataset.local = '1';
+      el.title = fmtFull.format(t);
+      if (el.classList.contains('conv-time')) continue; // relative ("5m"): the same everywhere
+      const now = new Date();
+      const f = t.toDateString() === now.toDateString() ? fmtTime : (t.getFullYear() === now.getFullYear() ? fmtDay : fmtYear);
+      el.textContent = f.format(t);
+    }
+  }
+  localizeTimes(D);
+  new MutationObserver(() => localizeTimes(D)).observe(body, { childList: true, subtree: true });
+
+  // Forms that destroy something ask first.
+  for (const f of D.querySelectorAll('form[data-confirm]')) {
+    f.addEventListener('submit', (e) => {
+      if (!W.confirm(f.dataset.confirm)) { e.preventDefault(); e.stopImmediatePropagation(); }
+    }, true);
+  }
+
   for (const b of D.querySelectorAll('[data-copy]')) {
     b.addEventListener('click', () => {
       const el = D.getElementById(b.dataset.copy);
@@ -698,8 +728,14 @@
       try { ev = JSON.parse(e.data); } catch (err) { return; }
       if (ev && typeof ev === 'object') onEvent(ev);
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       body.dataset.ws = 'closed';
+      if (e.code === 1008) {
+        // The session ended (logout elsewhere, password changed, agent
+        // removed): the server sends the page to the login form.
+        location.reload();
+        return;
+      }
       // A refetch also finds out whether the session ended (401 → login).
       schedule(true, false);
       retry();
