@@ -37,7 +37,9 @@ const (
 // Revoker closes dashboards whose token stopped being valid, on every
 // node (the realtime hub, or the bus that reaches every node's hub).
 type Revoker interface {
-	Revoke(r realtime.Revocation)
+	// Revoke closes the dashboards named and returns how many were open
+	// on this node.
+	Revoke(r realtime.Revocation) int
 }
 
 // TokenHash is how a bearer token is stored and how the dashboards opened
@@ -45,8 +47,13 @@ type Revoker interface {
 func TokenHash(tok string) string { return hashToken(tok) }
 
 func (s *Service) revoke(r realtime.Revocation) {
-	if rv, ok := s.pub.(Revoker); ok {
-		rv.Revoke(r)
+	rv, ok := s.pub.(Revoker)
+	if !ok {
+		s.log.Error("cannot close the dashboards of a revoked token: the publisher does not revoke", "agent", r.AgentID)
+		return
+	}
+	if n := rv.Revoke(r); n > 0 {
+		s.log.Info("closed dashboards of a token no longer valid", "agent", r.AgentID, "connections", n)
 	}
 }
 

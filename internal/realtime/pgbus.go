@@ -102,10 +102,10 @@ func (b *PGBus) ToWidgets(workspaceID string, frame []byte) {
 
 // Revoke implements chat.Revoker: this node's dashboards close at once,
 // other nodes' when the notification reaches them.
-func (b *PGBus) Revoke(r Revocation) {
-	b.hub.Revoke(r)
+func (b *PGBus) Revoke(r Revocation) int {
 	frame, _ := json.Marshal(r)
 	b.publish("r", r.AgentID, frame)
+	return b.hub.Revoke(r)
 }
 
 func (b *PGBus) publish(kind, target string, frame []byte) {
