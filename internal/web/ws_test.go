@@ -210,10 +210,43 @@ func TestAgentsFrameAndAutoOffline(t *testing.T) {
 	if me.Status != "offline" {
 		t.Fatalf("agent status %s after the away period", me.Status)
 	}
+	if me.StatusSource != "away_timer" {
+		t.Fatalf("status_source %q after the away timer, want away_timer", me.StatusSource)
+	}
 	ws, err := s.App.DB.Workspace(t.Context(), s.Workspace.ID)
 	if err != nil || ws.AgentsUnavailableSince == nil {
 		t.Fatalf("agents_unavailable_since not recorded: %+v %v", ws, err)
 	}
+
+	// Opening a dashboard again gives back the status they had chosen.
+	dash = s.DialAgent(a.Token)
+	if f := w.WaitFor("agents", wait); f["available"] != true {
+		t.Fatalf("%v", f)
+	}
+	s.Do("GET", "/api/v1/me", a.Token, nil, 200, &me)
+	if me.Status != "online" || me.StatusSource != "agent" {
+		t.Fatalf("after reconnecting: status %s (%s), want online (agent)", me.Status, me.StatusSource)
+	}
+
+	// A status the agent chose is never changed by the server: offline
+	// chosen stays offline when a dashboard opens.
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "offline"}, 200, nil)
+	dash.Close()
+	w.WaitFor("agents", wait)
+	dash = s.DialAgent(a.Token) // the connection is recorded before the handshake ends
+	s.Do("GET", "/api/v1/me", a.Token, nil, 200, &me)
+	if me.Status != "offline" || me.StatusSource != "agent" {
+		t.Fatalf("chosen offline became %s (%s) when a dashboard opened", me.Status, me.StatusSource)
+	}
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "invisible"}, 200, nil)
+	if f := w.WaitFor("agents", wait); f["available"] != true {
+		t.Fatalf("%v", f)
+	}
+	s.Do("GET", "/api/v1/me", a.Token, nil, 200, &me)
+	if me.Status != "invisible" || me.StatusSource != "agent" {
+		t.Fatalf("chosen invisible became %s (%s)", me.Status, me.StatusSource)
+	}
+	dash.Close()
 }
 
 func TestVisitorPresence(t *testing.T) {
