@@ -233,6 +233,15 @@ func heloName(publicURL string) string {
 
 // Close releases the relay connection and the database.
 func (a *App) Close() error {
+	if a.bus != nil {
+		// Events published by a command (an agent removed) reach the
+		// running nodes.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := a.bus.Flush(ctx); err != nil {
+			a.Log.Error("send events to the running nodes", "err", err)
+		}
+		cancel()
+	}
 	if a.relay != nil {
 		_ = a.relay.Close()
 	}

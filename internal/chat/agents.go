@@ -413,3 +413,13 @@ func ValidTimeZone(name string) bool {
 func (s *Service) Waiting(ctx context.Context, actor model.Agent) (int, error) {
 	return s.db.CountWaiting(ctx, actor.WorkspaceID)
 }
+
+// TokenHashValid reports whether a stored token (by its hash) still
+// authenticates an agent.
+func (s *Service) TokenHashValid(ctx context.Context, hash string) (bool, error) {
+	_, err := s.db.AgentByToken(ctx, hash, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -300,6 +300,24 @@ func (h *Hub) Revoke(r Revocation) int {
 	return n
 }
 
+// DashboardTokens lists the agents and token hashes of this node's open
+// dashboards, for checking that their tokens are still valid.
+func (h *Hub) DashboardTokens() []Revocation {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	seen := map[string]bool{}
+	var out []Revocation
+	for agent, set := range h.byAgent {
+		for c := range set {
+			if c.TokenHash != "" && !seen[c.TokenHash] {
+				seen[c.TokenHash] = true
+				out = append(out, Revocation{AgentID: agent, Only: c.TokenHash})
+			}
+		}
+	}
+	return out
+}
+
 // Push queues a frame for this connection only (answers to its own frames).
 func (c *Conn) Push(frame []byte) { c.enqueue(frame) }
 

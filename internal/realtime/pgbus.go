@@ -172,6 +172,26 @@ func (b *PGBus) send(ctx context.Context) {
 	}
 }
 
+// Flush sends what is still queued for other nodes, for a process that
+// publishes without running the bus (a command-line removal of an agent
+// must still close that agent's dashboards on the running nodes).
+func (b *PGBus) Flush(ctx context.Context) error {
+	var batch []string
+	for {
+		select {
+		case p := <-b.out:
+			batch = append(batch, p)
+			continue
+		default:
+		}
+		break
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return b.notify(ctx, batch)
+}
+
 func (b *PGBus) notify(ctx context.Context, batch []string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

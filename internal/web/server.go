@@ -54,6 +54,8 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// revalidate starts the check of open dashboards' tokens once.
+	revalidate sync.Once
 	// connMu orders a new connection's wg.Add before Shutdown's cancel:
 	// a connection is either counted and closed, or refused.
 	connMu sync.Mutex

@@ -73,6 +73,7 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.revalidate.Do(func() { go s.revalidateDashboards() })
 	conn := realtime.NewConn(a.WorkspaceID, "", a.ID)
 	conn.TokenHash = chat.TokenHash(tok)
 	s.serveConn(w, r, opts, conn, func(ctx context.Context) {
@@ -87,6 +88,37 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 		s.hub.Unregister(conn)
 		s.svc.AgentDisconnected(ctx, a.ID)
 	}, func(context.Context, []byte) {})
+}
+
+// revalidateEvery is how often open dashboards' tokens are checked again.
+// Revocations close them at once; this catches what no revocation could
+// reach: a token removed by a command on SQLite (no bus between the
+// command and the server), an expired token, or an event another node
+// dropped.
+const revalidateEvery = 10 * time.Second
+
+func (s *Server) revalidateDashboards() {
+	t := time.NewTicker(revalidateEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, r := range s.hub.DashboardTokens() {
+			ok, err := s.svc.TokenHashValid(s.ctx, r.Only)
+			if err != nil {
+				if s.ctx.Err() == nil {
+					s.log.Error("check the token of an open dashboard", "agent", r.AgentID, "err", err)
+				}
+				break
+			}
+			if !ok {
+				s.hub.Revoke(r)
+			}
+		}
+	}
 }
 
 // serveConn runs one WebSocket. The connection is registered before the
