@@ -147,7 +147,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		}
 		a.Inbound = inbound.NewServer(sc, resolve, sink, log)
 	}
+	var invites web.InviteMailer
+	if a.relay != nil {
+		invites = inviteMailer{relay: a.relay, from: cfg.MailFrom, log: log}
+	}
 	a.Web = web.New(svc, hub, web.Options{
+		Invites:     invites,
 		InboundHook: hook,
 		PublicURL:   cfg.PublicURL,
 		Secret:      secret,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 
@@ -11,6 +12,37 @@ import (
 // Agents: the API (GET/POST /api/v1/agents, PATCH/DELETE /api/v1/agents/{id})
 // and Settings → Agents, where an admin invites, changes and removes agents
 // and everyone else sees the list read-only.
+
+// InviteMailer emails an invitation link.
+type InviteMailer interface {
+	SendInvite(ctx context.Context, to, name, workspace, link string) error
+}
+
+// mailInvite emails the invitation in the background when a relay is
+// configured, and reports whether it does. Shutdown waits for it.
+func (s *Server) mailInvite(inv chat.Invitation) bool {
+	if s.opts.Invites == nil {
+		return false
+	}
+	s.connMu.Lock()
+	if s.ctx.Err() != nil {
+		s.connMu.Unlock()
+		return false
+	}
+	s.wg.Add(1)
+	s.connMu.Unlock()
+	workspace := ""
+	if ws, err := s.svc.Workspace(s.ctx, inv.Agent.WorkspaceID); err == nil {
+		workspace = ws.Name
+	}
+	go func() {
+		defer s.wg.Done()
+		if err := s.opts.Invites.SendInvite(context.WithoutCancel(s.ctx), inv.Agent.Email, inv.Agent.Name, workspace, s.inviteURL(inv.Token)); err != nil {
+			s.log.Error("email invitation", "agent", inv.Agent.ID, "err", err)
+		}
+	}()
+	return true
+}
 
 // inviteURL is the link where an invited person sets their password.
 func (s *Server) inviteURL(tok string) string {
@@ -43,6 +75,7 @@ func (s *Server) postAgent(w http.ResponseWriter, r *http.Request, a model.Agent
 		s.fail(w, r, err)
 		return
 	}
+	s.mailInvite(inv)
 	writeJSON(w, http.StatusCreated, map[string]any{"agent": inv.Agent, "invite_url": s.inviteURL(inv.Token)})
 }
 
@@ -95,6 +128,8 @@ type agentsView struct {
 	// InviteURL is the link of the invitation just made, shown once for
 	// the admin to pass on.
 	InviteURL, InvitedEmail string
+	// Mailed: the link is being emailed too.
+	Mailed bool
 	// Input refills the invitation form after a refusal.
 	Email, Name, Role string
 	Notice            string
@@ -165,8 +200,9 @@ func (s *Server) dashInviteAgent(w http.ResponseWriter, r *http.Request, sess *s
 	}
 	// The link is shown on the answer itself, never put in a URL that
 	// would end up in the browser's history.
+	mailed := s.mailInvite(inv)
 	s.agentsPage(w, r, sess, http.StatusOK, "", func(v *agentsView) {
-		v.InviteURL, v.InvitedEmail = s.inviteURL(inv.Token), inv.Agent.Email
+		v.InviteURL, v.InvitedEmail, v.Mailed = s.inviteURL(inv.Token), inv.Agent.Email, mailed
 	})
 }
 

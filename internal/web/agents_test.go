@@ -415,3 +415,25 @@ func readAll(t *testing.T, r *http.Response) string {
 	}
 	return b.String()
 }
+
+func TestInvitationEmailedThroughTheRelay(t *testing.T) {
+	relay := apptest.StartRelay(t)
+	s := apptest.Start(t, map[string]string{"PARLEY_SMTP_URL": relay.URL, "PARLEY_MAIL_FROM": "chat@acme.example"})
+	ann := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/settings", ann.Token, map[string]string{"workspace_name": "Acme"}, 200, nil)
+	var inv struct {
+		InviteURL string `json:"invite_url"`
+	}
+	s.Do("POST", "/api/v1/agents", ann.Token, map[string]string{"email": "cat@example.com", "name": "Cat"}, 201, &inv)
+	mails := relay.Wait(t, 1, 30*time.Second)
+	m := mails[0]
+	if m.From != "chat@acme.example" || len(m.To) != 1 || m.To[0] != "cat@example.com" {
+		t.Fatalf("envelope from %q to %v", m.From, m.To)
+	}
+	if subj := m.Msg.Header.Get("Subject"); !strings.Contains(subj, "Acme") {
+		t.Errorf("subject %q does not name the workspace", subj)
+	}
+	if !strings.Contains(string(m.Raw), inv.InviteURL) {
+		t.Errorf("the email lacks the link %s:\n%s", inv.InviteURL, m.Raw)
+	}
+}

@@ -36,6 +36,9 @@ type Options struct {
 	InboundHook http.Handler
 	// PingInterval is how often WebSocket connections are pinged.
 	PingInterval time.Duration
+	// Invites emails invitation links (nil without a relay: the link is
+	// only shown to the admin).
+	Invites InviteMailer
 	// Meta is the Messenger/Instagram channel. Nil: its webhook, API and
 	// settings page answer that it is not enabled on this server.
 	Meta MetaChannel
