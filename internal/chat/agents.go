@@ -34,25 +34,12 @@ const (
 	CodeInvalidInvite   = "invalid_invite"
 )
 
-// Revoker closes dashboards whose token stopped being valid, on every
-// node (the realtime hub, or the bus that reaches every node's hub).
-type Revoker interface {
-	// Revoke closes the dashboards named and returns how many were open
-	// on this node.
-	Revoke(r realtime.Revocation) int
-}
-
 // TokenHash is how a bearer token is stored and how the dashboards opened
 // with it are known.
 func TokenHash(tok string) string { return hashToken(tok) }
 
 func (s *Service) revoke(r realtime.Revocation) {
-	rv, ok := s.pub.(Revoker)
-	if !ok {
-		s.log.Error("cannot close the dashboards of a revoked token: the publisher does not revoke", "agent", r.AgentID)
-		return
-	}
-	if n := rv.Revoke(r); n > 0 {
+	if n := s.pub.Revoke(r); n > 0 {
 		s.log.Info("closed dashboards of a token no longer valid", "agent", r.AgentID, "connections", n)
 	}
 }
@@ -187,7 +174,7 @@ func (s *Service) InviteAgent(ctx context.Context, actor model.Agent, email, nam
 		return Invitation{}, err
 	}
 	s.log.Info("agent invited", "agent", a.ID, "by", actor.ID)
-	s.toAgents(a.WorkspaceID, "agent.updated", a)
+	s.toAgents(a.WorkspaceID, realtime.AgentUpdated, a)
 	return Invitation{Agent: a, Token: tok}, nil
 }
 
@@ -288,7 +275,7 @@ func (s *Service) UpdateAgent(ctx context.Context, actor model.Agent, id string,
 		return a, err
 	}
 	a.Name, a.Role = name, role
-	s.toAgents(a.WorkspaceID, "agent.updated", a)
+	s.toAgents(a.WorkspaceID, realtime.AgentUpdated, a)
 	return a, nil
 }
 
@@ -351,7 +338,7 @@ func (s *Service) removeAgent(ctx context.Context, a model.Agent) error {
 	}
 	s.revoke(realtime.Revocation{AgentID: a.ID})
 	s.log.Info("agent removed", "agent", a.ID)
-	s.toAgents(a.WorkspaceID, "agent.removed", map[string]string{"id": a.ID})
+	s.toAgents(a.WorkspaceID, realtime.AgentRemoved, map[string]string{"id": a.ID})
 	s.refreshAvailability(ctx, a.WorkspaceID)
 	return nil
 }

@@ -233,7 +233,7 @@ func (s *Service) agentUpdated(ctx context.Context, agentID string) {
 		s.log.Error("read agent", "agent", agentID, "err", err)
 		return
 	}
-	s.toAgents(a.WorkspaceID, "agent.updated", a)
+	s.toAgents(a.WorkspaceID, realtime.AgentUpdated, a)
 }
 
 // AgentDisconnected records that a dashboard connection closed.
@@ -291,7 +291,7 @@ func (s *Service) SetAgentStatus(ctx context.Context, a model.Agent, status stri
 	}
 	a.Status, a.ChosenStatus, a.StatusSource = status, status, model.StatusSourceAgent
 	s.refreshAvailability(ctx, a.WorkspaceID)
-	s.toAgents(a.WorkspaceID, "agent.updated", a)
+	s.toAgents(a.WorkspaceID, realtime.AgentUpdated, a)
 	return a, nil
 }
 

@@ -9,6 +9,9 @@ type Publisher interface {
 	ToAgents(workspaceID string, frame []byte)
 	ToVisitor(visitorID string, frame []byte)
 	ToWidgets(workspaceID string, frame []byte)
+	// Revoke closes the dashboards a revocation names, on every node, and
+	// returns how many were open on this one.
+	Revoke(r Revocation) int
 }
 
 // EventType names an event pushed to agents' dashboards (spec: Event).
@@ -20,6 +23,10 @@ const (
 	MessageUpdated      EventType = "message.updated"
 	ConversationUpdated EventType = "conversation.updated"
 	VisitorUpdated      EventType = "visitor.updated"
+	// Beyond the contract (docs/api.md): an agent was invited or changed
+	// (status, name, role), or was removed.
+	AgentUpdated EventType = "agent.updated"
+	AgentRemoved EventType = "agent.removed"
 )
 
 // FrameType names a frame pushed to visitors' widgets (spec: widget
