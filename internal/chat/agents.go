@@ -323,18 +323,27 @@ func (s *Service) RemoveAgentByEmail(ctx context.Context, email string) (model.A
 }
 
 func (s *Service) removeAgent(ctx context.Context, a model.Agent) error {
+	var unassigned []string
 	err := s.db.InTx(ctx, func(tx *store.Store) error {
 		if a.IsAdmin() {
 			if err := s.keepAnAdmin(ctx, tx, a); err != nil {
 				return err
 			}
 		}
-		// Conversations assigned to the agent become unassigned here, in
-		// the same transaction, once conversations have an assignee.
+		// The agent's conversations go back to nobody with the removal.
+		var err error
+		if unassigned, err = tx.UnassignAgent(ctx, a.WorkspaceID, a.ID); err != nil {
+			return err
+		}
 		return tx.DeleteAgent(ctx, a.ID)
 	})
 	if err != nil {
 		return err
+	}
+	for _, id := range unassigned {
+		if c, err := s.db.Conversation(ctx, a.WorkspaceID, id); err == nil {
+			s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
+		}
 	}
 	s.revoke(realtime.Revocation{AgentID: a.ID})
 	s.log.Info("agent removed", "agent", a.ID)

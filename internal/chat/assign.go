@@ -47,21 +47,6 @@ func (s *Service) assignableAgent(ctx context.Context, workspaceID, id string) (
 	return ag, nil
 }
 
-// UnassignAgent gives the conversations of an agent who is leaving back to
-// nobody, and tells every open dashboard.
-func (s *Service) UnassignAgent(ctx context.Context, workspaceID, agentID string) error {
-	ids, err := s.db.UnassignAgent(ctx, workspaceID, agentID)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if c, err := s.db.Conversation(ctx, workspaceID, id); err == nil {
-			s.toAgents(workspaceID, realtime.ConversationUpdated, c)
-		}
-	}
-	return nil
-}
-
 // Assignees lists the agents of the workspace a conversation can be given to.
 func (s *Service) Assignees(ctx context.Context, a model.Agent) ([]model.Assignee, error) {
 	return s.db.AssignableAgents(ctx, a.WorkspaceID)

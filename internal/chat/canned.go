@@ -9,11 +9,8 @@ import (
 	"github.com/parleychat/parley/internal/store"
 )
 
-// Codes of canned replies.
-const (
-	CodeInvalidShortcut = "invalid_shortcut"
-	CodeForbidden       = "forbidden"
-)
+// CodeInvalidShortcut refuses a canned reply's shortcut.
+const CodeInvalidShortcut = "invalid_shortcut"
 
 var shortcutPattern = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 
@@ -81,16 +78,7 @@ func (s *Service) ownCanned(ctx context.Context, a model.Agent, id string) (mode
 // MayEditCanned reports whether an agent may change or delete a canned
 // reply: their own, or any for an admin.
 func MayEditCanned(a model.Agent, c model.CannedReply) bool {
-	return (c.CreatedBy != nil && *c.CreatedBy == a.ID) || isAdmin(a)
-}
-
-// isAdmin reports whether an agent is an admin of their workspace. Before
-// agents had roles every agent managed everything.
-func isAdmin(a model.Agent) bool {
-	if r, ok := any(a).(interface{ IsAdmin() bool }); ok {
-		return r.IsAdmin()
-	}
-	return true
+	return (c.CreatedBy != nil && *c.CreatedBy == a.ID) || a.IsAdmin()
 }
 
 // setCanned validates and applies a new shortcut and body (nil: unchanged).

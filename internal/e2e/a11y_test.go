@@ -92,11 +92,11 @@ func checkAxe(tb *tab, what string) {
 	tb.screenshot(what)
 }
 
-// screenshot saves the viewport as a PNG under $PARLEY_SCREENSHOT_DIR, when
+// screenshot saves the viewport as a PNG under $PARLEY_SCREENSHOTS, when
 // set, for a person to look at.
 func (tb *tab) screenshot(name string) {
 	tb.t.Helper()
-	dir := os.Getenv("PARLEY_SCREENSHOT_DIR")
+	dir := os.Getenv("PARLEY_SCREENSHOTS")
 	if dir == "" {
 		return
 	}

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,29 +9,16 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// screenshot checks that the page has no horizontal scroll at a viewport
-// size and, when PARLEY_SCREENSHOTS names a directory, saves a full-page
-// PNG there (quality 100 is what makes it a PNG).
-func screenshot(tb *tab, name string, width, height int64) {
+// atSize shows the page at a viewport size, checks that nothing scrolls
+// sideways there, and saves a screenshot (see screenshot).
+func atSize(tb *tab, name string, width, height int64) {
 	tb.t.Helper()
 	tb.do("resize to "+name, chromedp.EmulateViewport(width, height))
 	tb.waitFor("layout at "+name, `document.readyState === 'complete'`, 5*time.Second)
 	if over := eval[bool](tb, `document.documentElement.scrollWidth > window.innerWidth`); over {
 		tb.t.Errorf("%s: horizontal scroll at %dpx (content %dpx wide)", name, width, eval[int](tb, `document.documentElement.scrollWidth`))
 	}
-	dir := os.Getenv("PARLEY_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		tb.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		tb.t.Fatal(err)
-	}
+	tb.screenshot(name)
 }
 
 // TestInvitationToFirstLogin: an admin invites an agent from Settings →
@@ -60,8 +45,8 @@ func TestInvitationToFirstLogin(t *testing.T) {
 	if pending := eval[int](admin, `document.querySelectorAll('[data-testid="agent-invited"]').length`); pending != 1 {
 		t.Errorf("%d pending invitations shown, want 1", pending)
 	}
-	screenshot(admin, "agents-1366", 1366, 900)
-	screenshot(admin, "agents-390", 390, 844)
+	atSize(admin, "agents-1366", 1366, 900)
+	atSize(admin, "agents-390", 390, 844)
 
 	// The email previews show the HTML part in a sandboxed frame, with the
 	// workspace's name and this server's addresses.
@@ -72,7 +57,7 @@ func TestInvitationToFirstLogin(t *testing.T) {
 	if from := eval[string](admin, `document.querySelector('[data-testid="email-preview"] .small').textContent`); !strings.Contains(from, "Default") || !strings.Contains(from, "parley@localhost") {
 		t.Errorf("preview header %q does not name the workspace and the configured sender", from)
 	}
-	screenshot(admin, "settings-1366", 1366, 900)
+	atSize(admin, "settings-1366", 1366, 900)
 
 	cat := newTab(t, "invited")
 	cat.navigate(link)
@@ -80,8 +65,8 @@ func TestInvitationToFirstLogin(t *testing.T) {
 	if intro := eval[string](cat, `document.querySelector('[data-testid="invite-intro"]').textContent`); !strings.Contains(intro, "Cat <Støle>") || !strings.Contains(intro, "Default") {
 		t.Errorf("invitation page says %q", intro)
 	}
-	screenshot(cat, "invite-390", 390, 844)
-	screenshot(cat, "invite-1366", 1366, 900)
+	atSize(cat, "invite-390", 390, 844)
+	atSize(cat, "invite-1366", 1366, 900)
 	cat.do("set a password",
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="invite-password"]`), "cats like long passwords"),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="invite-confirm"]`), "cats like long passwords"),

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -244,28 +242,6 @@ func TestNotificationPermissionFlow(t *testing.T) {
 	}
 }
 
-// screenshot saves the page as PNG in PARLEY_SCREENSHOTS (or the test's
-// temporary directory) and returns the path.
-func screenshot(tb *tab, name string) string {
-	tb.t.Helper()
-	dir := os.Getenv("PARLEY_SCREENSHOTS")
-	if dir == "" {
-		dir = tb.t.TempDir()
-	}
-	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		tb.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	path := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(path, png, 0o600); err != nil {
-		tb.t.Fatal(err)
-	}
-	tb.t.Logf("screenshot %s", path)
-	return path
-}
-
 const noHorizontalScroll = `document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth`
 
 // On a 390 px wide phone the dashboard shows the list, then the
@@ -291,7 +267,7 @@ func TestPhoneLayout(t *testing.T) {
 	if !eval[bool](a, `(() => { const r = document.querySelector('[data-testid="conversation-item"]').getBoundingClientRect(); return r.width > 300 && r.right <= window.innerWidth; })()`) {
 		t.Error("the list does not take the phone's width")
 	}
-	screenshot(a, "phone-390x844-list")
+	a.screenshot("phone-390x844-list")
 
 	a.do("open the conversation", chromedp.Click(chromedp.CSS(`[data-testid="conversation-item"][data-id="`+convID+`"]`)))
 	a.waitFor("the conversation", `location.pathname === '/dashboard/conversations/`+url.PathEscape(convID)+`' && document.querySelector('[data-testid="reply-body"]')`, 10*time.Second)
@@ -309,11 +285,11 @@ func TestPhoneLayout(t *testing.T) {
 			t.Errorf("conversation at 390 px: not %s", what)
 		}
 	}
-	screenshot(a, "phone-390x844-conversation")
+	a.screenshot("phone-390x844-conversation")
 
 	eval[bool](a, `(document.querySelector('[data-testid="toggle-visitor"]').click(), true)`)
 	a.waitFor("the visitor panel", `getComputedStyle(document.getElementById('visitor-panel')).display !== 'none' && document.querySelector('[data-testid="visitor-email"]').getBoundingClientRect().right <= window.innerWidth`, 5*time.Second)
-	screenshot(a, "phone-390x844-visitor")
+	a.screenshot("phone-390x844-visitor")
 	eval[bool](a, `(document.querySelector('[data-testid="close-visitor"]').click(), true)`)
 	a.waitFor("the panel closed", `getComputedStyle(document.getElementById('visitor-panel')).display === 'none'`, 5*time.Second)
 
@@ -334,7 +310,7 @@ func TestPhoneLayout(t *testing.T) {
 	if !eval[bool](a, noHorizontalScroll+` && getComputedStyle(document.querySelector('.sidebar')).display !== 'none' && getComputedStyle(document.getElementById('visitor-panel')).display !== 'none'`) {
 		t.Error("at 1366 px the list, the conversation and the visitor are not side by side")
 	}
-	screenshot(a, "laptop-1366x900-conversation")
+	a.screenshot("laptop-1366x900-conversation")
 }
 
 // visitorWithToken is newVisitorConversation that also returns the

@@ -265,12 +265,15 @@ func (s *Store) DeleteAgentTokens(ctx context.Context, agentID, keep string) err
 }
 
 // DeleteAgent removes an agent with their tokens, invitations and presence
-// records. Their messages keep the name they were written under.
+// records; their conversations become unassigned and their canned replies
+// stay, made by nobody. Their messages keep the name they were written under.
 func (s *Store) DeleteAgent(ctx context.Context, id string) error {
 	for _, q := range []string{
 		`DELETE FROM agent_tokens WHERE agent_id = ?`,
 		`DELETE FROM agent_invites WHERE agent_id = ?`,
 		`DELETE FROM presence WHERE kind = 'agent' AND subject_id = ?`,
+		`UPDATE conversations SET assignee_id = NULL WHERE assignee_id = ?`,
+		`UPDATE canned_replies SET created_by = NULL WHERE created_by = ?`,
 		`DELETE FROM agents WHERE id = ?`,
 	} {
 		if _, err := s.exec(ctx, q, id); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
 )
 
 // eachDB runs a test on a server backed by SQLite and by PostgreSQL.
@@ -277,6 +278,46 @@ func TestRevokedTokensCloseSockets(t *testing.T) {
 		}
 		if status, code, _ := call(t, s, "PATCH", "/api/v1/agents/"+bob.ID, ann.Token, map[string]string{"name": "B"}); status != 404 || code != "not_found" {
 			t.Errorf("patching a removed agent: %d %q", status, code)
+		}
+	})
+}
+
+// Removing an agent gives their conversations back to nobody, live, and
+// keeps the canned replies they made.
+func TestRemovedAgentUnassigned(t *testing.T) {
+	eachDB(t, nil, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann")
+		bob := s.AddAgent("bob@example.com", "Bob")
+		online(t, s, bob)
+		conv := visitorWrote(t, s, "hello")
+		s.Do("POST", "/api/v1/conversations/"+conv+"/messages", bob.Token, map[string]string{"body": "Bob here"}, http.StatusCreated, nil)
+		s.Do("POST", "/api/v1/canned", bob.Token, map[string]string{"shortcut": "hi", "body": "Hello!"}, http.StatusCreated, nil)
+		var c model.Conversation
+		s.Do("GET", "/api/v1/conversations/"+conv, ann.Token, nil, http.StatusOK, &c)
+		if c.Assignee == nil || c.Assignee.ID != bob.ID {
+			t.Fatalf("before removal the assignee is %+v, want Bob (his reply took it)", c.Assignee)
+		}
+		ws := s.DialAgent(ann.Token)
+		s.Do("DELETE", "/api/v1/agents/"+bob.ID, ann.Token, nil, http.StatusNoContent, nil)
+		for {
+			data, _ := ws.WaitFor("conversation.updated", 5*time.Second)["data"].(map[string]any)
+			if data["id"] == conv {
+				if a, ok := data["assignee"]; !ok || a != nil {
+					t.Errorf("conversation.updated after removal: assignee %v, want null", a)
+				}
+				break
+			}
+		}
+		s.Do("GET", "/api/v1/conversations/"+conv, ann.Token, nil, http.StatusOK, &c)
+		if c.Assignee != nil {
+			t.Errorf("after removal the assignee is %+v, want nobody", c.Assignee)
+		}
+		var canned struct {
+			Canned []struct{ Shortcut string } `json:"canned"`
+		}
+		s.Do("GET", "/api/v1/canned", ann.Token, nil, http.StatusOK, &canned)
+		if len(canned.Canned) != 1 || canned.Canned[0].Shortcut != "hi" {
+			t.Errorf("canned replies after removal: %+v", canned.Canned)
 		}
 	})
 }

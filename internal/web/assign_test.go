@@ -13,15 +13,6 @@ import (
 	"github.com/parleychat/parley/internal/model"
 )
 
-// onEachDB runs fn on a server with SQLite and on one with PostgreSQL.
-func onEachDB(t *testing.T, fn func(t *testing.T, s *apptest.Server)) {
-	t.Helper()
-	t.Run("sqlite", func(t *testing.T) { fn(t, apptest.Start(t, nil)) })
-	t.Run("postgres", func(t *testing.T) {
-		fn(t, apptest.Start(t, map[string]string{"PARLEY_DATABASE_URL": apptest.Postgres(t)}))
-	})
-}
-
 // visitorWrote makes a visitor who wrote body; it returns the
 // conversation's id.
 func visitorWrote(t *testing.T, s *apptest.Server, body string) string {
@@ -52,7 +43,7 @@ func ids(cs []model.Conversation) []string {
 }
 
 func TestAssign(t *testing.T) {
-	onEachDB(t, func(t *testing.T, s *apptest.Server) {
+	eachDB(t, nil, func(t *testing.T, s *apptest.Server) {
 		ann := s.AddAgent("ann@example.com", "Ann")
 		online(t, s, ann)
 		online(t, s, ann)
@@ -199,7 +190,7 @@ func TestListPagingErrors(t *testing.T) {
 // conversations arrive and conversations not listed yet, and some listed
 // already, get new messages and move to the front.
 func TestListPagingWhileConversationsMove(t *testing.T) {
-	onEachDB(t, func(t *testing.T, s *apptest.Server) {
+	eachDB(t, nil, func(t *testing.T, s *apptest.Server) {
 		ann := s.AddAgent("ann@example.com", "Ann")
 		online(t, s, ann)
 		online(t, s, ann)

@@ -16,7 +16,7 @@ type cannedReply struct {
 }
 
 func TestCannedReplies(t *testing.T) {
-	onEachDB(t, func(t *testing.T, s *apptest.Server) {
+	eachDB(t, nil, func(t *testing.T, s *apptest.Server) {
 		ann := s.AddAgent("ann@example.com", "Ann")
 		bob := s.AddAgent("bob@example.com", "Bob")
 		other, err := s.App.Chat.CreateWorkspace(context.Background(), "Other")
