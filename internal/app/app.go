@@ -84,19 +84,24 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		pub = bus
 	}
 	svc := chat.New(db, pub, token.NewSigner(secret), chat.Options{
-		NodeID:         nodeID,
-		AgentAwayAfter: cfg.AgentAwayAfter,
-		VisitorGrace:   cfg.VisitorGrace,
-		NodeTimeout:    cfg.NodeTimeout,
-		AttachmentsDir: cfg.AttachmentsDir,
-		MailFrom:       cfg.MailFrom,
-		InboundDomain:  cfg.InboundDomain,
-		PublicURL:      cfg.PublicURL,
-		Logger:         log,
+		NodeID:          nodeID,
+		AgentAwayAfter:  cfg.AgentAwayAfter,
+		VisitorGrace:    cfg.VisitorGrace,
+		NodeTimeout:     cfg.NodeTimeout,
+		AttachmentsDir:  cfg.AttachmentsDir,
+		AttachmentQuota: cfg.AttachmentQuota,
+		MailFrom:        cfg.MailFrom,
+		InboundDomain:   cfg.InboundDomain,
+		PublicURL:       cfg.PublicURL,
+		Logger:          log,
 	})
 	if err := svc.EnsureDefaultWorkspace(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create default workspace: %w", err)
+	}
+	if err := svc.ImportAttachmentFiles(ctx); err != nil {
+		db.Close()
+		return nil, err
 	}
 	a := &App{Config: cfg, DB: db, Chat: svc, Hub: hub, Log: log, secret: secret, pub: pub, bus: bus}
 	if err := a.openMail(); err != nil {

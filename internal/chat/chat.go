@@ -61,10 +61,15 @@ type Options struct {
 	// NodeTimeout: a node whose heartbeat is older than this is dead and
 	// its connections are closed.
 	NodeTimeout time.Duration
-	// AttachmentsDir keeps the files of email replies.
+	// AttachmentsDir is where older versions kept the files of email
+	// replies; they are moved into the database at start.
 	AttachmentsDir string
+	// AttachmentQuota is the most bytes of files a workspace keeps
+	// (1 GiB when 0).
+	AttachmentQuota int64
 	// MailFrom, InboundDomain and PublicURL are the server's addresses,
-	// shown in the email previews of Settings.
+	// shown in the email previews of Settings; PublicURL is also the base
+	// of the links to files.
 	MailFrom, InboundDomain, PublicURL string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
@@ -89,11 +94,13 @@ type Service struct {
 	emailBySender  *limiter
 	loginByAddr    *limiter
 	loginByEmail   *limiter
+	uploadLimits   *limiter // per visitor or agent
 
 	mu          sync.Mutex
 	leaveTimers map[string]*time.Timer // visitor → pending leave
 	agentConns  map[string]int
-	availCache  map[string]bool // workspace → last published availability
+	availCache  map[string]bool      // workspace → last published availability
+	quotaNoted  map[string]time.Time // workspace → last note of a full quota
 }
 
 // New returns a Service.
@@ -113,6 +120,9 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 	if opts.AttachmentsDir == "" {
 		opts.AttachmentsDir = filepath.Join("data", "attachments")
 	}
+	if opts.AttachmentQuota <= 0 {
+		opts.AttachmentQuota = 1 << 30
+	}
 	if opts.NodeID == "" {
 		opts.NodeID = model.NewID()
 	}
@@ -131,6 +141,7 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 		// Logins: 10 a minute per address, 5 a minute per account.
 		loginByAddr:  newLimiter(10.0/60, 10),
 		loginByEmail: newLimiter(5.0/60, 5),
+		uploadLimits: newLimiter(uploadsPerSecond, uploadBurst),
 		leaveTimers:  map[string]*time.Timer{},
 		agentConns:   map[string]int{},
 		availCache:   map[string]bool{},
@@ -178,15 +189,18 @@ func encode(v any) []byte {
 }
 
 func (s *Service) toAgents(workspaceID string, typ realtime.EventType, data any) {
+	if m, ok := data.(model.Message); ok {
+		data = messageURLs(m, s.opts.PublicURL, agentURLs)
+	}
 	s.pub.ToAgents(workspaceID, encode(Event{Type: typ, Data: data}))
 }
 
 // messageFrame is the widget's frame for a public message.
-func messageFrame(m model.Message) []byte {
+func (s *Service) messageFrame(m model.Message) []byte {
 	return encode(struct {
 		Type    realtime.FrameType `json:"type"`
 		Message model.Message      `json:"message"`
-	}{realtime.FrameMessage, m})
+	}{realtime.FrameMessage, messageURLs(m, s.opts.PublicURL, visitorURLs)})
 }
 
 // ValidateEmail checks an address typed by a person and returns it

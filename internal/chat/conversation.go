@@ -21,19 +21,26 @@ func (s *Service) Messages(ctx context.Context, a model.Agent, conversationID st
 	if _, err := s.Conversation(ctx, a, conversationID); err != nil {
 		return nil, err
 	}
-	return s.db.Messages(ctx, a.WorkspaceID, conversationID, false)
+	ms, err := s.db.Messages(ctx, a.WorkspaceID, conversationID, false)
+	return messagesURLs(ms, s.opts.PublicURL, agentURLs), err
 }
 
 // PostMessage stores an agent's reply (sent to the visitor) or internal
 // comment (seen by agents only).
 func (s *Service) PostMessage(ctx context.Context, a model.Agent, conversationID, body, kind string) (model.Message, error) {
+	return s.PostMessageFiles(ctx, a, conversationID, body, kind, nil)
+}
+
+// PostMessageFiles is PostMessage with files the agent uploaded into the
+// conversation (attachment_ids); the body may then be empty.
+func (s *Service) PostMessageFiles(ctx context.Context, a model.Agent, conversationID, body, kind string, attachmentIDs []string) (model.Message, error) {
 	if kind == "" {
 		kind = model.KindReply
 	}
 	if kind != model.KindReply && kind != model.KindComment {
 		return model.Message{}, newError(CodeBadRequest, `kind is "reply" or "comment"`)
 	}
-	body, err := checkBody(body)
+	body, err := checkBodyWithFiles(body, attachmentIDs)
 	if err != nil {
 		return model.Message{}, err
 	}
@@ -47,6 +54,9 @@ func (s *Service) PostMessage(ctx context.Context, a model.Agent, conversationID
 			return notFound(err, "conversation")
 		}
 		if err := tx.CreateMessage(ctx, msg); err != nil {
+			return err
+		}
+		if err := attachUploads(ctx, tx, &msg, attachmentIDs, func(u store.Upload) bool { return u.ConversationID == conversationID }); err != nil {
 			return err
 		}
 		if err := tx.TouchConversation(ctx, conversationID, now, kind == model.KindReply); err != nil {
@@ -70,7 +80,7 @@ func (s *Service) PostMessage(ctx context.Context, a model.Agent, conversationID
 	if kind == model.KindReply {
 		switch conv.Channel {
 		case model.ChannelWebsite:
-			s.pub.ToVisitor(conv.Visitor.ID, messageFrame(msg))
+			s.pub.ToVisitor(conv.Visitor.ID, s.messageFrame(msg))
 		case model.ChannelMessenger, model.ChannelInstagram:
 			if s.chans != nil {
 				s.chans.SendReply(ctx, conv, msg)

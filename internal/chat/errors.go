@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error is a domain error with the code of spec/api.md. Handlers map codes
@@ -11,6 +12,8 @@ type Error struct {
 	Code    string
 	Message string
 	Err     error
+	// RetryAfter is when a refused call (rate_limited) may be tried again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -38,6 +41,11 @@ const (
 )
 
 func newError(code, msg string) *Error { return &Error{Code: code, Message: msg} }
+
+// rateLimited is a rate_limited error that may be retried after wait.
+func rateLimited(msg string, wait time.Duration) *Error {
+	return &Error{Code: CodeRateLimited, Message: msg, RetryAfter: wait}
+}
 
 // ErrorCode returns the domain code of err, or "" for an internal error.
 func ErrorCode(err error) string {

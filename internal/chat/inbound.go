@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/filetype"
 	"github.com/parleychat/parley/internal/mail/address"
@@ -133,12 +131,22 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		if err := tx.CreateMessage(ctx, msg); err != nil {
 			return err
 		}
+		var used int64
+		if len(files) > 0 {
+			if used, err = tx.AttachmentBytes(ctx, c.WorkspaceID); err != nil {
+				return err
+			}
+		}
 		for _, a := range files {
 			ft, why := checkAttachment(a)
+			if why == "" && used+int64(len(a.Data)) > s.opts.AttachmentQuota {
+				why = fmt.Sprintf("did not fit: this workspace's files are full (PARLEY_ATTACHMENT_QUOTA = %s)", humanSize(s.opts.AttachmentQuota))
+			}
 			if why != "" {
 				notes = append(notes, s.note(c, now, fmt.Sprintf("An attachment of the visitor's email was not kept: %q %s.", displayName(a), why)))
 				continue
 			}
+			used += int64(len(a.Data))
 			att, err := s.saveAttachment(ctx, tx, msg, a, ft, now)
 			if err != nil {
 				return err
@@ -159,7 +167,7 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		s.log.Info("email reply delivered twice: kept once", "conversation", c.ID)
 		return model.Message{}, nil
 	}
-	s.pub.ToVisitor(c.Visitor.ID, messageFrame(msg))
+	s.pub.ToVisitor(c.Visitor.ID, s.messageFrame(msg))
 	s.toAgents(c.WorkspaceID, realtime.MessageCreated, msg)
 	for _, n := range notes {
 		s.toAgents(c.WorkspaceID, realtime.MessageCreated, n)
@@ -201,38 +209,21 @@ func checkAttachment(a EmailAttachment) (filetype.Type, string) {
 	return t, ""
 }
 
+// saveAttachment stores an attachment of msg, bytes included, in the
+// transaction storing msg: a crash leaves both or neither.
 func (s *Service) saveAttachment(ctx context.Context, tx *store.Store, msg model.Message, a EmailAttachment, t filetype.Type, now time.Time) (model.Attachment, error) {
-	name := filepath.Base(strings.ReplaceAll(a.Filename, "\\", "/"))
-	if name == "." || name == "/" || name == "" || !utf8.ValidString(name) {
-		name = "attachment"
-	}
-	if r := []rune(name); len(r) > 200 {
-		name = string(r[:200])
+	name := CleanFilename(a.Filename)
+	if name == "" {
+		name = "attachment" + t.Extensions[0]
 	}
 	att := model.Attachment{ID: model.NewID(), WorkspaceID: msg.WorkspaceID, MessageID: msg.ID, Filename: name,
 		ContentType: t.MediaType, Size: int64(len(a.Data)), CreatedAt: now}
-	if err := os.MkdirAll(s.opts.AttachmentsDir, 0o750); err != nil {
-		return att, fmt.Errorf("attachments directory: %w", err)
-	}
-	if err := os.WriteFile(s.AttachmentPath(att.ID), a.Data, 0o640); err != nil {
-		return att, fmt.Errorf("store attachment: %w", err)
-	}
-	return att, tx.CreateAttachment(ctx, att)
+	return att, tx.CreateAttachment(ctx, att, a.Data)
 }
 
-// AttachmentPath is where an attachment's bytes are kept.
-func (s *Service) AttachmentPath(id string) string {
+// attachmentPath is where older versions kept an attachment's bytes.
+func (s *Service) attachmentPath(id string) string {
 	return filepath.Join(s.opts.AttachmentsDir, filepath.Base(id))
-}
-
-// Attachment returns an attachment of the agent's workspace and the path
-// of its bytes.
-func (s *Service) Attachment(ctx context.Context, a model.Agent, id string) (model.Attachment, string, error) {
-	att, err := s.db.Attachment(ctx, a.WorkspaceID, id)
-	if err != nil {
-		return att, "", notFound(err, "attachment")
-	}
-	return att, s.AttachmentPath(att.ID), nil
 }
 
 // EmailBounce records a delivery status notification: the email it

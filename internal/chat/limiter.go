@@ -45,3 +45,17 @@ func (l *limiter) allow(key string, now time.Time) bool {
 	b.used = now
 	return b.lim.AllowN(now, 1)
 }
+
+// allowOrWait is allow, and when it refuses, how long until a token is
+// there (for Retry-After).
+func (l *limiter) allowOrWait(key string, now time.Time) (bool, time.Duration) {
+	if l.allow(key, now) {
+		return true, 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.m[key].lim.ReserveN(now, 1)
+	wait := r.DelayFrom(now)
+	r.CancelAt(now)
+	return false, wait
+}

@@ -97,14 +97,21 @@ func (s *Service) VisitorMessages(ctx context.Context, v model.Visitor) ([]model
 	if err != nil {
 		return nil, err
 	}
-	return s.db.Messages(ctx, v.WorkspaceID, c.ID, true)
+	ms, err := s.db.Messages(ctx, v.WorkspaceID, c.ID, true)
+	return messagesURLs(ms, s.opts.PublicURL, visitorURLs), err
 }
 
 // VisitorSend stores a visitor's message (from the widget or, with channel
 // email, from an email reply). A client id already used in the conversation
 // returns the stored message instead of a second one.
 func (s *Service) VisitorSend(ctx context.Context, visitorID, body, clientID, channel string) (model.Message, error) {
-	body, err := checkBody(body)
+	return s.VisitorSendFiles(ctx, visitorID, body, clientID, channel, nil)
+}
+
+// VisitorSendFiles is VisitorSend with files the visitor uploaded
+// (attachment_ids); the body may then be empty.
+func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientID, channel string, attachmentIDs []string) (model.Message, error) {
+	body, err := checkBodyWithFiles(body, attachmentIDs)
 	if err != nil {
 		return model.Message{}, err
 	}
@@ -169,6 +176,9 @@ func (s *Service) VisitorSend(ctx context.Context, visitorID, body, clientID, ch
 		if err := tx.CreateMessage(ctx, msg); err != nil {
 			return err
 		}
+		if err := attachUploads(ctx, tx, &msg, attachmentIDs, func(u store.Upload) bool { return u.VisitorID == v.ID }); err != nil {
+			return err
+		}
 		if err := tx.TouchConversation(ctx, c.ID, now, true); err != nil {
 			return err
 		}
@@ -184,10 +194,10 @@ func (s *Service) VisitorSend(ctx context.Context, visitorID, body, clientID, ch
 	if duplicate {
 		// A resend after a reconnect: echo the stored message so the
 		// widget can reconcile, store nothing.
-		s.pub.ToVisitor(v.ID, messageFrame(msg))
+		s.pub.ToVisitor(v.ID, s.messageFrame(msg))
 		return msg, nil
 	}
-	s.pub.ToVisitor(v.ID, messageFrame(msg))
+	s.pub.ToVisitor(v.ID, s.messageFrame(msg))
 	s.toAgents(w.ID, realtime.MessageCreated, msg)
 	s.toAgents(w.ID, realtime.ConversationUpdated, conv)
 	s.eval.ConversationChanged(ctx, conv.ID)

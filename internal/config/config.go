@@ -31,6 +31,8 @@ type Config struct {
 	MailRetryBase    time.Duration
 	NodeTimeout      time.Duration
 	AttachmentsDir   string
+	// AttachmentQuota is the most bytes of files one workspace keeps.
+	AttachmentQuota  int64
 	InboundTLSCert   string
 	InboundTLSKey    string
 	MetaGraphURL     string
@@ -99,6 +101,13 @@ func Load(getenv func(string) string) (Config, error) {
 	c.VisitorGrace = dur("PARLEY_VISITOR_GRACE", "3s")
 	c.MailRetryBase = dur("PARLEY_MAIL_RETRY_BASE", "10s")
 	c.NodeTimeout = dur("PARLEY_NODE_TIMEOUT", "15s")
+	if raw := get("PARLEY_ATTACHMENT_QUOTA", "1GiB"); true {
+		n, err := ParseBytes(raw)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Sprintf("PARLEY_ATTACHMENT_QUOTA=%q is not a size such as 500MiB or 20GiB", raw))
+		}
+		c.AttachmentQuota = n
+	}
 	if c.VisitorGrace > c.ForwardLeftAfter/2 {
 		c.VisitorGrace = c.ForwardLeftAfter / 2
 	}

@@ -249,7 +249,7 @@ type Message struct {
 	CreatedAt       time.Time  `json:"created_at"`
 	ReadByVisitorAt *time.Time `json:"read_by_visitor_at"`
 	Forwarded       *Forwarded `json:"forwarded"`
-	// Attachments came with an email reply; agents download them.
+	// Attachments are the files sent with the message.
 	Attachments []Attachment `json:"attachments,omitempty"`
 	// Delivery is the Messenger/Instagram side of the message (nil for
 	// website and email messages).
@@ -258,13 +258,16 @@ type Message struct {
 
 // Attachment is a file that came with a message.
 type Attachment struct {
-	ID          string    `json:"id"`
-	WorkspaceID string    `json:"-"`
-	MessageID   string    `json:"-"`
-	Filename    string    `json:"filename"`
-	ContentType string    `json:"content_type"`
-	Size        int64     `json:"size"`
-	CreatedAt   time.Time `json:"-"`
+	ID          string `json:"id"`
+	WorkspaceID string `json:"-"`
+	MessageID   string `json:"-"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	// URL downloads the file: the agent API's or the widget API's (the
+	// widget adds its visitor token), depending on who receives it.
+	URL       string    `json:"url"`
+	CreatedAt time.Time `json:"-"`
 }
 
 // Public reports whether visitors may see the message.

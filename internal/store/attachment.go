@@ -9,8 +9,17 @@ import (
 	"github.com/parleychat/parley/internal/model"
 )
 
-// CreateAttachment records a stored attachment of a message.
-func (s *Store) CreateAttachment(ctx context.Context, a model.Attachment) error {
+// CreateAttachment records an attachment of a message with its bytes; call
+// it in the transaction that stores the message.
+func (s *Store) CreateAttachment(ctx context.Context, a model.Attachment, data []byte) error {
+	if err := s.putFile(ctx, a.WorkspaceID, a.ID, data); err != nil {
+		return fmt.Errorf("create attachment: %w", err)
+	}
+	return s.createAttachmentRow(ctx, a)
+}
+
+// createAttachmentRow records an attachment whose bytes are stored already.
+func (s *Store) createAttachmentRow(ctx context.Context, a model.Attachment) error {
 	if _, err := s.exec(ctx, `INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.WorkspaceID, a.MessageID, a.Filename, a.ContentType, a.Size, micros(a.CreatedAt)); err != nil {
 		return fmt.Errorf("create attachment: %w", err)

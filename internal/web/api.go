@@ -2,10 +2,7 @@ package web
 
 import (
 	"context"
-	"fmt"
-	"mime"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/parleychat/parley/internal/chat"
@@ -125,13 +122,14 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, a model.Ag
 
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, a model.Agent) {
 	var in struct {
-		Body string `json:"body"`
-		Kind string `json:"kind"`
+		Body          string   `json:"body"`
+		Kind          string   `json:"kind"`
+		AttachmentIDs []string `json:"attachment_ids"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
-	m, err := s.svc.PostMessage(r.Context(), a, r.PathValue("id"), in.Body, in.Kind)
+	m, err := s.svc.PostMessageFiles(r.Context(), a, r.PathValue("id"), in.Body, in.Kind, in.AttachmentIDs)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -207,27 +205,6 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, a model.Age
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
-}
-
-func (s *Server) attachment(w http.ResponseWriter, r *http.Request, a model.Agent) {
-	att, path, err := s.svc.Attachment(r.Context(), a, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("open attachment %s: %w", att.ID, err))
-		return
-	}
-	defer f.Close()
-	h := w.Header()
-	// Always a download, never rendered in Parley's origin.
-	h.Set("Content-Type", att.ContentType)
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": att.Filename}))
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-	h.Set("Cache-Control", "private, no-store")
-	http.ServeContent(w, r, "", att.CreatedAt, f)
 }
 
 func bearer(r *http.Request) string {

@@ -42,6 +42,9 @@ var statusOfCode = map[string]int{
 	chat.CodeForbidden:           http.StatusForbidden,
 	chat.CodeLastAdmin:           http.StatusConflict,
 	chat.CodeInvalidInvite:       http.StatusNotFound,
+	chat.CodeTooLarge:            http.StatusRequestEntityTooLarge,
+	chat.CodeUnsupportedType:     http.StatusUnsupportedMediaType,
+	chat.CodeQuotaExceeded:       http.StatusRequestEntityTooLarge,
 	// A closed messaging window is a conflict with the conversation's state.
 	chat.CodeWindowClosed: http.StatusConflict,
 }
@@ -104,6 +107,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if a.Internal && !s.logInternal(r.Context(), "request failed", err, "method", r.Method, "route", r.Pattern) {
 		return
 	}
+	retryAfter(w, err)
 	writeError(w, a.Status, a.Code, a.Message)
 }
 

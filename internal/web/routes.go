@@ -35,7 +35,8 @@ func (s *Server) routes() {
 	m.HandleFunc("PATCH /api/v1/visitors/{id}", s.agent(s.patchVisitor))
 	m.HandleFunc("GET /api/v1/settings", s.agent(s.getSettings))
 	m.HandleFunc("PUT /api/v1/settings", s.agent(s.putSettings))
-	m.HandleFunc("GET /api/v1/attachments/{id}", s.agent(s.attachment))
+	m.HandleFunc("GET /api/v1/attachments/{id}", s.agent(s.attachment)) // uploads.go
+	m.HandleFunc("POST /api/v1/conversations/{id}/uploads", s.agent(s.agentUpload))
 	m.HandleFunc("GET /api/v1/agents", s.agent(s.listAgents)) // agents.go
 	m.HandleFunc("POST /api/v1/agents", s.agent(s.postAgent))
 	m.HandleFunc("PATCH /api/v1/agents/{id}", s.agent(s.patchAgent))
@@ -65,6 +66,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/widget/v1/messages", s.widgetMessages)
 	m.HandleFunc("POST /api/widget/v1/messages", s.widgetPost)
 	m.HandleFunc("GET /api/widget/v1/ws", s.widgetWS)
+	m.HandleFunc("POST /api/widget/v1/uploads", s.widgetUpload) // uploads.go
+	m.HandleFunc("GET /api/widget/v1/attachments/{id}", s.widgetAttachment)
 	m.HandleFunc("GET /widget.js", s.widgetJS)
 	m.HandleFunc("GET /widget/{file}", s.widgetVersioned)
 	m.HandleFunc("GET /demo", s.demo)

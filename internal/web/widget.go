@@ -59,9 +59,10 @@ func (s *Server) widgetMessages(w http.ResponseWriter, r *http.Request) {
 func (s *Server) widgetPost(w http.ResponseWriter, r *http.Request) {
 	allowAnyOrigin(w)
 	var in struct {
-		VisitorToken string `json:"visitor_token"`
-		Body         string `json:"body"`
-		ClientID     string `json:"client_id"`
+		VisitorToken  string   `json:"visitor_token"`
+		Body          string   `json:"body"`
+		ClientID      string   `json:"client_id"`
+		AttachmentIDs []string `json:"attachment_ids"`
 	}
 	if !decode(w, r, &in) {
 		return
@@ -71,7 +72,7 @@ func (s *Server) widgetPost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	m, err := s.svc.VisitorSend(r.Context(), v.ID, in.Body, in.ClientID, model.MsgChannelWidget)
+	m, err := s.svc.VisitorSendFiles(r.Context(), v.ID, in.Body, in.ClientID, model.MsgChannelWidget, in.AttachmentIDs)
 	if err != nil {
 		s.fail(w, r, err)
 		return

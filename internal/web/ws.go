@@ -32,6 +32,8 @@ type clientFrame struct {
 	Email     string `json:"email"`
 	Name      string `json:"name"`
 	MessageID string `json:"message_id"`
+	// AttachmentIDs are uploads a message carries.
+	AttachmentIDs []string `json:"attachment_ids"`
 }
 
 type errorFrame struct {
@@ -269,7 +271,7 @@ func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtim
 	var err error
 	switch f.Type {
 	case "message":
-		_, err = s.svc.VisitorSend(ctx, v.ID, f.Body, f.ClientID, model.MsgChannelWidget)
+		_, err = s.svc.VisitorSendFiles(ctx, v.ID, f.Body, f.ClientID, model.MsgChannelWidget, f.AttachmentIDs)
 	case "contact":
 		_, err = s.svc.VisitorContact(ctx, v.ID, f.Email, f.Name)
 	case "read":

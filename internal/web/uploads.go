@@ -1,0 +1,209 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/model"
+)
+
+// Uploads and downloads of files, from the widget and the agent API.
+
+// uploadBodyBytes is the most a multipart upload body may hold: the file
+// and room for the part headers and boundaries.
+const uploadBodyBytes = chat.MaxUploadBytes + 64<<10
+
+// errUpload is a malformed multipart upload.
+type errUpload struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *errUpload) Error() string { return e.code + ": " + e.msg }
+
+// parseUpload reads a multipart/form-data body holding one part named
+// "file": its name as the client sent it (directories and all; the domain
+// cleans it) and its bytes, at most chat.MaxUploadBytes. Other fields are
+// skipped; a second file part is refused.
+func parseUpload(contentType string, body io.Reader) (chat.UploadFile, error) {
+	var f chat.UploadFile
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return f, &errUpload{http.StatusBadRequest, chat.CodeBadRequest, "send a multipart/form-data body with one part named file"}
+	}
+	mr := multipart.NewReader(body, params["boundary"])
+	found := false
+	for parts := 0; ; parts++ {
+		if parts >= 20 {
+			return f, &errUpload{http.StatusBadRequest, chat.CodeBadRequest, "too many parts: send one part named file"}
+		}
+		p, err := mr.NextRawPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return f, uploadReadError(err)
+		}
+		_, cd, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+		if cd["name"] != "file" {
+			if _, err := io.Copy(io.Discard, io.LimitReader(p, 64<<10)); err != nil {
+				return f, uploadReadError(err)
+			}
+			continue
+		}
+		if found {
+			return f, &errUpload{http.StatusBadRequest, chat.CodeBadRequest, "send one file at a time"}
+		}
+		found = true
+		data, err := io.ReadAll(io.LimitReader(p, chat.MaxUploadBytes+1))
+		if err != nil {
+			return f, uploadReadError(err)
+		}
+		if len(data) > chat.MaxUploadBytes {
+			return f, &errUpload{http.StatusRequestEntityTooLarge, chat.CodeTooLarge, fmt.Sprintf("a file is at most %d MiB", chat.MaxUploadBytes>>20)}
+		}
+		f.Filename, f.Data = cd["filename"], data
+	}
+	if !found {
+		return f, &errUpload{http.StatusBadRequest, chat.CodeBadRequest, "the body has no part named file"}
+	}
+	return f, nil
+}
+
+func uploadReadError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &errUpload{http.StatusRequestEntityTooLarge, chat.CodeTooLarge, fmt.Sprintf("a file is at most %d MiB", chat.MaxUploadBytes>>20)}
+	}
+	return &errUpload{http.StatusBadRequest, chat.CodeBadRequest, "malformed multipart body"}
+}
+
+// readUpload reads the upload of a request, or answers the error itself
+// and returns false.
+func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (chat.UploadFile, bool) {
+	if r.ContentLength > uploadBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, chat.CodeTooLarge, fmt.Sprintf("a file is at most %d MiB", chat.MaxUploadBytes>>20))
+		return chat.UploadFile{}, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, uploadBodyBytes)
+	f, err := parseUpload(r.Header.Get("Content-Type"), r.Body)
+	var e *errUpload
+	if errors.As(err, &e) {
+		writeError(w, e.status, e.code, e.msg)
+		return f, false
+	}
+	return f, err == nil
+}
+
+// widgetUpload is POST /api/widget/v1/uploads?visitor_token=T.
+func (s *Server) widgetUpload(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	v, err := s.svc.VisitorByToken(r.Context(), r.URL.Query().Get("visitor_token"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, ok := s.readUpload(w, r)
+	if !ok {
+		return
+	}
+	a, err := s.svc.VisitorUpload(r.Context(), v, f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, a)
+}
+
+// agentUpload is POST /api/v1/conversations/{id}/uploads.
+func (s *Server) agentUpload(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	f, ok := s.readUpload(w, r)
+	if !ok {
+		return
+	}
+	att, err := s.svc.AgentUpload(r.Context(), a, r.PathValue("id"), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, att)
+}
+
+// widgetAttachment is GET /api/widget/v1/attachments/{id}?visitor_token=T:
+// a file of the visitor's own conversation.
+func (s *Server) widgetAttachment(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	v, err := s.svc.VisitorByToken(r.Context(), r.URL.Query().Get("visitor_token"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	att, data, err := s.svc.VisitorAttachment(r.Context(), v, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	serveFile(w, r, att, data)
+}
+
+// attachment is GET /api/v1/attachments/{id}: a file of the agent's
+// workspace.
+func (s *Server) attachment(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	att, data, err := s.svc.Attachment(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	serveFile(w, r, att, data)
+}
+
+// serveFile answers a file so that it can never run in Parley's origin:
+// its type as detected from its content, no sniffing, a sandboxing CSP,
+// and a download unless it is an image (shown inline in the chat).
+func serveFile(w http.ResponseWriter, r *http.Request, att model.Attachment, data io.ReadSeeker) {
+	h := w.Header()
+	h.Set("Content-Type", att.ContentType)
+	disposition := "attachment"
+	if isImage(att.ContentType) {
+		disposition = "inline"
+	}
+	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": att.Filename}))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'")
+	h.Set("Cache-Control", "private, no-store")
+	http.ServeContent(w, r, "", att.CreatedAt, data)
+}
+
+// isImage reports whether a detected type is an image shown inline.
+func isImage(contentType string) bool {
+	switch strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]) {
+	case "image/png", "image/jpeg", "image/gif", "image/webp":
+		return true
+	}
+	return false
+}
+
+// retryAfter sets the Retry-After header of a rate-limited answer, in
+// whole seconds, at least one.
+func retryAfter(w http.ResponseWriter, err error) {
+	var e *chat.Error
+	if !errors.As(err, &e) || e.Code != chat.CodeRateLimited {
+		return
+	}
+	secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	if w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+}
