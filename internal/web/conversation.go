@@ -56,7 +56,7 @@ func (s *Server) dashPostMessage(w http.ResponseWriter, r *http.Request, sess *s
 		// Outside Messenger's 24-hour window, with the human agent tag.
 		_, err = s.svc.PostChannelReply(r.Context(), sess.agent, id, body, tag)
 	} else {
-		_, err = s.svc.PostMessage(r.Context(), sess.agent, id, body, kind)
+		_, err = s.svc.PostMessageFiles(r.Context(), sess.agent, id, body, kind, r.PostForm["attachment_ids"])
 	}
 	if err != nil {
 		s.refuseOnConversation(w, r, sess, id, err, func(v *convView) {

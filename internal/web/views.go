@@ -91,6 +91,32 @@ type msgView struct {
 	Time                                     stamp
 	Forwarded                                *model.Forwarded
 	Seen                                     *stamp
+	Files                                    []fileView
+}
+
+// fileView is a file of a message: an image shown inline as a thumbnail,
+// anything else a download link.
+type fileView struct {
+	Name, URL, Size string
+	Image           bool
+}
+
+func filesView(files []model.Attachment) []fileView {
+	var out []fileView
+	for _, a := range files {
+		out = append(out, fileView{Name: a.Filename, URL: "/api/v1/attachments/" + a.ID, Size: sizeLabel(a.Size), Image: isImage(a.ContentType)})
+	}
+	return out
+}
+
+func sizeLabel(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // stamp is a time as the dashboard shows it, in the workspace's time zone.
@@ -246,7 +272,7 @@ func conversationView(cv model.Conversation, msgs []model.Message, c clock) *con
 	}
 	for _, m := range msgs {
 		mv := msgView{ID: m.ID, Kind: m.Kind, AuthorKind: m.Author.Kind, Body: linkify(m.Body),
-			Time: c.stamp(m.CreatedAt), Forwarded: m.Forwarded}
+			Time: c.stamp(m.CreatedAt), Forwarded: m.Forwarded, Files: filesView(m.Attachments)}
 		switch {
 		case m.Kind == model.KindEvent:
 			mv.Class = "event"

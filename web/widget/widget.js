@@ -346,12 +346,12 @@
   }
 
   function transmit(p) {
-    if (wsSend({ type: 'message', body: p.body, client_id: p.cid })) {
+    if (wsSend(messageFrame(p))) {
       p.sent = true;
       return;
     }
     p.http = true;
-    api('POST', '/messages', { visitor_token: token, body: p.body, client_id: p.cid })
+    api('POST', '/messages', Object.assign({ visitor_token: token }, messageFrame(p)))
       .then((m) => {
         p.http = false;
         addMsg(m, p.cid);
@@ -401,7 +401,7 @@
       dirty = false;
       if (contactQueued) wsSend(Object.assign({ type: 'contact' }, contactQueued));
       for (const p of pend.values()) {
-        if (!p.http && wsSend({ type: 'message', body: p.body, client_id: p.cid })) p.sent = true;
+        if (!p.http && !p.uploading && wsSend(messageFrame(p))) p.sent = true;
       }
       loadMessages(); // fills whatever was missed while down
       flushRead();
@@ -472,7 +472,7 @@
     const p = cid && pend.get(cid);
     if (p) {
       dropPending(p);
-      restore(p.body);
+      if (p.body) restore(p.body);
       render();
     }
     if (code === 'contact_form_required') {
@@ -498,6 +498,138 @@
       if (contactBusy) { contactQueued = null; contactBusy = false; sync(); showError(text || 'Something went wrong.'); }
       console.warn('Parley: ' + code + ': ' + (text || ''));
     }
+  }
+
+  // ---- files ---------------------------------------------------------------
+  // The attach button, drag and drop and pasted screenshots upload a file
+  // (POST /uploads), then send it as a message of its own. Every name and
+  // link comes from the server and goes in through textContent or href.
+
+  const FILE_TXT = {
+    attach: 'Attach a file',
+    uploading: 'Uploading\u2026',
+    too_large: 'This file is too large (at most 10 MB).',
+    unsupported_type: 'This type of file cannot be sent. Send an image, a PDF, a text or office document, or a ZIP.',
+    empty_file: 'This file is empty.',
+    quota_exceeded: 'Files cannot be received right now. Please describe it in a message instead.',
+    rate_limited: "You're sending files too fast. Wait a moment and try again.",
+    failed: 'The file could not be sent. Try again.',
+  };
+  const isImage = (t) => /^image\/(png|jpeg|gif|webp)\b/.test(t || '');
+
+  function messageFrame(p) {
+    const f = { type: 'message', body: p.body, client_id: p.cid };
+    if (p.files && p.files.length) f.attachment_ids = p.files.map((a) => a.id);
+    return f;
+  }
+
+  function buildFiles() {
+    const btn = h('button', 'attach');
+    btn.type = 'button';
+    btn.setAttribute('data-parley', 'attach');
+    btn.setAttribute('aria-label', FILE_TXT.attach);
+    btn.title = FILE_TXT.attach;
+    btn.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 11.5 12.5 20a5 5 0 0 1-7-7L14 4.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15.5 7.6"/></svg>'; // static markup
+    const pick = h('input');
+    pick.type = 'file';
+    pick.hidden = true;
+    pick.multiple = true;
+    pick.accept = 'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv,application/zip,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.odt,.ods,.odp';
+    pick.setAttribute('data-parley', 'file-input');
+    btn.addEventListener('click', () => pick.click());
+    pick.addEventListener('change', () => { sendFiles(Array.from(pick.files || [])); pick.value = ''; });
+    composer.insertBefore(btn, input);
+    composer.appendChild(pick);
+    win.addEventListener('dragover', (e) => {
+      if (e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files')) { e.preventDefault(); win.classList.add('drop'); }
+    });
+    win.addEventListener('dragleave', (e) => { if (e.target === win) win.classList.remove('drop'); });
+    win.addEventListener('drop', (e) => {
+      win.classList.remove('drop');
+      const files = e.dataTransfer ? Array.from(e.dataTransfer.files || []) : [];
+      if (files.length) { e.preventDefault(); sendFiles(files); }
+    });
+    input.addEventListener('paste', (e) => {
+      const items = e.clipboardData ? Array.from(e.clipboardData.items || []) : [];
+      const files = items.filter((i) => i.kind === 'file').map((i) => i.getAsFile()).filter(Boolean);
+      if (files.length) { e.preventDefault(); sendFiles(files); }
+    });
+  }
+
+  async function sendFiles(files) {
+    if (!ready || !files.length) return;
+    clearError();
+    if (!sessionUp || required) { sync(); focusFirst(); return; }
+    for (const file of files) {
+      if (file.size > 10 * 1024 * 1024) { showError(FILE_TXT.too_large); continue; }
+      const p = { cid: uuid(), body: '', files: [], uploading: file.name || 'file', sent: false, http: false, failed: false, s: ++seq };
+      pend.set(p.cid, p);
+      update(true);
+      let att;
+      try {
+        att = await uploadFile(file);
+      } catch (e) {
+        dropPending(p);
+        render();
+        showError(FILE_TXT[e.code] || e.message || FILE_TXT.failed);
+        continue;
+      }
+      p.uploading = '';
+      p.files = [att];
+      transmit(p);
+      render();
+    }
+  }
+
+  async function uploadFile(file) {
+    const fd = new FormData();
+    let name = file.name;
+    if (!name || name === 'image.png') name = 'screenshot.' + ((file.type || '').split('/')[1] || 'png');
+    fd.append('file', file, name);
+    const res = await fetch(API + '/uploads?visitor_token=' + encodeURIComponent(token), { method: 'POST', mode: 'cors', credentials: 'omit', body: fd });
+    let data = null;
+    try { data = await res.json(); } catch (e) { /* not JSON */ }
+    if (!res.ok) {
+      const er = (data && data.error) || {};
+      const err = new Error(er.message || FILE_TXT.failed);
+      err.code = er.code || (res.status === 413 ? 'too_large' : '');
+      throw err;
+    }
+    return data;
+  }
+
+  // fillFiles shows a message's files under its body: images as thumbnails
+  // linking to the full file, others as download links.
+  function fillFiles(el, files) {
+    const sig = (files || []).map((a) => a.id).join(',');
+    let box = el.querySelector('.files');
+    if (el._files === sig) return;
+    el._files = sig;
+    if (box) box.remove();
+    if (!files || !files.length) return;
+    box = h('div', 'files');
+    box.setAttribute('data-parley', 'files');
+    for (const a of files) {
+      const url = (a.url || '') + (a.url && a.url.indexOf('?') < 0 ? '?' : '&') + 'visitor_token=' + encodeURIComponent(token);
+      if (!/^https?:/.test(url)) continue;
+      const link = h('a', isImage(a.content_type) ? 'thumb' : 'file', isImage(a.content_type) ? null : a.filename);
+      link.href = url;
+      link.target = '_blank';
+      link.rel = 'noopener noreferrer';
+      link.setAttribute('data-parley', 'file');
+      if (isImage(a.content_type)) {
+        const img = h('img');
+        img.src = url;
+        img.alt = a.filename || '';
+        img.loading = 'lazy';
+        img.setAttribute('data-parley', 'image');
+        link.append(img);
+      } else {
+        link.download = a.filename || '';
+      }
+      box.append(link);
+    }
+    el.append(box); // last: fillMsg reads the first three children
   }
 
   // announce reads a new reply out through the status region outside the
@@ -583,6 +715,13 @@ button{cursor:pointer}
 .composer textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:10px;padding:8px 10px;max-height:120px;min-height:38px;line-height:1.4;background:#fff;font-size:14px}
 .send{border:0;border-radius:10px;width:38px;height:38px;background:var(--p);color:#fff;display:flex;align-items:center;justify-content:center;padding:0;flex:none}
 .send svg{width:18px;height:18px;fill:currentColor}
+.body:empty{display:none}
+.files{display:flex;flex-direction:column;gap:4px;margin-top:4px;max-width:100%}
+.files img{display:block;max-width:200px;max-height:160px;border-radius:10px;border:1px solid #e5e7eb;background:#fff}
+.files a.file{display:inline-block;padding:6px 10px;border-radius:10px;background:#f3f4f6;color:#1f2937;text-decoration:underline;overflow-wrap:anywhere}
+.attach{border:0;border-radius:10px;width:38px;height:38px;background:#f3f4f6;color:#374151;display:flex;align-items:center;justify-content:center;padding:0;flex:none}
+.attach svg{width:18px;height:18px;fill:none;stroke:currentColor;stroke-width:2}
+.win.drop{outline:3px dashed var(--p);outline-offset:-6px}
 .count{position:absolute;right:60px;top:-18px;font-size:11px;color:#6b7280;background:#fff;padding:0 4px;border-radius:4px}
 .count.over{color:#b91c1c;font-weight:600}
 @media (max-width:480px),(max-height:500px){
@@ -633,6 +772,7 @@ button{cursor:pointer}
     form = $('contact-form'); introEl = $('contact-intro'); nameIn = $('contact-name'); emailIn = $('contact-email');
     submitBtn = $('contact-submit'); skipBtn = $('contact-skip');
     composer = shadow.querySelector('.composer'); input = $('input'); sendBtn = $('send'); counter = $('counter');
+    buildFiles();
     noteEl.textContent = TXT.away;
 
     launcher.addEventListener('click', () => (isOpen ? close() : open()));
@@ -838,6 +978,7 @@ button{cursor:pointer}
       el.setAttribute('data-id', m.id);
       el.removeAttribute('data-client-id');
       fillMsg(el, agent ? 'agent' : 'visitor', agent ? m.author.name || 'Agent' : 'You', m._t, m.body || '', '');
+      fillFiles(el, m.attachments);
       if (agent && !m.read_by_visitor_at && !seen.has(m.id)) unread++;
       want.push(el);
     }
@@ -846,6 +987,7 @@ button{cursor:pointer}
       el.removeAttribute('data-id');
       el.setAttribute('data-client-id', p.cid);
       fillMsg(el, 'visitor', 'You', '', p.body, p.failed ? 'failed' : 'sending');
+      fillFiles(el, p.files);
       want.push(el);
     }
     want.forEach((el, i) => { if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null); });

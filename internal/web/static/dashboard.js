@@ -25,6 +25,65 @@
   const me = body.dataset.agent || '';
   const listQuery = () => 'status=' + encodeURIComponent(filter) + '&view=' + encodeURIComponent(view);
 
+  // ---- files in the reply box --------------------------------------------------
+  // A chosen file is uploaded at once (POST /api/v1/conversations/{id}/uploads);
+  // its id goes with the form as attachment_ids, so the reply may have no text.
+
+  const fileInput = D.querySelector('input[data-upload]');
+  if (fileInput && csrf) {
+    const form = fileInput.form;
+    const box = form.querySelector('.reply-files');
+    const text = form.querySelector('textarea[name="body"]');
+    const pending = new Set();
+    const say = (msg) => {
+      const p = D.createElement('p');
+      p.className = 'error';
+      p.setAttribute('role', 'alert');
+      p.textContent = msg;
+      box.appendChild(p);
+    };
+    const sync = () => { text.required = !form.querySelector('input[name="attachment_ids"]'); };
+    fileInput.addEventListener('change', async () => {
+      for (const old of box.querySelectorAll('.error')) old.remove();
+      for (const file of Array.from(fileInput.files || [])) {
+        const chip = D.createElement('span');
+        chip.className = 'chip';
+        chip.textContent = file.name + ' \u2026';
+        box.appendChild(chip);
+        const fd = new FormData();
+        fd.append('file', file, file.name);
+        const up = fetch(fileInput.dataset.upload, { method: 'POST', headers: { 'X-CSRF-Token': csrf }, body: fd, credentials: 'same-origin' });
+        pending.add(up);
+        try {
+          const res = await up;
+          const data = await res.json().catch(() => null);
+          if (!res.ok) {
+            chip.remove();
+            say(file.name + ': ' + ((data && data.error && data.error.message) || 'could not be uploaded'));
+            continue;
+          }
+          chip.textContent = data.filename;
+          chip.dataset.testid = 'reply-file-chip';
+          const hidden = D.createElement('input');
+          hidden.type = 'hidden';
+          hidden.name = 'attachment_ids';
+          hidden.value = data.id;
+          chip.appendChild(hidden);
+          sync();
+        } catch (e) {
+          chip.remove();
+          say(file.name + ': could not be uploaded');
+        } finally {
+          pending.delete(up);
+        }
+      }
+      fileInput.value = '';
+    });
+    form.addEventListener('submit', (e) => {
+      if (pending.size) { e.preventDefault(); say('Wait for the files to finish uploading.'); }
+    });
+  }
+
   // ---- conveniences ---------------------------------------------------------
 
   // A menu marked data-autosubmit (status, assignee) submits itself; the
