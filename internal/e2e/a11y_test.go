@@ -281,10 +281,13 @@ func TestWidgetKeyboard(t *testing.T) {
 	if got := eval[string](visitor, inWidget(`$('input').value`)); got != "" {
 		t.Errorf("composer holds %q after sending", got)
 	}
-	// Tab reaches the send button, then the close button's ring shows.
+	// Tab reaches the send button; back through the input and the attach
+	// button and the message list, the close button's ring shows.
 	visitor.press("\t")
 	visitor.waitFor("focus on send", focusIs("send"), 5*time.Second)
 	visitor.press("\t", chromedp.KeyModifiers(chromedp.ModifierShift))
+	visitor.press("\t", chromedp.KeyModifiers(chromedp.ModifierShift))
+	visitor.waitFor("focus on attach", focusIs("attach"), 5*time.Second)
 	visitor.press("\t", chromedp.KeyModifiers(chromedp.ModifierShift))
 	visitor.press("\t", chromedp.KeyModifiers(chromedp.ModifierShift))
 	visitor.waitFor("focus on close", focusIs("close"), 5*time.Second)
