@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
@@ -22,7 +23,30 @@ func (s *Service) Messages(ctx context.Context, a model.Agent, conversationID st
 		return nil, err
 	}
 	ms, err := s.db.Messages(ctx, a.WorkspaceID, conversationID, false)
-	return messagesURLs(ms, s.opts.PublicURL, agentURLs), err
+	if err != nil {
+		return nil, err
+	}
+	quoted, err := s.db.MayHoldQuote(ctx, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ms {
+		ms[i].MayHoldQuote = slices.Contains(quoted, ms[i].ID)
+	}
+	return messagesURLs(ms, s.opts.PublicURL, agentURLs), nil
+}
+
+// EmailOriginal returns the whole text of an email answer of a
+// conversation of the agent's workspace.
+func (s *Service) EmailOriginal(ctx context.Context, a model.Agent, conversationID, messageID string) (model.EmailOriginal, error) {
+	if _, err := s.Conversation(ctx, a, conversationID); err != nil {
+		return model.EmailOriginal{}, err
+	}
+	o, err := s.db.EmailOriginal(ctx, a.WorkspaceID, messageID)
+	if err == nil && o.ConversationID != conversationID {
+		err = store.ErrNotFound
+	}
+	return o, notFound(err, "original email of message "+messageID)
 }
 
 // PostMessage stores an agent's reply (sent to the visitor) or internal

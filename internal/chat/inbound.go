@@ -32,6 +32,12 @@ type EmailAnswer struct {
 	// it may be empty (an attachment alone).
 	Text        string
 	Attachments []EmailAttachment
+	// Subject and Original are the email's subject and whole text, kept
+	// for agents to read beside the new text.
+	Subject, Original string
+	// MayHoldQuote: Text is the whole text because no quote marker was
+	// found, yet it ends like an older message.
+	MayHoldQuote bool
 }
 
 // EmailAttachment is a file that came with an email answer.
@@ -87,7 +93,7 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		s.log.Warn("email reply refused: too many", "conversation", c.ID, "visitor", c.Visitor.ID, "per_visitor", !byVisitor, "per_sender", !bySender)
 		return model.Message{}, newError(CodeRateLimited, "too many email replies; try again later")
 	}
-	body := strings.TrimSpace(strings.ToValidUTF8(m.Text, "\uFFFD"))
+	body := strings.TrimSpace(validText(m.Text))
 	var files []EmailAttachment
 	for _, a := range m.Attachments {
 		if !a.Inline {
@@ -131,6 +137,11 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		if err := tx.CreateMessage(ctx, msg); err != nil {
 			return err
 		}
+		if err := tx.SaveEmailOriginal(ctx, model.EmailOriginal{MessageID: msg.ID, WorkspaceID: msg.WorkspaceID,
+			ConversationID: c.ID, MayHoldQuote: m.MayHoldQuote, Subject: validText(m.Subject), Text: validText(m.Original)}); err != nil {
+			return err
+		}
+		msg.MayHoldQuote = m.MayHoldQuote
 		var used int64
 		if len(files) > 0 {
 			if used, err = tx.AttachmentBytes(ctx, c.WorkspaceID); err != nil {
@@ -283,4 +294,9 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// validText is text as the database takes it: valid UTF-8 without NUL.
+func validText(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }

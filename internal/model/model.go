@@ -254,6 +254,21 @@ type Message struct {
 	// Delivery is the Messenger/Instagram side of the message (nil for
 	// website and email messages).
 	Delivery *ChannelDelivery `json:"delivery,omitempty"`
+	// MayHoldQuote flags an email answer whose text was kept whole because
+	// no quote marker was found, although it ends like an older message:
+	// its original may show what is quoted.
+	MayHoldQuote bool `json:"may_hold_quote,omitempty"`
+}
+
+// EmailOriginal is the whole text of an email answer, kept beside the
+// message that holds only its new text.
+type EmailOriginal struct {
+	MessageID      string `json:"message_id"`
+	WorkspaceID    string `json:"-"`
+	ConversationID string `json:"conversation_id"`
+	MayHoldQuote   bool   `json:"may_hold_quote"`
+	Subject        string `json:"subject"`
+	Text           string `json:"text"`
 }
 
 // Attachment is a file that came with a message.

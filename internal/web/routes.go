@@ -22,6 +22,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/conversations", s.agent(s.listConversations))
 	m.HandleFunc("GET /api/v1/conversations/{id}", s.agent(s.getConversation))
 	m.HandleFunc("GET /api/v1/conversations/{id}/messages", s.agent(s.listMessages))
+	m.HandleFunc("GET /api/v1/conversations/{id}/messages/{message_id}/original", s.agent(s.apiEmailOriginal)) // original.go
 	m.HandleFunc("POST /api/v1/conversations/{id}/messages", s.agent(s.postMessage))
 	m.HandleFunc("POST /api/v1/conversations/{id}/close", s.agent(s.closeConversation))
 	m.HandleFunc("POST /api/v1/conversations/{id}/reopen", s.agent(s.reopenConversation))
@@ -94,6 +95,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dashboard/partials/list", s.dashPartial(s.dashListPartial))
 
 	m.HandleFunc("GET /dashboard/conversations/{id}", s.dash(s.dashConversation)) // conversation.go
+	m.HandleFunc("GET /dashboard/conversations/{id}/messages/{message_id}/original", s.dash(s.dashEmailOriginal)) // original.go
 	m.HandleFunc("POST /dashboard/conversations/{id}/messages", s.dash(s.dashPostMessage))
 	m.HandleFunc("POST /dashboard/conversations/{id}/close", s.dash(s.dashClose))
 	m.HandleFunc("POST /dashboard/conversations/{id}/reopen", s.dash(s.dashReopen))

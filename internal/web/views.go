@@ -46,6 +46,7 @@ type page struct {
 	Account  *accountView
 	Invite   *inviteView
 	Notice   *noticeView
+	Original *model.EmailOriginal
 	// Waiting counts open conversations whose visitor waits for an answer,
 	// shown in a banner while the agent is offline or invisible.
 	Waiting int
@@ -92,6 +93,10 @@ type msgView struct {
 	Forwarded                                *model.Forwarded
 	Seen                                     *stamp
 	Files                                    []fileView
+	// Original links to the whole text of an email answer; MayHoldQuote
+	// flags one whose text may still hold the quoted thread.
+	Original     string
+	MayHoldQuote bool
 }
 
 // fileView is a file of a message: an image shown inline as a thumbnail,
@@ -296,6 +301,10 @@ func conversationView(cv model.Conversation, msgs []model.Message, c clock) *con
 		}
 		if m.Author.Kind == model.AuthorVisitor && m.Channel != model.MsgChannelWidget {
 			mv.Via = m.Channel // email, messenger, instagram
+		}
+		if m.Author.Kind == model.AuthorVisitor && m.Channel == model.MsgChannelEmail {
+			mv.Original = "/dashboard/conversations/" + url.PathEscape(m.ConversationID) + "/messages/" + url.PathEscape(m.ID) + "/original"
+			mv.MayHoldQuote = m.MayHoldQuote
 		}
 		if m.Author.Kind == model.AuthorAgent && m.Kind == model.KindReply {
 			mv.Delivery = m.Delivery
