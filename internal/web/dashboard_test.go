@@ -460,7 +460,13 @@ func TestDashboardVisitorPanel(t *testing.T) {
 			}
 		})
 	}
-	mustContain(t, "conversation", b.get("/dashboard/conversations/"+vc.ConversationID).Body, "Vera V", "Offline", "Email status")
+	page := b.get("/dashboard/conversations/" + vc.ConversationID).Body
+	mustContain(t, "conversation", page, "Vera V", "Offline", "Email status")
+	// The visitor's times are machine-readable, for the browser to show in
+	// the agent's own time zone.
+	if !regexp.MustCompile(`Last active <time datetime="\d{4}-\d\d-\d\dT[^"]+Z"`).MatchString(page) {
+		t.Errorf("last activity is not a <time datetime> element:\n%s", page)
+	}
 }
 
 func TestDashboardOtherWorkspace(t *testing.T) {

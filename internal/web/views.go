@@ -74,7 +74,7 @@ type convView struct {
 	Visitor                   model.Visitor
 	Messages                  []msgView
 	Presence, PresenceClass   string
-	LastActive                string
+	LastActive, LeftAt        *stamp
 	EmailStatus               string
 	NameInput, EmailInput     string
 	VisitorError              string
@@ -268,12 +268,14 @@ func conversationView(cv model.Conversation, msgs []model.Message, c clock) *con
 	case v.Online:
 		view.Presence, view.PresenceClass = "Online", "online"
 	case v.LeftAt != nil:
-		view.Presence, view.PresenceClass = "Left at "+c.stamp(*v.LeftAt).Short, "left"
+		st := c.stamp(*v.LeftAt)
+		view.Presence, view.PresenceClass, view.LeftAt = "Left at", "left", &st
 	default:
 		view.Presence, view.PresenceClass = "Offline", "offline"
 	}
 	if v.LastActiveAt != nil {
-		view.LastActive = c.stamp(*v.LastActiveAt).Short
+		st := c.stamp(*v.LastActiveAt)
+		view.LastActive = &st
 	}
 	for _, m := range msgs {
 		mv := msgView{ID: m.ID, Kind: m.Kind, AuthorKind: m.Author.Kind, Body: linkify(m.Body),
