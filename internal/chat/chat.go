@@ -86,6 +86,8 @@ type Service struct {
 	chans  ChannelSender
 	opts   Options
 
+	ownDomains []string
+
 	nodeRemoved func()
 	log         *slog.Logger
 
@@ -131,6 +133,7 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 	}
 	return &Service{
 		db: db, pub: pub, signer: signer, eval: noEvaluator{}, opts: opts, log: opts.Logger,
+		ownDomains: ownDomains(opts),
 		// A visitor may write 10 messages in a burst, then one a second.
 		visitorLimits: newLimiter(1, 10),
 		// Email replies: 5 in a burst, then one a minute per visitor, and

@@ -200,6 +200,8 @@ func (s *Service) UpdateVisitor(ctx context.Context, a model.Agent, visitorID st
 				return v, err
 			}
 			v.Email = &addr
+			source := model.EmailFromAgent
+			v.EmailSource = &source
 		}
 	}
 	if p.nameSet {

@@ -144,6 +144,7 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		msg       model.Message
 		duplicate bool
 		conv      model.Conversation
+		learned   *model.Message
 	)
 	err = s.db.InTx(ctx, func(tx *store.Store) error {
 		c, err := tx.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite)
@@ -179,6 +180,14 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		if err := attachUploads(ctx, tx, &msg, attachmentIDs, func(u store.Upload) bool { return u.VisitorID == v.ID }); err != nil {
 			return err
 		}
+		// Only the widget (and its HTTP fallback) identifies a visitor by
+		// an address in a message: an email answer comes from an address
+		// already known.
+		if channel == model.MsgChannelWidget {
+			if learned, err = s.learnEmail(ctx, tx, v, c, body, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.TouchConversation(ctx, c.ID, now, true); err != nil {
 			return err
 		}
@@ -199,6 +208,15 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 	}
 	s.pub.ToVisitor(v.ID, s.messageFrame(msg))
 	s.toAgents(w.ID, realtime.MessageCreated, msg)
+	if learned != nil {
+		s.toAgents(w.ID, realtime.MessageCreated, *learned)
+		if nv, err := s.db.VisitorByID(ctx, v.ID); err == nil {
+			s.publishContact(nv)
+		} else {
+			s.log.Error("reload visitor after learning their email", "visitor", v.ID, "err", err)
+		}
+		s.eval.VisitorChanged(ctx, v.ID)
+	}
 	s.toAgents(w.ID, realtime.ConversationUpdated, conv)
 	s.eval.ConversationChanged(ctx, conv.ID)
 	return msg, nil
@@ -219,6 +237,8 @@ func (s *Service) VisitorContact(ctx context.Context, visitorID, email, name str
 		return v, notFound(err, "visitor")
 	}
 	v.Email = &addr
+	source := model.EmailFromContactForm
+	v.EmailSource = &source
 	if n != nil {
 		v.Name = n
 	}
@@ -233,13 +253,19 @@ func (s *Service) saveContact(ctx context.Context, v model.Visitor) (model.Visit
 	if err != nil {
 		return v, err
 	}
+	s.publishContact(v)
+	s.eval.VisitorChanged(ctx, v.ID)
+	return v, nil
+}
+
+// publishContact tells the visitor's widget (a contact frame) and the
+// agents (visitor.updated) of the visitor's new details.
+func (s *Service) publishContact(v model.Visitor) {
 	s.pub.ToVisitor(v.ID, encode(struct {
 		Type    realtime.FrameType `json:"type"`
 		Visitor model.Visitor      `json:"visitor"`
 	}{realtime.FrameContact, v}))
 	s.toAgents(v.WorkspaceID, realtime.VisitorUpdated, v)
-	s.eval.VisitorChanged(ctx, v.ID)
-	return v, nil
 }
 
 // VisitorRead moves the visitor's read cursor up to messageID.

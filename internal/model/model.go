@@ -158,16 +158,27 @@ func (a Agent) Available() bool {
 
 // Visitor is a person on the website (or on another channel).
 type Visitor struct {
-	ID           string     `json:"id"`
-	WorkspaceID  string     `json:"-"`
-	Name         *string    `json:"name"`
-	Email        *string    `json:"email"`
+	ID          string  `json:"id"`
+	WorkspaceID string  `json:"-"`
+	Name        *string `json:"name"`
+	Email       *string `json:"email"`
+	// EmailSource says how the email was learned (EmailFrom… constants);
+	// nil when unknown or there is no email.
+	EmailSource  *string    `json:"email_source"`
 	Online       bool       `json:"online"`
 	LeftAt       *time.Time `json:"left_at"`
 	LastActiveAt *time.Time `json:"last_active_at"`
 	EmailStatus  string     `json:"email_status"`
 	CreatedAt    time.Time  `json:"-"`
 }
+
+// How a visitor's email was learned (Visitor.EmailSource).
+const (
+	EmailFromContactForm  = "contact_form"
+	EmailFromAgent        = "agent"
+	EmailFromConversation = "conversation"
+	EmailFromIdentity     = "identity"
+)
 
 // HasEmail reports whether the visitor is identified.
 func (v Visitor) HasEmail() bool { return v.Email != nil && *v.Email != "" }

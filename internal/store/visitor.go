@@ -10,22 +10,24 @@ import (
 	"github.com/parleychat/parley/internal/model"
 )
 
-const visitorColumns = `v.id, v.workspace_id, v.name, v.email, v.email_status, v.online, v.left_at, v.last_active_at, v.created_at`
+const visitorColumns = `v.id, v.workspace_id, v.name, v.email, v.email_status, v.online, v.left_at, v.last_active_at, v.created_at, v.email_source`
 
 type visitorScan struct {
 	name, email  sql.NullString
+	source       sql.NullString
 	online       int
 	left, active sql.NullInt64
 	created      int64
 }
 
 func (vs *visitorScan) dest(v *model.Visitor) []any {
-	return []any{&v.ID, &v.WorkspaceID, &vs.name, &vs.email, &v.EmailStatus, &vs.online, &vs.left, &vs.active, &vs.created}
+	return []any{&v.ID, &v.WorkspaceID, &vs.name, &vs.email, &v.EmailStatus, &vs.online, &vs.left, &vs.active, &vs.created, &vs.source}
 }
 
 func (vs *visitorScan) fill(v *model.Visitor) {
 	v.Name = nullString(vs.name)
 	v.Email = nullString(vs.email)
+	v.EmailSource = nullString(vs.source)
 	v.Online = vs.online != 0
 	v.LeftAt = fromNullMicros(vs.left)
 	v.LastActiveAt = fromNullMicros(vs.active)
@@ -50,8 +52,8 @@ func scanVisitor(row interface{ Scan(...any) error }) (model.Visitor, error) {
 
 // CreateVisitor inserts a visitor.
 func (s *Store) CreateVisitor(ctx context.Context, v model.Visitor) error {
-	_, err := s.exec(ctx, `INSERT INTO visitors (id, workspace_id, name, email, email_status, online, left_at, last_active_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		v.ID, v.WorkspaceID, v.Name, v.Email, v.EmailStatus, boolInt(v.Online), nullMicros(v.LeftAt), nullMicros(v.LastActiveAt), micros(v.CreatedAt))
+	_, err := s.exec(ctx, `INSERT INTO visitors (id, workspace_id, name, email, email_source, email_status, online, left_at, last_active_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.ID, v.WorkspaceID, v.Name, v.Email, v.EmailSource, v.EmailStatus, boolInt(v.Online), nullMicros(v.LeftAt), nullMicros(v.LastActiveAt), micros(v.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create visitor: %w", err)
 	}
@@ -77,17 +79,36 @@ func (s *Store) VisitorByID(ctx context.Context, id string) (model.Visitor, erro
 	return v, nil
 }
 
-// UpdateVisitorContact stores a visitor's name and email. A new address
-// resets email_status to ok.
+// UpdateVisitorContact stores a visitor's name, email and how the email
+// was learned. A new address resets email_status to ok; the same address
+// keeps its source.
 func (s *Store) UpdateVisitorContact(ctx context.Context, v model.Visitor) error {
-	_, err := s.exec(ctx, `UPDATE visitors SET name = ?, email = ?,
-		email_status = CASE WHEN email IS NULL OR LOWER(email) <> LOWER(?) THEN 'ok' ELSE email_status END
+	_, err := s.exec(ctx, `UPDATE visitors SET name = ?,
+		email_source = CASE WHEN CAST(? AS TEXT) IS NULL THEN NULL WHEN email IS NULL OR LOWER(email) <> LOWER(?) THEN CAST(? AS TEXT) ELSE email_source END,
+		email_status = CASE WHEN email IS NULL OR LOWER(email) <> LOWER(?) THEN 'ok' ELSE email_status END,
+		email = ?
 		WHERE id = ? AND workspace_id = ?`,
-		v.Name, v.Email, v.Email, v.ID, v.WorkspaceID)
+		v.Name, v.Email, v.Email, v.EmailSource, v.Email, v.Email, v.ID, v.WorkspaceID)
 	if err != nil {
 		return fmt.Errorf("update visitor %s: %w", v.ID, err)
 	}
 	return nil
+}
+
+// SetVisitorEmailIfNone gives a visitor who has no email yet the address
+// found in their conversation, and reports whether it did (false: the
+// visitor got an email meanwhile).
+func (s *Store) SetVisitorEmailIfNone(ctx context.Context, id, email, source string) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE visitors SET email = ?, email_source = ?, email_status = 'ok'
+		WHERE id = ? AND (email IS NULL OR email = '')`, email, source, id)
+	if err != nil {
+		return false, fmt.Errorf("set email of visitor %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("set email of visitor %s: %w", id, err)
+	}
+	return n == 1, nil
 }
 
 // SetVisitorEmailStatus stores the state of a visitor's address.
