@@ -38,7 +38,7 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *
 		s.failPage(w, r, sess, err)
 		return
 	}
-	p.Conv = conversationView(cv, msgs, c)
+	p.Conv = conversationView(cv, msgs, c, s.svc.EmailInMessage)
 	p.Conv.Window = s.channelWindow(ctx, sess, cv)
 	if edit != nil {
 		edit(p.Conv)
@@ -152,7 +152,7 @@ func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request,
 		s.failFragment(w, r, err)
 		return
 	}
-	p.Conv = conversationView(cv, msgs, newClock(p.Workspace.Location()))
+	p.Conv = conversationView(cv, msgs, newClock(p.Workspace.Location()), s.svc.EmailInMessage)
 	p.Conv.Window = s.channelWindow(ctx, sess, cv)
 	s.render(w, http.StatusOK, "conversation-partial", p)
 }

@@ -97,6 +97,12 @@ type msgView struct {
 	// flags one whose text may still hold the quoted thread.
 	Original     string
 	MayHoldQuote bool
+	// Undo is the address an "email saved from the conversation" event
+	// recorded, while it is still the visitor's email.
+	Undo string
+	// Offer is an address in a visitor's widget message that is not the
+	// visitor's email: the agent can make it theirs in one click.
+	Offer string
 }
 
 // fileView is a file of a message: an image shown inline as a thumbnail,
@@ -254,7 +260,9 @@ func linkify(body string) []bodyPart {
 }
 
 // conversationView builds the right-hand side: messages and visitor panel.
-func conversationView(cv model.Conversation, msgs []model.Message, c clock) *convView {
+// find returns the address a visitor's message holds (chat's
+// EmailInMessage).
+func conversationView(cv model.Conversation, msgs []model.Message, c clock, find func(string) string) *convView {
 	v := cv.Visitor
 	view := &convView{ID: cv.ID, Name: visitorName(v), Channel: cv.Channel, Status: cv.Status, Visitor: v, Assignee: cv.Assignee,
 		EmailStatus: v.EmailStatus, Forwarding: cv.Forwarding}
@@ -307,6 +315,15 @@ func conversationView(cv model.Conversation, msgs []model.Message, c clock) *con
 		if m.Author.Kind == model.AuthorVisitor && m.Channel == model.MsgChannelEmail {
 			mv.Original = "/dashboard/conversations/" + url.PathEscape(m.ConversationID) + "/messages/" + url.PathEscape(m.ID) + "/original"
 			mv.MayHoldQuote = m.MayHoldQuote
+		}
+		if addr, ok := chat.SavedEmailOf(m); ok && v.Email != nil && *v.Email == addr &&
+			v.EmailSource != nil && *v.EmailSource == model.EmailFromConversation {
+			mv.Undo = addr
+		}
+		if m.Author.Kind == model.AuthorVisitor && m.Channel == model.MsgChannelWidget && m.Kind == model.KindReply && cv.Channel == model.ChannelWebsite {
+			if addr := find(m.Body); addr != "" && (v.Email == nil || !strings.EqualFold(*v.Email, addr)) {
+				mv.Offer = addr
+			}
 		}
 		if m.Author.Kind == model.AuthorAgent && m.Kind == model.KindReply {
 			mv.Delivery = m.Delivery
