@@ -21,6 +21,10 @@ type Session struct {
 	ContactFormRequired bool              `json:"contact_form_required"`
 	ContactForm         model.ContactForm `json:"contact_form"`
 	WorkspaceName       string            `json:"workspace_name"`
+	// EmailForwarding tells the widget whether unread replies are emailed
+	// (the workspace's email_forwarding is not "off"), so it offers to
+	// collect an address only then.
+	EmailForwarding bool `json:"email_forwarding"`
 }
 
 // Session starts or resumes a visitor on a site.
@@ -47,7 +51,8 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken string) (Se
 		}
 		visitorToken = s.signer.Sign(token.Visitor, v.ID)
 	}
-	sess := Session{VisitorToken: visitorToken, Visitor: v, ContactForm: w.Settings.ContactForm, WorkspaceName: w.Name}
+	sess := Session{VisitorToken: visitorToken, Visitor: v, ContactForm: w.Settings.ContactForm, WorkspaceName: w.Name,
+		EmailForwarding: w.Settings.EmailForwarding != model.ForwardOff}
 	if c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite); err == nil {
 		sess.ConversationID = &c.ID
 	} else if !errors.Is(err, store.ErrNotFound) {

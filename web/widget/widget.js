@@ -32,6 +32,7 @@
   const API = base + '/api/widget/v1';
   const TOKEN_KEY = 'parley.visitor_token.' + siteKey;
   const SKIP_KEY = 'parley.contact_skipped.' + siteKey;
+  const COLLECT_KEY = 'parley.collector_dismissed.' + siteKey;
   const MAX_CHARS = 10000;
   const COUNTER_FROM = 9000;
   const PING_EVERY = 60000;
@@ -44,6 +45,9 @@
     introOffline: "We're away right now. Leave your email and we'll get back to you.",
     introOnline: 'Please tell us who you are before we start.',
     introOptional: "Leave your email so we can reply even after you've left (optional).",
+    collect: 'Get the replies by email if you leave',
+    collectSend: 'Save',
+    collectDismiss: 'No thanks',
   };
 
   const store = {
@@ -64,6 +68,9 @@
   let skippedFor = store.get(SKIP_KEY); // the visitor token that skipped the optional form
   let autoSend = false; // send the kept composer text once the contact is saved
   let contactQueued = null, contactBusy = false;
+  // The email collector: offered once forwarding is on, the visitor has no
+  // email and an agent reply was shown; never again once dismissed.
+  let forwarding = false, agentShown = false, collectDismissed = store.get(COLLECT_KEY) === '1';
 
   const msgs = new Map(); // id -> Message (confirmed by the server)
   const pend = new Map(); // client_id -> {cid, body, sent, http, failed, s}
@@ -79,6 +86,7 @@
   let started = false, sessionUp = false; // the session was asked for / answered
   let host, shadow, root, launcher, badge, win, titleEl, statusEl, list, connEl, noteEl, announcer;
   let form, introEl, nameIn, emailIn, submitBtn, skipBtn, composer, input, sendBtn, counter, errEl = null;
+  let collector, collectIn, collectBtn;
 
   // ---- helpers -------------------------------------------------------------
 
@@ -161,6 +169,7 @@
     required = !!s.contact_form_required;
     if (s.contact_form) cfg = s.contact_form;
     if (s.workspace_name) wsName = s.workspace_name;
+    forwarding = !!s.email_forwarding;
     const first = !sessionUp;
     sessionUp = true;
     sync();
@@ -700,6 +709,9 @@ button{cursor:pointer}
 .msg[data-status=failed] .state{color:#b91c1c}
 .conn,.note{padding:8px 14px;font-size:12.5px;background:#fef3c7;color:#78350f;border-top:1px solid #fde68a}
 .conn{background:#f3f4f6;color:#4b5563;border-color:#e5e7eb}
+.collect{padding:10px 14px;border-top:1px solid #e5e7eb;display:flex;flex-direction:column;gap:6px;background:#f9fafb}
+.collect input{flex:1;min-width:0;padding:7px 10px;border:1px solid #d1d5db;border-radius:8px;background:#fff;font-size:14px}
+.collect .btn{padding:7px 12px}
 .form{padding:12px 14px;border-top:1px solid #e5e7eb;display:flex;flex-direction:column;gap:8px;background:#fff}
 .intro{margin:0;font-size:13px;color:#374151}
 .form label{display:flex;flex-direction:column;gap:3px;font-size:12px;color:#4b5563}
@@ -743,6 +755,12 @@ button{cursor:pointer}
 <div class="list" data-parley="messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
 <div class="conn" data-parley="connection" role="status" hidden>Reconnecting\u2026</div>
 <div class="note" data-parley="note" hidden></div>
+<form class="collect" data-parley="collector" novalidate hidden>
+<label class="intro" for="parley-collect-email" data-parley="collector-text"></label>
+<div class="row"><input id="parley-collect-email" data-parley="collector-email" name="email" type="email" autocomplete="email" maxlength="320">
+<button class="btn" type="submit" data-parley="collector-submit"></button>
+<button class="link" type="button" data-parley="collector-dismiss"></button></div>
+</form>
 <form class="form" data-parley="contact-form" novalidate hidden>
 <p class="intro" data-parley="contact-intro"></p>
 <label>Name<input data-parley="contact-name" name="name" autocomplete="name" maxlength="200"></label>
@@ -773,6 +791,19 @@ button{cursor:pointer}
     submitBtn = $('contact-submit'); skipBtn = $('contact-skip');
     composer = shadow.querySelector('.composer'); input = $('input'); sendBtn = $('send'); counter = $('counter');
     buildFiles();
+    collector = $('collector'); collectIn = $('collector-email'); collectBtn = $('collector-submit');
+    $('collector-text').textContent = TXT.collect;
+    collectBtn.textContent = TXT.collectSend;
+    $('collector-dismiss').textContent = TXT.collectDismiss;
+    collector.addEventListener('submit', submitCollector);
+    $('collector-dismiss').addEventListener('click', () => {
+      collectDismissed = true;
+      store.set(COLLECT_KEY, '1');
+      if (errEl && errEl._field === collectIn) clearError();
+      sync();
+      input.focus();
+    });
+    collectIn.addEventListener('input', () => { if (errEl && errEl._field === collectIn) clearError(); });
     noteEl.textContent = TXT.away;
 
     launcher.addEventListener('click', () => (isOpen ? close() : open()));
@@ -837,6 +868,21 @@ button{cursor:pointer}
     wsSend(Object.assign({ type: 'contact' }, contactQueued));
   }
 
+  function submitCollector(e) {
+    e.preventDefault();
+    clearError();
+    const email = collectIn.value.trim();
+    if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
+      showError(TXT.badEmail, collectIn);
+      collectIn.focus();
+      return;
+    }
+    contactQueued = { email };
+    contactBusy = true;
+    sync();
+    wsSend({ type: 'contact', email });
+  }
+
   function showError(text, field) {
     clearError();
     errEl = h('div', 'err', text);
@@ -887,6 +933,9 @@ button{cursor:pointer}
     form.hidden = !mode;
     composer.hidden = !!mode;
     skipBtn.hidden = mode !== 'opt';
+    collector.hidden = !(forwarding && agentShown && !collectDismissed && !hasEmail() && !mode);
+    collectBtn.disabled = contactBusy;
+    if (collector.hidden && errEl && errEl._field === collectIn) clearError();
     noteEl.hidden = available || required || !sessionUp;
     connEl.hidden = sessionUp ? wsUp || !everOpened : !started;
     connEl.textContent = sessionUp ? 'Reconnecting\u2026' : 'Connecting\u2026';
@@ -980,6 +1029,7 @@ button{cursor:pointer}
       fillMsg(el, agent ? 'agent' : 'visitor', agent ? m.author.name || 'Agent' : 'You', m._t, m.body || '', '');
       fillFiles(el, m.attachments);
       if (agent && !m.read_by_visitor_at && !seen.has(m.id)) unread++;
+      if (agent && isOpen && !agentShown) { agentShown = true; sync(); }
       want.push(el);
     }
     for (const p of Array.from(pend.values()).sort((a, b) => a.s - b.s)) {
