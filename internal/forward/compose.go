@@ -59,8 +59,11 @@ var templateFS embed.FS
 var (
 	textTemplate = texttemplate.Must(texttemplate.New("email.txt.tmpl").ParseFS(templateFS, "templates/email.txt.tmpl"))
 	htmlTemplate = htmltemplate.Must(htmltemplate.New("email.html.tmpl").
-			Funcs(htmltemplate.FuncMap{"lines": func(s string) []string { return strings.Split(s, "\n") }}).
-			ParseFS(templateFS, "templates/email.html.tmpl"))
+			Funcs(htmltemplate.FuncMap{
+			"lines":   func(s string) []string { return strings.Split(s, "\n") },
+			"linkify": linkify,
+		}).
+		ParseFS(templateFS, "templates/email.html.tmpl"))
 )
 
 // emailView is the data of both templates. Every string is plain text: html/template escapes it.
@@ -81,6 +84,7 @@ type messageView struct {
 	Body    string
 	New     bool // a pending reply
 	Visitor bool
+	Links   bool // an agent reply: its web addresses become links in the HTML part
 }
 
 // Compose builds the email for a Send decision: the headers of spec/api.md and a body listing
@@ -189,6 +193,7 @@ func compose(in ComposeInput) (message.Message, error) {
 			mv.Author = cmp.Or(visitorName, "You")
 		default:
 			mv.Author = cmp.Or(oneLine(m.AuthorName), workspace, "Support")
+			mv.Links = m.AuthorKind == model.AuthorAgent
 		}
 		view.Messages = append(view.Messages, mv)
 	}
