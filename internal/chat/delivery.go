@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/parleychat/parley/internal/mail/outbox"
+	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 )
 
@@ -22,6 +23,22 @@ func (s *Service) EmailDelivery(ctx context.Context, d outbox.Delivery) error {
 	}
 	if err != nil {
 		return fmt.Errorf("record %s delivery of email %s: %w", d.Status, d.EmailID, err)
+	}
+	var note string
+	switch d.Status {
+	case model.DeliverySent:
+		note = "; the relay accepted it at " + d.At.UTC().Format("15:04:05")
+	case model.DeliveryFailed:
+		note = "; delivery failed at " + d.At.UTC().Format("15:04:05")
+	default:
+		return nil
+	}
+	convID, changed, err := s.db.SetForwardDelivered(ctx, d.EmailID, d.Status, note)
+	if err != nil || !changed {
+		return err
+	}
+	if c, err := s.db.ConversationByID(ctx, convID); err == nil {
+		s.toAgents(d.WorkspaceID, realtime.ConversationUpdated, c)
 	}
 	return nil
 }

@@ -1,0 +1,73 @@
+package forward_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
+)
+
+// Once the relay accepted the email, the conversation's forwarding state
+// says so: "sent", not "queued"; and the agents' API shows the same.
+func TestForwardingStateSentOnceRelayAccepted(t *testing.T) {
+	w := newWorld(t, nil)
+	v := w.visitorChats("vera@example.com")
+	v.leave()
+	w.reply(v.conv, "Here is your answer")
+	w.relay.Wait(t, 1, 10*time.Second)
+	var code, reason string
+	apptest.Eventually(t, wait, "forwarding code sent", func() bool {
+		code, reason = w.state(v.conv)
+		return code == "sent"
+	})
+	if !strings.Contains(reason, "vera@example.com") || !strings.Contains(reason, "the relay accepted it") {
+		t.Errorf("reason %q", reason)
+	}
+	var c model.Conversation
+	w.s.Do("GET", "/api/v1/conversations/"+v.conv, w.agent.Token, nil, http.StatusOK, &c)
+	if c.Forwarding == nil || c.Forwarding.Code != "sent" {
+		t.Fatalf("API forwarding = %+v, want code sent", c.Forwarding)
+	}
+}
+
+// Replies written while forwarding is "Do not send" stay unsent when it is
+// switched back on; the replies written after that are emailed, with the
+// earlier one only as context.
+func TestRepliesWrittenWhileOffStayUnsent(t *testing.T) {
+	w := newWorld(t, nil)
+	w.s.Do("PUT", "/api/v1/settings", w.agent.Token, map[string]string{"email_forwarding": "off"}, 200, nil)
+	v := w.visitorChats("vera@example.com")
+	off := w.reply(v.conv, "written while off")
+	v.leave()
+	w.noMail(0, leftAfter+quiet+time.Second)
+	w.s.Do("PUT", "/api/v1/settings", w.agent.Token, map[string]string{"email_forwarding": "unread"}, 200, nil)
+	w.noMail(0, leftAfter+quiet+time.Second)
+	if code, reason := w.state(v.conv); code != "nothing_pending" {
+		t.Fatalf("forwarding %q (%s), want nothing_pending", code, reason)
+	}
+
+	on := w.reply(v.conv, "written while on")
+	mails := w.relay.Wait(t, 1, 10*time.Second)
+	text, _ := parts(t, mails[0])
+	if !strings.Contains(text, "[new] Ann") || strings.Count(text, "[new]") != 1 {
+		t.Errorf("want exactly one new reply:\n%s", text)
+	}
+	if i, j := strings.Index(text, "written while off"), strings.Index(text, "[new]"); i < 0 || i > j {
+		t.Errorf("the reply written while off is not shown as earlier context:\n%s", text)
+	}
+	for _, m := range w.messages(v.conv) {
+		switch m.ID {
+		case off.ID:
+			if m.Forwarded != nil {
+				t.Errorf("reply written while off marked forwarded: %+v", m.Forwarded)
+			}
+		case on.ID:
+			if m.Forwarded == nil {
+				t.Errorf("reply written while on not marked forwarded")
+			}
+		}
+	}
+}
