@@ -46,6 +46,8 @@ type Message struct {
 	Body       string
 	CreatedAt  time.Time
 	Forwarded  bool // already part of a forwarded email (any forwarded status)
+	// WrittenWhileOff: written while forwarding was off; never pending, shown as context only.
+	WrittenWhileOff bool
 }
 
 // Public reports whether visitors see the message: a visitor message or an agent reply.
@@ -212,13 +214,17 @@ func Decide(now time.Time, snap Snapshot, mode Mode, t Timings) Decision {
 	first := -1 // index in msgs of the first pending reply
 	var pending []string
 	var newest time.Time
-	forwardedUnread := false
+	forwardedUnread, offUnread := false, false
 	for i, m := range msgs {
 		if m.AuthorKind != model.AuthorAgent || m.Kind != model.KindReply || !m.CreatedAt.After(snap.ReadCursor) {
 			continue
 		}
 		if m.Forwarded {
 			forwardedUnread = true
+			continue
+		}
+		if m.WrittenWhileOff {
+			offUnread = true
 			continue
 		}
 		if first < 0 {
@@ -233,6 +239,9 @@ func Decide(now time.Time, snap Snapshot, mode Mode, t Timings) Decision {
 	if first < 0 {
 		if forwardedUnread {
 			return nothing(CodeNothingPending, "nothing to send: the unread replies were already emailed")
+		}
+		if offUnread {
+			return nothing(CodeNothingPending, "nothing to send: the unread replies were written while forwarding was off")
 		}
 		return nothing(CodeNothingPending, "nothing unread")
 	}

@@ -37,6 +37,11 @@ func forwarded(m Message) Message {
 	return m
 }
 
+func writtenOff(m Message) Message {
+	m.WrittenWhileOff = true
+	return m
+}
+
 // snapshot is an identified, offline website visitor who left at 10:37:00 after reading
 // everything up to 10:35:00, with agents available, and the given messages.
 func snapshot(msgs ...Message) Snapshot {
@@ -158,6 +163,12 @@ func TestDecide(t *testing.T) {
 		{name: "replies already forwarded", now: at(50, 0),
 			snap:    snapshot(visitorMsg("v1", at(34, 0)), forwarded(agentReply("r1", at(36, 0))), forwarded(agentReply("r2", at(36, 10)))),
 			outcome: Nothing, code: CodeNothingPending, reason: "nothing to send: the unread replies were already emailed"},
+		{name: "replies written while off are not pending", now: at(50, 0),
+			snap:    snapshot(visitorMsg("v1", at(34, 0)), writtenOff(agentReply("r1", at(36, 0)))),
+			outcome: Nothing, code: CodeNothingPending, reason: "nothing to send: the unread replies were written while forwarding was off"},
+		{name: "a reply written while off is context of one written while on", now: at(50, 0),
+			snap:    snapshot(visitorMsg("v1", at(34, 0)), writtenOff(agentReply("r1", at(36, 0))), agentReply("r2", at(38, 0))),
+			outcome: Send, code: CodeDue, due: at(42, 0), pending: []string{"r2"}, messages: []string{"v1", "r1", "r2"}},
 		{name: "only the replies not yet forwarded are pending", now: at(50, 0),
 			snap:    snapshot(visitorMsg("v1", at(34, 0)), forwarded(agentReply("r1", at(36, 0))), visitorMsg("v2", at(36, 5)), agentReply("r2", at(38, 0))),
 			outcome: Send, code: CodeDue, due: at(42, 0), pending: []string{"r2"}, messages: []string{"v1", "r1", "v2", "r2"}},

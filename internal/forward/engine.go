@@ -502,7 +502,8 @@ func snapshotOf(c model.Conversation, w model.Workspace, msgs []model.Message) S
 	}
 	snap.Messages = make([]Message, 0, len(msgs))
 	for _, m := range msgs {
-		fm := Message{ID: m.ID, AuthorKind: m.Author.Kind, Kind: m.Kind, Body: m.Body, CreatedAt: m.CreatedAt, Forwarded: m.Forwarded != nil}
+		fm := Message{ID: m.ID, AuthorKind: m.Author.Kind, Kind: m.Kind, Body: m.Body, CreatedAt: m.CreatedAt,
+			Forwarded: m.Forwarded != nil, WrittenWhileOff: m.ForwardOff}
 		if m.Author.Name != nil {
 			fm.AuthorName = *m.Author.Name
 		}

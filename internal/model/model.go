@@ -260,6 +260,9 @@ type Message struct {
 	CreatedAt       time.Time  `json:"created_at"`
 	ReadByVisitorAt *time.Time `json:"read_by_visitor_at"`
 	Forwarded       *Forwarded `json:"forwarded"`
+	// ForwardOff: the reply was written while the workspace's email
+	// forwarding was off, so it is never emailed.
+	ForwardOff bool `json:"-"`
 	// Attachments are the files sent with the message.
 	Attachments []Attachment `json:"attachments,omitempty"`
 	// Delivery is the Messenger/Instagram side of the message (nil for
