@@ -179,6 +179,8 @@ type SettingsPatch struct {
 	TimeZone        *string           `json:"time_zone"`
 	EmailForwarding *string           `json:"email_forwarding"`
 	ContactForm     *ContactFormPatch `json:"contact_form"`
+	// IdentityVerification: on, a widget identity without a valid hash is refused.
+	IdentityVerification *bool `json:"identity_verification"`
 }
 
 // ContactFormPatch is a subset of the contact-form settings to change.
@@ -222,6 +224,9 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, p Sett
 				return st, newError(CodeBadRequest, `contact_form.online is one of "off", "optional", "required"`)
 			}
 		}
+	}
+	if p.IdentityVerification != nil {
+		st.IdentityVerification = *p.IdentityVerification
 	}
 	if p.TimeZone != nil {
 		tz := strings.TrimSpace(*p.TimeZone)

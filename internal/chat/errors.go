@@ -38,6 +38,8 @@ const (
 	CodeRateLimited         = "rate_limited"
 	CodeBadRequest          = "bad_request"
 	CodeDuplicate           = "already_exists"
+	// CodeIdentityInvalid: a widget identity whose hash does not verify.
+	CodeIdentityInvalid = "identity_invalid"
 )
 
 func newError(code, msg string) *Error { return &Error{Code: code, Message: msg} }

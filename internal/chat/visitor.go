@@ -27,8 +27,12 @@ type Session struct {
 	EmailForwarding bool `json:"email_forwarding"`
 }
 
-// Session starts or resumes a visitor on a site.
-func (s *Service) Session(ctx context.Context, siteKey, visitorToken string) (Session, error) {
+// Session starts or resumes a visitor on a site. With an identity (nil:
+// none) whose hash verifies, the visitor is the site's user on every
+// device; one without a hash, allowed while the workspace does not demand
+// verification, only fills in the contact details of this browser's
+// visitor.
+func (s *Service) Session(ctx context.Context, siteKey, visitorToken string, id *Identity) (Session, error) {
 	w, err := s.db.WorkspaceBySiteKey(ctx, siteKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return Session{}, &Error{Code: CodeUnknownSite, Message: "unknown site key", Err: err}
@@ -36,20 +40,42 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken string) (Se
 	if err != nil {
 		return Session{}, err
 	}
+	verified := false
+	if id != nil {
+		if verified, err = s.checkIdentity(ctx, w, id); err != nil {
+			return Session{}, err
+		}
+	}
 	var v model.Visitor
 	found := false
 	if visitorToken != "" {
-		if id, err := s.signer.Verify(token.Visitor, visitorToken); err == nil {
-			v, err = s.db.Visitor(ctx, w.ID, id)
+		if vid, err := s.signer.Verify(token.Visitor, visitorToken); err == nil {
+			v, err = s.db.Visitor(ctx, w.ID, vid)
 			found = err == nil
 		}
 	}
-	if !found {
+	switch {
+	case verified:
+		var current *model.Visitor
+		if found {
+			current = &v
+		}
+		if v, err = s.identifiedVisitor(ctx, w, *id, current); err != nil {
+			return Session{}, err
+		}
+		visitorToken = s.signer.Sign(token.Visitor, v.ID)
+	case !found:
 		v = model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, EmailStatus: model.EmailOK, CreatedAt: s.now()}
 		if err := s.db.CreateVisitor(ctx, v); err != nil {
 			return Session{}, err
 		}
 		visitorToken = s.signer.Sign(token.Visitor, v.ID)
+	}
+	if id != nil && (verified || !v.Verified()) {
+		// An unverified identity never changes the details of a verified visitor.
+		if v, err = s.applyIdentity(ctx, v, *id); err != nil {
+			return Session{}, err
+		}
 	}
 	sess := Session{VisitorToken: visitorToken, Visitor: v, ContactForm: w.Settings.ContactForm, WorkspaceName: w.Name,
 		EmailForwarding: w.Settings.EmailForwarding != model.ForwardOff}
@@ -240,6 +266,9 @@ func (s *Service) VisitorContact(ctx context.Context, visitorID, email, name str
 	v, err := s.db.VisitorByID(ctx, visitorID)
 	if err != nil {
 		return v, notFound(err, "visitor")
+	}
+	if v.Verified() && (v.Email == nil || !strings.EqualFold(*v.Email, addr)) {
+		return v, newError(CodeForbidden, "the email of a visitor the site identified is the site's: it cannot be changed here")
 	}
 	v.Email = &addr
 	source := model.EmailFromContactForm

@@ -93,6 +93,8 @@ type Settings struct {
 	TimeZone        string      `json:"time_zone"`
 	EmailForwarding string      `json:"email_forwarding"`
 	ContactForm     ContactForm `json:"contact_form"`
+	// IdentityVerification refuses a widget identity without a valid hash.
+	IdentityVerification bool `json:"identity_verification"`
 }
 
 // ContactForm is the contact-form part of Settings.
@@ -169,7 +171,10 @@ type Visitor struct {
 	LeftAt       *time.Time `json:"left_at"`
 	LastActiveAt *time.Time `json:"last_active_at"`
 	EmailStatus  string     `json:"email_status"`
-	CreatedAt    time.Time  `json:"-"`
+	// UserID is the site's id of a visitor identified by a verified
+	// identity; nil for everyone else.
+	UserID    *string   `json:"user_id,omitempty"`
+	CreatedAt time.Time `json:"-"`
 }
 
 // How a visitor's email was learned (Visitor.EmailSource).
@@ -179,6 +184,10 @@ const (
 	EmailFromConversation = "conversation"
 	EmailFromIdentity     = "identity"
 )
+
+// Verified reports whether the visitor was identified by a verified
+// identity: their email is the site's, not the contact form's.
+func (v Visitor) Verified() bool { return v.UserID != nil }
 
 // HasEmail reports whether the visitor is identified.
 func (v Visitor) HasEmail() bool { return v.Email != nil && *v.Email != "" }

@@ -10,18 +10,19 @@ import (
 	"github.com/parleychat/parley/internal/model"
 )
 
-const visitorColumns = `v.id, v.workspace_id, v.name, v.email, v.email_status, v.online, v.left_at, v.last_active_at, v.created_at, v.email_source`
+const visitorColumns = `v.id, v.workspace_id, v.name, v.email, v.email_status, v.online, v.left_at, v.last_active_at, v.created_at, v.email_source, v.user_id`
 
 type visitorScan struct {
 	name, email  sql.NullString
 	source       sql.NullString
+	userID       sql.NullString
 	online       int
 	left, active sql.NullInt64
 	created      int64
 }
 
 func (vs *visitorScan) dest(v *model.Visitor) []any {
-	return []any{&v.ID, &v.WorkspaceID, &vs.name, &vs.email, &v.EmailStatus, &vs.online, &vs.left, &vs.active, &vs.created, &vs.source}
+	return []any{&v.ID, &v.WorkspaceID, &vs.name, &vs.email, &v.EmailStatus, &vs.online, &vs.left, &vs.active, &vs.created, &vs.source, &vs.userID}
 }
 
 func (vs *visitorScan) fill(v *model.Visitor) {
@@ -32,6 +33,7 @@ func (vs *visitorScan) fill(v *model.Visitor) {
 	v.LeftAt = fromNullMicros(vs.left)
 	v.LastActiveAt = fromNullMicros(vs.active)
 	v.CreatedAt = fromMicros(vs.created)
+	v.UserID = nullString(vs.userID)
 }
 
 func scanVisitor(row interface{ Scan(...any) error }) (model.Visitor, error) {
@@ -77,6 +79,28 @@ func (s *Store) VisitorByID(ctx context.Context, id string) (model.Visitor, erro
 		return v, fmt.Errorf("get visitor %s: %w", id, err)
 	}
 	return v, nil
+}
+
+// VisitorByUserID returns the visitor a workspace's site identified as
+// userID.
+func (s *Store) VisitorByUserID(ctx context.Context, workspaceID, userID string) (model.Visitor, error) {
+	v, err := scanVisitor(s.queryRow(ctx, `SELECT `+visitorColumns+` FROM visitors v WHERE v.workspace_id = ? AND v.user_id = ?`, workspaceID, userID))
+	if err != nil {
+		return v, fmt.Errorf("get visitor by user id: %w", err)
+	}
+	return v, nil
+}
+
+// SetVisitorUserID makes a visitor the site's user userID. Another visitor
+// of the workspace with that user id already: ErrDuplicate.
+func (s *Store) SetVisitorUserID(ctx context.Context, id, userID string) error {
+	if _, err := s.exec(ctx, `UPDATE visitors SET user_id = ? WHERE id = ?`, userID, id); err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("set user id of visitor %s: %w", id, ErrDuplicate)
+		}
+		return fmt.Errorf("set user id of visitor %s: %w", id, err)
+	}
+	return nil
 }
 
 // UpdateVisitorContact stores a visitor's name, email and how the email

@@ -10,17 +10,18 @@ import (
 	"github.com/parleychat/parley/internal/model"
 )
 
-const workspaceColumns = `id, name, site_key, time_zone, email_forwarding, offline_requires_form, online_form, agents_unavailable_since, created_at`
+const workspaceColumns = `id, name, site_key, time_zone, email_forwarding, offline_requires_form, online_form, agents_unavailable_since, created_at, identity_verification`
 
 func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error) {
 	var (
 		w           model.Workspace
 		offlineForm int
+		identity    int
 		unavailable sql.NullInt64
 		created     int64
 	)
 	err := row.Scan(&w.ID, &w.Name, &w.SiteKey, &w.TimeZone, &w.Settings.EmailForwarding,
-		&offlineForm, &w.Settings.ContactForm.Online, &unavailable, &created)
+		&offlineForm, &w.Settings.ContactForm.Online, &unavailable, &created, &identity)
 	if errors.Is(err, sql.ErrNoRows) {
 		return w, ErrNotFound
 	}
@@ -28,6 +29,7 @@ func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error)
 		return w, err
 	}
 	w.Settings.ContactForm.OfflineRequiresForm = offlineForm != 0
+	w.Settings.IdentityVerification = identity != 0
 	w.AgentsUnavailableSince = fromNullMicros(unavailable)
 	w.CreatedAt = fromMicros(created)
 	return w, nil
@@ -35,10 +37,10 @@ func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error)
 
 // CreateWorkspace inserts a workspace.
 func (s *Store) CreateWorkspace(ctx context.Context, w model.Workspace) error {
-	_, err := s.exec(ctx, `INSERT INTO workspaces (`+workspaceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO workspaces (`+workspaceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		w.ID, w.Name, w.SiteKey, w.TimeZone, w.Settings.EmailForwarding,
 		boolInt(w.Settings.ContactForm.OfflineRequiresForm), w.Settings.ContactForm.Online,
-		nullMicros(w.AgentsUnavailableSince), micros(w.CreatedAt))
+		nullMicros(w.AgentsUnavailableSince), micros(w.CreatedAt), boolInt(w.Settings.IdentityVerification))
 	if err != nil {
 		return fmt.Errorf("create workspace: %w", err)
 	}
@@ -93,8 +95,10 @@ func (s *Store) Workspaces(ctx context.Context) ([]model.Workspace, error) {
 
 // UpdateSettings stores a workspace's settings.
 func (s *Store) UpdateSettings(ctx context.Context, workspaceID string, st model.Settings) error {
-	res, err := s.exec(ctx, `UPDATE workspaces SET email_forwarding = ?, offline_requires_form = ?, online_form = ? WHERE id = ?`,
-		st.EmailForwarding, boolInt(st.ContactForm.OfflineRequiresForm), st.ContactForm.Online, workspaceID)
+	res, err := s.exec(ctx, `UPDATE workspaces SET email_forwarding = ?, offline_requires_form = ?, online_form = ?,
+		identity_verification = ? WHERE id = ?`,
+		st.EmailForwarding, boolInt(st.ContactForm.OfflineRequiresForm), st.ContactForm.Online,
+		boolInt(st.IdentityVerification), workspaceID)
 	if err != nil {
 		return fmt.Errorf("update settings of %s: %w", workspaceID, err)
 	}
@@ -141,4 +145,34 @@ func (s *Store) LockWorkspace(ctx context.Context, workspaceID string) error {
 		return fmt.Errorf("lock workspace %s: %w", workspaceID, err)
 	}
 	return nil
+}
+
+// IdentitySecret returns a workspace's sealed identity secret ("" when it
+// has none yet).
+func (s *Store) IdentitySecret(ctx context.Context, workspaceID string) (string, error) {
+	var sealed sql.NullString
+	err := s.queryRow(ctx, `SELECT identity_secret_enc FROM workspaces WHERE id = ?`, workspaceID).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("identity secret of %s: %w", workspaceID, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("identity secret of %s: %w", workspaceID, err)
+	}
+	return sealed.String, nil
+}
+
+// SetIdentitySecret stores a workspace's sealed identity secret. With
+// ifNone it stores it only when the workspace has none, so that two first
+// reads at once agree on one secret; it reports whether it stored it.
+func (s *Store) SetIdentitySecret(ctx context.Context, workspaceID, sealed string, ifNone bool) (bool, error) {
+	q := `UPDATE workspaces SET identity_secret_enc = ? WHERE id = ?`
+	if ifNone {
+		q += ` AND identity_secret_enc IS NULL`
+	}
+	res, err := s.exec(ctx, q, sealed, workspaceID)
+	if err != nil {
+		return false, fmt.Errorf("set identity secret of %s: %w", workspaceID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }

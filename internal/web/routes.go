@@ -36,6 +36,8 @@ func (s *Server) routes() {
 	m.HandleFunc("PATCH /api/v1/visitors/{id}", s.agent(s.patchVisitor))
 	m.HandleFunc("GET /api/v1/settings", s.agent(s.getSettings))
 	m.HandleFunc("PUT /api/v1/settings", s.agent(s.putSettings))
+	m.HandleFunc("GET /api/v1/settings/identity-secret", s.agent(s.getIdentitySecret)) // identity.go
+	m.HandleFunc("POST /api/v1/settings/identity-secret", s.agent(s.rotateIdentitySecret))
 	m.HandleFunc("GET /api/v1/attachments/{id}", s.agent(s.attachment)) // uploads.go
 	m.HandleFunc("POST /api/v1/conversations/{id}/uploads", s.agent(s.agentUpload))
 	m.HandleFunc("GET /api/v1/agents", s.agent(s.listAgents)) // agents.go

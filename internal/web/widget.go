@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/web/widget"
 )
@@ -27,13 +28,14 @@ func (s *Server) widgetPreflight(w http.ResponseWriter, r *http.Request) {
 func (s *Server) widgetSession(w http.ResponseWriter, r *http.Request) {
 	allowAnyOrigin(w)
 	var in struct {
-		SiteKey      string `json:"site_key"`
-		VisitorToken string `json:"visitor_token"`
+		SiteKey      string         `json:"site_key"`
+		VisitorToken string         `json:"visitor_token"`
+		Identity     *chat.Identity `json:"identity"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
-	sess, err := s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken)
+	sess, err := s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken, in.Identity)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -19,6 +19,8 @@
 
   const W = window, D = document;
   if (W.Parley && W.Parley.visitorToken) return; // loaded twice
+  // Calls the page made before this file loaded (see "identity" below).
+  const earlyCalls = W.Parley && Array.isArray(W.Parley.q) ? W.Parley.q.slice() : [];
 
   const script = D.currentScript || D.querySelector('script[data-site-key]');
   const siteKey = script && script.getAttribute('data-site-key');
@@ -151,8 +153,9 @@
   // ---- session -------------------------------------------------------------
 
   async function session() {
-    const s = await api('POST', '/session',
-      token ? { site_key: siteKey, visitor_token: token } : { site_key: siteKey });
+    const sentIdentity = identity;
+    const s = await api('POST', '/session', withIdentity(
+      token ? { site_key: siteKey, visitor_token: token } : { site_key: siteKey }));
     if (!s || !s.visitor_token) throw new Error('bad session answer');
     if (token && s.visitor_token !== token) {
       // The old token was not accepted: this is a new visitor with nothing yet.
@@ -175,6 +178,7 @@
     sync();
     if (first) afterFirstSession();
     if (ready && !ws) connect();
+    if (identity !== sentIdentity) await session(); // identify() was called meanwhile
   }
 
   // afterFirstSession: the window may have been opened before the session
@@ -225,7 +229,7 @@
   }
 
   function boot() {
-    if (token || wantOpen) start();
+    if (token || wantOpen || identity) start();
     else whenBody(build);
   }
 
@@ -1098,11 +1102,59 @@ button{cursor:pointer}
     if (inside) launcher.focus();
   }
 
+  // ---- identity (Parley.identify) -----------------------------------------
+  // A site whose visitors are logged in names its user, so that the same
+  // user continues the same conversation on every device:
+  //   Parley.identify({user_id, email, name, hash})
+  // where hash is the lowercase hex HMAC-SHA256 of user_id keyed by the
+  // workspace's identity secret, computed on the site's server. It may be
+  // called before this file loads, through a queue:
+  //   window.Parley = window.Parley || {q: []};
+  //   Parley.identify = (id) => Parley.q.push(['identify', id]);
+  // or given on the snippet: data-user-id, data-user-email, data-user-name,
+  // data-user-hash.
+
+  let identity = null;
+
+  // withIdentity adds the identity to a session request's body.
+  function withIdentity(body) {
+    if (identity) body.identity = identity;
+    return body;
+  }
+
+  function identify(id) {
+    if (!id || typeof id !== 'object' || !id.user_id || !id.email) {
+      console.warn('Parley.identify: user_id and email are required.');
+      return;
+    }
+    const next = { user_id: String(id.user_id), email: String(id.email) };
+    if (id.name) next.name = String(id.name);
+    if (id.hash) next.hash = String(id.hash);
+    if (identity && JSON.stringify(identity) === JSON.stringify(next)) return;
+    identity = next;
+    if (!started) start();
+    else if (sessionUp) session().catch((e) => console.warn('Parley: the identity was refused: ' + (e.message || e)));
+    // A session still on its way is asked again once it answers.
+  }
+
+  if (script.getAttribute('data-user-id')) {
+    identify({
+      user_id: script.getAttribute('data-user-id'),
+      email: script.getAttribute('data-user-email'),
+      name: script.getAttribute('data-user-name'),
+      hash: script.getAttribute('data-user-hash'),
+    });
+  }
+
   W.Parley = {
     open,
     close,
+    identify,
     visitorToken: () => token,
   };
+  for (const call of earlyCalls) {
+    if (Array.isArray(call) && typeof W.Parley[call[0]] === 'function') W.Parley[call[0]](...call.slice(1));
+  }
 
   boot();
 })();
