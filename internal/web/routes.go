@@ -107,7 +107,8 @@ func (s *Server) routes() {
 
 	m.HandleFunc("GET /dashboard/settings", s.dash(s.dashSettings)) // settings.go
 	m.HandleFunc("POST /dashboard/settings", s.dash(s.dashSaveSettings))
-	m.HandleFunc("GET /dashboard/settings/canned", s.dash(s.dashCanned)) // canned.go
+	m.HandleFunc("POST /dashboard/settings/identity-secret", s.dash(s.adminPage(s.dashRotateIdentitySecret))) // settings_identity.go
+	m.HandleFunc("GET /dashboard/settings/canned", s.dash(s.dashCanned))                                      // canned.go
 	m.HandleFunc("POST /dashboard/settings/canned", s.dash(s.dashCreateCanned))
 	m.HandleFunc("POST /dashboard/settings/canned/{id}", s.dash(s.dashUpdateCanned))
 	m.HandleFunc("POST /dashboard/settings/canned/{id}/delete", s.dash(s.dashDeleteCanned))

@@ -26,6 +26,11 @@ type settingsView struct {
 	TimeZones []string
 	// Previews of the email each sending mode produces (text part).
 	Previews []emailPreview
+	// IdentityVerification is the setting; IdentitySecret and
+	// IdentityExamples are shown to admins only.
+	IdentityVerification bool
+	IdentitySecret       string
+	IdentityExamples     []identityExample
 }
 
 type emailPreview struct{ Label, Subject, From, Text, HTML string }
@@ -63,6 +68,16 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *sess
 	for _, o := range onlineFormLabels {
 		o.On = o.Value == st.ContactForm.Online
 		sv.Online = append(sv.Online, o)
+	}
+	sv.IdentityVerification = st.IdentityVerification
+	if sess.agent.IsAdmin() {
+		secret, err := s.svc.IdentitySecret(r.Context(), sess.agent)
+		if err != nil {
+			s.failPage(w, r, sess, err)
+			return
+		}
+		sv.IdentitySecret = secret
+		sv.IdentityExamples = identityExamples(secret)
 	}
 	sv.Snippet = fmt.Sprintf(`<script src="%s/widget.js" data-site-key="%s" async></script>`, s.opts.PublicURL, p.Workspace.SiteKey)
 	sv.DemoURL = "/demo?site_key=" + url.QueryEscape(p.Workspace.SiteKey)
@@ -106,6 +121,10 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 	}
 	if v, ok := last("email_forwarding"); ok {
 		p.EmailForwarding = &v
+	}
+	if v, ok := last("identity_verification"); ok {
+		b := v == "1" || v == "on" || v == "true"
+		p.IdentityVerification = &b
 	}
 	var cf chat.ContactFormPatch
 	if v, ok := last("offline_requires_form"); ok {
