@@ -89,6 +89,9 @@ func TestIdentityContinuesAcrossBrowsers(t *testing.T) {
 	if one.Visitor.ID != anon.Visitor.ID || one.Visitor.Email == nil || *one.Visitor.Email != "lea@example.com" || one.ContactFormRequired {
 		t.Fatalf("first browser: %+v", one)
 	}
+	if one.Visitor.EmailSource == nil || *one.Visitor.EmailSource != model.EmailFromIdentity {
+		t.Errorf("email source %v, want %q", one.Visitor.EmailSource, model.EmailFromIdentity)
+	}
 	if one.Visitor.UserID == nil || *one.Visitor.UserID != "user-42" {
 		t.Fatalf("user id %v", one.Visitor.UserID)
 	}
