@@ -616,11 +616,15 @@
     for (const a of Array.from(el.attributes)) if (!src.hasAttribute(a.name)) el.removeAttribute(a.name);
     for (const a of Array.from(src.attributes)) if (el.getAttribute(a.name) !== a.value) el.setAttribute(a.name, a.value);
     if (el.innerHTML === src.innerHTML) return;
-    // A list item holds one link: keep that node, so the focus stays on it.
-    const link = el.children.length === 1 && el.firstElementChild;
-    const srcLink = src.children.length === 1 && src.firstElementChild;
-    if (link && srcLink && link.tagName === srcLink.tagName && link.tagName === 'A') {
-      update(link, srcLink);
+    // The same shape (a list item's link and menu): patch node by node, so
+    // a focused node stays the very node in the document.
+    const a = Array.from(el.childNodes), b = Array.from(src.childNodes);
+    if (a.length === b.length && a.some((n) => n.nodeType === 1) &&
+        a.every((n, i) => n.nodeType === b[i].nodeType && (n.nodeType !== 1 || n.tagName === b[i].tagName))) {
+      a.forEach((n, i) => {
+        if (n.nodeType === 1) update(n, b[i]);
+        else if (n.nodeValue !== b[i].nodeValue) n.nodeValue = b[i].nodeValue;
+      });
       return;
     }
     const key = focusKey(el);
