@@ -94,6 +94,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		InboundDomain:   cfg.InboundDomain,
 		PublicURL:       cfg.PublicURL,
 		Logger:          log,
+
+		NoAddressLimits: !cfg.RateLimits,
 	})
 	if err := svc.EnsureDefaultWorkspace(ctx); err != nil {
 		db.Close()
@@ -166,6 +168,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		ReadyChecks: a.readyChecks(),
 		Logger:      log,
 		Meta:        a.Meta,
+
+		TrustedProxies:  cfg.TrustedProxies,
+		NoAddressLimits: !cfg.RateLimits,
 	})
 	return a, nil
 }

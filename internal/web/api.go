@@ -46,7 +46,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	tok, a, err := s.svc.Login(r.Context(), in.Email, in.Password, clientAddr(r))
+	tok, a, err := s.svc.Login(r.Context(), in.Email, in.Password, s.clientAddr(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return

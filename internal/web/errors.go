@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -25,6 +27,8 @@ type answer struct {
 	// Internal marks a failure that is not the client's: it is logged, and
 	// its text is never shown.
 	Internal bool
+	// RetryAfter is when a rate-limited request may be tried again.
+	RetryAfter time.Duration
 }
 
 // codeInternal is the code of an internal error.
@@ -61,7 +65,7 @@ func answerOf(err error) answer {
 		if !ok {
 			status = http.StatusBadRequest
 		}
-		return answer{Status: status, Code: e.Code, Message: e.Message}
+		return answer{Status: status, Code: e.Code, Message: e.Message, RetryAfter: e.RetryAfter}
 	case errors.Is(err, meta.ErrSignature):
 		return answer{Status: http.StatusUnauthorized, Code: "invalid_signature", Message: err.Error()}
 	case errors.Is(err, meta.ErrMalformed):
@@ -112,12 +116,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, a.Status, a.Code, a.Message)
 }
 
+func retrySeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
+}
+
 // failPage answers a dashboard page with the error page.
 func (s *Server) failPage(w http.ResponseWriter, r *http.Request, sess *session, err error) {
 	a := answerOf(err)
 	if a.Internal && !s.logInternal(r.Context(), "dashboard request failed", err, "method", r.Method, "route", r.Pattern) {
 		return
 	}
+	retryAfter(w, err)
 	s.renderError(w, r, sess, a.Status, a.text())
 }
 
@@ -150,7 +159,11 @@ func errorFrameOf(a answer, clientID string) errorFrame {
 	if a.Internal {
 		msg = "the server could not handle this frame; try again"
 	}
-	return errorFrame{Type: realtime.FrameError, Code: frameCode(a), Message: msg, ClientID: clientID}
+	f := errorFrame{Type: realtime.FrameError, Code: frameCode(a), Message: msg, ClientID: clientID}
+	if a.Code == chat.CodeRateLimited {
+		f.RetryAfter = retrySeconds(a.RetryAfter)
+	}
+	return f
 }
 
 // failFrame answers a refused widget frame with an error frame; attrs

@@ -165,7 +165,7 @@ func (s *Server) dashLogin(w http.ResponseWriter, r *http.Request) {
 	again := func(status int, msg string) {
 		s.render(w, status, "login", &page{Title: "Log in", Error: msg, Login: &loginView{Email: email}})
 	}
-	tok, a, err := s.svc.Login(r.Context(), email, r.PostFormValue("password"), clientAddr(r))
+	tok, a, err := s.svc.Login(r.Context(), email, r.PostFormValue("password"), s.clientAddr(r))
 	if err != nil {
 		a := answerOf(err)
 		if a.Internal {
