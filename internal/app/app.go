@@ -54,6 +54,8 @@ type App struct {
 	bus    *realtime.PGBus
 	Log    *slog.Logger
 	secret []byte
+	// conns counts the HTTP connections against the descriptor limit.
+	conns *web.ConnGuard
 }
 
 // Open connects to the database, migrates it, makes sure the Default
@@ -158,6 +160,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if a.relay != nil {
 		invites = inviteMailer{relay: a.relay, from: cfg.MailFrom, log: log}
 	}
+	a.conns = web.NewConnGuard(0, log)
 	a.Web = web.New(svc, hub, web.Options{
 		Invites:     invites,
 		InboundHook: hook,
@@ -171,6 +174,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 
 		TrustedProxies:  cfg.TrustedProxies,
 		NoAddressLimits: !cfg.RateLimits,
+		BodyReadTimeout: cfg.HTTPBodyTimeout,
+		Conns:           a.conns,
 	})
 	return a, nil
 }
@@ -320,13 +325,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		a.Log.Info("debug listening", "addr", dln.Addr().String())
 	}
 	srv := &http.Server{
-		Handler:           a.Web,
+		Handler: a.Web,
+		// The request line and headers; each handler's body and answer
+		// have their own deadlines (web.BodyReadTimeout, web.WriteTimeout).
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		ConnState:         a.conns.ConnState,
+		ConnContext:       a.conns.ConnContext,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(a.conns.Listener(ln)) }()
 	a.Log.Info("parley listening", "addr", ln.Addr().String(), "public_url", a.Config.PublicURL, "version", Version)
 
 	var err error

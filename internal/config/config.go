@@ -53,6 +53,9 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For / X-Real-IP is
 	// believed (PARLEY_TRUSTED_PROXIES); empty: no header is.
 	TrustedProxies []netip.Prefix
+	// HTTPBodyTimeout bounds reading one request body
+	// (PARLEY_HTTP_BODY_TIMEOUT).
+	HTTPBodyTimeout time.Duration
 	// RateLimits turns the per-address and per-site limits on
 	// (PARLEY_RATE_LIMITS=on, the default) or off (load tests only).
 	RateLimits bool
@@ -108,6 +111,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.VisitorGrace = dur("PARLEY_VISITOR_GRACE", "3s")
 	c.MailRetryBase = dur("PARLEY_MAIL_RETRY_BASE", "10s")
 	c.NodeTimeout = dur("PARLEY_NODE_TIMEOUT", "15s")
+	c.HTTPBodyTimeout = dur("PARLEY_HTTP_BODY_TIMEOUT", "30s")
 	if raw := get("PARLEY_ATTACHMENT_QUOTA", "1GiB"); true {
 		n, err := ParseBytes(raw)
 		if err != nil || n <= 0 {

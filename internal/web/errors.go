@@ -34,6 +34,9 @@ type answer struct {
 // codeInternal is the code of an internal error.
 const codeInternal = "internal"
 
+// codeServerBusy refuses a widget connection near the descriptor limit.
+const codeServerBusy = "server_busy"
+
 // statusOfCode holds the domain codes whose status is not 400.
 var statusOfCode = map[string]int{
 	chat.CodeNotFound:            http.StatusNotFound,
@@ -52,6 +55,7 @@ var statusOfCode = map[string]int{
 	chat.CodeQuotaExceeded:       http.StatusRequestEntityTooLarge,
 	// A closed messaging window is a conflict with the conversation's state.
 	chat.CodeWindowClosed: http.StatusConflict,
+	codeServerBusy:        http.StatusServiceUnavailable,
 }
 
 // answerOf maps an error to its answer: a domain error to its code's
@@ -160,7 +164,7 @@ func errorFrameOf(a answer, clientID string) errorFrame {
 		msg = "the server could not handle this frame; try again"
 	}
 	f := errorFrame{Type: realtime.FrameError, Code: frameCode(a), Message: msg, ClientID: clientID}
-	if a.Code == chat.CodeRateLimited {
+	if a.Code == chat.CodeRateLimited || a.Code == codeServerBusy {
 		f.RetryAfter = retrySeconds(a.RetryAfter)
 	}
 	return f

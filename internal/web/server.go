@@ -45,6 +45,10 @@ type Options struct {
 	// TrustedProxies are the peers whose X-Forwarded-For / X-Real-IP
 	// names the client (PARLEY_TRUSTED_PROXIES).
 	TrustedProxies []netip.Prefix
+	// Conns counts the HTTP listener's connections against the descriptor
+	// limit (nil: no guard, new widget connections are never refused for
+	// it).
+	Conns *ConnGuard
 	// NoAddressLimits turns off the per-address caps on widget
 	// connections (PARLEY_RATE_LIMITS=off).
 	NoAddressLimits bool
@@ -107,6 +111,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	s.setDeadlines(w, r)
+	defer serving(r)()
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -110,6 +111,11 @@ func parseForm(w http.ResponseWriter, r *http.Request) bool {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			http.Error(w, "form too large", http.StatusRequestEntityTooLarge)
+			return false
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			w.Header().Set("Connection", "close")
+			http.Error(w, "the form came too slowly", http.StatusRequestTimeout)
 			return false
 		}
 		http.Error(w, "could not read the form", http.StatusBadRequest)

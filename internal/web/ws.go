@@ -52,6 +52,11 @@ func (s *Server) widgetWS(w http.ResponseWriter, r *http.Request) {
 	// Any origin: the widget is embedded on customers' sites and the
 	// credential is the visitor token in the URL, not a cookie.
 	opts := &websocket.AcceptOptions{InsecureSkipVerify: true}
+	if s.opts.Conns.WidgetsFull() {
+		s.refuseWS(w, r, opts, &chat.Error{Code: codeServerBusy, RetryAfter: connRetryAfter,
+			Message: "the server is busy; try again later"})
+		return
+	}
 	addr := s.clientAddr(r)
 	if err := s.svc.AllowWidgetConnection(addr); err != nil {
 		s.refuseWS(w, r, opts, err)
