@@ -97,8 +97,7 @@ type Service struct {
 	visitorLimits  *limiter
 	emailByVisitor *limiter
 	emailBySender  *limiter
-	loginByAddr    *limiter
-	loginByEmail   *limiter
+	logins         loginLimits
 	uploadLimits   *limiter // per visitor or agent
 	limits         *addressLimits
 
@@ -145,14 +144,12 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 		// its tokens name.
 		emailByVisitor: newLimiter(1.0/60, 5),
 		emailBySender:  newLimiter(1.0/60, 10),
-		// Logins: 10 a minute per address, 5 a minute per account.
-		loginByAddr:  newLimiter(10.0/60, 10),
-		loginByEmail: newLimiter(5.0/60, 5),
-		uploadLimits: newLimiter(uploadsPerSecond, uploadBurst),
-		limits:       newAddressLimits(opts.NoAddressLimits),
-		leaveTimers:  map[string]*time.Timer{},
-		agentConns:   map[string]int{},
-		availCache:   map[string]bool{},
+		logins:         newLoginLimits(),
+		uploadLimits:   newLimiter(uploadsPerSecond, uploadBurst),
+		limits:         newAddressLimits(opts.NoAddressLimits),
+		leaveTimers:    map[string]*time.Timer{},
+		agentConns:     map[string]int{},
+		availCache:     map[string]bool{},
 	}
 }
 
