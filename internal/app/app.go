@@ -4,9 +4,7 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,7 +67,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
-	secret, err := loadSecret(ctx, db, cfg.Secret)
+	secret, err := loadSecret(ctx, db, cfg.DatabaseURL, cfg.Secret, log)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -197,23 +195,6 @@ func (a *App) readyChecks() []web.ReadyCheck {
 		}})
 	}
 	return checks
-}
-
-// loadSecret returns PARLEY_SECRET, or the secret generated on first start
-// and kept in the database.
-func loadSecret(ctx context.Context, db *store.DB, configured string) ([]byte, error) {
-	if configured != "" {
-		return []byte(configured), nil
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, fmt.Errorf("generate secret: %w", err)
-	}
-	v, err := db.SetMetaIfAbsent(ctx, "secret", hex.EncodeToString(b))
-	if err != nil {
-		return nil, err
-	}
-	return []byte(v), nil
 }
 
 // openMail sets up the outbound relay (when PARLEY_SMTP_URL is set) and the
