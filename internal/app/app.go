@@ -268,7 +268,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	runs := []func(context.Context){a.Chat.Run, a.Engine.Run, a.Outbox.Run, a.Meta.Run}
+	runs := []func(context.Context){a.Chat.Run, a.Chat.RunRetention, a.Engine.Run, a.Outbox.Run, a.Meta.Run}
 	if a.bus != nil {
 		runs = append(runs, a.bus.Run)
 	}

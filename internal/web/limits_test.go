@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/chat"
 )
 
 // postFrom posts a JSON body with extra headers and returns the status,
@@ -273,4 +275,44 @@ func TestRateLimitsOff(t *testing.T) {
 	if stored != 10 {
 		t.Fatalf("one visitor, limits off: %d of 12 stored, want the per-visitor burst of 10", stored)
 	}
+}
+
+// Every visitor used to be a row kept forever. A day on, those who never
+// wrote (no message, no contact, no connection) are deleted; the others
+// stay.
+func TestSilentVisitorsPruned(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_RATE_LIMITS": "off"})
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	for range 50 {
+		newSession(t, s, s.Workspace.SiteKey, "")
+	}
+	wrote := newSession(t, s, s.Workspace.SiteKey, "")
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": wrote.VisitorToken, "body": "hello", "client_id": "c1"}, http.StatusCreated, nil)
+	contact := newSession(t, s, s.Workspace.SiteKey, "")
+	w := s.DialWidget(contact.VisitorToken)
+	w.Send(map[string]string{"type": "contact", "email": "vera@example.com"})
+	w.WaitFor("contact", wait)
+	w.Close()
+	connected := newSession(t, s, s.Workspace.SiteKey, "")
+	s.DialWidget(connected.VisitorToken)
+	apptest.Eventually(t, wait, "the connected visitor online", func() bool {
+		var online int
+		_ = s.App.DB.SQL.QueryRow("SELECT online FROM visitors WHERE id = ?", connected.Visitor.ID).Scan(&online)
+		return online == 1
+	})
+
+	ctx := context.Background()
+	if n, err := s.App.Chat.PruneSilentVisitors(ctx, time.Now()); err != nil || n != 0 {
+		t.Fatalf("pruned %d (%v) visitors younger than a day", n, err)
+	}
+	n, err := s.App.Chat.PruneSilentVisitors(ctx, time.Now().Add(chat.SilentVisitorAge+time.Minute))
+	if err != nil || n != 50 {
+		t.Fatalf("a day later: pruned %d (%v), want the 50 who never wrote", n, err)
+	}
+	if left := countRows(t, s, "visitors"); left != 3 {
+		t.Fatalf("%d visitors left, want the one who wrote, the one who left an email and the connected one", left)
+	}
+	// The one who wrote still has their conversation.
+	s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey, "visitor_token": wrote.VisitorToken}, http.StatusOK, nil)
 }
