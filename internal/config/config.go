@@ -213,7 +213,7 @@ func ParsePrefixes(raw string) ([]netip.Prefix, error) {
 	for _, f := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
 		if !strings.Contains(f, "/") {
 			a, err := netip.ParseAddr(f)
-			if err != nil {
+			if err != nil || a.Zone() != "" {
 				return nil, fmt.Errorf("%q is not an address or CIDR", f)
 			}
 			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
@@ -224,6 +224,9 @@ func ParsePrefixes(raw string) ([]netip.Prefix, error) {
 			return nil, fmt.Errorf("%q is not an address or CIDR", f)
 		}
 		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return nil, fmt.Errorf("%q mixes IPv4-mapped addresses with other IPv6 ones", f)
+			}
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
 		out = append(out, p.Masked())

@@ -107,3 +107,22 @@ func TestLoad(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParsePrefixes: any PARLEY_TRUSTED_PROXIES value is either refused
+// or read into masked prefixes.
+func FuzzParsePrefixes(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8", "192.168.1.10, ::1", "::ffff:10.0.0.0/104", "10.0.0.0/33", "fe80::1%eth0", ",,", "1.2.3.4/0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		ps, err := ParsePrefixes(raw)
+		if err != nil {
+			return
+		}
+		for _, p := range ps {
+			if !p.IsValid() || p != p.Masked() {
+				t.Fatalf("%q gave %v", raw, p)
+			}
+		}
+	})
+}

@@ -255,17 +255,30 @@ func encodeFrame(v any) []byte {
 	return b
 }
 
-func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtime.Conn, raw []byte, addr string) {
-	refuse := func(code, msg, clientID string) {
-		conn.Push(encodeFrame(errorFrame{Type: realtime.FrameError, Code: code, Message: msg, ClientID: clientID}))
-	}
-	if !utf8.Valid(raw) {
-		refuse("bad_frame", "frame is not valid UTF-8", "")
-		return
-	}
+// frameRefusal is why a widget frame could not be decoded.
+type frameRefusal struct{ message, clientID string }
+
+// decodeClientFrame reads one frame a widget sent: a JSON object in UTF-8
+// of a known type.
+func decodeClientFrame(raw []byte) (clientFrame, *frameRefusal) {
 	var f clientFrame
+	if !utf8.Valid(raw) {
+		return f, &frameRefusal{message: "frame is not valid UTF-8"}
+	}
 	if err := json.Unmarshal(raw, &f); err != nil {
-		refuse("bad_frame", "frame is not a JSON object of the widget protocol", "")
+		return clientFrame{}, &frameRefusal{message: "frame is not a JSON object of the widget protocol"}
+	}
+	switch f.Type {
+	case "message", "contact", "read", "activity":
+		return f, nil
+	}
+	return f, &frameRefusal{message: "unknown frame type " + quoteShort(f.Type), clientID: f.ClientID}
+}
+
+func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtime.Conn, raw []byte, addr string) {
+	f, bad := decodeClientFrame(raw)
+	if bad != nil {
+		conn.Push(encodeFrame(errorFrame{Type: realtime.FrameError, Code: "bad_frame", Message: bad.message, ClientID: bad.clientID}))
 		return
 	}
 	var err error
@@ -280,9 +293,6 @@ func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtim
 		if conn.AllowActivity(time.Now()) {
 			err = s.svc.VisitorActivity(ctx, v.ID)
 		}
-	default:
-		refuse("bad_frame", "unknown frame type "+quoteShort(f.Type), f.ClientID)
-		return
 	}
 	if err != nil {
 		s.failFrame(ctx, conn, f.ClientID, err, "visitor", v.ID, "type", f.Type)
