@@ -111,7 +111,7 @@ func TestLoad(t *testing.T) {
 // FuzzParsePrefixes: any PARLEY_TRUSTED_PROXIES value is either refused
 // or read into masked prefixes.
 func FuzzParsePrefixes(f *testing.F) {
-	for _, s := range []string{"10.0.0.0/8", "192.168.1.10, ::1", "::ffff:10.0.0.0/104", "10.0.0.0/33", "fe80::1%eth0", ",,", "1.2.3.4/0"} {
+	for _, s := range []string{"10.0.0.0/8", "192.168.1.10, ::1", "::ffff:10.0.0.0/104", "10.0.0.0/33", "fe80::1%eth0", ",,", "1.2.3.4/0", "::ffff:0.0.0.0/0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
