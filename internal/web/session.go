@@ -204,7 +204,7 @@ func (s *Server) dashLogin(w http.ResponseWriter, r *http.Request) {
 		if a.Internal {
 			s.log.Error("dashboard login", "err", err)
 		}
-		setRetryAfter(w, a)
+		retryAfter(w, err)
 		again(a.Status, a.text())
 		return
 	}
