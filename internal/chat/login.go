@@ -151,7 +151,7 @@ func (s *Service) Login(ctx context.Context, in LoginAttempt) (LoginResult, erro
 		wait = max(lim.byAccount.wait(account, now), lim.byAddr.wait(in.Addr, now))
 	}
 	if wait > 0 {
-		return LoginResult{}, rateLimited("too many failed logins; try again in "+roundUp(wait).String(), wait)
+		return LoginResult{}, rateLimited("too many login attempts; try again in "+roundUp(wait).String(), wait)
 	}
 	a, err := s.checkPassword(ctx, account, in.Password)
 	if err != nil {
