@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
 )
 
 type lockedBuffer struct {
@@ -107,7 +108,9 @@ func TestLoginLockoutSparesTheOwner(t *testing.T) {
 		t.Fatalf("forged device cookie: %d, want 429", status)
 	}
 	// Another person's account from another address is untouched.
-	s.App.Chat.CreateAgent(t.Context(), s.Workspace.ID, "bob@example.com", "Bob", "another fine password")
+	if _, err := s.App.Chat.CreateAgent(t.Context(), s.Workspace.ID, "bob@example.com", "Bob", "another fine password", model.RoleAgent); err != nil {
+		t.Fatal(err)
+	}
 	if status, _, _ := login(t, s, colleague, "bob@example.com", "another fine password"); status != http.StatusOK {
 		t.Fatalf("another account from another address: %d", status)
 	}
