@@ -113,6 +113,7 @@ func TestBackupUnderLoad(t *testing.T) {
 		"PARLEY_PUBLIC_URL=http://" + addr,
 		"PARLEY_SECRET=backup-test-secret-0123456789",
 		"PARLEY_LOG_LEVEL=warn",
+		"PARLEY_RATE_LIMITS=off", // the load comes from one address
 		"PARLEY_ATTACHMENTS_DIR=" + filepath.Join(dir, "data", "attachments"),
 	}
 	apptest.Run(t, bin, env, "a long enough password\n", "agent", "add", "--email", "ann@example.com", "--name", "Ann", "--password-stdin")

@@ -4,9 +4,7 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,6 +52,8 @@ type App struct {
 	bus    *realtime.PGBus
 	Log    *slog.Logger
 	secret []byte
+	// conns counts the HTTP connections against the descriptor limit.
+	conns *web.ConnGuard
 }
 
 // Open connects to the database, migrates it, makes sure the Default
@@ -67,7 +67,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
-	secret, err := loadSecret(ctx, db, cfg.Secret)
+	secret, err := loadSecret(ctx, db, cfg.DatabaseURL, cfg.Secret, log)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -94,6 +94,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		InboundDomain:   cfg.InboundDomain,
 		PublicURL:       cfg.PublicURL,
 		Logger:          log,
+
+		NoAddressLimits: !cfg.RateLimits,
 	})
 	if err := svc.EnsureDefaultWorkspace(ctx); err != nil {
 		db.Close()
@@ -156,6 +158,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if a.relay != nil {
 		invites = inviteMailer{relay: a.relay, from: cfg.MailFrom, log: log}
 	}
+	a.conns = web.NewConnGuard(0, log)
 	a.Web = web.New(svc, hub, web.Options{
 		Invites:     invites,
 		InboundHook: hook,
@@ -166,6 +169,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		ReadyChecks: a.readyChecks(),
 		Logger:      log,
 		Meta:        a.Meta,
+
+		TrustedProxies:  cfg.TrustedProxies,
+		NoAddressLimits: !cfg.RateLimits,
+		BodyReadTimeout: cfg.HTTPBodyTimeout,
+		Conns:           a.conns,
 	})
 	return a, nil
 }
@@ -187,23 +195,6 @@ func (a *App) readyChecks() []web.ReadyCheck {
 		}})
 	}
 	return checks
-}
-
-// loadSecret returns PARLEY_SECRET, or the secret generated on first start
-// and kept in the database.
-func loadSecret(ctx context.Context, db *store.DB, configured string) ([]byte, error) {
-	if configured != "" {
-		return []byte(configured), nil
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, fmt.Errorf("generate secret: %w", err)
-	}
-	v, err := db.SetMetaIfAbsent(ctx, "secret", hex.EncodeToString(b))
-	if err != nil {
-		return nil, err
-	}
-	return []byte(v), nil
 }
 
 // openMail sets up the outbound relay (when PARLEY_SMTP_URL is set) and the
@@ -277,7 +268,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	runs := []func(context.Context){a.Chat.Run, a.Engine.Run, a.Outbox.Run, a.Meta.Run}
+	runs := []func(context.Context){a.Chat.Run, a.Chat.RunRetention, a.Engine.Run, a.Outbox.Run, a.Meta.Run}
 	if a.bus != nil {
 		runs = append(runs, a.bus.Run)
 	}
@@ -315,13 +306,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		a.Log.Info("debug listening", "addr", dln.Addr().String())
 	}
 	srv := &http.Server{
-		Handler:           a.Web,
+		Handler: a.Web,
+		// The request line and headers; each handler's body and answer
+		// have their own deadlines (web.BodyReadTimeout, web.WriteTimeout).
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		ConnState:         a.conns.ConnState,
+		ConnContext:       a.conns.ConnContext,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(a.conns.Listener(ln)) }()
 	a.Log.Info("parley listening", "addr", ln.Addr().String(), "public_url", a.Config.PublicURL, "version", Version)
 
 	var err error

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
@@ -103,37 +101,6 @@ func (s *Service) CreateAgent(ctx context.Context, workspaceID, email, name, pas
 
 // CountAgents counts agents in every workspace.
 func (s *Service) CountAgents(ctx context.Context) (int, error) { return s.db.CountAgents(ctx) }
-
-// dummyHash is compared against when the account does not exist, so that a
-// wrong email and a wrong password take the same time.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("parley-dummy-password"), bcrypt.DefaultCost)
-
-// Login checks an agent's credentials and returns a new bearer token.
-// addr is the client's address, for the rate limit.
-func (s *Service) Login(ctx context.Context, email, password, addr string) (string, model.Agent, error) {
-	now := s.now()
-	key := strings.ToLower(strings.TrimSpace(email))
-	if !s.loginByAddr.allow(addr, now) || !s.loginByEmail.allow(key, now) {
-		return "", model.Agent{}, newError(CodeRateLimited, "too many login attempts; try again in a minute")
-	}
-	bad := newError(CodeInvalidCredentials, "wrong email or password")
-	a, err := s.db.AgentByEmail(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return "", a, bad
-	}
-	if err != nil {
-		return "", a, err
-	}
-	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) != nil {
-		return "", model.Agent{}, bad
-	}
-	tok := randomString(32)
-	if err := s.db.CreateToken(ctx, hashToken(tok), a.ID, now, now.Add(TokenLifetime)); err != nil {
-		return "", a, err
-	}
-	return tok, a, nil
-}
 
 func hashToken(tok string) string {
 	sum := sha256.Sum256([]byte(tok))

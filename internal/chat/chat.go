@@ -71,6 +71,9 @@ type Options struct {
 	// shown in the email previews of Settings; PublicURL is also the base
 	// of the links to files.
 	MailFrom, InboundDomain, PublicURL string
+	// NoAddressLimits turns off the per-address and per-site limits on
+	// visitors (PARLEY_RATE_LIMITS=off, for load tests).
+	NoAddressLimits bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Logger (slog.Default when nil).
@@ -94,9 +97,9 @@ type Service struct {
 	visitorLimits  *limiter
 	emailByVisitor *limiter
 	emailBySender  *limiter
-	loginByAddr    *limiter
-	loginByEmail   *limiter
+	logins         loginLimits
 	uploadLimits   *limiter // per visitor or agent
+	limits         *addressLimits
 
 	mu          sync.Mutex
 	leaveTimers map[string]*time.Timer // visitor → pending leave
@@ -141,13 +144,12 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 		// its tokens name.
 		emailByVisitor: newLimiter(1.0/60, 5),
 		emailBySender:  newLimiter(1.0/60, 10),
-		// Logins: 10 a minute per address, 5 a minute per account.
-		loginByAddr:  newLimiter(10.0/60, 10),
-		loginByEmail: newLimiter(5.0/60, 5),
-		uploadLimits: newLimiter(uploadsPerSecond, uploadBurst),
-		leaveTimers:  map[string]*time.Timer{},
-		agentConns:   map[string]int{},
-		availCache:   map[string]bool{},
+		logins:         newLoginLimits(),
+		uploadLimits:   newLimiter(uploadsPerSecond, uploadBurst),
+		limits:         newAddressLimits(opts.NoAddressLimits),
+		leaveTimers:    map[string]*time.Timer{},
+		agentConns:     map[string]int{},
+		availCache:     map[string]bool{},
 	}
 }
 

@@ -91,7 +91,7 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 	byVisitor, bySender := s.emailByVisitor.allow(c.Visitor.ID, now), from == "" || s.emailBySender.allow(strings.ToLower(from), now)
 	if !byVisitor || !bySender {
 		s.log.Warn("email reply refused: too many", "conversation", c.ID, "visitor", c.Visitor.ID, "per_visitor", !byVisitor, "per_sender", !bySender)
-		return model.Message{}, newError(CodeRateLimited, "too many email replies; try again later")
+		return model.Message{}, rateLimited("too many email replies; try again later", time.Minute)
 	}
 	body := strings.TrimSpace(validText(m.Text))
 	var files []EmailAttachment

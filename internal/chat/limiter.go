@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -26,7 +28,11 @@ func newLimiter(perSecond float64, burst int) *limiter {
 	return &limiter{every: rate.Limit(perSecond), burst: burst, m: map[string]*bucket{}}
 }
 
-func (l *limiter) allow(key string, now time.Time) bool {
+func (l *limiter) allow(key string, now time.Time) bool { return l.wait(key, now) == 0 }
+
+// wait takes one token of key's bucket and returns 0, or, when the bucket
+// is empty, takes nothing and returns how long until a token is there.
+func (l *limiter) wait(key string, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.swept) > time.Minute {
@@ -43,19 +49,72 @@ func (l *limiter) allow(key string, now time.Time) bool {
 		l.m[key] = b
 	}
 	b.used = now
-	return b.lim.AllowN(now, 1)
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return d
+	}
+	return 0
+}
+
+// addressLimits are the per-address and per-site limits on visitors
+// (PARLEY_RATE_LIMITS): how fast one client address, or all of a site's
+// visitors together, may create visitors, send messages and open widget
+// connections. The per-visitor message limit is not among them: it holds
+// even when these are off.
+type addressLimits struct {
+	off bool
+
+	sessionsByAddr, sessionsBySite *limiter
+	messagesByAddr, messagesBySite *limiter
+	connsByAddr                    *limiter
+}
+
+func newAddressLimits(off bool) *addressLimits {
+	return &addressLimits{
+		off: off,
+		// A new visitor is a row: 30 from one address in a burst, then
+		// one every 3 seconds; a whole site takes 300, then 5 a second.
+		sessionsByAddr: newLimiter(1.0/3, 30),
+		sessionsBySite: newLimiter(5, 300),
+		// Messages: 30 from one address in a burst, then one a second,
+		// whatever visitors it holds; a site 300, then 10 a second.
+		messagesByAddr: newLimiter(1, 30),
+		messagesBySite: newLimiter(10, 300),
+		// Widget connections opened from one address: 60, then one a
+		// second (page changes reconnect).
+		connsByAddr: newLimiter(1, 60),
+	}
+}
+
+// check takes one token of the address's and of the site's bucket; the
+// site's is only touched when the address's allows it, so one flooding
+// address cannot empty its site's bucket for everyone.
+func (al *addressLimits) check(byAddr, bySite *limiter, addr, workspaceID string, now time.Time, what string) error {
+	if al.off {
+		return nil
+	}
+	if addr != "" {
+		if d := byAddr.wait(addr, now); d > 0 {
+			return rateLimited(fmt.Sprintf("too many %s from your address; try again in %s", what, roundUp(d)), d)
+		}
+	}
+	if bySite != nil && workspaceID != "" {
+		if d := bySite.wait(workspaceID, now); d > 0 {
+			return rateLimited(fmt.Sprintf("too many %s on this site right now; try again in %s", what, roundUp(d)), d)
+		}
+	}
+	return nil
+}
+
+// roundUp is d in whole seconds, at least one.
+func roundUp(d time.Duration) time.Duration {
+	return max(time.Second, time.Duration(math.Ceil(d.Seconds()))*time.Second)
 }
 
 // allowOrWait is allow, and when it refuses, how long until a token is
 // there (for Retry-After).
 func (l *limiter) allowOrWait(key string, now time.Time) (bool, time.Duration) {
-	if l.allow(key, now) {
-		return true, 0
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	r := l.m[key].lim.ReserveN(now, 1)
-	wait := r.DelayFrom(now)
-	r.CancelAt(now)
-	return false, wait
+	d := l.wait(key, now)
+	return d == 0, d
 }

@@ -31,8 +31,9 @@ type Session struct {
 // none) whose hash verifies, the visitor is the site's user on every
 // device; one without a hash, allowed while the workspace does not demand
 // verification, only fills in the contact details of this browser's
-// visitor.
-func (s *Service) Session(ctx context.Context, siteKey, visitorToken string, id *Identity) (Session, error) {
+// visitor. addr is the client's address (its /64 for IPv6), which the
+// limits on new anonymous visitors key on.
+func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr string, id *Identity) (Session, error) {
 	w, err := s.db.WorkspaceBySiteKey(ctx, siteKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return Session{}, &Error{Code: CodeUnknownSite, Message: "unknown site key", Err: err}
@@ -65,6 +66,9 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken string, id 
 		}
 		visitorToken = s.signer.Sign(token.Visitor, v.ID)
 	case !found:
+		if err := s.limits.check(s.limits.sessionsByAddr, s.limits.sessionsBySite, addr, w.ID, s.now(), "new visitors"); err != nil {
+			return Session{}, err
+		}
 		v = model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, EmailStatus: model.EmailOK, CreatedAt: s.now()}
 		if err := s.db.CreateVisitor(ctx, v); err != nil {
 			return Session{}, err
@@ -105,6 +109,12 @@ func contactFormRequired(st model.Settings, agentsAvailable bool, v model.Visito
 	return st.ContactForm.OfflineRequiresForm
 }
 
+// AllowWidgetConnection tells whether a client address may open one more
+// widget connection now (a rate_limited error when it may not).
+func (s *Service) AllowWidgetConnection(addr string) error {
+	return s.limits.check(s.limits.connsByAddr, nil, addr, "", s.now(), "connections")
+}
+
 // VisitorByToken authenticates a widget's visitor token.
 func (s *Service) VisitorByToken(ctx context.Context, tok string) (model.Visitor, error) {
 	id, err := s.signer.Verify(token.Visitor, tok)
@@ -136,12 +146,13 @@ func (s *Service) VisitorMessages(ctx context.Context, v model.Visitor) ([]model
 // email, from an email reply). A client id already used in the conversation
 // returns the stored message instead of a second one.
 func (s *Service) VisitorSend(ctx context.Context, visitorID, body, clientID, channel string) (model.Message, error) {
-	return s.VisitorSendFiles(ctx, visitorID, body, clientID, channel, nil)
+	return s.VisitorSendFiles(ctx, visitorID, body, clientID, channel, "", nil)
 }
 
 // VisitorSendFiles is VisitorSend with files the visitor uploaded
-// (attachment_ids); the body may then be empty.
-func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientID, channel string, attachmentIDs []string) (model.Message, error) {
+// (attachment_ids); the body may then be empty. addr is the client's
+// address for the per-address limit ("" when there is none).
+func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientID, channel, addr string, attachmentIDs []string) (model.Message, error) {
 	body, err := checkBodyWithFiles(body, attachmentIDs)
 	if err != nil {
 		return model.Message{}, err
@@ -150,12 +161,15 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		return model.Message{}, newError(CodeBadRequest, "client_id is at most 100 bytes of UTF-8")
 	}
 	now := s.now()
-	if !s.visitorLimits.allow(visitorID, now) {
-		return model.Message{}, newError(CodeRateLimited, "too many messages; slow down")
+	if d := s.visitorLimits.wait(visitorID, now); d > 0 {
+		return model.Message{}, rateLimited("too many messages; slow down", d)
 	}
 	v, err := s.db.VisitorByID(ctx, visitorID)
 	if err != nil {
 		return model.Message{}, notFound(err, "visitor")
+	}
+	if err := s.limits.check(s.limits.messagesByAddr, s.limits.messagesBySite, addr, v.WorkspaceID, now, "messages"); err != nil {
+		return model.Message{}, err
 	}
 	w, err := s.db.Workspace(ctx, v.WorkspaceID)
 	if err != nil {

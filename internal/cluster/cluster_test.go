@@ -43,6 +43,8 @@ func startCluster(t *testing.T) *cluster {
 		"PARLEY_SMTP_URL="+cl.relay.URL,
 		"PARLEY_FORWARD_LEFT_AFTER=2s", "PARLEY_FORWARD_IDLE_AFTER=30s", "PARLEY_FORWARD_QUIET=1s",
 		"PARLEY_VISITOR_GRACE=300ms", "PARLEY_NODE_TIMEOUT=2s", "PARLEY_MAIL_RETRY_BASE=200ms",
+		// Every visitor of these tests comes from one address.
+		"PARLEY_RATE_LIMITS=off",
 	)
 	mk := func() *node {
 		n := &node{addr: apptest.FreeAddr(t)}

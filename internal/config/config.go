@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -49,6 +50,15 @@ type Config struct {
 	// ForwardPerAddressDaily bounds the emails forwarded to one address
 	// in 24 hours (PARLEY_FORWARD_MAX_PER_ADDRESS).
 	ForwardPerAddressDaily int
+	// TrustedProxies are the peers whose X-Forwarded-For / X-Real-IP is
+	// believed (PARLEY_TRUSTED_PROXIES); empty: no header is.
+	TrustedProxies []netip.Prefix
+	// HTTPBodyTimeout bounds reading one request body
+	// (PARLEY_HTTP_BODY_TIMEOUT).
+	HTTPBodyTimeout time.Duration
+	// RateLimits turns the per-address and per-site limits on
+	// (PARLEY_RATE_LIMITS=on, the default) or off (load tests only).
+	RateLimits bool
 }
 
 // Load reads the configuration from the environment through getenv
@@ -101,6 +111,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.VisitorGrace = dur("PARLEY_VISITOR_GRACE", "3s")
 	c.MailRetryBase = dur("PARLEY_MAIL_RETRY_BASE", "10s")
 	c.NodeTimeout = dur("PARLEY_NODE_TIMEOUT", "15s")
+	c.HTTPBodyTimeout = dur("PARLEY_HTTP_BODY_TIMEOUT", "30s")
 	if raw := get("PARLEY_ATTACHMENT_QUOTA", "1GiB"); true {
 		n, err := ParseBytes(raw)
 		if err != nil || n <= 0 {
@@ -125,6 +136,21 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Sprintf("PARLEY_FORWARD_MAX_PER_ADDRESS=%q is not a positive number", raw))
 		}
 		c.ForwardPerAddressDaily = n
+	}
+
+	if raw := get("PARLEY_TRUSTED_PROXIES", ""); raw != "" {
+		ps, err := ParsePrefixes(raw)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("PARLEY_TRUSTED_PROXIES=%q: %v", raw, err))
+		}
+		c.TrustedProxies = ps
+	}
+	switch raw := get("PARLEY_RATE_LIMITS", "on"); raw {
+	case "on":
+		c.RateLimits = true
+	case "off":
+	default:
+		errs = append(errs, fmt.Sprintf("PARLEY_RATE_LIMITS=%q is not one of on, off", raw))
 	}
 
 	switch lvl := strings.ToLower(get("PARLEY_LOG_LEVEL", "info")); lvl {
@@ -178,4 +204,35 @@ func ParseBytes(raw string) (int64, error) {
 		return 0, fmt.Errorf("not a size such as 512MiB or 2GiB, or off")
 	}
 	return n << sh, nil
+}
+
+// ParsePrefixes reads a list of CIDRs separated by commas or spaces, such as
+// "10.0.0.0/8, 192.168.1.10"; a bare address is a prefix of its full length.
+func ParsePrefixes(raw string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is not an address or CIDR", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or CIDR", f)
+		}
+		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return nil, fmt.Errorf("%q mixes IPv4-mapped addresses with other IPv6 ones", f)
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no CIDR given")
+	}
+	return out, nil
 }

@@ -56,6 +56,27 @@ func TestLoad(t *testing.T) {
 				t.Errorf("MemoryLimit = %d, ForwardPerAddressDaily = %d", c.MemoryLimit, c.ForwardPerAddressDaily)
 			}
 		}},
+		{name: "rate limits and proxies by default", env: nil, check: func(t *testing.T, c Config) {
+			if !c.RateLimits || len(c.TrustedProxies) != 0 {
+				t.Errorf("RateLimits = %v, TrustedProxies = %v", c.RateLimits, c.TrustedProxies)
+			}
+		}},
+		{name: "rate limits off", env: map[string]string{"PARLEY_RATE_LIMITS": "off"}, check: func(t *testing.T, c Config) {
+			if c.RateLimits {
+				t.Error("RateLimits on")
+			}
+		}},
+		{name: "rate limits neither on nor off", env: map[string]string{"PARLEY_RATE_LIMITS": "false"}, wantErr: "PARLEY_RATE_LIMITS"},
+		{name: "trusted proxies", env: map[string]string{"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.10 ::ffff:172.16.0.0/108,fd00::/8"}, check: func(t *testing.T, c Config) {
+			var got []string
+			for _, p := range c.TrustedProxies {
+				got = append(got, p.String())
+			}
+			if strings.Join(got, " ") != "10.0.0.0/8 192.168.1.10/32 172.16.0.0/12 fd00::/8" {
+				t.Errorf("TrustedProxies = %v", got)
+			}
+		}},
+		{name: "bad trusted proxy", env: map[string]string{"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, wantErr: "PARLEY_TRUSTED_PROXIES"},
 		{name: "bad memory limit", env: map[string]string{"PARLEY_MEMORY_LIMIT": "lots"}, wantErr: "PARLEY_MEMORY_LIMIT"},
 		{name: "bad memory unit", env: map[string]string{"PARLEY_MEMORY_LIMIT": "512MB"}, wantErr: "PARLEY_MEMORY_LIMIT"},
 		{name: "bad per-address limit", env: map[string]string{"PARLEY_FORWARD_MAX_PER_ADDRESS": "0"}, wantErr: "PARLEY_FORWARD_MAX_PER_ADDRESS"},
@@ -85,4 +106,23 @@ func TestLoad(t *testing.T) {
 			tt.check(t, c)
 		})
 	}
+}
+
+// FuzzParsePrefixes: any PARLEY_TRUSTED_PROXIES value is either refused
+// or read into masked prefixes.
+func FuzzParsePrefixes(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8", "192.168.1.10, ::1", "::ffff:10.0.0.0/104", "10.0.0.0/33", "fe80::1%eth0", ",,", "1.2.3.4/0", "::ffff:0.0.0.0/0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		ps, err := ParsePrefixes(raw)
+		if err != nil {
+			return
+		}
+		for _, p := range ps {
+			if !p.IsValid() || p != p.Masked() {
+				t.Fatalf("%q gave %v", raw, p)
+			}
+		}
+	})
 }

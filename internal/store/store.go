@@ -84,6 +84,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 				return nil, fmt.Errorf("open database: create directory: %w", err)
 			}
 		}
+		if err := createPrivate(path); err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
 		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 		db, err = sql.Open("sqlite", dsn)
 		if err == nil {
@@ -290,4 +293,58 @@ func (s *Store) SetMetaIfAbsent(ctx context.Context, key, value string) (string,
 		return "", fmt.Errorf("set meta %s: %w", key, err)
 	}
 	return s.GetMeta(ctx, key)
+}
+
+// EraseMeta deletes a key of the meta table so that its value is gone
+// from the database file too: on SQLite the freed page is zeroed
+// (secure_delete) and the write-ahead log checkpointed and truncated.
+func (db *DB) EraseMeta(ctx context.Context, key string) error {
+	if db.dialect != SQLite {
+		if _, err := db.exec(ctx, `DELETE FROM meta WHERE key = ?`, key); err != nil {
+			return fmt.Errorf("erase meta %s: %w", key, err)
+		}
+		return nil
+	}
+	db.writes.Lock()
+	defer db.writes.Unlock()
+	c, err := db.SQL.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("erase meta %s: %w", key, err)
+	}
+	defer c.Close()
+	for _, q := range []string{`PRAGMA secure_delete = ON`, `DELETE FROM meta WHERE key = '` + strings.ReplaceAll(key, "'", "''") + `'`, `PRAGMA secure_delete = OFF`, `PRAGMA wal_checkpoint(TRUNCATE)`} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("erase meta %s: %s: %w", key, q, err)
+		}
+	}
+	return nil
+}
+
+// createPrivate creates the SQLite file readable by its owner only (its
+// -wal and -shm files take the same mode), and takes group and other
+// access away from an existing one: it holds tokens, addresses and
+// conversations.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	st, err := f.Stat()
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if p != path {
+			if st, err = os.Stat(p); err != nil {
+				continue
+			}
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }

@@ -182,3 +182,25 @@ func (s *Store) OnlineVisitorIDs(ctx context.Context) ([]string, error) {
 	}
 	return ids, nil
 }
+
+// DeleteSilentVisitors deletes up to limit visitors made before cutoff and
+// not active since who never wrote: no conversation, no email or name, no
+// channel identity, no open connection on any node. It returns how many it
+// deleted.
+func (s *Store) DeleteSilentVisitors(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	res, err := s.exec(ctx, `DELETE FROM visitors WHERE id IN (
+		SELECT v.id FROM visitors v
+		WHERE v.created_at < ? AND v.email IS NULL AND v.external_id IS NULL AND v.name IS NULL
+		  AND v.online = 0 AND (v.last_active_at IS NULL OR v.last_active_at < ?)
+		  AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = v.id)
+		  AND NOT EXISTS (SELECT 1 FROM presence p WHERE p.kind = 'visitor' AND p.subject_id = v.id)
+		LIMIT ?)`, micros(cutoff), micros(cutoff), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete silent visitors: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete silent visitors: %w", err)
+	}
+	return int(n), nil
+}

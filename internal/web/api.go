@@ -46,13 +46,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	tok, a, err := s.svc.Login(r.Context(), in.Email, in.Password, clientAddr(r))
+	res, err := s.svc.Login(r.Context(), s.loginAttempt(r, in.Email, in.Password))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	s.setDeviceCookie(w, res.Device)
+	a := res.Agent
 	writeJSON(w, http.StatusOK, map[string]any{
-		"token": tok,
+		"token": res.Token,
 		"agent": map[string]string{"id": a.ID, "name": a.Name, "email": a.Email},
 	})
 }

@@ -91,7 +91,7 @@ func (s *Server) metaWebhook(w http.ResponseWriter, r *http.Request) {
 	rec, err := m.ReceiveWebhook(r.Context(), r.Header.Get("X-Hub-Signature-256"), body)
 	if err != nil {
 		if errors.Is(err, meta.ErrSignature) {
-			s.log.Warn("meta webhook refused: bad signature", "addr", clientAddr(r))
+			s.log.Warn("meta webhook refused: bad signature", "addr", clientIP(r, s.opts.TrustedProxies).String())
 		}
 		// Meta retries a delivery that was not answered 200.
 		s.fail(w, r, err)

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -25,10 +27,15 @@ type answer struct {
 	// Internal marks a failure that is not the client's: it is logged, and
 	// its text is never shown.
 	Internal bool
+	// RetryAfter is when a rate-limited request may be tried again.
+	RetryAfter time.Duration
 }
 
 // codeInternal is the code of an internal error.
 const codeInternal = "internal"
+
+// codeServerBusy refuses a widget connection near the descriptor limit.
+const codeServerBusy = "server_busy"
 
 // statusOfCode holds the domain codes whose status is not 400.
 var statusOfCode = map[string]int{
@@ -48,6 +55,7 @@ var statusOfCode = map[string]int{
 	chat.CodeQuotaExceeded:       http.StatusRequestEntityTooLarge,
 	// A closed messaging window is a conflict with the conversation's state.
 	chat.CodeWindowClosed: http.StatusConflict,
+	codeServerBusy:        http.StatusServiceUnavailable,
 }
 
 // answerOf maps an error to its answer: a domain error to its code's
@@ -61,7 +69,7 @@ func answerOf(err error) answer {
 		if !ok {
 			status = http.StatusBadRequest
 		}
-		return answer{Status: status, Code: e.Code, Message: e.Message}
+		return answer{Status: status, Code: e.Code, Message: e.Message, RetryAfter: e.RetryAfter}
 	case errors.Is(err, meta.ErrSignature):
 		return answer{Status: http.StatusUnauthorized, Code: "invalid_signature", Message: err.Error()}
 	case errors.Is(err, meta.ErrMalformed):
@@ -112,12 +120,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, a.Status, a.Code, a.Message)
 }
 
+func retrySeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
+}
+
 // failPage answers a dashboard page with the error page.
 func (s *Server) failPage(w http.ResponseWriter, r *http.Request, sess *session, err error) {
 	a := answerOf(err)
 	if a.Internal && !s.logInternal(r.Context(), "dashboard request failed", err, "method", r.Method, "route", r.Pattern) {
 		return
 	}
+	retryAfter(w, err)
 	s.renderError(w, r, sess, a.Status, a.text())
 }
 
@@ -150,7 +163,11 @@ func errorFrameOf(a answer, clientID string) errorFrame {
 	if a.Internal {
 		msg = "the server could not handle this frame; try again"
 	}
-	return errorFrame{Type: realtime.FrameError, Code: frameCode(a), Message: msg, ClientID: clientID}
+	f := errorFrame{Type: realtime.FrameError, Code: frameCode(a), Message: msg, ClientID: clientID}
+	if a.Code == chat.CodeRateLimited || a.Code == codeServerBusy {
+		f.RetryAfter = retrySeconds(a.RetryAfter)
+	}
+	return f
 }
 
 // failFrame answers a refused widget frame with an error frame; attrs

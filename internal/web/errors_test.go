@@ -106,6 +106,9 @@ func TestResponders(t *testing.T) {
 	t.Run("JSON", func(t *testing.T) {
 		w := do(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, limited) })
 		check(t, w, 429, "application/json", "")
+		if ra := w.Header().Get("Retry-After"); ra != "1" {
+			t.Errorf("Retry-After %q, want 1", ra)
+		}
 		var b errorBody
 		if err := json.Unmarshal(w.Body.Bytes(), &b); err != nil || b.Error.Code != "rate_limited" || b.Error.Message != "too many messages" {
 			t.Errorf("body %s (%v)", w.Body, err)
@@ -127,7 +130,7 @@ func TestResponders(t *testing.T) {
 		defer conn.Kill()
 		s.failFrame(context.Background(), conn, "c9", limited)
 		var f errorFrame
-		if err := json.Unmarshal(<-frames, &f); err != nil || f != (errorFrame{Type: "error", Code: "rate_limited", Message: "too many messages", ClientID: "c9"}) {
+		if err := json.Unmarshal(<-frames, &f); err != nil || f != (errorFrame{Type: "error", Code: "rate_limited", Message: "too many messages", ClientID: "c9", RetryAfter: 1}) {
 			t.Errorf("frame %+v (%v)", f, err)
 		}
 	})

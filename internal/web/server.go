@@ -5,8 +5,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -34,11 +34,24 @@ type Options struct {
 	// InboundHook serves POST /api/inbound/v1/mime (nil: the endpoint is
 	// off, PARLEY_INBOUND_SECRET being empty).
 	InboundHook http.Handler
+	// BodyReadTimeout bounds reading a request body (BodyReadTimeout when
+	// zero).
+	BodyReadTimeout time.Duration
 	// PingInterval is how often WebSocket connections are pinged.
 	PingInterval time.Duration
 	// Invites emails invitation links (nil without a relay: the link is
 	// only shown to the admin).
 	Invites InviteMailer
+	// TrustedProxies are the peers whose X-Forwarded-For / X-Real-IP
+	// names the client (PARLEY_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
+	// Conns counts the HTTP listener's connections against the descriptor
+	// limit (nil: no guard, new widget connections are never refused for
+	// it).
+	Conns *ConnGuard
+	// NoAddressLimits turns off the per-address caps on widget
+	// connections (PARLEY_RATE_LIMITS=off).
+	NoAddressLimits bool
 	// Meta is the Messenger/Instagram channel. Nil: its webhook, API and
 	// settings page answer that it is not enabled on this server.
 	Meta MetaChannel
@@ -52,6 +65,8 @@ type Server struct {
 	log  *slog.Logger
 	mux  *http.ServeMux
 	csrf []byte
+	// conns counts open widget connections per visitor and address.
+	conns *connCounts
 
 	// ctx ends at shutdown and closes every WebSocket.
 	ctx    context.Context
@@ -69,12 +84,16 @@ func New(svc *chat.Service, hub *realtime.Hub, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.BodyReadTimeout <= 0 {
+		opts.BodyReadTimeout = BodyReadTimeout
+	}
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 30 * time.Second
 	}
 	mac := hmac.New(sha256.New, opts.Secret)
 	mac.Write([]byte("parley csrf"))
-	s := &Server{svc: svc, hub: hub, opts: opts, log: opts.Logger, mux: http.NewServeMux(), csrf: mac.Sum(nil)}
+	s := &Server{svc: svc, hub: hub, opts: opts, log: opts.Logger, mux: http.NewServeMux(), csrf: mac.Sum(nil),
+		conns: newConnCounts(opts.NoAddressLimits)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	return s
@@ -91,6 +110,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.serverErrorPage(w, r)
 		}
 	}()
+	s.setDeadlines(w, r)
+	defer serving(r)()
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
@@ -121,13 +142,4 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-// clientAddr is the address rate limits key on.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

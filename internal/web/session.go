@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -112,6 +113,11 @@ func parseForm(w http.ResponseWriter, r *http.Request) bool {
 			http.Error(w, "form too large", http.StatusRequestEntityTooLarge)
 			return false
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			w.Header().Set("Connection", "close")
+			http.Error(w, "the form came too slowly", http.StatusRequestTimeout)
+			return false
+		}
 		http.Error(w, "could not read the form", http.StatusBadRequest)
 		return false
 	}
@@ -124,6 +130,33 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
 		Value:    token,
 		Path:     "/",
 		Expires:  time.Now().Add(chat.TokenLifetime),
+		HttpOnly: true,
+		Secure:   s.secureCookies(),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// deviceCookie marks a browser that logged in before: its logins pass the
+// delays that failed attempts by others put on the account and address.
+const deviceCookie = "parley_device"
+
+// deviceLifetime is how long a browser stays known without logging in.
+const deviceLifetime = 365 * 24 * time.Hour
+
+func (s *Server) loginAttempt(r *http.Request, email, password string) chat.LoginAttempt {
+	in := chat.LoginAttempt{Email: email, Password: password, Addr: s.clientAddr(r)}
+	if ck, err := r.Cookie(deviceCookie); err == nil && len(ck.Value) <= 200 {
+		in.Device = ck.Value
+	}
+	return in
+}
+
+func (s *Server) setDeviceCookie(w http.ResponseWriter, device string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     deviceCookie,
+		Value:    device,
+		Path:     "/",
+		Expires:  time.Now().Add(deviceLifetime),
 		HttpOnly: true,
 		Secure:   s.secureCookies(),
 		SameSite: http.SameSiteLaxMode,
@@ -165,16 +198,19 @@ func (s *Server) dashLogin(w http.ResponseWriter, r *http.Request) {
 	again := func(status int, msg string) {
 		s.render(w, status, "login", &page{Title: "Log in", Error: msg, Login: &loginView{Email: email}})
 	}
-	tok, a, err := s.svc.Login(r.Context(), email, r.PostFormValue("password"), clientAddr(r))
+	res, err := s.svc.Login(r.Context(), s.loginAttempt(r, email, r.PostFormValue("password")))
 	if err != nil {
 		a := answerOf(err)
 		if a.Internal {
 			s.log.Error("dashboard login", "err", err)
 		}
+		retryAfter(w, err)
 		again(a.Status, a.text())
 		return
 	}
-	s.setSessionCookie(w, tok)
+	a := res.Agent
+	s.setSessionCookie(w, res.Token)
+	s.setDeviceCookie(w, res.Device)
 	// Logging in to the dashboard means being there to answer.
 	if _, err := s.svc.SetAgentStatus(r.Context(), a, model.StatusOnline); err != nil {
 		s.log.Error("set agent online after login", "agent", a.ID, "err", err)

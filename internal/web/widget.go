@@ -35,7 +35,7 @@ func (s *Server) widgetSession(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	sess, err := s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken, in.Identity)
+	sess, err := s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken, s.clientAddr(r), in.Identity)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -74,7 +74,7 @@ func (s *Server) widgetPost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	m, err := s.svc.VisitorSendFiles(r.Context(), v.ID, in.Body, in.ClientID, model.MsgChannelWidget, in.AttachmentIDs)
+	m, err := s.svc.VisitorSendFiles(r.Context(), v.ID, in.Body, in.ClientID, model.MsgChannelWidget, s.clientAddr(r), in.AttachmentIDs)
 	if err != nil {
 		s.fail(w, r, err)
 		return

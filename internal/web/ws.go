@@ -1,10 +1,8 @@
 package web
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -41,6 +39,8 @@ type errorFrame struct {
 	Code     string             `json:"code"`
 	Message  string             `json:"message"`
 	ClientID string             `json:"client_id,omitempty"`
+	// RetryAfter is the seconds to wait after rate_limited.
+	RetryAfter int `json:"retry_after,omitempty"`
 }
 
 func (s *Server) widgetWS(w http.ResponseWriter, r *http.Request) {
@@ -52,12 +52,28 @@ func (s *Server) widgetWS(w http.ResponseWriter, r *http.Request) {
 	// Any origin: the widget is embedded on customers' sites and the
 	// credential is the visitor token in the URL, not a cookie.
 	opts := &websocket.AcceptOptions{InsecureSkipVerify: true}
+	if s.opts.Conns.WidgetsFull() {
+		s.refuseWS(w, r, opts, &chat.Error{Code: codeServerBusy, RetryAfter: connRetryAfter,
+			Message: "the server is busy; try again later"})
+		return
+	}
+	addr := s.clientAddr(r)
+	if err := s.svc.AllowWidgetConnection(addr); err != nil {
+		s.refuseWS(w, r, opts, err)
+		return
+	}
+	release, err := s.conns.acquire(v.ID, addr)
+	if err != nil {
+		s.refuseWS(w, r, opts, err)
+		return
+	}
 	conn := realtime.NewConn(v.WorkspaceID, v.ID, "")
 	s.serveConn(w, r, opts, conn, func(ctx context.Context) {
 		s.svc.VisitorConnected(ctx, v.ID, s.hub.Register(conn))
 	}, func(ctx context.Context) {
+		release()
 		s.svc.VisitorDisconnected(ctx, v.ID, s.hub.Unregister(conn))
-	}, func(ctx context.Context, raw []byte) { s.widgetFrame(ctx, v, conn, raw) })
+	}, func(ctx context.Context, raw []byte) { s.widgetFrame(ctx, v, conn, raw, addr) })
 }
 
 func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
@@ -140,17 +156,16 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websock
 	s.wg.Add(1)
 	s.connMu.Unlock()
 	open(s.ctx)
-	if conn.VisitorID != "" {
-		// Widgets send and receive small frames: small buffers keep
-		// thousands of idle connections cheap.
-		w = smallBuffers{w}
-	}
-	c, err := websocket.Accept(w, r, opts)
+	// Widgets send and receive small frames: small buffers keep thousands
+	// of idle connections cheap.
+	g := &hijackGuard{ResponseWriter: w, small: conn.VisitorID != ""}
+	c, err := websocket.Accept(g, r, opts)
 	if err != nil {
 		closed(context.WithoutCancel(s.ctx))
 		s.wg.Done()
 		return
 	}
+	g.upgraded()
 	c.SetReadLimit(frameReadLimit)
 	// The ping's context is not the server's: cancelling that at shutdown
 	// would close the socket before the close frame.
@@ -235,43 +250,41 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websock
 	}()
 }
 
-// smallBuffers hands the WebSocket library 1 KiB buffers instead of the
-// HTTP server's 4 KiB ones. Larger frames are read and written past the
-// buffer, straight to the socket.
-type smallBuffers struct{ http.ResponseWriter }
-
-const smallBufferSize = 1 << 10
-
-func (b smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	nc, brw, err := http.NewResponseController(b.ResponseWriter).Hijack()
-	if err != nil || brw.Reader.Buffered() > 0 {
-		return nc, brw, err
-	}
-	return nc, bufio.NewReadWriter(bufio.NewReaderSize(nc, smallBufferSize), bufio.NewWriterSize(nc, smallBufferSize)), nil
-}
-
 func encodeFrame(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
 
-func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtime.Conn, raw []byte) {
-	refuse := func(code, msg, clientID string) {
-		conn.Push(encodeFrame(errorFrame{Type: realtime.FrameError, Code: code, Message: msg, ClientID: clientID}))
-	}
-	if !utf8.Valid(raw) {
-		refuse("bad_frame", "frame is not valid UTF-8", "")
-		return
-	}
+// frameRefusal is why a widget frame could not be decoded.
+type frameRefusal struct{ message, clientID string }
+
+// decodeClientFrame reads one frame a widget sent: a JSON object in UTF-8
+// of a known type.
+func decodeClientFrame(raw []byte) (clientFrame, *frameRefusal) {
 	var f clientFrame
+	if !utf8.Valid(raw) {
+		return f, &frameRefusal{message: "frame is not valid UTF-8"}
+	}
 	if err := json.Unmarshal(raw, &f); err != nil {
-		refuse("bad_frame", "frame is not a JSON object of the widget protocol", "")
+		return clientFrame{}, &frameRefusal{message: "frame is not a JSON object of the widget protocol"}
+	}
+	switch f.Type {
+	case "message", "contact", "read", "activity":
+		return f, nil
+	}
+	return f, &frameRefusal{message: "unknown frame type " + quoteShort(f.Type), clientID: f.ClientID}
+}
+
+func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtime.Conn, raw []byte, addr string) {
+	f, bad := decodeClientFrame(raw)
+	if bad != nil {
+		conn.Push(encodeFrame(errorFrame{Type: realtime.FrameError, Code: "bad_frame", Message: bad.message, ClientID: bad.clientID}))
 		return
 	}
 	var err error
 	switch f.Type {
 	case "message":
-		_, err = s.svc.VisitorSendFiles(ctx, v.ID, f.Body, f.ClientID, model.MsgChannelWidget, f.AttachmentIDs)
+		_, err = s.svc.VisitorSendFiles(ctx, v.ID, f.Body, f.ClientID, model.MsgChannelWidget, addr, f.AttachmentIDs)
 	case "contact":
 		_, err = s.svc.VisitorContact(ctx, v.ID, f.Email, f.Name)
 	case "read":
@@ -280,9 +293,6 @@ func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtim
 		if conn.AllowActivity(time.Now()) {
 			err = s.svc.VisitorActivity(ctx, v.ID)
 		}
-	default:
-		refuse("bad_frame", "unknown frame type "+quoteShort(f.Type), f.ClientID)
-		return
 	}
 	if err != nil {
 		s.failFrame(ctx, conn, f.ClientID, err, "visitor", v.ID, "type", f.Type)

@@ -81,7 +81,7 @@
   let seq = 0, lastReadSent = null, readOwed = null;
 
   let ws = null, wsUp = false, everOpened = false, historyLoaded = false;
-  let attempt = 0, reconnectTimer = 0;
+  let attempt = 0, reconnectTimer = 0, holdOffUntil = 0;
   let dirty = false, lastPing = 0, pingTimer = 0;
 
   let ready = false, wantOpen = script.hasAttribute('data-open'), isOpen = false;
@@ -437,7 +437,7 @@
       // Several handshakes in a row failed: the token may no longer be valid.
       if (failed && n % 3 === 2) { try { await session(); } catch (e) { /* try again later */ } }
       connect();
-    }, backoff(n));
+    }, Math.max(backoff(n), holdOffUntil - Date.now()));
   }
 
   function onFrame(data) {
@@ -460,6 +460,9 @@
         onContact(f.visitor);
         break;
       case 'error':
+        // A refused connection says when to come back (retry_after seconds).
+        if (f.retry_after > 0) holdOffUntil = Date.now() + f.retry_after * 1000;
+        if (f.retry_after > 0 && !f.client_id && !contactBusy) break;
         onError(f.code, f.message, f.client_id);
         break;
     }

@@ -1,0 +1,133 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/parleychat/parley/internal/store"
+)
+
+// The secret (PARLEY_SECRET) signs visitor tokens, reply addresses and
+// links, and encrypts the Meta tokens in the database: it must not sit in
+// that database, or one leaked backup gives both. When PARLEY_SECRET is not
+// set, an embedded SQLite database keeps its generated secret in a file
+// beside it (PATH.secret, mode 0600); PostgreSQL, shared by several nodes,
+// needs PARLEY_SECRET set on each.
+
+// metaSecret is where versions before the secret file kept the generated
+// secret (the meta table).
+const metaSecret = "secret"
+
+// SecretFile is the file that holds the generated secret of the SQLite
+// database at path.
+func SecretFile(dbPath string) string { return dbPath + ".secret" }
+
+// loadSecret returns the secret: PARLEY_SECRET when set, else the secret
+// file's. A secret still stored in the database (an older version's) is
+// moved to the file on the first start and erased from the database.
+func loadSecret(ctx context.Context, db *store.DB, dbURL, configured string, log *slog.Logger) ([]byte, error) {
+	stored, err := db.GetMeta(ctx, metaSecret)
+	if err != nil {
+		return nil, err
+	}
+	if configured != "" {
+		if stored != "" {
+			if stored != configured {
+				log.Warn("the database still holds an older generated secret that PARLEY_SECRET replaces; erase it with: DELETE FROM meta WHERE key = 'secret'")
+				return []byte(configured), nil
+			}
+			if err := db.EraseMeta(ctx, metaSecret); err != nil {
+				return nil, fmt.Errorf("erase the secret from the database: %w", err)
+			}
+			log.Info("erased the secret from the database: PARLEY_SECRET holds it")
+		}
+		return []byte(configured), nil
+	}
+	path, ok := strings.CutPrefix(dbURL, "sqlite:")
+	if !ok || db.Dialect() != store.SQLite {
+		if stored != "" {
+			log.Warn("the secret is stored in the database it protects: set PARLEY_SECRET on every node to its value (SELECT value FROM meta WHERE key = 'secret') and restart; it is then erased from the database")
+			return []byte(stored), nil
+		}
+		return nil, errors.New("PARLEY_SECRET is required with PostgreSQL (the same on every node): generate one with openssl rand -hex 32")
+	}
+	file := SecretFile(strings.TrimPrefix(path, "//"))
+	secret, err := readSecretFile(file, log)
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrNotExist):
+		secret = stored
+		if secret == "" {
+			b := make([]byte, 32)
+			if _, err := rand.Read(b); err != nil {
+				return nil, fmt.Errorf("generate secret: %w", err)
+			}
+			secret = hex.EncodeToString(b)
+		}
+		if secret, err = createSecretFile(file, secret); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, err
+	}
+	if stored != "" {
+		if stored != secret {
+			return nil, fmt.Errorf("the database holds a secret other than %s's: keep the right one in the file, then erase the other (DELETE FROM meta WHERE key = 'secret')", file)
+		}
+		if err := db.EraseMeta(ctx, metaSecret); err != nil {
+			return nil, fmt.Errorf("erase the secret from the database: %w", err)
+		}
+		log.Info("moved the secret out of the database", "file", file)
+	}
+	return []byte(secret), nil
+}
+
+// createSecretFile writes secret to a new file readable by its owner only;
+// if another process made the file first, its secret wins.
+func createSecretFile(file, secret string) (string, error) {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return readSecretFile(file, slog.Default())
+	}
+	if err != nil {
+		return "", fmt.Errorf("create the secret file: %w", err)
+	}
+	if _, err := f.WriteString(secret + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write the secret file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write the secret file: %w", err)
+	}
+	return secret, f.Close()
+}
+
+func readSecretFile(file string, log *slog.Logger) (string, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return "", err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(file, 0o600); err != nil {
+			return "", fmt.Errorf("the secret file %s is readable by others and cannot be made private: %w", file, err)
+		}
+		log.Warn("the secret file was readable by others; made it 0600", "file", file)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("read the secret file: %w", err)
+	}
+	secret := strings.TrimSpace(string(raw))
+	if len(secret) < 16 {
+		return "", fmt.Errorf("the secret file %s holds fewer than 16 characters", file)
+	}
+	return secret, nil
+}

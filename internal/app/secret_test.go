@@ -1,0 +1,128 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley/internal/app"
+	"github.com/parleychat/parley/internal/config"
+	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/token"
+)
+
+func openApp(t *testing.T, env map[string]string) (*app.App, error) {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func mode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode().Perm()
+}
+
+// The generated secret used to sit in the database it protects (and it
+// encrypts the Meta tokens there): a leaked copy of the file gave both.
+// Now it is kept in PATH.secret, 0600, the database file is 0600 too, and
+// an older database's stored secret is moved out on the first start, gone
+// from the file's bytes.
+func TestGeneratedSecretLivesBesideTheDatabase(t *testing.T) {
+	t.Run("fresh", func(t *testing.T) {
+		dbPath := filepath.Join(t.TempDir(), "parley.db")
+		env := map[string]string{"PARLEY_DATABASE_URL": "sqlite:" + dbPath}
+		a, err := openApp(t, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := a.Chat.Signer().Sign(token.Visitor, "v1")
+		if v, _ := a.DB.GetMeta(context.Background(), "secret"); v != "" {
+			t.Errorf("secret stored in the database")
+		}
+		a.Close()
+		if m := mode(t, dbPath); m != 0o600 {
+			t.Errorf("database file mode %o, want 600", m)
+		}
+		if m := mode(t, app.SecretFile(dbPath)); m != 0o600 {
+			t.Errorf("secret file mode %o, want 600", m)
+		}
+		// The next start signs with the same secret.
+		a, err = openApp(t, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		if id, err := a.Chat.Signer().Verify(token.Visitor, tok); err != nil || id != "v1" {
+			t.Fatalf("a token of the first start does not verify: %v", err)
+		}
+	})
+
+	t.Run("moved out of an older database", func(t *testing.T) {
+		dbPath := filepath.Join(t.TempDir(), "parley.db")
+		const old = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+		db, err := store.Open(context.Background(), "sqlite:"+dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SetMetaIfAbsent(context.Background(), "secret", old); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if err := os.Chmod(dbPath, 0o644); err != nil {
+			t.Fatal(err)
+		}
+
+		a, err := openApp(t, map[string]string{"PARLEY_DATABASE_URL": "sqlite:" + dbPath})
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed := a.Chat.Signer().Sign(token.Visitor, "v1")
+		a.Close()
+		if signed != token.NewSigner([]byte(old)).Sign(token.Visitor, "v1") {
+			t.Fatal("the stored secret was not kept: every token already given out would break")
+		}
+		raw, err := os.ReadFile(app.SecretFile(dbPath))
+		if err != nil || strings.TrimSpace(string(raw)) != old {
+			t.Fatalf("secret file %q (%v)", raw, err)
+		}
+		for _, f := range []string{dbPath, dbPath + "-wal"} {
+			b, err := os.ReadFile(f)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			if bytes.Contains(b, []byte(old)) {
+				t.Errorf("%s still holds the secret", filepath.Base(f))
+			}
+		}
+		if m := mode(t, dbPath); m != 0o600 {
+			t.Errorf("database file mode %o, want 600", m)
+		}
+	})
+
+	t.Run("from the environment", func(t *testing.T) {
+		dbPath := filepath.Join(t.TempDir(), "parley.db")
+		a, err := openApp(t, map[string]string{"PARLEY_DATABASE_URL": "sqlite:" + dbPath, "PARLEY_SECRET": "from-the-environment-0123"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Close()
+		if _, err := os.Stat(app.SecretFile(dbPath)); !os.IsNotExist(err) {
+			t.Errorf("a secret file was written although PARLEY_SECRET is set (%v)", err)
+		}
+	})
+}

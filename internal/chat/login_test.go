@@ -1,0 +1,38 @@
+package chat
+
+import (
+	"testing"
+	"time"
+)
+
+func TestBackoff(t *testing.T) {
+	b := newBackoff(5, time.Second, time.Minute)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		failures int
+		want     time.Duration // wait right after the last failure
+	}{
+		{1, 0}, {4, 0}, {5, time.Second}, {6, 2 * time.Second}, {7, 4 * time.Second},
+		{10, 32 * time.Second}, {11, time.Minute}, {40, time.Minute},
+	}
+	n := 0
+	for _, tt := range tests {
+		for n < tt.failures {
+			n = b.fail("ann@example.com", t0)
+		}
+		if got := b.wait("ann@example.com", t0); got != tt.want {
+			t.Errorf("after %d failures: wait %v, want %v", tt.failures, got, tt.want)
+		}
+		// Once the delay has passed the next attempt may come.
+		if got := b.wait("ann@example.com", t0.Add(tt.want)); got != 0 {
+			t.Errorf("after %d failures and %v: wait %v, want 0", tt.failures, tt.want, got)
+		}
+	}
+	if got := b.wait("bob@example.com", t0); got != 0 {
+		t.Errorf("another key waits %v", got)
+	}
+	b.reset("ann@example.com")
+	if got := b.wait("ann@example.com", t0); got != 0 {
+		t.Errorf("after reset: wait %v", got)
+	}
+}
