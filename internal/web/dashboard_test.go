@@ -657,3 +657,24 @@ func TestDashboardSettingsPreviewsEachMode(t *testing.T) {
 		t.Fatalf("%d previews, want one per sending mode", n)
 	}
 }
+
+// The visitor panel says why an address gets no email: the status belongs
+// to the address, so another visitor record's unsubscribe shows here too.
+func TestDashboardEmailStatusNote(t *testing.T) {
+	srv, _, b := setup(t)
+	vc := newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "hi")
+	page := b.get("/dashboard/conversations/" + vc.ConversationID).Body
+	mustNotContain(t, "page of an ok address", page, `data-testid="email-status-note"`)
+
+	other := newConversation(t, srv, srv.Workspace.SiteKey, "Vera again", "hello")
+	if _, err := srv.App.DB.StopEmailAddress(context.Background(), srv.Workspace.ID, "VISITOR@example.com",
+		model.EmailBouncing, model.EmailSourceBounce, "5.1.1 <b>no such user</b>", time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	for _, conv := range []string{vc.ConversationID, other.ConversationID} {
+		mustContain(t, "page", b.get("/dashboard/conversations/"+conv).Body,
+			`data-testid="email-status">bouncing<`,
+			`Emails to this address bounced (5.1.1 &lt;b&gt;no such user&lt;/b&gt;) on 4 Mar 2026`,
+			"until the visitor ticks the opt-in box")
+	}
+}
