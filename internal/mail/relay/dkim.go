@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -203,4 +204,47 @@ func (s *dkimSigner) sign(msg []byte) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// GenerateDKIMKey makes a new signing key, PKCS#8 PEM: "rsa" (2048 bits,
+// which every verifier accepts) or "ed25519" (RFC 8463; not every verifier
+// checks it yet, so sign with RSA too before relying on it).
+func GenerateDKIMKey(algorithm string) ([]byte, error) {
+	var key any
+	switch algorithm {
+	case "", "rsa":
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, fmt.Errorf("relay: generate dkim key: %w", err)
+		}
+		key = k
+	case "ed25519":
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("relay: generate dkim key: %w", err)
+		}
+		key = k
+	default:
+		return nil, fmt.Errorf("relay: dkim key type %q: want rsa or ed25519", algorithm)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("relay: generate dkim key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// ZoneTXT formats a TXT record for a zone file, splitting the value into
+// strings of at most 255 bytes as DNS requires (an RSA 2048 key needs two).
+func ZoneTXT(name, value string) string {
+	var parts []string
+	for len(value) > 255 {
+		parts = append(parts, value[:255])
+		value = value[255:]
+	}
+	parts = append(parts, value)
+	for i, p := range parts {
+		parts[i] = `"` + p + `"`
+	}
+	return name + ". IN TXT ( " + strings.Join(parts, " ") + " )"
 }

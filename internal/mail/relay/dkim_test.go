@@ -232,3 +232,18 @@ func TestDKIMRefusesMessageWithoutHeader(t *testing.T) {
 		t.Fatalf("Send error %v, want a permanent one", err)
 	}
 }
+
+func TestZoneTXT(t *testing.T) {
+	long := strings.Repeat("a", 300)
+	tests := []struct{ name, value, want string }{
+		{"short", "v=DKIM1; k=ed25519; p=abc", `s._domainkey.example.com. IN TXT ( "v=DKIM1; k=ed25519; p=abc" )`},
+		{"split at 255", long, `s._domainkey.example.com. IN TXT ( "` + long[:255] + `" "` + long[255:] + `" )`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ZoneTXT("s._domainkey.example.com", tc.value); got != tc.want {
+				t.Errorf("ZoneTXT = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
