@@ -74,7 +74,7 @@ func (s *Service) Unsubscribe(ctx context.Context, tok string) (string, model.Wo
 	if err != nil {
 		return "", w, err
 	}
-	if err := s.stopAddress(ctx, w.ID, addr, model.EmailUnsubscribed, model.EmailSourceUnsubscribe, "",
+	if err := s.stopAddress(ctx, w.ID, addr, model.EmailUnsubscribed, model.EmailStatusByUnsubscribe, "",
 		"not sent: the address was unsubscribed"); err != nil {
 		return "", w, err
 	}

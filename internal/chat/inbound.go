@@ -263,7 +263,7 @@ func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 		return err
 	}
 	// The bounce stops the address, whichever visitor now has it.
-	if err := s.stopAddress(ctx, e.WorkspaceID, e.To, model.EmailBouncing, model.EmailSourceBounce,
+	if err := s.stopAddress(ctx, e.WorkspaceID, e.To, model.EmailBouncing, model.EmailStatusByBounce,
 		strings.TrimSpace(b.Status+" "+b.Diagnostic), "not sent: the address bounced"); err != nil {
 		return err
 	}

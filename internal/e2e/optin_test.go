@@ -16,7 +16,7 @@ func TestWidgetOptIn(t *testing.T) {
 	srv := startParley(t)
 	ctx := context.Background()
 	if _, err := srv.App.DB.StopEmailAddress(ctx, srv.Workspace.ID, "vera@example.com", model.EmailUnsubscribed,
-		model.EmailSourceUnsubscribe, "", time.Now()); err != nil {
+		model.EmailStatusByUnsubscribe, "", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	visitor := newTab(t, "visitor")

@@ -75,7 +75,7 @@ func TestUnsubscribeCoversTheAddress(t *testing.T) {
 	one := visitorStatus(first.id)
 	for _, v := range []*visitor{first, second} {
 		got := visitorStatus(v.id)
-		if got.EmailStatus != model.EmailUnsubscribed || got.EmailStatusSource != model.EmailSourceUnsubscribe {
+		if got.EmailStatus != model.EmailUnsubscribed || got.EmailStatusSource != model.EmailStatusByUnsubscribe {
 			t.Fatalf("visitor %s: status %q from %q, want unsubscribed by the link", v.id, got.EmailStatus, got.EmailStatusSource)
 		}
 		if got.EmailStatusChangedAt == nil || !got.EmailStatusChangedAt.Equal(*one.EmailStatusChangedAt) {
@@ -130,7 +130,7 @@ func TestUnsubscribeCoversTheAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.OptInAt == nil || a.Source != model.EmailSourceOptIn {
+	if a.OptInAt == nil || a.Source != model.EmailStatusByOptIn {
 		t.Fatalf("opt-in not recorded: %+v", a)
 	}
 	second.leave()

@@ -335,9 +335,9 @@ func stoppedReason(snap Snapshot) string {
 	}
 	var how []string
 	switch snap.EmailSource {
-	case model.EmailSourceUnsubscribe:
+	case model.EmailStatusByUnsubscribe:
 		how = append(how, "unsubscribe link of an email")
-	case model.EmailSourceBounce:
+	case model.EmailStatusByBounce:
 		how = append(how, "delivery failure report")
 	}
 	if !snap.EmailChangedAt.IsZero() {

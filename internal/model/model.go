@@ -53,9 +53,9 @@ const (
 
 // What last changed the email status of an address (Visitor.EmailStatusSource).
 const (
-	EmailSourceUnsubscribe = "unsubscribe" // the one-click link of a forwarded email
-	EmailSourceBounce      = "bounce"      // a delivery status notification
-	EmailSourceOptIn       = "opt_in"      // the visitor ticked the opt-in box of the contact form
+	EmailStatusByUnsubscribe = "unsubscribe" // the one-click link of a forwarded email
+	EmailStatusByBounce      = "bounce"      // a delivery status notification
+	EmailStatusByOptIn       = "opt_in"      // the visitor ticked the opt-in box of the contact form
 )
 
 // EmailKey is the form under which an address's email status is kept: an

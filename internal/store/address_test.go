@@ -49,22 +49,22 @@ func TestEmailAddressStatus(t *testing.T) {
 			{"nothing recorded", func() (bool, error) { return false, nil }, false,
 				map[string]string{older.ID: "ok", newer.ID: "ok", stranger.ID: "ok", bob.ID: "ok"}, ""},
 			{"unsubscribe in capitals covers both visitors", func() (bool, error) {
-				return db.StopEmailAddress(ctx, w.ID, " VERA@example.net ", model.EmailUnsubscribed, model.EmailSourceUnsubscribe, "", at(time.Minute))
+				return db.StopEmailAddress(ctx, w.ID, " VERA@example.net ", model.EmailUnsubscribed, model.EmailStatusByUnsubscribe, "", at(time.Minute))
 			}, true, map[string]string{older.ID: "unsubscribed", newer.ID: "unsubscribed", stranger.ID: "ok", bob.ID: "ok"}, "unsubscribe"},
 			{"the same unsubscribe again changes nothing", func() (bool, error) {
-				return db.StopEmailAddress(ctx, w.ID, "vera@example.net", model.EmailUnsubscribed, model.EmailSourceUnsubscribe, "", at(2*time.Minute))
+				return db.StopEmailAddress(ctx, w.ID, "vera@example.net", model.EmailUnsubscribed, model.EmailStatusByUnsubscribe, "", at(2*time.Minute))
 			}, false, map[string]string{older.ID: "unsubscribed", newer.ID: "unsubscribed"}, "unsubscribe"},
 			{"a bounce does not replace the unsubscribe", func() (bool, error) {
-				return db.StopEmailAddress(ctx, w.ID, "vera@example.net", model.EmailBouncing, model.EmailSourceBounce, "5.1.1", at(3*time.Minute))
+				return db.StopEmailAddress(ctx, w.ID, "vera@example.net", model.EmailBouncing, model.EmailStatusByBounce, "5.1.1", at(3*time.Minute))
 			}, false, map[string]string{older.ID: "unsubscribed", newer.ID: "unsubscribed"}, "unsubscribe"},
 			{"opt-in", func() (bool, error) {
 				return true, db.OptInEmailAddress(ctx, w.ID, "vera@EXAMPLE.net", at(4*time.Minute))
 			}, true, map[string]string{older.ID: "ok", newer.ID: "ok", stranger.ID: "ok"}, "opt_in"},
 			{"a bounce covers both", func() (bool, error) {
-				return db.StopEmailAddress(ctx, w.ID, "vera@example.net", model.EmailBouncing, model.EmailSourceBounce, "5.1.1 no such user", at(5*time.Minute))
+				return db.StopEmailAddress(ctx, w.ID, "vera@example.net", model.EmailBouncing, model.EmailStatusByBounce, "5.1.1 no such user", at(5*time.Minute))
 			}, true, map[string]string{older.ID: "bouncing", newer.ID: "bouncing", stranger.ID: "ok"}, "bounce"},
 			{"an unsubscribe replaces a bounce", func() (bool, error) {
-				return db.StopEmailAddress(ctx, w.ID, "vera@example.net", model.EmailUnsubscribed, model.EmailSourceUnsubscribe, "", at(6*time.Minute))
+				return db.StopEmailAddress(ctx, w.ID, "vera@example.net", model.EmailUnsubscribed, model.EmailStatusByUnsubscribe, "", at(6*time.Minute))
 			}, true, map[string]string{older.ID: "unsubscribed", newer.ID: "unsubscribed"}, "unsubscribe"},
 		}
 		for _, st := range steps {

@@ -47,9 +47,9 @@ func backfillEmailKeys(ctx context.Context, s *Store, now time.Time) error {
 	// Unsubscribes first: StopEmailAddress keeps an unsubscribe over a
 	// later bounce. The time of the old change is unknown (NULL).
 	for _, status := range []string{model.EmailUnsubscribed, model.EmailBouncing} {
-		source := model.EmailSourceUnsubscribe
+		source := model.EmailStatusByUnsubscribe
 		if status == model.EmailBouncing {
-			source = model.EmailSourceBounce
+			source = model.EmailStatusByBounce
 		}
 		for _, r := range all {
 			if r.status != status || model.EmailKey(r.email) == "" {

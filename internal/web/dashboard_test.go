@@ -675,7 +675,7 @@ func TestDashboardEmailStatusNote(t *testing.T) {
 
 	other := newConversation(t, srv, srv.Workspace.SiteKey, "Vera again", "hello")
 	if _, err := srv.App.DB.StopEmailAddress(context.Background(), srv.Workspace.ID, "VISITOR@example.com",
-		model.EmailBouncing, model.EmailSourceBounce, "5.1.1 <b>no such user</b>", time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)); err != nil {
+		model.EmailBouncing, model.EmailStatusByBounce, "5.1.1 <b>no such user</b>", time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	for _, conv := range []string{vc.ConversationID, other.ConversationID} {

@@ -267,7 +267,7 @@ func linkify(body string) []bodyPart {
 func emailStatusNote(v model.Visitor, c clock) string {
 	var b strings.Builder
 	switch {
-	case v.EmailStatus == model.EmailUnsubscribed && v.EmailStatusSource == model.EmailSourceUnsubscribe:
+	case v.EmailStatus == model.EmailUnsubscribed && v.EmailStatusSource == model.EmailStatusByUnsubscribe:
 		b.WriteString("Unsubscribed with the link of a forwarded email")
 	case v.EmailStatus == model.EmailUnsubscribed:
 		b.WriteString("Unsubscribed")
@@ -276,7 +276,7 @@ func emailStatusNote(v model.Visitor, c clock) string {
 		if v.EmailStatusDetail != "" {
 			b.WriteString(" (" + v.EmailStatusDetail + ")")
 		}
-	case v.EmailStatusSource == model.EmailSourceOptIn:
+	case v.EmailStatusSource == model.EmailStatusByOptIn:
 		b.WriteString("The visitor opted in again in the contact form")
 	default:
 		return ""
