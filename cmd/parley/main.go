@@ -38,6 +38,8 @@ commands:
   workspace rename --workspace W --name N rename a workspace
   backup --out FILE                       write a consistent copy of the live SQLite database
                                           (on PostgreSQL: use pg_dump)
+  dkim keygen --selector S --domain D [--out FILE] [--type rsa|ed25519]
+                                          write a DKIM key (mode 0600); prints its DNS record
   version                                 print the version
 
 Configuration comes from PARLEY_* environment variables (see README).
@@ -62,6 +64,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "dkim":
+		// Needs neither the configuration nor the database.
+		if len(args) < 2 || args[1] != "keygen" {
+			return errors.New(dkimUsage)
+		}
+		return dkimKeygen(args[2:], stdout, stderr)
 	}
 	cfg, err := config.Load(nil)
 	if err != nil {

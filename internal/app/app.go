@@ -20,6 +20,7 @@ import (
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/mail/inbound"
+	"github.com/parleychat/parley/internal/mail/maildns"
 	"github.com/parleychat/parley/internal/mail/outbox"
 	"github.com/parleychat/parley/internal/mail/relay"
 	"github.com/parleychat/parley/internal/model"
@@ -46,12 +47,15 @@ type App struct {
 	Inbound *inbound.Server
 	// Meta answers Messenger and Instagram conversations through Meta's
 	// Send API.
-	Meta   *meta.Service
-	relay  *relay.Relay
-	pub    realtime.Publisher
-	bus    *realtime.PGBus
-	Log    *slog.Logger
-	secret []byte
+	Meta *meta.Service
+	// MailDNS is the DNS advice for outbound mail (Settings → Email); its
+	// warnings are logged at start.
+	MailDNS maildns.Setup
+	relay   *relay.Relay
+	pub     realtime.Publisher
+	bus     *realtime.PGBus
+	Log     *slog.Logger
+	secret  []byte
 	// conns counts the HTTP connections against the descriptor limit.
 	conns *web.ConnGuard
 }
@@ -109,6 +113,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if err := a.openMail(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	for _, w := range a.MailDNS.Warnings {
+		log.Warn(w, "mail_from", cfg.MailFrom, "dkim_domain", cfg.DKIMDomain)
 	}
 	if cfg.SMTPURL != "" && !strings.HasPrefix(cfg.PublicURL, "https://") {
 		log.Warn("PARLEY_PUBLIC_URL is not https: the List-Unsubscribe links of forwarded emails will not be either, and mail providers expect https", "public_url", cfg.PublicURL)
@@ -174,6 +181,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		NoAddressLimits: !cfg.RateLimits,
 		BodyReadTimeout: cfg.HTTPBodyTimeout,
 		Conns:           a.conns,
+		MailDNS:         &a.MailDNS,
 	})
 	return a, nil
 }
@@ -201,14 +209,21 @@ func (a *App) readyChecks() []web.ReadyCheck {
 // outbox worker.
 func (a *App) openMail() error {
 	var sender outbox.Sender
+	dns := maildns.Config{MailFrom: a.Config.MailFrom, DKIMDomain: a.Config.DKIMDomain}
 	if a.Config.SMTPURL != "" {
 		rc := relay.Config{URL: a.Config.SMTPURL, HeloName: heloName(a.Config.PublicURL)}
+		if u, err := url.Parse(a.Config.SMTPURL); err == nil {
+			dns.RelayHost = u.Hostname()
+		}
 		if a.Config.DKIMKeyFile != "" {
 			dk, err := relay.LoadDKIM(a.Config.DKIMKeyFile, a.Config.DKIMSelector, a.Config.DKIMDomain)
 			if err != nil {
 				return fmt.Errorf("DKIM: %w", err)
 			}
 			rc.DKIM = dk
+			if dns.DKIMName, dns.DKIMValue, err = dk.TXTRecord(); err != nil {
+				return fmt.Errorf("DKIM: %w", err)
+			}
 		}
 		r, err := relay.New(rc)
 		if err != nil {
@@ -216,6 +231,7 @@ func (a *App) openMail() error {
 		}
 		a.relay, sender = r, r
 	}
+	a.MailDNS = maildns.Plan(dns)
 	a.Outbox = outbox.New(a.DB, sender, a.Chat, outbox.Options{
 		IsPermanent: relay.IsPermanent,
 		RetryBase:   a.Config.MailRetryBase,

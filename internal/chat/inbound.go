@@ -262,20 +262,16 @@ func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.db.VisitorByID(ctx, e.VisitorID)
-	if err != nil {
+	// The bounce stops the address, whichever visitor now has it.
+	if err := s.stopAddress(ctx, e.WorkspaceID, e.To, model.EmailBouncing, model.EmailStatusByBounce,
+		strings.TrimSpace(b.Status+" "+b.Diagnostic), "not sent: the address bounced"); err != nil {
 		return err
-	}
-	if strings.EqualFold(deref(v.Email), e.To) {
-		if err := s.db.SetVisitorEmailStatus(ctx, v.ID, model.EmailBouncing); err != nil {
-			return err
-		}
 	}
 	c, err := s.db.ConversationByID(ctx, e.ConversationID)
 	if err != nil {
 		return err
 	}
-	n := s.note(c, now, fmt.Sprintf("The email to %s bounced (%s %s): no more emails go to this address until it is changed.", e.To, b.Status, b.Diagnostic))
+	n := s.note(c, now, fmt.Sprintf("The email to %s bounced (%s %s): no more emails go to this address until the visitor opts in again from the chat's contact form.", e.To, b.Status, b.Diagnostic))
 	if err := s.db.CreateMessage(ctx, n); err != nil {
 		return err
 	}
@@ -285,7 +281,6 @@ func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 		}
 	}
 	s.toAgents(c.WorkspaceID, realtime.MessageCreated, n)
-	s.visitorUpdated(ctx, v.ID)
 	return nil
 }
 

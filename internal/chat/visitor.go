@@ -267,32 +267,6 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 	return msg, nil
 }
 
-// VisitorContact stores the contact form: the visitor's email and name.
-func (s *Service) VisitorContact(ctx context.Context, visitorID, email, name string) (model.Visitor, error) {
-	addr, err := ValidateEmail(email)
-	if err != nil {
-		return model.Visitor{}, err
-	}
-	n, err := cleanName(name)
-	if err != nil {
-		return model.Visitor{}, err
-	}
-	v, err := s.db.VisitorByID(ctx, visitorID)
-	if err != nil {
-		return v, notFound(err, "visitor")
-	}
-	if v.Verified() && (v.Email == nil || !strings.EqualFold(*v.Email, addr)) {
-		return v, newError(CodeForbidden, "the email of a visitor the site identified is the site's: it cannot be changed here")
-	}
-	v.Email = &addr
-	source := model.EmailFromContactForm
-	v.EmailSource = &source
-	if n != nil {
-		v.Name = n
-	}
-	return s.saveContact(ctx, v)
-}
-
 func (s *Service) saveContact(ctx context.Context, v model.Visitor) (model.Visitor, error) {
 	if err := s.db.UpdateVisitorContact(ctx, v); err != nil {
 		return v, err
@@ -371,38 +345,4 @@ func trimmed(p *string) *string {
 		return nil
 	}
 	return &t
-}
-
-// Unsubscribe stops forwarded emails to the visitor an unsubscribe token
-// names (List-Unsubscribe, RFC 8058).
-// UnsubscribeTarget checks an unsubscribe link without acting on it and
-// returns the visitor and workspace it is for.
-func (s *Service) UnsubscribeTarget(ctx context.Context, tok string) (model.Visitor, model.Workspace, error) {
-	id, err := s.signer.Verify(token.Unsubscribe, tok)
-	if err != nil {
-		return model.Visitor{}, model.Workspace{}, &Error{Code: CodeInvalidToken, Message: "invalid unsubscribe link", Err: err}
-	}
-	v, err := s.db.VisitorByID(ctx, id)
-	if err != nil {
-		return v, model.Workspace{}, &Error{Code: CodeInvalidToken, Message: "invalid unsubscribe link", Err: err}
-	}
-	w, err := s.db.Workspace(ctx, v.WorkspaceID)
-	return v, w, notFound(err, "workspace")
-}
-
-func (s *Service) Unsubscribe(ctx context.Context, tok string) (model.Visitor, error) {
-	id, err := s.signer.Verify(token.Unsubscribe, tok)
-	if err != nil {
-		return model.Visitor{}, &Error{Code: CodeInvalidToken, Message: "invalid unsubscribe link", Err: err}
-	}
-	if err := s.db.SetVisitorEmailStatus(ctx, id, model.EmailUnsubscribed); err != nil {
-		return model.Visitor{}, err
-	}
-	v, err := s.db.VisitorByID(ctx, id)
-	if err != nil {
-		return v, notFound(err, "visitor")
-	}
-	s.toAgents(v.WorkspaceID, realtime.VisitorUpdated, v)
-	s.eval.VisitorChanged(ctx, v.ID)
-	return v, nil
 }

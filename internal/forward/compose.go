@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"math"
 	"net/mail"
 	"net/url"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	texttemplate "text/template"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/mail/message"
 	"github.com/parleychat/parley/internal/model"
@@ -34,6 +36,10 @@ type ComposeInput struct {
 	UnsubscribeURL  string // absolute http(s) URL; one-click POST target too
 	ConversationURL string // absolute http(s) link back to the website conversation; empty: no link
 
+	// BrandColor is the workspace's colour, #RRGGBB, for the email's header
+	// bar and button; empty or malformed: DefaultBrandColor.
+	BrandColor string
+
 	MessageID string   // stable per email, so a retry reuses it
 	Previous  []string // Message-IDs of the conversation's earlier emails, oldest first
 
@@ -53,11 +59,16 @@ const (
 	headerSuppress = "X-Auto-Response-Suppress"
 )
 
+// DefaultBrandColor is the brand colour of a workspace that has none of
+// its own.
+const DefaultBrandColor = "#2f6feb"
+
 //go:embed templates/email.txt.tmpl templates/email.html.tmpl
 var templateFS embed.FS
 
 var (
-	textTemplate = texttemplate.Must(texttemplate.New("email.txt.tmpl").ParseFS(templateFS, "templates/email.txt.tmpl"))
+	textTemplate = texttemplate.Must(texttemplate.New("email.txt.tmpl").
+			ParseFS(templateFS, "templates/email.txt.tmpl"))
 	htmlTemplate = htmltemplate.Must(htmltemplate.New("email.html.tmpl").
 			Funcs(htmltemplate.FuncMap{
 			"lines":   func(s string) []string { return strings.Split(s, "\n") },
@@ -69,6 +80,13 @@ var (
 // emailView is the data of both templates. Every string is plain text: html/template escapes it.
 type emailView struct {
 	Subject         string
+	Workspace       string // the brand: the header of both parts
+	Rule            string // "=" under Workspace in the text part
+	Brand           string // #RRGGBB
+	OnBrand         string // text colour on Brand
+	BrandText       string // Brand, or a darker colour when Brand is too light for text on white
+	Preheader       string // the first words of the newest reply, shown by inboxes beside the subject
+	PreheaderPad    string // keeps inboxes from adding the body's first words after Preheader
 	Greeting        string
 	Intro           string
 	Omitted         string // e.g. "9 earlier messages are not shown."; empty: none
@@ -167,8 +185,17 @@ func compose(in ComposeInput) (message.Message, error) {
 	from.Name = senderName(agent, workspace)
 	to.Name = visitorName
 
+	brand := brandColor(in.BrandColor)
+	name := cmp.Or(workspace, "Support")
 	view := emailView{
 		Subject:         subject(workspace),
+		Workspace:       name,
+		Rule:            strings.Repeat("=", utf8.RuneCountInString(name)),
+		Brand:           brand,
+		OnBrand:         textOn(brand),
+		BrandText:       readableOnWhite(brand),
+		Preheader:       preheader(d),
+		PreheaderPad:    strings.Repeat("\u200c\u00a0", 40),
 		Greeting:        "Hi,",
 		Intro:           intro(len(d.Pending), workspace, mode),
 		Omitted:         omitted(in.Snapshot.Messages, len(d.Messages)),
@@ -236,6 +263,92 @@ func subject(workspace string) string {
 		return "Your conversation"
 	}
 	return "Your conversation with " + workspace
+}
+
+// preheader is the start of the newest pending reply, cut at a word, for
+// the inbox preview.
+func preheader(d Decision) string {
+	var body string
+	var newest time.Time
+	for _, m := range d.Messages {
+		if slices.Contains(d.Pending, m.ID) && !m.CreatedAt.Before(newest) {
+			body, newest = m.Body, m.CreatedAt
+		}
+	}
+	text := oneLine(body)
+	const max = 100
+	if utf8.RuneCountInString(text) <= max {
+		return text
+	}
+	cut := string([]rune(text)[:max])
+	if i := strings.LastIndexByte(cut, ' '); i > max/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,.;:") + "…"
+}
+
+// brandColor returns c when it is #RRGGBB, else DefaultBrandColor.
+func brandColor(c string) string {
+	c = strings.TrimSpace(c)
+	if _, ok := rgb(c); ok {
+		return strings.ToLower(c)
+	}
+	return DefaultBrandColor
+}
+
+func rgb(c string) ([3]float64, bool) {
+	var v [3]float64
+	if len(c) != 7 || c[0] != '#' {
+		return v, false
+	}
+	for i := range 3 {
+		n, err := strconv.ParseUint(c[1+2*i:3+2*i], 16, 8)
+		if err != nil {
+			return v, false
+		}
+		v[i] = float64(n) / 255
+	}
+	return v, true
+}
+
+// luminance is the relative luminance of a #RRGGBB colour (WCAG 2.x).
+func luminance(c string) float64 {
+	v, _ := rgb(c)
+	var l [3]float64
+	for i, x := range v {
+		if x <= 0.04045 {
+			l[i] = x / 12.92
+		} else {
+			l[i] = math.Pow((x+0.055)/1.055, 2.4)
+		}
+	}
+	return 0.2126*l[0] + 0.7152*l[1] + 0.0722*l[2]
+}
+
+func contrast(a, b string) float64 {
+	la, lb := luminance(a), luminance(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+const darkText = "#1f2328"
+
+// textOn picks white or dark text, whichever reads better on c.
+func textOn(c string) string {
+	if contrast(c, "#ffffff") >= contrast(c, darkText) {
+		return "#ffffff"
+	}
+	return darkText
+}
+
+// readableOnWhite returns c when text in it reads on white (WCAG AA, 4.5:1).
+func readableOnWhite(c string) string {
+	if contrast(c, "#ffffff") >= 4.5 {
+		return c
+	}
+	return darkText
 }
 
 func senderName(agent, workspace string) string {

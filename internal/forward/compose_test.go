@@ -376,7 +376,7 @@ func TestComposeContent(t *testing.T) {
 		if !strings.Contains(p.html, "10 earlier messages are not shown.") {
 			t.Error("html part does not say messages are left out")
 		}
-		if !strings.Contains(p.html, `>New</span><strong style="color:#1f2328;">Alex</strong> · Mon 2 Mar 10:15</div>`) {
+		if !strings.Contains(p.html, `>New</span> · <strong class="fg-main" style="color:#1f2328;">Alex</strong> · Mon 2 Mar 10:15</p>`) {
 			t.Errorf("html part does not badge the newest reply:\n%s", p.html)
 		}
 	})

@@ -64,6 +64,11 @@ type Snapshot struct {
 	VisitorEmail string // empty: the visitor is not identified
 	VisitorName  string
 	EmailStatus  string // model.EmailOK (or empty), model.EmailBouncing or model.EmailUnsubscribed
+	// EmailSource and EmailChangedAt say what set EmailStatus ("unsubscribe",
+	// "bounce") and when; empty and zero when unknown. The status belongs to
+	// the address, shared by every visitor of the workspace with it.
+	EmailSource    string
+	EmailChangedAt time.Time
 
 	Online       bool      // at least one open widget connection
 	LeftAt       time.Time // when the last widget connection closed
@@ -201,9 +206,9 @@ func Decide(now time.Time, snap Snapshot, mode Mode, t Timings) Decision {
 	}
 	switch snap.EmailStatus {
 	case model.EmailUnsubscribed:
-		return nothing(CodeUnsubscribed, "not sent: address unsubscribed")
+		return nothing(CodeUnsubscribed, stoppedReason(snap))
 	case model.EmailBouncing:
-		return nothing(CodeBouncing, "not sent: address bouncing")
+		return nothing(CodeBouncing, stoppedReason(snap))
 	}
 
 	msgs := snap.Messages
@@ -322,6 +327,36 @@ func content(msgs []Message, first int, mode Mode) []Message {
 		out = append(out, m)
 	}
 	return out
+}
+
+// stoppedReason tells agents why an address gets nothing and how that ends,
+// e.g. "not sent: vera@example.net unsubscribed (unsubscribe link of an
+// email, 2 Jan 2026 14:05 UTC); the visitor can opt in again from the
+// chat's contact form".
+func stoppedReason(snap Snapshot) string {
+	var b strings.Builder
+	b.WriteString("not sent: ")
+	b.WriteString(strings.TrimSpace(snap.VisitorEmail))
+	if snap.EmailStatus == model.EmailUnsubscribed {
+		b.WriteString(" unsubscribed")
+	} else {
+		b.WriteString(" bounced")
+	}
+	var how []string
+	switch snap.EmailSource {
+	case model.EmailStatusByUnsubscribe:
+		how = append(how, "unsubscribe link of an email")
+	case model.EmailStatusByBounce:
+		how = append(how, "delivery failure report")
+	}
+	if !snap.EmailChangedAt.IsZero() {
+		how = append(how, snap.EmailChangedAt.UTC().Format("2 Jan 2006 15:04 MST"))
+	}
+	if len(how) > 0 {
+		b.WriteString(" (" + strings.Join(how, ", ") + ")")
+	}
+	b.WriteString("; the visitor can opt in again from the chat's contact form")
+	return b.String()
 }
 
 func nothing(code Code, reason string) Decision {

@@ -118,9 +118,16 @@ func TestDecide(t *testing.T) {
 		{name: "blank email is not identified", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.VisitorEmail = "  " }),
 			outcome: Nothing, code: CodeNotIdentified},
 		{name: "unsubscribed", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.EmailStatus = model.EmailUnsubscribed }),
-			outcome: Nothing, code: CodeUnsubscribed, reason: "not sent: address unsubscribed"},
+			outcome: Nothing, code: CodeUnsubscribed, reason: "not sent: sam@example.com unsubscribed; the visitor can opt in again from the chat's contact form"},
+		{name: "unsubscribed by link, with its time", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) {
+			s.EmailStatus, s.EmailSource = model.EmailUnsubscribed, "unsubscribe"
+			s.EmailChangedAt = time.Date(2026, 1, 2, 14, 5, 0, 0, time.FixedZone("CET", 3600))
+		}),
+			outcome: Nothing, code: CodeUnsubscribed, reason: "not sent: sam@example.com unsubscribed (unsubscribe link of an email, 2 Jan 2026 13:05 UTC); the visitor can opt in again from the chat's contact form"},
 		{name: "bouncing", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.EmailStatus = model.EmailBouncing }),
-			outcome: Nothing, code: CodeBouncing, reason: "not sent: address bouncing"},
+			outcome: Nothing, code: CodeBouncing, reason: "not sent: sam@example.com bounced; the visitor can opt in again from the chat's contact form"},
+		{name: "bouncing, reported", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.EmailStatus, s.EmailSource = model.EmailBouncing, "bounce" }),
+			outcome: Nothing, code: CodeBouncing, reason: "not sent: sam@example.com bounced (delivery failure report); the visitor can opt in again from the chat's contact form"},
 		{name: "empty email status counts as ok", now: at(50, 0), snap: with(snapshot(chat()...), func(s *Snapshot) { s.EmailStatus = "" }),
 			outcome: Send, code: CodeDue, due: at(42, 0)},
 

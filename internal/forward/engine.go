@@ -482,6 +482,7 @@ func snapshotOf(c model.Conversation, w model.Workspace, msgs []model.Message) S
 		ConversationID:  c.ID,
 		Channel:         c.Channel,
 		EmailStatus:     c.Visitor.EmailStatus,
+		EmailSource:     c.Visitor.EmailStatusSource,
 		Online:          c.Visitor.Online,
 		AgentsAvailable: w.AgentsUnavailableSince == nil,
 	}
@@ -490,6 +491,9 @@ func snapshotOf(c model.Conversation, w model.Workspace, msgs []model.Message) S
 	}
 	if c.Visitor.Name != nil {
 		snap.VisitorName = *c.Visitor.Name
+	}
+	if c.Visitor.EmailStatusChangedAt != nil {
+		snap.EmailChangedAt = *c.Visitor.EmailStatusChangedAt
 	}
 	if c.Visitor.LeftAt != nil {
 		snap.LeftAt = *c.Visitor.LeftAt
@@ -522,6 +526,17 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 	}
 	loc := w.Location()
 	id := model.NewID()
+	// The unsubscribe link names the address, so it covers every visitor
+	// with it, and still works once this visitor is erased.
+	addr, err := tx.EnsureEmailAddress(ctx, w.ID, snap.VisitorEmail, now)
+	if err != nil {
+		return store.Email{}, err
+	}
+	if addr.Status != model.EmailOK {
+		// Stopped after the conversation was read: the next evaluation
+		// reads the new status.
+		return store.Email{}, fmt.Errorf("address %s since the conversation was read", addr.Status)
+	}
 	msg, err := Compose(ComposeInput{
 		Decision:        d,
 		Snapshot:        snap,
@@ -529,7 +544,7 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 		WorkspaceName:   w.Name,
 		MailFrom:        e.opts.MailFrom,
 		ReplyTo:         "reply+" + e.signer.Sign(token.Reply, c.ID) + "@" + e.opts.InboundDomain,
-		UnsubscribeURL:  e.opts.PublicURL + "/unsubscribe/" + e.signer.Sign(token.Unsubscribe, c.Visitor.ID),
+		UnsubscribeURL:  e.opts.PublicURL + "/unsubscribe/" + e.signer.Sign(token.UnsubscribeAddress, addr.ID),
 		ConversationURL: e.opts.PublicURL + "/chat/" + e.signer.Sign(token.Visitor, c.Visitor.ID),
 		MessageID:       message.NewID("parley."+id, e.opts.MailFrom),
 		Previous:        prev,

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"strings"
 	"sync"
 	"time"
 )
@@ -49,6 +50,19 @@ const (
 	EmailBouncing     = "bouncing"
 	EmailUnsubscribed = "unsubscribed"
 )
+
+// What last changed the email status of an address (Visitor.EmailStatusSource).
+const (
+	EmailStatusByUnsubscribe = "unsubscribe" // the one-click link of a forwarded email
+	EmailStatusByBounce      = "bounce"      // a delivery status notification
+	EmailStatusByOptIn       = "opt_in"      // the visitor ticked the opt-in box of the contact form
+)
+
+// EmailKey is the form under which an address's email status is kept: an
+// unsubscribe of Vera@Example.NET covers vera@example.net. Local parts are
+// case-sensitive in theory (RFC 5321) and never in practice; honouring an
+// unsubscribe for a differently cased address is the safe side.
+func EmailKey(addr string) string { return strings.ToLower(strings.TrimSpace(addr)) }
 
 // Forwarding modes (Settings.EmailForwarding).
 const (
@@ -173,8 +187,15 @@ type Visitor struct {
 	EmailStatus  string     `json:"email_status"`
 	// UserID is the site's id of a visitor identified by a verified
 	// identity; nil for everyone else.
-	UserID    *string   `json:"user_id,omitempty"`
-	CreatedAt time.Time `json:"-"`
+	UserID *string `json:"user_id,omitempty"`
+	// EmailStatusSource and EmailStatusChangedAt say what made the address
+	// unsubscribed or bouncing (or ok again) and when; absent while nothing
+	// did. The status belongs to the address in the workspace, shared by
+	// every visitor with that address.
+	EmailStatusSource    string     `json:"email_status_source,omitempty"`
+	EmailStatusChangedAt *time.Time `json:"email_status_changed_at,omitempty"`
+	EmailStatusDetail    string     `json:"-"`
+	CreatedAt            time.Time  `json:"-"`
 }
 
 // How a visitor's email was learned (Visitor.EmailSource).

@@ -140,7 +140,7 @@ func (s *Store) SetChannelTokenError(ctx context.Context, workspaceID, msg strin
 
 // ---- people -----------------------------------------------------------------------
 
-const channelPersonSelect = `SELECT ` + visitorColumns + `, v.channel, v.external_id, v.profile_checked_at FROM visitors v`
+const channelPersonSelect = `SELECT ` + visitorColumns + `, v.channel, v.external_id, v.profile_checked_at FROM visitors v` + visitorAddressJoin
 
 func scanChannelPerson(row interface{ Scan(...any) error }) (model.ChannelPerson, error) {
 	var (
@@ -166,9 +166,9 @@ func scanChannelPerson(row interface{ Scan(...any) error }) (model.ChannelPerson
 // creating it from v when there is none (concurrent first messages of the
 // same person make one visitor). created reports whether v was inserted.
 func (s *Store) EnsureChannelVisitor(ctx context.Context, v model.Visitor, channel, externalID string) (p model.ChannelPerson, created bool, err error) {
-	res, err := s.exec(ctx, `INSERT INTO visitors (id, workspace_id, name, email, email_status, online, created_at, channel, external_id)
+	res, err := s.exec(ctx, `INSERT INTO visitors (id, workspace_id, name, email, email_key, online, created_at, channel, external_id)
 		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		v.ID, v.WorkspaceID, v.Name, v.Email, v.EmailStatus, micros(v.CreatedAt), channel, externalID)
+		v.ID, v.WorkspaceID, v.Name, v.Email, emailKey(v.Email), micros(v.CreatedAt), channel, externalID)
 	if err != nil {
 		return p, false, fmt.Errorf("create %s visitor: %w", channel, err)
 	}

@@ -17,7 +17,7 @@ const conversationSelect = `SELECT c.id, c.workspace_id, c.status, c.channel, c.
 	(SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'reply' ORDER BY m.id DESC LIMIT 1),
 	c.assignee_id, ag.name, c.activity_id,
 	` + visitorColumns + `
-	FROM conversations c JOIN visitors v ON v.id = c.visitor_id LEFT JOIN agents ag ON ag.id = c.assignee_id`
+	FROM conversations c JOIN visitors v ON v.id = c.visitor_id LEFT JOIN agents ag ON ag.id = c.assignee_id` + visitorAddressJoin
 
 func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, error) {
 	var (

@@ -25,17 +25,32 @@ func forEachDB(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, openPostgres(t)) })
 }
 
+// forEachEmptyDB is forEachDB without the migrations, for tests of a
+// migration on data written before it.
+func forEachEmptyDB(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, openSQLiteEmpty(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, openPostgresEmpty(t)) })
+}
+
 // openSQLite opens and migrates a new SQLite file under t.TempDir().
 func openSQLite(t *testing.T) *store.DB {
+	t.Helper()
+	db := openSQLiteEmpty(t)
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatalf("migrate sqlite: %v", err)
+	}
+	return db
+}
+
+// openSQLiteEmpty opens a new SQLite file under t.TempDir(), unmigrated.
+func openSQLiteEmpty(t *testing.T) *store.DB {
 	t.Helper()
 	db, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "parley.db"))
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate sqlite: %v", err)
-	}
 	return db
 }
 
@@ -63,6 +78,16 @@ var postgresProbe = sync.OnceValue(func() error {
 // parameters), migrates it, and drops the schema at cleanup. An unreachable
 // server fails the test when CI=true and skips it otherwise.
 func openPostgres(t *testing.T) *store.DB {
+	t.Helper()
+	db := openPostgresEmpty(t)
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatalf("migrate postgres: %v", err)
+	}
+	return db
+}
+
+// openPostgresEmpty is openPostgres without the migrations.
+func openPostgresEmpty(t *testing.T) *store.DB {
 	t.Helper()
 	base := postgresURL()
 	u, err := url.Parse(base)
@@ -112,9 +137,6 @@ func openPostgres(t *testing.T) *store.DB {
 	}
 	if current != schema {
 		t.Fatalf("current_schema() = %q, want %q: search_path was not applied", current, schema)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate postgres: %v", err)
 	}
 	return db
 }

@@ -18,7 +18,7 @@ func (db *DB) migrator() (*goose.Provider, error) {
 	if db.dialect == Postgres {
 		d = goose.DialectPostgres
 	}
-	return goose.NewProvider(d, db.SQL, sub)
+	return goose.NewProvider(d, db.SQL, sub, goose.WithGoMigrations(addressMigration(db.dialect)))
 }
 
 // MigrationsCurrent reports an error unless the database has every

@@ -10,25 +10,37 @@ import (
 	"github.com/parleychat/parley/internal/model"
 )
 
-const visitorColumns = `v.id, v.workspace_id, v.name, v.email, v.email_status, v.online, v.left_at, v.last_active_at, v.created_at, v.email_source, v.user_id`
+// visitorColumns are read from "visitors v" joined with visitorAddressJoin:
+// the email status is that of the visitor's address in the workspace.
+const visitorColumns = `v.id, v.workspace_id, v.name, v.email, COALESCE(ea.status, 'ok'), ea.source, ea.changed_at, ea.detail,
+	v.online, v.left_at, v.last_active_at, v.created_at, v.email_source, v.user_id`
+
+// visitorAddressJoin follows "visitors v" wherever visitorColumns are read.
+const visitorAddressJoin = ` LEFT JOIN email_addresses ea ON ea.workspace_id = v.workspace_id AND ea.address = v.email_key`
 
 type visitorScan struct {
 	name, email  sql.NullString
-	source       sql.NullString
+	statusSource sql.NullString
+	detail       sql.NullString
+	changed      sql.NullInt64
 	userID       sql.NullString
 	online       int
 	left, active sql.NullInt64
 	created      int64
+	emailSource  sql.NullString
 }
 
 func (vs *visitorScan) dest(v *model.Visitor) []any {
-	return []any{&v.ID, &v.WorkspaceID, &vs.name, &vs.email, &v.EmailStatus, &vs.online, &vs.left, &vs.active, &vs.created, &vs.source, &vs.userID}
+	return []any{&v.ID, &v.WorkspaceID, &vs.name, &vs.email, &v.EmailStatus, &vs.statusSource, &vs.changed, &vs.detail,
+		&vs.online, &vs.left, &vs.active, &vs.created, &vs.emailSource, &vs.userID}
 }
 
 func (vs *visitorScan) fill(v *model.Visitor) {
+	v.EmailStatusSource, v.EmailStatusDetail = vs.statusSource.String, vs.detail.String
+	v.EmailStatusChangedAt = fromNullMicros(vs.changed)
 	v.Name = nullString(vs.name)
 	v.Email = nullString(vs.email)
-	v.EmailSource = nullString(vs.source)
+	v.EmailSource = nullString(vs.emailSource)
 	v.Online = vs.online != 0
 	v.LeftAt = fromNullMicros(vs.left)
 	v.LastActiveAt = fromNullMicros(vs.active)
@@ -52,10 +64,19 @@ func scanVisitor(row interface{ Scan(...any) error }) (model.Visitor, error) {
 	return v, nil
 }
 
-// CreateVisitor inserts a visitor.
+// emailKey is the stored key of an optional address (visitors.email_key).
+func emailKey(email *string) any {
+	if email == nil || model.EmailKey(*email) == "" {
+		return nil
+	}
+	return model.EmailKey(*email)
+}
+
+// CreateVisitor inserts a visitor. Its email status is that of its
+// address (v.EmailStatus is not stored).
 func (s *Store) CreateVisitor(ctx context.Context, v model.Visitor) error {
-	_, err := s.exec(ctx, `INSERT INTO visitors (id, workspace_id, name, email, email_source, email_status, online, left_at, last_active_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		v.ID, v.WorkspaceID, v.Name, v.Email, v.EmailSource, v.EmailStatus, boolInt(v.Online), nullMicros(v.LeftAt), nullMicros(v.LastActiveAt), micros(v.CreatedAt))
+	_, err := s.exec(ctx, `INSERT INTO visitors (id, workspace_id, name, email, email_key, email_source, online, left_at, last_active_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.ID, v.WorkspaceID, v.Name, v.Email, emailKey(v.Email), v.EmailSource, boolInt(v.Online), nullMicros(v.LeftAt), nullMicros(v.LastActiveAt), micros(v.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create visitor: %w", err)
 	}
@@ -64,7 +85,7 @@ func (s *Store) CreateVisitor(ctx context.Context, v model.Visitor) error {
 
 // Visitor returns a visitor of a workspace.
 func (s *Store) Visitor(ctx context.Context, workspaceID, id string) (model.Visitor, error) {
-	v, err := scanVisitor(s.queryRow(ctx, `SELECT `+visitorColumns+` FROM visitors v WHERE v.id = ? AND v.workspace_id = ?`, id, workspaceID))
+	v, err := scanVisitor(s.queryRow(ctx, `SELECT `+visitorColumns+` FROM visitors v`+visitorAddressJoin+` WHERE v.id = ? AND v.workspace_id = ?`, id, workspaceID))
 	if err != nil {
 		return v, fmt.Errorf("get visitor %s: %w", id, err)
 	}
@@ -74,7 +95,7 @@ func (s *Store) Visitor(ctx context.Context, workspaceID, id string) (model.Visi
 // VisitorByID returns a visitor whatever its workspace (for widget tokens,
 // which name the visitor and are checked by signature).
 func (s *Store) VisitorByID(ctx context.Context, id string) (model.Visitor, error) {
-	v, err := scanVisitor(s.queryRow(ctx, `SELECT `+visitorColumns+` FROM visitors v WHERE v.id = ?`, id))
+	v, err := scanVisitor(s.queryRow(ctx, `SELECT `+visitorColumns+` FROM visitors v`+visitorAddressJoin+` WHERE v.id = ?`, id))
 	if err != nil {
 		return v, fmt.Errorf("get visitor %s: %w", id, err)
 	}
@@ -84,7 +105,7 @@ func (s *Store) VisitorByID(ctx context.Context, id string) (model.Visitor, erro
 // VisitorByUserID returns the visitor a workspace's site identified as
 // userID.
 func (s *Store) VisitorByUserID(ctx context.Context, workspaceID, userID string) (model.Visitor, error) {
-	v, err := scanVisitor(s.queryRow(ctx, `SELECT `+visitorColumns+` FROM visitors v WHERE v.workspace_id = ? AND v.user_id = ?`, workspaceID, userID))
+	v, err := scanVisitor(s.queryRow(ctx, `SELECT `+visitorColumns+` FROM visitors v`+visitorAddressJoin+` WHERE v.workspace_id = ? AND v.user_id = ?`, workspaceID, userID))
 	if err != nil {
 		return v, fmt.Errorf("get visitor by user id: %w", err)
 	}
@@ -104,15 +125,14 @@ func (s *Store) SetVisitorUserID(ctx context.Context, id, userID string) error {
 }
 
 // UpdateVisitorContact stores a visitor's name, email and how the email
-// was learned. A new address resets email_status to ok; the same address
-// keeps its source.
+// was learned (the same address keeps its source). The visitor's email
+// status follows: it is that of the (new) address.
 func (s *Store) UpdateVisitorContact(ctx context.Context, v model.Visitor) error {
 	_, err := s.exec(ctx, `UPDATE visitors SET name = ?,
 		email_source = CASE WHEN CAST(? AS TEXT) IS NULL THEN NULL WHEN email IS NULL OR LOWER(email) <> LOWER(?) THEN CAST(? AS TEXT) ELSE email_source END,
-		email_status = CASE WHEN email IS NULL OR LOWER(email) <> LOWER(?) THEN 'ok' ELSE email_status END,
-		email = ?
+		email = ?, email_key = ?
 		WHERE id = ? AND workspace_id = ?`,
-		v.Name, v.Email, v.Email, v.EmailSource, v.Email, v.Email, v.ID, v.WorkspaceID)
+		v.Name, v.Email, v.Email, v.EmailSource, v.Email, emailKey(v.Email), v.ID, v.WorkspaceID)
 	if err != nil {
 		return fmt.Errorf("update visitor %s: %w", v.ID, err)
 	}
@@ -123,8 +143,8 @@ func (s *Store) UpdateVisitorContact(ctx context.Context, v model.Visitor) error
 // found in their conversation, and reports whether it did (false: the
 // visitor got an email meanwhile).
 func (s *Store) SetVisitorEmailIfNone(ctx context.Context, id, email, source string) (bool, error) {
-	res, err := s.exec(ctx, `UPDATE visitors SET email = ?, email_source = ?, email_status = 'ok'
-		WHERE id = ? AND (email IS NULL OR email = '')`, email, source, id)
+	res, err := s.exec(ctx, `UPDATE visitors SET email = ?, email_key = ?, email_source = ?
+		WHERE id = ? AND (email IS NULL OR email = '')`, email, emailKey(&email), source, id)
 	if err != nil {
 		return false, fmt.Errorf("set email of visitor %s: %w", id, err)
 	}
@@ -133,14 +153,6 @@ func (s *Store) SetVisitorEmailIfNone(ctx context.Context, id, email, source str
 		return false, fmt.Errorf("set email of visitor %s: %w", id, err)
 	}
 	return n == 1, nil
-}
-
-// SetVisitorEmailStatus stores the state of a visitor's address.
-func (s *Store) SetVisitorEmailStatus(ctx context.Context, id, status string) error {
-	if _, err := s.exec(ctx, `UPDATE visitors SET email_status = ? WHERE id = ?`, status, id); err != nil {
-		return fmt.Errorf("set email status of visitor %s: %w", id, err)
-	}
-	return nil
 }
 
 // SetVisitorOnline marks a visitor online and active at (last_active_at

@@ -25,8 +25,11 @@ import (
 // under the purpose it was signed for.
 const (
 	Reply       = "reply"       // reply addresses: the id is a conversation id
-	Unsubscribe = "unsubscribe" // unsubscribe links: the id is a visitor id
-	Visitor     = "visitor"     // visitor tokens kept by the widget
+	Unsubscribe = "unsubscribe" // unsubscribe links of earlier versions: the id is a visitor id
+	// UnsubscribeAddress is the purpose of unsubscribe links: the id is
+	// that of an address in a workspace (store.EmailAddress).
+	UnsubscribeAddress = "unsubscribe-address"
+	Visitor            = "visitor" // visitor tokens kept by the widget
 )
 
 // ErrInvalid is returned by Verify for every token it does not accept:

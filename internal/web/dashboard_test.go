@@ -2,11 +2,18 @@ package web_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -657,4 +664,62 @@ func TestDashboardSettingsPreviewsEachMode(t *testing.T) {
 	if n := strings.Count(page, `data-testid="email-preview"`); n != 2 {
 		t.Fatalf("%d previews, want one per sending mode", n)
 	}
+}
+
+// The visitor panel says why an address gets no email: the status belongs
+// to the address, so another visitor record's unsubscribe shows here too.
+func TestDashboardEmailStatusNote(t *testing.T) {
+	srv, _, b := setup(t)
+	vc := newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "hi")
+	page := b.get("/dashboard/conversations/" + vc.ConversationID).Body
+	mustNotContain(t, "page of an ok address", page, `data-testid="email-status-note"`)
+
+	other := newConversation(t, srv, srv.Workspace.SiteKey, "Vera again", "hello")
+	if _, err := srv.App.DB.StopEmailAddress(context.Background(), srv.Workspace.ID, "VISITOR@example.com",
+		model.EmailBouncing, model.EmailStatusByBounce, "5.1.1 <b>no such user</b>", time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	for _, conv := range []string{vc.ConversationID, other.ConversationID} {
+		mustContain(t, "page", b.get("/dashboard/conversations/"+conv).Body,
+			`data-testid="email-status">bouncing<`,
+			`Emails to this address bounced (5.1.1 &lt;b&gt;no such user&lt;/b&gt;) on 4 Mar 2026`,
+			"until the visitor ticks the opt-in box")
+	}
+}
+
+// Settings → Email shows the DKIM record to publish, the SPF and DMARC
+// records to check, what is wrong with the configuration, and a warning
+// while the workspace is still named "Default".
+func TestDashboardSettingsEmail(t *testing.T) {
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(ed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "dkim.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	relay := apptest.StartRelay(t)
+	srv := apptest.Start(t, map[string]string{
+		"PARLEY_SMTP_URL":      relay.URL,
+		"PARLEY_MAIL_FROM":     "chat@shop.example.com",
+		"PARLEY_DKIM_KEY_FILE": keyFile,
+		"PARLEY_DKIM_SELECTOR": "parley1",
+		"PARLEY_DKIM_DOMAIN":   "mailer.example.net",
+	})
+	srv.AddAgent("ada@example.com", "Ada")
+	b := newBrowser(t, srv)
+	b.login("ada@example.com")
+	page := b.get("/dashboard/settings").Body
+	pub := base64.StdEncoding.EncodeToString(ed.Public().(ed25519.PublicKey))
+	mustContain(t, "settings", page,
+		`data-testid="default-name-warning"`, "still named “Default”",
+		`data-testid="email-dns-warning"`, "mailer.example.net is not aligned with the domain shop.example.com",
+		`<code>parley1._domainkey.mailer.example.net</code>`, `v=DKIM1; k=ed25519; p=`+strings.ReplaceAll(pub, "+", "&#43;"),
+		`<code>shop.example.com</code>`, `v=spf1`,
+		`<code>_dmarc.shop.example.com</code>`, `v=DMARC1; p=none; rua=mailto:postmaster@shop.example.com`)
 }

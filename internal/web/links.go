@@ -27,7 +27,8 @@ var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype
 <style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:1.5rem}
 button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}</style>
 </head><body><main>
-{{if .Done}}<h1>Unsubscribed</h1><p>{{.Email}} will get no more emails about conversations with {{.Workspace}}.</p>
+{{if .Done}}<h1>Unsubscribed</h1><p>{{.Email}} will get no more emails about conversations with {{.Workspace}}.
+To get them again, tick the box in the chat's contact form.</p>
 {{else}}<h1>Stop these emails?</h1>
 <p>You will no longer get replies from {{.Workspace}} by email{{with .Email}} at {{.}}{{end}}. You can still chat on the website.</p>
 <form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>{{end}}
@@ -73,7 +74,7 @@ func (s *Server) chatLink(w http.ResponseWriter, r *http.Request) {
 func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
 	// Showing the page changes nothing (link scanners fetch URLs in mail),
 	// but an invalid link is refused here already.
-	v, ws, err := s.svc.UnsubscribeTarget(r.Context(), r.PathValue("token"))
+	email, ws, err := s.svc.UnsubscribeTarget(r.Context(), r.PathValue("token"))
 	if err != nil {
 		if answerOf(err).Internal {
 			s.log.Error("unsubscribe link", "err", err)
@@ -83,10 +84,6 @@ func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
 		s.invalidUnsubscribeLink(w)
 		return
 	}
-	email := ""
-	if v.Email != nil {
-		email = *v.Email
-	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = unsubscribePage.Execute(w, map[string]any{"Done": false, "Email": email, "Workspace": ws.Name})
@@ -94,7 +91,7 @@ func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	v, err := s.svc.Unsubscribe(r.Context(), r.PathValue("token"))
+	email, ws, err := s.svc.Unsubscribe(r.Context(), r.PathValue("token"))
 	if err != nil {
 		if answerOf(err).Internal {
 			s.log.Error("unsubscribe", "err", err)
@@ -104,13 +101,6 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.invalidUnsubscribeLink(w)
 		return
 	}
-	email, name := "", "us"
-	if v.Email != nil {
-		email = *v.Email
-	}
-	if ws, err := s.svc.Workspace(r.Context(), v.WorkspaceID); err == nil {
-		name = ws.Name
-	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = unsubscribePage.Execute(w, map[string]any{"Done": true, "Email": email, "Workspace": name})
+	_ = unsubscribePage.Execute(w, map[string]any{"Done": true, "Email": email, "Workspace": ws.Name})
 }

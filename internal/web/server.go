@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/mail/maildns"
 	"github.com/parleychat/parley/internal/realtime"
 )
 
@@ -55,6 +56,8 @@ type Options struct {
 	// Meta is the Messenger/Instagram channel. Nil: its webhook, API and
 	// settings page answer that it is not enabled on this server.
 	Meta MetaChannel
+	// MailDNS is the DNS advice Settings → Email shows (nil: none).
+	MailDNS *maildns.Setup
 }
 
 // Server is the HTTP handler of Parley.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/mail/maildns"
 	"github.com/parleychat/parley/internal/model"
 )
 
@@ -31,6 +32,11 @@ type settingsView struct {
 	IdentityVerification bool
 	IdentitySecret       string
 	IdentityExamples     []identityExample
+	// Email is Settings → Email: the DNS records to publish or check.
+	Email *maildns.Setup
+	// DefaultName is set while the workspace is still named "Default",
+	// which becomes the sender name and the subject of forwarded emails.
+	DefaultName bool
 }
 
 type emailPreview struct{ Label, Subject, From, Text, HTML string }
@@ -81,6 +87,8 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	sv.Snippet = fmt.Sprintf(`<script src="%s/widget.js" data-site-key="%s" async></script>`, s.opts.PublicURL, p.Workspace.SiteKey)
 	sv.DemoURL = "/demo?site_key=" + url.QueryEscape(p.Workspace.SiteKey)
+	sv.Email = s.opts.MailDNS
+	sv.DefaultName = strings.EqualFold(strings.TrimSpace(p.Workspace.Name), "Default")
 	for _, o := range forwardingLabels {
 		if o.Value == model.ForwardOff {
 			continue

@@ -76,9 +76,12 @@ type convView struct {
 	Presence, PresenceClass   string
 	LastActive, LeftAt        *stamp
 	EmailStatus               string
-	NameInput, EmailInput     string
-	VisitorError              string
-	ReplyBody, ReplyError     string
+	// EmailStatusNote says why the address gets no email (or since when it
+	// does again), and how that ends.
+	EmailStatusNote       string
+	NameInput, EmailInput string
+	VisitorError          string
+	ReplyBody, ReplyError string
 	// Forwarding is the forwarding engine's last word on this conversation.
 	Forwarding *model.Forwarding
 	// Window is the Messenger/Instagram messaging window (nil on the website).
@@ -259,13 +262,42 @@ func linkify(body string) []bodyPart {
 	return parts
 }
 
+// emailStatusNote explains the email status of the visitor's address, which
+// every visitor of the workspace with that address shares.
+func emailStatusNote(v model.Visitor, c clock) string {
+	var b strings.Builder
+	switch {
+	case v.EmailStatus == model.EmailUnsubscribed && v.EmailStatusSource == model.EmailStatusByUnsubscribe:
+		b.WriteString("Unsubscribed with the link of a forwarded email")
+	case v.EmailStatus == model.EmailUnsubscribed:
+		b.WriteString("Unsubscribed")
+	case v.EmailStatus == model.EmailBouncing:
+		b.WriteString("Emails to this address bounced")
+		if v.EmailStatusDetail != "" {
+			b.WriteString(" (" + v.EmailStatusDetail + ")")
+		}
+	case v.EmailStatusSource == model.EmailStatusByOptIn:
+		b.WriteString("The visitor opted in again in the contact form")
+	default:
+		return ""
+	}
+	if at := v.EmailStatusChangedAt; at != nil {
+		b.WriteString(" on " + at.In(c.loc).Format("2 Jan 2006 15:04 MST"))
+	}
+	b.WriteString(".")
+	if v.EmailStatus != model.EmailOK {
+		b.WriteString(" No email goes to this address from any conversation until the visitor ticks the opt-in box of the chat's contact form.")
+	}
+	return b.String()
+}
+
 // conversationView builds the right-hand side: messages and visitor panel.
 // find returns the address a visitor's message holds (chat's
 // EmailInMessage).
 func conversationView(cv model.Conversation, msgs []model.Message, c clock, find func(string) string) *convView {
 	v := cv.Visitor
 	view := &convView{ID: cv.ID, Name: visitorName(v), Channel: cv.Channel, Status: cv.Status, Visitor: v, Assignee: cv.Assignee,
-		EmailStatus: v.EmailStatus, Forwarding: cv.Forwarding}
+		EmailStatus: v.EmailStatus, EmailStatusNote: emailStatusNote(v, c), Forwarding: cv.Forwarding}
 	if v.Name != nil {
 		view.NameInput = *v.Name
 	}

@@ -32,6 +32,9 @@ type clientFrame struct {
 	MessageID string `json:"message_id"`
 	// AttachmentIDs are uploads a message carries.
 	AttachmentIDs []string `json:"attachment_ids"`
+	// EmailOptIn is the contact form's opt-in box (an addition to the
+	// contact frame): emails to an unsubscribed or bouncing address again.
+	EmailOptIn bool `json:"email_opt_in"`
 }
 
 type errorFrame struct {
@@ -286,7 +289,7 @@ func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtim
 	case "message":
 		_, err = s.svc.VisitorSendFiles(ctx, v.ID, f.Body, f.ClientID, model.MsgChannelWidget, addr, f.AttachmentIDs)
 	case "contact":
-		_, err = s.svc.VisitorContact(ctx, v.ID, f.Email, f.Name)
+		_, err = s.svc.SubmitContact(ctx, v.ID, chat.Contact{Email: f.Email, Name: f.Name, EmailOptIn: f.EmailOptIn})
 	case "read":
 		err = s.svc.VisitorRead(ctx, v.ID, f.MessageID)
 	case "activity":

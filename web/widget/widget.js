@@ -35,6 +35,7 @@
   const TOKEN_KEY = 'parley.visitor_token.' + siteKey;
   const SKIP_KEY = 'parley.contact_skipped.' + siteKey;
   const COLLECT_KEY = 'parley.collector_dismissed.' + siteKey;
+  const OPTIN_KEY = 'parley.optin_dismissed.' + siteKey;
   const MAX_CHARS = 10000;
   const COUNTER_FROM = 9000;
   const PING_EVERY = 60000;
@@ -50,6 +51,10 @@
     collect: 'Get the replies by email if you leave',
     collectSend: 'Save',
     collectDismiss: 'No thanks',
+    introUnsubscribed: "You unsubscribed this address: replies you miss are not emailed to you.",
+    introBouncing: 'Emails to this address could not be delivered, so replies you miss are not emailed.',
+    optIn: 'Email me the replies I miss at this address',
+    optInNeeded: 'Tick the box to get emails again, or choose Not now.',
   };
 
   const store = {
@@ -68,6 +73,7 @@
   let cfg = null; // {offline_requires_form, online}: optional server extension
   let wsName = '';
   let skippedFor = store.get(SKIP_KEY); // the visitor token that skipped the optional form
+  let optinDismissed = store.get(OPTIN_KEY); // token|address|status whose opt-in offer was declined
   let autoSend = false; // send the kept composer text once the contact is saved
   let contactQueued = null, contactBusy = false;
   // The email collector: offered once forwarding is on, the visitor has no
@@ -87,7 +93,7 @@
   let ready = false, wantOpen = script.hasAttribute('data-open'), isOpen = false;
   let started = false, sessionUp = false; // the session was asked for / answered
   let host, shadow, root, launcher, badge, win, titleEl, statusEl, list, connEl, noteEl, announcer;
-  let form, introEl, nameIn, emailIn, submitBtn, skipBtn, composer, input, sendBtn, counter, errEl = null;
+  let form, introEl, nameIn, emailIn, optinRow, optinBox, submitBtn, skipBtn, composer, input, sendBtn, counter, errEl = null;
   let collector, collectIn, collectBtn;
 
   // ---- helpers -------------------------------------------------------------
@@ -147,6 +153,11 @@
   const hasEmail = () => !!(visitor && visitor.email);
   const computeRequired = () =>
     !hasEmail() && (available ? cfg.online === 'required' : !!cfg.offline_requires_form);
+  // An identified visitor whose address gets no email (unsubscribed or
+  // bouncing) is offered to opt in again: only an explicit tick does it.
+  const stopped = () => hasEmail() && (visitor.email_status === 'unsubscribed' || visitor.email_status === 'bouncing');
+  const optinID = () => token + '|' + (visitor && visitor.email) + '|' + (visitor && visitor.email_status);
+  const optinForm = () => stopped() && optinDismissed !== optinID();
   const optionalForm = () =>
     !!cfg && cfg.online === 'optional' && !hasEmail() && skippedFor !== token && !convId && !msgs.size && !pend.size;
 
@@ -724,6 +735,9 @@ button{cursor:pointer}
 .form label{display:flex;flex-direction:column;gap:3px;font-size:12px;color:#4b5563}
 .form input{padding:8px 10px;border:1px solid #d1d5db;border-radius:8px;background:#fff;font-size:14px;width:100%}
 .form input[aria-invalid=true]{border-color:#dc2626}
+.form label.check{flex-direction:row;align-items:flex-start;gap:8px;font-size:13px;color:#374151}
+.form label.check input{width:auto;margin:2px 0 0}
+.form label.check[hidden]{display:none}
 .row{display:flex;align-items:center;gap:12px}
 .btn{border:0;border-radius:8px;background:var(--p);color:#fff;padding:8px 16px;font-weight:600}
 .btn:disabled{opacity:.6;cursor:default}
@@ -772,6 +786,7 @@ button{cursor:pointer}
 <p class="intro" data-parley="contact-intro"></p>
 <label>Name<input data-parley="contact-name" name="name" autocomplete="name" maxlength="200"></label>
 <label>Email<input data-parley="contact-email" name="email" type="email" autocomplete="email" maxlength="320" required aria-required="true"></label>
+<label class="check" data-parley="contact-optin-row" hidden><input type="checkbox" data-parley="contact-optin"><span data-parley="contact-optin-label"></span></label>
 <div class="row"><button class="btn" type="submit" data-parley="contact-submit">Continue</button><button class="link" type="button" data-parley="contact-skip">Skip</button></div>
 </form>
 <div class="composer">
@@ -796,6 +811,8 @@ button{cursor:pointer}
     connEl = $('connection'); noteEl = $('note'); announcer = $('announcer');
     form = $('contact-form'); introEl = $('contact-intro'); nameIn = $('contact-name'); emailIn = $('contact-email');
     submitBtn = $('contact-submit'); skipBtn = $('contact-skip');
+    optinRow = $('contact-optin-row'); optinBox = $('contact-optin');
+    $('contact-optin-label').textContent = TXT.optIn;
     composer = shadow.querySelector('.composer'); input = $('input'); sendBtn = $('send'); counter = $('counter');
     buildFiles();
     collector = $('collector'); collectIn = $('collector-email'); collectBtn = $('collector-submit');
@@ -837,6 +854,14 @@ button{cursor:pointer}
     emailIn.addEventListener('input', () => { if (errEl && errEl._field === emailIn) clearError(); });
     form.addEventListener('submit', submitContact);
     skipBtn.addEventListener('click', () => {
+      if (!optinRow.hidden) {
+        optinDismissed = optinID();
+        store.set(OPTIN_KEY, optinDismissed);
+        clearError();
+        sync();
+        input.focus();
+        return;
+      }
       skippedFor = token;
       store.set(SKIP_KEY, token);
       clearError();
@@ -869,6 +894,14 @@ button{cursor:pointer}
       return;
     }
     contactQueued = name ? { email, name } : { email };
+    if (!optinRow.hidden) {
+      if (!optinBox.checked) {
+        showError(TXT.optInNeeded);
+        optinBox.focus();
+        return;
+      }
+      contactQueued.email_opt_in = true;
+    }
     contactBusy = true;
     sync();
     // Kept until the server's contact frame; resent on reconnect if the socket is down.
@@ -935,20 +968,28 @@ button{cursor:pointer}
     win.setAttribute('aria-label', wsName ? 'Chat with ' + wsName : 'Chat');
     statusEl.textContent = available ? 'online' : 'away';
     root.classList.toggle('on', available);
-    const mode = required ? 'req' : optionalForm() ? 'opt' : '';
+    const mode = required ? 'req' : optionalForm() ? 'opt' : optinForm() ? 'optin' : '';
     const formWasHidden = form.hidden;
     form.hidden = !mode;
-    composer.hidden = !!mode;
-    skipBtn.hidden = mode !== 'opt';
+    composer.hidden = mode === 'req' || mode === 'opt';
+    skipBtn.hidden = mode !== 'opt' && mode !== 'optin';
+    skipBtn.textContent = mode === 'optin' ? 'Not now' : 'Skip';
+    if (mode === 'optin' && optinRow.hidden) {
+      emailIn.value = visitor.email;
+      if (visitor.name && !nameIn.value) nameIn.value = visitor.name;
+      optinBox.checked = false;
+    }
+    optinRow.hidden = mode !== 'optin';
     collector.hidden = !(forwarding && agentShown && !collectDismissed && !hasEmail() && !mode);
     collectBtn.disabled = contactBusy;
     if (collector.hidden && errEl && errEl._field === collectIn) clearError();
     noteEl.hidden = available || required || !sessionUp;
     connEl.hidden = sessionUp ? wsUp || !everOpened : !started;
     connEl.textContent = sessionUp ? 'Reconnecting\u2026' : 'Connecting\u2026';
-    introEl.textContent = mode === 'opt' ? TXT.introOptional : available ? TXT.introOnline : TXT.introOffline;
+    introEl.textContent = mode === 'optin' ? (visitor.email_status === 'bouncing' ? TXT.introBouncing : TXT.introUnsubscribed)
+      : mode === 'opt' ? TXT.introOptional : available ? TXT.introOnline : TXT.introOffline;
     submitBtn.disabled = contactBusy;
-    submitBtn.textContent = contactBusy ? 'Sending\u2026' : mode === 'opt' ? 'Start chat' : 'Continue';
+    submitBtn.textContent = contactBusy ? 'Sending\u2026' : mode === 'opt' ? 'Start chat' : mode === 'optin' ? 'Save' : 'Continue';
     if (!form.hidden && formWasHidden && errEl && !errEl._field) clearError();
     if (form.hidden && errEl && errEl._field) clearError();
   }

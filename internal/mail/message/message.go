@@ -195,8 +195,11 @@ func (h *headerWriter) write(name, value string) {
 	h.buf.WriteString(name)
 	h.buf.WriteString(":")
 	n := len(name) + 1
-	for _, word := range strings.Split(value, " ") {
-		if word == "" || n+1+len(word) <= foldAt {
+	for i, word := range strings.Split(value, " ") {
+		// Fold only where the line would pass foldAt, and never before the
+		// first word: a value on a continuation line of its own reads, to
+		// some parsers, as starting with a space.
+		if i == 0 || word == "" || n+1+len(word) <= foldAt {
 			h.buf.WriteByte(' ')
 			n++
 		} else {
@@ -218,7 +221,54 @@ func (h *headerWriter) text(name, value string) {
 		}
 		return
 	}
-	h.write(name, mime.QEncoding.Encode("utf-8", value))
+	if mime.QEncoding.Encode("utf-8", value) == value {
+		h.write(name, value) // nothing to encode
+		return
+	}
+	h.write(name, strings.Join(qWords(value, foldAt-len(name)-2), " "))
+}
+
+// qWords encodes s as RFC 2047 Q encoded words: the first at most first
+// characters long, so that it fits on the field's first line after
+// "Name: ", the others at most 75 (RFC 2047 section 2). Words end at
+// character boundaries; the spaces between them vanish on decoding.
+func qWords(s string, first int) []string {
+	const (
+		maxWord = 75
+		empty   = len("=?utf-8?q??=")
+	)
+	limit := max(first, 20) // a very long field name: fold after a short word
+	var (
+		words []string
+		cur   strings.Builder
+		enc   strings.Builder
+	)
+	n := empty // encoded length of cur once closed
+	cur.WriteString("=?utf-8?q?")
+	for _, r := range s {
+		enc.Reset()
+		for _, b := range []byte(string(r)) {
+			switch {
+			case b == ' ':
+				enc.WriteByte('_')
+			case b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("!*+-/", b) >= 0:
+				enc.WriteByte(b)
+			default:
+				fmt.Fprintf(&enc, "=%02X", b)
+			}
+		}
+		if n+enc.Len() > limit && n > empty {
+			cur.WriteString("?=")
+			words = append(words, cur.String())
+			cur.Reset()
+			cur.WriteString("=?utf-8?q?")
+			n, limit = empty, maxWord
+		}
+		cur.WriteString(enc.String())
+		n += enc.Len()
+	}
+	cur.WriteString("?=")
+	return append(words, cur.String())
 }
 
 // ascii writes a field whose value must already be printable ASCII.
@@ -247,7 +297,13 @@ func (h *headerWriter) address(name, value string, required bool) {
 		}
 		return
 	}
-	h.write(name, a.String())
+	if a.Name == "" || mime.QEncoding.Encode("utf-8", a.Name) == a.Name {
+		h.write(name, a.String()) // quoted as needed, nothing to encode
+		return
+	}
+	// A non-ASCII display name: encoded words sized to the first line.
+	bare := (&mail.Address{Address: a.Address}).String()
+	h.write(name, strings.Join(qWords(a.Name, foldAt-len(name)-2), " ")+" "+bare)
 }
 
 func validHeaderName(name string) bool {

@@ -187,3 +187,52 @@ func TestNewID(t *testing.T) {
 		}
 	}
 }
+
+// Header fields fold only where a line would pass 78 characters, never
+// between the field name and the first word.
+func TestHeaderFolding(t *testing.T) {
+	tests := []struct {
+		name, field, value string
+		wantLines          int
+	}{
+		{"short", "Subject", "Your conversation with Acme", 1},
+		{"long ASCII", "Subject", "Your conversation with" + strings.Repeat(" Acme Outdoor", 6), 2},
+		{"one long encoded word first", "Subject", "Ünïcode" + strings.Repeat("ä", 30), 0},
+		{"non-ASCII workspace", "Subject", "Your conversation with Café Ünïcode, Straße & Söhne — a rather long workspace name", 0},
+		{"first word longer than a line", "X-Test", strings.Repeat("a", 120) + " tail", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			h := headerWriter{buf: &buf}
+			h.text(tc.field, tc.value)
+			if h.err != nil {
+				t.Fatal(h.err)
+			}
+			lines := strings.Split(strings.TrimSuffix(buf.String(), "\r\n"), "\r\n")
+			if first := lines[0]; first == tc.field+":" || !strings.HasPrefix(first, tc.field+": ") || strings.TrimSpace(strings.TrimPrefix(first, tc.field+":")) == "" {
+				t.Errorf("first line %q: the value does not start on it", first)
+			}
+			for i, l := range lines {
+				if i > 0 && !strings.HasPrefix(l, " ") {
+					t.Errorf("line %d %q is not a continuation", i, l)
+				}
+				if len(l) > foldAt && !strings.HasPrefix(tc.value, strings.Repeat("a", 100)) {
+					t.Errorf("line %d is %d long: %q", i, len(l), l)
+				}
+			}
+			if tc.wantLines > 0 && len(lines) != tc.wantLines {
+				t.Errorf("%d lines, want %d:\n%s", len(lines), tc.wantLines, buf.String())
+			}
+			// Unfolded and decoded, the value is whole.
+			msg, err := mail.ReadMessage(strings.NewReader(buf.String() + "\r\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get(tc.field))
+			if err != nil || got != tc.value {
+				t.Errorf("reads back %q (%v), want %q", got, err, tc.value)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -25,13 +26,53 @@ type DKIMConfig struct {
 	KeyPEM   []byte
 }
 
-// signedHeaders are the header fields the signature covers: those a reader
-// sees or acts on. A field the message lacks is still listed, so that adding
-// it later breaks the signature (RFC 6376 5.4).
-var signedHeaders = []string{
+// oversignedHeaders are the header fields the signature protects: those a
+// reader sees or acts on, and those that steer robots (Auto-Submitted,
+// X-Auto-Response-Suppress). Each is listed in h= once more than the
+// message holds it (RFC 6376 5.4.2, 8.15): a verifier then reads the extra
+// listing as "no further instance", so a second Subject, To or
+// List-Unsubscribe added on the way breaks the signature. In-Reply-To and
+// References are therefore signed even when absent (a first email has
+// neither): deliberately, so that nobody can attach an email to another
+// thread after signing.
+var oversignedHeaders = []string{
 	"From", "To", "Subject", "Date", "Message-ID", "Reply-To",
 	"In-Reply-To", "References", "List-Unsubscribe", "List-Unsubscribe-Post",
-	"MIME-Version", "Content-Type",
+	"MIME-Version", "Content-Type", "Auto-Submitted", "X-Auto-Response-Suppress",
+}
+
+// headerKeys returns h= for a message: every oversigned field as many times
+// as the header holds it, plus once.
+func headerKeys(msg []byte) []string {
+	counts := make(map[string]int, len(oversignedHeaders))
+	for _, line := range bytes.Split(headerBlock(msg), []byte("\n")) {
+		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+			continue // a continuation line
+		}
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		counts[strings.ToLower(strings.TrimSpace(string(name)))]++
+	}
+	keys := make([]string, 0, 2*len(oversignedHeaders))
+	for _, k := range oversignedHeaders {
+		for range counts[strings.ToLower(k)] + 1 {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// headerBlock returns the message's header, up to the empty line.
+func headerBlock(msg []byte) []byte {
+	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
+		return msg[:i]
+	}
+	if i := bytes.Index(msg, []byte("\n\n")); i >= 0 {
+		return msg[:i]
+	}
+	return msg
 }
 
 // LoadDKIM reads a PEM private key from keyFile and checks it, and the
@@ -91,7 +132,7 @@ func (c *DKIMConfig) signOptions() (*dkim.SignOptions, error) {
 		// relays make; simple/simple, the library default, often does not.
 		HeaderCanonicalization: dkim.CanonicalizationRelaxed,
 		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
-		HeaderKeys:             signedHeaders,
+		HeaderKeys:             oversignedHeaders, // per message: see headerKeys
 	}, nil
 }
 
@@ -155,10 +196,55 @@ type dkimSigner struct {
 
 // sign returns msg with a DKIM-Signature header field prepended.
 func (s *dkimSigner) sign(msg []byte) ([]byte, error) {
+	opts := *s.opts
+	opts.HeaderKeys = headerKeys(msg)
 	var out bytes.Buffer
-	out.Grow(len(msg) + 600)
-	if err := dkim.Sign(&out, bytes.NewReader(msg), s.opts); err != nil {
+	out.Grow(len(msg) + 700)
+	if err := dkim.Sign(&out, bytes.NewReader(msg), &opts); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// GenerateDKIMKey makes a new signing key, PKCS#8 PEM: "rsa" (2048 bits,
+// which every verifier accepts) or "ed25519" (RFC 8463; not every verifier
+// checks it yet, so sign with RSA too before relying on it).
+func GenerateDKIMKey(algorithm string) ([]byte, error) {
+	var key any
+	switch algorithm {
+	case "", "rsa":
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, fmt.Errorf("relay: generate dkim key: %w", err)
+		}
+		key = k
+	case "ed25519":
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("relay: generate dkim key: %w", err)
+		}
+		key = k
+	default:
+		return nil, fmt.Errorf("relay: dkim key type %q: want rsa or ed25519", algorithm)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("relay: generate dkim key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// ZoneTXT formats a TXT record for a zone file, splitting the value into
+// strings of at most 255 bytes as DNS requires (an RSA 2048 key needs two).
+func ZoneTXT(name, value string) string {
+	var parts []string
+	for len(value) > 255 {
+		parts = append(parts, value[:255])
+		value = value[255:]
+	}
+	parts = append(parts, value)
+	for i, p := range parts {
+		parts[i] = `"` + p + `"`
+	}
+	return name + ". IN TXT ( " + strings.Join(parts, " ") + " )"
 }

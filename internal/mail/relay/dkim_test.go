@@ -87,8 +87,14 @@ func TestDKIMSignatureVerifies(t *testing.T) {
 			if v.Err != nil || v.Domain != "example.com" {
 				t.Fatalf("verification %+v (err %v), want a valid signature by example.com", v, v.Err)
 			}
-			if strings.Join(v.HeaderKeys, ":") != strings.Join(signedHeaders, ":") {
-				t.Errorf("signed header fields %v, want %v", v.HeaderKeys, signedHeaders)
+			// Each protected field once more than the message holds it;
+			// In-Reply-To, References and X-Auto-Response-Suppress, absent,
+			// once.
+			wantKeys := "From:From:To:To:Subject:Subject:Date:Date:Message-ID:Message-ID:Reply-To:Reply-To:" +
+				"In-Reply-To:References:List-Unsubscribe:List-Unsubscribe:List-Unsubscribe-Post:List-Unsubscribe-Post:" +
+				"MIME-Version:MIME-Version:Content-Type:Content-Type:Auto-Submitted:Auto-Submitted:X-Auto-Response-Suppress"
+			if got := strings.Join(v.HeaderKeys, ":"); got != wantKeys {
+				t.Errorf("signed header fields\n %s\nwant\n %s", got, wantKeys)
 			}
 
 			// What the signature protects: any change must break it.
@@ -97,7 +103,19 @@ func TestDKIMSignatureVerifies(t *testing.T) {
 				"reply-to":         bytes.Replace(got, []byte("reply+abcdef@"), []byte("reply+abcdeg@"), 1),
 				"list-unsubscribe": bytes.Replace(got, []byte("/u/xyz"), []byte("/u/xyZ"), 1),
 				"body":             bytes.Replace(got, []byte("Ann\r\n"), []byte("Bob\r\n"), 1),
-				"added Reply-To":   bytes.Replace(got, []byte("\r\n\r\n"), []byte("\r\nReply-To: evil@example.net\r\n\r\n"), 1),
+			}
+			// A second copy of any protected field, added below the others
+			// (where a verifier looks first) or at the very top.
+			for _, field := range []string{
+				"Subject: Your invoice", "List-Unsubscribe: <https://evil.example.net/u>", "From: boss@example.com",
+				"To: someone@example.net", "Reply-To: evil@example.net", "Date: Sat, 03 Jan 2026 10:00:00 +0000",
+				"Message-ID: <other@example.net>", "In-Reply-To: <x@example.net>", "References: <x@example.net>",
+				"List-Unsubscribe-Post: List-Unsubscribe=One-Click", "Auto-Submitted: no",
+				"X-Auto-Response-Suppress: None", "Content-Type: text/html", "MIME-Version: 1.0",
+			} {
+				name, _, _ := strings.Cut(field, ":")
+				tampered["added "+name+" at the end"] = bytes.Replace(got, []byte("\r\n\r\n"), []byte("\r\n"+field+"\r\n\r\n"), 1)
+				tampered["added "+name+" at the top"] = append([]byte(field+"\r\n"), got...)
 			}
 			for what, msg := range tampered {
 				if bytes.Equal(msg, got) {
@@ -105,8 +123,37 @@ func TestDKIMSignatureVerifies(t *testing.T) {
 				}
 				verifs, err := dkim.VerifyWithOptions(bytes.NewReader(msg), opts)
 				if err != nil || len(verifs) != 1 || verifs[0].Err == nil {
-					t.Errorf("signature still verifies after changing the %s (err %v)", what, err)
+					t.Errorf("signature still verifies after %s (err %v)", what, err)
 				}
+			}
+			// A field that is not protected may be added (relays add
+			// Received and the like): the signature holds.
+			extra := bytes.Replace(got, []byte("\r\n\r\n"), []byte("\r\nX-Relay-Note: scanned\r\n\r\n"), 1)
+			if verifs, err := dkim.VerifyWithOptions(bytes.NewReader(extra), opts); err != nil || len(verifs) != 1 || verifs[0].Err != nil {
+				t.Errorf("an unprotected field broke the signature: %v", err)
+			}
+		})
+	}
+}
+
+// headerKeys counts fields across folded lines and in any letter case.
+func TestHeaderKeys(t *testing.T) {
+	tests := []struct {
+		name, header string
+		want         string // the protected part of h=, in order
+	}{
+		{"minimal", "From: a@example.com\r\n\r\nbody", "From:From:To:Subject:Date:Message-ID:Reply-To:In-Reply-To:References:" +
+			"List-Unsubscribe:List-Unsubscribe-Post:MIME-Version:Content-Type:Auto-Submitted:X-Auto-Response-Suppress"},
+		{"folded and repeated", "from: a@example.com\r\nReferences: <a@x>\r\n <b@x>\r\nREFERENCES: <c@x>\r\nSubject: x\r\n\tcontinued: not a field\r\n\r\nTo: in the body",
+			"From:From:To:Subject:Subject:Date:Message-ID:Reply-To:In-Reply-To:References:References:References:" +
+				"List-Unsubscribe:List-Unsubscribe-Post:MIME-Version:Content-Type:Auto-Submitted:X-Auto-Response-Suppress"},
+		{"LF only", "From: a@example.com\nTo: b@example.com\n\nTo: body", "From:From:To:To:Subject:Date:Message-ID:Reply-To:In-Reply-To:References:" +
+			"List-Unsubscribe:List-Unsubscribe-Post:MIME-Version:Content-Type:Auto-Submitted:X-Auto-Response-Suppress"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := strings.Join(headerKeys([]byte(tc.header)), ":"); got != tc.want {
+				t.Errorf("headerKeys\n %s\nwant\n %s", got, tc.want)
 			}
 		})
 	}
@@ -183,5 +230,20 @@ func TestDKIMRefusesMessageWithoutHeader(t *testing.T) {
 	err := r.Send(context.Background(), testFrom, []string{testTo}, []byte("no header, no blank line"))
 	if err == nil || !IsPermanent(err) {
 		t.Fatalf("Send error %v, want a permanent one", err)
+	}
+}
+
+func TestZoneTXT(t *testing.T) {
+	long := strings.Repeat("a", 300)
+	tests := []struct{ name, value, want string }{
+		{"short", "v=DKIM1; k=ed25519; p=abc", `s._domainkey.example.com. IN TXT ( "v=DKIM1; k=ed25519; p=abc" )`},
+		{"split at 255", long, `s._domainkey.example.com. IN TXT ( "` + long[:255] + `" "` + long[255:] + `" )`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ZoneTXT("s._domainkey.example.com", tc.value); got != tc.want {
+				t.Errorf("ZoneTXT = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

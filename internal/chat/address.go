@@ -1,0 +1,180 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/token"
+)
+
+// Whether a workspace may email an address belongs to the address: an
+// unsubscribe or a bounce covers every visitor of the workspace with that
+// address (in any letter case), now and later, until the person opts in
+// again from the widget's contact form.
+
+// Contact is what the widget's contact form sends.
+type Contact struct {
+	Email string
+	Name  string
+	// EmailOptIn is the form's opt-in box: ticked, it makes an address
+	// that was unsubscribed or bouncing receive emails again. Nothing else
+	// does.
+	EmailOptIn bool
+}
+
+// unsubscribeAddress checks an unsubscribe link and returns the address it
+// covers, and its workspace.
+func (s *Service) unsubscribeAddress(ctx context.Context, tok string) (string, model.Workspace, error) {
+	invalid := func(err error) error {
+		return &Error{Code: CodeInvalidToken, Message: "invalid unsubscribe link", Err: err}
+	}
+	var workspaceID, addr string
+	if id, err := s.signer.Verify(token.UnsubscribeAddress, tok); err == nil {
+		a, err := s.db.EmailAddressByID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", model.Workspace{}, invalid(err)
+		}
+		if err != nil {
+			return "", model.Workspace{}, err
+		}
+		workspaceID, addr = a.WorkspaceID, a.Address
+	} else if id, err := s.signer.Verify(token.Unsubscribe, tok); err == nil {
+		// Links of emails sent before addresses had their own status name
+		// the visitor: they cover the visitor's address.
+		v, err := s.db.VisitorByID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || err == nil && !v.HasEmail() {
+			return "", model.Workspace{}, invalid(err)
+		}
+		if err != nil {
+			return "", model.Workspace{}, err
+		}
+		workspaceID, addr = v.WorkspaceID, model.EmailKey(*v.Email)
+	} else {
+		return "", model.Workspace{}, invalid(err)
+	}
+	w, err := s.db.Workspace(ctx, workspaceID)
+	return addr, w, notFound(err, "workspace")
+}
+
+// UnsubscribeTarget checks an unsubscribe link without acting on it and
+// returns the address it covers and its workspace.
+func (s *Service) UnsubscribeTarget(ctx context.Context, tok string) (string, model.Workspace, error) {
+	return s.unsubscribeAddress(ctx, tok)
+}
+
+// Unsubscribe stops forwarded emails to the address an unsubscribe link
+// names (List-Unsubscribe, RFC 8058), for every visitor of the workspace
+// with it. Using the link again changes nothing. It returns the address
+// and its workspace.
+func (s *Service) Unsubscribe(ctx context.Context, tok string) (string, model.Workspace, error) {
+	addr, w, err := s.unsubscribeAddress(ctx, tok)
+	if err != nil {
+		return "", w, err
+	}
+	if err := s.stopAddress(ctx, w.ID, addr, model.EmailUnsubscribed, model.EmailStatusByUnsubscribe, "",
+		"not sent: the address was unsubscribed"); err != nil {
+		return "", w, err
+	}
+	return addr, w, nil
+}
+
+// stopAddress records an unsubscribe or a bounce of addr, gives up the
+// emails to it still in the outbox, and tells agents and the forwarding
+// engine about every visitor with it.
+func (s *Service) stopAddress(ctx context.Context, workspaceID, addr, status, source, detail, cancelReason string) error {
+	now := s.now()
+	var (
+		changed bool
+		replies []string
+	)
+	err := s.db.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		if changed, err = tx.StopEmailAddress(ctx, workspaceID, addr, status, source, detail, now); err != nil {
+			return err
+		}
+		replies, err = tx.CancelQueuedEmailsTo(ctx, workspaceID, addr, cancelReason, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range replies {
+		if msg, err := s.db.Message(ctx, workspaceID, id); err == nil {
+			s.toAgents(workspaceID, realtime.MessageUpdated, msg)
+		}
+	}
+	if changed || len(replies) > 0 {
+		s.log.Info("address stopped", "workspace", workspaceID, "status", status, "cancelled_replies", len(replies))
+		s.addressChanged(ctx, workspaceID, addr)
+	}
+	return nil
+}
+
+// addressChanged tells agents and the forwarding engine about every
+// visitor with addr.
+func (s *Service) addressChanged(ctx context.Context, workspaceID, addr string) {
+	ids, err := s.db.VisitorIDsWithEmail(ctx, workspaceID, addr)
+	if err != nil {
+		s.log.Error("list visitors of an address", "workspace", workspaceID, "err", err)
+		return
+	}
+	for _, id := range ids {
+		s.visitorUpdated(ctx, id)
+	}
+}
+
+// VisitorContact stores the contact form without the opt-in box ticked.
+func (s *Service) VisitorContact(ctx context.Context, visitorID, email, name string) (model.Visitor, error) {
+	return s.SubmitContact(ctx, visitorID, Contact{Email: email, Name: name})
+}
+
+// SubmitContact stores the contact form: the visitor's email and name, and
+// with the opt-in box ticked, the person's wish to receive emails at that
+// address again (stored with its time).
+func (s *Service) SubmitContact(ctx context.Context, visitorID string, c Contact) (model.Visitor, error) {
+	addr, err := ValidateEmail(c.Email)
+	if err != nil {
+		return model.Visitor{}, err
+	}
+	n, err := cleanName(c.Name)
+	if err != nil {
+		return model.Visitor{}, err
+	}
+	v, err := s.db.VisitorByID(ctx, visitorID)
+	if err != nil {
+		return v, notFound(err, "visitor")
+	}
+	if v.Verified() && (v.Email == nil || !strings.EqualFold(*v.Email, addr)) {
+		return v, newError(CodeForbidden, "the email of a visitor the site identified is the site's: it cannot be changed here")
+	}
+	v.Email = &addr
+	source := model.EmailFromContactForm
+	v.EmailSource = &source
+	if n != nil {
+		v.Name = n
+	}
+	if c.EmailOptIn {
+		if err := s.db.OptInEmailAddress(ctx, v.WorkspaceID, addr, s.now()); err != nil {
+			return v, err
+		}
+	}
+	v, err = s.saveContact(ctx, v)
+	if err != nil || !c.EmailOptIn {
+		return v, err
+	}
+	// Every other visitor with the address gets emails again too.
+	ids, err := s.db.VisitorIDsWithEmail(ctx, v.WorkspaceID, addr)
+	if err != nil {
+		return v, err
+	}
+	for _, id := range ids {
+		if id != v.ID {
+			s.visitorUpdated(ctx, id)
+		}
+	}
+	return v, nil
+}
