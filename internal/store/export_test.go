@@ -1,0 +1,22 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// MigrateDownTo undoes the migrations after version, for tests of what a
+// migration does to rows stored before it.
+func (db *DB) MigrateDownTo(ctx context.Context, version int64) error {
+	p, err := db.migrator()
+	if err != nil {
+		return err
+	}
+	if _, err := p.DownTo(ctx, version); err != nil {
+		return fmt.Errorf("migrate down to %d: %w", version, err)
+	}
+	return nil
+}
+
+// Rebind writes a statement's placeholders for the database.
+func (s *Store) Rebind(q string) string { return s.rebind(q) }
