@@ -106,6 +106,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dashboard/partials/conversation/{id}", s.dashPartial(s.dashConversationPartial))
 	m.HandleFunc("POST /dashboard/conversations/{id}/assignee", s.dash(s.dashAssign)) // assign.go
 
+	m.HandleFunc("GET /dashboard/search", s.dash(s.dashSearch)) // search.go
+
 	m.HandleFunc("GET /dashboard/settings", s.dash(s.dashSettings)) // settings.go
 	m.HandleFunc("POST /dashboard/settings", s.dash(s.dashSaveSettings))
 	m.HandleFunc("POST /dashboard/settings/identity-secret", s.dash(s.adminPage(s.dashRotateIdentitySecret))) // settings_identity.go
