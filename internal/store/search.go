@@ -74,8 +74,8 @@ func (s *Store) SearchMessages(ctx context.Context, workspaceID string, words []
 		// The subquery walks the index newest first and stops at limit;
 		// the join checks the workspace again, so isolation never rests
 		// on the index's tokens alone.
-		q = `SELECT m.conversation_id, m.id, m.body, m.created_at FROM
-			(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?) f
+		q = `WITH f AS MATERIALIZED (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
+			SELECT m.conversation_id, m.id, m.body, m.created_at FROM f
 			JOIN search_docs d ON d.id = f.rowid
 			JOIN messages m ON m.id = d.message_id
 			WHERE m.workspace_id = ?
@@ -102,8 +102,10 @@ func (s *Store) SearchVisitors(ctx context.Context, workspaceID string, words []
 			ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`
 		args = []any{workspaceID, strings.Join(words[:len(words)-1], " "), words[len(words)-1], limit}
 	} else {
-		q = `SELECT c.id, '', trim(coalesce(v.name, '') || ' ' || coalesce(v.email, '')), c.last_message_at FROM
-			(SELECT rowid FROM visitors_fts WHERE visitors_fts MATCH ?) f
+		// MATERIALIZED: the index is read once, never once per
+		// conversation of the workspace (the plan SQLite picks otherwise).
+		q = `WITH f AS MATERIALIZED (SELECT rowid FROM visitors_fts WHERE visitors_fts MATCH ?)
+			SELECT c.id, '', trim(coalesce(v.name, '') || ' ' || coalesce(v.email, '')), c.last_message_at FROM f
 			JOIN search_docs d ON d.id = f.rowid
 			JOIN visitors v ON v.id = d.visitor_id
 			JOIN conversations c ON c.visitor_id = v.id
