@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/store"
 )
 
 // The benchmarks below run on a large seeded database: PARLEY_BENCH_MESSAGES
@@ -54,21 +56,33 @@ func startScale(b *testing.B) *scale {
 		env["PARLEY_DATABASE_URL"] = u
 	} else if f := os.Getenv("PARLEY_BENCH_SQLITE"); f != "" {
 		env["PARLEY_DATABASE_URL"] = "sqlite:" + f
+	} else {
+		env["PARLEY_DATABASE_URL"] = "sqlite:" + filepath.Join(b.TempDir(), "bench.db")
 	}
 	srv := apptest.Start(b, env)
 	sc := &scale{srv: srv, words: vocabulary(), names: firstNames}
-	db := srv.App.DB.SQL
 	var have int
-	if err := db.QueryRow(`SELECT COUNT(*) FROM messages`).Scan(&have); err != nil {
+	if err := srv.App.DB.SQL.QueryRow(`SELECT COUNT(*) FROM messages`).Scan(&have); err != nil {
 		b.Fatal(err)
 	}
 	if have == 0 {
-		start := time.Now()
-		if err := sc.seed(b.Context(), db, srv.App.DB.Dialect() == 1, srv.Workspace.ID, n); err != nil {
+		// Seeded with the server stopped: the one long transaction would
+		// hold SQLite's write lock longer than the server's busy timeout.
+		srv.Stop()
+		db, err := store.Open(b.Context(), env["PARLEY_DATABASE_URL"])
+		if err != nil {
 			b.Fatal(err)
 		}
+		start := time.Now()
+		if err := sc.seed(b.Context(), db.SQL, db.Dialect() == store.Postgres, srv.Workspace.ID, n); err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
 		b.Logf("seeded %d messages in %v", n, time.Since(start).Round(time.Second))
+		srv = apptest.Start(b, env)
+		sc.srv = srv
 	}
+	db := srv.App.DB.SQL
 	if err := db.QueryRow(`SELECT conversation_id FROM messages GROUP BY conversation_id ORDER BY COUNT(*) DESC LIMIT 1`).Scan(&sc.bigConv); err != nil {
 		b.Fatal(err)
 	}
@@ -228,8 +242,9 @@ func idAt(t time.Time) string {
 	return base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding).EncodeToString(b[:])
 }
 
-// measure runs get b.N times and reports the percentiles of its durations.
-func measure(b *testing.B, get func(i int) (status int)) {
+// measure runs get b.N times and reports the percentiles of its durations;
+// it returns the request numbers of the slowest, slowest first.
+func measure(b *testing.B, get func(i int) (status int)) (slowest []int) {
 	b.Helper()
 	durations := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -241,6 +256,11 @@ func measure(b *testing.B, get func(i int) (status int)) {
 		durations = append(durations, time.Since(start))
 	}
 	b.StopTimer()
+	order := make([]int, len(durations))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int { return int(durations[y] - durations[x]) })
 	slices.Sort(durations)
 	pct := func(p float64) float64 {
 		return float64(durations[min(len(durations)-1, int(p*float64(len(durations))))].Microseconds()) / 1000
@@ -248,6 +268,7 @@ func measure(b *testing.B, get func(i int) (status int)) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(float64(durations[len(durations)-1].Microseconds())/1000, "max-ms")
+	return order[:min(len(order), 10)]
 }
 
 func (sc *scale) get(b *testing.B, path string, bearer bool) int {
@@ -302,9 +323,19 @@ func (sc *scale) queries() []string {
 func BenchmarkScaleSearch(b *testing.B) {
 	sc := startScale(b)
 	qs := sc.queries()
-	measure(b, func(i int) int {
-		return sc.get(b, "/api/v1/search?q="+url.QueryEscape(qs[i%len(qs)]), true)
+	durations := make([]time.Duration, 0, b.N)
+	slowest := measure(b, func(i int) int {
+		if i == 0 {
+			durations = durations[:0] // measure runs again with a larger b.N
+		}
+		start := time.Now()
+		st := sc.get(b, "/api/v1/search?q="+url.QueryEscape(qs[i%len(qs)]), true)
+		durations = append(durations, time.Since(start))
+		return st
 	})
+	for _, i := range slowest {
+		b.Logf("slow: %q %v", qs[i%len(qs)], durations[i].Round(time.Millisecond))
+	}
 }
 
 // BenchmarkScaleConversationList measures the dashboard's inbox page (the
