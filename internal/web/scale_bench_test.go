@@ -173,7 +173,7 @@ func (sc *scale) seed(ctx context.Context, db *sql.DB, postgres bool, workspaceI
 		for i := range ws {
 			ws[i] = sc.words[zipf.Uint64()]
 		}
-		ws[0] = strings.ToUpper(ws[0][:1]) + ws[0][1:]
+		ws[0] = capitalize(ws[0])
 		return strings.Join(ws, " ") + []string{".", "?", "!", "…"}[rng.IntN(4)]
 	}
 	written := 0
@@ -188,7 +188,7 @@ func (sc *scale) seed(ctx context.Context, db *sql.DB, postgres bool, workspaceI
 		var name, email any
 		if rng.IntN(2) == 0 {
 			first, last := sc.names[rng.IntN(len(sc.names))], sc.names[rng.IntN(len(sc.names))]
-			name = first + " " + strings.ToUpper(last[:1]) + last[1:]
+			name = capitalize(first) + " " + capitalize(last)
 			email = fmt.Sprintf("%s.%s%d@example.%s", strings.ToLower(first), strings.ToLower(last), c, []string{"com", "fr", "de", "es"}[rng.IntN(4)])
 		}
 		if err := add(visitors, vid, workspaceID, name, email, "ok", 0, start.UnixMicro()); err != nil {
@@ -232,6 +232,11 @@ func (sc *scale) seed(ctx context.Context, db *sql.DB, postgres bool, workspaceI
 		return fmt.Errorf("seed: %w", err)
 	}
 	return tx.Commit()
+}
+
+func capitalize(w string) string {
+	r := []rune(w)
+	return strings.ToUpper(string(r[:1])) + string(r[1:])
 }
 
 // idAt makes an id of the store's form (time-ordered) at a given time.
