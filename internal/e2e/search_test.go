@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,25 +11,6 @@ import (
 
 	"github.com/parleychat/parley/internal/model"
 )
-
-// screenshot saves the tab's viewport as NAME.png under
-// PARLEY_SCREENSHOT_DIR, when it is set, for a person to look at.
-func screenshot(tb *tab, name string) {
-	tb.t.Helper()
-	dir := os.Getenv("PARLEY_SCREENSHOT_DIR")
-	if dir == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		tb.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		tb.t.Fatal(err)
-	}
-}
 
 // An agent searches for an accented word typed without its accents, sees
 // the match marked in a snippet (user text shown as text), and opens the

@@ -88,7 +88,7 @@ func (s *Server) dashSearch(w http.ResponseWriter, r *http.Request, sess *sessio
 		for i, h := range res.Highlights {
 			spans[i] = search.Span{Start: h[0], End: h[1]}
 		}
-		v := resultView{Href: conversationHref(res.Conversation.ID, "all"), Name: visitorName(res.Conversation.Visitor),
+		v := resultView{Href: conversationHref(res.Conversation.ID, listState{Status: "all", View: "all"}), Name: visitorName(res.Conversation.Visitor),
 			Channel: res.Conversation.Channel, Status: res.Conversation.Status,
 			Parts: search.Parts(res.Snippet, spans), Visitor: res.MessageID == nil,
 			Time: c.stamp(res.Conversation.LastMessageAt), Ago: c.ago(res.Conversation.LastMessageAt)}
