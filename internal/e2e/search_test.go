@@ -62,7 +62,7 @@ func TestSearchOpensConversationAtMessage(t *testing.T) {
 			if eval[bool](agent, `document.documentElement.scrollWidth > document.documentElement.clientWidth`) {
 				t.Errorf("the results page scrolls sideways at %s", size.name)
 			}
-			screenshot(agent, "search-results-"+size.name)
+			agent.screenshot("search-results-" + size.name)
 
 			agent.do("open the result", chromedp.Click(chromedp.CSS(`[data-testid="search-result"]`)))
 			agent.waitFor("the conversation at the message", `location.pathname === '/dashboard/conversations/`+convID+`' && document.readyState === 'complete'`, 10*time.Second)
@@ -92,7 +92,7 @@ func TestSearchOpensConversationAtMessage(t *testing.T) {
 				eval[bool](agent, `document.getElementById('conv-messages').scrollHeight > document.getElementById('conv-messages').clientHeight + 200`) {
 				t.Error("the conversation opened at its newest message, not at the match")
 			}
-			screenshot(agent, "search-opened-"+size.name)
+			agent.screenshot("search-opened-" + size.name)
 			agent.do("log out", chromedp.Click(chromedp.CSS(`.logout-form button`)))
 			agent.waitFor("the login page", `location.pathname === '/dashboard/login'`, 10*time.Second)
 		})
