@@ -130,30 +130,44 @@ func TestSearchFollowsWrites(t *testing.T) {
 }
 
 // TestSearchMigrationIndexesStoredRows stores rows without the search
-// migration, applies it, and finds them.
+// migration, applies it, and finds them. The rows are written with plain
+// SQL and the columns of that time: the store's code may need later ones.
 func TestSearchMigrationIndexesStoredRows(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		if err := db.MigrateDownTo(ctx, 23); err != nil {
 			t.Fatal(err)
 		}
-		w := newWorkspace(t, db, "A", base)
-		v := newVisitor(t, db, w.ID, new("anna.kowalska@example.pl"))
-		c := newConversation(t, db, v, model.ChannelWebsite, base)
-		older := newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "Zażółć gęślą jaźń")
-		newer := newMessage(t, db, c, model.AuthorAgent, model.KindComment, "gęślą again")
+		w, v, c := model.NewID(), model.NewID(), model.NewID()
+		older, newer := model.NewID(), model.NewID()
+		now := base.UnixMicro()
+		for _, st := range []struct {
+			q    string
+			args []any
+		}{
+			{`INSERT INTO workspaces (id, name, site_key, created_at) VALUES (?, 'A', ?, ?)`, []any{w, "site-" + w, now}},
+			{`INSERT INTO visitors (id, workspace_id, email, created_at) VALUES (?, ?, 'anna.kowalska@example.pl', ?)`, []any{v, w, now}},
+			{`INSERT INTO conversations (id, workspace_id, visitor_id, created_at, last_message_at) VALUES (?, ?, ?, ?, ?)`, []any{c, w, v, now, now}},
+			{`INSERT INTO messages (id, workspace_id, conversation_id, author_kind, kind, channel, body, created_at) VALUES (?, ?, ?, 'visitor', 'reply', 'widget', 'Zażółć gęślą jaźń', ?)`, []any{older, w, c, now}},
+			{`INSERT INTO messages (id, workspace_id, conversation_id, author_kind, kind, channel, body, created_at) VALUES (?, ?, ?, 'agent', 'comment', 'dashboard', 'gęślą again', ?)`, []any{newer, w, c, now}},
+			{`INSERT INTO messages (id, workspace_id, conversation_id, author_kind, kind, channel, body, created_at) VALUES (?, ?, ?, 'system', 'event', 'widget', 'gęślą event', ?)`, []any{model.NewID(), w, c, now}},
+		} {
+			if _, err := db.SQL.ExecContext(ctx, db.Rebind(st.q), st.args...); err != nil {
+				t.Fatalf("%s: %v", st.q, err)
+			}
+		}
 		if err := db.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
-		check(t, "backfilled, newest first", foundMessages(t, db, w.ID, "gesla", 20), []string{newer.ID, older.ID})
-		check(t, "folded", foundMessages(t, db, w.ID, "JAZN gesla", 20), []string{older.ID})
-		hits, err := db.SearchVisitors(ctx, w.ID, []string{"kowalska"}, 20)
-		if err != nil || len(hits) != 1 || hits[0].ConversationID != c.ID {
+		check(t, "backfilled, newest first", foundMessages(t, db, w, "gesla", 20), []string{newer, older})
+		check(t, "folded", foundMessages(t, db, w, "JAZN gesla", 20), []string{older})
+		hits, err := db.SearchVisitors(ctx, w, []string{"kowalska"}, 20)
+		if err != nil || len(hits) != 1 || hits[0].ConversationID != c {
 			t.Fatalf("visitor backfill: %v, %v", hits, err)
 		}
 		// And the index keeps up after it.
-		later := newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "gęślą once more")
-		check(t, "after the migration", foundMessages(t, db, w.ID, "gesl", 2), []string{later.ID, newer.ID})
+		later := newMessage(t, db, model.Conversation{ID: c, WorkspaceID: w}, model.AuthorVisitor, model.KindReply, "gęślą once more")
+		check(t, "after the migration", foundMessages(t, db, w, "gesl", 2), []string{later.ID, newer})
 	})
 }
 
