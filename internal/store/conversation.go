@@ -13,7 +13,7 @@ import (
 const conversationSelect = `SELECT c.id, c.workspace_id, c.status, c.channel, c.created_at, c.last_message_at,
 	c.visitor_read_id, c.agent_read_id, c.forward_due_at, c.forward_code, c.forward_reason,
 	(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
-		AND (c.agent_read_id IS NULL OR m.id > c.agent_read_id)),
+		AND m.id > COALESCE(c.agent_read_id, '')),
 	(SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'reply' ORDER BY m.id DESC LIMIT 1),
 	c.assignee_id, ag.name, c.activity_id,
 	` + visitorColumns + `

@@ -188,7 +188,7 @@ func (s *Store) CountUnreadConversations(ctx context.Context, workspaceID string
 	var n int
 	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ? AND EXISTS (
 		SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
-			AND (c.agent_read_id IS NULL OR m.id > c.agent_read_id))`, workspaceID).Scan(&n)
+			AND m.id > COALESCE(c.agent_read_id, ''))`, workspaceID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unread conversations: %w", err)
 	}

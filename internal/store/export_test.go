@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // MigrateUpTo applies the migrations up to and including version, for
 // tests of a migration on data written by the versions before it.
@@ -12,3 +15,19 @@ func (db *DB) MigrateUpTo(ctx context.Context, version int64) error {
 	_, err = p.UpTo(ctx, version)
 	return err
 }
+
+// MigrateDownTo undoes the migrations after version, for tests of what a
+// migration does to rows stored before it.
+func (db *DB) MigrateDownTo(ctx context.Context, version int64) error {
+	p, err := db.migrator()
+	if err != nil {
+		return err
+	}
+	if _, err := p.DownTo(ctx, version); err != nil {
+		return fmt.Errorf("migrate down to %d: %w", version, err)
+	}
+	return nil
+}
+
+// Rebind writes a statement's placeholders for the database.
+func (s *Store) Rebind(q string) string { return s.rebind(q) }

@@ -18,7 +18,11 @@ func (db *DB) migrator() (*goose.Provider, error) {
 	if db.dialect == Postgres {
 		d = goose.DialectPostgres
 	}
-	return goose.NewProvider(d, db.SQL, sub, goose.WithGoMigrations(addressMigration(db.dialect)))
+	search, err := dialectMigration(24, "00024_search", db.dialect)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(d, db.SQL, sub, goose.WithGoMigrations(addressMigration(db.dialect), search))
 }
 
 // MigrationsCurrent reports an error unless the database has every

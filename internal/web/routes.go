@@ -45,6 +45,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PATCH /api/v1/agents/{id}", s.agent(s.patchAgent))
 	m.HandleFunc("DELETE /api/v1/agents/{id}", s.agent(s.deleteAgent))
 	m.HandleFunc("PUT /api/v1/me/password", s.agent(s.putPassword)) // account.go
+	m.HandleFunc("GET /api/v1/search", s.agent(s.search))           // search.go
 	m.HandleFunc("GET /api/v1/ws", s.agentWS)                       // ws.go
 	m.HandleFunc("POST /api/inbound/v1/mime", func(w http.ResponseWriter, r *http.Request) {
 		if s.opts.InboundHook == nil {
@@ -104,6 +105,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /dashboard/visitors/{id}", s.dash(s.dashUpdateVisitor))
 	m.HandleFunc("GET /dashboard/partials/conversation/{id}", s.dashPartial(s.dashConversationPartial))
 	m.HandleFunc("POST /dashboard/conversations/{id}/assignee", s.dash(s.dashAssign)) // assign.go
+
+	m.HandleFunc("GET /dashboard/search", s.dash(s.dashSearch)) // search.go
 
 	m.HandleFunc("GET /dashboard/settings", s.dash(s.dashSettings)) // settings.go
 	m.HandleFunc("POST /dashboard/settings", s.dash(s.dashSaveSettings))

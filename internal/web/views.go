@@ -40,6 +40,7 @@ type page struct {
 	Unread     int
 	Assignees  []model.Assignee
 
+	Search   *searchView
 	Settings *settingsView
 	Login    *loginView
 	Agents   *agentsView

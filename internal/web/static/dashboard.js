@@ -182,7 +182,17 @@
   const messagesEl = () => D.getElementById('conv-messages');
   const nearBottom = (el) => el.scrollHeight - el.scrollTop - el.clientHeight < 80;
   const toBottom = () => { const m = messagesEl(); if (m) m.scrollTop = m.scrollHeight; };
-  toBottom();
+  // A conversation opened from a search result (#msg-ID) shows that
+  // message, marked, and keeps it marked when the messages are refetched;
+  // otherwise it shows the newest.
+  const markFound = () => {
+    const m = location.hash.startsWith('#msg-') && D.getElementById(location.hash.slice(1));
+    if (m) m.classList.add('found');
+    return m;
+  };
+  const found = markFound();
+  if (found) found.scrollIntoView({ block: 'center' });
+  else toBottom();
 
 
   // ---- paging the list: "Load more", and on scroll -------------------------------
@@ -671,6 +681,7 @@
       if (id === 'conv-messages') {
         const stick = nearBottom(el);
         patchChildren(el, part, (li) => li.dataset.id || (li.classList.contains('empty') ? 'empty' : ''));
+        markFound();
         if (stick) toBottom();
       } else {
         replaceContent(el, part.innerHTML);

@@ -1,0 +1,96 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/search"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// Bounds of a search's limit.
+const (
+	DefaultSearchLimit = 20
+	MaxSearchLimit     = 100
+)
+
+// snippetWidth is about how many characters of a match a result shows.
+const snippetWidth = 120
+
+// Search finds the agent's workspace's messages (replies and comments of
+// every channel) and visitors (name, email) holding every word of q, the
+// last one as a prefix, accents and case ignored; newest first, at most
+// limit results (0 is the default). Whatever q holds is searched as plain
+// words: the index's own syntax is never passed on.
+func (s *Service) Search(ctx context.Context, a model.Agent, q string, limit int) ([]model.SearchResult, error) {
+	switch {
+	case limit == 0:
+		limit = DefaultSearchLimit
+	case limit < 0:
+		return nil, newError(CodeBadRequest, "limit is a positive number")
+	case limit > MaxSearchLimit:
+		limit = MaxSearchLimit
+	}
+	if !utf8.ValidString(q) {
+		return nil, newError(CodeBadRequest, "q is not valid UTF-8")
+	}
+	if strings.TrimSpace(q) == "" {
+		return nil, newError(CodeBadRequest, "q is required: the words to search for")
+	}
+	if utf8.RuneCountInString(q) > search.MaxQueryLength {
+		return nil, newError(CodeBadRequest, fmt.Sprintf("q is at most %d characters", search.MaxQueryLength))
+	}
+	words := search.Words(q)
+	if len(words) > search.MaxWords {
+		return nil, newError(CodeBadRequest, fmt.Sprintf("q is at most %d words", search.MaxWords))
+	}
+	results := []model.SearchResult{}
+	if len(words) == 0 {
+		// Only punctuation: no word to find.
+		return results, nil
+	}
+	msgs, err := s.db.SearchMessages(ctx, a.WorkspaceID, words, limit)
+	if err != nil {
+		return nil, err
+	}
+	visitors, err := s.db.SearchVisitors(ctx, a.WorkspaceID, words, limit)
+	if err != nil {
+		return nil, err
+	}
+	hits := append(msgs, visitors...)
+	// Newest first; a message before its visitor's match at the same time.
+	slices.SortStableFunc(hits, func(x, y store.SearchHit) int { return y.At.Compare(x.At) })
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	convs := map[string]model.Conversation{}
+	for _, h := range hits {
+		c, ok := convs[h.ConversationID]
+		if !ok {
+			c, err = s.db.Conversation(ctx, a.WorkspaceID, h.ConversationID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // removed since the index was read
+			}
+			if err != nil {
+				return nil, fmt.Errorf("search: %w", err)
+			}
+			convs[h.ConversationID] = c
+		}
+		snippet, spans := search.Snippet(h.Text, words, snippetWidth)
+		r := model.SearchResult{Conversation: c, Snippet: snippet, Highlights: [][2]int{}}
+		if h.MessageID != "" {
+			id := h.MessageID
+			r.MessageID = &id
+		}
+		for _, sp := range spans {
+			r.Highlights = append(r.Highlights, [2]int{sp.Start, sp.End})
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}

@@ -1,0 +1,12 @@
+package model
+
+// SearchResult is a match of an agent's search: a message of a
+// conversation (MessageID set) or its visitor's name or email (MessageID
+// nil). Snippet is plain text; Highlights are the spans of the searched
+// words in it, as [start, end) offsets in Unicode code points.
+type SearchResult struct {
+	Conversation Conversation `json:"conversation"`
+	MessageID    *string      `json:"message_id"`
+	Snippet      string       `json:"snippet"`
+	Highlights   [][2]int     `json:"highlights"`
+}

@@ -1,0 +1,9 @@
+DROP TRIGGER visitors_search_delete;
+DROP TRIGGER visitors_search_update;
+DROP TRIGGER visitors_search_insert;
+DROP TRIGGER messages_search_delete;
+DROP TRIGGER messages_search_update;
+DROP TRIGGER messages_search_insert;
+DROP TABLE visitors_fts;
+DROP TABLE messages_fts;
+DROP TABLE search_docs;

@@ -1,0 +1,102 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/search"
+)
+
+// Search: the API's GET /api/v1/search, and the dashboard's results page.
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	limit, ok := searchLimit(w, r)
+	if !ok {
+		return
+	}
+	results, err := s.svc.Search(r.Context(), a, r.URL.Query().Get("q"), limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
+// searchLimit reads the limit parameter: absent is the default, above the
+// maximum is the maximum, anything but a positive number is refused.
+func searchLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	raw := r.URL.Query().Get("limit")
+	if raw == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(raw)
+	if errors.Is(err, strconv.ErrRange) && raw[0] != '-' {
+		return chat.MaxSearchLimit, true // above the maximum, however far
+	}
+	if err != nil || n < 1 {
+		writeError(w, http.StatusBadRequest, chat.CodeBadRequest, "limit is a number from 1 to 100")
+		return 0, false
+	}
+	return n, true
+}
+
+// searchView is the dashboard's search results page.
+type searchView struct {
+	Query   string
+	Error   string
+	Results []resultView
+}
+
+type resultView struct {
+	Href, Name, Channel, Status string
+	Parts                       []search.Part
+	// Visitor is set when the visitor's name or email matched.
+	Visitor bool
+	Time    stamp
+	Ago     string
+}
+
+func (s *Server) dashSearch(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	q := r.URL.Query().Get("q")
+	p := &page{Title: "Search", Nav: "inbox", Search: &searchView{Query: q}}
+	s.fillChrome(ctx, r, p, sess)
+	if strings.TrimSpace(q) == "" {
+		s.render(w, http.StatusOK, "search", p)
+		return
+	}
+	p.Title = q + " · Search"
+	results, err := s.svc.Search(ctx, sess.agent, q, chat.MaxSearchLimit)
+	if err != nil {
+		a := answerOf(err)
+		if a.Internal {
+			s.failPage(w, r, sess, err)
+			return
+		}
+		p.Search.Error = a.text()
+		s.render(w, a.Status, "search", p)
+		return
+	}
+	c := newClock(p.Workspace.Location())
+	for _, res := range results {
+		spans := make([]search.Span, len(res.Highlights))
+		for i, h := range res.Highlights {
+			spans[i] = search.Span{Start: h[0], End: h[1]}
+		}
+		v := resultView{Href: conversationHref(res.Conversation.ID, listState{Status: "all", View: "all"}), Name: visitorName(res.Conversation.Visitor),
+			Channel: res.Conversation.Channel, Status: res.Conversation.Status,
+			Parts: search.Parts(res.Snippet, spans), Visitor: res.MessageID == nil,
+			Time: c.stamp(res.Conversation.LastMessageAt), Ago: c.ago(res.Conversation.LastMessageAt)}
+		if res.MessageID != nil {
+			// Opened at the message: the fragment scrolls to it and marks it.
+			v.Href += "#msg-" + url.PathEscape(*res.MessageID)
+		}
+		p.Search.Results = append(p.Search.Results, v)
+	}
+	s.render(w, http.StatusOK, "search", p)
+}
