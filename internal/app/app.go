@@ -22,6 +22,7 @@ import (
 	"github.com/parleychat/parley/internal/mail/inbound"
 	"github.com/parleychat/parley/internal/mail/outbox"
 	"github.com/parleychat/parley/internal/mail/relay"
+	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
@@ -46,12 +47,14 @@ type App struct {
 	Inbound *inbound.Server
 	// Meta answers Messenger and Instagram conversations through Meta's
 	// Send API.
-	Meta   *meta.Service
-	relay  *relay.Relay
-	pub    realtime.Publisher
-	bus    *realtime.PGBus
-	Log    *slog.Logger
-	secret []byte
+	Meta *meta.Service
+	// Metrics are served on PARLEY_METRICS_ADDR (nil when it is empty).
+	Metrics *metrics.Metrics
+	relay   *relay.Relay
+	pub     realtime.Publisher
+	bus     *realtime.PGBus
+	Log     *slog.Logger
+	secret  []byte
 	// conns counts the HTTP connections against the descriptor limit.
 	conns *web.ConnGuard
 }
@@ -83,6 +86,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		bus = realtime.NewPGBus(hub, db, cfg.DatabaseURL, nodeID, log)
 		pub = bus
 	}
+	var mx *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		mx = newMetrics(db, hub, log)
+	}
 	svc := chat.New(db, pub, token.NewSigner(secret), chat.Options{
 		NodeID:          nodeID,
 		AgentAwayAfter:  cfg.AgentAwayAfter,
@@ -94,6 +101,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		InboundDomain:   cfg.InboundDomain,
 		PublicURL:       cfg.PublicURL,
 		Logger:          log,
+		Metrics:         mx,
 
 		NoAddressLimits: !cfg.RateLimits,
 	})
@@ -105,7 +113,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
-	a := &App{Config: cfg, DB: db, Chat: svc, Hub: hub, Log: log, secret: secret, pub: pub, bus: bus}
+	a := &App{Config: cfg, DB: db, Chat: svc, Hub: hub, Log: log, secret: secret, pub: pub, bus: bus, Metrics: mx}
 	if err := a.openMail(); err != nil {
 		db.Close()
 		return nil, err
@@ -127,8 +135,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		MailFrom:      cfg.MailFrom,
 		InboundDomain: cfg.InboundDomain,
 		Logger:        log,
-		Queued:        a.Outbox.Kick,
-		Workers:       workers,
+		Queued: func() {
+			mx.EmailOutcome(metrics.EmailQueued, 0)
+			a.Outbox.Kick()
+		},
+		Workers: workers,
 
 		MaxPerAddressDaily: cfg.ForwardPerAddressDaily,
 	})
@@ -169,6 +180,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		ReadyChecks: a.readyChecks(),
 		Logger:      log,
 		Meta:        a.Meta,
+		Metrics:     mx,
 
 		TrustedProxies:  cfg.TrustedProxies,
 		NoAddressLimits: !cfg.RateLimits,
@@ -304,6 +316,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { _ = dsrv.Serve(dln) }()
 		defer dsrv.Close()
 		a.Log.Info("debug listening", "addr", dln.Addr().String())
+	}
+	if a.Metrics != nil {
+		mln, err := net.Listen("tcp", a.Config.MetricsAddr)
+		if err != nil {
+			stopBG()
+			wg.Wait()
+			return fmt.Errorf("listen on PARLEY_METRICS_ADDR %s: %w", a.Config.MetricsAddr, err)
+		}
+		msrv := &http.Server{Handler: metricsHandler(a.Metrics), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		a.Log.Info("metrics listening", "addr", mln.Addr().String())
 	}
 	srv := &http.Server{
 		Handler: a.Web,

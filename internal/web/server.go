@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/realtime"
 )
 
@@ -55,6 +56,9 @@ type Options struct {
 	// Meta is the Messenger/Instagram channel. Nil: its webhook, API and
 	// settings page answer that it is not enabled on this server.
 	Meta MetaChannel
+	// Metrics records each request's duration by route pattern (nil:
+	// not recorded).
+	Metrics *metrics.Metrics
 }
 
 // Server is the HTTP handler of Parley.
