@@ -81,6 +81,13 @@ type Server struct {
 	// connMu orders a new connection's wg.Add before Shutdown's cancel:
 	// a connection is either counted and closed, or refused.
 	connMu sync.Mutex
+
+	// patterns are the routes registered, in order (Routes).
+	patterns []string
+
+	openapiOnce sync.Once
+	openapiJSON []byte
+	openapiErr  error
 }
 
 // New returns the HTTP handler.
@@ -101,6 +108,24 @@ func New(svc *chat.Service, hub *realtime.Hub, opts Options) *Server {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	return s
+}
+
+// Routes lists the ServeMux patterns the server registered, such as
+// "GET /api/v1/conversations/{id}".
+func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }
+
+// routeTable registers routes on the server's mux and remembers their
+// patterns.
+type routeTable struct{ s *Server }
+
+func (t routeTable) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	t.s.mux.HandleFunc(pattern, h)
+	t.s.patterns = append(t.s.patterns, pattern)
+}
+
+func (t routeTable) Handle(pattern string, h http.Handler) {
+	t.s.mux.Handle(pattern, h)
+	t.s.patterns = append(t.s.patterns, pattern)
 }
 
 // ServeHTTP implements http.Handler.
