@@ -223,6 +223,8 @@ func operations() []operation {
 		{route: "GET /api/v1/conversations/{id}", tag: "conversations", summary: "A conversation", auth: agent, status: 200, answer: conv, errors: []int{404}},
 		{route: "GET /api/v1/conversations/{id}/messages", tag: "conversations", summary: "Its messages, oldest first", auth: agent,
 			status: 200, answer: object(f("messages", arrayOf(msg))), errors: []int{404}},
+		{route: "GET /api/v1/conversations/{id}/messages/{message_id}/original", tag: "conversations", summary: "The whole text of an email answer, of which the message holds only the new part", auth: agent,
+			status: 200, answer: object(f("message_id", str()), f("conversation_id", str()), f("may_hold_quote", boolean()), f("subject", str()), f("text", str())), errors: []int{404}},
 		{route: "POST /api/v1/conversations/{id}/messages", tag: "conversations", summary: "Reply to the visitor, or write an internal comment", auth: agent,
 			body:   object(f("body", str()), opt("kind", enum("reply", "comment")), opt("attachment_ids", arrayOf(str()))),
 			status: 201, answer: msg, errors: []int{400, 404, 413}},
