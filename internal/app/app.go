@@ -23,6 +23,7 @@ import (
 	"github.com/parleychat/parley/internal/mail/maildns"
 	"github.com/parleychat/parley/internal/mail/outbox"
 	"github.com/parleychat/parley/internal/mail/relay"
+	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
@@ -51,6 +52,8 @@ type App struct {
 	// MailDNS is the DNS advice for outbound mail (Settings → Email); its
 	// warnings are logged at start.
 	MailDNS maildns.Setup
+	// Metrics are served on PARLEY_METRICS_ADDR (nil when it is empty).
+	Metrics *metrics.Metrics
 	relay   *relay.Relay
 	pub     realtime.Publisher
 	bus     *realtime.PGBus
@@ -87,6 +90,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		bus = realtime.NewPGBus(hub, db, cfg.DatabaseURL, nodeID, log)
 		pub = bus
 	}
+	var mx *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		mx = newMetrics(db, hub, log)
+	}
 	svc := chat.New(db, pub, token.NewSigner(secret), chat.Options{
 		NodeID:          nodeID,
 		AgentAwayAfter:  cfg.AgentAwayAfter,
@@ -98,6 +105,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		InboundDomain:   cfg.InboundDomain,
 		PublicURL:       cfg.PublicURL,
 		Logger:          log,
+		Metrics:         mx,
 
 		NoAddressLimits: !cfg.RateLimits,
 	})
@@ -109,7 +117,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
-	a := &App{Config: cfg, DB: db, Chat: svc, Hub: hub, Log: log, secret: secret, pub: pub, bus: bus}
+	a := &App{Config: cfg, DB: db, Chat: svc, Hub: hub, Log: log, secret: secret, pub: pub, bus: bus, Metrics: mx}
 	if err := a.openMail(); err != nil {
 		db.Close()
 		return nil, err
@@ -134,8 +142,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		MailFrom:      cfg.MailFrom,
 		InboundDomain: cfg.InboundDomain,
 		Logger:        log,
-		Queued:        a.Outbox.Kick,
-		Workers:       workers,
+		Queued: func() {
+			mx.EmailOutcome(metrics.EmailQueued, 0)
+			a.Outbox.Kick()
+		},
+		Workers: workers,
 
 		MaxPerAddressDaily: cfg.ForwardPerAddressDaily,
 	})
@@ -176,6 +187,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		ReadyChecks: a.readyChecks(),
 		Logger:      log,
 		Meta:        a.Meta,
+		Metrics:     mx,
 
 		TrustedProxies:  cfg.TrustedProxies,
 		NoAddressLimits: !cfg.RateLimits,
@@ -320,6 +332,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { _ = dsrv.Serve(dln) }()
 		defer dsrv.Close()
 		a.Log.Info("debug listening", "addr", dln.Addr().String())
+	}
+	if a.Metrics != nil {
+		mln, err := net.Listen("tcp", a.Config.MetricsAddr)
+		if err != nil {
+			stopBG()
+			wg.Wait()
+			return fmt.Errorf("listen on PARLEY_METRICS_ADDR %s: %w", a.Config.MetricsAddr, err)
+		}
+		msrv := &http.Server{Handler: metricsHandler(a.Metrics), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		a.Log.Info("metrics listening", "addr", mln.Addr().String())
 	}
 	srv := &http.Server{
 		Handler: a.Web,

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/mail/address"
+	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
@@ -78,6 +79,8 @@ type Options struct {
 	Now func() time.Time
 	// Logger (slog.Default when nil).
 	Logger *slog.Logger
+	// Metrics counts messages and email outcomes (nil: not counted).
+	Metrics *metrics.Metrics
 }
 
 // Service is the domain service.
@@ -198,6 +201,12 @@ func (s *Service) toAgents(workspaceID string, typ realtime.EventType, data any)
 		data = messageURLs(m, s.opts.PublicURL, agentURLs)
 	}
 	s.pub.ToAgents(workspaceID, encode(Event{Type: typ, Data: data}))
+	// Every new message is announced to the agents once, here, whatever
+	// its channel: the one place to count it. System events are not
+	// messages anyone wrote.
+	if m, ok := data.(model.Message); ok && typ == realtime.MessageCreated && m.Kind != model.KindEvent {
+		s.opts.Metrics.MessageCreated(m.Channel)
+	}
 }
 
 // messageFrame is the widget's frame for a public message.

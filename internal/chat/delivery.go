@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/parleychat/parley/internal/mail/outbox"
+	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 )
@@ -23,6 +24,14 @@ func (s *Service) EmailDelivery(ctx context.Context, d outbox.Delivery) error {
 	}
 	if err != nil {
 		return fmt.Errorf("record %s delivery of email %s: %w", d.Status, d.EmailID, err)
+	}
+	switch d.Status {
+	case model.DeliverySent:
+		s.opts.Metrics.EmailOutcome(metrics.EmailSent, d.At.Sub(d.QueuedAt))
+	case model.DeliveryFailed:
+		s.opts.Metrics.EmailOutcome(metrics.EmailFailed, 0)
+	case model.DeliveryQueued:
+		s.opts.Metrics.EmailOutcome(metrics.EmailDeferred, 0)
 	}
 	var note string
 	switch d.Status {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleychat/parley/internal/filetype"
 	"github.com/parleychat/parley/internal/mail/address"
+	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
@@ -262,6 +263,7 @@ func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 	if err != nil {
 		return err
 	}
+	s.opts.Metrics.EmailOutcome(metrics.EmailBounced, 0)
 	// The bounce stops the address, whichever visitor now has it.
 	if err := s.stopAddress(ctx, e.WorkspaceID, e.To, model.EmailBouncing, model.EmailStatusByBounce,
 		strings.TrimSpace(b.Status+" "+b.Diagnostic), "not sent: the address bounced"); err != nil {

@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -44,6 +45,9 @@ type Config struct {
 	DKIMSelector     string
 	DKIMDomain       string
 	DebugAddr        string
+	// MetricsAddr is where GET /metrics listens (PARLEY_METRICS_ADDR;
+	// empty: no metrics).
+	MetricsAddr string
 	// MemoryLimit is the Go runtime's soft memory limit in bytes
 	// (PARLEY_MEMORY_LIMIT): 0 derives one (see internal/app), -1 is off.
 	MemoryLimit int64
@@ -92,6 +96,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DKIMSelector:     get("PARLEY_DKIM_SELECTOR", ""),
 		DKIMDomain:       get("PARLEY_DKIM_DOMAIN", ""),
 		DebugAddr:        get("PARLEY_DEBUG_ADDR", ""),
+		MetricsAddr:      get("PARLEY_METRICS_ADDR", ""),
 	}
 	var errs []string
 	dur := func(name, def string) time.Duration {
@@ -178,6 +183,13 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if (c.DKIMKeyFile != "") != (c.DKIMSelector != "") || (c.DKIMKeyFile != "") != (c.DKIMDomain != "") {
 		errs = append(errs, "PARLEY_DKIM_KEY_FILE, PARLEY_DKIM_SELECTOR and PARLEY_DKIM_DOMAIN go together")
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Sprintf("PARLEY_METRICS_ADDR=%q is not a host:port address (e.g. 127.0.0.1:9090)", c.MetricsAddr))
+		} else if c.MetricsAddr == c.HTTPAddr {
+			errs = append(errs, "PARLEY_METRICS_ADDR must differ from PARLEY_HTTP_ADDR: metrics have a listener of their own")
+		}
 	}
 	if (c.InboundTLSCert == "") != (c.InboundTLSKey == "") {
 		errs = append(errs, "PARLEY_INBOUND_TLS_CERT and PARLEY_INBOUND_TLS_KEY go together")

@@ -35,6 +35,13 @@ func TestLoad(t *testing.T) {
 				t.Errorf("grace %v must stay under half of LEFT_AFTER", c.VisitorGrace)
 			}
 		}},
+		{name: "metrics address", env: map[string]string{"PARLEY_METRICS_ADDR": "127.0.0.1:9090"}, check: func(t *testing.T, c Config) {
+			if c.MetricsAddr != "127.0.0.1:9090" {
+				t.Errorf("got %q", c.MetricsAddr)
+			}
+		}},
+		{name: "metrics address without port", env: map[string]string{"PARLEY_METRICS_ADDR": "localhost"}, wantErr: "PARLEY_METRICS_ADDR"},
+		{name: "metrics on the public listener", env: map[string]string{"PARLEY_METRICS_ADDR": "127.0.0.1:8080"}, wantErr: "must differ from PARLEY_HTTP_ADDR"},
 		{name: "trailing slash", env: map[string]string{"PARLEY_PUBLIC_URL": "https://chat.example.com/"}, check: func(t *testing.T, c Config) {
 			if c.PublicURL != "https://chat.example.com" {
 				t.Errorf("got %q", c.PublicURL)

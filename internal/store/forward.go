@@ -66,6 +66,28 @@ func (s *Store) SetForwardDelivered(ctx context.Context, emailID, status, note s
 	return ids[0], true, nil
 }
 
+// Backlog is the work waiting in the database for every node.
+type Backlog struct {
+	OutboxPending    int64 // emails queued, not yet accepted by the relay
+	ForwardDue       int64 // conversations whose evaluation is due at now
+	ForwardScheduled int64 // conversations with an evaluation scheduled
+}
+
+// Backlog counts the queued emails and the scheduled forwarding
+// evaluations. Both counts read only the partial indexes emails_queued and
+// conversations_forward_due, so they stay cheap with a large history.
+func (s *Store) Backlog(ctx context.Context, now time.Time) (Backlog, error) {
+	var b Backlog
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM emails WHERE status = 'queued'`).Scan(&b.OutboxPending); err != nil {
+		return b, fmt.Errorf("count the outbox: %w", err)
+	}
+	if err := s.queryRow(ctx, `SELECT COUNT(*), COUNT(CASE WHEN forward_due_at <= ? THEN 1 END)
+		FROM conversations WHERE forward_due_at IS NOT NULL`, micros(now)).Scan(&b.ForwardScheduled, &b.ForwardDue); err != nil {
+		return b, fmt.Errorf("count the forwarding schedule: %w", err)
+	}
+	return b, nil
+}
+
 // NextForwardDue returns the earliest due time on the schedule, or nil.
 func (s *Store) NextForwardDue(ctx context.Context) (*time.Time, error) {
 	var v sql.NullInt64

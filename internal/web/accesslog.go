@@ -40,11 +40,13 @@ func (s *Server) logRequest(w http.ResponseWriter, r *http.Request, next http.Ha
 		if route == "" {
 			route = "unmatched"
 		}
+		took := time.Since(start)
+		s.opts.Metrics.Request(route, status, took)
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 			slog.String("method", r.Method),
 			slog.String("route", route),
 			slog.Int("status", status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", took),
 			slog.String("request_id", id),
 		)
 	}()

@@ -10,9 +10,10 @@ import (
 // its URL here. A new page or endpoint adds its lines to the group it
 // belongs to, and its handlers in the file named after it.
 func (s *Server) routes() {
-	m := s.mux
+	m := routeTable{s}
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
+	m.HandleFunc("GET /api/openapi.json", s.openAPI) // openapi.go: describes every route of /api/v1 and /api/widget/v1
 
 	// Agent API (api.go).
 	m.HandleFunc("POST /api/v1/auth/login", s.login)

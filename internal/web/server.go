@@ -12,6 +12,7 @@ import (
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/mail/maildns"
+	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/realtime"
 )
 
@@ -58,6 +59,9 @@ type Options struct {
 	Meta MetaChannel
 	// MailDNS is the DNS advice Settings → Email shows (nil: none).
 	MailDNS *maildns.Setup
+	// Metrics records each request's duration by route pattern (nil:
+	// not recorded).
+	Metrics *metrics.Metrics
 }
 
 // Server is the HTTP handler of Parley.
@@ -80,6 +84,13 @@ type Server struct {
 	// connMu orders a new connection's wg.Add before Shutdown's cancel:
 	// a connection is either counted and closed, or refused.
 	connMu sync.Mutex
+
+	// patterns are the routes registered, in order (Routes).
+	patterns []string
+
+	openapiOnce sync.Once
+	openapiJSON []byte
+	openapiErr  error
 }
 
 // New returns the HTTP handler.
@@ -100,6 +111,24 @@ func New(svc *chat.Service, hub *realtime.Hub, opts Options) *Server {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	return s
+}
+
+// Routes lists the ServeMux patterns the server registered, such as
+// "GET /api/v1/conversations/{id}".
+func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }
+
+// routeTable registers routes on the server's mux and remembers their
+// patterns.
+type routeTable struct{ s *Server }
+
+func (t routeTable) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	t.s.mux.HandleFunc(pattern, h)
+	t.s.patterns = append(t.s.patterns, pattern)
+}
+
+func (t routeTable) Handle(pattern string, h http.Handler) {
+	t.s.mux.Handle(pattern, h)
+	t.s.patterns = append(t.s.patterns, pattern)
 }
 
 // ServeHTTP implements http.Handler.

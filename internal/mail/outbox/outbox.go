@@ -42,6 +42,8 @@ type Delivery struct {
 	// Error is why the attempt failed (empty when sent).
 	Error string
 	At    time.Time
+	// QueuedAt is when the email entered the outbox.
+	QueuedAt time.Time
 }
 
 // Options configure a Worker.
@@ -156,7 +158,7 @@ func (w *Worker) logUndeliverable(ctx context.Context, e store.Email) {
 	w.log.Debug("undeliverable email", "email", e.ID, "to", e.To, "raw", string(e.Raw))
 	now := w.opts.Now()
 	w.record(ctx, Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID,
-		Status: model.DeliveryQueued, Next: now.Add(24 * time.Hour), Error: "no relay configured (PARLEY_SMTP_URL is empty)", At: now})
+		Status: model.DeliveryQueued, Next: now.Add(24 * time.Hour), Error: "no relay configured (PARLEY_SMTP_URL is empty)", At: now, QueuedAt: e.CreatedAt})
 }
 
 func (w *Worker) deliver(ctx context.Context, e store.Email) {
@@ -170,7 +172,7 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) {
 	}
 	now := w.opts.Now()
 	d := Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID,
-		Status: model.DeliverySent, Next: now, At: now}
+		Status: model.DeliverySent, Next: now, At: now, QueuedAt: e.CreatedAt}
 	// One line per delivery attempt, keyed by the outbox id; the relay's
 	// answer may quote the visitor's address, masked like "to".
 	logged := []any{"email", e.ID, "conversation", e.ConversationID, "to", logging.MaskEmail(e.To), "attempt", e.Attempts}

@@ -1,0 +1,132 @@
+// Package metrics holds Parley's Prometheus series: what the service counts
+// as it works (messages, emails, HTTP requests), what is read when the
+// series are scraped (open connections, the outbox, the forwarding
+// schedule), and the Go runtime's own. They are served on their own
+// listener (PARLEY_METRICS_ADDR), never on the public one.
+//
+// No label ever holds an id, an address or a raw path: every label value
+// comes from a small fixed set (channels, statuses, route patterns), so
+// that the number of series stays bounded whatever the traffic.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Email outcomes counted by parley_emails_total{status}.
+const (
+	EmailQueued   = "queued"   // written to the outbox by the forwarding engine
+	EmailSent     = "sent"     // accepted by the relay
+	EmailDeferred = "deferred" // a temporary failure: tried again later
+	EmailFailed   = "failed"   // refused for good, or given up
+	EmailBounced  = "bounced"  // a bounce came back after sending
+)
+
+// Metrics is the registry of Parley's series. Its methods may be called on
+// a nil *Metrics (metrics off): they do nothing.
+type Metrics struct {
+	reg      *prometheus.Registry
+	messages *prometheus.CounterVec
+	emails   *prometheus.CounterVec
+	delivery prometheus.Histogram
+	requests *prometheus.HistogramVec
+}
+
+// New returns the registry with the Go runtime's and the process's series.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_messages_total",
+			Help: "Messages written in conversations by visitors and agents (replies and internal comments), by the channel they were written on.",
+		}, []string{"channel"}),
+		emails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_emails_total",
+			Help: "Forwarded emails by outcome: queued in the outbox, sent, deferred (a temporary failure, tried again), failed, bounced.",
+		}, []string{"status"}),
+		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "parley_email_delivery_seconds",
+			Help: "Time from an email's queueing in the outbox to its acceptance by the relay.",
+			// From an immediate send to the retries of a relay that was
+			// down for hours.
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600},
+		}),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "parley_http_request_duration_seconds",
+			Help:    "HTTP requests by route pattern (never the raw path) and status code. WebSocket connections are not requests and are left out.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "code"}),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.messages, m.emails, m.delivery, m.requests,
+	)
+	for _, s := range []string{EmailQueued, EmailSent, EmailDeferred, EmailFailed, EmailBounced} {
+		m.emails.WithLabelValues(s) // every outcome is a series from the start, at 0
+	}
+	return m
+}
+
+// Handler serves the series in Prometheus's text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry is where the series are registered (tests gather from it).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// MessageCreated counts a new message written on channel.
+func (m *Metrics) MessageCreated(channel string) {
+	if m == nil {
+		return
+	}
+	m.messages.WithLabelValues(channel).Inc()
+}
+
+// EmailOutcome counts an email's outcome (one of the Email* constants).
+// For EmailSent, queuedFor is how long it waited since it was queued.
+func (m *Metrics) EmailOutcome(status string, queuedFor time.Duration) {
+	if m == nil {
+		return
+	}
+	m.emails.WithLabelValues(status).Inc()
+	if status == EmailSent && queuedFor >= 0 {
+		m.delivery.Observe(queuedFor.Seconds())
+	}
+}
+
+// Request records how long an HTTP request took. route is the ServeMux
+// pattern that matched, never the path.
+func (m *Metrics) Request(route string, status int, d time.Duration) {
+	if m == nil || status == http.StatusSwitchingProtocols {
+		return
+	}
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// WatchConnections exports the open WebSocket connections of this node,
+// read from counts at each scrape.
+func (m *Metrics) WatchConnections(counts func() (widgets, agents int)) {
+	desc := prometheus.NewDesc("parley_websocket_connections",
+		"Open WebSocket connections on this node: widget (visitors) or agent (dashboards).", []string{"side"}, nil)
+	m.reg.MustRegister(collectorFunc{desc: desc, collect: func(ch chan<- prometheus.Metric) {
+		w, a := counts()
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(w), "widget")
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(a), "agent")
+	}})
+}
+
+type collectorFunc struct {
+	desc    *prometheus.Desc
+	collect func(chan<- prometheus.Metric)
+}
+
+func (c collectorFunc) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c collectorFunc) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
