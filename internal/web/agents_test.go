@@ -297,6 +297,13 @@ func TestRemovedAgentUnassigned(t *testing.T) {
 		if c.Assignee == nil || c.Assignee.ID != bob.ID {
 			t.Fatalf("before removal the assignee is %+v, want Bob (his reply took it)", c.Assignee)
 		}
+		// The forwarding engine's own update of the conversation (after
+		// Bob's reply) must not be taken for the removal's.
+		apptest.Eventually(t, 10*time.Second, "the forwarding engine's decision", func() bool {
+			var c model.Conversation
+			s.Do("GET", "/api/v1/conversations/"+conv, ann.Token, nil, http.StatusOK, &c)
+			return c.Forwarding != nil
+		})
 		ws := s.DialAgent(ann.Token)
 		s.Do("DELETE", "/api/v1/agents/"+bob.ID, ann.Token, nil, http.StatusNoContent, nil)
 		for {
