@@ -30,7 +30,7 @@ const (
 	DefaultTimeout      = 10 * time.Second
 	DefaultRetryBase    = 10 * time.Second
 	DefaultRetryMax     = time.Hour
-	DefaultGiveUpAfter  = 24 * time.Hour
+	DefaultGiveUpAfter  = 72 * time.Hour
 	DefaultDisableAfter = 24 * time.Hour
 	// ReadLimit is the most of an answer that is read; ExcerptLimit the
 	// most of it that is kept in the log.
@@ -57,9 +57,12 @@ type Options struct {
 	// RetryBase is the first retry delay (PARLEY_WEBHOOK_RETRY_BASE); it
 	// doubles up to RetryMax.
 	RetryBase, RetryMax time.Duration
-	// GiveUpAfter: a delivery still failing this long after its event is
-	// dropped (logged). DisableAfter: a webhook whose every attempt failed
-	// for this long is disabled.
+	// DisableAfter: a webhook whose every attempt failed for this long is
+	// disabled; its deliveries wait for it to be enabled again.
+	// GiveUpAfter (longer): a delivery still failing this long after its
+	// event, while its webhook works for others, is dropped (logged), so
+	// that one event the receiver always refuses does not hold its
+	// conversation's later ones for ever.
 	GiveUpAfter, DisableAfter time.Duration
 	// Timeout bounds one call, connection and answer included.
 	Timeout time.Duration
