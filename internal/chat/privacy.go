@@ -69,7 +69,6 @@ func (s *Service) ExportVisitor(ctx context.Context, a model.Agent, visitorID st
 				ContentType: f.ContentType, Size: f.Size, CreatedAt: f.CreatedAt})
 		}
 	}
-	s.log.Info("visitor exported", "visitor", visitorID, "workspace", a.WorkspaceID, "agent", a.ID)
 	return out, nil
 }
 

@@ -300,7 +300,7 @@ func (db *DB) RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, o Web
 		if _, err := tx.exec(ctx, `UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since IS NULL`, micros(a.At), d.WebhookID); err != nil {
 			return fmt.Errorf("mark webhook failing: %w", err)
 		}
-		reason := fmt.Sprintf("disabled at %s: every delivery failed for %s (last: %s)", a.At.UTC().Format(time.RFC3339), o.DisableAfter, attemptSummary(a))
+		reason := fmt.Sprintf("Every delivery failed for %s (last: %s).", hours(o.DisableAfter), attemptSummary(a))
 		res, err := tx.exec(ctx, `UPDATE webhooks SET disabled_at = ?, disabled_reason = ? WHERE id = ? AND disabled_at IS NULL AND failing_since <= ?`,
 			micros(a.At), reason, d.WebhookID, micros(a.At.Add(-o.DisableAfter)))
 		if err != nil {
@@ -390,4 +390,11 @@ func (s *Store) ReleaseWebhookLeases(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("release webhook leases: %w", err)
 	}
 	return nil
+}
+
+func hours(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%d hours", int(d/time.Hour))
+	}
+	return d.String()
 }

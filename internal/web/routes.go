@@ -111,7 +111,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /dashboard/conversations/{id}/close", s.dash(s.dashClose))
 	m.HandleFunc("POST /dashboard/conversations/{id}/reopen", s.dash(s.dashReopen))
 	m.HandleFunc("POST /dashboard/visitors/{id}", s.dash(s.dashUpdateVisitor))
-	m.HandleFunc("POST /dashboard/visitors/{id}/erase", s.dash(s.dashEraseVisitor)) // privacy.go
+	m.HandleFunc("GET /dashboard/visitors/{id}/erase", s.dash(s.dashEraseVisitorPage)) // privacy.go
+	m.HandleFunc("POST /dashboard/visitors/{id}/erase", s.dash(s.dashEraseVisitor))
 	m.HandleFunc("GET /dashboard/partials/conversation/{id}", s.dashPartial(s.dashConversationPartial))
 	m.HandleFunc("POST /dashboard/conversations/{id}/assignee", s.dash(s.dashAssign)) // assign.go
 

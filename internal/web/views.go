@@ -41,6 +41,7 @@ type page struct {
 	Assignees  []model.Assignee
 
 	Settings *settingsView
+	Erase    *eraseView
 	Login    *loginView
 	Agents   *agentsView
 	Account  *accountView
