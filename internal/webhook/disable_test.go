@@ -68,7 +68,13 @@ func TestFailingWebhookDisabled(t *testing.T) {
 			go func() { d.Run(runCtx); close(done) }()
 			t.Cleanup(func() { cancel(); <-done })
 
-			apptest.Eventually(t, 5*time.Second, "both deliveries tried", func() bool { return len(rcv.all()) == 2 })
+			logged := func(n int) func() bool {
+				return func() bool {
+					log, err := db.WebhookAttempts(ctx, wh.ID)
+					return err == nil && len(log) == n
+				}
+			}
+			apptest.Eventually(t, 5*time.Second, "both deliveries tried and logged", logged(2))
 			get := func() store.Webhook {
 				w, err := db.Webhook(ctx, ws.ID, wh.ID)
 				if err != nil {
@@ -82,7 +88,7 @@ func TestFailingWebhookDisabled(t *testing.T) {
 			// Twelve hours of failures: still enabled, still retried.
 			clk.Add(12 * time.Hour)
 			d.Kick()
-			apptest.Eventually(t, 5*time.Second, "retried", func() bool { return len(rcv.all()) == 4 })
+			apptest.Eventually(t, 5*time.Second, "retried and logged", logged(4))
 			if w := get(); w.DisabledAt != nil {
 				t.Fatalf("disabled after 12 h: %+v", w)
 			}
