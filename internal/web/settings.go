@@ -25,8 +25,8 @@ type settingsView struct {
 	WorkspaceName       string
 	TimeZone            string
 	// TimeZones are suggestions for the time zone field.
-	TimeZones []string
-	RetentionDays       int
+	TimeZones     []string
+	RetentionDays int
 	// Previews of the email each sending mode produces (text part).
 	Previews []emailPreview
 	// IdentityVerification is the setting; IdentitySecret and

@@ -97,6 +97,12 @@ func (p *integrationsPage) Disabled() int {
 func (s *Server) integrationsPage(w http.ResponseWriter, r *http.Request, sess *session, status int, edit func(*integrationsPage)) {
 	p := &integrationsPage{page: &page{Title: "Integrations", Nav: "settings"}, Events: realtime.WebhookEvents, InputEvents: map[string]bool{}}
 	s.fillChrome(r.Context(), r, p.page, sess)
+	if !sess.agent.IsAdmin() {
+		// Webhooks hold signing secrets and URLs: admins only (the
+		// settings navigation says so).
+		s.render(w, status, "integrations", p)
+		return
+	}
 	hs, err := s.svc.Webhooks(r.Context(), sess.agent)
 	if err != nil {
 		s.failPage(w, r, sess, err)

@@ -34,8 +34,8 @@ type hit struct {
 type flaky struct {
 	mu               sync.Mutex
 	fail, drop, hang int
-	hits       []hit
-	srv        *httptest.Server
+	hits             []hit
+	srv              *httptest.Server
 }
 
 func newFlaky(t *testing.T, drop, fail int) *flaky {
