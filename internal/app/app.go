@@ -104,7 +104,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		PublicURL:       cfg.PublicURL,
 		Logger:          log,
 
-		NoAddressLimits: !cfg.RateLimits,
+		NoAddressLimits:     !cfg.RateLimits,
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 	})
 	if err := svc.EnsureDefaultWorkspace(ctx); err != nil {

@@ -148,7 +148,7 @@ type SettingsPatch struct {
 	ContactForm     *ContactFormPatch `json:"contact_form"`
 	// IdentityVerification: on, a widget identity without a valid hash is refused.
 	IdentityVerification *bool `json:"identity_verification"`
-	RetentionDays   *int              `json:"retention_days"`
+	RetentionDays        *int  `json:"retention_days"`
 }
 
 // ContactFormPatch is a subset of the contact-form settings to change.
