@@ -29,6 +29,8 @@ import (
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
 	"github.com/parleychat/parley/internal/web"
+	"github.com/parleychat/parley/internal/webhook"
+	"github.com/parleychat/parley/internal/worker"
 )
 
 // Version is Parley's version, set at build time with -ldflags.
@@ -61,6 +63,9 @@ type App struct {
 	secret  []byte
 	// conns counts the HTTP connections against the descriptor limit.
 	conns *web.ConnGuard
+	// Webhooks delivers the workspaces' events to their webhooks.
+	Webhooks  *webhook.Deliverer
+	retention *worker.Worker
 }
 
 // Open connects to the database, migrates it, makes sure the Default
@@ -107,7 +112,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Logger:          log,
 		Metrics:         mx,
 
-		NoAddressLimits: !cfg.RateLimits,
+		NoAddressLimits:     !cfg.RateLimits,
+		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 	})
 	if err := svc.EnsureDefaultWorkspace(ctx); err != nil {
 		db.Close()
@@ -154,6 +160,20 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	svc.OnNodeRemoved(a.Outbox.Kick)
 	a.Meta = meta.New(db, svc, meta.Options{Secret: secret, GraphURL: cfg.MetaGraphURL, GraphVersion: cfg.MetaGraphVersion, Logger: log})
 	svc.SetChannelSender(a.Meta)
+	a.Webhooks = webhook.New(db, webhook.Options{
+		AllowPrivate: cfg.WebhookAllowPrivate,
+		RetryBase:    cfg.WebhookRetryBase,
+		NodeID:       nodeID,
+		Logger:       log,
+		OnDisabled:   svc.WebhookDisabled,
+	})
+	svc.OnWebhookQueued(a.Webhooks.Kick)
+	if cfg.WebhookAllowPrivate {
+		log.Warn("PARLEY_WEBHOOK_ALLOW_PRIVATE=1: webhooks may reach loopback and private addresses")
+	}
+	// Retention: once a day, on the one worker type.
+	a.retention = worker.New(worker.Config{Name: "retention", Work: svc.ApplyRetention, NextDue: svc.NextRetention,
+		MaxIdle: time.Hour, Logger: log})
 	resolve := inbound.TokenResolver(svc.Signer(), cfg.InboundDomain, cfg.MailFrom)
 	sink := inboundSink{svc: svc}
 	var hook http.Handler
@@ -293,10 +313,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		if err := a.DB.ReleaseEmailLeases(ctx, time.Now()); err != nil {
 			return err
 		}
+		if err := a.DB.ReleaseWebhookLeases(ctx, time.Now()); err != nil {
+			return err
+		}
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	runs := []func(context.Context){a.Chat.Run, a.Chat.RunRetention, a.Engine.Run, a.Outbox.Run, a.Meta.Run}
+	runs := []func(context.Context){a.Chat.Run, a.Chat.RunRetention, a.Engine.Run, a.Outbox.Run, a.Meta.Run, a.Webhooks.Run, a.retention.Run}
 	if a.bus != nil {
 		runs = append(runs, a.bus.Run)
 	}
@@ -381,6 +404,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	// other nodes (or the next start) to send now, not when the lease ends.
 	if rerr := a.DB.ReleaseEmailClaims(sctx, a.Chat.NodeID(), time.Now()); rerr != nil {
 		a.Log.Error("release claimed emails", "err", rerr)
+	}
+	if rerr := a.DB.ReleaseWebhookClaims(sctx, a.Chat.NodeID(), time.Now()); rerr != nil {
+		a.Log.Error("release claimed webhook deliveries", "err", rerr)
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -148,6 +148,7 @@ type SettingsPatch struct {
 	ContactForm     *ContactFormPatch `json:"contact_form"`
 	// IdentityVerification: on, a widget identity without a valid hash is refused.
 	IdentityVerification *bool `json:"identity_verification"`
+	RetentionDays        *int  `json:"retention_days"`
 }
 
 // ContactFormPatch is a subset of the contact-form settings to change.
@@ -194,6 +195,12 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, p Sett
 	}
 	if p.IdentityVerification != nil {
 		st.IdentityVerification = *p.IdentityVerification
+	}
+	if p.RetentionDays != nil {
+		if d := *p.RetentionDays; d < 0 || d > MaxRetentionDays {
+			return st, newError(CodeBadRequest, fmt.Sprintf("retention_days is 0 (keep for ever) or a number of days up to %d", MaxRetentionDays))
+		}
+		st.RetentionDays = *p.RetentionDays
 	}
 	if p.TimeZone != nil {
 		tz := strings.TrimSpace(*p.TimeZone)

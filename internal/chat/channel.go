@@ -186,6 +186,8 @@ func (s *Service) PostChannelReply(ctx context.Context, a model.Agent, conversat
 		Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name},
 		Kind:   model.KindReply, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: now,
 		Delivery: &model.ChannelDelivery{Status: model.DeliveryQueued, Tag: tag}}
+	hooks := s.hooks()
+	before := conv
 	err = s.db.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.CreateChannelMessage(ctx, msg); err != nil {
 			return err
@@ -198,12 +200,15 @@ func (s *Service) PostChannelReply(ctx context.Context, a model.Agent, conversat
 			return err
 		}
 		var err error
-		conv, err = tx.Conversation(ctx, a.WorkspaceID, conv.ID)
-		return err
+		if conv, err = tx.Conversation(ctx, a.WorkspaceID, conv.ID); err != nil {
+			return err
+		}
+		return s.emitNewMessage(ctx, hooks, tx, before, conv, false, msg)
 	})
 	if err != nil {
 		return model.Message{}, err
 	}
+	hooks.done()
 	s.toAgents(a.WorkspaceID, realtime.MessageCreated, msg)
 	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, conv)
 	if s.chans != nil {
@@ -285,6 +290,7 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 		return msg, false, err
 	}
 	var conv model.Conversation
+	hooks := s.hooks()
 	err = s.db.InTx(ctx, func(tx *store.Store) error {
 		if old, err := tx.MessageByChannelID(ctx, in.WorkspaceID, in.MessageID); err == nil {
 			msg, duplicate = old, true
@@ -292,7 +298,7 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		c, _, err := tx.EnsureChannelConversation(ctx, model.Conversation{ID: model.NewID(), WorkspaceID: in.WorkspaceID,
+		c, created, err := tx.EnsureChannelConversation(ctx, model.Conversation{ID: model.NewID(), WorkspaceID: in.WorkspaceID,
 			Visitor: p.Visitor, Status: "open", Channel: in.Channel, CreatedAt: at, LastMessageAt: at})
 		if err != nil {
 			return err
@@ -315,8 +321,10 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 		if err := tx.TouchVisitor(ctx, v.ID, at); err != nil {
 			return err
 		}
-		conv, err = tx.Conversation(ctx, in.WorkspaceID, c.ID)
-		return err
+		if conv, err = tx.Conversation(ctx, in.WorkspaceID, c.ID); err != nil {
+			return err
+		}
+		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg)
 	})
 	if errors.Is(err, store.ErrDuplicate) {
 		// Two deliveries of the same mid raced; the other one stored it.
@@ -329,6 +337,7 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 	if err != nil || duplicate {
 		return msg, duplicate, err
 	}
+	hooks.done()
 	s.toAgents(in.WorkspaceID, realtime.MessageCreated, msg)
 	s.toAgents(in.WorkspaceID, realtime.ConversationUpdated, conv)
 	s.eval.ConversationChanged(ctx, conv.ID)

@@ -23,6 +23,7 @@ import (
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
+	"github.com/parleychat/parley/internal/webhook"
 )
 
 // MaxMessageLength is the longest message body, in characters.
@@ -75,6 +76,11 @@ type Options struct {
 	// NoAddressLimits turns off the per-address and per-site limits on
 	// visitors (PARLEY_RATE_LIMITS=off, for load tests).
 	NoAddressLimits bool
+	// WebhookAllowPrivate lets webhook URLs name loopback and private
+	// addresses (PARLEY_WEBHOOK_ALLOW_PRIVATE=1).
+	WebhookAllowPrivate bool
+	// Resolver looks up webhook hosts (net.DefaultResolver when nil).
+	Resolver webhook.Resolver
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Logger (slog.Default when nil).
@@ -95,6 +101,7 @@ type Service struct {
 	ownDomains []string
 
 	nodeRemoved func()
+	hooksQueued func()
 	log         *slog.Logger
 
 	visitorLimits  *limiter

@@ -73,8 +73,10 @@ func (s *Service) PostMessageFiles(ctx context.Context, a model.Agent, conversat
 		Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name},
 		Kind:   kind, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: now}
 	var conv model.Conversation
+	hooks := s.hooks()
 	err = s.db.InTx(ctx, func(tx *store.Store) error {
-		if _, err := tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
+		before, err := tx.Conversation(ctx, a.WorkspaceID, conversationID)
+		if err != nil {
 			return notFound(err, "conversation")
 		}
 		if err := tx.CreateMessage(ctx, msg); err != nil {
@@ -92,13 +94,15 @@ func (s *Service) PostMessageFiles(ctx context.Context, a model.Agent, conversat
 				return err
 			}
 		}
-		var err error
-		conv, err = tx.Conversation(ctx, a.WorkspaceID, conversationID)
-		return err
+		if conv, err = tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
+			return err
+		}
+		return s.emitNewMessage(ctx, hooks, tx, before, conv, false, msg)
 	})
 	if err != nil {
 		return model.Message{}, err
 	}
+	hooks.done()
 	s.toAgents(a.WorkspaceID, realtime.MessageCreated, msg)
 	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, conv)
 	if kind == model.KindReply {
@@ -119,13 +123,28 @@ func (s *Service) PostMessageFiles(ctx context.Context, a model.Agent, conversat
 
 // SetConversationStatus closes or reopens a conversation.
 func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, status string) (model.Conversation, error) {
-	if err := s.db.SetConversationStatus(ctx, a.WorkspaceID, id, status); err != nil {
-		return model.Conversation{}, notFound(err, "conversation")
-	}
-	c, err := s.Conversation(ctx, a, id)
+	var c model.Conversation
+	hooks := s.hooks()
+	err := s.db.InTx(ctx, func(tx *store.Store) error {
+		before, err := tx.Conversation(ctx, a.WorkspaceID, id)
+		if err != nil {
+			return notFound(err, "conversation")
+		}
+		if err := tx.SetConversationStatus(ctx, a.WorkspaceID, id, status, s.now()); err != nil {
+			return notFound(err, "conversation")
+		}
+		if c, err = tx.Conversation(ctx, a.WorkspaceID, id); err != nil {
+			return err
+		}
+		if before.Status == c.Status {
+			return nil
+		}
+		return hooks.emit(ctx, tx, a.WorkspaceID, id, realtime.ConversationUpdated, c)
+	})
 	if err != nil {
 		return c, err
 	}
+	hooks.done()
 	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
 	return c, nil
 }
@@ -225,4 +244,22 @@ func (s *Service) Visitor(ctx context.Context, a model.Agent, id string) (model.
 		return v, notFound(err, "visitor")
 	}
 	return v, err
+}
+
+// emitNewMessage queues the webhook events of a new message in tx:
+// conversation.created when the message started the conversation,
+// message.created, and conversation.updated when it reopened it.
+func (s *Service) emitNewMessage(ctx context.Context, h *hookBatch, tx *store.Store, before, after model.Conversation, created bool, msg model.Message) error {
+	if created {
+		if err := h.emit(ctx, tx, after.WorkspaceID, after.ID, realtime.ConversationCreated, after); err != nil {
+			return err
+		}
+	}
+	if err := h.emit(ctx, tx, after.WorkspaceID, after.ID, realtime.MessageCreated, msg); err != nil {
+		return err
+	}
+	if !created && before.Status != after.Status {
+		return h.emit(ctx, tx, after.WorkspaceID, after.ID, realtime.ConversationUpdated, after)
+	}
+	return nil
 }

@@ -16,7 +16,24 @@ var _ outbox.Reporter = (*Service)(nil)
 // forwarded email went, on the email and on the replies it carries, and
 // pushes the replies whose status changed to the agents' dashboards. A
 // bounce recorded first stays: a later outcome does not undo it.
+//
+// A final outcome is queued for webhooks (email.sent, or email.bounced when
+// the relay refused the email) before it is recorded: should recording
+// fail, the outbox tries again and the event is queued again (at least
+// once, never lost).
 func (s *Service) EmailDelivery(ctx context.Context, d outbox.Delivery) error {
+	switch d.Status {
+	case model.DeliverySent, model.DeliveryFailed:
+		if e, err := s.db.Email(ctx, d.EmailID); err == nil {
+			typ := realtime.EmailSent
+			if d.Status == model.DeliveryFailed {
+				typ = realtime.EmailBounced
+			}
+			s.emitEmail(ctx, typ, e, d.Status, d.Error)
+		} else {
+			s.log.Error("queue webhook event: read email", "email", d.EmailID, "err", err)
+		}
+	}
 	msgs, err := s.db.RecordEmailOutcome(ctx, d.WorkspaceID, d.EmailID, d.Status, d.Next, d.Error, d.At)
 	// What was recorded before a failure is shown all the same.
 	for _, m := range msgs {

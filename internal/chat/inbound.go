@@ -128,6 +128,8 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		Kind:   model.KindReply, Channel: model.MsgChannelEmail, Body: body, ClientID: &clientID, CreatedAt: now}
 	var notes []model.Message
 	duplicate := false
+	hooks := s.hooks()
+	var conv model.Conversation
 	err = s.db.InTx(ctx, func(tx *store.Store) error {
 		if _, err := tx.MessageByClientID(ctx, c.ID, clientID); err == nil {
 			duplicate = true
@@ -170,7 +172,22 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 				return err
 			}
 		}
-		return tx.TouchConversation(ctx, c.ID, now, true)
+		if err := tx.TouchConversation(ctx, c.ID, now, true); err != nil {
+			return err
+		}
+		var err error
+		if conv, err = tx.Conversation(ctx, c.WorkspaceID, c.ID); err != nil {
+			return err
+		}
+		for _, m := range append([]model.Message{msg}, notes...) {
+			if err := hooks.emit(ctx, tx, c.WorkspaceID, c.ID, realtime.MessageCreated, m); err != nil {
+				return err
+			}
+		}
+		if c.Status != conv.Status {
+			return hooks.emit(ctx, tx, c.WorkspaceID, c.ID, realtime.ConversationUpdated, conv)
+		}
+		return nil
 	})
 	if err != nil {
 		return model.Message{}, fmt.Errorf("store email reply in %s: %w", c.ID, err)
@@ -179,14 +196,13 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		s.log.Info("email reply delivered twice: kept once", "conversation", c.ID)
 		return model.Message{}, nil
 	}
+	hooks.done()
 	s.pub.ToVisitor(c.Visitor.ID, s.messageFrame(msg))
 	s.toAgents(c.WorkspaceID, realtime.MessageCreated, msg)
 	for _, n := range notes {
 		s.toAgents(c.WorkspaceID, realtime.MessageCreated, n)
 	}
-	if conv, err := s.db.ConversationByID(ctx, c.ID); err == nil {
-		s.toAgents(c.WorkspaceID, realtime.ConversationUpdated, conv)
-	}
+	s.toAgents(c.WorkspaceID, realtime.ConversationUpdated, conv)
 	s.eval.ConversationChanged(ctx, c.ID)
 	return msg, nil
 }
@@ -259,7 +275,9 @@ func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 		return nil
 	}
 	now := s.now()
-	ids, err := s.db.SetEmailStatus(ctx, e.ID, "bounced", now, "bounced: "+b.Status+" "+b.Diagnostic, now)
+	why := "bounced: " + b.Status + " " + b.Diagnostic
+	s.emitEmail(ctx, realtime.EmailBounced, e, "bounced", why)
+	ids, err := s.db.SetEmailStatus(ctx, e.ID, "bounced", now, why, now)
 	if err != nil {
 		return err
 	}
@@ -277,6 +295,11 @@ func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 	if err := s.db.CreateMessage(ctx, n); err != nil {
 		return err
 	}
+	hooks := s.hooks()
+	if err := hooks.emit(ctx, &s.db.Store, c.WorkspaceID, c.ID, realtime.MessageCreated, n); err != nil {
+		s.log.Error("queue webhook event", "type", realtime.MessageCreated, "message", n.ID, "err", err)
+	}
+	hooks.done()
 	for _, id := range ids {
 		if msg, err := s.db.Message(ctx, c.WorkspaceID, id); err == nil {
 			s.toAgents(c.WorkspaceID, realtime.MessageUpdated, msg)

@@ -190,7 +190,9 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		duplicate bool
 		conv      model.Conversation
 		learned   *model.Message
+		created   bool
 	)
+	hooks := s.hooks()
 	err = s.db.InTx(ctx, func(tx *store.Store) error {
 		c, err := tx.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite)
 		switch {
@@ -200,6 +202,7 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 			if err := tx.CreateConversation(ctx, c); err != nil {
 				return err
 			}
+			created = true
 		case err != nil:
 			return err
 		}
@@ -239,12 +242,15 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		if err := tx.TouchVisitor(ctx, v.ID, now); err != nil {
 			return err
 		}
-		conv, err = tx.Conversation(ctx, w.ID, c.ID)
-		return err
+		if conv, err = tx.Conversation(ctx, w.ID, c.ID); err != nil {
+			return err
+		}
+		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg)
 	})
 	if err != nil {
 		return model.Message{}, err
 	}
+	hooks.done()
 	if duplicate {
 		// A resend after a reconnect: echo the stored message so the
 		// widget can reconcile, store nothing.

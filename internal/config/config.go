@@ -63,6 +63,12 @@ type Config struct {
 	// RateLimits turns the per-address and per-site limits on
 	// (PARLEY_RATE_LIMITS=on, the default) or off (load tests only).
 	RateLimits bool
+	// WebhookRetryBase is the first retry delay of a webhook delivery
+	// (PARLEY_WEBHOOK_RETRY_BASE).
+	WebhookRetryBase time.Duration
+	// WebhookAllowPrivate lets webhooks reach loopback and private
+	// addresses (PARLEY_WEBHOOK_ALLOW_PRIVATE=1).
+	WebhookAllowPrivate bool
 }
 
 // Load reads the configuration from the environment through getenv
@@ -123,6 +129,14 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Sprintf("PARLEY_ATTACHMENT_QUOTA=%q is not a size such as 500MiB or 20GiB", raw))
 		}
 		c.AttachmentQuota = n
+	}
+	c.WebhookRetryBase = dur("PARLEY_WEBHOOK_RETRY_BASE", "10s")
+	switch v := get("PARLEY_WEBHOOK_ALLOW_PRIVATE", "0"); v {
+	case "1", "true":
+		c.WebhookAllowPrivate = true
+	case "0", "false":
+	default:
+		errs = append(errs, fmt.Sprintf("PARLEY_WEBHOOK_ALLOW_PRIVATE=%q is not 0 or 1", v))
 	}
 	if c.VisitorGrace > c.ForwardLeftAfter/2 {
 		c.VisitorGrace = c.ForwardLeftAfter / 2

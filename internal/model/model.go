@@ -109,6 +109,9 @@ type Settings struct {
 	ContactForm     ContactForm `json:"contact_form"`
 	// IdentityVerification refuses a widget identity without a valid hash.
 	IdentityVerification bool `json:"identity_verification"`
+	// RetentionDays: closed conversations are deleted this many days
+	// after they were closed (0 keeps them for ever).
+	RetentionDays int `json:"retention_days"`
 }
 
 // ContactForm is the contact-form part of Settings.

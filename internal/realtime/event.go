@@ -27,7 +27,27 @@ const (
 	// (status, name, role), or was removed.
 	AgentUpdated EventType = "agent.updated"
 	AgentRemoved EventType = "agent.removed"
+	// VisitorDeleted: a visitor was erased (data {"id"}); their
+	// conversations are gone with them.
+	VisitorDeleted EventType = "visitor.deleted"
+	// ConversationDeleted: retention deleted a conversation (data {"id"}).
+	ConversationDeleted EventType = "conversation.deleted"
+	// WebhookDisabled: a webhook failed for too long and was disabled
+	// (data {"id"}).
+	WebhookDisabled EventType = "webhook.disabled"
 )
+
+// The events that webhooks subscribe to (spec v1.1: Integrations). Those
+// also pushed to dashboards are above.
+const (
+	ConversationCreated EventType = "conversation.created"
+	EmailSent           EventType = "email.sent"
+	EmailBounced        EventType = "email.bounced"
+)
+
+// WebhookEvents are the event types a webhook may subscribe to, in the
+// order they are offered.
+var WebhookEvents = []EventType{ConversationCreated, MessageCreated, ConversationUpdated, EmailSent, EmailBounced}
 
 // FrameType names a frame pushed to visitors' widgets (spec: widget
 // protocol, server → widget).

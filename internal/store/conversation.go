@@ -119,8 +119,14 @@ func (s *Store) ids(ctx context.Context, q string, args ...any) ([]string, error
 }
 
 // SetConversationStatus opens or closes a conversation.
-func (s *Store) SetConversationStatus(ctx context.Context, workspaceID, id, status string) error {
-	res, err := s.exec(ctx, `UPDATE conversations SET status = ? WHERE id = ? AND workspace_id = ?`, status, id, workspaceID)
+// Closing records when (retention counts from then); reopening clears it.
+func (s *Store) SetConversationStatus(ctx context.Context, workspaceID, id, status string, at time.Time) error {
+	var closedAt any
+	if status == "closed" {
+		closedAt = micros(at)
+	}
+	res, err := s.exec(ctx, `UPDATE conversations SET status = ?, closed_at = CASE WHEN status = ? THEN closed_at ELSE ? END WHERE id = ? AND workspace_id = ?`,
+		status, status, closedAt, id, workspaceID)
 	if err != nil {
 		return fmt.Errorf("set status of conversation %s: %w", id, err)
 	}
@@ -135,7 +141,7 @@ func (s *Store) SetConversationStatus(ctx context.Context, workspaceID, id, stat
 func (s *Store) TouchConversation(ctx context.Context, id string, at time.Time, reopen bool) error {
 	q := `UPDATE conversations SET last_message_at = ? WHERE id = ?`
 	if reopen {
-		q = `UPDATE conversations SET last_message_at = ?, status = 'open' WHERE id = ?`
+		q = `UPDATE conversations SET last_message_at = ?, status = 'open', closed_at = NULL WHERE id = ?`
 	}
 	if _, err := s.exec(ctx, q, micros(at), id); err != nil {
 		return fmt.Errorf("touch conversation %s: %w", id, err)

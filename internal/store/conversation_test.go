@@ -88,7 +88,7 @@ func TestConversationList(t *testing.T) {
 			t.Helper()
 			c := newConversation(t, db, v, model.ChannelWebsite, at(0))
 			if status != "open" {
-				if err := db.SetConversationStatus(ctx, w.ID, c.ID, status); err != nil {
+				if err := db.SetConversationStatus(ctx, w.ID, c.ID, status, time.Now()); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -196,7 +196,7 @@ func TestConversationStatus(t *testing.T) {
 					if tc.unknown {
 						id = model.NewID()
 					}
-					err := db.SetConversationStatus(ctx, tc.workspaceID, id, tc.status)
+					err := db.SetConversationStatus(ctx, tc.workspaceID, id, tc.status, time.Now())
 					if tc.wantErr != nil && !errors.Is(err, tc.wantErr) || tc.wantErr == nil && err != nil {
 						t.Fatalf("err = %v, want %v", err, tc.wantErr)
 					}
@@ -223,7 +223,7 @@ func TestConversationStatus(t *testing.T) {
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
-					if err := db.SetConversationStatus(ctx, w.ID, c.ID, tc.status); err != nil {
+					if err := db.SetConversationStatus(ctx, w.ID, c.ID, tc.status, time.Now()); err != nil {
 						t.Fatal(err)
 					}
 					if err := db.TouchConversation(ctx, c.ID, at(time.Hour), tc.reopen); err != nil {

@@ -348,3 +348,11 @@ func createPrivate(path string) error {
 	}
 	return nil
 }
+
+// SetMeta stores value under key, replacing what was there.
+func (s *Store) SetMeta(ctx context.Context, key, value string) error {
+	if _, err := s.exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+		return fmt.Errorf("set meta %s: %w", key, err)
+	}
+	return nil
+}

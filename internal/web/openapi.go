@@ -286,6 +286,7 @@ func operations() []operation {
 			body:   object(f("url", str()), f("events", arrayOf(ref("WebhookEvent")))),
 			status: 201, answer: object(f("webhook", ref("Webhook")), f("secret", str())), errors: []int{400, 403}},
 		{route: "DELETE /api/v1/webhooks/{id}", tag: "webhooks", summary: "Delete a webhook", auth: admin, status: 204, errors: []int{403, 404}},
+		{route: "POST /api/v1/webhooks/{id}/enable", tag: "webhooks", summary: "Enable again a webhook disabled after failing for 24 hours", auth: admin, status: 204, errors: []int{403, 404}},
 		{route: "GET /api/v1/webhooks/{id}/deliveries", tag: "webhooks", summary: "The last 100 delivery attempts", auth: admin,
 			status: 200, answer: object(f("deliveries", arrayOf(object(opt("id", str()), opt("event_id", str()), opt("type", ref("WebhookEvent")), f("status", schema{"type": []string{"integer", "string"}}), f("at", dateTime()), opt("error", str()))))), errors: []int{403, 404}},
 

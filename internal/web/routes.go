@@ -35,6 +35,8 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/v1/canned/{id}", s.agent(s.deleteCanned))
 	m.HandleFunc("GET /api/v1/visitors/{id}", s.agent(s.getVisitor))
 	m.HandleFunc("PATCH /api/v1/visitors/{id}", s.agent(s.patchVisitor))
+	m.HandleFunc("GET /api/v1/visitors/{id}/export", s.agent(s.exportVisitor)) // privacy.go
+	m.HandleFunc("DELETE /api/v1/visitors/{id}", s.agent(s.eraseVisitor))
 	m.HandleFunc("GET /api/v1/settings", s.agent(s.getSettings))
 	m.HandleFunc("PUT /api/v1/settings", s.agent(s.putSettings))
 	m.HandleFunc("GET /api/v1/settings/identity-secret", s.agent(s.getIdentitySecret)) // identity.go
@@ -55,6 +57,13 @@ func (s *Server) routes() {
 		}
 		s.opts.InboundHook.ServeHTTP(w, r)
 	})
+
+	// Webhooks (webhooks.go).
+	m.HandleFunc("GET /api/v1/webhooks", s.agent(s.listWebhooks))
+	m.HandleFunc("POST /api/v1/webhooks", s.agent(s.createWebhook))
+	m.HandleFunc("DELETE /api/v1/webhooks/{id}", s.agent(s.deleteWebhook))
+	m.HandleFunc("POST /api/v1/webhooks/{id}/enable", s.agent(s.enableWebhook))
+	m.HandleFunc("GET /api/v1/webhooks/{id}/deliveries", s.agent(s.webhookDeliveries))
 
 	// Messenger and Instagram (channels.go).
 	m.HandleFunc("GET "+meta.WebhookPath, s.metaVerify)
@@ -104,6 +113,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /dashboard/conversations/{id}/close", s.dash(s.dashClose))
 	m.HandleFunc("POST /dashboard/conversations/{id}/reopen", s.dash(s.dashReopen))
 	m.HandleFunc("POST /dashboard/visitors/{id}", s.dash(s.dashUpdateVisitor))
+	m.HandleFunc("GET /dashboard/visitors/{id}/erase", s.dash(s.dashEraseVisitorPage)) // privacy.go
+	m.HandleFunc("POST /dashboard/visitors/{id}/erase", s.dash(s.dashEraseVisitor))
 	m.HandleFunc("GET /dashboard/partials/conversation/{id}", s.dashPartial(s.dashConversationPartial))
 	m.HandleFunc("POST /dashboard/conversations/{id}/assignee", s.dash(s.dashAssign)) // assign.go
 
@@ -133,6 +144,11 @@ func (s *Server) routes() {
 	// The invitation link (invite.go).
 	m.HandleFunc("GET /invite/{token}", s.invitePage)
 	m.HandleFunc("POST /invite/{token}", s.acceptInvite)
+
+	m.HandleFunc("GET /dashboard/settings/integrations", s.dash(s.dashIntegrations)) // webhooks.go
+	m.HandleFunc("POST /dashboard/settings/integrations", s.dash(s.dashCreateWebhook))
+	m.HandleFunc("POST /dashboard/settings/integrations/{id}/delete", s.dash(s.dashDeleteWebhook))
+	m.HandleFunc("POST /dashboard/settings/integrations/{id}/enable", s.dash(s.dashEnableWebhook))
 
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/parleychat/parley/internal/chat"
@@ -24,7 +25,8 @@ type settingsView struct {
 	WorkspaceName       string
 	TimeZone            string
 	// TimeZones are suggestions for the time zone field.
-	TimeZones []string
+	TimeZones     []string
+	RetentionDays int
 	// Previews of the email each sending mode produces (text part).
 	Previews []emailPreview
 	// IdentityVerification is the setting; IdentitySecret and
@@ -66,7 +68,8 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *sess
 	p := &page{Title: "Settings", Nav: "settings", Error: errMsg}
 	s.fillChrome(r.Context(), r, p, sess)
 	sv := &settingsView{OfflineRequiresForm: st.ContactForm.OfflineRequiresForm, Saved: saved,
-		WorkspaceName: st.WorkspaceName, TimeZone: st.TimeZone, TimeZones: commonTimeZones}
+		WorkspaceName: st.WorkspaceName, TimeZone: st.TimeZone, TimeZones: commonTimeZones,
+		RetentionDays: st.RetentionDays}
 	for _, o := range forwardingLabels {
 		o.On = o.Value == st.EmailForwarding
 		sv.Forwarding = append(sv.Forwarding, o)
@@ -144,6 +147,14 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 	}
 	if cf.OfflineRequiresForm != nil || cf.Online != nil {
 		p.ContactForm = &cf
+	}
+	if v, ok := last("retention_days"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			// Not a number: refused as a negative one is, with the same words.
+			n = -1
+		}
+		p.RetentionDays = &n
 	}
 	return p
 }

@@ -42,6 +42,7 @@ type page struct {
 
 	Search   *searchView
 	Settings *settingsView
+	Erase    *eraseView
 	Login    *loginView
 	Agents   *agentsView
 	Account  *accountView

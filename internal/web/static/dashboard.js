@@ -741,6 +741,15 @@
       case 'visitor.updated':
         mine = !!visitorID && d.id === visitorID;
         break;
+      case 'visitor.deleted':
+      case 'conversation.deleted':
+        // The open conversation was erased: leave it for the list.
+        if ((ev.type === 'visitor.deleted' && visitorID && d.id === visitorID) ||
+            (ev.type === 'conversation.deleted' && d.id === convID)) {
+          location.replace('/dashboard?gone=1');
+          return;
+        }
+        break;
       default:
         return;
     }

@@ -1,0 +1,400 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley/internal/model"
+)
+
+// Webhook is a workspace's subscription to its events, with its signing
+// secret (never shown again after creation).
+type Webhook struct {
+	ID             string
+	WorkspaceID    string
+	URL            string
+	Events         []string
+	Secret         string
+	CreatedAt      time.Time
+	FailingSince   *time.Time
+	DisabledAt     *time.Time
+	DisabledReason string
+}
+
+// WebhookDelivery is one event to deliver to one webhook, as claimed by the
+// delivery worker.
+type WebhookDelivery struct {
+	WebhookID string
+	EventID   string
+	EventType string
+	OrderKey  string
+	Attempts  int
+	CreatedAt time.Time
+	URL       string
+	Secret    string
+	Body      []byte
+}
+
+// WebhookAttempt is one try of a delivery, as logged for admins.
+type WebhookAttempt struct {
+	ID         string    `json:"id"`
+	WebhookID  string    `json:"-"`
+	EventID    string    `json:"event_id"`
+	EventType  string    `json:"event_type"`
+	At         time.Time `json:"at"`
+	StatusCode *int      `json:"status_code"`
+	OK         bool      `json:"ok"`
+	Error      string    `json:"error,omitempty"`
+	Excerpt    string    `json:"excerpt,omitempty"`
+	DurationMS int64     `json:"duration_ms"`
+}
+
+// WebhookAttemptsKept is how many attempts are logged per webhook.
+const WebhookAttemptsKept = 100
+
+const webhookColumns = `id, workspace_id, url, events, secret, created_at, failing_since, disabled_at, disabled_reason`
+
+func scanWebhook(row interface{ Scan(...any) error }) (Webhook, error) {
+	var (
+		w                 Webhook
+		events            string
+		created           int64
+		failing, disabled sql.NullInt64
+		reason            sql.NullString
+	)
+	err := row.Scan(&w.ID, &w.WorkspaceID, &w.URL, &events, &w.Secret, &created, &failing, &disabled, &reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, ErrNotFound
+	}
+	if err != nil {
+		return w, err
+	}
+	w.Events = strings.Fields(events)
+	w.CreatedAt = fromMicros(created)
+	w.FailingSince = fromNullMicros(failing)
+	w.DisabledAt = fromNullMicros(disabled)
+	w.DisabledReason = reason.String
+	return w, nil
+}
+
+// CreateWebhook inserts a webhook.
+func (s *Store) CreateWebhook(ctx context.Context, w Webhook) error {
+	_, err := s.exec(ctx, `INSERT INTO webhooks (id, workspace_id, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		w.ID, w.WorkspaceID, w.URL, " "+strings.Join(w.Events, " ")+" ", w.Secret, micros(w.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("create webhook: %w", err)
+	}
+	return nil
+}
+
+// Webhooks lists a workspace's webhooks, oldest first.
+func (s *Store) Webhooks(ctx context.Context, workspaceID string) ([]Webhook, error) {
+	rows, err := s.query(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE workspace_id = ? ORDER BY created_at, id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list webhooks: %w", err)
+	}
+	defer rows.Close()
+	var out []Webhook
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list webhooks: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// Webhook returns a webhook of a workspace.
+func (s *Store) Webhook(ctx context.Context, workspaceID, id string) (Webhook, error) {
+	w, err := scanWebhook(s.queryRow(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND workspace_id = ?`, id, workspaceID))
+	if err != nil {
+		return w, fmt.Errorf("get webhook %s: %w", id, err)
+	}
+	return w, nil
+}
+
+// DeleteWebhook removes a webhook with its pending deliveries and its log,
+// and the events no other webhook still waits for.
+func (db *DB) DeleteWebhook(ctx context.Context, workspaceID, id string) error {
+	return db.InTx(ctx, func(tx *Store) error {
+		if _, err := tx.Webhook(ctx, workspaceID, id); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM webhook_deliveries WHERE webhook_id = ?`,
+			`DELETE FROM webhook_attempts WHERE webhook_id = ?`,
+			`DELETE FROM webhooks WHERE id = ?`,
+		} {
+			if _, err := tx.exec(ctx, q, id); err != nil {
+				return fmt.Errorf("delete webhook %s: %w", id, err)
+			}
+		}
+		_, err := tx.exec(ctx, `DELETE FROM webhook_events WHERE workspace_id = ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)`, workspaceID)
+		if err != nil {
+			return fmt.Errorf("delete webhook %s: forget its events: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// EnableWebhook enables a disabled webhook again: its pending deliveries
+// are due at once.
+func (s *Store) EnableWebhook(ctx context.Context, workspaceID, id string, now time.Time) error {
+	res, err := s.exec(ctx, `UPDATE webhooks SET disabled_at = NULL, disabled_reason = NULL, failing_since = NULL WHERE id = ? AND workspace_id = ?`, id, workspaceID)
+	if err != nil {
+		return fmt.Errorf("enable webhook %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("enable webhook %s: %w", id, ErrNotFound)
+	}
+	if _, err := s.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE webhook_id = ? AND status = 'pending'`, micros(now), id); err != nil {
+		return fmt.Errorf("enable webhook %s: %w", id, err)
+	}
+	return nil
+}
+
+// QueueWebhookEvent records an event for every enabled webhook of the
+// workspace that subscribes to its type, in the caller's transaction. It
+// reports whether any webhook subscribes (nothing is written otherwise).
+// body is the exact JSON each delivery POSTs.
+func (s *Store) QueueWebhookEvent(ctx context.Context, workspaceID, conversationID, eventID, typ string, body []byte, at time.Time) (bool, error) {
+	pattern := "% " + typ + " %"
+	res, err := s.exec(ctx, `INSERT INTO webhook_events (id, workspace_id, conversation_id, type, body, created_at)
+		SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE workspace_id = ? AND disabled_at IS NULL AND events LIKE ?)`,
+		eventID, workspaceID, nullIfEmpty(conversationID), typ, string(body), micros(at), workspaceID, pattern)
+	if err != nil {
+		return false, fmt.Errorf("queue %s event: %w", typ, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	orderKey := conversationID
+	if orderKey == "" {
+		orderKey = eventID
+	}
+	_, err = s.exec(ctx, `INSERT INTO webhook_deliveries (webhook_id, event_id, order_key, next_attempt_at, created_at)
+		SELECT id, ?, ?, ?, ? FROM webhooks WHERE workspace_id = ? AND disabled_at IS NULL AND events LIKE ?`,
+		eventID, orderKey, micros(at), micros(at), workspaceID, pattern)
+	if err != nil {
+		return false, fmt.Errorf("queue %s deliveries: %w", typ, err)
+	}
+	return true, nil
+}
+
+// ClaimWebhookDeliveries leases up to limit due deliveries, each the oldest
+// pending one of its webhook and conversation (so a conversation's events
+// go out in order, one at a time), of enabled webhooks. The lease moves the
+// next attempt past now+lease, so another node does not take it meanwhile.
+func (s *Store) ClaimWebhookDeliveries(ctx context.Context, nodeID string, now time.Time, lease time.Duration, limit int) ([]WebhookDelivery, error) {
+	lock := ""
+	if s.dialect == Postgres {
+		lock = ` FOR UPDATE OF d SKIP LOCKED`
+	}
+	rows, err := s.query(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ?, attempts = attempts + 1, claimed_by = ?
+		WHERE (webhook_id, event_id) IN (
+			SELECT d.webhook_id, d.event_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.disabled_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.order_key = d.order_key
+				AND e.status = 'pending' AND e.event_id < d.event_id)
+			ORDER BY d.next_attempt_at LIMIT ?`+lock+`)
+		RETURNING webhook_id, event_id, order_key, attempts, created_at`,
+		micros(now.Add(lease)), nullIfEmpty(nodeID), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	var out []WebhookDelivery
+	for rows.Next() {
+		var (
+			d       WebhookDelivery
+			created int64
+		)
+		if err := rows.Scan(&d.WebhookID, &d.EventID, &d.OrderKey, &d.Attempts, &created); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+		}
+		d.CreatedAt = fromMicros(created)
+		out = append(out, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	for i := range out {
+		d := &out[i]
+		var body string
+		err := s.queryRow(ctx, `SELECT w.url, w.secret, e.type, e.body FROM webhooks w, webhook_events e WHERE w.id = ? AND e.id = ?`,
+			d.WebhookID, d.EventID).Scan(&d.URL, &d.Secret, &d.EventType, &body)
+		if err != nil {
+			return nil, fmt.Errorf("claim webhook deliveries: read %s: %w", d.EventID, err)
+		}
+		d.Body = []byte(body)
+	}
+	return out, nil
+}
+
+// NextWebhookDue returns the earliest attempt time of a pending delivery of
+// an enabled webhook, or nil.
+func (s *Store) NextWebhookDue(ctx context.Context) (*time.Time, error) {
+	var v sql.NullInt64
+	err := s.queryRow(ctx, `SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+		WHERE d.status = 'pending' AND w.disabled_at IS NULL`).Scan(&v)
+	if err != nil {
+		return nil, fmt.Errorf("next webhook due: %w", err)
+	}
+	return fromNullMicros(v), nil
+}
+
+// WebhookOutcome is how one attempt went and what follows from it.
+type WebhookOutcome struct {
+	Attempt WebhookAttempt
+	// Delivered: the receiver answered 2xx; the delivery is done.
+	Delivered bool
+	// GiveUp: the delivery is abandoned (kept in the log only).
+	GiveUp bool
+	// Next is the next attempt's time when neither.
+	Next time.Time
+	// DisableAfter: a webhook failing since at least this long is disabled.
+	DisableAfter time.Duration
+}
+
+// RecordWebhookAttempt logs an attempt (keeping the last
+// WebhookAttemptsKept per webhook), moves the delivery on, and keeps the
+// webhook's failing streak: cleared by a success, and the webhook disabled
+// once it has failed for DisableAfter. It reports whether the webhook was
+// disabled now.
+func (db *DB) RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, o WebhookOutcome) (disabled bool, err error) {
+	a := o.Attempt
+	err = db.InTx(ctx, func(tx *Store) error {
+		if _, err := tx.exec(ctx, `INSERT INTO webhook_attempts (id, webhook_id, event_id, event_type, at, status_code, ok, error, excerpt, duration_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, model.NewID(), d.WebhookID, d.EventID, d.EventType, micros(a.At), a.StatusCode,
+			boolInt(a.OK), nullIfEmpty(a.Error), nullIfEmpty(a.Excerpt), a.DurationMS); err != nil {
+			return fmt.Errorf("log webhook attempt: %w", err)
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM webhook_attempts WHERE webhook_id = ? AND id NOT IN
+			(SELECT id FROM webhook_attempts WHERE webhook_id = ? ORDER BY at DESC, id DESC LIMIT ?)`, d.WebhookID, d.WebhookID, WebhookAttemptsKept); err != nil {
+			return fmt.Errorf("trim webhook log: %w", err)
+		}
+		switch {
+		case o.Delivered || o.GiveUp:
+			if _, err := tx.exec(ctx, `DELETE FROM webhook_deliveries WHERE webhook_id = ? AND event_id = ?`, d.WebhookID, d.EventID); err != nil {
+				return fmt.Errorf("finish webhook delivery: %w", err)
+			}
+			if _, err := tx.exec(ctx, `DELETE FROM webhook_events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE event_id = ?)`, d.EventID, d.EventID); err != nil {
+				return fmt.Errorf("finish webhook delivery: %w", err)
+			}
+		default:
+			if _, err := tx.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ?, claimed_by = NULL WHERE webhook_id = ? AND event_id = ?`,
+				micros(o.Next), d.WebhookID, d.EventID); err != nil {
+				return fmt.Errorf("reschedule webhook delivery: %w", err)
+			}
+		}
+		if o.Delivered {
+			_, err := tx.exec(ctx, `UPDATE webhooks SET failing_since = NULL WHERE id = ?`, d.WebhookID)
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since IS NULL`, micros(a.At), d.WebhookID); err != nil {
+			return fmt.Errorf("mark webhook failing: %w", err)
+		}
+		reason := fmt.Sprintf("Every delivery failed for %s (last: %s).", hours(o.DisableAfter), attemptSummary(a))
+		res, err := tx.exec(ctx, `UPDATE webhooks SET disabled_at = ?, disabled_reason = ? WHERE id = ? AND disabled_at IS NULL AND failing_since <= ?`,
+			micros(a.At), reason, d.WebhookID, micros(a.At.Add(-o.DisableAfter)))
+		if err != nil {
+			return fmt.Errorf("disable webhook: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		disabled = n > 0
+		return nil
+	})
+	return disabled, err
+}
+
+func attemptSummary(a WebhookAttempt) string {
+	if a.StatusCode != nil {
+		return fmt.Sprintf("HTTP %d", *a.StatusCode)
+	}
+	return a.Error
+}
+
+// WebhookAttempts returns a webhook's logged attempts, newest first.
+func (s *Store) WebhookAttempts(ctx context.Context, webhookID string) ([]WebhookAttempt, error) {
+	rows, err := s.query(ctx, `SELECT id, event_id, event_type, at, status_code, ok, error, excerpt, duration_ms FROM webhook_attempts
+		WHERE webhook_id = ? ORDER BY at DESC, id DESC LIMIT ?`, webhookID, WebhookAttemptsKept)
+	if err != nil {
+		return nil, fmt.Errorf("list webhook attempts: %w", err)
+	}
+	defer rows.Close()
+	out := []WebhookAttempt{}
+	for rows.Next() {
+		var (
+			a          WebhookAttempt
+			at         int64
+			code       sql.NullInt64
+			ok         int
+			errText, x sql.NullString
+		)
+		if err := rows.Scan(&a.ID, &a.EventID, &a.EventType, &at, &code, &ok, &errText, &x, &a.DurationMS); err != nil {
+			return nil, fmt.Errorf("list webhook attempts: %w", err)
+		}
+		a.WebhookID, a.At, a.OK, a.Error, a.Excerpt = webhookID, fromMicros(at), ok != 0, errText.String, x.String
+		if code.Valid {
+			c := int(code.Int64)
+			a.StatusCode = &c
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// PendingWebhookDeliveries counts a webhook's deliveries still to make.
+func (s *Store) PendingWebhookDeliveries(ctx context.Context, webhookID string) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = ? AND status = 'pending'`, webhookID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count webhook deliveries: %w", err)
+	}
+	return n, nil
+}
+
+// ReleaseWebhookClaims makes the deliveries a node had claimed due now (it
+// stopped, or died, before finishing them).
+func (s *Store) ReleaseWebhookClaims(ctx context.Context, nodeID string, now time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ?, claimed_by = NULL WHERE claimed_by = ? AND status = 'pending'`,
+		micros(now), nodeID); err != nil {
+		return fmt.Errorf("release webhook claims: %w", err)
+	}
+	return nil
+}
+
+// WebhookWorkspace returns the workspace a webhook belongs to.
+func (s *Store) WebhookWorkspace(ctx context.Context, id string) (string, error) {
+	var ws string
+	err := s.queryRow(ctx, `SELECT workspace_id FROM webhooks WHERE id = ?`, id).Scan(&ws)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("get webhook %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("get webhook %s: %w", id, err)
+	}
+	return ws, nil
+}
+
+// ReleaseWebhookLeases makes every claimed delivery due now (start-up of a
+// single node: nothing is in flight after a restart).
+func (s *Store) ReleaseWebhookLeases(ctx context.Context, now time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ?, claimed_by = NULL WHERE claimed_by IS NOT NULL AND status = 'pending'`,
+		micros(now)); err != nil {
+		return fmt.Errorf("release webhook leases: %w", err)
+	}
+	return nil
+}
+
+func hours(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%d hours", int(d/time.Hour))
+	}
+	return d.String()
+}
