@@ -18,6 +18,7 @@ func TestAskForEmail(t *testing.T) {
 	srv := startParley(t)
 	a := srv.AddAgent("ada@example.com", "Ada")
 	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	srv.DialAgent(a.Token) // a dashboard open keeps the agent present
 
 	visitor := newTab(t, "visitor")
 	visitor.setViewport(phone)

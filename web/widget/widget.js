@@ -1087,7 +1087,7 @@ button{cursor:pointer}
       f.setAttribute('data-parley', 'ask-email');
       const row = h('div', 'row'), i = h('input'), b = h('button', 'btn', TXT.collectSend);
       i.type = 'email'; i.name = 'email'; i.autocomplete = 'email'; i.maxLength = 320;
-      i.setAttribute('aria-label', TXT.askEmail);
+      i.setAttribute('aria-label', TXT.askEmail); i.placeholder = TXT.askEmail;
       i.setAttribute('data-parley', 'ask-email-input');
       b.type = 'submit';
       row.append(i, b);
