@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"database/sql"
 	"testing"
 	"time"
 
@@ -124,6 +125,70 @@ func TestContinuityReport(t *testing.T) {
 		empty, err := db.ContinuityReport(ctx, w.ID, nil)
 		if err != nil || len(empty) != 0 {
 			t.Errorf("report of no days = %v, %v", empty, err)
+		}
+	})
+}
+
+// Migration 00076 fills the continuity facts from what was stored before
+// it: the first email answer, the first widget message after the first
+// sent email, and the time of a failure.
+func TestContinuityMigration(t *testing.T) {
+	forEachEmptyDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		if err := db.MigrateUpTo(ctx, 75); err != nil {
+			t.Fatal(err)
+		}
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.SQL.ExecContext(ctx, rebind(db, q), args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		exec(`INSERT INTO workspaces (id, name, site_key, created_at) VALUES ('w1', 'Acme', 'k1', 0)`)
+		exec(`INSERT INTO visitors (id, workspace_id, email, created_at) VALUES ('v1', 'w1', 'ann@example.com', 0)`)
+		for _, c := range []string{"c1", "c2"} {
+			exec(`INSERT INTO conversations (id, workspace_id, visitor_id, created_at, last_message_at) VALUES (?, 'w1', 'v1', 0, 0)`, c)
+		}
+		msg := func(id, conv, channel string, at int64) {
+			exec(`INSERT INTO messages (id, workspace_id, conversation_id, author_kind, kind, channel, body, created_at)
+				VALUES (?, 'w1', ?, 'visitor', 'reply', ?, 'hi', ?)`, id, conv, channel, at)
+		}
+		email := func(id, conv, status string, next int64, sent any) {
+			exec(`INSERT INTO emails (id, workspace_id, conversation_id, visitor_id, message_id, mail_from, rcpt_to, raw, status, next_attempt_at, created_at, sent_at)
+				VALUES (?, 'w1', ?, 'v1', ?, 'a@b.test', 'ann@example.com', 'x', ?, ?, 0, ?)`, id, conv, "<"+id+">", status, next, sent)
+		}
+		msg("m1", "c1", "widget", 100) // before any email: no return
+		email("e1", "c1", "sent", 200, int64(200))
+		msg("m2", "c1", "email", 300)
+		msg("m3", "c1", "widget", 400) // the return
+		msg("m4", "c1", "email", 500)
+		msg("m5", "c1", "widget", 600)
+		email("e2", "c2", "failed", 700, nil)
+		msg("m6", "c2", "widget", 800) // no email sent in c2: no return
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		read := func(q string, args ...any) (v sql.NullInt64) {
+			t.Helper()
+			if err := db.SQL.QueryRowContext(ctx, rebind(db, q), args...).Scan(&v); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			return v
+		}
+		for _, tt := range []struct {
+			what, q, id string
+			want        sql.NullInt64
+		}{
+			{"c1 answered", `SELECT email_answered_at FROM conversations WHERE id = ?`, "c1", sql.NullInt64{Int64: 300, Valid: true}},
+			{"c1 returned", `SELECT returned_at FROM conversations WHERE id = ?`, "c1", sql.NullInt64{Int64: 400, Valid: true}},
+			{"c2 answered", `SELECT email_answered_at FROM conversations WHERE id = ?`, "c2", sql.NullInt64{}},
+			{"c2 returned", `SELECT returned_at FROM conversations WHERE id = ?`, "c2", sql.NullInt64{}},
+			{"e1 given up", `SELECT given_up_at FROM emails WHERE id = ?`, "e1", sql.NullInt64{}},
+			{"e2 given up", `SELECT given_up_at FROM emails WHERE id = ?`, "e2", sql.NullInt64{Int64: 700, Valid: true}},
+		} {
+			if got := read(tt.q, tt.id); got != tt.want {
+				t.Errorf("%s = %+v, want %+v", tt.what, got, tt.want)
+			}
 		}
 	})
 }
