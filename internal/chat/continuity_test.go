@@ -122,31 +122,45 @@ func TestContinuityReportAPI(t *testing.T) {
 			ctx := context.Background()
 
 			plain := newVisitor(t, s)
-			plainConv := postWidget(t, s, plain.VisitorToken, "Hello")
+			postWidget(t, s, plain.VisitorToken, "Hello")
 			shared := newVisitor(t, s)
 			postWidget(t, s, shared.VisitorToken, "It's jo@visitor.test")
-			formed := newVisitor(t, s)
-			if _, err := s.App.Chat.VisitorContact(ctx, formed.Visitor.ID, "kim@visitor.test", "Kim"); err != nil {
-				t.Fatal(err)
-			}
-			formedConv := postWidget(t, s, formed.VisitorToken, "Hi")
 
-			// An email went out for Kim's conversation; Kim answers it by
-			// email, then comes back to the widget.
-			now := time.Now()
-			e := store.Email{ID: model.NewID(), WorkspaceID: s.Workspace.ID, ConversationID: formedConv, VisitorID: formed.Visitor.ID,
-				MessageID: "<x@parley.test>", From: "hello@parley.test", To: "kim@visitor.test", Raw: []byte("x"), NextAttemptAt: now, CreatedAt: now}
-			if err := s.App.DB.CreateEmail(ctx, e); err != nil {
-				t.Fatal(err)
+			// emailed sends an email of the conversation (as the outbox
+			// records it) to a visitor identified by the contact form.
+			emailed := func(addr string) widgetSession {
+				t.Helper()
+				sess := newVisitor(t, s)
+				if _, err := s.App.Chat.VisitorContact(ctx, sess.Visitor.ID, addr, ""); err != nil {
+					t.Fatal(err)
+				}
+				conv := postWidget(t, s, sess.VisitorToken, "Hi")
+				now := time.Now()
+				e := store.Email{ID: model.NewID(), WorkspaceID: s.Workspace.ID, ConversationID: conv, VisitorID: sess.Visitor.ID,
+					MessageID: "<" + conv + "@parley.test>", From: "hello@parley.test", To: addr, Raw: []byte("x"), NextAttemptAt: now, CreatedAt: now}
+				if err := s.App.DB.CreateEmail(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.App.DB.SetEmailStatus(ctx, e.ID, "sent", now, "", now); err != nil {
+					t.Fatal(err)
+				}
+				return sess
 			}
-			if _, err := s.App.DB.SetEmailStatus(ctx, e.ID, "sent", now, "", now); err != nil {
-				t.Fatal(err)
-			}
-			if st := postReply(t, s, formedConv, "kim@visitor.test", 1); st != http.StatusAccepted {
+			// Kim answers by email, then comes back and writes in the widget.
+			kim := emailed("kim@visitor.test")
+			if st := postReply(t, s, latestConversation(t, s, agent.Token, kim.Visitor.ID), "kim@visitor.test", 1); st != http.StatusAccepted {
 				t.Fatalf("email answer: status %d", st)
 			}
-			postWidget(t, s, formed.VisitorToken, "Back on the site")
+			postWidget(t, s, kim.VisitorToken, "Back on the site")
 			postWidget(t, s, plain.VisitorToken, "No email was sent to me") // no return: nothing was emailed
+			// Lou opens the widget again on a new visit: a return.
+			lou := emailed("lou@visitor.test")
+			s.App.Chat.VisitorConnected(ctx, lou.Visitor.ID, 1)
+			// Mo only changes page (the connection closes and another
+			// opens within the grace period): no return.
+			mo := emailed("mo@visitor.test")
+			s.App.Chat.VisitorDisconnected(ctx, mo.Visitor.ID, 0)
+			s.App.Chat.VisitorConnected(ctx, mo.Visitor.ID, 1)
 
 			today := time.Now().In(s.Workspace.Location()).Format(time.DateOnly)
 			var rep chat.ContinuityReport
@@ -155,15 +169,14 @@ func TestContinuityReportAPI(t *testing.T) {
 				t.Fatalf("days = %+v, want only %s", rep.Days, today)
 			}
 			d := rep.Days[0]
-			want := map[string]int{"contact_form": 1, "conversation": 1, "agent": 0, "identity": 0, "unknown": 0}
-			if d.Conversations != 3 || d.IdentifiedTotal != 2 || !maps.Equal(d.Identified, want) ||
-				d.Emails.Sent != 1 || d.AnsweredByEmail != 1 || d.Returned != 1 {
+			want := map[string]int{"contact_form": 3, "conversation": 1, "agent": 0, "identity": 0, "unknown": 0}
+			if d.Conversations != 5 || d.IdentifiedTotal != 4 || !maps.Equal(d.Identified, want) ||
+				d.Emails.Sent != 3 || d.AnsweredByEmail != 1 || d.Returned != 2 {
 				t.Errorf("today = %+v", d)
 			}
-			if rep.Totals.Conversations != 3 || rep.TimeZone != s.Workspace.Location().String() {
+			if rep.Totals.Conversations != 5 || rep.TimeZone != s.Workspace.Location().String() {
 				t.Errorf("totals = %+v in %s", rep.Totals, rep.TimeZone)
 			}
-			_ = plainConv
 
 			// 366 days is the longest range.
 			from := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -198,4 +211,20 @@ func mapWith(m map[string]string, k, v string) map[string]string {
 	}
 	out[k] = v
 	return out
+}
+
+// latestConversation returns the id of the visitor's newest conversation.
+func latestConversation(t *testing.T, s *apptest.Server, agentTok, visitorID string) string {
+	t.Helper()
+	var out struct {
+		Conversations []model.Conversation `json:"conversations"`
+	}
+	s.Do("GET", "/api/v1/conversations?status=all", agentTok, nil, http.StatusOK, &out)
+	for _, c := range out.Conversations {
+		if c.Visitor.ID == visitorID {
+			return c.ID
+		}
+	}
+	t.Fatalf("no conversation of visitor %s", visitorID)
+	return ""
 }
