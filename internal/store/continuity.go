@@ -63,30 +63,26 @@ func (s *Store) ContinuityReport(ctx context.Context, workspaceID string, days [
 	}
 	with := `WITH days (d, lo, hi) AS (VALUES ` + strings.Join(values, ", ") + `) `
 
-	// Conversations, and their identified visitors by source.
-	rows, err := s.query(ctx, with+`SELECT days.d, v.email_source, CASE WHEN v.email IS NULL OR v.email = '' THEN 0 ELSE 1 END, COUNT(*)
+	// Conversations, and their identified visitors by source: from the
+	// index conversations_identified alone.
+	rows, err := s.query(ctx, with+`SELECT days.d, c.identified_by, COUNT(*)
 		FROM days JOIN conversations c ON c.workspace_id = ? AND c.created_at >= days.lo AND c.created_at < days.hi
-		JOIN visitors v ON v.id = c.visitor_id
-		GROUP BY days.d, v.email_source, CASE WHEN v.email IS NULL OR v.email = '' THEN 0 ELSE 1 END`,
+		GROUP BY days.d, c.identified_by`,
 		append(dayArgs, workspaceID)...)
 	if err != nil {
 		return nil, fmt.Errorf("count conversations by day: %w", err)
 	}
 	err = eachRow(rows, func() error {
 		var (
-			d, hasEmail, n int
-			source         sql.NullString
+			d, n   int
+			source sql.NullString
 		)
-		if err := rows.Scan(&d, &source, &hasEmail, &n); err != nil {
+		if err := rows.Scan(&d, &source, &n); err != nil {
 			return err
 		}
 		out[d].Conversations += n
-		if hasEmail == 1 {
-			src := UnknownSource
-			if source.Valid && source.String != "" {
-				src = source.String
-			}
-			out[d].Identified[src] += n
+		if source.Valid {
+			out[d].Identified[source.String] += n
 		}
 		return nil
 	})
@@ -167,6 +163,21 @@ func (s *Store) MarkReturned(ctx context.Context, visitorID string, at time.Time
 		if _, err := s.exec(ctx, `UPDATE conversations SET returned_at = ? WHERE id = ? AND returned_at IS NULL`, micros(at), id); err != nil {
 			return fmt.Errorf("mark conversation %s returned: %w", id, err)
 		}
+	}
+	return nil
+}
+
+// identifiedBy is what conversations.identified_by holds for the visitor
+// whose id is its one argument: how their email was learned ("unknown"
+// when before sources were recorded), NULL when they have none.
+const identifiedBy = `(SELECT CASE WHEN v.email IS NULL OR v.email = '' THEN NULL ELSE COALESCE(v.email_source, '` + UnknownSource + `') END
+	FROM visitors v WHERE v.id = ?)`
+
+// syncIdentified copies a visitor's email source to their conversations
+// (conversations.identified_by), after any change of their email.
+func (s *Store) syncIdentified(ctx context.Context, visitorID string) error {
+	if _, err := s.exec(ctx, `UPDATE conversations SET identified_by = `+identifiedBy+` WHERE visitor_id = ?`, visitorID, visitorID); err != nil {
+		return fmt.Errorf("mark the conversations of visitor %s identified: %w", visitorID, err)
 	}
 	return nil
 }
