@@ -9,9 +9,9 @@ import (
 )
 
 // The continuity report: what became of conversations once the visitor
-// had left. Every figure is counted through an index on a timestamp set
-// when its event happened (migration 00076), one range per day: the report
-// never reads messages.
+// had left. Every figure is counted through an index on a column set when
+// its event happened (migrations 00076 and 00077), one range per day: the
+// report never reads messages, nor a visitor per conversation.
 
 // Day is one day of a report: the instants [From, To) of a calendar day in
 // the workspace's time zone.
