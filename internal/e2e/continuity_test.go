@@ -35,11 +35,11 @@ func TestAskForEmail(t *testing.T) {
 	agent.navigate(srv.URL + "/dashboard/conversations/" + convID)
 	waitLive(agent)
 	agent.waitFor("the Ask for email button", `document.querySelector('[data-testid="ask-email"]')`, 10*time.Second)
-	agent.do("ask for the email in French",
-		chromedp.SetValue(chromedp.CSS(`[data-testid="ask-email-locale"]`), "fr"),
-		chromedp.Click(chromedp.CSS(`[data-testid="ask-email"]`)),
-	)
-	agent.waitFor("the request in the conversation", `Array.from(document.querySelectorAll('[data-testid="message"][data-author-kind="agent"]')).some((m) => m.textContent.includes('Pourriez-vous nous laisser votre adresse e-mail'))`, 10*time.Second)
+	// In one go: a live update may replace the visitor panel between two
+	// separate steps.
+	eval[bool](agent, `(() => { const f = document.querySelector('[data-testid="ask-email"]').form;
+		f.querySelector('[data-testid="ask-email-locale"]').value = 'fr'; f.requestSubmit(); return true; })()`)
+	agent.waitFor("the request in the conversation", `Array.from(document.querySelectorAll('[data-testid="message"][data-author-kind="agent"]')).some((m) => m.textContent.includes('Pourriez-vous nous laisser votre adresse e-mail'))`, 20*time.Second)
 	waitLive(agent)
 	agent.screenshot("dashboard ask for email 1366x900")
 
