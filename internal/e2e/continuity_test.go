@@ -35,6 +35,7 @@ func TestAskForEmail(t *testing.T) {
 	agent.navigate(srv.URL + "/dashboard/conversations/" + convID)
 	waitLive(agent)
 	agent.waitFor("the Ask for email button", `document.querySelector('[data-testid="ask-email"]')`, 10*time.Second)
+	checkAxe(agent, "dashboard conversation with Ask for email")
 	// In one go: a live update may replace the visitor panel between two
 	// separate steps.
 	eval[bool](agent, `(() => { const f = document.querySelector('[data-testid="ask-email"]').form;
@@ -52,6 +53,7 @@ func TestAskForEmail(t *testing.T) {
 		t.Error("not exactly one email field")
 	}
 	visitor.screenshot("widget ask for email 390x844")
+	checkAxe(visitor, "widget with the email field under a request")
 
 	set := func(v string) {
 		eval[bool](visitor, inWidget(`(() => { const i = $('ask-email-input'); i.value = `+js(v)+`;
