@@ -58,6 +58,13 @@ func (s *Service) PostMessage(ctx context.Context, a model.Agent, conversationID
 // PostMessageFiles is PostMessage with files the agent uploaded into the
 // conversation (attachment_ids); the body may then be empty.
 func (s *Service) PostMessageFiles(ctx context.Context, a model.Agent, conversationID, body, kind string, attachmentIDs []string) (model.Message, error) {
+	return s.postMessage(ctx, a, conversationID, body, kind, attachmentIDs, false)
+}
+
+// postMessage stores an agent's message; asksEmail marks a reply asking the
+// visitor for their email, refused when the conversation is not a website
+// one or its visitor has an email already.
+func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID, body, kind string, attachmentIDs []string, asksEmail bool) (model.Message, error) {
 	if kind == "" {
 		kind = model.KindReply
 	}
@@ -71,13 +78,18 @@ func (s *Service) PostMessageFiles(ctx context.Context, a model.Agent, conversat
 	now := s.now()
 	msg := model.Message{ID: model.NewID(), WorkspaceID: a.WorkspaceID, ConversationID: conversationID,
 		Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name},
-		Kind:   kind, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: now}
+		Kind:   kind, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: now, AsksEmail: asksEmail}
 	var conv model.Conversation
 	hooks := s.hooks()
 	err = s.db.InTx(ctx, func(tx *store.Store) error {
 		before, err := tx.Conversation(ctx, a.WorkspaceID, conversationID)
 		if err != nil {
 			return notFound(err, "conversation")
+		}
+		if asksEmail {
+			if err := canAskEmail(before); err != nil {
+				return err
+			}
 		}
 		if err := tx.CreateMessage(ctx, msg); err != nil {
 			return err

@@ -40,6 +40,13 @@ const (
 	CodeDuplicate           = "already_exists"
 	// CodeIdentityInvalid: a widget identity whose hash does not verify.
 	CodeIdentityInvalid = "identity_invalid"
+	// CodeVisitorHasEmail: asking for the email of a visitor who has one.
+	CodeVisitorHasEmail = "visitor_has_email"
+	// CodeNotWebsite: an action of website conversations asked of another.
+	CodeNotWebsite = "not_website"
+	// CodeInvalidDate and CodeInvalidRange: a report's dates.
+	CodeInvalidDate  = "invalid_date"
+	CodeInvalidRange = "invalid_range"
 )
 
 func newError(code, msg string) *Error { return &Error{Code: code, Message: msg} }

@@ -175,6 +175,9 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		if err := tx.TouchConversation(ctx, c.ID, now, true); err != nil {
 			return err
 		}
+		if err := tx.MarkEmailAnswered(ctx, c.ID, now); err != nil {
+			return err
+		}
 		var err error
 		if conv, err = tx.Conversation(ctx, c.WorkspaceID, c.ID); err != nil {
 			return err

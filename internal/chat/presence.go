@@ -18,7 +18,8 @@ import (
 // visitor's number of open connections on this node, this one included.
 func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count int) {
 	s.mu.Lock()
-	if t, ok := s.leaveTimers[visitorID]; ok {
+	t, pageChange := s.leaveTimers[visitorID]
+	if pageChange {
 		// A page change: the previous page closed and this one reconnected
 		// within the grace period. No leave.
 		t.Stop()
@@ -29,6 +30,12 @@ func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count 
 	if count == 1 {
 		if err := s.db.AddPresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID, now); err != nil {
 			s.log.Error("record visitor presence", "visitor", visitorID, "err", err)
+		}
+		if !pageChange {
+			// A visitor opening the widget again after an email came back.
+			if err := s.db.MarkReturned(ctx, visitorID, now); err != nil {
+				s.log.Error("record the visitor's return", "visitor", visitorID, "err", err)
+			}
 		}
 	}
 	if err := s.db.SetVisitorOnline(ctx, visitorID, now); err != nil {

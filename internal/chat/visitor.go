@@ -235,6 +235,9 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 			if learned, err = s.learnEmail(ctx, tx, v, c, body, now); err != nil {
 				return err
 			}
+			if err := tx.MarkReturned(ctx, v.ID, now); err != nil {
+				return err
+			}
 		}
 		if err := tx.TouchConversation(ctx, c.ID, now, true); err != nil {
 			return err

@@ -296,6 +296,9 @@ type Message struct {
 	// ForwardOff: the reply was written while the workspace's email
 	// forwarding was off, so it is never emailed.
 	ForwardOff bool `json:"-"`
+	// AsksEmail marks an agent reply asking the visitor for their email:
+	// the widget shows an email field under it while the visitor has none.
+	AsksEmail bool `json:"asks_email,omitempty"`
 	// Attachments are the files sent with the message.
 	Attachments []Attachment `json:"attachments,omitempty"`
 	// Delivery is the Messenger/Instagram side of the message (nil for

@@ -212,9 +212,9 @@ func (s *Store) SetChannelProfile(ctx context.Context, visitorID string, name *s
 // channel, creating c when there is none (one conversation per person per
 // channel, held by a unique index). created reports whether c was inserted.
 func (s *Store) EnsureChannelConversation(ctx context.Context, c model.Conversation) (conv model.Conversation, created bool, err error) {
-	res, err := s.exec(ctx, `INSERT INTO conversations (id, workspace_id, visitor_id, status, channel, created_at, last_message_at, activity_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		c.ID, c.WorkspaceID, c.Visitor.ID, c.Status, c.Channel, micros(c.CreatedAt), micros(c.LastMessageAt), c.ID)
+	res, err := s.exec(ctx, `INSERT INTO conversations (id, workspace_id, visitor_id, status, channel, created_at, last_message_at, activity_id, identified_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, `+identifiedBy+`) ON CONFLICT DO NOTHING`,
+		c.ID, c.WorkspaceID, c.Visitor.ID, c.Status, c.Channel, micros(c.CreatedAt), micros(c.LastMessageAt), c.ID, c.Visitor.ID)
 	if err != nil {
 		return conv, false, fmt.Errorf("create %s conversation: %w", c.Channel, err)
 	}

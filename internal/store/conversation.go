@@ -64,8 +64,9 @@ func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, 
 
 // CreateConversation inserts a conversation.
 func (s *Store) CreateConversation(ctx context.Context, c model.Conversation) error {
-	_, err := s.exec(ctx, `INSERT INTO conversations (id, workspace_id, visitor_id, status, channel, created_at, last_message_at, activity_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.WorkspaceID, c.Visitor.ID, c.Status, c.Channel, micros(c.CreatedAt), micros(c.LastMessageAt), c.ID)
+	_, err := s.exec(ctx, `INSERT INTO conversations (id, workspace_id, visitor_id, status, channel, created_at, last_message_at, activity_id, identified_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, `+identifiedBy+`)`,
+		c.ID, c.WorkspaceID, c.Visitor.ID, c.Status, c.Channel, micros(c.CreatedAt), micros(c.LastMessageAt), c.ID, c.Visitor.ID)
 	if err != nil {
 		return fmt.Errorf("create conversation: %w", err)
 	}

@@ -301,16 +301,20 @@ func (s *Store) Emails(ctx context.Context, conversationID string) ([]Email, err
 // setEmailStatus records a delivery outcome on an email (arguments from
 // emailStatusArgs). A bounce is final: an outcome recorded late (the relay
 // accepted, then the bounce came back first) does not undo it.
+// given_up_at keeps the first failure or bounce, for the continuity report.
 const setEmailStatus = `UPDATE emails SET status = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL,
-		sent_at = COALESCE(CAST(? AS BIGINT), sent_at)
+		sent_at = COALESCE(CAST(? AS BIGINT), sent_at), given_up_at = COALESCE(given_up_at, CAST(? AS BIGINT))
 	WHERE id = ? AND status <> 'bounced'`
 
 func emailStatusArgs(id, status string, next time.Time, lastErr string, at time.Time) []any {
-	var sent any
-	if status == "sent" {
+	var sent, givenUp any
+	switch status {
+	case "sent":
 		sent = micros(at)
+	case "failed", "bounced":
+		givenUp = micros(at)
 	}
-	return []any{status, micros(next), nullIfEmpty(lastErr), sent, id}
+	return []any{status, micros(next), nullIfEmpty(lastErr), sent, givenUp, id}
 }
 
 // SetEmailStatus records a delivery outcome: "sent", "failed", or "queued"

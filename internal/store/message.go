@@ -10,7 +10,7 @@ import (
 )
 
 const messageColumns = `id, workspace_id, conversation_id, author_kind, author_id, author_name, kind, channel, body, client_id,
-	created_at, read_by_visitor_at, forwarded_to, forwarded_at, forwarded_status, forward_off`
+	created_at, read_by_visitor_at, forwarded_to, forwarded_at, forwarded_status, forward_off, asks_email`
 
 func scanMessage(row interface{ Scan(...any) error }) (model.Message, error) {
 	var (
@@ -20,10 +20,10 @@ func scanMessage(row interface{ Scan(...any) error }) (model.Message, error) {
 		created              int64
 		read, fwdAt          sql.NullInt64
 		fwdTo, fwdStatus     sql.NullString
-		fwdOff               int
+		fwdOff, asksEmail    int
 	)
 	err := row.Scan(&m.ID, &m.WorkspaceID, &m.ConversationID, &m.Author.Kind, &authorID, &authorName, &m.Kind, &m.Channel,
-		&m.Body, &clientID, &created, &read, &fwdTo, &fwdAt, &fwdStatus, &fwdOff)
+		&m.Body, &clientID, &created, &read, &fwdTo, &fwdAt, &fwdStatus, &fwdOff, &asksEmail)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, ErrNotFound
 	}
@@ -35,6 +35,7 @@ func scanMessage(row interface{ Scan(...any) error }) (model.Message, error) {
 	m.ClientID = nullString(clientID)
 	m.CreatedAt = fromMicros(created)
 	m.ForwardOff = fwdOff != 0
+	m.AsksEmail = asksEmail != 0
 	m.ReadByVisitorAt = fromNullMicros(read)
 	if fwdTo.Valid {
 		m.Forwarded = &model.Forwarded{To: fwdTo.String, Status: fwdStatus.String}
@@ -51,9 +52,9 @@ func scanMessage(row interface{ Scan(...any) error }) (model.Message, error) {
 // written (Message.ForwardOff).
 func (s *Store) CreateMessage(ctx context.Context, m model.Message) error {
 	_, err := s.exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		(SELECT CASE WHEN email_forwarding = 'off' THEN 1 ELSE 0 END FROM workspaces WHERE id = ?))`,
+		(SELECT CASE WHEN email_forwarding = 'off' THEN 1 ELSE 0 END FROM workspaces WHERE id = ?), ?)`,
 		m.ID, m.WorkspaceID, m.ConversationID, m.Author.Kind, m.Author.ID, m.Author.Name, m.Kind, m.Channel, m.Body, m.ClientID,
-		micros(m.CreatedAt), nullMicros(m.ReadByVisitorAt), nil, nil, nil, m.WorkspaceID)
+		micros(m.CreatedAt), nullMicros(m.ReadByVisitorAt), nil, nil, nil, m.WorkspaceID, boolInt(m.AsksEmail))
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("create message: %w", ErrDuplicate)

@@ -136,7 +136,7 @@ func (s *Store) UpdateVisitorContact(ctx context.Context, v model.Visitor) error
 	if err != nil {
 		return fmt.Errorf("update visitor %s: %w", v.ID, err)
 	}
-	return nil
+	return s.syncIdentified(ctx, v.ID)
 }
 
 // SetVisitorEmailIfNone gives a visitor who has no email yet the address
@@ -152,7 +152,10 @@ func (s *Store) SetVisitorEmailIfNone(ctx context.Context, id, email, source str
 	if err != nil {
 		return false, fmt.Errorf("set email of visitor %s: %w", id, err)
 	}
-	return n == 1, nil
+	if n != 1 {
+		return false, nil
+	}
+	return true, s.syncIdentified(ctx, id)
 }
 
 // SetVisitorOnline marks a visitor online and active at (last_active_at

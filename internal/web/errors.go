@@ -55,7 +55,11 @@ var statusOfCode = map[string]int{
 	chat.CodeQuotaExceeded:       http.StatusRequestEntityTooLarge,
 	// A closed messaging window is a conflict with the conversation's state.
 	chat.CodeWindowClosed: http.StatusConflict,
-	codeServerBusy:        http.StatusServiceUnavailable,
+	// Asking for an email the visitor already gave, or in a conversation
+	// without a widget, conflicts with the conversation's state.
+	chat.CodeVisitorHasEmail: http.StatusConflict,
+	chat.CodeNotWebsite:      http.StatusConflict,
+	codeServerBusy:           http.StatusServiceUnavailable,
 }
 
 // answerOf maps an error to its answer: a domain error to its code's

@@ -160,6 +160,7 @@ func components() schema {
 			opt("client_id", str()),
 			opt("attachments", arrayOf(ref("Attachment"))),
 			opt("delivery", object(f("status", enum("queued", "sent", "delivered", "failed")), opt("error", str()), opt("tag", str()))),
+			opt("asks_email", boolean()),
 		),
 		"Attachment": object(f("id", str()), f("filename", str()), f("content_type", str()), f("size", integer()), opt("url", str())),
 		"Settings": object(
@@ -169,7 +170,14 @@ func components() schema {
 			opt("default_locale", enum("en", "fr", "de", "es", "it", "pt", "nl")),
 			opt("identity_verification", boolean()), opt("retention_days", integer()),
 		),
-		"WidgetLook":   widgetLook,
+		"WidgetLook": widgetLook,
+		"ContinuityCounts": object(
+			f("conversations", integer()),
+			f("identified", object(f("contact_form", integer()), f("agent", integer()), f("conversation", integer()), f("identity", integer()), f("unknown", integer()))),
+			f("identified_total", integer()),
+			f("emails", object(f("sent", integer()), f("bounced", integer()), f("unsubscribed", integer()))),
+			f("answered_by_email", integer()), f("returned_to_widget", integer()),
+		),
 		"Canned":       object(f("id", str()), f("shortcut", str()), f("body", str())),
 		"Webhook":      object(f("id", str()), f("url", str()), f("events", arrayOf(ref("WebhookEvent")))),
 		"WebhookEvent": enum("conversation.created", "message.created", "conversation.updated", "email.sent", "email.bounced"),
@@ -231,6 +239,8 @@ func operations() []operation {
 		{route: "POST /api/v1/conversations/{id}/close", tag: "conversations", summary: "Close it", auth: agent, status: 200, answer: conv, errors: []int{404}},
 		{route: "POST /api/v1/conversations/{id}/reopen", tag: "conversations", summary: "Reopen it", auth: agent, status: 200, answer: conv, errors: []int{404}},
 		{route: "POST /api/v1/conversations/{id}/read", tag: "conversations", summary: "Mark it read for agents", auth: agent, status: 200, answer: conv, errors: []int{404}},
+		{route: "POST /api/v1/conversations/{id}/ask-email", tag: "conversations", summary: "Ask the visitor for their email: a reply in their language, with an email field under it in the widget", auth: agent,
+			body: object(opt("locale", str())), status: 201, answer: msg, errors: []int{400, 404, 409}},
 		{route: "PUT /api/v1/conversations/{id}/assignee", tag: "conversations", summary: "Assign it to an agent, or to no one", auth: agent,
 			body: object(f("agent_id", orNull(str()))), status: 200, answer: conv, errors: []int{400, 404}},
 		{route: "POST /api/v1/conversations/{id}/typing", tag: "conversations", summary: "The agent is typing (never stored)", auth: agent, status: 204, errors: []int{404}},
@@ -243,6 +253,12 @@ func operations() []operation {
 		{route: "GET /api/v1/search", tag: "conversations", summary: "Search message bodies, visitor names and emails, newest first", auth: agent,
 			query:  []param{qReq("q", str(), "every word must match; the last one as a prefix"), q("limit", integer(), "default 20, at most 100")},
 			status: 200, answer: object(f("results", arrayOf(object(f("conversation", conv), f("message_id", orNull(str())), f("snippet", str()))))), errors: []int{400}},
+
+		{route: "GET /api/v1/reports/continuity", tag: "reports", summary: "Per day in the workspace's time zone: conversations, identified visitors, forwarded emails and who came back", auth: agent,
+			query:  []param{qReq("from", str(), "first day, YYYY-MM-DD"), qReq("to", str(), "last day, YYYY-MM-DD (at most 366 days)")},
+			status: 200, answer: object(f("from", str()), f("to", str()), f("time_zone", str()),
+				f("days", arrayOf(schema{"allOf": []schema{object(f("date", str())), ref("ContinuityCounts")}})), f("totals", ref("ContinuityCounts"))),
+			errors: []int{400}},
 
 		// Canned replies.
 		{route: "GET /api/v1/canned", tag: "canned", summary: "The workspace's canned replies", auth: agent,
@@ -339,7 +355,7 @@ func openAPIDocument(version string) schema {
 		"servers":           []schema{{"url": "/"}},
 		"tags": []schema{
 			{"name": "agents"}, {"name": "conversations"}, {"name": "canned"}, {"name": "visitors"},
-			{"name": "settings"}, {"name": "channels"}, {"name": "webhooks"}, {"name": "realtime"}, {"name": "widget"},
+			{"name": "settings"}, {"name": "channels"}, {"name": "webhooks"}, {"name": "reports"}, {"name": "realtime"}, {"name": "widget"},
 		},
 		"paths": paths,
 		"components": schema{

@@ -20,7 +20,7 @@ const dashboardCSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src '
 
 // dashTemplates are parsed once, at start-up.
 var dashTemplates = template.Must(template.New("dashboard").
-	Funcs(template.FuncMap{"static": staticURL, "assignForm": assignForm, "assigneeID": assigneeID}).
+	Funcs(template.FuncMap{"static": staticURL, "assignForm": assignForm, "assigneeID": assigneeID, "askEmailLanguages": askEmailLanguages}).
 	ParseFS(templateFS, "templates/*.html"))
 
 func pageHeaders(w http.ResponseWriter) {

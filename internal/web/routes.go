@@ -28,6 +28,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/conversations/{id}/close", s.agent(s.closeConversation))
 	m.HandleFunc("POST /api/v1/conversations/{id}/reopen", s.agent(s.reopenConversation))
 	m.HandleFunc("POST /api/v1/conversations/{id}/read", s.agent(s.readConversation))
+	m.HandleFunc("POST /api/v1/conversations/{id}/ask-email", s.agent(s.askEmail))  // askemail.go
+	m.HandleFunc("GET /api/v1/reports/continuity", s.agent(s.continuityReport))     // report.go
 	m.HandleFunc("PUT /api/v1/conversations/{id}/assignee", s.agent(s.putAssignee)) // assign.go
 	m.HandleFunc("GET /api/v1/canned", s.agent(s.listCanned))                       // canned.go
 	m.HandleFunc("POST /api/v1/canned", s.agent(s.createCanned))
@@ -112,13 +114,15 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /dashboard/conversations/{id}/messages", s.dash(s.dashPostMessage))
 	m.HandleFunc("POST /dashboard/conversations/{id}/close", s.dash(s.dashClose))
 	m.HandleFunc("POST /dashboard/conversations/{id}/reopen", s.dash(s.dashReopen))
+	m.HandleFunc("POST /dashboard/conversations/{id}/ask-email", s.dash(s.dashAskEmail)) // askemail.go
 	m.HandleFunc("POST /dashboard/visitors/{id}", s.dash(s.dashUpdateVisitor))
 	m.HandleFunc("GET /dashboard/visitors/{id}/erase", s.dash(s.dashEraseVisitorPage)) // privacy.go
 	m.HandleFunc("POST /dashboard/visitors/{id}/erase", s.dash(s.dashEraseVisitor))
 	m.HandleFunc("GET /dashboard/partials/conversation/{id}", s.dashPartial(s.dashConversationPartial))
 	m.HandleFunc("POST /dashboard/conversations/{id}/assignee", s.dash(s.dashAssign)) // assign.go
 
-	m.HandleFunc("GET /dashboard/search", s.dash(s.dashSearch)) // search.go
+	m.HandleFunc("GET /dashboard/search", s.dash(s.dashSearch))                 // search.go
+	m.HandleFunc("GET /dashboard/reports/continuity", s.dash(s.dashContinuity)) // report.go
 
 	m.HandleFunc("GET /dashboard/settings", s.dash(s.dashSettings)) // settings.go
 	m.HandleFunc("POST /dashboard/settings", s.dash(s.dashSaveSettings))

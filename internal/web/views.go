@@ -41,6 +41,7 @@ type page struct {
 	Assignees  []model.Assignee
 
 	Search   *searchView
+	Report   *reportView
 	Settings *settingsView
 	Erase    *eraseView
 	Login    *loginView

@@ -51,6 +51,7 @@
     collect: 'Get the replies by email if you leave',
     collectSend: 'Save',
     collectDismiss: 'No thanks',
+    askEmail: 'Your email address',
     introUnsubscribed: "You unsubscribed this address: replies you miss are not emailed to you.",
     introBouncing: 'Emails to this address could not be delivered, so replies you miss are not emailed.',
     optIn: 'Email me the replies I miss at this address',
@@ -79,6 +80,7 @@
   // The email collector: offered once forwarding is on, the visitor has no
   // email and an agent reply was shown; never again once dismissed.
   let forwarding = false, agentShown = false, collectDismissed = store.get(COLLECT_KEY) === '1';
+  let asked = false; // an agent asked for the email: its own field stands for the collector
 
   const msgs = new Map(); // id -> Message (confirmed by the server)
   const pend = new Map(); // client_id -> {cid, body, sent, http, failed, s}
@@ -481,6 +483,7 @@
 
   function onContact(v) {
     if (v) visitor = v;
+    render(); // the fields under requests for an email go once there is one
     contactQueued = null;
     contactBusy = false;
     if (cfg) required = computeRequired();
@@ -730,6 +733,7 @@ button{cursor:pointer}
 .collect{padding:10px 14px;border-top:1px solid #e5e7eb;display:flex;flex-direction:column;gap:6px;background:#f9fafb}
 .collect input{flex:1;min-width:0;padding:7px 10px;border:1px solid #d1d5db;border-radius:8px;background:#fff;font-size:14px}
 .collect .btn{padding:7px 12px}
+.msg .ask{margin-top:6px;padding:8px 0 0;border-top:0;background:none}
 .form{padding:12px 14px;border-top:1px solid #e5e7eb;display:flex;flex-direction:column;gap:8px;background:#fff}
 .intro{margin:0;font-size:13px;color:#374151}
 .form label{display:flex;flex-direction:column;gap:3px;font-size:12px;color:#4b5563}
@@ -910,11 +914,17 @@ button{cursor:pointer}
 
   function submitCollector(e) {
     e.preventDefault();
+    sendEmail(collectIn);
+  }
+
+  // sendEmail saves the address typed in an email field (the collector, or
+  // the field under an agent's request) as the contact form does.
+  function sendEmail(field) {
     clearError();
-    const email = collectIn.value.trim();
+    const email = field.value.trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
-      showError(TXT.badEmail, collectIn);
-      collectIn.focus();
+      showError(TXT.badEmail, field);
+      field.focus();
       return;
     }
     contactQueued = { email };
@@ -980,7 +990,7 @@ button{cursor:pointer}
       optinBox.checked = false;
     }
     optinRow.hidden = mode !== 'optin';
-    collector.hidden = !(forwarding && agentShown && !collectDismissed && !hasEmail() && !mode);
+    collector.hidden = !(forwarding && agentShown && !collectDismissed && !hasEmail() && !mode && !asked);
     collectBtn.disabled = contactBusy;
     if (collector.hidden && errEl && errEl._field === collectIn) clearError();
     noteEl.hidden = available || required || !sessionUp;
@@ -1063,6 +1073,31 @@ button{cursor:pointer}
     return el;
   }
 
+  // askField puts an email field under an agent's request for the
+  // visitor's email (asks_email) until the visitor has one.
+  function askField(el, m) {
+    let f = el._ask;
+    if (!m.asks_email || hasEmail()) {
+      if (f) { f.remove(); el._ask = null; }
+      return;
+    }
+    if (!f) {
+      f = el._ask = h('form', 'collect ask');
+      f.noValidate = true;
+      f.setAttribute('data-parley', 'ask-email');
+      const row = h('div', 'row'), i = h('input'), b = h('button', 'btn', TXT.collectSend);
+      i.type = 'email'; i.name = 'email'; i.autocomplete = 'email'; i.maxLength = 320;
+      i.setAttribute('aria-label', TXT.askEmail); i.placeholder = TXT.askEmail;
+      i.setAttribute('data-parley', 'ask-email-input');
+      b.type = 'submit';
+      row.append(i, b);
+      f.append(row);
+      f.addEventListener('submit', (e) => { e.preventDefault(); sendEmail(i); });
+      el.append(f);
+    }
+    f.querySelector('button').disabled = contactBusy;
+  }
+
   function render(toBottom) {
     if (!ready) return;
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
@@ -1076,6 +1111,8 @@ button{cursor:pointer}
       el.removeAttribute('data-client-id');
       fillMsg(el, agent ? 'agent' : 'visitor', agent ? m.author.name || 'Agent' : 'You', m._t, m.body || '', '');
       fillFiles(el, m.attachments);
+      askField(el, m);
+      if (m.asks_email && !asked) { asked = true; sync(); }
       if (agent && !m.read_by_visitor_at && !seen.has(m.id)) unread++;
       if (agent && isOpen && !agentShown) { agentShown = true; sync(); }
       want.push(el);

@@ -139,6 +139,49 @@ func TestFindNearAddresses(t *testing.T) {
 	}
 }
 
+// TestFindLinearWork counts Find's work on hostile messages of growing
+// size: it stays within a few reads of each byte, so doubling a message
+// at most doubles the work (no rescans, no quadratic backtracking).
+func TestFindLinearWork(t *testing.T) {
+	inputs := map[string]func(n int) string{
+		"near-addresses": func(n int) string { return repeatTo(nearAddresses(), n) },
+		"at signs":       func(n int) string { return repeatTo("a@", n) },
+		"one long word":  func(n int) string { return repeatTo("a", n-12) + "@example.com" },
+		"dots and ats":   func(n int) string { return repeatTo("a.@b.", n) },
+		"many addresses": func(n int) string { return repeatTo("jo@example ", n) },
+		"bidi and zero-width": func(n int) string {
+			return repeatTo("jo\u202e@exa\u200bmple.com ", n)
+		},
+		"labels":          func(n int) string { return repeatTo("mailto:mailto:a@", n) },
+		"unspaced script": func(n int) string { return repeatTo("メール@", n) },
+	}
+	for name, gen := range inputs {
+		t.Run(name, func(t *testing.T) {
+			var prev int
+			for _, n := range []int{10_000, 20_000, 40_000, 80_000} {
+				s := gen(n)
+				addr, work := find(s, []string{"example.org"})
+				if addr != "" && name != "many addresses" {
+					t.Errorf("found %q", addr)
+				}
+				if work > 2*len(s)+1 { // +1: the end of the text ends the last word
+					t.Errorf("%d bytes: %d units of work, more than twice the text", len(s), work)
+				}
+				if prev > 0 && work > 2*prev+2*maxAddress {
+					t.Errorf("%d bytes: %d units, was %d for half as much", len(s), work, prev)
+				}
+				prev = work
+			}
+		})
+	}
+}
+
+// repeatTo repeats s up to n bytes, cut on a character boundary.
+func repeatTo(s string, n int) string {
+	r := strings.Repeat(s, n/len(s)+1)
+	return strings.ToValidUTF8(r[:n], "")
+}
+
 func FuzzFind(f *testing.F) {
 	for _, s := range []string{"jo@example.com", "<jo@bücher.de>", "mailto:a@b.co", "a@b@c.com", "jo\u200b@example.com", nearAddresses()[:200]} {
 		f.Add(s)

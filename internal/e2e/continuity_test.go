@@ -1,0 +1,128 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// "Ask for email" end to end: the agent asks in French from the
+// conversation view, the visitor's widget shows an email field under the
+// request (and not the general email offer), a bad address is refused, a
+// good one identifies the visitor and the field goes away, and so does the
+// dashboard's button.
+func TestAskForEmail(t *testing.T) {
+	srv := startParley(t)
+	a := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	srv.DialAgent(a.Token) // a dashboard open keeps the agent present
+
+	visitor := newTab(t, "visitor")
+	visitor.setViewport(phone)
+	openWidget(visitor, srv.URL+"/demo")
+	skipOptionalForm(visitor)
+	typeInWidget(visitor, "Bonjour, livrez-vous en Norvège ?")
+	tok := eval[string](visitor, `window.Parley.visitorToken()`)
+	waitConversation(t, srv, tok)
+	_, convID := conversationOf(t, srv, tok)
+
+	agent := newTab(t, "agent")
+	agent.setViewport(desktop)
+	loginDashboard(agent, srv.URL, "ada@example.com")
+	agent.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(agent)
+	agent.waitFor("the Ask for email button", `document.querySelector('[data-testid="ask-email"]')`, 10*time.Second)
+	checkAxe(agent, "dashboard conversation with Ask for email")
+	// In one go: a live update may replace the visitor panel between two
+	// separate steps.
+	eval[bool](agent, `(() => { const f = document.querySelector('[data-testid="ask-email"]').form;
+		f.querySelector('[data-testid="ask-email-locale"]').value = 'fr'; f.requestSubmit(); return true; })()`)
+	agent.waitFor("the request in the conversation", `Array.from(document.querySelectorAll('[data-testid="message"][data-author-kind="agent"]')).some((m) => m.textContent.includes('Pourriez-vous nous laisser votre adresse e-mail'))`, 20*time.Second)
+	waitLive(agent)
+	agent.screenshot("dashboard ask for email 1366x900")
+
+	field := inWidget(`(() => { const f = $('ask-email'); return !!f && !!f.closest('[data-parley="message"]') && f.isConnected; })()`)
+	visitor.waitFor("the email field under the request", field, 10*time.Second)
+	if !eval[bool](visitor, inWidget(`$('collector').hidden`)) {
+		t.Error("the general email offer is shown beside the request's own field")
+	}
+	if eval[int](visitor, inWidget(`$$('ask-email').length`)) != 1 {
+		t.Error("not exactly one email field")
+	}
+	visitor.screenshot("widget ask for email 390x844")
+	checkAxe(visitor, "widget with the email field under a request")
+
+	set := func(v string) {
+		eval[bool](visitor, inWidget(`(() => { const i = $('ask-email-input'); i.value = `+js(v)+`;
+			i.dispatchEvent(new Event('input', { bubbles: true })); i.form.requestSubmit(); return true; })()`))
+	}
+	set("not an address")
+	visitor.waitFor("the field's error", inWidget(`$('ask-email-input').getAttribute('aria-invalid') === 'true' && !!$('error')`), 5*time.Second)
+	set("jo@visitor.test")
+	visitor.waitFor("the field gone once the visitor has an email", inWidget(`$$('ask-email').length === 0`), 10*time.Second)
+	if v, _ := conversationOf(t, srv, tok); v.Email == nil || *v.Email != "jo@visitor.test" {
+		t.Fatalf("visitor email %v", v.Email)
+	}
+	// The request stays, as text.
+	var found bool
+	for _, m := range widgetMessages(visitor) {
+		found = found || strings.Contains(m.Body, "Pourriez-vous")
+	}
+	if !found {
+		t.Error("the request is gone from the widget")
+	}
+
+	// The dashboard no longer offers to ask (live update of the panel).
+	agent.waitFor("the button gone", `!document.querySelector('[data-testid="ask-email"]')`, 10*time.Second)
+	// Reloaded, the widget shows no field either.
+	visitor.do("reload", chromedp.Reload())
+	openWidget(visitor, srv.URL+"/demo")
+	visitor.waitFor("the history", inWidget(`$$('message').some((m) => m.textContent.includes('Pourriez-vous'))`), 10*time.Second)
+	if n := eval[int](visitor, inWidget(`$$('ask-email').length`)); n != 0 {
+		t.Errorf("%d email fields after a reload of an identified visitor", n)
+	}
+}
+
+// The continuity report page: the empty state, then a day with a
+// conversation, at desktop and phone sizes, without sideways scrolling of
+// the page itself.
+func TestContinuityReportPage(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	agent := newTab(t, "agent")
+	agent.setViewport(desktop)
+	loginDashboard(agent, srv.URL, "ada@example.com")
+
+	agent.navigate(srv.URL + "/dashboard/reports/continuity")
+	agent.waitFor("the empty state", `document.querySelector('[data-testid="report-empty"]')`, 10*time.Second)
+	checkAxe(agent, "report empty")
+
+	newVisitorConversation(t, srv, "Vera", "vera@example.com", "Do you ship to Norway?")
+	agent.navigate(srv.URL + "/dashboard/reports/continuity")
+	agent.waitFor("the table", `document.querySelector('[data-testid="report-table"]')`, 10*time.Second)
+	today := time.Now().In(srv.Workspace.Location()).Format(time.DateOnly)
+	row := `document.querySelector('[data-testid="report-day"][data-date="` + today + `"]')`
+	if got := eval[string](agent, row+`.textContent.replace(/\s+/g, ' ').trim()`); !strings.HasPrefix(got, today+" 1 100%") {
+		t.Errorf("today's row reads %q", got)
+	}
+	if n := eval[int](agent, `document.querySelectorAll('[data-testid="report-day"]').length`); n != 30 {
+		t.Errorf("%d days shown, want the last 30", n)
+	}
+	checkAxe(agent, "report")
+	agent.screenshot("dashboard report 1366x900")
+
+	agent.setViewport(phone)
+	agent.navigate(srv.URL + "/dashboard/reports/continuity")
+	agent.waitFor("the table", `document.querySelector('[data-testid="report-table"]')`, 10*time.Second)
+	if w := eval[int](agent, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the report page at 390 px is %d px wide", w)
+	}
+	agent.screenshot("dashboard report 390x844")
+
+	// A reversed range says so.
+	agent.navigate(srv.URL + "/dashboard/reports/continuity?from=2026-02-01&to=2026-01-01")
+	agent.waitFor("the error", `(document.querySelector('[data-testid="report-error"]') || {}).textContent.includes('before')`, 10*time.Second)
+}

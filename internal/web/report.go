@@ -1,0 +1,114 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/model"
+)
+
+// The continuity report: the API's GET /api/v1/reports/continuity, and the
+// dashboard's page of it.
+
+func (s *Server) continuityReport(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	q := r.URL.Query()
+	rep, err := s.svc.Continuity(r.Context(), a, q.Get("from"), q.Get("to"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// reportDays is how many days the dashboard's report shows by default.
+const reportDays = 30
+
+// reportView is the dashboard's continuity report.
+type reportView struct {
+	From, To, TimeZone string
+	Error              string
+	Days               []reportRow
+	Totals             reportRow
+	// MaxConversations and MaxSent scale the bars.
+	MaxConversations, MaxSent int
+	Empty                     bool
+}
+
+type reportRow struct {
+	Date string
+	chat.ContinuityTotal
+	// Share is the identified conversations' percentage; Sources says how
+	// their emails were learned.
+	Share   int
+	Sources string
+}
+
+// sourceLabels name Visitor.email_source values in the report.
+var sourceLabels = []struct{ key, label string }{
+	{model.EmailFromContactForm, "contact form"},
+	{model.EmailFromConversation, "chat"},
+	{model.EmailFromAgent, "agent"},
+	{model.EmailFromIdentity, "login"},
+	{"unknown", "unknown"},
+}
+
+func newReportRow(date string, t chat.ContinuityTotal) reportRow {
+	row := reportRow{Date: date, ContinuityTotal: t}
+	if t.Conversations > 0 {
+		row.Share = (100*t.IdentifiedTotal + t.Conversations/2) / t.Conversations
+	}
+	var parts []string
+	for _, l := range sourceLabels {
+		if n := t.Identified[l.key]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, l.label))
+		}
+	}
+	row.Sources = strings.Join(parts, " · ")
+	return row
+}
+
+func (s *Server) dashContinuity(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	p := &page{Title: "Continuity report", Nav: "reports"}
+	s.fillChrome(ctx, r, p, sess)
+	q := r.URL.Query()
+	today := time.Now().In(p.Workspace.Location())
+	v := &reportView{From: q.Get("from"), To: q.Get("to")}
+	if v.To == "" {
+		v.To = today.Format(time.DateOnly)
+	}
+	if v.From == "" {
+		if to, err := time.Parse(time.DateOnly, v.To); err == nil {
+			v.From = to.AddDate(0, 0, 1-reportDays).Format(time.DateOnly)
+		} else {
+			v.From = v.To
+		}
+	}
+	p.Report = v
+	rep, err := s.svc.Continuity(ctx, sess.agent, v.From, v.To)
+	if err != nil {
+		a := answerOf(err)
+		if a.Internal {
+			s.failPage(w, r, sess, err)
+			return
+		}
+		v.Error = a.text()
+		s.render(w, a.Status, "report", p)
+		return
+	}
+	v.TimeZone = rep.TimeZone
+	v.Totals = newReportRow("Total", rep.Totals)
+	v.Empty = rep.Totals.Conversations == 0 && rep.Totals.Emails.Sent == 0 && rep.Totals.Emails.Bounced == 0 &&
+		rep.Totals.Emails.Unsubscribed == 0 && rep.Totals.AnsweredByEmail == 0 && rep.Totals.Returned == 0
+	// Newest day first, as the inbox lists conversations.
+	for i := len(rep.Days) - 1; i >= 0; i-- {
+		d := rep.Days[i]
+		v.Days = append(v.Days, newReportRow(d.Date, d.ContinuityTotal))
+		v.MaxConversations = max(v.MaxConversations, d.Conversations)
+		v.MaxSent = max(v.MaxSent, d.Emails.Sent)
+	}
+	s.render(w, http.StatusOK, "report", p)
+}
