@@ -170,7 +170,9 @@ func ParseUserAgent(header string) (browser, os string) {
 		return "", ""
 	}
 	ua := useragent.Parse(header)
-	if ua.Name == "" || ua.Bot {
+	// The parser names an unknown agent by the whole header: that is no
+	// browser's name.
+	if ua.Name == "" || ua.Bot || ua.Name == strings.TrimSpace(header) || !printable(ua.Name) || !printable(ua.OS) {
 		return "", ""
 	}
 	browser = withMajor(ua.Name, ua.Version)
@@ -180,13 +182,27 @@ func ParseUserAgent(header string) (browser, os string) {
 	return browser, os
 }
 
-// withMajor is "name major" ("Chrome 126" from 126.0.6478.126).
+// withMajor is "name major" ("Chrome 126" from 126.0.6478.126); a
+// version that is no number ("x86_64") is left out.
 func withMajor(name, version string) string {
 	major, _, _ := strings.Cut(version, ".")
-	if major == "" || major == "0" {
+	if major == "" || major == "0" || strings.Trim(major, "0123456789") != "" {
 		return name
 	}
 	return name + " " + major
+}
+
+// printable reports whether s is short, printable ASCII.
+func printable(s string) bool {
+	if len(s) > 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // VisitorConversations lists up to limit conversations of a visitor of
