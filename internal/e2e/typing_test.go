@@ -90,10 +90,16 @@ func TestTypingAndPagesBetweenWidgetAndDashboard(t *testing.T) {
 		}
 	}
 
-	// The panel at a laptop's and a phone's size.
+	// The panel at a laptop's and a phone's size, checked by axe.
 	atSize(agent, "visitor panel 1366x900", 1366, 900)
+	checkAxe(agent, "visitor panel with pages, desktop")
 	agent.do("phone viewport", chromedp.EmulateViewport(390, 844))
 	agent.do("open the visitor panel", chromedp.Click(chromedp.CSS(`[data-testid="toggle-visitor"]`)))
 	agent.waitFor("the panel open", `document.body.classList.contains('panel-open')`, 5*time.Second)
 	atSize(agent, "visitor panel 390x844", 390, 844)
+	checkAxe(agent, "visitor panel with pages, phone")
+	// The widget showing an agent typing passes axe too.
+	agent.do("type again", chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "One more thing"))
+	visitor.waitFor("the agent typing again", inWidget(`!$('typing').hidden`), 10*time.Second)
+	checkAxe(visitor, "widget with an agent typing")
 }
