@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -131,4 +132,35 @@ func TestVisitorContextAndExpiredPages(t *testing.T) {
 		check(t, "left", len(pages), 1)
 		check(t, "left page", pages[0].URL, "https://a.example/new")
 	})
+}
+
+// BenchmarkAddVisitorPage measures a page change of a visitor who has the
+// 50 pages kept already: the update, the insert and the prune, in one
+// transaction, on SQLite.
+func BenchmarkAddVisitorPage(b *testing.B) {
+	ctx := b.Context()
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "parley.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	w := model.Workspace{ID: model.NewID(), Name: "Bench", SiteKey: "site-" + model.NewID(), TimeZone: "UTC", Settings: model.DefaultSettings(), CreatedAt: base}
+	if err := db.CreateWorkspace(ctx, w); err != nil {
+		b.Fatal(err)
+	}
+	v := model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, EmailStatus: model.EmailOK, CreatedAt: base}
+	if err := db.CreateVisitor(ctx, v); err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		p := model.Page{URL: fmt.Sprintf("https://shop.example.com/p/%d", i), Title: "Product", At: at(time.Duration(i) * time.Millisecond)}
+		if err := db.InTx(ctx, func(tx *store.Store) error { _, err := tx.AddVisitorPage(ctx, w.ID, v.ID, p); return err }); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
