@@ -157,8 +157,19 @@
       el.textContent = f.format(t);
     }
   }
+  // The visitor's local time (the visitor panel) keeps going.
+  function visitorClocks() {
+    for (const el of D.querySelectorAll('[data-tz]')) {
+      try {
+        const text = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', timeZone: el.dataset.tz }).format(new Date());
+        if (el.textContent !== text) el.textContent = text;
+      } catch (e) { /* a zone this browser does not know: keep the server's */ }
+    }
+  }
   localizeTimes(D);
-  new MutationObserver(() => localizeTimes(D)).observe(body, { childList: true, subtree: true });
+  visitorClocks();
+  setInterval(visitorClocks, 15000);
+  new MutationObserver(() => { localizeTimes(D); visitorClocks(); }).observe(body, { childList: true, subtree: true });
 
   // Forms that destroy something ask first.
   for (const f of D.querySelectorAll('form[data-confirm]')) {
