@@ -149,6 +149,8 @@ type SettingsPatch struct {
 	// IdentityVerification: on, a widget identity without a valid hash is refused.
 	IdentityVerification *bool `json:"identity_verification"`
 	RetentionDays        *int  `json:"retention_days"`
+	// TypingPreview: off, agents see that a visitor types, not what.
+	TypingPreview *bool `json:"typing_preview"`
 }
 
 // ContactFormPatch is a subset of the contact-form settings to change.
@@ -195,6 +197,9 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, p Sett
 	}
 	if p.IdentityVerification != nil {
 		st.IdentityVerification = *p.IdentityVerification
+	}
+	if p.TypingPreview != nil {
+		st.TypingPreview = *p.TypingPreview
 	}
 	if p.RetentionDays != nil {
 		if d := *p.RetentionDays; d < 0 || d > MaxRetentionDays {

@@ -109,6 +109,8 @@ type Service struct {
 	emailBySender  *limiter
 	logins         loginLimits
 	uploadLimits   *limiter // per visitor or agent
+	typingLimits   *limiter // per visitor, per agent and conversation
+	pageLimits     *limiter // per visitor
 	limits         *addressLimits
 
 	mu          sync.Mutex
@@ -156,10 +158,14 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 		emailBySender:  newLimiter(1.0/60, 10),
 		logins:         newLoginLimits(),
 		uploadLimits:   newLimiter(uploadsPerSecond, uploadBurst),
-		limits:         newAddressLimits(opts.NoAddressLimits),
-		leaveTimers:    map[string]*time.Timer{},
-		agentConns:     map[string]int{},
-		availCache:     map[string]bool{},
+		typingLimits:   newLimiter(typingPerSecond, typingBurst),
+		// Page frames: 20 in a burst (a quick walk through a site), then
+		// one a second.
+		pageLimits:  newLimiter(1, 20),
+		limits:      newAddressLimits(opts.NoAddressLimits),
+		leaveTimers: map[string]*time.Timer{},
+		agentConns:  map[string]int{},
+		availCache:  map[string]bool{},
 	}
 }
 

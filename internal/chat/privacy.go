@@ -63,6 +63,9 @@ func (s *Service) ExportVisitor(ctx context.Context, a model.Agent, visitorID st
 	}
 	out := VisitorExport{ExportedAt: s.now(), Visitor: ExportedVisitor{Visitor: ex.Visitor, CreatedAt: ex.Visitor.CreatedAt},
 		Conversations: ex.Conversations, Messages: ex.Messages, Pages: []ExportedPage{}, Attachments: []ExportedAttachment{}}
+	for _, p := range ex.Pages {
+		out.Pages = append(out.Pages, ExportedPage(p))
+	}
 	for _, m := range ex.Messages {
 		for _, f := range m.Attachments {
 			out.Attachments = append(out.Attachments, ExportedAttachment{ID: f.ID, MessageID: m.ID, Filename: f.Filename,
@@ -166,8 +169,9 @@ func (s *Service) lastRetention(ctx context.Context) (time.Time, error) {
 
 // ApplyRetention deletes, when a day has passed since it last did, the
 // conversations closed longer ago than their workspace's retention_days
-// (as erasure does: messages, attachments, emails, webhook events), and
-// the visitors left with nothing (worker.Config.Work).
+// (as erasure does: messages, attachments, emails, webhook events), the
+// visitors left with nothing, and the pages visited longer ago than
+// retention_days (worker.Config.Work).
 func (s *Service) ApplyRetention(ctx context.Context) error {
 	last, err := s.lastRetention(ctx)
 	if err != nil {
@@ -183,6 +187,13 @@ func (s *Service) ApplyRetention(ctx context.Context) error {
 	}
 	if n > 0 {
 		s.log.Info("retention: old closed conversations deleted", "conversations", n)
+	}
+	pages, err := s.db.DeleteExpiredPages(ctx, now)
+	if err != nil {
+		return err
+	}
+	if pages > 0 {
+		s.log.Info("retention: old visited pages deleted", "pages", pages)
 	}
 	if err := s.db.SetMeta(ctx, retentionMetaKey, strconv.FormatInt(now.UnixMicro(), 10)); err != nil {
 		return fmt.Errorf("record the retention run: %w", err)

@@ -112,6 +112,9 @@ type Settings struct {
 	// RetentionDays: closed conversations are deleted this many days
 	// after they were closed (0 keeps them for ever).
 	RetentionDays int `json:"retention_days"`
+	// TypingPreview shows agents what a visitor is typing before it is
+	// sent; off, agents only see that the visitor is typing.
+	TypingPreview bool `json:"typing_preview"`
 }
 
 // ContactForm is the contact-form part of Settings.
@@ -125,6 +128,7 @@ func DefaultSettings() Settings {
 	return Settings{
 		EmailForwarding: ForwardUnread,
 		ContactForm:     ContactForm{OfflineRequiresForm: true, Online: "optional"},
+		TypingPreview:   true,
 	}
 }
 
@@ -199,6 +203,28 @@ type Visitor struct {
 	EmailStatusChangedAt *time.Time `json:"email_status_changed_at,omitempty"`
 	EmailStatusDetail    string     `json:"-"`
 	CreatedAt            time.Time  `json:"-"`
+	VisitorContext
+}
+
+// VisitorContext is what the widget tells about a visitor: their language
+// (BCP 47) and IANA time zone, the page they are on, the site that sent
+// them, and the browser and operating system read from the User-Agent.
+// Each is nil while unknown. All of it comes from the visitor's browser:
+// it is shown escaped and never trusted.
+type VisitorContext struct {
+	Locale   *string `json:"locale"`
+	TimeZone *string `json:"time_zone"`
+	Page     *Page   `json:"page"`
+	Referrer *string `json:"referrer"`
+	Browser  *string `json:"browser"`
+	OS       *string `json:"os"`
+}
+
+// Page is a page of the site a visitor was on, and when they arrived.
+type Page struct {
+	URL   string    `json:"url"`
+	Title string    `json:"title"`
+	At    time.Time `json:"at"`
 }
 
 // How a visitor's email was learned (Visitor.EmailSource).

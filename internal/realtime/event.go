@@ -32,6 +32,9 @@ const (
 	VisitorDeleted EventType = "visitor.deleted"
 	// ConversationDeleted: retention deleted a conversation (data {"id"}).
 	ConversationDeleted EventType = "conversation.deleted"
+	// VisitorTyping: a visitor is typing (data {"conversation_id",
+	// "preview"}); never stored.
+	VisitorTyping EventType = "visitor.typing"
 	// WebhookDisabled: a webhook failed for too long and was disabled
 	// (data {"id"}).
 	WebhookDisabled EventType = "webhook.disabled"
@@ -59,6 +62,7 @@ const (
 	FrameAgents  FrameType = "agents"  // agent availability changed
 	FrameContact FrameType = "contact" // the contact was saved
 	FrameError   FrameType = "error"   // a frame was refused
+	FrameTyping  FrameType = "typing"  // an agent is typing
 )
 
 // Event is what agents' connections receive (spec: Event).

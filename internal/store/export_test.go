@@ -31,3 +31,9 @@ func (db *DB) MigrateDownTo(ctx context.Context, version int64) error {
 
 // Rebind writes a statement's placeholders for the database.
 func (s *Store) Rebind(q string) string { return s.rebind(q) }
+
+// QueryRow runs a read-only query, for tests that look at rows no method
+// returns (such as the pages pruned beyond what VisitorPages lists).
+func (db *DB) QueryRow(ctx context.Context, q string, args ...any) interface{ Scan(...any) error } {
+	return db.queryRow(ctx, q, args...)
+}

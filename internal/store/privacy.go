@@ -163,10 +163,11 @@ type Export struct {
 	Visitor       model.Visitor
 	Conversations []model.Conversation
 	Messages      []model.Message
+	Pages         []model.Page
 }
 
-// ExportVisitor reads a visitor of a workspace with their conversations
-// and messages (attachments included as metadata).
+// ExportVisitor reads a visitor of a workspace with their conversations,
+// messages (attachments included as metadata) and pages.
 func (s *Store) ExportVisitor(ctx context.Context, workspaceID, visitorID string) (Export, error) {
 	var ex Export
 	v, err := s.Visitor(ctx, workspaceID, visitorID)
@@ -191,6 +192,9 @@ func (s *Store) ExportVisitor(ctx context.Context, workspaceID, visitorID string
 			return ex, fmt.Errorf("export visitor %s: %w", visitorID, err)
 		}
 		ex.Messages = append(ex.Messages, msgs...)
+	}
+	if ex.Pages, err = s.VisitorPages(ctx, workspaceID, visitorID); err != nil {
+		return ex, fmt.Errorf("export visitor %s: %w", visitorID, err)
 	}
 	return ex, nil
 }

@@ -13,7 +13,8 @@ import (
 // visitorColumns are read from "visitors v" joined with visitorAddressJoin:
 // the email status is that of the visitor's address in the workspace.
 const visitorColumns = `v.id, v.workspace_id, v.name, v.email, COALESCE(ea.status, 'ok'), ea.source, ea.changed_at, ea.detail,
-	v.online, v.left_at, v.last_active_at, v.created_at, v.email_source, v.user_id`
+	v.online, v.left_at, v.last_active_at, v.created_at, v.email_source, v.user_id,
+	v.locale, v.time_zone, v.referrer, v.browser, v.os, v.page_url, v.page_title, v.page_at`
 
 // visitorAddressJoin follows "visitors v" wherever visitorColumns are read.
 const visitorAddressJoin = ` LEFT JOIN email_addresses ea ON ea.workspace_id = v.workspace_id AND ea.address = v.email_key`
@@ -28,11 +29,16 @@ type visitorScan struct {
 	left, active sql.NullInt64
 	created      int64
 	emailSource  sql.NullString
+
+	locale, timeZone, referrer, browser, os sql.NullString
+	pageURL, pageTitle                      sql.NullString
+	pageAt                                  sql.NullInt64
 }
 
 func (vs *visitorScan) dest(v *model.Visitor) []any {
 	return []any{&v.ID, &v.WorkspaceID, &vs.name, &vs.email, &v.EmailStatus, &vs.statusSource, &vs.changed, &vs.detail,
-		&vs.online, &vs.left, &vs.active, &vs.created, &vs.emailSource, &vs.userID}
+		&vs.online, &vs.left, &vs.active, &vs.created, &vs.emailSource, &vs.userID,
+		&vs.locale, &vs.timeZone, &vs.referrer, &vs.browser, &vs.os, &vs.pageURL, &vs.pageTitle, &vs.pageAt}
 }
 
 func (vs *visitorScan) fill(v *model.Visitor) {
@@ -46,6 +52,12 @@ func (vs *visitorScan) fill(v *model.Visitor) {
 	v.LastActiveAt = fromNullMicros(vs.active)
 	v.CreatedAt = fromMicros(vs.created)
 	v.UserID = nullString(vs.userID)
+	v.Locale, v.TimeZone, v.Referrer = nullString(vs.locale), nullString(vs.timeZone), nullString(vs.referrer)
+	v.Browser, v.OS = nullString(vs.browser), nullString(vs.os)
+	v.Page = nil
+	if vs.pageURL.Valid && vs.pageAt.Valid {
+		v.Page = &model.Page{URL: vs.pageURL.String, Title: vs.pageTitle.String, At: fromMicros(vs.pageAt.Int64)}
+	}
 }
 
 func scanVisitor(row interface{ Scan(...any) error }) (model.Visitor, error) {

@@ -10,18 +10,19 @@ import (
 	"github.com/parleychat/parley/internal/model"
 )
 
-const workspaceColumns = `id, name, site_key, time_zone, email_forwarding, offline_requires_form, online_form, agents_unavailable_since, created_at, identity_verification, retention_days`
+const workspaceColumns = `id, name, site_key, time_zone, email_forwarding, offline_requires_form, online_form, agents_unavailable_since, created_at, identity_verification, retention_days, typing_preview`
 
 func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error) {
 	var (
 		w           model.Workspace
 		offlineForm int
 		identity    int
+		preview     int
 		unavailable sql.NullInt64
 		created     int64
 	)
 	err := row.Scan(&w.ID, &w.Name, &w.SiteKey, &w.TimeZone, &w.Settings.EmailForwarding,
-		&offlineForm, &w.Settings.ContactForm.Online, &unavailable, &created, &identity, &w.Settings.RetentionDays)
+		&offlineForm, &w.Settings.ContactForm.Online, &unavailable, &created, &identity, &w.Settings.RetentionDays, &preview)
 	if errors.Is(err, sql.ErrNoRows) {
 		return w, ErrNotFound
 	}
@@ -30,6 +31,7 @@ func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error)
 	}
 	w.Settings.ContactForm.OfflineRequiresForm = offlineForm != 0
 	w.Settings.IdentityVerification = identity != 0
+	w.Settings.TypingPreview = preview != 0
 	w.AgentsUnavailableSince = fromNullMicros(unavailable)
 	w.CreatedAt = fromMicros(created)
 	return w, nil
@@ -37,10 +39,10 @@ func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error)
 
 // CreateWorkspace inserts a workspace.
 func (s *Store) CreateWorkspace(ctx context.Context, w model.Workspace) error {
-	_, err := s.exec(ctx, `INSERT INTO workspaces (`+workspaceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO workspaces (`+workspaceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		w.ID, w.Name, w.SiteKey, w.TimeZone, w.Settings.EmailForwarding,
 		boolInt(w.Settings.ContactForm.OfflineRequiresForm), w.Settings.ContactForm.Online,
-		nullMicros(w.AgentsUnavailableSince), micros(w.CreatedAt), boolInt(w.Settings.IdentityVerification), w.Settings.RetentionDays)
+		nullMicros(w.AgentsUnavailableSince), micros(w.CreatedAt), boolInt(w.Settings.IdentityVerification), w.Settings.RetentionDays, boolInt(w.Settings.TypingPreview))
 	if err != nil {
 		return fmt.Errorf("create workspace: %w", err)
 	}
@@ -96,9 +98,9 @@ func (s *Store) Workspaces(ctx context.Context) ([]model.Workspace, error) {
 // UpdateSettings stores a workspace's settings.
 func (s *Store) UpdateSettings(ctx context.Context, workspaceID string, st model.Settings) error {
 	res, err := s.exec(ctx, `UPDATE workspaces SET email_forwarding = ?, offline_requires_form = ?, online_form = ?,
-		identity_verification = ?, retention_days = ? WHERE id = ?`,
+		identity_verification = ?, retention_days = ?, typing_preview = ? WHERE id = ?`,
 		st.EmailForwarding, boolInt(st.ContactForm.OfflineRequiresForm), st.ContactForm.Online,
-		boolInt(st.IdentityVerification), st.RetentionDays, workspaceID)
+		boolInt(st.IdentityVerification), st.RetentionDays, boolInt(st.TypingPreview), workspaceID)
 	if err != nil {
 		return fmt.Errorf("update settings of %s: %w", workspaceID, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
@@ -40,6 +41,10 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *
 	}
 	p.Conv = conversationView(cv, msgs, c, s.svc.EmailInMessage)
 	p.Conv.Window = s.channelWindow(ctx, sess, cv)
+	if p.Conv.Context, err = s.visitorContext(ctx, sess, cv, c, time.Now()); err != nil {
+		s.failPage(w, r, sess, err)
+		return
+	}
 	if edit != nil {
 		edit(p.Conv)
 	}
@@ -152,8 +157,13 @@ func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request,
 		s.failFragment(w, r, err)
 		return
 	}
-	p.Conv = conversationView(cv, msgs, newClock(p.Workspace.Location()), s.svc.EmailInMessage)
+	c := newClock(p.Workspace.Location())
+	p.Conv = conversationView(cv, msgs, c, s.svc.EmailInMessage)
 	p.Conv.Window = s.channelWindow(ctx, sess, cv)
+	if p.Conv.Context, err = s.visitorContext(ctx, sess, cv, c, time.Now()); err != nil {
+		s.failFragment(w, r, err)
+		return
+	}
 	s.render(w, http.StatusOK, "conversation-partial", p)
 }
 

@@ -526,11 +526,13 @@ func TestDashboardSettings(t *testing.T) {
 		want model.Settings
 	}{
 		{"preferences", url.Values{"email_forwarding": {"transcript"}},
-			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "optional"}}},
+			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "optional"}, TypingPreview: true}},
 		{"contact form unchecked", url.Values{"offline_requires_form": {"0"}, "online": {"required"}},
-			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: false, Online: "required"}}},
+			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: false, Online: "required"}, TypingPreview: true}},
 		{"contact form checked", url.Values{"offline_requires_form": {"0", "1"}, "online": {"off"}},
-			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}}},
+			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}, TypingPreview: true}},
+		{"typing previews off", url.Values{"typing_preview": {"0"}},
+			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}, TypingPreview: false}},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {

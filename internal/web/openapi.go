@@ -169,6 +169,7 @@ func components() schema {
 			opt("workspace_name", str()), opt("time_zone", str()), opt("widget", widgetLook),
 			opt("default_locale", enum("en", "fr", "de", "es", "it", "pt", "nl")),
 			opt("identity_verification", boolean()), opt("retention_days", integer()),
+			opt("typing_preview", boolean()),
 		),
 		"WidgetLook": widgetLook,
 		"ContinuityCounts": object(

@@ -31,6 +31,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/conversations/{id}/ask-email", s.agent(s.askEmail))  // askemail.go
 	m.HandleFunc("GET /api/v1/reports/continuity", s.agent(s.continuityReport))     // report.go
 	m.HandleFunc("PUT /api/v1/conversations/{id}/assignee", s.agent(s.putAssignee)) // assign.go
+	m.HandleFunc("POST /api/v1/conversations/{id}/typing", s.agent(s.postTyping))   // typing.go
 	m.HandleFunc("GET /api/v1/canned", s.agent(s.listCanned))                       // canned.go
 	m.HandleFunc("POST /api/v1/canned", s.agent(s.createCanned))
 	m.HandleFunc("PATCH /api/v1/canned/{id}", s.agent(s.patchCanned))
@@ -39,6 +40,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PATCH /api/v1/visitors/{id}", s.agent(s.patchVisitor))
 	m.HandleFunc("GET /api/v1/visitors/{id}/export", s.agent(s.exportVisitor)) // privacy.go
 	m.HandleFunc("DELETE /api/v1/visitors/{id}", s.agent(s.eraseVisitor))
+	m.HandleFunc("GET /api/v1/visitors/{id}/pages", s.agent(s.visitorPages)) // typing.go
 	m.HandleFunc("GET /api/v1/settings", s.agent(s.getSettings))
 	m.HandleFunc("PUT /api/v1/settings", s.agent(s.putSettings))
 	m.HandleFunc("GET /api/v1/settings/identity-secret", s.agent(s.getIdentitySecret)) // identity.go

@@ -32,8 +32,10 @@ type settingsView struct {
 	// IdentityVerification is the setting; IdentitySecret and
 	// IdentityExamples are shown to admins only.
 	IdentityVerification bool
-	IdentitySecret       string
-	IdentityExamples     []identityExample
+	// TypingPreview: agents see visitors' drafts as they type.
+	TypingPreview    bool
+	IdentitySecret   string
+	IdentityExamples []identityExample
 	// Email is Settings → Email: the DNS records to publish or check.
 	Email *maildns.Setup
 	// DefaultName is set while the workspace is still named "Default",
@@ -79,6 +81,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *sess
 		sv.Online = append(sv.Online, o)
 	}
 	sv.IdentityVerification = st.IdentityVerification
+	sv.TypingPreview = st.TypingPreview
 	if sess.agent.IsAdmin() {
 		secret, err := s.svc.IdentitySecret(r.Context(), sess.agent)
 		if err != nil {
@@ -136,6 +139,10 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 	if v, ok := last("identity_verification"); ok {
 		b := v == "1" || v == "on" || v == "true"
 		p.IdentityVerification = &b
+	}
+	if v, ok := last("typing_preview"); ok {
+		b := v == "1" || v == "on" || v == "true"
+		p.TypingPreview = &b
 	}
 	var cf chat.ContactFormPatch
 	if v, ok := last("offline_requires_form"); ok {

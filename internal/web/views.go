@@ -89,6 +89,8 @@ type convView struct {
 	Forwarding *model.Forwarding
 	// Window is the Messenger/Instagram messaging window (nil on the website).
 	Window *chat.Window
+	// Context is what the widget told about the visitor (visitor_context.go).
+	Context *contextView
 }
 
 type msgView struct {

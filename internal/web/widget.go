@@ -31,11 +31,23 @@ func (s *Server) widgetSession(w http.ResponseWriter, r *http.Request) {
 		SiteKey      string         `json:"site_key"`
 		VisitorToken string         `json:"visitor_token"`
 		Identity     *chat.Identity `json:"identity"`
+		// The visitor's context (see chat.SessionContext).
+		PageURL   string `json:"page_url"`
+		PageTitle string `json:"page_title"`
+		Referrer  string `json:"referrer"`
+		Locale    string `json:"locale"`
+		TimeZone  string `json:"time_zone"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
 	sess, err := s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken, s.clientAddr(r), in.Identity)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sess.Visitor, err = s.svc.UpdateVisitorContext(r.Context(), sess.Visitor, chat.SessionContext{PageURL: in.PageURL,
+		PageTitle: in.PageTitle, Referrer: in.Referrer, Locale: in.Locale, TimeZone: in.TimeZone, UserAgent: r.UserAgent()})
 	if err != nil {
 		s.fail(w, r, err)
 		return

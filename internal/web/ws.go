@@ -35,6 +35,11 @@ type clientFrame struct {
 	// EmailOptIn is the contact form's opt-in box (an addition to the
 	// contact frame): emails to an unsubscribed or bouncing address again.
 	EmailOptIn bool `json:"email_opt_in"`
+	// Preview is a typing frame's draft (nil: none sent).
+	Preview *string `json:"preview"`
+	// URL and Title name the page of a page frame.
+	URL   string `json:"url"`
+	Title string `json:"title"`
 }
 
 type errorFrame struct {
@@ -108,7 +113,7 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	}, func(ctx context.Context) {
 		s.hub.Unregister(conn)
 		s.svc.AgentDisconnected(ctx, a.ID)
-	}, func(context.Context, []byte) {})
+	}, func(ctx context.Context, raw []byte) { s.agentFrame(ctx, a, conn, raw) })
 }
 
 // revalidateEvery is how often open dashboards' tokens are checked again.
@@ -272,7 +277,7 @@ func decodeClientFrame(raw []byte) (clientFrame, *frameRefusal) {
 		return clientFrame{}, &frameRefusal{message: "frame is not a JSON object of the widget protocol"}
 	}
 	switch f.Type {
-	case "message", "contact", "read", "activity":
+	case "message", "contact", "read", "activity", "typing", "page":
 		return f, nil
 	}
 	return f, &frameRefusal{message: "unknown frame type " + quoteShort(f.Type), clientID: f.ClientID}
@@ -296,6 +301,10 @@ func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtim
 		if conn.AllowActivity(time.Now()) {
 			err = s.svc.VisitorActivity(ctx, v.ID)
 		}
+	case "typing":
+		err = s.svc.VisitorTyping(ctx, v, f.Preview)
+	case "page":
+		err = s.svc.VisitorPage(ctx, v, f.URL, f.Title)
 	}
 	if err != nil {
 		s.failFrame(ctx, conn, f.ClientID, err, "visitor", v.ID, "type", f.Type)

@@ -167,8 +167,8 @@
 
   async function session() {
     const sentIdentity = identity;
-    const s = await api('POST', '/session', withIdentity(
-      token ? { site_key: siteKey, visitor_token: token } : { site_key: siteKey }));
+    const s = await api('POST', '/session', withContext(withIdentity(
+      token ? { site_key: siteKey, visitor_token: token } : { site_key: siteKey })));
     if (!s || !s.visitor_token) throw new Error('bad session answer');
     if (token && s.visitor_token !== token) {
       // The old token was not accepted: this is a new visitor with nothing yet.
@@ -430,6 +430,7 @@
         if (!p.http && !p.uploading && wsSend(messageFrame(p))) p.sent = true;
       }
       loadMessages(); // fills whatever was missed while down
+      pageOnConnect();
       flushRead();
       sync();
     };
@@ -459,6 +460,7 @@
     if (!f || typeof f !== 'object') return;
     switch (f.type) {
       case 'message': {
+        typingOff();
         const m = f.message;
         if (m && m.id && addMsg(m, f.client_id || claim(m))) announce(m);
         update();
@@ -471,6 +473,9 @@
         break;
       case 'contact':
         onContact(f.visitor);
+        break;
+      case 'typing':
+        agentTyping(f);
         break;
       case 'error':
         // A refused connection says when to come back (retry_after seconds).
@@ -687,6 +692,107 @@
     }
   }
 
+  // ---- typing and pages ------------------------------------------------------
+  // While the visitor types, their draft goes to the agents (a typing frame
+  // at most once a second, the newest draft when they pause). An agent typing
+  // shows "NAME is typing…" until a message arrives or 6 s pass without
+  // another. The page the visitor is on goes with the session and, as a page
+  // frame, on each connection and each navigation (history changes too, for
+  // single-page sites).
+
+  const TYPING_TXT = { typing: (name) => name + ' is typing\u2026' };
+  const TYPING_EVERY = 1000, TYPING_SHOWN = 6000, PREVIEW_MAX = 500;
+  const PAGE_URL_MAX = 4096, PAGE_TITLE_MAX = 500;
+  let typingEl = null, typingHide = 0, typingLast = 0, typingTimer = 0;
+  let pageSent = '', pageLast = 0, pageTimer = 0;
+
+  function buildTyping() {
+    const st = D.createElement('style');
+    st.textContent = '.typing{padding:4px 16px;font-size:12px;font-style:italic;color:#4b5563;background:#f9fafb;overflow-wrap:anywhere}';
+    shadow.appendChild(st);
+    typingEl = h('div', 'typing');
+    typingEl.setAttribute('data-parley', 'typing');
+    typingEl.setAttribute('role', 'status');
+    typingEl.hidden = true;
+    list.after(typingEl);
+    input.addEventListener('input', typingInput);
+  }
+
+  function typingInput() {
+    if (typingTimer || !input.value.trim()) return;
+    typingTimer = setTimeout(sendTyping, Math.max(0, typingLast + TYPING_EVERY - Date.now()));
+  }
+
+  // sendTyping sends the draft as it is now: after a send it is empty, and
+  // nothing goes.
+  function sendTyping() {
+    typingTimer = 0;
+    const draft = input.value.trim();
+    if (!draft) return;
+    if (wsSend({ type: 'typing', preview: Array.from(draft).slice(-PREVIEW_MAX).join('') })) typingLast = Date.now();
+  }
+
+  function agentTyping(f) {
+    if (!ready || !f.agent) return;
+    typingEl.textContent = TYPING_TXT.typing(String(f.agent.name || 'Agent'));
+    typingEl.hidden = false;
+    clearTimeout(typingHide);
+    typingHide = setTimeout(typingOff, TYPING_SHOWN);
+  }
+
+  function typingOff() {
+    clearTimeout(typingHide);
+    if (typingEl) typingEl.hidden = true;
+  }
+
+  function pageNow() {
+    const url = String(location.href);
+    return /^https?:/.test(url) && url.length <= PAGE_URL_MAX
+      ? { url, title: Array.from(String(D.title || '')).slice(0, PAGE_TITLE_MAX).join('') } : null;
+  }
+
+  // withContext adds the visitor's page, referrer (another site only),
+  // language and time zone to a session request's body.
+  function withContext(body) {
+    const p = pageNow();
+    if (p) { body.page_url = p.url; body.page_title = p.title; }
+    try {
+      const r = D.referrer;
+      if (r && new URL(r).origin !== location.origin && r.length <= PAGE_URL_MAX) body.referrer = r;
+    } catch (e) { /* not a URL */ }
+    if (navigator.language) body.locale = navigator.language;
+    try { body.time_zone = Intl.DateTimeFormat().resolvedOptions().timeZone || undefined; } catch (e) { /* no Intl */ }
+    return body;
+  }
+
+  // sendPage sends the page the visitor is on, once, at most once a second.
+  function sendPage() {
+    clearTimeout(pageTimer);
+    pageTimer = 0;
+    const p = pageNow();
+    if (!p || p.url + '\n' + p.title === pageSent) return;
+    const wait = pageLast + 1000 - Date.now();
+    if (wait > 0) { pageTimer = setTimeout(sendPage, wait); return; }
+    if (wsSend({ type: 'page', url: p.url, title: p.title })) { pageSent = p.url + '\n' + p.title; pageLast = Date.now(); }
+  }
+
+  // A site's script usually sets the title just after changing the URL.
+  function pageChanged() { if (!pageTimer) pageTimer = setTimeout(sendPage, 100); }
+
+  function pageOnConnect() { pageSent = ''; sendPage(); }
+
+  for (const k of ['pushState', 'replaceState']) {
+    const orig = W.history && W.history[k];
+    if (typeof orig !== 'function') continue;
+    W.history[k] = function () {
+      const r = orig.apply(this, arguments);
+      pageChanged();
+      return r;
+    };
+  }
+  W.addEventListener('popstate', pageChanged);
+  W.addEventListener('hashchange', pageChanged);
+
   // ---- UI --------------------------------------------------------------------
 
   const CSS = `
@@ -819,6 +925,7 @@ button{cursor:pointer}
     $('contact-optin-label').textContent = TXT.optIn;
     composer = shadow.querySelector('.composer'); input = $('input'); sendBtn = $('send'); counter = $('counter');
     buildFiles();
+    buildTyping();
     collector = $('collector'); collectIn = $('collector-email'); collectBtn = $('collector-submit');
     $('collector-text').textContent = TXT.collect;
     collectBtn.textContent = TXT.collectSend;

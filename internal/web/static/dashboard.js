@@ -157,8 +157,19 @@
       el.textContent = f.format(t);
     }
   }
+  // The visitor's local time (the visitor panel) keeps going.
+  function visitorClocks() {
+    for (const el of D.querySelectorAll('[data-tz]')) {
+      try {
+        const text = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', timeZone: el.dataset.tz }).format(new Date());
+        if (el.textContent !== text) el.textContent = text;
+      } catch (e) { /* a zone this browser does not know: keep the server's */ }
+    }
+  }
   localizeTimes(D);
-  new MutationObserver(() => localizeTimes(D)).observe(body, { childList: true, subtree: true });
+  visitorClocks();
+  setInterval(visitorClocks, 15000);
+  new MutationObserver(() => { localizeTimes(D); visitorClocks(); }).observe(body, { childList: true, subtree: true });
 
   // Forms that destroy something ask first.
   for (const f of D.querySelectorAll('form[data-confirm]')) {
@@ -721,13 +732,52 @@
     });
   }
 
+  // ---- typing, both ways ----------------------------------------------------------
+  // The visitor's typing (visitor.typing, with their draft unless the
+  // workspace turned previews off) shows under the messages until a message
+  // from them arrives or 6 s pass without another. The agent's typing in
+  // the reply box is sent at most once a second.
+
+  const typingEl = D.getElementById('visitor-typing');
+  let typingHide = 0;
+  function visitorTyping(d) {
+    if (!typingEl || d.conversation_id !== convID) return;
+    const head = D.querySelector('.conv-title h1');
+    typingEl.querySelector('.typing-who').textContent = ((head && head.textContent) || 'The visitor') + ' is typing\u2026';
+    const q = typingEl.querySelector('.typing-preview');
+    q.textContent = d.preview || '';
+    q.hidden = !d.preview;
+    typingEl.hidden = false;
+    clearTimeout(typingHide);
+    typingHide = setTimeout(typingOff, 6000);
+  }
+  function typingOff() {
+    clearTimeout(typingHide);
+    if (typingEl) typingEl.hidden = true;
+  }
+  let typingSent = 0;
+  if (reply && convID) {
+    reply.addEventListener('input', () => {
+      const now = Date.now();
+      if (!reply.value.trim() || reply.value.startsWith('/') || now - typingSent < 1000) return;
+      typingSent = now;
+      fetch('/api/v1/conversations/' + encodeURIComponent(convID) + '/typing', {
+        method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': csrf },
+      }).catch(() => {});
+    });
+  }
+
   function onEvent(ev) {
     const d = ev.data || {};
     let mine = false;
     switch (ev.type) {
+      case 'visitor.typing':
+        visitorTyping(d);
+        return;
       case 'message.created':
       case 'message.updated':
         mine = d.conversation_id === convID;
+        if (mine && ev.type === 'message.created' && d.author && d.author.kind === 'visitor') typingOff();
         if (ev.type === 'message.created' && d.author && d.author.kind === 'visitor') {
           announce(d);
           if (mine) markSeen();

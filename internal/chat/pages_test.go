@@ -1,0 +1,79 @@
+package chat
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseUserAgent(t *testing.T) {
+	tests := []struct {
+		name, ua, browser, os string
+	}{
+		{"Chrome on Windows", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.6478.127 Safari/537.36", "Chrome 126", "Windows 10"},
+		{"Firefox on Linux", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", "Firefox 128", "Linux"},
+		{"Safari on iPhone", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", "Safari 17", "iOS 17"},
+		{"Edge on macOS", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.87", "Edge 126", "macOS 10"},
+		{"Chrome on Android", "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.6478.122 Mobile Safari/537.36", "Chrome 126", "Android 14"},
+		{"a crawler", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "", ""},
+		{"empty", "", "", ""},
+		{"garbage", "\x00\xff<script>", "", ""},
+		{"absurdly long", strings.Repeat("Mozilla/5.0 ", 200), "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, o := ParseUserAgent(tt.ua)
+			if b != tt.browser || o != tt.os {
+				t.Errorf("ParseUserAgent = %q, %q; want %q, %q", b, o, tt.browser, tt.os)
+			}
+		})
+	}
+}
+
+func TestCleanPageURL(t *testing.T) {
+	tests := []struct {
+		in   string
+		ok   bool
+		want string
+	}{
+		{"https://shop.example.com/cart?x=1#top", true, "https://shop.example.com/cart?x=1#top"},
+		{"  http://example.com/  ", true, "http://example.com/"},
+		{"javascript:alert(1)", false, ""},
+		{"data:text/html,<b>x</b>", false, ""},
+		{"file:///etc/passwd", false, ""},
+		{"/relative/path", false, ""},
+		{"https://", false, ""},
+		{"", false, ""},
+		{"https://example.com/\xff", false, ""},
+		{"https://example.com/" + strings.Repeat("a", MaxPageURL), false, ""},
+	}
+	for _, tt := range tests {
+		got, ok := cleanPageURL(tt.in)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("cleanPageURL(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestCleanLocaleAndTitle(t *testing.T) {
+	locales := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"fr-FR", "fr-FR", true},
+		{"en_us", "en-US", true},
+		{"pt-br", "pt-BR", true},
+		{"zh-Hant-TW", "zh-Hant-TW", true},
+		{"not a locale", "", false},
+		{"", "", false},
+		{strings.Repeat("a", 40), "", false},
+	}
+	for _, tt := range locales {
+		got, ok := cleanLocale(tt.in)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("cleanLocale(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+	if got := cleanTitle(" Cart\n\t(2 items) \x07 "); got != "Cart (2 items)" {
+		t.Errorf("cleanTitle: %q", got)
+	}
+}
