@@ -108,7 +108,10 @@ func (c *centrifugo) stop() {
 			<-c.stopped
 		}
 	}
-	c.hc.CloseIdleConnections()
+	if c.hc != nil {
+		c.hc.CloseIdleConnections()
+	}
+	c.cmd = nil
 }
 
 // open connects and subscribes in one frame (two commands, newline

@@ -23,6 +23,7 @@ import (
 
 type config struct {
 	repo        string
+	before      string
 	centrifugo  string
 	work        string
 	conns       int
@@ -38,6 +39,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("peers", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.repo, "repo", "../..", "Parley's repository (built with go build ./cmd/parley)")
+	fs.StringVar(&cfg.before, "before", "", "another checkout of Parley, measured too (as parley-before) in the same alternation")
 	fs.StringVar(&cfg.centrifugo, "centrifugo", "", "centrifugo binary (default: bin/centrifugo, installed there with go install when missing)")
 	fs.StringVar(&cfg.work, "work", "", "directory for the servers' data and logs (default: a new temporary one)")
 	fs.IntVar(&cfg.conns, "conns", 10000, "WebSocket connections per run")
@@ -96,7 +98,14 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	var servers []server
 	if cfg.only != "centrifugo" {
-		p, err := buildParley(ctx, cfg)
+		if cfg.before != "" {
+			p, err := buildParley(ctx, cfg, cfg.before, "parley-before")
+			if err != nil {
+				return err
+			}
+			servers = append(servers, p)
+		}
+		p, err := buildParley(ctx, cfg, cfg.repo, "parley")
 		if err != nil {
 			return err
 		}

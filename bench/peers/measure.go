@@ -111,10 +111,10 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 		return res, err
 	}
 	pid, err := s.start(ctx, dir)
+	defer s.stop() // also when it started but did not become ready
 	if err != nil {
 		return res, err
 	}
-	defer s.stop()
 	rctx, cancelReaders := context.WithCancel(ctx)
 	defer cancelReaders()
 

@@ -29,6 +29,7 @@ const (
 // repository, embedded SQLite, rate limits off (every client of the tool
 // comes from one address).
 type parley struct {
+	label   string // "parley", or "parley-before" for the build of -before
 	bin     string
 	cmd     *exec.Cmd
 	base    string // http://127.0.0.1:PORT
@@ -40,19 +41,19 @@ type parley struct {
 	stopped chan struct{}
 }
 
-func buildParley(ctx context.Context, cfg config) (*parley, error) {
-	bin := filepath.Join(cfg.work, "parley")
+func buildParley(ctx context.Context, cfg config, repo, label string) (*parley, error) {
+	bin := filepath.Join(cfg.work, label)
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/parley")
-	cmd.Dir = cfg.repo
+	cmd.Dir = repo
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	logf("building Parley from %s", cfg.repo)
+	logf("building Parley from %s", repo)
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("build Parley: %w", err)
+		return nil, fmt.Errorf("build Parley from %s: %w", repo, err)
 	}
-	return &parley{bin: bin}, nil
+	return &parley{label: label, bin: bin}, nil
 }
 
-func (p *parley) name() string { return "parley" }
+func (p *parley) name() string { return p.label }
 
 func (p *parley) env(dir, addr, metrics string) []string {
 	return append(os.Environ(),
@@ -130,6 +131,7 @@ func (p *parley) start(ctx context.Context, dir string) (int, error) {
 func (p *parley) stop() {
 	if p.dash != nil {
 		_ = p.dash.CloseNow()
+		p.dash = nil
 	}
 	if p.cmd != nil && p.cmd.Process != nil {
 		_ = p.cmd.Process.Signal(os.Interrupt)
@@ -140,7 +142,10 @@ func (p *parley) stop() {
 			<-p.stopped
 		}
 	}
-	p.hc.CloseIdleConnections()
+	if p.hc != nil {
+		p.hc.CloseIdleConnections()
+	}
+	p.cmd = nil
 }
 
 func (p *parley) open(ctx context.Context, i int, prev *client) (*client, error) {

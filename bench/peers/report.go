@@ -62,11 +62,24 @@ func printTable(out io.Writer, cfg config, servers []server, results []runResult
 	for _, n := range names {
 		fmt.Fprintf(out, " %s |", n)
 	}
-	if len(names) == 2 {
-		fmt.Fprintf(out, " %s/%s |", names[0], names[1])
+	// Ratios: each Parley column to Centrifugo's, when both ran.
+	ref := -1
+	for i, n := range names {
+		if n == "centrifugo" {
+			ref = i
+		}
+	}
+	ratios := 0
+	if ref >= 0 {
+		for i, n := range names {
+			if i != ref {
+				fmt.Fprintf(out, " %s/%s |", n, names[ref])
+				ratios++
+			}
+		}
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintln(out, "|"+strings.Repeat(" --- |", len(names)+1+b2i(len(names) == 2)))
+	fmt.Fprintln(out, "|"+strings.Repeat(" --- |", len(names)+1+ratios))
 	for _, m := range metrics {
 		fmt.Fprintf(out, "| %s |", m.name)
 		var meds []float64
@@ -92,9 +105,12 @@ func printTable(out io.Writer, cfg config, servers []server, results []runResult
 			meds = append(meds, med)
 			fmt.Fprintf(out, " %s (%s–%s) |", num(med), num(vs[0]), num(vs[len(vs)-1]))
 		}
-		if len(names) == 2 {
-			if meds[1] != 0 {
-				fmt.Fprintf(out, " %.2f |", meds[0]/meds[1])
+		for i := range names {
+			if ref < 0 || i == ref {
+				continue
+			}
+			if meds[ref] != 0 {
+				fmt.Fprintf(out, " %.2f |", meds[i]/meds[ref])
 			} else {
 				fmt.Fprint(out, " – |")
 			}
@@ -112,11 +128,4 @@ func num(v float64) string {
 	default:
 		return fmt.Sprintf("%.2f", v)
 	}
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
