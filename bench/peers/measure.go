@@ -256,8 +256,12 @@ func sendAt(ctx context.Context, cfg config, s server, pid int, clients []*clien
 		wg.Add(1)
 		go func(seq int) {
 			defer wg.Done()
+			// A server far behind answers late: such a call counts as
+			// failed after 30 s, so that a run ends.
+			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
 			t.sent[seq].Store(time.Now().UnixNano())
-			if err := s.publish(ctx, c, seq); err != nil {
+			if err := s.publish(pctx, c, seq); err != nil {
 				failed.Add(1)
 				if failed.Load() <= 3 {
 					logf("  publish: %v", err)

@@ -64,6 +64,10 @@ func (p *parley) env(dir, addr, metrics string) []string {
 		"PARLEY_PUBLIC_URL=http://"+addr,
 		"PARLEY_RATE_LIMITS=off",
 		"PARLEY_LOG_LEVEL=warn",
+		// The reopens come back within the grace period, as on a page
+		// change (10,000 reopens take longer than the default 3 s).
+		"PARLEY_VISITOR_GRACE=60s",
+		"PARLEY_FORWARD_LEFT_AFTER=3m",
 	)
 }
 
