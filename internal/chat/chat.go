@@ -115,9 +115,12 @@ type Service struct {
 
 	mu          sync.Mutex
 	leaveTimers map[string]*time.Timer // visitor → pending leave
-	agentConns  map[string]int
-	availCache  map[string]bool      // workspace → last published availability
-	quotaNoted  map[string]time.Time // workspace → last note of a full quota
+	// presenceLocks serialise a visitor's presence changes on this node
+	// (a leave being recorded, a reconnection), by a hash of the id.
+	presenceLocks [64]sync.Mutex
+	agentConns    map[string]int
+	availCache    map[string]bool      // workspace → last published availability
+	quotaNoted    map[string]time.Time // workspace → last note of a full quota
 }
 
 // New returns a Service.

@@ -75,13 +75,19 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 	if err != nil {
 		return model.Message{}, err
 	}
-	now := s.now()
-	msg := model.Message{ID: model.NewID(), WorkspaceID: a.WorkspaceID, ConversationID: conversationID,
-		Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name},
-		Kind:   kind, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: now, AsksEmail: asksEmail}
-	var conv model.Conversation
+	var (
+		msg  model.Message
+		conv model.Conversation
+	)
 	hooks := s.hooks()
-	err = s.db.InTx(ctx, func(tx *store.Store) error {
+	err = s.db.InTxThen(ctx, func(tx *store.Store) error {
+		// The id and time are taken in the transaction, so that the
+		// conversation's order is the order its messages were written in
+		// (and published in: see the after function).
+		now := s.now()
+		msg = model.Message{ID: model.NewID(), WorkspaceID: a.WorkspaceID, ConversationID: conversationID,
+			Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name},
+			Kind:   kind, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: now, AsksEmail: asksEmail}
 		before, err := tx.Conversation(ctx, a.WorkspaceID, conversationID)
 		if err != nil {
 			return notFound(err, "conversation")
@@ -110,17 +116,19 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 			return err
 		}
 		return s.emitNewMessage(ctx, hooks, tx, before, conv, false, msg)
+	}, func() {
+		s.toAgents(a.WorkspaceID, realtime.MessageCreated, msg)
+		s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, conv)
+		if kind == model.KindReply && conv.Channel == model.ChannelWebsite {
+			s.pub.ToVisitor(conv.Visitor.ID, s.messageFrame(msg))
+		}
 	})
 	if err != nil {
 		return model.Message{}, err
 	}
 	hooks.done()
-	s.toAgents(a.WorkspaceID, realtime.MessageCreated, msg)
-	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, conv)
 	if kind == model.KindReply {
 		switch conv.Channel {
-		case model.ChannelWebsite:
-			s.pub.ToVisitor(conv.Visitor.ID, s.messageFrame(msg))
 		case model.ChannelMessenger, model.ChannelInstagram:
 			if s.chans != nil {
 				s.chans.SendReply(ctx, conv, msg)

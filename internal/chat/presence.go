@@ -2,6 +2,8 @@ package chat
 
 import (
 	"context"
+	"hash/fnv"
+	"sync"
 	"time"
 
 	"github.com/parleychat/parley/internal/model"
@@ -17,25 +19,37 @@ import (
 // VisitorConnected records that a widget connection opened; count is the
 // visitor's number of open connections on this node, this one included.
 func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count int) {
+	l := s.presenceLock(visitorID)
+	l.Lock()
+	defer l.Unlock()
 	s.mu.Lock()
 	t, pageChange := s.leaveTimers[visitorID]
 	if pageChange {
-		// A page change: the previous page closed and this one reconnected
-		// within the grace period. No leave.
 		t.Stop()
 		delete(s.leaveTimers, visitorID)
 	}
 	s.mu.Unlock()
 	now := s.now()
+	if pageChange {
+		// A page change: the previous page closed and this one reconnected
+		// within the grace period. The visitor never left: this node's
+		// presence row was kept and they are still online, so there is
+		// nothing to tell the dashboards. Only the activity is recorded
+		// (the widget counts on a connection opening being one).
+		if err := s.db.TouchVisitor(ctx, visitorID, now); err != nil {
+			s.log.Error("record visitor activity", "visitor", visitorID, "err", err)
+			return
+		}
+		s.eval.VisitorChanged(ctx, visitorID)
+		return
+	}
 	if count == 1 {
 		if err := s.db.AddPresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID, now); err != nil {
 			s.log.Error("record visitor presence", "visitor", visitorID, "err", err)
 		}
-		if !pageChange {
-			// A visitor opening the widget again after an email came back.
-			if err := s.db.MarkReturned(ctx, visitorID, now); err != nil {
-				s.log.Error("record the visitor's return", "visitor", visitorID, "err", err)
-			}
+		// A visitor opening the widget again after an email came back.
+		if err := s.db.MarkReturned(ctx, visitorID, now); err != nil {
+			s.log.Error("record the visitor's return", "visitor", visitorID, "err", err)
 		}
 	}
 	if err := s.db.SetVisitorOnline(ctx, visitorID, now); err != nil {
@@ -45,20 +59,24 @@ func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count 
 	s.visitorUpdated(ctx, visitorID)
 }
 
+// presenceLock returns the lock of a visitor's presence changes.
+func (s *Service) presenceLock(visitorID string) *sync.Mutex {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(visitorID))
+	return &s.presenceLocks[h.Sum32()%uint32(len(s.presenceLocks))]
+}
+
 // VisitorDisconnected records that a widget connection closed; remaining is
 // how many the visitor still has open on this node. The visitor leaves
 // (left_at = now) unless a connection opens again, on any node, within the
-// grace period.
+// grace period; until then this node's presence row stays, so that coming
+// back (a page change) writes nothing.
 func (s *Service) VisitorDisconnected(ctx context.Context, visitorID string, remaining int) {
 	if remaining > 0 {
 		return
 	}
 	ctx = context.WithoutCancel(ctx) // the connection that closed is gone
-	leftAt := s.now()
-	if err := s.db.RemovePresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID); err != nil {
-		s.log.Error("remove visitor presence", "visitor", visitorID, "err", err)
-	}
-	s.scheduleLeave(ctx, visitorID, leftAt, s.opts.VisitorGrace)
+	s.scheduleLeave(ctx, visitorID, s.now(), s.opts.VisitorGrace)
 }
 
 // scheduleLeave records the leave after delay unless the visitor comes
@@ -71,19 +89,31 @@ func (s *Service) scheduleLeave(ctx context.Context, visitorID string, leftAt ti
 	}
 	var t *time.Timer
 	t = time.AfterFunc(delay, func() {
+		l := s.presenceLock(visitorID)
+		l.Lock()
+		defer l.Unlock()
 		s.mu.Lock()
 		if s.leaveTimers[visitorID] != t {
 			s.mu.Unlock()
-			return
+			return // came back meanwhile
 		}
 		delete(s.leaveTimers, visitorID)
 		s.mu.Unlock()
-		if err := s.leaveIfAbsent(ctx, visitorID, leftAt); err != nil {
+		if err := s.recordLeave(ctx, visitorID, leftAt); err != nil {
 			s.log.Error("record visitor leave; will retry", "visitor", visitorID, "err", err)
 			s.scheduleLeave(ctx, visitorID, leftAt, time.Second)
 		}
 	})
 	s.leaveTimers[visitorID] = t
+}
+
+// recordLeave removes this node's presence row of the visitor and marks
+// them gone since leftAt unless another node holds a connection.
+func (s *Service) recordLeave(ctx context.Context, visitorID string, leftAt time.Time) error {
+	if err := s.db.RemovePresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID); err != nil {
+		return err
+	}
+	return s.leaveIfAbsent(ctx, visitorID, leftAt)
 }
 
 // leaveIfAbsent marks the visitor gone since leftAt unless some node holds
@@ -116,7 +146,7 @@ func (s *Service) FlushLeaves(ctx context.Context) {
 	s.mu.Unlock()
 	now := s.now()
 	for _, id := range ids {
-		if err := s.leaveIfAbsent(ctx, id, now); err != nil {
+		if err := s.recordLeave(ctx, id, now); err != nil {
 			s.log.Error("record visitor leave", "visitor", id, "err", err)
 		}
 	}

@@ -193,7 +193,7 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		created   bool
 	)
 	hooks := s.hooks()
-	err = s.db.InTx(ctx, func(tx *store.Store) error {
+	err = s.db.InTxThen(ctx, func(tx *store.Store) error {
 		c, err := tx.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -249,19 +249,22 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 			return err
 		}
 		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg)
+	}, func() {
+		// In the order of the rows (store.DB.InTxThen). A resend after a
+		// reconnect (duplicate) is echoed so the widget can reconcile;
+		// nothing was stored.
+		s.pub.ToVisitor(v.ID, s.messageFrame(msg))
+		if !duplicate {
+			s.toAgents(w.ID, realtime.MessageCreated, msg)
+		}
 	})
 	if err != nil {
 		return model.Message{}, err
 	}
 	hooks.done()
 	if duplicate {
-		// A resend after a reconnect: echo the stored message so the
-		// widget can reconcile, store nothing.
-		s.pub.ToVisitor(v.ID, s.messageFrame(msg))
 		return msg, nil
 	}
-	s.pub.ToVisitor(v.ID, s.messageFrame(msg))
-	s.toAgents(w.ID, realtime.MessageCreated, msg)
 	if learned != nil {
 		s.toAgents(w.ID, realtime.MessageCreated, *learned)
 		if nv, err := s.db.VisitorByID(ctx, v.ID); err == nil {

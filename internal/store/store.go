@@ -55,6 +55,11 @@ type Store struct {
 	// is, if any.
 	stmts *stmtCache
 	tx    *sql.Tx
+	// commits runs the writes of a SQLite database (nil on PostgreSQL and
+	// inside a transaction); detached marks a store of the committer's
+	// batch, whose statements ignore their callers' cancellation.
+	commits  *committer
+	detached bool
 }
 
 // DB is an open database.
@@ -124,7 +129,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		st.writes = &sync.Mutex{}
 		st.stmts = newStmtCache(db)
 	}
-	return &DB{Store: st, SQL: db}, nil
+	d := &DB{Store: st, SQL: db}
+	if dialect == SQLite {
+		d.commits = newCommitter(d)
+	}
+	return d, nil
 }
 
 // Dialect reports the database's SQL flavour.
@@ -132,6 +141,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes the database.
 func (db *DB) Close() error {
+	if db.commits != nil {
+		db.commits.close()
+	}
 	if db.stmts != nil {
 		db.stmts.close()
 	}
@@ -153,8 +165,17 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// InTx runs fn in a transaction, committing when it returns nil.
+// InTx runs fn in a transaction, committing when it returns nil. On
+// SQLite the transaction may commit together with others (commit.go); it
+// has committed when InTx returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Store) error) error {
+	if db.commits != nil {
+		return db.commits.run(ctx, fn, nil)
+	}
+	return db.inTx(ctx, fn)
+}
+
+func (db *DB) inTx(ctx context.Context, fn func(tx *Store) error) error {
 	if db.writes != nil {
 		db.writes.Lock()
 		defer db.writes.Unlock()
@@ -163,10 +184,16 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback() // fn failed or panicked
+		}
+	}()
 	if err := fn(&Store{q: tx, tx: tx, dialect: db.dialect, stmts: db.stmts}); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
+	committed = true
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -194,6 +221,17 @@ func (s *Store) rebind(q string) string {
 }
 
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if s.commits != nil {
+		// A write on its own commits with the others queued.
+		var res sql.Result
+		err := s.commits.run(ctx, func(tx *Store) error {
+			var err error
+			res, err = tx.exec(ctx, q, args...)
+			return err
+		}, nil)
+		return res, err
+	}
+	ctx = s.withoutCancel(ctx)
 	if s.writes != nil {
 		s.writes.Lock()
 		defer s.writes.Unlock()
@@ -208,6 +246,7 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 // takes the writers' mutex to start; SQLite's own lock covers the rest of
 // it while its rows are read.
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = s.withoutCancel(ctx)
 	if s.writes != nil && isWrite(q) {
 		s.writes.Lock()
 		defer s.writes.Unlock()
@@ -231,6 +270,7 @@ func isWrite(q string) bool {
 }
 
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = s.withoutCancel(ctx)
 	if st := s.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

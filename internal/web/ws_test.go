@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
 )
 
 const wait = 5 * time.Second
@@ -355,4 +356,61 @@ func onlineWidget(t *testing.T) (*apptest.Server, apptest.Agent, *apptest.WS) {
 	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, 200, nil)
 	sess := newSession(t, s, s.Workspace.SiteKey, "")
 	return s, a, s.DialWidget(sess.VisitorToken)
+}
+
+// TestVisitorPageChangeWritesOnlyActivity: a visitor back within the grace
+// period keeps this node's presence row the whole time, is not announced
+// to the dashboards again, and only their activity time moves.
+func TestVisitorPageChangeWritesOnlyActivity(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_FORWARD_LEFT_AFTER": "2m", "PARLEY_VISITOR_GRACE": "1m"})
+	a := s.AddAgent("pages@example.com", "Pages")
+	dash := s.DialAgent(a.Token)
+	defer dash.Close()
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	visitor := func() model.Visitor {
+		v, err := s.App.DB.VisitorByID(t.Context(), sess.Visitor.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// untilMarker reads the dashboard up to a marker event (a status
+	// change), reporting whether a visitor.updated came before it.
+	untilMarker := func(status string) (announced bool) {
+		s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": status}, 200, nil)
+		for {
+			f := dash.Next(wait)
+			switch f["type"] {
+			case "visitor.updated":
+				announced = true
+			case "agent.updated":
+				return announced
+			}
+		}
+	}
+	w := s.DialWidget(sess.VisitorToken)
+	if !untilMarker("invisible") {
+		t.Fatal("the first connection was not announced to the dashboards")
+	}
+	first := *visitor().LastActiveAt
+
+	w.Close()
+	// The leave is pending for a minute: the row stays meanwhile.
+	present, err := s.App.DB.Present(t.Context(), store.PresenceVisitor, sess.Visitor.ID)
+	if err != nil || !present {
+		t.Fatalf("presence right after the page closed: %v, %v; want kept through the grace period", present, err)
+	}
+	w = s.DialWidget(sess.VisitorToken) // recorded before the handshake ends
+	defer w.Close()
+	v := visitor()
+	if !v.Online || v.LeftAt != nil {
+		t.Fatalf("a page change counted as a leave: %+v", v)
+	}
+	if !v.LastActiveAt.After(first) {
+		t.Errorf("last_active_at %v did not move on the new page (was %v)", v.LastActiveAt, first)
+	}
+	// Anything published for the reconnection came before the marker.
+	if untilMarker("online") {
+		t.Fatal("a page change was announced to the dashboards")
+	}
 }

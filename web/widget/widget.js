@@ -421,6 +421,10 @@
     let opened = false;
     sock.onopen = () => {
       if (ws !== sock) return;
+      // The session just answered that the visitor has no conversation:
+      // there is no history to fetch on this first connection (a later
+      // one fetches what it missed while down).
+      const nothingYet = !everOpened && !convId && msgs.size === 0;
       opened = wsUp = everOpened = true;
       attempt = 0;
       lastPing = Date.now(); // the server counts a connection opening as activity
@@ -429,7 +433,8 @@
       for (const p of pend.values()) {
         if (!p.http && !p.uploading && wsSend(messageFrame(p))) p.sent = true;
       }
-      loadMessages(); // fills whatever was missed while down
+      if (nothingYet) historyLoaded = true;
+      else loadMessages(); // fills whatever was missed while down
       pageOnConnect();
       flushRead();
       sync();

@@ -1,0 +1,365 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// server is one system under test, started fresh for each run.
+type server interface {
+	name() string
+	// start starts the server and returns its process id; stop ends it.
+	start(ctx context.Context, dir string) (pid int, err error)
+	stop()
+	// open opens one client connection; prev, when not nil, is the same
+	// client's earlier connection (a returning visitor).
+	open(ctx context.Context, i int, prev *client) (*client, error)
+	// prepare makes the client's channel ready to receive (Parley: the
+	// visitor's first message makes the conversation).
+	prepare(ctx context.Context, c *client) error
+	// publish sends message seq to the client through the HTTP API.
+	publish(ctx context.Context, c *client, seq int) error
+	// seqOf reads the message number out of a frame (false: not a
+	// measured message).
+	seqOf(frame []byte) (int, bool)
+}
+
+// stackReader is a server that reports its goroutine stacks' bytes.
+type stackReader interface {
+	stackBytes(ctx context.Context) (int64, error)
+}
+
+// ponger is a server whose clients must answer its pings themselves.
+type ponger interface {
+	pong(ctx context.Context, c *client, frame []byte) bool
+}
+
+// client is one open connection and what the server needs to reach it.
+type client struct {
+	conn  *websocket.Conn
+	token string // Parley: the visitor token
+	key   string // Parley: the conversation id; Centrifugo: the channel
+	done  chan struct{}
+	setup chan []byte // frames other than measured messages, while prepare waits
+}
+
+// rateResult is what one message rate measured.
+type rateResult struct {
+	rate      float64
+	sent      int
+	failed    int
+	lost      int
+	latencies []time.Duration // sorted
+	cpu       float64         // server CPU, % of one core, while sending
+}
+
+func (r rateResult) pct(p float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	i := int(p / 100 * float64(len(r.latencies)-1))
+	return r.latencies[i]
+}
+
+type runResult struct {
+	server       string
+	run          int
+	opens        time.Duration // all connections opened
+	reopens      time.Duration // all reopened as returning clients
+	kibPerConn   float64
+	stackPerConn float64
+	rates        []rateResult
+}
+
+// tracker matches received messages with their send times.
+type tracker struct {
+	sent []atomic.Int64 // unix nanos before the HTTP call; 0: not sent
+	got  []atomic.Int64 // latency in ns; 0: not received
+}
+
+func (t *tracker) arrived(seq int, at time.Time) {
+	if seq < 0 || seq >= len(t.sent) {
+		return
+	}
+	s := t.sent[seq].Load()
+	if s == 0 {
+		return
+	}
+	d := at.UnixNano() - s
+	if d <= 0 {
+		d = 1
+	}
+	t.got[seq].CompareAndSwap(0, d)
+}
+
+func measure(ctx context.Context, cfg config, s server, run int) (runResult, error) {
+	res := runResult{server: s.name(), run: run + 1}
+	dir, err := os.MkdirTemp(cfg.work, s.name()+"-")
+	if err != nil {
+		return res, err
+	}
+	pid, err := s.start(ctx, dir)
+	defer s.stop() // also when it started but did not become ready
+	if err != nil {
+		return res, err
+	}
+	rctx, cancelReaders := context.WithCancel(ctx)
+	defer cancelReaders()
+
+	var tr atomic.Pointer[tracker]
+	tr.Store(&tracker{})
+	startReader := func(c *client) {
+		go func() {
+			defer close(c.done)
+			for {
+				_, raw, err := c.conn.Read(rctx)
+				at := time.Now()
+				if err != nil {
+					return
+				}
+				if pg, ok := s.(ponger); ok && pg.pong(rctx, c, raw) {
+					continue
+				}
+				// A frame may hold several messages, one per line.
+				for _, line := range bytes.Split(raw, []byte("\n")) {
+					if seq, ok := s.seqOf(line); ok {
+						tr.Load().arrived(seq, at)
+						continue
+					}
+					select {
+					case c.setup <- line:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	openAll := func(prev []*client) ([]*client, time.Duration, error) {
+		clients := make([]*client, cfg.conns)
+		start := time.Now()
+		err := parallel(ctx, cfg.conns, cfg.concurrency, func(ctx context.Context, i int) error {
+			var p *client
+			if prev != nil {
+				p = prev[i]
+			}
+			c, err := s.open(ctx, i, p)
+			if err != nil {
+				return err
+			}
+			c.done, c.setup = make(chan struct{}), make(chan []byte, 8)
+			clients[i] = c
+			startReader(c)
+			return nil
+		})
+		return clients, time.Since(start), err
+	}
+
+	rssBefore, err := rssKiB(pid)
+	if err != nil {
+		return res, err
+	}
+	var stackBefore int64
+	if st, ok := s.(stackReader); ok {
+		if stackBefore, err = st.stackBytes(ctx); err != nil {
+			return res, err
+		}
+	}
+	clients, took, err := openAll(nil)
+	if err != nil {
+		return res, fmt.Errorf("open: %w", err)
+	}
+	res.opens = took
+	logf("  %d opened in %s", cfg.conns, took.Round(time.Millisecond))
+	if err := parallel(ctx, len(clients), cfg.concurrency, func(ctx context.Context, i int) error {
+		return s.prepare(ctx, clients[i])
+	}); err != nil {
+		return res, fmt.Errorf("prepare: %w", err)
+	}
+	time.Sleep(time.Second) // let the server settle before reading its memory
+	rssAfter, err := rssKiB(pid)
+	if err != nil {
+		return res, err
+	}
+	res.kibPerConn = float64(rssAfter-rssBefore) / float64(cfg.conns)
+
+	if st, ok := s.(stackReader); ok {
+		if after, err := st.stackBytes(ctx); err == nil {
+			res.stackPerConn = float64(after-stackBefore) / float64(cfg.conns)
+		}
+	}
+	for _, rate := range cfg.rates {
+		rr, err := sendAt(ctx, cfg, s, pid, clients, rate, &tr)
+		if err != nil {
+			return res, err
+		}
+		logf("  %.0f/s: p50 %s p99 %s lost %d failed %d cpu %.0f%%", rate, rr.pct(50), rr.pct(99), rr.lost, rr.failed, rr.cpu)
+		res.rates = append(res.rates, rr)
+	}
+
+	// Returning clients: close every connection, then open them again.
+	for _, c := range clients {
+		_ = c.conn.Close(websocket.StatusGoingAway, "")
+	}
+	for _, c := range clients {
+		<-c.done
+	}
+	time.Sleep(time.Second)
+	again, took, err := openAll(clients)
+	if err != nil {
+		return res, fmt.Errorf("reopen: %w", err)
+	}
+	res.reopens = took
+	logf("  %d reopened in %s", cfg.conns, took.Round(time.Millisecond))
+	for _, c := range again {
+		_ = c.conn.CloseNow()
+	}
+	return res, nil
+}
+
+// sendAt publishes at rate for cfg.duration to random clients, each call in
+// its own goroutine (an open loop: a slow server shows as latency, not as
+// a lower rate), then waits up to 5 s for what is still on its way.
+func sendAt(ctx context.Context, cfg config, s server, pid int, clients []*client, rate float64, trp *atomic.Pointer[tracker]) (rateResult, error) {
+	rr := rateResult{rate: rate}
+	n := int(rate * cfg.duration.Seconds())
+	t := &tracker{sent: make([]atomic.Int64, n), got: make([]atomic.Int64, n)}
+	trp.Store(t)
+	cpu0, err := cpuSeconds(pid)
+	if err != nil {
+		return rr, err
+	}
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	for seq := 0; seq < n; seq++ {
+		due := start.Add(time.Duration(seq) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		if ctx.Err() != nil {
+			return rr, ctx.Err()
+		}
+		c := clients[rand.IntN(len(clients))]
+		wg.Add(1)
+		go func(seq int) {
+			defer wg.Done()
+			// A server far behind answers late: such a call counts as
+			// failed after 30 s, so that a run ends.
+			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			t.sent[seq].Store(time.Now().UnixNano())
+			if err := s.publish(pctx, c, seq); err != nil {
+				failed.Add(1)
+				if failed.Load() <= 3 {
+					logf("  publish: %v", err)
+				}
+			}
+		}(seq)
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	cpu1, err := cpuSeconds(pid)
+	if err != nil {
+		return rr, err
+	}
+	rr.cpu = (cpu1 - cpu0) / wall.Seconds() * 100
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		missing := 0
+		for i := range t.got {
+			if t.got[i].Load() == 0 {
+				missing++
+			}
+		}
+		if missing <= int(failed.Load()) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	rr.sent, rr.failed = n, int(failed.Load())
+	for i := range t.got {
+		if d := t.got[i].Load(); d > 0 {
+			rr.latencies = append(rr.latencies, time.Duration(d))
+		}
+	}
+	rr.lost = n - rr.failed - len(rr.latencies)
+	sort.Slice(rr.latencies, func(i, j int) bool { return rr.latencies[i] < rr.latencies[j] })
+	return rr, nil
+}
+
+// parallel calls f for 0..n-1 with at most width calls at once; the first
+// error stops it.
+func parallel(ctx context.Context, n, width int, f func(context.Context, int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for w := 0; w < width; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := f(ctx, i); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// rssKiB reads a process's resident set size.
+func rssKiB(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// cpuSeconds reads a process's user and system CPU time.
+func cpuSeconds(pid int) (float64, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which may hold spaces: state is the
+	// first, utime the 12th, stime the 13th.
+	i := strings.LastIndexByte(string(raw), ')')
+	f := strings.Fields(string(raw[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	u, err1 := strconv.ParseFloat(f[11], 64)
+	s, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("read /proc/%d/stat", pid)
+	}
+	return (u + s) / 100, nil // USER_HZ is 100 on Linux
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func printRun(out io.Writer, r runResult) {
+	fmt.Fprintf(out, "%-10s run %d: opens %.2fs reopens %.2fs rss/conn %.1f KiB", r.server, r.run,
+		r.opens.Seconds(), r.reopens.Seconds(), r.kibPerConn)
+	if r.stackPerConn != 0 {
+		fmt.Fprintf(out, " stack/conn %.0f B", r.stackPerConn)
+	}
+	fmt.Fprintln(out)
+	for _, rr := range r.rates {
+		fmt.Fprintf(out, "    %6.0f/s p50 %.2f ms p99 %.2f ms max %.1f ms cpu %.0f%% sent %d failed %d lost %d\n",
+			rr.rate, ms(rr.pct(50)), ms(rr.pct(99)), ms(rr.pct(100)), rr.cpu, rr.sent, rr.failed, rr.lost)
+	}
+}
+
+// metric is one row of the table: a value read from each run.
+type metric struct {
+	name string
+	get  func(runResult) (float64, bool)
+}
+
+func printTable(out io.Writer, cfg config, servers []server, results []runResult) {
+	metrics := []metric{
+		{fmt.Sprintf("%d opens (s)", cfg.conns), func(r runResult) (float64, bool) { return r.opens.Seconds(), true }},
+		{fmt.Sprintf("%d reopens (s)", cfg.conns), func(r runResult) (float64, bool) { return r.reopens.Seconds(), true }},
+		{"RSS per connection (KiB)", func(r runResult) (float64, bool) { return r.kibPerConn, true }},
+	}
+	for i, rate := range cfg.rates {
+		i := i
+		at := func(f func(rateResult) float64) func(runResult) (float64, bool) {
+			return func(r runResult) (float64, bool) {
+				if i >= len(r.rates) {
+					return 0, false
+				}
+				return f(r.rates[i]), true
+			}
+		}
+		metrics = append(metrics,
+			metric{fmt.Sprintf("%.0f/s p50 (ms)", rate), at(func(rr rateResult) float64 { return ms(rr.pct(50)) })},
+			metric{fmt.Sprintf("%.0f/s p99 (ms)", rate), at(func(rr rateResult) float64 { return ms(rr.pct(99)) })},
+			metric{fmt.Sprintf("%.0f/s max (ms)", rate), at(func(rr rateResult) float64 { return ms(rr.pct(100)) })},
+			metric{fmt.Sprintf("%.0f/s CPU (%% of a core)", rate), at(func(rr rateResult) float64 { return rr.cpu })},
+			metric{fmt.Sprintf("%.0f/s lost+failed", rate), at(func(rr rateResult) float64 { return float64(rr.lost + rr.failed) })},
+		)
+	}
+	names := make([]string, len(servers))
+	for i, s := range servers {
+		names[i] = s.name()
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "| %s |", "metric (median, min–max)")
+	for _, n := range names {
+		fmt.Fprintf(out, " %s |", n)
+	}
+	// Ratios: each Parley column to Centrifugo's, when both ran.
+	ref := -1
+	for i, n := range names {
+		if n == "centrifugo" {
+			ref = i
+		}
+	}
+	ratios := 0
+	if ref >= 0 {
+		for i, n := range names {
+			if i != ref {
+				fmt.Fprintf(out, " %s/%s |", n, names[ref])
+				ratios++
+			}
+		}
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "|"+strings.Repeat(" --- |", len(names)+1+ratios))
+	for _, m := range metrics {
+		fmt.Fprintf(out, "| %s |", m.name)
+		var meds []float64
+		for _, n := range names {
+			var vs []float64
+			for _, r := range results {
+				if r.server == n {
+					if v, ok := m.get(r); ok {
+						vs = append(vs, v)
+					}
+				}
+			}
+			if len(vs) == 0 {
+				fmt.Fprint(out, " – |")
+				meds = append(meds, 0)
+				continue
+			}
+			sort.Float64s(vs)
+			med := vs[len(vs)/2]
+			if len(vs)%2 == 0 {
+				med = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+			}
+			meds = append(meds, med)
+			fmt.Fprintf(out, " %s (%s–%s) |", num(med), num(vs[0]), num(vs[len(vs)-1]))
+		}
+		for i := range names {
+			if ref < 0 || i == ref {
+				continue
+			}
+			if meds[ref] != 0 {
+				fmt.Fprintf(out, " %.2f |", meds[i]/meds[ref])
+			} else {
+				fmt.Fprint(out, " – |")
+			}
+		}
+		fmt.Fprintln(out)
+	}
+}
+
+func num(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}

@@ -1,0 +1,251 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Group commit (SQLite). SQLite has one writer at a time, and the cost of
+// a write transaction is mostly its commit: with synchronous=FULL, an
+// fsync of the write-ahead log. One goroutine, the committer, runs every
+// transaction of the process: it takes whatever is queued, runs each in
+// its own savepoint of one transaction, and commits them together, so that
+// a burst of writes pays for one commit instead of queueing behind one
+// commit each. Every caller still waits for its own commit before its
+// InTx returns: nothing is acknowledged before it is on disk. A function
+// that fails rolls back to its savepoint: its error reaches its caller
+// only, and the others' writes commit. Transactions run in the order they
+// were queued; InTxThen's after functions run in that order too, once the
+// batch committed, which keeps events in the order of the rows.
+
+// maxBatch bounds the transactions committed together, so that the first
+// of a long queue does not wait for all of them.
+const maxBatch = 256
+
+// errClosed answers a transaction queued after the database was closed.
+var errClosed = errors.New("database closed")
+
+// txJob is one caller's transaction, queued for the committer.
+type txJob struct {
+	ctx   context.Context
+	fn    func(tx *Store) error
+	after func()
+	err   error
+	panic any // a panic of fn, raised again in the caller
+	done  chan struct{}
+}
+
+// committer runs the transactions of a SQLite database.
+type committer struct {
+	db   *DB
+	jobs chan *txJob
+	quit chan struct{}
+	wg   sync.WaitGroup
+	// mu is held for reading while a job is queued, for writing to close:
+	// no job enters the queue after the loop's last look at it.
+	mu     sync.RWMutex
+	closed bool
+}
+
+func newCommitter(db *DB) *committer {
+	c := &committer{db: db, jobs: make(chan *txJob, maxBatch), quit: make(chan struct{})}
+	c.wg.Add(1)
+	go c.loop()
+	return c
+}
+
+// run queues fn and waits for its outcome.
+func (c *committer) run(ctx context.Context, fn func(tx *Store) error, after func()) error {
+	j := &txJob{ctx: ctx, fn: fn, after: after, done: make(chan struct{})}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case c.jobs <- j:
+		c.mu.RUnlock()
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return ctx.Err()
+	}
+	// Once queued, the job is waited for even when ctx ends: its writes
+	// may commit, and the caller must not act as if they had not.
+	<-j.done
+	if j.panic != nil {
+		panic(j.panic)
+	}
+	return j.err
+}
+
+// close stops the committer after the transactions already queued.
+func (c *committer) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.quit)
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+func (c *committer) loop() {
+	defer c.wg.Done()
+	batch := make([]*txJob, 0, maxBatch)
+	for {
+		select {
+		case j := <-c.jobs:
+			batch = append(batch[:0], j)
+		case <-c.quit:
+			// Whatever is still queued runs before the database closes.
+			for {
+				select {
+				case j := <-c.jobs:
+					c.commit([]*txJob{j})
+				default:
+					return
+				}
+			}
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-c.jobs:
+				batch = append(batch, j)
+			default:
+				break more
+			}
+		}
+		c.commit(batch)
+		clear(batch)
+	}
+}
+
+// commit runs a batch in one transaction and tells each caller.
+func (c *committer) commit(batch []*txJob) {
+	c.db.writes.Lock()
+	ok := c.runBatch(batch)
+	c.db.writes.Unlock()
+	for i, j := range batch {
+		if ok[i] && j.after != nil {
+			j.after()
+		}
+		close(j.done)
+	}
+}
+
+// runBatch returns, for each job, whether its writes committed; jobs that
+// did not have their err set.
+func (c *committer) runBatch(batch []*txJob) []bool {
+	ok := make([]bool, len(batch))
+	// Not the callers' contexts: one caller going away must not roll back
+	// the others' transaction.
+	ctx := context.Background()
+	tx, err := c.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		for _, j := range batch {
+			j.err = fmt.Errorf("begin transaction: %w", err)
+		}
+		return ok
+	}
+	st := &Store{q: tx, tx: tx, dialect: c.db.dialect, stmts: c.db.stmts, detached: true}
+	single := len(batch) == 1
+	broken := error(nil) // the transaction itself failed: nothing of it can commit
+	for i, j := range batch {
+		if broken != nil {
+			j.err = broken
+			continue
+		}
+		if err := j.ctx.Err(); err != nil {
+			j.err = err // gone before it started: nothing written
+			continue
+		}
+		if !single {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT batch_item"); err != nil {
+				broken = fmt.Errorf("begin savepoint: %w", err)
+				j.err = broken
+				continue
+			}
+		}
+		err := callJob(j, st)
+		if err == nil {
+			if !single {
+				if _, err := tx.ExecContext(ctx, "RELEASE batch_item"); err != nil {
+					broken = fmt.Errorf("release savepoint: %w", err)
+					j.err = broken
+					continue
+				}
+			}
+			ok[i] = true
+			continue
+		}
+		j.err = err
+		if single {
+			_ = tx.Rollback()
+			return ok
+		}
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO batch_item"); rerr != nil {
+			broken = fmt.Errorf("roll back a failed write of the same batch: %w", rerr)
+			continue
+		}
+		if _, rerr := tx.ExecContext(ctx, "RELEASE batch_item"); rerr != nil {
+			broken = fmt.Errorf("release savepoint: %w", rerr)
+		}
+	}
+	if broken != nil {
+		_ = tx.Rollback()
+		for i, j := range batch {
+			if ok[i] {
+				ok[i], j.err = false, broken
+			}
+		}
+		return ok
+	}
+	if err := tx.Commit(); err != nil {
+		for i, j := range batch {
+			if ok[i] {
+				ok[i], j.err = false, fmt.Errorf("commit: %w", err)
+			}
+		}
+	}
+	return ok
+}
+
+// callJob runs a job's function, turning a panic into an error for the
+// batch and keeping it to raise again in the caller.
+func callJob(j *txJob, st *Store) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			j.panic = v
+			err = fmt.Errorf("transaction panicked: %v", v)
+		}
+	}()
+	return j.fn(st)
+}
+
+// InTxThen is InTx with after, run once the transaction committed (not
+// when it failed). On SQLite, the after functions of transactions run in
+// the order the transactions did, so that what they publish keeps the
+// order of the rows; after must be quick and must not write.
+func (db *DB) InTxThen(ctx context.Context, fn func(tx *Store) error, after func()) error {
+	if db.commits != nil {
+		return db.commits.run(ctx, fn, after)
+	}
+	if err := db.inTx(ctx, fn); err != nil {
+		return err
+	}
+	after()
+	return nil
+}
+
+// withoutCancel keeps a statement of a batch from being interrupted by
+// its caller's context: on SQLite an interrupted write rolls back the
+// whole transaction, with the other callers' writes.
+func (s *Store) withoutCancel(ctx context.Context) context.Context {
+	if s.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}

@@ -1,0 +1,213 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// TestConcurrentTransactions writes many transactions at once, as requests
+// do (on SQLite they commit in batches): each caller gets its own outcome,
+// what was acknowledged is in the database file after it is closed and
+// opened again, what failed left nothing, and the after functions ran in
+// the order of the rows.
+func TestConcurrentTransactions(t *testing.T) {
+	t.Parallel()
+	errBoom := errors.New("boom")
+	const writers = 120
+	// outcome of writer i: commits, fails in its function after writing,
+	// repeats a client id (a failing statement), or panics after writing.
+	type outcome int
+	const (
+		commits outcome = iota
+		fails
+		duplicate
+		panics
+	)
+	outcomeOf := func(i int) outcome {
+		switch {
+		case i%11 == 5:
+			return panics
+		case i%7 == 3:
+			return duplicate
+		case i%5 == 1:
+			return fails
+		}
+		return commits
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var db *store.DB
+			var path string
+			if name == "sqlite" {
+				path = filepath.Join(t.TempDir(), "parley.db")
+				var err error
+				if db, err = store.Open(t.Context(), "sqlite:"+path); err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Migrate(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				db = openPostgres(t)
+			}
+			ctx := t.Context()
+			w := newWorkspace(t, db, "W", base)
+			c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+			taken := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID, Author: model.Author{Kind: model.AuthorVisitor},
+				Kind: model.KindReply, Channel: model.MsgChannelWidget, Body: "first", ClientID: new("taken"), CreatedAt: base}
+			if err := db.CreateMessage(ctx, taken); err != nil {
+				t.Fatal(err)
+			}
+
+			var (
+				mu        sync.Mutex
+				published []string // message ids, in the order the after functions ran
+				errs      = make([]error, writers)
+				ids       = make([]string, writers)
+				recovered = make([]any, writers)
+				start     = make(chan struct{})
+				wg        sync.WaitGroup
+			)
+			for i := range writers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { recovered[i] = recover() }()
+					<-start
+					errs[i] = db.InTxThen(ctx, func(tx *store.Store) error {
+						// The id is made in the transaction: the rows' order
+						// is the order transactions ran in.
+						m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID, Author: model.Author{Kind: model.AuthorVisitor},
+							Kind: model.KindReply, Channel: model.MsgChannelWidget, Body: fmt.Sprintf("m%d", i), CreatedAt: base}
+						if outcomeOf(i) == duplicate {
+							m.ClientID = new("taken")
+						}
+						ids[i] = m.ID
+						if err := tx.CreateMessage(ctx, m); err != nil {
+							return err
+						}
+						switch outcomeOf(i) {
+						case fails:
+							return errBoom
+						case panics:
+							panic("writer panicked")
+						}
+						return nil
+					}, func() {
+						mu.Lock()
+						published = append(published, ids[i])
+						mu.Unlock()
+					})
+				}()
+			}
+			close(start)
+			wg.Wait()
+
+			want := map[string]bool{taken.ID: true}
+			for i := range writers {
+				var wantErr error
+				switch outcomeOf(i) {
+				case fails:
+					wantErr = errBoom
+				case duplicate:
+					wantErr = store.ErrDuplicate
+				}
+				if outcomeOf(i) == panics {
+					if recovered[i] != "writer panicked" {
+						t.Errorf("writer %d: recovered %v, want its own panic", i, recovered[i])
+					}
+					continue
+				}
+				if recovered[i] != nil {
+					t.Errorf("writer %d panicked: %v", i, recovered[i])
+				}
+				if !errors.Is(errs[i], wantErr) {
+					t.Errorf("writer %d: err = %v, want %v", i, errs[i], wantErr)
+				}
+				if wantErr == nil {
+					want[ids[i]] = true
+				}
+			}
+
+			if name == "sqlite" {
+				// Acknowledged means in the file: read it from a new handle.
+				if err := db.Close(); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if db, err = store.Open(t.Context(), "sqlite:"+path); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+			}
+			ms, err := db.Messages(ctx, w.ID, c.ID, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stored []string
+			for _, m := range ms {
+				if !want[m.ID] {
+					t.Errorf("message %q (%s) is stored, but its transaction failed", m.Body, m.ID)
+				}
+				stored = append(stored, m.ID)
+			}
+			if len(stored) != len(want) {
+				t.Errorf("%d messages stored, want the %d acknowledged", len(stored), len(want))
+			}
+			if len(published) != len(want)-1 {
+				t.Errorf("%d after functions ran, want one per acknowledged transaction (%d)", len(published), len(want)-1)
+			}
+			if name == "sqlite" {
+				// One writer: events leave in the order of the rows.
+				if !slices.Equal(published, stored[1:]) {
+					t.Errorf("after functions ran in the order\n%v\nrows are in the order\n%v", published, stored[1:])
+				}
+			}
+		})
+	}
+}
+
+// TestTransactionCancelledBeforeItRuns: a caller gone before its
+// transaction started writes nothing, and the database goes on.
+func TestTransactionCancelledBeforeItRuns(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		w := newWorkspace(t, db, "W", base)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		ran := false
+		err := db.InTx(ctx, func(tx *store.Store) error { ran = true; return nil })
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("InTx with a cancelled context: err = %v, want context.Canceled", err)
+		}
+		if ran {
+			t.Error("the function of a cancelled transaction ran")
+		}
+		c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+		if _, err := db.Conversation(t.Context(), w.ID, c.ID); err != nil {
+			t.Fatalf("write after a cancelled transaction: %v", err)
+		}
+	})
+}
+
+// TestTransactionAfterClose: a transaction queued after Close is refused
+// instead of waiting for ever.
+func TestTransactionAfterClose(t *testing.T) {
+	t.Parallel()
+	db := openSQLite(t)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InTx(t.Context(), func(*store.Store) error { return nil }); err == nil {
+		t.Fatal("InTx after Close succeeded")
+	}
+}
