@@ -159,11 +159,20 @@ func (s *Store) CountConversations(ctx context.Context, workspaceID, status, age
 	return n, nil
 }
 
-// bumpActivity makes messageID the conversation's newest activity.
-func (s *Store) bumpActivity(ctx context.Context, conversationID, messageID string) error {
+// bumpActivity makes m its conversation's newest activity, and its newest
+// visitor message when the visitor wrote it.
+func (s *Store) bumpActivity(ctx context.Context, m model.Message) error {
 	if _, err := s.exec(ctx, `UPDATE conversations SET activity_id = ? WHERE id = ? AND activity_id < ?`,
-		messageID, conversationID, messageID); err != nil {
-		return fmt.Errorf("record activity of conversation %s: %w", conversationID, err)
+		m.ID, m.ConversationID, m.ID); err != nil {
+		return fmt.Errorf("record activity of conversation %s: %w", m.ConversationID, err)
+	}
+	if m.Author.Kind != model.AuthorVisitor {
+		return nil
+	}
+	if _, err := s.exec(ctx, `UPDATE conversations SET visitor_message_id = ?
+		WHERE id = ? AND (visitor_message_id IS NULL OR visitor_message_id < ?)`,
+		m.ID, m.ConversationID, m.ID); err != nil {
+		return fmt.Errorf("record visitor message of conversation %s: %w", m.ConversationID, err)
 	}
 	return nil
 }
@@ -186,9 +195,8 @@ func (s *Store) Conversations(ctx context.Context, workspaceID, status string, l
 // messages newer than the agents' read cursor.
 func (s *Store) CountUnreadConversations(ctx context.Context, workspaceID string) (int, error) {
 	var n int
-	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ? AND EXISTS (
-		SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
-			AND m.id > COALESCE(c.agent_read_id, ''))`, workspaceID).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ?
+		AND c.visitor_message_id > COALESCE(c.agent_read_id, '')`, workspaceID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unread conversations: %w", err)
 	}

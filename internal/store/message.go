@@ -63,7 +63,7 @@ func (s *Store) CreateMessage(ctx context.Context, m model.Message) error {
 		}
 		return fmt.Errorf("create message: %w", err)
 	}
-	return s.bumpActivity(ctx, m.ConversationID, m.ID)
+	return s.bumpActivity(ctx, m)
 }
 
 // Message returns one message of a workspace.

@@ -168,7 +168,7 @@ func (sc *scale) seed(ctx context.Context, db *sql.DB, postgres bool, workspaceI
 		return nil
 	}
 	visitors := &batch{head: `INSERT INTO visitors (id, workspace_id, name, email, email_status, online, created_at) VALUES `, cols: 7}
-	convs := &batch{head: `INSERT INTO conversations (id, workspace_id, visitor_id, status, channel, created_at, last_message_at, agent_read_id, activity_id) VALUES `, cols: 9, parents: []*batch{visitors}}
+	convs := &batch{head: `INSERT INTO conversations (id, workspace_id, visitor_id, status, channel, created_at, last_message_at, agent_read_id, activity_id, visitor_message_id) VALUES `, cols: 10, parents: []*batch{visitors}}
 	msgs := &batch{head: `INSERT INTO messages (id, workspace_id, conversation_id, author_kind, author_id, author_name, kind, channel, body, created_at, read_by_visitor_at) VALUES `, cols: 11, parents: []*batch{convs}}
 
 	yearAgo := time.Now().Add(-365 * 24 * time.Hour)
@@ -201,6 +201,7 @@ func (sc *scale) seed(ctx context.Context, db *sql.DB, postgres bool, workspaceI
 		}
 		at := start
 		var lastID string
+		var lastVisitorID any
 		var rows [][]any
 		for range size {
 			at = at.Add(time.Duration(1+rng.IntN(600)) * time.Second / time.Duration(max(1, size/50)))
@@ -222,9 +223,12 @@ func (sc *scale) seed(ctx context.Context, db *sql.DB, postgres bool, workspaceI
 			}
 			rows = append(rows, []any{id, workspaceID, cid, author, agentID, agentName, kind, channel, sentence(), at.UnixMicro(), read})
 			lastID = id
+			if author == "visitor" {
+				lastVisitorID = id
+			}
 			written++
 		}
-		if err := add(convs, cid, workspaceID, vid, []string{"open", "closed", "closed"}[rng.IntN(3)], "website", start.UnixMicro(), at.UnixMicro(), lastID, lastID); err != nil {
+		if err := add(convs, cid, workspaceID, vid, []string{"open", "closed", "closed"}[rng.IntN(3)], "website", start.UnixMicro(), at.UnixMicro(), lastID, lastID, lastVisitorID); err != nil {
 			return fmt.Errorf("seed conversations: %w", err)
 		}
 		for _, r := range rows {
