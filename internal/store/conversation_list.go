@@ -102,7 +102,7 @@ func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f Conv
 	if len(ids) == 0 {
 		return out, nil
 	}
-	byID, err := s.conversationsByID(ctx, workspaceID, ids)
+	byID, err := s.ConversationsByID(ctx, workspaceID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,12 @@ func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f Conv
 	return out, nil
 }
 
-func (s *Store) conversationsByID(ctx context.Context, workspaceID string, ids []string) (map[string]model.Conversation, error) {
+// ConversationsByID loads conversations of a workspace by id; ids of none
+// are left out of the map.
+func (s *Store) ConversationsByID(ctx context.Context, workspaceID string, ids []string) (map[string]model.Conversation, error) {
+	if len(ids) == 0 {
+		return map[string]model.Conversation{}, nil
+	}
 	args := make([]any, 0, len(ids)+1)
 	args = append(args, workspaceID)
 	for _, id := range ids {

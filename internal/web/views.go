@@ -78,10 +78,10 @@ type convView struct {
 	Messages                  []msgView
 	// OlderHref and NewerHref open the pages of messages before and after
 	// those shown ("" when there are none).
-	OlderHref, NewerHref string
-	Presence, PresenceClass   string
-	LastActive, LeftAt        *stamp
-	EmailStatus               string
+	OlderHref, NewerHref    string
+	Presence, PresenceClass string
+	LastActive, LeftAt      *stamp
+	EmailStatus             string
 	// EmailStatusNote says why the address gets no email (or since when it
 	// does again), and how that ends.
 	EmailStatusNote       string
