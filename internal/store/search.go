@@ -63,30 +63,61 @@ type SearchHit struct {
 // workspace that hold every word, the last one as a prefix; words are as
 // typed (the index folds case and accents) and must not be empty.
 func (s *Store) SearchMessages(ctx context.Context, workspaceID string, words []string, limit int) ([]SearchHit, error) {
-	var q string
-	var args []any
 	if s.dialect == Postgres {
-		q = `SELECT m.conversation_id, m.id, m.body, m.created_at FROM messages m
-			WHERE m.workspace_id = ? AND m.search @@ parley_search_query(?, ?)
-			ORDER BY m.id DESC LIMIT ?`
-		args = []any{workspaceID, strings.Join(words[:len(words)-1], " "), words[len(words)-1], limit}
-	} else {
-		// The subquery walks the index newest first and stops at limit;
-		// the join checks the workspace again, so isolation never rests
-		// on the index's tokens alone.
-		q = `WITH f AS MATERIALIZED (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
-			SELECT m.conversation_id, m.id, m.body, m.created_at FROM f
-			JOIN search_docs d ON d.id = f.rowid
-			JOIN messages m ON m.id = d.message_id
-			WHERE m.workspace_id = ?
-			ORDER BY f.rowid DESC`
-		match, err := s.ftsMatch(ctx, workspaceID, words)
-		if err != nil {
-			return nil, fmt.Errorf("search messages: %w", err)
-		}
-		args = []any{match, limit, workspaceID}
+		return s.searchMessagesPostgres(ctx, workspaceID, words, limit)
 	}
+	// The subquery walks the index newest first and stops at limit; the
+	// join checks the workspace again, so isolation never rests on the
+	// index's tokens alone.
+	q := `WITH f AS MATERIALIZED (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
+		SELECT m.conversation_id, m.id, m.body, m.created_at FROM f
+		JOIN search_docs d ON d.id = f.rowid
+		JOIN messages m ON m.id = d.message_id
+		WHERE m.workspace_id = ?
+		ORDER BY f.rowid DESC`
+	match, err := s.ftsMatch(ctx, workspaceID, words)
+	if err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	args := []any{match, limit, workspaceID}
 	hits, err := s.searchHits(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	return hits, nil
+}
+
+// recentScan is how many of a workspace's newest messages a PostgreSQL
+// search reads first, looking for matches without the index.
+const recentScan = 5000
+
+// searchMessagesPostgres finds the newest matches in two steps, because a
+// GIN index returns its matches in no order: a search of a common word
+// would sort hundreds of thousands of them, and walking the messages
+// newest first (the planner's choice when it guesses a word is common)
+// reads the whole table for a rare one. So the newest messages are read
+// first, a bounded number of them; when they hold enough matches those
+// are the answer, else the index gives every match, few by then (at most
+// one in every recentScan/limit messages), sorted.
+func (s *Store) searchMessagesPostgres(ctx context.Context, workspaceID string, words []string, limit int) ([]SearchHit, error) {
+	rest, last := strings.Join(words[:len(words)-1], " "), words[len(words)-1]
+	hits, err := s.searchHits(ctx, `SELECT t.conversation_id, t.id, t.body, t.created_at FROM (
+			SELECT conversation_id, id, body, created_at, search FROM messages
+			WHERE workspace_id = ? ORDER BY id DESC LIMIT ?) t
+		WHERE t.search @@ parley_search_query(?, ?) ORDER BY t.id DESC LIMIT ?`,
+		workspaceID, recentScan, rest, last, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	if len(hits) >= limit {
+		return hits, nil
+	}
+	// MATERIALIZED keeps the planner from walking the table newest first
+	// for the LIMIT: the matches come from the index.
+	hits, err = s.searchHits(ctx, `WITH f AS MATERIALIZED (SELECT conversation_id, id, body, created_at FROM messages
+			WHERE workspace_id = ? AND search @@ parley_search_query(?, ?))
+		SELECT conversation_id, id, body, created_at FROM f ORDER BY id DESC LIMIT ?`,
+		workspaceID, rest, last, limit)
 	if err != nil {
 		return nil, fmt.Errorf("search messages: %w", err)
 	}
@@ -100,9 +131,13 @@ func (s *Store) SearchVisitors(ctx context.Context, workspaceID string, words []
 	var q string
 	var args []any
 	if s.dialect == Postgres {
-		q = `SELECT c.id, '', concat_ws(' ', v.name, v.email), c.last_message_at FROM visitors v
+		// MATERIALIZED: the visitors come from the index, never from a
+		// walk of every conversation by its activity.
+		q = `WITH v AS MATERIALIZED (SELECT id, workspace_id, name, email FROM visitors
+				WHERE workspace_id = ? AND search @@ parley_search_query(?, ?))
+			SELECT c.id, '', concat_ws(' ', v.name, v.email), c.last_message_at FROM v
 			JOIN conversations c ON c.visitor_id = v.id
-			WHERE v.workspace_id = ? AND v.search @@ parley_search_query(?, ?) AND c.workspace_id = v.workspace_id
+			WHERE c.workspace_id = v.workspace_id
 			ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`
 		args = []any{workspaceID, strings.Join(words[:len(words)-1], " "), words[len(words)-1], limit}
 	} else {
