@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -364,13 +365,31 @@ func BenchmarkScaleConversationList(b *testing.B) {
 	})
 }
 
-// BenchmarkScaleBigConversation opens the conversation of 10,000 messages.
+// BenchmarkScaleBigConversation opens the conversation of 10,000 messages:
+// its newest page, the page around a message deep in its history (a search
+// result), a page of older messages (scrolling up), and the API's pages and
+// whole history.
 func BenchmarkScaleBigConversation(b *testing.B) {
 	sc := startScale(b)
+	var deep string
+	if err := sc.srv.App.DB.SQL.QueryRow(`SELECT id FROM messages WHERE conversation_id = ? ORDER BY id LIMIT 1 OFFSET 1000`,
+		sc.bigConv).Scan(&deep); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		b.Fatal(err)
+	}
+	path := "/dashboard/conversations/" + sc.bigConv
 	b.Run("dashboard", func(b *testing.B) {
-		measure(b, func(int) int { return sc.get(b, "/dashboard/conversations/"+sc.bigConv, false) })
+		measure(b, func(int) int { return sc.get(b, path, false) })
 	})
-	b.Run("api", func(b *testing.B) {
+	b.Run("dashboard-at", func(b *testing.B) {
+		measure(b, func(int) int { return sc.get(b, path+"?status=all&at="+deep, false) })
+	})
+	b.Run("dashboard-older", func(b *testing.B) {
+		measure(b, func(int) int { return sc.get(b, "/dashboard/partials/messages/"+sc.bigConv+"?before="+deep, false) })
+	})
+	b.Run("api-page", func(b *testing.B) {
+		measure(b, func(int) int { return sc.get(b, "/api/v1/conversations/"+sc.bigConv+"/messages?limit=50", true) })
+	})
+	b.Run("api-all", func(b *testing.B) {
 		measure(b, func(int) int { return sc.get(b, "/api/v1/conversations/"+sc.bigConv+"/messages", true) })
 	})
 }
