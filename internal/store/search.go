@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/parleychat/parley/internal/search"
 )
 
 // The search migration differs by dialect (FTS5 on SQLite, tsvector on
@@ -113,15 +116,86 @@ func (s *Store) searchMessagesPostgres(ctx context.Context, workspaceID string, 
 		return hits, nil
 	}
 	// MATERIALIZED keeps the planner from walking the table newest first
-	// for the LIMIT: the matches come from the index.
-	hits, err = s.searchHits(ctx, `WITH f AS MATERIALIZED (SELECT conversation_id, id, body, created_at FROM messages
-			WHERE workspace_id = ? AND search @@ parley_search_query(?, ?))
-		SELECT conversation_id, id, body, created_at FROM f ORDER BY id DESC LIMIT ?`,
-		workspaceID, rest, last, limit)
+	// for the LIMIT: the matches come from the index. A GIN index expands
+	// a prefix into every word it starts ("ka" is thousands of words, most
+	// of the table), even when another word is rare; so when whole words
+	// are rare enough, the index is asked for them alone and the prefix is
+	// checked on what it returns.
+	index := plainQuery
+	indexWords := s.rareWords(ctx, words[:len(words)-1])
+	if len(indexWords) == 0 {
+		index, indexWords = searchQuery, []string{rest, last}
+	}
+	args := []any{workspaceID}
+	for _, w := range indexWords {
+		args = append(args, w)
+	}
+	args = append(args, rest, last, limit)
+	hits, err = s.searchHits(ctx, `WITH f AS MATERIALIZED (SELECT id, search FROM messages
+			WHERE workspace_id = ? AND search @@ `+index(len(indexWords))+`)
+		SELECT m.conversation_id, m.id, m.body, m.created_at FROM f JOIN messages m ON m.id = f.id
+		WHERE f.search @@ parley_search_query(?, ?) ORDER BY f.id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search messages: %w", err)
 	}
 	return hits, nil
+}
+
+// searchQuery and plainQuery write the tsquery of a search: every word,
+// the last one as a prefix; or every word, whole.
+func searchQuery(int) string { return `parley_search_query(?, ?)` }
+func plainQuery(n int) string {
+	return `plainto_tsquery('simple', parley_fold(?` + strings.Repeat(` || ' ' || ?`, n-1) + `))`
+}
+
+// rareFrequency is the share of messages above which a word is too common
+// to be looked up alone in the index.
+const rareFrequency = 0.005
+
+// rareWords returns the words that are in fewer than rareFrequency of the
+// messages, from the statistics PostgreSQL keeps of the most common words
+// (a word missing from them is rare). Without statistics every word counts
+// as rare: the table is new, and small.
+func (s *Store) rareWords(ctx context.Context, words []string) []string {
+	if len(words) == 0 {
+		return nil
+	}
+	var elems, freqs []string
+	var rawElems, rawFreqs sql.NullString
+	err := s.queryRow(ctx, `SELECT most_common_elems::text, most_common_elem_freqs::text FROM pg_stats
+		WHERE schemaname = current_schema() AND tablename = 'messages' AND attname = 'search'`).Scan(&rawElems, &rawFreqs)
+	if err == nil && rawElems.Valid && rawFreqs.Valid {
+		elems, freqs = pgArray(rawElems.String), pgArray(rawFreqs.String)
+	}
+	common := make(map[string]bool, len(elems))
+	for i, e := range elems {
+		if i < len(freqs) {
+			if f, err := strconv.ParseFloat(freqs[i], 64); err == nil && f >= rareFrequency {
+				common[e] = true
+			}
+		}
+	}
+	var rare []string
+	for _, w := range words {
+		if !common[search.Fold(w)] {
+			rare = append(rare, w)
+		}
+	}
+	return rare
+}
+
+// pgArray splits the text form of a one-dimensional PostgreSQL array of
+// simple values ({a,b,"c d"}).
+func pgArray(s string) []string {
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
+	if s == "" {
+		return nil
+	}
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		out = append(out, strings.Trim(v, `"`))
+	}
+	return out
 }
 
 // SearchVisitors returns the conversations of a workspace's visitors whose
