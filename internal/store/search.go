@@ -118,13 +118,13 @@ func (s *Store) searchMessagesPostgres(ctx context.Context, workspaceID string, 
 	// MATERIALIZED keeps the planner from walking the table newest first
 	// for the LIMIT: the matches come from the index. A GIN index expands
 	// a prefix into every word it starts ("ka" is thousands of words, most
-	// of the table), even when another word is rare; so when whole words
-	// are rare enough, the index is asked for them alone and the prefix is
-	// checked on what it returns.
-	index := plainQuery
-	indexWords := s.rareWords(ctx, words[:len(words)-1])
-	if len(indexWords) == 0 {
-		index, indexWords = searchQuery, []string{rest, last}
+	// of the table), however rare the other words; so when one of the
+	// whole words is rare, the index is asked for the whole words (it
+	// intersects them cheaply) and the prefix is checked on what it
+	// returns. When all are common the prefix is the rare part.
+	index, indexWords := searchQuery, []string{rest, last}
+	if whole := words[:len(words)-1]; s.hasRareWord(ctx, whole) {
+		index, indexWords = plainQuery, whole
 	}
 	args := []any{workspaceID}
 	for _, w := range indexWords {
@@ -148,17 +148,17 @@ func plainQuery(n int) string {
 	return `plainto_tsquery('simple', parley_fold(?` + strings.Repeat(` || ' ' || ?`, n-1) + `))`
 }
 
-// rareFrequency is the share of messages above which a word is too common
-// to be looked up alone in the index.
-const rareFrequency = 0.005
+// rareFrequency is the share of messages under which a word is rare
+// enough to look up in the index without the prefix.
+const rareFrequency = 0.02
 
-// rareWords returns the words that are in fewer than rareFrequency of the
+// hasRareWord reports whether a word is in fewer than rareFrequency of the
 // messages, from the statistics PostgreSQL keeps of the most common words
 // (a word missing from them is rare). Without statistics every word counts
 // as rare: the table is new, and small.
-func (s *Store) rareWords(ctx context.Context, words []string) []string {
+func (s *Store) hasRareWord(ctx context.Context, words []string) bool {
 	if len(words) == 0 {
-		return nil
+		return false
 	}
 	var elems, freqs []string
 	var rawElems, rawFreqs sql.NullString
@@ -175,13 +175,12 @@ func (s *Store) rareWords(ctx context.Context, words []string) []string {
 			}
 		}
 	}
-	var rare []string
 	for _, w := range words {
 		if !common[search.Fold(w)] {
-			rare = append(rare, w)
+			return true
 		}
 	}
-	return rare
+	return false
 }
 
 // pgArray splits the text form of a one-dimensional PostgreSQL array of
