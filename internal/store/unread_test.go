@@ -8,7 +8,8 @@ import (
 )
 
 // TestCountUnreadConversations: a conversation counts while a visitor
-// message is newer than the agents' read cursor, whatever came after it.
+// message is newer than the agents' read cursor, whatever came after it;
+// it is waiting while it is also open.
 func TestCountUnreadConversations(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
@@ -43,6 +44,22 @@ func TestCountUnreadConversations(t *testing.T) {
 		// Another workspace's conversations are not counted.
 		other := newWorkspace(t, db, "Other", base)
 		newMessage(t, db, newConversation(t, db, newVisitor(t, db, other.ID, nil), model.ChannelWebsite, base), model.AuthorVisitor, model.KindReply, "x")
+		count(2)
+
+		// Waiting: the unread ones that are open.
+		waiting := func(want int) {
+			t.Helper()
+			n, err := db.CountWaiting(ctx, ws.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, "waiting conversations", n, want)
+		}
+		waiting(2)
+		if err := db.SetConversationStatus(ctx, ws.ID, b.ID, "closed", base); err != nil {
+			t.Fatal(err)
+		}
+		waiting(1)
 		count(2)
 	})
 }
