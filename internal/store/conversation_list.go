@@ -54,8 +54,9 @@ func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f Conv
 	fq, fargs := f.where()
 	var args []any
 	// Conversations whose activity has not moved since the snapshot: the
-	// index on (workspace_id, activity_id) serves the range.
-	q := `SELECT id, k FROM (SELECT c.id AS id, c.activity_id AS k FROM conversations c
+	// index on (workspace_id, activity_id) is walked newest first and
+	// stops at limit, rather than every conversation being sorted.
+	q := `SELECT id, k FROM (SELECT id, k FROM (SELECT c.id AS id, c.activity_id AS k FROM conversations c
 		WHERE c.workspace_id = ? AND c.activity_id <= ?` + fq
 	args = append(args, workspaceID, snapshot)
 	args = append(args, fargs...)
@@ -63,6 +64,8 @@ func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f Conv
 		q += ` AND c.activity_id < ?`
 		args = append(args, after)
 	}
+	q += ` ORDER BY c.activity_id DESC LIMIT ?) newest`
+	args = append(args, limit)
 	// Conversations that moved since: few, and their place at the snapshot
 	// comes from their messages.
 	q += ` UNION ALL SELECT c.id AS id, COALESCE((SELECT MAX(m.id) FROM messages m
