@@ -372,7 +372,11 @@ func BenchmarkScaleConversationList(b *testing.B) {
 func BenchmarkScaleBigConversation(b *testing.B) {
 	sc := startScale(b)
 	var deep string
-	if err := sc.srv.App.DB.SQL.QueryRow(`SELECT id FROM messages WHERE conversation_id = ? ORDER BY id LIMIT 1 OFFSET 1000`,
+	ph := "?"
+	if sc.srv.App.DB.Dialect() == store.Postgres {
+		ph = "$1"
+	}
+	if err := sc.srv.App.DB.SQL.QueryRow(`SELECT id FROM messages WHERE conversation_id = `+ph+` ORDER BY id LIMIT 1 OFFSET 1000`,
 		sc.bigConv).Scan(&deep); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		b.Fatal(err)
 	}
