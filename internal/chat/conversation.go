@@ -26,6 +26,12 @@ func (s *Service) Messages(ctx context.Context, a model.Agent, conversationID st
 	if err != nil {
 		return nil, err
 	}
+	return s.agentMessages(ctx, conversationID, ms)
+}
+
+// agentMessages completes messages as agents see them: the email answers
+// that may hold a quote flagged, files with their URLs.
+func (s *Service) agentMessages(ctx context.Context, conversationID string, ms []model.Message) ([]model.Message, error) {
 	quoted, err := s.db.MayHoldQuote(ctx, conversationID)
 	if err != nil {
 		return nil, err
@@ -34,6 +40,112 @@ func (s *Service) Messages(ctx context.Context, a model.Agent, conversationID st
 		ms[i].MayHoldQuote = slices.Contains(quoted, ms[i].ID)
 	}
 	return messagesURLs(ms, s.opts.PublicURL, agentURLs), nil
+}
+
+// Bounds of a page of messages.
+const (
+	DefaultMessagePage = 50
+	MaxMessagePage     = 200
+)
+
+// MessagePage is a page of a conversation's messages, oldest first, and
+// whether older and newer ones are left.
+type MessagePage = store.MessagePage
+
+// MessageQuery asks for a page of a conversation's messages by message id:
+// the newest (no id given), the newest before Before, the oldest after
+// After, or Around a message (the page holding it, with up to half the
+// limit of older ones). From (with Until, optional) asks again for a range
+// a client already shows, whole: every message from From, up to Until.
+type MessageQuery struct {
+	Before, After, Around string
+	From, Until           string
+	Limit                 int // 0: DefaultMessagePage; above MaxMessagePage: MaxMessagePage
+}
+
+// MessagePage returns a page of a conversation's messages (comments and
+// events included). A long conversation is read a page at a time, newest
+// first, older pages on demand.
+func (s *Service) MessagePage(ctx context.Context, a model.Agent, conversationID string, q MessageQuery) (MessagePage, error) {
+	var page MessagePage
+	set := 0
+	for _, id := range []string{q.Before, q.After, q.Around, q.From} {
+		if id == "" {
+			continue
+		}
+		set++
+		if !isMessageCursor(id) {
+			return page, newError(CodeBadRequest, "a message cursor is the id of a message")
+		}
+	}
+	if q.Until != "" && (q.From == "" || !isMessageCursor(q.Until)) {
+		return page, newError(CodeBadRequest, "until is the id of a message, after from")
+	}
+	if set > 1 {
+		return page, newError(CodeBadRequest, "give one of before, after, around and from")
+	}
+	switch {
+	case q.Limit == 0:
+		q.Limit = DefaultMessagePage
+	case q.Limit < 0:
+		return page, newError(CodeBadRequest, "limit is a positive number")
+	case q.Limit > MaxMessagePage:
+		q.Limit = MaxMessagePage
+	}
+	if _, err := s.Conversation(ctx, a, conversationID); err != nil {
+		return page, err
+	}
+	var err error
+	switch {
+	case q.From != "":
+		page, err = s.db.MessagePage(ctx, a.WorkspaceID, conversationID, store.MessageWindow{From: q.From, Until: q.Until})
+	case q.After != "":
+		page, err = s.db.MessagePage(ctx, a.WorkspaceID, conversationID, store.MessageWindow{After: q.After, Limit: q.Limit})
+	case q.Around != "":
+		page, err = s.messagesAround(ctx, a, conversationID, q.Around, q.Limit)
+	default:
+		page, err = s.db.MessagePage(ctx, a.WorkspaceID, conversationID, store.MessageWindow{Before: q.Before, Limit: q.Limit, Newest: true})
+	}
+	if err != nil {
+		return page, err
+	}
+	page.Messages, err = s.agentMessages(ctx, conversationID, page.Messages)
+	return page, err
+}
+
+// messagesAround returns the page holding a message of the conversation:
+// up to half the limit older than it, then it and the newer ones.
+func (s *Service) messagesAround(ctx context.Context, a model.Agent, conversationID, messageID string, limit int) (MessagePage, error) {
+	m, err := s.db.Message(ctx, a.WorkspaceID, messageID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && m.ConversationID != conversationID) {
+		return MessagePage{}, newError(CodeNotFound, "message not found in this conversation")
+	}
+	if err != nil {
+		return MessagePage{}, err
+	}
+	older, err := s.db.MessagePage(ctx, a.WorkspaceID, conversationID, store.MessageWindow{Before: messageID, Limit: limit / 2, Newest: true})
+	if err != nil {
+		return MessagePage{}, err
+	}
+	rest, err := s.db.MessagePage(ctx, a.WorkspaceID, conversationID, store.MessageWindow{From: messageID, Limit: limit - len(older.Messages)})
+	if err != nil {
+		return MessagePage{}, err
+	}
+	return MessagePage{Messages: append(older.Messages, rest.Messages...), Older: older.Older, Newer: rest.Newer}, nil
+}
+
+// isMessageCursor reports whether s has the form of a message id (the
+// store's ids: lower-case letters and digits).
+func isMessageCursor(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // EmailOriginal returns the whole text of an email answer of a
@@ -171,15 +283,14 @@ func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, 
 
 // MarkSeenByAgent clears the conversation's unread marker.
 func (s *Service) MarkSeenByAgent(ctx context.Context, a model.Agent, id string) (model.Conversation, error) {
-	msgs, err := s.Messages(ctx, a, id)
-	if err != nil {
-		return model.Conversation{}, err
-	}
 	before, err := s.Conversation(ctx, a, id)
-	if err != nil || len(msgs) == 0 {
+	if err != nil {
 		return before, err
 	}
-	newest := msgs[len(msgs)-1].ID
+	newest, err := s.db.NewestMessageID(ctx, a.WorkspaceID, id)
+	if err != nil || newest == "" {
+		return before, err
+	}
 	if before.AgentReadID != nil && *before.AgentReadID >= newest {
 		return before, nil // nothing new: no event for every open dashboard
 	}

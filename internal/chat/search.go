@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -68,18 +67,21 @@ func (s *Service) Search(ctx context.Context, a model.Agent, q string, limit int
 	if len(hits) > limit {
 		hits = hits[:limit]
 	}
-	convs := map[string]model.Conversation{}
+	ids := make([]string, 0, len(hits))
+	for _, h := range hits {
+		if !slices.Contains(ids, h.ConversationID) {
+			ids = append(ids, h.ConversationID)
+		}
+	}
+	// The conversations of every hit in one query.
+	convs, err := s.db.ConversationsByID(ctx, a.WorkspaceID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
 	for _, h := range hits {
 		c, ok := convs[h.ConversationID]
 		if !ok {
-			c, err = s.db.Conversation(ctx, a.WorkspaceID, h.ConversationID)
-			if errors.Is(err, store.ErrNotFound) {
-				continue // removed since the index was read
-			}
-			if err != nil {
-				return nil, fmt.Errorf("search: %w", err)
-			}
-			convs[h.ConversationID] = c
+			continue // removed since the index was read
 		}
 		snippet, spans := search.Snippet(h.Text, words, snippetWidth)
 		r := model.SearchResult{Conversation: c, Snippet: snippet, Highlights: [][2]int{}}

@@ -48,8 +48,20 @@ func (s *Store) Attachment(ctx context.Context, workspaceID, id string) (model.A
 // attachmentsOf loads the attachments of a conversation's messages into
 // them.
 func (s *Store) attachmentsOf(ctx context.Context, conversationID string, msgs []model.Message) error {
-	rows, err := s.query(ctx, `SELECT a.id, a.workspace_id, a.message_id, a.filename, a.content_type, a.size, a.created_at
+	return s.attachmentsQuery(ctx, conversationID, msgs, `SELECT a.id, a.workspace_id, a.message_id, a.filename, a.content_type, a.size, a.created_at
 		FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = ? ORDER BY a.id`, conversationID)
+}
+
+// attachmentsIn is attachmentsOf for a window of the conversation (msgs in
+// order of id): only the attachments of its range are read.
+func (s *Store) attachmentsIn(ctx context.Context, conversationID string, msgs []model.Message) error {
+	return s.attachmentsQuery(ctx, conversationID, msgs, `SELECT a.id, a.workspace_id, a.message_id, a.filename, a.content_type, a.size, a.created_at
+		FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = ? AND m.id >= ? AND m.id <= ? ORDER BY a.id`,
+		conversationID, msgs[0].ID, msgs[len(msgs)-1].ID)
+}
+
+func (s *Store) attachmentsQuery(ctx context.Context, conversationID string, msgs []model.Message, q string, args ...any) error {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("list attachments of %s: %w", conversationID, err)
 	}

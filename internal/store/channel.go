@@ -296,7 +296,7 @@ func (s *Store) CreateChannelMessage(ctx context.Context, m model.Message) error
 		}
 		return fmt.Errorf("create channel message: %w", err)
 	}
-	return s.bumpActivity(ctx, m.ConversationID, m.ID)
+	return s.bumpActivity(ctx, m)
 }
 
 // ChannelMessage returns a message of a workspace with its channel side.

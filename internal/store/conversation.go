@@ -183,8 +183,7 @@ func (s *Store) MarkReadByVisitor(ctx context.Context, conversationID, messageID
 func (s *Store) CountWaiting(ctx context.Context, workspaceID string) (int, error) {
 	var n int
 	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ? AND c.status = 'open'
-		AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
-			AND (c.agent_read_id IS NULL OR m.id > c.agent_read_id))`, workspaceID).Scan(&n)
+		AND c.visitor_message_id > COALESCE(c.agent_read_id, '')`, workspaceID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count waiting conversations of %s: %w", workspaceID, err)
 	}

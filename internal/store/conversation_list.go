@@ -54,8 +54,9 @@ func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f Conv
 	fq, fargs := f.where()
 	var args []any
 	// Conversations whose activity has not moved since the snapshot: the
-	// index on (workspace_id, activity_id) serves the range.
-	q := `SELECT id, k FROM (SELECT c.id AS id, c.activity_id AS k FROM conversations c
+	// index on (workspace_id, activity_id) is walked newest first and
+	// stops at limit, rather than every conversation being sorted.
+	q := `SELECT id, k FROM (SELECT id, k FROM (SELECT c.id AS id, c.activity_id AS k FROM conversations c
 		WHERE c.workspace_id = ? AND c.activity_id <= ?` + fq
 	args = append(args, workspaceID, snapshot)
 	args = append(args, fargs...)
@@ -63,6 +64,8 @@ func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f Conv
 		q += ` AND c.activity_id < ?`
 		args = append(args, after)
 	}
+	q += ` ORDER BY c.activity_id DESC LIMIT ?) newest`
+	args = append(args, limit)
 	// Conversations that moved since: few, and their place at the snapshot
 	// comes from their messages.
 	q += ` UNION ALL SELECT c.id AS id, COALESCE((SELECT MAX(m.id) FROM messages m
@@ -102,7 +105,7 @@ func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f Conv
 	if len(ids) == 0 {
 		return out, nil
 	}
-	byID, err := s.conversationsByID(ctx, workspaceID, ids)
+	byID, err := s.ConversationsByID(ctx, workspaceID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +117,12 @@ func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f Conv
 	return out, nil
 }
 
-func (s *Store) conversationsByID(ctx context.Context, workspaceID string, ids []string) (map[string]model.Conversation, error) {
+// ConversationsByID loads conversations of a workspace by id; ids of none
+// are left out of the map.
+func (s *Store) ConversationsByID(ctx context.Context, workspaceID string, ids []string) (map[string]model.Conversation, error) {
+	if len(ids) == 0 {
+		return map[string]model.Conversation{}, nil
+	}
 	args := make([]any, 0, len(ids)+1)
 	args = append(args, workspaceID)
 	for _, id := range ids {
@@ -159,11 +167,20 @@ func (s *Store) CountConversations(ctx context.Context, workspaceID, status, age
 	return n, nil
 }
 
-// bumpActivity makes messageID the conversation's newest activity.
-func (s *Store) bumpActivity(ctx context.Context, conversationID, messageID string) error {
+// bumpActivity makes m its conversation's newest activity, and its newest
+// visitor message when the visitor wrote it.
+func (s *Store) bumpActivity(ctx context.Context, m model.Message) error {
 	if _, err := s.exec(ctx, `UPDATE conversations SET activity_id = ? WHERE id = ? AND activity_id < ?`,
-		messageID, conversationID, messageID); err != nil {
-		return fmt.Errorf("record activity of conversation %s: %w", conversationID, err)
+		m.ID, m.ConversationID, m.ID); err != nil {
+		return fmt.Errorf("record activity of conversation %s: %w", m.ConversationID, err)
+	}
+	if m.Author.Kind != model.AuthorVisitor {
+		return nil
+	}
+	if _, err := s.exec(ctx, `UPDATE conversations SET visitor_message_id = ?
+		WHERE id = ? AND (visitor_message_id IS NULL OR visitor_message_id < ?)`,
+		m.ID, m.ConversationID, m.ID); err != nil {
+		return fmt.Errorf("record visitor message of conversation %s: %w", m.ConversationID, err)
 	}
 	return nil
 }
@@ -186,9 +203,8 @@ func (s *Store) Conversations(ctx context.Context, workspaceID, status string, l
 // messages newer than the agents' read cursor.
 func (s *Store) CountUnreadConversations(ctx context.Context, workspaceID string) (int, error) {
 	var n int
-	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ? AND EXISTS (
-		SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
-			AND m.id > COALESCE(c.agent_read_id, ''))`, workspaceID).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ?
+		AND c.visitor_message_id > COALESCE(c.agent_read_id, '')`, workspaceID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unread conversations: %w", err)
 	}

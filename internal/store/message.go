@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/parleychat/parley/internal/model"
 )
@@ -61,7 +63,7 @@ func (s *Store) CreateMessage(ctx context.Context, m model.Message) error {
 		}
 		return fmt.Errorf("create message: %w", err)
 	}
-	return s.bumpActivity(ctx, m.ConversationID, m.ID)
+	return s.bumpActivity(ctx, m)
 }
 
 // Message returns one message of a workspace.
@@ -85,13 +87,25 @@ func (s *Store) MessageByClientID(ctx context.Context, conversationID, clientID 
 // Messages lists a conversation's messages oldest first; publicOnly leaves
 // out comments and events.
 func (s *Store) Messages(ctx context.Context, workspaceID, conversationID string, publicOnly bool) ([]model.Message, error) {
-	// The channel side (Meta's delivery) comes in the same row.
 	q := `SELECT ` + messageColumns + `, ` + channelMessageColumns + ` FROM messages WHERE conversation_id = ? AND workspace_id = ?`
 	if publicOnly {
 		q += ` AND kind = 'reply'`
 	}
 	q += ` ORDER BY id`
-	rows, err := s.query(ctx, q, conversationID, workspaceID)
+	out, err := s.scanMessages(ctx, conversationID, q, conversationID, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.attachmentsOf(ctx, conversationID, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scanMessages runs a query of messages (with their channel side) and
+// scans every row.
+func (s *Store) scanMessages(ctx context.Context, conversationID, q string, args ...any) ([]model.Message, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list messages of %s: %w", conversationID, err)
 	}
@@ -107,9 +121,105 @@ func (s *Store) Messages(ctx context.Context, workspaceID, conversationID string
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list messages of %s: %w", conversationID, err)
 	}
-	rows.Close()
-	if err := s.attachmentsOf(ctx, conversationID, out); err != nil {
-		return nil, err
-	}
 	return out, nil
+}
+
+// MessageWindow is a part of a conversation's history, bounded by message
+// ids (ids grow with time, so a bound is a moment): After and Before leave
+// the bound out, From and Until keep it; "" is no bound. Limit (0: no
+// limit) keeps the oldest messages of the range, or the newest with Newest.
+type MessageWindow struct {
+	After, From, Before, Until string
+	Limit                      int
+	Newest                     bool
+}
+
+// MessagePage is a window of a conversation's messages, oldest first, and
+// whether the conversation holds messages older and newer than it.
+type MessagePage struct {
+	Messages     []model.Message
+	Older, Newer bool
+}
+
+// MessagePage returns a window of a conversation's messages (comments and
+// events included). Each page is one range scan of the conversation's
+// index, however long the conversation.
+func (s *Store) MessagePage(ctx context.Context, workspaceID, conversationID string, w MessageWindow) (MessagePage, error) {
+	var page MessagePage
+	where := ` WHERE conversation_id = ? AND workspace_id = ?`
+	args := []any{conversationID, workspaceID}
+	for _, b := range []struct{ op, id string }{{">", w.After}, {">=", w.From}, {"<", w.Before}, {"<=", w.Until}} {
+		if b.id != "" {
+			where += ` AND id ` + b.op + ` ?`
+			args = append(args, b.id)
+		}
+	}
+	q := `SELECT ` + messageColumns + `, ` + channelMessageColumns + ` FROM messages` + where + ` ORDER BY id`
+	if w.Newest {
+		q += ` DESC`
+	}
+	if w.Limit > 0 {
+		// One more than asked tells whether the range goes on.
+		q += ` LIMIT ?`
+		args = append(args, w.Limit+1)
+	}
+	msgs, err := s.scanMessages(ctx, conversationID, q, args...)
+	if err != nil {
+		return page, err
+	}
+	more := w.Limit > 0 && len(msgs) > w.Limit
+	if more {
+		msgs = msgs[:w.Limit]
+	}
+	if w.Newest {
+		slices.Reverse(msgs)
+	}
+	// Beyond the bounds of the range: one index seek each.
+	older, newer := w.Newest && more, !w.Newest && more
+	if lower := cmp.Or(w.From, w.After); lower != "" && !older {
+		op := "<="
+		if w.From != "" {
+			op = "<"
+		}
+		if older, err = s.hasMessage(ctx, conversationID, workspaceID, op, lower); err != nil {
+			return page, err
+		}
+	}
+	if upper := cmp.Or(w.Until, w.Before); upper != "" && !newer {
+		op := ">="
+		if w.Until != "" {
+			op = ">"
+		}
+		if newer, err = s.hasMessage(ctx, conversationID, workspaceID, op, upper); err != nil {
+			return page, err
+		}
+	}
+	if len(msgs) > 0 {
+		if err := s.attachmentsIn(ctx, conversationID, msgs); err != nil {
+			return page, err
+		}
+	}
+	page.Messages, page.Older, page.Newer = msgs, older, newer
+	return page, nil
+}
+
+func (s *Store) hasMessage(ctx context.Context, conversationID, workspaceID, op, id string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND workspace_id = ? AND id `+op+` ? LIMIT 1) t`,
+		conversationID, workspaceID, id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look for messages of %s: %w", conversationID, err)
+	}
+	return n > 0, nil
+}
+
+// NewestMessageID returns the id of a conversation's newest message of any
+// kind, "" when it has none.
+func (s *Store) NewestMessageID(ctx context.Context, workspaceID, conversationID string) (string, error) {
+	var id sql.NullString
+	err := s.queryRow(ctx, `SELECT MAX(id) FROM messages WHERE conversation_id = ? AND workspace_id = ?`, conversationID, workspaceID).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("newest message of %s: %w", conversationID, err)
+	}
+	return id.String, nil
 }

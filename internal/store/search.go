@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/parleychat/parley/internal/search"
 )
 
 // The search migration differs by dialect (FTS5 on SQLite, tsvector on
@@ -63,34 +66,135 @@ type SearchHit struct {
 // workspace that hold every word, the last one as a prefix; words are as
 // typed (the index folds case and accents) and must not be empty.
 func (s *Store) SearchMessages(ctx context.Context, workspaceID string, words []string, limit int) ([]SearchHit, error) {
-	var q string
-	var args []any
 	if s.dialect == Postgres {
-		q = `SELECT m.conversation_id, m.id, m.body, m.created_at FROM messages m
-			WHERE m.workspace_id = ? AND m.search @@ parley_search_query(?, ?)
-			ORDER BY m.id DESC LIMIT ?`
-		args = []any{workspaceID, strings.Join(words[:len(words)-1], " "), words[len(words)-1], limit}
-	} else {
-		// The subquery walks the index newest first and stops at limit;
-		// the join checks the workspace again, so isolation never rests
-		// on the index's tokens alone.
-		q = `WITH f AS MATERIALIZED (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
-			SELECT m.conversation_id, m.id, m.body, m.created_at FROM f
-			JOIN search_docs d ON d.id = f.rowid
-			JOIN messages m ON m.id = d.message_id
-			WHERE m.workspace_id = ?
-			ORDER BY f.rowid DESC`
-		match, err := s.ftsMatch(ctx, workspaceID, words)
-		if err != nil {
-			return nil, fmt.Errorf("search messages: %w", err)
-		}
-		args = []any{match, limit, workspaceID}
+		return s.searchMessagesPostgres(ctx, workspaceID, words, limit)
 	}
+	// The subquery walks the index newest first and stops at limit; the
+	// join checks the workspace again, so isolation never rests on the
+	// index's tokens alone.
+	q := `WITH f AS MATERIALIZED (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
+		SELECT m.conversation_id, m.id, m.body, m.created_at FROM f
+		JOIN search_docs d ON d.id = f.rowid
+		JOIN messages m ON m.id = d.message_id
+		WHERE m.workspace_id = ?
+		ORDER BY f.rowid DESC`
+	match, err := s.ftsMatch(ctx, workspaceID, words)
+	if err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	args := []any{match, limit, workspaceID}
 	hits, err := s.searchHits(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search messages: %w", err)
 	}
 	return hits, nil
+}
+
+// recentScan is how many of a workspace's newest messages a PostgreSQL
+// search reads first, looking for matches without the index.
+const recentScan = 5000
+
+// searchMessagesPostgres finds the newest matches in two steps, because a
+// GIN index returns its matches in no order: a search of a common word
+// would sort hundreds of thousands of them, and walking the messages
+// newest first (the planner's choice when it guesses a word is common)
+// reads the whole table for a rare one. So the newest messages are read
+// first, a bounded number of them; when they hold enough matches those
+// are the answer, else the index gives every match, few by then (at most
+// one in every recentScan/limit messages), sorted.
+func (s *Store) searchMessagesPostgres(ctx context.Context, workspaceID string, words []string, limit int) ([]SearchHit, error) {
+	rest, last := strings.Join(words[:len(words)-1], " "), words[len(words)-1]
+	hits, err := s.searchHits(ctx, `SELECT t.conversation_id, t.id, t.body, t.created_at FROM (
+			SELECT conversation_id, id, body, created_at, search FROM messages
+			WHERE workspace_id = ? ORDER BY id DESC LIMIT ?) t
+		WHERE t.search @@ parley_search_query(?, ?) ORDER BY t.id DESC LIMIT ?`,
+		workspaceID, recentScan, rest, last, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	if len(hits) >= limit {
+		return hits, nil
+	}
+	// MATERIALIZED keeps the planner from walking the table newest first
+	// for the LIMIT: the matches come from the index. A GIN index expands
+	// a prefix into every word it starts ("ka" is thousands of words, most
+	// of the table), however rare the other words; so when one of the
+	// whole words is rare, the index is asked for the whole words (it
+	// intersects them cheaply) and the prefix is checked on what it
+	// returns. When all are common the prefix is the rare part.
+	index, indexWords := searchQuery, []string{rest, last}
+	if whole := words[:len(words)-1]; s.hasRareWord(ctx, whole) {
+		index, indexWords = plainQuery, whole
+	}
+	args := []any{workspaceID}
+	for _, w := range indexWords {
+		args = append(args, w)
+	}
+	args = append(args, rest, last, limit)
+	hits, err = s.searchHits(ctx, `WITH f AS MATERIALIZED (SELECT id, search FROM messages
+			WHERE workspace_id = ? AND search @@ `+index(len(indexWords))+`)
+		SELECT m.conversation_id, m.id, m.body, m.created_at FROM f JOIN messages m ON m.id = f.id
+		WHERE f.search @@ parley_search_query(?, ?) ORDER BY f.id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	return hits, nil
+}
+
+// searchQuery and plainQuery write the tsquery of a search: every word,
+// the last one as a prefix; or every word, whole.
+func searchQuery(int) string { return `parley_search_query(?, ?)` }
+func plainQuery(n int) string {
+	return `plainto_tsquery('simple', parley_fold(?` + strings.Repeat(` || ' ' || ?`, n-1) + `))`
+}
+
+// rareFrequency is the share of messages under which a word is rare
+// enough to look up in the index without the prefix.
+const rareFrequency = 0.02
+
+// hasRareWord reports whether a word is in fewer than rareFrequency of the
+// messages, from the statistics PostgreSQL keeps of the most common words
+// (a word missing from them is rare). Without statistics every word counts
+// as rare: the table is new, and small.
+func (s *Store) hasRareWord(ctx context.Context, words []string) bool {
+	if len(words) == 0 {
+		return false
+	}
+	var elems, freqs []string
+	var rawElems, rawFreqs sql.NullString
+	err := s.queryRow(ctx, `SELECT most_common_elems::text, most_common_elem_freqs::text FROM pg_stats
+		WHERE schemaname = current_schema() AND tablename = 'messages' AND attname = 'search'`).Scan(&rawElems, &rawFreqs)
+	if err == nil && rawElems.Valid && rawFreqs.Valid {
+		elems, freqs = pgArray(rawElems.String), pgArray(rawFreqs.String)
+	}
+	common := make(map[string]bool, len(elems))
+	for i, e := range elems {
+		if i < len(freqs) {
+			if f, err := strconv.ParseFloat(freqs[i], 64); err == nil && f >= rareFrequency {
+				common[e] = true
+			}
+		}
+	}
+	for _, w := range words {
+		if !common[search.Fold(w)] {
+			return true
+		}
+	}
+	return false
+}
+
+// pgArray splits the text form of a one-dimensional PostgreSQL array of
+// simple values ({a,b,"c d"}).
+func pgArray(s string) []string {
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
+	if s == "" {
+		return nil
+	}
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		out = append(out, strings.Trim(v, `"`))
+	}
+	return out
 }
 
 // SearchVisitors returns the conversations of a workspace's visitors whose
@@ -100,26 +204,35 @@ func (s *Store) SearchVisitors(ctx context.Context, workspaceID string, words []
 	var q string
 	var args []any
 	if s.dialect == Postgres {
-		q = `SELECT c.id, '', concat_ws(' ', v.name, v.email), c.last_message_at FROM visitors v
+		// MATERIALIZED: the visitors come from the index, never from a
+		// walk of every conversation by its activity.
+		q = `WITH v AS MATERIALIZED (SELECT id, workspace_id, name, email FROM visitors
+				WHERE workspace_id = ? AND search @@ parley_search_query(?, ?))
+			SELECT c.id, '', concat_ws(' ', v.name, v.email), c.last_message_at FROM v
 			JOIN conversations c ON c.visitor_id = v.id
-			WHERE v.workspace_id = ? AND v.search @@ parley_search_query(?, ?) AND c.workspace_id = v.workspace_id
+			WHERE c.workspace_id = v.workspace_id
 			ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`
 		args = []any{workspaceID, strings.Join(words[:len(words)-1], " "), words[len(words)-1], limit}
 	} else {
 		// MATERIALIZED: the index is read once, never once per
 		// conversation of the workspace (the plan SQLite picks otherwise).
-		q = `WITH f AS MATERIALIZED (SELECT rowid FROM visitors_fts WHERE visitors_fts MATCH ?)
-			SELECT c.id, '', trim(coalesce(v.name, '') || ' ' || coalesce(v.email, '')), c.last_message_at FROM f
-			JOIN search_docs d ON d.id = f.rowid
-			JOIN visitors v ON v.id = d.visitor_id
-			JOIN conversations c ON c.visitor_id = v.id
-			WHERE v.workspace_id = ? AND c.workspace_id = v.workspace_id
-			ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`
+		// A common name matches thousands of visitors: their conversations
+		// are ranked from an index that holds what the ranking needs, and
+		// only the newest limit read their visitor's name and email.
+		q = `WITH f AS MATERIALIZED (SELECT d.visitor_id AS vid FROM visitors_fts
+				JOIN search_docs d ON d.id = visitors_fts.rowid WHERE visitors_fts MATCH ?),
+			top AS MATERIALIZED (SELECT c.id, c.visitor_id, c.last_message_at FROM f
+				JOIN conversations c INDEXED BY conversations_visitor_activity ON c.visitor_id = f.vid
+				WHERE c.workspace_id = ? ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?)
+			SELECT top.id, '', trim(coalesce(v.name, '') || ' ' || coalesce(v.email, '')), top.last_message_at FROM top
+			JOIN visitors v ON v.id = top.visitor_id
+			WHERE v.workspace_id = ?
+			ORDER BY top.last_message_at DESC, top.id DESC`
 		match, err := s.ftsMatch(ctx, workspaceID, words)
 		if err != nil {
 			return nil, fmt.Errorf("search visitors: %w", err)
 		}
-		args = []any{match, workspaceID, limit}
+		args = []any{match, workspaceID, limit, workspaceID}
 	}
 	hits, err := s.searchHits(ctx, q, args...)
 	if err != nil {

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/parleychat/parley/internal/model"
@@ -176,3 +177,23 @@ var errRollback = errorString("roll back")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// TestSearchMessagesNewestFirst: with more matches than the limit, the
+// newest come back in order, whether they are found among the newest
+// messages or through the index only.
+func TestSearchMessagesNewestFirst(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		w := newWorkspace(t, db, "A", base)
+		c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+		var apples []string
+		for i := range 8 {
+			apples = append(apples, newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "an apple a day").ID)
+			if i%2 == 0 {
+				newMessage(t, db, c, model.AuthorAgent, model.KindReply, "a pear")
+			}
+		}
+		slices.Reverse(apples)
+		check(t, "three newest", foundMessages(t, db, w.ID, "appl", 3), apples[:3])
+		check(t, "all of them", foundMessages(t, db, w.ID, "apple day", 20), apples)
+	})
+}

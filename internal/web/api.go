@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/parleychat/parley/internal/chat"
@@ -114,6 +116,12 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, a model
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	qs := r.URL.Query()
+	if qs.Has("limit") || qs.Has("before") || qs.Has("after") || qs.Has("around") {
+		s.pageMessages(w, r, a)
+		return
+	}
+	// Without paging parameters: the whole history, as before paging.
 	ms, err := s.svc.Messages(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
@@ -215,4 +223,34 @@ func bearer(r *http.Request) string {
 		return strings.TrimSpace(h[7:])
 	}
 	return ""
+}
+
+// pageMessages answers a page of a conversation's messages: the newest
+// limit, or those before, after or around a message id.
+func (s *Server) pageMessages(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	qs := r.URL.Query()
+	q := chat.MessageQuery{Before: qs.Get("before"), After: qs.Get("after"), Around: qs.Get("around")}
+	for name, v := range map[string]string{"before": q.Before, "after": q.After, "around": q.Around} {
+		if qs.Has(name) && v == "" {
+			writeError(w, http.StatusBadRequest, chat.CodeBadRequest, name+" is the id of a message")
+			return
+		}
+	}
+	if raw := qs.Get("limit"); raw != "" || qs.Has("limit") {
+		n, err := strconv.Atoi(raw)
+		switch {
+		case errors.Is(err, strconv.ErrRange) && raw != "" && raw[0] != '-':
+			n = chat.MaxMessagePage
+		case err != nil || n < 1:
+			writeError(w, http.StatusBadRequest, chat.CodeBadRequest, "limit is a whole number of at least 1")
+			return
+		}
+		q.Limit = n
+	}
+	page, err := s.svc.MessagePage(r.Context(), a, r.PathValue("id"), q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": page.Messages, "older": page.Older, "newer": page.Newer})
 }

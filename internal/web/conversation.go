@@ -30,7 +30,7 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *
 	p := &page{Title: visitorName(cv.Visitor), Nav: "inbox"}
 	s.fillChrome(ctx, r, p, sess)
 	c := newClock(p.Workspace.Location())
-	msgs, err := s.svc.Messages(ctx, sess.agent, cv.ID)
+	page, err := s.threadPage(r, sess.agent, cv.ID)
 	if err != nil {
 		s.failPage(w, r, sess, err)
 		return
@@ -39,7 +39,8 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *
 		s.failPage(w, r, sess, err)
 		return
 	}
-	p.Conv = conversationView(cv, msgs, c, s.svc.EmailInMessage)
+	p.Conv = conversationView(cv, page.Messages, c, s.svc.EmailInMessage)
+	p.Conv.pageLinks(page, listOf(r))
 	p.Conv.Window = s.channelWindow(ctx, sess, cv)
 	if p.Conv.Context, err = s.visitorContext(ctx, sess, cv, c, time.Now()); err != nil {
 		s.failPage(w, r, sess, err)
@@ -145,7 +146,10 @@ func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request,
 		s.failFragment(w, r, err)
 		return
 	}
-	msgs, err := s.svc.Messages(ctx, sess.agent, cv.ID)
+	// The range the page shows, again: from its oldest message on, up to
+	// its newest when newer ones are not shown yet.
+	q := r.URL.Query()
+	msgs, err := s.svc.MessagePage(ctx, sess.agent, cv.ID, chat.MessageQuery{From: q.Get("from"), Until: q.Get("until")})
 	if err != nil {
 		s.failFragment(w, r, err)
 		return
@@ -158,13 +162,51 @@ func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	c := newClock(p.Workspace.Location())
-	p.Conv = conversationView(cv, msgs, c, s.svc.EmailInMessage)
+	p.Conv = conversationView(cv, msgs.Messages, c, s.svc.EmailInMessage)
+	p.Conv.pageLinks(msgs, listOf(r))
 	p.Conv.Window = s.channelWindow(ctx, sess, cv)
 	if p.Conv.Context, err = s.visitorContext(ctx, sess, cv, c, time.Now()); err != nil {
 		s.failFragment(w, r, err)
 		return
 	}
 	s.render(w, http.StatusOK, "conversation-partial", p)
+}
+
+// threadPage reads the page of messages a conversation opens at: the
+// newest, the page around a message (?at=, a search result), or the pages
+// before or after a message (?before=, ?after=, the links at either end).
+// A message no longer there (deleted since the link was made) opens the
+// newest.
+func (s *Server) threadPage(r *http.Request, a model.Agent, convID string) (chat.MessagePage, error) {
+	q := r.URL.Query()
+	mq := chat.MessageQuery{Before: q.Get("before"), After: q.Get("after"), Around: q.Get("at")}
+	page, err := s.svc.MessagePage(r.Context(), a, convID, mq)
+	if mq.Around != "" && answerOf(err).Code == chat.CodeNotFound {
+		page, err = s.svc.MessagePage(r.Context(), a, convID, chat.MessageQuery{})
+	}
+	return page, err
+}
+
+// dashMessagesPartial is a page of older or newer messages that
+// dashboard.js adds at either end of the thread as the agent scrolls.
+func (s *Server) dashMessagesPartial(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	cv, err := s.svc.Conversation(ctx, sess.agent, r.PathValue("id"))
+	if err != nil {
+		s.failFragment(w, r, err)
+		return
+	}
+	msgs, err := s.threadPage(r, sess.agent, cv.ID)
+	if err != nil {
+		s.failFragment(w, r, err)
+		return
+	}
+	p := &page{}
+	s.fillChrome(ctx, r, p, sess)
+	p.Filter, p.View = filterOf(r), viewOf(r)
+	p.Conv = conversationView(cv, msgs.Messages, newClock(p.Workspace.Location()), s.svc.EmailInMessage)
+	p.Conv.pageLinks(msgs, listOf(r))
+	s.render(w, http.StatusOK, "messages-partial", p)
 }
 
 // channelWindow returns the messaging window of a Messenger or Instagram

@@ -121,6 +121,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dashboard/visitors/{id}/erase", s.dash(s.dashEraseVisitorPage)) // privacy.go
 	m.HandleFunc("POST /dashboard/visitors/{id}/erase", s.dash(s.dashEraseVisitor))
 	m.HandleFunc("GET /dashboard/partials/conversation/{id}", s.dashPartial(s.dashConversationPartial))
+	m.HandleFunc("GET /dashboard/partials/messages/{id}", s.dashPartial(s.dashMessagesPartial))
 	m.HandleFunc("POST /dashboard/conversations/{id}/assignee", s.dash(s.dashAssign)) // assign.go
 
 	m.HandleFunc("GET /dashboard/search", s.dash(s.dashSearch))                 // search.go

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -168,7 +169,7 @@ func (sc *scale) seed(ctx context.Context, db *sql.DB, postgres bool, workspaceI
 		return nil
 	}
 	visitors := &batch{head: `INSERT INTO visitors (id, workspace_id, name, email, email_status, online, created_at) VALUES `, cols: 7}
-	convs := &batch{head: `INSERT INTO conversations (id, workspace_id, visitor_id, status, channel, created_at, last_message_at, agent_read_id, activity_id) VALUES `, cols: 9, parents: []*batch{visitors}}
+	convs := &batch{head: `INSERT INTO conversations (id, workspace_id, visitor_id, status, channel, created_at, last_message_at, agent_read_id, activity_id, visitor_message_id) VALUES `, cols: 10, parents: []*batch{visitors}}
 	msgs := &batch{head: `INSERT INTO messages (id, workspace_id, conversation_id, author_kind, author_id, author_name, kind, channel, body, created_at, read_by_visitor_at) VALUES `, cols: 11, parents: []*batch{convs}}
 
 	yearAgo := time.Now().Add(-365 * 24 * time.Hour)
@@ -201,6 +202,7 @@ func (sc *scale) seed(ctx context.Context, db *sql.DB, postgres bool, workspaceI
 		}
 		at := start
 		var lastID string
+		var lastVisitorID any
 		var rows [][]any
 		for range size {
 			at = at.Add(time.Duration(1+rng.IntN(600)) * time.Second / time.Duration(max(1, size/50)))
@@ -222,9 +224,12 @@ func (sc *scale) seed(ctx context.Context, db *sql.DB, postgres bool, workspaceI
 			}
 			rows = append(rows, []any{id, workspaceID, cid, author, agentID, agentName, kind, channel, sentence(), at.UnixMicro(), read})
 			lastID = id
+			if author == "visitor" {
+				lastVisitorID = id
+			}
 			written++
 		}
-		if err := add(convs, cid, workspaceID, vid, []string{"open", "closed", "closed"}[rng.IntN(3)], "website", start.UnixMicro(), at.UnixMicro(), lastID, lastID); err != nil {
+		if err := add(convs, cid, workspaceID, vid, []string{"open", "closed", "closed"}[rng.IntN(3)], "website", start.UnixMicro(), at.UnixMicro(), lastID, lastID, lastVisitorID); err != nil {
 			return fmt.Errorf("seed conversations: %w", err)
 		}
 		for _, r := range rows {
@@ -360,13 +365,35 @@ func BenchmarkScaleConversationList(b *testing.B) {
 	})
 }
 
-// BenchmarkScaleBigConversation opens the conversation of 10,000 messages.
+// BenchmarkScaleBigConversation opens the conversation of 10,000 messages:
+// its newest page, the page around a message deep in its history (a search
+// result), a page of older messages (scrolling up), and the API's pages and
+// whole history.
 func BenchmarkScaleBigConversation(b *testing.B) {
 	sc := startScale(b)
+	var deep string
+	ph := "?"
+	if sc.srv.App.DB.Dialect() == store.Postgres {
+		ph = "$1"
+	}
+	if err := sc.srv.App.DB.SQL.QueryRow(`SELECT id FROM messages WHERE conversation_id = `+ph+` ORDER BY id LIMIT 1 OFFSET 1000`,
+		sc.bigConv).Scan(&deep); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		b.Fatal(err)
+	}
+	path := "/dashboard/conversations/" + sc.bigConv
 	b.Run("dashboard", func(b *testing.B) {
-		measure(b, func(int) int { return sc.get(b, "/dashboard/conversations/"+sc.bigConv, false) })
+		measure(b, func(int) int { return sc.get(b, path, false) })
 	})
-	b.Run("api", func(b *testing.B) {
+	b.Run("dashboard-at", func(b *testing.B) {
+		measure(b, func(int) int { return sc.get(b, path+"?status=all&at="+deep, false) })
+	})
+	b.Run("dashboard-older", func(b *testing.B) {
+		measure(b, func(int) int { return sc.get(b, "/dashboard/partials/messages/"+sc.bigConv+"?before="+deep, false) })
+	})
+	b.Run("api-page", func(b *testing.B) {
+		measure(b, func(int) int { return sc.get(b, "/api/v1/conversations/"+sc.bigConv+"/messages?limit=50", true) })
+	})
+	b.Run("api-all", func(b *testing.B) {
 		measure(b, func(int) int { return sc.get(b, "/api/v1/conversations/"+sc.bigConv+"/messages", true) })
 	})
 }

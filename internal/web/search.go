@@ -94,7 +94,8 @@ func (s *Server) dashSearch(w http.ResponseWriter, r *http.Request, sess *sessio
 			Time: c.stamp(res.Conversation.LastMessageAt), Ago: c.ago(res.Conversation.LastMessageAt)}
 		if res.MessageID != nil {
 			// Opened at the message: the fragment scrolls to it and marks it.
-			v.Href += "#msg-" + url.PathEscape(*res.MessageID)
+			// The page around it: it may be far back in a long history.
+			v.Href += "&at=" + url.QueryEscape(*res.MessageID) + "#msg-" + url.PathEscape(*res.MessageID)
 		}
 		p.Search.Results = append(p.Search.Results, v)
 	}

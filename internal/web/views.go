@@ -76,9 +76,12 @@ type convView struct {
 	Assignee                  *model.Assignee
 	Visitor                   model.Visitor
 	Messages                  []msgView
-	Presence, PresenceClass   string
-	LastActive, LeftAt        *stamp
-	EmailStatus               string
+	// OlderHref and NewerHref open the pages of messages before and after
+	// those shown ("" when there are none).
+	OlderHref, NewerHref    string
+	Presence, PresenceClass string
+	LastActive, LeftAt      *stamp
+	EmailStatus             string
 	// EmailStatusNote says why the address gets no email (or since when it
 	// does again), and how that ends.
 	EmailStatusNote       string
@@ -372,4 +375,22 @@ func conversationView(cv model.Conversation, msgs []model.Message, c clock, find
 		view.Messages = append(view.Messages, mv)
 	}
 	return view
+}
+
+// pageLinks sets the links to the messages before and after a page.
+func (v *convView) pageLinks(page chat.MessagePage, st listState) {
+	if len(page.Messages) == 0 {
+		return
+	}
+	href := conversationHref(v.ID, st)
+	sep := "?"
+	if strings.Contains(href, "?") {
+		sep = "&"
+	}
+	if page.Older {
+		v.OlderHref = href + sep + "before=" + url.QueryEscape(page.Messages[0].ID)
+	}
+	if page.Newer {
+		v.NewerHref = href + sep + "after=" + url.QueryEscape(page.Messages[len(page.Messages)-1].ID)
+	}
 }

@@ -205,6 +205,78 @@
   if (found) found.scrollIntoView({ block: 'center' });
   else toBottom();
 
+  // ---- paging the thread: older messages on scroll up, newer on scroll down ----
+  // The server sends the newest page (or the page around a search result);
+  // the links at either end ("Load older messages", "Load newer messages")
+  // are plain pages without this file, and load in place with it.
+
+  let loadingThread = false, threadObserver = null;
+  async function loadThread(a) {
+    const el = messagesEl();
+    if (loadingThread || !a || !el) return;
+    const older = a.dataset.testid === 'load-older';
+    const cursor = new URL(a.href, location.href).searchParams.get(older ? 'before' : 'after');
+    if (!cursor) return;
+    loadingThread = true;
+    try {
+      const html = await get('/dashboard/partials/messages/' + encodeURIComponent(convID) + '?' + listQuery() +
+        '&' + (older ? 'before' : 'after') + '=' + encodeURIComponent(cursor));
+      const ol = fragment(html).querySelector('[data-part="conv-messages"]');
+      if (!ol) return;
+      const have = new Set(Array.from(el.children).map((li) => li.dataset.id)
+        .filter((id) => id && id !== 'older' && id !== 'newer'));
+      const items = Array.from(ol.children).filter((li) => !li.classList.contains('empty') &&
+        !have.has(li.dataset.id) && li.dataset.id !== (older ? 'newer' : 'older'));
+      const end = a.closest('li');
+      if (older) {
+        // Keep the messages in view where they are.
+        const fromBottom = el.scrollHeight - el.scrollTop;
+        end.replaceWith(...items);
+        el.scrollTop = el.scrollHeight - fromBottom;
+      } else {
+        end.replaceWith(...items);
+      }
+      markFound();
+    } catch (e) {
+      // The link still works as a plain page.
+    } finally {
+      loadingThread = false;
+      watchThread();
+    }
+  }
+  D.addEventListener('click', (e) => {
+    const a = e.target.closest && e.target.closest('[data-testid="load-older"], [data-testid="load-newer"]');
+    if (!a) return;
+    e.preventDefault();
+    loadThread(a);
+  });
+  function watchThread() {
+    if (!('IntersectionObserver' in W)) return;
+    if (threadObserver) threadObserver.disconnect();
+    const el = messagesEl();
+    const ends = el ? el.querySelectorAll('[data-testid="load-older"], [data-testid="load-newer"]') : [];
+    if (!ends.length) return;
+    threadObserver = new IntersectionObserver((entries) => {
+      const en = entries.find((x) => x.isIntersecting);
+      if (en) loadThread(en.target);
+    }, { root: el, rootMargin: '300px 0px' });
+    for (const a of ends) threadObserver.observe(a);
+  }
+  watchThread();
+
+  // threadRange is the query that asks again for the messages shown: from
+  // the oldest on, up to the newest shown while newer ones are not.
+  function threadRange() {
+    const el = messagesEl();
+    if (!el) return '';
+    const ids = Array.from(el.children).map((li) => li.dataset.id)
+      .filter((id) => id && id !== 'older' && id !== 'newer');
+    if (!ids.length) return '';
+    let q = '&from=' + encodeURIComponent(ids[0]);
+    if (el.querySelector('[data-testid="load-newer"]')) q += '&until=' + encodeURIComponent(ids[ids.length - 1]);
+    return q;
+  }
+
 
   // ---- paging the list: "Load more", and on scroll -------------------------------
 
@@ -552,7 +624,7 @@
           .then(applyList));
       }
       if (conv) {
-        jobs.push(get('/dashboard/partials/conversation/' + encodeURIComponent(convID) + '?status=' + encodeURIComponent(filter))
+        jobs.push(get('/dashboard/partials/conversation/' + encodeURIComponent(convID) + '?status=' + encodeURIComponent(filter) + threadRange())
           .then(applyConversation));
       }
       await Promise.all(jobs);
@@ -694,6 +766,7 @@
         patchChildren(el, part, (li) => li.dataset.id || (li.classList.contains('empty') ? 'empty' : ''));
         markFound();
         if (stick) toBottom();
+        watchThread();
       } else {
         replaceContent(el, part.innerHTML);
       }
