@@ -244,8 +244,8 @@ func TestTextPartMatchesHTML(t *testing.T) {
 	name := in.WorkspaceName
 	for _, want := range []string{
 		name + "\n" + strings.Repeat("=", len([]rune(name))) + "\n\nHi Maximiliane",
-		"Maximiliane Alexandra von Oberhausen-Steinberg · Mon 2 Mar 10:34\nHere is the link: https://shop.example.com/orders/10482/",
-		"[new] Alex · Mon 2 Mar 10:36\nThe carrier confirmed",
+		"Maximiliane Alexandra von Oberhausen-Steinberg · Mon 2 Mar 10:34 UTC\nHere is the link: https://shop.example.com/orders/10482/",
+		"[new] Alex · Mon 2 Mar 10:36 UTC\nThe carrier confirmed",
 		"Continue the conversation: " + in.ConversationURL + "\n",
 		"Unsubscribe: " + in.UnsubscribeURL + "\n",
 	} {

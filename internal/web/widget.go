@@ -41,7 +41,8 @@ func (s *Server) widgetSession(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	sess, err := s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken, s.clientAddr(r), in.Identity)
+	lang := chat.SessionLanguage{Locale: in.Locale, AcceptLanguage: r.Header.Get("Accept-Language")}
+	sess, err := s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken, s.clientAddr(r), in.Identity, lang)
 	if err != nil {
 		s.fail(w, r, err)
 		return
