@@ -2,12 +2,14 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/i18n"
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
 )
 
 // Codes of refused widget settings.
@@ -111,4 +113,24 @@ func (s *Service) rememberLanguage(ctx context.Context, v model.Visitor, st mode
 	}
 	v.Language = lang
 	return v, nil
+}
+
+// Look is the widget's look for a site before any session: what a
+// first-time visitor's launcher needs, with no visitor created.
+type Look struct {
+	Locale string     `json:"locale"`
+	Widget WidgetView `json:"widget"`
+}
+
+// WidgetLook answers a site's look in the language lang resolves to.
+func (s *Service) WidgetLook(ctx context.Context, siteKey string, lang SessionLanguage) (Look, error) {
+	w, err := s.db.WorkspaceBySiteKey(ctx, siteKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return Look{}, &Error{Code: CodeUnknownSite, Message: "unknown site key", Err: err}
+	}
+	if err != nil {
+		return Look{}, err
+	}
+	l := i18n.Resolve(lang.Locale, lang.AcceptLanguage, w.Settings.DefaultLocale)
+	return Look{Locale: l, Widget: widgetView(w.Settings, l)}, nil
 }
