@@ -1,0 +1,196 @@
+package web_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
+)
+
+type widgetLook struct {
+	Color       string `json:"color"`
+	Position    string `json:"position"`
+	Greeting    string `json:"greeting"`
+	AwayMessage string `json:"away_message"`
+}
+
+type lookSession struct {
+	VisitorToken string     `json:"visitor_token"`
+	Locale       string     `json:"locale"`
+	Widget       widgetLook `json:"widget"`
+}
+
+// sessionIn starts a widget session with a locale, a time zone and an
+// Accept-Language header.
+func sessionIn(t *testing.T, s *apptest.Server, locale, tz, acceptLanguage string) lookSession {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"site_key": s.Workspace.SiteKey, "locale": locale, "time_zone": tz})
+	req, err := http.NewRequest("POST", s.URL+"/api/widget/v1/session", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if acceptLanguage != "" {
+		req.Header.Set("Accept-Language", acceptLanguage)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("session: %s", resp.Status)
+	}
+	var out lookSession
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The widget settings are stored and served; bad values answer the
+// contract's codes and change nothing.
+func TestWidgetSettings(t *testing.T) {
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("ada@example.com", "Ada")
+	var st model.Settings
+	s.Do("GET", "/api/v1/settings", a.Token, nil, http.StatusOK, &st)
+	if st.Widget.Color != "#2563eb" || st.Widget.Position != "right" || st.DefaultLocale != "en" || st.Widget.Greeting != "" {
+		t.Fatalf("default widget settings: %+v %q", st.Widget, st.DefaultLocale)
+	}
+	s.Do("PUT", "/api/v1/settings", a.Token, map[string]any{
+		"widget":         map[string]string{"color": "#0A7C42", "position": "left", "greeting": "  Hallo!  ", "away_message": "Bis gleich."},
+		"default_locale": "de",
+	}, http.StatusOK, &st)
+	want := model.WidgetLook{Color: "#0a7c42", Position: "left", Greeting: "Hallo!", AwayMessage: "Bis gleich."}
+	if st.Widget != want || st.DefaultLocale != "de" {
+		t.Fatalf("after PUT: %+v %q", st.Widget, st.DefaultLocale)
+	}
+	// A partial widget object changes only its fields.
+	s.Do("PUT", "/api/v1/settings", a.Token, map[string]any{"widget": map[string]string{"position": "right"}}, http.StatusOK, &st)
+	if want.Position = "right"; st.Widget != want {
+		t.Fatalf("after a partial PUT: %+v", st.Widget)
+	}
+
+	for _, c := range []struct {
+		name string
+		body map[string]any
+		code string
+	}{
+		{"named colour", map[string]any{"widget": map[string]string{"color": "green"}}, "invalid_color"},
+		{"short colour", map[string]any{"widget": map[string]string{"color": "#0a0"}}, "invalid_color"},
+		{"no hash", map[string]any{"widget": map[string]string{"color": "0a7c42"}}, "invalid_color"},
+		{"css injection", map[string]any{"widget": map[string]string{"color": "#000;background:url(x)"}}, "invalid_color"},
+		{"position", map[string]any{"widget": map[string]string{"position": "top"}}, "invalid_position"},
+		{"locale", map[string]any{"default_locale": "ja"}, "invalid_locale"},
+		{"locale tag", map[string]any{"default_locale": "fr-FR"}, "invalid_locale"},
+		{"time zone", map[string]any{"time_zone": "Mars/Olympus"}, "invalid_time_zone"},
+		{"long greeting", map[string]any{"widget": map[string]string{"greeting": strings.Repeat("é", 301)}}, "bad_request"},
+		// A bad field refuses the whole update, good fields included.
+		{"mixed", map[string]any{"default_locale": "it", "widget": map[string]string{"color": "#zzzzzz"}}, "invalid_color"},
+	} {
+		raw := s.Do("PUT", "/api/v1/settings", a.Token, c.body, http.StatusBadRequest, nil)
+		if got := apptest.ErrorCode(raw); got != c.code {
+			t.Errorf("%s: code %q, want %q", c.name, got, c.code)
+		}
+	}
+	s.Do("GET", "/api/v1/settings", a.Token, nil, http.StatusOK, &st)
+	if st.Widget != want || st.DefaultLocale != "de" || st.TimeZone != "UTC" {
+		t.Fatalf("refused updates changed the settings: %+v %q %q", st.Widget, st.DefaultLocale, st.TimeZone)
+	}
+
+	// An agent (not an admin) may not change the look.
+	b := s.AddAgent("bo@example.com", "Bo")
+	raw := s.Do("PUT", "/api/v1/settings", b.Token, map[string]any{"widget": map[string]string{"color": "#000000"}}, http.StatusForbidden, nil)
+	if apptest.ErrorCode(raw) != "forbidden" {
+		t.Errorf("agent's update: %s", raw)
+	}
+}
+
+// The session speaks the visitor's language as the contract picks it, and
+// answers the widget's look with the default words in that language.
+func TestSessionLanguage(t *testing.T) {
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("ada@example.com", "Ada")
+	s.Do("PUT", "/api/v1/settings", a.Token, map[string]any{"default_locale": "nl", "widget": map[string]string{"color": "#112233"}}, http.StatusOK, nil)
+	for _, c := range []struct {
+		name, locale, tz, accept, want, wantZone string
+	}{
+		{"widget locale", "fr-CA", "America/Toronto", "de", "fr", "America/Toronto"},
+		{"accept-language", "", "Europe/Berlin", "de-AT,de;q=0.9,en;q=0.5", "de", "Europe/Berlin"},
+		{"unknown locale, known header", "ja-JP", "", "it-IT", "it", ""},
+		{"nothing known: the workspace's default", "ja-JP", "", "ko", "nl", ""},
+		{"garbage everywhere", "<script>", "../../etc/passwd", ";;;", "nl", ""},
+		{"bad time zone is ignored", "pt-BR", "Mars/Olympus", "", "pt", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sess := sessionIn(t, s, c.locale, c.tz, c.accept)
+			if sess.Locale != c.want {
+				t.Errorf("locale %q, want %q", sess.Locale, c.want)
+			}
+			if sess.Widget.Color != "#112233" || sess.Widget.Position != "right" || sess.Widget.Greeting == "" || sess.Widget.AwayMessage == "" {
+				t.Errorf("widget %+v", sess.Widget)
+			}
+			var lang, zone *string
+			row := s.App.DB.SQL.QueryRow(`SELECT language, time_zone FROM visitors WHERE id = (SELECT id FROM visitors ORDER BY created_at DESC LIMIT 1)`)
+			if err := row.Scan(&lang, &zone); err != nil {
+				t.Fatal(err)
+			}
+			if lang == nil || *lang != c.want {
+				t.Errorf("stored language %v, want %q", lang, c.want)
+			}
+			if got := ""; zone != nil {
+				got = *zone
+				if got != c.wantZone {
+					t.Errorf("stored zone %q, want %q", got, c.wantZone)
+				}
+			} else if c.wantZone != "" {
+				t.Errorf("no zone stored, want %q", c.wantZone)
+			}
+		})
+	}
+	// The default words follow the language; the workspace's own words win.
+	fr := sessionIn(t, s, "fr", "", "")
+	if !strings.Contains(fr.Widget.AwayMessage, "Laissez-nous un message") {
+		t.Errorf("French away note %q", fr.Widget.AwayMessage)
+	}
+	s.Do("PUT", "/api/v1/settings", a.Token, map[string]any{"widget": map[string]string{"greeting": "Welkom bij ons!"}}, http.StatusOK, nil)
+	if g := sessionIn(t, s, "fr", "", "").Widget.Greeting; g != "Welkom bij ons!" {
+		t.Errorf("greeting %q, want the workspace's own", g)
+	}
+}
+
+// The look of a site for a first-time visitor creates no visitor.
+func TestWidgetLookCreatesNoVisitor(t *testing.T) {
+	s := apptest.Start(t, nil)
+	resp, err := http.Get(s.URL + "/api/widget/v1/look?site_key=" + s.Workspace.SiteKey + "&locale=es-MX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var look struct {
+		Locale string     `json:"locale"`
+		Widget widgetLook `json:"widget"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&look); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("look: %s %v", resp.Status, err)
+	}
+	if look.Locale != "es" || look.Widget.Color != "#2563eb" || !strings.Contains(look.Widget.Greeting, "Escríbenos") {
+		t.Errorf("look %+v", look)
+	}
+	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "max-age") {
+		t.Errorf("Cache-Control %q", cc)
+	}
+	var n int
+	if err := s.App.DB.SQL.QueryRow(`SELECT COUNT(*) FROM visitors`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d visitors after the look (%v)", n, err)
+	}
+	raw := s.Do("GET", "/api/widget/v1/look?site_key=nope", "", nil, http.StatusNotFound, nil)
+	if apptest.ErrorCode(raw) != "unknown_site" {
+		t.Errorf("unknown site: %s", raw)
+	}
+}
