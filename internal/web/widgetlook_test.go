@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -192,5 +193,54 @@ func TestWidgetLookCreatesNoVisitor(t *testing.T) {
 	raw := s.Do("GET", "/api/widget/v1/look?site_key=nope", "", nil, http.StatusNotFound, nil)
 	if apptest.ErrorCode(raw) != "unknown_site" {
 		t.Errorf("unknown site: %s", raw)
+	}
+}
+
+func getIn(t *testing.T, url, acceptLanguage string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acceptLanguage != "" {
+		req.Header.Set("Accept-Language", acceptLanguage)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// The pages a visitor opens from an email speak their language: the
+// chat-link page the widget's, the others the browser's, else the
+// workspace's default.
+func TestVisitorPagesLanguage(t *testing.T) {
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("ada@example.com", "Ada")
+	s.Do("PUT", "/api/v1/settings", a.Token, map[string]any{"default_locale": "it"}, http.StatusOK, nil)
+	fr := sessionIn(t, s, "fr-FR", "Europe/Paris", "")
+
+	// The widget spoke French: the chat link is French whatever the browser says.
+	code, body := getIn(t, s.URL+"/chat/"+fr.VisitorToken, "de")
+	for _, want := range []string{`<html lang="fr">`, "Votre conversation avec Default", `data-locale="fr"`} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("chat link: %d, lacks %q", code, want)
+		}
+	}
+	for _, c := range []struct{ accept, lang, words string }{
+		{"es-ES,es;q=0.9", "es", "Este enlace al chat no funciona"},
+		{"ja", "en", "This chat link does not work"}, // no workspace known: English
+	} {
+		code, body := getIn(t, s.URL+"/chat/not-a-token", c.accept)
+		if code != http.StatusNotFound || !strings.Contains(body, `<html lang="`+c.lang+`">`) || !strings.Contains(body, c.words) {
+			t.Errorf("invalid chat link in %s: %d\n%s", c.accept, code, body)
+		}
+	}
+	code, body = getIn(t, s.URL+"/unsubscribe/not-a-token", "nl-BE")
+	if code != http.StatusNotFound || !strings.Contains(body, `<html lang="nl">`) || !strings.Contains(body, "Deze afmeldlink werkt niet") {
+		t.Errorf("invalid unsubscribe link in Dutch: %d\n%s", code, body)
 	}
 }
