@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
-	"math"
 	"net/mail"
 	"net/url"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parleychat/parley/internal/contrast"
 	"github.com/parleychat/parley/internal/i18n"
 	"github.com/parleychat/parley/internal/mail/message"
 	"github.com/parleychat/parley/internal/model"
@@ -204,8 +204,8 @@ func compose(in ComposeInput) (message.Message, error) {
 		Workspace:       name,
 		Rule:            strings.Repeat("=", utf8.RuneCountInString(name)),
 		Brand:           brand,
-		OnBrand:         textOn(brand),
-		BrandText:       readableOnWhite(brand),
+		OnBrand:         contrast.TextOn(brand),
+		BrandText:       contrast.ReadableOnWhite(brand),
 		Preheader:       preheader(d),
 		PreheaderPad:    strings.Repeat("\u200c\u00a0", 40),
 		Greeting:        p.T("email.hi"),
@@ -311,65 +311,10 @@ func preheader(d Decision) string {
 // brandColor returns c when it is #RRGGBB, else DefaultBrandColor.
 func brandColor(c string) string {
 	c = strings.TrimSpace(c)
-	if _, ok := rgb(c); ok {
+	if _, ok := contrast.RGB(c); ok {
 		return strings.ToLower(c)
 	}
 	return DefaultBrandColor
-}
-
-func rgb(c string) ([3]float64, bool) {
-	var v [3]float64
-	if len(c) != 7 || c[0] != '#' {
-		return v, false
-	}
-	for i := range 3 {
-		n, err := strconv.ParseUint(c[1+2*i:3+2*i], 16, 8)
-		if err != nil {
-			return v, false
-		}
-		v[i] = float64(n) / 255
-	}
-	return v, true
-}
-
-// luminance is the relative luminance of a #RRGGBB colour (WCAG 2.x).
-func luminance(c string) float64 {
-	v, _ := rgb(c)
-	var l [3]float64
-	for i, x := range v {
-		if x <= 0.04045 {
-			l[i] = x / 12.92
-		} else {
-			l[i] = math.Pow((x+0.055)/1.055, 2.4)
-		}
-	}
-	return 0.2126*l[0] + 0.7152*l[1] + 0.0722*l[2]
-}
-
-func contrast(a, b string) float64 {
-	la, lb := luminance(a), luminance(b)
-	if la < lb {
-		la, lb = lb, la
-	}
-	return (la + 0.05) / (lb + 0.05)
-}
-
-const darkText = "#1f2328"
-
-// textOn picks white or dark text, whichever reads better on c.
-func textOn(c string) string {
-	if contrast(c, "#ffffff") >= contrast(c, darkText) {
-		return "#ffffff"
-	}
-	return darkText
-}
-
-// readableOnWhite returns c when text in it reads on white (WCAG AA, 4.5:1).
-func readableOnWhite(c string) string {
-	if contrast(c, "#ffffff") >= 4.5 {
-		return c
-	}
-	return darkText
 }
 
 func senderName(p i18n.Printer, agent, workspace string) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -242,5 +243,39 @@ func TestVisitorPagesLanguage(t *testing.T) {
 	code, body = getIn(t, s.URL+"/unsubscribe/not-a-token", "nl-BE")
 	if code != http.StatusNotFound || !strings.Contains(body, `<html lang="nl">`) || !strings.Contains(body, "Deze afmeldlink werkt niet") {
 		t.Errorf("invalid unsubscribe link in Dutch: %d\n%s", code, body)
+	}
+}
+
+// Settings → Widget saves the look and shows it in the preview; a bad
+// colour is refused with the contract's words and nothing changes.
+func TestDashboardWidgetSettings(t *testing.T) {
+	s := apptest.Start(t, nil)
+	s.AddAgent("ada@example.com", "Ada")
+	b := newBrowser(t, s)
+	b.login("ada@example.com")
+	page := b.get("/dashboard/settings").Body
+	mustContain(t, "settings", page, `data-testid="widget-preview"`, `--p:#2563eb;--on:#ffffff`, `<option value="fr">Français</option>`)
+
+	a := b.post("/dashboard/settings", url.Values{"widget_color": {"#ffd400"}, "widget_position": {"left"},
+		"widget_greeting": {"Bonjour <b>!</b>"}, "widget_away_message": {""}, "default_locale": {"fr"}})
+	if a.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%s", a.Status, a.Body)
+	}
+	page = b.get("/dashboard/settings").Body
+	mustContain(t, "saved settings", page, `--p:#ffd400;--on:#1f2328`, `look-preview left`, `Bonjour &lt;b&gt;!&lt;/b&gt;`,
+		`<option value="fr" selected>Français</option>`)
+	if strings.Contains(page, "Bonjour <b>") {
+		t.Error("the greeting is not escaped")
+	}
+
+	a = b.post("/dashboard/settings", url.Values{"widget_color": {"red"}})
+	if a.Status != http.StatusBadRequest || !strings.Contains(a.Body, "#RRGGBB") {
+		t.Errorf("bad colour: %d", a.Status)
+	}
+	var st model.Settings
+	agent := s.AddAgent("bo@example.com", "Bo")
+	s.Do("GET", "/api/v1/settings", agent.Token, nil, http.StatusOK, &st)
+	if st.Widget.Color != "#ffd400" || st.Widget.Position != "left" || st.DefaultLocale != "fr" {
+		t.Errorf("after a refused colour: %+v %s", st.Widget, st.DefaultLocale)
 	}
 }

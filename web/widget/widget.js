@@ -234,8 +234,9 @@
     return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
   };
   const DARK = '#1f2937';
-  // onColor: white or dark text, whichever reads better on the colour.
-  const onColor = (c) => (contrast(c, '#ffffff') >= contrast(c, DARK) ? '#ffffff' : DARK);
+  // onColor: white text when it reads at 4.5:1 (WCAG AA), else dark, else
+  // black, which always does (internal/contrast has the same rule).
+  const onColor = (c) => (contrast(c, '#ffffff') >= 4.5 ? '#ffffff' : contrast(c, DARK) >= 4.5 ? DARK : '#000000');
 
   function applyLook() {
     if (!ready || !look) return;
