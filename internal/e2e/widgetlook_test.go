@@ -115,6 +115,11 @@ func TestWidgetInFrenchWithBrandLook(t *testing.T) {
 				t.Errorf("%d visitors stored as French in Paris, want 1", n)
 			}
 
+			// The agent's reply carries their initials, and so does the header.
+			_, convID := conversationOf(t, srv, eval[string](visitor, `window.Parley.visitorToken()`))
+			srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", admin.Token, map[string]string{"body": "Oui, bien sûr.", "kind": "reply"}, http.StatusCreated, nil)
+			visitor.waitFor("the reply with initials", inWidget(`$$('message').some((m) => m.textContent.includes('Oui, bien sûr.') && m.querySelector('.av').textContent === 'A') && $('header-avatar').textContent === 'A' && !$('header-avatar').hidden`), 10*time.Second)
+
 			// Every agent goes away: the away note replaces the greeting.
 			srv.Do("PUT", "/api/v1/me/status", admin.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
 			visitor.waitFor("the away note", inWidget(`$('status').textContent === 'absent' && !$('note').hidden && $('note').textContent.startsWith(`+js(away)+`) && $('messages').getAttribute('data-greeting') === ''`), 10*time.Second)

@@ -343,6 +343,14 @@
     return isNaN(d) ? '' : pad(d.getHours()) + ':' + pad(d.getMinutes());
   }
 
+  // initials: "Ada Lovelace" → "AL", for an agent without a picture.
+  function initials(name) {
+    const w = String(name || '').trim().split(/\s+/).filter(Boolean);
+    if (!w.length) return '';
+    const first = (x) => (Array.from(x)[0] || '').toUpperCase();
+    return first(w[0]) + (w.length > 1 ? first(w[w.length - 1]) : '');
+  }
+
   const chars = (s) => (s.length > COUNTER_FROM ? Array.from(s).length : s.length);
 
   async function api(method, path, body) {
@@ -1047,7 +1055,10 @@ button{cursor:pointer}
 .list:empty::before{content:attr(data-greeting);color:#4b5563;margin:auto;text-align:center}
 .msg{max-width:85%;display:flex;flex-direction:column;align-self:flex-start}
 .msg.visitor{align-self:flex-end;align-items:flex-end}
-.meta{font-size:11px;color:#6b7280;margin:0 4px 2px;display:flex;gap:6px}
+.meta{font-size:11px;color:#6b7280;margin:0 4px 2px;display:flex;align-items:center;gap:6px}
+.av{order:-1;width:20px;height:20px;border-radius:50%;background:var(--p);color:var(--on);font-size:9px;font-weight:700;display:inline-flex;align-items:center;justify-content:center;flex:none}
+.av:empty{display:none}
+.hav{order:0;width:32px;height:32px;font-size:13px;border:2px solid var(--on)}
 .body{padding:8px 12px;border-radius:14px;background:#e5e7eb;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
 .visitor .body{background:var(--p);color:var(--on)}
 .body a{color:inherit;text-decoration:underline}
@@ -1102,7 +1113,7 @@ button{cursor:pointer}
 </button>
 <div class="sr" data-parley="announcer" role="status" aria-live="polite" aria-atomic="true"></div>
 <div class="win" id="parley-window" data-parley="window" role="dialog" hidden>
-<div class="head"><div class="hd"><div class="title" id="parley-title" data-parley="title"></div><div class="st"><span class="dot" aria-hidden="true"></span><span data-parley="status"></span></div></div>
+<div class="head"><span class="av hav" data-parley="header-avatar" aria-hidden="true" hidden></span><div class="hd"><div class="title" id="parley-title" data-parley="title"></div><div class="st"><span class="dot" aria-hidden="true"></span><span data-parley="status"></span></div></div>
 <button class="x" type="button" data-parley="close"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6 6 18"/></svg></button></div>
 <div class="list" data-parley="messages" role="log" aria-live="polite" tabindex="0"></div>
 <div class="conn" data-parley="connection" role="status" hidden></div>
@@ -1349,6 +1360,7 @@ button{cursor:pointer}
     if (status) el.setAttribute('data-status', status); else el.removeAttribute('data-status');
     const [meta, b, st] = el.children;
     meta.children[0].textContent = name;
+    meta.children[2].textContent = kind === 'agent' ? initials(name) : '';
     const tm = meta.children[1];
     if (time) {
       tm.textContent = hhmm(time);
@@ -1392,7 +1404,9 @@ button{cursor:pointer}
       const meta = h('div', 'meta');
       const who = h('span', 'who');
       who.setAttribute('data-parley', 'author');
-      meta.append(who, h('time', 'time'));
+      const av = h('span', 'av');
+      av.setAttribute('aria-hidden', 'true');
+      meta.append(who, h('time', 'time'), av);
       const b = h('div', 'body');
       b.setAttribute('data-parley', 'body');
       b.dir = 'auto';
@@ -1432,7 +1446,7 @@ button{cursor:pointer}
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
     const want = [];
     const sorted = Array.from(msgs.values()).sort((a, b) => a._t - b._t || a._s - b._s);
-    let unread = 0;
+    let unread = 0, lastAgent = '';
     for (const m of sorted) {
       const el = msgNode('m:' + m.id);
       const agent = m.author.kind === 'agent';
@@ -1442,6 +1456,7 @@ button{cursor:pointer}
       fillFiles(el, m.attachments);
       askField(el, m);
       if (m.asks_email && !asked) { asked = true; sync(); }
+      if (agent) lastAgent = m.author.name || '';
       if (agent && !m.read_by_visitor_at && !seen.has(m.id)) unread++;
       if (agent && isOpen && !agentShown) { agentShown = true; sync(); }
       want.push(el);
@@ -1457,6 +1472,10 @@ button{cursor:pointer}
     want.forEach((el, i) => { if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null); });
     while (list.children.length > want.length) list.lastElementChild.remove();
 
+    // The header shows who answers: the agent of the latest reply.
+    const hav = shadow.querySelector('[data-parley="header-avatar"]');
+    hav.textContent = initials(lastAgent);
+    hav.hidden = !lastAgent;
     badge.textContent = unread ? String(unread) : '';
     badge.hidden = !unread;
     launcher.setAttribute('aria-label', t(isOpen ? 'close' : 'open') + (unread ? ' (' + t('unread', unread) + ')' : ''));
