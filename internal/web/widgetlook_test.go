@@ -26,16 +26,17 @@ type lookSession struct {
 	Widget       widgetLook `json:"widget"`
 }
 
-// sessionIn starts a widget session with a locale, a time zone and an
-// Accept-Language header.
-func sessionIn(t *testing.T, s *apptest.Server, locale, tz, acceptLanguage string) lookSession {
+// requestIn sends a request with an Accept-Language header ("" for none)
+// and returns the status and body.
+func requestIn(t *testing.T, method, url string, body []byte, acceptLanguage string) (int, []byte) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"site_key": s.Workspace.SiteKey, "locale": locale, "time_zone": tz})
-	req, err := http.NewRequest("POST", s.URL+"/api/widget/v1/session", bytes.NewReader(body))
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if acceptLanguage != "" {
 		req.Header.Set("Accept-Language", acceptLanguage)
 	}
@@ -44,11 +45,24 @@ func sessionIn(t *testing.T, s *apptest.Server, locale, tz, acceptLanguage strin
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("session: %s", resp.Status)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// sessionIn starts a widget session with a locale, a time zone and an
+// Accept-Language header.
+func sessionIn(t *testing.T, s *apptest.Server, locale, tz, acceptLanguage string) lookSession {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"site_key": s.Workspace.SiteKey, "locale": locale, "time_zone": tz})
+	code, raw := requestIn(t, "POST", s.URL+"/api/widget/v1/session", body, acceptLanguage)
+	if code != http.StatusOK {
+		t.Fatalf("session: %d %s", code, raw)
 	}
 	var out lookSession
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -199,20 +213,8 @@ func TestWidgetLookCreatesNoVisitor(t *testing.T) {
 
 func getIn(t *testing.T, url, acceptLanguage string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if acceptLanguage != "" {
-		req.Header.Set("Accept-Language", acceptLanguage)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	code, b := requestIn(t, "GET", url, nil, acceptLanguage)
+	return code, string(b)
 }
 
 // The pages a visitor opens from an email speak their language: the
