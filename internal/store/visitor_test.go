@@ -226,3 +226,36 @@ func TestOnlineVisitorIDs(t *testing.T) {
 		check(t, "OnlineVisitorIDs", got, want)
 	})
 }
+
+// A visitor's language and time zone are kept; an empty zone keeps the
+// stored one.
+func TestVisitorLanguage(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		v := model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, EmailStatus: model.EmailOK, CreatedAt: at(0)}
+		if err := db.CreateVisitor(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []struct{ lang, zone, wantLang, wantZone string }{
+			{"", "", "", ""}, // as created
+			{"fr", "Europe/Paris", "fr", "Europe/Paris"},
+			{"de", "", "de", "Europe/Paris"},
+			{"pt", "America/Sao_Paulo", "pt", "America/Sao_Paulo"},
+		} {
+			if step.lang != "" {
+				if err := db.SetVisitorLanguage(ctx, v.ID, step.lang, step.zone); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := db.Visitor(ctx, w.ID, v.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Language != step.wantLang || got.TimeZone != step.wantZone {
+				t.Errorf("after %q %q: %q %q, want %q %q", step.lang, step.zone, got.Language, got.TimeZone, step.wantLang, step.wantZone)
+			}
+		}
+	})
+}
