@@ -182,10 +182,9 @@ type Agent struct {
 	// StatusSource says whether Status is the agent's choice or the away
 	// timer's offline.
 	StatusSource string `json:"status_source"`
-	// AvatarURL is the agent's picture (nil: none; initials are shown).
+	// AvatarURL is always null for now: Parley stores no pictures (the
+	// widget shows the agent's initials).
 	AvatarURL *string `json:"avatar_url"`
-	// AvatarID is the stored image behind AvatarURL.
-	AvatarID *string `json:"-"`
 	// ChosenStatus is the status the agent last chose, given back when the
 	// away timer had set them offline and a dashboard connects again.
 	ChosenStatus   string     `json:"-"`

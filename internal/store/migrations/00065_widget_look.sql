@@ -9,11 +9,8 @@ ALTER TABLE workspaces ADD COLUMN widget_greeting TEXT NOT NULL DEFAULT '';
 ALTER TABLE workspaces ADD COLUMN widget_away_message TEXT NOT NULL DEFAULT '';
 ALTER TABLE workspaces ADD COLUMN default_locale TEXT NOT NULL DEFAULT 'en';
 ALTER TABLE visitors ADD COLUMN language TEXT;
--- An agent's picture: an image stored as an attachment.
-ALTER TABLE agents ADD COLUMN avatar_id TEXT;
 
 -- +goose Down
-ALTER TABLE agents DROP COLUMN avatar_id;
 ALTER TABLE visitors DROP COLUMN language;
 ALTER TABLE workspaces DROP COLUMN default_locale;
 ALTER TABLE workspaces DROP COLUMN widget_away_message;
