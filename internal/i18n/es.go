@@ -26,6 +26,8 @@ var es = Lang{
 		"email.you":              "Tú",
 		"email.via":              "%[1]s de %[2]s",
 
+		"chat.ask_email": "¿Podría dejarnos su dirección de correo electrónico? Si sale de la página, le enviaremos allí nuestras respuestas.",
+
 		"widget.greeting": "¿Tienes alguna pregunta? Escríbenos, estaremos encantados de ayudarte.",
 		"widget.away":     "Ahora mismo no estamos disponibles. Déjanos un mensaje y te responderemos lo antes posible.",
 
