@@ -150,9 +150,9 @@ type SettingsPatch struct {
 	IdentityVerification *bool `json:"identity_verification"`
 	RetentionDays        *int  `json:"retention_days"`
 	// TypingPreview: off, agents see that a visitor types, not what.
-	TypingPreview *bool `json:"typing_preview"`
-	Widget               *WidgetPatch `json:"widget"`
-	DefaultLocale        *string      `json:"default_locale"`
+	TypingPreview *bool        `json:"typing_preview"`
+	Widget        *WidgetPatch `json:"widget"`
+	DefaultLocale *string      `json:"default_locale"`
 }
 
 // WidgetPatch is a subset of the widget's look to change.
