@@ -437,7 +437,8 @@ func TestWidgetFirstLoadIsOneRequest(t *testing.T) {
 	}
 	eval[bool](visitor, inWidget(`($('launcher').click(), true)`))
 	visitor.waitFor("the session", `window.Parley.visitorToken()`, 10*time.Second)
-	visitor.waitFor("the history", `performance.getEntriesByType('resource').some((e) => e.name.includes('/api/widget/v1/messages'))`, 10*time.Second)
+	// A new visitor has no history to fetch: the session said there is no conversation.
+	visitor.waitFor("the live connection", inWidget(`$('connection').hidden`), 10*time.Second)
 
 	// A returning visitor (a stored token) gets the session at once, for
 	// the unread badge and presence.
