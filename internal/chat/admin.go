@@ -150,7 +150,17 @@ type SettingsPatch struct {
 	IdentityVerification *bool `json:"identity_verification"`
 	RetentionDays        *int  `json:"retention_days"`
 	// TypingPreview: off, agents see that a visitor types, not what.
-	TypingPreview *bool `json:"typing_preview"`
+	TypingPreview *bool        `json:"typing_preview"`
+	Widget        *WidgetPatch `json:"widget"`
+	DefaultLocale *string      `json:"default_locale"`
+}
+
+// WidgetPatch is a subset of the widget's look to change.
+type WidgetPatch struct {
+	Color       *string `json:"color"`
+	Position    *string `json:"position"`
+	Greeting    *string `json:"greeting"`
+	AwayMessage *string `json:"away_message"`
 }
 
 // ContactFormPatch is a subset of the contact-form settings to change.
@@ -206,6 +216,9 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, p Sett
 			return st, newError(CodeBadRequest, fmt.Sprintf("retention_days is 0 (keep for ever) or a number of days up to %d", MaxRetentionDays))
 		}
 		st.RetentionDays = *p.RetentionDays
+	}
+	if err := applyWidgetPatch(&st, p); err != nil {
+		return st, err
 	}
 	if p.TimeZone != nil {
 		tz := strings.TrimSpace(*p.TimeZone)

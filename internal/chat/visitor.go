@@ -25,6 +25,17 @@ type Session struct {
 	// (the workspace's email_forwarding is not "off"), so it offers to
 	// collect an address only then.
 	EmailForwarding bool `json:"email_forwarding"`
+	// Locale is the language the widget speaks (one of i18n.Languages).
+	Locale string     `json:"locale"`
+	Widget WidgetView `json:"widget"`
+}
+
+// SessionLanguage is what a widget's session request says of the
+// visitor's language: the page's locale (BCP 47) and the browser's
+// Accept-Language header. Anything unknown or malformed is passed over,
+// never refused.
+type SessionLanguage struct {
+	Locale, AcceptLanguage string
 }
 
 // Session starts or resumes a visitor on a site. With an identity (nil:
@@ -33,7 +44,7 @@ type Session struct {
 // verification, only fills in the contact details of this browser's
 // visitor. addr is the client's address (its /64 for IPv6), which the
 // limits on new anonymous visitors key on.
-func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr string, id *Identity) (Session, error) {
+func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr string, id *Identity, lang SessionLanguage) (Session, error) {
 	w, err := s.db.WorkspaceBySiteKey(ctx, siteKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return Session{}, &Error{Code: CodeUnknownSite, Message: "unknown site key", Err: err}
@@ -81,8 +92,12 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 			return Session{}, err
 		}
 	}
+	if v, err = s.rememberLanguage(ctx, v, w.Settings, lang); err != nil {
+		return Session{}, err
+	}
 	sess := Session{VisitorToken: visitorToken, Visitor: v, ContactForm: w.Settings.ContactForm, WorkspaceName: w.Name,
-		EmailForwarding: w.Settings.EmailForwarding != model.ForwardOff}
+		EmailForwarding: w.Settings.EmailForwarding != model.ForwardOff,
+		Locale:          v.Language, Widget: widgetView(w.Settings, v.Language)}
 	if c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite); err == nil {
 		sess.ConversationID = &c.ID
 	} else if !errors.Is(err, store.ErrNotFound) {

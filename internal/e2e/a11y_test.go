@@ -415,8 +415,9 @@ func TestWidgetContactFormAtDoubleZoom(t *testing.T) {
 	})
 }
 
-// A new visitor's page view costs one request, for widget.js: the session
-// waits until the chat is opened. A returning visitor connects at once.
+// A new visitor's page view costs widget.js and the site's look (colour,
+// side, language: one small cacheable answer): the session waits until the
+// chat is opened. A returning visitor connects at once.
 func TestWidgetFirstLoadIsOneRequest(t *testing.T) {
 	srv := startParley(t)
 	visitor := newTab(t, "visitor")
@@ -427,15 +428,17 @@ func TestWidgetFirstLoadIsOneRequest(t *testing.T) {
 		// The browser's own request for the demo page's favicon is no cost of the widget.
 		return eval[[]string](visitor, `performance.getEntriesByType('resource').map((e) => e.initiatorType + ' ' + new URL(e.name).pathname).filter((r) => r !== 'other /favicon.ico')`)
 	}
-	if got := resources(); len(got) != 1 || got[0] != "script /widget.js" {
-		t.Fatalf("resources of a new visitor's page view: %v, want only script /widget.js", got)
+	visitor.waitFor("the look", `performance.getEntriesByType('resource').some((e) => e.name.includes('/api/widget/v1/look'))`, 10*time.Second)
+	if got := resources(); len(got) != 2 || got[0] != "script /widget.js" || got[1] != "fetch /api/widget/v1/look" {
+		t.Fatalf("resources of a new visitor's page view: %v, want only script /widget.js and fetch /api/widget/v1/look", got)
 	}
 	if n := count(t, srv, `SELECT COUNT(*) FROM visitors`); n != 0 {
 		t.Errorf("%d visitors stored before the chat was opened", n)
 	}
 	eval[bool](visitor, inWidget(`($('launcher').click(), true)`))
 	visitor.waitFor("the session", `window.Parley.visitorToken()`, 10*time.Second)
-	visitor.waitFor("the history", `performance.getEntriesByType('resource').some((e) => e.name.includes('/api/widget/v1/messages'))`, 10*time.Second)
+	// A new visitor has no history to fetch: the session said there is no conversation.
+	visitor.waitFor("the live connection", inWidget(`$('connection').hidden`), 10*time.Second)
 
 	// A returning visitor (a stored token) gets the session at once, for
 	// the unread badge and presence.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
-	"math"
 	"net/mail"
 	"net/url"
 	"slices"
@@ -17,6 +16,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parleychat/parley/internal/contrast"
+	"github.com/parleychat/parley/internal/i18n"
 	"github.com/parleychat/parley/internal/mail/message"
 	"github.com/parleychat/parley/internal/model"
 )
@@ -45,6 +46,10 @@ type ComposeInput struct {
 
 	Location *time.Location // zone of the times in the body; nil: UTC
 	Now      time.Time      // the email's Date
+
+	// Lang is the language the email is written in (one of
+	// i18n.Languages); empty or unknown: English.
+	Lang string
 }
 
 // ErrForwardingOff is returned by Preview for ModeOff, which sends no email to preview.
@@ -57,6 +62,8 @@ const (
 	// Asks Exchange and Outlook not to answer with out-of-office or auto-replies. Delivery
 	// reports (DR, NDR) are deliberately not suppressed: bounces must come back.
 	headerSuppress = "X-Auto-Response-Suppress"
+	// The language of the text (RFC 3282).
+	headerLanguage = "Content-Language"
 )
 
 // DefaultBrandColor is the brand colour of a workspace that has none of
@@ -79,6 +86,7 @@ var (
 
 // emailView is the data of both templates. Every string is plain text: html/template escapes it.
 type emailView struct {
+	Lang            string // the <html lang> and Content-Language
 	Subject         string
 	Workspace       string // the brand: the header of both parts
 	Rule            string // "=" under Workspace in the text part
@@ -94,6 +102,8 @@ type emailView struct {
 	ConversationURL string
 	UnsubscribeURL  string
 	Footer          string
+	// Words of the templates, in Lang.
+	NewLabel, NewText, Continue, ContinueText, ReplyHint, Unsubscribe, UnsubscribeText string
 }
 
 type messageView struct {
@@ -182,42 +192,51 @@ func compose(in ComposeInput) (message.Message, error) {
 	if agent == "" {
 		agent = newestPendingAuthor(d)
 	}
-	from.Name = senderName(agent, workspace)
+	p := i18n.For(in.Lang)
+	from.Name = senderName(p, agent, workspace)
 	to.Name = visitorName
 
 	brand := brandColor(in.BrandColor)
 	name := cmp.Or(workspace, "Support")
 	view := emailView{
-		Subject:         subject(workspace),
+		Lang:            p.Lang(),
+		Subject:         subject(p, workspace),
 		Workspace:       name,
 		Rule:            strings.Repeat("=", utf8.RuneCountInString(name)),
 		Brand:           brand,
-		OnBrand:         textOn(brand),
-		BrandText:       readableOnWhite(brand),
+		OnBrand:         contrast.TextOn(brand),
+		BrandText:       contrast.ReadableOnWhite(brand),
 		Preheader:       preheader(d),
 		PreheaderPad:    strings.Repeat("\u200c\u00a0", 40),
-		Greeting:        "Hi,",
-		Intro:           intro(len(d.Pending), workspace, mode),
-		Omitted:         omitted(in.Snapshot.Messages, len(d.Messages)),
+		Greeting:        p.T("email.hi"),
+		Intro:           intro(p, len(d.Pending), workspace, mode),
+		Omitted:         omitted(p, in.Snapshot.Messages, len(d.Messages)),
 		ConversationURL: conversationURL,
 		UnsubscribeURL:  unsubscribe,
-		Footer:          footer(workspace),
+		Footer:          footer(p, workspace),
 		Messages:        make([]messageView, 0, len(d.Messages)),
+		NewLabel:        p.T("email.new"),
+		NewText:         p.T("email.new.text"),
+		Continue:        p.T("email.continue"),
+		ContinueText:    p.T("email.continue.text", conversationURL),
+		ReplyHint:       p.T("email.reply"),
+		Unsubscribe:     p.T("email.unsubscribe"),
+		UnsubscribeText: p.T("email.unsubscribe.text", unsubscribe),
 	}
 	if visitorName != "" {
-		view.Greeting = "Hi " + visitorName + ","
+		view.Greeting = p.T("email.hi.name", visitorName)
 	}
 	year := in.Now.In(loc).Year()
 	for _, m := range d.Messages {
 		mv := messageView{
-			Time: messageTime(m.CreatedAt.In(loc), year),
+			Time: p.Time(m.CreatedAt.In(loc), year),
 			Body: normalizeBody(m.Body),
 			New:  slices.Contains(d.Pending, m.ID),
 		}
 		switch m.AuthorKind {
 		case model.AuthorVisitor:
 			mv.Visitor = true
-			mv.Author = cmp.Or(visitorName, "You")
+			mv.Author = cmp.Or(visitorName, p.T("email.you"))
 		default:
 			mv.Author = cmp.Or(oneLine(m.AuthorName), workspace, "Support")
 			mv.Links = m.AuthorKind == model.AuthorAgent
@@ -247,6 +266,7 @@ func compose(in ComposeInput) (message.Message, error) {
 			headerAutoSubmitted: "auto-generated",
 			headerConversation:  convID,
 			headerSuppress:      "OOF, AutoReply",
+			headerLanguage:      p.Lang(),
 		},
 		Text: text.String(),
 		HTML: html.String(),
@@ -257,12 +277,13 @@ func compose(in ComposeInput) (message.Message, error) {
 	return e, nil
 }
 
-// subject is the same for every email of a conversation, so mail clients thread them.
-func subject(workspace string) string {
+// subject is the same for every email of a conversation in one language,
+// so mail clients thread them.
+func subject(p i18n.Printer, workspace string) string {
 	if workspace == "" {
-		return "Your conversation"
+		return p.T("email.subject.anon")
 	}
-	return "Your conversation with " + workspace
+	return p.T("email.subject", workspace)
 }
 
 // preheader is the start of the newest pending reply, cut at a word, for
@@ -290,71 +311,16 @@ func preheader(d Decision) string {
 // brandColor returns c when it is #RRGGBB, else DefaultBrandColor.
 func brandColor(c string) string {
 	c = strings.TrimSpace(c)
-	if _, ok := rgb(c); ok {
+	if _, ok := contrast.RGB(c); ok {
 		return strings.ToLower(c)
 	}
 	return DefaultBrandColor
 }
 
-func rgb(c string) ([3]float64, bool) {
-	var v [3]float64
-	if len(c) != 7 || c[0] != '#' {
-		return v, false
-	}
-	for i := range 3 {
-		n, err := strconv.ParseUint(c[1+2*i:3+2*i], 16, 8)
-		if err != nil {
-			return v, false
-		}
-		v[i] = float64(n) / 255
-	}
-	return v, true
-}
-
-// luminance is the relative luminance of a #RRGGBB colour (WCAG 2.x).
-func luminance(c string) float64 {
-	v, _ := rgb(c)
-	var l [3]float64
-	for i, x := range v {
-		if x <= 0.04045 {
-			l[i] = x / 12.92
-		} else {
-			l[i] = math.Pow((x+0.055)/1.055, 2.4)
-		}
-	}
-	return 0.2126*l[0] + 0.7152*l[1] + 0.0722*l[2]
-}
-
-func contrast(a, b string) float64 {
-	la, lb := luminance(a), luminance(b)
-	if la < lb {
-		la, lb = lb, la
-	}
-	return (la + 0.05) / (lb + 0.05)
-}
-
-const darkText = "#1f2328"
-
-// textOn picks white or dark text, whichever reads better on c.
-func textOn(c string) string {
-	if contrast(c, "#ffffff") >= contrast(c, darkText) {
-		return "#ffffff"
-	}
-	return darkText
-}
-
-// readableOnWhite returns c when text in it reads on white (WCAG AA, 4.5:1).
-func readableOnWhite(c string) string {
-	if contrast(c, "#ffffff") >= 4.5 {
-		return c
-	}
-	return darkText
-}
-
-func senderName(agent, workspace string) string {
+func senderName(p i18n.Printer, agent, workspace string) string {
 	switch {
 	case agent != "" && workspace != "":
-		return agent + " via " + workspace
+		return p.T("email.via", agent, workspace)
 	case agent != "":
 		return agent
 	case workspace != "":
@@ -363,46 +329,38 @@ func senderName(agent, workspace string) string {
 	return "Parley"
 }
 
-func intro(pending int, workspace string, mode Mode) string {
-	var b strings.Builder
-	if pending == 1 {
-		b.WriteString("You have a new reply")
-	} else {
-		fmt.Fprintf(&b, "You have %d new replies", pending)
-	}
+func intro(p i18n.Printer, pending int, workspace string, mode Mode) string {
+	var s string
 	if workspace != "" {
-		b.WriteString(" from ")
-		b.WriteString(workspace)
+		s = p.T("email.intro.from", pending, workspace)
+	} else {
+		s = p.T("email.intro", pending)
 	}
-	b.WriteString(".")
 	if mode == ModeTranscript {
-		b.WriteString(" Here is the whole conversation.")
+		s += " " + p.T("email.transcript")
 	}
-	return b.String()
+	return s
 }
 
 // omitted says how many public messages of the conversation the email leaves out.
-func omitted(all []Message, shown int) string {
+func omitted(p i18n.Printer, all []Message, shown int) string {
 	n := -shown
 	for _, m := range all {
 		if m.Public() {
 			n++
 		}
 	}
-	switch {
-	case n <= 0:
+	if n <= 0 {
 		return ""
-	case n == 1:
-		return "1 earlier message is not shown."
 	}
-	return strconv.Itoa(n) + " earlier messages are not shown."
+	return p.T("email.omitted", n)
 }
 
-func footer(workspace string) string {
+func footer(p i18n.Printer, workspace string) string {
 	if workspace == "" {
-		return "You receive this email because you started a chat on our website."
+		return p.T("email.footer")
 	}
-	return "You receive this email because you started a chat with " + workspace + " on its website."
+	return p.T("email.footer.from", workspace)
 }
 
 func newestPendingAuthor(d Decision) string {
@@ -414,15 +372,6 @@ func newestPendingAuthor(d Decision) string {
 		}
 	}
 	return name
-}
-
-// messageTime formats a message's time as "Mon 2 Jan 15:04", with the year when it is not
-// the current one.
-func messageTime(t time.Time, currentYear int) string {
-	if t.Year() != currentYear {
-		return t.Format("Mon 2 Jan 2006 15:04")
-	}
-	return t.Format("Mon 2 Jan 15:04")
 }
 
 // normalizeBody makes line breaks "\n" and drops trailing blank lines and spaces.

@@ -336,7 +336,7 @@ func TestComposeNonASCII(t *testing.T) {
 	if subject, err := dec.DecodeHeader(p.header.Get("Subject")); err != nil || subject != "Your conversation with "+in.WorkspaceName {
 		t.Errorf("Subject decodes to %q (%v)", subject, err)
 	}
-	for _, want := range []string{"José Núñez · Mon 2 Mar 10:34\nGrüße aus Köln 👋\n", "[new] Zoë · Mon 2 Mar 10:36\nMerci, à bientôt — 日本語もOK\n"} {
+	for _, want := range []string{"José Núñez · Mon 2 Mar 10:34 UTC\nGrüße aus Köln 👋\n", "[new] Zoë · Mon 2 Mar 10:36 UTC\nMerci, à bientôt — 日本語もOK\n"} {
 		if !strings.Contains(p.text, want) {
 			t.Errorf("text part lacks %q:\n%s", want, p.text)
 		}
@@ -355,11 +355,11 @@ func TestComposeContent(t *testing.T) {
 		for _, want := range []string{
 			"Hi Sam,\n",
 			"You have 2 new replies from Acme.\n10 earlier messages are not shown.\n",
-			"Sam · Mon 2 Mar 10:11\nvisitor p11\n",
-			"Alex · Mon 2 Mar 10:12\nagent p12\n",
-			"Sam · Mon 2 Mar 10:13\nvisitor p13\n",
-			"[new] Alex · Mon 2 Mar 10:14\nagent r14\n",
-			"[new] Alex · Mon 2 Mar 10:15\nagent r15\n",
+			"Sam · Mon 2 Mar 10:11 UTC\nvisitor p11\n",
+			"Alex · Mon 2 Mar 10:12 UTC\nagent p12\n",
+			"Sam · Mon 2 Mar 10:13 UTC\nvisitor p13\n",
+			"[new] Alex · Mon 2 Mar 10:14 UTC\nagent r14\n",
+			"[new] Alex · Mon 2 Mar 10:15 UTC\nagent r15\n",
 		} {
 			if !strings.Contains(p.text, want) {
 				t.Errorf("text part lacks %q:\n%s", want, p.text)
@@ -376,7 +376,7 @@ func TestComposeContent(t *testing.T) {
 		if !strings.Contains(p.html, "10 earlier messages are not shown.") {
 			t.Error("html part does not say messages are left out")
 		}
-		if !strings.Contains(p.html, `>New</span> · <strong class="fg-main" style="color:#1f2328;">Alex</strong> · Mon 2 Mar 10:15</p>`) {
+		if !strings.Contains(p.html, `>New</span> · <strong class="fg-main" style="color:#1f2328;">Alex</strong> · Mon 2 Mar 10:15 UTC</p>`) {
 			t.Errorf("html part does not badge the newest reply:\n%s", p.html)
 		}
 	})
@@ -385,7 +385,7 @@ func TestComposeContent(t *testing.T) {
 		if strings.Count(p.text, " · Mon 2 Mar ") != 15 {
 			t.Errorf("text part holds %d messages, want 15:\n%s", strings.Count(p.text, " · Mon 2 Mar "), p.text)
 		}
-		for _, want := range []string{"Sam · Mon 2 Mar 10:01\nvisitor p1\n", "You have 2 new replies from Acme. Here is the whole conversation.\n"} {
+		for _, want := range []string{"Sam · Mon 2 Mar 10:01 UTC\nvisitor p1\n", "You have 2 new replies from Acme. Here is the whole conversation.\n"} {
 			if !strings.Contains(p.text, want) {
 				t.Errorf("text part lacks %q", want)
 			}
@@ -411,9 +411,9 @@ func TestComposeContent(t *testing.T) {
 		for _, want := range []string{
 			"Hi,\n",
 			"You have 2 new replies from Acme.",
-			"You · Sun 2 Mar 2025 12:00\nvisitor v1\n", // another year shows the year
-			"[new] Acme · Mon 2 Mar 12:36\nnameless\n", // an agent without a name: the workspace
-			"[new] Blair · Mon 2 Mar 12:36\nnamed\n",
+			"You · Sun 2 Mar 2025 12:00 EET\nvisitor v1\n", // another year shows the year
+			"[new] Acme · Mon 2 Mar 12:36 EET\nnameless\n", // an agent without a name: the workspace
+			"[new] Blair · Mon 2 Mar 12:36 EET\nnamed\n",
 		} {
 			if !strings.Contains(p.text, want) {
 				t.Errorf("text part lacks %q:\n%s", want, p.text)

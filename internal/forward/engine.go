@@ -524,7 +524,7 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 	if err != nil {
 		return store.Email{}, err
 	}
-	loc := w.Location()
+	loc := visitorLocation(c.Visitor, w)
 	id := model.NewID()
 	// The unsubscribe link names the address, so it covers every visitor
 	// with it, and still works once this visitor is erased.
@@ -550,6 +550,8 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 		Previous:        prev,
 		Location:        loc,
 		Now:             now,
+		Lang:            cmp.Or(c.Visitor.Language, w.Settings.DefaultLocale),
+		BrandColor:      w.Settings.Widget.Color,
 	})
 	if err != nil {
 		return store.Email{}, fmt.Errorf("compose email: %w", err)
@@ -561,4 +563,15 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 	return store.Email{ID: id, WorkspaceID: w.ID, ConversationID: c.ID, VisitorID: c.Visitor.ID,
 		MessageID: msg.MessageID, From: e.opts.MailFrom, To: snap.VisitorEmail, Raw: raw,
 		NextAttemptAt: now, CreatedAt: now}, nil
+}
+
+// visitorLocation is the zone an email's times are shown in: the visitor's
+// when the widget told it, else the workspace's.
+func visitorLocation(v model.Visitor, w model.Workspace) *time.Location {
+	if v.TimeZone != nil && *v.TimeZone != "" {
+		if l, err := time.LoadLocation(*v.TimeZone); err == nil {
+			return l
+		}
+	}
+	return w.Location()
 }

@@ -3,6 +3,7 @@ package forward
 import (
 	"context"
 	"fmt"
+	"github.com/parleychat/parley/internal/contrast"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -220,14 +221,14 @@ func TestBrandColor(t *testing.T) {
 	tests := []struct{ in, brand, on, text string }{
 		{"", DefaultBrandColor, "#ffffff", DefaultBrandColor},
 		{"not a colour", DefaultBrandColor, "#ffffff", DefaultBrandColor},
-		{"#FFD500", "#ffd500", darkText, darkText}, // yellow: dark text on it, too light for text on white
+		{"#FFD500", "#ffd500", contrast.Dark, contrast.Dark}, // yellow: dark text on it, too light for text on white
 		{"#0B3D91", "#0b3d91", "#ffffff", "#0b3d91"},
 		{"#abc", DefaultBrandColor, "#ffffff", DefaultBrandColor},
 	}
 	for _, tc := range tests {
 		b := brandColor(tc.in)
-		if b != tc.brand || textOn(b) != tc.on || readableOnWhite(b) != tc.text {
-			t.Errorf("%q: brand %s on %s text %s, want %s %s %s", tc.in, b, textOn(b), readableOnWhite(b), tc.brand, tc.on, tc.text)
+		if b != tc.brand || contrast.TextOn(b) != tc.on || contrast.ReadableOnWhite(b) != tc.text {
+			t.Errorf("%q: brand %s on %s text %s, want %s %s %s", tc.in, b, contrast.TextOn(b), contrast.ReadableOnWhite(b), tc.brand, tc.on, tc.text)
 		}
 	}
 	in := composeInput(t, snapshot(chat()...), ModeUnread)
@@ -244,8 +245,8 @@ func TestTextPartMatchesHTML(t *testing.T) {
 	name := in.WorkspaceName
 	for _, want := range []string{
 		name + "\n" + strings.Repeat("=", len([]rune(name))) + "\n\nHi Maximiliane",
-		"Maximiliane Alexandra von Oberhausen-Steinberg · Mon 2 Mar 10:34\nHere is the link: https://shop.example.com/orders/10482/",
-		"[new] Alex · Mon 2 Mar 10:36\nThe carrier confirmed",
+		"Maximiliane Alexandra von Oberhausen-Steinberg · Mon 2 Mar 10:34 UTC\nHere is the link: https://shop.example.com/orders/10482/",
+		"[new] Alex · Mon 2 Mar 10:36 UTC\nThe carrier confirmed",
 		"Continue the conversation: " + in.ConversationURL + "\n",
 		"Unsubscribe: " + in.UnsubscribeURL + "\n",
 	} {

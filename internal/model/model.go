@@ -115,6 +115,29 @@ type Settings struct {
 	// TypingPreview shows agents what a visitor is typing before it is
 	// sent; off, agents only see that the visitor is typing.
 	TypingPreview bool `json:"typing_preview"`
+	// Widget is the widget's look and words.
+	Widget WidgetLook `json:"widget"`
+	// DefaultLocale is the language spoken to visitors whose own is not
+	// known or not one Parley speaks.
+	DefaultLocale string `json:"default_locale"`
+}
+
+// Widget positions (WidgetLook.Position).
+const (
+	WidgetRight = "right"
+	WidgetLeft  = "left"
+)
+
+// DefaultWidgetColor is the widget's colour until a workspace picks one.
+const DefaultWidgetColor = "#2563eb"
+
+// WidgetLook is the widget part of Settings. An empty Greeting or
+// AwayMessage is the default wording in the visitor's language.
+type WidgetLook struct {
+	Color       string `json:"color"`
+	Position    string `json:"position"`
+	Greeting    string `json:"greeting"`
+	AwayMessage string `json:"away_message"`
 }
 
 // ContactForm is the contact-form part of Settings.
@@ -129,6 +152,8 @@ func DefaultSettings() Settings {
 		EmailForwarding: ForwardUnread,
 		ContactForm:     ContactForm{OfflineRequiresForm: true, Online: "optional"},
 		TypingPreview:   true,
+		Widget:          WidgetLook{Color: DefaultWidgetColor, Position: WidgetRight},
+		DefaultLocale:   "en",
 	}
 }
 
@@ -157,7 +182,8 @@ type Agent struct {
 	// StatusSource says whether Status is the agent's choice or the away
 	// timer's offline.
 	StatusSource string `json:"status_source"`
-	// AvatarURL is always null for now: Parley stores no pictures.
+	// AvatarURL is always null for now: Parley stores no pictures (the
+	// widget shows the agent's initials).
 	AvatarURL *string `json:"avatar_url"`
 	// ChosenStatus is the status the agent last chose, given back when the
 	// away timer had set them offline and a dashboard connects again.
@@ -203,6 +229,9 @@ type Visitor struct {
 	EmailStatusChangedAt *time.Time `json:"email_status_changed_at,omitempty"`
 	EmailStatusDetail    string     `json:"-"`
 	CreatedAt            time.Time  `json:"-"`
+	// Language is the language the widget speaks to the visitor (one of
+	// i18n.Languages), kept for the emails; "" until the widget started.
+	Language string `json:"-"`
 	VisitorContext
 }
 

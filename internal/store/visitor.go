@@ -14,7 +14,7 @@ import (
 // the email status is that of the visitor's address in the workspace.
 const visitorColumns = `v.id, v.workspace_id, v.name, v.email, COALESCE(ea.status, 'ok'), ea.source, ea.changed_at, ea.detail,
 	v.online, v.left_at, v.last_active_at, v.created_at, v.email_source, v.user_id,
-	v.locale, v.time_zone, v.referrer, v.browser, v.os, v.page_url, v.page_title, v.page_at`
+	v.locale, v.time_zone, v.referrer, v.browser, v.os, v.page_url, v.page_title, v.page_at, v.language`
 
 // visitorAddressJoin follows "visitors v" wherever visitorColumns are read.
 const visitorAddressJoin = ` LEFT JOIN email_addresses ea ON ea.workspace_id = v.workspace_id AND ea.address = v.email_key`
@@ -33,12 +33,13 @@ type visitorScan struct {
 	locale, timeZone, referrer, browser, os sql.NullString
 	pageURL, pageTitle                      sql.NullString
 	pageAt                                  sql.NullInt64
+	language                                sql.NullString
 }
 
 func (vs *visitorScan) dest(v *model.Visitor) []any {
 	return []any{&v.ID, &v.WorkspaceID, &vs.name, &vs.email, &v.EmailStatus, &vs.statusSource, &vs.changed, &vs.detail,
 		&vs.online, &vs.left, &vs.active, &vs.created, &vs.emailSource, &vs.userID,
-		&vs.locale, &vs.timeZone, &vs.referrer, &vs.browser, &vs.os, &vs.pageURL, &vs.pageTitle, &vs.pageAt}
+		&vs.locale, &vs.timeZone, &vs.referrer, &vs.browser, &vs.os, &vs.pageURL, &vs.pageTitle, &vs.pageAt, &vs.language}
 }
 
 func (vs *visitorScan) fill(v *model.Visitor) {
@@ -58,6 +59,7 @@ func (vs *visitorScan) fill(v *model.Visitor) {
 	if vs.pageURL.Valid && vs.pageAt.Valid {
 		v.Page = &model.Page{URL: vs.pageURL.String, Title: vs.pageTitle.String, At: fromMicros(vs.pageAt.Int64)}
 	}
+	v.Language = vs.language.String
 }
 
 func scanVisitor(row interface{ Scan(...any) error }) (model.Visitor, error) {
@@ -230,4 +232,13 @@ func (s *Store) DeleteSilentVisitors(ctx context.Context, cutoff time.Time, limi
 		return 0, fmt.Errorf("delete silent visitors: %w", err)
 	}
 	return int(n), nil
+}
+
+// SetVisitorLanguage records the language the widget speaks to a visitor
+// (the emails written to them later are in it).
+func (s *Store) SetVisitorLanguage(ctx context.Context, visitorID, language string) error {
+	if _, err := s.exec(ctx, `UPDATE visitors SET language = ? WHERE id = ?`, language, visitorID); err != nil {
+		return fmt.Errorf("set language of visitor %s: %w", visitorID, err)
+	}
+	return nil
 }

@@ -226,3 +226,30 @@ func TestOnlineVisitorIDs(t *testing.T) {
 		check(t, "OnlineVisitorIDs", got, want)
 	})
 }
+
+// A visitor's language is kept.
+func TestVisitorLanguage(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		v := model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, EmailStatus: model.EmailOK, CreatedAt: at(0)}
+		if err := db.CreateVisitor(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		for _, lang := range []string{"", "fr", "de", "pt"} {
+			if lang != "" {
+				if err := db.SetVisitorLanguage(ctx, v.ID, lang); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := db.Visitor(ctx, w.ID, v.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Language != lang {
+				t.Errorf("language %q, want %q", got.Language, lang)
+			}
+		}
+	})
+}

@@ -10,7 +10,8 @@ import (
 	"github.com/parleychat/parley/internal/model"
 )
 
-const workspaceColumns = `id, name, site_key, time_zone, email_forwarding, offline_requires_form, online_form, agents_unavailable_since, created_at, identity_verification, retention_days, typing_preview`
+const workspaceColumns = `id, name, site_key, time_zone, email_forwarding, offline_requires_form, online_form, agents_unavailable_since, created_at, identity_verification, retention_days, typing_preview,
+	widget_color, widget_position, widget_greeting, widget_away_message, default_locale`
 
 func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error) {
 	var (
@@ -22,7 +23,9 @@ func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error)
 		created     int64
 	)
 	err := row.Scan(&w.ID, &w.Name, &w.SiteKey, &w.TimeZone, &w.Settings.EmailForwarding,
-		&offlineForm, &w.Settings.ContactForm.Online, &unavailable, &created, &identity, &w.Settings.RetentionDays, &preview)
+		&offlineForm, &w.Settings.ContactForm.Online, &unavailable, &created, &identity, &w.Settings.RetentionDays, &preview,
+		&w.Settings.Widget.Color, &w.Settings.Widget.Position, &w.Settings.Widget.Greeting, &w.Settings.Widget.AwayMessage,
+		&w.Settings.DefaultLocale)
 	if errors.Is(err, sql.ErrNoRows) {
 		return w, ErrNotFound
 	}
@@ -39,10 +42,21 @@ func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error)
 
 // CreateWorkspace inserts a workspace.
 func (s *Store) CreateWorkspace(ctx context.Context, w model.Workspace) error {
-	_, err := s.exec(ctx, `INSERT INTO workspaces (`+workspaceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	def := model.DefaultSettings()
+	if w.Settings.Widget.Color == "" {
+		w.Settings.Widget.Color = def.Widget.Color
+	}
+	if w.Settings.Widget.Position == "" {
+		w.Settings.Widget.Position = def.Widget.Position
+	}
+	if w.Settings.DefaultLocale == "" {
+		w.Settings.DefaultLocale = def.DefaultLocale
+	}
+	_, err := s.exec(ctx, `INSERT INTO workspaces (`+workspaceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		w.ID, w.Name, w.SiteKey, w.TimeZone, w.Settings.EmailForwarding,
 		boolInt(w.Settings.ContactForm.OfflineRequiresForm), w.Settings.ContactForm.Online,
-		nullMicros(w.AgentsUnavailableSince), micros(w.CreatedAt), boolInt(w.Settings.IdentityVerification), w.Settings.RetentionDays, boolInt(w.Settings.TypingPreview))
+		nullMicros(w.AgentsUnavailableSince), micros(w.CreatedAt), boolInt(w.Settings.IdentityVerification), w.Settings.RetentionDays, boolInt(w.Settings.TypingPreview),
+		w.Settings.Widget.Color, w.Settings.Widget.Position, w.Settings.Widget.Greeting, w.Settings.Widget.AwayMessage, w.Settings.DefaultLocale)
 	if err != nil {
 		return fmt.Errorf("create workspace: %w", err)
 	}
@@ -98,9 +112,11 @@ func (s *Store) Workspaces(ctx context.Context) ([]model.Workspace, error) {
 // UpdateSettings stores a workspace's settings.
 func (s *Store) UpdateSettings(ctx context.Context, workspaceID string, st model.Settings) error {
 	res, err := s.exec(ctx, `UPDATE workspaces SET email_forwarding = ?, offline_requires_form = ?, online_form = ?,
-		identity_verification = ?, retention_days = ?, typing_preview = ? WHERE id = ?`,
+		identity_verification = ?, retention_days = ?, typing_preview = ?, widget_color = ?, widget_position = ?, widget_greeting = ?,
+		widget_away_message = ?, default_locale = ? WHERE id = ?`,
 		st.EmailForwarding, boolInt(st.ContactForm.OfflineRequiresForm), st.ContactForm.Online,
-		boolInt(st.IdentityVerification), st.RetentionDays, boolInt(st.TypingPreview), workspaceID)
+		boolInt(st.IdentityVerification), st.RetentionDays, boolInt(st.TypingPreview), st.Widget.Color, st.Widget.Position, st.Widget.Greeting,
+		st.Widget.AwayMessage, st.DefaultLocale, workspaceID)
 	if err != nil {
 		return fmt.Errorf("update settings of %s: %w", workspaceID, err)
 	}

@@ -21,6 +21,8 @@ func TestWorkspaceLookups(t *testing.T) {
 			Settings: model.Settings{
 				EmailForwarding: model.ForwardTranscript,
 				ContactForm:     model.ContactForm{OfflineRequiresForm: false, Online: "required"},
+				Widget:          model.WidgetLook{Color: "#0a7c42", Position: model.WidgetLeft, Greeting: "Grüß Gott!", AwayMessage: "Bis gleich."},
+				DefaultLocale:   "de",
 			},
 			AgentsUnavailableSince: new(at(time.Hour)),
 			CreatedAt:              at(0),

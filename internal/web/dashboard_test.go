@@ -535,6 +535,8 @@ func TestDashboardSettings(t *testing.T) {
 			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}, TypingPreview: false}},
 	}
 	for _, st := range steps {
+		// The widget part of Settings keeps its defaults through these forms.
+		st.want.Widget, st.want.DefaultLocale = model.DefaultSettings().Widget, "en"
 		t.Run(st.name, func(t *testing.T) {
 			r := b.post("/dashboard/settings", st.form)
 			if r.Status != http.StatusSeeOther {

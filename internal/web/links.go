@@ -3,6 +3,9 @@ package web
 import (
 	"html/template"
 	"net/http"
+
+	"github.com/parleychat/parley/internal/i18n"
+	"github.com/parleychat/parley/internal/model"
 )
 
 // Pages reached from forwarded emails: the link back to the conversation
@@ -10,43 +13,55 @@ import (
 // page for people who open it in a browser).
 
 var chatPage = template.Must(template.New("chat").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Your conversation with {{.Workspace}}</title>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem}</style>
 </head><body><main>
-<h1>Your conversation with {{.Workspace}}</h1>
-<p>Carry on below: the chat window holds the whole conversation.</p>
+<h1>{{.Title}}</h1>
+<p>{{.Lead}}</p>
 </main>
-<script src="{{.PublicURL}}{{.WidgetPath}}" data-site-key="{{.SiteKey}}" data-visitor-token="{{.Token}}" data-open async></script>
+<script src="{{.PublicURL}}{{.WidgetPath}}" data-site-key="{{.SiteKey}}" data-visitor-token="{{.Token}}" data-locale="{{.Lang}}" data-open async></script>
 </body></html>
 `))
 
 var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Unsubscribe{{with .Workspace}} · {{.}}{{end}}</title>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}{{with .Workspace}} · {{.}}{{end}}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:1.5rem}
 button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}</style>
 </head><body><main>
-{{if .Done}}<h1>Unsubscribed</h1><p>{{.Email}} will get no more emails about conversations with {{.Workspace}}.
-To get them again, tick the box in the chat's contact form.</p>
-{{else}}<h1>Stop these emails?</h1>
-<p>You will no longer get replies from {{.Workspace}} by email{{with .Email}} at {{.}}{{end}}. You can still chat on the website.</p>
-<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>{{end}}
+<h1>{{.Heading}}</h1><p>{{.What}} {{.More}}</p>
+{{if not .Done}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">{{.Button}}</button></form>{{end}}
 </main></body></html>
 `))
 
-func (s *Server) invalidChatLink(w http.ResponseWriter) {
-	s.renderPlain(w, http.StatusNotFound, "This chat link does not work",
-		"The link to your conversation is not valid: it may have been copied incompletely, or the conversation was deleted.",
-		"Open the website you chatted on and start the chat again from its chat button; an agent will see your earlier messages if you give the same email address.",
-		"", "")
+// visitorPrinter is the catalogue of a page a visitor opens: their
+// language when known, else the browser's, else the workspace's default.
+func visitorPrinter(r *http.Request, visitorLang, workspaceDefault string) i18n.Printer {
+	return i18n.For(i18n.Resolve(visitorLang, r.Header.Get("Accept-Language"), workspaceDefault))
 }
 
-func (s *Server) invalidUnsubscribeLink(w http.ResponseWriter) {
-	s.renderPlain(w, http.StatusNotFound, "This unsubscribe link does not work",
-		"The link is not valid: it may have been copied incompletely from the email. Nothing was changed.",
-		"Open the email again and use its unsubscribe link as a whole, or answer the email asking to get no more.",
-		"", "")
+func (s *Server) invalidChatLink(w http.ResponseWriter, r *http.Request) {
+	s.renderPlainIn(w, http.StatusNotFound, visitorPrinter(r, "", ""), "chat.invalid.title", "chat.invalid.what", "chat.invalid.todo")
+}
+
+func (s *Server) invalidUnsubscribeLink(w http.ResponseWriter, r *http.Request) {
+	s.renderPlainIn(w, http.StatusNotFound, visitorPrinter(r, "", ""), "unsub.invalid.title", "unsub.invalid.what", "unsub.invalid.todo")
+}
+
+// unsubscribeView fills the unsubscribe page: the question, or the
+// confirmation once done.
+func unsubscribeView(p i18n.Printer, email string, ws model.Workspace, done bool) map[string]any {
+	v := map[string]any{"Lang": p.Lang(), "Title": p.T("unsub.title"), "Workspace": ws.Name, "Done": done, "Button": p.T("unsub.button")}
+	switch {
+	case done:
+		v["Heading"], v["What"], v["More"] = p.T("unsub.done.title"), p.T("unsub.done.what", email, ws.Name), p.T("unsub.done.again")
+	case email != "":
+		v["Heading"], v["What"], v["More"] = p.T("unsub.ask.title"), p.T("unsub.ask.what.to", ws.Name, email), p.T("unsub.ask.chat")
+	default:
+		v["Heading"], v["What"], v["More"] = p.T("unsub.ask.title"), p.T("unsub.ask.what", ws.Name), p.T("unsub.ask.chat")
+	}
+	return v
 }
 
 func (s *Server) chatLink(w http.ResponseWriter, r *http.Request) {
@@ -58,17 +73,19 @@ func (s *Server) chatLink(w http.ResponseWriter, r *http.Request) {
 			s.serverErrorPage(w, r)
 			return
 		}
-		s.invalidChatLink(w)
+		s.invalidChatLink(w, r)
 		return
 	}
 	ws, err := s.svc.Workspace(r.Context(), v.WorkspaceID)
 	if err != nil {
-		s.invalidChatLink(w)
+		s.invalidChatLink(w, r)
 		return
 	}
+	p := visitorPrinter(r, v.Language, ws.Settings.DefaultLocale)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = chatPage.Execute(w, map[string]string{"PublicURL": s.opts.PublicURL, "SiteKey": ws.SiteKey, "Token": tok, "Workspace": ws.Name, "WidgetPath": widgetURL()})
+	_ = chatPage.Execute(w, map[string]string{"PublicURL": s.opts.PublicURL, "SiteKey": ws.SiteKey, "Token": tok, "WidgetPath": widgetURL(),
+		"Lang": p.Lang(), "Title": p.T("chat.title", ws.Name), "Lead": p.T("chat.lead")})
 }
 
 func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
@@ -81,12 +98,12 @@ func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
 			s.serverErrorPage(w, r)
 			return
 		}
-		s.invalidUnsubscribeLink(w)
+		s.invalidUnsubscribeLink(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = unsubscribePage.Execute(w, map[string]any{"Done": false, "Email": email, "Workspace": ws.Name})
+	_ = unsubscribePage.Execute(w, unsubscribeView(visitorPrinter(r, "", ws.Settings.DefaultLocale), email, ws, false))
 }
 
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
@@ -98,9 +115,9 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 			s.serverErrorPage(w, r)
 			return
 		}
-		s.invalidUnsubscribeLink(w)
+		s.invalidUnsubscribeLink(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = unsubscribePage.Execute(w, map[string]any{"Done": true, "Email": email, "Workspace": ws.Name})
+	_ = unsubscribePage.Execute(w, unsubscribeView(visitorPrinter(r, "", ws.Settings.DefaultLocale), email, ws, true))
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"github.com/parleychat/parley/internal/i18n"
 	"html/template"
 	"net/http"
 )
@@ -64,4 +65,12 @@ type noticeView struct {
 func (s *Server) renderPlain(w http.ResponseWriter, status int, heading, what, todo, href, linkText string) {
 	pageHeaders(w)
 	s.render(w, status, "notice", &page{Title: heading, Notice: &noticeView{Heading: heading, What: what, Todo: todo, Href: href, LinkText: linkText}})
+}
+
+// renderPlainIn is renderPlain for a visitor's page in a language of the
+// message catalogue: heading, what and todo are catalogue keys.
+func (s *Server) renderPlainIn(w http.ResponseWriter, status int, p i18n.Printer, heading, what, todo string) {
+	pageHeaders(w)
+	h := p.T(heading)
+	s.render(w, status, "notice", &page{Lang: p.Lang(), Title: h, Notice: &noticeView{Heading: h, What: p.T(what), Todo: p.T(todo)}})
 }

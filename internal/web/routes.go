@@ -80,6 +80,7 @@ func (s *Server) routes() {
 
 	// Widget API (widget.go, ws.go).
 	m.HandleFunc("POST /api/widget/v1/session", s.widgetSession)
+	m.HandleFunc("GET /api/widget/v1/look", s.widgetLook)
 	m.HandleFunc("OPTIONS /api/widget/v1/", s.widgetPreflight)
 	m.HandleFunc("GET /api/widget/v1/messages", s.widgetMessages)
 	m.HandleFunc("POST /api/widget/v1/messages", s.widgetPost)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/contrast"
+	"github.com/parleychat/parley/internal/i18n"
 	"github.com/parleychat/parley/internal/mail/maildns"
 	"github.com/parleychat/parley/internal/model"
 )
@@ -38,6 +40,12 @@ type settingsView struct {
 	IdentityExamples []identityExample
 	// Email is Settings → Email: the DNS records to publish or check.
 	Email *maildns.Setup
+	// Widget is the widget's look; OnColor the text colour on it, and the
+	// default words shown in English where the workspace wrote none.
+	Widget                       model.WidgetLook
+	OnColor                      string
+	DefaultGreeting, DefaultAway string
+	Locales                      []option
 	// DefaultName is set while the workspace is still named "Default",
 	// which becomes the sender name and the subject of forwarded emails.
 	DefaultName bool
@@ -82,6 +90,12 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	sv.IdentityVerification = st.IdentityVerification
 	sv.TypingPreview = st.TypingPreview
+	sv.Widget, sv.OnColor = st.Widget, contrast.TextOn(st.Widget.Color)
+	en := i18n.For("en")
+	sv.DefaultGreeting, sv.DefaultAway = en.T("widget.greeting"), en.T("widget.away")
+	for _, l := range i18n.Languages {
+		sv.Locales = append(sv.Locales, option{Value: l, Label: localeNames[l], On: l == st.DefaultLocale})
+	}
 	if sess.agent.IsAdmin() {
 		secret, err := s.svc.IdentitySecret(r.Context(), sess.agent)
 		if err != nil {
@@ -155,6 +169,19 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 	if cf.OfflineRequiresForm != nil || cf.Online != nil {
 		p.ContactForm = &cf
 	}
+	var wp chat.WidgetPatch
+	for name, dst := range map[string]**string{"widget_color": &wp.Color, "widget_position": &wp.Position,
+		"widget_greeting": &wp.Greeting, "widget_away_message": &wp.AwayMessage} {
+		if v, ok := last(name); ok {
+			*dst = &v
+		}
+	}
+	if wp != (chat.WidgetPatch{}) {
+		p.Widget = &wp
+	}
+	if v, ok := last("default_locale"); ok {
+		p.DefaultLocale = &v
+	}
 	if v, ok := last("retention_days"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
@@ -183,6 +210,10 @@ func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *
 	}
 	http.Redirect(w, r, "/dashboard/settings?saved=1", http.StatusSeeOther)
 }
+
+// localeNames name the languages in the settings, each in itself.
+var localeNames = map[string]string{"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español",
+	"it": "Italiano", "pt": "Português", "nl": "Nederlands"}
 
 // commonTimeZones are offered in the time zone field; any IANA name is
 // accepted.

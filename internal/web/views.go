@@ -18,6 +18,8 @@ import (
 
 // page is the data of every dashboard template.
 type page struct {
+	// Lang is the page's language (<html lang>); empty: English.
+	Lang      string
 	Title     string
 	Nav       string // "inbox" or "settings": the highlighted header link
 	Agent     model.Agent

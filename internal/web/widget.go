@@ -41,7 +41,8 @@ func (s *Server) widgetSession(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	sess, err := s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken, s.clientAddr(r), in.Identity)
+	lang := chat.SessionLanguage{Locale: in.Locale, AcceptLanguage: r.Header.Get("Accept-Language")}
+	sess, err := s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken, s.clientAddr(r), in.Identity, lang)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -53,6 +54,22 @@ func (s *Server) widgetSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, sess)
+}
+
+// widgetLook answers a site's look (colour, side, words) for a first-time
+// visitor's launcher, without creating a visitor; shared caches may keep
+// it a few minutes.
+func (s *Server) widgetLook(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	q := r.URL.Query()
+	look, err := s.svc.WidgetLook(r.Context(), q.Get("site_key"), chat.SessionLanguage{Locale: q.Get("locale"), AcceptLanguage: r.Header.Get("Accept-Language")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Vary", "Accept-Language")
+	writeJSON(w, http.StatusOK, look)
 }
 
 func (s *Server) widgetMessages(w http.ResponseWriter, r *http.Request) {

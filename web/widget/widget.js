@@ -40,23 +40,236 @@
   const COUNTER_FROM = 9000;
   const PING_EVERY = 60000;
 
-  const TXT = {
-    away: "We're away right now \u2014 leave a message and we'll get back to you (by email if you leave your address)",
-    tooLong: 'Your message is too long (at most 10,000 characters).',
-    tooFast: "You're sending messages too fast",
-    badEmail: 'Please enter a valid email address.',
-    introOffline: "We're away right now. Leave your email and we'll get back to you.",
-    introOnline: 'Please tell us who you are before we start.',
-    introOptional: "Leave your email so we can reply even after you've left (optional).",
-    collect: 'Get the replies by email if you leave',
-    collectSend: 'Save',
-    collectDismiss: 'No thanks',
-    askEmail: 'Your email address',
-    introUnsubscribed: "You unsubscribed this address: replies you miss are not emailed to you.",
-    introBouncing: 'Emails to this address could not be delivered, so replies you miss are not emailed.',
-    optIn: 'Email me the replies I miss at this address',
-    optInNeeded: 'Tick the box to get emails again, or choose Not now.',
+  // ---- language ------------------------------------------------------------
+  // Every word the widget shows goes through t(key): English is the
+  // fallback of every other language. The language is the page's (the
+  // script's data-locale, else the browser's) until the session names the
+  // one the server chose (which also follows the workspace's default).
+
+  const L = {
+    en: {
+      askEmail: 'Your email address',
+      open: 'Open chat', close: 'Close chat', unread: '{} unread', chat: 'Chat', chatWith: 'Chat with {}',
+      online: 'online', away: 'away', messages: 'Messages', reconnecting: 'Reconnecting\u2026', connecting: 'Connecting\u2026',
+      name: 'Name', email: 'Email', cont: 'Continue', skip: 'Skip', notNow: 'Not now', save: 'Save', startChat: 'Start chat',
+      sending: 'Sending\u2026', message: 'Message', placeholder: 'Write a message\u2026', send: 'Send message',
+      retry: 'Not sent yet \u2014 will retry', agent: 'Agent', you: 'You', newFrom: 'New message from {}: ',
+      notSent: 'Your message could not be sent.', wrong: 'Something went wrong.', awayKnown: "We'll answer you at {}.",
+      tooLong: 'Your message is too long (at most 10,000 characters).', tooFast: "You're sending messages too fast",
+      badEmail: 'Please enter a valid email address.',
+      introOffline: "We're away right now. Leave your email and we'll get back to you.",
+      introOnline: 'Please tell us who you are before we start.',
+      introOptional: "Leave your email so we can reply even after you've left (optional).",
+      collect: 'Get the replies by email if you leave', collectDismiss: 'No thanks',
+      introUnsubscribed: 'You unsubscribed this address: replies you miss are not emailed to you.',
+      introBouncing: 'Emails to this address could not be delivered, so replies you miss are not emailed.',
+      optIn: 'Email me the replies I miss at this address', optInNeeded: 'Tick the box to get emails again, or choose Not now.',
+      attach: 'Attach a file', uploading: 'Uploading\u2026', too_large: 'This file is too large (at most 10 MB).',
+      unsupported_type: 'This type of file cannot be sent. Send an image, a PDF, a text or office document, or a ZIP.',
+      empty_file: 'This file is empty.', quota_exceeded: 'Files cannot be received right now. Please describe it in a message instead.',
+      rate_limited: "You're sending files too fast. Wait a moment and try again.", failed: 'The file could not be sent. Try again.',
+    },
+    fr: {
+      askEmail: 'Votre adresse e-mail',
+      open: 'Ouvrir le chat', close: 'Fermer le chat', unread: '{} non lu(s)', chat: 'Chat', chatWith: 'Discuter avec {}',
+      online: 'en ligne', away: 'absent', messages: 'Messages', reconnecting: 'Reconnexion\u2026', connecting: 'Connexion\u2026',
+      name: 'Nom', email: 'E-mail', cont: 'Continuer', skip: 'Passer', notNow: 'Plus tard', save: 'Enregistrer', startChat: 'Démarrer',
+      sending: 'Envoi\u2026', message: 'Message', placeholder: 'Écrivez votre message\u2026', send: 'Envoyer le message',
+      retry: 'Pas encore envoyé \u2014 nouvel essai bientôt', agent: 'Conseiller', you: 'Vous', newFrom: 'Nouveau message de {}\u00a0: ',
+      notSent: "Votre message n'a pas pu être envoyé.", wrong: "Une erreur s'est produite.", awayKnown: 'Nous vous répondrons à {}.',
+      tooLong: 'Votre message est trop long (10\u00a0000 caractères au maximum).', tooFast: 'Vous envoyez des messages trop vite',
+      badEmail: 'Saisissez une adresse e-mail valide.',
+      introOffline: 'Nous sommes absents pour le moment. Laissez votre e-mail et nous vous répondrons.',
+      introOnline: 'Dites-nous qui vous êtes avant de commencer.',
+      introOptional: 'Laissez votre e-mail pour recevoir notre réponse même après votre départ (facultatif).',
+      collect: 'Recevez les réponses par e-mail si vous partez', collectDismiss: 'Non merci',
+      introUnsubscribed: 'Vous avez désabonné cette adresse\u00a0: les réponses manquées ne vous sont pas envoyées.',
+      introBouncing: "Les e-mails vers cette adresse n'ont pas pu être remis\u00a0: les réponses manquées ne vous sont pas envoyées.",
+      optIn: "M'envoyer les réponses manquées à cette adresse", optInNeeded: 'Cochez la case pour recevoir à nouveau les e-mails, ou choisissez Plus tard.',
+      attach: 'Joindre un fichier', uploading: 'Envoi du fichier\u2026', too_large: 'Ce fichier est trop volumineux (10\u00a0Mo au maximum).',
+      unsupported_type: "Ce type de fichier ne peut pas être envoyé. Envoyez une image, un PDF, un document texte ou bureautique, ou un ZIP.",
+      empty_file: 'Ce fichier est vide.', quota_exceeded: 'Les fichiers ne peuvent pas être reçus pour le moment. Décrivez-le plutôt dans un message.',
+      rate_limited: 'Vous envoyez des fichiers trop vite. Patientez un instant et réessayez.', failed: "Le fichier n'a pas pu être envoyé. Réessayez.",
+    },
+    de: {
+      askEmail: 'Ihre E-Mail-Adresse',
+      open: 'Chat öffnen', close: 'Chat schließen', unread: '{} ungelesen', chat: 'Chat', chatWith: 'Chat mit {}',
+      online: 'online', away: 'abwesend', messages: 'Nachrichten', reconnecting: 'Verbindung wird wiederhergestellt\u2026', connecting: 'Verbinden\u2026',
+      name: 'Name', email: 'E-Mail', cont: 'Weiter', skip: 'Überspringen', notNow: 'Nicht jetzt', save: 'Speichern', startChat: 'Chat starten',
+      sending: 'Wird gesendet\u2026', message: 'Nachricht', placeholder: 'Schreiben Sie eine Nachricht\u2026', send: 'Nachricht senden',
+      retry: 'Noch nicht gesendet \u2013 wird erneut versucht', agent: 'Support', you: 'Sie', newFrom: 'Neue Nachricht von {}: ',
+      notSent: 'Ihre Nachricht konnte nicht gesendet werden.', wrong: 'Etwas ist schiefgelaufen.', awayKnown: 'Wir antworten Ihnen an {}.',
+      tooLong: 'Ihre Nachricht ist zu lang (höchstens 10.000 Zeichen).', tooFast: 'Sie senden zu schnell Nachrichten',
+      badEmail: 'Bitte geben Sie eine gültige E-Mail-Adresse ein.',
+      introOffline: 'Wir sind gerade nicht da. Hinterlassen Sie Ihre E-Mail-Adresse, wir melden uns bei Ihnen.',
+      introOnline: 'Bitte sagen Sie uns kurz, wer Sie sind.',
+      introOptional: 'Hinterlassen Sie Ihre E-Mail-Adresse, damit wir Ihnen auch später antworten können (optional).',
+      collect: 'Antworten per E-Mail erhalten, wenn Sie gehen', collectDismiss: 'Nein danke',
+      introUnsubscribed: 'Sie haben diese Adresse abgemeldet: Verpasste Antworten werden Ihnen nicht gemailt.',
+      introBouncing: 'E-Mails an diese Adresse kamen nicht an, daher werden verpasste Antworten nicht gemailt.',
+      optIn: 'Verpasste Antworten an diese Adresse mailen', optInNeeded: 'Setzen Sie das Häkchen, um wieder E-Mails zu erhalten, oder wählen Sie Nicht jetzt.',
+      attach: 'Datei anhängen', uploading: 'Wird hochgeladen\u2026', too_large: 'Diese Datei ist zu groß (höchstens 10 MB).',
+      unsupported_type: 'Dieser Dateityp kann nicht gesendet werden. Senden Sie ein Bild, ein PDF, ein Text- oder Office-Dokument oder eine ZIP-Datei.',
+      empty_file: 'Diese Datei ist leer.', quota_exceeded: 'Dateien können gerade nicht empfangen werden. Beschreiben Sie sie bitte in einer Nachricht.',
+      rate_limited: 'Sie senden zu schnell Dateien. Warten Sie kurz und versuchen Sie es erneut.', failed: 'Die Datei konnte nicht gesendet werden. Versuchen Sie es erneut.',
+    },
+    es: {
+      askEmail: 'Tu dirección de correo',
+      open: 'Abrir el chat', close: 'Cerrar el chat', unread: '{} sin leer', chat: 'Chat', chatWith: 'Chat con {}',
+      online: 'en línea', away: 'ausente', messages: 'Mensajes', reconnecting: 'Reconectando\u2026', connecting: 'Conectando\u2026',
+      name: 'Nombre', email: 'Correo electrónico', cont: 'Continuar', skip: 'Omitir', notNow: 'Ahora no', save: 'Guardar', startChat: 'Empezar el chat',
+      sending: 'Enviando\u2026', message: 'Mensaje', placeholder: 'Escribe tu mensaje\u2026', send: 'Enviar mensaje',
+      retry: 'Aún sin enviar \u2014 se volverá a intentar', agent: 'Agente', you: 'Tú', newFrom: 'Nuevo mensaje de {}: ',
+      notSent: 'No se pudo enviar tu mensaje.', wrong: 'Algo salió mal.', awayKnown: 'Te responderemos en {}.',
+      tooLong: 'Tu mensaje es demasiado largo (10.000 caracteres como máximo).', tooFast: 'Estás enviando mensajes demasiado rápido',
+      badEmail: 'Introduce una dirección de correo válida.',
+      introOffline: 'Ahora mismo no estamos. Déjanos tu correo y te responderemos.',
+      introOnline: 'Cuéntanos quién eres antes de empezar.',
+      introOptional: 'Déjanos tu correo para poder responderte aunque te vayas (opcional).',
+      collect: 'Recibe las respuestas por correo si te vas', collectDismiss: 'No, gracias',
+      introUnsubscribed: 'Diste de baja esta dirección: no te enviamos por correo las respuestas que te pierdas.',
+      introBouncing: 'Los correos a esta dirección no se pudieron entregar, así que no te enviamos las respuestas que te pierdas.',
+      optIn: 'Enviarme a esta dirección las respuestas que me pierda', optInNeeded: 'Marca la casilla para volver a recibir correos, o elige Ahora no.',
+      attach: 'Adjuntar un archivo', uploading: 'Subiendo\u2026', too_large: 'Este archivo es demasiado grande (10 MB como máximo).',
+      unsupported_type: 'Este tipo de archivo no se puede enviar. Envía una imagen, un PDF, un documento de texto u ofimática, o un ZIP.',
+      empty_file: 'Este archivo está vacío.', quota_exceeded: 'Ahora no se pueden recibir archivos. Descríbelo en un mensaje.',
+      rate_limited: 'Estás enviando archivos demasiado rápido. Espera un momento y vuelve a intentarlo.', failed: 'No se pudo enviar el archivo. Inténtalo de nuevo.',
+    },
+    it: {
+      askEmail: 'Il tuo indirizzo email',
+      open: 'Apri la chat', close: 'Chiudi la chat', unread: '{} non letti', chat: 'Chat', chatWith: 'Chat con {}',
+      online: 'online', away: 'assenti', messages: 'Messaggi', reconnecting: 'Riconnessione\u2026', connecting: 'Connessione\u2026',
+      name: 'Nome', email: 'Email', cont: 'Continua', skip: 'Salta', notNow: 'Non ora', save: 'Salva', startChat: 'Inizia la chat',
+      sending: 'Invio\u2026', message: 'Messaggio', placeholder: 'Scrivi un messaggio\u2026', send: 'Invia il messaggio',
+      retry: 'Non ancora inviato \u2014 nuovo tentativo a breve', agent: 'Operatore', you: 'Tu', newFrom: 'Nuovo messaggio da {}: ',
+      notSent: 'Non è stato possibile inviare il messaggio.', wrong: 'Qualcosa è andato storto.', awayKnown: 'Ti risponderemo a {}.',
+      tooLong: 'Il messaggio è troppo lungo (al massimo 10.000 caratteri).', tooFast: 'Stai inviando messaggi troppo velocemente',
+      badEmail: 'Inserisci un indirizzo email valido.',
+      introOffline: 'Al momento non ci siamo. Lasciaci la tua email e ti risponderemo.',
+      introOnline: 'Prima di iniziare, dicci chi sei.',
+      introOptional: 'Lasciaci la tua email così possiamo risponderti anche dopo che sei uscito (facoltativo).',
+      collect: 'Ricevi le risposte via email se esci', collectDismiss: 'No, grazie',
+      introUnsubscribed: 'Hai disattivato questo indirizzo: le risposte che perdi non ti vengono inviate via email.',
+      introBouncing: 'Le email a questo indirizzo non sono state consegnate, quindi le risposte che perdi non ti vengono inviate.',
+      optIn: 'Inviami a questo indirizzo le risposte che perdo', optInNeeded: 'Spunta la casella per ricevere di nuovo le email, oppure scegli Non ora.',
+      attach: 'Allega un file', uploading: 'Caricamento\u2026', too_large: 'Questo file è troppo grande (al massimo 10 MB).',
+      unsupported_type: 'Questo tipo di file non si può inviare. Invia un\'immagine, un PDF, un documento di testo o da ufficio, o uno ZIP.',
+      empty_file: 'Questo file è vuoto.', quota_exceeded: 'Al momento non è possibile ricevere file. Descrivilo in un messaggio.',
+      rate_limited: 'Stai inviando file troppo velocemente. Attendi un momento e riprova.', failed: 'Non è stato possibile inviare il file. Riprova.',
+    },
+    pt: {
+      askEmail: 'Seu endereço de e-mail',
+      open: 'Abrir o chat', close: 'Fechar o chat', unread: '{} não lida(s)', chat: 'Chat', chatWith: 'Chat com {}',
+      online: 'online', away: 'ausente', messages: 'Mensagens', reconnecting: 'Reconectando\u2026', connecting: 'Conectando\u2026',
+      name: 'Nome', email: 'E-mail', cont: 'Continuar', skip: 'Pular', notNow: 'Agora não', save: 'Salvar', startChat: 'Iniciar o chat',
+      sending: 'Enviando\u2026', message: 'Mensagem', placeholder: 'Escreva sua mensagem\u2026', send: 'Enviar mensagem',
+      retry: 'Ainda não enviada \u2014 tentaremos de novo', agent: 'Atendente', you: 'Você', newFrom: 'Nova mensagem de {}: ',
+      notSent: 'Não foi possível enviar sua mensagem.', wrong: 'Algo deu errado.', awayKnown: 'Responderemos para {}.',
+      tooLong: 'Sua mensagem é longa demais (no máximo 10.000 caracteres).', tooFast: 'Você está enviando mensagens rápido demais',
+      badEmail: 'Informe um endereço de e-mail válido.',
+      introOffline: 'No momento não estamos aqui. Deixe seu e-mail e responderemos em breve.',
+      introOnline: 'Antes de começar, conte quem você é.',
+      introOptional: 'Deixe seu e-mail para podermos responder mesmo depois que você sair (opcional).',
+      collect: 'Receba as respostas por e-mail se sair', collectDismiss: 'Não, obrigado',
+      introUnsubscribed: 'Você cancelou este endereço: as respostas que perder não são enviadas por e-mail.',
+      introBouncing: 'Os e-mails para este endereço não foram entregues, então as respostas que perder não são enviadas.',
+      optIn: 'Enviar para este endereço as respostas que eu perder', optInNeeded: 'Marque a caixa para voltar a receber e-mails, ou escolha Agora não.',
+      attach: 'Anexar um arquivo', uploading: 'Enviando arquivo\u2026', too_large: 'Este arquivo é grande demais (no máximo 10 MB).',
+      unsupported_type: 'Este tipo de arquivo não pode ser enviado. Envie uma imagem, um PDF, um documento de texto ou do Office, ou um ZIP.',
+      empty_file: 'Este arquivo está vazio.', quota_exceeded: 'No momento não é possível receber arquivos. Descreva-o em uma mensagem.',
+      rate_limited: 'Você está enviando arquivos rápido demais. Aguarde um pouco e tente de novo.', failed: 'Não foi possível enviar o arquivo. Tente de novo.',
+    },
+    nl: {
+      askEmail: 'Je e-mailadres',
+      open: 'Chat openen', close: 'Chat sluiten', unread: '{} ongelezen', chat: 'Chat', chatWith: 'Chat met {}',
+      online: 'online', away: 'afwezig', messages: 'Berichten', reconnecting: 'Opnieuw verbinden\u2026', connecting: 'Verbinden\u2026',
+      name: 'Naam', email: 'E-mail', cont: 'Doorgaan', skip: 'Overslaan', notNow: 'Niet nu', save: 'Opslaan', startChat: 'Chat starten',
+      sending: 'Versturen\u2026', message: 'Bericht', placeholder: 'Typ je bericht\u2026', send: 'Bericht versturen',
+      retry: 'Nog niet verstuurd \u2014 we proberen het opnieuw', agent: 'Medewerker', you: 'Jij', newFrom: 'Nieuw bericht van {}: ',
+      notSent: 'Je bericht kon niet worden verstuurd.', wrong: 'Er ging iets mis.', awayKnown: 'We antwoorden je op {}.',
+      tooLong: 'Je bericht is te lang (maximaal 10.000 tekens).', tooFast: 'Je verstuurt te snel berichten',
+      badEmail: 'Vul een geldig e-mailadres in.',
+      introOffline: 'We zijn er nu even niet. Laat je e-mailadres achter, dan nemen we contact met je op.',
+      introOnline: 'Vertel ons eerst even wie je bent.',
+      introOptional: 'Laat je e-mailadres achter, dan kunnen we ook antwoorden als je weg bent (optioneel).',
+      collect: 'Ontvang de antwoorden per e-mail als je weggaat', collectDismiss: 'Nee, bedankt',
+      introUnsubscribed: 'Je hebt dit adres afgemeld: gemiste antwoorden worden je niet gemaild.',
+      introBouncing: 'E-mails naar dit adres kwamen niet aan, dus gemiste antwoorden worden niet gemaild.',
+      optIn: 'Mail mij gemiste antwoorden op dit adres', optInNeeded: 'Vink het vakje aan om weer e-mails te krijgen, of kies Niet nu.',
+      attach: 'Bestand bijvoegen', uploading: 'Uploaden\u2026', too_large: 'Dit bestand is te groot (maximaal 10 MB).',
+      unsupported_type: 'Dit type bestand kan niet worden verstuurd. Stuur een afbeelding, een pdf, een tekst- of Office-document of een zip.',
+      empty_file: 'Dit bestand is leeg.', quota_exceeded: 'Bestanden kunnen nu niet worden ontvangen. Beschrijf het liever in een bericht.',
+      rate_limited: 'Je verstuurt te snel bestanden. Wacht even en probeer het opnieuw.', failed: 'Het bestand kon niet worden verstuurd. Probeer het opnieuw.',
+    },
   };
+
+  // pickLang returns the supported language of a BCP 47 tag ("fr-CA" → fr).
+  const pickLang = (tag) => {
+    const l = String(tag || '').toLowerCase().split(/[-_]/)[0];
+    return L[l] ? l : '';
+  };
+  let lang = pickLang(script.getAttribute('data-locale')) || pickLang(navigator.language) || 'en';
+  const locale = script.getAttribute('data-locale') || navigator.language || '';
+  const t = (k, a) => {
+    const s = (L[lang] && L[lang][k]) || L.en[k] || k;
+    return a == null ? s : s.replace('{}', a);
+  };
+
+  // ---- look ------------------------------------------------------------------
+  // The workspace's colour, side, greeting and away note (the session's
+  // "widget"); before the session answers, the cached look of the site.
+
+  let look = null;
+
+  // WCAG relative luminance of #rrggbb, and the contrast ratio of two.
+  function luminance(hex) {
+    const c = [1, 3, 5].map((i) => {
+      const v = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+  const contrast = (a, b) => {
+    const x = luminance(a), y = luminance(b);
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  };
+  const DARK = '#1f2937';
+  // onColor: white text when it reads at 4.5:1 (WCAG AA), else dark, else
+  // black, which always does (internal/contrast has the same rule).
+  const onColor = (c) => (contrast(c, '#ffffff') >= 4.5 ? '#ffffff' : contrast(c, DARK) >= 4.5 ? DARK : '#000000');
+
+  function applyLook() {
+    if (!ready || !look) return;
+    const c = /^#[0-9a-f]{6}$/i.test(look.color || '') ? look.color : '#2563eb';
+    root.style.setProperty('--p', c);
+    root.style.setProperty('--on', onColor(c));
+    // Focus rings and outlines on white need 3:1 (WCAG 1.4.11).
+    root.style.setProperty('--ring', contrast(c, '#ffffff') >= 3 ? c : DARK);
+    root.classList.toggle('left', look.position === 'left');
+    sync();
+  }
+
+  // retext sets every fixed word of the window in the current language.
+  function retext() {
+    if (!ready) return;
+    const $ = (n) => shadow.querySelector('[data-parley="' + n + '"]');
+    $('close').setAttribute('aria-label', t('close'));
+    list.setAttribute('aria-label', t('messages'));
+    $('name-label').textContent = t('name');
+    $('email-label').textContent = t('email');
+    $('contact-optin-label').textContent = t('optIn');
+    $('collector-text').textContent = t('collect');
+    collectBtn.textContent = t('save');
+    $('collector-dismiss').textContent = t('collectDismiss');
+    input.setAttribute('aria-label', t('message'));
+    input.placeholder = t('placeholder');
+    sendBtn.setAttribute('aria-label', t('send'));
+    const at = $('attach');
+    if (at) { at.setAttribute('aria-label', t('attach')); at.title = t('attach'); }
+    root.lang = lang;
+    sync();
+    render();
+  }
 
   const store = {
     get(k) { try { return localStorage.getItem(k); } catch (e) { return null; } },
@@ -130,6 +343,14 @@
     return isNaN(d) ? '' : pad(d.getHours()) + ':' + pad(d.getMinutes());
   }
 
+  // initials: "Ada Lovelace" → "AL", for an agent without a picture.
+  function initials(name) {
+    const w = String(name || '').trim().split(/\s+/).filter(Boolean);
+    if (!w.length) return '';
+    const first = (x) => (Array.from(x)[0] || '').toUpperCase();
+    return first(w[0]) + (w.length > 1 ? first(w[w.length - 1]) : '');
+  }
+
   const chars = (s) => (s.length > COUNTER_FROM ? Array.from(s).length : s.length);
 
   async function api(method, path, body) {
@@ -186,6 +407,9 @@
     if (s.contact_form) cfg = s.contact_form;
     if (s.workspace_name) wsName = s.workspace_name;
     forwarding = !!s.email_forwarding;
+    if (s.widget) look = s.widget;
+    if (L[s.locale] && s.locale !== lang) { lang = s.locale; retext(); }
+    applyLook();
     const first = !sessionUp;
     sessionUp = true;
     sync();
@@ -242,8 +466,17 @@
   }
 
   function boot() {
-    if (token || wantOpen || identity) start();
-    else whenBody(build);
+    if (token || wantOpen || identity) { start(); return; }
+    whenBody(build);
+    // A first-time visitor's launcher takes the site's look without a session.
+    api('GET', '/look?site_key=' + encodeURIComponent(siteKey) + '&locale=' + encodeURIComponent(locale))
+      .then((l) => {
+        if (!l || sessionUp) return;
+        look = l.widget || look;
+        if (L[l.locale] && l.locale !== lang) { lang = l.locale; retext(); }
+        applyLook();
+      })
+      .catch(() => { /* the default look stays */ });
   }
 
   function teardown() {
@@ -352,7 +585,7 @@
     const body = input.value.trim();
     if (!body) return;
     clearError();
-    if (chars(body) > MAX_CHARS) { showError(TXT.tooLong); return; }
+    if (chars(body) > MAX_CHARS) { showError(t('tooLong')); return; }
     if (!sessionUp) {
       autoSend = true; // sent once the session answers
       return;
@@ -524,18 +757,18 @@
       contactQueued = null;
       contactBusy = false;
       sync();
-      showError(TXT.badEmail, emailIn);
+      showError(t('badEmail'), emailIn);
     } else if (code === 'message_too_long') {
-      showError(TXT.tooLong);
+      showError(t('tooLong'));
     } else if (code === 'rate_limited') {
       if (contactBusy) { contactQueued = null; contactBusy = false; sync(); }
-      showError(TXT.tooFast);
+      showError(t('tooFast'));
     } else if (code === 'bad_frame') {
       console.warn('Parley: the server refused a frame: ' + (text || code));
     } else if (p) {
-      showError(text || 'Your message could not be sent.');
+      showError(text || t('notSent'));
     } else {
-      if (contactBusy) { contactQueued = null; contactBusy = false; sync(); showError(text || 'Something went wrong.'); }
+      if (contactBusy) { contactQueued = null; contactBusy = false; sync(); showError(text || t('wrong')); }
       console.warn('Parley: ' + code + ': ' + (text || ''));
     }
   }
@@ -545,16 +778,6 @@
   // (POST /uploads), then send it as a message of its own. Every name and
   // link comes from the server and goes in through textContent or href.
 
-  const FILE_TXT = {
-    attach: 'Attach a file',
-    uploading: 'Uploading\u2026',
-    too_large: 'This file is too large (at most 10 MB).',
-    unsupported_type: 'This type of file cannot be sent. Send an image, a PDF, a text or office document, or a ZIP.',
-    empty_file: 'This file is empty.',
-    quota_exceeded: 'Files cannot be received right now. Please describe it in a message instead.',
-    rate_limited: "You're sending files too fast. Wait a moment and try again.",
-    failed: 'The file could not be sent. Try again.',
-  };
   const isImage = (t) => /^image\/(png|jpeg|gif|webp)\b/.test(t || '');
 
   function messageFrame(p) {
@@ -567,8 +790,8 @@
     const btn = h('button', 'attach');
     btn.type = 'button';
     btn.setAttribute('data-parley', 'attach');
-    btn.setAttribute('aria-label', FILE_TXT.attach);
-    btn.title = FILE_TXT.attach;
+    btn.setAttribute('aria-label', t('attach'));
+    btn.title = t('attach');
     btn.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 11.5 12.5 20a5 5 0 0 1-7-7L14 4.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15.5 7.6"/></svg>'; // static markup
     const pick = h('input');
     pick.type = 'file';
@@ -601,7 +824,7 @@
     clearError();
     if (!sessionUp || required) { sync(); focusFirst(); return; }
     for (const file of files) {
-      if (file.size > 10 * 1024 * 1024) { showError(FILE_TXT.too_large); continue; }
+      if (file.size > 10 * 1024 * 1024) { showError(t('too_large')); continue; }
       const p = { cid: uuid(), body: '', files: [], uploading: file.name || 'file', sent: false, http: false, failed: false, s: ++seq };
       pend.set(p.cid, p);
       update(true);
@@ -611,7 +834,7 @@
       } catch (e) {
         dropPending(p);
         render();
-        showError(FILE_TXT[e.code] || e.message || FILE_TXT.failed);
+        showError((e.code && L.en[e.code] ? t(e.code) : '') || e.message || t('failed'));
         continue;
       }
       p.uploading = '';
@@ -631,7 +854,7 @@
     try { data = await res.json(); } catch (e) { /* not JSON */ }
     if (!res.ok) {
       const er = (data && data.error) || {};
-      const err = new Error(er.message || FILE_TXT.failed);
+      const err = new Error(er.message || t('failed'));
       err.code = er.code || (res.status === 413 ? 'too_large' : '');
       throw err;
     }
@@ -678,8 +901,7 @@
     if (!ready || isOpen || !m.author || m.author.kind !== 'agent') return;
     let text = m.body || '';
     if (text.length > 200) text = text.slice(0, 200) + '\u2026';
-    const who = m.author.name || 'Agent';
-    announcer.textContent = 'New message from ' + who + ': ' + text;
+    announcer.textContent = t('newFrom', m.author.name || t('agent')) + text;
   }
 
   // ---- activity pings --------------------------------------------------------
@@ -765,7 +987,7 @@
       const r = D.referrer;
       if (r && new URL(r).origin !== location.origin && r.length <= PAGE_URL_MAX) body.referrer = r;
     } catch (e) { /* not a URL */ }
-    if (navigator.language) body.locale = navigator.language;
+    if (locale) body.locale = locale; // the page's (data-locale), else the browser's
     try { body.time_zone = Intl.DateTimeFormat().resolvedOptions().timeZone || undefined; } catch (e) { /* no Intl */ }
     return body;
   }
@@ -804,38 +1026,43 @@
 :host{all:initial}
 *,*::before,*::after{box-sizing:border-box}
 [hidden]{display:none!important}
-.root{--p:#2563eb;--pd:#1d4ed8;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2937;color-scheme:light;-webkit-font-smoothing:antialiased;text-align:left}
+.root{--p:#2563eb;--on:#fff;--ring:#2563eb;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2937;color-scheme:light;-webkit-font-smoothing:antialiased;text-align:left}
 button,input,textarea{font:inherit;color:inherit;margin:0}
 button{cursor:pointer}
-:focus-visible{outline:2px solid var(--p);outline-offset:2px}
-.head :focus-visible{outline-color:#fff;outline-offset:-4px}
+:focus-visible{outline:2px solid var(--ring);outline-offset:2px}
+.head :focus-visible{outline-color:var(--on);outline-offset:-4px}
 .sr{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
-.launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;padding:0;background:var(--p);color:#fff;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}
-.launcher:hover{background:var(--pd)}
+.launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;padding:0;background:var(--p);color:var(--on);box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}
+.launcher:hover,.btn:hover,.send:hover{filter:brightness(.92)}
+.left .launcher{right:auto;left:20px}
+.left .win{right:auto;left:20px}
 .launcher svg{width:26px;height:26px;fill:currentColor}
 .launcher .ic-x,.open .launcher .ic-c{display:none}
 .open .launcher .ic-x{display:block}
 .badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;background:#dc2626;color:#fff;font-size:12px;font-weight:600;line-height:20px;text-align:center}
 .win{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:370px;height:min(580px,calc(100vh - 108px));display:flex;flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 10px 34px rgba(0,0,0,.25);overflow-x:hidden;overflow-y:auto;overscroll-behavior:contain}
 .win>*{flex:none}
-.head{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--p);color:#fff;position:sticky;top:0;z-index:1}
+.head{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--p);color:var(--on);position:sticky;top:0;z-index:1}
 .hd{flex:1;min-width:0}
 .title{font-weight:600;font-size:15px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .st{font-size:12px;display:flex;align-items:center;gap:6px}
 .dot{width:8px;height:8px;border-radius:50%;background:#9ca3af}
 .on .dot{background:#4ade80}
-.x{border:0;background:transparent;color:#fff;width:32px;height:32px;border-radius:8px;display:flex;align-items:center;justify-content:center;padding:0}
-.x:hover{background:rgba(255,255,255,.15)}
+.x{border:0;background:transparent;color:inherit;width:32px;height:32px;border-radius:8px;display:flex;align-items:center;justify-content:center;padding:0}
+.x:hover{background:rgba(127,127,127,.2)}
 .x svg{width:18px;height:18px;stroke:currentColor;stroke-width:2.4;fill:none}
 .list{flex:1 1 auto;min-height:96px;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:10px;background:#f9fafb;overscroll-behavior:contain}
-.list:empty::before{content:"Ask us anything \\2014\\20 we're happy to help.";color:#6b7280;margin:auto;text-align:center}
+.list:empty::before{content:attr(data-greeting);color:#4b5563;margin:auto;text-align:center}
 .msg{max-width:85%;display:flex;flex-direction:column;align-self:flex-start}
 .msg.visitor{align-self:flex-end;align-items:flex-end}
-.meta{font-size:11px;color:#6b7280;margin:0 4px 2px;display:flex;gap:6px}
+.meta{font-size:11px;color:#6b7280;margin:0 4px 2px;display:flex;align-items:center;gap:6px}
+.av{order:-1;width:20px;height:20px;border-radius:50%;background:var(--p);color:var(--on);font-size:9px;font-weight:700;display:inline-flex;align-items:center;justify-content:center;flex:none}
+.av:empty{display:none}
+.hav{order:0;width:32px;height:32px;font-size:13px;border:2px solid var(--on)}
 .body{padding:8px 12px;border-radius:14px;background:#e5e7eb;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
-.visitor .body{background:var(--p);color:#fff}
+.visitor .body{background:var(--p);color:var(--on)}
 .body a{color:inherit;text-decoration:underline}
-.msg[data-status] .body{background:#dbeafe;color:#1e3a8a;border:1px dashed #2563eb}
+.msg[data-status] .body{background:#e5e7eb;color:#1f2937;border:1px dashed #6b7280}
 .msg[data-status=failed] .body{background:#fee2e2;color:#7f1d1d;border-color:#b91c1c}
 .state{font-size:11px;color:#6b7280;margin:2px 4px 0}
 .msg[data-status=failed] .state{color:#b91c1c}
@@ -854,14 +1081,14 @@ button{cursor:pointer}
 .form label.check input{width:auto;margin:2px 0 0}
 .form label.check[hidden]{display:none}
 .row{display:flex;align-items:center;gap:12px}
-.btn{border:0;border-radius:8px;background:var(--p);color:#fff;padding:8px 16px;font-weight:600}
+.btn{border:0;border-radius:8px;background:var(--p);color:var(--on);padding:8px 16px;font-weight:600}
 .btn:disabled{opacity:.6;cursor:default}
 .link{border:0;background:none;color:#4b5563;text-decoration:underline;padding:4px}
 .err{color:#b91c1c;font-size:12.5px;padding:0 2px}
 .win>.err{padding:6px 14px 0;background:#fff}
 .composer{display:flex;align-items:flex-end;gap:8px;padding:10px 12px;border-top:1px solid #e5e7eb;background:#fff;position:relative}
 .composer textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:10px;padding:8px 10px;max-height:120px;min-height:38px;line-height:1.4;background:#fff;font-size:14px}
-.send{border:0;border-radius:10px;width:38px;height:38px;background:var(--p);color:#fff;display:flex;align-items:center;justify-content:center;padding:0;flex:none}
+.send{border:0;border-radius:10px;width:38px;height:38px;background:var(--p);color:var(--on);display:flex;align-items:center;justify-content:center;padding:0;flex:none}
 .send svg{width:18px;height:18px;fill:currentColor}
 .body:empty{display:none}
 .files{display:flex;flex-direction:column;gap:4px;margin-top:4px;max-width:100%}
@@ -869,27 +1096,27 @@ button{cursor:pointer}
 .files a.file{display:inline-block;padding:6px 10px;border-radius:10px;background:#f3f4f6;color:#1f2937;text-decoration:underline;overflow-wrap:anywhere}
 .attach{border:0;border-radius:10px;width:38px;height:38px;background:#f3f4f6;color:#374151;display:flex;align-items:center;justify-content:center;padding:0;flex:none}
 .attach svg{width:18px;height:18px;fill:none;stroke:currentColor;stroke-width:2}
-.win.drop{outline:3px dashed var(--p);outline-offset:-6px}
+.win.drop{outline:3px dashed var(--ring);outline-offset:-6px}
 .count{position:absolute;right:60px;top:-18px;font-size:11px;color:#6b7280;background:#fff;padding:0 4px;border-radius:4px}
 .count.over{color:#b91c1c;font-weight:600}
 @media (max-width:480px),(max-height:500px){
-.win{top:0;left:0;right:0;bottom:0;width:100%;height:100%;border-radius:0}
+.win,.left .win{top:0;left:0;right:0;bottom:0;width:100%;height:100%;border-radius:0}
 .open .launcher{display:none}
 .composer textarea,.form input{font-size:16px}
 }`;
 
   const HTML = `<div class="root">
-<button class="launcher" type="button" data-parley="launcher" aria-label="Open chat" aria-expanded="false" aria-controls="parley-window">
+<button class="launcher" type="button" data-parley="launcher" aria-expanded="false" aria-controls="parley-window">
 <svg class="ic-c" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9.5L5 21.5V18H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg>
 <svg class="ic-x" viewBox="0 0 24 24" aria-hidden="true"><path d="M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z"/></svg>
 <span class="badge" data-parley="badge" aria-hidden="true" hidden></span>
 </button>
 <div class="sr" data-parley="announcer" role="status" aria-live="polite" aria-atomic="true"></div>
-<div class="win" id="parley-window" data-parley="window" role="dialog" aria-label="Chat" hidden>
-<div class="head"><div class="hd"><div class="title" id="parley-title" data-parley="title"></div><div class="st"><span class="dot" aria-hidden="true"></span><span data-parley="status"></span></div></div>
-<button class="x" type="button" data-parley="close" aria-label="Close chat"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6 6 18"/></svg></button></div>
-<div class="list" data-parley="messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
-<div class="conn" data-parley="connection" role="status" hidden>Reconnecting\u2026</div>
+<div class="win" id="parley-window" data-parley="window" role="dialog" hidden>
+<div class="head"><span class="av hav" data-parley="header-avatar" aria-hidden="true" hidden></span><div class="hd"><div class="title" id="parley-title" data-parley="title"></div><div class="st"><span class="dot" aria-hidden="true"></span><span data-parley="status"></span></div></div>
+<button class="x" type="button" data-parley="close"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6 6 18"/></svg></button></div>
+<div class="list" data-parley="messages" role="log" aria-live="polite" tabindex="0"></div>
+<div class="conn" data-parley="connection" role="status" hidden></div>
 <div class="note" data-parley="note" hidden></div>
 <form class="collect" data-parley="collector" novalidate hidden>
 <label class="intro" for="parley-collect-email" data-parley="collector-text"></label>
@@ -899,15 +1126,15 @@ button{cursor:pointer}
 </form>
 <form class="form" data-parley="contact-form" novalidate hidden>
 <p class="intro" data-parley="contact-intro"></p>
-<label>Name<input data-parley="contact-name" name="name" autocomplete="name" maxlength="200"></label>
-<label>Email<input data-parley="contact-email" name="email" type="email" autocomplete="email" maxlength="320" required aria-required="true"></label>
+<label><span data-parley="name-label"></span><input data-parley="contact-name" name="name" autocomplete="name" maxlength="200"></label>
+<label><span data-parley="email-label"></span><input data-parley="contact-email" name="email" type="email" autocomplete="email" maxlength="320" required aria-required="true"></label>
 <label class="check" data-parley="contact-optin-row" hidden><input type="checkbox" data-parley="contact-optin"><span data-parley="contact-optin-label"></span></label>
-<div class="row"><button class="btn" type="submit" data-parley="contact-submit">Continue</button><button class="link" type="button" data-parley="contact-skip">Skip</button></div>
+<div class="row"><button class="btn" type="submit" data-parley="contact-submit"></button><button class="link" type="button" data-parley="contact-skip"></button></div>
 </form>
 <div class="composer">
 <div class="count" data-parley="counter" aria-live="polite" hidden></div>
-<textarea data-parley="input" rows="1" aria-label="Message" placeholder="Write a message\u2026"></textarea>
-<button class="send" type="button" data-parley="send" aria-label="Send message"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5 3 10l12 2-12 2z"/></svg></button>
+<textarea data-parley="input" rows="1"></textarea>
+<button class="send" type="button" data-parley="send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5 3 10l12 2-12 2z"/></svg></button>
 </div>
 </div>
 </div>`;
@@ -927,14 +1154,10 @@ button{cursor:pointer}
     form = $('contact-form'); introEl = $('contact-intro'); nameIn = $('contact-name'); emailIn = $('contact-email');
     submitBtn = $('contact-submit'); skipBtn = $('contact-skip');
     optinRow = $('contact-optin-row'); optinBox = $('contact-optin');
-    $('contact-optin-label').textContent = TXT.optIn;
     composer = shadow.querySelector('.composer'); input = $('input'); sendBtn = $('send'); counter = $('counter');
     buildFiles();
     buildTyping();
     collector = $('collector'); collectIn = $('collector-email'); collectBtn = $('collector-submit');
-    $('collector-text').textContent = TXT.collect;
-    collectBtn.textContent = TXT.collectSend;
-    $('collector-dismiss').textContent = TXT.collectDismiss;
     collector.addEventListener('submit', submitCollector);
     $('collector-dismiss').addEventListener('click', () => {
       collectDismissed = true;
@@ -944,7 +1167,6 @@ button{cursor:pointer}
       input.focus();
     });
     collectIn.addEventListener('input', () => { if (errEl && errEl._field === collectIn) clearError(); });
-    noteEl.textContent = TXT.away;
 
     launcher.addEventListener('click', () => (isOpen ? close() : open()));
     $('close').addEventListener('click', close);
@@ -995,6 +1217,8 @@ button{cursor:pointer}
 
     D.body.appendChild(host);
     ready = true;
+    retext();
+    applyLook();
     sync();
     render();
     if (wantOpen) open();
@@ -1005,14 +1229,14 @@ button{cursor:pointer}
     clearError();
     const email = emailIn.value.trim(), name = nameIn.value.trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
-      showError(TXT.badEmail, emailIn);
+      showError(t('badEmail'), emailIn);
       emailIn.focus();
       return;
     }
     contactQueued = name ? { email, name } : { email };
     if (!optinRow.hidden) {
       if (!optinBox.checked) {
-        showError(TXT.optInNeeded);
+        showError(t('optInNeeded'));
         optinBox.focus();
         return;
       }
@@ -1035,7 +1259,7 @@ button{cursor:pointer}
     clearError();
     const email = field.value.trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
-      showError(TXT.badEmail, field);
+      showError(t('badEmail'), field);
       field.focus();
       return;
     }
@@ -1086,16 +1310,16 @@ button{cursor:pointer}
   // sync updates everything that depends on session state (not the message list).
   function sync() {
     if (!ready) return;
-    titleEl.textContent = wsName || 'Chat';
-    win.setAttribute('aria-label', wsName ? 'Chat with ' + wsName : 'Chat');
-    statusEl.textContent = available ? 'online' : 'away';
+    titleEl.textContent = wsName || t('chat');
+    win.setAttribute('aria-label', wsName ? t('chatWith', wsName) : t('chat'));
+    statusEl.textContent = t(available ? 'online' : 'away');
     root.classList.toggle('on', available);
     const mode = required ? 'req' : optionalForm() ? 'opt' : optinForm() ? 'optin' : '';
     const formWasHidden = form.hidden;
     form.hidden = !mode;
     composer.hidden = mode === 'req' || mode === 'opt';
     skipBtn.hidden = mode !== 'opt' && mode !== 'optin';
-    skipBtn.textContent = mode === 'optin' ? 'Not now' : 'Skip';
+    skipBtn.textContent = t(mode === 'optin' ? 'notNow' : 'skip');
     if (mode === 'optin' && optinRow.hidden) {
       emailIn.value = visitor.email;
       if (visitor.name && !nameIn.value) nameIn.value = visitor.name;
@@ -1105,13 +1329,17 @@ button{cursor:pointer}
     collector.hidden = !(forwarding && agentShown && !collectDismissed && !hasEmail() && !mode && !asked);
     collectBtn.disabled = contactBusy;
     if (collector.hidden && errEl && errEl._field === collectIn) clearError();
-    noteEl.hidden = available || required || !sessionUp;
+    // Agents online: the greeting (in the empty conversation); all away:
+    // the away note, which never asks for an address the visitor gave.
+    list.setAttribute('data-greeting', available && look ? look.greeting : '');
+    noteEl.textContent = look ? look.away_message + (hasEmail() ? ' ' + t('awayKnown', visitor.email) : '') : '';
+    noteEl.hidden = available || required || !sessionUp || !look;
     connEl.hidden = sessionUp ? wsUp || !everOpened : !started;
-    connEl.textContent = sessionUp ? 'Reconnecting\u2026' : 'Connecting\u2026';
-    introEl.textContent = mode === 'optin' ? (visitor.email_status === 'bouncing' ? TXT.introBouncing : TXT.introUnsubscribed)
-      : mode === 'opt' ? TXT.introOptional : available ? TXT.introOnline : TXT.introOffline;
+    connEl.textContent = t(sessionUp ? 'reconnecting' : 'connecting');
+    introEl.textContent = t(mode === 'optin' ? (visitor.email_status === 'bouncing' ? 'introBouncing' : 'introUnsubscribed')
+      : mode === 'opt' ? 'introOptional' : available ? 'introOnline' : 'introOffline');
     submitBtn.disabled = contactBusy;
-    submitBtn.textContent = contactBusy ? 'Sending\u2026' : mode === 'opt' ? 'Start chat' : mode === 'optin' ? 'Save' : 'Continue';
+    submitBtn.textContent = t(contactBusy ? 'sending' : mode === 'opt' ? 'startChat' : mode === 'optin' ? 'save' : 'cont');
     if (!form.hidden && formWasHidden && errEl && !errEl._field) clearError();
     if (form.hidden && errEl && errEl._field) clearError();
   }
@@ -1132,16 +1360,17 @@ button{cursor:pointer}
     if (status) el.setAttribute('data-status', status); else el.removeAttribute('data-status');
     const [meta, b, st] = el.children;
     meta.children[0].textContent = name;
-    const t = meta.children[1];
+    meta.children[2].textContent = kind === 'agent' ? initials(name) : '';
+    const tm = meta.children[1];
     if (time) {
-      t.textContent = hhmm(time);
-      t.setAttribute('datetime', new Date(time).toISOString());
-      t.title = new Date(time).toLocaleString();
+      tm.textContent = hhmm(time);
+      tm.setAttribute('datetime', new Date(time).toISOString());
+      tm.title = new Date(time).toLocaleString(lang);
     } else {
-      t.textContent = '';
+      tm.textContent = '';
     }
     linkify(b, body);
-    st.textContent = status === 'sending' ? 'Sending\u2026' : status === 'failed' ? 'Not sent yet \u2014 will retry' : '';
+    st.textContent = status ? t(status === 'sending' ? 'sending' : 'retry') : '';
     st.hidden = !status;
   }
 
@@ -1175,7 +1404,9 @@ button{cursor:pointer}
       const meta = h('div', 'meta');
       const who = h('span', 'who');
       who.setAttribute('data-parley', 'author');
-      meta.append(who, h('time', 'time'));
+      const av = h('span', 'av');
+      av.setAttribute('aria-hidden', 'true');
+      meta.append(who, h('time', 'time'), av);
       const b = h('div', 'body');
       b.setAttribute('data-parley', 'body');
       b.dir = 'auto';
@@ -1197,9 +1428,9 @@ button{cursor:pointer}
       f = el._ask = h('form', 'collect ask');
       f.noValidate = true;
       f.setAttribute('data-parley', 'ask-email');
-      const row = h('div', 'row'), i = h('input'), b = h('button', 'btn', TXT.collectSend);
+      const row = h('div', 'row'), i = h('input'), b = h('button', 'btn', t('save'));
       i.type = 'email'; i.name = 'email'; i.autocomplete = 'email'; i.maxLength = 320;
-      i.setAttribute('aria-label', TXT.askEmail); i.placeholder = TXT.askEmail;
+      i.setAttribute('aria-label', t('askEmail')); i.placeholder = t('askEmail');
       i.setAttribute('data-parley', 'ask-email-input');
       b.type = 'submit';
       row.append(i, b);
@@ -1215,16 +1446,17 @@ button{cursor:pointer}
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
     const want = [];
     const sorted = Array.from(msgs.values()).sort((a, b) => a._t - b._t || a._s - b._s);
-    let unread = 0;
+    let unread = 0, lastAgent = '';
     for (const m of sorted) {
       const el = msgNode('m:' + m.id);
       const agent = m.author.kind === 'agent';
       el.setAttribute('data-id', m.id);
       el.removeAttribute('data-client-id');
-      fillMsg(el, agent ? 'agent' : 'visitor', agent ? m.author.name || 'Agent' : 'You', m._t, m.body || '', '');
+      fillMsg(el, agent ? 'agent' : 'visitor', agent ? m.author.name || t('agent') : t('you'), m._t, m.body || '', '');
       fillFiles(el, m.attachments);
       askField(el, m);
       if (m.asks_email && !asked) { asked = true; sync(); }
+      if (agent) lastAgent = m.author.name || '';
       if (agent && !m.read_by_visitor_at && !seen.has(m.id)) unread++;
       if (agent && isOpen && !agentShown) { agentShown = true; sync(); }
       want.push(el);
@@ -1233,16 +1465,20 @@ button{cursor:pointer}
       const el = msgNode('p:' + p.cid);
       el.removeAttribute('data-id');
       el.setAttribute('data-client-id', p.cid);
-      fillMsg(el, 'visitor', 'You', '', p.body, p.failed ? 'failed' : 'sending');
+      fillMsg(el, 'visitor', t('you'), '', p.body, p.failed ? 'failed' : 'sending');
       fillFiles(el, p.files);
       want.push(el);
     }
     want.forEach((el, i) => { if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null); });
     while (list.children.length > want.length) list.lastElementChild.remove();
 
+    // The header shows who answers: the agent of the latest reply.
+    const hav = shadow.querySelector('[data-parley="header-avatar"]');
+    hav.textContent = initials(lastAgent);
+    hav.hidden = !lastAgent;
     badge.textContent = unread ? String(unread) : '';
     badge.hidden = !unread;
-    launcher.setAttribute('aria-label', (isOpen ? 'Close chat' : 'Open chat') + (unread ? ' (' + unread + ' unread)' : ''));
+    launcher.setAttribute('aria-label', t(isOpen ? 'close' : 'open') + (unread ? ' (' + t('unread', unread) + ')' : ''));
     if (toBottom || atBottom) list.scrollTop = list.scrollHeight;
   }
 

@@ -957,3 +957,34 @@
   connect();
   watchMore();
 })();
+
+// Settings → Widget: the preview follows the form as it is edited. The
+// text colour on the chosen colour follows the widget's rule (WCAG AA).
+(() => {
+  const form = document.querySelector('form.look');
+  const preview = document.querySelector('[data-testid="widget-preview"]');
+  if (!form || !preview) return;
+  const lum = (hex) => {
+    const c = [1, 3, 5].map((i) => {
+      const v = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  const ratio = (a, b) => { const x = lum(a), y = lum(b); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); };
+  const onColor = (c) => (ratio(c, '#ffffff') >= 4.5 ? '#ffffff' : ratio(c, '#1f2328') >= 4.5 ? '#1f2328' : '#000000');
+  const greet = preview.querySelector('[data-testid="preview-greeting"]');
+  const update = () => {
+    const c = form.elements.widget_color.value;
+    if (/^#[0-9a-f]{6}$/i.test(c)) {
+      preview.style.setProperty('--p', c);
+      preview.style.setProperty('--on', onColor(c));
+    }
+    const side = form.querySelector('input[name="widget_position"]:checked');
+    preview.classList.toggle('left', !!side && side.value === 'left');
+    const g = form.elements.widget_greeting;
+    greet.textContent = g.value.trim() || g.placeholder;
+  };
+  form.addEventListener('input', update);
+  form.addEventListener('change', update);
+})();

@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// shot saves the viewport as name.png under $PARLEY_SCREENSHOTS when set,
+// else under the test's temporary directory, and logs where.
+func shot(tb *tab, dir, name string) {
+	tb.t.Helper()
+	if d := os.Getenv("PARLEY_SCREENSHOTS"); d != "" {
+		dir = d
+	}
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
+	if err != nil {
+		tb.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	file := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(file, png.Data, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+	tb.t.Logf("screenshot: %s", file)
+}
+
+// speakFrench makes the tab's browser French (navigator.language and
+// Accept-Language) in Paris.
+func speakFrench(tb *tab) {
+	tb.t.Helper()
+	ua := eval[string](tb, `navigator.userAgent`)
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua, AcceptLanguage: "fr-FR"}); err != nil {
+		tb.t.Fatalf("speak French: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Paris"}); err != nil {
+		tb.t.Fatalf("be in Paris: %v", err)
+	}
+}
+
+// A French visitor sees the widget in French, in the workspace's colour
+// (a light yellow, so dark text), on the left, with the French greeting
+// while an agent is online and only the away note once every agent is
+// away; the pages pass axe's WCAG rules in both states.
+func TestWidgetInFrenchWithBrandLook(t *testing.T) {
+	dir := t.TempDir()
+	for _, v := range []viewport{phone, desktop} {
+		t.Run(v.name, func(t *testing.T) {
+			srv := startParley(t, "PARLEY_AGENT_AWAY_AFTER", "5m")
+			admin := srv.AddAgent("ada@example.com", "Ada")
+			const greeting = "Bonjour\u00a0! Une question sur nos théières\u00a0? Écrivez-nous."
+			const away = "Nous sommes partis cueillir le thé. Laissez-nous un message."
+			srv.Do("PUT", "/api/v1/settings", admin.Token, map[string]any{
+				"widget":         map[string]string{"color": "#FFD400", "position": "left", "greeting": greeting, "away_message": away},
+				"default_locale": "en",
+				// No form while away, so the away note shows over the composer.
+				"contact_form": map[string]any{"offline_requires_form": false, "online": "optional"},
+			}, http.StatusOK, nil)
+			srv.Do("PUT", "/api/v1/me/status", admin.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+
+			visitor := newTab(t, "visitor")
+			visitor.setViewport(v)
+			speakFrench(visitor)
+			visitor.navigate(srv.URL + "/demo")
+			visitor.waitFor("the launcher on the left in the brand colour", inWidget(`(() => {
+				const l = $('launcher'); if (!l) return false;
+				const cs = getComputedStyle(l);
+				return l.getBoundingClientRect().left < 40 && cs.backgroundColor === 'rgb(255, 212, 0)' && cs.color === 'rgb(31, 41, 55)';
+			})()`), 10*time.Second)
+			if n := count(t, srv, `SELECT COUNT(*) FROM visitors`); n != 0 {
+				t.Errorf("%d visitors stored before the chat was opened", n)
+			}
+			if got := eval[string](visitor, inWidget(`$('launcher').getAttribute('aria-label')`)); got != "Ouvrir le chat" {
+				t.Errorf("launcher label %q", got)
+			}
+
+			openWidget(visitor, srv.URL+"/demo")
+			skipOptionalForm(visitor)
+			visitor.waitFor("the French greeting while online", inWidget(`$('status').textContent === 'en ligne' && $('messages').getAttribute('data-greeting') === `+js(greeting)+` && $('note').hidden`), 10*time.Second)
+			for sel, want := range map[string]string{
+				`$('input').placeholder`:                            "Écrivez votre message…",
+				`$('send').getAttribute('aria-label')`:              "Envoyer le message",
+				`$('close').getAttribute('aria-label')`:             "Fermer le chat",
+				`$('window').getAttribute('aria-label')`:            "Discuter avec Default",
+				`sr.querySelector('.root').lang`:                    "fr",
+				`getComputedStyle($('send')).color`:                 "rgb(31, 41, 55)",
+				`getComputedStyle(sr.querySelector('.head')).color`: "rgb(31, 41, 55)",
+			} {
+				if got := eval[string](visitor, inWidget(sel)); got != want {
+					t.Errorf("%s = %q, want %q", sel, got, want)
+				}
+			}
+			if got := eval[float64](visitor, inWidget(`$('window').getBoundingClientRect().left`)); got > 40 {
+				t.Errorf("the window starts at x=%v, want the left side", got)
+			}
+			shot(visitor, dir, "widget-fr-online-"+v.name)
+			checkAxe(visitor, v.name+" French widget online")
+
+			typeInWidget(visitor, "Bonjour, la théière Matin passe-t-elle au lave-vaisselle ?")
+			visitor.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+			if got := widgetMessages(visitor)[0].Author; got != "Vous" {
+				t.Errorf("the visitor's own messages are signed %q", got)
+			}
+			if n := count(t, srv, `SELECT COUNT(*) FROM visitors WHERE language = 'fr' AND time_zone = 'Europe/Paris'`); n != 1 {
+				t.Errorf("%d visitors stored as French in Paris, want 1", n)
+			}
+
+			// The agent's reply carries their initials, and so does the header.
+			_, convID := conversationOf(t, srv, eval[string](visitor, `window.Parley.visitorToken()`))
+			srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", admin.Token, map[string]string{"body": "Oui, bien sûr.", "kind": "reply"}, http.StatusCreated, nil)
+			visitor.waitFor("the reply with initials", inWidget(`$$('message').some((m) => m.textContent.includes('Oui, bien sûr.') && m.querySelector('.av').textContent === 'A') && $('header-avatar').textContent === 'A' && !$('header-avatar').hidden`), 10*time.Second)
+
+			// Every agent goes away: the away note replaces the greeting.
+			srv.Do("PUT", "/api/v1/me/status", admin.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
+			visitor.waitFor("the away note", inWidget(`$('status').textContent === 'absent' && !$('note').hidden && $('note').textContent.startsWith(`+js(away)+`) && $('messages').getAttribute('data-greeting') === ''`), 10*time.Second)
+			shot(visitor, dir, "widget-fr-away-"+v.name)
+			checkAxe(visitor, v.name+" French widget away")
+		})
+	}
+}

@@ -1,0 +1,53 @@
+package i18n
+
+var de = Lang{
+	Days:     [7]string{"So.", "Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa."},
+	Months:   [12]string{"Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.", "Dez."},
+	Date:     "{day}, {d}. {month}",
+	DateYear: "{day}, {d}. {month} {year}",
+	Messages: map[string]any{
+		"email.subject":          "Ihre Unterhaltung mit %s",
+		"email.subject.anon":     "Ihre Unterhaltung",
+		"email.hi":               "Hallo,",
+		"email.hi.name":          "Hallo %s,",
+		"email.intro":            Plural{"Sie haben eine neue Antwort.", "Sie haben %d neue Antworten."},
+		"email.intro.from":       Plural{"Sie haben eine neue Antwort von %[2]s.", "Sie haben %[1]d neue Antworten von %[2]s."},
+		"email.transcript":       "Hier ist die ganze Unterhaltung.",
+		"email.omitted":          Plural{"%d frühere Nachricht wird nicht angezeigt.", "%d frühere Nachrichten werden nicht angezeigt."},
+		"email.continue":         "Unterhaltung fortsetzen",
+		"email.continue.text":    "Unterhaltung fortsetzen: %s",
+		"email.reply":            "Antworten Sie auf diese E-Mail, um die Unterhaltung fortzusetzen.",
+		"email.footer":           "Sie erhalten diese E-Mail, weil Sie auf unserer Website einen Chat begonnen haben.",
+		"email.footer.from":      "Sie erhalten diese E-Mail, weil Sie auf der Website von %s einen Chat begonnen haben.",
+		"email.unsubscribe":      "Abmelden",
+		"email.unsubscribe.text": "Abmelden: %s",
+		"email.new":              "Neu",
+		"email.new.text":         "[neu]",
+		"email.you":              "Sie",
+		"email.via":              "%[1]s über %[2]s",
+
+		"chat.ask_email": "Können Sie uns Ihre E-Mail-Adresse hinterlassen? Wenn Sie die Seite verlassen, schicken wir Ihnen unsere Antworten dorthin.",
+
+		"widget.greeting": "Fragen Sie uns einfach \u2013 wir helfen gern.",
+		"widget.away":     "Wir sind gerade nicht da. Hinterlassen Sie uns eine Nachricht, wir melden uns bei Ihnen.",
+
+		"chat.title":         "Ihre Unterhaltung mit %s",
+		"chat.lead":          "Machen Sie unten weiter: Im Chatfenster steht die ganze Unterhaltung.",
+		"chat.invalid.title": "Dieser Chat-Link funktioniert nicht",
+		"chat.invalid.what":  "Der Link zu Ihrer Unterhaltung ist ungültig: Vielleicht wurde er unvollständig kopiert, oder die Unterhaltung wurde gelöscht.",
+		"chat.invalid.todo":  "Öffnen Sie die Website, auf der Sie gechattet haben, und starten Sie den Chat dort neu; geben Sie dieselbe E-Mail-Adresse an, sieht das Team Ihre früheren Nachrichten.",
+
+		"unsub.title":         "Abmelden",
+		"unsub.ask.title":     "Keine solchen E-Mails mehr?",
+		"unsub.ask.what":      "Sie erhalten dann keine Antworten von %s mehr per E-Mail.",
+		"unsub.ask.what.to":   "Sie erhalten dann keine Antworten von %[1]s mehr per E-Mail an %[2]s.",
+		"unsub.ask.chat":      "Auf der Website können Sie weiterhin chatten.",
+		"unsub.button":        "Abmelden",
+		"unsub.done.title":    "Abgemeldet",
+		"unsub.done.what":     "%[1]s erhält keine E-Mails mehr zu Unterhaltungen mit %[2]s.",
+		"unsub.done.again":    "Wenn Sie sie wieder erhalten möchten, setzen Sie im Kontaktformular des Chats das Häkchen.",
+		"unsub.invalid.title": "Dieser Abmelde-Link funktioniert nicht",
+		"unsub.invalid.what":  "Der Link ist ungültig: Vielleicht wurde er unvollständig aus der E-Mail kopiert. Es wurde nichts geändert.",
+		"unsub.invalid.todo":  "Öffnen Sie die E-Mail erneut und verwenden Sie den vollständigen Abmelde-Link, oder antworten Sie auf die E-Mail mit der Bitte, keine weiteren zu senden.",
+	},
+}

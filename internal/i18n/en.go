@@ -1,0 +1,53 @@
+package i18n
+
+var en = Lang{
+	Days:     [7]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"},
+	Months:   [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
+	Date:     "{day} {d} {month}",
+	DateYear: "{day} {d} {month} {year}",
+	Messages: map[string]any{
+		"email.subject":          "Your conversation with %s",
+		"email.subject.anon":     "Your conversation",
+		"email.hi":               "Hi,",
+		"email.hi.name":          "Hi %s,",
+		"email.intro":            Plural{"You have a new reply.", "You have %d new replies."},
+		"email.intro.from":       Plural{"You have a new reply from %[2]s.", "You have %[1]d new replies from %[2]s."},
+		"email.transcript":       "Here is the whole conversation.",
+		"email.omitted":          Plural{"%d earlier message is not shown.", "%d earlier messages are not shown."},
+		"email.continue":         "Continue the conversation",
+		"email.continue.text":    "Continue the conversation: %s",
+		"email.reply":            "Reply to this email to continue the conversation.",
+		"email.footer":           "You receive this email because you started a chat on our website.",
+		"email.footer.from":      "You receive this email because you started a chat with %s on its website.",
+		"email.unsubscribe":      "Unsubscribe",
+		"email.unsubscribe.text": "Unsubscribe: %s",
+		"email.new":              "New",
+		"email.new.text":         "[new]",
+		"email.you":              "You",
+		"email.via":              "%[1]s via %[2]s",
+
+		"chat.ask_email": "Could you leave your email address? If you leave the page, we will send our replies there.",
+
+		"widget.greeting": "Ask us anything \u2014 we're happy to help.",
+		"widget.away":     "We're away right now. Leave a message and we'll get back to you.",
+
+		"chat.title":         "Your conversation with %s",
+		"chat.lead":          "Carry on below: the chat window holds the whole conversation.",
+		"chat.invalid.title": "This chat link does not work",
+		"chat.invalid.what":  "The link to your conversation is not valid: it may have been copied incompletely, or the conversation was deleted.",
+		"chat.invalid.todo":  "Open the website you chatted on and start the chat again from its chat button; an agent will see your earlier messages if you give the same email address.",
+
+		"unsub.title":         "Unsubscribe",
+		"unsub.ask.title":     "Stop these emails?",
+		"unsub.ask.what":      "You will no longer get replies from %s by email.",
+		"unsub.ask.what.to":   "You will no longer get replies from %[1]s by email at %[2]s.",
+		"unsub.ask.chat":      "You can still chat on the website.",
+		"unsub.button":        "Unsubscribe",
+		"unsub.done.title":    "Unsubscribed",
+		"unsub.done.what":     "%[1]s will get no more emails about conversations with %[2]s.",
+		"unsub.done.again":    "To get them again, tick the box in the chat's contact form.",
+		"unsub.invalid.title": "This unsubscribe link does not work",
+		"unsub.invalid.what":  "The link is not valid: it may have been copied incompletely from the email. Nothing was changed.",
+		"unsub.invalid.todo":  "Open the email again and use its unsubscribe link as a whole, or answer the email asking to get no more.",
+	},
+}

@@ -1,0 +1,53 @@
+package i18n
+
+var es = Lang{
+	Days:     [7]string{"dom", "lun", "mar", "mié", "jue", "vie", "sáb"},
+	Months:   [12]string{"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"},
+	Date:     "{day} {d} {month}",
+	DateYear: "{day} {d} {month} {year}",
+	Messages: map[string]any{
+		"email.subject":          "Tu conversación con %s",
+		"email.subject.anon":     "Tu conversación",
+		"email.hi":               "Hola:",
+		"email.hi.name":          "Hola, %s:",
+		"email.intro":            Plural{"Tienes una respuesta nueva.", "Tienes %d respuestas nuevas."},
+		"email.intro.from":       Plural{"Tienes una respuesta nueva de %[2]s.", "Tienes %[1]d respuestas nuevas de %[2]s."},
+		"email.transcript":       "Aquí tienes la conversación completa.",
+		"email.omitted":          Plural{"No se muestra %d mensaje anterior.", "No se muestran %d mensajes anteriores."},
+		"email.continue":         "Seguir con la conversación",
+		"email.continue.text":    "Seguir con la conversación: %s",
+		"email.reply":            "Responde a este correo para seguir con la conversación.",
+		"email.footer":           "Recibes este correo porque iniciaste un chat en nuestra web.",
+		"email.footer.from":      "Recibes este correo porque iniciaste un chat con %s en su web.",
+		"email.unsubscribe":      "Darse de baja",
+		"email.unsubscribe.text": "Darse de baja: %s",
+		"email.new":              "Nuevo",
+		"email.new.text":         "[nuevo]",
+		"email.you":              "Tú",
+		"email.via":              "%[1]s de %[2]s",
+
+		"chat.ask_email": "¿Podría dejarnos su dirección de correo electrónico? Si sale de la página, le enviaremos allí nuestras respuestas.",
+
+		"widget.greeting": "¿Tienes alguna pregunta? Escríbenos, estaremos encantados de ayudarte.",
+		"widget.away":     "Ahora mismo no estamos disponibles. Déjanos un mensaje y te responderemos lo antes posible.",
+
+		"chat.title":         "Tu conversación con %s",
+		"chat.lead":          "Continúa aquí abajo: la ventana del chat tiene toda la conversación.",
+		"chat.invalid.title": "Este enlace al chat no funciona",
+		"chat.invalid.what":  "El enlace a tu conversación no es válido: puede que se copiara incompleto o que la conversación se haya eliminado.",
+		"chat.invalid.todo":  "Abre la web en la que chateaste y vuelve a iniciar el chat desde su botón; el equipo verá tus mensajes anteriores si das la misma dirección de correo.",
+
+		"unsub.title":         "Darse de baja",
+		"unsub.ask.title":     "¿Dejar de recibir estos correos?",
+		"unsub.ask.what":      "Ya no recibirás por correo las respuestas de %s.",
+		"unsub.ask.what.to":   "Ya no recibirás las respuestas de %[1]s por correo en %[2]s.",
+		"unsub.ask.chat":      "Podrás seguir chateando en la web.",
+		"unsub.button":        "Darme de baja",
+		"unsub.done.title":    "Te has dado de baja",
+		"unsub.done.what":     "%[1]s ya no recibirá correos sobre las conversaciones con %[2]s.",
+		"unsub.done.again":    "Para volver a recibirlos, marca la casilla en el formulario de contacto del chat.",
+		"unsub.invalid.title": "Este enlace para darse de baja no funciona",
+		"unsub.invalid.what":  "El enlace no es válido: puede que se copiara incompleto desde el correo. No se ha cambiado nada.",
+		"unsub.invalid.todo":  "Vuelve a abrir el correo y usa el enlace para darte de baja completo, o responde al correo pidiendo no recibir más.",
+	},
+}

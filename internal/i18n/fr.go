@@ -1,0 +1,53 @@
+package i18n
+
+var fr = Lang{
+	Days:     [7]string{"dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."},
+	Months:   [12]string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."},
+	Date:     "{day} {d} {month}",
+	DateYear: "{day} {d} {month} {year}",
+	Messages: map[string]any{
+		"email.subject":          "Votre conversation avec %s",
+		"email.subject.anon":     "Votre conversation",
+		"email.hi":               "Bonjour,",
+		"email.hi.name":          "Bonjour %s,",
+		"email.intro":            Plural{"Vous avez une nouvelle réponse.", "Vous avez %d nouvelles réponses."},
+		"email.intro.from":       Plural{"Vous avez une nouvelle réponse de %[2]s.", "Vous avez %[1]d nouvelles réponses de %[2]s."},
+		"email.transcript":       "Voici toute la conversation.",
+		"email.omitted":          Plural{"%d message précédent n'est pas affiché.", "%d messages précédents ne sont pas affichés."},
+		"email.continue":         "Reprendre la conversation",
+		"email.continue.text":    "Reprendre la conversation\u00a0: %s",
+		"email.reply":            "Répondez à cet e-mail pour poursuivre la conversation.",
+		"email.footer":           "Vous recevez cet e-mail parce que vous avez ouvert une discussion sur notre site.",
+		"email.footer.from":      "Vous recevez cet e-mail parce que vous avez ouvert une discussion avec %s sur son site.",
+		"email.unsubscribe":      "Se désabonner",
+		"email.unsubscribe.text": "Se désabonner\u00a0: %s",
+		"email.new":              "Nouveau",
+		"email.new.text":         "[nouveau]",
+		"email.you":              "Vous",
+		"email.via":              "%[1]s via %[2]s",
+
+		"chat.ask_email": "Pourriez-vous nous laisser votre adresse e-mail ? Si vous quittez la page, nous vous y enverrons nos réponses.",
+
+		"widget.greeting": "Une question\u00a0? Écrivez-nous, nous sommes là pour vous aider.",
+		"widget.away":     "Nous sommes absents pour le moment. Laissez-nous un message, nous vous répondrons dès que possible.",
+
+		"chat.title":         "Votre conversation avec %s",
+		"chat.lead":          "Poursuivez ci-dessous\u00a0: la fenêtre de discussion contient toute la conversation.",
+		"chat.invalid.title": "Ce lien de discussion ne fonctionne pas",
+		"chat.invalid.what":  "Le lien vers votre conversation n'est pas valide\u00a0: il a peut-être été copié en partie, ou la conversation a été supprimée.",
+		"chat.invalid.todo":  "Rendez-vous sur le site où vous avez discuté et relancez la discussion avec son bouton de chat\u00a0; un conseiller verra vos messages précédents si vous donnez la même adresse e-mail.",
+
+		"unsub.title":         "Se désabonner",
+		"unsub.ask.title":     "Ne plus recevoir ces e-mails\u00a0?",
+		"unsub.ask.what":      "Vous ne recevrez plus par e-mail les réponses de %s.",
+		"unsub.ask.what.to":   "Vous ne recevrez plus les réponses de %[1]s par e-mail à l'adresse %[2]s.",
+		"unsub.ask.chat":      "Vous pourrez toujours discuter sur le site.",
+		"unsub.button":        "Me désabonner",
+		"unsub.done.title":    "Désabonnement confirmé",
+		"unsub.done.what":     "%[1]s ne recevra plus d'e-mails au sujet des conversations avec %[2]s.",
+		"unsub.done.again":    "Pour les recevoir à nouveau, cochez la case dans le formulaire de contact du chat.",
+		"unsub.invalid.title": "Ce lien de désabonnement ne fonctionne pas",
+		"unsub.invalid.what":  "Le lien n'est pas valide\u00a0: il a peut-être été copié en partie depuis l'e-mail. Rien n'a été modifié.",
+		"unsub.invalid.todo":  "Rouvrez l'e-mail et utilisez son lien de désabonnement en entier, ou répondez à l'e-mail pour demander à ne plus en recevoir.",
+	},
+}

@@ -1,0 +1,53 @@
+package i18n
+
+var it = Lang{
+	Days:     [7]string{"dom", "lun", "mar", "mer", "gio", "ven", "sab"},
+	Months:   [12]string{"gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"},
+	Date:     "{day} {d} {month}",
+	DateYear: "{day} {d} {month} {year}",
+	Messages: map[string]any{
+		"email.subject":          "La tua conversazione con %s",
+		"email.subject.anon":     "La tua conversazione",
+		"email.hi":               "Ciao,",
+		"email.hi.name":          "Ciao %s,",
+		"email.intro":            Plural{"Hai una nuova risposta.", "Hai %d nuove risposte."},
+		"email.intro.from":       Plural{"Hai una nuova risposta da %[2]s.", "Hai %[1]d nuove risposte da %[2]s."},
+		"email.transcript":       "Ecco l'intera conversazione.",
+		"email.omitted":          Plural{"%d messaggio precedente non è mostrato.", "%d messaggi precedenti non sono mostrati."},
+		"email.continue":         "Continua la conversazione",
+		"email.continue.text":    "Continua la conversazione: %s",
+		"email.reply":            "Rispondi a questa email per continuare la conversazione.",
+		"email.footer":           "Ricevi questa email perché hai avviato una chat sul nostro sito.",
+		"email.footer.from":      "Ricevi questa email perché hai avviato una chat con %s sul suo sito.",
+		"email.unsubscribe":      "Annulla l'iscrizione",
+		"email.unsubscribe.text": "Annulla l'iscrizione: %s",
+		"email.new":              "Nuovo",
+		"email.new.text":         "[nuovo]",
+		"email.you":              "Tu",
+		"email.via":              "%[1]s di %[2]s",
+
+		"chat.ask_email": "Può lasciarci il suo indirizzo email? Se lascia la pagina, le invieremo lì le nostre risposte.",
+
+		"widget.greeting": "Hai una domanda? Scrivici, siamo qui per aiutarti.",
+		"widget.away":     "Al momento non siamo disponibili. Lasciaci un messaggio e ti risponderemo al più presto.",
+
+		"chat.title":         "La tua conversazione con %s",
+		"chat.lead":          "Continua qui sotto: la finestra della chat contiene tutta la conversazione.",
+		"chat.invalid.title": "Questo link alla chat non funziona",
+		"chat.invalid.what":  "Il link alla tua conversazione non è valido: forse è stato copiato in modo incompleto, oppure la conversazione è stata eliminata.",
+		"chat.invalid.todo":  "Apri il sito su cui hai chattato e riavvia la chat dal suo pulsante; il team vedrà i tuoi messaggi precedenti se indichi lo stesso indirizzo email.",
+
+		"unsub.title":         "Annulla l'iscrizione",
+		"unsub.ask.title":     "Non ricevere più queste email?",
+		"unsub.ask.what":      "Non riceverai più via email le risposte di %s.",
+		"unsub.ask.what.to":   "Non riceverai più le risposte di %[1]s via email all'indirizzo %[2]s.",
+		"unsub.ask.chat":      "Potrai comunque chattare sul sito.",
+		"unsub.button":        "Annulla l'iscrizione",
+		"unsub.done.title":    "Iscrizione annullata",
+		"unsub.done.what":     "%[1]s non riceverà più email sulle conversazioni con %[2]s.",
+		"unsub.done.again":    "Per riceverle di nuovo, spunta la casella nel modulo di contatto della chat.",
+		"unsub.invalid.title": "Questo link per annullare l'iscrizione non funziona",
+		"unsub.invalid.what":  "Il link non è valido: forse è stato copiato in modo incompleto dall'email. Non è stato modificato nulla.",
+		"unsub.invalid.todo":  "Riapri l'email e usa il link per annullare l'iscrizione per intero, oppure rispondi all'email chiedendo di non riceverne più.",
+	},
+}

@@ -1,0 +1,53 @@
+package i18n
+
+var nl = Lang{
+	Days:     [7]string{"zo", "ma", "di", "wo", "do", "vr", "za"},
+	Months:   [12]string{"jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"},
+	Date:     "{day} {d} {month}",
+	DateYear: "{day} {d} {month} {year}",
+	Messages: map[string]any{
+		"email.subject":          "Je gesprek met %s",
+		"email.subject.anon":     "Je gesprek",
+		"email.hi":               "Hallo,",
+		"email.hi.name":          "Hallo %s,",
+		"email.intro":            Plural{"Je hebt een nieuw antwoord.", "Je hebt %d nieuwe antwoorden."},
+		"email.intro.from":       Plural{"Je hebt een nieuw antwoord van %[2]s.", "Je hebt %[1]d nieuwe antwoorden van %[2]s."},
+		"email.transcript":       "Hier is het hele gesprek.",
+		"email.omitted":          Plural{"%d eerder bericht wordt niet getoond.", "%d eerdere berichten worden niet getoond."},
+		"email.continue":         "Verder met het gesprek",
+		"email.continue.text":    "Verder met het gesprek: %s",
+		"email.reply":            "Beantwoord deze e-mail om het gesprek voort te zetten.",
+		"email.footer":           "Je ontvangt deze e-mail omdat je een chat bent begonnen op onze website.",
+		"email.footer.from":      "Je ontvangt deze e-mail omdat je op de website van %s een chat bent begonnen.",
+		"email.unsubscribe":      "Afmelden",
+		"email.unsubscribe.text": "Afmelden: %s",
+		"email.new":              "Nieuw",
+		"email.new.text":         "[nieuw]",
+		"email.you":              "Jij",
+		"email.via":              "%[1]s via %[2]s",
+
+		"chat.ask_email": "Wilt u uw e-mailadres achterlaten? Als u de pagina verlaat, sturen we onze antwoorden daarheen.",
+
+		"widget.greeting": "Heb je een vraag? Stuur ons een bericht, we helpen je graag.",
+		"widget.away":     "We zijn er nu even niet. Laat een bericht achter, dan nemen we zo snel mogelijk contact met je op.",
+
+		"chat.title":         "Je gesprek met %s",
+		"chat.lead":          "Ga hieronder verder: in het chatvenster staat het hele gesprek.",
+		"chat.invalid.title": "Deze chatlink werkt niet",
+		"chat.invalid.what":  "De link naar je gesprek is niet geldig: misschien is hij niet helemaal gekopieerd, of is het gesprek verwijderd.",
+		"chat.invalid.todo":  "Open de website waar je gechat hebt en begin de chat opnieuw via de chatknop; het team ziet je eerdere berichten als je hetzelfde e-mailadres opgeeft.",
+
+		"unsub.title":         "Afmelden",
+		"unsub.ask.title":     "Geen e-mails meer ontvangen?",
+		"unsub.ask.what":      "Je ontvangt dan geen antwoorden van %s meer per e-mail.",
+		"unsub.ask.what.to":   "Je ontvangt dan geen antwoorden van %[1]s meer per e-mail op %[2]s.",
+		"unsub.ask.chat":      "Je kunt nog steeds chatten op de website.",
+		"unsub.button":        "Afmelden",
+		"unsub.done.title":    "Afgemeld",
+		"unsub.done.what":     "%[1]s ontvangt geen e-mails meer over gesprekken met %[2]s.",
+		"unsub.done.again":    "Wil je ze weer ontvangen? Vink dan het vakje aan in het contactformulier van de chat.",
+		"unsub.invalid.title": "Deze afmeldlink werkt niet",
+		"unsub.invalid.what":  "De link is niet geldig: misschien is hij niet helemaal uit de e-mail gekopieerd. Er is niets gewijzigd.",
+		"unsub.invalid.todo":  "Open de e-mail opnieuw en gebruik de volledige afmeldlink, of beantwoord de e-mail met het verzoek je geen e-mails meer te sturen.",
+	},
+}

@@ -1,0 +1,53 @@
+package i18n
+
+var pt = Lang{
+	Days:     [7]string{"dom.", "seg.", "ter.", "qua.", "qui.", "sex.", "sáb."},
+	Months:   [12]string{"jan.", "fev.", "mar.", "abr.", "mai.", "jun.", "jul.", "ago.", "set.", "out.", "nov.", "dez."},
+	Date:     "{day}, {d} de {month}",
+	DateYear: "{day}, {d} de {month} de {year}",
+	Messages: map[string]any{
+		"email.subject":          "Sua conversa com %s",
+		"email.subject.anon":     "Sua conversa",
+		"email.hi":               "Olá,",
+		"email.hi.name":          "Olá, %s,",
+		"email.intro":            Plural{"Você tem uma nova resposta.", "Você tem %d novas respostas."},
+		"email.intro.from":       Plural{"Você tem uma nova resposta de %[2]s.", "Você tem %[1]d novas respostas de %[2]s."},
+		"email.transcript":       "Aqui está a conversa completa.",
+		"email.omitted":          Plural{"%d mensagem anterior não é exibida.", "%d mensagens anteriores não são exibidas."},
+		"email.continue":         "Continuar a conversa",
+		"email.continue.text":    "Continuar a conversa: %s",
+		"email.reply":            "Responda a este e-mail para continuar a conversa.",
+		"email.footer":           "Você recebe este e-mail porque iniciou um chat em nosso site.",
+		"email.footer.from":      "Você recebe este e-mail porque iniciou um chat com %s no site dela.",
+		"email.unsubscribe":      "Cancelar inscrição",
+		"email.unsubscribe.text": "Cancelar inscrição: %s",
+		"email.new":              "Nova",
+		"email.new.text":         "[nova]",
+		"email.you":              "Você",
+		"email.via":              "%[1]s, de %[2]s",
+
+		"chat.ask_email": "Pode deixar-nos o seu endereço de e-mail? Se sair da página, enviaremos as nossas respostas para lá.",
+
+		"widget.greeting": "Tem alguma dúvida? Escreva para nós, estamos aqui para ajudar.",
+		"widget.away":     "No momento não estamos disponíveis. Deixe uma mensagem e responderemos assim que possível.",
+
+		"chat.title":         "Sua conversa com %s",
+		"chat.lead":          "Continue abaixo: a janela do chat mostra a conversa inteira.",
+		"chat.invalid.title": "Este link do chat não funciona",
+		"chat.invalid.what":  "O link para a sua conversa não é válido: talvez tenha sido copiado pela metade, ou a conversa foi excluída.",
+		"chat.invalid.todo":  "Abra o site em que você conversou e inicie o chat de novo pelo botão; a equipe verá suas mensagens anteriores se você informar o mesmo e-mail.",
+
+		"unsub.title":         "Cancelar inscrição",
+		"unsub.ask.title":     "Parar de receber estes e-mails?",
+		"unsub.ask.what":      "Você não receberá mais por e-mail as respostas de %s.",
+		"unsub.ask.what.to":   "Você não receberá mais as respostas de %[1]s por e-mail em %[2]s.",
+		"unsub.ask.chat":      "Você ainda poderá conversar pelo site.",
+		"unsub.button":        "Cancelar inscrição",
+		"unsub.done.title":    "Inscrição cancelada",
+		"unsub.done.what":     "%[1]s não receberá mais e-mails sobre as conversas com %[2]s.",
+		"unsub.done.again":    "Para voltar a recebê-los, marque a caixa no formulário de contato do chat.",
+		"unsub.invalid.title": "Este link de cancelamento não funciona",
+		"unsub.invalid.what":  "O link não é válido: talvez tenha sido copiado pela metade do e-mail. Nada foi alterado.",
+		"unsub.invalid.todo":  "Abra o e-mail de novo e use o link de cancelamento inteiro, ou responda ao e-mail pedindo para não receber mais.",
+	},
+}
