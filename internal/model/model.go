@@ -204,6 +204,10 @@ type Visitor struct {
 	EmailStatusDetail    string     `json:"-"`
 	CreatedAt            time.Time  `json:"-"`
 	VisitorContext
+	// TokenGeneration is the generation of the visitor's credential:
+	// resetting the visitor's links increments it, and only tokens and
+	// continue links of the current generation are accepted.
+	TokenGeneration int `json:"-"`
 }
 
 // VisitorContext is what the widget tells about a visitor: their language
