@@ -215,6 +215,19 @@ func (s *Store) NextVisitorTokenGeneration(ctx context.Context, workspaceID, id 
 	return gen, nil
 }
 
+// LastEmailToVisitor returns when the newest email to a visitor was queued;
+// ErrNotFound when none was.
+func (s *Store) LastEmailToVisitor(ctx context.Context, visitorID string) (time.Time, error) {
+	var last sql.NullInt64
+	if err := s.queryRow(ctx, `SELECT MAX(created_at) FROM emails WHERE visitor_id = ?`, visitorID).Scan(&last); err != nil {
+		return time.Time{}, fmt.Errorf("last email to visitor %s: %w", visitorID, err)
+	}
+	if !last.Valid {
+		return time.Time{}, fmt.Errorf("last email to visitor %s: %w", visitorID, ErrNotFound)
+	}
+	return fromMicros(last.Int64), nil
+}
+
 // OnlineVisitorIDs lists visitors marked online (used at start-up, when no
 // connection survived the restart).
 func (s *Store) OnlineVisitorIDs(ctx context.Context) ([]string, error) {

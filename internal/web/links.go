@@ -3,21 +3,34 @@ package web
 import (
 	"html/template"
 	"net/http"
+
+	"github.com/parleychat/parley/internal/chat"
 )
 
 // Pages reached from forwarded emails: the link back to the conversation
 // and the unsubscribe link (RFC 8058 one-click POST, and a confirmation
 // page for people who open it in a browser).
 
+// chatPage opens the widget on a conversation. With Continue, the widget
+// exchanges the signed link for the visitor's credential (a POST of the
+// session API), so the credential is never in a URL, an email or this page.
+// With Expired, it says so and offers a new chat (the widget of this
+// browser, whose own visitor it resumes if it has one).
 var chatPage = template.Must(template.New("chat").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Your conversation with {{.Workspace}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem}</style>
+<meta name="referrer" content="no-referrer">
+<title>{{if .Expired}}This link has expired{{else}}Your conversation with {{.Workspace}}{{end}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:1.5rem}
+button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}</style>
 </head><body><main>
-<h1>Your conversation with {{.Workspace}}</h1>
-<p>Carry on below: the chat window holds the whole conversation.</p>
+{{if .Expired}}<h1>This link has expired</h1>
+<p>Links to a conversation with {{.Workspace}} work for 30 days after the email that carries them, and stop when the links are reset. Nothing of your conversation is shown here.</p>
+<p>To write to {{.Workspace}}, answer their latest email (your answer reaches the same conversation), or start a new chat here.</p>
+<p><button type="button" data-parley-start onclick="window.Parley &amp;&amp; window.Parley.open()">Start a new chat</button></p>
+{{else}}<h1>Your conversation with {{.Workspace}}</h1>
+<p>Carry on below: the chat window holds the whole conversation.</p>{{end}}
 </main>
-<script src="{{.PublicURL}}{{.WidgetPath}}" data-site-key="{{.SiteKey}}" data-visitor-token="{{.Token}}" data-open async></script>
+<script src="{{.PublicURL}}{{.WidgetPath}}" data-site-key="{{.SiteKey}}"{{with .Continue}} data-continue="{{.}}" data-open{{end}} async></script>
 </body></html>
 `))
 
@@ -49,26 +62,47 @@ func (s *Server) invalidUnsubscribeLink(w http.ResponseWriter) {
 		"", "")
 }
 
+// chatLink opens a link back to a conversation. A continue link (signed,
+// 30 days) opens the page that exchanges it; a link of emails sent by
+// earlier versions (the visitor token itself) is redirected to a new
+// continue link while it would still be within its 30 days, so that the
+// credential leaves the address bar at once.
 func (s *Server) chatLink(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
-	v, err := s.svc.VisitorByToken(r.Context(), tok)
-	if err != nil {
-		if answerOf(err).Internal {
-			s.log.Error("chat link", "err", err)
-			s.serverErrorPage(w, r)
+	c, err := s.svc.OpenContinueLink(r.Context(), tok)
+	if chat.ErrorCode(err) == chat.CodeInvalidToken && c.Workspace.ID == "" {
+		link, ws, lerr := s.svc.LegacyChatLink(r.Context(), tok)
+		if lerr == nil {
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Referrer-Policy", "no-referrer")
+			http.Redirect(w, r, "/chat/"+link, http.StatusSeeOther)
 			return
 		}
-		s.invalidChatLink(w)
-		return
+		if chat.ErrorCode(lerr) != chat.CodeInvalidToken {
+			c.Workspace, err = ws, lerr
+		}
 	}
-	ws, err := s.svc.Workspace(r.Context(), v.WorkspaceID)
-	if err != nil {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	switch {
+	case err == nil:
+	case chat.ErrorCode(err) == chat.CodeLinkExpired && c.Workspace.ID != "":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusGone)
+		_ = chatPage.Execute(w, map[string]any{"Expired": true, "PublicURL": s.opts.PublicURL, "SiteKey": c.Workspace.SiteKey,
+			"Workspace": c.Workspace.Name, "WidgetPath": widgetURL()})
+		return
+	case answerOf(err).Internal:
+		s.log.Error("chat link", "err", err)
+		s.serverErrorPage(w, r)
+		return
+	default:
 		s.invalidChatLink(w)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = chatPage.Execute(w, map[string]string{"PublicURL": s.opts.PublicURL, "SiteKey": ws.SiteKey, "Token": tok, "Workspace": ws.Name, "WidgetPath": widgetURL()})
+	_ = chatPage.Execute(w, map[string]any{"PublicURL": s.opts.PublicURL, "SiteKey": c.Workspace.SiteKey, "Continue": tok,
+		"Workspace": c.Workspace.Name, "WidgetPath": widgetURL()})
 }
 
 func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {

@@ -70,6 +70,9 @@
   // so the conversation continues on any device.
   const given = script.getAttribute('data-visitor-token');
   if (given) { token = given; store.set(TOKEN_KEY, given); }
+  // A link from a forwarded email (the chat-link page) carries no token but
+  // a signed link, which the session exchanges for this visitor's token.
+  let continueLink = script.getAttribute('data-continue');
   let visitor = null, convId = null, available = false, required = false;
   let cfg = null; // {offline_requires_form, online}: optional server extension
   let wsName = '';
@@ -167,7 +170,18 @@
 
   async function session() {
     const sentIdentity = identity;
-    const s = await api('POST', '/session', withContext(withIdentity(
+    let s;
+    if (continueLink) {
+      try {
+        // The link's visitor replaces whoever this browser was.
+        s = await api('POST', '/session', withContext({ site_key: siteKey, continue_link: continueLink }));
+      } catch (e) {
+        if (!(e.status >= 400 && e.status < 500) || e.status === 429) throw e;
+        console.warn('Parley: the link to the conversation was refused: ' + e.message);
+      }
+      continueLink = null;
+    }
+    if (!s) s = await api('POST', '/session', withContext(withIdentity(
       token ? { site_key: siteKey, visitor_token: token } : { site_key: siteKey })));
     if (!s || !s.visitor_token) throw new Error('bad session answer');
     if (token && s.visitor_token !== token) {
