@@ -48,6 +48,20 @@ To get them again, tick the box in the chat's contact form.</p>
 </main></body></html>
 `))
 
+var undoEmailPage = template.Must(template.New("undo").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Put your address back · {{.Workspace}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:1.5rem}
+button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}</style>
+</head><body><main>
+{{if .Done}}<h1>Your address is back</h1><p>Replies from {{.Workspace}} you miss in the chat go to {{.Email}} again. The chat windows that made the change were signed out; the next email from {{.Workspace}} carries a new link to the conversation.</p>
+{{else}}<h1>Put your address back?</h1>
+<p>The email address of your conversation with {{.Workspace}} was changed. Put {{.Email}} back, and sign out the chat windows that made the change?</p>
+<form method="post"><button type="submit" data-testid="undo-email-change">Put my address back</button></form>{{end}}
+</main></body></html>
+`))
+
 func (s *Server) invalidChatLink(w http.ResponseWriter) {
 	s.renderPlain(w, http.StatusNotFound, "This chat link does not work",
 		"The link to your conversation is not valid: it may have been copied incompletely, or the conversation was deleted.",
@@ -137,4 +151,47 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = unsubscribePage.Execute(w, map[string]any{"Done": true, "Email": email, "Workspace": ws.Name})
+}
+
+// undoEmailForm shows what the undo link of an address change would do;
+// showing it changes nothing (link scanners fetch URLs in mail).
+func (s *Server) undoEmailForm(w http.ResponseWriter, r *http.Request) {
+	u, err := s.svc.OpenEmailUndo(r.Context(), r.PathValue("token"))
+	s.undoEmailAnswer(w, r, u, err, false)
+}
+
+func (s *Server) undoEmail(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	u, err := s.svc.UndoEmailChange(r.Context(), r.PathValue("token"))
+	s.undoEmailAnswer(w, r, u, err, true)
+}
+
+func (s *Server) undoEmailAnswer(w http.ResponseWriter, r *http.Request, u chat.EmailUndo, err error, done bool) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	switch {
+	case err == nil:
+	case chat.ErrorCode(err) == chat.CodeLinkExpired:
+		s.renderPlain(w, http.StatusGone, "This link has expired",
+			"The link to put your address back works for 7 days after the email that carries it. Nothing was changed.",
+			"If replies still go to an address that is not yours, answer one of the emails you got from the chat, or write to the website's team.",
+			"", "")
+		return
+	case chat.ErrorCode(err) == chat.CodeForbidden:
+		s.renderPlain(w, http.StatusForbidden, "This address cannot be changed here",
+			"You are signed in on the website, which gives your conversation its address. Nothing was changed.",
+			"Change your address in your account on the website.", "", "")
+		return
+	case answerOf(err).Internal:
+		s.log.Error("undo address change", "err", err)
+		s.serverErrorPage(w, r)
+		return
+	default:
+		s.renderPlain(w, http.StatusNotFound, "This link does not work",
+			"The link is not valid: it may have been copied incompletely from the email, or the conversation was deleted. Nothing was changed.",
+			"Open the email again and use its link as a whole.", "", "")
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = undoEmailPage.Execute(w, map[string]any{"Done": done, "Email": u.Former, "Workspace": u.Workspace.Name})
 }

@@ -96,6 +96,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /chat/{token}", s.chatLink)
 	m.HandleFunc("GET /unsubscribe/{token}", s.unsubscribeForm)
 	m.HandleFunc("POST /unsubscribe/{token}", s.unsubscribe)
+	m.HandleFunc("GET /email-change/undo/{token}", s.undoEmailForm)
+	m.HandleFunc("POST /email-change/undo/{token}", s.undoEmail)
 
 	// Dashboard: s.dash wraps a page, s.dashPartial a fragment (session.go).
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
