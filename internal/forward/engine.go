@@ -538,23 +538,23 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 		return store.Email{}, fmt.Errorf("address %s since the conversation was read", addr.Status)
 	}
 	msg, err := Compose(ComposeInput{
-		Decision:        d,
-		Snapshot:        snap,
-		Mode:            Mode(w.Settings.EmailForwarding),
-		WorkspaceName:   w.Name,
-		MailFrom:        e.opts.MailFrom,
-		ReplyTo:         "reply+" + e.signer.Sign(token.Reply, c.ID) + "@" + e.opts.InboundDomain,
-		UnsubscribeURL:  e.opts.PublicURL + "/unsubscribe/" + e.signer.Sign(token.UnsubscribeAddress, addr.ID),
+		Decision:       d,
+		Snapshot:       snap,
+		Mode:           Mode(w.Settings.EmailForwarding),
+		WorkspaceName:  w.Name,
+		MailFrom:       e.opts.MailFrom,
+		ReplyTo:        "reply+" + e.signer.Sign(token.Reply, c.ID) + "@" + e.opts.InboundDomain,
+		UnsubscribeURL: e.opts.PublicURL + "/unsubscribe/" + e.signer.Sign(token.UnsubscribeAddress, addr.ID),
 		// Never the visitor's credential: a signed link to this
 		// conversation that ends after 30 days, or when the visitor's
 		// links are reset.
 		ConversationURL: e.opts.PublicURL + "/chat/" + e.signer.SignContinue(token.ContinueLink{WorkspaceID: w.ID,
 			VisitorID: c.Visitor.ID, ConversationID: c.ID, Generation: c.Visitor.TokenGeneration,
 			Expires: now.Add(token.ContinueLinkLifetime)}),
-		MessageID:       message.NewID("parley."+id, e.opts.MailFrom),
-		Previous:        prev,
-		Location:        loc,
-		Now:             now,
+		MessageID: message.NewID("parley."+id, e.opts.MailFrom),
+		Previous:  prev,
+		Location:  loc,
+		Now:       now,
 	})
 	if err != nil {
 		return store.Email{}, fmt.Errorf("compose email: %w", err)
