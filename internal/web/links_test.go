@@ -1,11 +1,6 @@
 package web_test
 
 import (
-	"encoding/base64"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net/http"
 	"regexp"
 	"strings"
@@ -64,50 +59,14 @@ func forwardedEmail(t *testing.T) *emailed {
 // escapes in them).
 func unfold(raw []byte) string { return strings.ReplaceAll(string(raw), "=\r\n", "") }
 
-// decodedParts returns the header and every text part of an email,
-// decoded, so that a search in it misses nothing an encoding hides.
+// decodedParts returns the mail's header and parts, decoded.
 func decodedParts(t *testing.T, m apptest.Mail) string {
 	t.Helper()
-	var b strings.Builder
-	for k, v := range m.Msg.Header {
-		b.WriteString(k + ": " + strings.Join(v, ", ") + "\n")
-	}
-	_, params, err := mime.ParseMediaType(m.Msg.Header.Get("Content-Type"))
+	text, err := m.Text()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("decode the mail: %v", err)
 	}
-	var walk func(r io.Reader, boundary string)
-	walk = func(r io.Reader, boundary string) {
-		mr := multipart.NewReader(r, boundary)
-		for {
-			p, err := mr.NextRawPart()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			typ, ps, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-			if strings.HasPrefix(typ, "multipart/") {
-				walk(p, ps["boundary"])
-				continue
-			}
-			var body io.Reader = p
-			switch strings.ToLower(p.Header.Get("Content-Transfer-Encoding")) {
-			case "quoted-printable":
-				body = quotedprintable.NewReader(p)
-			case "base64":
-				body = base64.NewDecoder(base64.StdEncoding, p)
-			}
-			raw, err := io.ReadAll(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.Write(raw)
-		}
-	}
-	walk(m.Msg.Body, params["boundary"])
-	return b.String()
+	return text
 }
 
 // session exchanges a continue link for a widget session.

@@ -56,6 +56,7 @@
     introBouncing: 'Emails to this address could not be delivered, so replies you miss are not emailed.',
     optIn: 'Email me the replies I miss at this address',
     optInNeeded: 'Tick the box to get emails again, or choose Not now.',
+    confirmChange: 'This replaces {old}, the address we have for you, and we will email {old} to say so. Press the button again to change it.',
   };
 
   const store = {
@@ -80,6 +81,7 @@
   let optinDismissed = store.get(OPTIN_KEY); // token|address|status whose opt-in offer was declined
   let autoSend = false; // send the kept composer text once the contact is saved
   let contactQueued = null, contactBusy = false;
+  let changeConfirmed = null; // the new address the visitor confirmed replacing theirs with
   // The email collector: offered once forwarding is on, the visitor has no
   // email and an agent reply was shown; never again once dismissed.
   let forwarding = false, agentShown = false, collectDismissed = store.get(COLLECT_KEY) === '1';
@@ -1020,6 +1022,15 @@ button{cursor:pointer}
     const email = emailIn.value.trim(), name = nameIn.value.trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
       showError(TXT.badEmail, emailIn);
+      emailIn.focus();
+      return;
+    }
+    // Replacing an address the visitor gave before: ask first (the server
+    // tells the former address, which can undo it).
+    if (hasEmail() && email.toLowerCase() !== String(visitor.email).toLowerCase() && changeConfirmed !== email) {
+      changeConfirmed = email;
+      showError(TXT.confirmChange.split('{old}').join(visitor.email), emailIn);
+      errEl.setAttribute('data-parley', 'confirm-change');
       emailIn.focus();
       return;
     }
