@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -249,5 +250,40 @@ func TestLegacyLinkWithoutEmail(t *testing.T) {
 	res, page := get(t, srv.URL+"/chat/"+sess.VisitorToken, nil)
 	if res.StatusCode != http.StatusGone || strings.Contains(string(page), sess.VisitorToken) {
 		t.Fatalf("legacy link without an email: %d\n%s", res.StatusCode, page)
+	}
+}
+
+// "Reset the visitor's links" in the dashboard's visitor panel ends the
+// visitor's token.
+func TestDashboardResetsVisitorLinks(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	ann := srv.AddAgent("ann@example.com", "Ann")
+	var sess struct {
+		VisitorToken string        `json:"visitor_token"`
+		Visitor      model.Visitor `json:"visitor"`
+	}
+	srv.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": srv.Workspace.SiteKey}, http.StatusOK, &sess)
+	srv.Do("PATCH", "/api/v1/visitors/"+sess.Visitor.ID, ann.Token, map[string]string{"email": "vera@example.org"}, http.StatusOK, nil)
+	var m model.Message
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "Hello"}, http.StatusCreated, &m)
+	ws := srv.DialWidget(sess.VisitorToken)
+	b := newBrowser(t, srv)
+	b.login("ann@example.com")
+	page := b.get("/dashboard/conversations/" + m.ConversationID).Body
+	action := `action="/dashboard/visitors/` + sess.Visitor.ID + `/reset-links"`
+	if !strings.Contains(page, action) || !strings.Contains(page, `data-testid="reset-links"`) {
+		t.Fatalf("the visitor panel has no reset button:\n%s", page)
+	}
+	a := b.post("/dashboard/visitors/"+sess.Visitor.ID+"/reset-links", url.Values{"conversation": {m.ConversationID}})
+	if a.Status != http.StatusSeeOther || !strings.Contains(a.Location, m.ConversationID) {
+		t.Fatalf("reset: %d to %q", a.Status, a.Location)
+	}
+	if code := ws.CloseStatus(10 * time.Second); code != 1008 {
+		t.Errorf("the widget closed with %d, want 1008", code)
+	}
+	srv.Do("GET", "/api/widget/v1/messages?visitor_token="+sess.VisitorToken, "", nil, http.StatusUnauthorized, nil)
+	// Without the form's CSRF token nothing happens.
+	if a := b.post("/dashboard/visitors/"+sess.Visitor.ID+"/reset-links", url.Values{"csrf": {"forged"}}); a.Status == http.StatusSeeOther {
+		t.Errorf("a reset without the CSRF token was accepted")
 	}
 }
