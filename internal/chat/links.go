@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 
@@ -235,4 +236,23 @@ func (s *Service) RotateVisitorToken(ctx context.Context, tok string) (string, e
 	}
 	_, nt, err := s.ResetVisitorLinks(ctx, v.WorkspaceID, v.ID)
 	return nt, err
+}
+
+// FileByLink returns the file a link of a forwarded email names: the links
+// work without logging in, for 30 days (link_expired after; not_found for
+// a link Parley did not make or a file since deleted).
+func (s *Service) FileByLink(ctx context.Context, tok string) (model.Attachment, io.ReadSeeker, error) {
+	parts, err := s.signer.VerifyLink(token.File, tok, s.now())
+	if errors.Is(err, token.ErrExpired) {
+		return model.Attachment{}, nil, &Error{Code: CodeLinkExpired, Message: "this link to a file has expired", Err: err}
+	}
+	if err != nil || len(parts) != 2 {
+		return model.Attachment{}, nil, &Error{Code: CodeNotFound, Message: "file not found", Err: err}
+	}
+	att, err := s.db.Attachment(ctx, parts[0], parts[1])
+	if err != nil {
+		return att, nil, notFound(err, "file")
+	}
+	r, err := s.db.File(ctx, parts[0], att.ID)
+	return att, r, notFound(err, "file")
 }

@@ -508,6 +508,9 @@ func snapshotOf(c model.Conversation, w model.Workspace, msgs []model.Message) S
 	for _, m := range msgs {
 		fm := Message{ID: m.ID, AuthorKind: m.Author.Kind, Kind: m.Kind, Body: m.Body, CreatedAt: m.CreatedAt,
 			Forwarded: m.Forwarded != nil, WrittenWhileOff: m.ForwardOff}
+		for _, a := range m.Attachments {
+			fm.Files = append(fm.Files, File{ID: a.ID, Name: a.Filename})
+		}
 		if m.Author.Name != nil {
 			fm.AuthorName = *m.Author.Name
 		}
@@ -551,6 +554,11 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 		ConversationURL: e.opts.PublicURL + "/chat/" + e.signer.SignContinue(token.ContinueLink{WorkspaceID: w.ID,
 			VisitorID: c.Visitor.ID, ConversationID: c.ID, Generation: c.Visitor.TokenGeneration,
 			Expires: now.Add(token.ContinueLinkLifetime)}),
+		// Files open without logging in, for as long as the link back to
+		// the conversation works.
+		FileURL: func(attachmentID string) string {
+			return e.opts.PublicURL + "/files/" + e.signer.SignLink(token.File, now.Add(token.ContinueLinkLifetime), w.ID, attachmentID)
+		},
 		MessageID: message.NewID("parley."+id, e.opts.MailFrom),
 		Previous:  prev,
 		Location:  loc,

@@ -38,6 +38,9 @@ const (
 	// UndoEmail is the purpose of the link, emailed to a visitor's former
 	// address, that puts it back (parts: workspace, visitor, address id).
 	UndoEmail = "undo-email"
+	// File is the purpose of the links to files in forwarded emails
+	// (parts: workspace, attachment), which work without logging in.
+	File = "file"
 )
 
 // ErrInvalid is returned by Verify for every token it does not accept:

@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -285,5 +287,50 @@ func TestDashboardResetsVisitorLinks(t *testing.T) {
 	// Without the form's CSRF token nothing happens.
 	if a := b.post("/dashboard/visitors/"+sess.Visitor.ID+"/reset-links", url.Values{"csrf": {"forged"}}); a.Status == http.StatusSeeOther {
 		t.Errorf("a reset without the CSRF token was accepted")
+	}
+}
+
+var fileLinkRE = regexp.MustCompile(`https?://[^\s"<>]+(/files/[a-z2-7]+)`)
+
+// The files of a forwarded reply are links that download them without
+// logging in, for 30 days, signed like the conversation link.
+func TestEmailedFileLinks(t *testing.T) {
+	e := forwardedEmail(t)
+	srv := e.srv
+	png := pngBytes(t, 3, 2)
+	status, raw, _ := upload(t, srv.URL, "/api/v1/conversations/"+e.convID+"/uploads", e.agent.Token, "receipt.png", png)
+	if status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", status, raw)
+	}
+	var att model.Attachment
+	if err := json.Unmarshal(raw, &att); err != nil {
+		t.Fatal(err)
+	}
+	srv.Do("POST", "/api/v1/conversations/"+e.convID+"/messages", e.agent.Token,
+		map[string]any{"body": "Here is the receipt.", "kind": "reply", "attachment_ids": []string{att.ID}}, http.StatusCreated, nil)
+	text := decodedParts(t, e.relay.Wait(t, 2, 60*time.Second)[1])
+	found := fileLinkRE.FindStringSubmatch(text)
+	if found == nil || !strings.Contains(text, "receipt.png") {
+		t.Fatalf("the email lists no file link:\n%s", text)
+	}
+	res, body := get(t, srv.URL+found[1], nil)
+	if res.StatusCode != http.StatusOK || !bytes.Equal(body, png) || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("file link: %d %v (%d bytes)", res.StatusCode, res.Header, len(body))
+	}
+	signer := srv.App.Chat.Signer()
+	for _, tc := range []struct {
+		name   string
+		link   string
+		status int
+	}{
+		{"tampered", found[1][:len(found[1])-2], http.StatusNotFound},
+		{"expired", "/files/" + signer.SignLink(token.File, time.Now().Add(-time.Second), srv.Workspace.ID, att.ID), http.StatusGone},
+		{"another workspace", "/files/" + signer.SignLink(token.File, time.Now().Add(time.Hour), model.NewID(), att.ID), http.StatusNotFound},
+		{"another purpose", "/files/" + signer.SignLink(token.Continue, time.Now().Add(time.Hour), srv.Workspace.ID, att.ID), http.StatusNotFound},
+	} {
+		res, body := get(t, srv.URL+tc.link, nil)
+		if res.StatusCode != tc.status || bytes.Equal(body, png) || !strings.Contains(string(body), "<h1>") {
+			t.Errorf("%s: %d, want %d with a page", tc.name, res.StatusCode, tc.status)
+		}
 	}
 }

@@ -96,6 +96,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /chat/{token}", s.chatLink)
 	m.HandleFunc("GET /unsubscribe/{token}", s.unsubscribeForm)
 	m.HandleFunc("POST /unsubscribe/{token}", s.unsubscribe)
+	m.HandleFunc("GET /files/{link}", s.emailedFile) // uploads.go
 	m.HandleFunc("GET /email-change/undo/{token}", s.undoEmailForm)
 	m.HandleFunc("POST /email-change/undo/{token}", s.undoEmail)
 
