@@ -112,3 +112,16 @@ func FuzzVerifyLink(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkVerifyContinue(b *testing.B) {
+	s := NewSigner(testSecret)
+	now := time.Now()
+	tok := s.SignContinue(ContinueLink{WorkspaceID: "0cq9h2s1a4f7kj3m5n8p6r4t2s", VisitorID: "1cq9h2s1a4f7kj3m5n8p6r4t2s",
+		ConversationID: "2cq9h2s1a4f7kj3m5n8p6r4t2s", Generation: 1, Expires: now.Add(time.Hour)})
+	b.ReportMetric(float64(len(tok)), "chars")
+	for b.Loop() {
+		if _, err := s.VerifyContinue(tok, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
