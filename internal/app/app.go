@@ -262,6 +262,7 @@ func (a *App) openMail() error {
 			return fmt.Errorf("PARLEY_SMTP_URL: %w", err)
 		}
 		a.relay, sender = r, r
+		a.Chat.SetNoticeSender(r)
 	}
 	a.MailDNS = maildns.Plan(dns)
 	a.Outbox = outbox.New(a.DB, sender, a.Chat, outbox.Options{

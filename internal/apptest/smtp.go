@@ -1,9 +1,15 @@
 package apptest
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"strings"
@@ -195,4 +201,72 @@ func (s *relaySession) Data(rd io.Reader) error {
 	default:
 	}
 	return nil
+}
+
+// Text returns the header and every part of the mail, decoded
+// (quoted-printable, base64), so that a search in it misses nothing an
+// encoding hides.
+func (m Mail) Text() (string, error) {
+	var b strings.Builder
+	for k, v := range m.Msg.Header {
+		b.WriteString(k + ": " + strings.Join(v, ", ") + "\n")
+	}
+	typ, params, err := mime.ParseMediaType(m.Msg.Header.Get("Content-Type"))
+	if err != nil {
+		return "", fmt.Errorf("content type: %w", err)
+	}
+	if !strings.HasPrefix(typ, "multipart/") {
+		raw, err := io.ReadAll(decodedBody(m.Msg.Header.Get("Content-Transfer-Encoding"), bytes.NewReader(m.body())))
+		b.Write(raw)
+		return b.String(), err
+	}
+	var walk func(r io.Reader, boundary string) error
+	walk = func(r io.Reader, boundary string) error {
+		mr := multipart.NewReader(r, boundary)
+		for {
+			p, err := mr.NextRawPart()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			typ, ps, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+			if strings.HasPrefix(typ, "multipart/") {
+				if err := walk(p, ps["boundary"]); err != nil {
+					return err
+				}
+				continue
+			}
+			raw, err := io.ReadAll(decodedBody(p.Header.Get("Content-Transfer-Encoding"), p))
+			if err != nil {
+				return err
+			}
+			b.Write(raw)
+		}
+	}
+	err = walk(bytes.NewReader(m.body()), params["boundary"])
+	return b.String(), err
+}
+
+// body is the raw body of the mail (Msg.Body may have been read).
+func (m Mail) body() []byte {
+	raw := m.Raw
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		return raw[i+4:]
+	}
+	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		return raw[i+2:]
+	}
+	return nil
+}
+
+func decodedBody(encoding string, r io.Reader) io.Reader {
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	case "quoted-printable":
+		return quotedprintable.NewReader(r)
+	case "base64":
+		return base64.NewDecoder(base64.StdEncoding, r)
+	}
+	return r
 }

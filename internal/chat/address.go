@@ -151,6 +151,10 @@ func (s *Service) SubmitContact(ctx context.Context, visitorID string, c Contact
 	if v.Verified() && (v.Email == nil || !strings.EqualFold(*v.Email, addr)) {
 		return v, newError(CodeForbidden, "the email of a visitor the site identified is the site's: it cannot be changed here")
 	}
+	var former string
+	if v.HasEmail() && !strings.EqualFold(strings.TrimSpace(*v.Email), addr) {
+		former = *v.Email
+	}
 	v.Email = &addr
 	source := model.EmailFromContactForm
 	v.EmailSource = &source
@@ -163,8 +167,14 @@ func (s *Service) SubmitContact(ctx context.Context, visitorID string, c Contact
 		}
 	}
 	v, err = s.saveContact(ctx, v)
-	if err != nil || !c.EmailOptIn {
+	if err != nil {
 		return v, err
+	}
+	if former != "" {
+		s.notifyAddressChange(ctx, v, former, addr)
+	}
+	if !c.EmailOptIn {
+		return v, nil
 	}
 	// Every other visitor with the address gets emails again too.
 	ids, err := s.db.VisitorIDsWithEmail(ctx, v.WorkspaceID, addr)

@@ -97,6 +97,8 @@ type Service struct {
 	eval   Evaluator
 	chans  ChannelSender
 	opts   Options
+	// notices sends emails of no conversation (nil: logged only).
+	notices NoticeSender
 
 	ownDomains []string
 

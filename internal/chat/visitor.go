@@ -9,7 +9,6 @@ import (
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
-	"github.com/parleychat/parley/internal/token"
 )
 
 // Session is the widget's session answer.
@@ -61,9 +60,14 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 	var v model.Visitor
 	found := false
 	if visitorToken != "" {
-		if vid, err := s.signer.Verify(token.Visitor, visitorToken); err == nil {
-			v, err = s.db.Visitor(ctx, w.ID, vid)
-			found = err == nil
+		// A token of another workspace, or of an older generation (the
+		// visitor's links were reset), starts a new visitor.
+		tv, current, ok, err := s.visitorOfToken(ctx, visitorToken)
+		if err != nil {
+			return Session{}, err
+		}
+		if ok && current && tv.WorkspaceID == w.ID {
+			v, found = tv, true
 		}
 	}
 	switch {
@@ -75,7 +79,7 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 		if v, err = s.identifiedVisitor(ctx, w, *id, current); err != nil {
 			return Session{}, err
 		}
-		visitorToken = s.signer.Sign(token.Visitor, v.ID)
+		visitorToken = s.visitorToken(v)
 	case !found:
 		if err := s.limits.check(s.limits.sessionsByAddr, s.limits.sessionsBySite, addr, w.ID, s.now(), "new visitors"); err != nil {
 			return Session{}, err
@@ -84,7 +88,7 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 		if err := s.db.CreateVisitor(ctx, v); err != nil {
 			return Session{}, err
 		}
-		visitorToken = s.signer.Sign(token.Visitor, v.ID)
+		visitorToken = s.visitorToken(v)
 	}
 	if id != nil && (verified || !v.Verified()) {
 		// An unverified identity never changes the details of a verified visitor.
@@ -128,19 +132,6 @@ func contactFormRequired(st model.Settings, agentsAvailable bool, v model.Visito
 // widget connection now (a rate_limited error when it may not).
 func (s *Service) AllowWidgetConnection(addr string) error {
 	return s.limits.check(s.limits.connsByAddr, nil, addr, "", s.now(), "connections")
-}
-
-// VisitorByToken authenticates a widget's visitor token.
-func (s *Service) VisitorByToken(ctx context.Context, tok string) (model.Visitor, error) {
-	id, err := s.signer.Verify(token.Visitor, tok)
-	if err != nil {
-		return model.Visitor{}, &Error{Code: CodeInvalidToken, Message: "invalid visitor token", Err: err}
-	}
-	v, err := s.db.VisitorByID(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return v, &Error{Code: CodeInvalidToken, Message: "unknown visitor", Err: err}
-	}
-	return v, err
 }
 
 // VisitorMessages lists the public messages of the visitor's website

@@ -36,6 +36,9 @@ type ComposeInput struct {
 	ReplyTo         string // reply+TOKEN@domain
 	UnsubscribeURL  string // absolute http(s) URL; one-click POST target too
 	ConversationURL string // absolute http(s) link back to the website conversation; empty: no link
+	// FileURL returns the absolute http(s) link to an attachment that works
+	// without logging in (signed, expiring); nil: files are not listed.
+	FileURL func(attachmentID string) string
 
 	// BrandColor is the workspace's colour, #RRGGBB, for the email's header
 	// bar and button; empty or malformed: DefaultBrandColor.
@@ -113,7 +116,10 @@ type messageView struct {
 	New     bool // a pending reply
 	Visitor bool
 	Links   bool // an agent reply: its web addresses become links in the HTML part
+	Files   []fileView
 }
+
+type fileView struct{ Name, URL string }
 
 // Compose builds the email for a Send decision: the headers of spec/api.md and a body listing
 // Decision.Messages, with the pending replies marked new. It decides what the email says;
@@ -232,6 +238,15 @@ func compose(in ComposeInput) (message.Message, error) {
 			Time: p.Time(m.CreatedAt.In(loc), year),
 			Body: normalizeBody(m.Body),
 			New:  slices.Contains(d.Pending, m.ID),
+		}
+		if in.FileURL != nil {
+			for _, f := range m.Files {
+				u, err := webURL("file URL", in.FileURL(f.ID))
+				if err != nil {
+					return message.Message{}, err
+				}
+				mv.Files = append(mv.Files, fileView{Name: oneLine(f.Name), URL: u})
+			}
 		}
 		switch m.AuthorKind {
 		case model.AuthorVisitor:

@@ -48,6 +48,13 @@ type Message struct {
 	Forwarded  bool // already part of a forwarded email (any forwarded status)
 	// WrittenWhileOff: written while forwarding was off; never pending, shown as context only.
 	WrittenWhileOff bool
+	// Files are the message's attachments, listed as links in the email.
+	Files []File
+}
+
+// File is an attachment of a message, as the email lists it.
+type File struct {
+	ID, Name string
 }
 
 // Public reports whether visitors see the message: a visitor message or an agent reply.

@@ -508,6 +508,9 @@ func snapshotOf(c model.Conversation, w model.Workspace, msgs []model.Message) S
 	for _, m := range msgs {
 		fm := Message{ID: m.ID, AuthorKind: m.Author.Kind, Kind: m.Kind, Body: m.Body, CreatedAt: m.CreatedAt,
 			Forwarded: m.Forwarded != nil, WrittenWhileOff: m.ForwardOff}
+		for _, a := range m.Attachments {
+			fm.Files = append(fm.Files, File{ID: a.ID, Name: a.Filename})
+		}
 		if m.Author.Name != nil {
 			fm.AuthorName = *m.Author.Name
 		}
@@ -538,20 +541,30 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 		return store.Email{}, fmt.Errorf("address %s since the conversation was read", addr.Status)
 	}
 	msg, err := Compose(ComposeInput{
-		Decision:        d,
-		Snapshot:        snap,
-		Mode:            Mode(w.Settings.EmailForwarding),
-		WorkspaceName:   w.Name,
-		MailFrom:        e.opts.MailFrom,
-		ReplyTo:         "reply+" + e.signer.Sign(token.Reply, c.ID) + "@" + e.opts.InboundDomain,
-		UnsubscribeURL:  e.opts.PublicURL + "/unsubscribe/" + e.signer.Sign(token.UnsubscribeAddress, addr.ID),
-		ConversationURL: e.opts.PublicURL + "/chat/" + e.signer.Sign(token.Visitor, c.Visitor.ID),
-		MessageID:       message.NewID("parley."+id, e.opts.MailFrom),
-		Previous:        prev,
-		Location:        loc,
-		Now:             now,
-		Lang:            cmp.Or(c.Visitor.Language, w.Settings.DefaultLocale),
-		BrandColor:      w.Settings.Widget.Color,
+		Decision:       d,
+		Snapshot:       snap,
+		Mode:           Mode(w.Settings.EmailForwarding),
+		WorkspaceName:  w.Name,
+		MailFrom:       e.opts.MailFrom,
+		ReplyTo:        "reply+" + e.signer.Sign(token.Reply, c.ID) + "@" + e.opts.InboundDomain,
+		UnsubscribeURL: e.opts.PublicURL + "/unsubscribe/" + e.signer.Sign(token.UnsubscribeAddress, addr.ID),
+		// Never the visitor's credential: a signed link to this
+		// conversation that ends after 30 days, or when the visitor's
+		// links are reset.
+		ConversationURL: e.opts.PublicURL + "/chat/" + e.signer.SignContinue(token.ContinueLink{WorkspaceID: w.ID,
+			VisitorID: c.Visitor.ID, ConversationID: c.ID, Generation: c.Visitor.TokenGeneration,
+			Expires: now.Add(token.ContinueLinkLifetime)}),
+		// Files open without logging in, for as long as the link back to
+		// the conversation works.
+		FileURL: func(attachmentID string) string {
+			return e.opts.PublicURL + "/files/" + e.signer.SignLink(token.File, now.Add(token.ContinueLinkLifetime), w.ID, attachmentID)
+		},
+		MessageID:  message.NewID("parley."+id, e.opts.MailFrom),
+		Previous:   prev,
+		Location:   loc,
+		Now:        now,
+		Lang:       cmp.Or(c.Visitor.Language, w.Settings.DefaultLocale),
+		BrandColor: w.Settings.Widget.Color,
 	})
 	if err != nil {
 		return store.Email{}, fmt.Errorf("compose email: %w", err)

@@ -36,6 +36,10 @@ var de = Lang{
 		"chat.invalid.title": "Dieser Chat-Link funktioniert nicht",
 		"chat.invalid.what":  "Der Link zu Ihrer Unterhaltung ist ungültig: Vielleicht wurde er unvollständig kopiert, oder die Unterhaltung wurde gelöscht.",
 		"chat.invalid.todo":  "Öffnen Sie die Website, auf der Sie gechattet haben, und starten Sie den Chat dort neu; geben Sie dieselbe E-Mail-Adresse an, sieht das Team Ihre früheren Nachrichten.",
+		"chat.expired.title": "Dieser Link ist abgelaufen",
+		"chat.expired.what":  "Links zu einem Gespräch mit %s gelten 30 Tage nach der E-Mail, die sie enthält, und enden, wenn die Links zurückgesetzt werden. Von Ihrem Gespräch wird hier nichts angezeigt.",
+		"chat.expired.todo":  "Um %s zu schreiben, antworten Sie auf die letzte E-Mail (Ihre Antwort landet im selben Gespräch), oder starten Sie hier einen neuen Chat.",
+		"chat.expired.start": "Neuen Chat starten",
 
 		"unsub.title":         "Abmelden",
 		"unsub.ask.title":     "Keine solchen E-Mails mehr?",

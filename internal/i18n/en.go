@@ -36,6 +36,10 @@ var en = Lang{
 		"chat.invalid.title": "This chat link does not work",
 		"chat.invalid.what":  "The link to your conversation is not valid: it may have been copied incompletely, or the conversation was deleted.",
 		"chat.invalid.todo":  "Open the website you chatted on and start the chat again from its chat button; an agent will see your earlier messages if you give the same email address.",
+		"chat.expired.title": "This link has expired",
+		"chat.expired.what":  "Links to a conversation with %s work for 30 days after the email that carries them, and stop when the links are reset. Nothing of your conversation is shown here.",
+		"chat.expired.todo":  "To write to %s, answer their latest email (your answer reaches the same conversation), or start a new chat here.",
+		"chat.expired.start": "Start a new chat",
 
 		"unsub.title":         "Unsubscribe",
 		"unsub.ask.title":     "Stop these emails?",

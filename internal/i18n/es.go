@@ -36,6 +36,10 @@ var es = Lang{
 		"chat.invalid.title": "Este enlace al chat no funciona",
 		"chat.invalid.what":  "El enlace a tu conversación no es válido: puede que se copiara incompleto o que la conversación se haya eliminado.",
 		"chat.invalid.todo":  "Abre la web en la que chateaste y vuelve a iniciar el chat desde su botón; el equipo verá tus mensajes anteriores si das la misma dirección de correo.",
+		"chat.expired.title": "Este enlace ha caducado",
+		"chat.expired.what":  "Los enlaces a una conversación con %s funcionan durante 30 días desde el correo que los contiene, y dejan de funcionar cuando se restablecen. Aquí no se muestra nada de tu conversación.",
+		"chat.expired.todo":  "Para escribir a %s, responde a su último correo (tu respuesta llega a la misma conversación) o empieza un chat nuevo aquí.",
+		"chat.expired.start": "Empezar un chat nuevo",
 
 		"unsub.title":         "Darse de baja",
 		"unsub.ask.title":     "¿Dejar de recibir estos correos?",

@@ -36,6 +36,10 @@ var fr = Lang{
 		"chat.invalid.title": "Ce lien de discussion ne fonctionne pas",
 		"chat.invalid.what":  "Le lien vers votre conversation n'est pas valide\u00a0: il a peut-être été copié en partie, ou la conversation a été supprimée.",
 		"chat.invalid.todo":  "Rendez-vous sur le site où vous avez discuté et relancez la discussion avec son bouton de chat\u00a0; un conseiller verra vos messages précédents si vous donnez la même adresse e-mail.",
+		"chat.expired.title": "Ce lien a expiré",
+		"chat.expired.what":  "Les liens vers une conversation avec %s fonctionnent 30 jours après l'e-mail qui les contient, et cessent de fonctionner quand ils sont réinitialisés. Rien de votre conversation n'est affiché ici.",
+		"chat.expired.todo":  "Pour écrire à %s, répondez à leur dernier e-mail (votre réponse arrive dans la même conversation), ou démarrez une nouvelle discussion ici.",
+		"chat.expired.start": "Démarrer une nouvelle discussion",
 
 		"unsub.title":         "Se désabonner",
 		"unsub.ask.title":     "Ne plus recevoir ces e-mails\u00a0?",

@@ -36,6 +36,10 @@ var it = Lang{
 		"chat.invalid.title": "Questo link alla chat non funziona",
 		"chat.invalid.what":  "Il link alla tua conversazione non è valido: forse è stato copiato in modo incompleto, oppure la conversazione è stata eliminata.",
 		"chat.invalid.todo":  "Apri il sito su cui hai chattato e riavvia la chat dal suo pulsante; il team vedrà i tuoi messaggi precedenti se indichi lo stesso indirizzo email.",
+		"chat.expired.title": "Questo link è scaduto",
+		"chat.expired.what":  "I link a una conversazione con %s funzionano per 30 giorni dall'email che li contiene e smettono di funzionare quando vengono reimpostati. Qui non viene mostrato nulla della tua conversazione.",
+		"chat.expired.todo":  "Per scrivere a %s, rispondi alla loro ultima email (la tua risposta arriva nella stessa conversazione) oppure inizia qui una nuova chat.",
+		"chat.expired.start": "Inizia una nuova chat",
 
 		"unsub.title":         "Annulla l'iscrizione",
 		"unsub.ask.title":     "Non ricevere più queste email?",

@@ -36,6 +36,10 @@ var nl = Lang{
 		"chat.invalid.title": "Deze chatlink werkt niet",
 		"chat.invalid.what":  "De link naar je gesprek is niet geldig: misschien is hij niet helemaal gekopieerd, of is het gesprek verwijderd.",
 		"chat.invalid.todo":  "Open de website waar je gechat hebt en begin de chat opnieuw via de chatknop; het team ziet je eerdere berichten als je hetzelfde e-mailadres opgeeft.",
+		"chat.expired.title": "Deze link is verlopen",
+		"chat.expired.what":  "Links naar een gesprek met %s werken 30 dagen na de e-mail waarin ze staan, en stoppen wanneer de links worden gereset. Hier wordt niets van je gesprek getoond.",
+		"chat.expired.todo":  "Wil je %s schrijven? Beantwoord dan hun laatste e-mail (je antwoord komt in hetzelfde gesprek) of start hier een nieuwe chat.",
+		"chat.expired.start": "Nieuwe chat starten",
 
 		"unsub.title":         "Afmelden",
 		"unsub.ask.title":     "Geen e-mails meer ontvangen?",

@@ -36,6 +36,10 @@ var pt = Lang{
 		"chat.invalid.title": "Este link do chat não funciona",
 		"chat.invalid.what":  "O link para a sua conversa não é válido: talvez tenha sido copiado pela metade, ou a conversa foi excluída.",
 		"chat.invalid.todo":  "Abra o site em que você conversou e inicie o chat de novo pelo botão; a equipe verá suas mensagens anteriores se você informar o mesmo e-mail.",
+		"chat.expired.title": "Este link expirou",
+		"chat.expired.what":  "Os links para uma conversa com %s funcionam por 30 dias após o e-mail que os contém e deixam de funcionar quando são redefinidos. Nada da sua conversa é mostrado aqui.",
+		"chat.expired.todo":  "Para escrever para %s, responda ao último e-mail (sua resposta chega à mesma conversa) ou inicie um novo chat aqui.",
+		"chat.expired.start": "Iniciar um novo chat",
 
 		"unsub.title":         "Cancelar inscrição",
 		"unsub.ask.title":     "Parar de receber estes e-mails?",

@@ -233,6 +233,10 @@ type Visitor struct {
 	// i18n.Languages), kept for the emails; "" until the widget started.
 	Language string `json:"-"`
 	VisitorContext
+	// TokenGeneration is the generation of the visitor's credential:
+	// resetting the visitor's links increments it, and only tokens and
+	// continue links of the current generation are accepted.
+	TokenGeneration int `json:"-"`
 }
 
 // VisitorContext is what the widget tells about a visitor: their language

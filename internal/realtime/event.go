@@ -9,8 +9,9 @@ type Publisher interface {
 	ToAgents(workspaceID string, frame []byte)
 	ToVisitor(visitorID string, frame []byte)
 	ToWidgets(workspaceID string, frame []byte)
-	// Revoke closes the dashboards a revocation names, on every node, and
-	// returns how many were open on this one.
+	// Revoke closes the connections (dashboards, or a visitor's widgets) a
+	// revocation names, on every node, and returns how many were open on
+	// this one.
 	Revoke(r Revocation) int
 }
 

@@ -16,8 +16,9 @@ type Conn struct {
 	WorkspaceID string
 	VisitorID   string // set for widget connections
 	AgentID     string // set for dashboard connections
-	// TokenHash names the token a dashboard connection was opened with,
-	// so that it closes when the token stops being valid.
+	// TokenHash names the token a dashboard connection was opened with
+	// (for a widget, the generation of its visitor token), so that it
+	// closes when the token stops being valid.
 	TokenHash string
 
 	mu      sync.Mutex
@@ -266,13 +267,17 @@ func (h *Hub) CloseAll() {
 	}
 }
 
-// Revocation says which dashboards of an agent to close because their
-// token stopped being valid: all of them (removal), those opened with one
-// token (logout: Only), or all but those (password change: Except).
+// Revocation says which connections to close because their credential
+// stopped being valid. For an agent's dashboards: all of them (removal),
+// those opened with one token (logout: Only), or all but those (password
+// change: Except). For a visitor's widgets (VisitorID set): those whose
+// tag (the generation of their token) is not Except (the visitor's links
+// were reset).
 type Revocation struct {
-	AgentID string `json:"a"`
-	Only    string `json:"o,omitempty"`
-	Except  string `json:"e,omitempty"`
+	AgentID   string `json:"a,omitempty"`
+	VisitorID string `json:"v,omitempty"`
+	Only      string `json:"o,omitempty"`
+	Except    string `json:"e,omitempty"`
 }
 
 func (r Revocation) matches(c *Conn) bool {
@@ -285,13 +290,27 @@ func (r Revocation) matches(c *Conn) bool {
 	return true
 }
 
-// Revoke closes this node's dashboards a revocation names; it returns how
+// target is the agent or visitor a revocation names.
+func (r Revocation) target() string {
+	if r.VisitorID != "" {
+		return r.VisitorID
+	}
+	return r.AgentID
+}
+
+// Revoke closes this node's connections a revocation names; it returns how
 // many it closed.
 func (h *Hub) Revoke(r Revocation) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	set := h.byAgent[r.AgentID]
+	if r.VisitorID != "" {
+		set = h.visitors[r.VisitorID]
+	} else if r.AgentID == "" {
+		return 0
+	}
 	n := 0
-	for c := range h.byAgent[r.AgentID] {
+	for c := range set {
 		if r.matches(c) {
 			c.revoke()
 			n++

@@ -100,11 +100,11 @@ func (b *PGBus) ToWidgets(workspaceID string, frame []byte) {
 	b.publish("w", workspaceID, frame)
 }
 
-// Revoke implements chat.Revoker: this node's dashboards close at once,
+// Revoke implements chat.Revoker: this node's connections close at once,
 // other nodes' when the notification reaches them.
 func (b *PGBus) Revoke(r Revocation) int {
 	frame, _ := json.Marshal(r)
-	b.publish("r", r.AgentID, frame)
+	b.publish("r", r.target(), frame)
 	return b.hub.Revoke(r)
 }
 

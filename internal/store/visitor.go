@@ -14,7 +14,7 @@ import (
 // the email status is that of the visitor's address in the workspace.
 const visitorColumns = `v.id, v.workspace_id, v.name, v.email, COALESCE(ea.status, 'ok'), ea.source, ea.changed_at, ea.detail,
 	v.online, v.left_at, v.last_active_at, v.created_at, v.email_source, v.user_id,
-	v.locale, v.time_zone, v.referrer, v.browser, v.os, v.page_url, v.page_title, v.page_at, v.language`
+	v.locale, v.time_zone, v.referrer, v.browser, v.os, v.page_url, v.page_title, v.page_at, v.language, v.token_generation`
 
 // visitorAddressJoin follows "visitors v" wherever visitorColumns are read.
 const visitorAddressJoin = ` LEFT JOIN email_addresses ea ON ea.workspace_id = v.workspace_id AND ea.address = v.email_key`
@@ -39,7 +39,7 @@ type visitorScan struct {
 func (vs *visitorScan) dest(v *model.Visitor) []any {
 	return []any{&v.ID, &v.WorkspaceID, &vs.name, &vs.email, &v.EmailStatus, &vs.statusSource, &vs.changed, &vs.detail,
 		&vs.online, &vs.left, &vs.active, &vs.created, &vs.emailSource, &vs.userID,
-		&vs.locale, &vs.timeZone, &vs.referrer, &vs.browser, &vs.os, &vs.pageURL, &vs.pageTitle, &vs.pageAt, &vs.language}
+		&vs.locale, &vs.timeZone, &vs.referrer, &vs.browser, &vs.os, &vs.pageURL, &vs.pageTitle, &vs.pageAt, &vs.language, &v.TokenGeneration}
 }
 
 func (vs *visitorScan) fill(v *model.Visitor) {
@@ -200,6 +200,34 @@ func (s *Store) TouchVisitor(ctx context.Context, id string, at time.Time) error
 		return fmt.Errorf("touch visitor %s: %w", id, err)
 	}
 	return nil
+}
+
+// NextVisitorTokenGeneration ends the visitor's credential: it increments
+// the generation every visitor token and continue link of the visitor must
+// carry, and returns the new one.
+func (s *Store) NextVisitorTokenGeneration(ctx context.Context, workspaceID, id string) (int, error) {
+	var gen int
+	err := s.queryRow(ctx, `UPDATE visitors SET token_generation = token_generation + 1 WHERE id = ? AND workspace_id = ? RETURNING token_generation`, id, workspaceID).Scan(&gen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("reset the token of visitor %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reset the token of visitor %s: %w", id, err)
+	}
+	return gen, nil
+}
+
+// LastEmailToVisitor returns when the newest email to a visitor was queued;
+// ErrNotFound when none was.
+func (s *Store) LastEmailToVisitor(ctx context.Context, visitorID string) (time.Time, error) {
+	var last sql.NullInt64
+	if err := s.queryRow(ctx, `SELECT MAX(created_at) FROM emails WHERE visitor_id = ?`, visitorID).Scan(&last); err != nil {
+		return time.Time{}, fmt.Errorf("last email to visitor %s: %w", visitorID, err)
+	}
+	if !last.Valid {
+		return time.Time{}, fmt.Errorf("last email to visitor %s: %w", visitorID, ErrNotFound)
+	}
+	return fromMicros(last.Int64), nil
 }
 
 // OnlineVisitorIDs lists visitors marked online (used at start-up, when no

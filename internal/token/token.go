@@ -1,5 +1,7 @@
 // Package token makes and checks signed, opaque tokens: the TOKEN of reply
-// addresses (reply+TOKEN@domain), unsubscribe links and visitor tokens.
+// addresses (reply+TOKEN@domain), unsubscribe links and visitor tokens,
+// and signed links that expire (link.go): the links back to a conversation
+// in forwarded emails and the undo link of an address change.
 //
 // A token carries an id and an HMAC-SHA256 of it under a key derived from
 // PARLEY_SECRET and the token's purpose, so a token made for one purpose is
@@ -30,6 +32,15 @@ const (
 	// that of an address in a workspace (store.EmailAddress).
 	UnsubscribeAddress = "unsubscribe-address"
 	Visitor            = "visitor" // visitor tokens kept by the widget
+	// Continue is the purpose of the links back to a conversation in
+	// forwarded emails (SignContinue).
+	Continue = "continue"
+	// UndoEmail is the purpose of the link, emailed to a visitor's former
+	// address, that puts it back (parts: workspace, visitor, address id).
+	UndoEmail = "undo-email"
+	// File is the purpose of the links to files in forwarded emails
+	// (parts: workspace, attachment), which work without logging in.
+	File = "file"
 )
 
 // ErrInvalid is returned by Verify for every token it does not accept:
@@ -47,6 +58,7 @@ const (
 	formatRaw    = 1 // the id's bytes as they are
 	formatHex    = 2 // a lowercase hex id, as the bytes it spells
 	formatBase32 = 3 // a lowercase base32hex id (model.NewID), as the bytes it spells
+	formatLink   = 4 // an expiring link: expiry and several ids (link.go)
 
 	keyLabel = "parley token v1\x00" // domain separation for the per-purpose keys
 )
@@ -90,8 +102,21 @@ func (s *Signer) Sign(purpose, id string) string {
 // Verify returns the id carried by token if token was made by Sign with the
 // same secret and purpose, and ErrInvalid otherwise. Case is ignored.
 func (s *Signer) Verify(purpose, token string) (string, error) {
-	if len(token) > maxTokenLen {
+	payload, err := s.open(purpose, token, maxTokenLen)
+	if err != nil {
+		return "", err
+	}
+	id, ok := decodeID(payload)
+	if !ok {
 		return "", ErrInvalid
+	}
+	return id, nil
+}
+
+// open checks a token's MAC under purpose and returns its payload.
+func (s *Signer) open(purpose, token string, maxLen int) ([]byte, error) {
+	if len(token) > maxLen {
+		return nil, ErrInvalid
 	}
 	token = strings.ToLower(token)
 	// encoding/base32 skips '\r' and '\n' and ignores the unused low bits of
@@ -100,22 +125,18 @@ func (s *Signer) Verify(purpose, token string) (string, error) {
 	for i := 0; i < len(token); i++ {
 		c := token[i]
 		if (c < 'a' || c > 'z') && (c < '2' || c > '7') {
-			return "", ErrInvalid
+			return nil, ErrInvalid
 		}
 	}
 	raw, err := tokenEncoding.DecodeString(token)
 	if err != nil || len(raw) < 1+macLen || tokenEncoding.EncodeToString(raw) != token {
-		return "", ErrInvalid
+		return nil, ErrInvalid
 	}
 	payload, mac := raw[:len(raw)-macLen], raw[len(raw)-macLen:]
 	if !hmac.Equal(mac, s.mac(purpose, payload)) {
-		return "", ErrInvalid
+		return nil, ErrInvalid
 	}
-	id, ok := decodeID(payload)
-	if !ok {
-		return "", ErrInvalid
-	}
-	return id, nil
+	return payload, nil
 }
 
 // mac returns the truncated HMAC of payload under the key for purpose.

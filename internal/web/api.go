@@ -195,6 +195,16 @@ func (s *Server) patchVisitor(w http.ResponseWriter, r *http.Request, a model.Ag
 	writeJSON(w, http.StatusOK, v)
 }
 
+// resetVisitorLinks ends the visitor's token and the links of emails sent so
+// far (204).
+func (s *Server) resetVisitorLinks(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	if _, err := s.svc.ResetVisitorLinksBy(r.Context(), a, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, a model.Agent) {
 	st, err := s.svc.Settings(r.Context(), a.WorkspaceID)
 	if err != nil {

@@ -222,3 +222,21 @@ func (s *Server) channelWindow(ctx context.Context, sess *session, cv model.Conv
 	}
 	return &w
 }
+
+// dashResetLinks resets the visitor's links from the visitor panel.
+func (s *Server) dashResetLinks(w http.ResponseWriter, r *http.Request, sess *session) {
+	convID := r.PostFormValue("conversation")
+	if _, err := s.svc.ResetVisitorLinksBy(r.Context(), sess.agent, r.PathValue("id")); err != nil {
+		if convID == "" {
+			s.failPage(w, r, sess, err)
+			return
+		}
+		s.refuseOnConversation(w, r, sess, convID, err, func(v *convView) { v.VisitorError = answerOf(err).text() })
+		return
+	}
+	if convID == "" {
+		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, conversationHref(convID, listOf(r)), http.StatusSeeOther)
+}

@@ -42,6 +42,7 @@ var statusOfCode = map[string]int{
 	chat.CodeNotFound:            http.StatusNotFound,
 	chat.CodeUnknownSite:         http.StatusNotFound,
 	chat.CodeInvalidToken:        http.StatusUnauthorized,
+	chat.CodeLinkExpired:         http.StatusUnauthorized,
 	chat.CodeIdentityInvalid:     http.StatusUnauthorized,
 	chat.CodeInvalidCredentials:  http.StatusUnauthorized,
 	chat.CodeContactFormRequired: http.StatusForbidden,

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 
+	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/i18n"
 	"github.com/parleychat/parley/internal/model"
 )
@@ -12,15 +13,25 @@ import (
 // and the unsubscribe link (RFC 8058 one-click POST, and a confirmation
 // page for people who open it in a browser).
 
+// chatPage opens the widget on a conversation. With Continue, the widget
+// exchanges the signed link for the visitor's credential (a POST of the
+// session API), so the credential is never in a URL, an email or this page.
+// With Expired, it says so and offers a new chat (the widget of this
+// browser, whose own visitor it resumes if it has one).
 var chatPage = template.Must(template.New("chat").Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
 <title>{{.Title}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem}</style>
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:1.5rem}
+button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}</style>
 </head><body><main>
 <h1>{{.Title}}</h1>
-<p>{{.Lead}}</p>
+{{if .Expired}}<p>{{.What}}</p>
+<p>{{.Todo}}</p>
+<p><button type="button" data-parley-start onclick="window.Parley &amp;&amp; window.Parley.open()">{{.Start}}</button></p>
+{{else}}<p>{{.Lead}}</p>{{end}}
 </main>
-<script src="{{.PublicURL}}{{.WidgetPath}}" data-site-key="{{.SiteKey}}" data-visitor-token="{{.Token}}" data-locale="{{.Lang}}" data-open async></script>
+<script src="{{.PublicURL}}{{.WidgetPath}}" data-site-key="{{.SiteKey}}" data-locale="{{.Lang}}"{{with .Continue}} data-continue="{{.}}" data-open{{end}} async></script>
 </body></html>
 `))
 
@@ -32,6 +43,20 @@ button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;pad
 </head><body><main>
 <h1>{{.Heading}}</h1><p>{{.What}} {{.More}}</p>
 {{if not .Done}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">{{.Button}}</button></form>{{end}}
+</main></body></html>
+`))
+
+var undoEmailPage = template.Must(template.New("undo").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Put your address back · {{.Workspace}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:1.5rem}
+button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}</style>
+</head><body><main>
+{{if .Done}}<h1>Your address is back</h1><p>Replies from {{.Workspace}} you miss in the chat go to {{.Email}} again. The chat windows that made the change were signed out; the next email from {{.Workspace}} carries a new link to the conversation.</p>
+{{else}}<h1>Put your address back?</h1>
+<p>The email address of your conversation with {{.Workspace}} was changed. Put {{.Email}} back, and sign out the chat windows that made the change?</p>
+<form method="post"><button type="submit" data-testid="undo-email-change">Put my address back</button></form>{{end}}
 </main></body></html>
 `))
 
@@ -64,28 +89,50 @@ func unsubscribeView(p i18n.Printer, email string, ws model.Workspace, done bool
 	return v
 }
 
+// chatLink opens a link back to a conversation. A continue link (signed,
+// 30 days) opens the page that exchanges it; a link of emails sent by
+// earlier versions (the visitor token itself) is redirected to a new
+// continue link while it would still be within its 30 days, so that the
+// credential leaves the address bar at once.
 func (s *Server) chatLink(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
-	v, err := s.svc.VisitorByToken(r.Context(), tok)
-	if err != nil {
-		if answerOf(err).Internal {
-			s.log.Error("chat link", "err", err)
-			s.serverErrorPage(w, r)
+	c, err := s.svc.OpenContinueLink(r.Context(), tok)
+	if chat.ErrorCode(err) == chat.CodeInvalidToken && c.Workspace.ID == "" {
+		link, ws, lerr := s.svc.LegacyChatLink(r.Context(), tok)
+		if lerr == nil {
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Referrer-Policy", "no-referrer")
+			http.Redirect(w, r, "/chat/"+link, http.StatusSeeOther)
 			return
 		}
-		s.invalidChatLink(w, r)
-		return
+		if chat.ErrorCode(lerr) != chat.CodeInvalidToken {
+			c.Workspace, err = ws, lerr
+		}
 	}
-	ws, err := s.svc.Workspace(r.Context(), v.WorkspaceID)
-	if err != nil {
-		s.invalidChatLink(w, r)
-		return
-	}
-	p := visitorPrinter(r, v.Language, ws.Settings.DefaultLocale)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = chatPage.Execute(w, map[string]string{"PublicURL": s.opts.PublicURL, "SiteKey": ws.SiteKey, "Token": tok, "WidgetPath": widgetURL(),
-		"Lang": p.Lang(), "Title": p.T("chat.title", ws.Name), "Lead": p.T("chat.lead")})
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	switch {
+	case err == nil:
+	case chat.ErrorCode(err) == chat.CodeLinkExpired && c.Workspace.ID != "":
+		p := visitorPrinter(r, c.Visitor.Language, c.Workspace.Settings.DefaultLocale)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusGone)
+		_ = chatPage.Execute(w, map[string]any{"Expired": true, "PublicURL": s.opts.PublicURL, "SiteKey": c.Workspace.SiteKey,
+			"WidgetPath": widgetURL(), "Lang": p.Lang(), "Title": p.T("chat.expired.title"),
+			"What": p.T("chat.expired.what", c.Workspace.Name), "Todo": p.T("chat.expired.todo", c.Workspace.Name), "Start": p.T("chat.expired.start")})
+		return
+	case answerOf(err).Internal:
+		s.log.Error("chat link", "err", err)
+		s.serverErrorPage(w, r)
+		return
+	default:
+		s.invalidChatLink(w, r)
+		return
+	}
+	p := visitorPrinter(r, c.Visitor.Language, c.Workspace.Settings.DefaultLocale)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = chatPage.Execute(w, map[string]any{"PublicURL": s.opts.PublicURL, "SiteKey": c.Workspace.SiteKey, "Continue": tok, "WidgetPath": widgetURL(),
+		"Lang": p.Lang(), "Title": p.T("chat.title", c.Workspace.Name), "Lead": p.T("chat.lead")})
 }
 
 func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
@@ -120,4 +167,47 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = unsubscribePage.Execute(w, unsubscribeView(visitorPrinter(r, "", ws.Settings.DefaultLocale), email, ws, true))
+}
+
+// undoEmailForm shows what the undo link of an address change would do;
+// showing it changes nothing (link scanners fetch URLs in mail).
+func (s *Server) undoEmailForm(w http.ResponseWriter, r *http.Request) {
+	u, err := s.svc.OpenEmailUndo(r.Context(), r.PathValue("token"))
+	s.undoEmailAnswer(w, r, u, err, false)
+}
+
+func (s *Server) undoEmail(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	u, err := s.svc.UndoEmailChange(r.Context(), r.PathValue("token"))
+	s.undoEmailAnswer(w, r, u, err, true)
+}
+
+func (s *Server) undoEmailAnswer(w http.ResponseWriter, r *http.Request, u chat.EmailUndo, err error, done bool) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	switch {
+	case err == nil:
+	case chat.ErrorCode(err) == chat.CodeLinkExpired:
+		s.renderPlain(w, http.StatusGone, "This link has expired",
+			"The link to put your address back works for 7 days after the email that carries it. Nothing was changed.",
+			"If replies still go to an address that is not yours, answer one of the emails you got from the chat, or write to the website's team.",
+			"", "")
+		return
+	case chat.ErrorCode(err) == chat.CodeForbidden:
+		s.renderPlain(w, http.StatusForbidden, "This address cannot be changed here",
+			"You are signed in on the website, which gives your conversation its address. Nothing was changed.",
+			"Change your address in your account on the website.", "", "")
+		return
+	case answerOf(err).Internal:
+		s.log.Error("undo address change", "err", err)
+		s.serverErrorPage(w, r)
+		return
+	default:
+		s.renderPlain(w, http.StatusNotFound, "This link does not work",
+			"The link is not valid: it may have been copied incompletely from the email, or the conversation was deleted. Nothing was changed.",
+			"Open the email again and use its link as a whole.", "", "")
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = undoEmailPage.Execute(w, map[string]any{"Done": done, "Email": u.Former, "Workspace": u.Workspace.Name})
 }

@@ -38,6 +38,7 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/v1/canned/{id}", s.agent(s.deleteCanned))
 	m.HandleFunc("GET /api/v1/visitors/{id}", s.agent(s.getVisitor))
 	m.HandleFunc("PATCH /api/v1/visitors/{id}", s.agent(s.patchVisitor))
+	m.HandleFunc("POST /api/v1/visitors/{id}/reset-links", s.agent(s.resetVisitorLinks))
 	m.HandleFunc("GET /api/v1/visitors/{id}/export", s.agent(s.exportVisitor)) // privacy.go
 	m.HandleFunc("DELETE /api/v1/visitors/{id}", s.agent(s.eraseVisitor))
 	m.HandleFunc("GET /api/v1/visitors/{id}/pages", s.agent(s.visitorPages)) // typing.go
@@ -81,6 +82,7 @@ func (s *Server) routes() {
 	// Widget API (widget.go, ws.go).
 	m.HandleFunc("POST /api/widget/v1/session", s.widgetSession)
 	m.HandleFunc("GET /api/widget/v1/look", s.widgetLook)
+	m.HandleFunc("POST /api/widget/v1/token/rotate", s.widgetRotateToken)
 	m.HandleFunc("OPTIONS /api/widget/v1/", s.widgetPreflight)
 	m.HandleFunc("GET /api/widget/v1/messages", s.widgetMessages)
 	m.HandleFunc("POST /api/widget/v1/messages", s.widgetPost)
@@ -95,6 +97,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /chat/{token}", s.chatLink)
 	m.HandleFunc("GET /unsubscribe/{token}", s.unsubscribeForm)
 	m.HandleFunc("POST /unsubscribe/{token}", s.unsubscribe)
+	m.HandleFunc("GET /files/{link}", s.emailedFile) // uploads.go
+	m.HandleFunc("GET /email-change/undo/{token}", s.undoEmailForm)
+	m.HandleFunc("POST /email-change/undo/{token}", s.undoEmail)
 
 	// Dashboard: s.dash wraps a page, s.dashPartial a fragment (session.go).
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -119,6 +124,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /dashboard/conversations/{id}/reopen", s.dash(s.dashReopen))
 	m.HandleFunc("POST /dashboard/conversations/{id}/ask-email", s.dash(s.dashAskEmail)) // askemail.go
 	m.HandleFunc("POST /dashboard/visitors/{id}", s.dash(s.dashUpdateVisitor))
+	m.HandleFunc("POST /dashboard/visitors/{id}/reset-links", s.dash(s.dashResetLinks))
 	m.HandleFunc("GET /dashboard/visitors/{id}/erase", s.dash(s.dashEraseVisitorPage)) // privacy.go
 	m.HandleFunc("POST /dashboard/visitors/{id}/erase", s.dash(s.dashEraseVisitor))
 	m.HandleFunc("GET /dashboard/partials/conversation/{id}", s.dashPartial(s.dashConversationPartial))

@@ -166,6 +166,27 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request, a model.Agen
 	serveFile(w, r, att, data)
 }
 
+// emailedFile serves a file through the link of a forwarded email.
+func (s *Server) emailedFile(w http.ResponseWriter, r *http.Request) {
+	att, data, err := s.svc.FileByLink(r.Context(), r.PathValue("link"))
+	switch {
+	case err == nil:
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		serveFile(w, r, att, data)
+	case chat.ErrorCode(err) == chat.CodeLinkExpired:
+		s.renderPlain(w, http.StatusGone, "This link has expired",
+			"Links to files in emails work for 30 days after the email that carries them.",
+			"Open the conversation from a newer email, or ask in the chat for the file again.", "", "")
+	case answerOf(err).Internal:
+		s.log.Error("file link", "err", err)
+		s.serverErrorPage(w, r)
+	default:
+		s.renderPlain(w, http.StatusNotFound, "This link does not work",
+			"The link is not valid: it may have been copied incompletely from the email, or the file was deleted.",
+			"Open the email again and use its link as a whole.", "", "")
+	}
+}
+
 // serveFile answers a file so that it can never run in Parley's origin:
 // its type as detected from its content, no sniffing, a sandboxing CSP,
 // and a download unless it is an image (shown inline in the chat).

@@ -37,12 +37,23 @@ func (s *Server) widgetSession(w http.ResponseWriter, r *http.Request) {
 		Referrer  string `json:"referrer"`
 		Locale    string `json:"locale"`
 		TimeZone  string `json:"time_zone"`
+		// ContinueLink is the token of a link from a forwarded email
+		// (/chat/TOKEN): the session is that of the link's visitor.
+		ContinueLink string `json:"continue_link"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
 	lang := chat.SessionLanguage{Locale: in.Locale, AcceptLanguage: r.Header.Get("Accept-Language")}
-	sess, err := s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken, s.clientAddr(r), in.Identity, lang)
+	var (
+		sess chat.Session
+		err  error
+	)
+	if in.ContinueLink != "" {
+		sess, err = s.svc.ContinueSession(r.Context(), in.SiteKey, in.ContinueLink, s.clientAddr(r), lang)
+	} else {
+		sess, err = s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken, s.clientAddr(r), in.Identity, lang)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -70,6 +81,25 @@ func (s *Server) widgetLook(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Vary", "Accept-Language")
 	writeJSON(w, http.StatusOK, look)
+}
+
+// widgetRotateToken resets the visitor's links at the widget's request: the
+// token sent stops working, as do the links of emails sent so far, and the
+// answer carries the new token.
+func (s *Server) widgetRotateToken(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	var in struct {
+		VisitorToken string `json:"visitor_token"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	tok, err := s.svc.RotateVisitorToken(r.Context(), in.VisitorToken)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"visitor_token": tok})
 }
 
 func (s *Server) widgetMessages(w http.ResponseWriter, r *http.Request) {

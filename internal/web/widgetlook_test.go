@@ -8,9 +8,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/token"
 )
 
 type widgetLook struct {
@@ -24,6 +26,9 @@ type lookSession struct {
 	VisitorToken string     `json:"visitor_token"`
 	Locale       string     `json:"locale"`
 	Widget       widgetLook `json:"widget"`
+	Visitor      struct {
+		ID string `json:"id"`
+	} `json:"visitor"`
 }
 
 // requestIn sends a request with an Accept-Language header ("" for none)
@@ -226,8 +231,14 @@ func TestVisitorPagesLanguage(t *testing.T) {
 	s.Do("PUT", "/api/v1/settings", a.Token, map[string]any{"default_locale": "it"}, http.StatusOK, nil)
 	fr := sessionIn(t, s, "fr-FR", "Europe/Paris", "")
 
+	var m model.Message
+	s.Do("PATCH", "/api/v1/visitors/"+fr.Visitor.ID, a.Token, map[string]string{"email": "vera@example.org"}, http.StatusOK, nil)
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": fr.VisitorToken, "body": "Bonjour", "client_id": "c1"}, http.StatusCreated, &m)
+	link := s.App.Chat.Signer().SignContinue(token.ContinueLink{WorkspaceID: s.Workspace.ID, VisitorID: fr.Visitor.ID,
+		ConversationID: m.ConversationID, Expires: time.Now().Add(time.Hour)})
+
 	// The widget spoke French: the chat link is French whatever the browser says.
-	code, body := getIn(t, s.URL+"/chat/"+fr.VisitorToken, "de")
+	code, body := getIn(t, s.URL+"/chat/"+link, "de")
 	for _, want := range []string{`<html lang="fr">`, "Votre conversation avec Default", `data-locale="fr"`} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("chat link: %d, lacks %q", code, want)

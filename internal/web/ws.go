@@ -76,8 +76,17 @@ func (s *Server) widgetWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn := realtime.NewConn(v.WorkspaceID, v.ID, "")
+	conn.TokenHash = chat.ConnectionTag(v)
+	tok := r.URL.Query().Get("visitor_token")
 	s.serveConn(w, r, opts, conn, func(ctx context.Context) {
-		s.svc.VisitorConnected(ctx, v.ID, s.hub.Register(conn))
+		n := s.hub.Register(conn)
+		// The visitor's links may have been reset between the check above
+		// and the registration, when no revocation could find this
+		// connection yet.
+		if _, err := s.svc.VisitorByToken(ctx, tok); err != nil {
+			conn.Kill()
+		}
+		s.svc.VisitorConnected(ctx, v.ID, n)
 	}, func(ctx context.Context) {
 		release()
 		s.svc.VisitorDisconnected(ctx, v.ID, s.hub.Unregister(conn))

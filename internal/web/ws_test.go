@@ -395,6 +395,16 @@ func TestVisitorPageChangeWritesOnlyActivity(t *testing.T) {
 	first := *visitor().LastActiveAt
 
 	w.Close()
+	// The server learns of the close on its own time: wait until it has,
+	// so that the next connection is the page change and not a second tab.
+	for deadline := time.Now().Add(wait); ; time.Sleep(5 * time.Millisecond) {
+		if n, _ := s.App.Hub.Counts(); n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server never saw the widget close")
+		}
+	}
 	// The leave is pending for a minute: the row stays meanwhile.
 	present, err := s.App.DB.Present(t.Context(), store.PresenceVisitor, sess.Visitor.ID)
 	if err != nil || !present {

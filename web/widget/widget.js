@@ -49,6 +49,8 @@
   const L = {
     en: {
       askEmail: 'Your email address',
+      typing: '{} is typing\u2026',
+      confirmChange: 'This replaces {}, the address we have for you, and we will email {} to say so. Press the button again to change it.',
       open: 'Open chat', close: 'Close chat', unread: '{} unread', chat: 'Chat', chatWith: 'Chat with {}',
       online: 'online', away: 'away', messages: 'Messages', reconnecting: 'Reconnecting\u2026', connecting: 'Connecting\u2026',
       name: 'Name', email: 'Email', cont: 'Continue', skip: 'Skip', notNow: 'Not now', save: 'Save', startChat: 'Start chat',
@@ -71,6 +73,8 @@
     },
     fr: {
       askEmail: 'Votre adresse e-mail',
+      typing: '{} écrit\u2026',
+      confirmChange: 'Cette adresse remplacera {}, celle que nous avons pour vous, et nous écrirons à {} pour le signaler. Appuyez de nouveau sur le bouton pour confirmer.',
       open: 'Ouvrir le chat', close: 'Fermer le chat', unread: '{} non lu(s)', chat: 'Chat', chatWith: 'Discuter avec {}',
       online: 'en ligne', away: 'absent', messages: 'Messages', reconnecting: 'Reconnexion\u2026', connecting: 'Connexion\u2026',
       name: 'Nom', email: 'E-mail', cont: 'Continuer', skip: 'Passer', notNow: 'Plus tard', save: 'Enregistrer', startChat: 'Démarrer',
@@ -93,6 +97,8 @@
     },
     de: {
       askEmail: 'Ihre E-Mail-Adresse',
+      typing: '{} schreibt\u2026',
+      confirmChange: 'Damit ersetzen Sie {}, die Adresse, die wir von Ihnen haben, und wir schreiben an {}, um darauf hinzuweisen. Klicken Sie zum Bestätigen erneut auf die Schaltfläche.',
       open: 'Chat öffnen', close: 'Chat schließen', unread: '{} ungelesen', chat: 'Chat', chatWith: 'Chat mit {}',
       online: 'online', away: 'abwesend', messages: 'Nachrichten', reconnecting: 'Verbindung wird wiederhergestellt\u2026', connecting: 'Verbinden\u2026',
       name: 'Name', email: 'E-Mail', cont: 'Weiter', skip: 'Überspringen', notNow: 'Nicht jetzt', save: 'Speichern', startChat: 'Chat starten',
@@ -115,6 +121,8 @@
     },
     es: {
       askEmail: 'Tu dirección de correo',
+      typing: '{} está escribiendo\u2026',
+      confirmChange: 'Esto sustituye a {}, la dirección que tenemos tuya, y escribiremos a {} para avisarte. Pulsa el botón otra vez para cambiarla.',
       open: 'Abrir el chat', close: 'Cerrar el chat', unread: '{} sin leer', chat: 'Chat', chatWith: 'Chat con {}',
       online: 'en línea', away: 'ausente', messages: 'Mensajes', reconnecting: 'Reconectando\u2026', connecting: 'Conectando\u2026',
       name: 'Nombre', email: 'Correo electrónico', cont: 'Continuar', skip: 'Omitir', notNow: 'Ahora no', save: 'Guardar', startChat: 'Empezar el chat',
@@ -137,6 +145,8 @@
     },
     it: {
       askEmail: 'Il tuo indirizzo email',
+      typing: '{} sta scrivendo\u2026',
+      confirmChange: 'Questo sostituisce {}, l\'indirizzo che abbiamo per te, e scriveremo a {} per avvisarti. Premi di nuovo il pulsante per cambiarlo.',
       open: 'Apri la chat', close: 'Chiudi la chat', unread: '{} non letti', chat: 'Chat', chatWith: 'Chat con {}',
       online: 'online', away: 'assenti', messages: 'Messaggi', reconnecting: 'Riconnessione\u2026', connecting: 'Connessione\u2026',
       name: 'Nome', email: 'Email', cont: 'Continua', skip: 'Salta', notNow: 'Non ora', save: 'Salva', startChat: 'Inizia la chat',
@@ -159,6 +169,8 @@
     },
     pt: {
       askEmail: 'Seu endereço de e-mail',
+      typing: '{} está digitando\u2026',
+      confirmChange: 'Isto substitui {}, o endereço que temos de você, e enviaremos um e-mail para {} avisando. Pressione o botão de novo para alterar.',
       open: 'Abrir o chat', close: 'Fechar o chat', unread: '{} não lida(s)', chat: 'Chat', chatWith: 'Chat com {}',
       online: 'online', away: 'ausente', messages: 'Mensagens', reconnecting: 'Reconectando\u2026', connecting: 'Conectando\u2026',
       name: 'Nome', email: 'E-mail', cont: 'Continuar', skip: 'Pular', notNow: 'Agora não', save: 'Salvar', startChat: 'Iniciar o chat',
@@ -181,6 +193,8 @@
     },
     nl: {
       askEmail: 'Je e-mailadres',
+      typing: '{} is aan het typen\u2026',
+      confirmChange: 'Dit vervangt {}, het adres dat we van je hebben, en we mailen {} om dat te melden. Druk nogmaals op de knop om het te wijzigen.',
       open: 'Chat openen', close: 'Chat sluiten', unread: '{} ongelezen', chat: 'Chat', chatWith: 'Chat met {}',
       online: 'online', away: 'afwezig', messages: 'Berichten', reconnecting: 'Opnieuw verbinden\u2026', connecting: 'Verbinden\u2026',
       name: 'Naam', email: 'E-mail', cont: 'Doorgaan', skip: 'Overslaan', notNow: 'Niet nu', save: 'Opslaan', startChat: 'Chat starten',
@@ -212,7 +226,7 @@
   const locale = script.getAttribute('data-locale') || navigator.language || '';
   const t = (k, a) => {
     const s = (L[lang] && L[lang][k]) || L.en[k] || k;
-    return a == null ? s : s.replace('{}', a);
+    return a == null ? s : s.split('{}').join(a);
   };
 
   // ---- look ------------------------------------------------------------------
@@ -283,6 +297,9 @@
   // so the conversation continues on any device.
   const given = script.getAttribute('data-visitor-token');
   if (given) { token = given; store.set(TOKEN_KEY, given); }
+  // A link from a forwarded email (the chat-link page) carries no token but
+  // a signed link, which the session exchanges for this visitor's token.
+  let continueLink = script.getAttribute('data-continue');
   let visitor = null, convId = null, available = false, required = false;
   let cfg = null; // {offline_requires_form, online}: optional server extension
   let wsName = '';
@@ -290,6 +307,7 @@
   let optinDismissed = store.get(OPTIN_KEY); // token|address|status whose opt-in offer was declined
   let autoSend = false; // send the kept composer text once the contact is saved
   let contactQueued = null, contactBusy = false;
+  let changeConfirmed = null; // the new address the visitor confirmed replacing theirs with
   // The email collector: offered once forwarding is on, the visitor has no
   // email and an agent reply was shown; never again once dismissed.
   let forwarding = false, agentShown = false, collectDismissed = store.get(COLLECT_KEY) === '1';
@@ -388,7 +406,18 @@
 
   async function session() {
     const sentIdentity = identity;
-    const s = await api('POST', '/session', withContext(withIdentity(
+    let s;
+    if (continueLink) {
+      try {
+        // The link's visitor replaces whoever this browser was.
+        s = await api('POST', '/session', withContext({ site_key: siteKey, continue_link: continueLink }));
+      } catch (e) {
+        if (!(e.status >= 400 && e.status < 500) || e.status === 429) throw e;
+        console.warn('Parley: the link to the conversation was refused: ' + e.message);
+      }
+      continueLink = null;
+    }
+    if (!s) s = await api('POST', '/session', withContext(withIdentity(
       token ? { site_key: siteKey, visitor_token: token } : { site_key: siteKey })));
     if (!s || !s.visitor_token) throw new Error('bad session answer');
     if (token && s.visitor_token !== token) {
@@ -927,7 +956,6 @@
   // frame, on each connection and each navigation (history changes too, for
   // single-page sites).
 
-  const TYPING_TXT = { typing: (name) => name + ' is typing\u2026' };
   const TYPING_EVERY = 1000, TYPING_SHOWN = 6000, PREVIEW_MAX = 500;
   const PAGE_URL_MAX = 4096, PAGE_TITLE_MAX = 500;
   let typingEl = null, typingHide = 0, typingLast = 0, typingTimer = 0;
@@ -961,7 +989,7 @@
 
   function agentTyping(f) {
     if (!ready || !f.agent) return;
-    typingEl.textContent = TYPING_TXT.typing(String(f.agent.name || 'Agent'));
+    typingEl.textContent = t('typing', String(f.agent.name || t('agent')));
     typingEl.hidden = false;
     clearTimeout(typingHide);
     typingHide = setTimeout(typingOff, TYPING_SHOWN);
@@ -1230,6 +1258,15 @@ button{cursor:pointer}
     const email = emailIn.value.trim(), name = nameIn.value.trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
       showError(t('badEmail'), emailIn);
+      emailIn.focus();
+      return;
+    }
+    // Replacing an address the visitor gave before: ask first (the server
+    // tells the former address, which can undo it).
+    if (hasEmail() && email.toLowerCase() !== String(visitor.email).toLowerCase() && changeConfirmed !== email) {
+      changeConfirmed = email;
+      showError(t('confirmChange', visitor.email), emailIn);
+      errEl.setAttribute('data-parley', 'confirm-change');
       emailIn.focus();
       return;
     }

@@ -1,0 +1,148 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley/internal/forward"
+	"github.com/parleychat/parley/internal/mail/message"
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/token"
+)
+
+// When a visitor's contact form replaces an address they already had by
+// another, the former address is told by email, with a link that puts it
+// back: whoever holds a visitor's credential (a leaked email of earlier
+// versions, a shared computer) cannot quietly send the replies elsewhere.
+
+// NoticeSender sends an email that belongs to no conversation, once,
+// straight through the relay (relay.Relay does).
+type NoticeSender interface {
+	Send(ctx context.Context, from string, to []string, msg []byte) error
+}
+
+// SetNoticeSender connects the relay; without one, notices are logged and
+// not sent.
+func (s *Service) SetNoticeSender(n NoticeSender) { s.notices = n }
+
+// UndoLinkLifetime is how long the link that puts a former address back
+// works.
+const UndoLinkLifetime = 7 * 24 * time.Hour
+
+// notifyAddressChange emails the visitor's former address that it was
+// replaced by next. Failures are logged: the change itself stands.
+func (s *Service) notifyAddressChange(ctx context.Context, v model.Visitor, former, next string) {
+	log := s.log.With("visitor", v.ID)
+	w, err := s.db.Workspace(ctx, v.WorkspaceID)
+	if err != nil {
+		log.Error("address change notice: read workspace", "err", err)
+		return
+	}
+	now := s.now()
+	addr, err := s.db.EnsureEmailAddress(ctx, w.ID, former, now)
+	if err != nil {
+		log.Error("address change notice: record the former address", "err", err)
+		return
+	}
+	undo := s.signer.SignLink(token.UndoEmail, now.Add(UndoLinkLifetime), w.ID, v.ID, addr.ID)
+	msg, err := forward.ComposeAddressChange(forward.AddressChange{
+		WorkspaceName: w.Name, MailFrom: s.opts.MailFrom, To: former, NewAddress: next,
+		UndoURL: s.opts.PublicURL + "/email-change/undo/" + undo, UndoValidFor: UndoLinkLifetime,
+		MessageID: message.NewID("notice."+model.NewID(), s.opts.MailFrom), Now: now,
+	})
+	if err != nil {
+		log.Error("address change notice: compose", "err", err)
+		return
+	}
+	raw, err := msg.Bytes()
+	if err != nil {
+		log.Error("address change notice: compose", "err", err)
+		return
+	}
+	if s.notices == nil {
+		log.Warn("no relay (PARLEY_SMTP_URL): the former address of a visitor was not told of the change", "to", forward.MaskAddress(former))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := s.notices.Send(ctx, s.opts.MailFrom, []string{former}, raw); err != nil {
+		log.Error("address change notice: send", "to", forward.MaskAddress(former), "err", err)
+		return
+	}
+	log.Info("former address told of the change", "to", forward.MaskAddress(former))
+}
+
+// EmailUndo is what an undo link names.
+type EmailUndo struct {
+	Workspace model.Workspace
+	Visitor   model.Visitor
+	Former    string // the address to put back
+}
+
+// OpenEmailUndo checks an undo link: invalid_token when Parley did not make
+// it (or the visitor is gone), link_expired when its 7 days are over.
+func (s *Service) OpenEmailUndo(ctx context.Context, tok string) (EmailUndo, error) {
+	parts, err := s.signer.VerifyLink(token.UndoEmail, tok, s.now())
+	if errors.Is(err, token.ErrExpired) {
+		return EmailUndo{}, &Error{Code: CodeLinkExpired, Message: "this link has expired", Err: err}
+	}
+	invalid := &Error{Code: CodeInvalidToken, Message: "this link is not valid", Err: err}
+	if err != nil || len(parts) != 3 {
+		return EmailUndo{}, invalid
+	}
+	w, err := s.db.Workspace(ctx, parts[0])
+	if errors.Is(err, store.ErrNotFound) {
+		return EmailUndo{}, invalid
+	}
+	if err != nil {
+		return EmailUndo{}, err
+	}
+	v, err := s.db.Visitor(ctx, w.ID, parts[1])
+	if errors.Is(err, store.ErrNotFound) {
+		return EmailUndo{}, invalid
+	}
+	if err != nil {
+		return EmailUndo{}, err
+	}
+	a, err := s.db.EmailAddressByID(ctx, parts[2])
+	if errors.Is(err, store.ErrNotFound) || err == nil && a.WorkspaceID != w.ID {
+		return EmailUndo{}, invalid
+	}
+	if err != nil {
+		return EmailUndo{}, err
+	}
+	return EmailUndo{Workspace: w, Visitor: v, Former: a.Address}, nil
+}
+
+// UndoEmailChange puts the former address an undo link names back, and
+// resets the visitor's links: whoever made the change holds the visitor's
+// credential, and it stops working. A visitor the site has since
+// identified keeps the site's address (forbidden).
+func (s *Service) UndoEmailChange(ctx context.Context, tok string) (EmailUndo, error) {
+	u, err := s.OpenEmailUndo(ctx, tok)
+	if err != nil {
+		return u, err
+	}
+	if u.Visitor.Verified() {
+		return u, newError(CodeForbidden, "the site identified this visitor: their email is the site's")
+	}
+	v := u.Visitor
+	if v.Email == nil || !strings.EqualFold(*v.Email, u.Former) {
+		v.Email = &u.Former
+		source := model.EmailFromContactForm
+		v.EmailSource = &source
+		if v, err = s.saveContact(ctx, v); err != nil {
+			return u, fmt.Errorf("put back the former address of visitor %s: %w", v.ID, err)
+		}
+	}
+	if _, _, err := s.ResetVisitorLinks(ctx, v.WorkspaceID, v.ID); err != nil {
+		return u, err
+	}
+	s.log.Info("address change undone from the former address", "visitor", v.ID)
+	u.Visitor = v
+	return u, nil
+}

@@ -1,0 +1,71 @@
+package cluster
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley/internal/apptest"
+)
+
+// TestVisitorResetClosesWidgetsOnEveryNode: resetting a visitor's links on
+// one node closes the widgets open with the old token on both nodes, and
+// the old token is refused everywhere, while the token the reset handed out
+// works on both.
+func TestVisitorResetClosesWidgetsOnEveryNode(t *testing.T) {
+	cl := startCluster(t)
+	var sess struct {
+		VisitorToken string `json:"visitor_token"`
+		Visitor      struct {
+			ID string `json:"id"`
+		} `json:"visitor"`
+	}
+	apptest.Call(t, "POST", cl.a.url+"/api/widget/v1/session", "", map[string]string{"site_key": cl.siteKey}, &sess)
+	old := sess.VisitorToken
+	onA := closeCode(t, "ws://"+cl.a.addr+"/api/widget/v1/ws?visitor_token="+old)
+	onB := closeCode(t, "ws://"+cl.b.addr+"/api/widget/v1/ws?visitor_token="+old)
+	// (A widget connection is registered before its handshake completes.)
+
+	// The agent, on B, resets the visitor's links.
+	apptest.Call(t, "POST", cl.b.url+"/api/v1/visitors/"+sess.Visitor.ID+"/reset-links", cl.token, nil, nil)
+	waitClosed(t, "widget on the other node", onA)
+	waitClosed(t, "widget on the same node", onB)
+	for _, n := range []*node{cl.a, cl.b} {
+		if code := status(t, n.url+"/api/widget/v1/messages?visitor_token="+old); code != http.StatusUnauthorized {
+			t.Errorf("%s: the old token answers %d, want 401", n.url, code)
+		}
+	}
+
+	// The widget's own rotation, on A, hands out a token that works on B;
+	// the one it replaced stops.
+	var rot struct {
+		VisitorToken string `json:"visitor_token"`
+	}
+	apptest.Call(t, "POST", cl.a.url+"/api/widget/v1/session", "", map[string]string{"site_key": cl.siteKey}, &sess)
+	if sess.VisitorToken == old {
+		t.Fatal("a session with a reset token resumed the visitor")
+	}
+	mine := sess.VisitorToken
+	onB = closeCode(t, "ws://"+cl.b.addr+"/api/widget/v1/ws?visitor_token="+mine)
+	apptest.Call(t, "POST", cl.a.url+"/api/widget/v1/token/rotate", "", map[string]string{"visitor_token": mine}, &rot)
+	if rot.VisitorToken == "" || rot.VisitorToken == mine || strings.Contains(rot.VisitorToken, "=") {
+		t.Fatalf("rotation answered %q", rot.VisitorToken)
+	}
+	waitClosed(t, "widget of the rotated token on the other node", onB)
+	if code := status(t, cl.b.url+"/api/widget/v1/messages?visitor_token="+mine); code != http.StatusUnauthorized {
+		t.Errorf("the rotated token answers %d on B, want 401", code)
+	}
+	if code := status(t, cl.b.url+"/api/widget/v1/messages?visitor_token="+rot.VisitorToken); code != http.StatusOK {
+		t.Errorf("the new token answers %d on B, want 200", code)
+	}
+}
+
+func status(t *testing.T, u string) int {
+	t.Helper()
+	res, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}

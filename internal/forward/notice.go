@@ -1,0 +1,101 @@
+package forward
+
+import (
+	"fmt"
+	htmltemplate "html/template"
+	"net/mail"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/parleychat/parley/internal/mail/message"
+)
+
+// AddressChange is what the email to a visitor's former address says: that
+// the address of their conversation with the workspace was changed (to
+// NewAddress, masked), and how to undo it.
+type AddressChange struct {
+	WorkspaceName string
+	MailFrom      string // PARLEY_MAIL_FROM
+	To            string // the former address
+	NewAddress    string // shown masked only
+	UndoURL       string // absolute http(s) URL, signed and expiring
+	UndoValidFor  time.Duration
+	MessageID     string
+	Now           time.Time
+}
+
+var (
+	noticeText = texttemplate.Must(texttemplate.New("notice").Parse(`Hello,
+
+The email address of your conversation with {{.Workspace}} was changed from this address to {{.Masked}}, from the chat window on their website. Replies you miss in the chat now go there.
+
+If you did this, there is nothing to do.
+
+If you did not, put your address back (this also signs out the chat windows that made the change):
+
+{{.UndoURL}}
+
+The link works for {{.Days}} days.
+`))
+	noticeHTML = htmltemplate.Must(htmltemplate.New("notice").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="margin:0;padding:24px;background:#f6f7f9;font:16px/1.5 system-ui,sans-serif;color:#1f2933">
+<div style="max-width:600px;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:24px">
+<p style="margin:0 0 16px;font-weight:600">{{.Workspace}}</p>
+<p>The email address of your conversation with {{.Workspace}} was changed from this address to <strong>{{.Masked}}</strong>, from the chat window on their website. Replies you miss in the chat now go there.</p>
+<p>If you did this, there is nothing to do.</p>
+<p>If you did not, put your address back (this also signs out the chat windows that made the change):</p>
+<p><a href="{{.UndoURL}}" style="display:inline-block;background:#2f5fd0;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none">Put my address back</a></p>
+<p style="color:#66707a;font-size:14px">The link works for {{.Days}} days.</p>
+</div></body></html>
+`))
+)
+
+// ComposeAddressChange writes the email to a visitor's former address.
+func ComposeAddressChange(in AddressChange) (message.Message, error) {
+	undo, err := webURL("undo URL", in.UndoURL)
+	if err != nil {
+		return message.Message{}, err
+	}
+	data := map[string]any{"Workspace": in.WorkspaceName, "Masked": MaskAddress(in.NewAddress), "UndoURL": undo,
+		"Days": int(in.UndoValidFor.Round(24*time.Hour) / (24 * time.Hour))}
+	var text, html strings.Builder
+	if err := noticeText.Execute(&text, data); err != nil {
+		return message.Message{}, fmt.Errorf("address change text: %w", err)
+	}
+	if err := noticeHTML.Execute(&html, data); err != nil {
+		return message.Message{}, fmt.Errorf("address change HTML: %w", err)
+	}
+	return message.Message{
+		Date:      in.Now,
+		From:      (&mail.Address{Name: in.WorkspaceName, Address: in.MailFrom}).String(),
+		To:        in.To,
+		Subject:   "The email address of your conversation with " + in.WorkspaceName + " was changed",
+		MessageID: in.MessageID,
+		Headers:   map[string]string{"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "OOF, AutoReply"},
+		Text:      text.String(),
+		HTML:      html.String(),
+	}, nil
+}
+
+// MaskAddress shows enough of an address for its owner to recognise it and
+// little for anyone else: the first character of the local part and of the
+// domain, and the top-level domain ("j***@e***.org").
+func MaskAddress(addr string) string {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok || local == "" || domain == "" {
+		return "***"
+	}
+	first := func(s string) string {
+		for _, r := range s {
+			return string(r)
+		}
+		return ""
+	}
+	masked := first(local) + "***@"
+	if dot := strings.LastIndexByte(domain, '.'); dot > 0 {
+		return masked + first(domain) + "***" + domain[dot:]
+	}
+	return masked + first(domain) + "***"
+}

@@ -1,0 +1,100 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/apptest"
+)
+
+var undoLinkRE = regexp.MustCompile(`https?://[^\s"<>]+(/email-change/undo/[a-z2-7]+)`)
+
+// A contact frame that replaces a visitor's address by another tells the
+// former address by email (over a real SMTP relay), with the new one masked
+// and a signed link that puts it back and signs the changer out. The same
+// address again, in another case, sends nothing.
+func TestAddressChangeToldToFormerAddress(t *testing.T) {
+	relay := apptest.StartRelay(t)
+	srv := apptest.Start(t, map[string]string{"PARLEY_SMTP_URL": relay.URL, "PARLEY_MAIL_FROM": "chat@shop.example.com"})
+	ann := srv.AddAgent("ann@example.com", "Ann")
+	srv.Do("PUT", "/api/v1/settings", ann.Token, map[string]string{"workspace_name": "Acme Shop"}, http.StatusOK, nil)
+	var sess struct {
+		VisitorToken string `json:"visitor_token"`
+	}
+	srv.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": srv.Workspace.SiteKey}, http.StatusOK, &sess)
+	ws := srv.DialWidget(sess.VisitorToken)
+	contact := func(email string) {
+		t.Helper()
+		ws.Send(map[string]string{"type": "contact", "email": email})
+		ws.WaitFor("contact", 10*time.Second)
+	}
+	contact("vera@example.org")      // the first address: nobody to tell
+	contact("VERA@example.org")      // the same address: nothing to tell
+	contact("mallory@attacker.test") // another one: Vera is told
+	mails := relay.Wait(t, 1, 30*time.Second)
+	m := mails[0]
+	if len(m.To) != 1 || m.To[0] != "VERA@example.org" {
+		t.Fatalf("the notice went to %v", m.To)
+	}
+	body := decodedParts(t, m)
+	for _, want := range []string{"Acme Shop", "m***@a***.test"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the notice lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "mallory") || strings.Contains(body, "attacker") || strings.Contains(body, sess.VisitorToken) {
+		t.Errorf("the notice shows the new address or the visitor token:\n%s", body)
+	}
+	found := undoLinkRE.FindStringSubmatch(body)
+	if found == nil {
+		t.Fatalf("the notice has no undo link:\n%s", body)
+	}
+	undo := found[1]
+
+	// Opening the link changes nothing (mail scanners open links).
+	res, page := get(t, srv.URL+undo, nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "Put my address back") {
+		t.Fatalf("undo page: %d\n%s", res.StatusCode, page)
+	}
+	v, err := srv.App.Chat.VisitorByToken(t.Context(), sess.VisitorToken)
+	if err != nil || *v.Email != "mallory@attacker.test" {
+		t.Fatalf("after opening the undo page: %v, %v", v.Email, err)
+	}
+	// Confirming puts the address back and ends the changer's token.
+	res, err = http.PostForm(srv.URL+undo, url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("undo: %d", res.StatusCode)
+	}
+	if code := ws.CloseStatus(10 * time.Second); code != 1008 {
+		t.Errorf("the changer's widget closed with %d, want 1008", code)
+	}
+	srv.Do("GET", "/api/widget/v1/messages?visitor_token="+sess.VisitorToken, "", nil, http.StatusUnauthorized, nil)
+	var c struct {
+		Visitor struct {
+			Email string `json:"email"`
+		} `json:"visitor"`
+	}
+	srv.Do("GET", "/api/v1/visitors/"+v.ID, ann.Token, nil, http.StatusOK, &c.Visitor)
+	if c.Visitor.Email != "vera@example.org" {
+		t.Errorf("after the undo the visitor's email is %q", c.Visitor.Email)
+	}
+	if n := len(relay.Mails()); n != 1 {
+		t.Errorf("%d emails, want only the notice", n)
+	}
+
+	// Tampered or foreign links change nothing and say so.
+	for _, bad := range []string{undo[:len(undo)-3], "/email-change/undo/" + srv.App.Chat.Signer().SignLink("continue", time.Now().Add(time.Hour), "a", "b", "c")} {
+		res, page := get(t, srv.URL+bad, nil)
+		if res.StatusCode != http.StatusNotFound || !strings.Contains(string(page), "This link does not work") {
+			t.Errorf("%s: %d\n%s", bad, res.StatusCode, page)
+		}
+	}
+}
