@@ -123,7 +123,10 @@ func TestIntegrationsPage(t *testing.T) {
 				}
 			}
 			openPanel()
-			agent.do("open the erase confirmation", chromedp.Click(chromedp.CSS(`[data-testid="erase-visitor"]`)))
+			// The live panel may be redrawn between finding the button and
+			// clicking it: click whatever button is there at that moment.
+			agent.waitFor("the erase button", `document.querySelector('[data-testid="erase-visitor"]')`, 10*time.Second)
+			eval[bool](agent, `(document.querySelector('[data-testid="erase-visitor"]').click(), true)`)
 			agent.waitFor("the confirmation", `document.querySelector('[data-testid="erase-visitor-confirm"]')`, 10*time.Second)
 			checkAxe(agent, v.name+" visitor erase confirmation")
 			// Cancel goes back to the conversation, nothing erased.
