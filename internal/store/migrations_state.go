@@ -22,7 +22,11 @@ func (db *DB) migrator() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(d, db.SQL, sub, goose.WithGoMigrations(addressMigration(db.dialect), search))
+	searchDetail, err := dialectMigration(90, "00090_search_detail", db.dialect)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(d, db.SQL, sub, goose.WithGoMigrations(addressMigration(db.dialect), search, searchDetail))
 }
 
 // MigrationsCurrent reports an error unless the database has every

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/pressly/goose/v3"
 
@@ -281,17 +282,42 @@ func (s *Store) ftsMatch(ctx context.Context, workspaceID string, words []string
 		b.WriteString(" AND ")
 	}
 	b.WriteString("body : (")
-	for i, w := range words {
+	for i, t := range ftsTokens(words) {
 		if i > 0 {
 			b.WriteString(" AND ")
 		}
-		b.WriteString(ftsString(w))
-		if i == len(words)-1 {
+		b.WriteString(ftsString(t.text))
+		if t.prefix {
 			b.WriteString(" *")
 		}
 	}
 	b.WriteString(")")
 	return b.String(), nil
+}
+
+// ftsToken is a quoted string of an FTS5 query, searched as a prefix or
+// whole.
+type ftsToken struct {
+	text   string
+	prefix bool
+}
+
+// ftsTokens cuts words where the index's tokenizer does (ftsSeparators),
+// so that every quoted string of the query is at most one token: the index
+// keeps no positions, and refuses a phrase. The last word's last part is
+// the prefix. A word of separators only is kept whole: it is no token.
+func ftsTokens(words []string) []ftsToken {
+	var out []ftsToken
+	for i, w := range words {
+		parts := strings.FieldsFunc(w, func(r rune) bool { return unicode.Is(ftsSeparators, r) })
+		if len(parts) == 0 {
+			parts = []string{w}
+		}
+		for j, p := range parts {
+			out = append(out, ftsToken{text: p, prefix: i == len(words)-1 && j == len(parts)-1})
+		}
+	}
+	return out
 }
 
 func ftsString(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -197,3 +197,28 @@ func TestSearchMessagesNewestFirst(t *testing.T) {
 		check(t, "all of them", foundMessages(t, db, w.ID, "apple day", 20), apples)
 	})
 }
+
+// TestSearchWordsTheIndexCuts: words of scripts whose marks the SQLite
+// index takes for separators (Devanagari vowel signs, Arabic vowel points)
+// are found whole and by their start, as words of any other script.
+func TestSearchWordsTheIndexCuts(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		w := newWorkspace(t, db, "A", base)
+		c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+		hindi := newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "नमस्ते, मेरा ऑर्डर कहाँ है?")
+		arabic := newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "مَرْحَبًا بِكُم")
+		tests := []struct {
+			q    string
+			want []string
+		}{
+			{"नमस्ते", []string{hindi.ID}},
+			{"ऑर्डर नमस", []string{hindi.ID}}, // the start of a word
+			{"नमस्ते पिज़्ज़ा", []string{}},   // every word must match
+			{"مَرْحَبًا", []string{arabic.ID}},
+			{"بِكُم مَرْحَبًا", []string{arabic.ID}},
+		}
+		for _, tt := range tests {
+			check(t, "search "+tt.q, foundMessages(t, db, w.ID, tt.q, 20), tt.want)
+		}
+	})
+}
