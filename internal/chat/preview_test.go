@@ -62,4 +62,17 @@ func TestPreviewEmail(t *testing.T) {
 	if utc.Text == tokyo.Text {
 		t.Errorf("the same text in UTC and Asia/Tokyo:\n%s", utc.Text)
 	}
+	// It speaks the workspace's default language in its widget colour, as a
+	// visitor without a language of their own would read it.
+	ws := model.Workspace{Name: "Acme", TimeZone: "Europe/Paris"}
+	ws.Settings.DefaultLocale = "fr"
+	ws.Settings.Widget.Color = "#7c3aed"
+	fr, err := s.PreviewEmail(ws, model.ForwardUnread)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fr.Subject, "Acme") || fr.Subject == utc.Subject || !strings.Contains(fr.HTML, `lang="fr"`) ||
+		!strings.Contains(strings.ToLower(fr.HTML), "#7c3aed") {
+		t.Errorf("French preview: subject %q, html lang/colour missing:\n%.400s", fr.Subject, fr.HTML)
+	}
 }

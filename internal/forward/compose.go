@@ -430,20 +430,23 @@ func webURL(what, s string) (string, error) {
 // Preview composes an example email of the given mode, with sample messages, for the
 // dashboard's settings preview. It returns ErrForwardingOff for ModeOff.
 func Preview(mode Mode, workspaceName string, loc *time.Location, now time.Time) (message.Message, error) {
-	return PreviewFor(mode, workspaceName, loc, now, PreviewAddresses{})
+	return PreviewFor(mode, workspaceName, loc, now, PreviewOptions{})
 }
 
-// PreviewAddresses are the server's own addresses a preview shows, so that
-// it reads as the visitor will see it; empty fields take example values.
-type PreviewAddresses struct {
+// PreviewOptions are the server's own addresses and the workspace's
+// language and colour a preview shows, so that it reads as the visitor
+// will see it; empty fields take example values (English, Parley's blue).
+type PreviewOptions struct {
 	MailFrom      string // PARLEY_MAIL_FROM
 	InboundDomain string // PARLEY_INBOUND_DOMAIN
 	PublicURL     string // PARLEY_PUBLIC_URL
+	Lang          string // the workspace's default_locale
+	BrandColor    string // the widget's colour
 }
 
 // PreviewFor is Preview with the server's sender, reply domain and public
 // URL.
-func PreviewFor(mode Mode, workspaceName string, loc *time.Location, now time.Time, addrs PreviewAddresses) (message.Message, error) {
+func PreviewFor(mode Mode, workspaceName string, loc *time.Location, now time.Time, addrs PreviewOptions) (message.Message, error) {
 	if addrs.MailFrom == "" {
 		addrs.MailFrom = "parley@example.com"
 	}
@@ -484,6 +487,8 @@ func PreviewFor(mode Mode, workspaceName string, loc *time.Location, now time.Ti
 		MessageID:       "preview@" + addrs.InboundDomain,
 		Location:        loc,
 		Now:             now,
+		Lang:            addrs.Lang,
+		BrandColor:      addrs.BrandColor,
 	})
 }
 
