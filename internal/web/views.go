@@ -100,6 +100,8 @@ type convView struct {
 
 type msgView struct {
 	ID, Kind, AuthorKind, Class, Author, Via string
+	// Avatar is the picture or initials of an agent author.
+	Avatar                                   *avatarView
 	Delivery                                 *model.ChannelDelivery
 	Body                                     []bodyPart
 	Time                                     stamp
@@ -348,6 +350,7 @@ func conversationView(cv model.Conversation, msgs []model.Message, c clock, find
 			if m.Author.Name != nil && *m.Author.Name != "" {
 				mv.Author = *m.Author.Name
 			}
+			mv.Avatar = newAvatarView(mv.Author, m.Author.AvatarURL)
 		default:
 			mv.Author = "Parley"
 		}
