@@ -2,9 +2,9 @@ package web
 
 import (
 	"bytes"
+	"net/http"
 	"strings"
 	"unicode/utf8"
-	"net/http"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"

@@ -101,13 +101,13 @@ type convView struct {
 type msgView struct {
 	ID, Kind, AuthorKind, Class, Author, Via string
 	// Avatar is the picture or initials of an agent author.
-	Avatar                                   *avatarView
-	Delivery                                 *model.ChannelDelivery
-	Body                                     []bodyPart
-	Time                                     stamp
-	Forwarded                                *model.Forwarded
-	Seen                                     *stamp
-	Files                                    []fileView
+	Avatar    *avatarView
+	Delivery  *model.ChannelDelivery
+	Body      []bodyPart
+	Time      stamp
+	Forwarded *model.Forwarded
+	Seen      *stamp
+	Files     []fileView
 	// Original links to the whole text of an email answer; MayHoldQuote
 	// flags one whose text may still hold the quoted thread.
 	Original     string
