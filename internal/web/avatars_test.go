@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -19,17 +18,8 @@ import (
 // putAvatar sends a picture to PUT /api/v1/agents/{id}/avatar.
 func putAvatar(t *testing.T, s *apptest.Server, token, agentID, filename string, data []byte) (int, []byte) {
 	t.Helper()
-	ct, body := multipartBody(t, "file", filename, data)
-	req, _ := http.NewRequest("PUT", s.URL+"/api/v1/agents/"+agentID+"/avatar", bytes.NewReader(body))
-	req.Header.Set("Content-Type", ct)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw
+	status, raw, _ := sendFile(t, "PUT", s.URL+"/api/v1/agents/"+agentID+"/avatar", token, filename, data)
+	return status, raw
 }
 
 func gifBytes(t *testing.T) []byte {

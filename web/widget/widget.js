@@ -369,8 +369,7 @@
     return first(w[0]) + (w.length > 1 ? first(w[w.length - 1]) : '');
   }
 
-  // face fills an avatar: the agent's picture, or their initials when they
-  // have none or it does not load.
+  // face: the agent's picture, else (none, or it fails) their initials.
   function face(el, name, pic) {
     el.textContent = initials(name);
     if (!pic) return;
