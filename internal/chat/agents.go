@@ -121,7 +121,8 @@ func (s *Service) insertAgent(ctx context.Context, a model.Agent) error {
 
 // Agents lists the agents of the actor's workspace.
 func (s *Service) Agents(ctx context.Context, actor model.Agent) ([]model.Agent, error) {
-	return s.db.AgentsOf(ctx, actor.WorkspaceID)
+	agents, err := s.db.AgentsOf(ctx, actor.WorkspaceID)
+	return s.withAvatars(agents), err
 }
 
 // AgentsOfWorkspace lists a workspace's agents (command line).

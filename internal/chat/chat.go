@@ -215,8 +215,11 @@ func encode(v any) []byte {
 }
 
 func (s *Service) toAgents(workspaceID string, typ realtime.EventType, data any) {
-	if m, ok := data.(model.Message); ok {
-		data = messageURLs(m, s.opts.PublicURL, agentURLs)
+	switch d := data.(type) {
+	case model.Message:
+		data = messageURLs(d, s.opts.PublicURL, agentURLs)
+	case model.Agent:
+		data = s.WithAvatar(d)
 	}
 	s.pub.ToAgents(workspaceID, encode(Event{Type: typ, Data: data}))
 	// Every new message is announced to the agents once, here, whatever

@@ -39,7 +39,8 @@ func (s *Service) agentMessages(ctx context.Context, conversationID string, ms [
 	for i := range ms {
 		ms[i].MayHoldQuote = slices.Contains(quoted, ms[i].ID)
 	}
-	return messagesURLs(ms, s.opts.PublicURL, agentURLs), nil
+	ms, err = s.authorAvatars(ctx, ms)
+	return messagesURLs(ms, s.opts.PublicURL, agentURLs), err
 }
 
 // Bounds of a page of messages.
@@ -198,7 +199,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		// (and published in: see the after function).
 		now := s.now()
 		msg = model.Message{ID: model.NewID(), WorkspaceID: a.WorkspaceID, ConversationID: conversationID,
-			Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name},
+			Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name, AvatarURL: s.avatarURL(a.AvatarID)},
 			Kind:   kind, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: now, AsksEmail: asksEmail}
 		before, err := tx.Conversation(ctx, a.WorkspaceID, conversationID)
 		if err != nil {

@@ -145,6 +145,9 @@ func (s *Service) VisitorMessages(ctx context.Context, v model.Visitor) ([]model
 		return nil, err
 	}
 	ms, err := s.db.Messages(ctx, v.WorkspaceID, c.ID, true)
+	if err == nil {
+		ms, err = s.authorAvatars(ctx, ms)
+	}
 	return messagesURLs(ms, s.opts.PublicURL, visitorURLs), err
 }
 

@@ -79,6 +79,9 @@ type WidgetView struct {
 	Position    string `json:"position"`
 	Greeting    string `json:"greeting"`
 	AwayMessage string `json:"away_message"`
+	// AwayCustom says the workspace wrote AwayMessage: the contact form
+	// asked while every agent is away shows it instead of its own words.
+	AwayCustom bool `json:"away_custom"`
 }
 
 func widgetView(st model.Settings, lang string) WidgetView {
@@ -93,7 +96,8 @@ func widgetView(st model.Settings, lang string) WidgetView {
 	if v.Greeting == "" {
 		v.Greeting = p.T("widget.greeting")
 	}
-	if v.AwayMessage == "" {
+	v.AwayCustom = v.AwayMessage != ""
+	if !v.AwayCustom {
 		v.AwayMessage = p.T("widget.away")
 	}
 	return v

@@ -182,9 +182,11 @@ type Agent struct {
 	// StatusSource says whether Status is the agent's choice or the away
 	// timer's offline.
 	StatusSource string `json:"status_source"`
-	// AvatarURL is always null for now: Parley stores no pictures (the
-	// widget shows the agent's initials).
+	// AvatarURL is the address of the agent's picture, null when they have
+	// none (the widget and dashboard then show their initials). AvatarID
+	// names the stored picture; the service turns it into AvatarURL.
 	AvatarURL *string `json:"avatar_url"`
+	AvatarID  string  `json:"-"`
 	// ChosenStatus is the status the agent last chose, given back when the
 	// away timer had set them offline and a dashboard connects again.
 	ChosenStatus   string     `json:"-"`
@@ -330,6 +332,9 @@ type Author struct {
 	Kind string  `json:"kind"`
 	ID   *string `json:"id"`
 	Name *string `json:"name"`
+	// AvatarURL is the picture of an agent author who has one; absent
+	// otherwise.
+	AvatarURL *string `json:"avatar_url,omitempty"`
 }
 
 // Forwarded records that an agent reply was part of a forwarded email.

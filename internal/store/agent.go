@@ -14,7 +14,7 @@ import (
 // ErrDuplicate is returned when a unique value (an agent's email) is taken.
 var ErrDuplicate = errors.New("already exists")
 
-const agentColumns = `id, workspace_id, email, name, password_hash, status, disconnected_at, created_at, role, chosen_status, status_source`
+const agentColumns = `id, workspace_id, email, name, password_hash, status, disconnected_at, created_at, role, chosen_status, status_source, avatar_id`
 
 // agentColumnsOf is agentColumns prefixed with a table alias.
 func agentColumnsOf(alias string) string {
@@ -26,9 +26,10 @@ func scanAgent(row interface{ Scan(...any) error }) (model.Agent, error) {
 		a            model.Agent
 		disconnected sql.NullInt64
 		created      int64
+		avatar       sql.NullString
 	)
 	err := row.Scan(&a.ID, &a.WorkspaceID, &a.Email, &a.Name, &a.PasswordHash, &a.Status, &disconnected, &created,
-		&a.Role, &a.ChosenStatus, &a.StatusSource)
+		&a.Role, &a.ChosenStatus, &a.StatusSource, &avatar)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNotFound
 	}
@@ -37,6 +38,7 @@ func scanAgent(row interface{ Scan(...any) error }) (model.Agent, error) {
 	}
 	a.DisconnectedAt = fromNullMicros(disconnected)
 	a.CreatedAt = fromMicros(created)
+	a.AvatarID = avatar.String
 	return a, nil
 }
 
@@ -51,9 +53,9 @@ func (s *Store) CreateAgent(ctx context.Context, a model.Agent) error {
 	if a.ChosenStatus == "" {
 		a.ChosenStatus = a.Status
 	}
-	_, err := s.exec(ctx, `INSERT INTO agents (`+agentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO agents (`+agentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.WorkspaceID, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.Status, nullMicros(a.DisconnectedAt), micros(a.CreatedAt),
-		a.Role, a.ChosenStatus, a.StatusSource)
+		a.Role, a.ChosenStatus, a.StatusSource, sql.NullString{String: a.AvatarID, Valid: a.AvatarID != ""})
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("create agent %s: %w", a.Email, ErrDuplicate)
@@ -274,6 +276,7 @@ func (s *Store) DeleteAgent(ctx context.Context, id string) error {
 		`DELETE FROM presence WHERE kind = 'agent' AND subject_id = ?`,
 		`UPDATE conversations SET assignee_id = NULL WHERE assignee_id = ?`,
 		`UPDATE canned_replies SET created_by = NULL WHERE created_by = ?`,
+		`DELETE FROM agent_avatars WHERE agent_id = ?`,
 		`DELETE FROM agents WHERE id = ?`,
 	} {
 		if _, err := s.exec(ctx, q, id); err != nil {

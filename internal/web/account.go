@@ -37,6 +37,7 @@ func (s *Server) putPassword(w http.ResponseWriter, r *http.Request, a model.Age
 type accountView struct {
 	Name   string
 	Notice string
+	Avatar *avatarView
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, sess *session, status int, errMsg string, v *accountView) {
@@ -50,7 +51,12 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, sess *sessi
 		v.Notice = "Name saved."
 	case "password":
 		v.Notice = "Password changed. Your other sessions have ended."
+	case "avatar":
+		v.Notice = "Picture saved."
+	case "avatar-removed":
+		v.Notice = "Picture removed."
 	}
+	v.Avatar = newAvatarView(sess.agent.Name, s.svc.WithAvatar(sess.agent).AvatarURL)
 	p.Account = v
 	s.render(w, status, "account", p)
 }

@@ -138,6 +138,7 @@ type agentsView struct {
 
 type agentRow struct {
 	model.Agent
+	Avatar        *avatarView
 	Self, Invited bool
 	Roles         []option
 }
@@ -166,7 +167,7 @@ func (s *Server) agentsPage(w http.ResponseWriter, r *http.Request, sess *sessio
 	s.fillChrome(r.Context(), r, p, sess)
 	v := &agentsView{Role: model.RoleAgent}
 	for _, a := range agents {
-		v.Agents = append(v.Agents, agentRow{Agent: a, Self: a.ID == sess.agent.ID, Invited: a.Invited(), Roles: roleOptions(a.Role)})
+		v.Agents = append(v.Agents, agentRow{Agent: a, Avatar: newAvatarView(a.Name, a.AvatarURL), Self: a.ID == sess.agent.ID, Invited: a.Invited(), Roles: roleOptions(a.Role)})
 	}
 	switch r.URL.Query().Get("done") {
 	case "role":

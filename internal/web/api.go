@@ -77,7 +77,7 @@ type meView struct {
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, a model.Agent) {
-	writeJSON(w, http.StatusOK, meView{a, a.WorkspaceID})
+	writeJSON(w, http.StatusOK, meView{s.svc.WithAvatar(a), a.WorkspaceID})
 }
 
 func (s *Server) putStatus(w http.ResponseWriter, r *http.Request, a model.Agent) {
@@ -92,7 +92,7 @@ func (s *Server) putStatus(w http.ResponseWriter, r *http.Request, a model.Agent
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, meView{a, a.WorkspaceID})
+	writeJSON(w, http.StatusOK, meView{s.svc.WithAvatar(a), a.WorkspaceID})
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, a model.Agent) {

@@ -136,6 +136,8 @@ func components() schema {
 		opt("status_source", enum("agent", "away_timer")), opt("avatar_url", orNull(str())),
 	}
 	widgetLook := object(opt("color", str()), opt("position", enum("right", "left")), opt("greeting", str()), opt("away_message", str()))
+	// The widget's answers say too whether the away note is the workspace's.
+	shownLook := object(opt("color", str()), opt("position", enum("right", "left")), opt("greeting", str()), opt("away_message", str()), opt("away_custom", boolean()))
 	return schema{
 		"Error":   object(f("error", object(f("code", str()), f("message", str())))),
 		"Agent":   object(agentFields...),
@@ -152,7 +154,7 @@ func components() schema {
 		),
 		"Message": object(
 			f("id", str()), f("conversation_id", str()),
-			f("author", object(f("kind", enum("visitor", "agent", "system")), f("id", orNull(str())), f("name", orNull(str())))),
+			f("author", object(f("kind", enum("visitor", "agent", "system")), f("id", orNull(str())), f("name", orNull(str())), opt("avatar_url", str()))),
 			f("kind", enum("reply", "comment", "event")),
 			f("channel", enum("widget", "email", "messenger", "instagram", "dashboard")),
 			f("body", str()), f("created_at", dateTime()), f("read_by_visitor_at", orNull(dateTime())),
@@ -172,6 +174,7 @@ func components() schema {
 			opt("typing_preview", boolean()),
 		),
 		"WidgetLook": widgetLook,
+		"ShownLook":  shownLook,
 		"ContinuityCounts": object(
 			f("conversations", integer()),
 			f("identified", object(f("contact_form", integer()), f("agent", integer()), f("conversation", integer()), f("identity", integer()), f("unknown", integer()))),
@@ -190,7 +193,7 @@ func components() schema {
 			f("visitor_token", str()), f("visitor", ref("Visitor")), f("conversation_id", orNull(str())),
 			f("agents_available", boolean()), f("contact_form_required", boolean()),
 			opt("contact_form", object(f("offline_requires_form", boolean()), f("online", enum("off", "optional", "required")))),
-			opt("workspace_name", str()), opt("locale", str()), opt("widget", widgetLook),
+			opt("workspace_name", str()), opt("locale", str()), opt("widget", shownLook),
 		),
 	}
 }
@@ -217,6 +220,10 @@ func operations() []operation {
 			status: 201, answer: object(f("agent", ref("Agent")), f("invite_url", str())), errors: []int{400, 403, 409}},
 		{route: "PATCH /api/v1/agents/{id}", tag: "agents", summary: "Rename an agent or change their role", auth: agent,
 			body: object(opt("name", str()), opt("role", enum("admin", "agent"))), status: 200, answer: ref("Agent"), errors: []int{400, 403, 404, 409}},
+		{route: "PUT /api/v1/agents/{id}/avatar", tag: "agents", summary: "Set an agent's picture (their own, or any for an admin): PNG, JPEG, WebP or GIF, at most 1 MiB", auth: agent,
+			multipart: true, status: 200, answer: ref("Agent"), errors: []int{400, 403, 404, 413, 415}},
+		{route: "DELETE /api/v1/agents/{id}/avatar", tag: "agents", summary: "Remove an agent's picture: their initials show again", auth: agent,
+			status: 204, errors: []int{403, 404}},
 		{route: "DELETE /api/v1/agents/{id}", tag: "agents", summary: "Remove an agent: their tokens and sessions stop, their conversations become unassigned", auth: admin,
 			status: 204, errors: []int{403, 404, 409}},
 
@@ -327,7 +334,7 @@ func operations() []operation {
 			status: 200, answer: ref("Session"), errors: []int{400, 401, 404, 429}},
 		{route: "GET /api/widget/v1/look", tag: "widget", summary: "The site's widget look and language before any session (creates no visitor; cacheable)", auth: public,
 			query:  []param{qReq("site_key", str(), "the site key of the widget snippet"), q("locale", str(), "the page's language (BCP 47); else Accept-Language, else the workspace's default_locale")},
-			status: 200, answer: object(f("locale", str()), f("widget", ref("WidgetLook"))), errors: []int{404}},
+			status: 200, answer: object(f("locale", str()), f("widget", ref("ShownLook"))), errors: []int{404}},
 		{route: "POST /api/widget/v1/token/rotate", tag: "widget", summary: "Reset the visitor's links from the widget: the token sent and the links of emails sent so far stop working; the answer carries the new token", auth: visitor,
 			body: object(f("visitor_token", str())), status: 200, answer: object(f("visitor_token", str())), errors: []int{400, 401}},
 		{route: "GET /api/widget/v1/messages", tag: "widget", summary: "The visitor's public messages (without WebSocket)", auth: visitor,
@@ -339,6 +346,8 @@ func operations() []operation {
 			query: []param{visitorTokenParam()}, multipart: true, status: 201, answer: att, errors: []int{400, 401, 413, 415, 429}},
 		{route: "GET /api/widget/v1/attachments/{id}", tag: "widget", summary: "Download a file of the visitor's own conversation", auth: visitor,
 			query: []param{visitorTokenParam()}, status: 200, raw: "application/octet-stream", errors: []int{401, 404}},
+		{route: "GET /api/widget/v1/avatars/{id}", tag: "widget", summary: "An agent's picture (the avatar_url of Agent and of a message's author); never changes, cached for good", auth: public,
+			status: 200, raw: "image/*", errors: []int{404}},
 		{route: "GET /api/widget/v1/ws", tag: "widget", summary: "WebSocket: the visitor's live connection (frames in spec/api.md)", auth: visitor,
 			query: []param{visitorTokenParam()}, status: 101, errors: []int{400, 401}},
 	}

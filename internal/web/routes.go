@@ -52,6 +52,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/agents", s.agent(s.postAgent))
 	m.HandleFunc("PATCH /api/v1/agents/{id}", s.agent(s.patchAgent))
 	m.HandleFunc("DELETE /api/v1/agents/{id}", s.agent(s.deleteAgent))
+	m.HandleFunc("PUT /api/v1/agents/{id}/avatar", s.agent(s.putAvatar)) // avatars.go
+	m.HandleFunc("DELETE /api/v1/agents/{id}/avatar", s.agent(s.deleteAvatar))
 	m.HandleFunc("PUT /api/v1/me/password", s.agent(s.putPassword)) // account.go
 	m.HandleFunc("GET /api/v1/search", s.agent(s.search))           // search.go
 	m.HandleFunc("GET /api/v1/ws", s.agentWS)                       // ws.go
@@ -89,6 +91,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/widget/v1/ws", s.widgetWS)
 	m.HandleFunc("POST /api/widget/v1/uploads", s.widgetUpload) // uploads.go
 	m.HandleFunc("GET /api/widget/v1/attachments/{id}", s.widgetAttachment)
+	m.HandleFunc("GET /api/widget/v1/avatars/{id}", s.avatar) // avatars.go
 	m.HandleFunc("GET /widget.js", s.widgetJS)
 	m.HandleFunc("GET /widget/{file}", s.widgetVersioned)
 	m.HandleFunc("GET /demo", s.demo)
@@ -154,6 +157,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dashboard/settings/account", s.dash(s.dashAccount)) // account.go
 	m.HandleFunc("POST /dashboard/settings/account/name", s.dash(s.dashSaveName))
 	m.HandleFunc("POST /dashboard/settings/account/password", s.dash(s.dashChangePassword))
+	m.HandleFunc("POST /dashboard/settings/account/avatar/remove", s.dash(s.dashRemoveAvatar)) // avatars.go
 
 	// The invitation link (invite.go).
 	m.HandleFunc("GET /invite/{token}", s.invitePage)

@@ -17,10 +17,6 @@ import (
 
 // Uploads and downloads of files, from the widget and the agent API.
 
-// uploadBodyBytes is the most a multipart upload body may hold: the file
-// and room for the part headers and boundaries.
-const uploadBodyBytes = chat.MaxUploadBytes + 64<<10
-
 // errUpload is a malformed multipart upload.
 type errUpload struct {
 	status int
@@ -32,9 +28,9 @@ func (e *errUpload) Error() string { return e.code + ": " + e.msg }
 
 // parseUpload reads a multipart/form-data body holding one part named
 // "file": its name as the client sent it (directories and all; the domain
-// cleans it) and its bytes, at most chat.MaxUploadBytes. Other fields are
-// skipped; a second file part is refused.
-func parseUpload(contentType string, body io.Reader) (chat.UploadFile, error) {
+// cleans it) and its bytes, at most limit. Other fields are skipped; a
+// second file part is refused.
+func parseUpload(contentType string, body io.Reader, limit int) (chat.UploadFile, error) {
 	var f chat.UploadFile
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
@@ -51,12 +47,12 @@ func parseUpload(contentType string, body io.Reader) (chat.UploadFile, error) {
 			break
 		}
 		if err != nil {
-			return f, uploadReadError(err)
+			return f, uploadReadError(err, limit)
 		}
 		_, cd, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
 		if cd["name"] != "file" {
 			if _, err := io.Copy(io.Discard, io.LimitReader(p, 64<<10)); err != nil {
-				return f, uploadReadError(err)
+				return f, uploadReadError(err, limit)
 			}
 			continue
 		}
@@ -64,12 +60,12 @@ func parseUpload(contentType string, body io.Reader) (chat.UploadFile, error) {
 			return f, &errUpload{http.StatusBadRequest, chat.CodeBadRequest, "send one file at a time"}
 		}
 		found = true
-		data, err := io.ReadAll(io.LimitReader(p, chat.MaxUploadBytes+1))
+		data, err := io.ReadAll(io.LimitReader(p, int64(limit)+1))
 		if err != nil {
-			return f, uploadReadError(err)
+			return f, uploadReadError(err, limit)
 		}
-		if len(data) > chat.MaxUploadBytes {
-			return f, &errUpload{http.StatusRequestEntityTooLarge, chat.CodeTooLarge, fmt.Sprintf("a file is at most %d MiB", chat.MaxUploadBytes>>20)}
+		if len(data) > limit {
+			return f, tooLarge(limit)
 		}
 		f.Filename, f.Data = cd["filename"], data
 	}
@@ -79,23 +75,30 @@ func parseUpload(contentType string, body io.Reader) (chat.UploadFile, error) {
 	return f, nil
 }
 
-func uploadReadError(err error) error {
+func uploadReadError(err error, limit int) error {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return &errUpload{http.StatusRequestEntityTooLarge, chat.CodeTooLarge, fmt.Sprintf("a file is at most %d MiB", chat.MaxUploadBytes>>20)}
+		return tooLarge(limit)
 	}
 	return &errUpload{http.StatusBadRequest, chat.CodeBadRequest, "malformed multipart body"}
 }
 
-// readUpload reads the upload of a request, or answers the error itself
-// and returns false.
-func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (chat.UploadFile, bool) {
-	if r.ContentLength > uploadBodyBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, chat.CodeTooLarge, fmt.Sprintf("a file is at most %d MiB", chat.MaxUploadBytes>>20))
+func tooLarge(limit int) *errUpload {
+	return &errUpload{http.StatusRequestEntityTooLarge, chat.CodeTooLarge, fmt.Sprintf("a file is at most %d MiB", limit>>20)}
+}
+
+// readUpload reads the upload of a request, at most limit bytes of file,
+// or answers the error itself and returns false.
+func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, limit int) (chat.UploadFile, bool) {
+	// Room for the part headers and boundaries.
+	bodyLimit := int64(limit) + 64<<10
+	if r.ContentLength > bodyLimit {
+		e := tooLarge(limit)
+		writeError(w, e.status, e.code, e.msg)
 		return chat.UploadFile{}, false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, uploadBodyBytes)
-	f, err := parseUpload(r.Header.Get("Content-Type"), r.Body)
+	r.Body = http.MaxBytesReader(w, r.Body, bodyLimit)
+	f, err := parseUpload(r.Header.Get("Content-Type"), r.Body, limit)
 	var e *errUpload
 	if errors.As(err, &e) {
 		writeError(w, e.status, e.code, e.msg)
@@ -112,7 +115,7 @@ func (s *Server) widgetUpload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f, ok := s.readUpload(w, r)
+	f, ok := s.readUpload(w, r, chat.MaxUploadBytes)
 	if !ok {
 		return
 	}
@@ -126,7 +129,7 @@ func (s *Server) widgetUpload(w http.ResponseWriter, r *http.Request) {
 
 // agentUpload is POST /api/v1/conversations/{id}/uploads.
 func (s *Server) agentUpload(w http.ResponseWriter, r *http.Request, a model.Agent) {
-	f, ok := s.readUpload(w, r)
+	f, ok := s.readUpload(w, r, chat.MaxUploadBytes)
 	if !ok {
 		return
 	}

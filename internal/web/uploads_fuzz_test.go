@@ -19,7 +19,7 @@ func FuzzParseUpload(f *testing.F) {
 	f.Add("multipart/form-data", []byte("--b\r\n"))
 	f.Add("text/plain", []byte(""))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
-		file, err := parseUpload(contentType, bytes.NewReader(body))
+		file, err := parseUpload(contentType, bytes.NewReader(body), chat.MaxUploadBytes)
 		if err != nil {
 			var e *errUpload
 			if !errors.As(err, &e) || e.status < 400 || e.code == "" {

@@ -61,8 +61,14 @@ func multipartBody(t testing.TB, field, filename string, data []byte) (string, [
 // upload posts a file and returns the status and body.
 func upload(t testing.TB, base, path, agentToken, filename string, data []byte) (int, []byte, http.Header) {
 	t.Helper()
+	return sendFile(t, "POST", base+path, agentToken, filename, data)
+}
+
+// sendFile sends a file as the part "file" of a multipart body.
+func sendFile(t testing.TB, method, url, agentToken, filename string, data []byte) (int, []byte, http.Header) {
+	t.Helper()
 	ct, body := multipartBody(t, "file", filename, data)
-	req, _ := http.NewRequest("POST", base+path, bytes.NewReader(body))
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", ct)
 	if agentToken != "" {
 		req.Header.Set("Authorization", "Bearer "+agentToken)

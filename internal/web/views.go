@@ -100,12 +100,14 @@ type convView struct {
 
 type msgView struct {
 	ID, Kind, AuthorKind, Class, Author, Via string
-	Delivery                                 *model.ChannelDelivery
-	Body                                     []bodyPart
-	Time                                     stamp
-	Forwarded                                *model.Forwarded
-	Seen                                     *stamp
-	Files                                    []fileView
+	// Avatar is the picture or initials of an agent author.
+	Avatar    *avatarView
+	Delivery  *model.ChannelDelivery
+	Body      []bodyPart
+	Time      stamp
+	Forwarded *model.Forwarded
+	Seen      *stamp
+	Files     []fileView
 	// Original links to the whole text of an email answer; MayHoldQuote
 	// flags one whose text may still hold the quoted thread.
 	Original     string
@@ -348,6 +350,7 @@ func conversationView(cv model.Conversation, msgs []model.Message, c clock, find
 			if m.Author.Name != nil && *m.Author.Name != "" {
 				mv.Author = *m.Author.Name
 			}
+			mv.Avatar = newAvatarView(mv.Author, m.Author.AvatarURL)
 		default:
 			mv.Author = "Parley"
 		}

@@ -369,6 +369,17 @@
     return first(w[0]) + (w.length > 1 ? first(w[w.length - 1]) : '');
   }
 
+  // face: the agent's picture, else (none, or it fails) their initials.
+  function face(el, name, pic) {
+    el.textContent = initials(name);
+    if (!pic) return;
+    const i = new Image();
+    i.alt = name;
+    i.onerror = () => { el.textContent = initials(name); };
+    i.src = pic;
+    el.replaceChildren(i);
+  }
+
   const chars = (s) => (s.length > COUNTER_FROM ? Array.from(s).length : s.length);
 
   async function api(method, path, body) {
@@ -1085,7 +1096,7 @@ button{cursor:pointer}
 .msg.visitor{align-self:flex-end;align-items:flex-end}
 .meta{font-size:11px;color:#6b7280;margin:0 4px 2px;display:flex;align-items:center;gap:6px}
 .av{order:-1;width:20px;height:20px;border-radius:50%;background:var(--p);color:var(--on);font-size:9px;font-weight:700;display:inline-flex;align-items:center;justify-content:center;flex:none}
-.av:empty{display:none}
+.av:empty{display:none}.av img{width:100%;height:100%;border-radius:50%;object-fit:cover}
 .hav{order:0;width:32px;height:32px;font-size:13px;border:2px solid var(--on)}
 .body{padding:8px 12px;border-radius:14px;background:#e5e7eb;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
 .visitor .body{background:var(--p);color:var(--on)}
@@ -1375,6 +1386,7 @@ button{cursor:pointer}
     connEl.textContent = t(sessionUp ? 'reconnecting' : 'connecting');
     introEl.textContent = t(mode === 'optin' ? (visitor.email_status === 'bouncing' ? 'introBouncing' : 'introUnsubscribed')
       : mode === 'opt' ? 'introOptional' : available ? 'introOnline' : 'introOffline');
+    if (mode === 'req' && !available && look && look.away_custom) introEl.textContent = look.away_message;
     submitBtn.disabled = contactBusy;
     submitBtn.textContent = t(contactBusy ? 'sending' : mode === 'opt' ? 'startChat' : mode === 'optin' ? 'save' : 'cont');
     if (!form.hidden && formWasHidden && errEl && !errEl._field) clearError();
@@ -1388,8 +1400,8 @@ button{cursor:pointer}
     sync();
   }
 
-  function fillMsg(el, kind, name, time, body, status) {
-    const sig = [kind, name, time, body, status].join('\u0000');
+  function fillMsg(el, kind, name, time, body, status, pic) {
+    const sig = [kind, name, time, body, status, pic].join('\u0000');
     if (el._sig === sig) return;
     el._sig = sig;
     el.className = 'msg ' + kind;
@@ -1397,7 +1409,7 @@ button{cursor:pointer}
     if (status) el.setAttribute('data-status', status); else el.removeAttribute('data-status');
     const [meta, b, st] = el.children;
     meta.children[0].textContent = name;
-    meta.children[2].textContent = kind === 'agent' ? initials(name) : '';
+    face(meta.children[2], kind === 'agent' ? name : '', pic);
     const tm = meta.children[1];
     if (time) {
       tm.textContent = hhmm(time);
@@ -1483,17 +1495,17 @@ button{cursor:pointer}
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
     const want = [];
     const sorted = Array.from(msgs.values()).sort((a, b) => a._t - b._t || a._s - b._s);
-    let unread = 0, lastAgent = '';
+    let unread = 0, lastAgent = '', lastPic;
     for (const m of sorted) {
       const el = msgNode('m:' + m.id);
       const agent = m.author.kind === 'agent';
       el.setAttribute('data-id', m.id);
       el.removeAttribute('data-client-id');
-      fillMsg(el, agent ? 'agent' : 'visitor', agent ? m.author.name || t('agent') : t('you'), m._t, m.body || '', '');
+      fillMsg(el, agent ? 'agent' : 'visitor', agent ? m.author.name || t('agent') : t('you'), m._t, m.body || '', '', m.author.avatar_url);
       fillFiles(el, m.attachments);
       askField(el, m);
       if (m.asks_email && !asked) { asked = true; sync(); }
-      if (agent) lastAgent = m.author.name || '';
+      if (agent) { lastAgent = m.author.name || ''; lastPic = m.author.avatar_url; }
       if (agent && !m.read_by_visitor_at && !seen.has(m.id)) unread++;
       if (agent && isOpen && !agentShown) { agentShown = true; sync(); }
       want.push(el);
@@ -1511,7 +1523,7 @@ button{cursor:pointer}
 
     // The header shows who answers: the agent of the latest reply.
     const hav = shadow.querySelector('[data-parley="header-avatar"]');
-    hav.textContent = initials(lastAgent);
+    if (hav._k !== lastAgent + lastPic) { hav._k = lastAgent + lastPic; face(hav, lastAgent, lastPic); }
     hav.hidden = !lastAgent;
     badge.textContent = unread ? String(unread) : '';
     badge.hidden = !unread;

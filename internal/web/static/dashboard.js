@@ -25,6 +25,35 @@
   const me = body.dataset.agent || '';
   const listQuery = () => 'status=' + encodeURIComponent(filter) + '&view=' + encodeURIComponent(view);
 
+  // ---- the agent's picture (Settings → Your account) ---------------------------
+  // A chosen picture is sent at once (PUT /api/v1/agents/{id}/avatar); the page
+  // then reloads to show it.
+
+  const avatarInput = D.querySelector('input[data-avatar]');
+  if (avatarInput && csrf) {
+    const err = D.querySelector('[data-testid="avatar-error"]');
+    avatarInput.addEventListener('change', async () => {
+      const file = avatarInput.files && avatarInput.files[0];
+      if (!file) return;
+      err.hidden = true;
+      const fd = new FormData();
+      fd.append('file', file, file.name);
+      try {
+        const res = await fetch(avatarInput.dataset.avatar, { method: 'PUT', headers: { 'X-CSRF-Token': csrf }, body: fd, credentials: 'same-origin' });
+        if (res.ok) {
+          W.location.assign('/dashboard/settings/account?done=avatar');
+          return;
+        }
+        const data = await res.json().catch(() => null);
+        err.textContent = (data && data.error && data.error.message) || 'The picture could not be saved.';
+      } catch (e) {
+        err.textContent = 'The picture could not be saved.';
+      }
+      err.hidden = false;
+      avatarInput.value = '';
+    });
+  }
+
   // ---- files in the reply box --------------------------------------------------
   // A chosen file is uploaded at once (POST /api/v1/conversations/{id}/uploads);
   // its id goes with the form as attachment_ids, so the reply may have no text.
