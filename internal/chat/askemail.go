@@ -20,7 +20,15 @@ func AskEmailText(locale string) string {
 // their email address, in the language locale names (see AskEmailText).
 // The reply is marked (Message.AsksEmail) so that the widget shows an email
 // field under it. A visitor who has an email already is not asked.
+// Without a locale, the request speaks the visitor's language.
 func (s *Service) AskEmail(ctx context.Context, a model.Agent, conversationID, locale string) (model.Message, error) {
+	if locale == "" {
+		c, err := s.db.Conversation(ctx, a.WorkspaceID, conversationID)
+		if err != nil {
+			return model.Message{}, notFound(err, "conversation")
+		}
+		locale = c.Visitor.Language
+	}
 	return s.postMessage(ctx, a, conversationID, AskEmailText(locale), model.KindReply, nil, true)
 }
 

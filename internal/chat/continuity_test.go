@@ -41,6 +41,16 @@ func TestAskEmail(t *testing.T) {
 					t.Errorf("ask-email %v = %+v, want a marked reply starting %q", tt.body, m, tt.want)
 				}
 			}
+			// Without a language given, the request speaks the visitor's.
+			var frSess widgetSession
+			s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey, "locale": "fr-CA"}, http.StatusOK, &frSess)
+			frConv := postWidget(t, s, frSess.VisitorToken, "Bonjour")
+			var fm model.Message
+			s.Do("POST", "/api/v1/conversations/"+frConv+"/ask-email", agent.Token, nil, http.StatusCreated, &fm)
+			if !strings.HasPrefix(fm.Body, "Pourriez-vous nous laisser votre adresse e-mail ?") {
+				t.Errorf("a French-speaking visitor was asked %q", fm.Body)
+			}
+
 			// The widget sees the mark; agents see it in the conversation.
 			var wm struct {
 				Messages []model.Message `json:"messages"`
