@@ -49,6 +49,19 @@ func TestTypingAndPagesBetweenWidgetAndDashboard(t *testing.T) {
 	agent.waitFor("the message in the dashboard", `Array.from(document.querySelectorAll('[data-testid="message"]')).some((m) => m.textContent.includes('Where is my <b>order</b>?'))`, 10*time.Second)
 	agent.waitFor("the typing indicator gone", `document.getElementById('visitor-typing').hidden`, 10*time.Second)
 
+	// Writing a note tells the visitor nothing: no typing request leaves
+	// the dashboard, and Ctrl+Enter adds the note.
+	eval[bool](agent, `(window.typingPosts = 0, window.realFetch = window.realFetch || window.fetch,
+		window.fetch = (u, o) => { if (String(u).endsWith('/typing')) window.typingPosts++; return window.realFetch(u, o); }, true)`)
+	agent.do("tick writing a note", chromedp.Click(chromedp.CSS(`[data-testid="note-mode"]`)))
+	agent.do("type a note", chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Check the order in the shop first"))
+	if n := eval[int](agent, `window.typingPosts`); n != 0 {
+		t.Errorf("writing a note sent %d typing requests", n)
+	}
+	agent.do("add the note", chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	agent.waitFor("the note in the conversation", `Array.from(document.querySelectorAll('[data-testid="message"]')).some((m) => m.textContent.includes('Check the order in the shop first') && m.textContent.includes('Internal note'))`, 10*time.Second)
+	eval[bool](agent, `((cb) => (cb && cb.checked && cb.click(), true))(document.querySelector('[data-testid="note-mode"]'))`)
+
 	// The agent types: the widget names them.
 	agent.do("type a reply", chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Let me check"))
 	visitor.waitFor("the agent typing in the widget", inWidget(`!$('typing').hidden && $('typing').textContent === 'Ada is typing\u2026'`), 10*time.Second)

@@ -155,15 +155,20 @@
   }
 
   const reply = D.querySelector('[data-testid="reply-body"]');
+  // While "Writing a note" is ticked the box is a note: Ctrl+Enter adds it
+  // and the visitor is never told that someone is typing.
+  const noteMode = D.querySelector('[data-testid="note-mode"]');
+  const writingNote = () => !!(noteMode && noteMode.checked);
   if (reply) {
     reply.addEventListener('keydown', (e) => {
       if (e.defaultPrevented) return; // taken by the canned-reply picker
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
         e.preventDefault();
-        const btn = D.querySelector('[data-testid="send-reply"]');
+        const btn = D.querySelector(writingNote() ? '[data-testid="send-comment"]' : '[data-testid="send-reply"]');
         if (btn && reply.value.trim()) btn.click();
       }
     });
+    if (noteMode) noteMode.addEventListener('change', () => reply.classList.toggle('note-mode', noteMode.checked));
   }
 
   // Times come from the server in RFC 3339 (UTC) and are shown in the
@@ -861,7 +866,7 @@
   if (reply && convID) {
     reply.addEventListener('input', () => {
       const now = Date.now();
-      if (!reply.value.trim() || reply.value.startsWith('/') || now - typingSent < 1000) return;
+      if (writingNote() || !reply.value.trim() || reply.value.startsWith('/') || now - typingSent < 1000) return;
       typingSent = now;
       fetch('/api/v1/conversations/' + encodeURIComponent(convID) + '/typing', {
         method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': csrf },
