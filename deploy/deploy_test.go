@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/logging/logtest"
 )
 
 // need finds a program the test cannot run without: skipped with a
@@ -54,28 +54,10 @@ func mailpitCandidates() []string {
 	return out
 }
 
-// output collects a process's output.
-type output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
-
 // startProc runs a helper program until the test ends.
-func startProc(t *testing.T, name string, cmd *exec.Cmd) *output {
+func startProc(t *testing.T, name string, cmd *exec.Cmd) *logtest.Buffer {
 	t.Helper()
-	out := &output{}
+	out := &logtest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)

@@ -1,57 +1,20 @@
 package web_test
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/logging/logtest"
 	"github.com/parleychat/parley/internal/model"
 )
 
-// logBuffer collects log output written from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // lines decodes the JSON lines whose msg is msg.
-func (b *logBuffer) lines(t *testing.T, msg string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(b.String()))
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", sc.Text(), err)
-		}
-		if m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 func TestAccessLog(t *testing.T) {
-	var logs logBuffer
+	var logs logtest.Buffer
 	s := apptest.StartLogged(t, nil, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	a := s.AddAgent("ann@example.com", "Ann") // one request: the login
 	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
@@ -65,7 +28,7 @@ func TestAccessLog(t *testing.T) {
 	ws := s.DialWidget(sess.VisitorToken)
 	ws.Close()
 	apptest.Eventually(t, 5*time.Second, "the WebSocket's line once it closed", func() bool {
-		for _, l := range logs.lines(t, "http request") {
+		for _, l := range logs.Lines(t, "msg", "http request") {
 			if l["route"] == "GET /api/widget/v1/ws" {
 				return true
 			}
@@ -87,7 +50,7 @@ func TestAccessLog(t *testing.T) {
 		{"GET /chat/{token}", 404},
 		{"GET /api/widget/v1/ws", 101},
 	}
-	got := logs.lines(t, "http request")
+	got := logs.Lines(t, "msg", "http request")
 	if len(got) != len(want) {
 		t.Fatalf("%d access-log lines for %d requests:\n%s", len(got), len(want), logs.String())
 	}
@@ -115,7 +78,7 @@ func TestAccessLog(t *testing.T) {
 }
 
 func TestAccessLogRequestID(t *testing.T) {
-	var logs logBuffer
+	var logs logtest.Buffer
 	s := apptest.StartLogged(t, nil, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	tests := []struct {
 		name, sent string
@@ -141,7 +104,7 @@ func TestAccessLogRequestID(t *testing.T) {
 			if tt.kept != (id == tt.sent) || id == "" {
 				t.Fatalf("sent %q, answered %q", tt.sent, id)
 			}
-			lines := logs.lines(t, "http request")
+			lines := logs.Lines(t, "msg", "http request")
 			last := lines[len(lines)-1]
 			if last["request_id"] != id || last["route"] != "GET /healthz" {
 				t.Fatalf("logged %v, answered id %q", last, id)

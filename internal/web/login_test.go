@@ -8,29 +8,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/logging/logtest"
 	"github.com/parleychat/parley/internal/model"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // login posts credentials from a client address (behind the trusted
 // proxy), with the cookies given, and returns the status, Retry-After and
@@ -59,7 +42,7 @@ func login(t *testing.T, s *apptest.Server, addr, email, password string, cookie
 // owner's browser, known from an earlier login, gets in at once, and
 // another client address is not slowed by the attacker's.
 func TestLoginLockoutSparesTheOwner(t *testing.T) {
-	var logged lockedBuffer
+	var logged logtest.Buffer
 	s := apptest.StartLogged(t, map[string]string{"PARLEY_TRUSTED_PROXIES": "127.0.0.1"},
 		slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	s.AddAgent("ann@example.com", "Ann")

@@ -1,54 +1,18 @@
 package outbox_test
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/logging/logtest"
 	"github.com/parleychat/parley/internal/mail/outbox"
 )
 
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // entries decodes every JSON line that names the email id.
-func (b *logBuffer) entries(t *testing.T, id string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(b.String()))
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line %q: %v", sc.Text(), err)
-		}
-		if m["email"] == id {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 func TestDeliveryLoggedOncePerAttempt(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -64,11 +28,11 @@ func TestDeliveryLoggedOncePerAttempt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			id := f.queue(t, 1)[0]
-			var logs logBuffer
+			var logs logtest.Buffer
 			log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			run(t, outbox.New(f.db, tt.sender, f.chat, outbox.Options{RetryBase: 10 * time.Millisecond, Logger: log}))
-			apptest.Eventually(t, 5*time.Second, "every attempt logged", func() bool { return len(logs.entries(t, id)) >= len(tt.wantMsgs) })
-			got := logs.entries(t, id)
+			apptest.Eventually(t, 5*time.Second, "every attempt logged", func() bool { return len(logs.Lines(t, "email", id)) >= len(tt.wantMsgs) })
+			got := logs.Lines(t, "email", id)
 			if len(got) != len(tt.wantMsgs) {
 				t.Fatalf("%d lines for %d attempts:\n%s", len(got), len(tt.wantMsgs), logs.String())
 			}
