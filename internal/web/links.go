@@ -13,6 +13,10 @@ import (
 // and the unsubscribe link (RFC 8058 one-click POST, and a confirmation
 // page for people who open it in a browser).
 
+// linkPageStyle is the look of every page a link in an email opens.
+const linkPageStyle = `<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:1.5rem}
+button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}</style>`
+
 // chatPage opens the widget on a conversation. With Continue, the widget
 // exchanges the signed link for the visitor's credential (a POST of the
 // session API), so the credential is never in a URL, an email or this page.
@@ -22,8 +26,7 @@ var chatPage = template.Must(template.New("chat").Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{{.Title}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:1.5rem}
-button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}</style>
+` + linkPageStyle + `
 </head><body><main>
 <h1>{{.Title}}</h1>
 {{if .Expired}}<p>{{.What}}</p>
@@ -38,8 +41,7 @@ button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;pad
 var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}{{with .Workspace}} · {{.}}{{end}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:1.5rem}
-button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}</style>
+` + linkPageStyle + `
 </head><body><main>
 <h1>{{.Heading}}</h1><p>{{.What}} {{.More}}</p>
 {{if not .Done}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">{{.Button}}</button></form>{{end}}
@@ -50,8 +52,7 @@ var undoEmailPage = template.Must(template.New("undo").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Put your address back · {{.Workspace}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:1.5rem}
-button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}</style>
+` + linkPageStyle + `
 </head><body><main>
 {{if .Done}}<h1>Your address is back</h1><p>Replies from {{.Workspace}} you miss in the chat go to {{.Email}} again. The chat windows that made the change were signed out; the next email from {{.Workspace}} carries a new link to the conversation.</p>
 {{else}}<h1>Put your address back?</h1>
