@@ -1,10 +1,7 @@
 package app_test
 
 import (
-	"io"
 	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,36 +14,11 @@ import (
 // mailParts returns the decoded text and HTML parts of a relayed email.
 func mailParts(t *testing.T, m apptest.Mail) (text, html string) {
 	t.Helper()
-	_, params, err := mime.ParseMediaType(m.Msg.Header.Get("Content-Type"))
+	parts, err := m.Parts()
 	if err != nil {
-		t.Fatalf("Content-Type: %v", err)
+		t.Fatalf("decode the mail: %v", err)
 	}
-	mr := multipart.NewReader(m.Msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("part: %v", err)
-		}
-		var r io.Reader = p
-		if p.Header.Get("Content-Transfer-Encoding") == "quoted-printable" {
-			r = quotedprintable.NewReader(p)
-		}
-		b, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatalf("read part: %v", err)
-		}
-		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		switch ct {
-		case "text/plain":
-			text = string(b)
-		case "text/html":
-			html = string(b)
-		}
-	}
-	return text, html
+	return parts["text/plain"], parts["text/html"]
 }
 
 // Forwarded emails in each of the seven languages, through a real SMTP

@@ -211,14 +211,29 @@ func (m Mail) Text() (string, error) {
 	for k, v := range m.Msg.Header {
 		b.WriteString(k + ": " + strings.Join(v, ", ") + "\n")
 	}
+	err := m.eachPart(func(_ string, body []byte) { b.Write(body) })
+	return b.String(), err
+}
+
+// Parts returns the decoded body of each part by its media type
+// ("text/plain", "text/html"; the last part of a type wins).
+func (m Mail) Parts() (map[string]string, error) {
+	parts := map[string]string{}
+	err := m.eachPart(func(typ string, body []byte) { parts[typ] = string(body) })
+	return parts, err
+}
+
+// eachPart calls fn with the media type and decoded body of every leaf
+// part of the mail, in order (the body itself when it is not multipart).
+func (m Mail) eachPart(fn func(typ string, body []byte)) error {
 	typ, params, err := mime.ParseMediaType(m.Msg.Header.Get("Content-Type"))
 	if err != nil {
-		return "", fmt.Errorf("content type: %w", err)
+		return fmt.Errorf("content type: %w", err)
 	}
 	if !strings.HasPrefix(typ, "multipart/") {
 		raw, err := io.ReadAll(decodedBody(m.Msg.Header.Get("Content-Transfer-Encoding"), bytes.NewReader(m.body())))
-		b.Write(raw)
-		return b.String(), err
+		fn(typ, raw)
+		return err
 	}
 	var walk func(r io.Reader, boundary string) error
 	walk = func(r io.Reader, boundary string) error {
@@ -242,11 +257,10 @@ func (m Mail) Text() (string, error) {
 			if err != nil {
 				return err
 			}
-			b.Write(raw)
+			fn(typ, raw)
 		}
 	}
-	err = walk(bytes.NewReader(m.body()), params["boundary"])
-	return b.String(), err
+	return walk(bytes.NewReader(m.body()), params["boundary"])
 }
 
 // body is the raw body of the mail (Msg.Body may have been read).

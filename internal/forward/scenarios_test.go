@@ -6,10 +6,7 @@ package forward_test
 
 import (
 	"fmt"
-	"io"
 	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -149,35 +146,14 @@ func address(t *testing.T, h string) string {
 // parts decodes a forwarded email's text and HTML parts.
 func parts(t *testing.T, m apptest.Mail) (text, html string) {
 	t.Helper()
-	mt, params, err := mime.ParseMediaType(m.Msg.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/alternative" {
+	if mt, _, err := mime.ParseMediaType(m.Msg.Header.Get("Content-Type")); err != nil || mt != "multipart/alternative" {
 		t.Fatalf("content type %q (%v)", m.Msg.Header.Get("Content-Type"), err)
 	}
-	mr := multipart.NewReader(m.Msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextRawPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r io.Reader = p
-		if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-			r = quotedprintable.NewReader(p)
-		}
-		b, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		switch ct {
-		case "text/plain":
-			text = string(b)
-		case "text/html":
-			html = string(b)
-		}
+	ps, err := m.Parts()
+	if err != nil {
+		t.Fatal(err)
 	}
+	text, html = ps["text/plain"], ps["text/html"]
 	if text == "" || html == "" {
 		t.Fatalf("want both a text and an HTML part")
 	}
