@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 )
 
 // Group commit (SQLite). SQLite has one writer at a time, and the cost of
@@ -43,6 +46,15 @@ type committer struct {
 	jobs chan *txJob
 	quit chan struct{}
 	wg   sync.WaitGroup
+	// conn is the connection every batch runs on (nil until the first,
+	// and after it broke). One connection keeps its page cache: SQLite
+	// empties a connection's cache when another one wrote since its last
+	// transaction, so batches spread over the pool read their pages from
+	// the file again each time.
+	conn *sql.Conn
+	// checkpoints and indexes are told after each commit; see
+	// checkpointer and indexLoop.
+	checkpoints, indexes chan struct{}
 	// mu is held for reading while a job is queued, for writing to close:
 	// no job enters the queue after the loop's last look at it.
 	mu     sync.RWMutex
@@ -50,9 +62,12 @@ type committer struct {
 }
 
 func newCommitter(db *DB) *committer {
-	c := &committer{db: db, jobs: make(chan *txJob, maxBatch), quit: make(chan struct{})}
-	c.wg.Add(1)
+	c := &committer{db: db, jobs: make(chan *txJob, maxBatch), quit: make(chan struct{}),
+		checkpoints: make(chan struct{}, 1), indexes: make(chan struct{}, 1)}
+	c.wg.Add(3)
 	go c.loop()
+	go c.checkpointer()
+	go c.indexLoop()
 	return c
 }
 
@@ -93,6 +108,11 @@ func (c *committer) close() {
 
 func (c *committer) loop() {
 	defer c.wg.Done()
+	defer func() {
+		if c.conn != nil {
+			_ = c.conn.Close()
+		}
+	}()
 	batch := make([]*txJob, 0, maxBatch)
 	for {
 		select {
@@ -128,6 +148,8 @@ func (c *committer) commit(batch []*txJob) {
 	c.db.writes.Lock()
 	ok := c.runBatch(batch)
 	c.db.writes.Unlock()
+	kick(c.checkpoints)
+	c.kickIndexer()
 	for i, j := range batch {
 		if ok[i] && j.after != nil {
 			j.after()
@@ -143,7 +165,7 @@ func (c *committer) runBatch(batch []*txJob) []bool {
 	// Not the callers' contexts: one caller going away must not roll back
 	// the others' transaction.
 	ctx := context.Background()
-	tx, err := c.db.SQL.BeginTx(ctx, nil)
+	tx, err := c.begin(ctx)
 	if err != nil {
 		for _, j := range batch {
 			j.err = fmt.Errorf("begin transaction: %w", err)
@@ -211,6 +233,78 @@ func (c *committer) runBatch(batch []*txJob) []bool {
 		}
 	}
 	return ok
+}
+
+// kick wakes a goroutine waiting on ch, unless it has been woken already.
+func kick(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// kickIndexer tells the indexer that messages may be waiting.
+func (c *committer) kickIndexer() { kick(c.indexes) }
+
+// begin starts a batch's transaction on the committer's connection,
+// taking one from the pool (and setting it up) when there is none.
+func (c *committer) begin(ctx context.Context) (*sql.Tx, error) {
+	if c.conn == nil {
+		conn, err := c.db.SQL.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		// The writer's cache holds the pages replies touch again and
+		// again (conversations, the newest messages, their indexes); a
+		// reader's is emptied by every write, so the others keep the
+		// default. Checkpoints are the checkpointer's.
+		for _, q := range []string{"PRAGMA cache_size = -65536", "PRAGMA wal_autocheckpoint = 0"} {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				_ = conn.Close()
+				return nil, fmt.Errorf("set up the writer connection: %w", err)
+			}
+		}
+		c.conn = conn
+	}
+	tx, err := c.conn.BeginTx(ctx, nil)
+	if err != nil {
+		// A broken connection is replaced at the next batch.
+		_ = c.conn.Close()
+		c.conn = nil
+		return nil, err
+	}
+	return tx, nil
+}
+
+// checkpointInterval is the least time between two checkpoints while
+// writes go on.
+var checkpointInterval = time.Second
+
+// checkpointer copies the write-ahead log into the database file, at most
+// once a checkpointInterval while there are writes, on a connection of
+// its own. SQLite would otherwise do it in the commit that crosses 1,000
+// pages of log, and that commit (and every caller waiting for it) would
+// wait for the copy and its fsyncs. A passive checkpoint does not block
+// the writer nor the readers; the log's size is bounded by what is
+// written in an interval.
+func (c *committer) checkpointer() {
+	defer c.wg.Done()
+	ctx := context.Background()
+	for {
+		select {
+		case <-c.checkpoints:
+		case <-c.quit:
+			return
+		}
+		if _, err := c.db.SQL.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+			slog.Warn("checkpoint the SQLite write-ahead log", "err", err)
+		}
+		select {
+		case <-time.After(checkpointInterval):
+		case <-c.quit:
+			return
+		}
+	}
 }
 
 // callJob runs a job's function, turning a panic into an error for the

@@ -26,7 +26,11 @@ func (db *DB) migrator() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(d, db.SQL, sub, goose.WithGoMigrations(addressMigration(db.dialect), search, searchDetail))
+	searchLater, err := dialectMigration(100, "00100_search_later", db.dialect)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(d, db.SQL, sub, goose.WithGoMigrations(addressMigration(db.dialect), search, searchDetail, searchLater))
 }
 
 // MigrationsCurrent reports an error unless the database has every

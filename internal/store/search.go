@@ -70,6 +70,10 @@ func (s *Store) SearchMessages(ctx context.Context, workspaceID string, words []
 	if s.dialect == Postgres {
 		return s.searchMessagesPostgres(ctx, workspaceID, words, limit)
 	}
+	// What was written before the search is found by it.
+	if err := s.IndexPendingMessages(ctx); err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
 	// The subquery walks the index newest first and stops at limit; the
 	// join checks the workspace again, so isolation never rests on the
 	// index's tokens alone.

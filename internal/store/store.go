@@ -162,6 +162,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if db.commits != nil {
+		// Messages left waiting for the search index by an earlier run.
+		db.commits.kickIndexer()
+	}
 	return nil
 }
 

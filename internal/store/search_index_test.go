@@ -1,0 +1,93 @@
+package store_test
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// waitFor polls cond until it holds, failing the test after a generous
+// deadline: what it waits for happens in the background, not at a time.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still not so after 20 s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMessagesIndexedInTheBackground: on SQLite a message is indexed after
+// its transaction, without a search asking for it.
+func TestMessagesIndexedInTheBackground(t *testing.T) {
+	db := openSQLite(t)
+	ctx := t.Context()
+	w := newWorkspace(t, db, "A", base)
+	c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+	var ids []string
+	for _, body := range []string{"first words", "second words", "third words"} {
+		ids = append(ids, newMessage(t, db, c, model.AuthorAgent, model.KindReply, body).ID)
+	}
+	count := func(q string, args ...any) int {
+		var n int
+		if err := db.SQL.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return n
+	}
+	waitFor(t, "messages indexed", func() bool { return count(`SELECT COUNT(*) FROM search_pending`) == 0 })
+	for _, id := range ids {
+		check(t, "indexed "+id, count(`SELECT COUNT(*) FROM search_docs WHERE message_id = ?`, id), 1)
+	}
+	check(t, "index rows", count(`SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'words'`), 3)
+	// Events are not searched: they wait for nothing.
+	newMessage(t, db, c, model.AuthorSystem, model.KindEvent, "conversation closed")
+	check(t, "event pending", count(`SELECT COUNT(*) FROM search_pending`), 0)
+}
+
+// TestSearchFindsWhatWasJustWritten: a search right after a write finds
+// it, however soon (the pending messages are indexed first).
+func TestSearchFindsWhatWasJustWritten(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		w := newWorkspace(t, db, "A", base)
+		c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+		for i := range 50 {
+			m := newMessage(t, db, c, model.AuthorAgent, model.KindReply, "parcel number "+string(rune('a'+i%26))+"xq")
+			check(t, "found at once", foundMessages(t, db, w.ID, "parcel", 1), []string{m.ID})
+		}
+	})
+}
+
+// TestWriteAheadLogCheckpointed: the writer does not checkpoint in its
+// commits (SQLite's automatic checkpoint is off on its connection), yet
+// the database file receives the writes: the checkpointer copies them.
+func TestWriteAheadLogCheckpointed(t *testing.T) {
+	db := openSQLite(t)
+	ctx := t.Context()
+	var path string
+	if err := db.SQL.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	// Whatever the migrations left in the log is copied first.
+	time.Sleep(100 * time.Millisecond)
+	before := size()
+	w := newWorkspace(t, db, "A", base)
+	c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+	body := string(make([]byte, 2000))
+	for range 300 {
+		newMessage(t, db, c, model.AuthorAgent, model.KindComment, "x"+body)
+	}
+	waitFor(t, "database file grown by the checkpoints", func() bool { return size() > before+300*2000 })
+}
