@@ -201,14 +201,19 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		msg = model.Message{ID: model.NewID(), WorkspaceID: a.WorkspaceID, ConversationID: conversationID,
 			Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name, AvatarURL: s.avatarURL(a.AvatarID)},
 			Kind:   kind, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: now, AsksEmail: asksEmail}
-		before, err := tx.Conversation(ctx, a.WorkspaceID, conversationID)
-		if err != nil {
-			return notFound(err, "conversation")
-		}
+		// Only the status is needed of the conversation before (to tell
+		// a reopening); asking for an email needs the visitor too.
+		var before model.Conversation
+		var err error
 		if asksEmail {
+			if before, err = tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
+				return notFound(err, "conversation")
+			}
 			if err := canAskEmail(before); err != nil {
 				return err
 			}
+		} else if before.Status, err = tx.ConversationStatus(ctx, a.WorkspaceID, conversationID); err != nil {
+			return notFound(err, "conversation")
 		}
 		if err := tx.CreateMessage(ctx, msg); err != nil {
 			return err
@@ -216,14 +221,14 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		if err := attachUploads(ctx, tx, &msg, attachmentIDs, func(u store.Upload) bool { return u.ConversationID == conversationID }); err != nil {
 			return err
 		}
-		if err := tx.TouchConversation(ctx, conversationID, now, kind == model.KindReply); err != nil {
-			return err
-		}
 		if kind == model.KindReply {
-			// Whoever answers an unassigned conversation takes it.
-			if _, err := tx.ClaimConversation(ctx, a.WorkspaceID, conversationID, a.ID); err != nil {
+			// A reply reopens the conversation, and whoever answers an
+			// unassigned conversation takes it.
+			if err := tx.TouchForReply(ctx, a.WorkspaceID, conversationID, a.ID, now); err != nil {
 				return err
 			}
+		} else if err := tx.TouchConversation(ctx, conversationID, now, false); err != nil {
+			return err
 		}
 		if conv, err = tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
 			return err

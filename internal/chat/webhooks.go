@@ -188,6 +188,10 @@ type webhookBody struct {
 type hookBatch struct {
 	s      *Service
 	queued bool
+	// subs holds, by workspace, the events columns of its enabled
+	// webhooks as the change's transaction read them: most workspaces
+	// have none, and their changes then encode and write nothing.
+	subs map[string][]string
 }
 
 func (s *Service) hooks() *hookBatch { return &hookBatch{s: s} }
@@ -196,6 +200,10 @@ func (s *Service) hooks() *hookBatch { return &hookBatch{s: s} }
 // subscribe to it. st is the change's transaction (or the database when
 // the change was one statement).
 func (h *hookBatch) emit(ctx context.Context, st *store.Store, workspaceID, conversationID string, typ realtime.EventType, data any) error {
+	subscribed, err := h.subscribed(ctx, st, workspaceID, typ)
+	if err != nil || !subscribed {
+		return err
+	}
 	at := h.s.now()
 	id := model.NewID()
 	body := encode(webhookBody{ID: id, Type: typ, CreatedAt: at, Data: data})
@@ -205,6 +213,28 @@ func (h *hookBatch) emit(ctx context.Context, st *store.Store, workspaceID, conv
 	}
 	h.queued = h.queued || q
 	return nil
+}
+
+// subscribed reports whether an enabled webhook of the workspace takes
+// events of type typ.
+func (h *hookBatch) subscribed(ctx context.Context, st *store.Store, workspaceID string, typ realtime.EventType) (bool, error) {
+	evs, ok := h.subs[workspaceID]
+	if !ok {
+		var err error
+		if evs, err = st.EnabledWebhookEvents(ctx, workspaceID); err != nil {
+			return false, err
+		}
+		if h.subs == nil {
+			h.subs = map[string][]string{}
+		}
+		h.subs[workspaceID] = evs
+	}
+	for _, ev := range evs {
+		if strings.Contains(ev, " "+string(typ)+" ") {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // done wakes the deliverer if anything was queued.

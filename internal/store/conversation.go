@@ -150,6 +150,33 @@ func (s *Store) TouchConversation(ctx context.Context, id string, at time.Time, 
 	return nil
 }
 
+// ConversationStatus returns a conversation's status, or ErrNotFound when
+// it is not one of the workspace's: what a reply needs to know of the
+// conversation before it is written, without the joins of Conversation.
+func (s *Store) ConversationStatus(ctx context.Context, workspaceID, id string) (string, error) {
+	var status string
+	err := s.queryRow(ctx, `SELECT status FROM conversations WHERE id = ? AND workspace_id = ?`, id, workspaceID).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("get status of conversation %s: %w", id, err)
+	}
+	return status, nil
+}
+
+// TouchForReply is what an agent's reply does to its conversation, in one
+// statement: TouchConversation with reopen, and ClaimConversation (an
+// unassigned conversation becomes the replying agent's).
+func (s *Store) TouchForReply(ctx context.Context, workspaceID, id, agentID string, at time.Time) error {
+	_, err := s.exec(ctx, `UPDATE conversations SET last_message_at = ?, status = 'open', closed_at = NULL,
+		assignee_id = COALESCE(assignee_id, ?) WHERE id = ? AND workspace_id = ?`, micros(at), agentID, id, workspaceID)
+	if err != nil {
+		return fmt.Errorf("touch conversation %s for a reply: %w", id, err)
+	}
+	return nil
+}
+
 // SetAgentRead moves the agents' read cursor of a conversation.
 func (s *Store) SetAgentRead(ctx context.Context, workspaceID, id, messageID string) error {
 	_, err := s.exec(ctx, `UPDATE conversations SET agent_read_id = ? WHERE id = ? AND workspace_id = ? AND (agent_read_id IS NULL OR agent_read_id < ?)`,
