@@ -3,6 +3,7 @@ package forward
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -340,6 +341,9 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 		newDue   *time.Time
 		decision Decision
 	)
+	if due, settled, err := e.settledWithout(ctx, conversationID, ws); err != nil || settled {
+		return due, err
+	}
 	err := e.db.InTx(ctx, func(tx *store.Store) error {
 		c, ok, err := tx.LockedConversation(ctx, conversationID)
 		if err != nil || !ok {
@@ -425,6 +429,43 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 		}
 	}
 	return newDue, nil
+}
+
+// settledWithout looks at a conversation that cannot be emailed (no
+// address, a channel of its own, forwarding off) outside any write
+// transaction: when the decision is the one recorded already, there is
+// nothing to write, and the conversation is settled without taking the
+// writer (each agent reply to an anonymous visitor asks for an
+// evaluation). The others, and any change, go through evaluate's locked
+// transaction; a change committed after this read asks again.
+func (e *Engine) settledWithout(ctx context.Context, conversationID string, ws *workspaceCache) (*time.Time, bool, error) {
+	c, err := e.db.ConversationByID(ctx, conversationID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, false, nil // evaluate's transaction tells
+		}
+		return nil, false, fmt.Errorf("evaluate conversation %s: %w", conversationID, err)
+	}
+	w, err := ws.get(ctx, &e.db.Store, c.WorkspaceID)
+	if err != nil {
+		return nil, false, fmt.Errorf("evaluate conversation %s: %w", conversationID, err)
+	}
+	if mayEmail(c, w) || c.Forwarding == nil {
+		return nil, false, nil
+	}
+	d := Decide(e.now(), snapshotOf(c, w, nil), Mode(w.Settings.EmailForwarding), e.opts.Timings)
+	if d.Outcome == Send {
+		return nil, false, nil
+	}
+	var due *time.Time
+	if d.Outcome == Wait {
+		due = &d.Due
+	}
+	old := *c.Forwarding
+	if !sameDue(old.DueAt, due) || old.Code != string(d.Code) || old.Reason != d.Explain(w.Location()) {
+		return nil, false, nil
+	}
+	return due, true, nil
 }
 
 func (e *Engine) maxPerAddress() int { return cmp.Or(e.opts.MaxPerAddressDaily, 50) }
