@@ -165,7 +165,26 @@ type Hub struct {
 	widgets  map[string]map[*Conn]struct{} // workspace → widgets
 	visitors map[string]map[*Conn]struct{} // visitor → widgets
 	byAgent  map[string]map[*Conn]struct{} // agent → dashboards
+	// reset holds, by visitor, the newest revocation of their widgets
+	// (their links were reset, or they were erased), for resetMemory: a
+	// widget whose token was checked before the revocation but that
+	// registers after it is closed as it registers, without reading the
+	// visitor again. The newest one is the truth: the tokens of the
+	// generation it keeps were issued after it.
+	reset     map[string]tombstone
+	lastPrune time.Time
 }
+
+// tombstone is a revocation and when this node saw it.
+type tombstone struct {
+	r  Revocation
+	at time.Time
+}
+
+// resetMemory is how long a visitor's revocation is remembered: far
+// longer than a WebSocket handshake between a token's check and the
+// connection's registration.
+const resetMemory = 5 * time.Minute
 
 // NewHub returns an empty hub.
 func NewHub() *Hub {
@@ -174,6 +193,7 @@ func NewHub() *Hub {
 		widgets:  map[string]map[*Conn]struct{}{},
 		visitors: map[string]map[*Conn]struct{}{},
 		byAgent:  map[string]map[*Conn]struct{}{},
+		reset:    map[string]tombstone{},
 	}
 }
 
@@ -204,7 +224,11 @@ func (h *Hub) Register(c *Conn) int {
 	defer h.mu.Unlock()
 	if c.VisitorID != "" {
 		add(h.widgets, c.WorkspaceID, c)
-		return add(h.visitors, c.VisitorID, c)
+		n := add(h.visitors, c.VisitorID, c)
+		if t, ok := h.reset[c.VisitorID]; ok && time.Since(t.at) < resetMemory && t.r.matches(c) {
+			c.revoke()
+		}
+		return n
 	}
 	add(h.agents, c.WorkspaceID, c)
 	return add(h.byAgent, c.AgentID, c)
@@ -301,11 +325,21 @@ func (r Revocation) target() string {
 // Revoke closes this node's connections a revocation names; it returns how
 // many it closed.
 func (h *Hub) Revoke(r Revocation) int {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	set := h.byAgent[r.AgentID]
 	if r.VisitorID != "" {
 		set = h.visitors[r.VisitorID]
+		now := time.Now()
+		h.reset[r.VisitorID] = tombstone{r: r, at: now}
+		if now.Sub(h.lastPrune) > resetMemory {
+			h.lastPrune = now
+			for id, t := range h.reset {
+				if now.Sub(t.at) >= resetMemory {
+					delete(h.reset, id)
+				}
+			}
+		}
 	} else if r.AgentID == "" {
 		return 0
 	}

@@ -235,3 +235,40 @@ func TestQueueBoundCountsFramesInFlight(t *testing.T) {
 		t.Fatalf("not dropped with %d frames held", SendBuffer+1)
 	}
 }
+
+// TestRegisterAfterReset: a widget whose token was checked before its
+// visitor's links were reset, but that registers after, is closed as it
+// registers; one of the new generation is not, nor one of another visitor.
+func TestRegisterAfterReset(t *testing.T) {
+	h := NewHub()
+	h.Revoke(Revocation{VisitorID: "v1", Except: "g2"})
+	tests := []struct {
+		name    string
+		visitor string
+		tag     string
+		revoked bool
+	}{
+		{"older generation", "v1", "g1", true},
+		{"new generation", "v1", "g2", false},
+		{"another visitor", "v2", "g1", false},
+	}
+	for _, tt := range tests {
+		c := NewConn("w1", tt.visitor, "")
+		c.TokenHash = tt.tag
+		h.Register(c)
+		if c.Revoked() != tt.revoked {
+			t.Errorf("%s: revoked %v, want %v", tt.name, c.Revoked(), tt.revoked)
+		}
+	}
+	// A second reset supersedes the first: its generation's tokens were
+	// issued after it.
+	h.Revoke(Revocation{VisitorID: "v1", Except: "g3"})
+	for tag, revoked := range map[string]bool{"g2": true, "g3": false} {
+		c := NewConn("w1", "v1", "")
+		c.TokenHash = tag
+		h.Register(c)
+		if c.Revoked() != revoked {
+			t.Errorf("after the second reset, %s: revoked %v, want %v", tag, c.Revoked(), revoked)
+		}
+	}
+}

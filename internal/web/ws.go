@@ -77,15 +77,11 @@ func (s *Server) widgetWS(w http.ResponseWriter, r *http.Request) {
 	}
 	conn := realtime.NewConn(v.WorkspaceID, v.ID, "")
 	conn.TokenHash = chat.ConnectionTag(v)
-	tok := r.URL.Query().Get("visitor_token")
 	s.serveConn(w, r, opts, conn, func(ctx context.Context) {
-		n := s.hub.Register(conn)
 		// The visitor's links may have been reset between the check above
 		// and the registration, when no revocation could find this
-		// connection yet.
-		if _, err := s.svc.VisitorByToken(ctx, tok); err != nil {
-			conn.Kill()
-		}
+		// connection yet: the hub remembers the reset and closes it.
+		n := s.hub.Register(conn)
 		s.svc.VisitorConnected(ctx, v.ID, n)
 	}, func(ctx context.Context) {
 		release()
