@@ -43,20 +43,32 @@ func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count 
 		s.eval.VisitorChanged(ctx, visitorID)
 		return
 	}
-	if count == 1 {
-		if err := s.db.AddPresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID, now); err != nil {
-			s.log.Error("record visitor presence", "visitor", visitorID, "err", err)
+	// One transaction: a page of widgets opening at once is then one
+	// commit, and the visitor the dashboards are sent is the one written.
+	var v model.Visitor
+	err := s.db.InTx(ctx, func(tx *store.Store) error {
+		if count == 1 {
+			if err := tx.AddPresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID, now); err != nil {
+				return err
+			}
+			// A visitor opening the widget again after an email came back.
+			if err := tx.MarkReturned(ctx, visitorID, now); err != nil {
+				return err
+			}
 		}
-		// A visitor opening the widget again after an email came back.
-		if err := s.db.MarkReturned(ctx, visitorID, now); err != nil {
-			s.log.Error("record the visitor's return", "visitor", visitorID, "err", err)
+		if err := tx.SetVisitorOnline(ctx, visitorID, now); err != nil {
+			return err
 		}
-	}
-	if err := s.db.SetVisitorOnline(ctx, visitorID, now); err != nil {
+		var err error
+		v, err = tx.VisitorByID(ctx, visitorID)
+		return err
+	})
+	if err != nil {
 		s.log.Error("mark visitor online", "visitor", visitorID, "err", err)
 		return
 	}
-	s.visitorUpdated(ctx, visitorID)
+	s.toAgents(v.WorkspaceID, realtime.VisitorUpdated, v)
+	s.eval.VisitorChanged(ctx, visitorID)
 }
 
 // presenceLock returns the lock of a visitor's presence changes.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/parleychat/parley/internal/i18n"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
@@ -58,7 +59,7 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 		}
 	}
 	var v model.Visitor
-	found := false
+	found, created := false, false
 	if visitorToken != "" {
 		// A token of another workspace, or of an older generation (the
 		// visitor's links were reset), starts a new visitor.
@@ -81,10 +82,13 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 		}
 		visitorToken = s.visitorToken(v)
 	case !found:
+		created = true
 		if err := s.limits.check(s.limits.sessionsByAddr, s.limits.sessionsBySite, addr, w.ID, s.now(), "new visitors"); err != nil {
 			return Session{}, err
 		}
-		v = model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, EmailStatus: model.EmailOK, CreatedAt: s.now()}
+		// Created with its language: one write, not two.
+		v = model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, EmailStatus: model.EmailOK, CreatedAt: s.now(),
+			Language: i18n.Resolve(lang.Locale, lang.AcceptLanguage, w.Settings.DefaultLocale)}
 		if err := s.db.CreateVisitor(ctx, v); err != nil {
 			return Session{}, err
 		}
@@ -102,10 +106,13 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 	sess := Session{VisitorToken: visitorToken, Visitor: v, ContactForm: w.Settings.ContactForm, WorkspaceName: w.Name,
 		EmailForwarding: w.Settings.EmailForwarding != model.ForwardOff,
 		Locale:          v.Language, Widget: widgetView(w.Settings, v.Language)}
-	if c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite); err == nil {
-		sess.ConversationID = &c.ID
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return Session{}, err
+	if !created {
+		// A new visitor has no conversation yet.
+		if c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite); err == nil {
+			sess.ConversationID = &c.ID
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return Session{}, err
+		}
 	}
 	avail, err := s.db.AgentsAvailable(ctx, w.ID)
 	if err != nil {

@@ -89,8 +89,8 @@ func emailKey(email *string) any {
 // CreateVisitor inserts a visitor. Its email status is that of its
 // address (v.EmailStatus is not stored).
 func (s *Store) CreateVisitor(ctx context.Context, v model.Visitor) error {
-	_, err := s.exec(ctx, `INSERT INTO visitors (id, workspace_id, name, email, email_key, email_source, online, left_at, last_active_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		v.ID, v.WorkspaceID, v.Name, v.Email, emailKey(v.Email), v.EmailSource, boolInt(v.Online), nullMicros(v.LeftAt), nullMicros(v.LastActiveAt), micros(v.CreatedAt))
+	_, err := s.exec(ctx, `INSERT INTO visitors (id, workspace_id, name, email, email_key, email_source, online, left_at, last_active_at, created_at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.ID, v.WorkspaceID, v.Name, v.Email, emailKey(v.Email), v.EmailSource, boolInt(v.Online), nullMicros(v.LeftAt), nullMicros(v.LastActiveAt), micros(v.CreatedAt), nullIfEmpty(v.Language))
 	if err != nil {
 		return fmt.Errorf("create visitor: %w", err)
 	}
