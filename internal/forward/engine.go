@@ -439,7 +439,7 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 // evaluation). The others, and any change, go through evaluate's locked
 // transaction; a change committed after this read asks again.
 func (e *Engine) settledWithout(ctx context.Context, conversationID string, ws *workspaceCache) (*time.Time, bool, error) {
-	c, err := e.db.ConversationByID(ctx, conversationID)
+	c, err := e.db.ConversationForForwarding(ctx, conversationID)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, false, nil // evaluate's transaction tells

@@ -530,3 +530,29 @@ func TestLockedConversation(t *testing.T) {
 		})
 	})
 }
+
+// TestConversationForForwarding: the forwarding read is the whole
+// conversation but its unread count and preview (the replacements in its
+// query must have found their text: a change to the conversation query
+// fails here, not in production).
+func TestConversationForForwarding(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		w := newWorkspace(t, db, "A", base)
+		c := newConversation(t, db, newVisitor(t, db, w.ID, new("ann@example.com")), model.ChannelWebsite, base)
+		newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "hello")
+		newMessage(t, db, c, model.AuthorAgent, model.KindReply, "hi")
+		whole, err := db.ConversationByID(t.Context(), c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if whole.Unread == 0 || whole.LastMessage == nil {
+			t.Fatalf("fixture: unread %d, preview %v", whole.Unread, whole.LastMessage)
+		}
+		light, err := db.ConversationForForwarding(t.Context(), c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole.Unread, whole.LastMessage = 0, nil
+		check(t, "conversation", light, whole)
+	})
+}

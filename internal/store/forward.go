@@ -122,6 +122,24 @@ func (s *Store) LockedConversation(ctx context.Context, id string) (c model.Conv
 	return c, true, nil
 }
 
+// conversationForwardSelect is conversationSelect without the unread
+// count and the preview, which walk the conversation's messages and which
+// forwarding decisions never use.
+var conversationForwardSelect = strings.Replace(strings.Replace(conversationSelect,
+	`(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
+		AND m.id > COALESCE(c.agent_read_id, ''))`, `0`, 1),
+	`(SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'reply' ORDER BY m.id DESC LIMIT 1)`, `NULL`, 1)
+
+// ConversationForForwarding is ConversationByID without Unread and
+// LastMessage (zero): what a forwarding decision reads.
+func (s *Store) ConversationForForwarding(ctx context.Context, id string) (model.Conversation, error) {
+	c, err := scanConversation(s.queryRow(ctx, conversationForwardSelect+` WHERE c.id = ?`, id))
+	if err != nil {
+		return c, fmt.Errorf("get conversation %s: %w", id, err)
+	}
+	return c, nil
+}
+
 // ConversationByID returns a conversation whatever its workspace (for the
 // engines, never for agent calls).
 func (s *Store) ConversationByID(ctx context.Context, id string) (model.Conversation, error) {
