@@ -306,12 +306,15 @@ func TestRemovedAgentUnassigned(t *testing.T) {
 		})
 		ws := s.DialAgent(ann.Token)
 		s.Do("DELETE", "/api/v1/agents/"+bob.ID, ann.Token, nil, http.StatusNoContent, nil)
+		// The engine's event of the visitor's message may still be on its
+		// way (it is published after its commit, which the wait above saw),
+		// with Bob as assignee: the removal's event follows it.
 		for {
 			data, _ := ws.WaitFor("conversation.updated", 5*time.Second)["data"].(map[string]any)
-			if data["id"] == conv {
-				if a, ok := data["assignee"]; !ok || a != nil {
-					t.Errorf("conversation.updated after removal: assignee %v, want null", a)
-				}
+			if data["id"] != conv {
+				continue
+			}
+			if a, ok := data["assignee"]; ok && a == nil {
 				break
 			}
 		}
