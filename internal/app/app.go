@@ -243,7 +243,7 @@ func (a *App) openMail() error {
 	var sender outbox.Sender
 	dns := maildns.Config{MailFrom: a.Config.MailFrom, DKIMDomain: a.Config.DKIMDomain}
 	if a.Config.SMTPURL != "" {
-		rc := relay.Config{URL: a.Config.SMTPURL, HeloName: heloName(a.Config.PublicURL)}
+		rc := relay.Config{URL: a.Config.SMTPURL, HeloName: heloName(a.Config.PublicURL), Connections: a.Config.SMTPConnections}
 		if u, err := url.Parse(a.Config.SMTPURL); err == nil {
 			dns.RelayHost = u.Hostname()
 		}
@@ -269,6 +269,7 @@ func (a *App) openMail() error {
 		IsPermanent: relay.IsPermanent,
 		RetryBase:   a.Config.MailRetryBase,
 		NodeID:      a.Chat.NodeID(),
+		Parallel:    a.Config.SMTPConnections,
 		Logger:      a.Log,
 	})
 	return nil

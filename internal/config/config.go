@@ -54,6 +54,9 @@ type Config struct {
 	// ForwardPerAddressDaily bounds the emails forwarded to one address
 	// in 24 hours (PARLEY_FORWARD_MAX_PER_ADDRESS).
 	ForwardPerAddressDaily int
+	// SMTPConnections is how many connections to the relay send at once
+	// (PARLEY_SMTP_CONNECTIONS).
+	SMTPConnections int
 	// TrustedProxies are the peers whose X-Forwarded-For / X-Real-IP is
 	// believed (PARLEY_TRUSTED_PROXIES); empty: no header is.
 	TrustedProxies []netip.Prefix
@@ -155,6 +158,14 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Sprintf("PARLEY_FORWARD_MAX_PER_ADDRESS=%q is not a positive number", raw))
 		}
 		c.ForwardPerAddressDaily = n
+	}
+
+	if raw := get("PARLEY_SMTP_CONNECTIONS", "4"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 64 {
+			errs = append(errs, fmt.Sprintf("PARLEY_SMTP_CONNECTIONS=%q is not a number from 1 to 64", raw))
+		}
+		c.SMTPConnections = n
 	}
 
 	if raw := get("PARLEY_TRUSTED_PROXIES", ""); raw != "" {

@@ -87,6 +87,8 @@ func TestLoad(t *testing.T) {
 		{name: "bad memory limit", env: map[string]string{"PARLEY_MEMORY_LIMIT": "lots"}, wantErr: "PARLEY_MEMORY_LIMIT"},
 		{name: "bad memory unit", env: map[string]string{"PARLEY_MEMORY_LIMIT": "512MB"}, wantErr: "PARLEY_MEMORY_LIMIT"},
 		{name: "bad per-address limit", env: map[string]string{"PARLEY_FORWARD_MAX_PER_ADDRESS": "0"}, wantErr: "PARLEY_FORWARD_MAX_PER_ADDRESS"},
+		{name: "no relay connections", env: map[string]string{"PARLEY_SMTP_CONNECTIONS": "0"}, wantErr: "PARLEY_SMTP_CONNECTIONS"},
+		{name: "too many relay connections", env: map[string]string{"PARLEY_SMTP_CONNECTIONS": "65"}, wantErr: "PARLEY_SMTP_CONNECTIONS"},
 		{name: "negative duration", env: map[string]string{"PARLEY_FORWARD_IDLE_AFTER": "-1s"}, wantErr: "PARLEY_FORWARD_IDLE_AFTER"},
 		{name: "bad level", env: map[string]string{"PARLEY_LOG_LEVEL": "loud"}, wantErr: "PARLEY_LOG_LEVEL"},
 		{name: "json logs", env: map[string]string{"PARLEY_LOG_FORMAT": "JSON"}, check: func(t *testing.T, c Config) {

@@ -14,6 +14,7 @@ import (
 	"math"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -34,6 +35,9 @@ type Config struct {
 	// Timeout bounds each SMTP command, and the whole connection set-up
 	// (dial, TLS, EHLO, AUTH). One minute if zero.
 	Timeout time.Duration
+	// Connections is how many SMTP sessions may be open at once, each
+	// sending one message at a time (1 if zero).
+	Connections int
 }
 
 const (
@@ -50,7 +54,8 @@ const (
 var ErrClosed = errors.New("relay: closed")
 
 // Relay sends messages through one SMTP relay. It is safe for concurrent use;
-// messages go out one at a time over a single connection.
+// messages go out one at a time on each of up to Config.Connections
+// connections.
 type Relay struct {
 	ep        Endpoint
 	helo      string
@@ -59,12 +64,25 @@ type Relay struct {
 	limiter   *rate.Limiter // nil: unlimited
 	dkim      *dkimSigner   // nil: no signing
 
-	// sem is held by whoever uses conn; a channel rather than a mutex so
-	// that waiting for it respects the caller's context.
-	sem        chan struct{}
-	conn       *conn // nil until needed, and after an error
-	closed     bool
-	noStartTLS bool // the server did not offer STARTTLS last time
+	// slots holds the sessions not in use; a Send takes one for its
+	// transaction (a channel rather than a pool behind a mutex, so that
+	// waiting for one respects the caller's context).
+	slots      chan *slot
+	closed     atomic.Bool
+	noStartTLS atomic.Bool // the server did not offer STARTTLS last time
+}
+
+// slot is one session of the relay's.
+type slot struct {
+	conn *conn // nil until needed, and after an error
+}
+
+// drop closes the slot's connection, if any.
+func (s *slot) drop() {
+	if s.conn != nil {
+		s.conn.raw.Close()
+		s.conn = nil
+	}
 }
 
 // conn is one SMTP session.
@@ -91,7 +109,13 @@ func New(cfg Config) (*Relay, error) {
 			InsecureSkipVerify: ep.InsecureSkipVerify,
 			MinVersion:         tls.VersionTLS12,
 		},
-		sem: make(chan struct{}, 1),
+	}
+	if cfg.Connections < 0 {
+		return nil, fmt.Errorf("relay: %d connections: want 1 or more", cfg.Connections)
+	}
+	r.slots = make(chan *slot, max(cfg.Connections, 1))
+	for range cap(r.slots) {
+		r.slots <- &slot{}
 	}
 	if r.helo == "" {
 		r.helo = "localhost"
@@ -152,46 +176,47 @@ func (r *Relay) Send(ctx context.Context, from string, to []string, msg []byte) 
 			return fmt.Errorf("relay: rate limit: %w", err)
 		}
 	}
+	var sl *slot
 	select {
-	case r.sem <- struct{}{}:
+	case sl = <-r.slots:
 	case <-ctx.Done():
 		return fmt.Errorf("relay: wait for connection: %w", context.Cause(ctx))
 	}
-	defer func() { <-r.sem }()
-	if r.closed {
+	defer func() { r.slots <- sl }()
+	if r.closed.Load() {
 		return ErrClosed
 	}
-	if r.conn != nil && time.Since(r.conn.lastUsed) > maxIdle {
-		r.drop()
+	if sl.conn != nil && time.Since(sl.conn.lastUsed) > maxIdle {
+		sl.drop()
 	}
 
-	reused := r.conn != nil
-	retry, err := r.transaction(ctx, from, to, msg)
+	reused := sl.conn != nil
+	retry, err := r.transaction(ctx, sl, from, to, msg)
 	if err != nil && retry && reused && ctx.Err() == nil {
 		// The server closed the connection while it was idle (EOF, reset,
 		// or the 421 it sends when it times out). Nothing was handed over,
 		// so one retry on a fresh connection cannot duplicate the message.
-		_, err = r.transaction(ctx, from, to, msg)
+		_, err = r.transaction(ctx, sl, from, to, msg)
 	}
 	return err
 }
 
 // transaction sends one message, dialing first if need be. retry reports
 // that the connection failed before the transaction began.
-func (r *Relay) transaction(ctx context.Context, from string, to []string, msg []byte) (retry bool, err error) {
-	if r.conn == nil {
+func (r *Relay) transaction(ctx context.Context, sl *slot, from string, to []string, msg []byte) (retry bool, err error) {
+	if sl.conn == nil {
 		cn, err := r.connect(ctx)
 		if err != nil {
 			return false, err
 		}
-		r.conn = cn
+		sl.conn = cn
 	}
-	cn := r.conn
+	cn := sl.conn
 	stop := context.AfterFunc(ctx, func() { cn.raw.Close() })
 	op, err := cn.send(from, to, msg, r.timeout)
 	if !stop() {
 		// ctx ended and closed the connection under the transaction.
-		r.drop()
+		sl.drop()
 		if err == nil {
 			return false, nil // accepted just in time
 		}
@@ -211,7 +236,7 @@ func (r *Relay) transaction(ctx context.Context, from string, to []string, msg [
 	default:
 		// 421 (the server is closing), a network error, a timeout: the
 		// session is gone.
-		r.drop()
+		sl.drop()
 		retry = op == "rset" || op == "mail from"
 	}
 	return retry, r.fail(op, err)
@@ -270,7 +295,7 @@ func (r *Relay) connect(ctx context.Context) (*conn, error) {
 	var cn *conn
 	var err error
 	for attempt := 0; ; attempt++ {
-		cn, err = r.dialSession(ctx, !r.ep.ImplicitTLS && !r.noStartTLS)
+		cn, err = r.dialSession(ctx, !r.ep.ImplicitTLS && !r.noStartTLS.Load())
 		if attempt > 0 {
 			break
 		}
@@ -278,9 +303,9 @@ func (r *Relay) connect(ctx context.Context) (*conn, error) {
 		// wrong guess about STARTTLS costs a second connection; the guess
 		// follows what the server did last time.
 		if errors.Is(err, errNoStartTLS) {
-			r.noStartTLS = true
+			r.noStartTLS.Store(true)
 		} else if errors.Is(err, errStartTLSOffered) {
-			r.noStartTLS = false
+			r.noStartTLS.Store(false)
 		} else {
 			break
 		}
@@ -445,31 +470,28 @@ func (a *loginClient) Next(challenge []byte) ([]byte, error) {
 	}
 }
 
-// drop closes the current connection without QUIT: it is broken or stale.
-func (r *Relay) drop() {
-	if r.conn != nil {
-		r.conn.raw.Close()
-		r.conn = nil
-	}
-}
-
-// Close says QUIT and closes the connection. Sends waiting for the
-// connection, and later ones, get ErrClosed.
+// Close says QUIT and closes the connections, each once its transaction
+// ended. Sends waiting for a connection, and later ones, get ErrClosed.
 func (r *Relay) Close() error {
-	r.sem <- struct{}{}
-	defer func() { <-r.sem }()
-	if r.closed {
+	if r.closed.Swap(true) {
 		return nil
 	}
-	r.closed = true
-	if r.conn == nil {
-		return nil
+	taken := make([]*slot, 0, cap(r.slots))
+	for range cap(r.slots) {
+		sl := <-r.slots
+		taken = append(taken, sl)
+		if sl.conn == nil {
+			continue
+		}
+		cn := sl.conn
+		sl.conn = nil
+		cn.c.CommandTimeout = quitTimeout
+		_ = cn.c.Quit() // a courtesy: if the server is gone, there is nothing to report
+		cn.raw.Close()
 	}
-	cn := r.conn
-	r.conn = nil
-	cn.c.CommandTimeout = quitTimeout
-	_ = cn.c.Quit() // a courtesy: if the server is gone, there is nothing to report
-	cn.raw.Close()
+	for _, sl := range taken {
+		r.slots <- sl
+	}
 	return nil
 }
 

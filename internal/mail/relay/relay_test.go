@@ -414,7 +414,9 @@ func TestIdleConnectionIsReplaced(t *testing.T) {
 	ts := startServer(t, serverOptions{startTLS: true})
 	r := newRelay(t, Config{URL: "smtp://" + ts.addr + "?insecure_skip_verify=1"})
 	send(t, r, "one")
-	r.conn.lastUsed = time.Now().Add(-maxIdle - time.Second) // instead of waiting
+	sl := <-r.slots // the relay's one session, idle: instead of waiting
+	sl.conn.lastUsed = time.Now().Add(-maxIdle - time.Second)
+	r.slots <- sl
 	send(t, r, "two")
 	if n := ts.accepted.Load(); n != 2 {
 		t.Errorf("%d connections, want 2", n)
@@ -566,6 +568,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"negative rate", Config{URL: "smtp://h:25", RatePerSecond: -1}},
 		{"NaN rate", Config{URL: "smtp://h:25", RatePerSecond: math.NaN()}},
 		{"negative timeout", Config{URL: "smtp://h:25", Timeout: -time.Second}},
+		{"negative connections", Config{URL: "smtp://h:25", Connections: -1}},
 		{"HELO with space", Config{URL: "smtp://h:25", HeloName: "a b"}},
 		{"DKIM without key", Config{URL: "smtp://h:25", DKIM: &DKIMConfig{Domain: "example.com", Selector: "s1"}}},
 	}
@@ -665,5 +668,43 @@ func BenchmarkRelaySendDKIM(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSendsOnSeveralConnections: with Connections n, n messages are in the
+// server's hands at once, each on a connection of its own, and no more
+// connections are opened than n.
+func TestSendsOnSeveralConnections(t *testing.T) {
+	const n = 3
+	ts := startServer(t, serverOptions{startTLS: true})
+	var inData atomic.Int32
+	together := make(chan struct{})
+	var once sync.Once
+	ts.hooks(nil, nil, func(string) error {
+		if inData.Add(1) == n {
+			once.Do(func() { close(together) })
+		}
+		select {
+		case <-together:
+			return nil
+		case <-time.After(10 * time.Second):
+			return errors.New("no other message arrived beside this one")
+		}
+	})
+	r := newRelay(t, Config{URL: "smtp://" + ts.addr + "?insecure_skip_verify=1", Connections: n})
+	var wg sync.WaitGroup
+	for i := range 4 * n {
+		wg.Go(func() {
+			if err := r.Send(context.Background(), testFrom, []string{testTo}, testMessage(fmt.Sprint("parallel ", i))); err != nil {
+				t.Errorf("Send %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := len(ts.messages()); got != 4*n {
+		t.Errorf("server has %d messages, want %d", got, 4*n)
+	}
+	if got := ts.accepted.Load(); got != n {
+		t.Errorf("%d connections, want %d", got, n)
 	}
 }
