@@ -15,6 +15,7 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -188,5 +189,35 @@ func Each[T any](fn func(ctx context.Context, item T)) func(context.Context, []T
 			fn(ctx, it)
 		}
 		return true
+	}
+}
+
+// EachParallel is Each with up to n items handled at once (n < 2: one by
+// one); it returns once all the batch's items were handled.
+func EachParallel[T any](n int, fn func(ctx context.Context, item T)) func(context.Context, []T) bool {
+	if n < 2 {
+		return Each(fn)
+	}
+	return func(ctx context.Context, batch []T) bool {
+		items := make(chan T)
+		var wg sync.WaitGroup
+		for range min(n, len(batch)) {
+			wg.Go(func() {
+				for it := range items {
+					fn(ctx, it)
+				}
+			})
+		}
+		progressed := true
+		for _, it := range batch {
+			if ctx.Err() != nil {
+				progressed = false
+				break
+			}
+			items <- it
+		}
+		close(items)
+		wg.Wait()
+		return progressed
 	}
 }

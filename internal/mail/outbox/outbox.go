@@ -60,8 +60,11 @@ type Options struct {
 	// NodeID names this node on the emails it claims, so that they are
 	// released when it dies.
 	NodeID string
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Parallel is how many emails are handed to the sender at once (its
+	// connections to the relay); 1 if zero.
+	Parallel int
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Worker delivers the outbox.
@@ -144,7 +147,7 @@ func (w *Worker) deliverDue(ctx context.Context) error {
 	if w.sender == nil {
 		return worker.Batches(ctx, 50, w.claim(24*time.Hour), worker.Each(w.logUndeliverable))
 	}
-	return worker.Batches(ctx, 50, w.claim(w.opts.Lease), worker.Each(w.deliver))
+	return worker.Batches(ctx, 50, w.claim(w.opts.Lease), worker.EachParallel(w.opts.Parallel, w.deliver))
 }
 
 // logUndeliverable logs a queued email once, pushing its next look far

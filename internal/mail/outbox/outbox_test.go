@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,17 +65,29 @@ func must(t testing.TB, err error) {
 var sample = []byte("From: a@example.com\r\nTo: v@example.com\r\nSubject: hi\r\nMessage-ID: <x@example.com>\r\n\r\nHello there, this is a forwarded reply of ordinary length.\r\n")
 
 // queue puts n emails in the outbox, each carrying one agent reply.
-func (f *fixture) queue(t testing.TB, n int) []string {
+func (f *fixture) queue(t testing.TB, n int) []string { return f.queueIn(t, n, false) }
+
+// queueBurst is queue with each email in a conversation of its own, as
+// when many visitors leave at once.
+func (f *fixture) queueBurst(t testing.TB, n int) []string { return f.queueIn(t, n, true) }
+
+func (f *fixture) queueIn(t testing.TB, n int, spread bool) []string {
 	t.Helper()
 	ctx := context.Background()
 	ids := make([]string, n)
 	now := time.Now()
 	for i := range ids {
-		e := store.Email{ID: model.NewID(), WorkspaceID: f.ws, ConversationID: f.convID, VisitorID: f.visitor,
+		convID := f.convID
+		if spread {
+			convID = model.NewID()
+			must(t, f.db.CreateConversation(ctx, model.Conversation{ID: convID, WorkspaceID: f.ws, Visitor: model.Visitor{ID: f.visitor},
+				Status: "open", Channel: "website", CreatedAt: now, LastMessageAt: now}))
+		}
+		e := store.Email{ID: model.NewID(), WorkspaceID: f.ws, ConversationID: convID, VisitorID: f.visitor,
 			MessageID: fmt.Sprintf("<%d.%s@example.com>", i, model.NewID()), From: "parley@example.com", To: "v@example.com",
 			Raw: sample, NextAttemptAt: now, CreatedAt: now}
 		author := "agent"
-		reply := model.Message{ID: model.NewID(), WorkspaceID: f.ws, ConversationID: f.convID,
+		reply := model.Message{ID: model.NewID(), WorkspaceID: f.ws, ConversationID: convID,
 			Author: model.Author{Kind: "agent", Name: &author}, Kind: "reply", Channel: "dashboard", Body: "r", CreatedAt: now}
 		must(t, f.db.CreateMessage(ctx, reply))
 		must(t, f.db.InTx(ctx, func(tx *store.Store) error {
@@ -226,39 +239,84 @@ func TestNoRelayKeepsEmailsQueued(t *testing.T) {
 // BenchmarkOutbox delivers queued emails through the relay client to a
 // loopback SMTP server; BenchmarkBareSMTPLoop sends the same message with a
 // bare go-smtp client loop on one connection, for the ratio.
-func BenchmarkOutbox(b *testing.B) {
-	f := newFixture(b)
-	srv := apptest.StartRelay(b)
-	r, err := relay.New(relay.Config{URL: srv.URL})
-	if err != nil {
-		b.Fatal(err)
+// TestParallelDeliverySendsEachOnce: with several connections to the
+// relay, every queued email is handed over once and recorded as sent.
+func TestParallelDeliverySendsEachOnce(t *testing.T) {
+	f := newFixture(t)
+	srv := apptest.StartRelay(t)
+	r, err := relay.New(relay.Config{URL: srv.URL, Connections: 4})
+	must(t, err)
+	t.Cleanup(func() { r.Close() })
+	ids := f.queue(t, 120)
+	run(t, outbox.New(f.db, r, f.chat, outbox.Options{IsPermanent: relay.IsPermanent, Parallel: 4,
+		Logger: slog.New(slog.DiscardHandler)}))
+	srv.Wait(t, len(ids), time.Minute)
+	for _, id := range ids {
+		apptest.Eventually(t, 10*time.Second, "email "+id+" recorded as sent", func() bool { return f.status(t, id).Status == "sent" })
 	}
-	defer r.Close()
-	ids := f.queue(b, b.N)
-	w := outbox.New(f.db, r, f.chat, outbox.Options{IsPermanent: relay.IsPermanent, Logger: slog.New(slog.DiscardHandler)})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	b.ResetTimer()
-	go w.Run(ctx)
-	srv.Wait(b, b.N, 5*time.Minute)
-	b.StopTimer()
-	apptest.Eventually(b, 10*time.Second, "last status recorded", func() bool { return f.status(b, ids[len(ids)-1]).Status == "sent" })
+	if n := srv.Attempts(); n != len(ids) {
+		t.Errorf("relay saw %d messages, want %d", n, len(ids))
+	}
 }
 
+// BenchmarkOutbox delivers b.N queued emails, each of its own
+// conversation, through the relay on conns connections, against
+// BenchmarkBareSMTPLoop's floor with as many.
+func BenchmarkOutbox(b *testing.B) {
+	for _, conns := range []int{1, 4} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			f := newFixture(b)
+			srv := apptest.StartRelay(b)
+			r, err := relay.New(relay.Config{URL: srv.URL, Connections: conns})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			ids := f.queueBurst(b, b.N)
+			w := outbox.New(f.db, r, f.chat, outbox.Options{IsPermanent: relay.IsPermanent, Parallel: conns, Logger: slog.New(slog.DiscardHandler)})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			b.ResetTimer()
+			go w.Run(ctx)
+			srv.Wait(b, b.N, 5*time.Minute)
+			b.StopTimer()
+			apptest.Eventually(b, 10*time.Second, "last status recorded", func() bool { return f.status(b, ids[len(ids)-1]).Status == "sent" })
+		})
+	}
+}
+
+// BenchmarkBareSMTPLoop sends b.N messages with go-smtp alone, split over
+// conns connections: the least a delivery can cost.
 func BenchmarkBareSMTPLoop(b *testing.B) {
-	srv := apptest.StartRelay(b)
-	c, err := smtp.Dial(srv.Addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Hello("localhost"); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := c.SendMail("parley@example.com", []string{"v@example.com"}, strings.NewReader(string(sample))); err != nil {
-			b.Fatal(err)
-		}
+	for _, conns := range []int{1, 4} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			srv := apptest.StartRelay(b)
+			clients := make([]*smtp.Client, conns)
+			for i := range clients {
+				c, err := smtp.Dial(srv.Addr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close()
+				if err := c.Hello("localhost"); err != nil {
+					b.Fatal(err)
+				}
+				clients[i] = c
+			}
+			var next atomic.Int64
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for _, c := range clients {
+				wg.Go(func() {
+					for next.Add(1) <= int64(b.N) {
+						if err := c.SendMail("parley@example.com", []string{"v@example.com"}, strings.NewReader(string(sample))); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
 	}
 }
