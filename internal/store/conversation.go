@@ -103,6 +103,17 @@ func (s *Store) OpenConversationIDs(ctx context.Context, workspaceID string) ([]
 }
 
 func (s *Store) ids(ctx context.Context, q string, args ...any) ([]string, error) {
+	if s.commits != nil && isWrite(q) {
+		// A write (UPDATE ... RETURNING id) on its own commits with the
+		// others queued, as exec's do.
+		var ids []string
+		err := s.commits.run(ctx, func(tx *Store) error {
+			var err error
+			ids, err = tx.ids(ctx, q, args...)
+			return err
+		}, nil)
+		return ids, err
+	}
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list ids: %w", err)
