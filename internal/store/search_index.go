@@ -16,9 +16,10 @@ import (
 // It runs shortly after writes (indexLoop) and before every search, so a
 // search finds every message committed before it started.
 
-// indexBatch bounds the messages one indexing transaction takes, so that
-// a long backlog (after an import) does not hold the writer for long.
-const indexBatch = 2000
+// indexBatch bounds the messages one indexing transaction takes: each
+// holds the writer, and replies queued behind it wait (100 short messages
+// take about a millisecond); a backlog goes in several.
+const indexBatch = 100
 
 // indexDelay is how long the indexer lets writes gather after one.
 var indexDelay = 250 * time.Millisecond

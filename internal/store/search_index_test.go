@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -45,6 +46,23 @@ func TestMessagesIndexedInTheBackground(t *testing.T) {
 		check(t, "indexed "+id, count(`SELECT COUNT(*) FROM search_docs WHERE message_id = ?`, id), 1)
 	}
 	check(t, "index rows", count(`SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'words'`), 3)
+	// A backlog larger than one indexing transaction goes in several.
+	err := db.InTx(ctx, func(tx *store.Store) error {
+		for i := range 250 {
+			m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
+				Author: model.Author{Kind: model.AuthorVisitor}, Kind: model.KindReply, Channel: model.MsgChannelWidget,
+				Body: fmt.Sprint("backlog ", i), CreatedAt: base}
+			if err := tx.CreateMessage(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, "backlog found", len(foundMessages(t, db, w.ID, "backlog", 1000)), 250)
+	check(t, "nothing left pending", count(`SELECT COUNT(*) FROM search_pending`), 0)
 	// Events are not searched: they wait for nothing.
 	newMessage(t, db, c, model.AuthorSystem, model.KindEvent, "conversation closed")
 	check(t, "event pending", count(`SELECT COUNT(*) FROM search_pending`), 0)
