@@ -255,11 +255,10 @@ func (c *committer) begin(ctx context.Context) (*sql.Tx, error) {
 			return nil, err
 		}
 		// The writer's cache holds the pages replies touch again and
-		// again (conversations, the newest messages, their indexes): 16
-		// MiB hold those of tens of thousands of open conversations. A
-		// reader's cache is emptied by every write, so the others keep
-		// the default. Checkpoints are the checkpointer's.
-		for _, q := range []string{"PRAGMA cache_size = -16384", "PRAGMA wal_autocheckpoint = 0"} {
+		// again (conversations, the newest messages, their indexes), up
+		// to 64 MiB. A reader's cache is emptied by every write, so the
+		// others keep the default. Checkpoints are the checkpointer's.
+		for _, q := range []string{"PRAGMA cache_size = -65536", "PRAGMA wal_autocheckpoint = 0"} {
 			if _, err := conn.ExecContext(ctx, q); err != nil {
 				_ = conn.Close()
 				return nil, fmt.Errorf("set up the writer connection: %w", err)
