@@ -187,7 +187,15 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 	}); err != nil {
 		return res, fmt.Errorf("prepare: %w", err)
 	}
-	time.Sleep(time.Second) // let the server settle before reading its memory
+	// Let the server finish what the preparation set off (Parley
+	// evaluates each new conversation for forwarding and indexes its
+	// first message) before reading its memory and sending: the rates
+	// measure a steady state, not the tail of the preparation.
+	quiet, err := waitQuiet(ctx, pid)
+	if err != nil {
+		return res, err
+	}
+	logf("  quiet after %s", quiet.Round(100*time.Millisecond))
 	rssAfter, err := rssKiB(pid)
 	if err != nil {
 		return res, err
@@ -362,4 +370,31 @@ func cpuSeconds(pid int) (float64, error) {
 		return 0, fmt.Errorf("read /proc/%d/stat", pid)
 	}
 	return (u + s) / 100, nil // USER_HZ is 100 on Linux
+}
+
+// waitQuiet waits until the process used under 5 % of a core for half a
+// second (at least one second, at most a minute), and says how long that
+// took.
+func waitQuiet(ctx context.Context, pid int) (time.Duration, error) {
+	start := time.Now()
+	time.Sleep(time.Second)
+	for time.Since(start) < time.Minute {
+		before, err := cpuSeconds(pid)
+		if err != nil {
+			return 0, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		after, err := cpuSeconds(pid)
+		if err != nil {
+			return 0, err
+		}
+		if after-before < 0.025 {
+			break
+		}
+	}
+	return time.Since(start), nil
 }
