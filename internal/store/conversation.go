@@ -104,15 +104,8 @@ func (s *Store) OpenConversationIDs(ctx context.Context, workspaceID string) ([]
 
 func (s *Store) ids(ctx context.Context, q string, args ...any) ([]string, error) {
 	if s.commits != nil && isWrite(q) {
-		// A write (UPDATE ... RETURNING id) on its own commits with the
-		// others queued, as exec's do.
-		var ids []string
-		err := s.commits.run(ctx, func(tx *Store) error {
-			var err error
-			ids, err = tx.ids(ctx, q, args...)
-			return err
-		}, nil)
-		return ids, err
+		// A write (UPDATE ... RETURNING id), as exec's.
+		return alone(ctx, s.commits, func(tx *Store) ([]string, error) { return tx.ids(ctx, q, args...) })
 	}
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {

@@ -224,16 +224,21 @@ func (s *Store) rebind(q string) string {
 	return b.String()
 }
 
+// alone runs one write of s's database (not of a transaction) through
+// the committer, where it commits with the others queued.
+func alone[T any](ctx context.Context, c *committer, write func(tx *Store) (T, error)) (T, error) {
+	var out T
+	err := c.run(ctx, func(tx *Store) error {
+		var err error
+		out, err = write(tx)
+		return err
+	}, nil)
+	return out, err
+}
+
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if s.commits != nil {
-		// A write on its own commits with the others queued.
-		var res sql.Result
-		err := s.commits.run(ctx, func(tx *Store) error {
-			var err error
-			res, err = tx.exec(ctx, q, args...)
-			return err
-		}, nil)
-		return res, err
+		return alone(ctx, s.commits, func(tx *Store) (sql.Result, error) { return tx.exec(ctx, q, args...) })
 	}
 	ctx = s.withoutCancel(ctx)
 	if s.writes != nil {
