@@ -61,20 +61,25 @@ func (s *Service) UpdateVisitorContext(ctx context.Context, v model.Visitor, in 
 	if pageURL, ok := cleanPageURL(in.PageURL); ok {
 		page, pageOK = model.Page{URL: pageURL, Title: cleanTitle(in.PageTitle), At: s.now()}, true
 	}
+	if u == (store.ContextUpdate{}) && !pageOK {
+		return v, nil // nothing to record
+	}
+	// The visitor is read back in the same transaction, on the writer's
+	// warm connection, and is the one written.
+	var nv model.Visitor
 	err := s.db.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.UpdateVisitorContext(ctx, v.ID, u); err != nil {
 			return err
 		}
 		if pageOK {
-			_, err := tx.AddVisitorPage(ctx, v.WorkspaceID, v.ID, page)
-			return err
+			if _, err := tx.AddVisitorPage(ctx, v.WorkspaceID, v.ID, page); err != nil {
+				return err
+			}
 		}
-		return nil
+		var err error
+		nv, err = tx.VisitorByID(ctx, v.ID)
+		return err
 	})
-	if err != nil {
-		return v, err
-	}
-	nv, err := s.db.VisitorByID(ctx, v.ID)
 	if err != nil {
 		return v, err
 	}
