@@ -258,11 +258,9 @@ func (c *committer) begin(ctx context.Context) (*sql.Tx, error) {
 		// conversations 16 and 64 MiB gave the same reply latency and 1
 		// and 3 KiB more server memory per open widget. Checkpoints are
 		// the checkpointer's.
-		for _, q := range []string{"PRAGMA wal_autocheckpoint = 0"} {
-			if _, err := conn.ExecContext(ctx, q); err != nil {
-				_ = conn.Close()
-				return nil, fmt.Errorf("set up the writer connection: %w", err)
-			}
+		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("set up the writer connection: %w", err)
 		}
 		c.conn = conn
 	}

@@ -190,23 +190,11 @@ func (s *Store) QueueWebhookEvent(ctx context.Context, workspaceID, conversation
 // enabled webhook of a workspace: a change's events are encoded and queued
 // only when one of them subscribes (QueueWebhookEvent decides again).
 func (s *Store) EnabledWebhookEvents(ctx context.Context, workspaceID string) ([]string, error) {
-	rows, err := s.query(ctx, `SELECT events FROM webhooks WHERE workspace_id = ? AND disabled_at IS NULL`, workspaceID)
+	evs, err := s.ids(ctx, `SELECT events FROM webhooks WHERE workspace_id = ? AND disabled_at IS NULL`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list webhook subscriptions: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var ev string
-		if err := rows.Scan(&ev); err != nil {
-			return nil, fmt.Errorf("list webhook subscriptions: %w", err)
-		}
-		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list webhook subscriptions: %w", err)
-	}
-	return out, nil
+	return evs, nil
 }
 
 // ClaimWebhookDeliveries leases up to limit due deliveries, each the oldest
