@@ -180,7 +180,15 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 	var failures atomic.Int64
 	ws := newWorkspaceCache()
 	e.each(ctx, ids, func(id string) {
-		if _, err := e.evaluate(ctx, id, ws); err != nil && ctx.Err() == nil {
+		// A change (a reply, a visit) to a conversation that cannot be
+		// emailed mostly leaves its decision as it was: settled without
+		// the writer. Due conversations (runDue) can be emailed, and go
+		// straight to evaluate.
+		_, settled, err := e.settledWithout(ctx, id, ws)
+		if err == nil && !settled {
+			_, err = e.evaluate(ctx, id, ws)
+		}
+		if err != nil && ctx.Err() == nil {
 			e.log.Error("evaluate forwarding; will retry", "conversation", id, "err", err)
 			e.retryLater(e.pending, id) // kept: a database outage loses no change
 			failures.Add(1)
@@ -195,32 +203,7 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 // each runs fn for every id on up to Workers goroutines, stopping early
 // when ctx ends.
 func (e *Engine) each(ctx context.Context, ids []string, fn func(id string)) {
-	if e.opts.Workers == 1 {
-		for _, id := range ids {
-			if ctx.Err() != nil {
-				return
-			}
-			fn(id)
-		}
-		return
-	}
-	jobs := make(chan string)
-	var wg sync.WaitGroup
-	for range min(e.opts.Workers, len(ids)) {
-		wg.Go(func() {
-			for id := range jobs {
-				fn(id)
-			}
-		})
-	}
-	for _, id := range ids {
-		if ctx.Err() != nil {
-			break
-		}
-		jobs <- id
-	}
-	close(jobs)
-	wg.Wait()
+	worker.EachParallel(e.opts.Workers, func(_ context.Context, id string) { fn(id) })(ctx, ids)
 }
 
 // runDue evaluates the conversations whose due time has come.
@@ -341,9 +324,6 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 		newDue   *time.Time
 		decision Decision
 	)
-	if due, settled, err := e.settledWithout(ctx, conversationID, ws); err != nil || settled {
-		return due, err
-	}
 	err := e.db.InTx(ctx, func(tx *store.Store) error {
 		c, ok, err := tx.LockedConversation(ctx, conversationID)
 		if err != nil || !ok {
@@ -431,8 +411,8 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 	return newDue, nil
 }
 
-// settledWithout looks at a conversation that cannot be emailed (no
-// address, a channel of its own, forwarding off) outside any write
+// settledWithout looks at a changed conversation that cannot be emailed
+// (no address, a channel of its own, forwarding off) outside any write
 // transaction: when the decision is the one recorded already, there is
 // nothing to write, and the conversation is settled without taking the
 // writer (each agent reply to an anonymous visitor asks for an
