@@ -8,6 +8,7 @@ import (
 	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/store"
 )
 
 var _ outbox.Reporter = (*Service)(nil)
@@ -24,17 +25,14 @@ var _ outbox.Reporter = (*Service)(nil)
 func (s *Service) EmailDelivery(ctx context.Context, d outbox.Delivery) error {
 	switch d.Status {
 	case model.DeliverySent, model.DeliveryFailed:
-		if e, err := s.db.Email(ctx, d.EmailID); err == nil {
-			typ := realtime.EmailSent
-			if d.Status == model.DeliveryFailed {
-				typ = realtime.EmailBounced
-			}
-			s.emitEmail(ctx, typ, e, d.Status, d.Error)
-		} else {
-			s.log.Error("queue webhook event: read email", "email", d.EmailID, "err", err)
+		typ := realtime.EmailSent
+		if d.Status == model.DeliveryFailed {
+			typ = realtime.EmailBounced
 		}
+		s.emitEmail(ctx, typ, store.Email{ID: d.EmailID, WorkspaceID: d.WorkspaceID, ConversationID: d.ConversationID, To: d.To},
+			d.Status, d.Error)
 	}
-	msgs, err := s.db.RecordEmailOutcome(ctx, d.WorkspaceID, d.EmailID, d.Status, d.Next, d.Error, d.At)
+	msgs, err := s.db.RecordEmailOutcome(ctx, d.EmailID, d.Status, d.Next, d.Error, d.At)
 	// What was recorded before a failure is shown all the same.
 	for _, m := range msgs {
 		s.toAgents(d.WorkspaceID, realtime.MessageUpdated, m)

@@ -493,8 +493,10 @@ func TestLockedConversation(t *testing.T) {
 		newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "hello")
 
 		err := db.InTx(ctx, func(tx *store.Store) error {
+			// A forwarding read: without the unread count and the preview,
+			// which walk the messages.
 			got, ok, err := tx.LockedConversation(ctx, c.ID)
-			if err != nil || !ok || got.ID != c.ID || got.Visitor.ID != v.ID || got.Unread != 1 {
+			if err != nil || !ok || got.ID != c.ID || got.Visitor.ID != v.ID || got.Unread != 0 || got.LastMessage != nil {
 				t.Errorf("locked read: ok %v, err %v, %+v", ok, err, got)
 			}
 			if db.Dialect() != store.Postgres {

@@ -104,11 +104,11 @@ func (s *Store) DueConversations(ctx context.Context, now time.Time, limit int) 
 }
 
 // LockedConversation reads a conversation for a transaction that will
-// change it. On PostgreSQL the row stays locked until the transaction ends,
+// change it, as ConversationForForwarding does. On PostgreSQL the row stays locked until the transaction ends,
 // and ok is false when another transaction holds it (another node is
 // deciding on it) or it is gone; SQLite's single writer needs no lock.
 func (s *Store) LockedConversation(ctx context.Context, id string) (c model.Conversation, ok bool, err error) {
-	q := conversationSelect + ` WHERE c.id = ?`
+	q := conversationForwardSelect + ` WHERE c.id = ?`
 	if s.dialect == Postgres {
 		q += ` FOR UPDATE OF c SKIP LOCKED`
 	}
@@ -354,55 +354,64 @@ func (s *Store) SetEmailStatus(ctx context.Context, id, status string, next time
 }
 
 // RecordEmailOutcome is SetEmailStatus for the outbox, in a transaction of
-// its own: it records how the delivery of email emailID of the workspace
+// its own: it records how the delivery of email emailID
 // went and returns the replies it carries as they now are, for the agents'
 // dashboards. On PostgreSQL it
 // is one statement: the outbox records one outcome per email, and in a
 // burst of thousands those round trips were a fifth of the database's
 // work.
-func (db *DB) RecordEmailOutcome(ctx context.Context, workspaceID, emailID, status string, next time.Time, lastErr string, at time.Time) ([]model.Message, error) {
+func (db *DB) RecordEmailOutcome(ctx context.Context, emailID, status string, next time.Time, lastErr string, at time.Time) ([]model.Message, error) {
+	var msgs []model.Message
 	if db.dialect != Postgres {
-		var ids []string
 		err := db.InTx(ctx, func(tx *Store) error {
-			var err error
-			ids, err = tx.SetEmailStatus(ctx, emailID, status, next, lastErr, at)
-			return err
+			res, err := tx.exec(ctx, setEmailStatus, emailStatusArgs(emailID, status, next, lastErr, at)...)
+			if err != nil {
+				return fmt.Errorf("set status of email %s: %w", emailID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 || status == "queued" {
+				return nil
+			}
+			// The replies come back as they now are, from the same statement.
+			msgs, err = returnedMessages(tx.query(ctx, `UPDATE messages SET forwarded_status = ? WHERE forwarded_email_id = ?
+				RETURNING `+messageColumns, status, emailID))
+			if err != nil {
+				return fmt.Errorf("set status of replies of email %s: %w", emailID, err)
+			}
+			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		msgs := make([]model.Message, 0, len(ids))
-		for _, id := range ids {
-			m, err := db.Message(ctx, workspaceID, id)
-			if err != nil {
-				return msgs, err
-			}
-			msgs = append(msgs, m)
+	} else {
+		var err error
+		msgs, err = returnedMessages(db.query(ctx, `WITH e AS (`+setEmailStatus+` RETURNING id, status)
+			UPDATE messages SET forwarded_status = e.status FROM e
+			WHERE messages.forwarded_email_id = e.id AND e.status <> 'queued'
+			RETURNING `+prefixed("messages.", messageColumns),
+			emailStatusArgs(emailID, status, next, lastErr, at)...))
+		if err != nil {
+			return nil, fmt.Errorf("set status of email %s: %w", emailID, err)
 		}
-		return msgs, nil
 	}
-	rows, err := db.query(ctx, `WITH e AS (`+setEmailStatus+` RETURNING id, status)
-		UPDATE messages SET forwarded_status = e.status FROM e
-		WHERE messages.forwarded_email_id = e.id AND e.status <> 'queued'
-		RETURNING `+prefixed("messages.", messageColumns),
-		emailStatusArgs(emailID, status, next, lastErr, at)...)
+	sort.Slice(msgs, func(i, j int) bool { return msgs[i].ID < msgs[j].ID })
+	return msgs, nil
+}
+
+// returnedMessages reads the messages a statement returned (messageColumns).
+func returnedMessages(rows *sql.Rows, err error) ([]model.Message, error) {
 	if err != nil {
-		return nil, fmt.Errorf("set status of email %s: %w", emailID, err)
+		return nil, err
 	}
 	defer rows.Close()
 	var msgs []model.Message
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
-			return nil, fmt.Errorf("set status of email %s: %w", emailID, err)
+			return nil, err
 		}
 		msgs = append(msgs, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("set status of email %s: %w", emailID, err)
-	}
-	sort.Slice(msgs, func(i, j int) bool { return msgs[i].ID < msgs[j].ID })
-	return msgs, nil
+	return msgs, rows.Err()
 }
 
 // ReleaseEmailLeases makes every queued email due now (start-up of a single

@@ -123,7 +123,7 @@ func TestRecordEmailOutcome(t *testing.T) {
 			{"sent", "sent", "[one:sent two:sent]"},
 		}
 		for _, tt := range tests {
-			got, err := db.RecordEmailOutcome(ctx, e.WorkspaceID, e.ID, tt.status, now, "", now)
+			got, err := db.RecordEmailOutcome(ctx, e.ID, tt.status, now, "", now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +140,7 @@ func TestRecordEmailOutcome(t *testing.T) {
 		if _, err := db.SetEmailStatus(ctx, b.ID, "bounced", now, "bounced: 5.1.1", now); err != nil {
 			t.Fatal(err)
 		}
-		got, err := db.RecordEmailOutcome(ctx, b.WorkspaceID, b.ID, "sent", now, "", now)
+		got, err := db.RecordEmailOutcome(ctx, b.ID, "sent", now, "", now)
 		if err != nil || len(got) != 0 {
 			t.Errorf("sent after a bounce: %s, %v; want nothing changed", status(got), err)
 		}

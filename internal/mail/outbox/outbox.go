@@ -35,6 +35,7 @@ type Delivery struct {
 	EmailID        string
 	WorkspaceID    string
 	ConversationID string
+	To             string // the recipient
 	// Status is model.DeliverySent, model.DeliveryFailed, or
 	// model.DeliveryQueued when the email is to be tried again at Next.
 	Status string
@@ -160,7 +161,7 @@ func (w *Worker) logUndeliverable(ctx context.Context, e store.Email) {
 		"email", e.ID, "conversation", e.ConversationID, "to", logging.MaskEmail(e.To), "message_id", e.MessageID)
 	w.log.Debug("undeliverable email", "email", e.ID, "to", e.To, "raw", string(e.Raw))
 	now := w.opts.Now()
-	w.record(ctx, Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID,
+	w.record(ctx, Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID, To: e.To,
 		Status: model.DeliveryQueued, Next: now.Add(24 * time.Hour), Error: "no relay configured (PARLEY_SMTP_URL is empty)", At: now, QueuedAt: e.CreatedAt})
 }
 
@@ -174,7 +175,7 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) {
 		return
 	}
 	now := w.opts.Now()
-	d := Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID,
+	d := Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID, To: e.To,
 		Status: model.DeliverySent, Next: now, At: now, QueuedAt: e.CreatedAt}
 	// One line per delivery attempt, keyed by the outbox id; the relay's
 	// answer may quote the visitor's address, masked like "to".
