@@ -64,10 +64,16 @@ func TestLongConversationPages(t *testing.T) {
 		if pages > 10 {
 			t.Fatal("older messages never end")
 		}
-		top := eval[string](agent, `document.querySelector('[data-testid="message"]').dataset.id`)
+		// The message at the top is read as the thread scrolls, in one go:
+		// a page loading meanwhile (the last one's neighbour) puts other
+		// messages at the top.
 		have := len(shownIDs(agent))
-		eval[bool](agent, `(() => { document.getElementById('conv-messages').scrollTop = 0; return true; })()`)
-		agent.waitFor("older messages", fmt.Sprintf(`document.querySelectorAll('[data-testid="message"]').length > %d`, have), 10*time.Second)
+		top := eval[string](agent, `(() => { const el = document.getElementById('conv-messages');
+			el.scrollTop = 0; return el.querySelector('[data-testid="message"]').dataset.id; })()`)
+		// As a reader keeps at the top until the page comes.
+		agent.waitFor("older messages", fmt.Sprintf(`(() => { const el = document.getElementById('conv-messages');
+			if (el.querySelectorAll('[data-testid="message"]').length > %d) return true;
+			if (el.scrollTop > 0) el.scrollTop = 0; return false; })()`, have), 10*time.Second)
 		inView := `(() => { const m = document.querySelector('[data-id=` + js(top) + `]'), b = document.getElementById('conv-messages').getBoundingClientRect();
 			const r = m.getBoundingClientRect(); return r.bottom > b.top && r.top < b.bottom; })()`
 		if !eval[bool](agent, inView) {

@@ -263,7 +263,9 @@
         !have.has(li.dataset.id) && li.dataset.id !== (older ? 'newer' : 'older'));
       const end = a.closest('li');
       if (older) {
-        // Keep the messages in view where they are.
+        // Keep the messages in view where they are (done here, not by the
+        // browser's scroll anchoring, which the stylesheet turns off: both
+        // would move the thread twice).
         const fromBottom = el.scrollHeight - el.scrollTop;
         end.replaceWith(...items);
         el.scrollTop = el.scrollHeight - fromBottom;
@@ -658,8 +660,14 @@
           .then(applyList));
       }
       if (conv) {
-        jobs.push(get('/dashboard/partials/conversation/' + encodeURIComponent(convID) + '?status=' + encodeURIComponent(filter) + threadRange())
-          .then(applyConversation));
+        const range = threadRange();
+        jobs.push(get('/dashboard/partials/conversation/' + encodeURIComponent(convID) + '?status=' + encodeURIComponent(filter) + range)
+          .then((html) => {
+            // Older or newer messages loaded meanwhile: this answer lacks
+            // them. Ask again for what is shown now.
+            if (threadRange() !== range) return schedule(false, true);
+            applyConversation(html);
+          }));
       }
       await Promise.all(jobs);
     } catch (e) {
