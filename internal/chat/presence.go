@@ -120,28 +120,46 @@ func (s *Service) scheduleLeave(ctx context.Context, visitorID string, leftAt ti
 }
 
 // recordLeave removes this node's presence row of the visitor and marks
-// them gone since leftAt unless another node holds a connection.
+// them gone since leftAt unless another node holds a connection: one
+// transaction, so that a thousand widgets closing at once are a few
+// commits, not thousands.
 func (s *Service) recordLeave(ctx context.Context, visitorID string, leftAt time.Time) error {
-	if err := s.db.RemovePresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID); err != nil {
-		return err
-	}
-	return s.leaveIfAbsent(ctx, visitorID, leftAt)
+	return s.leave(ctx, visitorID, leftAt, true)
 }
 
 // leaveIfAbsent marks the visitor gone since leftAt unless some node holds
 // a connection for them.
 func (s *Service) leaveIfAbsent(ctx context.Context, visitorID string, leftAt time.Time) error {
-	present, err := s.db.Present(ctx, store.PresenceVisitor, visitorID)
-	if err != nil {
+	return s.leave(ctx, visitorID, leftAt, false)
+}
+
+func (s *Service) leave(ctx context.Context, visitorID string, leftAt time.Time, ownRow bool) error {
+	var (
+		v    model.Visitor
+		left bool
+	)
+	err := s.db.InTx(ctx, func(tx *store.Store) error {
+		if ownRow {
+			if err := tx.RemovePresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID); err != nil {
+				return err
+			}
+		}
+		present, err := tx.Present(ctx, store.PresenceVisitor, visitorID)
+		if err != nil || present {
+			return err // or reconnected on another node
+		}
+		if err := tx.SetVisitorLeft(ctx, visitorID, leftAt); err != nil {
+			return err
+		}
+		left = true
+		v, err = tx.VisitorByID(ctx, visitorID)
+		return err
+	})
+	if err != nil || !left {
 		return err
 	}
-	if present {
-		return nil // reconnected on another node
-	}
-	if err := s.db.SetVisitorLeft(ctx, visitorID, leftAt); err != nil {
-		return err
-	}
-	s.visitorUpdated(ctx, visitorID)
+	s.toAgents(v.WorkspaceID, realtime.VisitorUpdated, v)
+	s.eval.VisitorChanged(ctx, visitorID)
 	return nil
 }
 
