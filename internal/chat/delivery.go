@@ -32,9 +32,16 @@ func (s *Service) EmailDelivery(ctx context.Context, d outbox.Delivery) error {
 		s.emitEmail(ctx, typ, store.Email{ID: d.EmailID, WorkspaceID: d.WorkspaceID, ConversationID: d.ConversationID, To: d.To},
 			d.Status, d.Error)
 	}
-	msgs, err := s.db.RecordEmailOutcome(ctx, d.EmailID, d.Status, d.Next, d.Error, d.At)
+	var note string
+	switch d.Status {
+	case model.DeliverySent:
+		note = "; the relay accepted it at " + d.At.UTC().Format("15:04:05")
+	case model.DeliveryFailed:
+		note = "; delivery failed at " + d.At.UTC().Format("15:04:05")
+	}
+	out, err := s.db.RecordEmailOutcome(ctx, d.EmailID, d.Status, d.Next, d.Error, d.At, note)
 	// What was recorded before a failure is shown all the same.
-	for _, m := range msgs {
+	for _, m := range out.Replies {
 		s.toAgents(d.WorkspaceID, realtime.MessageUpdated, m)
 	}
 	if err != nil {
@@ -48,20 +55,10 @@ func (s *Service) EmailDelivery(ctx context.Context, d outbox.Delivery) error {
 	case model.DeliveryQueued:
 		s.opts.Metrics.EmailOutcome(metrics.EmailDeferred, 0)
 	}
-	var note string
-	switch d.Status {
-	case model.DeliverySent:
-		note = "; the relay accepted it at " + d.At.UTC().Format("15:04:05")
-	case model.DeliveryFailed:
-		note = "; delivery failed at " + d.At.UTC().Format("15:04:05")
-	default:
+	if out.Conversation == "" {
 		return nil
 	}
-	convID, changed, err := s.db.SetForwardDelivered(ctx, d.EmailID, d.Status, note)
-	if err != nil || !changed {
-		return err
-	}
-	if c, err := s.db.ConversationByID(ctx, convID); err == nil {
+	if c, err := s.db.ConversationByID(ctx, out.Conversation); err == nil {
 		s.toAgents(d.WorkspaceID, realtime.ConversationUpdated, c)
 	}
 	return nil

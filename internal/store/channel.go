@@ -355,6 +355,9 @@ func (s *Store) SetChannelDelivery(ctx context.Context, workspaceID, messageID s
 // has come, moving their next attempt past the lease so that no other
 // worker takes them meanwhile, and counting the attempt.
 func (s *Store) ClaimChannelReplies(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]model.Message, error) {
+	if s.commits != nil { // a write: the writer's
+		return alone(ctx, s.commits, func(tx *Store) ([]model.Message, error) { return tx.ClaimChannelReplies(ctx, now, lease, limit) })
+	}
 	lock := ""
 	if s.dialect == Postgres {
 		lock = ` FOR UPDATE SKIP LOCKED`
@@ -550,6 +553,9 @@ func (s *Store) CreateChannelEvents(ctx context.Context, evs []ChannelEvent) err
 // oldest first, hiding them from other workers for the lease and counting
 // the attempt.
 func (s *Store) ClaimChannelEvents(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]ChannelEvent, error) {
+	if s.commits != nil { // a write: the writer's
+		return alone(ctx, s.commits, func(tx *Store) ([]ChannelEvent, error) { return tx.ClaimChannelEvents(ctx, now, lease, limit) })
+	}
 	lock := ""
 	if s.dialect == Postgres {
 		lock = ` FOR UPDATE SKIP LOCKED`

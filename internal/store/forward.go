@@ -255,6 +255,9 @@ func scanEmail(row interface{ Scan(...any) error }) (Email, error) {
 // moving their next attempt past the lease so that no other worker takes
 // them meanwhile, and counting the attempt.
 func (s *Store) ClaimEmails(ctx context.Context, nodeID string, now time.Time, lease time.Duration, limit int) ([]Email, error) {
+	if s.commits != nil { // a write: the writer's
+		return alone(ctx, s.commits, func(tx *Store) ([]Email, error) { return tx.ClaimEmails(ctx, nodeID, now, lease, limit) })
+	}
 	lock := ""
 	if s.dialect == Postgres {
 		lock = ` FOR UPDATE SKIP LOCKED`
@@ -353,48 +356,68 @@ func (s *Store) SetEmailStatus(ctx context.Context, id, status string, next time
 	return ids, nil
 }
 
-// RecordEmailOutcome is SetEmailStatus for the outbox, in a transaction of
-// its own: it records how the delivery of email emailID
-// went and returns the replies it carries as they now are, for the agents'
-// dashboards. On PostgreSQL it
-// is one statement: the outbox records one outcome per email, and in a
-// burst of thousands those round trips were a fifth of the database's
-// work.
-func (db *DB) RecordEmailOutcome(ctx context.Context, emailID, status string, next time.Time, lastErr string, at time.Time) ([]model.Message, error) {
-	var msgs []model.Message
+// Outcome is what RecordEmailOutcome changed.
+type Outcome struct {
+	// Replies are the replies the email carries, as they now are (none
+	// when their status did not change).
+	Replies []model.Message
+	// Conversation is the email's conversation when its forwarding state
+	// moved on (SetForwardDelivered), else "".
+	Conversation string
+}
+
+// RecordEmailOutcome is SetEmailStatus and SetForwardDelivered for the
+// outbox: it records how the delivery of email emailID went and returns
+// the replies it carries as they now are, for the agents' dashboards. On
+// SQLite it is one transaction; on PostgreSQL the status is one statement
+// (the outbox records one outcome per email, and in a burst of thousands
+// those round trips were a fifth of the database's work) and the
+// conversation's state another.
+func (db *DB) RecordEmailOutcome(ctx context.Context, emailID, status string, next time.Time, lastErr string, at time.Time, note string) (Outcome, error) {
+	var out Outcome
 	if db.dialect != Postgres {
 		err := db.InTx(ctx, func(tx *Store) error {
+			out = Outcome{}
 			res, err := tx.exec(ctx, setEmailStatus, emailStatusArgs(emailID, status, next, lastErr, at)...)
 			if err != nil {
 				return fmt.Errorf("set status of email %s: %w", emailID, err)
 			}
-			if n, _ := res.RowsAffected(); n == 0 || status == "queued" {
-				return nil
+			if n, _ := res.RowsAffected(); n > 0 && status != "queued" {
+				// The replies come back as they now are, from the same statement.
+				out.Replies, err = returnedMessages(tx.query(ctx, `UPDATE messages SET forwarded_status = ? WHERE forwarded_email_id = ?
+					RETURNING `+messageColumns, status, emailID))
+				if err != nil {
+					return fmt.Errorf("set status of replies of email %s: %w", emailID, err)
+				}
 			}
-			// The replies come back as they now are, from the same statement.
-			msgs, err = returnedMessages(tx.query(ctx, `UPDATE messages SET forwarded_status = ? WHERE forwarded_email_id = ?
-				RETURNING `+messageColumns, status, emailID))
-			if err != nil {
-				return fmt.Errorf("set status of replies of email %s: %w", emailID, err)
-			}
-			return nil
+			out.Conversation, _, err = tx.SetForwardDelivered(ctx, emailID, status, note)
+			return err
 		})
 		if err != nil {
-			return nil, err
+			return Outcome{}, err
 		}
 	} else {
 		var err error
-		msgs, err = returnedMessages(db.query(ctx, `WITH e AS (`+setEmailStatus+` RETURNING id, status)
+		out.Replies, err = returnedMessages(db.query(ctx, `WITH e AS (`+setEmailStatus+` RETURNING id, status)
 			UPDATE messages SET forwarded_status = e.status FROM e
 			WHERE messages.forwarded_email_id = e.id AND e.status <> 'queued'
 			RETURNING `+prefixed("messages.", messageColumns),
 			emailStatusArgs(emailID, status, next, lastErr, at)...))
 		if err != nil {
-			return nil, fmt.Errorf("set status of email %s: %w", emailID, err)
+			return Outcome{}, fmt.Errorf("set status of email %s: %w", emailID, err)
+		}
+		// What was recorded is returned even when the state could not move.
+		if out.Conversation, _, err = db.SetForwardDelivered(ctx, emailID, status, note); err != nil {
+			sortByID(out.Replies)
+			return out, err
 		}
 	}
+	sortByID(out.Replies)
+	return out, nil
+}
+
+func sortByID(msgs []model.Message) {
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].ID < msgs[j].ID })
-	return msgs, nil
 }
 
 // returnedMessages reads the messages a statement returned (messageColumns).

@@ -116,20 +116,31 @@ func TestRecordEmailOutcome(t *testing.T) {
 		}
 		now := at(time.Minute)
 		e := email(r1, r2)
+		if err := db.SetForwardState(ctx, c.ID, model.Forwarding{Code: "queued", Reason: "emailed"}); err != nil {
+			t.Fatal(err)
+		}
 		tests := []struct {
 			name, status, want string
+			moved              bool // the conversation's forwarding state moved on
 		}{
-			{"a temporary failure: the replies stay queued", "queued", "[]"},
-			{"sent", "sent", "[one:sent two:sent]"},
+			{"a temporary failure: the replies stay queued", "queued", "[]", false},
+			{"sent", "sent", "[one:sent two:sent]", true},
 		}
 		for _, tt := range tests {
-			got, err := db.RecordEmailOutcome(ctx, e.ID, tt.status, now, "", now)
+			out, err := db.RecordEmailOutcome(ctx, e.ID, tt.status, now, "", now, "; accepted")
+			got := out.Replies
 			if err != nil {
 				t.Fatal(err)
 			}
 			if s := status(got); s != tt.want {
 				t.Errorf("%s: replies %s, want %s", tt.name, s, tt.want)
 			}
+			if (out.Conversation == c.ID) != tt.moved {
+				t.Errorf("%s: conversation %q moved on, want %v", tt.name, out.Conversation, tt.moved)
+			}
+		}
+		if st, err := db.ForwardState(ctx, c.ID); err != nil || st.Code != "sent" || st.Reason != "emailed; accepted" {
+			t.Errorf("forwarding state after sent: %+v, %v", st, err)
 		}
 		if got, err := db.Email(ctx, e.ID); err != nil || got.Status != "sent" || got.SentAt == nil {
 			t.Errorf("email after sent: %+v, %v", got, err)
@@ -140,7 +151,8 @@ func TestRecordEmailOutcome(t *testing.T) {
 		if _, err := db.SetEmailStatus(ctx, b.ID, "bounced", now, "bounced: 5.1.1", now); err != nil {
 			t.Fatal(err)
 		}
-		got, err := db.RecordEmailOutcome(ctx, b.ID, "sent", now, "", now)
+		out, err := db.RecordEmailOutcome(ctx, b.ID, "sent", now, "", now, "")
+		got := out.Replies
 		if err != nil || len(got) != 0 {
 			t.Errorf("sent after a bounce: %s, %v; want nothing changed", status(got), err)
 		}

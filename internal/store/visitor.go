@@ -206,6 +206,9 @@ func (s *Store) TouchVisitor(ctx context.Context, id string, at time.Time) error
 // the generation every visitor token and continue link of the visitor must
 // carry, and returns the new one.
 func (s *Store) NextVisitorTokenGeneration(ctx context.Context, workspaceID, id string) (int, error) {
+	if s.commits != nil { // a write: the writer's
+		return alone(ctx, s.commits, func(tx *Store) (int, error) { return tx.NextVisitorTokenGeneration(ctx, workspaceID, id) })
+	}
 	var gen int
 	err := s.queryRow(ctx, `UPDATE visitors SET token_generation = token_generation + 1 WHERE id = ? AND workspace_id = ? RETURNING token_generation`, id, workspaceID).Scan(&gen)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -202,6 +202,11 @@ func (s *Store) EnabledWebhookEvents(ctx context.Context, workspaceID string) ([
 // go out in order, one at a time), of enabled webhooks. The lease moves the
 // next attempt past now+lease, so another node does not take it meanwhile.
 func (s *Store) ClaimWebhookDeliveries(ctx context.Context, nodeID string, now time.Time, lease time.Duration, limit int) ([]WebhookDelivery, error) {
+	if s.commits != nil { // a write: the writer's
+		return alone(ctx, s.commits, func(tx *Store) ([]WebhookDelivery, error) {
+			return tx.ClaimWebhookDeliveries(ctx, nodeID, now, lease, limit)
+		})
+	}
 	lock := ""
 	if s.dialect == Postgres {
 		lock = ` FOR UPDATE OF d SKIP LOCKED`
