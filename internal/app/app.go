@@ -134,10 +134,6 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if cfg.SMTPURL != "" && !strings.HasPrefix(cfg.PublicURL, "https://") {
 		log.Warn("PARLEY_PUBLIC_URL is not https: the List-Unsubscribe links of forwarded emails will not be either, and mail providers expect https", "public_url", cfg.PublicURL)
 	}
-	workers := 1
-	if db.Dialect() == store.Postgres {
-		workers = 4
-	}
 	a.Engine = forward.NewEngine(db, svc.Signer(), pub, forward.EngineOptions{
 		Timings: forward.Timings{
 			LeftAfter: cfg.ForwardLeftAfter,
@@ -152,7 +148,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 			mx.EmailOutcome(metrics.EmailQueued, 0)
 			a.Outbox.Kick()
 		},
-		Workers: workers,
+		// Four evaluations at once: on PostgreSQL they wait for round trips,
+		// on SQLite they compose in parallel and share the writer's commits.
+		Workers: 4,
 
 		MaxPerAddressDaily: cfg.ForwardPerAddressDaily,
 	})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,8 +35,9 @@ type EngineOptions struct {
 	MaxIdle time.Duration
 	// Workers evaluate due conversations concurrently (1 when zero). On
 	// PostgreSQL each evaluation mostly waits for round trips and the
-	// commit, so a few in parallel multiply the throughput; SQLite takes
-	// one writer at a time and gains nothing.
+	// commit; on SQLite the emails are composed in parallel outside the
+	// one writer (drafts), and the writer commits several evaluations at
+	// once.
 	Workers int
 	// MaxPerAddressDaily bounds the emails queued for one address in 24
 	// hours (PARLEY_FORWARD_MAX_PER_ADDRESS; 50 when zero), so that
@@ -186,7 +188,9 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 		// straight to evaluate.
 		_, settled, err := e.settledWithout(ctx, id, ws)
 		if err == nil && !settled {
-			_, err = e.evaluate(ctx, id, ws)
+			// Already due (a visitor who left long enough ago): the
+			// email is composed outside the writer too.
+			_, err = e.evaluate(ctx, id, ws, e.draft(ctx, id, ws))
 		}
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("evaluate forwarding; will retry", "conversation", id, "err", err)
@@ -227,7 +231,7 @@ func (e *Engine) runDue(ctx context.Context) error {
 		var progressed atomic.Bool
 		ws := newWorkspaceCache()
 		e.each(ctx, ids, func(id string) {
-			if e.runDueOne(ctx, id, ws) {
+			if e.runDueOne(ctx, id, ws, e.draft(ctx, id, ws)) {
 				progressed.Store(true)
 			}
 		})
@@ -237,8 +241,8 @@ func (e *Engine) runDue(ctx context.Context) error {
 
 // runDueOne evaluates one due conversation and reports whether it moved on
 // (its due time is now in the future or gone).
-func (e *Engine) runDueOne(ctx context.Context, id string, ws *workspaceCache) bool {
-	due, err := e.evaluate(ctx, id, ws)
+func (e *Engine) runDueOne(ctx context.Context, id string, ws *workspaceCache, dr *draft) bool {
+	due, err := e.evaluate(ctx, id, ws, dr)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false
@@ -265,7 +269,7 @@ func sameDue(a, b *time.Time) bool {
 // Evaluate decides on one conversation now: it records the wait or the
 // reason, or queues the email.
 func (e *Engine) Evaluate(ctx context.Context, conversationID string) error {
-	_, err := e.evaluate(ctx, conversationID, nil)
+	_, err := e.evaluate(ctx, conversationID, nil, nil)
 	return err
 }
 
@@ -314,8 +318,9 @@ func (c *workspaceCache) get(ctx context.Context, tx *store.Store, id string) (m
 }
 
 // evaluate is Evaluate, returning the conversation's new due time; ws
-// (nil for none) caches workspaces across a batch.
-func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *workspaceCache) (*time.Time, error) {
+// (nil for none) caches workspaces across a batch, and dr (nil for none)
+// is an email composed beforehand, taken when nothing changed since.
+func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *workspaceCache, dr *draft) (*time.Time, error) {
 	var (
 		queued   *store.Email
 		updated  []model.Message // replies now carried by the email
@@ -365,10 +370,21 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 					snap.VisitorEmail, e.maxPerAddress(), until.In(w.Location()).Format("2006-01-02 15:04"))
 				break
 			}
-			email, err := e.compose(ctx, tx, c, w, snap, decision, now)
+			newAddress := model.NewID() // the id of the address's row, if it is new
+			if dr != nil {
+				newAddress = dr.in.addressID
+			}
+			in, err := e.emailInputs(ctx, tx, c, w, snap, decision, newAddress, now)
 			if err != nil {
 				return err
 			}
+			var email store.Email
+			if dr != nil && reflect.DeepEqual(dr.in, in) {
+				email = dr.email
+			} else if email, err = e.compose(in, now); err != nil {
+				return err
+			}
+			email.NextAttemptAt, email.CreatedAt = now, now
 			if err := tx.CreateEmail(ctx, email); err != nil {
 				return err
 			}
@@ -543,32 +559,102 @@ func snapshotOf(c model.Conversation, w model.Workspace, msgs []model.Message) S
 	return snap
 }
 
-func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversation, w model.Workspace, snap Snapshot, d Decision, now time.Time) (store.Email, error) {
+// emailInputs is what an email is composed from, beyond its date.
+type emailInputs struct {
+	c         model.Conversation
+	w         model.Workspace
+	snap      Snapshot
+	d         Decision
+	previous  []string // Message-IDs of the conversation's earlier emails
+	addressID string   // the recipient's row, named by the unsubscribe link
+}
+
+// emailInputs reads through tx what an email needs beyond the snapshot,
+// recording its address (as newAddress when it has no row yet): the
+// unsubscribe link names the address, so it covers every visitor with it,
+// and still works once this visitor is erased.
+func (e *Engine) emailInputs(ctx context.Context, tx *store.Store, c model.Conversation, w model.Workspace, snap Snapshot, d Decision, newAddress string, now time.Time) (emailInputs, error) {
 	prev, err := tx.EmailMessageIDs(ctx, c.ID)
 	if err != nil {
-		return store.Email{}, err
+		return emailInputs{}, err
 	}
-	loc := visitorLocation(c.Visitor, w)
-	id := model.NewID()
-	// The unsubscribe link names the address, so it covers every visitor
-	// with it, and still works once this visitor is erased.
-	addr, err := tx.EnsureEmailAddress(ctx, w.ID, snap.VisitorEmail, now)
+	addr, err := tx.EnsureEmailAddressAs(ctx, w.ID, snap.VisitorEmail, newAddress, now)
 	if err != nil {
-		return store.Email{}, err
+		return emailInputs{}, err
 	}
 	if addr.Status != model.EmailOK {
 		// Stopped after the conversation was read: the next evaluation
 		// reads the new status.
-		return store.Email{}, fmt.Errorf("address %s since the conversation was read", addr.Status)
+		return emailInputs{}, fmt.Errorf("address %s since the conversation was read", addr.Status)
 	}
+	return emailInputs{c: c, w: w, snap: snap, d: d, previous: prev, addressID: addr.ID}, nil
+}
+
+// draft is an email composed before the evaluation's locked transaction,
+// from reads outside it. Composing is the costliest part of an evaluation
+// and, on SQLite, that transaction holds the one writer: drafts compose in
+// parallel while the writer does the writes. The transaction takes a draft
+// only when its own reads give the very inputs it was composed from.
+type draft struct {
+	in    emailInputs
+	email store.Email
+}
+
+// draft composes the email of a due conversation that Decide would send
+// now; nil when it would not, or when anything fails (the transaction
+// then decides, composes or tells why by itself).
+func (e *Engine) draft(ctx context.Context, conversationID string, ws *workspaceCache) *draft {
+	c, err := e.db.ConversationForForwarding(ctx, conversationID)
+	if err != nil {
+		return nil
+	}
+	w, err := ws.get(ctx, &e.db.Store, c.WorkspaceID)
+	if err != nil || !mayEmail(c, w) {
+		return nil
+	}
+	msgs, err := e.db.Messages(ctx, c.WorkspaceID, c.ID, false)
+	if err != nil {
+		return nil
+	}
+	snap := snapshotOf(c, w, msgs)
+	now := e.now()
+	d := Decide(now, snap, Mode(w.Settings.EmailForwarding), e.opts.Timings)
+	if d.Outcome != Send {
+		return nil
+	}
+	prev, err := e.db.EmailMessageIDs(ctx, c.ID)
+	if err != nil {
+		return nil
+	}
+	// An address without a row is ok; the transaction records it with
+	// the id the draft's unsubscribe link names.
+	addr, err := e.db.EmailAddress(ctx, w.ID, snap.VisitorEmail)
+	if errors.Is(err, store.ErrNotFound) {
+		addr, err = store.EmailAddress{ID: model.NewID(), Status: model.EmailOK}, nil
+	}
+	if err != nil || addr.Status != model.EmailOK {
+		return nil
+	}
+	in := emailInputs{c: c, w: w, snap: snap, d: d, previous: prev, addressID: addr.ID}
+	email, err := e.compose(in, now)
+	if err != nil {
+		return nil
+	}
+	return &draft{in: in, email: email}
+}
+
+// compose writes the email of in, dated now.
+func (e *Engine) compose(in emailInputs, now time.Time) (store.Email, error) {
+	c, w, snap := in.c, in.w, in.snap
+	id := model.NewID()
 	msg, err := Compose(ComposeInput{
-		Decision:       d,
+		Decision:       in.d,
 		Snapshot:       snap,
 		Mode:           Mode(w.Settings.EmailForwarding),
 		WorkspaceName:  w.Name,
 		MailFrom:       e.opts.MailFrom,
 		ReplyTo:        "reply+" + e.signer.Sign(token.Reply, c.ID) + "@" + e.opts.InboundDomain,
-		UnsubscribeURL: e.opts.PublicURL + "/unsubscribe/" + e.signer.Sign(token.UnsubscribeAddress, addr.ID),
+		UnsubscribeURL: e.opts.PublicURL + "/unsubscribe/" + e.signer.Sign(token.UnsubscribeAddress, in.addressID),
 		// Never the visitor's credential: a signed link to this
 		// conversation that ends after 30 days, or when the visitor's
 		// links are reset.
@@ -581,8 +667,8 @@ func (e *Engine) compose(ctx context.Context, tx *store.Store, c model.Conversat
 			return e.opts.PublicURL + "/files/" + e.signer.SignLink(token.File, now.Add(token.ContinueLinkLifetime), w.ID, attachmentID)
 		},
 		MessageID:  message.NewID("parley."+id, e.opts.MailFrom),
-		Previous:   prev,
-		Location:   loc,
+		Previous:   in.previous,
+		Location:   visitorLocation(c.Visitor, w),
 		Now:        now,
 		Lang:       cmp.Or(c.Visitor.Language, w.Settings.DefaultLocale),
 		BrandColor: w.Settings.Widget.Color,

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -88,7 +91,7 @@ func newEngine(db *store.DB, queued func()) *forward.Engine {
 	return forward.NewEngine(db, token.NewSigner([]byte("bench-secret-0123456789")), nil, forward.EngineOptions{
 		Timings:   forward.DefaultTimings,
 		PublicURL: "https://chat.example.com", MailFrom: "chat@example.com", InboundDomain: "reply.example.com",
-		Logger: quietLog, Queued: queued,
+		Logger: quietLog, Queued: queued, Workers: engineWorkers,
 	})
 }
 
@@ -101,12 +104,13 @@ func BenchmarkDueBurst1000(b *testing.B) {
 		db := openDB(b)
 		seed(b, db, n, true)
 		srv := apptest.StartRelay(b)
-		r, err := relay.New(relay.Config{URL: srv.URL})
+		r, err := relay.New(relay.Config{URL: srv.URL, Connections: relayConns})
 		if err != nil {
 			b.Fatal(err)
 		}
-		w := outbox.New(db, r, reporter(db), outbox.Options{IsPermanent: relay.IsPermanent, Logger: quietLog})
-		e := newEngine(db, w.Kick)
+		w := outbox.New(db, r, reporter(db), outbox.Options{IsPermanent: relay.IsPermanent, Parallel: relayConns, Logger: quietLog})
+		var lastQueued atomic.Int64
+		e := newEngine(db, func() { lastQueued.Store(time.Now().UnixNano()); w.Kick() })
 		ctx, cancel := context.WithCancel(context.Background())
 		b.StartTimer()
 		start := time.Now()
@@ -114,6 +118,7 @@ func BenchmarkDueBurst1000(b *testing.B) {
 		go w.Run(ctx)
 		mails := srv.Wait(b, n, 5*time.Minute)
 		b.ReportMetric(time.Since(start).Seconds(), "s-to-all-accepted")
+		b.ReportMetric(time.Duration(lastQueued.Load()-start.UnixNano()).Seconds(), "s-to-all-queued")
 		b.StopTimer()
 		seen := map[string]bool{}
 		for _, m := range mails {
@@ -150,4 +155,15 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// The engine's and the outbox's parallelism, as the application sets them
+// (PARLEY_BENCH_WORKERS and PARLEY_BENCH_RELAY_CONNECTIONS change them).
+var engineWorkers, relayConns = envInt("PARLEY_BENCH_WORKERS", 4), envInt("PARLEY_BENCH_RELAY_CONNECTIONS", 4)
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
 }

@@ -52,12 +52,18 @@ func scanEmailAddress(row interface{ Scan(...any) error }) (EmailAddress, error)
 // unsubscribe committing meanwhile waits, then finds (and gives up) the
 // email the transaction queued; SQLite's single writer needs no lock.
 func (s *Store) EnsureEmailAddress(ctx context.Context, workspaceID, addr string, now time.Time) (EmailAddress, error) {
+	return s.EnsureEmailAddressAs(ctx, workspaceID, addr, model.NewID(), now)
+}
+
+// EnsureEmailAddressAs is EnsureEmailAddress giving a new row the id newID
+// (one chosen beforehand).
+func (s *Store) EnsureEmailAddressAs(ctx context.Context, workspaceID, addr, newID string, now time.Time) (EmailAddress, error) {
 	key := model.EmailKey(addr)
 	if key == "" {
 		return EmailAddress{}, errors.New("ensure email address: empty address")
 	}
 	if _, err := s.exec(ctx, `INSERT INTO email_addresses (workspace_id, address, id, status, created_at) VALUES (?, ?, ?, 'ok', ?)
-		ON CONFLICT (workspace_id, address) DO NOTHING`, workspaceID, key, model.NewID(), micros(now)); err != nil {
+		ON CONFLICT (workspace_id, address) DO NOTHING`, workspaceID, key, newID, micros(now)); err != nil {
 		return EmailAddress{}, fmt.Errorf("ensure email address: %w", err)
 	}
 	q := `SELECT ` + emailAddressColumns + ` FROM email_addresses WHERE workspace_id = ? AND address = ?`
