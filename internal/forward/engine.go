@@ -186,11 +186,15 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 		// emailed mostly leaves its decision as it was: settled without
 		// the writer. Due conversations (runDue) can be emailed, and go
 		// straight to evaluate.
-		_, settled, err := e.settledWithout(ctx, id, ws)
+		read, settled, err := e.settledWithout(ctx, id, ws)
 		if err == nil && !settled {
 			// Already due (a visitor who left long enough ago): the
 			// email is composed outside the writer too.
-			_, err = e.evaluate(ctx, id, ws, e.draft(ctx, id, ws))
+			var dr *draft
+			if read != nil {
+				dr = e.draftOf(ctx, read.c, read.w)
+			}
+			_, err = e.evaluate(ctx, id, ws, dr)
 		}
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("evaluate forwarding; will retry", "conversation", id, "err", err)
@@ -433,8 +437,9 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 // nothing to write, and the conversation is settled without taking the
 // writer (each agent reply to an anonymous visitor asks for an
 // evaluation). The others, and any change, go through evaluate's locked
-// transaction; a change committed after this read asks again.
-func (e *Engine) settledWithout(ctx context.Context, conversationID string, ws *workspaceCache) (*time.Time, bool, error) {
+// transaction; a change committed after this read asks again. What it
+// read (nil when nothing) serves a draft.
+func (e *Engine) settledWithout(ctx context.Context, conversationID string, ws *workspaceCache) (*conversationRead, bool, error) {
 	c, err := e.db.ConversationForForwarding(ctx, conversationID)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -446,12 +451,13 @@ func (e *Engine) settledWithout(ctx context.Context, conversationID string, ws *
 	if err != nil {
 		return nil, false, fmt.Errorf("evaluate conversation %s: %w", conversationID, err)
 	}
+	read := &conversationRead{c: c, w: w}
 	if mayEmail(c, w) || c.Forwarding == nil {
-		return nil, false, nil
+		return read, false, nil
 	}
 	d := Decide(e.now(), snapshotOf(c, w, nil), Mode(w.Settings.EmailForwarding), e.opts.Timings)
 	if d.Outcome == Send {
-		return nil, false, nil
+		return read, false, nil
 	}
 	var due *time.Time
 	if d.Outcome == Wait {
@@ -459,9 +465,16 @@ func (e *Engine) settledWithout(ctx context.Context, conversationID string, ws *
 	}
 	old := *c.Forwarding
 	if !sameDue(old.DueAt, due) || old.Code != string(d.Code) || old.Reason != d.Explain(w.Location()) {
-		return nil, false, nil
+		return read, false, nil
 	}
-	return due, true, nil
+	return read, true, nil
+}
+
+// conversationRead is a conversation and its workspace as read outside
+// the writer.
+type conversationRead struct {
+	c model.Conversation
+	w model.Workspace
 }
 
 func (e *Engine) maxPerAddress() int { return cmp.Or(e.opts.MaxPerAddressDaily, 50) }
@@ -609,7 +622,15 @@ func (e *Engine) draft(ctx context.Context, conversationID string, ws *workspace
 		return nil
 	}
 	w, err := ws.get(ctx, &e.db.Store, c.WorkspaceID)
-	if err != nil || !mayEmail(c, w) {
+	if err != nil {
+		return nil
+	}
+	return e.draftOf(ctx, c, w)
+}
+
+// draftOf is draft for a conversation and its workspace read already.
+func (e *Engine) draftOf(ctx context.Context, c model.Conversation, w model.Workspace) *draft {
+	if !mayEmail(c, w) {
 		return nil
 	}
 	msgs, err := e.db.Messages(ctx, c.WorkspaceID, c.ID, false)
