@@ -11,14 +11,7 @@ import (
 
 func TestWorkspaceCacheKeepsAWorkspaceForASecond(t *testing.T) {
 	ctx := t.Context()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "parley.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := migratedDB(t)
 	w := model.Workspace{ID: model.NewID(), Name: "W", SiteKey: "k", TimeZone: "UTC", Settings: model.DefaultSettings(), CreatedAt: time.Now()}
 	if err := db.CreateWorkspace(ctx, w); err != nil {
 		t.Fatal(err)
@@ -57,4 +50,19 @@ func TestWorkspaceCacheKeepsAWorkspaceForASecond(t *testing.T) {
 	if got := get(c); got.AgentsUnavailableSince == nil {
 		t.Errorf("after a second: stale workspace")
 	}
+}
+
+// migratedDB opens a new SQLite database with every migration applied,
+// closed when the test ends.
+func migratedDB(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "parley.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

@@ -3,7 +3,6 @@ package forward
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,14 +54,7 @@ func TestDraftTakenOnlyWhenNothingChanged(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := t.Context()
-			db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "parley.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db := migratedDB(t)
 			f := newDraftFixture(t, db)
 			e := NewEngine(db, token.NewSigner([]byte("draft-test-secret-0123456789")), nil, EngineOptions{
 				Timings: DefaultTimings, PublicURL: "https://chat.example.com", MailFrom: "chat@example.com", InboundDomain: "reply.example.com",
