@@ -96,25 +96,34 @@ func checkAxe(tb *tab, what string) {
 // set, for a person to look at.
 func (tb *tab) screenshot(name string) {
 	tb.t.Helper()
-	dir := os.Getenv("PARLEY_SCREENSHOTS")
-	if dir == "" {
-		return
+	if dir := os.Getenv("PARLEY_SCREENSHOTS"); dir != "" {
+		tb.saveScreenshot(dir, name)
 	}
+}
+
+// saveScreenshot writes the viewport to dir (made if missing) as name.png
+// and returns the file's path.
+func (tb *tab) saveScreenshot(dir, name string) string {
+	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
 	defer cancel()
 	png, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
 	if err != nil {
 		tb.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	file := strings.Map(func(r rune) rune {
+	file := filepath.Join(dir, strings.Map(func(r rune) rune {
 		if r == ' ' || r == '/' {
 			return '-'
 		}
 		return r
-	}, name) + ".png"
-	if err := os.WriteFile(filepath.Join(dir, file), png.Data, 0o644); err != nil {
+	}, name)+".png")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tb.t.Fatal(err)
 	}
+	if err := os.WriteFile(file, png.Data, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+	return file
 }
 
 // The demo page with the widget closed, open in a conversation, in the

@@ -4,12 +4,10 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -20,16 +18,7 @@ func shot(tb *tab, dir, name string) {
 	if d := os.Getenv("PARLEY_SCREENSHOTS"); d != "" {
 		dir = d
 	}
-	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
-	defer cancel()
-	png, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
-	if err != nil {
-		tb.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	file := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(file, png.Data, 0o644); err != nil {
-		tb.t.Fatal(err)
-	}
+	file := tb.saveScreenshot(dir, name)
 	tb.t.Logf("screenshot: %s", file)
 }
 
