@@ -192,7 +192,7 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 			// email is composed outside the writer too.
 			var dr *draft
 			if read != nil {
-				dr = e.draftOf(ctx, read.c, read.w)
+				dr = e.draftOf(ctx, read)
 			}
 			_, err = e.evaluate(ctx, id, ws, dr)
 		}
@@ -440,18 +440,14 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 // transaction; a change committed after this read asks again. What it
 // read (nil when nothing) serves a draft.
 func (e *Engine) settledWithout(ctx context.Context, conversationID string, ws *workspaceCache) (*conversationRead, bool, error) {
-	c, err := e.db.ConversationForForwarding(ctx, conversationID)
+	read, err := e.readOutside(ctx, conversationID, ws)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, false, nil // evaluate's transaction tells
 		}
 		return nil, false, fmt.Errorf("evaluate conversation %s: %w", conversationID, err)
 	}
-	w, err := ws.get(ctx, &e.db.Store, c.WorkspaceID)
-	if err != nil {
-		return nil, false, fmt.Errorf("evaluate conversation %s: %w", conversationID, err)
-	}
-	read := &conversationRead{c: c, w: w}
+	c, w := read.c, read.w
 	if mayEmail(c, w) || c.Forwarding == nil {
 		return read, false, nil
 	}
@@ -475,6 +471,20 @@ func (e *Engine) settledWithout(ctx context.Context, conversationID string, ws *
 type conversationRead struct {
 	c model.Conversation
 	w model.Workspace
+}
+
+// readOutside reads a conversation as a forwarding decision needs it, and
+// its workspace (through ws), outside any transaction.
+func (e *Engine) readOutside(ctx context.Context, conversationID string, ws *workspaceCache) (*conversationRead, error) {
+	c, err := e.db.ConversationForForwarding(ctx, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	w, err := ws.get(ctx, &e.db.Store, c.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	return &conversationRead{c: c, w: w}, nil
 }
 
 func (e *Engine) maxPerAddress() int { return cmp.Or(e.opts.MaxPerAddressDaily, 50) }
@@ -617,19 +627,16 @@ type draft struct {
 // now; nil when it would not, or when anything fails (the transaction
 // then decides, composes or tells why by itself).
 func (e *Engine) draft(ctx context.Context, conversationID string, ws *workspaceCache) *draft {
-	c, err := e.db.ConversationForForwarding(ctx, conversationID)
+	read, err := e.readOutside(ctx, conversationID, ws)
 	if err != nil {
 		return nil
 	}
-	w, err := ws.get(ctx, &e.db.Store, c.WorkspaceID)
-	if err != nil {
-		return nil
-	}
-	return e.draftOf(ctx, c, w)
+	return e.draftOf(ctx, read)
 }
 
 // draftOf is draft for a conversation and its workspace read already.
-func (e *Engine) draftOf(ctx context.Context, c model.Conversation, w model.Workspace) *draft {
+func (e *Engine) draftOf(ctx context.Context, read *conversationRead) *draft {
+	c, w := read.c, read.w
 	if !mayEmail(c, w) {
 		return nil
 	}
