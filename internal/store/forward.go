@@ -374,9 +374,12 @@ type Outcome struct {
 // those round trips were a fifth of the database's work) and the
 // conversation's state another.
 func (db *DB) RecordEmailOutcome(ctx context.Context, emailID, status string, next time.Time, lastErr string, at time.Time, note string) (Outcome, error) {
-	var out Outcome
+	var (
+		out Outcome
+		err error
+	)
 	if db.dialect != Postgres {
-		err := db.InTx(ctx, func(tx *Store) error {
+		err = db.InTx(ctx, func(tx *Store) error {
 			out = Outcome{}
 			res, err := tx.exec(ctx, setEmailStatus, emailStatusArgs(emailID, status, next, lastErr, at)...)
 			if err != nil {
@@ -394,10 +397,9 @@ func (db *DB) RecordEmailOutcome(ctx context.Context, emailID, status string, ne
 			return err
 		})
 		if err != nil {
-			return Outcome{}, err
+			out = Outcome{} // rolled back: nothing changed
 		}
 	} else {
-		var err error
 		out.Replies, err = returnedMessages(db.query(ctx, `WITH e AS (`+setEmailStatus+` RETURNING id, status)
 			UPDATE messages SET forwarded_status = e.status FROM e
 			WHERE messages.forwarded_email_id = e.id AND e.status <> 'queued'
@@ -407,17 +409,10 @@ func (db *DB) RecordEmailOutcome(ctx context.Context, emailID, status string, ne
 			return Outcome{}, fmt.Errorf("set status of email %s: %w", emailID, err)
 		}
 		// What was recorded is returned even when the state could not move.
-		if out.Conversation, _, err = db.SetForwardDelivered(ctx, emailID, status, note); err != nil {
-			sortByID(out.Replies)
-			return out, err
-		}
+		out.Conversation, _, err = db.SetForwardDelivered(ctx, emailID, status, note)
 	}
-	sortByID(out.Replies)
-	return out, nil
-}
-
-func sortByID(msgs []model.Message) {
-	sort.Slice(msgs, func(i, j int) bool { return msgs[i].ID < msgs[j].ID })
+	sort.Slice(out.Replies, func(i, j int) bool { return out.Replies[i].ID < out.Replies[j].ID })
+	return out, err
 }
 
 // returnedMessages reads the messages a statement returned (messageColumns).
