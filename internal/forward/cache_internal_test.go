@@ -53,8 +53,8 @@ func TestWorkspaceCacheKeepsAWorkspaceForASecond(t *testing.T) {
 }
 
 // migratedDB opens a new SQLite database with every migration applied,
-// closed when the test ends.
-func migratedDB(t *testing.T) *store.DB {
+// closed when the test ends (MigratedDB to the package's other tests).
+func migratedDB(t testing.TB) *store.DB {
 	t.Helper()
 	db, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "parley.db"))
 	if err != nil {

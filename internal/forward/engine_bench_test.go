@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -67,19 +66,6 @@ func seed(b testing.TB, db *store.DB, n int, due bool) {
 	}
 }
 
-func openDB(b testing.TB) *store.DB {
-	b.Helper()
-	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "p.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	return db
-}
-
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // reporter is the chat service that records the outbox's outcomes.
@@ -101,7 +87,7 @@ func BenchmarkDueBurst1000(b *testing.B) {
 	const n = 1000
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		db := openDB(b)
+		db := forward.MigratedDB(b)
 		seed(b, db, n, true)
 		srv := apptest.StartRelay(b)
 		r, err := relay.New(relay.Config{URL: srv.URL, Connections: relayConns})
@@ -137,7 +123,7 @@ func BenchmarkDueBurst1000(b *testing.B) {
 // engine for ten seconds and reports the CPU it used, per minute.
 func BenchmarkEngineIdle(b *testing.B) {
 	const n = 100000
-	db := openDB(b)
+	db := forward.MigratedDB(b)
 	seed(b, db, n, false)
 	for i := 0; i < b.N; i++ {
 		e := newEngine(db, nil)
