@@ -22,10 +22,11 @@ import (
 
 // Mail is a message a Relay accepted.
 type Mail struct {
-	From string
-	To   []string
-	Raw  []byte
-	Msg  *mail.Message
+	From     string
+	To       []string
+	Raw      []byte
+	Msg      *mail.Message
+	Accepted time.Time // when the relay took it
 }
 
 // Relay is a real SMTP server on loopback that records what it accepts. It
@@ -200,7 +201,7 @@ func (s *relaySession) Data(rd io.Reader) error {
 		r.refuse--
 		return tempFail
 	}
-	r.mails = append(r.mails, Mail{From: s.from, To: s.to, Raw: raw, Msg: msg})
+	r.mails = append(r.mails, Mail{From: s.from, To: s.to, Raw: raw, Msg: msg, Accepted: time.Now()})
 	select {
 	case r.arrived <- struct{}{}:
 	default:
