@@ -79,6 +79,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
+	warnings, err := db.Warnings(ctx)
+	if err != nil {
+		log.Warn("could not check the database's settings", "err", err)
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
 	secret, err := loadSecret(ctx, db, cfg.DatabaseURL, cfg.Secret, log)
 	if err != nil {
 		db.Close()

@@ -208,3 +208,27 @@ func TestTimes(t *testing.T) {
 		}
 	})
 }
+
+// TestWarnings reads the server's own settings: SQLite has nothing to
+// say, and PostgreSQL warns exactly when autovacuum cannot run.
+func TestWarnings(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		got, err := db.Warnings(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db.Dialect() == store.SQLite {
+			if len(got) != 0 {
+				t.Fatalf("SQLite warned %q", got)
+			}
+			return
+		}
+		var autovacuum, trackCounts string
+		if err := db.QueryRow(t.Context(), `SELECT current_setting('autovacuum'), current_setting('track_counts')`).Scan(&autovacuum, &trackCounts); err != nil {
+			t.Fatal(err)
+		}
+		if off := autovacuum == "off" || trackCounts == "off"; off != (len(got) == 1) {
+			t.Fatalf("autovacuum=%s track_counts=%s: warnings %q", autovacuum, trackCounts, got)
+		}
+	})
+}
