@@ -260,6 +260,9 @@ type latencyReport struct {
 	PostMax         float64        `json:"post_max_ms"`
 	CPU             cpuUse         `json:"cpu"` // while posting
 	WidgetsDropped  int64          `json:"widgets_dropped"`
+	// Settle is the wait for a quiet host before the replies (nil: none
+	// was asked for).
+	Settle *settleReport `json:"settle,omitempty"`
 }
 
 // latencyPhase posts replies at cfg.replyRate for cfg.duration to random
@@ -277,6 +280,14 @@ func latencyPhase(ctx context.Context, cfg config, ag *agent, fl *fleet, tr *tra
 	senders := min(512, max(16, int(cfg.replyRate/2)))
 	rep := &latencyReport{TargetRate: cfg.replyRate, DurationSeconds: cfg.duration.Seconds(), Senders: senders,
 		HTTPErrors: map[string]int{}}
+	if cfg.settle > 0 {
+		st, err := settle(ctx, cfg.settle, time.Second, hostBusy, selfCPU)
+		if err != nil {
+			return nil, err
+		}
+		rep.Settle = &st
+		logf("replies start: %s", st)
+	}
 	meter := startCPUMeter(cfg.serverPIDs)
 
 	var (

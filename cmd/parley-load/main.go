@@ -38,6 +38,7 @@ type config struct {
 	connectRate   float64
 	replyRate     float64
 	duration      time.Duration
+	settle        time.Duration
 	serverPIDs    []int
 	burst         int
 	burstTimeout  time.Duration
@@ -65,6 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&cfg.connectRate, "connect-rate", 500, "new widget connections (and first messages) per second")
 	fs.Float64Var(&cfg.replyRate, "reply-rate", 200, "agent replies per second")
 	fs.DurationVar(&cfg.duration, "duration", 30*time.Second, "how long to send replies in the latency phase")
+	fs.DurationVar(&cfg.settle, "settle", 0, "before the replies, wait up to this long for the host to be quiet (under 10% of a core besides the tool for a second), so that the latency is the steady state's and not that of the server still working through the opens (0: start at once)")
 	fs.Func("server-pid", "`PID` of the server (or PID,PID,... of several nodes): RSS per connection from /proc/PID/status, CPU time during the reply phase from /proc/PID/stat", func(s string) error {
 		for _, f := range strings.Split(s, ",") {
 			pid, err := strconv.Atoi(strings.TrimSpace(f))
@@ -112,6 +114,9 @@ Flags:
 	}
 	if cfg.connectRate <= 0 || cfg.replyRate <= 0 {
 		problems = append(problems, "--connect-rate and --reply-rate are more than 0")
+	}
+	if cfg.settle < 0 {
+		problems = append(problems, "--settle is not negative")
 	}
 	if cfg.duration <= 0 || cfg.burstTimeout <= 0 {
 		problems = append(problems, "--duration and --burst-timeout are positive")
@@ -620,6 +625,9 @@ func (r *report) print(w io.Writer) {
 	}
 	if l := r.Latency; l != nil {
 		fmt.Fprintf(w, "\nReply latency (target %.0f/s for %s, %d senders)\n", l.TargetRate, time.Duration(l.DurationSeconds*float64(time.Second)), l.Senders)
+		if l.Settle != nil {
+			line("settled", "%s", l.Settle)
+		}
 		line("replies posted", "%d (%.1f/s achieved), %d ok (%.1f/s sustained)", l.Sent, l.AchievedRate, l.OK, l.SustainedRate)
 		line("HTTP errors", "%s", countsString(l.HTTPErrors))
 		line("delivered to widgets", "%d, lost %d (not there 5 s after the end), duplicates %d", l.Delivered, l.Lost, l.Duplicates)
