@@ -43,7 +43,7 @@ func (s *Server) setDeadlines(w http.ResponseWriter, r *http.Request) {
 }
 
 // hijackGuard hands the WebSocket library the connection with a deadline
-// for the handshake (and, for widgets, 1 KiB buffers instead of the HTTP
+// for the handshake (and, for widgets, small buffers instead of the HTTP
 // server's 4 KiB ones: larger frames are read and written past the buffer,
 // straight to the socket). upgraded clears the deadline once the
 // handshake is done: from then on pings and write timeouts bound the
@@ -54,7 +54,16 @@ type hijackGuard struct {
 	nc    net.Conn
 }
 
-const smallBufferSize = 1 << 10
+// A widget's buffers, held as long as it is open. What a widget sends is
+// mostly small (typing, read receipts, pongs): a frame that fits in 256
+// bytes takes one read, a longer one (a long message) two, the rest of it
+// read straight into its own slice. What it is sent (message events,
+// mostly under 1 KiB) is written whole from a 1 KiB buffer: smaller, most
+// frames would take two writes.
+const (
+	smallReadBuffer  = 256
+	smallWriteBuffer = 1 << 10
+)
 
 func (g *hijackGuard) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(g.ResponseWriter).Hijack()
@@ -66,7 +75,7 @@ func (g *hijackGuard) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !g.small || brw.Reader.Buffered() > 0 {
 		return nc, brw, nil
 	}
-	return nc, bufio.NewReadWriter(bufio.NewReaderSize(nc, smallBufferSize), bufio.NewWriterSize(nc, smallBufferSize)), nil
+	return nc, bufio.NewReadWriter(bufio.NewReaderSize(nc, smallReadBuffer), bufio.NewWriterSize(nc, smallWriteBuffer)), nil
 }
 
 // upgraded lifts the handshake's deadline.

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -313,21 +314,24 @@ func TestUnauthenticatedWebSockets(t *testing.T) {
 	}
 }
 
-// Frames far larger than a widget connection's buffers cross both ways whole.
+// Frames around and far beyond a widget connection's buffers (256 bytes
+// read, 1 KiB written) cross both ways whole, one after the other on the
+// same connection.
 func TestLongMessagesOverSmallBuffers(t *testing.T) {
 	s, a, w := onlineWidget(t)
-
-	long := strings.Repeat("é<b>x</b> ", 1000) // 10,000 characters, 11,000 bytes
-	w.Send(map[string]string{"type": "message", "body": long, "client_id": "c-1"})
-	echo := w.WaitFor("message", wait)
-	if field(echo, "message", "body") != long {
-		t.Fatalf("echo of the long message differs (%d bytes)", len(field(echo, "message", "body").(string)))
-	}
-	convID, _ := field(echo, "message", "conversation_id").(string)
-	s.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": long, "kind": "reply"}, 201, nil)
-	got := w.WaitFor("message", wait)
-	if field(got, "message", "body") != long {
-		t.Fatalf("the long reply reached the widget changed")
+	var convID string
+	for i, n := range []int{180, 200, 220, 240, 260, 900, 950, 1000, 1050, 11000} {
+		body := strings.Repeat("é<b>x</b> ", n/11) + strings.Repeat("y", n%11) // n bytes
+		w.Send(map[string]string{"type": "message", "body": body, "client_id": fmt.Sprintf("c-%d", i)})
+		echo := w.WaitFor("message", wait)
+		if field(echo, "message", "body") != body {
+			t.Fatalf("%d bytes: the echo differs (%d bytes)", n, len(field(echo, "message", "body").(string)))
+		}
+		convID, _ = field(echo, "message", "conversation_id").(string)
+		s.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": body, "kind": "reply"}, 201, nil)
+		if got := w.WaitFor("message", wait); field(got, "message", "body") != body {
+			t.Fatalf("%d bytes: the reply reached the widget changed", n)
+		}
 	}
 }
 
