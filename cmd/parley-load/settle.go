@@ -36,16 +36,24 @@ const quietPercent = 10.0
 // the host's busy CPU time (host) less the tool's own (self) stays under
 // quietPercent of one core.
 func settle(ctx context.Context, limit, window time.Duration, host, self func() (time.Duration, error)) (settleReport, error) {
+	// others is the host's busy CPU time so far, less the tool's.
+	others := func() (time.Duration, error) {
+		h, err := host()
+		if err != nil {
+			return 0, fmt.Errorf("settle: %w", err)
+		}
+		s, err := self()
+		if err != nil {
+			return 0, fmt.Errorf("settle: %w", err)
+		}
+		return h - s, nil
+	}
 	start := time.Now()
 	var rep settleReport
 	for {
-		h0, err := host()
+		before, err := others()
 		if err != nil {
-			return rep, fmt.Errorf("settle: %w", err)
-		}
-		s0, err := self()
-		if err != nil {
-			return rep, fmt.Errorf("settle: %w", err)
+			return rep, err
 		}
 		t0 := time.Now()
 		select {
@@ -53,15 +61,11 @@ func settle(ctx context.Context, limit, window time.Duration, host, self func() 
 			return rep, ctx.Err()
 		case <-time.After(window):
 		}
-		h1, err := host()
+		after, err := others()
 		if err != nil {
-			return rep, fmt.Errorf("settle: %w", err)
+			return rep, err
 		}
-		s1, err := self()
-		if err != nil {
-			return rep, fmt.Errorf("settle: %w", err)
-		}
-		busy := max((h1-h0)-(s1-s0), 0)
+		busy := max(after-before, 0)
 		rep.BusyPercent = 100 * busy.Seconds() / time.Since(t0).Seconds()
 		rep.WaitedSeconds = time.Since(start).Seconds()
 		if rep.BusyPercent < quietPercent {
