@@ -104,9 +104,10 @@ func (s *Store) DueConversations(ctx context.Context, now time.Time, limit int) 
 }
 
 // LockedConversation reads a conversation for a transaction that will
-// change it, as ConversationForForwarding does. On PostgreSQL the row stays locked until the transaction ends,
-// and ok is false when another transaction holds it (another node is
-// deciding on it) or it is gone; SQLite's single writer needs no lock.
+// change it, as ConversationForForwarding does. On PostgreSQL the row
+// stays locked until the transaction ends, and ok is false when another
+// transaction holds it (another node is deciding on it) or it is gone;
+// SQLite's single writer needs no lock.
 func (s *Store) LockedConversation(ctx context.Context, id string) (c model.Conversation, ok bool, err error) {
 	q := conversationForwardSelect + ` WHERE c.id = ?`
 	if s.dialect == Postgres {
