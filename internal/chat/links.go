@@ -142,7 +142,7 @@ func (s *Service) OpenContinueLink(ctx context.Context, tok string) (Continue, e
 
 // ContinueSession is Session for a browser that opened a continue link:
 // the link must be valid and of the site's workspace.
-func (s *Service) ContinueSession(ctx context.Context, siteKey, link, addr string, lang SessionLanguage) (Session, error) {
+func (s *Service) ContinueSession(ctx context.Context, siteKey, link, addr string, lang SessionLanguage, sc SessionContext) (Session, error) {
 	c, err := s.OpenContinueLink(ctx, link)
 	if err != nil {
 		return Session{}, err
@@ -150,7 +150,7 @@ func (s *Service) ContinueSession(ctx context.Context, siteKey, link, addr strin
 	if c.Workspace.SiteKey != siteKey {
 		return Session{}, newError(CodeInvalidToken, "this link to a conversation is for another site")
 	}
-	return s.Session(ctx, siteKey, c.VisitorToken, addr, nil, lang)
+	return s.Session(ctx, siteKey, c.VisitorToken, addr, nil, lang, sc)
 }
 
 // legacyLinkWindow is how long after the last email to a visitor a link of

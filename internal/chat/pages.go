@@ -35,13 +35,12 @@ type SessionContext struct {
 	UserAgent string
 }
 
-// UpdateVisitorContext stores what a session tells about its visitor and
-// returns the visitor as stored. A value of the wrong shape (a locale that
-// is no BCP 47 tag, an unknown time zone, a page that is not an http or
-// https URL) is left out rather than refused: the visitor's chat must not
-// depend on what their browser reports.
-func (s *Service) UpdateVisitorContext(ctx context.Context, v model.Visitor, in SessionContext) (model.Visitor, error) {
-	var u store.ContextUpdate
+// visitorContext is a session's context checked for shape: the fields
+// to store and the page, when it names one. A value of the wrong shape (a
+// locale that is no BCP 47 tag, an unknown time zone, a page that is not
+// an http or https URL) is left out rather than refused: the visitor's
+// chat must not depend on what their browser reports.
+func (s *Service) visitorContext(in SessionContext) (u store.ContextUpdate, page *model.Page) {
 	if tag, ok := cleanLocale(in.Locale); ok {
 		u.Locale = &tag
 	}
@@ -57,11 +56,46 @@ func (s *Service) UpdateVisitorContext(ctx context.Context, v model.Visitor, in 
 			u.OS = &os
 		}
 	}
-	page, pageOK := model.Page{}, false
 	if pageURL, ok := cleanPageURL(in.PageURL); ok {
-		page, pageOK = model.Page{URL: pageURL, Title: cleanTitle(in.PageTitle), At: s.now()}, true
+		page = &model.Page{URL: pageURL, Title: cleanTitle(in.PageTitle), At: s.now()}
 	}
-	if u == (store.ContextUpdate{}) && !pageOK {
+	return u, page
+}
+
+// withContext is a new visitor with a session's context, as CreateVisitor
+// stores it.
+func (s *Service) withContext(v model.Visitor, in SessionContext) model.Visitor {
+	u, page := s.visitorContext(in)
+	v.VisitorContext = model.VisitorContext{Locale: u.Locale, TimeZone: u.TimeZone, Referrer: u.Referrer,
+		Browser: u.Browser, OS: u.OS, Page: page}
+	return v
+}
+
+// contextChanges is what of a session's context (u and page from
+// visitorContext) differs from what v holds: nil where a field is the same,
+// no page when v is on that page with that title already.
+func contextChanges(v model.Visitor, u store.ContextUpdate, page *model.Page) (store.ContextUpdate, *model.Page) {
+	same := func(p, cur *string) *string {
+		if p != nil && cur != nil && *p == *cur {
+			return nil
+		}
+		return p
+	}
+	u = store.ContextUpdate{Locale: same(u.Locale, v.Locale), TimeZone: same(u.TimeZone, v.TimeZone),
+		Referrer: same(u.Referrer, v.Referrer), Browser: same(u.Browser, v.Browser), OS: same(u.OS, v.OS)}
+	if page != nil && v.Page != nil && v.Page.URL == page.URL && v.Page.Title == page.Title {
+		page = nil
+	}
+	return u, page
+}
+
+// updateVisitorContext stores what a session tells about a known visitor
+// and returns the visitor as stored. What the visitor holds already (a
+// page reload, a returning browser) writes nothing.
+func (s *Service) updateVisitorContext(ctx context.Context, v model.Visitor, in SessionContext) (model.Visitor, error) {
+	u, page := s.visitorContext(in)
+	u, page = contextChanges(v, u, page)
+	if u == (store.ContextUpdate{}) && page == nil {
 		return v, nil // nothing to record
 	}
 	// The visitor is read back in the same transaction, on the writer's
@@ -71,8 +105,8 @@ func (s *Service) UpdateVisitorContext(ctx context.Context, v model.Visitor, in 
 		if err := tx.UpdateVisitorContext(ctx, v.ID, u); err != nil {
 			return err
 		}
-		if pageOK {
-			if _, err := tx.AddVisitorPage(ctx, v.WorkspaceID, v.ID, page); err != nil {
+		if page != nil {
+			if _, err := tx.AddVisitorPage(ctx, v.WorkspaceID, v.ID, *page); err != nil {
 				return err
 			}
 		}

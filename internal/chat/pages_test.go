@@ -1,8 +1,13 @@
 package chat
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
 )
 
 func TestParseUserAgent(t *testing.T) {
@@ -75,5 +80,41 @@ func TestCleanLocaleAndTitle(t *testing.T) {
 	}
 	if got := cleanTitle(" Cart\n\t(2 items) \x07 "); got != "Cart (2 items)" {
 		t.Errorf("cleanTitle: %q", got)
+	}
+}
+
+func TestContextChanges(t *testing.T) {
+	str := func(s string) *string { return &s }
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	held := model.Visitor{VisitorContext: model.VisitorContext{Locale: str("fr-FR"), TimeZone: str("Europe/Paris"),
+		Referrer: str("https://search.example.org/"), Browser: str("Firefox 128"), OS: str("Linux"),
+		Page: &model.Page{URL: "https://shop.example.com/cart", Title: "Cart", At: at}}}
+	same := store.ContextUpdate{Locale: str("fr-FR"), TimeZone: str("Europe/Paris"), Referrer: str("https://search.example.org/"),
+		Browser: str("Firefox 128"), OS: str("Linux")}
+	tests := []struct {
+		name     string
+		v        model.Visitor
+		u        store.ContextUpdate
+		page     *model.Page
+		wantU    store.ContextUpdate
+		wantPage bool
+	}{
+		{"a reload: nothing", held, same, &model.Page{URL: "https://shop.example.com/cart", Title: "Cart", At: at.Add(time.Hour)}, store.ContextUpdate{}, false},
+		{"nothing said", held, store.ContextUpdate{}, nil, store.ContextUpdate{}, false},
+		{"a new browser version", held, store.ContextUpdate{Browser: str("Firefox 129"), OS: str("Linux")}, nil, store.ContextUpdate{Browser: str("Firefox 129")}, false},
+		{"another page", held, same, &model.Page{URL: "https://shop.example.com/pay", Title: "Pay"}, store.ContextUpdate{}, true},
+		{"the page renamed", held, same, &model.Page{URL: "https://shop.example.com/cart", Title: "Cart (2)"}, store.ContextUpdate{}, true},
+		{"a visitor with no context yet", model.Visitor{}, same, &model.Page{URL: "https://shop.example.com/cart", Title: "Cart"}, same, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, page := contextChanges(tt.v, tt.u, tt.page)
+			if !reflect.DeepEqual(u, tt.wantU) {
+				t.Errorf("update = %+v, want %+v", u, tt.wantU)
+			}
+			if (page != nil) != tt.wantPage || page != nil && *page != *tt.page {
+				t.Errorf("page = %+v, want %v of %+v", page, tt.wantPage, tt.page)
+			}
+		})
 	}
 }

@@ -91,7 +91,7 @@ func newTypingFixture(t *testing.T) *typingFixture {
 	if f.agent, err = f.svc.CreateAgent(ctx, f.ws.ID, "ann@example.com", "Ann", "password123", model.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
-	sess, err := f.svc.Session(ctx, f.ws.SiteKey, "", "", nil, SessionLanguage{})
+	sess, err := f.svc.Session(ctx, f.ws.SiteKey, "", "", nil, SessionLanguage{}, SessionContext{})
 	if err != nil {
 		t.Fatal(err)
 	}

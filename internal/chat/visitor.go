@@ -43,9 +43,11 @@ type SessionLanguage struct {
 // device; one without a hash, allowed while the workspace does not demand
 // verification, only fills in the contact details of this browser's
 // visitor. addr is the client's address (its /64 for IPv6), which the
-// limits on new anonymous visitors key on.
-func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr string, id *Identity, lang SessionLanguage) (Session, error) {
-	w, err := s.db.WorkspaceBySiteKey(ctx, siteKey)
+// limits on new anonymous visitors key on. What sc tells about the
+// visitor is stored with it: a new visitor is created with it, a known
+// one is written only where it changed.
+func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr string, id *Identity, lang SessionLanguage, sc SessionContext) (Session, error) {
+	w, avail, err := s.db.SiteWorkspace(ctx, siteKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return Session{}, &Error{Code: CodeUnknownSite, Message: "unknown site key", Err: err}
 	}
@@ -86,10 +88,15 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 		if err := s.limits.check(s.limits.sessionsByAddr, s.limits.sessionsBySite, addr, w.ID, s.now(), "new visitors"); err != nil {
 			return Session{}, err
 		}
-		// Created with its language: one write, not two.
-		v = model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, EmailStatus: model.EmailOK, CreatedAt: s.now(),
-			Language: i18n.Resolve(lang.Locale, lang.AcceptLanguage, w.Settings.DefaultLocale)}
-		if err := s.db.CreateVisitor(ctx, v); err != nil {
+		// Created with its language and context: one write, not three.
+		v = s.withContext(model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, EmailStatus: model.EmailOK, CreatedAt: s.now(),
+			Language: i18n.Resolve(lang.Locale, lang.AcceptLanguage, w.Settings.DefaultLocale)}, sc)
+		if v.Page == nil {
+			err = s.db.CreateVisitor(ctx, v)
+		} else {
+			err = s.db.InTx(ctx, func(tx *store.Store) error { return tx.CreateVisitor(ctx, v) })
+		}
+		if err != nil {
 			return Session{}, err
 		}
 		visitorToken = s.visitorToken(v)
@@ -103,6 +110,11 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 	if v, err = s.rememberLanguage(ctx, v, w.Settings, lang); err != nil {
 		return Session{}, err
 	}
+	if !created {
+		if v, err = s.updateVisitorContext(ctx, v, sc); err != nil {
+			return Session{}, err
+		}
+	}
 	sess := Session{VisitorToken: visitorToken, Visitor: v, ContactForm: w.Settings.ContactForm, WorkspaceName: w.Name,
 		EmailForwarding: w.Settings.EmailForwarding != model.ForwardOff,
 		Locale:          v.Language, Widget: widgetView(w.Settings, v.Language)}
@@ -113,10 +125,6 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Session{}, err
 		}
-	}
-	avail, err := s.db.AgentsAvailable(ctx, w.ID)
-	if err != nil {
-		return Session{}, err
 	}
 	sess.AgentsAvailable = avail
 	sess.ContactFormRequired = contactFormRequired(w.Settings, avail, v)

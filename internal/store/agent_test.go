@@ -157,6 +157,13 @@ func TestAgentsAvailable(t *testing.T) {
 					t.Fatal(err)
 				}
 				check(t, "AgentsAvailable", got, tc.want)
+				// A widget's session reads it with the workspace.
+				sw, avail, err := db.SiteWorkspace(ctx, w.SiteKey)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "SiteWorkspace's workspace", sw.ID, w.ID)
+				check(t, "SiteWorkspace's availability", avail, tc.want)
 			})
 		}
 
@@ -171,6 +178,12 @@ func TestAgentsAvailable(t *testing.T) {
 				t.Fatal(err)
 			}
 			check(t, "AgentsAvailable after going offline", got, false)
+			if _, avail, err := db.SiteWorkspace(ctx, w.SiteKey); err != nil || avail {
+				t.Fatalf("SiteWorkspace after going offline: %v, %v; want false", avail, err)
+			}
+			if _, _, err := db.SiteWorkspace(ctx, "site-none"); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("SiteWorkspace of an unknown key: %v; want ErrNotFound", err)
+			}
 		})
 	})
 }

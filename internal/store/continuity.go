@@ -150,19 +150,14 @@ func (s *Store) MarkEmailAnswered(ctx context.Context, conversationID string, at
 
 // MarkReturned records that the visitor came back to the widget at at, on
 // each of their website conversations that an email was sent for before
-// and that had no return yet. The conversations are looked up first so
-// that the common case, nothing to record, writes nothing.
+// and that had no return yet. One statement: it runs in the transactions
+// of a widget opening, where the common case, nothing to record, changes
+// no row.
 func (s *Store) MarkReturned(ctx context.Context, visitorID string, at time.Time) error {
-	ids, err := s.ids(ctx, `SELECT c.id FROM conversations c WHERE c.visitor_id = ? AND c.channel = 'website' AND c.returned_at IS NULL
-		AND EXISTS (SELECT 1 FROM emails e WHERE e.conversation_id = c.id AND e.sent_at IS NOT NULL AND e.sent_at <= ?)`,
-		visitorID, micros(at))
-	if err != nil {
-		return fmt.Errorf("find the emailed conversations of visitor %s: %w", visitorID, err)
-	}
-	for _, id := range ids {
-		if _, err := s.exec(ctx, `UPDATE conversations SET returned_at = ? WHERE id = ? AND returned_at IS NULL`, micros(at), id); err != nil {
-			return fmt.Errorf("mark conversation %s returned: %w", id, err)
-		}
+	if _, err := s.exec(ctx, `UPDATE conversations SET returned_at = ? WHERE visitor_id = ? AND channel = 'website' AND returned_at IS NULL
+		AND EXISTS (SELECT 1 FROM emails e WHERE e.conversation_id = conversations.id AND e.sent_at IS NOT NULL AND e.sent_at <= ?)`,
+		micros(at), visitorID, micros(at)); err != nil {
+		return fmt.Errorf("mark the emailed conversations of visitor %s returned: %w", visitorID, err)
 	}
 	return nil
 }

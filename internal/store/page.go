@@ -66,15 +66,23 @@ func (s *Store) AddVisitorPage(ctx context.Context, workspaceID, visitorID strin
 		p.URL, p.Title, micros(p.At), visitorID); err != nil {
 		return false, fmt.Errorf("set page of visitor %s: %w", visitorID, err)
 	}
-	if _, err := s.exec(ctx, `INSERT INTO visitor_pages (id, workspace_id, visitor_id, url, title, at) VALUES (?, ?, ?, ?, ?, ?)`,
-		model.NewID(), workspaceID, visitorID, p.URL, p.Title, micros(p.At)); err != nil {
-		return false, fmt.Errorf("add page of visitor %s: %w", visitorID, err)
+	if err := s.insertPage(ctx, workspaceID, visitorID, p); err != nil {
+		return false, err
 	}
 	if _, err := s.exec(ctx, `DELETE FROM visitor_pages WHERE visitor_id = ? AND id NOT IN (
 		SELECT id FROM visitor_pages WHERE visitor_id = ? ORDER BY at DESC, id DESC LIMIT ?)`, visitorID, visitorID, PagesKept); err != nil {
 		return false, fmt.Errorf("prune pages of visitor %s: %w", visitorID, err)
 	}
 	return true, nil
+}
+
+// insertPage adds p to the visitor's pages.
+func (s *Store) insertPage(ctx context.Context, workspaceID, visitorID string, p model.Page) error {
+	if _, err := s.exec(ctx, `INSERT INTO visitor_pages (id, workspace_id, visitor_id, url, title, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		model.NewID(), workspaceID, visitorID, p.URL, p.Title, micros(p.At)); err != nil {
+		return fmt.Errorf("add page of visitor %s: %w", visitorID, err)
+	}
+	return nil
 }
 
 // VisitorPages lists a visitor's kept pages, newest first.

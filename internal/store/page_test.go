@@ -164,3 +164,48 @@ func BenchmarkAddVisitorPage(b *testing.B) {
 		}
 	}
 }
+
+// TestCreateVisitorWithContext: a visitor created with its context holds
+// it, and its page is the first of its pages.
+func TestCreateVisitorWithContext(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "Acme", base)
+		str := func(s string) *string { return &s }
+		vc := model.VisitorContext{Locale: str("fr-FR"), TimeZone: str("Europe/Paris"), Referrer: str("https://search.example.org/"),
+			Browser: str("Firefox 128"), OS: str("Linux"), Page: &model.Page{URL: "https://shop.example.com/cart", Title: "Cart", At: at(0)}}
+		v := model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, EmailStatus: model.EmailOK, CreatedAt: at(0), VisitorContext: vc}
+		if err := db.InTx(ctx, func(tx *store.Store) error { return tx.CreateVisitor(ctx, v) }); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.VisitorByID(ctx, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vc.Page.At = stored(vc.Page.At)
+		check(t, "context", got.VisitorContext, vc)
+		pages, err := db.VisitorPages(ctx, w.ID, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "pages", pages, []model.Page{*vc.Page})
+		// The page again changes nothing: it is the current page already.
+		if addPage(t, db, got, *vc.Page) {
+			t.Fatal("the creation's page was added again")
+		}
+
+		// Without a page: no pages, nothing else written.
+		bare := model.Visitor{ID: model.NewID(), WorkspaceID: w.ID, EmailStatus: model.EmailOK, CreatedAt: at(0),
+			VisitorContext: model.VisitorContext{Browser: str("Safari 17")}}
+		if err := db.CreateVisitor(ctx, bare); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = db.VisitorByID(ctx, bare.ID); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "bare context", got.VisitorContext, bare.VisitorContext)
+		if pages, err = db.VisitorPages(ctx, w.ID, bare.ID); err != nil || len(pages) != 0 {
+			t.Fatalf("pages of a visitor created without one: %+v, %v", pages, err)
+		}
+	})
+}

@@ -86,13 +86,26 @@ func emailKey(email *string) any {
 	return model.EmailKey(*email)
 }
 
-// CreateVisitor inserts a visitor. Its email status is that of its
-// address (v.EmailStatus is not stored).
+// CreateVisitor inserts a visitor with its context. Its email status is
+// that of its address (v.EmailStatus is not stored). A visitor with a page
+// has it in its pages too: run it in a transaction then (it writes two
+// tables).
 func (s *Store) CreateVisitor(ctx context.Context, v model.Visitor) error {
-	_, err := s.exec(ctx, `INSERT INTO visitors (id, workspace_id, name, email, email_key, email_source, online, left_at, last_active_at, created_at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		v.ID, v.WorkspaceID, v.Name, v.Email, emailKey(v.Email), v.EmailSource, boolInt(v.Online), nullMicros(v.LeftAt), nullMicros(v.LastActiveAt), micros(v.CreatedAt), nullIfEmpty(v.Language))
+	var pageURL, pageTitle, pageAt any
+	if v.Page != nil {
+		pageURL, pageTitle, pageAt = v.Page.URL, v.Page.Title, micros(v.Page.At)
+	}
+	_, err := s.exec(ctx, `INSERT INTO visitors (id, workspace_id, name, email, email_key, email_source, online, left_at, last_active_at, created_at, language,
+		locale, time_zone, referrer, browser, os, page_url, page_title, page_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.ID, v.WorkspaceID, v.Name, v.Email, emailKey(v.Email), v.EmailSource, boolInt(v.Online), nullMicros(v.LeftAt), nullMicros(v.LastActiveAt), micros(v.CreatedAt), nullIfEmpty(v.Language),
+		v.Locale, v.TimeZone, v.Referrer, v.Browser, v.OS, pageURL, pageTitle, pageAt)
 	if err != nil {
 		return fmt.Errorf("create visitor: %w", err)
+	}
+	if v.Page != nil {
+		if err := s.insertPage(ctx, v.WorkspaceID, v.ID, *v.Page); err != nil {
+			return fmt.Errorf("create visitor: %w", err)
+		}
 	}
 	return nil
 }

@@ -183,3 +183,71 @@ func TestTypingBothWays(t *testing.T) {
 		t.Fatalf("%d messages after typing", len(msgs.Messages))
 	}
 }
+
+// TestReturningSessionContext: a returning visitor's session stores only
+// what changed, and the agents hear of a change only.
+func TestReturningSessionContext(t *testing.T) {
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("context@example.com", "Context")
+	dash := s.DialAgent(a.Token)
+	defer dash.Close()
+	ctxOf := func(page, tz, token string) map[string]string {
+		body := map[string]string{"page_url": page, "page_title": "Shop", "locale": "fr-FR", "time_zone": tz}
+		if token != "" {
+			body["visitor_token"] = token
+		}
+		return body
+	}
+	first := contextSession(t, s, ctxOf("https://shop.example.com/cart", "Europe/Paris", ""))
+	if first.Visitor.Page == nil || first.Visitor.Browser == nil || *first.Visitor.Browser != "Firefox 128" {
+		t.Fatalf("new visitor's context: %+v", first.Visitor.VisitorContext)
+	}
+	// announced reads the dashboard up to a marker (a status change) and
+	// returns the pages of the visitor.updated events before it.
+	status := "invisible"
+	announced := func() (pages []string) {
+		s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": status}, 200, nil)
+		status = map[string]string{"invisible": "online", "online": "invisible"}[status]
+		for {
+			f := dash.Next(wait)
+			switch f["type"] {
+			case "visitor.updated":
+				url, _ := field(f, "data", "page", "url").(string)
+				pages = append(pages, url)
+			case "agent.updated":
+				return pages
+			}
+		}
+	}
+	pagesOf := func() []model.Page {
+		var out struct {
+			Pages []model.Page `json:"pages"`
+		}
+		s.Do("GET", "/api/v1/visitors/"+first.Visitor.ID+"/pages", a.Token, nil, http.StatusOK, &out)
+		return out.Pages
+	}
+	announced()
+
+	// A reload: the same context, nothing new.
+	again := contextSession(t, s, ctxOf("https://shop.example.com/cart", "Europe/Paris", first.VisitorToken))
+	if !again.Visitor.Page.At.Equal(first.Visitor.Page.At) || len(pagesOf()) != 1 {
+		t.Fatalf("a reload moved the page: %+v, pages %+v", again.Visitor.Page, pagesOf())
+	}
+	if got := announced(); len(got) != 0 {
+		t.Fatalf("a reload was announced: %v", got)
+	}
+
+	// Another page and time zone: stored, kept beside the rest, announced.
+	moved := contextSession(t, s, ctxOf("https://shop.example.com/pay", "Europe/Berlin", first.VisitorToken))
+	v := moved.Visitor
+	if v.Page == nil || v.Page.URL != "https://shop.example.com/pay" || v.TimeZone == nil || *v.TimeZone != "Europe/Berlin" ||
+		v.Locale == nil || *v.Locale != "fr-FR" || v.Browser == nil || *v.Browser != "Firefox 128" {
+		t.Fatalf("returning visitor's context: %+v", v.VisitorContext)
+	}
+	if p := pagesOf(); len(p) != 2 || p[0].URL != "https://shop.example.com/pay" {
+		t.Fatalf("pages: %+v", p)
+	}
+	if got := announced(); len(got) != 1 || got[0] != "https://shop.example.com/pay" {
+		t.Fatalf("announced: %v", got)
+	}
+}

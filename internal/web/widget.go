@@ -45,21 +45,17 @@ func (s *Server) widgetSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := chat.SessionLanguage{Locale: in.Locale, AcceptLanguage: r.Header.Get("Accept-Language")}
+	sc := chat.SessionContext{PageURL: in.PageURL, PageTitle: in.PageTitle, Referrer: in.Referrer, Locale: in.Locale,
+		TimeZone: in.TimeZone, UserAgent: r.UserAgent()}
 	var (
 		sess chat.Session
 		err  error
 	)
 	if in.ContinueLink != "" {
-		sess, err = s.svc.ContinueSession(r.Context(), in.SiteKey, in.ContinueLink, s.clientAddr(r), lang)
+		sess, err = s.svc.ContinueSession(r.Context(), in.SiteKey, in.ContinueLink, s.clientAddr(r), lang, sc)
 	} else {
-		sess, err = s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken, s.clientAddr(r), in.Identity, lang)
+		sess, err = s.svc.Session(r.Context(), in.SiteKey, in.VisitorToken, s.clientAddr(r), in.Identity, lang, sc)
 	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	sess.Visitor, err = s.svc.UpdateVisitorContext(r.Context(), sess.Visitor, chat.SessionContext{PageURL: in.PageURL,
-		PageTitle: in.PageTitle, Referrer: in.Referrer, Locale: in.Locale, TimeZone: in.TimeZone, UserAgent: r.UserAgent()})
 	if err != nil {
 		s.fail(w, r, err)
 		return
