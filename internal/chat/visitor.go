@@ -120,8 +120,8 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 		Locale:          v.Language, Widget: widgetView(w.Settings, v.Language)}
 	if !created {
 		// A new visitor has no conversation yet.
-		if c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite); err == nil {
-			sess.ConversationID = &c.ID
+		if id, err := s.db.LatestConversationIDOfVisitor(ctx, v.ID, model.ChannelWebsite); err == nil {
+			sess.ConversationID = &id
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Session{}, err
 		}

@@ -92,6 +92,20 @@ func (s *Store) LatestConversationOfVisitor(ctx context.Context, visitorID, chan
 	return c, nil
 }
 
+// LatestConversationIDOfVisitor is the id of LatestConversationOfVisitor's
+// conversation, read alone (a widget's session needs nothing else).
+func (s *Store) LatestConversationIDOfVisitor(ctx context.Context, visitorID, channel string) (string, error) {
+	var id string
+	err := s.queryRow(ctx, `SELECT id FROM conversations WHERE visitor_id = ? AND channel = ? ORDER BY created_at DESC LIMIT 1`, visitorID, channel).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("get conversation of visitor %s: %w", visitorID, err)
+	}
+	return id, nil
+}
+
 // ConversationIDsOfVisitor lists the ids of a visitor's conversations.
 func (s *Store) ConversationIDsOfVisitor(ctx context.Context, visitorID string) ([]string, error) {
 	return s.ids(ctx, `SELECT id FROM conversations WHERE visitor_id = ?`, visitorID)

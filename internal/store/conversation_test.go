@@ -267,16 +267,18 @@ func TestLatestConversationOfVisitor(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				got, err := db.LatestConversationOfVisitor(ctx, tc.visitorID, tc.channel)
+				id, idErr := db.LatestConversationIDOfVisitor(ctx, tc.visitorID, tc.channel)
 				if tc.want == "" {
-					if !errors.Is(err, store.ErrNotFound) {
-						t.Fatalf("err = %v, want ErrNotFound", err)
+					if !errors.Is(err, store.ErrNotFound) || !errors.Is(idErr, store.ErrNotFound) {
+						t.Fatalf("err = %v and %v, want ErrNotFound", err, idErr)
 					}
 					return
 				}
-				if err != nil {
-					t.Fatal(err)
+				if err != nil || idErr != nil {
+					t.Fatal(err, idErr)
 				}
 				check(t, "conversation", got.ID, tc.want)
+				check(t, "conversation id alone", id, tc.want)
 				check(t, "visitor", got.Visitor.ID, tc.visitorID)
 			})
 		}
