@@ -210,8 +210,11 @@ func ParseUserAgent(header string) (browser, os string) {
 	}
 	ua := useragent.Parse(header)
 	// The parser names an unknown agent by the whole header: that is no
-	// browser's name.
-	if ua.Name == "" || ua.Bot || ua.Name == strings.TrimSpace(header) || !printable(ua.Name) || !printable(ua.OS) {
+	// browser's name. Nor is an HTTP library's ("Go-http-client/1.1",
+	// "curl/8.5.0"), which says nothing of a system or a device, as every
+	// browser does.
+	if ua.Name == "" || ua.Bot || ua.Name == strings.TrimSpace(header) || !printable(ua.Name) || !printable(ua.OS) ||
+		ua.OS == "" && !ua.Desktop && !ua.Mobile && !ua.Tablet {
 		return "", ""
 	}
 	browser = withMajor(ua.Name, ua.Version)
