@@ -34,21 +34,30 @@ func (s *Service) visitorToken(v model.Visitor) string {
 	return s.signer.Sign(token.Visitor, v.ID+"."+strconv.Itoa(v.TokenGeneration))
 }
 
+// tokenVisitor reads the visitor id and generation a visitor token names;
+// ok is false for a token that is not Parley's.
+func (s *Service) tokenVisitor(tok string) (id string, gen int, ok bool) {
+	id, err := s.signer.Verify(token.Visitor, tok)
+	if err != nil {
+		return "", 0, false
+	}
+	if vid, g, cut := strings.Cut(id, "."); cut {
+		n, err := strconv.Atoi(g)
+		if err != nil || n <= 0 {
+			return "", 0, false
+		}
+		return vid, n, true
+	}
+	return id, 0, true
+}
+
 // visitorOfToken returns the visitor a token names and whether the token
 // is of the visitor's current generation; ok is false for a token that is
 // not Parley's or names nobody.
 func (s *Service) visitorOfToken(ctx context.Context, tok string) (v model.Visitor, current, ok bool, err error) {
-	id, verr := s.signer.Verify(token.Visitor, tok)
-	if verr != nil {
+	id, gen, ok := s.tokenVisitor(tok)
+	if !ok {
 		return v, false, false, nil
-	}
-	gen := 0
-	if vid, g, cut := strings.Cut(id, "."); cut {
-		n, err := strconv.Atoi(g)
-		if err != nil || n <= 0 {
-			return v, false, false, nil
-		}
-		id, gen = vid, n
 	}
 	v, err = s.db.VisitorByID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -60,25 +69,55 @@ func (s *Service) visitorOfToken(ctx context.Context, tok string) (v model.Visit
 	return v, v.TokenGeneration == gen, true, nil
 }
 
+// tokenRefused is the error for a visitor token that names nobody (ok
+// false) or an earlier generation (current false), nil for a good one.
+func tokenRefused(current, ok bool) error {
+	switch {
+	case !ok:
+		return newError(CodeInvalidToken, "invalid visitor token")
+	case !current:
+		return newError(CodeInvalidToken, "this visitor token was reset")
+	}
+	return nil
+}
+
 // VisitorByToken authenticates a widget's visitor token: a token of an
 // earlier generation (the visitor's links were reset) is refused like a
 // forged one.
 func (s *Service) VisitorByToken(ctx context.Context, tok string) (model.Visitor, error) {
 	v, current, ok, err := s.visitorOfToken(ctx, tok)
-	switch {
-	case err != nil:
+	if err == nil {
+		err = tokenRefused(current, ok)
+	}
+	if err != nil {
 		return model.Visitor{}, err
-	case !ok:
-		return model.Visitor{}, newError(CodeInvalidToken, "invalid visitor token")
-	case !current:
-		return model.Visitor{}, newError(CodeInvalidToken, "this visitor token was reset")
 	}
 	return v, nil
 }
 
+// VisitorKeyByToken is VisitorByToken for a widget's connection, which
+// needs only the visitor's key: it reads nothing else of the visitor.
+func (s *Service) VisitorKeyByToken(ctx context.Context, tok string) (model.VisitorKey, error) {
+	id, gen, ok := s.tokenVisitor(tok)
+	if !ok {
+		return model.VisitorKey{}, tokenRefused(false, false)
+	}
+	k, err := s.db.VisitorKeyByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return model.VisitorKey{}, tokenRefused(false, false)
+	}
+	if err != nil {
+		return model.VisitorKey{}, err
+	}
+	if err := tokenRefused(k.TokenGeneration == gen, true); err != nil {
+		return model.VisitorKey{}, err
+	}
+	return k, nil
+}
+
 // ConnectionTag names the generation of a widget connection's credential,
 // so that resetting it closes the connections opened with an older one.
-func ConnectionTag(v model.Visitor) string { return "g" + strconv.Itoa(v.TokenGeneration) }
+func ConnectionTag(v model.VisitorKey) string { return "g" + strconv.Itoa(v.TokenGeneration) }
 
 // ContinueLink returns the token of a link back to the visitor's
 // conversation convID, valid 30 days from now.
@@ -210,7 +249,7 @@ func (s *Service) ResetVisitorLinks(ctx context.Context, workspaceID, visitorID 
 		return model.Visitor{}, "", notFound(err, "visitor")
 	}
 	v.TokenGeneration = gen // the row may already be newer: this reset's generation is kept open
-	if n := s.pub.Revoke(realtime.Revocation{VisitorID: v.ID, Except: ConnectionTag(v)}); n > 0 {
+	if n := s.pub.Revoke(realtime.Revocation{VisitorID: v.ID, Except: ConnectionTag(v.Key())}); n > 0 {
 		s.log.Info("closed widgets of a reset visitor token", "visitor", v.ID, "connections", n)
 	}
 	return v, s.visitorToken(v), nil

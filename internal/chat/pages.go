@@ -126,7 +126,7 @@ func (s *Service) updateVisitorContext(ctx context.Context, v model.Visitor, in 
 
 // VisitorPage records that the visitor is on a page now (the widget's page
 // frame). The agents get visitor.updated when it is a new page.
-func (s *Service) VisitorPage(ctx context.Context, v model.Visitor, rawURL, title string) error {
+func (s *Service) VisitorPage(ctx context.Context, v model.VisitorKey, rawURL, title string) error {
 	pageURL, ok := cleanPageURL(rawURL)
 	if !ok {
 		return newError(CodeBadRequest, "url is an http or https URL of at most 4096 characters")

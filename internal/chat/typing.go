@@ -46,7 +46,7 @@ type agentTypingFrame struct {
 // VisitorTyping tells the agents that the visitor is typing in their
 // website conversation, with the draft when the workspace shows previews.
 // A visitor without a conversation yet has nothing to show it in.
-func (s *Service) VisitorTyping(ctx context.Context, v model.Visitor, preview *string) error {
+func (s *Service) VisitorTyping(ctx context.Context, v model.VisitorKey, preview *string) error {
 	if preview != nil {
 		if !utf8.ValidString(*preview) || utf8.RuneCountInString(*preview) > MaxTypingPreview {
 			return newError(CodeBadRequest, "preview is at most 500 characters of UTF-8")
@@ -55,7 +55,7 @@ func (s *Service) VisitorTyping(ctx context.Context, v model.Visitor, preview *s
 	if !s.typingLimits.allow("v:"+v.ID, s.now()) {
 		return nil
 	}
-	c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite)
+	convID, err := s.db.LatestConversationIDOfVisitor(ctx, v.ID, model.ChannelWebsite)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -66,7 +66,7 @@ func (s *Service) VisitorTyping(ctx context.Context, v model.Visitor, preview *s
 	if err != nil {
 		return err
 	}
-	data := VisitorTypingData{ConversationID: c.ID}
+	data := VisitorTypingData{ConversationID: convID}
 	if w.Settings.TypingPreview && preview != nil && *preview != "" {
 		data.Preview = preview
 	}

@@ -117,7 +117,7 @@ func TestVisitorTypingThrottle(t *testing.T) {
 	draft := func(s string) *string { return &s }
 	// Ten frames in the same instant: the burst of two goes through.
 	for i := range 10 {
-		if err := f.svc.VisitorTyping(ctx, f.v, draft(strings.Repeat("a", i+1))); err != nil {
+		if err := f.svc.VisitorTyping(ctx, f.v.Key(), draft(strings.Repeat("a", i+1))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -127,7 +127,7 @@ func TestVisitorTypingThrottle(t *testing.T) {
 	// Then one a second, and no more: 20 frames in 10 seconds, every half second.
 	for range 20 {
 		f.advance(500 * time.Millisecond)
-		if err := f.svc.VisitorTyping(ctx, f.v, draft("more")); err != nil {
+		if err := f.svc.VisitorTyping(ctx, f.v.Key(), draft("more")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -163,7 +163,7 @@ func TestVisitorTypingPreview(t *testing.T) {
 			if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{TypingPreview: &tt.setting}); err != nil {
 				t.Fatal(err)
 			}
-			err := f.svc.VisitorTyping(ctx, f.v, tt.preview)
+			err := f.svc.VisitorTyping(ctx, f.v.Key(), tt.preview)
 			if ErrorCode(err) != tt.code {
 				t.Fatalf("error %v, want code %q", err, tt.code)
 			}

@@ -207,6 +207,19 @@ func (a Agent) Available() bool {
 	return a.Status == StatusOnline || a.Status == StatusInvisible
 }
 
+// VisitorKey is what names a visitor and its credential: all a widget's
+// connection needs of it.
+type VisitorKey struct {
+	ID, WorkspaceID string
+	// TokenGeneration is as in Visitor.
+	TokenGeneration int
+}
+
+// Key is the visitor's VisitorKey.
+func (v Visitor) Key() VisitorKey {
+	return VisitorKey{ID: v.ID, WorkspaceID: v.WorkspaceID, TokenGeneration: v.TokenGeneration}
+}
+
 // Visitor is a person on the website (or on another channel).
 type Visitor struct {
 	ID          string  `json:"id"`

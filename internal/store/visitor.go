@@ -129,6 +129,20 @@ func (s *Store) VisitorByID(ctx context.Context, id string) (model.Visitor, erro
 	return v, nil
 }
 
+// VisitorKeyByID returns a visitor's key whatever its workspace (for
+// widget connections, which need nothing else of it).
+func (s *Store) VisitorKeyByID(ctx context.Context, id string) (model.VisitorKey, error) {
+	var k model.VisitorKey
+	err := s.queryRow(ctx, `SELECT id, workspace_id, token_generation FROM visitors WHERE id = ?`, id).Scan(&k.ID, &k.WorkspaceID, &k.TokenGeneration)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return k, fmt.Errorf("get visitor %s: %w", id, err)
+	}
+	return k, nil
+}
+
 // VisitorByUserID returns the visitor a workspace's site identified as
 // userID.
 func (s *Store) VisitorByUserID(ctx context.Context, workspaceID, userID string) (model.Visitor, error) {

@@ -52,7 +52,7 @@ type errorFrame struct {
 }
 
 func (s *Server) widgetWS(w http.ResponseWriter, r *http.Request) {
-	v, err := s.svc.VisitorByToken(r.Context(), r.URL.Query().Get("visitor_token"))
+	v, err := s.svc.VisitorKeyByToken(r.Context(), r.URL.Query().Get("visitor_token"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -288,7 +288,7 @@ func decodeClientFrame(raw []byte) (clientFrame, *frameRefusal) {
 	return f, &frameRefusal{message: "unknown frame type " + quoteShort(f.Type), clientID: f.ClientID}
 }
 
-func (s *Server) widgetFrame(ctx context.Context, v model.Visitor, conn *realtime.Conn, raw []byte, addr string) {
+func (s *Server) widgetFrame(ctx context.Context, v model.VisitorKey, conn *realtime.Conn, raw []byte, addr string) {
 	f, bad := decodeClientFrame(raw)
 	if bad != nil {
 		conn.Push(encodeFrame(errorFrame{Type: realtime.FrameError, Code: "bad_frame", Message: bad.message, ClientID: bad.clientID}))
