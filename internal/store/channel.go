@@ -251,8 +251,9 @@ func (cs *channelScan) delivery() *model.ChannelDelivery {
 		Attempts: cs.attempts, SentAt: fromNullMicros(cs.sent), MessageID: cs.mid.String, Payload: cs.payload.String}
 }
 
-// withExtra appends destinations to a row's Scan, so that scanMessage reads
-// messageColumns and the caller the columns after them.
+// withExtra appends destinations to a row's Scan, so that a scan function
+// (scanMessage, scanWorkspace) reads its columns and the caller the columns
+// after them.
 type withExtra struct {
 	row   interface{ Scan(...any) error }
 	extra []any

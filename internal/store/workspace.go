@@ -86,7 +86,7 @@ func (s *Store) WorkspaceBySiteKey(ctx context.Context, key string) (model.Works
 // a widget's session needs.
 func (s *Store) SiteWorkspace(ctx context.Context, key string) (model.Workspace, bool, error) {
 	var avail int
-	w, err := scanWorkspace(withColumns{s.queryRow(ctx, `SELECT `+workspaceColumns+`,
+	w, err := scanWorkspace(withExtra{s.queryRow(ctx, `SELECT `+workspaceColumns+`,
 		CASE WHEN EXISTS (SELECT 1 FROM agents a WHERE a.workspace_id = workspaces.id AND a.status IN ('online', 'invisible')) THEN 1 ELSE 0 END
 		FROM workspaces WHERE site_key = ?`, key), []any{&avail}})
 	if err != nil {
@@ -94,14 +94,6 @@ func (s *Store) SiteWorkspace(ctx context.Context, key string) (model.Workspace,
 	}
 	return w, avail != 0, nil
 }
-
-// withColumns scans the columns a scan function reads, then more.
-type withColumns struct {
-	row  interface{ Scan(...any) error }
-	more []any
-}
-
-func (c withColumns) Scan(dest ...any) error { return c.row.Scan(append(dest, c.more...)...) }
 
 // WorkspaceByName returns a workspace by its name (the first created, when
 // several share it).
