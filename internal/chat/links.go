@@ -55,64 +55,52 @@ func (s *Service) tokenVisitor(tok string) (id string, gen int, ok bool) {
 // is of the visitor's current generation; ok is false for a token that is
 // not Parley's or names nobody.
 func (s *Service) visitorOfToken(ctx context.Context, tok string) (v model.Visitor, current, ok bool, err error) {
+	return ofToken(ctx, s, tok, s.db.VisitorByID, func(v model.Visitor) int { return v.TokenGeneration })
+}
+
+// ofToken is visitorOfToken with what read returns of the visitor (the
+// whole visitor, or its key) and generation reads of it.
+func ofToken[T any](ctx context.Context, s *Service, tok string, read func(context.Context, string) (T, error), generation func(T) int) (v T, current, ok bool, err error) {
 	id, gen, ok := s.tokenVisitor(tok)
 	if !ok {
 		return v, false, false, nil
 	}
-	v, err = s.db.VisitorByID(ctx, id)
+	v, err = read(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return v, false, false, nil
 	}
 	if err != nil {
 		return v, false, false, err
 	}
-	return v, v.TokenGeneration == gen, true, nil
+	return v, generation(v) == gen, true, nil
 }
 
-// tokenRefused is the error for a visitor token that names nobody (ok
-// false) or an earlier generation (current false), nil for a good one.
-func tokenRefused(current, ok bool) error {
+// authenticated is what ofToken read when the token is good, else the
+// error that refuses it.
+func authenticated[T any](v T, current, ok bool, err error) (T, error) {
+	var none T
 	switch {
+	case err != nil:
+		return none, err
 	case !ok:
-		return newError(CodeInvalidToken, "invalid visitor token")
+		return none, newError(CodeInvalidToken, "invalid visitor token")
 	case !current:
-		return newError(CodeInvalidToken, "this visitor token was reset")
+		return none, newError(CodeInvalidToken, "this visitor token was reset")
 	}
-	return nil
+	return v, nil
 }
 
 // VisitorByToken authenticates a widget's visitor token: a token of an
 // earlier generation (the visitor's links were reset) is refused like a
 // forged one.
 func (s *Service) VisitorByToken(ctx context.Context, tok string) (model.Visitor, error) {
-	v, current, ok, err := s.visitorOfToken(ctx, tok)
-	if err == nil {
-		err = tokenRefused(current, ok)
-	}
-	if err != nil {
-		return model.Visitor{}, err
-	}
-	return v, nil
+	return authenticated(s.visitorOfToken(ctx, tok))
 }
 
 // VisitorKeyByToken is VisitorByToken for a widget's connection, which
 // needs only the visitor's key: it reads nothing else of the visitor.
 func (s *Service) VisitorKeyByToken(ctx context.Context, tok string) (model.VisitorKey, error) {
-	id, gen, ok := s.tokenVisitor(tok)
-	if !ok {
-		return model.VisitorKey{}, tokenRefused(false, false)
-	}
-	k, err := s.db.VisitorKeyByID(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return model.VisitorKey{}, tokenRefused(false, false)
-	}
-	if err != nil {
-		return model.VisitorKey{}, err
-	}
-	if err := tokenRefused(k.TokenGeneration == gen, true); err != nil {
-		return model.VisitorKey{}, err
-	}
-	return k, nil
+	return authenticated(ofToken(ctx, s, tok, s.db.VisitorKeyByID, func(k model.VisitorKey) int { return k.TokenGeneration }))
 }
 
 // ConnectionTag names the generation of a widget connection's credential,
