@@ -213,14 +213,14 @@ func (s *Service) LegacyChatLink(ctx context.Context, tok string) (string, model
 	if err != nil {
 		return "", w, err
 	}
-	c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite)
+	convID, err := s.db.LatestConversationIDOfVisitor(ctx, v.ID, model.ChannelWebsite)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", w, newError(CodeInvalidToken, "the conversation was deleted")
 	}
 	if err != nil {
 		return "", w, err
 	}
-	return s.ContinueLink(v, c.ID), w, nil
+	return s.ContinueLink(v, convID), w, nil
 }
 
 // ResetVisitorLinks ends the visitor's credential and every continue link

@@ -152,14 +152,14 @@ func (s *Service) AllowWidgetConnection(addr string) error {
 // VisitorMessages lists the public messages of the visitor's website
 // conversation.
 func (s *Service) VisitorMessages(ctx context.Context, v model.Visitor) ([]model.Message, error) {
-	c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite)
+	convID, err := s.db.LatestConversationIDOfVisitor(ctx, v.ID, model.ChannelWebsite)
 	if errors.Is(err, store.ErrNotFound) {
 		return []model.Message{}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	ms, err := s.db.Messages(ctx, v.WorkspaceID, c.ID, true)
+	ms, err := s.db.Messages(ctx, v.WorkspaceID, convID, true)
 	if err == nil {
 		ms, err = s.authorAvatars(ctx, ms)
 	}
@@ -331,7 +331,7 @@ func (s *Service) VisitorRead(ctx context.Context, visitorID, messageID string) 
 	if messageID == "" || len(messageID) > 64 {
 		return newError(CodeBadRequest, "read needs a message_id")
 	}
-	v, err := s.db.VisitorByID(ctx, visitorID)
+	v, err := s.db.VisitorKeyByID(ctx, visitorID)
 	if err != nil {
 		return notFound(err, "visitor")
 	}
@@ -339,15 +339,15 @@ func (s *Service) VisitorRead(ctx context.Context, visitorID, messageID string) 
 	if err != nil {
 		return notFound(err, "message")
 	}
-	c, err := s.db.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite)
-	if err != nil || c.ID != m.ConversationID || !m.Public() {
+	convID, err := s.db.LatestConversationIDOfVisitor(ctx, v.ID, model.ChannelWebsite)
+	if err != nil || convID != m.ConversationID || !m.Public() {
 		return newError(CodeNotFound, "message not found")
 	}
 	now := s.now()
 	var stamped []string
 	err = s.db.InTx(ctx, func(tx *store.Store) error {
 		var err error
-		stamped, err = tx.MarkReadByVisitor(ctx, c.ID, m.ID, now)
+		stamped, err = tx.MarkReadByVisitor(ctx, convID, m.ID, now)
 		return err
 	})
 	if err != nil {
@@ -358,7 +358,7 @@ func (s *Service) VisitorRead(ctx context.Context, visitorID, messageID string) 
 			s.toAgents(v.WorkspaceID, realtime.MessageUpdated, msg)
 		}
 	}
-	s.eval.ConversationChanged(ctx, c.ID)
+	s.eval.ConversationChanged(ctx, convID)
 	return nil
 }
 
