@@ -21,6 +21,7 @@ const backlogTTL = 5 * time.Second
 func newMetrics(db *store.DB, hub *realtime.Hub, log *slog.Logger) *metrics.Metrics {
 	m := metrics.New()
 	m.WatchConnections(hub.Counts)
+	m.WatchDatabase(db.Counts)
 	m.WatchBacklog(func(ctx context.Context, now time.Time) (metrics.Backlog, error) {
 		b, err := db.Backlog(ctx, now)
 		return metrics.Backlog{OutboxPending: b.OutboxPending, ForwardDue: b.ForwardDue, ForwardScheduled: b.ForwardScheduled}, err

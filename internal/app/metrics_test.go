@@ -190,6 +190,10 @@ func TestMetricsAfterAChat(t *testing.T) {
 			t.Errorf("%s missing", name)
 		}
 	}
+	// A chat and an email ran statements and committed some of them.
+	if stmts, commits := value(m, "parley_db_statements_total", nil), value(m, "parley_db_commits_total", nil); commits < 1 || stmts < commits {
+		t.Errorf("parley_db_statements_total = %v, parley_db_commits_total = %v: want both counted, more statements than commits", stmts, commits)
+	}
 
 	// No label carries an id, a token, an address or a raw path.
 	secrets := []string{conv, first.ID, reply.ID, sess.Visitor.ID, sess.VisitorToken, agent.ID, agent.Token,

@@ -116,17 +116,34 @@ func (m *Metrics) Request(route string, status int, d time.Duration) {
 func (m *Metrics) WatchConnections(counts func() (widgets, agents int)) {
 	desc := prometheus.NewDesc("parley_websocket_connections",
 		"Open WebSocket connections on this node: widget (visitors) or agent (dashboards).", []string{"side"}, nil)
-	m.reg.MustRegister(collectorFunc{desc: desc, collect: func(ch chan<- prometheus.Metric) {
+	m.reg.MustRegister(collectorFunc{descs: []*prometheus.Desc{desc}, collect: func(ch chan<- prometheus.Metric) {
 		w, a := counts()
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(w), "widget")
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(a), "agent")
 	}})
 }
 
+// WatchDatabase exports the statements and commits this node ran on the
+// database, read from counts at each scrape.
+func (m *Metrics) WatchDatabase(counts func() (statements, commits int64)) {
+	stmts := prometheus.NewDesc("parley_db_statements_total", "SQL statements this node ran on the database.", nil, nil)
+	commits := prometheus.NewDesc("parley_db_commits_total", "Transactions this node committed on the database (on SQLite one commit may hold several requests' writes).", nil, nil)
+	m.reg.MustRegister(collectorFunc{collect: func(ch chan<- prometheus.Metric) {
+		s, c := counts()
+		ch <- prometheus.MustNewConstMetric(stmts, prometheus.CounterValue, float64(s))
+		ch <- prometheus.MustNewConstMetric(commits, prometheus.CounterValue, float64(c))
+	}, descs: []*prometheus.Desc{stmts, commits}})
+}
+
+// collectorFunc is a collector of the series descs, read by collect.
 type collectorFunc struct {
-	desc    *prometheus.Desc
+	descs   []*prometheus.Desc
 	collect func(chan<- prometheus.Metric)
 }
 
-func (c collectorFunc) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c collectorFunc) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
 func (c collectorFunc) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }

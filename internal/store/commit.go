@@ -172,7 +172,7 @@ func (c *committer) runBatch(batch []*txJob) []bool {
 		}
 		return ok
 	}
-	st := &Store{q: tx, tx: tx, dialect: c.db.dialect, stmts: c.db.stmts, detached: true}
+	st := &Store{q: tx, tx: tx, dialect: c.db.dialect, stmts: c.db.stmts, detached: true, counts: c.db.counts}
 	single := len(batch) == 1
 	broken := error(nil) // the transaction itself failed: nothing of it can commit
 	for i, j := range batch {
@@ -231,7 +231,9 @@ func (c *committer) runBatch(batch []*txJob) []bool {
 				ok[i], j.err = false, fmt.Errorf("commit: %w", err)
 			}
 		}
+		return ok
 	}
+	c.db.committed()
 	return ok
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
@@ -210,4 +211,60 @@ func TestTransactionAfterClose(t *testing.T) {
 	if err := db.InTx(t.Context(), func(*store.Store) error { return nil }); err == nil {
 		t.Fatal("InTx after Close succeeded")
 	}
+}
+
+// The database counts the statements it runs and its commits: a read is a
+// statement, a write alone a statement and a commit, a transaction its
+// statements and one commit, one that fails no commit.
+func TestCounts(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		v := newVisitor(t, db, w.ID, nil)
+		errBoom := errors.New("boom")
+		tests := []struct {
+			name                        string
+			run                         func() error
+			wantStatements, wantCommits int64
+		}{
+			{"a read", func() error { _, err := db.VisitorByID(ctx, v.ID); return err }, 1, 0},
+			{"a write alone", func() error { return db.TouchVisitor(ctx, v.ID, at(time.Minute)) }, 1, 1},
+			{"a transaction of two writes and a read", func() error {
+				return db.InTx(ctx, func(tx *store.Store) error {
+					if err := tx.TouchVisitor(ctx, v.ID, at(2*time.Minute)); err != nil {
+						return err
+					}
+					if _, err := tx.VisitorByID(ctx, v.ID); err != nil {
+						return err
+					}
+					return tx.TouchVisitor(ctx, v.ID, at(3*time.Minute))
+				})
+			}, 3, 1},
+			{"a transaction that fails", func() error {
+				err := db.InTx(ctx, func(tx *store.Store) error {
+					if err := tx.TouchVisitor(ctx, v.ID, at(4*time.Minute)); err != nil {
+						return err
+					}
+					return errBoom
+				})
+				if errors.Is(err, errBoom) {
+					return nil
+				}
+				return fmt.Errorf("transaction: %v, want %v", err, errBoom)
+			}, 1, 0},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				s0, c0 := db.Counts()
+				if err := tt.run(); err != nil {
+					t.Fatal(err)
+				}
+				s1, c1 := db.Counts()
+				if s1-s0 != tt.wantStatements || c1-c0 != tt.wantCommits {
+					t.Errorf("ran %d statements and %d commits, want %d and %d", s1-s0, c1-c0, tt.wantStatements, tt.wantCommits)
+				}
+			})
+		}
+	})
 }

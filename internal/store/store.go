@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -60,6 +61,40 @@ type Store struct {
 	// batch, whose statements ignore their callers' cancellation.
 	commits  *committer
 	detached bool
+	// counts is what the database ran (nil: not counted).
+	counts *Counts
+}
+
+// Counts are the statements and the commits a database ran since it was
+// opened, in this process: the cost of a request in database work, which
+// unlike its time does not depend on the machine.
+type Counts struct {
+	statements, commits atomic.Int64
+}
+
+// Counts returns the statements and commits run so far.
+func (db *DB) Counts() (statements, commits int64) {
+	return db.counts.statements.Load(), db.counts.commits.Load()
+}
+
+// ran counts the statement q, and its commit when it is a write outside a
+// transaction (PostgreSQL commits it alone; SQLite's writes all run in the
+// committer's transactions).
+func (s *Store) ran(q string) {
+	if s.counts == nil {
+		return
+	}
+	s.counts.statements.Add(1)
+	if s.tx == nil && isWrite(q) {
+		s.counts.commits.Add(1)
+	}
+}
+
+// committed counts a commit.
+func (s *Store) committed() {
+	if s.counts != nil {
+		s.counts.commits.Add(1)
+	}
 }
 
 // DB is an open database.
@@ -124,7 +159,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	st := Store{q: db, dialect: dialect}
+	st := Store{q: db, dialect: dialect, counts: &Counts{}}
 	if dialect == SQLite {
 		st.writes = &sync.Mutex{}
 		st.stmts = newStmtCache(db)
@@ -194,13 +229,14 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Store) error) error {
 			_ = tx.Rollback() // fn failed or panicked
 		}
 	}()
-	if err := fn(&Store{q: tx, tx: tx, dialect: db.dialect, stmts: db.stmts}); err != nil {
+	if err := fn(&Store{q: tx, tx: tx, dialect: db.dialect, stmts: db.stmts, counts: db.counts}); err != nil {
 		return err
 	}
 	committed = true
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	db.committed()
 	return nil
 }
 
@@ -245,6 +281,7 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 		s.writes.Lock()
 		defer s.writes.Unlock()
 	}
+	s.ran(q)
 	if st := s.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -260,6 +297,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 		s.writes.Lock()
 		defer s.writes.Unlock()
 	}
+	s.ran(q)
 	if st := s.prepared(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -280,6 +318,7 @@ func isWrite(q string) bool {
 
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	ctx = s.withoutCancel(ctx)
+	s.ran(q)
 	if st := s.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
