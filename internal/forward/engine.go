@@ -151,13 +151,20 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 	e.pending, e.visits, e.spaces = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
 	e.mu.Unlock()
 	failed := 0
-	for id := range visits {
-		ids, err := e.db.ConversationIDsOfVisitor(ctx, id)
+	if len(visits) > 0 {
+		visitors := make([]string, 0, len(visits))
+		for id := range visits {
+			visitors = append(visitors, id)
+		}
+		ids, err := e.db.ConversationIDsOfVisitors(ctx, visitors)
 		if err != nil {
-			e.log.Error("list conversations of visitor; will retry", "visitor", id, "err", err)
-			e.retryLater(e.visits, id)
-			failed++
-			continue
+			if ctx.Err() == nil {
+				e.log.Error("list conversations of visitors; will retry", "visitors", len(visitors), "err", err)
+			}
+			for _, id := range visitors {
+				e.retryLater(e.visits, id)
+			}
+			failed += len(visitors)
 		}
 		for _, c := range ids {
 			convs[c] = struct{}{}

@@ -106,9 +106,47 @@ func (s *Store) LatestConversationIDOfVisitor(ctx context.Context, visitorID, ch
 	return id, nil
 }
 
-// ConversationIDsOfVisitor lists the ids of a visitor's conversations.
-func (s *Store) ConversationIDsOfVisitor(ctx context.Context, visitorID string) ([]string, error) {
-	return s.ids(ctx, `SELECT id FROM conversations WHERE visitor_id = ?`, visitorID)
+// ConversationIDsOfVisitors lists the ids of the conversations of the
+// visitors, a few dozen visitors a query.
+func (s *Store) ConversationIDsOfVisitors(ctx context.Context, visitorIDs []string) ([]string, error) {
+	var out []string
+	for _, chunk := range paddedChunks(visitorIDs) {
+		ids, err := s.ids(ctx, `SELECT id FROM conversations WHERE visitor_id IN (`+placeholders(len(chunk))+`)`, anys(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("conversations of %d visitors: %w", len(visitorIDs), err)
+		}
+		out = append(out, ids...)
+	}
+	return out, nil
+}
+
+// chunkSizes are the lengths of paddedChunks' chunks: a few texts of a
+// statement with an IN list, each prepared once (a length for every count
+// would fill the statement cache).
+var chunkSizes = [...]int{1, 8, 64}
+
+// paddedChunks cuts ids into chunks of one of chunkSizes, the last padded
+// with copies of its last id (IN ignores them).
+func paddedChunks(ids []string) [][]string {
+	var out [][]string
+	for len(ids) > 0 {
+		n := min(len(ids), chunkSizes[len(chunkSizes)-1])
+		size := chunkSizes[0]
+		for _, c := range chunkSizes {
+			if c >= n {
+				size = c
+				break
+			}
+		}
+		chunk := make([]string, size)
+		copy(chunk, ids[:n])
+		for i := n; i < size; i++ {
+			chunk[i] = ids[n-1]
+		}
+		out = append(out, chunk)
+		ids = ids[n:]
+	}
+	return out
 }
 
 // OpenConversationIDs lists a workspace's open conversation ids.

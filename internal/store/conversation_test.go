@@ -136,11 +136,15 @@ func TestConversationList(t *testing.T) {
 				{"open ids", func() ([]string, error) { return db.OpenConversationIDs(ctx, w.ID) },
 					[]model.Conversation{openOld, openNewest, openTieLow, openTieHigh, untouched}},
 				{"open ids of another workspace", func() ([]string, error) { return db.OpenConversationIDs(ctx, newWorkspace(t, db, "Empty", base).ID) }, nil},
-				{"ids of the visitor", func() ([]string, error) { return db.ConversationIDsOfVisitor(ctx, v.ID) },
+				{"ids of the visitor", func() ([]string, error) { return db.ConversationIDsOfVisitors(ctx, []string{v.ID}) },
 					[]model.Conversation{openOld, closedNew, openNewest, closedOld, openTieLow, openTieHigh, untouched}},
 				{"ids of a visitor without conversations", func() ([]string, error) {
-					return db.ConversationIDsOfVisitor(ctx, newVisitor(t, db, w.ID, nil).ID)
+					return db.ConversationIDsOfVisitors(ctx, []string{newVisitor(t, db, w.ID, nil).ID})
 				}, nil},
+				{"ids of no visitor", func() ([]string, error) { return db.ConversationIDsOfVisitors(ctx, nil) }, nil},
+				{"ids of the visitor among others without conversations", func() ([]string, error) {
+					return db.ConversationIDsOfVisitors(ctx, []string{newVisitor(t, db, w.ID, nil).ID, v.ID, model.NewID()})
+				}, []model.Conversation{openOld, closedNew, openNewest, closedOld, openTieLow, openTieHigh, untouched}},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					got, err := tc.list()
@@ -167,6 +171,30 @@ func conversationIDs(cs []model.Conversation) []string {
 		ids = append(ids, c.ID)
 	}
 	return ids
+}
+
+// The conversations of more visitors than one query takes are all listed.
+func TestConversationIDsOfManyVisitors(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		var visitors, want []string
+		for i := range 70 {
+			v := newVisitor(t, db, w.ID, nil)
+			visitors = append(visitors, v.ID)
+			if i%10 != 0 { // some have none
+				want = append(want, newConversation(t, db, v, model.ChannelWebsite, at(time.Duration(i)*time.Minute)).ID)
+			}
+		}
+		got, err := db.ConversationIDsOfVisitors(ctx, visitors)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		check(t, "ids", got, want)
+	})
 }
 
 func TestConversationStatus(t *testing.T) {

@@ -74,3 +74,54 @@ func TestStatementCache(t *testing.T) {
 		t.Errorf("after the commit: %d rows, want 62", got)
 	}
 }
+
+// IN lists are cut into chunks of a few lengths, every id kept once and in
+// order, the padding a copy of the chunk's last id.
+func TestPaddedChunks(t *testing.T) {
+	ids := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprint("v", i)
+		}
+		return out
+	}
+	tests := []struct {
+		n         int
+		wantSizes []int
+	}{
+		{0, nil},
+		{1, []int{1}},
+		{2, []int{8}},
+		{8, []int{8}},
+		{9, []int{64}},
+		{64, []int{64}},
+		{65, []int{64, 1}},
+		{130, []int{64, 64, 8}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.n), func(t *testing.T) {
+			in := ids(tt.n)
+			chunks := paddedChunks(in)
+			var sizes []int
+			var kept []string
+			for _, c := range chunks {
+				sizes = append(sizes, len(c))
+				seen := map[string]bool{}
+				for i, id := range c {
+					if !seen[id] {
+						kept = append(kept, id)
+						seen[id] = true
+					} else if id != c[i-1] {
+						t.Fatalf("chunk %v: padding %q is not a copy of the last id", c, id)
+					}
+				}
+			}
+			if fmt.Sprint(sizes) != fmt.Sprint(tt.wantSizes) {
+				t.Errorf("chunk sizes %v, want %v", sizes, tt.wantSizes)
+			}
+			if fmt.Sprint(kept) != fmt.Sprint(in) && len(in) > 0 {
+				t.Errorf("ids kept %v, want %v", kept, in)
+			}
+		})
+	}
+}
