@@ -62,10 +62,16 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 	}
 	var v model.Visitor
 	found, created := false, false
+	// The newest conversation of the token's visitor, read with it.
+	var latest struct{ visitorID, conversationID string }
 	if visitorToken != "" {
 		// A token of another workspace, or of an older generation (the
 		// visitor's links were reset), starts a new visitor.
-		tv, current, ok, err := s.visitorOfToken(ctx, visitorToken)
+		tv, current, ok, err := ofToken(ctx, s, visitorToken, func(ctx context.Context, id string) (model.Visitor, error) {
+			v, conv, err := s.db.VisitorWithLatestConversation(ctx, id, model.ChannelWebsite)
+			latest.visitorID, latest.conversationID = v.ID, conv
+			return v, err
+		}, func(v model.Visitor) int { return v.TokenGeneration })
 		if err != nil {
 			return Session{}, err
 		}
@@ -118,8 +124,13 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 	sess := Session{VisitorToken: visitorToken, Visitor: v, ContactForm: w.Settings.ContactForm, WorkspaceName: w.Name,
 		EmailForwarding: w.Settings.EmailForwarding != model.ForwardOff,
 		Locale:          v.Language, Widget: widgetView(w.Settings, v.Language)}
-	if !created {
-		// A new visitor has no conversation yet.
+	switch {
+	case created: // a new visitor has no conversation yet
+	case v.ID == latest.visitorID: // read with the token's visitor
+		if latest.conversationID != "" {
+			sess.ConversationID = &latest.conversationID
+		}
+	default: // an identified visitor, another than the token's
 		if id, err := s.db.LatestConversationIDOfVisitor(ctx, v.ID, model.ChannelWebsite); err == nil {
 			sess.ConversationID = &id
 		} else if !errors.Is(err, store.ErrNotFound) {

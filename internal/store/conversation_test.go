@@ -296,6 +296,18 @@ func TestLatestConversationOfVisitor(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				got, err := db.LatestConversationOfVisitor(ctx, tc.visitorID, tc.channel)
 				id, idErr := db.LatestConversationIDOfVisitor(ctx, tc.visitorID, tc.channel)
+				// The same read with the whole visitor: its conversation
+				// is "" when none, the visitor ErrNotFound when unknown.
+				withV, withID, withErr := db.VisitorWithLatestConversation(ctx, tc.visitorID, tc.channel)
+				if tc.visitorID == v.ID {
+					if withErr != nil {
+						t.Fatal(withErr)
+					}
+					check(t, "visitor read with its conversation", withV.ID, v.ID)
+					check(t, "conversation read with the visitor", withID, tc.want)
+				} else if !errors.Is(withErr, store.ErrNotFound) {
+					t.Fatalf("unknown visitor read with its conversation: err = %v, want ErrNotFound", withErr)
+				}
 				if tc.want == "" {
 					if !errors.Is(err, store.ErrNotFound) || !errors.Is(idErr, store.ErrNotFound) {
 						t.Fatalf("err = %v and %v, want ErrNotFound", err, idErr)

@@ -129,6 +129,20 @@ func (s *Store) VisitorByID(ctx context.Context, id string) (model.Visitor, erro
 	return v, nil
 }
 
+// VisitorWithLatestConversation is VisitorByID with the id of the
+// visitor's newest conversation on channel ("" when they have none), read
+// in the same query: what a returning widget's session needs.
+func (s *Store) VisitorWithLatestConversation(ctx context.Context, id, channel string) (model.Visitor, string, error) {
+	var conv sql.NullString
+	v, err := scanVisitor(withExtra{s.queryRow(ctx, `SELECT `+visitorColumns+`,
+		(SELECT c.id FROM conversations c WHERE c.visitor_id = v.id AND c.channel = ? ORDER BY c.created_at DESC LIMIT 1)
+		FROM visitors v`+visitorAddressJoin+` WHERE v.id = ?`, channel, id), []any{&conv}})
+	if err != nil {
+		return v, "", fmt.Errorf("get visitor %s: %w", id, err)
+	}
+	return v, conv.String, nil
+}
+
 // VisitorKeyByID returns a visitor's key whatever its workspace (for
 // widget connections, which need nothing else of it).
 func (s *Store) VisitorKeyByID(ctx context.Context, id string) (model.VisitorKey, error) {

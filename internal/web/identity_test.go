@@ -104,8 +104,8 @@ func TestIdentityContinuesAcrossBrowsers(t *testing.T) {
 	// A third browser whose anonymous visitor exists also joins the user.
 	other := newSession(t, s, s.Workspace.SiteKey, "")
 	three, _ := identify(t, s, other.VisitorToken, id, http.StatusOK)
-	if three.Visitor.ID != one.Visitor.ID {
-		t.Fatalf("third browser: visitor %s, want %s", three.Visitor.ID, one.Visitor.ID)
+	if three.Visitor.ID != one.Visitor.ID || three.ConversationID == nil || *three.ConversationID != m.ConversationID {
+		t.Fatalf("third browser: visitor %s conversation %v, want %s %s", three.Visitor.ID, three.ConversationID, one.Visitor.ID, m.ConversationID)
 	}
 	// Another user of the site in the first browser is another visitor.
 	bob := identity{UserID: "user-43", Email: "bob@example.com", Hash: chat.IdentityHash(secret, "user-43")}
