@@ -121,7 +121,8 @@ type Service struct {
 	// (a leave being recorded, a reconnection), by a hash of the id.
 	presenceLocks [64]sync.Mutex
 	agentConns    map[string]int
-	availCache    map[string]bool      // workspace → last published availability
+	availCache    map[string]bool // workspace → last published availability
+	sessionKeys   *sessionKeys
 	quotaNoted    map[string]time.Time // workspace → last note of a full quota
 }
 
@@ -171,6 +172,7 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 		leaveTimers: map[string]*time.Timer{},
 		agentConns:  map[string]int{},
 		availCache:  map[string]bool{},
+		sessionKeys: newSessionKeys(),
 	}
 }
 

@@ -98,8 +98,14 @@ func (s *Service) VisitorByToken(ctx context.Context, tok string) (model.Visitor
 }
 
 // VisitorKeyByToken is VisitorByToken for a widget's connection, which
-// needs only the visitor's key: it reads nothing else of the visitor.
+// needs only the visitor's key: it reads nothing else of the visitor, and
+// nothing at all when this node answered the token's session a moment ago.
 func (s *Service) VisitorKeyByToken(ctx context.Context, tok string) (model.VisitorKey, error) {
+	if id, gen, ok := s.tokenVisitor(tok); ok {
+		if k, ok := s.sessionKeys.lookup(id, gen, s.now()); ok {
+			return k, nil
+		}
+	}
 	return authenticated(ofToken(ctx, s, tok, s.db.VisitorKeyByID, func(k model.VisitorKey) int { return k.TokenGeneration }))
 }
 
@@ -232,6 +238,7 @@ func (s *Service) ResetVisitorLinks(ctx context.Context, workspaceID, visitorID 
 	if err != nil {
 		return model.Visitor{}, "", notFound(err, "visitor")
 	}
+	s.sessionKeys.forget(visitorID)
 	v, err := s.db.Visitor(ctx, workspaceID, visitorID)
 	if err != nil {
 		return model.Visitor{}, "", notFound(err, "visitor")

@@ -94,6 +94,7 @@ func (s *Service) EraseVisitor(ctx context.Context, a model.Agent, visitorID str
 		return notFound(err, "visitor")
 	}
 	s.cancelLeave(visitorID)
+	s.sessionKeys.forget(visitorID)
 	s.removeFiles(erased.Attachments)
 	s.log.Info("visitor erased", "visitor", visitorID, "workspace", a.WorkspaceID, "agent", a.ID,
 		"conversations", len(erased.Conversations), "messages", erased.Messages, "emails", erased.Emails, "attachments", len(erased.Attachments))

@@ -2,8 +2,11 @@ package chat
 
 import (
 	"errors"
+	"strconv"
 	"testing"
+	"time"
 
+	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/token"
 )
 
@@ -22,6 +25,14 @@ func TestVisitorKeyByToken(t *testing.T) {
 	if _, _, err := f.svc.ResetVisitorLinks(ctx, f.ws.ID, other.Visitor.ID); err != nil {
 		t.Fatal(err)
 	}
+	// Another is erased a moment after its session.
+	erased, err := f.svc.Session(ctx, f.ws.SiteKey, "", "", nil, SessionLanguage{}, SessionContext{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.EraseVisitor(ctx, f.agent, erased.Visitor.ID); err != nil {
+		t.Fatal(err)
+	}
 	ghost := f.svc.signer.Sign(token.Visitor, "no-such-visitor")
 	tests := []struct {
 		name, tok string
@@ -33,6 +44,7 @@ func TestVisitorKeyByToken(t *testing.T) {
 		{"empty", "", "", "invalid visitor token"},
 		{"reset", other.VisitorToken, "", "this visitor token was reset"},
 		{"nobody", ghost, "", "invalid visitor token"},
+		{"erased", erased.VisitorToken, "", "invalid visitor token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,5 +66,55 @@ func TestVisitorKeyByToken(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSessionKeys(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	k := model.VisitorKey{ID: "v1", WorkspaceID: "w1", TokenGeneration: 2}
+	tests := []struct {
+		name   string
+		setup  func(r *sessionKeys)
+		id     string
+		gen    int
+		at     time.Time
+		wantOK bool
+	}{
+		{"just remembered", nil, "v1", 2, t0, true},
+		{"within the lifetime", nil, "v1", 2, t0.Add(sessionKeyLifetime - time.Millisecond), true},
+		{"lifetime over", nil, "v1", 2, t0.Add(sessionKeyLifetime), false},
+		{"clock moved back", nil, "v1", 2, t0.Add(-time.Second), false},
+		{"older generation", nil, "v1", 1, t0, false},
+		{"newer generation", nil, "v1", 3, t0, false},
+		{"another visitor", nil, "v2", 2, t0, false},
+		{"forgotten", func(r *sessionKeys) { r.forget("v1") }, "v1", 2, t0, false},
+		{"remembered again with a new generation", func(r *sessionKeys) {
+			r.remember(model.VisitorKey{ID: "v1", WorkspaceID: "w1", TokenGeneration: 3}, t0)
+		}, "v1", 2, t0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newSessionKeys()
+			r.remember(k, t0)
+			if tt.setup != nil {
+				tt.setup(r)
+			}
+			got, ok := r.lookup(tt.id, tt.gen, tt.at)
+			if ok != tt.wantOK || (ok && got != k) {
+				t.Fatalf("lookup = %+v, %v; want %v", got, ok, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestSessionKeysSweep(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	r := newSessionKeys()
+	for i := range 100 {
+		r.remember(model.VisitorKey{ID: "old" + strconv.Itoa(i)}, t0)
+	}
+	r.remember(model.VisitorKey{ID: "new"}, t0.Add(sessionKeyLifetime))
+	if len(r.keys) != 1 {
+		t.Fatalf("%d keys kept after the lifetime, want only the new one", len(r.keys))
 	}
 }

@@ -139,6 +139,7 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 	}
 	sess.AgentsAvailable = avail
 	sess.ContactFormRequired = contactFormRequired(w.Settings, avail, v)
+	s.sessionKeys.remember(v.Key(), s.now())
 	return sess, nil
 }
 
