@@ -1,10 +1,13 @@
 package cluster
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
 	"github.com/parleychat/parley/internal/apptest"
 )
 
@@ -30,6 +33,11 @@ func TestVisitorResetClosesWidgetsOnEveryNode(t *testing.T) {
 	apptest.Call(t, "POST", cl.b.url+"/api/v1/visitors/"+sess.Visitor.ID+"/reset-links", cl.token, nil, nil)
 	waitClosed(t, "widget on the other node", onA)
 	waitClosed(t, "widget on the same node", onB)
+	// A answered the session a moment ago and may still remember the
+	// visitor's key, so that its check of the old token reads nothing:
+	// then the hub, told of the reset, closes the connection as it
+	// registers. Either way the old token holds no widget open on A.
+	refusedOrClosed(t, "ws://"+cl.a.addr+"/api/widget/v1/ws?visitor_token="+old)
 	for _, n := range []*node{cl.a, cl.b} {
 		if code := status(t, n.url+"/api/widget/v1/messages?visitor_token="+old); code != http.StatusUnauthorized {
 			t.Errorf("%s: the old token answers %d, want 401", n.url, code)
@@ -68,4 +76,28 @@ func status(t *testing.T, u string) int {
 	}
 	res.Body.Close()
 	return res.StatusCode
+}
+
+// refusedOrClosed opens a WebSocket that must not stay open: refused with
+// 401, or closed with 1008 at once.
+func refusedOrClosed(t *testing.T, url string) {
+	t.Helper()
+	c, resp, err := websocket.Dial(t.Context(), url, nil)
+	if err != nil {
+		if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("dial %s: %v (%v), want 401 or a 1008 close", url, err, resp)
+		}
+		return
+	}
+	defer c.CloseNow()
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := c.Read(ctx); err != nil {
+			if code := websocket.CloseStatus(err); code != websocket.StatusPolicyViolation {
+				t.Fatalf("%s: ended with %v, want a 1008 close", url, err)
+			}
+			return
+		}
+	}
 }
