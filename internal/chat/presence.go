@@ -51,17 +51,17 @@ func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count 
 			if err := tx.AddPresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID, now); err != nil {
 				return err
 			}
-			// A visitor opening the widget again after an email came back.
-			if err := tx.MarkReturned(ctx, visitorID, now); err != nil {
-				return err
-			}
 		}
-		if err := tx.SetVisitorOnline(ctx, visitorID, now); err != nil {
+		var returning bool
+		var err error
+		if v, returning, err = tx.SetVisitorOnline(ctx, visitorID, now); err != nil {
 			return err
 		}
-		var err error
-		v, err = tx.VisitorByID(ctx, visitorID)
-		return err
+		if count == 1 && returning {
+			// A visitor opening the widget again after an email came back.
+			return tx.MarkReturned(ctx, visitorID, now)
+		}
+		return nil
 	})
 	if err != nil {
 		s.log.Error("mark visitor online", "visitor", visitorID, "err", err)

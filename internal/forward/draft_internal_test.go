@@ -34,7 +34,7 @@ func TestDraftTakenOnlyWhenNothingChanged(t *testing.T) {
 		{"the visitor came back", func(t *testing.T, db *store.DB, f draftFixture) {
 			// Every agent is offline: still emailed, but not the draft
 			// composed while the visitor was away.
-			if err := db.SetVisitorOnline(context.Background(), f.conv.Visitor.ID, time.Now()); err != nil {
+			if _, _, err := db.SetVisitorOnline(context.Background(), f.conv.Visitor.ID, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}, "fresh"},

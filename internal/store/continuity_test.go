@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"database/sql"
+	"errors"
 	"testing"
 	"time"
 
@@ -190,5 +191,107 @@ func TestContinuityMigration(t *testing.T) {
 				t.Errorf("%s = %+v, want %+v", tt.what, got, tt.want)
 			}
 		}
+	})
+}
+
+// SetVisitorOnline tells whether the visitor is returning exactly when
+// MarkReturned would mark one of their conversations, and answers the
+// visitor as written, with their address's email status.
+func TestSetVisitorOnlineReturning(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "Shop", base)
+		sent := func(c model.Conversation, at time.Time) {
+			t.Helper()
+			id := model.NewID()
+			if err := db.CreateEmail(ctx, store.Email{ID: id, WorkspaceID: c.WorkspaceID, ConversationID: c.ID, VisitorID: c.Visitor.ID,
+				MessageID: "<" + id + "@parley.test>", From: "support@shop.test", To: "vera@example.com", Raw: []byte("x"),
+				NextAttemptAt: at, CreatedAt: at}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.SetEmailStatus(ctx, id, "sent", at, "", at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tests := []struct {
+			name  string
+			setup func(v model.Visitor)
+			want  bool
+		}{
+			{"no conversation", func(model.Visitor) {}, false},
+			{"no email", func(v model.Visitor) { newConversation(t, db, v, model.ChannelWebsite, at(time.Minute)) }, false},
+			{"an email sent", func(v model.Visitor) {
+				sent(newConversation(t, db, v, model.ChannelWebsite, at(time.Minute)), at(2*time.Minute))
+			}, true},
+			{"an email sent after the connection", func(v model.Visitor) {
+				sent(newConversation(t, db, v, model.ChannelWebsite, at(time.Minute)), at(time.Hour))
+			}, false},
+			{"an email sent, the visitor back since", func(v model.Visitor) {
+				sent(newConversation(t, db, v, model.ChannelWebsite, at(time.Minute)), at(2*time.Minute))
+				if err := db.MarkReturned(ctx, v.ID, at(3*time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+			}, false},
+			{"an email in a conversation of another channel", func(v model.Visitor) {
+				sent(newConversation(t, db, v, model.ChannelEmail, at(time.Minute)), at(2*time.Minute))
+			}, false},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				v := newVisitor(t, db, w.ID, new("vera@example.com"))
+				tt.setup(v)
+				got, returning, err := db.SetVisitorOnline(ctx, v.ID, at(10*time.Minute))
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "returning", returning, tt.want)
+				check(t, "visitor", got.ID, v.ID)
+				check(t, "online", got.Online, true)
+				// MarkReturned agrees: it marks a conversation exactly then.
+				if err := db.MarkReturned(ctx, v.ID, at(10*time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				_, again, err := db.SetVisitorOnline(ctx, v.ID, at(11*time.Minute))
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "returning after MarkReturned", again, false)
+			})
+		}
+
+		t.Run("email status of the address", func(t *testing.T) {
+			v := newVisitor(t, db, w.ID, new("gone@example.com"))
+			if _, err := db.StopEmailAddress(ctx, w.ID, "gone@example.com", model.EmailBouncing, model.EmailStatusByBounce, "", at(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := db.SetVisitorOnline(ctx, v.ID, at(2*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := db.VisitorByID(ctx, v.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, "email status", got.EmailStatus, model.EmailBouncing)
+			check(t, "visitor", got, want)
+		})
+		t.Run("anonymous visitor as read", func(t *testing.T) {
+			v := newVisitor(t, db, w.ID, nil)
+			got, _, err := db.SetVisitorOnline(ctx, v.ID, at(2*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := db.VisitorByID(ctx, v.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, "visitor", got, want)
+		})
+		t.Run("unknown visitor", func(t *testing.T) {
+			if _, _, err := db.SetVisitorOnline(ctx, model.NewID(), at(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("err = %v, want ErrNotFound", err)
+			}
+		})
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parleychat/parley/internal/model"
@@ -213,15 +214,46 @@ func (s *Store) SetVisitorEmailIfNone(ctx context.Context, id, email, source str
 	return true, s.syncIdentified(ctx, id)
 }
 
-// SetVisitorOnline marks a visitor online and active at (last_active_at
-// never moves backwards: it is the latest activity).
-func (s *Store) SetVisitorOnline(ctx context.Context, id string, at time.Time) error {
-	if _, err := s.exec(ctx, `UPDATE visitors SET online = 1,
-		last_active_at = CASE WHEN last_active_at IS NULL OR last_active_at < ? THEN ? ELSE last_active_at END
-		WHERE id = ?`, micros(at), micros(at), id); err != nil {
-		return fmt.Errorf("set visitor %s online: %w", id, err)
+// visitorOwnColumns are visitorColumns read from "visitors" alone (a
+// RETURNING clause names its table, not an alias): the email status is
+// that of a visitor without an address ("ok", no source).
+var visitorOwnColumns = strings.ReplaceAll(strings.Replace(visitorColumns,
+	`COALESCE(ea.status, 'ok'), ea.source, ea.changed_at, ea.detail`, `'ok', NULL, NULL, NULL`, 1), "v.", "visitors.")
+
+// SetVisitorOnline marks a visitor online and active at `at` (last_active_at
+// never moves backwards) and returns the visitor as written, in the same
+// statement, with whether they are returning: MarkReturned at `at` would
+// mark one of their conversations (an email was sent in it by then, and
+// they had not come back since). The email status of a visitor with an
+// address is its address's: such a visitor is read again for it.
+func (s *Store) SetVisitorOnline(ctx context.Context, id string, at time.Time) (model.Visitor, bool, error) {
+	if s.commits != nil { // a write: the writer's
+		o, err := alone(ctx, s.commits, func(tx *Store) (online, error) {
+			v, returning, err := tx.SetVisitorOnline(ctx, id, at)
+			return online{v, returning}, err
+		})
+		return o.v, o.returning, err
 	}
-	return nil
+	var returning bool
+	v, err := scanVisitor(withExtra{s.queryRow(ctx, `UPDATE visitors SET online = 1,
+		last_active_at = CASE WHEN last_active_at IS NULL OR last_active_at < ? THEN ? ELSE last_active_at END
+		WHERE id = ?
+		RETURNING `+visitorOwnColumns+`, EXISTS (SELECT 1 FROM conversations c JOIN emails e ON e.conversation_id = c.id
+			WHERE c.visitor_id = visitors.id AND c.channel = 'website' AND c.returned_at IS NULL AND e.sent_at IS NOT NULL AND e.sent_at <= ?)`,
+		micros(at), micros(at), id, micros(at)), []any{&returning}})
+	if err == nil && v.Email != nil {
+		v, err = s.VisitorByID(ctx, id)
+	}
+	if err != nil {
+		return v, false, fmt.Errorf("set visitor %s online: %w", id, err)
+	}
+	return v, returning, nil
+}
+
+// online is what SetVisitorOnline returns.
+type online struct {
+	v         model.Visitor
+	returning bool
 }
 
 // SetVisitorLeft marks a visitor offline, gone since leftAt (left_at never

@@ -142,7 +142,13 @@ func TestVisitors(t *testing.T) {
 		t.Run("presence", func(t *testing.T) {
 			v := newVisitor(t, db, w.ID, nil)
 			online := func(d time.Duration) func() error {
-				return func() error { return db.SetVisitorOnline(ctx, v.ID, at(d)) }
+				return func() error {
+					got, returning, err := db.SetVisitorOnline(ctx, v.ID, at(d))
+					if err == nil && (got.ID != v.ID || !got.Online || returning) {
+						err = fmt.Errorf("SetVisitorOnline answered %+v, returning %v", got, returning)
+					}
+					return err
+				}
 			}
 			left := func(d time.Duration) func() error {
 				return func() error { return db.SetVisitorLeft(ctx, v.ID, at(d)) }
@@ -206,9 +212,13 @@ func TestOnlineVisitorIDs(t *testing.T) {
 		connected := newVisitor(t, db, w1.ID, nil)
 		gone := newVisitor(t, db, w1.ID, nil)
 		newVisitor(t, db, w2.ID, nil) // never connected
+		online := func(id string) error {
+			_, _, err := db.SetVisitorOnline(ctx, id, at(time.Minute))
+			return err
+		}
 		for _, err := range []error{
-			db.SetVisitorOnline(ctx, connected.ID, at(time.Minute)),
-			db.SetVisitorOnline(ctx, gone.ID, at(time.Minute)),
+			online(connected.ID),
+			online(gone.ID),
 			db.SetVisitorLeft(ctx, gone.ID, at(2*time.Minute)),
 		} {
 			if err != nil {
