@@ -63,6 +63,7 @@ type rateResult struct {
 	lost      int
 	latencies []time.Duration // sorted
 	cpu       float64         // server CPU, % of one core, while sending
+	db        dbWork          // per message, until the server was quiet
 }
 
 func (r rateResult) pct(p float64) time.Duration {
@@ -78,9 +79,57 @@ type runResult struct {
 	run          int
 	opens        time.Duration // all connections opened
 	reopens      time.Duration // all reopened as returning clients
+	openCPU      openCPU       // CPU spent while opening
+	reopenCPU    openCPU       // CPU spent while reopening
+	openDB       dbWork        // per open, until the server was quiet
+	reopenDB     dbWork
 	kibPerConn   float64
 	stackPerConn float64
 	rates        []rateResult
+}
+
+// dbCounter is a server that reports the statements and commits it ran on
+// its database.
+type dbCounter interface {
+	dbCounts(ctx context.Context) (statements, commits float64, err error)
+}
+
+// dbWork is the database's work per open or per message.
+type dbWork struct {
+	statements, commits float64
+	ok                  bool // read (the server counts it)
+}
+
+// dbMark reads a server's database counts, when it has them.
+func dbMark(ctx context.Context, s server) dbWork {
+	c, ok := s.(dbCounter)
+	if !ok {
+		return dbWork{}
+	}
+	st, co, err := c.dbCounts(ctx)
+	return dbWork{statements: st, commits: co, ok: err == nil}
+}
+
+// per is the work from mark m to now's mark, per one of n.
+func (m dbWork) per(now dbWork, n int) dbWork {
+	if !m.ok || !now.ok || n == 0 {
+		return dbWork{}
+	}
+	return dbWork{statements: (now.statements - m.statements) / float64(n), commits: (now.commits - m.commits) / float64(n), ok: true}
+}
+
+// opened is what openAll opened and measured.
+type opened struct {
+	clients []*client
+	took    time.Duration
+	cpu     openCPU
+	db      dbWork
+}
+
+// openCPU is the CPU time per connection, in microseconds, that the
+// server and this tool used while the connections were being opened.
+type openCPU struct {
+	server, tool float64
 }
 
 // tracker matches received messages with their send times.
@@ -146,10 +195,23 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 			}
 		}()
 	}
-	openAll := func(prev []*client) ([]*client, time.Duration, error) {
-		clients := make([]*client, cfg.conns)
+	// openAll opens every connection (as returning clients of prev, when
+	// not nil) and measures it, the database's work until the server is
+	// quiet included.
+	openAll := func(prev []*client, what string) (opened, error) {
+		o := opened{clients: make([]*client, cfg.conns)}
+		clients := o.clients
+		server0, err := cpuSeconds(pid)
+		if err != nil {
+			return o, err
+		}
+		tool0, err := cpuSeconds(os.Getpid())
+		if err != nil {
+			return o, err
+		}
+		mark := dbMark(ctx, s)
 		start := time.Now()
-		err := parallel(ctx, cfg.conns, cfg.concurrency, func(ctx context.Context, i int) error {
+		err = parallel(ctx, cfg.conns, cfg.concurrency, func(ctx context.Context, i int) error {
 			var p *client
 			if prev != nil {
 				p = prev[i]
@@ -163,7 +225,28 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 			startReader(c)
 			return nil
 		})
-		return clients, time.Since(start), err
+		o.took = time.Since(start)
+		if err != nil {
+			return o, err
+		}
+		server1, err := cpuSeconds(pid)
+		if err != nil {
+			return o, err
+		}
+		tool1, err := cpuSeconds(os.Getpid())
+		if err != nil {
+			return o, err
+		}
+		o.cpu = openCPU{server: (server1 - server0) / float64(cfg.conns) * 1e6, tool: (tool1 - tool0) / float64(cfg.conns) * 1e6}
+		logf("  %d %s in %s (CPU per open: server %.0f µs, tool %.0f µs)", cfg.conns, what, o.took.Round(time.Millisecond), o.cpu.server, o.cpu.tool)
+		if mark.ok {
+			if _, err := waitQuiet(ctx, pid); err != nil {
+				return o, err
+			}
+			o.db = mark.per(dbMark(ctx, s), cfg.conns)
+			logf("  per open: %.2f statements, %.2f commits", o.db.statements, o.db.commits)
+		}
+		return o, nil
 	}
 
 	rssBefore, err := rssKiB(pid)
@@ -176,12 +259,12 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 			return res, err
 		}
 	}
-	clients, took, err := openAll(nil)
+	first, err := openAll(nil, "opened")
 	if err != nil {
 		return res, fmt.Errorf("open: %w", err)
 	}
-	res.opens = took
-	logf("  %d opened in %s", cfg.conns, took.Round(time.Millisecond))
+	clients := first.clients
+	res.opens, res.openCPU, res.openDB = first.took, first.cpu, first.db
 	if err := parallel(ctx, len(clients), cfg.concurrency, func(ctx context.Context, i int) error {
 		return s.prepare(ctx, clients[i])
 	}); err != nil {
@@ -224,13 +307,12 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 		<-c.done
 	}
 	time.Sleep(time.Second)
-	again, took, err := openAll(clients)
+	again, err := openAll(clients, "reopened")
 	if err != nil {
 		return res, fmt.Errorf("reopen: %w", err)
 	}
-	res.reopens = took
-	logf("  %d reopened in %s", cfg.conns, took.Round(time.Millisecond))
-	for _, c := range again {
+	res.reopens, res.reopenCPU, res.reopenDB = again.took, again.cpu, again.db
+	for _, c := range again.clients {
 		_ = c.conn.CloseNow()
 	}
 	return res, nil
@@ -248,6 +330,7 @@ func sendAt(ctx context.Context, cfg config, s server, pid int, clients []*clien
 	if err != nil {
 		return rr, err
 	}
+	mark := dbMark(ctx, s)
 	var failed atomic.Int64
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / rate)
@@ -305,6 +388,13 @@ func sendAt(ctx context.Context, cfg config, s server, pid int, clients []*clien
 	}
 	rr.lost = n - rr.failed - len(rr.latencies)
 	sort.Slice(rr.latencies, func(i, j int) bool { return rr.latencies[i] < rr.latencies[j] })
+	if mark.ok {
+		if _, err := waitQuiet(ctx, pid); err != nil {
+			return rr, err
+		}
+		rr.db = mark.per(dbMark(ctx, s), n)
+		logf("  per message at %.0f/s: %.2f statements, %.2f commits", rate, rr.db.statements, rr.db.commits)
+	}
 	return rr, nil
 }
 

@@ -238,6 +238,22 @@ func (p *parley) seqOf(frame []byte) (int, bool) {
 // stackBytes reads the bytes of goroutine stacks in use from the metrics
 // listener (the Go collector's reading of runtime/metrics).
 func (p *parley) stackBytes(ctx context.Context) (int64, error) {
+	v, err := p.metric(ctx, "go_memstats_stack_inuse_bytes")
+	return int64(v), err
+}
+
+// dbCounts reads the statements and commits Parley ran on its database
+// (a build without those series answers an error).
+func (p *parley) dbCounts(ctx context.Context) (statements, commits float64, err error) {
+	if statements, err = p.metric(ctx, "parley_db_statements_total"); err != nil {
+		return 0, 0, err
+	}
+	commits, err = p.metric(ctx, "parley_db_commits_total")
+	return statements, commits, err
+}
+
+// metric reads a series without labels from Parley's metrics listener.
+func (p *parley) metric(ctx context.Context, name string) (float64, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.metrics, nil)
 	resp, err := p.hc.Do(req)
 	if err != nil {
@@ -246,12 +262,11 @@ func (p *parley) stackBytes(ctx context.Context) (int64, error) {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_stack_inuse_bytes "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			return int64(f), err
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(v, 64)
 		}
 	}
-	return 0, fmt.Errorf("no go_memstats_stack_inuse_bytes in Parley's metrics")
+	return 0, fmt.Errorf("no %s in Parley's metrics", name)
 }
 
 func (p *parley) call(ctx context.Context, method, path, token string, body, out any) error {

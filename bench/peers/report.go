@@ -23,6 +23,16 @@ func printRun(out io.Writer, r runResult) {
 	}
 }
 
+// atDB reads the database work of the run's i-th rate, when counted.
+func atDB(i int, f func(dbWork) float64) func(runResult) (float64, bool) {
+	return func(r runResult) (float64, bool) {
+		if i >= len(r.rates) || !r.rates[i].db.ok {
+			return 0, false
+		}
+		return f(r.rates[i].db), true
+	}
+}
+
 // metric is one row of the table: a value read from each run.
 type metric struct {
 	name string
@@ -33,6 +43,12 @@ func printTable(out io.Writer, cfg config, servers []server, results []runResult
 	metrics := []metric{
 		{fmt.Sprintf("%d opens (s)", cfg.conns), func(r runResult) (float64, bool) { return r.opens.Seconds(), true }},
 		{fmt.Sprintf("%d reopens (s)", cfg.conns), func(r runResult) (float64, bool) { return r.reopens.Seconds(), true }},
+		{"server CPU per open (µs)", func(r runResult) (float64, bool) { return r.openCPU.server, true }},
+		{"server CPU per reopen (µs)", func(r runResult) (float64, bool) { return r.reopenCPU.server, true }},
+		{"tool CPU per open (µs)", func(r runResult) (float64, bool) { return r.openCPU.tool, true }},
+		{"statements per open", func(r runResult) (float64, bool) { return r.openDB.statements, r.openDB.ok }},
+		{"commits per open", func(r runResult) (float64, bool) { return r.openDB.commits, r.openDB.ok }},
+		{"statements per reopen", func(r runResult) (float64, bool) { return r.reopenDB.statements, r.reopenDB.ok }},
 		{"RSS per connection (KiB)", func(r runResult) (float64, bool) { return r.kibPerConn, true }},
 	}
 	for i, rate := range cfg.rates {
@@ -50,6 +66,8 @@ func printTable(out io.Writer, cfg config, servers []server, results []runResult
 			metric{fmt.Sprintf("%.0f/s p99 (ms)", rate), at(func(rr rateResult) float64 { return ms(rr.pct(99)) })},
 			metric{fmt.Sprintf("%.0f/s max (ms)", rate), at(func(rr rateResult) float64 { return ms(rr.pct(100)) })},
 			metric{fmt.Sprintf("%.0f/s CPU (%% of a core)", rate), at(func(rr rateResult) float64 { return rr.cpu })},
+			metric{fmt.Sprintf("%.0f/s statements per message", rate), atDB(i, func(w dbWork) float64 { return w.statements })},
+			metric{fmt.Sprintf("%.0f/s commits per message", rate), atDB(i, func(w dbWork) float64 { return w.commits })},
 			metric{fmt.Sprintf("%.0f/s lost+failed", rate), at(func(rr rateResult) float64 { return float64(rr.lost + rr.failed) })},
 		)
 	}
