@@ -170,17 +170,19 @@ func (s *Store) CountConversations(ctx context.Context, workspaceID, status, age
 // bumpActivity makes m its conversation's newest activity, and its newest
 // visitor message when the visitor wrote it.
 func (s *Store) bumpActivity(ctx context.Context, m model.Message) error {
-	if _, err := s.exec(ctx, `UPDATE conversations SET activity_id = ? WHERE id = ? AND activity_id < ?`,
-		m.ID, m.ConversationID, m.ID); err != nil {
-		return fmt.Errorf("record activity of conversation %s: %w", m.ConversationID, err)
-	}
 	if m.Author.Kind != model.AuthorVisitor {
+		if _, err := s.exec(ctx, `UPDATE conversations SET activity_id = ? WHERE id = ? AND activity_id < ?`,
+			m.ID, m.ConversationID, m.ID); err != nil {
+			return fmt.Errorf("record activity of conversation %s: %w", m.ConversationID, err)
+		}
 		return nil
 	}
-	if _, err := s.exec(ctx, `UPDATE conversations SET visitor_message_id = ?
-		WHERE id = ? AND (visitor_message_id IS NULL OR visitor_message_id < ?)`,
-		m.ID, m.ConversationID, m.ID); err != nil {
-		return fmt.Errorf("record visitor message of conversation %s: %w", m.ConversationID, err)
+	// Both in one statement; neither cursor moves backwards.
+	if _, err := s.exec(ctx, `UPDATE conversations SET
+		activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END,
+		visitor_message_id = CASE WHEN visitor_message_id IS NULL OR visitor_message_id < ? THEN ? ELSE visitor_message_id END
+		WHERE id = ?`, m.ID, m.ID, m.ID, m.ID, m.ConversationID); err != nil {
+		return fmt.Errorf("record activity of conversation %s: %w", m.ConversationID, err)
 	}
 	return nil
 }

@@ -63,3 +63,53 @@ func TestCountUnreadConversations(t *testing.T) {
 		count(2)
 	})
 }
+
+// A message stored after a newer one (an older id arriving late) moves
+// neither the conversation's activity nor its newest visitor message
+// backwards; a visitor's newer message moves both.
+func TestActivityNeverMovesBack(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		ws := newWorkspace(t, db, "Acme", base)
+		c := newConversation(t, db, newVisitor(t, db, ws.ID, nil), model.ChannelWebsite, base)
+		older, newer := model.NewID(), model.NewID()
+		write := func(id, author string) {
+			t.Helper()
+			m := model.Message{ID: id, WorkspaceID: ws.ID, ConversationID: c.ID, Author: model.Author{Kind: author},
+				Kind: model.KindReply, Channel: model.MsgChannelWidget, Body: "x", CreatedAt: base}
+			if author == model.AuthorAgent {
+				m.Author.ID, m.Author.Name, m.Channel = new(model.NewID()), new("Ann"), model.MsgChannelDashboard
+			}
+			if err := db.CreateMessage(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		state := func(step, wantActivity string, wantWaiting int) {
+			t.Helper()
+			got, err := db.Conversation(ctx, ws.ID, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, step+": activity", got.ActivityID, wantActivity)
+			n, err := db.CountWaiting(ctx, ws.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, step+": waiting", n, wantWaiting)
+		}
+		write(newer, model.AuthorVisitor)
+		state("the newer visitor message", newer, 1)
+		if err := db.SetAgentRead(ctx, ws.ID, c.ID, newer); err != nil {
+			t.Fatal(err)
+		}
+		state("read", newer, 0)
+		write(older, model.AuthorVisitor) // late: neither cursor moves back
+		state("an older visitor message late", newer, 0)
+		newest := model.NewID()
+		write(newest, model.AuthorVisitor)
+		state("a newer visitor message", newest, 1)
+		reply := model.NewID()
+		write(reply, model.AuthorAgent)
+		state("an agent's reply", reply, 1)
+	})
+}
