@@ -212,8 +212,14 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 			if err := canAskEmail(before); err != nil {
 				return err
 			}
-		} else if before.Status, err = tx.ConversationStatus(ctx, a.WorkspaceID, conversationID); err != nil {
-			return notFound(err, "conversation")
+		} else {
+			var webhooks bool
+			if before.Status, webhooks, err = tx.ConversationStatus(ctx, a.WorkspaceID, conversationID); err != nil {
+				return notFound(err, "conversation")
+			}
+			if !webhooks {
+				hooks.none(a.WorkspaceID)
+			}
 		}
 		if err := tx.CreateMessage(ctx, msg); err != nil {
 			return err

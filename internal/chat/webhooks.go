@@ -237,6 +237,15 @@ func (h *hookBatch) subscribed(ctx context.Context, st *store.Store, workspaceID
 	return false, nil
 }
 
+// none records that the workspace has no enabled webhook, as read in the
+// change's transaction: its events are not looked for again.
+func (h *hookBatch) none(workspaceID string) {
+	if h.subs == nil {
+		h.subs = map[string][]string{}
+	}
+	h.subs[workspaceID] = nil
+}
+
 // done wakes the deliverer if anything was queued.
 func (h *hookBatch) done() {
 	if h.queued {

@@ -206,19 +206,21 @@ func (s *Store) TouchConversation(ctx context.Context, id string, at time.Time, 
 	return nil
 }
 
-// ConversationStatus returns a conversation's status, or ErrNotFound when
-// it is not one of the workspace's: what a reply needs to know of the
-// conversation before it is written, without the joins of Conversation.
-func (s *Store) ConversationStatus(ctx context.Context, workspaceID, id string) (string, error) {
-	var status string
-	err := s.queryRow(ctx, `SELECT status FROM conversations WHERE id = ? AND workspace_id = ?`, id, workspaceID).Scan(&status)
+// ConversationStatus returns a conversation's status, and whether its
+// workspace has an enabled webhook, or ErrNotFound when it is not one of
+// the workspace's: what a reply needs to know of the conversation before
+// it is written, without the joins of Conversation (and, in a workspace
+// without webhooks, without a look at their subscriptions).
+func (s *Store) ConversationStatus(ctx context.Context, workspaceID, id string) (status string, webhooks bool, err error) {
+	err = s.queryRow(ctx, `SELECT status, EXISTS (SELECT 1 FROM webhooks w WHERE w.workspace_id = conversations.workspace_id AND w.disabled_at IS NULL)
+		FROM conversations WHERE id = ? AND workspace_id = ?`, id, workspaceID).Scan(&status, &webhooks)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
 	if err != nil {
-		return "", fmt.Errorf("get status of conversation %s: %w", id, err)
+		return "", false, fmt.Errorf("get status of conversation %s: %w", id, err)
 	}
-	return status, nil
+	return status, webhooks, nil
 }
 
 // TouchForReply is what an agent's reply does to its conversation, in one

@@ -173,6 +173,42 @@ func conversationIDs(cs []model.Conversation) []string {
 	return ids
 }
 
+// ConversationStatus reads the status, and whether the conversation's own
+// workspace has an enabled webhook.
+func TestConversationStatusForReply(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		other := newWorkspace(t, db, "Other", base)
+		c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+		hook := func(ws model.Workspace) {
+			t.Helper()
+			if err := db.CreateWebhook(ctx, store.Webhook{ID: model.NewID(), WorkspaceID: ws.ID, URL: "https://hooks.example.com/",
+				Events: []string{"message.created"}, Secret: "s", CreatedAt: base}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		read := func(step string, wantHooks bool) {
+			t.Helper()
+			status, hooks, err := db.ConversationStatus(ctx, w.ID, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, step+": status", status, "open")
+			check(t, step+": webhooks", hooks, wantHooks)
+		}
+		read("no webhook", false)
+		hook(other)
+		read("a webhook of another workspace", false)
+		hook(w)
+		read("a webhook of its workspace", true)
+		if _, _, err := db.ConversationStatus(ctx, other.ID, c.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("read from another workspace: err = %v, want ErrNotFound", err)
+		}
+	})
+}
+
 // The conversations of more visitors than one query takes are all listed.
 func TestConversationIDsOfManyVisitors(t *testing.T) {
 	t.Parallel()

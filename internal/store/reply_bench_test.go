@@ -63,7 +63,7 @@ func BenchmarkReply(b *testing.B) {
 					id := convs[int(n.Add(1))%len(convs)]
 					start := time.Now()
 					err := db.InTx(ctx, func(tx *store.Store) error {
-						if _, err := tx.ConversationStatus(ctx, w.ID, id); err != nil {
+						if _, _, err := tx.ConversationStatus(ctx, w.ID, id); err != nil {
 							return err
 						}
 						now := time.Now()
