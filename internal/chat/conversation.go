@@ -221,19 +221,21 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 				hooks.none(a.WorkspaceID)
 			}
 		}
-		if err := tx.CreateMessage(ctx, msg); err != nil {
-			return err
-		}
-		if err := attachUploads(ctx, tx, &msg, attachmentIDs, func(u store.Upload) bool { return u.ConversationID == conversationID }); err != nil {
-			return err
-		}
 		if kind == model.KindReply {
 			// A reply reopens the conversation, and whoever answers an
 			// unassigned conversation takes it.
-			if err := tx.TouchForReply(ctx, a.WorkspaceID, conversationID, a.ID, now); err != nil {
+			if err := tx.CreateReply(ctx, msg); err != nil {
 				return err
 			}
-		} else if err := tx.TouchConversation(ctx, conversationID, now, false); err != nil {
+		} else {
+			if err := tx.CreateMessage(ctx, msg); err != nil {
+				return err
+			}
+			if err := tx.TouchConversation(ctx, conversationID, now, false); err != nil {
+				return err
+			}
+		}
+		if err := attachUploads(ctx, tx, &msg, attachmentIDs, func(u store.Upload) bool { return u.ConversationID == conversationID }); err != nil {
 			return err
 		}
 		if conv, err = tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {

@@ -223,18 +223,6 @@ func (s *Store) ConversationStatus(ctx context.Context, workspaceID, id string) 
 	return status, webhooks, nil
 }
 
-// TouchForReply is what an agent's reply does to its conversation, in one
-// statement: TouchConversation with reopen, and ClaimConversation (an
-// unassigned conversation becomes the replying agent's).
-func (s *Store) TouchForReply(ctx context.Context, workspaceID, id, agentID string, at time.Time) error {
-	_, err := s.exec(ctx, `UPDATE conversations SET last_message_at = ?, status = 'open', closed_at = NULL,
-		assignee_id = COALESCE(assignee_id, ?) WHERE id = ? AND workspace_id = ?`, micros(at), agentID, id, workspaceID)
-	if err != nil {
-		return fmt.Errorf("touch conversation %s for a reply: %w", id, err)
-	}
-	return nil
-}
-
 // SetAgentRead moves the agents' read cursor of a conversation.
 func (s *Store) SetAgentRead(ctx context.Context, workspaceID, id, messageID string) error {
 	_, err := s.exec(ctx, `UPDATE conversations SET agent_read_id = ? WHERE id = ? AND workspace_id = ? AND (agent_read_id IS NULL OR agent_read_id < ?)`,

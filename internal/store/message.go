@@ -53,6 +53,31 @@ func scanMessage(row interface{ Scan(...any) error }) (model.Message, error) {
 // message records whether the workspace's email forwarding is off as it is
 // written (Message.ForwardOff).
 func (s *Store) CreateMessage(ctx context.Context, m model.Message) error {
+	if err := s.insertMessage(ctx, m); err != nil {
+		return err
+	}
+	return s.bumpActivity(ctx, m)
+}
+
+// CreateReply is CreateMessage for an agent's reply (m.Author.ID is the
+// agent), with what the reply does to its conversation in the statement
+// that records its activity: the conversation is open again, touched at
+// m.CreatedAt, and the replying agent's when it was unassigned.
+func (s *Store) CreateReply(ctx context.Context, m model.Message) error {
+	if err := s.insertMessage(ctx, m); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, `UPDATE conversations SET last_message_at = ?, status = 'open', closed_at = NULL,
+		assignee_id = COALESCE(assignee_id, ?), activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END
+		WHERE id = ? AND workspace_id = ?`, micros(m.CreatedAt), m.Author.ID, m.ID, m.ID, m.ConversationID, m.WorkspaceID)
+	if err != nil {
+		return fmt.Errorf("touch conversation %s for a reply: %w", m.ConversationID, err)
+	}
+	return nil
+}
+
+// insertMessage stores m alone.
+func (s *Store) insertMessage(ctx context.Context, m model.Message) error {
 	_, err := s.exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 		(SELECT CASE WHEN email_forwarding = 'off' THEN 1 ELSE 0 END FROM workspaces WHERE id = ?), ?)`,
 		m.ID, m.WorkspaceID, m.ConversationID, m.Author.Kind, m.Author.ID, m.Author.Name, m.Kind, m.Channel, m.Body, m.ClientID,
@@ -63,7 +88,7 @@ func (s *Store) CreateMessage(ctx context.Context, m model.Message) error {
 		}
 		return fmt.Errorf("create message: %w", err)
 	}
-	return s.bumpActivity(ctx, m)
+	return nil
 }
 
 // Message returns one message of a workspace.

@@ -198,3 +198,54 @@ func TestMessageList(t *testing.T) {
 		}
 	})
 }
+
+// An agent's reply reopens its conversation, touches it, makes it the
+// agent's when unassigned (never taking it from another), and is its
+// newest activity.
+func TestCreateReply(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		ann, bob := newAgent(t, db, w.ID, "online", nil).ID, newAgent(t, db, w.ID, "online", nil).ID
+		reply := func(c model.Conversation, agentID string, at time.Time) model.Message {
+			t.Helper()
+			m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
+				Author: model.Author{Kind: model.AuthorAgent, ID: &agentID, Name: new("Agent")},
+				Kind:   model.KindReply, Channel: model.MsgChannelDashboard, Body: "an answer", CreatedAt: at}
+			if err := db.CreateReply(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		get := func(c model.Conversation) model.Conversation {
+			t.Helper()
+			got, err := db.Conversation(ctx, w.ID, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+
+		closed := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+		if err := db.SetConversationStatus(ctx, w.ID, closed.ID, "closed", at(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		m := reply(closed, ann, at(time.Hour))
+		got := get(closed)
+		check(t, "status", got.Status, "open")
+		if got.Assignee == nil || got.Assignee.ID != ann {
+			t.Fatalf("assignee %+v, want %s", got.Assignee, ann)
+		}
+		check(t, "last message at", got.LastMessageAt, stored(at(time.Hour)))
+		check(t, "activity", got.ActivityID, m.ID)
+
+		// Bob answers Ann's conversation: it stays hers.
+		m2 := reply(closed, bob, at(2*time.Hour))
+		got = get(closed)
+		if got.Assignee == nil || got.Assignee.ID != ann {
+			t.Fatalf("assignee after another agent's reply %+v, want %s", got.Assignee, ann)
+		}
+		check(t, "activity after another reply", got.ActivityID, m2.ID)
+	})
+}

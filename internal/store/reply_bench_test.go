@@ -70,10 +70,7 @@ func BenchmarkReply(b *testing.B) {
 						m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: id,
 							Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name},
 							Kind:   model.KindReply, Channel: model.MsgChannelDashboard, Body: "a reply of a few words", CreatedAt: now}
-						if err := tx.CreateMessage(ctx, m); err != nil {
-							return err
-						}
-						if err := tx.TouchForReply(ctx, w.ID, id, a.ID, now); err != nil {
+						if err := tx.CreateReply(ctx, m); err != nil {
 							return err
 						}
 						_, err := tx.Conversation(ctx, w.ID, id)
