@@ -260,34 +260,38 @@ func TestSetVisitorOnlineReturning(t *testing.T) {
 			})
 		}
 
-		t.Run("email status of the address", func(t *testing.T) {
-			v := newVisitor(t, db, w.ID, new("gone@example.com"))
-			if _, err := db.StopEmailAddress(ctx, w.ID, "gone@example.com", model.EmailBouncing, model.EmailStatusByBounce, "", at(time.Minute)); err != nil {
-				t.Fatal(err)
-			}
-			got, _, err := db.SetVisitorOnline(ctx, v.ID, at(2*time.Minute))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := db.VisitorByID(ctx, v.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(t, "email status", got.EmailStatus, model.EmailBouncing)
-			check(t, "visitor", got, want)
-		})
-		t.Run("anonymous visitor as read", func(t *testing.T) {
-			v := newVisitor(t, db, w.ID, nil)
-			got, _, err := db.SetVisitorOnline(ctx, v.ID, at(2*time.Minute))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := db.VisitorByID(ctx, v.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(t, "visitor", got, want)
-		})
+		// The visitor as read, with the email status of its address.
+		for _, tt := range []struct {
+			name, email string
+			stopped     bool // the address bounces
+			wantStatus  string
+		}{
+			{"anonymous", "", false, model.EmailOK},
+			{"an address that bounces", "gone@example.com", true, model.EmailBouncing},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				var email *string
+				if tt.email != "" {
+					email = &tt.email
+				}
+				v := newVisitor(t, db, w.ID, email)
+				if tt.stopped {
+					if _, err := db.StopEmailAddress(ctx, w.ID, tt.email, model.EmailBouncing, model.EmailStatusByBounce, "", at(time.Minute)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got, _, err := db.SetVisitorOnline(ctx, v.ID, at(2*time.Minute))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := db.VisitorByID(ctx, v.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "email status", got.EmailStatus, tt.wantStatus)
+				check(t, "visitor", got, want)
+			})
+		}
 		t.Run("unknown visitor", func(t *testing.T) {
 			if _, _, err := db.SetVisitorOnline(ctx, model.NewID(), at(time.Minute)); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("err = %v, want ErrNotFound", err)
