@@ -60,6 +60,15 @@ type Engine struct {
 
 	loop *worker.Worker
 
+	// scheduled is what a round's first look at the schedule found when
+	// nothing was due then, so that nothing was evaluated after it: the
+	// next due time, which the round's nextDue answers without a read of
+	// its own. Only the loop's goroutine touches it.
+	scheduled struct {
+		known bool
+		next  *time.Time
+	}
+
 	mu      sync.Mutex
 	pending map[string]struct{} // conversations to re-evaluate
 	visits  map[string]struct{} // visitors whose conversations to re-evaluate
@@ -128,6 +137,10 @@ func (e *Engine) work(ctx context.Context) error {
 }
 
 func (e *Engine) nextDue(ctx context.Context) (*time.Time, error) {
+	if e.scheduled.known {
+		e.scheduled.known = false
+		return e.scheduled.next, nil
+	}
 	next, err := e.db.NextForwardDue(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read forwarding schedule: %w", err)
@@ -223,11 +236,17 @@ func (e *Engine) each(ctx context.Context, ids []string, fn func(id string)) {
 
 // runDue evaluates the conversations whose due time has come.
 func (e *Engine) runDue(ctx context.Context) error {
+	e.scheduled.known = false
+	first := true
 	list := func(ctx context.Context, limit int) ([]string, error) {
-		ids, err := e.db.DueConversations(ctx, e.now(), limit)
+		ids, next, err := e.db.ForwardSchedule(ctx, e.now(), limit)
 		if err != nil {
 			return nil, fmt.Errorf("list due conversations: %w", err)
 		}
+		if first && len(ids) == 0 {
+			e.scheduled.known, e.scheduled.next = true, next
+		}
+		first = false
 		if e.opts.Workers > 1 {
 			// Other nodes list the same conversations: in another order,
 			// each mostly finds rows nobody has locked yet.

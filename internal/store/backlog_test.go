@@ -47,3 +47,44 @@ func TestBacklog(t *testing.T) {
 		check(t, "backlog", got, store.Backlog{OutboxPending: 2, ForwardDue: 2, ForwardScheduled: 3})
 	})
 }
+
+// ForwardSchedule lists what is due, earliest first, and the next due time
+// after now when its read reaches it.
+func TestForwardSchedule(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		now := at(time.Hour)
+		read := func(step string, limit int, wantDue []string, wantNext *time.Time) {
+			t.Helper()
+			due, next, err := db.ForwardSchedule(ctx, now, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(due) == 0 {
+				due = nil
+			}
+			check(t, step+": due", due, wantDue)
+			check(t, step+": next", next, storedPtr(wantNext))
+		}
+		schedule := func(due time.Time) string {
+			t.Helper()
+			c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+			if err := db.SetForwardState(ctx, c.ID, model.Forwarding{DueAt: &due, Code: "wait"}); err != nil {
+				t.Fatal(err)
+			}
+			return c.ID
+		}
+		read("nothing scheduled", 10, nil, nil)
+		later := at(2 * time.Hour)
+		schedule(later)
+		read("only later", 10, nil, &later)
+		second := schedule(at(30 * time.Minute))
+		first := schedule(at(10 * time.Minute))
+		atNow := schedule(now) // due at now is due
+		read("due and later", 10, []string{first, second, atNow}, &later)
+		read("more due than the limit", 2, []string{first, second}, nil)
+		read("exactly the limit due", 3, []string{first, second, atNow}, &later)
+	})
+}

@@ -97,10 +97,37 @@ func (s *Store) NextForwardDue(ctx context.Context) (*time.Time, error) {
 	return fromNullMicros(v), nil
 }
 
-// DueConversations lists conversations whose due time has come, earliest
-// first.
-func (s *Store) DueConversations(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	return s.ids(ctx, `SELECT id FROM conversations WHERE forward_due_at IS NOT NULL AND forward_due_at <= ? ORDER BY forward_due_at LIMIT ?`, micros(now), limit)
+// ForwardSchedule lists up to limit conversations whose due time has come
+// at now, earliest first, and the earliest due time after now when the
+// same read reaches it (nil when none is scheduled after them, or when
+// more than limit are due): one walk of the schedule's index for both.
+func (s *Store) ForwardSchedule(ctx context.Context, now time.Time, limit int) (due []string, next *time.Time, err error) {
+	rows, err := s.query(ctx, `SELECT id, forward_due_at FROM conversations WHERE forward_due_at IS NOT NULL ORDER BY forward_due_at LIMIT ?`, limit+1)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read forwarding schedule: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id string
+			at int64
+		)
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, nil, fmt.Errorf("read forwarding schedule: %w", err)
+		}
+		if at > micros(now) {
+			next = new(fromMicros(at))
+			break
+		}
+		if len(due) == limit {
+			break // more are due: the next due time is now
+		}
+		due = append(due, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read forwarding schedule: %w", err)
+	}
+	return due, next, nil
 }
 
 // LockedConversation reads a conversation for a transaction that will
