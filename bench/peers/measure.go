@@ -239,11 +239,13 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 		}
 		o.cpu = openCPU{server: (server1 - server0) / float64(cfg.conns) * 1e6, tool: (tool1 - tool0) / float64(cfg.conns) * 1e6}
 		logf("  %d %s in %s (CPU per open: server %.0f µs, tool %.0f µs)", cfg.conns, what, o.took.Round(time.Millisecond), o.cpu.server, o.cpu.tool)
-		if mark.ok {
-			if _, err := waitQuiet(ctx, pid); err != nil {
-				return o, err
-			}
-			o.db = mark.per(dbMark(ctx, s), cfg.conns)
+		// Every server (and build) waits here alike, so that what follows
+		// starts from the same point whether it counts its database work
+		// or not.
+		if _, err := waitQuiet(ctx, pid); err != nil {
+			return o, err
+		}
+		if o.db = mark.per(dbMark(ctx, s), cfg.conns); o.db.ok {
 			logf("  per open: %.2f statements, %.2f commits", o.db.statements, o.db.commits)
 		}
 		return o, nil
@@ -388,11 +390,10 @@ func sendAt(ctx context.Context, cfg config, s server, pid int, clients []*clien
 	}
 	rr.lost = n - rr.failed - len(rr.latencies)
 	sort.Slice(rr.latencies, func(i, j int) bool { return rr.latencies[i] < rr.latencies[j] })
-	if mark.ok {
-		if _, err := waitQuiet(ctx, pid); err != nil {
-			return rr, err
-		}
-		rr.db = mark.per(dbMark(ctx, s), n)
+	if _, err := waitQuiet(ctx, pid); err != nil { // as after the opens
+		return rr, err
+	}
+	if rr.db = mark.per(dbMark(ctx, s), n); rr.db.ok {
 		logf("  per message at %.0f/s: %.2f statements, %.2f commits", rate, rr.db.statements, rr.db.commits)
 	}
 	return rr, nil
