@@ -102,7 +102,7 @@ func (s *Service) VisitorByToken(ctx context.Context, tok string) (model.Visitor
 // nothing at all when this node answered the token's session a moment ago.
 func (s *Service) VisitorKeyByToken(ctx context.Context, tok string) (model.VisitorKey, error) {
 	if id, gen, ok := s.tokenVisitor(tok); ok {
-		if k, ok := s.sessionKeys.lookup(id, gen, s.now()); ok {
+		if k, ok := s.sessionKeys.take(id, gen, s.now()); ok {
 			return k, nil
 		}
 	}

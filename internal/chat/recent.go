@@ -13,11 +13,12 @@ import (
 const sessionKeyLifetime = 10 * time.Second
 
 // sessionKeys remembers the keys of visitors whose session this node
-// answered in the last sessionKeyLifetime, as read or written then. A
-// reset of the visitor's links or their erasure on this node forgets the
-// key; one on another node cannot, and is caught as every reset between a
-// token's check and its connection's registration is: the hub remembers
-// the revocation and closes a connection of an older generation.
+// answered in the last sessionKeyLifetime, as read or written then, until
+// their WebSocket takes them. A reset of the visitor's links or their
+// erasure on this node forgets the key; one on another node cannot, and is
+// caught as every reset between a token's check and its connection's
+// registration is: the hub remembers the revocation and closes a
+// connection of an older generation.
 type sessionKeys struct {
 	mu    sync.Mutex
 	keys  map[string]sessionKey // visitor id →
@@ -41,21 +42,27 @@ func (r *sessionKeys) remember(k model.VisitorKey, now time.Time) {
 				delete(r.keys, id)
 			}
 		}
+		if len(r.keys) == 0 {
+			r.keys = map[string]sessionKey{} // a map keeps the room it grew to
+		}
 		r.swept = now
 	}
 	r.keys[k.ID] = sessionKey{key: k, at: now}
 }
 
-// lookup returns the remembered key of the visitor id when it is of the
+// take returns the remembered key of the visitor id when it is of the
 // token's generation and was remembered less than sessionKeyLifetime
-// before now.
-func (r *sessionKeys) lookup(id string, generation int, now time.Time) (model.VisitorKey, bool) {
+// before now, and forgets it: a session is followed by one WebSocket (a
+// second one, or one reconnecting without a session, reads the visitor).
+// The memory then holds only the sessions whose WebSocket is on its way.
+func (r *sessionKeys) take(id string, generation int, now time.Time) (model.VisitorKey, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.keys[id]
 	if !ok || now.Sub(e.at) >= sessionKeyLifetime || now.Before(e.at) || e.key.TokenGeneration != generation {
 		return model.VisitorKey{}, false
 	}
+	delete(r.keys, id)
 	return e.key, true
 }
 

@@ -91,6 +91,12 @@ func TestSessionKeys(t *testing.T) {
 		{"remembered again with a new generation", func(r *sessionKeys) {
 			r.remember(model.VisitorKey{ID: "v1", WorkspaceID: "w1", TokenGeneration: 3}, t0)
 		}, "v1", 2, t0, false},
+		{"taken already", func(r *sessionKeys) {
+			if _, ok := r.take("v1", 2, t0); !ok {
+				t.Fatal("first take missed")
+			}
+		}, "v1", 2, t0, false},
+		{"a miss takes nothing", func(r *sessionKeys) { r.take("v1", 1, t0) }, "v1", 2, t0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,7 +105,7 @@ func TestSessionKeys(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(r)
 			}
-			got, ok := r.lookup(tt.id, tt.gen, tt.at)
+			got, ok := r.take(tt.id, tt.gen, tt.at)
 			if ok != tt.wantOK || (ok && got != k) {
 				t.Fatalf("lookup = %+v, %v; want %v", got, ok, tt.wantOK)
 			}

@@ -29,14 +29,18 @@ func TestVisitorResetClosesWidgetsOnEveryNode(t *testing.T) {
 	onB := closeCode(t, "ws://"+cl.b.addr+"/api/widget/v1/ws?visitor_token="+old)
 	// (A widget connection is registered before its handshake completes.)
 
+	// A answers the widget's session once more (a page change): it
+	// remembers the visitor's key for the WebSocket to follow.
+	apptest.Call(t, "POST", cl.a.url+"/api/widget/v1/session", "", map[string]string{"site_key": cl.siteKey, "visitor_token": old}, nil)
+
 	// The agent, on B, resets the visitor's links.
 	apptest.Call(t, "POST", cl.b.url+"/api/v1/visitors/"+sess.Visitor.ID+"/reset-links", cl.token, nil, nil)
 	waitClosed(t, "widget on the other node", onA)
 	waitClosed(t, "widget on the same node", onB)
-	// A answered the session a moment ago and may still remember the
-	// visitor's key, so that its check of the old token reads nothing:
-	// then the hub, told of the reset, closes the connection as it
-	// registers. Either way the old token holds no widget open on A.
+	// A may still remember the visitor's key from that session, so that
+	// its check of the old token reads nothing: then the hub, told of the
+	// reset, closes the connection as it registers. Either way the old
+	// token holds no widget open on A.
 	refusedOrClosed(t, "ws://"+cl.a.addr+"/api/widget/v1/ws?visitor_token="+old)
 	for _, n := range []*node{cl.a, cl.b} {
 		if code := status(t, n.url+"/api/widget/v1/messages?visitor_token="+old); code != http.StatusUnauthorized {
