@@ -207,15 +207,11 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 	if err := s.limits.check(s.limits.messagesByAddr, s.limits.messagesBySite, addr, v.WorkspaceID, now, "messages"); err != nil {
 		return model.Message{}, err
 	}
-	w, err := s.db.Workspace(ctx, v.WorkspaceID)
+	w, avail, err := s.db.WorkspaceAvailable(ctx, v.WorkspaceID)
 	if err != nil {
 		return model.Message{}, err
 	}
 	if channel == model.MsgChannelWidget {
-		avail, err := s.db.AgentsAvailable(ctx, w.ID)
-		if err != nil {
-			return model.Message{}, err
-		}
 		if contactFormRequired(w.Settings, avail, v) {
 			return model.Message{}, newError(CodeContactFormRequired, "please leave your email address first")
 		}

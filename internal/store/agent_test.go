@@ -164,6 +164,13 @@ func TestAgentsAvailable(t *testing.T) {
 				}
 				check(t, "SiteWorkspace's workspace", sw.ID, w.ID)
 				check(t, "SiteWorkspace's availability", avail, tc.want)
+				// A visitor's message, by the workspace's id.
+				iw, avail, err := db.WorkspaceAvailable(ctx, w.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "WorkspaceAvailable's workspace", iw, sw)
+				check(t, "WorkspaceAvailable's availability", avail, tc.want)
 			})
 		}
 
@@ -183,6 +190,12 @@ func TestAgentsAvailable(t *testing.T) {
 			}
 			if _, _, err := db.SiteWorkspace(ctx, "site-none"); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("SiteWorkspace of an unknown key: %v; want ErrNotFound", err)
+			}
+			if _, avail, err := db.WorkspaceAvailable(ctx, w.ID); err != nil || avail {
+				t.Fatalf("WorkspaceAvailable after going offline: %v, %v; want false", avail, err)
+			}
+			if _, _, err := db.WorkspaceAvailable(ctx, model.NewID()); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("WorkspaceAvailable of an unknown workspace: %v; want ErrNotFound", err)
 			}
 		})
 	})

@@ -85,14 +85,32 @@ func (s *Store) WorkspaceBySiteKey(ctx context.Context, key string) (model.Works
 // agents is available (online or invisible), read in the same query: what
 // a widget's session needs.
 func (s *Store) SiteWorkspace(ctx context.Context, key string) (model.Workspace, bool, error) {
-	var avail int
-	w, err := scanWorkspace(withExtra{s.queryRow(ctx, `SELECT `+workspaceColumns+`,
-		CASE WHEN EXISTS (SELECT 1 FROM agents a WHERE a.workspace_id = workspaces.id AND a.status IN ('online', 'invisible')) THEN 1 ELSE 0 END
-		FROM workspaces WHERE site_key = ?`, key), []any{&avail}})
+	w, avail, err := s.workspaceAvailable(ctx, "site_key", key)
 	if err != nil {
 		return w, false, fmt.Errorf("get workspace by site key: %w", err)
 	}
-	return w, avail != 0, nil
+	return w, avail, nil
+}
+
+// WorkspaceAvailable is Workspace with whether any of its agents is
+// available, read in the same query: what a visitor's message needs.
+func (s *Store) WorkspaceAvailable(ctx context.Context, id string) (model.Workspace, bool, error) {
+	w, avail, err := s.workspaceAvailable(ctx, "id", id)
+	if err != nil {
+		return w, false, fmt.Errorf("get workspace %s: %w", id, err)
+	}
+	return w, avail, nil
+}
+
+// workspaceAvailable reads the workspace whose column (a name written in
+// this file, never input) is value, and whether any of its agents is
+// available (online or invisible).
+func (s *Store) workspaceAvailable(ctx context.Context, column, value string) (model.Workspace, bool, error) {
+	var avail int
+	w, err := scanWorkspace(withExtra{s.queryRow(ctx, `SELECT `+workspaceColumns+`,
+		CASE WHEN EXISTS (SELECT 1 FROM agents a WHERE a.workspace_id = workspaces.id AND a.status IN ('online', 'invisible')) THEN 1 ELSE 0 END
+		FROM workspaces WHERE `+column+` = ?`, value), []any{&avail}})
+	return w, avail != 0, err
 }
 
 // WorkspaceByName returns a workspace by its name (the first created, when
