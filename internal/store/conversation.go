@@ -82,10 +82,14 @@ func (s *Store) Conversation(ctx context.Context, workspaceID, id string) (model
 	return c, nil
 }
 
+// newestConversation ends a query of "conversations c" with the visitor's
+// newest conversation on a channel (its arguments: visitor id, channel).
+const newestConversation = ` WHERE c.visitor_id = ? AND c.channel = ? ORDER BY c.created_at DESC LIMIT 1`
+
 // LatestConversationOfVisitor returns the visitor's newest conversation on
 // a channel.
 func (s *Store) LatestConversationOfVisitor(ctx context.Context, visitorID, channel string) (model.Conversation, error) {
-	c, err := scanConversation(s.queryRow(ctx, conversationSelect+` WHERE c.visitor_id = ? AND c.channel = ? ORDER BY c.created_at DESC LIMIT 1`, visitorID, channel))
+	c, err := scanConversation(s.queryRow(ctx, conversationSelect+newestConversation, visitorID, channel))
 	if err != nil {
 		return c, fmt.Errorf("get conversation of visitor %s: %w", visitorID, err)
 	}
@@ -96,7 +100,7 @@ func (s *Store) LatestConversationOfVisitor(ctx context.Context, visitorID, chan
 // conversation, read alone (a widget's session needs nothing else).
 func (s *Store) LatestConversationIDOfVisitor(ctx context.Context, visitorID, channel string) (string, error) {
 	var id string
-	err := s.queryRow(ctx, `SELECT id FROM conversations WHERE visitor_id = ? AND channel = ? ORDER BY created_at DESC LIMIT 1`, visitorID, channel).Scan(&id)
+	err := s.queryRow(ctx, `SELECT c.id FROM conversations c`+newestConversation, visitorID, channel).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}

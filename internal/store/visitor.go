@@ -136,8 +136,8 @@ func (s *Store) VisitorByID(ctx context.Context, id string) (model.Visitor, erro
 func (s *Store) VisitorWithLatestConversation(ctx context.Context, id, channel string) (model.Visitor, string, error) {
 	var conv sql.NullString
 	v, err := scanVisitor(withExtra{s.queryRow(ctx, `SELECT `+visitorColumns+`,
-		(SELECT c.id FROM conversations c WHERE c.visitor_id = v.id AND c.channel = ? ORDER BY c.created_at DESC LIMIT 1)
-		FROM visitors v`+visitorAddressJoin+` WHERE v.id = ?`, channel, id), []any{&conv}})
+		(SELECT c.id FROM conversations c`+newestConversation+`)
+		FROM visitors v`+visitorAddressJoin+` WHERE v.id = ?`, id, channel, id), []any{&conv}})
 	if err != nil {
 		return v, "", fmt.Errorf("get visitor %s: %w", id, err)
 	}
