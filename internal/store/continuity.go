@@ -148,14 +148,21 @@ func (s *Store) MarkEmailAnswered(ctx context.Context, conversationID string, at
 	return nil
 }
 
+// awaitingReturn is the condition on a conversation (table names it) that
+// MarkReturned marks: a website conversation an email was sent in by the
+// time that is its one argument, and no return recorded since.
+func awaitingReturn(table string) string {
+	return table + `.channel = 'website' AND ` + table + `.returned_at IS NULL
+		AND EXISTS (SELECT 1 FROM emails e WHERE e.conversation_id = ` + table + `.id AND e.sent_at IS NOT NULL AND e.sent_at <= ?)`
+}
+
 // MarkReturned records that the visitor came back to the widget at at, on
 // each of their website conversations that an email was sent for before
 // and that had no return yet. One statement: it runs in the transactions
 // of a widget opening, where the common case, nothing to record, changes
 // no row.
 func (s *Store) MarkReturned(ctx context.Context, visitorID string, at time.Time) error {
-	if _, err := s.exec(ctx, `UPDATE conversations SET returned_at = ? WHERE visitor_id = ? AND channel = 'website' AND returned_at IS NULL
-		AND EXISTS (SELECT 1 FROM emails e WHERE e.conversation_id = conversations.id AND e.sent_at IS NOT NULL AND e.sent_at <= ?)`,
+	if _, err := s.exec(ctx, `UPDATE conversations SET returned_at = ? WHERE visitor_id = ? AND `+awaitingReturn("conversations"),
 		micros(at), visitorID, micros(at)); err != nil {
 		return fmt.Errorf("mark the emailed conversations of visitor %s returned: %w", visitorID, err)
 	}

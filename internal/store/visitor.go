@@ -238,8 +238,7 @@ func (s *Store) SetVisitorOnline(ctx context.Context, id string, at time.Time) (
 	v, err := scanVisitor(withExtra{s.queryRow(ctx, `UPDATE visitors SET online = 1,
 		last_active_at = CASE WHEN last_active_at IS NULL OR last_active_at < ? THEN ? ELSE last_active_at END
 		WHERE id = ?
-		RETURNING `+visitorOwnColumns+`, EXISTS (SELECT 1 FROM conversations c JOIN emails e ON e.conversation_id = c.id
-			WHERE c.visitor_id = visitors.id AND c.channel = 'website' AND c.returned_at IS NULL AND e.sent_at IS NOT NULL AND e.sent_at <= ?)`,
+		RETURNING `+visitorOwnColumns+`, EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = visitors.id AND `+awaitingReturn("c")+`)`,
 		micros(at), micros(at), id, micros(at)), []any{&returning}})
 	if err == nil && v.Email != nil {
 		v, err = s.VisitorByID(ctx, id)
