@@ -201,11 +201,7 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 	openAll := func(prev []*client, what string) (opened, error) {
 		o := opened{clients: make([]*client, cfg.conns)}
 		clients := o.clients
-		server0, err := cpuSeconds(pid)
-		if err != nil {
-			return o, err
-		}
-		tool0, err := cpuSeconds(os.Getpid())
+		server0, tool0, err := cpuOf(pid)
 		if err != nil {
 			return o, err
 		}
@@ -229,11 +225,7 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 		if err != nil {
 			return o, err
 		}
-		server1, err := cpuSeconds(pid)
-		if err != nil {
-			return o, err
-		}
-		tool1, err := cpuSeconds(os.Getpid())
+		server1, tool1, err := cpuOf(pid)
 		if err != nil {
 			return o, err
 		}
@@ -461,6 +453,15 @@ func cpuSeconds(pid int) (float64, error) {
 		return 0, fmt.Errorf("read /proc/%d/stat", pid)
 	}
 	return (u + s) / 100, nil // USER_HZ is 100 on Linux
+}
+
+// cpuOf reads the CPU time of the server pid and of this tool.
+func cpuOf(pid int) (server, tool float64, err error) {
+	if server, err = cpuSeconds(pid); err != nil {
+		return 0, 0, err
+	}
+	tool, err = cpuSeconds(os.Getpid())
+	return server, tool, err
 }
 
 // waitQuiet waits until the process used under 5 % of a core for half a
