@@ -33,6 +33,11 @@ const MaxMessageLength = 10000
 // forwarding decision changed. The forwarding engine implements it.
 type Evaluator interface {
 	ConversationChanged(ctx context.Context, conversationID string)
+	// ConversationWritten is ConversationChanged with the conversation
+	// as the transaction that changed it read it, told from that
+	// transaction's after function (store.DB.InTxThen): once it
+	// committed, in the order transactions committed.
+	ConversationWritten(c model.Conversation)
 	VisitorChanged(ctx context.Context, visitorID string)
 	WorkspaceChanged(ctx context.Context, workspaceID string)
 }
@@ -46,6 +51,7 @@ type ChannelSender interface {
 type noEvaluator struct{}
 
 func (noEvaluator) ConversationChanged(context.Context, string) {}
+func (noEvaluator) ConversationWritten(model.Conversation)      {}
 func (noEvaluator) VisitorChanged(context.Context, string)      {}
 func (noEvaluator) WorkspaceChanged(context.Context, string)    {}
 

@@ -248,6 +248,9 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		if kind == model.KindReply && conv.Channel == model.ChannelWebsite {
 			s.pub.ToVisitor(conv.Visitor.ID, s.messageFrame(msg))
 		}
+		if kind == model.KindReply {
+			s.eval.ConversationWritten(conv)
+		}
 	})
 	if err != nil {
 		return model.Message{}, err
@@ -260,9 +263,6 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 				s.chans.SendReply(ctx, conv, msg)
 			}
 		}
-	}
-	if kind == model.KindReply {
-		s.eval.ConversationChanged(ctx, conv.ID)
 	}
 	return msg, nil
 }

@@ -288,6 +288,7 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		s.pub.ToVisitor(v.ID, s.messageFrame(msg))
 		if !duplicate {
 			s.toAgents(w.ID, realtime.MessageCreated, msg)
+			s.eval.ConversationWritten(conv)
 		}
 	})
 	if err != nil {
@@ -307,7 +308,6 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		s.eval.VisitorChanged(ctx, v.ID)
 	}
 	s.toAgents(w.ID, realtime.ConversationUpdated, conv)
-	s.eval.ConversationChanged(ctx, conv.ID)
 	return msg, nil
 }
 

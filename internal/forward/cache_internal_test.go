@@ -56,7 +56,14 @@ func TestWorkspaceCacheKeepsAWorkspaceForASecond(t *testing.T) {
 // closed when the test ends (MigratedDB to the package's other tests).
 func migratedDB(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "parley.db"))
+	return migratedDBAt(t, "sqlite:"+filepath.Join(t.TempDir(), "parley.db"))
+}
+
+// migratedDBAt is migratedDB for any database URL (MigratedDBAt outside
+// the package).
+func migratedDBAt(t testing.TB, url string) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.Context(), url)
 	if err != nil {
 		t.Fatal(err)
 	}

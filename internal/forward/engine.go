@@ -69,8 +69,11 @@ type Engine struct {
 		next  *time.Time
 	}
 
-	mu      sync.Mutex
-	pending map[string]struct{} // conversations to re-evaluate
+	mu sync.Mutex
+	// pending are the conversations to re-evaluate, each with the
+	// conversation as the write that changed it left it, or nil when it
+	// must be read (see ConversationWritten).
+	pending map[string]*model.Conversation
 	visits  map[string]struct{} // visitors whose conversations to re-evaluate
 	spaces  map[string]struct{} // workspaces whose conversations to re-evaluate
 }
@@ -90,7 +93,7 @@ func NewEngine(db *store.DB, signer *token.Signer, notify realtime.Publisher, op
 		opts.Workers = 1
 	}
 	e := &Engine{db: db, signer: signer, notify: notify, opts: opts, log: opts.Logger,
-		pending: map[string]struct{}{}, visits: map[string]struct{}{}, spaces: map[string]struct{}{}}
+		pending: map[string]*model.Conversation{}, visits: map[string]struct{}{}, spaces: map[string]struct{}{}}
 	e.loop = worker.New(worker.Config{Name: "forwarding", Work: e.work, NextDue: e.nextDue,
 		MaxIdle: opts.MaxIdle, Now: e.now, Logger: opts.Logger})
 	return e
@@ -101,7 +104,27 @@ func (e *Engine) now() time.Time { return e.opts.Now().UTC().Truncate(time.Micro
 // ConversationChanged asks for the conversation to be evaluated again.
 func (e *Engine) ConversationChanged(_ context.Context, id string) {
 	e.mu.Lock()
-	e.pending[id] = struct{}{}
+	e.pending[id] = nil
+	e.mu.Unlock()
+	e.loop.Kick()
+}
+
+// ConversationWritten is ConversationChanged with the conversation as read
+// in the transaction that changed it, told once that transaction committed
+// and in the order transactions committed (from store.DB.InTxThen's after
+// function). On SQLite, whose one writer commits in that order, the
+// evaluation then starts from c instead of reading the conversation again:
+// a change that cannot lead to an email (most replies to anonymous
+// visitors) is settled without a read. A conversation some other change
+// asked to read is still read. On PostgreSQL, where transactions commit
+// side by side, it is ConversationChanged.
+func (e *Engine) ConversationWritten(c model.Conversation) {
+	e.mu.Lock()
+	if old, asked := e.pending[c.ID]; e.db.Dialect() == store.SQLite && (!asked || old != nil) {
+		e.pending[c.ID] = &c
+	} else {
+		e.pending[c.ID] = nil
+	}
 	e.mu.Unlock()
 	e.loop.Kick()
 }
@@ -156,12 +179,19 @@ func (e *Engine) retryLater(set map[string]struct{}, id string) {
 	e.mu.Unlock()
 }
 
+// retryConversation is retryLater for a conversation, which is then read.
+func (e *Engine) retryConversation(id string) {
+	e.mu.Lock()
+	e.pending[id] = nil
+	e.mu.Unlock()
+}
+
 // drainChanges evaluates the conversations whose inputs changed; it
 // returns an error when some failed and were kept for another try.
 func (e *Engine) drainChanges(ctx context.Context) error {
 	e.mu.Lock()
 	convs, visits, spaces := e.pending, e.visits, e.spaces
-	e.pending, e.visits, e.spaces = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
+	e.pending, e.visits, e.spaces = map[string]*model.Conversation{}, map[string]struct{}{}, map[string]struct{}{}
 	e.mu.Unlock()
 	failed := 0
 	if len(visits) > 0 {
@@ -180,7 +210,7 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 			failed += len(visitors)
 		}
 		for _, c := range ids {
-			convs[c] = struct{}{}
+			convs[c] = nil
 		}
 	}
 	for id := range spaces {
@@ -192,7 +222,7 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 			continue
 		}
 		for _, c := range ids {
-			convs[c] = struct{}{}
+			convs[c] = nil
 		}
 	}
 	ids := make([]string, 0, len(convs))
@@ -206,7 +236,7 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 		// emailed mostly leaves its decision as it was: settled without
 		// the writer. Due conversations (runDue) can be emailed, and go
 		// straight to evaluate.
-		read, settled, err := e.settledWithout(ctx, id, ws)
+		read, settled, err := e.settledWithout(ctx, id, convs[id], ws)
 		if err == nil && !settled {
 			// Already due (a visitor who left long enough ago): the
 			// email is composed outside the writer too.
@@ -218,7 +248,7 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 		}
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("evaluate forwarding; will retry", "conversation", id, "err", err)
-			e.retryLater(e.pending, id) // kept: a database outage loses no change
+			e.retryConversation(id) // kept: a database outage loses no change
 			failures.Add(1)
 		}
 	})
@@ -465,8 +495,8 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 // evaluation). The others, and any change, go through evaluate's locked
 // transaction; a change committed after this read asks again. What it
 // read (nil when nothing) serves a draft.
-func (e *Engine) settledWithout(ctx context.Context, conversationID string, ws *workspaceCache) (*conversationRead, bool, error) {
-	read, err := e.readOutside(ctx, conversationID, ws)
+func (e *Engine) settledWithout(ctx context.Context, conversationID string, written *model.Conversation, ws *workspaceCache) (*conversationRead, bool, error) {
+	read, err := e.readOutside(ctx, conversationID, written, ws)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, false, nil // evaluate's transaction tells
@@ -500,11 +530,18 @@ type conversationRead struct {
 }
 
 // readOutside reads a conversation as a forwarding decision needs it, and
-// its workspace (through ws), outside any transaction.
-func (e *Engine) readOutside(ctx context.Context, conversationID string, ws *workspaceCache) (*conversationRead, error) {
-	c, err := e.db.ConversationForForwarding(ctx, conversationID)
-	if err != nil {
-		return nil, err
+// its workspace (through ws), outside any transaction; written, when not
+// nil, is the conversation as its last write left it, and is not read
+// again.
+func (e *Engine) readOutside(ctx context.Context, conversationID string, written *model.Conversation, ws *workspaceCache) (*conversationRead, error) {
+	var c model.Conversation
+	if written != nil {
+		c = *written
+	} else {
+		var err error
+		if c, err = e.db.ConversationForForwarding(ctx, conversationID); err != nil {
+			return nil, err
+		}
 	}
 	w, err := ws.get(ctx, &e.db.Store, c.WorkspaceID)
 	if err != nil {
@@ -653,7 +690,7 @@ type draft struct {
 // now; nil when it would not, or when anything fails (the transaction
 // then decides, composes or tells why by itself).
 func (e *Engine) draft(ctx context.Context, conversationID string, ws *workspaceCache) *draft {
-	read, err := e.readOutside(ctx, conversationID, ws)
+	read, err := e.readOutside(ctx, conversationID, nil, ws)
 	if err != nil {
 		return nil
 	}

@@ -1,0 +1,169 @@
+package forward_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/forward"
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/token"
+)
+
+// TestConversationWritten: a conversation told with the write that
+// changed it is not read again on SQLite, whose writer commits in the
+// order it tells; it is read when another change asked for a read, and
+// always on PostgreSQL. What the evaluation decides does not change: an
+// anonymous visitor's conversation stays settled, and one that is due is
+// emailed.
+func TestConversationWritten(t *testing.T) {
+	for _, dialect := range []struct {
+		name string
+		d    store.Dialect
+	}{{"sqlite", store.SQLite}, {"postgres", store.Postgres}} {
+		t.Run(dialect.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openDialect(t, dialect.d)
+			e := forward.NewEngine(db, token.NewSigner([]byte("test-secret-0123456789")), nil, forward.EngineOptions{
+				Timings: forward.DefaultTimings, PublicURL: "https://chat.example.com", MailFrom: "chat@example.com",
+				InboundDomain: "reply.example.com", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			anon := anonymousConversation(t, db)
+			e.ConversationChanged(ctx, anon.ID)
+			if err := e.DrainChanges(ctx); err != nil {
+				t.Fatal(err)
+			}
+			written := func() model.Conversation {
+				t.Helper()
+				c, err := db.ConversationByID(ctx, anon.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.Forwarding == nil || c.Forwarding.Code != string(forward.CodeNotIdentified) {
+					t.Fatalf("decision %+v, want %s", c.Forwarding, forward.CodeNotIdentified)
+				}
+				return c
+			}
+			// statements counts what one round of changes reads and writes.
+			statements := func(tell func(c model.Conversation)) int64 {
+				t.Helper()
+				c := written()
+				before, _ := db.Counts()
+				tell(c)
+				if err := e.DrainChanges(ctx); err != nil {
+					t.Fatal(err)
+				}
+				after, _ := db.Counts()
+				written() // still settled as it was
+				return after - before
+			}
+			changed := statements(func(model.Conversation) { e.ConversationChanged(ctx, anon.ID) })
+			saved := int64(0)
+			if dialect.d == store.SQLite {
+				saved = 1 // the conversation's read
+			}
+			tests := []struct {
+				name string
+				tell func(c model.Conversation)
+				want int64
+			}{
+				{"written", func(c model.Conversation) { e.ConversationWritten(c) }, changed - saved},
+				{"changed, then written: read", func(c model.Conversation) {
+					e.ConversationChanged(ctx, c.ID)
+					e.ConversationWritten(c)
+				}, changed},
+				{"written, then changed: read", func(c model.Conversation) {
+					e.ConversationWritten(c)
+					e.ConversationChanged(ctx, c.ID)
+				}, changed},
+				{"written, then its visitor changed: read", func(c model.Conversation) {
+					e.ConversationWritten(c)
+					e.VisitorChanged(ctx, c.Visitor.ID)
+				}, changed + 1}, // + listing the visitor's conversations
+			}
+			for _, tt := range tests {
+				if got := statements(tt.tell); got != tt.want {
+					t.Errorf("%s: %d statements, want %d (a change alone: %d)", tt.name, got, tt.want, changed)
+				}
+			}
+
+			// A conversation that can be emailed, due since its visitor
+			// left an hour ago, is evaluated and emailed as after any
+			// change.
+			due := dueConversation(t, db)
+			c, err := db.ConversationByID(ctx, due.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.ConversationWritten(c)
+			if err := e.DrainChanges(ctx); err != nil {
+				t.Fatal(err)
+			}
+			queued, err := db.ClaimEmails(ctx, "test", time.Now().Add(time.Hour), time.Minute, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(queued) != 1 || queued[0].ConversationID != due.ID {
+				t.Fatalf("%d emails queued after a due conversation was told written, want 1 of it", len(queued))
+			}
+		})
+	}
+}
+
+// anonymousConversation stores a conversation of a visitor without an
+// address, online, with an agent's reply.
+func anonymousConversation(t *testing.T, db *store.DB) model.Conversation {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	return conversationWithReply(t, db, nil, model.Visitor{Online: true, LastActiveAt: &now})
+}
+
+// dueConversation stores a conversation whose visitor has an address and
+// left an hour ago, and whose agents went away then, with an agent's reply
+// of then: its email is due.
+func dueConversation(t *testing.T, db *store.DB) model.Conversation {
+	left := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
+	email := "vera@example.com"
+	return conversationWithReply(t, db, &left, model.Visitor{Email: &email, LeftAt: &left, LastActiveAt: &left})
+}
+
+// conversationWithReply stores a workspace (whose agents are unavailable
+// since away, when set), v in it, a conversation of v's and an agent's
+// reply in it.
+func conversationWithReply(t *testing.T, db *store.DB, away *time.Time, v model.Visitor) model.Conversation {
+	t.Helper()
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	if away != nil {
+		at = *away
+	}
+	w := model.Workspace{ID: model.NewID(), Name: "Shop", SiteKey: model.NewID(), TimeZone: "UTC",
+		Settings: model.DefaultSettings(), AgentsUnavailableSince: away, CreatedAt: at}
+	v.ID, v.WorkspaceID, v.EmailStatus, v.CreatedAt = model.NewID(), w.ID, model.EmailOK, at
+	c := model.Conversation{ID: model.NewID(), WorkspaceID: w.ID, Visitor: v, Status: "open",
+		Channel: model.ChannelWebsite, CreatedAt: at, LastMessageAt: at}
+	for _, err := range []error{db.CreateWorkspace(ctx, w), db.CreateVisitor(ctx, v), db.CreateConversation(ctx, c)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := "Ann"
+	m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
+		Author: model.Author{Kind: model.AuthorAgent, Name: &name}, Kind: model.KindReply, Channel: "dashboard",
+		Body: "Your order shipped today.", CreatedAt: at}
+	if err := db.CreateMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// openDialect opens a migrated database of the dialect: a file of the
+// test's, or a PostgreSQL database of its own (apptest.Postgres).
+func openDialect(t *testing.T, dialect store.Dialect) *store.DB {
+	if dialect == store.Postgres {
+		return forward.MigratedDBAt(t, apptest.Postgres(t))
+	}
+	return forward.MigratedDB(t)
+}
