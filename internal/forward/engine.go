@@ -60,14 +60,20 @@ type Engine struct {
 
 	loop *worker.Worker
 
-	// scheduled is what a round's first look at the schedule found when
-	// nothing was due then, so that nothing was evaluated after it: the
-	// next due time, which the round's nextDue answers without a read of
-	// its own. Only the loop's goroutine touches it.
+	// scheduled is what the last look at the schedule found when nothing
+	// was due then, so that nothing was evaluated after it: the next due
+	// time, which nextDue answers without a read of its own, and which
+	// holds until this node evaluates a conversation (and may move its due
+	// time), that time comes, or MaxIdle passed since it was read (other
+	// nodes' evaluations). Only the loop's goroutine touches it.
 	scheduled struct {
 		known bool
 		next  *time.Time
+		at    time.Time // when it was read
 	}
+	// rescheduled tells the loop that an evaluation outside it (Evaluate)
+	// may have moved a due time.
+	rescheduled atomic.Bool
 
 	mu sync.Mutex
 	// pending are the conversations to re-evaluate, each with the
@@ -152,22 +158,36 @@ func (e *Engine) Run(ctx context.Context) { e.loop.Run(ctx) }
 // work is one round of the loop: the changed conversations, then the due
 // ones.
 func (e *Engine) work(ctx context.Context) error {
-	drained := e.drainChanges(ctx)
-	if err := e.runDue(ctx); err != nil {
-		return err
+	evaluated, drained := e.drainChanges(ctx)
+	if evaluated || e.rescheduled.Swap(false) || !e.scheduleHolds() {
+		// A round whose changes all settled as they were (replies to
+		// anonymous visitors) moved no due time: the schedule is not
+		// read again for it.
+		if err := e.runDue(ctx); err != nil {
+			return err
+		}
 	}
 	return drained
 }
 
+// scheduleHolds reports whether the schedule as last read still tells
+// what is due: nothing in it is due yet, and it was read less than MaxIdle
+// ago, the longest the loop sleeps without looking at it.
+func (e *Engine) scheduleHolds() bool {
+	s, now := e.scheduled, e.now()
+	return s.known && now.Sub(s.at) < e.opts.MaxIdle && (s.next == nil || s.next.After(now))
+}
+
 func (e *Engine) nextDue(ctx context.Context) (*time.Time, error) {
 	if e.scheduled.known {
-		e.scheduled.known = false
 		return e.scheduled.next, nil
 	}
+	at := e.now()
 	next, err := e.db.NextForwardDue(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read forwarding schedule: %w", err)
 	}
+	e.scheduled.known, e.scheduled.next, e.scheduled.at = true, next, at
 	return next, nil
 }
 
@@ -187,8 +207,10 @@ func (e *Engine) retryConversation(id string) {
 }
 
 // drainChanges evaluates the conversations whose inputs changed; it
-// returns an error when some failed and were kept for another try.
-func (e *Engine) drainChanges(ctx context.Context) error {
+// reports whether any was evaluated beyond the look that settles it as it
+// was (its due time may have moved), and returns an error when some failed
+// and were kept for another try.
+func (e *Engine) drainChanges(ctx context.Context) (evaluated bool, err error) {
 	e.mu.Lock()
 	convs, visits, spaces := e.pending, e.visits, e.spaces
 	e.pending, e.visits, e.spaces = map[string]*model.Conversation{}, map[string]struct{}{}, map[string]struct{}{}
@@ -230,6 +252,7 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 		ids = append(ids, id)
 	}
 	var failures atomic.Int64
+	var moved atomic.Bool
 	ws := newWorkspaceCache()
 	e.each(ctx, ids, func(id string) {
 		// A change (a reply, a visit) to a conversation that cannot be
@@ -237,6 +260,9 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 		// the writer. Due conversations (runDue) can be emailed, and go
 		// straight to evaluate.
 		read, settled, err := e.settledWithout(ctx, id, convs[id], ws)
+		if err != nil || !settled {
+			moved.Store(true)
+		}
 		if err == nil && !settled {
 			// Already due (a visitor who left long enough ago): the
 			// email is composed outside the writer too.
@@ -253,9 +279,9 @@ func (e *Engine) drainChanges(ctx context.Context) error {
 		}
 	})
 	if n := int64(failed) + failures.Load(); n > 0 {
-		return fmt.Errorf("%d changes kept for another try", n)
+		return true, fmt.Errorf("%d changes kept for another try", n)
 	}
-	return nil
+	return moved.Load(), nil
 }
 
 // each runs fn for every id on up to Workers goroutines, stopping early
@@ -269,12 +295,13 @@ func (e *Engine) runDue(ctx context.Context) error {
 	e.scheduled.known = false
 	first := true
 	list := func(ctx context.Context, limit int) ([]string, error) {
-		ids, next, err := e.db.ForwardSchedule(ctx, e.now(), limit)
+		at := e.now()
+		ids, next, err := e.db.ForwardSchedule(ctx, at, limit)
 		if err != nil {
 			return nil, fmt.Errorf("list due conversations: %w", err)
 		}
 		if first && len(ids) == 0 {
-			e.scheduled.known, e.scheduled.next = true, next
+			e.scheduled.known, e.scheduled.next, e.scheduled.at = true, next, at
 		}
 		first = false
 		if e.opts.Workers > 1 {
@@ -330,6 +357,8 @@ func sameDue(a, b *time.Time) bool {
 // reason, or queues the email.
 func (e *Engine) Evaluate(ctx context.Context, conversationID string) error {
 	_, err := e.evaluate(ctx, conversationID, nil, nil)
+	e.rescheduled.Store(true) // the loop looks at the schedule again
+	e.loop.Kick()
 	return err
 }
 

@@ -113,6 +113,67 @@ func TestConversationWritten(t *testing.T) {
 	}
 }
 
+// TestSettledRoundKeepsTheSchedule: a round whose changes all settled as
+// they were (replies to an anonymous visitor) moved no due time, and does
+// not read the schedule again; the schedule is read once MaxIdle passed
+// since the last look (other nodes' changes), and after a round that
+// evaluated.
+func TestSettledRoundKeepsTheSchedule(t *testing.T) {
+	ctx := context.Background()
+	db := forward.MigratedDB(t)
+	var passed time.Duration
+	const maxIdle = 5 * time.Second
+	e := forward.NewEngine(db, token.NewSigner([]byte("test-secret-0123456789")), nil, forward.EngineOptions{
+		Timings: forward.DefaultTimings, PublicURL: "https://chat.example.com", MailFrom: "chat@example.com",
+		InboundDomain: "reply.example.com", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MaxIdle: maxIdle, Now: func() time.Time { return time.Now().Add(passed) }})
+	anon := anonymousConversation(t, db)
+	inAnHour := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	other := anonymousConversation(t, db)
+	if err := db.SetForwardState(ctx, other.ID, model.Forwarding{DueAt: &inAnHour, Code: "waiting"}); err != nil {
+		t.Fatal(err)
+	}
+	e.ConversationChanged(ctx, anon.ID)
+	if err := e.Round(ctx); err != nil { // records anon's decision, reads the schedule
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		tell       func(c model.Conversation)
+		wait       time.Duration
+		statements int64 // 1: the workspace; 2: and the schedule
+	}{
+		{"written, settled", func(c model.Conversation) { e.ConversationWritten(c) }, 0, 1},
+		{"written, settled, a second later", func(c model.Conversation) { e.ConversationWritten(c) }, time.Second, 1},
+		{"written, settled, MaxIdle after the last look", func(c model.Conversation) { e.ConversationWritten(c) }, maxIdle, 2},
+		{"written, settled again", func(c model.Conversation) { e.ConversationWritten(c) }, 0, 1},
+		{"changed: read, settled", func(c model.Conversation) { e.ConversationChanged(ctx, c.ID) }, 0, 2},
+	}
+	for _, tt := range tests {
+		c, err := db.ConversationByID(ctx, anon.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		passed += tt.wait
+		before, _ := db.Counts()
+		tt.tell(c)
+		if err := e.Round(ctx); err != nil {
+			t.Fatal(err)
+		}
+		next, err := e.NextDue(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _ := db.Counts()
+		if got := after - before; got != tt.statements {
+			t.Errorf("%s: %d statements, want %d", tt.name, got, tt.statements)
+		}
+		if next == nil || !next.Equal(inAnHour) {
+			t.Errorf("%s: next due %v, want %v", tt.name, next, inAnHour)
+		}
+	}
+}
+
 // anonymousConversation stores a conversation of a visitor without an
 // address, online, with an agent's reply.
 func anonymousConversation(t *testing.T, db *store.DB) model.Conversation {
