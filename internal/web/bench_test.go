@@ -43,6 +43,47 @@ func BenchmarkReplyToWidget(b *testing.B) {
 	b.ReportMetric(float64(commits-commits0)/float64(b.N), "commits/op")
 }
 
+// BenchmarkVisitorMessage is the other way: a visitor writes in the widget
+// (its WebSocket, as the widget does) and the agent's dashboard receives
+// the message. Each op waits for the dashboard's message.created and the
+// widget's echo; the database's work is counted as for a reply. A visitor
+// may write ten messages in a burst: the ops take turns among enough
+// visitors, each with a conversation made by a first message before the
+// timer starts.
+func BenchmarkVisitorMessage(b *testing.B) {
+	s := apptest.Start(b, map[string]string{"PARLEY_RATE_LIMITS": "off"})
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	dash := s.DialAgent(a.Token)
+	const perVisitor = 8
+	widgets := make([]*apptest.WS, (b.N+perVisitor-1)/perVisitor)
+	send := func(w *apptest.WS, i int) {
+		w.Send(map[string]string{"type": "message", "body": "A question of ordinary length, about one line?", "client_id": fmt.Sprint("c-", i)})
+		dash.WaitFor("message.created", 5*time.Second)
+		w.WaitFor("message", 5*time.Second)
+	}
+	for i := range widgets {
+		var sess struct {
+			VisitorToken string `json:"visitor_token"`
+		}
+		s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey}, http.StatusOK, &sess)
+		widgets[i] = s.DialWidget(sess.VisitorToken)
+		send(widgets[i], -1)
+	}
+	waitQuiet(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	stmts0, commits0 := s.App.DB.Counts()
+	for i := 0; i < b.N; i++ {
+		send(widgets[i%len(widgets)], i)
+	}
+	b.StopTimer()
+	waitQuiet(b)
+	stmts, commits := s.App.DB.Counts()
+	b.ReportMetric(float64(stmts-stmts0)/float64(b.N), "statements/op")
+	b.ReportMetric(float64(commits-commits0)/float64(b.N), "commits/op")
+}
+
 // BenchmarkWidgetConnectionMemory opens a few thousand widget connections
 // and reports the heap and stacks they hold, per connection. Client and
 // server run in this one process, so the figure covers both ends of each
