@@ -254,7 +254,8 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		if clientID != "" {
 			msg.ClientID = &clientID
 		}
-		if err := tx.CreateMessage(ctx, msg); err != nil {
+		// Stored with its conversation's reopening and touch.
+		if err := tx.CreateVisitorMessage(ctx, msg); err != nil {
 			return err
 		}
 		if err := attachUploads(ctx, tx, &msg, attachmentIDs, func(u store.Upload) bool { return u.VisitorID == v.ID }); err != nil {
@@ -270,9 +271,6 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 			if err := tx.MarkReturned(ctx, v.ID, now); err != nil {
 				return err
 			}
-		}
-		if err := tx.TouchConversation(ctx, c.ID, now, true); err != nil {
-			return err
 		}
 		if err := tx.TouchVisitor(ctx, v.ID, now); err != nil {
 			return err

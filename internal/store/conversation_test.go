@@ -305,6 +305,64 @@ func TestConversationStatus(t *testing.T) {
 	})
 }
 
+// A visitor's message reopens and touches its conversation and moves its
+// activity and unread cursors, in the statement that records its
+// activity; neither cursor moves backwards.
+func TestCreateVisitorMessage(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		for _, status := range []string{"open", "closed"} {
+			t.Run(status, func(t *testing.T) {
+				w := newWorkspace(t, db, "W", base)
+				older, between := model.NewID(), model.NewID() // ids from before the message below
+				v := newVisitor(t, db, w.ID, nil)
+				c := newConversation(t, db, v, model.ChannelWebsite, base)
+				if err := db.SetConversationStatus(ctx, w.ID, c.ID, status, base); err != nil {
+					t.Fatal(err)
+				}
+				send := func(id string, at time.Time) model.Message {
+					t.Helper()
+					m := model.Message{ID: id, WorkspaceID: w.ID, ConversationID: c.ID, Author: model.Author{Kind: model.AuthorVisitor, ID: &v.ID},
+						Kind: model.KindReply, Channel: model.MsgChannelWidget, Body: "Is it in stock?", CreatedAt: at}
+					if err := db.CreateVisitorMessage(ctx, m); err != nil {
+						t.Fatal(err)
+					}
+					return m
+				}
+				expect := func(step string, last time.Time, activity string, unread int) {
+					t.Helper()
+					got, err := db.Conversation(ctx, w.ID, c.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					check(t, step+": status", got.Status, "open")
+					check(t, step+": last_message_at", got.LastMessageAt, stored(last))
+					check(t, step+": activity", got.ActivityID, activity)
+					n, err := db.CountUnreadConversations(ctx, w.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					check(t, step+": unread conversations", n, unread)
+				}
+				m := send(model.NewID(), at(time.Hour))
+				expect("a message", at(time.Hour), m.ID, 1)
+				read := func(id string) {
+					t.Helper()
+					if err := db.SetAgentRead(ctx, w.ID, c.ID, id); err != nil {
+						t.Fatal(err)
+					}
+				}
+				read(between) // an agent read up to before it
+				send(older, at(2*time.Hour))
+				expect("an older id", at(2*time.Hour), m.ID, 1)
+				read(m.ID)
+				expect("read by an agent", at(2*time.Hour), m.ID, 0)
+			})
+		}
+	})
+}
+
 func TestLatestConversationOfVisitor(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {

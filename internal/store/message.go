@@ -76,6 +76,24 @@ func (s *Store) CreateReply(ctx context.Context, m model.Message) error {
 	return nil
 }
 
+// CreateVisitorMessage is CreateMessage for a visitor's message, with what
+// it does to its conversation in the statement that records its activity:
+// the conversation is open again and touched at m.CreatedAt.
+func (s *Store) CreateVisitorMessage(ctx context.Context, m model.Message) error {
+	if err := s.insertMessage(ctx, m); err != nil {
+		return err
+	}
+	// Neither cursor moves backwards (bumpActivity).
+	_, err := s.exec(ctx, `UPDATE conversations SET last_message_at = ?, status = 'open', closed_at = NULL,
+		activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END,
+		visitor_message_id = CASE WHEN visitor_message_id IS NULL OR visitor_message_id < ? THEN ? ELSE visitor_message_id END
+		WHERE id = ?`, micros(m.CreatedAt), m.ID, m.ID, m.ID, m.ID, m.ConversationID)
+	if err != nil {
+		return fmt.Errorf("touch conversation %s for a visitor's message: %w", m.ConversationID, err)
+	}
+	return nil
+}
+
 // insertMessage stores m alone.
 func (s *Store) insertMessage(ctx context.Context, m model.Message) error {
 	_, err := s.exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
