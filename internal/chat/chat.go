@@ -34,10 +34,11 @@ const MaxMessageLength = 10000
 type Evaluator interface {
 	ConversationChanged(ctx context.Context, conversationID string)
 	// ConversationWritten is ConversationChanged with the conversation
-	// as the transaction that changed it read it, told from that
-	// transaction's after function (store.DB.InTxThen): once it
-	// committed, in the order transactions committed.
-	ConversationWritten(c model.Conversation)
+	// (and its workspace, when not nil) as the transaction that changed
+	// it read them, told from that transaction's after function
+	// (store.DB.InTxThen): once it committed, in the order transactions
+	// committed.
+	ConversationWritten(c model.Conversation, w *model.Workspace)
 	VisitorChanged(ctx context.Context, visitorID string)
 	WorkspaceChanged(ctx context.Context, workspaceID string)
 }
@@ -50,10 +51,10 @@ type ChannelSender interface {
 
 type noEvaluator struct{}
 
-func (noEvaluator) ConversationChanged(context.Context, string) {}
-func (noEvaluator) ConversationWritten(model.Conversation)      {}
-func (noEvaluator) VisitorChanged(context.Context, string)      {}
-func (noEvaluator) WorkspaceChanged(context.Context, string)    {}
+func (noEvaluator) ConversationChanged(context.Context, string)              {}
+func (noEvaluator) ConversationWritten(model.Conversation, *model.Workspace) {}
+func (noEvaluator) VisitorChanged(context.Context, string)                   {}
+func (noEvaluator) WorkspaceChanged(context.Context, string)                 {}
 
 // Options configure a Service.
 type Options struct {

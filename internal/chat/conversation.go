@@ -249,7 +249,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 			s.pub.ToVisitor(conv.Visitor.ID, s.messageFrame(msg))
 		}
 		if kind == model.KindReply {
-			s.eval.ConversationWritten(conv)
+			s.eval.ConversationWritten(conv, nil)
 		}
 	})
 	if err != nil {

@@ -200,24 +200,9 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 	if d := s.visitorLimits.wait(visitorID, now); d > 0 {
 		return model.Message{}, rateLimited("too many messages; slow down", d)
 	}
-	v, err := s.db.VisitorByID(ctx, visitorID)
-	if err != nil {
-		return model.Message{}, notFound(err, "visitor")
-	}
-	if err := s.limits.check(s.limits.messagesByAddr, s.limits.messagesBySite, addr, v.WorkspaceID, now, "messages"); err != nil {
-		return model.Message{}, err
-	}
-	w, avail, err := s.db.WorkspaceAvailable(ctx, v.WorkspaceID)
-	if err != nil {
-		return model.Message{}, err
-	}
-	if channel == model.MsgChannelWidget {
-		if contactFormRequired(w.Settings, avail, v) {
-			return model.Message{}, newError(CodeContactFormRequired, "please leave your email address first")
-		}
-	}
-
 	var (
+		v         model.Visitor
+		w         model.Workspace
 		msg       model.Message
 		duplicate bool
 		conv      model.Conversation
@@ -226,6 +211,23 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 	)
 	hooks := s.hooks()
 	err = s.db.InTxThen(ctx, func(tx *store.Store) error {
+		// The visitor and the workspace are read in the transaction: on
+		// SQLite by the writer, whose cache is warm, and as of the write,
+		// so that the forwarding engine can start from them.
+		var err error
+		if v, err = tx.VisitorByID(ctx, visitorID); err != nil {
+			return notFound(err, "visitor")
+		}
+		if err := s.limits.check(s.limits.messagesByAddr, s.limits.messagesBySite, addr, v.WorkspaceID, now, "messages"); err != nil {
+			return err
+		}
+		var avail bool
+		if w, avail, err = tx.WorkspaceAvailable(ctx, v.WorkspaceID); err != nil {
+			return err
+		}
+		if channel == model.MsgChannelWidget && contactFormRequired(w.Settings, avail, v) {
+			return newError(CodeContactFormRequired, "please leave your email address first")
+		}
 		c, err := tx.LatestConversationOfVisitor(ctx, v.ID, model.ChannelWebsite)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -286,7 +288,7 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		s.pub.ToVisitor(v.ID, s.messageFrame(msg))
 		if !duplicate {
 			s.toAgents(w.ID, realtime.MessageCreated, msg)
-			s.eval.ConversationWritten(conv)
+			s.eval.ConversationWritten(conv, &w)
 		}
 	})
 	if err != nil {

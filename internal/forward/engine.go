@@ -76,10 +76,10 @@ type Engine struct {
 	rescheduled atomic.Bool
 
 	mu sync.Mutex
-	// pending are the conversations to re-evaluate, each with the
-	// conversation as the write that changed it left it, or nil when it
-	// must be read (see ConversationWritten).
-	pending map[string]*model.Conversation
+	// pending are the conversations to re-evaluate, each with what the
+	// write that changed it read, or nil when it must be read (see
+	// ConversationWritten).
+	pending map[string]*written
 	visits  map[string]struct{} // visitors whose conversations to re-evaluate
 	spaces  map[string]struct{} // workspaces whose conversations to re-evaluate
 }
@@ -99,7 +99,7 @@ func NewEngine(db *store.DB, signer *token.Signer, notify realtime.Publisher, op
 		opts.Workers = 1
 	}
 	e := &Engine{db: db, signer: signer, notify: notify, opts: opts, log: opts.Logger,
-		pending: map[string]*model.Conversation{}, visits: map[string]struct{}{}, spaces: map[string]struct{}{}}
+		pending: map[string]*written{}, visits: map[string]struct{}{}, spaces: map[string]struct{}{}}
 	e.loop = worker.New(worker.Config{Name: "forwarding", Work: e.work, NextDue: e.nextDue,
 		MaxIdle: opts.MaxIdle, Now: e.now, Logger: opts.Logger})
 	return e
@@ -115,19 +115,20 @@ func (e *Engine) ConversationChanged(_ context.Context, id string) {
 	e.loop.Kick()
 }
 
-// ConversationWritten is ConversationChanged with the conversation as read
-// in the transaction that changed it, told once that transaction committed
-// and in the order transactions committed (from store.DB.InTxThen's after
-// function). On SQLite, whose one writer commits in that order, the
-// evaluation then starts from c instead of reading the conversation again:
-// a change that cannot lead to an email (most replies to anonymous
-// visitors) is settled without a read. A conversation some other change
-// asked to read is still read. On PostgreSQL, where transactions commit
-// side by side, it is ConversationChanged.
-func (e *Engine) ConversationWritten(c model.Conversation) {
+// ConversationWritten is ConversationChanged with the conversation (and
+// its workspace, when w is not nil) as read in the transaction that
+// changed it, told once that transaction committed and in the order
+// transactions committed (from store.DB.InTxThen's after function). On
+// SQLite, whose one writer commits in that order, the evaluation then
+// starts from them instead of reading them again: a change that cannot
+// lead to an email (most replies to anonymous visitors) is settled without
+// a read. A conversation some other change asked to read is still read. On
+// PostgreSQL, where transactions commit side by side, it is
+// ConversationChanged.
+func (e *Engine) ConversationWritten(c model.Conversation, w *model.Workspace) {
 	e.mu.Lock()
 	if old, asked := e.pending[c.ID]; e.db.Dialect() == store.SQLite && (!asked || old != nil) {
-		e.pending[c.ID] = &c
+		e.pending[c.ID] = &written{c: c, w: w}
 	} else {
 		e.pending[c.ID] = nil
 	}
@@ -213,7 +214,7 @@ func (e *Engine) retryConversation(id string) {
 func (e *Engine) drainChanges(ctx context.Context) (evaluated bool, err error) {
 	e.mu.Lock()
 	convs, visits, spaces := e.pending, e.visits, e.spaces
-	e.pending, e.visits, e.spaces = map[string]*model.Conversation{}, map[string]struct{}{}, map[string]struct{}{}
+	e.pending, e.visits, e.spaces = map[string]*written{}, map[string]struct{}{}, map[string]struct{}{}
 	e.mu.Unlock()
 	failed := 0
 	if len(visits) > 0 {
@@ -524,8 +525,8 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 // evaluation). The others, and any change, go through evaluate's locked
 // transaction; a change committed after this read asks again. What it
 // read (nil when nothing) serves a draft.
-func (e *Engine) settledWithout(ctx context.Context, conversationID string, written *model.Conversation, ws *workspaceCache) (*conversationRead, bool, error) {
-	read, err := e.readOutside(ctx, conversationID, written, ws)
+func (e *Engine) settledWithout(ctx context.Context, conversationID string, wr *written, ws *workspaceCache) (*conversationRead, bool, error) {
+	read, err := e.readOutside(ctx, conversationID, wr, ws)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, false, nil // evaluate's transaction tells
@@ -558,14 +559,23 @@ type conversationRead struct {
 	w model.Workspace
 }
 
+// written is what the transaction of a change read (ConversationWritten):
+// the conversation as it left it, and its workspace when it read it.
+type written struct {
+	c model.Conversation
+	w *model.Workspace
+}
+
 // readOutside reads a conversation as a forwarding decision needs it, and
-// its workspace (through ws), outside any transaction; written, when not
-// nil, is the conversation as its last write left it, and is not read
-// again.
-func (e *Engine) readOutside(ctx context.Context, conversationID string, written *model.Conversation, ws *workspaceCache) (*conversationRead, error) {
+// its workspace (through ws), outside any transaction; what wr holds (when
+// not nil) is not read again.
+func (e *Engine) readOutside(ctx context.Context, conversationID string, wr *written, ws *workspaceCache) (*conversationRead, error) {
 	var c model.Conversation
-	if written != nil {
-		c = *written
+	if wr != nil {
+		c = wr.c
+		if wr.w != nil {
+			return &conversationRead{c: c, w: *wr.w}, nil
+		}
 	} else {
 		var err error
 		if c, err = e.db.ConversationForForwarding(ctx, conversationID); err != nil {

@@ -16,8 +16,8 @@ import (
 
 // TestConversationWritten: a conversation told with the write that
 // changed it is not read again on SQLite, whose writer commits in the
-// order it tells; it is read when another change asked for a read, and
-// always on PostgreSQL. What the evaluation decides does not change: an
+// order it tells, nor its workspace when the write told it too; it is read
+// when another change asked for a read, and always on PostgreSQL. What the evaluation decides does not change: an
 // anonymous visitor's conversation stays settled, and one that is due is
 // emailed.
 func TestConversationWritten(t *testing.T) {
@@ -61,26 +61,31 @@ func TestConversationWritten(t *testing.T) {
 				return after - before
 			}
 			changed := statements(func(model.Conversation) { e.ConversationChanged(ctx, anon.ID) })
-			saved := int64(0)
+			saved := int64(0) // the conversation's read, and the workspace's when it was told
 			if dialect.d == store.SQLite {
-				saved = 1 // the conversation's read
+				saved = 1
+			}
+			ws, err := db.Workspace(ctx, anon.WorkspaceID)
+			if err != nil {
+				t.Fatal(err)
 			}
 			tests := []struct {
 				name string
 				tell func(c model.Conversation)
 				want int64
 			}{
-				{"written", func(c model.Conversation) { e.ConversationWritten(c) }, changed - saved},
+				{"written", func(c model.Conversation) { e.ConversationWritten(c, nil) }, changed - saved},
+				{"written with its workspace", func(c model.Conversation) { e.ConversationWritten(c, &ws) }, changed - 2*saved},
 				{"changed, then written: read", func(c model.Conversation) {
 					e.ConversationChanged(ctx, c.ID)
-					e.ConversationWritten(c)
+					e.ConversationWritten(c, nil)
 				}, changed},
 				{"written, then changed: read", func(c model.Conversation) {
-					e.ConversationWritten(c)
+					e.ConversationWritten(c, nil)
 					e.ConversationChanged(ctx, c.ID)
 				}, changed},
 				{"written, then its visitor changed: read", func(c model.Conversation) {
-					e.ConversationWritten(c)
+					e.ConversationWritten(c, nil)
 					e.VisitorChanged(ctx, c.Visitor.ID)
 				}, changed + 1}, // + listing the visitor's conversations
 			}
@@ -98,7 +103,7 @@ func TestConversationWritten(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.ConversationWritten(c)
+			e.ConversationWritten(c, nil)
 			if err := e.DrainChanges(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -143,10 +148,10 @@ func TestSettledRoundKeepsTheSchedule(t *testing.T) {
 		wait       time.Duration
 		statements int64 // 1: the workspace; 2: and the schedule
 	}{
-		{"written, settled", func(c model.Conversation) { e.ConversationWritten(c) }, 0, 1},
-		{"written, settled, a second later", func(c model.Conversation) { e.ConversationWritten(c) }, time.Second, 1},
-		{"written, settled, MaxIdle after the last look", func(c model.Conversation) { e.ConversationWritten(c) }, maxIdle, 2},
-		{"written, settled again", func(c model.Conversation) { e.ConversationWritten(c) }, 0, 1},
+		{"written, settled", func(c model.Conversation) { e.ConversationWritten(c, nil) }, 0, 1},
+		{"written, settled, a second later", func(c model.Conversation) { e.ConversationWritten(c, nil) }, time.Second, 1},
+		{"written, settled, MaxIdle after the last look", func(c model.Conversation) { e.ConversationWritten(c, nil) }, maxIdle, 2},
+		{"written, settled again", func(c model.Conversation) { e.ConversationWritten(c, nil) }, 0, 1},
 		{"changed: read, settled", func(c model.Conversation) { e.ConversationChanged(ctx, c.ID) }, 0, 2},
 	}
 	for _, tt := range tests {
