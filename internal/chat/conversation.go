@@ -191,6 +191,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 	var (
 		msg  model.Message
 		conv model.Conversation
+		ws   *model.Workspace
 	)
 	hooks := s.hooks()
 	err = s.db.InTxThen(ctx, func(tx *store.Store) error {
@@ -241,6 +242,16 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		if conv, err = tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
 			return err
 		}
+		if kind == model.KindReply && s.db.Dialect() == store.SQLite {
+			// Read by the writer, whose cache is warm, for the forwarding
+			// engine (ConversationWritten): on SQLite it then reads
+			// neither the conversation nor the workspace again.
+			w, err := tx.Workspace(ctx, a.WorkspaceID)
+			if err != nil {
+				return err
+			}
+			ws = &w
+		}
 		return s.emitNewMessage(ctx, hooks, tx, before, conv, false, msg)
 	}, func() {
 		s.toAgents(a.WorkspaceID, realtime.MessageCreated, msg)
@@ -249,7 +260,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 			s.pub.ToVisitor(conv.Visitor.ID, s.messageFrame(msg))
 		}
 		if kind == model.KindReply {
-			s.eval.ConversationWritten(conv, nil)
+			s.eval.ConversationWritten(conv, ws)
 		}
 	})
 	if err != nil {
