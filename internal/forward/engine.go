@@ -122,12 +122,16 @@ func (e *Engine) ConversationChanged(_ context.Context, id string) {
 // SQLite, whose one writer commits in that order, the evaluation then
 // starts from them instead of reading them again: a change that cannot
 // lead to an email (most replies to anonymous visitors) is settled without
-// a read. A conversation some other change asked to read is still read. On
-// PostgreSQL, where transactions commit side by side, it is
-// ConversationChanged.
+// a read. Only such a change keeps what was told (a conversation with a
+// recorded decision whose visitor has no address): the others go through
+// the writer anyway, and a burst of them (ten thousand first messages)
+// would hold a copy each until evaluated. A conversation some other change
+// asked to read is still read. On PostgreSQL, where transactions commit
+// side by side, it is ConversationChanged.
 func (e *Engine) ConversationWritten(c model.Conversation, w *model.Workspace) {
+	keep := e.db.Dialect() == store.SQLite && c.Forwarding != nil && !c.Visitor.HasEmail()
 	e.mu.Lock()
-	if old, asked := e.pending[c.ID]; e.db.Dialect() == store.SQLite && (!asked || old != nil) {
+	if old, asked := e.pending[c.ID]; keep && (!asked || old != nil) {
 		e.pending[c.ID] = &written{c: c, w: w}
 	} else {
 		e.pending[c.ID] = nil

@@ -95,6 +95,24 @@ func TestConversationWritten(t *testing.T) {
 				}
 			}
 
+			// Before its first decision a conversation is read, as after
+			// any change: its evaluation takes the writer anyway.
+			first := func(tell func(c model.Conversation)) int64 {
+				t.Helper()
+				c := anonymousConversation(t, db)
+				before, _ := db.Counts()
+				tell(c)
+				if err := e.DrainChanges(ctx); err != nil {
+					t.Fatal(err)
+				}
+				after, _ := db.Counts()
+				return after - before
+			}
+			if got, want := first(func(c model.Conversation) { e.ConversationWritten(c, &ws) }),
+				first(func(c model.Conversation) { e.ConversationChanged(ctx, c.ID) }); got != want {
+				t.Errorf("written before its first decision: %d statements, want %d (a change's)", got, want)
+			}
+
 			// A conversation that can be emailed, due since its visitor
 			// left an hour ago, is evaluated and emailed as after any
 			// change.
