@@ -197,17 +197,12 @@ func (e *Engine) nextDue(ctx context.Context) (*time.Time, error) {
 }
 
 // retryLater puts an id back in one of the change sets without waking the
-// loop, which comes back to it after a pause.
-func (e *Engine) retryLater(set map[string]struct{}, id string) {
+// loop, which comes back to it after a pause; a conversation put back is
+// read then (its entry is nil).
+func retryLater[V any](e *Engine, set map[string]V, id string) {
+	var asRead V
 	e.mu.Lock()
-	set[id] = struct{}{}
-	e.mu.Unlock()
-}
-
-// retryConversation is retryLater for a conversation, which is then read.
-func (e *Engine) retryConversation(id string) {
-	e.mu.Lock()
-	e.pending[id] = nil
+	set[id] = asRead
 	e.mu.Unlock()
 }
 
@@ -232,7 +227,7 @@ func (e *Engine) drainChanges(ctx context.Context) (evaluated bool, err error) {
 				e.log.Error("list conversations of visitors; will retry", "visitors", len(visitors), "err", err)
 			}
 			for _, id := range visitors {
-				e.retryLater(e.visits, id)
+				retryLater(e, e.visits, id)
 			}
 			failed += len(visitors)
 		}
@@ -244,7 +239,7 @@ func (e *Engine) drainChanges(ctx context.Context) (evaluated bool, err error) {
 		ids, err := e.db.ConversationsWithUnforwarded(ctx, id)
 		if err != nil {
 			e.log.Error("list conversations of workspace; will retry", "workspace", id, "err", err)
-			e.retryLater(e.spaces, id)
+			retryLater(e, e.spaces, id)
 			failed++
 			continue
 		}
@@ -279,7 +274,7 @@ func (e *Engine) drainChanges(ctx context.Context) (evaluated bool, err error) {
 		}
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("evaluate forwarding; will retry", "conversation", id, "err", err)
-			e.retryConversation(id) // kept: a database outage loses no change
+			retryLater(e, e.pending, id) // kept: a database outage loses no change
 			failures.Add(1)
 		}
 	})
