@@ -74,11 +74,21 @@ func reporter(db *store.DB) outbox.Reporter {
 }
 
 func newEngine(db *store.DB, queued func()) *forward.Engine {
-	return forward.NewEngine(db, token.NewSigner([]byte("bench-secret-0123456789")), nil, forward.EngineOptions{
+	return newEngineWith(db, func(o *forward.EngineOptions) { o.Queued, o.Workers = queued, engineWorkers })
+}
+
+// newEngineWith is an engine with the tests' addresses and a quiet log,
+// its options changed by set (when not nil).
+func newEngineWith(db *store.DB, set func(o *forward.EngineOptions)) *forward.Engine {
+	o := forward.EngineOptions{
 		Timings:   forward.DefaultTimings,
 		PublicURL: "https://chat.example.com", MailFrom: "chat@example.com", InboundDomain: "reply.example.com",
-		Logger: quietLog, Queued: queued, Workers: engineWorkers,
-	})
+		Logger: quietLog,
+	}
+	if set != nil {
+		set(&o)
+	}
+	return forward.NewEngine(db, token.NewSigner([]byte("bench-secret-0123456789")), nil, o)
 }
 
 // BenchmarkDueBurst1000 measures the time from 1,000 conversations falling

@@ -10,7 +10,6 @@ import (
 	"github.com/parleychat/parley/internal/mail/outbox"
 	"github.com/parleychat/parley/internal/mail/relay"
 	"github.com/parleychat/parley/internal/store"
-	"github.com/parleychat/parley/internal/token"
 )
 
 // Two nodes, each evaluating with several workers, share one PostgreSQL:
@@ -36,11 +35,7 @@ func TestConcurrentEnginesEmailOnce(t *testing.T) {
 		}
 		t.Cleanup(func() { r.Close() })
 		w := outbox.New(db, r, reporter(db), outbox.Options{IsPermanent: relay.IsPermanent, Logger: quietLog})
-		e := forward.NewEngine(db, token.NewSigner([]byte("test-secret-0123456789")), nil, forward.EngineOptions{
-			Timings:   forward.DefaultTimings,
-			PublicURL: "https://chat.example.com", MailFrom: "chat@example.com", InboundDomain: "reply.example.com",
-			Logger: quietLog, Queued: w.Kick, Workers: 4,
-		})
+		e := newEngineWith(db, func(o *forward.EngineOptions) { o.Queued, o.Workers = w.Kick, 4 })
 		go e.Run(ctx)
 		go w.Run(ctx)
 	}

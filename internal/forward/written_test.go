@@ -2,8 +2,6 @@ package forward_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -11,15 +9,14 @@ import (
 	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
-	"github.com/parleychat/parley/internal/token"
 )
 
 // TestConversationWritten: a conversation told with the write that
 // changed it is not read again on SQLite, whose writer commits in the
 // order it tells, nor its workspace when the write told it too; it is read
-// when another change asked for a read, and always on PostgreSQL. What the evaluation decides does not change: an
-// anonymous visitor's conversation stays settled, and one that is due is
-// emailed.
+// when another change asked for a read, and always on PostgreSQL. What the
+// evaluation decides does not change: an anonymous visitor's conversation
+// stays settled, and one that is due is emailed.
 func TestConversationWritten(t *testing.T) {
 	for _, dialect := range []struct {
 		name string
@@ -28,9 +25,7 @@ func TestConversationWritten(t *testing.T) {
 		t.Run(dialect.name, func(t *testing.T) {
 			ctx := context.Background()
 			db := openDialect(t, dialect.d)
-			e := forward.NewEngine(db, token.NewSigner([]byte("test-secret-0123456789")), nil, forward.EngineOptions{
-				Timings: forward.DefaultTimings, PublicURL: "https://chat.example.com", MailFrom: "chat@example.com",
-				InboundDomain: "reply.example.com", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			e := newEngineWith(db, nil)
 			anon := anonymousConversation(t, db)
 			e.ConversationChanged(ctx, anon.ID)
 			if err := e.DrainChanges(ctx); err != nil {
@@ -47,18 +42,23 @@ func TestConversationWritten(t *testing.T) {
 				}
 				return c
 			}
-			// statements counts what one round of changes reads and writes.
-			statements := func(tell func(c model.Conversation)) int64 {
+			// cost counts what one round of changes, told of c, reads and
+			// writes.
+			cost := func(c model.Conversation, tell func(c model.Conversation)) int64 {
 				t.Helper()
-				c := written()
 				before, _ := db.Counts()
 				tell(c)
 				if err := e.DrainChanges(ctx); err != nil {
 					t.Fatal(err)
 				}
 				after, _ := db.Counts()
-				written() // still settled as it was
 				return after - before
+			}
+			statements := func(tell func(c model.Conversation)) int64 {
+				t.Helper()
+				n := cost(written(), tell)
+				written() // still settled as it was
+				return n
 			}
 			changed := statements(func(model.Conversation) { e.ConversationChanged(ctx, anon.ID) })
 			saved := int64(0) // the conversation's read, and the workspace's when it was told
@@ -99,14 +99,7 @@ func TestConversationWritten(t *testing.T) {
 			// any change: its evaluation takes the writer anyway.
 			first := func(tell func(c model.Conversation)) int64 {
 				t.Helper()
-				c := anonymousConversation(t, db)
-				before, _ := db.Counts()
-				tell(c)
-				if err := e.DrainChanges(ctx); err != nil {
-					t.Fatal(err)
-				}
-				after, _ := db.Counts()
-				return after - before
+				return cost(anonymousConversation(t, db), tell)
 			}
 			if got, want := first(func(c model.Conversation) { e.ConversationWritten(c, &ws) }),
 				first(func(c model.Conversation) { e.ConversationChanged(ctx, c.ID) }); got != want {
@@ -146,10 +139,9 @@ func TestSettledRoundKeepsTheSchedule(t *testing.T) {
 	db := forward.MigratedDB(t)
 	var passed time.Duration
 	const maxIdle = 5 * time.Second
-	e := forward.NewEngine(db, token.NewSigner([]byte("test-secret-0123456789")), nil, forward.EngineOptions{
-		Timings: forward.DefaultTimings, PublicURL: "https://chat.example.com", MailFrom: "chat@example.com",
-		InboundDomain: "reply.example.com", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		MaxIdle: maxIdle, Now: func() time.Time { return time.Now().Add(passed) }})
+	e := newEngineWith(db, func(o *forward.EngineOptions) {
+		o.MaxIdle, o.Now = maxIdle, func() time.Time { return time.Now().Add(passed) }
+	})
 	anon := anonymousConversation(t, db)
 	inAnHour := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
 	other := anonymousConversation(t, db)
