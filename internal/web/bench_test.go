@@ -29,18 +29,13 @@ func BenchmarkReplyToWidget(b *testing.B) {
 	body := map[string]string{"body": "An answer of ordinary length, about one line.", "kind": "reply"}
 	b.ReportAllocs()
 	b.ResetTimer()
-	stmts0, commits0 := s.App.DB.Counts()
+	reportDB := countDBWork(b, s)
 	for i := 0; i < b.N; i++ {
 		s.Do("POST", path, a.Token, body, http.StatusCreated, nil)
 		w.WaitFor("message", 5*time.Second)
 	}
 	b.StopTimer()
-	// The database's work per reply, the forwarding engine's look at it
-	// included once it is done.
-	waitQuiet(b)
-	stmts, commits := s.App.DB.Counts()
-	b.ReportMetric(float64(stmts-stmts0)/float64(b.N), "statements/op")
-	b.ReportMetric(float64(commits-commits0)/float64(b.N), "commits/op")
+	reportDB()
 }
 
 // BenchmarkVisitorMessage is the other way: a visitor writes in the widget
@@ -73,15 +68,12 @@ func BenchmarkVisitorMessage(b *testing.B) {
 	waitQuiet(b)
 	b.ReportAllocs()
 	b.ResetTimer()
-	stmts0, commits0 := s.App.DB.Counts()
+	reportDB := countDBWork(b, s)
 	for i := 0; i < b.N; i++ {
 		send(widgets[i%len(widgets)], i)
 	}
 	b.StopTimer()
-	waitQuiet(b)
-	stmts, commits := s.App.DB.Counts()
-	b.ReportMetric(float64(stmts-stmts0)/float64(b.N), "statements/op")
-	b.ReportMetric(float64(commits-commits0)/float64(b.N), "commits/op")
+	reportDB()
 }
 
 // BenchmarkWidgetConnectionMemory opens a few thousand widget connections
