@@ -164,7 +164,8 @@ func (e *Engine) Run(ctx context.Context) { e.loop.Run(ctx) }
 // ones.
 func (e *Engine) work(ctx context.Context) error {
 	evaluated, drained := e.drainChanges(ctx)
-	if evaluated || e.rescheduled.Swap(false) || !e.scheduleHolds() {
+	rescheduled := e.rescheduled.Swap(false) // taken whatever the round does: runDue reads the schedule anyway
+	if evaluated || rescheduled || !e.scheduleHolds() {
 		// A round whose changes all settled as they were (replies to
 		// anonymous visitors) moved no due time: the schedule is not
 		// read again for it.
