@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/parleychat/parley/internal/model"
 )
@@ -117,32 +116,33 @@ func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f Conv
 	return out, nil
 }
 
-// ConversationsByID loads conversations of a workspace by id; ids of none
-// are left out of the map.
+// ConversationsByID loads conversations of a workspace by id, a few dozen
+// a query; ids of none are left out of the map.
 func (s *Store) ConversationsByID(ctx context.Context, workspaceID string, ids []string) (map[string]model.Conversation, error) {
-	if len(ids) == 0 {
-		return map[string]model.Conversation{}, nil
+	out := make(map[string]model.Conversation, len(ids))
+	for _, chunk := range paddedChunks(ids) {
+		if err := s.conversationsByID(ctx, workspaceID, chunk, out); err != nil {
+			return nil, fmt.Errorf("load %d conversations: %w", len(ids), err)
+		}
 	}
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, workspaceID)
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	q := conversationSelect + ` WHERE c.workspace_id = ? AND c.id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
-	rows, err := s.query(ctx, q, args...)
+	return out, nil
+}
+
+func (s *Store) conversationsByID(ctx context.Context, workspaceID string, ids []string, out map[string]model.Conversation) error {
+	rows, err := s.query(ctx, conversationSelect+` WHERE c.workspace_id = ? AND c.id IN (`+placeholders(len(ids))+`)`,
+		append([]any{workspaceID}, anys(ids)...)...)
 	if err != nil {
-		return nil, fmt.Errorf("load conversations: %w", err)
+		return err
 	}
 	defer rows.Close()
-	out := make(map[string]model.Conversation, len(ids))
 	for rows.Next() {
 		c, err := scanConversation(rows)
 		if err != nil {
-			return nil, fmt.Errorf("load conversations: %w", err)
+			return err
 		}
 		out[c.ID] = c
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // ConversationCounts counts a workspace's conversations of a status
