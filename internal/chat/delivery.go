@@ -13,53 +13,82 @@ import (
 
 var _ outbox.Reporter = (*Service)(nil)
 
-// EmailDelivery implements outbox.Reporter: it records how an attempt at a
-// forwarded email went, on the email and on the replies it carries, and
-// pushes the replies whose status changed to the agents' dashboards. A
-// bounce recorded first stays: a later outcome does not undo it.
-//
-// A final outcome is queued for webhooks (email.sent, or email.bounced when
-// the relay refused the email) before it is recorded: should recording
-// fail, the outbox tries again and the event is queued again (at least
-// once, never lost).
-func (s *Service) EmailDelivery(ctx context.Context, d outbox.Delivery) error {
-	switch d.Status {
-	case model.DeliverySent, model.DeliveryFailed:
-		typ := realtime.EmailSent
-		if d.Status == model.DeliveryFailed {
-			typ = realtime.EmailBounced
+// EmailDeliveries implements outbox.Reporter: it records how attempts at
+// forwarded emails went, on the emails and on the replies they carry, in
+// one transaction, and pushes the replies whose status changed, and the
+// conversations whose forwarding state moved on, to the agents'
+// dashboards. A bounce recorded first stays: a later outcome does not undo
+// it. A final outcome is queued for webhooks (email.sent, or email.bounced
+// when the relay refused the email) in the same transaction: recorded
+// once, with the outcome.
+func (s *Service) EmailDeliveries(ctx context.Context, ds []outbox.Delivery) error {
+	attempts := make([]store.EmailAttempt, len(ds))
+	for i, d := range ds {
+		a := store.EmailAttempt{EmailID: d.EmailID, Status: d.Status, Next: d.Next, Error: d.Error, At: d.At}
+		switch d.Status {
+		case model.DeliverySent:
+			a.Note = "; the relay accepted it at " + d.At.UTC().Format("15:04:05")
+		case model.DeliveryFailed:
+			a.Note = "; delivery failed at " + d.At.UTC().Format("15:04:05")
 		}
-		s.emitEmail(ctx, typ, store.Email{ID: d.EmailID, WorkspaceID: d.WorkspaceID, ConversationID: d.ConversationID, To: d.To},
-			d.Status, d.Error)
+		attempts[i] = a
 	}
-	var note string
-	switch d.Status {
-	case model.DeliverySent:
-		note = "; the relay accepted it at " + d.At.UTC().Format("15:04:05")
-	case model.DeliveryFailed:
-		note = "; delivery failed at " + d.At.UTC().Format("15:04:05")
-	}
-	out, err := s.db.RecordEmailOutcome(ctx, d.EmailID, d.Status, d.Next, d.Error, d.At, note)
-	// What was recorded before a failure is shown all the same.
-	for _, m := range out.Replies {
-		s.toAgents(d.WorkspaceID, realtime.MessageUpdated, m)
-	}
-	if err != nil {
-		return fmt.Errorf("record %s delivery of email %s: %w", d.Status, d.EmailID, err)
-	}
-	switch d.Status {
-	case model.DeliverySent:
-		s.opts.Metrics.EmailOutcome(metrics.EmailSent, d.At.Sub(d.QueuedAt))
-	case model.DeliveryFailed:
-		s.opts.Metrics.EmailOutcome(metrics.EmailFailed, 0)
-	case model.DeliveryQueued:
-		s.opts.Metrics.EmailOutcome(metrics.EmailDeferred, 0)
-	}
-	if out.Conversation == "" {
+	h := s.hooks()
+	outs, err := s.db.RecordEmailOutcomes(ctx, attempts, func(tx *store.Store) error {
+		for _, d := range ds {
+			typ := realtime.EmailSent
+			switch d.Status {
+			case model.DeliverySent:
+			case model.DeliveryFailed:
+				typ = realtime.EmailBounced
+			default:
+				continue
+			}
+			ev := EmailEvent{EmailID: d.EmailID, ConversationID: d.ConversationID, To: d.To, Status: d.Status}
+			if d.Error != "" {
+				ev.Error = &d.Error
+			}
+			if err := h.emit(ctx, tx, d.WorkspaceID, d.ConversationID, typ, ev); err != nil {
+				return fmt.Errorf("queue webhook event %s of email %s: %w", typ, d.EmailID, err)
+			}
+		}
 		return nil
+	})
+	if err != nil {
+		if len(ds) == 1 {
+			return fmt.Errorf("record %s delivery of email %s: %w", ds[0].Status, ds[0].EmailID, err)
+		}
+		return fmt.Errorf("record the deliveries of %d emails: %w", len(ds), err)
 	}
-	if c, err := s.db.ConversationByID(ctx, out.Conversation); err == nil {
-		s.toAgents(d.WorkspaceID, realtime.ConversationUpdated, c)
+	h.done()
+	moved := map[string][]string{} // conversations by workspace
+	for i, d := range ds {
+		for _, m := range outs[i].Replies {
+			s.toAgents(d.WorkspaceID, realtime.MessageUpdated, m)
+		}
+		switch d.Status {
+		case model.DeliverySent:
+			s.opts.Metrics.EmailOutcome(metrics.EmailSent, d.At.Sub(d.QueuedAt))
+		case model.DeliveryFailed:
+			s.opts.Metrics.EmailOutcome(metrics.EmailFailed, 0)
+		case model.DeliveryQueued:
+			s.opts.Metrics.EmailOutcome(metrics.EmailDeferred, 0)
+		}
+		if c := outs[i].Conversation; c != "" {
+			moved[d.WorkspaceID] = append(moved[d.WorkspaceID], c)
+		}
+	}
+	for ws, ids := range moved {
+		cs, err := s.db.ConversationsByID(ctx, ws, ids)
+		if err != nil {
+			s.log.Error("read conversations after email outcomes", "workspace", ws, "err", err)
+			continue
+		}
+		for _, id := range ids {
+			if c, ok := cs[id]; ok {
+				s.toAgents(ws, realtime.ConversationUpdated, c)
+			}
+		}
 	}
 	return nil
 }

@@ -394,53 +394,90 @@ type Outcome struct {
 	Conversation string
 }
 
-// RecordEmailOutcome is SetEmailStatus and SetForwardDelivered for the
-// outbox: it records how the delivery of email emailID went and returns
-// the replies it carries as they now are, for the agents' dashboards. On
-// SQLite it is one transaction; on PostgreSQL the status is one statement
-// (the outbox records one outcome per email, and in a burst of thousands
-// those round trips were a fifth of the database's work) and the
-// conversation's state another.
+// EmailAttempt is how one attempt at delivering an email went, for
+// RecordEmailOutcomes: its status ("sent", "failed", or "queued" again
+// until Next), the relay's error, when, and the note added to the
+// conversation's forwarding reason when the state moves on.
+type EmailAttempt struct {
+	EmailID, Status string
+	Next, At        time.Time
+	Error, Note     string
+}
+
+// RecordEmailOutcome records one attempt (RecordEmailOutcomes).
 func (db *DB) RecordEmailOutcome(ctx context.Context, emailID, status string, next time.Time, lastErr string, at time.Time, note string) (Outcome, error) {
+	outs, err := db.RecordEmailOutcomes(ctx, []EmailAttempt{{EmailID: emailID, Status: status, Next: next, Error: lastErr, At: at, Note: note}}, nil)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return outs[0], nil
+}
+
+// RecordEmailOutcomes is SetEmailStatus and SetForwardDelivered for the
+// outbox: it records how the deliveries of emails went and returns, in the
+// attempts' order, the replies each email carries as they now are, for the
+// agents' dashboards. All of them are one transaction, with also (when not
+// nil) run in it after them: the outbox records the outcomes of a burst
+// together, and on SQLite and PostgreSQL alike a commit, not a statement,
+// is what a burst of thousands of one-outcome transactions paid for. On
+// failure nothing is recorded.
+func (db *DB) RecordEmailOutcomes(ctx context.Context, attempts []EmailAttempt, also func(tx *Store) error) ([]Outcome, error) {
+	outs := make([]Outcome, len(attempts))
+	err := db.InTx(ctx, func(tx *Store) error {
+		for i, a := range attempts {
+			out, err := tx.recordEmailOutcome(ctx, a)
+			if err != nil {
+				return err
+			}
+			outs[i] = out
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return outs, nil
+}
+
+// recordEmailOutcome is one attempt of RecordEmailOutcomes, in its
+// transaction.
+func (s *Store) recordEmailOutcome(ctx context.Context, a EmailAttempt) (Outcome, error) {
 	var (
 		out Outcome
 		err error
 	)
-	if db.dialect != Postgres {
-		err = db.InTx(ctx, func(tx *Store) error {
-			out = Outcome{}
-			res, err := tx.exec(ctx, setEmailStatus, emailStatusArgs(emailID, status, next, lastErr, at)...)
-			if err != nil {
-				return fmt.Errorf("set status of email %s: %w", emailID, err)
-			}
-			if n, _ := res.RowsAffected(); n > 0 && status != "queued" {
-				// The replies come back as they now are, from the same statement.
-				out.Replies, err = returnedMessages(tx.query(ctx, `UPDATE messages SET forwarded_status = ? WHERE forwarded_email_id = ?
-					RETURNING `+messageColumns, status, emailID))
-				if err != nil {
-					return fmt.Errorf("set status of replies of email %s: %w", emailID, err)
-				}
-			}
-			out.Conversation, _, err = tx.SetForwardDelivered(ctx, emailID, status, note)
-			return err
-		})
-		if err != nil {
-			out = Outcome{} // rolled back: nothing changed
-		}
-	} else {
-		out.Replies, err = returnedMessages(db.query(ctx, `WITH e AS (`+setEmailStatus+` RETURNING id, status)
+	args := emailStatusArgs(a.EmailID, a.Status, a.Next, a.Error, a.At)
+	if s.dialect == Postgres {
+		// One round trip for the email and its replies.
+		out.Replies, err = returnedMessages(s.query(ctx, `WITH e AS (`+setEmailStatus+` RETURNING id, status)
 			UPDATE messages SET forwarded_status = e.status FROM e
 			WHERE messages.forwarded_email_id = e.id AND e.status <> 'queued'
-			RETURNING `+prefixed("messages.", messageColumns),
-			emailStatusArgs(emailID, status, next, lastErr, at)...))
+			RETURNING `+prefixed("messages.", messageColumns), args...))
 		if err != nil {
-			return Outcome{}, fmt.Errorf("set status of email %s: %w", emailID, err)
+			return Outcome{}, fmt.Errorf("set status of email %s: %w", a.EmailID, err)
 		}
-		// What was recorded is returned even when the state could not move.
-		out.Conversation, _, err = db.SetForwardDelivered(ctx, emailID, status, note)
+	} else {
+		res, err := s.exec(ctx, setEmailStatus, args...)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("set status of email %s: %w", a.EmailID, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 && a.Status != "queued" {
+			// The replies come back as they now are, from the same statement.
+			out.Replies, err = returnedMessages(s.query(ctx, `UPDATE messages SET forwarded_status = ? WHERE forwarded_email_id = ?
+				RETURNING `+messageColumns, a.Status, a.EmailID))
+			if err != nil {
+				return Outcome{}, fmt.Errorf("set status of replies of email %s: %w", a.EmailID, err)
+			}
+		}
+	}
+	if out.Conversation, _, err = s.SetForwardDelivered(ctx, a.EmailID, a.Status, a.Note); err != nil {
+		return Outcome{}, err
 	}
 	sort.Slice(out.Replies, func(i, j int) bool { return out.Replies[i].ID < out.Replies[j].ID })
-	return out, err
+	return out, nil
 }
 
 // returnedMessages reads the messages a statement returned (messageColumns).

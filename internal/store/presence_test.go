@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,6 +164,111 @@ func TestRecordEmailOutcome(t *testing.T) {
 		}
 		if s := status(msgs); s != "[one:sent two:sent three:bounced]" {
 			t.Errorf("stored replies %s", s)
+		}
+	})
+}
+
+// The outbox records a burst's outcomes in one transaction: each email
+// gets its own status, replies and conversation state, in the attempts'
+// order; when anything in it fails, nothing is recorded.
+func TestRecordEmailOutcomes(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "Acme", base)
+		now := at(time.Minute)
+		type sent struct {
+			email store.Email
+			conv  model.Conversation
+			reply model.Message
+		}
+		queue := func(name string) sent {
+			t.Helper()
+			v := newVisitor(t, db, w.ID, new(name+"@example.com"))
+			c := newConversation(t, db, v, model.ChannelWebsite, base)
+			r := newMessage(t, db, c, model.AuthorAgent, model.KindReply, name)
+			e := store.Email{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID, VisitorID: v.ID,
+				MessageID: "<" + model.NewID() + "@example.test>", From: "parley@example.test", To: name + "@example.com",
+				Raw: []byte("Subject: x\r\n\r\nx\r\n"), NextAttemptAt: base, CreatedAt: base}
+			if err := db.CreateEmail(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.MarkForwarded(ctx, []string{r.ID}, e.ID, e.To, base); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SetForwardState(ctx, c.ID, model.Forwarding{Code: "queued", Reason: "emailed"}); err != nil {
+				t.Fatal(err)
+			}
+			return sent{e, c, r}
+		}
+		tests := []struct {
+			name, status, err string
+			wantEmail         string // the email's status after
+			wantReply         string // the reply's forwarded status after ("" : none returned)
+			wantState         string // the conversation's forwarding state after
+		}{
+			{"accepted", "sent", "", "sent", "sent", "sent"},
+			{"refused", "failed", "550 no such user", "failed", "failed", "failed"},
+			{"deferred", "queued", "451 try later", "queued", "", "queued"},
+			{"accepted too", "sent", "", "sent", "sent", "sent"},
+		}
+		var (
+			emails   []sent
+			attempts []store.EmailAttempt
+		)
+		for _, tt := range tests {
+			s := queue(strings.ReplaceAll(tt.name, " ", "."))
+			emails = append(emails, s)
+			attempts = append(attempts, store.EmailAttempt{EmailID: s.email.ID, Status: tt.status, Next: now.Add(time.Minute),
+				Error: tt.err, At: now, Note: "; " + tt.name})
+		}
+
+		// A failure inside the transaction records none of them.
+		boom := errors.New("boom")
+		if _, err := db.RecordEmailOutcomes(ctx, attempts, func(*store.Store) error { return boom }); !errors.Is(err, boom) {
+			t.Fatalf("failing batch: %v, want %v", err, boom)
+		}
+		for _, s := range emails {
+			if got, err := db.Email(ctx, s.email.ID); err != nil || got.Status != "queued" || got.LastError != "" {
+				t.Errorf("email %s after a failed batch: %q %q, %v; want queued as it was", s.reply.Body, got.Status, got.LastError, err)
+			}
+		}
+
+		var also int
+		outs, err := db.RecordEmailOutcomes(ctx, attempts, func(tx *store.Store) error { also++; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if also != 1 || len(outs) != len(tests) {
+			t.Fatalf("also ran %d times, %d outcomes; want once, %d", also, len(outs), len(tests))
+		}
+		for i, tt := range tests {
+			s, out := emails[i], outs[i]
+			var replies []string
+			for _, m := range out.Replies {
+				replies = append(replies, m.ID+":"+m.Forwarded.Status)
+			}
+			want := []string(nil)
+			if tt.wantReply != "" {
+				want = []string{s.reply.ID + ":" + tt.wantReply}
+			}
+			if fmt.Sprint(replies) != fmt.Sprint(want) {
+				t.Errorf("%s: replies %v, want %v", tt.name, replies, want)
+			}
+			if moved := out.Conversation == s.conv.ID; moved != (tt.wantState != "queued") {
+				t.Errorf("%s: conversation %q returned as moved on, want %v", tt.name, out.Conversation, tt.wantState != "queued")
+			}
+			if got, err := db.Email(ctx, s.email.ID); err != nil || got.Status != tt.wantEmail || got.LastError != tt.err {
+				t.Errorf("%s: email %q %q, %v; want %q %q", tt.name, got.Status, got.LastError, err, tt.wantEmail, tt.err)
+			}
+			st, err := db.ForwardState(ctx, s.conv.ID)
+			wantReason := "emailed"
+			if tt.wantState != "queued" {
+				wantReason += "; " + tt.name
+			}
+			if err != nil || st.Code != tt.wantState || st.Reason != wantReason {
+				t.Errorf("%s: forwarding state %q %q, %v; want %q %q", tt.name, st.Code, st.Reason, err, tt.wantState, wantReason)
+			}
 		}
 	})
 }

@@ -23,11 +23,12 @@ type Sender interface {
 	Send(ctx context.Context, from string, to []string, msg []byte) error
 }
 
-// Reporter records how a delivery attempt went. The chat service
-// implements it: it writes the email's status and its replies' status and
-// publishes the replies' events.
+// Reporter records how delivery attempts went. The chat service
+// implements it: it writes the emails' status and their replies' status
+// and publishes the replies' events. The outcomes of a call are recorded
+// together or, on error, none of them.
 type Reporter interface {
-	EmailDelivery(ctx context.Context, d Delivery) error
+	EmailDeliveries(ctx context.Context, ds []Delivery) error
 }
 
 // Delivery is the outcome of one attempt at an email.
@@ -144,16 +145,64 @@ func (w *Worker) claim(lease time.Duration) func(context.Context, int) ([]store.
 	}
 }
 
+// maxRecorded bounds the outcomes recorded in one transaction.
+const maxRecorded = 64
+
+// deliverDue hands the due emails to the relay, a batch of claims at a
+// time, while one recorder writes the relay's answers: what came while it
+// wrote the last ones is written together, in one transaction, so that a
+// burst does not pay a commit per email and the relay's connections do
+// not wait for the database between emails. An email whose answer is not
+// yet written stays leased.
 func (w *Worker) deliverDue(ctx context.Context) error {
+	outcomes := make(chan Delivery, maxRecorded)
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		w.recordAll(context.WithoutCancel(ctx), outcomes)
+	}()
+	defer func() {
+		close(outcomes)
+		<-recorded
+	}()
 	if w.sender == nil {
-		return worker.Batches(ctx, 50, w.claim(24*time.Hour), worker.Each(w.logUndeliverable))
+		return worker.Batches(ctx, 50, w.claim(24*time.Hour), worker.Each(func(ctx context.Context, e store.Email) {
+			outcomes <- w.undeliverable(e)
+		}))
 	}
-	return worker.Batches(ctx, 50, w.claim(w.opts.Lease), worker.EachParallel(w.opts.Parallel, w.deliver))
+	return worker.Batches(ctx, 50, w.claim(w.opts.Lease), worker.EachParallel(w.opts.Parallel, func(ctx context.Context, e store.Email) {
+		if d, ok := w.deliver(ctx, e); ok {
+			outcomes <- d
+		}
+	}))
 }
 
-// logUndeliverable logs a queued email once, pushing its next look far
-// out; it is sent when Parley restarts with a relay.
-func (w *Worker) logUndeliverable(ctx context.Context, e store.Email) {
+// recordAll records the outcomes until the channel closes, each time all
+// that are waiting (up to maxRecorded) at once.
+func (w *Worker) recordAll(ctx context.Context, outcomes <-chan Delivery) {
+	batch := make([]Delivery, 0, maxRecorded)
+	for d := range outcomes {
+		batch = append(batch[:0], d)
+	more:
+		for len(batch) < maxRecorded {
+			select {
+			case d, ok := <-outcomes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, d)
+			default:
+				break more
+			}
+		}
+		w.record(ctx, batch)
+	}
+}
+
+// undeliverable logs a queued email once and returns its outcome, which
+// pushes its next look far out; it is sent when Parley restarts with a
+// relay.
+func (w *Worker) undeliverable(e store.Email) Delivery {
 	// With no relay, the contract has the email written to the log;
 	// its whole text (the visitor's address, the signed reply address)
 	// only at debug level.
@@ -161,21 +210,22 @@ func (w *Worker) logUndeliverable(ctx context.Context, e store.Email) {
 		"email", e.ID, "conversation", e.ConversationID, "to", logging.MaskEmail(e.To), "message_id", e.MessageID)
 	w.log.Debug("undeliverable email", "email", e.ID, "to", e.To, "raw", string(e.Raw))
 	now := w.opts.Now()
-	w.record(ctx, Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID, To: e.To,
-		Status: model.DeliveryQueued, Next: now.Add(24 * time.Hour), Error: "no relay configured (PARLEY_SMTP_URL is empty)", At: now, QueuedAt: e.CreatedAt})
+	return Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID, To: e.To,
+		Status: model.DeliveryQueued, Next: now.Add(24 * time.Hour), Error: "no relay configured (PARLEY_SMTP_URL is empty)", At: now, QueuedAt: e.CreatedAt}
 }
 
-func (w *Worker) deliver(ctx context.Context, e store.Email) {
+// deliver hands e to the relay and returns the outcome to record; ok is
+// false when shutdown interrupted the attempt (the lease runs out and the
+// email is tried again).
+func (w *Worker) deliver(ctx context.Context, e store.Email) (d Delivery, ok bool) {
 	sendCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	err := w.sender.Send(sendCtx, e.From, []string{e.To}, e.Raw)
 	cancel()
 	if err != nil && ctx.Err() != nil {
-		// Interrupted by shutdown: the lease runs out and the email is
-		// tried again.
-		return
+		return Delivery{}, false
 	}
 	now := w.opts.Now()
-	d := Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID, To: e.To,
+	d = Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID, To: e.To,
 		Status: model.DeliverySent, Next: now, At: now, QueuedAt: e.CreatedAt}
 	// One line per delivery attempt, keyed by the outbox id; the relay's
 	// answer may quote the visitor's address, masked like "to".
@@ -197,12 +247,24 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) {
 		d.Next = now.Add(w.Backoff(e.Attempts))
 		w.log.Warn("email delivery failed; will retry", append(logged, "retry_at", d.Next)...)
 	}
-	// The relay has answered: record it even if we are shutting down.
-	w.record(context.WithoutCancel(ctx), d)
+	// The relay has answered: it is recorded even if we are shutting down.
+	return d, true
 }
 
-func (w *Worker) record(ctx context.Context, d Delivery) {
-	if err := w.report.EmailDelivery(ctx, d); err != nil {
-		w.log.Error("record email status", "email", d.EmailID, "status", d.Status, "err", err)
+// record records a batch of outcomes; when that fails, each alone, so that
+// one that cannot be recorded does not hold back the others (its email
+// stays leased and is tried again).
+func (w *Worker) record(ctx context.Context, ds []Delivery) {
+	err := w.report.EmailDeliveries(ctx, ds)
+	if err == nil {
+		return
 	}
+	if len(ds) > 1 {
+		w.log.Warn("record email outcomes together; recording each alone", "emails", len(ds), "err", err)
+		for i := range ds {
+			w.record(ctx, ds[i:i+1])
+		}
+		return
+	}
+	w.log.Error("record email status", "email", ds[0].EmailID, "status", ds[0].Status, "err", err)
 }

@@ -259,6 +259,56 @@ func TestParallelDeliverySendsEachOnce(t *testing.T) {
 	}
 }
 
+// batchRefuser records through the chat service, but refuses any batch of
+// several outcomes that holds poison; its first call waits for gate, so
+// that the outcomes that come meanwhile are offered together.
+type batchRefuser struct {
+	outbox.Reporter
+	poison  string
+	gate    chan struct{}
+	calls   atomic.Int64
+	refused atomic.Int64
+}
+
+func (r *batchRefuser) EmailDeliveries(ctx context.Context, ds []outbox.Delivery) error {
+	if r.calls.Add(1) == 1 {
+		<-r.gate
+	}
+	for _, d := range ds {
+		if d.EmailID == r.poison && len(ds) > 1 {
+			r.refused.Add(1)
+			return errors.New("refused")
+		}
+	}
+	return r.Reporter.EmailDeliveries(ctx, ds)
+}
+
+// TestOutcomesRecordedTogether: while an outcome is being recorded, the
+// relay goes on, and the outcomes that came meanwhile are recorded
+// together; when that batch cannot be recorded, each is recorded alone,
+// so one bad outcome holds back no other.
+func TestOutcomesRecordedTogether(t *testing.T) {
+	f := newFixture(t)
+	srv := apptest.StartRelay(t)
+	r, err := relay.New(relay.Config{URL: srv.URL})
+	must(t, err)
+	t.Cleanup(func() { r.Close() })
+	ids := f.queue(t, 10)
+	// One at a time: by the time the relay has the last email, the
+	// outcomes of all but the first and the last wait to be recorded.
+	rep := &batchRefuser{Reporter: f.chat, poison: ids[len(ids)/2], gate: make(chan struct{})}
+	run(t, outbox.New(f.db, r, rep, outbox.Options{IsPermanent: relay.IsPermanent, Logger: slog.New(slog.DiscardHandler)}))
+	// The first outcome's recording is held: the relay takes all the same.
+	srv.Wait(t, len(ids), time.Minute)
+	close(rep.gate)
+	for _, id := range ids {
+		apptest.Eventually(t, 10*time.Second, "email "+id+" recorded as sent", func() bool { return f.status(t, id).Status == "sent" })
+	}
+	if rep.refused.Load() == 0 {
+		t.Errorf("no batch held email %s (%d calls): the outcomes were not recorded together", rep.poison, rep.calls.Load())
+	}
+}
+
 // BenchmarkOutbox delivers b.N queued emails, each of its own
 // conversation, through the relay on conns connections, against
 // BenchmarkBareSMTPLoop's floor with as many.
