@@ -9,20 +9,39 @@ import (
 // Time formats t (already in the zone to show) as a short date and time in
 // the printer's language, naming the zone: "Mon 2 Jan 14:05 CET" in
 // English, "lun. 2 janv. 14:05 CET" in French. The year is added when it
-// is not currentYear.
+// is not currentYear. (Each email formats a time for every message it
+// quotes: the layout's fields are filled in one pass, where a
+// strings.Replacer was built for each call.)
 func (p Printer) Time(t time.Time, currentYear int) string {
 	l := langs[p.code]
 	layout := l.Date
 	if t.Year() != currentYear {
 		layout = l.DateYear
 	}
-	date := strings.NewReplacer(
-		"{day}", l.Days[t.Weekday()],
-		"{d}", strconv.Itoa(t.Day()),
-		"{month}", l.Months[t.Month()-1],
-		"{year}", strconv.Itoa(t.Year()),
-	).Replace(layout)
-	return date + " " + t.Format("15:04") + " " + Zone(t)
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(layout, '{')
+		end := strings.IndexByte(layout[max(open, 0):], '}')
+		if open < 0 || end < 0 {
+			b.WriteString(layout)
+			break
+		}
+		b.WriteString(layout[:open])
+		switch name := layout[open+1 : open+end]; name {
+		case "day":
+			b.WriteString(l.Days[t.Weekday()])
+		case "d":
+			b.WriteString(strconv.Itoa(t.Day()))
+		case "month":
+			b.WriteString(l.Months[t.Month()-1])
+		case "year":
+			b.WriteString(strconv.Itoa(t.Year()))
+		default:
+			b.WriteString("{" + name + "}")
+		}
+		layout = layout[open+end+1:]
+	}
+	return b.String() + " " + t.Format("15:04") + " " + Zone(t)
 }
 
 // Zone names t's zone: its abbreviation (CET, EST), or its offset from UTC
