@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -93,8 +94,31 @@ func newEngineWith(db *store.DB, set func(o *forward.EngineOptions)) *forward.En
 
 // BenchmarkDueBurst1000 measures the time from 1,000 conversations falling
 // due at once to the loopback relay having accepted all 1,000 emails.
-func BenchmarkDueBurst1000(b *testing.B) {
-	const n = 1000
+func BenchmarkDueBurst1000(b *testing.B) { dueBurst(b, 1000) }
+
+// BenchmarkDueBurstGrowth is BenchmarkDueBurst1000 at the sizes listed in
+// PARLEY_BENCH_BURST, for the burst's growth (opt-in: seeding 50,000
+// conversations takes a while):
+//
+//	PARLEY_BENCH_BURST=1000,10000,50000 go test ./internal/forward -run '^$' -bench DueBurstGrowth -benchtime 1x
+func BenchmarkDueBurstGrowth(b *testing.B) {
+	sizes := os.Getenv("PARLEY_BENCH_BURST")
+	if sizes == "" {
+		b.Skip("PARLEY_BENCH_BURST is not set (e.g. 1000,10000,50000)")
+	}
+	for _, f := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			b.Fatalf("PARLEY_BENCH_BURST: %q is not a number of conversations", f)
+		}
+		b.Run(fmt.Sprintf("conversations=%d", n), func(b *testing.B) { dueBurst(b, n) })
+	}
+}
+
+// dueBurst times n conversations falling due at once until the loopback
+// relay accepted all n emails, with the database's statements and commits
+// per email.
+func dueBurst(b *testing.B, n int) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		db := forward.MigratedDB(b)
@@ -108,14 +132,18 @@ func BenchmarkDueBurst1000(b *testing.B) {
 		var lastQueued atomic.Int64
 		e := newEngine(db, func() { lastQueued.Store(time.Now().UnixNano()); w.Kick() })
 		ctx, cancel := context.WithCancel(context.Background())
+		stmts, commits := db.Counts()
 		b.StartTimer()
 		start := time.Now()
 		go e.Run(ctx)
 		go w.Run(ctx)
-		mails := srv.Wait(b, n, 5*time.Minute)
+		mails := srv.Wait(b, n, 10*time.Minute)
 		b.ReportMetric(time.Since(start).Seconds(), "s-to-all-accepted")
 		b.ReportMetric(time.Duration(lastQueued.Load()-start.UnixNano()).Seconds(), "s-to-all-queued")
 		b.StopTimer()
+		s1, c1 := db.Counts()
+		b.ReportMetric(float64(s1-stmts)/float64(n), "statements/email")
+		b.ReportMetric(float64(c1-commits)/float64(n), "commits/email")
 		seen := map[string]bool{}
 		for _, m := range mails {
 			id := m.Msg.Header.Get("X-Parley-Conversation")
