@@ -62,15 +62,27 @@ func (s *Store) EnsureEmailAddressAs(ctx context.Context, workspaceID, addr, new
 	if key == "" {
 		return EmailAddress{}, errors.New("ensure email address: empty address")
 	}
-	if _, err := s.exec(ctx, `INSERT INTO email_addresses (workspace_id, address, id, status, created_at) VALUES (?, ?, ?, 'ok', ?)
-		ON CONFLICT (workspace_id, address) DO NOTHING`, workspaceID, key, newID, micros(now)); err != nil {
-		return EmailAddress{}, fmt.Errorf("ensure email address: %w", err)
+	if s.commits != nil {
+		// A write outside a transaction on SQLite goes through the committer.
+		return alone(ctx, s.commits, func(tx *Store) (EmailAddress, error) {
+			return tx.EnsureEmailAddressAs(ctx, workspaceID, addr, newID, now)
+		})
+	}
+	// A new address (the first email to it) is inserted and read back
+	// in one statement; one known already returns nothing here and is read.
+	a, err := scanEmailAddress(s.queryRow(ctx, `INSERT INTO email_addresses (workspace_id, address, id, status, created_at) VALUES (?, ?, ?, 'ok', ?)
+		ON CONFLICT (workspace_id, address) DO NOTHING RETURNING `+emailAddressColumns, workspaceID, key, newID, micros(now)))
+	if !errors.Is(err, ErrNotFound) {
+		if err != nil {
+			return a, fmt.Errorf("ensure email address: %w", err)
+		}
+		return a, nil
 	}
 	q := `SELECT ` + emailAddressColumns + ` FROM email_addresses WHERE workspace_id = ? AND address = ?`
 	if s.dialect == Postgres && s.tx != nil {
 		q += ` FOR SHARE`
 	}
-	a, err := scanEmailAddress(s.queryRow(ctx, q, workspaceID, key))
+	a, err = scanEmailAddress(s.queryRow(ctx, q, workspaceID, key))
 	if err != nil {
 		return a, fmt.Errorf("ensure email address: %w", err)
 	}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,6 +113,39 @@ func TestEmailAddressStatus(t *testing.T) {
 				t.Fatal(err)
 			}
 			check(t, "visitors with the address", len(ids), 3)
+		})
+
+		t.Run("ensure creates a new address with the id given", func(t *testing.T) {
+			for _, inTx := range []bool{false, true} {
+				id, addr := model.NewID(), fmt.Sprintf("New.%v@example.net", inTx)
+				var (
+					a   store.EmailAddress
+					err error
+				)
+				if inTx {
+					err = db.InTx(ctx, func(tx *store.Store) error {
+						a, err = tx.EnsureEmailAddressAs(ctx, w.ID, addr, id, at(time.Hour))
+						return err
+					})
+				} else {
+					a, err = db.EnsureEmailAddressAs(ctx, w.ID, addr, id, at(time.Hour))
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := store.EmailAddress{ID: id, WorkspaceID: w.ID, Address: strings.ToLower(addr), Status: model.EmailOK, CreatedAt: at(time.Hour).UTC().Truncate(time.Microsecond)}
+				check(t, fmt.Sprintf("new address (in a transaction: %v)", inTx), a, want)
+				stored, err := db.EmailAddress(ctx, w.ID, addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "stored", stored, want)
+				again, err := db.EnsureEmailAddressAs(ctx, w.ID, addr, model.NewID(), at(2*time.Hour))
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "ensured again", again, want)
+			}
 		})
 
 		t.Run("ensure keeps the existing row", func(t *testing.T) {
