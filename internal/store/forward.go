@@ -44,7 +44,8 @@ func (s *Store) SetForwardState(ctx context.Context, conversationID string, st m
 // SetForwardDelivered moves the forwarding state of the conversation of
 // email emailID on from "queued" once the outbox knows how the email went
 // (status "sent" or "failed"), so the dashboard no longer says it waits.
-// Only the conversation's newest email speaks for it, and only a "queued"
+// Only the conversation's newest email speaks for it, only when the email
+// has that status (a bounce recorded first stays), and only a "queued"
 // state changes: a later decision of the engine stays. note is added to the
 // reason. It returns the conversation's id and whether the state changed.
 func (s *Store) SetForwardDelivered(ctx context.Context, emailID, status, note string) (string, bool, error) {
@@ -53,10 +54,10 @@ func (s *Store) SetForwardDelivered(ctx context.Context, emailID, status, note s
 	}
 	ids, err := s.ids(ctx, `UPDATE conversations SET forward_code = ?, forward_reason = COALESCE(forward_reason, '') || ?
 		WHERE forward_code = 'queued' AND id = (
-			SELECT e.conversation_id FROM emails e WHERE e.id = ? AND NOT EXISTS (
+			SELECT e.conversation_id FROM emails e WHERE e.id = ? AND e.status = ? AND NOT EXISTS (
 				SELECT 1 FROM emails n WHERE n.conversation_id = e.conversation_id
 				AND (n.created_at > e.created_at OR (n.created_at = e.created_at AND n.id > e.id))))
-		RETURNING id`, status, note, emailID)
+		RETURNING id`, status, note, emailID, status)
 	if err != nil {
 		return "", false, fmt.Errorf("set forward state after %s email %s: %w", status, emailID, err)
 	}

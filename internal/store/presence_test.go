@@ -203,14 +203,21 @@ func TestRecordEmailOutcomes(t *testing.T) {
 		}
 		tests := []struct {
 			name, status, err string
+			bounced           bool   // a bounce was recorded first
 			wantEmail         string // the email's status after
 			wantReply         string // the reply's forwarded status after ("" : none returned)
 			wantState         string // the conversation's forwarding state after
 		}{
-			{"accepted", "sent", "", "sent", "sent", "sent"},
-			{"refused", "failed", "550 no such user", "failed", "failed", "failed"},
-			{"deferred", "queued", "451 try later", "queued", "", "queued"},
-			{"accepted too", "sent", "", "sent", "sent", "sent"},
+			{"accepted", "sent", "", false, "sent", "sent", "sent"},
+			{"refused", "failed", "550 no such user", false, "failed", "failed", "failed"},
+			{"deferred", "queued", "451 try later", false, "queued", "", "queued"},
+			{"accepted after its bounce", "sent", "", true, "bounced", "", "queued"},
+			{"refused after its bounce", "failed", "550 no such user", true, "bounced", "", "queued"},
+		}
+		// More than a padded list's smallest lengths.
+		for i := range 8 {
+			tests = append(tests, tests[0])
+			tests[len(tests)-1].name = fmt.Sprintf("accepted %d", i)
 		}
 		var (
 			emails   []sent
@@ -218,6 +225,11 @@ func TestRecordEmailOutcomes(t *testing.T) {
 		)
 		for _, tt := range tests {
 			s := queue(strings.ReplaceAll(tt.name, " ", "."))
+			if tt.bounced {
+				if _, err := db.SetEmailStatus(ctx, s.email.ID, "bounced", now, "bounced: 5.1.1", now); err != nil {
+					t.Fatal(err)
+				}
+			}
 			emails = append(emails, s)
 			attempts = append(attempts, store.EmailAttempt{EmailID: s.email.ID, Status: tt.status, Next: now.Add(time.Minute),
 				Error: tt.err, At: now, Note: "; " + tt.name})
@@ -228,9 +240,13 @@ func TestRecordEmailOutcomes(t *testing.T) {
 		if _, err := db.RecordEmailOutcomes(ctx, attempts, func(*store.Store) error { return boom }); !errors.Is(err, boom) {
 			t.Fatalf("failing batch: %v, want %v", err, boom)
 		}
-		for _, s := range emails {
-			if got, err := db.Email(ctx, s.email.ID); err != nil || got.Status != "queued" || got.LastError != "" {
-				t.Errorf("email %s after a failed batch: %q %q, %v; want queued as it was", s.reply.Body, got.Status, got.LastError, err)
+		for i, s := range emails {
+			before := store.Email{Status: "queued"}
+			if tests[i].bounced {
+				before = store.Email{Status: "bounced", LastError: "bounced: 5.1.1"}
+			}
+			if got, err := db.Email(ctx, s.email.ID); err != nil || got.Status != before.Status || got.LastError != before.LastError {
+				t.Errorf("email %s after a failed batch: %q %q, %v; want %q %q as it was", s.reply.Body, got.Status, got.LastError, err, before.Status, before.LastError)
 			}
 		}
 
@@ -258,8 +274,12 @@ func TestRecordEmailOutcomes(t *testing.T) {
 			if moved := out.Conversation == s.conv.ID; moved != (tt.wantState != "queued") {
 				t.Errorf("%s: conversation %q returned as moved on, want %v", tt.name, out.Conversation, tt.wantState != "queued")
 			}
-			if got, err := db.Email(ctx, s.email.ID); err != nil || got.Status != tt.wantEmail || got.LastError != tt.err {
-				t.Errorf("%s: email %q %q, %v; want %q %q", tt.name, got.Status, got.LastError, err, tt.wantEmail, tt.err)
+			wantErr := tt.err
+			if tt.bounced {
+				wantErr = "bounced: 5.1.1"
+			}
+			if got, err := db.Email(ctx, s.email.ID); err != nil || got.Status != tt.wantEmail || got.LastError != wantErr {
+				t.Errorf("%s: email %q %q, %v; want %q %q", tt.name, got.Status, got.LastError, err, tt.wantEmail, wantErr)
 			}
 			st, err := db.ForwardState(ctx, s.conv.ID)
 			wantReason := "emailed"
@@ -269,6 +289,28 @@ func TestRecordEmailOutcomes(t *testing.T) {
 			if err != nil || st.Code != tt.wantState || st.Reason != wantReason {
 				t.Errorf("%s: forwarding state %q %q, %v; want %q %q", tt.name, st.Code, st.Reason, err, tt.wantState, wantReason)
 			}
+		}
+
+		// Two emails of one conversation in a batch: only the newest
+		// speaks for it.
+		older := queue("twice")
+		newer := older.email
+		newer.ID, newer.MessageID, newer.CreatedAt = model.NewID(), "<"+model.NewID()+"@example.test>", base.Add(time.Second)
+		if err := db.CreateEmail(ctx, newer); err != nil {
+			t.Fatal(err)
+		}
+		outs, err = db.RecordEmailOutcomes(ctx, []store.EmailAttempt{
+			{EmailID: newer.ID, Status: "sent", At: now, Next: now, Note: "; newer"},
+			{EmailID: older.email.ID, Status: "failed", At: now, Next: now, Note: "; older"},
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if outs[0].Conversation != older.conv.ID || outs[1].Conversation != "" {
+			t.Errorf("moved on by the newer %q and the older %q; want by the newer only", outs[0].Conversation, outs[1].Conversation)
+		}
+		if st, err := db.ForwardState(ctx, older.conv.ID); err != nil || st.Code != "sent" || st.Reason != "emailed; newer" {
+			t.Errorf("forwarding state after both: %q %q, %v; want the newer's", st.Code, st.Reason, err)
 		}
 	})
 }
