@@ -9,9 +9,8 @@ import (
 // Time formats t (already in the zone to show) as a short date and time in
 // the printer's language, naming the zone: "Mon 2 Jan 14:05 CET" in
 // English, "lun. 2 janv. 14:05 CET" in French. The year is added when it
-// is not currentYear. (Each email formats a time for every message it
-// quotes: the layout's fields are filled in one pass, where a
-// strings.Replacer was built for each call.)
+// is not currentYear. The layout's fields are filled in one pass: an email
+// formats a time for every message it quotes.
 func (p Printer) Time(t time.Time, currentYear int) string {
 	l := langs[p.code]
 	layout := l.Date
