@@ -19,8 +19,9 @@ var _ outbox.Reporter = (*Service)(nil)
 // conversations whose forwarding state moved on, to the agents'
 // dashboards. A bounce recorded first stays: a later outcome does not undo
 // it. A final outcome is queued for webhooks (email.sent, or email.bounced
-// when the relay refused the email) in the same transaction: recorded
-// once, with the outcome.
+// when the relay refused the email) in the same transaction, once; should
+// that fail, the outcomes are recorded all the same (an email is not sent
+// again for a webhook) and the failure is logged.
 func (s *Service) EmailDeliveries(ctx context.Context, ds []outbox.Delivery) error {
 	attempts := make([]store.EmailAttempt, len(ds))
 	for i, d := range ds {
@@ -44,23 +45,25 @@ func (s *Service) EmailDeliveries(ctx context.Context, ds []outbox.Delivery) err
 			default:
 				continue
 			}
-			ev := EmailEvent{EmailID: d.EmailID, ConversationID: d.ConversationID, To: d.To, Status: d.Status}
-			if d.Error != "" {
-				ev.Error = &d.Error
-			}
+			ev := emailEvent(d.EmailID, d.ConversationID, d.To, d.Status, d.Error)
 			if err := h.emit(ctx, tx, d.WorkspaceID, d.ConversationID, typ, ev); err != nil {
 				return fmt.Errorf("queue webhook event %s of email %s: %w", typ, d.EmailID, err)
 			}
 		}
 		return nil
 	})
-	if err != nil {
+	if outs == nil {
 		if len(ds) == 1 {
 			return fmt.Errorf("record %s delivery of email %s: %w", ds[0].Status, ds[0].EmailID, err)
 		}
 		return fmt.Errorf("record the deliveries of %d emails: %w", len(ds), err)
 	}
-	h.done()
+	if err != nil {
+		s.log.Error("queue webhook events of email outcomes", "emails", len(ds), "err", err)
+	} else {
+		h.done()
+	}
+	var workspaces []string        // in the order of the outcomes
 	moved := map[string][]string{} // conversations by workspace
 	for i, d := range ds {
 		for _, m := range outs[i].Replies {
@@ -75,10 +78,14 @@ func (s *Service) EmailDeliveries(ctx context.Context, ds []outbox.Delivery) err
 			s.opts.Metrics.EmailOutcome(metrics.EmailDeferred, 0)
 		}
 		if c := outs[i].Conversation; c != "" {
+			if moved[d.WorkspaceID] == nil {
+				workspaces = append(workspaces, d.WorkspaceID)
+			}
 			moved[d.WorkspaceID] = append(moved[d.WorkspaceID], c)
 		}
 	}
-	for ws, ids := range moved {
+	for _, ws := range workspaces {
+		ids := moved[ws]
 		cs, err := s.db.ConversationsByID(ctx, ws, ids)
 		if err != nil {
 			s.log.Error("read conversations after email outcomes", "workspace", ws, "err", err)

@@ -262,13 +262,20 @@ type EmailEvent struct {
 	Error          *string `json:"error"`
 }
 
-// emitEmail queues email.sent or email.bounced for an email, on its own
-// (the outcome is recorded in the outbox's statement).
-func (s *Service) emitEmail(ctx context.Context, typ realtime.EventType, e store.Email, status, why string) {
-	ev := EmailEvent{EmailID: e.ID, ConversationID: e.ConversationID, To: e.To, Status: status}
+// emailEvent is the data of an email's event; why (the failure) may be
+// empty.
+func emailEvent(emailID, conversationID, to, status, why string) EmailEvent {
+	ev := EmailEvent{EmailID: emailID, ConversationID: conversationID, To: to, Status: status}
 	if why != "" {
 		ev.Error = &why
 	}
+	return ev
+}
+
+// emitEmail queues an email's event on its own (a bounce that came back
+// by mail; the outbox's outcomes queue theirs with them).
+func (s *Service) emitEmail(ctx context.Context, typ realtime.EventType, e store.Email, status, why string) {
+	ev := emailEvent(e.ID, e.ConversationID, e.To, status, why)
 	h := s.hooks()
 	if err := h.emit(ctx, &s.db.Store, e.WorkspaceID, e.ConversationID, typ, ev); err != nil {
 		s.log.Error("queue webhook event", "type", typ, "email", e.ID, "err", err)

@@ -385,7 +385,7 @@ func (s *Store) SetEmailStatus(ctx context.Context, id, status string, next time
 	return ids, nil
 }
 
-// Outcome is what RecordEmailOutcome changed.
+// Outcome is what RecordEmailOutcomes changed for one email.
 type Outcome struct {
 	// Replies are the replies the email carries, as they now are (none
 	// when their status did not change).
@@ -405,42 +405,57 @@ type EmailAttempt struct {
 	Error, Note     string
 }
 
-// RecordEmailOutcome records one attempt (RecordEmailOutcomes).
-func (db *DB) RecordEmailOutcome(ctx context.Context, emailID, status string, next time.Time, lastErr string, at time.Time, note string) (Outcome, error) {
-	outs, err := db.RecordEmailOutcomes(ctx, []EmailAttempt{{EmailID: emailID, Status: status, Next: next, Error: lastErr, At: at, Note: note}}, nil)
-	if err != nil {
-		return Outcome{}, err
-	}
-	return outs[0], nil
-}
-
 // RecordEmailOutcomes is SetEmailStatus and SetForwardDelivered for the
 // outbox: it records how the deliveries of emails went and returns, in the
 // attempts' order, the replies each email carries as they now are, for the
-// agents' dashboards. All of them are one transaction, with also (when not
-// nil) run in it after them: the outbox records the outcomes of a burst
-// together, and on SQLite and PostgreSQL alike a commit, not a statement,
-// is what a burst of thousands of one-outcome transactions paid for. On
-// failure nothing is recorded.
+// agents' dashboards. All of them are one transaction: the outbox records
+// the outcomes of a burst together, and on SQLite and PostgreSQL alike a
+// commit, not a statement, is what a burst of thousands of one-outcome
+// transactions paid for. The emails are updated in the order of their
+// ids, so that two such transactions on PostgreSQL never wait for each
+// other's rows.
+//
+// also (when not nil) runs after them in the same transaction, within a
+// savepoint: when it fails, what it wrote is undone and the outcomes
+// commit all the same; its error is then returned with the outcomes. A nil
+// []Outcome means nothing was recorded.
 func (db *DB) RecordEmailOutcomes(ctx context.Context, attempts []EmailAttempt, also func(tx *Store) error) ([]Outcome, error) {
+	order := make([]int, len(attempts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool { return attempts[order[i]].EmailID < attempts[order[j]].EmailID })
 	outs := make([]Outcome, len(attempts))
+	var alsoErr error
 	err := db.InTx(ctx, func(tx *Store) error {
-		for i, a := range attempts {
-			out, err := tx.recordEmailOutcome(ctx, a)
+		alsoErr = nil
+		for _, i := range order {
+			out, err := tx.recordEmailOutcome(ctx, attempts[i])
 			if err != nil {
 				return err
 			}
 			outs[i] = out
 		}
-		if also != nil {
-			return also(tx)
+		if also == nil {
+			return nil
+		}
+		if _, err := tx.exec(ctx, `SAVEPOINT outcome_extras`); err != nil {
+			return fmt.Errorf("begin savepoint: %w", err)
+		}
+		if alsoErr = also(tx); alsoErr != nil {
+			if _, err := tx.exec(ctx, `ROLLBACK TO SAVEPOINT outcome_extras`); err != nil {
+				return fmt.Errorf("undo what followed the outcomes (%v): %w", alsoErr, err)
+			}
+		}
+		if _, err := tx.exec(ctx, `RELEASE SAVEPOINT outcome_extras`); err != nil {
+			return fmt.Errorf("release savepoint: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return outs, nil
+	return outs, alsoErr
 }
 
 // recordEmailOutcome is one attempt of RecordEmailOutcomes, in its

@@ -25,8 +25,9 @@ type Sender interface {
 
 // Reporter records how delivery attempts went. The chat service
 // implements it: it writes the emails' status and their replies' status
-// and publishes the replies' events. The outcomes of a call are recorded
-// together or, on error, none of them.
+// and publishes the events of the replies and conversations that changed.
+// The outcomes of a call are recorded together or, on error, none of them;
+// ds is the caller's to reuse once the call returned.
 type Reporter interface {
 	EmailDeliveries(ctx context.Context, ds []Delivery) error
 }
@@ -159,7 +160,7 @@ func (w *Worker) deliverDue(ctx context.Context) error {
 	recorded := make(chan struct{})
 	go func() {
 		defer close(recorded)
-		w.recordAll(context.WithoutCancel(ctx), outcomes)
+		w.recordAll(ctx, outcomes)
 	}()
 	defer func() {
 		close(outcomes)
@@ -251,15 +252,17 @@ func (w *Worker) deliver(ctx context.Context, e store.Email) (d Delivery, ok boo
 	return d, true
 }
 
-// record records a batch of outcomes; when that fails, each alone, so that
-// one that cannot be recorded does not hold back the others (its email
-// stays leased and is tried again).
+// record records a batch of outcomes, even once ctx (the worker's) is
+// done: the relay has answered. When that fails, it records each alone, so
+// that one that cannot be recorded does not hold back the others (its
+// email stays leased and is tried again); not when shutting down, where
+// the database's failure is likely the shutdown's.
 func (w *Worker) record(ctx context.Context, ds []Delivery) {
-	err := w.report.EmailDeliveries(ctx, ds)
+	err := w.report.EmailDeliveries(context.WithoutCancel(ctx), ds)
 	if err == nil {
 		return
 	}
-	if len(ds) > 1 {
+	if len(ds) > 1 && ctx.Err() == nil {
 		w.log.Warn("record email outcomes together; recording each alone", "emails", len(ds), "err", err)
 		for i := range ds {
 			w.record(ctx, ds[i:i+1])

@@ -85,7 +85,7 @@ func (f *fixture) queueIn(t testing.TB, n int, spread bool) []string {
 		}
 		e := store.Email{ID: model.NewID(), WorkspaceID: f.ws, ConversationID: convID, VisitorID: f.visitor,
 			MessageID: fmt.Sprintf("<%d.%s@example.com>", i, model.NewID()), From: "parley@example.com", To: "v@example.com",
-			Raw: sample, NextAttemptAt: now, CreatedAt: now}
+			Raw: sample, NextAttemptAt: now.Add(time.Duration(i-n) * time.Microsecond), CreatedAt: now} // claimed in order
 		author := "agent"
 		reply := model.Message{ID: model.NewID(), WorkspaceID: f.ws, ConversationID: convID,
 			Author: model.Author{Kind: "agent", Name: &author}, Kind: "reply", Channel: "dashboard", Body: "r", CreatedAt: now}
@@ -180,24 +180,93 @@ func TestDeliveryOutcomes(t *testing.T) {
 func TestOutcomeReachesDashboards(t *testing.T) {
 	f := newFixture(t)
 	f.queue(t, 1)
+	must(t, f.db.SetForwardState(context.Background(), f.convID, model.Forwarding{Code: "queued", Reason: "emailed"}))
 	frames := make(chan []byte, 10)
 	c := realtime.NewConn(f.ws, "", "agent")
 	c.Start(func(b []byte) error { frames <- b; return nil }, func() {})
 	f.hub.Register(c)
 	t.Cleanup(func() { f.hub.Unregister(c); c.Kill() })
 	run(t, outbox.New(f.db, &fakeSender{}, f.chat, outbox.Options{Logger: slog.New(slog.DiscardHandler)}))
+	next := func() []byte {
+		t.Helper()
+		select {
+		case b := <-frames:
+			return b
+		case <-time.After(time.Minute):
+			t.Fatal("no event reached the dashboard")
+			return nil
+		}
+	}
+	var reply struct {
+		Type string        `json:"type"`
+		Data model.Message `json:"data"`
+	}
+	b := next()
+	must(t, json.Unmarshal(b, &reply))
+	if reply.Type != "message.updated" || reply.Data.Forwarded == nil || reply.Data.Forwarded.Status != "sent" {
+		t.Errorf("dashboard got %s, want the reply's message.updated with status sent", b)
+	}
+	var conv struct {
+		Type string             `json:"type"`
+		Data model.Conversation `json:"data"`
+	}
+	b = next()
+	must(t, json.Unmarshal(b, &conv))
+	if conv.Type != "conversation.updated" || conv.Data.ID != f.convID || conv.Data.Forwarding == nil || conv.Data.Forwarding.Code != "sent" {
+		t.Errorf("dashboard got %s, want the conversation.updated with its forwarding sent", b)
+	}
+}
+
+// TestOutcomesQueueWebhookEvents: each email accepted by the relay queues
+// one email.sent for the workspace's webhook, with its outcome.
+func TestOutcomesQueueWebhookEvents(t *testing.T) {
+	f := newFixture(t)
+	hook := store.Webhook{ID: model.NewID(), WorkspaceID: f.ws, URL: "https://hooks.example.com/parley",
+		Events: []string{"email.sent"}, Secret: "s3cret-s3cret-s3cret", CreatedAt: time.Now()}
+	must(t, f.db.CreateWebhook(context.Background(), hook))
+	srv := apptest.StartRelay(t)
+	r, err := relay.New(relay.Config{URL: srv.URL, Connections: 4})
+	must(t, err)
+	t.Cleanup(func() { r.Close() })
+	ids := f.queueBurst(t, 20)
+	run(t, outbox.New(f.db, r, f.chat, outbox.Options{IsPermanent: relay.IsPermanent, Parallel: 4, Logger: slog.New(slog.DiscardHandler)}))
+	srv.Wait(t, len(ids), time.Minute)
+	for _, id := range ids {
+		apptest.Eventually(t, 10*time.Second, "email "+id+" recorded as sent", func() bool { return f.status(t, id).Status == "sent" })
+	}
+	n, err := f.db.PendingWebhookDeliveries(context.Background(), hook.ID)
+	must(t, err)
+	if n != len(ids) {
+		t.Errorf("%d webhook events queued for %d emails sent, want one each", n, len(ids))
+	}
+}
+
+// TestOutcomesRecordedAtShutdown: the relay's answers still waiting to be
+// written when the worker is stopped are written before it returns.
+func TestOutcomesRecordedAtShutdown(t *testing.T) {
+	f := newFixture(t)
+	srv := apptest.StartRelay(t)
+	r, err := relay.New(relay.Config{URL: srv.URL})
+	must(t, err)
+	t.Cleanup(func() { r.Close() })
+	ids := f.queue(t, 5)
+	rep := &batchRefuser{Reporter: f.chat, gate: make(chan struct{})} // holds the first outcome
+	w := outbox.New(f.db, r, rep, outbox.Options{IsPermanent: relay.IsPermanent, Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	srv.Wait(t, len(ids), time.Minute)
+	cancel()
+	close(rep.gate)
 	select {
-	case b := <-frames:
-		var ev struct {
-			Type string        `json:"type"`
-			Data model.Message `json:"data"`
-		}
-		must(t, json.Unmarshal(b, &ev))
-		if ev.Type != "message.updated" || ev.Data.Forwarded == nil || ev.Data.Forwarded.Status != "sent" {
-			t.Errorf("dashboard got %s, want the reply's message.updated with status sent", b)
-		}
+	case <-done:
 	case <-time.After(time.Minute):
-		t.Fatal("no event reached the dashboard")
+		t.Fatal("the worker did not stop")
+	}
+	for _, id := range ids {
+		if st := f.status(t, id).Status; st != "sent" {
+			t.Errorf("email %s is %q after the worker stopped, want sent", id, st)
+		}
 	}
 }
 
