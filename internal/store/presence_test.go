@@ -179,7 +179,8 @@ func TestRecordEmailOutcome(t *testing.T) {
 
 // The outbox records a burst's outcomes in one transaction: each email
 // gets its own status, replies and conversation state, in the attempts'
-// order; when anything in it fails, nothing is recorded.
+// order; what follows them in the transaction may fail without undoing
+// them.
 func TestRecordEmailOutcomes(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {

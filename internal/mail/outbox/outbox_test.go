@@ -224,10 +224,7 @@ func TestOutcomesQueueWebhookEvents(t *testing.T) {
 	hook := store.Webhook{ID: model.NewID(), WorkspaceID: f.ws, URL: "https://hooks.example.com/parley",
 		Events: []string{"email.sent"}, Secret: "s3cret-s3cret-s3cret", CreatedAt: time.Now()}
 	must(t, f.db.CreateWebhook(context.Background(), hook))
-	srv := apptest.StartRelay(t)
-	r, err := relay.New(relay.Config{URL: srv.URL, Connections: 4})
-	must(t, err)
-	t.Cleanup(func() { r.Close() })
+	srv, r := startRelay(t, 4)
 	ids := f.queueBurst(t, 20)
 	run(t, outbox.New(f.db, r, f.chat, outbox.Options{IsPermanent: relay.IsPermanent, Parallel: 4, Logger: slog.New(slog.DiscardHandler)}))
 	srv.Wait(t, len(ids), time.Minute)
@@ -259,10 +256,7 @@ func (a *answered) Send(ctx context.Context, from string, to []string, msg []byt
 // written when the worker is stopped are written before it returns.
 func TestOutcomesRecordedAtShutdown(t *testing.T) {
 	f := newFixture(t)
-	srv := apptest.StartRelay(t)
-	r, err := relay.New(relay.Config{URL: srv.URL})
-	must(t, err)
-	t.Cleanup(func() { r.Close() })
+	_, r := startRelay(t, 1)
 	ids := f.queue(t, 5)
 	rep := &batchRefuser{Reporter: f.chat, gate: make(chan struct{})} // holds the first outcome
 	sender := &answered{Sender: r}
@@ -329,10 +323,7 @@ func TestNoRelayKeepsEmailsQueued(t *testing.T) {
 // relay, every queued email is handed over once and recorded as sent.
 func TestParallelDeliverySendsEachOnce(t *testing.T) {
 	f := newFixture(t)
-	srv := apptest.StartRelay(t)
-	r, err := relay.New(relay.Config{URL: srv.URL, Connections: 4})
-	must(t, err)
-	t.Cleanup(func() { r.Close() })
+	srv, r := startRelay(t, 4)
 	ids := f.queue(t, 120)
 	run(t, outbox.New(f.db, r, f.chat, outbox.Options{IsPermanent: relay.IsPermanent, Parallel: 4,
 		Logger: slog.New(slog.DiscardHandler)}))
@@ -343,6 +334,17 @@ func TestParallelDeliverySendsEachOnce(t *testing.T) {
 	if n := srv.Attempts(); n != len(ids) {
 		t.Errorf("relay saw %d messages, want %d", n, len(ids))
 	}
+}
+
+// startRelay starts a loopback relay and a client of it with conns
+// connections.
+func startRelay(t *testing.T, conns int) (*apptest.Relay, *relay.Relay) {
+	t.Helper()
+	srv := apptest.StartRelay(t)
+	r, err := relay.New(relay.Config{URL: srv.URL, Connections: conns})
+	must(t, err)
+	t.Cleanup(func() { r.Close() })
+	return srv, r
 }
 
 // batchRefuser records through the chat service, but refuses any batch of
@@ -375,10 +377,7 @@ func (r *batchRefuser) EmailDeliveries(ctx context.Context, ds []outbox.Delivery
 // so one bad outcome holds back no other.
 func TestOutcomesRecordedTogether(t *testing.T) {
 	f := newFixture(t)
-	srv := apptest.StartRelay(t)
-	r, err := relay.New(relay.Config{URL: srv.URL})
-	must(t, err)
-	t.Cleanup(func() { r.Close() })
+	srv, r := startRelay(t, 1)
 	ids := f.queue(t, 10)
 	// One at a time: by the time the relay has the last email, the
 	// outcomes of all but the first and the last wait to be recorded.
