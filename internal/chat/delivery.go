@@ -35,8 +35,11 @@ func (s *Service) EmailDeliveries(ctx context.Context, ds []outbox.Delivery) err
 		attempts[i] = a
 	}
 	h := s.hooks()
-	outs, err := s.db.RecordEmailOutcomes(ctx, attempts, func(tx *store.Store) error {
-		for _, d := range ds {
+	outs, err := s.db.RecordEmailOutcomes(ctx, attempts, func(tx *store.Store, outs []store.Outcome) error {
+		for i, d := range ds {
+			if !outs[i].Recorded {
+				continue // a bounce was recorded first: its event went out then
+			}
 			typ := realtime.EmailSent
 			switch d.Status {
 			case model.DeliverySent:

@@ -387,6 +387,9 @@ func (s *Store) SetEmailStatus(ctx context.Context, id, status string, next time
 
 // Outcome is what RecordEmailOutcomes changed for one email.
 type Outcome struct {
+	// Recorded is whether the email took the status (not when a bounce
+	// was recorded first).
+	Recorded bool
 	// Replies are the replies the email carries, as they now are (none
 	// when their status did not change).
 	Replies []model.Message
@@ -415,11 +418,11 @@ type EmailAttempt struct {
 // ids, so that two such transactions on PostgreSQL never wait for each
 // other's rows.
 //
-// also (when not nil) runs after them in the same transaction, within a
-// savepoint: when it fails, what it wrote is undone and the outcomes
-// commit all the same; its error is then returned with the outcomes. A nil
-// []Outcome means nothing was recorded.
-func (db *DB) RecordEmailOutcomes(ctx context.Context, attempts []EmailAttempt, also func(tx *Store) error) ([]Outcome, error) {
+// also (when not nil) runs after them in the same transaction, with the
+// outcomes, within a savepoint: when it fails, what it wrote is undone and
+// the outcomes commit all the same; its error is then returned with the
+// outcomes. A nil []Outcome means nothing was recorded.
+func (db *DB) RecordEmailOutcomes(ctx context.Context, attempts []EmailAttempt, also func(tx *Store, outs []Outcome) error) ([]Outcome, error) {
 	order := make([]int, len(attempts))
 	for i := range order {
 		order[i] = i
@@ -442,7 +445,7 @@ func (db *DB) RecordEmailOutcomes(ctx context.Context, attempts []EmailAttempt, 
 		if _, err := tx.exec(ctx, `SAVEPOINT outcome_extras`); err != nil {
 			return fmt.Errorf("begin savepoint: %w", err)
 		}
-		if alsoErr = also(tx); alsoErr != nil {
+		if alsoErr = also(tx, outs); alsoErr != nil {
 			if _, err := tx.exec(ctx, `ROLLBACK TO SAVEPOINT outcome_extras`); err != nil {
 				return fmt.Errorf("undo what followed the outcomes (%v): %w", alsoErr, err)
 			}
@@ -461,38 +464,28 @@ func (db *DB) RecordEmailOutcomes(ctx context.Context, attempts []EmailAttempt, 
 // recordEmailOutcome is one attempt of RecordEmailOutcomes, in its
 // transaction.
 func (s *Store) recordEmailOutcome(ctx context.Context, a EmailAttempt) (Outcome, error) {
-	var (
-		out Outcome
-		err error
-	)
-	args := emailStatusArgs(a.EmailID, a.Status, a.Next, a.Error, a.At)
-	if s.dialect == Postgres {
-		// One round trip for the email and its replies.
-		out.Replies, err = returnedMessages(s.query(ctx, `WITH e AS (`+setEmailStatus+` RETURNING id, status)
-			UPDATE messages SET forwarded_status = e.status FROM e
-			WHERE messages.forwarded_email_id = e.id AND e.status <> 'queued'
-			RETURNING `+prefixed("messages.", messageColumns), args...))
-		if err != nil {
-			return Outcome{}, fmt.Errorf("set status of email %s: %w", a.EmailID, err)
-		}
-	} else {
-		res, err := s.exec(ctx, setEmailStatus, args...)
-		if err != nil {
-			return Outcome{}, fmt.Errorf("set status of email %s: %w", a.EmailID, err)
-		}
-		if n, _ := res.RowsAffected(); n > 0 && a.Status != "queued" {
-			// The replies come back as they now are, from the same statement.
-			out.Replies, err = returnedMessages(s.query(ctx, `UPDATE messages SET forwarded_status = ? WHERE forwarded_email_id = ?
-				RETURNING `+messageColumns, a.Status, a.EmailID))
-			if err != nil {
-				return Outcome{}, fmt.Errorf("set status of replies of email %s: %w", a.EmailID, err)
-			}
-		}
+	var out Outcome
+	res, err := s.exec(ctx, setEmailStatus, emailStatusArgs(a.EmailID, a.Status, a.Next, a.Error, a.At)...)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("set status of email %s: %w", a.EmailID, err)
 	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return out, nil // a bounce recorded first stays, and so does all the rest
+	}
+	out.Recorded = true
+	if a.Status == "queued" {
+		return out, nil
+	}
+	// The replies come back as they now are, from the same statement.
+	out.Replies, err = returnedMessages(s.query(ctx, `UPDATE messages SET forwarded_status = ? WHERE forwarded_email_id = ?
+		RETURNING `+messageColumns, a.Status, a.EmailID))
+	if err != nil {
+		return Outcome{}, fmt.Errorf("set status of replies of email %s: %w", a.EmailID, err)
+	}
+	sort.Slice(out.Replies, func(i, j int) bool { return out.Replies[i].ID < out.Replies[j].ID })
 	if out.Conversation, _, err = s.SetForwardDelivered(ctx, a.EmailID, a.Status, a.Note); err != nil {
 		return Outcome{}, err
 	}
-	sort.Slice(out.Replies, func(i, j int) bool { return out.Replies[i].ID < out.Replies[j].ID })
 	return out, nil
 }
 

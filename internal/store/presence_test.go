@@ -251,8 +251,13 @@ func TestRecordEmailOutcomes(t *testing.T) {
 		// stay.
 		other := queue("other")
 		var also int
-		outs, err := db.RecordEmailOutcomes(ctx, attempts, func(tx *store.Store) error {
+		outs, err := db.RecordEmailOutcomes(ctx, attempts, func(tx *store.Store, outs []store.Outcome) error {
 			also++
+			for i, tt := range tests {
+				if outs[i].Recorded == tt.bounced {
+					t.Errorf("%s: recorded %v, want %v", tt.name, outs[i].Recorded, !tt.bounced)
+				}
+			}
 			if err := tx.SetForwardState(ctx, other.conv.ID, model.Forwarding{Code: "off", Reason: "undone"}); err != nil {
 				return err
 			}

@@ -236,6 +236,23 @@ func TestOutcomesQueueWebhookEvents(t *testing.T) {
 	if n != len(ids) {
 		t.Errorf("%d webhook events queued for %d emails sent, want one each", n, len(ids))
 	}
+
+	// The relay's "sent" recorded after the email's bounce: the email
+	// stays bounced, and no email.sent follows its email.bounced.
+	ctx := context.Background()
+	bounced := f.queue(t, 1)[0]
+	now := time.Now()
+	if _, err := f.db.SetEmailStatus(ctx, bounced, "bounced", now, "bounced: 5.1.1", now); err != nil {
+		t.Fatal(err)
+	}
+	must(t, f.chat.EmailDeliveries(ctx, []outbox.Delivery{{EmailID: bounced, WorkspaceID: f.ws, ConversationID: f.convID,
+		To: "v@example.com", Status: model.DeliverySent, Next: now, At: now, QueuedAt: now}}))
+	if st := f.status(t, bounced).Status; st != "bounced" {
+		t.Errorf("bounced email after a late sent: %q", st)
+	}
+	if m, err := f.db.PendingWebhookDeliveries(ctx, hook.ID); err != nil || m != n {
+		t.Errorf("%d webhook events queued after a late sent of a bounced email (%v), want still %d", m, err, n)
+	}
 }
 
 // answered counts the sends the relay accepted.
