@@ -52,12 +52,7 @@ func (s *Store) SetForwardDelivered(ctx context.Context, emailID, status, note s
 	if status != "sent" && status != "failed" {
 		return "", false, nil
 	}
-	ids, err := s.ids(ctx, `UPDATE conversations SET forward_code = ?, forward_reason = COALESCE(forward_reason, '') || ?
-		WHERE forward_code = 'queued' AND id = (
-			SELECT e.conversation_id FROM emails e WHERE e.id = ? AND e.status = ? AND NOT EXISTS (
-				SELECT 1 FROM emails n WHERE n.conversation_id = e.conversation_id
-				AND (n.created_at > e.created_at OR (n.created_at = e.created_at AND n.id > e.id))))
-		RETURNING id`, status, note, emailID, status)
+	ids, err := s.ids(ctx, setForwardDelivered, status, note, emailID, status)
 	if err != nil {
 		return "", false, fmt.Errorf("set forward state after %s email %s: %w", status, emailID, err)
 	}
@@ -66,6 +61,15 @@ func (s *Store) SetForwardDelivered(ctx context.Context, emailID, status, note s
 	}
 	return ids[0], true, nil
 }
+
+// setForwardDelivered is SetForwardDelivered's statement; its arguments
+// are the status, the note, the email's id and the status again.
+const setForwardDelivered = `UPDATE conversations SET forward_code = ?, forward_reason = COALESCE(forward_reason, '') || ?
+	WHERE forward_code = 'queued' AND id = (
+		SELECT e.conversation_id FROM emails e WHERE e.id = ? AND e.status = ? AND NOT EXISTS (
+			SELECT 1 FROM emails n WHERE n.conversation_id = e.conversation_id
+			AND (n.created_at > e.created_at OR (n.created_at = e.created_at AND n.id > e.id))))
+	RETURNING id`
 
 // Backlog is the work waiting in the database for every node.
 type Backlog struct {
@@ -464,6 +468,9 @@ func (db *DB) RecordEmailOutcomes(ctx context.Context, attempts []EmailAttempt, 
 // recordEmailOutcome is one attempt of RecordEmailOutcomes, in its
 // transaction.
 func (s *Store) recordEmailOutcome(ctx context.Context, a EmailAttempt) (Outcome, error) {
+	if s.dialect == Postgres && a.Status != "queued" {
+		return s.recordEmailOutcomePostgres(ctx, a)
+	}
 	var out Outcome
 	res, err := s.exec(ctx, setEmailStatus, emailStatusArgs(a.EmailID, a.Status, a.Next, a.Error, a.At)...)
 	if err != nil {
@@ -486,6 +493,35 @@ func (s *Store) recordEmailOutcome(ctx context.Context, a EmailAttempt) (Outcome
 	if out.Conversation, _, err = s.SetForwardDelivered(ctx, a.EmailID, a.Status, a.Note); err != nil {
 		return Outcome{}, err
 	}
+	return out, nil
+}
+
+// recordEmailOutcomePostgres is recordEmailOutcome for a final status on
+// PostgreSQL, in two round trips instead of three: the email and its
+// replies in one statement, then the conversation's state in one that
+// also tells whether the email took the status. The email can only have
+// refused it for "bounced", which is neither "sent" nor "failed", so the
+// status it now has says whether the first statement changed it.
+func (s *Store) recordEmailOutcomePostgres(ctx context.Context, a EmailAttempt) (Outcome, error) {
+	var (
+		out  Outcome
+		conv sql.NullString
+		err  error
+	)
+	out.Replies, err = returnedMessages(s.query(ctx, `WITH e AS (`+setEmailStatus+` RETURNING id, status)
+		UPDATE messages SET forwarded_status = e.status FROM e
+		WHERE messages.forwarded_email_id = e.id
+		RETURNING `+prefixed("messages.", messageColumns), emailStatusArgs(a.EmailID, a.Status, a.Next, a.Error, a.At)...))
+	if err != nil {
+		return Outcome{}, fmt.Errorf("set status of email %s: %w", a.EmailID, err)
+	}
+	sort.Slice(out.Replies, func(i, j int) bool { return out.Replies[i].ID < out.Replies[j].ID })
+	if err := s.queryRow(ctx, `WITH c AS (`+setForwardDelivered+`)
+		SELECT EXISTS (SELECT 1 FROM emails WHERE id = ? AND status = ?), (SELECT id FROM c)`,
+		a.Status, a.Note, a.EmailID, a.Status, a.EmailID, a.Status).Scan(&out.Recorded, &conv); err != nil {
+		return Outcome{}, fmt.Errorf("set forward state after %s email %s: %w", a.Status, a.EmailID, err)
+	}
+	out.Conversation = conv.String
 	return out, nil
 }
 

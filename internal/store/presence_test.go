@@ -164,8 +164,13 @@ func TestRecordEmailOutcome(t *testing.T) {
 		}
 		out, err := recordOne(ctx, db, b.ID, "sent", now, "")
 		got := out.Replies
-		if err != nil || len(got) != 0 {
-			t.Errorf("sent after a bounce: %s, %v; want nothing changed", status(got), err)
+		if err != nil || len(got) != 0 || out.Recorded {
+			t.Errorf("sent after a bounce: %s, recorded %v, %v; want nothing changed", status(got), out.Recorded, err)
+		}
+		// An email that carries no reply takes its status all the same.
+		out, err = recordOne(ctx, db, email().ID, "failed", now, "")
+		if err != nil || len(out.Replies) != 0 || !out.Recorded {
+			t.Errorf("failed without replies: %s, recorded %v, %v; want recorded", status(out.Replies), out.Recorded, err)
 		}
 		msgs, err := db.Messages(ctx, w.ID, c.ID, false)
 		if err != nil {
