@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
@@ -242,10 +243,10 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		if conv, err = tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
 			return err
 		}
-		if kind == model.KindReply && s.db.Dialect() == store.SQLite {
+		if kind == model.KindReply && forward.KeepsWritten(s.db.Dialect(), conv) {
 			// Read by the writer, whose cache is warm, for the forwarding
-			// engine (ConversationWritten): on SQLite it then reads
-			// neither the conversation nor the workspace again.
+			// engine (ConversationWritten), which then reads neither the
+			// conversation nor the workspace again.
 			w, err := tx.Workspace(ctx, a.WorkspaceID)
 			if err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/model"
 )
 
@@ -36,24 +37,52 @@ func (r *writtenRecorder) take() [][2]string {
 }
 
 // On SQLite an agent's reply and a visitor's message tell the forwarding
-// engine the conversation and the workspace their transaction read, so
-// that it reads neither again; an internal comment tells nothing, a
-// resent message (same client id) neither.
+// engine the conversation their transaction read, so that it does not read
+// it again; with the workspace when the engine can settle the change from
+// them (forward.KeepsWritten: a reply to an anonymous visitor after the
+// engine's first decision) or the transaction read it anyway (a visitor's
+// message). An internal comment tells nothing, a resent message (same
+// client id) neither.
 func TestWrittenToTheEngine(t *testing.T) {
 	ctx := context.Background()
 	f := newTypingFixture(t)
 	rec := &writtenRecorder{}
 	f.svc.SetEvaluator(rec)
 	both := [][2]string{{f.conv, f.ws.ID}}
+
+	// An anonymous visitor's conversation the engine decided on.
+	if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{ContactForm: &ContactFormPatch{OfflineRequiresForm: new(false)}}); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := f.svc.Session(ctx, f.ws.SiteKey, "", "", nil, SessionLanguage{}, SessionContext{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.svc.VisitorSend(ctx, sess.Visitor.ID, "Hi", "a1", model.MsgChannelWidget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon := m.ConversationID
+	rec.take()
+	reply := func(conv string) func() error {
+		return func() error {
+			_, err := f.svc.PostMessage(ctx, f.agent, conv, "It ships today.", model.KindReply)
+			return err
+		}
+	}
 	tests := []struct {
 		name string
 		do   func() error
 		want [][2]string
 	}{
-		{"an agent's reply", func() error {
-			_, err := f.svc.PostMessage(ctx, f.agent, f.conv, "It ships today.", model.KindReply)
-			return err
-		}, both},
+		{"a reply to an identified visitor", reply(f.conv), [][2]string{{f.conv, ""}}},
+		{"a reply before the engine's first decision", reply(anon), [][2]string{{anon, ""}}},
+		{"a reply after it", func() error {
+			if err := f.svc.db.SetForwardState(ctx, anon, model.Forwarding{Code: string(forward.CodeNotIdentified), Reason: "the visitor has no email address"}); err != nil {
+				return err
+			}
+			return reply(anon)()
+		}, [][2]string{{anon, f.ws.ID}}},
 		{"an internal comment", func() error {
 			_, err := f.svc.PostMessage(ctx, f.agent, f.conv, "Check the courier.", model.KindComment)
 			return err

@@ -129,7 +129,7 @@ func (e *Engine) ConversationChanged(_ context.Context, id string) {
 // asked to read is still read. On PostgreSQL, where transactions commit
 // side by side, it is ConversationChanged.
 func (e *Engine) ConversationWritten(c model.Conversation, w *model.Workspace) {
-	keep := e.db.Dialect() == store.SQLite && c.Forwarding != nil && !c.Visitor.HasEmail()
+	keep := KeepsWritten(e.db.Dialect(), c)
 	e.mu.Lock()
 	if old, asked := e.pending[c.ID]; keep && (!asked || old != nil) {
 		e.pending[c.ID] = &written{c: c, w: w}
@@ -138,6 +138,15 @@ func (e *Engine) ConversationWritten(c model.Conversation, w *model.Workspace) {
 	}
 	e.mu.Unlock()
 	e.loop.Kick()
+}
+
+// KeepsWritten tells whether the engine, on a database of dialect d, keeps
+// conversation c as ConversationWritten tells it: on SQLite, when c has a
+// recorded decision and its visitor no address, a change that cannot lead
+// to an email. Only then is its workspace worth reading for the engine in
+// the transaction that changed it.
+func KeepsWritten(d store.Dialect, c model.Conversation) bool {
+	return d == store.SQLite && c.Forwarding != nil && !c.Visitor.HasEmail()
 }
 
 // VisitorChanged asks for the visitor's conversations to be evaluated again.
