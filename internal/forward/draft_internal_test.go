@@ -56,9 +56,7 @@ func TestDraftTakenOnlyWhenNothingChanged(t *testing.T) {
 			ctx := t.Context()
 			db := migratedDB(t)
 			f := newDraftFixture(t, db)
-			e := NewEngine(db, token.NewSigner([]byte("draft-test-secret-0123456789")), nil, EngineOptions{
-				Timings: DefaultTimings, PublicURL: "https://chat.example.com", MailFrom: "chat@example.com", InboundDomain: "reply.example.com",
-			})
+			e := newDraftEngine(db)
 			dr := e.draft(ctx, f.conv.ID, newWorkspaceCache())
 			if dr == nil {
 				t.Fatal("no draft for a due conversation")
@@ -85,6 +83,12 @@ func TestDraftTakenOnlyWhenNothingChanged(t *testing.T) {
 			}
 		})
 	}
+}
+
+func newDraftEngine(db *store.DB) *Engine {
+	return NewEngine(db, token.NewSigner([]byte("draft-test-secret-0123456789")), nil, EngineOptions{
+		Timings: DefaultTimings, PublicURL: "https://chat.example.com", MailFrom: "chat@example.com", InboundDomain: "reply.example.com",
+	})
 }
 
 type draftFixture struct {

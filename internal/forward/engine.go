@@ -729,6 +729,10 @@ func (e *Engine) emailInputs(ctx context.Context, tx *store.Store, c model.Conve
 // and, on SQLite, that transaction holds the one writer: drafts compose in
 // parallel while the writer does the writes. The transaction takes a draft
 // only when its own reads give the very inputs it was composed from.
+// On PostgreSQL transactions run side by side, and composing inside one
+// keeps nobody else waiting: there the draft's reads (four round trips,
+// read again by the transaction) cost more than they save, and there are
+// no drafts.
 type draft struct {
 	in    emailInputs
 	email store.Email
@@ -738,6 +742,9 @@ type draft struct {
 // now; nil when it would not, or when anything fails (the transaction
 // then decides, composes or tells why by itself).
 func (e *Engine) draft(ctx context.Context, conversationID string, ws *workspaceCache) *draft {
+	if !e.drafts() {
+		return nil
+	}
 	read, err := e.readOutside(ctx, conversationID, nil, ws)
 	if err != nil {
 		return nil
@@ -748,7 +755,7 @@ func (e *Engine) draft(ctx context.Context, conversationID string, ws *workspace
 // draftOf is draft for a conversation and its workspace read already.
 func (e *Engine) draftOf(ctx context.Context, read *conversationRead) *draft {
 	c, w := read.c, read.w
-	if !mayEmail(c, w) {
+	if !e.drafts() || !mayEmail(c, w) {
 		return nil
 	}
 	msgs, err := e.db.Messages(ctx, c.WorkspaceID, c.ID, false)
@@ -781,6 +788,10 @@ func (e *Engine) draftOf(ctx context.Context, read *conversationRead) *draft {
 	}
 	return &draft{in: in, email: email}
 }
+
+// drafts tells whether due emails are composed outside their transaction:
+// only on SQLite, whose one writer the composing would hold.
+func (e *Engine) drafts() bool { return e.db.Dialect() == store.SQLite }
 
 // compose writes the email of in, dated now.
 func (e *Engine) compose(in emailInputs, now time.Time) (store.Email, error) {

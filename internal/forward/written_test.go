@@ -235,6 +235,24 @@ func conversationWithReply(t *testing.T, db *store.DB, away *time.Time, v model.
 	return c
 }
 
+// A due email is drafted outside its transaction only on SQLite, whose one
+// writer composing inside it would hold; on PostgreSQL it is composed in
+// the transaction, and queued all the same.
+func TestDraftsOnlyOnSQLite(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		dialect store.Dialect
+		drafted bool
+	}{{"sqlite", store.SQLite, true}, {"postgres", store.Postgres, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			drafted, queued := forward.DraftAndQueue(t, openDialect(t, tt.dialect))
+			if drafted != tt.drafted || queued != 1 {
+				t.Errorf("drafted %v, %d emails queued; want drafted %v, one queued", drafted, queued, tt.drafted)
+			}
+		})
+	}
+}
+
 // openDialect opens a migrated database of the dialect: a file of the
 // test's, or a PostgreSQL database of its own (apptest.Postgres).
 func openDialect(t *testing.T, dialect store.Dialect) *store.DB {
