@@ -52,7 +52,7 @@ func (s *Store) SetForwardDelivered(ctx context.Context, emailID, status, note s
 	if status != "sent" && status != "failed" {
 		return "", false, nil
 	}
-	ids, err := s.ids(ctx, setForwardDelivered, status, note, emailID, status)
+	ids, err := s.ids(ctx, setForwardDelivered, forwardDeliveredArgs(emailID, status, note)...)
 	if err != nil {
 		return "", false, fmt.Errorf("set forward state after %s email %s: %w", status, emailID, err)
 	}
@@ -62,14 +62,18 @@ func (s *Store) SetForwardDelivered(ctx context.Context, emailID, status, note s
 	return ids[0], true, nil
 }
 
-// setForwardDelivered is SetForwardDelivered's statement; its arguments
-// are the status, the note, the email's id and the status again.
+// setForwardDelivered is SetForwardDelivered's statement, with
+// forwardDeliveredArgs.
 const setForwardDelivered = `UPDATE conversations SET forward_code = ?, forward_reason = COALESCE(forward_reason, '') || ?
 	WHERE forward_code = 'queued' AND id = (
 		SELECT e.conversation_id FROM emails e WHERE e.id = ? AND e.status = ? AND NOT EXISTS (
 			SELECT 1 FROM emails n WHERE n.conversation_id = e.conversation_id
 			AND (n.created_at > e.created_at OR (n.created_at = e.created_at AND n.id > e.id))))
 	RETURNING id`
+
+func forwardDeliveredArgs(emailID, status, note string) []any {
+	return []any{status, note, emailID, status}
+}
 
 // Backlog is the work waiting in the database for every node.
 type Backlog struct {
@@ -518,7 +522,7 @@ func (s *Store) recordEmailOutcomePostgres(ctx context.Context, a EmailAttempt) 
 	sort.Slice(out.Replies, func(i, j int) bool { return out.Replies[i].ID < out.Replies[j].ID })
 	if err := s.queryRow(ctx, `WITH c AS (`+setForwardDelivered+`)
 		SELECT EXISTS (SELECT 1 FROM emails WHERE id = ? AND status = ?), (SELECT id FROM c)`,
-		a.Status, a.Note, a.EmailID, a.Status, a.EmailID, a.Status).Scan(&out.Recorded, &conv); err != nil {
+		append(forwardDeliveredArgs(a.EmailID, a.Status, a.Note), a.EmailID, a.Status)...).Scan(&out.Recorded, &conv); err != nil {
 		return Outcome{}, fmt.Errorf("set forward state after %s email %s: %w", a.Status, a.EmailID, err)
 	}
 	out.Conversation = conv.String
