@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,5 +87,88 @@ func TestForwardSchedule(t *testing.T) {
 		read("due and later", 10, []string{first, second, atNow}, &later)
 		read("more due than the limit", 2, []string{first, second}, nil)
 		read("exactly the limit due", 3, []string{first, second, atNow}, &later)
+	})
+}
+
+// ClaimForwardDue takes what is due, earliest first, hides it from other
+// nodes for the lease, skips what another transaction holds, and gives
+// the schedule's earliest due time as it found it. SQLite (one node)
+// lists instead: there the claim is refused.
+func TestClaimForwardDue(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		now := at(time.Hour)
+		const lease = 15 * time.Second
+		if db.Dialect() != store.Postgres {
+			if _, _, err := db.ClaimForwardDue(ctx, now, lease, 10); err == nil {
+				t.Error("SQLite: claim accepted; want an error")
+			}
+			return
+		}
+		w := newWorkspace(t, db, "W", base)
+		schedule := func(due time.Time) string {
+			t.Helper()
+			c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+			if err := db.SetForwardState(ctx, c.ID, model.Forwarding{DueAt: &due, Code: "wait"}); err != nil {
+				t.Fatal(err)
+			}
+			return c.ID
+		}
+		claim := func(step string, now time.Time, limit int, wantDue []string, wantNext *time.Time) {
+			t.Helper()
+			due, next, err := db.ClaimForwardDue(ctx, now, lease, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The earliest ones, in no particular order.
+			slices.Sort(due)
+			wantDue = slices.Sorted(slices.Values(wantDue))
+			check(t, step+": claimed", due, wantDue)
+			check(t, step+": next", next, storedPtr(wantNext))
+		}
+		dueAt := func(id string) *time.Time {
+			t.Helper()
+			c, err := db.ConversationForForwarding(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Forwarding == nil {
+				return nil
+			}
+			return c.Forwarding.DueAt
+		}
+
+		claim("nothing scheduled", now, 10, nil, nil)
+		later := at(2 * time.Hour)
+		schedule(later)
+		claim("only later", now, 10, nil, &later)
+
+		second := schedule(at(30 * time.Minute))
+		first := schedule(at(10 * time.Minute))
+		third := schedule(now) // due at now is due
+		claim("the limit", now, 2, []string{first, second}, new(at(10*time.Minute)))
+		for _, id := range []string{first, second} {
+			check(t, "leased until", dueAt(id), storedPtr(new(now.Add(lease))))
+		}
+		check(t, "not claimed", dueAt(third), storedPtr(&now))
+
+		// Held by another transaction (a decision on another node):
+		// skipped, and left as it was.
+		err := db.InTx(ctx, func(tx *store.Store) error {
+			if _, ok, err := tx.LockedConversation(ctx, third); err != nil || !ok {
+				t.Fatalf("lock: ok %v, err %v", ok, err)
+			}
+			claim("held elsewhere", now, 10, nil, &now)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		claim("released", now, 10, []string{third}, &now)
+
+		// Once the lease ends, what no decision moved is due again.
+		afterLease := now.Add(lease)
+		claim("after the lease", afterLease, 10, []string{first, second, third}, new(now.Add(lease)))
 	})
 }

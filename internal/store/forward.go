@@ -139,6 +139,52 @@ func (s *Store) ForwardSchedule(ctx context.Context, now time.Time, limit int) (
 	return due, next, nil
 }
 
+// ClaimForwardDue is ForwardSchedule for several nodes (PostgreSQL only):
+// it takes up to limit due conversations, earliest first, that no other
+// transaction holds, and moves their due time to now+lease so that other
+// nodes do not list them while this one decides. The decision writes the
+// real due time; a node that dies leaves its claims due again once the
+// lease ends. next is the earliest due time the statement saw, claimed or
+// not (nil when none was scheduled); it can be at or before now when the
+// due conversations were all held by others.
+func (s *Store) ClaimForwardDue(ctx context.Context, now time.Time, lease time.Duration, limit int) (due []string, next *time.Time, err error) {
+	if s.dialect != Postgres {
+		return nil, nil, errors.New("claim due conversations: only on PostgreSQL")
+	}
+	// The outer SELECT sees the rows as they were before the UPDATE: the
+	// MIN is the schedule as found.
+	rows, err := s.query(ctx, `WITH claimed AS (
+			UPDATE conversations SET forward_due_at = ? WHERE id IN (
+				SELECT id FROM conversations WHERE forward_due_at IS NOT NULL AND forward_due_at <= ?
+				ORDER BY forward_due_at LIMIT ? FOR UPDATE SKIP LOCKED)
+			RETURNING id)
+		SELECT id, CAST(NULL AS BIGINT) FROM claimed
+		UNION ALL SELECT CAST(NULL AS TEXT), MIN(forward_due_at) FROM conversations WHERE forward_due_at IS NOT NULL`,
+		micros(now.Add(lease)), micros(now), limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("claim due conversations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id sql.NullString
+			at sql.NullInt64
+		)
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, nil, fmt.Errorf("claim due conversations: %w", err)
+		}
+		if id.Valid {
+			due = append(due, id.String)
+		} else {
+			next = fromNullMicros(at)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("claim due conversations: %w", err)
+	}
+	return due, next, nil
+}
+
 // LockedConversation reads a conversation for a transaction that will
 // change it, as ConversationForForwarding does. On PostgreSQL the row
 // stays locked until the transaction ends, and ok is false when another
