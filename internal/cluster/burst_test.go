@@ -11,9 +11,11 @@ import (
 	"github.com/parleychat/parley/internal/apptest"
 )
 
-// Node A dies (SIGKILL) in the middle of a forwarding burst, holding
-// claimed emails and one in the relay's hands: node B sends every email,
-// without waiting for A's claims to run out, and none twice.
+// A node dies (SIGKILL) in the middle of a forwarding burst, holding
+// claimed emails and one in the relay's hands: the other node sends every
+// email, without waiting for the dead node's claims to run out, and none
+// twice. The node that claimed the due conversations queues their emails
+// and claims them; it is the one killed, visitors' (A) or agent's (B).
 func TestNodeKilledMidBurst(t *testing.T) {
 	cl := startCluster(t)
 	a, b := cl.a, cl.b
@@ -46,6 +48,10 @@ func TestNodeKilledMidBurst(t *testing.T) {
 	if err := db.QueryRow(`SELECT DISTINCT node_id FROM presence WHERE kind = 'visitor'`).Scan(&nodeA); err != nil {
 		t.Fatalf("node A's id: %v", err)
 	}
+	var nodes int
+	if err := db.QueryRow(`SELECT count(*) FROM nodes`).Scan(&nodes); err != nil || nodes != 2 {
+		t.Fatalf("nodes: %d, %v; want 2", nodes, err)
+	}
 
 	// The relay stalls every message; all visitors leave.
 	held := cl.relay.Hold()
@@ -57,22 +63,26 @@ func TestNodeKilledMidBurst(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("no email reached the relay")
 	}
-	apptest.Eventually(t, 10*time.Second, "node A holding claimed emails", func() bool {
-		var claimed int
-		err := db.QueryRow(`SELECT count(*) FROM emails WHERE claimed_by = $1 AND status = 'queued'`, nodeA).Scan(&claimed)
-		return err == nil && claimed > 0
+	var holder string
+	apptest.Eventually(t, 10*time.Second, "a node holding claimed emails", func() bool {
+		err := db.QueryRow(`SELECT claimed_by FROM emails WHERE claimed_by IS NOT NULL AND status = 'queued' LIMIT 1`).Scan(&holder)
+		return err == nil
 	})
+	victim, survivor, names := a, b, "A, B"
+	if holder != nodeA {
+		victim, survivor, names = b, a, "B, A"
+	}
 	killed := time.Now()
-	a.proc.Kill()
+	victim.proc.Kill()
 	cl.relay.Release() // the stalled messages are refused: not delivered
 
-	// The claims of A go back once B sees its heartbeat stale (2 s), far
-	// sooner than the two-minute lease.
+	// The dead node's claims go back once the other sees its heartbeat
+	// stale (2 s), far sooner than the two-minute lease.
 	mails := cl.relay.Wait(t, n, 30*time.Second)
 	took := time.Since(killed)
 	cl.relay.EachConversationOnce(t, n, time.Second)
-	t.Logf("%d emails delivered by B %v after A was killed (%d relay attempts)", len(mails), took.Round(100*time.Millisecond), cl.relay.Attempts())
-	if err := b.proc.Stop(); err != nil {
-		t.Fatalf("node B exited with %v", err)
+	t.Logf("killed, survivor: %s; %d emails delivered %v after the kill (%d relay attempts)", names, len(mails), took.Round(100*time.Millisecond), cl.relay.Attempts())
+	if err := survivor.proc.Stop(); err != nil {
+		t.Fatalf("the surviving node exited with %v", err)
 	}
 }

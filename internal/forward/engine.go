@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -304,9 +303,24 @@ func (e *Engine) each(ctx context.Context, ids []string, fn func(id string)) {
 func (e *Engine) runDue(ctx context.Context) error {
 	e.scheduled.known = false
 	first := true
+	claims := e.claims()
 	list := func(ctx context.Context, limit int) ([]string, error) {
 		at := e.now()
-		ids, next, err := e.db.ForwardSchedule(ctx, at, limit)
+		var (
+			ids  []string
+			next *time.Time
+			err  error
+		)
+		if claims {
+			ids, next, err = e.db.ClaimForwardDue(ctx, at, dueLease, limit)
+			if next != nil && !next.After(at) && len(ids) == 0 {
+				// Due, but held by other nodes' decisions, which move it:
+				// looked at again in a second, as a skipped lock is.
+				next = new(at.Add(time.Second))
+			}
+		} else {
+			ids, next, err = e.db.ForwardSchedule(ctx, at, limit)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("list due conversations: %w", err)
 		}
@@ -314,17 +328,14 @@ func (e *Engine) runDue(ctx context.Context) error {
 			e.scheduled.known, e.scheduled.next, e.scheduled.at = true, next, at
 		}
 		first = false
-		if e.opts.Workers > 1 {
-			// Other nodes list the same conversations: in another order,
-			// each mostly finds rows nobody has locked yet.
-			rand.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
-		}
 		return ids, nil
 	}
-	// Due conversations are listed, not claimed: a batch whose every
-	// evaluation failed or was left to another node is still due, and
-	// listing it again would spin.
-	return worker.Batches(ctx, 200, list, func(ctx context.Context, ids []string) bool {
+	// On SQLite due conversations are listed, not claimed: a batch whose
+	// every evaluation failed is still due, and listing it again would
+	// spin; Batches stops after a batch that made no progress. On
+	// PostgreSQL they are claimed for dueLease, so that two nodes do not
+	// decide the same ones twice.
+	return worker.Batches(ctx, e.dueBatch(), list, func(ctx context.Context, ids []string) bool {
 		var progressed atomic.Bool
 		ws := newWorkspaceCache()
 		e.each(ctx, ids, func(id string) {
@@ -792,6 +803,27 @@ func (e *Engine) draftOf(ctx context.Context, read *conversationRead) *draft {
 // drafts tells whether due emails are composed outside their transaction:
 // only on SQLite, whose one writer the composing would hold.
 func (e *Engine) drafts() bool { return e.db.Dialect() == store.SQLite }
+
+// claims reports whether due conversations are claimed rather than
+// listed: on PostgreSQL, where several nodes share the schedule.
+func (e *Engine) claims() bool { return e.db.Dialect() == store.Postgres }
+
+// dueLease is how long a claimed due conversation stays hidden from the
+// other nodes' schedules. A decision takes milliseconds, a batch a few
+// seconds in a burst; a node that dies with claims leaves them due again
+// this long after it claimed them.
+const dueLease = 15 * time.Second
+
+// dueBatch is how many due conversations one batch lists or claims. A
+// claim takes four for each worker, so that a burst is shared between the
+// nodes batch by batch and a node that dies leaves few behind; listing on
+// SQLite takes more at once, as nothing is hidden from anyone.
+func (e *Engine) dueBatch() int {
+	if e.claims() {
+		return 4 * e.opts.Workers
+	}
+	return 200
+}
 
 // compose writes the email of in, dated now.
 func (e *Engine) compose(in emailInputs, now time.Time) (store.Email, error) {

@@ -42,3 +42,95 @@ func TestConcurrentEnginesEmailOnce(t *testing.T) {
 	srv.Wait(t, n, time.Minute)
 	srv.EachConversationOnce(t, n, 500*time.Millisecond)
 }
+
+// On PostgreSQL a node claims the due conversations it decides on: while
+// another node's claim lasts, this node leaves them alone; once it ends
+// (that node died before deciding), this node decides and queues the
+// emails.
+func TestDueClaimedByAnotherNode(t *testing.T) {
+	db, err := store.Open(t.Context(), apptest.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	seed(t, db, n, true)
+	now := time.Now().Add(time.Second) // every seeded one is due
+	claimed, _, err := db.ClaimForwardDue(t.Context(), now, 15*time.Second, 100)
+	if err != nil || len(claimed) != n {
+		t.Fatalf("the other node's claim: %d conversations, %v; want %d", len(claimed), err, n)
+	}
+	clock := now
+	e := newEngineWith(db, func(o *forward.EngineOptions) {
+		o.Workers = 4
+		o.Now = func() time.Time { return clock }
+	})
+	queued := func() int {
+		t.Helper()
+		var c int
+		if err := db.SQL.QueryRowContext(t.Context(), `SELECT count(*) FROM emails`).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if err := e.Round(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := queued(); got != 0 {
+		t.Fatalf("while claimed elsewhere: %d emails queued, want 0", got)
+	}
+	clock = now.Add(16 * time.Second)
+	if err := e.Round(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := queued(); got != n {
+		t.Fatalf("after the claim ended: %d emails queued, want %d", got, n)
+	}
+}
+
+// Two nodes on PostgreSQL: while one decides on the due conversations it
+// claimed, the other's round finds none of them due, so no conversation
+// is decided twice (the second decision would find the email queued and
+// only cost round trips).
+func TestDueBatchClaimedByOneNode(t *testing.T) {
+	db, err := store.Open(t.Context(), apptest.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	const n = 4 // one batch of the first node (four per worker)
+	seed(t, db, n, true)
+	now := time.Now().Add(time.Second)
+	clock := func() time.Time { return now }
+	var queuedBySecond int
+	second := newEngineWith(db, func(o *forward.EngineOptions) {
+		o.Workers, o.Now = 1, clock
+		o.Queued = func() { queuedBySecond++ }
+	})
+	var queuedByFirst int
+	var secondErr error
+	first := newEngineWith(db, func(o *forward.EngineOptions) {
+		o.Workers, o.Now = 1, clock
+		o.Queued = func() {
+			queuedByFirst++
+			if queuedByFirst == 1 { // the first batch is being decided
+				secondErr = second.Round(t.Context())
+			}
+		}
+	})
+	if err := first.Round(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if secondErr != nil {
+		t.Fatal(secondErr)
+	}
+	if queuedByFirst != n || queuedBySecond != 0 {
+		t.Errorf("emails queued: %d by the first node, %d by the second; want %d and 0", queuedByFirst, queuedBySecond, n)
+	}
+}
