@@ -9,20 +9,12 @@ import (
 	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/mail/outbox"
 	"github.com/parleychat/parley/internal/mail/relay"
-	"github.com/parleychat/parley/internal/store"
 )
 
 // Two nodes, each evaluating with several workers, share one PostgreSQL:
 // every due conversation is emailed exactly once.
 func TestConcurrentEnginesEmailOnce(t *testing.T) {
-	db, err := store.Open(t.Context(), apptest.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	db := forward.MigratedDBAt(t, apptest.Postgres(t))
 	const n = 300
 	seed(t, db, n, true)
 	srv := apptest.StartRelay(t)
@@ -48,14 +40,7 @@ func TestConcurrentEnginesEmailOnce(t *testing.T) {
 // (that node died before deciding), this node decides and queues the
 // emails.
 func TestDueClaimedByAnotherNode(t *testing.T) {
-	db, err := store.Open(t.Context(), apptest.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	db := forward.MigratedDBAt(t, apptest.Postgres(t))
 	const n = 5
 	seed(t, db, n, true)
 	now := time.Now().Add(time.Second) // every seeded one is due
@@ -96,14 +81,7 @@ func TestDueClaimedByAnotherNode(t *testing.T) {
 // is decided twice (the second decision would find the email queued and
 // only cost round trips).
 func TestDueBatchClaimedByOneNode(t *testing.T) {
-	db, err := store.Open(t.Context(), apptest.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	db := forward.MigratedDBAt(t, apptest.Postgres(t))
 	const n = 4 // one batch of the first node (four per worker)
 	seed(t, db, n, true)
 	now := time.Now().Add(time.Second)

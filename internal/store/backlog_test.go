@@ -69,14 +69,7 @@ func TestForwardSchedule(t *testing.T) {
 			check(t, step+": due", due, wantDue)
 			check(t, step+": next", next, storedPtr(wantNext))
 		}
-		schedule := func(due time.Time) string {
-			t.Helper()
-			c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
-			if err := db.SetForwardState(ctx, c.ID, model.Forwarding{DueAt: &due, Code: "wait"}); err != nil {
-				t.Fatal(err)
-			}
-			return c.ID
-		}
+		schedule := func(due time.Time) string { return scheduled(t, db, w.ID, due) }
 		read("nothing scheduled", 10, nil, nil)
 		later := at(2 * time.Hour)
 		schedule(later)
@@ -107,14 +100,7 @@ func TestClaimForwardDue(t *testing.T) {
 			return
 		}
 		w := newWorkspace(t, db, "W", base)
-		schedule := func(due time.Time) string {
-			t.Helper()
-			c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
-			if err := db.SetForwardState(ctx, c.ID, model.Forwarding{DueAt: &due, Code: "wait"}); err != nil {
-				t.Fatal(err)
-			}
-			return c.ID
-		}
+		schedule := func(due time.Time) string { return scheduled(t, db, w.ID, due) }
 		claim := func(step string, now time.Time, limit int, wantDue []string, wantNext *time.Time) {
 			t.Helper()
 			due, next, err := db.ClaimForwardDue(ctx, now, lease, limit)
@@ -171,4 +157,15 @@ func TestClaimForwardDue(t *testing.T) {
 		afterLease := now.Add(lease)
 		claim("after the lease", afterLease, 10, []string{first, second, third}, new(now.Add(lease)))
 	})
+}
+
+// scheduled makes a conversation of an anonymous visitor in workspace
+// workspaceID whose forwarding decision is due at due.
+func scheduled(t *testing.T, db *store.DB, workspaceID string, due time.Time) string {
+	t.Helper()
+	c := newConversation(t, db, newVisitor(t, db, workspaceID, nil), model.ChannelWebsite, base)
+	if err := db.SetForwardState(t.Context(), c.ID, model.Forwarding{DueAt: &due, Code: "wait"}); err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
 }
