@@ -9,6 +9,7 @@ import (
 	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/mail/outbox"
 	"github.com/parleychat/parley/internal/mail/relay"
+	"github.com/parleychat/parley/internal/store"
 )
 
 // Two nodes, each evaluating with several workers, share one PostgreSQL:
@@ -110,5 +111,38 @@ func TestDueBatchClaimedByOneNode(t *testing.T) {
 	}
 	if queuedByFirst != n || queuedBySecond != 0 {
 		t.Errorf("emails queued: %d by the first node, %d by the second; want %d and 0", queuedByFirst, queuedBySecond, n)
+	}
+}
+
+// A due conversation that another transaction holds (another node is
+// deciding on it) is not claimed, and the loop looks again a second later
+// rather than at once, over and over, while it is held.
+func TestDueHeldElsewhereLookedAtAgainLater(t *testing.T) {
+	db := forward.MigratedDBAt(t, apptest.Postgres(t))
+	seed(t, db, 1, true)
+	ids, _, err := db.ForwardSchedule(t.Context(), time.Now().Add(time.Second), 10)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("seeded schedule: %v, %v", ids, err)
+	}
+	now := time.Now().Add(time.Second).Truncate(time.Microsecond) // as the engine keeps times
+	e := newEngineWith(db, func(o *forward.EngineOptions) { o.Now = func() time.Time { return now } })
+	err = db.InTx(t.Context(), func(tx *store.Store) error {
+		if _, ok, err := tx.LockedConversation(t.Context(), ids[0]); err != nil || !ok {
+			t.Fatalf("hold: ok %v, err %v", ok, err)
+		}
+		if err := e.Round(t.Context()); err != nil {
+			return err
+		}
+		next, err := e.NextDue(t.Context())
+		if err != nil {
+			return err
+		}
+		if want := now.Add(time.Second); next == nil || !next.Equal(want) {
+			t.Errorf("next look while held: %v, want %v", next, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
