@@ -130,12 +130,12 @@ func (s *Store) MessageByClientID(ctx context.Context, conversationID, clientID 
 // Messages lists a conversation's messages oldest first; publicOnly leaves
 // out comments and events.
 func (s *Store) Messages(ctx context.Context, workspaceID, conversationID string, publicOnly bool) ([]model.Message, error) {
-	q := `SELECT ` + messageColumns + `, ` + channelMessageColumns + ` FROM messages WHERE conversation_id = ? AND workspace_id = ?`
+	q := `SELECT ` + messageColumns + `, ` + channelMessageColumns + ` FROM messages WHERE ` + ofConversation
 	if publicOnly {
 		q += ` AND kind = 'reply'`
 	}
 	q += ` ORDER BY id`
-	out, err := s.scanMessages(ctx, conversationID, q, conversationID, workspaceID)
+	out, err := s.scanMessages(ctx, conversationID, q, conversationID, conversationID, workspaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +177,15 @@ type MessageWindow struct {
 	Newest                     bool
 }
 
+// ofConversation selects a conversation's messages when the conversation
+// is in the workspace; its arguments are the conversation's id twice, then
+// the workspace's. The workspace is checked once, on the conversation's
+// row, not on each message: with a condition on the messages' own
+// workspace_id, PostgreSQL without statistics yet (a young database)
+// intersects the conversation's index with the whole workspace's, 0.7 ms
+// instead of 0.04 at 8,000 messages.
+const ofConversation = `conversation_id = ? AND EXISTS (SELECT 1 FROM conversations WHERE id = ? AND workspace_id = ?)`
+
 // MessagePage is a window of a conversation's messages, oldest first, and
 // whether the conversation holds messages older and newer than it.
 type MessagePage struct {
@@ -189,8 +198,8 @@ type MessagePage struct {
 // index, however long the conversation.
 func (s *Store) MessagePage(ctx context.Context, workspaceID, conversationID string, w MessageWindow) (MessagePage, error) {
 	var page MessagePage
-	where := ` WHERE conversation_id = ? AND workspace_id = ?`
-	args := []any{conversationID, workspaceID}
+	where := ` WHERE ` + ofConversation
+	args := []any{conversationID, conversationID, workspaceID}
 	for _, b := range []struct{ op, id string }{{">", w.After}, {">=", w.From}, {"<", w.Before}, {"<=", w.Until}} {
 		if b.id != "" {
 			where += ` AND id ` + b.op + ` ?`
@@ -248,8 +257,8 @@ func (s *Store) MessagePage(ctx context.Context, workspaceID, conversationID str
 
 func (s *Store) hasMessage(ctx context.Context, conversationID, workspaceID, op, id string) (bool, error) {
 	var n int
-	err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND workspace_id = ? AND id `+op+` ? LIMIT 1) t`,
-		conversationID, workspaceID, id).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE `+ofConversation+` AND id `+op+` ? LIMIT 1) t`,
+		conversationID, conversationID, workspaceID, id).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("look for messages of %s: %w", conversationID, err)
 	}
@@ -260,7 +269,7 @@ func (s *Store) hasMessage(ctx context.Context, conversationID, workspaceID, op,
 // kind, "" when it has none.
 func (s *Store) NewestMessageID(ctx context.Context, workspaceID, conversationID string) (string, error) {
 	var id sql.NullString
-	err := s.queryRow(ctx, `SELECT MAX(id) FROM messages WHERE conversation_id = ? AND workspace_id = ?`, conversationID, workspaceID).Scan(&id)
+	err := s.queryRow(ctx, `SELECT MAX(id) FROM messages WHERE `+ofConversation, conversationID, conversationID, workspaceID).Scan(&id)
 	if err != nil {
 		return "", fmt.Errorf("newest message of %s: %w", conversationID, err)
 	}

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -54,12 +55,26 @@ func TestMessagePageWindows(t *testing.T) {
 				check(t, "newer", page.Newer, tt.newer)
 			})
 		}
-		// Another workspace sees nothing of it.
-		page, err := db.MessagePage(t.Context(), newWorkspace(t, db, "Other", base).ID, c.ID, store.MessageWindow{Limit: 4, Newest: true})
+		// Another workspace sees nothing of it: no page, nothing before or
+		// after a bound, no newest message.
+		otherWS := newWorkspace(t, db, "Other", base).ID
+		page, err := db.MessagePage(t.Context(), otherWS, c.ID, store.MessageWindow{Limit: 4, Newest: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		check(t, "other workspace", len(page.Messages), 0)
+		page, err = db.MessagePage(t.Context(), otherWS, c.ID, store.MessageWindow{From: ids[4], Until: ids[8]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "other workspace, bounded", fmt.Sprint(len(page.Messages), page.Older, page.Newer), "0 false false")
+		for _, tc := range []struct{ workspace, want string }{{ws.ID, ids[len(ids)-1]}, {otherWS, ""}} {
+			newest, err := db.NewestMessageID(t.Context(), tc.workspace, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, "newest message", newest, tc.want)
+		}
 	})
 }
 
