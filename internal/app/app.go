@@ -105,6 +105,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	var mx *metrics.Metrics
 	if cfg.MetricsAddr != "" {
 		mx = newMetrics(db, hub, log)
+		mx.ForwardResults(forward.DecisionResults)
 	}
 	svc := chat.New(db, pub, token.NewSigner(secret), chat.Options{
 		NodeID:          nodeID,
@@ -155,6 +156,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 			mx.EmailOutcome(metrics.EmailQueued, 0)
 			a.Outbox.Kick()
 		},
+		Decided: mx.ForwardDecided,
 		Workers: forwardWorkers(db.Dialect()),
 
 		MaxPerAddressDaily: cfg.ForwardPerAddressDaily,

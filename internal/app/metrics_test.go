@@ -176,6 +176,11 @@ func TestMetricsAfterAChat(t *testing.T) {
 		{"parley_websocket_connections", map[string]string{"side": "widget"}, 0},
 		{"parley_forward_due", nil, 0},
 		{"parley_backlog_up", nil, 1},
+		// One email queued; on SQLite no other node holds a conversation,
+		// and nothing failed.
+		{"parley_forward_decisions_total", map[string]string{"result": "queued"}, 1},
+		{"parley_forward_decisions_total", map[string]string{"result": "skipped"}, 0},
+		{"parley_forward_decisions_total", map[string]string{"result": "failed"}, 0},
 		{"parley_http_request_duration_seconds_count", map[string]string{"route": "POST /api/v1/conversations/{id}/messages", "code": "201"}, 1},
 		{"parley_http_request_duration_seconds_count", map[string]string{"route": "POST /api/widget/v1/messages", "code": "201"}, 1},
 		{"parley_http_request_duration_seconds_count", map[string]string{"route": "POST /api/widget/v1/session", "code": "200"}, 1},
@@ -189,6 +194,11 @@ func TestMetricsAfterAChat(t *testing.T) {
 		if value(m, name, nil) < 0 {
 			t.Errorf("%s missing", name)
 		}
+	}
+	// The visitor's message, the reply and the leave were looked at:
+	// at least the wait the leave started was recorded.
+	if v := value(m, "parley_forward_decisions_total", map[string]string{"result": "updated"}); v < 1 {
+		t.Errorf("parley_forward_decisions_total{result=updated} = %v, want at least 1", v)
 	}
 	// A chat and an email ran statements and committed some of them.
 	if stmts, commits := value(m, "parley_db_statements_total", nil), value(m, "parley_db_commits_total", nil); commits < 1 || stmts < commits {

@@ -29,6 +29,9 @@ type EngineOptions struct {
 	Logger        *slog.Logger
 	// Queued is called after an email was committed to the outbox.
 	Queued func()
+	// Decided is called once for every look at a conversation, with one
+	// of the Decision* results.
+	Decided func(result string)
 	// MaxIdle bounds how long the loop sleeps without looking at the
 	// schedule (other nodes may have added due times).
 	MaxIdle time.Duration
@@ -45,6 +48,30 @@ type EngineOptions struct {
 	// a day old.
 	MaxPerAddressDaily int
 }
+
+// Results of a look at a conversation, for EngineOptions.Decided.
+const (
+	// DecisionSettled: a change that left the decision as recorded, seen
+	// without a transaction.
+	DecisionSettled = "settled"
+	// DecisionUnchanged: decided in a transaction; the recorded decision
+	// stands.
+	DecisionUnchanged = "unchanged"
+	// DecisionUpdated: a new decision recorded (a wait, its due time, a
+	// reason), no email.
+	DecisionUpdated = "updated"
+	// DecisionQueued: an email queued.
+	DecisionQueued = "queued"
+	// DecisionSkipped: another transaction (another node) held the
+	// conversation.
+	DecisionSkipped = "skipped"
+	// DecisionFailed: the look failed; it is tried again.
+	DecisionFailed = "failed"
+)
+
+// DecisionResults lists every result, for metrics that show each from the
+// start.
+var DecisionResults = []string{DecisionSettled, DecisionUnchanged, DecisionUpdated, DecisionQueued, DecisionSkipped, DecisionFailed}
 
 // Engine is the scheduler: it re-evaluates conversations when their inputs
 // change, keeps one durable due time per conversation, and at the due time
@@ -272,6 +299,11 @@ func (e *Engine) drainChanges(ctx context.Context) (evaluated bool, err error) {
 		if err != nil || !settled {
 			moved.Store(true)
 		}
+		if err == nil && settled {
+			e.decided(DecisionSettled)
+		} else if err != nil {
+			e.decided(DecisionFailed)
+		}
 		if err == nil && !settled {
 			// Already due (a visitor who left long enough ago): the
 			// email is composed outside the writer too.
@@ -436,6 +468,7 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 		updated  []model.Message // replies now carried by the email
 		wsID     string
 		changed  bool
+		skipped  bool
 		newDue   *time.Time
 		decision Decision
 	)
@@ -443,7 +476,7 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 		c, ok, err := tx.LockedConversation(ctx, conversationID)
 		if err != nil || !ok {
 			later := e.now().Add(time.Second) // another node is on it
-			newDue = &later
+			newDue, skipped = &later, err == nil
 			return err
 		}
 		wsID = c.WorkspaceID
@@ -513,6 +546,18 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 		changed = true
 		return tx.SetForwardState(ctx, c.ID, state)
 	})
+	switch {
+	case err != nil:
+		e.decided(DecisionFailed)
+	case skipped:
+		e.decided(DecisionSkipped)
+	case queued != nil:
+		e.decided(DecisionQueued)
+	case changed:
+		e.decided(DecisionUpdated)
+	default:
+		e.decided(DecisionUnchanged)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("evaluate conversation %s: %w", conversationID, err)
 	}
@@ -803,6 +848,13 @@ func (e *Engine) draftOf(ctx context.Context, read *conversationRead) *draft {
 // drafts tells whether due emails are composed outside their transaction:
 // only on SQLite, whose one writer the composing would hold.
 func (e *Engine) drafts() bool { return e.db.Dialect() == store.SQLite }
+
+// decided reports a look's result to EngineOptions.Decided.
+func (e *Engine) decided(result string) {
+	if e.opts.Decided != nil {
+		e.opts.Decided(result)
+	}
+}
 
 // claims reports whether due conversations are claimed rather than
 // listed: on PostgreSQL, where several nodes share the schedule.

@@ -2,6 +2,7 @@ package forward_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -88,14 +89,17 @@ func TestDueBatchClaimedByOneNode(t *testing.T) {
 	now := time.Now().Add(time.Second)
 	clock := func() time.Time { return now }
 	var queuedBySecond int
+	var firstResults, secondResults []string
 	second := newEngineWith(db, func(o *forward.EngineOptions) {
 		o.Workers, o.Now = 1, clock
 		o.Queued = func() { queuedBySecond++ }
+		o.Decided = func(r string) { secondResults = append(secondResults, r) }
 	})
 	var queuedByFirst int
 	var secondErr error
 	first := newEngineWith(db, func(o *forward.EngineOptions) {
 		o.Workers, o.Now = 1, clock
+		o.Decided = func(r string) { firstResults = append(firstResults, r) }
 		o.Queued = func() {
 			queuedByFirst++
 			if queuedByFirst == 1 { // the first batch is being decided
@@ -108,6 +112,9 @@ func TestDueBatchClaimedByOneNode(t *testing.T) {
 	}
 	if secondErr != nil {
 		t.Fatal(secondErr)
+	}
+	if want := slices.Repeat([]string{forward.DecisionQueued}, n); !slices.Equal(firstResults, want) || len(secondResults) > 0 {
+		t.Errorf("looks: %v by the first node, %v by the second; want %v and none", firstResults, secondResults, want)
 	}
 	if queuedByFirst != n || queuedBySecond != 0 {
 		t.Errorf("emails queued: %d by the first node, %d by the second; want %d and 0", queuedByFirst, queuedBySecond, n)
@@ -125,7 +132,11 @@ func TestDueHeldElsewhereLookedAtAgainLater(t *testing.T) {
 		t.Fatalf("seeded schedule: %v, %v", ids, err)
 	}
 	now := time.Now().Add(time.Second).Truncate(time.Microsecond) // as the engine keeps times
-	e := newEngineWith(db, func(o *forward.EngineOptions) { o.Now = func() time.Time { return now } })
+	var results []string
+	e := newEngineWith(db, func(o *forward.EngineOptions) {
+		o.Now = func() time.Time { return now }
+		o.Decided = func(r string) { results = append(results, r) }
+	})
 	err = db.InTx(t.Context(), func(tx *store.Store) error {
 		if _, ok, err := tx.LockedConversation(t.Context(), ids[0]); err != nil || !ok {
 			t.Fatalf("hold: ok %v, err %v", ok, err)
@@ -139,6 +150,13 @@ func TestDueHeldElsewhereLookedAtAgainLater(t *testing.T) {
 		}
 		if want := now.Add(time.Second); next == nil || !next.Equal(want) {
 			t.Errorf("next look while held: %v, want %v", next, want)
+		}
+		// Asked to decide on it now (a change): skipped, counted so.
+		if err := e.Evaluate(t.Context(), ids[0]); err != nil {
+			return err
+		}
+		if want := []string{forward.DecisionSkipped}; !slices.Equal(results, want) {
+			t.Errorf("looks while held: %v, want %v", results, want)
 		}
 		return nil
 	})

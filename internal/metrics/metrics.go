@@ -36,6 +36,7 @@ type Metrics struct {
 	emails   *prometheus.CounterVec
 	delivery prometheus.Histogram
 	requests *prometheus.HistogramVec
+	decided  *prometheus.CounterVec
 }
 
 // New returns the registry with the Go runtime's and the process's series.
@@ -62,16 +63,40 @@ func New() *Metrics {
 			Help:    "HTTP requests by route pattern (never the raw path) and status code. WebSocket connections are not requests and are left out.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "code"}),
+		decided: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_forward_decisions_total",
+			Help: "Looks of the forwarding engine at a conversation, by result: settled without a transaction, unchanged, updated (a wait or its reason), queued (an email), skipped (another node held it), failed.",
+		}, []string{"result"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.messages, m.emails, m.delivery, m.requests,
+		m.messages, m.emails, m.delivery, m.requests, m.decided,
 	)
 	for _, s := range []string{EmailQueued, EmailSent, EmailDeferred, EmailFailed, EmailBounced} {
 		m.emails.WithLabelValues(s) // every outcome is a series from the start, at 0
 	}
 	return m
+}
+
+// ForwardResults makes every result of the forwarding engine's looks a
+// series from the start, at 0.
+func (m *Metrics) ForwardResults(results []string) {
+	if m == nil {
+		return
+	}
+	for _, r := range results {
+		m.decided.WithLabelValues(r)
+	}
+}
+
+// ForwardDecided counts one look of the forwarding engine at a
+// conversation, by its result (one of those given to ForwardResults).
+func (m *Metrics) ForwardDecided(result string) {
+	if m == nil {
+		return
+	}
+	m.decided.WithLabelValues(result).Inc()
 }
 
 // Handler serves the series in Prometheus's text format.
