@@ -296,22 +296,22 @@ func (e *Engine) drainChanges(ctx context.Context) (evaluated bool, err error) {
 		// the writer. Due conversations (runDue) can be emailed, and go
 		// straight to evaluate.
 		read, settled, err := e.settledWithout(ctx, id, convs[id], ws)
-		if err != nil || !settled {
-			moved.Store(true)
-		}
-		if err == nil && settled {
-			e.decided(DecisionSettled)
-		} else if err != nil {
+		switch {
+		case err != nil:
 			e.decided(DecisionFailed)
-		}
-		if err == nil && !settled {
+		case settled:
+			e.decided(DecisionSettled)
+		default:
 			// Already due (a visitor who left long enough ago): the
 			// email is composed outside the writer too.
 			var dr *draft
 			if read != nil {
 				dr = e.draftOf(ctx, read)
 			}
-			_, err = e.evaluate(ctx, id, ws, dr)
+			_, err = e.evaluate(ctx, id, ws, dr) // counts its own result
+		}
+		if !settled || err != nil {
+			moved.Store(true)
 		}
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("evaluate forwarding; will retry", "conversation", id, "err", err)
