@@ -134,28 +134,46 @@ func TestClaimForwardDue(t *testing.T) {
 		first := schedule(at(10 * time.Minute))
 		third := schedule(now) // due at now is due
 		claim("the limit", now, 2, []string{first, second}, new(at(10*time.Minute)))
-		for _, id := range []string{first, second} {
-			check(t, "leased until", dueAt(id), storedPtr(new(now.Add(lease))))
-		}
+		// A claim leaves the due time as it was: the API shows it, and the
+		// backlog counts the claimed conversations as due.
+		check(t, "claimed, due as before", dueAt(first), storedPtr(new(at(10*time.Minute))))
+		check(t, "claimed, due as before", dueAt(second), storedPtr(new(at(30*time.Minute))))
 		check(t, "not claimed", dueAt(third), storedPtr(&now))
+		b, err := db.Backlog(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "due in the backlog", b.ForwardDue, int64(3))
+		// Claimed ones are passed over by the next claim, also at the limit.
+		claim("claimed already", now, 2, []string{third}, new(at(10*time.Minute)))
+		claim("all claimed", now, 10, nil, new(at(10*time.Minute)))
+		// The decision on third ends its claim: due again (a retry), it
+		// is claimable at once.
+		if err := db.SetForwardState(ctx, third, model.Forwarding{DueAt: &now, Code: "error"}); err != nil {
+			t.Fatal(err)
+		}
+		claim("decided, due again", now, 10, []string{third}, new(at(10*time.Minute)))
+		if err := db.SetForwardState(ctx, third, model.Forwarding{DueAt: &now, Code: "error"}); err != nil {
+			t.Fatal(err)
+		}
 
 		// Held by another transaction (a decision on another node):
 		// skipped, and left as it was.
-		err := db.InTx(ctx, func(tx *store.Store) error {
+		err = db.InTx(ctx, func(tx *store.Store) error {
 			if _, ok, err := tx.LockedConversation(ctx, third); err != nil || !ok {
 				t.Fatalf("lock: ok %v, err %v", ok, err)
 			}
-			claim("held elsewhere", now, 10, nil, &now)
+			claim("held elsewhere", now, 10, nil, new(at(10*time.Minute)))
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		claim("released", now, 10, []string{third}, &now)
+		claim("released", now, 10, []string{third}, new(at(10*time.Minute)))
 
-		// Once the lease ends, what no decision moved is due again.
-		afterLease := now.Add(lease)
-		claim("after the lease", afterLease, 10, []string{first, second, third}, new(now.Add(lease)))
+		// Once the lease ends, what no decision moved is claimable again.
+		claim("before the lease ends", now.Add(lease-time.Microsecond), 10, nil, new(at(10*time.Minute)))
+		claim("after the lease", now.Add(lease), 10, []string{first, second, third}, new(at(10*time.Minute)))
 	})
 }
 

@@ -32,9 +32,11 @@ func (s *Store) ForwardState(ctx context.Context, conversationID string) (model.
 }
 
 // SetForwardState records a decision; a nil due time takes the
-// conversation off the schedule.
+// conversation off the schedule. It ends a node's claim on the
+// conversation (ClaimForwardDue): the decision is made.
 func (s *Store) SetForwardState(ctx context.Context, conversationID string, st model.Forwarding) error {
-	if _, err := s.exec(ctx, `UPDATE conversations SET forward_due_at = ?, forward_code = ?, forward_reason = ? WHERE id = ?`,
+	if _, err := s.exec(ctx, `UPDATE conversations SET forward_due_at = ?, forward_code = ?, forward_reason = ?,
+		forward_claimed_until = NULL WHERE id = ?`,
 		nullMicros(st.DueAt), st.Code, st.Reason, conversationID); err != nil {
 		return fmt.Errorf("set forward state of %s: %w", conversationID, err)
 	}
@@ -141,12 +143,14 @@ func (s *Store) ForwardSchedule(ctx context.Context, now time.Time, limit int) (
 
 // ClaimForwardDue is ForwardSchedule for several nodes (PostgreSQL only):
 // it takes up to limit due conversations, earliest first, that no other
-// transaction holds, and moves their due time to now+lease so that other
-// nodes do not list them while this one decides. The decision writes the
-// real due time; a node that dies leaves its claims due again once the
-// lease ends. next is the earliest due time the statement saw, claimed or
-// not (nil when none was scheduled); it can be at or before now when the
-// due conversations were all held by others.
+// transaction holds and no other node claimed, and marks them claimed
+// until now+lease so that other nodes pass them over while this one
+// decides. The due time stays as it was (the API and the backlog see it);
+// the decision clears the claim (SetForwardState), and a node that dies
+// leaves its claims to the others once the lease ends. next is the
+// earliest due time the statement saw, claimed or not (nil when none was
+// scheduled); it can be at or before now when the due conversations were
+// all held by others.
 func (s *Store) ClaimForwardDue(ctx context.Context, now time.Time, lease time.Duration, limit int) (due []string, next *time.Time, err error) {
 	if s.dialect != Postgres {
 		return nil, nil, errors.New("claim due conversations: only on PostgreSQL")
@@ -154,13 +158,14 @@ func (s *Store) ClaimForwardDue(ctx context.Context, now time.Time, lease time.D
 	// The outer SELECT sees the rows as they were before the UPDATE: the
 	// MIN is the schedule as found.
 	rows, err := s.query(ctx, `WITH claimed AS (
-			UPDATE conversations SET forward_due_at = ? WHERE id IN (
+			UPDATE conversations SET forward_claimed_until = ? WHERE id IN (
 				SELECT id FROM conversations WHERE forward_due_at IS NOT NULL AND forward_due_at <= ?
+				AND (forward_claimed_until IS NULL OR forward_claimed_until <= ?)
 				ORDER BY forward_due_at LIMIT ? FOR UPDATE SKIP LOCKED)
 			RETURNING id)
 		SELECT id, CAST(NULL AS BIGINT) FROM claimed
 		UNION ALL SELECT CAST(NULL AS TEXT), MIN(forward_due_at) FROM conversations WHERE forward_due_at IS NOT NULL`,
-		micros(now.Add(lease)), micros(now), limit)
+		micros(now.Add(lease)), micros(now), micros(now), limit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("claim due conversations: %w", err)
 	}
