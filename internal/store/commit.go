@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,12 +33,13 @@ var errClosed = errors.New("database closed")
 
 // txJob is one caller's transaction, queued for the committer.
 type txJob struct {
-	ctx   context.Context
-	fn    func(tx *Store) error
-	after func()
-	err   error
-	panic any // a panic of fn, raised again in the caller
-	done  chan struct{}
+	ctx    context.Context
+	fn     func(tx *Store) error
+	after  func()
+	queued time.Time
+	err    error
+	panic  any // a panic of fn, raised again in the caller
+	done   chan struct{}
 }
 
 // committer runs the transactions of a SQLite database.
@@ -59,6 +61,29 @@ type committer struct {
 	// no job enters the queue after the loop's last look at it.
 	mu     sync.RWMutex
 	closed bool
+	// watch is told how long each batch and its transactions took.
+	watch atomic.Pointer[WriterWatch]
+}
+
+// WriterWatch is told what SQLite's one writer spends: for each
+// transaction, how long it waited for the writer (from its queueing to the
+// start of its batch); for each batch, how many transactions it held and
+// how long it took, from its start to its commit. Its functions must be
+// quick: the writer calls them between batches.
+type WriterWatch struct {
+	Waited func(d time.Duration)
+	Ran    func(transactions int, d time.Duration)
+}
+
+// WatchWriter makes w told of every batch of SQLite's writer from now on.
+// It reports whether the database has such a writer (PostgreSQL does not:
+// its transactions run side by side).
+func (db *DB) WatchWriter(w WriterWatch) bool {
+	if db.commits == nil {
+		return false
+	}
+	db.commits.watch.Store(&w)
+	return true
 }
 
 func newCommitter(db *DB) *committer {
@@ -73,7 +98,7 @@ func newCommitter(db *DB) *committer {
 
 // run queues fn and waits for its outcome.
 func (c *committer) run(ctx context.Context, fn func(tx *Store) error, after func()) error {
-	j := &txJob{ctx: ctx, fn: fn, after: after, done: make(chan struct{})}
+	j := &txJob{ctx: ctx, fn: fn, after: after, queued: time.Now(), done: make(chan struct{})}
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
@@ -146,8 +171,15 @@ func (c *committer) loop() {
 // commit runs a batch in one transaction and tells each caller.
 func (c *committer) commit(batch []*txJob) {
 	c.db.writes.Lock()
+	start := time.Now()
 	ok := c.runBatch(batch)
 	c.db.writes.Unlock()
+	if w := c.watch.Load(); w != nil {
+		for _, j := range batch {
+			w.Waited(start.Sub(j.queued))
+		}
+		w.Ran(len(batch), time.Since(start))
+	}
 	kick(c.checkpoints)
 	c.kickIndexer()
 	for i, j := range batch {

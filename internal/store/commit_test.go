@@ -268,3 +268,92 @@ func TestCounts(t *testing.T) {
 		}
 	})
 }
+
+// TestWriterWatch: SQLite's writer tells each transaction's wait and each
+// batch it commits; transactions queued behind a long one are told once
+// each, in batches that add up to them and are the commits counted.
+// PostgreSQL has no such writer.
+func TestWriterWatch(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		var (
+			mu               sync.Mutex
+			waits, batches   int
+			inBatches, worst int
+			negative         bool
+		)
+		watched := db.WatchWriter(store.WriterWatch{
+			Waited: func(d time.Duration) {
+				mu.Lock()
+				defer mu.Unlock()
+				waits++
+				negative = negative || d < 0
+			},
+			Ran: func(n int, d time.Duration) {
+				mu.Lock()
+				defer mu.Unlock()
+				batches++
+				inBatches += n
+				worst = max(worst, n)
+				negative = negative || d < 0
+			},
+		})
+		if db.Dialect() == store.Postgres {
+			if watched {
+				t.Error("PostgreSQL: a writer watched; want none")
+			}
+			return
+		}
+		if !watched {
+			t.Fatal("SQLite: the writer not watched")
+		}
+		w := newWorkspace(t, db, "W", base)
+		v := newVisitor(t, db, w.ID, nil)
+		mu.Lock()
+		waits, batches, inBatches = 0, 0, 0
+		mu.Unlock()
+		_, c0 := db.Counts()
+
+		const queued = 20
+		running, release := make(chan struct{}), make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := db.InTx(ctx, func(tx *store.Store) error {
+				close(running)
+				<-release
+				return tx.TouchVisitor(ctx, v.ID, at(time.Minute))
+			}); err != nil {
+				t.Error(err)
+			}
+		})
+		<-running
+		for i := range queued {
+			wg.Go(func() {
+				if err := db.TouchVisitor(ctx, v.ID, at(time.Duration(i+2)*time.Minute)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		// The others queue while the first holds the writer.
+		time.Sleep(50 * time.Millisecond)
+		close(release)
+		wg.Wait()
+
+		_, c1 := db.Counts()
+		mu.Lock()
+		defer mu.Unlock()
+		if waits != queued+1 || inBatches != queued+1 {
+			t.Errorf("told %d waits and %d transactions in batches, want %d each", waits, inBatches, queued+1)
+		}
+		if int64(batches) != c1-c0 {
+			t.Errorf("told %d batches, counted %d commits: want the same", batches, c1-c0)
+		}
+		if worst < 2 {
+			t.Errorf("largest batch %d transactions: the ones queued behind the first were not committed together", worst)
+		}
+		if negative {
+			t.Error("a negative duration told")
+		}
+	})
+}
