@@ -17,11 +17,16 @@ import (
 const backlogTTL = 5 * time.Second
 
 // newMetrics builds the series for PARLEY_METRICS_ADDR: the hub's open
-// connections and the database's backlog are read when scraped.
+// connections and the database's backlog are read when scraped; on SQLite
+// the writer tells its batches as they commit.
 func newMetrics(db *store.DB, hub *realtime.Hub, log *slog.Logger) *metrics.Metrics {
 	m := metrics.New()
 	m.WatchConnections(hub.Counts)
 	m.WatchDatabase(db.Counts)
+	if db.Dialect() == store.SQLite {
+		waited, ran := m.WatchWriter()
+		db.WatchWriter(store.WriterWatch{Waited: waited, Ran: ran})
+	}
 	m.WatchBacklog(func(ctx context.Context, now time.Time) (metrics.Backlog, error) {
 		b, err := db.Backlog(ctx, now)
 		return metrics.Backlog{OutboxPending: b.OutboxPending, ForwardDue: b.ForwardDue, ForwardScheduled: b.ForwardScheduled}, err

@@ -205,6 +205,16 @@ func TestMetricsAfterAChat(t *testing.T) {
 		t.Errorf("parley_db_statements_total = %v, parley_db_commits_total = %v: want both counted, more statements than commits", stmts, commits)
 	}
 
+	// SQLite's one writer told its batches and its transactions' waits
+	// (the store's tests hold the exact counts: the scrape reads the
+	// series one by one while background writes may commit).
+	waits, batches := value(m, "parley_db_writer_wait_seconds_count", nil), value(m, "parley_db_writer_batch_seconds_count", nil)
+	inBatches := value(m, "parley_db_writer_batch_transactions_sum", nil)
+	if batches < 1 || waits < 1 || inBatches < batches {
+		t.Errorf("parley_db_writer_wait_seconds_count = %v, parley_db_writer_batch_seconds_count = %v, parley_db_writer_batch_transactions_sum = %v: want waits and batches of at least one transaction",
+			waits, batches, inBatches)
+	}
+
 	// No label carries an id, a token, an address or a raw path.
 	secrets := []string{conv, first.ID, reply.ID, sess.Visitor.ID, sess.VisitorToken, agent.ID, agent.Token,
 		s.Workspace.ID, s.Workspace.SiteKey, "vera@example.net", "ann@example.com"}

@@ -160,6 +160,37 @@ func (m *Metrics) WatchDatabase(counts func() (statements, commits int64)) {
 	}, descs: []*prometheus.Desc{stmts, commits}})
 }
 
+// writerBuckets span a transaction's wait for SQLite's writer and a
+// batch's time: from a commit alone (a fraction of a millisecond) to the
+// writer falling behind (seconds).
+var writerBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
+
+// WatchWriter makes the series of SQLite's one writer and returns what
+// feeds them: waited, each transaction's wait for the writer; ran, each
+// batch's transactions and time.
+func (m *Metrics) WatchWriter() (waited func(time.Duration), ran func(transactions int, d time.Duration)) {
+	wait := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_db_writer_wait_seconds",
+		Help:    "SQLite: how long a transaction waited for the database's one writer, from its queueing to the start of the batch it was committed in.",
+		Buckets: writerBuckets,
+	})
+	batch := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_db_writer_batch_seconds",
+		Help:    "SQLite: how long the writer took for a batch of transactions, from its start to its commit.",
+		Buckets: writerBuckets,
+	})
+	size := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_db_writer_batch_transactions",
+		Help:    "SQLite: transactions committed together in one batch of the writer.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+	})
+	m.reg.MustRegister(wait, batch, size)
+	return func(d time.Duration) { wait.Observe(d.Seconds()) }, func(n int, d time.Duration) {
+		batch.Observe(d.Seconds())
+		size.Observe(float64(n))
+	}
+}
+
 // collectorFunc is a collector of the series descs, read by collect.
 type collectorFunc struct {
 	descs   []*prometheus.Desc
