@@ -46,6 +46,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	m.MessageCreated("widget")
 	m.EmailOutcome(metrics.EmailSent, time.Second)
 	m.Request("GET /healthz", 200, time.Millisecond)
+	m.WatchWriter()
 	families, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
