@@ -190,7 +190,7 @@ func TestMetricsAfterAChat(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", w.name, w.labels, got, w.value)
 		}
 	}
-	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "go_gc_duration_seconds_count", "parley_forward_scheduled"} {
+	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "go_gc_duration_seconds_count", "go_sched_latencies_seconds_count", "parley_forward_scheduled"} {
 		if value(m, name, nil) < 0 {
 			t.Errorf("%s missing", name)
 		}

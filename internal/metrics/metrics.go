@@ -69,7 +69,9 @@ func New() *Metrics {
 		}, []string{"result"}),
 	}
 	m.reg.MustRegister(
-		collectors.NewGoCollector(),
+		// The scheduler's series too: go_sched_latencies_seconds (how
+		// long goroutines wait to run) tells a node short of CPU.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.messages, m.emails, m.delivery, m.requests, m.decided,
 	)
