@@ -694,3 +694,32 @@ func TestConversationForForwarding(t *testing.T) {
 		check(t, "conversation", light, whole)
 	})
 }
+
+// ConversationsByID returns the workspace's conversations among the ids,
+// and none of another workspace's or of an unknown id.
+func TestConversationsByID(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		w, other := newWorkspace(t, db, "W", base), newWorkspace(t, db, "O", base)
+		var ids []string
+		for range 3 {
+			ids = append(ids, newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base).ID)
+		}
+		theirs := newConversation(t, db, newVisitor(t, db, other.ID, nil), model.ChannelWebsite, base).ID
+		got, err := db.ConversationsByID(t.Context(), w.ID, append([]string{theirs, "unknown"}, ids...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(ids) {
+			t.Errorf("got %d conversations, want %d", len(got), len(ids))
+		}
+		for _, id := range ids {
+			if c, ok := got[id]; !ok || c.ID != id || c.WorkspaceID != w.ID {
+				t.Errorf("conversation %s: %+v, %v", id, c, ok)
+			}
+		}
+		if _, ok := got[theirs]; ok {
+			t.Error("another workspace's conversation returned")
+		}
+	})
+}
