@@ -1,7 +1,6 @@
 package store
 
 import (
-	"path/filepath"
 	"testing"
 	"unicode"
 	"unicode/utf8"
@@ -15,11 +14,7 @@ import (
 // rune would be a phrase, refused by the index, or would not be found.
 func TestFTSSeparators(t *testing.T) {
 	ctx := t.Context()
-	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSQLite(t)
 	if _, err := db.SQL.ExecContext(ctx, `CREATE VIRTUAL TABLE t USING fts5 (body, tokenize = 'unicode61 remove_diacritics 2')`); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 )
 
@@ -14,11 +13,7 @@ func TestStatementCache(t *testing.T) {
 	defer func(n int) { maxCachedStmts = n }(maxCachedStmts)
 	maxCachedStmts = 8
 	ctx := t.Context()
-	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSQLite(t)
 	if _, err := db.exec(ctx, `CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)`); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +39,7 @@ func TestStatementCache(t *testing.T) {
 		t.Fatalf("%d rows, want 60", got)
 	}
 	rollback := errors.New("roll back")
-	err = db.InTx(ctx, func(tx *Store) error {
+	err := db.InTx(ctx, func(tx *Store) error {
 		if _, err := tx.exec(ctx, `INSERT INTO t (k, v) VALUES (? + 0, ?)`, 99, "y"); err != nil {
 			return err
 		}
