@@ -63,6 +63,10 @@ type Store struct {
 	detached bool
 	// counts is what the database ran (nil: not counted).
 	counts *Counts
+	// agents counts the commits that wrote agents or their tokens (see
+	// AgentsGeneration); agentsWritten marks a transaction that did.
+	agents        *atomic.Uint64
+	agentsWritten bool
 }
 
 // Counts are the statements and the commits a database ran since it was
@@ -95,6 +99,41 @@ func (s *Store) committed() {
 	if s.counts != nil {
 		s.counts.commits.Add(1)
 	}
+}
+
+// AgentsGeneration changes after every commit, in this process, that
+// wrote the agents or their tokens: what an agent read before it was the
+// same may be kept while it stays the same. Writes by another process (a
+// command, another node) do not change it.
+func (db *DB) AgentsGeneration() uint64 { return db.agents.Load() }
+
+// wrote notes a statement that ran: one that writes the agents or their
+// tokens changes AgentsGeneration once it committed (alone, it has; in a
+// transaction, see ended). Every such write is an exec; a write returning
+// rows outside a transaction (PostgreSQL) would be noted as it starts.
+func (s *Store) wrote(q string) {
+	if s.agents == nil || !writesAgents(q) {
+		return
+	}
+	if s.tx != nil {
+		s.agentsWritten = true
+		return
+	}
+	s.agents.Add(1)
+}
+
+// ended is told that the transaction of s committed or rolled back.
+func (s *Store) ended() {
+	if s.agentsWritten {
+		s.agents.Add(1)
+	}
+}
+
+// writesAgents reports whether q may write the agents or their tokens. A
+// statement merely naming them (in a subquery) counts too: a change too
+// many costs a read, one too few would keep a revoked token.
+func writesAgents(q string) bool {
+	return isWrite(q) && (strings.Contains(q, "agents") || strings.Contains(q, "agent_tokens"))
 }
 
 // DB is an open database.
@@ -159,7 +198,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	st := Store{q: db, dialect: dialect, counts: &Counts{}}
+	st := Store{q: db, dialect: dialect, counts: &Counts{}, agents: &atomic.Uint64{}}
 	if dialect == SQLite {
 		st.writes = &sync.Mutex{}
 		st.stmts = newStmtCache(db)
@@ -229,7 +268,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Store) error) error {
 			_ = tx.Rollback() // fn failed or panicked
 		}
 	}()
-	if err := fn(&Store{q: tx, tx: tx, dialect: db.dialect, stmts: db.stmts, counts: db.counts}); err != nil {
+	st := &Store{q: tx, tx: tx, dialect: db.dialect, stmts: db.stmts, counts: db.counts, agents: db.agents}
+	defer st.ended()
+	if err := fn(st); err != nil {
 		return err
 	}
 	committed = true
@@ -282,6 +323,7 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 		defer s.writes.Unlock()
 	}
 	s.ran(q)
+	defer s.wrote(q)
 	if st := s.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -298,6 +340,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 		defer s.writes.Unlock()
 	}
 	s.ran(q)
+	defer s.wrote(q)
 	if st := s.prepared(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -319,6 +362,7 @@ func isWrite(q string) bool {
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	ctx = s.withoutCancel(ctx)
 	s.ran(q)
+	defer s.wrote(q)
 	if st := s.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
