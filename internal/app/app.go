@@ -123,6 +123,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		NoAddressLimits:     !cfg.RateLimits,
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 	})
+	// A token revoked on another node is refused here at once, not after
+	// this node's memory of it ends.
+	hub.OnAgentRevoked(svc.ForgetTokens)
 	if err := svc.EnsureDefaultWorkspace(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create default workspace: %w", err)

@@ -112,11 +112,20 @@ func (s *Service) AgentByToken(ctx context.Context, tok string) (model.Agent, er
 	if tok == "" || len(tok) > 200 {
 		return model.Agent{}, newError(CodeInvalidToken, "missing or invalid token")
 	}
-	a, err := s.db.AgentByToken(ctx, hashToken(tok), s.now())
+	h, now := hashToken(tok), s.now()
+	gen := tokenGen{s.db.AgentsGeneration(), s.tokens.forgotten.Load()}
+	if a, ok := s.tokens.get(h, gen, now); ok {
+		return a, nil
+	}
+	a, expires, err := s.db.TokenAgent(ctx, h, now)
 	if errors.Is(err, store.ErrNotFound) {
 		return a, &Error{Code: CodeInvalidToken, Message: "missing, invalid or expired token", Err: err}
 	}
-	return a, err
+	if err != nil {
+		return a, err
+	}
+	s.tokens.put(h, a, gen, now, expires)
+	return a, nil
 }
 
 // Logout revokes a token and closes the dashboards opened with it.

@@ -357,7 +357,12 @@ func (s *Service) removeAgent(ctx context.Context, a model.Agent) error {
 // current one; every other token and session of theirs stops, with its
 // open dashboards. tok is the token of the request, which stays valid.
 func (s *Service) ChangePassword(ctx context.Context, actor model.Agent, tok, current, next string) error {
-	if bcrypt.CompareHashAndPassword([]byte(actor.PasswordHash), []byte(current)) != nil {
+	// The password as stored now: actor may be a moment old (tokenCache).
+	stored, err := s.db.Agent(ctx, actor.ID)
+	if err != nil {
+		return notFound(err, "agent")
+	}
+	if bcrypt.CompareHashAndPassword([]byte(stored.PasswordHash), []byte(current)) != nil {
 		return newError(CodeInvalidCredentials, "the current password is wrong")
 	}
 	if err := checkPassword(next); err != nil {

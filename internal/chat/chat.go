@@ -130,6 +130,7 @@ type Service struct {
 	agentConns    map[string]int
 	availCache    map[string]bool // workspace → last published availability
 	sessionKeys   *sessionKeys
+	tokens        *tokenCache
 	quotaNoted    map[string]time.Time // workspace → last note of a full quota
 }
 
@@ -180,6 +181,7 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 		agentConns:  map[string]int{},
 		availCache:  map[string]bool{},
 		sessionKeys: newSessionKeys(),
+		tokens:      newTokenCache(),
 	}
 }
 

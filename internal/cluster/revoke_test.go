@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -55,6 +56,10 @@ func TestRevokedTokenClosesSocketsOnEveryNode(t *testing.T) {
 	apptest.Call(t, "GET", cl.a.url+"/api/v1/me", cl.token, nil, nil) // A knows the token
 	apptest.Call(t, "POST", cl.b.url+"/api/v1/auth/logout", cl.token, nil, nil)
 	waitClosed(t, "logout on the other node", onA)
+	// A remembered the token a moment ago; the revocation made it forget.
+	if code := status(t, cl.a.url+"/api/v1/me", cl.token); code != http.StatusUnauthorized {
+		t.Errorf("the token after a logout on the other node: %d on A, want 401", code)
+	}
 
 	// The command line: a second admin, the list, a rename.
 	apptest.Run(t, bin, cl.a.env, "another long password\n", "agent", "add", "--email", "bob@example.com", "--name", "Bob", "--role", "admin", "--password-stdin")

@@ -43,7 +43,7 @@ func TestVisitorResetClosesWidgetsOnEveryNode(t *testing.T) {
 	// token holds no widget open on A.
 	refusedOrClosed(t, "ws://"+cl.a.addr+"/api/widget/v1/ws?visitor_token="+old)
 	for _, n := range []*node{cl.a, cl.b} {
-		if code := status(t, n.url+"/api/widget/v1/messages?visitor_token="+old); code != http.StatusUnauthorized {
+		if code := status(t, n.url+"/api/widget/v1/messages?visitor_token="+old, ""); code != http.StatusUnauthorized {
 			t.Errorf("%s: the old token answers %d, want 401", n.url, code)
 		}
 	}
@@ -64,17 +64,25 @@ func TestVisitorResetClosesWidgetsOnEveryNode(t *testing.T) {
 		t.Fatalf("rotation answered %q", rot.VisitorToken)
 	}
 	waitClosed(t, "widget of the rotated token on the other node", onB)
-	if code := status(t, cl.b.url+"/api/widget/v1/messages?visitor_token="+mine); code != http.StatusUnauthorized {
+	if code := status(t, cl.b.url+"/api/widget/v1/messages?visitor_token="+mine, ""); code != http.StatusUnauthorized {
 		t.Errorf("the rotated token answers %d on B, want 401", code)
 	}
-	if code := status(t, cl.b.url+"/api/widget/v1/messages?visitor_token="+rot.VisitorToken); code != http.StatusOK {
+	if code := status(t, cl.b.url+"/api/widget/v1/messages?visitor_token="+rot.VisitorToken, ""); code != http.StatusOK {
 		t.Errorf("the new token answers %d on B, want 200", code)
 	}
 }
 
-func status(t *testing.T, u string) int {
+// status is the status of a GET of u, with an agent's token when not "".
+func status(t *testing.T, u, token string) int {
 	t.Helper()
-	res, err := http.Get(u)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

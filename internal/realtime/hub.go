@@ -4,6 +4,7 @@ package realtime
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -173,7 +174,15 @@ type Hub struct {
 	// generation it keeps were issued after it.
 	reset     map[string]tombstone
 	lastPrune time.Time
+	// agentRevoked is told of every revocation of an agent's tokens, this
+	// node's and the other nodes' (see OnAgentRevoked).
+	agentRevoked atomic.Pointer[func()]
 }
+
+// OnAgentRevoked makes f called whenever a revocation of an agent's
+// tokens reaches this node, before its connections close: what was
+// remembered of the tokens must be read again.
+func (h *Hub) OnAgentRevoked(f func()) { h.agentRevoked.Store(&f) }
 
 // tombstone is a revocation and when this node saw it.
 type tombstone struct {
@@ -325,6 +334,9 @@ func (r Revocation) target() string {
 // Revoke closes this node's connections a revocation names; it returns how
 // many it closed.
 func (h *Hub) Revoke(r Revocation) int {
+	if f := h.agentRevoked.Load(); f != nil && r.VisitorID == "" && r.AgentID != "" {
+		(*f)()
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	set := h.byAgent[r.AgentID]

@@ -272,3 +272,27 @@ func TestRegisterAfterReset(t *testing.T) {
 		}
 	}
 }
+
+// TestOnAgentRevoked: the hook hears every revocation of an agent's
+// tokens (the caller's, or another node's through the bus), and none of a
+// visitor's.
+func TestOnAgentRevoked(t *testing.T) {
+	h := NewHub()
+	heard := 0
+	h.OnAgentRevoked(func() { heard++ })
+	for _, tt := range []struct {
+		r    Revocation
+		want int
+	}{
+		{Revocation{AgentID: "a1", Only: "t1"}, 1},     // logout
+		{Revocation{AgentID: "a1", Except: "t2"}, 2},   // password change
+		{Revocation{AgentID: "a1"}, 3},                 // removal
+		{Revocation{VisitorID: "v1", Except: "g2"}, 3}, // a visitor's links reset
+		{Revocation{}, 3},                              // names nobody
+	} {
+		h.Revoke(tt.r)
+		if heard != tt.want {
+			t.Errorf("after %+v: heard %d, want %d", tt.r, heard, tt.want)
+		}
+	}
+}
