@@ -292,10 +292,15 @@ func (c *committer) begin(ctx context.Context) (*sql.Tx, error) {
 		// Its cache keeps SQLite's default size (2 MiB): at 10,000 open
 		// conversations 16 and 64 MiB gave the same reply latency and 1
 		// and 3 KiB more server memory per open widget. Checkpoints are
-		// the checkpointer's.
-		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
-			_ = conn.Close()
-			return nil, fmt.Errorf("set up the writer connection: %w", err)
+		// the checkpointer's. The savepoints of a batch keep the pages
+		// they change in a sub-journal, which SQLite moves to a temporary
+		// file past 64 KiB (four transactions of a reply's pages), with
+		// its system calls: in memory it is at most the batch's pages.
+		for _, q := range []string{"PRAGMA wal_autocheckpoint = 0", "PRAGMA temp_store = MEMORY"} {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				_ = conn.Close()
+				return nil, fmt.Errorf("set up the writer connection: %w", err)
+			}
 		}
 		c.conn = conn
 	}
