@@ -195,22 +195,13 @@ func (s *Store) AgentByToken(ctx context.Context, hash string, now time.Time) (m
 // the token expires.
 func (s *Store) TokenAgent(ctx context.Context, hash string, now time.Time) (model.Agent, time.Time, error) {
 	var expires int64
-	a, err := scanAgent(scanWith{s.queryRow(ctx, `SELECT `+agentColumnsOf("a")+`, t.expires_at
+	a, err := scanAgent(withExtra{s.queryRow(ctx, `SELECT `+agentColumnsOf("a")+`, t.expires_at
 		FROM agent_tokens t JOIN agents a ON a.id = t.agent_id WHERE t.token_hash = ? AND t.expires_at > ?`, hash, micros(now)), []any{&expires}})
 	if err != nil {
 		return a, time.Time{}, fmt.Errorf("get agent by token: %w", err)
 	}
 	return a, fromMicros(expires), nil
 }
-
-// scanWith scans a row into the destinations it is given, then into
-// extra: a row of a scanner's columns followed by more.
-type scanWith struct {
-	row   interface{ Scan(...any) error }
-	extra []any
-}
-
-func (r scanWith) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }
 
 // DeleteToken removes a token (logout).
 func (s *Store) DeleteToken(ctx context.Context, hash string) error {
