@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/parleychat/parley/internal/model"
@@ -83,7 +82,7 @@ func TestAgentByTokenKept(t *testing.T) {
 		if _, err := f.svc.AgentByToken(ctx, tok); err != nil {
 			t.Fatal(err)
 		}
-		other := openSame(t, f.svc.db)
+		other := openSame(t, f.path)
 		if err := other.DeleteAgentTokens(ctx, bob.ID, ""); err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +101,7 @@ func TestAgentByTokenKept(t *testing.T) {
 		}
 		// The other node deletes the token and tells this one (the hub
 		// calls ForgetTokens).
-		other := openSame(t, f.svc.db)
+		other := openSame(t, f.path)
 		if err := other.DeleteToken(ctx, TokenHash(tok)); err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +116,7 @@ func TestAgentByTokenKept(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Shorten the token's life to half the delay, from another process.
-		other := openSame(t, f.svc.db)
+		other := openSame(t, f.path)
 		if _, err := other.SQL.ExecContext(ctx, `UPDATE agent_tokens SET expires_at = ? WHERE token_hash = ?`,
 			f.now.Add(tokenCacheFor/2).UnixMicro(), TokenHash(tok)); err != nil {
 			t.Fatal(err)
@@ -142,14 +141,11 @@ func TestAgentByTokenKept(t *testing.T) {
 	})
 }
 
-// openSame opens db's SQLite file a second time, as a command would.
-func openSame(t *testing.T, db *store.DB) *store.DB {
+// openSame opens the SQLite file at path a second time, as a command
+// would.
+func openSame(t *testing.T, path string) *store.DB {
 	t.Helper()
-	var path string
-	if err := db.SQL.QueryRowContext(context.Background(), `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
-		t.Fatal(err)
-	}
-	other, err := store.Open(context.Background(), "sqlite:"+filepath.Clean(path))
+	other, err := store.Open(context.Background(), "sqlite:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}

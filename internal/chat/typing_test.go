@@ -63,6 +63,7 @@ func (r *recorder) typing() (out []VisitorTypingData) {
 // a workspace, an agent and a visitor who has a website conversation.
 type typingFixture struct {
 	svc   *Service
+	path  string // the SQLite file
 	pub   *recorder
 	now   *time.Time
 	ws    model.Workspace
@@ -74,7 +75,8 @@ type typingFixture struct {
 func newTypingFixture(t *testing.T) *typingFixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "parley.db"))
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db, err := store.Open(ctx, "sqlite:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func newTypingFixture(t *testing.T) *typingFixture {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	f := &typingFixture{pub: &recorder{}, now: &now}
+	f := &typingFixture{pub: &recorder{}, now: &now, path: path}
 	f.svc = New(db, f.pub, token.NewSigner([]byte("test-secret-0123456789abcdef")), Options{Now: func() time.Time { return *f.now }})
 	if f.ws, err = f.svc.CreateWorkspace(ctx, "Acme"); err != nil {
 		t.Fatal(err)
