@@ -11,7 +11,7 @@ import (
 // tokenCacheFor is how long an agent read for a token is kept: the delay
 // within which a token revoked, or an agent changed, by another node or by
 // a command is refused or seen everywhere. A change made through this
-// process is seen at once (store.DB.AgentsGeneration).
+// process is seen at once (store.DB.AccountsGeneration).
 const tokenCacheFor = 2 * time.Second
 
 // tokenCacheSize bounds the tokens remembered; past it the cache starts
@@ -32,7 +32,7 @@ type tokenCache struct {
 }
 
 // tokenGen is what an entry was read under: the agents' generation in the
-// database (store.DB.AgentsGeneration) and the revocations seen.
+// database (store.DB.AccountsGeneration) and the revocations seen.
 type tokenGen struct{ agents, forgotten uint64 }
 
 type tokenEntry struct {
@@ -87,5 +87,5 @@ func (c *tokenCache) put(hash string, a model.Agent, gen tokenGen, now, expires 
 
 // ForgetTokens drops what is remembered of agents' tokens: a revocation
 // reached this node (from another node, whose writes do not change this
-// process's store.DB.AgentsGeneration).
+// process's store.DB.AccountsGeneration).
 func (s *Service) ForgetTokens() { s.tokens.forget() }

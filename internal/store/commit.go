@@ -204,7 +204,7 @@ func (c *committer) runBatch(batch []*txJob) []bool {
 		}
 		return ok
 	}
-	st := &Store{q: tx, tx: tx, dialect: c.db.dialect, stmts: c.db.stmts, detached: true, counts: c.db.counts, agents: c.db.agents}
+	st := &Store{q: tx, tx: tx, dialect: c.db.dialect, stmts: c.db.stmts, detached: true, counts: c.db.counts, accounts: c.db.accounts}
 	defer st.ended() // before the callers are told
 	single := len(batch) == 1
 	broken := error(nil) // the transaction itself failed: nothing of it can commit

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
@@ -63,10 +64,11 @@ type Store struct {
 	detached bool
 	// counts is what the database ran (nil: not counted).
 	counts *Counts
-	// agents counts the commits that wrote agents or their tokens (see
-	// AgentsGeneration); agentsWritten marks a transaction that did.
-	agents        *atomic.Uint64
-	agentsWritten bool
+	// accounts counts the commits that wrote workspaces, agents or agents'
+	// tokens (see AccountsGeneration); accountsWritten marks a transaction
+	// that did.
+	accounts        *atomic.Uint64
+	accountsWritten bool
 }
 
 // Counts are the statements and the commits a database ran since it was
@@ -101,39 +103,86 @@ func (s *Store) committed() {
 	}
 }
 
-// AgentsGeneration changes after every commit, in this process, that
-// wrote the agents or their tokens: what an agent read before it was the
-// same may be kept while it stays the same. Writes by another process (a
-// command, another node) do not change it.
-func (db *DB) AgentsGeneration() uint64 { return db.agents.Load() }
+// AccountsGeneration changes after every commit, in this process, that
+// wrote a workspace (its settings, its agents' availability), an agent or
+// an agent's token: what was read of them before may be kept while it
+// stays the same. Writes by another process (a command, another node) do
+// not change it.
+func (db *DB) AccountsGeneration() uint64 { return db.accounts.Load() }
 
-// wrote notes a statement that ran: one that writes the agents or their
-// tokens changes AgentsGeneration once it committed (alone, it has; in a
-// transaction, see ended). Every such write is an exec; a write returning
-// rows outside a transaction (PostgreSQL) would be noted as it starts.
+// wrote notes a statement that ran: one that writes the accounts changes
+// AccountsGeneration once it committed (alone, it has; in a transaction,
+// see ended). Every such write is an exec; a write returning rows outside
+// a transaction (PostgreSQL) would be noted as it starts.
 func (s *Store) wrote(q string) {
-	if s.agents == nil || !writesAgents(q) {
+	if s.accounts == nil || !writesAccounts(q) {
 		return
 	}
 	if s.tx != nil {
-		s.agentsWritten = true
+		s.accountsWritten = true
 		return
 	}
-	s.agents.Add(1)
+	s.accounts.Add(1)
 }
 
 // ended is told that the transaction of s committed or rolled back.
 func (s *Store) ended() {
-	if s.agentsWritten {
-		s.agents.Add(1)
+	if s.accountsWritten {
+		s.accounts.Add(1)
 	}
 }
 
-// writesAgents reports whether q may write the agents or their tokens. A
-// statement merely naming them (in a subquery) counts too: a change too
-// many costs a read, one too few would keep a revoked token.
-func writesAgents(q string) bool {
-	return isWrite(q) && (strings.Contains(q, "agents") || strings.Contains(q, "agent_tokens"))
+// writesAccounts reports whether q writes a workspace, an agent or an
+// agent's token: whether the table it writes is one of theirs. Their rows
+// change through no other table's statement (no trigger writes them, and
+// deleting a workspace or an agent, which removes what depends on it,
+// names it).
+func writesAccounts(q string) bool {
+	switch writtenTable(q) {
+	case "workspaces", "agents", "agent_tokens":
+		return true
+	}
+	return false
+}
+
+// writtenTable is the table q writes: the one after INSERT [OR ...] INTO,
+// UPDATE [OR ...] or DELETE FROM ("" for any other statement). A table
+// named elsewhere in q (a subquery, a RETURNING) is only read.
+func writtenTable(q string) string {
+	word := func() string {
+		q = strings.TrimLeft(q, " \t\r\n")
+		end := strings.IndexFunc(q, func(r rune) bool { return r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		if end < 0 {
+			end = len(q)
+		}
+		w := q[:end]
+		q = q[end:]
+		return w
+	}
+	switch verb := word(); {
+	case strings.EqualFold(verb, "INSERT"):
+		w := word()
+		if strings.EqualFold(w, "OR") {
+			word() // REPLACE, IGNORE, ...
+			w = word()
+		}
+		if !strings.EqualFold(w, "INTO") {
+			return ""
+		}
+	case strings.EqualFold(verb, "UPDATE"):
+		if rest := q; strings.EqualFold(word(), "OR") {
+			word()
+		} else {
+			q = rest
+		}
+	case strings.EqualFold(verb, "DELETE"):
+		if !strings.EqualFold(word(), "FROM") {
+			return ""
+		}
+	default:
+		return ""
+	}
+	return strings.ToLower(word())
 }
 
 // DB is an open database.
@@ -198,7 +247,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	st := Store{q: db, dialect: dialect, counts: &Counts{}, agents: &atomic.Uint64{}}
+	st := Store{q: db, dialect: dialect, counts: &Counts{}, accounts: &atomic.Uint64{}}
 	if dialect == SQLite {
 		st.writes = &sync.Mutex{}
 		st.stmts = newStmtCache(db)
@@ -268,7 +317,7 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Store) error) error {
 			_ = tx.Rollback() // fn failed or panicked
 		}
 	}()
-	st := &Store{q: tx, tx: tx, dialect: db.dialect, stmts: db.stmts, counts: db.counts, agents: db.agents}
+	st := &Store{q: tx, tx: tx, dialect: db.dialect, stmts: db.stmts, counts: db.counts, accounts: db.accounts}
 	defer st.ended()
 	if err := fn(st); err != nil {
 		return err

@@ -8,10 +8,10 @@ import (
 	"github.com/parleychat/parley/internal/store"
 )
 
-// TestAgentsGeneration: every write of the agents or their tokens changes
-// the generation once it committed, and nothing else does: what an agent
-// was read as may be kept while it stays the same.
-func TestAgentsGeneration(t *testing.T) {
+// TestAccountsGeneration: every write of a workspace, an agent or an
+// agent's token changes the generation once it committed, and nothing else
+// does: what was read of them may be kept while it stays the same.
+func TestAccountsGeneration(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
@@ -31,13 +31,20 @@ func TestAgentsGeneration(t *testing.T) {
 			{"name and role", func() error { return db.UpdateAgentProfile(ctx, a.ID, "Ann", model.RoleAgent) }, true},
 			{"password", func() error { return db.SetAgentPassword(ctx, a.ID, "hash") }, true},
 			{"a token deleted", func() error { return db.DeleteToken(ctx, "t1") }, true},
+			{"settings", func() error {
+				st := w.Settings
+				st.ContactForm.OfflineRequiresForm = !st.ContactForm.OfflineRequiresForm
+				return db.UpdateSettings(ctx, w.ID, st)
+			}, true},
+			{"availability", func() error { return db.SetAgentsUnavailableSince(ctx, w.ID, &base) }, true},
+			{"workspace name", func() error { return db.RenameWorkspace(ctx, w.ID, "Acme Inc") }, true},
 			{"in a transaction", func() error {
 				return db.InTx(ctx, func(tx *store.Store) error {
-					before := db.AgentsGeneration()
+					before := db.AccountsGeneration()
 					if err := tx.SetAgentStatus(ctx, a.ID, model.StatusOnline); err != nil {
 						return err
 					}
-					if db.AgentsGeneration() != before {
+					if db.AccountsGeneration() != before {
 						t.Error("changed before the commit")
 					}
 					return nil
@@ -54,11 +61,11 @@ func TestAgentsGeneration(t *testing.T) {
 			{"an agent read", func() error { _, err := db.Agent(ctx, a.ID); return err }, false},
 		}
 		for _, tt := range tests {
-			before := db.AgentsGeneration()
+			before := db.AccountsGeneration()
 			if err := tt.write(); err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
 			}
-			if changed := db.AgentsGeneration() != before; changed != tt.changes {
+			if changed := db.AccountsGeneration() != before; changed != tt.changes {
 				t.Errorf("%s: generation changed %v; want %v", tt.name, changed, tt.changes)
 			}
 		}
