@@ -126,6 +126,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	// A token revoked on another node is refused here at once, not after
 	// this node's memory of it ends.
 	hub.OnAgentRevoked(svc.ForgetTokens)
+	hub.OnWidgetsFrame(svc.ForgetSites)
 	if err := svc.EnsureDefaultWorkspace(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create default workspace: %w", err)

@@ -113,7 +113,7 @@ func (s *Service) AgentByToken(ctx context.Context, tok string) (model.Agent, er
 		return model.Agent{}, newError(CodeInvalidToken, "missing or invalid token")
 	}
 	h, now := hashToken(tok), s.now()
-	gen := tokenGen{s.db.AccountsGeneration(), s.tokens.forgotten.Load()}
+	gen := s.tokens.generation(s.db.AccountsGeneration())
 	if a, ok := s.tokens.get(h, gen, now); ok {
 		return a, nil
 	}

@@ -130,7 +130,8 @@ type Service struct {
 	agentConns    map[string]int
 	availCache    map[string]bool // workspace → last published availability
 	sessionKeys   *sessionKeys
-	tokens        *tokenCache
+	tokens        *kept[model.Agent]   // by token hash
+	sites         *kept[siteWorkspace] // by site key
 	quotaNoted    map[string]time.Time // workspace → last note of a full quota
 }
 
@@ -181,7 +182,8 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 		agentConns:  map[string]int{},
 		availCache:  map[string]bool{},
 		sessionKeys: newSessionKeys(),
-		tokens:      newTokenCache(),
+		tokens:      newKept[model.Agent](),
+		sites:       newKept[siteWorkspace](),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/i18n"
@@ -47,10 +48,7 @@ type SessionLanguage struct {
 // visitor is stored with it: a new visitor is created with it, a known
 // one is written only where it changed.
 func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr string, id *Identity, lang SessionLanguage, sc SessionContext) (Session, error) {
-	w, avail, err := s.db.SiteWorkspace(ctx, siteKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return Session{}, &Error{Code: CodeUnknownSite, Message: "unknown site key", Err: err}
-	}
+	w, avail, err := s.siteWorkspace(ctx, siteKey)
 	if err != nil {
 		return Session{}, err
 	}
@@ -141,6 +139,33 @@ func (s *Service) Session(ctx context.Context, siteKey, visitorToken, addr strin
 	sess.ContactFormRequired = contactFormRequired(w.Settings, avail, v)
 	s.sessionKeys.remember(v.Key(), s.now())
 	return sess, nil
+}
+
+// siteWorkspace is a site's workspace and whether any of its agents is
+// available.
+type siteWorkspace struct {
+	w     model.Workspace
+	avail bool
+}
+
+// siteWorkspace reads the workspace of a site key and whether any of its
+// agents is available, as SiteWorkspace, or takes them from what a session
+// of the last moments read (see kept): every widget opening asks.
+func (s *Service) siteWorkspace(ctx context.Context, siteKey string) (model.Workspace, bool, error) {
+	now := s.now()
+	gen := s.sites.generation(s.db.AccountsGeneration())
+	if k, ok := s.sites.get(siteKey, gen, now); ok {
+		return k.w, k.avail, nil
+	}
+	w, avail, err := s.db.SiteWorkspace(ctx, siteKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return w, false, &Error{Code: CodeUnknownSite, Message: "unknown site key", Err: err}
+	}
+	if err != nil {
+		return w, false, err
+	}
+	s.sites.put(siteKey, siteWorkspace{w, avail}, gen, now, time.Time{})
+	return w, avail, nil
 }
 
 // contactFormRequired tells whether the workspace demands an email before it

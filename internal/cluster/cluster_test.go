@@ -71,18 +71,32 @@ func TestTwoNodesBehaveAsOne(t *testing.T) {
 	a, b, relay, siteKey := cl.a, cl.b, cl.relay, cl.siteKey
 	token := cl.token
 
-	// The agent works on node B.
-	agentWS := dial(t, "ws://"+b.addr+"/api/v1/ws?token="+token)
-	apptest.Call(t, "PUT", b.url+"/api/v1/me/status", token, map[string]string{"status": "online"}, nil)
-
-	// The visitor is on node A.
+	// A first visitor opens the widget on node A while nobody is online.
 	var sess struct {
-		VisitorToken string `json:"visitor_token"`
-		Visitor      struct {
+		VisitorToken    string `json:"visitor_token"`
+		AgentsAvailable bool   `json:"agents_available"`
+		Visitor         struct {
 			ID string `json:"id"`
 		} `json:"visitor"`
 	}
 	apptest.Call(t, "POST", a.url+"/api/widget/v1/session", "", map[string]string{"site_key": siteKey}, &sess)
+	if sess.AgentsAvailable {
+		t.Fatal("agents available before anyone went online")
+	}
+	early := dial(t, "ws://"+a.addr+"/api/widget/v1/ws?visitor_token="+sess.VisitorToken)
+
+	// The agent works on node B.
+	agentWS := dial(t, "ws://"+b.addr+"/api/v1/ws?token="+token)
+	apptest.Call(t, "PUT", b.url+"/api/v1/me/status", token, map[string]string{"status": "online"}, nil)
+	// Node A's widgets learn it; from then on, so do A's new sessions
+	// (what A remembered of the site is forgotten).
+	early.waitFor("agents", `"available":true`)
+
+	// The visitor is on node A.
+	apptest.Call(t, "POST", a.url+"/api/widget/v1/session", "", map[string]string{"site_key": siteKey}, &sess)
+	if !sess.AgentsAvailable {
+		t.Error("a session on A, after A's widgets were told an agent is online on B: agents unavailable")
+	}
 	widget := dial(t, "ws://"+a.addr+"/api/widget/v1/ws?visitor_token="+sess.VisitorToken)
 	widget.send(`{"type":"contact","email":"vera@example.com","name":"Vera"}`)
 	widget.waitFor("contact")

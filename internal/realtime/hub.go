@@ -177,12 +177,21 @@ type Hub struct {
 	// agentRevoked is told of every revocation of an agent's tokens, this
 	// node's and the other nodes' (see OnAgentRevoked).
 	agentRevoked atomic.Pointer[func()]
+	// widgetsFrame is told of every frame for all the widgets of a
+	// workspace (see OnWidgetsFrame).
+	widgetsFrame atomic.Pointer[func()]
 }
 
 // OnAgentRevoked makes f called whenever a revocation of an agent's
 // tokens reaches this node, before its connections close: what was
 // remembered of the tokens must be read again.
 func (h *Hub) OnAgentRevoked(f func()) { h.agentRevoked.Store(&f) }
+
+// OnWidgetsFrame makes f called whenever a frame for all the widgets of a
+// workspace reaches this node, this node's or another's, before the
+// widgets are sent it: such a frame tells that the agents' availability
+// changed, and what was remembered of it must be read again.
+func (h *Hub) OnWidgetsFrame(f func()) { h.widgetsFrame.Store(&f) }
 
 // tombstone is a revocation and when this node saw it.
 type tombstone struct {
@@ -272,7 +281,12 @@ func (h *Hub) ToAgents(workspaceID string, frame []byte) { h.fanout(h.agents, wo
 func (h *Hub) ToVisitor(visitorID string, frame []byte) { h.fanout(h.visitors, visitorID, frame) }
 
 // ToWidgets queues a frame for every widget open on a workspace's site.
-func (h *Hub) ToWidgets(workspaceID string, frame []byte) { h.fanout(h.widgets, workspaceID, frame) }
+func (h *Hub) ToWidgets(workspaceID string, frame []byte) {
+	if f := h.widgetsFrame.Load(); f != nil {
+		(*f)()
+	}
+	h.fanout(h.widgets, workspaceID, frame)
+}
 
 // Counts reports open widget and dashboard connections.
 func (h *Hub) Counts() (widgets, dashboards int) {

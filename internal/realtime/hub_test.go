@@ -296,3 +296,27 @@ func TestOnAgentRevoked(t *testing.T) {
 		}
 	}
 }
+
+// TestOnWidgetsFrame: the hook hears every frame for all the widgets of a
+// workspace (an availability change), whether or not this node holds one
+// of them, and no frame for dashboards or for one visitor.
+func TestOnWidgetsFrame(t *testing.T) {
+	h := NewHub()
+	heard := 0
+	h.OnWidgetsFrame(func() { heard++ })
+	for _, tt := range []struct {
+		name string
+		send func()
+		want int
+	}{
+		{"widgets", func() { h.ToWidgets("w1", []byte(`{"type":"agents"}`)) }, 1},
+		{"dashboards", func() { h.ToAgents("w1", []byte(`{}`)) }, 1},
+		{"one visitor", func() { h.ToVisitor("v1", []byte(`{}`)) }, 1},
+		{"widgets of another workspace", func() { h.ToWidgets("w2", []byte(`{"type":"agents"}`)) }, 2},
+	} {
+		tt.send()
+		if heard != tt.want {
+			t.Errorf("after %s: heard %d, want %d", tt.name, heard, tt.want)
+		}
+	}
+}
