@@ -204,6 +204,15 @@ func TestSiteWorkspaceKept(t *testing.T) {
 			t.Fatalf("again: workspace %s, %d statements; want %s from memory", w.ID, n, f.ws.ID)
 		}
 	})
+	t.Run("a first-time visitor's look reads what a session kept", func(t *testing.T) {
+		read(t)
+		before, _ := f.svc.db.Counts()
+		look, err := f.svc.WidgetLook(ctx, f.ws.SiteKey, SessionLanguage{Locale: "fr"})
+		after, _ := f.svc.db.Counts()
+		if err != nil || after != before || look.Locale != "fr" {
+			t.Fatalf("look %+v, %d statements, %v; want fr from memory", look, after-before, err)
+		}
+	})
 	t.Run("availability changed here is seen at once", func(t *testing.T) {
 		status(t, model.StatusOnline)
 		if _, avail, _ := read(t); !avail {

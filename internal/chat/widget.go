@@ -2,14 +2,12 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/i18n"
 	"github.com/parleychat/parley/internal/model"
-	"github.com/parleychat/parley/internal/store"
 )
 
 // Codes of refused widget settings.
@@ -128,10 +126,7 @@ type Look struct {
 
 // WidgetLook answers a site's look in the language lang resolves to.
 func (s *Service) WidgetLook(ctx context.Context, siteKey string, lang SessionLanguage) (Look, error) {
-	w, err := s.db.WorkspaceBySiteKey(ctx, siteKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return Look{}, &Error{Code: CodeUnknownSite, Message: "unknown site key", Err: err}
-	}
+	w, _, err := s.siteWorkspace(ctx, siteKey)
 	if err != nil {
 		return Look{}, err
 	}

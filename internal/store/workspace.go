@@ -72,18 +72,9 @@ func (s *Store) Workspace(ctx context.Context, id string) (model.Workspace, erro
 	return w, nil
 }
 
-// WorkspaceBySiteKey returns the workspace a widget's site key belongs to.
-func (s *Store) WorkspaceBySiteKey(ctx context.Context, key string) (model.Workspace, error) {
-	w, err := scanWorkspace(s.queryRow(ctx, `SELECT `+workspaceColumns+` FROM workspaces WHERE site_key = ?`, key))
-	if err != nil {
-		return w, fmt.Errorf("get workspace by site key: %w", err)
-	}
-	return w, nil
-}
-
-// SiteWorkspace is WorkspaceBySiteKey with whether any of the workspace's
-// agents is available (online or invisible), read in the same query: what
-// a widget's session needs.
+// SiteWorkspace returns the workspace a widget's site key belongs to, with
+// whether any of its agents is available (online or invisible), read in
+// the same query: what a widget's session needs.
 func (s *Store) SiteWorkspace(ctx context.Context, key string) (model.Workspace, bool, error) {
 	w, avail, err := s.workspaceAvailable(ctx, "site_key", key)
 	if err != nil {

@@ -40,10 +40,10 @@ func TestWorkspaceLookups(t *testing.T) {
 			wantErr error
 		}{
 			{"by id", func() (model.Workspace, error) { return db.Workspace(ctx, w.ID) }, nil},
-			{"by site key", func() (model.Workspace, error) { return db.WorkspaceBySiteKey(ctx, "site-acme") }, nil},
+			{"by site key", func() (model.Workspace, error) { w, _, err := db.SiteWorkspace(ctx, "site-acme"); return w, err }, nil},
 			{"by name", func() (model.Workspace, error) { return db.WorkspaceByName(ctx, "Acme") }, nil},
 			{"unknown id", func() (model.Workspace, error) { return db.Workspace(ctx, model.NewID()) }, store.ErrNotFound},
-			{"unknown site key", func() (model.Workspace, error) { return db.WorkspaceBySiteKey(ctx, "site-none") }, store.ErrNotFound},
+			{"unknown site key", func() (model.Workspace, error) { w, _, err := db.SiteWorkspace(ctx, "site-none"); return w, err }, store.ErrNotFound},
 			{"unknown name", func() (model.Workspace, error) { return db.WorkspaceByName(ctx, "acme") }, store.ErrNotFound},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
