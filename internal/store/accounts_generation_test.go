@@ -30,7 +30,10 @@ func TestAccountsGeneration(t *testing.T) {
 			{"status", func() error { return db.SetAgentStatus(ctx, a.ID, model.StatusOffline) }, true},
 			{"name and role", func() error { return db.UpdateAgentProfile(ctx, a.ID, "Ann", model.RoleAgent) }, true},
 			{"password", func() error { return db.SetAgentPassword(ctx, a.ID, "hash") }, true},
+			{"a token created", func() error { return db.CreateToken(ctx, "t2", a.ID, base, base.Add(time.Hour)) }, true},
 			{"a token deleted", func() error { return db.DeleteToken(ctx, "t1") }, true},
+			{"an agent's tokens deleted", func() error { return db.DeleteAgentTokens(ctx, a.ID, "") }, true},
+			{"a dashboard closed", func() error { return db.SetAgentDisconnectedAt(ctx, a.ID, &base) }, true},
 			{"settings", func() error {
 				st := w.Settings
 				st.ContactForm.OfflineRequiresForm = !st.ContactForm.OfflineRequiresForm
@@ -55,6 +58,13 @@ func TestAccountsGeneration(t *testing.T) {
 					return tx.CreateReply(ctx, model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
 						Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID}, Kind: model.KindReply,
 						Channel: model.MsgChannelDashboard, Body: "Hi", CreatedAt: base})
+				})
+			}, false},
+			{"a visitor's message", func() error {
+				return db.InTx(ctx, func(tx *store.Store) error {
+					return tx.CreateVisitorMessage(ctx, model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
+						Author: model.Author{Kind: model.AuthorVisitor, ID: &v.ID}, Kind: model.KindReply,
+						Channel: model.MsgChannelWidget, Body: "Hello", CreatedAt: base})
 				})
 			}, false},
 			{"a visitor", func() error { newVisitor(t, db, w.ID, nil); return nil }, false},

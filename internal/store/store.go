@@ -136,18 +136,47 @@ func (s *Store) ended() {
 // agent's token: whether the table it writes is one of theirs. Their rows
 // change through no other table's statement (no trigger writes them, and
 // deleting a workspace or an agent, which removes what depends on it,
-// names it).
+// names it). A statement of a form writtenTable does not parse (a WITH, a
+// quoted name, a comment first) counts when it may write and names one of
+// them: a form added later errs towards a read too many, never a stale
+// token.
 func writesAccounts(q string) bool {
 	switch writtenTable(q) {
 	case "workspaces", "agents", "agent_tokens":
 		return true
+	case "":
+		return !isRead(q) && namesAccounts(q) && mayWrite(q)
+	}
+	return false
+}
+
+func namesAccounts(q string) bool {
+	return strings.Contains(q, "agents") || strings.Contains(q, "agent_tokens") || strings.Contains(q, "workspaces")
+}
+
+// isRead reports whether q is a SELECT, which writes nothing.
+func isRead(q string) bool {
+	q = strings.TrimLeft(q, " \t\r\n")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
+}
+
+// mayWrite reports whether a word of q is a keyword that writes.
+func mayWrite(q string) bool {
+	words := strings.FieldsFunc(q, func(r rune) bool { return r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for _, w := range words {
+		for _, kw := range []string{"INSERT", "UPDATE", "DELETE", "REPLACE"} {
+			if strings.EqualFold(w, kw) {
+				return true
+			}
+		}
 	}
 	return false
 }
 
 // writtenTable is the table q writes: the one after INSERT [OR ...] INTO,
-// UPDATE [OR ...] or DELETE FROM ("" for any other statement). A table
-// named elsewhere in q (a subquery, a RETURNING) is only read.
+// UPDATE [OR ...] [ONLY] or DELETE FROM [ONLY], without its schema ("" for
+// any other statement). A table named elsewhere in q (a subquery, a
+// RETURNING) is only read.
 func writtenTable(q string) string {
 	word := func() string {
 		q = strings.TrimLeft(q, " \t\r\n")
@@ -159,30 +188,42 @@ func writtenTable(q string) string {
 		q = q[end:]
 		return w
 	}
+	// skip reads the next word if it is kw, and leaves q as it was if not.
+	skip := func(kw string) bool {
+		rest := q
+		if strings.EqualFold(word(), kw) {
+			return true
+		}
+		q = rest
+		return false
+	}
 	switch verb := word(); {
 	case strings.EqualFold(verb, "INSERT"):
-		w := word()
-		if strings.EqualFold(w, "OR") {
+		if skip("OR") {
 			word() // REPLACE, IGNORE, ...
-			w = word()
 		}
-		if !strings.EqualFold(w, "INTO") {
+		if !skip("INTO") {
 			return ""
 		}
 	case strings.EqualFold(verb, "UPDATE"):
-		if rest := q; strings.EqualFold(word(), "OR") {
+		if skip("OR") {
 			word()
-		} else {
-			q = rest
 		}
+		skip("ONLY")
 	case strings.EqualFold(verb, "DELETE"):
-		if !strings.EqualFold(word(), "FROM") {
+		if !skip("FROM") {
 			return ""
 		}
+		skip("ONLY")
 	default:
 		return ""
 	}
-	return strings.ToLower(word())
+	table := word()
+	if strings.HasPrefix(q, ".") { // schema.table
+		q = q[1:]
+		table = word()
+	}
+	return strings.ToLower(table)
 }
 
 // DB is an open database.
