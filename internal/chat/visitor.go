@@ -153,6 +153,8 @@ type siteWorkspace struct {
 // of the last moments read (see kept): every widget opening asks.
 func (s *Service) siteWorkspace(ctx context.Context, siteKey string) (model.Workspace, bool, error) {
 	now := s.now()
+	// The generation is taken before the read: a change committed while
+	// it runs makes the entry one the next session does not take.
 	gen := s.sites.generation(s.db.AccountsGeneration())
 	if k, ok := s.sites.get(siteKey, gen, now); ok {
 		return k.w, k.avail, nil

@@ -3,6 +3,7 @@ package realtime
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -302,8 +303,16 @@ func TestOnAgentRevoked(t *testing.T) {
 // of them, and no frame for dashboards or for one visitor.
 func TestOnWidgetsFrame(t *testing.T) {
 	h := NewHub()
+	widget := NewConn("w1", "v9", "")
+	h.Register(widget)
 	heard := 0
-	h.OnWidgetsFrame(func() { heard++ })
+	var queued []int // the frames the widget of w1 held at each call
+	h.OnWidgetsFrame(func() {
+		heard++
+		widget.mu.Lock()
+		defer widget.mu.Unlock()
+		queued = append(queued, len(widget.queue))
+	})
 	for _, tt := range []struct {
 		name string
 		send func()
@@ -318,5 +327,10 @@ func TestOnWidgetsFrame(t *testing.T) {
 		if heard != tt.want {
 			t.Errorf("after %s: heard %d, want %d", tt.name, heard, tt.want)
 		}
+	}
+	// Called before the widgets are sent the frame: a session answered
+	// after a widget saw it reads again.
+	if want := []int{0, 1}; !slices.Equal(queued, want) {
+		t.Errorf("frames queued for the widget at each call: %v, want %v", queued, want)
 	}
 }
