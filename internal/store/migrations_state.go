@@ -3,13 +3,16 @@ package store
 import (
 	"context"
 	"fmt"
+	"hash/crc64"
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
-// migrator reads and applies the embedded migrations.
-func (db *DB) migrator() (*goose.Provider, error) {
+// migrator reads and applies the embedded migrations, one process at a
+// time (see locked).
+func (db *DB) migrator(ctx context.Context) (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return nil, err
@@ -30,14 +33,40 @@ func (db *DB) migrator() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(d, db.SQL, sub, goose.WithGoMigrations(addressMigration(db.dialect), search, searchDetail, searchLater))
+	opts := []goose.ProviderOption{goose.WithGoMigrations(addressMigration(db.dialect), search, searchDetail, searchLater)}
+	lockOpt, err := db.locked(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(d, db.SQL, sub, append(opts, lockOpt)...)
+}
+
+// locked is how migrations keep to one process at a time, so that nodes
+// (or a server and a command) starting together on a new database do not
+// apply the same migration twice: on PostgreSQL a session advisory lock
+// keyed by the schema migrated (goose's), polled every second for up to
+// five minutes; on SQLite a lock on a file beside the database.
+func (db *DB) locked(ctx context.Context) (goose.ProviderOption, error) {
+	if db.dialect != Postgres {
+		return goose.WithLocker(&fileLocker{path: db.path + "-migrate.lock"}), nil
+	}
+	var schema string
+	if err := db.SQL.QueryRowContext(ctx, `SELECT current_database() || '.' || current_schema()`).Scan(&schema); err != nil {
+		return nil, fmt.Errorf("read schema for the migration lock: %w", err)
+	}
+	id := int64(crc64.Checksum([]byte("parley migrations "+schema), crc64.MakeTable(crc64.ECMA)))
+	l, err := lock.NewPostgresSessionLocker(lock.WithLockID(id), lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return nil, fmt.Errorf("migration lock: %w", err)
+	}
+	return goose.WithSessionLocker(l), nil
 }
 
 // MigrationsCurrent reports an error unless the database has every
 // migration this build knows (a database migrated further by a newer
 // build counts as current).
 func (db *DB) MigrationsCurrent(ctx context.Context) error {
-	p, err := db.migrator()
+	p, err := db.migrator(ctx)
 	if err != nil {
 		return fmt.Errorf("read migrations: %w", err)
 	}

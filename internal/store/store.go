@@ -229,7 +229,8 @@ func writtenTable(q string) string {
 // DB is an open database.
 type DB struct {
 	Store
-	SQL *sql.DB
+	SQL  *sql.DB
+	path string // the SQLite file ("" on PostgreSQL)
 }
 
 // Open opens the database named by url ("sqlite:PATH" or "postgres://...").
@@ -240,10 +241,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db      *sql.DB
 		err     error
 		dialect Dialect
+		path    string
 	)
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
-		path := strings.TrimPrefix(url, "sqlite:")
+		path = strings.TrimPrefix(url, "sqlite:")
 		path = strings.TrimPrefix(path, "//")
 		if path == "" {
 			return nil, fmt.Errorf("open database: empty sqlite path in %q", url)
@@ -293,7 +295,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		st.writes = &sync.Mutex{}
 		st.stmts = newStmtCache(db)
 	}
-	d := &DB{Store: st, SQL: db}
+	d := &DB{Store: st, SQL: db, path: path}
 	if dialect == SQLite {
 		d.commits = newCommitter(d)
 	}
@@ -319,7 +321,7 @@ func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
 
 // Migrate applies the embedded migrations that have not run yet.
 func (db *DB) Migrate(ctx context.Context) error {
-	p, err := db.migrator()
+	p, err := db.migrator(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

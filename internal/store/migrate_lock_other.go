@@ -1,0 +1,16 @@
+//go:build !unix
+
+package store
+
+import (
+	"context"
+	"database/sql"
+)
+
+// fileLocker does nothing where flock is missing: two processes starting
+// at once on one SQLite file may then see one of them fail its migration
+// (run it again).
+type fileLocker struct{ path string }
+
+func (*fileLocker) Lock(context.Context, *sql.DB) error   { return nil }
+func (*fileLocker) Unlock(context.Context, *sql.DB) error { return nil }
