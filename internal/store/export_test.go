@@ -8,7 +8,7 @@ import (
 // MigrateUpTo applies the migrations up to and including version, for
 // tests of a migration on data written by the versions before it.
 func (db *DB) MigrateUpTo(ctx context.Context, version int64) error {
-	p, err := db.migrator(ctx)
+	p, err := db.migrator(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -19,7 +19,7 @@ func (db *DB) MigrateUpTo(ctx context.Context, version int64) error {
 // MigrateDownTo undoes the migrations after version, for tests of what a
 // migration does to rows stored before it.
 func (db *DB) MigrateDownTo(ctx context.Context, version int64) error {
-	p, err := db.migrator(ctx)
+	p, err := db.migrator(ctx, true)
 	if err != nil {
 		return err
 	}

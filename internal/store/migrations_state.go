@@ -10,9 +10,9 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
-// migrator reads and applies the embedded migrations, one process at a
-// time (see locked).
-func (db *DB) migrator(ctx context.Context) (*goose.Provider, error) {
+// migrator reads and applies the embedded migrations; with lock, one
+// process at a time (see locked): reading the versions needs no lock.
+func (db *DB) migrator(ctx context.Context, withLock bool) (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return nil, err
@@ -34,11 +34,14 @@ func (db *DB) migrator(ctx context.Context) (*goose.Provider, error) {
 		return nil, err
 	}
 	opts := []goose.ProviderOption{goose.WithGoMigrations(addressMigration(db.dialect), search, searchDetail, searchLater)}
-	lockOpt, err := db.locked(ctx)
-	if err != nil {
-		return nil, err
+	if withLock {
+		lockOpt, err := db.locked(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, lockOpt)
 	}
-	return goose.NewProvider(d, db.SQL, sub, append(opts, lockOpt)...)
+	return goose.NewProvider(d, db.SQL, sub, opts...)
 }
 
 // locked is how migrations keep to one process at a time, so that nodes
@@ -66,7 +69,7 @@ func (db *DB) locked(ctx context.Context) (goose.ProviderOption, error) {
 // migration this build knows (a database migrated further by a newer
 // build counts as current).
 func (db *DB) MigrationsCurrent(ctx context.Context) error {
-	p, err := db.migrator(ctx)
+	p, err := db.migrator(ctx, false)
 	if err != nil {
 		return fmt.Errorf("read migrations: %w", err)
 	}

@@ -321,7 +321,7 @@ func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
 
 // Migrate applies the embedded migrations that have not run yet.
 func (db *DB) Migrate(ctx context.Context) error {
-	p, err := db.migrator(ctx)
+	p, err := db.migrator(ctx, true)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
