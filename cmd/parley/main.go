@@ -121,6 +121,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	release, err := store.HoldServer(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer release()
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -24,27 +25,69 @@ type fileLocker struct {
 
 // Lock waits for the lock until ctx ends.
 func (l *fileLocker) Lock(ctx context.Context, _ *sql.DB) error {
-	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := lockFile(ctx, l.path, true)
 	if err != nil {
-		return fmt.Errorf("open migration lock: %w", err)
+		return fmt.Errorf("migration lock (another process is migrating): %w", err)
+	}
+	l.f = f
+	return nil
+}
+
+// errHeld is a lock another process holds.
+var errHeld = errors.New("held by another process")
+
+// lockFile takes an exclusive lock on the file at path, created if need
+// be: at once (errHeld when another process holds it), or when wait
+// until ctx ends. The lock lasts until the file returned is closed, or the
+// process ends.
+func lockFile(ctx context.Context, path string, wait bool) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err // the path is in it
 	}
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
-			l.f = f
-			return nil
+			return f, nil
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			f.Close()
-			return fmt.Errorf("take migration lock %s: %w", l.path, err)
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if !wait && errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, errHeld)
 		}
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return fmt.Errorf("wait for migration lock %s (another process is migrating): %w", l.path, ctx.Err())
+			return nil, fmt.Errorf("lock %s: %w", path, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// HoldServer takes a SQLite database for this process's server, for as
+// long as it runs: a file is served by one process at a time (its events
+// and its forwarding pass through that process's memory; several nodes
+// need PostgreSQL). ErrServed when another process serves it. PostgreSQL's
+// nodes share their database: there is nothing to hold.
+func HoldServer(url string) (release func(), err error) {
+	path, ok := sqlitePath(url)
+	if !ok {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("hold the database for this server: %w", err)
+	}
+	f, err := lockFile(context.Background(), path+"-serve.lock", false)
+	if errors.Is(err, errHeld) {
+		return nil, fmt.Errorf("%w: %s", ErrServed, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hold the database for this server: %w", err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // Unlock releases the lock.

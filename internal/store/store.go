@@ -245,8 +245,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	)
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
-		path = strings.TrimPrefix(url, "sqlite:")
-		path = strings.TrimPrefix(path, "//")
+		path, _ = sqlitePath(url)
 		if path == "" {
 			return nil, fmt.Errorf("open database: empty sqlite path in %q", url)
 		}
@@ -301,6 +300,17 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	return d, nil
 }
+
+// sqlitePath is the file of a "sqlite:PATH" URL; false for another URL.
+func sqlitePath(url string) (string, bool) {
+	if !strings.HasPrefix(url, "sqlite:") {
+		return "", false
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//"), true
+}
+
+// ErrServed is a SQLite database another process already serves.
+var ErrServed = errors.New("another parley serve is running on this SQLite database (a SQLite file is served by one process; run several nodes on PostgreSQL)")
 
 // Dialect reports the database's SQL flavour.
 func (s *Store) Dialect() Dialect { return s.dialect }
