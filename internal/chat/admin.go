@@ -113,19 +113,13 @@ func (s *Service) AgentByToken(ctx context.Context, tok string) (model.Agent, er
 		return model.Agent{}, newError(CodeInvalidToken, "missing or invalid token")
 	}
 	h, now := hashToken(tok), s.now()
-	gen := s.tokens.generation(s.db.AccountsGeneration())
-	if a, ok := s.tokens.get(h, gen, now); ok {
-		return a, nil
-	}
-	a, expires, err := s.db.TokenAgent(ctx, h, now)
-	if errors.Is(err, store.ErrNotFound) {
-		return a, &Error{Code: CodeInvalidToken, Message: "missing, invalid or expired token", Err: err}
-	}
-	if err != nil {
-		return a, err
-	}
-	s.tokens.put(h, a, gen, now, expires)
-	return a, nil
+	return s.tokens.read(h, s.db.AccountsGeneration(), now, func() (model.Agent, time.Time, error) {
+		a, expires, err := s.db.TokenAgent(ctx, h, now)
+		if errors.Is(err, store.ErrNotFound) {
+			err = &Error{Code: CodeInvalidToken, Message: "missing, invalid or expired token", Err: err}
+		}
+		return a, expires, err
+	})
 }
 
 // Logout revokes a token and closes the dashboards opened with it.

@@ -357,7 +357,8 @@ func (s *Service) removeAgent(ctx context.Context, a model.Agent) error {
 // current one; every other token and session of theirs stops, with its
 // open dashboards. tok is the token of the request, which stays valid.
 func (s *Service) ChangePassword(ctx context.Context, actor model.Agent, tok, current, next string) error {
-	// The password as stored now: actor may be a moment old (tokenCache).
+	// The password as stored now: actor may be a moment old (kept with its
+	// token, see kept).
 	stored, err := s.db.Agent(ctx, actor.ID)
 	if err != nil {
 		return notFound(err, "agent")

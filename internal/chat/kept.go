@@ -42,10 +42,22 @@ type keptEntry[V any] struct {
 
 func newKept[V any]() *kept[V] { return &kept[V]{m: map[string]keptEntry[V]{}} }
 
-// generation is what a value read now is read under, given the accounts'
-// generation in the database.
-func (c *kept[V]) generation(accounts uint64) keptGen {
-	return keptGen{accounts, c.forgotten.Load()}
+// read returns the value of key as kept, or as load reads it now, kept
+// then until load's end (zero: none) or keptFor, whichever is first. The
+// generation is taken before load runs (accounts is read by the caller,
+// before the call): a change committed while it runs makes the entry one
+// the next read does not take. What load fails to find is not kept.
+func (c *kept[V]) read(key string, accounts uint64, now time.Time, load func() (V, time.Time, error)) (V, error) {
+	gen := keptGen{accounts, c.forgotten.Load()}
+	if v, ok := c.get(key, gen, now); ok {
+		return v, nil
+	}
+	v, ends, err := load()
+	if err != nil {
+		return v, err
+	}
+	c.put(key, v, gen, now, ends)
+	return v, nil
 }
 
 // forget drops every entry, and those being read now.

@@ -152,22 +152,14 @@ type siteWorkspace struct {
 // agents is available, as SiteWorkspace, or takes them from what a session
 // of the last moments read (see kept): every widget opening asks.
 func (s *Service) siteWorkspace(ctx context.Context, siteKey string) (model.Workspace, bool, error) {
-	now := s.now()
-	// The generation is taken before the read: a change committed while
-	// it runs makes the entry one the next session does not take.
-	gen := s.sites.generation(s.db.AccountsGeneration())
-	if k, ok := s.sites.get(siteKey, gen, now); ok {
-		return k.w, k.avail, nil
-	}
-	w, avail, err := s.db.SiteWorkspace(ctx, siteKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return w, false, &Error{Code: CodeUnknownSite, Message: "unknown site key", Err: err}
-	}
-	if err != nil {
-		return w, false, err
-	}
-	s.sites.put(siteKey, siteWorkspace{w, avail}, gen, now, time.Time{})
-	return w, avail, nil
+	k, err := s.sites.read(siteKey, s.db.AccountsGeneration(), s.now(), func() (siteWorkspace, time.Time, error) {
+		w, avail, err := s.db.SiteWorkspace(ctx, siteKey)
+		if errors.Is(err, store.ErrNotFound) {
+			err = &Error{Code: CodeUnknownSite, Message: "unknown site key", Err: err}
+		}
+		return siteWorkspace{w, avail}, time.Time{}, err
+	})
+	return k.w, k.avail, err
 }
 
 // contactFormRequired tells whether the workspace demands an email before it
