@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -33,6 +32,19 @@ func (l *fileLocker) Lock(ctx context.Context, _ *sql.DB) error {
 	return nil
 }
 
+// Unlock releases the lock.
+func (l *fileLocker) Unlock(context.Context, *sql.DB) error {
+	if l.f == nil {
+		return nil
+	}
+	defer func() { l.f = nil }()
+	// Closing the descriptor releases its lock.
+	if err := l.f.Close(); err != nil {
+		return fmt.Errorf("release migration lock: %w", err)
+	}
+	return nil
+}
+
 // errHeld is a lock another process holds.
 var errHeld = errors.New("held by another process")
 
@@ -47,14 +59,15 @@ func lockFile(ctx context.Context, path string, wait bool) (*os.File, error) {
 	}
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
+		switch {
+		case err == nil:
 			return f, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case !errors.Is(err, syscall.EWOULDBLOCK):
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		if !wait && errors.Is(err, syscall.EWOULDBLOCK) {
+		case !wait:
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, errHeld)
 		}
@@ -77,7 +90,7 @@ func HoldServer(url string) (release func(), err error) {
 	if !ok {
 		return func() {}, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := makeDir(path); err != nil {
 		return nil, fmt.Errorf("hold the database for this server: %w", err)
 	}
 	f, err := lockFile(context.Background(), path+"-serve.lock", false)
@@ -88,17 +101,4 @@ func HoldServer(url string) (release func(), err error) {
 		return nil, fmt.Errorf("hold the database for this server: %w", err)
 	}
 	return func() { f.Close() }, nil
-}
-
-// Unlock releases the lock.
-func (l *fileLocker) Unlock(context.Context, *sql.DB) error {
-	if l.f == nil {
-		return nil
-	}
-	defer func() { l.f = nil }()
-	// Closing the descriptor releases its lock.
-	if err := l.f.Close(); err != nil {
-		return fmt.Errorf("release migration lock: %w", err)
-	}
-	return nil
 }

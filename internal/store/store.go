@@ -162,8 +162,7 @@ func isRead(q string) bool {
 
 // mayWrite reports whether a word of q is a keyword that writes.
 func mayWrite(q string) bool {
-	words := strings.FieldsFunc(q, func(r rune) bool { return r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	for _, w := range words {
+	for _, w := range strings.FieldsFunc(q, notInWord) {
 		for _, kw := range []string{"INSERT", "UPDATE", "DELETE", "REPLACE"} {
 			if strings.EqualFold(w, kw) {
 				return true
@@ -173,6 +172,9 @@ func mayWrite(q string) bool {
 	return false
 }
 
+// notInWord reports whether r ends a word of SQL (a keyword or a name).
+func notInWord(r rune) bool { return r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) }
+
 // writtenTable is the table q writes: the one after INSERT [OR ...] INTO,
 // UPDATE [OR ...] [ONLY] or DELETE FROM [ONLY], without its schema ("" for
 // any other statement). A table named elsewhere in q (a subquery, a
@@ -180,7 +182,7 @@ func mayWrite(q string) bool {
 func writtenTable(q string) string {
 	word := func() string {
 		q = strings.TrimLeft(q, " \t\r\n")
-		end := strings.IndexFunc(q, func(r rune) bool { return r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		end := strings.IndexFunc(q, notInWord)
 		if end < 0 {
 			end = len(q)
 		}
@@ -249,10 +251,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		if path == "" {
 			return nil, fmt.Errorf("open database: empty sqlite path in %q", url)
 		}
-		if dir := filepath.Dir(path); dir != "." {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return nil, fmt.Errorf("open database: create directory: %w", err)
-			}
+		if err := makeDir(path); err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
 		}
 		if err := createPrivate(path); err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
@@ -307,6 +307,16 @@ func sqlitePath(url string) (string, bool) {
 		return "", false
 	}
 	return strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//"), true
+}
+
+// makeDir creates the directory of a SQLite file, if need be.
+func makeDir(path string) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("create directory: %w", err)
+		}
+	}
+	return nil
 }
 
 // ErrServed is a SQLite database another process already serves.
