@@ -32,6 +32,7 @@ type config struct {
 	runs        int
 	concurrency int
 	only        string
+	trace       string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -48,6 +49,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.runs, "runs", 2, "runs of each server, alternating")
 	fs.IntVar(&cfg.concurrency, "open-concurrency", 64, "connections being opened at once")
 	fs.StringVar(&cfg.only, "only", "", "run only this server (parley or centrifugo)")
+	fs.StringVar(&cfg.trace, "trace", "", "append every message's send time and latency to this CSV file (server,run,rate,seq,sent_unix_ns,latency_ns; latency 0: not received)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -285,7 +285,7 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 		}
 	}
 	for _, rate := range cfg.rates {
-		rr, err := sendAt(ctx, cfg, s, pid, clients, rate, &tr)
+		rr, err := sendAt(ctx, cfg, s, pid, clients, rate, run, &tr)
 		if err != nil {
 			return res, err
 		}
@@ -315,7 +315,7 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 // sendAt publishes at rate for cfg.duration to random clients, each call in
 // its own goroutine (an open loop: a slow server shows as latency, not as
 // a lower rate), then waits up to 5 s for what is still on its way.
-func sendAt(ctx context.Context, cfg config, s server, pid int, clients []*client, rate float64, trp *atomic.Pointer[tracker]) (rateResult, error) {
+func sendAt(ctx context.Context, cfg config, s server, pid int, clients []*client, rate float64, run int, trp *atomic.Pointer[tracker]) (rateResult, error) {
 	rr := rateResult{rate: rate}
 	n := int(rate * cfg.duration.Seconds())
 	t := &tracker{sent: make([]atomic.Int64, n), got: make([]atomic.Int64, n)}
@@ -381,6 +381,11 @@ func sendAt(ctx context.Context, cfg config, s server, pid int, clients []*clien
 		}
 	}
 	rr.lost = n - rr.failed - len(rr.latencies)
+	if cfg.trace != "" {
+		if err := writeTrace(cfg.trace, s.name(), run, rate, t); err != nil {
+			return rr, err
+		}
+	}
 	sort.Slice(rr.latencies, func(i, j int) bool { return rr.latencies[i] < rr.latencies[j] })
 	if _, err := waitQuiet(ctx, pid); err != nil { // as after the opens
 		return rr, err
@@ -389,6 +394,28 @@ func sendAt(ctx context.Context, cfg config, s server, pid int, clients []*clien
 		logf("  per message at %.0f/s: %.2f statements, %.2f commits", rate, rr.db.statements, rr.db.commits)
 	}
 	return rr, nil
+}
+
+// writeTrace appends one line per message of a rate's run to path, so
+// that where a tail comes from (a garbage collection, a checkpoint) can
+// be lined up with the server's own log.
+func writeTrace(path, server string, run int, rate float64, t *tracker) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("trace: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	for i := range t.sent {
+		fmt.Fprintf(w, "%s,%d,%g,%d,%d,%d\n", server, run+1, rate, i, t.sent[i].Load(), t.got[i].Load())
+	}
+	if err := w.Flush(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("trace: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("trace: %w", err)
+	}
+	return nil
 }
 
 // parallel calls f for 0..n-1 with at most width calls at once; the first
