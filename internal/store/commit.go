@@ -57,6 +57,14 @@ type committer struct {
 	// checkpoints and indexes are told after each commit; see
 	// checkpointer and indexLoop.
 	checkpoints, indexes chan struct{}
+	// tail is when the checkpointer copied the whole log it saw (unix
+	// nanoseconds; 0: it did not since the writer's last finish): the
+	// writer copies the rest; see finishCheckpoint.
+	tail atomic.Int64
+	// every is the least time between two checkpoints (nanoseconds) and
+	// restartPages the log past which the writer starts it over; see
+	// checkpoint.
+	every, restartPages atomic.Int64
 	// mu is held for reading while a job is queued, for writing to close:
 	// no job enters the queue after the loop's last look at it.
 	mu     sync.RWMutex
@@ -89,6 +97,8 @@ func (db *DB) WatchWriter(w WriterWatch) bool {
 func newCommitter(db *DB) *committer {
 	c := &committer{db: db, jobs: make(chan *txJob, maxBatch), quit: make(chan struct{}),
 		checkpoints: make(chan struct{}, 1), indexes: make(chan struct{}, 1)}
+	c.every.Store(int64(checkpointInterval))
+	c.restartPages.Store(restartPages)
 	c.wg.Add(3)
 	go c.loop()
 	go c.checkpointer()
@@ -165,6 +175,35 @@ func (c *committer) loop() {
 		}
 		c.commit(batch)
 		clear(batch)
+		if t := c.tail.Load(); t != 0 && (len(c.jobs) == 0 || time.Since(time.Unix(0, t)) > time.Duration(c.every.Load())) {
+			c.finishCheckpoint()
+		}
+	}
+}
+
+// finishCheckpoint copies into the database file the little the
+// checkpointer's last pass left in the write-ahead log: the commits made
+// while it ran. SQLite starts the log over, writing its first pages
+// again, only at a transaction that begins with the whole log copied; the
+// checkpointer's pass alone never gets there while commits go on (each
+// pass ends behind the commits made during it), and the log then grew by
+// every page written, about 17 a reply, as long as writes went on (a
+// gigabyte in 20 s at 1,000 replies a second), each page one more
+// extending write and its filesystem journal entry. The writer does it
+// between batches, on its own connection: no commit can come in between,
+// so the log is whole copied, and the next commit starts it over. It costs
+// the writer the copy of what was committed during the checkpointer's
+// passes and an fsync of those pages: it does it when nothing waits, or,
+// when the writes never pause, once the checkpointer's interval passed.
+func (c *committer) finishCheckpoint() {
+	c.tail.Store(0)
+	if c.conn == nil {
+		return
+	}
+	c.db.writes.Lock()
+	defer c.db.writes.Unlock()
+	if _, err := c.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		slog.Warn("checkpoint the SQLite write-ahead log", "err", err)
 	}
 }
 
@@ -316,7 +355,7 @@ func (c *committer) begin(ctx context.Context) (*sql.Tx, error) {
 
 // checkpointInterval is the least time between two checkpoints while
 // writes go on.
-var checkpointInterval = time.Second
+const checkpointInterval = time.Second
 
 // checkpointer copies the write-ahead log into the database file, at most
 // once a checkpointInterval while there are writes, on a connection of
@@ -334,16 +373,43 @@ func (c *committer) checkpointer() {
 		case <-c.quit:
 			return
 		}
-		if _, err := c.db.SQL.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-			slog.Warn("checkpoint the SQLite write-ahead log", "err", err)
-		}
+		c.checkpoint(ctx)
 		select {
-		case <-time.After(checkpointInterval):
+		case <-time.After(time.Duration(c.every.Load())):
 		case <-c.quit:
 			return
 		}
 	}
 }
+
+// checkpoint is one pass of the checkpointer: a passive checkpoint, and
+// a second one at once (it copies what was committed during the first);
+// when they copied the whole log they saw and the log has grown past
+// restartPages, the writer copies the rest (finishCheckpoint) so that the
+// log starts over. A smaller log starts over by itself whenever the
+// writes pause for as long as a checkpoint.
+func (c *committer) checkpoint(ctx context.Context) {
+	var busy, logged, copied int
+	for range 2 {
+		err := c.db.SQL.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logged, &copied)
+		if err != nil {
+			slog.Warn("checkpoint the SQLite write-ahead log", "err", err)
+			return
+		}
+		if copied < logged || int64(logged) < c.restartPages.Load() {
+			// A reader holds older pages (the writer could not copy
+			// more), or the log is small enough to wait for a pause.
+			return
+		}
+	}
+	c.tail.CompareAndSwap(0, time.Now().UnixNano())
+}
+
+// restartPages is the size of the write-ahead log, in pages, past which
+// the writer finishes the checkpointer's work to start the log over: 64
+// MiB of 4 KiB pages, about a second of replies at a thousand a second.
+// Below it the writer is left alone: each finish costs it an fsync.
+const restartPages = 16384
 
 // callJob runs a job's function, turning a panic into an error for the
 // batch and keeping it to raise again in the caller.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // MigrateUpTo applies the migrations up to and including version, for
@@ -36,4 +37,12 @@ func (s *Store) Rebind(q string) string { return s.rebind(q) }
 // returns (such as the pages pruned beyond what VisitorPages lists).
 func (db *DB) QueryRow(ctx context.Context, q string, args ...any) interface{ Scan(...any) error } {
 	return db.queryRow(ctx, q, args...)
+}
+
+// SetCheckpointing sets the least time between two checkpoints of a
+// SQLite database and the write-ahead log's size, in pages, past which its
+// writer starts the log over.
+func (db *DB) SetCheckpointing(every time.Duration, restartPages int) {
+	db.commits.every.Store(int64(every))
+	db.commits.restartPages.Store(int64(restartPages))
 }

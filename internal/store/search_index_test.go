@@ -109,3 +109,35 @@ func TestWriteAheadLogCheckpointed(t *testing.T) {
 	}
 	waitFor(t, "database file grown by the checkpoints", func() bool { return size() > before+300*2000 })
 }
+
+// TestWriteAheadLogStartsOver: under writes that never pause, the log
+// stays near the size past which the writer starts it over, instead of
+// growing by every page written (a checkpoint that runs beside the writes
+// always ends behind them, and SQLite starts the log over only at a
+// transaction that begins with all of it copied).
+func TestWriteAheadLogStartsOver(t *testing.T) {
+	db := openSQLite(t)
+	db.SetCheckpointing(5*time.Millisecond, 200)
+	ctx := t.Context()
+	var path string
+	if err := db.SQL.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorkspace(t, db, "A", base)
+	c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+	// Each message writes about ten pages of log: 8,000 of them, one
+	// after the other, write 320 MiB.
+	body := string(make([]byte, 2000))
+	for range 8000 {
+		newMessage(t, db, c, model.AuthorAgent, model.KindComment, "x"+body)
+	}
+	st, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 200 pages of 4 KiB, and what is written during the checkpointer's
+	// two passes and its interval: 10 to 20 MiB here.
+	if st.Size() > 64<<20 {
+		t.Errorf("write-ahead log grew to %d bytes", st.Size())
+	}
+}
