@@ -190,6 +190,14 @@ func TestMetricsAfterAChat(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", w.name, w.labels, got, w.value)
 		}
 	}
+	// A request's time is counted from a quarter of a millisecond: most
+	// take less than Prometheus's default first bucket (5 ms).
+	for _, le := range []string{"0.00025", "0.0005", "0.001", "0.0025", "0.005", "10", "+Inf"} {
+		labels := map[string]string{"route": "POST /api/v1/conversations/{id}/messages", "code": "201", "le": le}
+		if value(m, "parley_http_request_duration_seconds_bucket", labels) < 0 {
+			t.Errorf("parley_http_request_duration_seconds_bucket%v missing", labels)
+		}
+	}
 	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "go_gc_duration_seconds_count", "go_sched_latencies_seconds_count", "parley_forward_scheduled"} {
 		if value(m, name, nil) < 0 {
 			t.Errorf("%s missing", name)

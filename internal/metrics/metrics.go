@@ -61,7 +61,7 @@ func New() *Metrics {
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "parley_http_request_duration_seconds",
 			Help:    "HTTP requests by route pattern (never the raw path) and status code. WebSocket connections are not requests and are left out.",
-			Buckets: prometheus.DefBuckets,
+			Buckets: requestBuckets,
 		}, []string{"route", "code"}),
 		decided: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_forward_decisions_total",
@@ -161,6 +161,12 @@ func (m *Metrics) WatchDatabase(counts func() (statements, commits int64)) {
 		ch <- prometheus.MustNewConstMetric(commits, prometheus.CounterValue, float64(c))
 	}, descs: []*prometheus.Desc{stmts, commits}})
 }
+
+// requestBuckets span an HTTP request's time from a reply stored and sent
+// (under a millisecond on a quiet node) to a search or an export of many
+// seconds: Prometheus's default buckets start at 5 ms, under which most
+// requests fall, and their percentiles could not be read.
+var requestBuckets = []float64{0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 // writerBuckets span a transaction's wait for SQLite's writer and a
 // batch's time: from a commit alone (a fraction of a millisecond) to the
