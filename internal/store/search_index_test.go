@@ -3,6 +3,7 @@ package store_test
 import (
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,30 +115,48 @@ func TestWriteAheadLogCheckpointed(t *testing.T) {
 // stays near the size past which the writer starts it over, instead of
 // growing by every page written (a checkpoint that runs beside the writes
 // always ends behind them, and SQLite starts the log over only at a
-// transaction that begins with all of it copied).
+// transaction that begins with all of it copied), with one writer or
+// eight at once.
 func TestWriteAheadLogStartsOver(t *testing.T) {
-	db := openSQLite(t)
-	db.SetCheckpointing(5*time.Millisecond, 200)
-	ctx := t.Context()
-	var path string
-	if err := db.SQL.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
-		t.Fatal(err)
-	}
-	w := newWorkspace(t, db, "A", base)
-	c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
-	// Each message writes about ten pages of log: 8,000 of them, one
-	// after the other, write 320 MiB.
-	body := string(make([]byte, 2000))
-	for range 8000 {
-		newMessage(t, db, c, model.AuthorAgent, model.KindComment, "x"+body)
-	}
-	st, err := os.Stat(path + "-wal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// 200 pages of 4 KiB, and what is written during the checkpointer's
-	// two passes and its interval: 10 to 20 MiB here.
-	if st.Size() > 64<<20 {
-		t.Errorf("write-ahead log grew to %d bytes", st.Size())
+	for _, writers := range []int{1, 8} {
+		t.Run(fmt.Sprintf("writers=%d", writers), func(t *testing.T) {
+			db := openSQLite(t)
+			db.SetCheckpointing(5*time.Millisecond, 200)
+			ctx := t.Context()
+			var path string
+			if err := db.SQL.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+				t.Fatal(err)
+			}
+			w := newWorkspace(t, db, "A", base)
+			// Each message writes about ten pages of log: 8,000 of
+			// them write 320 MiB.
+			body := string(make([]byte, 2000))
+			var wg sync.WaitGroup
+			for range writers {
+				c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+				wg.Go(func() {
+					for range 8000 / writers {
+						m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
+							Author: model.Author{Kind: model.AuthorSystem}, Kind: model.KindComment,
+							Channel: model.MsgChannelDashboard, Body: "x" + body, CreatedAt: base}
+						if err := db.CreateMessage(ctx, m); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			st, err := os.Stat(path + "-wal")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 200 pages of 4 KiB, and what is written during the
+			// checkpointer's two passes and its interval: 10 to 20 MiB
+			// here.
+			if st.Size() > 64<<20 {
+				t.Errorf("write-ahead log grew to %d bytes", st.Size())
+			}
+		})
 	}
 }
