@@ -206,6 +206,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		// Only the status is needed of the conversation before (to tell
 		// a reopening); asking for an email needs the visitor too.
 		var before model.Conversation
+		var assigned bool
 		var err error
 		if asksEmail {
 			if before, err = tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
@@ -214,9 +215,10 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 			if err := canAskEmail(before); err != nil {
 				return err
 			}
+			assigned = before.Assignee != nil
 		} else {
 			var webhooks bool
-			if before.Status, webhooks, err = tx.ConversationStatus(ctx, a.WorkspaceID, conversationID); err != nil {
+			if before.Status, assigned, webhooks, err = tx.ConversationStatus(ctx, a.WorkspaceID, conversationID); err != nil {
 				return notFound(err, "conversation")
 			}
 			if !webhooks {
@@ -226,7 +228,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		if kind == model.KindReply {
 			// A reply reopens the conversation, and whoever answers an
 			// unassigned conversation takes it.
-			if err := tx.CreateReply(ctx, msg); err != nil {
+			if err := tx.CreateReply(ctx, msg, !assigned); err != nil {
 				return err
 			}
 		} else {

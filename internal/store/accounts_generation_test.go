@@ -57,7 +57,7 @@ func TestAccountsGeneration(t *testing.T) {
 				return db.InTx(ctx, func(tx *store.Store) error {
 					return tx.CreateReply(ctx, model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
 						Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID}, Kind: model.KindReply,
-						Channel: model.MsgChannelDashboard, Body: "Hi", CreatedAt: base})
+						Channel: model.MsgChannelDashboard, Body: "Hi", CreatedAt: base}, true)
 				})
 			}, false},
 			{"a visitor's message", func() error {

@@ -210,21 +210,22 @@ func (s *Store) TouchConversation(ctx context.Context, id string, at time.Time, 
 	return nil
 }
 
-// ConversationStatus returns a conversation's status, and whether its
-// workspace has an enabled webhook, or ErrNotFound when it is not one of
-// the workspace's: what a reply needs to know of the conversation before
-// it is written, without the joins of Conversation (and, in a workspace
-// without webhooks, without a look at their subscriptions).
-func (s *Store) ConversationStatus(ctx context.Context, workspaceID, id string) (status string, webhooks bool, err error) {
-	err = s.queryRow(ctx, `SELECT status, EXISTS (SELECT 1 FROM webhooks w WHERE w.workspace_id = conversations.workspace_id AND w.disabled_at IS NULL)
-		FROM conversations WHERE id = ? AND workspace_id = ?`, id, workspaceID).Scan(&status, &webhooks)
+// ConversationStatus returns a conversation's status, whether it is
+// assigned, and whether its workspace has an enabled webhook, or
+// ErrNotFound when it is not one of the workspace's: what a reply needs
+// to know of the conversation before it is written, without the joins of
+// Conversation (and, in a workspace without webhooks, without a look at
+// their subscriptions).
+func (s *Store) ConversationStatus(ctx context.Context, workspaceID, id string) (status string, assigned, webhooks bool, err error) {
+	err = s.queryRow(ctx, `SELECT status, assignee_id IS NOT NULL, EXISTS (SELECT 1 FROM webhooks w WHERE w.workspace_id = conversations.workspace_id AND w.disabled_at IS NULL)
+		FROM conversations WHERE id = ? AND workspace_id = ?`, id, workspaceID).Scan(&status, &assigned, &webhooks)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("get status of conversation %s: %w", id, err)
+		return "", false, false, fmt.Errorf("get status of conversation %s: %w", id, err)
 	}
-	return status, webhooks, nil
+	return status, assigned, webhooks, nil
 }
 
 // SetAgentRead moves the agents' read cursor of a conversation.

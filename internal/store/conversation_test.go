@@ -173,8 +173,8 @@ func conversationIDs(cs []model.Conversation) []string {
 	return ids
 }
 
-// ConversationStatus reads the status, and whether the conversation's own
-// workspace has an enabled webhook.
+// ConversationStatus reads the status, whether the conversation is
+// assigned, and whether its own workspace has an enabled webhook.
 func TestConversationStatusForReply(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {
@@ -189,21 +189,27 @@ func TestConversationStatusForReply(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		read := func(step string, wantHooks bool) {
+		read := func(step string, wantAssigned, wantHooks bool) {
 			t.Helper()
-			status, hooks, err := db.ConversationStatus(ctx, w.ID, c.ID)
+			status, assigned, hooks, err := db.ConversationStatus(ctx, w.ID, c.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			check(t, step+": status", status, "open")
+			check(t, step+": assigned", assigned, wantAssigned)
 			check(t, step+": webhooks", hooks, wantHooks)
 		}
-		read("no webhook", false)
+		read("no webhook", false, false)
 		hook(other)
-		read("a webhook of another workspace", false)
+		read("a webhook of another workspace", false, false)
 		hook(w)
-		read("a webhook of its workspace", true)
-		if _, _, err := db.ConversationStatus(ctx, other.ID, c.ID); !errors.Is(err, store.ErrNotFound) {
+		read("a webhook of its workspace", false, true)
+		ann := newAgent(t, db, w.ID, "online", nil).ID
+		if err := db.SetAssignee(ctx, w.ID, c.ID, &ann); err != nil {
+			t.Fatal(err)
+		}
+		read("assigned", true, true)
+		if _, _, _, err := db.ConversationStatus(ctx, other.ID, c.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("read from another workspace: err = %v, want ErrNotFound", err)
 		}
 	})

@@ -62,14 +62,23 @@ func (s *Store) CreateMessage(ctx context.Context, m model.Message) error {
 // CreateReply is CreateMessage for an agent's reply (m.Author.ID is the
 // agent), with what the reply does to its conversation in the statement
 // that records its activity: the conversation is open again, touched at
-// m.CreatedAt, and the replying agent's when it was unassigned.
-func (s *Store) CreateReply(ctx context.Context, m model.Message) error {
+// m.CreatedAt, and, with claim (the caller read it unassigned in the same
+// transaction), the replying agent's. Without claim the statement leaves
+// assignee_id out: SQLite rewrites an index entry whenever its column is
+// set, even to the same value, a page of log more for every reply.
+func (s *Store) CreateReply(ctx context.Context, m model.Message, claim bool) error {
 	if err := s.insertMessage(ctx, m); err != nil {
 		return err
 	}
+	assign := ""
+	args := []any{micros(m.CreatedAt)}
+	if claim {
+		assign = "assignee_id = COALESCE(assignee_id, ?), "
+		args = append(args, m.Author.ID)
+	}
 	_, err := s.exec(ctx, `UPDATE conversations SET last_message_at = ?, status = 'open', closed_at = NULL,
-		assignee_id = COALESCE(assignee_id, ?), activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END
-		WHERE id = ? AND workspace_id = ?`, micros(m.CreatedAt), m.Author.ID, m.ID, m.ID, m.ConversationID, m.WorkspaceID)
+		`+assign+`activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END
+		WHERE id = ? AND workspace_id = ?`, append(args, m.ID, m.ID, m.ConversationID, m.WorkspaceID)...)
 	if err != nil {
 		return fmt.Errorf("touch conversation %s for a reply: %w", m.ConversationID, err)
 	}

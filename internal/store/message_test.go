@@ -200,20 +200,20 @@ func TestMessageList(t *testing.T) {
 }
 
 // An agent's reply reopens its conversation, touches it, makes it the
-// agent's when unassigned (never taking it from another), and is its
-// newest activity.
+// agent's when it claims it (never taking it from another; without the
+// claim the assignee is left as it is), and is its newest activity.
 func TestCreateReply(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		w := newWorkspace(t, db, "W", base)
 		ann, bob := newAgent(t, db, w.ID, "online", nil).ID, newAgent(t, db, w.ID, "online", nil).ID
-		reply := func(c model.Conversation, agentID string, at time.Time) model.Message {
+		reply := func(c model.Conversation, agentID string, at time.Time, claim bool) model.Message {
 			t.Helper()
 			m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
 				Author: model.Author{Kind: model.AuthorAgent, ID: &agentID, Name: new("Agent")},
 				Kind:   model.KindReply, Channel: model.MsgChannelDashboard, Body: "an answer", CreatedAt: at}
-			if err := db.CreateReply(ctx, m); err != nil {
+			if err := db.CreateReply(ctx, m, claim); err != nil {
 				t.Fatal(err)
 			}
 			return m
@@ -231,7 +231,12 @@ func TestCreateReply(t *testing.T) {
 		if err := db.SetConversationStatus(ctx, w.ID, closed.ID, "closed", at(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		m := reply(closed, ann, at(time.Hour))
+		// Without the claim, an unassigned conversation stays so.
+		reply(closed, bob, at(30*time.Minute), false)
+		if got := get(closed); got.Assignee != nil {
+			t.Fatalf("assignee after an unclaiming reply %+v, want none", got.Assignee)
+		}
+		m := reply(closed, ann, at(time.Hour), true)
 		got := get(closed)
 		check(t, "status", got.Status, "open")
 		if got.Assignee == nil || got.Assignee.ID != ann {
@@ -241,7 +246,7 @@ func TestCreateReply(t *testing.T) {
 		check(t, "activity", got.ActivityID, m.ID)
 
 		// Bob answers Ann's conversation: it stays hers.
-		m2 := reply(closed, bob, at(2*time.Hour))
+		m2 := reply(closed, bob, at(2*time.Hour), true)
 		got = get(closed)
 		if got.Assignee == nil || got.Assignee.ID != ann {
 			t.Fatalf("assignee after another agent's reply %+v, want %s", got.Assignee, ann)

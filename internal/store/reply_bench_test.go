@@ -63,17 +63,18 @@ func BenchmarkReply(b *testing.B) {
 					id := convs[int(n.Add(1))%len(convs)]
 					start := time.Now()
 					err := db.InTx(ctx, func(tx *store.Store) error {
-						if _, _, err := tx.ConversationStatus(ctx, w.ID, id); err != nil {
+						_, assigned, _, err := tx.ConversationStatus(ctx, w.ID, id)
+						if err != nil {
 							return err
 						}
 						now := time.Now()
 						m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: id,
 							Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name},
 							Kind:   model.KindReply, Channel: model.MsgChannelDashboard, Body: "a reply of a few words", CreatedAt: now}
-						if err := tx.CreateReply(ctx, m); err != nil {
+						if err := tx.CreateReply(ctx, m, !assigned); err != nil {
 							return err
 						}
-						_, err := tx.Conversation(ctx, w.ID, id)
+						_, err = tx.Conversation(ctx, w.ID, id)
 						return err
 					})
 					if err != nil {
