@@ -18,7 +18,54 @@ func TestConversationsByIDLooksUpIDs(t *testing.T) {
 	for i := range args {
 		args[i] = "id"
 	}
-	rows, err := db.SQL.QueryContext(ctx, "EXPLAIN QUERY PLAN "+conversationsByIDQuery(len(args)), args...)
+	plan := queryPlan(t, db, conversationsByIDQuery(len(args)), args...)
+	if len(plan) == 0 || !strings.HasPrefix(plan[0], "SEARCH c USING INDEX sqlite_autoindex_conversations_1 (id=?)") {
+		t.Errorf("plan:\n%s\nwant the conversations searched by id first", strings.Join(plan, "\n"))
+	}
+}
+
+// The index of the visitors online lists only them (a partial index): a
+// new visitor writes no entry into it, an opening one and a leave one
+// entry each, and the queries of the visitors online still read it.
+func TestOnlineVisitorsIndexListsOnlyThem(t *testing.T) {
+	ctx := t.Context()
+	db := openSQLite(t)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.SQL.QueryContext(ctx, `SELECT name, partial FROM pragma_index_list('visitors')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial := map[string]bool{}
+	for rows.Next() {
+		var name string
+		var p bool
+		if err := rows.Scan(&name, &p); err != nil {
+			t.Fatal(err)
+		}
+		partial[name] = p
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := partial["visitors_online"]; !ok || !p {
+		t.Errorf("visitors_online: present %v, partial %v; want a partial index", ok, p)
+	}
+	for _, q := range []string{`SELECT id FROM visitors WHERE online = 1`,
+		`SELECT v.id FROM visitors v WHERE v.online = 1
+		AND NOT EXISTS (SELECT 1 FROM presence p WHERE p.kind = 'visitor' AND p.subject_id = v.id)`} {
+		plan := queryPlan(t, db, q)
+		if len(plan) == 0 || !strings.Contains(plan[0], "INDEX visitors_online") {
+			t.Errorf("plan of %s:\n%s\nwant the visitors online read from their index", q, strings.Join(plan, "\n"))
+		}
+	}
+}
+
+// queryPlan returns the lines of SQLite's plan for q.
+func queryPlan(t *testing.T, db *DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.SQL.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +82,5 @@ func TestConversationsByIDLooksUpIDs(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if len(plan) == 0 || !strings.HasPrefix(plan[0], "SEARCH c USING INDEX sqlite_autoindex_conversations_1 (id=?)") {
-		t.Errorf("plan:\n%s\nwant the conversations searched by id first", strings.Join(plan, "\n"))
-	}
+	return plan
 }
