@@ -33,7 +33,11 @@ func (db *DB) migrator(ctx context.Context, withLock bool) (*goose.Provider, err
 	if err != nil {
 		return nil, err
 	}
-	opts := []goose.ProviderOption{goose.WithGoMigrations(addressMigration(db.dialect), search, searchDetail, searchLater)}
+	presence, err := dialectMigration(103, "00103_presence_by_subject", db.dialect)
+	if err != nil {
+		return nil, err
+	}
+	opts := []goose.ProviderOption{goose.WithGoMigrations(addressMigration(db.dialect), search, searchDetail, searchLater, presence)}
 	if withLock {
 		lockOpt, err := db.locked(ctx)
 		if err != nil {

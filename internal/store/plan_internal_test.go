@@ -84,3 +84,32 @@ func queryPlan(t *testing.T, db *DB, q string, args ...any) []string {
 	}
 	return plan
 }
+
+// Presence is keyed by subject first: its lookups by visitor or agent
+// read its key (a row is one b-tree's entry, not a table's row and two
+// indexes' entries).
+func TestPresenceLookedUpByItsKey(t *testing.T) {
+	ctx := t.Context()
+	db := openSQLite(t)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`SELECT 1 FROM presence WHERE kind = 'visitor' AND subject_id = 'v' LIMIT 1`,
+		`DELETE FROM presence WHERE node_id = 'n' AND kind = 'visitor' AND subject_id = 'v'`,
+		`SELECT v.id FROM visitors v WHERE v.online = 1
+		AND NOT EXISTS (SELECT 1 FROM presence p WHERE p.kind = 'visitor' AND p.subject_id = v.id)`,
+	} {
+		plan := strings.Join(queryPlan(t, db, q), "\n")
+		if !strings.Contains(plan, "USING PRIMARY KEY (kind=? AND subject_id=?") {
+			t.Errorf("plan of %s:\n%s\nwant presence searched by its key", q, plan)
+		}
+	}
+	var indexes int
+	if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_index_list('presence') WHERE origin = 'c'`).Scan(&indexes); err != nil {
+		t.Fatal(err)
+	}
+	if indexes != 0 {
+		t.Errorf("presence has %d indexes besides its key, want none", indexes)
+	}
+}
