@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"embed"
 	"fmt"
 	"hash/crc64"
 	"io/fs"
+	"path"
+	"strconv"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -21,23 +26,11 @@ func (db *DB) migrator(ctx context.Context, withLock bool) (*goose.Provider, err
 	if db.dialect == Postgres {
 		d = goose.DialectPostgres
 	}
-	search, err := dialectMigration(24, "00024_search", db.dialect)
+	byDialect, err := dialectMigrationsOf(db.dialect)
 	if err != nil {
 		return nil, err
 	}
-	searchDetail, err := dialectMigration(90, "00090_search_detail", db.dialect)
-	if err != nil {
-		return nil, err
-	}
-	searchLater, err := dialectMigration(100, "00100_search_later", db.dialect)
-	if err != nil {
-		return nil, err
-	}
-	presence, err := dialectMigration(103, "00103_presence_by_subject", db.dialect)
-	if err != nil {
-		return nil, err
-	}
-	opts := []goose.ProviderOption{goose.WithGoMigrations(addressMigration(db.dialect), search, searchDetail, searchLater, presence)}
+	opts := []goose.ProviderOption{goose.WithGoMigrations(append([]*goose.Migration{addressMigration(db.dialect)}, byDialect...)...)}
 	if withLock {
 		lockOpt, err := db.locked(ctx)
 		if err != nil {
@@ -85,4 +78,67 @@ func (db *DB) MigrationsCurrent(ctx context.Context) error {
 		return fmt.Errorf("schema at version %d, this build needs %d (run parley migrate)", current, target)
 	}
 	return nil
+}
+
+// Some migrations differ by dialect (the search index: FTS5 on SQLite,
+// tsvector on PostgreSQL; the presence table's key), so each is a Go
+// migration reading its dialect's files in migrations/dialect, named
+// VERSION_NAME.DIALECT.sql and VERSION_NAME.DIALECT.down.sql; the
+// numbered .sql files in migrations are shared.
+//
+//go:embed migrations/dialect/*.sql
+var dialectMigrations embed.FS
+
+// dialectMigrationsOf returns the migrations of migrations/dialect, each
+// with its version read from its files' names.
+func dialectMigrationsOf(d Dialect) ([]*goose.Migration, error) {
+	files, err := fs.Glob(dialectMigrations, "migrations/dialect/*.sqlite.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []*goose.Migration
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".sqlite.sql") // not a .down.sql file
+		digits, _, _ := strings.Cut(name, "_")
+		version, err := strconv.ParseInt(digits, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: no version in its name", f)
+		}
+		m, err := dialectMigration(version, name, d)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
+
+// dialectMigration is the migration of version whose files are name's
+// for dialect d.
+func dialectMigration(version int64, name string, d Dialect) (*goose.Migration, error) {
+	dialect := ".sqlite"
+	if d == Postgres {
+		dialect = ".postgres"
+	}
+	run := func(file string) (*goose.GoFunc, error) {
+		text, err := dialectMigrations.ReadFile("migrations/dialect/" + file)
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", file, err)
+		}
+		return &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(text)); err != nil {
+				return fmt.Errorf("migration %s: %w", file, err)
+			}
+			return nil
+		}}, nil
+	}
+	up, err := run(name + dialect + ".sql")
+	if err != nil {
+		return nil, err
+	}
+	down, err := run(name + dialect + ".down.sql")
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewGoMigration(version, up, down), nil
 }

@@ -3,52 +3,14 @@ package store
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/parleychat/parley/internal/search"
 )
-
-// The search migration differs by dialect (FTS5 on SQLite, tsvector on
-// PostgreSQL), so it is a Go migration reading the dialect's file; the
-// numbered .sql files beside it are shared.
-//
-//go:embed migrations/dialect/*.sql
-var dialectMigrations embed.FS
-
-func dialectMigration(version int64, name string, d Dialect) (*goose.Migration, error) {
-	dialect := ".sqlite"
-	if d == Postgres {
-		dialect = ".postgres"
-	}
-	run := func(file string) (*goose.GoFunc, error) {
-		text, err := dialectMigrations.ReadFile("migrations/dialect/" + file)
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", file, err)
-		}
-		return &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(text)); err != nil {
-				return fmt.Errorf("migration %s: %w", file, err)
-			}
-			return nil
-		}}, nil
-	}
-	up, err := run(name + dialect + ".sql")
-	if err != nil {
-		return nil, err
-	}
-	down, err := run(name + dialect + ".down.sql")
-	if err != nil {
-		return nil, err
-	}
-	return goose.NewGoMigration(version, up, down), nil
-}
 
 // SearchHit is a match of a search: a message (MessageID set) or a visitor
 // whose name or email matched (one hit per conversation of theirs).
