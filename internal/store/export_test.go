@@ -46,3 +46,6 @@ func (db *DB) SetCheckpointing(every time.Duration, restartPages int) {
 	db.commits.every.Store(int64(every))
 	db.commits.restartPages.Store(int64(restartPages))
 }
+
+// File is the SQLite database's file.
+func (db *DB) File() string { return db.path }

@@ -87,11 +87,7 @@ func TestSearchFindsWhatWasJustWritten(t *testing.T) {
 // the database file receives the writes: the checkpointer copies them.
 func TestWriteAheadLogCheckpointed(t *testing.T) {
 	db := openSQLite(t)
-	ctx := t.Context()
-	var path string
-	if err := db.SQL.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
-		t.Fatal(err)
-	}
+	path := db.File()
 	size := func() int64 {
 		st, err := os.Stat(path)
 		if err != nil {
@@ -123,10 +119,7 @@ func TestWriteAheadLogStartsOver(t *testing.T) {
 			db := openSQLite(t)
 			db.SetCheckpointing(5*time.Millisecond, 200)
 			ctx := t.Context()
-			var path string
-			if err := db.SQL.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
-				t.Fatal(err)
-			}
+			path := db.File()
 			w := newWorkspace(t, db, "A", base)
 			// Each message writes about ten pages of log: 8,000 of
 			// them write 320 MiB.
