@@ -82,7 +82,7 @@ func TestAgentByTokenKept(t *testing.T) {
 		if _, err := f.svc.AgentByToken(ctx, tok); err != nil {
 			t.Fatal(err)
 		}
-		other := openSame(t, f.path)
+		other := openSQLite(t, f.path)
 		if err := other.DeleteAgentTokens(ctx, bob.ID, ""); err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func TestAgentByTokenKept(t *testing.T) {
 		}
 		// The other node deletes the token and tells this one (the hub
 		// calls ForgetTokens).
-		other := openSame(t, f.path)
+		other := openSQLite(t, f.path)
 		if err := other.DeleteToken(ctx, TokenHash(tok)); err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func TestAgentByTokenKept(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Shorten the token's life to half the delay, from another process.
-		other := openSame(t, f.path)
+		other := openSQLite(t, f.path)
 		if _, err := other.SQL.ExecContext(ctx, `UPDATE agent_tokens SET expires_at = ? WHERE token_hash = ?`,
 			f.now.Add(keptFor/2).UnixMicro(), TokenHash(tok)); err != nil {
 			t.Fatal(err)
@@ -141,9 +141,9 @@ func TestAgentByTokenKept(t *testing.T) {
 	})
 }
 
-// openSame opens the SQLite file at path a second time, as a command
-// would.
-func openSame(t *testing.T, path string) *store.DB {
+// openSQLite opens the SQLite file at path, closed when the test ends: a
+// new database, or one already open a second time, as a command would.
+func openSQLite(t *testing.T, path string) *store.DB {
 	t.Helper()
 	other, err := store.Open(context.Background(), "sqlite:"+path)
 	if err != nil {
@@ -235,7 +235,7 @@ func TestSiteWorkspaceKept(t *testing.T) {
 	})
 	t.Run("another process's change within the delay", func(t *testing.T) {
 		read(t)
-		requireForm(t, openSame(t, f.path), true)
+		requireForm(t, openSQLite(t, f.path), true)
 		if w, _, _ := read(t); w.Settings.ContactForm.OfflineRequiresForm {
 			t.Fatalf("just after: seen already; want kept for up to %s", keptFor)
 		}
@@ -250,7 +250,7 @@ func TestSiteWorkspaceKept(t *testing.T) {
 		}
 		// The other node puts the agent online and tells this one, by the
 		// frame for the workspace's widgets (the hub calls ForgetSites).
-		if err := openSame(t, f.path).SetAgentStatus(ctx, f.agent.ID, model.StatusOnline); err != nil {
+		if err := openSQLite(t, f.path).SetAgentStatus(ctx, f.agent.ID, model.StatusOnline); err != nil {
 			t.Fatal(err)
 		}
 		f.svc.ForgetSites()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
-	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
 )
 
@@ -76,12 +75,9 @@ func newTypingFixture(t *testing.T) *typingFixture {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "parley.db")
-	db, err := store.Open(ctx, "sqlite:"+path)
+	db := openSQLite(t, path)
+	err := db.Migrate(ctx)
 	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
