@@ -6,17 +6,22 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/andybalholm/brotli"
 )
 
 // Static assets (widget.js, the dashboard's script and style sheet) are
-// compressed once, when the process starts, with gzip and brotli at their
-// best levels, and served as they are: no request pays for compression.
+// compressed once, with gzip and brotli at their best levels, and served as
+// they are. The compression (about a quarter of a second of CPU for all of
+// them) is not done when the process starts, which every command and test
+// binary would pay: serve does it in the background as it starts listening
+// (CompressAssets), and a request that comes first does it for its asset.
 
 // Cache lifetimes of the assets.
 const (
@@ -31,56 +36,78 @@ const (
 )
 
 // asset is one static file ready to serve: its bytes, their gzip and
-// brotli encodings, and the content hash that versions its URL.
+// brotli encodings once compressed, and the content hash that versions its
+// URL.
 type asset struct {
 	name        string
 	contentType string
 	hash        string // the first 12 hex digits of the SHA-256 of raw
-	raw, gz, br []byte
+	raw         []byte
+
+	once   sync.Once
+	gz, br []byte // set by compress; nil for an encoding that is no smaller
 }
 
-// newAsset compresses body. An encoding that does not make the file
-// smaller is left out, and the file is then sent as it is.
-func newAsset(name, contentType string, body []byte) (*asset, error) {
+// newAsset hashes body; it is compressed on first use.
+func newAsset(name, contentType string, body []byte) *asset {
 	sum := sha256.Sum256(body)
-	a := &asset{name: name, contentType: contentType, hash: hex.EncodeToString(sum[:6]), raw: body}
+	return &asset{name: name, contentType: contentType, hash: hex.EncodeToString(sum[:6]), raw: body}
+}
 
+// encodings returns the gzip and brotli encodings, compressing the file
+// the first time. An encoding that does not make the file smaller, or
+// that failed, is nil, and the file is then sent as it is.
+func (a *asset) encodings() (gz, br []byte) {
+	a.once.Do(func() {
+		var err error
+		if a.gz, a.br, err = compress(a.raw); err != nil {
+			// Only a compressor's bug can get here: the file is then
+			// served as it is.
+			slog.Error("compress a static asset", "asset", a.name, "err", err)
+		}
+	})
+	return a.gz, a.br
+}
+
+// compress encodes body with gzip and brotli at their best levels.
+func compress(body []byte) (gzipped, brotlied []byte, err error) {
 	var gz bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 	if err != nil {
-		return nil, fmt.Errorf("gzip %s: %w", name, err)
+		return nil, nil, fmt.Errorf("gzip: %w", err)
 	}
 	if _, err := zw.Write(body); err != nil {
-		return nil, fmt.Errorf("gzip %s: %w", name, err)
+		return nil, nil, fmt.Errorf("gzip: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("gzip %s: %w", name, err)
+		return nil, nil, fmt.Errorf("gzip: %w", err)
 	}
 	if gz.Len() < len(body) {
-		a.gz = gz.Bytes()
+		gzipped = gz.Bytes()
 	}
 
 	var br bytes.Buffer
 	bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
 	if _, err := bw.Write(body); err != nil {
-		return nil, fmt.Errorf("brotli %s: %w", name, err)
+		return gzipped, nil, fmt.Errorf("brotli: %w", err)
 	}
 	if err := bw.Close(); err != nil {
-		return nil, fmt.Errorf("brotli %s: %w", name, err)
+		return gzipped, nil, fmt.Errorf("brotli: %w", err)
 	}
 	if br.Len() < len(body) {
-		a.br = br.Bytes()
+		brotlied = br.Bytes()
 	}
-	return a, nil
+	return gzipped, brotlied, nil
 }
 
-// mustAsset is newAsset for files embedded in the binary.
-func mustAsset(name, contentType string, body []byte) *asset {
-	a, err := newAsset(name, contentType, body)
-	if err != nil {
-		panic(err)
+// CompressAssets compresses the embedded assets that are not yet, so
+// that the first visitors do not wait for it. serve runs it in the
+// background as it starts.
+func CompressAssets() {
+	widgetAsset.encodings()
+	for _, a := range staticFiles {
+		a.encodings()
 	}
-	return a
 }
 
 // serve answers a GET or HEAD with the best encoding the client accepts,
@@ -88,11 +115,12 @@ func mustAsset(name, contentType string, body []byte) *asset {
 // given Cache-Control.
 func (a *asset) serve(w http.ResponseWriter, r *http.Request, cacheControl string) {
 	body, encoding, tag := a.raw, "", a.hash
-	switch pickEncoding(r.Header.Get("Accept-Encoding"), a.br != nil, a.gz != nil) {
+	gz, br := a.encodings()
+	switch pickEncoding(r.Header.Get("Accept-Encoding"), br != nil, gz != nil) {
 	case "br":
-		body, encoding, tag = a.br, "br", a.hash+"-br"
+		body, encoding, tag = br, "br", a.hash+"-br"
 	case "gzip":
-		body, encoding, tag = a.gz, "gzip", a.hash+"-gz"
+		body, encoding, tag = gz, "gzip", a.hash+"-gz"
 	}
 	h := w.Header()
 	h.Set("Content-Type", a.contentType)

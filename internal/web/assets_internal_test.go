@@ -32,6 +32,17 @@ func TestPickEncoding(t *testing.T) {
 }
 
 func TestAssetsCompressed(t *testing.T) {
+	// Not when the asset is made (every command would pay for it), on
+	// first use.
+	a := newAsset("widget.js", widgetAsset.contentType, widgetAsset.raw)
+	if a.gz != nil || a.br != nil {
+		t.Fatal("asset compressed before it was asked for")
+	}
+	if gz, br := a.encodings(); gz == nil || br == nil {
+		t.Fatalf("first use: gzip %d bytes, brotli %d bytes", len(gz), len(br))
+	}
+
+	CompressAssets()
 	for name, a := range staticFiles {
 		if a.gz == nil || a.br == nil {
 			t.Errorf("%s: gzip %d bytes, brotli %d bytes: want both smaller than %d", name, len(a.gz), len(a.br), len(a.raw))

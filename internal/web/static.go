@@ -37,7 +37,7 @@ func loadStatic() map[string]*asset {
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
-		files[e.Name()] = mustAsset(e.Name(), ct, body)
+		files[e.Name()] = newAsset(e.Name(), ct, body)
 	}
 	return files
 }

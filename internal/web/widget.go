@@ -138,7 +138,7 @@ func (s *Server) widgetPost(w http.ResponseWriter, r *http.Request) {
 }
 
 // widgetAsset is widget.js, compressed once at start.
-var widgetAsset = mustAsset("widget.js", "text/javascript; charset=utf-8", widget.JS)
+var widgetAsset = newAsset("widget.js", "text/javascript; charset=utf-8", widget.JS)
 
 // widgetURL is the versioned path of widget.js, for the pages Parley
 // renders itself; embedding sites keep /widget.js.
