@@ -3,6 +3,8 @@ package chat
 import (
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestBackoff(t *testing.T) {
@@ -34,5 +36,20 @@ func TestBackoff(t *testing.T) {
 	b.reset("ann@example.com")
 	if got := b.wait("ann@example.com", t0); got != 0 {
 		t.Errorf("after reset: wait %v", got)
+	}
+}
+
+// TestDummyHashCostsAsPasswords keeps a login with an unknown email as
+// slow as one with a wrong password.
+func TestDummyHashCostsAsPasswords(t *testing.T) {
+	cost, err := bcrypt.Cost(dummyHash)
+	if err != nil {
+		t.Fatalf("dummy hash: %v", err)
+	}
+	if cost != bcrypt.DefaultCost {
+		t.Errorf("dummy hash costs %d, passwords %d", cost, bcrypt.DefaultCost)
+	}
+	if bcrypt.CompareHashAndPassword(dummyHash, []byte("")) == nil {
+		t.Error("the dummy hash matches an empty password")
 	}
 }
