@@ -19,47 +19,54 @@ const conversationSelect = `SELECT c.id, c.workspace_id, c.status, c.channel, c.
 	` + visitorColumns + `
 	FROM conversations c JOIN visitors v ON v.id = c.visitor_id LEFT JOIN agents ag ON ag.id = c.assignee_id` + visitorAddressJoin
 
+// conversationScan holds a conversation row's scan destinations in one
+// allocation: each variable whose address went into the arguments of Scan
+// was a heap allocation of its own.
+type conversationScan struct {
+	c                model.Conversation
+	created, last    int64
+	readID, agentRID sql.NullString
+	preview          sql.NullString
+	fwdDue           sql.NullInt64
+	fwdCode, fwdWhy  sql.NullString
+	vs               visitorScan
+	assigneeID       sql.NullString
+	assigneeName     sql.NullString
+	dest             [16 + visitorColumnCount]any
+}
+
 func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, error) {
-	var (
-		c                model.Conversation
-		created, last    int64
-		readID, agentRID sql.NullString
-		preview          sql.NullString
-		fwdDue           sql.NullInt64
-		fwdCode, fwdWhy  sql.NullString
-		vs               visitorScan
-		assigneeID       sql.NullString
-		assigneeName     sql.NullString
-	)
-	dest := append([]any{&c.ID, &c.WorkspaceID, &c.Status, &c.Channel, &created, &last, &readID, &agentRID,
-		&fwdDue, &fwdCode, &fwdWhy, &c.Unread, &preview, &assigneeID, &assigneeName, &c.ActivityID},
-		vs.dest(&c.Visitor)...)
+	t := new(conversationScan)
+	c := &t.c
+	dest := append(t.dest[:0], &c.ID, &c.WorkspaceID, &c.Status, &c.Channel, &t.created, &t.last, &t.readID, &t.agentRID,
+		&t.fwdDue, &t.fwdCode, &t.fwdWhy, &c.Unread, &t.preview, &t.assigneeID, &t.assigneeName, &c.ActivityID)
+	dest = t.vs.appendDest(dest, &c.Visitor)
 	err := row.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, ErrNotFound
+		return *c, ErrNotFound
 	}
 	if err != nil {
-		return c, err
+		return *c, err
 	}
-	vs.fill(&c.Visitor)
-	c.CreatedAt = fromMicros(created)
-	c.LastMessageAt = fromMicros(last)
-	c.VisitorReadID = nullString(readID)
-	c.AgentReadID = nullString(agentRID)
-	if fwdCode.Valid && fwdCode.String != "" {
-		c.Forwarding = &model.Forwarding{Code: fwdCode.String, Reason: fwdWhy.String, DueAt: fromNullMicros(fwdDue)}
+	t.vs.fill(&c.Visitor)
+	c.CreatedAt = fromMicros(t.created)
+	c.LastMessageAt = fromMicros(t.last)
+	c.VisitorReadID = nullString(t.readID)
+	c.AgentReadID = nullString(t.agentRID)
+	if t.fwdCode.Valid && t.fwdCode.String != "" {
+		c.Forwarding = &model.Forwarding{Code: t.fwdCode.String, Reason: t.fwdWhy.String, DueAt: fromNullMicros(t.fwdDue)}
 	}
-	if assigneeID.Valid {
-		c.Assignee = &model.Assignee{ID: assigneeID.String, Name: assigneeName.String}
+	if t.assigneeID.Valid {
+		c.Assignee = &model.Assignee{ID: t.assigneeID.String, Name: t.assigneeName.String}
 	}
-	if preview.Valid {
-		p := preview.String
+	if t.preview.Valid {
+		p := t.preview.String
 		if r := []rune(p); len(r) > 140 {
 			p = string(r[:140]) + "…"
 		}
 		c.LastMessage = &p
 	}
-	return c, nil
+	return *c, nil
 }
 
 // CreateConversation inserts a conversation.

@@ -14,38 +14,45 @@ import (
 const messageColumns = `id, workspace_id, conversation_id, author_kind, author_id, author_name, kind, channel, body, client_id,
 	created_at, read_by_visitor_at, forwarded_to, forwarded_at, forwarded_status, forward_off, asks_email`
 
+// messageScan holds a message row's scan destinations in one allocation
+// (a conversation's transcript scans thousands of rows).
+type messageScan struct {
+	m                    model.Message
+	authorID, authorName sql.NullString
+	clientID             sql.NullString
+	created              int64
+	read, fwdAt          sql.NullInt64
+	fwdTo, fwdStatus     sql.NullString
+	fwdOff, asksEmail    int
+	dest                 [17]any
+}
+
 func scanMessage(row interface{ Scan(...any) error }) (model.Message, error) {
-	var (
-		m                    model.Message
-		authorID, authorName sql.NullString
-		clientID             sql.NullString
-		created              int64
-		read, fwdAt          sql.NullInt64
-		fwdTo, fwdStatus     sql.NullString
-		fwdOff, asksEmail    int
-	)
-	err := row.Scan(&m.ID, &m.WorkspaceID, &m.ConversationID, &m.Author.Kind, &authorID, &authorName, &m.Kind, &m.Channel,
-		&m.Body, &clientID, &created, &read, &fwdTo, &fwdAt, &fwdStatus, &fwdOff, &asksEmail)
+	t := new(messageScan)
+	m := &t.m
+	t.dest = [...]any{&m.ID, &m.WorkspaceID, &m.ConversationID, &m.Author.Kind, &t.authorID, &t.authorName, &m.Kind, &m.Channel,
+		&m.Body, &t.clientID, &t.created, &t.read, &t.fwdTo, &t.fwdAt, &t.fwdStatus, &t.fwdOff, &t.asksEmail}
+	err := row.Scan(t.dest[:]...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return m, ErrNotFound
+		return *m, ErrNotFound
 	}
 	if err != nil {
-		return m, err
+		return *m, err
 	}
-	m.Author.ID = nullString(authorID)
-	m.Author.Name = nullString(authorName)
-	m.ClientID = nullString(clientID)
-	m.CreatedAt = fromMicros(created)
-	m.ForwardOff = fwdOff != 0
-	m.AsksEmail = asksEmail != 0
-	m.ReadByVisitorAt = fromNullMicros(read)
-	if fwdTo.Valid {
-		m.Forwarded = &model.Forwarded{To: fwdTo.String, Status: fwdStatus.String}
-		if fwdAt.Valid {
-			m.Forwarded.At = fromMicros(fwdAt.Int64)
+	m.Author.ID = nullString(t.authorID)
+	m.Author.Name = nullString(t.authorName)
+	m.ClientID = nullString(t.clientID)
+	m.CreatedAt = fromMicros(t.created)
+	m.ForwardOff = t.fwdOff != 0
+	m.AsksEmail = t.asksEmail != 0
+	m.ReadByVisitorAt = fromNullMicros(t.read)
+	if t.fwdTo.Valid {
+		m.Forwarded = &model.Forwarded{To: t.fwdTo.String, Status: t.fwdStatus.String}
+		if t.fwdAt.Valid {
+			m.Forwarded.At = fromMicros(t.fwdAt.Int64)
 		}
 	}
-	return m, nil
+	return *m, nil
 }
 
 // CreateMessage inserts a message. A message whose client_id was already

@@ -37,10 +37,19 @@ type visitorScan struct {
 	language                                sql.NullString
 }
 
+// visitorColumnCount is the number of visitorColumns: the destinations
+// appendDest adds.
+const visitorColumnCount = 24
+
 func (vs *visitorScan) dest(v *model.Visitor) []any {
-	return []any{&v.ID, &v.WorkspaceID, &vs.name, &vs.email, &v.EmailStatus, &vs.statusSource, &vs.changed, &vs.detail,
+	return vs.appendDest(make([]any, 0, visitorColumnCount), v)
+}
+
+// appendDest appends the scan destinations of visitorColumns to dest.
+func (vs *visitorScan) appendDest(dest []any, v *model.Visitor) []any {
+	return append(dest, &v.ID, &v.WorkspaceID, &vs.name, &vs.email, &v.EmailStatus, &vs.statusSource, &vs.changed, &vs.detail,
 		&vs.online, &vs.left, &vs.active, &vs.created, &vs.emailSource, &vs.userID,
-		&vs.locale, &vs.timeZone, &vs.referrer, &vs.browser, &vs.os, &vs.pageURL, &vs.pageTitle, &vs.pageAt, &vs.language, &v.TokenGeneration}
+		&vs.locale, &vs.timeZone, &vs.referrer, &vs.browser, &vs.os, &vs.pageURL, &vs.pageTitle, &vs.pageAt, &vs.language, &v.TokenGeneration)
 }
 
 func (vs *visitorScan) fill(v *model.Visitor) {
