@@ -9,11 +9,7 @@ import (
 // the workspace holds and without statistics (SQLite had walked the
 // workspace's index instead, every conversation for each chunk of ids).
 func TestConversationsByIDLooksUpIDs(t *testing.T) {
-	ctx := t.Context()
-	db := openSQLite(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	args := make([]any, 64)
 	for i := range args {
 		args[i] = "id"
@@ -29,10 +25,7 @@ func TestConversationsByIDLooksUpIDs(t *testing.T) {
 // entry each, and the queries of the visitors online still read it.
 func TestOnlineVisitorsIndexListsOnlyThem(t *testing.T) {
 	ctx := t.Context()
-	db := openSQLite(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	var partial bool
 	err := db.SQL.QueryRowContext(ctx, `SELECT partial FROM pragma_index_list('visitors') WHERE name = 'visitors_online'`).Scan(&partial)
 	if err != nil || !partial {
@@ -76,10 +69,7 @@ func queryPlan(t *testing.T, db *DB, q string, args ...any) []string {
 // indexes' entries).
 func TestPresenceLookedUpByItsKey(t *testing.T) {
 	ctx := t.Context()
-	db := openSQLite(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	for _, q := range []string{
 		`SELECT 1 FROM presence WHERE kind = 'visitor' AND subject_id = 'v' LIMIT 1`,
 		`DELETE FROM presence WHERE node_id = 'n' AND kind = 'visitor' AND subject_id = 'v'`,

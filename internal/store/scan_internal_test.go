@@ -11,10 +11,7 @@ import (
 // added to visitorColumns without its count would not fit.
 func TestScanDestinationsMatchColumns(t *testing.T) {
 	ctx := t.Context()
-	db := openSQLite(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	rows, err := db.SQL.QueryContext(ctx, `SELECT `+visitorColumns+` FROM visitors v`+visitorAddressJoin+` LIMIT 0`)
 	if err != nil {
 		t.Fatal(err)

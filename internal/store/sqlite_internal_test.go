@@ -17,6 +17,16 @@ func openSQLite(t *testing.T) *DB {
 	return db
 }
 
+// openMigrated is openSQLite with Parley's schema.
+func openMigrated(t *testing.T) *DB {
+	t.Helper()
+	db := openSQLite(t)
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // TestWriterTempInMemory: the writer's connection keeps its temporary
 // data in memory, the sub-journal of a batch's savepoints included,
 // which SQLite would otherwise move to a file past 64 KiB (two system

@@ -137,7 +137,7 @@ func (s *Server) widgetPost(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, m)
 }
 
-// widgetAsset is widget.js, compressed once at start.
+// widgetAsset is widget.js, compressed once, on first use or as serve starts.
 var widgetAsset = newAsset("widget.js", "text/javascript; charset=utf-8", widget.JS)
 
 // widgetURL is the versioned path of widget.js, for the pages Parley
