@@ -285,7 +285,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
+	if err := ping(pctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -300,6 +300,29 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	return d, nil
 }
+
+// ping waits for the database to answer. Two processes opening a new
+// SQLite file at once can be told SQLITE_BUSY while one turns it to WAL,
+// a moment SQLite's busy timeout does not cover: that is tried again
+// until ctx ends.
+func ping(ctx context.Context, db *sql.DB) error {
+	for {
+		err := db.PingContext(ctx)
+		var coded interface{ Code() int }
+		if err == nil || !errors.As(err, &coded) || coded.Code()&0xff != sqliteBusy {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// sqliteBusy is SQLITE_BUSY, the primary code of SQLite's "database is
+// locked" (extended codes keep it in their low byte).
+const sqliteBusy = 5
 
 // sqlitePath is the file of a "sqlite:PATH" URL; false for another URL.
 func sqlitePath(url string) (string, bool) {
