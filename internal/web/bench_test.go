@@ -83,7 +83,7 @@ func BenchmarkVisitorMessage(b *testing.B) {
 func BenchmarkWidgetConnectionMemory(b *testing.B) {
 	const n = 2000
 	for i := 0; i < b.N; i++ {
-		s := apptest.Start(b, nil)
+		s := apptest.Start(b, map[string]string{"PARLEY_RATE_LIMITS": "off"})
 		tokens := make([]string, n)
 		for j := range tokens {
 			var sess struct {
@@ -121,7 +121,7 @@ func memInUse() uint64 {
 // every one of 1,000 open widgets.
 func BenchmarkAgentsFrameToWidgets(b *testing.B) {
 	const n = 1000
-	s := apptest.Start(b, nil)
+	s := apptest.Start(b, map[string]string{"PARLEY_RATE_LIMITS": "off"})
 	a := s.AddAgent("ann@example.com", "Ann")
 	widgets := make([]*apptest.WS, n)
 	for i := range widgets {
