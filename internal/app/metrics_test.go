@@ -203,6 +203,16 @@ func TestMetricsAfterAChat(t *testing.T) {
 			t.Errorf("%s missing", name)
 		}
 	}
+	// The garbage collector's work: after a chat, something was allocated,
+	// and what a cycle scans and costs is there to read.
+	for _, name := range []string{"go_gc_heap_allocs_bytes_total", "go_gc_cycles_total_gc_cycles_total", "go_gc_scan_stack_bytes", "go_gc_scan_heap_bytes", "go_cpu_classes_gc_total_cpu_seconds_total"} {
+		if value(m, name, nil) < 0 {
+			t.Errorf("%s missing", name)
+		}
+	}
+	if v := value(m, "go_gc_heap_allocs_bytes_total", nil); v <= 0 {
+		t.Errorf("go_gc_heap_allocs_bytes_total = %v, want the chat's allocations counted", v)
+	}
 	// The visitor's message, the reply and the leave were looked at:
 	// at least the wait the leave started was recorded.
 	if v := value(m, "parley_forward_decisions_total", map[string]string{"result": "updated"}); v < 1 {

@@ -11,6 +11,7 @@ package metrics
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -70,8 +71,15 @@ func New() *Metrics {
 	}
 	m.reg.MustRegister(
 		// The scheduler's series too: go_sched_latencies_seconds (how
-		// long goroutines wait to run) tells a node short of CPU.
-		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler)),
+		// long goroutines wait to run) tells a node short of CPU. And the
+		// garbage collector's: its cycles, the bytes allocated
+		// (go_gc_heap_allocs_bytes_total), the stacks and heap a cycle
+		// scans (go_gc_scan_*), and the CPU it takes
+		// (go_cpu_classes_gc_*): a node's thousands of open connections
+		// are stacks every cycle scans, and its cycles are when the
+		// realtime path's slowest answers happen.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler, collectors.MetricsGC,
+			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/cpu/classes/gc/`)})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.messages, m.emails, m.delivery, m.requests, m.decided,
 	)
