@@ -36,9 +36,10 @@ type server interface {
 	seqOf(frame []byte) (int, bool)
 }
 
-// stackReader is a server that reports its goroutine stacks' bytes.
+// stackReader is a server that reports its goroutine stacks' bytes: in
+// use, and scanned by its last garbage collection (-1: not reported).
 type stackReader interface {
-	stackBytes(ctx context.Context) (int64, error)
+	stackBytes(ctx context.Context) (inUse, scanned int64, err error)
 }
 
 // ponger is a server whose clients must answer its pings themselves.
@@ -63,7 +64,7 @@ type rateResult struct {
 	lost      int
 	latencies []time.Duration // sorted
 	cpu       float64         // server CPU, % of one core, while sending
-	db        dbWork          // per message, until the server was quiet
+	work      serverWork      // per message, until the server was quiet
 }
 
 func (r rateResult) pct(p float64) time.Duration {
@@ -81,41 +82,65 @@ type runResult struct {
 	reopens      time.Duration // all reopened as returning clients
 	openCPU      openCPU       // CPU spent while opening
 	reopenCPU    openCPU       // CPU spent while reopening
-	openDB       dbWork        // per open, until the server was quiet
-	reopenDB     dbWork
+	openWork     serverWork    // per open, until the server was quiet
+	reopenWork   serverWork
 	kibPerConn   float64
 	stackPerConn float64
-	rates        []rateResult
+	// Stack bytes a garbage collection scans, per connection: every
+	// cycle, whether the connection did anything or not.
+	stackScanPerConn float64
+	rates            []rateResult
 }
 
-// dbCounter is a server that reports the statements and commits it ran on
-// its database.
-type dbCounter interface {
-	dbCounts(ctx context.Context) (statements, commits float64, err error)
+// workCounter is a server that reports the work it did: statements and
+// commits on its database and, when it counts them, what it allocated and
+// its garbage collector's cycles and CPU.
+type workCounter interface {
+	workCounts(ctx context.Context) (serverWork, error)
 }
 
-// dbWork is the database's work per open or per message.
-type dbWork struct {
+// serverWork is a server's work per open or per message (or, as read, its
+// totals so far).
+type serverWork struct {
 	statements, commits float64
-	ok                  bool // read (the server counts it)
+	ok                  bool    // read (the server counts it)
+	allocated           float64 // bytes
+	gcCycles            float64
+	gcCPU               float64 // seconds of CPU the garbage collector used
+	gcOK                bool    // the last three read (builds before they were served lack them)
 }
 
-// dbMark reads a server's database counts, when it has them.
-func dbMark(ctx context.Context, s server) dbWork {
-	c, ok := s.(dbCounter)
+// workMark reads a server's work counts, when it has them.
+func workMark(ctx context.Context, s server) serverWork {
+	c, ok := s.(workCounter)
 	if !ok {
-		return dbWork{}
+		return serverWork{}
 	}
-	st, co, err := c.dbCounts(ctx)
-	return dbWork{statements: st, commits: co, ok: err == nil}
+	w, err := c.workCounts(ctx)
+	if err != nil {
+		return serverWork{}
+	}
+	return w
 }
 
 // per is the work from mark m to now's mark, per one of n.
-func (m dbWork) per(now dbWork, n int) dbWork {
+func (m serverWork) per(now serverWork, n int) serverWork {
 	if !m.ok || !now.ok || n == 0 {
-		return dbWork{}
+		return serverWork{}
 	}
-	return dbWork{statements: (now.statements - m.statements) / float64(n), commits: (now.commits - m.commits) / float64(n), ok: true}
+	w := serverWork{statements: (now.statements - m.statements) / float64(n), commits: (now.commits - m.commits) / float64(n), ok: true}
+	if m.gcOK && now.gcOK {
+		w.allocated, w.gcCycles, w.gcCPU, w.gcOK = (now.allocated-m.allocated)/float64(n), (now.gcCycles-m.gcCycles)/float64(n), (now.gcCPU-m.gcCPU)/float64(n), true
+	}
+	return w
+}
+
+// gcCPUPerCycle is the garbage collector's CPU per cycle, in ms.
+func (w serverWork) gcCPUPerCycle() (float64, bool) {
+	if !w.gcOK || w.gcCycles == 0 {
+		return 0, false
+	}
+	return w.gcCPU / w.gcCycles * 1e3, true
 }
 
 // opened is what openAll opened and measured.
@@ -123,7 +148,7 @@ type opened struct {
 	clients []*client
 	took    time.Duration
 	cpu     openCPU
-	db      dbWork
+	work    serverWork
 }
 
 // openCPU is the CPU time per connection, in microseconds, that the
@@ -205,7 +230,7 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 		if err != nil {
 			return o, err
 		}
-		mark := dbMark(ctx, s)
+		mark := workMark(ctx, s)
 		start := time.Now()
 		err = parallel(ctx, cfg.conns, cfg.concurrency, func(ctx context.Context, i int) error {
 			var p *client
@@ -237,8 +262,8 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 		if _, err := waitQuiet(ctx, pid); err != nil {
 			return o, err
 		}
-		if o.db = mark.per(dbMark(ctx, s), cfg.conns); o.db.ok {
-			logf("  per open: %.2f statements, %.2f commits", o.db.statements, o.db.commits)
+		if o.work = mark.per(workMark(ctx, s), cfg.conns); o.work.ok {
+			logf("  per open: %.2f statements, %.2f commits", o.work.statements, o.work.commits)
 		}
 		return o, nil
 	}
@@ -247,9 +272,9 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 	if err != nil {
 		return res, err
 	}
-	var stackBefore int64
+	var stackBefore, scanBefore int64
 	if st, ok := s.(stackReader); ok {
-		if stackBefore, err = st.stackBytes(ctx); err != nil {
+		if stackBefore, scanBefore, err = st.stackBytes(ctx); err != nil {
 			return res, err
 		}
 	}
@@ -258,7 +283,7 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 		return res, fmt.Errorf("open: %w", err)
 	}
 	clients := first.clients
-	res.opens, res.openCPU, res.openDB = first.took, first.cpu, first.db
+	res.opens, res.openCPU, res.openWork = first.took, first.cpu, first.work
 	if err := parallel(ctx, len(clients), cfg.concurrency, func(ctx context.Context, i int) error {
 		return s.prepare(ctx, clients[i])
 	}); err != nil {
@@ -280,8 +305,11 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 	res.kibPerConn = float64(rssAfter-rssBefore) / float64(cfg.conns)
 
 	if st, ok := s.(stackReader); ok {
-		if after, err := st.stackBytes(ctx); err == nil {
+		if after, scanned, err := st.stackBytes(ctx); err == nil {
 			res.stackPerConn = float64(after-stackBefore) / float64(cfg.conns)
+			if scanned >= 0 && scanBefore >= 0 {
+				res.stackScanPerConn = float64(scanned-scanBefore) / float64(cfg.conns)
+			}
 		}
 	}
 	for _, rate := range cfg.rates {
@@ -305,7 +333,7 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 	if err != nil {
 		return res, fmt.Errorf("reopen: %w", err)
 	}
-	res.reopens, res.reopenCPU, res.reopenDB = again.took, again.cpu, again.db
+	res.reopens, res.reopenCPU, res.reopenWork = again.took, again.cpu, again.work
 	for _, c := range again.clients {
 		_ = c.conn.CloseNow()
 	}
@@ -324,7 +352,7 @@ func sendAt(ctx context.Context, cfg config, s server, pid int, clients []*clien
 	if err != nil {
 		return rr, err
 	}
-	mark := dbMark(ctx, s)
+	mark := workMark(ctx, s)
 	var failed atomic.Int64
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / rate)
@@ -390,8 +418,11 @@ func sendAt(ctx context.Context, cfg config, s server, pid int, clients []*clien
 	if _, err := waitQuiet(ctx, pid); err != nil { // as after the opens
 		return rr, err
 	}
-	if rr.db = mark.per(dbMark(ctx, s), n); rr.db.ok {
-		logf("  per message at %.0f/s: %.2f statements, %.2f commits", rate, rr.db.statements, rr.db.commits)
+	if rr.work = mark.per(workMark(ctx, s), n); rr.work.ok {
+		logf("  per message at %.0f/s: %.2f statements, %.2f commits", rate, rr.work.statements, rr.work.commits)
+		if perCycle, ok := rr.work.gcCPUPerCycle(); ok {
+			logf("  per message at %.0f/s: %.1f KiB allocated, %.2f GC cycles per 1,000, %.0f ms of GC CPU per cycle", rate, rr.work.allocated/1024, rr.work.gcCycles*1000, perCycle)
+		}
 	}
 	return rr, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,16 +30,16 @@ const (
 // repository, embedded SQLite, rate limits off (every client of the tool
 // comes from one address).
 type parley struct {
-	label   string // "parley", or "parley-before" for the build of -before
-	bin     string
-	cmd     *exec.Cmd
-	base    string // http://127.0.0.1:PORT
-	metrics string // http://127.0.0.1:PORT/metrics
-	siteKey string
-	token   string // the agent's
-	hc      *http.Client
-	dash    *websocket.Conn
-	stopped chan struct{}
+	label      string // "parley", or "parley-before" for the build of -before
+	bin        string
+	cmd        *exec.Cmd
+	base       string // http://127.0.0.1:PORT
+	metricsURL string // http://127.0.0.1:PORT/metrics
+	siteKey    string
+	token      string // the agent's
+	hc         *http.Client
+	dash       *websocket.Conn
+	stopped    chan struct{}
 }
 
 func buildParley(ctx context.Context, cfg config, repo, label string) (*parley, error) {
@@ -100,7 +101,7 @@ func (p *parley) start(ctx context.Context, dir string) (int, error) {
 	}
 	p.stopped = make(chan struct{})
 	go func() { _ = p.cmd.Wait(); logFile.Close(); close(p.stopped) }()
-	p.base, p.metrics = "http://"+addr, "http://"+metrics+"/metrics"
+	p.base, p.metricsURL = "http://"+addr, "http://"+metrics+"/metrics"
 	p.hc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}}
 	if err := waitHTTP(ctx, p.hc, p.base+"/healthz", p.stopped); err != nil {
 		return 0, err
@@ -235,38 +236,70 @@ func (p *parley) seqOf(frame []byte) (int, bool) {
 	return n, err == nil
 }
 
-// stackBytes reads the bytes of goroutine stacks in use from the metrics
-// listener (the Go collector's reading of runtime/metrics).
-func (p *parley) stackBytes(ctx context.Context) (int64, error) {
-	v, err := p.metric(ctx, "go_memstats_stack_inuse_bytes")
-	return int64(v), err
-}
-
-// dbCounts reads the statements and commits Parley ran on its database
-// (a build without those series answers an error).
-func (p *parley) dbCounts(ctx context.Context) (statements, commits float64, err error) {
-	if statements, err = p.metric(ctx, "parley_db_statements_total"); err != nil {
+// stackBytes reads the bytes of goroutine stacks in use, and those the last
+// garbage collection scanned (-1 from a build that does not serve it), from
+// the metrics listener (the Go collector's reading of runtime/metrics).
+func (p *parley) stackBytes(ctx context.Context) (inUse, scanned int64, err error) {
+	v, err := p.metrics(ctx, "go_memstats_stack_inuse_bytes", "go_gc_scan_stack_bytes")
+	if err != nil {
 		return 0, 0, err
 	}
-	commits, err = p.metric(ctx, "parley_db_commits_total")
-	return statements, commits, err
+	if math.IsNaN(v[0]) {
+		return 0, 0, fmt.Errorf("no go_memstats_stack_inuse_bytes in Parley's metrics")
+	}
+	if math.IsNaN(v[1]) {
+		return int64(v[0]), -1, nil
+	}
+	return int64(v[0]), int64(v[1]), nil
 }
 
-// metric reads a series without labels from Parley's metrics listener.
-func (p *parley) metric(ctx context.Context, name string) (float64, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.metrics, nil)
+// workCounts reads the statements and commits Parley ran on its database
+// (a build without those series answers an error), and the bytes it
+// allocated and its garbage collector's cycles and CPU (from the Go
+// collector's reading of runtime/metrics; older builds lack them).
+func (p *parley) workCounts(ctx context.Context) (serverWork, error) {
+	names := []string{"parley_db_statements_total", "parley_db_commits_total",
+		"go_gc_heap_allocs_bytes_total", "go_gc_cycles_total_gc_cycles_total", "go_cpu_classes_gc_total_cpu_seconds_total"}
+	v, err := p.metrics(ctx, names...)
+	if err != nil {
+		return serverWork{}, err
+	}
+	w := serverWork{statements: v[0], commits: v[1], ok: !math.IsNaN(v[0]) && !math.IsNaN(v[1])}
+	if !w.ok {
+		return serverWork{}, fmt.Errorf("no database counts in Parley's metrics")
+	}
+	w.allocated, w.gcCycles, w.gcCPU = v[2], v[3], v[4]
+	w.gcOK = !math.IsNaN(v[2]) && !math.IsNaN(v[3]) && !math.IsNaN(v[4])
+	return w, nil
+}
+
+// metrics reads series without labels from one scrape of Parley's metrics
+// listener, in the order asked; NaN for one it does not serve.
+func (p *parley) metrics(ctx context.Context, names ...string) ([]float64, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.metricsURL, nil)
 	resp, err := p.hc.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("read Parley's metrics: %w", err)
+		return nil, fmt.Errorf("read Parley's metrics: %w", err)
 	}
 	defer resp.Body.Close()
+	v := make([]float64, len(names))
+	for i := range v {
+		v[i] = math.NaN()
+	}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(v, 64)
+		for i, name := range names {
+			if s, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+				if v[i], err = strconv.ParseFloat(s, 64); err != nil {
+					return nil, fmt.Errorf("read %s in Parley's metrics: %w", name, err)
+				}
+			}
 		}
 	}
-	return 0, fmt.Errorf("no %s in Parley's metrics", name)
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read Parley's metrics: %w", err)
+	}
+	return v, nil
 }
 
 func (p *parley) call(ctx context.Context, method, path, token string, body, out any) error {

@@ -16,6 +16,9 @@ func printRun(out io.Writer, r runResult) {
 	if r.stackPerConn != 0 {
 		fmt.Fprintf(out, " stack/conn %.0f B", r.stackPerConn)
 	}
+	if r.stackScanPerConn != 0 {
+		fmt.Fprintf(out, " stack scanned/conn %.0f B", r.stackScanPerConn)
+	}
 	fmt.Fprintln(out)
 	for _, rr := range r.rates {
 		fmt.Fprintf(out, "    %6.0f/s p50 %.2f ms p99 %.2f ms max %.1f ms cpu %.0f%% sent %d failed %d lost %d\n",
@@ -23,13 +26,24 @@ func printRun(out io.Writer, r runResult) {
 	}
 }
 
-// atDB reads the database work of the run's i-th rate, when counted.
-func atDB(i int, f func(dbWork) float64) func(runResult) (float64, bool) {
+// atWork reads the database work of the run's i-th rate, when counted.
+func atWork(i int, f func(serverWork) float64) func(runResult) (float64, bool) {
 	return func(r runResult) (float64, bool) {
-		if i >= len(r.rates) || !r.rates[i].db.ok {
+		if i >= len(r.rates) || !r.rates[i].work.ok {
 			return 0, false
 		}
-		return f(r.rates[i].db), true
+		return f(r.rates[i].work), true
+	}
+}
+
+// atGC reads what the garbage collector did during the run's i-th rate,
+// when the server counts it.
+func atGC(i int, f func(serverWork) (float64, bool)) func(runResult) (float64, bool) {
+	return func(r runResult) (float64, bool) {
+		if i >= len(r.rates) || !r.rates[i].work.gcOK {
+			return 0, false
+		}
+		return f(r.rates[i].work)
 	}
 }
 
@@ -46,10 +60,11 @@ func printTable(out io.Writer, cfg config, servers []server, results []runResult
 		{"server CPU per open (µs)", func(r runResult) (float64, bool) { return r.openCPU.server, true }},
 		{"server CPU per reopen (µs)", func(r runResult) (float64, bool) { return r.reopenCPU.server, true }},
 		{"tool CPU per open (µs)", func(r runResult) (float64, bool) { return r.openCPU.tool, true }},
-		{"statements per open", func(r runResult) (float64, bool) { return r.openDB.statements, r.openDB.ok }},
-		{"commits per open", func(r runResult) (float64, bool) { return r.openDB.commits, r.openDB.ok }},
-		{"statements per reopen", func(r runResult) (float64, bool) { return r.reopenDB.statements, r.reopenDB.ok }},
+		{"statements per open", func(r runResult) (float64, bool) { return r.openWork.statements, r.openWork.ok }},
+		{"commits per open", func(r runResult) (float64, bool) { return r.openWork.commits, r.openWork.ok }},
+		{"statements per reopen", func(r runResult) (float64, bool) { return r.reopenWork.statements, r.reopenWork.ok }},
 		{"RSS per connection (KiB)", func(r runResult) (float64, bool) { return r.kibPerConn, true }},
+		{"stack scanned per GC cycle per connection (B)", func(r runResult) (float64, bool) { return r.stackScanPerConn, r.stackScanPerConn != 0 }},
 	}
 	for i, rate := range cfg.rates {
 		i := i
@@ -66,8 +81,11 @@ func printTable(out io.Writer, cfg config, servers []server, results []runResult
 			metric{fmt.Sprintf("%.0f/s p99 (ms)", rate), at(func(rr rateResult) float64 { return ms(rr.pct(99)) })},
 			metric{fmt.Sprintf("%.0f/s max (ms)", rate), at(func(rr rateResult) float64 { return ms(rr.pct(100)) })},
 			metric{fmt.Sprintf("%.0f/s CPU (%% of a core)", rate), at(func(rr rateResult) float64 { return rr.cpu })},
-			metric{fmt.Sprintf("%.0f/s statements per message", rate), atDB(i, func(w dbWork) float64 { return w.statements })},
-			metric{fmt.Sprintf("%.0f/s commits per message", rate), atDB(i, func(w dbWork) float64 { return w.commits })},
+			metric{fmt.Sprintf("%.0f/s statements per message", rate), atWork(i, func(w serverWork) float64 { return w.statements })},
+			metric{fmt.Sprintf("%.0f/s commits per message", rate), atWork(i, func(w serverWork) float64 { return w.commits })},
+			metric{fmt.Sprintf("%.0f/s allocated per message (KiB)", rate), atGC(i, func(w serverWork) (float64, bool) { return w.allocated / 1024, true })},
+			metric{fmt.Sprintf("%.0f/s GC cycles per 1,000 messages", rate), atGC(i, func(w serverWork) (float64, bool) { return w.gcCycles * 1000, true })},
+			metric{fmt.Sprintf("%.0f/s GC CPU per cycle (ms)", rate), atGC(i, serverWork.gcCPUPerCycle)},
 			metric{fmt.Sprintf("%.0f/s lost+failed", rate), at(func(rr rateResult) float64 { return float64(rr.lost + rr.failed) })},
 		)
 	}
