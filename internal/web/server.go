@@ -41,6 +41,10 @@ type Options struct {
 	BodyReadTimeout time.Duration
 	// PingInterval is how often WebSocket connections are pinged.
 	PingInterval time.Duration
+	// WriteTimeout bounds writing one frame (or a ping) to a WebSocket
+	// connection; a client that does not read for that long is dropped
+	// (10 s when zero).
+	WriteTimeout time.Duration
 	// Invites emails invitation links (nil without a relay: the link is
 	// only shown to the admin).
 	Invites InviteMailer
@@ -100,6 +104,9 @@ func New(svc *chat.Service, hub *realtime.Hub, opts Options) *Server {
 	}
 	if opts.BodyReadTimeout <= 0 {
 		opts.BodyReadTimeout = BodyReadTimeout
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = writeTimeout
 	}
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 30 * time.Second

@@ -20,6 +20,7 @@ import (
 // connection with 1009 (message too big).
 const frameReadLimit = 128 << 10
 
+// writeTimeout is Options.WriteTimeout when zero.
 const writeTimeout = 10 * time.Second
 
 // clientFrame is any frame a widget sends.
@@ -189,7 +190,7 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websock
 	)
 	pingMu.Lock()
 	pinger = time.AfterFunc(s.opts.PingInterval, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.WriteTimeout)
 		err := c.Ping(ctx)
 		cancel()
 		if err != nil {
@@ -210,9 +211,7 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websock
 		pinger.Stop()
 	}
 	conn.Start(func(frame []byte) error {
-		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-		defer cancel()
-		return c.Write(ctx, websocket.MessageText, frame)
+		return g.write(c, frame, s.opts.WriteTimeout)
 	}, func() {
 		if conn.Revoked() {
 			// Policy violation: the dashboard goes to the login page
