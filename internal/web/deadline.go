@@ -82,20 +82,20 @@ func (g *hijackGuard) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return nc, bufio.NewReadWriter(bufio.NewReaderSize(nc, smallReadBuffer), bufio.NewWriterSize(nc, smallWriteBuffer)), nil
 }
 
-// write sends one text frame on c, the WebSocket made over g's socket,
+// writeFrame sends one text frame on c, the WebSocket made over socket nc,
 // within timeout: a client that stops reading fails the write and loses
 // its connection. The limit is a deadline on the socket, lifted after the
 // frame, rather than a context's: a context with a deadline costs a timer,
-// its channel and the WebSocket's watch of it (about 1 KB of garbage) for
-// every frame of every connection. Pings and the close frame keep their
-// contexts: they write seldom, and a deadline left on the socket would
-// cut them.
-func (g *hijackGuard) write(c *websocket.Conn, frame []byte, timeout time.Duration) error {
-	if err := g.nc.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+// its channel and the WebSocket's watch of it (about 800 bytes of garbage)
+// for every frame of every connection. Pings and the close frame keep
+// their contexts: they write seldom, and a deadline left on the socket
+// would cut them.
+func writeFrame(nc net.Conn, c *websocket.Conn, frame []byte, timeout time.Duration) error {
+	if err := nc.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 		return fmt.Errorf("set write deadline: %w", err)
 	}
 	err := c.Write(context.Background(), websocket.MessageText, frame)
-	_ = g.nc.SetWriteDeadline(time.Time{})
+	_ = nc.SetWriteDeadline(time.Time{})
 	return err
 }
 

@@ -210,8 +210,11 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websock
 		stopped = true
 		pinger.Stop()
 	}
+	// The socket alone is kept for the writes, not the guard: that holds
+	// the handshake's request and response, garbage once upgraded.
+	nc := g.nc
 	conn.Start(func(frame []byte) error {
-		return g.write(c, frame, s.opts.WriteTimeout)
+		return writeFrame(nc, c, frame, s.opts.WriteTimeout)
 	}, func() {
 		if conn.Revoked() {
 			// Policy violation: the dashboard goes to the login page
