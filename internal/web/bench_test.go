@@ -76,6 +76,37 @@ func BenchmarkVisitorMessage(b *testing.B) {
 	reportDB()
 }
 
+// BenchmarkFirstMessage is a visitor's first message in an open widget:
+// it makes the conversation, the dashboard receives it and the widget its
+// echo; the forwarding engine's look at the new conversation is counted in
+// the database's work (reported once it is quiet). Every op is a new
+// visitor, opened before the timer starts.
+func BenchmarkFirstMessage(b *testing.B) {
+	s := apptest.Start(b, map[string]string{"PARLEY_RATE_LIMITS": "off"})
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	dash := s.DialAgent(a.Token)
+	widgets := make([]*apptest.WS, b.N)
+	for i := range widgets {
+		var sess struct {
+			VisitorToken string `json:"visitor_token"`
+		}
+		s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey}, http.StatusOK, &sess)
+		widgets[i] = s.DialWidget(sess.VisitorToken)
+	}
+	waitQuiet(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	reportDB := countDBWork(b, s)
+	for i, w := range widgets {
+		w.Send(map[string]string{"type": "message", "body": "Hello, is anyone there?", "client_id": fmt.Sprint("c-", i)})
+		dash.WaitFor("message.created", 5*time.Second)
+		w.WaitFor("message", 5*time.Second)
+	}
+	b.StopTimer()
+	reportDB()
+}
+
 // BenchmarkWidgetConnectionMemory opens a few thousand widget connections
 // and reports the heap and stacks they hold, per connection. Client and
 // server run in this one process, so the figure covers both ends of each
