@@ -245,7 +245,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		if conv, err = tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
 			return err
 		}
-		if kind == model.KindReply && forward.KeepsWritten(s.db.Dialect(), conv) {
+		if kind == model.KindReply && forward.SettlesWritten(s.db.Dialect(), conv) {
 			// Read by the writer, whose cache is warm, for the forwarding
 			// engine (ConversationWritten), which then reads neither the
 			// conversation nor the workspace again.
@@ -254,6 +254,9 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 				return err
 			}
 			ws = &w
+			if err := settleForwarding(ctx, tx, &conv, w); err != nil {
+				return err
+			}
 		}
 		return s.emitNewMessage(ctx, hooks, tx, before, conv, false, msg)
 	}, func() {
@@ -279,6 +282,25 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		}
 	}
 	return msg, nil
+}
+
+// settleForwarding records in the transaction that changed conversation c
+// the forwarding decision the change leaves when it needs no engine
+// (forward.Settled) and is not the one recorded already; c then carries it
+// to the dashboards' event and the engine.
+func settleForwarding(ctx context.Context, tx *store.Store, c *model.Conversation, w model.Workspace) error {
+	st, ok := forward.Settled(*c, w)
+	if !ok {
+		return nil
+	}
+	if old := c.Forwarding; old != nil && old.Code == st.Code && old.Reason == st.Reason && old.DueAt == nil {
+		return nil
+	}
+	if err := tx.SetForwardState(ctx, c.ID, st); err != nil {
+		return err
+	}
+	c.Forwarding = &st
+	return nil
 }
 
 // SetConversationStatus closes or reopens a conversation.

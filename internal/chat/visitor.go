@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/i18n"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
@@ -298,6 +299,11 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		}
 		if conv, err = tx.Conversation(ctx, w.ID, c.ID); err != nil {
 			return err
+		}
+		if forward.SettlesWritten(s.db.Dialect(), conv) {
+			if err := settleForwarding(ctx, tx, &conv, w); err != nil {
+				return err
+			}
 		}
 		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg)
 	}, func() {

@@ -39,10 +39,10 @@ func (r *writtenRecorder) take() [][2]string {
 // On SQLite an agent's reply and a visitor's message tell the forwarding
 // engine the conversation their transaction read, so that it does not read
 // it again; with the workspace when the engine can settle the change from
-// them (forward.KeepsWritten: a reply to an anonymous visitor after the
-// engine's first decision) or the transaction read it anyway (a visitor's
-// message). An internal comment tells nothing, a resent message (same
-// client id) neither.
+// them (forward.SettlesWritten: a message of an anonymous visitor's
+// conversation, whose transaction records the decision itself) or the
+// transaction read it anyway (a visitor's message). An internal comment
+// tells nothing, a resent message (same client id) neither.
 func TestWrittenToTheEngine(t *testing.T) {
 	ctx := context.Background()
 	f := newTypingFixture(t)
@@ -50,7 +50,8 @@ func TestWrittenToTheEngine(t *testing.T) {
 	f.svc.SetEvaluator(rec)
 	both := [][2]string{{f.conv, f.ws.ID}}
 
-	// An anonymous visitor's conversation the engine decided on.
+	// An anonymous visitor's conversation: its first message records the
+	// decision, with no engine running.
 	if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{ContactForm: &ContactFormPatch{OfflineRequiresForm: new(false)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,20 @@ func TestWrittenToTheEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	anon := m.ConversationID
-	rec.take()
+	recorded := func(t *testing.T) {
+		t.Helper()
+		c, err := f.svc.db.ConversationByID(ctx, anon)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Forwarding == nil || c.Forwarding.Code != string(forward.CodeNotIdentified) {
+			t.Errorf("forwarding state %+v, want %s recorded", c.Forwarding, forward.CodeNotIdentified)
+		}
+	}
+	recorded(t)
+	if got, want := rec.take(), [][2]string{{anon, f.ws.ID}}; !slices.Equal(got, want) {
+		t.Errorf("the first message: told %v, want %v", got, want)
+	}
 	reply := func(conv string) func() error {
 		return func() error {
 			_, err := f.svc.PostMessage(ctx, f.agent, conv, "It ships today.", model.KindReply)
@@ -76,9 +90,9 @@ func TestWrittenToTheEngine(t *testing.T) {
 		want [][2]string
 	}{
 		{"a reply to an identified visitor", reply(f.conv), [][2]string{{f.conv, ""}}},
-		{"a reply before the engine's first decision", reply(anon), [][2]string{{anon, ""}}},
-		{"a reply after it", func() error {
-			if err := f.svc.db.SetForwardState(ctx, anon, model.Forwarding{Code: string(forward.CodeNotIdentified), Reason: "the visitor has no email address"}); err != nil {
+		{"a reply to an anonymous visitor", reply(anon), [][2]string{{anon, f.ws.ID}}},
+		{"a reply with no decision recorded", func() error {
+			if err := f.svc.db.SetForwardState(ctx, anon, model.Forwarding{}); err != nil {
 				return err
 			}
 			return reply(anon)()
@@ -103,5 +117,6 @@ func TestWrittenToTheEngine(t *testing.T) {
 		if got := rec.take(); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: told %v, want %v", tt.name, got, tt.want)
 		}
+		recorded(t)
 	}
 }

@@ -172,7 +172,34 @@ func (e *Engine) ConversationWritten(c model.Conversation, w *model.Workspace) {
 // to an email. Only then is its workspace worth reading for the engine in
 // the transaction that changed it.
 func KeepsWritten(d store.Dialect, c model.Conversation) bool {
-	return d == store.SQLite && c.Forwarding != nil && !c.Visitor.HasEmail()
+	return SettlesWritten(d, c) && c.Forwarding != nil
+}
+
+// SettlesWritten tells whether the transaction of a change to conversation
+// c, on a database of dialect d, should read its workspace and record the
+// decision the change leaves (Settled) itself: on SQLite, when c's visitor
+// has no address. The engine then keeps the conversation as told and
+// settles the change without the writer; left to the engine, a reply to a
+// conversation with no decision yet (each new conversation's first) took a
+// read, a transaction of its own and a read again for the dashboards.
+func SettlesWritten(d store.Dialect, c model.Conversation) bool {
+	return d == store.SQLite && !c.Visitor.HasEmail()
+}
+
+// Settled is the forwarding state conversation c of workspace w is left in
+// by a change when c cannot be emailed (no address that works, a channel
+// of its own, forwarding off): such a decision needs neither the
+// conversation's messages nor the clock. ok is false when c may be
+// emailed, and only the engine decides.
+func Settled(c model.Conversation, w model.Workspace) (st model.Forwarding, ok bool) {
+	if mayEmail(c, w) {
+		return st, false
+	}
+	d := Decide(time.Time{}, snapshotOf(c, w, nil), Mode(w.Settings.EmailForwarding), Timings{})
+	if d.Outcome != Nothing {
+		return st, false
+	}
+	return model.Forwarding{Code: string(d.Code), Reason: d.Explain(w.Location())}, true
 }
 
 // VisitorChanged asks for the visitor's conversations to be evaluated again.

@@ -210,6 +210,13 @@ func dueConversation(t *testing.T, db *store.DB) model.Conversation {
 // reply in it.
 func conversationWithReply(t *testing.T, db *store.DB, away *time.Time, v model.Visitor) model.Conversation {
 	t.Helper()
+	return conversationWithReplyAs(t, db, away, v, nil)
+}
+
+// conversationWithReplyAs is conversationWithReply with the workspace and
+// the conversation as adjust leaves them (nil: as they are).
+func conversationWithReplyAs(t *testing.T, db *store.DB, away *time.Time, v model.Visitor, adjust func(w *model.Workspace, c *model.Conversation)) model.Conversation {
+	t.Helper()
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	if away != nil {
@@ -220,6 +227,9 @@ func conversationWithReply(t *testing.T, db *store.DB, away *time.Time, v model.
 	v.ID, v.WorkspaceID, v.EmailStatus, v.CreatedAt = model.NewID(), w.ID, model.EmailOK, at
 	c := model.Conversation{ID: model.NewID(), WorkspaceID: w.ID, Visitor: v, Status: "open",
 		Channel: model.ChannelWebsite, CreatedAt: at, LastMessageAt: at}
+	if adjust != nil {
+		adjust(&w, &c)
+	}
 	for _, err := range []error{db.CreateWorkspace(ctx, w), db.CreateVisitor(ctx, v), db.CreateConversation(ctx, c)} {
 		if err != nil {
 			t.Fatal(err)
@@ -233,6 +243,73 @@ func conversationWithReply(t *testing.T, db *store.DB, away *time.Time, v model.
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestSettledIsTheEngines: the forwarding state a change's own
+// transaction records for a conversation that cannot be emailed
+// (forward.Settled) is the one the engine records for it, and a
+// conversation that may be emailed is left to the engine.
+func TestSettledIsTheEngines(t *testing.T) {
+	ctx := context.Background()
+	db := forward.MigratedDB(t)
+	e := newEngineWith(db, nil)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	email := "vera@example.com"
+	anonymous := model.Visitor{Online: true, LastActiveAt: &now}
+	identified := model.Visitor{Email: &email, Online: true, LastActiveAt: &now}
+	tests := []struct {
+		name        string
+		v           model.Visitor
+		adjust      func(w *model.Workspace, c *model.Conversation)
+		unsubscribe bool         // the visitor's address, once stored
+		code        forward.Code // "": left to the engine
+	}{
+		{"an anonymous visitor", anonymous, nil, false, forward.CodeNotIdentified},
+		{"forwarding off", anonymous, func(w *model.Workspace, _ *model.Conversation) {
+			w.Settings.EmailForwarding = model.ForwardOff
+		}, false, forward.CodeOff},
+		{"a Messenger conversation", anonymous, func(_ *model.Workspace, c *model.Conversation) {
+			c.Channel = model.ChannelMessenger
+		}, false, forward.CodeOtherChannel},
+		{"an identified visitor", identified, nil, false, ""},
+		{"an identified visitor who unsubscribed", identified, nil, true, forward.CodeUnsubscribed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stored := conversationWithReplyAs(t, db, nil, tt.v, tt.adjust)
+			if tt.unsubscribe {
+				if _, err := db.StopEmailAddress(ctx, stored.WorkspaceID, email, model.EmailUnsubscribed, "link", "", now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before, err := db.ConversationByID(ctx, stored.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := db.Workspace(ctx, before.WorkspaceID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			settled, ok := forward.Settled(before, w)
+			if ok != (tt.code != "") || settled.Code != string(tt.code) {
+				t.Fatalf("Settled = %+v, %v; want code %q", settled, ok, tt.code)
+			}
+			e.ConversationChanged(ctx, stored.ID)
+			if err := e.DrainChanges(ctx); err != nil {
+				t.Fatal(err)
+			}
+			after, err := db.ConversationByID(ctx, stored.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.Forwarding == nil {
+				t.Fatal("the engine recorded no decision")
+			}
+			if ok && (*after.Forwarding != settled) {
+				t.Errorf("the engine recorded %+v, Settled says %+v", *after.Forwarding, settled)
+			}
+		})
+	}
 }
 
 // A due email is drafted outside its transaction only on SQLite, whose one
