@@ -28,6 +28,26 @@ func (r *writtenRecorder) ConversationWritten(c model.Conversation, w *model.Wor
 	r.told = append(r.told, [2]string{c.ID, ws})
 }
 
+// anonymousConversation is the conversation a new visitor who gave no
+// address starts with a message (the contact form is no longer demanded
+// for it).
+func (f *typingFixture) anonymousConversation(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{ContactForm: &ContactFormPatch{OfflineRequiresForm: new(false)}}); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := f.svc.Session(ctx, f.ws.SiteKey, "", "", nil, SessionLanguage{}, SessionContext{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.svc.VisitorSend(ctx, sess.Visitor.ID, "Hi", "a1", model.MsgChannelWidget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.ConversationID
+}
+
 func (r *writtenRecorder) take() [][2]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -52,18 +72,7 @@ func TestWrittenToTheEngine(t *testing.T) {
 
 	// An anonymous visitor's conversation: its first message records the
 	// decision, with no engine running.
-	if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{ContactForm: &ContactFormPatch{OfflineRequiresForm: new(false)}}); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := f.svc.Session(ctx, f.ws.SiteKey, "", "", nil, SessionLanguage{}, SessionContext{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := f.svc.VisitorSend(ctx, sess.Visitor.ID, "Hi", "a1", model.MsgChannelWidget)
-	if err != nil {
-		t.Fatal(err)
-	}
-	anon := m.ConversationID
+	anon := f.anonymousConversation(t)
 	recorded := func(t *testing.T) {
 		t.Helper()
 		c, err := f.svc.db.ConversationByID(ctx, anon)
