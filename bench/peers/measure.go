@@ -268,6 +268,12 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 		return o, nil
 	}
 
+	// Each server opens from rest: what it does once started (Parley
+	// compresses its static assets then) is neither an open's cost nor
+	// its memory.
+	if _, err := waitQuiet(ctx, pid); err != nil {
+		return res, err
+	}
 	rssBefore, err := rssKiB(pid)
 	if err != nil {
 		return res, err
