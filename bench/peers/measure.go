@@ -334,7 +334,12 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 	for _, c := range clients {
 		<-c.done
 	}
-	time.Sleep(time.Second)
+	// From rest again, as before the opens: what the server does as the
+	// clients leave (closing their sockets, ending their goroutines) is
+	// not a reopen's cost.
+	if _, err := waitQuiet(ctx, pid); err != nil {
+		return res, err
+	}
 	again, err := openAll(clients, "reopened")
 	if err != nil {
 		return res, fmt.Errorf("reopen: %w", err)
