@@ -169,8 +169,8 @@ func (e *Engine) ConversationWritten(c model.Conversation, w *model.Workspace) {
 // KeepsWritten tells whether the engine, on a database of dialect d, keeps
 // conversation c as ConversationWritten tells it: on SQLite, when c has a
 // recorded decision and its visitor no address, a change that cannot lead
-// to an email. Only then is its workspace worth reading for the engine in
-// the transaction that changed it.
+// to an email. A transaction that read the workspace (SettlesWritten) and
+// recorded the decision leaves such a conversation.
 func KeepsWritten(d store.Dialect, c model.Conversation) bool {
 	return SettlesWritten(d, c) && c.Forwarding != nil
 }
