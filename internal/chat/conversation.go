@@ -290,10 +290,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 // to the dashboards' event and the engine.
 func settleForwarding(ctx context.Context, tx *store.Store, c *model.Conversation, w model.Workspace) error {
 	st, ok := forward.Settled(*c, w)
-	if !ok {
-		return nil
-	}
-	if old := c.Forwarding; old != nil && old.Code == st.Code && old.Reason == st.Reason && old.DueAt == nil {
+	if !ok || forward.Recorded(c.Forwarding, st) {
 		return nil
 	}
 	if err := tx.SetForwardState(ctx, c.ID, st); err != nil {

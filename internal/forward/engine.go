@@ -426,6 +426,12 @@ func (e *Engine) runDueOne(ctx context.Context, id string, ws *workspaceCache, d
 	return due == nil || due.After(e.now())
 }
 
+// Recorded reports whether st is the forwarding state recorded already
+// (old; nil when none).
+func Recorded(old *model.Forwarding, st model.Forwarding) bool {
+	return old != nil && sameDue(old.DueAt, st.DueAt) && old.Code == st.Code && old.Reason == st.Reason
+}
+
 func sameDue(a, b *time.Time) bool {
 	if a == nil || b == nil {
 		return a == b
@@ -567,7 +573,7 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 			state.Reason = fmt.Sprintf("emailed to %s at %s", email.To, now.Format("15:04:05"))
 		}
 		newDue = state.DueAt
-		if sameDue(old.DueAt, state.DueAt) && old.Code == state.Code && old.Reason == state.Reason {
+		if Recorded(&old, state) {
 			return nil
 		}
 		changed = true
@@ -625,23 +631,8 @@ func (e *Engine) settledWithout(ctx context.Context, conversationID string, wr *
 		}
 		return nil, false, fmt.Errorf("evaluate conversation %s: %w", conversationID, err)
 	}
-	c, w := read.c, read.w
-	if mayEmail(c, w) || c.Forwarding == nil {
-		return read, false, nil
-	}
-	d := Decide(e.now(), snapshotOf(c, w, nil), Mode(w.Settings.EmailForwarding), e.opts.Timings)
-	if d.Outcome == Send {
-		return read, false, nil
-	}
-	var due *time.Time
-	if d.Outcome == Wait {
-		due = &d.Due
-	}
-	old := *c.Forwarding
-	if !sameDue(old.DueAt, due) || old.Code != string(d.Code) || old.Reason != d.Explain(w.Location()) {
-		return read, false, nil
-	}
-	return read, true, nil
+	st, ok := Settled(read.c, read.w)
+	return read, ok && Recorded(read.c.Forwarding, st), nil
 }
 
 // conversationRead is a conversation and its workspace as read outside
