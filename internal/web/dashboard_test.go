@@ -727,3 +727,57 @@ func TestDashboardSettingsEmail(t *testing.T) {
 		`<code>shop.example.com</code>`, `v=spf1`,
 		`<code>_dmarc.shop.example.com</code>`, `v=DMARC1; p=none; rua=mailto:postmaster@shop.example.com`)
 }
+
+// TestVisitorPanelPageLabel: the visitor panel says the page is where the
+// visitor is now only while they are online; otherwise it is the last page
+// they were on.
+func TestVisitorPanelPageLabel(t *testing.T) {
+	srv := apptest.Start(t, map[string]string{"PARLEY_VISITOR_GRACE": "100ms"})
+	srv.AddAgent("ada@example.com", "Ada")
+	b := newBrowser(t, srv)
+	b.login("ada@example.com")
+	sess := contextSession(t, srv, map[string]string{"page_url": "https://shop.example.com/cart", "page_title": "Cart"})
+	var m model.Message
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "hi", "client_id": "c1"}, http.StatusCreated, &m)
+	label := func() string {
+		t.Helper()
+		body := b.get("/dashboard/conversations/" + m.ConversationID).Body
+		for _, l := range []string{"Now on", "Last page"} {
+			if strings.Contains(body, "<dt>"+l+"</dt>") {
+				return l
+			}
+		}
+		t.Fatalf("no page label in the panel")
+		return ""
+	}
+	online := func(want bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			v, err := srv.App.Chat.VisitorByToken(t.Context(), sess.VisitorToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Online == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("visitor online %v, want %v", v.Online, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if got := label(); got != "Last page" {
+		t.Errorf("before the widget opened: %q, want %q", got, "Last page")
+	}
+	w := srv.DialWidget(sess.VisitorToken)
+	online(true)
+	if got := label(); got != "Now on" {
+		t.Errorf("with the widget open: %q, want %q", got, "Now on")
+	}
+	w.Close()
+	online(false)
+	if got := label(); got != "Last page" {
+		t.Errorf("after the visitor left: %q, want %q", got, "Last page")
+	}
+}

@@ -17,6 +17,9 @@ import (
 const pastConversations = 10
 
 type contextView struct {
+	// Online tells whether Page is where the visitor is now or the last
+	// page they were on.
+	Online            bool
 	Page              *pageView
 	Referrer          *pageView
 	Browser, Language string
@@ -42,7 +45,7 @@ type pastConvView struct {
 // visitorContext builds the context part of the visitor panel of cv.
 func (s *Server) visitorContext(ctx context.Context, sess *session, cv model.Conversation, c clock, now time.Time) (*contextView, error) {
 	v := cv.Visitor
-	view := &contextView{}
+	view := &contextView{Online: v.Online}
 	if v.Page != nil {
 		p := pageOf(*v.Page, c)
 		view.Page = &p
