@@ -511,11 +511,12 @@ func TestDashboardSettings(t *testing.T) {
 		t.Fatalf("settings: status %d", a.Status)
 	}
 	mustContain(t, "settings", a.Body,
+		`<legend>Email forwarding</legend>`,
 		`value="off"> Do not send anything`,
 		`value="unread" checked> Email unread replies to visitors (recommended)`,
 		`value="transcript"> Email full conversation transcripts to visitors`,
 		`only replies written while a sending mode is on wait to be emailed`,
-		`value="1" checked> When agents are offline or invisible: Get offline messages only once the contact form is filled`,
+		`value="1" checked> When every agent is offline: Get offline messages only once the contact form is filled`,
 		`<option value="optional" selected>Optional</option>`,
 		html.EscapeString(`<script src="`+srv.URL+`/widget.js" data-site-key="`+srv.Workspace.SiteKey+`" async></script>`),
 		`href="/demo?site_key=`+srv.Workspace.SiteKey+`"`)
