@@ -88,7 +88,6 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c := Config{
 		HTTPAddr:         get("PARLEY_HTTP_ADDR", "127.0.0.1:8080"),
-		PublicURL:        strings.TrimRight(get("PARLEY_PUBLIC_URL", "http://localhost:8080"), "/"),
 		DatabaseURL:      get("PARLEY_DATABASE_URL", "sqlite:./data/parley.db"),
 		Secret:           getenv("PARLEY_SECRET"),
 		SMTPURL:          get("PARLEY_SMTP_URL", ""),
@@ -107,6 +106,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DebugAddr:        get("PARLEY_DEBUG_ADDR", ""),
 		MetricsAddr:      get("PARLEY_METRICS_ADDR", ""),
 	}
+	c.PublicURL = strings.TrimRight(get("PARLEY_PUBLIC_URL", localURL(c.HTTPAddr)), "/")
 	var errs []string
 	dur := func(name, def string) time.Duration {
 		raw := get(name, def)
@@ -272,4 +272,20 @@ func ParsePrefixes(raw string) ([]netip.Prefix, error) {
 		return nil, fmt.Errorf("no CIDR given")
 	}
 	return out, nil
+}
+
+// localURL is the public URL of a server that listens on addr and was not
+// told its public one: http://localhost with addr's port when addr is a
+// loopback or every interface (the default, 127.0.0.1:8080, gives
+// http://localhost:8080), else addr itself. The demo page, the widget
+// snippet and the start's sign-in hint then point where the server is.
+func localURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return "http://localhost:8080"
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || host == "localhost" || (err == nil && (ip.IsLoopback() || ip.IsUnspecified())) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -47,6 +47,16 @@ func TestLoad(t *testing.T) {
 				t.Errorf("got %q", c.PublicURL)
 			}
 		}},
+		{name: "public URL follows the listener", env: map[string]string{"PARLEY_HTTP_ADDR": "127.0.0.1:18297"}, check: func(t *testing.T, c Config) {
+			if c.PublicURL != "http://localhost:18297" {
+				t.Errorf("got %q", c.PublicURL)
+			}
+		}},
+		{name: "public URL given", env: map[string]string{"PARLEY_HTTP_ADDR": "127.0.0.1:18297", "PARLEY_PUBLIC_URL": "https://chat.example.com"}, check: func(t *testing.T, c Config) {
+			if c.PublicURL != "https://chat.example.com" {
+				t.Errorf("got %q", c.PublicURL)
+			}
+		}},
 		{name: "bad duration", env: map[string]string{"PARLEY_FORWARD_QUIET": "soon"}, wantErr: "PARLEY_FORWARD_QUIET"},
 		{name: "memory limit", env: map[string]string{"PARLEY_MEMORY_LIMIT": "512MiB"}, check: func(t *testing.T, c Config) {
 			if c.MemoryLimit != 512<<20 {
@@ -134,4 +144,24 @@ func FuzzParsePrefixes(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLocalURL(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{"127.0.0.1:8080", "http://localhost:8080"},
+		{":9000", "http://localhost:9000"},
+		{"0.0.0.0:80", "http://localhost:80"},
+		{"[::]:9000", "http://localhost:9000"},
+		{"[::1]:9000", "http://localhost:9000"},
+		{"localhost:3000", "http://localhost:3000"},
+		{"192.168.1.5:9000", "http://192.168.1.5:9000"},
+		{"[2001:db8::1]:9000", "http://[2001:db8::1]:9000"},
+		{"chat.internal:8081", "http://chat.internal:8081"},
+		{"no port", "http://localhost:8080"},
+	}
+	for _, tc := range tests {
+		if got := localURL(tc.addr); got != tc.want {
+			t.Errorf("localURL(%q) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
 }
