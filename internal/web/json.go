@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"reflect"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -61,8 +63,62 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "malformed JSON: "+err.Error())
+		writeError(w, http.StatusBadRequest, "bad_request", jsonProblem(err))
 		return false
 	}
 	return true
+}
+
+// jsonProblem says what is wrong with a body that did not decode, in the
+// API's terms: a value of the wrong type names its field and the JSON kind
+// it must be, never the Go type it was to fill.
+func jsonProblem(err error) string {
+	var typ *json.UnmarshalTypeError
+	if !errors.As(err, &typ) {
+		return "malformed JSON: " + err.Error()
+	}
+	want := jsonKind(typ.Type)
+	if typ.Field == "" {
+		return "the body must be " + want + ", not " + article(typ.Value)
+	}
+	return fmt.Sprintf("%q must be %s, not %s", typ.Field, want, article(typ.Value))
+}
+
+// jsonKind names the JSON value a Go type is decoded from.
+func jsonKind(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "a JSON value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "another JSON value"
+}
+
+// article puts "a" or "an" before the name of a JSON kind ("array",
+// "number", "string", "bool", "object").
+func article(kind string) string {
+	switch kind {
+	case "array", "object":
+		return "an " + kind
+	case "bool":
+		return "true or false"
+	}
+	if n, ok := strings.CutPrefix(kind, "number "); ok {
+		return "the number " + n // out of the field's range
+	}
+	return "a " + kind
 }

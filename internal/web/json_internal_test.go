@@ -1,0 +1,45 @@
+package web
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestJSONProblem(t *testing.T) {
+	type body struct {
+		Email string   `json:"email"`
+		Count int8     `json:"count"`
+		Tags  []string `json:"tags"`
+		Flag  *bool    `json:"flag"`
+		Inner struct {
+			Name string `json:"name"`
+		} `json:"inner"`
+	}
+	tests := []struct{ raw, want string }{
+		{`[]`, "the body must be an object, not an array"},
+		{`"x"`, "the body must be an object, not a string"},
+		{`{"email":["a"]}`, `"email" must be a string, not an array`},
+		{`{"email":1}`, `"email" must be a string, not a number`},
+		{`{"count":"3"}`, `"count" must be a number, not a string`},
+		{`{"count":300}`, `"count" must be a number, not the number 300`},
+		{`{"tags":{}}`, `"tags" must be an array, not an object`},
+		{`{"flag":"yes"}`, `"flag" must be true or false, not a string`},
+		{`{"inner":{"name":false}}`, `"inner.name" must be a string, not true or false`},
+		{`{"email":`, "malformed JSON: unexpected end of JSON input"},
+	}
+	for _, tc := range tests {
+		var b body
+		err := json.Unmarshal([]byte(tc.raw), &b)
+		if err == nil {
+			t.Fatalf("%s: decoded", tc.raw)
+		}
+		got := jsonProblem(err)
+		if got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.raw, got, tc.want)
+		}
+		if strings.Contains(got, "Go ") || strings.Contains(got, "struct") {
+			t.Errorf("%s: %q names Go's types", tc.raw, got)
+		}
+	}
+}
