@@ -390,6 +390,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ConnContext:       a.conns.ConnContext,
 	}
 	errc := make(chan error, 1)
+	a.conns.LogLimits()
 	go func() { errc <- srv.Serve(a.conns.Listener(ln)) }()
 	go web.CompressAssets() // before the first visitors ask for them
 	a.Log.Info("parley listening", "addr", ln.Addr().String(), "public_url", a.Config.PublicURL, "version", Version)

@@ -23,7 +23,9 @@ type ConnGuard struct {
 	// less a reserve for the database, mail and files); widgetMark is the
 	// count past which widget connections are refused.
 	budget, widgetMark int64
-	open               atomic.Int64
+	// nofile is the descriptor limit they come from.
+	nofile int64
+	open   atomic.Int64
 
 	mu    sync.Mutex
 	conns map[*guardedConn]struct{}
@@ -46,9 +48,14 @@ func NewConnGuard(nofile int64, log *slog.Logger) *ConnGuard {
 	reserve := max(64, min(nofile/10, max(512, nofile/64)))
 	budget := max(16, nofile-reserve)
 	headroom := max(8, min(budget/8, max(256, budget/64)))
-	g := &ConnGuard{log: log, budget: budget, widgetMark: budget - headroom, conns: map[*guardedConn]struct{}{}}
-	log.Info("descriptor limit", "nofile", nofile, "http_connections", budget, "widget_connections", g.widgetMark)
-	return g
+	return &ConnGuard{log: log, nofile: nofile, budget: budget, widgetMark: budget - headroom, conns: map[*guardedConn]struct{}{}}
+}
+
+// LogLimits logs the descriptor limit and what the guard makes of it; a
+// server logs it when it starts to serve (a command that serves nothing
+// has no use for it).
+func (g *ConnGuard) LogLimits() {
+	g.log.Info("descriptor limit", "nofile", g.nofile, "http_connections", g.budget, "widget_connections", g.widgetMark)
 }
 
 // Listener wraps ln so that its connections are counted and, at the
