@@ -342,3 +342,37 @@ func TestHealthz(t *testing.T) {
 	s.App.DB.Close()
 	s.Do("GET", "/healthz", "", nil, 503, nil)
 }
+
+// TestMessageKind: a message posted without a kind is a reply (the
+// visitor sees it); a comment must say so; any other kind is refused.
+func TestMessageKind(t *testing.T) {
+	s, a, _, m := chatting(t)
+	path := "/api/v1/conversations/" + m.ConversationID + "/messages"
+	tests := []struct {
+		name     string
+		body     map[string]string
+		status   int
+		wantKind string
+	}{
+		{"no kind", map[string]string{"body": "a reply"}, http.StatusCreated, model.KindReply},
+		{"empty kind", map[string]string{"body": "a reply", "kind": ""}, http.StatusCreated, model.KindReply},
+		{"comment", map[string]string{"body": "a note", "kind": "comment"}, http.StatusCreated, model.KindComment},
+		{"event", map[string]string{"body": "x", "kind": "event"}, http.StatusBadRequest, ""},
+		{"unknown", map[string]string{"body": "x", "kind": "note"}, http.StatusBadRequest, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got model.Message
+			raw := s.Do("POST", path, a.Token, tc.body, tc.status, &got)
+			if tc.status != http.StatusCreated {
+				if !strings.Contains(string(raw), `"bad_request"`) {
+					t.Errorf("answer %s, want bad_request", raw)
+				}
+				return
+			}
+			if got.Kind != tc.wantKind {
+				t.Errorf("kind %q, want %q", got.Kind, tc.wantKind)
+			}
+		})
+	}
+}
