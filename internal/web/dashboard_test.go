@@ -782,3 +782,49 @@ func TestVisitorPanelPageLabel(t *testing.T) {
 		t.Errorf("after the visitor left: %q, want %q", got, "Last page")
 	}
 }
+
+// TestFormsKeepTheView: every form of an open conversation carries the
+// list's view beside its status filter, so that replying, closing or
+// reopening leaves the agent in the view they work in (Mine, Unassigned).
+func TestFormsKeepTheView(t *testing.T) {
+	srv, _, b := setup(t)
+	vc := newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "hi")
+	page := b.get("/dashboard/conversations/" + vc.ConversationID + "?status=all&view=unassigned")
+	if page.Status != http.StatusOK {
+		t.Fatalf("conversation: status %d", page.Status)
+	}
+	forms := regexp.MustCompile(`(?s)<form[^>]*>.*?</form>`).FindAllString(page.Body, -1)
+	n := 0
+	for _, f := range forms {
+		if !strings.Contains(f, `name="filter"`) {
+			continue
+		}
+		n++
+		if !strings.Contains(f, `name="filter" value="all"`) || !strings.Contains(f, `name="view" value="unassigned"`) {
+			t.Errorf("form without the list's status and view: %.200s", f)
+		}
+	}
+	if n < 5 {
+		t.Fatalf("%d forms with the list's state, want at least 5 (reply, close, visitor, ask email, reset links)", n)
+	}
+	want := "/dashboard/conversations/" + vc.ConversationID + "?status=all&view=unassigned"
+	for _, step := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/messages", url.Values{"body": {"On its way."}, "kind": {"reply"}}},
+		{"/close", nil},
+		{"/reopen", nil},
+	} {
+		form := step.form
+		if form == nil {
+			form = url.Values{}
+		}
+		form.Set("filter", "all")
+		form.Set("view", "unassigned")
+		a := b.post("/dashboard/conversations/"+vc.ConversationID+step.path, form)
+		if a.Status != http.StatusSeeOther || a.Location != want {
+			t.Errorf("%s: status %d, location %q, want %q", step.path, a.Status, a.Location, want)
+		}
+	}
+}
