@@ -152,3 +152,25 @@ func TestForUnknownIsDefault(t *testing.T) {
 		t.Errorf("For(xx) = %s", got)
 	}
 }
+
+// TestOneWayOfAddress: a language's texts speak to the visitor one way.
+// Spanish, Italian and Dutch address them informally (tú, tu, je), as the
+// widget does; none of their texts may switch to the formal address.
+func TestOneWayOfAddress(t *testing.T) {
+	formal := map[string][]string{
+		"es": {"usted", "Podría", " su dirección", "le enviaremos"},
+		"it": {"Può ", " il suo ", " Lei ", "le invieremo"},
+		"nl": {" u ", " uw ", "Wilt u"},
+	}
+	for lang, words := range formal {
+		p := For(lang)
+		for _, key := range Keys(lang) {
+			text := " " + p.T(key) + " "
+			for _, w := range words {
+				if strings.Contains(text, w) {
+					t.Errorf("%s %s: %q speaks formally (%q)", lang, key, p.T(key), w)
+				}
+			}
+		}
+	}
+}

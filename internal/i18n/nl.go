@@ -26,7 +26,7 @@ var nl = Lang{
 		"email.you":              "Jij",
 		"email.via":              "%[1]s via %[2]s",
 
-		"chat.ask_email": "Wilt u uw e-mailadres achterlaten? Als u de pagina verlaat, sturen we onze antwoorden daarheen.",
+		"chat.ask_email": "Wil je je e-mailadres achterlaten? Als je de pagina verlaat, sturen we onze antwoorden daarheen.",
 
 		"widget.greeting": "Heb je een vraag? Stuur ons een bericht, we helpen je graag.",
 		"widget.away":     "We zijn er nu even niet. Laat een bericht achter, dan nemen we zo snel mogelijk contact met je op.",
