@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -242,6 +243,9 @@ func TestNotificationPermissionFlow(t *testing.T) {
 	}
 }
 
+// newestInView: the conversation's newest message is on the screen.
+const newestInView = `(() => { const m = [...document.querySelectorAll('#conv-messages > li')].pop(); if (!m) return false; const r = m.getBoundingClientRect(); return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; })()`
+
 const noHorizontalScroll = `document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth`
 
 // On a 390 px wide phone the dashboard shows the list, then the
@@ -256,6 +260,9 @@ func TestPhoneLayout(t *testing.T) {
 			"A rather long first message that goes on and on to see whether the list cuts it neatly "+strings.Repeat("word ", i*10))
 	}
 	srv.Do("PUT", "/api/v1/conversations/"+convID+"/assignee", ada.Token, map[string]any{"agent_id": ada.ID}, http.StatusOK, nil)
+	for i := range 12 {
+		srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", ada.Token, map[string]string{"body": fmt.Sprintf("Earlier answer %d, long enough to take a line or two on a phone.", i+1)}, http.StatusCreated, nil)
+	}
 	srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", ada.Token, map[string]string{"body": "https://example.com/a/very/long/link/that/should/wrap/instead/of/making/the/page/wider/than/the/phone/screen/" + strings.Repeat("x", 80)}, http.StatusCreated, nil)
 
 	a := newTab(t, "ada")
@@ -279,6 +286,7 @@ func TestPhoneLayout(t *testing.T) {
 		"send button visible":         `(() => { const r = document.querySelector('[data-testid="send-reply"]').getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth; })()`,
 		"back link visible":           `document.querySelector('[data-testid="back"]').getBoundingClientRect().width > 0`,
 		"visitor panel hidden":        `getComputedStyle(document.getElementById('visitor-panel')).display === 'none'`,
+		"newest message in view":      newestInView,
 	}
 	for what, cond := range checks {
 		if !eval[bool](a, cond) {
@@ -309,6 +317,9 @@ func TestPhoneLayout(t *testing.T) {
 	waitLive(a)
 	if !eval[bool](a, noHorizontalScroll+` && getComputedStyle(document.querySelector('.sidebar')).display !== 'none' && getComputedStyle(document.getElementById('visitor-panel')).display !== 'none'`) {
 		t.Error("at 1366 px the list, the conversation and the visitor are not side by side")
+	}
+	if !eval[bool](a, newestInView) {
+		t.Error("at 1366 px the conversation does not open at its newest message")
 	}
 	a.screenshot("laptop-1366x900-conversation")
 }

@@ -225,8 +225,22 @@
   }
 
   const messagesEl = () => D.getElementById('conv-messages');
-  const nearBottom = (el) => el.scrollHeight - el.scrollTop - el.clientHeight < 80;
-  const toBottom = () => { const m = messagesEl(); if (m) m.scrollTop = m.scrollHeight; };
+  // On a wide screen the messages scroll in their own box; on a phone the
+  // page grows with them and the window scrolls (the newest message then
+  // sits just above the reply box).
+  const ownScroll = (el) => el.scrollHeight > el.clientHeight + 1;
+  const nearBottom = (el) => {
+    if (ownScroll(el)) return el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    const last = el.lastElementChild;
+    return !last || last.getBoundingClientRect().bottom - window.innerHeight < 80;
+  };
+  const toBottom = () => {
+    const m = messagesEl();
+    if (!m) return;
+    if (ownScroll(m)) { m.scrollTop = m.scrollHeight; return; }
+    const thread = m.closest('.thread');
+    if (thread && thread.getBoundingClientRect().bottom > window.innerHeight) thread.scrollIntoView({ block: 'end' });
+  };
   // A conversation opened from a search result (#msg-ID) shows that
   // message, marked, and keeps it marked when the messages are refetched;
   // otherwise it shows the newest.
