@@ -63,6 +63,11 @@ func TestAskForEmail(t *testing.T) {
 	visitor.waitFor("the field's error", inWidget(`$('ask-email-input').getAttribute('aria-invalid') === 'true' && !!$('error')`), 5*time.Second)
 	set("jo@visitor.test")
 	visitor.waitFor("the field gone once the visitor has an email", inWidget(`$$('ask-email').length === 0`), 10*time.Second)
+	visitor.waitFor("the address confirmed", inWidget(`!!$('email-saved') && $('email-saved').getAttribute('role') === 'status' && $('email-saved').textContent.includes('jo@visitor.test')`), 5*time.Second)
+	if !eval[bool](visitor, inWidget(`sr.activeElement === $('input')`)) {
+		t.Error("the focus is not in the message box once the field is gone")
+	}
+	visitor.screenshot("widget email saved 390x844")
 	if v, _ := conversationOf(t, srv, tok); v.Email == nil || *v.Email != "jo@visitor.test" {
 		t.Fatalf("visitor email %v", v.Email)
 	}

@@ -307,6 +307,7 @@
   let optinDismissed = store.get(OPTIN_KEY); // token|address|status whose opt-in offer was declined
   let autoSend = false; // send the kept composer text once the contact is saved
   let contactQueued = null, contactBusy = false;
+  let emailSent = false; // an email field's address went: confirm it once saved
   let changeConfirmed = null; // the new address the visitor confirmed replacing theirs with
   // The email collector: offered once forwarding is on, the visitor has no
   // email and an agent reply was shown; never again once dismissed.
@@ -778,7 +779,20 @@
       autoSend = false;
       send();
     }
+    if (emailSent && hasEmail()) { emailSent = false; showSaved(); }
     if (hadFocus && isOpen) focusFirst();
+  }
+
+  // showSaved says where the answers go, and gives the focus the field
+  // had to the message box.
+  function showSaved() {
+    if (!ready) return;
+    const n = h('div', 'saved', t('awayKnown', visitor.email));
+    n.setAttribute('role', 'status');
+    n.setAttribute('data-parley', 'email-saved');
+    composer.before(n);
+    setTimeout(() => n.remove(), 9000);
+    if (isOpen && !shadow.activeElement) focusFirst();
   }
 
   function onError(code, text, cid) {
@@ -1124,7 +1138,8 @@ button{cursor:pointer}
 .btn:disabled{opacity:.6;cursor:default}
 .link{border:0;background:none;color:#4b5563;text-decoration:underline;padding:4px}
 .err{color:#b91c1c;font-size:12.5px;padding:0 2px}
-.win>.err{padding:6px 14px 0;background:#fff}
+.win>.err,.saved{padding:6px 14px 0;background:#fff}
+.saved{color:#166534;font-size:12.5px}
 .composer{display:flex;align-items:flex-end;gap:8px;padding:10px 12px;border-top:1px solid #e5e7eb;background:#fff;position:relative}
 .composer textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:10px;padding:8px 10px;max-height:120px;min-height:38px;line-height:1.4;background:#fff;font-size:14px}
 .send{border:0;border-radius:10px;width:38px;height:38px;background:var(--p);color:var(--on);display:flex;align-items:center;justify-content:center;padding:0;flex:none}
@@ -1305,6 +1320,7 @@ button{cursor:pointer}
   // the field under an agent's request) as the contact form does.
   function sendEmail(field) {
     clearError();
+    emailSent = true;
     const email = field.value.trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
       showError(t('badEmail'), field);
