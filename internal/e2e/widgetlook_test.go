@@ -4,10 +4,12 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"regexp"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -116,4 +118,43 @@ func TestWidgetInFrenchWithBrandLook(t *testing.T) {
 			checkAxe(visitor, v.name+" French widget away")
 		})
 	}
+}
+
+// A visitor back on a later day (from an email, say) sees the date of the
+// earlier messages beside their time, in their language; today's show
+// the time alone.
+func TestWidgetDatesEarlierDays(t *testing.T) {
+	srv := startParley(t)
+	a := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	srv.DialAgent(a.Token)
+
+	visitor := newTab(t, "visitor")
+	visitor.setViewport(phone)
+	speakFrench(visitor)
+	openWidget(visitor, srv.URL+"/demo")
+	skipOptionalForm(visitor)
+	typeInWidget(visitor, "Bonjour")
+	visitor.waitFor("the message with its time", inWidget(`$$('message').length === 1 && /\d/.test($$('message')[0].querySelector('time').textContent)`), 10*time.Second)
+	if got := eval[string](visitor, inWidget(`$$('message')[0].querySelector('time').textContent`)); !regexp.MustCompile(`^\d\d:\d\d$`).MatchString(got) {
+		t.Errorf("today's message shows %q, want its time alone", got)
+	}
+
+	// Three days later: the page's clock moves on, the visitor comes back.
+	const later = `(() => { const R = Date, shift = 3 * 864e5;
+		class Later extends R { constructor(...a) { if (a.length) super(...a); else super(R.now() + shift); } static now() { return R.now() + shift; } }
+		window.Date = Later; })()`
+	ctx, cancel := context.WithTimeout(visitor.ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: later}); err != nil {
+		t.Fatalf("move the clock: %v", err)
+	}
+	openWidget(visitor, srv.URL+"/demo")
+	visitor.waitFor("the history", inWidget(`$$('message').length === 1`), 10*time.Second)
+	got := eval[string](visitor, inWidget(`$$('message')[0].querySelector('time').textContent`))
+	// French: "3 déc. 14:05".
+	if !regexp.MustCompile(`^\d{1,2} \p{L}+\.? \d\d:\d\d$`).MatchString(got) {
+		t.Errorf("an earlier day's message shows %q, want its day, month and time", got)
+	}
+	visitor.screenshot("widget earlier day 390x844")
 }

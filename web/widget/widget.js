@@ -357,9 +357,14 @@
   }
 
   const pad = (n) => String(n).padStart(2, '0');
+  // hhmm: "14:05" today, "3 Dec 14:05" on an earlier day (the year too
+  // when another).
   function hhmm(t) {
-    const d = new Date(t);
-    return isNaN(d) ? '' : pad(d.getHours()) + ':' + pad(d.getMinutes());
+    const d = new Date(t), now = new Date();
+    if (isNaN(d)) return '';
+    const hm = pad(d.getHours()) + ':' + pad(d.getMinutes());
+    return d.toDateString() === now.toDateString() ? hm
+      : d.toLocaleDateString(lang, { day: 'numeric', month: 'short', year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric' }) + ' ' + hm;
   }
 
   // initials: "Ada Lovelace" → "AL", for an agent without a picture.

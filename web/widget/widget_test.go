@@ -10,8 +10,10 @@ import (
 	"testing"
 )
 
+// TestWidgetGzippedSize keeps the script every visitor downloads small: it
+// fails past 26 KiB gzipped, so that growing it is a decision.
 func TestWidgetGzippedSize(t *testing.T) {
-	const limit = 25 * 1024
+	const limit = 26 * 1024
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	if err != nil {
