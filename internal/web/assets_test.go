@@ -179,3 +179,22 @@ func TestStaticAssets(t *testing.T) {
 		}
 	}
 }
+
+// TestFavicon: the icon browsers ask every page for is there (no 404 in
+// the console of the demo page, a chat link or an error page), and the
+// dashboard's pages name it.
+func TestFavicon(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	res, body := get(t, srv.URL+"/favicon.ico", nil)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/svg+xml" || !bytes.HasPrefix(body, []byte("<svg")) {
+		t.Fatalf("/favicon.ico: %d %q %.40q", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+	_, page := get(t, srv.URL+"/dashboard/login", nil)
+	m := regexp.MustCompile(`<link rel="icon" href="([^"]+)" type="image/svg\+xml">`).FindSubmatch(page)
+	if m == nil {
+		t.Fatal("the sign-in page names no icon")
+	}
+	if res, _ := get(t, srv.URL+string(m[1]), nil); res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/svg+xml" {
+		t.Errorf("%s: %d %q", m[1], res.StatusCode, res.Header.Get("Content-Type"))
+	}
+}

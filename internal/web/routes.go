@@ -112,6 +112,7 @@ func (s *Server) routes() {
 		http.Redirect(w, r, "/dashboard", http.StatusFound)
 	})
 	m.HandleFunc("GET /dashboard/static/{file}", s.dashStatic) // assets.go
+	m.HandleFunc("GET /favicon.ico", s.favicon)                // static.go
 	m.HandleFunc("GET /dashboard/login", s.dashLoginPage)      // session.go
 	m.HandleFunc("POST /dashboard/login", s.dashLogin)
 	m.HandleFunc("POST /dashboard/logout", s.dash(s.dashLogout))

@@ -63,3 +63,10 @@ func (s *Server) dashStatic(w http.ResponseWriter, r *http.Request) {
 	}
 	f.serve(w, r, cache)
 }
+
+// favicon answers the icon browsers ask every page of the site for (the
+// demo page, a chat link, an error page): the dashboard's, an SVG, which
+// the dashboard's pages also name in their head.
+func (s *Server) favicon(w http.ResponseWriter, r *http.Request) {
+	staticFiles["favicon.svg"].serve(w, r, "public, max-age=86400")
+}
