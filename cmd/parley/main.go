@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -59,6 +60,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch args[0] {
 	case "version", "--version", "-v":
+		if len(args) > 1 {
+			return noArguments(args)
+		}
 		fmt.Fprintln(stdout, "parley", app.Version)
 		return nil
 	case "help", "--help", "-h":
@@ -81,10 +85,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	slog.SetDefault(log)
 
+	if err := checkDatabase(cfg, args); err != nil {
+		return err
+	}
 	switch args[0] {
 	case "serve":
+		if len(args) > 1 {
+			return noArguments(args)
+		}
 		return serve(ctx, cfg, log, stdout)
 	case "migrate":
+		if len(args) > 1 {
+			return noArguments(args)
+		}
 		a, err := app.Open(ctx, cfg, log)
 		if err != nil {
 			return err
@@ -116,6 +129,37 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
 	}
+}
+
+// noArguments refuses the arguments of a command that takes none: the
+// configuration is in PARLEY_* variables, not flags.
+func noArguments(args []string) error {
+	return fmt.Errorf("%s takes no arguments (its configuration is in PARLEY_* variables), got %q", args[0], strings.Join(args[1:], " "))
+}
+
+// checkDatabase refuses a command that reads or copies the database when
+// the SQLite file is not there: opening it would make a new, empty one,
+// and a backup of it would look like a success. serve, migrate, agent add
+// and workspace create may start a database.
+func checkDatabase(cfg config.Config, args []string) error {
+	reads := args[0] == "backup"
+	if len(args) > 1 {
+		switch args[0] + " " + args[1] {
+		case "agent list", "agent remove", "workspace list", "workspace rename":
+			reads = true
+		}
+	}
+	if !reads {
+		return nil
+	}
+	path, ok := store.SQLiteFile(cfg.DatabaseURL)
+	if !ok {
+		return nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no database at %s (PARLEY_DATABASE_URL=%s): run the command where the server runs, or set PARLEY_DATABASE_URL to its database", path, cfg.DatabaseURL)
+	}
+	return nil
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
@@ -175,6 +219,9 @@ func agentList(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
+	}
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -200,6 +247,9 @@ func agentRemove(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
+	}
 	if *email == "" {
 		return errors.New("agent remove needs --email")
 	}
@@ -224,7 +274,10 @@ func backup(ctx context.Context, cfg config.Config, args []string, stdout io.Wri
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" || fs.NArg() > 0 {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
+	}
+	if *out == "" {
 		return errors.New("usage: parley backup --out FILE")
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
@@ -254,11 +307,17 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
+	}
 	if *role != "" && *role != "admin" && *role != "agent" {
 		return errors.New(`--role is "admin" or "agent"`)
 	}
 	if *email == "" || *name == "" {
 		return errors.New("agent add needs --email and --name")
+	}
+	if *fromStdin && *password != "" {
+		return errors.New("agent add takes --password or --password-stdin, not both")
 	}
 	if *fromStdin {
 		line, err := bufio.NewReader(stdin).ReadString('\n')
@@ -295,6 +354,9 @@ func workspace(ctx context.Context, cfg config.Config, log *slog.Logger, sub str
 	defer a.Close()
 	switch sub {
 	case "list":
+		if len(args) > 0 {
+			return fmt.Errorf("workspace list takes no arguments, got %q", strings.Join(args, " "))
+		}
 		ws, err := a.Chat.Workspaces(ctx)
 		if err != nil {
 			return err
@@ -309,6 +371,9 @@ func workspace(ctx context.Context, cfg config.Config, log *slog.Logger, sub str
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
+		}
 		w, err := a.Chat.CreateWorkspace(ctx, *name)
 		if err != nil {
 			return err
@@ -321,6 +386,9 @@ func workspace(ctx context.Context, cfg config.Config, log *slog.Logger, sub str
 		name := fs.String("name", "", "new name")
 		if err := fs.Parse(args); err != nil {
 			return err
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
 		}
 		if *wsName == "" || *name == "" {
 			return errors.New("workspace rename needs --workspace and --name")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ func TestCommandsWriteOnlyTheirAnswer(t *testing.T) {
 		args []string
 		want string
 	}{
+		{[]string{"workspace", "create", "--name", "Support"}, ""},
 		{[]string{"workspace", "list"}, "Default"},
 		{[]string{"agent", "list"}, ""},
 	}
@@ -31,6 +33,61 @@ func TestCommandsWriteOnlyTheirAnswer(t *testing.T) {
 		}
 		if stderr.Len() != 0 {
 			t.Errorf("%v: stderr %q, want nothing", tc.args, stderr.String())
+		}
+	}
+}
+
+// TestCommandArguments: a command refuses what it does not take, and a
+// command that reads the database refuses a SQLite file that is not
+// there instead of making an empty one (a backup of it would look like a
+// success).
+func TestCommandArguments(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PARLEY_SECRET", "arguments-test-secret-0123456789")
+	missing := filepath.Join(dir, "nowhere", "parley.db")
+	t.Setenv("PARLEY_DATABASE_URL", "sqlite:"+missing)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--bogus"}, "serve takes no arguments"},
+		{[]string{"migrate", "--dry-run"}, "migrate takes no arguments"},
+		{[]string{"version", "extra"}, "version takes no arguments"},
+		{[]string{"backup", "--out", filepath.Join(dir, "bk.db")}, "no database at " + missing},
+		{[]string{"agent", "list"}, "no database at"},
+		{[]string{"agent", "remove", "--email", "a@example.com"}, "no database at"},
+		{[]string{"workspace", "list"}, "no database at"},
+		{[]string{"workspace", "rename", "--workspace", "Default", "--name", "X"}, "no database at"},
+		{[]string{"agent", "add", "--email", "a@example.com", "--name", "A", "--password", "long enough pw", "--password-stdin"}, "not both"},
+		{[]string{"agent", "add", "--email", "a@example.com", "--name", "A", "extra"}, `unexpected "extra"`},
+	}
+	for _, tc := range tests {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), tc.args, strings.NewReader("long enough pw\n"), &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one saying %q", tc.args, err, tc.want)
+		}
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("a refused command made the database %s", missing)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bk.db")); err == nil {
+		t.Error("a backup of a missing database was written")
+	}
+
+	// With the database there, the same reads work, and the creating
+	// commands refuse stray arguments too.
+	t.Setenv("PARLEY_DATABASE_URL", "sqlite:"+filepath.Join(dir, "parley.db"))
+	for _, args := range [][]string{{"migrate"}, {"workspace", "list"}} {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), args, nil, &stdout, &stderr); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	for _, args := range [][]string{{"workspace", "list", "--json"}, {"workspace", "create", "--name", "X", "extra"}} {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), args, nil, &stdout, &stderr); err == nil {
+			t.Errorf("%v: accepted", args)
 		}
 	}
 }

@@ -324,6 +324,10 @@ func ping(ctx context.Context, db *sql.DB) error {
 // locked" (extended codes keep it in their low byte).
 const sqliteBusy = 5
 
+// SQLiteFile is the file of a "sqlite:PATH" database URL; false for
+// another URL.
+func SQLiteFile(url string) (string, bool) { return sqlitePath(url) }
+
 // sqlitePath is the file of a "sqlite:PATH" URL; false for another URL.
 func sqlitePath(url string) (string, bool) {
 	if !strings.HasPrefix(url, "sqlite:") {
