@@ -70,6 +70,12 @@ func loadSecret(ctx context.Context, db *store.DB, dbURL, configured string, log
 				return nil, fmt.Errorf("generate secret: %w", err)
 			}
 			secret = hex.EncodeToString(b)
+			// A database in use lost its secret (restored without the file
+			// beside it, say): what was signed with the old one stops working.
+			if n, err := db.CountAgents(ctx); err == nil && n > 0 {
+				log.Warn("generated a new secret for a database that is already in use: visitors' sessions, links in emails sent so far and reply addresses signed with the old one no longer work; if this database was restored from a backup, stop Parley, put the backup's secret file back and start again",
+					"file", file, "agents", n)
+			}
 		}
 		if secret, err = createSecretFile(file, secret); err != nil {
 			return nil, err

@@ -126,3 +126,42 @@ func TestGeneratedSecretLivesBesideTheDatabase(t *testing.T) {
 		}
 	})
 }
+
+// A database in use that finds no secret file (restored without it) gets
+// a new secret, and the log says loudly what that breaks and how to undo
+// it; a new database's first secret says nothing.
+func TestNewSecretForADatabaseInUseIsWarned(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "parley.db")
+	cfg, err := config.Load(func(k string) string { return map[string]string{"PARLEY_DATABASE_URL": "sqlite:" + dbPath}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() string {
+		t.Helper()
+		var logs bytes.Buffer
+		a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := a.DB.CountAgents(context.Background()); n == 0 {
+			ws, err := a.Chat.Workspaces(context.Background())
+			if err != nil || len(ws) == 0 {
+				t.Fatalf("workspaces: %v %v", ws, err)
+			}
+			if _, err := a.Chat.CreateAgent(context.Background(), ws[0].ID, "ann@example.com", "Ann", "a long enough password", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a.Close()
+		return logs.String()
+	}
+	if logs := open(); strings.Contains(logs, "new secret") {
+		t.Errorf("a new database's first secret is warned about:\n%s", logs)
+	}
+	if err := os.Remove(app.SecretFile(dbPath)); err != nil {
+		t.Fatal(err)
+	}
+	if logs := open(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "generated a new secret for a database that is already in use") {
+		t.Errorf("no warning for a database in use that lost its secret:\n%s", logs)
+	}
+}
