@@ -153,6 +153,18 @@ func TestMetricsAfterAChat(t *testing.T) {
 	relay.Release() // refused with 451, then retried and accepted
 	relay.Wait(t, 1, wait)
 
+	// Unknown addresses, a page and an API path, count as unmatched.
+	for _, path := range []string{"/nope/" + conv, "/api/v1/doesnotexist"} {
+		resp, err := http.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("GET %s: %d, want 404", path, resp.StatusCode)
+		}
+	}
+
 	var m []sample
 	apptest.Eventually(t, wait, "the outbox empty and the email sent", func() bool {
 		m = scrape(t, metricsAddr)
@@ -184,6 +196,7 @@ func TestMetricsAfterAChat(t *testing.T) {
 		{"parley_http_request_duration_seconds_count", map[string]string{"route": "POST /api/v1/conversations/{id}/messages", "code": "201"}, 1},
 		{"parley_http_request_duration_seconds_count", map[string]string{"route": "POST /api/widget/v1/messages", "code": "201"}, 1},
 		{"parley_http_request_duration_seconds_count", map[string]string{"route": "POST /api/widget/v1/session", "code": "200"}, 1},
+		{"parley_http_request_duration_seconds_count", map[string]string{"route": "unmatched", "code": "404"}, 2},
 	}
 	for _, w := range want {
 		if got := value(m, w.name, w.labels); got != w.value {

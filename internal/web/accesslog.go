@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -36,8 +37,10 @@ func (s *Server) logRequest(w http.ResponseWriter, r *http.Request, next http.Ha
 		} else if status == 0 {
 			status = http.StatusOK
 		}
+		// A route is "METHOD /path"; the catch-alls that answer 404 for
+		// any other address ("/", "/api/") count as unmatched.
 		route := r.Pattern
-		if route == "" {
+		if !strings.Contains(route, " ") {
 			route = "unmatched"
 		}
 		took := time.Since(start)

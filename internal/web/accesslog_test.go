@@ -46,7 +46,7 @@ func TestAccessLog(t *testing.T) {
 		{"POST /api/widget/v1/messages", 201},
 		{"GET /api/widget/v1/messages", 200},
 		{"GET /api/v1/conversations/{id}", 200},
-		{"/api/", 404},
+		{"unmatched", 404},
 		{"GET /chat/{token}", 404},
 		{"GET /api/widget/v1/ws", 101},
 	}
