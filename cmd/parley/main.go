@@ -196,16 +196,28 @@ const agentUsage = `usage: parley agent add --email E --name N [--password P | -
 // findWorkspace resolves --workspace (an id or a name); empty is the first
 // workspace.
 func findWorkspace(ctx context.Context, a *app.App, idOrName string) (string, error) {
+	all, err := a.Chat.Workspaces(ctx)
+	if err != nil {
+		return "", err
+	}
 	if idOrName != "" {
+		named := 0
+		for _, w := range all {
+			if w.ID == idOrName {
+				return w.ID, nil
+			}
+			if w.Name == idOrName {
+				named++
+			}
+		}
+		if named > 1 {
+			return "", fmt.Errorf("%d workspaces are named %q: give the id of one (parley workspace list)", named, idOrName)
+		}
 		w, err := a.Chat.FindWorkspace(ctx, idOrName)
 		if err != nil {
 			return "", err
 		}
 		return w.ID, nil
-	}
-	all, err := a.Chat.Workspaces(ctx)
-	if err != nil {
-		return "", err
 	}
 	if len(all) == 0 {
 		return "", errors.New("no workspace exists")

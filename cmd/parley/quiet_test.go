@@ -84,6 +84,17 @@ func TestCommandArguments(t *testing.T) {
 			t.Fatalf("%v: %v", args, err)
 		}
 	}
+	// Two workspaces of one name: a name that could mean either is refused.
+	for range 2 {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), []string{"workspace", "create", "--name", "Support EU"}, nil, &stdout, &stderr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"agent", "list", "--workspace", "Support EU"}, nil, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), `2 workspaces are named "Support EU"`) {
+		t.Errorf("agent list in an ambiguous workspace name: %v", err)
+	}
 	for _, args := range [][]string{{"workspace", "list", "--json"}, {"workspace", "create", "--name", "X", "extra"}} {
 		var stdout, stderr bytes.Buffer
 		if err := run(context.Background(), args, nil, &stdout, &stderr); err == nil {
