@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
 	"sync"
 	"time"
@@ -112,6 +113,9 @@ func (s *Service) scheduleLeave(ctx context.Context, visitorID string, leftAt ti
 		delete(s.leaveTimers, visitorID)
 		s.mu.Unlock()
 		if err := s.recordLeave(ctx, visitorID, leftAt); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return // erased meanwhile: no one left
+			}
 			s.log.Error("record visitor leave; will retry", "visitor", visitorID, "err", err)
 			s.scheduleLeave(ctx, visitorID, leftAt, time.Second)
 		}

@@ -93,6 +93,11 @@ func (s *Service) EraseVisitor(ctx context.Context, a model.Agent, visitorID str
 	if err != nil {
 		return notFound(err, "visitor")
 	}
+	// Their open widgets close (on every node): a widget comes back as a
+	// new visitor, with nothing of the erased conversations on screen.
+	if n := s.pub.Revoke(realtime.Revocation{VisitorID: visitorID}); n > 0 {
+		s.log.Info("closed widgets of an erased visitor", "visitor", visitorID, "connections", n)
+	}
 	s.cancelLeave(visitorID)
 	s.sessionKeys.forget(visitorID)
 	s.removeFiles(erased.Attachments)

@@ -1,12 +1,16 @@
 package web_test
 
 import (
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/logging/logtest"
 	"github.com/parleychat/parley/internal/model"
 )
 
@@ -189,4 +193,29 @@ func TestWebhookAPIRefusals(t *testing.T) {
 
 	s.Do("DELETE", "/api/v1/webhooks/"+created.Webhook.ID, a.Token, nil, http.StatusNoContent, nil)
 	s.Do("DELETE", "/api/v1/webhooks/"+created.Webhook.ID, a.Token, nil, http.StatusNotFound, nil)
+}
+
+// TestEraseClosesTheWidget: erasing a visitor whose widget is open closes
+// it (policy violation: the widget comes back as someone new), and the
+// leave that follows is not retried forever for a visitor who no longer
+// exists.
+func TestEraseClosesTheWidget(t *testing.T) {
+	var logs logtest.Buffer
+	s := apptest.StartLogged(t, map[string]string{"PARLEY_VISITOR_GRACE": "50ms"},
+		slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "My number is 555-0100", "client_id": "c1"}, http.StatusCreated, nil)
+	w := s.DialWidget(sess.VisitorToken)
+
+	s.Do("DELETE", "/api/v1/visitors/"+sess.Visitor.ID, a.Token, nil, http.StatusNoContent, nil)
+	if code := w.CloseStatus(5 * time.Second); code != websocket.StatusPolicyViolation {
+		t.Errorf("the erased visitor's widget closed with %v, want %v", code, websocket.StatusPolicyViolation)
+	}
+	// Past the grace period and a few retries' worth of time.
+	time.Sleep(1500 * time.Millisecond)
+	for _, l := range logs.Lines(t, "level", "ERROR") {
+		t.Errorf("error logged after the erasure: %v", l)
+	}
 }
