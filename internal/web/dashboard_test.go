@@ -828,3 +828,36 @@ func TestFormsKeepTheView(t *testing.T) {
 		}
 	}
 }
+
+// TestSettingsReadOnlyForAgents: an agent (not an admin) sees every
+// settings form that only admins may send disabled, its Save button
+// included, rather than a form that answers 403.
+func TestSettingsReadOnlyForAgents(t *testing.T) {
+	srv, _, _ := setup(t)
+	srv.AddAgent("bob@example.com", "Bob") // the second agent: not an admin
+	b := newBrowser(t, srv)
+	b.login("bob@example.com")
+	forms := regexp.MustCompile(`(?s)<form[^>]*action="(/dashboard/settings[^"]*)"[^>]*>(.*?)</form>`)
+	for _, path := range []string{"/dashboard/settings", "/dashboard/settings/channels"} {
+		page := b.get(path)
+		if page.Status != http.StatusOK {
+			t.Fatalf("%s: status %d", path, page.Status)
+		}
+		found := 0
+		for _, m := range forms.FindAllStringSubmatch(page.Body, -1) {
+			body := m[2]
+			if !strings.Contains(body, `type="submit"`) {
+				continue
+			}
+			found++
+			open, end := strings.Index(body, "<fieldset disabled>"), strings.LastIndex(body, "</fieldset>")
+			first, last := strings.Index(body, `type="submit"`), strings.LastIndex(body, `type="submit"`)
+			if open < 0 || first < open || last > end {
+				t.Errorf("%s: a form to %s that an agent can send: %.300s", path, m[1], body)
+			}
+		}
+		if found == 0 {
+			t.Errorf("%s: no settings form found", path)
+		}
+	}
+}
