@@ -75,9 +75,9 @@ func viewOf(r *http.Request) string {
 }
 
 func (s *Server) dashInbox(w http.ResponseWriter, r *http.Request, sess *session) {
-	p := &page{Title: "Conversations", Nav: "inbox"}
-	s.fillChrome(r.Context(), r, p, sess)
 	q := r.URL.Query()
+	p := &page{Title: "Conversations", Nav: "inbox", Gone: q.Get("gone") == "1"}
+	s.fillChrome(r.Context(), r, p, sess)
 	if err := s.fillList(r.Context(), p, sess, listOf(r), "", q.Get("cursor"), "", newClock(p.Workspace.Location())); err != nil {
 		s.failPage(w, r, sess, err)
 		return

@@ -26,8 +26,11 @@ type page struct {
 	Workspace model.Workspace
 	CSRF      string
 	Path      string // where the status form comes back to
-	Statuses  []option
-	Error     string
+	// Gone: the inbox was reached because the open conversation was
+	// erased (with its visitor).
+	Gone     bool
+	Statuses []option
+	Error    string
 
 	// Inbox.
 	Filter     string
