@@ -859,5 +859,8 @@ func TestSettingsReadOnlyForAgents(t *testing.T) {
 		if found == 0 {
 			t.Errorf("%s: no settings form found", path)
 		}
+		mustContain(t, path, page.Body, `data-testid="readonly-note"`)
 	}
+	// Their own account is theirs to change: no read-only note there.
+	mustNotContain(t, "your account", b.get("/dashboard/settings/account").Body, `data-testid="readonly-note"`)
 }
