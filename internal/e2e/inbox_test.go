@@ -344,3 +344,48 @@ func visitorWithToken(t *testing.T, srv *apptest.Server, name, email, body strin
 	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": body, "client_id": "c1"}, http.StatusCreated, &m)
 	return sess.VisitorToken, m.ConversationID
 }
+
+// From the keyboard, the arrows move through an assign menu without
+// assigning each agent they pass; Enter assigns the one chosen.
+func TestAssignMenuByKeyboard(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	srv.AddAgent("ben@example.com", "Ben")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	assignee := func() string {
+		var c struct {
+			Assignee *struct {
+				ID string `json:"id"`
+			} `json:"assignee"`
+		}
+		srv.Do("GET", "/api/v1/conversations/"+convID, ada.Token, nil, http.StatusOK, &c)
+		if c.Assignee == nil {
+			return ""
+		}
+		return c.Assignee.ID
+	}
+
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(a)
+	const menu = `document.querySelector('[data-testid="assign-conversation"]')`
+	eval[bool](a, `(`+menu+`.focus(), true)`)
+	a.do("arrow down twice", chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.ArrowDown))
+	chosen := eval[string](a, menu+`.value`)
+	if chosen == "" {
+		t.Fatal("the arrows did not move through the menu")
+	}
+	time.Sleep(700 * time.Millisecond)
+	if got := assignee(); got != "" {
+		t.Fatalf("moving through the menu assigned %s", got)
+	}
+	a.do("Enter", chromedp.KeyEvent("\r"))
+	deadline := time.Now().Add(10 * time.Second)
+	for assignee() != chosen {
+		if time.Now().After(deadline) {
+			t.Fatalf("Enter did not assign the chosen agent %s (now %q)", chosen, assignee())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

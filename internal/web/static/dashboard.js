@@ -115,13 +115,35 @@
 
   // ---- conveniences ---------------------------------------------------------
 
-  // A menu marked data-autosubmit (status, assignee) submits itself; the
-  // list is re-rendered, so this listens on the document.
-  D.addEventListener('change', (e) => {
-    const sel = e.target;
-    if (!(sel instanceof HTMLSelectElement) || !sel.hasAttribute('data-autosubmit')) return;
+  // A menu marked data-autosubmit (status, assignee) submits itself when
+  // a choice is made with the pointer. From the keyboard, the arrows only
+  // move through the options (a closed menu changes its value on each):
+  // Enter, or leaving the menu, sends the one chosen. The list is
+  // re-rendered, so this listens on the document.
+  const autosubmit = (t) => t instanceof HTMLSelectElement && t.hasAttribute('data-autosubmit');
+  const submitMenu = (sel) => {
+    sel.dataset.keyed = '';
     const f = sel.form;
     if (f.requestSubmit) f.requestSubmit(); else f.submit();
+  };
+  D.addEventListener('keydown', (e) => {
+    const sel = e.target;
+    if (!autosubmit(sel) || e.key === 'Tab' || e.key === 'Shift') return;
+    if (e.key === 'Enter') {
+      if (sel.dataset.keyed) { e.preventDefault(); submitMenu(sel); }
+      return;
+    }
+    sel.dataset.keyed = '1';
+  });
+  D.addEventListener('change', (e) => {
+    if (autosubmit(e.target) && !e.target.dataset.keyed) submitMenu(e.target);
+  });
+  D.addEventListener('focusout', (e) => {
+    if (autosubmit(e.target) && e.target.dataset.keyed) {
+      const sel = e.target;
+      const chosen = [...sel.options].find((o) => o.defaultSelected);
+      if (!chosen || chosen.value !== sel.value) submitMenu(sel); else sel.dataset.keyed = '';
+    }
   });
 
   // An assign menu goes through the API, so the page stays where it is;
