@@ -389,3 +389,27 @@ func TestAssignMenuByKeyboard(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A keyboard user who sends a reply or closes a conversation stays where
+// they were: the page comes back with the focus in the reply box, or on
+// the button that undoes the close, not at the top of the page.
+func TestKeyboardFocusAfterReplyAndClose(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(a)
+
+	eval[bool](a, `(document.querySelector('[data-testid="reply-body"]').focus(), true)`)
+	a.do("type a reply", chromedp.KeyEvent("It left this morning."))
+	eval[bool](a, `(document.querySelector('[data-testid="send-reply"]').focus(), true)`)
+	a.do("send with Enter", chromedp.KeyEvent("\r"))
+	a.waitFor("the reply on the page", `[...document.querySelectorAll('#conv-messages > li')].some((m) => m.textContent.includes('It left this morning.'))`, 10*time.Second)
+	a.waitFor("the focus in the reply box", `document.activeElement === document.querySelector('[data-testid="reply-body"]')`, 5*time.Second)
+
+	eval[bool](a, `(document.querySelector('[data-testid="close-conversation"]').focus(), true)`)
+	a.do("close with Enter", chromedp.KeyEvent("\r"))
+	a.waitFor("the focus on Reopen", `document.activeElement === document.querySelector('[data-testid="reopen-conversation"]')`, 10*time.Second)
+}

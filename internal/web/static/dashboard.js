@@ -176,6 +176,22 @@
     });
   }
 
+  // A form that reloads the page (a reply, close, reopen) names with
+  // data-focus-after where the keyboard's focus goes once it is back, so
+  // that it does not fall to the top of the page.
+  D.addEventListener('submit', (e) => {
+    const to = e.target instanceof HTMLFormElement && e.target.dataset.focusAfter;
+    if (to) try { sessionStorage.setItem('parley.focus', to); } catch (err) { /* storage off */ }
+  });
+  try {
+    const to = sessionStorage.getItem('parley.focus');
+    if (to) {
+      sessionStorage.removeItem('parley.focus');
+      const el = D.querySelector('[data-testid="' + CSS.escape(to) + '"]');
+      if (el) el.focus();
+    }
+  } catch (err) { /* storage off */ }
+
   const reply = D.querySelector('[data-testid="reply-body"]');
   // While "Writing a note" is ticked the box is a note: Ctrl+Enter adds it
   // and the visitor is never told that someone is typing.
