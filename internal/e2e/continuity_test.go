@@ -125,6 +125,14 @@ func TestContinuityReportPage(t *testing.T) {
 	if w := eval[int](agent, `document.documentElement.scrollWidth`); w > 390 {
 		t.Errorf("the report page at 390 px is %d px wide", w)
 	}
+	// Scrolled sideways, the figures keep their day beside them.
+	if !eval[bool](agent, `(() => { const box = document.querySelector('.report-scroll'); box.scrollLeft = box.scrollWidth;
+		const day = document.querySelector('[data-testid="report-day"] th').getBoundingClientRect(), b = box.getBoundingClientRect();
+		return box.scrollLeft > 0 && day.left >= b.left - 1 && day.right <= b.right; })()`) {
+		t.Error("at 390 px the day scrolls out of view with the figures")
+	}
+	agent.screenshot("dashboard report 390x844 scrolled")
+	eval[bool](agent, `(document.querySelector('.report-scroll').scrollLeft = 0, true)`)
 	agent.screenshot("dashboard report 390x844")
 
 	// A reversed range says so.
