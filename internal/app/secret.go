@@ -50,7 +50,7 @@ func loadSecret(ctx context.Context, db *store.DB, dbURL, configured string, log
 		}
 		return []byte(configured), nil
 	}
-	path, ok := strings.CutPrefix(dbURL, "sqlite:")
+	path, ok := store.SQLiteFile(dbURL)
 	if !ok || db.Dialect() != store.SQLite {
 		if stored != "" {
 			log.Warn("the secret is stored in the database it protects: set PARLEY_SECRET on every node to its value (SELECT value FROM meta WHERE key = 'secret') and restart; it is then erased from the database")
@@ -58,7 +58,7 @@ func loadSecret(ctx context.Context, db *store.DB, dbURL, configured string, log
 		}
 		return nil, errors.New("PARLEY_SECRET is required with PostgreSQL (the same on every node): generate one with openssl rand -hex 32")
 	}
-	file := SecretFile(strings.TrimPrefix(path, "//"))
+	file := SecretFile(path)
 	secret, err := readSecretFile(file, log)
 	switch {
 	case err == nil:

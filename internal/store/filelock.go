@@ -86,7 +86,7 @@ func lockFile(ctx context.Context, path string, wait bool) (*os.File, error) {
 // need PostgreSQL). ErrServed when another process serves it. PostgreSQL's
 // nodes share their database: there is nothing to hold.
 func HoldServer(url string) (release func(), err error) {
-	path, ok := sqlitePath(url)
+	path, ok := SQLiteFile(url)
 	if !ok {
 		return func() {}, nil
 	}

@@ -247,7 +247,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	)
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
-		path, _ = sqlitePath(url)
+		path, _ = SQLiteFile(url)
 		if path == "" {
 			return nil, fmt.Errorf("open database: empty sqlite path in %q", url)
 		}
@@ -326,10 +326,7 @@ const sqliteBusy = 5
 
 // SQLiteFile is the file of a "sqlite:PATH" database URL; false for
 // another URL.
-func SQLiteFile(url string) (string, bool) { return sqlitePath(url) }
-
-// sqlitePath is the file of a "sqlite:PATH" URL; false for another URL.
-func sqlitePath(url string) (string, bool) {
+func SQLiteFile(url string) (string, bool) {
 	if !strings.HasPrefix(url, "sqlite:") {
 		return "", false
 	}
