@@ -137,6 +137,17 @@ func noArguments(args []string) error {
 	return fmt.Errorf("%s takes no arguments (its configuration is in PARLEY_* variables), got %q", args[0], strings.Join(args[1:], " "))
 }
 
+// parseFlags parses a command's flags and refuses any other argument.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
+	}
+	return nil
+}
+
 // checkDatabase refuses a command that reads or copies the database when
 // the SQLite file is not there: opening it would make a new, empty one,
 // and a backup of it would look like a success. serve, migrate, agent add
@@ -228,11 +239,8 @@ func findWorkspace(ctx context.Context, a *app.App, idOrName string) (string, er
 func agentList(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("agent list", flag.ContinueOnError)
 	wsName := fs.String("workspace", "", "workspace id or name (default: the first workspace)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
 	}
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
@@ -256,11 +264,8 @@ func agentList(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 func agentRemove(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("agent remove", flag.ContinueOnError)
 	email := fs.String("email", "", "login email of the agent to remove")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
 	}
 	if *email == "" {
 		return errors.New("agent remove needs --email")
@@ -283,11 +288,8 @@ func agentRemove(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 func backup(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	out := fs.String("out", "", "file to write the copy to (must not exist)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
 	}
 	if *out == "" {
 		return errors.New("usage: parley backup --out FILE")
@@ -316,11 +318,8 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input")
 	wsName := fs.String("workspace", "", "workspace id or name (default: the first workspace)")
 	role := fs.String("role", "", "admin or agent (default: admin for the workspace's first agent, agent after)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
 	}
 	if *role != "" && *role != "admin" && *role != "agent" {
 		return errors.New(`--role is "admin" or "agent"`)
@@ -367,7 +366,7 @@ func workspace(ctx context.Context, cfg config.Config, log *slog.Logger, sub str
 	switch sub {
 	case "list":
 		if len(args) > 0 {
-			return fmt.Errorf("workspace list takes no arguments, got %q", strings.Join(args, " "))
+			return noArguments(append([]string{"workspace list"}, args...))
 		}
 		ws, err := a.Chat.Workspaces(ctx)
 		if err != nil {
@@ -380,11 +379,8 @@ func workspace(ctx context.Context, cfg config.Config, log *slog.Logger, sub str
 	case "create":
 		fs := flag.NewFlagSet("workspace create", flag.ContinueOnError)
 		name := fs.String("name", "", "workspace name")
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return err
-		}
-		if fs.NArg() > 0 {
-			return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
 		}
 		w, err := a.Chat.CreateWorkspace(ctx, *name)
 		if err != nil {
@@ -396,11 +392,8 @@ func workspace(ctx context.Context, cfg config.Config, log *slog.Logger, sub str
 		fs := flag.NewFlagSet("workspace rename", flag.ContinueOnError)
 		wsName := fs.String("workspace", "", "workspace id or name")
 		name := fs.String("name", "", "new name")
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return err
-		}
-		if fs.NArg() > 0 {
-			return fmt.Errorf("%s: unexpected %q", fs.Name(), strings.Join(fs.Args(), " "))
 		}
 		if *wsName == "" || *name == "" {
 			return errors.New("workspace rename needs --workspace and --name")
