@@ -212,23 +212,26 @@ func findWorkspace(ctx context.Context, a *app.App, idOrName string) (string, er
 		return "", err
 	}
 	if idOrName != "" {
-		named := 0
+		var named []string
 		for _, w := range all {
 			if w.ID == idOrName {
 				return w.ID, nil
 			}
 			if w.Name == idOrName {
-				named++
+				named = append(named, w.ID)
 			}
 		}
-		if named > 1 {
-			return "", fmt.Errorf("%d workspaces are named %q: give the id of one (parley workspace list)", named, idOrName)
+		switch len(named) {
+		case 1:
+			return named[0], nil
+		case 0: // none: FindWorkspace says so in the service's terms
+			w, err := a.Chat.FindWorkspace(ctx, idOrName)
+			if err != nil {
+				return "", err
+			}
+			return w.ID, nil
 		}
-		w, err := a.Chat.FindWorkspace(ctx, idOrName)
-		if err != nil {
-			return "", err
-		}
-		return w.ID, nil
+		return "", fmt.Errorf("%d workspaces are named %q: give the id of one (parley workspace list)", len(named), idOrName)
 	}
 	if len(all) == 0 {
 		return "", errors.New("no workspace exists")
