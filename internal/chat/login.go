@@ -183,17 +183,25 @@ func (s *Service) Login(ctx context.Context, in LoginAttempt) (LoginResult, erro
 func (s *Service) checkPassword(ctx context.Context, account, password string) (model.Agent, error) {
 	bad := newError(CodeInvalidCredentials, "wrong email or password")
 	a, err := s.db.AgentByEmail(ctx, account)
-	if errors.Is(err, store.ErrNotFound) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return a, bad
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return a, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) != nil {
+	// An unknown account and an invited one (no password yet) are compared
+	// against the dummy hash: they take as long as a wrong password, which
+	// tells nobody which emails are agents' or invitations'.
+	if bcrypt.CompareHashAndPassword(passwordHash(a), []byte(password)) != nil || a.PasswordHash == "" {
 		return model.Agent{}, bad
 	}
 	return a, nil
+}
+
+// passwordHash is what a login's password is compared against: the
+// agent's hash, or dummyHash while they have none.
+func passwordHash(a model.Agent) []byte {
+	if a.PasswordHash == "" {
+		return dummyHash
+	}
+	return []byte(a.PasswordHash)
 }
 
 // knownDevice returns the device id of a device token made for the

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley/internal/model"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -51,5 +52,29 @@ func TestDummyHashCostsAsPasswords(t *testing.T) {
 	}
 	if bcrypt.CompareHashAndPassword(dummyHash, []byte("")) == nil {
 		t.Error("the dummy hash matches an empty password")
+	}
+}
+
+// TestPasswordHashOfAccountsWithoutPassword keeps a login to an unknown
+// email or to an invitation not yet accepted as slow as a wrong password:
+// both are compared against a hash of the passwords' cost.
+func TestPasswordHashOfAccountsWithoutPassword(t *testing.T) {
+	own, err := bcrypt.GenerateFromPassword([]byte("a password"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		agent model.Agent
+		want  []byte
+	}{
+		{"unknown email", model.Agent{}, dummyHash},
+		{"invited, no password yet", model.Agent{ID: "a1", Email: "cat@example.com"}, dummyHash},
+		{"with a password", model.Agent{ID: "a2", PasswordHash: string(own)}, own},
+	}
+	for _, tt := range tests {
+		if got := passwordHash(tt.agent); string(got) != string(tt.want) {
+			t.Errorf("%s: compared against %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
