@@ -33,8 +33,17 @@ func (s *Service) SetNoticeSender(n NoticeSender) { s.notices = n }
 // works.
 const UndoLinkLifetime = 7 * 24 * time.Hour
 
+// NoticeInterval is the least time between two notices to one address.
+// Anybody can type an address into a chat and replace it, again and again,
+// from as many new visitors as they like: the first notice tells the
+// person (and its link undoes that change), the next ones would only be
+// mail sent at a stranger's wish.
+const NoticeInterval = 24 * time.Hour
+
 // notifyAddressChange emails the visitor's former address that it was
-// replaced by next. Failures are logged: the change itself stands.
+// replaced by next, unless the address does not receive emails
+// (unsubscribed or bouncing) or was told within NoticeInterval. Failures
+// are logged: the change itself stands.
 func (s *Service) notifyAddressChange(ctx context.Context, v model.Visitor, former, next string) {
 	log := s.log.With("visitor", v.ID)
 	w, err := s.db.Workspace(ctx, v.WorkspaceID)
@@ -46,6 +55,14 @@ func (s *Service) notifyAddressChange(ctx context.Context, v model.Visitor, form
 	addr, err := s.db.EnsureEmailAddress(ctx, w.ID, former, now)
 	if err != nil {
 		log.Error("address change notice: record the former address", "err", err)
+		return
+	}
+	if ok, err := s.db.ClaimAddressNotice(ctx, addr.ID, now, now.Add(-NoticeInterval)); err != nil || !ok {
+		if err != nil {
+			log.Error("address change notice", "err", err)
+		} else {
+			log.Info("former address not told of the change: it receives no emails, or was told within a day", "to", forward.MaskAddress(former))
+		}
 		return
 	}
 	undo := s.signer.SignLink(token.UndoEmail, now.Add(UndoLinkLifetime), w.ID, v.ID, addr.ID)

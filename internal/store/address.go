@@ -156,6 +156,23 @@ func (s *Store) OptInEmailAddress(ctx context.Context, workspaceID, addr string,
 	return nil
 }
 
+// ClaimAddressNotice records that the address with this id is told now of
+// a change, when it may be: it receives emails (neither unsubscribed nor
+// bouncing) and was not told since the time given. It reports whether the
+// notice may go; of two nodes claiming at once, one may.
+func (s *Store) ClaimAddressNotice(ctx context.Context, id string, now, since time.Time) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE email_addresses SET notice_at = ?
+		WHERE id = ? AND status = 'ok' AND (notice_at IS NULL OR notice_at <= ?)`, micros(now), id, micros(since))
+	if err != nil {
+		return false, fmt.Errorf("claim a notice to email address %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim a notice to email address %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
 // VisitorIDsWithEmail lists the visitors of a workspace whose email is addr
 // in any letter case.
 func (s *Store) VisitorIDsWithEmail(ctx context.Context, workspaceID, addr string) ([]string, error) {

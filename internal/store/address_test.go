@@ -275,3 +275,48 @@ func rebind(db *store.DB, q string) string {
 	}
 	return string(out)
 }
+
+// A notice goes to an address at most once in the interval, and never to
+// one that receives no emails.
+func TestClaimAddressNotice(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "Acme", base)
+		vera, err := db.EnsureEmailAddress(ctx, w.ID, "vera@example.net", base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone, err := db.EnsureEmailAddress(ctx, w.ID, "gone@example.net", base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.StopEmailAddress(ctx, w.ID, "gone@example.net", model.EmailUnsubscribed, model.EmailStatusByUnsubscribe, "", base); err != nil {
+			t.Fatal(err)
+		}
+		day := 24 * time.Hour
+		tests := []struct {
+			name string
+			id   string
+			at   time.Duration // after base
+			want bool
+		}{
+			{"first notice", vera.ID, 0, true},
+			{"an hour later", vera.ID, time.Hour, false},
+			{"just under a day later", vera.ID, day - time.Second, false},
+			{"a day later", vera.ID, day, true},
+			{"unsubscribed address", gone.ID, 0, false},
+			{"unsubscribed address, a day later", gone.ID, day, false},
+		}
+		for _, tt := range tests {
+			now := base.Add(tt.at)
+			got, err := db.ClaimAddressNotice(ctx, tt.id, now, now.Add(-day))
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if got != tt.want {
+				t.Errorf("%s: may notify %v, want %v", tt.name, got, tt.want)
+			}
+		}
+	})
+}

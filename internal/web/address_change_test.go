@@ -98,3 +98,56 @@ func TestAddressChangeToldToFormerAddress(t *testing.T) {
 		}
 	}
 }
+
+// Replacing an address again and again, from one visitor or from new ones,
+// tells it once: the notices cannot be used to send mail to a stranger.
+// An unsubscribed address is not told at all.
+func TestAddressChangeNoticesAreCapped(t *testing.T) {
+	relay := apptest.StartRelay(t)
+	srv := apptest.Start(t, map[string]string{"PARLEY_SMTP_URL": relay.URL})
+	visitor := func() func(email string) {
+		var sess struct {
+			VisitorToken string `json:"visitor_token"`
+		}
+		srv.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": srv.Workspace.SiteKey}, http.StatusOK, &sess)
+		ws := srv.DialWidget(sess.VisitorToken)
+		return func(email string) {
+			t.Helper()
+			ws.Send(map[string]string{"type": "contact", "email": email})
+			ws.WaitFor("contact", 10*time.Second)
+		}
+	}
+	// The notice is sent before the contact frame is answered.
+	contact := visitor()
+	for i := range 5 {
+		contact("victim@example.org")
+		contact("other" + string(rune('a'+i)) + "@attacker.test")
+	}
+	visitor()("victim@example.org")
+	again := visitor()
+	again("victim@example.org")
+	again("another@attacker.test")
+	to := func(addr string) (n int) {
+		for _, m := range relay.Mails() {
+			if len(m.To) == 1 && m.To[0] == addr {
+				n++
+			}
+		}
+		return n
+	}
+	if got := to("victim@example.org"); got != 1 {
+		t.Fatalf("%d notices to the replaced address, want 1", got)
+	}
+	before := len(relay.Mails())
+
+	if _, err := srv.App.DB.StopEmailAddress(t.Context(), srv.Workspace.ID, "gone@example.org",
+		"unsubscribed", "unsubscribe", "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	third := visitor()
+	third("gone@example.org")
+	third("new@example.org")
+	if got := to("gone@example.org"); got != 0 || len(relay.Mails()) != before {
+		t.Errorf("an unsubscribed address was told: %d emails", got)
+	}
+}
