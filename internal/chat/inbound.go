@@ -259,10 +259,21 @@ func (s *Service) attachmentPath(id string) string {
 
 // EmailBounce records a delivery status notification: the email it
 // returns and its replies become bounced and, when the failure is
-// permanent, the visitor's address bouncing, so the engine stops emailing
-// it.
+// permanent and the report names the email by its Message-ID, the
+// visitor's address bouncing, so the engine stops emailing it.
+//
+// A report is not authenticated: whoever can send mail can send one. The
+// Message-ID of an email is known only to its recipient (and the agents:
+// References list only the emails to the same address), so a report that
+// names it comes from the recipient's side. A report that names only the
+// conversation (X-Parley-Conversation, when a relay rewrote the
+// Message-ID) marks the conversation's latest email to the recipient
+// bounced and tells the agents, but stops no address: a conversation's id
+// is its visitor's to know, and a visitor who typed someone's address
+// could otherwise stop every email to that person.
 func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 	e, err := s.db.EmailByMessageID(ctx, b.OriginalMessageID)
+	byMessageID := err == nil
 	if errors.Is(err, store.ErrNotFound) && b.OriginalConversation != "" && len(b.Recipients) > 0 {
 		e, err = s.db.LatestEmailTo(ctx, b.OriginalConversation, b.Recipients[0])
 	}
@@ -285,16 +296,22 @@ func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 		return err
 	}
 	s.opts.Metrics.EmailOutcome(metrics.EmailBounced, 0)
-	// The bounce stops the address, whichever visitor now has it.
-	if err := s.stopAddress(ctx, e.WorkspaceID, e.To, model.EmailBouncing, model.EmailStatusByBounce,
-		strings.TrimSpace(b.Status+" "+b.Diagnostic), "not sent: the address bounced"); err != nil {
-		return err
+	note := fmt.Sprintf("The email to %s bounced (%s %s): no more emails go to this address until the visitor opts in again from the chat's contact form.", e.To, b.Status, b.Diagnostic)
+	if byMessageID {
+		// The bounce stops the address, whichever visitor now has it.
+		if err := s.stopAddress(ctx, e.WorkspaceID, e.To, model.EmailBouncing, model.EmailStatusByBounce,
+			strings.TrimSpace(b.Status+" "+b.Diagnostic), "not sent: the address bounced"); err != nil {
+			return err
+		}
+	} else {
+		s.log.Info("bounce named the conversation only: the address is not stopped", "email", e.ID)
+		note = fmt.Sprintf("The email to %s bounced (%s %s). The report did not name the email Parley sent, so later replies may still be emailed to this address; ask the visitor for another one if it keeps bouncing.", e.To, b.Status, b.Diagnostic)
 	}
 	c, err := s.db.ConversationByID(ctx, e.ConversationID)
 	if err != nil {
 		return err
 	}
-	n := s.note(c, now, fmt.Sprintf("The email to %s bounced (%s %s): no more emails go to this address until the visitor opts in again from the chat's contact form.", e.To, b.Status, b.Diagnostic))
+	n := s.note(c, now, note)
 	if err := s.db.CreateMessage(ctx, n); err != nil {
 		return err
 	}

@@ -782,7 +782,7 @@ type emailInputs struct {
 // unsubscribe link names the address, so it covers every visitor with it,
 // and still works once this visitor is erased.
 func (e *Engine) emailInputs(ctx context.Context, tx *store.Store, c model.Conversation, w model.Workspace, snap Snapshot, d Decision, newAddress string, now time.Time) (emailInputs, error) {
-	prev, err := tx.EmailMessageIDs(ctx, c.ID)
+	prev, err := tx.EmailMessageIDs(ctx, c.ID, snap.VisitorEmail)
 	if err != nil {
 		return emailInputs{}, err
 	}
@@ -842,7 +842,7 @@ func (e *Engine) draftOf(ctx context.Context, read *conversationRead) *draft {
 	if d.Outcome != Send {
 		return nil
 	}
-	prev, err := e.db.EmailMessageIDs(ctx, c.ID)
+	prev, err := e.db.EmailMessageIDs(ctx, c.ID, snap.VisitorEmail)
 	if err != nil {
 		return nil
 	}

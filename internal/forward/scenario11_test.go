@@ -227,37 +227,7 @@ func TestBounceStopsForwarding(t *testing.T) {
 	v.leave()
 	r := w.reply(v.conv, "Hello?")
 	fwd := w.relay.Wait(t, 1, 10*time.Second)[0]
-	dsn := []byte(strings.ReplaceAll(`From: MAILER-DAEMON@mx.example.com
-To: bounces@reply.localhost
-Subject: Undelivered Mail Returned to Sender
-Auto-Submitted: auto-replied
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="r1"
-
---r1
-Content-Type: text/plain
-
-This is the mail system. Your message could not be delivered.
-
---r1
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.example.com
-
-Final-Recipient: rfc822; gone@example.com
-Action: failed
-Status: 5.1.1
-Diagnostic-Code: smtp; 550 5.1.1 user unknown
-
---r1
-Content-Type: text/rfc822-headers
-
-Message-ID: `+fwd.Msg.Header.Get("Message-ID")+`
-X-Parley-Conversation: `+v.conv+`
-To: gone@example.com
-
---r1--
-`, "\n", "\r\n"))
+	dsn := deliveryFailure(fwd.Msg.Header.Get("Message-ID"), v.conv)
 	if err := sendSMTP(t, inboundAddr, "", "bounces@reply.localhost", dsn); err != nil {
 		t.Fatal(err)
 	}
@@ -285,6 +255,79 @@ To: gone@example.com
 	}
 }
 
+// deliveryFailure is a permanent failure report (5.1.1) for gone@example.com
+// naming the returned email by its Message-ID and X-Parley-Conversation.
+func deliveryFailure(messageID, conversation string) []byte {
+	return []byte(strings.ReplaceAll(`From: MAILER-DAEMON@mx.example.com
+To: bounces@reply.localhost
+Subject: Undelivered Mail Returned to Sender
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="r1"
+
+--r1
+Content-Type: text/plain
+
+This is the mail system. Your message could not be delivered.
+
+--r1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.com
+
+Final-Recipient: rfc822; gone@example.com
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 user unknown
+
+--r1
+Content-Type: text/rfc822-headers
+
+Message-ID: `+messageID+`
+X-Parley-Conversation: `+conversation+`
+To: gone@example.com
+
+--r1--
+`, "\n", "\r\n"))
+}
+
+// A report naming an email Parley did not send (a relay that rewrote the
+// Message-ID, or a forger who knows the conversation, which its visitor
+// does) marks the conversation's email bounced and tells the agents, but
+// stops no address: the address keeps receiving emails.
+func TestBounceNamingOnlyTheConversation(t *testing.T) {
+	inboundAddr := apptest.FreeAddr(t)
+	w := newWorld(t, map[string]string{"PARLEY_INBOUND_SMTP_ADDR": inboundAddr, "PARLEY_MAIL_FROM": "bounces@reply.localhost"})
+	v := w.visitorChats("gone@example.com")
+	v.leave()
+	r := w.reply(v.conv, "Hello?")
+	w.relay.Wait(t, 1, 10*time.Second)
+	if err := sendSMTP(t, inboundAddr, "", "bounces@reply.localhost", deliveryFailure("<made-up@mx.example.com>", v.conv)); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Eventually(t, 5*time.Second, "reply marked bounced", func() bool {
+		for _, m := range w.messages(v.conv) {
+			if m.ID == r.ID {
+				return m.Forwarded != nil && m.Forwarded.Status == "bounced"
+			}
+		}
+		return false
+	})
+	noted := false
+	for _, m := range w.messages(v.conv) {
+		noted = noted || strings.Contains(m.Body, "did not name the email Parley sent")
+	}
+	if !noted {
+		t.Error("the agents are not told of the bounce")
+	}
+	vis, _ := w.s.App.DB.VisitorByID(t.Context(), v.id)
+	if vis.EmailStatus != "ok" {
+		t.Fatalf("email_status %q after a report naming only the conversation", vis.EmailStatus)
+	}
+	w.reply(v.conv, "Still there?")
+	w.relay.Wait(t, 2, leftAfter+quiet+10*time.Second)
+}
+
 func TestAutoReplyMakesNoMessage(t *testing.T) {
 	inboundAddr := apptest.FreeAddr(t)
 	w := newWorld(t, map[string]string{"PARLEY_INBOUND_SMTP_ADDR": inboundAddr})
@@ -301,6 +344,38 @@ func TestAutoReplyMakesNoMessage(t *testing.T) {
 	for _, m := range w.messages(v.conv) {
 		if m.Channel == "email" && m.Author.Kind == "visitor" {
 			t.Fatalf("an auto-reply became a message: %+v", m)
+		}
+	}
+}
+
+// An address sees only its own thread: when the visitor's address changes,
+// the emails to the former one are not in the new one's References, where
+// their Message-IDs (what a bounce names) would be shown to another person.
+func TestReferencesListOnlyTheSameAddress(t *testing.T) {
+	w := newWorld(t, nil)
+	v := w.visitorChats("vera@example.com")
+	v.leave()
+	w.reply(v.conv, "First answer")
+	first := w.relay.Wait(t, 1, 10*time.Second)[0]
+	v.come()
+	v.ws.Send(map[string]string{"type": "contact", "email": "mallory@example.net"})
+	v.ws.WaitFor("contact", wait)
+	v.leave()
+	w.reply(v.conv, "Second answer")
+	// The former address's notice of the change, and the new address's email.
+	var second apptest.Mail
+	for _, m := range w.relay.Wait(t, 3, leftAfter+quiet+10*time.Second) {
+		if m.To[0] == "mallory@example.net" {
+			second = m
+		}
+	}
+	if second.Msg == nil {
+		t.Fatalf("no email to the new address among %d", len(w.relay.Mails()))
+	}
+	id := first.Msg.Header.Get("Message-ID")
+	for _, h := range []string{"References", "In-Reply-To"} {
+		if got := second.Msg.Header.Get(h); strings.Contains(got, id) {
+			t.Errorf("%s of the email to the new address names the former address's email: %s", h, got)
 		}
 	}
 }

@@ -291,10 +291,13 @@ func (s *Store) EmailsToSince(ctx context.Context, addr string, since time.Time)
 	return n, fromMicros(oldest.Int64), nil
 }
 
-// EmailMessageIDs lists the Message-IDs of a conversation's emails, oldest
-// first (for In-Reply-To and References).
-func (s *Store) EmailMessageIDs(ctx context.Context, conversationID string) ([]string, error) {
-	return s.ids(ctx, `SELECT message_id FROM emails WHERE conversation_id = ? ORDER BY created_at, id`, conversationID)
+// EmailMessageIDs lists the Message-IDs of a conversation's emails to addr
+// (in any letter case), oldest first (for In-Reply-To and References). The
+// emails to another address of the visitor's are left out: an address
+// sees only its own thread, and a Message-ID is what a bounce names, so
+// it is shown to nobody but its recipient.
+func (s *Store) EmailMessageIDs(ctx context.Context, conversationID, addr string) ([]string, error) {
+	return s.ids(ctx, `SELECT message_id FROM emails WHERE conversation_id = ? AND LOWER(rcpt_to) = LOWER(?) ORDER BY created_at, id`, conversationID, addr)
 }
 
 // MarkForwarded records that agent replies are part of a queued email.
