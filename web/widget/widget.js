@@ -322,6 +322,7 @@
 
   let ws = null, wsUp = false, everOpened = false, historyLoaded = false;
   let attempt = 0, reconnectTimer = 0, holdOffUntil = 0;
+  let frozen = false; // the page is in the back/forward cache: no connection
   let dirty = false, lastPing = 0, pingTimer = 0;
 
   let ready = false, wantOpen = script.hasAttribute('data-open'), isOpen = false;
@@ -688,7 +689,7 @@
 
   function connect() {
     clearTimeout(reconnectTimer);
-    if (ws || !token) return;
+    if (ws || !token || frozen) return;
     let sock;
     try {
       sock = new WebSocket(base.replace(/^http/, 'ws') + '/api/widget/v1/ws?visitor_token=' + encodeURIComponent(token));
@@ -730,6 +731,7 @@
   }
 
   function retry(failed) {
+    if (frozen) return;
     const n = attempt++;
     reconnectTimer = setTimeout(async () => {
       // Several handshakes in a row failed: the token may no longer be valid.
@@ -1271,8 +1273,31 @@ button{cursor:pointer}
       W.addEventListener(t, activity, opts);
     }
     shadow.addEventListener('scroll', activity, opts); // scroll does not leave a shadow root
-    D.addEventListener('visibilitychange', () => { if (D.visibilityState === 'visible') update(); });
-    W.addEventListener('online', () => { if (!ws && token) { attempt = 0; connect(); } });
+    // Back in view or on the network: a connection waiting out its backoff
+    // tries at once.
+    const reconnectNow = () => { if (!ws && token && !frozen) { attempt = 0; connect(); } };
+    D.addEventListener('visibilitychange', () => { if (D.visibilityState === 'visible') { update(); reconnectNow(); } });
+    W.addEventListener('online', reconnectNow);
+    // A page kept in the browser's back/forward cache keeps its connection
+    // open: the visitor would stay online after leaving, and the email of
+    // replies they miss would wait for the 30 minutes of inactivity instead
+    // of the minutes after a leave. Such a page closes it, and opens it
+    // again if the visitor comes back to it.
+    W.addEventListener('pagehide', (e) => {
+      if (!e.persisted) return;
+      frozen = true;
+      clearTimeout(reconnectTimer);
+      const s = ws;
+      ws = null;
+      wsUp = false;
+      if (s) { try { s.close(1000, 'page hidden'); } catch (err) { /* already closed */ } }
+    });
+    W.addEventListener('pageshow', (e) => {
+      if (!e.persisted) return;
+      frozen = false;
+      attempt = 0;
+      connect();
+    });
 
     D.body.appendChild(host);
     ready = true;
