@@ -413,3 +413,57 @@ func TestKeyboardFocusAfterReplyAndClose(t *testing.T) {
 	a.do("close with Enter", chromedp.KeyEvent("\r"))
 	a.waitFor("the focus on Reopen", `document.activeElement === document.querySelector('[data-testid="reopen-conversation"]')`, 10*time.Second)
 }
+
+// The reply box keeps, per conversation, its draft through the page's
+// reloads (a status change, another conversation and back) and "Writing a
+// note" after a note is added; a sent reply leaves no draft behind.
+func TestReplyDraftAndNoteModeKept(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	_, otherID := newVisitorConversation(t, srv, "Sam", "sam@example.com", "Do you ship to Oslo?")
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(a)
+	box := `document.querySelector('[data-testid="reply-body"]')`
+
+	eval[bool](a, `(`+box+`.focus(), true)`)
+	a.do("type a draft", chromedp.KeyEvent("Good news: your parcel"))
+	eval[bool](a, `((sel) => (window.__before = true, sel.value = 'invisible', sel.dispatchEvent(new Event('change', { bubbles: true })), true))(document.querySelector('[data-testid="status"]'))`)
+	a.waitFor("the page reloaded", `!window.__before && document.readyState === 'complete' && document.querySelector('[data-testid="status"]').value === 'invisible'`, 10*time.Second)
+	if got := eval[string](a, box+`.value`); got != "Good news: your parcel" {
+		t.Errorf("after the status change the box holds %q", got)
+	}
+
+	a.navigate(srv.URL + "/dashboard/conversations/" + otherID)
+	if got := eval[string](a, box+`.value`); got != "" {
+		t.Errorf("another conversation's box holds %q", got)
+	}
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	if got := eval[string](a, box+`.value`); got != "Good news: your parcel" {
+		t.Errorf("back in the conversation the box holds %q", got)
+	}
+
+	eval[bool](a, `(`+box+`.value = '', true)`)
+	a.do("tick writing a note", chromedp.Click(chromedp.CSS(`[data-testid="note-mode"]`)))
+	eval[bool](a, `(`+box+`.focus(), true)`)
+	a.do("write a note", chromedp.KeyEvent("Customer is upset, be kind"))
+	a.do("add it with Ctrl+Enter", chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	a.waitFor("the note on the page", `[...document.querySelectorAll('#conv-messages > li')].some((m) => m.textContent.includes('Customer is upset'))`, 10*time.Second)
+	if !eval[bool](a, `document.querySelector('[data-testid="note-mode"]').checked && `+box+`.classList.contains('note-mode')`) {
+		t.Error("after a note the box no longer writes notes: the next Ctrl+Enter would reach the visitor")
+	}
+
+	a.do("untick writing a note", chromedp.Click(chromedp.CSS(`[data-testid="note-mode"]`)))
+	eval[bool](a, `(`+box+`.focus(), true)`)
+	a.do("write a reply", chromedp.KeyEvent("It left this morning."))
+	a.do("send it", chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)))
+	a.waitFor("the reply on the page", `[...document.querySelectorAll('#conv-messages > li')].some((m) => m.textContent.includes('It left this morning.'))`, 10*time.Second)
+	if got := eval[string](a, box+`.value`); got != "" {
+		t.Errorf("after sending, the box holds %q", got)
+	}
+	if eval[bool](a, `document.querySelector('[data-testid="note-mode"]').checked`) {
+		t.Error("writing a note again after it was unticked")
+	}
+}

@@ -208,6 +208,26 @@
     });
     if (noteMode) noteMode.addEventListener('change', () => reply.classList.toggle('note-mode', noteMode.checked));
   }
+  // Every other form of the page reloads it (a status, an assignment,
+  // another conversation and back): the reply box keeps its draft and its
+  // "Writing a note", per conversation, for as long as the tab is open. A
+  // note added leaves the box writing notes, so that the next Ctrl+Enter
+  // does not send the visitor what was meant for colleagues.
+  const composer = D.getElementById('composer');
+  if (reply && composer) {
+    const keep = (k, v) => { try { if (v) sessionStorage.setItem(k, v); else sessionStorage.removeItem(k); } catch (err) { /* storage off */ } };
+    const kept = (k) => { try { return sessionStorage.getItem(k); } catch (err) { return null; } };
+    const draftKey = 'parley.draft.' + composer.getAttribute('action');
+    const noteKey = 'parley.note.' + composer.getAttribute('action');
+    const draft = kept(draftKey);
+    if (draft && !reply.value) reply.value = draft; // the server's (a refused reply) comes first
+    reply.addEventListener('input', () => keep(draftKey, reply.value.trim() ? reply.value : ''));
+    composer.addEventListener('submit', () => keep(draftKey, ''));
+    if (noteMode) {
+      if (kept(noteKey)) { noteMode.checked = true; reply.classList.add('note-mode'); }
+      noteMode.addEventListener('change', () => keep(noteKey, noteMode.checked ? '1' : ''));
+    }
+  }
 
   // Times come from the server in RFC 3339 (UTC) and are shown in the
   // browser's own time zone, in the pages and in every fragment inserted
