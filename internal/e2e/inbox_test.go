@@ -467,3 +467,20 @@ func TestReplyDraftAndNoteModeKept(t *testing.T) {
 		t.Error("writing a note again after it was unticked")
 	}
 }
+
+// The chime still sounds after the page was reloaded by a click (opening a
+// conversation, sending a reply): the page does not wait for another
+// gesture on it to make its sound.
+func TestChimeAfterAReload(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.do("open the conversation", chromedp.Click(chromedp.CSS(`[data-testid="conversation-item"][data-id="`+convID+`"]`)))
+	a.waitFor("the conversation page", `location.pathname === '/dashboard/conversations/`+convID+`' && document.readyState === 'complete'`, 10*time.Second)
+	waitLive(a)
+	eval[bool](a, `((p) => { window.__tones = 0; const make = p.createOscillator; p.createOscillator = function () { window.__tones++; return make.call(this); }; return true; })(AudioContext.prototype)`)
+	newVisitorConversation(t, srv, "Sam", "sam@example.com", "Do you ship to Oslo?")
+	a.waitFor("the chime", `window.__tones > 0`, 10*time.Second)
+}

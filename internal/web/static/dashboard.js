@@ -632,15 +632,22 @@
   });
   showPermission();
 
-  // A short two-note chime made with WebAudio: nothing to download. The
-  // context starts on the first gesture, as browsers require.
+  // A short two-note chime made with WebAudio: nothing to download.
+  // Browsers let a page play sound after a gesture on it, and Chromium also
+  // after a click on the same site opened it: every reply, note, status or
+  // conversation reloads the page, so the context is made at once (it runs
+  // when the browser allows) and resumed on the page's next gesture.
   let audio = null;
   const unlock = () => {
-    if (audio || !(W.AudioContext || W.webkitAudioContext)) return;
-    try { audio = new (W.AudioContext || W.webkitAudioContext)(); } catch (e) { audio = null; }
+    if (!audio) {
+      if (!(W.AudioContext || W.webkitAudioContext)) return;
+      try { audio = new (W.AudioContext || W.webkitAudioContext)(); } catch (e) { return; }
+    }
+    if (audio.state === 'suspended') audio.resume().catch(() => {});
   };
-  D.addEventListener('pointerdown', unlock, { once: true });
-  D.addEventListener('keydown', unlock, { once: true });
+  unlock();
+  D.addEventListener('pointerdown', unlock);
+  D.addEventListener('keydown', unlock);
   function chime() {
     if (!audio || audio.state !== 'running') return;
     const t0 = audio.currentTime;
