@@ -295,6 +295,17 @@ func TestPhoneLayout(t *testing.T) {
 	}
 	a.screenshot("phone-390x844-conversation")
 
+	// The list is out of sight, the tab's title too: the back arrow counts
+	// the unread conversations, and a new one arriving.
+	backCount := `((b) => b.hidden ? 0 : parseInt(b.textContent, 10))(document.querySelector('[data-testid="back-unread"]'))`
+	before := eval[int](a, backCount)
+	if before == 0 {
+		t.Error("the back arrow shows no count with unread conversations in the list")
+	}
+	newVisitorConversation(t, srv, "Yann", "yann@example.com", "Are you open on Sunday?")
+	a.waitFor("the back arrow to count the new conversation", backCount+` === `+fmt.Sprint(before+1)+` && document.querySelector('[data-testid="back-unread"]').getBoundingClientRect().right <= window.innerWidth`, 10*time.Second)
+	a.screenshot("phone-390x844-conversation-unread")
+
 	eval[bool](a, `(document.querySelector('[data-testid="toggle-visitor"]').click(), true)`)
 	a.waitFor("the visitor panel", `getComputedStyle(document.getElementById('visitor-panel')).display !== 'none' && document.querySelector('[data-testid="visitor-email"]').getBoundingClientRect().right <= window.innerWidth`, 5*time.Second)
 	a.screenshot("phone-390x844-visitor")
@@ -302,7 +313,7 @@ func TestPhoneLayout(t *testing.T) {
 	a.waitFor("the panel closed", `getComputedStyle(document.getElementById('visitor-panel')).display === 'none'`, 5*time.Second)
 
 	eval[bool](a, `(document.querySelector('[data-testid="back"]').click(), true)`)
-	a.waitFor("the list again", `location.pathname === '/dashboard' && document.querySelectorAll('[data-testid="conversation-item"]').length === 3`, 10*time.Second)
+	a.waitFor("the list again", `location.pathname === '/dashboard' && document.querySelectorAll('[data-testid="conversation-item"]').length === 4`, 10*time.Second)
 	if !eval[bool](a, noHorizontalScroll) {
 		t.Error("the list scrolls sideways after coming back")
 	}

@@ -683,6 +683,14 @@
     const v = D.querySelector('.views[data-unread]');
     const n = v ? parseInt(v.dataset.unread, 10) || 0 : 0;
     D.title = n > 0 ? '(' + n + ') ' + baseTitle : baseTitle;
+    // On a phone the list is a page away and the tab's title out of
+    // sight: the back arrow carries the count.
+    const back = D.querySelector('[data-testid="back-unread"]');
+    if (back) {
+      back.hidden = n === 0;
+      back.textContent = n > 0 ? String(n) : '';
+      back.title = n === 1 ? '1 unread conversation' : n + ' unread conversations';
+    }
   }
   updateTitle();
 
@@ -892,6 +900,7 @@
         replaceContent(el, part.innerHTML);
       }
     }
+    updateTitle(); // the head's back arrow was redrawn without its count
   }
 
   // ---- reading out new visitor messages --------------------------------------
