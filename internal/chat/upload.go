@@ -40,6 +40,19 @@ const (
 // unsentUploadTTL is how long an upload waits for a message to carry it.
 const unsentUploadTTL = 24 * time.Hour
 
+// Files visitors attached and have not sent are anybody's to make: a
+// stranger can open sessions and upload without writing a word. So that
+// they cannot fill the workspace's quota (and stop every file, agents' and
+// emails' too, for a day), a visitor holds at most maxVisitorUnsent of
+// them, and the workspace's visitors together at most a tenth of the quota
+// (at least maxVisitorUnsent): beyond it the oldest unsent ones are
+// dropped to make room. A visitor sends a file seconds after attaching it;
+// a flood pushes out only files nobody sent, never a sent one.
+const (
+	maxVisitorUnsent = 50 << 20
+	unsentShare      = 10
+)
+
 // Codes of refused uploads.
 const (
 	CodeTooLarge        = "too_large"
@@ -60,6 +73,21 @@ func (s *Service) VisitorUpload(ctx context.Context, v model.Visitor, f UploadFi
 	now := s.now()
 	if ok, wait := s.uploadLimits.allowOrWait("v:"+v.ID, now); !ok {
 		return model.Attachment{}, rateLimited("too many files; wait a moment", wait)
+	}
+	all, mine, err := s.db.UnsentVisitorBytes(ctx, v.WorkspaceID, v.ID)
+	if err != nil {
+		return model.Attachment{}, err
+	}
+	size := int64(len(f.Data))
+	if mine+size > maxVisitorUnsent {
+		return model.Attachment{}, newError(CodeQuotaExceeded, fmt.Sprintf("send the files attached already before adding more (at most %s waiting)", humanSize(maxVisitorUnsent)))
+	}
+	if over := all + size - max(s.opts.AttachmentQuota/unsentShare, maxVisitorUnsent); over > 0 {
+		n, err := s.db.DropOldestVisitorUploads(ctx, v.WorkspaceID, over)
+		if err != nil {
+			return model.Attachment{}, err
+		}
+		s.log.Warn("visitors' unsent files over their share of the quota: the oldest dropped", "workspace", v.WorkspaceID, "dropped", n)
 	}
 	u := store.Upload{VisitorID: v.ID}
 	a, err := s.upload(ctx, v.WorkspaceID, u, f, now)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/parleychat/parley/internal/model"
@@ -154,6 +155,67 @@ func (s *Store) AttachmentBytes(ctx context.Context, workspaceID string) (int64,
 		return 0, fmt.Errorf("sum upload sizes: %w", err)
 	}
 	return a + u, nil
+}
+
+// UnsentVisitorBytes returns the bytes of the files visitors of a workspace
+// attached and have not sent yet, all of them and the given visitor's.
+func (s *Store) UnsentVisitorBytes(ctx context.Context, workspaceID, visitorID string) (all, visitor int64, err error) {
+	err = s.queryRow(ctx, `SELECT COALESCE(SUM(size), 0), COALESCE(SUM(CASE WHEN visitor_id = ? THEN size ELSE 0 END), 0)
+		FROM uploads WHERE workspace_id = ? AND visitor_id IS NOT NULL`, visitorID, workspaceID).Scan(&all, &visitor)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sum unsent visitor uploads: %w", err)
+	}
+	return all, visitor, nil
+}
+
+// DropOldestVisitorUploads deletes the oldest files visitors of a workspace
+// attached and have not sent, with their bytes, until at least free bytes
+// are gone or none is left. It returns how many it deleted.
+func (db *DB) DropOldestVisitorUploads(ctx context.Context, workspaceID string, free int64) (int, error) {
+	var ids []any
+	rows, err := db.query(ctx, `SELECT id, size FROM uploads WHERE workspace_id = ? AND visitor_id IS NOT NULL
+		ORDER BY created_at, id LIMIT 1000`, workspaceID)
+	if err != nil {
+		return 0, fmt.Errorf("list unsent visitor uploads: %w", err)
+	}
+	for rows.Next() && free > 0 {
+		var (
+			id   string
+			size int64
+		)
+		if err := rows.Scan(&id, &size); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("list unsent visitor uploads: %w", err)
+		}
+		ids = append(ids, id)
+		free -= size
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("list unsent visitor uploads: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	in := "(?" + strings.Repeat(", ?", len(ids)-1) + ")"
+	n := 0
+	err = db.InTx(ctx, func(tx *Store) error {
+		if _, err := tx.exec(ctx, `DELETE FROM attachment_files WHERE id IN `+in+` AND id IN (SELECT id FROM uploads)`, ids...); err != nil {
+			return err
+		}
+		// Sent meanwhile: no longer an upload, not deleted.
+		res, err := tx.exec(ctx, `DELETE FROM uploads WHERE id IN `+in, ids...)
+		if err != nil {
+			return err
+		}
+		d, _ := res.RowsAffected()
+		n = int(d)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("drop unsent visitor uploads: %w", err)
+	}
+	return n, nil
 }
 
 // DeleteUploadsBefore deletes the uploads never sent that were made before

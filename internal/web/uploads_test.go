@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -357,5 +358,57 @@ func TestUploadLimits(t *testing.T) {
 	}
 	if !limited {
 		t.Error("30 uploads in a row were never rate-limited")
+	}
+}
+
+// Files visitors attach without sending them cannot fill the workspace's
+// quota: a visitor holds at most 50 MiB of them, all visitors a tenth of
+// the quota, beyond which the oldest unsent ones make room. A sent file
+// is never dropped, and agents' uploads keep working.
+func TestUnsentVisitorFilesBounded(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_ATTACHMENT_QUOTA": "200MiB"}) // visitors' share: 50 MiB
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	send := func(token, name string, data []byte) string {
+		t.Helper()
+		status, raw, _ := visitorUpload(t, s, token, name, data)
+		if status != http.StatusCreated {
+			t.Fatalf("upload %s: %d %s", name, status, raw)
+		}
+		var att model.Attachment
+		json.Unmarshal(raw, &att)
+		return att.ID
+	}
+	customer := newSession(t, s, s.Workspace.SiteKey, "")
+	sent := send(customer.VisitorToken, "invoice.txt", []byte("Invoice 42\n"))
+	var m model.Message
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]any{"visitor_token": customer.VisitorToken, "body": "my invoice", "client_id": "c1", "attachment_ids": []string{sent}}, http.StatusCreated, &m)
+
+	big := bytes.Repeat([]byte("0123456789abcdef\n"), 9<<20/17) // about 9 MiB
+	flood := newSession(t, s, s.Workspace.SiteKey, "")
+	var first string
+	for i := range 5 {
+		id := send(flood.VisitorToken, fmt.Sprintf("big%d.txt", i), big)
+		if i == 0 {
+			first = id
+		}
+	}
+	status, raw, _ := visitorUpload(t, s, flood.VisitorToken, "big5.txt", big)
+	if status != http.StatusRequestEntityTooLarge || apptest.ErrorCode(raw) != "quota_exceeded" {
+		t.Fatalf("a sixth unsent file of one visitor: %d %s", status, raw)
+	}
+	// Another visitor's file is taken: the flood's oldest makes room.
+	other := newSession(t, s, s.Workspace.SiteKey, "")
+	late := send(other.VisitorToken, "photo.txt", big)
+	raw = s.Do("POST", "/api/widget/v1/messages", "", map[string]any{"visitor_token": flood.VisitorToken, "body": "", "client_id": "f1", "attachment_ids": []string{first}}, http.StatusBadRequest, nil)
+	if apptest.ErrorCode(raw) != "bad_request" {
+		t.Errorf("the dropped upload sent: %s", raw)
+	}
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]any{"visitor_token": other.VisitorToken, "body": "here", "client_id": "o1", "attachment_ids": []string{late}}, http.StatusCreated, nil)
+	if resp, body := getFile(t, s.URL+"/api/v1/attachments/"+sent, a.Token); resp.StatusCode != http.StatusOK || string(body) != "Invoice 42\n" {
+		t.Errorf("the sent file after the flood: %d %q", resp.StatusCode, body)
+	}
+	if status, raw, _ := upload(t, s.URL, "/api/v1/conversations/"+m.ConversationID+"/uploads", a.Token, "reply.txt", big); status != http.StatusCreated {
+		t.Errorf("an agent's upload after the flood: %d %s", status, raw)
 	}
 }
