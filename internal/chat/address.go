@@ -20,9 +20,10 @@ import (
 type Contact struct {
 	Email string
 	Name  string
-	// EmailOptIn is the form's opt-in box: ticked, it makes an address
-	// that was unsubscribed or bouncing receive emails again. Nothing else
-	// does.
+	// EmailOptIn is the form's opt-in box: ticked, it asks for an address
+	// that was unsubscribed or bouncing to receive emails again. Anybody
+	// can type an address, so the address's owner confirms it from an
+	// email (RequestOptIn), unless the site identified the visitor.
 	EmailOptIn bool
 }
 
@@ -161,7 +162,10 @@ func (s *Service) SubmitContact(ctx context.Context, visitorID string, c Contact
 	if n != nil {
 		v.Name = n
 	}
-	if c.EmailOptIn {
+	// The site vouches for an identified visitor's address: their opt-in
+	// counts at once.
+	optInNow := c.EmailOptIn && v.Verified()
+	if optInNow {
 		if err := s.db.OptInEmailAddress(ctx, v.WorkspaceID, addr, s.now()); err != nil {
 			return v, err
 		}
@@ -173,18 +177,26 @@ func (s *Service) SubmitContact(ctx context.Context, visitorID string, c Contact
 	if former != "" {
 		s.notifyAddressChange(ctx, v, former, addr)
 	}
-	if !c.EmailOptIn {
-		return v, nil
+	switch {
+	case optInNow:
+		s.othersWithAddress(ctx, v, addr)
+	case c.EmailOptIn:
+		s.requestOptIn(ctx, v, addr)
 	}
-	// Every other visitor with the address gets emails again too.
+	return v, nil
+}
+
+// othersWithAddress tells agents and the engine about the workspace's other
+// visitors with addr, whose emails an opt-in restarted too.
+func (s *Service) othersWithAddress(ctx context.Context, v model.Visitor, addr string) {
 	ids, err := s.db.VisitorIDsWithEmail(ctx, v.WorkspaceID, addr)
 	if err != nil {
-		return v, err
+		s.log.Error("list visitors of an address", "workspace", v.WorkspaceID, "err", err)
+		return
 	}
 	for _, id := range ids {
 		if id != v.ID {
 			s.visitorUpdated(ctx, id)
 		}
 	}
-	return v, nil
 }

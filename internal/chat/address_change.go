@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -71,26 +72,118 @@ func (s *Service) notifyAddressChange(ctx context.Context, v model.Visitor, form
 		UndoURL: s.opts.PublicURL + "/email-change/undo/" + undo, UndoValidFor: UndoLinkLifetime,
 		MessageID: message.NewID("notice."+model.NewID(), s.opts.MailFrom), Now: now,
 	})
-	if err != nil {
-		log.Error("address change notice: compose", "err", err)
-		return
+	s.sendNotice(ctx, log, "address change notice", former, msg, err)
+}
+
+// sendNotice sends an email that belongs to no conversation straight
+// through the relay; what is logged names it as what. Failures are
+// logged: what the email tells stands without it.
+func (s *Service) sendNotice(ctx context.Context, log *slog.Logger, what, to string, msg message.Message, err error) {
+	var raw []byte
+	if err == nil {
+		raw, err = msg.Bytes()
 	}
-	raw, err := msg.Bytes()
 	if err != nil {
-		log.Error("address change notice: compose", "err", err)
+		log.Error(what+": compose", "err", err)
 		return
 	}
 	if s.notices == nil {
-		log.Warn("no relay (PARLEY_SMTP_URL): the former address of a visitor was not told of the change", "to", forward.MaskAddress(former))
+		log.Warn("no relay (PARLEY_SMTP_URL): "+what+" not sent", "to", forward.MaskAddress(to))
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if err := s.notices.Send(ctx, s.opts.MailFrom, []string{former}, raw); err != nil {
-		log.Error("address change notice: send", "to", forward.MaskAddress(former), "err", err)
+	if err := s.notices.Send(ctx, s.opts.MailFrom, []string{to}, raw); err != nil {
+		log.Error(what+": send", "to", forward.MaskAddress(to), "err", err)
 		return
 	}
-	log.Info("former address told of the change", "to", forward.MaskAddress(former))
+	log.Info(what+" sent", "to", forward.MaskAddress(to))
+}
+
+// OptInLinkLifetime is how long the link that confirms an opt-in works.
+const OptInLinkLifetime = 7 * 24 * time.Hour
+
+// requestOptIn emails addr, when it receives no emails (unsubscribed or
+// bouncing), the link that makes it receive them again: the box ticked in
+// a chat proves nothing about who owns the address. At most one such
+// email (or change notice) a day goes to an address.
+func (s *Service) requestOptIn(ctx context.Context, v model.Visitor, addr string) {
+	log := s.log.With("visitor", v.ID)
+	w, err := s.db.Workspace(ctx, v.WorkspaceID)
+	if err != nil {
+		log.Error("opt-in confirmation: read workspace", "err", err)
+		return
+	}
+	now := s.now()
+	a, err := s.db.EnsureEmailAddress(ctx, w.ID, addr, now)
+	if err != nil {
+		log.Error("opt-in confirmation: record the address", "err", err)
+		return
+	}
+	if ok, err := s.db.ClaimOptInConfirmation(ctx, a.ID, now, now.Add(-NoticeInterval)); err != nil || !ok {
+		if err != nil {
+			log.Error("opt-in confirmation", "err", err)
+		} else {
+			log.Info("opt-in not asked: the address receives emails, or was asked within a day", "to", forward.MaskAddress(addr))
+		}
+		return
+	}
+	link := s.signer.SignLink(token.OptIn, now.Add(OptInLinkLifetime), w.ID, a.ID)
+	msg, err := forward.ComposeOptInConfirmation(forward.OptInConfirmation{
+		WorkspaceName: w.Name, MailFrom: s.opts.MailFrom, To: addr,
+		ConfirmURL: s.opts.PublicURL + "/email-opt-in/" + link, ValidFor: OptInLinkLifetime,
+		MessageID: message.NewID("notice."+model.NewID(), s.opts.MailFrom), Now: now,
+	})
+	s.sendNotice(ctx, log, "opt-in confirmation", addr, msg, err)
+}
+
+// OptInLink is what an opt-in confirmation link names.
+type OptInLink struct {
+	Workspace model.Workspace
+	Address   string
+}
+
+// OpenOptIn checks an opt-in confirmation link: invalid_token when Parley
+// did not make it, link_expired when its 7 days are over.
+func (s *Service) OpenOptIn(ctx context.Context, tok string) (OptInLink, error) {
+	parts, err := s.signer.VerifyLink(token.OptIn, tok, s.now())
+	if errors.Is(err, token.ErrExpired) {
+		return OptInLink{}, &Error{Code: CodeLinkExpired, Message: "this link has expired", Err: err}
+	}
+	invalid := &Error{Code: CodeInvalidToken, Message: "this link is not valid", Err: err}
+	if err != nil || len(parts) != 2 {
+		return OptInLink{}, invalid
+	}
+	w, err := s.db.Workspace(ctx, parts[0])
+	if errors.Is(err, store.ErrNotFound) {
+		return OptInLink{}, invalid
+	}
+	if err != nil {
+		return OptInLink{}, err
+	}
+	a, err := s.db.EmailAddressByID(ctx, parts[1])
+	if errors.Is(err, store.ErrNotFound) || err == nil && a.WorkspaceID != w.ID {
+		return OptInLink{}, invalid
+	}
+	if err != nil {
+		return OptInLink{}, err
+	}
+	return OptInLink{Workspace: w, Address: a.Address}, nil
+}
+
+// ConfirmOptIn makes the address an opt-in link names receive emails
+// again, for every visitor of the workspace with it.
+func (s *Service) ConfirmOptIn(ctx context.Context, tok string) (OptInLink, error) {
+	l, err := s.OpenOptIn(ctx, tok)
+	if err != nil {
+		return l, err
+	}
+	if err := s.db.OptInEmailAddress(ctx, l.Workspace.ID, l.Address, s.now()); err != nil {
+		return l, err
+	}
+	s.log.Info("opt-in confirmed from the address", "workspace", l.Workspace.ID)
+	s.addressChanged(ctx, l.Workspace.ID, l.Address)
+	return l, nil
 }
 
 // EmailUndo is what an undo link names.

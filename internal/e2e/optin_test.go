@@ -2,18 +2,24 @@ package e2e
 
 import (
 	"context"
+	"regexp"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
 )
 
 // A visitor whose address was unsubscribed (from another visitor record)
 // types it into the contact form: the widget says so and offers the opt-in
 // box; saving without ticking it is refused in the form, and ticking it
-// makes the address receive emails again.
+// emails the address a link (anybody can type an address), which the widget
+// says; the address receives emails again once the link is confirmed.
 func TestWidgetOptIn(t *testing.T) {
-	srv := startParley(t)
+	relay := apptest.StartRelay(t)
+	srv := startParley(t, "PARLEY_SMTP_URL", relay.URL)
 	ctx := context.Background()
 	if _, err := srv.App.DB.StopEmailAddress(ctx, srv.Workspace.ID, "vera@example.com", model.EmailUnsubscribed,
 		model.EmailStatusByUnsubscribe, "", time.Now()); err != nil {
@@ -44,11 +50,32 @@ func TestWidgetOptIn(t *testing.T) {
 
 	eval[bool](visitor, inWidget(`($('contact-optin').click(), $('contact-submit').click(), true)`))
 	visitor.waitFor("the offer to close", inWidget(`$('contact-form').hidden`), 10*time.Second)
-	a, err := srv.App.DB.EmailAddress(ctx, srv.Workspace.ID, "vera@example.com")
+	visitor.waitFor("the widget to say where the link went", inWidget(`$$('email-saved').some((n) => n.textContent.toLowerCase().includes('we sent a link to vera@example.com'))`), 10*time.Second)
+	visitor.screenshot("widget-opt-in-sent")
+	address := func() store.EmailAddress {
+		a, err := srv.App.DB.EmailAddress(ctx, srv.Workspace.ID, "vera@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if a := address(); a.Status != model.EmailUnsubscribed {
+		t.Fatalf("a tick in the chat restarted the emails: %+v", a)
+	}
+	text, err := relay.Wait(t, 1, 10*time.Second)[0].Text()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Status != model.EmailOK || a.OptInAt == nil {
-		t.Fatalf("address after the tick: %+v", a)
+	link := regexp.MustCompile(`https?://\S+/email-opt-in/[a-z2-7]+`).FindString(text)
+	if link == "" {
+		t.Fatalf("no link in the confirmation:\n%s", text)
+	}
+	page := newTab(t, "mailbox")
+	page.navigate(link)
+	page.screenshot("opt-in-confirm")
+	page.do("confirm", chromedp.Click(chromedp.CSS(`[data-testid="confirm-opt-in"]`)))
+	page.waitFor("the confirmation page", `document.querySelector('h1') && document.querySelector('h1').textContent.includes('You will receive replies again')`, 10*time.Second)
+	if a := address(); a.Status != model.EmailOK || a.OptInAt == nil {
+		t.Fatalf("address after the confirmation: %+v", a)
 	}
 }

@@ -2,6 +2,7 @@ package forward_test
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -114,12 +115,24 @@ func TestUnsubscribeCoversTheAddress(t *testing.T) {
 		t.Fatalf("a new visitor with the address is %q", st)
 	}
 
-	// The explicit opt-in restores the address for every record.
+	// The explicit opt-in, confirmed from the email it sends to the
+	// address, restores the address for every record.
 	second.come()
 	second.ws.Send(map[string]any{"type": "contact", "email": "vera@example.net", "email_opt_in": true})
-	f := second.ws.WaitFor("contact", wait)
-	if st := f["visitor"].(map[string]any)["email_status"]; st != "ok" {
-		t.Fatalf("contact frame after opt-in: status %v", st)
+	second.ws.WaitFor("contact", wait)
+	confirmation := w.relay.Wait(t, 2, 15*time.Second)[1]
+	confirmText, _ := parts(t, confirmation)
+	confirmLink := optInLink.FindString(confirmText)
+	if confirmLink == "" {
+		t.Fatalf("no link in the opt-in confirmation:\n%s", confirmText)
+	}
+	res, err := http.PostForm(confirmLink, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("confirming the opt-in: %d", res.StatusCode)
 	}
 	for _, v := range []*visitor{first, second, third} {
 		if st := visitorStatus(v.id).EmailStatus; st != model.EmailOK {
@@ -134,9 +147,9 @@ func TestUnsubscribeCoversTheAddress(t *testing.T) {
 		t.Fatalf("opt-in not recorded: %+v", a)
 	}
 	second.leave()
-	mails := w.relay.Wait(t, 3, 15*time.Second)
+	mails := w.relay.Wait(t, 4, 15*time.Second)
 	var bodies []string
-	for _, m := range mails[1:] {
+	for _, m := range mails[2:] {
 		if !strings.EqualFold(m.To[0], "vera@example.net") {
 			t.Errorf("email to %q", m.To[0])
 		}
@@ -150,3 +163,5 @@ func TestUnsubscribeCoversTheAddress(t *testing.T) {
 		}
 	}
 }
+
+var optInLink = regexp.MustCompile(`https?://\S+/email-opt-in/[a-z2-7]+`)

@@ -52,6 +52,79 @@ The link works for {{.Days}} days.
 `))
 )
 
+// OptInConfirmation is what the email to an address that was unsubscribed
+// or bouncing says when someone ticked the chat's opt-in box for it: the
+// link that makes it receive emails again, which only its owner can open.
+type OptInConfirmation struct {
+	WorkspaceName string
+	MailFrom      string // PARLEY_MAIL_FROM
+	To            string
+	ConfirmURL    string // absolute http(s) URL, signed and expiring
+	ValidFor      time.Duration
+	MessageID     string
+	Now           time.Time
+}
+
+var (
+	optInText = texttemplate.Must(texttemplate.New("optin").Parse(`Hello,
+
+Someone asked, in the chat window on {{.Workspace}}'s website, to receive at this address the replies they miss in the chat. This address had stopped receiving them.
+
+If it was you, confirm here:
+
+{{.ConfirmURL}}
+
+If it was not, ignore this email: nothing changes, and you receive nothing more.
+
+The link works for {{.Days}} days.
+`))
+	optInHTML = htmltemplate.Must(htmltemplate.New("optin").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="margin:0;padding:24px;background:#f6f7f9;font:16px/1.5 system-ui,sans-serif;color:#1f2933">
+<div style="max-width:600px;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:24px">
+<p style="margin:0 0 16px;font-weight:600">{{.Workspace}}</p>
+<p>Someone asked, in the chat window on {{.Workspace}}'s website, to receive at this address the replies they miss in the chat. This address had stopped receiving them.</p>
+<p>If it was you, confirm here:</p>
+<p><a href="{{.ConfirmURL}}" style="display:inline-block;background:#2f5fd0;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none">Receive the replies again</a></p>
+<p>If it was not, ignore this email: nothing changes, and you receive nothing more.</p>
+<p style="color:#66707a;font-size:14px">The link works for {{.Days}} days.</p>
+</div></body></html>
+`))
+)
+
+// ComposeOptInConfirmation writes the email that asks an address's owner
+// to confirm an opt-in.
+func ComposeOptInConfirmation(in OptInConfirmation) (message.Message, error) {
+	confirm, err := webURL("confirmation URL", in.ConfirmURL)
+	if err != nil {
+		return message.Message{}, err
+	}
+	data := map[string]any{"Workspace": in.WorkspaceName, "ConfirmURL": confirm,
+		"Days": int(in.ValidFor.Round(24*time.Hour) / (24 * time.Hour))}
+	var text, html strings.Builder
+	if err := optInText.Execute(&text, data); err != nil {
+		return message.Message{}, fmt.Errorf("opt-in confirmation text: %w", err)
+	}
+	if err := optInHTML.Execute(&html, data); err != nil {
+		return message.Message{}, fmt.Errorf("opt-in confirmation HTML: %w", err)
+	}
+	return noticeMessage(in.Now, in.WorkspaceName, in.MailFrom, in.To, "Confirm: receive replies from "+in.WorkspaceName+" again", in.MessageID, text.String(), html.String()), nil
+}
+
+// noticeMessage is an email that belongs to no conversation.
+func noticeMessage(now time.Time, workspace, from, to, subject, messageID, text, html string) message.Message {
+	return message.Message{
+		Date:      now,
+		From:      (&mail.Address{Name: workspace, Address: from}).String(),
+		To:        to,
+		Subject:   subject,
+		MessageID: messageID,
+		Headers:   map[string]string{"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "OOF, AutoReply"},
+		Text:      text,
+		HTML:      html,
+	}
+}
+
 // ComposeAddressChange writes the email to a visitor's former address.
 func ComposeAddressChange(in AddressChange) (message.Message, error) {
 	undo, err := webURL("undo URL", in.UndoURL)
@@ -67,16 +140,8 @@ func ComposeAddressChange(in AddressChange) (message.Message, error) {
 	if err := noticeHTML.Execute(&html, data); err != nil {
 		return message.Message{}, fmt.Errorf("address change HTML: %w", err)
 	}
-	return message.Message{
-		Date:      in.Now,
-		From:      (&mail.Address{Name: in.WorkspaceName, Address: in.MailFrom}).String(),
-		To:        in.To,
-		Subject:   "The email address of your conversation with " + in.WorkspaceName + " was changed",
-		MessageID: in.MessageID,
-		Headers:   map[string]string{"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "OOF, AutoReply"},
-		Text:      text.String(),
-		HTML:      html.String(),
-	}, nil
+	return noticeMessage(in.Now, in.WorkspaceName, in.MailFrom, in.To, "The email address of your conversation with "+in.WorkspaceName+" was changed",
+		in.MessageID, text.String(), html.String()), nil
 }
 
 // MaskAddress shows enough of an address for its owner to recognise it and

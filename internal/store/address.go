@@ -161,8 +161,19 @@ func (s *Store) OptInEmailAddress(ctx context.Context, workspaceID, addr string,
 // bouncing) and was not told since the time given. It reports whether the
 // notice may go; of two nodes claiming at once, one may.
 func (s *Store) ClaimAddressNotice(ctx context.Context, id string, now, since time.Time) (bool, error) {
+	return s.claimAddressMail(ctx, `status = 'ok'`, id, now, since)
+}
+
+// ClaimOptInConfirmation is ClaimAddressNotice for the confirmation of an
+// opt-in, which goes to an address that receives no emails (unsubscribed
+// or bouncing); the two share the one a day.
+func (s *Store) ClaimOptInConfirmation(ctx context.Context, id string, now, since time.Time) (bool, error) {
+	return s.claimAddressMail(ctx, `status <> 'ok'`, id, now, since)
+}
+
+func (s *Store) claimAddressMail(ctx context.Context, status, id string, now, since time.Time) (bool, error) {
 	res, err := s.exec(ctx, `UPDATE email_addresses SET notice_at = ?
-		WHERE id = ? AND status = 'ok' AND (notice_at IS NULL OR notice_at <= ?)`, micros(now), id, micros(since))
+		WHERE id = ? AND `+status+` AND (notice_at IS NULL OR notice_at <= ?)`, micros(now), id, micros(since))
 	if err != nil {
 		return false, fmt.Errorf("claim a notice to email address %s: %w", id, err)
 	}

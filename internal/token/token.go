@@ -38,6 +38,10 @@ const (
 	// UndoEmail is the purpose of the link, emailed to a visitor's former
 	// address, that puts it back (parts: workspace, visitor, address id).
 	UndoEmail = "undo-email"
+	// OptIn is the purpose of the link, emailed to an address that was
+	// unsubscribed or bouncing, that makes it receive emails again (parts:
+	// workspace, address id).
+	OptIn = "opt-in"
 	// File is the purpose of the links to files in forwarded emails
 	// (parts: workspace, attachment), which work without logging in.
 	File = "file"

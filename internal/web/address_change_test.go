@@ -151,3 +151,74 @@ func TestAddressChangeNoticesAreCapped(t *testing.T) {
 		t.Errorf("an unsubscribed address was told: %d emails", got)
 	}
 }
+
+var optInLinkRE = regexp.MustCompile(`https?://[^\s"<>]+(/email-opt-in/[a-z2-7]+)`)
+
+// Ticking the opt-in box for an unsubscribed address asks its owner: an
+// email with a link, once a day; the address receives emails again only
+// once the link is confirmed (opening it changes nothing).
+func TestOptInConfirmedByEmail(t *testing.T) {
+	relay := apptest.StartRelay(t)
+	srv := apptest.Start(t, map[string]string{"PARLEY_SMTP_URL": relay.URL})
+	ann := srv.AddAgent("ann@example.com", "Ann")
+	srv.Do("PUT", "/api/v1/settings", ann.Token, map[string]string{"workspace_name": "Acme Shop"}, http.StatusOK, nil)
+	if _, err := srv.App.DB.StopEmailAddress(t.Context(), srv.Workspace.ID, "vera@example.org",
+		"unsubscribed", "unsubscribe", "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	status := func() string {
+		t.Helper()
+		a, err := srv.App.DB.EmailAddress(t.Context(), srv.Workspace.ID, "vera@example.org")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Status
+	}
+	optIn := func() map[string]any {
+		var sess struct {
+			VisitorToken string `json:"visitor_token"`
+		}
+		srv.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": srv.Workspace.SiteKey}, http.StatusOK, &sess)
+		ws := srv.DialWidget(sess.VisitorToken)
+		ws.Send(map[string]any{"type": "contact", "email": "Vera@Example.org", "email_opt_in": true})
+		return ws.WaitFor("contact", 10*time.Second)
+	}
+	f := optIn()
+	if st := f["visitor"].(map[string]any)["email_status"]; st != "unsubscribed" {
+		t.Errorf("the contact frame's status after the tick: %v", st)
+	}
+	if st := status(); st != "unsubscribed" {
+		t.Fatalf("a tick in a chat restarted the emails: %q", st)
+	}
+	mails := relay.Wait(t, 1, 30*time.Second)
+	if len(mails[0].To) != 1 || !strings.EqualFold(mails[0].To[0], "vera@example.org") {
+		t.Fatalf("the confirmation went to %v", mails[0].To)
+	}
+	body := decodedParts(t, mails[0])
+	found := optInLinkRE.FindStringSubmatch(body)
+	if found == nil || !strings.Contains(body, "Acme Shop") {
+		t.Fatalf("the confirmation:\n%s", body)
+	}
+	optIn() // again the same day: no second email
+	if n := len(relay.Mails()); n != 1 {
+		t.Errorf("%d emails after a second tick the same day", n)
+	}
+
+	res, page := get(t, srv.URL+found[1], nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "Receive the replies again") || status() != "unsubscribed" {
+		t.Fatalf("opening the link: %d, status %q\n%s", res.StatusCode, status(), page)
+	}
+	res, err := http.PostForm(srv.URL+found[1], url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || status() != "ok" {
+		t.Fatalf("confirming: %d, status %q", res.StatusCode, status())
+	}
+	for _, bad := range []string{found[1][:len(found[1])-3], "/email-opt-in/" + srv.App.Chat.Signer().SignLink("undo-email", time.Now().Add(time.Hour), srv.Workspace.ID, "x")} {
+		if res, page := get(t, srv.URL+bad, nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d\n%s", bad, res.StatusCode, page)
+		}
+	}
+}

@@ -61,6 +61,19 @@ var undoEmailPage = template.Must(template.New("undo").Parse(`<!doctype html>
 </main></body></html>
 `))
 
+var optInPage = template.Must(template.New("optin").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Receive replies again · {{.Workspace}}</title>
+` + linkPageStyle + `
+</head><body><main>
+{{if .Done}}<h1>You will receive replies again</h1><p>Replies from {{.Workspace}} you miss in the chat go to {{.Email}} again. Every email carries a link to stop them.</p>
+{{else}}<h1>Receive replies again?</h1>
+<p>Someone asked, in {{.Workspace}}'s chat, for the replies they miss to be emailed to {{.Email}}, which had stopped receiving them. Receive them again?</p>
+<form method="post"><button type="submit" data-testid="confirm-opt-in">Receive the replies again</button></form>{{end}}
+</main></body></html>
+`))
+
 // visitorPrinter is the catalogue of a page a visitor opens: their
 // language when known, else the browser's, else the workspace's default.
 func visitorPrinter(r *http.Request, visitorLang, workspaceDefault string) i18n.Printer {
@@ -168,6 +181,43 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = unsubscribePage.Execute(w, unsubscribeView(visitorPrinter(r, "", ws.Settings.DefaultLocale), email, ws, true))
+}
+
+// optInForm shows what an opt-in confirmation link would do; showing it
+// changes nothing (link scanners fetch URLs in mail).
+func (s *Server) optInForm(w http.ResponseWriter, r *http.Request) {
+	l, err := s.svc.OpenOptIn(r.Context(), r.PathValue("token"))
+	s.optInAnswer(w, r, l, err, false)
+}
+
+func (s *Server) optIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	l, err := s.svc.ConfirmOptIn(r.Context(), r.PathValue("token"))
+	s.optInAnswer(w, r, l, err, true)
+}
+
+func (s *Server) optInAnswer(w http.ResponseWriter, r *http.Request, l chat.OptInLink, err error, done bool) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	switch {
+	case err == nil:
+	case chat.ErrorCode(err) == chat.CodeLinkExpired:
+		s.renderPlain(w, http.StatusGone, "This link has expired",
+			"The link to receive replies again works for 7 days after the email that carries it. Nothing was changed.",
+			"Tick the box in the chat's contact form again to get a new one.", "", "")
+		return
+	case answerOf(err).Internal:
+		s.log.Error("confirm an opt-in", "err", err)
+		s.serverErrorPage(w, r)
+		return
+	default:
+		s.renderPlain(w, http.StatusNotFound, "This link does not work",
+			"The link is not valid: it may have been copied incompletely from the email. Nothing was changed.",
+			"Open the email again and use its link as a whole.", "", "")
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = optInPage.Execute(w, map[string]any{"Done": done, "Email": l.Address, "Workspace": l.Workspace.Name})
 }
 
 // undoEmailForm shows what the undo link of an address change would do;

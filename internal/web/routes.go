@@ -103,6 +103,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /files/{link}", s.emailedFile) // uploads.go
 	m.HandleFunc("GET /email-change/undo/{token}", s.undoEmailForm)
 	m.HandleFunc("POST /email-change/undo/{token}", s.undoEmail)
+	m.HandleFunc("GET /email-opt-in/{token}", s.optInForm)
+	m.HandleFunc("POST /email-opt-in/{token}", s.optIn)
 
 	// Dashboard: s.dash wraps a page, s.dashPartial a fragment (session.go).
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -66,6 +66,7 @@
       introUnsubscribed: 'You unsubscribed this address: replies you miss are not emailed to you.',
       introBouncing: 'Emails to this address could not be delivered, so replies you miss are not emailed.',
       optIn: 'Email me the replies I miss at this address', optInNeeded: 'Tick the box to get emails again, or choose Not now.',
+      optInSent: 'We sent a link to {}: open it to get the replies by email again.',
       attach: 'Attach a file', uploading: 'Uploading\u2026', too_large: 'This file is too large (at most 10 MB).',
       unsupported_type: 'This type of file cannot be sent. Send an image, a PDF, a text or office document, or a ZIP.',
       empty_file: 'This file is empty.', quota_exceeded: 'Files cannot be received right now. Please describe it in a message instead.',
@@ -90,6 +91,7 @@
       introUnsubscribed: 'Vous avez désabonné cette adresse\u00a0: les réponses manquées ne vous sont pas envoyées.',
       introBouncing: "Les e-mails vers cette adresse n'ont pas pu être remis\u00a0: les réponses manquées ne vous sont pas envoyées.",
       optIn: "M'envoyer les réponses manquées à cette adresse", optInNeeded: 'Cochez la case pour recevoir à nouveau les e-mails, ou choisissez Plus tard.',
+      optInSent: 'Nous avons envoyé un lien à {} : ouvrez-le pour recevoir à nouveau les réponses par e-mail.',
       attach: 'Joindre un fichier', uploading: 'Envoi du fichier\u2026', too_large: 'Ce fichier est trop volumineux (10\u00a0Mo au maximum).',
       unsupported_type: "Ce type de fichier ne peut pas être envoyé. Envoyez une image, un PDF, un document texte ou bureautique, ou un ZIP.",
       empty_file: 'Ce fichier est vide.', quota_exceeded: 'Les fichiers ne peuvent pas être reçus pour le moment. Décrivez-le plutôt dans un message.',
@@ -114,6 +116,7 @@
       introUnsubscribed: 'Sie haben diese Adresse abgemeldet: Verpasste Antworten werden Ihnen nicht gemailt.',
       introBouncing: 'E-Mails an diese Adresse kamen nicht an, daher werden verpasste Antworten nicht gemailt.',
       optIn: 'Verpasste Antworten an diese Adresse mailen', optInNeeded: 'Setzen Sie das Häkchen, um wieder E-Mails zu erhalten, oder wählen Sie Nicht jetzt.',
+      optInSent: 'Wir haben einen Link an {} gesendet: Öffnen Sie ihn, um die Antworten wieder per E-Mail zu erhalten.',
       attach: 'Datei anhängen', uploading: 'Wird hochgeladen\u2026', too_large: 'Diese Datei ist zu groß (höchstens 10 MB).',
       unsupported_type: 'Dieser Dateityp kann nicht gesendet werden. Senden Sie ein Bild, ein PDF, ein Text- oder Office-Dokument oder eine ZIP-Datei.',
       empty_file: 'Diese Datei ist leer.', quota_exceeded: 'Dateien können gerade nicht empfangen werden. Beschreiben Sie sie bitte in einer Nachricht.',
@@ -138,6 +141,7 @@
       introUnsubscribed: 'Diste de baja esta dirección: no te enviamos por correo las respuestas que te pierdas.',
       introBouncing: 'Los correos a esta dirección no se pudieron entregar, así que no te enviamos las respuestas que te pierdas.',
       optIn: 'Enviarme a esta dirección las respuestas que me pierda', optInNeeded: 'Marca la casilla para volver a recibir correos, o elige Ahora no.',
+      optInSent: 'Te enviamos un enlace a {}: ábrelo para volver a recibir las respuestas por correo.',
       attach: 'Adjuntar un archivo', uploading: 'Subiendo\u2026', too_large: 'Este archivo es demasiado grande (10 MB como máximo).',
       unsupported_type: 'Este tipo de archivo no se puede enviar. Envía una imagen, un PDF, un documento de texto u ofimática, o un ZIP.',
       empty_file: 'Este archivo está vacío.', quota_exceeded: 'Ahora no se pueden recibir archivos. Descríbelo en un mensaje.',
@@ -162,6 +166,7 @@
       introUnsubscribed: 'Hai disattivato questo indirizzo: le risposte che perdi non ti vengono inviate via email.',
       introBouncing: 'Le email a questo indirizzo non sono state consegnate, quindi le risposte che perdi non ti vengono inviate.',
       optIn: 'Inviami a questo indirizzo le risposte che perdo', optInNeeded: 'Spunta la casella per ricevere di nuovo le email, oppure scegli Non ora.',
+      optInSent: 'Ti abbiamo inviato un link a {}: aprilo per ricevere di nuovo le risposte via email.',
       attach: 'Allega un file', uploading: 'Caricamento\u2026', too_large: 'Questo file è troppo grande (al massimo 10 MB).',
       unsupported_type: 'Questo tipo di file non si può inviare. Invia un\'immagine, un PDF, un documento di testo o da ufficio, o uno ZIP.',
       empty_file: 'Questo file è vuoto.', quota_exceeded: 'Al momento non è possibile ricevere file. Descrivilo in un messaggio.',
@@ -186,6 +191,7 @@
       introUnsubscribed: 'Você cancelou este endereço: as respostas que perder não são enviadas por e-mail.',
       introBouncing: 'Os e-mails para este endereço não foram entregues, então as respostas que perder não são enviadas.',
       optIn: 'Enviar para este endereço as respostas que eu perder', optInNeeded: 'Marque a caixa para voltar a receber e-mails, ou escolha Agora não.',
+      optInSent: 'Enviamos um link para {}: abra-o para voltar a receber as respostas por e-mail.',
       attach: 'Anexar um arquivo', uploading: 'Enviando arquivo\u2026', too_large: 'Este arquivo é grande demais (no máximo 10 MB).',
       unsupported_type: 'Este tipo de arquivo não pode ser enviado. Envie uma imagem, um PDF, um documento de texto ou do Office, ou um ZIP.',
       empty_file: 'Este arquivo está vazio.', quota_exceeded: 'No momento não é possível receber arquivos. Descreva-o em uma mensagem.',
@@ -210,6 +216,7 @@
       introUnsubscribed: 'Je hebt dit adres afgemeld: gemiste antwoorden worden je niet gemaild.',
       introBouncing: 'E-mails naar dit adres kwamen niet aan, dus gemiste antwoorden worden niet gemaild.',
       optIn: 'Mail mij gemiste antwoorden op dit adres', optInNeeded: 'Vink het vakje aan om weer e-mails te krijgen, of kies Niet nu.',
+      optInSent: 'We hebben een link naar {} gestuurd: open die om de antwoorden weer per e-mail te krijgen.',
       attach: 'Bestand bijvoegen', uploading: 'Uploaden\u2026', too_large: 'Dit bestand is te groot (maximaal 10 MB).',
       unsupported_type: 'Dit type bestand kan niet worden verstuurd. Stuur een afbeelding, een pdf, een tekst- of Office-document of een zip.',
       empty_file: 'Dit bestand is leeg.', quota_exceeded: 'Bestanden kunnen nu niet worden ontvangen. Beschrijf het liever in een bericht.',
@@ -323,6 +330,7 @@
   let ws = null, wsUp = false, everOpened = false, historyLoaded = false;
   let attempt = 0, reconnectTimer = 0, holdOffUntil = 0;
   let frozen = false; // the page is in the back/forward cache: no connection
+  let optInAsked = false; // the opt-in box was ticked: its answer is awaited
   let dirty = false, lastPing = 0, pingTimer = 0;
 
   let ready = false, wantOpen = script.hasAttribute('data-open'), isOpen = false;
@@ -786,15 +794,26 @@
       autoSend = false;
       send();
     }
+    if (optInAsked && stopped()) {
+      // The address's owner confirms from the email the server sent: the
+      // offer closes, and the visitor is told where to look.
+      optInAsked = emailSent = false;
+      optinDismissed = optinID();
+      store.set(OPTIN_KEY, optinDismissed);
+      sync();
+      showSaved('optInSent');
+    }
+    optInAsked = false;
     if (emailSent && hasEmail()) { emailSent = false; showSaved(); }
     if (hadFocus && isOpen) focusFirst();
   }
 
-  // showSaved says where the answers go, and gives the focus the field
-  // had to the message box.
-  function showSaved() {
+  // showSaved says where the answers go (or, given another text, what
+  // else became of the address), and gives the focus the field had to the
+  // message box.
+  function showSaved(text) {
     if (!ready) return;
-    const n = h('div', 'saved', t('awayKnown', visitor.email));
+    const n = h('div', 'saved', t(text || 'awayKnown', visitor.email));
     n.setAttribute('role', 'status');
     n.setAttribute('data-parley', 'email-saved');
     composer.before(n);
@@ -1334,6 +1353,7 @@ button{cursor:pointer}
         return;
       }
       contactQueued.email_opt_in = true;
+      optInAsked = true;
     }
     contactBusy = true;
     sync();
