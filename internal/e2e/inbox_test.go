@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -494,4 +495,61 @@ func TestChimeAfterAReload(t *testing.T) {
 	eval[bool](a, `((p) => { window.__tones = 0; const make = p.createOscillator; p.createOscillator = function () { window.__tones++; return make.call(this); }; return true; })(AudioContext.prototype)`)
 	newVisitorConversation(t, srv, "Sam", "sam@example.com", "Do you ship to Oslo?")
 	a.waitFor("the chime", `window.__tones > 0`, 10*time.Second)
+}
+
+// A reply sent while Parley cannot be reached stays in the box, with a
+// line saying so, instead of leaving for the browser's error page; sent
+// again once the network is back, it arrives once. A refused one still
+// shows the server's reason.
+func TestReplyWhileOffline(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(a)
+	box := `document.querySelector('[data-testid="reply-body"]')`
+	eval[bool](a, `(window.__samePage = true, `+box+`.focus(), true)`)
+	a.do("type a reply", chromedp.KeyEvent("It left this morning."))
+	// The browser refuses the request, as it does with the network or the
+	// server gone.
+	block := func(pattern string) {
+		t.Helper()
+		if _, err := chromedp.Call(a.ctx, network.Enable, network.EnableParams{}); err != nil {
+			t.Fatal(err)
+		}
+		var patterns []*network.BlockPattern
+		if pattern != "" {
+			patterns = append(patterns, &network.BlockPattern{URLPattern: pattern, Block: true})
+		}
+		if _, err := chromedp.Call(a.ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: patterns}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	block(srv.URL + "/dashboard/conversations/*")
+	a.do("send", chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)))
+	a.waitFor("the line saying it was not sent", `!!document.querySelector('[data-testid="reply-offline"]')`, 10*time.Second)
+	a.screenshot("laptop-1366x900-reply-offline")
+	if !eval[bool](a, `window.__samePage === true && `+box+`.value === 'It left this morning.'`) {
+		t.Fatal("the page left, or the reply box lost its text")
+	}
+	block("")
+	a.do("send again", chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)))
+	a.waitFor("the reply on the page", `[...document.querySelectorAll('#conv-messages > li')].some((m) => m.textContent.includes('It left this morning.'))`, 10*time.Second)
+	if n := eval[int](a, `[...document.querySelectorAll('#conv-messages > li')].filter((m) => m.textContent.includes('It left this morning.')).length`); n != 1 {
+		t.Errorf("the reply is on the page %d times", n)
+	}
+	if got := eval[string](a, box+`.value`); got != "" {
+		t.Errorf("after sending, the box holds %q", got)
+	}
+
+	// A note too long for the server: its page says why, the text kept.
+	long := strings.Repeat("x", 20001)
+	eval[bool](a, `(`+box+`.value = `+js(long)+`, true)`)
+	a.do("add the note", chromedp.Click(chromedp.CSS(`[data-testid="send-comment"]`)))
+	a.waitFor("the server's reason", `!!document.querySelector('[data-testid="reply-error"]')`, 10*time.Second)
+	if got := eval[int](a, box+`.value.length`); got != len(long) {
+		t.Errorf("the refused note's box holds %d characters", got)
+	}
 }

@@ -223,6 +223,37 @@
     if (draft && !reply.value) reply.value = draft; // the server's (a refused reply) comes first
     reply.addEventListener('input', () => keep(draftKey, reply.value.trim() ? reply.value : ''));
     composer.addEventListener('submit', () => keep(draftKey, ''));
+    // A reply goes through fetch first: with the network or the server
+    // down, a plain form post would leave for the browser's error page.
+    // It stays here instead, kept, with a line saying so. Any answer
+    // comes as the form would have had it: the page it redirects to, or
+    // the form posted again (an answer that is not a redirect stored
+    // nothing: a refused reply shows the server's page with its reason).
+    composer.addEventListener('submit', async (e) => {
+      if (e.defaultPrevented || composer.dataset.native) return;
+      e.preventDefault();
+      const by = e.submitter || null;
+      const failed = composer.querySelector('[data-testid="reply-offline"]');
+      if (failed) failed.remove();
+      let res;
+      try {
+        res = await fetch(composer.action, { method: 'POST', body: new URLSearchParams(new FormData(composer, by)), credentials: 'same-origin' });
+      } catch (err) {
+        delete composer.dataset.busy;
+        keep(draftKey, reply.value);
+        const p = D.createElement('p');
+        p.className = 'error';
+        p.setAttribute('role', 'alert');
+        p.dataset.testid = 'reply-offline';
+        p.textContent = 'Not sent: Parley cannot be reached (connection lost, or the server is restarting). Your message is kept here; send it again in a moment.';
+        composer.prepend(p);
+        return;
+      }
+      if (res.redirected && res.ok) { location.assign(res.url); return; }
+      composer.dataset.native = '1';
+      delete composer.dataset.busy; // the guard against a double click lets this one through
+      composer.requestSubmit(by);
+    });
     if (noteMode) {
       if (kept(noteKey)) { noteMode.checked = true; reply.classList.add('note-mode'); }
       noteMode.addEventListener('change', () => keep(noteKey, noteMode.checked ? '1' : ''));
