@@ -14,12 +14,19 @@ import (
 const CodeInvalidAgent = "invalid_agent"
 
 // Assign gives a conversation to an agent of the workspace, or to nobody
-// when agentID is nil, and tells every open dashboard.
+// when agentID is nil, and tells every open dashboard. A change leaves a
+// line in the conversation, for agents only, saying who gave it to whom.
 func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID string, agentID *string) (model.Conversation, error) {
+	var to model.Agent
 	if agentID != nil {
-		if _, err := s.assignableAgent(ctx, a.WorkspaceID, *agentID); err != nil {
+		var err error
+		if to, err = s.assignableAgent(ctx, a.WorkspaceID, *agentID); err != nil {
 			return model.Conversation{}, err
 		}
+	}
+	before, err := s.Conversation(ctx, a, conversationID)
+	if err != nil {
+		return before, err
 	}
 	if err := s.db.SetAssignee(ctx, a.WorkspaceID, conversationID, agentID); err != nil {
 		return model.Conversation{}, notFound(err, "conversation")
@@ -29,7 +36,45 @@ func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID stri
 		return c, err
 	}
 	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
+	if text := assignmentText(a, before.Assignee, to, agentID != nil); text != "" {
+		n := model.Message{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID,
+			Author: model.Author{Kind: model.AuthorSystem}, Kind: model.KindEvent, Channel: model.MsgChannelDashboard, Body: text, CreatedAt: s.now()}
+		if err := s.db.CreateMessage(ctx, n); err != nil {
+			s.log.Error("record an assignment in the conversation", "conversation", c.ID, "err", err)
+		} else {
+			s.toAgents(a.WorkspaceID, realtime.MessageCreated, n)
+		}
+	}
 	return c, nil
+}
+
+// assignmentText is the conversation's line for actor giving it to to
+// (or to nobody when assigned is false) while it was before's; "" when
+// nothing changed.
+func assignmentText(actor model.Agent, before *model.Assignee, to model.Agent, assigned bool) string {
+	from := ""
+	if before != nil {
+		if assigned && before.ID == to.ID {
+			return ""
+		}
+		from = before.Name
+	}
+	switch {
+	case !assigned && before == nil:
+		return ""
+	case !assigned && before.ID == actor.ID:
+		return actor.Name + " gave up the conversation."
+	case !assigned:
+		return actor.Name + " unassigned the conversation from " + from + "."
+	case to.ID == actor.ID && from != "":
+		return actor.Name + " took the conversation from " + from + "."
+	case to.ID == actor.ID:
+		return actor.Name + " took the conversation."
+	case from != "" && before.ID != actor.ID:
+		return actor.Name + " assigned the conversation to " + to.Name + " (it was " + from + "'s)."
+	default:
+		return actor.Name + " assigned the conversation to " + to.Name + "."
+	}
 }
 
 // assignableAgent returns an agent of the workspace who may be given

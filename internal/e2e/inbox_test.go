@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
 )
 
 // count of a view ("mine", "unassigned", "all") in the dashboard's list.
@@ -551,5 +552,43 @@ func TestReplyWhileOffline(t *testing.T) {
 	a.waitFor("the server's reason", `!!document.querySelector('[data-testid="reply-error"]')`, 10*time.Second)
 	if got := eval[int](a, box+`.value.length`); got != len(long) {
 		t.Errorf("the refused note's box holds %d characters", got)
+	}
+}
+
+// A conversation a colleague gives to an agent chimes on that agent's
+// dashboard (not for their own choice), and the thread keeps a line of
+// who gave it to whom.
+func TestAssignmentAnnounced(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	b := newTab(t, "ben")
+	loginDashboard(b, srv.URL, "ben@example.com")
+	waitLive(b)
+	tones := `((p) => { window.__tones = 0; const make = p.createOscillator; p.createOscillator = function () { window.__tones++; return make.call(this); }; return true; })(AudioContext.prototype)`
+	eval[bool](b, tones)
+
+	srv.Do("PUT", "/api/v1/conversations/"+convID+"/assignee", ada.Token, map[string]any{"agent_id": ben.ID}, http.StatusOK, nil)
+	b.waitFor("the chime for the conversation given to Ben", `window.__tones > 0`, 10*time.Second)
+	var list struct{ Messages []model.Message }
+	srv.Do("GET", "/api/v1/conversations/"+convID+"/messages", ada.Token, nil, http.StatusOK, &list)
+	if last := list.Messages[len(list.Messages)-1]; last.Kind != model.KindEvent || last.Body != "Ada assigned the conversation to Ben." {
+		t.Errorf("the thread's last line: %+v", last)
+	}
+
+	// Ben's own choice in his list makes no sound.
+	srv.Do("PUT", "/api/v1/conversations/"+convID+"/assignee", ada.Token, map[string]any{"agent_id": nil}, http.StatusOK, nil)
+	sel := `document.querySelector('.assign-form[data-id="` + convID + `"] select')`
+	b.waitFor("the list to show it unassigned", sel+` && `+sel+`.value === ''`, 10*time.Second)
+	eval[bool](b, `(window.__tones = 0, true)`)
+	eval[bool](b, `((s) => (s.value = `+js(ben.ID)+`, s.dispatchEvent(new Event('change', { bubbles: true })), true))(`+sel+`)`)
+	b.waitFor("the list to show it Ben's", `[...`+sel+`.options].some((o) => o.defaultSelected && o.value === `+js(ben.ID)+`)`, 10*time.Second)
+	if n := eval[int](b, `window.__tones`); n != 0 {
+		t.Errorf("Ben's own choice chimed (%d tones)", n)
+	}
+	srv.Do("GET", "/api/v1/conversations/"+convID+"/messages", ada.Token, nil, http.StatusOK, &list)
+	if last := list.Messages[len(list.Messages)-1]; last.Body != "Ben took the conversation." {
+		t.Errorf("the thread's last line: %+v", last)
 	}
 }

@@ -23,6 +23,7 @@
   const filter = body.dataset.filter || 'open';
   const view = body.dataset.view || 'all';
   const me = body.dataset.agent || '';
+  const assignedHere = new Map(); // conversation → the assignee this page chose
   const listQuery = () => 'status=' + encodeURIComponent(filter) + '&view=' + encodeURIComponent(view);
 
   // ---- the agent's picture (Settings → Your account) ---------------------------
@@ -156,6 +157,7 @@
   }, true);
 
   function assign(id, agentID) {
+    assignedHere.set(id, agentID || '');
     return fetch('/api/v1/conversations/' + encodeURIComponent(id) + '/assignee', {
       method: 'PUT',
       credentials: 'same-origin',
@@ -1021,6 +1023,7 @@
       case 'conversation.updated':
         mine = d.id === convID;
         conversationNotice(d);
+        assignedNotice(d);
         break;
       case 'visitor.updated':
         mine = !!visitorID && d.id === visitorID;
@@ -1068,6 +1071,27 @@
     if (isNew) announced.add(id);
     const who = c && c.visitor ? (c.visitor.name || c.visitor.email || 'A visitor') : 'A visitor';
     notify(isNew ? 'New conversation: ' + who : who, p.text.slice(0, 140), id);
+  }
+
+  // A conversation a colleague gives to this agent is announced like a
+  // visitor's message: the one it was given to is told, not whoever did
+  // it. Its assignee before is what this page last saw of it: the event
+  // before, or the list's menu.
+  const lastAssignee = new Map();
+  function assignedNotice(c) {
+    const now = c.assignee ? c.assignee.id : '';
+    let before = lastAssignee.get(c.id);
+    if (before === undefined) {
+      const sel = D.querySelector('.assign-form[data-id="' + CSS.escape(c.id) + '"] select');
+      const was = sel && [...sel.options].find((o) => o.defaultSelected);
+      if (was) before = was.value;
+    }
+    lastAssignee.set(c.id, now);
+    const byMe = assignedHere.get(c.id) === now;
+    assignedHere.delete(c.id);
+    if (before === undefined || before === now || now !== me || byMe) return;
+    const who = c.visitor ? (c.visitor.name || c.visitor.email || 'A visitor') : 'A visitor';
+    notify('Assigned to you: ' + who, c.last_message || '', c.id);
   }
 
   // ---- the WebSocket -----------------------------------------------------------
