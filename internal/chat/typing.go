@@ -75,8 +75,8 @@ func (s *Service) VisitorTyping(ctx context.Context, v model.VisitorKey, preview
 }
 
 // AgentTyping tells the visitor of a conversation of the agent's workspace
-// that the agent is typing (their widget names the agent). Conversations
-// of other channels have no widget to tell.
+// (on the website) that the agent is typing, and the workspace's other
+// dashboards, so that two agents do not answer at once.
 func (s *Service) AgentTyping(ctx context.Context, a model.Agent, conversationID string) error {
 	if conversationID == "" || len(conversationID) > 64 {
 		return newError(CodeBadRequest, "typing needs a conversation_id")
@@ -85,11 +85,26 @@ func (s *Service) AgentTyping(ctx context.Context, a model.Agent, conversationID
 	if err != nil {
 		return notFound(err, "conversation")
 	}
-	if c.Channel != model.ChannelWebsite || !s.typingLimits.allow("a:"+a.ID+":"+c.ID, s.now()) {
+	if !s.typingLimits.allow("a:"+a.ID+":"+c.ID, s.now()) {
+		return nil
+	}
+	ev := agentTyping{ConversationID: c.ID}
+	ev.Agent.ID, ev.Agent.Name = a.ID, a.Name
+	s.toAgents(a.WorkspaceID, realtime.AgentTyping, ev)
+	if c.Channel != model.ChannelWebsite {
 		return nil
 	}
 	f := agentTypingFrame{Type: realtime.FrameTyping}
 	f.Agent.Name = a.Name
 	s.pub.ToVisitor(c.Visitor.ID, encode(f))
 	return nil
+}
+
+// agentTyping is the dashboards' agent.typing event.
+type agentTyping struct {
+	ConversationID string `json:"conversation_id"`
+	Agent          struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"agent"`
 }

@@ -592,3 +592,28 @@ func TestAssignmentAnnounced(t *testing.T) {
 		t.Errorf("the thread's last line: %+v", last)
 	}
 }
+
+// Two agents with the same conversation open: the one who writes a reply
+// is shown to the other ("Ben is typing a reply…"), not to himself, until
+// the reply arrives.
+func TestColleagueTyping(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	srv.AddAgent("ben@example.com", "Ben")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	a, b := newTab(t, "ada"), newTab(t, "ben")
+	for _, tb := range []*tab{a, b} {
+		loginDashboard(tb, srv.URL, strings.ToLower(tb.name)+"@example.com")
+		tb.navigate(srv.URL + "/dashboard/conversations/" + convID)
+		waitLive(tb)
+	}
+	eval[bool](b, `(document.querySelector('[data-testid="reply-body"]').focus(), true)`)
+	b.do("type a reply", chromedp.KeyEvent("It left"))
+	a.waitFor("Ben typing, on Ada's page", `((p) => p && !p.hidden && p.textContent === 'Ben is typing a reply\u2026')(document.querySelector('[data-testid="agent-typing"]'))`, 10*time.Second)
+	a.screenshot("laptop-1366x900-colleague-typing")
+	if !eval[bool](b, `document.querySelector('[data-testid="agent-typing"]').hidden`) {
+		t.Error("Ben sees himself typing")
+	}
+	b.do("finish and send", chromedp.KeyEvent(" this morning."), chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)))
+	a.waitFor("the reply on Ada's page, the line gone", `[...document.querySelectorAll('#conv-messages > li')].some((m) => m.textContent.includes('It left this morning.')) && document.querySelector('[data-testid="agent-typing"]').hidden`, 10*time.Second)
+}

@@ -36,6 +36,10 @@ const (
 	// VisitorTyping: a visitor is typing (data {"conversation_id",
 	// "preview"}); never stored.
 	VisitorTyping EventType = "visitor.typing"
+	// AgentTyping: an agent is writing a reply in a conversation (data
+	// {"conversation_id", "agent": {"id", "name"}}), so that colleagues
+	// with it open do not answer at the same time; never stored.
+	AgentTyping EventType = "agent.typing"
 	// WebhookDisabled: a webhook failed for too long and was disabled
 	// (data {"id"}).
 	WebhookDisabled EventType = "webhook.disabled"

@@ -157,6 +157,12 @@ func TestTypingBothWays(t *testing.T) {
 	if field(f, "agent", "name") != "Ann" {
 		t.Fatalf("typing frame: %v", f)
 	}
+	// The workspace's dashboards learn it too, with who (colleagues with
+	// the conversation open then do not answer at the same time).
+	ev = agentWS.WaitFor("agent.typing", wait)
+	if d, _ := ev["data"].(map[string]any); d["conversation_id"] != m.ConversationID || field(d, "agent", "name") != "Ann" || field(d, "agent", "id") != a.ID {
+		t.Fatalf("agent.typing: %v", ev)
+	}
 	agentWS.Send(map[string]string{"type": "typing", "conversation_id": m.ConversationID})
 	if f := w.WaitFor("typing", wait); field(f, "agent", "name") != "Ann" {
 		t.Fatalf("typing frame from the agent's WebSocket: %v", f)

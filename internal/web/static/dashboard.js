@@ -987,6 +987,17 @@
     clearTimeout(typingHide);
     typingHide = setTimeout(typingOff, 6000);
   }
+  // A colleague writing a reply in the open conversation: so that two
+  // agents do not answer the visitor at once.
+  const colleagueEl = D.getElementById('agent-typing');
+  let colleagueHide = 0;
+  function colleagueTyping(d) {
+    if (!colleagueEl || d.conversation_id !== convID || !d.agent || d.agent.id === me) return;
+    colleagueEl.textContent = (d.agent.name || 'A colleague') + ' is typing a reply\u2026';
+    colleagueEl.hidden = false;
+    clearTimeout(colleagueHide);
+    colleagueHide = setTimeout(() => { colleagueEl.hidden = true; }, 6000);
+  }
   function typingOff() {
     clearTimeout(typingHide);
     if (typingEl) typingEl.hidden = true;
@@ -1010,10 +1021,14 @@
       case 'visitor.typing':
         visitorTyping(d);
         return;
+      case 'agent.typing':
+        colleagueTyping(d);
+        return;
       case 'message.created':
       case 'message.updated':
         mine = d.conversation_id === convID;
         if (mine && ev.type === 'message.created' && d.author && d.author.kind === 'visitor') typingOff();
+        if (mine && ev.type === 'message.created' && d.author && d.author.kind === 'agent' && colleagueEl) colleagueEl.hidden = true;
         if (ev.type === 'message.created' && d.author && d.author.kind === 'visitor') {
           announce(d);
           if (mine) markSeen();
