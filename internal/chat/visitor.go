@@ -386,9 +386,17 @@ func (s *Service) VisitorRead(ctx context.Context, visitorID, messageID string) 
 	if err != nil {
 		return err
 	}
+	var read []model.Message
 	for _, id := range stamped {
 		if msg, err := s.db.Message(ctx, v.WorkspaceID, id); err == nil {
 			s.toAgents(v.WorkspaceID, realtime.MessageUpdated, msg)
+			read = append(read, msg)
+		}
+	}
+	// The visitor's other tabs and devices drop their unread count too.
+	if read, err := s.authorAvatars(ctx, read); err == nil {
+		for _, msg := range read {
+			s.pub.ToVisitor(v.ID, s.messageFrame(msg))
 		}
 	}
 	s.eval.ConversationChanged(ctx, convID)

@@ -75,12 +75,19 @@ func TestLiveChat(t *testing.T) {
 		t.Fatalf("want visitor message, reply and comment once each; got %d", len(msgs.Messages))
 	}
 
-	// Read receipt.
+	// Read receipt: agents learn it, and the visitor's other tab (whose
+	// unread count it ends) gets the message again, read.
+	secondTab := s.DialWidget(sess.VisitorToken)
 	visitor.Send(map[string]string{"type": "read", "message_id": reply.ID})
 	upd := agentWS.WaitFor("message.updated", wait)
 	if field(upd, "data", "id") != reply.ID || field(upd, "data", "read_by_visitor_at") == nil {
 		t.Fatalf("read receipt event: %v", upd)
 	}
+	again = secondTab.WaitFor("message", wait)
+	if field(again, "message", "id") != reply.ID || field(again, "message", "read_by_visitor_at") == nil || field(again, "message", "author", "name") != "Ann" {
+		t.Fatalf("the other tab's frame: %v", again)
+	}
+	bystander.None("message", 100*time.Millisecond)
 }
 
 func TestBadFramesKeepTheConnection(t *testing.T) {

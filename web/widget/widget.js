@@ -754,9 +754,10 @@
     if (!f || typeof f !== 'object') return;
     switch (f.type) {
       case 'message': {
-        typingOff();
+        // A message already here comes again when it changed (read in
+        // another tab): only a new one ends the agent's typing.
         const m = f.message;
-        if (m && m.id && addMsg(m, f.client_id || claim(m))) announce(m);
+        if (m && m.id && addMsg(m, f.client_id || claim(m))) { typingOff(); announce(m); }
         update();
         break;
       }
