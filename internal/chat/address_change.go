@@ -146,25 +146,7 @@ type OptInLink struct {
 // OpenOptIn checks an opt-in confirmation link: invalid_token when Parley
 // did not make it, link_expired when its 7 days are over.
 func (s *Service) OpenOptIn(ctx context.Context, tok string) (OptInLink, error) {
-	parts, err := s.signer.VerifyLink(token.OptIn, tok, s.now())
-	if errors.Is(err, token.ErrExpired) {
-		return OptInLink{}, &Error{Code: CodeLinkExpired, Message: "this link has expired", Err: err}
-	}
-	invalid := &Error{Code: CodeInvalidToken, Message: "this link is not valid", Err: err}
-	if err != nil || len(parts) != 2 {
-		return OptInLink{}, invalid
-	}
-	w, err := s.db.Workspace(ctx, parts[0])
-	if errors.Is(err, store.ErrNotFound) {
-		return OptInLink{}, invalid
-	}
-	if err != nil {
-		return OptInLink{}, err
-	}
-	a, err := s.db.EmailAddressByID(ctx, parts[1])
-	if errors.Is(err, store.ErrNotFound) || err == nil && a.WorkspaceID != w.ID {
-		return OptInLink{}, invalid
-	}
+	_, w, a, err := s.openAddressLink(ctx, token.OptIn, tok, 2)
 	if err != nil {
 		return OptInLink{}, err
 	}
@@ -196,36 +178,45 @@ type EmailUndo struct {
 // OpenEmailUndo checks an undo link: invalid_token when Parley did not make
 // it (or the visitor is gone), link_expired when its 7 days are over.
 func (s *Service) OpenEmailUndo(ctx context.Context, tok string) (EmailUndo, error) {
-	parts, err := s.signer.VerifyLink(token.UndoEmail, tok, s.now())
-	if errors.Is(err, token.ErrExpired) {
-		return EmailUndo{}, &Error{Code: CodeLinkExpired, Message: "this link has expired", Err: err}
-	}
-	invalid := &Error{Code: CodeInvalidToken, Message: "this link is not valid", Err: err}
-	if err != nil || len(parts) != 3 {
-		return EmailUndo{}, invalid
-	}
-	w, err := s.db.Workspace(ctx, parts[0])
-	if errors.Is(err, store.ErrNotFound) {
-		return EmailUndo{}, invalid
-	}
+	parts, w, a, err := s.openAddressLink(ctx, token.UndoEmail, tok, 3)
 	if err != nil {
 		return EmailUndo{}, err
 	}
 	v, err := s.db.Visitor(ctx, w.ID, parts[1])
 	if errors.Is(err, store.ErrNotFound) {
-		return EmailUndo{}, invalid
-	}
-	if err != nil {
-		return EmailUndo{}, err
-	}
-	a, err := s.db.EmailAddressByID(ctx, parts[2])
-	if errors.Is(err, store.ErrNotFound) || err == nil && a.WorkspaceID != w.ID {
-		return EmailUndo{}, invalid
+		return EmailUndo{}, &Error{Code: CodeInvalidToken, Message: "this link is not valid", Err: err}
 	}
 	if err != nil {
 		return EmailUndo{}, err
 	}
 	return EmailUndo{Workspace: w, Visitor: v, Former: a.Address}, nil
+}
+
+// openAddressLink checks a link emailed to an address: signed for purpose,
+// of n parts, the first naming a workspace and the last an address of it.
+// It answers invalid_token when Parley did not make it (or what it names
+// is gone), link_expired when it expired.
+func (s *Service) openAddressLink(ctx context.Context, purpose, tok string, n int) ([]string, model.Workspace, store.EmailAddress, error) {
+	parts, err := s.signer.VerifyLink(purpose, tok, s.now())
+	if errors.Is(err, token.ErrExpired) {
+		return nil, model.Workspace{}, store.EmailAddress{}, &Error{Code: CodeLinkExpired, Message: "this link has expired", Err: err}
+	}
+	invalid := &Error{Code: CodeInvalidToken, Message: "this link is not valid", Err: err}
+	if err != nil || len(parts) != n {
+		return nil, model.Workspace{}, store.EmailAddress{}, invalid
+	}
+	w, err := s.db.Workspace(ctx, parts[0])
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, w, store.EmailAddress{}, invalid
+	}
+	if err != nil {
+		return nil, w, store.EmailAddress{}, err
+	}
+	a, err := s.db.EmailAddressByID(ctx, parts[n-1])
+	if errors.Is(err, store.ErrNotFound) || err == nil && a.WorkspaceID != w.ID {
+		return nil, w, a, invalid
+	}
+	return parts, w, a, err
 }
 
 // UndoEmailChange puts the former address an undo link names back, and

@@ -197,27 +197,39 @@ func (s *Server) optIn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) optInAnswer(w http.ResponseWriter, r *http.Request, l chat.OptInLink, err error, done bool) {
+	if s.addressLinkFailed(w, r, err, "confirm an opt-in",
+		"The link to receive replies again works for 7 days after the email that carries it. Nothing was changed.",
+		"Tick the box in the chat's contact form again to get a new one.") {
+		return
+	}
+	_ = optInPage.Execute(w, map[string]any{"Done": done, "Email": l.Address, "Workspace": l.Workspace.Name})
+}
+
+// addressLinkFailed answers the page of a link emailed to an address
+// (undo a change, confirm an opt-in) that did not work, and reports
+// whether it did; otherwise it sets the headers of the page to come.
+func (s *Server) addressLinkFailed(w http.ResponseWriter, r *http.Request, err error, what, expired, expiredTodo string) bool {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	switch {
 	case err == nil:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		return false
 	case chat.ErrorCode(err) == chat.CodeLinkExpired:
-		s.renderPlain(w, http.StatusGone, "This link has expired",
-			"The link to receive replies again works for 7 days after the email that carries it. Nothing was changed.",
-			"Tick the box in the chat's contact form again to get a new one.", "", "")
-		return
+		s.renderPlain(w, http.StatusGone, "This link has expired", expired, expiredTodo, "", "")
+	case chat.ErrorCode(err) == chat.CodeForbidden:
+		s.renderPlain(w, http.StatusForbidden, "This address cannot be changed here",
+			"You are signed in on the website, which gives your conversation its address. Nothing was changed.",
+			"Change your address in your account on the website.", "", "")
 	case answerOf(err).Internal:
-		s.log.Error("confirm an opt-in", "err", err)
+		s.log.Error(what, "err", err)
 		s.serverErrorPage(w, r)
-		return
 	default:
 		s.renderPlain(w, http.StatusNotFound, "This link does not work",
-			"The link is not valid: it may have been copied incompletely from the email. Nothing was changed.",
+			"The link is not valid: it may have been copied incompletely from the email, or the conversation was deleted. Nothing was changed.",
 			"Open the email again and use its link as a whole.", "", "")
-		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = optInPage.Execute(w, map[string]any{"Done": done, "Email": l.Address, "Workspace": l.Workspace.Name})
+	return true
 }
 
 // undoEmailForm shows what the undo link of an address change would do;
@@ -234,31 +246,10 @@ func (s *Server) undoEmail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) undoEmailAnswer(w http.ResponseWriter, r *http.Request, u chat.EmailUndo, err error, done bool) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	switch {
-	case err == nil:
-	case chat.ErrorCode(err) == chat.CodeLinkExpired:
-		s.renderPlain(w, http.StatusGone, "This link has expired",
-			"The link to put your address back works for 7 days after the email that carries it. Nothing was changed.",
-			"If replies still go to an address that is not yours, answer one of the emails you got from the chat, or write to the website's team.",
-			"", "")
-		return
-	case chat.ErrorCode(err) == chat.CodeForbidden:
-		s.renderPlain(w, http.StatusForbidden, "This address cannot be changed here",
-			"You are signed in on the website, which gives your conversation its address. Nothing was changed.",
-			"Change your address in your account on the website.", "", "")
-		return
-	case answerOf(err).Internal:
-		s.log.Error("undo address change", "err", err)
-		s.serverErrorPage(w, r)
-		return
-	default:
-		s.renderPlain(w, http.StatusNotFound, "This link does not work",
-			"The link is not valid: it may have been copied incompletely from the email, or the conversation was deleted. Nothing was changed.",
-			"Open the email again and use its link as a whole.", "", "")
+	if s.addressLinkFailed(w, r, err, "undo address change",
+		"The link to put your address back works for 7 days after the email that carries it. Nothing was changed.",
+		"If replies still go to an address that is not yours, answer one of the emails you got from the chat, or write to the website's team.") {
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = undoEmailPage.Execute(w, map[string]any{"Done": done, "Email": u.Former, "Workspace": u.Workspace.Name})
 }
