@@ -44,10 +44,15 @@ func Start(t testing.TB, env map[string]string) *Server {
 }
 
 // StartLogged is Start with the server logging to log, for tests that
-// read what Parley logs.
+// read what Parley logs. PARLEY_HTTP_ADDR in env makes it listen there (a
+// server started again where one stopped), else on a free port.
 func StartLogged(t testing.TB, env map[string]string, log *slog.Logger) *Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := env["PARLEY_HTTP_ADDR"]
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -616,4 +617,24 @@ func TestColleagueTyping(t *testing.T) {
 	}
 	b.do("finish and send", chromedp.KeyEvent(" this morning."), chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)))
 	a.waitFor("the reply on Ada's page, the line gone", `[...document.querySelectorAll('#conv-messages > li')].some((m) => m.textContent.includes('It left this morning.')) && document.querySelector('[data-testid="agent-typing"]').hidden`, 10*time.Second)
+}
+
+// The dashboard of a server that restarted is live again as soon as the
+// browser is back online or the tab back in view, not at the end of its
+// growing wait.
+func TestDashboardReconnectsWhenBack(t *testing.T) {
+	env := map[string]string{"PARLEY_HTTP_ADDR": apptest.FreeAddr(t),
+		"PARLEY_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "parley.db")}
+	srv := apptest.Start(t, env)
+	srv.AddAgent("ada@example.com", "Ada")
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	waitLive(a)
+
+	srv.Stop()
+	a.waitFor("the dashboard to see the connection gone", `document.body.dataset.ws === 'closed'`, 10*time.Second)
+	time.Sleep(4 * time.Second) // a few failed attempts: the next waits 4 s or more
+	apptest.Start(t, env)
+	eval[bool](a, `(window.dispatchEvent(new Event('online')), true)`)
+	a.waitFor("the dashboard live again", `document.body.dataset.ws === 'open'`, 2*time.Second)
 }

@@ -1148,11 +1148,25 @@
     };
   }
 
+  // The waits grow to 10 s (a team's few dashboards, not thousands of
+  // widgets, come back after a restart); the tab coming back into view or
+  // the browser back online tries at once.
+  let retryTimer = 0;
   function retry() {
     const n = attempt++;
-    const d = Math.min(30000, 1000 * 2 ** Math.min(n, 5)) * (0.75 + Math.random() * 0.5);
-    setTimeout(connect, d);
+    const d = Math.min(10000, 1000 * 2 ** Math.min(n, 4)) * (0.75 + Math.random() * 0.5);
+    retryTimer = setTimeout(() => { retryTimer = 0; connect(); }, d);
   }
+  const reconnectNow = () => {
+    if (body.dataset.ws !== 'closed' || !retryTimer) return;
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    attempt = 0;
+    connect();
+  };
+  W.addEventListener('online', reconnectNow);
+  D.addEventListener('visibilitychange', () => { if (D.visibilityState === 'visible') reconnectNow(); });
+  W.addEventListener('focus', reconnectNow);
 
   connect();
   watchMore();
