@@ -208,3 +208,26 @@ func TestContactFrameCannotChangeVerifiedEmail(t *testing.T) {
 		t.Fatalf("visitor now %+v (%v)", got, err)
 	}
 }
+
+// A visitor the site identified opts in at once, without the email that
+// asks an anonymous visitor's address to confirm: the site vouches for it.
+func TestIdentifiedVisitorOptsInAtOnce(t *testing.T) {
+	relay := apptest.StartRelay(t)
+	s := apptest.Start(t, map[string]string{"PARLEY_SMTP_URL": relay.URL})
+	admin := s.AddAgent("ann@example.com", "Ann")
+	secret := identitySecret(t, s, admin)
+	if _, err := s.App.DB.StopEmailAddress(t.Context(), s.Workspace.ID, "lea@example.com", model.EmailUnsubscribed,
+		model.EmailStatusByUnsubscribe, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	sess, _ := identify(t, s, "", identity{UserID: "user-42", Email: "lea@example.com", Hash: chat.IdentityHash(secret, "user-42")}, http.StatusOK)
+	ws := s.DialWidget(sess.VisitorToken)
+	ws.Send(map[string]any{"type": "contact", "email": "lea@example.com", "email_opt_in": true})
+	f := ws.WaitFor("contact", wait)
+	if st := f["visitor"].(map[string]any)["email_status"]; st != "ok" {
+		t.Fatalf("an identified visitor's opt-in: status %v", st)
+	}
+	if n := len(relay.Mails()); n != 0 {
+		t.Errorf("%d emails for an identified visitor's opt-in", n)
+	}
+}
