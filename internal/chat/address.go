@@ -23,7 +23,7 @@ type Contact struct {
 	// EmailOptIn is the form's opt-in box: ticked, it asks for an address
 	// that was unsubscribed or bouncing to receive emails again. Anybody
 	// can type an address, so the address's owner confirms it from an
-	// email (RequestOptIn), unless the site identified the visitor.
+	// email (requestOptIn), unless the site identified the visitor.
 	EmailOptIn bool
 }
 
