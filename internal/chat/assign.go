@@ -93,6 +93,6 @@ func (s *Service) assignableAgent(ctx context.Context, workspaceID, id string) (
 }
 
 // Assignees lists the agents of the workspace a conversation can be given to.
-func (s *Service) Assignees(ctx context.Context, a model.Agent) ([]model.Assignee, error) {
+func (s *Service) Assignees(ctx context.Context, a model.Agent) ([]model.AssignableAgent, error) {
 	return s.db.AssignableAgents(ctx, a.WorkspaceID)
 }

@@ -638,3 +638,29 @@ func TestDashboardReconnectsWhenBack(t *testing.T) {
 	eval[bool](a, `(window.dispatchEvent(new Event('online')), true)`)
 	a.waitFor("the dashboard live again", `document.body.dataset.ws === 'open'`, 2*time.Second)
 }
+
+// The assign menus say which colleagues are offline, and follow their
+// status live: nobody gives a conversation to an agent who is away
+// without knowing.
+func TestAssignMenuShowsWhoIsOffline(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	srv.Do("PUT", "/api/v1/me/status", ben.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(a)
+	option := `document.querySelector('[data-testid="assign-conversation"] option[value="` + ben.ID + `"]').textContent`
+	if got := eval[string](a, option); got != "Ben · offline" {
+		t.Errorf("Ben's option while offline: %q", got)
+	}
+	if got := eval[string](a, `document.querySelector('[data-testid="assign-conversation"] option[data-me]').textContent`); got != "Ada (you)" {
+		t.Errorf("Ada's own option: %q", got)
+	}
+	srv.Do("PUT", "/api/v1/me/status", ben.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	a.waitFor("Ben online in the menu", option+` === 'Ben'`, 10*time.Second)
+	srv.Do("PUT", "/api/v1/me/status", ben.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
+	a.waitFor("Ben offline in the menu", option+` === 'Ben · offline'`, 10*time.Second)
+}

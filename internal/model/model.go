@@ -321,6 +321,14 @@ type Assignee struct {
 	Name string `json:"name"`
 }
 
+// AssignableAgent is an agent as the assign menus show them: with their
+// status, so that nobody gives a conversation to an agent who is away
+// without knowing.
+type AssignableAgent struct {
+	ID, Name string
+	Status   string // StatusOnline, StatusInvisible or StatusOffline
+}
+
 // CannedReply is a body an agent inserts by its shortcut.
 type CannedReply struct {
 	ID          string    `json:"id"`

@@ -46,16 +46,16 @@ func (s *Store) UnassignAgent(ctx context.Context, workspaceID, agentID string) 
 
 // AssignableAgents lists the agents of a workspace a conversation can be
 // given to, by name.
-func (s *Store) AssignableAgents(ctx context.Context, workspaceID string) ([]model.Assignee, error) {
-	rows, err := s.query(ctx, `SELECT id, name FROM agents WHERE workspace_id = ? ORDER BY name, id`, workspaceID)
+func (s *Store) AssignableAgents(ctx context.Context, workspaceID string) ([]model.AssignableAgent, error) {
+	rows, err := s.query(ctx, `SELECT id, name, status FROM agents WHERE workspace_id = ? ORDER BY name, id`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list agents of workspace %s: %w", workspaceID, err)
 	}
 	defer rows.Close()
-	var out []model.Assignee
+	var out []model.AssignableAgent
 	for rows.Next() {
-		var a model.Assignee
-		if err := rows.Scan(&a.ID, &a.Name); err != nil {
+		var a model.AssignableAgent
+		if err := rows.Scan(&a.ID, &a.Name, &a.Status); err != nil {
 			return nil, fmt.Errorf("list agents of workspace %s: %w", workspaceID, err)
 		}
 		out = append(out, a)

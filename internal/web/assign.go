@@ -52,7 +52,7 @@ type assignView struct {
 	ID, Current, From  string
 	CSRF, Filter, View string
 	Me                 string
-	Agents             []model.Assignee
+	Agents             []model.AssignableAgent
 }
 
 // assignForm builds an assign menu for a conversation of the page; from is

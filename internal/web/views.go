@@ -43,7 +43,7 @@ type page struct {
 	NextCursor string
 	MoreHref   string
 	Unread     int
-	Assignees  []model.Assignee
+	Assignees  []model.AssignableAgent
 
 	Search   *searchView
 	Report   *reportView

@@ -987,6 +987,16 @@
     clearTimeout(typingHide);
     typingHide = setTimeout(typingOff, 6000);
   }
+  // The assign menus follow a colleague's name and status (as the page
+  // wrote them: "Ben · offline").
+  function agentInMenus(a) {
+    if (!a || !a.id) return;
+    for (const o of D.querySelectorAll('.assign-form option[value="' + CSS.escape(a.id) + '"]')) {
+      o.dataset.name = a.name || o.dataset.name || '';
+      o.textContent = o.dataset.name + ('me' in o.dataset ? ' (you)' : '') + (a.status === 'offline' ? ' \u00b7 offline' : '');
+    }
+  }
+
   // A colleague writing a reply in the open conversation: so that two
   // agents do not answer the visitor at once.
   const colleagueEl = D.getElementById('agent-typing');
@@ -1023,6 +1033,9 @@
         return;
       case 'agent.typing':
         colleagueTyping(d);
+        return;
+      case 'agent.updated':
+        agentInMenus(d);
         return;
       case 'message.created':
       case 'message.updated':
