@@ -51,7 +51,8 @@ func (k inboundSink) Bounce(ctx context.Context, m *inbound.Message) error {
 // emailAnswer is the chat input of a parsed reply: its new text, sender,
 // attachments and deduplication id.
 func emailAnswer(m *inbound.Message) chat.EmailAnswer {
-	a := chat.EmailAnswer{ClientID: m.ClientID(), Text: m.NewText, Subject: m.Subject, Original: m.Text, MayHoldQuote: m.MayHoldQuote}
+	a := chat.EmailAnswer{ClientID: m.ClientID(), Text: m.NewText, Subject: m.Subject, Original: m.Text, MayHoldQuote: m.MayHoldQuote,
+		AddressGeneration: m.AddressGeneration}
 	if m.From != nil {
 		a.FromName, a.FromAddress = m.From.Name, m.From.Address
 	}

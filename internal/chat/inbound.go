@@ -39,6 +39,10 @@ type EmailAnswer struct {
 	// MayHoldQuote: Text is the whole text because no quote marker was
 	// found, yet it ends like an older message.
 	MayHoldQuote bool
+	// AddressGeneration is the generation of the visitor's links the reply
+	// address was made in: one of an earlier generation (the visitor's
+	// links were reset since) is refused, as the links are.
+	AddressGeneration int
 }
 
 // EmailAttachment is a file that came with an email answer.
@@ -79,6 +83,10 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 	}
 	if err != nil {
 		return model.Message{}, err
+	}
+	if m.AddressGeneration != c.Visitor.TokenGeneration {
+		s.log.Warn("email reply refused: its address was made before the visitor's links were reset", "conversation", c.ID)
+		return model.Message{}, fmt.Errorf("reply address of conversation %s from before a reset of the links: %w", c.ID, ErrConversationGone)
 	}
 	var from string // the sender's address, if it is a valid one
 	if m.FromAddress != "" {

@@ -905,7 +905,7 @@ func (e *Engine) compose(in emailInputs, now time.Time) (store.Email, error) {
 		Mode:           Mode(w.Settings.EmailForwarding),
 		WorkspaceName:  w.Name,
 		MailFrom:       e.opts.MailFrom,
-		ReplyTo:        "reply+" + e.signer.Sign(token.Reply, c.ID) + "@" + e.opts.InboundDomain,
+		ReplyTo:        "reply+" + e.signer.SignGen(token.Reply, c.ID, c.Visitor.TokenGeneration) + "@" + e.opts.InboundDomain,
 		UnsubscribeURL: e.opts.PublicURL + "/unsubscribe/" + e.signer.Sign(token.UnsubscribeAddress, in.addressID),
 		// Never the visitor's credential: a signed link to this
 		// conversation that ends after 30 days, or when the visitor's

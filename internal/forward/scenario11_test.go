@@ -379,3 +379,45 @@ func TestReferencesListOnlyTheSameAddress(t *testing.T) {
 		}
 	}
 }
+
+// Resetting a visitor's links ends the reply addresses of the emails sent
+// so far, as it ends their links: an answer to one is refused for good.
+// The next email carries an address of the new generation, which works.
+func TestResetLinksEndsReplyAddresses(t *testing.T) {
+	inboundAddr := apptest.FreeAddr(t)
+	w := newWorld(t, map[string]string{"PARLEY_INBOUND_SMTP_ADDR": inboundAddr})
+	v := w.visitorChats("vera@example.com")
+	v.leave()
+	w.reply(v.conv, "Your order shipped today")
+	before := w.relay.Wait(t, 1, 10*time.Second)[0]
+	old, err := mail.ParseAddress(before.Msg.Header.Get("Reply-To"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.s.Do("POST", "/api/v1/visitors/"+v.id+"/reset-links", w.agent.Token, nil, http.StatusNoContent, nil)
+	err = sendSMTP(t, inboundAddr, "someone@example.net", old.Address, answer(before, "late@example.net", "someone@example.net", ""))
+	if err == nil || !strings.Contains(err.Error(), "55") {
+		t.Fatalf("an answer to an address from before the reset: %v", err)
+	}
+
+	w.reply(v.conv, "Anything else?")
+	after := w.relay.Wait(t, 2, leftAfter+quiet+10*time.Second)[1]
+	next, err := mail.ParseAddress(after.Msg.Header.Get("Reply-To"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Address == old.Address || len(strings.SplitN(next.Address, "@", 2)[0]) > 64 {
+		t.Fatalf("the address after the reset: %s (before: %s)", next.Address, old.Address)
+	}
+	if err := sendSMTP(t, inboundAddr, "vera@example.com", next.Address, answer(after, "answer-2@example.com", "Vera <vera@example.com>", "")); err != nil {
+		t.Fatalf("an answer to the new address: %v", err)
+	}
+	apptest.Eventually(t, 5*time.Second, "the answer in the conversation", func() bool {
+		for _, m := range w.messages(v.conv) {
+			if m.Channel == "email" && m.Author.Kind == "visitor" {
+				return true
+			}
+		}
+		return false
+	})
+}

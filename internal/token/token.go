@@ -18,8 +18,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"math"
 	"strings"
 )
 
@@ -62,6 +64,9 @@ const (
 	formatRaw    = 1 // the id's bytes as they are
 	formatHex    = 2 // a lowercase hex id, as the bytes it spells
 	formatBase32 = 3 // a lowercase base32hex id (model.NewID), as the bytes it spells
+	// formatGen prefixes an id payload with a generation (a uvarint): see
+	// SignGen. decodeID refuses it, so Verify refuses such a token.
+	formatGen = 4
 	formatLink   = 4 // an expiring link: expiry and several ids (link.go)
 
 	keyLabel = "parley token v1\x00" // domain separation for the per-purpose keys
@@ -101,6 +106,44 @@ func (s *Signer) Sign(purpose, id string) string {
 	}
 	payload := encodeID(id)
 	return tokenEncoding.EncodeToString(append(payload, s.mac(purpose, payload)...))
+}
+
+// SignGen is Sign for an id that belongs to a generation of a credential
+// (a visitor's links: reset, they start a new one), so that a token of an
+// earlier generation can be told from the current one. Generation 0 gives
+// Sign's token: tokens made before generations keep verifying as 0.
+func (s *Signer) SignGen(purpose, id string, gen int) string {
+	if gen <= 0 {
+		return s.Sign(purpose, id)
+	}
+	if len(id) > MaxIDLen {
+		panic("token: id longer than MaxIDLen")
+	}
+	payload := binary.AppendUvarint([]byte{formatGen}, uint64(gen))
+	payload = append(payload, encodeID(id)...)
+	return tokenEncoding.EncodeToString(append(payload, s.mac(purpose, payload)...))
+}
+
+// VerifyGen returns the id and the generation of a token of SignGen (or of
+// Sign, generation 0), and ErrInvalid as Verify does.
+func (s *Signer) VerifyGen(purpose, token string) (string, int, error) {
+	payload, err := s.open(purpose, token, maxTokenLen)
+	if err != nil {
+		return "", 0, err
+	}
+	gen := uint64(0)
+	if payload[0] == formatGen {
+		g, n := binary.Uvarint(payload[1:])
+		if n <= 0 || g == 0 || g > math.MaxInt32 || len(payload) < 1+n+2 {
+			return "", 0, ErrInvalid
+		}
+		gen, payload = g, payload[1+n:]
+	}
+	id, ok := decodeID(payload)
+	if !ok {
+		return "", 0, ErrInvalid
+	}
+	return id, int(gen), nil
 }
 
 // Verify returns the id carried by token if token was made by Sign with the

@@ -236,3 +236,41 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// A token of a generation verifies with it; generation 0 is Sign's token
+// (tokens made before generations); Verify refuses a generation's token,
+// and a token is refused under another purpose or altered.
+func TestSignGen(t *testing.T) {
+	s := NewSigner([]byte("0123456789abcdef0123456789abcdef"))
+	id := "00363s2q29n4idkdsfrg8aq59c"
+	if s.SignGen(Reply, id, 0) != s.Sign(Reply, id) {
+		t.Error("generation 0 is not Sign's token")
+	}
+	tests := []struct {
+		name string
+		gen  int
+	}{{"first", 0}, {"after a reset", 1}, {"many resets", 300}}
+	for _, tt := range tests {
+		tok := s.SignGen(Reply, id, tt.gen)
+		if len("reply+"+tok) > 64 {
+			t.Errorf("%s: a reply address's local part of %d characters (at most 64)", tt.name, len("reply+"+tok))
+		}
+		got, gen, err := s.VerifyGen(Reply, tok)
+		if err != nil || got != id || gen != tt.gen {
+			t.Errorf("%s: VerifyGen = %q, %d, %v", tt.name, got, gen, err)
+		}
+		if _, _, err := s.VerifyGen(Unsubscribe, tok); err == nil {
+			t.Errorf("%s: verified under another purpose", tt.name)
+		}
+		if tt.gen > 0 {
+			if _, err := s.Verify(Reply, tok); err == nil {
+				t.Errorf("%s: Verify took a generation's token", tt.name)
+			}
+		}
+		altered := []byte(tok)
+		altered[3] ^= 1
+		if _, _, err := s.VerifyGen(Reply, string(altered)); err == nil {
+			t.Errorf("%s: an altered token verified", tt.name)
+		}
+	}
+}

@@ -14,7 +14,10 @@ import (
 // Recipient is what an inbound address stands for.
 type Recipient struct {
 	ConversationID string // the conversation a reply address names; "" for the bounce address
-	Bounces        bool   // the bounce address (PARLEY_MAIL_FROM), where delivery status notifications arrive
+	// Generation is the generation of the visitor's links the reply
+	// address was made in (0 for addresses made before generations).
+	Generation int
+	Bounces    bool // the bounce address (PARLEY_MAIL_FROM), where delivery status notifications arrive
 }
 
 // Resolver tells what an address stands for, and false for an address that
@@ -44,11 +47,11 @@ func TokenResolver(signer *token.Signer, inboundDomain, bounceAddress string) Re
 		if !ok {
 			return Recipient{}, false
 		}
-		id, err := signer.Verify(token.Reply, tok)
+		id, gen, err := signer.VerifyGen(token.Reply, tok)
 		if err != nil {
 			return Recipient{}, false
 		}
-		return Recipient{ConversationID: id}, true
+		return Recipient{ConversationID: id, Generation: gen}, true
 	}
 }
 
@@ -104,7 +107,7 @@ func Dispatch(ctx context.Context, m *Message, rcpts []string, resolve Resolver,
 		}
 		known = true
 		if r.ConversationID != "" {
-			conversation = r.ConversationID
+			conversation, m.AddressGeneration = r.ConversationID, r.Generation
 			break
 		}
 	}

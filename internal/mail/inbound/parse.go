@@ -70,6 +70,10 @@ type Message struct {
 	Recipients []string      // To, Cc, Delivered-To and X-Original-To addresses, lower-cased, without duplicates
 	Subject    string
 	Date       time.Time // zero if absent or unreadable
+	// AddressGeneration is the generation of the visitor's links the reply
+	// address it came to was made in (Recipient.Generation); Dispatch
+	// sets it.
+	AddressGeneration int
 	// Text is the whole body as text: the text/plain parts, or when there
 	// are none the text/html parts turned into readable text.
 	Text string
