@@ -66,8 +66,8 @@ const (
 	formatBase32 = 3 // a lowercase base32hex id (model.NewID), as the bytes it spells
 	// formatGen prefixes an id payload with a generation (a uvarint): see
 	// SignGen. decodeID refuses it, so Verify refuses such a token.
-	formatGen = 4
-	formatLink   = 4 // an expiring link: expiry and several ids (link.go)
+	formatGen  = 4
+	formatLink = 4 // an expiring link: expiry and several ids (link.go)
 
 	keyLabel = "parley token v1\x00" // domain separation for the per-purpose keys
 )
