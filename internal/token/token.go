@@ -64,10 +64,10 @@ const (
 	formatRaw    = 1 // the id's bytes as they are
 	formatHex    = 2 // a lowercase hex id, as the bytes it spells
 	formatBase32 = 3 // a lowercase base32hex id (model.NewID), as the bytes it spells
+	formatLink   = 4 // an expiring link: expiry and several ids (link.go)
 	// formatGen prefixes an id payload with a generation (a uvarint): see
 	// SignGen. decodeID refuses it, so Verify refuses such a token.
-	formatGen  = 4
-	formatLink = 4 // an expiring link: expiry and several ids (link.go)
+	formatGen = 5
 
 	keyLabel = "parley token v1\x00" // domain separation for the per-purpose keys
 )
