@@ -39,7 +39,7 @@ func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID stri
 	if text := assignmentText(a, before.Assignee, to, agentID != nil); text != "" {
 		n := model.Message{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID,
 			Author: model.Author{Kind: model.AuthorSystem}, Kind: model.KindEvent, Channel: model.MsgChannelDashboard, Body: text, CreatedAt: s.now()}
-		if err := s.db.CreateMessage(ctx, n); err != nil {
+		if err := s.db.CreateHistoryLine(ctx, n); err != nil {
 			s.log.Error("record an assignment in the conversation", "conversation", c.ID, "err", err)
 		} else {
 			s.toAgents(a.WorkspaceID, realtime.MessageCreated, n)

@@ -66,6 +66,13 @@ func (s *Store) CreateMessage(ctx context.Context, m model.Message) error {
 	return s.bumpActivity(ctx, m)
 }
 
+// CreateHistoryLine is CreateMessage for a line of a conversation's history
+// that is not news (who assigned it to whom): the conversation keeps its
+// place in the lists.
+func (s *Store) CreateHistoryLine(ctx context.Context, m model.Message) error {
+	return s.insertMessage(ctx, m)
+}
+
 // CreateReply is CreateMessage for an agent's reply (m.Author.ID is the
 // agent), with what the reply does to its conversation in the statement
 // that records its activity: the conversation is open again, touched at
