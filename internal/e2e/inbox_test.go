@@ -592,6 +592,11 @@ func TestAssignmentAnnounced(t *testing.T) {
 	if last := list.Messages[len(list.Messages)-1]; last.Body != "Ben took the conversation." {
 		t.Errorf("the thread's last line: %+v", last)
 	}
+	b.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	if !eval[bool](b, `[...document.querySelectorAll('#conv-messages > li[data-kind="event"]')].some((m) => m.textContent.includes('Ada assigned the conversation to Ben.'))`) {
+		t.Error("the thread does not show the assignment")
+	}
+	b.screenshot("laptop-assignment-lines")
 }
 
 // Two agents with the same conversation open: the one who writes a reply
