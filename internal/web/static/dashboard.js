@@ -224,22 +224,27 @@
     const draft = kept(draftKey);
     if (draft && !reply.value) reply.value = draft; // the server's (a refused reply) comes first
     reply.addEventListener('input', () => keep(draftKey, reply.value.trim() ? reply.value : ''));
-    composer.addEventListener('submit', () => keep(draftKey, ''));
     // A reply goes through fetch first: with the network or the server
     // down, a plain form post would leave for the browser's error page.
     // It stays here instead, kept, with a line saying so. Any answer
     // comes as the form would have had it: the page it redirects to, or
     // the form posted again (an answer that is not a redirect stored
     // nothing: a refused reply shows the server's page with its reason).
+    // The draft goes once the reply is stored: the answer redirects to the
+    // conversation (a session that ended sends to the login form, and the
+    // draft waits for the agent's return).
+    const page = new URL(composer.action, location.href).pathname.replace(/\/messages$/, '');
     composer.addEventListener('submit', async (e) => {
       if (e.defaultPrevented || composer.dataset.native) return;
+      let body;
+      try { body = new URLSearchParams(new FormData(composer, e.submitter || null)); } catch (err) { return; } // an older browser posts the form
       e.preventDefault();
       const by = e.submitter || null;
       const failed = composer.querySelector('[data-testid="reply-offline"]');
       if (failed) failed.remove();
       let res;
       try {
-        res = await fetch(composer.action, { method: 'POST', body: new URLSearchParams(new FormData(composer, by)), credentials: 'same-origin' });
+        res = await fetch(composer.action, { method: 'POST', body, credentials: 'same-origin' });
       } catch (err) {
         delete composer.dataset.busy;
         keep(draftKey, reply.value);
@@ -251,7 +256,11 @@
         composer.prepend(p);
         return;
       }
-      if (res.redirected && res.ok) { location.assign(res.url); return; }
+      if (res.redirected && res.ok) {
+        if (new URL(res.url).pathname === page) keep(draftKey, '');
+        location.assign(res.url);
+        return;
+      }
       composer.dataset.native = '1';
       delete composer.dataset.busy; // the guard against a double click lets this one through
       composer.requestSubmit(by);
