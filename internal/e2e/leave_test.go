@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -42,4 +44,22 @@ func TestLeavingThroughBackForwardCache(t *testing.T) {
 	}
 	apptest.Eventually(t, 10*time.Second, "the visitor online again", online)
 	visitor.waitFor("the conversation still in the widget", inWidget(`$$('message').some((m) => m.textContent.includes('Is this in stock?'))`), 10*time.Second)
+}
+
+// Cut off from the server, the widget's header does not say anybody is
+// online; back, it does again.
+func TestWidgetHeaderWhileReconnecting(t *testing.T) {
+	env := map[string]string{"PARLEY_HTTP_ADDR": apptest.FreeAddr(t), "PARLEY_AGENT_AWAY_AFTER": "1m",
+		"PARLEY_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "parley.db")}
+	srv := apptest.Start(t, env)
+	a := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	visitor := newTab(t, "visitor")
+	openWidget(visitor, srv.URL+"/demo")
+	visitor.waitFor("the header online", inWidget(`$('status').textContent === 'online'`), 10*time.Second)
+	srv.Stop()
+	visitor.waitFor("the header to stop saying online", inWidget(`$('status').textContent !== 'online' && !$('status').closest('.on')`), 10*time.Second)
+	apptest.Start(t, env)
+	eval[bool](visitor, `(window.dispatchEvent(new Event('online')), true)`)
+	visitor.waitFor("the header online again", inWidget(`$('status').textContent === 'online'`), 10*time.Second)
 }

@@ -1427,8 +1427,10 @@ button{cursor:pointer}
     if (!ready) return;
     titleEl.textContent = wsName || t('chat');
     win.setAttribute('aria-label', wsName ? t('chatWith', wsName) : t('chat'));
-    statusEl.textContent = t(available ? 'online' : 'away');
-    root.classList.toggle('on', available);
+    // Cut off, the header does not claim anybody is online.
+    const lost = sessionUp && everOpened && !wsUp;
+    statusEl.textContent = t(lost ? 'reconnecting' : available ? 'online' : 'away');
+    root.classList.toggle('on', available && !lost);
     const mode = required ? 'req' : optionalForm() ? 'opt' : optinForm() ? 'optin' : '';
     const formWasHidden = form.hidden;
     form.hidden = !mode;
@@ -1447,7 +1449,7 @@ button{cursor:pointer}
     // Agents online: the greeting (in the empty conversation); all away:
     // the away note, which never asks for an address the visitor gave.
     list.setAttribute('data-greeting', available && look ? look.greeting : '');
-    noteEl.textContent = look ? look.away_message + (hasEmail() ? ' ' + t('awayKnown', visitor.email) : '') : '';
+    noteEl.textContent = look ? look.away_message + (hasEmail() && !stopped() ? ' ' + t('awayKnown', visitor.email) : '') : '';
     noteEl.hidden = available || required || !sessionUp || !look;
     connEl.hidden = sessionUp ? wsUp || !everOpened : !started;
     connEl.textContent = t(sessionUp ? 'reconnecting' : 'connecting');
