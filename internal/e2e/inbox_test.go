@@ -668,4 +668,14 @@ func TestAssignMenuShowsWhoIsOffline(t *testing.T) {
 	a.waitFor("Ben online in the menu", option+` === 'Ben'`, 10*time.Second)
 	srv.Do("PUT", "/api/v1/me/status", ben.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
 	a.waitFor("Ben offline in the menu", option+` === 'Ben · offline'`, 10*time.Second)
+
+	// Settings → Agents follows too.
+	a.navigate(srv.URL + "/dashboard/settings/agents")
+	waitLive(a)
+	status := `document.querySelector('.agent-row[data-email="ben@example.com"] [data-testid="agent-status"]').textContent`
+	if got := eval[string](a, status); got != "offline" {
+		t.Errorf("Ben's status on Settings → Agents: %q", got)
+	}
+	srv.Do("PUT", "/api/v1/me/status", ben.Token, map[string]string{"status": "invisible"}, http.StatusOK, nil)
+	a.waitFor("Ben invisible on Settings → Agents", status+` === 'invisible'`, 10*time.Second)
 }

@@ -919,6 +919,7 @@
     }
     el.scrollTop = top;
     updateTitle();
+    agentsAgain();
     watchMore();
   }
 
@@ -943,6 +944,7 @@
       }
     }
     updateTitle(); // the head's back arrow was redrawn without its count
+    agentsAgain();
   }
 
   // ---- reading out new visitor messages --------------------------------------
@@ -997,9 +999,21 @@
     typingHide = setTimeout(typingOff, 6000);
   }
   // The assign menus follow a colleague's name and status (as the page
-  // wrote them: "Ben · offline").
+  // wrote them: "Ben · offline"), and so does their row of Settings →
+  // Agents.
+  // A part refetched before the last event (its request crossed it) is
+  // patched again with what the events said.
+  const agentsSeen = new Map();
+  const agentsAgain = () => { for (const a of agentsSeen.values()) agentInMenus(a); };
   function agentInMenus(a) {
     if (!a || !a.id) return;
+    agentsSeen.set(a.id, a);
+    const row = D.querySelector('.agent-row[data-id="' + CSS.escape(a.id) + '"]');
+    const tag = row && row.querySelector('[data-testid="agent-status"]');
+    if (tag && a.status) {
+      tag.textContent = a.status;
+      row.querySelector('.dot').className = 'dot dot-' + a.status;
+    }
     for (const o of D.querySelectorAll('.assign-form option[value="' + CSS.escape(a.id) + '"]')) {
       o.dataset.name = a.name || o.dataset.name || '';
       o.textContent = o.dataset.name + ('me' in o.dataset ? ' (you)' : '') + (a.status === 'offline' ? ' \u00b7 offline' : '');
