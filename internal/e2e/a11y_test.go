@@ -197,16 +197,10 @@ func TestAccessibilityDashboard(t *testing.T) {
 
 			agent.navigate(srv.URL + "/dashboard/conversations/" + convID)
 			waitLive(agent)
-			agent.do("answer and note",
-				chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Yes, in 3 to 5 days."),
-				chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)),
-			)
+			sendReply(agent, "send-reply", chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Yes, in 3 to 5 days."))
 			agent.waitFor("the reply", `Array.from(document.querySelectorAll('[data-testid="message"][data-author-kind="agent"]')).length === 1`, 10*time.Second)
 			waitLive(agent)
-			agent.do("add a note",
-				chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Check the courier."),
-				chromedp.Click(chromedp.CSS(`[data-testid="send-comment"]`)),
-			)
+			sendReply(agent, "send-comment", chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Check the courier."))
 			agent.waitFor("the note", `document.querySelector('[data-testid="message"][data-kind="comment"]')`, 10*time.Second)
 			waitLive(agent)
 			checkAxe(agent, v.name+" dashboard conversation")

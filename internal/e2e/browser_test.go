@@ -305,3 +305,13 @@ func dashMessages(tb *tab) []dashMessage {
 		Author: (m.querySelector('[data-testid="author"]') || {}).textContent || '',
 		Body: (m.querySelector('.msg-body, .event-body') || {}).textContent || '' }))`)
 }
+
+// sendReply clicks a button of the reply box and waits for the page the
+// dashboard loads once the message is stored (the page before it may show
+// the message already, from the live connection).
+func sendReply(tb *tab, button string, more ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	eval[bool](tb, `(window.__beforeSend = true)`)
+	tb.do("send", append(more, chromedp.Click(chromedp.CSS(`[data-testid="`+button+`"]`)))...)
+	tb.waitFor("the page after sending", `!window.__beforeSend && document.readyState === 'complete'`, 10*time.Second)
+}

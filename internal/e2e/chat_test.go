@@ -94,10 +94,7 @@ func TestLiveChatBetweenWidgetAndDashboard(t *testing.T) {
 		t.Error("unread badge still shown with the conversation open")
 	}
 
-	agent.do("answer",
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Yes, in 3 to 5 days."),
-		chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)),
-	)
+	sendReply(agent, "send-reply", chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Yes, in 3 to 5 days."))
 	agent.waitFor("the reply in the dashboard", `Array.from(document.querySelectorAll('[data-testid="message"][data-author-kind="agent"]')).some((m) => m.textContent.includes('Yes, in 3 to 5 days.'))`, 10*time.Second)
 	visitor.waitFor("the reply in the widget", inWidget(`$$('message').some((m) => m.getAttribute('data-author-kind') === 'agent' && m.textContent.includes('Yes, in 3 to 5 days.') && m.textContent.includes('Ada'))`), 10*time.Second)
 	// The widget is open and visible, so the reply is read; the dashboard
@@ -320,10 +317,7 @@ func TestUserTextIsShownAsText(t *testing.T) {
 	if got := eval[string](agent, `document.querySelector('.conv-title h1').textContent`); got != visitorName {
 		t.Errorf("conversation title %q", got)
 	}
-	agent.do("answer",
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), replyBody),
-		chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)),
-	)
+	sendReply(agent, "send-reply", chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), replyBody))
 	agent.waitFor("the reply", `document.querySelectorAll('[data-testid="message"]').length === 2`, 10*time.Second)
 	if got := dashMessages(agent)[1]; got.Body != replyBody || got.Author != agentName {
 		t.Errorf("dashboard shows the reply as %+v", got)

@@ -472,7 +472,7 @@ func TestReplyDraftAndNoteModeKept(t *testing.T) {
 	a.do("untick writing a note", chromedp.Click(chromedp.CSS(`[data-testid="note-mode"]`)))
 	eval[bool](a, `(`+box+`.focus(), true)`)
 	a.do("write a reply", chromedp.KeyEvent("It left this morning."))
-	a.do("send it", chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)))
+	sendReply(a, "send-reply")
 	a.waitFor("the reply on the page", `[...document.querySelectorAll('#conv-messages > li')].some((m) => m.textContent.includes('It left this morning.'))`, 10*time.Second)
 	if got := eval[string](a, box+`.value`); got != "" {
 		t.Errorf("after sending, the box holds %q", got)
@@ -537,7 +537,7 @@ func TestReplyWhileOffline(t *testing.T) {
 		t.Fatal("the page left, or the reply box lost its text")
 	}
 	block("")
-	a.do("send again", chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)))
+	sendReply(a, "send-reply")
 	a.waitFor("the reply on the page", `[...document.querySelectorAll('#conv-messages > li')].some((m) => m.textContent.includes('It left this morning.'))`, 10*time.Second)
 	if n := eval[int](a, `[...document.querySelectorAll('#conv-messages > li')].filter((m) => m.textContent.includes('It left this morning.')).length`); n != 1 {
 		t.Errorf("the reply is on the page %d times", n)

@@ -65,7 +65,7 @@ func TestTypingAndPagesBetweenWidgetAndDashboard(t *testing.T) {
 	// The agent types: the widget names them.
 	agent.do("type a reply", chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Let me check"))
 	visitor.waitFor("the agent typing in the widget", inWidget(`!$('typing').hidden && $('typing').textContent === 'Ada is typing\u2026'`), 10*time.Second)
-	agent.do("send the reply", chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)))
+	sendReply(agent, "send-reply")
 	visitor.waitFor("the reply hides the indicator", inWidget(`$$('message').some((m) => m.textContent.includes('Let me check')) && $('typing').hidden`), 10*time.Second)
 
 	// Navigation: an anchor link, then a single-page navigation whose title
