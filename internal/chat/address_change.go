@@ -47,23 +47,9 @@ const NoticeInterval = 24 * time.Hour
 // are logged: the change itself stands.
 func (s *Service) notifyAddressChange(ctx context.Context, v model.Visitor, former, next string) {
 	log := s.log.With("visitor", v.ID)
-	w, err := s.db.Workspace(ctx, v.WorkspaceID)
-	if err != nil {
-		log.Error("address change notice: read workspace", "err", err)
-		return
-	}
-	now := s.now()
-	addr, err := s.db.EnsureEmailAddress(ctx, w.ID, former, now)
-	if err != nil {
-		log.Error("address change notice: record the former address", "err", err)
-		return
-	}
-	if ok, err := s.db.ClaimAddressNotice(ctx, addr.ID, now, now.Add(-NoticeInterval)); err != nil || !ok {
-		if err != nil {
-			log.Error("address change notice", "err", err)
-		} else {
-			log.Info("former address not told of the change: it receives no emails, or was told within a day", "to", forward.MaskAddress(former))
-		}
+	w, addr, now, ok := s.claimNotice(ctx, log, "address change notice", v.WorkspaceID, former, s.db.ClaimAddressNotice,
+		"former address not told of the change: it receives no emails, or was told within a day")
+	if !ok {
 		return
 	}
 	undo := s.signer.SignLink(token.UndoEmail, now.Add(UndoLinkLifetime), w.ID, v.ID, addr.ID)
@@ -73,6 +59,34 @@ func (s *Service) notifyAddressChange(ctx context.Context, v model.Visitor, form
 		MessageID: message.NewID("notice."+model.NewID(), s.opts.MailFrom), Now: now,
 	})
 	s.sendNotice(ctx, log, "address change notice", former, msg, err)
+}
+
+// claimNotice reads what a notice to addr needs (its workspace, the
+// address's row) and takes the address's one notice of the day with claim
+// (ClaimAddressNotice or ClaimOptInConfirmation). It reports whether the
+// notice goes; when not, it logged why (what names the notice, skipped
+// says why a claim was refused).
+func (s *Service) claimNotice(ctx context.Context, log *slog.Logger, what, workspaceID, addr string,
+	claim func(ctx context.Context, id string, now, since time.Time) (bool, error), skipped string) (model.Workspace, store.EmailAddress, time.Time, bool) {
+	now := s.now()
+	w, err := s.db.Workspace(ctx, workspaceID)
+	if err != nil {
+		log.Error(what+": read workspace", "err", err)
+		return w, store.EmailAddress{}, now, false
+	}
+	a, err := s.db.EnsureEmailAddress(ctx, w.ID, addr, now)
+	if err != nil {
+		log.Error(what+": record the address", "err", err)
+		return w, a, now, false
+	}
+	ok, err := claim(ctx, a.ID, now, now.Add(-NoticeInterval))
+	switch {
+	case err != nil:
+		log.Error(what, "err", err)
+	case !ok:
+		log.Info(skipped, "to", forward.MaskAddress(addr))
+	}
+	return w, a, now, err == nil && ok
 }
 
 // sendNotice sends an email that belongs to no conversation straight
@@ -109,23 +123,9 @@ const OptInLinkLifetime = 7 * 24 * time.Hour
 // email (or change notice) a day goes to an address.
 func (s *Service) requestOptIn(ctx context.Context, v model.Visitor, addr string) {
 	log := s.log.With("visitor", v.ID)
-	w, err := s.db.Workspace(ctx, v.WorkspaceID)
-	if err != nil {
-		log.Error("opt-in confirmation: read workspace", "err", err)
-		return
-	}
-	now := s.now()
-	a, err := s.db.EnsureEmailAddress(ctx, w.ID, addr, now)
-	if err != nil {
-		log.Error("opt-in confirmation: record the address", "err", err)
-		return
-	}
-	if ok, err := s.db.ClaimOptInConfirmation(ctx, a.ID, now, now.Add(-NoticeInterval)); err != nil || !ok {
-		if err != nil {
-			log.Error("opt-in confirmation", "err", err)
-		} else {
-			log.Info("opt-in not asked: the address receives emails, or was asked within a day", "to", forward.MaskAddress(addr))
-		}
+	w, a, now, ok := s.claimNotice(ctx, log, "opt-in confirmation", v.WorkspaceID, addr, s.db.ClaimOptInConfirmation,
+		"opt-in not asked: the address receives emails, or was asked within a day")
+	if !ok {
 		return
 	}
 	link := s.signer.SignLink(token.OptIn, now.Add(OptInLinkLifetime), w.ID, a.ID)
