@@ -101,18 +101,21 @@ func ComposeOptInConfirmation(in OptInConfirmation) (message.Message, error) {
 	}
 	data := map[string]any{"Workspace": in.WorkspaceName, "ConfirmURL": confirm,
 		"Days": int(in.ValidFor.Round(24*time.Hour) / (24 * time.Hour))}
-	var text, html strings.Builder
-	if err := optInText.Execute(&text, data); err != nil {
-		return message.Message{}, fmt.Errorf("opt-in confirmation text: %w", err)
-	}
-	if err := optInHTML.Execute(&html, data); err != nil {
-		return message.Message{}, fmt.Errorf("opt-in confirmation HTML: %w", err)
-	}
-	return noticeMessage(in.Now, in.WorkspaceName, in.MailFrom, in.To, "Confirm: receive replies from "+in.WorkspaceName+" again", in.MessageID, text.String(), html.String()), nil
+	return noticeMessage(in.Now, in.WorkspaceName, in.MailFrom, in.To, "Confirm: receive replies from "+in.WorkspaceName+" again",
+		in.MessageID, "opt-in confirmation", optInText, optInHTML, data)
 }
 
-// noticeMessage is an email that belongs to no conversation.
-func noticeMessage(now time.Time, workspace, from, to, subject, messageID, text, html string) message.Message {
+// noticeMessage is an email that belongs to no conversation, its text and
+// HTML written by two templates from data (what names it in errors).
+func noticeMessage(now time.Time, workspace, from, to, subject, messageID, what string,
+	textT *texttemplate.Template, htmlT *htmltemplate.Template, data any) (message.Message, error) {
+	var text, html strings.Builder
+	if err := textT.Execute(&text, data); err != nil {
+		return message.Message{}, fmt.Errorf("%s text: %w", what, err)
+	}
+	if err := htmlT.Execute(&html, data); err != nil {
+		return message.Message{}, fmt.Errorf("%s HTML: %w", what, err)
+	}
 	return message.Message{
 		Date:      now,
 		From:      (&mail.Address{Name: workspace, Address: from}).String(),
@@ -120,9 +123,9 @@ func noticeMessage(now time.Time, workspace, from, to, subject, messageID, text,
 		Subject:   subject,
 		MessageID: messageID,
 		Headers:   map[string]string{"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "OOF, AutoReply"},
-		Text:      text,
-		HTML:      html,
-	}
+		Text:      text.String(),
+		HTML:      html.String(),
+	}, nil
 }
 
 // ComposeAddressChange writes the email to a visitor's former address.
@@ -133,15 +136,8 @@ func ComposeAddressChange(in AddressChange) (message.Message, error) {
 	}
 	data := map[string]any{"Workspace": in.WorkspaceName, "Masked": MaskAddress(in.NewAddress), "UndoURL": undo,
 		"Days": int(in.UndoValidFor.Round(24*time.Hour) / (24 * time.Hour))}
-	var text, html strings.Builder
-	if err := noticeText.Execute(&text, data); err != nil {
-		return message.Message{}, fmt.Errorf("address change text: %w", err)
-	}
-	if err := noticeHTML.Execute(&html, data); err != nil {
-		return message.Message{}, fmt.Errorf("address change HTML: %w", err)
-	}
 	return noticeMessage(in.Now, in.WorkspaceName, in.MailFrom, in.To, "The email address of your conversation with "+in.WorkspaceName+" was changed",
-		in.MessageID, text.String(), html.String()), nil
+		in.MessageID, "address change", noticeText, noticeHTML, data)
 }
 
 // MaskAddress shows enough of an address for its owner to recognise it and
