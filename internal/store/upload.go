@@ -197,42 +197,36 @@ func (db *DB) DropOldestVisitorUploads(ctx context.Context, workspaceID string, 
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	in := "(?" + strings.Repeat(", ?", len(ids)-1) + ")"
-	n := 0
-	err = db.InTx(ctx, func(tx *Store) error {
-		if _, err := tx.exec(ctx, `DELETE FROM attachment_files WHERE id IN `+in+` AND id IN (SELECT id FROM uploads)`, ids...); err != nil {
-			return err
-		}
-		// Sent meanwhile: no longer an upload, not deleted.
-		res, err := tx.exec(ctx, `DELETE FROM uploads WHERE id IN `+in, ids...)
-		if err != nil {
-			return err
-		}
-		d, _ := res.RowsAffected()
-		n = int(d)
-		return nil
-	})
+	// One sent meanwhile is no longer an upload: it stays.
+	n, err := db.deleteUploads(ctx, "id IN (?"+strings.Repeat(", ?", len(ids)-1)+")", ids...)
 	if err != nil {
 		return 0, fmt.Errorf("drop unsent visitor uploads: %w", err)
 	}
-	return n, nil
+	return int(n), nil
 }
 
-// DeleteUploadsBefore deletes the uploads never sent that were made before
-// t, with their bytes, and returns how many.
-func (db *DB) DeleteUploadsBefore(ctx context.Context, t time.Time) (int64, error) {
+// deleteUploads deletes, in one transaction, the unsent uploads the where
+// clause picks and their bytes, and returns how many.
+func (db *DB) deleteUploads(ctx context.Context, where string, args ...any) (int64, error) {
 	var n int64
 	err := db.InTx(ctx, func(tx *Store) error {
-		if _, err := tx.exec(ctx, `DELETE FROM attachment_files WHERE id IN (SELECT id FROM uploads WHERE created_at < ?)`, micros(t)); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM attachment_files WHERE id IN (SELECT id FROM uploads WHERE `+where+`)`, args...); err != nil {
 			return err
 		}
-		res, err := tx.exec(ctx, `DELETE FROM uploads WHERE created_at < ?`, micros(t))
+		res, err := tx.exec(ctx, `DELETE FROM uploads WHERE `+where, args...)
 		if err != nil {
 			return err
 		}
 		n, _ = res.RowsAffected()
 		return nil
 	})
+	return n, err
+}
+
+// DeleteUploadsBefore deletes the uploads never sent that were made before
+// t, with their bytes, and returns how many.
+func (db *DB) DeleteUploadsBefore(ctx context.Context, t time.Time) (int64, error) {
+	n, err := db.deleteUploads(ctx, "created_at < ?", micros(t))
 	if err != nil {
 		return 0, fmt.Errorf("delete old uploads: %w", err)
 	}
