@@ -178,21 +178,24 @@
     });
   }
 
+  // What the page keeps for the tab's life (sessionStorage); an empty
+  // value forgets it.
+  const keep = (k, v) => { try { if (v) sessionStorage.setItem(k, v); else sessionStorage.removeItem(k); } catch (err) { /* storage off */ } };
+  const kept = (k) => { try { return sessionStorage.getItem(k); } catch (err) { return null; } };
+
   // A form that reloads the page (a reply, close, reopen) names with
   // data-focus-after where the keyboard's focus goes once it is back, so
   // that it does not fall to the top of the page.
   D.addEventListener('submit', (e) => {
     const to = e.target instanceof HTMLFormElement && e.target.dataset.focusAfter;
-    if (to) try { sessionStorage.setItem('parley.focus', to); } catch (err) { /* storage off */ }
+    if (to) keep('parley.focus', to);
   });
-  try {
-    const to = sessionStorage.getItem('parley.focus');
-    if (to) {
-      sessionStorage.removeItem('parley.focus');
-      const el = D.querySelector('[data-testid="' + CSS.escape(to) + '"]');
-      if (el) el.focus();
-    }
-  } catch (err) { /* storage off */ }
+  const focusTo = kept('parley.focus');
+  if (focusTo) {
+    keep('parley.focus', '');
+    const el = D.querySelector('[data-testid="' + CSS.escape(focusTo) + '"]');
+    if (el) el.focus();
+  }
 
   const reply = D.querySelector('[data-testid="reply-body"]');
   // While "Writing a note" is ticked the box is a note: Ctrl+Enter adds it
@@ -217,8 +220,6 @@
   // does not send the visitor what was meant for colleagues.
   const composer = D.getElementById('composer');
   if (reply && composer) {
-    const keep = (k, v) => { try { if (v) sessionStorage.setItem(k, v); else sessionStorage.removeItem(k); } catch (err) { /* storage off */ } };
-    const kept = (k) => { try { return sessionStorage.getItem(k); } catch (err) { return null; } };
     const draftKey = 'parley.draft.' + composer.getAttribute('action');
     const noteKey = 'parley.note.' + composer.getAttribute('action');
     const draft = kept(draftKey);
