@@ -53,6 +53,12 @@ const (
 	// each read within Timeout (one byte at a time) still cannot hold a
 	// connection slot for ever. 25 MiB in 30 minutes is 14 KiB/s.
 	sessionLifetime = 30 * time.Minute
+	// maxLineBytes bounds a line, of a command or of a message. RFC 5321
+	// asks for 1,000, but mail programs that write a whole HTML part on
+	// one line exist, and go-smtp's default (2,000) refused their answers.
+	// A command's line is held in memory while it is read: at most this
+	// much a connection.
+	maxLineBytes = 512 << 10
 )
 
 // Server is the built-in inbound SMTP server. It accepts RCPT TO only for
@@ -125,6 +131,7 @@ func newServer(cfg ServerConfig, maxBytes int64, lifetime time.Duration, resolve
 	// exactly maxBytes needs one more; the 552 still comes at maxBytes+1.
 	srv.MaxMessageBytes = maxBytes + 1
 	srv.MaxRecipients = maxRecipients
+	srv.MaxLineLength = maxLineBytes
 	srv.ReadTimeout = s.timeout
 	srv.WriteTimeout = s.timeout
 	srv.ErrorLog = errorLog{log}
@@ -289,10 +296,15 @@ func (se *session) Data(r io.Reader) error {
 }
 
 // readFailed answers a message whose transfer failed: over the size
-// limit, or the connection broke.
+// limit, a line over its limit (permanent: sending it again fails the
+// same way), or the connection broke.
 func (se *session) readFailed(err error) error {
 	if errors.Is(err, smtp.ErrDataTooLarge) {
 		return smtp.ErrDataTooLarge
+	}
+	if errors.Is(err, smtp.ErrTooLongLine) {
+		return &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
+			Message: fmt.Sprintf("A line of the message is longer than %d KiB", maxLineBytes>>10)}
 	}
 	se.srv.log.Debug("inbound smtp: read message", "remote", se.remote(), "err", err)
 	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading message, try again"}

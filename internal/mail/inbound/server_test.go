@@ -336,6 +336,10 @@ func TestServerOutcomes(t *testing.T) {
 		{name: "not an email", from: "v@example.com", rcpt: replyAddress(testConv),
 			msg: []byte("this is not an email\r\n"), code: 554},
 		{name: "a reply", from: "v@example.com", rcpt: replyAddress(testConv), msg: gmail, code: 250, replies: 1},
+		{name: "a reply whose HTML is one long line", from: "v@example.com", rcpt: replyAddress(testConv),
+			msg: oneLineHTML(100 << 10), code: 250, replies: 1},
+		{name: "a line over the limit is permanent", from: "v@example.com", rcpt: replyAddress(testConv),
+			msg: oneLineHTML(maxLineBytes + 1), code: 500},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -353,6 +357,13 @@ func TestServerOutcomes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oneLineHTML is an answer whose HTML part is a line of n bytes, as some
+// mail programs write it.
+func oneLineHTML(n int) []byte {
+	const head = "From: v@example.com\r\nSubject: Re: hi\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Thanks!</p><p>"
+	return []byte(head + strings.Repeat("a", n-len("<p>Thanks!</p><p></p>")) + "</p>\r\n")
 }
 
 // rawConn is a plain TCP client that reads reply lines.
