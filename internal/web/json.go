@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,11 +63,38 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "bad_request", "request body is not valid UTF-8")
 		return false
 	}
+	if hasEscapedNUL(raw) {
+		writeError(w, http.StatusBadRequest, "bad_request", errNUL)
+		return false
+	}
 	if err := json.Unmarshal(raw, v); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", jsonProblem(err))
 		return false
 	}
 	return true
+}
+
+// errNUL refuses text holding the NUL character: no person writes one,
+// PostgreSQL cannot store one, and mail must not carry one (RFC 5322).
+const errNUL = `text must not contain the NUL character (\u0000)`
+
+// hasEscapedNUL reports whether a JSON text holds a string with the NUL
+// character, which JSON can only write escaped: \u0000 outside another
+// escape (a raw NUL byte is not JSON, and json.Unmarshal refuses it).
+func hasEscapedNUL(raw []byte) bool {
+	if !bytes.Contains(raw, []byte(`\u0000`)) {
+		return false
+	}
+	for i := 0; i < len(raw)-1; i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if raw[i+1] == 'u' && bytes.HasPrefix(raw[i+2:], []byte("0000")) {
+			return true
+		}
+		i++ // the escaped character, which may be a backslash
+	}
+	return false
 }
 
 // jsonProblem says what is wrong with a body that did not decode, in the

@@ -43,3 +43,33 @@ func TestJSONProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestHasEscapedNUL(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want bool
+	}{
+		{`{"body":"hello"}`, false},
+		{`{"body":"a\u0000b"}`, true},
+		{`{"body":"\u0000"}`, true},
+		{`{"body":"typed \\u0000"}`, false}, // a backslash, then text
+		{`{"body":"both \\\u0000"}`, true},  // a backslash, then NUL
+		{`{"body":"\\\\u0000"}`, false},     // two backslashes, then text
+		{`{"body":"\u00000"}`, true},        // NUL, then a zero
+		{`{"body":"\u0001 \u00e9"}`, false}, // other escapes
+		{`{"body":"ends with \\"}`, false},  // an escape at the end
+	}
+	for _, tc := range tests {
+		if got := hasEscapedNUL([]byte(tc.raw)); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.raw, got, tc.want)
+		}
+		// The check agrees with what the JSON decodes to.
+		var v struct{ Body string }
+		if err := json.Unmarshal([]byte(tc.raw), &v); err != nil {
+			t.Fatalf("%s: %v", tc.raw, err)
+		}
+		if strings.Contains(v.Body, "\x00") != tc.want {
+			t.Errorf("%s decodes to %q: the table is wrong", tc.raw, v.Body)
+		}
+	}
+}

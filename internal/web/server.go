@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -154,7 +155,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	s.logRequest(w, r, s.mux)
+	var next http.Handler = s.mux
+	if strings.IndexByte(r.URL.Path, 0) >= 0 || strings.Contains(r.URL.RawQuery, "%00") {
+		next = http.HandlerFunc(refuseNUL)
+	}
+	s.logRequest(w, r, next)
+}
+
+// refuseNUL answers a request whose path or query holds the NUL character.
+func refuseNUL(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeError(w, http.StatusBadRequest, "bad_request", errNUL)
+		return
+	}
+	http.Error(w, sentence(errNUL), http.StatusBadRequest)
 }
 
 // Shutdown closes every WebSocket connection and waits for their handlers.

@@ -121,6 +121,14 @@ func parseForm(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "could not read the form", http.StatusBadRequest)
 		return false
 	}
+	for _, vs := range r.Form {
+		for _, v := range vs {
+			if strings.IndexByte(v, 0) >= 0 {
+				http.Error(w, sentence(errNUL), http.StatusBadRequest)
+				return false
+			}
+		}
+	}
 	return true
 }
 

@@ -45,6 +45,10 @@ func (s *Server) agentFrame(ctx context.Context, a model.Agent, conn *realtime.C
 		conn.Push(encodeFrame(errorFrame{Type: realtime.FrameError, Code: "bad_frame", Message: "frame is not a JSON object of the agent protocol"}))
 		return
 	}
+	if hasEscapedNUL(raw) {
+		conn.Push(encodeFrame(errorFrame{Type: realtime.FrameError, Code: "bad_frame", Message: errNUL}))
+		return
+	}
 	if f.Type != "typing" {
 		conn.Push(encodeFrame(errorFrame{Type: realtime.FrameError, Code: "bad_frame", Message: "unknown frame type " + quoteShort(f.Type)}))
 		return

@@ -283,6 +283,9 @@ func decodeClientFrame(raw []byte) (clientFrame, *frameRefusal) {
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return clientFrame{}, &frameRefusal{message: "frame is not a JSON object of the widget protocol"}
 	}
+	if hasEscapedNUL(raw) {
+		return clientFrame{}, &frameRefusal{message: errNUL, clientID: f.ClientID}
+	}
 	switch f.Type {
 	case "message", "contact", "read", "activity", "typing", "page":
 		return f, nil
