@@ -33,9 +33,9 @@ func randomString(n int) string {
 
 // CreateWorkspace makes a workspace with default settings.
 func (s *Service) CreateWorkspace(ctx context.Context, name string) (model.Workspace, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return model.Workspace{}, newError(CodeBadRequest, "a workspace needs a name")
+	name, err := workspaceName(name)
+	if err != nil {
+		return model.Workspace{}, err
 	}
 	now := s.now()
 	w := model.Workspace{ID: model.NewID(), Name: name, SiteKey: randomString(12), TimeZone: "UTC",
@@ -232,9 +232,9 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, p Sett
 	}
 	var name string
 	if p.WorkspaceName != nil {
-		name = strings.TrimSpace(*p.WorkspaceName)
-		if name == "" || len([]rune(name)) > 100 {
-			return st, newError(CodeBadRequest, "a workspace name has 1 to 100 characters")
+		var err error
+		if name, err = workspaceName(*p.WorkspaceName); err != nil {
+			return st, err
 		}
 		st.WorkspaceName = name
 	}

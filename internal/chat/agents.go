@@ -390,9 +390,9 @@ func (s *Service) ChangePassword(ctx context.Context, actor model.Agent, tok, cu
 
 // RenameWorkspace changes a workspace's name.
 func (s *Service) RenameWorkspace(ctx context.Context, workspaceID, name string) (model.Workspace, error) {
-	n := strings.TrimSpace(name)
-	if n == "" || len([]rune(n)) > 100 {
-		return model.Workspace{}, newError(CodeBadRequest, "a workspace name has 1 to 100 characters")
+	n, err := workspaceName(name)
+	if err != nil {
+		return model.Workspace{}, err
 	}
 	if err := s.db.RenameWorkspace(ctx, workspaceID, n); err != nil {
 		return model.Workspace{}, notFound(err, "workspace")

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/mail/address"
@@ -277,10 +278,10 @@ func checkBody(body string) (string, error) {
 }
 
 func cleanName(raw string) (*string, error) {
-	name := strings.TrimSpace(raw)
-	if !utf8.ValidString(name) {
+	if !utf8.ValidString(raw) {
 		return nil, newError(CodeBadRequest, "name is not valid UTF-8")
 	}
+	name := oneLine(raw)
 	if utf8.RuneCountInString(name) > 200 {
 		return nil, newError(CodeBadRequest, "name is at most 200 characters")
 	}
@@ -289,3 +290,46 @@ func cleanName(raw string) (*string, error) {
 	}
 	return &name, nil
 }
+
+// workspaceName is a workspace's name as it is kept (oneLine), or why
+// it cannot be one.
+func workspaceName(raw string) (string, error) {
+	n := oneLine(raw)
+	if n == "" || utf8.RuneCountInString(n) > 100 {
+		return "", newError(CodeBadRequest, "a workspace name has 1 to 100 characters")
+	}
+	return n, nil
+}
+
+// oneLine is a name as it is kept and shown: every run of control
+// characters, line and paragraph separators (a line break, a tab) is one
+// space, and the bidirectional embeddings, overrides and isolates, which
+// make a name read as other text (in the dashboard, the widget, an email's
+// greeting), are dropped; the joiners and marks that scripts need stay.
+// Spaces at either end are trimmed.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return breaksLine(r) || overridesDirection(r) }) {
+		return strings.TrimSpace(s)
+	}
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		switch {
+		case overridesDirection(r):
+		case breaksLine(r):
+			space = true
+		default:
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func breaksLine(r rune) bool { return unicode.In(r, unicode.Cc, unicode.Zl, unicode.Zp) }
+
+// overridesDirection reports U+202A–U+202E and U+2066–U+2069.
+func overridesDirection(r rune) bool { return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 }

@@ -104,3 +104,41 @@ func TestLimiter(t *testing.T) {
 		t.Fatal("the bucket did not refill")
 	}
 }
+
+// TestNames: a name given by a person or a site is kept on one line and
+// without the characters that make it read as other text; the joiners
+// scripts need stay.
+func TestNames(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{"  Lea Martin ", "Lea Martin"},
+		{"Lea,\r\n\r\nIMPORTANT: log in at http://phish.example", "Lea, IMPORTANT: log in at http://phish.example"},
+		{"Ann\tLee", "Ann Lee"},
+		{"Lea\u2028Martin\u2029", "Lea Martin"},
+		{"\u202Egnp.exe", "gnp.exe"},
+		{"Ali \u2067\u05E9\u05DC\u05D5\u05DD\u2069 Ben", "Ali \u05E9\u05DC\u05D5\u05DD Ben"},
+		{"\u0645\u0647\u200C\u0633\u0627", "\u0645\u0647\u200C\u0633\u0627"}, // a Persian name keeps its ZWNJ
+		{"\U0001F469\u200D\U0001F4BB Kim", "\U0001F469\u200D\U0001F4BB Kim"}, // an emoji sequence keeps its ZWJ
+		{"\n\u202E\t", ""},
+	}
+	for _, tc := range tests {
+		got, err := cleanName(tc.raw)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.raw, err)
+		}
+		if tc.want == "" {
+			if got != nil {
+				t.Errorf("%q: %q, want no name", tc.raw, *got)
+			}
+			continue
+		}
+		if got == nil || *got != tc.want {
+			t.Errorf("%q: %v, want %q", tc.raw, got, tc.want)
+		}
+	}
+	if n, err := workspaceName("Acme\nSupport\u202E"); err != nil || n != "Acme Support" {
+		t.Errorf("workspace name %q, %v; want %q", n, err, "Acme Support")
+	}
+	if _, err := workspaceName("\r\n"); err == nil {
+		t.Error("a workspace name of a line break alone was taken")
+	}
+}
