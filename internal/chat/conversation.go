@@ -203,58 +203,45 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		msg = model.Message{ID: model.NewID(), WorkspaceID: a.WorkspaceID, ConversationID: conversationID,
 			Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name, AvatarURL: s.avatarURL(a.AvatarID)},
 			Kind:   kind, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: now, AsksEmail: asksEmail}
-		// Only the status is needed of the conversation before (to tell
-		// a reopening); asking for an email needs the visitor too.
-		var before model.Conversation
-		var assigned bool
-		var err error
+		// The conversation, its workspace and whether it has webhooks, read
+		// once: the conversation after the writes is derived from it.
+		target, err := tx.MessageTarget(ctx, a.WorkspaceID, conversationID)
+		if err != nil {
+			return notFound(err, "conversation")
+		}
+		before := target.Conversation
 		if asksEmail {
-			if before, err = tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
-				return notFound(err, "conversation")
-			}
 			if err := canAskEmail(before); err != nil {
 				return err
 			}
-			assigned = before.Assignee != nil
-		} else {
-			var webhooks bool
-			if before.Status, assigned, webhooks, err = tx.ConversationStatus(ctx, a.WorkspaceID, conversationID); err != nil {
-				return notFound(err, "conversation")
-			}
-			if !webhooks {
-				hooks.none(a.WorkspaceID)
-			}
 		}
+		if !target.Webhooks {
+			hooks.none(a.WorkspaceID)
+		}
+		derived := true
 		if kind == model.KindReply {
 			// A reply reopens the conversation, and whoever answers an
 			// unassigned conversation takes it.
-			if err := tx.CreateReply(ctx, msg, !assigned); err != nil {
+			if conv, derived, err = tx.CreateReply(ctx, before, msg, before.Assignee == nil); err != nil {
 				return err
 			}
-		} else {
-			if err := tx.CreateMessage(ctx, msg); err != nil {
-				return err
-			}
-			if err := tx.TouchConversation(ctx, conversationID, now, false); err != nil {
-				return err
-			}
+		} else if conv, err = tx.CreateComment(ctx, before, msg); err != nil {
+			return err
 		}
 		if err := attachUploads(ctx, tx, &msg, attachmentIDs, func(u store.Upload) bool { return u.ConversationID == conversationID }); err != nil {
 			return err
 		}
-		if conv, err = tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
-			return err
-		}
-		if kind == model.KindReply && forward.SettlesWritten(s.db.Dialect(), conv) {
-			// Read by the writer, whose cache is warm, for the forwarding
-			// engine (ConversationWritten), which then reads neither the
-			// conversation nor the workspace again.
-			w, err := tx.Workspace(ctx, a.WorkspaceID)
-			if err != nil {
+		if !derived {
+			if conv, err = tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
 				return err
 			}
-			ws = &w
-			if err := settleForwarding(ctx, tx, &conv, w); err != nil {
+		}
+		if kind == model.KindReply && forward.SettlesWritten(s.db.Dialect(), conv) {
+			// Read with the conversation, by the writer, for the forwarding
+			// engine (ConversationWritten), which then reads neither the
+			// conversation nor the workspace again.
+			ws = &target.Workspace
+			if err := settleForwarding(ctx, tx, &conv, *ws); err != nil {
 				return err
 			}
 		}

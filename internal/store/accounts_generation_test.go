@@ -55,9 +55,10 @@ func TestAccountsGeneration(t *testing.T) {
 			}, true},
 			{"a reply", func() error {
 				return db.InTx(ctx, func(tx *store.Store) error {
-					return tx.CreateReply(ctx, model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
+					_, _, err := tx.CreateReply(ctx, c, model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
 						Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID}, Kind: model.KindReply,
 						Channel: model.MsgChannelDashboard, Body: "Hi", CreatedAt: base}, true)
+					return err
 				})
 			}, false},
 			{"a visitor's message", func() error {

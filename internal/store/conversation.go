@@ -10,14 +10,20 @@ import (
 	"github.com/parleychat/parley/internal/model"
 )
 
-const conversationSelect = `SELECT c.id, c.workspace_id, c.status, c.channel, c.created_at, c.last_message_at,
+// conversationColumns and conversationFrom make conversationSelect, the
+// read of a conversation with its visitor and assignee.
+const conversationColumns = `SELECT c.id, c.workspace_id, c.status, c.channel, c.created_at, c.last_message_at,
 	c.visitor_read_id, c.agent_read_id, c.forward_due_at, c.forward_code, c.forward_reason,
 	(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
 		AND m.id > COALESCE(c.agent_read_id, '')),
 	(SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'reply' ORDER BY m.id DESC LIMIT 1),
 	c.assignee_id, ag.name, c.activity_id,
-	` + visitorColumns + `
+	` + visitorColumns
+
+const conversationFrom = `
 	FROM conversations c JOIN visitors v ON v.id = c.visitor_id LEFT JOIN agents ag ON ag.id = c.assignee_id` + visitorAddressJoin
+
+const conversationSelect = conversationColumns + conversationFrom
 
 // conversationScan holds a conversation row's scan destinations in one
 // allocation: each variable whose address went into the arguments of Scan
@@ -60,13 +66,53 @@ func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, 
 		c.Assignee = &model.Assignee{ID: t.assigneeID.String, Name: t.assigneeName.String}
 	}
 	if t.preview.Valid {
-		p := t.preview.String
-		if r := []rune(p); len(r) > 140 {
-			p = string(r[:140]) + "…"
-		}
-		c.LastMessage = &p
+		c.LastMessage = preview(t.preview.String)
 	}
 	return *c, nil
+}
+
+// preview is a message's body as a conversation's LastMessage shows it.
+func preview(body string) *string {
+	if r := []rune(body); len(r) > 140 {
+		body = string(r[:140]) + "…"
+	}
+	return &body
+}
+
+// MessageTarget is what the transaction that stores an agent's message
+// reads before it writes: the conversation, its workspace, and whether
+// the workspace has an enabled webhook. The transaction derives the
+// conversation its writes leave (CreateReply) instead of reading it again.
+type MessageTarget struct {
+	Conversation model.Conversation
+	Workspace    model.Workspace
+	Webhooks     bool
+}
+
+var messageTargetSelect = conversationColumns + `,
+	EXISTS (SELECT 1 FROM webhooks wh WHERE wh.workspace_id = c.workspace_id AND wh.disabled_at IS NULL), ` +
+	qualified("ws", workspaceColumns) + conversationFrom + ` JOIN workspaces ws ON ws.id = c.workspace_id
+	WHERE c.id = ? AND c.workspace_id = ?`
+
+// MessageTarget reads conversation id of a workspace for an agent's
+// message, in one statement; on PostgreSQL it locks the conversation's
+// row, as the message's UPDATE would, so that no other transaction
+// changes it between this read and that write (SQLite has one writer).
+func (s *Store) MessageTarget(ctx context.Context, workspaceID, id string) (MessageTarget, error) {
+	var (
+		t  MessageTarget
+		ws workspaceScan
+	)
+	q := messageTargetSelect
+	if s.dialect == Postgres {
+		q += ` FOR UPDATE OF c`
+	}
+	c, err := scanConversation(withExtra{s.queryRow(ctx, q, id, workspaceID), ws.dest(&t.Webhooks)})
+	if err != nil {
+		return t, fmt.Errorf("get conversation %s: %w", id, err)
+	}
+	t.Conversation, t.Workspace = c, ws.fill()
+	return t, nil
 }
 
 // CreateConversation inserts a conversation.
@@ -215,24 +261,6 @@ func (s *Store) TouchConversation(ctx context.Context, id string, at time.Time, 
 		return fmt.Errorf("touch conversation %s: %w", id, err)
 	}
 	return nil
-}
-
-// ConversationStatus returns a conversation's status, whether it is
-// assigned, and whether its workspace has an enabled webhook, or
-// ErrNotFound when it is not one of the workspace's: what a reply needs
-// to know of the conversation before it is written, without the joins of
-// Conversation (and, in a workspace without webhooks, without a look at
-// their subscriptions).
-func (s *Store) ConversationStatus(ctx context.Context, workspaceID, id string) (status string, assigned, webhooks bool, err error) {
-	err = s.queryRow(ctx, `SELECT status, assignee_id IS NOT NULL, EXISTS (SELECT 1 FROM webhooks w WHERE w.workspace_id = conversations.workspace_id AND w.disabled_at IS NULL)
-		FROM conversations WHERE id = ? AND workspace_id = ?`, id, workspaceID).Scan(&status, &assigned, &webhooks)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return "", false, false, fmt.Errorf("get status of conversation %s: %w", id, err)
-	}
-	return status, assigned, webhooks, nil
 }
 
 // SetAgentRead moves the agents' read cursor of a conversation.

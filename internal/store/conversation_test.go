@@ -173,9 +173,9 @@ func conversationIDs(cs []model.Conversation) []string {
 	return ids
 }
 
-// ConversationStatus reads the status, whether the conversation is
-// assigned, and whether its own workspace has an enabled webhook.
-func TestConversationStatusForReply(t *testing.T) {
+// MessageTarget reads the conversation and its workspace as Conversation
+// and Workspace do, and whether its own workspace has an enabled webhook.
+func TestMessageTarget(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
@@ -191,13 +191,22 @@ func TestConversationStatusForReply(t *testing.T) {
 		}
 		read := func(step string, wantAssigned, wantHooks bool) {
 			t.Helper()
-			status, assigned, hooks, err := db.ConversationStatus(ctx, w.ID, c.ID)
+			target, err := db.MessageTarget(ctx, w.ID, c.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			check(t, step+": status", status, "open")
-			check(t, step+": assigned", assigned, wantAssigned)
-			check(t, step+": webhooks", hooks, wantHooks)
+			full, err := db.Conversation(ctx, w.ID, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws, err := db.Workspace(ctx, w.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, step+": conversation", target.Conversation, full)
+			check(t, step+": workspace", target.Workspace, ws)
+			check(t, step+": assigned", target.Conversation.Assignee != nil, wantAssigned)
+			check(t, step+": webhooks", target.Webhooks, wantHooks)
 		}
 		read("no webhook", false, false)
 		hook(other)
@@ -209,7 +218,7 @@ func TestConversationStatusForReply(t *testing.T) {
 			t.Fatal(err)
 		}
 		read("assigned", true, true)
-		if _, _, _, err := db.ConversationStatus(ctx, other.ID, c.ID); !errors.Is(err, store.ErrNotFound) {
+		if _, err := db.MessageTarget(ctx, other.ID, c.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("read from another workspace: err = %v, want ErrNotFound", err)
 		}
 	})

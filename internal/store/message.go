@@ -74,15 +74,20 @@ func (s *Store) CreateHistoryLine(ctx context.Context, m model.Message) error {
 }
 
 // CreateReply is CreateMessage for an agent's reply (m.Author.ID is the
-// agent), with what the reply does to its conversation in the statement
+// agent), with what the reply does to its conversation c in the statement
 // that records its activity: the conversation is open again, touched at
-// m.CreatedAt, and, with claim (the caller read it unassigned in the same
-// transaction), the replying agent's. Without claim the statement leaves
-// assignee_id out: SQLite rewrites an index entry whenever its column is
-// set, even to the same value, a page of log more for every reply.
-func (s *Store) CreateReply(ctx context.Context, m model.Message, claim bool) error {
+// m.CreatedAt, and, with claim (c is unassigned), the replying agent's.
+// Without claim the statement leaves assignee_id out: SQLite rewrites an
+// index entry whenever its column is set, even to the same value, a page
+// of log more for every reply.
+//
+// c is the conversation as this transaction read it (MessageTarget);
+// CreateReply returns it as the reply leaves it, derived rather than read
+// again, and ok false when it cannot tell: when a message newer than m is
+// stored (ids from another node's clock), the preview may be either.
+func (s *Store) CreateReply(ctx context.Context, c model.Conversation, m model.Message, claim bool) (after model.Conversation, ok bool, err error) {
 	if err := s.insertMessage(ctx, m); err != nil {
-		return err
+		return c, false, err
 	}
 	assign := ""
 	args := []any{micros(m.CreatedAt)}
@@ -90,13 +95,47 @@ func (s *Store) CreateReply(ctx context.Context, m model.Message, claim bool) er
 		assign = "assignee_id = COALESCE(assignee_id, ?), "
 		args = append(args, m.Author.ID)
 	}
-	_, err := s.exec(ctx, `UPDATE conversations SET last_message_at = ?, status = 'open', closed_at = NULL,
+	_, err = s.exec(ctx, `UPDATE conversations SET last_message_at = ?, status = 'open', closed_at = NULL,
 		`+assign+`activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END
 		WHERE id = ? AND workspace_id = ?`, append(args, m.ID, m.ID, m.ConversationID, m.WorkspaceID)...)
 	if err != nil {
-		return fmt.Errorf("touch conversation %s for a reply: %w", m.ConversationID, err)
+		return c, false, fmt.Errorf("touch conversation %s for a reply: %w", m.ConversationID, err)
 	}
-	return nil
+	// What the statement above did, and the columns conversationSelect
+	// reads that m moves: its newest public message.
+	c.Status, c.LastMessageAt = "open", fromMicros(micros(m.CreatedAt))
+	if claim && c.Assignee == nil {
+		a := &model.Assignee{ID: *m.Author.ID}
+		if m.Author.Name != nil {
+			a.Name = *m.Author.Name
+		}
+		c.Assignee = a
+	}
+	if m.ID <= c.ActivityID {
+		return c, false, nil
+	}
+	c.ActivityID, c.LastMessage = m.ID, preview(m.Body)
+	return c, true, nil
+}
+
+// CreateComment is CreateMessage for an agent's internal note, with what
+// it does to its conversation c in one statement: the conversation is
+// touched at m.CreatedAt. c is the conversation as this transaction read
+// it (MessageTarget); CreateComment returns it as the note leaves it (a
+// note is not a conversation's preview).
+func (s *Store) CreateComment(ctx context.Context, c model.Conversation, m model.Message) (model.Conversation, error) {
+	if err := s.insertMessage(ctx, m); err != nil {
+		return c, err
+	}
+	_, err := s.exec(ctx, `UPDATE conversations SET last_message_at = ?,
+		activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END
+		WHERE id = ? AND workspace_id = ?`, micros(m.CreatedAt), m.ID, m.ID, m.ConversationID, m.WorkspaceID)
+	if err != nil {
+		return c, fmt.Errorf("touch conversation %s for a note: %w", m.ConversationID, err)
+	}
+	c.LastMessageAt = fromMicros(micros(m.CreatedAt))
+	c.ActivityID = max(c.ActivityID, m.ID)
+	return c, nil
 }
 
 // CreateVisitorMessage is CreateMessage for a visitor's message, with what

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,17 +208,9 @@ func TestCreateReply(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		w := newWorkspace(t, db, "W", base)
-		ann, bob := newAgent(t, db, w.ID, "online", nil).ID, newAgent(t, db, w.ID, "online", nil).ID
-		reply := func(c model.Conversation, agentID string, at time.Time, claim bool) model.Message {
-			t.Helper()
-			m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
-				Author: model.Author{Kind: model.AuthorAgent, ID: &agentID, Name: new("Agent")},
-				Kind:   model.KindReply, Channel: model.MsgChannelDashboard, Body: "an answer", CreatedAt: at}
-			if err := db.CreateReply(ctx, m, claim); err != nil {
-				t.Fatal(err)
-			}
-			return m
-		}
+		annA, bobA := newAgent(t, db, w.ID, "online", nil), newAgent(t, db, w.ID, "online", nil)
+		ann, bob := annA.ID, bobA.ID
+		names := map[string]string{ann: annA.Name, bob: bobA.Name}
 		get := func(c model.Conversation) model.Conversation {
 			t.Helper()
 			got, err := db.Conversation(ctx, w.ID, c.ID)
@@ -226,17 +219,43 @@ func TestCreateReply(t *testing.T) {
 			}
 			return got
 		}
+		// reply stores a reply as a transaction does, and checks that the
+		// conversation CreateReply derives is the one read after it.
+		reply := func(c model.Conversation, agentID string, at time.Time, claim bool, body string) model.Message {
+			t.Helper()
+			m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
+				Author: model.Author{Kind: model.AuthorAgent, ID: &agentID, Name: new(names[agentID])},
+				Kind:   model.KindReply, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: at}
+			var derived model.Conversation
+			err := db.InTx(ctx, func(tx *store.Store) error {
+				target, err := tx.MessageTarget(ctx, w.ID, c.ID)
+				if err != nil {
+					return err
+				}
+				var ok bool
+				if derived, ok, err = tx.CreateReply(ctx, target.Conversation, m, claim); err == nil && !ok {
+					t.Error("CreateReply could not tell the conversation after the newest message")
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, "conversation derived by CreateReply", derived, get(c))
+			return m
+		}
 
 		closed := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
 		if err := db.SetConversationStatus(ctx, w.ID, closed.ID, "closed", at(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		// Without the claim, an unassigned conversation stays so.
-		reply(closed, bob, at(30*time.Minute), false)
+		newMessage(t, db, closed, model.AuthorVisitor, model.KindReply, "a question") // unread, and stays so
+		reply(closed, bob, at(30*time.Minute), false, "an answer")
 		if got := get(closed); got.Assignee != nil {
 			t.Fatalf("assignee after an unclaiming reply %+v, want none", got.Assignee)
 		}
-		m := reply(closed, ann, at(time.Hour), true)
+		m := reply(closed, ann, at(time.Hour), true, strings.Repeat("a long answer ", 20))
 		got := get(closed)
 		check(t, "status", got.Status, "open")
 		if got.Assignee == nil || got.Assignee.ID != ann {
@@ -246,11 +265,47 @@ func TestCreateReply(t *testing.T) {
 		check(t, "activity", got.ActivityID, m.ID)
 
 		// Bob answers Ann's conversation: it stays hers.
-		m2 := reply(closed, bob, at(2*time.Hour), true)
+		m2 := reply(closed, bob, at(2*time.Hour), true, "another answer")
 		got = get(closed)
 		if got.Assignee == nil || got.Assignee.ID != ann {
 			t.Fatalf("assignee after another agent's reply %+v, want %s", got.Assignee, ann)
 		}
 		check(t, "activity after another reply", got.ActivityID, m2.ID)
+	})
+}
+
+// An agent's note touches its conversation and is its newest activity, but
+// not its preview; CreateComment derives the conversation it leaves.
+func TestCreateComment(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		ann := newAgent(t, db, w.ID, "online", nil)
+		c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+		newMessage(t, db, c, model.AuthorVisitor, model.KindReply, "a question")
+		m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
+			Author: model.Author{Kind: model.AuthorAgent, ID: &ann.ID, Name: &ann.Name},
+			Kind:   model.KindComment, Channel: model.MsgChannelDashboard, Body: "a note", CreatedAt: at(time.Hour)}
+		var derived model.Conversation
+		err := db.InTx(ctx, func(tx *store.Store) error {
+			target, err := tx.MessageTarget(ctx, w.ID, c.ID)
+			if err != nil {
+				return err
+			}
+			derived, err = tx.CreateComment(ctx, target.Conversation, m)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Conversation(ctx, w.ID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "conversation derived by CreateComment", derived, got)
+		check(t, "activity", got.ActivityID, m.ID)
+		check(t, "preview", *got.LastMessage, "a question")
+		check(t, "last message at", got.LastMessageAt, stored(at(time.Hour)))
 	})
 }

@@ -63,7 +63,7 @@ func BenchmarkReply(b *testing.B) {
 					id := convs[int(n.Add(1))%len(convs)]
 					start := time.Now()
 					err := db.InTx(ctx, func(tx *store.Store) error {
-						_, assigned, _, err := tx.ConversationStatus(ctx, w.ID, id)
+						target, err := tx.MessageTarget(ctx, w.ID, id)
 						if err != nil {
 							return err
 						}
@@ -71,10 +71,7 @@ func BenchmarkReply(b *testing.B) {
 						m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: id,
 							Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name},
 							Kind:   model.KindReply, Channel: model.MsgChannelDashboard, Body: "a reply of a few words", CreatedAt: now}
-						if err := tx.CreateReply(ctx, m, !assigned); err != nil {
-							return err
-						}
-						_, err = tx.Conversation(ctx, w.ID, id)
+						_, _, err = tx.CreateReply(ctx, target.Conversation, m, target.Conversation.Assignee == nil)
 						return err
 					})
 					if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parleychat/parley/internal/model"
@@ -13,31 +14,54 @@ import (
 const workspaceColumns = `id, name, site_key, time_zone, email_forwarding, offline_requires_form, online_form, agents_unavailable_since, created_at, identity_verification, retention_days, typing_preview,
 	widget_color, widget_position, widget_greeting, widget_away_message, default_locale`
 
-func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error) {
-	var (
-		w           model.Workspace
-		offlineForm int
-		identity    int
-		preview     int
-		unavailable sql.NullInt64
-		created     int64
-	)
-	err := row.Scan(&w.ID, &w.Name, &w.SiteKey, &w.TimeZone, &w.Settings.EmailForwarding,
-		&offlineForm, &w.Settings.ContactForm.Online, &unavailable, &created, &identity, &w.Settings.RetentionDays, &preview,
+// workspaceScan holds a workspace row's scan destinations, for reads that
+// scan it beside other columns (MessageTarget).
+type workspaceScan struct {
+	w                           model.Workspace
+	offlineForm, identity, prev int
+	unavailable                 sql.NullInt64
+	created                     int64
+}
+
+// dest is the destinations of workspaceColumns, then extra.
+func (t *workspaceScan) dest(extra ...any) []any {
+	w := &t.w
+	return append(extra[:len(extra):len(extra)], &w.ID, &w.Name, &w.SiteKey, &w.TimeZone, &w.Settings.EmailForwarding,
+		&t.offlineForm, &w.Settings.ContactForm.Online, &t.unavailable, &t.created, &t.identity, &w.Settings.RetentionDays, &t.prev,
 		&w.Settings.Widget.Color, &w.Settings.Widget.Position, &w.Settings.Widget.Greeting, &w.Settings.Widget.AwayMessage,
 		&w.Settings.DefaultLocale)
+}
+
+// fill finishes the workspace once the row is scanned.
+func (t *workspaceScan) fill() model.Workspace {
+	w := t.w
+	w.Settings.ContactForm.OfflineRequiresForm = t.offlineForm != 0
+	w.Settings.IdentityVerification = t.identity != 0
+	w.Settings.TypingPreview = t.prev != 0
+	w.AgentsUnavailableSince = fromNullMicros(t.unavailable)
+	w.CreatedAt = fromMicros(t.created)
+	return w
+}
+
+func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error) {
+	var t workspaceScan
+	err := row.Scan(t.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return w, ErrNotFound
+		return t.w, ErrNotFound
 	}
 	if err != nil {
-		return w, err
+		return t.w, err
 	}
-	w.Settings.ContactForm.OfflineRequiresForm = offlineForm != 0
-	w.Settings.IdentityVerification = identity != 0
-	w.Settings.TypingPreview = preview != 0
-	w.AgentsUnavailableSince = fromNullMicros(unavailable)
-	w.CreatedAt = fromMicros(created)
-	return w, nil
+	return t.fill(), nil
+}
+
+// qualified prefixes each column of a list with a table's alias.
+func qualified(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }
 
 // CreateWorkspace inserts a workspace.
