@@ -334,8 +334,25 @@ func (s *Service) MarkSeenByAgent(ctx context.Context, a model.Agent, id string)
 	c, err := s.Conversation(ctx, a, id)
 	if err == nil {
 		s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
+		if c.Channel == model.ChannelWebsite {
+			// The visitor's widget shows "Seen" under their last message.
+			if seen, err := s.db.SeenVisitorMessage(ctx, id); err != nil {
+				s.log.Warn("read what the team saw of a conversation", "conversation", id, "err", err)
+			} else if seen != "" {
+				s.pub.ToVisitor(c.Visitor.ID, seenFrame(seen))
+			}
+		}
 	}
 	return c, err
+}
+
+// seenFrame tells a visitor's widget that the team has read their
+// messages up to id, their newest.
+func seenFrame(id string) []byte {
+	return encode(struct {
+		Type      realtime.FrameType `json:"type"`
+		MessageID string             `json:"message_id"`
+	}{realtime.FrameSeen, id})
 }
 
 // VisitorPatch changes a visitor's details; a field left out stays, an

@@ -183,19 +183,19 @@ func (s *Service) AllowWidgetConnection(addr string) error {
 
 // VisitorMessages lists the public messages of the visitor's website
 // conversation.
-func (s *Service) VisitorMessages(ctx context.Context, v model.Visitor) ([]model.Message, error) {
-	convID, err := s.db.LatestConversationIDOfVisitor(ctx, v.ID, model.ChannelWebsite)
+func (s *Service) VisitorMessages(ctx context.Context, v model.Visitor) (ms []model.Message, seenID string, err error) {
+	convID, seenID, err := s.db.LatestConversationSeenOfVisitor(ctx, v.ID, model.ChannelWebsite)
 	if errors.Is(err, store.ErrNotFound) {
-		return []model.Message{}, nil
+		return []model.Message{}, "", nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	ms, err := s.db.Messages(ctx, v.WorkspaceID, convID, true)
+	ms, err = s.db.Messages(ctx, v.WorkspaceID, convID, true)
 	if err == nil {
 		ms, err = s.authorAvatars(ctx, ms)
 	}
-	return messagesURLs(ms, s.opts.PublicURL, visitorURLs), err
+	return messagesURLs(ms, s.opts.PublicURL, visitorURLs), seenID, err
 }
 
 // VisitorSend stores a visitor's message (from the widget or, with channel

@@ -93,6 +93,8 @@ func TestLiveChatBetweenWidgetAndDashboard(t *testing.T) {
 	if eval[bool](agent, `!!document.querySelector('[data-testid="unread"]')`) {
 		t.Error("unread badge still shown with the conversation open")
 	}
+	// The visitor sees that the team read their message, live.
+	visitor.waitFor(`"Seen" under the visitor's message`, inWidget(`$$('message').some((m) => m.textContent.includes('Do you ship to Norway?') && m.getAttribute('data-status') === 'seen' && m.querySelector('.state').textContent === 'Seen')`), 10*time.Second)
 
 	sendReply(agent, "send-reply", chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Yes, in 3 to 5 days."))
 	agent.waitFor("the reply in the dashboard", `Array.from(document.querySelectorAll('[data-testid="message"][data-author-kind="agent"]')).some((m) => m.textContent.includes('Yes, in 3 to 5 days.'))`, 10*time.Second)
@@ -120,6 +122,13 @@ func TestLiveChatBetweenWidgetAndDashboard(t *testing.T) {
 		return err == nil && c.Unread == 0
 	})
 	agent.waitFor("no unread badge", `!document.querySelector('[data-testid="unread"]')`, 10*time.Second)
+	// "Seen" moves to the visitor's newest message.
+	visitor.waitFor(`"Seen" under the newest message only`, inWidget(`$$('message').filter((m) => m.getAttribute('data-status') === 'seen').map((m) => m.textContent.includes('Great, thanks!')).join() === 'true'`), 10*time.Second)
+	// A seen message looks sent, not pending.
+	if got := eval[string](visitor, inWidget(`getComputedStyle($$('message').find((m) => m.getAttribute('data-status') === 'seen').querySelector('.body')).borderTopStyle`)); got == "dashed" {
+		t.Error("the seen message is drawn as a message still being sent")
+	}
+	visitor.screenshot("widget seen")
 }
 
 // With every agent offline, the widget asks for an email first, and no

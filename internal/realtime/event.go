@@ -68,6 +68,7 @@ const (
 	FrameContact FrameType = "contact" // the contact was saved
 	FrameError   FrameType = "error"   // a frame was refused
 	FrameTyping  FrameType = "typing"  // an agent is typing
+	FrameSeen    FrameType = "seen"    // the team read the conversation
 )
 
 // Event is what agents' connections receive (spec: Event).

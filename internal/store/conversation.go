@@ -149,6 +149,36 @@ func (s *Store) LatestConversationOfVisitor(ctx context.Context, visitorID, chan
 	return c, nil
 }
 
+// seenVisitorMessage is, of conversation c, the visitor's newest message
+// once the team has read it (the agents' read cursor is at it or past it),
+// else NULL: what the visitor's widget marks "Seen".
+const seenVisitorMessage = `CASE WHEN c.agent_read_id >= c.visitor_message_id THEN c.visitor_message_id END`
+
+// LatestConversationSeenOfVisitor is the id of LatestConversationOfVisitor's
+// conversation, and its visitor's newest message once the team has read it
+// ("" before): what a visitor's widget shows of it.
+func (s *Store) LatestConversationSeenOfVisitor(ctx context.Context, visitorID, channel string) (id, seenID string, err error) {
+	var seen sql.NullString
+	err = s.queryRow(ctx, `SELECT c.id, `+seenVisitorMessage+` FROM conversations c`+newestConversation, visitorID, channel).Scan(&id, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("get conversation of visitor %s: %w", visitorID, err)
+	}
+	return id, seen.String, nil
+}
+
+// SeenVisitorMessage is a conversation's visitor's newest message once the
+// team has read it, "" before.
+func (s *Store) SeenVisitorMessage(ctx context.Context, conversationID string) (string, error) {
+	var seen sql.NullString
+	if err := s.queryRow(ctx, `SELECT `+seenVisitorMessage+` FROM conversations c WHERE c.id = ?`, conversationID).Scan(&seen); err != nil {
+		return "", fmt.Errorf("read what the team saw of conversation %s: %w", conversationID, err)
+	}
+	return seen.String, nil
+}
+
 // LatestConversationIDOfVisitor is the id of LatestConversationOfVisitor's
 // conversation, read alone (a widget's session needs nothing else).
 func (s *Store) LatestConversationIDOfVisitor(ctx context.Context, visitorID, channel string) (string, error) {

@@ -338,7 +338,7 @@ func operations() []operation {
 		{route: "POST /api/widget/v1/token/rotate", tag: "widget", summary: "Reset the visitor's links from the widget: the token sent and the links of emails sent so far stop working; the answer carries the new token", auth: visitor,
 			body: object(f("visitor_token", str())), status: 200, answer: object(f("visitor_token", str())), errors: []int{400, 401}},
 		{route: "GET /api/widget/v1/messages", tag: "widget", summary: "The visitor's public messages (without WebSocket)", auth: visitor,
-			query: []param{visitorTokenParam()}, status: 200, answer: object(f("messages", arrayOf(msg))), errors: []int{400, 401}},
+			query: []param{visitorTokenParam()}, status: 200, answer: object(f("messages", arrayOf(msg)), opt("seen_id", str())), errors: []int{400, 401}},
 		{route: "POST /api/widget/v1/messages", tag: "widget", summary: "The visitor writes (without WebSocket); client_id makes a resend idempotent", auth: visitor,
 			body:   object(f("visitor_token", str()), f("body", str()), f("client_id", str()), opt("attachment_ids", arrayOf(str()))),
 			status: 201, answer: msg, errors: []int{400, 401, 403, 429}},

@@ -105,12 +105,16 @@ func (s *Server) widgetMessages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ms, err := s.svc.VisitorMessages(r.Context(), v)
+	ms, seen, err := s.svc.VisitorMessages(r.Context(), v)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": ms})
+	answer := map[string]any{"messages": ms}
+	if seen != "" {
+		answer["seen_id"] = seen
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 func (s *Server) widgetPost(w http.ResponseWriter, r *http.Request) {

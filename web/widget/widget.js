@@ -54,7 +54,7 @@
       open: 'Open chat', close: 'Close chat', unread: '{} unread', chat: 'Chat', chatWith: 'Chat with {}',
       online: 'online', away: 'away', messages: 'Messages', reconnecting: 'Reconnecting\u2026', connecting: 'Connecting\u2026',
       name: 'Name', email: 'Email', cont: 'Continue', skip: 'Skip', notNow: 'Not now', save: 'Save', startChat: 'Start chat',
-      sending: 'Sending\u2026', message: 'Message', placeholder: 'Write a message\u2026', send: 'Send message',
+      sending: 'Sending\u2026', seen: 'Seen', message: 'Message', placeholder: 'Write a message\u2026', send: 'Send message',
       retry: 'Not sent yet \u2014 will retry', agent: 'Agent', you: 'You', newFrom: 'New message from {}: ',
       notSent: 'Your message could not be sent.', wrong: 'Something went wrong.', awayKnown: "We'll answer you at {}.",
       tooLong: 'Your message is too long (at most 10,000 characters).', tooFast: "You're sending messages too fast",
@@ -79,7 +79,7 @@
       open: 'Ouvrir le chat', close: 'Fermer le chat', unread: '{} non lu(s)', chat: 'Chat', chatWith: 'Discuter avec {}',
       online: 'en ligne', away: 'absent', messages: 'Messages', reconnecting: 'Reconnexion\u2026', connecting: 'Connexion\u2026',
       name: 'Nom', email: 'E-mail', cont: 'Continuer', skip: 'Passer', notNow: 'Plus tard', save: 'Enregistrer', startChat: 'Démarrer',
-      sending: 'Envoi\u2026', message: 'Message', placeholder: 'Écrivez votre message\u2026', send: 'Envoyer le message',
+      sending: 'Envoi\u2026', seen: 'Vu', message: 'Message', placeholder: 'Écrivez votre message\u2026', send: 'Envoyer le message',
       retry: 'Pas encore envoyé \u2014 nouvel essai bientôt', agent: 'Conseiller', you: 'Vous', newFrom: 'Nouveau message de {}\u00a0: ',
       notSent: "Votre message n'a pas pu être envoyé.", wrong: "Une erreur s'est produite.", awayKnown: 'Nous vous répondrons à {}.',
       tooLong: 'Votre message est trop long (10\u00a0000 caractères au maximum).', tooFast: 'Vous envoyez des messages trop vite',
@@ -104,7 +104,7 @@
       open: 'Chat öffnen', close: 'Chat schließen', unread: '{} ungelesen', chat: 'Chat', chatWith: 'Chat mit {}',
       online: 'online', away: 'abwesend', messages: 'Nachrichten', reconnecting: 'Verbindung wird wiederhergestellt\u2026', connecting: 'Verbinden\u2026',
       name: 'Name', email: 'E-Mail', cont: 'Weiter', skip: 'Überspringen', notNow: 'Nicht jetzt', save: 'Speichern', startChat: 'Chat starten',
-      sending: 'Wird gesendet\u2026', message: 'Nachricht', placeholder: 'Schreiben Sie eine Nachricht\u2026', send: 'Nachricht senden',
+      sending: 'Wird gesendet\u2026', seen: 'Gesehen', message: 'Nachricht', placeholder: 'Schreiben Sie eine Nachricht\u2026', send: 'Nachricht senden',
       retry: 'Noch nicht gesendet \u2013 wird erneut versucht', agent: 'Support', you: 'Sie', newFrom: 'Neue Nachricht von {}: ',
       notSent: 'Ihre Nachricht konnte nicht gesendet werden.', wrong: 'Etwas ist schiefgelaufen.', awayKnown: 'Wir antworten Ihnen an {}.',
       tooLong: 'Ihre Nachricht ist zu lang (höchstens 10.000 Zeichen).', tooFast: 'Sie senden zu schnell Nachrichten',
@@ -129,7 +129,7 @@
       open: 'Abrir el chat', close: 'Cerrar el chat', unread: '{} sin leer', chat: 'Chat', chatWith: 'Chat con {}',
       online: 'en línea', away: 'ausente', messages: 'Mensajes', reconnecting: 'Reconectando\u2026', connecting: 'Conectando\u2026',
       name: 'Nombre', email: 'Correo electrónico', cont: 'Continuar', skip: 'Omitir', notNow: 'Ahora no', save: 'Guardar', startChat: 'Empezar el chat',
-      sending: 'Enviando\u2026', message: 'Mensaje', placeholder: 'Escribe tu mensaje\u2026', send: 'Enviar mensaje',
+      sending: 'Enviando\u2026', seen: 'Visto', message: 'Mensaje', placeholder: 'Escribe tu mensaje\u2026', send: 'Enviar mensaje',
       retry: 'Aún sin enviar \u2014 se volverá a intentar', agent: 'Agente', you: 'Tú', newFrom: 'Nuevo mensaje de {}: ',
       notSent: 'No se pudo enviar tu mensaje.', wrong: 'Algo salió mal.', awayKnown: 'Te responderemos en {}.',
       tooLong: 'Tu mensaje es demasiado largo (10.000 caracteres como máximo).', tooFast: 'Estás enviando mensajes demasiado rápido',
@@ -154,7 +154,7 @@
       open: 'Apri la chat', close: 'Chiudi la chat', unread: '{} non letti', chat: 'Chat', chatWith: 'Chat con {}',
       online: 'online', away: 'assenti', messages: 'Messaggi', reconnecting: 'Riconnessione\u2026', connecting: 'Connessione\u2026',
       name: 'Nome', email: 'Email', cont: 'Continua', skip: 'Salta', notNow: 'Non ora', save: 'Salva', startChat: 'Inizia la chat',
-      sending: 'Invio\u2026', message: 'Messaggio', placeholder: 'Scrivi un messaggio\u2026', send: 'Invia il messaggio',
+      sending: 'Invio\u2026', seen: 'Visto', message: 'Messaggio', placeholder: 'Scrivi un messaggio\u2026', send: 'Invia il messaggio',
       retry: 'Non ancora inviato \u2014 nuovo tentativo a breve', agent: 'Operatore', you: 'Tu', newFrom: 'Nuovo messaggio da {}: ',
       notSent: 'Non è stato possibile inviare il messaggio.', wrong: 'Qualcosa è andato storto.', awayKnown: 'Ti risponderemo a {}.',
       tooLong: 'Il messaggio è troppo lungo (al massimo 10.000 caratteri).', tooFast: 'Stai inviando messaggi troppo velocemente',
@@ -179,7 +179,7 @@
       open: 'Abrir o chat', close: 'Fechar o chat', unread: '{} não lida(s)', chat: 'Chat', chatWith: 'Chat com {}',
       online: 'online', away: 'ausente', messages: 'Mensagens', reconnecting: 'Reconectando\u2026', connecting: 'Conectando\u2026',
       name: 'Nome', email: 'E-mail', cont: 'Continuar', skip: 'Pular', notNow: 'Agora não', save: 'Salvar', startChat: 'Iniciar o chat',
-      sending: 'Enviando\u2026', message: 'Mensagem', placeholder: 'Escreva sua mensagem\u2026', send: 'Enviar mensagem',
+      sending: 'Enviando\u2026', seen: 'Visto', message: 'Mensagem', placeholder: 'Escreva sua mensagem\u2026', send: 'Enviar mensagem',
       retry: 'Ainda não enviada \u2014 tentaremos de novo', agent: 'Atendente', you: 'Você', newFrom: 'Nova mensagem de {}: ',
       notSent: 'Não foi possível enviar sua mensagem.', wrong: 'Algo deu errado.', awayKnown: 'Responderemos para {}.',
       tooLong: 'Sua mensagem é longa demais (no máximo 10.000 caracteres).', tooFast: 'Você está enviando mensagens rápido demais',
@@ -204,7 +204,7 @@
       open: 'Chat openen', close: 'Chat sluiten', unread: '{} ongelezen', chat: 'Chat', chatWith: 'Chat met {}',
       online: 'online', away: 'afwezig', messages: 'Berichten', reconnecting: 'Opnieuw verbinden\u2026', connecting: 'Verbinden\u2026',
       name: 'Naam', email: 'E-mail', cont: 'Doorgaan', skip: 'Overslaan', notNow: 'Niet nu', save: 'Opslaan', startChat: 'Chat starten',
-      sending: 'Versturen\u2026', message: 'Bericht', placeholder: 'Typ je bericht\u2026', send: 'Bericht versturen',
+      sending: 'Versturen\u2026', seen: 'Gezien', message: 'Bericht', placeholder: 'Typ je bericht\u2026', send: 'Bericht versturen',
       retry: 'Nog niet verstuurd \u2014 we proberen het opnieuw', agent: 'Medewerker', you: 'Jij', newFrom: 'Nieuw bericht van {}: ',
       notSent: 'Je bericht kon niet worden verstuurd.', wrong: 'Er ging iets mis.', awayKnown: 'We antwoorden je op {}.',
       tooLong: 'Je bericht is te lang (maximaal 10.000 tekens).', tooFast: 'Je verstuurt te snel berichten',
@@ -327,7 +327,7 @@
   const seen = new Set(); // ids shown to the visitor in an open, visible window
   let seq = 0, lastReadSent = null, readOwed = null;
 
-  let ws = null, wsUp = false, everOpened = false, historyLoaded = false;
+  let ws = null, wsUp = false, everOpened = false, historyLoaded = false, seenId = '';
   let attempt = 0, reconnectTimer = 0, holdOffUntil = 0;
   let frozen = false; // the page is in the back/forward cache: no connection
   let optInAsked = false; // the opt-in box was ticked: its answer is awaited
@@ -601,6 +601,7 @@
       return; // the next (re)connection fetches again
     }
     for (const m of (r && r.messages) || []) if (m && m.id) addMsg(m, claim(m));
+    if (r && r.seen_id > seenId) seenId = r.seen_id;
     historyLoaded = true;
     update();
   }
@@ -771,6 +772,9 @@
         break;
       case 'typing':
         agentTyping(f);
+        break;
+      case 'seen':
+        if (f.message_id > seenId) { seenId = f.message_id; render(); }
         break;
       case 'error':
         // A refused connection says when to come back (retry_after seconds).
@@ -1142,7 +1146,7 @@ button{cursor:pointer}
 .body{padding:8px 12px;border-radius:14px;background:#e5e7eb;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
 .visitor .body{background:var(--p);color:var(--on)}
 .body a{color:inherit;text-decoration:underline}
-.msg[data-status] .body{background:#e5e7eb;color:#1f2937;border:1px dashed #6b7280}
+.msg[data-status=sending] .body,.msg[data-status=failed] .body{background:#e5e7eb;color:#1f2937;border:1px dashed #6b7280}
 .msg[data-status=failed] .body{background:#fee2e2;color:#7f1d1d;border-color:#b91c1c}
 .state{font-size:11px;color:#6b7280;margin:2px 4px 0}
 .msg[data-status=failed] .state{color:#b91c1c}
@@ -1298,11 +1302,9 @@ button{cursor:pointer}
     const reconnectNow = () => { if (!ws && token && !frozen) { attempt = 0; connect(); } };
     D.addEventListener('visibilitychange', () => { if (D.visibilityState === 'visible') { update(); reconnectNow(); } });
     W.addEventListener('online', reconnectNow);
-    // A page kept in the browser's back/forward cache keeps its connection
-    // open: the visitor would stay online after leaving, and the email of
-    // replies they miss would wait for the 30 minutes of inactivity instead
-    // of the minutes after a leave. Such a page closes it, and opens it
-    // again if the visitor comes back to it.
+    // A page in the back/forward cache would keep the visitor online (their
+    // missed replies emailed after 30 minutes, not 5 after leaving): the
+    // connection closes on pagehide and opens again on pageshow.
     W.addEventListener('pagehide', (e) => {
       if (!e.persisted) return;
       frozen = true;
@@ -1488,7 +1490,7 @@ button{cursor:pointer}
       tm.textContent = '';
     }
     linkify(b, body);
-    st.textContent = status ? t(status === 'sending' ? 'sending' : 'retry') : '';
+    st.textContent = status ? t(status === 'failed' ? 'retry' : status) : '';
     st.hidden = !status;
   }
 
@@ -1564,13 +1566,15 @@ button{cursor:pointer}
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
     const want = [];
     const sorted = Array.from(msgs.values()).sort((a, b) => a._t - b._t || a._s - b._s);
-    let unread = 0, lastAgent = '', lastPic;
+    let unread = 0, lastAgent = '', lastPic, mine = '';
+    for (const m of sorted) if (m.author.kind !== 'agent') mine = m.id;
     for (const m of sorted) {
       const el = msgNode('m:' + m.id);
       const agent = m.author.kind === 'agent';
       el.setAttribute('data-id', m.id);
       el.removeAttribute('data-client-id');
-      fillMsg(el, agent ? 'agent' : 'visitor', agent ? m.author.name || t('agent') : t('you'), m._t, m.body || '', '', m.author.avatar_url);
+      fillMsg(el, agent ? 'agent' : 'visitor', agent ? m.author.name || t('agent') : t('you'), m._t, m.body || '',
+        m.id === mine && mine <= seenId && !pend.size ? 'seen' : '', m.author.avatar_url);
       fillFiles(el, m.attachments);
       askField(el, m);
       if (m.asks_email && !asked) { asked = true; sync(); }
