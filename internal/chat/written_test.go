@@ -2,9 +2,12 @@ package chat
 
 import (
 	"context"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/model"
@@ -14,8 +17,9 @@ import (
 // told: the conversation, and its workspace's id ("" when none was given).
 type writtenRecorder struct {
 	noEvaluator
-	mu   sync.Mutex
-	told [][2]string
+	mu    sync.Mutex
+	told  [][2]string
+	convs []model.Conversation // as told, for a look at the stored ones
 }
 
 func (r *writtenRecorder) ConversationWritten(c model.Conversation, w *model.Workspace) {
@@ -26,6 +30,27 @@ func (r *writtenRecorder) ConversationWritten(c model.Conversation, w *model.Wor
 		ws = w.ID
 	}
 	r.told = append(r.told, [2]string{c.ID, ws})
+	r.convs = append(r.convs, c)
+}
+
+// checkStored fails t for each conversation told since the last call that
+// is not the one stored: a transaction that derives the conversation its
+// writes leave must derive what a read finds.
+func (r *writtenRecorder) checkStored(t *testing.T, f *typingFixture, step string) {
+	t.Helper()
+	r.mu.Lock()
+	convs := r.convs
+	r.convs = nil
+	r.mu.Unlock()
+	for _, c := range convs {
+		stored, err := f.svc.db.ConversationByID(context.Background(), c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(c, stored) {
+			t.Errorf("%s: the engine was told\n%+v\nwhere the database holds\n%+v", step, c, stored)
+		}
+	}
 }
 
 // anonymousConversation is the conversation a new visitor who gave no
@@ -106,6 +131,13 @@ func TestWrittenToTheEngine(t *testing.T) {
 			}
 			return reply(anon)()
 		}, [][2]string{{anon, f.ws.ID}}},
+		{"a long reply reopening a closed conversation", func() error {
+			if _, err := f.svc.SetConversationStatus(ctx, f.agent, anon, "closed"); err != nil {
+				return err
+			}
+			_, err := f.svc.PostMessage(ctx, f.agent, anon, strings.Repeat("It ships today, from Oslo. ", 10), model.KindReply)
+			return err
+		}, [][2]string{{anon, f.ws.ID}}},
 		{"an internal comment", func() error {
 			_, err := f.svc.PostMessage(ctx, f.agent, f.conv, "Check the courier.", model.KindComment)
 			return err
@@ -120,9 +152,11 @@ func TestWrittenToTheEngine(t *testing.T) {
 		}, nil},
 	}
 	for _, tt := range tests {
+		*f.now = f.now.Add(time.Minute)
 		if err := tt.do(); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
+		rec.checkStored(t, f, tt.name)
 		if got := rec.take(); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: told %v, want %v", tt.name, got, tt.want)
 		}
