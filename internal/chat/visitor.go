@@ -276,8 +276,10 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		if clientID != "" {
 			msg.ClientID = &clientID
 		}
-		// Stored with its conversation's reopening and touch.
-		if err := tx.CreateVisitorMessage(ctx, msg); err != nil {
+		// Stored with its conversation's reopening and touch; the
+		// conversation it leaves is derived from the one read above.
+		derived := false
+		if conv, derived, err = tx.CreateVisitorMessage(ctx, c, msg); err != nil {
 			return err
 		}
 		if err := attachUploads(ctx, tx, &msg, attachmentIDs, func(u store.Upload) bool { return u.VisitorID == v.ID }); err != nil {
@@ -297,8 +299,13 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		if err := tx.TouchVisitor(ctx, v.ID, now); err != nil {
 			return err
 		}
-		if conv, err = tx.Conversation(ctx, w.ID, c.ID); err != nil {
-			return err
+		conv.Visitor = store.TouchedVisitor(conv.Visitor, now)
+		// A new conversation was made in Go, not read; a learned address
+		// changed the visitor and added a line: those are read again.
+		if created || learned != nil || !derived {
+			if conv, err = tx.Conversation(ctx, w.ID, c.ID); err != nil {
+				return err
+			}
 		}
 		if forward.SettlesWritten(s.db.Dialect(), conv) {
 			if err := settleForwarding(ctx, tx, &conv, w); err != nil {

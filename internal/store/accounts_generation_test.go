@@ -63,9 +63,10 @@ func TestAccountsGeneration(t *testing.T) {
 			}, false},
 			{"a visitor's message", func() error {
 				return db.InTx(ctx, func(tx *store.Store) error {
-					return tx.CreateVisitorMessage(ctx, model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
+					_, _, err := tx.CreateVisitorMessage(ctx, c, model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
 						Author: model.Author{Kind: model.AuthorVisitor, ID: &v.ID}, Kind: model.KindReply,
 						Channel: model.MsgChannelWidget, Body: "Hello", CreatedAt: base})
+					return err
 				})
 			}, false},
 			{"a visitor", func() error { newVisitor(t, db, w.ID, nil); return nil }, false},

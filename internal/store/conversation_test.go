@@ -340,8 +340,25 @@ func TestCreateVisitorMessage(t *testing.T) {
 					t.Helper()
 					m := model.Message{ID: id, WorkspaceID: w.ID, ConversationID: c.ID, Author: model.Author{Kind: model.AuthorVisitor, ID: &v.ID},
 						Kind: model.KindReply, Channel: model.MsgChannelWidget, Body: "Is it in stock?", CreatedAt: at}
-					if err := db.CreateVisitorMessage(ctx, m); err != nil {
+					before, err := db.Conversation(ctx, w.ID, c.ID)
+					if err != nil {
 						t.Fatal(err)
+					}
+					after, ok, err := db.CreateVisitorMessage(ctx, before, m)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := db.Conversation(ctx, w.ID, c.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					// The derived conversation is the stored one, unless a
+					// newer message made it unsure.
+					if want := m.ID > before.ActivityID; ok != want {
+						t.Errorf("derived ok %v, want %v", ok, want)
+					}
+					if ok {
+						check(t, "conversation derived by CreateVisitorMessage", after, got)
 					}
 					return m
 				}

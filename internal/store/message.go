@@ -101,9 +101,6 @@ func (s *Store) CreateReply(ctx context.Context, c model.Conversation, m model.M
 	if err != nil {
 		return c, false, fmt.Errorf("touch conversation %s for a reply: %w", m.ConversationID, err)
 	}
-	// What the statement above did, and the columns conversationSelect
-	// reads that m moves: its newest public message.
-	c.Status, c.LastMessageAt = "open", fromMicros(micros(m.CreatedAt))
 	if claim && c.Assignee == nil {
 		a := &model.Assignee{ID: *m.Author.ID}
 		if m.Author.Name != nil {
@@ -111,11 +108,21 @@ func (s *Store) CreateReply(ctx context.Context, c model.Conversation, m model.M
 		}
 		c.Assignee = a
 	}
+	after, ok = touched(c, m)
+	return after, ok, nil
+}
+
+// touched is conversation c as the statement that stores its public message
+// m leaves it, with the columns conversationSelect reads that m moves: open,
+// touched at m's time, m its newest activity and its preview. ok is false
+// when a message newer than m is stored: the preview may then be either.
+func touched(c model.Conversation, m model.Message) (model.Conversation, bool) {
+	c.Status, c.LastMessageAt = "open", fromMicros(micros(m.CreatedAt))
 	if m.ID <= c.ActivityID {
-		return c, false, nil
+		return c, false
 	}
 	c.ActivityID, c.LastMessage = m.ID, preview(m.Body)
-	return c, true, nil
+	return c, true
 }
 
 // CreateComment is CreateMessage for an agent's internal note, with what
@@ -139,21 +146,28 @@ func (s *Store) CreateComment(ctx context.Context, c model.Conversation, m model
 }
 
 // CreateVisitorMessage is CreateMessage for a visitor's message, with what
-// it does to its conversation in the statement that records its activity:
-// the conversation is open again and touched at m.CreatedAt.
-func (s *Store) CreateVisitorMessage(ctx context.Context, m model.Message) error {
+// it does to its conversation c in the statement that records its
+// activity: the conversation is open again and touched at m.CreatedAt.
+// c is the conversation as this transaction read it; CreateVisitorMessage
+// returns it as the message leaves it (one more unread for the agents),
+// and ok false when it cannot tell (see CreateReply).
+func (s *Store) CreateVisitorMessage(ctx context.Context, c model.Conversation, m model.Message) (after model.Conversation, ok bool, err error) {
 	if err := s.insertMessage(ctx, m); err != nil {
-		return err
+		return c, false, err
 	}
 	// Neither cursor moves backwards (bumpActivity).
-	_, err := s.exec(ctx, `UPDATE conversations SET last_message_at = ?, status = 'open', closed_at = NULL,
+	_, err = s.exec(ctx, `UPDATE conversations SET last_message_at = ?, status = 'open', closed_at = NULL,
 		activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END,
 		visitor_message_id = CASE WHEN visitor_message_id IS NULL OR visitor_message_id < ? THEN ? ELSE visitor_message_id END
 		WHERE id = ?`, micros(m.CreatedAt), m.ID, m.ID, m.ID, m.ID, m.ConversationID)
 	if err != nil {
-		return fmt.Errorf("touch conversation %s for a visitor's message: %w", m.ConversationID, err)
+		return c, false, fmt.Errorf("touch conversation %s for a visitor's message: %w", m.ConversationID, err)
 	}
-	return nil
+	if c.AgentReadID == nil || m.ID > *c.AgentReadID {
+		c.Unread++
+	}
+	after, ok = touched(c, m)
+	return after, ok, nil
 }
 
 // insertMessage stores m alone.

@@ -283,6 +283,14 @@ func (s *Store) TouchVisitor(ctx context.Context, id string, at time.Time) error
 	return nil
 }
 
+// TouchedVisitor is v as TouchVisitor(v.ID, at) leaves it.
+func TouchedVisitor(v model.Visitor, at time.Time) model.Visitor {
+	if t := fromMicros(micros(at)); v.LastActiveAt == nil || v.LastActiveAt.Before(t) {
+		v.LastActiveAt = &t
+	}
+	return v
+}
+
 // NextVisitorTokenGeneration ends the visitor's credential: it increments
 // the generation every visitor token and continue link of the visitor must
 // carry, and returns the new one.
