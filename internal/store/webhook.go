@@ -28,15 +28,16 @@ type Webhook struct {
 // WebhookDelivery is one event to deliver to one webhook, as claimed by the
 // delivery worker.
 type WebhookDelivery struct {
-	WebhookID string
-	EventID   string
-	EventType string
-	OrderKey  string
-	Attempts  int
-	CreatedAt time.Time
-	URL       string
-	Secret    string
-	Body      []byte
+	WebhookID   string
+	WorkspaceID string
+	EventID     string
+	EventType   string
+	OrderKey    string
+	Attempts    int
+	CreatedAt   time.Time
+	URL         string
+	Secret      string
+	Body        []byte
 }
 
 // WebhookAttempt is one try of a delivery, as logged for admins.
@@ -201,25 +202,30 @@ func (s *Store) EnabledWebhookEvents(ctx context.Context, workspaceID string) ([
 // pending one of its webhook and conversation (so a conversation's events
 // go out in order, one at a time), of enabled webhooks. The lease moves the
 // next attempt past now+lease, so another node does not take it meanwhile.
-func (s *Store) ClaimWebhookDeliveries(ctx context.Context, nodeID string, now time.Time, lease time.Duration, limit int) ([]WebhookDelivery, error) {
+// Deliveries of the webhooks of exceptWorkspaces are left (their
+// workspaces have all the calls they may have at once).
+func (s *Store) ClaimWebhookDeliveries(ctx context.Context, nodeID string, now time.Time, lease time.Duration, limit int, exceptWorkspaces []string) ([]WebhookDelivery, error) {
 	if s.commits != nil { // a write: the writer's
 		return alone(ctx, s.commits, func(tx *Store) ([]WebhookDelivery, error) {
-			return tx.ClaimWebhookDeliveries(ctx, nodeID, now, lease, limit)
+			return tx.ClaimWebhookDeliveries(ctx, nodeID, now, lease, limit, exceptWorkspaces)
 		})
 	}
-	lock := ""
+	lock, except := "", ""
 	if s.dialect == Postgres {
 		lock = ` FOR UPDATE OF d SKIP LOCKED`
+	}
+	if len(exceptWorkspaces) > 0 {
+		except = ` AND w.workspace_id NOT IN (` + placeholders(len(exceptWorkspaces)) + `)`
 	}
 	rows, err := s.query(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ?, attempts = attempts + 1, claimed_by = ?
 		WHERE (webhook_id, event_id) IN (
 			SELECT d.webhook_id, d.event_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.disabled_at IS NULL
+			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.disabled_at IS NULL`+except+`
 			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.order_key = d.order_key
 				AND e.status = 'pending' AND e.event_id < d.event_id)
 			ORDER BY d.next_attempt_at LIMIT ?`+lock+`)
 		RETURNING webhook_id, event_id, order_key, attempts, created_at`,
-		micros(now.Add(lease)), nullIfEmpty(nodeID), micros(now), limit)
+		append(append([]any{micros(now.Add(lease)), nullIfEmpty(nodeID), micros(now)}, anys(exceptWorkspaces)...), limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
 	}
@@ -243,8 +249,8 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, nodeID string, now t
 	for i := range out {
 		d := &out[i]
 		var body string
-		err := s.queryRow(ctx, `SELECT w.url, w.secret, e.type, e.body FROM webhooks w, webhook_events e WHERE w.id = ? AND e.id = ?`,
-			d.WebhookID, d.EventID).Scan(&d.URL, &d.Secret, &d.EventType, &body)
+		err := s.queryRow(ctx, `SELECT w.workspace_id, w.url, w.secret, e.type, e.body FROM webhooks w, webhook_events e WHERE w.id = ? AND e.id = ?`,
+			d.WebhookID, d.EventID).Scan(&d.WorkspaceID, &d.URL, &d.Secret, &d.EventType, &body)
 		if err != nil {
 			return nil, fmt.Errorf("claim webhook deliveries: read %s: %w", d.EventID, err)
 		}

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -167,31 +166,69 @@ func (d *Deliverer) nextDue(ctx context.Context) (*time.Time, error) {
 	return next, nil
 }
 
+// reclaimEvery is how often a round whose claims found nothing more looks
+// again while calls are still running: a delivery queued meanwhile waits
+// at most that long for a free slot, not for the slowest running call.
+const reclaimEvery = 250 * time.Millisecond
+
+// deliverDue calls the receivers of due deliveries, Parallel at once,
+// claiming more as calls end, until nothing is due and no call runs. Each
+// claimed delivery is the head of its own webhook and conversation, so the
+// calls may run together without breaking any order; a receiver that hangs
+// holds one slot, not the queue. One workspace holds at most Parallel-1
+// slots, so that its slow receivers delay only its own deliveries.
 func (d *Deliverer) deliverDue(ctx context.Context) error {
-	claim := func(ctx context.Context, limit int) ([]store.WebhookDelivery, error) {
-		return d.db.ClaimWebhookDeliveries(ctx, d.opts.NodeID, d.opts.Now(), d.opts.Lease, limit)
-	}
-	// Each claimed delivery is the head of its own webhook and
-	// conversation, so a batch may be called in parallel without breaking
-	// any order; a receiver that hangs holds one slot, not the queue.
-	handle := func(ctx context.Context, batch []store.WebhookDelivery) bool {
-		sem := make(chan struct{}, d.opts.Parallel)
-		var wg sync.WaitGroup
-		for _, it := range batch {
-			if ctx.Err() != nil {
-				break
+	slots := d.opts.Parallel
+	perWorkspace := max(1, slots-1)
+	finished := make(chan string) // the workspace of an ended call
+	calls := map[string]int{}     // workspace → calls running
+	running, drained := 0, false
+	tick := time.NewTicker(reclaimEvery)
+	defer tick.Stop()
+	var err error
+	for {
+		if !drained && err == nil && running < slots && ctx.Err() == nil {
+			// Workspaces at their share are left out; a claim takes no more
+			// than the busiest other one may still have, since all of it
+			// may be that workspace's.
+			var full []string
+			busiest := 0
+			for ws, n := range calls {
+				if n >= perWorkspace {
+					full = append(full, ws)
+				} else {
+					busiest = max(busiest, n)
+				}
 			}
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				d.deliver(ctx, it)
-			}()
+			limit := min(slots-running, perWorkspace-busiest)
+			var batch []store.WebhookDelivery
+			batch, err = d.db.ClaimWebhookDeliveries(ctx, d.opts.NodeID, d.opts.Now(), d.opts.Lease, limit, full)
+			drained = len(batch) < limit
+			for _, it := range batch {
+				calls[it.WorkspaceID]++
+				running++
+				go func() {
+					d.deliver(ctx, it)
+					finished <- it.WorkspaceID
+				}()
+			}
 		}
-		wg.Wait()
-		return ctx.Err() == nil
+		if running == 0 {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		select {
+		case ws := <-finished:
+			running--
+			if calls[ws]--; calls[ws] == 0 {
+				delete(calls, ws)
+			}
+		case <-tick.C:
+			drained = false
+		}
 	}
-	return worker.Batches(ctx, 4*d.opts.Parallel, claim, handle)
 }
 
 // Result is the outcome of one call to a receiver.
