@@ -95,10 +95,29 @@ func (b *backoff) fail(key string, now time.Time) int {
 	return f.n
 }
 
-func (b *backoff) reset(key string) {
+func (b *backoff) reset(key string) { b.take(key) }
+
+// take forgets key's failures and returns how many there were.
+func (b *backoff) take(key string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	n := 0
+	if f := b.m[key]; f != nil {
+		n = f.n
+	}
 	delete(b.m, key)
+	return n
+}
+
+// forgive forgets n of key's failures.
+func (b *backoff) forgive(key string, n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if f := b.m[key]; f != nil {
+		if f.n -= n; f.n <= 0 {
+			delete(b.m, key)
+		}
+	}
 }
 
 type loginLimits struct {
@@ -166,8 +185,10 @@ func (s *Service) Login(ctx context.Context, in LoginAttempt) (LoginResult, erro
 	if device != "" {
 		lim.byDevice.reset(device)
 	} else {
-		lim.byAccount.reset(account)
-		lim.byAddr.reset(in.Addr)
+		// The owner's own mistakes are forgiven, not the address's
+		// others: a login to an account of one's own must not clear
+		// guesses at everyone else's.
+		lim.byAddr.forgive(in.Addr, lim.byAccount.take(account))
 	}
 	tok := randomString(32)
 	if err := s.db.CreateToken(ctx, hashToken(tok), a.ID, now, now.Add(TokenLifetime)); err != nil {

@@ -1,6 +1,9 @@
 package chat
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +79,48 @@ func TestPasswordHashOfAccountsWithoutPassword(t *testing.T) {
 		if got := passwordHash(tt.agent); string(got) != string(tt.want) {
 			t.Errorf("%s: compared against %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestLoginToOwnAccountKeepsTheAddressSlowed: guesses at many accounts
+// from one address are slowed after ten; logging in to an account of
+// one's own forgives that account's mistakes only, not the guesses.
+func TestLoginToOwnAccountKeepsTheAddressSlowed(t *testing.T) {
+	ctx := context.Background()
+	f := newTypingFixture(t)
+	const addr = "203.0.113.66"
+	try := func(email, password string) string {
+		t.Helper()
+		_, err := f.svc.Login(ctx, LoginAttempt{Email: email, Password: password, Addr: addr})
+		if err == nil {
+			return "ok"
+		}
+		return ErrorCode(err)
+	}
+	spray := func(n int) string {
+		t.Helper()
+		var got []string
+		for i := range n {
+			got = append(got, try(fmt.Sprintf("user%d@example.com", i), "Summer2026!"))
+		}
+		return strings.Join(got, " ")
+	}
+	if got := spray(11); !strings.HasSuffix(got, CodeInvalidCredentials+" "+CodeRateLimited) {
+		t.Fatalf("eleven guesses: %s; want the eleventh slowed", got)
+	}
+	*f.now = f.now.Add(2 * time.Second)
+	// A typo of the owner, then the right password too soon after it.
+	if got := try("ann@example.com", "wrong") + " " + try("ann@example.com", "password123"); got != CodeInvalidCredentials+" "+CodeRateLimited {
+		t.Fatalf("owner's typo then login while slowed: %s", got)
+	}
+	*f.now = f.now.Add(10 * time.Second)
+	if got := try("ann@example.com", "password123"); got != "ok" {
+		t.Fatalf("owner's login once the delay passed: %s", got)
+	}
+	*f.now = f.now.Add(time.Minute)
+	// The ten guesses still count: the next one is checked, the one after
+	// it slowed again.
+	if got := spray(2); got != CodeInvalidCredentials+" "+CodeRateLimited {
+		t.Errorf("guesses after the owner's login: %s; want the second slowed", got)
 	}
 }
