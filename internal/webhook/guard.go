@@ -29,14 +29,15 @@ var ErrForbidden = errors.New("forbidden webhook destination")
 // blocked holds the ranges that are never a public receiver, beyond what
 // netip's predicates name: shared address space (carrier NAT, Alibaba's
 // metadata address), IETF protocol assignments (Oracle's metadata),
-// benchmarking, documentation, reserved, NAT64 and 6to4 (which embed IPv4
-// addresses), discard-only, and documentation IPv6.
+// benchmarking, documentation, reserved, NAT64, 6to4, IPv4-compatible IPv6
+// (::/8 beyond ::1 and the mapped form) and Teredo (2001::/23: all embed
+// IPv4 addresses), discard-only, and documentation IPv6.
 var blocked = func() []netip.Prefix {
 	var out []netip.Prefix
 	for _, p := range []string{
 		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15",
 		"198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4", "255.255.255.255/32",
-		"64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "100::/64", "2001:db8::/32", "fec0::/10",
+		"64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/8", "2001::/23", "100::/64", "2001:db8::/32", "fec0::/10",
 	} {
 		out = append(out, netip.MustParsePrefix(p))
 	}
