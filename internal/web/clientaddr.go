@@ -11,8 +11,9 @@ import (
 // TCP peer's, unless the peer is one of PARLEY_TRUSTED_PROXIES: then it is
 // the right-most address of X-Forwarded-For that is not itself a trusted
 // proxy (the one the nearest untrusted hop was seen from; anything to its
-// left was written by the client and proves nothing), else X-Real-IP. With
-// no trusted proxy configured no header is ever believed.
+// left was written by the client and proves nothing); X-Real-IP only when
+// there is no X-Forwarded-For. With no trusted proxy configured no header
+// is ever believed.
 
 // maxForwardedHops bounds how many X-Forwarded-For entries are looked at.
 const maxForwardedHops = 32
@@ -23,8 +24,14 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	if !peer.IsValid() || !isTrusted(peer, trusted) {
 		return peer
 	}
-	if a, ok := forwardedFor(r.Header.Values("X-Forwarded-For"), trusted); ok {
-		return a
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		// A proxy that appends to X-Forwarded-For may pass X-Real-IP on
+		// as the client wrote it: with the first present, the second is
+		// never believed, even when the first names nobody usable.
+		if a, ok := forwardedFor(xff, trusted); ok {
+			return a
+		}
+		return peer
 	}
 	if a, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
 		return a.Unmap()

@@ -123,8 +123,19 @@ func TestVisitorLimitsBehindTrustedProxy(t *testing.T) {
 	if made, _, _ := newVisitors(t, s, 2, map[string]string{"X-Real-IP": "203.0.113.3"}); made != 2 {
 		t.Fatalf("X-Real-IP client: %d made, want 2", made)
 	}
+	// With X-Forwarded-For, X-Real-IP is not believed, even when the
+	// former names nobody but the proxy: clients claiming a new address
+	// each time share the proxy's bucket.
+	made := 0
+	for i := range 35 {
+		n, _, _ := newVisitors(t, s, 1, map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Real-IP": fmt.Sprintf("203.0.113.%d", 100+i)})
+		made += n
+	}
+	if made != 30 {
+		t.Fatalf("clients claiming X-Real-IP behind an X-Forwarded-For of the proxy: %d made, want 30", made)
+	}
 	// The site's bucket: 300 in a burst whatever the addresses.
-	total := 37
+	total := 67
 	for i := 0; total < 300; i++ {
 		made, _, _ := newVisitors(t, s, 30, fwd(fmt.Sprintf("10.1.%d.1", i)))
 		total += made
