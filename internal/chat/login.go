@@ -122,6 +122,9 @@ func (b *backoff) forgive(key string, n int) {
 
 type loginLimits struct {
 	byAccount, byAddr, byDevice *backoff
+	// byPair counts an account's failures from one address: what a login
+	// to that account from that address forgives the address.
+	byPair *backoff
 }
 
 func newLoginLimits() loginLimits {
@@ -134,8 +137,12 @@ func newLoginLimits() loginLimits {
 		// 15 minutes.
 		byAddr:   newBackoff(10, time.Second, 15*time.Minute),
 		byDevice: newBackoff(5, time.Second, time.Minute),
+		byPair:   newBackoff(0, 0, 0),
 	}
 }
+
+// pair is the key of an account's failures from one address.
+func pair(account, addr string) string { return account + " " + addr }
 
 // LoginAttempt is what a login form or call sends.
 type LoginAttempt struct {
@@ -185,10 +192,11 @@ func (s *Service) Login(ctx context.Context, in LoginAttempt) (LoginResult, erro
 	if device != "" {
 		lim.byDevice.reset(device)
 	} else {
-		// The owner's own mistakes are forgiven, not the address's
-		// others: a login to an account of one's own must not clear
-		// guesses at everyone else's.
-		lim.byAddr.forgive(in.Addr, lim.byAccount.take(account))
+		// The owner's own mistakes from this address are forgiven, not
+		// the address's others: a login to an account of one's own must
+		// not clear guesses at everyone else's.
+		lim.byAccount.reset(account)
+		lim.byAddr.forgive(in.Addr, lim.byPair.take(pair(account, in.Addr)))
 	}
 	tok := randomString(32)
 	if err := s.db.CreateToken(ctx, hashToken(tok), a.ID, now, now.Add(TokenLifetime)); err != nil {
@@ -252,6 +260,7 @@ func (s *Service) loginFailed(account, addr, device string, now time.Time) {
 	if device != "" {
 		attrs = append(attrs, "known_device", true, "device_failures", lim.byDevice.fail(device, now))
 	} else {
+		lim.byPair.fail(pair(account, addr), now)
 		attrs = append(attrs, "account_failures", lim.byAccount.fail(account, now), "address_failures", lim.byAddr.fail(addr, now))
 	}
 	s.log.Warn("login failed", attrs...)
