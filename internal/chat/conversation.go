@@ -204,7 +204,8 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 			Author: model.Author{Kind: model.AuthorAgent, ID: &a.ID, Name: &a.Name, AvatarURL: s.avatarURL(a.AvatarID)},
 			Kind:   kind, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: now, AsksEmail: asksEmail}
 		// The conversation, its workspace and whether it has webhooks, read
-		// once: the conversation after the writes is derived from it.
+		// once: on SQLite the conversation after the writes is derived
+		// from it (see store.CreateReply), on PostgreSQL read again.
 		target, err := tx.MessageTarget(ctx, a.WorkspaceID, conversationID)
 		if err != nil {
 			return notFound(err, "conversation")
@@ -225,7 +226,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 			if conv, derived, err = tx.CreateReply(ctx, before, msg, before.Assignee == nil); err != nil {
 				return err
 			}
-		} else if conv, err = tx.CreateComment(ctx, before, msg); err != nil {
+		} else if conv, derived, err = tx.CreateComment(ctx, before, msg); err != nil {
 			return err
 		}
 		if err := attachUploads(ctx, tx, &msg, attachmentIDs, func(u store.Upload) bool { return u.ConversationID == conversationID }); err != nil {

@@ -95,19 +95,13 @@ var messageTargetSelect = conversationColumns + `,
 	WHERE c.id = ? AND c.workspace_id = ?`
 
 // MessageTarget reads conversation id of a workspace for an agent's
-// message, in one statement; on PostgreSQL it locks the conversation's
-// row, as the message's UPDATE would, so that no other transaction
-// changes it between this read and that write (SQLite has one writer).
+// message, in one statement.
 func (s *Store) MessageTarget(ctx context.Context, workspaceID, id string) (MessageTarget, error) {
 	var (
 		t  MessageTarget
 		ws workspaceScan
 	)
-	q := messageTargetSelect
-	if s.dialect == Postgres {
-		q += ` FOR UPDATE OF c`
-	}
-	c, err := scanConversation(withExtra{s.queryRow(ctx, q, id, workspaceID), ws.dest(&t.Webhooks)})
+	c, err := scanConversation(withExtra{s.queryRow(ctx, messageTargetSelect, id, workspaceID), ws.dest(&t.Webhooks)})
 	if err != nil {
 		return t, fmt.Errorf("get conversation %s: %w", id, err)
 	}

@@ -354,7 +354,7 @@ func TestCreateVisitorMessage(t *testing.T) {
 					}
 					// The derived conversation is the stored one, unless a
 					// newer message made it unsure.
-					if want := m.ID > before.ActivityID; ok != want {
+					if want := m.ID > before.ActivityID && db.Dialect() == store.SQLite; ok != want {
 						t.Errorf("derived ok %v, want %v", ok, want)
 					}
 					if ok {

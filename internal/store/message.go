@@ -108,41 +108,46 @@ func (s *Store) CreateReply(ctx context.Context, c model.Conversation, m model.M
 		}
 		c.Assignee = a
 	}
-	after, ok = touched(c, m)
+	after, ok = s.touched(c, m)
 	return after, ok, nil
 }
 
 // touched is conversation c as the statement that stores its public message
 // m leaves it, with the columns conversationSelect reads that m moves: open,
 // touched at m's time, m its newest activity and its preview. ok is false
-// when a message newer than m is stored: the preview may then be either.
-func touched(c model.Conversation, m model.Message) (model.Conversation, bool) {
+// when a message newer than m is stored (the preview may then be either),
+// and on PostgreSQL, where another node's transaction may have changed the
+// conversation, its visitor or its assignee between the read of c and
+// this write (the read took no lock): only SQLite's one writer makes c,
+// read in the same transaction, the state this write started from.
+func (s *Store) touched(c model.Conversation, m model.Message) (model.Conversation, bool) {
 	c.Status, c.LastMessageAt = "open", fromMicros(micros(m.CreatedAt))
 	if m.ID <= c.ActivityID {
 		return c, false
 	}
 	c.ActivityID, c.LastMessage = m.ID, preview(m.Body)
-	return c, true
+	return c, s.dialect == SQLite
 }
 
 // CreateComment is CreateMessage for an agent's internal note, with what
 // it does to its conversation c in one statement: the conversation is
 // touched at m.CreatedAt. c is the conversation as this transaction read
 // it (MessageTarget); CreateComment returns it as the note leaves it (a
-// note is not a conversation's preview).
-func (s *Store) CreateComment(ctx context.Context, c model.Conversation, m model.Message) (model.Conversation, error) {
+// note is not a conversation's preview), and ok false where it cannot
+// tell (on PostgreSQL: see touched).
+func (s *Store) CreateComment(ctx context.Context, c model.Conversation, m model.Message) (after model.Conversation, ok bool, err error) {
 	if err := s.insertMessage(ctx, m); err != nil {
-		return c, err
+		return c, false, err
 	}
-	_, err := s.exec(ctx, `UPDATE conversations SET last_message_at = ?,
+	_, err = s.exec(ctx, `UPDATE conversations SET last_message_at = ?,
 		activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END
 		WHERE id = ? AND workspace_id = ?`, micros(m.CreatedAt), m.ID, m.ID, m.ConversationID, m.WorkspaceID)
 	if err != nil {
-		return c, fmt.Errorf("touch conversation %s for a note: %w", m.ConversationID, err)
+		return c, false, fmt.Errorf("touch conversation %s for a note: %w", m.ConversationID, err)
 	}
 	c.LastMessageAt = fromMicros(micros(m.CreatedAt))
 	c.ActivityID = max(c.ActivityID, m.ID)
-	return c, nil
+	return c, s.dialect == SQLite, nil
 }
 
 // CreateVisitorMessage is CreateMessage for a visitor's message, with what
@@ -166,7 +171,7 @@ func (s *Store) CreateVisitorMessage(ctx context.Context, c model.Conversation, 
 	if c.AgentReadID == nil || m.ID > *c.AgentReadID {
 		c.Unread++
 	}
-	after, ok = touched(c, m)
+	after, ok = s.touched(c, m)
 	return after, ok, nil
 }
 

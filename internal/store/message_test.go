@@ -233,15 +233,17 @@ func TestCreateReply(t *testing.T) {
 					return err
 				}
 				var ok bool
-				if derived, ok, err = tx.CreateReply(ctx, target.Conversation, m, claim); err == nil && !ok {
-					t.Error("CreateReply could not tell the conversation after the newest message")
-				}
+				derived, ok, err = tx.CreateReply(ctx, target.Conversation, m, claim)
+				// Derived on SQLite's one writer only.
+				check(t, "derived", ok, db.Dialect() == store.SQLite)
 				return err
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			check(t, "conversation derived by CreateReply", derived, get(c))
+			if db.Dialect() == store.SQLite {
+				check(t, "conversation derived by CreateReply", derived, get(c))
+			}
 			return m
 		}
 
@@ -293,7 +295,9 @@ func TestCreateComment(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			derived, err = tx.CreateComment(ctx, target.Conversation, m)
+			var ok bool
+			derived, ok, err = tx.CreateComment(ctx, target.Conversation, m)
+			check(t, "derived", ok, db.Dialect() == store.SQLite)
 			return err
 		})
 		if err != nil {
@@ -303,7 +307,9 @@ func TestCreateComment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(t, "conversation derived by CreateComment", derived, got)
+		if db.Dialect() == store.SQLite {
+			check(t, "conversation derived by CreateComment", derived, got)
+		}
 		check(t, "activity", got.ActivityID, m.ID)
 		check(t, "preview", *got.LastMessage, "a question")
 		check(t, "last message at", got.LastMessageAt, stored(at(time.Hour)))
