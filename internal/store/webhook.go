@@ -198,6 +198,11 @@ func (s *Store) EnabledWebhookEvents(ctx context.Context, workspaceID string) ([
 	return evs, nil
 }
 
+// firstOfItsConversation keeps, of webhook_deliveries d, the first pending
+// delivery of each webhook and conversation (order key).
+const firstOfItsConversation = `AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id
+	AND e.order_key = d.order_key AND e.status = 'pending' AND e.event_id < d.event_id)`
+
 // ClaimWebhookDeliveries leases up to limit due deliveries, each the oldest
 // pending one of its webhook and conversation (so a conversation's events
 // go out in order, one at a time), of enabled webhooks. The lease moves the
@@ -221,8 +226,7 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, nodeID string, now t
 		WHERE (webhook_id, event_id) IN (
 			SELECT d.webhook_id, d.event_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
 			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.disabled_at IS NULL`+except+`
-			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.order_key = d.order_key
-				AND e.status = 'pending' AND e.event_id < d.event_id)
+			`+firstOfItsConversation+`
 			ORDER BY d.next_attempt_at LIMIT ?`+lock+`)
 		RETURNING webhook_id, event_id, order_key, attempts, created_at`,
 		append(append([]any{micros(now.Add(lease)), nullIfEmpty(nodeID), micros(now)}, anys(exceptWorkspaces)...), limit)...)
@@ -260,11 +264,13 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, nodeID string, now t
 }
 
 // NextWebhookDue returns the earliest attempt time of a pending delivery of
-// an enabled webhook, or nil.
+// an enabled webhook that ClaimWebhookDeliveries could take (the first
+// pending one of its webhook and conversation), or nil. A later event of
+// a conversation waits for its earlier one's retry, not its own time.
 func (s *Store) NextWebhookDue(ctx context.Context) (*time.Time, error) {
 	var v sql.NullInt64
 	err := s.queryRow(ctx, `SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-		WHERE d.status = 'pending' AND w.disabled_at IS NULL`).Scan(&v)
+		WHERE d.status = 'pending' AND w.disabled_at IS NULL `+firstOfItsConversation).Scan(&v)
 	if err != nil {
 		return nil, fmt.Errorf("next webhook due: %w", err)
 	}
