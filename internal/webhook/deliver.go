@@ -83,6 +83,8 @@ type Deliverer struct {
 	opts   Options
 	log    *slog.Logger
 	loop   *worker.Worker
+	// queued tells a round whose calls still run that an event was queued.
+	queued chan struct{}
 }
 
 // NewClient returns the HTTP client of deliveries: no proxy (a proxy would
@@ -142,13 +144,21 @@ func New(db *store.DB, opts Options) *Deliverer {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	d := &Deliverer{db: db, client: NewClient(opts.AllowPrivate, opts.Timeout), opts: opts, log: opts.Logger}
+	d := &Deliverer{db: db, client: NewClient(opts.AllowPrivate, opts.Timeout), opts: opts, log: opts.Logger,
+		queued: make(chan struct{}, 1)}
 	d.loop = worker.New(worker.Config{Name: "webhooks", Work: d.deliverDue, NextDue: d.nextDue, Now: opts.Now, Logger: opts.Logger})
 	return d
 }
 
-// Kick wakes the deliverer (an event was queued, a webhook enabled).
-func (d *Deliverer) Kick() { d.loop.Kick() }
+// Kick wakes the deliverer (an event was queued, a webhook enabled), or
+// tells its running round to claim again.
+func (d *Deliverer) Kick() {
+	d.loop.Kick()
+	select {
+	case d.queued <- struct{}{}:
+	default:
+	}
+}
 
 // Run delivers until ctx ends.
 func (d *Deliverer) Run(ctx context.Context) { d.loop.Run(ctx) }
@@ -167,16 +177,18 @@ func (d *Deliverer) nextDue(ctx context.Context) (*time.Time, error) {
 }
 
 // reclaimEvery is how often a round whose claims found nothing more looks
-// again while calls are still running: a delivery queued meanwhile waits
-// at most that long for a free slot, not for the slowest running call.
-const reclaimEvery = 250 * time.Millisecond
+// again while calls are still running, for what no Kick announces (a
+// retry falling due, another node's event); an event this node queues
+// claims at once (Kick), a slot permitting, not after the slowest call.
+const reclaimEvery = time.Second
 
 // deliverDue calls the receivers of due deliveries, Parallel at once,
-// claiming more as calls end, until nothing is due and no call runs. Each
-// claimed delivery is the head of its own webhook and conversation, so the
-// calls may run together without breaking any order; a receiver that hangs
-// holds one slot, not the queue. One workspace holds at most Parallel-1
-// slots, so that its slow receivers delay only its own deliveries.
+// claiming more as calls end or events are queued, until nothing is due
+// and no call runs. Each claimed delivery is the head of its own webhook
+// and conversation, so the calls may run together without breaking any
+// order; a receiver that hangs holds one slot, not the queue. One
+// workspace holds at most Parallel-1 slots, so that its slow receivers
+// delay only its own deliveries.
 func (d *Deliverer) deliverDue(ctx context.Context) error {
 	slots := d.opts.Parallel
 	perWorkspace := max(1, slots-1)
@@ -225,6 +237,8 @@ func (d *Deliverer) deliverDue(ctx context.Context) error {
 			if calls[ws]--; calls[ws] == 0 {
 				delete(calls, ws)
 			}
+		case <-d.queued:
+			drained = false
 		case <-tick.C:
 			drained = false
 		}
