@@ -83,8 +83,8 @@ func (s *Store) CreateHistoryLine(ctx context.Context, m model.Message) error {
 //
 // c is the conversation as this transaction read it (MessageTarget);
 // CreateReply returns it as the reply leaves it, derived rather than read
-// again, and ok false when it cannot tell: when a message newer than m is
-// stored (ids from another node's clock), the preview may be either.
+// again, and ok false when it cannot tell (see touched): the caller then
+// reads it.
 func (s *Store) CreateReply(ctx context.Context, c model.Conversation, m model.Message, claim bool) (after model.Conversation, ok bool, err error) {
 	if err := s.insertMessage(ctx, m); err != nil {
 		return c, false, err
