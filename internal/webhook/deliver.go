@@ -234,6 +234,11 @@ func (d *Deliverer) deliverDue(ctx context.Context) error {
 		select {
 		case ws := <-finished:
 			running--
+			if calls[ws] == perWorkspace {
+				// The last claim left this workspace out: what it has
+				// due may go now.
+				drained = false
+			}
 			if calls[ws]--; calls[ws] == 0 {
 				delete(calls, ws)
 			}

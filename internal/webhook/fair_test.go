@@ -70,3 +70,46 @@ func TestSlowReceiverDelaysOnlyItsWorkspace(t *testing.T) {
 	}
 	releaseOnce.Do(func() { close(release) })
 }
+
+// TestBacklogOfOneWorkspaceFlows: a workspace with more due deliveries
+// than its share of the slots gets the next one claimed as each call ends,
+// not at the deliverer's once-a-second look, even while one of its calls
+// hangs (which made a backlog crawl at six deliveries a second).
+func TestBacklogOfOneWorkspaceFlows(t *testing.T) {
+	s := apptest.Start(t, map[string]string{
+		"PARLEY_DATABASE_URL":          "sqlite:" + filepath.Join(t.TempDir(), "parley.db"),
+		"PARLEY_WEBHOOK_ALLOW_PRIVATE": "1",
+		"PARLEY_RATE_LIMITS":           "off",
+	})
+	// The receiver holds every call until the backlog is queued, then
+	// answers all but the first, which hangs until the test ends.
+	queued, release := make(chan struct{}), make(chan struct{})
+	var calls, answered atomic.Int32
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first := calls.Add(1) == 1
+		select {
+		case <-queued:
+		case <-r.Context().Done():
+			return
+		}
+		if first {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		answered.Add(1)
+	}))
+	t.Cleanup(func() { close(release); rcv.Close() })
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	s.Do("POST", "/api/v1/webhooks", a.Token, map[string]any{"url": rcv.URL + "/hook", "events": []string{"message.created"}}, http.StatusCreated, nil)
+	const n = 120
+	for range n {
+		say(t, s, newVisitor(t, s), "hello")
+	}
+	apptest.Eventually(t, 10*time.Second, "the workspace's share of calls made", func() bool { return calls.Load() == 7 })
+	close(queued)
+	apptest.Eventually(t, 5*time.Second, "the backlog delivered beside the hanging call", func() bool { return answered.Load() == n-1 })
+}
