@@ -145,18 +145,23 @@ func (db *DB) DeleteWebhook(ctx context.Context, workspaceID, id string) error {
 
 // EnableWebhook enables a disabled webhook again: its pending deliveries
 // are due at once.
-func (s *Store) EnableWebhook(ctx context.Context, workspaceID, id string, now time.Time) error {
-	res, err := s.exec(ctx, `UPDATE webhooks SET disabled_at = NULL, disabled_reason = NULL, failing_since = NULL WHERE id = ? AND workspace_id = ?`, id, workspaceID)
-	if err != nil {
-		return fmt.Errorf("enable webhook %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("enable webhook %s: %w", id, ErrNotFound)
-	}
-	if _, err := s.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE webhook_id = ? AND status = 'pending'`, micros(now), id); err != nil {
-		return fmt.Errorf("enable webhook %s: %w", id, err)
-	}
-	return nil
+func (db *DB) EnableWebhook(ctx context.Context, workspaceID, id string, now time.Time) error {
+	// One transaction: a claim between the two statements would take a
+	// delivery that the second then makes due again, and it would go out
+	// twice.
+	return db.InTx(ctx, func(tx *Store) error {
+		res, err := tx.exec(ctx, `UPDATE webhooks SET disabled_at = NULL, disabled_reason = NULL, failing_since = NULL WHERE id = ? AND workspace_id = ?`, id, workspaceID)
+		if err != nil {
+			return fmt.Errorf("enable webhook %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("enable webhook %s: %w", id, ErrNotFound)
+		}
+		if _, err := tx.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE webhook_id = ? AND status = 'pending'`, micros(now), id); err != nil {
+			return fmt.Errorf("enable webhook %s: %w", id, err)
+		}
+		return nil
+	})
 }
 
 // QueueWebhookEvent records an event for every enabled webhook of the
