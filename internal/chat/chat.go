@@ -305,17 +305,18 @@ func workspaceName(raw string) (string, error) {
 // characters, line and paragraph separators (a line break, a tab) is one
 // space, and the bidirectional embeddings, overrides and isolates, which
 // make a name read as other text (in the dashboard, the widget, an email's
-// greeting), are dropped; the joiners and marks that scripts need stay.
-// Spaces at either end are trimmed.
+// greeting), are dropped with the zero-width space (disguisesName); the
+// joiners and marks that scripts need stay. Spaces at either end are
+// trimmed.
 func oneLine(s string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return breaksLine(r) || overridesDirection(r) }) {
+	if !strings.ContainsFunc(s, func(r rune) bool { return breaksLine(r) || disguisesName(r) }) {
 		return strings.TrimSpace(s)
 	}
 	var b strings.Builder
 	space := false
 	for _, r := range s {
 		switch {
-		case overridesDirection(r):
+		case disguisesName(r):
 		case breaksLine(r):
 			space = true
 		default:
@@ -331,5 +332,10 @@ func oneLine(s string) string {
 
 func breaksLine(r rune) bool { return unicode.In(r, unicode.Cc, unicode.Zl, unicode.Zp) }
 
-// overridesDirection reports U+202A–U+202E and U+2066–U+2069.
-func overridesDirection(r rune) bool { return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 }
+// disguisesName reports what makes a name read as another: the
+// bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+// U+2066–U+2069), and the invisible zero-width space, word joiner and byte
+// order mark ("Al\u200bice" for "Alice").
+func disguisesName(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x200B || r == 0x2060 || r == 0xFEFF
+}

@@ -118,6 +118,8 @@ func TestNames(t *testing.T) {
 		{"Ali \u2067\u05E9\u05DC\u05D5\u05DD\u2069 Ben", "Ali \u05E9\u05DC\u05D5\u05DD Ben"},
 		{"\u0645\u0647\u200C\u0633\u0627", "\u0645\u0647\u200C\u0633\u0627"}, // a Persian name keeps its ZWNJ
 		{"\U0001F469\u200D\U0001F4BB Kim", "\U0001F469\u200D\U0001F4BB Kim"}, // an emoji sequence keeps its ZWJ
+		{"Al\u200Bice\uFEFF", "Alice"},                                       // no name passing for another
+		{"\u05D3\u05E0\u05D4\u200F", "\u05D3\u05E0\u05D4\u200F"},             // a right-to-left mark stays
 		{"\n\u202E\t", ""},
 	}
 	for _, tc := range tests {
