@@ -295,8 +295,11 @@ func cleanName(raw string) (*string, error) {
 // it cannot be one.
 func workspaceName(raw string) (string, error) {
 	n := oneLine(raw)
-	if n == "" || utf8.RuneCountInString(n) > 100 {
-		return "", newError(CodeBadRequest, "a workspace name has 1 to 100 characters")
+	switch {
+	case n == "":
+		return "", newError(CodeBadRequest, "a workspace name cannot be blank")
+	case utf8.RuneCountInString(n) > 100:
+		return "", newError(CodeBadRequest, "a workspace name has at most 100 characters")
 	}
 	return n, nil
 }

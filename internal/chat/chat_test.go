@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -140,7 +141,13 @@ func TestNames(t *testing.T) {
 	if n, err := workspaceName("Acme\nSupport\u202E"); err != nil || n != "Acme Support" {
 		t.Errorf("workspace name %q, %v; want %q", n, err, "Acme Support")
 	}
-	if _, err := workspaceName("\r\n"); err == nil {
-		t.Error("a workspace name of a line break alone was taken")
+	for raw, want := range map[string]string{
+		"\r\n":                   "a workspace name cannot be blank",
+		strings.Repeat("K", 101): "a workspace name has at most 100 characters",
+	} {
+		var e *Error
+		if _, err := workspaceName(raw); !errors.As(err, &e) || e.Message != want {
+			t.Errorf("workspace name %q: %v, want %q", raw, err, want)
+		}
 	}
 }
