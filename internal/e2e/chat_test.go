@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parleychat/parley/internal/apptest"
@@ -354,4 +355,46 @@ func TestUserTextIsShownAsText(t *testing.T) {
 	if n := eval[int](visitor, inWidget(`sr.querySelectorAll('[data-parley="messages"] script, [data-parley="messages"] img, [data-parley="messages"] b').length`)); n != 0 {
 		t.Errorf("widget: %d injected elements", n)
 	}
+}
+
+// A conversation opened in a tab nobody looks at (in the background,
+// restored with the browser) is not read: the visitor sees no "Seen" and
+// the team's unread count stays until the tab is shown.
+func TestConversationOpenedInAHiddenTab(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	agent := newTab(t, "agent")
+	visitor := newTab(t, "visitor")
+	loginDashboard(agent, srv.URL, "ada@example.com")
+
+	openWidget(visitor, srv.URL+"/demo")
+	visitor.waitFor("the widget to show agents online", inWidget(`$('status').textContent === 'online'`), 10*time.Second)
+	skipOptionalForm(visitor)
+	typeInWidget(visitor, "Anyone there?")
+	visitor.waitFor("the widget to confirm the message", inWidget(`$$('message').some((m) => m.getAttribute('data-id') && m.textContent.includes('Anyone there?'))`), 10*time.Second)
+	v, convID := conversationOf(t, srv, eval[string](visitor, `window.Parley.visitorToken()`))
+
+	// The agent's next page loads hidden until the test shows it.
+	ctx, cancel := context.WithTimeout(agent.ctx, 20*time.Second)
+	defer cancel()
+	const hidden = `(() => { window.__shown = false;
+		Object.defineProperty(document, 'visibilityState', { get: () => window.__shown ? 'visible' : 'hidden' });
+		Object.defineProperty(document, 'hidden', { get: () => !window.__shown }); })()`
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: hidden}); err != nil {
+		t.Fatalf("hide the tab: %v", err)
+	}
+	agent.do("load the conversation", chromedp.Navigate(srv.URL+"/dashboard/conversations/"+convID))
+	agent.waitFor("the conversation page", `!!document.querySelector('[data-testid="reply-body"]')`, 10*time.Second)
+	waitLive(agent)
+	time.Sleep(time.Second) // what a wrong read would have sent by now
+	if eval[bool](visitor, inWidget(`$$('message').some((m) => m.getAttribute('data-status') === 'seen')`)) {
+		t.Fatal(`the visitor sees "Seen" for a conversation loaded in a hidden tab`)
+	}
+	if c, err := srv.App.Chat.Conversation(context.Background(), model.Agent{WorkspaceID: v.WorkspaceID}, convID); err != nil || c.Unread != 1 {
+		t.Fatalf("unread %d (%v) with the conversation loaded in a hidden tab, want 1", c.Unread, err)
+	}
+
+	// Shown: read, and the visitor is told.
+	eval[bool](agent, `(window.__shown = true, document.dispatchEvent(new Event('visibilitychange')), true)`)
+	visitor.waitFor(`"Seen" once the tab is shown`, inWidget(`$$('message').some((m) => m.textContent.includes('Anyone there?') && m.getAttribute('data-status') === 'seen')`), 10*time.Second)
 }

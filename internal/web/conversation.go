@@ -14,8 +14,11 @@ import (
 // reopen and visitor forms, and its partial that dashboard.js refetches.
 
 func (s *Server) dashConversation(w http.ResponseWriter, r *http.Request, sess *session) {
-	// Opening a conversation is seeing it.
-	cv, err := s.svc.MarkSeenByAgent(r.Context(), sess.agent, r.PathValue("id"))
+	// The page does not mark the conversation seen: a page loaded in a tab
+	// nobody looks at (opened in the background, restored) is not seen,
+	// and the visitor would be told "Seen". dashboard.js marks it once the
+	// page is visible (markSeen); the page itself shows it as read.
+	cv, err := s.svc.Conversation(r.Context(), sess.agent, r.PathValue("id"))
 	if err != nil {
 		s.failPage(w, r, sess, err)
 		return

@@ -149,6 +149,12 @@ func (s *Server) fillList(ctx context.Context, p *page, sess *session, st listSt
 	}
 	p.Items = make([]convItem, 0, len(list.Conversations))
 	for _, cv := range list.Conversations {
+		if cv.ID == current && cv.Unread > 0 {
+			// The open conversation is read for whoever has it open; the
+			// page's script records it once the page is seen.
+			cv.Unread = 0
+			p.Unread = max(0, p.Unread-1)
+		}
 		it := convItem{ID: cv.ID, Href: conversationHref(cv.ID, st), Name: visitorName(cv.Visitor),
 			Channel: cv.Channel, Status: cv.Status, Unread: cv.Unread, Active: cv.ID == current,
 			Online: cv.Visitor.Online, Time: c.stamp(cv.LastMessageAt), Ago: c.ago(cv.LastMessageAt)}

@@ -754,6 +754,9 @@
     if (D.visibilityState !== 'visible') return;
     if (readOwed) markSeen();
   });
+  // The page's load does not mark its conversation seen (a tab nobody
+  // looks at is not reading): it is marked here, once the page is seen.
+  markSeen();
 
   // ---- refetching the partials -----------------------------------------------
 
