@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/parleychat/parley/internal/model"
@@ -198,7 +197,7 @@ func (db *DB) DropOldestVisitorUploads(ctx context.Context, workspaceID string, 
 		return 0, nil
 	}
 	// One sent meanwhile is no longer an upload: it stays.
-	n, err := db.deleteUploads(ctx, "id IN (?"+strings.Repeat(", ?", len(ids)-1)+")", ids...)
+	n, err := db.deleteUploads(ctx, "id IN ("+placeholders(len(ids))+")", ids...)
 	if err != nil {
 		return 0, fmt.Errorf("drop unsent visitor uploads: %w", err)
 	}
