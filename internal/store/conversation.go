@@ -174,17 +174,11 @@ func (s *Store) SeenVisitorMessage(ctx context.Context, conversationID string) (
 }
 
 // LatestConversationIDOfVisitor is the id of LatestConversationOfVisitor's
-// conversation, read alone (a widget's session needs nothing else).
+// conversation, without the conversation (a widget's session needs
+// nothing else).
 func (s *Store) LatestConversationIDOfVisitor(ctx context.Context, visitorID, channel string) (string, error) {
-	var id string
-	err := s.queryRow(ctx, `SELECT c.id FROM conversations c`+newestConversation, visitorID, channel).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return "", fmt.Errorf("get conversation of visitor %s: %w", visitorID, err)
-	}
-	return id, nil
+	id, _, err := s.LatestConversationSeenOfVisitor(ctx, visitorID, channel)
+	return id, err
 }
 
 // ConversationIDsOfVisitors lists the ids of the conversations of the
