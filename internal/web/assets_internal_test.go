@@ -1,6 +1,10 @@
 package web
 
-import "testing"
+import (
+	"bytes"
+	"regexp"
+	"testing"
+)
 
 func TestPickEncoding(t *testing.T) {
 	tests := []struct {
@@ -34,9 +38,9 @@ func TestPickEncoding(t *testing.T) {
 func TestAssetsCompressed(t *testing.T) {
 	// Not when the asset is made (every command would pay for it), on
 	// first use.
-	a := newAsset("widget.js", widgetAsset.contentType, widgetAsset.raw)
-	if a.gz != nil || a.br != nil {
-		t.Fatal("asset compressed before it was asked for")
+	a := newAsset("widget.js", widgetAsset.contentType, widgetAsset.source)
+	if a.raw != nil || a.gz != nil || a.br != nil {
+		t.Fatal("asset minified or compressed before it was asked for")
 	}
 	if gz, br := a.encodings(); gz == nil || br == nil {
 		t.Fatalf("first use: gzip %d bytes, brotli %d bytes", len(gz), len(br))
@@ -45,11 +49,52 @@ func TestAssetsCompressed(t *testing.T) {
 	CompressAssets()
 	for name, a := range staticFiles {
 		if a.gz == nil || a.br == nil {
-			t.Errorf("%s: gzip %d bytes, brotli %d bytes: want both smaller than %d", name, len(a.gz), len(a.br), len(a.raw))
+			t.Errorf("%s: gzip %d bytes, brotli %d bytes: want both smaller than %d", name, len(a.gz), len(a.br), len(a.source))
 		}
 	}
 	if widgetAsset.br == nil || len(widgetAsset.br) >= len(widgetAsset.gz) {
 		t.Errorf("widget.js: brotli %d bytes, gzip %d bytes", len(widgetAsset.br), len(widgetAsset.gz))
 	}
-	t.Logf("widget.js: %d bytes, %d gzip, %d brotli", len(widgetAsset.raw), len(widgetAsset.gz), len(widgetAsset.br))
+}
+
+// TestAssetsMinified checks that the scripts and the style sheet are served
+// minified, in the syntax their sources are written in (a visitor's older
+// browser runs the widget), and that a file esbuild does not minify, or
+// cannot read, is served as written.
+func TestAssetsMinified(t *testing.T) {
+	newer := regexp.MustCompile(`catch\s*\{|\?\?|\?\.[^0-9]`) // ES2019 and later
+	for _, a := range []*asset{widgetAsset, staticFiles["dashboard.js"], staticFiles["dashboard.css"]} {
+		raw, _ := a.plain()
+		if len(raw) > len(a.source)*85/100 {
+			t.Errorf("%s: %d bytes served for %d written, want under 85 %%", a.name, len(raw), len(a.source))
+		}
+		if bytes.Contains(raw, []byte("\n  ")) || bytes.Contains(raw, []byte("/*")) {
+			t.Errorf("%s: indentation or a comment left in what is served", a.name)
+		}
+		if m := newer.Find(raw); m != nil && newer.Find(a.source) == nil {
+			t.Errorf("%s: the minified file uses %q, newer syntax than its source", a.name, m)
+		}
+		t.Logf("%s: %d bytes written, %d served", a.name, len(a.source), len(raw))
+	}
+	for _, tt := range []struct{ name, source string }{
+		{"favicon.svg", "<svg>  <!-- a comment --> </svg>"},
+		{"broken.js", "function ( {"},
+	} {
+		if raw, _ := newAsset(tt.name, "", []byte(tt.source)).plain(); string(raw) != tt.source {
+			t.Errorf("%s: served %q, want it as written", tt.name, raw)
+		}
+	}
+}
+
+// TestWidgetSize keeps the script every visitor downloads small: it fails
+// past 20 KiB gzipped as served (minified), so that growing it is a
+// decision.
+func TestWidgetSize(t *testing.T) {
+	const limit = 20 * 1024
+	gz, br := widgetAsset.encodings()
+	if len(gz) == 0 || len(gz) >= limit {
+		t.Errorf("widget.js is %d bytes gzipped, want under %d", len(gz), limit)
+	}
+	raw, _ := widgetAsset.plain()
+	t.Logf("widget.js: %d bytes written, %d served, %d gzip, %d brotli", len(widgetAsset.source), len(raw), len(gz), len(br))
 }

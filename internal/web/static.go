@@ -48,7 +48,7 @@ func staticURL(name string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("no dashboard asset %q", name)
 	}
-	return "/dashboard/static/" + name + "?v=" + f.hash, nil
+	return "/dashboard/static/" + name + "?v=" + f.version(), nil
 }
 
 func (s *Server) dashStatic(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +58,7 @@ func (s *Server) dashStatic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cache := "no-cache"
-	if r.URL.Query().Get("v") == f.hash {
+	if r.URL.Query().Get("v") == f.version() {
 		cache = cacheImmutable
 	}
 	f.serve(w, r, cache)

@@ -141,12 +141,13 @@ func (s *Server) widgetPost(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, m)
 }
 
-// widgetAsset is widget.js, compressed once, on first use or as serve starts.
+// widgetAsset is widget.js, minified and compressed once, on first use or
+// as serve starts.
 var widgetAsset = newAsset("widget.js", "text/javascript; charset=utf-8", widget.JS)
 
 // widgetURL is the versioned path of widget.js, for the pages Parley
 // renders itself; embedding sites keep /widget.js.
-func widgetURL() string { return "/widget/widget." + widgetAsset.hash + ".js" }
+func widgetURL() string { return "/widget/widget." + widgetAsset.version() + ".js" }
 
 // widgetJS serves /widget.js, the URL in every embedding site's snippet:
 // the whole widget in one response (no loader, no redirect), cached
@@ -167,7 +168,7 @@ func (s *Server) widgetVersioned(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cache := "no-cache"
-	if hash == widgetAsset.hash {
+	if hash == widgetAsset.version() {
 		cache = cacheImmutable
 	}
 	widgetAsset.serve(w, r, cache)

@@ -3,7 +3,8 @@ package widget
 
 import _ "embed"
 
-// JS is widget.js, the dependency-free visitor chat widget, served as is.
+// JS is widget.js, the dependency-free visitor chat widget, as written
+// (Parley serves it minified).
 //
 //go:embed widget.js
 var JS []byte

