@@ -23,6 +23,7 @@ import (
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/logging"
 	"github.com/parleychat/parley/internal/store"
+	"golang.org/x/term"
 )
 
 const usage = `usage: parley <command> [flags]
@@ -111,7 +112,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		switch args[1] {
 		case "add":
-			return agentAdd(ctx, cfg, log, args[2:], stdin, stdout)
+			return agentAdd(ctx, cfg, log, args[2:], stdin, stdout, stderr)
 		case "list":
 			return agentList(ctx, cfg, log, args[2:], stdout)
 		case "remove":
@@ -313,7 +314,7 @@ func backup(ctx context.Context, cfg config.Config, args []string, stdout io.Wri
 	return nil
 }
 
-func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
+func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("agent add", flag.ContinueOnError)
 	email := fs.String("email", "", "login email")
 	name := fs.String("name", "", "display name")
@@ -334,11 +335,10 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return errors.New("agent add takes --password or --password-stdin, not both")
 	}
 	if *fromStdin {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read password: %w", err)
+		var err error
+		if *password, err = readPassword(stdin, stderr, *email); err != nil {
+			return err
 		}
-		*password = strings.TrimRight(line, "\r\n")
 	}
 	if *password == "" {
 		return errors.New("agent add needs --password or --password-stdin")
@@ -358,6 +358,39 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	}
 	fmt.Fprintln(stdout, agent.ID)
 	return nil
+}
+
+// readPassword reads the password for --password-stdin: the first line of
+// stdin, or, when stdin is a terminal, a password typed twice after a
+// prompt on stderr, without echo.
+func readPassword(stdin io.Reader, stderr io.Writer, email string) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fd := int(f.Fd())
+		fmt.Fprintf(stderr, "Password for %s: ", email)
+		first, err := term.ReadPassword(fd)
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if len(first) == 0 {
+			return "", errors.New("no password typed")
+		}
+		fmt.Fprint(stderr, "Again: ")
+		again, err := term.ReadPassword(fd)
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(first) != string(again) {
+			return "", errors.New("the two passwords typed differ")
+		}
+		return string(first), nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 func workspace(ctx context.Context, cfg config.Config, log *slog.Logger, sub string, args []string, stdout io.Writer) error {
