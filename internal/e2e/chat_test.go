@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -397,4 +398,60 @@ func TestConversationOpenedInAHiddenTab(t *testing.T) {
 	// Shown: read, and the visitor is told.
 	eval[bool](agent, `(window.__shown = true, document.dispatchEvent(new Event('visibilitychange')), true)`)
 	visitor.waitFor(`"Seen" once the tab is shown`, inWidget(`$$('message').some((m) => m.textContent.includes('Anyone there?') && m.getAttribute('data-status') === 'seen')`), 10*time.Second)
+}
+
+// TestChatStaysOpenAcrossPages: a chat the visitor left open on one page of
+// the site opens again on the next (a laptop), beside the page and without
+// taking its focus; one they closed stays closed. On a phone, where the
+// chat covers the whole page, the next page shows the page.
+func TestChatStaysOpenAcrossPages(t *testing.T) {
+	srv := startParley(t, "PARLEY_AGENT_AWAY_AFTER", "5m")
+	a := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	tests := []struct {
+		name          string
+		width, height int64
+		reopens       bool
+	}{
+		{"laptop", 1366, 900, true},
+		{"phone", 390, 844, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newTab(t, "visitor-"+tt.name)
+			v.do("viewport", chromedp.EmulateViewport(tt.width, tt.height))
+			openWidget(v, srv.URL+"/demo")
+			skipOptionalForm(v)
+			typeInWidget(v, "Looking at your prices")
+			v.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+
+			// The next page of the site (the chat's state is decided as the
+			// launcher is drawn).
+			nextPage := func(page int) bool {
+				t.Helper()
+				v.navigate(srv.URL + "/demo?page=" + strconv.Itoa(page))
+				v.waitFor("the widget launcher", inWidget(`$('launcher')`), 10*time.Second)
+				return eval[bool](v, inWidget(`!$('window').hidden`))
+			}
+			if open := nextPage(2); open != tt.reopens {
+				t.Fatalf("the chat left open is open on the next page: %v, want %v", open, tt.reopens)
+			}
+			if !tt.reopens {
+				return
+			}
+			v.waitFor("the history", inWidget(`$$('message').some((m) => m.textContent.includes('Looking at your prices'))`), 10*time.Second)
+			if eval[bool](v, `document.activeElement === document.querySelector('#parley-widget')`) {
+				t.Error("the chat opened again took the page's focus")
+			}
+			if !eval[bool](v, inWidget(`$('launcher').getAttribute('aria-expanded') === 'true'`)) {
+				t.Error("the launcher does not say the chat is open")
+			}
+			v.screenshot("laptop-1366x900-chat-open-on-the-next-page")
+
+			eval[bool](v, inWidget(`($('close').click(), true)`))
+			if nextPage(3) {
+				t.Error("the chat closed on one page is open on the next")
+			}
+		})
+	}
 }

@@ -5,11 +5,13 @@
  *   <script src="https://chat.example.com/widget.js" data-site-key="SITEKEY" async></script>
  *
  * The API base is the origin of this script's src. The visitor token is kept in
- * localStorage under "parley.visitor_token.<site key>". Everything the widget
+ * localStorage under "parley.visitor_token.<site key>"; whether the chat is
+ * open, for the next page, in sessionStorage under "parley.open.<site key>". Everything the widget
  * draws lives in an open shadow root on <div id="parley-widget">, and every
  * piece of text that comes from the server is set with textContent.
  *
- * A first-time visitor costs the page nothing but this file: the session,
+ * A first-time visitor costs the page nothing but this file and the site's
+ * look (one small, cached request): the session,
  * the history and the live connection start when the chat is opened. A
  * returning visitor (a stored token) connects at once, for the unread
  * badge and their presence.
@@ -36,6 +38,7 @@
   const SKIP_KEY = 'parley.contact_skipped.' + siteKey;
   const COLLECT_KEY = 'parley.collector_dismissed.' + siteKey;
   const OPTIN_KEY = 'parley.optin_dismissed.' + siteKey;
+  const OPEN_KEY = 'parley.open.' + siteKey; // in this tab's session storage
   const MAX_CHARS = 10000;
   const COUNTER_FROM = 9000;
   const PING_EVERY = 60000;
@@ -292,10 +295,13 @@
     render();
   }
 
-  const store = {
-    get(k) { try { return localStorage.getItem(k); } catch (e) { return null; } },
-    set(k, v) { try { localStorage.setItem(k, v); } catch (e) { /* storage disabled */ } },
-  };
+  // store keeps the visitor's choices on this site; tab those of this tab
+  // (whether the chat is open), for the site's next page. A null removes.
+  const keep = (s) => ({
+    get(k) { try { return s().getItem(k); } catch (e) { return null; } },
+    set(k, v) { try { if (v == null) s().removeItem(k); else s().setItem(k, v); } catch (e) { /* storage disabled */ } },
+  });
+  const store = keep(() => localStorage), tab = keep(() => sessionStorage);
 
   // ---- state ---------------------------------------------------------------
 
@@ -345,6 +351,10 @@
   // media query as the CSS): it is then a modal dialog and keeps the focus.
   const fullScreen = W.matchMedia('(max-width:480px),(max-height:500px)');
   const modal = () => fullScreen.matches;
+  // A chat left open on the site's previous page opens again beside this
+  // one, without taking the focus; not over a phone's whole page.
+  let restoring = !wantOpen && !modal() && tab.get(OPEN_KEY) === '1';
+  if (restoring) wantOpen = true;
 
   function h(tag, cls, text) {
     const e = D.createElement(tag);
@@ -1611,9 +1621,10 @@ button{cursor:pointer}
   }
 
   function open() {
-    if (!ready) { wantOpen = true; return; }
+    if (!ready) { wantOpen = true; restoring = false; return; }
     if (isOpen) return;
     isOpen = true;
+    tab.set(OPEN_KEY, '1');
     win.hidden = false;
     root.classList.add('open');
     launcher.setAttribute('aria-expanded', 'true');
@@ -1621,7 +1632,8 @@ button{cursor:pointer}
     setModal();
     start();
     update(true);
-    focusFirst();
+    if (!restoring) focusFirst();
+    restoring = false;
   }
 
   function setModal() {
@@ -1642,10 +1654,11 @@ button{cursor:pointer}
   }
 
   function close() {
-    if (!ready) { wantOpen = false; return; }
+    if (!ready) { wantOpen = restoring = false; tab.set(OPEN_KEY, null); return; }
     if (!isOpen) return;
     const inside = !!shadow.activeElement;
     isOpen = false;
+    tab.set(OPEN_KEY, null);
     win.hidden = true;
     root.classList.remove('open');
     launcher.setAttribute('aria-expanded', 'false');
