@@ -89,3 +89,36 @@ func TestPresenceLookedUpByItsKey(t *testing.T) {
 		t.Errorf("presence has %d indexes besides its key, want none", indexes)
 	}
 }
+
+// A conversation's message moves only the indexes a query reads by what
+// it moves (activity, the visitor's newest), a new visitor only those of
+// its lookups: the counts by workspace and the lookups by visitor search
+// an index, none walks the table, and the three indexes no query needed
+// are gone.
+func TestNoIndexWrittenForNothing(t *testing.T) {
+	ctx := t.Context()
+	db := openMigrated(t)
+	for _, q := range []string{
+		`SELECT id FROM conversations WHERE workspace_id = ? AND status = 'open'`,
+		`SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ? AND c.status = 'open'
+		AND c.visitor_message_id > COALESCE(c.agent_read_id, '')`,
+		`SELECT COALESCE(SUM(CASE WHEN c.assignee_id = ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END), 0), COUNT(*)
+		FROM conversations c WHERE c.workspace_id = ?`,
+		`SELECT id FROM conversations WHERE visitor_id = ? AND workspace_id = ? ORDER BY id`,
+		`UPDATE conversations SET returned_at = ? WHERE visitor_id = ? AND channel = 'website'`,
+	} {
+		plan := queryPlan(t, db, q, make([]any, strings.Count(q, "?"))...)
+		if len(plan) == 0 || !strings.HasPrefix(plan[0], "SEARCH ") {
+			t.Errorf("plan of %s:\n%s\nwant an index searched", q, strings.Join(plan, "\n"))
+		}
+	}
+	var left int
+	if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'
+		AND name IN ('conversations_workspace', 'conversations_visitor', 'visitors_workspace')`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d of the three unused indexes are left", left)
+	}
+}
