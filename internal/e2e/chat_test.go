@@ -449,8 +449,24 @@ func TestChatStaysOpenAcrossPages(t *testing.T) {
 			v.screenshot("laptop-1366x900-chat-open-on-the-next-page")
 
 			eval[bool](v, inWidget(`($('close').click(), true)`))
+			eval[bool](v, `(window.__page = 2, true)`)
 			if nextPage(3) {
 				t.Error("the chat closed on one page is open on the next")
+			}
+
+			// Back to page 2, from the back/forward cache, with its chat
+			// closed, though page 3 had opened it: the next page follows
+			// page 2.
+			eval[bool](v, inWidget(`($('launcher').click(), true)`))
+			v.waitFor("the chat open on page 3", inWidget(`!$('window').hidden`), 10*time.Second)
+			eval[bool](v, `(history.back(), true)`)
+			v.waitFor("page 2 again", `location.search === '?page=2' && document.readyState === 'complete'`, 10*time.Second)
+			if !eval[bool](v, `window.__page === 2`) {
+				t.Log("page 2 was loaded again, not restored from the back/forward cache: nothing more to check")
+				return
+			}
+			if nextPage(4) {
+				t.Error("the chat closed on the page restored from the back/forward cache is open on the next")
 			}
 		})
 	}

@@ -351,9 +351,11 @@
   // media query as the CSS): it is then a modal dialog and keeps the focus.
   const fullScreen = W.matchMedia('(max-width:480px),(max-height:500px)');
   const modal = () => fullScreen.matches;
-  // A chat left open on the site's previous page opens again beside this
-  // one, without taking the focus; not over a phone's whole page.
-  let restoring = !wantOpen && !modal() && tab.get(OPEN_KEY) === '1';
+  // A chat left open on the site's previous page (opened there or on the
+  // page before within half an hour) opens again beside this one, without
+  // taking the focus; not over a phone's whole page. OPEN_KEY holds when
+  // the chat was last opened, or opened again on a page.
+  let restoring = !wantOpen && !modal() && Date.now() - tab.get(OPEN_KEY) < 18e5;
   if (restoring) wantOpen = true;
 
   function h(tag, cls, text) {
@@ -1326,6 +1328,9 @@ button{cursor:pointer}
     });
     W.addEventListener('pageshow', (e) => {
       if (!e.persisted) return;
+      // Back from the back/forward cache: this page's chat is the one the
+      // next page follows, not the last other page's.
+      tab.set(OPEN_KEY, isOpen ? Date.now() : null);
       frozen = false;
       attempt = 0;
       connect();
@@ -1624,7 +1629,7 @@ button{cursor:pointer}
     if (!ready) { wantOpen = true; restoring = false; return; }
     if (isOpen) return;
     isOpen = true;
-    tab.set(OPEN_KEY, '1');
+    tab.set(OPEN_KEY, Date.now());
     win.hidden = false;
     root.classList.add('open');
     launcher.setAttribute('aria-expanded', 'true');
