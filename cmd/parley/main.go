@@ -364,33 +364,57 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 // stdin, or, when stdin is a terminal, a password typed twice after a
 // prompt on stderr, without echo.
 func readPassword(stdin io.Reader, stderr io.Writer, email string) (string, error) {
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fd := int(f.Fd())
-		fmt.Fprintf(stderr, "Password for %s: ", email)
-		first, err := term.ReadPassword(fd)
-		fmt.Fprintln(stderr)
-		if err != nil {
+	f, ok := stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
 			return "", fmt.Errorf("read password: %w", err)
 		}
-		if len(first) == 0 {
-			return "", errors.New("no password typed")
-		}
-		fmt.Fprint(stderr, "Again: ")
-		again, err := term.ReadPassword(fd)
-		fmt.Fprintln(stderr)
-		if err != nil {
-			return "", fmt.Errorf("read password: %w", err)
-		}
-		if string(first) != string(again) {
-			return "", errors.New("the two passwords typed differ")
-		}
-		return string(first), nil
+		return strings.TrimRight(line, "\r\n"), nil
 	}
-	line, err := bufio.NewReader(stdin).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
+	fd := int(f.Fd())
+	// Ctrl-C while the echo is off would leave the terminal without it
+	// (go run, for one, survives the signal and does not reset it).
+	state, err := term.GetState(fd)
+	if err != nil {
 		return "", fmt.Errorf("read password: %w", err)
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	interrupted, done := make(chan os.Signal, 1), make(chan struct{})
+	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
+	defer func() { signal.Stop(interrupted); close(done) }()
+	go func() {
+		select {
+		case <-interrupted:
+			_ = term.Restore(fd, state)
+			fmt.Fprintln(stderr)
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	ask := func(prompt string) ([]byte, error) {
+		fmt.Fprint(stderr, prompt)
+		b, err := term.ReadPassword(fd)
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return nil, fmt.Errorf("read password: %w", err)
+		}
+		return b, nil
+	}
+	first, err := ask("Password for " + email + ": ")
+	if err != nil {
+		return "", err
+	}
+	if len(first) == 0 {
+		return "", errors.New("no password typed")
+	}
+	again, err := ask("Again: ")
+	if err != nil {
+		return "", err
+	}
+	if string(first) != string(again) {
+		return "", errors.New("the two passwords typed differ")
+	}
+	return string(first), nil
 }
 
 func workspace(ctx context.Context, cfg config.Config, log *slog.Logger, sub string, args []string, stdout io.Writer) error {

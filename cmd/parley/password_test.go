@@ -3,8 +3,8 @@
 package main_test
 
 import (
-	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -43,6 +43,16 @@ func openTerminal(t *testing.T) (controller, terminal *os.File) {
 	return ptmx, tty
 }
 
+// silent reports whether the terminal's echo is off.
+func silent(t *testing.T, terminal *os.File) bool {
+	t.Helper()
+	tio, err := unix.IoctlGetTermios(int(terminal.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatalf("read the terminal's settings: %v", err)
+	}
+	return tio.Lflag&unix.ECHO == 0
+}
+
 // lockedBuffer is a bytes.Buffer written by a command while the test reads.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -61,14 +71,67 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// atTerminal is `parley agent add --password-stdin` run on a terminal.
+type atTerminal struct {
+	t                    *testing.T
+	cmd                  *exec.Cmd
+	controller, terminal *os.File
+	stdout               bytes.Buffer
+	stderr               lockedBuffer
+	echoed               chan string // what the terminal showed back, once it closed
+}
+
+func startAtTerminal(t *testing.T, bin string, env []string, email string) *atTerminal {
+	t.Helper()
+	a := &atTerminal{t: t, echoed: make(chan string, 1)}
+	a.controller, a.terminal = openTerminal(t)
+	a.cmd = exec.Command(bin, "agent", "add", "--email", email, "--name", "Ann", "--password-stdin")
+	a.cmd.Env = env
+	a.cmd.Stdin, a.cmd.Stdout, a.cmd.Stderr = a.terminal, &a.stdout, &a.stderr
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if a.cmd.ProcessState == nil { // left waiting for a password
+			_ = a.cmd.Process.Kill()
+			_ = a.cmd.Wait()
+		}
+	})
+	go func() {
+		b, _ := io.ReadAll(a.controller)
+		a.echoed <- string(b)
+	}()
+	return a
+}
+
+// prompted waits for prompt on stderr, then for the echo to go off (the
+// prompt comes first): the moment a person would type.
+func (a *atTerminal) prompted(prompt string) {
+	a.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(a.stderr.String(), prompt) || !silent(a.t, a.terminal); {
+		if time.Now().After(deadline) {
+			a.t.Fatalf("no %q on stderr with the echo off; stderr holds %q", prompt, a.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// wait waits for the command to end and returns what the terminal
+// echoed, and the command's error.
+func (a *atTerminal) wait() (string, error) {
+	err := a.cmd.Wait()
+	a.terminal.Close()
+	a.controller.Close()
+	return <-a.echoed, err
+}
+
 // TestAgentAddAtATerminal runs `agent add --password-stdin` on a terminal,
 // as the first run's hint tells a newcomer to: it asks for the password on
 // stderr, twice, does not echo it, and refuses two that differ.
 func TestAgentAddAtATerminal(t *testing.T) {
 	bin := apptest.BuildParley(t)
-	dir := t.TempDir()
 	env := []string{
-		"PARLEY_DATABASE_URL=sqlite:" + filepath.Join(dir, "parley.db"),
+		"PARLEY_DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "parley.db"),
 		"PARLEY_SECRET=terminal-test-secret-0123456789",
 		"PARLEY_LOG_LEVEL=warn",
 	}
@@ -81,62 +144,51 @@ func TestAgentAddAtATerminal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			controller, terminal := openTerminal(t)
-			cmd := exec.Command(bin, "agent", "add", "--email", tt.email, "--name", "Ann", "--password-stdin")
-			cmd.Env = env
-			var stdout bytes.Buffer
-			var stderr lockedBuffer
-			cmd.Stdin, cmd.Stdout, cmd.Stderr = terminal, &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if cmd.ProcessState == nil { // left waiting for a password
-					_ = cmd.Process.Kill()
-					_ = cmd.Wait()
-				}
-			})
-			// What the terminal shows back (its echo), read as it comes.
-			echoed := make(chan string, 1)
-			go func() {
-				b, _ := io.ReadAll(bufio.NewReader(controller))
-				echoed <- string(b)
-			}()
-			waitFor := func(prompt string) {
-				t.Helper()
-				for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), prompt); {
-					if time.Now().After(deadline) {
-						t.Fatalf("no %q on stderr; it holds %q", prompt, stderr.String())
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
-			}
-			waitFor("Password for " + tt.email + ": ")
-			io.WriteString(controller, tt.first+"\n")
-			waitFor("Again: ")
-			io.WriteString(controller, tt.again+"\n")
-			err := cmd.Wait()
-			terminal.Close()
-			controller.Close()
-			shown := <-echoed
+			a := startAtTerminal(t, bin, env, tt.email)
+			a.prompted("Password for " + tt.email + ": ")
+			io.WriteString(a.controller, tt.first+"\n")
+			a.prompted("Again: ")
+			io.WriteString(a.controller, tt.again+"\n")
+			shown, err := a.wait()
 			if strings.Contains(shown, "password") {
 				t.Errorf("the terminal echoed the password: %q", shown)
 			}
+			list := apptest.Run(t, bin, env, "", "agent", "list")
 			if tt.ok {
-				if err != nil || len(strings.Fields(stdout.String())) != 1 {
-					t.Fatalf("agent add: %v, stdout %q (want the id), stderr %q", err, stdout.String(), stderr.String())
+				if err != nil || len(strings.Fields(a.stdout.String())) != 1 {
+					t.Fatalf("agent add: %v, stdout %q (want the id), stderr %q", err, a.stdout.String(), a.stderr.String())
 				}
-				if out := apptest.Run(t, bin, env, "", "agent", "list"); !strings.Contains(out, tt.email) {
-					t.Errorf("agent list does not show %s:\n%s", tt.email, out)
+				if !strings.Contains(list, tt.email) {
+					t.Errorf("agent list does not show %s:\n%s", tt.email, list)
 				}
 				return
 			}
-			if err == nil || !strings.Contains(stderr.String(), "the two passwords typed differ") {
-				t.Fatalf("agent add with two passwords that differ: %v, stderr %q", err, stderr.String())
+			if err == nil || !strings.Contains(a.stderr.String(), "the two passwords typed differ") {
+				t.Fatalf("agent add with two passwords that differ: %v, stderr %q", err, a.stderr.String())
 			}
-			if out := apptest.Run(t, bin, env, "", "agent", "list"); strings.Contains(out, tt.email) {
-				t.Errorf("an agent was created anyway:\n%s", out)
+			if strings.Contains(list, tt.email) {
+				t.Errorf("an agent was created anyway:\n%s", list)
 			}
 		})
 	}
+
+	// Interrupted at the prompt (Ctrl-C), it gives the terminal its echo
+	// back before it ends.
+	t.Run("interrupted", func(t *testing.T) {
+		a := startAtTerminal(t, bin, env, "cy@example.com")
+		a.prompted("Password for cy@example.com: ")
+		if err := a.cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		kill := time.AfterFunc(10*time.Second, func() { _ = a.cmd.Process.Kill() })
+		err := a.cmd.Wait()
+		kill.Stop()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+			t.Errorf("interrupted agent add: %v, want exit status 130", err)
+		}
+		if silent(t, a.terminal) {
+			t.Error("the terminal's echo stays off after the interrupt")
+		}
+	})
 }
