@@ -3,6 +3,8 @@ package web_test
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"regexp"
@@ -161,6 +163,16 @@ func TestStaticAssets(t *testing.T) {
 			}
 		}
 	}
+	// A versioned URL names the bytes it serves (minified): the hash in it is
+	// theirs, so an upgrade that changes them changes the URL.
+	for _, path := range []string{string(versioned[1]), string(js[1]), string(css[1])} {
+		_, body := get(t, srv.URL+path, nil)
+		sum := sha256.Sum256(body)
+		if want := hex.EncodeToString(sum[:6]); !regexp.MustCompile(`[.=]` + want + `(\.js)?$`).MatchString(path) {
+			t.Errorf("%s serves bytes whose hash starts %s", path, want)
+		}
+	}
+
 	// Each encoding has its own tag: a cached gzip copy is no brotli copy.
 	r1, _ := get(t, srv.URL+"/widget.js", map[string]string{"Accept-Encoding": "gzip"})
 	r2, _ := get(t, srv.URL+"/widget.js", map[string]string{"Accept-Encoding": "br"})
