@@ -11,13 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/logging/logtest"
 )
 
 // openTerminal opens a pseudo-terminal: the controller end, which types
@@ -53,32 +53,14 @@ func silent(t *testing.T, terminal *os.File) bool {
 	return tio.Lflag&unix.ECHO == 0
 }
 
-// lockedBuffer is a bytes.Buffer written by a command while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // atTerminal is `parley agent add --password-stdin` run on a terminal.
 type atTerminal struct {
 	t                    *testing.T
 	cmd                  *exec.Cmd
 	controller, terminal *os.File
 	stdout               bytes.Buffer
-	stderr               lockedBuffer
-	echoed               chan string // what the terminal showed back, once it closed
+	stderr               logtest.Buffer // written while the test reads it
+	echoed               chan string    // what the terminal showed back, once it closed
 }
 
 func startAtTerminal(t *testing.T, bin string, env []string, email string) *atTerminal {
