@@ -192,7 +192,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err
 	}
 	if n == 0 {
-		fmt.Fprintf(stdout, "No agent yet. Create one in another terminal:\n\n    go run ./cmd/parley agent add --email you@example.com --name \"Your Name\" --password-stdin\n\nthen sign in at %s/dashboard (the demo page with the widget is %s/demo).\n\n", cfg.PublicURL, cfg.PublicURL)
+		fmt.Fprintf(stdout, "No agent yet. Create one in another terminal (it asks for a password, twice):\n\n    go run ./cmd/parley agent add --email you@example.com --name \"Your Name\" --password-stdin\n\nthen sign in at %s/dashboard (the demo page with the widget is %s/demo).\n\n", cfg.PublicURL, cfg.PublicURL)
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
