@@ -260,16 +260,6 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		case err != nil:
 			return err
 		}
-		if clientID != "" {
-			old, err := tx.MessageByClientID(ctx, c.ID, clientID)
-			if err == nil {
-				msg, duplicate = old, true
-				return nil
-			}
-			if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
 		msg = model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
 			Author: model.Author{Kind: model.AuthorVisitor, ID: &v.ID, Name: v.Name},
 			Kind:   model.KindReply, Channel: channel, Body: body, CreatedAt: now}
@@ -279,7 +269,15 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		// Stored with its conversation's reopening and touch; the
 		// conversation it leaves is derived from the one read above.
 		derived := false
-		if conv, derived, err = tx.CreateVisitorMessage(ctx, c, msg); err != nil {
+		conv, derived, err = tx.CreateVisitorMessage(ctx, c, msg)
+		if errors.Is(err, store.ErrDuplicate) {
+			// A resend of a message stored before (its client id):
+			// the stored one is echoed, nothing is written.
+			msg, err = tx.MessageByClientID(ctx, c.ID, clientID)
+			duplicate = err == nil
+			return err
+		}
+		if err != nil {
 			return err
 		}
 		if err := attachUploads(ctx, tx, &msg, attachmentIDs, func(u store.Upload) bool { return u.VisitorID == v.ID }); err != nil {

@@ -755,3 +755,56 @@ func TestConversationsByID(t *testing.T) {
 		}
 	})
 }
+
+// A visitor's message sent again (the same client id, after a reconnect)
+// is not stored twice and leaves the conversation as the first left it;
+// the transaction goes on (on PostgreSQL a failed insert would abort it).
+func TestVisitorMessageResend(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		v := newVisitor(t, db, w.ID, nil)
+		c := newConversation(t, db, v, model.ChannelWebsite, base)
+		clientID := "c1"
+		send := func(tx *store.Store, at time.Time) (model.Message, error) {
+			m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID, Author: model.Author{Kind: model.AuthorVisitor, ID: &v.ID},
+				Kind: model.KindReply, Channel: model.MsgChannelWidget, Body: "Is it in stock?", ClientID: &clientID, CreatedAt: at}
+			before, err := tx.Conversation(ctx, w.ID, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = tx.CreateVisitorMessage(ctx, before, m)
+			return m, err
+		}
+		first, err := send(&db.Store, at(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.InTx(ctx, func(tx *store.Store) error {
+			if _, err := send(tx, at(2*time.Hour)); !errors.Is(err, store.ErrDuplicate) {
+				t.Errorf("resend: %v, want ErrDuplicate", err)
+			}
+			stored, err := tx.MessageByClientID(ctx, c.ID, clientID)
+			if err != nil {
+				return err
+			}
+			check(t, "the message the client id names", stored.ID, first.ID)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("the transaction after the resend: %v", err)
+		}
+		got, err := db.Conversation(ctx, w.ID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "last_message_at", got.LastMessageAt, stored(at(time.Hour)))
+		check(t, "activity", got.ActivityID, first.ID)
+		ms, err := db.Messages(ctx, w.ID, c.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "messages stored", len(ms), 1)
+	})
+}

@@ -155,9 +155,17 @@ func (s *Store) CreateComment(ctx context.Context, c model.Conversation, m model
 // activity: the conversation is open again and touched at m.CreatedAt.
 // c is the conversation as this transaction read it; CreateVisitorMessage
 // returns it as the message leaves it (one more unread for the agents),
-// and ok false when it cannot tell (see CreateReply).
+// and ok false when it cannot tell (see CreateReply). A message whose
+// client id the conversation already holds (a resend) is not stored, and
+// the conversation is left alone: ErrDuplicate, in a transaction that can
+// go on (PostgreSQL's would be aborted by a failed insert).
 func (s *Store) CreateVisitorMessage(ctx context.Context, c model.Conversation, m model.Message) (after model.Conversation, ok bool, err error) {
-	if err := s.insertMessage(ctx, m); err != nil {
+	if m.ClientID == nil {
+		err = s.insertMessage(ctx, m)
+	} else {
+		err = s.insertMessageOnce(ctx, m)
+	}
+	if err != nil {
 		return c, false, err
 	}
 	// Neither cursor moves backwards (bumpActivity).
@@ -186,6 +194,26 @@ func (s *Store) insertMessage(ctx context.Context, m model.Message) error {
 			return fmt.Errorf("create message: %w", ErrDuplicate)
 		}
 		return fmt.Errorf("create message: %w", err)
+	}
+	return nil
+}
+
+// insertMessageOnce stores m unless its conversation holds a message with
+// its client id: then ErrDuplicate, and nothing failed in the
+// transaction.
+func (s *Store) insertMessageOnce(ctx context.Context, m model.Message) error {
+	res, err := s.exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+		(SELECT CASE WHEN email_forwarding = 'off' THEN 1 ELSE 0 END FROM workspaces WHERE id = ?), ?)
+		ON CONFLICT (conversation_id, client_id) WHERE client_id IS NOT NULL DO NOTHING`,
+		m.ID, m.WorkspaceID, m.ConversationID, m.Author.Kind, m.Author.ID, m.Author.Name, m.Kind, m.Channel, m.Body, m.ClientID,
+		micros(m.CreatedAt), nullMicros(m.ReadByVisitorAt), nil, nil, nil, m.WorkspaceID, boolInt(m.AsksEmail))
+	if err != nil {
+		return fmt.Errorf("create message: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("create message: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("create message: client id %q: %w", *m.ClientID, ErrDuplicate)
 	}
 	return nil
 }
