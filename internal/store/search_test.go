@@ -222,3 +222,22 @@ func TestSearchWordsTheIndexCuts(t *testing.T) {
 		}
 	})
 }
+
+// PostgreSQL's visitor search filters a workspace's visitors by their
+// workspace's index beside the search vector's, which covers every
+// workspace: without it a small workspace's search read every visitor
+// (a parallel scan of the table). SQLite's search starts from its
+// full-text table and has no such index.
+func TestVisitorSearchKeepsTheWorkspaceIndexOnPostgres(t *testing.T) {
+	t.Parallel()
+	db := openPostgres(t)
+	var n int
+	err := db.SQL.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename = 'visitors' AND indexname = 'visitors_workspace'`).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Error("visitors_workspace is gone from PostgreSQL")
+	}
+}
