@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -469,5 +470,38 @@ func TestChatStaysOpenAcrossPages(t *testing.T) {
 				t.Error("the chat closed on the page restored from the back/forward cache is open on the next")
 			}
 		})
+	}
+}
+
+// TestUnreadReplyInTheTabTitle: a reply that comes while the visitor looks
+// at another tab shows in the site's tab title, with how many are unread;
+// the page's own title comes back once the visitor returns to it.
+func TestUnreadReplyInTheTabTitle(t *testing.T) {
+	srv := startParley(t, "PARLEY_AGENT_AWAY_AFTER", "5m")
+	a := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	v := newTab(t, "visitor")
+	openWidget(v, srv.URL+"/demo")
+	skipOptionalForm(v)
+	typeInWidget(v, "Do you ship to Norway?")
+	v.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+	_, convID := conversationOf(t, srv, eval[string](v, `window.Parley.visitorToken()`))
+	own := eval[string](v, `document.title`)
+
+	// The visitor goes to another tab.
+	eval[bool](v, `(() => { window.__shown = false;
+		Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => window.__shown ? 'visible' : 'hidden' });
+		Object.defineProperty(document, 'hidden', { configurable: true, get: () => !window.__shown });
+		document.dispatchEvent(new Event('visibilitychange')); return true; })()`)
+	for i, want := range []string{"(1) New message from Ada", "(2) New message from Ada"} {
+		srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": fmt.Sprintf("Yes, answer %d", i+1), "kind": "reply"}, http.StatusCreated, nil)
+		v.waitFor("the title "+want, `document.title === `+js(want), 10*time.Second)
+	}
+
+	// Back on the page: its title, and the replies read.
+	eval[bool](v, `(window.__shown = true, document.dispatchEvent(new Event('visibilitychange')), true)`)
+	v.waitFor("the page's own title", `document.title === `+js(own), 10*time.Second)
+	if own == "" || strings.Contains(own, "New message") {
+		t.Errorf("the page's own title: %q", own)
 	}
 }

@@ -325,6 +325,7 @@
   // The email collector: offered once forwarding is on, the visitor has no
   // email and an agent reply was shown; never again once dismissed.
   let forwarding = false, agentShown = false, collectDismissed = store.get(COLLECT_KEY) === '1';
+  let pageTitle = '', flagged = ''; // the page's own title while the widget's is shown
   let asked = false; // an agent asked for the email: its own field stands for the collector
 
   const msgs = new Map(); // id -> Message (confirmed by the server)
@@ -1071,7 +1072,7 @@
   function pageNow() {
     const url = String(location.href);
     return /^https?:/.test(url) && url.length <= PAGE_URL_MAX
-      ? { url, title: Array.from(String(D.title || '')).slice(0, PAGE_TITLE_MAX).join('') } : null;
+      ? { url, title: Array.from(String((flagged && D.title === flagged ? pageTitle : D.title) || '')).slice(0, PAGE_TITLE_MAX).join('') } : null;
   }
 
   // withContext adds the visitor's page, referrer (another site only),
@@ -1616,6 +1617,17 @@ button{cursor:pointer}
     badge.textContent = unread ? String(unread) : '';
     badge.hidden = !unread;
     launcher.setAttribute('aria-label', t(isOpen ? 'close' : 'open') + (unread ? ' (' + t('unread', unread) + ')' : ''));
+    // Replies unread while the visitor is on another tab show in this
+    // tab's title, "(2) New message from Ada"; the page's own title comes
+    // back once the page is seen.
+    const n = D.visibilityState === 'hidden' ? unread : 0;
+    if (n) {
+      if (D.title !== flagged) pageTitle = D.title;
+      D.title = flagged = '(' + n + ') ' + t('newFrom', lastAgent || t('agent')).replace(/[\s:]+$/, '');
+    } else if (flagged) {
+      if (D.title === flagged) D.title = pageTitle;
+      flagged = '';
+    }
     if (toBottom || atBottom) list.scrollTop = list.scrollHeight;
   }
 
