@@ -350,14 +350,9 @@ func TestWidgetFocusTrapOnPhone(t *testing.T) {
 // A reply that arrives while the window is closed is read out by the
 // status region outside the window.
 func TestWidgetAnnouncesRepliesWhileClosed(t *testing.T) {
-	srv := startParley(t, "PARLEY_AGENT_AWAY_AFTER", "5m")
-	a := srv.AddAgent("ada@example.com", "Ada")
-	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	srv, a := startWithAgentOnline(t)
 	visitor := newTab(t, "visitor")
-	openWidget(visitor, srv.URL+"/demo")
-	skipOptionalForm(visitor)
-	typeInWidget(visitor, "Anyone there?")
-	visitor.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+	visitorWrites(visitor, srv.URL+"/demo", "Anyone there?")
 	_, convID := conversationOf(t, srv, eval[string](visitor, `window.Parley.visitorToken()`))
 	eval[bool](visitor, inWidget(`($('close').click(), true)`))
 	visitor.waitFor("the window closed", inWidget(`$('window').hidden`), 5*time.Second)

@@ -31,6 +31,26 @@ func startParley(t *testing.T, env ...string) *apptest.Server {
 	return apptest.Start(t, vars)
 }
 
+// startWithAgentOnline runs Parley with Ada online through the API alone:
+// with no dashboard open, she is kept from going away during the test.
+func startWithAgentOnline(t *testing.T) (*apptest.Server, apptest.Agent) {
+	t.Helper()
+	srv := startParley(t, "PARLEY_AGENT_AWAY_AFTER", "5m")
+	a := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	return srv, a
+}
+
+// visitorWrites opens the widget on url, skips the optional form and sends
+// text, until the server confirms it.
+func visitorWrites(tb *tab, url, text string) {
+	tb.t.Helper()
+	openWidget(tb, url)
+	skipOptionalForm(tb)
+	typeInWidget(tb, text)
+	tb.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+}
+
 // count runs a COUNT(*) query.
 func count(t *testing.T, srv *apptest.Server, query string, args ...any) int {
 	t.Helper()
@@ -180,17 +200,9 @@ func TestOfflineContactForm(t *testing.T) {
 // A page reload keeps the visitor (token in localStorage), shows the
 // history and continues the same conversation.
 func TestReloadContinuesConversation(t *testing.T) {
-	// The agent is online through the API only, with no dashboard open:
-	// keep them from going away during the test.
-	srv := startParley(t, "PARLEY_AGENT_AWAY_AFTER", "5m")
-	a := srv.AddAgent("ada@example.com", "Ada")
-	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	srv, a := startWithAgentOnline(t)
 	visitor := newTab(t, "visitor")
-
-	openWidget(visitor, srv.URL+"/demo")
-	skipOptionalForm(visitor)
-	typeInWidget(visitor, "First question")
-	visitor.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+	visitorWrites(visitor, srv.URL+"/demo", "First question")
 	token := eval[string](visitor, `window.Parley.visitorToken()`)
 	_, convID := conversationOf(t, srv, token)
 	srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "First answer", "kind": "reply"}, http.StatusCreated, nil)
@@ -406,9 +418,7 @@ func TestConversationOpenedInAHiddenTab(t *testing.T) {
 // taking its focus; one they closed stays closed. On a phone, where the
 // chat covers the whole page, the next page shows the page.
 func TestChatStaysOpenAcrossPages(t *testing.T) {
-	srv := startParley(t, "PARLEY_AGENT_AWAY_AFTER", "5m")
-	a := srv.AddAgent("ada@example.com", "Ada")
-	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	srv, _ := startWithAgentOnline(t)
 	tests := []struct {
 		name          string
 		width, height int64
@@ -421,10 +431,7 @@ func TestChatStaysOpenAcrossPages(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			v := newTab(t, "visitor-"+tt.name)
 			v.do("viewport", chromedp.EmulateViewport(tt.width, tt.height))
-			openWidget(v, srv.URL+"/demo")
-			skipOptionalForm(v)
-			typeInWidget(v, "Looking at your prices")
-			v.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+			visitorWrites(v, srv.URL+"/demo", "Looking at your prices")
 
 			// The next page of the site (the chat's state is decided as the
 			// launcher is drawn).
@@ -477,14 +484,9 @@ func TestChatStaysOpenAcrossPages(t *testing.T) {
 // at another tab shows in the site's tab title, with how many are unread;
 // the page's own title comes back once the visitor returns to it.
 func TestUnreadReplyInTheTabTitle(t *testing.T) {
-	srv := startParley(t, "PARLEY_AGENT_AWAY_AFTER", "5m")
-	a := srv.AddAgent("ada@example.com", "Ada")
-	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	srv, a := startWithAgentOnline(t)
 	v := newTab(t, "visitor")
-	openWidget(v, srv.URL+"/demo")
-	skipOptionalForm(v)
-	typeInWidget(v, "Do you ship to Norway?")
-	v.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+	visitorWrites(v, srv.URL+"/demo", "Do you ship to Norway?")
 	_, convID := conversationOf(t, srv, eval[string](v, `window.Parley.visitorToken()`))
 	own := eval[string](v, `document.title`)
 
