@@ -247,9 +247,7 @@ func (tb *tab) press(keys string, opts ...chromedp.KeyOption) {
 // A keyboard user opens the widget from the page, writes, sends and
 // closes it; the focus goes back to the launcher.
 func TestWidgetKeyboard(t *testing.T) {
-	srv := startParley(t, "PARLEY_AGENT_AWAY_AFTER", "5m")
-	a := srv.AddAgent("ada@example.com", "Ada")
-	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	srv, _ := startWithAgentOnline(t)
 	visitor := newTab(t, "visitor")
 	visitor.setViewport(desktop)
 	visitor.navigate(srv.URL + "/demo")
