@@ -5,16 +5,16 @@
  *   <script src="https://chat.example.com/widget.js" data-site-key="SITEKEY" async></script>
  *
  * The API base is the origin of this script's src. The visitor token is kept in
- * localStorage under "parley.visitor_token.<site key>"; whether the chat is
- * open, for the next page, in sessionStorage under "parley.open.<site key>". Everything the widget
- * draws lives in an open shadow root on <div id="parley-widget">, and every
- * piece of text that comes from the server is set with textContent.
+ * localStorage under "parley.visitor_token.<site key>"; when the chat was
+ * opened, for the site's next page, in sessionStorage under
+ * "parley.open.<site key>". Everything the widget draws lives in an open
+ * shadow root on <div id="parley-widget">, and every piece of text that
+ * comes from the server is set with textContent.
  *
  * A first-time visitor costs the page nothing but this file and the site's
- * look (one small, cached request): the session,
- * the history and the live connection start when the chat is opened. A
- * returning visitor (a stored token) connects at once, for the unread
- * badge and their presence.
+ * look (one small, cached request): the session, the history and the live
+ * connection start when the chat is opened. A returning visitor (a stored
+ * token) connects at once, for the unread badge and their presence.
  */
 (() => {
   'use strict';
