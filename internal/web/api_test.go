@@ -25,12 +25,26 @@ func newSession(t *testing.T, s *apptest.Server, siteKey, tok string) session {
 	return out
 }
 
+// onlineAgent starts a server with env (nil: on a new SQLite file) and Ann
+// online.
+func onlineAgent(t *testing.T, env map[string]string) (*apptest.Server, apptest.Agent) {
+	t.Helper()
+	s := apptest.Start(t, env)
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	return s, a
+}
+
 // chatting starts a server with an online agent and a visitor who wrote once.
 func chatting(t *testing.T) (*apptest.Server, apptest.Agent, session, model.Message) {
 	t.Helper()
-	s := apptest.Start(t, nil)
-	a := s.AddAgent("ann@example.com", "Ann")
-	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	return chattingOn(t, nil)
+}
+
+// chattingOn is chatting on the database env names.
+func chattingOn(t *testing.T, env map[string]string) (*apptest.Server, apptest.Agent, session, model.Message) {
+	t.Helper()
+	s, a := onlineAgent(t, env)
 	sess := newSession(t, s, s.Workspace.SiteKey, "")
 	var m model.Message
 	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "Hello, is anyone there?", "client_id": "c1"}, http.StatusCreated, &m)

@@ -158,9 +158,7 @@ func TestVisitorLimitsBehindTrustedProxy(t *testing.T) {
 // 300 new visitors × 10 messages from one address all used to be stored;
 // now one address sends 30 messages in a burst, whatever visitors it holds.
 func TestVisitorMessageFloodFromOneAddress(t *testing.T) {
-	s := apptest.Start(t, map[string]string{"PARLEY_TRUSTED_PROXIES": "127.0.0.1"})
-	a := s.AddAgent("ann@example.com", "Ann")
-	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	s, _ := onlineAgent(t, map[string]string{"PARLEY_TRUSTED_PROXIES": "127.0.0.1"})
 	var tokens []string
 	for i := range 10 {
 		var sess session

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/parleychat/parley/internal/apptest"
 )
 
 // TestNULRefused: text holding the NUL character, which PostgreSQL cannot
@@ -18,17 +16,7 @@ import (
 // "\u0000" typed as text are a message like any other.
 func TestNULRefused(t *testing.T) {
 	bothDatabases(t, func(t *testing.T, env map[string]string) {
-		s := apptest.Start(t, env)
-		a := s.AddAgent("ann@example.com", "Ann")
-		s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
-		var sess struct {
-			VisitorToken string `json:"visitor_token"`
-		}
-		s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey}, http.StatusOK, &sess)
-		var m struct {
-			ConversationID string `json:"conversation_id"`
-		}
-		s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "hi", "client_id": "c1"}, http.StatusCreated, &m)
+		s, a, sess, m := chattingOn(t, env)
 		conv := "/api/v1/conversations/" + m.ConversationID
 
 		tests := []struct {
@@ -83,8 +71,8 @@ func TestNULRefused(t *testing.T) {
 		for _, msg := range list.Messages {
 			bodies = append(bodies, msg.Body)
 		}
-		if got := strings.Join(bodies, "|"); got != `hi|typed \u0000` {
-			t.Errorf("stored messages %q, want hi and the typed text only", got)
+		if got, want := strings.Join(bodies, "|"), m.Body+`|typed \u0000`; got != want {
+			t.Errorf("stored messages %q, want %q: the first and the typed text only", got, want)
 		}
 	})
 }

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"testing"
 	"time"
-
-	"github.com/parleychat/parley/internal/apptest"
 )
 
 // TestSeenByTheTeam: once an agent reads a conversation, the visitor's
@@ -14,13 +12,8 @@ import (
 // messages, and nothing before the team read the newest one.
 func TestSeenByTheTeam(t *testing.T) {
 	bothDatabases(t, func(t *testing.T, env map[string]string) {
-		s := apptest.Start(t, env)
-		a := s.AddAgent("ann@example.com", "Ann")
-		s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
-		var sess struct {
-			VisitorToken string `json:"visitor_token"`
-		}
-		s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey}, http.StatusOK, &sess)
+		s, a := onlineAgent(t, env)
+		sess := newSession(t, s, s.Workspace.SiteKey, "")
 		w := s.DialWidget(sess.VisitorToken)
 		history := func() (seen string) {
 			t.Helper()
