@@ -41,11 +41,12 @@ func startWithAgentOnline(t *testing.T) (*apptest.Server, apptest.Agent) {
 	return srv, a
 }
 
-// visitorWrites opens the widget on url, skips the optional form and sends
-// text, until the server confirms it.
+// visitorWrites opens the widget on url, waits for an agent online, skips
+// the optional form and sends text, until the server confirms it.
 func visitorWrites(tb *tab, url, text string) {
 	tb.t.Helper()
 	openWidget(tb, url)
+	tb.waitFor("the widget to show agents online", inWidget(`$('status').textContent === 'online'`), 10*time.Second)
 	skipOptionalForm(tb)
 	typeInWidget(tb, text)
 	tb.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
@@ -88,11 +89,7 @@ func TestLiveChatBetweenWidgetAndDashboard(t *testing.T) {
 	}
 	eval[bool](agent, `(window.__sameDocument = true)`)
 
-	openWidget(visitor, srv.URL+"/demo")
-	visitor.waitFor("the widget to show agents online", inWidget(`$('status').textContent === 'online'`), 10*time.Second)
-	skipOptionalForm(visitor)
-	typeInWidget(visitor, "Do you ship to Norway?")
-	visitor.waitFor("the widget to confirm the message", inWidget(`$$('message').some((m) => m.getAttribute('data-id') && m.textContent.includes('Do you ship to Norway?'))`), 10*time.Second)
+	visitorWrites(visitor, srv.URL+"/demo", "Do you ship to Norway?")
 
 	// The dashboard list updates live: same document, new item, unread badge.
 	agent.waitFor("the new conversation in the list", `Array.from(document.querySelectorAll('[data-testid="conversation-item"]')).some((a) => a.textContent.includes('Do you ship to Norway?') && a.querySelector('[data-testid="unread"]') && a.querySelector('[data-testid="unread"]').textContent.trim() === '1')`, 10*time.Second)
@@ -381,11 +378,7 @@ func TestConversationOpenedInAHiddenTab(t *testing.T) {
 	visitor := newTab(t, "visitor")
 	loginDashboard(agent, srv.URL, "ada@example.com")
 
-	openWidget(visitor, srv.URL+"/demo")
-	visitor.waitFor("the widget to show agents online", inWidget(`$('status').textContent === 'online'`), 10*time.Second)
-	skipOptionalForm(visitor)
-	typeInWidget(visitor, "Anyone there?")
-	visitor.waitFor("the widget to confirm the message", inWidget(`$$('message').some((m) => m.getAttribute('data-id') && m.textContent.includes('Anyone there?'))`), 10*time.Second)
+	visitorWrites(visitor, srv.URL+"/demo", "Anyone there?")
 	v, convID := conversationOf(t, srv, eval[string](visitor, `window.Parley.visitorToken()`))
 
 	// The agent's next page loads hidden until the test shows it.

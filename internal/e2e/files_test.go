@@ -15,11 +15,7 @@ func TestPastedScreenshotReachesDashboard(t *testing.T) {
 	visitor := newTab(t, "visitor")
 	loginDashboard(agent, srv.URL, "ada@example.com")
 
-	openWidget(visitor, srv.URL+"/demo")
-	visitor.waitFor("the widget to show agents online", inWidget(`$('status').textContent === 'online'`), 10*time.Second)
-	skipOptionalForm(visitor)
-	typeInWidget(visitor, "Look at this error")
-	visitor.waitFor("the first message", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+	visitorWrites(visitor, srv.URL+"/demo", "Look at this error")
 
 	// Paste a 120×80 PNG drawn on a canvas, as a browser does for a
 	// screenshot in the clipboard (a file named image.png).
