@@ -226,21 +226,9 @@ func TestCreateReply(t *testing.T) {
 			m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
 				Author: model.Author{Kind: model.AuthorAgent, ID: &agentID, Name: new(names[agentID])},
 				Kind:   model.KindReply, Channel: model.MsgChannelDashboard, Body: body, CreatedAt: at}
-			var derived model.Conversation
-			err := db.InTx(ctx, func(tx *store.Store) error {
-				target, err := tx.MessageTarget(ctx, w.ID, c.ID)
-				if err != nil {
-					return err
-				}
-				var ok bool
-				derived, ok, err = tx.CreateReply(ctx, target.Conversation, m, claim)
-				// Derived on SQLite's one writer only.
-				check(t, "derived", ok, db.Dialect() == store.SQLite)
-				return err
+			derived := written(t, db, w.ID, c.ID, func(tx *store.Store, target model.Conversation) (model.Conversation, bool, error) {
+				return tx.CreateReply(ctx, target, m, claim)
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
 			if db.Dialect() == store.SQLite {
 				check(t, "conversation derived by CreateReply", derived, get(c))
 			}
@@ -289,20 +277,9 @@ func TestCreateComment(t *testing.T) {
 		m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
 			Author: model.Author{Kind: model.AuthorAgent, ID: &ann.ID, Name: &ann.Name},
 			Kind:   model.KindComment, Channel: model.MsgChannelDashboard, Body: "a note", CreatedAt: at(time.Hour)}
-		var derived model.Conversation
-		err := db.InTx(ctx, func(tx *store.Store) error {
-			target, err := tx.MessageTarget(ctx, w.ID, c.ID)
-			if err != nil {
-				return err
-			}
-			var ok bool
-			derived, ok, err = tx.CreateComment(ctx, target.Conversation, m)
-			check(t, "derived", ok, db.Dialect() == store.SQLite)
-			return err
+		derived := written(t, db, w.ID, c.ID, func(tx *store.Store, target model.Conversation) (model.Conversation, bool, error) {
+			return tx.CreateComment(ctx, target, m)
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		got, err := db.Conversation(ctx, w.ID, c.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -314,4 +291,26 @@ func TestCreateComment(t *testing.T) {
 		check(t, "preview", *got.LastMessage, "a question")
 		check(t, "last message at", got.LastMessageAt, stored(at(time.Hour)))
 	})
+}
+
+// written runs write in one transaction on the conversation as
+// MessageTarget reads it, as the chat service does, and returns the
+// conversation write derives: derived on SQLite's one writer only.
+func written(t *testing.T, db *store.DB, workspaceID, convID string, write func(tx *store.Store, target model.Conversation) (model.Conversation, bool, error)) model.Conversation {
+	t.Helper()
+	var derived model.Conversation
+	err := db.InTx(t.Context(), func(tx *store.Store) error {
+		target, err := tx.MessageTarget(t.Context(), workspaceID, convID)
+		if err != nil {
+			return err
+		}
+		var ok bool
+		derived, ok, err = write(tx, target.Conversation)
+		check(t, "derived", ok, db.Dialect() == store.SQLite)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return derived
 }
