@@ -41,6 +41,18 @@ func startWithAgentOnline(t *testing.T) (*apptest.Server, apptest.Agent) {
 	return srv, a
 }
 
+// agentAndVisitor runs Parley with Ada signed in to the dashboard in one
+// tab, and opens the tab of a visitor not yet on the site.
+func agentAndVisitor(t *testing.T) (srv *apptest.Server, agent, visitor *tab) {
+	t.Helper()
+	srv = startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	agent = newTab(t, "agent")
+	visitor = newTab(t, "visitor")
+	loginDashboard(agent, srv.URL, "ada@example.com")
+	return srv, agent, visitor
+}
+
 // visitorWrites opens the widget on url, waits for an agent online, skips
 // the optional form and sends text, until the server confirms it.
 func visitorWrites(tb *tab, url, text string) {
@@ -78,12 +90,7 @@ func conversationOf(t *testing.T, srv *apptest.Server, visitorToken string) (mod
 // A visitor writes in the widget; the agent sees it arrive in the dashboard
 // without reloading, answers, and the widget shows the answer.
 func TestLiveChatBetweenWidgetAndDashboard(t *testing.T) {
-	srv := startParley(t)
-	srv.AddAgent("ada@example.com", "Ada")
-	agent := newTab(t, "agent")
-	visitor := newTab(t, "visitor")
-
-	loginDashboard(agent, srv.URL, "ada@example.com")
+	srv, agent, visitor := agentAndVisitor(t)
 	if got := eval[string](agent, `document.querySelector('[data-testid="status"]').value`); got != "online" {
 		t.Fatalf("status after login %q, want online", got)
 	}
@@ -372,12 +379,7 @@ func TestUserTextIsShownAsText(t *testing.T) {
 // restored with the browser) is not read: the visitor sees no "Seen" and
 // the team's unread count stays until the tab is shown.
 func TestConversationOpenedInAHiddenTab(t *testing.T) {
-	srv := startParley(t)
-	srv.AddAgent("ada@example.com", "Ada")
-	agent := newTab(t, "agent")
-	visitor := newTab(t, "visitor")
-	loginDashboard(agent, srv.URL, "ada@example.com")
-
+	srv, agent, visitor := agentAndVisitor(t)
 	visitorWrites(visitor, srv.URL+"/demo", "Anyone there?")
 	v, convID := conversationOf(t, srv, eval[string](visitor, `window.Parley.visitorToken()`))
 

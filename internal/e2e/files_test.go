@@ -9,12 +9,7 @@ import (
 // shown as an inline image on both sides; an agent's file comes back as a
 // download link; a refused file says why in the widget.
 func TestPastedScreenshotReachesDashboard(t *testing.T) {
-	srv := startParley(t)
-	srv.AddAgent("ada@example.com", "Ada")
-	agent := newTab(t, "agent")
-	visitor := newTab(t, "visitor")
-	loginDashboard(agent, srv.URL, "ada@example.com")
-
+	srv, agent, visitor := agentAndVisitor(t)
 	visitorWrites(visitor, srv.URL+"/demo", "Look at this error")
 
 	// Paste a 120×80 PNG drawn on a canvas, as a browser does for a

@@ -14,12 +14,7 @@ import (
 // single-page navigation with a hostile title) and the visitor panel
 // follows, showing the pages as text.
 func TestTypingAndPagesBetweenWidgetAndDashboard(t *testing.T) {
-	srv := startParley(t)
-	srv.AddAgent("ada@example.com", "Ada")
-	agent := newTab(t, "agent")
-	visitor := newTab(t, "visitor")
-
-	loginDashboard(agent, srv.URL, "ada@example.com")
+	srv, agent, visitor := agentAndVisitor(t)
 	// Headless Chromium says so in its User-Agent (read as a robot): the
 	// visitor's browser says it is Firefox on Windows instead.
 	if _, err := chromedp.Call(visitor.ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
