@@ -183,13 +183,20 @@ func (s *Store) CreateVisitorMessage(ctx context.Context, c model.Conversation, 
 	return after, ok, nil
 }
 
+// insertMessageQuery stores one message (insertArgs), whose forwarding is
+// off when its workspace's is.
+const insertMessageQuery = `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+		(SELECT CASE WHEN email_forwarding = 'off' THEN 1 ELSE 0 END FROM workspaces WHERE id = ?), ?)`
+
+// insertArgs are insertMessageQuery's arguments for m.
+func insertArgs(m model.Message) []any {
+	return []any{m.ID, m.WorkspaceID, m.ConversationID, m.Author.Kind, m.Author.ID, m.Author.Name, m.Kind, m.Channel, m.Body, m.ClientID,
+		micros(m.CreatedAt), nullMicros(m.ReadByVisitorAt), nil, nil, nil, m.WorkspaceID, boolInt(m.AsksEmail)}
+}
+
 // insertMessage stores m alone.
 func (s *Store) insertMessage(ctx context.Context, m model.Message) error {
-	_, err := s.exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		(SELECT CASE WHEN email_forwarding = 'off' THEN 1 ELSE 0 END FROM workspaces WHERE id = ?), ?)`,
-		m.ID, m.WorkspaceID, m.ConversationID, m.Author.Kind, m.Author.ID, m.Author.Name, m.Kind, m.Channel, m.Body, m.ClientID,
-		micros(m.CreatedAt), nullMicros(m.ReadByVisitorAt), nil, nil, nil, m.WorkspaceID, boolInt(m.AsksEmail))
-	if err != nil {
+	if _, err := s.exec(ctx, insertMessageQuery, insertArgs(m)...); err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("create message: %w", ErrDuplicate)
 		}
@@ -202,11 +209,8 @@ func (s *Store) insertMessage(ctx context.Context, m model.Message) error {
 // its client id: then ErrDuplicate, and nothing failed in the
 // transaction.
 func (s *Store) insertMessageOnce(ctx context.Context, m model.Message) error {
-	res, err := s.exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		(SELECT CASE WHEN email_forwarding = 'off' THEN 1 ELSE 0 END FROM workspaces WHERE id = ?), ?)
-		ON CONFLICT (conversation_id, client_id) WHERE client_id IS NOT NULL DO NOTHING`,
-		m.ID, m.WorkspaceID, m.ConversationID, m.Author.Kind, m.Author.ID, m.Author.Name, m.Kind, m.Channel, m.Body, m.ClientID,
-		micros(m.CreatedAt), nullMicros(m.ReadByVisitorAt), nil, nil, nil, m.WorkspaceID, boolInt(m.AsksEmail))
+	res, err := s.exec(ctx, insertMessageQuery+`
+		ON CONFLICT (conversation_id, client_id) WHERE client_id IS NOT NULL DO NOTHING`, insertArgs(m)...)
 	if err != nil {
 		return fmt.Errorf("create message: %w", err)
 	}
