@@ -599,6 +599,35 @@ func TestAssignmentAnnounced(t *testing.T) {
 	b.screenshot("laptop-assignment-lines")
 }
 
+// An agent's own choice stays silent when a colleague's change to the
+// same conversation reaches the page between the choice and its answer.
+func TestOwnChoiceAfterAColleaguesChange(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	srv.Do("PUT", "/api/v1/conversations/"+convID+"/assignee", ada.Token, map[string]any{"agent_id": ada.ID}, http.StatusOK, nil)
+	b := newTab(t, "ben")
+	loginDashboard(b, srv.URL, "ben@example.com")
+	waitLive(b)
+	eval[bool](b, `((p) => { window.__tones = 0; const make = p.createOscillator; p.createOscillator = function () { window.__tones++; return make.call(this); }; return true; })(AudioContext.prototype)`)
+	// Ben's request waits in the page until the colleague's change is in.
+	eval[bool](b, `(() => { const f = window.fetch; window.__held = []; window.fetch = function (u, o) {
+		if (o && o.method === 'PUT' && String(u).endsWith('/assignee')) return new Promise((ok) => window.__held.push(() => ok(f.call(this, u, o))));
+		return f.call(this, u, o); }; return true; })()`)
+	sel := `document.querySelector('.assign-form[data-id="` + convID + `"] select')`
+	eval[bool](b, `((s) => (s.value = `+js(ben.ID)+`, s.dispatchEvent(new Event('change', { bubbles: true })), true))(`+sel+`)`)
+	b.waitFor("Ben's request held", `window.__held.length === 1`, 10*time.Second)
+	srv.Do("PUT", "/api/v1/conversations/"+convID+"/assignee", ada.Token, map[string]any{"agent_id": nil}, http.StatusOK, nil)
+	b.waitFor("the colleague's change shown", `[...`+sel+`.options].some((o) => o.defaultSelected && o.value === '')`, 10*time.Second)
+	eval[bool](b, `(window.__held.shift()(), true)`)
+	b.waitFor("the list to show it Ben's", `[...`+sel+`.options].some((o) => o.defaultSelected && o.value === `+js(ben.ID)+`)`, 10*time.Second)
+	time.Sleep(300 * time.Millisecond) // a chime would have begun at the event
+	if n := eval[int](b, `window.__tones`); n != 0 {
+		t.Errorf("Ben's own choice chimed (%d tones)", n)
+	}
+}
+
 // Two agents with the same conversation open: the one who writes a reply
 // is shown to the other ("Ben is typing a reply…"), not to himself, until
 // the reply arrives.

@@ -157,7 +157,8 @@
   }, true);
 
   function assign(id, agentID) {
-    assignedHere.set(id, agentID || '');
+    const mark = { to: agentID || '', at: Date.now() };
+    assignedHere.set(id, mark);
     return fetch('/api/v1/conversations/' + encodeURIComponent(id) + '/assignee', {
       method: 'PUT',
       credentials: 'same-origin',
@@ -166,7 +167,10 @@
     }).then((res) => {
       if (!res.ok) throw new Error('HTTP ' + res.status);
       schedule(true, id === convID);
-    }).catch(() => { schedule(true, true); });
+    }).catch(() => {
+      if (assignedHere.get(id) === mark) assignedHere.delete(id);
+      schedule(true, true);
+    });
   }
 
   // A form is sent once, even when its button is clicked twice.
@@ -1142,8 +1146,11 @@
       if (was) before = was.value;
     }
     lastAssignee.set(c.id, now);
-    const byMe = assignedHere.get(c.id) === now;
-    assignedHere.delete(c.id);
+    // This page's choice is told by the event that carries it: a
+    // colleague's change arriving first leaves it waiting for its own.
+    const mark = assignedHere.get(c.id);
+    const byMe = !!mark && mark.to === now && Date.now() - mark.at < 30000;
+    if (byMe || (mark && Date.now() - mark.at >= 30000)) assignedHere.delete(c.id);
     if (before === undefined || before === now || now !== me || byMe) return;
     const who = c.visitor ? (c.visitor.name || c.visitor.email || 'A visitor') : 'A visitor';
     notify('Assigned to you: ' + who, c.last_message || '', c.id);
