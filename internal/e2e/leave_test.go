@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
 	"github.com/parleychat/parley/internal/apptest"
 )
 
@@ -62,4 +65,32 @@ func TestWidgetHeaderWhileReconnecting(t *testing.T) {
 	apptest.Start(t, env)
 	eval[bool](visitor, `(window.dispatchEvent(new Event('online')), true)`)
 	visitor.waitFor("the header online again", inWidget(`$('status').textContent === 'online'`), 10*time.Second)
+}
+
+// A widget whose WebSocket never opens (a proxy that refuses WebSockets,
+// a server restarting) says it is connecting instead of showing the
+// agents online, whose replies could not reach it; connected, it does.
+func TestWidgetHeaderBeforeItsFirstConnection(t *testing.T) {
+	srv, _ := startWithAgentOnline(t)
+	visitor := newTab(t, "visitor")
+	ctx, cancel := context.WithTimeout(visitor.ctx, 20*time.Second)
+	defer cancel()
+	const refused = `(() => { const Real = window.WebSocket; window.__refuse = true;
+		window.WebSocket = function (url, protocols) {
+			if (!window.__refuse) return new Real(url, protocols);
+			const s = { readyState: 0, send() { throw new Error('not open'); }, close() {} };
+			setTimeout(() => { s.readyState = 3; if (s.onclose) s.onclose({ code: 1006 }); }, 10);
+			return s;
+		}; })()`
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: refused}); err != nil {
+		t.Fatalf("refuse the WebSockets: %v", err)
+	}
+	openWidget(visitor, srv.URL+"/demo")
+	visitor.waitFor("the header to say it is connecting", inWidget(`$('status').textContent === 'Connecting\u2026' && !$('connection').hidden`), 10*time.Second)
+	if eval[bool](visitor, inWidget(`!!$('status').closest('.on')`)) {
+		t.Error("the widget is marked online without a connection")
+	}
+	visitor.screenshot("laptop-widget-connecting")
+	eval[bool](visitor, `(window.__refuse = false, window.dispatchEvent(new Event('online')), true)`)
+	visitor.waitFor("the header online", inWidget(`$('status').textContent === 'online' && $('connection').hidden`), 10*time.Second)
 }

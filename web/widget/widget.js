@@ -342,6 +342,7 @@
 
   let ready = false, wantOpen = script.hasAttribute('data-open'), isOpen = false;
   let started = false, sessionUp = false; // the session was asked for / answered
+  let wsFailed = false; // a WebSocket closed before it ever opened
   let host, shadow, root, launcher, badge, win, titleEl, statusEl, list, connEl, noteEl, announcer;
   let form, introEl, nameIn, emailIn, optinRow, optinBox, submitBtn, skipBtn, composer, input, sendBtn, counter, errEl = null;
   let collector, collectIn, collectBtn;
@@ -746,6 +747,7 @@
       if (ws !== sock) return;
       ws = null;
       wsUp = false;
+      if (!opened) wsFailed = true;
       sync();
       if (!opened && !historyLoaded) loadMessages();
       retry(!opened);
@@ -1445,9 +1447,11 @@ button{cursor:pointer}
     if (!ready) return;
     titleEl.textContent = wsName || t('chat');
     win.setAttribute('aria-label', wsName ? t('chatWith', wsName) : t('chat'));
-    // Cut off, the header does not claim anybody is online.
-    const lost = sessionUp && everOpened && !wsUp;
-    statusEl.textContent = t(lost ? 'reconnecting' : available ? 'online' : 'away');
+    // Cut off, or never connected, the header does not claim anybody is
+    // online: replies would not reach the visitor.
+    const lost = sessionUp && (everOpened || wsFailed) && !wsUp;
+    const waiting = t(everOpened ? 'reconnecting' : 'connecting');
+    statusEl.textContent = lost ? waiting : t(available ? 'online' : 'away');
     root.classList.toggle('on', available && !lost);
     const mode = required ? 'req' : optionalForm() ? 'opt' : optinForm() ? 'optin' : '';
     const formWasHidden = form.hidden;
@@ -1469,8 +1473,8 @@ button{cursor:pointer}
     list.setAttribute('data-greeting', available && look ? look.greeting : '');
     noteEl.textContent = look ? look.away_message + (hasEmail() && !stopped() ? ' ' + t('awayKnown', visitor.email) : '') : '';
     noteEl.hidden = available || required || !sessionUp || !look;
-    connEl.hidden = sessionUp ? wsUp || !everOpened : !started;
-    connEl.textContent = t(sessionUp ? 'reconnecting' : 'connecting');
+    connEl.hidden = sessionUp ? wsUp || !(everOpened || wsFailed) : !started;
+    connEl.textContent = sessionUp ? waiting : t('connecting');
     introEl.textContent = t(mode === 'optin' ? (visitor.email_status === 'bouncing' ? 'introBouncing' : 'introUnsubscribed')
       : mode === 'opt' ? 'introOptional' : available ? 'introOnline' : 'introOffline');
     if (mode === 'req' && !available && look && look.away_custom) introEl.textContent = look.away_message;
