@@ -179,9 +179,11 @@ func TestOfflineContactForm(t *testing.T) {
 		t.Fatalf("%d messages stored before the contact form", n)
 	}
 
-	// An invalid address is refused in the form.
+	// An invalid address is refused in the form, and so is none.
+	fillContactForm(visitor, "Vera", "")
+	visitor.waitFor("the email error", inWidget(`$('error') && $('error').textContent === 'Please enter a valid email address.'`), 10*time.Second)
 	fillContactForm(visitor, "Vera", "not-an-email")
-	visitor.waitFor("the email error", inWidget(`$('error') && $('error').textContent.length > 0`), 10*time.Second)
+	visitor.waitFor("the email error", inWidget(`$('error') && $('error').textContent === 'Please enter a valid email address.'`), 10*time.Second)
 	if n := count(t, srv, `SELECT COUNT(*) FROM visitors WHERE email IS NOT NULL`); n != 0 {
 		t.Fatalf("an invalid address was stored")
 	}
@@ -199,6 +201,21 @@ func TestOfflineContactForm(t *testing.T) {
 	if n := count(t, srv, `SELECT COUNT(*) FROM messages`); n != 1 {
 		t.Errorf("%d messages stored, want 1", n)
 	}
+}
+
+// The optional form, given a name without an address, says how to go on
+// without one; Skip does.
+func TestOptionalFormWithANameAlone(t *testing.T) {
+	srv, _ := startWithAgentOnline(t)
+	visitor := newTab(t, "visitor")
+	openWidget(visitor, srv.URL+"/demo")
+	visitor.waitFor("the optional form", inWidget(`!$('contact-form').hidden && !$('contact-skip').hidden`), 10*time.Second)
+	fillContactForm(visitor, "Vera", "")
+	visitor.waitFor("the way on", inWidget(`$('error') && $('error').textContent === 'Add your email address, or choose Skip.'`), 10*time.Second)
+	fillContactForm(visitor, "Vera", "vera@")
+	visitor.waitFor("the address refused", inWidget(`$('error') && $('error').textContent === 'Please enter a valid email address.'`), 10*time.Second)
+	eval[bool](visitor, inWidget(`($('contact-skip').click(), true)`))
+	visitor.waitFor("the composer", inWidget(`$('contact-form').hidden && !$('input').closest('.composer').hidden && !$('error')`), 10*time.Second)
 }
 
 // A page reload keeps the visitor (token in localStorage), shows the

@@ -61,7 +61,7 @@
       retry: 'Not sent yet \u2014 will retry', agent: 'Agent', you: 'You', newFrom: 'New message from {}: ',
       notSent: 'Your message could not be sent.', wrong: 'Something went wrong.', awayKnown: "We'll answer you at {}.",
       tooLong: 'Your message is too long (at most 10,000 characters).', tooFast: "You're sending messages too fast",
-      badEmail: 'Please enter a valid email address.',
+      badEmail: 'Please enter a valid email address.', emailOrSkip: 'Add your email address, or choose Skip.',
       introOffline: "We're away right now. Leave your email and we'll get back to you.",
       introOnline: 'Please tell us who you are before we start.',
       introOptional: "Leave your email so we can reply even after you've left (optional).",
@@ -86,7 +86,7 @@
       retry: 'Pas encore envoyé \u2014 nouvel essai bientôt', agent: 'Conseiller', you: 'Vous', newFrom: 'Nouveau message de {}\u00a0: ',
       notSent: "Votre message n'a pas pu être envoyé.", wrong: "Une erreur s'est produite.", awayKnown: 'Nous vous répondrons à {}.',
       tooLong: 'Votre message est trop long (10\u00a0000 caractères au maximum).', tooFast: 'Vous envoyez des messages trop vite',
-      badEmail: 'Saisissez une adresse e-mail valide.',
+      badEmail: 'Saisissez une adresse e-mail valide.', emailOrSkip: 'Ajoutez votre adresse e-mail, ou choisissez Passer.',
       introOffline: 'Nous sommes absents pour le moment. Laissez votre e-mail et nous vous répondrons.',
       introOnline: 'Dites-nous qui vous êtes avant de commencer.',
       introOptional: 'Laissez votre e-mail pour recevoir notre réponse même après votre départ (facultatif).',
@@ -111,7 +111,7 @@
       retry: 'Noch nicht gesendet \u2013 wird erneut versucht', agent: 'Support', you: 'Sie', newFrom: 'Neue Nachricht von {}: ',
       notSent: 'Ihre Nachricht konnte nicht gesendet werden.', wrong: 'Etwas ist schiefgelaufen.', awayKnown: 'Wir antworten Ihnen an {}.',
       tooLong: 'Ihre Nachricht ist zu lang (höchstens 10.000 Zeichen).', tooFast: 'Sie senden zu schnell Nachrichten',
-      badEmail: 'Bitte geben Sie eine gültige E-Mail-Adresse ein.',
+      badEmail: 'Bitte geben Sie eine gültige E-Mail-Adresse ein.', emailOrSkip: 'Geben Sie Ihre E-Mail-Adresse ein oder wählen Sie Überspringen.',
       introOffline: 'Wir sind gerade nicht da. Hinterlassen Sie Ihre E-Mail-Adresse, wir melden uns bei Ihnen.',
       introOnline: 'Bitte sagen Sie uns kurz, wer Sie sind.',
       introOptional: 'Hinterlassen Sie Ihre E-Mail-Adresse, damit wir Ihnen auch später antworten können (optional).',
@@ -136,7 +136,7 @@
       retry: 'Aún sin enviar \u2014 se volverá a intentar', agent: 'Agente', you: 'Tú', newFrom: 'Nuevo mensaje de {}: ',
       notSent: 'No se pudo enviar tu mensaje.', wrong: 'Algo salió mal.', awayKnown: 'Te responderemos en {}.',
       tooLong: 'Tu mensaje es demasiado largo (10.000 caracteres como máximo).', tooFast: 'Estás enviando mensajes demasiado rápido',
-      badEmail: 'Introduce una dirección de correo válida.',
+      badEmail: 'Introduce una dirección de correo válida.', emailOrSkip: 'Añade tu dirección de correo o elige Omitir.',
       introOffline: 'Ahora mismo no estamos. Déjanos tu correo y te responderemos.',
       introOnline: 'Cuéntanos quién eres antes de empezar.',
       introOptional: 'Déjanos tu correo para poder responderte aunque te vayas (opcional).',
@@ -161,7 +161,7 @@
       retry: 'Non ancora inviato \u2014 nuovo tentativo a breve', agent: 'Operatore', you: 'Tu', newFrom: 'Nuovo messaggio da {}: ',
       notSent: 'Non è stato possibile inviare il messaggio.', wrong: 'Qualcosa è andato storto.', awayKnown: 'Ti risponderemo a {}.',
       tooLong: 'Il messaggio è troppo lungo (al massimo 10.000 caratteri).', tooFast: 'Stai inviando messaggi troppo velocemente',
-      badEmail: 'Inserisci un indirizzo email valido.',
+      badEmail: 'Inserisci un indirizzo email valido.', emailOrSkip: 'Aggiungi il tuo indirizzo email oppure scegli Salta.',
       introOffline: 'Al momento non ci siamo. Lasciaci la tua email e ti risponderemo.',
       introOnline: 'Prima di iniziare, dicci chi sei.',
       introOptional: 'Lasciaci la tua email così possiamo risponderti anche dopo che sei uscito (facoltativo).',
@@ -186,7 +186,7 @@
       retry: 'Ainda não enviada \u2014 tentaremos de novo', agent: 'Atendente', you: 'Você', newFrom: 'Nova mensagem de {}: ',
       notSent: 'Não foi possível enviar sua mensagem.', wrong: 'Algo deu errado.', awayKnown: 'Responderemos para {}.',
       tooLong: 'Sua mensagem é longa demais (no máximo 10.000 caracteres).', tooFast: 'Você está enviando mensagens rápido demais',
-      badEmail: 'Informe um endereço de e-mail válido.',
+      badEmail: 'Informe um endereço de e-mail válido.', emailOrSkip: 'Informe seu endereço de e-mail ou escolha Pular.',
       introOffline: 'No momento não estamos aqui. Deixe seu e-mail e responderemos em breve.',
       introOnline: 'Antes de começar, conte quem você é.',
       introOptional: 'Deixe seu e-mail para podermos responder mesmo depois que você sair (opcional).',
@@ -211,7 +211,7 @@
       retry: 'Nog niet verstuurd \u2014 we proberen het opnieuw', agent: 'Medewerker', you: 'Jij', newFrom: 'Nieuw bericht van {}: ',
       notSent: 'Je bericht kon niet worden verstuurd.', wrong: 'Er ging iets mis.', awayKnown: 'We antwoorden je op {}.',
       tooLong: 'Je bericht is te lang (maximaal 10.000 tekens).', tooFast: 'Je verstuurt te snel berichten',
-      badEmail: 'Vul een geldig e-mailadres in.',
+      badEmail: 'Vul een geldig e-mailadres in.', emailOrSkip: 'Vul je e-mailadres in of kies Overslaan.',
       introOffline: 'We zijn er nu even niet. Laat je e-mailadres achter, dan nemen we contact met je op.',
       introOnline: 'Vertel ons eerst even wie je bent.',
       introOptional: 'Laat je e-mailadres achter, dan kunnen we ook antwoorden als je weg bent (optioneel).',
@@ -1353,7 +1353,9 @@ button{cursor:pointer}
     clearError();
     const email = emailIn.value.trim(), name = nameIn.value.trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
-      showError(t('badEmail'), emailIn);
+      // The optional form asks for an address, not a name alone: say how
+      // to go on without one.
+      showError(t(!email && !skipBtn.hidden && optinRow.hidden ? 'emailOrSkip' : 'badEmail'), emailIn);
       emailIn.focus();
       return;
     }
