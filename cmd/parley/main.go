@@ -393,8 +393,11 @@ func readPassword(stdin io.Reader, stderr io.Writer, email string) (string, erro
 	}()
 	ask := func(prompt string) ([]byte, error) {
 		fmt.Fprint(stderr, prompt)
-		b, err := term.ReadPassword(fd)
+		b, err := readNoEcho(fd)
 		fmt.Fprintln(stderr)
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("no password typed")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read password: %w", err)
 		}

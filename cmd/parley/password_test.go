@@ -154,6 +154,26 @@ func TestAgentAddAtATerminal(t *testing.T) {
 		})
 	}
 
+	// Ctrl-D at the prompt ends it, as at a shell's: nothing created, the
+	// echo back.
+	t.Run("end of input", func(t *testing.T) {
+		a := startAtTerminal(t, bin, env, "di@example.com")
+		a.prompted("Password for di@example.com: ")
+		io.WriteString(a.controller, "\x04")
+		kill := time.AfterFunc(10*time.Second, func() { _ = a.cmd.Process.Kill() })
+		err := a.cmd.Wait()
+		kill.Stop()
+		if err == nil || !strings.Contains(a.stderr.String(), "no password typed") {
+			t.Errorf("agent add after Ctrl-D: %v, stderr %q", err, a.stderr.String())
+		}
+		if silent(t, a.terminal) {
+			t.Error("the terminal's echo stays off after Ctrl-D")
+		}
+		if list := apptest.Run(t, bin, env, "", "agent", "list"); strings.Contains(list, "di@example.com") {
+			t.Errorf("an agent was created anyway:\n%s", list)
+		}
+	})
+
 	// Interrupted at the prompt (Ctrl-C), it gives the terminal its echo
 	// back before it ends.
 	t.Run("interrupted", func(t *testing.T) {
