@@ -35,8 +35,11 @@ func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID stri
 	if err != nil {
 		return c, err
 	}
-	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
-	if text := assignmentText(a, before.Assignee, to, agentID != nil); text != "" {
+	text := assignmentText(a, before.Assignee, to, agentID != nil)
+	if text == "" { // nothing changed
+		s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
+	} else {
+		s.assignedBy(a.WorkspaceID, c, a.ID)
 		n := model.Message{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID,
 			Author: model.Author{Kind: model.AuthorSystem}, Kind: model.KindEvent, Channel: model.MsgChannelDashboard, Body: text, CreatedAt: s.now()}
 		if err := s.db.CreateHistoryLine(ctx, n); err != nil {

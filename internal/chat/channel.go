@@ -210,7 +210,7 @@ func (s *Service) PostChannelReply(ctx context.Context, a model.Agent, conversat
 	}
 	hooks.done()
 	s.toAgents(a.WorkspaceID, realtime.MessageCreated, msg)
-	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, conv)
+	s.updatedAfter(a.WorkspaceID, conv, before.Assignee == nil, a.ID)
 	if s.chans != nil {
 		s.chans.SendReply(ctx, conv, msg)
 	}

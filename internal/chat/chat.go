@@ -228,6 +228,22 @@ func encode(v any) []byte {
 	return b
 }
 
+// assignedBy tells the agents that by changed the assignee of c: a
+// conversation.updated that names who did it (see realtime.Event.By).
+func (s *Service) assignedBy(workspaceID string, c model.Conversation, by string) {
+	s.pub.ToAgents(workspaceID, encode(Event{Type: realtime.ConversationUpdated, Data: c, By: by}))
+}
+
+// updatedAfter tells the agents of c after agent by wrote in it: by took
+// it when it was unassigned before.
+func (s *Service) updatedAfter(workspaceID string, c model.Conversation, unassignedBefore bool, by string) {
+	if unassignedBefore && c.Assignee != nil {
+		s.assignedBy(workspaceID, c, by)
+		return
+	}
+	s.toAgents(workspaceID, realtime.ConversationUpdated, c)
+}
+
 func (s *Service) toAgents(workspaceID string, typ realtime.EventType, data any) {
 	switch d := data.(type) {
 	case model.Message:

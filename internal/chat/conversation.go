@@ -190,9 +190,10 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		return model.Message{}, err
 	}
 	var (
-		msg  model.Message
-		conv model.Conversation
-		ws   *model.Workspace
+		msg        model.Message
+		conv       model.Conversation
+		ws         *model.Workspace
+		unassigned bool // before the message
 	)
 	hooks := s.hooks()
 	err = s.db.InTxThen(ctx, func(tx *store.Store) error {
@@ -211,6 +212,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 			return notFound(err, "conversation")
 		}
 		before := target.Conversation
+		unassigned = before.Assignee == nil
 		if asksEmail {
 			if err := canAskEmail(before); err != nil {
 				return err
@@ -249,7 +251,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		return s.emitNewMessage(ctx, hooks, tx, before, conv, false, msg)
 	}, func() {
 		s.toAgents(a.WorkspaceID, realtime.MessageCreated, msg)
-		s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, conv)
+		s.updatedAfter(a.WorkspaceID, conv, unassigned, a.ID)
 		if kind == model.KindReply && conv.Channel == model.ChannelWebsite {
 			s.pub.ToVisitor(conv.Visitor.ID, s.messageFrame(msg))
 		}

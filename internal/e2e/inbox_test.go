@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -597,6 +598,75 @@ func TestAssignmentAnnounced(t *testing.T) {
 		t.Error("the thread does not show the assignment")
 	}
 	b.screenshot("laptop-assignment-lines")
+}
+
+// Only a colleague's choice chimes "Assigned to you": in a view whose list
+// does not hold the conversation too; the agent's own choice does not in
+// another tab, nor does a reply that takes an unassigned conversation.
+func TestAssignmentChimesForAColleaguesChoiceOnly(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	_, given := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	_, chosen := newVisitorConversation(t, srv, "Walt", "walt@example.com", "Do you ship to Oslo?")
+	_, answered := newVisitorConversation(t, srv, "Xena", "xena@example.com", "Is it in stock?")
+	mine := newTab(t, "ben-mine")
+	loginDashboard(mine, srv.URL, "ben@example.com")
+	mine.navigate(srv.URL + "/dashboard?view=mine")
+	all := newTab(t, "ben-all")
+	loginDashboard(all, srv.URL, "ben@example.com")
+	const tones = `((p) => { window.__tones = 0; const make = p.createOscillator; p.createOscillator = function () { window.__tones++; return make.call(this); }; return true; })(AudioContext.prototype)`
+	ready := func(b *tab) {
+		waitLive(b)
+		eval[bool](b, tones)
+		// A background tab's sound starts once the agent touched the
+		// page, as they would have.
+		if _, err := chromedp.Call(b.ctx, page.BringToFront, cdp.Empty{}); err != nil {
+			t.Fatalf("bring %s to the front: %v", b.name, err)
+		}
+		b.do("touch the page", chromedp.MouseClickXY(700, 450)) // beside the list
+	}
+	ready(mine)
+	ready(all)
+	row := func(id string) string { return `document.querySelector('.conv-row[data-id="` + id + `"]')` }
+	menu := func(id string) string { return `document.querySelector('.assign-form[data-id="` + id + `"] select')` }
+	hisInMenu := func(id string) string {
+		return menu(id) + ` && [...` + menu(id) + `.options].some((o) => o.defaultSelected && o.value === ` + js(ben.ID) + `)`
+	}
+	silent := func(what string) {
+		t.Helper()
+		time.Sleep(300 * time.Millisecond) // a chime would have begun at the event
+		for _, b := range []*tab{mine, all} {
+			if n := eval[int](b, `window.__tones`); n != 0 {
+				t.Errorf("%s chimed in %s (%d tones)", what, b.name, n)
+			}
+		}
+	}
+
+	if eval[bool](mine, row(given)+` !== null`) {
+		t.Fatal("Mine lists a conversation nobody has")
+	}
+	srv.Do("PUT", "/api/v1/conversations/"+given+"/assignee", ada.Token, map[string]any{"agent_id": ben.ID}, http.StatusOK, nil)
+	mine.waitFor("the chime for the conversation Ada gave Ben", `window.__tones > 0`, 10*time.Second)
+	all.waitFor("the chime in his other tab", `window.__tones > 0`, 10*time.Second)
+	mine.waitFor("Mine to list it", row(given)+` !== null`, 10*time.Second)
+
+	// Both tabs list everything now: the one that did not choose sees the
+	// change too.
+	mine.navigate(srv.URL + "/dashboard")
+	ready(mine)
+	eval[bool](all, `(window.__tones = 0, true)`)
+	eval[bool](all, `((s) => (s.value = `+js(ben.ID)+`, s.dispatchEvent(new Event('change', { bubbles: true })), true))(`+menu(chosen)+`)`)
+	for _, b := range []*tab{mine, all} {
+		b.waitFor("his choice in the list", hisInMenu(chosen), 10*time.Second)
+	}
+	silent("Ben's own choice")
+
+	srv.Do("POST", "/api/v1/conversations/"+answered+"/messages", ben.Token, map[string]string{"body": "Yes, it is.", "kind": "reply"}, http.StatusCreated, nil)
+	for _, b := range []*tab{mine, all} {
+		b.waitFor("the reply's taking in the list", hisInMenu(answered), 10*time.Second)
+	}
+	silent("Ben's reply that took it")
 }
 
 // An agent's own choice stays silent when a colleague's change to the

@@ -75,6 +75,10 @@ const (
 type Event struct {
 	Type EventType `json:"type"`
 	Data any       `json:"data"`
+	// By is, on a conversation.updated that assigned the conversation
+	// (or gave it back to nobody), the agent who did: dashboards announce
+	// an assignment to the one it was given to, unless they made it.
+	By string `json:"by,omitempty"`
 }
 
 // EncodeEvent encodes an event for agents' connections.

@@ -168,6 +168,59 @@ func TestAssignPushesEvent(t *testing.T) {
 	}
 }
 
+// The conversation.updated of an assignment names the agent who made it
+// (by), whether they chose in a menu or took the conversation by replying;
+// other updates name nobody.
+func TestAssignmentEventSaysWho(t *testing.T) {
+	s := apptest.Start(t, nil)
+	ann := s.AddAgent("ann@example.com", "Ann")
+	online(t, s, ann)
+	bob := s.AddAgent("bob@example.com", "Bob")
+	c1, c2 := visitorWrote(t, s, "hello"), visitorWrote(t, s, "hi")
+	ws := s.DialAgent(bob.Token)
+	reply := func(a apptest.Agent, conv, kind string) {
+		s.Do("POST", "/api/v1/conversations/"+conv+"/messages", a.Token, map[string]string{"body": "On it.", "kind": kind}, http.StatusCreated, nil)
+	}
+	assign := func(a apptest.Agent, conv string, to any) {
+		s.Do("PUT", "/api/v1/conversations/"+conv+"/assignee", a.Token, map[string]any{"agent_id": to}, http.StatusOK, nil)
+	}
+	tests := []struct {
+		name     string
+		do       func()
+		conv     string
+		assignee string // "" for nobody
+		by       string
+	}{
+		{"a colleague's choice", func() { assign(ann, c1, bob.ID) }, c1, bob.ID, ann.ID},
+		{"the same choice again", func() { assign(ann, c1, bob.ID) }, c1, bob.ID, ""},
+		{"a reply to a colleague's", func() { reply(ann, c1, "reply") }, c1, bob.ID, ""},
+		{"a note on an unassigned one", func() { reply(ann, c2, "comment") }, c2, "", ""},
+		{"a reply that takes it", func() { reply(bob, c2, "reply") }, c2, bob.ID, bob.ID},
+		{"given back to nobody", func() { assign(bob, c2, nil) }, c2, "", bob.ID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.do()
+			for {
+				ev := ws.WaitFor("conversation.updated", 5*time.Second)
+				d, _ := ev["data"].(map[string]any)
+				if d["id"] != tt.conv {
+					continue
+				}
+				assignee := ""
+				if as, _ := d["assignee"].(map[string]any); as != nil {
+					assignee, _ = as["id"].(string)
+				}
+				by, _ := ev["by"].(string)
+				if assignee != tt.assignee || by != tt.by {
+					t.Errorf("assignee %q by %q, want %q by %q", assignee, by, tt.assignee, tt.by)
+				}
+				return
+			}
+		})
+	}
+}
+
 func TestListPagingErrors(t *testing.T) {
 	s := apptest.Start(t, nil)
 	ann := s.AddAgent("ann@example.com", "Ann")

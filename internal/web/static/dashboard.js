@@ -23,7 +23,6 @@
   const filter = body.dataset.filter || 'open';
   const view = body.dataset.view || 'all';
   const me = body.dataset.agent || '';
-  const assignedHere = new Map(); // conversation → the assignee this page chose
   const listQuery = () => 'status=' + encodeURIComponent(filter) + '&view=' + encodeURIComponent(view);
 
   // ---- the agent's picture (Settings → Your account) ---------------------------
@@ -157,8 +156,6 @@
   }, true);
 
   function assign(id, agentID) {
-    const mark = { to: agentID || '', at: Date.now() };
-    assignedHere.set(id, mark);
     return fetch('/api/v1/conversations/' + encodeURIComponent(id) + '/assignee', {
       method: 'PUT',
       credentials: 'same-origin',
@@ -167,10 +164,7 @@
     }).then((res) => {
       if (!res.ok) throw new Error('HTTP ' + res.status);
       schedule(true, id === convID);
-    }).catch(() => {
-      if (assignedHere.get(id) === mark) assignedHere.delete(id);
-      schedule(true, true);
-    });
+    }).catch(() => { schedule(true, true); });
   }
 
   // A form is sent once, even when its button is clicked twice.
@@ -1082,7 +1076,7 @@
       case 'conversation.updated':
         mine = d.id === convID;
         conversationNotice(d);
-        assignedNotice(d);
+        assignedNotice(d, ev.by);
         break;
       case 'visitor.updated':
         mine = !!visitorID && d.id === visitorID;
@@ -1134,24 +1128,11 @@
 
   // A conversation a colleague gives to this agent is announced like a
   // visitor's message: the one it was given to is told, not whoever did
-  // it. Its assignee before is what this page last saw of it: the event
-  // before, or the list's menu.
-  const lastAssignee = new Map();
-  function assignedNotice(c) {
-    const now = c.assignee ? c.assignee.id : '';
-    let before = lastAssignee.get(c.id);
-    if (before === undefined) {
-      const sel = D.querySelector('.assign-form[data-id="' + CSS.escape(c.id) + '"] select');
-      const was = sel && [...sel.options].find((o) => o.defaultSelected);
-      if (was) before = was.value;
-    }
-    lastAssignee.set(c.id, now);
-    // This page's choice is told by the event that carries it: a
-    // colleague's change arriving first leaves it waiting for its own.
-    const mark = assignedHere.get(c.id);
-    const byMe = !!mark && mark.to === now && Date.now() - mark.at < 30000;
-    if (byMe || (mark && Date.now() - mark.at >= 30000)) assignedHere.delete(c.id);
-    if (before === undefined || before === now || now !== me || byMe) return;
+  // it. The event names who assigned it (by): the agent's own choices, in
+  // this tab or another, and the replies that take a conversation are not
+  // announced; other updates name nobody.
+  function assignedNotice(c, by) {
+    if (!by || by === me || !c.assignee || c.assignee.id !== me) return;
     const who = c.visitor ? (c.visitor.name || c.visitor.email || 'A visitor') : 'A visitor';
     notify('Assigned to you: ' + who, c.last_message || '', c.id);
   }
