@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"html"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -93,4 +96,21 @@ func TestWidgetHeaderBeforeItsFirstConnection(t *testing.T) {
 	visitor.screenshot("laptop-widget-connecting")
 	eval[bool](visitor, `(window.__refuse = false, window.dispatchEvent(new Event('online')), true)`)
 	visitor.waitFor("the header online", inWidget(`$('status').textContent === 'online' && $('connection').hidden`), 10*time.Second)
+}
+
+// A site whose Content-Security-Policy lets the widget call Parley but not
+// open its WebSocket: the widget says it is connecting (Chromium ends
+// such a WebSocket with an error and no close).
+func TestWidgetHeaderWhenThePageRefusesWebSockets(t *testing.T) {
+	srv, _ := startWithAgentOnline(t)
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "connect-src "+srv.URL)
+		fmt.Fprintf(w, `<!DOCTYPE html><html><head><title>Shop</title></head><body><h1>Teapots</h1>
+<script src="%s" data-site-key="%s" async></script></body></html>`, html.EscapeString(srv.URL+"/widget.js"), html.EscapeString(srv.Workspace.SiteKey))
+	}))
+	defer site.Close()
+	visitor := newTab(t, "visitor")
+	openWidget(visitor, site.URL)
+	visitor.waitFor("the header to say it is connecting", inWidget(`$('status').textContent === 'Connecting\u2026' && !$('connection').hidden`), 10*time.Second)
 }

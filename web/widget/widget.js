@@ -717,6 +717,8 @@
     try {
       sock = new WebSocket(base.replace(/^http/, 'ws') + '/api/widget/v1/ws?visitor_token=' + encodeURIComponent(token));
     } catch (e) {
+      wsFailed = true;
+      sync();
       retry(true);
       return;
     }
@@ -752,6 +754,9 @@
       if (!opened && !historyLoaded) loadMessages();
       retry(!opened);
     };
+    // A WebSocket the page's Content-Security-Policy refuses ends with
+    // error and no close in Chromium: closed all the same.
+    sock.onerror = () => setTimeout(() => { if (sock.readyState === 3) sock.onclose(); }, 0);
   }
 
   function retry(failed) {
