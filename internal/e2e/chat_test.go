@@ -443,7 +443,19 @@ func TestChatStaysOpenAcrossPages(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			v := newTab(t, "visitor-"+tt.name)
 			v.do("viewport", chromedp.EmulateViewport(tt.width, tt.height))
+			// The pages' clock, moved on by the test (kept across pages).
+			const clock = `(() => { const now = Date.now; Date.now = () => now() + (+sessionStorage.getItem('test.clock') || 0); })()`
+			ctx, cancel := context.WithTimeout(v.ctx, 20*time.Second)
+			defer cancel()
+			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: clock}); err != nil {
+				t.Fatalf("the pages' clock: %v", err)
+			}
 			visitorWrites(v, srv.URL+"/demo", "Looking at your prices")
+			// Opened more than half an hour ago, and open still: what counts
+			// is that it was open while the visitor was last active on the
+			// page (the click on the link to the next page).
+			eval[bool](v, `(sessionStorage.setItem('test.clock', String(31 * 60 * 1000)), true)`)
+			v.do("a click on the page", chromedp.MouseClickXY(100, 700))
 
 			// The next page of the site (the chat's state is decided as the
 			// launcher is drawn).

@@ -6,7 +6,7 @@
  *
  * The API base is the origin of this script's src. The visitor token is kept in
  * localStorage under "parley.visitor_token.<site key>"; when the chat was
- * opened, for the site's next page, in sessionStorage under
+ * opened or left open, for the site's next page, in sessionStorage under
  * "parley.open.<site key>". Everything the widget draws lives in an open
  * shadow root on <div id="parley-widget">, and every piece of text that
  * comes from the server is set with textContent.
@@ -353,10 +353,11 @@
   // media query as the CSS): it is then a modal dialog and keeps the focus.
   const fullScreen = W.matchMedia('(max-width:480px),(max-height:500px)');
   const modal = () => fullScreen.matches;
-  // A chat left open on the site's previous page (opened there or on the
-  // page before within half an hour) opens again beside this one, without
+  // A chat left open on the site's previous page (within half an hour)
+  // opens again beside this one, without
   // taking the focus; not over a phone's whole page. OPEN_KEY holds when
-  // the chat was last opened, or opened again on a page.
+  // the chat was last opened, or last used open (see activity).
+  let openNoted = 0; // when this page last wrote OPEN_KEY
   let restoring = !wantOpen && !modal() && Date.now() - tab.get(OPEN_KEY) < 18e5;
   if (restoring) wantOpen = true;
 
@@ -1013,6 +1014,12 @@
 
   function activity() {
     dirty = true;
+    // A chat kept open follows the visitor from the last minute they were
+    // active on the page (a link's click is activity), not from when it
+    // was opened. Not written at pagehide: going back to a page from the
+    // back/forward cache, Chromium can hide the page left after showing
+    // the one restored, whose own state is the one to keep.
+    if (isOpen && Date.now() - openNoted > 6e4) tab.set(OPEN_KEY, openNoted = Date.now());
     if (!pingTimer && wsUp) pingTimer = setTimeout(ping, Math.max(0, lastPing + PING_EVERY - Date.now()));
   }
 
@@ -1338,7 +1345,7 @@ button{cursor:pointer}
       if (!e.persisted) return;
       // Back from the back/forward cache: this page's chat is the one the
       // next page follows, not the last other page's.
-      tab.set(OPEN_KEY, isOpen ? Date.now() : null);
+      tab.set(OPEN_KEY, isOpen ? (openNoted = Date.now()) : null);
       frozen = false;
       attempt = 0;
       connect();
@@ -1652,7 +1659,7 @@ button{cursor:pointer}
     if (!ready) { wantOpen = true; restoring = false; return; }
     if (isOpen) return;
     isOpen = true;
-    tab.set(OPEN_KEY, Date.now());
+    tab.set(OPEN_KEY, openNoted = Date.now());
     win.hidden = false;
     root.classList.add('open');
     launcher.setAttribute('aria-expanded', 'true');
