@@ -334,13 +334,7 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	if *fromStdin && *password != "" {
 		return errors.New("agent add takes --password or --password-stdin, not both")
 	}
-	if *fromStdin {
-		var err error
-		if *password, err = readPassword(stdin, stderr, *email); err != nil {
-			return err
-		}
-	}
-	if *password == "" {
+	if !*fromStdin && *password == "" {
 		return errors.New("agent add needs --password or --password-stdin")
 	}
 	a, err := app.Open(ctx, cfg, log)
@@ -352,6 +346,19 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	if err != nil {
 		return err
 	}
+	if *fromStdin {
+		// What would refuse the agent is said before the password is
+		// typed, not after.
+		if err := a.Chat.CheckNewAgent(ctx, wsID, *email, *name, *role); err != nil {
+			return err
+		}
+		if *password, err = readPassword(stdin, stderr, *email, a.Chat.CheckPassword); err != nil {
+			return err
+		}
+		if *password == "" { // nothing piped
+			return errors.New("agent add needs --password or --password-stdin")
+		}
+	}
 	agent, err := a.Chat.CreateAgent(ctx, wsID, *email, *name, *password, *role)
 	if err != nil {
 		return err
@@ -362,8 +369,9 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 
 // readPassword reads the password for --password-stdin: the first line of
 // stdin, or, when stdin is a terminal, a password typed twice after a
-// prompt on stderr, without echo.
-func readPassword(stdin io.Reader, stderr io.Writer, email string) (string, error) {
+// prompt on stderr, without echo; one that check refuses is asked for
+// again at once, three times at most.
+func readPassword(stdin io.Reader, stderr io.Writer, email string, check func(string) error) (string, error) {
 	f, ok := stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		line, err := bufio.NewReader(stdin).ReadString('\n')
@@ -403,12 +411,22 @@ func readPassword(stdin io.Reader, stderr io.Writer, email string) (string, erro
 		}
 		return b, nil
 	}
-	first, err := ask("Password for " + email + ": ")
-	if err != nil {
-		return "", err
-	}
-	if len(first) == 0 {
-		return "", errors.New("no password typed")
+	var first []byte
+	for try := 1; ; try++ {
+		if first, err = ask("Password for " + email + ": "); err != nil {
+			return "", err
+		}
+		if len(first) == 0 {
+			return "", errors.New("no password typed")
+		}
+		err := check(string(first))
+		if err == nil {
+			break
+		}
+		if try == 3 {
+			return "", err
+		}
+		fmt.Fprintf(stderr, "%v; try again.\n", err)
 	}
 	again, err := ask("Again: ")
 	if err != nil {

@@ -154,6 +154,31 @@ func TestAgentAddAtATerminal(t *testing.T) {
 		})
 	}
 
+	// A password too short is refused at once and asked for again; an
+	// address taken is refused before any password is asked for.
+	t.Run("too short, then long enough", func(t *testing.T) {
+		a := startAtTerminal(t, bin, env, "eve@example.com")
+		a.prompted("Password for eve@example.com: ")
+		io.WriteString(a.controller, "short\n")
+		a.prompted("at least 8 characters; try again.")
+		a.prompted("Password for eve@example.com: ")
+		io.WriteString(a.controller, "a long enough password\n")
+		a.prompted("Again: ")
+		io.WriteString(a.controller, "a long enough password\n")
+		if _, err := a.wait(); err != nil || len(strings.Fields(a.stdout.String())) != 1 {
+			t.Fatalf("agent add: %v, stdout %q, stderr %q", err, a.stdout.String(), a.stderr.String())
+		}
+	})
+	t.Run("an address taken", func(t *testing.T) {
+		a := startAtTerminal(t, bin, env, "ann@example.com")
+		kill := time.AfterFunc(10*time.Second, func() { _ = a.cmd.Process.Kill() })
+		err := a.cmd.Wait()
+		kill.Stop()
+		if err == nil || !strings.Contains(a.stderr.String(), "an agent with this email exists") || strings.Contains(a.stderr.String(), "Password for") {
+			t.Errorf("agent add of a taken address: %v, stderr %q", err, a.stderr.String())
+		}
+	})
+
 	// Ctrl-D at the prompt ends it, as at a shell's: nothing created, the
 	// echo back.
 	t.Run("end of input", func(t *testing.T) {

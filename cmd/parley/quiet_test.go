@@ -101,4 +101,9 @@ func TestCommandArguments(t *testing.T) {
 			t.Errorf("%v: accepted", args)
 		}
 	}
+	// --password-stdin with nothing piped says what it needs.
+	if err := run(context.Background(), []string{"agent", "add", "--email", "a@example.com", "--name", "A", "--password-stdin"},
+		strings.NewReader(""), &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "needs --password or --password-stdin") {
+		t.Errorf("agent add with nothing piped: %v", err)
+	}
 }

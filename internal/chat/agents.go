@@ -52,6 +52,16 @@ func RequireAdmin(actor model.Agent) error {
 	return nil
 }
 
+// CheckPassword says, in words for a person, why a new password would be
+// refused: the command line asks again before it writes anything.
+func (s *Service) CheckPassword(password string) error {
+	var e *Error
+	if err := checkPassword(password); errors.As(err, &e) {
+		return errors.New(e.Message)
+	}
+	return nil
+}
+
 func checkPassword(password string) error {
 	if len([]rune(password)) < MinPasswordLength {
 		return newError(CodeWeakPassword, fmt.Sprintf("a password has at least %d characters", MinPasswordLength))
@@ -107,6 +117,22 @@ func (s *Service) newAgent(ctx context.Context, workspaceID, email, name, role s
 	return model.Agent{ID: model.NewID(), WorkspaceID: workspaceID, Email: strings.ToLower(addr), Name: *n,
 		Role: role, Status: model.StatusOffline, ChosenStatus: model.StatusOffline,
 		StatusSource: model.StatusSourceAgent, CreatedAt: s.now()}, nil
+}
+
+// CheckNewAgent reports what would refuse CreateAgent's agent but its
+// password (the command line asks for that after).
+func (s *Service) CheckNewAgent(ctx context.Context, workspaceID, email, name, role string) error {
+	a, err := s.newAgent(ctx, workspaceID, email, name, role)
+	if err != nil {
+		return err
+	}
+	switch _, err := s.db.AgentByEmail(ctx, a.Email); {
+	case err == nil:
+		return &Error{Code: CodeDuplicate, Message: "an agent with this email exists"}
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	return nil
 }
 
 func (s *Service) insertAgent(ctx context.Context, a model.Agent) error {
