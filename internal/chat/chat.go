@@ -235,9 +235,10 @@ func (s *Service) assignedBy(workspaceID string, c model.Conversation, by string
 }
 
 // updatedAfter tells the agents of c after agent by wrote in it: by took
-// it when it was unassigned before.
+// it when it was unassigned before and is its assignee now (a colleague's
+// reply at the same moment may have taken it: not by's doing).
 func (s *Service) updatedAfter(workspaceID string, c model.Conversation, unassignedBefore bool, by string) {
-	if unassignedBefore && c.Assignee != nil {
+	if unassignedBefore && c.Assignee != nil && c.Assignee.ID == by {
 		s.assignedBy(workspaceID, c, by)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,6 +220,61 @@ func TestAssignmentEventSaysWho(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Two agents answering the same unassigned conversations at once: each
+// is taken by one of them, and only that one's reply names an assigner,
+// itself (the other read the conversation unassigned too).
+func TestAssignmentEventWhenTwoReplyAtOnce(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann")
+		online(t, s, ann)
+		bob := s.AddAgent("bob@example.com", "Bob")
+		convs := make(map[string]bool)
+		for range 20 {
+			convs[visitorWrote(t, s, "hello")] = true
+		}
+		ws := s.DialAgent(ann.Token)
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*len(convs))
+		for id := range convs {
+			for _, a := range []apptest.Agent{ann, bob} {
+				wg.Go(func() {
+					req, _ := http.NewRequest("POST", s.URL+"/api/v1/conversations/"+id+"/messages", strings.NewReader(`{"body":"On it.","kind":"reply"}`))
+					req.Header.Set("Authorization", "Bearer "+a.Token)
+					req.Header.Set("Content-Type", "application/json")
+					res, err := http.DefaultClient.Do(req)
+					if err == nil {
+						res.Body.Close()
+						if res.StatusCode != http.StatusCreated {
+							err = fmt.Errorf("reply: %s", res.Status)
+						}
+					}
+					errs <- err
+				})
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for seen := 0; seen < 2*len(convs); {
+			ev := ws.WaitFor("conversation.updated", 5*time.Second)
+			d, _ := ev["data"].(map[string]any)
+			if id, _ := d["id"].(string); !convs[id] {
+				continue
+			}
+			seen++
+			by, _ := ev["by"].(string)
+			as, _ := d["assignee"].(map[string]any)
+			if by != "" && (as == nil || as["id"] != by) {
+				t.Errorf("conversation %v: an event by %s with assignee %v", d["id"], by, as)
+			}
+		}
+	})
 }
 
 func TestListPagingErrors(t *testing.T) {
