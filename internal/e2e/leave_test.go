@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,19 +99,61 @@ func TestWidgetHeaderBeforeItsFirstConnection(t *testing.T) {
 	visitor.waitFor("the header online", inWidget(`$('status').textContent === 'online' && $('connection').hidden`), 10*time.Second)
 }
 
-// A site whose Content-Security-Policy lets the widget call Parley but not
-// open its WebSocket: the widget says it is connecting (Chromium ends
-// such a WebSocket with an error and no close).
-func TestWidgetHeaderWhenThePageRefusesWebSockets(t *testing.T) {
-	srv, _ := startWithAgentOnline(t)
-	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "connect-src "+srv.URL)
-		fmt.Fprintf(w, `<!DOCTYPE html><html><head><title>Shop</title></head><body><h1>Teapots</h1>
+// Sites with a Content-Security-Policy: one that lists Parley as the
+// README says (no 'unsafe-inline' for styles) gets a widget styled,
+// connected and chatting, and nothing refused; one that leaves out the
+// WebSocket gets a widget that says it is connecting (Chromium ends such a
+// WebSocket with an error and no close), and a console line saying what
+// to add.
+func TestWidgetUnderAContentSecurityPolicy(t *testing.T) {
+	srv, a := startWithAgentOnline(t)
+	origin := srv.URL
+	wsOrigin := "ws" + strings.TrimPrefix(origin, "http")
+	tests := []struct {
+		name, policy string
+		connects     bool
+	}{
+		{"listing Parley", "default-src 'self'; script-src 'self' " + origin + "; connect-src 'self' " + origin + " " + wsOrigin + "; img-src 'self' " + origin + "; style-src 'self'", true},
+		{"without its WebSocket", "connect-src " + origin, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.Header().Set("Content-Security-Policy", tt.policy)
+				fmt.Fprintf(w, `<!DOCTYPE html><html><head><title>Shop</title></head><body><h1>Teapots</h1>
 <script src="%s" data-site-key="%s" async></script></body></html>`, html.EscapeString(srv.URL+"/widget.js"), html.EscapeString(srv.Workspace.SiteKey))
-	}))
-	defer site.Close()
-	visitor := newTab(t, "visitor")
-	openWidget(visitor, site.URL)
-	visitor.waitFor("the header to say it is connecting", inWidget(`$('status').textContent === 'Connecting\u2026' && !$('connection').hidden`), 10*time.Second)
+			}))
+			defer site.Close()
+			visitor := newTab(t, "visitor")
+			ctx, cancel := context.WithTimeout(visitor.ctx, 20*time.Second)
+			defer cancel()
+			const watch = `(() => { window.__refused = []; window.__warned = [];
+				document.addEventListener('securitypolicyviolation', (e) => window.__refused.push(e.effectiveDirective + ' ' + e.blockedURI));
+				const warn = console.warn; console.warn = function (...a) { window.__warned.push(a.join(' ')); return warn.apply(this, a); }; })()`
+			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: watch}); err != nil {
+				t.Fatalf("watch the page: %v", err)
+			}
+			openWidget(visitor, site.URL)
+			if !eval[bool](visitor, inWidget(`getComputedStyle($('launcher')).position === 'fixed' && getComputedStyle($('launcher')).borderRadius === '50%'`)) {
+				t.Error("the widget is not styled")
+			}
+			if !tt.connects {
+				visitor.waitFor("the header to say it is connecting", inWidget(`$('status').textContent === 'Connecting\u2026' && !$('connection').hidden`), 10*time.Second)
+				visitor.waitFor("the console to say what to add", `window.__warned.some((w) => w.includes('connect-src') && w.includes(`+js(wsOrigin)+`))`, 10*time.Second)
+				return
+			}
+			visitor.waitFor("the header online", inWidget(`$('status').textContent === 'online'`), 10*time.Second)
+			skipOptionalForm(visitor)
+			typeInWidget(visitor, "Do you ship to Oslo?")
+			visitor.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+			_, convID := conversationOf(t, srv, eval[string](visitor, `window.Parley.visitorToken()`))
+			srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "We do.", "kind": "reply"}, http.StatusCreated, nil)
+			visitor.waitFor("the reply", inWidget(`$$('message').some((m) => m.textContent.includes('We do.'))`), 10*time.Second)
+			if refused := eval[[]string](visitor, `window.__refused`); len(refused) > 0 {
+				t.Errorf("the page's policy refused %q", refused)
+			}
+			visitor.screenshot("laptop-widget-under-a-content-security-policy")
+		})
+	}
 }

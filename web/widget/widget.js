@@ -34,6 +34,17 @@
   try { base = new URL(script.src || '', location.href).origin; } catch (e) { /* keep empty */ }
   if (!base || base === 'null') base = location.origin;
   const API = base + '/api/widget/v1';
+  // A site's Content-Security-Policy that refuses Parley: the console says
+  // once what the widget needs (README: sites with a Content-Security-Policy).
+  const wsBase = base.replace(/^http/, 'ws');
+  let policyTold = false;
+  D.addEventListener('securitypolicyviolation', (e) => {
+    const u = e.blockedURI || '';
+    if (policyTold || (u.indexOf(base) !== 0 && u.indexOf(wsBase) !== 0)) return;
+    policyTold = true;
+    console.warn('Parley: this page\'s Content-Security-Policy (' + e.effectiveDirective + ') refuses ' + u +
+      '; the widget needs ' + base + ' in script-src and img-src, and ' + base + ' ' + wsBase + ' in connect-src.');
+  });
   const TOKEN_KEY = 'parley.visitor_token.' + siteKey;
   const SKIP_KEY = 'parley.contact_skipped.' + siteKey;
   const COLLECT_KEY = 'parley.collector_dismissed.' + siteKey;
@@ -716,7 +727,7 @@
     if (ws || !token || frozen) return;
     let sock;
     try {
-      sock = new WebSocket(base.replace(/^http/, 'ws') + '/api/widget/v1/ws?visitor_token=' + encodeURIComponent(token));
+      sock = new WebSocket(wsBase + '/api/widget/v1/ws?visitor_token=' + encodeURIComponent(token));
     } catch (e) {
       wsFailed = true;
       sync();
@@ -1045,9 +1056,7 @@
   let pageSent = '', pageLast = 0, pageTimer = 0;
 
   function buildTyping() {
-    const st = D.createElement('style');
-    st.textContent = '.typing{padding:4px 16px;font-size:12px;font-style:italic;color:#4b5563;background:#f9fafb;overflow-wrap:anywhere}';
-    shadow.appendChild(st);
+    addStyle('.typing{padding:4px 16px;font-size:12px;font-style:italic;color:#4b5563;background:#f9fafb;overflow-wrap:anywhere}');
     typingEl = h('div', 'typing');
     typingEl.setAttribute('data-parley', 'typing');
     typingEl.setAttribute('role', 'status');
@@ -1251,13 +1260,31 @@ button{cursor:pointer}
 </div>
 </div>`;
 
+  // addStyle gives the shadow root a style sheet built by script where the
+  // browser has them: a site's Content-Security-Policy without
+  // 'unsafe-inline' for styles refuses a <style> element, not those.
+  function addStyle(css) {
+    if (shadow.adoptedStyleSheets && W.CSSStyleSheet) {
+      try {
+        const sheet = new CSSStyleSheet();
+        sheet.replaceSync(css);
+        shadow.adoptedStyleSheets = shadow.adoptedStyleSheets.concat(sheet);
+        return;
+      } catch (e) { /* an engine without constructed sheets: an element */ }
+    }
+    const st = D.createElement('style');
+    st.textContent = css;
+    shadow.appendChild(st);
+  }
+
   function build() {
     if (ready) return;
     host = D.createElement('div');
     host.id = 'parley-widget';
     host.style.setProperty('display', 'block', 'important');
     shadow = host.attachShadow({ mode: 'open' });
-    shadow.innerHTML = '<style>' + CSS + '</style>' + HTML; // static markup only
+    shadow.innerHTML = HTML; // static markup only
+    addStyle(CSS);
     const $ = (n) => shadow.querySelector('[data-parley="' + n + '"]');
     root = shadow.querySelector('.root');
     launcher = $('launcher'); badge = $('badge'); win = $('window');
