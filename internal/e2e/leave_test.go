@@ -100,8 +100,9 @@ func TestWidgetHeaderBeforeItsFirstConnection(t *testing.T) {
 }
 
 // Sites with a Content-Security-Policy: one that lists Parley as the
-// README says (no 'unsafe-inline' for styles) gets a widget styled,
-// connected and chatting, and nothing refused; one that leaves out the
+// README says (no 'unsafe-inline' for styles), and one that enforces
+// Trusted Types, get a widget styled, connected and chatting, and nothing
+// refused; one that leaves out the
 // WebSocket gets a widget that says it is connecting (Chromium ends such a
 // WebSocket with an error and no close), and a console line saying what
 // to add.
@@ -114,6 +115,7 @@ func TestWidgetUnderAContentSecurityPolicy(t *testing.T) {
 		connects     bool
 	}{
 		{"listing Parley", "default-src 'self'; script-src 'self' " + origin + "; connect-src 'self' " + origin + " " + wsOrigin + "; img-src 'self' " + origin + "; style-src 'self'", true},
+		{"enforcing Trusted Types", "require-trusted-types-for 'script'; trusted-types parley-widget", true},
 		{"without its WebSocket", "connect-src " + origin, false},
 	}
 	for _, tt := range tests {

@@ -909,7 +909,7 @@
     btn.setAttribute('data-parley', 'attach');
     btn.setAttribute('aria-label', t('attach'));
     btn.title = t('attach');
-    btn.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 11.5 12.5 20a5 5 0 0 1-7-7L14 4.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15.5 7.6"/></svg>'; // static markup
+    btn.innerHTML = markup('<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 11.5 12.5 20a5 5 0 0 1-7-7L14 4.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15.5 7.6"/></svg>'); // static markup
     const pick = h('input');
     pick.type = 'file';
     pick.hidden = true;
@@ -1260,6 +1260,19 @@ button{cursor:pointer}
 </div>
 </div>`;
 
+  // markup lets the widget's own static markup through a page that
+  // enforces Trusted Types (its policy then allows "parley-widget").
+  let htmlPolicy; // undefined until first asked for; null: none
+  function markup(html) {
+    if (htmlPolicy === undefined) {
+      htmlPolicy = null;
+      try {
+        if (W.trustedTypes) htmlPolicy = W.trustedTypes.createPolicy('parley-widget', { createHTML: (x) => x });
+      } catch (e) { /* a policy of that name is not allowed: the string */ }
+    }
+    return htmlPolicy ? htmlPolicy.createHTML(html) : html;
+  }
+
   // addStyle gives the shadow root a style sheet built by script where the
   // browser has them: a site's Content-Security-Policy without
   // 'unsafe-inline' for styles refuses a <style> element, not those.
@@ -1283,7 +1296,7 @@ button{cursor:pointer}
     host.id = 'parley-widget';
     host.style.setProperty('display', 'block', 'important');
     shadow = host.attachShadow({ mode: 'open' });
-    shadow.innerHTML = HTML; // static markup only
+    shadow.innerHTML = markup(HTML); // static markup only
     addStyle(CSS);
     const $ = (n) => shadow.querySelector('[data-parley="' + n + '"]');
     root = shadow.querySelector('.root');
