@@ -101,22 +101,23 @@ func TestWidgetHeaderBeforeItsFirstConnection(t *testing.T) {
 
 // Sites with a Content-Security-Policy: one that lists Parley as the
 // README says (no 'unsafe-inline' for styles), and one that enforces
-// Trusted Types, get a widget styled, connected and chatting, and nothing
-// refused; one that leaves out the
-// WebSocket gets a widget that says it is connecting (Chromium ends such a
-// WebSocket with an error and no close), and a console line saying what
-// to add.
+// Trusted Types with the widget's policy, get a widget styled, connected
+// and chatting, and nothing refused; one that leaves out the WebSocket
+// gets a widget that says it is connecting (Chromium ends such a
+// WebSocket with an error and no close); that and one without the
+// widget's Trusted Types policy get a console line saying what to add.
 func TestWidgetUnderAContentSecurityPolicy(t *testing.T) {
 	srv, a := startWithAgentOnline(t)
 	origin := srv.URL
 	wsOrigin := "ws" + strings.TrimPrefix(origin, "http")
+	const chat, connecting, nothing = "a chat", "connecting", "no widget"
 	tests := []struct {
-		name, policy string
-		connects     bool
+		name, policy, want string
 	}{
-		{"listing Parley", "default-src 'self'; script-src 'self' " + origin + "; connect-src 'self' " + origin + " " + wsOrigin + "; img-src 'self' " + origin + "; style-src 'self'", true},
-		{"enforcing Trusted Types", "require-trusted-types-for 'script'; trusted-types parley-widget", true},
-		{"without its WebSocket", "connect-src " + origin, false},
+		{"listing Parley", "default-src 'self'; script-src 'self' " + origin + "; connect-src 'self' " + origin + " " + wsOrigin + "; img-src 'self' " + origin + "; style-src 'self'", chat},
+		{"enforcing Trusted Types", "require-trusted-types-for 'script'; trusted-types parley-widget", chat},
+		{"without its WebSocket", "connect-src " + origin, connecting},
+		{"without its Trusted Types policy", "require-trusted-types-for 'script'; trusted-types other", nothing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,11 +137,16 @@ func TestWidgetUnderAContentSecurityPolicy(t *testing.T) {
 			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: watch}); err != nil {
 				t.Fatalf("watch the page: %v", err)
 			}
+			if tt.want == nothing {
+				visitor.navigate(site.URL)
+				visitor.waitFor("the console to say what to add", `window.__warned.some((w) => w.includes('trusted-types'))`, 10*time.Second)
+				return
+			}
 			openWidget(visitor, site.URL)
 			if !eval[bool](visitor, inWidget(`getComputedStyle($('launcher')).position === 'fixed' && getComputedStyle($('launcher')).borderRadius === '50%'`)) {
 				t.Error("the widget is not styled")
 			}
-			if !tt.connects {
+			if tt.want == connecting {
 				visitor.waitFor("the header to say it is connecting", inWidget(`$('status').textContent === 'Connecting\u2026' && !$('connection').hidden`), 10*time.Second)
 				visitor.waitFor("the console to say what to add", `window.__warned.some((w) => w.includes('connect-src') && w.includes(`+js(wsOrigin)+`))`, 10*time.Second)
 				return

@@ -1268,7 +1268,9 @@ button{cursor:pointer}
       htmlPolicy = null;
       try {
         if (W.trustedTypes) htmlPolicy = W.trustedTypes.createPolicy('parley-widget', { createHTML: (x) => x });
-      } catch (e) { /* a policy of that name is not allowed: the string */ }
+      } catch (e) {
+        console.warn('Parley: this page\'s Content-Security-Policy does not allow the widget\'s Trusted Types policy; add parley-widget to trusted-types.');
+      }
     }
     return htmlPolicy ? htmlPolicy.createHTML(html) : html;
   }
