@@ -365,9 +365,9 @@
   const fullScreen = W.matchMedia('(max-width:480px),(max-height:500px)');
   const modal = () => fullScreen.matches;
   // A chat left open on the site's previous page (within half an hour)
-  // opens again beside this one, without
-  // taking the focus; not over a phone's whole page. OPEN_KEY holds when
-  // the chat was last opened, or last used open (see activity).
+  // opens again beside this one, without taking the focus; not over a
+  // phone's whole page. OPEN_KEY holds when the chat was last opened, or
+  // last used open (see activity).
   let openNoted = 0; // when this page last wrote OPEN_KEY
   let restoring = !wantOpen && !modal() && Date.now() - tab.get(OPEN_KEY) < 18e5;
   if (restoring) wantOpen = true;
