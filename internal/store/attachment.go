@@ -60,6 +60,15 @@ func (s *Store) attachmentsIn(ctx context.Context, conversationID string, msgs [
 		conversationID, msgs[0].ID, msgs[len(msgs)-1].ID)
 }
 
+// AttachmentsInto loads the attachments of some messages of a
+// conversation into them; msgs are in order of id.
+func (s *Store) AttachmentsInto(ctx context.Context, conversationID string, msgs []model.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return s.attachmentsIn(ctx, conversationID, msgs)
+}
+
 func (s *Store) attachmentsQuery(ctx context.Context, conversationID string, msgs []model.Message, q string, args ...any) error {
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {

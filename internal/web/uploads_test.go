@@ -197,6 +197,24 @@ func TestUploadsBothWays(t *testing.T) {
 	if frameFile["url"] != s.URL+"/api/widget/v1/attachments/"+att.ID {
 		t.Fatalf("widget frame's file = %v", frameFile)
 	}
+	// Read by the visitor, the reply is sent again (the unread count of
+	// their other tabs drops) whole: a copy without its file would take it
+	// off the widget's screen.
+	ws.Send(map[string]string{"type": "read", "message_id": reply.ID})
+	for again := false; !again; {
+		f := ws.Next(10e9)
+		if f == nil {
+			t.Fatal("no message frame after the read")
+		}
+		msg, ok := f["message"].(map[string]any)
+		if !ok || f["type"] != "message" || msg["id"] != reply.ID || msg["read_by_visitor_at"] == nil {
+			continue
+		}
+		again = true
+		if files, _ := msg["attachments"].([]any); len(files) != 1 {
+			t.Errorf("the reply sent again once read has %d files: %v", len(files), msg)
+		}
+	}
 	resp, body = getFile(t, frameFile["url"].(string)+"?visitor_token="+url.QueryEscape(sess.VisitorToken), "")
 	if resp.StatusCode != 200 || !bytes.Equal(body, pdf) || resp.Header.Get("Content-Disposition") != "attachment; filename=invoice.pdf" {
 		t.Fatalf("visitor download of the agent's file: %d %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
