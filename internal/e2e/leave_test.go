@@ -6,6 +6,8 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,40 +101,62 @@ func TestWidgetHeaderBeforeItsFirstConnection(t *testing.T) {
 	visitor.waitFor("the header online", inWidget(`$('status').textContent === 'online' && $('connection').hidden`), 10*time.Second)
 }
 
-// Sites with a Content-Security-Policy: one that lists Parley as the
-// README says (no 'unsafe-inline' for styles), and one that enforces
-// Trusted Types with the widget's policy, get a widget styled, connected
-// and chatting, and nothing refused; one that leaves out the WebSocket
-// gets a widget that says it is connecting (Chromium ends such a
-// WebSocket with an error and no close); that and one without the
-// widget's Trusted Types policy get a console line saying what to add.
+// Sites with a Content-Security-Policy. One that lists Parley as the
+// README says (no 'unsafe-inline' for styles), one that enforces Trusted
+// Types with the widget's policy, one that only reports, one that names
+// Trusted Types policies without enforcing them, and one that serves
+// Parley on its own origin and refuses something of its own: a widget
+// styled, connected and chatting, and no line of Parley's in the console.
+// One that leaves out the WebSocket: a widget that says it is connecting
+// (Chromium ends such a WebSocket with an error and no close); that and
+// one enforcing Trusted Types without the widget's policy: a console line
+// saying what to add.
 func TestWidgetUnderAContentSecurityPolicy(t *testing.T) {
 	srv, a := startWithAgentOnline(t)
 	origin := srv.URL
 	wsOrigin := "ws" + strings.TrimPrefix(origin, "http")
+	parley, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	const chat, connecting, nothing = "a chat", "connecting", "no widget"
 	tests := []struct {
-		name, policy, want string
+		name, header, policy string
+		proxied              bool   // Parley served on the site's own origin
+		refuses              string // what the policy refuses, of the page's own or by design
+		want                 string
 	}{
-		{"listing Parley", "default-src 'self'; script-src 'self' " + origin + "; connect-src 'self' " + origin + " " + wsOrigin + "; img-src 'self' " + origin + "; style-src 'self'", chat},
-		{"enforcing Trusted Types", "require-trusted-types-for 'script'; trusted-types parley-widget", chat},
-		{"without its WebSocket", "connect-src " + origin, connecting},
-		{"without its Trusted Types policy", "require-trusted-types-for 'script'; trusted-types other", nothing},
+		{"listing Parley", "Content-Security-Policy", "default-src 'self'; script-src 'self' " + origin + "; connect-src 'self' " + origin + " " + wsOrigin + "; img-src 'self' " + origin + "; style-src 'self'", false, "", chat},
+		{"enforcing Trusted Types", "Content-Security-Policy", "require-trusted-types-for 'script'; trusted-types parley-widget", false, "", chat},
+		{"reporting only", "Content-Security-Policy-Report-Only", "connect-src 'self'; img-src 'self'", false, "", chat},
+		{"naming Trusted Types policies only", "Content-Security-Policy", "trusted-types other", false, "trusted-types", chat},
+		{"refusing a frame of its own", "Content-Security-Policy", "frame-src 'none'", true, "frame-src", chat},
+		{"without its WebSocket", "Content-Security-Policy", "connect-src " + origin, false, "", connecting},
+		{"without its Trusted Types policy", "Content-Security-Policy", "require-trusted-types-for 'script'; trusted-types other", false, "", nothing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			toParley := httputil.NewSingleHostReverseProxy(parley)
 			site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.proxied && r.URL.Path != "/" {
+					toParley.ServeHTTP(w, r)
+					return
+				}
+				src := srv.URL + "/widget.js"
+				if tt.proxied {
+					src = "/widget.js"
+				}
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
-				w.Header().Set("Content-Security-Policy", tt.policy)
+				w.Header().Set(tt.header, tt.policy)
 				fmt.Fprintf(w, `<!DOCTYPE html><html><head><title>Shop</title></head><body><h1>Teapots</h1>
-<script src="%s" data-site-key="%s" async></script></body></html>`, html.EscapeString(srv.URL+"/widget.js"), html.EscapeString(srv.Workspace.SiteKey))
+<script src="%s" data-site-key="%s" async></script></body></html>`, html.EscapeString(src), html.EscapeString(srv.Workspace.SiteKey))
 			}))
 			defer site.Close()
 			visitor := newTab(t, "visitor")
 			ctx, cancel := context.WithTimeout(visitor.ctx, 20*time.Second)
 			defer cancel()
 			const watch = `(() => { window.__refused = []; window.__warned = [];
-				document.addEventListener('securitypolicyviolation', (e) => window.__refused.push(e.effectiveDirective + ' ' + e.blockedURI));
+				document.addEventListener('securitypolicyviolation', (e) => { if (e.disposition === 'enforce') window.__refused.push(e.effectiveDirective + ' ' + e.blockedURI); });
 				const warn = console.warn; console.warn = function (...a) { window.__warned.push(a.join(' ')); return warn.apply(this, a); }; })()`
 			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: watch}); err != nil {
 				t.Fatalf("watch the page: %v", err)
@@ -151,6 +175,9 @@ func TestWidgetUnderAContentSecurityPolicy(t *testing.T) {
 				visitor.waitFor("the console to say what to add", `window.__warned.some((w) => w.includes('connect-src') && w.includes(`+js(wsOrigin)+`))`, 10*time.Second)
 				return
 			}
+			if tt.proxied { // the page refuses something of its own
+				eval[bool](visitor, `(document.body.appendChild(Object.assign(document.createElement('iframe'), { src: '/embed' })), true)`)
+			}
 			visitor.waitFor("the header online", inWidget(`$('status').textContent === 'online'`), 10*time.Second)
 			skipOptionalForm(visitor)
 			typeInWidget(visitor, "Do you ship to Oslo?")
@@ -158,10 +185,17 @@ func TestWidgetUnderAContentSecurityPolicy(t *testing.T) {
 			_, convID := conversationOf(t, srv, eval[string](visitor, `window.Parley.visitorToken()`))
 			srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "We do.", "kind": "reply"}, http.StatusCreated, nil)
 			visitor.waitFor("the reply", inWidget(`$$('message').some((m) => m.textContent.includes('We do.'))`), 10*time.Second)
-			if refused := eval[[]string](visitor, `window.__refused`); len(refused) > 0 {
-				t.Errorf("the page's policy refused %q", refused)
+			for _, r := range eval[[]string](visitor, `window.__refused`) {
+				if tt.refuses == "" || !strings.HasPrefix(r, tt.refuses) {
+					t.Errorf("the page's policy refused %q", r)
+				}
 			}
-			visitor.screenshot("laptop-widget-under-a-content-security-policy")
+			if warned := eval[[]string](visitor, `window.__warned.filter((w) => w.startsWith('Parley:'))`); len(warned) > 0 {
+				t.Errorf("the console says %q", warned)
+			}
+			if tt.name == "listing Parley" {
+				visitor.screenshot("laptop-widget-under-a-content-security-policy")
+			}
 		})
 	}
 }

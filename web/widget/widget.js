@@ -38,11 +38,14 @@
   // once what the widget needs (README: sites with a Content-Security-Policy).
   const wsBase = base.replace(/^http/, 'ws');
   let policyTold = false;
+  // Only what the widget asks for counts (a page served beside Parley
+  // refuses its own things too), and only a policy enforced.
+  const ours = (u) => [base + '/api/widget/', wsBase + '/api/widget/', base + '/widget.js'].some((p) => u.indexOf(p) === 0);
   D.addEventListener('securitypolicyviolation', (e) => {
     const u = e.blockedURI || '';
-    if (policyTold || (u.indexOf(base) !== 0 && u.indexOf(wsBase) !== 0)) return;
+    if (policyTold || e.disposition === 'report' || !/^(connect|img|script)-src/.test(e.effectiveDirective) || !ours(u)) return;
     policyTold = true;
-    console.warn('Parley: this page\'s Content-Security-Policy (' + e.effectiveDirective + ') refuses ' + u +
+    console.warn('Parley: this page\'s Content-Security-Policy (' + e.effectiveDirective + ') refuses ' + u.split('?')[0] +
       '; the widget needs ' + base + ' in script-src and img-src, and ' + base + ' ' + wsBase + ' in connect-src.');
   });
   const TOKEN_KEY = 'parley.visitor_token.' + siteKey;
@@ -909,7 +912,7 @@
     btn.setAttribute('data-parley', 'attach');
     btn.setAttribute('aria-label', t('attach'));
     btn.title = t('attach');
-    btn.innerHTML = markup('<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 11.5 12.5 20a5 5 0 0 1-7-7L14 4.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15.5 7.6"/></svg>'); // static markup
+    setMarkup(btn, '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 11.5 12.5 20a5 5 0 0 1-7-7L14 4.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15.5 7.6"/></svg>'); // static markup
     const pick = h('input');
     pick.type = 'file';
     pick.hidden = true;
@@ -1260,19 +1263,22 @@ button{cursor:pointer}
 </div>
 </div>`;
 
-  // markup lets the widget's own static markup through a page that
+  // setMarkup lets the widget's own static markup through a page that
   // enforces Trusted Types (its policy then allows "parley-widget").
   let htmlPolicy; // undefined until first asked for; null: none
-  function markup(html) {
+  function setMarkup(el, html) {
     if (htmlPolicy === undefined) {
       htmlPolicy = null;
       try {
         if (W.trustedTypes) htmlPolicy = W.trustedTypes.createPolicy('parley-widget', { createHTML: (x) => x });
-      } catch (e) {
-        console.warn('Parley: this page\'s Content-Security-Policy does not allow the widget\'s Trusted Types policy; add parley-widget to trusted-types.');
-      }
+      } catch (e) { /* policy names restricted: the string, which only an enforcing page refuses */ }
     }
-    return htmlPolicy ? htmlPolicy.createHTML(html) : html;
+    try {
+      el.innerHTML = htmlPolicy ? htmlPolicy.createHTML(html) : html;
+    } catch (e) {
+      console.warn('Parley: this page enforces Trusted Types without allowing the widget\'s policy; add parley-widget to trusted-types.');
+      throw e;
+    }
   }
 
   // addStyle gives the shadow root a style sheet built by script where the
@@ -1298,7 +1304,7 @@ button{cursor:pointer}
     host.id = 'parley-widget';
     host.style.setProperty('display', 'block', 'important');
     shadow = host.attachShadow({ mode: 'open' });
-    shadow.innerHTML = markup(HTML); // static markup only
+    setMarkup(shadow, HTML); // static markup only
     addStyle(CSS);
     const $ = (n) => shadow.querySelector('[data-parley="' + n + '"]');
     root = shadow.querySelector('.root');
