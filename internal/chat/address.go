@@ -104,7 +104,7 @@ func (s *Service) stopAddress(ctx context.Context, workspaceID, addr, status, so
 		return err
 	}
 	for _, id := range replies {
-		if msg, err := s.db.Message(ctx, workspaceID, id); err == nil {
+		if msg, err := s.db.MessageWithFiles(ctx, workspaceID, id); err == nil {
 			s.toAgents(workspaceID, realtime.MessageUpdated, msg)
 		}
 	}

@@ -329,7 +329,7 @@ func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 	}
 	hooks.done()
 	for _, id := range ids {
-		if msg, err := s.db.Message(ctx, c.WorkspaceID, id); err == nil {
+		if msg, err := s.db.MessageWithFiles(ctx, c.WorkspaceID, id); err == nil {
 			s.toAgents(c.WorkspaceID, realtime.MessageUpdated, msg)
 		}
 	}

@@ -3,7 +3,6 @@ package chat
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -394,19 +393,12 @@ func (s *Service) VisitorRead(ctx context.Context, visitorID, messageID string) 
 	}
 	var read []model.Message
 	for _, id := range stamped {
-		if msg, err := s.db.Message(ctx, v.WorkspaceID, id); err == nil {
+		// Sent again whole: a copy without its files would take them off
+		// the screens it replaces the message on.
+		if msg, err := s.db.MessageWithFiles(ctx, v.WorkspaceID, id); err == nil {
+			s.toAgents(v.WorkspaceID, realtime.MessageUpdated, msg)
 			read = append(read, msg)
 		}
-	}
-	// Sent again whole: a copy without its files would take them off the
-	// screens it replaces the message on.
-	slices.SortFunc(read, func(a, b model.Message) int { return strings.Compare(a.ID, b.ID) })
-	if err := s.db.AttachmentsInto(ctx, convID, read); err != nil {
-		s.log.Error("read the files of messages read", "conversation", convID, "err", err)
-		read = nil
-	}
-	for _, msg := range read {
-		s.toAgents(v.WorkspaceID, realtime.MessageUpdated, msg)
 	}
 	// The visitor's other tabs and devices drop their unread count too.
 	if read, err := s.authorAvatars(ctx, read); err == nil {

@@ -60,13 +60,19 @@ func (s *Store) attachmentsIn(ctx context.Context, conversationID string, msgs [
 		conversationID, msgs[0].ID, msgs[len(msgs)-1].ID)
 }
 
-// AttachmentsInto loads the attachments of some messages of a
-// conversation into them; msgs are in order of id.
-func (s *Store) AttachmentsInto(ctx context.Context, conversationID string, msgs []model.Message) error {
-	if len(msgs) == 0 {
-		return nil
+// MessageWithFiles is Message with its attachments: for a message sent
+// again whole, whose copy replaces what a screen shows of it.
+func (s *Store) MessageWithFiles(ctx context.Context, workspaceID, id string) (model.Message, error) {
+	m, err := s.Message(ctx, workspaceID, id)
+	if err != nil {
+		return m, err
 	}
-	return s.attachmentsIn(ctx, conversationID, msgs)
+	msgs := []model.Message{m}
+	if err := s.attachmentsQuery(ctx, m.ConversationID, msgs, `SELECT a.id, a.workspace_id, a.message_id, a.filename, a.content_type, a.size, a.created_at
+		FROM attachments a WHERE a.message_id = ? ORDER BY a.id`, id); err != nil {
+		return m, err
+	}
+	return msgs[0], nil
 }
 
 func (s *Store) attachmentsQuery(ctx context.Context, conversationID string, msgs []model.Message, q string, args ...any) error {
