@@ -103,10 +103,12 @@ func (s *Service) stopAddress(ctx context.Context, workspaceID, addr, status, so
 	if err != nil {
 		return err
 	}
-	for _, id := range replies {
-		if msg, err := s.db.MessageWithFiles(ctx, workspaceID, id); err == nil {
-			s.toAgents(workspaceID, realtime.MessageUpdated, msg)
-		}
+	msgs, err := s.db.MessagesWithFiles(ctx, workspaceID, replies)
+	if err != nil {
+		s.log.Error("read the replies whose emails were cancelled", "workspace", workspaceID, "err", err)
+	}
+	for _, msg := range msgs {
+		s.toAgents(workspaceID, realtime.MessageUpdated, msg)
 	}
 	if changed || len(replies) > 0 {
 		s.log.Info("address stopped", "workspace", workspaceID, "status", status, "cancelled_replies", len(replies))

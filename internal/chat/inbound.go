@@ -328,10 +328,12 @@ func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 		s.log.Error("queue webhook event", "type", realtime.MessageCreated, "message", n.ID, "err", err)
 	}
 	hooks.done()
-	for _, id := range ids {
-		if msg, err := s.db.MessageWithFiles(ctx, c.WorkspaceID, id); err == nil {
-			s.toAgents(c.WorkspaceID, realtime.MessageUpdated, msg)
-		}
+	msgs, err := s.db.MessagesWithFiles(ctx, c.WorkspaceID, ids)
+	if err != nil {
+		s.log.Error("read the replies a bounce marked", "conversation", c.ID, "err", err)
+	}
+	for _, msg := range msgs {
+		s.toAgents(c.WorkspaceID, realtime.MessageUpdated, msg)
 	}
 	s.toAgents(c.WorkspaceID, realtime.MessageCreated, n)
 	return nil

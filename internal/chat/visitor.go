@@ -391,14 +391,14 @@ func (s *Service) VisitorRead(ctx context.Context, visitorID, messageID string) 
 	if err != nil {
 		return err
 	}
-	var read []model.Message
-	for _, id := range stamped {
-		// Sent again whole: a copy without its files would take them off
-		// the screens it replaces the message on.
-		if msg, err := s.db.MessageWithFiles(ctx, v.WorkspaceID, id); err == nil {
-			s.toAgents(v.WorkspaceID, realtime.MessageUpdated, msg)
-			read = append(read, msg)
-		}
+	// Sent again whole: a copy without its files would take them off the
+	// screens it replaces the message on.
+	read, err := s.db.MessagesWithFiles(ctx, v.WorkspaceID, stamped)
+	if err != nil {
+		s.log.Error("read the messages the visitor read", "conversation", convID, "err", err)
+	}
+	for _, msg := range read {
+		s.toAgents(v.WorkspaceID, realtime.MessageUpdated, msg)
 	}
 	// The visitor's other tabs and devices drop their unread count too.
 	if read, err := s.authorAvatars(ctx, read); err == nil {

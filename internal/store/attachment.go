@@ -60,19 +60,36 @@ func (s *Store) attachmentsIn(ctx context.Context, conversationID string, msgs [
 		conversationID, msgs[0].ID, msgs[len(msgs)-1].ID)
 }
 
-// MessageWithFiles is Message with its attachments: for a message sent
-// again whole, whose copy replaces what a screen shows of it.
-func (s *Store) MessageWithFiles(ctx context.Context, workspaceID, id string) (model.Message, error) {
-	m, err := s.Message(ctx, workspaceID, id)
+// MessagesWithFiles returns messages of a workspace by id, in order of
+// id, with their attachments, in two statements however many: for
+// messages sent again whole, whose copies replace what screens show.
+func (s *Store) MessagesWithFiles(ctx context.Context, workspaceID string, ids []string) ([]model.Message, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	in := placeholders(len(ids))
+	rows, err := s.query(ctx, `SELECT `+messageColumns+` FROM messages WHERE workspace_id = ? AND id IN (`+in+`) ORDER BY id`,
+		append([]any{workspaceID}, anys(ids)...)...)
 	if err != nil {
-		return m, err
+		return nil, fmt.Errorf("get %d messages: %w", len(ids), err)
 	}
-	msgs := []model.Message{m}
-	if err := s.attachmentsQuery(ctx, m.ConversationID, msgs, `SELECT a.id, a.workspace_id, a.message_id, a.filename, a.content_type, a.size, a.created_at
-		FROM attachments a WHERE a.message_id = ? ORDER BY a.id`, id); err != nil {
-		return m, err
+	defer rows.Close()
+	var msgs []model.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("get %d messages: %w", len(ids), err)
+		}
+		msgs = append(msgs, m)
 	}
-	return msgs[0], nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("get %d messages: %w", len(ids), err)
+	}
+	if err := s.attachmentsQuery(ctx, "", msgs, `SELECT a.id, a.workspace_id, a.message_id, a.filename, a.content_type, a.size, a.created_at
+		FROM attachments a WHERE a.message_id IN (`+in+`) ORDER BY a.id`, anys(ids)...); err != nil {
+		return nil, err
+	}
+	return msgs, nil
 }
 
 func (s *Store) attachmentsQuery(ctx context.Context, conversationID string, msgs []model.Message, q string, args ...any) error {

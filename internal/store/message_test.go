@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -313,4 +314,55 @@ func written(t *testing.T, db *store.DB, workspaceID, convID string, write func(
 		t.Fatal(err)
 	}
 	return derived
+}
+
+// MessagesWithFiles reads messages by id, in order of id and with their
+// files, in two statements however many; ids of another workspace, or of
+// no message, are left out.
+func TestMessagesWithFiles(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		w := newWorkspace(t, db, "W", base)
+		other := newWorkspace(t, db, "Other", base)
+		c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+		elsewhere := newMessage(t, db, newConversation(t, db, newVisitor(t, db, other.ID, nil), model.ChannelWebsite, base), model.AuthorAgent, model.KindReply, "theirs")
+		var ids []string
+		files := map[string]int{}
+		for i := range 50 {
+			m := newMessage(t, db, c, model.AuthorAgent, model.KindReply, "reply")
+			ids = append(ids, m.ID)
+			for j := range i % 3 {
+				a := model.Attachment{ID: model.NewID(), WorkspaceID: w.ID, MessageID: m.ID, Filename: "f.pdf", ContentType: "application/pdf", Size: 3, CreatedAt: at(time.Duration(j))}
+				if err := db.CreateAttachment(ctx, a, []byte("pdf")); err != nil {
+					t.Fatal(err)
+				}
+				files[m.ID]++
+			}
+		}
+		asked := append([]string{elsewhere.ID, "no-such-message"}, ids...)
+		slices.Reverse(asked)
+		s0, _ := db.Counts()
+		got, err := db.MessagesWithFiles(ctx, w.ID, asked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s1, _ := db.Counts(); s1-s0 != 2 {
+			t.Errorf("%d statements for %d messages, want 2", s1-s0, len(ids))
+		}
+		if len(got) != len(ids) {
+			t.Fatalf("%d messages, want %d", len(got), len(ids))
+		}
+		for i, m := range got {
+			if m.ID != ids[i] {
+				t.Fatalf("message %d is %s, want %s (in order of id)", i, m.ID, ids[i])
+			}
+			if len(m.Attachments) != files[m.ID] {
+				t.Errorf("message %d has %d files, want %d", i, len(m.Attachments), files[m.ID])
+			}
+		}
+		if got, err := db.MessagesWithFiles(ctx, w.ID, nil); err != nil || len(got) != 0 {
+			t.Errorf("no ids: %v, %v", got, err)
+		}
+	})
 }
