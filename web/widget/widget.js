@@ -40,7 +40,7 @@
   let policyTold = false;
   // Only what the widget asks for counts (a page served beside Parley
   // refuses its own things too), and only a policy enforced.
-  const ours = (u) => [base + '/api/widget/', wsBase + '/api/widget/', base + '/widget.js'].some((p) => u.indexOf(p) === 0);
+  const ours = (u) => u.indexOf(base + '/api/widget/') === 0 || u.indexOf(wsBase + '/api/widget/') === 0;
   D.addEventListener('securitypolicyviolation', (e) => {
     const u = e.blockedURI || '';
     if (policyTold || e.disposition === 'report' || !/^(connect|img|script)-src/.test(e.effectiveDirective) || !ours(u)) return;
@@ -1511,7 +1511,8 @@ button{cursor:pointer}
     win.setAttribute('aria-label', wsName ? t('chatWith', wsName) : t('chat'));
     // Cut off, or never connected, the header does not claim anybody is
     // online: replies would not reach the visitor.
-    const lost = sessionUp && (everOpened || wsFailed) && !wsUp;
+    const cut = (everOpened || wsFailed) && !wsUp; // dropped, or none could open
+    const lost = sessionUp && cut;
     const waiting = t(everOpened ? 'reconnecting' : 'connecting');
     statusEl.textContent = lost ? waiting : t(available ? 'online' : 'away');
     root.classList.toggle('on', available && !lost);
@@ -1535,7 +1536,7 @@ button{cursor:pointer}
     list.setAttribute('data-greeting', available && look ? look.greeting : '');
     noteEl.textContent = look ? look.away_message + (hasEmail() && !stopped() ? ' ' + t('awayKnown', visitor.email) : '') : '';
     noteEl.hidden = available || required || !sessionUp || !look;
-    connEl.hidden = sessionUp ? wsUp || !(everOpened || wsFailed) : !started;
+    connEl.hidden = sessionUp ? !cut : !started;
     connEl.textContent = sessionUp ? waiting : t('connecting');
     introEl.textContent = t(mode === 'optin' ? (visitor.email_status === 'bouncing' ? 'introBouncing' : 'introUnsubscribed')
       : mode === 'opt' ? 'introOptional' : available ? 'introOnline' : 'introOffline');
