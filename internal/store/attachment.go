@@ -68,24 +68,13 @@ func (s *Store) MessagesWithFiles(ctx context.Context, workspaceID string, ids [
 		return nil, nil
 	}
 	in := placeholders(len(ids))
-	rows, err := s.query(ctx, `SELECT `+messageColumns+` FROM messages WHERE workspace_id = ? AND id IN (`+in+`) ORDER BY id`,
+	of := "workspace " + workspaceID
+	msgs, err := s.scanMessages(ctx, of, `SELECT `+messageColumns+`, `+channelMessageColumns+` FROM messages WHERE workspace_id = ? AND id IN (`+in+`) ORDER BY id`,
 		append([]any{workspaceID}, anys(ids)...)...)
 	if err != nil {
-		return nil, fmt.Errorf("get %d messages: %w", len(ids), err)
+		return nil, err
 	}
-	defer rows.Close()
-	var msgs []model.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("get %d messages: %w", len(ids), err)
-		}
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("get %d messages: %w", len(ids), err)
-	}
-	if err := s.attachmentsQuery(ctx, "", msgs, `SELECT a.id, a.workspace_id, a.message_id, a.filename, a.content_type, a.size, a.created_at
+	if err := s.attachmentsQuery(ctx, of, msgs, `SELECT a.id, a.workspace_id, a.message_id, a.filename, a.content_type, a.size, a.created_at
 		FROM attachments a WHERE a.message_id IN (`+in+`) ORDER BY a.id`, anys(ids)...); err != nil {
 		return nil, err
 	}
