@@ -334,8 +334,9 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	if *fromStdin && *password != "" {
 		return errors.New("agent add takes --password or --password-stdin, not both")
 	}
+	errNoPassword := errors.New("agent add needs --password or --password-stdin")
 	if !*fromStdin && *password == "" {
-		return errors.New("agent add needs --password or --password-stdin")
+		return errNoPassword
 	}
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
@@ -356,7 +357,7 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			return err
 		}
 		if *password == "" { // nothing piped
-			return errors.New("agent add needs --password or --password-stdin")
+			return errNoPassword
 		}
 	}
 	agent, err := a.Chat.CreateAgent(ctx, wsID, *email, *name, *password, *role)

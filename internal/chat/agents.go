@@ -128,17 +128,23 @@ func (s *Service) CheckNewAgent(ctx context.Context, workspaceID, email, name, r
 	}
 	switch _, err := s.db.AgentByEmail(ctx, a.Email); {
 	case err == nil:
-		return &Error{Code: CodeDuplicate, Message: "an agent with this email exists"}
+		return agentExists(nil)
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
 	return nil
 }
 
+// agentExists refuses a second agent with an email (err: the store's
+// word, when it was the one to say it).
+func agentExists(err error) error {
+	return &Error{Code: CodeDuplicate, Message: "an agent with this email exists", Err: err}
+}
+
 func (s *Service) insertAgent(ctx context.Context, a model.Agent) error {
 	if err := s.db.CreateAgent(ctx, a); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
-			return &Error{Code: CodeDuplicate, Message: "an agent with this email exists", Err: err}
+			return agentExists(err)
 		}
 		return err
 	}
