@@ -313,6 +313,7 @@ func (a *App) Close() error {
 // handlers finish, record pending leaves, stop background work.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	setMemoryLimit(a.Config.MemoryLimit, a.Log)
+	setGCPercent(a.Log)
 	if err := a.Chat.RecoverPresence(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while starting
