@@ -76,16 +76,20 @@ func (r rateResult) pct(p float64) time.Duration {
 }
 
 type runResult struct {
-	server       string
-	run          int
-	opens        time.Duration // all connections opened
-	reopens      time.Duration // all reopened as returning clients
-	openCPU      openCPU       // CPU spent while opening
-	reopenCPU    openCPU       // CPU spent while reopening
-	openWork     serverWork    // per open, until the server was quiet
-	reopenWork   serverWork
-	kibPerConn   float64
-	stackPerConn float64
+	server     string
+	run        int
+	opens      time.Duration // all connections opened
+	reopens    time.Duration // all reopened as returning clients
+	openCPU    openCPU       // CPU spent while opening
+	reopenCPU  openCPU       // CPU spent while reopening
+	openWork   serverWork    // per open, until the server was quiet
+	reopenWork serverWork
+	kibPerConn float64
+	// The highest resident memory from the opens to the end of the
+	// last rate, over the memory before the opens, per connection: what
+	// a host must have, collections' timing included (0: not read).
+	peakKiBPerConn float64
+	stackPerConn   float64
 	// Stack bytes a garbage collection scans, per connection: every
 	// cycle, whether the connection did anything or not.
 	stackScanPerConn float64
@@ -278,6 +282,8 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 	if err != nil {
 		return res, err
 	}
+	// The kernel's peak (VmHWM) counts from here, not from the start.
+	peakFromHere := resetPeak(pid) == nil
 	var stackBefore, scanBefore int64
 	if st, ok := s.(stackReader); ok {
 		if stackBefore, scanBefore, err = st.stackBytes(ctx); err != nil {
@@ -325,6 +331,11 @@ func measure(ctx context.Context, cfg config, s server, run int) (runResult, err
 		}
 		logf("  %.0f/s: p50 %s p99 %s lost %d failed %d cpu %.0f%%", rate, rr.pct(50), rr.pct(99), rr.lost, rr.failed, rr.cpu)
 		res.rates = append(res.rates, rr)
+	}
+	if peakFromHere {
+		if peak, err := statusKiB(pid, "VmHWM"); err == nil {
+			res.peakKiBPerConn = float64(peak-rssBefore) / float64(cfg.conns)
+		}
 	}
 
 	// Returning clients: close every connection, then open them again.
@@ -488,7 +499,10 @@ func parallel(ctx context.Context, n, width int, f func(context.Context, int) er
 }
 
 // rssKiB reads a process's resident set size.
-func rssKiB(pid int) (int64, error) {
+func rssKiB(pid int) (int64, error) { return statusKiB(pid, "VmRSS") }
+
+// statusKiB reads a field in kB of /proc/PID/status (VmRSS, VmHWM).
+func statusKiB(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -496,11 +510,18 @@ func rssKiB(pid int) (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// resetPeak makes a process's peak resident memory (VmHWM) its resident
+// memory now (clear_refs 5, Linux 4.0 and later; the process's owner or
+// root).
+func resetPeak(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
 }
 
 // cpuSeconds reads a process's user and system CPU time.

@@ -13,6 +13,9 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func printRun(out io.Writer, r runResult) {
 	fmt.Fprintf(out, "%-10s run %d: opens %.2fs reopens %.2fs rss/conn %.1f KiB", r.server, r.run,
 		r.opens.Seconds(), r.reopens.Seconds(), r.kibPerConn)
+	if r.peakKiBPerConn != 0 {
+		fmt.Fprintf(out, " peak/conn %.1f KiB", r.peakKiBPerConn)
+	}
 	if r.stackPerConn != 0 {
 		fmt.Fprintf(out, " stack/conn %.0f B", r.stackPerConn)
 	}
@@ -64,6 +67,7 @@ func printTable(out io.Writer, cfg config, servers []server, results []runResult
 		{"commits per open", func(r runResult) (float64, bool) { return r.openWork.commits, r.openWork.ok }},
 		{"statements per reopen", func(r runResult) (float64, bool) { return r.reopenWork.statements, r.reopenWork.ok }},
 		{"RSS per connection (KiB)", func(r runResult) (float64, bool) { return r.kibPerConn, true }},
+		{"peak RSS per connection (KiB)", func(r runResult) (float64, bool) { return r.peakKiBPerConn, r.peakKiBPerConn != 0 }},
 		{"stack scanned per GC cycle per connection (B)", func(r runResult) (float64, bool) { return r.stackScanPerConn, r.stackScanPerConn != 0 }},
 	}
 	for i, rate := range cfg.rates {
