@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/parleychat/parley/internal/model"
-	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
 )
@@ -103,13 +102,7 @@ func (s *Service) stopAddress(ctx context.Context, workspaceID, addr, status, so
 	if err != nil {
 		return err
 	}
-	msgs, err := s.db.MessagesWithFiles(ctx, workspaceID, replies)
-	if err != nil {
-		s.log.Error("read the replies whose emails were cancelled", "workspace", workspaceID, "err", err)
-	}
-	for _, msg := range msgs {
-		s.toAgents(workspaceID, realtime.MessageUpdated, msg)
-	}
+	s.sendAgain(ctx, workspaceID, replies)
 	if changed || len(replies) > 0 {
 		s.log.Info("address stopped", "workspace", workspaceID, "status", status, "cancelled_replies", len(replies))
 		s.addressChanged(ctx, workspaceID, addr)

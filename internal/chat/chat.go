@@ -245,6 +245,20 @@ func (s *Service) updatedAfter(workspaceID string, c model.Conversation, unassig
 	s.toAgents(workspaceID, realtime.ConversationUpdated, c)
 }
 
+// sendAgain tells the agents of messages that changed, read again whole,
+// with their files: a copy without them would take them off the screens
+// it replaces the message on. It returns the messages told.
+func (s *Service) sendAgain(ctx context.Context, workspaceID string, ids []string) []model.Message {
+	msgs, err := s.db.MessagesWithFiles(ctx, workspaceID, ids)
+	if err != nil {
+		s.log.Error("read changed messages to send them again", "workspace", workspaceID, "messages", len(ids), "err", err)
+	}
+	for _, m := range msgs {
+		s.toAgents(workspaceID, realtime.MessageUpdated, m)
+	}
+	return msgs
+}
+
 func (s *Service) toAgents(workspaceID string, typ realtime.EventType, data any) {
 	switch d := data.(type) {
 	case model.Message:

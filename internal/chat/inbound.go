@@ -328,13 +328,7 @@ func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 		s.log.Error("queue webhook event", "type", realtime.MessageCreated, "message", n.ID, "err", err)
 	}
 	hooks.done()
-	msgs, err := s.db.MessagesWithFiles(ctx, c.WorkspaceID, ids)
-	if err != nil {
-		s.log.Error("read the replies a bounce marked", "conversation", c.ID, "err", err)
-	}
-	for _, msg := range msgs {
-		s.toAgents(c.WorkspaceID, realtime.MessageUpdated, msg)
-	}
+	s.sendAgain(ctx, c.WorkspaceID, ids)
 	s.toAgents(c.WorkspaceID, realtime.MessageCreated, n)
 	return nil
 }

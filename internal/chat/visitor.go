@@ -391,15 +391,7 @@ func (s *Service) VisitorRead(ctx context.Context, visitorID, messageID string) 
 	if err != nil {
 		return err
 	}
-	// Sent again whole: a copy without its files would take them off the
-	// screens it replaces the message on.
-	read, err := s.db.MessagesWithFiles(ctx, v.WorkspaceID, stamped)
-	if err != nil {
-		s.log.Error("read the messages the visitor read", "conversation", convID, "err", err)
-	}
-	for _, msg := range read {
-		s.toAgents(v.WorkspaceID, realtime.MessageUpdated, msg)
-	}
+	read := s.sendAgain(ctx, v.WorkspaceID, stamped)
 	// The visitor's other tabs and devices drop their unread count too.
 	if read, err := s.authorAvatars(ctx, read); err == nil {
 		for _, msg := range read {
