@@ -179,9 +179,7 @@ func TestMessageTarget(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		w := newWorkspace(t, db, "W", base)
-		other := newWorkspace(t, db, "Other", base)
-		c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+		w, other, c := conversationBesideOther(t, db)
 		hook := func(ws model.Workspace) {
 			t.Helper()
 			if err := db.CreateWebhook(ctx, store.Webhook{ID: model.NewID(), WorkspaceID: ws.ID, URL: "https://hooks.example.com/",

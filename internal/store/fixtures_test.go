@@ -45,6 +45,17 @@ func newWorkspace(t *testing.T, db *store.DB, name string, created time.Time) mo
 	return w
 }
 
+// conversationBesideOther makes workspace "W" with a website
+// conversation of a new visitor, and a workspace "Other": the start of a
+// test that one workspace's reads leave the other's rows out.
+func conversationBesideOther(t *testing.T, db *store.DB) (w, other model.Workspace, c model.Conversation) {
+	t.Helper()
+	w = newWorkspace(t, db, "W", base)
+	other = newWorkspace(t, db, "Other", base)
+	c = newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+	return w, other, c
+}
+
 func newAgent(t *testing.T, db *store.DB, workspaceID, status string, disconnected *time.Time) model.Agent {
 	t.Helper()
 	id := model.NewID()

@@ -15,9 +15,7 @@ func TestMessageGet(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		w := newWorkspace(t, db, "W", base)
-		other := newWorkspace(t, db, "Other", base)
-		c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+		w, other, c := conversationBesideOther(t, db)
 
 		for _, tc := range []struct {
 			name string
@@ -323,9 +321,7 @@ func TestMessagesWithFiles(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		w := newWorkspace(t, db, "W", base)
-		other := newWorkspace(t, db, "Other", base)
-		c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+		w, other, c := conversationBesideOther(t, db)
 		elsewhere := newMessage(t, db, newConversation(t, db, newVisitor(t, db, other.ID, nil), model.ChannelWebsite, base), model.AuthorAgent, model.KindReply, "theirs")
 		var ids []string
 		files := map[string]int{}
