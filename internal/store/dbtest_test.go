@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -62,7 +63,11 @@ func postgresURL() string {
 }
 
 // postgresProbe remembers whether the server answered, so an unreachable
-// server costs one connection attempt, not one per test.
+// server costs one connection attempt, not one per test. It also creates
+// the extension the migrations use: the tests' schemas share the
+// database's extensions, and the migrations of parallel tests each
+// creating it where it is missing would race (one of them fails on the
+// extension's unique name); a server migrates one database once at a time.
 var postgresProbe = sync.OnceValue(func() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -70,7 +75,11 @@ var postgresProbe = sync.OnceValue(func() error {
 	if err != nil {
 		return err
 	}
-	return db.Close()
+	defer db.Close()
+	if _, err := db.SQL.ExecContext(ctx, `CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public`); err != nil {
+		return fmt.Errorf("create extension unaccent: %w", err)
+	}
+	return nil
 })
 
 // openPostgres creates a schema with a random name, opens the store with
