@@ -385,7 +385,7 @@ func (s *Service) ChannelRead(ctx context.Context, workspaceID, channel, externa
 	if err != nil {
 		return err
 	}
-	s.pushMessages(ctx, workspaceID, stamped)
+	s.sendAgain(ctx, workspaceID, stamped)
 	if len(stamped) > 0 {
 		s.eval.ConversationChanged(ctx, c.ID)
 	}
@@ -423,32 +423,20 @@ func (s *Service) ChannelDelivered(ctx context.Context, workspaceID, channel, ex
 	if err != nil {
 		return err
 	}
-	s.pushMessages(ctx, workspaceID, ids)
+	s.sendAgain(ctx, workspaceID, ids)
 	return nil
 }
 
 // SetChannelDelivery records how the delivery of an agent reply went
 // (queued for another attempt, sent, failed with the error agents see) and
-// pushes the change to agents. It returns the message as stored.
-func (s *Service) SetChannelDelivery(ctx context.Context, workspaceID, messageID string, u model.ChannelReplyUpdate) (model.Message, error) {
+// sends the reply again to agents when it changed.
+func (s *Service) SetChannelDelivery(ctx context.Context, workspaceID, messageID string, u model.ChannelReplyUpdate) error {
 	changed, err := s.db.SetChannelDelivery(ctx, workspaceID, messageID, u)
 	if err != nil {
-		return model.Message{}, err
-	}
-	m, err := s.db.ChannelMessage(ctx, workspaceID, messageID)
-	if err != nil {
-		return m, notFound(err, "message")
+		return err
 	}
 	if changed {
-		s.toAgents(workspaceID, realtime.MessageUpdated, m)
+		s.sendAgain(ctx, workspaceID, []string{messageID})
 	}
-	return m, nil
-}
-
-func (s *Service) pushMessages(ctx context.Context, workspaceID string, ids []string) {
-	for _, id := range ids {
-		if m, err := s.db.ChannelMessage(ctx, workspaceID, id); err == nil {
-			s.toAgents(workspaceID, realtime.MessageUpdated, m)
-		}
-	}
+	return nil
 }

@@ -67,18 +67,39 @@ func (s *Store) MessagesWithFiles(ctx context.Context, workspaceID string, ids [
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	in := placeholders(len(ids))
 	of := "workspace " + workspaceID
-	msgs, err := s.scanMessages(ctx, of, `SELECT `+messageColumns+`, `+channelMessageColumns+` FROM messages WHERE workspace_id = ? AND id IN (`+in+`) ORDER BY id`,
+	msgs, err := s.scanMessages(ctx, of, `SELECT `+messageColumns+`, `+channelMessageColumns+` FROM messages WHERE workspace_id = ? AND id IN (`+placeholders(len(ids))+`) ORDER BY id`,
 		append([]any{workspaceID}, anys(ids)...)...)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.attachmentsQuery(ctx, of, msgs, `SELECT a.id, a.workspace_id, a.message_id, a.filename, a.content_type, a.size, a.created_at
-		FROM attachments a WHERE a.message_id IN (`+in+`) ORDER BY a.id`, anys(ids)...); err != nil {
+	if err := s.filesOf(ctx, of, msgs); err != nil {
 		return nil, err
 	}
 	return msgs, nil
+}
+
+// filesPerStatement bounds the message ids filesOf names in one statement,
+// well under either database's limit on a statement's parameters.
+const filesPerStatement = 500
+
+// filesOf loads the attachments of msgs, of any conversations, into them:
+// one statement for up to filesPerStatement messages. of names them in
+// errors.
+func (s *Store) filesOf(ctx context.Context, of string, msgs []model.Message) error {
+	for len(msgs) > 0 {
+		part := msgs[:min(len(msgs), filesPerStatement)]
+		msgs = msgs[len(part):]
+		ids := make([]any, len(part))
+		for i, m := range part {
+			ids[i] = m.ID
+		}
+		if err := s.attachmentsQuery(ctx, of, part, `SELECT a.id, a.workspace_id, a.message_id, a.filename, a.content_type, a.size, a.created_at
+		FROM attachments a WHERE a.message_id IN (`+placeholders(len(part))+`) ORDER BY a.id`, ids...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) attachmentsQuery(ctx context.Context, conversationID string, msgs []model.Message, q string, args ...any) error {

@@ -452,8 +452,8 @@ type Outcome struct {
 	// Recorded is whether the email took the status (not when a bounce
 	// was recorded first).
 	Recorded bool
-	// Replies are the replies the email carries, as they now are (none
-	// when their status did not change).
+	// Replies are the replies the email carries, as they now are, with
+	// their files (none when their status did not change).
 	Replies []model.Message
 	// Conversation is the email's conversation when its forwarding state
 	// moved on (SetForwardDelivered), else "".
@@ -501,6 +501,9 @@ func (db *DB) RecordEmailOutcomes(ctx context.Context, attempts []EmailAttempt, 
 			}
 			outs[i] = out
 		}
+		if err := tx.repliesFiles(ctx, outs); err != nil {
+			return err
+		}
 		if also == nil {
 			return nil
 		}
@@ -521,6 +524,26 @@ func (db *DB) RecordEmailOutcomes(ctx context.Context, attempts []EmailAttempt, 
 		return nil, err
 	}
 	return outs, alsoErr
+}
+
+// repliesFiles loads the attachments of the outcomes' replies into them:
+// their events replace the replies on screens, files included.
+func (s *Store) repliesFiles(ctx context.Context, outs []Outcome) error {
+	var all []model.Message
+	for _, o := range outs {
+		all = append(all, o.Replies...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	if err := s.filesOf(ctx, "emailed replies", all); err != nil {
+		return err
+	}
+	for i := range outs {
+		n := copy(outs[i].Replies, all)
+		all = all[n:]
+	}
+	return nil
 }
 
 // recordEmailOutcome is one attempt of RecordEmailOutcomes, in its

@@ -97,6 +97,11 @@ func TestRecordEmailOutcome(t *testing.T) {
 		c := newConversation(t, db, v, model.ChannelWebsite, base)
 		r1 := newMessage(t, db, c, model.AuthorAgent, model.KindReply, "one")
 		r2 := newMessage(t, db, c, model.AuthorAgent, model.KindReply, "two")
+		// Its events replace the replies on screens: with their files.
+		if err := db.CreateAttachment(ctx, model.Attachment{ID: model.NewID(), WorkspaceID: w.ID, MessageID: r2.ID, Filename: "plan.pdf",
+			ContentType: "application/pdf", Size: 3, CreatedAt: base}, []byte("pdf")); err != nil {
+			t.Fatal(err)
+		}
 		email := func(replies ...model.Message) store.Email {
 			t.Helper()
 			e := store.Email{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID, VisitorID: v.ID,
@@ -121,6 +126,9 @@ func TestRecordEmailOutcome(t *testing.T) {
 				if m.Forwarded != nil {
 					s += m.Forwarded.Status
 				}
+				for _, a := range m.Attachments {
+					s += "+" + a.Filename
+				}
 				out = append(out, s)
 			}
 			return fmt.Sprint(out)
@@ -135,7 +143,7 @@ func TestRecordEmailOutcome(t *testing.T) {
 			moved              bool // the conversation's forwarding state moved on
 		}{
 			{"a temporary failure: the replies stay queued", "queued", "[]", false},
-			{"sent", "sent", "[one:sent two:sent]", true},
+			{"sent", "sent", "[one:sent two:sent+plan.pdf]", true},
 		}
 		for _, tt := range tests {
 			out, err := recordOne(ctx, db, e.ID, tt.status, now, "; accepted")
@@ -176,7 +184,7 @@ func TestRecordEmailOutcome(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s := status(msgs); s != "[one:sent two:sent three:bounced]" {
+		if s := status(msgs); s != "[one:sent two:sent+plan.pdf three:bounced]" {
 			t.Errorf("stored replies %s", s)
 		}
 	})
@@ -202,6 +210,10 @@ func TestRecordEmailOutcomes(t *testing.T) {
 			v := newVisitor(t, db, w.ID, new(name+"@example.com"))
 			c := newConversation(t, db, v, model.ChannelWebsite, base)
 			r := newMessage(t, db, c, model.AuthorAgent, model.KindReply, name)
+			if err := db.CreateAttachment(ctx, model.Attachment{ID: model.NewID(), WorkspaceID: w.ID, MessageID: r.ID, Filename: name + ".txt",
+				ContentType: "text/plain", Size: 1, CreatedAt: base}, []byte("x")); err != nil {
+				t.Fatal(err)
+			}
 			e := store.Email{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID, VisitorID: v.ID,
 				MessageID: "<" + model.NewID() + "@example.test>", From: "parley@example.test", To: name + "@example.com",
 				Raw: []byte("Subject: x\r\n\r\nx\r\n"), NextAttemptAt: base, CreatedAt: base}
@@ -281,11 +293,15 @@ func TestRecordEmailOutcomes(t *testing.T) {
 			s, out := emails[i], outs[i]
 			var replies []string
 			for _, m := range out.Replies {
-				replies = append(replies, m.ID+":"+m.Forwarded.Status)
+				r := m.ID + ":" + m.Forwarded.Status
+				for _, a := range m.Attachments {
+					r += "+" + a.Filename
+				}
+				replies = append(replies, r)
 			}
 			want := []string(nil)
 			if tt.wantReply != "" {
-				want = []string{s.reply.ID + ":" + tt.wantReply}
+				want = []string{s.reply.ID + ":" + tt.wantReply + "+" + strings.ReplaceAll(tt.name, " ", ".") + ".txt"}
 			}
 			if fmt.Sprint(replies) != fmt.Sprint(want) {
 				t.Errorf("%s: replies %v, want %v", tt.name, replies, want)

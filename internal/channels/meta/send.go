@@ -34,7 +34,7 @@ func (s *Service) SendReply(ctx context.Context, conv model.Conversation, msg mo
 		return
 	}
 	now := s.now()
-	if _, err := s.chat.SetChannelDelivery(ctx, conv.WorkspaceID, msg.ID, model.ChannelReplyUpdate{Status: model.DeliveryQueued, NextTry: &now}); err != nil {
+	if err := s.chat.SetChannelDelivery(ctx, conv.WorkspaceID, msg.ID, model.ChannelReplyUpdate{Status: model.DeliveryQueued, NextTry: &now}); err != nil {
 		// Not lost: the start-up sweep queues replies left without a status.
 		s.log.Error("queue channel reply", "workspace", conv.WorkspaceID, "conversation", conv.ID, "message", msg.ID, "err", err)
 		return
@@ -52,7 +52,7 @@ func reason(err error) string {
 }
 
 func (s *Service) fail(ctx context.Context, workspaceID, messageID, why string) {
-	if _, err := s.chat.SetChannelDelivery(ctx, workspaceID, messageID, model.ChannelReplyUpdate{Status: model.DeliveryFailed, Error: why}); err != nil {
+	if err := s.chat.SetChannelDelivery(ctx, workspaceID, messageID, model.ChannelReplyUpdate{Status: model.DeliveryFailed, Error: why}); err != nil {
 		s.log.Error("record failed channel reply", "workspace", workspaceID, "message", messageID, "err", err)
 		return
 	}
@@ -156,7 +156,7 @@ func (s *Service) sendOne(ctx context.Context, m model.Message) {
 	}
 	switch {
 	case err == nil:
-		if _, err := s.chat.SetChannelDelivery(ctx, ws, m.ID, model.ChannelReplyUpdate{Status: model.DeliverySent, MessageID: res.MessageID, SentAt: &start}); err != nil {
+		if err := s.chat.SetChannelDelivery(ctx, ws, m.ID, model.ChannelReplyUpdate{Status: model.DeliverySent, MessageID: res.MessageID, SentAt: &start}); err != nil {
 			s.log.Error("record sent channel reply", "message", m.ID, "err", err)
 			return
 		}
@@ -180,7 +180,7 @@ func (s *Service) sendOne(ctx context.Context, m model.Message) {
 		}
 		msg := Describe(err) + "; retrying at " + next.Format("15:04:05") + " UTC"
 		s.log.Warn("channel reply not sent; will retry", "workspace", ws, "message", m.ID, "attempt", attempts, "retry_at", next, "err", err)
-		if _, err := s.chat.SetChannelDelivery(ctx, ws, m.ID, model.ChannelReplyUpdate{Status: model.DeliveryQueued, Error: msg, NextTry: &next}); err != nil {
+		if err := s.chat.SetChannelDelivery(ctx, ws, m.ID, model.ChannelReplyUpdate{Status: model.DeliveryQueued, Error: msg, NextTry: &next}); err != nil {
 			s.log.Error("reschedule channel reply", "message", m.ID, "err", err)
 		}
 	default:
