@@ -165,12 +165,12 @@ func TestContinuityReportAPI(t *testing.T) {
 			postWidget(t, s, plain.VisitorToken, "No email was sent to me") // no return: nothing was emailed
 			// Lou opens the widget again on a new visit: a return.
 			lou := emailed("lou@visitor.test")
-			s.App.Chat.VisitorConnected(ctx, lou.Visitor.ID, 1)
+			s.App.Chat.VisitorConnected(ctx, lou.Visitor.Key(), 1)
 			// Mo only changes page (the connection closes and another
 			// opens within the grace period): no return.
 			mo := emailed("mo@visitor.test")
 			s.App.Chat.VisitorDisconnected(ctx, mo.Visitor.ID, 0)
-			s.App.Chat.VisitorConnected(ctx, mo.Visitor.ID, 1)
+			s.App.Chat.VisitorConnected(ctx, mo.Visitor.Key(), 1)
 
 			today := time.Now().In(s.Workspace.Location()).Format(time.DateOnly)
 			var rep chat.ContinuityReport

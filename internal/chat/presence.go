@@ -17,9 +17,18 @@ import (
 // online while any node holds a widget connection; when a node dies, its
 // visitors leave at its last heartbeat.
 
-// VisitorConnected records that a widget connection opened; count is the
-// visitor's number of open connections on this node, this one included.
-func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count int) {
+// activityEvery is how often a visitor's activity is recorded at most: the
+// widget reports it once a minute while the visitor does something, and a
+// page change within a minute of the activity recorded last records
+// nothing (a visitor going from page to page writes once a minute, not on
+// every page).
+const activityEvery = time.Minute
+
+// VisitorConnected records that a widget connection of visitor v opened;
+// count is the visitor's number of open connections on this node, this
+// one included.
+func (s *Service) VisitorConnected(ctx context.Context, v model.VisitorKey, count int) {
+	visitorID := v.ID
 	l := s.presenceLock(visitorID)
 	l.Lock()
 	defer l.Unlock()
@@ -36,7 +45,11 @@ func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count 
 		// within the grace period. The visitor never left: this node's
 		// presence row was kept and they are still online, so there is
 		// nothing to tell the dashboards. Only the activity is recorded
-		// (the widget counts on a connection opening being one).
+		// (the widget counts on a connection opening being one), unless
+		// it was less than activityEvery ago.
+		if v.LastActiveAt != nil && now.Sub(*v.LastActiveAt) < activityEvery {
+			return
+		}
 		if err := s.db.TouchVisitor(ctx, visitorID, now); err != nil {
 			s.log.Error("record visitor activity", "visitor", visitorID, "err", err)
 			return
@@ -46,7 +59,7 @@ func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count 
 	}
 	// One transaction: a page of widgets opening at once is then one
 	// commit, and the visitor the dashboards are sent is the one written.
-	var v model.Visitor
+	var online model.Visitor
 	err := s.db.InTx(ctx, func(tx *store.Store) error {
 		if count == 1 {
 			if err := tx.AddPresence(ctx, s.opts.NodeID, store.PresenceVisitor, visitorID, now); err != nil {
@@ -55,7 +68,7 @@ func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count 
 		}
 		var returning bool
 		var err error
-		if v, returning, err = tx.SetVisitorOnline(ctx, visitorID, now); err != nil {
+		if online, returning, err = tx.SetVisitorOnline(ctx, visitorID, now); err != nil {
 			return err
 		}
 		if count == 1 && returning {
@@ -68,7 +81,7 @@ func (s *Service) VisitorConnected(ctx context.Context, visitorID string, count 
 		s.log.Error("mark visitor online", "visitor", visitorID, "err", err)
 		return
 	}
-	s.toAgents(v.WorkspaceID, realtime.VisitorUpdated, v)
+	s.toAgents(online.WorkspaceID, realtime.VisitorUpdated, online)
 	s.eval.VisitorChanged(ctx, visitorID)
 }
 

@@ -54,7 +54,8 @@ func TestVisitorKeyByToken(t *testing.T) {
 				if kerr != nil || verr != nil {
 					t.Fatalf("refused: %v, %v", kerr, verr)
 				}
-				if k != v.Key() || k.ID != tt.wantID || k.WorkspaceID != f.ws.ID {
+				vk := v.Key()
+				if k.ID != vk.ID || k.TokenGeneration != vk.TokenGeneration || k.ID != tt.wantID || k.WorkspaceID != f.ws.ID {
 					t.Fatalf("key %+v, visitor's %+v; want visitor %s", k, v.Key(), tt.wantID)
 				}
 				return

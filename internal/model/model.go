@@ -213,11 +213,14 @@ type VisitorKey struct {
 	ID, WorkspaceID string
 	// TokenGeneration is as in Visitor.
 	TokenGeneration int
+	// LastActiveAt is as in Visitor when the key was read: a connection
+	// opening on a page change records activity only when it is older.
+	LastActiveAt *time.Time
 }
 
 // Key is the visitor's VisitorKey.
 func (v Visitor) Key() VisitorKey {
-	return VisitorKey{ID: v.ID, WorkspaceID: v.WorkspaceID, TokenGeneration: v.TokenGeneration}
+	return VisitorKey{ID: v.ID, WorkspaceID: v.WorkspaceID, TokenGeneration: v.TokenGeneration, LastActiveAt: v.LastActiveAt}
 }
 
 // Visitor is a person on the website (or on another channel).

@@ -156,8 +156,12 @@ func (s *Store) VisitorWithLatestConversation(ctx context.Context, id, channel s
 // VisitorKeyByID returns a visitor's key whatever its workspace (for
 // widget connections, which need nothing else of it).
 func (s *Store) VisitorKeyByID(ctx context.Context, id string) (model.VisitorKey, error) {
-	var k model.VisitorKey
-	err := s.queryRow(ctx, `SELECT id, workspace_id, token_generation FROM visitors WHERE id = ?`, id).Scan(&k.ID, &k.WorkspaceID, &k.TokenGeneration)
+	var (
+		k      model.VisitorKey
+		active sql.NullInt64
+	)
+	err := s.queryRow(ctx, `SELECT id, workspace_id, token_generation, last_active_at FROM visitors WHERE id = ?`, id).Scan(&k.ID, &k.WorkspaceID, &k.TokenGeneration, &active)
+	k.LastActiveAt = fromNullMicros(active)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}

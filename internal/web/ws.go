@@ -83,7 +83,7 @@ func (s *Server) widgetWS(w http.ResponseWriter, r *http.Request) {
 		// and the registration, when no revocation could find this
 		// connection yet: the hub remembers the reset and closes it.
 		n := s.hub.Register(conn)
-		s.svc.VisitorConnected(ctx, v.ID, n)
+		s.svc.VisitorConnected(ctx, v, n)
 	}, func(ctx context.Context) {
 		release()
 		s.svc.VisitorDisconnected(ctx, v.ID, s.hub.Unregister(conn))
