@@ -149,7 +149,7 @@ func TestChannelsSettingsPage(t *testing.T) {
 	p.Graph.AddPage(channelPage)
 	b := newBrowser(t, p.Server)
 
-	if a := b.get("/dashboard/settings/channels"); a.Status != http.StatusSeeOther || a.Location != "/dashboard/login" {
+	if a := b.get("/dashboard/settings/channels"); a.Status != http.StatusSeeOther || a.Location != "/dashboard/login?next=%2Fdashboard%2Fsettings%2Fchannels" {
 		t.Fatalf("anonymous: status %d location %q", a.Status, a.Location)
 	}
 	b.login("ada@example.com")

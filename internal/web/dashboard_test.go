@@ -236,6 +236,43 @@ func TestDashboardLogin(t *testing.T) {
 	}
 }
 
+// A link to a page of the dashboard, opened without a session, comes
+// back to that page after the login, also after a wrong password; a link
+// to the login page naming another site goes to the dashboard.
+func TestDashboardLoginReturnsToTheLink(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	srv.AddAgent("ada@example.com", "Ada")
+	const link = "/dashboard/conversations/c1?view=all"
+	b := newBrowser(t, srv)
+	a := b.get(link)
+	want := "/dashboard/login?next=" + url.QueryEscape(link)
+	if a.Status != http.StatusSeeOther || a.Location != want {
+		t.Fatalf("link without a session: %d to %q, want %d to %q", a.Status, a.Location, http.StatusSeeOther, want)
+	}
+	a = b.get(a.Location)
+	mustContain(t, "login page", a.Body, `<input type="hidden" name="next" value="`+html.EscapeString(link)+`">`)
+	a = b.do("POST", "/dashboard/login", url.Values{"email": {"ada@example.com"}, "password": {"wrong"}, "next": {link}}, nil)
+	mustContain(t, "the login refused", a.Body, "Wrong email or password", `name="next" value="`+html.EscapeString(link)+`"`)
+	a = b.do("POST", "/dashboard/login", url.Values{"email": {"ada@example.com"}, "password": {testPassword}, "next": {link}}, nil)
+	if a.Status != http.StatusSeeOther || a.Location != link {
+		t.Errorf("login: %d to %q, want %d to %q", a.Status, a.Location, http.StatusSeeOther, link)
+	}
+	// Logged in, the login page with a next goes there at once.
+	if a := b.get("/dashboard/login?next=" + url.QueryEscape("/dashboard/settings")); a.Status != http.StatusSeeOther || a.Location != "/dashboard/settings" {
+		t.Errorf("login page with a session: %d to %q, want /dashboard/settings", a.Status, a.Location)
+	}
+
+	c := newBrowser(t, srv)
+	a = c.get("/dashboard/login?next=" + url.QueryEscape("//evil.example/dashboard/x"))
+	if strings.Contains(a.Body, `name="next"`) {
+		t.Errorf("the login page kept a next of another site: %s", a.Body)
+	}
+	a = c.do("POST", "/dashboard/login", url.Values{"email": {"ada@example.com"}, "password": {testPassword}, "next": {"https://evil.example/"}}, nil)
+	if a.Status != http.StatusSeeOther || a.Location != "/dashboard" {
+		t.Errorf("login with a next of another site: %d to %q, want /dashboard", a.Status, a.Location)
+	}
+}
+
 func TestDashboardLoginRateLimit(t *testing.T) {
 	srv := apptest.Start(t, nil)
 	srv.AddAgent("ada@example.com", "Ada")
@@ -259,9 +296,13 @@ func TestDashboardLoginRateLimit(t *testing.T) {
 func TestDashboardRequiresLogin(t *testing.T) {
 	srv := apptest.Start(t, nil)
 	b := newBrowser(t, srv)
-	for _, p := range []string{"/dashboard", "/dashboard/settings", "/dashboard/conversations/x"} {
-		if a := b.get(p); a.Status != http.StatusSeeOther || a.Location != "/dashboard/login" {
-			t.Errorf("GET %s: status %d location %q, want 303 to /dashboard/login", p, a.Status, a.Location)
+	for p, want := range map[string]string{
+		"/dashboard":                 "/dashboard/login",
+		"/dashboard/settings":        "/dashboard/login?next=%2Fdashboard%2Fsettings",
+		"/dashboard/conversations/x": "/dashboard/login?next=%2Fdashboard%2Fconversations%2Fx",
+	} {
+		if a := b.get(p); a.Status != http.StatusSeeOther || a.Location != want {
+			t.Errorf("GET %s: status %d location %q, want 303 to %s", p, a.Status, a.Location, want)
 		}
 	}
 	if a := b.get("/dashboard/partials/list"); a.Status != http.StatusUnauthorized {

@@ -54,7 +54,7 @@ func (s *Server) withSession(h func(http.ResponseWriter, *http.Request, *session
 				http.Error(w, "not logged in", http.StatusUnauthorized)
 				return
 			}
-			http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
+			http.Redirect(w, r, loginURL(r), http.StatusSeeOther)
 		}
 		ck, err := r.Cookie(sessionCookie)
 		if err != nil || ck.Value == "" {
@@ -182,15 +182,45 @@ func (s *Server) secureCookies() bool {
 	return strings.HasPrefix(strings.ToLower(s.opts.PublicURL), "https://")
 }
 
+// loginURL is the login page for a request that needs a session: a page
+// asked for with GET comes back after the login (next), anything else
+// goes to the dashboard.
+func loginURL(r *http.Request) string {
+	if r.Method != http.MethodGet || afterLogin(r.URL.RequestURI()) == "/dashboard" {
+		return "/dashboard/login"
+	}
+	return "/dashboard/login?next=" + url.QueryEscape(r.URL.RequestURI())
+}
+
+// afterLogin is where a login sends the agent: next when it is a page of
+// the dashboard on this site (localPath) other than the login's own, else
+// the dashboard.
+func afterLogin(next string) string {
+	p := localPath(next)
+	if u, err := url.Parse(p); err != nil || u.Path == "/dashboard/login" || u.Path == "/dashboard/logout" {
+		return "/dashboard"
+	}
+	return p
+}
+
 func (s *Server) dashLoginPage(w http.ResponseWriter, r *http.Request) {
 	pageHeaders(w)
+	next := afterLogin(r.URL.Query().Get("next"))
 	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
 		if _, err := s.svc.AgentByToken(r.Context(), ck.Value); err == nil {
-			http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
 	}
-	s.render(w, http.StatusOK, "login", &page{Title: "Log in", Login: &loginView{}})
+	s.render(w, http.StatusOK, "login", &page{Title: "Log in", Login: &loginView{Next: loginNext(next)}})
+}
+
+// loginNext is the login form's next field: empty for the dashboard.
+func loginNext(next string) string {
+	if next == "/dashboard" {
+		return ""
+	}
+	return next
 }
 
 func (s *Server) dashLogin(w http.ResponseWriter, r *http.Request) {
@@ -203,8 +233,9 @@ func (s *Server) dashLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := r.PostFormValue("email")
+	next := afterLogin(r.PostFormValue("next"))
 	again := func(status int, msg string) {
-		s.render(w, status, "login", &page{Title: "Log in", Error: msg, Login: &loginView{Email: email}})
+		s.render(w, status, "login", &page{Title: "Log in", Error: msg, Login: &loginView{Email: email, Next: loginNext(next)}})
 	}
 	res, err := s.svc.Login(r.Context(), s.loginAttempt(r, email, r.PostFormValue("password")))
 	if err != nil {
@@ -223,7 +254,7 @@ func (s *Server) dashLogin(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.svc.SetAgentStatus(r.Context(), a, model.StatusOnline); err != nil {
 		s.log.Error("set agent online after login", "agent", a.ID, "err", err)
 	}
-	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *Server) dashLogout(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -246,4 +277,8 @@ func (s *Server) validCSRF(session, got string) bool {
 	return got != "" && hmac.Equal([]byte(s.csrfToken(session)), []byte(got))
 }
 
-type loginView struct{ Email string }
+type loginView struct {
+	Email string
+	// Next is the page the login goes on to ("": the dashboard).
+	Next string
+}

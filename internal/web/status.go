@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -16,11 +17,16 @@ func (s *Server) dashStatus(w http.ResponseWriter, r *http.Request, sess *sessio
 	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
-// localPath keeps a redirect target on the dashboard (no open redirect).
+// localPath keeps a redirect target on the dashboard (no open redirect):
+// next when it is a path, clean, of the dashboard's pages (not a URL, not
+// "/dashboardx", not "/dashboard/../api"), else the dashboard.
 func localPath(next string) string {
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil ||
-		!strings.HasPrefix(u.Path, "/dashboard") || strings.Contains(next, "\\") || strings.HasPrefix(next, "//") {
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/dashboard"
+	}
+	if clean := path.Clean(u.Path); clean != u.Path || (clean != "/dashboard" && !strings.HasPrefix(clean, "/dashboard/")) {
 		return "/dashboard"
 	}
 	return u.RequestURI()
