@@ -158,3 +158,46 @@ func TestWidgetDatesEarlierDays(t *testing.T) {
 	}
 	visitor.screenshot("widget earlier day 390x844")
 }
+
+// A page with a site key Parley does not know shows no launcher: the
+// look's answer says so, and the widget goes away before anyone clicks.
+func TestWidgetUnknownSiteKey(t *testing.T) {
+	srv := startParley(t)
+	visitor := newTab(t, "visitor")
+	visitor.setViewport(phone)
+	visitor.navigate(srv.URL + "/demo?site_key=no-such-site")
+	visitor.waitFor("the look asked for and the widget gone", `performance.getEntriesByType('resource').some((e) => e.name.includes('/api/widget/v1/look?'))
+		&& document.readyState === 'complete' && !document.querySelector('#parley-widget')`, 10*time.Second)
+	if n := count(t, srv, `SELECT COUNT(*) FROM visitors`); n != 0 {
+		t.Errorf("%d visitors stored for an unknown site", n)
+	}
+}
+
+// A message over the widget's limit is refused with the reason, which the
+// character counter above the reply box leaves readable, on a phone and
+// on a laptop.
+func TestWidgetOverlongMessageReadable(t *testing.T) {
+	srv := startParley(t)
+	admin := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/me/status", admin.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	for _, v := range []viewport{phone, desktop} {
+		t.Run(v.name, func(t *testing.T) {
+			visitor := newTab(t, "visitor")
+			visitor.setViewport(v)
+			openWidget(visitor, srv.URL+"/demo")
+			skipOptionalForm(visitor)
+			eval[bool](visitor, inWidget(`(($) => { const i = $('input'); i.focus(); i.value = 'x'.repeat(10050); i.dispatchEvent(new Event('input')); return true; })($)`))
+			visitor.do("send", chromedp.KeyEvent("\r"))
+			visitor.waitFor("the reason and the counter", inWidget(`!!$('error') && !$('counter').hidden`), 10*time.Second)
+			overlap := inWidget(`(() => {
+				const c = $('counter').getBoundingClientRect();
+				const r = document.createRange(); r.selectNodeContents($('error'));
+				return [...r.getClientRects()].some((t) => t.left < c.right && c.left < t.right && t.top < c.bottom && c.top < t.bottom);
+			})()`)
+			if eval[bool](visitor, overlap) {
+				t.Error("the counter covers the reason")
+			}
+			shot(visitor, t.TempDir(), v.name+"-widget-overlong")
+		})
+	}
+}

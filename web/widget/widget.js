@@ -560,7 +560,14 @@
         if (L[l.locale] && l.locale !== lang) { lang = l.locale; retext(); }
         applyLook();
       })
-      .catch(() => { /* the default look stays */ });
+      .catch((e) => {
+        // An unknown site key: no launcher that would vanish when clicked.
+        if (!sessionUp && (e.status === 404 || e.code === 'unknown_site')) {
+          console.warn('Parley: unknown site key "' + siteKey + '"; the chat widget stays hidden.');
+          teardown();
+        }
+        // Anything else: the default look stays.
+      });
   }
 
   function teardown() {
@@ -1223,10 +1230,11 @@ button{cursor:pointer}
 .win.drop{outline:3px dashed var(--ring);outline-offset:-6px}
 .count{position:absolute;right:60px;top:-18px;font-size:11px;color:#6b7280;background:#fff;padding:0 4px;border-radius:4px}
 .count.over{color:#b91c1c;font-weight:600}
+.win>.err:has(+.composer>.count:not([hidden])){padding-right:150px}
 @media (max-width:480px),(max-height:500px){
 .win,.left .win{top:0;left:0;right:0;bottom:0;width:100%;height:100%;border-radius:0}
 .open .launcher{display:none}
-.composer textarea,.form input{font-size:16px}
+.composer textarea,.form input,.collect input{font-size:16px}
 }`;
 
   const HTML = `<div class="root">
