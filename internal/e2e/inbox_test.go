@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -547,14 +548,28 @@ func TestReplyWhileOffline(t *testing.T) {
 		t.Errorf("after sending, the box holds %q", got)
 	}
 
-	// A note too long for the server: its page says why, the text kept.
+	// A note too long for the server: the server's reason shows above it,
+	// the text kept, on the same page: posted once, the address the
+	// conversation's. Refused again, the reason shows once.
 	long := strings.Repeat("x", 20001)
-	eval[bool](a, `(`+box+`.value = `+js(long)+`, true)`)
-	a.do("add the note", chromedp.Click(chromedp.CSS(`[data-testid="send-comment"]`)))
-	a.waitFor("the server's reason", `!!document.querySelector('[data-testid="reply-error"]')`, 10*time.Second)
+	eval[bool](a, `(window.__samePage = true, `+box+`.value = `+js(long)+`, true)`)
+	posts := `performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/messages')).length`
+	before := eval[int](a, posts)
+	for range 2 {
+		a.do("add the note", chromedp.Click(chromedp.CSS(`[data-testid="send-comment"]`)))
+		a.waitFor("the server's reason", `!!document.querySelector('[data-testid="reply-error"]')`, 10*time.Second)
+	}
+	a.waitFor("the second post", posts+` === `+strconv.Itoa(before+2), 10*time.Second)
+	if !eval[bool](a, `window.__samePage === true && location.pathname === '/dashboard/conversations/`+convID+`'`) {
+		t.Errorf("a refused note left the page for %s", eval[string](a, `location.href`))
+	}
+	if n := eval[int](a, `document.querySelectorAll('[data-testid="reply-error"]').length`); n != 1 {
+		t.Errorf("the reason shows %d times", n)
+	}
 	if got := eval[int](a, box+`.value.length`); got != len(long) {
 		t.Errorf("the refused note's box holds %d characters", got)
 	}
+	a.screenshot("laptop-1366x900-reply-refused")
 }
 
 // A conversation a colleague gives to an agent chimes on that agent's
@@ -777,4 +792,30 @@ func TestAssignMenuShowsWhoIsOffline(t *testing.T) {
 	}
 	srv.Do("PUT", "/api/v1/me/status", ben.Token, map[string]string{"status": "invisible"}, http.StatusOK, nil)
 	a.waitFor("Ben invisible on Settings → Agents", status+` === 'invisible'`, 10*time.Second)
+}
+
+// The list's relative times move on while the page stays open: a
+// conversation's "now" becomes "5m" five minutes later, without a reload.
+func TestListTimesMoveOn(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	item := `document.querySelector('[data-testid="conversation-item"][data-id="` + convID + `"] time.conv-time')`
+	a.waitFor("the conversation in the list, now", `!!`+item+` && `+item+`.textContent === 'now'`, 10*time.Second)
+	// Its message as if five minutes old, then three hours: the page's
+	// clock (at most 15 s away, or at once with any change to the page)
+	// says so.
+	for _, c := range []struct {
+		minutes int
+		want    string
+	}{{5, "5m"}, {180, "3h"}, {3 * 1440, "3d"}} {
+		eval[bool](a, `(`+item+`.setAttribute('datetime', new Date(Date.now() - `+strconv.Itoa(c.minutes)+` * 60000).toISOString()),
+			document.body.appendChild(document.createElement('span')), true)`)
+		a.waitFor("the list saying "+c.want, item+`.textContent === `+js(c.want), 20*time.Second)
+	}
+	if u := eval[string](a, `location.pathname`); u != "/dashboard" {
+		t.Errorf("the page moved to %s", u)
+	}
 }

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -31,11 +33,24 @@ func TestTypingAndPagesBetweenWidgetAndDashboard(t *testing.T) {
 	waitLive(agent)
 	agent.waitFor("the page in the visitor panel", `(document.querySelector('[data-testid="visitor-page"]') || {}).textContent.includes('Parley demo')`, 10*time.Second)
 
-	// The visitor types without sending: the dashboard shows the draft.
+	// Enough notes of a colleague to scroll the thread, which shows the
+	// newest.
+	bob := srv.AddAgent("bob@example.com", "Bob")
+	for i := range 30 {
+		srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", bob.Token, map[string]string{"body": "Note " + strconv.Itoa(i), "kind": "comment"}, http.StatusCreated, nil)
+	}
+	atBottom := `((m) => m.scrollHeight > m.clientHeight + 1 && m.scrollHeight - m.scrollTop - m.clientHeight < 2)(document.getElementById('conv-messages'))`
+	agent.waitFor("the last note in sight", `Array.from(document.querySelectorAll('[data-testid="message"]')).some((m) => m.textContent.includes('Note 29')) && `+atBottom, 10*time.Second)
+
+	// The visitor types without sending: the dashboard shows the draft,
+	// the newest note still in sight above it.
 	eval[bool](visitor, inWidget(`($('input').focus(), true)`))
 	visitor.do("type a draft", chromedp.KeyEvent("Where is my <b>order</b>?"))
 	agent.waitFor("the visitor's draft", `!document.getElementById('visitor-typing').hidden &&
 		document.querySelector('[data-testid="visitor-typing-preview"]').textContent === 'Where is my <b>order</b>?'`, 10*time.Second)
+	if !eval[bool](agent, atBottom) {
+		t.Error("the typing line hid the newest message")
+	}
 	if eval[bool](agent, `!!document.querySelector('#visitor-typing b')`) {
 		t.Error("the draft was inserted as HTML")
 	}

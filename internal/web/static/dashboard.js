@@ -225,10 +225,11 @@
     reply.addEventListener('input', () => keep(draftKey, reply.value.trim() ? reply.value : ''));
     // A reply goes through fetch first: with the network or the server
     // down, a plain form post would leave for the browser's error page.
-    // It stays here instead, kept, with a line saying so. Any answer
-    // comes as the form would have had it: the page it redirects to, or
-    // the form posted again (an answer that is not a redirect stored
-    // nothing: a refused reply shows the server's page with its reason).
+    // It stays here instead, kept, with a line saying so. A refused reply
+    // (an answer that is not a redirect stored nothing) shows the reason
+    // the server's page gives above the reply, the draft kept; any other
+    // answer comes as the form would have had it: the page it redirects
+    // to, or, when the answer names no reason, the form posted again.
     // The draft goes once the reply is stored: the answer redirects to the
     // conversation (a session that ended sends to the login form, and the
     // draft waits for the agent's return).
@@ -260,10 +261,30 @@
         location.assign(res.url);
         return;
       }
+      const why = await refusal(res);
+      if (why) {
+        delete composer.dataset.busy;
+        keep(draftKey, reply.value);
+        const old = composer.querySelector('[data-testid="reply-error"]');
+        if (old) old.remove();
+        composer.prepend(why);
+        reply.focus();
+        return;
+      }
       composer.dataset.native = '1';
       delete composer.dataset.busy; // the guard against a double click lets this one through
       composer.requestSubmit(by);
     });
+    // refusal is the reason a refused reply's answer gives (the server's
+    // page with the conversation and the reply's error), adopted into this
+    // page; null when it gives none.
+    async function refusal(res) {
+      if (res.status < 400 || res.status >= 500) return null;
+      let html;
+      try { html = await res.text(); } catch (err) { return null; }
+      const el = new DOMParser().parseFromString(html, 'text/html').querySelector('#composer [data-testid="reply-error"]');
+      return el ? D.importNode(el, true) : null;
+    }
     if (noteMode) {
       if (kept(noteKey)) { noteMode.checked = true; reply.classList.add('note-mode'); }
       noteMode.addEventListener('change', () => keep(noteKey, noteMode.checked ? '1' : ''));
@@ -299,10 +320,28 @@
       } catch (e) { /* a zone this browser does not know: keep the server's */ }
     }
   }
+  // The lists' relative times ("5m", as the server writes them) move on
+  // while the page stays open; a week or more is a date, left as written.
+  const agoText = (t, now) => {
+    const m = Math.max(0, now - t) / 60000;
+    if (m < 1) return 'now';
+    if (m < 60) return Math.floor(m) + 'm';
+    if (m < 1440) return Math.floor(m / 60) + 'h';
+    if (m < 10080) return Math.floor(m / 1440) + 'd';
+    return null;
+  };
+  function relativeTimes() {
+    const now = Date.now();
+    for (const el of D.querySelectorAll('time.conv-time[datetime]')) {
+      const text = agoText(Date.parse(el.getAttribute('datetime')), now);
+      if (text && el.textContent !== text) el.textContent = text;
+    }
+  }
+  const clocks = () => { visitorClocks(); relativeTimes(); };
   localizeTimes(D);
-  visitorClocks();
-  setInterval(visitorClocks, 15000);
-  new MutationObserver(() => { localizeTimes(D); visitorClocks(); }).observe(body, { childList: true, subtree: true });
+  clocks();
+  setInterval(clocks, 15000);
+  new MutationObserver(() => { localizeTimes(D); clocks(); }).observe(body, { childList: true, subtree: true });
 
   // Forms that destroy something ask first.
   for (const f of D.querySelectorAll('form[data-confirm]')) {
@@ -339,6 +378,14 @@
     if (ownScroll(m)) { m.scrollTop = m.scrollHeight; return; }
     const thread = m.closest('.thread');
     if (thread && thread.getBoundingClientRect().bottom > window.innerHeight) thread.scrollIntoView({ block: 'end' });
+  };
+  // keepBottom runs f, which shows or grows a line under the messages
+  // (someone typing): the newest message stays in sight when it was.
+  const keepBottom = (f) => {
+    const m = messagesEl();
+    const stick = !!m && nearBottom(m);
+    f();
+    if (stick) toBottom();
   };
   // A conversation opened from a search result (#msg-ID) shows that
   // message, marked, and keeps it marked when the messages are refetched;
@@ -994,9 +1041,11 @@
     const head = D.querySelector('.conv-title h1');
     typingEl.querySelector('.typing-who').textContent = ((head && head.textContent) || 'The visitor') + ' is typing\u2026';
     const q = typingEl.querySelector('.typing-preview');
-    q.textContent = d.preview || '';
-    q.hidden = !d.preview;
-    typingEl.hidden = false;
+    keepBottom(() => {
+      q.textContent = d.preview || '';
+      q.hidden = !d.preview;
+      typingEl.hidden = false;
+    });
     clearTimeout(typingHide);
     typingHide = setTimeout(typingOff, 6000);
   }
@@ -1028,8 +1077,10 @@
   let colleagueHide = 0;
   function colleagueTyping(d) {
     if (!colleagueEl || d.conversation_id !== convID || !d.agent || d.agent.id === me) return;
-    colleagueEl.textContent = (d.agent.name || 'A colleague') + ' is typing a reply\u2026';
-    colleagueEl.hidden = false;
+    keepBottom(() => {
+      colleagueEl.textContent = (d.agent.name || 'A colleague') + ' is typing a reply\u2026';
+      colleagueEl.hidden = false;
+    });
     clearTimeout(colleagueHide);
     colleagueHide = setTimeout(() => { colleagueEl.hidden = true; }, 6000);
   }
