@@ -578,9 +578,9 @@ func TestDashboardSettings(t *testing.T) {
 		form url.Values
 		want model.Settings
 	}{
-		{"preferences", url.Values{"email_forwarding": {"transcript"}},
+		{"preferences", url.Values{"email_forwarding": {"transcript"}, "section": {"preferences"}},
 			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "optional"}, TypingPreview: true}},
-		{"contact form unchecked", url.Values{"offline_requires_form": {"0"}, "online": {"required"}},
+		{"contact form unchecked", url.Values{"offline_requires_form": {"0"}, "online": {"required"}, "section": {"somewhere else"}},
 			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: false, Online: "required"}, TypingPreview: true}},
 		{"contact form checked", url.Values{"offline_requires_form": {"0", "1"}, "online": {"off"}},
 			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}, TypingPreview: true}},
@@ -592,8 +592,13 @@ func TestDashboardSettings(t *testing.T) {
 		st.want.Widget, st.want.DefaultLocale = model.DefaultSettings().Widget, "en"
 		t.Run(st.name, func(t *testing.T) {
 			r := b.post("/dashboard/settings", st.form)
-			if r.Status != http.StatusSeeOther {
-				t.Fatalf("status %d; body %s", r.Status, r.Body)
+			// Back where the form was, when it names a part of the page.
+			want := "/dashboard/settings?saved=1"
+			if sec := st.form.Get("section"); sec == "preferences" {
+				want += "#" + sec
+			}
+			if r.Status != http.StatusSeeOther || r.Location != want {
+				t.Fatalf("status %d to %q, want %d to %q; body %s", r.Status, r.Location, http.StatusSeeOther, want, r.Body)
 			}
 			var got model.Settings
 			srv.Do("GET", "/api/v1/settings", agent.Token, nil, http.StatusOK, &got)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -208,7 +209,20 @@ func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *
 		s.settingsPage(w, r, sess, a.Status, cur, a.text(), false)
 		return
 	}
-	http.Redirect(w, r, "/dashboard/settings?saved=1", http.StatusSeeOther)
+	http.Redirect(w, r, "/dashboard/settings?saved=1"+settingsSection(r.PostFormValue("section")), http.StatusSeeOther)
+}
+
+// settingsSections are the parts of Settings whose forms save settings: a
+// saved one is shown again where it is, not at the top of the page.
+var settingsSections = []string{"workspace", "preferences", "privacy", "contact-form", "typing", "widget-look", "identity"}
+
+// settingsSection is the fragment of the settings page's part a form
+// named (section), "" for none it has.
+func settingsSection(section string) string {
+	if slices.Contains(settingsSections, section) {
+		return "#" + section
+	}
+	return ""
 }
 
 // localeNames name the languages in the settings, each in itself.
