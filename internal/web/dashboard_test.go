@@ -300,6 +300,7 @@ func TestDashboardRequiresLogin(t *testing.T) {
 		"/dashboard":                 "/dashboard/login",
 		"/dashboard/settings":        "/dashboard/login?next=%2Fdashboard%2Fsettings",
 		"/dashboard/conversations/x": "/dashboard/login?next=%2Fdashboard%2Fconversations%2Fx",
+		"/dashboard/no-such-page":    "/dashboard/login?next=%2Fdashboard%2Fno-such-page",
 	} {
 		if a := b.get(p); a.Status != http.StatusSeeOther || a.Location != want {
 			t.Errorf("GET %s: status %d location %q, want 303 to %s", p, a.Status, a.Location, want)
@@ -920,4 +921,25 @@ func TestSettingsReadOnlyForAgents(t *testing.T) {
 	}
 	// Their own account is theirs to change: no read-only note there.
 	mustNotContain(t, "your account", b.get("/dashboard/settings/account").Body, `data-testid="readonly-note"`)
+}
+
+// A page of the dashboard that does not exist says so inside the
+// dashboard (its top bar kept), in a sentence's case; an admin's own row
+// in Settings → Agents offers no removal (another admin removes them).
+func TestDashboardMissingPageAndOwnRow(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	b := newBrowser(t, srv)
+	b.login("ada@example.com")
+	a := b.get("/dashboard/no-such-page")
+	if a.Status != http.StatusNotFound {
+		t.Fatalf("missing page: status %d", a.Status)
+	}
+	mustContain(t, "missing page", a.Body, `data-testid="status"`, "<h1>Not found</h1>", "There is nothing at this address.")
+	page := b.get("/dashboard/settings/agents").Body
+	if n := strings.Count(page, `data-testid="remove-agent"`); n != 1 {
+		t.Errorf("%d removal buttons, want 1 (Ben's)", n)
+	}
+	mustContain(t, "agents page", page, `/dashboard/settings/agents/`+ben.ID+`/remove`)
 }

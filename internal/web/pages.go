@@ -16,6 +16,12 @@ func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) {
 		"/dashboard", "Go to the dashboard")
 }
 
+// dashNotFound is notFoundPage for an agent on the dashboard: the page
+// keeps the dashboard's top bar.
+func (s *Server) dashNotFound(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.renderError(w, r, sess, http.StatusNotFound, "There is nothing at this address. The link may be mistyped or out of date.")
+}
+
 // serverErrorPage answers a failure on a page (JSON under /api/).
 func (s *Server) serverErrorPage(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/") {

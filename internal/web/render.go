@@ -6,6 +6,7 @@ import (
 	"github.com/parleychat/parley/internal/i18n"
 	"html/template"
 	"net/http"
+	"strings"
 )
 
 // The dashboard is server-rendered: html/template pages that work without
@@ -46,7 +47,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 }
 
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, sess *session, status int, msg string) {
-	p := &page{Title: http.StatusText(status), Error: msg}
+	p := &page{Title: sentence(strings.ToLower(http.StatusText(status))), Error: msg}
 	if sess != nil {
 		s.fillChrome(r.Context(), r, p, sess)
 	}

@@ -113,6 +113,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dashboard/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/dashboard", http.StatusFound)
 	})
+	// A page of the dashboard that does not exist: with the top bar.
+	m.HandleFunc("GET /dashboard/", s.dash(s.dashNotFound))    // pages.go
 	m.HandleFunc("GET /dashboard/static/{file}", s.dashStatic) // assets.go
 	m.HandleFunc("GET /favicon.ico", s.favicon)                // static.go
 	m.HandleFunc("GET /dashboard/login", s.dashLoginPage)      // session.go
