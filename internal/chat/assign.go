@@ -40,8 +40,7 @@ func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID stri
 		s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
 	} else {
 		s.assignedBy(a.WorkspaceID, c, a.ID)
-		n := model.Message{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID,
-			Author: model.Author{Kind: model.AuthorSystem}, Kind: model.KindEvent, Channel: model.MsgChannelDashboard, Body: text, CreatedAt: s.now()}
+		n := s.historyLine(c, text)
 		if err := s.db.CreateHistoryLine(ctx, n); err != nil {
 			s.log.Error("record an assignment in the conversation", "conversation", c.ID, "err", err)
 		} else {
@@ -49,6 +48,13 @@ func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID stri
 		}
 	}
 	return c, nil
+}
+
+// historyLine is a line of conversation c's history for agents only (who
+// assigned, closed or reopened it), said by Parley.
+func (s *Service) historyLine(c model.Conversation, text string) model.Message {
+	return model.Message{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID,
+		Author: model.Author{Kind: model.AuthorSystem}, Kind: model.KindEvent, Channel: model.MsgChannelDashboard, Body: text, CreatedAt: s.now()}
 }
 
 // assignmentText is the conversation's line for actor giving it to to

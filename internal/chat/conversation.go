@@ -290,11 +290,16 @@ func settleForwarding(ctx context.Context, tx *store.Store, c *model.Conversatio
 	return nil
 }
 
-// SetConversationStatus closes or reopens a conversation.
+// SetConversationStatus closes or reopens a conversation. A change leaves
+// a line in the conversation, for agents only, saying who made it.
 func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, status string) (model.Conversation, error) {
-	var c model.Conversation
+	var (
+		c    model.Conversation
+		line *model.Message
+	)
 	hooks := s.hooks()
 	err := s.db.InTx(ctx, func(tx *store.Store) error {
+		line = nil
 		before, err := tx.Conversation(ctx, a.WorkspaceID, id)
 		if err != nil {
 			return notFound(err, "conversation")
@@ -308,6 +313,15 @@ func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, 
 		if before.Status == c.Status {
 			return nil
 		}
+		text := a.Name + " reopened the conversation."
+		if c.Status == "closed" {
+			text = a.Name + " closed the conversation."
+		}
+		l := s.historyLine(c, text)
+		line = &l
+		if err := tx.CreateHistoryLine(ctx, *line); err != nil {
+			return err
+		}
 		return hooks.emit(ctx, tx, a.WorkspaceID, id, realtime.ConversationUpdated, c)
 	})
 	if err != nil {
@@ -315,6 +329,9 @@ func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, 
 	}
 	hooks.done()
 	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
+	if line != nil {
+		s.toAgents(a.WorkspaceID, realtime.MessageCreated, *line)
+	}
 	return c, nil
 }
 
