@@ -819,3 +819,25 @@ func TestListTimesMoveOn(t *testing.T) {
 		t.Errorf("the page moved to %s", u)
 	}
 }
+
+// An agent away from visitors is told, live, that visitors wait: the
+// banner comes when a visitor writes and goes when the agent is back
+// online from elsewhere (another tab, the API), without a reload.
+func TestAwayBannerLive(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	eval[bool](a, `(window.__samePage = true, true)`)
+	srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
+	newVisitorConversation(t, srv, "Vera", "vera@example.com", "Anyone there?")
+	a.waitFor("the banner", `((b) => !!b && b.textContent.includes('1 visitor is waiting'))(document.querySelector('[data-testid="away-banner"]'))`, 10*time.Second)
+	a.screenshot("laptop-1366x900-away-banner")
+	newVisitorConversation(t, srv, "Sam", "sam@example.com", "Hello?")
+	a.waitFor("the banner counting two", `((b) => !!b && b.textContent.includes('2 visitors are waiting'))(document.querySelector('[data-testid="away-banner"]'))`, 10*time.Second)
+	srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	a.waitFor("the banner gone", `!document.querySelector('[data-testid="away-banner"]')`, 10*time.Second)
+	if !eval[bool](a, `window.__samePage === true`) {
+		t.Error("the page was reloaded")
+	}
+}

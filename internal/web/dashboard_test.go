@@ -943,3 +943,26 @@ func TestDashboardMissingPageAndOwnRow(t *testing.T) {
 	}
 	mustContain(t, "agents page", page, `/dashboard/settings/agents/`+ben.ID+`/remove`)
 }
+
+// The away banner's fragment says how many visitors wait while the agent
+// is away from them, and nothing while they are online.
+func TestAwayBannerPartial(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	b := newBrowser(t, srv)
+	b.login("ada@example.com") // logging in puts Ada online
+	sess := newSession(t, srv, srv.Workspace.SiteKey, "")
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "Anyone there?", "client_id": "c1"}, http.StatusCreated, nil)
+	if a := b.get("/dashboard/partials/away"); a.Status != http.StatusOK || strings.TrimSpace(a.Body) != "" {
+		t.Errorf("online: %d %q, want an empty fragment", a.Status, a.Body)
+	}
+	srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "invisible"}, http.StatusOK, nil)
+	a := b.get("/dashboard/partials/away")
+	if a.Status != http.StatusOK {
+		t.Fatalf("invisible: status %d", a.Status)
+	}
+	mustContain(t, "banner", a.Body, `data-testid="away-banner"`, "<strong>invisible</strong>", "1 visitor is waiting for an answer", `data-testid="go-online"`)
+	if a := newBrowser(t, srv).get("/dashboard/partials/away"); a.Status != http.StatusUnauthorized {
+		t.Errorf("without a session: status %d, want 401", a.Status)
+	}
+}

@@ -124,6 +124,7 @@ func (s *Server) routes() {
 
 	m.HandleFunc("GET /dashboard", s.dash(s.dashInbox)) // inbox.go
 	m.HandleFunc("GET /dashboard/partials/list", s.dashPartial(s.dashListPartial))
+	m.HandleFunc("GET /dashboard/partials/away", s.dashPartial(s.dashAwayPartial)) // status.go
 
 	m.HandleFunc("GET /dashboard/conversations/{id}", s.dash(s.dashConversation))                                 // conversation.go
 	m.HandleFunc("GET /dashboard/conversations/{id}/messages/{message_id}/original", s.dash(s.dashEmailOriginal)) // original.go

@@ -17,6 +17,15 @@ func (s *Server) dashStatus(w http.ResponseWriter, r *http.Request, sess *sessio
 	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
+// dashAwayPartial is the banner saying that visitors wait while the agent
+// is away from them (nothing while they are online or nobody waits), for
+// dashboard.js to show it as conversations change.
+func (s *Server) dashAwayPartial(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := &page{}
+	s.fillChrome(r.Context(), r, p, sess)
+	s.render(w, http.StatusOK, "away-banner", p)
+}
+
 // localPath keeps a redirect target on the dashboard (no open redirect):
 // next when it is a path, clean, of the dashboard's pages (not a URL, not
 // "/dashboardx", not "/dashboard/../api"), else the dashboard.

@@ -817,7 +817,7 @@
   async function get(url) {
     const res = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
     if (res.status === 401) {
-      location.href = '/dashboard/login';
+      location.href = '/dashboard/login?next=' + encodeURIComponent(location.pathname + location.search);
       throw new Error('logged out');
     }
     if (!res.ok) throw new Error('HTTP ' + res.status);
@@ -1100,6 +1100,28 @@
     });
   }
 
+  // The banner saying visitors wait while this agent is away from them
+  // follows the conversations (a visitor writing, an answer) and the
+  // agent's status changed elsewhere (another tab, the away timer).
+  const awaySlot = D.getElementById('away-slot');
+  let awayTimer = 0;
+  function awayLater(statusChanged) {
+    if (!awaySlot || awayTimer) return;
+    const status = D.querySelector('[data-testid="status"]');
+    if (!statusChanged && status && status.value === 'online' && !awaySlot.firstElementChild) return; // nothing to show or hide
+    awayTimer = setTimeout(async () => {
+      awayTimer = 0;
+      try {
+        const html = await get('/dashboard/partials/away');
+        if (html === awaySlot.dataset.shown) return; // said already: not announced again
+        awaySlot.dataset.shown = html;
+        awaySlot.innerHTML = html;
+        const next = awaySlot.querySelector('input[name="next"]');
+        if (next) next.value = location.pathname + location.search;
+      } catch (e) { /* the next change tries again */ }
+    }, 300);
+  }
+
   function onEvent(ev) {
     const d = ev.data || {};
     let mine = false;
@@ -1112,6 +1134,7 @@
         return;
       case 'agent.updated':
         agentInMenus(d);
+        if (d.id === me) awayLater(true);
         return;
       case 'message.created':
       case 'message.updated':
@@ -1125,6 +1148,7 @@
         }
         break;
       case 'conversation.updated':
+        awayLater();
         mine = d.id === convID;
         conversationNotice(d);
         assignedNotice(d, ev.by);
