@@ -136,7 +136,7 @@ func TestWidgetDatesEarlierDays(t *testing.T) {
 	skipOptionalForm(visitor)
 	typeInWidget(visitor, "Bonjour")
 	visitor.waitFor("the message with its time", inWidget(`$$('message').length === 1 && /\d/.test($$('message')[0].querySelector('time').textContent)`), 10*time.Second)
-	if got := eval[string](visitor, inWidget(`$$('message')[0].querySelector('time').textContent`)); !regexp.MustCompile(`^\d\d:\d\d$`).MatchString(got) {
+	if got := eval[string](visitor, inWidget(`$$('message')[0].querySelector('time').textContent`)); !regexp.MustCompile(`^\d{1,2}:\d\d$`).MatchString(got) {
 		t.Errorf("today's message shows %q, want its time alone", got)
 	}
 
@@ -153,7 +153,7 @@ func TestWidgetDatesEarlierDays(t *testing.T) {
 	visitor.waitFor("the history", inWidget(`$$('message').length === 1`), 10*time.Second)
 	got := eval[string](visitor, inWidget(`$$('message')[0].querySelector('time').textContent`))
 	// French: "3 déc. 14:05".
-	if !regexp.MustCompile(`^\d{1,2} \p{L}+\.? \d\d:\d\d$`).MatchString(got) {
+	if !regexp.MustCompile(`^\d{1,2} \p{L}+\.? \d{1,2}:\d\d$`).MatchString(got) {
 		t.Errorf("an earlier day's message shows %q, want its day, month and time", got)
 	}
 	visitor.screenshot("widget earlier day 390x844")
@@ -199,5 +199,25 @@ func TestWidgetOverlongMessageReadable(t *testing.T) {
 			}
 			shot(visitor, t.TempDir(), v.name+"-widget-overlong")
 		})
+	}
+}
+
+// The widget writes a message's time as the visitor's region does: an
+// American browser "2:05 PM" (a French one "14:05", above).
+func TestWidgetTimeByRegion(t *testing.T) {
+	srv := startParley(t)
+	a := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	visitor := newTab(t, "visitor")
+	visitor.setViewport(phone)
+	if lang := eval[string](visitor, `navigator.language`); lang != "en-US" {
+		t.Skipf("the browser speaks %s, not en-US", lang)
+	}
+	openWidget(visitor, srv.URL+"/demo")
+	skipOptionalForm(visitor)
+	typeInWidget(visitor, "Hello")
+	visitor.waitFor("the message with its time", inWidget(`$$('message').length === 1 && /\d/.test($$('message')[0].querySelector('time').textContent)`), 10*time.Second)
+	if got := eval[string](visitor, inWidget(`$$('message')[0].querySelector('time').textContent`)); !regexp.MustCompile(`^\d{1,2}:\d\d[\s\x{202f}]?[AP]M$`).MatchString(got) {
+		t.Errorf("the message's time %q, want h:mm AM/PM", got)
 	}
 }

@@ -395,14 +395,31 @@
   }
 
   const pad = (n) => String(n).padStart(2, '0');
+  // timeLocale is the widget's language in the browser's region when the
+  // browser speaks it ("en" in an American browser: "en-US", "2:05 PM";
+  // in a British one "14:05"), else the language alone.
+  const timeLocale = () => {
+    const b = (navigator.language || '').toLowerCase(), l = lang.toLowerCase();
+    return b === l || b.startsWith(l + '-') ? navigator.language : lang;
+  };
+  let fmtHM = null;
+  function hourMinute(d) {
+    const loc = timeLocale();
+    try {
+      if (!fmtHM || fmtHM.loc !== loc) fmtHM = { loc, f: new Intl.DateTimeFormat(loc, { hour: 'numeric', minute: '2-digit' }) };
+      return fmtHM.f.format(d);
+    } catch (e) {
+      return pad(d.getHours()) + ':' + pad(d.getMinutes()); // no Intl
+    }
+  }
   // hhmm: "14:05" today, "3 Dec 14:05" on an earlier day (the year too
   // when another).
   function hhmm(t) {
     const d = new Date(t), now = new Date();
     if (isNaN(d)) return '';
-    const hm = pad(d.getHours()) + ':' + pad(d.getMinutes());
+    const hm = hourMinute(d);
     return d.toDateString() === now.toDateString() ? hm
-      : d.toLocaleDateString(lang, { day: 'numeric', month: 'short', year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric' }) + ' ' + hm;
+      : d.toLocaleDateString(timeLocale(), { day: 'numeric', month: 'short', year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric' }) + ' ' + hm;
   }
 
   // initials: "Ada Lovelace" → "AL", for an agent without a picture.
