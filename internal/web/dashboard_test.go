@@ -966,3 +966,22 @@ func TestAwayBannerPartial(t *testing.T) {
 		t.Errorf("without a session: status %d, want 401", a.Status)
 	}
 }
+
+// After a wrong password the login form keeps the address and puts the
+// cursor in the password field; a first visit starts with the address.
+func TestLoginFocus(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	srv.AddAgent("ada@example.com", "Ada")
+	b := newBrowser(t, srv)
+	autofocus := regexp.MustCompile(`<input [^>]*autofocus[^>]*>`)
+	first := autofocus.FindAllString(b.get("/dashboard/login").Body, -1)
+	if len(first) != 1 || !strings.Contains(first[0], `name="email"`) {
+		t.Errorf("first visit: autofocus on %q, want the email field", first)
+	}
+	a := b.do("POST", "/dashboard/login", url.Values{"email": {"ada@example.com"}, "password": {"wrong"}}, nil)
+	again := autofocus.FindAllString(a.Body, -1)
+	if len(again) != 1 || !strings.Contains(again[0], `name="password"`) {
+		t.Errorf("after a wrong password: autofocus on %q, want the password field", again)
+	}
+	mustContain(t, "the refused login", a.Body, `value="ada@example.com"`)
+}
