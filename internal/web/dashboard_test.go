@@ -985,3 +985,23 @@ func TestLoginFocus(t *testing.T) {
 	}
 	mustContain(t, "the refused login", a.Body, `value="ada@example.com"`)
 }
+
+// Canned replies is a tab of Settings like the others; an agent who is
+// not an admin is not told the page is read-only (their replies are
+// theirs to change).
+func TestCannedRepliesTab(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	srv.AddAgent("ada@example.com", "Ada") // the admin
+	srv.AddAgent("ben@example.com", "Ben") // an agent
+	for _, who := range []string{"ada@example.com", "ben@example.com"} {
+		b := newBrowser(t, srv)
+		b.login(who)
+		page := b.get("/dashboard/settings/canned").Body
+		mustContain(t, who+"'s canned replies page", page, `<nav class="subnav" aria-label="Settings">`,
+			`<a href="/dashboard/settings/canned" aria-current="page" data-testid="canned-nav">Canned replies</a>`)
+		if strings.Contains(page, `data-testid="readonly-note"`) {
+			t.Errorf("%s is told the canned replies are read-only", who)
+		}
+		mustContain(t, who+"'s preferences", b.get("/dashboard/settings").Body, `data-testid="canned-nav">Canned replies</a>`)
+	}
+}
