@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,5 +218,34 @@ func TestEraseClosesTheWidget(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	for _, l := range logs.Lines(t, "level", "ERROR") {
 		t.Errorf("error logged after the erasure: %v", l)
+	}
+}
+
+// The erase page names the visitor once: by name with the address beside
+// it, or by the address alone when it is all they gave.
+func TestErasePageNamesTheVisitor(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	b := newBrowser(t, srv)
+	b.login("ada@example.com")
+	tests := []struct {
+		name, email string
+		want, never string
+	}{
+		{"", "vera@example.com", "<strong>vera@example.com</strong>:", "(vera@example.com)"},
+		{"Sam", "sam@example.com", "<strong>Sam</strong> (sam@example.com):", ""},
+	}
+	for _, tt := range tests {
+		sess := newSession(t, srv, srv.Workspace.SiteKey, "")
+		patch := map[string]string{"email": tt.email}
+		if tt.name != "" {
+			patch["name"] = tt.name
+		}
+		srv.Do("PATCH", "/api/v1/visitors/"+sess.Visitor.ID, ada.Token, patch, http.StatusOK, nil)
+		page := b.get("/dashboard/visitors/" + sess.Visitor.ID + "/erase").Body
+		mustContain(t, "erase page of "+tt.email, page, tt.want)
+		if tt.never != "" && strings.Contains(page, tt.never) {
+			t.Errorf("the erase page of %s names it twice", tt.email)
+		}
 	}
 }
