@@ -138,8 +138,8 @@ func TestIntegrationsPage(t *testing.T) {
 			agent.navigate(srv.URL + "/dashboard/visitors/" + visitorID + "/erase")
 			agent.waitFor("the confirmation", `document.querySelector('[data-testid="erase-visitor-confirm"]')`, 10*time.Second)
 			agent.do("confirm", chromedp.Click(chromedp.CSS(`[data-testid="erase-visitor-confirm"]`)))
-			agent.waitFor("back on the list", `location.pathname === '/dashboard' && location.search === '?gone=1'`, 10*time.Second)
-			agent.waitFor("the erasure said", `(document.querySelector('[data-testid="gone-notice"]') || {}).textContent === 'The conversation you had open was erased with its visitor.'`, 10*time.Second)
+			agent.waitFor("back on the list", `location.pathname === '/dashboard' && location.search === '?erased=1'`, 10*time.Second)
+			agent.waitFor("the erasure said", `(document.querySelector('[data-testid="erased-notice"]') || {}).textContent === 'The visitor was erased, with their conversations, messages and files.'`, 10*time.Second)
 			srv.Do("GET", "/api/v1/conversations/"+convID, a.Token, nil, http.StatusNotFound, nil)
 		})
 	}

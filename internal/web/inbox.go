@@ -76,7 +76,7 @@ func viewOf(r *http.Request) string {
 
 func (s *Server) dashInbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	q := r.URL.Query()
-	p := &page{Title: "Conversations", Nav: "inbox", Gone: q.Get("gone") == "1"}
+	p := &page{Title: "Conversations", Nav: "inbox", Gone: q.Get("gone") == "1", Erased: q.Get("erased") == "1"}
 	s.fillChrome(r.Context(), r, p, sess)
 	if err := s.fillList(r.Context(), p, sess, listOf(r), "", q.Get("cursor"), "", newClock(p.Workspace.Location())); err != nil {
 		s.failPage(w, r, sess, err)

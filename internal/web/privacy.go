@@ -59,5 +59,5 @@ func (s *Server) dashEraseVisitor(w http.ResponseWriter, r *http.Request, sess *
 		s.failPage(w, r, sess, err)
 		return
 	}
-	http.Redirect(w, r, "/dashboard?gone=1", http.StatusSeeOther)
+	http.Redirect(w, r, "/dashboard?erased=1", http.StatusSeeOther)
 }

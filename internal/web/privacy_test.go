@@ -249,3 +249,24 @@ func TestErasePageNamesTheVisitor(t *testing.T) {
 		}
 	}
 }
+
+// Erasing a visitor comes back to the list saying it was done; a
+// conversation erased by a colleague while open says that instead.
+func TestEraseComesBackToTheList(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	srv.AddAgent("ada@example.com", "Ada")
+	b := newBrowser(t, srv)
+	b.login("ada@example.com")
+	sess := newSession(t, srv, srv.Workspace.SiteKey, "")
+	b.get("/dashboard/visitors/" + sess.Visitor.ID + "/erase")
+	a := b.post("/dashboard/visitors/"+sess.Visitor.ID+"/erase", nil)
+	if a.Status != http.StatusSeeOther || a.Location != "/dashboard?erased=1" {
+		t.Fatalf("erase: %d to %q, want 303 to /dashboard?erased=1", a.Status, a.Location)
+	}
+	page := b.get(a.Location).Body
+	mustContain(t, "the list after an erasure", page, `data-testid="erased-notice"`)
+	if strings.Contains(page, `data-testid="gone-notice"`) {
+		t.Error("the agent who erased is told a colleague did")
+	}
+	mustContain(t, "the list after a colleague's erasure", b.get("/dashboard?gone=1").Body, `data-testid="gone-notice"`)
+}

@@ -28,7 +28,9 @@ type page struct {
 	Path      string // where the status form comes back to
 	// Gone: the inbox was reached because the open conversation was
 	// erased (with its visitor).
-	Gone     bool
+	Gone bool
+	// Erased: the inbox was reached after this agent erased a visitor.
+	Erased   bool
 	Statuses []option
 	Error    string
 
