@@ -116,6 +116,11 @@ func TestContinuityReportPage(t *testing.T) {
 	if n := eval[int](agent, `document.querySelectorAll('[data-testid="report-day"]').length`); n != 30 {
 		t.Errorf("%d days shown, want the last 30", n)
 	}
+	// A day without conversations has no share, not 0 %.
+	yesterday := time.Now().In(srv.Workspace.Location()).AddDate(0, 0, -1).Format(time.DateOnly)
+	if got := eval[string](agent, `document.querySelector('[data-testid="report-day"][data-date="`+yesterday+`"]').textContent.replace(/\s+/g, ' ').trim()`); !strings.HasPrefix(got, yesterday+" 0 –") {
+		t.Errorf("yesterday's row reads %q", got)
+	}
 	checkAxe(agent, "report")
 	agent.screenshot("dashboard report 1366x900")
 
