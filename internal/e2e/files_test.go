@@ -31,5 +31,5 @@ func TestPastedScreenshotReachesDashboard(t *testing.T) {
 	// A refused file: the widget says why.
 	eval[bool](visitor, `(() => { const dt = new DataTransfer(); dt.items.add(new File(['<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'], 'logo.svg', { type: 'image/svg+xml' }));
 		return `+inWidget(`$('input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))`)+` || true; })()`)
-	visitor.waitFor("the refusal in the widget", inWidget(`$('error') && $('error').textContent.includes('cannot be sent')`), 10*time.Second)
+	visitor.waitFor("the refusal in the widget, naming the file", inWidget(`$('error') && $('error').textContent.startsWith('logo.svg: ') && $('error').textContent.includes('cannot be sent')`), 10*time.Second)
 }

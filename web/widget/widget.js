@@ -968,7 +968,9 @@
     clearError();
     if (!sessionUp || required) { sync(); focusFirst(); return; }
     for (const file of files) {
-      if (file.size > 10 * 1024 * 1024) { showError(t('too_large')); continue; }
+      // A refusal names the file: several may have been dropped at once.
+      const named = (msg) => (file.name ? file.name + ': ' : '') + msg;
+      if (file.size > 10 * 1024 * 1024) { showError(named(t('too_large'))); continue; }
       const p = { cid: uuid(), body: '', files: [], uploading: file.name || 'file', sent: false, http: false, failed: false, s: ++seq };
       pend.set(p.cid, p);
       update(true);
@@ -978,7 +980,7 @@
       } catch (e) {
         dropPending(p);
         render();
-        showError((e.code && L.en[e.code] ? t(e.code) : '') || e.message || t('failed'));
+        showError(named((e.code && L.en[e.code] ? t(e.code) : '') || e.message || t('failed')));
         continue;
       }
       p.uploading = '';
