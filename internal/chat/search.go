@@ -84,7 +84,7 @@ func (s *Service) Search(ctx context.Context, a model.Agent, q string, limit int
 			continue // removed since the index was read
 		}
 		snippet, spans := search.Snippet(h.Text, words, snippetWidth)
-		r := model.SearchResult{Conversation: c, Snippet: snippet, Highlights: [][2]int{}}
+		r := model.SearchResult{Conversation: c, Snippet: snippet, Highlights: [][2]int{}, At: h.At}
 		if h.MessageID != "" {
 			id := h.MessageID
 			r.MessageID = &id

@@ -1,5 +1,7 @@
 package model
 
+import "time"
+
 // SearchResult is a match of an agent's search: a message of a
 // conversation (MessageID set) or its visitor's name or email (MessageID
 // nil). Snippet is plain text; Highlights are the spans of the searched
@@ -9,4 +11,7 @@ type SearchResult struct {
 	MessageID    *string      `json:"message_id"`
 	Snippet      string       `json:"snippet"`
 	Highlights   [][2]int     `json:"highlights"`
+	// At is when the message was written, or for a match on the visitor's
+	// name or email, when their conversation was last active.
+	At time.Time `json:"at"`
 }

@@ -266,7 +266,8 @@ func operations() []operation {
 			body: object(f("body", str()), opt("tag", enum("HUMAN_AGENT"))), status: 201, answer: msg, errors: []int{400, 404, 409}},
 		{route: "GET /api/v1/search", tag: "conversations", summary: "Search message bodies, visitor names and emails, newest first", auth: agent,
 			query:  []param{qReq("q", str(), "every word must match; the last one as a prefix"), q("limit", integer(), "default 20, at most 100")},
-			status: 200, answer: object(f("results", arrayOf(object(f("conversation", conv), f("message_id", orNull(str())), f("snippet", str()))))), errors: []int{400}},
+			status: 200, answer: object(f("results", arrayOf(object(f("conversation", conv), f("message_id", orNull(str())), f("snippet", str()),
+				f("highlights", arrayOf(arrayOf(integer()))), f("at", dateTime()))))), errors: []int{400}},
 
 		{route: "GET /api/v1/reports/continuity", tag: "reports", summary: "Per day in the workspace's time zone: conversations, identified visitors, forwarded emails and who came back", auth: agent,
 			query:  []param{qReq("from", str(), "first day, YYYY-MM-DD"), qReq("to", str(), "last day, YYYY-MM-DD (at most 366 days)")},

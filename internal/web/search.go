@@ -91,7 +91,7 @@ func (s *Server) dashSearch(w http.ResponseWriter, r *http.Request, sess *sessio
 		v := resultView{Href: conversationHref(res.Conversation.ID, listState{Status: "all", View: "all"}), Name: visitorName(res.Conversation.Visitor),
 			Channel: res.Conversation.Channel, Status: res.Conversation.Status,
 			Parts: search.Parts(res.Snippet, spans), Visitor: res.MessageID == nil,
-			Time: c.stamp(res.Conversation.LastMessageAt), Ago: c.ago(res.Conversation.LastMessageAt)}
+			Time: c.stamp(res.At), Ago: c.ago(res.At)}
 		if res.MessageID != nil {
 			// Opened at the message: the fragment scrolls to it and marks it.
 			// The page around it: it may be far back in a long history.

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
@@ -17,6 +18,7 @@ type searchAnswer struct {
 		MessageID    *string            `json:"message_id"`
 		Snippet      string             `json:"snippet"`
 		Highlights   [][2]int           `json:"highlights"`
+		At           time.Time          `json:"at"`
 	} `json:"results"`
 }
 
@@ -103,6 +105,12 @@ func TestSearchAPI(t *testing.T) {
 			got := ids(search(ann.Token, tt.q))
 			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 				t.Errorf("search %q = %v, want %v", tt.q, got, tt.want)
+			}
+		}
+		// Each result says when its message was written.
+		for i, r := range search(ann.Token, "cafe").Results {
+			if want := []model.Message{note, reply, cafe}[i].CreatedAt; !r.At.Equal(want) {
+				t.Errorf("result %d at %v, want its message's %v", i, r.At, want)
 			}
 		}
 
