@@ -1005,3 +1005,25 @@ func TestCannedRepliesTab(t *testing.T) {
 		mustContain(t, who+"'s preferences", b.get("/dashboard/settings").Body, `data-testid="canned-nav">Canned replies</a>`)
 	}
 }
+
+// While the workspace still has the name the first agent got it with,
+// its admins are asked to give it theirs: visitors see it.
+func TestDefaultNameNudge(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	srv.AddAgent("ben@example.com", "Ben")
+	if srv.Workspace.Name != "Default" {
+		t.Skipf("the test workspace is named %q", srv.Workspace.Name)
+	}
+	admin, agent := newBrowser(t, srv), newBrowser(t, srv)
+	admin.login("ada@example.com")
+	agent.login("ben@example.com")
+	mustContain(t, "the admin's inbox", admin.get("/dashboard").Body, `data-testid="name-nudge"`)
+	if strings.Contains(agent.get("/dashboard").Body, `data-testid="name-nudge"`) {
+		t.Error("an agent who cannot rename the workspace is asked to")
+	}
+	srv.Do("PUT", "/api/v1/settings", ada.Token, map[string]any{"workspace_name": "Teapots & Co"}, http.StatusOK, nil)
+	if strings.Contains(admin.get("/dashboard").Body, `data-testid="name-nudge"`) {
+		t.Error("still asked once the workspace has a name")
+	}
+}
