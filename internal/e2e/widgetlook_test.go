@@ -221,3 +221,32 @@ func TestWidgetTimeByRegion(t *testing.T) {
 		t.Errorf("the message's time %q, want h:mm AM/PM", got)
 	}
 }
+
+// With every agent away, the away note above the reply box stays readable
+// under the character counter; and a message in a right-to-left script is
+// typed right to left.
+func TestWidgetAwayNoteAndDirection(t *testing.T) {
+	srv := startParley(t)
+	admin := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/settings", admin.Token, map[string]any{"contact_form": map[string]any{"offline_requires_form": false, "online": "optional"}}, http.StatusOK, nil)
+	srv.Do("PUT", "/api/v1/me/status", admin.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
+	visitor := newTab(t, "visitor")
+	visitor.setViewport(phone)
+	openWidget(visitor, srv.URL+"/demo")
+	skipOptionalForm(visitor)
+	visitor.waitFor("the away note", inWidget(`!$('note').hidden && $('note').textContent.length > 0`), 10*time.Second)
+	eval[bool](visitor, inWidget(`(($) => { const i = $('input'); i.focus(); i.value = 'x'.repeat(10001); i.dispatchEvent(new Event('input')); return true; })($)`))
+	visitor.waitFor("the counter", inWidget(`!$('counter').hidden`), 10*time.Second)
+	overlap := inWidget(`(() => {
+		const c = $('counter').getBoundingClientRect();
+		const r = document.createRange(); r.selectNodeContents($('note'));
+		return [...r.getClientRects()].some((t) => t.left < c.right && c.left < t.right && t.top < c.bottom && c.top < t.bottom);
+	})()`)
+	if eval[bool](visitor, overlap) {
+		t.Error("the counter covers the away note")
+	}
+	eval[bool](visitor, inWidget(`(($) => { const i = $('input'); i.value = 'مرحبا، أين طلبي؟'; i.dispatchEvent(new Event('input')); return true; })($)`))
+	if d := eval[string](visitor, inWidget(`getComputedStyle($('input')).direction`)); d != "rtl" {
+		t.Errorf("Arabic is typed %s", d)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +254,17 @@ func TestTextPartMatchesHTML(t *testing.T) {
 		if !strings.Contains(e.Text, want) {
 			t.Errorf("text part lacks %q:\n%s", want, e.Text)
 		}
+	}
+}
+
+// A message in a right-to-left script reads right to left in the HTML
+// part: each message's text takes its direction from itself.
+func TestHTMLMessageDirection(t *testing.T) {
+	snap := snapshot(chat()...)
+	snap.Messages[2].Body = "شكراً، سنرسل الطلب غداً."
+	e := mustCompose(t, composeInput(t, snap, ModeUnread))
+	re := regexp.MustCompile(`<p class="fg-main msg-text" dir="auto"[^>]*>شكراً، سنرسل الطلب غداً.</p>`)
+	if !re.MatchString(e.HTML) {
+		t.Errorf("the Arabic reply has no direction of its own:\n%s", e.HTML)
 	}
 }

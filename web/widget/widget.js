@@ -1249,7 +1249,7 @@ button{cursor:pointer}
 .win.drop{outline:3px dashed var(--ring);outline-offset:-6px}
 .count{position:absolute;right:60px;top:-18px;font-size:11px;color:#6b7280;background:#fff;padding:0 4px;border-radius:4px}
 .count.over{color:#b91c1c;font-weight:600}
-.win>.err:has(+.composer>.count:not([hidden])){padding-right:150px}
+.win>.err:has(+.composer>.count:not([hidden])),.win>.note:has(~.composer>.count:not([hidden])){padding-right:170px}
 @media (max-width:480px),(max-height:500px){
 .win,.left .win{top:0;left:0;right:0;bottom:0;width:100%;height:100%;border-radius:0}
 .open .launcher{display:none}
@@ -1284,7 +1284,7 @@ button{cursor:pointer}
 </form>
 <div class="composer">
 <div class="count" data-parley="counter" aria-live="polite" hidden></div>
-<textarea data-parley="input" rows="1"></textarea>
+<textarea data-parley="input" rows="1" dir="auto"></textarea>
 <button class="send" type="button" data-parley="send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5 3 10l12 2-12 2z"/></svg></button>
 </div>
 </div>
