@@ -134,7 +134,10 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 	msg := model.Message{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID,
 		Author: model.Author{Kind: model.AuthorVisitor, ID: &c.Visitor.ID, Name: author},
 		Kind:   model.KindReply, Channel: model.MsgChannelEmail, Body: body, ClientID: &clientID, CreatedAt: now}
-	var notes []model.Message
+	var (
+		notes []model.Message
+		read  []string // replies now read by the visitor
+	)
 	duplicate := false
 	hooks := s.hooks()
 	var conv model.Conversation
@@ -146,6 +149,11 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 			return err
 		}
 		if err := tx.CreateMessage(ctx, msg); err != nil {
+			return err
+		}
+		// Answering the email, the visitor read the replies it carried
+		// (and those of earlier emails): the widget stops counting them.
+		if read, err = tx.MarkEmailedReadByVisitor(ctx, c.ID, msg.ID, now); err != nil {
 			return err
 		}
 		if err := tx.SaveEmailOriginal(ctx, model.EmailOriginal{MessageID: msg.ID, WorkspaceID: msg.WorkspaceID,
@@ -214,6 +222,7 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		s.toAgents(c.WorkspaceID, realtime.MessageCreated, n)
 	}
 	s.toAgents(c.WorkspaceID, realtime.ConversationUpdated, conv)
+	s.readByVisitor(ctx, c.WorkspaceID, c.Visitor.ID, read)
 	s.eval.ConversationChanged(ctx, c.ID)
 	return msg, nil
 }

@@ -11,9 +11,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
 )
 
@@ -137,5 +139,73 @@ func TestEmailReplyRateLimits(t *testing.T) {
 	// Another sender to the second visitor is unaffected.
 	if got := postReply(t, s, second, "vera@example.com", 101); got != http.StatusAccepted {
 		t.Errorf("another sender: %d, want 202", got)
+	}
+}
+
+// A visitor who answers an email has read the replies emailed to them:
+// the widget stops counting them as unread. A reply written after the
+// email, or whose email did not go out, stays unread.
+func TestEmailAnswerReadsTheEmailedReplies(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_INBOUND_SECRET": inboundSecret})
+	agent := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", agent.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	var sess struct {
+		VisitorToken string `json:"visitor_token"`
+	}
+	s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey}, http.StatusOK, &sess)
+	var first model.Message
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "hello", "client_id": "1"}, http.StatusCreated, &first)
+	conv := first.ConversationID
+	reply := func(body string) model.Message {
+		var m model.Message
+		s.Do("POST", "/api/v1/conversations/"+conv+"/messages", agent.Token, map[string]string{"body": body}, http.StatusCreated, &m)
+		return m
+	}
+	ctx := t.Context()
+	email := func(status string, replies ...model.Message) {
+		t.Helper()
+		now := time.Now()
+		e := store.Email{ID: model.NewID(), WorkspaceID: s.Workspace.ID, ConversationID: conv, VisitorID: *first.Author.ID,
+			MessageID: "<" + model.NewID() + "@example.test>", From: "parley@example.test", To: "vera@example.com",
+			Raw: []byte("Subject: x\r\n\r\nx\r\n"), NextAttemptAt: now, CreatedAt: now}
+		var ids []string
+		for _, m := range replies {
+			ids = append(ids, m.ID)
+		}
+		if err := s.App.DB.InTx(ctx, func(tx *store.Store) error {
+			if err := tx.CreateEmail(ctx, e); err != nil {
+				return err
+			}
+			return tx.MarkForwarded(ctx, ids, e.ID, e.To, now)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.App.DB.RecordEmailOutcomes(ctx, []store.EmailAttempt{{EmailID: e.ID, Status: status, At: now, Next: now}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emailed, bounced := reply("It ships today."), reply("Tracking: 1Z999")
+	email("sent", emailed)
+	email("failed", bounced)
+	later := reply("It left the depot.")
+	if got := postReply(t, s, conv, "vera@example.com", 1); got != http.StatusAccepted {
+		t.Fatalf("answer: status %d", got)
+	}
+	var out struct {
+		Messages []model.Message `json:"messages"`
+	}
+	s.Do("GET", "/api/widget/v1/messages?visitor_token="+url.QueryEscape(sess.VisitorToken), "", nil, http.StatusOK, &out)
+	read := map[string]bool{}
+	for _, m := range out.Messages {
+		read[m.ID] = m.ReadByVisitorAt != nil
+	}
+	for _, tt := range []struct {
+		what string
+		m    model.Message
+		want bool
+	}{{"the emailed reply", emailed, true}, {"the reply whose email failed", bounced, false}, {"the reply after the email", later, false}} {
+		if read[tt.m.ID] != tt.want {
+			t.Errorf("%s: read %v, want %v", tt.what, read[tt.m.ID], tt.want)
+		}
 	}
 }

@@ -391,15 +391,24 @@ func (s *Service) VisitorRead(ctx context.Context, visitorID, messageID string) 
 	if err != nil {
 		return err
 	}
-	read := s.sendAgain(ctx, v.WorkspaceID, stamped)
-	// The visitor's other tabs and devices drop their unread count too.
-	if read, err := s.authorAvatars(ctx, read); err == nil {
-		for _, msg := range read {
-			s.pub.ToVisitor(v.ID, s.messageFrame(msg))
-		}
-	}
+	s.readByVisitor(ctx, v.WorkspaceID, v.ID, stamped)
 	s.eval.ConversationChanged(ctx, convID)
 	return nil
+}
+
+// readByVisitor tells of replies the visitor has now read (stamped): the
+// agents see them read, and the visitor's tabs and devices drop them
+// from their unread count.
+func (s *Service) readByVisitor(ctx context.Context, workspaceID, visitorID string, stamped []string) {
+	if len(stamped) == 0 {
+		return
+	}
+	read := s.sendAgain(ctx, workspaceID, stamped)
+	if read, err := s.authorAvatars(ctx, read); err == nil {
+		for _, msg := range read {
+			s.pub.ToVisitor(visitorID, s.messageFrame(msg))
+		}
+	}
 }
 
 // VisitorActivity records that the visitor is active on the page.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/parleychat/parley/internal/model"
@@ -295,9 +296,8 @@ func (s *Store) SetAgentRead(ctx context.Context, workspaceID, id, messageID str
 // newer) and stamps read_by_visitor_at on every public message up to it that
 // had none. It returns the messages it stamped.
 func (s *Store) MarkReadByVisitor(ctx context.Context, conversationID, messageID string, at time.Time) ([]string, error) {
-	if _, err := s.exec(ctx, `UPDATE conversations SET visitor_read_id = ?, visitor_read_at = ? WHERE id = ? AND (visitor_read_id IS NULL OR visitor_read_id < ?)`,
-		messageID, micros(at), conversationID, messageID); err != nil {
-		return nil, fmt.Errorf("move read cursor of %s: %w", conversationID, err)
+	if err := s.moveVisitorReadCursor(ctx, conversationID, messageID, at); err != nil {
+		return nil, err
 	}
 	// One statement, so two concurrent reads never both report a message.
 	ids, err := s.ids(ctx, `UPDATE messages SET read_by_visitor_at = ?
@@ -307,6 +307,39 @@ func (s *Store) MarkReadByVisitor(ctx context.Context, conversationID, messageID
 		return nil, fmt.Errorf("read messages of %s: %w", conversationID, err)
 	}
 	return ids, nil
+}
+
+// MarkEmailedReadByVisitor stamps read_by_visitor_at on the replies of the
+// conversation older than beforeID that were emailed to the visitor and
+// accepted by the relay (an answer to an email shows it was read), and
+// moves the visitor's read cursor to the newest of them. Replies not
+// emailed stay unread: they are still to be seen, or emailed. It returns
+// the messages it stamped.
+func (s *Store) MarkEmailedReadByVisitor(ctx context.Context, conversationID, beforeID string, at time.Time) ([]string, error) {
+	ids, err := s.ids(ctx, `UPDATE messages SET read_by_visitor_at = ?
+		WHERE conversation_id = ? AND id < ? AND kind = 'reply' AND author_kind <> 'visitor' AND read_by_visitor_at IS NULL
+		AND forwarded_email_id IS NOT NULL AND forwarded_status = 'sent'
+		RETURNING id`, micros(at), conversationID, beforeID)
+	if err != nil {
+		return nil, fmt.Errorf("read emailed messages of %s: %w", conversationID, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if err := s.moveVisitorReadCursor(ctx, conversationID, slices.Max(ids), at); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// moveVisitorReadCursor moves the visitor's read cursor of a conversation
+// to messageID when it is newer.
+func (s *Store) moveVisitorReadCursor(ctx context.Context, conversationID, messageID string, at time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE conversations SET visitor_read_id = ?, visitor_read_at = ? WHERE id = ? AND (visitor_read_id IS NULL OR visitor_read_id < ?)`,
+		messageID, micros(at), conversationID, messageID); err != nil {
+		return fmt.Errorf("move read cursor of %s: %w", conversationID, err)
+	}
+	return nil
 }
 
 // CountWaiting counts a workspace's open conversations with a visitor
