@@ -154,7 +154,17 @@ func (p Printer) Lang() string { return p.code }
 
 // T formats the message key with args. An unknown key is a programming
 // error caught by the catalogue's tests; it prints as the key.
-func (p Printer) T(key string, args ...any) string { return p.p.Sprintf(key, args...) }
+func (p Printer) T(key string, args ...any) string {
+	s := p.p.Sprintf(key, args...)
+	// A name that ends with a full stop ends a sentence with it: "a reply
+	// from Kettle & Co.", not "Co..".
+	for _, a := range args {
+		if v, ok := a.(string); ok && strings.HasSuffix(v, ".") {
+			s = strings.ReplaceAll(s, v+".", v)
+		}
+	}
+	return s
+}
 
 // Keys lists the keys of a language's catalogue, sorted.
 func Keys(code string) []string {

@@ -87,6 +87,20 @@ func TestPlurals(t *testing.T) {
 	}
 }
 
+// A name ending with a full stop at the end of a sentence keeps one: "from
+// Kettle & Co.", in every language, and inside a sentence it keeps its own.
+func TestNameEndingWithAFullStop(t *testing.T) {
+	for _, lang := range Languages {
+		got := For(lang).T("email.intro.from", 2, "Kettle & Co.")
+		if strings.Contains(got, "Co..") || !strings.Contains(got, "Kettle & Co.") {
+			t.Errorf("%s: %q", lang, got)
+		}
+	}
+	if got := For("en").T("email.subject", "Kettle & Co."); !strings.Contains(got, "Kettle & Co.") {
+		t.Errorf("subject %q lost the name's full stop", got)
+	}
+}
+
 func TestResolve(t *testing.T) {
 	cases := []struct {
 		locale, accept, def, want string
