@@ -103,12 +103,15 @@ func candidate(w string, owned []string) string {
 		w = w[c+1:]
 	}
 	// Chinese, Japanese and Thai are written without spaces: the address
-	// starts after the last such character before the "@".
+	// starts after the last such character before the "@", and ends
+	// before those that follow its domain (a domain in those scripts ends
+	// with a top-level domain in ASCII, which stays).
 	at = strings.IndexByte(w, '@')
 	if cut := strings.LastIndexFunc(w[:at], unspaced); cut >= 0 {
 		_, size := utf8.DecodeRuneInString(w[cut:])
 		w = w[cut+size:]
 	}
+	w = strings.TrimRightFunc(w, unspaced)
 	w = strings.TrimLeft(w, "'`*.")
 	w = strings.TrimRight(w, "'`*.:")
 	at = strings.IndexByte(w, '@')
