@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -248,5 +249,26 @@ func TestWidgetAwayNoteAndDirection(t *testing.T) {
 	eval[bool](visitor, inWidget(`(($) => { const i = $('input'); i.value = 'مرحبا، أين طلبي؟'; i.dispatchEvent(new Event('input')); return true; })($)`))
 	if d := eval[string](visitor, inWidget(`getComputedStyle($('input')).direction`)); d != "rtl" {
 		t.Errorf("Arabic is typed %s", d)
+	}
+}
+
+// The launcher counts unread replies in the visitor's language, singular
+// and plural: "1 non lu", "2 non lus".
+func TestWidgetUnreadLabelInFrench(t *testing.T) {
+	srv := startParley(t)
+	a := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	visitor := newTab(t, "visitor")
+	speakFrench(visitor)
+	openWidget(visitor, srv.URL+"/demo")
+	skipOptionalForm(visitor)
+	typeInWidget(visitor, "Bonjour")
+	visitor.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id'))`), 10*time.Second)
+	_, convID := conversationOf(t, srv, eval[string](visitor, `window.Parley.visitorToken()`))
+	eval[bool](visitor, inWidget(`($('close').click(), true)`))
+	visitor.waitFor("the window closed", inWidget(`$('window').hidden`), 5*time.Second)
+	for i, want := range []string{"Ouvrir le chat (1 non lu)", "Ouvrir le chat (2 non lus)"} {
+		srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "Réponse " + strconv.Itoa(i+1), "kind": "reply"}, http.StatusCreated, nil)
+		visitor.waitFor("the launcher saying "+want, inWidget(`$('launcher').getAttribute('aria-label') === `+js(want)), 10*time.Second)
 	}
 }

@@ -93,7 +93,7 @@
       askEmail: 'Votre adresse e-mail',
       typing: '{} écrit\u2026',
       confirmChange: 'Cette adresse remplacera {}, celle que nous avons pour vous, et nous écrirons à {} pour le signaler. Appuyez de nouveau sur le bouton pour confirmer.',
-      open: 'Ouvrir le chat', close: 'Fermer le chat', unread: '{} non lu(s)', chat: 'Chat', chatWith: 'Discuter avec {}',
+      open: 'Ouvrir le chat', close: 'Fermer le chat', unread: '{} non lu|{} non lus', chat: 'Chat', chatWith: 'Discuter avec {}',
       online: 'en ligne', away: 'absent', messages: 'Messages', reconnecting: 'Reconnexion\u2026', connecting: 'Connexion\u2026',
       name: 'Nom', email: 'E-mail', cont: 'Continuer', skip: 'Passer', notNow: 'Plus tard', save: 'Enregistrer', startChat: 'Démarrer',
       sending: 'Envoi\u2026', seen: 'Vu', message: 'Message', placeholder: 'Écrivez votre message\u2026', send: 'Envoyer le message',
@@ -168,7 +168,7 @@
       askEmail: 'Il tuo indirizzo email',
       typing: '{} sta scrivendo\u2026',
       confirmChange: 'Questo sostituisce {}, l\'indirizzo che abbiamo per te, e scriveremo a {} per avvisarti. Premi di nuovo il pulsante per cambiarlo.',
-      open: 'Apri la chat', close: 'Chiudi la chat', unread: '{} non letti', chat: 'Chat', chatWith: 'Chat con {}',
+      open: 'Apri la chat', close: 'Chiudi la chat', unread: '{} non letto|{} non letti', chat: 'Chat', chatWith: 'Chat con {}',
       online: 'online', away: 'assenti', messages: 'Messaggi', reconnecting: 'Riconnessione\u2026', connecting: 'Connessione\u2026',
       name: 'Nome', email: 'Email', cont: 'Continua', skip: 'Salta', notNow: 'Non ora', save: 'Salva', startChat: 'Inizia la chat',
       sending: 'Invio\u2026', seen: 'Visto', message: 'Messaggio', placeholder: 'Scrivi un messaggio\u2026', send: 'Invia il messaggio',
@@ -193,7 +193,7 @@
       askEmail: 'Seu endereço de e-mail',
       typing: '{} está digitando\u2026',
       confirmChange: 'Isto substitui {}, o endereço que temos de você, e enviaremos um e-mail para {} avisando. Pressione o botão de novo para alterar.',
-      open: 'Abrir o chat', close: 'Fechar o chat', unread: '{} não lida(s)', chat: 'Chat', chatWith: 'Chat com {}',
+      open: 'Abrir o chat', close: 'Fechar o chat', unread: '{} não lida|{} não lidas', chat: 'Chat', chatWith: 'Chat com {}',
       online: 'online', away: 'ausente', messages: 'Mensagens', reconnecting: 'Reconectando\u2026', connecting: 'Conectando\u2026',
       name: 'Nome', email: 'E-mail', cont: 'Continuar', skip: 'Pular', notNow: 'Agora não', save: 'Salvar', startChat: 'Iniciar o chat',
       sending: 'Enviando\u2026', seen: 'Visto', message: 'Mensagem', placeholder: 'Escreva sua mensagem\u2026', send: 'Enviar mensagem',
@@ -248,9 +248,17 @@
   };
   let lang = pickLang(script.getAttribute('data-locale')) || pickLang(navigator.language) || 'en';
   const locale = script.getAttribute('data-locale') || navigator.language || '';
+  // t is the text k in the widget's language; with a count a, "{}" is a
+  // and "one|other" picks the form for it.
   const t = (k, a) => {
-    const s = (L[lang] && L[lang][k]) || L.en[k] || k;
-    return a == null ? s : s.split('{}').join(a);
+    let s = (L[lang] && L[lang][k]) || L.en[k] || k;
+    if (a == null) return s;
+    if (typeof a === 'number' && s.includes('|')) {
+      let one = a === 1;
+      try { one = new Intl.PluralRules(lang).select(a) === 'one'; } catch (e) { /* no Intl */ }
+      s = s.split('|')[one ? 0 : 1];
+    }
+    return s.split('{}').join(a);
   };
 
   // ---- look ------------------------------------------------------------------
@@ -406,7 +414,15 @@
   function hourMinute(d) {
     const loc = timeLocale();
     try {
-      if (!fmtHM || fmtHM.loc !== loc) fmtHM = { loc, f: new Intl.DateTimeFormat(loc, { hour: 'numeric', minute: '2-digit' }) };
+      if (!fmtHM || fmtHM.loc !== loc) {
+        const o = { hour: 'numeric', minute: '2-digit' };
+        // A browser whose language the widget does not speak (Japanese,
+        // Arabic…) still gets its own clock, 12- or 24-hour.
+        if (loc === lang && !pickLang(navigator.language)) {
+          o.hourCycle = new Intl.DateTimeFormat(navigator.language || undefined, { hour: 'numeric' }).resolvedOptions().hourCycle;
+        }
+        fmtHM = { loc, f: new Intl.DateTimeFormat(loc, o) };
+      }
       return fmtHM.f.format(d);
     } catch (e) {
       return pad(d.getHours()) + ':' + pad(d.getMinutes()); // no Intl

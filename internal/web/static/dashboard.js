@@ -315,7 +315,7 @@
   function visitorClocks() {
     for (const el of D.querySelectorAll('[data-tz]')) {
       try {
-        const text = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', timeZone: el.dataset.tz }).format(new Date());
+        const text = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit', timeZone: el.dataset.tz }).format(new Date());
         if (el.textContent !== text) el.textContent = text;
       } catch (e) { /* a zone this browser does not know: keep the server's */ }
     }
