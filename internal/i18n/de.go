@@ -32,7 +32,7 @@ var de = Lang{
 		"widget.away":     "Wir sind gerade nicht da. Hinterlassen Sie uns eine Nachricht, wir melden uns bei Ihnen.",
 
 		"chat.title":         "Ihre Unterhaltung mit %s",
-		"chat.lead":          "Machen Sie unten weiter: Im Chatfenster steht die ganze Unterhaltung.",
+		"chat.lead":          "Machen Sie im Chatfenster weiter: Dort steht die ganze Unterhaltung.",
 		"chat.invalid.title": "Dieser Chat-Link funktioniert nicht",
 		"chat.invalid.what":  "Der Link zu Ihrer Unterhaltung ist ungültig: Vielleicht wurde er unvollständig kopiert, oder die Unterhaltung wurde gelöscht.",
 		"chat.invalid.todo":  "Öffnen Sie die Website, auf der Sie gechattet haben, und starten Sie den Chat dort neu; geben Sie dieselbe E-Mail-Adresse an, sieht das Team Ihre früheren Nachrichten.",

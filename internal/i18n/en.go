@@ -32,7 +32,7 @@ var en = Lang{
 		"widget.away":     "We're away right now. Leave a message and we'll get back to you.",
 
 		"chat.title":         "Your conversation with %s",
-		"chat.lead":          "Carry on below: the chat window holds the whole conversation.",
+		"chat.lead":          "Carry on in the chat window: it holds the whole conversation.",
 		"chat.invalid.title": "This chat link does not work",
 		"chat.invalid.what":  "The link to your conversation is not valid: it may have been copied incompletely, or the conversation was deleted.",
 		"chat.invalid.todo":  "Open the website you chatted on and start the chat again from its chat button; an agent will see your earlier messages if you give the same email address.",

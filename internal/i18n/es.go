@@ -32,7 +32,7 @@ var es = Lang{
 		"widget.away":     "Ahora mismo no estamos disponibles. Déjanos un mensaje y te responderemos lo antes posible.",
 
 		"chat.title":         "Tu conversación con %s",
-		"chat.lead":          "Continúa aquí abajo: la ventana del chat tiene toda la conversación.",
+		"chat.lead":          "Continúa en la ventana del chat: tiene toda la conversación.",
 		"chat.invalid.title": "Este enlace al chat no funciona",
 		"chat.invalid.what":  "El enlace a tu conversación no es válido: puede que se copiara incompleto o que la conversación se haya eliminado.",
 		"chat.invalid.todo":  "Abre la web en la que chateaste y vuelve a iniciar el chat desde su botón; el equipo verá tus mensajes anteriores si das la misma dirección de correo.",

@@ -32,7 +32,7 @@ var fr = Lang{
 		"widget.away":     "Nous sommes absents pour le moment. Laissez-nous un message, nous vous répondrons dès que possible.",
 
 		"chat.title":         "Votre conversation avec %s",
-		"chat.lead":          "Poursuivez ci-dessous\u00a0: la fenêtre de discussion contient toute la conversation.",
+		"chat.lead":          "Poursuivez dans la fenêtre de discussion\u00a0: elle contient toute la conversation.",
 		"chat.invalid.title": "Ce lien de discussion ne fonctionne pas",
 		"chat.invalid.what":  "Le lien vers votre conversation n'est pas valide\u00a0: il a peut-être été copié en partie, ou la conversation a été supprimée.",
 		"chat.invalid.todo":  "Rendez-vous sur le site où vous avez discuté et relancez la discussion avec son bouton de chat\u00a0; un conseiller verra vos messages précédents si vous donnez la même adresse e-mail.",

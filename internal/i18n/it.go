@@ -32,7 +32,7 @@ var it = Lang{
 		"widget.away":     "Al momento non siamo disponibili. Lasciaci un messaggio e ti risponderemo al più presto.",
 
 		"chat.title":         "La tua conversazione con %s",
-		"chat.lead":          "Continua qui sotto: la finestra della chat contiene tutta la conversazione.",
+		"chat.lead":          "Continua nella finestra della chat: contiene tutta la conversazione.",
 		"chat.invalid.title": "Questo link alla chat non funziona",
 		"chat.invalid.what":  "Il link alla tua conversazione non è valido: forse è stato copiato in modo incompleto, oppure la conversazione è stata eliminata.",
 		"chat.invalid.todo":  "Apri il sito su cui hai chattato e riavvia la chat dal suo pulsante; il team vedrà i tuoi messaggi precedenti se indichi lo stesso indirizzo email.",

@@ -32,7 +32,7 @@ var nl = Lang{
 		"widget.away":     "We zijn er nu even niet. Laat een bericht achter, dan nemen we zo snel mogelijk contact met je op.",
 
 		"chat.title":         "Je gesprek met %s",
-		"chat.lead":          "Ga hieronder verder: in het chatvenster staat het hele gesprek.",
+		"chat.lead":          "Ga verder in het chatvenster: daar staat het hele gesprek.",
 		"chat.invalid.title": "Deze chatlink werkt niet",
 		"chat.invalid.what":  "De link naar je gesprek is niet geldig: misschien is hij niet helemaal gekopieerd, of is het gesprek verwijderd.",
 		"chat.invalid.todo":  "Open de website waar je gechat hebt en begin de chat opnieuw via de chatknop; het team ziet je eerdere berichten als je hetzelfde e-mailadres opgeeft.",

@@ -32,7 +32,7 @@ var pt = Lang{
 		"widget.away":     "No momento não estamos disponíveis. Deixe uma mensagem e responderemos assim que possível.",
 
 		"chat.title":         "Sua conversa com %s",
-		"chat.lead":          "Continue abaixo: a janela do chat mostra a conversa inteira.",
+		"chat.lead":          "Continue na janela do chat: ela mostra a conversa inteira.",
 		"chat.invalid.title": "Este link do chat não funciona",
 		"chat.invalid.what":  "O link para a sua conversa não é válido: talvez tenha sido copiado pela metade, ou a conversa foi excluída.",
 		"chat.invalid.todo":  "Abra o site em que você conversou e inicie o chat de novo pelo botão; a equipe verá suas mensagens anteriores se você informar o mesmo e-mail.",
