@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,9 +18,22 @@ type inboundSink struct{ svc *chat.Service }
 
 var _ inbound.Sink = inboundSink{}
 
-// Reply implements inbound.Sink.
+// Reply implements inbound.Sink. A copy of an email Parley sent that the
+// visitor's mail client pasted without marking it as a quote is cut from
+// the new text first (inbound.CutOwnEmail).
 func (k inboundSink) Reply(ctx context.Context, conversationID string, m *inbound.Message) error {
-	_, err := k.svc.EmailReply(ctx, conversationID, emailAnswer(m))
+	raws, err := k.svc.SentEmails(ctx, conversationID)
+	if err != nil {
+		return fmt.Errorf("read the emails of conversation %s: %w", conversationID, err)
+	}
+	var sent []string
+	for _, raw := range raws {
+		if e, err := inbound.Parse(bytes.NewReader(raw)); err == nil && e.Text != "" {
+			sent = append(sent, e.Text)
+		}
+	}
+	m.NewText, _ = inbound.CutOwnEmail(m.NewText, sent)
+	_, err = k.svc.EmailReply(ctx, conversationID, emailAnswer(m))
 	if errors.Is(err, chat.ErrConversationGone) {
 		// The token was good but the conversation is gone: refuse for good
 		// so the sending server does not retry for days.

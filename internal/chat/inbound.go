@@ -70,6 +70,24 @@ type EmailBounceReport struct {
 // not_found code.
 var ErrConversationGone = &Error{Code: CodeNotFound, Message: "conversation not found"}
 
+// sentEmailsRead bounds the emails of a conversation SentEmails returns.
+const sentEmailsRead = 5
+
+// SentEmails returns the raw emails (MIME) Parley sent in a conversation,
+// the newest first, at most sentEmailsRead of them: what an answer may
+// hold a copy of.
+func (s *Service) SentEmails(ctx context.Context, conversationID string) ([][]byte, error) {
+	es, err := s.db.Emails(ctx, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	var raws [][]byte
+	for i := len(es) - 1; i >= 0 && len(raws) < sentEmailsRead; i-- {
+		raws = append(raws, es[i].Raw)
+	}
+	return raws, nil
+}
+
 // EmailReply stores a visitor's answer to a forwarded email in its
 // conversation, exactly as a widget message: only the new text, pushed to
 // agents, the conversation reopened. The same email twice is stored once.

@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/mail/inbound"
 	"github.com/parleychat/parley/internal/model"
 )
 
@@ -420,4 +421,38 @@ func TestResetLinksEndsReplyAddresses(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// A mail client that pastes the email it answers under the answer without
+// marking it as a quote (no "> ", no "On … wrote:"): the conversation gets
+// the answer alone, not Parley's email again.
+func TestEmailReplyWithTheEmailPastedUnmarked(t *testing.T) {
+	inboundAddr := apptest.FreeAddr(t)
+	w := newWorld(t, map[string]string{"PARLEY_INBOUND_SMTP_ADDR": inboundAddr})
+	v := w.visitorChats("vera@example.com")
+	v.leave()
+	w.reply(v.conv, "Your kettle ships tomorrow.")
+	fwd := w.relay.Wait(t, 1, 10*time.Second)[0]
+	sent, err := inbound.Parse(bytes.NewReader(fwd.Raw))
+	if err != nil || !strings.Contains(sent.Text, "Your kettle ships tomorrow.") {
+		t.Fatalf("the forwarded email's text: %v %q", err, sent.Text)
+	}
+	replyTo, _ := mail.ParseAddress(fwd.Msg.Header.Get("Reply-To"))
+	raw := []byte(strings.ReplaceAll("From: <vera@example.com>\nTo: "+replyTo.Address+"\nSubject: Re: kettle\nMessage-ID: <pasted@example.com>\nContent-Type: text/plain; charset=UTF-8\n\nGreat, thank you!\n\n"+
+		strings.ReplaceAll(sent.Text, "\r\n", "\n")+"\n", "\n", "\r\n"))
+	if err := sendSMTP(t, inboundAddr, "vera@example.com", replyTo.Address, raw); err != nil {
+		t.Fatal(err)
+	}
+	var got *model.Message
+	apptest.Eventually(t, 5*time.Second, "the email answer", func() bool {
+		for _, m := range w.messages(v.conv) {
+			if m.Channel == "email" && m.Author.Kind == "visitor" {
+				got = &m
+			}
+		}
+		return got != nil
+	})
+	if got.Body != "Great, thank you!" {
+		t.Errorf("stored %q, want the answer alone", got.Body)
+	}
 }
