@@ -143,13 +143,25 @@ func TestScenario11VisitorRepliesByEmail(t *testing.T) {
 	}
 }
 
-func TestEmailReplyFromAnotherAddressAndAttachments(t *testing.T) {
+// emailed starts a world with the inbound SMTP server (and env), where
+// Vera chats, leaves, and gets an agent's reply (body) by email: the
+// world, Vera, the email and the inbound server's address.
+func emailed(t *testing.T, body string, env map[string]string) (*world, *visitor, apptest.Mail, string) {
+	t.Helper()
 	inboundAddr := apptest.FreeAddr(t)
-	w := newWorld(t, map[string]string{"PARLEY_INBOUND_SMTP_ADDR": inboundAddr, "PARLEY_ATTACHMENTS_DIR": t.TempDir()})
+	all := map[string]string{"PARLEY_INBOUND_SMTP_ADDR": inboundAddr}
+	for k, v := range env {
+		all[k] = v
+	}
+	w := newWorld(t, all)
 	v := w.visitorChats("vera@example.com")
 	v.leave()
-	w.reply(v.conv, "Please send the invoice")
-	fwd := w.relay.Wait(t, 1, 10*time.Second)[0]
+	w.reply(v.conv, body)
+	return w, v, w.relay.Wait(t, 1, 10*time.Second)[0], inboundAddr
+}
+
+func TestEmailReplyFromAnotherAddressAndAttachments(t *testing.T) {
+	w, v, fwd, inboundAddr := emailed(t, "Please send the invoice", map[string]string{"PARLEY_ATTACHMENTS_DIR": t.TempDir()})
 	replyTo, _ := mail.ParseAddress(fwd.Msg.Header.Get("Reply-To"))
 	raw := []byte(strings.ReplaceAll(`From: Bob <bob@work.example>
 To: `+replyTo.Address+`
@@ -330,12 +342,7 @@ func TestBounceNamingOnlyTheConversation(t *testing.T) {
 }
 
 func TestAutoReplyMakesNoMessage(t *testing.T) {
-	inboundAddr := apptest.FreeAddr(t)
-	w := newWorld(t, map[string]string{"PARLEY_INBOUND_SMTP_ADDR": inboundAddr})
-	v := w.visitorChats("vera@example.com")
-	v.leave()
-	w.reply(v.conv, "Hi")
-	fwd := w.relay.Wait(t, 1, 10*time.Second)[0]
+	w, v, fwd, inboundAddr := emailed(t, "Hi", nil)
 	raw := answer(fwd, "ooo@example.com", "vera@example.com", "Auto-Submitted: auto-replied\r\n")
 	replyTo, _ := mail.ParseAddress(fwd.Msg.Header.Get("Reply-To"))
 	if err := sendSMTP(t, inboundAddr, "vera@example.com", replyTo.Address, raw); err != nil {
@@ -385,12 +392,7 @@ func TestReferencesListOnlyTheSameAddress(t *testing.T) {
 // so far, as it ends their links: an answer to one is refused for good.
 // The next email carries an address of the new generation, which works.
 func TestResetLinksEndsReplyAddresses(t *testing.T) {
-	inboundAddr := apptest.FreeAddr(t)
-	w := newWorld(t, map[string]string{"PARLEY_INBOUND_SMTP_ADDR": inboundAddr})
-	v := w.visitorChats("vera@example.com")
-	v.leave()
-	w.reply(v.conv, "Your order shipped today")
-	before := w.relay.Wait(t, 1, 10*time.Second)[0]
+	w, v, before, inboundAddr := emailed(t, "Your order shipped today", nil)
 	old, err := mail.ParseAddress(before.Msg.Header.Get("Reply-To"))
 	if err != nil {
 		t.Fatal(err)
@@ -427,12 +429,7 @@ func TestResetLinksEndsReplyAddresses(t *testing.T) {
 // marking it as a quote (no "> ", no "On … wrote:"): the conversation gets
 // the answer alone, not Parley's email again.
 func TestEmailReplyWithTheEmailPastedUnmarked(t *testing.T) {
-	inboundAddr := apptest.FreeAddr(t)
-	w := newWorld(t, map[string]string{"PARLEY_INBOUND_SMTP_ADDR": inboundAddr})
-	v := w.visitorChats("vera@example.com")
-	v.leave()
-	w.reply(v.conv, "Your kettle ships tomorrow.")
-	fwd := w.relay.Wait(t, 1, 10*time.Second)[0]
+	w, v, fwd, inboundAddr := emailed(t, "Your kettle ships tomorrow.", nil)
 	sent, err := inbound.Parse(bytes.NewReader(fwd.Raw))
 	if err != nil || !strings.Contains(sent.Text, "Your kettle ships tomorrow.") {
 		t.Fatalf("the forwarded email's text: %v %q", err, sent.Text)
