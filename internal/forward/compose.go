@@ -53,6 +53,9 @@ type ComposeInput struct {
 	// Lang is the language the email is written in (one of
 	// i18n.Languages); empty or unknown: English.
 	Lang string
+	// Locale is the visitor's (BCP 47, "en-US"), for how its times are
+	// written in their region (i18n.Printer.In); empty: the language's way.
+	Locale string
 }
 
 // ErrForwardingOff is returned by Preview for ModeOff, which sends no email to preview.
@@ -198,7 +201,7 @@ func compose(in ComposeInput) (message.Message, error) {
 	if agent == "" {
 		agent = newestPendingAuthor(d)
 	}
-	p := i18n.For(in.Lang)
+	p := i18n.For(in.Lang).In(in.Locale)
 	from.Name = senderName(p, agent, workspace)
 	to.Name = visitorName
 

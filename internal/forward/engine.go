@@ -923,6 +923,7 @@ func (e *Engine) compose(in emailInputs, now time.Time) (store.Email, error) {
 		Location:   visitorLocation(c.Visitor, w),
 		Now:        now,
 		Lang:       cmp.Or(c.Visitor.Language, w.Settings.DefaultLocale),
+		Locale:     visitorLocale(c.Visitor),
 		BrandColor: w.Settings.Widget.Color,
 	})
 	if err != nil {
@@ -935,6 +936,15 @@ func (e *Engine) compose(in emailInputs, now time.Time) (store.Email, error) {
 	return store.Email{ID: id, WorkspaceID: w.ID, ConversationID: c.ID, VisitorID: c.Visitor.ID,
 		MessageID: msg.MessageID, From: e.opts.MailFrom, To: snap.VisitorEmail, Raw: raw,
 		NextAttemptAt: now, CreatedAt: now}, nil
+}
+
+// visitorLocale is the visitor's locale as the widget told it ("": not
+// told), for how an email writes its times.
+func visitorLocale(v model.Visitor) string {
+	if v.Locale == nil {
+		return ""
+	}
+	return *v.Locale
 }
 
 // visitorLocation is the zone an email's times are shown in: the visitor's

@@ -268,3 +268,30 @@ func TestHTMLMessageDirection(t *testing.T) {
 		t.Errorf("the Arabic reply has no direction of its own:\n%s", e.HTML)
 	}
 }
+
+// The email writes its times as the visitor's region does: an American
+// visitor's (locale en-US) "Mon, Jan 5, 8:05 AM EST", a British one's
+// "Mon 5 Jan 13:05 GMT".
+func TestEmailTimesByRegion(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no zone data:", err)
+	}
+	london, _ := time.LoadLocation("Europe/London")
+	tests := []struct {
+		locale string
+		loc    *time.Location
+		clock  *regexp.Regexp
+	}{
+		{"en-US", ny, regexp.MustCompile(`\b[A-Z][a-z]{2}, [A-Z][a-z]{2} \d{1,2}, \d{1,2}:\d\d [AP]M E[SD]T\b`)},
+		{"en-GB", london, regexp.MustCompile(`\b[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d\d:\d\d (GMT|BST)\b`)},
+	}
+	for _, tt := range tests {
+		in := composeInput(t, snapshot(chat()...), ModeUnread)
+		in.Lang, in.Locale, in.Location = "en", tt.locale, tt.loc
+		e := mustCompose(t, in)
+		if !tt.clock.MatchString(e.Text) || !tt.clock.MatchString(e.HTML) {
+			t.Errorf("%s: no time like %s in\n%s", tt.locale, tt.clock, e.Text)
+		}
+	}
+}

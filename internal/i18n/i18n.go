@@ -139,6 +139,22 @@ func Resolve(locale, acceptLanguage, workspaceDefault string) string {
 type Printer struct {
 	code string
 	p    *message.Printer
+	// region is where the reader is (an ISO 3166 code, "US"), for how
+	// times are written; "": the language's usual way.
+	region string
+}
+
+// In is the printer for a reader in the region of a BCP 47 locale
+// ("en-US"): English in the United States writes "Sun, Dec 6, 5:29 PM",
+// in Britain "Sun 6 Dec 17:29". A locale without a region, or one the
+// printer's language has no other way for, changes nothing.
+func (p Printer) In(locale string) Printer {
+	if tag, err := language.Parse(locale); err == nil {
+		if r, conf := tag.Region(); conf == language.Exact {
+			p.region = r.String()
+		}
+	}
+	return p
 }
 
 // For returns the printer of a language; an unsupported one is Default.

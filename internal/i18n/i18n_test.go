@@ -135,6 +135,7 @@ func TestTime(t *testing.T) {
 	}
 	kolkata, _ := time.LoadLocation("Asia/Kolkata")
 	winter := time.Date(2026, 1, 5, 13, 5, 0, 0, time.UTC)
+	newYork, _ := time.LoadLocation("America/New_York")
 	cases := []struct {
 		lang string
 		t    time.Time
@@ -142,6 +143,12 @@ func TestTime(t *testing.T) {
 		want string
 	}{
 		{"en", winter.In(paris), 2026, "Mon 5 Jan 14:05 CET"},
+		{"en-US", winter.In(newYork), 2026, "Mon, Jan 5, 8:05 AM EST"},
+		{"en-US", winter.In(newYork), 2025, "Mon, Jan 5, 2026, 8:05 AM EST"},
+		{"en-US", winter, 2026, "Mon, Jan 5, 1:05 PM UTC"},
+		{"en-AU", winter, 2026, "Mon 5 Jan 1:05 PM UTC"},
+		{"en-GB", winter, 2026, "Mon 5 Jan 13:05 UTC"},
+		{"fr-CA", winter, 2026, "lun. 5 janv. 13:05 UTC"},
 		{"fr", winter.In(paris), 2026, "lun. 5 janv. 14:05 CET"},
 		{"de", winter.In(paris), 2026, "Mo., 5. Jan. 14:05 CET"},
 		{"es", winter.In(paris), 2025, "lun 5 ene 2026 14:05 CET"},
@@ -155,7 +162,8 @@ func TestTime(t *testing.T) {
 		{"en", winter.In(time.FixedZone("", -(9*3600 + 30*60))), 2026, "Mon 5 Jan 03:35 UTC-9:30"},
 	}
 	for _, c := range cases {
-		if got := For(c.lang).Time(c.t, c.year); got != c.want {
+		lang, _, _ := strings.Cut(c.lang, "-")
+		if got := For(lang).In(c.lang).Time(c.t, c.year); got != c.want {
 			t.Errorf("%s %v: %q, want %q", c.lang, c.t, got, c.want)
 		}
 	}

@@ -17,6 +17,17 @@ func (p Printer) Time(t time.Time, currentYear int) string {
 	if t.Year() != currentYear {
 		layout = l.DateYear
 	}
+	english := p.code == "en"
+	if english && monthFirst[p.region] {
+		layout = "{day}, {month} {d},"
+		if t.Year() != currentYear {
+			layout = "{day}, {month} {d}, {year},"
+		}
+	}
+	clock := "15:04"
+	if english && twelveHour[p.region] {
+		clock = "3:04 PM"
+	}
 	var b strings.Builder
 	for {
 		open := strings.IndexByte(layout, '{')
@@ -40,8 +51,15 @@ func (p Printer) Time(t time.Time, currentYear int) string {
 		}
 		layout = layout[open+end+1:]
 	}
-	return b.String() + " " + t.Format("15:04") + " " + Zone(t)
+	return b.String() + " " + t.Format(clock) + " " + Zone(t)
 }
+
+// Where English is written with a 12-hour clock, and with the month before
+// the day ("Sun, Dec 6, 5:29 PM"); elsewhere it is "Sun 6 Dec 17:29".
+var (
+	twelveHour = map[string]bool{"US": true, "CA": true, "AU": true, "NZ": true, "IN": true, "PH": true}
+	monthFirst = map[string]bool{"US": true, "PH": true}
+)
 
 // Zone names t's zone: its abbreviation (CET, EST), or its offset from UTC
 // (UTC+3) where the zone has no abbreviation in common use.
