@@ -53,7 +53,7 @@ func TestWidgetOptIn(t *testing.T) {
 	visitor.waitFor("the offer to close", inWidget(`$('contact-form').hidden`), 10*time.Second)
 	visitor.waitFor("the widget to say where the link went", inWidget(`$$('email-saved').some((n) => n.textContent.toLowerCase().includes('we sent a link to vera@example.com'))`), 10*time.Second)
 	visitor.screenshot("widget-opt-in-sent")
-	if note := eval[string](visitor, inWidget(`$('note').textContent`)); strings.Contains(note, "answer you at") {
+	if note := eval[string](visitor, inWidget(`$('note').textContent`)); strings.Contains(note, "our answer goes to") {
 		t.Errorf("the away note promises answers by email to an unsubscribed address: %q", note)
 	}
 	address := func() store.EmailAddress {
