@@ -861,6 +861,7 @@
   }
 
   function onContact(v) {
+    const had = hasEmail();
     if (v) visitor = v;
     render(); // the fields under requests for an email go once there is one
     contactQueued = null;
@@ -885,6 +886,8 @@
     }
     optInAsked = false;
     if (emailSent && hasEmail()) { emailSent = false; showSaved(); }
+    // An address taken from a message (or given by an agent) is told too.
+    else if (!had && hasEmail() && !stopped()) showSaved();
     if (hadFocus && isOpen) focusFirst();
   }
 
