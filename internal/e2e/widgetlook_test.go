@@ -250,6 +250,14 @@ func TestWidgetAwayNoteAndDirection(t *testing.T) {
 	if d := eval[string](visitor, inWidget(`getComputedStyle($('input')).direction`)); d != "rtl" {
 		t.Errorf("Arabic is typed %s", d)
 	}
+	// Once the address is known (an agent sets it), the note says where
+	// the answer goes.
+	v, err := srv.App.Chat.VisitorByToken(t.Context(), eval[string](visitor, `window.Parley.visitorToken()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Do("PATCH", "/api/v1/visitors/"+v.ID, admin.Token, map[string]string{"email": "vera@example.com"}, http.StatusOK, nil)
+	visitor.waitFor("the note with the address", inWidget(`$('note').textContent.endsWith('If you leave, our answer goes to vera@example.com.')`), 10*time.Second)
 }
 
 // The launcher counts unread replies in the visitor's language, singular
