@@ -379,7 +379,7 @@
     const thread = m.closest('.thread');
     if (thread && thread.getBoundingClientRect().bottom > window.innerHeight) thread.scrollIntoView({ block: 'end' });
   };
-  // keepBottom runs f, which shows or grows a line under the messages
+  // keepBottom runs f, which changes the messages or a line under them
   // (someone typing): the newest message stays in sight when it was.
   const keepBottom = (f) => {
     const m = messagesEl();
@@ -983,10 +983,10 @@
         continue;
       }
       if (id === 'conv-messages') {
-        const stick = nearBottom(el);
-        patchChildren(el, part, (li) => li.dataset.id || (li.classList.contains('empty') ? 'empty' : ''));
-        markFound();
-        if (stick) toBottom();
+        keepBottom(() => {
+          patchChildren(el, part, (li) => li.dataset.id || (li.classList.contains('empty') ? 'empty' : ''));
+          markFound();
+        });
         watchThread();
       } else {
         replaceContent(el, part.innerHTML);
