@@ -77,13 +77,13 @@ const sentEmailsRead = 5
 // the newest first, at most sentEmailsRead of them: what an answer may
 // hold a copy of.
 func (s *Service) SentEmails(ctx context.Context, conversationID string) ([][]byte, error) {
-	es, err := s.db.Emails(ctx, conversationID)
+	es, err := s.db.NewestEmails(ctx, conversationID, sentEmailsRead)
 	if err != nil {
 		return nil, err
 	}
-	var raws [][]byte
-	for i := len(es) - 1; i >= 0 && len(raws) < sentEmailsRead; i-- {
-		raws = append(raws, es[i].Raw)
+	raws := make([][]byte, len(es))
+	for i, e := range es {
+		raws[i] = e.Raw
 	}
 	return raws, nil
 }

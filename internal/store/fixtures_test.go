@@ -103,6 +103,19 @@ func newConversation(t *testing.T, db *store.DB, v model.Visitor, channel string
 
 // newMessage stores a message by authorKind (model.AuthorVisitor,
 // AuthorAgent or AuthorSystem) of the given kind.
+// newEmail queues an email of conversation c to its visitor's address to,
+// made at created.
+func newEmail(t *testing.T, db *store.DB, c model.Conversation, to string, created time.Time) store.Email {
+	t.Helper()
+	e := store.Email{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID, VisitorID: c.Visitor.ID,
+		MessageID: "<" + model.NewID() + "@example.test>", From: "parley@example.test", To: to,
+		Raw: []byte("Subject: x\r\n\r\nx\r\n"), NextAttemptAt: created, CreatedAt: created}
+	if err := db.CreateEmail(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func newMessage(t *testing.T, db *store.DB, c model.Conversation, authorKind, kind, body string) model.Message {
 	t.Helper()
 	m := model.Message{

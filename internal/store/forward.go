@@ -353,22 +353,9 @@ func (s *Store) ClaimEmails(ctx context.Context, nodeID string, now time.Time, l
 	if s.dialect == Postgres {
 		lock = ` FOR UPDATE SKIP LOCKED`
 	}
-	rows, err := s.query(ctx, `UPDATE emails SET next_attempt_at = ?, attempts = attempts + 1, claimed_by = ?
+	return s.emails(ctx, "claim emails", `UPDATE emails SET next_attempt_at = ?, attempts = attempts + 1, claimed_by = ?
 		WHERE id IN (SELECT id FROM emails WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`+lock+`)
 		RETURNING `+emailColumns, micros(now.Add(lease)), nullIfEmpty(nodeID), micros(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("claim emails: %w", err)
-	}
-	defer rows.Close()
-	var out []Email
-	for rows.Next() {
-		e, err := scanEmail(rows)
-		if err != nil {
-			return nil, fmt.Errorf("claim emails: %w", err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }
 
 // NextEmailDue returns the earliest attempt time of a queued email, or nil.
@@ -394,16 +381,27 @@ func (s *Store) Email(ctx context.Context, id string) (Email, error) {
 
 // Emails lists a conversation's emails, oldest first.
 func (s *Store) Emails(ctx context.Context, conversationID string) ([]Email, error) {
-	rows, err := s.query(ctx, `SELECT `+emailColumns+` FROM emails WHERE conversation_id = ? ORDER BY created_at, id`, conversationID)
+	return s.emails(ctx, "list emails", `SELECT `+emailColumns+` FROM emails WHERE conversation_id = ? ORDER BY created_at, id`, conversationID)
+}
+
+// NewestEmails lists a conversation's n newest emails, newest first.
+func (s *Store) NewestEmails(ctx context.Context, conversationID string, n int) ([]Email, error) {
+	return s.emails(ctx, "list emails", `SELECT `+emailColumns+` FROM emails WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`, conversationID, n)
+}
+
+// emails runs a query of emails (what names it in errors) and scans
+// every row.
+func (s *Store) emails(ctx context.Context, what, q string, args ...any) ([]Email, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list emails: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []Email
 	for rows.Next() {
 		e, err := scanEmail(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list emails: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		out = append(out, e)
 	}

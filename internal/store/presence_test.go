@@ -349,3 +349,30 @@ func TestRecordEmailOutcomes(t *testing.T) {
 		}
 	})
 }
+
+// NewestEmails lists a conversation's newest emails first, as many as
+// asked, and none of another conversation's.
+func TestNewestEmails(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		w := newWorkspace(t, db, "Acme", base)
+		c := newConversation(t, db, newVisitor(t, db, w.ID, new("vera@example.com")), model.ChannelWebsite, base)
+		other := newConversation(t, db, newVisitor(t, db, w.ID, new("sam@example.com")), model.ChannelWebsite, base)
+		var ids []string
+		for i := range 4 {
+			ids = append(ids, newEmail(t, db, c, "vera@example.com", at(time.Duration(i)*time.Minute)).ID)
+		}
+		newEmail(t, db, other, "sam@example.com", at(time.Hour))
+		got, err := db.NewestEmails(t.Context(), c.ID, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotIDs []string
+		for _, e := range got {
+			gotIDs = append(gotIDs, e.ID)
+		}
+		if want := []string{ids[3], ids[2]}; fmt.Sprint(gotIDs) != fmt.Sprint(want) {
+			t.Errorf("newest 2: %v, want %v", gotIDs, want)
+		}
+	})
+}
