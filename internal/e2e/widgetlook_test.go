@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,15 +188,10 @@ func TestWidgetOverlongMessageReadable(t *testing.T) {
 			visitor.setViewport(v)
 			openWidget(visitor, srv.URL+"/demo")
 			skipOptionalForm(visitor)
-			eval[bool](visitor, inWidget(`(($) => { const i = $('input'); i.focus(); i.value = 'x'.repeat(10050); i.dispatchEvent(new Event('input')); return true; })($)`))
+			fillWidgetInput(visitor, strings.Repeat("x", 10050))
 			visitor.do("send", chromedp.KeyEvent("\r"))
 			visitor.waitFor("the reason and the counter", inWidget(`!!$('error') && !$('counter').hidden`), 10*time.Second)
-			overlap := inWidget(`(() => {
-				const c = $('counter').getBoundingClientRect();
-				const r = document.createRange(); r.selectNodeContents($('error'));
-				return [...r.getClientRects()].some((t) => t.left < c.right && c.left < t.right && t.top < c.bottom && c.top < t.bottom);
-			})()`)
-			if eval[bool](visitor, overlap) {
+			if counterCovers(visitor, "error") {
 				t.Error("the counter covers the reason")
 			}
 			shot(visitor, t.TempDir(), v.name+"-widget-overlong")
@@ -236,17 +232,12 @@ func TestWidgetAwayNoteAndDirection(t *testing.T) {
 	openWidget(visitor, srv.URL+"/demo")
 	skipOptionalForm(visitor)
 	visitor.waitFor("the away note", inWidget(`!$('note').hidden && $('note').textContent.length > 0`), 10*time.Second)
-	eval[bool](visitor, inWidget(`(($) => { const i = $('input'); i.focus(); i.value = 'x'.repeat(10001); i.dispatchEvent(new Event('input')); return true; })($)`))
+	fillWidgetInput(visitor, strings.Repeat("x", 10001))
 	visitor.waitFor("the counter", inWidget(`!$('counter').hidden`), 10*time.Second)
-	overlap := inWidget(`(() => {
-		const c = $('counter').getBoundingClientRect();
-		const r = document.createRange(); r.selectNodeContents($('note'));
-		return [...r.getClientRects()].some((t) => t.left < c.right && c.left < t.right && t.top < c.bottom && c.top < t.bottom);
-	})()`)
-	if eval[bool](visitor, overlap) {
+	if counterCovers(visitor, "note") {
 		t.Error("the counter covers the away note")
 	}
-	eval[bool](visitor, inWidget(`(($) => { const i = $('input'); i.value = 'مرحبا، أين طلبي؟'; i.dispatchEvent(new Event('input')); return true; })($)`))
+	fillWidgetInput(visitor, "مرحبا، أين طلبي؟")
 	if d := eval[string](visitor, inWidget(`getComputedStyle($('input')).direction`)); d != "rtl" {
 		t.Errorf("Arabic is typed %s", d)
 	}
@@ -279,4 +270,22 @@ func TestWidgetUnreadLabelInFrench(t *testing.T) {
 		srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "Réponse " + strconv.Itoa(i+1), "kind": "reply"}, http.StatusCreated, nil)
 		visitor.waitFor("the launcher saying "+want, inWidget(`$('launcher').getAttribute('aria-label') === `+js(want)), 10*time.Second)
 	}
+}
+
+// fillWidgetInput puts text in the widget's box as typing it would: the
+// box focused, then an input event.
+func fillWidgetInput(tb *tab, text string) {
+	tb.t.Helper()
+	eval[bool](tb, inWidget(`(($) => { const i = $('input'); i.focus(); i.value = `+js(text)+`; i.dispatchEvent(new Event('input')); return true; })($)`))
+}
+
+// counterCovers reports whether the widget's character counter lies over
+// any line of the text of the element name (data-parley).
+func counterCovers(tb *tab, name string) bool {
+	tb.t.Helper()
+	return eval[bool](tb, inWidget(`(() => {
+		const c = $('counter').getBoundingClientRect();
+		const r = document.createRange(); r.selectNodeContents($(`+js(name)+`));
+		return [...r.getClientRects()].some((t) => t.left < c.right && c.left < t.right && t.top < c.bottom && c.top < t.bottom);
+	})()`))
 }
