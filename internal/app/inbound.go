@@ -18,22 +18,9 @@ type inboundSink struct{ svc *chat.Service }
 
 var _ inbound.Sink = inboundSink{}
 
-// Reply implements inbound.Sink. A copy of an email Parley sent that the
-// visitor's mail client pasted without marking it as a quote is cut from
-// the new text first (inbound.CutOwnEmail).
+// Reply implements inbound.Sink.
 func (k inboundSink) Reply(ctx context.Context, conversationID string, m *inbound.Message) error {
-	raws, err := k.svc.SentEmails(ctx, conversationID)
-	if err != nil {
-		return fmt.Errorf("read the emails of conversation %s: %w", conversationID, err)
-	}
-	var sent []string
-	for _, raw := range raws {
-		if e, err := inbound.Parse(bytes.NewReader(raw)); err == nil && e.Text != "" {
-			sent = append(sent, e.Text)
-		}
-	}
-	m.NewText, _ = inbound.CutOwnEmail(m.NewText, sent)
-	_, err = k.svc.EmailReply(ctx, conversationID, emailAnswer(m))
+	_, err := k.svc.EmailReply(ctx, conversationID, emailAnswer(m))
 	if errors.Is(err, chat.ErrConversationGone) {
 		// The token was good but the conversation is gone: refuse for good
 		// so the sending server does not retry for days.
@@ -62,11 +49,25 @@ func (k inboundSink) Bounce(ctx context.Context, m *inbound.Message) error {
 	})
 }
 
+// withoutSent cuts from an answer's text a copy of one of the emails sent
+// (raw MIME) that the mail client pasted unmarked (inbound.CutOwnEmail,
+// on their text parts).
+func withoutSent(text string, sent [][]byte) string {
+	var texts []string
+	for _, raw := range sent {
+		if e, err := inbound.Parse(bytes.NewReader(raw)); err == nil && e.Text != "" {
+			texts = append(texts, e.Text)
+		}
+	}
+	cut, _ := inbound.CutOwnEmail(text, texts)
+	return cut
+}
+
 // emailAnswer is the chat input of a parsed reply: its new text, sender,
 // attachments and deduplication id.
 func emailAnswer(m *inbound.Message) chat.EmailAnswer {
 	a := chat.EmailAnswer{ClientID: m.ClientID(), Text: m.NewText, Subject: m.Subject, Original: m.Text, MayHoldQuote: m.MayHoldQuote,
-		AddressGeneration: m.AddressGeneration}
+		AddressGeneration: m.AddressGeneration, WithoutSent: withoutSent}
 	if m.From != nil {
 		a.FromName, a.FromAddress = m.From.Name, m.From.Address
 	}

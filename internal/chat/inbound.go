@@ -43,6 +43,12 @@ type EmailAnswer struct {
 	// address was made in: one of an earlier generation (the visitor's
 	// links were reset since) is refused, as the links are.
 	AddressGeneration int
+	// WithoutSent cuts from Text a copy of an email Parley sent in the
+	// conversation (sent: the newest, as raw MIME) that the visitor's mail
+	// client pasted without marking it as a quote; nil: nothing is cut.
+	// Reading mail is below chat: the caller gives it, and it runs only for
+	// an answer that is taken (not one refused for its rate).
+	WithoutSent func(text string, sent [][]byte) string
 }
 
 // EmailAttachment is a file that came with an email answer.
@@ -70,22 +76,25 @@ type EmailBounceReport struct {
 // not_found code.
 var ErrConversationGone = &Error{Code: CodeNotFound, Message: "conversation not found"}
 
-// sentEmailsRead bounds the emails of a conversation SentEmails returns.
+// sentEmailsRead bounds the emails of a conversation an answer is
+// compared with (EmailAnswer.WithoutSent): the newest.
 const sentEmailsRead = 5
 
-// SentEmails returns the raw emails (MIME) Parley sent in a conversation,
-// the newest first, at most sentEmailsRead of them: what an answer may
-// hold a copy of.
-func (s *Service) SentEmails(ctx context.Context, conversationID string) ([][]byte, error) {
+// withoutSent is m.Text without a pasted copy of one of the conversation's
+// newest emails (m.WithoutSent).
+func (s *Service) withoutSent(ctx context.Context, conversationID string, m EmailAnswer) (string, error) {
+	if m.WithoutSent == nil {
+		return m.Text, nil
+	}
 	es, err := s.db.NewestEmails(ctx, conversationID, sentEmailsRead)
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("emails of conversation %s: %w", conversationID, err)
 	}
 	raws := make([][]byte, len(es))
 	for i, e := range es {
 		raws[i] = e.Raw
 	}
-	return raws, nil
+	return m.WithoutSent(m.Text, raws), nil
 }
 
 // EmailReply stores a visitor's answer to a forwarded email in its
@@ -120,7 +129,11 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		s.log.Warn("email reply refused: too many", "conversation", c.ID, "visitor", c.Visitor.ID, "per_visitor", !byVisitor, "per_sender", !bySender)
 		return model.Message{}, rateLimited("too many email replies; try again later", time.Minute)
 	}
-	body := strings.TrimSpace(validText(m.Text))
+	text, err := s.withoutSent(ctx, c.ID, m)
+	if err != nil {
+		return model.Message{}, err
+	}
+	body := strings.TrimSpace(validText(text))
 	var files []EmailAttachment
 	for _, a := range m.Attachments {
 		if !a.Inline {
