@@ -143,6 +143,15 @@ func TestAccessibilityWidget(t *testing.T) {
 			// Every agent is offline: the contact form comes first.
 			eval[bool](visitor, inWidget(`($('launcher').click(), true)`))
 			visitor.waitFor("the offline contact form", inWidget(`!$('contact-form').hidden && $('status').textContent === 'away'`), 10*time.Second)
+			// A keyboard is ready to type the name; a touch screen's keyboard
+			// does not come up over the form: the window has the focus.
+			focused := "contact-name"
+			if v.mobile {
+				focused = "window"
+			}
+			if !eval[bool](visitor, focusIs(focused)) {
+				t.Errorf("the form opened with the focus on %s, want %s", eval[string](visitor, inWidget(`sr.activeElement ? sr.activeElement.getAttribute('data-parley') || sr.activeElement.id : 'nothing'`)), focused)
+			}
 			checkAxe(visitor, v.name+" widget offline form")
 			fillContactForm(visitor, "Vera", "not-an-email")
 			visitor.waitFor("the email error", inWidget(`$('error') && $('contact-email').getAttribute('aria-invalid') === 'true'`), 10*time.Second)

@@ -375,6 +375,10 @@
   // media query as the CSS): it is then a modal dialog and keeps the focus.
   const fullScreen = W.matchMedia('(max-width:480px),(max-height:500px)');
   const modal = () => fullScreen.matches;
+  // On a touch screen a field that takes the focus brings the keyboard up
+  // over the chat just opened: the window itself takes it there (a screen
+  // reader is inside it all the same) and the visitor taps where to write.
+  const touch = W.matchMedia('(pointer:coarse)');
   // A chat left open on the site's previous page (within half an hour)
   // opens again beside this one, without taking the focus; not over a
   // phone's whole page. OPEN_KEY holds when the chat was last opened, or
@@ -1209,6 +1213,7 @@ button{cursor:pointer}
 .open .launcher .ic-x{display:block}
 .badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;background:#dc2626;color:#fff;font-size:12px;font-weight:600;line-height:20px;text-align:center}
 .win{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:370px;height:min(580px,calc(100vh - 108px));display:flex;flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 10px 34px rgba(0,0,0,.25);overflow-x:hidden;overflow-y:auto;overscroll-behavior:contain}
+.win:focus{outline:none}
 .win>*{flex:none}
 .head{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--p);color:var(--on);position:sticky;top:0;z-index:1}
 .hd{flex:1;min-width:0}
@@ -1282,7 +1287,7 @@ button{cursor:pointer}
 <span class="badge" data-parley="badge" aria-hidden="true" hidden></span>
 </button>
 <div class="sr" data-parley="announcer" role="status" aria-live="polite" aria-atomic="true"></div>
-<div class="win" id="parley-window" data-parley="window" role="dialog" hidden>
+<div class="win" id="parley-window" data-parley="window" role="dialog" tabindex="-1" hidden>
 <div class="head"><span class="av hav" data-parley="header-avatar" aria-hidden="true" hidden></span><div class="hd"><div class="title" id="parley-title" data-parley="title"></div><div class="st"><span class="dot" aria-hidden="true"></span><span data-parley="status"></span></div></div>
 <button class="x" type="button" data-parley="close"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6 6 18"/></svg></button></div>
 <div class="list" data-parley="messages" role="log" aria-live="polite" tabindex="0"></div>
@@ -1746,7 +1751,7 @@ button{cursor:pointer}
 
   function focusFirst() {
     if (!ready || !isOpen) return;
-    const el = !form.hidden ? (nameIn.value ? emailIn : nameIn) : input;
+    const el = touch.matches ? win : !form.hidden ? (nameIn.value ? emailIn : nameIn) : input;
     try { el.focus({ preventScroll: true }); } catch (e) { el.focus(); }
   }
 
