@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/parleychat/parley/internal/mail/outbox"
 	"github.com/parleychat/parley/internal/metrics"
@@ -12,6 +13,27 @@ import (
 )
 
 var _ outbox.Reporter = (*Service)(nil)
+
+// zones returns the time zone of a workspace, read once for all the calls
+// of the function it returns (UTC when it cannot be read): the times a
+// conversation's forwarding state writes are its workspace's, as the
+// forwarding engine's are.
+func (s *Service) zones(ctx context.Context) func(workspaceID string) *time.Location {
+	read := map[string]*time.Location{}
+	return func(id string) *time.Location {
+		if l, ok := read[id]; ok {
+			return l
+		}
+		l := time.UTC
+		if w, err := s.db.Workspace(ctx, id); err == nil {
+			l = w.Location()
+		} else {
+			s.log.Error("read a workspace's time zone", "workspace", id, "err", err)
+		}
+		read[id] = l
+		return l
+	}
+}
 
 // EmailDeliveries implements outbox.Reporter: it records how attempts at
 // forwarded emails went, on the emails and on the replies they carry, in
@@ -24,13 +46,14 @@ var _ outbox.Reporter = (*Service)(nil)
 // again for a webhook) and the failure is logged.
 func (s *Service) EmailDeliveries(ctx context.Context, ds []outbox.Delivery) error {
 	attempts := make([]store.EmailAttempt, len(ds))
+	zone := s.zones(ctx)
 	for i, d := range ds {
 		a := store.EmailAttempt{EmailID: d.EmailID, Status: d.Status, Next: d.Next, Error: d.Error, At: d.At}
 		switch d.Status {
 		case model.DeliverySent:
-			a.Note = "; the relay accepted it at " + d.At.UTC().Format("15:04:05")
+			a.Note = "; the relay accepted it at " + d.At.In(zone(d.WorkspaceID)).Format("15:04:05")
 		case model.DeliveryFailed:
-			a.Note = "; delivery failed at " + d.At.UTC().Format("15:04:05")
+			a.Note = "; delivery failed at " + d.At.In(zone(d.WorkspaceID)).Format("15:04:05")
 		}
 		attempts[i] = a
 	}

@@ -418,7 +418,7 @@ func (e *Engine) runDueOne(ctx context.Context, id string, ws *workspaceCache, d
 		// Look again later rather than spinning on the failure.
 		retry := e.now().Add(10 * time.Second)
 		if err := e.db.SetForwardState(ctx, id, model.Forwarding{DueAt: &retry, Code: "error",
-			Reason: "could not queue the email; retrying at " + retry.Format("15:04:05")}); err != nil {
+			Reason: "could not queue the email; trying again in 10 seconds"}); err != nil {
 			e.log.Error("reschedule conversation", "conversation", id, "err", err)
 		}
 		return false
@@ -570,7 +570,7 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 			queued = &email
 			updated = forwardedReplies(msgs, decision.Pending, email.To, now)
 			state.Code = "queued"
-			state.Reason = fmt.Sprintf("emailed to %s at %s", email.To, now.Format("15:04:05"))
+			state.Reason = fmt.Sprintf("emailed to %s at %s", email.To, now.In(w.Location()).Format("15:04:05"))
 		}
 		newDue = state.DueAt
 		if Recorded(&old, state) {

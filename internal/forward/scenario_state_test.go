@@ -2,6 +2,7 @@ package forward_test
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,46 @@ func TestForwardingStateSentOnceRelayAccepted(t *testing.T) {
 	w.s.Do("GET", "/api/v1/conversations/"+v.conv, w.agent.Token, nil, http.StatusOK, &c)
 	if c.Forwarding == nil || c.Forwarding.Code != "sent" {
 		t.Fatalf("API forwarding = %+v, want code sent", c.Forwarding)
+	}
+}
+
+// The times in the forwarding state are the workspace's clock, the email's
+// queueing and the relay's acceptance alike (one was the server's, the
+// other UTC).
+func TestForwardingStateTimesInTheWorkspaceZone(t *testing.T) {
+	w := newWorld(t, nil)
+	// Kathmandu is UTC+5:45 all year: no server's zone and no rounding
+	// of UTC to the hour writes its minutes.
+	w.s.Do("PUT", "/api/v1/settings", w.agent.Token, map[string]string{"time_zone": "Asia/Kathmandu"}, http.StatusOK, nil)
+	zone, err := time.LoadLocation("Asia/Kathmandu")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	v := w.visitorChats("vera@example.com")
+	v.leave()
+	from := time.Now()
+	w.reply(v.conv, "Here is your answer")
+	w.relay.Wait(t, 1, 10*time.Second)
+	var reason string
+	apptest.Eventually(t, wait, "forwarding code sent", func() bool {
+		var code string
+		code, reason = w.state(v.conv)
+		return code == "sent"
+	})
+	to := time.Now()
+	clocks := regexp.MustCompile(`\b\d\d:\d\d:\d\d\b`).FindAllString(reason, -1)
+	if len(clocks) != 2 {
+		t.Fatalf("reason %q: want the times it was emailed and accepted", reason)
+	}
+	for _, c := range clocks {
+		ok := false
+		for at := from.Add(-time.Second); !at.After(to.Add(time.Second)); at = at.Add(time.Second) {
+			ok = ok || at.In(zone).Format("15:04:05") == c
+		}
+		if !ok {
+			t.Errorf("reason %q: %s is not Kathmandu's clock between %s and %s", reason, c,
+				from.In(zone).Format("15:04:05"), to.In(zone).Format("15:04:05"))
+		}
 	}
 }
 

@@ -702,7 +702,8 @@ func TestDashboardShowsForwardingDecision(t *testing.T) {
 		map[string]string{"body": "Here is the answer", "kind": "reply"}, http.StatusCreated, nil)
 	apptest.Eventually(t, 5*time.Second, "the decision in the conversation view", func() bool {
 		page := b.get("/dashboard/conversations/" + vc.ConversationID).Body
-		return strings.Contains(page, `data-testid="forwarding-decision">Email forwarding: waiting until `)
+		return strings.Contains(page, `data-testid="forwarding-decision">Email forwarding: waiting until `) &&
+			strings.Contains(page, `data-testid="forwarding-zone">(`+srv.Workspace.TimeZone+` time)</span>`)
 	})
 	other := newConversation(t, srv, srv.Workspace.SiteKey, "Otto", "hello")
 	if _, err := srv.App.DB.SQL.Exec(`UPDATE visitors SET email = NULL WHERE id = ?`, other.VisitorID); err != nil {
@@ -712,7 +713,7 @@ func TestDashboardShowsForwardingDecision(t *testing.T) {
 		map[string]string{"body": "Anyone?", "kind": "reply"}, http.StatusCreated, nil)
 	apptest.Eventually(t, 5*time.Second, "the reason no email goes", func() bool {
 		page := b.get("/dashboard/partials/conversation/" + other.ConversationID).Body
-		return strings.Contains(page, "not sent: visitor not identified")
+		return strings.Contains(page, "not sent: visitor not identified") && !strings.Contains(page, "forwarding-zone")
 	})
 }
 

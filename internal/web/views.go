@@ -95,8 +95,11 @@ type convView struct {
 	NameInput, EmailInput string
 	VisitorError          string
 	ReplyBody, ReplyError string
-	// Forwarding is the forwarding engine's last word on this conversation.
-	Forwarding *model.Forwarding
+	// Forwarding is the forwarding engine's last word on this conversation;
+	// ForwardingZone the time zone of the times its reason writes (the
+	// workspace's), "" when it writes none.
+	Forwarding     *model.Forwarding
+	ForwardingZone string
 	// Window is the Messenger/Instagram messaging window (nil on the website).
 	Window *chat.Window
 	// Context is what the widget told about the visitor (visitor_context.go).
@@ -308,6 +311,9 @@ func emailStatusNote(v model.Visitor, c clock) string {
 	return b.String()
 }
 
+// clockTime finds a time of day ("10:42") in a text.
+var clockTime = regexp.MustCompile(`\b\d\d:\d\d\b`)
+
 // conversationView builds the right-hand side: messages and visitor panel.
 // find returns the address a visitor's message holds (chat's
 // EmailInMessage).
@@ -315,6 +321,9 @@ func conversationView(cv model.Conversation, msgs []model.Message, c clock, find
 	v := cv.Visitor
 	view := &convView{ID: cv.ID, Name: visitorName(v), Channel: cv.Channel, Status: cv.Status, Visitor: v, Assignee: cv.Assignee,
 		EmailStatus: v.EmailStatus, EmailStatusNote: emailStatusNote(v, c), Forwarding: cv.Forwarding}
+	if f := cv.Forwarding; f != nil && clockTime.MatchString(f.Reason) {
+		view.ForwardingZone = c.loc.String()
+	}
 	if v.Name != nil {
 		view.NameInput = *v.Name
 	}

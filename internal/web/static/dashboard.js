@@ -298,7 +298,25 @@
   const fmtDay = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
   const fmtYear = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
   const fmtFull = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'long' });
+  // A text whose times are the workspace's (data-zone) says so only where
+  // the browser's clock is another. Zones are compared by their clocks over
+  // a year (DST included), not by name: browsers name some zones by an
+  // alias ("Asia/Katmandu").
+  const clocksOf = new Map();
+  const clockOf = (zone) => {
+    if (clocksOf.has(zone)) return clocksOf.get(zone);
+    let clock = null; // a zone this browser does not know
+    try {
+      const f = new Intl.DateTimeFormat('en-US', { timeZone: zone, month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', hourCycle: 'h23' });
+      const now = Date.now(), quarter = 91 * 86400000;
+      clock = [0, 1, 2, 3].map((q) => f.format(now + q * quarter)).join('|');
+    } catch (e) { /* null */ }
+    clocksOf.set(zone, clock);
+    return clock;
+  };
+  const browserClock = clockOf(undefined);
   function localizeTimes(root) {
+    for (const el of root.querySelectorAll('[data-zone]')) el.hidden = clockOf(el.dataset.zone) === browserClock;
     for (const el of root.querySelectorAll('time[datetime]')) {
       if (el.dataset.local) continue;
       const t = new Date(el.getAttribute('datetime'));
