@@ -289,9 +289,11 @@ func TestPhoneLayout(t *testing.T) {
 		"list hidden":                 `getComputedStyle(document.querySelector('.sidebar')).display === 'none'`,
 		"reply box within the screen": `(() => { const r = document.querySelector('[data-testid="reply-body"]').getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth && r.width > 250; })()`,
 		"send button visible":         `(() => { const r = document.querySelector('[data-testid="send-reply"]').getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth; })()`,
-		"back link visible":           `document.querySelector('[data-testid="back"]').getBoundingClientRect().width > 0`,
-		"visitor panel hidden":        `getComputedStyle(document.getElementById('visitor-panel')).display === 'none'`,
-		"newest message in view":      newestInView,
+		// The reply area leaves the thread most of the screen (it took a third).
+		"reply area about a quarter of the screen": `document.getElementById('composer').getBoundingClientRect().height <= window.innerHeight * 0.27`,
+		"back link visible":                        `document.querySelector('[data-testid="back"]').getBoundingClientRect().width > 0`,
+		"visitor panel hidden":                     `getComputedStyle(document.getElementById('visitor-panel')).display === 'none'`,
+		"newest message in view":                   newestInView,
 	}
 	for what, cond := range checks {
 		if !eval[bool](a, cond) {
