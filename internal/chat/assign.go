@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
@@ -55,6 +56,22 @@ func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID stri
 func (s *Service) historyLine(c model.Conversation, text string) model.Message {
 	return model.Message{ID: model.NewID(), WorkspaceID: c.WorkspaceID, ConversationID: c.ID,
 		Author: model.Author{Kind: model.AuthorSystem}, Kind: model.KindEvent, Channel: model.MsgChannelDashboard, Body: text, CreatedAt: s.now()}
+}
+
+// reopenedLine is the line of history a visitor's message leaves in the
+// conversation it reopened (before and after it): who wrote, and how
+// (wrote is "wrote again" or "answered by email"); nil when the message
+// did not reopen it.
+func (s *Service) reopenedLine(before, after model.Conversation, wrote string) *model.Message {
+	if before.Status != "closed" || after.Status == "closed" {
+		return nil
+	}
+	who := "The visitor"
+	if n := after.Visitor.Name; n != nil && strings.TrimSpace(*n) != "" {
+		who = strings.TrimSpace(*n)
+	}
+	l := s.historyLine(after, who+" "+wrote+": the conversation is open again.")
+	return &l
 }
 
 // assignmentText is the conversation's line for actor giving it to to
