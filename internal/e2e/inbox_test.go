@@ -823,8 +823,9 @@ func TestListTimesMoveOn(t *testing.T) {
 }
 
 // An agent away from visitors is told, live, that visitors wait: the
-// banner comes when a visitor writes and goes when the agent is back
-// online from elsewhere (another tab, the API), without a reload.
+// banner comes when a visitor writes, counts one less when a colleague
+// answers (reading is no answer) and goes when the agent is back online
+// from elsewhere (another tab, the API), without a reload.
 func TestAwayBannerLive(t *testing.T) {
 	srv := startParley(t)
 	ada := srv.AddAgent("ada@example.com", "Ada")
@@ -835,8 +836,12 @@ func TestAwayBannerLive(t *testing.T) {
 	newVisitorConversation(t, srv, "Vera", "vera@example.com", "Anyone there?")
 	a.waitFor("the banner", `((b) => !!b && b.textContent.includes('1 visitor is waiting'))(document.querySelector('[data-testid="away-banner"]'))`, 10*time.Second)
 	a.screenshot("laptop-1366x900-away-banner")
-	newVisitorConversation(t, srv, "Sam", "sam@example.com", "Hello?")
+	_, sam := newVisitorConversation(t, srv, "Sam", "sam@example.com", "Hello?")
 	a.waitFor("the banner counting two", `((b) => !!b && b.textContent.includes('2 visitors are waiting'))(document.querySelector('[data-testid="away-banner"]'))`, 10*time.Second)
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	srv.Do("POST", "/api/v1/conversations/"+sam+"/read", ben.Token, nil, http.StatusOK, nil)
+	srv.Do("POST", "/api/v1/conversations/"+sam+"/messages", ben.Token, map[string]string{"body": "Hello Sam!", "kind": "reply"}, http.StatusCreated, nil)
+	a.waitFor("the banner counting the one Ben did not answer", `((b) => !!b && b.textContent.includes('1 visitor is waiting'))(document.querySelector('[data-testid="away-banner"]'))`, 10*time.Second)
 	srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
 	a.waitFor("the banner gone", `!document.querySelector('[data-testid="away-banner"]')`, 10*time.Second)
 	if !eval[bool](a, `window.__samePage === true`) {

@@ -342,12 +342,15 @@ func (s *Store) moveVisitorReadCursor(ctx context.Context, conversationID, messa
 	return nil
 }
 
-// CountWaiting counts a workspace's open conversations with a visitor
-// message no agent has seen yet.
+// CountWaiting counts a workspace's open conversations whose visitor
+// waits for an answer: no agent replied after the visitor's newest
+// message. Reading it, or writing a note, is no answer.
 func (s *Store) CountWaiting(ctx context.Context, workspaceID string) (int, error) {
 	var n int
 	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ? AND c.status = 'open'
-		AND c.visitor_message_id > COALESCE(c.agent_read_id, '')`, workspaceID).Scan(&n)
+		AND c.visitor_message_id IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'agent'
+			AND m.id > c.visitor_message_id AND m.kind = 'reply')`, workspaceID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count waiting conversations of %s: %w", workspaceID, err)
 	}

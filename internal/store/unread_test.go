@@ -46,21 +46,58 @@ func TestCountUnreadConversations(t *testing.T) {
 		newMessage(t, db, newConversation(t, db, newVisitor(t, db, other.ID, nil), model.ChannelWebsite, base), model.AuthorVisitor, model.KindReply, "x")
 		count(2)
 
-		// Waiting: the unread ones that are open.
-		waiting := func(want int) {
-			t.Helper()
+		if err := db.SetConversationStatus(ctx, ws.ID, b.ID, "closed", base); err != nil {
+			t.Fatal(err)
+		}
+		count(2) // closed and unread still
+	})
+}
+
+// TestCountWaiting: an open conversation waits while no agent replied
+// after the visitor's newest message; reading it or writing a note is no
+// answer, and a closed conversation waits for nothing.
+func TestCountWaiting(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		ws := newWorkspace(t, db, "Acme", base)
+		a := newConversation(t, db, newVisitor(t, db, ws.ID, nil), model.ChannelWebsite, base)
+		b := newConversation(t, db, newVisitor(t, db, ws.ID, nil), model.ChannelWebsite, base)
+		other := newWorkspace(t, db, "Other", base)
+		newMessage(t, db, newConversation(t, db, newVisitor(t, db, other.ID, nil), model.ChannelWebsite, base), model.AuthorVisitor, model.KindReply, "x")
+		steps := []struct {
+			name string
+			do   func() error
+			want int
+		}{
+			{"nobody wrote", func() error { return nil }, 0},
+			{"an agent wrote first", func() error { newMessage(t, db, a, model.AuthorAgent, model.KindReply, "hello"); return nil }, 0},
+			{"both visitors wrote", func() error {
+				newMessage(t, db, a, model.AuthorVisitor, model.KindReply, "hi")
+				newMessage(t, db, b, model.AuthorVisitor, model.KindReply, "hi")
+				return nil
+			}, 2},
+			{"an agent read a", func() error {
+				got, err := db.Conversation(ctx, ws.ID, a.ID)
+				if err != nil {
+					return err
+				}
+				return db.SetAgentRead(ctx, ws.ID, a.ID, got.ActivityID)
+			}, 2},
+			{"a note in a", func() error { newMessage(t, db, a, model.AuthorAgent, model.KindComment, "note"); return nil }, 2},
+			{"a reply in a", func() error { newMessage(t, db, a, model.AuthorAgent, model.KindReply, "answer"); return nil }, 1},
+			{"the visitor of a wrote again", func() error { newMessage(t, db, a, model.AuthorVisitor, model.KindReply, "thanks, and…"); return nil }, 2},
+			{"b closed", func() error { return db.SetConversationStatus(ctx, ws.ID, b.ID, "closed", base) }, 1},
+		}
+		for _, st := range steps {
+			if err := st.do(); err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
 			n, err := db.CountWaiting(ctx, ws.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			check(t, "waiting conversations", n, want)
+			check(t, st.name+": waiting", n, st.want)
 		}
-		waiting(2)
-		if err := db.SetConversationStatus(ctx, ws.ID, b.ID, "closed", base); err != nil {
-			t.Fatal(err)
-		}
-		waiting(1)
-		count(2)
 	})
 }
 
@@ -84,18 +121,18 @@ func TestActivityNeverMovesBack(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		state := func(step, wantActivity string, wantWaiting int) {
+		state := func(step, wantActivity string, wantUnread int) {
 			t.Helper()
 			got, err := db.Conversation(ctx, ws.ID, c.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			check(t, step+": activity", got.ActivityID, wantActivity)
-			n, err := db.CountWaiting(ctx, ws.ID)
+			n, err := db.CountUnreadConversations(ctx, ws.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			check(t, step+": waiting", n, wantWaiting)
+			check(t, step+": unread", n, wantUnread)
 		}
 		write(newer, model.AuthorVisitor)
 		state("the newer visitor message", newer, 1)

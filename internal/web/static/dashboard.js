@@ -1159,6 +1159,8 @@
         mine = d.conversation_id === convID;
         if (mine && ev.type === 'message.created' && d.author && d.author.kind === 'visitor') typingOff();
         if (mine && ev.type === 'message.created' && d.author && d.author.kind === 'agent' && colleagueEl) colleagueEl.hidden = true;
+        // A visitor writing, or an answer, changes who waits.
+        if (ev.type === 'message.created' && d.author && (d.author.kind === 'visitor' || d.kind === 'reply')) awayLater();
         if (ev.type === 'message.created' && d.author && d.author.kind === 'visitor') {
           announce(d);
           if (mine) markSeen();
