@@ -1,13 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
-
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/chromedp"
 )
 
 // The forwarding line of the visitor panel writes its times in the
@@ -22,15 +18,7 @@ func TestForwardingLineNamesTheWorkspaceZone(t *testing.T) {
 
 	a := newTab(t, "ada")
 	a.setViewport(desktop)
-	inZone := func(zone string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(a.ctx, 20*time.Second)
-		defer cancel()
-		if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone}); err != nil {
-			t.Fatalf("be in %s: %v", zone, err)
-		}
-	}
-	inZone("Europe/Lisbon")
+	inTimeZone(a, "Europe/Lisbon")
 	loginDashboard(a, srv.URL, "ada@example.com")
 	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
 	waitLive(a)
@@ -38,7 +26,7 @@ func TestForwardingLineNamesTheWorkspaceZone(t *testing.T) {
 	a.waitFor("the forwarding line with its zone", note+` && `+note+`.offsetParent !== null && `+note+`.textContent === '(Asia/Kathmandu time)'`, 10*time.Second)
 	a.screenshot("laptop-1366x900-forwarding-zone")
 
-	inZone("Asia/Kathmandu")
+	inTimeZone(a, "Asia/Kathmandu")
 	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
 	waitLive(a)
 	a.waitFor("the forwarding line", `document.querySelector('[data-testid="forwarding-decision"]')`, 10*time.Second)

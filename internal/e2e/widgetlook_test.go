@@ -36,8 +36,16 @@ func speakFrench(tb *tab) {
 	if _, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua, AcceptLanguage: "fr-FR"}); err != nil {
 		tb.t.Fatalf("speak French: %v", err)
 	}
-	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Paris"}); err != nil {
-		tb.t.Fatalf("be in Paris: %v", err)
+	inTimeZone(tb, "Europe/Paris")
+}
+
+// inTimeZone puts the tab's browser in a time zone (IANA name).
+func inTimeZone(tb *tab, zone string) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone}); err != nil {
+		tb.t.Fatalf("be in %s: %v", zone, err)
 	}
 }
 
