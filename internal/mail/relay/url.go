@@ -52,7 +52,15 @@ func ParseURL(raw string) (Endpoint, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		// *url.Error quotes the whole URL, password included.
+		switch {
+		case !strings.Contains(raw, "://"): // "127.0.0.1:25"
+			return ep, errors.New("relay: SMTP URL has no scheme: want smtp://host:port or smtps://host:port")
+		case strings.Contains(raw, "@"):
+			// The parser's reason quotes the part it stopped at, which
+			// may be a piece of the password ("invalid port \":BKl\"").
+			return ep, errors.New("relay: SMTP URL cannot be read: check the port, and percent-encode / # ? @ : % and spaces in the user name and password (/ as %2F, # as %23, ? as %3F, @ as %40, : as %3A, % as %25, a space as %20)")
+		}
+		// *url.Error quotes the whole URL.
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
 			err = uerr.Err

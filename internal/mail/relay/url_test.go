@@ -43,7 +43,12 @@ func TestParseURLErrors(t *testing.T) {
 		{"smtp://mail.example.com:", "empty port"},
 		{"smtp://mail.example.com:0", `port "0"`},
 		{"smtp://mail.example.com:65536", `port "65536"`},
-		{"smtp://ann:hunter2@mail.example.com:x25", "invalid port"},
+		{"smtp://ann:hunter2@mail.example.com:x25", "check the port"},
+		{"127.0.0.1:25", "no scheme"},
+		// A password with / or # (Amazon SES's often have a /), not
+		// percent-encoded: the parser's reason would quote a piece of it.
+		{"smtp://AKIA:hunter2/abc+def@email-smtp.example.com:587", "percent-encode"},
+		{"smtp://apikey:hunter2#cd@mail.example.com:587", "percent-encode"},
 		{"smtp://ann:hunter2@mail.example.com:25/relay", "path"},
 		{"smtp://ann:hunter2@mail.example.com:25#frag", "fragment"},
 		{"smtp://ann@mail.example.com:25", "no password"},
@@ -51,8 +56,8 @@ func TestParseURLErrors(t *testing.T) {
 		{"smtp://:hunter2@mail.example.com:25", "no user name"},
 		{"smtp://ann:hunter2@mail.example.com:25?tls=1", `"tls" unknown`},
 		{"smtp://ann:hunter2@mail.example.com:25?insecure_skip_verify=maybe", "want 1 or 0"},
-		{"smtp://ann:hunter2 x@mail.example.com:25", "invalid"},
-		{"smtp://ann:hunter2%zz@mail.example.com:25", "invalid"},
+		{"smtp://ann:hunter2 x@mail.example.com:25", "percent-encode"},
+		{"smtp://ann:hunter2%zz@mail.example.com:25", "percent-encode"},
 	}
 	for _, tc := range tests {
 		_, err := ParseURL(tc.raw)
