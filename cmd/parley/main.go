@@ -85,6 +85,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	slog.SetDefault(log)
+	unknown, closest := config.Unknown(os.Environ())
+	for i, name := range unknown {
+		if closest[i] != "" {
+			log.Warn("unknown configuration variable: ignored", "name", name, "did_you_mean", closest[i])
+		} else {
+			log.Warn("unknown configuration variable: ignored", "name", name)
+		}
+	}
 
 	if err := checkDatabase(cfg, args); err != nil {
 		return err

@@ -80,6 +80,56 @@ func Load(getenv func(string) string) (Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	return load(getenv)
+}
+
+// Unknown names the PARLEY_* variables of environ (os.Environ's form) that
+// no setting reads, each with the setting it is most likely a misspelling
+// of ("" when none is close): a typo would otherwise leave the default in
+// place without a word. Variables the tests read (PARLEY_TEST_*,
+// PARLEY_BENCH_*, PARLEY_SCREENSHOTS) are not named.
+func Unknown(environ []string) (unknown, closest []string) {
+	known := map[string]bool{}
+	_, _ = load(func(name string) string { known[name] = true; return "" })
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "PARLEY_") || known[name] || name == "PARLEY_SCREENSHOTS" ||
+			strings.HasPrefix(name, "PARLEY_TEST_") || strings.HasPrefix(name, "PARLEY_BENCH_") {
+			continue
+		}
+		best, bestD := "", 4 // at most 3 edits away
+		for k := range known {
+			if d := editDistance(name, k); d < bestD || (d == bestD && k < best) {
+				best, bestD = k, d
+			}
+		}
+		unknown, closest = append(unknown, name), append(closest, best)
+	}
+	return unknown, closest
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func load(getenv func(string) string) (Config, error) {
 	get := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
@@ -200,8 +250,12 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		errs = append(errs, fmt.Sprintf("PARLEY_LOG_FORMAT=%q is not one of text, json", c.LogFormat))
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Sprintf("PARLEY_PUBLIC_URL=%q is not an http(s) URL", c.PublicURL))
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		errs = append(errs, fmt.Sprintf("PARLEY_PUBLIC_URL=%q is not an http(s) URL with a host", c.PublicURL))
+	} else if u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		// Links are this URL and the route ("/dashboard/…"): Parley
+		// serves its routes from the root of its address.
+		errs = append(errs, fmt.Sprintf("PARLEY_PUBLIC_URL=%q: want the scheme and host (and port) alone, e.g. https://chat.example.com: Parley is served from the root of its address, not under a path", c.PublicURL))
 	}
 	if c.Secret != "" && len(c.Secret) < 16 {
 		errs = append(errs, "PARLEY_SECRET must be at least 16 characters")

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +110,9 @@ func TestLoad(t *testing.T) {
 		}},
 		{name: "bad log format", env: map[string]string{"PARLEY_LOG_FORMAT": "xml"}, wantErr: "PARLEY_LOG_FORMAT"},
 		{name: "bad url", env: map[string]string{"PARLEY_PUBLIC_URL": "chat.example.com"}, wantErr: "PARLEY_PUBLIC_URL"},
+		{name: "public URL without a host", env: map[string]string{"PARLEY_PUBLIC_URL": "https://:443"}, wantErr: "with a host"},
+		{name: "public URL under a path", env: map[string]string{"PARLEY_PUBLIC_URL": "https://example.com/support/"}, wantErr: "not under a path"},
+		{name: "public URL with a query", env: map[string]string{"PARLEY_PUBLIC_URL": "https://chat.example.com?x=1"}, wantErr: "alone"},
 		{name: "short secret", env: map[string]string{"PARLEY_SECRET": "abc"}, wantErr: "PARLEY_SECRET"},
 	}
 	for _, tt := range tests {
@@ -163,5 +168,34 @@ func TestLocalURL(t *testing.T) {
 		if got := localURL(tc.addr); got != tc.want {
 			t.Errorf("localURL(%q) = %q, want %q", tc.addr, got, tc.want)
 		}
+	}
+}
+
+// Unknown names the PARLEY_* variables no setting reads, with the one each
+// most likely misspells; every variable of the README's configuration
+// tables is known.
+func TestUnknown(t *testing.T) {
+	env := []string{"PATH=/bin", "PARLEY_SMPT_URL=smtp://x:25", "PARLEY_HTTP_ADDR=127.0.0.1:1", "PARLEY_SECRET=", "PARLEY_NO_SUCH_KNOB=1",
+		"PARLEY_TEST_POSTGRES_URL=postgres://x", "PARLEY_BENCH_BURST=10", "PARLEY_SCREENSHOTS=/tmp"}
+	unknown, closest := Unknown(env)
+	if got, want := strings.Join(unknown, ","), "PARLEY_SMPT_URL,PARLEY_NO_SUCH_KNOB"; got != want {
+		t.Fatalf("unknown %s, want %s", got, want)
+	}
+	if closest[0] != "PARLEY_SMTP_URL" || closest[1] != "" {
+		t.Errorf("closest %q, want PARLEY_SMTP_URL and none", closest)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `(PARLEY_[A-Z0-9_]+)`").FindAllStringSubmatch(string(readme), -1) {
+		documented = append(documented, m[1]+"=1")
+	}
+	if len(documented) < 30 {
+		t.Fatalf("found %d variables in the README's tables", len(documented))
+	}
+	if unknown, _ := Unknown(documented); len(unknown) > 0 {
+		t.Errorf("documented but read by no setting: %s", unknown)
 	}
 }
