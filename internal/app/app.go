@@ -75,6 +75,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
+	if db.Dialect() == store.Postgres && cfg.Secret == "" {
+		// Refused before the schema is made, unless an older version's
+		// database keeps the secret (loadSecret then says to move it).
+		if stored, err := db.GetMeta(ctx, metaSecret); err != nil || stored == "" {
+			db.Close()
+			return nil, errPostgresSecret
+		}
+	}
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

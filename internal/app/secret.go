@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,6 +39,11 @@ func loadSecret(ctx context.Context, db *store.DB, dbURL, configured string, log
 	if err != nil {
 		return nil, err
 	}
+	if configured != "" && db.Dialect() == store.Postgres {
+		if err := checkSharedSecret(ctx, db, configured); err != nil {
+			return nil, err
+		}
+	}
 	if configured != "" {
 		if stored != "" {
 			if stored != configured {
@@ -56,7 +63,7 @@ func loadSecret(ctx context.Context, db *store.DB, dbURL, configured string, log
 			log.Warn("the secret is stored in the database it protects: set PARLEY_SECRET on every node to its value (SELECT value FROM meta WHERE key = 'secret') and restart; it is then erased from the database")
 			return []byte(stored), nil
 		}
-		return nil, errors.New("PARLEY_SECRET is required with PostgreSQL (the same on every node): generate one with openssl rand -hex 32")
+		return nil, errPostgresSecret
 	}
 	file := SecretFile(path)
 	secret, err := readSecretFile(file, log)
@@ -93,6 +100,34 @@ func loadSecret(ctx context.Context, db *store.DB, dbURL, configured string, log
 		log.Info("moved the secret out of the database", "file", file)
 	}
 	return []byte(secret), nil
+}
+
+// errPostgresSecret refuses PostgreSQL without PARLEY_SECRET.
+var errPostgresSecret = errors.New("PARLEY_SECRET is required with PostgreSQL (the same on every node): generate one with openssl rand -hex 32")
+
+// metaSecretCheck holds, on PostgreSQL, a keyed hash of the secret the
+// nodes sharing the database started with (never the secret itself).
+const metaSecretCheck = "secret_check"
+
+// ErrSecretDiffers refuses a node whose PARLEY_SECRET is not the other
+// nodes': its visitor tokens, links and reply addresses would be refused by
+// them, and theirs by it, one request in two behind a load balancer.
+var ErrSecretDiffers = errors.New("PARLEY_SECRET differs from the one the other nodes of this database started with: set the same value on every node. To change it on purpose, stop every node, erase the old check (DELETE FROM meta WHERE key = 'secret_check') and start them all with the new one")
+
+// checkSharedSecret compares secret with the one the database's first node
+// recorded (as a keyed hash), recording it when none is.
+func checkSharedSecret(ctx context.Context, db *store.DB, secret string) error {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("parley: the nodes' secret"))
+	sum := hex.EncodeToString(mac.Sum(nil))
+	stored, err := db.SetMetaIfAbsent(ctx, metaSecretCheck, sum)
+	if err != nil {
+		return fmt.Errorf("check PARLEY_SECRET against the other nodes': %w", err)
+	}
+	if !hmac.Equal([]byte(stored), []byte(sum)) {
+		return ErrSecretDiffers
+	}
+	return nil
 }
 
 // createSecretFile writes secret to a new file readable by its owner only;

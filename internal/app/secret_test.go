@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/parleychat/parley/internal/app"
+	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/token"
@@ -163,5 +165,52 @@ func TestNewSecretForADatabaseInUseIsWarned(t *testing.T) {
 	}
 	if logs := open(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "generated a new secret for a database that is already in use") {
 		t.Errorf("no warning for a database in use that lost its secret:\n%s", logs)
+	}
+}
+
+// On PostgreSQL every node needs PARLEY_SECRET: without it nothing is
+// made in the database; a node whose secret is not the first node's is
+// refused (its tokens and links would be the others' strangers), and one
+// with the same secret starts.
+func TestPostgresNodesShareTheSecret(t *testing.T) {
+	url := apptest.Postgres(t)
+	env := map[string]string{"PARLEY_DATABASE_URL": url}
+	if _, err := openApp(t, env); err == nil || !strings.Contains(err.Error(), "PARLEY_SECRET is required") {
+		t.Fatalf("no secret: %v", err)
+	}
+	db, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.GetMeta(context.Background(), "secret"); err == nil {
+		t.Error("the schema was made for a node refused for its missing secret")
+	}
+
+	tests := []struct {
+		name, secret string
+		refused      bool
+	}{
+		{"first node", "0123456789abcdef0123456789abcdef", false},
+		{"second node, same secret", "0123456789abcdef0123456789abcdef", false},
+		{"third node, another secret", "ffffffffffffffffffffffffffffffff", true},
+	}
+	for _, tt := range tests {
+		env["PARLEY_SECRET"] = tt.secret
+		a, err := openApp(t, env)
+		if tt.refused {
+			if !errors.Is(err, app.ErrSecretDiffers) {
+				t.Errorf("%s: %v, want ErrSecretDiffers", tt.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		defer a.Close()
+	}
+	check, err := db.GetMeta(context.Background(), "secret_check")
+	if err != nil || check == "" || strings.Contains(check, tests[0].secret) {
+		t.Errorf("stored check %q (%v): want a hash, not the secret", check, err)
 	}
 }
