@@ -71,6 +71,17 @@ type App struct {
 // Open connects to the database, migrates it, makes sure the Default
 // workspace exists and builds the parts.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	return open(ctx, cfg, log, false)
+}
+
+// OpenToRead is Open for the commands that only read: the database is
+// neither migrated nor given its Default workspace, and a schema other
+// than this build's is refused, with what to do.
+func OpenToRead(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	return open(ctx, cfg, log, true)
+}
+
+func open(ctx context.Context, cfg config.Config, log *slog.Logger, toRead bool) (*App, error) {
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -83,7 +94,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 			return nil, errPostgresSecret
 		}
 	}
-	if err := db.Migrate(ctx); err != nil {
+	migrate := db.Migrate
+	if toRead {
+		migrate = db.SchemaIsThisBuilds
+	}
+	if err := migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -135,13 +150,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	// this node's memory of it ends.
 	hub.OnAgentRevoked(svc.ForgetTokens)
 	hub.OnWidgetsFrame(svc.ForgetSites)
-	if err := svc.EnsureDefaultWorkspace(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("create default workspace: %w", err)
-	}
-	if err := svc.ImportAttachmentFiles(ctx); err != nil {
-		db.Close()
-		return nil, err
+	if !toRead {
+		if err := svc.EnsureDefaultWorkspace(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("create default workspace: %w", err)
+		}
+		if err := svc.ImportAttachmentFiles(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	a := &App{Config: cfg, DB: db, Chat: svc, Hub: hub, Log: log, secret: secret, pub: pub, bus: bus, Metrics: mx}
 	if err := a.openMail(); err != nil {

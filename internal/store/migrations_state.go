@@ -80,6 +80,26 @@ func (db *DB) MigrationsCurrent(ctx context.Context) error {
 	return nil
 }
 
+// SchemaIsThisBuilds reports an error, saying what to do, unless the
+// database's schema is at this build's version: neither older (not
+// migrated yet) nor newer (ErrSchemaNewer).
+func (db *DB) SchemaIsThisBuilds(ctx context.Context) error {
+	p, err := db.migrator(ctx, false)
+	if err != nil {
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	current, target, err := p.GetVersions(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("read schema version: %w", err)
+	case current > target:
+		return fmt.Errorf("%w: the database's schema is at version %d, this build knows up to %d: use the newer build that migrated it", ErrSchemaNewer, current, target)
+	case current < target:
+		return fmt.Errorf("the database's schema is at version %d, this build needs %d: start the server of this build, or run parley migrate, first (this command only reads)", current, target)
+	}
+	return nil
+}
+
 // Some migrations differ by dialect (the search index: FTS5 on SQLite,
 // tsvector on PostgreSQL; the presence table's key), so each is a Go
 // migration reading its dialect's files in migrations/dialect, named

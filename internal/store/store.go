@@ -369,6 +369,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if current, target, err := p.GetVersions(ctx); err != nil {
+		return fmt.Errorf("migrate: read schema version: %w", err)
+	} else if current > target {
+		return fmt.Errorf("%w: the database's schema is at version %d, this build knows up to %d: run the newer build that migrated it (or restore a backup taken before that upgrade)", ErrSchemaNewer, current, target)
+	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -378,6 +383,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ErrSchemaNewer refuses a database migrated by a newer build: this
+// build's statements may not fit its tables.
+var ErrSchemaNewer = errors.New("database schema newer than this build")
 
 // InTx runs fn in a transaction, committing when it returns nil. On
 // SQLite the transaction may commit together with others (commit.go); it
