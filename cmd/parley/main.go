@@ -59,6 +59,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
+	if help(args[1:]) {
+		// Asked for help: said at once, nothing opened.
+		switch args[0] {
+		case "agent":
+			fmt.Fprintln(stdout, agentUsage)
+		case "workspace":
+			fmt.Fprintln(stdout, workspaceUsage)
+		case "dkim":
+			fmt.Fprintln(stdout, dkimUsage)
+		case "backup":
+			fmt.Fprintln(stdout, "usage: parley backup --out FILE")
+		default:
+			fmt.Fprint(stdout, usage)
+		}
+		return nil
+	}
 	switch args[0] {
 	case "version", "--version", "-v":
 		if len(args) > 1 {
@@ -131,13 +147,28 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return backup(ctx, cfg, args[1:], stdout)
 	case "workspace":
 		if len(args) < 2 {
-			return errors.New("usage: parley workspace list | parley workspace create --name N | parley workspace rename --workspace W --name N")
+			return errors.New(workspaceUsage)
 		}
 		return workspace(ctx, cfg, log, args[1], args[2:], stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
 	}
+}
+
+// help reports whether a command's arguments ask for its usage: a help
+// flag, or "help" as the subcommand ("parley agent help").
+func help(args []string) bool {
+	if len(args) > 0 && args[0] == "help" {
+		return true
+	}
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 // noArguments refuses the arguments of a command that takes none: the
@@ -209,6 +240,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	return a.Serve(ctx, ln)
 }
 
+const workspaceUsage = `usage: parley workspace list
+       parley workspace create --name N
+       parley workspace rename --workspace W --name N`
+
 const agentUsage = `usage: parley agent add --email E --name N [--password P | --password-stdin] [--workspace W] [--role admin|agent]
        parley agent list [--workspace W]
        parley agent remove --email E`
@@ -254,7 +289,7 @@ func agentList(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	a, err := app.Open(ctx, cfg, log)
+	a, err := app.OpenToRead(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -448,7 +483,15 @@ func readPassword(stdin io.Reader, stderr io.Writer, email string, check func(st
 }
 
 func workspace(ctx context.Context, cfg config.Config, log *slog.Logger, sub string, args []string, stdout io.Writer) error {
-	a, err := app.Open(ctx, cfg, log)
+	open := app.Open
+	switch sub {
+	case "list":
+		open = app.OpenToRead
+	case "create", "rename":
+	default: // refused before the database is opened
+		return fmt.Errorf("unknown workspace command %q: %s", sub, workspaceUsage)
+	}
+	a, err := open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -498,7 +541,6 @@ func workspace(ctx context.Context, cfg config.Config, log *slog.Logger, sub str
 		}
 		fmt.Fprintf(stdout, "%s\t%s\n", w.ID, w.Name)
 		return nil
-	default:
-		return fmt.Errorf("unknown workspace command %q (list, create, rename)", sub)
 	}
+	return nil // not reached: sub was checked above
 }

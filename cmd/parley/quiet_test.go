@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/parleychat/parley/internal/store"
 )
 
 // TestCommandsWriteOnlyTheirAnswer: a one-off command prints its answer
@@ -106,4 +108,62 @@ func TestCommandArguments(t *testing.T) {
 		strings.NewReader(""), &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "needs --password or --password-stdin") {
 		t.Errorf("agent add with nothing piped: %v", err)
 	}
+}
+
+// TestHelpOpensNothing: asking a command for help prints its usage and
+// exits 0, and neither that nor an unknown subcommand makes a database;
+// the commands that only read leave an older schema as it is and say what
+// to do.
+func TestHelpOpensNothing(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "parley.db")
+	t.Setenv("PARLEY_DATABASE_URL", "sqlite:"+file)
+	t.Setenv("PARLEY_SECRET", "help-test-secret-0123456789abcdef")
+	for _, args := range [][]string{
+		{"serve", "--help"}, {"migrate", "-h"}, {"version", "--help"}, {"agent", "list", "--help"},
+		{"agent", "help"}, {"workspace", "create", "--help"}, {"workspace", "--help"}, {"backup", "-h"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), args, nil, &stdout, &stderr); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if !strings.Contains(stdout.String(), "usage: parley") {
+			t.Errorf("%v: stdout %q, want the usage", args, stdout.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"workspace", "bogus"}, nil, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), `unknown workspace command "bogus"`) {
+		t.Errorf("workspace bogus: %v", err)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatalf("a database was made: %v", err)
+	}
+
+	if err := run(context.Background(), []string{"migrate"}, nil, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), "sqlite:"+file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := func() (v int64) {
+		t.Helper()
+		if err := db.SQL.QueryRow(`SELECT MAX(version_id) FROM goose_db_version`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	newest := version()
+	if _, err := db.SQL.Exec(`DELETE FROM goose_db_version WHERE version_id = ?`, newest); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"agent", "list"}, {"workspace", "list"}} {
+		if err := run(context.Background(), args, nil, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "only reads") {
+			t.Errorf("%v on an older schema: %v", args, err)
+		}
+	}
+	if v := version(); v != newest-1 {
+		t.Errorf("a command that only reads migrated the schema to %d", v)
+	}
+	db.Close()
 }
