@@ -171,6 +171,10 @@ type Decision struct {
 	Since       time.Time // the time that rule starts from (see Trigger); zero: unknown
 	NewestReply time.Time // created_at of the newest pending reply
 	QuietDue    bool      // Due is NewestReply + Quiet, later than the trigger
+
+	// Emailed (Nothing only): every unread reply went in an email already;
+	// what the email's own state says (queued, sent, failed) stays.
+	Emailed bool
 }
 
 // Decide applies the forwarding rules of spec/forwarding.md to a conversation at now.
@@ -250,7 +254,9 @@ func Decide(now time.Time, snap Snapshot, mode Mode, t Timings) Decision {
 	}
 	if first < 0 {
 		if forwardedUnread {
-			return nothing(CodeNothingPending, "nothing to send: the unread replies were already emailed")
+			d := nothing(CodeNothingPending, "nothing to send: the unread replies were already emailed")
+			d.Emailed = true
+			return d
 		}
 		if offUnread {
 			return nothing(CodeNothingPending, "nothing to send: the unread replies were written while forwarding was off")

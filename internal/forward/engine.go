@@ -426,6 +426,10 @@ func (e *Engine) runDueOne(ctx context.Context, id string, ws *workspaceCache, d
 	return due == nil || due.After(e.now())
 }
 
+// emailState are the forwarding codes that tell of the conversation's
+// last email: queued, then the relay's answer.
+var emailState = map[string]bool{"queued": true, "sent": true, "failed": true}
+
 // Recorded reports whether st is the forwarding state recorded already
 // (old; nil when none).
 func Recorded(old *model.Forwarding, st model.Forwarding) bool {
@@ -533,6 +537,13 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 			old = *c.Forwarding
 		}
 		state := model.Forwarding{Code: string(decision.Code), Reason: decision.Explain(w.Location())}
+		if decision.Emailed && emailState[old.Code] {
+			// Re-evaluated after its email was queued (the visitor left,
+			// say): the email's state ("emailed to …", then the relay's
+			// answer) says more than "already emailed", and only a
+			// "queued" state moves on to the relay's answer.
+			return nil
+		}
 		switch decision.Outcome {
 		case Wait:
 			due := decision.Due

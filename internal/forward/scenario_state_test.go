@@ -34,6 +34,36 @@ func TestForwardingStateSentOnceRelayAccepted(t *testing.T) {
 	}
 }
 
+// An evaluation after the email was queued (the visitor's page closing,
+// activity) leaves the email's state alone: "queued" while the relay
+// refuses it, then "sent" once it accepts, never "already emailed" (which
+// no relay answer would move on again).
+func TestForwardingStateFollowsTheEmailThroughReevaluations(t *testing.T) {
+	w := newWorld(t, nil)
+	w.relay.RefuseNext(1)
+	v := w.visitorChats("vera@example.com")
+	v.leave()
+	w.reply(v.conv, "Here is your answer")
+	apptest.Eventually(t, wait, "the relay's refusal", func() bool { return w.relay.Attempts() >= 1 })
+	if err := w.s.App.Engine.Evaluate(t.Context(), v.conv); err != nil {
+		t.Fatal(err)
+	}
+	if code, reason := w.state(v.conv); code != "queued" {
+		t.Fatalf("after a refusal and an evaluation: %s (%s), want queued", code, reason)
+	}
+	w.relay.Wait(t, 1, 20*time.Second)
+	apptest.Eventually(t, wait, "forwarding code sent", func() bool {
+		code, _ := w.state(v.conv)
+		return code == "sent"
+	})
+	if err := w.s.App.Engine.Evaluate(t.Context(), v.conv); err != nil {
+		t.Fatal(err)
+	}
+	if code, reason := w.state(v.conv); code != "sent" {
+		t.Errorf("after the email was sent and an evaluation: %s (%s), want sent", code, reason)
+	}
+}
+
 // The times in the forwarding state are the workspace's clock, the email's
 // queueing and the relay's acceptance alike (one was the server's, the
 // other UTC).
