@@ -110,6 +110,13 @@ func TestMetricsAfterAChat(t *testing.T) {
 		}
 		return err == nil
 	})
+	// Every channel's message count is a series from the start, at 0.
+	before := scrape(t, metricsAddr)
+	for _, c := range []string{"widget", "dashboard", "email", "messenger", "instagram"} {
+		if v := value(before, "parley_messages_total", map[string]string{"channel": c}); v != 0 {
+			t.Errorf("parley_messages_total{channel=%q} before any message: %v, want 0", c, v)
+		}
+	}
 
 	agent := s.AddAgent("ann@example.com", "Ann")
 	s.Do("PUT", "/api/v1/me/status", agent.Token, map[string]string{"status": "online"}, http.StatusOK, nil)

@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/parleychat/parley/internal/model"
 )
 
 // Email outcomes counted by parley_emails_total{status}.
@@ -85,6 +87,11 @@ func New() *Metrics {
 	)
 	for _, s := range []string{EmailQueued, EmailSent, EmailDeferred, EmailFailed, EmailBounced} {
 		m.emails.WithLabelValues(s) // every outcome is a series from the start, at 0
+	}
+	// So is every channel a message is written on: a rate over a series
+	// that appears with the first message would say nothing until then.
+	for _, c := range []string{model.MsgChannelWidget, model.MsgChannelDashboard, model.MsgChannelEmail, model.ChannelMessenger, model.ChannelInstagram} {
+		m.messages.WithLabelValues(c)
 	}
 	return m
 }
