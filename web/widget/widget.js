@@ -1749,9 +1749,11 @@ button{cursor:pointer}
     if (toBottom || atBottom) list.scrollTop = list.scrollHeight;
   }
 
-  function focusFirst() {
+  // focusFirst puts the focus in the chat's first field; opening it on a
+  // touch screen, in the window itself (see touch).
+  function focusFirst(opening) {
     if (!ready || !isOpen) return;
-    const el = touch.matches ? win : !form.hidden ? (nameIn.value ? emailIn : nameIn) : input;
+    const el = opening && touch.matches ? win : !form.hidden ? (nameIn.value ? emailIn : nameIn) : input;
     try { el.focus({ preventScroll: true }); } catch (e) { el.focus(); }
   }
 
@@ -1767,7 +1769,7 @@ button{cursor:pointer}
     setModal();
     start();
     update(true);
-    if (!restoring) focusFirst();
+    if (!restoring) focusFirst(true);
     restoring = false;
   }
 
