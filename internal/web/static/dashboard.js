@@ -659,6 +659,26 @@
 
   // ---- keyboard shortcuts ------------------------------------------------------------
 
+  // The open conversation's place in the list is kept for this view (in
+  // the tab, across its pages), so that j and k go on from it once the
+  // conversation has left the list.
+  const listItems = () => Array.from(D.querySelectorAll('[data-testid="conversation-item"]'));
+  const placeKey = 'parley.place';
+  function notePlace() {
+    if (!convID) return;
+    const i = listItems().findIndex((a) => a.dataset.id === convID);
+    if (i >= 0) keep(placeKey, JSON.stringify({ id: convID, view: listView(), at: i }));
+  }
+  function placeInList() {
+    try {
+      const p = JSON.parse(kept(placeKey) || 'null');
+      return p && p.id === convID && p.view === listView() ? p.at : -1;
+    } catch (err) { return -1; }
+  }
+  // The list's view: its filters, the query of its links.
+  const listView = () => { const a = listItems()[0]; return a ? new URL(a.href, location.href).search : ''; };
+  notePlace();
+
   const help = D.getElementById('shortcuts');
   // Some browsers deliver the character of a key after its keydown moved
   // the focus into a text box: that keypress is dropped.
@@ -669,12 +689,15 @@
   D.addEventListener('keydown', (e) => {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
     if (help && help.open && e.key !== '?') return;
-    const items = Array.from(D.querySelectorAll('[data-testid="conversation-item"]'));
+    const items = listItems();
     const at = items.findIndex((a) => a.dataset.id === convID);
     const go = (i) => { if (items[i]) location.href = items[i].href; };
+    // Gone from the view (answered out of Unassigned, closed out of
+    // Open): j opens the one that took its place, k the one before it.
+    const was = at < 0 ? placeInList() : -1;
     switch (e.key) {
-      case 'j': go(at < 0 ? 0 : at + 1); break;
-      case 'k': go(at < 0 ? 0 : at - 1); break;
+      case 'j': go(at >= 0 ? at + 1 : was >= 0 ? Math.min(was, items.length - 1) : 0); break;
+      case 'k': go(at >= 0 ? at - 1 : Math.max(was - 1, 0)); break;
       case 'r':
         if (!reply) return;
         swallow = true; // the "r" itself is not typed into the box
@@ -803,18 +826,31 @@
   // ---- marking the open conversation seen ------------------------------------
 
   let readOwed = false;
+  // A conversation is read once it has been in sight for a moment: one
+  // passed on the way to the next (j, k) stays unread for the team, and
+  // its visitor is not told "Seen".
+  const readAfter = 1500;
+  let readTimer = 0;
   function markSeen() {
     if (!convID) return;
     if (D.visibilityState !== 'visible') { readOwed = true; return; }
     readOwed = false;
-    fetch('/api/v1/conversations/' + encodeURIComponent(convID) + '/read', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'X-CSRF-Token': csrf },
-    }).catch(() => {});
+    if (readTimer) return; // the read on its way takes this message too
+    readTimer = setTimeout(() => {
+      readTimer = 0;
+      if (D.visibilityState !== 'visible') { readOwed = true; return; }
+      fetch('/api/v1/conversations/' + encodeURIComponent(convID) + '/read', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'X-CSRF-Token': csrf },
+      }).catch(() => {});
+    }, readAfter);
   }
   D.addEventListener('visibilitychange', () => {
-    if (D.visibilityState !== 'visible') return;
+    if (D.visibilityState !== 'visible') {
+      if (readTimer) { clearTimeout(readTimer); readTimer = 0; readOwed = true; }
+      return;
+    }
     if (readOwed) markSeen();
   });
   // The page's load does not mark its conversation seen (a tab nobody
@@ -968,6 +1004,7 @@
     if (!el) return;
     // Never redraw under a menu the agent has open.
     if (el.contains(D.activeElement) && D.activeElement.matches('select')) { wantList = true; return; }
+    notePlace();
     const top = el.scrollTop;
     const next = fragment(html);
     const cur = el.querySelector('ul.convs'), nextList = next.querySelector('ul.convs');

@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parleychat/parley/internal/model"
+)
+
+// Working down the Unassigned queue from the keyboard: a conversation
+// passed on the way (j, j) stays unread for the team and its visitor is
+// not told "Seen"; the one looked at is read; once it leaves the view
+// (answered, so now the agent's), j opens the one that took its place,
+// not the top of the list.
+func TestKeyboardQueue(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	ids := map[string]string{}
+	for _, n := range []string{"Una", "Dos", "Tres"} { // the list shows the newest first: Tres, Dos, Una
+		_, ids[n] = newVisitorConversation(t, srv, n, strings.ToLower(n)+"@example.com", "Hello from "+n)
+		time.Sleep(5 * time.Millisecond)
+	}
+	unread := func(name string) int {
+		t.Helper()
+		var c model.Conversation
+		srv.Do("GET", "/api/v1/conversations/"+ids[name], ben.Token, nil, http.StatusOK, &c)
+		return c.Unread
+	}
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard?view=unassigned")
+	waitLive(a)
+	opened := func(name string) {
+		t.Helper()
+		a.waitFor(name+" open", `location.pathname === '/dashboard/conversations/`+ids[name]+`' && document.readyState === 'complete'`, 10*time.Second)
+	}
+	a.do("press j", chromedp.KeyEvent("j"))
+	opened("Tres")
+	a.do("press j", chromedp.KeyEvent("j"))
+	opened("Dos")
+	waitLive(a)
+	deadline := time.Now().Add(10 * time.Second)
+	for unread("Dos") != 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := unread("Dos"); n != 0 {
+		t.Errorf("Dos, looked at: %d unread, want 0", n)
+	}
+	if n := unread("Tres"); n != 1 {
+		t.Errorf("Tres, passed on the way: %d unread, want 1", n)
+	}
+
+	sendReply(a, "send-reply", chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "Hola Dos"))
+	opened("Dos")
+	waitLive(a)
+	a.waitFor("Dos gone from Unassigned", `!document.querySelector('[data-testid="conversation-item"][data-id="`+ids["Dos"]+`"]')`, 10*time.Second)
+	eval[bool](a, `(document.activeElement.blur(), true)`) // out of the reply box, where the focus came back
+	a.do("press j", chromedp.KeyEvent("j"))
+	opened("Una")
+}
+
