@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -65,3 +66,39 @@ func TestKeyboardQueue(t *testing.T) {
 	opened("Una")
 }
 
+// Deleting a canned reply, which the whole team shares, asks first: turned
+// down, nothing is deleted; confirmed, it is.
+func TestCannedReplyDeleteAsksFirst(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("POST", "/api/v1/canned", ada.Token, map[string]string{"shortcut": "hello", "body": "Hello! How can I help you today?"}, http.StatusCreated, nil)
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/settings/canned")
+	count := func() int {
+		t.Helper()
+		var cs struct{ Canned []json.RawMessage }
+		srv.Do("GET", "/api/v1/canned", ada.Token, nil, http.StatusOK, &cs)
+		return len(cs.Canned)
+	}
+	del := chromedp.Click(chromedp.CSS(`[data-testid="canned-delete"]`))
+	a.do("delete, then turn the question down", del)
+	deadline := time.Now().Add(2 * time.Second)
+	for a.dialogs.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if a.dialogs.Load() != 1 {
+		t.Fatalf("%d dialogs, want the question", a.dialogs.Load())
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d canned replies after the question was turned down, want 1", n)
+	}
+	eval[bool](a, `(window.confirm = () => true, true)`)
+	a.do("delete, confirmed", del)
+	a.waitFor("the reply gone", `!document.querySelector('[data-testid="canned-delete"]')`, 10*time.Second)
+	if n := count(); n != 0 {
+		t.Errorf("%d canned replies after a confirmed delete, want 0", n)
+	}
+	a.dialogs.Store(0) // the one question was this test's
+}

@@ -361,12 +361,12 @@
   setInterval(clocks, 15000);
   new MutationObserver(() => { localizeTimes(D); clocks(); }).observe(body, { childList: true, subtree: true });
 
-  // Forms that destroy something ask first.
-  for (const f of D.querySelectorAll('form[data-confirm]')) {
-    f.addEventListener('submit', (e) => {
-      if (!W.confirm(f.dataset.confirm)) { e.preventDefault(); e.stopImmediatePropagation(); }
-    }, true);
-  }
+  // Forms, and buttons, that destroy something ask first.
+  D.addEventListener('submit', (e) => {
+    const by = e.submitter && e.submitter.dataset.confirm ? e.submitter : e.target;
+    const ask = by instanceof HTMLElement && by.dataset.confirm;
+    if (ask && !W.confirm(ask)) { e.preventDefault(); e.stopImmediatePropagation(); }
+  }, true);
 
   for (const b of D.querySelectorAll('[data-copy]')) {
     b.addEventListener('click', () => {
