@@ -140,8 +140,9 @@ func isID(s string) bool {
 	return true
 }
 
-// UnreadConversations counts the workspace's conversations with visitor
-// messages no agent has seen (the number in the dashboard's tab title).
+// UnreadConversations counts the workspace's open conversations with
+// visitor messages no agent has seen (the number in the dashboard's tab
+// title and on the phone's back arrow).
 func (s *Service) UnreadConversations(ctx context.Context, a model.Agent) (int, error) {
 	return s.db.CountUnreadConversations(ctx, a.WorkspaceID)
 }

@@ -213,11 +213,12 @@ func (s *Store) Conversations(ctx context.Context, workspaceID, status string, l
 	return out, nil
 }
 
-// CountUnreadConversations counts a workspace's conversations with visitor
-// messages newer than the agents' read cursor.
+// CountUnreadConversations counts a workspace's open conversations with
+// visitor messages newer than the agents' read cursor (a closed one asks
+// nothing of anyone until a message reopens it).
 func (s *Store) CountUnreadConversations(ctx context.Context, workspaceID string) (int, error) {
 	var n int
-	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ?
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ? AND c.status = 'open'
 		AND c.visitor_message_id > COALESCE(c.agent_read_id, '')`, workspaceID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unread conversations: %w", err)

@@ -7,9 +7,9 @@ import (
 	"github.com/parleychat/parley/internal/store"
 )
 
-// TestCountUnreadConversations: a conversation counts while a visitor
-// message is newer than the agents' read cursor, whatever came after it;
-// it is waiting while it is also open.
+// TestCountUnreadConversations: an open conversation counts while a
+// visitor message is newer than the agents' read cursor, whatever came
+// after it.
 func TestCountUnreadConversations(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
@@ -49,7 +49,7 @@ func TestCountUnreadConversations(t *testing.T) {
 		if err := db.SetConversationStatus(ctx, ws.ID, b.ID, "closed", base); err != nil {
 			t.Fatal(err)
 		}
-		count(2) // closed and unread still
+		count(1) // closed: no longer counted, though unread
 	})
 }
 
