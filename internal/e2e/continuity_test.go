@@ -122,6 +122,11 @@ func TestContinuityReportPage(t *testing.T) {
 		t.Errorf("yesterday's row reads %q", got)
 	}
 	checkAxe(agent, "report")
+	// At 1366 px the whole table shows, none of it behind a scroll bar
+	// under thirty rows.
+	if !eval[bool](agent, `(() => { const s = document.querySelector('.report-scroll'); return s.scrollWidth <= s.clientWidth; })()`) {
+		t.Error("the report's table is wider than its box at 1366 px")
+	}
 	agent.screenshot("dashboard report 1366x900")
 
 	agent.setViewport(phone)
