@@ -1032,8 +1032,9 @@
       const id = part.dataset.part;
       const el = D.getElementById(id);
       if (!el) continue;
-      // Never replace a form the agent is typing in.
-      if (el.contains(D.activeElement) && D.activeElement.matches('input, textarea, select')) {
+      // Never replace a form the agent is typing in, nor the visitor
+      // panel while it holds edits not saved or the error of a save.
+      if ((el.contains(D.activeElement) && D.activeElement.matches('input, textarea, select')) || (id === 'visitor-panel' && panelHeld(el))) {
         if (id === 'visitor-panel') panelStale = true;
         continue;
       }
@@ -1071,6 +1072,9 @@
     }, 0));
   }
 
+  // panelHeld: the visitor panel shows what a refresh would lose.
+  const panelHeld = (el) => !!el.querySelector('[data-testid="visitor-error"]') ||
+    Array.from(el.querySelectorAll('.visitor-form input:not([type="hidden"])')).some((i) => i.value !== i.defaultValue);
   const panel = D.getElementById('visitor-panel');
   if (panel) {
     panel.addEventListener('focusout', () => {
