@@ -102,3 +102,53 @@ func TestCannedReplyDeleteAsksFirst(t *testing.T) {
 	}
 	a.dialogs.Store(0) // the one question was this test's
 }
+
+// Settings are saved a section at a time: saving one while another holds
+// unsaved edits asks first (turned down, nothing is saved), and saving
+// with no other edits asks nothing.
+func TestSettingsSaveAsksAboutOtherSections(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/settings")
+	settings := func() (st struct {
+		WorkspaceName string `json:"workspace_name"`
+		RetentionDays int    `json:"retention_days"`
+	}) {
+		t.Helper()
+		srv.Do("GET", "/api/v1/settings", ada.Token, nil, http.StatusOK, &st)
+		return st
+	}
+	set := func(testid, v string) {
+		t.Helper()
+		eval[bool](a, `(document.querySelector('[data-testid="`+testid+`"]').value = `+js(v)+`, true)`)
+	}
+	set("workspace-name", "Acme Support")
+	set("retention-days", "90")
+	a.do("save the retention", chromedp.Click(chromedp.CSS(`[data-testid="save-retention"]`)))
+	deadline := time.Now().Add(2 * time.Second)
+	for a.dialogs.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if a.dialogs.Load() != 1 {
+		t.Fatalf("%d dialogs, want the question about the workspace's unsaved name", a.dialogs.Load())
+	}
+	if st := settings(); st.RetentionDays == 90 {
+		t.Fatal("saved though the question was turned down")
+	}
+	a.dialogs.Store(0)
+
+	a.navigate(srv.URL + "/dashboard/settings")
+	set("retention-days", "90")
+	eval[bool](a, `(window.__samePage = true, true)`)
+	a.do("save the retention alone", chromedp.Click(chromedp.CSS(`[data-testid="save-retention"]`)))
+	a.waitFor("the page after saving", `!window.__samePage && document.readyState === 'complete'`, 10*time.Second)
+	if st := settings(); st.RetentionDays != 90 || st.WorkspaceName == "Acme Support" {
+		t.Errorf("settings %+v, want retention 90 and the name untouched", st)
+	}
+	if n := a.dialogs.Load(); n != 0 {
+		t.Errorf("%d dialogs for a section saved alone", n)
+	}
+}

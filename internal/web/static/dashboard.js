@@ -361,6 +361,22 @@
   setInterval(clocks, 15000);
   new MutationObserver(() => { localizeTimes(D); clocks(); }).observe(body, { childList: true, subtree: true });
 
+  // Settings are saved a section at a time, and the page that comes back
+  // shows the others as stored: edits made in another section would be
+  // lost without a word. Saving asks first when there are some.
+  const changed = (f) => Array.from(f.elements).some((el) =>
+    (el instanceof HTMLInputElement && el.type !== 'hidden' && (/^(checkbox|radio)$/.test(el.type) ? el.checked !== el.defaultChecked : el.value !== el.defaultValue)) ||
+    (el instanceof HTMLTextAreaElement && el.value !== el.defaultValue) ||
+    (el instanceof HTMLSelectElement && Array.from(el.options).some((o) => o.selected !== o.defaultSelected)));
+  D.addEventListener('submit', (e) => {
+    const f = e.target;
+    if (!(f instanceof HTMLFormElement) || f.getAttribute('action') !== '/dashboard/settings') return;
+    const others = Array.from(D.querySelectorAll('form[action="/dashboard/settings"]')).filter((o) => o !== f && changed(o));
+    if (!others.length) return;
+    const names = others.map((o) => { const h = o.closest('section') && o.closest('section').querySelector('h2'); return h ? h.textContent.trim() : 'another section'; });
+    if (!W.confirm('Unsaved changes in ' + names.join(', ') + ' are lost if you save this section alone. Save it anyway?')) { e.preventDefault(); e.stopImmediatePropagation(); }
+  }, true);
+
   // Forms, and buttons, that destroy something ask first.
   D.addEventListener('submit', (e) => {
     const by = e.submitter && e.submitter.dataset.confirm ? e.submitter : e.target;
