@@ -251,6 +251,9 @@ func TestDashboardLoginReturnsToTheLink(t *testing.T) {
 	}
 	a = b.get(a.Location)
 	mustContain(t, "login page", a.Body, `<input type="hidden" name="next" value="`+html.EscapeString(link)+`">`)
+	if strings.Contains(a.Body, "login-ended") {
+		t.Error("a first login says a session ended")
+	}
 	a = b.do("POST", "/dashboard/login", url.Values{"email": {"ada@example.com"}, "password": {"wrong"}, "next": {link}}, nil)
 	mustContain(t, "the login refused", a.Body, "Wrong email or password", `name="next" value="`+html.EscapeString(link)+`"`)
 	a = b.do("POST", "/dashboard/login", url.Values{"email": {"ada@example.com"}, "password": {testPassword}, "next": {link}}, nil)
@@ -261,6 +264,16 @@ func TestDashboardLoginReturnsToTheLink(t *testing.T) {
 	if a := b.get("/dashboard/login?next=" + url.QueryEscape("/dashboard/settings")); a.Status != http.StatusSeeOther || a.Location != "/dashboard/settings" {
 		t.Errorf("login page with a session: %d to %q, want /dashboard/settings", a.Status, a.Location)
 	}
+	// The session ends (expiry, a logout elsewhere): the link leads to a
+	// login that says so, and back to the link.
+	if _, err := srv.App.DB.SQL.Exec(`DELETE FROM agent_tokens`); err != nil {
+		t.Fatal(err)
+	}
+	srv.App.Chat.ForgetTokens()
+	if a = b.get(link); a.Status != http.StatusSeeOther || a.Location != want+"&ended=1" {
+		t.Fatalf("link after the session ended: %d to %q, want %q", a.Status, a.Location, want+"&ended=1")
+	}
+	mustContain(t, "the login after the session ended", b.get(a.Location).Body, `data-testid="login-ended"`, `name="next" value="`+html.EscapeString(link)+`"`)
 
 	c := newBrowser(t, srv)
 	a = c.get("/dashboard/login?next=" + url.QueryEscape("//evil.example/dashboard/x"))

@@ -49,23 +49,33 @@ func (s *Server) dashPartial(h func(http.ResponseWriter, *http.Request, *session
 func (s *Server) withSession(h func(http.ResponseWriter, *http.Request, *session), partial bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w)
-		anonymous := func() {
+		anonymous := func(ended bool) {
 			if partial {
 				http.Error(w, "not logged in", http.StatusUnauthorized)
 				return
 			}
-			http.Redirect(w, r, loginURL(r), http.StatusSeeOther)
+			to := loginURL(r)
+			if ended {
+				sep := "?"
+				if strings.Contains(to, "?") {
+					sep = "&"
+				}
+				to += sep + "ended=1"
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 		}
 		ck, err := r.Cookie(sessionCookie)
 		if err != nil || ck.Value == "" {
-			anonymous()
+			anonymous(false)
 			return
 		}
 		a, err := s.svc.AgentByToken(r.Context(), ck.Value)
 		if err != nil {
 			if chat.ErrorCode(err) == chat.CodeInvalidToken {
+				// A session that was there and is no longer: the login
+				// says so.
 				s.clearSessionCookie(w)
-				anonymous()
+				anonymous(true)
 				return
 			}
 			s.failPage(w, r, nil, err)
@@ -212,7 +222,7 @@ func (s *Server) dashLoginPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.render(w, http.StatusOK, "login", &page{Title: "Log in", Login: &loginView{Next: loginNext(next)}})
+	s.render(w, http.StatusOK, "login", &page{Title: "Log in", Login: &loginView{Next: loginNext(next), Ended: r.URL.Query().Get("ended") == "1"}})
 }
 
 // loginNext is the login form's next field: empty for the dashboard.
@@ -281,4 +291,7 @@ type loginView struct {
 	Email string
 	// Next is the page the login goes on to ("": the dashboard).
 	Next string
+	// Ended: the agent's session ended (a logout elsewhere, a password
+	// change, a removal, its expiry): the page says so.
+	Ended bool
 }

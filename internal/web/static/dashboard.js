@@ -887,7 +887,7 @@
   async function get(url) {
     const res = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
     if (res.status === 401) {
-      location.href = '/dashboard/login?next=' + encodeURIComponent(location.pathname + location.search);
+      location.href = '/dashboard/login?ended=1&next=' + encodeURIComponent(location.pathname + location.search);
       throw new Error('logged out');
     }
     if (!res.ok) throw new Error('HTTP ' + res.status);
