@@ -122,7 +122,10 @@ func TestDashboardConversationPages(t *testing.T) {
 
 	// The link of a search result opens the page around the message.
 	res := b.get("/dashboard/search?q=" + url.QueryEscape("number 9"))
-	mustContain(t, "search", res.Body, "at="+ids[9]+"#msg-"+ids[9])
+	mustContain(t, "search", res.Body, "at="+ids[9]+"#msg-"+ids[9], "results, newest first")
+	mustNotContain(t, "search", res.Body, "older ones match too")
+	// 120 messages match: the page shows the newest 100 and says so.
+	mustContain(t, "search with more matches than shown", b.get("/dashboard/search?q=number").Body, "The newest 100 results; older ones match too")
 	at := b.get("/dashboard/conversations/" + convID + "?status=all&at=" + ids[9])
 	mustContain(t, "page at a message", at.Body, `id="msg-`+ids[9]+`"`, `id="msg-`+ids[0]+`"`, `data-testid="load-newer"`)
 	mustNotContain(t, "page at a message", at.Body, `data-testid="load-older"`, `id="msg-`+ids[119]+`"`)

@@ -50,6 +50,8 @@ type searchView struct {
 	Query   string
 	Error   string
 	Results []resultView
+	// More: the results stop at the page's limit; older ones match too.
+	More bool
 }
 
 type resultView struct {
@@ -83,6 +85,7 @@ func (s *Server) dashSearch(w http.ResponseWriter, r *http.Request, sess *sessio
 		return
 	}
 	c := newClock(p.Workspace.Location())
+	p.Search.More = len(results) >= chat.MaxSearchLimit
 	for _, res := range results {
 		spans := make([]search.Span, len(res.Highlights))
 		for i, h := range res.Highlights {
