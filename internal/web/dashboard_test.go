@@ -1041,3 +1041,24 @@ func TestDefaultNameNudge(t *testing.T) {
 		t.Error("still asked once the workspace has a name")
 	}
 }
+
+// The inbox's empty states say what is empty: the view's list names its
+// filters, and the placeholder does not point at a list with nothing in it.
+func TestDashboardEmptyStates(t *testing.T) {
+	srv, _, b := setup(t)
+	tests := []struct {
+		path string
+		want []string
+	}{
+		{"/dashboard", []string{"No open conversations.", "Nothing to answer in this view."}},
+		{"/dashboard?view=unassigned&status=closed", []string{"No closed conversations without an assignee."}},
+		{"/dashboard?view=mine", []string{"No open conversations assigned to you."}},
+	}
+	for _, tt := range tests {
+		page := b.get(tt.path).Body
+		mustContain(t, tt.path, page, tt.want...)
+		mustNotContain(t, tt.path, page, "Select a conversation on the left.")
+	}
+	newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "hi")
+	mustContain(t, "a list with a conversation", b.get("/dashboard").Body, "Select a conversation on the left.")
+}
