@@ -193,7 +193,8 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		msg        model.Message
 		conv       model.Conversation
 		ws         *model.Workspace
-		unassigned bool // before the message
+		unassigned bool           // before the message
+		reopened   *model.Message // the line saying the reply reopened the conversation
 	)
 	hooks := s.hooks()
 	err = s.db.InTxThen(ctx, func(tx *store.Store) error {
@@ -239,6 +240,14 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 				return err
 			}
 		}
+		reopened = nil
+		if before.Status == "closed" && conv.Status != "closed" {
+			l := s.historyLine(conv, a.Name+" reopened the conversation by replying.")
+			if err := tx.CreateHistoryLine(ctx, l); err != nil {
+				return err
+			}
+			reopened = &l
+		}
 		if kind == model.KindReply && forward.SettlesWritten(s.db.Dialect(), conv) {
 			// Read with the conversation, by the writer, for the forwarding
 			// engine (ConversationWritten), which then reads neither the
@@ -251,6 +260,9 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		return s.emitNewMessage(ctx, hooks, tx, before, conv, false, msg)
 	}, func() {
 		s.toAgents(a.WorkspaceID, realtime.MessageCreated, msg)
+		if reopened != nil {
+			s.toAgents(a.WorkspaceID, realtime.MessageCreated, *reopened)
+		}
 		s.updatedAfter(a.WorkspaceID, conv, unassigned, a.ID)
 		if kind == model.KindReply && conv.Channel == model.ChannelWebsite {
 			s.pub.ToVisitor(conv.Visitor.ID, s.messageFrame(msg))

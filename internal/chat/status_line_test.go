@@ -177,3 +177,33 @@ func TestChannelMessageReopeningLeavesALine(t *testing.T) {
 		t.Errorf("last stored %q, want %q", last.Body, want)
 	}
 }
+
+// An agent's reply to a closed conversation reopens it with a line saying
+// who did; a note, which reopens nothing, leaves none.
+func TestReplyReopeningLeavesALine(t *testing.T) {
+	ctx := context.Background()
+	f := newTypingFixture(t)
+	if _, err := f.svc.SetConversationStatus(ctx, f.agent, f.conv, "closed"); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(time.Minute)
+	if _, err := f.svc.PostMessage(ctx, f.agent, f.conv, "A note, for us", model.KindComment); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(time.Minute)
+	if _, err := f.svc.PostMessage(ctx, f.agent, f.conv, "One more thing", model.KindReply); err != nil {
+		t.Fatal(err)
+	}
+	all, err := f.svc.db.Messages(ctx, f.agent.WorkspaceID, f.conv, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range all {
+		got = append(got, m.Body)
+	}
+	want := []string{"Hello", f.agent.Name + " closed the conversation.", "A note, for us", "One more thing", f.agent.Name + " reopened the conversation by replying."}
+	if !slices.Equal(got, want) {
+		t.Errorf("conversation %q, want %q", got, want)
+	}
+}
