@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	_ "time/tzdata" // workspace time zones on machines without zoneinfo
@@ -231,13 +232,23 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err
 	}
 	if n == 0 {
-		fmt.Fprintf(stdout, "No agent yet. Create one in another terminal (it asks for a password, twice):\n\n    go run ./cmd/parley agent add --email you@example.com --name \"Your Name\" --password-stdin\n\nthen sign in at %s/dashboard (the demo page with the widget is %s/demo).\n\n", cfg.PublicURL, cfg.PublicURL)
+		fmt.Fprintf(stdout, "No agent yet. Create one in another terminal (it asks for a password, twice):\n\n    %s agent add --email you@example.com --name \"Your Name\" --password-stdin\n\nthen sign in at %s/dashboard (the demo page with the widget is %s/demo).\n\n", selfCommand(os.Args[0]), cfg.PublicURL, cfg.PublicURL)
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on PARLEY_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	return a.Serve(ctx, ln)
+}
+
+// selfCommand is how to run this program again, as the first-start hint
+// shows it: "go run ./cmd/parley" under go run (a binary in the build
+// cache), else the command it was started as.
+func selfCommand(arg0 string) string {
+	if strings.Contains(filepath.ToSlash(arg0), "/go-build") {
+		return "go run ./cmd/parley"
+	}
+	return arg0
 }
 
 const workspaceUsage = `usage: parley workspace list

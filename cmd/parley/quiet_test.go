@@ -167,3 +167,16 @@ func TestHelpOpensNothing(t *testing.T) {
 	}
 	db.Close()
 }
+
+// The first start's hint names the command the way it was run.
+func TestSelfCommand(t *testing.T) {
+	for _, tt := range []struct{ arg0, want string }{
+		{"/tmp/go-build1234/b001/exe/parley", "go run ./cmd/parley"},
+		{"/usr/local/bin/parley", "/usr/local/bin/parley"},
+		{"./parley", "./parley"},
+	} {
+		if got := selfCommand(tt.arg0); got != tt.want {
+			t.Errorf("selfCommand(%q) = %q, want %q", tt.arg0, got, tt.want)
+		}
+	}
+}
