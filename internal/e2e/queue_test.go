@@ -152,3 +152,23 @@ func TestSettingsSaveAsksAboutOtherSections(t *testing.T) {
 		t.Errorf("%d dialogs for a section saved alone", n)
 	}
 }
+
+// Assigning from a list row's menu hands the focus back to the row: the
+// row shows the new assignee at once (the list is never redrawn under a
+// focused menu) and the keys go to the shortcuts, not the menu.
+func TestListMenuHandsTheFocusBack(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	waitLive(a)
+	eval[bool](a, `(() => { const s = document.querySelector('#convs > li[data-id="`+convID+`"] [data-testid="assign-list"]'); s.focus(); s.value = `+js(ben.ID)+`;
+		s.dispatchEvent(new Event('change', { bubbles: true })); return true; })()`)
+	a.waitFor("the row saying Ben", listAssignee(convID)+` === 'Ben'`, 10*time.Second)
+	if !eval[bool](a, `document.activeElement.matches('a.conv') && document.activeElement.dataset.id === `+js(convID)) {
+		t.Errorf("the focus is on %s, want the row", eval[string](a, `document.activeElement.outerHTML.slice(0, 80)`))
+	}
+}

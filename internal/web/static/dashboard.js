@@ -153,6 +153,12 @@
     if (!(f instanceof HTMLFormElement) || !f.classList.contains('assign-form') || !csrf) return;
     e.preventDefault();
     assign(f.dataset.id, f.elements.agent_id.value || null);
+    // A list row's menu hands the focus back to its row once used: the
+    // list is redrawn (never under a focused menu), and the keys go to
+    // the shortcuts again, not to the menu's type-ahead.
+    const row = f.closest('.conv-row');
+    const link = row && row.querySelector('a.conv');
+    if (link && f.contains(D.activeElement)) link.focus();
   }, true);
 
   function assign(id, agentID) {
