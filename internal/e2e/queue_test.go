@@ -172,3 +172,35 @@ func TestListMenuHandsTheFocusBack(t *testing.T) {
 		t.Errorf("the focus is on %s, want the row", eval[string](a, `document.activeElement.outerHTML.slice(0, 80)`))
 	}
 }
+
+// "a" takes an unassigned conversation at once, and a colleague's only
+// once the agent confirms.
+func TestTakingAColleaguesConversationAsksFirst(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	srv.Do("PUT", "/api/v1/conversations/"+convID+"/assignee", ben.Token, map[string]any{"agent_id": ben.ID}, http.StatusOK, nil)
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(a)
+	menu := `document.querySelector('[data-testid="assign-conversation"]').value`
+	a.do("press a", chromedp.KeyEvent("a"))
+	deadline := time.Now().Add(2 * time.Second)
+	for a.dialogs.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if a.dialogs.Load() != 1 {
+		t.Fatalf("%d dialogs, want the question", a.dialogs.Load())
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := eval[string](a, menu); got != ben.ID {
+		t.Fatalf("the conversation went to %q though the question was turned down", got)
+	}
+	eval[bool](a, `(window.confirm = () => true, true)`)
+	a.do("press a, confirmed", chromedp.KeyEvent("a"))
+	a.waitFor("Ada's", menu+` === `+js(ada.ID), 10*time.Second)
+	a.dialogs.Store(0)
+}

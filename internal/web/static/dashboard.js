@@ -725,10 +725,16 @@
         swallow = true; // the "r" itself is not typed into the box
         reply.focus();
         break;
-      case 'a':
+      case 'a': {
         if (!convID || !csrf) return;
+        // Taking a colleague's conversation asks first: one key is easily
+        // pressed.
+        const menu = D.querySelector('[data-testid="assign-conversation"]');
+        const holder = menu && menu.value && menu.value !== me ? menu.selectedOptions[0] : null;
+        if (holder && !W.confirm('Take the conversation from ' + (holder.dataset.name || holder.textContent.trim()) + '?')) break;
         assign(convID, me);
         break;
+      }
       case '?':
         if (!help) return;
         if (help.open) help.close(); else help.showModal();
