@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -203,4 +204,33 @@ func TestTakingAColleaguesConversationAsksFirst(t *testing.T) {
 	a.do("press a, confirmed", chromedp.KeyEvent("a"))
 	a.waitFor("Ada's", menu+` === `+js(ada.ID), 10*time.Second)
 	a.dialogs.Store(0)
+}
+
+// A newest message taller than the thread's box opens at its first line,
+// not its last.
+func TestLongNewestMessageOpensAtItsStart(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	var long strings.Builder
+	long.WriteString("Dear team, first line of a long message.")
+	for i := range 60 {
+		fmt.Fprintf(&long, "\nLine %d of the order's story.", i+2)
+	}
+	_, convID := newVisitorConversation(t, srv, "Pat", "pat@example.com", long.String())
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	for _, v := range []viewport{desktop, phone} {
+		a.setViewport(v)
+		a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+		waitLive(a)
+		// The message's top is in sight: below the thread's top edge, or
+		// the sticky head of the conversation on a phone.
+		if !eval[bool](a, `(() => { const m = [...document.querySelectorAll('li[data-testid="message"]')].pop(); const r = m.getBoundingClientRect();
+			const box = document.getElementById('conv-messages'); const own = box.scrollHeight > box.clientHeight + 1;
+			const top = own ? box.getBoundingClientRect().top : document.querySelector('.conv-head').getBoundingClientRect().bottom;
+			return r.top >= top - 1 && r.top < window.innerHeight / 2; })()`) {
+			t.Errorf("%s: the long message does not open at its start", v.name)
+		}
+		a.screenshot(v.name + " long message opened")
+	}
 }

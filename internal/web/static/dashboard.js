@@ -437,7 +437,30 @@
   };
   const found = markFound();
   if (found) found.scrollIntoView({ block: 'center' });
-  else toBottom();
+  else openAtNewest();
+
+  // openAtNewest shows the newest message as the conversation opens: its
+  // end, under the ones before; its start when it is taller than the
+  // thread's box (a long email answer is read from its first line).
+  function openAtNewest() {
+    toBottom();
+    const m = messagesEl();
+    const msgs = m ? m.querySelectorAll('li[data-testid="message"]') : [];
+    const last = msgs[msgs.length - 1];
+    if (!last) return;
+    const r = last.getBoundingClientRect();
+    if (ownScroll(m)) {
+      const box = m.getBoundingClientRect();
+      if (r.height > box.height) m.scrollTop += r.top - box.top - 8;
+      return;
+    }
+    // The page scrolls (a phone): under the conversation's sticky head.
+    const head = D.querySelector('.conv-head');
+    const top = head ? Math.max(0, head.getBoundingClientRect().bottom) : 0;
+    const composer = D.getElementById('composer');
+    const bottom = composer ? composer.getBoundingClientRect().top : window.innerHeight;
+    if (r.height > bottom - top) window.scrollBy(0, r.top - top - 8);
+  }
 
   // ---- paging the thread: older messages on scroll up, newer on scroll down ----
   // The server sends the newest page (or the page around a search result);
