@@ -140,6 +140,16 @@ func isID(s string) bool {
 	return true
 }
 
+// WaitingForAnswer tells which of the conversations ids (of the agent's
+// workspace, as a list page gives them) are open with a visitor waiting
+// for an answer: no agent replied after their newest message.
+func (s *Service) WaitingForAnswer(ctx context.Context, a model.Agent, ids []string) (map[string]bool, error) {
+	if len(ids) == 0 {
+		return map[string]bool{}, nil
+	}
+	return s.db.Waiting(ctx, ids)
+}
+
 // UnreadConversations counts the workspace's open conversations with
 // visitor messages no agent has seen (the number in the dashboard's tab
 // title and on the phone's back arrow).

@@ -332,6 +332,31 @@ func (s *Store) MarkEmailedReadByVisitor(ctx context.Context, conversationID, be
 	return ids, nil
 }
 
+// Waiting tells which of the conversations ids wait for an answer
+// (waitingAnswer).
+func (s *Store) Waiting(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, chunk := range paddedChunks(ids) {
+		rows, err := s.query(ctx, `SELECT c.id FROM conversations c WHERE c.id IN (`+placeholders(len(chunk))+`) AND `+waitingAnswer, anys(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("read which of %d conversations wait: %w", len(ids), err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read which of %d conversations wait: %w", len(ids), err)
+			}
+			out[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read which of %d conversations wait: %w", len(ids), err)
+		}
+	}
+	return out, nil
+}
+
 // moveVisitorReadCursor moves the visitor's read cursor of a conversation
 // to messageID when it is newer.
 func (s *Store) moveVisitorReadCursor(ctx context.Context, conversationID, messageID string, at time.Time) error {
@@ -342,15 +367,18 @@ func (s *Store) moveVisitorReadCursor(ctx context.Context, conversationID, messa
 	return nil
 }
 
-// CountWaiting counts a workspace's open conversations whose visitor
-// waits for an answer: no agent replied after the visitor's newest
-// message. Reading it, or writing a note, is no answer.
+// waitingAnswer holds for an open conversation c whose visitor waits for
+// an answer: no agent replied after the visitor's newest message. Reading
+// it, or writing a note, is no answer.
+const waitingAnswer = `c.status = 'open' AND c.visitor_message_id IS NOT NULL
+	AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'agent'
+		AND m.id > c.visitor_message_id AND m.kind = 'reply')`
+
+// CountWaiting counts a workspace's conversations whose visitor waits for
+// an answer (waitingAnswer).
 func (s *Store) CountWaiting(ctx context.Context, workspaceID string) (int, error) {
 	var n int
-	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ? AND c.status = 'open'
-		AND c.visitor_message_id IS NOT NULL
-		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'agent'
-			AND m.id > c.visitor_message_id AND m.kind = 'reply')`, workspaceID).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = ? AND `+waitingAnswer, workspaceID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count waiting conversations of %s: %w", workspaceID, err)
 	}

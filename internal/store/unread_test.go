@@ -97,6 +97,12 @@ func TestCountWaiting(t *testing.T) {
 				t.Fatal(err)
 			}
 			check(t, st.name+": waiting", n, st.want)
+			// The list's marker agrees, conversation by conversation.
+			w, err := db.Waiting(ctx, []string{a.ID, b.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, st.name+": waiting of the list", len(w), st.want)
 		}
 	})
 }

@@ -1062,3 +1062,16 @@ func TestDashboardEmptyStates(t *testing.T) {
 	newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "hi")
 	mustContain(t, "a list with a conversation", b.get("/dashboard").Body, "Select a conversation on the left.")
 }
+
+// A list row says "Awaiting reply" while the visitor waits for an answer,
+// read or not; an agent's reply ends it.
+func TestDashboardListAwaitingReply(t *testing.T) {
+	srv, a, b := setup(t)
+	vc := newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "Where is my parcel?")
+	row := `data-testid="list-waiting"`
+	mustContain(t, "a visitor's message", b.get("/dashboard").Body, row)
+	srv.Do("POST", "/api/v1/conversations/"+vc.ConversationID+"/read", a.Token, nil, http.StatusOK, nil)
+	mustContain(t, "read, not answered", b.get("/dashboard").Body, row)
+	srv.Do("POST", "/api/v1/conversations/"+vc.ConversationID+"/messages", a.Token, map[string]string{"body": "It left today.", "kind": "reply"}, http.StatusCreated, nil)
+	mustNotContain(t, "answered", b.get("/dashboard").Body, row)
+}

@@ -167,6 +167,17 @@ func (s *Server) fillList(ctx context.Context, p *page, sess *session, st listSt
 		}
 		p.Items = append(p.Items, it)
 	}
+	ids := make([]string, len(p.Items))
+	for i, it := range p.Items {
+		ids[i] = it.ID
+	}
+	waiting, err := s.svc.WaitingForAnswer(ctx, sess.agent, ids)
+	if err != nil {
+		return err
+	}
+	for i := range p.Items {
+		p.Items[i].Waiting = waiting[p.Items[i].ID]
+	}
 	return nil
 }
 

@@ -74,8 +74,11 @@ type convItem struct {
 	AssigneeID, AssigneeName                 string
 	Unread                                   int
 	Active, Online, Mine                     bool
-	Time                                     stamp
-	Ago                                      string
+	// Waiting: the visitor waits for an answer (no agent replied after
+	// their newest message), read or not.
+	Waiting bool
+	Time    stamp
+	Ago     string
 }
 
 type convView struct {
