@@ -121,9 +121,12 @@ func TestDashboardConversationPages(t *testing.T) {
 	mustNotContain(t, "newest page", page.Body, `id="msg-`+ids[69]+`"`, `data-testid="load-newer"`)
 
 	// The link of a search result opens the page around the message.
+	// "number 9" matches 9 and 90 to 99: eleven messages of the one
+	// conversation, of which the page shows the newest three and counts
+	// the rest.
 	res := b.get("/dashboard/search?q=" + url.QueryEscape("number 9"))
-	mustContain(t, "search", res.Body, "at="+ids[9]+"#msg-"+ids[9], "results, newest first")
-	mustNotContain(t, "search", res.Body, "older ones match too")
+	mustContain(t, "search", res.Body, "at="+ids[99]+"#msg-"+ids[99], "11 results, newest first", "8 older matches in this conversation")
+	mustNotContain(t, "search", res.Body, "older ones match too", "at="+ids[96]+"#msg-")
 	// 120 messages match: the page shows the newest 100 and says so.
 	mustContain(t, "search with more matches than shown", b.get("/dashboard/search?q=number").Body, "The newest 100 results; older ones match too")
 	at := b.get("/dashboard/conversations/" + convID + "?status=all&at=" + ids[9])

@@ -47,14 +47,24 @@ func searchLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
 
 // searchView is the dashboard's search results page.
 type searchView struct {
-	Query   string
-	Error   string
+	Query string
+	Error string
+	// Results are the rows shown: at most perConversation of each
+	// conversation; Total counts every match found.
 	Results []resultView
+	Total   int
 	// More: the results stop at the page's limit; older ones match too.
 	More bool
 }
 
+// perConversation bounds the rows of one conversation in the search page:
+// a word a conversation repeats would fill the page with it.
+const perConversation = 3
+
 type resultView struct {
+	// MoreHere counts the matches of the same conversation not shown
+	// (perConversation), older than this row.
+	MoreHere                    int
 	Href, Name, Channel, Status string
 	Parts                       []search.Part
 	// Visitor is set when the visitor's name or email matched.
@@ -85,8 +95,17 @@ func (s *Server) dashSearch(w http.ResponseWriter, r *http.Request, sess *sessio
 		return
 	}
 	c := newClock(p.Workspace.Location())
-	p.Search.More = len(results) >= chat.MaxSearchLimit
+	p.Search.More, p.Search.Total = len(results) >= chat.MaxSearchLimit, len(results)
+	shown := map[string]int{} // rows of each conversation, by id: its last row's index and count
+	last := map[string]int{}
 	for _, res := range results {
+		id := res.Conversation.ID
+		if shown[id] == perConversation {
+			p.Search.Results[last[id]].MoreHere++
+			continue
+		}
+		shown[id]++
+		last[id] = len(p.Search.Results)
 		spans := make([]search.Span, len(res.Highlights))
 		for i, h := range res.Highlights {
 			spans[i] = search.Span{Start: h[0], End: h[1]}
