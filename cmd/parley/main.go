@@ -50,7 +50,13 @@ Configuration comes from PARLEY_* environment variables (see README).
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "parley:", err)
+		if strings.EqualFold(strings.TrimSpace(os.Getenv("PARLEY_LOG_FORMAT")), "json") {
+			// One JSON object a line, as the rest of the log, for the
+			// collector that reads it.
+			slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("parley stopped", "err", err.Error())
+		} else {
+			fmt.Fprintln(os.Stderr, "parley:", err)
+		}
 		os.Exit(1)
 	}
 }
@@ -222,6 +228,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err
 	}
 	defer release()
+	// The address first: a port in use is said before a database is made
+	// or migrated for a server that cannot start.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on PARLEY_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	defer ln.Close()
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -233,10 +246,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	if n == 0 {
 		fmt.Fprintf(stdout, "No agent yet. Create one in another terminal (it asks for a password, twice):\n\n    %s agent add --email you@example.com --name \"Your Name\" --password-stdin\n\nthen sign in at %s/dashboard (the demo page with the widget is %s/demo).\n\n", selfCommand(os.Args[0]), cfg.PublicURL, cfg.PublicURL)
-	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on PARLEY_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	return a.Serve(ctx, ln)
 }

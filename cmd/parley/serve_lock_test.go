@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,4 +57,38 @@ func TestOneServerPerSQLiteFile(t *testing.T) {
 	}
 	addr := apptest.FreeAddr(t)
 	apptest.StartServe(t, bin, env(addr), "http://"+addr)
+}
+
+// TestServeOnAPortInUse: a server whose address is taken says so and
+// exits before it makes a database; with JSON logs, as one JSON line.
+func TestServeOnAPortInUse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs parley processes")
+	}
+	t.Parallel()
+	bin := apptest.BuildParley(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, format := range []string{"text", "json"} {
+		file := filepath.Join(t.TempDir(), "parley.db")
+		cmd := exec.Command(bin, "serve")
+		cmd.Env = append(os.Environ(), "PARLEY_DATABASE_URL=sqlite:"+file, "PARLEY_HTTP_ADDR="+ln.Addr().String(), "PARLEY_LOG_FORMAT="+format)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "address already in use") {
+			t.Fatalf("%s: %v\n%s", format, err, out)
+		}
+		if _, err := os.Stat(file); !os.IsNotExist(err) {
+			t.Errorf("%s: a database was made for a server that could not listen: %v", format, err)
+		}
+		last := strings.TrimSpace(string(out))
+		if i := strings.LastIndexByte(last, '\n'); i >= 0 {
+			last = last[i+1:]
+		}
+		if format == "json" && !json.Valid([]byte(last)) {
+			t.Errorf("json: the error line is not JSON: %s", last)
+		}
+	}
 }
