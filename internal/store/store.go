@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -267,13 +268,17 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		}
 		dialect = SQLite
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		conns := 20
+		if url, conns, err = poolSize(url, conns); err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
 		db, err = sql.Open("pgx", url)
 		if err == nil {
 			// Keep every connection: database/sql keeps only two idle by
 			// default, and under load the others were closed and opened
 			// again (a new server process each) between statements.
-			db.SetMaxOpenConns(20)
-			db.SetMaxIdleConns(20)
+			db.SetMaxOpenConns(conns)
+			db.SetMaxIdleConns(conns)
 			db.SetConnMaxIdleTime(5 * time.Minute)
 		}
 		dialect = Postgres
@@ -387,6 +392,29 @@ func (db *DB) Migrate(ctx context.Context) error {
 // ErrSchemaNewer refuses a database migrated by a newer build: this
 // build's statements may not fit its tables.
 var ErrSchemaNewer = errors.New("database schema newer than this build")
+
+// poolSize takes pgxpool's pool_max_conns from a PostgreSQL URL, the
+// parameter an operator reaches for first, which the server would refuse
+// as a setting: the size of the node's pool (def when absent), and the
+// URL without it.
+func poolSize(raw string, def int) (string, int, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return raw, def, nil // pgx says what is wrong with it
+	}
+	q := u.Query()
+	v, ok := q["pool_max_conns"]
+	if !ok {
+		return raw, def, nil
+	}
+	n, err := strconv.Atoi(v[len(v)-1])
+	if err != nil || n < 1 || n > 1000 {
+		return raw, def, fmt.Errorf("pool_max_conns=%q in PARLEY_DATABASE_URL is not a number of connections from 1 to 1000", v[len(v)-1])
+	}
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
+}
 
 // InTx runs fn in a transaction, committing when it returns nil. On
 // SQLite the transaction may commit together with others (commit.go); it
