@@ -85,11 +85,7 @@ func TestCannedReplyDeleteAsksFirst(t *testing.T) {
 	}
 	del := chromedp.Click(chromedp.CSS(`[data-testid="canned-delete"]`))
 	a.do("delete, then turn the question down", del)
-	deadline := time.Now().Add(2 * time.Second)
-	for a.dialogs.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if a.dialogs.Load() != 1 {
+	if a.waitDialog() != 1 {
 		t.Fatalf("%d dialogs, want the question", a.dialogs.Load())
 	}
 	if n := count(); n != 1 {
@@ -129,11 +125,7 @@ func TestSettingsSaveAsksAboutOtherSections(t *testing.T) {
 	set("workspace-name", "Acme Support")
 	set("retention-days", "90")
 	a.do("save the retention", chromedp.Click(chromedp.CSS(`[data-testid="save-retention"]`)))
-	deadline := time.Now().Add(2 * time.Second)
-	for a.dialogs.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if a.dialogs.Load() != 1 {
+	if a.waitDialog() != 1 {
 		t.Fatalf("%d dialogs, want the question about the workspace's unsaved name", a.dialogs.Load())
 	}
 	if st := settings(); st.RetentionDays == 90 {
@@ -189,11 +181,7 @@ func TestTakingAColleaguesConversationAsksFirst(t *testing.T) {
 	waitLive(a)
 	menu := `document.querySelector('[data-testid="assign-conversation"]').value`
 	a.do("press a", chromedp.KeyEvent("a"))
-	deadline := time.Now().Add(2 * time.Second)
-	for a.dialogs.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if a.dialogs.Load() != 1 {
+	if a.waitDialog() != 1 {
 		t.Fatalf("%d dialogs, want the question", a.dialogs.Load())
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -233,4 +221,14 @@ func TestLongNewestMessageOpensAtItsStart(t *testing.T) {
 		}
 		a.screenshot(v.name + " long message opened")
 	}
+}
+
+// waitDialog waits up to two seconds for a dialog (a question the page
+// asked, answered no by newTab) and returns how many the tab has had.
+func (tb *tab) waitDialog() int32 {
+	deadline := time.Now().Add(2 * time.Second)
+	for tb.dialogs.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return tb.dialogs.Load()
 }
