@@ -86,8 +86,9 @@ func (s *Service) Search(ctx context.Context, a model.Agent, q string, limit int
 		snippet, spans := search.Snippet(h.Text, words, snippetWidth)
 		r := model.SearchResult{Conversation: c, Snippet: snippet, Highlights: [][2]int{}, At: h.At}
 		if h.MessageID != "" {
-			id := h.MessageID
+			id, name := h.MessageID, h.AuthorName
 			r.MessageID = &id
+			r.Author, r.Note = &model.Author{Kind: h.AuthorKind, Name: &name}, h.Kind == model.KindComment
 		}
 		for _, sp := range spans {
 			r.Highlights = append(r.Highlights, [2]int{sp.Start, sp.End})

@@ -14,4 +14,9 @@ type SearchResult struct {
 	// At is when the message was written, or for a match on the visitor's
 	// name or email, when their conversation was last active.
 	At time.Time `json:"at"`
+	// Author and Note are the matching message's author and whether it is
+	// an internal note (nil and false for a match on the visitor), for the
+	// dashboard's page; the API's result does not carry them.
+	Author *Author `json:"-"`
+	Note   bool    `json:"-"`
 }

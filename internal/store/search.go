@@ -23,6 +23,9 @@ type SearchHit struct {
 	// At is when the message was written, or the visitor's conversation
 	// last active.
 	At time.Time
+	// AuthorKind, AuthorName and Kind are the message's ("" for a match
+	// on a visitor's name or email).
+	AuthorKind, AuthorName, Kind string
 }
 
 // SearchMessages returns the newest messages (replies and comments) of a
@@ -40,7 +43,7 @@ func (s *Store) SearchMessages(ctx context.Context, workspaceID string, words []
 	// join checks the workspace again, so isolation never rests on the
 	// index's tokens alone.
 	q := `WITH f AS MATERIALIZED (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
-		SELECT m.conversation_id, m.id, m.body, m.created_at FROM f
+		SELECT m.conversation_id, m.id, m.body, m.created_at, m.author_kind, COALESCE(m.author_name, ''), m.kind FROM f
 		JOIN search_docs d ON d.id = f.rowid
 		JOIN messages m ON m.id = d.message_id
 		WHERE m.workspace_id = ?
@@ -71,8 +74,8 @@ const recentScan = 5000
 // one in every recentScan/limit messages), sorted.
 func (s *Store) searchMessagesPostgres(ctx context.Context, workspaceID string, words []string, limit int) ([]SearchHit, error) {
 	rest, last := strings.Join(words[:len(words)-1], " "), words[len(words)-1]
-	hits, err := s.searchHits(ctx, `SELECT t.conversation_id, t.id, t.body, t.created_at FROM (
-			SELECT conversation_id, id, body, created_at, search FROM messages
+	hits, err := s.searchHits(ctx, `SELECT t.conversation_id, t.id, t.body, t.created_at, t.author_kind, COALESCE(t.author_name, ''), t.kind FROM (
+			SELECT conversation_id, id, body, created_at, author_kind, author_name, kind, search FROM messages
 			WHERE workspace_id = ? ORDER BY id DESC LIMIT ?) t
 		WHERE t.search @@ parley_search_query(?, ?) ORDER BY t.id DESC LIMIT ?`,
 		workspaceID, recentScan, rest, last, limit)
@@ -100,7 +103,7 @@ func (s *Store) searchMessagesPostgres(ctx context.Context, workspaceID string, 
 	args = append(args, rest, last, limit)
 	hits, err = s.searchHits(ctx, `WITH f AS MATERIALIZED (SELECT id, search FROM messages
 			WHERE workspace_id = ? AND search @@ `+index(len(indexWords))+`)
-		SELECT m.conversation_id, m.id, m.body, m.created_at FROM f JOIN messages m ON m.id = f.id
+		SELECT m.conversation_id, m.id, m.body, m.created_at, m.author_kind, COALESCE(m.author_name, ''), m.kind FROM f JOIN messages m ON m.id = f.id
 		WHERE f.search @@ parley_search_query(?, ?) ORDER BY f.id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search messages: %w", err)
@@ -175,7 +178,7 @@ func (s *Store) SearchVisitors(ctx context.Context, workspaceID string, words []
 		// walk of every conversation by its activity.
 		q = `WITH v AS MATERIALIZED (SELECT id, workspace_id, name, email FROM visitors
 				WHERE workspace_id = ? AND search @@ parley_search_query(?, ?))
-			SELECT c.id, '', concat_ws(' ', v.name, v.email), c.last_message_at FROM v
+			SELECT c.id, '', concat_ws(' ', v.name, v.email), c.last_message_at, '', '', '' FROM v
 			JOIN conversations c ON c.visitor_id = v.id
 			WHERE c.workspace_id = v.workspace_id
 			ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`
@@ -191,7 +194,7 @@ func (s *Store) SearchVisitors(ctx context.Context, workspaceID string, words []
 			top AS MATERIALIZED (SELECT c.id, c.visitor_id, c.last_message_at FROM f
 				JOIN conversations c INDEXED BY conversations_visitor_activity ON c.visitor_id = f.vid
 				WHERE c.workspace_id = ? ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?)
-			SELECT top.id, '', trim(coalesce(v.name, '') || ' ' || coalesce(v.email, '')), top.last_message_at FROM top
+			SELECT top.id, '', trim(coalesce(v.name, '') || ' ' || coalesce(v.email, '')), top.last_message_at, '', '', '' FROM top
 			JOIN visitors v ON v.id = top.visitor_id
 			WHERE v.workspace_id = ?
 			ORDER BY top.last_message_at DESC, top.id DESC`
@@ -218,7 +221,7 @@ func (s *Store) searchHits(ctx context.Context, q string, args ...any) ([]Search
 	for rows.Next() {
 		var h SearchHit
 		var at int64
-		if err := rows.Scan(&h.ConversationID, &h.MessageID, &h.Text, &at); err != nil {
+		if err := rows.Scan(&h.ConversationID, &h.MessageID, &h.Text, &at, &h.AuthorKind, &h.AuthorName, &h.Kind); err != nil {
 			return nil, err
 		}
 		h.At = fromMicros(at)

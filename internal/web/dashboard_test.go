@@ -1075,3 +1075,19 @@ func TestDashboardListAwaitingReply(t *testing.T) {
 	srv.Do("POST", "/api/v1/conversations/"+vc.ConversationID+"/messages", a.Token, map[string]string{"body": "It left today.", "kind": "reply"}, http.StatusCreated, nil)
 	mustNotContain(t, "answered", b.get("/dashboard").Body, row)
 }
+
+// A search result names who wrote the matching message and marks an
+// internal note; a match on the visitor's name names nobody.
+func TestDashboardSearchNamesTheAuthor(t *testing.T) {
+	srv, a, b := setup(t)
+	vc := newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "My parcel arrived broken")
+	srv.Do("POST", "/api/v1/conversations/"+vc.ConversationID+"/messages", a.Token, map[string]string{"body": "Parcel photos asked for", "kind": "comment"}, http.StatusCreated, nil)
+	srv.Do("POST", "/api/v1/conversations/"+vc.ConversationID+"/messages", a.Token, map[string]string{"body": "Could you send a photo of the parcel?", "kind": "reply"}, http.StatusCreated, nil)
+	page := b.get("/dashboard/search?q=parcel").Body
+	mustContain(t, "search", page, `data-testid="search-who">Vera:</span> My <mark>parcel</mark>`, `data-testid="search-note">note</span> <span class="result-who" data-testid="search-who">Ada:</span> <mark>Parcel</mark> photos`,
+		`data-testid="search-who">Ada:</span> Could you send`)
+	if n := strings.Count(page, `data-testid="search-note"`); n != 1 {
+		t.Errorf("%d results marked as notes, want 1", n)
+	}
+	mustNotContain(t, "search of the visitor's name", b.get("/dashboard/search?q=vera").Body, `data-testid="search-who"`)
+}

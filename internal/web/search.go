@@ -66,7 +66,11 @@ type resultView struct {
 	// (perConversation), older than this row.
 	MoreHere                    int
 	Href, Name, Channel, Status string
-	Parts                       []search.Part
+	// Who wrote the matching message ("" for a match on the visitor), and
+	// whether it is an internal note.
+	Who   string
+	Note  bool
+	Parts []search.Part
 	// Visitor is set when the visitor's name or email matched.
 	Visitor bool
 	Time    stamp
@@ -114,6 +118,15 @@ func (s *Server) dashSearch(w http.ResponseWriter, r *http.Request, sess *sessio
 			Channel: res.Conversation.Channel, Status: res.Conversation.Status,
 			Parts: search.Parts(res.Snippet, spans), Visitor: res.MessageID == nil,
 			Time: c.stamp(res.At), Ago: c.ago(res.At)}
+		if a := res.Author; a != nil {
+			v.Note = res.Note
+			if a.Name != nil {
+				v.Who = *a.Name
+			}
+			if v.Who == "" && a.Kind == model.AuthorVisitor {
+				v.Who = v.Name
+			}
+		}
 		if res.MessageID != nil {
 			// Opened at the message: the fragment scrolls to it and marks it.
 			// The page around it: it may be far back in a long history.
