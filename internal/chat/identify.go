@@ -2,9 +2,13 @@ package chat
 
 import (
 	"context"
+	"net"
 	"net/mail"
+	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/parleychat/parley/internal/mail/address"
 	"github.com/parleychat/parley/internal/model"
@@ -40,6 +44,23 @@ func (s *Service) EmailInMessage(body string) string {
 	return address.Find(body, s.ownDomains)
 }
 
+// siteDomain is the registrable domain of the page the visitor is on
+// ("shop.example" for https://www.shop.example/cart), "" when unknown.
+func siteDomain(v model.Visitor) string {
+	if v.Page == nil {
+		return ""
+	}
+	u, err := url.Parse(v.Page.URL)
+	if err != nil || u.Hostname() == "" || net.ParseIP(u.Hostname()) != nil {
+		return ""
+	}
+	d, err := publicsuffix.EffectiveTLDPlusOne(strings.ToLower(u.Hostname()))
+	if err != nil {
+		return ""
+	}
+	return d
+}
+
 // SavedEmailOf returns the address an "email saved from the conversation"
 // event recorded.
 func SavedEmailOf(m model.Message) (string, bool) {
@@ -57,7 +78,13 @@ func (s *Service) learnEmail(ctx context.Context, tx *store.Store, v model.Visit
 	if v.HasEmail() {
 		return nil, nil
 	}
-	addr := s.EmailInMessage(body)
+	own := s.ownDomains
+	if d := siteDomain(v); d != "" {
+		// The site's own domain too: "I wrote to hello@shop.example" on
+		// shop.example names the shop, not the visitor.
+		own = append(own[:len(own):len(own)], d)
+	}
+	addr := address.Find(body, own)
 	if addr == "" {
 		return nil, nil
 	}

@@ -176,3 +176,31 @@ func TestEmailSharedNotTaken(t *testing.T) {
 		t.Errorf("visitor = %+v", v)
 	}
 }
+
+// An address at the domain of the site the visitor is on names the shop
+// ("I already wrote to hello@kettleandco.example"), not the visitor: it
+// is not taken, and the visitor's own address after it is.
+func TestEmailOfTheSiteIsNotTheVisitors(t *testing.T) {
+	s := apptest.Start(t, databases(t)["sqlite"])
+	agent := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", agent.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	var sess widgetSession
+	s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey, "page_url": "https://www.kettleandco.example/kettles?ref=mail"}, http.StatusOK, &sess)
+	tests := []struct {
+		body, want string // want: the visitor's email after the message
+	}{
+		{"I already wrote to hello@kettleandco.example last week", ""},
+		{"and to orders@shop.kettleandco.example", ""},
+		{"That is not my email! Mine is sam@example.org", "sam@example.org"},
+	}
+	for _, tt := range tests {
+		postWidget(t, s, sess.VisitorToken, tt.body)
+		got := ""
+		if v := visitorOf(t, s, agent.Token, sess.Visitor.ID); v.Email != nil {
+			got = *v.Email
+		}
+		if got != tt.want {
+			t.Errorf("after %q: email %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}
