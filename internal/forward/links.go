@@ -3,13 +3,10 @@ package forward
 import (
 	htmltemplate "html/template"
 	"net/url"
-	"regexp"
 	"strings"
-)
 
-// webAddress finds the http(s) addresses in a line of text. What may end
-// one is decided by trimAddress.
-var webAddress = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"]+`)
+	"github.com/parleychat/parley/internal/weblink"
+)
 
 // linkify returns one line of an agent's reply as HTML: the text escaped,
 // and every http or https address in it a link that opens without giving
@@ -18,8 +15,8 @@ var webAddress = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"]+`)
 func linkify(line string) htmltemplate.HTML {
 	var b strings.Builder
 	last := 0
-	for _, loc := range webAddress.FindAllStringIndex(line, -1) {
-		start, end := loc[0], loc[0]+len(trimAddress(line[loc[0]:loc[1]]))
+	for _, loc := range weblink.Find(line) {
+		start, end := loc[0], loc[1]
 		u, err := url.Parse(line[start:end])
 		if err != nil || u.Host == "" || (!strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https")) {
 			continue
@@ -31,22 +28,4 @@ func linkify(line string) htmltemplate.HTML {
 	}
 	b.WriteString(htmltemplate.HTMLEscapeString(line[last:]))
 	return htmltemplate.HTML(b.String()) // #nosec: every piece of text above is escaped
-}
-
-// trimAddress drops what ends a sentence rather than an address: trailing
-// punctuation, and a closing bracket that has no opening one inside.
-func trimAddress(s string) string {
-	for s != "" {
-		last := s[len(s)-1]
-		switch {
-		case strings.IndexByte(".,;:!?'*", last) >= 0:
-			s = s[:len(s)-1]
-		case last == ')' && strings.Count(s, "(") < strings.Count(s, ")"),
-			last == ']' && strings.Count(s, "[") < strings.Count(s, "]"):
-			s = s[:len(s)-1]
-		default:
-			return s
-		}
-	}
-	return s
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/weblink"
 )
 
 // View models of the dashboard's pages, and how they show times (in the
@@ -257,20 +258,18 @@ func visitorName(v model.Visitor) string {
 	return "Visitor " + id
 }
 
-var urlPattern = regexp.MustCompile(`https?://[^\s<>"]+`)
-
 // linkify splits a message body into text and http(s) links; the template
 // escapes both.
 func linkify(body string) []bodyPart {
 	var parts []bodyPart
 	i := 0
-	for _, loc := range urlPattern.FindAllStringIndex(body, -1) {
+	for _, loc := range weblink.Find(body) {
 		start, end := loc[0], loc[1]
 		if start < i {
 			continue
 		}
-		u := strings.TrimRight(body[start:end], ".,;:!?)]'}")
-		if _, err := url.Parse(u); err != nil || len(u) <= len("https://") {
+		u := body[start:end]
+		if _, err := url.Parse(u); err != nil {
 			continue
 		}
 		if start > i {

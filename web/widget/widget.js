@@ -1630,14 +1630,24 @@ button{cursor:pointer}
 
   // linkify sets body text, turning http(s) URLs into links. All text goes in
   // through textContent; only http(s) URLs ever become an href.
+  // trimLink drops what ends a sentence rather than an address: trailing
+  // punctuation, and a closing bracket the address did not open
+  // ("…/Norway_(disambiguation)." keeps its ")"), as the server does.
+  const count = (s, c) => s.split(c).length - 1;
+  function trimLink(s) {
+    for (;;) {
+      const last = s[s.length - 1];
+      if (".,;:!?'*}".includes(last) || (last === ')' && count(s, '(') < count(s, ')')) || (last === ']' && count(s, '[') < count(s, ']'))) s = s.slice(0, -1);
+      else return s;
+    }
+  }
+
   function linkify(el, text) {
     el.textContent = '';
     const re = /https?:\/\/[^\s<>"]+/g;
     let i = 0, m;
     while ((m = re.exec(text))) {
-      let url = m[0];
-      const trail = /[.,;:!?)\]'}]+$/.exec(url);
-      if (trail) url = url.slice(0, -trail[0].length);
+      const url = trimLink(m[0]);
       if (m.index > i) el.append(text.slice(i, m.index));
       const a = h('a', '', url);
       a.href = url;
