@@ -1,0 +1,38 @@
+package e2e
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+// The widget keeps its own look on a page that writes right to left and
+// forces text styles on every element: left to right (its languages are),
+// no capitals or spacing from the page; and a link in a reply keeps the
+// closing bracket it opened.
+func TestWidgetOnAHostilePage(t *testing.T) {
+	srv, a := startWithAgentOnline(t)
+	v := newTab(t, "visitor")
+	v.setViewport(desktop)
+	openWidget(v, srv.URL+"/demo")
+	skipOptionalForm(v)
+	typeInWidget(v, "Do you ship to Norway?")
+	_, convID := conversationOf(t, srv, eval[string](v, `window.Parley.visitorToken()`))
+	srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "See https://en.wikipedia.org/wiki/Norway_(disambiguation).", "kind": "reply"}, http.StatusCreated, nil)
+	v.waitFor("the reply", inWidget(`$$('message').some((m) => m.textContent.includes('Norway_'))`), 10*time.Second)
+
+	eval[bool](v, `(() => { document.documentElement.dir = 'rtl'; const st = document.createElement('style');
+		st.textContent = '* { text-transform: uppercase !important; letter-spacing: 2px !important; word-spacing: 9px !important }';
+		document.head.append(st); return true; })()`)
+	got := eval[map[string]string](v, inWidget(`(() => { const m = $$('message')[0]; const cs = getComputedStyle(m);
+		return { direction: getComputedStyle($('window')).direction, transform: cs.textTransform, spacing: cs.letterSpacing,
+			words: cs.wordSpacing, link: (sr.querySelector('[data-parley="message"] a[href*="Norway"]') || {}).href || '' }; })()`))
+	want := map[string]string{"direction": "ltr", "transform": "none", "spacing": "normal", "words": "0px",
+		"link": "https://en.wikipedia.org/wiki/Norway_(disambiguation)"}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %q, want %q", k, got[k], w)
+		}
+	}
+	v.screenshot("laptop-1366x900-widget-on-a-hostile-page")
+}
