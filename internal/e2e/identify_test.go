@@ -90,9 +90,11 @@ func TestEmailCollector(t *testing.T) {
 	eval[bool](visitor, inWidget(`(() => { const el = $('collector-email'); el.value = 'not an address';
 		el.dispatchEvent(new Event('input', { bubbles: true })); $('collector-submit').click(); return true; })()`))
 	visitor.waitFor("the collector's error", inWidget(`$('collector-email').getAttribute('aria-invalid') === 'true'`), 5*time.Second)
-	eval[bool](visitor, inWidget(`(() => { const el = $('collector-email'); el.value = 'kim@visitor.test';
-		el.dispatchEvent(new Event('input', { bubbles: true })); $('collector-submit').click(); return true; })()`))
+	// Typed and sent with Enter: the focus was in the field, which goes.
+	eval[bool](visitor, inWidget(`(() => { const el = $('collector-email'); el.focus(); el.value = 'kim@visitor.test';
+		el.dispatchEvent(new Event('input', { bubbles: true })); el.form.requestSubmit(); return true; })()`))
 	visitor.waitFor("the collector gone once saved", inWidget(`$('collector').hidden`), 10*time.Second)
+	visitor.waitFor("the focus in the message box, not lost with the field", inWidget(`sr.activeElement === $('input')`), 5*time.Second)
 	if v, _ := conversationOf(t, srv, tok); v.Email == nil || *v.Email != "kim@visitor.test" {
 		t.Fatalf("visitor email %v", v.Email)
 	}

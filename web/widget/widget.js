@@ -900,12 +900,20 @@
   // message box.
   function showSaved(text) {
     if (!ready) return;
-    const n = h('div', 'saved', t(text || 'awayKnown', visitor.email));
-    n.setAttribute('role', 'status');
-    n.setAttribute('data-parley', 'email-saved');
-    composer.before(n);
-    setTimeout(() => n.remove(), 9000);
-    if (isOpen && !shadow.activeElement) focusFirst();
+    const said = t(text || 'awayKnown', visitor.email);
+    // The away note on screen says it already: only read out.
+    if (!noteEl.hidden && noteEl.textContent.includes(said)) announcer.textContent = said;
+    else {
+      const n = h('div', 'saved', said);
+      n.setAttribute('role', 'status');
+      n.setAttribute('data-parley', 'email-saved');
+      composer.before(n);
+      setTimeout(() => n.remove(), 9000);
+    }
+    // The field the address was typed in is hidden now: the focus goes on
+    // to the message box, not to the page.
+    const at = shadow.activeElement;
+    if (isOpen && (!at || at.closest('[hidden]'))) focusFirst();
   }
 
   function onError(code, text, cid) {
