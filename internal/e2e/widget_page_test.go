@@ -36,3 +36,24 @@ func TestWidgetOnAHostilePage(t *testing.T) {
 	}
 	v.screenshot("laptop-1366x900-widget-on-a-hostile-page")
 }
+
+// Typing when every agent goes away: the form that asks for an email takes
+// the box's place and the focus with it, the draft is kept, and both come
+// back when an agent does.
+func TestAgentsAwayWhileTheVisitorTypes(t *testing.T) {
+	srv, a := startWithAgentOnline(t)
+	v := newTab(t, "visitor")
+	v.setViewport(desktop)
+	openWidget(v, srv.URL+"/demo")
+	skipOptionalForm(v)
+	typeInWidget(v, "Do you ship to Norway?")
+	eval[bool](v, inWidget(`(() => { const i = $('input'); i.focus(); i.value = 'And to Iceland'; i.dispatchEvent(new Event('input', { bubbles: true })); return true; })()`))
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
+	v.waitFor("the form in the box's place", inWidget(`!$('contact-form').hidden && $('input').closest('[hidden]') !== null`), 10*time.Second)
+	v.waitFor("the focus in the form", inWidget(`$('contact-form').contains(sr.activeElement)`), 5*time.Second)
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	v.waitFor("the box back with the focus", inWidget(`$('contact-form').hidden && sr.activeElement === $('input')`), 10*time.Second)
+	if got := eval[string](v, inWidget(`$('input').value`)); got != "And to Iceland" {
+		t.Errorf("the draft reads %q once the box is back", got)
+	}
+}

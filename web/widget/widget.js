@@ -841,11 +841,16 @@
         update();
         break;
       }
-      case 'agents':
+      case 'agents': {
         available = !!f.available;
+        const had = shadow.activeElement;
         if (cfg) { required = computeRequired(); sync(); }
         else { sync(); session().catch(() => {}); }
+        // The form took the place of the box the visitor was typing in (or
+        // the box came back): the focus follows, the draft stays.
+        if (isOpen && had && had.closest('[hidden]')) focusFirst();
         break;
+      }
       case 'contact':
         onContact(f.visitor);
         break;
