@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/parleychat/parley/internal/apptest"
 )
 
 // The widget keeps its own look on a page that writes right to left and
@@ -11,12 +13,7 @@ import (
 // no capitals or spacing from the page; and a link in a reply keeps the
 // closing bracket it opened.
 func TestWidgetOnAHostilePage(t *testing.T) {
-	srv, a := startWithAgentOnline(t)
-	v := newTab(t, "visitor")
-	v.setViewport(desktop)
-	openWidget(v, srv.URL+"/demo")
-	skipOptionalForm(v)
-	typeInWidget(v, "Do you ship to Norway?")
+	srv, a, v := visitorChatting(t)
 	_, convID := conversationOf(t, srv, eval[string](v, `window.Parley.visitorToken()`))
 	srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "See https://en.wikipedia.org/wiki/Norway_(disambiguation).", "kind": "reply"}, http.StatusCreated, nil)
 	v.waitFor("the reply", inWidget(`$$('message').some((m) => m.textContent.includes('Norway_'))`), 10*time.Second)
@@ -41,12 +38,7 @@ func TestWidgetOnAHostilePage(t *testing.T) {
 // the box's place and the focus with it, the draft is kept, and both come
 // back when an agent does.
 func TestAgentsAwayWhileTheVisitorTypes(t *testing.T) {
-	srv, a := startWithAgentOnline(t)
-	v := newTab(t, "visitor")
-	v.setViewport(desktop)
-	openWidget(v, srv.URL+"/demo")
-	skipOptionalForm(v)
-	typeInWidget(v, "Do you ship to Norway?")
+	srv, a, v := visitorChatting(t)
 	eval[bool](v, inWidget(`(() => { const i = $('input'); i.focus(); i.value = 'And to Iceland'; i.dispatchEvent(new Event('input', { bubbles: true })); return true; })()`))
 	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
 	v.waitFor("the form in the box's place", inWidget(`!$('contact-form').hidden && $('input').closest('[hidden]') !== null`), 10*time.Second)
@@ -56,4 +48,18 @@ func TestAgentsAwayWhileTheVisitorTypes(t *testing.T) {
 	if got := eval[string](v, inWidget(`$('input').value`)); got != "And to Iceland" {
 		t.Errorf("the draft reads %q once the box is back", got)
 	}
+}
+
+// visitorChatting starts Parley with an agent online and a visitor on a
+// laptop who skipped the optional form and wrote once (stored).
+func visitorChatting(t *testing.T) (*apptest.Server, apptest.Agent, *tab) {
+	t.Helper()
+	srv, a := startWithAgentOnline(t)
+	v := newTab(t, "visitor")
+	v.setViewport(desktop)
+	openWidget(v, srv.URL+"/demo")
+	skipOptionalForm(v)
+	typeInWidget(v, "Do you ship to Norway?")
+	waitConversation(t, srv, eval[string](v, `window.Parley.visitorToken()`))
+	return srv, a, v
 }
