@@ -32,7 +32,7 @@ func TestAddressTypedInWidgetGetsTheReply(t *testing.T) {
 	})
 	_, convID := conversationOf(t, srv, tok)
 	// The widget says where the answer goes.
-	visitor.waitFor("the widget saying where answers go", inWidget(`$$('email-saved').some((n) => n.textContent === 'If you leave, our answer goes to jo.doe@visitor.test.')`), 10*time.Second)
+	visitor.waitFor("the widget saying where answers go", inWidget(`$$('email-saved').some((n) => n.firstChild.textContent === 'If you leave, our answer goes to jo.doe@visitor.test.' && !!n.querySelector('[data-parley="email-change"]'))`), 10*time.Second)
 
 	if err := chromedp.Cancel(visitor.ctx); err != nil { // the visitor closes the tab
 		t.Fatal(err)

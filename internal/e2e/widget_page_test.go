@@ -63,3 +63,22 @@ func visitorChatting(t *testing.T) (*apptest.Server, apptest.Agent, *tab) {
 	waitConversation(t, srv, eval[string](v, `window.Parley.visitorToken()`))
 	return srv, a, v
 }
+
+// An address the widget took from a message can be changed by the visitor
+// where the widget says where answers go: Change opens the field with the
+// address in it, and the one sent replaces it.
+func TestVisitorChangesTheAddressTakenFromAMessage(t *testing.T) {
+	srv, _, v := visitorChatting(t)
+	typeInWidget(v, "My colleague is sam@wrong.example, ask him")
+	v.waitFor("the widget saying where answers go", inWidget(`$$('email-saved').some((n) => n.textContent.includes('sam@wrong.example'))`), 10*time.Second)
+	eval[bool](v, inWidget(`($('email-change').click(), true)`))
+	v.waitFor("the field with the address, focused", inWidget(`!$('collector').hidden && $('collector-email').value === 'sam@wrong.example' && sr.activeElement === $('collector-email')`), 5*time.Second)
+	eval[bool](v, inWidget(`(() => { const el = $('collector-email'); el.value = 'kim@right.example';
+		el.dispatchEvent(new Event('input', { bubbles: true })); el.form.requestSubmit(); return true; })()`))
+	v.waitFor("the new address said", inWidget(`$('collector').hidden && $$('email-saved').some((n) => n.textContent.includes('kim@right.example'))`), 10*time.Second)
+	v.waitFor("the focus back in the message box", inWidget(`sr.activeElement === $('input')`), 5*time.Second)
+	if vis, _ := conversationOf(t, srv, eval[string](v, `window.Parley.visitorToken()`)); vis.Email == nil || *vis.Email != "kim@right.example" {
+		t.Errorf("visitor email %v, want kim@right.example", vis.Email)
+	}
+	v.screenshot("laptop-1366x900-widget-address-changed")
+}

@@ -256,7 +256,8 @@ func TestWidgetAwayNoteAndDirection(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Do("PATCH", "/api/v1/visitors/"+v.ID, admin.Token, map[string]string{"email": "vera@example.com"}, http.StatusOK, nil)
-	visitor.waitFor("the note with the address", inWidget(`$('note').textContent.endsWith('If you leave, our answer goes to vera@example.com.')`), 10*time.Second)
+	visitor.waitFor("the note with the address, and a way to change it", inWidget(`$('note').textContent.includes('If you leave, our answer goes to vera@example.com.') && !!$('note').querySelector('[data-parley="email-change"]')`), 10*time.Second)
+	checkAxe(visitor, "widget away note with the address")
 }
 
 // The launcher counts unread replies in the visitor's language, singular

@@ -79,7 +79,7 @@
       introOffline: "We're away right now. Leave your email and we'll get back to you.",
       introOnline: 'Please tell us who you are before we start.',
       introOptional: "Leave your email so we can reply even after you've left (optional).",
-      collect: 'Get the replies by email if you leave', collectDismiss: 'No thanks',
+      collect: 'Get the replies by email if you leave', collectDismiss: 'No thanks', changeEmail: 'Change',
       introUnsubscribed: 'You unsubscribed this address: replies you miss are not emailed to you.',
       introBouncing: 'Emails to this address could not be delivered, so replies you miss are not emailed.',
       optIn: 'Email me the replies I miss at this address', optInNeeded: 'Tick the box to get emails again, or choose Not now.',
@@ -104,7 +104,7 @@
       introOffline: 'Nous sommes absents pour le moment. Laissez votre e-mail et nous vous répondrons.',
       introOnline: 'Dites-nous qui vous êtes avant de commencer.',
       introOptional: 'Laissez votre e-mail pour recevoir notre réponse même après votre départ (facultatif).',
-      collect: 'Recevez les réponses par e-mail si vous partez', collectDismiss: 'Non merci',
+      collect: 'Recevez les réponses par e-mail si vous partez', collectDismiss: 'Non merci', changeEmail: 'Modifier',
       introUnsubscribed: 'Vous avez désabonné cette adresse\u00a0: les réponses manquées ne vous sont pas envoyées.',
       introBouncing: "Les e-mails vers cette adresse n'ont pas pu être remis\u00a0: les réponses manquées ne vous sont pas envoyées.",
       optIn: "M'envoyer les réponses manquées à cette adresse", optInNeeded: 'Cochez la case pour recevoir à nouveau les e-mails, ou choisissez Plus tard.',
@@ -129,7 +129,7 @@
       introOffline: 'Wir sind gerade nicht da. Hinterlassen Sie Ihre E-Mail-Adresse, wir melden uns bei Ihnen.',
       introOnline: 'Bitte sagen Sie uns kurz, wer Sie sind.',
       introOptional: 'Hinterlassen Sie Ihre E-Mail-Adresse, damit wir Ihnen auch später antworten können (optional).',
-      collect: 'Antworten per E-Mail erhalten, wenn Sie gehen', collectDismiss: 'Nein danke',
+      collect: 'Antworten per E-Mail erhalten, wenn Sie gehen', collectDismiss: 'Nein danke', changeEmail: 'Ändern',
       introUnsubscribed: 'Sie haben diese Adresse abgemeldet: Verpasste Antworten werden Ihnen nicht gemailt.',
       introBouncing: 'E-Mails an diese Adresse kamen nicht an, daher werden verpasste Antworten nicht gemailt.',
       optIn: 'Verpasste Antworten an diese Adresse mailen', optInNeeded: 'Setzen Sie das Häkchen, um wieder E-Mails zu erhalten, oder wählen Sie Nicht jetzt.',
@@ -154,7 +154,7 @@
       introOffline: 'Ahora mismo no estamos. Déjanos tu correo y te responderemos.',
       introOnline: 'Cuéntanos quién eres antes de empezar.',
       introOptional: 'Déjanos tu correo para poder responderte aunque te vayas (opcional).',
-      collect: 'Recibe las respuestas por correo si te vas', collectDismiss: 'No, gracias',
+      collect: 'Recibe las respuestas por correo si te vas', collectDismiss: 'No, gracias', changeEmail: 'Cambiar',
       introUnsubscribed: 'Diste de baja esta dirección: no te enviamos por correo las respuestas que te pierdas.',
       introBouncing: 'Los correos a esta dirección no se pudieron entregar, así que no te enviamos las respuestas que te pierdas.',
       optIn: 'Enviarme a esta dirección las respuestas que me pierda', optInNeeded: 'Marca la casilla para volver a recibir correos, o elige Ahora no.',
@@ -179,7 +179,7 @@
       introOffline: 'Al momento non ci siamo. Lasciaci la tua email e ti risponderemo.',
       introOnline: 'Prima di iniziare, dicci chi sei.',
       introOptional: 'Lasciaci la tua email così possiamo risponderti anche dopo che sei uscito (facoltativo).',
-      collect: 'Ricevi le risposte via email se esci', collectDismiss: 'No, grazie',
+      collect: 'Ricevi le risposte via email se esci', collectDismiss: 'No, grazie', changeEmail: 'Modifica',
       introUnsubscribed: 'Hai disattivato questo indirizzo: le risposte che perdi non ti vengono inviate via email.',
       introBouncing: 'Le email a questo indirizzo non sono state consegnate, quindi le risposte che perdi non ti vengono inviate.',
       optIn: 'Inviami a questo indirizzo le risposte che perdo', optInNeeded: 'Spunta la casella per ricevere di nuovo le email, oppure scegli Non ora.',
@@ -204,7 +204,7 @@
       introOffline: 'No momento não estamos aqui. Deixe seu e-mail e responderemos em breve.',
       introOnline: 'Antes de começar, conte quem você é.',
       introOptional: 'Deixe seu e-mail para podermos responder mesmo depois que você sair (opcional).',
-      collect: 'Receba as respostas por e-mail se sair', collectDismiss: 'Não, obrigado',
+      collect: 'Receba as respostas por e-mail se sair', collectDismiss: 'Não, obrigado', changeEmail: 'Alterar',
       introUnsubscribed: 'Você cancelou este endereço: as respostas que perder não são enviadas por e-mail.',
       introBouncing: 'Os e-mails para este endereço não foram entregues, então as respostas que perder não são enviadas.',
       optIn: 'Enviar para este endereço as respostas que eu perder', optInNeeded: 'Marque a caixa para voltar a receber e-mails, ou escolha Agora não.',
@@ -229,7 +229,7 @@
       introOffline: 'We zijn er nu even niet. Laat je e-mailadres achter, dan nemen we contact met je op.',
       introOnline: 'Vertel ons eerst even wie je bent.',
       introOptional: 'Laat je e-mailadres achter, dan kunnen we ook antwoorden als je weg bent (optioneel).',
-      collect: 'Ontvang de antwoorden per e-mail als je weggaat', collectDismiss: 'Nee, bedankt',
+      collect: 'Ontvang de antwoorden per e-mail als je weggaat', collectDismiss: 'Nee, bedankt', changeEmail: 'Wijzigen',
       introUnsubscribed: 'Je hebt dit adres afgemeld: gemiste antwoorden worden je niet gemaild.',
       introBouncing: 'E-mails naar dit adres kwamen niet aan, dus gemiste antwoorden worden niet gemaild.',
       optIn: 'Mail mij gemiste antwoorden op dit adres', optInNeeded: 'Vink het vakje aan om weer e-mails te krijgen, of kies Niet nu.',
@@ -347,6 +347,9 @@
   // The email collector: offered once forwarding is on, the visitor has no
   // email and an agent reply was shown; never again once dismissed.
   let forwarding = false, agentShown = false, collectDismissed = store.get(COLLECT_KEY) === '1';
+  // changing: the visitor asked to change the address answers go to (one
+  // taken from a message may be someone else's): the collector shows it.
+  let changing = false;
   let pageTitle = '', flagged = ''; // the page's own title while the widget's is shown
   let asked = false; // an agent asked for the email: its own field stands for the collector
 
@@ -872,6 +875,7 @@
   function onContact(v) {
     const had = hasEmail();
     if (v) visitor = v;
+    changing = false;
     render(); // the fields under requests for an email go once there is one
     contactQueued = null;
     contactBusy = false;
@@ -912,13 +916,34 @@
       const n = h('div', 'saved', said);
       n.setAttribute('role', 'status');
       n.setAttribute('data-parley', 'email-saved');
+      if (!text) n.append(' ', changeButton());
       composer.before(n);
-      setTimeout(() => n.remove(), 9000);
+      // Gone after a while, unless the visitor is on its button.
+      const drop = () => { if (n.contains(shadow.activeElement)) setTimeout(drop, 3000); else n.remove(); };
+      setTimeout(drop, 9000);
     }
     // The field the address was typed in is hidden now: the focus goes on
     // to the message box, not to the page.
     const at = shadow.activeElement;
     if (isOpen && (!at || at.closest('[hidden]'))) focusFirst();
+  }
+
+  // changeButton offers to change the address answers go to, where the
+  // widget says it (not for a visitor the site identified: the site's).
+  function changeButton() {
+    const b = h('button', 'link', t('changeEmail'));
+    b.type = 'button';
+    b.setAttribute('data-parley', 'email-change');
+    b.hidden = !!(visitor && visitor.user_id);
+    b.addEventListener('click', () => {
+      changing = true;
+      collectIn.value = visitor.email || '';
+      sync();
+      for (const el of shadow.querySelectorAll('[data-parley="email-saved"]')) el.remove();
+      collectIn.focus();
+      collectIn.select();
+    });
+    return b;
   }
 
   function onError(code, text, cid) {
@@ -1384,6 +1409,13 @@ button{cursor:pointer}
     collector = $('collector'); collectIn = $('collector-email'); collectBtn = $('collector-submit');
     collector.addEventListener('submit', submitCollector);
     $('collector-dismiss').addEventListener('click', () => {
+      if (changing) { // the address stays as it was
+        changing = false;
+        if (errEl && errEl._field === collectIn) clearError();
+        sync();
+        input.focus();
+        return;
+      }
       collectDismissed = true;
       store.set(COLLECT_KEY, '1');
       if (errEl && errEl._field === collectIn) clearError();
@@ -1592,13 +1624,14 @@ button{cursor:pointer}
       optinBox.checked = false;
     }
     optinRow.hidden = mode !== 'optin';
-    collector.hidden = !(forwarding && agentShown && !collectDismissed && !hasEmail() && !mode && !asked);
+    collector.hidden = !(changing || (forwarding && agentShown && !collectDismissed && !hasEmail() && !mode && !asked));
     collectBtn.disabled = contactBusy;
     if (collector.hidden && errEl && errEl._field === collectIn) clearError();
     // Agents online: the greeting (in the empty conversation); all away:
     // the away note, which never asks for an address the visitor gave.
     list.setAttribute('data-greeting', available && look ? look.greeting : '');
     noteEl.textContent = look ? look.away_message + (hasEmail() && !stopped() ? ' ' + t('awayKnown', visitor.email) : '') : '';
+    if (look && hasEmail() && !stopped() && !changing) noteEl.append(' ', changeButton());
     noteEl.hidden = available || required || !sessionUp || !look;
     connEl.hidden = sessionUp ? !cut : !started;
     connEl.textContent = sessionUp ? waiting : t('connecting');
