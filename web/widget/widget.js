@@ -1236,7 +1236,7 @@
 :host{all:initial}
 *,*::before,*::after{box-sizing:border-box}
 [hidden]{display:none!important}
-.root{--p:#2563eb;--on:#fff;--ring:#2563eb;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2937;color-scheme:light;-webkit-font-smoothing:antialiased;text-align:left;direction:ltr;text-transform:none;letter-spacing:normal;word-spacing:normal;text-indent:0;text-shadow:none;white-space:normal;visibility:visible}
+.root{--p:#2563eb;--on:#fff;--ring:#2563eb;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2937;color-scheme:light;-webkit-font-smoothing:antialiased;text-align:left;direction:ltr;text-transform:none;letter-spacing:normal;word-spacing:normal}
 button,input,textarea{font:inherit;color:inherit;margin:0}
 button{cursor:pointer}
 :focus-visible{outline:2px solid var(--ring);outline-offset:2px}
