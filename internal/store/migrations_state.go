@@ -66,13 +66,9 @@ func (db *DB) locked(ctx context.Context) (goose.ProviderOption, error) {
 // migration this build knows (a database migrated further by a newer
 // build counts as current).
 func (db *DB) MigrationsCurrent(ctx context.Context) error {
-	p, err := db.migrator(ctx, false)
+	current, target, err := db.schemaVersions(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("read migrations: %w", err)
-	}
-	current, target, err := p.GetVersions(ctx)
-	if err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+		return err
 	}
 	if current < target {
 		return fmt.Errorf("schema at version %d, this build needs %d (run parley migrate)", current, target)
@@ -84,20 +80,36 @@ func (db *DB) MigrationsCurrent(ctx context.Context) error {
 // database's schema is at this build's version: neither older (not
 // migrated yet) nor newer (ErrSchemaNewer).
 func (db *DB) SchemaIsThisBuilds(ctx context.Context) error {
-	p, err := db.migrator(ctx, false)
-	if err != nil {
-		return fmt.Errorf("read migrations: %w", err)
-	}
-	current, target, err := p.GetVersions(ctx)
+	current, target, err := db.schemaVersions(ctx, nil)
 	switch {
 	case err != nil:
-		return fmt.Errorf("read schema version: %w", err)
+		return err
 	case current > target:
-		return fmt.Errorf("%w: the database's schema is at version %d, this build knows up to %d: use the newer build that migrated it", ErrSchemaNewer, current, target)
+		return schemaNewer(current, target)
 	case current < target:
 		return fmt.Errorf("the database's schema is at version %d, this build needs %d: start the server of this build, or run parley migrate, first (this command only reads)", current, target)
 	}
 	return nil
+}
+
+// schemaVersions reads the database's schema version and this build's,
+// through p (a new migrator without the lock when nil).
+func (db *DB) schemaVersions(ctx context.Context, p *goose.Provider) (current, target int64, err error) {
+	if p == nil {
+		if p, err = db.migrator(ctx, false); err != nil {
+			return 0, 0, fmt.Errorf("read migrations: %w", err)
+		}
+	}
+	if current, target, err = p.GetVersions(ctx); err != nil {
+		return 0, 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return current, target, nil
+}
+
+// schemaNewer is ErrSchemaNewer for a database at version current, past
+// this build's target.
+func schemaNewer(current, target int64) error {
+	return fmt.Errorf("%w: the database's schema is at version %d, this build knows up to %d: run the newer build that migrated it (or restore a backup taken before that upgrade)", ErrSchemaNewer, current, target)
 }
 
 // Some migrations differ by dialect (the search index: FTS5 on SQLite,

@@ -374,10 +374,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if current, target, err := p.GetVersions(ctx); err != nil {
-		return fmt.Errorf("migrate: read schema version: %w", err)
+	if current, target, err := db.schemaVersions(ctx, p); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	} else if current > target {
-		return fmt.Errorf("%w: the database's schema is at version %d, this build knows up to %d: run the newer build that migrated it (or restore a backup taken before that upgrade)", ErrSchemaNewer, current, target)
+		return schemaNewer(current, target)
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
