@@ -147,7 +147,7 @@ func (s *Service) WaitingForAnswer(ctx context.Context, a model.Agent, ids []str
 	if len(ids) == 0 {
 		return map[string]bool{}, nil
 	}
-	return s.db.Waiting(ctx, ids)
+	return s.db.Waiting(ctx, a.WorkspaceID, ids)
 }
 
 // UnreadConversations counts the workspace's open conversations with

@@ -332,26 +332,18 @@ func (s *Store) MarkEmailedReadByVisitor(ctx context.Context, conversationID, be
 	return ids, nil
 }
 
-// Waiting tells which of the conversations ids wait for an answer
-// (waitingAnswer).
-func (s *Store) Waiting(ctx context.Context, ids []string) (map[string]bool, error) {
+// Waiting tells which of a workspace's conversations ids wait for an
+// answer (waitingAnswer).
+func (s *Store) Waiting(ctx context.Context, workspaceID string, ids []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, chunk := range paddedChunks(ids) {
-		rows, err := s.query(ctx, `SELECT c.id FROM conversations c WHERE c.id IN (`+placeholders(len(chunk))+`) AND `+waitingAnswer, anys(chunk)...)
+		waiting, err := s.ids(ctx, `SELECT c.id FROM conversations c WHERE c.id IN (`+placeholders(len(chunk))+`) AND c.workspace_id = ? AND `+waitingAnswer,
+			append(anys(chunk), workspaceID)...)
 		if err != nil {
 			return nil, fmt.Errorf("read which of %d conversations wait: %w", len(ids), err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read which of %d conversations wait: %w", len(ids), err)
-			}
+		for _, id := range waiting {
 			out[id] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("read which of %d conversations wait: %w", len(ids), err)
 		}
 	}
 	return out, nil

@@ -98,7 +98,7 @@ func TestCountWaiting(t *testing.T) {
 			}
 			check(t, st.name+": waiting", n, st.want)
 			// The list's marker agrees, conversation by conversation.
-			w, err := db.Waiting(ctx, []string{a.ID, b.ID})
+			w, err := db.Waiting(ctx, ws.ID, []string{a.ID, b.ID})
 			if err != nil {
 				t.Fatal(err)
 			}
