@@ -63,7 +63,7 @@ func (s *Service) historyLine(c model.Conversation, text string) model.Message {
 // (wrote is "wrote again" or "answered by email"); nil when the message
 // did not reopen it.
 func (s *Service) reopenedLine(before, after model.Conversation, wrote string) *model.Message {
-	if before.Status != "closed" || after.Status == "closed" {
+	if !reopened(before, after) {
 		return nil
 	}
 	who := "The visitor"
@@ -72,6 +72,28 @@ func (s *Service) reopenedLine(before, after model.Conversation, wrote string) *
 	}
 	l := s.historyLine(after, who+" "+wrote+": the conversation is open again.")
 	return &l
+}
+
+// reopened reports whether a message took a conversation from before,
+// closed, to after, open again.
+func reopened(before, after model.Conversation) bool {
+	return before.Status == "closed" && after.Status != "closed"
+}
+
+// saveLine stores the history line l (nil: none) in the transaction.
+func saveLine(ctx context.Context, tx *store.Store, l *model.Message) error {
+	if l == nil {
+		return nil
+	}
+	return tx.CreateHistoryLine(ctx, *l)
+}
+
+// lineToAgents tells the agents of the history line l (nil: none), once
+// its transaction committed.
+func (s *Service) lineToAgents(workspaceID string, l *model.Message) {
+	if l != nil {
+		s.toAgents(workspaceID, realtime.MessageCreated, *l)
+	}
 }
 
 // assignmentText is the conversation's line for actor giving it to to

@@ -290,12 +290,12 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 		return msg, false, err
 	}
 	var (
-		conv     model.Conversation
-		reopened *model.Message // the line saying the message reopened the conversation
+		conv model.Conversation
+		line *model.Message // the line saying the message reopened the conversation
 	)
 	hooks := s.hooks()
 	err = s.db.InTx(ctx, func(tx *store.Store) error {
-		reopened = nil
+		line = nil
 		if old, err := tx.MessageByChannelID(ctx, in.WorkspaceID, in.MessageID); err == nil {
 			msg, duplicate = old, true
 			return nil
@@ -328,10 +328,9 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 		if conv, err = tx.Conversation(ctx, in.WorkspaceID, c.ID); err != nil {
 			return err
 		}
-		if reopened = s.reopenedLine(c, conv, "wrote again"); reopened != nil {
-			if err := tx.CreateHistoryLine(ctx, *reopened); err != nil {
-				return err
-			}
+		line = s.reopenedLine(c, conv, "wrote again")
+		if err := saveLine(ctx, tx, line); err != nil {
+			return err
 		}
 		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg)
 	})
@@ -348,9 +347,7 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 	}
 	hooks.done()
 	s.toAgents(in.WorkspaceID, realtime.MessageCreated, msg)
-	if reopened != nil {
-		s.toAgents(in.WorkspaceID, realtime.MessageCreated, *reopened)
-	}
+	s.lineToAgents(in.WorkspaceID, line)
 	s.toAgents(in.WorkspaceID, realtime.ConversationUpdated, conv)
 	s.eval.ConversationChanged(ctx, conv.ID)
 	return msg, false, nil

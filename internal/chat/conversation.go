@@ -194,7 +194,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		conv       model.Conversation
 		ws         *model.Workspace
 		unassigned bool           // before the message
-		reopened   *model.Message // the line saying the reply reopened the conversation
+		line       *model.Message // the line saying the reply reopened the conversation
 	)
 	hooks := s.hooks()
 	err = s.db.InTxThen(ctx, func(tx *store.Store) error {
@@ -240,13 +240,13 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 				return err
 			}
 		}
-		reopened = nil
-		if before.Status == "closed" && conv.Status != "closed" {
+		line = nil
+		if reopened(before, conv) {
 			l := s.historyLine(conv, a.Name+" reopened the conversation by replying.")
-			if err := tx.CreateHistoryLine(ctx, l); err != nil {
-				return err
-			}
-			reopened = &l
+			line = &l
+		}
+		if err := saveLine(ctx, tx, line); err != nil {
+			return err
 		}
 		if kind == model.KindReply && forward.SettlesWritten(s.db.Dialect(), conv) {
 			// Read with the conversation, by the writer, for the forwarding
@@ -260,9 +260,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		return s.emitNewMessage(ctx, hooks, tx, before, conv, false, msg)
 	}, func() {
 		s.toAgents(a.WorkspaceID, realtime.MessageCreated, msg)
-		if reopened != nil {
-			s.toAgents(a.WorkspaceID, realtime.MessageCreated, *reopened)
-		}
+		s.lineToAgents(a.WorkspaceID, line)
 		s.updatedAfter(a.WorkspaceID, conv, unassigned, a.ID)
 		if kind == model.KindReply && conv.Channel == model.ChannelWebsite {
 			s.pub.ToVisitor(conv.Visitor.ID, s.messageFrame(msg))
@@ -331,7 +329,7 @@ func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, 
 		}
 		l := s.historyLine(c, text)
 		line = &l
-		if err := tx.CreateHistoryLine(ctx, *line); err != nil {
+		if err := saveLine(ctx, tx, line); err != nil {
 			return err
 		}
 		return hooks.emit(ctx, tx, a.WorkspaceID, id, realtime.ConversationUpdated, c)
@@ -341,9 +339,7 @@ func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, 
 	}
 	hooks.done()
 	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
-	if line != nil {
-		s.toAgents(a.WorkspaceID, realtime.MessageCreated, *line)
-	}
+	s.lineToAgents(a.WorkspaceID, line)
 	return c, nil
 }
 

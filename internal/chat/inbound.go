@@ -166,15 +166,15 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		Author: model.Author{Kind: model.AuthorVisitor, ID: &c.Visitor.ID, Name: author},
 		Kind:   model.KindReply, Channel: model.MsgChannelEmail, Body: body, ClientID: &clientID, CreatedAt: now}
 	var (
-		notes    []model.Message
-		read     []string       // replies now read by the visitor
-		reopened *model.Message // the line saying the answer reopened the conversation
+		notes []model.Message
+		read  []string       // replies now read by the visitor
+		line  *model.Message // the line saying the answer reopened the conversation
 	)
 	duplicate := false
 	hooks := s.hooks()
 	var conv model.Conversation
 	err = s.db.InTx(ctx, func(tx *store.Store) error {
-		reopened = nil
+		line = nil
 		if _, err := tx.MessageByClientID(ctx, c.ID, clientID); err == nil {
 			duplicate = true
 			return nil
@@ -231,11 +231,9 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		if conv, err = tx.Conversation(ctx, c.WorkspaceID, c.ID); err != nil {
 			return err
 		}
-		if l := s.reopenedLine(c, conv, "answered by email"); l != nil {
-			if err := tx.CreateHistoryLine(ctx, *l); err != nil {
-				return err
-			}
-			reopened = l
+		line = s.reopenedLine(c, conv, "answered by email")
+		if err := saveLine(ctx, tx, line); err != nil {
+			return err
 		}
 		for _, m := range append([]model.Message{msg}, notes...) {
 			if err := hooks.emit(ctx, tx, c.WorkspaceID, c.ID, realtime.MessageCreated, m); err != nil {
@@ -260,9 +258,7 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 	for _, n := range notes {
 		s.toAgents(c.WorkspaceID, realtime.MessageCreated, n)
 	}
-	if reopened != nil {
-		s.toAgents(c.WorkspaceID, realtime.MessageCreated, *reopened)
-	}
+	s.lineToAgents(c.WorkspaceID, line)
 	s.toAgents(c.WorkspaceID, realtime.ConversationUpdated, conv)
 	s.readByVisitor(ctx, c.WorkspaceID, c.Visitor.ID, read)
 	s.eval.ConversationChanged(ctx, c.ID)

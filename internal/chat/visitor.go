@@ -227,12 +227,12 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		duplicate bool
 		conv      model.Conversation
 		learned   *model.Message
-		reopened  *model.Message // the line saying the message reopened the conversation
+		line      *model.Message // the line saying the message reopened the conversation
 		created   bool
 	)
 	hooks := s.hooks()
 	err = s.db.InTxThen(ctx, func(tx *store.Store) error {
-		reopened = nil
+		line = nil
 		// The visitor and the workspace are read in the transaction: on
 		// SQLite by the writer, whose cache is warm, and as of the write,
 		// so that the forwarding engine can start from them.
@@ -307,10 +307,9 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 				return err
 			}
 		}
-		if reopened = s.reopenedLine(c, conv, "wrote again"); reopened != nil {
-			if err := tx.CreateHistoryLine(ctx, *reopened); err != nil {
-				return err
-			}
+		line = s.reopenedLine(c, conv, "wrote again")
+		if err := saveLine(ctx, tx, line); err != nil {
+			return err
 		}
 		if forward.SettlesWritten(s.db.Dialect(), conv) {
 			if err := settleForwarding(ctx, tx, &conv, w); err != nil {
@@ -325,9 +324,7 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		s.pub.ToVisitor(v.ID, s.messageFrame(msg))
 		if !duplicate {
 			s.toAgents(w.ID, realtime.MessageCreated, msg)
-			if reopened != nil {
-				s.toAgents(w.ID, realtime.MessageCreated, *reopened)
-			}
+			s.lineToAgents(w.ID, line)
 			s.eval.ConversationWritten(conv, &w)
 		}
 	})
