@@ -38,10 +38,16 @@ func ownDomains(o Options) []string {
 	return ds
 }
 
-// EmailInMessage returns the first address a visitor's message holds that
-// could be the visitor's own (valid, not of the workspace's domains), or "".
-func (s *Service) EmailInMessage(body string) string {
-	return address.Find(body, s.ownDomains)
+// EmailInMessage returns the first address visitor v's message holds that
+// could be the visitor's own (valid, not of the workspace's mail domains
+// nor of the site v is on: "I wrote to hello@shop.example" on
+// shop.example names the shop), or "".
+func (s *Service) EmailInMessage(v model.Visitor, body string) string {
+	own := s.ownDomains
+	if d := siteDomain(v); d != "" {
+		own = append(own[:len(own):len(own)], d)
+	}
+	return address.Find(body, own)
 }
 
 // siteDomain is the registrable domain of the page the visitor is on
@@ -78,13 +84,7 @@ func (s *Service) learnEmail(ctx context.Context, tx *store.Store, v model.Visit
 	if v.HasEmail() {
 		return nil, nil
 	}
-	own := s.ownDomains
-	if d := siteDomain(v); d != "" {
-		// The site's own domain too: "I wrote to hello@shop.example" on
-		// shop.example names the shop, not the visitor.
-		own = append(own[:len(own):len(own)], d)
-	}
-	addr := address.Find(body, own)
+	addr := s.EmailInMessage(v, body)
 	if addr == "" {
 		return nil, nil
 	}

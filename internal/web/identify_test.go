@@ -69,3 +69,22 @@ func TestDashboardEmailFromConversation(t *testing.T) {
 		t.Errorf("%d offers after use, want 1 (the other address)", n)
 	}
 }
+
+// An address at the domain of the site the visitor is on is the shop's:
+// the dashboard offers only the visitor's own after it.
+func TestDashboardOffersNoAddressOfTheSite(t *testing.T) {
+	srv, _, b := setup(t)
+	var sess struct {
+		VisitorToken string `json:"visitor_token"`
+	}
+	srv.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": srv.Workspace.SiteKey, "page_url": "https://www.kettle.example/pots"}, http.StatusOK, &sess)
+	var m struct {
+		ConversationID string `json:"conversation_id"`
+	}
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "It's sam@visitor.test"}, http.StatusCreated, &m)
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "I wrote to hello@kettle.example"}, http.StatusCreated, nil)
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "or sam@work.example"}, http.StatusCreated, nil)
+	body := b.get("/dashboard/conversations/" + m.ConversationID).Body
+	mustContain(t, "conversation", body, `Use <bdi>sam@work.example</bdi>`)
+	mustNotContain(t, "conversation", body, `Use <bdi>hello@kettle.example</bdi>`)
+}

@@ -319,7 +319,7 @@ var clockTime = regexp.MustCompile(`\b\d\d:\d\d\b`)
 // conversationView builds the right-hand side: messages and visitor panel.
 // find returns the address a visitor's message holds (chat's
 // EmailInMessage).
-func conversationView(cv model.Conversation, msgs []model.Message, c clock, find func(string) string) *convView {
+func conversationView(cv model.Conversation, msgs []model.Message, c clock, find func(model.Visitor, string) string) *convView {
 	v := cv.Visitor
 	view := &convView{ID: cv.ID, Name: visitorName(v), Channel: cv.Channel, Status: cv.Status, Visitor: v, Assignee: cv.Assignee,
 		EmailStatus: v.EmailStatus, EmailStatusNote: emailStatusNote(v, c), Forwarding: cv.Forwarding}
@@ -382,7 +382,7 @@ func conversationView(cv model.Conversation, msgs []model.Message, c clock, find
 			mv.Undo = addr
 		}
 		if m.Author.Kind == model.AuthorVisitor && m.Channel == model.MsgChannelWidget && m.Kind == model.KindReply && cv.Channel == model.ChannelWebsite {
-			if addr := find(m.Body); addr != "" && (v.Email == nil || !strings.EqualFold(*v.Email, addr)) {
+			if addr := find(v, m.Body); addr != "" && (v.Email == nil || !strings.EqualFold(*v.Email, addr)) {
 				mv.Offer = addr
 			}
 		}
