@@ -172,7 +172,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, toRead bool)
 		// A real relay with the settings made for trying Parley out:
 		// visitors' emails would carry links and addresses that lead
 		// nowhere.
-		for _, w := range placeholderMail(cfg) {
+		for _, w := range cfg.LocalMail() {
 			log.Warn(w)
 		}
 	}
@@ -473,29 +473,4 @@ func forwardWorkers(d store.Dialect) int {
 		return 8
 	}
 	return 4
-}
-
-// placeholderMail names the mail settings still at values that only work
-// on the machine itself (localhost), which emails sent through a relay
-// would carry to visitors.
-func placeholderMail(cfg config.Config) []string {
-	local := func(host string) bool {
-		host = strings.ToLower(strings.TrimSuffix(host, "."))
-		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-			return true
-		}
-		ip := net.ParseIP(host)
-		return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
-	}
-	var out []string
-	if u, err := url.Parse(cfg.PublicURL); err == nil && local(u.Hostname()) {
-		out = append(out, "PARLEY_PUBLIC_URL is "+cfg.PublicURL+": the links in forwarded emails lead to the visitor's own machine; set it to the address visitors reach")
-	}
-	if _, domain, ok := strings.Cut(cfg.MailFrom, "@"); ok && local(domain) {
-		out = append(out, "PARLEY_MAIL_FROM is "+cfg.MailFrom+": relays and mailboxes refuse or bin mail from a localhost address; set it to an address of your domain")
-	}
-	if local(cfg.InboundDomain) {
-		out = append(out, "PARLEY_INBOUND_DOMAIN is "+cfg.InboundDomain+": visitors' answers to forwarded emails go nowhere; set it to a domain whose MX reaches Parley's inbound SMTP")
-	}
-	return out
 }

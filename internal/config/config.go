@@ -338,8 +338,37 @@ func localURL(addr string) string {
 	if err != nil || port == "" {
 		return "http://localhost:8080"
 	}
-	if ip, err := netip.ParseAddr(host); host == "" || host == "localhost" || (err == nil && (ip.IsLoopback() || ip.IsUnspecified())) {
+	if host == "" || loopback(host) {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// loopback reports whether host names this machine alone: localhost, or a
+// loopback or unspecified address.
+func loopback(host string) bool {
+	ip, err := netip.ParseAddr(host)
+	ip = ip.Unmap() // ::ffff:127.0.0.1 too
+	return host == "localhost" || (err == nil && (ip.IsLoopback() || ip.IsUnspecified()))
+}
+
+// LocalMail names the mail settings still at values that only work on the
+// machine itself (localhost), which emails sent through a relay would
+// carry to visitors.
+func (c Config) LocalMail() []string {
+	local := func(host string) bool {
+		host = strings.ToLower(strings.TrimSuffix(host, "."))
+		return loopback(host) || strings.HasSuffix(host, ".localhost")
+	}
+	var out []string
+	if u, err := url.Parse(c.PublicURL); err == nil && local(u.Hostname()) {
+		out = append(out, "PARLEY_PUBLIC_URL is "+c.PublicURL+": the links in forwarded emails lead to the visitor's own machine; set it to the address visitors reach")
+	}
+	if _, domain, ok := strings.Cut(c.MailFrom, "@"); ok && local(domain) {
+		out = append(out, "PARLEY_MAIL_FROM is "+c.MailFrom+": relays and mailboxes refuse or bin mail from a localhost address; set it to an address of your domain")
+	}
+	if local(c.InboundDomain) {
+		out = append(out, "PARLEY_INBOUND_DOMAIN is "+c.InboundDomain+": visitors' answers to forwarded emails go nowhere; set it to a domain whose MX reaches Parley's inbound SMTP")
+	}
+	return out
 }
