@@ -1125,7 +1125,7 @@
 
   // panelHeld: the visitor panel shows what a refresh would lose.
   const panelHeld = (el) => !!el.querySelector('[data-testid="visitor-error"]') ||
-    Array.from(el.querySelectorAll('.visitor-form input:not([type="hidden"])')).some((i) => i.value !== i.defaultValue);
+    Array.from(el.querySelectorAll('.visitor-form')).some(changed);
   const panel = D.getElementById('visitor-panel');
   if (panel) {
     panel.addEventListener('focusout', () => {
