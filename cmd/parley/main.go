@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case "dkim":
 			fmt.Fprintln(stdout, dkimUsage)
 		case "backup":
-			fmt.Fprintln(stdout, "usage: parley backup --out FILE")
+			fmt.Fprintln(stdout, backupUsage)
 		default:
 			fmt.Fprint(stdout, usage)
 		}
@@ -260,6 +260,8 @@ func selfCommand(arg0 string) string {
 	return arg0
 }
 
+const backupUsage = "usage: parley backup --out FILE"
+
 const workspaceUsage = `usage: parley workspace list
        parley workspace create --name N
        parley workspace rename --workspace W --name N`
@@ -359,7 +361,7 @@ func backup(ctx context.Context, cfg config.Config, args []string, stdout io.Wri
 		return err
 	}
 	if *out == "" {
-		return errors.New("usage: parley backup --out FILE")
+		return errors.New(backupUsage)
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
