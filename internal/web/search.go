@@ -100,8 +100,8 @@ func (s *Server) dashSearch(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	c := newClock(p.Workspace.Location())
 	p.Search.More, p.Search.Total = len(results) >= chat.MaxSearchLimit, len(results)
-	shown := map[string]int{} // rows of each conversation, by id: its last row's index and count
-	last := map[string]int{}
+	shown := map[string]int{} // rows shown of each conversation, by id
+	last := map[string]int{}  // the index of its last row
 	for _, res := range results {
 		id := res.Conversation.ID
 		if shown[id] == perConversation {
