@@ -78,16 +78,19 @@ func (s *Server) widgetWS(w http.ResponseWriter, r *http.Request) {
 	}
 	conn := realtime.NewConn(v.WorkspaceID, v.ID, "")
 	conn.TokenHash = chat.ConnectionTag(v)
-	s.serveConn(w, r, opts, conn, func(ctx context.Context) {
+	open := func(ctx context.Context) {
 		// The visitor's links may have been reset between the check above
 		// and the registration, when no revocation could find this
 		// connection yet: the hub remembers the reset and closes it.
 		n := s.hub.Register(conn)
 		s.svc.VisitorConnected(ctx, v, n)
-	}, func(ctx context.Context) {
+	}
+	closed := func(ctx context.Context) {
 		release()
 		s.svc.VisitorDisconnected(ctx, v.ID, s.hub.Unregister(conn))
-	}, func(ctx context.Context, raw []byte) { s.widgetFrame(ctx, v, conn, raw, addr) })
+	}
+	handle := func(ctx context.Context, raw []byte) { s.widgetFrame(ctx, v, conn, raw, addr) }
+	s.serveConn(w, r, opts, conn, open, closed, handle)
 }
 
 func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
@@ -161,14 +164,9 @@ func (s *Server) revalidateDashboards() {
 // stay with the connection for its whole life), writes happen on a
 // goroutine started when something is queued, and pings on a timer.
 func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions, conn *realtime.Conn, open, closed func(context.Context), handle func(context.Context, []byte)) {
-	s.connMu.Lock()
-	if s.ctx.Err() != nil {
-		s.connMu.Unlock()
-		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+	if !s.admit(w) {
 		return
 	}
-	s.wg.Add(1)
-	s.connMu.Unlock()
 	open(s.ctx)
 	// Widgets send and receive small frames: small buffers keep thousands
 	// of idle connections cheap.
@@ -183,50 +181,19 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websock
 	c.SetReadLimit(frameReadLimit)
 	// The ping's context is not the server's: cancelling that at shutdown
 	// would close the socket before the close frame.
-	var (
-		pingMu  sync.Mutex
-		pinger  *time.Timer
-		stopped bool
-	)
-	pingMu.Lock()
-	pinger = time.AfterFunc(s.opts.PingInterval, func() {
+	stopPing := pingEvery(s.opts.PingInterval, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.WriteTimeout)
-		err := c.Ping(ctx)
-		cancel()
-		if err != nil {
-			conn.Kill()
-			return
-		}
-		pingMu.Lock()
-		defer pingMu.Unlock()
-		if !stopped {
-			pinger.Reset(s.opts.PingInterval)
-		}
-	})
-	pingMu.Unlock()
-	stopPing := func() {
-		pingMu.Lock()
-		defer pingMu.Unlock()
-		stopped = true
-		pinger.Stop()
-	}
+		defer cancel()
+		return c.Ping(ctx)
+	}, conn.Kill)
 	// The socket alone is kept for the writes, not the guard: that holds
 	// the handshake's request and response, garbage once upgraded.
 	nc := g.nc
 	conn.Start(func(frame []byte) error {
 		return writeFrame(nc, c, frame, s.opts.WriteTimeout)
 	}, func() {
-		if conn.Revoked() {
-			// Policy violation: the dashboard goes to the login page
-			// instead of reconnecting with a token that no longer works.
-			_ = c.Close(websocket.StatusPolicyViolation, "session ended")
-			return
-		}
-		if s.ctx.Err() != nil {
-			_ = c.Close(websocket.StatusGoingAway, "server shutting down")
-			return
-		}
-		_ = c.Close(websocket.StatusTryAgainLater, "connection dropped: reconnect")
+		code, reason := s.closeReason(conn)
+		_ = c.Close(websocket.StatusCode(code), reason)
 	})
 	if s.ctx.Err() != nil {
 		// Shutdown began after this connection was counted but before it
@@ -244,25 +211,92 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websock
 				break
 			}
 			if typ != websocket.MessageText {
-				conn.Push(encodeFrame(errorFrame{Type: realtime.FrameError, Code: "bad_frame", Message: "frames are JSON text messages"}))
+				refuseBinary(conn)
 				continue
 			}
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				defer func() {
-					if v := recover(); v != nil {
-						s.log.Error("WebSocket frame handler panicked; closing the connection", "panic", v, "stack", string(debug.Stack()))
-						conn.Kill()
-					}
-				}()
-				handle(s.ctx, raw)
+				s.handleFrame(conn, handle, raw)
 			}()
 			<-done
 		}
 		closed(context.WithoutCancel(s.ctx))
 		_ = c.CloseNow()
 	}()
+}
+
+// admit counts a WebSocket about to open, so that Shutdown waits for it,
+// or refuses it when shutdown began. The caller calls s.wg.Done once the
+// connection is closed and told.
+func (s *Server) admit(w http.ResponseWriter) bool {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if s.ctx.Err() != nil {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// pingEvery pings every interval until the returned stop is called; a
+// failed ping kills the connection.
+func pingEvery(interval time.Duration, ping func() error, kill func()) (stop func()) {
+	var (
+		mu      sync.Mutex
+		t       *time.Timer
+		stopped bool
+	)
+	mu.Lock()
+	defer mu.Unlock()
+	t = time.AfterFunc(interval, func() {
+		if err := ping(); err != nil {
+			kill()
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			t.Reset(interval)
+		}
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
+}
+
+// closeReason is the close frame of a connection the hub gave up on.
+func (s *Server) closeReason(conn *realtime.Conn) (code int, reason string) {
+	switch {
+	case conn.Revoked():
+		// Policy violation: the dashboard goes to the login page instead
+		// of reconnecting with a token that no longer works.
+		return int(websocket.StatusPolicyViolation), "session ended"
+	case s.ctx.Err() != nil:
+		return int(websocket.StatusGoingAway), "server shutting down"
+	}
+	return int(websocket.StatusTryAgainLater), "connection dropped: reconnect"
+}
+
+// refuseBinary answers a binary frame: the protocol is JSON text.
+func refuseBinary(conn *realtime.Conn) {
+	conn.Push(encodeFrame(errorFrame{Type: realtime.FrameError, Code: "bad_frame", Message: "frames are JSON text messages"}))
+}
+
+// handleFrame runs handle on one frame; a panic closes the connection,
+// not the server.
+func (s *Server) handleFrame(conn *realtime.Conn, handle func(context.Context, []byte), raw []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("WebSocket frame handler panicked; closing the connection", "panic", v, "stack", string(debug.Stack()))
+			conn.Kill()
+		}
+	}()
+	handle(s.ctx, raw)
 }
 
 func encodeFrame(v any) []byte {
