@@ -20,7 +20,8 @@ const RequestIDHeader = "X-Request-Id"
 // logRequest serves r through next and writes one access-log line: the
 // method, the route pattern that matched (never the raw path, which may
 // hold tokens and ids), the status, the duration and the request id.
-// A WebSocket's line comes when it closes, with status 101.
+// A WebSocket's line has status 101; a dashboard's comes when it closes,
+// a widget's when its handshake is answered (see serveLoopConn).
 func (s *Server) logRequest(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	start := time.Now()
 	id := r.Header.Get(RequestIDHeader)
@@ -111,7 +112,12 @@ func (w *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !ok {
 		return nil, nil, errors.New("response writer cannot be hijacked")
 	}
-	return h.Hijack()
+	nc, brw, err := h.Hijack()
+	if err == nil && w.status == 0 {
+		// The connection leaves HTTP: an upgrade, whoever answers it.
+		w.status = http.StatusSwitchingProtocols
+	}
+	return nc, brw, err
 }
 
 // Unwrap lets http.ResponseController reach the connection's writer.

@@ -18,7 +18,7 @@ type session struct {
 	ContactFormRequired bool          `json:"contact_form_required"`
 }
 
-func newSession(t *testing.T, s *apptest.Server, siteKey, tok string) session {
+func newSession(t testing.TB, s *apptest.Server, siteKey, tok string) session {
 	t.Helper()
 	var out session
 	s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": siteKey, "visitor_token": tok}, http.StatusOK, &out)

@@ -89,6 +89,10 @@ type Server struct {
 	// connMu orders a new connection's wg.Add before Shutdown's cancel:
 	// a connection is either counted and closed, or refused.
 	connMu sync.Mutex
+	// loop serves the widgets' sockets once upgraded, started by the
+	// first (widgetLoop).
+	loopOnce sync.Once
+	loop     *loop
 
 	// patterns are the routes registered, in order (Routes).
 	patterns []string
@@ -183,6 +187,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 	}
+	s.stopLoop()
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -90,6 +90,10 @@ func (s *Server) widgetWS(w http.ResponseWriter, r *http.Request) {
 		s.svc.VisitorDisconnected(ctx, v.ID, s.hub.Unregister(conn))
 	}
 	handle := func(ctx context.Context, raw []byte) { s.widgetFrame(ctx, v, conn, raw, addr) }
+	if l := s.widgetLoop(); l != nil {
+		s.serveLoopConn(w, r, l, conn, open, closed, handle)
+		return
+	}
 	s.serveConn(w, r, opts, conn, open, closed, handle)
 }
 
@@ -156,10 +160,12 @@ func (s *Server) revalidateDashboards() {
 	}
 }
 
-// serveConn runs one WebSocket. The connection is registered before the
-// handshake completes, so a client that sees itself connected misses no
-// event. After the handshake the HTTP handler returns and one goroutine
-// per connection is left, blocked in Read: frames are handled on a
+// serveConn runs one WebSocket on a goroutine of its own: a dashboard's
+// (a widget's is served by the event loop; see serveLoopConn). The
+// connection is registered before the handshake completes, so a client
+// that sees itself connected misses no event. After the handshake the
+// HTTP handler returns and one goroutine per connection is left, blocked
+// in Read: frames are handled on a
 // goroutine of their own (database work grows a stack that would otherwise
 // stay with the connection for its whole life), writes happen on a
 // goroutine started when something is queued, and pings on a timer.

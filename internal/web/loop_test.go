@@ -1,0 +1,141 @@
+package web_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/apptest"
+)
+
+// An idle widget holds no goroutine: its socket waits in the event loop,
+// not in a goroutine blocked on a read, whose stack the collector would
+// scan at every cycle. The widgets here are raw sockets that hold no
+// goroutine of their own either, so the count is the server's.
+func TestIdleWidgetsHoldNoGoroutine(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_RATE_LIMITS": "off"})
+	const n = 200
+	tokens := widgetTokens(t, s, n)
+	before := settledGoroutines()
+	widgets := dialRawWidgets(t, s, tokens)
+	if held := settledGoroutines() - before; held > n/10 {
+		t.Errorf("%d idle widgets hold %d goroutines, want none a widget", n, held)
+	}
+
+	// Idle, not dead: an agent coming online reaches every widget.
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	for i, w := range widgets {
+		if !w.readUntil(t, `"type":"agents"`) {
+			t.Fatalf("widget %d never got the agents frame", i)
+		}
+	}
+}
+
+// widgetTokens makes n visitors and returns their tokens.
+func widgetTokens(t testing.TB, s *apptest.Server, n int) []string {
+	tokens := make([]string, n)
+	for i := range tokens {
+		tokens[i] = newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
+	}
+	return tokens
+}
+
+// dialRawWidgets opens a raw widget socket for each token and waits until
+// the hub holds them all.
+func dialRawWidgets(t testing.TB, s *apptest.Server, tokens []string) []*rawWidget {
+	t.Helper()
+	widgets := make([]*rawWidget, len(tokens))
+	for i, tok := range tokens {
+		widgets[i] = dialRawWidget(t, s.URL, tok)
+	}
+	apptest.Eventually(t, 30*time.Second, fmt.Sprint(len(tokens), " widgets registered"), func() bool {
+		w, _ := s.App.Hub.Counts()
+		return w == len(tokens)
+	})
+	return widgets
+}
+
+// settledGoroutines is the number of goroutines once the short-lived ones
+// (handshakes, writers with nothing left to write) have ended.
+func settledGoroutines() int {
+	n := runtime.NumGoroutine()
+	for range 50 {
+		time.Sleep(20 * time.Millisecond)
+		m := runtime.NumGoroutine()
+		if m == n {
+			return n
+		}
+		n = m
+	}
+	return n
+}
+
+// rawWidget is a widget's WebSocket made by hand over a TCP socket: no
+// goroutine reads it until the test does.
+type rawWidget struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dialRawWidget(t testing.TB, base, token string) *rawWidget {
+	t.Helper()
+	host := strings.TrimPrefix(base, "http://")
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	fmt.Fprintf(conn, "GET /api/widget/v1/ws?visitor_token=%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", token, host)
+	r := bufio.NewReaderSize(conn, 256)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("read the handshake's answer: %v", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake answered %s", resp.Status)
+	}
+	return &rawWidget{conn: conn, r: r}
+}
+
+// readUntil reads server frames (unmasked, text or control) until one
+// holds want, for up to five seconds.
+func (w *rawWidget) readUntil(t *testing.T, want string) bool {
+	t.Helper()
+	_ = w.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(w.r, h[:]); err != nil {
+			t.Logf("read a frame: %v", err)
+			return false
+		}
+		size := int(h[1] & 0x7f)
+		switch size {
+		case 126:
+			var ext [2]byte
+			if _, err := io.ReadFull(w.r, ext[:]); err != nil {
+				return false
+			}
+			size = int(ext[0])<<8 | int(ext[1])
+		case 127:
+			t.Logf("a frame of more than 64 KiB")
+			return false
+		}
+		payload := make([]byte, size)
+		if _, err := io.ReadFull(w.r, payload); err != nil {
+			return false
+		}
+		if bytes.Contains(payload, []byte(want)) {
+			return true
+		}
+	}
+}
