@@ -187,9 +187,9 @@ func TestWidgetUnknownSiteKey(t *testing.T) {
 // character counter above the reply box leaves readable, on a phone and
 // on a laptop.
 func TestWidgetOverlongMessageReadable(t *testing.T) {
-	srv := startParley(t)
-	admin := srv.AddAgent("ada@example.com", "Ada")
-	srv.Do("PUT", "/api/v1/me/status", admin.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	// Ada online for the whole test: the two tabs take longer than the
+	// two seconds an agent without a dashboard stays present by default.
+	srv, _ := startWithAgentOnline(t)
 	for _, v := range []viewport{phone, desktop} {
 		t.Run(v.name, func(t *testing.T) {
 			visitor := newTab(t, "visitor")
