@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -36,21 +37,60 @@ const maxWidgetBacklog = 256 << 10
 type loop struct {
 	engine   *nbhttp.Engine
 	upgrader *nbws.Upgrader
+	// pending holds the sockets being upgraded, by the client's address:
+	// nbio reads a socket as soon as it has it, before the handler could
+	// attach the socket's state, and a quick client's first frame (or its
+	// close) can come then.
+	pending sync.Map // string → *loopSocket
 }
 
 // loopSocket is what a widget's socket callbacks need.
 type loopSocket struct {
 	conn   *realtime.Conn
 	handle func(context.Context, []byte)
-	once   sync.Once
+	// ready is closed once the handler set the socket up, or gave up on
+	// it (finish is then nil: the handler cleaned up itself).
+	ready  chan struct{}
 	finish func()
+	once   sync.Once
 }
 
 // ended runs the socket's end once, whether nbio or the handler saw it
-// first.
+// first, and not before the handler is done setting it up.
 func (ls *loopSocket) ended() {
+	<-ls.ready
 	ls.conn.Kill()
-	ls.once.Do(ls.finish)
+	if ls.finish != nil {
+		ls.once.Do(ls.finish)
+	}
+}
+
+// set waits until the handler set the socket up, within the handshake's
+// bound, and reports whether it did.
+func (ls *loopSocket) set() bool {
+	select {
+	case <-ls.ready:
+	default:
+		t := time.NewTimer(handshakeTimeout)
+		defer t.Stop()
+		select {
+		case <-ls.ready:
+		case <-t.C:
+			return false
+		}
+	}
+	return ls.finish != nil
+}
+
+// socket is the state of c, attached or still pending.
+func (l *loop) socket(c *nbws.Conn) *loopSocket {
+	if ls, ok := c.Session().(*loopSocket); ok {
+		return ls
+	}
+	if v, ok := l.pending.Load(c.RemoteAddr().String()); ok {
+		return v.(*loopSocket)
+	}
+	return nil
 }
 
 // startLoop starts the widgets' event loop: one poller per processor.
@@ -80,13 +120,14 @@ func (s *Server) startLoop() (*loop, error) {
 	// A widget answers each ping within the write timeout: nothing at
 	// all from it for an interval and a timeout means it is gone.
 	u.KeepaliveTime = s.opts.PingInterval + s.opts.WriteTimeout
+	l := &loop{engine: e, upgrader: u}
 	u.OnMessage(func(c *nbws.Conn, typ nbws.MessageType, raw []byte) {
-		// A frame sent right behind the handshake can come before the
-		// handler set the session; it waits for it, within a bound.
-		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
-		ls, ok := c.SessionWithContext(ctx).(*loopSocket)
-		cancel()
-		if !ok {
+		ls := l.socket(c)
+		if ls == nil {
+			_ = c.Close()
+			return
+		}
+		if !ls.set() {
 			_ = c.Close()
 			return
 		}
@@ -97,13 +138,18 @@ func (s *Server) startLoop() (*loop, error) {
 		s.handleFrame(ls.conn, ls.handle, raw)
 	})
 	u.OnClose(func(c *nbws.Conn, _ error) {
-		// No session yet: serveLoopConn finds the socket closed when it
-		// sets it.
-		if ls, ok := c.Session().(*loopSocket); ok {
+		ls := l.socket(c)
+		if ls == nil {
+			return
+		}
+		select {
+		case <-ls.ready:
 			ls.ended()
+		default:
+			go ls.ended() // the handler is still setting it up
 		}
 	})
-	return &loop{engine: e, upgrader: u}, nil
+	return l, nil
 }
 
 // widgetLoop is the widgets' event loop, started with the first widget;
@@ -122,10 +168,24 @@ func (s *Server) widgetLoop() *loop {
 }
 
 // stopLoop stops the widgets' event loop, once their sockets are closed.
+// It waits a second at most: a poller of nbio's that had not yet begun
+// its loop when told to stop misses the word and waits for ever (seen
+// when a server stops right after its first widget), and a process that
+// stops does not need it back.
 func (s *Server) stopLoop() {
 	s.loopOnce.Do(func() {}) // none may start now
-	if s.loop != nil {
+	if s.loop == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
 		s.loop.engine.Stop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		s.log.Warn("the widgets' event loop did not stop within a second; left behind")
 	}
 }
 
@@ -134,13 +194,36 @@ func (s *Server) stopLoop() {
 // the wrapper to close once nbio is done with the socket.
 type rawSocket struct {
 	http.ResponseWriter
-	guarded *guardedConn
+	guarded  *guardedConn
+	hijacked bool
+}
+
+// WriteHeader and Write do nothing once the socket is taken: nbio answers
+// a failure after the hijack with an HTTP error nobody can write then.
+func (w *rawSocket) WriteHeader(status int) {
+	if !w.hijacked {
+		w.ResponseWriter.WriteHeader(status)
+	}
+}
+
+func (w *rawSocket) Write(b []byte) (int, error) {
+	if w.hijacked {
+		return 0, http.ErrHijacked
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 func (w *rawSocket) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nc, brw, err
+	}
+	w.hijacked = true
+	if brw.Reader.Buffered() > 0 {
+		// Frames sent before the handshake's answer: net/http read them,
+		// and nbio would never see them.
+		_ = nc.Close()
+		return nil, nil, errors.New("WebSocket frames sent before the handshake was answered")
 	}
 	_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	if gc, ok := nc.(*guardedConn); ok {
@@ -157,6 +240,10 @@ func (s *Server) serveLoopConn(w http.ResponseWriter, r *http.Request, l *loop, 
 		return
 	}
 	open(s.ctx)
+	ls := &loopSocket{conn: conn, handle: handle, ready: make(chan struct{})}
+	l.pending.Store(r.RemoteAddr, ls)
+	defer l.pending.Delete(r.RemoteAddr)
+	defer close(ls.ready)
 	rw := &rawSocket{ResponseWriter: w}
 	c, err := l.upgrader.Upgrade(rw, r, nil)
 	// The guard's wrapper alone is kept, not rw: that holds the
@@ -177,21 +264,15 @@ func (s *Server) serveLoopConn(w http.ResponseWriter, r *http.Request, l *loop, 
 		return c.WriteMessage(typ, frame)
 	}
 	stopPing := pingEvery(s.opts.PingInterval, func() error { return write(nbws.PingMessage, nil) }, conn.Kill)
-	ls := &loopSocket{conn: conn, handle: handle, finish: func() {
+	ls.finish = func() {
 		stopPing()
 		if gc != nil {
 			_ = gc.Close() // its descriptor is nbio's copy's now: this counts it closed
 		}
 		closed(context.WithoutCancel(s.ctx))
 		s.wg.Done()
-	}}
-	c.SetSession(ls)
-	if nc, ok := c.Conn.(interface{ IsClosed() (bool, error) }); ok {
-		if gone, _ := nc.IsClosed(); gone {
-			ls.ended()
-			return
-		}
 	}
+	c.SetSession(ls)
 	// The handshake's deadline, set on the socket net/http had, is not
 	// nbio's: nothing from the widget for the keepalive time closes it
 	// (nbio counts from each frame, so the first count starts here).

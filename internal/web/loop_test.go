@@ -63,6 +63,57 @@ func dialRawWidgets(t testing.TB, s *apptest.Server, tokens []string) []*rawWidg
 	return widgets
 }
 
+// A widget may send its first frame the moment it reads the handshake's
+// answer, before the server attached the socket's state: the frame is
+// answered, not taken for a stranger's.
+func TestFirstFrameRightAfterTheHandshake(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_RATE_LIMITS": "off"})
+	for i, tok := range widgetTokens(t, s, 50) {
+		w := dialRawWidget(t, s.URL, tok)
+		w.send(t, `{"type":"shout"}`)
+		if !w.readUntil(t, `"code":"bad_frame"`) {
+			t.Fatalf("widget %d: no answer to a frame sent at once", i)
+		}
+		_ = w.conn.Close()
+	}
+}
+
+// Frames sent with the handshake's request, before its answer, are
+// refused with the connection: the HTTP server would have read them.
+func TestFramesBeforeTheHandshakeAnswer(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_RATE_LIMITS": "off"})
+	tok := widgetTokens(t, s, 1)[0]
+	host := strings.TrimPrefix(s.URL, "http://")
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /api/widget/v1/ws?visitor_token=%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n%s", tok, host, clientFrame(`{"type":"activity"}`))
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, err := io.ReadAll(conn); len(b) > 0 && bytes.Contains(b, []byte("101 Switching")) {
+		t.Fatalf("the upgrade was answered (%v): %q", err, b)
+	}
+	apptest.Eventually(t, 5*time.Second, "no widget left in the hub", func() bool {
+		w, _ := s.App.Hub.Counts()
+		return w == 0
+	})
+}
+
+// clientFrame is a client's text frame of a short payload, masked with a
+// zero key (which leaves the payload as it is).
+func clientFrame(payload string) []byte {
+	return append([]byte{0x81, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...)
+}
+
+func (w *rawWidget) send(t testing.TB, payload string) {
+	t.Helper()
+	if _, err := w.conn.Write(clientFrame(payload)); err != nil {
+		t.Fatalf("send a frame: %v", err)
+	}
+}
+
 // settledGoroutines is the number of goroutines once the short-lived ones
 // (handshakes, writers with nothing left to write) have ended.
 func settledGoroutines() int {
