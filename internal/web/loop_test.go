@@ -89,8 +89,7 @@ func TestFramesBeforeTheHandshakeAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "GET /api/widget/v1/ws?visitor_token=%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n%s", tok, host, clientFrame(`{"type":"activity"}`))
+	fmt.Fprintf(conn, "%s%s", upgradeRequest(host, tok), clientFrame(`{"type":"activity"}`))
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if b, err := io.ReadAll(conn); len(b) > 0 && bytes.Contains(b, []byte("101 Switching")) {
 		t.Fatalf("the upgrade was answered (%v): %q", err, b)
@@ -99,6 +98,12 @@ func TestFramesBeforeTheHandshakeAnswer(t *testing.T) {
 		w, _ := s.App.Hub.Counts()
 		return w == 0
 	})
+}
+
+// upgradeRequest is a widget's WebSocket handshake request to host.
+func upgradeRequest(host, token string) string {
+	return fmt.Sprintf("GET /api/widget/v1/ws?visitor_token=%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", token, host)
 }
 
 // clientFrame is a client's text frame of a short payload, masked with a
@@ -144,8 +149,7 @@ func dialRawWidget(t testing.TB, base, token string) *rawWidget {
 		t.Fatalf("dial: %v", err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	fmt.Fprintf(conn, "GET /api/widget/v1/ws?visitor_token=%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", token, host)
+	fmt.Fprint(conn, upgradeRequest(host, token))
 	r := bufio.NewReaderSize(conn, 256)
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	resp, err := http.ReadResponse(r, nil)
