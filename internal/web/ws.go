@@ -165,10 +165,10 @@ func (s *Server) revalidateDashboards() {
 // connection is registered before the handshake completes, so a client
 // that sees itself connected misses no event. After the handshake the
 // HTTP handler returns and one goroutine per connection is left, blocked
-// in Read: frames are handled on a
-// goroutine of their own (database work grows a stack that would otherwise
-// stay with the connection for its whole life), writes happen on a
-// goroutine started when something is queued, and pings on a timer.
+// in Read: frames are handled on a goroutine of their own (database work
+// grows a stack that would otherwise stay with the connection for its
+// whole life), writes happen on a goroutine started when something is
+// queued, and pings on a timer.
 func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions, conn *realtime.Conn, open, closed func(context.Context), handle func(context.Context, []byte)) {
 	if !s.admit(w) {
 		return
