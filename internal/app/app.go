@@ -355,11 +355,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if a.DB.Dialect() == store.SQLite {
 		// One node: no email is in flight after a restart.
-		if err := a.DB.ReleaseEmailLeases(ctx, time.Now()); err != nil {
-			return err
-		}
-		if err := a.DB.ReleaseWebhookLeases(ctx, time.Now()); err != nil {
-			return err
+		for _, release := range []func(context.Context, time.Time) error{a.DB.ReleaseEmailLeases, a.DB.ReleaseWebhookLeases} {
+			if err := release(ctx, time.Now()); err != nil {
+				if ctx.Err() != nil {
+					return nil // stopped while starting
+				}
+				return err
+			}
 		}
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
