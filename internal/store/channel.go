@@ -418,11 +418,7 @@ func (s *Store) ReleaseChannelLeases(ctx context.Context, now time.Time) error {
 // conversations, written since since, that never got a delivery status (the
 // process stopped between storing the reply and queueing it).
 func (s *Store) UnsentChannelReplies(ctx context.Context, since time.Time) ([]model.Message, error) {
-	rows, err := s.query(ctx, `SELECT `+prefixed("m.", messageColumns)+`, `+prefixed("m.", channelMessageColumns)+`
-		FROM messages m JOIN conversations c ON c.id = m.conversation_id
-		WHERE m.kind = 'reply' AND m.author_kind = 'agent' AND m.channel_status IS NULL AND m.created_at >= ?
-			AND c.channel IN ('messenger', 'instagram')
-		ORDER BY m.id`, micros(since))
+	rows, err := s.query(ctx, unsentChannelRepliesQuery, micros(since))
 	if err != nil {
 		return nil, fmt.Errorf("list unsent channel replies: %w", err)
 	}
@@ -437,6 +433,17 @@ func (s *Store) UnsentChannelReplies(ctx context.Context, since time.Time) ([]mo
 	}
 	return out, rows.Err()
 }
+
+// unsentChannelRepliesQuery starts from the Messenger and Instagram
+// conversations (CROSS JOIN keeps SQLite's join in that order; PostgreSQL
+// plans it as any join): SQLite without statistics, as Parley runs it,
+// otherwise read every message of every channel in the order of their
+// ids, to spare a sort, at each start (a second at a million messages).
+var unsentChannelRepliesQuery = `SELECT ` + prefixed("m.", messageColumns) + `, ` + prefixed("m.", channelMessageColumns) + `
+	FROM conversations c CROSS JOIN messages m
+	WHERE m.conversation_id = c.id AND c.channel IN ('messenger', 'instagram')
+		AND m.kind = 'reply' AND m.author_kind = 'agent' AND m.channel_status IS NULL AND m.created_at >= ?
+	ORDER BY m.id`
 
 // prefixed qualifies a comma-separated column list with a table alias.
 func prefixed(alias, columns string) string {

@@ -20,6 +20,32 @@ func TestConversationsByIDLooksUpIDs(t *testing.T) {
 	}
 }
 
+// Which conversations of a list wait for an answer is one lookup by id
+// each, without statistics (SQLite had walked the workspace's
+// conversations_unread index, looking for an answer in every one of them),
+// and the replies left unsent to Messenger and Instagram are read from
+// those conversations (SQLite had read every message to spare a sort).
+func TestListAndStartQueriesStartFromTheirRows(t *testing.T) {
+	db := openMigrated(t)
+	ids := make([]any, 50)
+	for i := range ids {
+		ids[i] = "id"
+	}
+	for _, tt := range []struct {
+		name, q string
+		args    []any
+		want    string
+	}{
+		{"waiting", waitingQuery(len(ids)), ids, "SEARCH c USING INDEX sqlite_autoindex_conversations_1 (id=?)"},
+		{"unsent channel replies", unsentChannelRepliesQuery, []any{0}, "SCAN c USING INDEX conversations_channel_person"},
+	} {
+		plan := queryPlan(t, db, tt.q, tt.args...)
+		if len(plan) == 0 || !strings.HasPrefix(plan[0], tt.want) {
+			t.Errorf("%s: plan:\n%s\nwant it to start with %q", tt.name, strings.Join(plan, "\n"), tt.want)
+		}
+	}
+}
+
 // The index of the visitors online lists only them (a partial index): a
 // new visitor writes no entry into it, an opening one and a leave one
 // entry each, and the queries of the visitors online still read it.

@@ -63,7 +63,8 @@ func TestCountWaiting(t *testing.T) {
 		a := newConversation(t, db, newVisitor(t, db, ws.ID, nil), model.ChannelWebsite, base)
 		b := newConversation(t, db, newVisitor(t, db, ws.ID, nil), model.ChannelWebsite, base)
 		other := newWorkspace(t, db, "Other", base)
-		newMessage(t, db, newConversation(t, db, newVisitor(t, db, other.ID, nil), model.ChannelWebsite, base), model.AuthorVisitor, model.KindReply, "x")
+		elsewhere := newConversation(t, db, newVisitor(t, db, other.ID, nil), model.ChannelWebsite, base)
+		newMessage(t, db, elsewhere, model.AuthorVisitor, model.KindReply, "x")
 		steps := []struct {
 			name string
 			do   func() error
@@ -97,12 +98,17 @@ func TestCountWaiting(t *testing.T) {
 				t.Fatal(err)
 			}
 			check(t, st.name+": waiting", n, st.want)
-			// The list's marker agrees, conversation by conversation.
-			w, err := db.Waiting(ctx, ws.ID, []string{a.ID, b.ID})
+			// The list's marker agrees, conversation by conversation, and
+			// another workspace's conversation (waiting) is not this
+			// workspace's to mark.
+			w, err := db.Waiting(ctx, ws.ID, []string{a.ID, b.ID, elsewhere.ID})
 			if err != nil {
 				t.Fatal(err)
 			}
 			check(t, st.name+": waiting of the list", len(w), st.want)
+			if w, err = db.Waiting(ctx, other.ID, []string{a.ID, b.ID}); err != nil || len(w) != 0 {
+				t.Errorf("%s: another workspace's list marks %v (%v), want none", st.name, w, err)
+			}
 		}
 	})
 }
