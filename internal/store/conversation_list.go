@@ -170,13 +170,20 @@ func (s *Store) CountConversations(ctx context.Context, workspaceID, status, age
 	fq, fargs := f.where()
 	args := append([]any{agentID, workspaceID}, fargs...)
 	var n ConversationCounts
-	err := s.queryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN c.assignee_id = ? THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END), 0), COUNT(*)
-		FROM conversations c WHERE c.workspace_id = ?`+fq, args...).Scan(&n.Mine, &n.Unassigned, &n.All)
+	err := s.queryRow(ctx, countConversationsQuery(fq), args...).Scan(&n.Mine, &n.Unassigned, &n.All)
 	if err != nil {
 		return n, fmt.Errorf("count conversations: %w", err)
 	}
 	return n, nil
+}
+
+// countConversationsQuery counts a workspace's conversations mine (the
+// first argument: the agent), unassigned and in all, with the filter fq;
+// it reads the index conversations_counts alone.
+func countConversationsQuery(fq string) string {
+	return `SELECT COALESCE(SUM(CASE WHEN c.assignee_id = ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END), 0), COUNT(*)
+		FROM conversations c WHERE c.workspace_id = ?` + fq
 }
 
 // bumpActivity makes m its conversation's newest activity, and its newest

@@ -46,6 +46,28 @@ func TestListAndStartQueriesStartFromTheirRows(t *testing.T) {
 	}
 }
 
+// The dashboard's counts read one index alone, for each status, without
+// statistics; the list's pages still walk the index of activity, newest
+// first, whatever the filter (the counts' index must not take its place).
+func TestCountsReadTheirIndexAlone(t *testing.T) {
+	db := openMigrated(t)
+	for _, status := range []string{"open", "closed", "all"} {
+		fq, fargs := ConversationFilter{Status: status}.where()
+		plan := strings.Join(queryPlan(t, db, countConversationsQuery(fq), append([]any{"agent", "ws"}, fargs...)...), "\n")
+		if !strings.Contains(plan, "COVERING INDEX conversations_counts") {
+			t.Errorf("counts of %s: plan:\n%s\nwant the index conversations_counts alone", status, plan)
+		}
+	}
+	for _, f := range []ConversationFilter{{Status: "open"}, {Status: "open", Assignee: "agent"}, {Status: "all", Assignee: "none"}, {Status: "closed", Assignee: "agent"}} {
+		fq, fargs := f.where()
+		q := `SELECT c.id FROM conversations c WHERE c.workspace_id = ? AND c.activity_id <= ?` + fq + ` ORDER BY c.activity_id DESC LIMIT 50`
+		plan := strings.Join(queryPlan(t, db, q, append([]any{"ws", "snapshot"}, fargs...)...), "\n")
+		if !strings.Contains(plan, "INDEX conversations_activity") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("page of %+v: plan:\n%s\nwant the index conversations_activity walked in order", f, plan)
+		}
+	}
+}
+
 // The index of the visitors online lists only them (a partial index): a
 // new visitor writes no entry into it, an opening one and a leave one
 // entry each, and the queries of the visitors online still read it.
