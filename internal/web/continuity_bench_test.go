@@ -65,7 +65,6 @@ func seedContinuity(ctx context.Context, db *sql.DB) error {
 			SELECT workspace_id, LOWER(email), 'bench-' || id, 'unsubscribed', 'unsubscribe', created_at + 24*` + h + `, created_at
 			FROM visitors WHERE email IS NOT NULL AND created_at % 20 = 0
 			ON CONFLICT DO NOTHING`,
-		`ANALYZE`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return err
