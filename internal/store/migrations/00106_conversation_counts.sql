@@ -3,7 +3,7 @@
 -- assignee within it, on every page. Through the index of assignees
 -- (workspace_id, assignee_id), or the one SQLite picked without statistics
 -- (as Parley runs it), each counted conversation was a lookup of its row:
--- 25 ms a page at 20,000 conversations. This one holds the three columns
+-- 27-30 ms a page at 20,000 conversations. This one holds the three columns
 -- counted, in the order they are filtered: a count reads the index alone.
 -- It also serves what the index of assignees did (a workspace's
 -- conversations of an agent), which it replaces: a conversation keeps as
