@@ -123,11 +123,7 @@ func (s *Server) startLoop() (*loop, error) {
 	l := &loop{engine: e, upgrader: u}
 	u.OnMessage(func(c *nbws.Conn, typ nbws.MessageType, raw []byte) {
 		ls := l.socket(c)
-		if ls == nil {
-			_ = c.Close()
-			return
-		}
-		if !ls.set() {
+		if ls == nil || !ls.set() {
 			_ = c.Close()
 			return
 		}
@@ -249,12 +245,18 @@ func (s *Server) serveLoopConn(w http.ResponseWriter, r *http.Request, l *loop, 
 	// The guard's wrapper alone is kept, not rw: that holds the
 	// handshake's request and net/http's buffers, garbage once upgraded.
 	gc := rw.guarded
-	if err != nil {
+	// end releases the socket: the guard's wrapper is closed (its
+	// descriptor is nbio's copy's once upgraded: this counts it closed),
+	// the connection told closed and no longer counted.
+	end := func() {
 		if gc != nil {
 			_ = gc.Close()
 		}
 		closed(context.WithoutCancel(s.ctx))
 		s.wg.Done()
+	}
+	if err != nil {
+		end()
 		return
 	}
 	// Every write is bounded by the write timeout: the deadline is lifted
@@ -266,11 +268,7 @@ func (s *Server) serveLoopConn(w http.ResponseWriter, r *http.Request, l *loop, 
 	stopPing := pingEvery(s.opts.PingInterval, func() error { return write(nbws.PingMessage, nil) }, conn.Kill)
 	ls.finish = func() {
 		stopPing()
-		if gc != nil {
-			_ = gc.Close() // its descriptor is nbio's copy's now: this counts it closed
-		}
-		closed(context.WithoutCancel(s.ctx))
-		s.wg.Done()
+		end()
 	}
 	c.SetSession(ls)
 	// The handshake's deadline, set on the socket net/http had, is not
