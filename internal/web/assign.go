@@ -1,7 +1,11 @@
 package web
 
 import (
+	"bytes"
+	"fmt"
+	"html/template"
 	"net/http"
+	"strings"
 
 	"github.com/parleychat/parley/internal/model"
 )
@@ -51,15 +55,63 @@ func (s *Server) dashAssign(w http.ResponseWriter, r *http.Request, sess *sessio
 type assignView struct {
 	ID, Current, From  string
 	CSRF, Filter, View string
-	Me                 string
-	Agents             []model.AssignableAgent
+	opts               *assignOptions
 }
 
 // assignForm builds an assign menu for a conversation of the page; from is
 // "list" or "conversation", where the form goes back to.
 func assignForm(p *page, id, current, from string) assignView {
-	return assignView{ID: id, Current: current, From: from, CSRF: p.CSRF, Filter: p.Filter, View: p.View,
-		Me: p.Agent.ID, Agents: p.Assignees}
+	if p.assignOpts == nil {
+		p.assignOpts = &assignOptions{agents: p.Assignees, me: p.Agent.ID}
+	}
+	return assignView{ID: id, Current: current, From: from, CSRF: p.CSRF, Filter: p.Filter, View: p.View, opts: p.assignOpts}
+}
+
+// assignOptions are a page's agents as options of its assign menus. The
+// list has a menu a row, each with an option an agent: executing the
+// option's template 50 times for each agent was most of the page's time,
+// so each agent's option is rendered once a page, selected and not.
+type assignOptions struct {
+	agents          []model.AssignableAgent
+	me              string
+	plain, selected []template.HTML // by agent, rendered on first use
+}
+
+// Options are the menu's agents, the current assignee's selected.
+func (v assignView) Options() (template.HTML, error) {
+	o := v.opts
+	if o.plain == nil {
+		o.plain, o.selected = make([]template.HTML, len(o.agents)), make([]template.HTML, len(o.agents))
+		var buf bytes.Buffer
+		for i, a := range o.agents {
+			for _, sel := range []bool{false, true} {
+				buf.Reset()
+				data := struct {
+					model.AssignableAgent
+					Selected, Me bool
+				}{a, sel, a.ID == o.me}
+				if err := dashTemplates.ExecuteTemplate(&buf, "assign-option", data); err != nil {
+					o.plain = nil
+					return "", fmt.Errorf("render assign option: %w", err)
+				}
+				if sel {
+					o.selected[i] = template.HTML(buf.String())
+				} else {
+					o.plain[i] = template.HTML(buf.String())
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	for i, a := range o.agents {
+		b.WriteString("\n    ")
+		if a.ID == v.Current {
+			b.WriteString(string(o.selected[i]))
+		} else {
+			b.WriteString(string(o.plain[i]))
+		}
+	}
+	return template.HTML(b.String()), nil // each option escaped by html/template
 }
 
 func assigneeID(a *model.Assignee) string {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
+	"golang.org/x/net/html"
 )
 
 // visitorWrote makes a visitor who wrote body; it returns the
@@ -370,4 +372,136 @@ func TestListPagingWhileConversationsMove(t *testing.T) {
 			t.Errorf("first conversation %s, want the one answered last %s", l.Conversations[0].ID, all[n/2])
 		}
 	})
+}
+
+// Every row of the list carries an assign menu with an option an agent
+// (rendered once a page and shared by the rows): each row's menu selects
+// its own assignee, marks the agent viewing the page and the offline ones,
+// and escapes the names.
+func TestAssignMenusOfTheList(t *testing.T) {
+	s, ada, b := setup(t)
+	online(t, s, ada)
+	ben := s.AddAgent("ben@example.com", `Ben <b> & "Co"`)
+	cy := s.AddAgent("cy@example.com", "Cy")
+	online(t, s, cy)
+	benConv, cyConv, nobodyConv := visitorWrote(t, s, "one"), visitorWrote(t, s, "two"), visitorWrote(t, s, "three")
+	s.Do("PUT", "/api/v1/conversations/"+benConv+"/assignee", ada.Token, map[string]string{"agent_id": ben.ID}, http.StatusOK, nil)
+	s.Do("PUT", "/api/v1/conversations/"+cyConv+"/assignee", ada.Token, map[string]string{"agent_id": cy.ID}, http.StatusOK, nil)
+
+	type opt struct {
+		value, text, name string
+		selected, me      bool
+	}
+	want := map[string]opt{
+		"":     {value: "", text: "Unassigned"},
+		ada.ID: {value: ada.ID, text: "Ada (you)", name: "Ada", me: true},
+		ben.ID: {value: ben.ID, text: `Ben <b> & "Co" · offline`, name: `Ben <b> & "Co"`},
+		cy.ID:  {value: cy.ID, text: "Cy", name: "Cy"},
+	}
+	// menus reads the page's assign menus (a conversation open on the
+	// page has two: its row's and its header's): options by conversation.
+	menus := func(body string) map[string][][]opt {
+		doc, err := html.Parse(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][][]opt{}
+		var walk func(n *html.Node, conv string)
+		walk = func(n *html.Node, conv string) {
+			if n.Type == html.ElementNode && n.Data == "form" && attr(n, "class") == "assign-form" {
+				conv = attr(n, "data-id")
+				got[conv] = append(got[conv], nil)
+			}
+			if n.Type == html.ElementNode && n.Data == "option" && conv != "" {
+				_, sel := attrOK(n, "selected")
+				_, me := attrOK(n, "data-me")
+				menu := &got[conv][len(got[conv])-1]
+				*menu = append(*menu, opt{value: attr(n, "value"), text: text(n), name: attr(n, "data-name"), selected: sel, me: me})
+			}
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				walk(c, conv)
+			}
+		}
+		walk(doc, "")
+		return got
+	}
+	assigned := map[string]string{benConv: ben.ID, cyConv: cy.ID, nobodyConv: ""} // conversation: the selected option
+	for _, tc := range []struct {
+		path  string
+		menus map[string]int // conversation: its menus on the page
+	}{
+		{"/dashboard?status=all", map[string]int{benConv: 1, cyConv: 1, nobodyConv: 1}},
+		{"/dashboard/conversations/" + benConv + "?status=all", map[string]int{benConv: 2, cyConv: 1, nobodyConv: 1}},
+		{"/dashboard/conversations/" + nobodyConv + "?status=all", map[string]int{benConv: 1, cyConv: 1, nobodyConv: 2}},
+	} {
+		a := b.get(tc.path)
+		if a.Status != http.StatusOK {
+			t.Fatalf("%s: status %d", tc.path, a.Status)
+		}
+		got := menus(a.Body)
+		for conv, n := range tc.menus {
+			if len(got[conv]) != n {
+				t.Errorf("%s: %d menus for %s, want %d", tc.path, len(got[conv]), conv, n)
+			}
+		}
+		for conv, opts := range eachMenu(got) {
+			sel := assigned[conv]
+			if len(opts) != len(want) {
+				t.Errorf("%s: menu of %s has %d options, want %d: %+v", tc.path, conv, len(opts), len(want), opts)
+				continue
+			}
+			if opts[0].value != "" {
+				t.Errorf("%s: menu of %s starts with %+v, not Unassigned", tc.path, conv, opts[0])
+			}
+			for _, o := range opts {
+				w, ok := want[o.value]
+				w.selected = o.value == sel
+				if !ok || o != w {
+					t.Errorf("%s: menu of %s: option %+v, want %+v", tc.path, conv, o, w)
+				}
+			}
+		}
+	}
+}
+
+// eachMenu yields the menus by conversation, one at a time.
+func eachMenu[T any](m map[string][][]T) iter.Seq2[string, []T] {
+	return func(yield func(string, []T) bool) {
+		for conv, menus := range m {
+			for _, menu := range menus {
+				if !yield(conv, menu) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func attrOK(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+func attr(n *html.Node, key string) string {
+	v, _ := attrOK(n, key)
+	return v
+}
+
+func text(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return b.String()
 }

@@ -2,7 +2,10 @@ package web_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"runtime"
 	"testing"
 	"time"
@@ -161,4 +164,48 @@ func BenchmarkAgentsFrameToWidgets(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/n, "µs/widget")
+}
+
+// BenchmarkInboxPage measures the dashboard's inbox page (50 conversations,
+// each row with its assignment menu) for a team of 20 agents, rendered for
+// one of them: the server's time and allocations per page, which the
+// template's work dominates on a small database.
+func BenchmarkInboxPage(b *testing.B) {
+	const team, conversations = 20, 50
+	s := apptest.Start(b, map[string]string{"PARLEY_RATE_LIMITS": "off"})
+	for i := range team - 1 {
+		s.AddAgent(fmt.Sprintf("agent%d@example.com", i), fmt.Sprintf("Agent <%d> & Co", i))
+	}
+	ann := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", ann.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	for i := range conversations {
+		var sess struct {
+			VisitorToken string `json:"visitor_token"`
+		}
+		s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey}, http.StatusOK, &sess)
+		s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken,
+			"body": "A question of ordinary length, about one line?", "client_id": fmt.Sprint("c-", i)}, http.StatusCreated, nil)
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.PostForm(s.URL+"/dashboard/login", url.Values{"email": {"ann@example.com"}, "password": {"correct horse battery"}})
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("dashboard login: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	waitQuiet(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		resp, err := client.Get(s.URL + "/dashboard?status=all")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("inbox: status %d", resp.StatusCode)
+		}
+		b.SetBytes(n)
+	}
 }

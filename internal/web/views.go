@@ -47,6 +47,7 @@ type page struct {
 	MoreHref   string
 	Unread     int
 	Assignees  []model.AssignableAgent
+	assignOpts *assignOptions // Assignees as the assign menus' options, rendered once a page
 
 	Search   *searchView
 	Report   *reportView
