@@ -186,25 +186,70 @@ func BenchmarkInboxPage(b *testing.B) {
 		s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken,
 			"body": "A question of ordinary length, about one line?", "client_id": fmt.Sprint("c-", i)}, http.StatusCreated, nil)
 	}
+	client := dashboardClient(b, s, "ann@example.com")
+	benchPage(b, client, s.URL+"/dashboard?status=all")
+}
+
+// BenchmarkConversationPage measures the dashboard's page of a
+// conversation (50 messages: each of the visitor's followed by replies and
+// comments of agents of a team of 20, beside the list), as
+// BenchmarkInboxPage does the list.
+func BenchmarkConversationPage(b *testing.B) {
+	const team, exchanges, answers = 20, 10, 4
+	s := apptest.Start(b, map[string]string{"PARLEY_RATE_LIMITS": "off"})
+	agents := make([]apptest.Agent, team)
+	for i := range agents {
+		agents[i] = s.AddAgent(fmt.Sprintf("agent%d@example.com", i), fmt.Sprintf("Agent <%d> & Co", i))
+	}
+	s.Do("PUT", "/api/v1/me/status", agents[0].Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	var sess struct {
+		VisitorToken string `json:"visitor_token"`
+	}
+	s.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": s.Workspace.SiteKey}, http.StatusOK, &sess)
+	var conv string
+	for i := range exchanges {
+		var m struct {
+			ConversationID string `json:"conversation_id"`
+		}
+		s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken,
+			"body": "A question of ordinary length, with a link https://example.com/a?b=c, about one line?", "client_id": fmt.Sprint("c-", i)}, http.StatusCreated, &m)
+		conv = m.ConversationID
+		for j := range answers {
+			kind := []string{"reply", "comment"}[j%2]
+			s.Do("POST", "/api/v1/conversations/"+conv+"/messages", agents[(i*answers+j)%team].Token,
+				map[string]string{"body": "An answer of ordinary length, about *one* line, with `code`.", "kind": kind}, http.StatusCreated, nil)
+		}
+	}
+	client := dashboardClient(b, s, "agent0@example.com")
+	benchPage(b, client, s.URL+"/dashboard/conversations/"+conv)
+}
+
+// dashboardClient is a client logged in to the dashboard.
+func dashboardClient(b *testing.B, s *apptest.Server, email string) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar}
-	resp, err := client.PostForm(s.URL+"/dashboard/login", url.Values{"email": {"ann@example.com"}, "password": {"correct horse battery"}})
+	resp, err := client.PostForm(s.URL+"/dashboard/login", url.Values{"email": {email}, "password": {"correct horse battery"}})
 	if err != nil || resp.StatusCode != http.StatusOK {
 		b.Fatalf("dashboard login: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	return client
+}
+
+// benchPage gets a page b.N times, once the server is quiet.
+func benchPage(b *testing.B, client *http.Client, url string) {
 	waitQuiet(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		resp, err := client.Get(s.URL + "/dashboard?status=all")
+		resp, err := client.Get(url)
 		if err != nil {
 			b.Fatal(err)
 		}
 		n, _ := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			b.Fatalf("inbox: status %d", resp.StatusCode)
+			b.Fatalf("%s: status %d", url, resp.StatusCode)
 		}
 		b.SetBytes(n)
 	}
