@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/web"
 )
 
 // An idle widget holds no goroutine: its socket waits in the event loop,
@@ -193,4 +194,64 @@ func (w *rawWidget) readUntil(t *testing.T, want string) bool {
 			return true
 		}
 	}
+}
+
+// Where the event loop cannot start (a platform without epoll or kqueue),
+// widgets are served one goroutine each, as dashboards are, and work the
+// same: a visitor's message is echoed and reaches the dashboard, an
+// agent's reply and availability reach the widget, a binary frame is
+// refused and a bad one answered, and a closed widget leaves the hub.
+func TestWidgetsWithoutTheEventLoop(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_RATE_LIMITS": "off"})
+	web.WithoutWidgetLoop(s.App.Web)
+	a := s.AddAgent("ann@example.com", "Ann")
+	dash := s.DialAgent(a.Token)
+
+	const n = 20
+	tokens := widgetTokens(t, s, n)
+	before := settledGoroutines()
+	idle := dialRawWidgets(t, s, tokens[1:])
+	if held := settledGoroutines() - before; held < n-1 {
+		t.Fatalf("%d widgets hold %d goroutines: the event loop serves them", n-1, held)
+	}
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	for i, w := range idle {
+		if !w.readUntil(t, `"type":"agents"`) {
+			t.Fatalf("widget %d never got the agents frame", i)
+		}
+	}
+
+	w := s.DialWidget(tokens[0])
+	w.Send(map[string]string{"type": "message", "body": "Hello there", "client_id": "c1"})
+	echo := w.WaitFor("message", 5*time.Second)
+	msg, _ := echo["message"].(map[string]any)
+	conv, _ := msg["conversation_id"].(string)
+	if msg["client_id"] != "c1" || conv == "" {
+		t.Fatalf("echo: %v", echo)
+	}
+	dash.WaitFor("message.created", 5*time.Second)
+	s.Do("POST", "/api/v1/conversations/"+conv+"/messages", a.Token, map[string]string{"body": "Hi!", "kind": "reply"}, http.StatusCreated, nil)
+	if got := w.WaitFor("message", 5*time.Second); got["message"].(map[string]any)["body"] != "Hi!" {
+		t.Fatalf("reply: %v", got)
+	}
+	w.Send(map[string]string{"type": "shout"})
+	if got := w.WaitFor("error", 5*time.Second); got["code"] != "bad_frame" {
+		t.Fatalf("a bad frame answered %v", got)
+	}
+
+	raw := idle[0]
+	if _, err := raw.conn.Write(append([]byte{0x82, 0x80 | 2, 0, 0, 0, 0}, 1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if !raw.readUntil(t, "frames are JSON text messages") {
+		t.Fatal("a binary frame was not refused")
+	}
+	for _, r := range idle {
+		_ = r.conn.Close()
+	}
+	w.Close()
+	apptest.Eventually(t, 10*time.Second, "no widget left in the hub", func() bool {
+		n, _ := s.App.Hub.Counts()
+		return n == 0
+	})
 }
