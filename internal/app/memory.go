@@ -47,7 +47,7 @@ func setMemoryLimit(configured int64, log *slog.Logger) int64 {
 // mostly marking what is live (with thousands of widgets connected, their
 // connections and stacks), whatever was allocated since: fewer cycles are
 // fewer of the collector's slow moments in the replies' tail, for more
-// memory between them (see the README's "Compared with Centrifugo": 150
+// memory between them (see docs/benchmarks.md, "Compared with Centrifugo": 150
 // and 200 took more memory than a connection should). The soft memory
 // limit bounds that memory: near it the collector runs as often as it must.
 const gcPercent = 125
