@@ -453,12 +453,20 @@ func TestAssignMenusOfTheList(t *testing.T) {
 			if opts[0].value != "" {
 				t.Errorf("%s: menu of %s starts with %+v, not Unassigned", tc.path, conv, opts[0])
 			}
+			seen, selected := map[string]bool{}, 0
 			for _, o := range opts {
 				w, ok := want[o.value]
 				w.selected = o.value == sel
-				if !ok || o != w {
-					t.Errorf("%s: menu of %s: option %+v, want %+v", tc.path, conv, o, w)
+				if !ok || o != w || seen[o.value] {
+					t.Errorf("%s: menu of %s: option %+v (twice: %v), want %+v", tc.path, conv, o, seen[o.value], w)
 				}
+				seen[o.value] = true
+				if o.selected {
+					selected++
+				}
+			}
+			if selected != 1 {
+				t.Errorf("%s: menu of %s has %d options selected, want 1", tc.path, conv, selected)
 			}
 		}
 	}
