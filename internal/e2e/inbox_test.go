@@ -848,3 +848,77 @@ func TestAwayBannerLive(t *testing.T) {
 		t.Error("the page was reloaded")
 	}
 }
+
+// The list's partial sends each row's assign menu with its selected option
+// alone and the agents' options once: after a live refresh, and in the
+// rows "Load more" adds, every menu ends as the full page renders it.
+func TestListMenusCompletedByTheScript(t *testing.T) {
+	srv := startParley(t, "PARLEY_RATE_LIMITS", "off") // 52 visitors from one address
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", `Ben <b> & "Co"`)
+	srv.AddAgent("cy@example.com", "Cy")
+	// Ada online from the start: her option's label does not move between
+	// the readings below (Ben and Cy stay offline).
+	srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	const n = 52 // the list shows 50, then "Load more"
+	convs := make([]string, n)
+	for i := range convs {
+		_, convs[i] = newVisitorConversation(t, srv, fmt.Sprint("Visitor ", i), fmt.Sprintf("v%d@example.com", i), "Hello")
+	}
+	srv.Do("PUT", "/api/v1/conversations/"+convs[n-1]+"/assignee", ada.Token, map[string]string{"agent_id": ben.ID}, http.StatusOK, nil)
+
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard?status=all")
+	waitLive(a)
+	// menus: each row's menu as the page holds it, by conversation: its
+	// attributes, then an option a line (a refresh that patches a row may
+	// reorder an option's attributes, so they are listed by name).
+	const menus = `Object.fromEntries(Array.from(document.querySelectorAll('#convs > li')).map((li) => {
+		const s = li.querySelector('select'), attrs = (el) => Array.from(el.attributes).map((a) => a.name + '=' + a.value).sort().join(' ');
+		return [li.dataset.id, [attrs(s), s.value, ...Array.from(s.options).map((o) => attrs(o) + ' > ' + o.textContent)].join('\n')];
+	}))`
+	full := eval[map[string]string](a, menus)
+	if len(full) != 50 {
+		t.Fatalf("%d rows on the first page, want 50", len(full))
+	}
+
+	// A live refresh: another conversation is given to Ben, and the list
+	// is fetched again.
+	srv.Do("PUT", "/api/v1/conversations/"+convs[n-2]+"/assignee", ada.Token, map[string]string{"agent_id": ben.ID}, http.StatusOK, nil)
+	row := `document.querySelector('#convs > li[data-id="` + convs[n-2] + `"] select')`
+	a.waitFor("the row's menu on Ben", row+`.value === `+js(ben.ID), 10*time.Second)
+	live := eval[map[string]string](a, menus)
+	a.navigate(srv.URL + "/dashboard?status=all")
+	waitLive(a)
+	again := eval[map[string]string](a, menus)
+	if len(live) != 50 || len(again) != 50 {
+		t.Fatalf("rows: %d after the refresh, %d after a reload, want 50", len(live), len(again))
+	}
+	for id, m := range again {
+		if live[id] != m {
+			t.Errorf("row %s's menu after a live refresh:\n%s\nafter a reload:\n%s", id, live[id], m)
+		}
+		if id != convs[n-2] && full[id] != m {
+			t.Errorf("row %s's menu changed: %s, then %s", id, full[id], m)
+		}
+	}
+	if eval[bool](a, `!!document.querySelector('template[data-assign-options], select[data-compact]')`) {
+		t.Error("a compact menu or the options sent once left in the page")
+	}
+
+	// "Load more" adds the two oldest rows, unassigned: their menus are
+	// those of an unassigned row of the first page.
+	a.do("load more", chromedp.Click(chromedp.CSS(`[data-testid="load-more"]`)))
+	a.waitFor("52 rows", `document.querySelectorAll('#convs > li').length === 52`, 10*time.Second)
+	more := eval[map[string]string](a, menus)
+	unassigned := again[convs[10]]
+	if strings.Count(unassigned, " > ") != 4 {
+		t.Fatalf("an unassigned row's menu: %s", unassigned)
+	}
+	for _, id := range convs[:2] {
+		if more[id] != unassigned {
+			t.Errorf("row %s's menu after Load more:\n%s\nwant\n%s", id, more[id], unassigned)
+		}
+	}
+}

@@ -55,16 +55,17 @@ func (s *Server) dashAssign(w http.ResponseWriter, r *http.Request, sess *sessio
 type assignView struct {
 	ID, Current, From  string
 	CSRF, Filter, View string
-	opts               *assignOptions
+	// Compact: the menu carries its selected option alone, and
+	// dashboard.js gives it the others from the page's AssignOptions.
+	Compact bool
+	opts    *assignOptions
 }
 
 // assignForm builds an assign menu for a conversation of the page; from is
 // "list" or "conversation", where the form goes back to.
 func assignForm(p *page, id, current, from string) assignView {
-	if p.assignOpts == nil {
-		p.assignOpts = &assignOptions{agents: p.Assignees, me: p.Agent.ID}
-	}
-	return assignView{ID: id, Current: current, From: from, CSRF: p.CSRF, Filter: p.Filter, View: p.View, opts: p.assignOpts}
+	return assignView{ID: id, Current: current, From: from, CSRF: p.CSRF, Filter: p.Filter, View: p.View,
+		Compact: p.CompactMenus && from == "list", opts: p.assignOptions()}
 }
 
 // assignOptions are a page's agents as options of its assign menus. The
@@ -77,42 +78,68 @@ type assignOptions struct {
 	plain, selected []template.HTML // by agent, rendered on first use
 }
 
-// Options are the menu's agents, the current assignee's selected.
-func (v assignView) Options() (template.HTML, error) {
-	o := v.opts
-	if o.plain == nil {
-		o.plain, o.selected = make([]template.HTML, len(o.agents)), make([]template.HTML, len(o.agents))
-		var buf bytes.Buffer
-		for i, a := range o.agents {
-			for _, sel := range []bool{false, true} {
-				buf.Reset()
-				data := struct {
-					model.AssignableAgent
-					Selected, Me bool
-				}{a, sel, a.ID == o.me}
-				if err := dashTemplates.ExecuteTemplate(&buf, "assign-option", data); err != nil {
-					o.plain = nil
-					return "", fmt.Errorf("render assign option: %w", err)
-				}
-				if sel {
-					o.selected[i] = template.HTML(buf.String())
-				} else {
-					o.plain[i] = template.HTML(buf.String())
-				}
+func (p *page) assignOptions() *assignOptions {
+	if p.assignOpts == nil {
+		p.assignOpts = &assignOptions{agents: p.Assignees, me: p.Agent.ID}
+	}
+	return p.assignOpts
+}
+
+// render renders each agent's option, selected and not, once.
+func (o *assignOptions) render() error {
+	if o.plain != nil {
+		return nil
+	}
+	plain, selected := make([]template.HTML, len(o.agents)), make([]template.HTML, len(o.agents))
+	var buf bytes.Buffer
+	for i, a := range o.agents {
+		for _, sel := range []bool{false, true} {
+			buf.Reset()
+			data := struct {
+				model.AssignableAgent
+				Selected, Me bool
+			}{a, sel, a.ID == o.me}
+			if err := dashTemplates.ExecuteTemplate(&buf, "assign-option", data); err != nil {
+				return fmt.Errorf("render assign option: %w", err)
+			}
+			if sel {
+				selected[i] = template.HTML(buf.String()) // escaped by html/template
+			} else {
+				plain[i] = template.HTML(buf.String()) // escaped by html/template
 			}
 		}
 	}
+	o.plain, o.selected = plain, selected
+	return nil
+}
+
+// join is the agents' options of a menu, current's selected; with only,
+// current's alone.
+func (o *assignOptions) join(current string, only bool) (template.HTML, error) {
+	if err := o.render(); err != nil {
+		return "", err
+	}
 	var b strings.Builder
 	for i, a := range o.agents {
-		b.WriteString("\n    ")
-		if a.ID == v.Current {
+		switch {
+		case a.ID == current:
+			b.WriteString("\n    ")
 			b.WriteString(string(o.selected[i]))
-		} else {
+		case !only:
+			b.WriteString("\n    ")
 			b.WriteString(string(o.plain[i]))
 		}
 	}
 	return template.HTML(b.String()), nil // each option escaped by html/template
 }
+
+// Options are the menu's agents, the current assignee's selected (alone
+// when the menu is compact).
+func (v assignView) Options() (template.HTML, error) { return v.opts.join(v.Current, v.Compact) }
+
+// AssignOptions are the agents' options of the page's compact menus, none
+// selected: sent once, beside the list's rows.
+func (p *page) AssignOptions() (template.HTML, error) { return p.assignOptions().join("", false) }
 
 func assigneeID(a *model.Assignee) string {
 	if a == nil {

@@ -6,6 +6,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -399,18 +400,28 @@ func TestAssignMenusOfTheList(t *testing.T) {
 		cy.ID:  {value: cy.ID, text: "Cy", name: "Cy"},
 	}
 	// menus reads the page's assign menus (a conversation open on the
-	// page has two: its row's and its header's): options by conversation.
-	menus := func(body string) map[string][][]opt {
+	// page has two: its row's and its header's): options by conversation,
+	// the options sent once for the compact menus under sharedOptions,
+	// and which conversations' menus are compact.
+	const sharedOptions = "shared"
+	menus := func(body string) (map[string][][]opt, map[string]bool) {
 		doc, err := html.Parse(strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := map[string][][]opt{}
+		got, compact := map[string][][]opt{}, map[string]bool{}
 		var walk func(n *html.Node, conv string)
 		walk = func(n *html.Node, conv string) {
 			if n.Type == html.ElementNode && n.Data == "form" && attr(n, "class") == "assign-form" {
 				conv = attr(n, "data-id")
 				got[conv] = append(got[conv], nil)
+			}
+			if _, ok := attrOK(n, "data-assign-options"); ok && n.Type == html.ElementNode && n.Data == "template" {
+				conv = sharedOptions
+				got[conv] = append(got[conv], nil)
+			}
+			if _, ok := attrOK(n, "data-compact"); ok && n.Type == html.ElementNode && n.Data == "select" {
+				compact[conv] = true
 			}
 			if n.Type == html.ElementNode && n.Data == "option" && conv != "" {
 				_, sel := attrOK(n, "selected")
@@ -423,7 +434,7 @@ func TestAssignMenusOfTheList(t *testing.T) {
 			}
 		}
 		walk(doc, "")
-		return got
+		return got, compact
 	}
 	assigned := map[string]string{benConv: ben.ID, cyConv: cy.ID, nobodyConv: ""} // conversation: the selected option
 	for _, tc := range []struct {
@@ -438,7 +449,10 @@ func TestAssignMenusOfTheList(t *testing.T) {
 		if a.Status != http.StatusOK {
 			t.Fatalf("%s: status %d", tc.path, a.Status)
 		}
-		got := menus(a.Body)
+		got, compact := menus(a.Body)
+		if len(got[sharedOptions]) != 0 || len(compact) != 0 {
+			t.Errorf("%s: a page has compact menus (%v) or options sent once (%v)", tc.path, compact, got[sharedOptions])
+		}
 		for conv, n := range tc.menus {
 			if len(got[conv]) != n {
 				t.Errorf("%s: %d menus for %s, want %d", tc.path, len(got[conv]), conv, n)
@@ -468,6 +482,33 @@ func TestAssignMenusOfTheList(t *testing.T) {
 			if selected != 1 {
 				t.Errorf("%s: menu of %s has %d options selected, want 1", tc.path, conv, selected)
 			}
+		}
+	}
+
+	// The list's partial, which only dashboard.js fetches: each row's menu
+	// holds its selected option alone, and every agent's option comes once,
+	// none selected, for the script to complete the menus with.
+	a := b.get("/dashboard/partials/list?status=all")
+	got, compact := menus(a.Body)
+	if shared := got[sharedOptions]; len(shared) != 1 || len(shared[0]) != len(want)-1 {
+		t.Errorf("partial: options sent once %+v, want one set of %d", shared, len(want)-1)
+	} else {
+		for _, o := range shared[0] {
+			if w := want[o.value]; o.value == "" || o != w {
+				t.Errorf("partial: option sent once %+v, want %+v", o, w)
+			}
+		}
+	}
+	for conv, sel := range assigned {
+		menu := []opt{want[""]}
+		menu[0].selected = sel == ""
+		if sel != "" {
+			w := want[sel]
+			w.selected = true
+			menu = append(menu, w)
+		}
+		if len(got[conv]) != 1 || !slices.Equal(got[conv][0], menu) || !compact[conv] {
+			t.Errorf("partial: menu of %s %+v (compact: %v), want %+v, compact", conv, got[conv], compact[conv], menu)
 		}
 	}
 }

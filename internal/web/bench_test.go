@@ -167,7 +167,8 @@ func BenchmarkAgentsFrameToWidgets(b *testing.B) {
 }
 
 // BenchmarkInboxPage measures the dashboard's inbox page (50 conversations,
-// each row with its assignment menu) for a team of 20 agents, rendered for
+// each row with its assignment menu), and the list's partial, for a team of
+// 20 agents, rendered for
 // one of them: time and allocations per page, the client's included,
 // which the template's work dominates on a small database.
 func BenchmarkInboxPage(b *testing.B) {
@@ -187,7 +188,9 @@ func BenchmarkInboxPage(b *testing.B) {
 			"body": "A question of ordinary length, about one line?", "client_id": fmt.Sprint("c-", i)}, http.StatusCreated, nil)
 	}
 	client := dashboardClient(b, s, "ann@example.com")
-	benchPage(b, client, s.URL+"/dashboard?status=all")
+	b.Run("page", func(b *testing.B) { benchPage(b, client, s.URL+"/dashboard?status=all") })
+	// The list as dashboard.js fetches it again on each event.
+	b.Run("partial", func(b *testing.B) { benchPage(b, client, s.URL+"/dashboard/partials/list?status=all") })
 }
 
 // BenchmarkConversationPage measures the dashboard's page of a

@@ -89,7 +89,7 @@ func (s *Server) dashInbox(w http.ResponseWriter, r *http.Request, sess *session
 // many the page shows now, so a refresh keeps what was loaded), or with
 // cursor the next page's items alone, to append.
 func (s *Server) dashListPartial(w http.ResponseWriter, r *http.Request, sess *session) {
-	p := &page{}
+	p := &page{CompactMenus: true} // only dashboard.js asks for it
 	s.fillChrome(r.Context(), r, p, sess)
 	q := r.URL.Query()
 	limit := ""

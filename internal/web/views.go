@@ -48,6 +48,11 @@ type page struct {
 	Unread     int
 	Assignees  []model.AssignableAgent
 	assignOpts *assignOptions // Assignees as the assign menus' options, rendered once a page
+	// CompactMenus: the list's assign menus carry their selected option
+	// alone, and the agents' options come once (AssignOptions), for
+	// dashboard.js to give every menu: a list partial, which only the
+	// script fetches, is then a fraction of the bytes with a large team.
+	CompactMenus bool
 
 	Search   *searchView
 	Report   *reportView

@@ -549,6 +549,7 @@
       if (!res.ok) throw new Error('HTTP ' + res.status);
       const t = D.createElement('template');
       t.innerHTML = await res.text(); // server-rendered, escaped by html/template
+      expandMenus(t.content);
       const ul = D.getElementById('convs');
       const have = new Set(Array.from(D.querySelectorAll('#convs > li')).map((li) => li.dataset.id));
       for (const li of t.content.querySelectorAll('ul > li')) {
@@ -969,6 +970,30 @@
     return t.content;
   }
 
+  // expandMenus completes the list's assign menus of a partial: each comes
+  // with its selected option alone (data-compact), and the agents' options
+  // once, in a template beside them, which a team's size would otherwise
+  // repeat in every row. Each menu ends as the full page renders it.
+  function expandMenus(root) {
+    const src = root.querySelector('template[data-assign-options]');
+    if (!src) return;
+    for (const s of root.querySelectorAll('select[data-compact]')) {
+      const none = s.querySelector('option[value=""]');
+      const chosen = s.querySelector('option:not([value=""])');
+      const opts = src.content.cloneNode(true);
+      if (chosen) {
+        const twin = Array.from(opts.querySelectorAll('option')).find((o) => o.value === chosen.value);
+        if (twin) twin.replaceWith(chosen);
+      }
+      const tail = s.lastChild && s.lastChild.nodeType === 3 ? s.lastChild : null; // the space before </select>
+      while (none && none.nextSibling) none.nextSibling.remove();
+      s.append(opts);
+      if (tail) s.append(tail);
+      s.removeAttribute('data-compact');
+    }
+    src.remove();
+  }
+
   // focusKey names the focused element inside root so that its counterpart
   // can be found in new content: its data-testid and data-id, or else its
   // place among root's focusable elements.
@@ -993,8 +1018,10 @@
 
   // replaceContent swaps root's children for html unless nothing changed,
   // and puts the focus back on the counterpart of the focused element.
+  // replaceContent makes root's content that of html (a string, or a
+  // fragment already parsed).
   function replaceContent(root, html) {
-    const next = fragment(html);
+    const next = typeof html === 'string' ? fragment(html) : html;
     const probe = D.createElement('div');
     probe.appendChild(next.cloneNode(true));
     if (probe.innerHTML === root.innerHTML) return;
@@ -1058,6 +1085,7 @@
     notePlace();
     const top = el.scrollTop;
     const next = fragment(html);
+    expandMenus(next);
     const cur = el.querySelector('ul.convs'), nextList = next.querySelector('ul.convs');
     if (cur && nextList) {
       // The views (with their counts) and "Load more" around the list.
@@ -1070,7 +1098,7 @@
       }
       patchChildren(cur, nextList, (li) => li.dataset.id);
     } else {
-      replaceContent(el, html);
+      replaceContent(el, next);
     }
     el.scrollTop = top;
     updateTitle();
