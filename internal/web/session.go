@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -49,6 +50,10 @@ func (s *Server) dashPartial(h func(http.ResponseWriter, *http.Request, *session
 func (s *Server) withSession(h func(http.ResponseWriter, *http.Request, *session), partial bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w)
+		w.Header().Add("Vary", "Accept-Encoding")
+		if pickEncoding(r.Header.Get("Accept-Encoding"), false, true) == "gzip" {
+			w = takesGzip{w}
+		}
 		anonymous := func(ended bool) {
 			if partial {
 				http.Error(w, "not logged in", http.StatusUnauthorized)
@@ -276,15 +281,47 @@ func (s *Server) dashLogout(w http.ResponseWriter, r *http.Request, sess *sessio
 	http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
 }
 
-// csrfToken derives the CSRF token of a session token.
-func (s *Server) csrfToken(session string) string {
+// csrfSecret derives the CSRF secret of a session token.
+func (s *Server) csrfSecret(session string) []byte {
 	mac := hmac.New(sha256.New, s.csrf)
 	mac.Write([]byte(session))
-	return hex.EncodeToString(mac.Sum(nil)[:16])
+	return mac.Sum(nil)[:csrfSize]
 }
 
+const csrfSize = 16
+
+// csrfToken is the session's CSRF secret as one response carries it: a
+// random mask, then the secret XORed with it. No two pages carry the same
+// bytes, so that the length of a compressed page, beside text a visitor
+// wrote, tells nothing of the secret (the BREACH attack).
+func (s *Server) csrfToken(session string) string {
+	secret := s.csrfSecret(session)
+	tok := make([]byte, 2*csrfSize)
+	_, _ = rand.Read(tok[:csrfSize]) // never fails (crypto/rand)
+	for i, b := range secret {
+		tok[csrfSize+i] = tok[i] ^ b
+	}
+	return hex.EncodeToString(tok)
+}
+
+// validCSRF reports whether got is a CSRF token of the session: masked,
+// or the bare secret a page served by an earlier version carries.
 func (s *Server) validCSRF(session, got string) bool {
-	return got != "" && hmac.Equal([]byte(s.csrfToken(session)), []byte(got))
+	raw, err := hex.DecodeString(got)
+	if err != nil {
+		return false
+	}
+	switch len(raw) {
+	case 2 * csrfSize:
+		for i := range csrfSize {
+			raw[csrfSize+i] ^= raw[i]
+		}
+		raw = raw[csrfSize:]
+	case csrfSize:
+	default:
+		return false
+	}
+	return hmac.Equal(raw, s.csrfSecret(session))
 }
 
 type loginView struct {
