@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -1093,47 +1092,28 @@ func TestDashboardSearchNamesTheAuthor(t *testing.T) {
 	mustNotContain(t, "search of the visitor's name", b.get("/dashboard/search?q=vera").Body, `data-testid="search-who"`)
 }
 
-// Dashboard pages and partials go out compressed to a browser that takes
-// gzip, and as they are to one that does not. Each carries the CSRF token
-// under a new mask (compression beside a visitor's text would otherwise
-// let an observer of the pages' lengths guess it), and any of them is
-// accepted.
-func TestDashboardCompressed(t *testing.T) {
+// Dashboard pages and partials go out as they are, even to a browser that
+// takes gzip: compressed beside text a visitor writes (the list's
+// previews, a conversation), their lengths would tell an observer of the
+// traffic what else they hold (BREACH). Each carries the CSRF token under
+// a new mask, which keeps the token safe where a proxy compresses them
+// anyway, and any of them is accepted.
+func TestDashboardTokens(t *testing.T) {
 	srv, _, b := setup(t)
 	vc := newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "hello")
 	tokens := map[string]bool{}
 	for _, path := range []string{"/dashboard", "/dashboard/conversations/" + vc.ConversationID, "/dashboard/partials/list"} {
-		for _, enc := range []string{"gzip", "identity", "gzip;q=0, br"} {
+		for _, enc := range []string{"gzip", "identity"} {
 			a := b.do("GET", path, nil, map[string]string{"Accept-Encoding": enc})
 			if a.Status != http.StatusOK {
 				t.Fatalf("%s (%s): status %d", path, enc, a.Status)
 			}
-			if !strings.Contains(a.Header.Get("Vary"), "Accept-Encoding") {
-				t.Errorf("%s (%s): Vary %q", path, enc, a.Header.Get("Vary"))
-			}
-			body := a.Body
-			if got := a.Header.Get("Content-Encoding"); enc == "gzip" {
-				if got != "gzip" {
-					t.Fatalf("%s (%s): Content-Encoding %q", path, enc, got)
-				}
-				zr, err := gzip.NewReader(strings.NewReader(a.Body))
-				if err != nil {
-					t.Fatalf("%s: %v", path, err)
-				}
-				raw, err := io.ReadAll(zr)
-				if err != nil {
-					t.Fatalf("%s: %v", path, err)
-				}
-				if len(raw) < 2*len(a.Body) {
-					t.Errorf("%s: %d bytes compressed to %d", path, len(raw), len(a.Body))
-				}
-				body = string(raw)
-			} else if got != "" {
+			if got := a.Header.Get("Content-Encoding"); got != "" {
 				t.Errorf("%s (%s): Content-Encoding %q", path, enc, got)
 			}
-			m := formCSRF.FindStringSubmatch(body)
+			m := formCSRF.FindStringSubmatch(a.Body)
 			if m == nil {
-				t.Fatalf("%s (%s): no CSRF field in %.300s", path, enc, body)
+				t.Fatalf("%s (%s): no CSRF field in %.300s", path, enc, a.Body)
 			}
 			if tokens[m[1]] {
 				t.Errorf("%s (%s): CSRF token %s seen in an earlier response", path, enc, m[1])

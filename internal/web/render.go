@@ -2,15 +2,11 @@ package web
 
 import (
 	"bytes"
-	"compress/gzip"
 	"embed"
+	"github.com/parleychat/parley/internal/i18n"
 	"html/template"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
-
-	"github.com/parleychat/parley/internal/i18n"
 )
 
 // The dashboard is server-rendered: html/template pages that work without
@@ -37,8 +33,7 @@ func pageHeaders(w http.ResponseWriter) {
 }
 
 // render executes a template into a buffer first, so that a failing
-// template never leaves half a page behind. A dashboard page goes out
-// compressed to a browser that takes gzip (see takesGzip).
+// template never leaves half a page behind.
 func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := dashTemplates.ExecuteTemplate(&buf, name, data); err != nil {
@@ -46,55 +41,9 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	body := buf.Bytes()
-	if _, ok := w.(takesGzip); ok && len(body) >= minGzipBytes {
-		if z, err := gzipped(body); err != nil {
-			s.log.Warn("compress a dashboard page; sent as is", "template", name, "err", err)
-		} else {
-			h.Set("Content-Encoding", "gzip")
-			body = z
-		}
-	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// takesGzip marks the response of a dashboard request whose browser takes
-// gzip: render compresses the page. A list of 50 conversations is tens of
-// KB of markup that repeats itself (about a tenth of it compressed), and
-// the dashboard fetches it again on every event. The pages carry the
-// CSRF token beside text a visitor wrote, which compression would expose
-// to an observer of the pages' lengths (BREACH) but that every response
-// masks the token anew (csrfToken).
-type takesGzip struct{ http.ResponseWriter }
-
-// Unwrap lets http.ResponseController reach the connection's writer.
-func (w takesGzip) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// minGzipBytes is the least page worth compressing.
-const minGzipBytes = 1024
-
-// gzippers are gzip writers at their quickest level, reused: each holds a
-// few hundred KB of state.
-var gzippers = sync.Pool{New: func() any {
-	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // a valid level: never fails
-	return zw
-}}
-
-func gzipped(body []byte) ([]byte, error) {
-	var out bytes.Buffer
-	zw := gzippers.Get().(*gzip.Writer)
-	defer gzippers.Put(zw)
-	zw.Reset(&out)
-	if _, err := zw.Write(body); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
+	_, _ = w.Write(buf.Bytes())
 }
 
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, sess *session, status int, msg string) {

@@ -50,10 +50,6 @@ func (s *Server) dashPartial(h func(http.ResponseWriter, *http.Request, *session
 func (s *Server) withSession(h func(http.ResponseWriter, *http.Request, *session), partial bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w)
-		w.Header().Add("Vary", "Accept-Encoding")
-		if pickEncoding(r.Header.Get("Accept-Encoding"), false, true) == "gzip" {
-			w = takesGzip{w}
-		}
 		anonymous := func(ended bool) {
 			if partial {
 				http.Error(w, "not logged in", http.StatusUnauthorized)
@@ -292,8 +288,8 @@ const csrfSize = 16
 
 // csrfToken is the session's CSRF secret as one response carries it: a
 // random mask, then the secret XORed with it. No two pages carry the same
-// bytes, so that the length of a compressed page, beside text a visitor
-// wrote, tells nothing of the secret (the BREACH attack).
+// bytes, so that where a proxy compresses the pages, their lengths beside
+// text a visitor wrote tell nothing of the secret (the BREACH attack).
 func (s *Server) csrfToken(session string) string {
 	secret := s.csrfSecret(session)
 	tok := make([]byte, 2*csrfSize)
