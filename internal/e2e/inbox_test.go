@@ -884,10 +884,16 @@ func TestListMenusCompletedByTheScript(t *testing.T) {
 	}
 
 	// A live refresh: another conversation is given to Ben, and the list
-	// is fetched again.
+	// is fetched again. The rows that did not change stay as they were,
+	// elements included (a new CSRF mask in each response must not read as
+	// a change: every row would be redrawn on every event).
+	eval[int](a, `Array.from(document.querySelectorAll('#convs > li form')).map((f) => { f.kept = true; }).length`)
 	srv.Do("PUT", "/api/v1/conversations/"+convs[n-2]+"/assignee", ada.Token, map[string]string{"agent_id": ben.ID}, http.StatusOK, nil)
 	row := `document.querySelector('#convs > li[data-id="` + convs[n-2] + `"] select')`
 	a.waitFor("the row's menu on Ben", row+`.value === `+js(ben.ID), 10*time.Second)
+	if kept := eval[int](a, `Array.from(document.querySelectorAll('#convs > li form')).filter((f) => f.kept).length`); kept < 49 {
+		t.Errorf("%d of the 49 rows that did not change kept their elements", kept)
+	}
 	live := eval[map[string]string](a, menus)
 	a.navigate(srv.URL + "/dashboard?status=all")
 	waitLive(a)
@@ -920,5 +926,29 @@ func TestListMenusCompletedByTheScript(t *testing.T) {
 		if more[id] != unassigned {
 			t.Errorf("row %s's menu after Load more:\n%s\nwant\n%s", id, more[id], unassigned)
 		}
+	}
+}
+
+// Each response carries the CSRF token under a new mask; the script gives
+// what it fetches the page's token, so that a part that did not change
+// reads the same: the away banner (which holds a form) is not drawn and
+// said again when a colleague's note leaves the count as it was.
+func TestAwayBannerNotSaidAgain(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Anyone there?")
+	const banner = `document.querySelector('[data-testid="away-banner"]')`
+	a.waitFor("the banner", `((b) => !!b && b.textContent.includes('1 visitor is waiting'))(`+banner+`)`, 10*time.Second)
+	eval[bool](a, `(`+banner+`.kept = true)`)
+	for i := range 3 {
+		srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", ben.Token, map[string]string{"body": fmt.Sprint("Note ", i), "kind": "comment"}, http.StatusCreated, nil)
+		time.Sleep(700 * time.Millisecond) // the banner is fetched 300 ms after an event
+	}
+	if !eval[bool](a, `((b) => !!b && b.kept === true)(`+banner+`)`) {
+		t.Error("the away banner was drawn again (and said again) though it did not change")
 	}
 }

@@ -190,7 +190,7 @@ func BenchmarkInboxPage(b *testing.B) {
 	client := dashboardClient(b, s, "ann@example.com")
 	b.Run("page", func(b *testing.B) { benchPage(b, client, s.URL+"/dashboard?status=all") })
 	// The list as dashboard.js fetches it again on each event.
-	b.Run("partial", func(b *testing.B) { benchPage(b, client, s.URL+"/dashboard/partials/list?status=all") })
+	b.Run("partial", func(b *testing.B) { benchPage(b, client, s.URL+"/dashboard/partials/list?status=all&compact=1") })
 }
 
 // BenchmarkConversationPage measures the dashboard's page of a

@@ -89,9 +89,11 @@ func (s *Server) dashInbox(w http.ResponseWriter, r *http.Request, sess *session
 // many the page shows now, so a refresh keeps what was loaded), or with
 // cursor the next page's items alone, to append.
 func (s *Server) dashListPartial(w http.ResponseWriter, r *http.Request, sess *session) {
-	p := &page{CompactMenus: true} // only dashboard.js asks for it
-	s.fillChrome(r.Context(), r, p, sess)
 	q := r.URL.Query()
+	// compact=1: the script completes the menus (a script from before it
+	// did, still open in a tab, does not ask).
+	p := &page{CompactMenus: q.Get("compact") == "1"}
+	s.fillChrome(r.Context(), r, p, sess)
 	limit := ""
 	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > chat.DefaultPageSize {
 		limit = strconv.Itoa(min(n, chat.MaxPageSize))

@@ -545,10 +545,10 @@
     loadingMore = true;
     try {
       const res = await fetch('/dashboard/partials/list?' + listQuery() + '&c=' + encodeURIComponent(convID) +
-        '&cursor=' + encodeURIComponent(a.dataset.cursor), { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+        '&compact=1&cursor=' + encodeURIComponent(a.dataset.cursor), { credentials: 'same-origin', headers: { Accept: 'text/html' } });
       if (!res.ok) throw new Error('HTTP ' + res.status);
       const t = D.createElement('template');
-      t.innerHTML = await res.text(); // server-rendered, escaped by html/template
+      t.innerHTML = pageToken(await res.text()); // server-rendered, escaped by html/template
       expandMenus(t.content);
       const ul = D.getElementById('convs');
       const have = new Set(Array.from(D.querySelectorAll('#convs > li')).map((li) => li.dataset.id));
@@ -927,7 +927,15 @@
       throw new Error('logged out');
     }
     if (!res.ok) throw new Error('HTTP ' + res.status);
-    return res.text();
+    return pageToken(await res.text());
+  }
+
+  // pageToken gives fetched HTML the page's CSRF token. Each response
+  // carries the token under a new mask (any is accepted): without this, a
+  // part that did not change would read as changed, and be redrawn (or
+  // said again) on every event.
+  function pageToken(html) {
+    return csrf ? html.replace(/(name="csrf" value=")[0-9a-f]+"/g, '$1' + csrf + '"') : html;
   }
 
   async function refresh() {
@@ -940,7 +948,7 @@
       const jobs = [];
       if (list) {
         const loaded = D.querySelectorAll('#convs > li').length;
-        jobs.push(get('/dashboard/partials/list?' + listQuery() + '&c=' + encodeURIComponent(convID) + '&limit=' + loaded)
+        jobs.push(get('/dashboard/partials/list?' + listQuery() + '&c=' + encodeURIComponent(convID) + '&compact=1&limit=' + loaded)
           .then(applyList));
       }
       if (conv) {
@@ -1016,10 +1024,9 @@
     if (el) el.focus({ preventScroll: true });
   }
 
-  // replaceContent swaps root's children for html unless nothing changed,
-  // and puts the focus back on the counterpart of the focused element.
-  // replaceContent makes root's content that of html (a string, or a
-  // fragment already parsed).
+  // replaceContent swaps root's children for html (a string, or a fragment
+  // already parsed) unless nothing changed, and puts the focus back on the
+  // counterpart of the focused element.
   function replaceContent(root, html) {
     const next = typeof html === 'string' ? fragment(html) : html;
     const probe = D.createElement('div');
