@@ -10,7 +10,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -98,13 +97,7 @@ func startScale(b *testing.B) *scale {
 	email := fmt.Sprintf("bench-%d@example.com", time.Now().UnixNano())
 	a := srv.AddAgent(email, "Bench")
 	sc.token = a.Token
-	jar, _ := cookiejar.New(nil)
-	sc.client = &http.Client{Jar: jar}
-	resp, err := sc.client.PostForm(srv.URL+"/dashboard/login", url.Values{"email": {email}, "password": {"correct horse battery"}})
-	if err != nil || resp.StatusCode != http.StatusOK {
-		b.Fatalf("dashboard login: %v %v", resp, err)
-	}
-	resp.Body.Close()
+	sc.client = dashboardClient(b, srv, email)
 	return sc
 }
 
