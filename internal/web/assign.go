@@ -93,20 +93,16 @@ func (o *assignOptions) render() error {
 	plain, selected := make([]template.HTML, len(o.agents)), make([]template.HTML, len(o.agents))
 	var buf bytes.Buffer
 	for i, a := range o.agents {
-		for _, sel := range []bool{false, true} {
+		for sel, out := range [][]template.HTML{plain, selected} {
 			buf.Reset()
 			data := struct {
 				model.AssignableAgent
 				Selected, Me bool
-			}{a, sel, a.ID == o.me}
+			}{a, sel == 1, a.ID == o.me}
 			if err := dashTemplates.ExecuteTemplate(&buf, "assign-option", data); err != nil {
 				return fmt.Errorf("render assign option: %w", err)
 			}
-			if sel {
-				selected[i] = template.HTML(buf.String()) // escaped by html/template
-			} else {
-				plain[i] = template.HTML(buf.String()) // escaped by html/template
-			}
+			out[i] = template.HTML(buf.String()) // escaped by html/template
 		}
 	}
 	o.plain, o.selected = plain, selected

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"iter"
 	"net/http"
 	"net/url"
 	"slices"
@@ -460,29 +459,31 @@ func TestAssignMenusOfTheList(t *testing.T) {
 				t.Errorf("%s: %d menus for %s, want %d", tc.path, len(got[conv]), conv, n)
 			}
 		}
-		for conv, opts := range eachMenu(got) {
-			sel := assigned[conv]
-			if len(opts) != len(want) {
-				t.Errorf("%s: menu of %s has %d options, want %d: %+v", tc.path, conv, len(opts), len(want), opts)
-				continue
-			}
-			if opts[0].value != "" {
-				t.Errorf("%s: menu of %s starts with %+v, not Unassigned", tc.path, conv, opts[0])
-			}
-			seen, selected := map[string]bool{}, 0
-			for _, o := range opts {
-				w, ok := want[o.value]
-				w.selected = o.value == sel
-				if !ok || o != w || seen[o.value] {
-					t.Errorf("%s: menu of %s: option %+v (twice: %v), want %+v", tc.path, conv, o, seen[o.value], w)
+		for conv, menus := range got {
+			for _, opts := range menus {
+				sel := assigned[conv]
+				if len(opts) != len(want) {
+					t.Errorf("%s: menu of %s has %d options, want %d: %+v", tc.path, conv, len(opts), len(want), opts)
+					continue
 				}
-				seen[o.value] = true
-				if o.selected {
-					selected++
+				if opts[0].value != "" {
+					t.Errorf("%s: menu of %s starts with %+v, not Unassigned", tc.path, conv, opts[0])
 				}
-			}
-			if selected != 1 {
-				t.Errorf("%s: menu of %s has %d options selected, want 1", tc.path, conv, selected)
+				seen, selected := map[string]bool{}, 0
+				for _, o := range opts {
+					w, ok := want[o.value]
+					w.selected = o.value == sel
+					if !ok || o != w || seen[o.value] {
+						t.Errorf("%s: menu of %s: option %+v (twice: %v), want %+v", tc.path, conv, o, seen[o.value], w)
+					}
+					seen[o.value] = true
+					if o.selected {
+						selected++
+					}
+				}
+				if selected != 1 {
+					t.Errorf("%s: menu of %s has %d options selected, want 1", tc.path, conv, selected)
+				}
 			}
 		}
 	}
@@ -511,19 +512,6 @@ func TestAssignMenusOfTheList(t *testing.T) {
 		}
 		if len(got[conv]) != 1 || !slices.Equal(got[conv][0], menu) || !compact[conv] {
 			t.Errorf("partial: menu of %s %+v (compact: %v), want %+v, compact", conv, got[conv], compact[conv], menu)
-		}
-	}
-}
-
-// eachMenu yields the menus by conversation, one at a time.
-func eachMenu[T any](m map[string][][]T) iter.Seq2[string, []T] {
-	return func(yield func(string, []T) bool) {
-		for conv, menus := range m {
-			for _, menu := range menus {
-				if !yield(conv, menu) {
-					return
-				}
-			}
 		}
 	}
 }
