@@ -547,16 +547,15 @@
       const res = await fetch('/dashboard/partials/list?' + listQuery() + '&c=' + encodeURIComponent(convID) +
         '&compact=1&cursor=' + encodeURIComponent(a.dataset.cursor), { credentials: 'same-origin', headers: { Accept: 'text/html' } });
       if (!res.ok) throw new Error('HTTP ' + res.status);
-      const t = D.createElement('template');
-      t.innerHTML = pageToken(await res.text()); // server-rendered, escaped by html/template
-      expandMenus(t.content);
+      const page = fragment(pageToken(await res.text()));
+      expandMenus(page);
       const ul = D.getElementById('convs');
       const have = new Set(Array.from(D.querySelectorAll('#convs > li')).map((li) => li.dataset.id));
-      for (const li of t.content.querySelectorAll('ul > li')) {
+      for (const li of page.querySelectorAll('ul > li')) {
         if (ul && !have.has(li.dataset.id)) ul.appendChild(li);
       }
       const more = a.closest('.more');
-      const next = t.content.querySelector('.more');
+      const next = page.querySelector('.more');
       if (next) more.replaceWith(next); else more.remove();
     } catch (e) {
       // The link still works as a plain page.
