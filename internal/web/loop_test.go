@@ -109,8 +109,12 @@ func upgradeRequest(host, token string) string {
 
 // clientFrame is a client's text frame of a short payload, masked with a
 // zero key (which leaves the payload as it is).
-func clientFrame(payload string) []byte {
-	return append([]byte{0x81, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...)
+func clientFrame(payload string) []byte { return maskedFrame(0x1, payload) }
+
+// maskedFrame is a client's final frame of the opcode and a short payload,
+// masked with a zero key.
+func maskedFrame(opcode byte, payload string) []byte {
+	return append([]byte{0x80 | opcode, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...)
 }
 
 func (w *rawWidget) send(t testing.TB, payload string) {
@@ -242,7 +246,7 @@ func TestWidgetsWithoutTheEventLoop(t *testing.T) {
 	}
 
 	raw := idle[0]
-	if _, err := raw.conn.Write(append([]byte{0x82, 0x80 | 2, 0, 0, 0, 0}, 1, 2)); err != nil {
+	if _, err := raw.conn.Write(maskedFrame(0x2, "\x01\x02")); err != nil { // binary
 		t.Fatal(err)
 	}
 	if !raw.readUntil(t, "frames are JSON text messages") {
