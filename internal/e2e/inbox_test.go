@@ -835,6 +835,9 @@ func TestAwayBannerLive(t *testing.T) {
 	srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
 	newVisitorConversation(t, srv, "Vera", "vera@example.com", "Anyone there?")
 	a.waitFor("the banner", `((b) => !!b && b.textContent.includes('1 visitor is waiting'))(document.querySelector('[data-testid="away-banner"]'))`, 10*time.Second)
+	// The header's switch says so too, set elsewhere as it was.
+	const ownStatus = `document.querySelector('[data-testid="status"]').value + ' ' + document.querySelector('.status-label .dot').className`
+	a.waitFor("the status switch on offline", ownStatus+` === 'offline dot dot-offline'`, 10*time.Second)
 	a.screenshot("laptop-1366x900-away-banner")
 	_, sam := newVisitorConversation(t, srv, "Sam", "sam@example.com", "Hello?")
 	a.waitFor("the banner counting two", `((b) => !!b && b.textContent.includes('2 visitors are waiting'))(document.querySelector('[data-testid="away-banner"]'))`, 10*time.Second)
@@ -844,6 +847,7 @@ func TestAwayBannerLive(t *testing.T) {
 	a.waitFor("the banner counting the one Ben did not answer", `((b) => !!b && b.textContent.includes('1 visitor is waiting'))(document.querySelector('[data-testid="away-banner"]'))`, 10*time.Second)
 	srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
 	a.waitFor("the banner gone", `!document.querySelector('[data-testid="away-banner"]')`, 10*time.Second)
+	a.waitFor("the status switch on online", ownStatus+` === 'online dot dot-online'`, 10*time.Second)
 	if !eval[bool](a, `window.__samePage === true`) {
 		t.Error("the page was reloaded")
 	}

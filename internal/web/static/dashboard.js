@@ -1244,6 +1244,16 @@
     });
   }
 
+  // ownStatus shows the agent's status, set elsewhere (another tab, the
+  // API, the away timer), on the header's switch, unless it is in use.
+  function ownStatus(status) {
+    const sel = D.querySelector('[data-testid="status"]');
+    if (!sel || sel === D.activeElement || !Array.from(sel.options).some((o) => o.value === status)) return;
+    sel.value = status;
+    const dot = sel.closest('label') && sel.closest('label').querySelector('.dot');
+    if (dot) dot.className = 'dot dot-' + status;
+  }
+
   // The banner saying visitors wait while this agent is away from them
   // follows the conversations (a visitor writing, an answer) and the
   // agent's status changed elsewhere (another tab, the away timer).
@@ -1278,7 +1288,10 @@
         return;
       case 'agent.updated':
         agentInMenus(d);
-        if (d.id === me) awayLater(true);
+        if (d.id === me) {
+          ownStatus(d.status);
+          awayLater(true);
+        }
         return;
       case 'message.created':
       case 'message.updated':
