@@ -120,7 +120,7 @@ func (w *WS) Next(timeout time.Duration) map[string]any {
 	select {
 	case raw, ok := <-w.frames:
 		if !ok {
-			w.t.Fatalf("connection closed while waiting for a frame")
+			w.t.Fatalf("connection closed while waiting for a frame: %v (close status %d)", w.err, websocket.CloseStatus(w.err))
 		}
 		var m map[string]any
 		if err := json.Unmarshal(raw, &m); err != nil {
