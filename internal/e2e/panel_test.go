@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,5 +49,84 @@ func TestVisitorPanelKeepsEditsAndErrors(t *testing.T) {
 	write("Hello?")
 	if !eval[bool](a, `!!document.querySelector('[data-testid="visitor-error"]') && document.querySelector('[data-testid="visitor-email"]').value === 'dev@acme'`) {
 		t.Error("the save's error and the address it refused are gone after a refresh")
+	}
+}
+
+// What the agent opened in the conversation's parts stays open through live
+// refreshes: a part the event did not change is not drawn again, and one
+// that changed keeps the visitor's last pages unfolded and the phone's
+// "Visitor" button saying that the panel is open.
+func TestConversationPartsKeepWhatTheAgentOpened(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	vid, convID := newVisitorConversation(t, srv, "Vera Lind", "vera@example.com", "Hi")
+	key := model.VisitorKey{ID: vid, WorkspaceID: srv.Workspace.ID}
+	visit := func(n int) {
+		t.Helper()
+		for {
+			err := srv.App.Chat.VisitorPage(context.Background(), key, fmt.Sprintf("https://shop.example/page-%d", n), fmt.Sprintf("Page %d", n))
+			if err == nil {
+				return
+			}
+			if !strings.Contains(err.Error(), "slow down") {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	for n := range 7 { // more than five: the list starts folded
+		visit(n)
+	}
+	a := newTab(t, "ada")
+	a.setViewport(phone)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(a)
+
+	const (
+		pages  = `document.querySelector('#visitor-panel details.visitor-pages')`
+		toggle = `document.querySelector('#conv-head [data-testid="toggle-visitor"]')`
+	)
+	if eval[bool](a, pages+`.open`) {
+		t.Fatal("seven pages are shown unfolded")
+	}
+	a.do("open the visitor panel", chromedp.Click(chromedp.CSS(`#conv-head [data-testid="toggle-visitor"]`)))
+	a.do("unfold the pages", chromedp.Click(chromedp.CSS(`#visitor-panel details.visitor-pages > summary`)))
+	eval[bool](a, `(`+pages+`.kept = true, `+toggle+`.kept = true, true)`)
+
+	settle := func(what, cond string) {
+		t.Helper()
+		a.waitFor(what, cond, 10*time.Second)
+		time.Sleep(700 * time.Millisecond) // the rest of the refresh
+	}
+	// A colleague's note changes the messages only.
+	srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", ben.Token, map[string]string{"body": "Vera ordered twice", "kind": "comment"}, http.StatusCreated, nil)
+	settle("the note", `Array.from(document.querySelectorAll('[data-testid="message"]')).some((m) => m.textContent.includes('Vera ordered twice'))`)
+	if !eval[bool](a, pages+`.kept === true && `+toggle+`.kept === true`) {
+		t.Error("the header or the visitor panel was drawn again though neither changed")
+	}
+
+	// The visitor's message (their last activity), a new page: the panel
+	// changes; an assignment: the header.
+	if _, err := srv.App.Chat.VisitorSend(context.Background(), vid, "Are you there?", model.NewID(), model.MsgChannelWidget); err != nil {
+		t.Fatal(err)
+	}
+	settle("the visitor's message", `Array.from(document.querySelectorAll('[data-testid="message"]')).some((m) => m.textContent.includes('Are you there?'))`)
+	visit(7)
+	settle("the new page", pages+`.textContent.includes('Page 7')`)
+	srv.Do("PUT", "/api/v1/conversations/"+convID+"/assignee", ben.Token, map[string]string{"agent_id": ben.ID}, http.StatusOK, nil)
+	settle("the assignment", `document.querySelector('#conv-head select').selectedOptions[0].textContent.includes('Ben')`)
+	if eval[bool](a, pages+`.kept === true || `+toggle+`.kept === true`) {
+		t.Fatal("the header or the panel was not drawn again: nothing below is tested")
+	}
+	if !eval[bool](a, pages+`.open`) {
+		t.Error("the pages the agent unfolded were folded again by a refresh")
+	}
+	if got := eval[string](a, toggle+`.getAttribute('aria-expanded')`); got != "true" {
+		t.Errorf("with the panel open, the Visitor button says aria-expanded=%q after a refresh", got)
+	}
+	if !eval[bool](a, `document.body.classList.contains('panel-open')`) {
+		t.Error("the visitor panel closed")
 	}
 }

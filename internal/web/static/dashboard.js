@@ -25,6 +25,17 @@
   const me = body.dataset.agent || '';
   const listQuery = () => 'status=' + encodeURIComponent(filter) + '&view=' + encodeURIComponent(view);
 
+  // drawn keeps, for the open conversation's header and visitor panel, the
+  // server's HTML last drawn in each. The script adjusts both once drawn
+  // (local times, the unread count, the menus' labels), so the page never
+  // equals the server's HTML: comparing with the page would draw them again
+  // on every event, folding what the agent unfolded in them.
+  const drawn = new WeakMap();
+  for (const id of ['conv-head', 'visitor-panel']) {
+    const el = D.getElementById(id);
+    if (el) drawn.set(el, pageToken(el.innerHTML));
+  }
+
   // ---- the agent's picture (Settings → Your account) ---------------------------
   // A chosen picture is sent at once (PUT /api/v1/agents/{id}/avatar); the page
   // then reloads to show it.
@@ -1129,13 +1140,33 @@
           markFound();
         });
         watchThread();
-      } else {
-        replaceContent(el, part.innerHTML);
+      } else if (drawn.get(el) !== part.innerHTML) {
+        drawPart(el, part.innerHTML);
       }
     }
     updateTitle(); // the head's back arrow was redrawn without its count
     agentsAgain();
   }
+
+  // drawPart draws a changed part of the open conversation, keeping what
+  // the agent chose in it: a list they unfolded or folded (the visitor's
+  // last pages), and the phone's Visitor button saying whether the panel
+  // is open.
+  function drawPart(el, html) {
+    const chosen = Array.from(el.querySelectorAll('details[data-chosen]'), (d) => [d.className, d.open]);
+    replaceContent(el, html);
+    drawn.set(el, html);
+    for (const [name, open] of chosen) {
+      const d = Array.from(el.querySelectorAll('details')).find((x) => x.className === name);
+      if (d) { d.open = open; d.dataset.chosen = '1'; }
+    }
+    const shown = String(body.classList.contains('panel-open'));
+    for (const t of el.querySelectorAll('.panel-toggle')) t.setAttribute('aria-expanded', shown);
+  }
+  D.addEventListener('click', (e) => {
+    const s = e.target.closest && e.target.closest('#conv-head details > summary, #visitor-panel details > summary');
+    if (s) s.parentElement.dataset.chosen = '1';
+  });
 
   // ---- reading out new visitor messages --------------------------------------
 
