@@ -129,4 +129,5 @@ func TestConversationPartsKeepWhatTheAgentOpened(t *testing.T) {
 	if !eval[bool](a, `document.body.classList.contains('panel-open')`) {
 		t.Error("the visitor panel closed")
 	}
+	a.screenshot("phone-panel-after-refresh")
 }
