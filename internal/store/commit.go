@@ -337,7 +337,10 @@ func (c *committer) begin(ctx context.Context) (*sql.Tx, error) {
 		// they change in a sub-journal, which SQLite moves to a temporary
 		// file past 64 KiB (four transactions of a reply's pages), with
 		// its system calls: in memory it is at most the batch's pages.
-		for _, q := range []string{"PRAGMA wal_autocheckpoint = 0", "PRAGMA temp_store = MEMORY"} {
+		// The log's file is cut back to logLimitRestarts times the
+		// restart size when it starts over (see logLimitRestarts).
+		limit := fmt.Sprintf("PRAGMA journal_size_limit = %d", logLimitRestarts*c.restartPages.Load()*pageSize)
+		for _, q := range []string{"PRAGMA wal_autocheckpoint = 0", "PRAGMA temp_store = MEMORY", limit} {
 			if _, err := conn.ExecContext(ctx, q); err != nil {
 				_ = conn.Close()
 				return nil, fmt.Errorf("set up the writer connection: %w", err)
@@ -414,6 +417,21 @@ func (c *committer) checkpoint(ctx context.Context) {
 // over after about two).
 // Below it the writer is left alone: each finish costs it two fsyncs.
 const restartPages = 16384
+
+// logLimitRestarts bounds the file the write-ahead log leaves on disk, in
+// restart sizes: 256 MiB. SQLite writes the log over from its start and
+// never makes its file smaller: a log that grew while the checkpoints fell
+// behind (a disk slowed by another process took it to 170 MiB in a test,
+// a minute of it at a thousand replies a second would take gigabytes)
+// would keep its largest size for good. Past the limit, the first commit
+// after the log starts over cuts the file back. Under the limit, as
+// between restarts at 1,500 replies a second (the file's largest size in
+// such a run: 170 MiB), it is left whole: writing over a page is cheaper
+// than extending the file.
+const logLimitRestarts = 4
+
+// pageSize is SQLite's page size, the default of the files Parley makes.
+const pageSize = 4096
 
 // callJob runs a job's function, turning a panic into an error for the
 // batch and keeping it to raise again in the caller.

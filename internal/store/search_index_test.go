@@ -181,3 +181,48 @@ func walRestarts(t *testing.T, path string) (uint32, int64) {
 	}
 	return binary.BigEndian.Uint32(hdr[12:]), st.Size()
 }
+
+// A write-ahead log that grew while it could not start over (here: the
+// writer's finish of the checkpoint held off) has its file cut back when
+// it does start over, to four times its restart size.
+func TestWriteAheadLogCutBackAfterASpike(t *testing.T) {
+	db := openSQLite(t)
+	// 200 pages: the writer's connection, made at the first write, cuts
+	// the log's file back to 800 pages (3.2 MiB).
+	db.SetCheckpointing(5*time.Millisecond, 200)
+	ctx := t.Context()
+	path := db.File() + "-wal"
+	w := newWorkspace(t, db, "A", base)
+	c := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, base)
+	body := "x" + string(make([]byte, 2000))
+	write := func(n int) {
+		t.Helper()
+		for range n {
+			m := model.Message{ID: model.NewID(), WorkspaceID: w.ID, ConversationID: c.ID,
+				Author: model.Author{Kind: model.AuthorSystem}, Kind: model.KindComment,
+				Channel: model.MsgChannelDashboard, Body: body, CreatedAt: base}
+			if err := db.CreateMessage(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	db.SetCheckpointing(5*time.Millisecond, 1<<40)
+	write(1500) // about 60 MiB of log
+	before, spike := walRestarts(t, path)
+	if spike < 32<<20 {
+		t.Fatalf("the log grew to %d bytes only: no spike to cut back", spike)
+	}
+	db.SetCheckpointing(5*time.Millisecond, 200)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		write(20)
+		restarts, size := walRestarts(t, path)
+		if restarts > before && size <= 8<<20 {
+			t.Logf("the log's file went from %d to %d bytes", spike, size)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the log's file is %d bytes after a spike to %d (%d restarts since)", size, spike, restarts-before)
+		}
+	}
+}
