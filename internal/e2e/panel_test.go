@@ -131,3 +131,31 @@ func TestConversationPartsKeepWhatTheAgentOpened(t *testing.T) {
 	}
 	a.screenshot("phone-panel-after-refresh")
 }
+
+// The open conversation's refreshed parts keep the list's view: its back
+// link and its forms return to the view the agent came from.
+func TestConversationRefreshKeepsTheView(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	vid, convID := newVisitorConversation(t, srv, "Vera Lind", "vera@example.com", "Hi")
+	srv.Do("PUT", "/api/v1/conversations/"+convID+"/assignee", ada.Token, map[string]string{"agent_id": ada.ID}, http.StatusOK, nil)
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID + "?status=open&view=mine")
+	waitLive(a)
+	state := `JSON.stringify([document.querySelector('#conv-head [data-testid="back"]').getAttribute('href'),
+		Array.from(document.querySelectorAll('#conv-head input[name="view"], #visitor-panel input[name="view"]'), (i) => i.value)])`
+	before := eval[string](a, state)
+	if !strings.Contains(before, "view=mine") || strings.Contains(before, `"all"`) {
+		t.Fatalf("the page itself does not keep the view: %s", before)
+	}
+	if _, err := srv.App.Chat.VisitorSend(context.Background(), vid, "Are you there?", model.NewID(), model.MsgChannelWidget); err != nil {
+		t.Fatal(err)
+	}
+	a.waitFor("the visitor's message", `Array.from(document.querySelectorAll('[data-testid="message"]')).some((m) => m.textContent.includes('Are you there?'))`, 10*time.Second)
+	time.Sleep(700 * time.Millisecond) // the rest of the refresh
+	if after := eval[string](a, state); after != before {
+		t.Errorf("after a refresh the header's back link and view fields read %s, before %s", after, before)
+	}
+}

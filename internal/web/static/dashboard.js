@@ -963,7 +963,7 @@
       }
       if (conv) {
         const range = threadRange();
-        jobs.push(get('/dashboard/partials/conversation/' + encodeURIComponent(convID) + '?status=' + encodeURIComponent(filter) + range)
+        jobs.push(get('/dashboard/partials/conversation/' + encodeURIComponent(convID) + '?' + listQuery() + range)
           .then((html) => {
             // Older or newer messages loaded meanwhile: this answer lacks
             // them. Ask again for what is shown now.
