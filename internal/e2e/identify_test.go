@@ -90,6 +90,12 @@ func TestEmailCollector(t *testing.T) {
 	eval[bool](visitor, inWidget(`(() => { const el = $('collector-email'); el.value = 'not an address';
 		el.dispatchEvent(new Event('input', { bubbles: true })); $('collector-submit').click(); return true; })()`))
 	visitor.waitFor("the collector's error", inWidget(`$('collector-email').getAttribute('aria-invalid') === 'true'`), 5*time.Second)
+	// An address the widget lets through and the server refuses: said
+	// under the field it was typed in, not under the hidden contact form's.
+	eval[bool](visitor, inWidget(`(() => { const el = $('collector-email'); el.value = 'foo@bar';
+		el.dispatchEvent(new Event('input', { bubbles: true })); $('collector-submit').click(); return true; })()`))
+	visitor.waitFor("the server's refusal under the collector", inWidget(`(() => { const el = $('collector-email'), err = el.nextElementSibling;
+		return el.getAttribute('aria-invalid') === 'true' && !!err && err.getAttribute('data-parley') === 'error' && err.getClientRects().length > 0; })()`), 10*time.Second)
 	// Typed and sent with Enter: the focus was in the field, which goes.
 	eval[bool](visitor, inWidget(`(() => { const el = $('collector-email'); el.focus(); el.value = 'kim@visitor.test';
 		el.dispatchEvent(new Event('input', { bubbles: true })); el.form.requestSubmit(); return true; })()`))

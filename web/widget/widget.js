@@ -342,6 +342,7 @@
   let optinDismissed = store.get(OPTIN_KEY); // token|address|status whose opt-in offer was declined
   let autoSend = false; // send the kept composer text once the contact is saved
   let contactQueued = null, contactBusy = false;
+  let contactField = null; // the field the address was sent from: the server's refusal goes under it
   let emailSent = false; // an email field's address went: confirm it once saved
   let changeConfirmed = null; // the new address the visitor confirmed replacing theirs with
   // The email collector: offered once forwarding is on, the visitor has no
@@ -962,7 +963,11 @@
       contactQueued = null;
       contactBusy = false;
       sync();
-      showError(t('badEmail'), emailIn);
+      // The contact form's field, or the field under an agent's request
+      // or the collector's, where the visitor typed it (if still shown).
+      const f = contactField && contactField.isConnected && contactField.getClientRects().length ? contactField : emailIn;
+      showError(t('badEmail'), f);
+      if (isOpen) f.focus();
     } else if (code === 'message_too_long') {
       showError(t('tooLong'));
     } else if (code === 'rate_limited') {
@@ -1525,6 +1530,7 @@ button{cursor:pointer}
       return;
     }
     contactQueued = name ? { email, name } : { email };
+    contactField = emailIn;
     if (!optinRow.hidden) {
       if (!optinBox.checked) {
         showError(t('optInNeeded'));
@@ -1557,6 +1563,7 @@ button{cursor:pointer}
       return;
     }
     contactQueued = { email };
+    contactField = field;
     contactBusy = true;
     sync();
     wsSend({ type: 'contact', email });
