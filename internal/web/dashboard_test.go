@@ -629,6 +629,23 @@ func TestDashboardSettings(t *testing.T) {
 		t.Errorf("bad mode: status %d, want 400", r.Status)
 	}
 	mustContain(t, "refused settings", r.Body, `data-testid="settings-error"`)
+
+	// A refused form shows what was typed in it again, and names its field
+	// as the page does.
+	r = b.post("/dashboard/settings", url.Values{"section": {"workspace"}, "workspace_name": {"Kettle & Co"}, "time_zone": {"Europe/Pariss"}})
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("bad time zone: status %d, want 400", r.Status)
+	}
+	mustContain(t, "refused time zone", r.Body, `value="Kettle &amp; Co"`, `value="Europe/Pariss"`,
+		"Not saved: the time zone is an IANA time zone name such as Europe/Paris or UTC.")
+	if strings.Contains(r.Body, "Time_zone") {
+		t.Error("the refusal names the API's field")
+	}
+	var kept model.Settings
+	srv.Do("GET", "/api/v1/settings", agent.Token, nil, http.StatusOK, &kept)
+	if kept.WorkspaceName != "Default" || kept.TimeZone != "UTC" {
+		t.Errorf("a refused form saved %q, %q", kept.WorkspaceName, kept.TimeZone)
+	}
 }
 
 func TestDashboardStatusSwitch(t *testing.T) {

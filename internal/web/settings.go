@@ -195,7 +195,8 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 }
 
 func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *session) {
-	if _, err := s.svc.UpdateSettingsAs(r.Context(), sess.agent, settingsPatch(r.PostForm)); err != nil {
+	patch := settingsPatch(r.PostForm)
+	if _, err := s.svc.UpdateSettingsAs(r.Context(), sess.agent, patch); err != nil {
 		a := answerOf(err)
 		if a.Internal {
 			s.failPage(w, r, sess, err)
@@ -206,10 +207,65 @@ func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *
 			s.failPage(w, r, sess, cerr)
 			return
 		}
-		s.settingsPage(w, r, sess, a.Status, cur, a.text(), false)
+		msg := a.text()
+		if a.Status != http.StatusForbidden {
+			msg = settingsRefusal(a.Message)
+		}
+		s.settingsPage(w, r, sess, a.Status, typedSettings(cur, patch), msg, false)
 		return
 	}
 	http.Redirect(w, r, "/dashboard/settings?saved=1"+settingsSection(r.PostFormValue("section")), http.StatusSeeOther)
+}
+
+// typedSettings is cur with what a refused form's fields held that the
+// admin types (nothing was saved): the page shows them again beside the
+// error, to be corrected rather than typed again.
+func typedSettings(cur model.Settings, p chat.SettingsPatch) model.Settings {
+	for _, f := range []struct{ typed, shown *string }{
+		{p.WorkspaceName, &cur.WorkspaceName}, {p.TimeZone, &cur.TimeZone},
+	} {
+		if f.typed != nil {
+			*f.shown = *f.typed
+		}
+	}
+	if w := p.Widget; w != nil {
+		if w.Greeting != nil {
+			cur.Widget.Greeting = *w.Greeting
+		}
+		if w.AwayMessage != nil {
+			cur.Widget.AwayMessage = *w.AwayMessage
+		}
+	}
+	if p.RetentionDays != nil && *p.RetentionDays >= 0 {
+		cur.RetentionDays = *p.RetentionDays
+	}
+	return cur
+}
+
+// settingsFields are the settings' names in the API's refusals, as the
+// settings page labels them.
+var settingsFields = []struct{ name, label string }{
+	{"time_zone", "the time zone"},
+	{"retention_days", "the number of days to keep closed conversations"},
+	{"email_forwarding", "email forwarding"},
+	{"contact_form.online", "the pre-chat form while agents are online"},
+	{"widget.color", "the widget's colour"},
+	{"widget.position", "the widget's side"},
+	{"widget.greeting", "the greeting"},
+	{"widget.away_message", "the away note"},
+	{"default_locale", "the language for other visitors"},
+}
+
+// settingsRefusal says why a settings form was not saved, naming the
+// field as the page does.
+func settingsRefusal(msg string) string {
+	for _, f := range settingsFields {
+		if rest, ok := strings.CutPrefix(msg, f.name+" "); ok {
+			msg = f.label + " " + rest
+			break
+		}
+	}
+	return "Not saved: " + strings.TrimSuffix(msg, ".") + "."
 }
 
 // settingsSections are the parts of Settings whose forms save settings: a
