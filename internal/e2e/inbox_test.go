@@ -956,3 +956,24 @@ func TestAwayBannerNotSaidAgain(t *testing.T) {
 		t.Error("the away banner was drawn again (and said again) though it did not change")
 	}
 }
+
+// The hint beside an empty list follows the list when a conversation
+// arrives live, and back when the last one leaves the view.
+func TestEmptyListHintFollowsTheList(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	waitLive(a)
+	const hint = `document.querySelector('[data-testid="placeholder-hint"]').textContent`
+	if got := eval[string](a, hint); got != "Nothing to answer in this view." {
+		t.Fatalf("empty list: hint %q", got)
+	}
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Hello?")
+	a.waitFor("the new conversation", `!!document.querySelector('#convs > li')`, 10*time.Second)
+	a.waitFor("the hint to point at it", hint+` === 'Select a conversation on the left.'`, 5*time.Second)
+	srv.Do("POST", "/api/v1/conversations/"+convID+"/close", ada.Token, nil, http.StatusOK, nil)
+	a.waitFor("the conversation gone from the open ones", `!document.querySelector('#convs > li')`, 10*time.Second)
+	a.waitFor("the hint back", hint+` === 'Nothing to answer in this view.'`, 5*time.Second)
+}

@@ -1067,17 +1067,17 @@ func TestDashboardEmptyStates(t *testing.T) {
 		path string
 		want []string
 	}{
-		{"/dashboard", []string{"No open conversations.", "Nothing to answer in this view."}},
+		{"/dashboard", []string{"No open conversations.", ">Nothing to answer in this view.</p>"}},
 		{"/dashboard?view=unassigned&status=closed", []string{"No closed conversations without an assignee."}},
 		{"/dashboard?view=mine", []string{"No open conversations assigned to you."}},
 	}
 	for _, tt := range tests {
 		page := b.get(tt.path).Body
 		mustContain(t, tt.path, page, tt.want...)
-		mustNotContain(t, tt.path, page, "Select a conversation on the left.")
+		mustNotContain(t, tt.path, page, ">Select a conversation on the left.</p>")
 	}
 	newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "hi")
-	mustContain(t, "a list with a conversation", b.get("/dashboard").Body, "Select a conversation on the left.")
+	mustContain(t, "a list with a conversation", b.get("/dashboard").Body, ">Select a conversation on the left.</p>")
 }
 
 // A list row says "Awaiting reply" while the visitor waits for an answer,

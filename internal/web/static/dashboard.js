@@ -1118,6 +1118,9 @@
       replaceContent(el, next);
     }
     el.scrollTop = top;
+    // The page's hint beside the list, when no conversation is open.
+    const hint = D.querySelector('[data-hint-none]');
+    if (hint) hint.textContent = el.querySelector('#convs > li') ? hint.dataset.hintSome : hint.dataset.hintNone;
     updateTitle();
     agentsAgain();
     watchMore();
