@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"regexp"
@@ -297,4 +298,45 @@ func counterCovers(tb *tab, name string) bool {
 		const r = document.createRange(); r.selectNodeContents($(`+js(name)+`));
 		return [...r.getClientRects()].some((t) => t.left < c.right && c.left < t.right && t.top < c.bottom && c.top < t.bottom);
 	})()`))
+}
+
+// The widget keeps its newest message in view when the space under the
+// messages grows: a draft of several lines, the form that asks for an
+// address once every agent is away.
+func TestWidgetNewestInViewWhenTheBottomGrows(t *testing.T) {
+	srv := startParley(t)
+	a := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	dash := srv.DialAgent(a.Token)
+	visitor := newTab(t, "visitor")
+	visitor.setViewport(desktop)
+	openWidget(visitor, srv.URL+"/demo")
+	skipOptionalForm(visitor)
+	for i := range 6 {
+		typeInWidget(visitor, fmt.Sprintf("Question number %d: the order I placed last week has not arrived, the tracking page says nothing since Monday, and I would like to know where it is.", i))
+	}
+	visitor.waitFor("the messages confirmed", inWidget(`$$('message').filter((m) => m.getAttribute('data-id')).length === 6`), 10*time.Second)
+	newest := inWidget(`(() => { const l = $('messages'), m = $$('message').pop(), a = l.getBoundingClientRect(), b = m.getBoundingClientRect();
+		return l.scrollHeight > l.clientHeight && b.bottom <= a.bottom + 1 && b.top >= a.top; })()`)
+	visitor.waitFor("the newest message in view", newest, 5*time.Second)
+
+	eval[bool](visitor, inWidget(`(() => { const i = $('input'); i.value = 'One\nTwo\nThree\nFour\nFive'; i.dispatchEvent(new Event('input', { bubbles: true })); return true; })()`))
+	visitor.waitFor("the newest message in view above a draft of five lines", newest, 5*time.Second)
+	eval[bool](visitor, inWidget(`(() => { const i = $('input'); i.value = ''; i.dispatchEvent(new Event('input', { bubbles: true })); return true; })()`))
+	// Scrolled up to read an earlier message: left there.
+	eval[bool](visitor, inWidget(`($('messages').scrollTop = 0, true)`))
+	time.Sleep(300 * time.Millisecond)
+	eval[bool](visitor, inWidget(`(() => { const i = $('input'); i.value = 'One\nTwo\nThree'; i.dispatchEvent(new Event('input', { bubbles: true })); return true; })()`))
+	time.Sleep(300 * time.Millisecond)
+	if top := eval[float64](visitor, inWidget(`$('messages').scrollTop`)); top != 0 {
+		t.Errorf("a visitor reading earlier messages was taken to the end (scrolled to %v)", top)
+	}
+	eval[bool](visitor, inWidget(`(() => { const i = $('input'); i.value = ''; i.dispatchEvent(new Event('input', { bubbles: true })); const l = $('messages'); l.scrollTop = l.scrollHeight; return true; })()`))
+	time.Sleep(300 * time.Millisecond)
+
+	dash.Close()
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
+	visitor.waitFor("the form asking for an address", inWidget(`!$('contact-form').hidden`), 10*time.Second)
+	visitor.waitFor("the newest message in view above the form", newest, 5*time.Second)
+	visitor.screenshot("widget away form under the messages")
 }

@@ -342,6 +342,7 @@
   let optinDismissed = store.get(OPTIN_KEY); // token|address|status whose opt-in offer was declined
   let autoSend = false; // send the kept composer text once the contact is saved
   let contactQueued = null, contactBusy = false;
+  let pinned = true; // the message list is scrolled to its end
   let contactField = null; // the field the address was sent from: the server's refusal goes under it
   let emailSent = false; // an email field's address went: confirm it once saved
   let changeConfirmed = null; // the new address the visitor confirmed replacing theirs with
@@ -1428,6 +1429,22 @@ button{cursor:pointer}
       input.focus();
     });
     collectIn.addEventListener('input', () => { if (errEl && errEl._field === collectIn) clearError(); });
+    // The newest message stays in view when the space under the list
+    // grows (a draft of several lines, the form asking for an address,
+    // the collector) or the list is shown again, as long as the visitor
+    // had not scrolled up.
+    // A scroll event can come after the list changed its size, before the
+    // observer below is told: it counts as at the end under either size.
+    let listHeight = 0;
+    list.addEventListener('scroll', () => {
+      pinned = list.scrollHeight - list.scrollTop - Math.max(listHeight, list.clientHeight) < 60;
+    }, { passive: true });
+    if (W.ResizeObserver) {
+      new W.ResizeObserver(() => {
+        if (pinned) list.scrollTop = list.scrollHeight;
+        listHeight = list.clientHeight;
+      }).observe(list);
+    }
 
     launcher.addEventListener('click', () => (isOpen ? close() : open()));
     $('close').addEventListener('click', close);
