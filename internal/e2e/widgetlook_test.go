@@ -340,3 +340,32 @@ func TestWidgetNewestInViewWhenTheBottomGrows(t *testing.T) {
 	visitor.waitFor("the newest message in view above the form", newest, 5*time.Second)
 	visitor.screenshot("widget away form under the messages")
 }
+
+// A long workspace name and a long greeting, both allowed: the dashboard's
+// header stays on one row at desktop width (the name shortened, whole in
+// its title), and the widget's preview in Settings shows the whole window.
+func TestLongWorkspaceNameAndGreeting(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	name := strings.Repeat("Kettle and Teapot Company ", 3)[:69]
+	srv.Do("PUT", "/api/v1/settings", ada.Token, map[string]any{"workspace_name": name,
+		"widget": map[string]string{"greeting": strings.Repeat("Hello there, we answer within minutes during opening hours. ", 3)[:170]}}, http.StatusOK, nil)
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	if h := eval[float64](a, `document.querySelector('.topbar').offsetHeight`); h > 60 {
+		t.Errorf("the header is %v px high: on two rows", h)
+	}
+	if got := eval[string](a, `document.querySelector('.topbar .workspace').title`); got != name {
+		t.Errorf("the shortened name's title is %q", got)
+	}
+	a.navigate(srv.URL + "/dashboard/settings")
+	for _, side := range []string{"right", "left"} {
+		eval[bool](a, `(document.querySelector('input[name="widget_position"][value="`+side+`"]').click(), true)`)
+		if !eval[bool](a, `(() => { const f = document.querySelector('[data-testid="widget-preview"]').getBoundingClientRect(),
+			w = document.querySelector('.look-preview .lp-win').getBoundingClientRect();
+			return w.top >= f.top && w.bottom <= f.bottom && w.left >= f.left && w.right <= f.right; })()`) {
+			t.Errorf("the preview (%s) cuts its window off", side)
+		}
+	}
+}
