@@ -62,6 +62,13 @@ func (s *Service) Search(ctx context.Context, a model.Agent, q string, limit int
 		return nil, err
 	}
 	hits := append(msgs, visitors...)
+	if suffix, ok := visitorLabel(q); ok {
+		labelled, err := s.db.SearchVisitorLabel(ctx, a.WorkspaceID, suffix, limit)
+		if err != nil {
+			return nil, err
+		}
+		hits = append(hits, labelled...)
+	}
 	// Newest first; a message before its visitor's match at the same time.
 	slices.SortStableFunc(hits, func(x, y store.SearchHit) int { return y.At.Compare(x.At) })
 	if len(hits) > limit {
@@ -96,4 +103,23 @@ func (s *Service) Search(ctx context.Context, a model.Agent, q string, limit int
 		results = append(results, r)
 	}
 	return results, nil
+}
+
+// visitorLabel reads q as the label the dashboard gives a visitor with
+// neither a name nor an email ("Visitor kauc"), or its four characters
+// alone, and returns them in the ids' case.
+func visitorLabel(q string) (string, bool) {
+	f := strings.Fields(strings.ToLower(q))
+	if len(f) == 2 && f[0] == "visitor" {
+		f = f[1:]
+	}
+	if len(f) != 1 || len(f[0]) != 4 {
+		return "", false
+	}
+	for _, r := range f[0] {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'z') {
+			return "", false
+		}
+	}
+	return f[0], true
 }

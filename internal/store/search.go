@@ -211,6 +211,32 @@ func (s *Store) SearchVisitors(ctx context.Context, workspaceID string, words []
 	return hits, nil
 }
 
+// LabelScope is how many of a workspace's most recently active
+// conversations SearchVisitorLabel looks through: a label is read in the
+// list, where those are.
+const LabelScope = 5000
+
+// SearchVisitorLabel finds the conversations of visitors the dashboard
+// names by label, "Visitor " and the last four characters of their id
+// (visitors with neither a name nor an email), whose id ends with suffix,
+// among the workspace's LabelScope most recently active conversations:
+// newest first, at most limit.
+func (s *Store) SearchVisitorLabel(ctx context.Context, workspaceID, suffix string, limit int) ([]SearchHit, error) {
+	hits, err := s.searchHits(ctx, `WITH recent AS (SELECT id, visitor_id, last_message_at FROM conversations
+			WHERE workspace_id = ? ORDER BY activity_id DESC LIMIT ?)
+		SELECT r.id, '', '', r.last_message_at, '', '', '' FROM recent r
+		JOIN visitors v ON v.id = r.visitor_id
+		WHERE r.visitor_id LIKE ? AND coalesce(trim(v.name), '') = '' AND coalesce(v.email, '') = ''
+		ORDER BY r.last_message_at DESC, r.id DESC LIMIT ?`, workspaceID, LabelScope, "%"+suffix, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search visitors' labels: %w", err)
+	}
+	for i := range hits {
+		hits[i].Text = "Visitor " + suffix
+	}
+	return hits, nil
+}
+
 func (s *Store) searchHits(ctx context.Context, q string, args ...any) ([]SearchHit, error) {
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {

@@ -226,3 +226,38 @@ func TestWriteAheadLogCutBackAfterASpike(t *testing.T) {
 		}
 	}
 }
+
+// A visitor with neither a name nor an email is found by the label the
+// dashboard gives them, the last four characters of their id, in their
+// workspace only; a visitor with an email, who is shown by it, is not.
+func TestSearchVisitorLabel(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		a, b := newWorkspace(t, db, "A", base), newWorkspace(t, db, "B", base)
+		email := "vera@example.com"
+		anon, named, other := newVisitor(t, db, a.ID, nil), newVisitor(t, db, a.ID, &email), newVisitor(t, db, b.ID, nil)
+		conv := newConversation(t, db, anon, model.ChannelWebsite, base)
+		newConversation(t, db, named, model.ChannelWebsite, base)
+		newConversation(t, db, other, model.ChannelWebsite, base)
+		suffix := func(v model.Visitor) string { return v.ID[len(v.ID)-4:] }
+		hits, err := db.SearchVisitorLabel(ctx, a.ID, suffix(anon), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) != 1 || hits[0].ConversationID != conv.ID || hits[0].Text != "Visitor "+suffix(anon) {
+			t.Errorf("the anonymous visitor's label found %+v", hits)
+		}
+		for what, v := range map[string]model.Visitor{"a visitor shown by their email": named, "another workspace's visitor": other} {
+			if suffix(v) == suffix(anon) {
+				continue // the same four characters by chance
+			}
+			hits, err := db.SearchVisitorLabel(ctx, a.ID, suffix(v), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hits) != 0 {
+				t.Errorf("%s found by label: %+v", what, hits)
+			}
+		}
+	})
+}

@@ -178,3 +178,27 @@ func TestSearchAPI(t *testing.T) {
 		s.Do("GET", "/api/v1/search?q=cafe", "", nil, http.StatusUnauthorized, nil)
 	})
 }
+
+// A visitor with neither a name nor an email is found by the label the
+// list shows ("Visitor kauc"), written as it is shown or in capitals, or
+// by its four characters alone.
+func TestSearchByVisitorLabel(t *testing.T) {
+	s := apptest.Start(t, nil)
+	ann := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", ann.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	anon := newSession(t, s, s.Workspace.SiteKey, "")
+	var m model.Message
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": anon.VisitorToken, "body": "Do you ship abroad?", "client_id": "c1"}, http.StatusCreated, &m)
+	label := anon.Visitor.ID[len(anon.Visitor.ID)-4:]
+	for _, q := range []string{"Visitor " + label, "VISITOR " + strings.ToUpper(label), label} {
+		var out searchAnswer
+		s.Do("GET", "/api/v1/search?q="+url.QueryEscape(q), ann.Token, nil, http.StatusOK, &out)
+		if len(out.Results) != 1 || out.Results[0].Conversation.ID != m.ConversationID || out.Results[0].Snippet != "Visitor "+label {
+			t.Errorf("search %q: %+v", q, out.Results)
+		}
+	}
+	b := newBrowser(t, s)
+	b.login("ann@example.com")
+	page := b.get("/dashboard/search?q=" + url.QueryEscape("Visitor "+label))
+	mustContain(t, "the search page", page.Body, "/dashboard/conversations/"+m.ConversationID)
+}
