@@ -221,20 +221,16 @@ func (s *Server) dashSaveSettings(w http.ResponseWriter, r *http.Request, sess *
 // admin types (nothing was saved): the page shows them again beside the
 // error, to be corrected rather than typed again.
 func typedSettings(cur model.Settings, p chat.SettingsPatch) model.Settings {
-	for _, f := range []struct{ typed, shown *string }{
-		{p.WorkspaceName, &cur.WorkspaceName}, {p.TimeZone, &cur.TimeZone},
-	} {
-		if f.typed != nil {
-			*f.shown = *f.typed
+	keep := func(shown *string, typed *string) {
+		if typed != nil {
+			*shown = *typed
 		}
 	}
+	keep(&cur.WorkspaceName, p.WorkspaceName)
+	keep(&cur.TimeZone, p.TimeZone)
 	if w := p.Widget; w != nil {
-		if w.Greeting != nil {
-			cur.Widget.Greeting = *w.Greeting
-		}
-		if w.AwayMessage != nil {
-			cur.Widget.AwayMessage = *w.AwayMessage
-		}
+		keep(&cur.Widget.Greeting, w.Greeting)
+		keep(&cur.Widget.AwayMessage, w.AwayMessage)
 	}
 	if p.RetentionDays != nil && *p.RetentionDays >= 0 {
 		cur.RetentionDays = *p.RetentionDays

@@ -1432,9 +1432,9 @@ button{cursor:pointer}
     // The newest message stays in view when the space under the list
     // grows (a draft of several lines, the form asking for an address,
     // the collector) or the list is shown again, as long as the visitor
-    // had not scrolled up.
-    // A scroll event can come after the list changed its size, before the
-    // observer below is told: it counts as at the end under either size.
+    // had not scrolled up. A scroll event can come after the list changed
+    // its size, before the observer is told: it counts as at the end
+    // under either size.
     let listHeight = 0;
     list.addEventListener('scroll', () => {
       pinned = list.scrollHeight - list.scrollTop - Math.max(listHeight, list.clientHeight) < 60;
