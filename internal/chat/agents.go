@@ -395,9 +395,18 @@ func (s *Service) ChangePassword(ctx context.Context, actor model.Agent, tok, cu
 	if err != nil {
 		return notFound(err, "agent")
 	}
+	// Guesses at the current password are guesses at the account's, as at
+	// the login form: they wait as long, and count with the login's.
+	account, now := strings.ToLower(strings.TrimSpace(stored.Email)), s.now()
+	if wait := s.logins.byAccount.wait(account, now); wait > 0 {
+		return rateLimited("too many wrong passwords; try again in "+roundUp(wait).String(), wait)
+	}
 	if bcrypt.CompareHashAndPassword([]byte(stored.PasswordHash), []byte(current)) != nil {
+		n := s.logins.byAccount.fail(account, now)
+		s.log.Warn("wrong current password at a password change", "agent", actor.ID, "account_failures", n)
 		return newError(CodeInvalidCredentials, "the current password is wrong")
 	}
+	s.logins.byAccount.reset(account)
 	if err := checkPassword(next); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -486,5 +487,37 @@ func TestInvitationEmailedThroughTheRelay(t *testing.T) {
 	}
 	if !strings.Contains(string(m.Raw), inv.InviteURL) {
 		t.Errorf("the email lacks the link %s:\n%s", inv.InviteURL, m.Raw)
+	}
+}
+
+// Guesses at the current password in a password change wait as guesses at
+// the login form do, and count with them: a dashboard left open is no way
+// around the login's lockout.
+func TestPasswordChangeGuessesWait(t *testing.T) {
+	s := apptest.Start(t, nil)
+	ann := s.AddAgent("ann@example.com", "Ann")
+	change := func(current string) (int, string) {
+		status, code, _ := call(t, s, "PUT", "/api/v1/me/password", ann.Token, map[string]string{"current_password": current, "new_password": "a new long password"})
+		return status, code
+	}
+	limited := false
+	for i := range 8 {
+		status, code := change(fmt.Sprint("guess ", i))
+		if status == http.StatusTooManyRequests && code == "rate_limited" {
+			limited = true
+			break
+		}
+		if status != http.StatusForbidden || code != "invalid_credentials" {
+			t.Fatalf("guess %d: %d %q", i+1, status, code)
+		}
+	}
+	if !limited {
+		t.Fatal("eight wrong current passwords, none refused as too many")
+	}
+	if status, code := change(apptest.AgentPassword); status != http.StatusTooManyRequests {
+		t.Errorf("the right password during the wait: %d %q, want 429", status, code)
+	}
+	if status, code, _ := call(t, s, "POST", "/api/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": "one more guess"}); status != http.StatusTooManyRequests {
+		t.Errorf("a login guess after them: %d %q, want 429", status, code)
 	}
 }
