@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -32,4 +33,46 @@ func TestPastedScreenshotReachesDashboard(t *testing.T) {
 	eval[bool](visitor, `(() => { const dt = new DataTransfer(); dt.items.add(new File(['<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'], 'logo.svg', { type: 'image/svg+xml' }));
 		return `+inWidget(`$('input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))`)+` || true; })()`)
 	visitor.waitFor("the refusal in the widget, naming the file", inWidget(`$('error') && $('error').textContent.startsWith('logo.svg: ') && $('error').textContent.includes('cannot be sent')`), 10*time.Second)
+}
+
+// A conversation with pictures opens at its newest message, in the
+// dashboard and in the widget opened again: the pictures' room is kept
+// before they load, so their loading moves nothing.
+func TestPicturesDoNotHideTheNewest(t *testing.T) {
+	srv, agent, visitor := agentAndVisitor(t)
+	agent.setViewport(desktop)
+	visitor.setViewport(desktop)
+	visitorWrites(visitor, srv.URL+"/demo", "Here is the teapot I mean")
+	for i := range 3 {
+		eval[bool](visitor, `(() => { const c = document.createElement('canvas'); c.width = 300; c.height = 600;
+			const g = c.getContext('2d'); g.fillStyle = '#08c'; g.fillRect(0, 0, 300, 600);
+			c.toBlob((b) => { const dt = new DataTransfer(); dt.items.add(new File([b], 'image.png', { type: 'image/png' }));
+				`+inWidget(`$('input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))`)+`; }, 'image/png');
+			return true; })()`)
+		visitor.waitFor("the picture sent", inWidget(`$$('image').filter((i) => i.closest('[data-id]')).length === `+fmt.Sprint(i+1)), 15*time.Second)
+	}
+	typeInWidget(visitor, "Is it available in blue?")
+	visitor.waitFor("the question confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id') && m.textContent.includes('in blue'))`), 10*time.Second)
+
+	token := eval[string](visitor, `window.Parley.visitorToken()`)
+	_, convID := conversationOf(t, srv, token)
+	agent.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	agent.waitFor("the pictures loaded", `Array.from(document.querySelectorAll('[data-testid="inline-image"]')).every((i) => i.complete && i.naturalWidth > 0)`, 15*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	if !eval[bool](agent, `(() => { const box = document.getElementById('conv-messages').getBoundingClientRect();
+		const last = Array.from(document.querySelectorAll('[data-testid="message"]')).pop().getBoundingClientRect();
+		return last.bottom <= box.bottom + 1 && last.top >= box.top; })()`) {
+		t.Error("the dashboard opened the conversation with its newest message out of sight")
+	}
+	agent.screenshot("dashboard conversation with pictures")
+
+	visitor.navigate(srv.URL + "/demo")
+	openWidget(visitor, srv.URL+"/demo")
+	visitor.waitFor("the pictures loaded in the widget", inWidget(`$$('image').length === 3 && $$('image').every((i) => i.complete && i.naturalWidth > 0)`), 15*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	if !eval[bool](visitor, inWidget(`(() => { const l = $('messages').getBoundingClientRect(), m = $$('message').pop().getBoundingClientRect();
+		return m.bottom <= l.bottom + 1 && m.top >= l.top; })()`)) {
+		t.Error("the widget opened again with its newest message out of sight")
+	}
+	visitor.screenshot("widget with pictures")
 }

@@ -1310,7 +1310,7 @@ button{cursor:pointer}
 .send svg{width:18px;height:18px;fill:currentColor}
 .body:empty{display:none}
 .files{display:flex;flex-direction:column;gap:4px;margin-top:4px;max-width:100%}
-.files img{display:block;max-width:200px;max-height:160px;border-radius:10px;border:1px solid #e5e7eb;background:#fff}
+.files img{display:block;width:200px;max-width:100%;height:160px;object-fit:scale-down;border-radius:10px;border:1px solid #e5e7eb;background:#fff}
 .files a.file{display:inline-block;padding:6px 10px;border-radius:10px;background:#f3f4f6;color:#1f2937;text-decoration:underline;overflow-wrap:anywhere}
 .attach{border:0;border-radius:10px;width:38px;height:38px;background:#f3f4f6;color:#374151;display:flex;align-items:center;justify-content:center;padding:0;flex:none}
 .attach svg{width:18px;height:18px;fill:none;stroke:currentColor;stroke-width:2}
