@@ -122,7 +122,9 @@ type messageView struct {
 	Files   []fileView
 }
 
-type fileView struct{ Name, URL string }
+// fileView is a file of a message: its name and link, and its line in the
+// text part ("File: NAME URL" in the email's language).
+type fileView struct{ Name, URL, Text string }
 
 // Compose builds the email for a Send decision: the headers of spec/api.md and a body listing
 // Decision.Messages, with the pending replies marked new. It decides what the email says;
@@ -248,7 +250,8 @@ func compose(in ComposeInput) (message.Message, error) {
 				if err != nil {
 					return message.Message{}, err
 				}
-				mv.Files = append(mv.Files, fileView{Name: oneLine(f.Name), URL: u})
+				name := oneLine(f.Name)
+				mv.Files = append(mv.Files, fileView{Name: name, URL: u, Text: p.T("email.file.text", name, u)})
 			}
 		}
 		switch m.AuthorKind {

@@ -25,6 +25,12 @@ func TestComposeListsFiles(t *testing.T) {
 			t.Errorf("html part lacks %q:\n%s", want, p.html)
 		}
 	}
+	// In the visitor's language, as the rest of the text part.
+	in.Lang = "fr"
+	if p := parseEmail(t, mustCompose(t, in)); !strings.Contains(p.text, "Fichier\u00a0: invoice <2>.pdf https://chat.example.com/files/signed-f1") {
+		t.Errorf("a French text part lists its files as:\n%s", p.text)
+	}
+	in.Lang = ""
 	in.FileURL = func(id string) string { return "javascript:alert(1)" }
 	if _, err := Compose(in); err == nil {
 		t.Error("a file link that is not http(s) was accepted")

@@ -16,6 +16,7 @@ var de = Lang{
 		"email.omitted":          Plural{"%d frühere Nachricht wird nicht angezeigt.", "%d frühere Nachrichten werden nicht angezeigt."},
 		"email.continue":         "Unterhaltung fortsetzen",
 		"email.continue.text":    "Unterhaltung fortsetzen: %s",
+		"email.file.text":        "Datei: %s %s",
 		"email.reply":            "Antworten Sie auf diese E-Mail, um die Unterhaltung fortzusetzen.",
 		"email.footer":           "Sie erhalten diese E-Mail, weil Sie auf unserer Website einen Chat begonnen haben.",
 		"email.footer.from":      "Sie erhalten diese E-Mail, weil Sie auf der Website von %s einen Chat begonnen haben.",

@@ -16,6 +16,7 @@ var en = Lang{
 		"email.omitted":          Plural{"%d earlier message is not shown.", "%d earlier messages are not shown."},
 		"email.continue":         "Continue the conversation",
 		"email.continue.text":    "Continue the conversation: %s",
+		"email.file.text":        "File: %s %s",
 		"email.reply":            "Reply to this email to continue the conversation.",
 		"email.footer":           "You receive this email because you started a chat on our website.",
 		"email.footer.from":      "You receive this email because you started a chat with %s on its website.",

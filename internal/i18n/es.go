@@ -16,6 +16,7 @@ var es = Lang{
 		"email.omitted":          Plural{"No se muestra %d mensaje anterior.", "No se muestran %d mensajes anteriores."},
 		"email.continue":         "Seguir con la conversación",
 		"email.continue.text":    "Seguir con la conversación: %s",
+		"email.file.text":        "Archivo: %s %s",
 		"email.reply":            "Responde a este correo para seguir con la conversación.",
 		"email.footer":           "Recibes este correo porque iniciaste un chat en nuestra web.",
 		"email.footer.from":      "Recibes este correo porque iniciaste un chat con %s en su web.",

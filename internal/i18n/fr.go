@@ -16,6 +16,7 @@ var fr = Lang{
 		"email.omitted":          Plural{"%d message précédent n'est pas affiché.", "%d messages précédents ne sont pas affichés."},
 		"email.continue":         "Reprendre la conversation",
 		"email.continue.text":    "Reprendre la conversation\u00a0: %s",
+		"email.file.text":        "Fichier\u00a0: %s %s",
 		"email.reply":            "Répondez à cet e-mail pour poursuivre la conversation.",
 		"email.footer":           "Vous recevez cet e-mail parce que vous avez ouvert une discussion sur notre site.",
 		"email.footer.from":      "Vous recevez cet e-mail parce que vous avez ouvert une discussion avec %s sur son site.",

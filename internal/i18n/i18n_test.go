@@ -45,7 +45,7 @@ func TestEveryKeyInEveryLanguage(t *testing.T) {
 func TestMessagesFormat(t *testing.T) {
 	args := map[string][]any{
 		"email.subject": {"Acme"}, "email.hi.name": {"Sam"}, "email.intro": {3}, "email.intro.from": {2, "Acme"},
-		"email.omitted": {4}, "email.continue.text": {"https://x"}, "email.footer.from": {"Acme"},
+		"email.omitted": {4}, "email.continue.text": {"https://x"}, "email.file.text": {"a.png", "https://x"}, "email.footer.from": {"Acme"},
 		"email.unsubscribe.text": {"https://x"}, "email.via": {"Alex", "Acme"}, "chat.title": {"Acme"},
 		"chat.expired.what": {"Acme"}, "chat.expired.todo": {"Acme"},
 		"unsub.ask.what": {"Acme"}, "unsub.ask.what.to": {"Acme", "a@b.c"}, "unsub.done.what": {"a@b.c", "Acme"},

@@ -16,6 +16,7 @@ var it = Lang{
 		"email.omitted":          Plural{"%d messaggio precedente non è mostrato.", "%d messaggi precedenti non sono mostrati."},
 		"email.continue":         "Continua la conversazione",
 		"email.continue.text":    "Continua la conversazione: %s",
+		"email.file.text":        "File: %s %s",
 		"email.reply":            "Rispondi a questa email per continuare la conversazione.",
 		"email.footer":           "Ricevi questa email perché hai avviato una chat sul nostro sito.",
 		"email.footer.from":      "Ricevi questa email perché hai avviato una chat con %s sul suo sito.",

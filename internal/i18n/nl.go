@@ -16,6 +16,7 @@ var nl = Lang{
 		"email.omitted":          Plural{"%d eerder bericht wordt niet getoond.", "%d eerdere berichten worden niet getoond."},
 		"email.continue":         "Verder met het gesprek",
 		"email.continue.text":    "Verder met het gesprek: %s",
+		"email.file.text":        "Bestand: %s %s",
 		"email.reply":            "Beantwoord deze e-mail om het gesprek voort te zetten.",
 		"email.footer":           "Je ontvangt deze e-mail omdat je een chat bent begonnen op onze website.",
 		"email.footer.from":      "Je ontvangt deze e-mail omdat je op de website van %s een chat bent begonnen.",

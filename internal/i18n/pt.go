@@ -16,6 +16,7 @@ var pt = Lang{
 		"email.omitted":          Plural{"%d mensagem anterior não é exibida.", "%d mensagens anteriores não são exibidas."},
 		"email.continue":         "Continuar a conversa",
 		"email.continue.text":    "Continuar a conversa: %s",
+		"email.file.text":        "Arquivo: %s %s",
 		"email.reply":            "Responda a este e-mail para continuar a conversa.",
 		"email.footer":           "Você recebe este e-mail porque iniciou um chat em nosso site.",
 		"email.footer.from":      "Você recebe este e-mail porque iniciou um chat com %s no site dela.",
