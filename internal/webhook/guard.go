@@ -150,7 +150,8 @@ func ValidateURL(ctx context.Context, raw string, allowPrivate bool, res Resolve
 	}
 	ips, err := res.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(ips) == 0 {
-		return "", fmt.Errorf("%w: %s does not resolve: %v", ErrForbidden, host, err)
+		// Not the resolver's error: it names the server's own resolver.
+		return "", fmt.Errorf("%w: the host %s does not resolve to an address", ErrForbidden, host)
 	}
 	for _, ip := range ips {
 		if err := CheckAddr(ip); err != nil {

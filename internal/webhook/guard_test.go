@@ -3,8 +3,8 @@ package webhook_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -23,7 +23,8 @@ type fakeResolver map[string][]string
 func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
 	addrs, ok := f[host]
 	if !ok {
-		return nil, fmt.Errorf("no such host %s", host)
+		// As Go's resolver says it, naming the DNS server it asked.
+		return nil, &net.DNSError{Err: "no such host", Name: host, Server: "10.255.255.53:53", IsNotFound: true}
 	}
 	out := make([]netip.Addr, len(addrs))
 	for i, a := range addrs {
@@ -89,7 +90,7 @@ func TestValidateURL(t *testing.T) {
 		{"http://mixed.example.com/", false, false, "private"},
 		{"http://meta.example.com/", false, false, "link-local"},
 		{"http://mapped.example.com/", false, false, "loopback"},
-		{"http://unknown.example.com/", false, false, "does not resolve"},
+		{"http://unknown.example.com/", false, false, "the host unknown.example.com does not resolve to an address"},
 		// With PARLEY_WEBHOOK_ALLOW_PRIVATE: loopback is fine, credentials,
 		// schemes and ports are still refused.
 		{"http://127.0.0.1:8080/", true, true, ""},
@@ -118,6 +119,9 @@ func TestValidateURL(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.why) {
 				t.Errorf("error %q does not say %q", err, tc.why)
+			}
+			if strings.Contains(err.Error(), "lookup") {
+				t.Errorf("error %q tells the resolver's own error", err)
 			}
 		})
 	}
