@@ -65,6 +65,7 @@ type cannedPage struct {
 	Shortcut, Body string
 	EditID         string // the reply whose form was refused
 	Saved          bool
+	Deleted        bool // a reply was deleted: said so, not "Saved."
 }
 
 type cannedItem struct {
@@ -73,7 +74,9 @@ type cannedItem struct {
 }
 
 func (s *Server) dashCanned(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.cannedPage(w, r, sess, http.StatusOK, func(p *cannedPage) { p.Saved = r.URL.Query().Get("saved") == "1" })
+	s.cannedPage(w, r, sess, http.StatusOK, func(p *cannedPage) {
+		p.Saved, p.Deleted = r.URL.Query().Get("saved") == "1", r.URL.Query().Get("deleted") == "1"
+	})
 }
 
 func (s *Server) cannedPage(w http.ResponseWriter, r *http.Request, sess *session, status int, edit func(*cannedPage)) {
@@ -129,7 +132,7 @@ func (s *Server) dashDeleteCanned(w http.ResponseWriter, r *http.Request, sess *
 		s.refuseOnCanned(w, r, sess, err, nil)
 		return
 	}
-	http.Redirect(w, r, "/dashboard/settings/canned?saved=1", http.StatusSeeOther)
+	http.Redirect(w, r, "/dashboard/settings/canned?deleted=1", http.StatusSeeOther)
 }
 
 // refuseOnCanned shows the page again with a refused form's error.

@@ -1037,6 +1037,32 @@ func TestCannedRepliesTab(t *testing.T) {
 	}
 }
 
+// Adding a canned reply says "Saved."; deleting one says "Deleted.".
+func TestCannedRepliesSaidDone(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	b := newBrowser(t, srv)
+	b.login("ada@example.com")
+	r := b.post("/dashboard/settings/canned", url.Values{"shortcut": {"hi"}, "body": {"Hello!"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("add: %d", r.Status)
+	}
+	mustContain(t, "after adding", b.get(r.Location).Body, `data-testid="canned-saved">Saved.</p>`)
+	var list struct {
+		Canned []struct{ ID string } `json:"canned"`
+	}
+	srv.Do("GET", "/api/v1/canned", ada.Token, nil, http.StatusOK, &list)
+	if len(list.Canned) != 1 {
+		t.Fatalf("%d canned replies", len(list.Canned))
+	}
+	r = b.post("/dashboard/settings/canned/"+list.Canned[0].ID+"/delete", url.Values{})
+	page := b.get(r.Location).Body
+	mustContain(t, "after deleting", page, `data-testid="canned-deleted">Deleted.</p>`)
+	if strings.Contains(page, `data-testid="canned-saved"`) {
+		t.Error("a deletion is said as saved")
+	}
+}
+
 // While the workspace still has the name the first agent got it with,
 // its admins are asked to give it theirs: visitors see it.
 func TestDefaultNameNudge(t *testing.T) {
