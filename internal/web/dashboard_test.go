@@ -1037,6 +1037,18 @@ func TestCannedRepliesTab(t *testing.T) {
 	}
 }
 
+// The reports' own address leads to the report the menu opens.
+func TestDashboardReportsAddress(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	srv.AddAgent("ada@example.com", "Ada")
+	b := newBrowser(t, srv)
+	b.login("ada@example.com")
+	if a := b.get("/dashboard/reports"); a.Status != http.StatusSeeOther || a.Location != "/dashboard/reports/continuity" {
+		t.Fatalf("GET /dashboard/reports: %d to %q", a.Status, a.Location)
+	}
+	mustContain(t, "the menu", b.get("/dashboard").Body, `href="/dashboard/reports/continuity"`)
+}
+
 // Adding a canned reply says "Saved."; deleting one says "Deleted.".
 func TestCannedRepliesSaidDone(t *testing.T) {
 	srv := apptest.Start(t, nil)

@@ -142,6 +142,8 @@ func (s *Server) routes() {
 
 	m.HandleFunc("GET /dashboard/search", s.dash(s.dashSearch))                 // search.go
 	m.HandleFunc("GET /dashboard/reports/continuity", s.dash(s.dashContinuity)) // report.go
+	// The reports' address, typed or kept from the menu: its one report.
+	m.Handle("GET /dashboard/reports", http.RedirectHandler("/dashboard/reports/continuity", http.StatusSeeOther))
 
 	m.HandleFunc("GET /dashboard/settings", s.dash(s.dashSettings)) // settings.go
 	m.HandleFunc("POST /dashboard/settings", s.dash(s.dashSaveSettings))
