@@ -72,6 +72,15 @@ func TestAgentPictureInWidget(t *testing.T) {
 			if n := count(t, srv, `SELECT COUNT(*) FROM agent_avatars`); n != 1 {
 				t.Fatalf("%d pictures stored, want 1", n)
 			}
+			// A file that is no picture: refused, said as a sentence, and
+			// the "Picture saved." of the one before gone.
+			pdf := filepath.Join(dir, "invoice.pdf")
+			if err := os.WriteFile(pdf, []byte("%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			agent.do("choose a PDF", chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="avatar-file"]`), []string{pdf}))
+			agent.waitFor("the refusal alone", `(() => { const e = document.querySelector('[data-testid="avatar-error"]');
+				return e && !e.hidden && /^[A-Z]/.test(e.textContent) && !document.querySelector('[data-testid="account-notice"]'); })()`, 10*time.Second)
 			srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
 
 			visitor := newTab(t, "visitor")

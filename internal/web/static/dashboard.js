@@ -56,11 +56,15 @@
           return;
         }
         const data = await res.json().catch(() => null);
-        err.textContent = (data && data.error && data.error.message) || 'The picture could not be saved.';
+        const msg = (data && data.error && data.error.message) || 'The picture could not be saved.';
+        err.textContent = msg.charAt(0).toUpperCase() + msg.slice(1);
       } catch (e) {
         err.textContent = 'The picture could not be saved.';
       }
       err.hidden = false;
+      // A former "Picture saved." no longer holds.
+      const done = D.querySelector('[data-testid="account-notice"]');
+      if (done) done.remove();
       avatarInput.value = '';
     });
   }
