@@ -2,8 +2,15 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parleychat/parley/internal/model"
 )
 
 // A screenshot pasted into the widget's message box is uploaded, sent, and
@@ -75,4 +82,41 @@ func TestPicturesDoNotHideTheNewest(t *testing.T) {
 		t.Error("the widget opened again with its newest message out of sight")
 	}
 	visitor.screenshot("widget with pictures")
+}
+
+// A file chosen in the reply box by mistake is taken off before sending:
+// the reply goes with the other file only.
+func TestReplyFileTakenOff(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Can you send the invoice?")
+	dir := t.TempDir()
+	var files []string
+	for _, name := range []string{"other-customer.pdf", "invoice.pdf"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(a)
+	a.do("choose two files", chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="reply-file"]`), files))
+	a.waitFor("both uploaded", `document.querySelectorAll('[data-testid="reply-file-chip"]').length === 2`, 10*time.Second)
+	a.screenshot("reply box with two files")
+	a.do("take the wrong one off", chromedp.Click(chromedp.CSS(`[data-testid="reply-file-remove"][aria-label="Remove other-customer.pdf"]`)))
+	a.waitFor("one left", `document.querySelectorAll('[data-testid="reply-file-chip"]').length === 1`, 5*time.Second)
+	eval[bool](a, `(document.querySelector('textarea[name="body"]').value = 'Here it is.', true)`)
+	sendReply(a, "send-reply")
+	var out struct {
+		Messages []model.Message `json:"messages"`
+	}
+	srv.Do("GET", "/api/v1/conversations/"+convID+"/messages", ada.Token, nil, http.StatusOK, &out)
+	last := out.Messages[len(out.Messages)-1]
+	if last.Body != "Here it is." || len(last.Attachments) != 1 || last.Attachments[0].Filename != "invoice.pdf" {
+		t.Errorf("the reply went as %q with %+v", last.Body, last.Attachments)
+	}
 }

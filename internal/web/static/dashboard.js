@@ -113,6 +113,15 @@
           hidden.name = 'attachment_ids';
           hidden.value = data.id;
           chip.appendChild(hidden);
+          // A file chosen by mistake is taken off before sending.
+          const off = D.createElement('button');
+          off.type = 'button';
+          off.className = 'chip-remove';
+          off.textContent = '\u00d7';
+          off.setAttribute('aria-label', 'Remove ' + data.filename);
+          off.dataset.testid = 'reply-file-remove';
+          off.addEventListener('click', () => { chip.remove(); sync(); text.focus(); });
+          chip.appendChild(off);
           sync();
         } catch (e) {
           chip.remove();
