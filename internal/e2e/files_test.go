@@ -99,11 +99,7 @@ func TestReplyFileTakenOff(t *testing.T) {
 		}
 		files = append(files, p)
 	}
-	a := newTab(t, "ada")
-	a.setViewport(desktop)
-	loginDashboard(a, srv.URL, "ada@example.com")
-	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
-	waitLive(a)
+	a := openAsAgent(t, srv, "ada@example.com", "/dashboard/conversations/"+convID)
 	a.do("choose two files", chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="reply-file"]`), files))
 	a.waitFor("both uploaded", `document.querySelectorAll('[data-testid="reply-file-chip"]').length === 2`, 10*time.Second)
 	a.screenshot("reply box with two files")

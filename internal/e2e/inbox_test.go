@@ -962,10 +962,7 @@ func TestAwayBannerNotSaidAgain(t *testing.T) {
 func TestEmptyListHintFollowsTheList(t *testing.T) {
 	srv := startParley(t)
 	ada := srv.AddAgent("ada@example.com", "Ada")
-	a := newTab(t, "ada")
-	a.setViewport(desktop)
-	loginDashboard(a, srv.URL, "ada@example.com")
-	waitLive(a)
+	a := openAsAgent(t, srv, "ada@example.com", "/dashboard")
 	const hint = `document.querySelector('[data-testid="placeholder-hint"]').textContent`
 	if got := eval[string](a, hint); got != "Nothing to answer in this view." {
 		t.Fatalf("empty list: hint %q", got)

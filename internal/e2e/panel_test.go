@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
 )
 
@@ -139,11 +140,7 @@ func TestConversationRefreshKeepsTheView(t *testing.T) {
 	ada := srv.AddAgent("ada@example.com", "Ada")
 	vid, convID := newVisitorConversation(t, srv, "Vera Lind", "vera@example.com", "Hi")
 	srv.Do("PUT", "/api/v1/conversations/"+convID+"/assignee", ada.Token, map[string]string{"agent_id": ada.ID}, http.StatusOK, nil)
-	a := newTab(t, "ada")
-	a.setViewport(desktop)
-	loginDashboard(a, srv.URL, "ada@example.com")
-	a.navigate(srv.URL + "/dashboard/conversations/" + convID + "?status=open&view=mine")
-	waitLive(a)
+	a := openAsAgent(t, srv, "ada@example.com", "/dashboard/conversations/"+convID+"?status=open&view=mine")
 	state := `JSON.stringify([document.querySelector('#conv-head [data-testid="back"]').getAttribute('href'),
 		Array.from(document.querySelectorAll('#conv-head input[name="view"], #visitor-panel input[name="view"]'), (i) => i.value)])`
 	before := eval[string](a, state)
@@ -158,4 +155,16 @@ func TestConversationRefreshKeepsTheView(t *testing.T) {
 	if after := eval[string](a, state); after != before {
 		t.Errorf("after a refresh the header's back link and view fields read %s, before %s", after, before)
 	}
+}
+
+// openAsAgent logs an agent in, in a new tab at desktop size, and opens
+// path on the dashboard, live.
+func openAsAgent(t *testing.T, srv *apptest.Server, email, path string) *tab {
+	t.Helper()
+	a := newTab(t, "agent")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, email)
+	a.navigate(srv.URL + path)
+	waitLive(a)
+	return a
 }
