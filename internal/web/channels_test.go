@@ -211,6 +211,16 @@ func TestChannelsSettingsPage(t *testing.T) {
 	}
 	mustContain(t, "refused token", a.Body, "Meta refused")
 
+	// Saved, but the app could not be subscribed to the Page's messages:
+	// said as a warning, not as a success.
+	p.Graph.FailSubscribe(true)
+	a = b.post("/dashboard/settings/channels", url.Values{"page_id": {channelPage.ID}})
+	if a.Status != http.StatusOK {
+		t.Errorf("saved with a failed subscription: status %d", a.Status)
+	}
+	mustContain(t, "failed subscription", a.Body, `<p class="warning" role="status" data-testid="channels-notice">Saved, but subscribing the app`)
+	p.Graph.FailSubscribe(false)
+
 	a = b.post("/dashboard/settings/channels/disconnect", nil)
 	if a.Status != http.StatusSeeOther {
 		t.Fatalf("disconnect: %d", a.Status)

@@ -54,14 +54,15 @@ type Graph struct {
 	t   testing.TB
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	pages    map[string]*Page             // page id → page
-	profiles map[string]map[string]string // person id → fields
-	sends    []Send
-	calls    map[string]int // "METHOD kind" → count
-	fail     []canned       // answers for the next send attempts
-	arrived  chan struct{}
-	seq      int
+	mu          sync.Mutex
+	pages       map[string]*Page             // page id → page
+	profiles    map[string]map[string]string // person id → fields
+	sends       []Send
+	calls       map[string]int // "METHOD kind" → count
+	fail        []canned       // answers for the next send attempts
+	noSubscribe bool           // subscribing the app to a Page's messages fails
+	arrived     chan struct{}
+	seq         int
 }
 
 type canned struct {
@@ -94,6 +95,14 @@ func (g *Graph) ExpireToken(pageID string, expired bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.pages[pageID].Expired = expired
+}
+
+// FailSubscribe makes subscribing the app to a Page's messages fail (a
+// permission the app lacks), or work again.
+func (g *Graph) FailSubscribe(fail bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.noSubscribe = fail
 }
 
 // SetProfile sets what the profile lookup of a person answers.
@@ -229,6 +238,13 @@ func (g *Graph) serve(w http.ResponseWriter, r *http.Request) {
 		g.send(w, r, page, id)
 	case r.Method == http.MethodPost && edge == "subscribed_apps":
 		g.count("POST subscribed_apps")
+		g.mu.Lock()
+		refuse := g.noSubscribe
+		g.mu.Unlock()
+		if refuse {
+			answer(w, http.StatusForbidden, json.RawMessage(ErrorBody("(#200) The app lacks the pages_messaging permission", "OAuthException", 200, 0)))
+			return
+		}
 		if id != page.ID {
 			g.errorf(w, http.StatusBadRequest, "subscribed_apps of %s with the token of page %s", id, page.ID)
 			return
