@@ -273,7 +273,7 @@ func TestDashboardLoginReturnsToTheLink(t *testing.T) {
 	if a = b.get(link); a.Status != http.StatusSeeOther || a.Location != want+"&ended=1" {
 		t.Fatalf("link after the session ended: %d to %q, want %q", a.Status, a.Location, want+"&ended=1")
 	}
-	mustContain(t, "the login after the session ended", b.get(a.Location).Body, `data-testid="login-ended"`, `name="next" value="`+html.EscapeString(link)+`"`)
+	mustContain(t, "the login after the session ended", b.get(a.Location).Body, `data-testid="login-ended"`, "or an admin removed your account", `name="next" value="`+html.EscapeString(link)+`"`)
 
 	c := newBrowser(t, srv)
 	a = c.get("/dashboard/login?next=" + url.QueryEscape("//evil.example/dashboard/x"))
