@@ -72,6 +72,17 @@ func TestNodeKilledMidBurst(t *testing.T) {
 	if holder != nodeA {
 		victim, survivor, names = b, a, "B, A"
 	}
+	// The emails the relay took before it stalled have their outcome
+	// written before the kill: one the relay took and the killed node had
+	// not yet recorded would be sent again, as the forwarding rules allow
+	// (a crash's duplicate keeps its Message-ID), and this test is of the
+	// claims held at the kill, not of that window (on a loaded machine the
+	// recording took over a second).
+	accepted := len(cl.relay.Mails())
+	apptest.Eventually(t, 10*time.Second, "the emails the relay took recorded as sent", func() bool {
+		var sent int
+		return db.QueryRow(`SELECT count(*) FROM emails WHERE status = 'sent'`).Scan(&sent) == nil && sent >= accepted
+	})
 	killed := time.Now()
 	victim.proc.Kill()
 	cl.relay.Release() // the stalled messages are refused: not delivered
