@@ -106,14 +106,14 @@ func (s *Service) Search(ctx context.Context, a model.Agent, q string, limit int
 }
 
 // visitorLabel reads q as the label the dashboard gives a visitor with
-// neither a name nor an email ("Visitor kauc"), or its four characters
+// neither a name nor an email (model.VisitorLabel), or its characters
 // alone, and returns them in the ids' case.
 func visitorLabel(q string) (string, bool) {
 	f := strings.Fields(strings.ToLower(q))
-	if len(f) == 2 && f[0] == "visitor" {
+	if len(f) == 2 && f[0] == strings.ToLower(model.LabelWord) {
 		f = f[1:]
 	}
-	if len(f) != 1 || len(f[0]) != 4 {
+	if len(f) != 1 || len(f[0]) != model.LabelChars {
 		return "", false
 	}
 	for _, r := range f[0] {

@@ -293,6 +293,22 @@ func (v Visitor) Verified() bool { return v.UserID != nil }
 // HasEmail reports whether the visitor is identified.
 func (v Visitor) HasEmail() bool { return v.Email != nil && *v.Email != "" }
 
+// A visitor with neither a name nor an email is named by a label:
+// LabelWord and the last LabelChars characters of their id ("Visitor
+// kauc"), in the dashboard and as search finds them.
+const (
+	LabelWord  = "Visitor"
+	LabelChars = 4
+)
+
+// VisitorLabel is the label of the visitor with this id.
+func VisitorLabel(id string) string {
+	if len(id) > LabelChars {
+		id = id[len(id)-LabelChars:]
+	}
+	return LabelWord + " " + id
+}
+
 // Conversation is a thread between a visitor and the workspace's agents.
 type Conversation struct {
 	ID            string    `json:"id"`

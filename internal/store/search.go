@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/search"
 )
 
@@ -217,14 +218,15 @@ func (s *Store) SearchVisitors(ctx context.Context, workspaceID string, words []
 const LabelScope = 5000
 
 // SearchVisitorLabel finds the conversations of visitors the dashboard
-// names by label, "Visitor " and the last four characters of their id
-// (visitors with neither a name nor an email), whose id ends with suffix,
-// among the workspace's LabelScope most recently active conversations:
-// newest first, at most limit.
+// names by label (model.VisitorLabel: visitors with neither a name nor an
+// email) whose id ends with suffix, among the workspace's LabelScope most
+// recently active conversations: newest first, at most limit.
 func (s *Store) SearchVisitorLabel(ctx context.Context, workspaceID, suffix string, limit int) ([]SearchHit, error) {
+	// The visitor's id stands in the text's column, and its label then in
+	// the hit's text.
 	hits, err := s.searchHits(ctx, `WITH recent AS (SELECT id, visitor_id, last_message_at FROM conversations
 			WHERE workspace_id = ? ORDER BY activity_id DESC LIMIT ?)
-		SELECT r.id, '', '', r.last_message_at, '', '', '' FROM recent r
+		SELECT r.id, '', r.visitor_id, r.last_message_at, '', '', '' FROM recent r
 		JOIN visitors v ON v.id = r.visitor_id
 		WHERE r.visitor_id LIKE ? AND coalesce(trim(v.name), '') = '' AND coalesce(v.email, '') = ''
 		ORDER BY r.last_message_at DESC, r.id DESC LIMIT ?`, workspaceID, LabelScope, "%"+suffix, limit)
@@ -232,7 +234,7 @@ func (s *Store) SearchVisitorLabel(ctx context.Context, workspaceID, suffix stri
 		return nil, fmt.Errorf("search visitors' labels: %w", err)
 	}
 	for i := range hits {
-		hits[i].Text = "Visitor " + suffix
+		hits[i].Text = model.VisitorLabel(hits[i].Text)
 	}
 	return hits, nil
 }

@@ -257,11 +257,7 @@ func visitorName(v model.Visitor) string {
 	if v.HasEmail() {
 		return *v.Email
 	}
-	id := v.ID
-	if len(id) > 4 {
-		id = id[len(id)-4:]
-	}
-	return "Visitor " + id
+	return model.VisitorLabel(v.ID)
 }
 
 // linkify splits a message body into text and http(s) links; the template
