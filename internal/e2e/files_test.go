@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -20,13 +21,7 @@ func TestPastedScreenshotReachesDashboard(t *testing.T) {
 	srv, agent, visitor := agentAndVisitor(t)
 	visitorWrites(visitor, srv.URL+"/demo", "Look at this error")
 
-	// Paste a 120×80 PNG drawn on a canvas, as a browser does for a
-	// screenshot in the clipboard (a file named image.png).
-	eval[bool](visitor, `(() => { const c = document.createElement('canvas'); c.width = 120; c.height = 80;
-		const g = c.getContext('2d'); g.fillStyle = '#c00'; g.fillRect(0, 0, 120, 80); g.fillStyle = '#fff'; g.fillRect(10, 10, 50, 20);
-		c.toBlob((b) => { const dt = new DataTransfer(); dt.items.add(new File([b], 'image.png', { type: 'image/png' }));
-			`+inWidget(`$('input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))`)+`; }, 'image/png');
-		return true; })()`)
+	pastePicture(visitor, 120, 80)
 	visitor.waitFor("the screenshot shown in the widget", inWidget(`$$('image').some((i) => i.complete && i.naturalWidth === 120 && i.closest('[data-id]'))`), 15*time.Second)
 
 	token := eval[string](visitor, `window.Parley.visitorToken()`)
@@ -51,11 +46,7 @@ func TestPicturesDoNotHideTheNewest(t *testing.T) {
 	visitor.setViewport(desktop)
 	visitorWrites(visitor, srv.URL+"/demo", "Here is the teapot I mean")
 	for i := range 3 {
-		eval[bool](visitor, `(() => { const c = document.createElement('canvas'); c.width = 300; c.height = 600;
-			const g = c.getContext('2d'); g.fillStyle = '#08c'; g.fillRect(0, 0, 300, 600);
-			c.toBlob((b) => { const dt = new DataTransfer(); dt.items.add(new File([b], 'image.png', { type: 'image/png' }));
-				`+inWidget(`$('input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))`)+`; }, 'image/png');
-			return true; })()`)
+		pastePicture(visitor, 300, 600)
 		visitor.waitFor("the picture sent", inWidget(`$$('image').filter((i) => i.closest('[data-id]')).length === `+fmt.Sprint(i+1)), 15*time.Second)
 	}
 	typeInWidget(visitor, "Is it available in blue?")
@@ -115,4 +106,16 @@ func TestReplyFileTakenOff(t *testing.T) {
 	if last.Body != "Here it is." || len(last.Attachments) != 1 || last.Attachments[0].Filename != "invoice.pdf" {
 		t.Errorf("the reply went as %q with %+v", last.Body, last.Attachments)
 	}
+}
+
+// pastePicture pastes a width×height PNG drawn on a canvas into the
+// widget's message box, as a browser does for a screenshot in the
+// clipboard (a file named image.png).
+func pastePicture(tb *tab, width, height int) {
+	tb.t.Helper()
+	eval[bool](tb, `(() => { const c = document.createElement('canvas'); c.width = `+strconv.Itoa(width)+`; c.height = `+strconv.Itoa(height)+`;
+		const g = c.getContext('2d'); g.fillStyle = '#c00'; g.fillRect(0, 0, c.width, c.height); g.fillStyle = '#fff'; g.fillRect(10, 10, 50, 20);
+		c.toBlob((b) => { const dt = new DataTransfer(); dt.items.add(new File([b], 'image.png', { type: 'image/png' }));
+			`+inWidget(`$('input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))`)+`; }, 'image/png');
+		return true; })()`)
 }
