@@ -74,11 +74,7 @@ func TestAgentPictureInWidget(t *testing.T) {
 			}
 			// A file that is no picture: refused, said as a sentence, and
 			// the "Picture saved." of the one before gone.
-			pdf := filepath.Join(dir, "invoice.pdf")
-			if err := os.WriteFile(pdf, []byte("%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			agent.do("choose a PDF", chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="avatar-file"]`), []string{pdf}))
+			agent.do("choose a PDF", chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="avatar-file"]`), []string{writePDF(t, dir, "invoice.pdf")}))
 			agent.waitFor("the refusal alone", `(() => { const e = document.querySelector('[data-testid="avatar-error"]');
 				return e && !e.hidden && /^[A-Z]/.test(e.textContent) && !document.querySelector('[data-testid="account-notice"]'); })()`, 10*time.Second)
 			srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "online"}, http.StatusOK, nil)

@@ -82,14 +82,7 @@ func TestReplyFileTakenOff(t *testing.T) {
 	ada := srv.AddAgent("ada@example.com", "Ada")
 	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Can you send the invoice?")
 	dir := t.TempDir()
-	var files []string
-	for _, name := range []string{"other-customer.pdf", "invoice.pdf"} {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte("%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, p)
-	}
+	files := []string{writePDF(t, dir, "other-customer.pdf"), writePDF(t, dir, "invoice.pdf")}
 	a := openAsAgent(t, srv, "ada@example.com", "/dashboard/conversations/"+convID)
 	a.do("choose two files", chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="reply-file"]`), files))
 	a.waitFor("both uploaded", `document.querySelectorAll('[data-testid="reply-file-chip"]').length === 2`, 10*time.Second)
@@ -118,4 +111,14 @@ func pastePicture(tb *tab, width, height int) {
 		c.toBlob((b) => { const dt = new DataTransfer(); dt.items.add(new File([b], 'image.png', { type: 'image/png' }));
 			`+inWidget(`$('input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))`)+`; }, 'image/png');
 		return true; })()`)
+}
+
+// writePDF writes a small PDF named name in dir and returns its path.
+func writePDF(t *testing.T, dir, name string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
