@@ -1039,10 +1039,7 @@ func TestCannedRepliesTab(t *testing.T) {
 
 // The reports' own address leads to the report the menu opens.
 func TestDashboardReportsAddress(t *testing.T) {
-	srv := apptest.Start(t, nil)
-	srv.AddAgent("ada@example.com", "Ada")
-	b := newBrowser(t, srv)
-	b.login("ada@example.com")
+	_, _, b := setup(t)
 	if a := b.get("/dashboard/reports"); a.Status != http.StatusSeeOther || a.Location != "/dashboard/reports/continuity" {
 		t.Fatalf("GET /dashboard/reports: %d to %q", a.Status, a.Location)
 	}
@@ -1051,10 +1048,7 @@ func TestDashboardReportsAddress(t *testing.T) {
 
 // Adding a canned reply says "Saved."; deleting one says "Deleted.".
 func TestCannedRepliesSaidDone(t *testing.T) {
-	srv := apptest.Start(t, nil)
-	ada := srv.AddAgent("ada@example.com", "Ada")
-	b := newBrowser(t, srv)
-	b.login("ada@example.com")
+	srv, ada, b := setup(t)
 	r := b.post("/dashboard/settings/canned", url.Values{"shortcut": {"hi"}, "body": {"Hello!"}})
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("add: %d", r.Status)

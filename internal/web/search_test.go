@@ -183,8 +183,7 @@ func TestSearchAPI(t *testing.T) {
 // list shows ("Visitor kauc"), written as it is shown or in capitals, or
 // by its four characters alone.
 func TestSearchByVisitorLabel(t *testing.T) {
-	s := apptest.Start(t, nil)
-	ann := s.AddAgent("ann@example.com", "Ann")
+	s, ann, b := setup(t)
 	s.Do("PUT", "/api/v1/me/status", ann.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
 	anon := newSession(t, s, s.Workspace.SiteKey, "")
 	var m model.Message
@@ -197,8 +196,6 @@ func TestSearchByVisitorLabel(t *testing.T) {
 			t.Errorf("search %q: %+v", q, out.Results)
 		}
 	}
-	b := newBrowser(t, s)
-	b.login("ann@example.com")
 	page := b.get("/dashboard/search?q=" + url.QueryEscape("Visitor "+label))
 	mustContain(t, "the search page", page.Body, "/dashboard/conversations/"+m.ConversationID)
 }
