@@ -397,7 +397,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor model.Agent, tok, cu
 	}
 	// Guesses at the current password are guesses at the account's, as at
 	// the login form: they wait as long, and count with the login's.
-	account, now := strings.ToLower(strings.TrimSpace(stored.Email)), s.now()
+	account, now := accountKey(stored.Email), s.now()
 	if wait := s.logins.byAccount.wait(account, now); wait > 0 {
 		return rateLimited("too many wrong passwords; try again in "+roundUp(wait).String(), wait)
 	}

@@ -141,6 +141,10 @@ func newLoginLimits() loginLimits {
 	}
 }
 
+// accountKey is the key of an account's failures: its email trimmed and
+// lower-cased, whether it comes from the login form or the agent's row.
+func accountKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
 // pair is the key of an account's failures from one address.
 func pair(account, addr string) string { return account + " " + addr }
 
@@ -170,7 +174,7 @@ var dummyHash = []byte("$2a$10$BkwpI56aRbAnOuYkDwvYJO.1DHwD0VWYJdPdYTF69iAsRJ712
 // Login checks an agent's credentials and returns a new bearer token.
 func (s *Service) Login(ctx context.Context, in LoginAttempt) (LoginResult, error) {
 	now := s.now()
-	account := strings.ToLower(strings.TrimSpace(in.Email))
+	account := accountKey(in.Email)
 	device := s.knownDevice(ctx, in.Device, account)
 	lim := s.logins
 	var wait time.Duration
