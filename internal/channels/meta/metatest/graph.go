@@ -209,6 +209,7 @@ func (g *Graph) serve(w http.ResponseWriter, r *http.Request) {
 		cp := *page
 		page, expired, secret = &cp, cp.Expired, cp.AppSecret
 	}
+	noSubscribe := g.noSubscribe
 	g.mu.Unlock()
 	if page == nil {
 		answer(w, http.StatusBadRequest, json.RawMessage(InvalidToken))
@@ -238,10 +239,7 @@ func (g *Graph) serve(w http.ResponseWriter, r *http.Request) {
 		g.send(w, r, page, id)
 	case r.Method == http.MethodPost && edge == "subscribed_apps":
 		g.count("POST subscribed_apps")
-		g.mu.Lock()
-		refuse := g.noSubscribe
-		g.mu.Unlock()
-		if refuse {
+		if noSubscribe {
 			answer(w, http.StatusForbidden, json.RawMessage(ErrorBody("(#200) The app lacks the pages_messaging permission", "OAuthException", 200, 0)))
 			return
 		}
