@@ -44,6 +44,18 @@ type ServerConfig struct {
 	// kept open by them alone is idle. Receiving a message's data is never
 	// cut by it.
 	IdleSession time.Duration
+	// MinDataRate is the least average rate, in bytes a second, at which a
+	// message's data must arrive; 0 is 500, as Postfix's smtpd_min_data_rate.
+	// Each read spends the time waited for it and earns the bytes it brought
+	// divided by the rate, from a credit that starts at Timeout and never
+	// grows past it: a client that drips a byte now and then is cut within
+	// Timeout, however long its session may last.
+	MinDataRate int
+	// BusyTimeout takes the place of Timeout and IdleSession while at least
+	// four fifths of MaxConns are in use: every wait for a client, those
+	// already begun included, ends within it, so that slow or idle sessions
+	// make room for mail waiting for a slot. 0 is 10 seconds.
+	BusyTimeout time.Duration
 }
 
 // Limits of an SMTP session.
@@ -80,6 +92,8 @@ type Server struct {
 	perAddr  int
 	idle     time.Duration
 	timeout  time.Duration
+	busy     time.Duration
+	minRate  int
 	lifetime time.Duration
 	maxBytes int64
 	addr     string
@@ -112,6 +126,8 @@ func newServer(cfg ServerConfig, maxBytes int64, lifetime time.Duration, resolve
 		perAddr:  cmp.Or(cfg.MaxConnsPerAddr, 10),
 		idle:     cmp.Or(cfg.IdleSession, 2*time.Minute),
 		timeout:  cmp.Or(cfg.Timeout, 60*time.Second),
+		busy:     cmp.Or(cfg.BusyTimeout, 10*time.Second),
+		minRate:  cmp.Or(cfg.MinDataRate, 500),
 		lifetime: lifetime,
 		maxBytes: maxBytes,
 		addr:     cfg.Addr,
@@ -119,8 +135,12 @@ func newServer(cfg ServerConfig, maxBytes int64, lifetime time.Duration, resolve
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		// Before STARTTLS, the connection is the one Accept returned.
-		lc, _ := c.Conn().(*limitedConn)
+		// The connection Accept returned, under TLS after STARTTLS.
+		conn := c.Conn()
+		if tc, ok := conn.(*tls.Conn); ok {
+			conn = tc.NetConn()
+		}
+		lc, _ := conn.(*limitedConn)
 		return &session{srv: s, conn: c, lc: lc}, nil
 	}))
 	srv.Addr = cfg.Addr
@@ -161,7 +181,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners = append(s.listeners, ln)
 	s.mu.Unlock()
-	return s.smtp.Serve(&limitListener{Listener: ln, srv: s, slots: make(chan struct{}, s.maxConns), byAddr: map[string]int{}})
+	return s.smtp.Serve(&limitListener{Listener: ln, srv: s, slots: make(chan struct{}, s.maxConns), byAddr: map[string]int{}, live: map[*limitedConn]struct{}{}})
 }
 
 // Close stops the server at once: listeners and connections are closed and
@@ -189,7 +209,7 @@ func (s *Server) Close() error {
 type session struct {
 	srv   *Server
 	conn  *smtp.Conn
-	lc    *limitedConn // nil only if go-smtp wrapped the connection itself
+	lc    *limitedConn // nil only if the connection is not one Accept returned
 	from  string
 	size  int64 // declared with MAIL FROM SIZE=, or 0
 	rcpts []string
@@ -306,6 +326,10 @@ func (se *session) readFailed(err error) error {
 		return &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
 			Message: fmt.Sprintf("A line of the message is longer than %d KiB", maxLineBytes>>10)}
 	}
+	if se.lc != nil && se.lc.tooSlow() {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2},
+			Message: fmt.Sprintf("Message data arriving too slowly (at least %d bytes a second), try again later", se.srv.minRate)}
+	}
 	se.srv.log.Debug("inbound smtp: read message", "remote", se.remote(), "err", err)
 	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading message, try again"}
 }
@@ -316,7 +340,8 @@ func (se *session) remote() string {
 
 // limitListener serves at most cap(slots) connections at once, and at
 // most srv.perAddr of them for one client address, and answers the others
-// 421 at once.
+// 421 at once. While it is busy (four fifths of the slots in use), every
+// connection's waits are cut to srv.busy.
 type limitListener struct {
 	net.Listener
 	srv   *Server
@@ -324,6 +349,27 @@ type limitListener struct {
 
 	mu     sync.Mutex
 	byAddr map[string]int // connections served per clientKey
+	live   map[*limitedConn]struct{}
+}
+
+// busy reports whether four fifths of the slots, or more, are in use.
+func (l *limitListener) busy() bool {
+	return len(l.slots)*5 >= cap(l.slots)*4
+}
+
+// tighten cuts the waits already begun by every connection to srv.busy
+// from now; Accept calls it when a connection leaves the listener busy.
+func (l *limitListener) tighten() {
+	l.mu.Lock()
+	conns := make([]*limitedConn, 0, len(l.live))
+	for c := range l.live {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	until := time.Now().Add(l.srv.busy)
+	for _, c := range conns {
+		c.tighten(until)
+	}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -353,11 +399,23 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		select {
 		case l.slots <- struct{}{}:
-			now := time.Now()
-			lc := &limitedConn{Conn: c, end: now.Add(l.srv.lifetime), idle: l.srv.timeout, quiet: l.srv.idle,
-				release: func() { <-l.slots; release() }}
-			lc.quietEnd.Store(now.Add(lc.quiet).UnixNano())
+			lc := &limitedConn{Conn: c, l: l, end: time.Now().Add(l.srv.lifetime)}
+			lc.quietFrom.Store(time.Now().UnixNano())
+			lc.release = func() {
+				l.mu.Lock()
+				delete(l.live, lc)
+				l.mu.Unlock()
+				<-l.slots
+				release()
+			}
+			l.mu.Lock()
+			l.live[lc] = struct{}{}
+			l.mu.Unlock()
 			lc.SetDeadline(lc.end)
+			if l.busy() {
+				l.srv.log.Warn("inbound smtp: connections nearly all in use; waits cut", "in_use", len(l.slots), "max", cap(l.slots), "wait", l.srv.busy)
+				l.tighten()
+			}
 			return lc, nil
 		default:
 			release()
@@ -392,41 +450,85 @@ func clientKey(a net.Addr) string {
 }
 
 // limitedConn holds a connection slot until closed, makes the read
-// timeout an idle timeout, closes a session that sends no message for too
-// long, and never lets a deadline run past the end of the session's
-// lifetime.
+// timeout an idle timeout, asks a message's data to arrive at the least
+// rate, closes a session that sends no message for too long, cuts every
+// wait while the listener is busy, and never lets a deadline run past the
+// end of the session's lifetime.
 type limitedConn struct {
 	net.Conn
+	l       *limitListener
 	end     time.Time
-	idle    time.Duration
-	quiet   time.Duration
 	release func()
 	once    sync.Once
-	// quietEnd (Unix nanoseconds) is when the session is closed unless a
-	// message arrives; 0 while a message is being received.
-	quietEnd atomic.Int64
+	// quietFrom (Unix nanoseconds) is when the session began, or received
+	// its last message; 0 while a message is being received. The session
+	// is closed srv.idle after it (srv.busy while the listener is busy).
+	quietFrom atomic.Int64
+
+	mu     sync.Mutex
+	asked  time.Time // the read deadline last asked for, before clamp
+	data   bool      // a message's data is being received
+	credit time.Duration
+	last   time.Time // the data's last read
+	// slow is set once a message's data fell behind the least rate (or
+	// stopped): no read waits from then on, so the session ends after its
+	// answer.
+	slow bool
 }
 
 // receiving starts (on) or ends the reception of a message; its end starts
 // the idle clock again.
 func (c *limitedConn) receiving(on bool) {
-	if on {
-		c.quietEnd.Store(0)
-		c.Conn.SetReadDeadline(c.clamp(time.Now().Add(c.idle)))
+	now := time.Now()
+	if !on {
+		c.mu.Lock()
+		c.data = false
+		c.mu.Unlock()
+		c.quietFrom.Store(now.UnixNano())
 		return
 	}
-	c.quietEnd.Store(time.Now().Add(c.quiet).UnixNano())
+	c.quietFrom.Store(0)
+	c.mu.Lock()
+	c.data, c.credit, c.last = true, c.l.srv.timeout, now
+	c.mu.Unlock()
+	c.SetReadDeadline(now.Add(c.l.srv.timeout))
 }
 
 // Read pushes the read deadline back whenever data arrives. go-smtp sets
 // it once per command, and DATA is one command: without this, a whole
-// message would have to arrive within the timeout.
+// message would have to arrive within the timeout. A message's data earns
+// its wait by its rate (ServerConfig.MinDataRate).
 func (c *limitedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.SetReadDeadline(time.Now().Add(c.idle))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n == 0 {
+		var ne net.Error
+		if c.data && !c.slow && errors.As(err, &ne) && ne.Timeout() {
+			// The data's credit ran out: the session ends after its answer.
+			c.slow = true
+			c.l.srv.log.Info("inbound smtp: message data arriving too slowly; closing the connection",
+				"remote", c.RemoteAddr().String(), "min_bytes_per_second", c.l.srv.minRate)
+		}
+		return n, err
 	}
+	now := time.Now()
+	wait := c.l.srv.timeout
+	if c.data {
+		c.credit -= now.Sub(c.last)
+		c.credit = min(c.credit+time.Duration(n)*time.Second/time.Duration(c.l.srv.minRate), wait)
+		c.last = now
+		wait = c.credit
+	}
+	c.setReadDeadline(now.Add(wait))
 	return n, err
+}
+
+// tooSlow reports whether a message's data fell behind the least rate.
+func (c *limitedConn) tooSlow() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.slow
 }
 
 func (c *limitedConn) Close() error {
@@ -435,20 +537,61 @@ func (c *limitedConn) Close() error {
 	return err
 }
 
+// clamp returns t, or the earliest end of the session before it: its
+// lifetime, its patience without a message, and srv.busy from now while
+// the listener is busy.
 func (c *limitedConn) clamp(t time.Time) time.Time {
 	end := c.end
-	if q := c.quietEnd.Load(); q != 0 && q < end.UnixNano() {
-		end = time.Unix(0, q)
+	busy := c.l.busy()
+	if q := c.quietFrom.Load(); q != 0 {
+		quiet := c.l.srv.idle
+		if busy {
+			quiet = min(quiet, c.l.srv.busy)
+		}
+		end = earliest(end, time.Unix(0, q).Add(quiet))
 	}
-	if t.IsZero() || t.After(end) {
-		return end
+	if busy {
+		end = earliest(end, time.Now().Add(c.l.srv.busy))
 	}
-	return t
+	return earliest(t, end)
 }
 
-func (c *limitedConn) SetDeadline(t time.Time) error { return c.Conn.SetDeadline(c.clamp(t)) }
+// earliest is the earlier of a and b, a zero time being no deadline.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
 
-func (c *limitedConn) SetReadDeadline(t time.Time) error { return c.Conn.SetReadDeadline(c.clamp(t)) }
+// tighten brings the read deadline asked for to until at the latest.
+func (c *limitedConn) tighten(until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.setReadDeadline(earliest(c.asked, until))
+}
+
+// setReadDeadline is SetReadDeadline with c.mu held.
+func (c *limitedConn) setReadDeadline(t time.Time) error {
+	c.asked = t
+	if c.slow {
+		return c.Conn.SetReadDeadline(time.Unix(1, 0)) // at once
+	}
+	return c.Conn.SetReadDeadline(c.clamp(t))
+}
+
+func (c *limitedConn) SetDeadline(t time.Time) error {
+	if err := c.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.SetReadDeadline(t)
+}
+
+func (c *limitedConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.setReadDeadline(t)
+}
 
 func (c *limitedConn) SetWriteDeadline(t time.Time) error {
 	return c.Conn.SetWriteDeadline(c.clamp(t))

@@ -277,6 +277,37 @@ func TestServerSTARTTLS(t *testing.T) {
 	}
 }
 
+// Under TLS too, a message that takes longer than the idle session to
+// arrive is received whole: its data pauses the idle clock.
+func TestServerSTARTTLSSlowMessage(t *testing.T) {
+	const idle = 400 * time.Millisecond
+	cert, pool := selfSigned(t)
+	s := startServer(t, serverOptions{cfg: ServerConfig{IdleSession: idle, TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}})
+	c, err := smtp.DialStartTLS(s.addr, &tls.Config{RootCAs: pool, ServerName: "mx.test"})
+	if err != nil {
+		t.Fatalf("STARTTLS: %v", err)
+	}
+	defer c.Close()
+	if err := c.Mail("v@example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt(replyAddress(testConv), nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "From: v@example.com\r\nSubject: Re: hi\r\n\r\n")
+	for range 8 {
+		time.Sleep(idle / 4)
+		io.WriteString(w, strings.Repeat("slowly, over TLS ", 10)+"\r\n")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("a message taking twice the idle session over TLS: %v", err)
+	}
+}
+
 // selfSigned makes a certificate for mx.test and 127.0.0.1, and a pool
 // that trusts it.
 func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
@@ -430,7 +461,7 @@ func (c *rawConn) expectHangUp(t *testing.T, wait time.Duration) string {
 
 func TestServerTimeout(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	s := startServer(t, serverOptions{cfg: ServerConfig{Timeout: timeout}})
+	s := startServer(t, serverOptions{cfg: ServerConfig{Timeout: timeout, MinDataRate: 200}})
 
 	t.Run("silent client", func(t *testing.T) {
 		// The server's clock starts when it accepts, before the dial
@@ -472,13 +503,85 @@ func TestServerTimeout(t *testing.T) {
 		c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
 		c.send(t, "DATA", "354")
 		io.WriteString(c, "From: v@example.com\r\nSubject: slow\r\n\r\n")
-		// Longer in total than the timeout, never silent that long.
+		// Longer in total than the timeout, never silent that long, and
+		// 1,000 bytes a second: above the least rate.
 		for range 6 {
 			time.Sleep(timeout / 3)
-			io.WriteString(c, "another line\r\n")
+			io.WriteString(c, strings.Repeat("another line ", 7)+"\r\n")
 		}
 		c.send(t, ".", "250")
 	})
+}
+
+// A client that sends a byte of its message now and then, never silent
+// for the timeout, is cut once its data falls behind the least rate.
+func TestServerSlowDrip(t *testing.T) {
+	const timeout = time.Second
+	s := startServer(t, serverOptions{cfg: ServerConfig{Timeout: timeout}})
+	c := dialRaw(t, s.addr)
+	c.line(5 * time.Second)
+	c.send(t, "EHLO client.test", "250")
+	c.send(t, "MAIL FROM:<v@example.com>", "250")
+	c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
+	c.send(t, "DATA", "354")
+	start := time.Now()
+	for _, b := range []byte("From: v@example.com\r\nSubject: drip, drip, drip\r\n") {
+		if _, err := c.Write([]byte{b}); err != nil {
+			break
+		}
+		if time.Since(start) > 10*timeout {
+			t.Fatal("a client dripping a byte every 200 ms kept its connection")
+		}
+		time.Sleep(timeout / 5)
+	}
+	if last := c.expectHangUp(t, 5*time.Second); !strings.HasPrefix(last, "4") {
+		t.Errorf("last reply %q, want a 4xx", last)
+	}
+	if d := time.Since(start); d > 5*timeout {
+		t.Errorf("cut after %v, want about %v", d, timeout)
+	}
+	if replies, _ := s.sink.calls(); len(replies) > 0 {
+		t.Error("a partial message was delivered")
+	}
+}
+
+// When nearly every slot is taken, the sessions that hold them idle are cut
+// at once to the busy timeout, and mail from elsewhere gets through. (The
+// session that made the server busy is not cut: once the others are gone,
+// the server is no longer busy.)
+func TestServerBusy(t *testing.T) {
+	const busy = 300 * time.Millisecond
+	s := startServer(t, serverOptions{cfg: ServerConfig{MaxConns: 5, BusyTimeout: busy, Timeout: time.Minute, IdleSession: time.Hour}})
+	var held []*rawConn
+	open := func(ip string) *rawConn {
+		c := dialFrom(t, ip, s.addr)
+		if l, _ := c.line(5 * time.Second); !strings.HasPrefix(l, "220 ") {
+			t.Fatalf("greeting %q", l)
+		}
+		c.send(t, "EHLO client.test", "250")
+		return c
+	}
+	for _, ip := range []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"} {
+		held = append(held, open(ip))
+	}
+	// Three of five: not busy, idle sessions wait.
+	time.Sleep(3 * busy)
+	held[0].send(t, "NOOP", "250")
+
+	start := time.Now()
+	open("127.0.0.5") // four of five: busy
+	for i, c := range held {
+		c.expectHangUp(t, 10*time.Second)
+		if d := time.Since(start); d > 20*busy {
+			t.Errorf("session %d cut after %v, want about %v", i, d, busy)
+		}
+	}
+	c := open("127.0.0.6")
+	c.send(t, "MAIL FROM:<v@example.com>", "250")
+	c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
+	c.send(t, "DATA", "354")
+	io.WriteString(c, "From: v@example.com\r\nSubject: Re: hi\r\n\r\nthrough at last\r\n")
+	c.send(t, ".", "250")
 }
 
 func TestServerSessionLifetime(t *testing.T) {
