@@ -438,6 +438,20 @@ func (c *rawConn) send(t *testing.T, cmd string, wantCode string) {
 	}
 }
 
+// startData reads c's greeting and starts a message to the test
+// conversation's reply address, up to the 354 of DATA.
+func startData(t *testing.T, c *rawConn) *rawConn {
+	t.Helper()
+	if l, err := c.line(5 * time.Second); err != nil || !strings.HasPrefix(l, "220 ") {
+		t.Fatalf("greeting %q, %v", l, err)
+	}
+	c.send(t, "EHLO client.test", "250")
+	c.send(t, "MAIL FROM:<v@example.com>", "250")
+	c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
+	c.send(t, "DATA", "354")
+	return c
+}
+
 // expectHangUp reads until the server closes the connection, within wait,
 // and returns the last reply line seen.
 func (c *rawConn) expectHangUp(t *testing.T, wait time.Duration) string {
@@ -480,12 +494,7 @@ func TestServerTimeout(t *testing.T) {
 	})
 
 	t.Run("client stalling in DATA", func(t *testing.T) {
-		c := dialRaw(t, s.addr)
-		c.line(5 * time.Second)
-		c.send(t, "EHLO client.test", "250")
-		c.send(t, "MAIL FROM:<v@example.com>", "250")
-		c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
-		c.send(t, "DATA", "354")
+		c := startData(t, dialRaw(t, s.addr))
 		io.WriteString(c, "From: v@example.com\r\nSubject: slow\r\n\r\nfirst line\r\n")
 		if last := c.expectHangUp(t, 5*time.Second); !strings.HasPrefix(last, "4") {
 			t.Errorf("last reply %q, want a 4xx", last)
@@ -496,12 +505,7 @@ func TestServerTimeout(t *testing.T) {
 	})
 
 	t.Run("slow but steady DATA", func(t *testing.T) {
-		c := dialRaw(t, s.addr)
-		c.line(5 * time.Second)
-		c.send(t, "EHLO client.test", "250")
-		c.send(t, "MAIL FROM:<v@example.com>", "250")
-		c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
-		c.send(t, "DATA", "354")
+		c := startData(t, dialRaw(t, s.addr))
 		io.WriteString(c, "From: v@example.com\r\nSubject: slow\r\n\r\n")
 		// Longer in total than the timeout, never silent that long, and
 		// 1,000 bytes a second: above the least rate.
@@ -518,12 +522,7 @@ func TestServerTimeout(t *testing.T) {
 func TestServerSlowDrip(t *testing.T) {
 	const timeout = time.Second
 	s := startServer(t, serverOptions{cfg: ServerConfig{Timeout: timeout}})
-	c := dialRaw(t, s.addr)
-	c.line(5 * time.Second)
-	c.send(t, "EHLO client.test", "250")
-	c.send(t, "MAIL FROM:<v@example.com>", "250")
-	c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
-	c.send(t, "DATA", "354")
+	c := startData(t, dialRaw(t, s.addr))
 	start := time.Now()
 	for _, b := range []byte("From: v@example.com\r\nSubject: drip, drip, drip\r\n") {
 		if _, err := c.Write([]byte{b}); err != nil {
@@ -576,10 +575,7 @@ func TestServerBusy(t *testing.T) {
 			t.Errorf("session %d cut after %v, want about %v", i, d, busy)
 		}
 	}
-	c := open("127.0.0.6")
-	c.send(t, "MAIL FROM:<v@example.com>", "250")
-	c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
-	c.send(t, "DATA", "354")
+	c := startData(t, dialFrom(t, "127.0.0.6", s.addr))
 	io.WriteString(c, "From: v@example.com\r\nSubject: Re: hi\r\n\r\nthrough at last\r\n")
 	c.send(t, ".", "250")
 }
@@ -702,14 +698,7 @@ func TestServerIdleFloodFromOneAddress(t *testing.T) {
 	if served != 10 {
 		t.Errorf("%d sessions served from one address, want 10", served)
 	}
-	c := dialFrom(t, "127.0.0.2", s.addr)
-	if l, _ := c.line(5 * time.Second); !strings.HasPrefix(l, "220 ") {
-		t.Fatalf("another host's greeting %q, want 220", l)
-	}
-	c.send(t, "EHLO client.test", "250")
-	c.send(t, "MAIL FROM:<v@example.com>", "250")
-	c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
-	c.send(t, "DATA", "354")
+	c := startData(t, dialFrom(t, "127.0.0.2", s.addr))
 	io.WriteString(c, "From: v@example.com\r\nSubject: Re: hi\r\n\r\nstill reachable\r\n")
 	c.send(t, ".", "250")
 }
@@ -744,12 +733,7 @@ func TestServerIdleSession(t *testing.T) {
 	})
 
 	t.Run("receiving a message is not idle", func(t *testing.T) {
-		c := dialRaw(t, s.addr)
-		c.line(5 * time.Second)
-		c.send(t, "EHLO client.test", "250")
-		c.send(t, "MAIL FROM:<v@example.com>", "250")
-		c.send(t, "RCPT TO:<"+replyAddress(testConv)+">", "250")
-		c.send(t, "DATA", "354")
+		c := startData(t, dialRaw(t, s.addr))
 		io.WriteString(c, "From: v@example.com\r\nSubject: slow\r\n\r\n")
 		for range 6 {
 			time.Sleep(idle / 3)
