@@ -178,6 +178,58 @@ const wrapNotification = `(() => {
 	window.Notification = Wrapped;
 	return true; })()`
 
+// allowNotifications answers the browser's notification prompt for
+// origin: granted.
+func allowNotifications(a *tab, origin string) {
+	a.t.Helper()
+	bctx := chromedp.FromContext(a.ctx).BrowserContextID
+	if _, err := chromedp.CallBrowser(a.ctx, grantPermissions, struct {
+		Permissions      []string             `json:"permissions"`
+		Origin           string               `json:"origin,omitempty"`
+		BrowserContextID cdp.BrowserContextID `json:"browserContextId,omitempty"`
+	}{Permissions: []string{"notifications"}, Origin: origin, BrowserContextID: bctx}); err != nil {
+		a.t.Fatalf("Browser.grantPermissions: %v", err)
+	}
+}
+
+// A visitor writing in a colleague's conversation is not announced while
+// the colleague is there to answer; once they are offline, it is, saying
+// so: nobody else would hear the visitor.
+func TestNoticeWhenTheAssigneeIsOffline(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	ben := srv.AddAgent("ben@example.com", "Ben")
+	veraToken, convID := visitorWithToken(t, srv, "Vera", "vera@example.com", "Hello")
+	srv.Do("PUT", "/api/v1/conversations/"+convID+"/assignee", ada.Token, map[string]any{"agent_id": ben.ID}, http.StatusOK, nil)
+	srv.Do("PUT", "/api/v1/me/status", ben.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	a := newTab(t, "ada")
+	allowNotifications(a, srv.URL)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	waitLive(a)
+	eval[bool](a, wrapNotification)
+	write := func(body string) {
+		srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": veraToken, "body": body, "client_id": body}, http.StatusCreated, nil)
+		a.waitFor("the message in the list", `document.body.textContent.includes(`+js(body)+`)`, 10*time.Second)
+		time.Sleep(300 * time.Millisecond) // the notice waits for the conversation's update
+	}
+
+	write("Ben is here, is he not?")
+	if n := eval[int](a, `window.__notes.length`); n != 0 {
+		t.Errorf("%d notifications for Ben's conversation while he is online: %s", n, eval[string](a, `JSON.stringify(window.__notes)`))
+	}
+	srv.Do("PUT", "/api/v1/me/status", ben.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
+	a.waitFor("Ben offline in the menus", `[...document.querySelectorAll('option[value="`+ben.ID+`"]')].some((o) => o.textContent === 'Ben · offline')`, 10*time.Second)
+	write("Anyone there?")
+	a.waitFor("a notification saying Ben is offline", `window.__notes.some((n) => n.title === 'Vera (Ben is offline)' && n.body === 'Anyone there?')`, 10*time.Second)
+
+	// Offline when the page was drawn: the page says so.
+	a.navigate(srv.URL + "/dashboard")
+	waitLive(a)
+	eval[bool](a, wrapNotification)
+	write("Still nobody?")
+	a.waitFor("a notification after a reload", `window.__notes.some((n) => n.title === 'Vera (Ben is offline)' && n.body === 'Still nobody?')`, 10*time.Second)
+}
+
 // Permission is asked once, from a click; once granted, a new
 // conversation and a visitor message out of sight make a desktop
 // notification; the setting turns them off.
@@ -197,14 +249,7 @@ func TestNotificationPermissionFlow(t *testing.T) {
 	// prompt by granting through the DevTools protocol.
 	a.do("click Turn on", chromedp.Click(chromedp.CSS(`[data-testid="notify-enable"]`)))
 	a.waitFor("the permission request", `window.__asked === 1`, 5*time.Second)
-	bctx := chromedp.FromContext(a.ctx).BrowserContextID
-	if _, err := chromedp.CallBrowser(a.ctx, grantPermissions, struct {
-		Permissions      []string             `json:"permissions"`
-		Origin           string               `json:"origin,omitempty"`
-		BrowserContextID cdp.BrowserContextID `json:"browserContextId,omitempty"`
-	}{Permissions: []string{"notifications"}, Origin: srv.URL, BrowserContextID: bctx}); err != nil {
-		t.Fatalf("Browser.grantPermissions: %v", err)
-	}
+	allowNotifications(a, srv.URL)
 	a.waitFor("the banner gone", `document.querySelector('[data-testid="notify-banner"]').hidden`, 5*time.Second)
 	if n := eval[int](a, `window.__asked`); n != 1 {
 		t.Errorf("permission requested %d times, want 1", n)

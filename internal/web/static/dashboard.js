@@ -1258,6 +1258,7 @@
     }
     for (const o of D.querySelectorAll('.assign-form option[value="' + CSS.escape(a.id) + '"]')) {
       o.dataset.name = a.name || o.dataset.name || '';
+      if (a.status) o.dataset.status = a.status;
       o.textContent = o.dataset.name + ('me' in o.dataset ? ' (you)' : '') + (a.status === 'offline' ? ' \u00b7 offline' : '');
     }
   }
@@ -1399,12 +1400,29 @@
     pending.delete(id);
     clearTimeout(p.timer);
     const onScreen = id === convID && D.visibilityState === 'visible' && D.hasFocus();
-    const other = c && c.assignee && c.assignee.id !== me; // a colleague's conversation
-    if (onScreen || other) return;
+    // A colleague's conversation is theirs to answer, unless they are
+    // offline: then nobody would hear the visitor.
+    const colleague = c && c.assignee && c.assignee.id !== me ? c.assignee : null;
+    const away = !!colleague && agentStatus(colleague.id) === 'offline';
+    if (onScreen || (colleague && !away)) return;
     const isNew = !!c && Date.parse(c.created_at) >= loadedAt && !announced.has(id);
     if (isNew) announced.add(id);
     const who = c && c.visitor ? (c.visitor.name || c.visitor.email || 'A visitor') : 'A visitor';
-    notify(isNew ? 'New conversation: ' + who : who, p.text.slice(0, 140), id);
+    const title = (isNew ? 'New conversation: ' + who : who) + (away ? ' (' + (colleague.name || 'its agent') + ' is offline)' : '');
+    notify(title, p.text.slice(0, 140), id);
+  }
+
+  // agentStatus is a colleague's status as the events or the page last
+  // said it (an assign menu, Settings → Agents); '' where neither does.
+  function agentStatus(id) {
+    const seen = agentsSeen.get(id);
+    if (seen && seen.status) return seen.status;
+    const option = 'option[value="' + CSS.escape(id) + '"][data-status]';
+    const options = D.querySelector('template[data-assign-options]');
+    const o = D.querySelector('.assign-form ' + option) || (options && options.content.querySelector(option));
+    if (o) return o.dataset.status;
+    const tag = D.querySelector('.agent-row[data-id="' + CSS.escape(id) + '"] [data-testid="agent-status"]');
+    return tag ? tag.textContent.trim() : '';
   }
 
   // A conversation a colleague gives to this agent is announced like a
