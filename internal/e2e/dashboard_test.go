@@ -67,6 +67,40 @@ func TestKeyboardQueue(t *testing.T) {
 	opened("Una")
 }
 
+// j goes on past the list's first page: from the 50th conversation it
+// loads the next page and opens the 51st, and from there the 52nd (whose
+// page lists only the first 50); k comes back.
+func TestKeyboardPastTheFirstPage(t *testing.T) {
+	srv := startParley(t, "PARLEY_RATE_LIMITS", "off") // 52 visitors from one address
+	srv.AddAgent("ada@example.com", "Ada")
+	const n = 52 // the list shows 50, then "Load more"
+	convs := make([]string, n)
+	for i := range convs {
+		_, convs[n-1-i] = newVisitorConversation(t, srv, fmt.Sprint("Visitor ", i), fmt.Sprintf("v%d@example.com", i), "Hello")
+	}
+	// convs is in the list's order: the newest first.
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	opened := func(i int) {
+		t.Helper()
+		a.waitFor(fmt.Sprint("conversation ", i+1, " open"), `location.pathname === '/dashboard/conversations/`+convs[i]+`' && document.readyState === 'complete'`, 10*time.Second)
+		waitLive(a)
+		eval[bool](a, `(document.activeElement.blur(), true)`)
+	}
+	a.navigate(srv.URL + "/dashboard/conversations/" + convs[49])
+	opened(49)
+	if got := eval[int](a, `document.querySelectorAll('#convs > li').length`); got != 50 {
+		t.Fatalf("%d rows in the list, want 50", got)
+	}
+	a.do("press j", chromedp.KeyEvent("j"))
+	opened(50)
+	a.do("press j", chromedp.KeyEvent("j"))
+	opened(51)
+	a.do("press k", chromedp.KeyEvent("k"))
+	opened(50)
+}
+
 // Deleting a canned reply, which the whole team shares, asks first: turned
 // down, nothing is deleted; confirmed, it is.
 func TestCannedReplyDeleteAsksFirst(t *testing.T) {

@@ -748,6 +748,41 @@
   const listView = () => { const a = listItems()[0]; return a ? new URL(a.href, location.href).search : ''; };
   notePlace();
 
+  // step opens the next conversation of the list (dir 1, j) or the one
+  // before (-1, k). Gone from the view (answered out of Unassigned, closed
+  // out of Open), j opens the one that took its place, k the one before
+  // it. Past the pages loaded, the next ones are loaded first, so that j
+  // goes on past the first 50.
+  let stepping = false;
+  async function step(dir) {
+    if (stepping) return;
+    stepping = true;
+    try {
+      let items = listItems();
+      let at = items.findIndex((a) => a.dataset.id === convID);
+      const was = at < 0 ? placeInList() : -1;
+      const more = () => D.querySelector('[data-testid="load-more"]');
+      while (more() && (at < 0 ? was >= items.length - 1 : dir > 0 && at === items.length - 1)) {
+        await loadMore(more());
+        const now = listItems();
+        if (now.length === items.length) break;
+        items = now;
+        at = items.findIndex((a) => a.dataset.id === convID);
+      }
+      let i;
+      if (dir > 0) i = at >= 0 ? at + 1 : was >= 0 ? Math.min(was, items.length - 1) : 0;
+      else i = at >= 0 ? at - 1 : Math.max(was - 1, 0);
+      const next = items[i];
+      if (!next) return;
+      // The next page may not list it (past its first 50): its place is
+      // kept for it.
+      keep(placeKey, JSON.stringify({ id: next.dataset.id, view: listView(), at: i }));
+      location.href = next.href;
+    } finally {
+      stepping = false;
+    }
+  }
+
   const help = D.getElementById('shortcuts');
   // Some browsers deliver the character of a key after its keydown moved
   // the focus into a text box: that keypress is dropped.
@@ -758,15 +793,9 @@
   D.addEventListener('keydown', (e) => {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
     if (help && help.open && e.key !== '?') return;
-    const items = listItems();
-    const at = items.findIndex((a) => a.dataset.id === convID);
-    const go = (i) => { if (items[i]) location.href = items[i].href; };
-    // Gone from the view (answered out of Unassigned, closed out of
-    // Open): j opens the one that took its place, k the one before it.
-    const was = at < 0 ? placeInList() : -1;
     switch (e.key) {
-      case 'j': go(at >= 0 ? at + 1 : was >= 0 ? Math.min(was, items.length - 1) : 0); break;
-      case 'k': go(at >= 0 ? at - 1 : Math.max(was - 1, 0)); break;
+      case 'j': step(1); break;
+      case 'k': step(-1); break;
       case 'r':
         if (!reply) return;
         swallow = true; // the "r" itself is not typed into the box
