@@ -898,6 +898,32 @@ func TestAwayBannerLive(t *testing.T) {
 	}
 }
 
+// On a laptop, the away banner takes its room from the conversations, not
+// from below the window: the reply box stays in view, and a message
+// arriving does not scroll the page (and its header) away.
+func TestAwayBannerKeepsTheReplyBoxInView(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	veraToken, convID := visitorWithToken(t, srv, "Vera", "vera@example.com", "Anyone there?")
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
+	waitLive(a)
+	a.waitFor("the banner", `!!document.querySelector('[data-testid="away-banner"]')`, 10*time.Second)
+	const fits = `document.documentElement.scrollHeight <= window.innerHeight && document.querySelector('[data-testid="reply-body"]').getBoundingClientRect().bottom <= window.innerHeight`
+	if !eval[bool](a, fits) {
+		t.Errorf("with the banner, the page is %d px high in a %d px window", eval[int](a, `document.documentElement.scrollHeight`), eval[int](a, `window.innerHeight`))
+	}
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": veraToken, "body": "Still there?", "client_id": "c2"}, http.StatusCreated, nil)
+	a.waitFor("the message", `document.querySelector('#conv-messages').textContent.includes('Still there?')`, 10*time.Second)
+	if y := eval[float64](a, `window.scrollY`); y != 0 {
+		t.Errorf("the page scrolled by %v px when the message arrived: the header is out of view", y)
+	}
+	a.screenshot("laptop-1366x900-away-banner-conversation")
+}
+
 // The list's partial sends each row's assign menu with its selected option
 // alone and the agents' options once: after a live refresh, and in the
 // rows "Load more" adds, every menu ends as the full page renders it.
