@@ -3,12 +3,14 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
 )
 
 // An address typed in the widget identifies the visitor: once they have
@@ -143,6 +145,27 @@ func TestEmailCollectorForwardingOff(t *testing.T) {
 	visitor.waitFor("the agent reply", inWidget(`$$('message').some((m) => m.getAttribute('data-author-kind') === 'agent')`), 10*time.Second)
 	if eval[bool](visitor, inWidget(`!$('collector').hidden`)) {
 		t.Error("collector shown with forwarding off")
+	}
+
+	// The agent may still ask for the address, without promising that
+	// replies follow by email; nor does the widget, once it has it, nor
+	// its away note.
+	var asked model.Message
+	srv.Do("POST", "/api/v1/conversations/"+convID+"/ask-email", a.Token, map[string]string{}, http.StatusCreated, &asked)
+	if asked.Body != "Could you leave your email address?" {
+		t.Errorf("the request with forwarding off: %q", asked.Body)
+	}
+	visitor.waitFor("the email field under the request", inWidget(`!!$('ask-email-input')`), 10*time.Second)
+	eval[bool](visitor, inWidget(`(() => { const i = $('ask-email-input'); i.value = 'jo@visitor.test';
+		i.dispatchEvent(new Event('input', { bubbles: true })); i.form.requestSubmit(); return true; })()`))
+	visitor.waitFor("the address acknowledged", inWidget(`!!$('email-saved') && $('email-saved').textContent.includes('jo@visitor.test')`), 10*time.Second)
+	if said := eval[string](visitor, inWidget(`$('email-saved').textContent`)); strings.Contains(said, "answer goes to") {
+		t.Errorf("the widget promises emails with forwarding off: %q", said)
+	}
+	srv.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "offline"}, http.StatusOK, nil)
+	visitor.waitFor("the away note", inWidget(`!$('note').hidden`), 10*time.Second)
+	if note := eval[string](visitor, inWidget(`$('note').textContent`)); strings.Contains(note, "answer goes to") || strings.HasSuffix(note, "Change") {
+		t.Errorf("the away note promises emails with forwarding off: %q", note)
 	}
 }
 

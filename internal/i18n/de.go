@@ -27,7 +27,8 @@ var de = Lang{
 		"email.you":              "Sie",
 		"email.via":              "%[1]s über %[2]s",
 
-		"chat.ask_email": "Können Sie uns Ihre E-Mail-Adresse hinterlassen? Wenn Sie die Seite verlassen, schicken wir Ihnen unsere Antworten dorthin.",
+		"chat.ask_email":       "Können Sie uns Ihre E-Mail-Adresse hinterlassen? Wenn Sie die Seite verlassen, schicken wir Ihnen unsere Antworten dorthin.",
+		"chat.ask_email_plain": "Können Sie uns Ihre E-Mail-Adresse hinterlassen?",
 
 		"widget.greeting": "Fragen Sie uns einfach \u2013 wir helfen gern.",
 		"widget.away":     "Wir sind gerade nicht da. Hinterlassen Sie uns eine Nachricht, wir melden uns bei Ihnen.",

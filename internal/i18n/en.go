@@ -27,7 +27,8 @@ var en = Lang{
 		"email.you":              "You",
 		"email.via":              "%[1]s via %[2]s",
 
-		"chat.ask_email": "Could you leave your email address? If you leave the page, we will send our replies there.",
+		"chat.ask_email":       "Could you leave your email address? If you leave the page, we will send our replies there.",
+		"chat.ask_email_plain": "Could you leave your email address?",
 
 		"widget.greeting": "Ask us anything \u2014 we're happy to help.",
 		"widget.away":     "We're away right now. Leave a message and we'll get back to you.",

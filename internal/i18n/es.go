@@ -27,7 +27,8 @@ var es = Lang{
 		"email.you":              "Tú",
 		"email.via":              "%[1]s de %[2]s",
 
-		"chat.ask_email": "¿Nos dejas tu dirección de correo electrónico? Si sales de la página, te enviaremos ahí nuestras respuestas.",
+		"chat.ask_email":       "¿Nos dejas tu dirección de correo electrónico? Si sales de la página, te enviaremos ahí nuestras respuestas.",
+		"chat.ask_email_plain": "¿Nos dejas tu dirección de correo electrónico?",
 
 		"widget.greeting": "¿Tienes alguna pregunta? Escríbenos, estaremos encantados de ayudarte.",
 		"widget.away":     "Ahora mismo no estamos disponibles. Déjanos un mensaje y te responderemos lo antes posible.",

@@ -27,7 +27,8 @@ var fr = Lang{
 		"email.you":              "Vous",
 		"email.via":              "%[1]s via %[2]s",
 
-		"chat.ask_email": "Pourriez-vous nous laisser votre adresse e-mail ? Si vous quittez la page, nous vous y enverrons nos réponses.",
+		"chat.ask_email":       "Pourriez-vous nous laisser votre adresse e-mail ? Si vous quittez la page, nous vous y enverrons nos réponses.",
+		"chat.ask_email_plain": "Pourriez-vous nous laisser votre adresse e-mail ?",
 
 		"widget.greeting": "Une question\u00a0? Écrivez-nous, nous sommes là pour vous aider.",
 		"widget.away":     "Nous sommes absents pour le moment. Laissez-nous un message, nous vous répondrons dès que possible.",

@@ -27,7 +27,8 @@ var it = Lang{
 		"email.you":              "Tu",
 		"email.via":              "%[1]s di %[2]s",
 
-		"chat.ask_email": "Ci lasci il tuo indirizzo email? Se lasci la pagina, ti invieremo lì le nostre risposte.",
+		"chat.ask_email":       "Ci lasci il tuo indirizzo email? Se lasci la pagina, ti invieremo lì le nostre risposte.",
+		"chat.ask_email_plain": "Ci lasci il tuo indirizzo email?",
 
 		"widget.greeting": "Hai una domanda? Scrivici, siamo qui per aiutarti.",
 		"widget.away":     "Al momento non siamo disponibili. Lasciaci un messaggio e ti risponderemo al più presto.",

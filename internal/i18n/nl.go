@@ -27,7 +27,8 @@ var nl = Lang{
 		"email.you":              "Jij",
 		"email.via":              "%[1]s via %[2]s",
 
-		"chat.ask_email": "Wil je je e-mailadres achterlaten? Als je de pagina verlaat, sturen we onze antwoorden daarheen.",
+		"chat.ask_email":       "Wil je je e-mailadres achterlaten? Als je de pagina verlaat, sturen we onze antwoorden daarheen.",
+		"chat.ask_email_plain": "Wil je je e-mailadres achterlaten?",
 
 		"widget.greeting": "Heb je een vraag? Stuur ons een bericht, we helpen je graag.",
 		"widget.away":     "We zijn er nu even niet. Laat een bericht achter, dan nemen we zo snel mogelijk contact met je op.",

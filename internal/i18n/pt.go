@@ -27,7 +27,8 @@ var pt = Lang{
 		"email.you":              "Você",
 		"email.via":              "%[1]s, de %[2]s",
 
-		"chat.ask_email": "Pode deixar-nos o seu endereço de e-mail? Se sair da página, enviaremos as nossas respostas para lá.",
+		"chat.ask_email":       "Pode deixar-nos o seu endereço de e-mail? Se sair da página, enviaremos as nossas respostas para lá.",
+		"chat.ask_email_plain": "Pode deixar-nos o seu endereço de e-mail?",
 
 		"widget.greeting": "Tem alguma dúvida? Escreva para nós, estamos aqui para ajudar.",
 		"widget.away":     "No momento não estamos disponíveis. Deixe uma mensagem e responderemos assim que possível.",

@@ -73,7 +73,7 @@
       name: 'Name', email: 'Email', cont: 'Continue', skip: 'Skip', notNow: 'Not now', save: 'Save', startChat: 'Start chat',
       sending: 'Sending\u2026', seen: 'Seen', message: 'Message', placeholder: 'Write a message\u2026', send: 'Send message',
       retry: 'Not sent yet \u2014 will retry', agent: 'Agent', you: 'You', newFrom: 'New message from {}: ',
-      notSent: 'Your message could not be sent.', wrong: 'Something went wrong.', awayKnown: 'If you leave, our answer goes to {}.',
+      notSent: 'Your message could not be sent.', wrong: 'Something went wrong.', awayKnown: 'If you leave, our answer goes to {}.', emailKept: 'Thanks: we have your address, {}.',
       tooLong: 'Your message is too long (at most 10,000 characters).', tooFast: "You're sending messages too fast",
       badEmail: 'Please enter a valid email address.', emailOrSkip: 'Add your email address, or choose Skip.',
       introOffline: "We're away right now. Leave your email and we'll get back to you.",
@@ -98,7 +98,7 @@
       name: 'Nom', email: 'E-mail', cont: 'Continuer', skip: 'Passer', notNow: 'Plus tard', save: 'Enregistrer', startChat: 'Démarrer',
       sending: 'Envoi\u2026', seen: 'Vu', message: 'Message', placeholder: 'Écrivez votre message\u2026', send: 'Envoyer le message',
       retry: 'Pas encore envoyé \u2014 nouvel essai bientôt', agent: 'Conseiller', you: 'Vous', newFrom: 'Nouveau message de {}\u00a0: ',
-      notSent: "Votre message n'a pas pu être envoyé.", wrong: "Une erreur s'est produite.", awayKnown: 'Si vous partez, notre réponse ira à {}.',
+      notSent: "Votre message n'a pas pu être envoyé.", wrong: "Une erreur s'est produite.", awayKnown: 'Si vous partez, notre réponse ira à {}.', emailKept: 'Merci : nous avons votre adresse, {}.',
       tooLong: 'Votre message est trop long (10\u00a0000 caractères au maximum).', tooFast: 'Vous envoyez des messages trop vite',
       badEmail: 'Saisissez une adresse e-mail valide.', emailOrSkip: 'Ajoutez votre adresse e-mail, ou choisissez Passer.',
       introOffline: 'Nous sommes absents pour le moment. Laissez votre e-mail et nous vous répondrons.',
@@ -123,7 +123,7 @@
       name: 'Name', email: 'E-Mail', cont: 'Weiter', skip: 'Überspringen', notNow: 'Nicht jetzt', save: 'Speichern', startChat: 'Chat starten',
       sending: 'Wird gesendet\u2026', seen: 'Gesehen', message: 'Nachricht', placeholder: 'Schreiben Sie eine Nachricht\u2026', send: 'Nachricht senden',
       retry: 'Noch nicht gesendet \u2013 wird erneut versucht', agent: 'Support', you: 'Sie', newFrom: 'Neue Nachricht von {}: ',
-      notSent: 'Ihre Nachricht konnte nicht gesendet werden.', wrong: 'Etwas ist schiefgelaufen.', awayKnown: 'Wenn Sie gehen, geht unsere Antwort an {}.',
+      notSent: 'Ihre Nachricht konnte nicht gesendet werden.', wrong: 'Etwas ist schiefgelaufen.', awayKnown: 'Wenn Sie gehen, geht unsere Antwort an {}.', emailKept: 'Danke: Wir haben Ihre Adresse, {}.',
       tooLong: 'Ihre Nachricht ist zu lang (höchstens 10.000 Zeichen).', tooFast: 'Sie senden zu schnell Nachrichten',
       badEmail: 'Bitte geben Sie eine gültige E-Mail-Adresse ein.', emailOrSkip: 'Geben Sie Ihre E-Mail-Adresse ein oder wählen Sie Überspringen.',
       introOffline: 'Wir sind gerade nicht da. Hinterlassen Sie Ihre E-Mail-Adresse, wir melden uns bei Ihnen.',
@@ -148,7 +148,7 @@
       name: 'Nombre', email: 'Correo electrónico', cont: 'Continuar', skip: 'Omitir', notNow: 'Ahora no', save: 'Guardar', startChat: 'Empezar el chat',
       sending: 'Enviando\u2026', seen: 'Visto', message: 'Mensaje', placeholder: 'Escribe tu mensaje\u2026', send: 'Enviar mensaje',
       retry: 'Aún sin enviar \u2014 se volverá a intentar', agent: 'Agente', you: 'Tú', newFrom: 'Nuevo mensaje de {}: ',
-      notSent: 'No se pudo enviar tu mensaje.', wrong: 'Algo salió mal.', awayKnown: 'Si te vas, nuestra respuesta irá a {}.',
+      notSent: 'No se pudo enviar tu mensaje.', wrong: 'Algo salió mal.', awayKnown: 'Si te vas, nuestra respuesta irá a {}.', emailKept: 'Gracias: tenemos tu dirección, {}.',
       tooLong: 'Tu mensaje es demasiado largo (10.000 caracteres como máximo).', tooFast: 'Estás enviando mensajes demasiado rápido',
       badEmail: 'Introduce una dirección de correo válida.', emailOrSkip: 'Añade tu dirección de correo o elige Omitir.',
       introOffline: 'Ahora mismo no estamos. Déjanos tu correo y te responderemos.',
@@ -173,7 +173,7 @@
       name: 'Nome', email: 'Email', cont: 'Continua', skip: 'Salta', notNow: 'Non ora', save: 'Salva', startChat: 'Inizia la chat',
       sending: 'Invio\u2026', seen: 'Visto', message: 'Messaggio', placeholder: 'Scrivi un messaggio\u2026', send: 'Invia il messaggio',
       retry: 'Non ancora inviato \u2014 nuovo tentativo a breve', agent: 'Operatore', you: 'Tu', newFrom: 'Nuovo messaggio da {}: ',
-      notSent: 'Non è stato possibile inviare il messaggio.', wrong: 'Qualcosa è andato storto.', awayKnown: 'Se te ne vai, la nostra risposta arriverà a {}.',
+      notSent: 'Non è stato possibile inviare il messaggio.', wrong: 'Qualcosa è andato storto.', awayKnown: 'Se te ne vai, la nostra risposta arriverà a {}.', emailKept: 'Grazie: abbiamo il tuo indirizzo, {}.',
       tooLong: 'Il messaggio è troppo lungo (al massimo 10.000 caratteri).', tooFast: 'Stai inviando messaggi troppo velocemente',
       badEmail: 'Inserisci un indirizzo email valido.', emailOrSkip: 'Aggiungi il tuo indirizzo email oppure scegli Salta.',
       introOffline: 'Al momento non ci siamo. Lasciaci la tua email e ti risponderemo.',
@@ -198,7 +198,7 @@
       name: 'Nome', email: 'E-mail', cont: 'Continuar', skip: 'Pular', notNow: 'Agora não', save: 'Salvar', startChat: 'Iniciar o chat',
       sending: 'Enviando\u2026', seen: 'Visto', message: 'Mensagem', placeholder: 'Escreva sua mensagem\u2026', send: 'Enviar mensagem',
       retry: 'Ainda não enviada \u2014 tentaremos de novo', agent: 'Atendente', you: 'Você', newFrom: 'Nova mensagem de {}: ',
-      notSent: 'Não foi possível enviar sua mensagem.', wrong: 'Algo deu errado.', awayKnown: 'Se você sair, nossa resposta irá para {}.',
+      notSent: 'Não foi possível enviar sua mensagem.', wrong: 'Algo deu errado.', awayKnown: 'Se você sair, nossa resposta irá para {}.', emailKept: 'Obrigado: temos o seu endereço, {}.',
       tooLong: 'Sua mensagem é longa demais (no máximo 10.000 caracteres).', tooFast: 'Você está enviando mensagens rápido demais',
       badEmail: 'Informe um endereço de e-mail válido.', emailOrSkip: 'Informe seu endereço de e-mail ou escolha Pular.',
       introOffline: 'No momento não estamos aqui. Deixe seu e-mail e responderemos em breve.',
@@ -223,7 +223,7 @@
       name: 'Naam', email: 'E-mail', cont: 'Doorgaan', skip: 'Overslaan', notNow: 'Niet nu', save: 'Opslaan', startChat: 'Chat starten',
       sending: 'Versturen\u2026', seen: 'Gezien', message: 'Bericht', placeholder: 'Typ je bericht\u2026', send: 'Bericht versturen',
       retry: 'Nog niet verstuurd \u2014 we proberen het opnieuw', agent: 'Medewerker', you: 'Jij', newFrom: 'Nieuw bericht van {}: ',
-      notSent: 'Je bericht kon niet worden verstuurd.', wrong: 'Er ging iets mis.', awayKnown: 'Als je weggaat, gaat ons antwoord naar {}.',
+      notSent: 'Je bericht kon niet worden verstuurd.', wrong: 'Er ging iets mis.', awayKnown: 'Als je weggaat, gaat ons antwoord naar {}.', emailKept: 'Bedankt: we hebben je adres, {}.',
       tooLong: 'Je bericht is te lang (maximaal 10.000 tekens).', tooFast: 'Je verstuurt te snel berichten',
       badEmail: 'Vul een geldig e-mailadres in.', emailOrSkip: 'Vul je e-mailadres in of kies Overslaan.',
       introOffline: 'We zijn er nu even niet. Laat je e-mailadres achter, dan nemen we contact met je op.',
@@ -911,7 +911,7 @@
   // message box.
   function showSaved(text) {
     if (!ready) return;
-    const said = t(text || 'awayKnown', visitor.email);
+    const said = t(text || (forwarding ? 'awayKnown' : 'emailKept'), visitor.email);
     // The away note on screen says it already: only read out.
     if (!noteEl.hidden && noteEl.textContent.includes(said)) announcer.textContent = said;
     else {
@@ -1654,8 +1654,9 @@ button{cursor:pointer}
     // Agents online: the greeting (in the empty conversation); all away:
     // the away note, which never asks for an address the visitor gave.
     list.setAttribute('data-greeting', available && look ? look.greeting : '');
-    noteEl.textContent = look ? look.away_message + (hasEmail() && !stopped() ? ' ' + t('awayKnown', visitor.email) : '') : '';
-    if (look && hasEmail() && !stopped() && !changing) noteEl.append(' ', changeButton());
+    // Where answers go is said only where they will go: with forwarding on.
+    noteEl.textContent = look ? look.away_message + (forwarding && hasEmail() && !stopped() ? ' ' + t('awayKnown', visitor.email) : '') : '';
+    if (look && forwarding && hasEmail() && !stopped() && !changing) noteEl.append(' ', changeButton());
     noteEl.hidden = available || required || !sessionUp || !look;
     connEl.hidden = sessionUp ? !cut : !started;
     connEl.textContent = sessionUp ? waiting : t('connecting');
