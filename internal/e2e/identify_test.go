@@ -96,8 +96,9 @@ func TestEmailCollector(t *testing.T) {
 	// under the field it was typed in, not under the hidden contact form's.
 	eval[bool](visitor, inWidget(`(() => { const el = $('collector-email'); el.value = 'foo@bar';
 		el.dispatchEvent(new Event('input', { bubbles: true })); $('collector-submit').click(); return true; })()`))
-	visitor.waitFor("the server's refusal under the collector", inWidget(`(() => { const el = $('collector-email'), err = el.nextElementSibling;
-		return el.getAttribute('aria-invalid') === 'true' && !!err && err.getAttribute('data-parley') === 'error' && err.getClientRects().length > 0; })()`), 10*time.Second)
+	visitor.waitFor("the server's refusal under the collector", inWidget(`(() => { const el = $('collector-email'), err = sr.getElementById(el.getAttribute('aria-describedby'));
+		return el.getAttribute('aria-invalid') === 'true' && !!err && err.getAttribute('data-parley') === 'error' && err.getClientRects().length > 0 &&
+			err.getBoundingClientRect().top >= el.getBoundingClientRect().bottom && el.getBoundingClientRect().width > 100; })()`), 10*time.Second)
 	// Typed and sent with Enter: the focus was in the field, which goes.
 	eval[bool](visitor, inWidget(`(() => { const el = $('collector-email'); el.focus(); el.value = 'kim@visitor.test';
 		el.dispatchEvent(new Event('input', { bubbles: true })); el.form.requestSubmit(); return true; })()`))

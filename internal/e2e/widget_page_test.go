@@ -66,15 +66,24 @@ func visitorChatting(t *testing.T) (*apptest.Server, apptest.Agent, *tab) {
 
 // An address the widget took from a message can be changed by the visitor
 // where the widget says where answers go: Change opens the field with the
-// address in it, and the one sent replaces it.
+// address in it, the first press asks to confirm (the former address is
+// told), and the second replaces it.
 func TestVisitorChangesTheAddressTakenFromAMessage(t *testing.T) {
 	srv, _, v := visitorChatting(t)
 	typeInWidget(v, "My colleague is sam@wrong.example, ask him")
 	v.waitFor("the widget saying where answers go", inWidget(`$$('email-saved').some((n) => n.textContent.includes('sam@wrong.example'))`), 10*time.Second)
 	eval[bool](v, inWidget(`($('email-change').click(), true)`))
 	v.waitFor("the field with the address, focused", inWidget(`!$('collector').hidden && $('collector-email').value === 'sam@wrong.example' && sr.activeElement === $('collector-email')`), 5*time.Second)
-	eval[bool](v, inWidget(`(() => { const el = $('collector-email'); el.value = 'kim@right.example';
-		el.dispatchEvent(new Event('input', { bubbles: true })); el.form.requestSubmit(); return true; })()`))
+	submit := inWidget(`(() => { const el = $('collector-email'); el.value = 'kim@right.example';
+		el.dispatchEvent(new Event('input', { bubbles: true })); el.form.requestSubmit(); return true; })()`)
+	eval[bool](v, submit)
+	v.waitFor("the question first, under the field", inWidget(`!!$('confirm-change') && $('confirm-change').textContent.includes('This replaces sam@wrong.example') && sr.activeElement === $('collector-email') &&
+		$('confirm-change').getBoundingClientRect().top >= $('collector-email').getBoundingClientRect().bottom && $('collector-email').getBoundingClientRect().width > 100`), 5*time.Second)
+	v.screenshot("laptop-1366x900-widget-address-change-confirm")
+	if vis, _ := conversationOf(t, srv, eval[string](v, `window.Parley.visitorToken()`)); vis.Email == nil || *vis.Email != "sam@wrong.example" {
+		t.Fatalf("visitor email %v before the change was confirmed", vis.Email)
+	}
+	eval[bool](v, submit)
 	v.waitFor("the new address said", inWidget(`$('collector').hidden && $$('email-saved').some((n) => n.textContent.includes('kim@right.example'))`), 10*time.Second)
 	v.waitFor("the focus back in the message box", inWidget(`sr.activeElement === $('input')`), 5*time.Second)
 	if vis, _ := conversationOf(t, srv, eval[string](v, `window.Parley.visitorToken()`)); vis.Email == nil || *vis.Email != "kim@right.example" {

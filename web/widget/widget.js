@@ -1537,15 +1537,7 @@ button{cursor:pointer}
       emailIn.focus();
       return;
     }
-    // Replacing an address the visitor gave before: ask first (the server
-    // tells the former address, which can undo it).
-    if (hasEmail() && email.toLowerCase() !== String(visitor.email).toLowerCase() && changeConfirmed !== email) {
-      changeConfirmed = email;
-      showError(t('confirmChange', visitor.email), emailIn);
-      errEl.setAttribute('data-parley', 'confirm-change');
-      emailIn.focus();
-      return;
-    }
+    if (askToReplace(email, emailIn)) return;
     contactQueued = name ? { email, name } : { email };
     contactField = emailIn;
     if (!optinRow.hidden) {
@@ -1570,6 +1562,18 @@ button{cursor:pointer}
 
   // sendEmail saves the address typed in an email field (the collector, or
   // the field under an agent's request) as the contact form does.
+  // askToReplace asks first when email would replace an address the
+  // visitor gave before (the server tells the former address, which can
+  // undo it), and reports whether it asked: the same press again confirms.
+  function askToReplace(email, field) {
+    if (!hasEmail() || email.toLowerCase() === String(visitor.email).toLowerCase() || changeConfirmed === email) return false;
+    changeConfirmed = email;
+    showError(t('confirmChange', visitor.email), field);
+    errEl.setAttribute('data-parley', 'confirm-change');
+    field.focus();
+    return true;
+  }
+
   function sendEmail(field) {
     clearError();
     emailSent = true;
@@ -1579,6 +1583,7 @@ button{cursor:pointer}
       field.focus();
       return;
     }
+    if (askToReplace(email, field)) return;
     contactQueued = { email };
     contactField = field;
     contactBusy = true;
@@ -1594,7 +1599,9 @@ button{cursor:pointer}
     errEl.id = 'parley-error';
     if (field) {
       errEl._field = field;
-      field.after(errEl);
+      // Under the field's row (a field and its button): beside it, the
+      // text would squeeze the field.
+      (field.closest('.row') || field).after(errEl);
       field.setAttribute('aria-invalid', 'true');
       field.setAttribute('aria-describedby', 'parley-error');
     } else if (composer.hidden && !form.hidden) {
