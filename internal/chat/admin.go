@@ -128,7 +128,14 @@ func (s *Service) Logout(ctx context.Context, a model.Agent, tok string) error {
 	if err := s.db.DeleteToken(ctx, h); err != nil {
 		return err
 	}
+	// The dashboards of this session close: once the last of the agent's
+	// has, they are offline at once (AgentDisconnected). With none open,
+	// now.
+	s.mu.Lock()
+	s.loggedOut[a.ID] = s.now()
+	s.mu.Unlock()
 	s.revoke(realtime.Revocation{AgentID: a.ID, Only: h})
+	s.awayAfterLogout(ctx, a.ID)
 	return nil
 }
 

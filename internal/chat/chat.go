@@ -129,7 +129,8 @@ type Service struct {
 	// (a leave being recorded, a reconnection), by a hash of the id.
 	presenceLocks [64]sync.Mutex
 	agentConns    map[string]int
-	availCache    map[string]bool // workspace → last published availability
+	loggedOut     map[string]time.Time // agent → their last logout, while its connections close
+	availCache    map[string]bool      // workspace → last published availability
 	sessionKeys   *sessionKeys
 	tokens        *kept[model.Agent]   // by token hash
 	sites         *kept[siteWorkspace] // by site key
@@ -181,6 +182,7 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 		limits:      newAddressLimits(opts.NoAddressLimits),
 		leaveTimers: map[string]*time.Timer{},
 		agentConns:  map[string]int{},
+		loggedOut:   map[string]time.Time{},
 		availCache:  map[string]bool{},
 		sessionKeys: newSessionKeys(),
 		tokens:      newKept[model.Agent](),

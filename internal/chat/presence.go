@@ -343,6 +343,13 @@ func (s *Service) AgentDisconnected(ctx context.Context, agentID string) {
 	if err := s.db.SetAgentDisconnectedAt(ctx, agentID, &now); err != nil {
 		s.log.Error("mark agent disconnected", "agent", agentID, "err", err)
 	}
+	s.mu.Lock()
+	at, out := s.loggedOut[agentID]
+	delete(s.loggedOut, agentID)
+	s.mu.Unlock()
+	if out && now.Sub(at) < loggedOutFor {
+		s.awayAfterLogout(ctx, agentID)
+	}
 }
 
 func (s *Service) agentConnected(ctx context.Context, agentID string) bool {
@@ -456,15 +463,49 @@ func (s *Service) sweepAway(ctx context.Context) {
 		if s.agentConnected(ctx, a.ID) {
 			continue
 		}
-		changed, err := s.db.SetAgentAway(ctx, a.ID, a.Status)
-		if err != nil {
-			s.log.Error("set agent offline", "agent", a.ID, "err", err)
-			continue
-		}
-		if changed {
-			s.log.Info("agent away: set offline", "agent", a.ID)
-			s.agentUpdated(ctx, a.ID)
-			s.refreshAvailability(ctx, a.WorkspaceID)
-		}
+		s.setAway(ctx, a, "agent away: set offline")
 	}
+}
+
+// setAway sets an agent offline as the away timer does (the status they
+// chose comes back when a dashboard opens again), and tells the
+// dashboards and the widgets.
+func (s *Service) setAway(ctx context.Context, a model.Agent, why string) {
+	if a.Status == model.StatusOffline {
+		return
+	}
+	changed, err := s.db.SetAgentAway(ctx, a.ID, a.Status)
+	if err != nil {
+		s.log.Error("set agent offline", "agent", a.ID, "err", err)
+		return
+	}
+	if changed {
+		s.log.Info(why, "agent", a.ID)
+		s.agentUpdated(ctx, a.ID)
+		s.refreshAvailability(ctx, a.WorkspaceID)
+	}
+}
+
+// loggedOutFor is how long after a logout the close of the agent's last
+// dashboard connection is taken as the logout's: the connections it
+// revoked close within it.
+const loggedOutFor = 10 * time.Second
+
+// awayAfterLogout sets an agent offline at once when they logged out and
+// no dashboard of theirs is left open: the away timer's wait is for a
+// dashboard closed by chance (a reload, a lost network), not for one
+// closed on purpose.
+func (s *Service) awayAfterLogout(ctx context.Context, agentID string) {
+	if s.agentConnected(ctx, agentID) {
+		return
+	}
+	s.mu.Lock()
+	delete(s.loggedOut, agentID)
+	s.mu.Unlock()
+	a, err := s.db.Agent(ctx, agentID)
+	if err != nil {
+		s.log.Error("read agent", "agent", agentID, "err", err)
+		return
+	}
+	s.setAway(ctx, a, "agent logged out: set offline")
 }

@@ -193,6 +193,68 @@ func TestVisitorFloodIsRateLimited(t *testing.T) {
 	}
 }
 
+// Logging out of the last dashboard sets the agent offline at once (the
+// away timer's wait is for a dashboard closed by chance): visitors stop
+// being told someone is there. Another session's dashboard keeps them.
+func TestLogoutSetsTheAgentAwayAtOnce(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_AGENT_AWAY_AFTER": "1h"})
+	a := s.AddAgent("ann@example.com", "Ann")
+	sess := newSession(t, s, s.Workspace.SiteKey, "")
+	w := s.DialWidget(sess.VisitorToken)
+	login := func() string {
+		var out struct{ Token string }
+		s.Do("POST", "/api/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": apptest.AgentPassword}, http.StatusOK, &out)
+		return out.Token
+	}
+	status := func() (string, string) {
+		var me model.Agent
+		s.Do("GET", "/api/v1/me", a.Token, nil, http.StatusOK, &me)
+		return me.Status, me.StatusSource
+	}
+	other := login()
+	s.DialAgent(a.Token)
+	s.DialAgent(other)
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	if f := w.WaitFor("agents", wait); f["available"] != true {
+		t.Fatalf("%v", f)
+	}
+
+	s.Do("POST", "/api/v1/auth/logout", other, nil, http.StatusNoContent, nil)
+	time.Sleep(300 * time.Millisecond) // its dashboard closes
+	if st, _ := status(); st != "online" {
+		t.Fatalf("logged out of one session with another's dashboard open: %s", st)
+	}
+
+	last := login()
+	s.Do("POST", "/api/v1/auth/logout", a.Token, nil, http.StatusNoContent, nil)
+	if f := w.WaitFor("agents", wait); f["available"] != false {
+		t.Fatalf("%v", f)
+	}
+	var me model.Agent
+	s.Do("GET", "/api/v1/me", last, nil, http.StatusOK, &me)
+	if me.Status != "offline" || me.StatusSource != "away_timer" {
+		t.Fatalf("after logging out of the last dashboard: %s (%s), want offline (away_timer)", me.Status, me.StatusSource)
+	}
+
+	// A dashboard opened again gives back the status chosen; closed by
+	// chance it keeps it (the away timer waits); a logout with none open
+	// sets them offline at once.
+	dash := s.DialAgent(last)
+	if f := w.WaitFor("agents", wait); f["available"] != true {
+		t.Fatalf("%v", f)
+	}
+	dash.Close()
+	time.Sleep(300 * time.Millisecond)
+	s.Do("GET", "/api/v1/me", last, nil, http.StatusOK, &me)
+	if me.Status != "online" {
+		t.Fatalf("a dashboard closed without a logout: %s", me.Status)
+	}
+	s.Do("POST", "/api/v1/auth/logout", last, nil, http.StatusNoContent, nil)
+	if f := w.WaitFor("agents", wait); f["available"] != false {
+		t.Fatalf("%v", f)
+	}
+}
+
 func TestAgentsFrameAndAutoOffline(t *testing.T) {
 	s := apptest.Start(t, map[string]string{"PARLEY_AGENT_AWAY_AFTER": "1s"})
 	a := s.AddAgent("ann@example.com", "Ann")
