@@ -50,6 +50,16 @@ func TestAgentsAwayWhileTheVisitorTypes(t *testing.T) {
 	}
 }
 
+// An agent's initials in the widget are made of letters, as in the
+// dashboard: "(Ben) O'Brien" is BO, not "(O".
+func TestWidgetInitialsAreLetters(t *testing.T) {
+	srv, a, v := visitorChatting(t)
+	srv.Do("PATCH", "/api/v1/agents/"+a.ID, a.Token, map[string]string{"name": "(Ben) O'Brien"}, http.StatusOK, nil)
+	_, convID := conversationOf(t, srv, eval[string](v, `window.Parley.visitorToken()`))
+	srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "We do.", "kind": "reply"}, http.StatusCreated, nil)
+	v.waitFor("the reply with the initials BO", inWidget(`$$('message').some((m) => m.textContent.includes('We do.') && m.querySelector('.av').textContent === 'BO')`), 10*time.Second)
+}
+
 // visitorChatting starts Parley with an agent online and a visitor on a
 // laptop who skipped the optional form and wrote once (stored).
 func visitorChatting(t *testing.T) (*apptest.Server, apptest.Agent, *tab) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/chat"
@@ -82,18 +83,21 @@ func newAvatarView(name string, url *string) *avatarView {
 }
 
 // initials are the first letters of the first and last words of a name
-// ("Ada Lovelace" → "AL"), as the widget shows them.
+// ("Ada Lovelace" → "AL"), as the widget shows them: a word's first letter
+// or digit ("(Ben) O'Brien" → "BO"), words without any left out.
 func initials(name string) string {
-	words := strings.Fields(name)
-	if len(words) == 0 {
+	var firsts []string
+	for _, w := range strings.Fields(name) {
+		if i := strings.IndexFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(w[i:])
+			firsts = append(firsts, strings.ToUpper(string(r)))
+		}
+	}
+	switch len(firsts) {
+	case 0:
 		return ""
+	case 1:
+		return firsts[0]
 	}
-	first := func(w string) string {
-		r, _ := utf8.DecodeRuneInString(w)
-		return strings.ToUpper(string(r))
-	}
-	if len(words) == 1 {
-		return first(words[0])
-	}
-	return first(words[0]) + first(words[len(words)-1])
+	return firsts[0] + firsts[len(firsts)-1]
 }

@@ -448,11 +448,12 @@
   }
 
   // initials: "Ada Lovelace" → "AL", for an agent without a picture.
+  // initials: the first letter or digit of the name's first and last
+  // words ("(Ben) O'Brien" → "BO"), as the dashboard writes them.
   function initials(name) {
-    const w = String(name || '').trim().split(/\s+/).filter(Boolean);
+    const w = String(name || '').trim().split(/\s+/).map((x) => (x.match(/[\p{L}\p{N}]/u) || [''])[0]).filter(Boolean);
     if (!w.length) return '';
-    const first = (x) => (Array.from(x)[0] || '').toUpperCase();
-    return first(w[0]) + (w.length > 1 ? first(w[w.length - 1]) : '');
+    return (w[0] + (w.length > 1 ? w[w.length - 1] : '')).toUpperCase();
   }
 
   // face: the agent's picture, else (none, or it fails) their initials.
