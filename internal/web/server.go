@@ -159,6 +159,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
+	if strings.HasPrefix(s.opts.PublicURL, "https://") {
+		// Served over HTTPS (PARLEY_PUBLIC_URL): the browser is not to
+		// try plain HTTP for a year, so that a first visit to the login
+		// page cannot be downgraded. Ignored by browsers over HTTP.
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	var next http.Handler = s.mux
 	if strings.IndexByte(r.URL.Path, 0) >= 0 || strings.Contains(r.URL.RawQuery, "%00") {
 		next = http.HandlerFunc(refuseNUL)
