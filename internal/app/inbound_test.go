@@ -16,7 +16,7 @@ import (
 // refused for good (404), not retried, and a bounce of no email of ours is
 // accepted and dropped.
 func TestInboundSinkAnswers(t *testing.T) {
-	s := apptest.Start(t, map[string]string{"PARLEY_INBOUND_SECRET": "hook-secret"})
+	s := apptest.Start(t, map[string]string{"PARLEY_INBOUND_SECRET": "hook-secret-of-the-tests"})
 	gone := "reply+" + s.App.Chat.Signer().Sign(token.Reply, model.NewID()) + "@reply.localhost"
 	const bounce = "From: MAILER-DAEMON@mx.example.com\r\n" +
 		"To: parley@localhost\r\n" +
@@ -43,7 +43,7 @@ func TestInboundSinkAnswers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req.Header.Set("X-Parley-Inbound-Secret", "hook-secret")
+			req.Header.Set("X-Parley-Inbound-Secret", "hook-secret-of-the-tests")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

@@ -260,6 +260,11 @@ func load(getenv func(string) string) (Config, error) {
 	if c.Secret != "" && len(c.Secret) < 16 {
 		errs = append(errs, "PARLEY_SECRET must be at least 16 characters")
 	}
+	if c.InboundSecret != "" && len(c.InboundSecret) < 16 {
+		// Anyone may try it (the hook's endpoint is public): a short one
+		// is guessed.
+		errs = append(errs, "PARLEY_INBOUND_SECRET must be at least 16 characters (e.g. openssl rand -hex 32)")
+	}
 	if (c.DKIMKeyFile != "") != (c.DKIMSelector != "") || (c.DKIMKeyFile != "") != (c.DKIMDomain != "") {
 		errs = append(errs, "PARLEY_DKIM_KEY_FILE, PARLEY_DKIM_SELECTOR and PARLEY_DKIM_DOMAIN go together")
 	}

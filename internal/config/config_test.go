@@ -114,6 +114,12 @@ func TestLoad(t *testing.T) {
 		{name: "public URL under a path", env: map[string]string{"PARLEY_PUBLIC_URL": "https://example.com/support/"}, wantErr: "not under a path"},
 		{name: "public URL with a query", env: map[string]string{"PARLEY_PUBLIC_URL": "https://chat.example.com?x=1"}, wantErr: "alone"},
 		{name: "short secret", env: map[string]string{"PARLEY_SECRET": "abc"}, wantErr: "PARLEY_SECRET"},
+		{name: "short inbound secret", env: map[string]string{"PARLEY_INBOUND_SECRET": "hook-secret"}, wantErr: "PARLEY_INBOUND_SECRET must be at least 16"},
+		{name: "inbound secret", env: map[string]string{"PARLEY_INBOUND_SECRET": "0123456789abcdef"}, check: func(t *testing.T, c Config) {
+			if c.InboundSecret != "0123456789abcdef" {
+				t.Errorf("got %q", c.InboundSecret)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,7 +27,7 @@ func TestExportThenErase(t *testing.T) {
 		t.Run(db, func(t *testing.T) {
 			inboundAddr := apptest.FreeAddr(t)
 			files := t.TempDir()
-			env := map[string]string{"PARLEY_INBOUND_SMTP_ADDR": inboundAddr, "PARLEY_INBOUND_SECRET": "hook-secret",
+			env := map[string]string{"PARLEY_INBOUND_SMTP_ADDR": inboundAddr, "PARLEY_INBOUND_SECRET": "hook-secret-of-the-tests",
 				"PARLEY_ATTACHMENTS_DIR": files}
 			if db == "postgres" {
 				env["PARLEY_DATABASE_URL"] = apptest.Postgres(t)
@@ -151,7 +151,7 @@ func TestExportThenErase(t *testing.T) {
 				t.Errorf("answer after erasure: %v, want 550", err)
 			}
 			req, _ := http.NewRequest("POST", w.s.URL+"/api/inbound/v1/mime?recipient="+replyTo.Address, strings.NewReader(string(raw)))
-			req.Header.Set("X-Parley-Inbound-Secret", "hook-secret")
+			req.Header.Set("X-Parley-Inbound-Secret", "hook-secret-of-the-tests")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

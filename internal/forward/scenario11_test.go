@@ -59,7 +59,7 @@ func TestScenario11VisitorRepliesByEmail(t *testing.T) {
 	inboundAddr := apptest.FreeAddr(t)
 	w := newWorld(t, map[string]string{
 		"PARLEY_INBOUND_SMTP_ADDR": inboundAddr,
-		"PARLEY_INBOUND_SECRET":    "hook-secret",
+		"PARLEY_INBOUND_SECRET":    "hook-secret-of-the-tests",
 	})
 	agentWS := w.s.DialAgent(w.agent.Token)
 	v := w.visitorChats("vera@example.com")
@@ -92,7 +92,7 @@ func TestScenario11VisitorRepliesByEmail(t *testing.T) {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest("POST", w.s.URL+"/api/inbound/v1/mime", bytes.NewReader(raw))
-	req.Header.Set("X-Parley-Inbound-Secret", "hook-secret")
+	req.Header.Set("X-Parley-Inbound-Secret", "hook-secret-of-the-tests")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

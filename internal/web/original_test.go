@@ -25,7 +25,7 @@ func postEmail(t *testing.T, s *apptest.Server, conv, messageID, body string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-Parley-Inbound-Secret", "hook-secret")
+	req.Header.Set("X-Parley-Inbound-Secret", "hook-secret-of-the-tests")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func postEmail(t *testing.T, s *apptest.Server, conv, messageID, body string) {
 // workspace read it, anyone else gets 404, and an answer whose end looks
 // like an older email with no quote marker found is flagged.
 func TestEmailOriginal(t *testing.T) {
-	eachDB(t, map[string]string{"PARLEY_INBOUND_SECRET": "hook-secret"}, func(t *testing.T, s *apptest.Server) {
+	eachDB(t, map[string]string{"PARLEY_INBOUND_SECRET": "hook-secret-of-the-tests"}, func(t *testing.T, s *apptest.Server) {
 		ann := s.AddAgent("ann@example.com", "Ann")
 		online(t, s, ann)
 		conv := visitorWrote(t, s, "hello")
