@@ -121,22 +121,33 @@ func Snippet(text string, words []string, width int) (string, []Span) {
 		return false
 	}
 	from := 0
+	first := token{-1, -1} // the first match
 	for _, t := range toks {
 		if matches(t) {
 			// Some context before the match, more when the text ends soon.
 			lead := max(width/4, width-(len(runes)-t.start))
 			from = max(0, t.start-lead)
+			first = t
 			break
 		}
 	}
 	to := min(len(runes), from+width)
 	wordAt := func(i int) bool { return i >= 0 && i < len(runes) && isWordRune(runes[i]) }
-	// Start and end at word boundaries, not inside a word.
+	// Start and end at word boundaries, not inside a word; but a match
+	// longer than the room is shown from its start, cut inside.
 	for from > 0 && wordAt(from) && wordAt(from-1) {
 		from++
 	}
+	if first.start >= 0 && from > first.start {
+		from = first.start
+		to = min(len(runes), from+width)
+	}
+	end := to
 	for to < len(runes) && to > from && wordAt(to) && wordAt(to-1) {
 		to--
+	}
+	if first.start >= 0 && to <= first.start && end > first.start {
+		to = end
 	}
 	for from < to && runes[from] == ' ' {
 		from++
@@ -153,8 +164,8 @@ func Snippet(text string, words []string, width int) (string, []Span) {
 	}
 	b.WriteString(string(runes[from:to]))
 	for _, t := range toks {
-		if t.start >= from && t.end <= to && matches(t) {
-			spans = append(spans, Span{t.start + offset, t.end + offset})
+		if t.start >= from && t.start < to && matches(t) {
+			spans = append(spans, Span{t.start + offset, min(t.end, to) + offset})
 		}
 	}
 	if to < len(runes) {

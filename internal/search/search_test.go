@@ -2,6 +2,7 @@ package search
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -52,6 +53,9 @@ func TestSnippet(t *testing.T) {
 		{"window around a late match", long, []string{"cafe"}, 60, "…réponse rapide, et bonne journée à toute l'équipe du Café.", []string{"Café"}},
 		{"no match gives the start", long, []string{"zzz"}, 30, "Bonjour, je voudrais savoir si…", nil},
 		{"angle brackets stay text", "<b>café</b>", []string{"cafe"}, 80, "<b>café</b>", []string{"café"}},
+		{"a match longer than the room", "See " + strings.Repeat("Superlongword", 10) + " here", []string{"superlongword"}, 30, "See " + strings.Repeat("Superlongword", 2) + "…", []string{strings.Repeat("Superlongword", 2)}},
+		{"a long match after a few words", "Error code XJ" + strings.Repeat("9", 100), []string{"xj9"}, 40, "…code XJ" + strings.Repeat("9", 28) + "…", []string{"XJ" + strings.Repeat("9", 28)}},
+		{"a long word that is not the match", strings.Repeat("a", 100) + " refund", []string{"refund"}, 30, "…refund", []string{"refund"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
