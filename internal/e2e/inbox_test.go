@@ -230,6 +230,28 @@ func TestNoticeWhenTheAssigneeIsOffline(t *testing.T) {
 	a.waitFor("a notification after a reload", `window.__notes.some((n) => n.title === 'Vera (Ben is offline)' && n.body === 'Still nobody?')`, 10*time.Second)
 }
 
+// A wave of new conversations is a few notifications and one that counts
+// the rest, not one each.
+func TestNotificationBurstTold(t *testing.T) {
+	srv := startParley(t, "PARLEY_RATE_LIMITS", "off") // ten visitors from one address
+	srv.AddAgent("ada@example.com", "Ada")
+	a := newTab(t, "ada")
+	allowNotifications(a, srv.URL)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	waitLive(a)
+	eval[bool](a, wrapNotification)
+	const n = 10
+	for i := range n {
+		newVisitorConversation(t, srv, fmt.Sprint("Visitor ", i), fmt.Sprintf("v%d@example.com", i), "Hello")
+	}
+	// Each conversation is told, alone or counted in a summary.
+	const told = `window.__notes.reduce((sum, n) => { const m = /^(\d+) more conversations? needs? an answer$/.exec(n.title); return sum + (m ? +m[1] : n.title.startsWith('New conversation: ') ? 1 : 0); }, 0)`
+	a.waitFor("every conversation told", told+` === `+fmt.Sprint(n), 15*time.Second)
+	if got := eval[int](a, `window.__notes.length`); got > 5 {
+		t.Errorf("%d notifications for %d conversations arriving together: %s", got, n, eval[string](a, `JSON.stringify(window.__notes.map((n) => n.title))`))
+	}
+}
+
 // Permission is asked once, from a click; once granted, a new
 // conversation and a visitor message out of sight make a desktop
 // notification; the setting turns them off.

@@ -896,12 +896,33 @@
       o.stop(t0 + i * 0.12 + 0.32);
     });
   }
+  // A burst (a wave of visitors, a campaign's spam) is not a notice and a
+  // chime each: past burstNotices in burstWindow ms, the rest are told as
+  // one, once they stop coming for a second.
+  const burstNotices = 3, burstWindow = 5000;
+  let burst = { since: 0, told: 0, more: 0, timer: 0 };
   function notify(title, text, id) {
+    const now = Date.now();
+    if (now - burst.since > burstWindow && !burst.more) burst = { since: now, told: 0, more: 0, timer: 0 };
+    if (burst.told >= burstNotices) {
+      burst.more++;
+      clearTimeout(burst.timer);
+      burst.timer = setTimeout(() => {
+        const n = burst.more;
+        burst = { since: Date.now(), told: 1, more: 0, timer: 0 };
+        show(n === 1 ? '1 more conversation needs an answer' : n + ' more conversations need an answer', 'Open the dashboard to see them.', '');
+      }, 1000);
+      return;
+    }
+    burst.told++;
+    show(title, text, id);
+  }
+  function show(title, text, id) {
     if (pref('sound')) chime();
     if (!pref('desktop') || !canNotify() || Notification.permission !== 'granted') return;
     try {
-      const n = new Notification(title, { body: text, tag: 'parley-' + id });
-      n.onclick = () => { W.focus(); location.href = '/dashboard/conversations/' + encodeURIComponent(id); };
+      const n = new Notification(title, { body: text, tag: 'parley-' + (id || 'more') });
+      n.onclick = () => { W.focus(); location.href = id ? '/dashboard/conversations/' + encodeURIComponent(id) : '/dashboard'; };
     } catch (e) {
       // Some browsers only notify from a service worker.
     }
