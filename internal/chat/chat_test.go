@@ -106,6 +106,30 @@ func TestLimiter(t *testing.T) {
 	}
 }
 
+// A slow bucket emptied is not forgotten before it would be full again:
+// waiting out the ten minutes that forget a quick one gives nothing back.
+func TestLimiterKeepsSlowBuckets(t *testing.T) {
+	l := newLimiter(1.0/3600, 2) // 2, then one an hour
+	now := time.Now()
+	l.allow("addr", now)
+	l.allow("addr", now)
+	if l.allow("addr", now) {
+		t.Fatal("call over the burst allowed")
+	}
+	if l.allow("addr", now.Add(11*time.Minute)) {
+		t.Fatal("an emptied slow bucket was forgotten after 11 minutes")
+	}
+	if !l.allow("addr", now.Add(62*time.Minute)) {
+		t.Fatal("the slow bucket did not refill in an hour")
+	}
+	later := now.Add(5 * time.Hour)
+	for i := range 2 {
+		if !l.allow("addr", later) {
+			t.Fatalf("call %d: the slow bucket was not full again after 5 hours", i)
+		}
+	}
+}
+
 // TestNames: a name given by a person or a site is kept on one line and
 // without the characters that make it read as other text; the joiners
 // scripts need stay.

@@ -10,13 +10,16 @@ import (
 )
 
 // limiter is a set of token buckets keyed by a string (visitor, address,
-// account). Buckets unused for ten minutes are forgotten.
+// account). A bucket is forgotten once it has been unused for ten minutes
+// and long enough to be full again: forgetting an emptied bucket sooner
+// would hand a slow one's whole burst back early.
 type limiter struct {
-	mu    sync.Mutex
-	every rate.Limit
-	burst int
-	m     map[string]*bucket
-	swept time.Time
+	mu     sync.Mutex
+	every  rate.Limit
+	burst  int
+	forget time.Duration
+	m      map[string]*bucket
+	swept  time.Time
 }
 
 type bucket struct {
@@ -25,19 +28,23 @@ type bucket struct {
 }
 
 func newLimiter(perSecond float64, burst int) *limiter {
-	return &limiter{every: rate.Limit(perSecond), burst: burst, m: map[string]*bucket{}}
+	refill := time.Duration(float64(burst) / perSecond * float64(time.Second))
+	return &limiter{every: rate.Limit(perSecond), burst: burst, forget: max(10*time.Minute, refill), m: map[string]*bucket{}}
 }
 
 func (l *limiter) allow(key string, now time.Time) bool { return l.wait(key, now) == 0 }
 
 // wait takes one token of key's bucket and returns 0, or, when the bucket
 // is empty, takes nothing and returns how long until a token is there.
-func (l *limiter) wait(key string, now time.Time) time.Duration {
+func (l *limiter) wait(key string, now time.Time) time.Duration { return l.waitN(key, now, 1) }
+
+// waitN is wait for n tokens (n at most the burst).
+func (l *limiter) waitN(key string, now time.Time, n int) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.swept) > time.Minute {
 		for k, b := range l.m {
-			if now.Sub(b.used) > 10*time.Minute {
+			if now.Sub(b.used) > l.forget {
 				delete(l.m, k)
 			}
 		}
@@ -49,7 +56,10 @@ func (l *limiter) wait(key string, now time.Time) time.Duration {
 		l.m[key] = b
 	}
 	b.used = now
-	r := b.lim.ReserveN(now, 1)
+	r := b.lim.ReserveN(now, n)
+	if !r.OK() {
+		return l.forget // more than a full bucket: never
+	}
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return d
