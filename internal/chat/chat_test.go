@@ -2,6 +2,7 @@ package chat
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,45 @@ func TestLimiterKeepsSlowBuckets(t *testing.T) {
 	for i := range 2 {
 		if !l.allow("addr", later) {
 			t.Fatalf("call %d: the slow bucket was not full again after 5 hours", i)
+		}
+	}
+}
+
+// The bytes of visitors' files: 100 MiB from one address, 200 MiB from a
+// whole site, in a burst; nothing with PARLEY_RATE_LIMITS=off.
+func TestVisitorUploadBytesLimits(t *testing.T) {
+	const file = MaxUploadBytes
+	now := time.Now()
+	al := newAddressLimits(false)
+	take := func(addr, site string) error {
+		return al.checkN(al.uploadBytesByAddr, al.uploadBytesBySite, addr, site, now, file, "files")
+	}
+	for i := range 10 {
+		if err := take("203.0.113.1", "w1"); err != nil {
+			t.Fatalf("file %d of one address: %v", i, err)
+		}
+	}
+	if err := take("203.0.113.1", "w1"); ErrorCode(err) != CodeRateLimited {
+		t.Fatalf("the 11th file of one address: %v", err)
+	}
+	if err := take("203.0.113.1", "w2"); ErrorCode(err) != CodeRateLimited {
+		t.Fatalf("the address's budget is not per site: %v", err)
+	}
+	for i := range 10 {
+		if err := take(fmt.Sprint("198.51.100.", i), "w1"); err != nil {
+			t.Fatalf("file of the site from a second address %d: %v", i, err)
+		}
+	}
+	if err := take("192.0.2.1", "w1"); ErrorCode(err) != CodeRateLimited {
+		t.Fatalf("the site's 21st file: %v", err)
+	}
+	if err := take("192.0.2.1", "w2"); err != nil {
+		t.Fatalf("another site: %v", err)
+	}
+	off := newAddressLimits(true)
+	for i := range 30 {
+		if err := off.checkN(off.uploadBytesByAddr, off.uploadBytesBySite, "203.0.113.1", "w1", now, file, "files"); err != nil {
+			t.Fatalf("limits off, file %d: %v", i, err)
 		}
 	}
 }

@@ -69,15 +69,16 @@ func (l *limiter) waitN(key string, now time.Time, n int) time.Duration {
 
 // addressLimits are the per-address and per-site limits on visitors
 // (PARLEY_RATE_LIMITS): how fast one client address, or all of a site's
-// visitors together, may create visitors, send messages and open widget
-// connections. The per-visitor message limit is not among them: it holds
-// even when these are off.
+// visitors together, may create visitors, send messages, upload bytes of
+// files and open widget connections. The per-visitor message limit is not
+// among them: it holds even when these are off.
 type addressLimits struct {
 	off bool
 
-	sessionsByAddr, sessionsBySite *limiter
-	messagesByAddr, messagesBySite *limiter
-	connsByAddr                    *limiter
+	sessionsByAddr, sessionsBySite       *limiter
+	messagesByAddr, messagesBySite       *limiter
+	uploadBytesByAddr, uploadBytesBySite *limiter
+	connsByAddr                          *limiter
 }
 
 func newAddressLimits(off bool) *addressLimits {
@@ -91,6 +92,11 @@ func newAddressLimits(off bool) *addressLimits {
 		// whatever visitors it holds; a site 300, then 10 a second.
 		messagesByAddr: newLimiter(1, 30),
 		messagesBySite: newLimiter(10, 300),
+		// Bytes of visitors' files, counted in bytes (see upload.go):
+		// 100 MiB from one address, then 100 MiB an hour; a site
+		// 200 MiB, then 200 MiB an hour.
+		uploadBytesByAddr: newLimiter(visitorBytesPerHourByAddr/3600.0, visitorBytesPerHourByAddr),
+		uploadBytesBySite: newLimiter(visitorBytesPerHourBySite/3600.0, visitorBytesPerHourBySite),
 		// Widget connections opened from one address: 60, then one a
 		// second (page changes reconnect).
 		connsByAddr: newLimiter(1, 60),
@@ -101,16 +107,21 @@ func newAddressLimits(off bool) *addressLimits {
 // site's is only touched when the address's allows it, so one flooding
 // address cannot empty its site's bucket for everyone.
 func (al *addressLimits) check(byAddr, bySite *limiter, addr, workspaceID string, now time.Time, what string) error {
+	return al.checkN(byAddr, bySite, addr, workspaceID, now, 1, what)
+}
+
+// checkN is check for n tokens.
+func (al *addressLimits) checkN(byAddr, bySite *limiter, addr, workspaceID string, now time.Time, n int, what string) error {
 	if al.off {
 		return nil
 	}
 	if addr != "" {
-		if d := byAddr.wait(addr, now); d > 0 {
+		if d := byAddr.waitN(addr, now, n); d > 0 {
 			return rateLimited(fmt.Sprintf("too many %s from your address; try again in %s", what, roundUp(d)), d)
 		}
 	}
 	if bySite != nil && workspaceID != "" {
-		if d := bySite.wait(workspaceID, now); d > 0 {
+		if d := bySite.waitN(workspaceID, now, n); d > 0 {
 			return rateLimited(fmt.Sprintf("too many %s on this site right now; try again in %s", what, roundUp(d)), d)
 		}
 	}

@@ -53,6 +53,19 @@ const (
 	unsentShare      = 10
 )
 
+// Sent files stay, so the bound on unsent ones does not stop a stranger
+// who sends what they upload. The bytes of visitors' files are also
+// budgeted per client address and per site (addressLimits, off with
+// PARLEY_RATE_LIMITS=off): a burst of 100 MiB from one address, then 100
+// MiB an hour, and 200 MiB then 200 MiB an hour for a whole site. A
+// visitor's few photos or PDFs are far under it; an address behind which
+// many people share one IPv4 (a carrier's NAT) still sends ten full-size
+// files in a row, then one every six minutes.
+const (
+	visitorBytesPerHourByAddr = 100 << 20
+	visitorBytesPerHourBySite = 200 << 20
+)
+
 // Codes of refused uploads.
 const (
 	CodeTooLarge        = "too_large"
@@ -68,11 +81,16 @@ type UploadFile struct {
 }
 
 // VisitorUpload keeps a file a visitor attaches, until a message of theirs
-// carries it.
-func (s *Service) VisitorUpload(ctx context.Context, v model.Visitor, f UploadFile) (model.Attachment, error) {
+// carries it. addr is the client's address for the per-address limit (""
+// when there is none).
+func (s *Service) VisitorUpload(ctx context.Context, v model.Visitor, addr string, f UploadFile) (model.Attachment, error) {
 	now := s.now()
 	if ok, wait := s.uploadLimits.allowOrWait("v:"+v.ID, now); !ok {
 		return model.Attachment{}, rateLimited("too many files; wait a moment", wait)
+	}
+	t, name, err := CheckFile(f)
+	if err != nil {
+		return model.Attachment{}, err
 	}
 	all, mine, err := s.db.UnsentVisitorBytes(ctx, v.WorkspaceID, v.ID)
 	if err != nil {
@@ -82,6 +100,11 @@ func (s *Service) VisitorUpload(ctx context.Context, v model.Visitor, f UploadFi
 	if mine+size > maxVisitorUnsent {
 		return model.Attachment{}, newError(CodeQuotaExceeded, fmt.Sprintf("send the files attached already before adding more (at most %s waiting)", humanSize(maxVisitorUnsent)))
 	}
+	// Charged for a file that is kept unless the quota refuses it: a
+	// refused type or an unsent pile costs the address nothing.
+	if err := s.limits.checkN(s.limits.uploadBytesByAddr, s.limits.uploadBytesBySite, addr, v.WorkspaceID, now, len(f.Data), "files"); err != nil {
+		return model.Attachment{}, err
+	}
 	if over := all + size - max(s.opts.AttachmentQuota/unsentShare, maxVisitorUnsent); over > 0 {
 		n, err := s.db.DropOldestVisitorUploads(ctx, v.WorkspaceID, over)
 		if err != nil {
@@ -90,7 +113,7 @@ func (s *Service) VisitorUpload(ctx context.Context, v model.Visitor, f UploadFi
 		s.log.Warn("visitors' unsent files over their share of the quota: the oldest dropped", "workspace", v.WorkspaceID, "dropped", n)
 	}
 	u := store.Upload{VisitorID: v.ID}
-	a, err := s.upload(ctx, v.WorkspaceID, u, f, now)
+	a, err := s.upload(ctx, v.WorkspaceID, u, t, name, f.Data, now)
 	if ErrorCode(err) == CodeQuotaExceeded {
 		s.noteQuota(ctx, v)
 	}
@@ -107,15 +130,17 @@ func (s *Service) AgentUpload(ctx context.Context, a model.Agent, conversationID
 	if _, err := s.Conversation(ctx, a, conversationID); err != nil {
 		return model.Attachment{}, err
 	}
-	att, err := s.upload(ctx, a.WorkspaceID, store.Upload{ConversationID: conversationID, AgentID: a.ID}, f, now)
-	return agentURLs(s.opts.PublicURL, att), err
-}
-
-func (s *Service) upload(ctx context.Context, workspaceID string, u store.Upload, f UploadFile, now time.Time) (model.Attachment, error) {
 	t, name, err := CheckFile(f)
 	if err != nil {
 		return model.Attachment{}, err
 	}
+	att, err := s.upload(ctx, a.WorkspaceID, store.Upload{ConversationID: conversationID, AgentID: a.ID}, t, name, f.Data, now)
+	return agentURLs(s.opts.PublicURL, att), err
+}
+
+// upload keeps a file CheckFile accepted (its type t and cleaned name)
+// within the workspace's quota.
+func (s *Service) upload(ctx context.Context, workspaceID string, u store.Upload, t filetype.Type, name string, data []byte, now time.Time) (model.Attachment, error) {
 	if n, err := s.db.DeleteUploadsBefore(ctx, now.Add(-unsentUploadTTL)); err != nil {
 		s.log.Warn("delete unsent uploads", "err", err)
 	} else if n > 0 {
@@ -125,12 +150,12 @@ func (s *Service) upload(ctx context.Context, workspaceID string, u store.Upload
 	if err != nil {
 		return model.Attachment{}, err
 	}
-	if used+int64(len(f.Data)) > s.opts.AttachmentQuota {
+	if used+int64(len(data)) > s.opts.AttachmentQuota {
 		return model.Attachment{}, newError(CodeQuotaExceeded, fmt.Sprintf("this workspace's files are full (%s of %s); an administrator can delete conversations or raise PARLEY_ATTACHMENT_QUOTA", humanSize(used), humanSize(s.opts.AttachmentQuota)))
 	}
 	u.Attachment = model.Attachment{ID: model.NewID(), WorkspaceID: workspaceID, Filename: name,
-		ContentType: t.MediaType, Size: int64(len(f.Data)), CreatedAt: now}
-	if err := s.db.CreateUpload(ctx, u, f.Data); err != nil {
+		ContentType: t.MediaType, Size: int64(len(data)), CreatedAt: now}
+	if err := s.db.CreateUpload(ctx, u, data); err != nil {
 		return model.Attachment{}, err
 	}
 	return u.Attachment, nil

@@ -119,7 +119,7 @@ func (s *Server) widgetUpload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a, err := s.svc.VisitorUpload(r.Context(), v, f)
+	a, err := s.svc.VisitorUpload(r.Context(), v, s.clientAddr(r), f)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -68,11 +68,20 @@ func upload(t testing.TB, base, path, agentToken, filename string, data []byte) 
 // sendFile sends a file as the part "file" of a multipart body.
 func sendFile(t testing.TB, method, url, agentToken, filename string, data []byte) (int, []byte, http.Header) {
 	t.Helper()
+	return sendFileWith(t, method, url, agentToken, nil, filename, data)
+}
+
+// sendFileWith is sendFile with extra headers.
+func sendFileWith(t testing.TB, method, url, agentToken string, header map[string]string, filename string, data []byte) (int, []byte, http.Header) {
+	t.Helper()
 	ct, body := multipartBody(t, "file", filename, data)
 	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", ct)
 	if agentToken != "" {
 		req.Header.Set("Authorization", "Bearer "+agentToken)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -427,6 +436,72 @@ func TestUnsentVisitorFilesBounded(t *testing.T) {
 		t.Errorf("the sent file after the flood: %d %q", resp.StatusCode, body)
 	}
 	if status, raw, _ := upload(t, s.URL, "/api/v1/conversations/"+m.ConversationID+"/uploads", a.Token, "reply.txt", big); status != http.StatusCreated {
+		t.Errorf("an agent's upload after the flood: %d %s", status, raw)
+	}
+}
+
+// Sent files are never dropped, so a stranger who sends what they upload
+// is not stopped by the bound on unsent ones: new visitors from one
+// address uploading 10 MiB files and sending them filled a workspace's
+// whole quota in seconds, and then every agent's file was refused. One
+// address now uploads 100 MiB of visitors' files in a burst, then 100 MiB
+// an hour (429 rate_limited with Retry-After); another address's visitor
+// and the agents are not held back.
+func TestSentVisitorFilesFromOneAddress(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_TRUSTED_PROXIES": "127.0.0.1/32"})
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	from := func(addr string) map[string]string { return map[string]string{"X-Forwarded-For": addr} }
+	uploadFrom := func(addr, token, name string, data []byte) (int, []byte, http.Header) {
+		t.Helper()
+		return sendFileWith(t, "POST", s.URL+"/api/widget/v1/uploads?visitor_token="+url.QueryEscape(token), "", from(addr), name, data)
+	}
+	big := bytes.Repeat([]byte(strings.Repeat("x", 63)+"\n"), 10<<20/64) // 10 MiB
+	kept := 0
+	var (
+		refused []byte
+		retry   string
+		convID  string
+	)
+	for v := 0; v < 4 && refused == nil; v++ {
+		tok := newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
+		var ids []string
+		for i := 0; i < 4; i++ {
+			status, raw, h := uploadFrom("203.0.113.9", tok, fmt.Sprintf("f%d-%d.txt", v, i), big)
+			if status != http.StatusCreated {
+				if status != http.StatusTooManyRequests {
+					t.Fatalf("file %d: %d %s", kept, status, raw)
+				}
+				refused, retry = raw, h.Get("Retry-After")
+				break
+			}
+			var att model.Attachment
+			json.Unmarshal(raw, &att)
+			ids = append(ids, att.ID)
+			kept++
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		status, _, raw := postFrom(t, s, "/api/widget/v1/messages", map[string]any{"visitor_token": tok, "body": "", "client_id": fmt.Sprint("c", v), "attachment_ids": ids}, from("203.0.113.9"))
+		if status != http.StatusCreated {
+			t.Fatalf("sending the files of visitor %d: %d %s", v, status, raw)
+		}
+		var m model.Message
+		json.Unmarshal(raw, &m)
+		convID = m.ConversationID
+	}
+	if kept != 10 || refused == nil {
+		t.Fatalf("one address: %d files of 10 MiB kept and sent, want 10 then a refusal", kept)
+	}
+	if apptest.ErrorCode(refused) != "rate_limited" || retry == "" {
+		t.Fatalf("the 11th file: %s, Retry-After %q", refused, retry)
+	}
+	other := newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
+	if status, raw, _ := uploadFrom("203.0.113.10", other, "photo.png", pngBytes(t, 40, 30)); status != http.StatusCreated {
+		t.Errorf("a visitor at another address: %d %s", status, raw)
+	}
+	if status, raw, _ := upload(t, s.URL, "/api/v1/conversations/"+convID+"/uploads", a.Token, "reply.txt", big); status != http.StatusCreated {
 		t.Errorf("an agent's upload after the flood: %d %s", status, raw)
 	}
 }
