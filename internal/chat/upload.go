@@ -53,6 +53,12 @@ const (
 	unsentShare      = 10
 )
 
+// Visitors' files, sent and unsent, hold at most half of the quota: the
+// other half is the agents' and the emails', whatever strangers send
+// from however many addresses. A visitor's file past it is refused as
+// over the quota, and the agents are told.
+const visitorShare = 2
+
 // Sent files stay, so the bound on unsent ones does not stop a stranger
 // who sends what they upload. The bytes of visitors' files are also
 // budgeted per client address and per site (addressLimits, off with
@@ -112,10 +118,19 @@ func (s *Service) VisitorUpload(ctx context.Context, v model.Visitor, addr strin
 		}
 		s.log.Warn("visitors' unsent files over their share of the quota: the oldest dropped", "workspace", v.WorkspaceID, "dropped", n)
 	}
+	visitors, err := s.db.VisitorFileBytes(ctx, v.WorkspaceID)
+	if err != nil {
+		return model.Attachment{}, err
+	}
+	if share := s.opts.AttachmentQuota / visitorShare; visitors+size > share {
+		s.noteQuota(ctx, v, fmt.Sprintf("A file from the visitor was refused: visitors' files fill their half of this workspace's space (%s of PARLEY_ATTACHMENT_QUOTA = %s); the other half stays for agents and emails. Delete old conversations or raise the quota.",
+			humanSize(visitors), humanSize(s.opts.AttachmentQuota)))
+		return model.Attachment{}, newError(CodeQuotaExceeded, "this site cannot take more files from visitors right now; write your message instead")
+	}
 	u := store.Upload{VisitorID: v.ID}
 	a, err := s.upload(ctx, v.WorkspaceID, u, t, name, f.Data, now)
 	if ErrorCode(err) == CodeQuotaExceeded {
-		s.noteQuota(ctx, v)
+		s.noteQuota(ctx, v, fmt.Sprintf("A file from the visitor was refused: this workspace's files are full (PARLEY_ATTACHMENT_QUOTA = %s). Delete old conversations or raise the quota.", humanSize(s.opts.AttachmentQuota)))
 	}
 	return visitorURLs(s.opts.PublicURL, a), err
 }
@@ -292,9 +307,9 @@ func (s *Service) Attachment(ctx context.Context, a model.Agent, id string) (mod
 }
 
 // noteQuota tells the workspace's agents, in the visitor's conversation,
-// that a file was refused because the quota is full; at most once an hour
-// per workspace.
-func (s *Service) noteQuota(ctx context.Context, v model.Visitor) {
+// that a file was refused for the quota (text says which); at most once an
+// hour per workspace.
+func (s *Service) noteQuota(ctx context.Context, v model.Visitor, text string) {
 	now := s.now()
 	s.mu.Lock()
 	if last, ok := s.quotaNoted[v.WorkspaceID]; ok && now.Sub(last) < time.Hour {
@@ -310,7 +325,7 @@ func (s *Service) noteQuota(ctx context.Context, v model.Visitor) {
 	if err != nil {
 		return
 	}
-	n := s.note(c, now, fmt.Sprintf("A file from the visitor was refused: this workspace's files are full (PARLEY_ATTACHMENT_QUOTA = %s). Delete old conversations or raise the quota.", humanSize(s.opts.AttachmentQuota)))
+	n := s.note(c, now, text)
 	n.Channel = model.MsgChannelWidget
 	if err := s.db.CreateMessage(ctx, n); err != nil {
 		s.log.Warn("note quota", "err", err)

@@ -167,6 +167,20 @@ func (s *Store) UnsentVisitorBytes(ctx context.Context, workspaceID, visitorID s
 	return all, visitor, nil
 }
 
+// VisitorFileBytes is the size of the files visitors of a workspace sent
+// from the widget and of those they attached and have not sent yet.
+func (s *Store) VisitorFileBytes(ctx context.Context, workspaceID string) (int64, error) {
+	var sent, unsent int64
+	if err := s.queryRow(ctx, `SELECT COALESCE(SUM(a.size), 0) FROM attachments a JOIN messages m ON m.id = a.message_id
+		WHERE a.workspace_id = ? AND m.author_kind = ? AND m.channel = ?`, workspaceID, model.AuthorVisitor, model.MsgChannelWidget).Scan(&sent); err != nil {
+		return 0, fmt.Errorf("sum visitors' files: %w", err)
+	}
+	if err := s.queryRow(ctx, `SELECT COALESCE(SUM(size), 0) FROM uploads WHERE workspace_id = ? AND visitor_id IS NOT NULL`, workspaceID).Scan(&unsent); err != nil {
+		return 0, fmt.Errorf("sum unsent visitor uploads: %w", err)
+	}
+	return sent + unsent, nil
+}
+
 // DropOldestVisitorUploads deletes the oldest files visitors of a workspace
 // attached and have not sent, with their bytes, until at least free bytes
 // are gone or none is left. It returns how many it deleted.

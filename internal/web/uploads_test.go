@@ -348,8 +348,9 @@ func TestUploadLimits(t *testing.T) {
 	var m model.Message
 	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "hi", "client_id": "c1"}, http.StatusCreated, &m)
 	file := bytes.Repeat([]byte("0123456789\n"), 100) // 1100 bytes
+	// The agents' files fill the quota (visitors' own hold at most half).
 	for i := 0; i < 2; i++ {
-		if status, raw, _ := visitorUpload(t, s, sess.VisitorToken, "a.txt", file); status != http.StatusCreated {
+		if status, raw, _ := upload(t, s.URL, "/api/v1/conversations/"+m.ConversationID+"/uploads", a.Token, "a.txt", file); status != http.StatusCreated {
 			t.Fatalf("upload %d: %d %s", i, status, raw)
 		}
 	}
@@ -503,5 +504,55 @@ func TestSentVisitorFilesFromOneAddress(t *testing.T) {
 	}
 	if status, raw, _ := upload(t, s.URL, "/api/v1/conversations/"+convID+"/uploads", a.Token, "reply.txt", big); status != http.StatusCreated {
 		t.Errorf("an agent's upload after the flood: %d %s", status, raw)
+	}
+}
+
+// Visitors' files, sent or not, hold at most half of the quota, whatever
+// addresses they come from: past it a visitor's file is refused as over
+// the quota (agents are told), and the agents' half stays theirs.
+func TestVisitorFilesShareOfQuota(t *testing.T) {
+	eachDB(t, map[string]string{"PARLEY_ATTACHMENT_QUOTA": "4MiB", "PARLEY_RATE_LIMITS": "off"}, testVisitorFilesShareOfQuota)
+}
+
+func testVisitorFilesShareOfQuota(t *testing.T, s *apptest.Server) {
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	mib := bytes.Repeat([]byte(strings.Repeat("y", 63)+"\n"), 1<<20/64)
+	var conv string
+	for v := range 2 {
+		tok := newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
+		status, raw, _ := visitorUpload(t, s, tok, "scan.txt", mib)
+		if status != http.StatusCreated {
+			t.Fatalf("visitor %d's file: %d %s", v, status, raw)
+		}
+		var att model.Attachment
+		json.Unmarshal(raw, &att)
+		var m model.Message
+		s.Do("POST", "/api/widget/v1/messages", "", map[string]any{"visitor_token": tok, "body": "", "client_id": "c1", "attachment_ids": []string{att.ID}}, http.StatusCreated, &m)
+		conv = m.ConversationID
+	}
+	late := newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": late, "body": "here is another", "client_id": "c1"}, http.StatusCreated, nil)
+	status, raw, _ := visitorUpload(t, s, late, "more.txt", mib)
+	if status != http.StatusRequestEntityTooLarge || apptest.ErrorCode(raw) != "quota_exceeded" {
+		t.Fatalf("a visitor's file past the visitors' half: %d %s", status, raw)
+	}
+	var list struct{ Conversations []model.Conversation }
+	s.Do("GET", "/api/v1/conversations?status=open", a.Token, nil, http.StatusOK, &list)
+	noted := false
+	for _, c := range list.Conversations {
+		var msgs struct{ Messages []model.Message }
+		s.Do("GET", "/api/v1/conversations/"+c.ID+"/messages", a.Token, nil, http.StatusOK, &msgs)
+		for _, msg := range msgs.Messages {
+			noted = noted || (msg.Kind == model.KindEvent && strings.Contains(msg.Body, "visitors' files fill their half"))
+		}
+	}
+	if !noted {
+		t.Error("no note to the agents about the visitors' half")
+	}
+	for i := range 2 {
+		if status, raw, _ := upload(t, s.URL, "/api/v1/conversations/"+conv+"/uploads", a.Token, "reply.txt", mib[:len(mib)-1024]); status != http.StatusCreated {
+			t.Fatalf("agent's file %d in their half: %d %s", i, status, raw)
+		}
 	}
 }
