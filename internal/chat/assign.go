@@ -17,36 +17,54 @@ const CodeInvalidAgent = "invalid_agent"
 // Assign gives a conversation to an agent of the workspace, or to nobody
 // when agentID is nil, and tells every open dashboard. A change leaves a
 // line in the conversation, for agents only, saying who gave it to whom.
+// The assignee it replaces is read, changed and named in the line in one
+// transaction that holds the conversation: two agents taking it at once
+// leave "took the conversation." and "took the conversation from …", in
+// the order they took it.
 func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID string, agentID *string) (model.Conversation, error) {
-	var to model.Agent
-	if agentID != nil {
-		var err error
-		if to, err = s.assignableAgent(ctx, a.WorkspaceID, *agentID); err != nil {
-			return model.Conversation{}, err
+	var (
+		c    model.Conversation
+		line *model.Message
+	)
+	err := s.db.InTxThen(ctx, func(tx *store.Store) error {
+		line = nil
+		var to model.Agent
+		if agentID != nil {
+			var err error
+			if to, err = assignableAgent(ctx, tx, a.WorkspaceID, *agentID); err != nil {
+				return err
+			}
 		}
-	}
-	before, err := s.Conversation(ctx, a, conversationID)
-	if err != nil {
-		return before, err
-	}
-	if err := s.db.SetAssignee(ctx, a.WorkspaceID, conversationID, agentID); err != nil {
-		return model.Conversation{}, notFound(err, "conversation")
-	}
-	c, err := s.Conversation(ctx, a, conversationID)
-	if err != nil {
-		return c, err
-	}
-	text := assignmentText(a, before.Assignee, to, agentID != nil)
-	if text == "" { // nothing changed
-		s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
-	} else {
+		if err := tx.LockConversation(ctx, a.WorkspaceID, conversationID); err != nil {
+			return notFound(err, "conversation")
+		}
+		before, err := tx.Conversation(ctx, a.WorkspaceID, conversationID)
+		if err != nil {
+			return notFound(err, "conversation")
+		}
+		if err := tx.SetAssignee(ctx, a.WorkspaceID, conversationID, agentID); err != nil {
+			return notFound(err, "conversation")
+		}
+		if c, err = tx.Conversation(ctx, a.WorkspaceID, conversationID); err != nil {
+			return err
+		}
+		text := assignmentText(a, before.Assignee, to, agentID != nil)
+		if text == "" { // nothing changed
+			return nil
+		}
+		l := s.historyLine(c, text)
+		line = &l
+		return saveLine(ctx, tx, line)
+	}, func() {
+		if line == nil {
+			s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
+			return
+		}
 		s.assignedBy(a.WorkspaceID, c, a.ID)
-		n := s.historyLine(c, text)
-		if err := s.db.CreateHistoryLine(ctx, n); err != nil {
-			s.log.Error("record an assignment in the conversation", "conversation", c.ID, "err", err)
-		} else {
-			s.toAgents(a.WorkspaceID, realtime.MessageCreated, n)
-		}
+		s.lineToAgents(a.WorkspaceID, line)
+	})
+	if err != nil {
+		return model.Conversation{}, err
 	}
 	return c, nil
 }
@@ -127,8 +145,8 @@ func assignmentText(actor model.Agent, before *model.Assignee, to model.Agent, a
 
 // assignableAgent returns an agent of the workspace who may be given
 // conversations.
-func (s *Service) assignableAgent(ctx context.Context, workspaceID, id string) (model.Agent, error) {
-	ag, err := s.db.Agent(ctx, id)
+func assignableAgent(ctx context.Context, st *store.Store, workspaceID, id string) (model.Agent, error) {
+	ag, err := st.Agent(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return ag, newError(CodeInvalidAgent, "no agent of this workspace has this id")

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/parleychat/parley/internal/model"
@@ -17,6 +19,27 @@ func (s *Store) SetAssignee(ctx context.Context, workspaceID, conversationID str
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("assign conversation %s: %w", conversationID, ErrNotFound)
+	}
+	return nil
+}
+
+// LockConversation makes a transaction that reads a conversation and then
+// changes it wait for any other doing the same, so that what it read is
+// still so when it writes: on PostgreSQL the row is locked until the
+// transaction ends, and the next statement sees what the one before
+// committed; SQLite's single writer runs transactions one at a time and
+// needs no lock. ErrNotFound when the workspace has no such conversation.
+func (s *Store) LockConversation(ctx context.Context, workspaceID, id string) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	var got string
+	err := s.queryRow(ctx, `SELECT id FROM conversations WHERE id = ? AND workspace_id = ? FOR UPDATE`, id, workspaceID).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("lock conversation %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("lock conversation %s: %w", id, err)
 	}
 	return nil
 }

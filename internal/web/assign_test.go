@@ -279,6 +279,72 @@ func TestAssignmentEventWhenTwoReplyAtOnce(t *testing.T) {
 	})
 }
 
+// Two agents taking the same conversations at the same moment: the
+// history tells what happened, in order: the first took it from nobody,
+// the second from the first, and the second has it.
+func TestTwoAgentsTakeAtOnce(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann")
+		online(t, s, ann)
+		bob := s.AddAgent("bob@example.com", "Bob")
+		names := map[string]string{ann.ID: "Ann", bob.ID: "Bob"}
+		var convs []string
+		for range 20 {
+			convs = append(convs, visitorWrote(t, s, "hello"))
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*len(convs))
+		for _, id := range convs {
+			for _, a := range []apptest.Agent{ann, bob} {
+				wg.Go(func() {
+					req, _ := http.NewRequest("PUT", s.URL+"/api/v1/conversations/"+id+"/assignee", strings.NewReader(`{"agent_id":"`+a.ID+`"}`))
+					req.Header.Set("Authorization", "Bearer "+a.Token)
+					req.Header.Set("Content-Type", "application/json")
+					res, err := http.DefaultClient.Do(req)
+					if err == nil {
+						res.Body.Close()
+						if res.StatusCode != http.StatusOK {
+							err = fmt.Errorf("assign: %s", res.Status)
+						}
+					}
+					errs <- err
+				})
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range convs {
+			var c model.Conversation
+			s.Do("GET", "/api/v1/conversations/"+id, ann.Token, nil, http.StatusOK, &c)
+			var list struct{ Messages []model.Message }
+			s.Do("GET", "/api/v1/conversations/"+id+"/messages", ann.Token, nil, http.StatusOK, &list)
+			var lines []string
+			for _, m := range list.Messages {
+				if m.Kind == model.KindEvent {
+					lines = append(lines, m.Body)
+				}
+			}
+			if c.Assignee == nil {
+				t.Fatalf("conversation %s: nobody has it", id)
+			}
+			last := names[c.Assignee.ID]
+			first := "Ann"
+			if last == "Ann" {
+				first = "Bob"
+			}
+			want := []string{first + " took the conversation.", last + " took the conversation from " + first + "."}
+			if !slices.Equal(lines, want) {
+				t.Errorf("conversation %s, %s's: history %q, want %q", id, last, lines, want)
+			}
+		}
+	})
+}
+
 func TestListPagingErrors(t *testing.T) {
 	s := apptest.Start(t, nil)
 	ann := s.AddAgent("ann@example.com", "Ann")
