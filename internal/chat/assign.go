@@ -11,7 +11,7 @@ import (
 )
 
 // CodeInvalidAgent refuses an agent id that is not of the workspace (or
-// of an agent who was removed).
+// of an agent who was removed, or whose invitation is pending).
 const CodeInvalidAgent = "invalid_agent"
 
 // Assign gives a conversation to an agent of the workspace, or to nobody
@@ -144,8 +144,18 @@ func assignmentText(actor model.Agent, before *model.Assignee, to model.Agent, a
 }
 
 // assignableAgent returns an agent of the workspace who may be given
-// conversations.
+// conversations: not one whose invitation is pending, who cannot log in
+// to see them.
 func assignableAgent(ctx context.Context, st *store.Store, workspaceID, id string) (model.Agent, error) {
+	ag, err := workspaceAgent(ctx, st, workspaceID, id)
+	if err == nil && ag.Invited() {
+		return ag, newError(CodeInvalidAgent, "this person has not accepted their invitation yet")
+	}
+	return ag, err
+}
+
+// workspaceAgent returns an agent of the workspace, invited or not.
+func workspaceAgent(ctx context.Context, st *store.Store, workspaceID, id string) (model.Agent, error) {
 	ag, err := st.Agent(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

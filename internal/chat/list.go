@@ -98,7 +98,7 @@ func (s *Service) listFilter(ctx context.Context, a model.Agent, status, assigne
 	case "none":
 		f.Assignee = "none"
 	default:
-		if _, err := assignableAgent(ctx, &s.db.Store, a.WorkspaceID, assignee); err != nil {
+		if _, err := workspaceAgent(ctx, &s.db.Store, a.WorkspaceID, assignee); err != nil {
 			return f, err
 		}
 		f.Assignee = assignee

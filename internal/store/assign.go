@@ -68,9 +68,10 @@ func (s *Store) UnassignAgent(ctx context.Context, workspaceID, agentID string) 
 }
 
 // AssignableAgents lists the agents of a workspace a conversation can be
-// given to, by name.
+// given to, by name: not those whose invitation is pending (no password
+// yet).
 func (s *Store) AssignableAgents(ctx context.Context, workspaceID string) ([]model.AssignableAgent, error) {
-	rows, err := s.query(ctx, `SELECT id, name, status FROM agents WHERE workspace_id = ? ORDER BY name, id`, workspaceID)
+	rows, err := s.query(ctx, `SELECT id, name, status FROM agents WHERE workspace_id = ? AND password_hash <> '' ORDER BY name, id`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list agents of workspace %s: %w", workspaceID, err)
 	}

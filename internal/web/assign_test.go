@@ -345,6 +345,58 @@ func TestTwoAgentsTakeAtOnce(t *testing.T) {
 	})
 }
 
+// A person whose invitation is pending cannot log in to see what they
+// would be given: assigning them is refused as for a removed agent, and
+// the dashboard's assign menus leave them out until they accepted.
+func TestPendingInviteeNotAssignable(t *testing.T) {
+	eachDB(t, nil, func(t *testing.T, s *apptest.Server) {
+		ada := s.AddAgent("ada@example.com", "Ada")
+		online(t, s, ada)
+		b := newBrowser(t, s)
+		b.login("ada@example.com")
+		conv := visitorWrote(t, s, "hello")
+		var inv struct {
+			Agent     agentJSON `json:"agent"`
+			InviteURL string    `json:"invite_url"`
+		}
+		s.Do("POST", "/api/v1/agents", ada.Token, map[string]string{"email": "cat@example.com", "name": "Cat"}, http.StatusCreated, &inv)
+		cat := inv.Agent.ID
+		option := `<option value="` + cat + `"`
+
+		raw := s.Do("PUT", "/api/v1/conversations/"+conv+"/assignee", ada.Token, map[string]string{"agent_id": cat}, http.StatusBadRequest, nil)
+		if apptest.ErrorCode(raw) != "invalid_agent" {
+			t.Errorf("assigning a pending invitee: %s", raw)
+		}
+		var c model.Conversation
+		s.Do("GET", "/api/v1/conversations/"+conv, ada.Token, nil, http.StatusOK, &c)
+		if c.Assignee != nil {
+			t.Errorf("the refused assignment stored: %+v", c.Assignee)
+		}
+		// The list's filter by agent still names them (nothing is theirs).
+		s.Do("GET", "/api/v1/conversations?assignee="+cat, ada.Token, nil, http.StatusOK, nil)
+		for _, path := range []string{"/dashboard", "/dashboard/conversations/" + conv} {
+			page := b.get(path)
+			mustContain(t, path, page.Body, `<option value="`+ada.ID+`"`)
+			mustNotContain(t, path, page.Body, option)
+		}
+
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		r, err := client.PostForm(inv.InviteURL, url.Values{"password": {"cats like long passwords"}, "confirm_password": {"cats like long passwords"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("accepting the invitation: %d", r.StatusCode)
+		}
+		s.Do("PUT", "/api/v1/conversations/"+conv+"/assignee", ada.Token, map[string]string{"agent_id": cat}, http.StatusOK, &c)
+		if c.Assignee == nil || c.Assignee.ID != cat {
+			t.Errorf("assigning the agent who accepted: %+v", c.Assignee)
+		}
+		mustContain(t, "the dashboard once accepted", b.get("/dashboard").Body, option)
+	})
+}
+
 func TestListPagingErrors(t *testing.T) {
 	s := apptest.Start(t, nil)
 	ann := s.AddAgent("ann@example.com", "Ann")
