@@ -310,6 +310,10 @@ func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, 
 	hooks := s.hooks()
 	err := s.db.InTx(ctx, func(tx *store.Store) error {
 		line = nil
+		// Held, so that two agents closing it at once leave one line.
+		if err := tx.LockConversation(ctx, a.WorkspaceID, id); err != nil {
+			return notFound(err, "conversation")
+		}
 		before, err := tx.Conversation(ctx, a.WorkspaceID, id)
 		if err != nil {
 			return notFound(err, "conversation")

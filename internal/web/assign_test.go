@@ -292,43 +292,11 @@ func TestTwoAgentsTakeAtOnce(t *testing.T) {
 		for range 20 {
 			convs = append(convs, visitorWrote(t, s, "hello"))
 		}
-		var wg sync.WaitGroup
-		errs := make(chan error, 2*len(convs))
-		for _, id := range convs {
-			for _, a := range []apptest.Agent{ann, bob} {
-				wg.Go(func() {
-					req, _ := http.NewRequest("PUT", s.URL+"/api/v1/conversations/"+id+"/assignee", strings.NewReader(`{"agent_id":"`+a.ID+`"}`))
-					req.Header.Set("Authorization", "Bearer "+a.Token)
-					req.Header.Set("Content-Type", "application/json")
-					res, err := http.DefaultClient.Do(req)
-					if err == nil {
-						res.Body.Close()
-						if res.StatusCode != http.StatusOK {
-							err = fmt.Errorf("assign: %s", res.Status)
-						}
-					}
-					errs <- err
-				})
-			}
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		atOnce(t, s, convs, "PUT", "/assignee", []apptest.Agent{ann, bob}, func(a apptest.Agent) string { return `{"agent_id":"` + a.ID + `"}` })
 		for _, id := range convs {
 			var c model.Conversation
 			s.Do("GET", "/api/v1/conversations/"+id, ann.Token, nil, http.StatusOK, &c)
-			var list struct{ Messages []model.Message }
-			s.Do("GET", "/api/v1/conversations/"+id+"/messages", ann.Token, nil, http.StatusOK, &list)
-			var lines []string
-			for _, m := range list.Messages {
-				if m.Kind == model.KindEvent {
-					lines = append(lines, m.Body)
-				}
-			}
+			lines := history(t, s, ann, id)
 			if c.Assignee == nil {
 				t.Fatalf("conversation %s: nobody has it", id)
 			}
@@ -343,6 +311,73 @@ func TestTwoAgentsTakeAtOnce(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Two agents closing a conversation at the same moment leave one line.
+func TestTwoAgentsCloseAtOnce(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann")
+		online(t, s, ann)
+		bob := s.AddAgent("bob@example.com", "Bob")
+		var convs []string
+		for range 20 {
+			convs = append(convs, visitorWrote(t, s, "hello"))
+		}
+		atOnce(t, s, convs, "POST", "/close", []apptest.Agent{ann, bob}, func(apptest.Agent) string { return "" })
+		for _, id := range convs {
+			if lines := history(t, s, ann, id); len(lines) != 1 || !strings.HasSuffix(lines[0], " closed the conversation.") {
+				t.Errorf("conversation %s: history %q, want one close", id, lines)
+			}
+		}
+	})
+}
+
+// atOnce sends, for each conversation, the same request from each agent at
+// the same moment (method on /api/v1/conversations/ID+path, the body
+// body(agent)), and fails on any answer but 200.
+func atOnce(t *testing.T, s *apptest.Server, convs []string, method, path string, agents []apptest.Agent, body func(apptest.Agent) string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(agents)*len(convs))
+	for _, id := range convs {
+		for _, a := range agents {
+			wg.Go(func() {
+				req, _ := http.NewRequest(method, s.URL+"/api/v1/conversations/"+id+path, strings.NewReader(body(a)))
+				req.Header.Set("Authorization", "Bearer "+a.Token)
+				req.Header.Set("Content-Type", "application/json")
+				res, err := http.DefaultClient.Do(req)
+				if err == nil {
+					res.Body.Close()
+					if res.StatusCode != http.StatusOK {
+						err = fmt.Errorf("%s %s: %s", method, path, res.Status)
+					}
+				}
+				errs <- err
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// history is a conversation's lines for agents (assignments, closes), in
+// order.
+func history(t *testing.T, s *apptest.Server, a apptest.Agent, id string) []string {
+	t.Helper()
+	var list struct{ Messages []model.Message }
+	s.Do("GET", "/api/v1/conversations/"+id+"/messages", a.Token, nil, http.StatusOK, &list)
+	var lines []string
+	for _, m := range list.Messages {
+		if m.Kind == model.KindEvent {
+			lines = append(lines, m.Body)
+		}
+	}
+	return lines
 }
 
 // A person whose invitation is pending cannot log in to see what they
