@@ -19,7 +19,7 @@ var pt = Lang{
 		"email.file.text":        "Arquivo: %s %s",
 		"email.reply":            "Responda a este e-mail para continuar a conversa.",
 		"email.footer":           "Você recebe este e-mail porque iniciou um chat em nosso site.",
-		"email.footer.from":      "Você recebe este e-mail porque iniciou um chat com %s no site dela.",
+		"email.footer.from":      "Você recebe este e-mail porque iniciou um chat no site de %s.",
 		"email.unsubscribe":      "Cancelar inscrição",
 		"email.unsubscribe.text": "Cancelar inscrição: %s",
 		"email.new":              "Nova",
