@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,7 @@ func (s *Service) notifyAddressChange(ctx context.Context, v model.Visitor, form
 		WorkspaceName: w.Name, MailFrom: s.opts.MailFrom, To: former, NewAddress: next,
 		UndoURL: s.opts.PublicURL + "/email-change/undo/" + undo, UndoValidFor: UndoLinkLifetime,
 		MessageID: message.NewID("notice."+model.NewID(), s.opts.MailFrom), Now: now,
+		Lang: cmp.Or(v.Language, w.Settings.DefaultLocale),
 	})
 	s.sendNotice(ctx, log, "address change notice", former, msg, err)
 }

@@ -8,6 +8,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/parleychat/parley/internal/i18n"
 	"github.com/parleychat/parley/internal/mail/message"
 )
 
@@ -23,31 +24,45 @@ type AddressChange struct {
 	UndoValidFor  time.Duration
 	MessageID     string
 	Now           time.Time
+	// Lang is the language the email is written in (one of
+	// i18n.Languages), the visitor's as for their forwarded emails; empty
+	// or unknown: English.
+	Lang string
+}
+
+// changeView is the data of both templates of an address change notice,
+// in its language; WhatHTML is What with the masked address in bold.
+type changeView struct {
+	Lang, Workspace, Greeting string
+	What                      string
+	WhatHTML                  htmltemplate.HTML
+	Nothing, Undo, Button     string
+	UndoURL, Days             string
 }
 
 var (
-	noticeText = texttemplate.Must(texttemplate.New("notice").Parse(`Hello,
+	noticeText = texttemplate.Must(texttemplate.New("notice").Parse(`{{.Greeting}}
 
-The email address of your conversation with {{.Workspace}} was changed from this address to {{.Masked}}, from the chat window on their website. Replies you miss in the chat now go there.
+{{.What}}
 
-If you did this, there is nothing to do.
+{{.Nothing}}
 
-If you did not, put your address back (this also signs out the chat windows that made the change):
+{{.Undo}}
 
 {{.UndoURL}}
 
-The link works for {{.Days}} days.
+{{.Days}}
 `))
 	noticeHTML = htmltemplate.Must(htmltemplate.New("notice").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body style="margin:0;padding:24px;background:#f6f7f9;font:16px/1.5 system-ui,sans-serif;color:#1f2933">
 <div style="max-width:600px;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:24px">
 <p style="margin:0 0 16px;font-weight:600">{{.Workspace}}</p>
-<p>The email address of your conversation with {{.Workspace}} was changed from this address to <strong>{{.Masked}}</strong>, from the chat window on their website. Replies you miss in the chat now go there.</p>
-<p>If you did this, there is nothing to do.</p>
-<p>If you did not, put your address back (this also signs out the chat windows that made the change):</p>
-<p><a href="{{.UndoURL}}" style="display:inline-block;background:#2f5fd0;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none">Put my address back</a></p>
-<p style="color:#66707a;font-size:14px">The link works for {{.Days}} days.</p>
+<p>{{.WhatHTML}}</p>
+<p>{{.Nothing}}</p>
+<p>{{.Undo}}</p>
+<p><a href="{{.UndoURL}}" style="display:inline-block;background:#2f5fd0;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none">{{.Button}}</a></p>
+<p style="color:#66707a;font-size:14px">{{.Days}}</p>
 </div></body></html>
 `))
 )
@@ -99,15 +114,15 @@ func ComposeOptInConfirmation(in OptInConfirmation) (message.Message, error) {
 	if err != nil {
 		return message.Message{}, err
 	}
-	data := map[string]any{"Workspace": in.WorkspaceName, "ConfirmURL": confirm,
-		"Days": int(in.ValidFor.Round(24*time.Hour) / (24 * time.Hour))}
+	data := map[string]any{"Workspace": in.WorkspaceName, "ConfirmURL": confirm, "Days": days(in.ValidFor)}
 	return noticeMessage(in.Now, in.WorkspaceName, in.MailFrom, in.To, "Confirm: receive replies from "+in.WorkspaceName+" again",
-		in.MessageID, "opt-in confirmation", optInText, optInHTML, data)
+		i18n.Default, in.MessageID, "opt-in confirmation", optInText, optInHTML, data)
 }
 
-// noticeMessage is an email that belongs to no conversation, its text and
-// HTML written by two templates from data (what names it in errors).
-func noticeMessage(now time.Time, workspace, from, to, subject, messageID, what string,
+// noticeMessage is an email that belongs to no conversation, in the
+// language lang, its text and HTML written by two templates from data
+// (what names it in errors).
+func noticeMessage(now time.Time, workspace, from, to, subject, lang, messageID, what string,
 	textT *texttemplate.Template, htmlT *htmltemplate.Template, data any) (message.Message, error) {
 	var text, html strings.Builder
 	if err := textT.Execute(&text, data); err != nil {
@@ -122,22 +137,41 @@ func noticeMessage(now time.Time, workspace, from, to, subject, messageID, what 
 		To:        to,
 		Subject:   subject,
 		MessageID: messageID,
-		Headers:   map[string]string{"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "OOF, AutoReply"},
-		Text:      text.String(),
-		HTML:      html.String(),
+		Headers: map[string]string{headerAutoSubmitted: "auto-generated", headerSuppress: "OOF, AutoReply",
+			headerLanguage: lang},
+		Text: text.String(),
+		HTML: html.String(),
 	}, nil
 }
 
-// ComposeAddressChange writes the email to a visitor's former address.
+// ComposeAddressChange writes the email to a visitor's former address, in
+// their language.
 func ComposeAddressChange(in AddressChange) (message.Message, error) {
 	undo, err := webURL("undo URL", in.UndoURL)
 	if err != nil {
 		return message.Message{}, err
 	}
-	data := map[string]any{"Workspace": in.WorkspaceName, "Masked": MaskAddress(in.NewAddress), "UndoURL": undo,
-		"Days": int(in.UndoValidFor.Round(24*time.Hour) / (24 * time.Hour))}
-	return noticeMessage(in.Now, in.WorkspaceName, in.MailFrom, in.To, "The email address of your conversation with "+in.WorkspaceName+" was changed",
-		in.MessageID, "address change", noticeText, noticeHTML, data)
+	p := i18n.For(in.Lang)
+	masked := MaskAddress(in.NewAddress)
+	what := p.T("change.what", in.WorkspaceName, masked)
+	data := changeView{Lang: p.Lang(), Workspace: in.WorkspaceName, Greeting: p.T("email.hi"),
+		What: what, WhatHTML: emphasize(what, masked), Nothing: p.T("change.nothing"), Undo: p.T("change.undo"),
+		Button: p.T("undo.button"), UndoURL: undo, Days: p.T("link.days", days(in.UndoValidFor))}
+	return noticeMessage(in.Now, in.WorkspaceName, in.MailFrom, in.To, p.T("change.subject", in.WorkspaceName),
+		p.Lang(), in.MessageID, "address change", noticeText, noticeHTML, data)
+}
+
+// days is how long a link works, in whole days.
+func days(d time.Duration) int { return int(d.Round(24*time.Hour) / (24 * time.Hour)) }
+
+// emphasize is text as HTML with word, where the text first has it, in
+// bold: each language puts it where its sentence needs it.
+func emphasize(text, word string) htmltemplate.HTML {
+	t, w := htmltemplate.HTMLEscapeString(text), htmltemplate.HTMLEscapeString(word)
+	if w == "" {
+		return htmltemplate.HTML(t)
+	}
+	return htmltemplate.HTML(strings.Replace(t, w, "<strong>"+w+"</strong>", 1))
 }
 
 // MaskAddress shows enough of an address for its owner to recognise it and

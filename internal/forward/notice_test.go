@@ -1,6 +1,8 @@
 package forward
 
 import (
+	"cmp"
+	"mime"
 	"strings"
 	"testing"
 	"time"
@@ -50,5 +52,66 @@ func TestComposeAddressChange(t *testing.T) {
 	in.UndoURL = "javascript:alert(1)"
 	if _, err := ComposeAddressChange(in); err == nil {
 		t.Error("a non-http undo URL was accepted")
+	}
+}
+
+// The notice to a former address speaks the visitor's language, as their
+// forwarded emails do: subject, both parts, Content-Language and
+// <html lang>, with the new address masked and in bold.
+func TestComposeAddressChangeLanguages(t *testing.T) {
+	cases := []struct {
+		lang, subject, what, button, days string
+	}{
+		{"en", "The email address of your conversation with Acme was changed", "was changed from this address to n***@e***.net",
+			"Put my address back", "The link works for 7 days."},
+		{"fr", "L'adresse e-mail de votre conversation avec Acme a été modifiée", "est passée de cette adresse à n***@e***.net",
+			"Rétablir mon adresse", "Le lien fonctionne pendant 7 jours."},
+		{"de", "Die E-Mail-Adresse Ihrer Unterhaltung mit Acme wurde geändert", "von dieser Adresse in n***@e***.net geändert",
+			"Meine Adresse wiederherstellen", "Der Link gilt 7 Tage."},
+		{"es", "Se ha cambiado la dirección de correo de tu conversación con Acme", "de esta dirección a n***@e***.net",
+			"Recuperar mi dirección", "El enlace funciona durante 7 días."},
+		{"it", "L'indirizzo email della tua conversazione con Acme è stato cambiato", "da questo indirizzo a n***@e***.net",
+			"Ripristina il mio indirizzo", "Il link funziona per 7 giorni."},
+		{"pt", "O endereço de e-mail da sua conversa com Acme foi alterado", "deste endereço para n***@e***.net",
+			"Restaurar meu endereço", "O link funciona por 7 dias."},
+		{"nl", "Het e-mailadres van je gesprek met Acme is gewijzigd", "van dit adres in n***@e***.net",
+			"Mijn adres terugzetten", "De link werkt 7 dagen."},
+		{"", "The email address of your conversation with Acme was changed", "n***@e***.net", "Put my address back", "7 days"},
+	}
+	for _, c := range cases {
+		t.Run(c.lang, func(t *testing.T) {
+			msg, err := ComposeAddressChange(AddressChange{WorkspaceName: "Acme", MailFrom: "chat@acme.example", To: "old@example.org",
+				NewAddress: "new.person@elsewhere.net", UndoURL: "https://chat.acme.example/email-change/undo/abc",
+				UndoValidFor: 7 * 24 * time.Hour, MessageID: "<n1@acme.example>", Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Lang: c.lang})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := parseEmail(t, msg)
+			want := cmp.Or(c.lang, "en")
+			var dec mime.WordDecoder
+			if s, err := dec.DecodeHeader(p.header.Get("Subject")); err != nil || s != c.subject {
+				t.Errorf("Subject = %q (%v), want %q", s, err, c.subject)
+			}
+			if got := p.header.Get("Content-Language"); got != want {
+				t.Errorf("Content-Language = %q, want %q", got, want)
+			}
+			if !strings.Contains(p.html, `<html lang="`+want+`">`) || !strings.Contains(p.html, "<strong>n***@e***.net</strong>") {
+				t.Errorf("the HTML part is not in %s with the address in bold:\n%s", want, p.html)
+			}
+			unbold := strings.NewReplacer("<strong>", "", "</strong>", "")
+			for _, part := range []string{p.text, unbold.Replace(p.html)} {
+				for _, s := range []string{c.what, c.days, "https://chat.acme.example/email-change/undo/abc"} {
+					if !strings.Contains(part, s) {
+						t.Errorf("a part lacks %q:\n%s", s, part)
+					}
+				}
+			}
+			if !strings.Contains(p.html, ">"+c.button+"</a>") {
+				t.Errorf("the HTML part has no button %q:\n%s", c.button, p.html)
+			}
+			if want != "en" && (strings.Contains(p.text, "address") || strings.Contains(p.html, "address")) {
+				t.Errorf("a part is still in English:\n%s\n%s", p.text, p.html)
+			}
+		})
 	}
 }

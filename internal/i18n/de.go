@@ -55,5 +55,12 @@ var de = Lang{
 		"unsub.invalid.title": "Dieser Abmelde-Link funktioniert nicht",
 		"unsub.invalid.what":  "Der Link ist ungültig: Vielleicht wurde er unvollständig aus der E-Mail kopiert. Es wurde nichts geändert.",
 		"unsub.invalid.todo":  "Öffnen Sie die E-Mail erneut und verwenden Sie den vollständigen Abmelde-Link, oder antworten Sie auf die E-Mail mit der Bitte, keine weiteren zu senden.",
+
+		"change.subject": "Die E-Mail-Adresse Ihrer Unterhaltung mit %s wurde geändert",
+		"change.what":    "Die E-Mail-Adresse Ihrer Unterhaltung mit %[1]s wurde im Chatfenster der Website von dieser Adresse in %[2]s geändert. Antworten, die Sie im Chat verpassen, gehen jetzt dorthin.",
+		"change.nothing": "Wenn Sie das waren, müssen Sie nichts tun.",
+		"change.undo":    "Wenn nicht, stellen Sie Ihre Adresse wieder her (damit werden auch die Chatfenster abgemeldet, in denen sie geändert wurde):",
+		"undo.button":    "Meine Adresse wiederherstellen",
+		"link.days":      Plural{"Der Link gilt %d Tag.", "Der Link gilt %d Tage."},
 	},
 }

@@ -55,5 +55,12 @@ var en = Lang{
 		"unsub.invalid.title": "This unsubscribe link does not work",
 		"unsub.invalid.what":  "The link is not valid: it may have been copied incompletely from the email. Nothing was changed.",
 		"unsub.invalid.todo":  "Open the email again and use its unsubscribe link as a whole, or answer the email asking to get no more.",
+
+		"change.subject": "The email address of your conversation with %s was changed",
+		"change.what":    "The email address of your conversation with %[1]s was changed from this address to %[2]s, from the chat window on their website. Replies you miss in the chat now go there.",
+		"change.nothing": "If you did this, there is nothing to do.",
+		"change.undo":    "If you did not, put your address back (this also signs out the chat windows that made the change):",
+		"undo.button":    "Put my address back",
+		"link.days":      Plural{"The link works for %d day.", "The link works for %d days."},
 	},
 }

@@ -55,5 +55,12 @@ var es = Lang{
 		"unsub.invalid.title": "Este enlace para darse de baja no funciona",
 		"unsub.invalid.what":  "El enlace no es válido: puede que se copiara incompleto desde el correo. No se ha cambiado nada.",
 		"unsub.invalid.todo":  "Vuelve a abrir el correo y usa el enlace para darte de baja completo, o responde al correo pidiendo no recibir más.",
+
+		"change.subject": "Se ha cambiado la dirección de correo de tu conversación con %s",
+		"change.what":    "La dirección de correo de tu conversación con %[1]s se ha cambiado de esta dirección a %[2]s desde la ventana del chat de su web. Las respuestas que te pierdas en el chat irán ahora allí.",
+		"change.nothing": "Si lo hiciste tú, no tienes que hacer nada.",
+		"change.undo":    "Si no fuiste tú, recupera tu dirección (así también se cierra la sesión de las ventanas del chat que hicieron el cambio):",
+		"undo.button":    "Recuperar mi dirección",
+		"link.days":      Plural{"El enlace funciona durante %d día.", "El enlace funciona durante %d días."},
 	},
 }

@@ -55,5 +55,12 @@ var fr = Lang{
 		"unsub.invalid.title": "Ce lien de désabonnement ne fonctionne pas",
 		"unsub.invalid.what":  "Le lien n'est pas valide\u00a0: il a peut-être été copié en partie depuis l'e-mail. Rien n'a été modifié.",
 		"unsub.invalid.todo":  "Rouvrez l'e-mail et utilisez son lien de désabonnement en entier, ou répondez à l'e-mail pour demander à ne plus en recevoir.",
+
+		"change.subject": "L'adresse e-mail de votre conversation avec %s a été modifiée",
+		"change.what":    "L'adresse e-mail de votre conversation avec %[1]s est passée de cette adresse à %[2]s, depuis la fenêtre de discussion de son site. Les réponses que vous manquez dans la discussion y sont désormais envoyées.",
+		"change.nothing": "Si c'est vous qui l'avez modifiée, vous n'avez rien à faire.",
+		"change.undo":    "Sinon, rétablissez votre adresse (cela déconnecte aussi les fenêtres de discussion d'où vient le changement)\u00a0:",
+		"undo.button":    "Rétablir mon adresse",
+		"link.days":      Plural{"Le lien fonctionne pendant %d jour.", "Le lien fonctionne pendant %d jours."},
 	},
 }

@@ -49,13 +49,14 @@ func TestMessagesFormat(t *testing.T) {
 		"email.unsubscribe.text": {"https://x"}, "email.via": {"Alex", "Acme"}, "chat.title": {"Acme"},
 		"chat.expired.what": {"Acme"}, "chat.expired.todo": {"Acme"},
 		"unsub.ask.what": {"Acme"}, "unsub.ask.what.to": {"Acme", "a@b.c"}, "unsub.done.what": {"a@b.c", "Acme"},
+		"change.subject": {"Acme"}, "change.what": {"Acme", "a***@b***.c"}, "link.days": {7},
 	}
 	for _, code := range Languages {
 		p := For(code)
 		for _, k := range Keys(code) {
 			for _, n := range []int{1, 2} {
 				a := args[k]
-				if len(a) > 0 && (k == "email.intro" || k == "email.intro.from" || k == "email.omitted") {
+				if len(a) > 0 && (k == "email.intro" || k == "email.intro.from" || k == "email.omitted" || k == "link.days") {
 					a = append([]any{n}, a[1:]...)
 				}
 				s := p.T(k, a...)

@@ -55,5 +55,12 @@ var it = Lang{
 		"unsub.invalid.title": "Questo link per annullare l'iscrizione non funziona",
 		"unsub.invalid.what":  "Il link non è valido: forse è stato copiato in modo incompleto dall'email. Non è stato modificato nulla.",
 		"unsub.invalid.todo":  "Riapri l'email e usa il link per annullare l'iscrizione per intero, oppure rispondi all'email chiedendo di non riceverne più.",
+
+		"change.subject": "L'indirizzo email della tua conversazione con %s è stato cambiato",
+		"change.what":    "L'indirizzo email della tua conversazione con %[1]s è stato cambiato da questo indirizzo a %[2]s, dalla finestra della chat sul suo sito. Le risposte che ti perdi nella chat ora arrivano lì.",
+		"change.nothing": "Se il cambio l'hai fatto tu, non devi fare nulla.",
+		"change.undo":    "Altrimenti, ripristina il tuo indirizzo (così si disconnettono anche le finestre della chat da cui è partito il cambio):",
+		"undo.button":    "Ripristina il mio indirizzo",
+		"link.days":      Plural{"Il link funziona per %d giorno.", "Il link funziona per %d giorni."},
 	},
 }

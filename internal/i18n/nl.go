@@ -55,5 +55,12 @@ var nl = Lang{
 		"unsub.invalid.title": "Deze afmeldlink werkt niet",
 		"unsub.invalid.what":  "De link is niet geldig: misschien is hij niet helemaal uit de e-mail gekopieerd. Er is niets gewijzigd.",
 		"unsub.invalid.todo":  "Open de e-mail opnieuw en gebruik de volledige afmeldlink, of beantwoord de e-mail met het verzoek je geen e-mails meer te sturen.",
+
+		"change.subject": "Het e-mailadres van je gesprek met %s is gewijzigd",
+		"change.what":    "Het e-mailadres van je gesprek met %[1]s is via het chatvenster op de website gewijzigd van dit adres in %[2]s. Antwoorden die je in de chat mist, gaan nu daarheen.",
+		"change.nothing": "Heb je dit zelf gedaan? Dan hoef je niets te doen.",
+		"change.undo":    "Zo niet, zet dan je adres terug (daarmee worden ook de chatvensters afgemeld waarin het is gewijzigd):",
+		"undo.button":    "Mijn adres terugzetten",
+		"link.days":      Plural{"De link werkt %d dag.", "De link werkt %d dagen."},
 	},
 }

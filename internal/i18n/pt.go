@@ -55,5 +55,12 @@ var pt = Lang{
 		"unsub.invalid.title": "Este link de cancelamento não funciona",
 		"unsub.invalid.what":  "O link não é válido: talvez tenha sido copiado pela metade do e-mail. Nada foi alterado.",
 		"unsub.invalid.todo":  "Abra o e-mail de novo e use o link de cancelamento inteiro, ou responda ao e-mail pedindo para não receber mais.",
+
+		"change.subject": "O endereço de e-mail da sua conversa com %s foi alterado",
+		"change.what":    "O endereço de e-mail da sua conversa com %[1]s foi alterado deste endereço para %[2]s, pela janela do chat no site. As respostas que você perder no chat agora vão para lá.",
+		"change.nothing": "Se foi você, não precisa fazer nada.",
+		"change.undo":    "Se não foi, restaure o seu endereço (isso também desconecta as janelas do chat que fizeram a alteração):",
+		"undo.button":    "Restaurar meu endereço",
+		"link.days":      Plural{"O link funciona por %d dia.", "O link funciona por %d dias."},
 	},
 }

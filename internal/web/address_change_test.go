@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -220,5 +221,49 @@ func TestOptInConfirmedByEmail(t *testing.T) {
 		if res, page := get(t, srv.URL+bad, nil); res.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: %d\n%s", bad, res.StatusCode, page)
 		}
+	}
+}
+
+// The notice to a former address speaks the visitor's language: the one
+// the widget asked for, else the browser's, else the workspace's default.
+func TestAddressChangeNoticeInVisitorsLanguage(t *testing.T) {
+	relay := apptest.StartRelay(t)
+	srv := apptest.Start(t, map[string]string{"PARLEY_SMTP_URL": relay.URL})
+	ann := srv.AddAgent("ann@example.com", "Ann")
+	srv.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"workspace_name": "Acme Shop", "default_locale": "de"}, http.StatusOK, nil)
+	cases := []struct {
+		name, locale, accept, former, lang, subject string
+	}{
+		{"the widget's locale", "fr-FR", "de", "lea@example.org", "fr", "L'adresse e-mail de votre conversation avec Acme Shop a été modifiée"},
+		{"the browser's language", "", "pt-BR,pt;q=0.9", "joao@example.org", "pt", "O endereço de e-mail da sua conversa com Acme Shop foi alterado"},
+		{"the workspace's default", "", "", "jonas@example.org", "de", "Die E-Mail-Adresse Ihrer Unterhaltung mit Acme Shop wurde geändert"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sess := sessionIn(t, srv, c.locale, "", c.accept)
+			ws := srv.DialWidget(sess.VisitorToken)
+			for _, email := range []string{c.former, "someone.else@example.net"} {
+				ws.Send(map[string]string{"type": "contact", "email": email})
+				ws.WaitFor("contact", 10*time.Second)
+			}
+			m := relay.Wait(t, i+1, 30*time.Second)[i]
+			if len(m.To) != 1 || m.To[0] != c.former {
+				t.Fatalf("the notice went to %v", m.To)
+			}
+			var dec mime.WordDecoder
+			if s, err := dec.DecodeHeader(m.Msg.Header.Get("Subject")); err != nil || s != c.subject {
+				t.Errorf("Subject = %q (%v), want %q", s, err, c.subject)
+			}
+			if got := m.Msg.Header.Get("Content-Language"); got != c.lang {
+				t.Errorf("Content-Language = %q, want %q", got, c.lang)
+			}
+			parts, err := m.Parts()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(parts["text/html"], `<html lang="`+c.lang+`">`) || !strings.Contains(parts["text/plain"], "s***@e***.net") {
+				t.Errorf("the notice's parts:\n%s\n%s", parts["text/plain"], parts["text/html"])
+			}
+		})
 	}
 }
