@@ -26,60 +26,78 @@ type Contact struct {
 	EmailOptIn bool
 }
 
+// UnsubscribeLink is what an unsubscribe link names: an address of a
+// workspace, and the language to speak to its owner (their visitor's; ""
+// when unknown).
+type UnsubscribeLink struct {
+	Address   string
+	Workspace model.Workspace
+	Language  string
+}
+
 // unsubscribeAddress checks an unsubscribe link and returns the address it
-// covers, and its workspace.
-func (s *Service) unsubscribeAddress(ctx context.Context, tok string) (string, model.Workspace, error) {
+// covers, its workspace and its visitor's language.
+func (s *Service) unsubscribeAddress(ctx context.Context, tok string) (UnsubscribeLink, error) {
 	invalid := func(err error) error {
 		return &Error{Code: CodeInvalidToken, Message: "invalid unsubscribe link", Err: err}
 	}
-	var workspaceID, addr string
+	var (
+		workspaceID string
+		l           UnsubscribeLink
+	)
 	if id, err := s.signer.Verify(token.UnsubscribeAddress, tok); err == nil {
 		a, err := s.db.EmailAddressByID(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return "", model.Workspace{}, invalid(err)
+			return l, invalid(err)
 		}
 		if err != nil {
-			return "", model.Workspace{}, err
+			return l, err
 		}
-		workspaceID, addr = a.WorkspaceID, a.Address
+		workspaceID, l.Address = a.WorkspaceID, a.Address
+		// The link names the address, which visitors share: the
+		// language of the one who chatted last.
+		if l.Language, err = s.db.AddressLanguage(ctx, a.WorkspaceID, a.Address); err != nil {
+			return l, err
+		}
 	} else if id, err := s.signer.Verify(token.Unsubscribe, tok); err == nil {
 		// Links of emails sent before addresses had their own status name
 		// the visitor: they cover the visitor's address.
 		v, err := s.db.VisitorByID(ctx, id)
 		if errors.Is(err, store.ErrNotFound) || err == nil && !v.HasEmail() {
-			return "", model.Workspace{}, invalid(err)
+			return l, invalid(err)
 		}
 		if err != nil {
-			return "", model.Workspace{}, err
+			return l, err
 		}
-		workspaceID, addr = v.WorkspaceID, model.EmailKey(*v.Email)
+		workspaceID, l.Address, l.Language = v.WorkspaceID, model.EmailKey(*v.Email), v.Language
 	} else {
-		return "", model.Workspace{}, invalid(err)
+		return l, invalid(err)
 	}
 	w, err := s.db.Workspace(ctx, workspaceID)
-	return addr, w, notFound(err, "workspace")
+	l.Workspace = w
+	return l, notFound(err, "workspace")
 }
 
 // UnsubscribeTarget checks an unsubscribe link without acting on it and
-// returns the address it covers and its workspace.
-func (s *Service) UnsubscribeTarget(ctx context.Context, tok string) (string, model.Workspace, error) {
+// returns what it names.
+func (s *Service) UnsubscribeTarget(ctx context.Context, tok string) (UnsubscribeLink, error) {
 	return s.unsubscribeAddress(ctx, tok)
 }
 
 // Unsubscribe stops forwarded emails to the address an unsubscribe link
 // names (List-Unsubscribe, RFC 8058), for every visitor of the workspace
-// with it. Using the link again changes nothing. It returns the address
-// and its workspace.
-func (s *Service) Unsubscribe(ctx context.Context, tok string) (string, model.Workspace, error) {
-	addr, w, err := s.unsubscribeAddress(ctx, tok)
+// with it. Using the link again changes nothing. It returns what the link
+// names.
+func (s *Service) Unsubscribe(ctx context.Context, tok string) (UnsubscribeLink, error) {
+	l, err := s.unsubscribeAddress(ctx, tok)
 	if err != nil {
-		return "", w, err
+		return l, err
 	}
-	if err := s.stopAddress(ctx, w.ID, addr, model.EmailUnsubscribed, model.EmailStatusByUnsubscribe, "",
+	if err := s.stopAddress(ctx, l.Workspace.ID, l.Address, model.EmailUnsubscribed, model.EmailStatusByUnsubscribe, "",
 		"not sent: the address was unsubscribed"); err != nil {
-		return "", w, err
+		return l, err
 	}
-	return addr, w, nil
+	return l, nil
 }
 
 // stopAddress records an unsubscribe or a bounce of addr, gives up the

@@ -190,6 +190,23 @@ func (s *Store) VisitorIDsWithEmail(ctx context.Context, workspaceID, addr strin
 	return s.ids(ctx, `SELECT id FROM visitors WHERE workspace_id = ? AND email_key = ? ORDER BY id`, workspaceID, model.EmailKey(addr))
 }
 
+// AddressLanguage is the language the widget spoke to the visitor of a
+// workspace with addr (in any letter case) who was active last: the one
+// the emails to addr are most likely written in. "" when no such visitor
+// started a widget.
+func (s *Store) AddressLanguage(ctx context.Context, workspaceID, addr string) (string, error) {
+	var lang string
+	err := s.queryRow(ctx, `SELECT language FROM visitors WHERE workspace_id = ? AND email_key = ? AND language IS NOT NULL
+		ORDER BY COALESCE(last_active_at, created_at) DESC, id DESC LIMIT 1`, workspaceID, model.EmailKey(addr)).Scan(&lang)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("language of email address: %w", err)
+	}
+	return lang, nil
+}
+
 // CancelQueuedEmailsTo gives up the workspace's emails to addr that are
 // still waiting in the outbox (an unsubscribe or a bounce came first); the
 // replies they carry become failed. It returns those replies' ids. An email

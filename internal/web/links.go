@@ -152,7 +152,7 @@ func (s *Server) chatLink(w http.ResponseWriter, r *http.Request) {
 func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
 	// Showing the page changes nothing (link scanners fetch URLs in mail),
 	// but an invalid link is refused here already.
-	email, ws, err := s.svc.UnsubscribeTarget(r.Context(), r.PathValue("token"))
+	l, err := s.svc.UnsubscribeTarget(r.Context(), r.PathValue("token"))
 	if err != nil {
 		if answerOf(err).Internal {
 			s.log.Error("unsubscribe link", "err", err)
@@ -164,12 +164,12 @@ func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = unsubscribePage.Execute(w, unsubscribeView(visitorPrinter(r, "", ws.Settings.DefaultLocale), email, ws, false))
+	_ = unsubscribePage.Execute(w, unsubscribeView(visitorPrinter(r, l.Language, l.Workspace.Settings.DefaultLocale), l.Address, l.Workspace, false))
 }
 
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	email, ws, err := s.svc.Unsubscribe(r.Context(), r.PathValue("token"))
+	l, err := s.svc.Unsubscribe(r.Context(), r.PathValue("token"))
 	if err != nil {
 		if answerOf(err).Internal {
 			s.log.Error("unsubscribe", "err", err)
@@ -180,7 +180,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = unsubscribePage.Execute(w, unsubscribeView(visitorPrinter(r, "", ws.Settings.DefaultLocale), email, ws, true))
+	_ = unsubscribePage.Execute(w, unsubscribeView(visitorPrinter(r, l.Language, l.Workspace.Settings.DefaultLocale), l.Address, l.Workspace, true))
 }
 
 // optInForm shows what an opt-in confirmation link would do; showing it

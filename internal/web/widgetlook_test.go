@@ -292,3 +292,45 @@ func TestDashboardWidgetSettings(t *testing.T) {
 		t.Errorf("after a refused colour: %+v %s", st.Widget, st.DefaultLocale)
 	}
 }
+
+// The unsubscribe pages speak the language of the address's visitor first,
+// whatever the browser says; an address no visitor chatted from follows
+// the browser, else the workspace's default.
+func TestUnsubscribePagesLanguage(t *testing.T) {
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("ada@example.com", "Ada")
+	s.Do("PUT", "/api/v1/settings", a.Token, map[string]any{"default_locale": "it"}, http.StatusOK, nil)
+	fr := sessionIn(t, s, "fr-FR", "Europe/Paris", "")
+	s.Do("PATCH", "/api/v1/visitors/"+fr.Visitor.ID, a.Token, map[string]string{"email": "Lea@example.org"}, http.StatusOK, nil)
+	address := func(email string) string {
+		t.Helper()
+		addr, err := s.App.DB.EnsureEmailAddress(t.Context(), s.Workspace.ID, email, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "/unsubscribe/" + s.App.Chat.Signer().Sign(token.UnsubscribeAddress, addr.ID)
+	}
+	lea, nobody := address("lea@example.org"), address("nobody@example.org")
+	legacy := "/unsubscribe/" + s.App.Chat.Signer().Sign(token.Unsubscribe, fr.Visitor.ID)
+	cases := []struct {
+		name, link, accept, lang, words string
+	}{
+		{"the visitor's, no browser language", lea, "", "fr", "Ne plus recevoir ces e-mails"},
+		{"the visitor's, an English browser", lea, "en-US,en;q=0.9", "fr", "Ne plus recevoir ces e-mails"},
+		{"the visitor's, by an earlier link", legacy, "en-US", "fr", "Ne plus recevoir ces e-mails"},
+		{"no visitor: the browser's", nobody, "es-ES", "es", "¿Dejar de recibir estos correos?"},
+		{"no visitor, no browser language: the workspace's", nobody, "", "it", "Non ricevere più queste email?"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := getIn(t, s.URL+c.link, c.accept)
+			if code != http.StatusOK || !strings.Contains(body, `<html lang="`+c.lang+`">`) || !strings.Contains(body, c.words) {
+				t.Errorf("%d, want %s with %q:\n%s", code, c.lang, c.words, body)
+			}
+		})
+	}
+	code, body := requestIn(t, "POST", s.URL+lea, []byte{}, "en-US")
+	if code != http.StatusOK || !strings.Contains(string(body), `<html lang="fr">`) || !strings.Contains(string(body), "Désabonnement confirmé") {
+		t.Errorf("unsubscribed: %d\n%s", code, body)
+	}
+}
