@@ -139,10 +139,13 @@ func (s *Service) requestOptIn(ctx context.Context, v model.Visitor, addr string
 	s.sendNotice(ctx, log, "opt-in confirmation", addr, msg, err)
 }
 
-// OptInLink is what an opt-in confirmation link names.
+// OptInLink is what an opt-in confirmation link names, and the language
+// to speak to the address's owner (its visitor's, as for an unsubscribe
+// link; "" when unknown).
 type OptInLink struct {
 	Workspace model.Workspace
 	Address   string
+	Language  string
 }
 
 // OpenOptIn checks an opt-in confirmation link: invalid_token when Parley
@@ -152,7 +155,11 @@ func (s *Service) OpenOptIn(ctx context.Context, tok string) (OptInLink, error) 
 	if err != nil {
 		return OptInLink{}, err
 	}
-	return OptInLink{Workspace: w, Address: a.Address}, nil
+	lang, err := s.db.AddressLanguage(ctx, w.ID, a.Address)
+	if err != nil {
+		return OptInLink{}, err
+	}
+	return OptInLink{Workspace: w, Address: a.Address, Language: lang}, nil
 }
 
 // ConfirmOptIn makes the address an opt-in link names receive emails

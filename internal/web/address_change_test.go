@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/token"
 )
 
 var undoLinkRE = regexp.MustCompile(`https?://[^\s"<>]+(/email-change/undo/[a-z2-7]+)`)
@@ -265,5 +266,58 @@ func TestAddressChangeNoticeInVisitorsLanguage(t *testing.T) {
 				t.Errorf("the notice's parts:\n%s\n%s", parts["text/plain"], parts["text/html"])
 			}
 		})
+	}
+}
+
+// The pages of the links emailed to an address speak its visitor's
+// language whatever the browser says; a link that names no visitor, or
+// does not work, follows the browser, else the workspace's default.
+func TestAddressLinkPagesLanguage(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	ann := srv.AddAgent("ann@example.com", "Ann")
+	srv.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"workspace_name": "Acme Shop", "default_locale": "it"}, http.StatusOK, nil)
+	fr := sessionIn(t, srv, "fr-FR", "Europe/Paris", "")
+	srv.Do("PATCH", "/api/v1/visitors/"+fr.Visitor.ID, ann.Token, map[string]string{"email": "lea@example.org"}, http.StatusOK, nil)
+	signer := srv.App.Chat.Signer()
+	address := func(email string) string {
+		t.Helper()
+		a, err := srv.App.DB.EnsureEmailAddress(t.Context(), srv.Workspace.ID, email, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	lea, nobody := address("lea@example.org"), address("nobody@example.org")
+	week := time.Now().Add(7 * 24 * time.Hour)
+	undo := "/email-change/undo/" + signer.SignLink(token.UndoEmail, week, srv.Workspace.ID, fr.Visitor.ID, lea)
+	expiredUndo := "/email-change/undo/" + signer.SignLink(token.UndoEmail, time.Now().Add(-time.Hour), srv.Workspace.ID, fr.Visitor.ID, lea)
+	optIn := "/email-opt-in/" + signer.SignLink(token.OptIn, week, srv.Workspace.ID, lea)
+	cases := []struct {
+		name, link, accept string
+		status             int
+		lang, words        string
+	}{
+		{"undo: the visitor's", undo, "en-US,en;q=0.9", http.StatusOK, "fr", "Rétablir mon adresse"},
+		{"undo: the visitor's, no browser language", undo, "", http.StatusOK, "fr", "a été modifiée. Rétablir lea@example.org"},
+		{"opt-in: the address's visitor's", optIn, "en-US", http.StatusOK, "fr", "Recevoir à nouveau les réponses"},
+		{"opt-in without a visitor: the browser's", "/email-opt-in/" + signer.SignLink(token.OptIn, week, srv.Workspace.ID, nobody),
+			"es", http.StatusOK, "es", "Volver a recibir las respuestas"},
+		{"opt-in without a visitor: the workspace's", "/email-opt-in/" + signer.SignLink(token.OptIn, week, srv.Workspace.ID, nobody),
+			"", http.StatusOK, "it", "Ricevi di nuovo le risposte"},
+		{"expired: the browser's", expiredUndo, "de-AT", http.StatusGone, "de", "Der Link zum Wiederherstellen Ihrer Adresse gilt 7 Tage"},
+		{"invalid: the browser's", undo[:len(undo)-3], "nl", http.StatusNotFound, "nl", "Deze link werkt niet"},
+		{"invalid, no browser language: English", optIn[:len(optIn)-3], "", http.StatusNotFound, "en", "This link does not work"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := getIn(t, srv.URL+c.link, c.accept)
+			if code != c.status || !strings.Contains(body, `<html lang="`+c.lang+`">`) || !strings.Contains(body, c.words) {
+				t.Errorf("%d, want %d in %s with %q:\n%s", code, c.status, c.lang, c.words, body)
+			}
+		})
+	}
+	code, body := requestIn(t, "POST", srv.URL+undo, []byte{}, "en-US")
+	if code != http.StatusOK || !strings.Contains(string(body), `<html lang="fr">`) || !strings.Contains(string(body), "Votre adresse est rétablie") {
+		t.Errorf("undone: %d\n%s", code, body)
 	}
 }

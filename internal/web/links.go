@@ -48,29 +48,16 @@ var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype
 </main></body></html>
 `))
 
-var undoEmailPage = template.Must(template.New("undo").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+// addressPage is the page of a link emailed to an address (undo a change,
+// confirm an opt-in): the question and its button, or what was done.
+var addressPage = template.Must(template.New("address").Parse(`<!doctype html>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>Put your address back · {{.Workspace}}</title>
+<title>{{.Title}} · {{.Workspace}}</title>
 ` + linkPageStyle + `
 </head><body><main>
-{{if .Done}}<h1>Your address is back</h1><p>Replies from {{.Workspace}} you miss in the chat go to {{.Email}} again. The chat windows that made the change were signed out; the next email from {{.Workspace}} carries a new link to the conversation.</p>
-{{else}}<h1>Put your address back?</h1>
-<p>The email address of your conversation with {{.Workspace}} was changed. Put {{.Email}} back, and sign out the chat windows that made the change?</p>
-<form method="post"><button type="submit" data-testid="undo-email-change">Put my address back</button></form>{{end}}
-</main></body></html>
-`))
-
-var optInPage = template.Must(template.New("optin").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>Receive replies again · {{.Workspace}}</title>
-` + linkPageStyle + `
-</head><body><main>
-{{if .Done}}<h1>You will receive replies again</h1><p>Replies from {{.Workspace}} you miss in the chat go to {{.Email}} again. Every email carries a link to stop them.</p>
-{{else}}<h1>Receive replies again?</h1>
-<p>Someone asked, in {{.Workspace}}'s chat, for the replies they miss to be emailed to {{.Email}}, which had stopped receiving them. Receive them again?</p>
-<form method="post"><button type="submit" data-testid="confirm-opt-in">Receive the replies again</button></form>{{end}}
+<h1>{{.Heading}}</h1><p>{{.What}}</p>
+{{if not .Done}}<form method="post"><button type="submit" data-testid="{{.TestID}}">{{.Button}}</button></form>{{end}}
 </main></body></html>
 `))
 
@@ -197,18 +184,26 @@ func (s *Server) optIn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) optInAnswer(w http.ResponseWriter, r *http.Request, l chat.OptInLink, err error, done bool) {
-	if s.addressLinkFailed(w, r, err, "confirm an opt-in",
-		"The link to receive replies again works for 7 days after the email that carries it. Nothing was changed.",
-		"Tick the box in the chat's contact form again to get a new one.") {
+	p := visitorPrinter(r, l.Language, l.Workspace.Settings.DefaultLocale)
+	if s.addressLinkFailed(w, r, p, err, "confirm an opt-in", "optin.expired.what", "optin.expired.todo") {
 		return
 	}
-	_ = optInPage.Execute(w, map[string]any{"Done": done, "Email": l.Address, "Workspace": l.Workspace.Name})
+	v := map[string]any{"Lang": p.Lang(), "Title": p.T("optin.title"), "Workspace": l.Workspace.Name, "Done": done,
+		"Button": p.T("optin.button"), "TestID": "confirm-opt-in"}
+	if done {
+		v["Heading"], v["What"] = p.T("optin.done.title"), p.T("optin.done.what", l.Workspace.Name, l.Address)
+	} else {
+		v["Heading"], v["What"] = p.T("optin.ask.title"), p.T("optin.ask.what", l.Workspace.Name, l.Address)
+	}
+	_ = addressPage.Execute(w, v)
 }
 
 // addressLinkFailed answers the page of a link emailed to an address
-// (undo a change, confirm an opt-in) that did not work, and reports
-// whether it did; otherwise it sets the headers of the page to come.
-func (s *Server) addressLinkFailed(w http.ResponseWriter, r *http.Request, err error, what, expired, expiredTodo string) bool {
+// (undo a change, confirm an opt-in) that did not work, in p's language,
+// and reports whether it did; otherwise it sets the headers of the page to
+// come. expired and expiredTodo are the catalogue's words for a link whose
+// time is over.
+func (s *Server) addressLinkFailed(w http.ResponseWriter, r *http.Request, p i18n.Printer, err error, what, expired, expiredTodo string) bool {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	switch {
@@ -216,18 +211,14 @@ func (s *Server) addressLinkFailed(w http.ResponseWriter, r *http.Request, err e
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		return false
 	case chat.ErrorCode(err) == chat.CodeLinkExpired:
-		s.renderPlain(w, http.StatusGone, "This link has expired", expired, expiredTodo, "", "")
+		s.renderPlainIn(w, http.StatusGone, p, "chat.expired.title", expired, expiredTodo)
 	case chat.ErrorCode(err) == chat.CodeForbidden:
-		s.renderPlain(w, http.StatusForbidden, "This address cannot be changed here",
-			"You are signed in on the website, which gives your conversation its address. Nothing was changed.",
-			"Change your address in your account on the website.", "", "")
+		s.renderPlainIn(w, http.StatusForbidden, p, "undo.forbidden.title", "undo.forbidden.what", "undo.forbidden.todo")
 	case answerOf(err).Internal:
 		s.log.Error(what, "err", err)
 		s.serverErrorPage(w, r)
 	default:
-		s.renderPlain(w, http.StatusNotFound, "This link does not work",
-			"The link is not valid: it may have been copied incompletely from the email, or the conversation was deleted. Nothing was changed.",
-			"Open the email again and use its link as a whole.", "", "")
+		s.renderPlainIn(w, http.StatusNotFound, p, "link.invalid.title", "link.invalid.what", "link.invalid.todo")
 	}
 	return true
 }
@@ -246,10 +237,16 @@ func (s *Server) undoEmail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) undoEmailAnswer(w http.ResponseWriter, r *http.Request, u chat.EmailUndo, err error, done bool) {
-	if s.addressLinkFailed(w, r, err, "undo address change",
-		"The link to put your address back works for 7 days after the email that carries it. Nothing was changed.",
-		"If replies still go to an address that is not yours, answer one of the emails you got from the chat, or write to the website's team.") {
+	p := visitorPrinter(r, u.Visitor.Language, u.Workspace.Settings.DefaultLocale)
+	if s.addressLinkFailed(w, r, p, err, "undo address change", "undo.expired.what", "undo.expired.todo") {
 		return
 	}
-	_ = undoEmailPage.Execute(w, map[string]any{"Done": done, "Email": u.Former, "Workspace": u.Workspace.Name})
+	v := map[string]any{"Lang": p.Lang(), "Title": p.T("undo.title"), "Workspace": u.Workspace.Name, "Done": done,
+		"Button": p.T("undo.button"), "TestID": "undo-email-change"}
+	if done {
+		v["Heading"], v["What"] = p.T("undo.done.title"), p.T("undo.done.what", u.Workspace.Name, u.Former)
+	} else {
+		v["Heading"], v["What"] = p.T("undo.ask.title"), p.T("undo.ask.what", u.Workspace.Name, u.Former)
+	}
+	_ = addressPage.Execute(w, v)
 }
