@@ -5,7 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/token"
 )
 
 // The widget keeps its own look on a page that writes right to left and
@@ -100,4 +104,47 @@ func TestVisitorChangesTheAddressTakenFromAMessage(t *testing.T) {
 		t.Errorf("visitor email %v, want kim@right.example", vis.Email)
 	}
 	v.screenshot("laptop-1366x900-widget-address-changed")
+}
+
+// The pages Parley serves around its own widget refuse none of what the
+// widget does under their Content-Security-Policy: on the demo page its
+// script, API, WebSocket, an upload and the picture it shows; on an
+// expired chat link's page the button that starts a new chat.
+func TestWidgetPagesPolicyRefusesNothing(t *testing.T) {
+	srv, _ := startWithAgentOnline(t)
+	// watched is a new tab that records what the policy of its pages refuses.
+	watched := func(name string) *tab {
+		tb := newTab(t, name)
+		tb.setViewport(desktop)
+		const watch = `(() => { window.__refused = [];
+			document.addEventListener('securitypolicyviolation', (e) => window.__refused.push(e.effectiveDirective + ' ' + e.blockedURI)); })()`
+		if _, err := chromedp.Call(tb.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: watch}); err != nil {
+			t.Fatalf("watch the page: %v", err)
+		}
+		return tb
+	}
+	refused := func(tb *tab, where string) {
+		t.Helper()
+		if r := eval[[]string](tb, `window.__refused`); len(r) > 0 {
+			t.Errorf("%s: the page's policy refused %q", where, r)
+		}
+	}
+	v := watched("visitor")
+	visitorWrites(v, srv.URL+"/demo", "Do you ship to Norway?")
+	pastePicture(v, 120, 80)
+	v.waitFor("the picture shown", inWidget(`$$('image').some((i) => i.closest('[data-id]') && i.complete && i.naturalWidth > 0)`), 15*time.Second)
+	refused(v, "demo")
+
+	visitor, convID := conversationOf(t, srv, eval[string](v, `window.Parley.visitorToken()`))
+	expired := srv.App.Chat.Signer().SignContinue(token.ContinueLink{WorkspaceID: srv.Workspace.ID, VisitorID: visitor.ID,
+		ConversationID: convID, Expires: time.Now().Add(-time.Hour)})
+	other := watched("another browser")
+	other.navigate(srv.URL + "/chat/" + expired)
+	other.waitFor("the widget's launcher", inWidget(`$('launcher')`), 10*time.Second)
+	if eval[bool](other, inWidget(`!$('window').hidden`)) {
+		t.Fatal("the expired page opened the chat by itself")
+	}
+	eval[bool](other, `(document.querySelector('[data-parley-start]').click(), true)`)
+	other.waitFor("the chat opened by the page's button", inWidget(`!$('window').hidden`), 10*time.Second)
+	refused(other, "expired chat link")
 }

@@ -17,6 +17,13 @@ import (
 const linkPageStyle = `<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem;color:#222;background:#f6f7f9}main{max-width:36rem;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:1.5rem}
 button{font:inherit;background:#2f5fd0;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;cursor:pointer}</style>`
 
+// chatStartScript opens the widget from the expired page's button; the
+// page's policy allows it by its hash (chatStartHash), not inline scripts
+// at large.
+const chatStartScript = `document.querySelector('[data-parley-start]').addEventListener('click', () => window.Parley && window.Parley.open());`
+
+var chatStartHash = scriptHash(chatStartScript)
+
 // chatPage opens the widget on a conversation. With Continue, the widget
 // exchanges the signed link for the visitor's credential (a POST of the
 // session API), so the credential is never in a URL, an email or this page.
@@ -31,7 +38,8 @@ var chatPage = template.Must(template.New("chat").Parse(`<!doctype html>
 <h1>{{.Title}}</h1>
 {{if .Expired}}<p>{{.What}}</p>
 <p>{{.Todo}}</p>
-<p><button type="button" data-parley-start onclick="window.Parley &amp;&amp; window.Parley.open()">{{.Start}}</button></p>
+<p><button type="button" data-parley-start>{{.Start}}</button></p>
+<script>` + chatStartScript + `</script>
 {{else}}<p>{{.Lead}}</p>{{end}}
 </main>
 <script src="{{.PublicURL}}{{.WidgetPath}}" data-site-key="{{.SiteKey}}" data-locale="{{.Lang}}"{{with .Continue}} data-continue="{{.}}" data-open{{end}} async></script>
@@ -117,6 +125,7 @@ func (s *Server) chatLink(w http.ResponseWriter, r *http.Request) {
 	case chat.ErrorCode(err) == chat.CodeLinkExpired && c.Workspace.ID != "":
 		p := visitorPrinter(r, c.Visitor.Language, c.Workspace.Settings.DefaultLocale)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		widgetPageHeaders(w, s.opts.PublicURL, chatStartHash)
 		w.WriteHeader(http.StatusGone)
 		_ = chatPage.Execute(w, map[string]any{"Expired": true, "PublicURL": s.opts.PublicURL, "SiteKey": c.Workspace.SiteKey,
 			"WidgetPath": widgetURL(), "Lang": p.Lang(), "Title": p.T("chat.expired.title"),
@@ -132,6 +141,7 @@ func (s *Server) chatLink(w http.ResponseWriter, r *http.Request) {
 	}
 	p := visitorPrinter(r, c.Visitor.Language, c.Workspace.Settings.DefaultLocale)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	widgetPageHeaders(w, s.opts.PublicURL)
 	_ = chatPage.Execute(w, map[string]any{"PublicURL": s.opts.PublicURL, "SiteKey": c.Workspace.SiteKey, "Continue": tok, "WidgetPath": widgetURL(),
 		"Lang": p.Lang(), "Title": p.T("chat.title", c.Workspace.Name), "Lead": p.T("chat.lead")})
 }

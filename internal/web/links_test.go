@@ -2,10 +2,13 @@ package web_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -332,5 +335,76 @@ func TestEmailedFileLinks(t *testing.T) {
 		if res.StatusCode != tc.status || bytes.Equal(body, png) || !strings.Contains(string(body), "<h1>") {
 			t.Errorf("%s: %d, want %d with a page", tc.name, res.StatusCode, tc.status)
 		}
+	}
+}
+
+// The pages that run the widget on Parley's own origin (the demo, a chat
+// link and its expired page) allow the widget's script, API, WebSocket and
+// pictures from Parley's address, inline scripts only by the hash of those
+// they carry, and no framing.
+func TestWidgetPagesPolicy(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	a := srv.AddAgent("ada@example.com", "Ada")
+	var sess struct {
+		VisitorToken string        `json:"visitor_token"`
+		Visitor      model.Visitor `json:"visitor"`
+	}
+	srv.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": srv.Workspace.SiteKey}, http.StatusOK, &sess)
+	srv.Do("PATCH", "/api/v1/visitors/"+sess.Visitor.ID, a.Token, map[string]string{"email": "vera@example.org"}, http.StatusOK, nil)
+	var m model.Message
+	srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "Hello"}, http.StatusCreated, &m)
+	link := func(expires time.Time) string {
+		return "/chat/" + srv.App.Chat.Signer().SignContinue(token.ContinueLink{WorkspaceID: srv.Workspace.ID, VisitorID: sess.Visitor.ID,
+			ConversationID: m.ConversationID, Expires: expires})
+	}
+	origin := srv.URL
+	ws := "ws" + strings.TrimPrefix(origin, "http")
+	inline := regexp.MustCompile(`(?s)<script>(.*?)</script>`)
+	for _, tc := range []struct {
+		name, path string
+		status     int
+	}{
+		{"demo", "/demo?site_key=" + srv.Workspace.SiteKey, http.StatusOK},
+		{"chat link", link(time.Now().Add(time.Hour)), http.StatusOK},
+		{"expired chat link", link(time.Now().Add(-time.Hour)), http.StatusGone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, page := get(t, srv.URL+tc.path, nil)
+			if res.StatusCode != tc.status || !strings.Contains(string(page), `<script src="`+origin+`/widget`) {
+				t.Fatalf("%d, want %d with the widget:\n%s", res.StatusCode, tc.status, page)
+			}
+			csp := map[string][]string{}
+			for _, d := range strings.Split(res.Header.Get("Content-Security-Policy"), ";") {
+				if f := strings.Fields(d); len(f) > 0 {
+					csp[f[0]] = f[1:]
+				}
+			}
+			script := []string{origin}
+			for _, s := range inline.FindAllSubmatch(page, -1) {
+				sum := sha256.Sum256(s[1])
+				script = append(script, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
+			}
+			if tc.status == http.StatusGone && len(script) != 2 {
+				t.Errorf("the expired page's button has no script of its own:\n%s", page)
+			}
+			want := map[string][]string{
+				"default-src": {"'none'"}, "script-src": script, "connect-src": {origin, ws}, "img-src": {origin},
+				"style-src": {"'unsafe-inline'"}, "base-uri": {"'none'"}, "form-action": {"'none'"}, "frame-ancestors": {"'none'"},
+			}
+			for d, w := range want {
+				if !slices.Equal(csp[d], w) {
+					t.Errorf("%s %q, want %q (%s)", d, csp[d], w, res.Header.Get("Content-Security-Policy"))
+				}
+			}
+			if len(csp) != len(want) {
+				t.Errorf("policy %q, want only %v", res.Header.Get("Content-Security-Policy"), want)
+			}
+			if got := res.Header.Get("X-Frame-Options"); got != "DENY" {
+				t.Errorf("X-Frame-Options %q", got)
+			}
+			if strings.Contains(string(page), " onclick=") {
+				t.Error("the page has an inline event handler, which its policy refuses")
+			}
+		})
 	}
 }

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/parleychat/parley/internal/chat"
@@ -176,6 +179,38 @@ func (s *Server) widgetVersioned(w http.ResponseWriter, r *http.Request) {
 
 var demoTemplate = template.Must(template.New("demo").Parse(widget.DemoHTML))
 
+// widgetPageHeaders sets the policy of a page Parley serves around its own
+// widget (/demo, /chat/{link}), which runs the widget on Parley's origin:
+// the widget's script, its API calls and WebSocket, and its pictures
+// (agents' avatars, files sent in the chat) all come from publicURL, the
+// address the page loads it from; scripts are also the inline ones whose
+// hashes are given. Styles may be inline: each page carries its own
+// <style>, and the widget adds a <style> element in browsers without
+// constructed style sheets. Nothing frames these pages (the dashboard's
+// widget preview is drawn, not framed).
+func widgetPageHeaders(w http.ResponseWriter, publicURL string, scriptHashes ...string) {
+	origin, ws := "'self'", ""
+	if u, err := url.Parse(publicURL); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
+		origin = u.Scheme + "://" + u.Host
+		ws = " ws" + strings.TrimPrefix(origin, "http")
+	}
+	script := origin
+	for _, h := range scriptHashes {
+		script += " " + h
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src "+script+"; connect-src "+origin+ws+"; img-src "+origin+
+		"; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+// scriptHash is the Content-Security-Policy source that allows the inline
+// script js.
+func scriptHash(js string) string {
+	sum := sha256.Sum256([]byte(js))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
 func (s *Server) demo(w http.ResponseWriter, r *http.Request) {
 	ws, err := s.svc.Workspaces(r.Context())
 	if err != nil {
@@ -191,6 +226,7 @@ func (s *Server) demo(w http.ResponseWriter, r *http.Request) {
 		key = k
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	widgetPageHeaders(w, s.opts.PublicURL)
 	if err := demoTemplate.Execute(w, map[string]string{"PublicURL": s.opts.PublicURL, "SiteKey": key}); err != nil {
 		s.log.Error("render demo", "err", err)
 	}
