@@ -356,27 +356,40 @@ func (s *Service) RemoveAgentByEmail(ctx context.Context, email string) (model.A
 }
 
 func (s *Service) removeAgent(ctx context.Context, a model.Agent) error {
-	var unassigned []string
+	var (
+		unassigned []string
+		lines      []model.Message
+	)
 	err := s.db.InTx(ctx, func(tx *store.Store) error {
+		lines = lines[:0]
 		if a.IsAdmin() {
 			if err := s.keepAnAdmin(ctx, tx, a); err != nil {
 				return err
 			}
 		}
-		// The agent's conversations go back to nobody with the removal.
+		// The agent's conversations go back to nobody with the removal,
+		// and say so: their last line named the agent as theirs.
 		var err error
 		if unassigned, err = tx.UnassignAgent(ctx, a.WorkspaceID, a.ID); err != nil {
 			return err
+		}
+		for _, id := range unassigned {
+			l := s.historyLine(model.Conversation{ID: id, WorkspaceID: a.WorkspaceID}, a.Name+" was removed from the team: nobody has the conversation now.")
+			if err := tx.CreateHistoryLine(ctx, l); err != nil {
+				return err
+			}
+			lines = append(lines, l)
 		}
 		return tx.DeleteAgent(ctx, a.ID)
 	})
 	if err != nil {
 		return err
 	}
-	for _, id := range unassigned {
+	for i, id := range unassigned {
 		if c, err := s.db.Conversation(ctx, a.WorkspaceID, id); err == nil {
 			s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
 		}
+		s.lineToAgents(a.WorkspaceID, &lines[i])
 	}
 	s.revoke(realtime.Revocation{AgentID: a.ID})
 	s.log.Info("agent removed", "agent", a.ID)

@@ -283,8 +283,8 @@ func TestRevokedTokensCloseSockets(t *testing.T) {
 	})
 }
 
-// Removing an agent gives their conversations back to nobody, live, and
-// keeps the canned replies they made.
+// Removing an agent gives their conversations back to nobody, live and
+// with a line saying so, and keeps the canned replies they made.
 func TestRemovedAgentUnassigned(t *testing.T) {
 	eachDB(t, nil, func(t *testing.T, s *apptest.Server) {
 		ann := s.AddAgent("ann@example.com", "Ann")
@@ -322,6 +322,17 @@ func TestRemovedAgentUnassigned(t *testing.T) {
 		s.Do("GET", "/api/v1/conversations/"+conv, ann.Token, nil, http.StatusOK, &c)
 		if c.Assignee != nil {
 			t.Errorf("after removal the assignee is %+v, want nobody", c.Assignee)
+		}
+		// The conversation says why nobody has it (its last line named Bob),
+		// and the dashboards are told.
+		if lines := history(t, s, ann, conv); len(lines) == 0 || lines[len(lines)-1] != "Bob was removed from the team: nobody has the conversation now." {
+			t.Errorf("history after removal: %q", lines)
+		}
+		for {
+			data, _ := ws.WaitFor("message.created", 5*time.Second)["data"].(map[string]any)
+			if data["conversation_id"] == conv && data["kind"] == "event" {
+				break
+			}
 		}
 		var canned struct {
 			Canned []struct{ Shortcut string } `json:"canned"`
