@@ -135,6 +135,7 @@ func (s *Service) requestOptIn(ctx context.Context, v model.Visitor, addr string
 		WorkspaceName: w.Name, MailFrom: s.opts.MailFrom, To: addr,
 		ConfirmURL: s.opts.PublicURL + "/email-opt-in/" + link, ValidFor: OptInLinkLifetime,
 		MessageID: message.NewID("notice."+model.NewID(), s.opts.MailFrom), Now: now,
+		Lang: cmp.Or(v.Language, w.Settings.DefaultLocale),
 	})
 	s.sendNotice(ctx, log, "opt-in confirmation", addr, msg, err)
 }

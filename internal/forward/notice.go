@@ -78,45 +78,28 @@ type OptInConfirmation struct {
 	ValidFor      time.Duration
 	MessageID     string
 	Now           time.Time
+	// Lang is the language the email is written in, the visitor's who
+	// ticked the box as for their forwarded emails; empty or unknown:
+	// English.
+	Lang string
 }
 
-var (
-	optInText = texttemplate.Must(texttemplate.New("optin").Parse(`Hello,
-
-Someone asked, in the chat window on {{.Workspace}}'s website, to receive at this address the replies they miss in the chat. This address had stopped receiving them.
-
-If it was you, confirm here:
-
-{{.ConfirmURL}}
-
-If it was not, ignore this email: nothing changes, and you receive nothing more.
-
-The link works for {{.Days}} days.
-`))
-	optInHTML = htmltemplate.Must(htmltemplate.New("optin").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="margin:0;padding:24px;background:#f6f7f9;font:16px/1.5 system-ui,sans-serif;color:#1f2933">
-<div style="max-width:600px;margin:0 auto;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:24px">
-<p style="margin:0 0 16px;font-weight:600">{{.Workspace}}</p>
-<p>Someone asked, in the chat window on {{.Workspace}}'s website, to receive at this address the replies they miss in the chat. This address had stopped receiving them.</p>
-<p>If it was you, confirm here:</p>
-<p><a href="{{.ConfirmURL}}" style="display:inline-block;background:#2f5fd0;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none">Receive the replies again</a></p>
-<p>If it was not, ignore this email: nothing changes, and you receive nothing more.</p>
-<p style="color:#66707a;font-size:14px">The link works for {{.Days}} days.</p>
-</div></body></html>
-`))
-)
-
 // ComposeOptInConfirmation writes the email that asks an address's owner
-// to confirm an opt-in.
+// to confirm an opt-in, in the language of the visitor who asked for it.
+// It reads as the address change notice does: what happened, what to do
+// if it was not them, and the link.
 func ComposeOptInConfirmation(in OptInConfirmation) (message.Message, error) {
 	confirm, err := webURL("confirmation URL", in.ConfirmURL)
 	if err != nil {
 		return message.Message{}, err
 	}
-	data := map[string]any{"Workspace": in.WorkspaceName, "ConfirmURL": confirm, "Days": days(in.ValidFor)}
-	return noticeMessage(in.Now, in.WorkspaceName, in.MailFrom, in.To, "Confirm: receive replies from "+in.WorkspaceName+" again",
-		i18n.Default, in.MessageID, "opt-in confirmation", optInText, optInHTML, data)
+	p := i18n.For(in.Lang)
+	what := p.T("optin.what", in.WorkspaceName)
+	data := changeView{Lang: p.Lang(), Workspace: in.WorkspaceName, Greeting: p.T("email.hi"),
+		What: what, WhatHTML: emphasize(what, ""), Nothing: p.T("optin.ignore"), Undo: p.T("optin.confirm"),
+		Button: p.T("optin.button"), UndoURL: confirm, Days: p.T("link.days", days(in.ValidFor))}
+	return noticeMessage(in.Now, in.WorkspaceName, in.MailFrom, in.To, p.T("optin.subject", in.WorkspaceName),
+		p.Lang(), in.MessageID, "opt-in confirmation", noticeText, noticeHTML, data)
 }
 
 // noticeMessage is an email that belongs to no conversation, in the

@@ -2,6 +2,7 @@ package forward
 
 import (
 	"cmp"
+	"html"
 	"mime"
 	"strings"
 	"testing"
@@ -111,6 +112,55 @@ func TestComposeAddressChangeLanguages(t *testing.T) {
 			}
 			if want != "en" && (strings.Contains(p.text, "address") || strings.Contains(p.html, "address")) {
 				t.Errorf("a part is still in English:\n%s\n%s", p.text, p.html)
+			}
+		})
+	}
+}
+
+// The opt-in confirmation speaks the language of the visitor who ticked
+// the box, as their forwarded emails do.
+func TestComposeOptInConfirmationLanguages(t *testing.T) {
+	cases := []struct {
+		lang, subject, what, button string
+	}{
+		{"en", "Confirm: receive replies from Acme again", "on Acme's website", "Receive the replies again"},
+		{"fr", "Confirmez : recevoir à nouveau les réponses de Acme", "du site de Acme", "Recevoir à nouveau les réponses"},
+		{"de", "Bestätigen: Antworten von Acme wieder erhalten", "auf der Website von Acme", "Antworten wieder erhalten"},
+		{"es", "Confirma: volver a recibir las respuestas de Acme", "del sitio web de Acme", "Volver a recibir las respuestas"},
+		{"it", "Conferma: ricevi di nuovo le risposte di Acme", "del sito di Acme", "Ricevi di nuovo le risposte"},
+		{"pt", "Confirme: receber novamente as respostas de Acme", "do site de Acme", "Receber as respostas de novo"},
+		{"nl", "Bevestig: weer antwoorden van Acme ontvangen", "op de website van Acme", "Antwoorden weer ontvangen"},
+		{"", "Confirm: receive replies from Acme again", "on Acme's website", "Receive the replies again"},
+	}
+	for _, c := range cases {
+		t.Run(c.lang, func(t *testing.T) {
+			msg, err := ComposeOptInConfirmation(OptInConfirmation{WorkspaceName: "Acme", MailFrom: "chat@acme.example", To: "vera@example.net",
+				ConfirmURL: "https://chat.acme.example/email-opt-in/abc", ValidFor: 7 * 24 * time.Hour, MessageID: "<n2@acme.example>",
+				Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Lang: c.lang})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := parseEmail(t, msg)
+			want := cmp.Or(c.lang, "en")
+			var dec mime.WordDecoder
+			if s, err := dec.DecodeHeader(p.header.Get("Subject")); err != nil || s != c.subject {
+				t.Errorf("Subject = %q (%v), want %q", s, err, c.subject)
+			}
+			if got := p.header.Get("Content-Language"); got != want || !strings.Contains(p.html, `<html lang="`+want+`">`) {
+				t.Errorf("Content-Language = %q, want %q, and the HTML's lang:\n%s", got, want, p.html)
+			}
+			for _, part := range []string{p.text, html.UnescapeString(p.html)} {
+				for _, s := range []string{c.what, "https://chat.acme.example/email-opt-in/abc"} {
+					if !strings.Contains(part, s) {
+						t.Errorf("a part lacks %q:\n%s", s, part)
+					}
+				}
+			}
+			if !strings.Contains(p.html, ">"+c.button+"</a>") {
+				t.Errorf("the HTML part has no button %q:\n%s", c.button, p.html)
+			}
+			if want != "en" && (strings.Contains(p.text, "address") || strings.Contains(p.text, "confirm here")) {
+				t.Errorf("the text is still in English:\n%s", p.text)
 			}
 		})
 	}

@@ -62,6 +62,10 @@ var de = Lang{
 		"change.undo":    "Wenn nicht, stellen Sie Ihre Adresse wieder her (damit werden auch die Chatfenster abgemeldet, in denen sie geändert wurde):",
 		"undo.button":    "Meine Adresse wiederherstellen",
 		"link.days":      Plural{"Der Link gilt %d Tag.", "Der Link gilt %d Tage."},
+		"optin.subject":  "Bestätigen: Antworten von %s wieder erhalten",
+		"optin.what":     "Jemand hat im Chatfenster auf der Website von %s darum gebeten, an diese Adresse die Antworten zu erhalten, die im Chat verpasst werden. Diese Adresse hatte sie nicht mehr erhalten.",
+		"optin.ignore":   "Wenn Sie es nicht waren, ignorieren Sie diese E-Mail: Es ändert sich nichts, und Sie erhalten nichts weiter.",
+		"optin.confirm":  "Wenn Sie es waren, bestätigen Sie hier:",
 
 		"undo.title":           "Ihre Adresse wiederherstellen",
 		"undo.ask.title":       "Ihre Adresse wiederherstellen?",

@@ -62,6 +62,10 @@ var en = Lang{
 		"change.undo":    "If you did not, put your address back (this also signs out the chat windows that made the change):",
 		"undo.button":    "Put my address back",
 		"link.days":      Plural{"The link works for %d day.", "The link works for %d days."},
+		"optin.subject":  "Confirm: receive replies from %s again",
+		"optin.what":     "Someone asked, in the chat window on %s's website, to receive at this address the replies they miss in the chat. This address had stopped receiving them.",
+		"optin.ignore":   "If it was not you, ignore this email: nothing changes, and you receive nothing more.",
+		"optin.confirm":  "If it was you, confirm here:",
 
 		"undo.title":           "Put your address back",
 		"undo.ask.title":       "Put your address back?",

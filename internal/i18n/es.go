@@ -62,6 +62,10 @@ var es = Lang{
 		"change.undo":    "Si no fuiste tú, recupera tu dirección (así también se cierra la sesión de las ventanas del chat que hicieron el cambio):",
 		"undo.button":    "Recuperar mi dirección",
 		"link.days":      Plural{"El enlace funciona durante %d día.", "El enlace funciona durante %d días."},
+		"optin.subject":  "Confirma: volver a recibir las respuestas de %s",
+		"optin.what":     "Alguien pidió, en la ventana de chat del sitio web de %s, recibir en esta dirección las respuestas que se pierda en el chat. Esta dirección había dejado de recibirlas.",
+		"optin.ignore":   "Si no fuiste tú, ignora este correo: no cambia nada y no recibirás nada más.",
+		"optin.confirm":  "Si fuiste tú, confírmalo aquí:",
 
 		"undo.title":           "Recuperar tu dirección",
 		"undo.ask.title":       "¿Recuperar tu dirección?",

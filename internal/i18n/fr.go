@@ -62,6 +62,10 @@ var fr = Lang{
 		"change.undo":    "Sinon, rétablissez votre adresse (cela déconnecte aussi les fenêtres de discussion d'où vient le changement)\u00a0:",
 		"undo.button":    "Rétablir mon adresse",
 		"link.days":      Plural{"Le lien fonctionne pendant %d jour.", "Le lien fonctionne pendant %d jours."},
+		"optin.subject":  "Confirmez : recevoir à nouveau les réponses de %s",
+		"optin.what":     "Quelqu'un a demandé, dans la fenêtre de chat du site de %s, à recevoir à cette adresse les réponses manquées dans le chat. Cette adresse ne les recevait plus.",
+		"optin.ignore":   "Si ce n'était pas vous, ignorez cet e-mail : rien ne change, et vous ne recevrez rien de plus.",
+		"optin.confirm":  "Si c'était vous, confirmez ici :",
 
 		"undo.title":           "Rétablir votre adresse",
 		"undo.ask.title":       "Rétablir votre adresse\u00a0?",

@@ -62,6 +62,10 @@ var it = Lang{
 		"change.undo":    "Altrimenti, ripristina il tuo indirizzo (così si disconnettono anche le finestre della chat da cui è partito il cambio):",
 		"undo.button":    "Ripristina il mio indirizzo",
 		"link.days":      Plural{"Il link funziona per %d giorno.", "Il link funziona per %d giorni."},
+		"optin.subject":  "Conferma: ricevi di nuovo le risposte di %s",
+		"optin.what":     "Qualcuno ha chiesto, nella finestra della chat del sito di %s, di ricevere a questo indirizzo le risposte perse nella chat. Questo indirizzo non le riceveva più.",
+		"optin.ignore":   "Se non sei stato tu, ignora questa email: non cambia nulla e non riceverai altro.",
+		"optin.confirm":  "Se sei stato tu, conferma qui:",
 
 		"undo.title":           "Ripristina il tuo indirizzo",
 		"undo.ask.title":       "Ripristinare il tuo indirizzo?",

@@ -62,6 +62,10 @@ var nl = Lang{
 		"change.undo":    "Zo niet, zet dan je adres terug (daarmee worden ook de chatvensters afgemeld waarin het is gewijzigd):",
 		"undo.button":    "Mijn adres terugzetten",
 		"link.days":      Plural{"De link werkt %d dag.", "De link werkt %d dagen."},
+		"optin.subject":  "Bevestig: weer antwoorden van %s ontvangen",
+		"optin.what":     "Iemand heeft in het chatvenster op de website van %s gevraagd om op dit adres de antwoorden te ontvangen die in de chat gemist worden. Dit adres ontving ze niet meer.",
+		"optin.ignore":   "Was jij het niet? Negeer dan deze e-mail: er verandert niets en je ontvangt verder niets.",
+		"optin.confirm":  "Was jij het wel? Bevestig het hier:",
 
 		"undo.title":           "Je adres terugzetten",
 		"undo.ask.title":       "Je adres terugzetten?",

@@ -62,6 +62,10 @@ var pt = Lang{
 		"change.undo":    "Se não foi, restaure o seu endereço (isso também desconecta as janelas do chat que fizeram a alteração):",
 		"undo.button":    "Restaurar meu endereço",
 		"link.days":      Plural{"O link funciona por %d dia.", "O link funciona por %d dias."},
+		"optin.subject":  "Confirme: receber novamente as respostas de %s",
+		"optin.what":     "Alguém pediu, na janela de chat do site de %s, para receber neste endereço as respostas que perder no chat. Este endereço tinha deixado de as receber.",
+		"optin.ignore":   "Se não foi você, ignore este e-mail: nada muda e não receberá mais nada.",
+		"optin.confirm":  "Se foi você, confirme aqui:",
 
 		"undo.title":           "Restaurar seu endereço",
 		"undo.ask.title":       "Restaurar seu endereço?",
