@@ -31,7 +31,7 @@ func TestAskEmail(t *testing.T) {
 			}{
 				{nil, chat.AskEmailText("en")},
 				{map[string]string{"locale": "fr-FR"}, "Pourriez-vous nous laisser votre adresse e-mail ?"},
-				{map[string]string{"locale": "pt_BR"}, "Pode deixar-nos o seu endereço de e-mail?"},
+				{map[string]string{"locale": "pt_BR"}, "Pode nos deixar seu endereço de e-mail?"},
 				{map[string]string{"locale": "ja"}, "Could you leave your email address?"},
 			}
 			for _, tt := range tests {

@@ -128,7 +128,7 @@ func TestComposeOptInConfirmationLanguages(t *testing.T) {
 		{"de", "Bestätigen: Antworten von Acme wieder erhalten", "auf der Website von Acme", "Antworten wieder erhalten"},
 		{"es", "Confirma: volver a recibir las respuestas de Acme", "del sitio web de Acme", "Volver a recibir las respuestas"},
 		{"it", "Conferma: ricevi di nuovo le risposte di Acme", "del sito di Acme", "Ricevi di nuovo le risposte"},
-		{"pt", "Confirme: receber novamente as respostas de Acme", "do site de Acme", "Receber as respostas de novo"},
+		{"pt", "Confirme: receber as respostas de Acme de novo", "do site de Acme", "Receber as respostas de novo"},
 		{"nl", "Bevestig: weer antwoorden van Acme ontvangen", "op de website van Acme", "Antwoorden weer ontvangen"},
 		{"", "Confirm: receive replies from Acme again", "on Acme's website", "Receive the replies again"},
 	}

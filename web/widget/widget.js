@@ -198,7 +198,7 @@
       name: 'Nome', email: 'E-mail', cont: 'Continuar', skip: 'Pular', notNow: 'Agora não', save: 'Salvar', startChat: 'Iniciar o chat',
       sending: 'Enviando\u2026', seen: 'Visto', message: 'Mensagem', placeholder: 'Escreva sua mensagem\u2026', send: 'Enviar mensagem',
       retry: 'Ainda não enviada \u2014 tentaremos de novo', agent: 'Atendente', you: 'Você', newFrom: 'Nova mensagem de {}: ',
-      notSent: 'Não foi possível enviar sua mensagem.', wrong: 'Algo deu errado.', awayKnown: 'Se você sair, nossa resposta irá para {}.', emailKept: 'Obrigado: temos o seu endereço, {}.',
+      notSent: 'Não foi possível enviar sua mensagem.', wrong: 'Algo deu errado.', awayKnown: 'Se você sair, nossa resposta irá para {}.', emailKept: 'Obrigado: temos seu endereço, {}.',
       tooLong: 'Sua mensagem é longa demais (no máximo 10.000 caracteres).', tooFast: 'Você está enviando mensagens rápido demais',
       badEmail: 'Informe um endereço de e-mail válido.', emailOrSkip: 'Informe seu endereço de e-mail ou escolha Pular.',
       introOffline: 'No momento não estamos aqui. Deixe seu e-mail e responderemos em breve.',
