@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,6 +95,13 @@ func TestIntegrationsPage(t *testing.T) {
 			waitLive(agent)
 			agent.waitFor("the disabled notice", `document.querySelector('[data-testid="webhooks-disabled"]') && document.querySelector('[data-testid="webhook-disabled"]')`, 10*time.Second)
 			agent.waitFor("the log", `document.querySelectorAll('[data-testid="attempt"]').length >= 3`, 10*time.Second)
+			// Retries are seconds apart: the log's times keep their seconds.
+			if !eval[bool](agent, `[...document.querySelectorAll('[data-testid="attempt"] time')].every((t) => /\d:\d\d:\d\d/.test(t.textContent))`) {
+				t.Errorf("the log's times without seconds: %s", eval[string](agent, `[...document.querySelectorAll('[data-testid="attempt"] time')].map((t) => t.textContent).join(' | ')`))
+			}
+			if txt := eval[string](agent, `document.querySelector('[data-testid="webhook-disabled"]').textContent`); strings.Contains(txt, "1 deliveries") {
+				t.Errorf("the disabled webhook's line: %q", txt)
+			}
 			if eval[bool](agent, `!!document.querySelector('[data-testid="webhook-log"] b')`) {
 				t.Error("the receiver's HTML was rendered, not shown as text")
 			}

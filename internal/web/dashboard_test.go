@@ -952,6 +952,11 @@ func TestSettingsReadOnlyForAgents(t *testing.T) {
 	}
 	// Their own account is theirs to change: no read-only note there.
 	mustNotContain(t, "your account", b.get("/dashboard/settings/account").Body, `data-testid="readonly-note"`)
+	// Integrations are not shown to agents at all, and the page says so
+	// rather than promising a read-only view.
+	page := b.get("/dashboard/settings/integrations")
+	mustContain(t, "integrations", page.Body, "Only admins see and change the integrations")
+	mustNotContain(t, "integrations", page.Body, "you see them read-only")
 }
 
 // A page of the dashboard that does not exist says so inside the

@@ -328,6 +328,8 @@
   const fmtDay = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
   const fmtYear = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
   const fmtFull = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'long' });
+  const fmtSeconds = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit', second: '2-digit' });
+  const fmtDaySeconds = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit' });
   // A text whose times are the workspace's (data-zone) says so only where
   // the browser's clock is another. Zones are compared by their clocks over
   // a year (DST included), not by name: browsers name some zones by an
@@ -355,7 +357,9 @@
       el.title = fmtFull.format(t);
       if (el.classList.contains('conv-time')) continue; // relative ("5m"): the same everywhere
       const now = new Date();
-      const f = t.toDateString() === now.toDateString() ? fmtTime : (t.getFullYear() === now.getFullYear() ? fmtDay : fmtYear);
+      // A log's times keep their seconds: retries are seconds apart.
+      const f = 'seconds' in el.dataset ? (t.toDateString() === now.toDateString() ? fmtSeconds : fmtDaySeconds)
+        : t.toDateString() === now.toDateString() ? fmtTime : (t.getFullYear() === now.getFullYear() ? fmtDay : fmtYear);
       el.textContent = f.format(t);
     }
   }
