@@ -101,6 +101,37 @@ func TestKeyboardPastTheFirstPage(t *testing.T) {
 	opened(50)
 }
 
+// Leaving a settings page with an edit not saved asks first; once saved,
+// nothing asks.
+func TestSettingsLeaveAsksAboutUnsavedEdits(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/settings")
+	a.do("type a workspace name", chromedp.SendKeys(chromedp.CSS(`[data-testid="workspace-name"]`), " Support"))
+	a.do("follow the Reports link", chromedp.Click(chromedp.CSS(`.topnav a[href="/dashboard/reports/continuity"]`)))
+	if a.waitDialog() != 1 {
+		t.Fatalf("%d dialogs, want the browser's question about the unsaved name", a.dialogs.Load())
+	}
+	if got := eval[string](a, `location.pathname`); got != "/dashboard/settings" {
+		t.Errorf("left for %s though the question was turned down", got)
+	}
+	a.dialogs.Store(0)
+	a.do("save the name", chromedp.Click(chromedp.CSS(`[data-testid="save-workspace"]`)))
+	a.waitFor("the saved page", `document.readyState === 'complete' && !!document.querySelector('.saved-notice')`, 10*time.Second)
+	// The notice stays until the next edit, which it no longer describes.
+	a.do("type again", chromedp.SendKeys(chromedp.CSS(`[data-testid="workspace-name"]`), "!"))
+	a.waitFor("the notice gone", `!document.querySelector('[data-testid="settings-saved"]')`, 5*time.Second)
+	eval[bool](a, `(document.querySelectorAll('form').forEach((f) => f.reset()), true)`)
+	a.do("follow the Reports link", chromedp.Click(chromedp.CSS(`.topnav a[href="/dashboard/reports/continuity"]`)))
+	a.waitFor("the reports", `location.pathname === '/dashboard/reports/continuity'`, 10*time.Second)
+	if n := a.dialogs.Load(); n != 0 {
+		t.Errorf("%d dialogs when sending the form or leaving after saving", n)
+	}
+}
+
 // Deleting a canned reply, which the whole team shares, asks first: turned
 // down, nothing is deleted; confirmed, it is.
 func TestCannedReplyDeleteAsksFirst(t *testing.T) {
@@ -167,6 +198,8 @@ func TestSettingsSaveAsksAboutOtherSections(t *testing.T) {
 	}
 	a.dialogs.Store(0)
 
+	// The agent puts the name back (leaving with it unsaved would ask).
+	eval[bool](a, `(document.querySelectorAll('form').forEach((f) => f.reset()), true)`)
 	a.navigate(srv.URL + "/dashboard/settings")
 	set("retention-days", "90")
 	eval[bool](a, `(window.__samePage = true, true)`)

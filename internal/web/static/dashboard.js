@@ -411,6 +411,26 @@
     if (!W.confirm('Unsaved changes in ' + names.join(', ') + ' are lost if you save this section alone. Save it anyway?')) { e.preventDefault(); e.stopImmediatePropagation(); }
   }, true);
 
+  // "Settings saved." stays in view (it is sticky) until the next edit,
+  // which it no longer describes.
+  D.addEventListener('input', (e) => {
+    if (!e.target.closest || !e.target.closest('form[action^="/dashboard/settings"]')) return;
+    for (const n of D.querySelectorAll('[data-testid="settings-saved"]')) n.remove();
+  });
+
+  // Leaving a settings page with edits not saved asks first too (the
+  // browser's own question): a reload, a link or a closed tab would lose
+  // them. A form being sent is not leaving.
+  let sending = false;
+  D.addEventListener('submit', (e) => { if (!e.defaultPrevented) sending = true; });
+  W.addEventListener('pageshow', () => { sending = false; });
+  W.addEventListener('beforeunload', (e) => {
+    if (sending) return;
+    if (!Array.from(D.querySelectorAll('form[method="post" i][action^="/dashboard/settings"]')).some(changed)) return;
+    e.preventDefault();
+    e.returnValue = '';
+  });
+
   // Forms, and buttons, that destroy something ask first.
   D.addEventListener('submit', (e) => {
     const by = e.submitter && e.submitter.dataset.confirm ? e.submitter : e.target;
