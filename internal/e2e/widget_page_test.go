@@ -5,10 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/token"
 )
 
@@ -62,6 +64,72 @@ func TestWidgetInitialsAreLetters(t *testing.T) {
 	_, convID := conversationOf(t, srv, eval[string](v, `window.Parley.visitorToken()`))
 	srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "We do.", "kind": "reply"}, http.StatusCreated, nil)
 	v.waitFor("the reply with the initials BO", inWidget(`$$('message').some((m) => m.textContent.includes('We do.') && m.querySelector('.av').textContent === 'BO')`), 10*time.Second)
+}
+
+// A message not sent yet (no connection) and a draft follow the visitor
+// to the site's next page, where the message is sent, once.
+func TestUnsentMessageFollowsToTheNextPage(t *testing.T) {
+	srv, a := startWithAgentOnline(t)
+	v := newTab(t, "visitor")
+	v.setViewport(desktop)
+	// No WebSocket opens while this tab's storage says so, and the HTTP
+	// fallback for messages is blocked: nothing can be sent.
+	const cut = `(() => { const Real = window.WebSocket;
+		window.WebSocket = function (url, protocols) {
+			if (sessionStorage.getItem('cut') !== '1') return new Real(url, protocols);
+			const s = { readyState: 0, send() { throw new Error('not open'); }, close() {} };
+			setTimeout(() => { s.readyState = 3; if (s.onclose) s.onclose({ code: 1006 }); }, 10);
+			return s;
+		}; })()`
+	if _, err := chromedp.Call(v.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cut}); err != nil {
+		t.Fatal(err)
+	}
+	block := func(patterns ...*network.BlockPattern) {
+		t.Helper()
+		if _, err := chromedp.Call(v.ctx, network.Enable, network.EnableParams{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Call(v.ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: patterns}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v.navigate(srv.URL + "/demo")
+	eval[bool](v, `(sessionStorage.setItem('cut', '1'), true)`)
+	block(&network.BlockPattern{URLPattern: srv.URL + "/api/widget/v1/messages", Block: true})
+	openWidget(v, srv.URL+"/demo")
+	skipOptionalForm(v)
+	typeInWidget(v, "My order number is 55123")
+	v.waitFor("the message not sent yet", inWidget(`$$('message').some((m) => m.textContent.includes('55123') && m.textContent.includes('Not sent yet'))`), 10*time.Second)
+	eval[bool](v, inWidget(`(() => { const i = $('input'); i.value = 'And the parcel is'; i.dispatchEvent(new Event('input', { bubbles: true })); return true; })()`))
+	tok := eval[string](v, `window.Parley.visitorToken()`)
+
+	// The next page, connected again.
+	eval[bool](v, `(sessionStorage.setItem('cut', '0'), true)`)
+	block()
+	openWidget(v, srv.URL+"/demo?page=2")
+	waitConversation(t, srv, tok)
+	_, convID := conversationOf(t, srv, tok)
+	apptest.Eventually(t, 10*time.Second, "the message stored", func() bool {
+		var list struct{ Messages []model.Message }
+		srv.Do("GET", "/api/v1/conversations/"+convID+"/messages", a.Token, nil, http.StatusOK, &list)
+		for _, m := range list.Messages {
+			if m.Body == "My order number is 55123" {
+				return true
+			}
+		}
+		return false
+	})
+	v.waitFor("the message shown sent, once", inWidget(`$$('message').filter((m) => m.textContent.includes('55123')).length === 1 && !$$('message').some((m) => m.textContent.includes('Not sent yet'))`), 10*time.Second)
+	if got := eval[string](v, inWidget(`$('input').value`)); got != "And the parcel is" {
+		t.Errorf("the draft on the next page: %q", got)
+	}
+	// Sent: nothing is sent again from the page after.
+	openWidget(v, srv.URL+"/demo?page=3")
+	v.waitFor("the conversation", inWidget(`$$('message').some((m) => m.textContent.includes('55123'))`), 10*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if n := count(t, srv, `SELECT COUNT(*) FROM messages WHERE body = 'My order number is 55123'`); n != 1 {
+		t.Errorf("%d copies of the message stored, want 1", n)
+	}
 }
 
 // visitorChatting starts Parley with an agent online and a visitor on a

@@ -53,6 +53,8 @@
   const COLLECT_KEY = 'parley.collector_dismissed.' + siteKey;
   const OPTIN_KEY = 'parley.optin_dismissed.' + siteKey;
   const OPEN_KEY = 'parley.open.' + siteKey; // in this tab's session storage
+  const PEND_KEY = 'parley.pending.' + siteKey; // messages not confirmed yet
+  const DRAFT_KEY = 'parley.draft.' + siteKey; // in this tab's session storage
   const MAX_CHARS = 10000;
   const COUNTER_FROM = 9000;
   const PING_EVERY = 60000;
@@ -539,6 +541,7 @@
     applyLook();
     const first = !sessionUp;
     sessionUp = true;
+    takePending();
     sync();
     if (first) afterFirstSession();
     if (ready && !ws) connect();
@@ -711,6 +714,32 @@
       lastReadSent = readOwed;
       readOwed = null;
     }
+  }
+
+  // Messages the server has not confirmed outlive the page: a visitor who
+  // follows a link, reloads or closes the tab while one says "Not sent
+  // yet" finds it sent from the next page (the server takes a client_id
+  // once). They are kept for the visitor who wrote them (by token), and
+  // only once this page has taken over those of the page before.
+  let pendTaken = false;
+  function keepPending() {
+    if (!pendTaken) return;
+    const items = [];
+    for (const p of pend.values()) if (!p.uploading) items.push({ cid: p.cid, body: p.body, files: p.files || [] });
+    store.set(PEND_KEY, items.length && token ? JSON.stringify({ token, items }) : null);
+  }
+  function takePending() {
+    if (pendTaken) return;
+    pendTaken = true;
+    let kept = null;
+    try { kept = JSON.parse(store.get(PEND_KEY) || 'null'); } catch (e) { /* unreadable: dropped */ }
+    if (!kept || kept.token !== token || !Array.isArray(kept.items)) { store.set(PEND_KEY, null); return; }
+    for (const k of kept.items) {
+      if (!k || typeof k.cid !== 'string' || pend.has(k.cid)) continue;
+      const files = Array.isArray(k.files) ? k.files.filter((a) => a && typeof a.id === 'string') : [];
+      pend.set(k.cid, { cid: k.cid, body: String(k.body || ''), files, sent: false, http: false, failed: false, s: ++seq });
+    }
+    render(true);
   }
 
   // ---- sending ---------------------------------------------------------------
@@ -1522,6 +1551,8 @@ button{cursor:pointer}
     ready = true;
     retext();
     applyLook();
+    const draft = tab.get(DRAFT_KEY);
+    if (draft && !input.value) { input.value = draft; onInput(); }
     sync();
     render();
     if (wantOpen) open();
@@ -1624,6 +1655,7 @@ button{cursor:pointer}
 
   function onInput() {
     if (!ready) return;
+    tab.set(DRAFT_KEY, input.value || null); // the draft follows to the site's next page
     input.style.height = 'auto';
     input.style.height = Math.min(input.scrollHeight + 2, 120) + 'px';
     const n = chars(input.value);
@@ -1785,6 +1817,7 @@ button{cursor:pointer}
   }
 
   function render(toBottom) {
+    keepPending();
     if (!ready) return;
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
     const want = [];
