@@ -38,6 +38,22 @@ func TestWidgetOnAHostilePage(t *testing.T) {
 		}
 	}
 	v.screenshot("laptop-1366x900-widget-on-a-hostile-page")
+
+	// Rules on every div and on the body's children, and a bar of the
+	// site's own at the highest layer: the chat stays in its corner, over
+	// the bar (it comes later in the page), and takes clicks.
+	eval[bool](v, `(() => { const st = document.createElement('style');
+		st.textContent = 'div { position: relative; z-index: 1 } body > * { will-change: transform; pointer-events: none }' +
+			' .promo { position: fixed; left: 0; right: 0; bottom: 0; height: 120px; z-index: 2147483647; background: #c00 }';
+		document.head.append(st); const bar = document.createElement('aside'); bar.className = 'promo'; document.body.insertBefore(bar, document.body.firstChild); return true; })()`)
+	on := eval[map[string]any](v, inWidget(`(() => { const b = $('launcher').getBoundingClientRect(); const x = b.left + b.width / 2, y = b.top + b.height / 2;
+		return { bottom: window.innerHeight - b.bottom, top: document.elementFromPoint(x, y) === document.getElementById('parley-widget') }; })()`))
+	if on["top"] != true {
+		t.Error("the launcher is under the site's bar, or takes no clicks")
+	}
+	if b, _ := on["bottom"].(float64); b < 0 || b > 40 {
+		t.Errorf("the launcher is %v px above the window's bottom, want its corner", b)
+	}
 }
 
 // Typing when every agent goes away: the form that asks for an email takes

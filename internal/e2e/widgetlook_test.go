@@ -247,8 +247,15 @@ func TestWidgetAwayNoteAndDirection(t *testing.T) {
 		t.Error("the counter covers the away note")
 	}
 	fillWidgetInput(visitor, "مرحبا، أين طلبي؟")
-	if d := eval[string](visitor, inWidget(`getComputedStyle($('input')).direction`)); d != "rtl" {
+	if d := eval[string](visitor, inWidget(`getComputedStyle($('input')).direction + ' ' + getComputedStyle($('input')).textAlign`)); d != "rtl start" {
 		t.Errorf("Arabic is typed %s", d)
+	}
+	// Sent, it reads from the right too: its lines are aligned on the
+	// right, not ragged there.
+	eval[bool](visitor, inWidget(`($('send').click(), true)`))
+	visitor.waitFor("the Arabic message", inWidget(`$$('body').some((b) => b.textContent.includes('مرحبا'))`), 10*time.Second)
+	if got := eval[string](visitor, inWidget(`(() => { const b = $$('body').find((b) => b.textContent.includes('مرحبا')); const st = getComputedStyle(b); return st.direction + ' ' + st.textAlign; })()`)); got != "rtl start" {
+		t.Errorf("the Arabic message: %s, want rtl start", got)
 	}
 	// Once the address is known (an agent sets it), the note says where
 	// the answer goes.

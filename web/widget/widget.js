@@ -1278,7 +1278,7 @@ button{cursor:pointer}
 :focus-visible{outline:2px solid var(--ring);outline-offset:2px}
 .head :focus-visible{outline-color:var(--on);outline-offset:-4px}
 .sr{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
-.launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;padding:0;background:var(--p);color:var(--on);box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}
+.launcher{position:fixed;right:20px;bottom:20px;z-index:2147483647;width:56px;height:56px;border:0;border-radius:50%;padding:0;background:var(--p);color:var(--on);box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}
 .launcher:hover,.btn:hover,.send:hover{filter:brightness(.92)}
 .left .launcher{right:auto;left:20px}
 .left .win{right:auto;left:20px}
@@ -1286,7 +1286,7 @@ button{cursor:pointer}
 .launcher .ic-x,.open .launcher .ic-c{display:none}
 .open .launcher .ic-x{display:block}
 .badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;background:#dc2626;color:#fff;font-size:12px;font-weight:600;line-height:20px;text-align:center}
-.win{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:370px;height:min(580px,calc(100vh - 108px));display:flex;flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 10px 34px rgba(0,0,0,.25);overflow-x:hidden;overflow-y:auto;overscroll-behavior:contain}
+.win{position:fixed;right:20px;bottom:88px;z-index:2147483647;width:370px;height:min(580px,calc(100vh - 108px));display:flex;flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 10px 34px rgba(0,0,0,.25);overflow-x:hidden;overflow-y:auto;overscroll-behavior:contain}
 .win:focus{outline:none}
 .win>*{flex:none}
 .head{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--p);color:var(--on);position:sticky;top:0;z-index:1}
@@ -1306,7 +1306,7 @@ button{cursor:pointer}
 .av{order:-1;width:20px;height:20px;border-radius:50%;background:var(--p);color:var(--on);font-size:9px;font-weight:700;display:inline-flex;align-items:center;justify-content:center;flex:none}
 .av:empty{display:none}.av img{width:100%;height:100%;border-radius:50%;object-fit:cover}
 .hav{order:0;width:32px;height:32px;font-size:13px;border:2px solid var(--on)}
-.body{padding:8px 12px;border-radius:14px;background:#e5e7eb;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
+.body{padding:8px 12px;border-radius:14px;background:#e5e7eb;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;text-align:start}
 .visitor .body{background:var(--p);color:var(--on)}
 .body a{color:inherit;text-decoration:underline}
 .msg[data-status=sending] .body,.msg[data-status=failed] .body{background:#e5e7eb;color:#1f2937;border:1px dashed #6b7280}
@@ -1335,7 +1335,7 @@ button{cursor:pointer}
 .win>.err,.saved{padding:6px 14px 0;background:#fff}
 .saved{color:#166534;font-size:12.5px}
 .composer{display:flex;align-items:flex-end;gap:8px;padding:10px 12px;border-top:1px solid #e5e7eb;background:#fff;position:relative}
-.composer textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:10px;padding:8px 10px;max-height:120px;min-height:38px;line-height:1.4;background:#fff;font-size:14px}
+.composer textarea{flex:1;resize:none;text-align:start;border:1px solid #d1d5db;border-radius:10px;padding:8px 10px;max-height:120px;min-height:38px;line-height:1.4;background:#fff;font-size:14px}
 .send{border:0;border-radius:10px;width:38px;height:38px;background:var(--p);color:var(--on);display:flex;align-items:center;justify-content:center;padding:0;flex:none}
 .send svg{width:18px;height:18px;fill:currentColor}
 .body:empty{display:none}
@@ -1427,7 +1427,14 @@ button{cursor:pointer}
     if (ready) return;
     host = D.createElement('div');
     host.id = 'parley-widget';
-    host.style.setProperty('display', 'block', 'important');
+    // The site's rules reach this element (a "div" or "body > *" rule):
+    // none may hide it, deafen it to clicks, or make it a stacking context
+    // or a containing block, which would put the chat under the site's own
+    // layers or move it off the window's corner.
+    for (const [k, v] of [['display', 'block'], ['position', 'static'], ['z-index', 'auto'], ['transform', 'none'],
+      ['filter', 'none'], ['backdrop-filter', 'none'], ['perspective', 'none'], ['opacity', '1'], ['contain', 'none'],
+      ['will-change', 'auto'], ['isolation', 'auto'], ['mix-blend-mode', 'normal'], ['clip-path', 'none'], ['mask', 'none'],
+      ['pointer-events', 'auto'], ['visibility', 'visible']]) host.style.setProperty(k, v, 'important');
     shadow = host.attachShadow({ mode: 'open' });
     setMarkup(shadow, HTML); // static markup only
     addStyle(CSS);
