@@ -77,3 +77,61 @@ Parley.identify({user_id: 'customer-1001', email: 'lea@example.com', name: 'Léa
 		t.Fatalf("%d visitors for the user, want 1", n)
 	}
 }
+
+// A site's logout calls Parley.reset: the next person at this browser is a
+// new visitor, who sees nothing of the logged-in user's conversation, and
+// what they write does not reach it.
+func TestResetOnLogout(t *testing.T) {
+	srv := startParley(t)
+	admin := srv.AddAgent("ada@example.com", "Ada")
+	srv.Do("PUT", "/api/v1/me/status", admin.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	srv.Do("PUT", "/api/v1/settings", admin.Token, map[string]any{"identity_verification": true}, http.StatusOK, nil)
+	var sec struct {
+		Secret string `json:"secret"`
+	}
+	srv.Do("GET", "/api/v1/settings/identity-secret", admin.Token, nil, http.StatusOK, &sec)
+	hash := chat.IdentityHash(sec.Secret, "customer-42")
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!DOCTYPE html><html><head><title>Shop</title></head><body>
+<script src="%s" data-site-key="%s" data-user-id="customer-42" data-user-email="lea@example.com" data-user-name="Léa" data-user-hash="%s" async></script></body></html>`,
+			html.EscapeString(srv.URL+"/widget.js"), html.EscapeString(srv.Workspace.SiteKey), html.EscapeString(hash))
+	}))
+	defer site.Close()
+
+	b := newTab(t, "shared computer")
+	openWidget(b, site.URL+"/account")
+	typeInWidget(b, "My card ends in 4242")
+	b.waitFor("the message confirmed", inWidget(`$$('message').some((m) => m.getAttribute('data-id') && m.textContent.includes('4242'))`), 10*time.Second)
+	lea := eval[string](b, `window.Parley.visitorToken()`)
+	_, leasConv := conversationOf(t, srv, lea)
+	eval[bool](b, inWidget(`(() => { const i = $('input'); i.value = 'half a thought'; i.dispatchEvent(new Event('input', { bubbles: true })); return true; })()`))
+
+	// The site logs Léa out.
+	eval[bool](b, `(window.Parley.reset(), true)`)
+	b.waitFor("nothing of Léa's left", inWidget(`$$('message').length === 0 && $('input').value === ''`), 10*time.Second)
+	if tok := eval[string](b, `window.Parley.visitorToken() || ''`); tok == lea {
+		t.Fatal("the widget kept Léa's token")
+	}
+	// The next person writes: a new visitor, a new conversation.
+	skipOptionalForm(b)
+	typeInWidget(b, "Hello, I am someone else")
+	other := ""
+	b.waitFor("a new visitor's token", `(() => { const t = window.Parley.visitorToken(); return !!t && t !== `+js(lea)+`; })()`, 10*time.Second)
+	other = eval[string](b, `window.Parley.visitorToken()`)
+	waitConversation(t, srv, other)
+	_, otherConv := conversationOf(t, srv, other)
+	if otherConv == leasConv {
+		t.Fatal("the next person wrote in Léa's conversation")
+	}
+	var list struct{ Messages []model.Message }
+	srv.Do("GET", "/api/v1/conversations/"+leasConv+"/messages", admin.Token, nil, http.StatusOK, &list)
+	for _, m := range list.Messages {
+		if m.Body == "Hello, I am someone else" {
+			t.Error("Léa's conversation got the next person's message")
+		}
+	}
+	if got := eval[string](b, `localStorage.getItem('parley.visitor_token.`+srv.Workspace.SiteKey+`') || ''`); got == lea {
+		t.Error("Léa's token is still stored")
+	}
+}

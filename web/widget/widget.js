@@ -1967,6 +1967,34 @@ button{cursor:pointer}
     // A session still on its way is asked again once it answers.
   }
 
+  // reset forgets this browser's visitor: a site calls it when its user
+  // logs out, so that the next person at this browser starts as a new
+  // visitor, with nothing of the previous one's conversation, address,
+  // unsent messages or draft (Intercom's "shutdown", Crisp's
+  // "session:reset").
+  function reset() {
+    identity = null;
+    token = visitor = convId = null;
+    skippedFor = optinDismissed = changeConfirmed = contactQueued = null;
+    collectDismissed = asked = changing = autoSend = emailSent = false;
+    for (const k of [TOKEN_KEY, SKIP_KEY, COLLECT_KEY, OPTIN_KEY, PEND_KEY]) store.set(k, null);
+    tab.set(DRAFT_KEY, null);
+    msgs.clear(); pend.clear(); seen.clear();
+    lastReadSent = readOwed = null;
+    seenId = '';
+    for (const el of nodes.values()) el.remove();
+    nodes.clear();
+    historyLoaded = false;
+    if (ws) { const old = ws; ws = null; wsUp = false; old.close(); }
+    clearTimeout(reconnectTimer);
+    everOpened = wsFailed = false;
+    // As on a first visit: the new visitor's session starts when the chat
+    // opens (at once if it is open), not before.
+    started = sessionUp = false;
+    if (ready) { input.value = ''; onInput(); clearError(); render(); sync(); }
+    if (isOpen) start();
+  }
+
   if (script.getAttribute('data-user-id')) {
     identify({
       user_id: script.getAttribute('data-user-id'),
@@ -1980,6 +2008,7 @@ button{cursor:pointer}
     open,
     close,
     identify,
+    reset,
     visitorToken: () => token,
   };
   for (const call of earlyCalls) {
