@@ -148,6 +148,54 @@ func TestUnsentMessageFollowsToTheNextPage(t *testing.T) {
 	}
 }
 
+// A connection that dies without closing (a tunnel: nothing comes and
+// nothing goes) is noticed: the message sent into it says "Not sent yet",
+// the header says the widget is reconnecting, and the message goes once
+// the network is back. Going off the network is said at once.
+func TestDeadConnectionNoticed(t *testing.T) {
+	srv, a := startWithAgentOnline(t)
+	v := newTab(t, "visitor")
+	v.setViewport(phone)
+	// In the tunnel, an open connection passes nothing either way, and a
+	// new one never opens (it fails after a while, as the browser's would).
+	const tunnel = `(() => { const Real = window.WebSocket;
+		const Tunnelled = class extends Real {
+			send(d) { if (!window.__tunnel) super.send(d); }
+			set onmessage(fn) { super.onmessage = (e) => { if (!window.__tunnel) fn(e); }; }
+			get onmessage() { return super.onmessage; }
+		};
+		window.WebSocket = function (url, protocols) {
+			if (!window.__tunnel) return new Tunnelled(url, protocols);
+			const s = { readyState: 0, send() { throw new Error('not open'); }, close() {} };
+			setTimeout(() => { s.readyState = 3; if (s.onclose) s.onclose({ code: 1006 }); }, 3000);
+			return s;
+		}; })()`
+	if _, err := chromedp.Call(v.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: tunnel}); err != nil {
+		t.Fatal(err)
+	}
+	openWidget(v, srv.URL+"/demo")
+	skipOptionalForm(v)
+	typeInWidget(v, "Before the tunnel")
+	tok := eval[string](v, `window.Parley.visitorToken()`)
+	waitConversation(t, srv, tok)
+	_, convID := conversationOf(t, srv, tok)
+
+	eval[bool](v, `(window.__tunnel = true, true)`)
+	typeInWidget(v, "In the tunnel")
+	v.waitFor("the message not sent yet, and the header reconnecting", inWidget(`$$('message').some((m) => m.textContent.includes('In the tunnel') && m.textContent.includes('Not sent yet')) && $('status').textContent !== 'online'`), 20*time.Second)
+	v.screenshot("phone-390x844-widget-dead-connection")
+	eval[bool](v, `(window.__tunnel = false, window.dispatchEvent(new Event('online')), true)`)
+	apptest.Eventually(t, 30*time.Second, "the message stored", func() bool {
+		return count(t, srv, `SELECT COUNT(*) FROM messages WHERE conversation_id = '`+convID+`' AND body = 'In the tunnel'`) == 1
+	})
+	v.waitFor("the header online again", inWidget(`$('status').textContent === 'online' && !$$('message').some((m) => m.textContent.includes('Not sent yet'))`), 20*time.Second)
+
+	// Off the network: said at once.
+	eval[bool](v, `(window.dispatchEvent(new Event('offline')), true)`)
+	v.waitFor("the header reconnecting", inWidget(`$('status').textContent !== 'online' && !$('connection').hidden`), 2*time.Second)
+	_ = a
+}
+
 // visitorChatting starts Parley with an agent online and a visitor on a
 // laptop who skipped the optional form and wrote once (stored).
 func visitorChatting(t *testing.T) (*apptest.Server, apptest.Agent, *tab) {

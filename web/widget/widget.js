@@ -768,9 +768,36 @@
     update(true);
   }
 
+  // A connection can die without closing (a train's tunnel, a phone that
+  // changed networks): the server confirms a message at once, so one not
+  // confirmed within ackWait means the connection is gone. It is closed,
+  // the message says "Not sent yet", and the reconnection sends it again
+  // (the server takes a client_id once).
+  const ackWait = 10000;
+  let ackTimer = 0;
+  function watchAck() {
+    clearTimeout(ackTimer);
+    const waiting = Array.from(pend.values()).filter((p) => p.sentAt && p.sent && !p.http && !p.uploading);
+    if (!waiting.length) return;
+    const due = Math.min(...waiting.map((p) => p.sentAt)) + ackWait - Date.now();
+    ackTimer = setTimeout(() => {
+      const late = Array.from(pend.values()).filter((p) => p.sentAt && p.sent && !p.http && Date.now() - p.sentAt >= ackWait);
+      if (late.length && ws) {
+        for (const p of late) { p.failed = true; p.sentAt = 0; }
+        const dead = ws;
+        dead.onclose && dead.onclose(); // at once, not after the browser's own timeout
+        try { dead.close(); } catch (e) { /* closed already */ }
+        render();
+      }
+      watchAck();
+    }, Math.max(due, 0));
+  }
+
   function transmit(p) {
     if (wsSend(messageFrame(p))) {
       p.sent = true;
+      p.sentAt = Date.now();
+      watchAck();
       return;
     }
     p.http = true;
@@ -830,8 +857,9 @@
       dirty = false;
       if (contactQueued) wsSend(Object.assign({ type: 'contact' }, contactQueued));
       for (const p of pend.values()) {
-        if (!p.http && !p.uploading && wsSend(messageFrame(p))) p.sent = true;
+        if (!p.http && !p.uploading && wsSend(messageFrame(p))) { p.sent = true; p.failed = false; p.sentAt = Date.now(); }
       }
+      watchAck();
       if (nothingYet) historyLoaded = true;
       else loadMessages(); // fills whatever was missed while down
       pageOnConnect();
@@ -1532,6 +1560,14 @@ button{cursor:pointer}
     const reconnectNow = () => { if (!ws && token && !frozen) { attempt = 0; connect(); } };
     D.addEventListener('visibilitychange', () => { if (D.visibilityState === 'visible') { update(); reconnectNow(); } });
     W.addEventListener('online', reconnectNow);
+    // Off the network: said at once (the connection's own close can take
+    // minutes to come), and the connection starts over once back.
+    W.addEventListener('offline', () => {
+      const dead = ws;
+      if (!dead) return;
+      if (dead.onclose) dead.onclose();
+      try { dead.close(); } catch (e) { /* closed already */ }
+    });
     // A page in the back/forward cache would keep the visitor online (their
     // missed replies emailed after 30 minutes, not 5 after leaving): the
     // connection closes on pagehide and opens again on pageshow.
