@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parleychat/parley/internal/model"
@@ -129,6 +130,52 @@ func TestSettingsLeaveAsksAboutUnsavedEdits(t *testing.T) {
 	a.waitFor("the reports", `location.pathname === '/dashboard/reports/continuity'`, 10*time.Second)
 	if n := a.dialogs.Load(); n != 0 {
 		t.Errorf("%d dialogs when sending the form or leaving after saving", n)
+	}
+}
+
+// On a slow network a reply takes seconds: pressing Send again meanwhile
+// does not send the visitor the reply twice, and the box is empty after.
+func TestReplySentOnceOnASlowNetwork(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
+	a := openAsAgent(t, srv, "ada@example.com", "/dashboard/conversations/"+convID)
+	a.do("type the reply", chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-body"]`), "It left this morning."))
+	if _, err := chromedp.Call(a.ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	latency := func(ms float64) {
+		t.Helper()
+		if _, err := chromedp.Call(a.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: []*network.Conditions{{Latency: ms, DownloadThroughput: -1, UploadThroughput: -1}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	latency(3500)
+	eval[bool](a, `(window.__beforeSend = true)`)
+	a.do("send", chromedp.Click(chromedp.CSS(`[data-testid="send-reply"]`)))
+	time.Sleep(time.Second)
+	if !eval[bool](a, `document.getElementById('composer').getAttribute('aria-busy') === 'true' && document.querySelector('[data-testid="send-reply"]').disabled`) {
+		t.Error("nothing says the reply is on its way")
+	}
+	time.Sleep(4500 * time.Millisecond)
+	eval[bool](a, `(document.getElementById('composer').requestSubmit(document.querySelector('[data-testid="send-reply"]').disabled ? null : document.querySelector('[data-testid="send-reply"]')), true)`)
+	a.waitFor("the page after sending", `!window.__beforeSend && document.readyState === 'complete'`, 30*time.Second)
+	latency(0)
+	time.Sleep(time.Second) // a second post would have arrived by now
+	var list struct{ Messages []model.Message }
+	srv.Do("GET", "/api/v1/conversations/"+convID+"/messages", ada.Token, nil, http.StatusOK, &list)
+	n := 0
+	for _, m := range list.Messages {
+		if m.Body == "It left this morning." {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the reply was stored %d times, want once", n)
+	}
+	if got := eval[string](a, `document.querySelector('[data-testid="reply-body"]').value`); got != "" {
+		t.Errorf("the reply box after sending: %q", got)
 	}
 }
 

@@ -264,18 +264,28 @@
     // conversation (a session that ended sends to the login form, and the
     // draft waits for the agent's return).
     const page = new URL(composer.action, location.href).pathname.replace(/\/messages$/, '');
+    // While a reply is on its way (seconds on a slow network) its buttons
+    // wait with it: a second press would send the visitor the reply twice.
+    const sending = (on) => {
+      composer.setAttribute('aria-busy', on ? 'true' : 'false');
+      for (const b of composer.querySelectorAll('button[type="submit"]')) b.disabled = on;
+    };
+    W.addEventListener('pageshow', (e) => { if (e.persisted) sending(false); }); // back to this page
     composer.addEventListener('submit', async (e) => {
       if (e.defaultPrevented || composer.dataset.native) return;
+      if (composer.getAttribute('aria-busy') === 'true') { e.preventDefault(); return; }
       let body;
       try { body = new URLSearchParams(new FormData(composer, e.submitter || null)); } catch (err) { return; } // an older browser posts the form
       e.preventDefault();
       const by = e.submitter || null;
       const failed = composer.querySelector('[data-testid="reply-offline"]');
       if (failed) failed.remove();
+      sending(true);
       let res;
       try {
         res = await fetch(composer.action, { method: 'POST', body, credentials: 'same-origin' });
       } catch (err) {
+        sending(false);
         delete composer.dataset.busy;
         keep(draftKey, reply.value);
         const p = D.createElement('p');
@@ -292,6 +302,7 @@
         return;
       }
       const why = await refusal(res);
+      sending(false);
       if (why) {
         delete composer.dataset.busy;
         keep(draftKey, reply.value);
