@@ -113,7 +113,9 @@ func TestResetOnLogout(t *testing.T) {
 	if tok := eval[string](b, `window.Parley.visitorToken() || ''`); tok == lea {
 		t.Fatal("the widget kept Léa's token")
 	}
-	// The next person writes: a new visitor, a new conversation.
+	// The next person writes: a new visitor, a new conversation, offered
+	// the contact form as anyone new.
+	b.waitFor("the contact form for a new visitor", inWidget(`!$('contact-form').hidden && !$('contact-skip').hidden`), 10*time.Second)
 	skipOptionalForm(b)
 	typeInWidget(b, "Hello, I am someone else")
 	other := ""
