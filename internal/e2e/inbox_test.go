@@ -323,6 +323,33 @@ const noHorizontalScroll = `document.documentElement.scrollWidth <= window.inner
 // On a 390 px wide phone the dashboard shows the list, then the
 // conversation, then the list again, with the visitor panel on demand and
 // nothing wider than the screen.
+// A phone on its side (844×390): the list takes the screen, rows and all,
+// nothing wider than it; a conversation then takes it in turn.
+func TestPhoneOnItsSide(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	var convID string
+	for _, name := range []string{"Vera " + strings.Repeat("Longname", 12), "Walt", "Xena"} {
+		_, convID = newVisitorConversation(t, srv, name, strings.ToLower(name[:4])+"@example.com", "Hello "+strings.Repeat("a", 200))
+	}
+	a := newTab(t, "ada")
+	a.do("phone on its side", chromedp.EmulateViewport(844, 390, chromedp.EmulateMobile))
+	loginDashboard(a, srv.URL, "ada@example.com")
+	if !eval[bool](a, noHorizontalScroll) {
+		t.Errorf("the list scrolls sideways at 844 px: %v", eval[int](a, `document.documentElement.scrollWidth`))
+	}
+	if h := eval[float64](a, `document.getElementById('conv-list').getBoundingClientRect().height`); h < 150 {
+		t.Errorf("the list is %v px high on a 390 px screen", h)
+	}
+	a.screenshot("phone-844x390-list")
+	a.do("open the conversation", chromedp.Click(chromedp.CSS(`[data-testid="conversation-item"][data-id="`+convID+`"]`)))
+	a.waitFor("the conversation alone", `location.pathname.endsWith('`+convID+`') && getComputedStyle(document.querySelector('.sidebar')).display === 'none' && !!document.querySelector('[data-testid="reply-body"]')`, 10*time.Second)
+	if !eval[bool](a, noHorizontalScroll) {
+		t.Errorf("the conversation scrolls sideways at 844 px: %v", eval[int](a, `document.documentElement.scrollWidth`))
+	}
+	a.screenshot("phone-844x390-conversation")
+}
+
 func TestPhoneLayout(t *testing.T) {
 	srv := startParley(t)
 	ada := srv.AddAgent("ada@example.com", "Ada")
@@ -815,12 +842,20 @@ func TestDashboardReconnectsWhenBack(t *testing.T) {
 		"PARLEY_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "parley.db")}
 	srv := apptest.Start(t, env)
 	srv.AddAgent("ada@example.com", "Ada")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Where is my parcel?")
 	a := newTab(t, "ada")
+	a.do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/conversations/" + convID)
 	waitLive(a)
+	eval[bool](a, `(window.scrollTo(0, document.body.scrollHeight), true)`) // the header out of view
 
 	srv.Stop()
 	a.waitFor("the dashboard to see the connection gone", `document.body.dataset.ws === 'closed'`, 10*time.Second)
+	// On a phone, scrolled: the notice is in view all the same.
+	if !eval[bool](a, `(() => { const r = document.querySelector('.conn-lost').getBoundingClientRect(); return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; })()`) {
+		t.Error("\"Reconnecting…\" is out of view on a phone")
+	}
 	time.Sleep(4 * time.Second) // a few failed attempts: the next waits 4 s or more
 	apptest.Start(t, env)
 	eval[bool](a, `(window.dispatchEvent(new Event('online')), true)`)
