@@ -66,9 +66,11 @@ func TestAssignmentSeenLiveBySecondAgent(t *testing.T) {
 	b.waitFor("Ada as the assignee in Ben's list", listAssignee(convID)+` === 'Ada'`, 10*time.Second)
 	b.waitFor("Ben's counts", `document.querySelector('[data-testid="count-unassigned"]').textContent === '0' && document.querySelector('[data-testid="count-mine"]').textContent === '0'`, 10*time.Second)
 	a.waitFor("Ada's menu to say Ada", `document.querySelector('[data-testid="assign-conversation"]').value === `+js(ada.ID), 10*time.Second)
+	a.waitFor("a screen reader told", `document.querySelector('[data-testid="announcer"]').textContent.trim() === 'Assigned to you.'`, 5*time.Second)
 
 	// Ada gives it to Ben from the conversation's menu.
 	chooseAssignee(a, `[data-testid="assign-conversation"]`, ben.ID)
+	a.waitFor("a screen reader told", `document.querySelector('[data-testid="announcer"]').textContent.trim() === 'Assigned to Ben.'`, 5*time.Second)
 	b.waitFor("Ben's list to say You", listAssignee(convID)+` === 'You'`, 10*time.Second)
 	b.waitFor("Ben's Mine count", `document.querySelector('[data-testid="count-mine"]').textContent === '1'`, 10*time.Second)
 	if !eval[bool](b, `window.__sameDocument === true`) {

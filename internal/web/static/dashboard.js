@@ -191,10 +191,22 @@
       credentials: 'same-origin',
       headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' },
       body: JSON.stringify({ agent_id: agentID }),
-    }).then((res) => {
+    }).then(async (res) => {
       if (!res.ok) throw new Error('HTTP ' + res.status);
       schedule(true, id === convID);
-    }).catch(() => { schedule(true, true); });
+      // A screen reader is told what the change did (the menu or the key
+      // gives no other sign).
+      const c = await res.json().catch(() => null);
+      const to = c && c.assignee;
+      say(!c ? 'Assignment saved.' : !to ? 'Unassigned.' : to.id === me ? 'Assigned to you.' : 'Assigned to ' + to.name + '.');
+    }).catch(() => { say('Not assigned: Parley could not be reached. Try again.'); schedule(true, true); });
+  }
+  // say reads text out through the page's live region.
+  function say(text) {
+    const live = D.getElementById('announcer');
+    if (!live) return;
+    const mark = live.textContent.endsWith('\u00a0') ? '' : '\u00a0'; // the same text twice is still news
+    live.textContent = text + mark;
   }
 
   // A form is sent once, even when its button is clicked twice.
@@ -1277,8 +1289,7 @@
     const who = (m.author && m.author.name) || 'a visitor';
     let text = m.body || '';
     if (text.length > 160) text = text.slice(0, 160) + '\u2026';
-    const mark = announcer.textContent.endsWith('\u00a0') ? '' : '\u00a0'; // the same text twice is still news
-    announcer.textContent = 'New message from ' + who + ': ' + text + mark;
+    say('New message from ' + who + ': ' + text);
   }
 
   // A list update held back while a menu of the list had the focus.
