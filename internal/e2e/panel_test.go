@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
@@ -131,6 +132,11 @@ func TestConversationPartsKeepWhatTheAgentOpened(t *testing.T) {
 		t.Error("the visitor panel closed")
 	}
 	a.screenshot("phone-panel-after-refresh")
+
+	// It covers the screen: Escape closes it, and the focus goes back to
+	// the button that opened it.
+	a.do("press Escape", chromedp.KeyEvent(kb.Escape))
+	a.waitFor("the panel closed, the focus on its button", `!document.body.classList.contains('panel-open') && document.activeElement === `+toggle+` && `+toggle+`.getAttribute('aria-expanded') === 'false'`, 5*time.Second)
 }
 
 // The open conversation's refreshed parts keep the list's view: its back

@@ -654,13 +654,25 @@
 
   // ---- phones: the visitor panel on demand --------------------------------------
 
-  D.addEventListener('click', (e) => {
-    const b = e.target.closest && e.target.closest('.panel-toggle');
-    if (!b) return;
-    const open = !body.classList.contains('panel-open');
+  // Open, it covers the screen: Escape closes it as the Close button does,
+  // and the focus goes back to the button that opened it.
+  function showPanel(open) {
     body.classList.toggle('panel-open', open);
     for (const t of D.querySelectorAll('.panel-toggle')) t.setAttribute('aria-expanded', String(open));
-    if (open) { const p = D.getElementById('visitor-panel'); if (p) { p.tabIndex = -1; p.focus(); } }
+    if (open) { const p = D.getElementById('visitor-panel'); if (p) { p.tabIndex = -1; p.focus(); } return; }
+    const back = D.querySelector('.panel-toggle:not(.panel-close)');
+    if (back && back.offsetParent) back.focus();
+  }
+  D.addEventListener('click', (e) => {
+    const b = e.target.closest && e.target.closest('.panel-toggle');
+    if (b) showPanel(!body.classList.contains('panel-open'));
+  });
+  D.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || !body.classList.contains('panel-open')) return;
+    const toggle = D.querySelector('.panel-toggle');
+    if (!toggle || !toggle.offsetParent) return; // a wide screen: the panel is part of the page
+    e.preventDefault();
+    showPanel(false);
   });
 
   // ---- canned replies: "/" and letters in the reply box ---------------------------
