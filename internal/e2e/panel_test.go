@@ -174,3 +174,23 @@ func openAsAgent(t *testing.T, srv *apptest.Server, email, path string) *tab {
 	waitLive(a)
 	return a
 }
+
+// The keyboard's first stops skip the header and the list: the first Tab
+// reaches "Skip to the conversations", shown once focused, the second
+// "Skip to the conversation", which takes the focus to its messages.
+func TestSkipLinks(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada")
+	_, convID := newVisitorConversation(t, srv, "Vera", "vera@example.com", "Hello")
+	a := openAsAgent(t, srv, "ada@example.com", "/dashboard/conversations/"+convID)
+	eval[bool](a, `(document.activeElement.blur(), true)`)
+	a.do("Tab", chromedp.KeyEvent(kb.Tab))
+	if got := eval[string](a, `document.activeElement.dataset.testid || ''`); got != "skip-list" {
+		t.Fatalf("the first Tab reaches %q, want the skip link", got)
+	}
+	if !eval[bool](a, `(() => { const r = document.activeElement.getBoundingClientRect(); return r.top >= 0 && r.height > 0; })()`) {
+		t.Error("the focused skip link is not in view")
+	}
+	a.do("Tab, Enter", chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Enter))
+	a.waitFor("the focus on the messages", `document.activeElement === document.getElementById('conv-messages')`, 5*time.Second)
+}
