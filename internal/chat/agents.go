@@ -211,6 +211,33 @@ func (s *Service) InviteAgent(ctx context.Context, actor model.Agent, email, nam
 	return Invitation{Agent: a, Token: tok}, nil
 }
 
+// RenewInvite makes a new invitation link for a person whose invitation
+// is pending (expired, or its link lost); the link before stops working.
+func (s *Service) RenewInvite(ctx context.Context, actor model.Agent, id string) (Invitation, error) {
+	if err := RequireAdmin(actor); err != nil {
+		return Invitation{}, err
+	}
+	a, err := s.agentOf(ctx, actor, id)
+	if err != nil {
+		return Invitation{}, err
+	}
+	if !a.Invited() {
+		return Invitation{}, newError(CodeBadRequest, a.Name+" accepted their invitation already")
+	}
+	tok, now := randomString(32), s.now()
+	if err := s.db.CreateInvite(ctx, hashToken(tok), a.ID, now, now.Add(InviteLifetime)); err != nil {
+		return Invitation{}, err
+	}
+	s.log.Info("agent invited again", "agent", a.ID, "by", actor.ID)
+	return Invitation{Agent: a, Token: tok}, nil
+}
+
+// InviteExpiries returns when the pending invitations of the actor's
+// workspace end, by agent id.
+func (s *Service) InviteExpiries(ctx context.Context, actor model.Agent) (map[string]time.Time, error) {
+	return s.db.InviteExpiries(ctx, actor.WorkspaceID)
+}
+
 // Invitee returns the agent an invitation link is for, while it is valid.
 func (s *Service) Invitee(ctx context.Context, tok string) (model.Agent, error) {
 	bad := newError(CodeInvalidInvite, "this invitation link is not valid: it was used already, has expired, or was mistyped")

@@ -307,6 +307,29 @@ func (s *Store) CreateInvite(ctx context.Context, hash, agentID string, created,
 	return nil
 }
 
+// InviteExpiries returns when the pending invitations of a workspace's
+// agents end (by agent id).
+func (s *Store) InviteExpiries(ctx context.Context, workspaceID string) (map[string]time.Time, error) {
+	rows, err := s.query(ctx, `SELECT i.agent_id, i.expires_at FROM agent_invites i JOIN agents a ON a.id = i.agent_id WHERE a.workspace_id = ?`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list invitations of workspace %s: %w", workspaceID, err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, fmt.Errorf("list invitations of workspace %s: %w", workspaceID, err)
+		}
+		out[id] = fromMicros(at)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list invitations of workspace %s: %w", workspaceID, err)
+	}
+	return out, nil
+}
+
 // AgentByInvite returns the agent an unexpired invitation is for.
 func (s *Store) AgentByInvite(ctx context.Context, hash string, now time.Time) (model.Agent, error) {
 	a, err := scanAgent(s.queryRow(ctx, `SELECT `+agentColumnsOf("a")+`

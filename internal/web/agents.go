@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
@@ -140,7 +141,11 @@ type agentRow struct {
 	model.Agent
 	Avatar        *avatarView
 	Self, Invited bool
-	Roles         []option
+	// InviteEnds is when a pending invitation's link stops working (zero:
+	// none is known); Expired, that it has.
+	InviteEnds time.Time
+	Expired    bool
+	Roles      []option
 }
 
 var roleLabels = []option{
@@ -165,9 +170,20 @@ func (s *Server) agentsPage(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	p := &page{Title: "Agents", Nav: "settings", Error: errMsg}
 	s.fillChrome(r.Context(), r, p, sess)
+	ends, err := s.svc.InviteExpiries(r.Context(), sess.agent)
+	if err != nil {
+		s.failPage(w, r, sess, err)
+		return
+	}
 	v := &agentsView{Role: model.RoleAgent}
+	now := time.Now()
 	for _, a := range agents {
-		v.Agents = append(v.Agents, agentRow{Agent: a, Avatar: newAvatarView(a.Name, a.AvatarURL), Self: a.ID == sess.agent.ID, Invited: a.Invited(), Roles: roleOptions(a.Role)})
+		row := agentRow{Agent: a, Avatar: newAvatarView(a.Name, a.AvatarURL), Self: a.ID == sess.agent.ID, Invited: a.Invited(), Roles: roleOptions(a.Role)}
+		if row.Invited {
+			row.InviteEnds = ends[a.ID]
+			row.Expired = !row.InviteEnds.After(now)
+		}
+		v.Agents = append(v.Agents, row)
 	}
 	switch r.URL.Query().Get("done") {
 	case "role":
@@ -201,6 +217,20 @@ func (s *Server) dashInviteAgent(w http.ResponseWriter, r *http.Request, sess *s
 	}
 	// The link is shown on the answer itself, never put in a URL that
 	// would end up in the browser's history.
+	mailed := s.mailInvite(inv)
+	s.agentsPage(w, r, sess, http.StatusOK, "", func(v *agentsView) {
+		v.InviteURL, v.InvitedEmail, v.Mailed = s.inviteURL(inv.Token), inv.Agent.Email, mailed
+	})
+}
+
+// dashRenewInvite makes a new link for a pending invitation, shown (and
+// emailed) as a new invitation's is.
+func (s *Server) dashRenewInvite(w http.ResponseWriter, r *http.Request, sess *session) {
+	inv, err := s.svc.RenewInvite(r.Context(), sess.agent, r.PathValue("id"))
+	if err != nil {
+		s.agentsFailed(w, r, sess, err)
+		return
+	}
 	mailed := s.mailInvite(inv)
 	s.agentsPage(w, r, sess, http.StatusOK, "", func(v *agentsView) {
 		v.InviteURL, v.InvitedEmail, v.Mailed = s.inviteURL(inv.Token), inv.Agent.Email, mailed

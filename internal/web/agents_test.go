@@ -3,9 +3,11 @@ package web_test
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -531,4 +533,59 @@ func TestPasswordChangeGuessesWait(t *testing.T) {
 	if status, code, _ := call(t, s, "POST", "/api/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": "one more guess"}); status != http.StatusTooManyRequests {
 		t.Errorf("a login guess after them: %d %q, want 429", status, code)
 	}
+}
+
+// An invitation whose link expired (or was lost) says so in Settings →
+// Agents, and an admin makes a new link there: it works, the old one no
+// longer does. An accepted invitation cannot be renewed.
+func TestInvitationRenewed(t *testing.T) {
+	eachDB(t, nil, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann")
+		var inv struct {
+			Agent     agentJSON `json:"agent"`
+			InviteURL string    `json:"invite_url"`
+		}
+		s.Do("POST", "/api/v1/agents", ann.Token, map[string]string{"email": "cat@example.com", "name": "Cat"}, 201, &inv)
+		b := newBrowser(t, s)
+		b.login("ann@example.com")
+		page := b.get("/dashboard/settings/agents")
+		mustContain(t, "agents", page.Body, "Invitation pending")
+		mustContain(t, "agents", page.Body, `data-testid="renew-invite"`)
+
+		// A week later: expired.
+		if _, err := s.App.DB.SQL.Exec(`UPDATE agent_invites SET expires_at = created_at - 1000`); err != nil {
+			t.Fatal(err)
+		}
+		page = b.get("/dashboard/settings/agents")
+		mustContain(t, "agents", page.Body, "Invitation expired")
+		renewed := b.post("/dashboard/settings/agents/"+inv.Agent.ID+"/invite", url.Values{})
+		if renewed.Status != http.StatusOK {
+			t.Fatalf("renewing: %d %s", renewed.Status, renewed.Body)
+		}
+		link := regexp.MustCompile(`data-testid="invite-url">([^<]+)<`).FindStringSubmatch(renewed.Body)
+		if link == nil || link[1] == inv.InviteURL {
+			t.Fatalf("no new link in the answer: %v", link)
+		}
+		mustContain(t, "agents", renewed.Body, "Invitation pending")
+		for u, want := range map[string]int{inv.InviteURL: 404, html.UnescapeString(link[1]): 200} {
+			res, err := http.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			readAll(t, res)
+			if res.StatusCode != want {
+				t.Errorf("%s: %d, want %d", u, res.StatusCode, want)
+			}
+		}
+		// Once accepted, nothing to renew.
+		res, err := http.PostForm(html.UnescapeString(link[1]), url.Values{"password": {"cats like long passwords"}, "confirm_password": {"cats like long passwords"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, res)
+		if again := b.post("/dashboard/settings/agents/"+inv.Agent.ID+"/invite", url.Values{}); again.Status != http.StatusBadRequest || !strings.Contains(again.Body, "accepted their invitation already") {
+			t.Errorf("renewing an accepted invitation: %d", again.Status)
+		}
+		mustNotContain(t, "agents", b.get("/dashboard/settings/agents").Body, `data-testid="renew-invite"`)
+	})
 }

@@ -160,6 +160,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dashboard/settings/agents", s.dash(s.dashAgents)) // agents.go
 	m.HandleFunc("POST /dashboard/settings/agents", s.dash(s.dashInviteAgent))
 	m.HandleFunc("POST /dashboard/settings/agents/{id}/role", s.dash(s.dashChangeRole))
+	m.HandleFunc("POST /dashboard/settings/agents/{id}/invite", s.dash(s.dashRenewInvite))
 	m.HandleFunc("POST /dashboard/settings/agents/{id}/remove", s.dash(s.dashRemoveAgent))
 
 	m.HandleFunc("GET /dashboard/settings/account", s.dash(s.dashAccount)) // account.go
