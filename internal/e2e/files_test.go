@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parleychat/parley/internal/model"
@@ -35,6 +36,23 @@ func TestPastedScreenshotReachesDashboard(t *testing.T) {
 	eval[bool](visitor, `(() => { const dt = new DataTransfer(); dt.items.add(new File(['<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'], 'logo.svg', { type: 'image/svg+xml' }));
 		return `+inWidget(`$('input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))`)+` || true; })()`)
 	visitor.waitFor("the refusal in the widget, naming the file", inWidget(`$('error') && $('error').textContent.startsWith('logo.svg: ') && $('error').textContent.includes('cannot be sent')`), 10*time.Second)
+
+	// On a slow network the picture says it is on its way, by name; when
+	// the network fails under it, the widget says so in its own words.
+	if _, err := chromedp.Call(visitor.ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(visitor.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		MatchedNetworkConditions: []*network.Conditions{{URLPattern: srv.URL + "/api/widget/v1/uploads*", Latency: 3000, DownloadThroughput: -1, UploadThroughput: -1}}}); err != nil {
+		t.Fatal(err)
+	}
+	pastePicture(visitor, 60, 40)
+	visitor.waitFor("the picture on its way", inWidget(`$$('message').some((m) => !m.getAttribute('data-id') && m.textContent.includes('screenshot.png') && m.textContent.includes('Uploading'))`), 5*time.Second)
+	if _, err := chromedp.Call(visitor.ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: []*network.BlockPattern{{URLPattern: srv.URL + "/api/widget/v1/uploads*", Block: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	pastePicture(visitor, 60, 40)
+	visitor.waitFor("the widget's own words", inWidget(`$('error') && $('error').textContent === 'screenshot.png: The file could not be sent. Try again.'`), 10*time.Second)
 }
 
 // A conversation with pictures opens at its newest message, in the

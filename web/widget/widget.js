@@ -1094,9 +1094,11 @@
     if (!sessionUp || required) { sync(); focusFirst(); return; }
     for (const file of files) {
       // A refusal names the file: several may have been dropped at once.
-      const named = (msg) => (file.name ? file.name + ': ' : '') + msg;
+      const named = (msg) => uploadName(file) + ': ' + msg;
       if (file.size > 10 * 1024 * 1024) { showError(named(t('too_large'))); continue; }
-      const p = { cid: uuid(), body: '', files: [], uploading: file.name || 'file', sent: false, http: false, failed: false, s: ++seq };
+      // Shown while it goes (seconds on a phone's network): its name,
+      // "Uploading…".
+      const p = { cid: uuid(), body: '', files: [], uploading: uploadName(file), sent: false, http: false, failed: false, s: ++seq };
       pend.set(p.cid, p);
       update(true);
       let att;
@@ -1115,12 +1117,26 @@
     }
   }
 
+  // uploadName is the name a file is sent under: a pasted picture's
+  // ("image.png", or none) is a screenshot's.
+  function uploadName(file) {
+    const name = file.name;
+    return !name || name === 'image.png' ? 'screenshot.' + ((file.type || '').split('/')[1] || 'png') : name;
+  }
+
   async function uploadFile(file) {
     const fd = new FormData();
-    let name = file.name;
-    if (!name || name === 'image.png') name = 'screenshot.' + ((file.type || '').split('/')[1] || 'png');
-    fd.append('file', file, name);
-    const res = await fetch(API + '/uploads?visitor_token=' + encodeURIComponent(token), { method: 'POST', mode: 'cors', credentials: 'omit', body: fd });
+    fd.append('file', file, uploadName(file));
+    let res;
+    try {
+      res = await fetch(API + '/uploads?visitor_token=' + encodeURIComponent(token), { method: 'POST', mode: 'cors', credentials: 'omit', body: fd });
+    } catch (e) {
+      // The network failed (the browser's own words, in its language, say
+      // little): the widget's, in the visitor's.
+      const err = new Error(t('failed'));
+      err.code = 'failed';
+      throw err;
+    }
     let data = null;
     try { data = await res.json(); } catch (e) { /* not JSON */ }
     if (!res.ok) {
@@ -1886,7 +1902,7 @@ button{cursor:pointer}
       const el = msgNode('p:' + p.cid);
       el.removeAttribute('data-id');
       el.setAttribute('data-client-id', p.cid);
-      fillMsg(el, 'visitor', t('you'), '', p.body, p.failed ? 'failed' : 'sending');
+      fillMsg(el, 'visitor', t('you'), '', p.uploading || p.body, p.uploading ? 'uploading' : p.failed ? 'failed' : 'sending');
       fillFiles(el, p.files);
       want.push(el);
     }
