@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parleychat/parley/internal/mail/message"
 )
 
 func TestMaskAddress(t *testing.T) {
@@ -87,16 +89,8 @@ func TestComposeAddressChangeLanguages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := parseEmail(t, msg)
-			want := cmp.Or(c.lang, "en")
-			var dec mime.WordDecoder
-			if s, err := dec.DecodeHeader(p.header.Get("Subject")); err != nil || s != c.subject {
-				t.Errorf("Subject = %q (%v), want %q", s, err, c.subject)
-			}
-			if got := p.header.Get("Content-Language"); got != want {
-				t.Errorf("Content-Language = %q, want %q", got, want)
-			}
-			if !strings.Contains(p.html, `<html lang="`+want+`">`) || !strings.Contains(p.html, "<strong>n***@e***.net</strong>") {
+			p, want := noticeIn(t, msg, c.lang, c.subject)
+			if !strings.Contains(p.html, "<strong>n***@e***.net</strong>") {
 				t.Errorf("the HTML part is not in %s with the address in bold:\n%s", want, p.html)
 			}
 			unbold := strings.NewReplacer("<strong>", "", "</strong>", "")
@@ -140,15 +134,7 @@ func TestComposeOptInConfirmationLanguages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := parseEmail(t, msg)
-			want := cmp.Or(c.lang, "en")
-			var dec mime.WordDecoder
-			if s, err := dec.DecodeHeader(p.header.Get("Subject")); err != nil || s != c.subject {
-				t.Errorf("Subject = %q (%v), want %q", s, err, c.subject)
-			}
-			if got := p.header.Get("Content-Language"); got != want || !strings.Contains(p.html, `<html lang="`+want+`">`) {
-				t.Errorf("Content-Language = %q, want %q, and the HTML's lang:\n%s", got, want, p.html)
-			}
+			p, want := noticeIn(t, msg, c.lang, c.subject)
 			for _, part := range []string{p.text, html.UnescapeString(p.html)} {
 				for _, s := range []string{c.what, "https://chat.acme.example/email-opt-in/abc"} {
 					if !strings.Contains(part, s) {
@@ -164,4 +150,21 @@ func TestComposeOptInConfirmationLanguages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// noticeIn parses a notice and checks that it is in lang (empty: English):
+// its subject, its Content-Language and its HTML's lang. It returns the
+// parts and the language checked.
+func noticeIn(t *testing.T, msg message.Message, lang, subject string) (parsedEmail, string) {
+	t.Helper()
+	p := parseEmail(t, msg)
+	want := cmp.Or(lang, "en")
+	var dec mime.WordDecoder
+	if s, err := dec.DecodeHeader(p.header.Get("Subject")); err != nil || s != subject {
+		t.Errorf("Subject = %q (%v), want %q", s, err, subject)
+	}
+	if got := p.header.Get("Content-Language"); got != want || !strings.Contains(p.html, `<html lang="`+want+`">`) {
+		t.Errorf("Content-Language = %q, want %q, and the HTML's lang:\n%s", got, want, p.html)
+	}
+	return p, want
 }
