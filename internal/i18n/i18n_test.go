@@ -51,6 +51,7 @@ func TestMessagesFormat(t *testing.T) {
 		"unsub.ask.what": {"Acme"}, "unsub.ask.what.to": {"Acme", "a@b.c"}, "unsub.done.what": {"a@b.c", "Acme"},
 		"change.subject": {"Acme"}, "change.what": {"Acme", "a***@b***.c"}, "link.days": {7},
 		"undo.ask.what": {"Acme", "a@b.c"}, "undo.done.what": {"Acme", "a@b.c"}, "optin.ask.what": {"Acme", "a@b.c"}, "optin.done.what": {"Acme", "a@b.c"},
+		"optin.subject": {"Acme"}, "optin.what": {"Acme"},
 	}
 	for _, code := range Languages {
 		p := For(code)
