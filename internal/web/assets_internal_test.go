@@ -87,11 +87,13 @@ func TestAssetsMinified(t *testing.T) {
 }
 
 // TestWidgetSize keeps the script every visitor downloads small: it fails
-// past 21 KiB gzipped as served (minified), so that growing it is a
+// past 22 KiB gzipped as served (minified), so that growing it is a
 // decision (20 KiB until the widget learned to keep the page's styles out,
-// to let the visitor change their address and to follow the focus).
+// to let the visitor change their address and to follow the focus; 21 KiB
+// until it kept unsent messages across pages, noticed dead connections,
+// held its place against a site's rules and learned Parley.reset).
 func TestWidgetSize(t *testing.T) {
-	const limit = 21 * 1024
+	const limit = 22 * 1024
 	gz, br := widgetAsset.encodings()
 	if len(gz) == 0 || len(gz) >= limit {
 		t.Errorf("widget.js is %d bytes gzipped, want under %d", len(gz), limit)
