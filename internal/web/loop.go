@@ -256,6 +256,12 @@ func (s *Server) serveLoopConn(w http.ResponseWriter, r *http.Request, l *loop, 
 		s.wg.Done()
 	}
 	if err != nil {
+		if rw.hijacked {
+			// The socket was taken and no answer can be written now: the
+			// widget sees its connection closed with no reason (a client
+			// error before the hijack was answered by nbio and is not this).
+			s.log.Warn("widget WebSocket: handshake failed after the socket was taken", "remote", r.RemoteAddr, "err", err)
+		}
 		end()
 		return
 	}
