@@ -449,9 +449,9 @@
       : d.toLocaleDateString(timeLocale(), { day: 'numeric', month: 'short', year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric' }) + ' ' + hm;
   }
 
-  // initials: "Ada Lovelace" → "AL", for an agent without a picture.
-  // initials: the first letter or digit of the name's first and last
-  // words ("(Ben) O'Brien" → "BO"), as the dashboard writes them.
+  // initials: "Ada Lovelace" → "AL", for an agent without a picture: the
+  // first letter or digit of the name's first and last words ("(Ben)
+  // O'Brien" → "BO"), as the dashboard writes them.
   function initials(name) {
     const w = String(name || '').trim().split(/\s+/).map((x) => (x.match(/[\p{L}\p{N}]/u) || [''])[0]).filter(Boolean);
     if (!w.length) return '';

@@ -444,11 +444,11 @@
   // Leaving a settings page with edits not saved asks first too (the
   // browser's own question): a reload, a link or a closed tab would lose
   // them. A form being sent is not leaving.
-  let sending = false;
-  D.addEventListener('submit', (e) => { if (!e.defaultPrevented) sending = true; });
-  W.addEventListener('pageshow', () => { sending = false; });
+  let submitted = false;
+  D.addEventListener('submit', (e) => { if (!e.defaultPrevented) submitted = true; });
+  W.addEventListener('pageshow', () => { submitted = false; });
   W.addEventListener('beforeunload', (e) => {
-    if (sending) return;
+    if (submitted) return;
     if (!Array.from(D.querySelectorAll('form[method="post" i][action^="/dashboard/settings"]')).some(changed)) return;
     e.preventDefault();
     e.returnValue = '';
