@@ -124,6 +124,8 @@ func (s *Server) startLoop() (*loop, error) {
 	u.OnMessage(func(c *nbws.Conn, typ nbws.MessageType, raw []byte) {
 		ls := l.socket(c)
 		if ls == nil || !ls.set() {
+			// Closed with no close frame: say why, since the widget cannot.
+			s.log.Warn("widget WebSocket: a frame on a socket that was not set up; closed", "remote", c.RemoteAddr().String(), "known", ls != nil)
 			_ = c.Close()
 			return
 		}
