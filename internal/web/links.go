@@ -198,14 +198,21 @@ func (s *Server) optInAnswer(w http.ResponseWriter, r *http.Request, l chat.OptI
 	if s.addressLinkFailed(w, r, p, err, "confirm an opt-in", "optin.expired.what", "optin.expired.todo") {
 		return
 	}
-	v := map[string]any{"Lang": p.Lang(), "Title": p.T("optin.title"), "Workspace": l.Workspace.Name, "Done": done,
-		"Button": p.T("optin.button"), "TestID": "confirm-opt-in"}
+	renderAddressPage(w, p, "optin", "confirm-opt-in", l.Workspace.Name, l.Address, done)
+}
+
+// renderAddressPage writes the page of a link emailed to an address, with
+// the catalogue's words under key ("optin", "undo"): KEY.title and
+// KEY.button, then KEY.ask.* before the button is pressed and KEY.done.*
+// after, each naming the workspace and the address.
+func renderAddressPage(w http.ResponseWriter, p i18n.Printer, key, testID, workspace, address string, done bool) {
+	state := ".ask"
 	if done {
-		v["Heading"], v["What"] = p.T("optin.done.title"), p.T("optin.done.what", l.Workspace.Name, l.Address)
-	} else {
-		v["Heading"], v["What"] = p.T("optin.ask.title"), p.T("optin.ask.what", l.Workspace.Name, l.Address)
+		state = ".done"
 	}
-	_ = addressPage.Execute(w, v)
+	_ = addressPage.Execute(w, map[string]any{"Lang": p.Lang(), "Title": p.T(key + ".title"), "Workspace": workspace,
+		"Done": done, "Button": p.T(key + ".button"), "TestID": testID,
+		"Heading": p.T(key + state + ".title"), "What": p.T(key+state+".what", workspace, address)})
 }
 
 // addressLinkFailed answers the page of a link emailed to an address
@@ -251,12 +258,5 @@ func (s *Server) undoEmailAnswer(w http.ResponseWriter, r *http.Request, u chat.
 	if s.addressLinkFailed(w, r, p, err, "undo address change", "undo.expired.what", "undo.expired.todo") {
 		return
 	}
-	v := map[string]any{"Lang": p.Lang(), "Title": p.T("undo.title"), "Workspace": u.Workspace.Name, "Done": done,
-		"Button": p.T("undo.button"), "TestID": "undo-email-change"}
-	if done {
-		v["Heading"], v["What"] = p.T("undo.done.title"), p.T("undo.done.what", u.Workspace.Name, u.Former)
-	} else {
-		v["Heading"], v["What"] = p.T("undo.ask.title"), p.T("undo.ask.what", u.Workspace.Name, u.Former)
-	}
-	_ = addressPage.Execute(w, v)
+	renderAddressPage(w, p, "undo", "undo-email-change", u.Workspace.Name, u.Former, done)
 }
