@@ -721,12 +721,17 @@
   // yet" finds it sent from the next page (the server takes a client_id
   // once). They are kept for the visitor who wrote them (by token), and
   // only once this page has taken over those of the page before.
-  let pendTaken = false;
+  let pendTaken = false, pendKept = null;
+  // keepPending runs with every render: the storage is written only when
+  // what it holds would change.
   function keepPending() {
     if (!pendTaken) return;
     const items = [];
     for (const p of pend.values()) if (!p.uploading) items.push({ cid: p.cid, body: p.body, files: p.files || [] });
-    store.set(PEND_KEY, items.length && token ? JSON.stringify({ token, items }) : null);
+    const v = items.length && token ? JSON.stringify({ token, items }) : null;
+    if (v === pendKept) return;
+    pendKept = v;
+    store.set(PEND_KEY, v);
   }
   function takePending() {
     if (pendTaken) return;
