@@ -215,8 +215,13 @@ func (s *Server) dashInviteAgent(w http.ResponseWriter, r *http.Request, sess *s
 		s.agentsPage(w, r, sess, a.Status, a.text(), func(v *agentsView) { v.Email, v.Name, v.Role = email, name, role })
 		return
 	}
-	// The link is shown on the answer itself, never put in a URL that
-	// would end up in the browser's history.
+	s.showInvitation(w, r, sess, inv)
+}
+
+// showInvitation emails an invitation's link (with a relay) and answers
+// the agents' page showing it: on the answer itself, never in a URL that
+// would end up in the browser's history.
+func (s *Server) showInvitation(w http.ResponseWriter, r *http.Request, sess *session, inv chat.Invitation) {
 	mailed := s.mailInvite(inv)
 	s.agentsPage(w, r, sess, http.StatusOK, "", func(v *agentsView) {
 		v.InviteURL, v.InvitedEmail, v.Mailed = s.inviteURL(inv.Token), inv.Agent.Email, mailed
@@ -231,10 +236,7 @@ func (s *Server) dashRenewInvite(w http.ResponseWriter, r *http.Request, sess *s
 		s.agentsFailed(w, r, sess, err)
 		return
 	}
-	mailed := s.mailInvite(inv)
-	s.agentsPage(w, r, sess, http.StatusOK, "", func(v *agentsView) {
-		v.InviteURL, v.InvitedEmail, v.Mailed = s.inviteURL(inv.Token), inv.Agent.Email, mailed
-	})
+	s.showInvitation(w, r, sess, inv)
 }
 
 func (s *Server) dashChangeRole(w http.ResponseWriter, r *http.Request, sess *session) {
