@@ -374,7 +374,7 @@ func TestWidgetAnnouncesRepliesWhileClosed(t *testing.T) {
 	if !eval[bool](visitor, inWidget(`$('announcer').getClientRects().length > 0 && getComputedStyle($('announcer')).visibility === 'visible'`)) {
 		t.Error("the status region is not rendered")
 	}
-	if got := eval[string](visitor, inWidget(`$('launcher').getAttribute('aria-label')`)); got != "Open chat (1 unread)" {
+	if got := eval[string](visitor, inWidget(`$('launcher').getAttribute('aria-label')`)); got != "Open chat, 1 unread" {
 		t.Errorf("launcher label %q", got)
 	}
 

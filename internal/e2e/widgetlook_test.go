@@ -283,7 +283,7 @@ func TestWidgetUnreadLabelInFrench(t *testing.T) {
 	_, convID := conversationOf(t, srv, eval[string](visitor, `window.Parley.visitorToken()`))
 	eval[bool](visitor, inWidget(`($('close').click(), true)`))
 	visitor.waitFor("the window closed", inWidget(`$('window').hidden`), 5*time.Second)
-	for i, want := range []string{"Ouvrir le chat (1 non lu)", "Ouvrir le chat (2 non lus)"} {
+	for i, want := range []string{"Ouvrir le chat, 1 non lu", "Ouvrir le chat, 2 non lus"} {
 		srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": "Réponse " + strconv.Itoa(i+1), "kind": "reply"}, http.StatusCreated, nil)
 		visitor.waitFor("the launcher saying "+want, inWidget(`$('launcher').getAttribute('aria-label') === `+js(want)), 10*time.Second)
 	}

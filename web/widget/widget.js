@@ -1920,7 +1920,7 @@ button{cursor:pointer}
     hav.hidden = !lastAgent;
     badge.textContent = unread ? String(unread) : '';
     badge.hidden = !unread;
-    launcher.setAttribute('aria-label', t(isOpen ? 'close' : 'open') + (unread ? ' (' + t('unread', unread) + ')' : ''));
+    launcher.setAttribute('aria-label', t(isOpen ? 'close' : 'open') + (unread ? ', ' + t('unread', unread) : ''));
     // Replies unread while the visitor is on another tab show in this
     // tab's title, "(2) New message from Ada"; the page's own title comes
     // back once the page is seen.
