@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -499,6 +501,89 @@ func TestChatStaysOpenAcrossPages(t *testing.T) {
 			}
 			if nextPage(4) {
 				t.Error("the chat closed on the page restored from the back/forward cache is open on the next")
+			}
+		})
+	}
+}
+
+// TestReplyPreviewWhileClosed: a reply that comes while the chat is closed
+// shows above the launcher, as text, with who wrote it; the visitor can
+// hide it until the next reply, it follows to the site's next page while
+// unread, and it opens the chat. A site can turn it off (data-preview).
+func TestReplyPreviewWhileClosed(t *testing.T) {
+	for _, vp := range []viewport{desktop, phone} {
+		t.Run(vp.name, func(t *testing.T) {
+			srv, a := startWithAgentOnline(t)
+			v := newTab(t, "visitor")
+			v.setViewport(vp)
+			visitorWrites(v, srv.URL+"/demo", "Do you ship to Norway?")
+			token := eval[string](v, `window.Parley.visitorToken()`)
+			_, convID := conversationOf(t, srv, token)
+			reply := func(body string) {
+				t.Helper()
+				srv.Do("POST", "/api/v1/conversations/"+convID+"/messages", a.Token, map[string]string{"body": body, "kind": "reply"}, http.StatusCreated, nil)
+			}
+			shows := func(body string) string {
+				return inWidget(`!$('preview').hidden && $('preview-name').textContent === 'Ada' && $('preview-body').textContent === ` + js(body))
+			}
+			eval[bool](v, inWidget(`($('close').click(), true)`))
+			v.waitFor("the window closed", inWidget(`$('window').hidden`), 5*time.Second)
+			if !eval[bool](v, inWidget(`$('preview').hidden`)) {
+				t.Error("a preview with nothing unread")
+			}
+
+			first := "Yes: <b>3 days</b> to Oslo."
+			reply(first)
+			v.waitFor("the reply above the launcher, as text", shows(first), 10*time.Second)
+			if eval[int](v, inWidget(`$('preview-body').children.length`)) != 0 {
+				t.Error("the reply's markup was drawn")
+			}
+			inView := inWidget(`(() => { const p = $('preview').getBoundingClientRect(), l = $('launcher').getBoundingClientRect();
+				return p.left >= 0 && p.right <= innerWidth && p.top >= 0 && p.bottom <= l.top; })()`)
+			if !eval[bool](v, inView) {
+				t.Error("the preview is not in the window, above the launcher")
+			}
+			checkAxe(v, "widget reply preview "+vp.name)
+
+			// Hidden: the launcher keeps the focus and the count.
+			eval[bool](v, inWidget(`($('preview-hide').click(), true)`))
+			v.waitFor("the preview hidden", inWidget(`$('preview').hidden && $('badge').textContent === '1'`), 5*time.Second)
+			if !eval[bool](v, inWidget(`sr.activeElement === $('launcher')`)) {
+				t.Error("hiding the preview lost the focus")
+			}
+			v.navigate(srv.URL + "/demo")
+			v.waitFor("the count on the next page", inWidget(`$('badge') && $('badge').textContent === '1'`), 10*time.Second)
+			if !eval[bool](v, inWidget(`$('preview').hidden`)) {
+				t.Error("a hidden preview came back on the next page")
+			}
+
+			// A newer reply shows again, and on the next page while unread.
+			second := "Shipping is free over 50 €."
+			reply(second)
+			v.waitFor("the newer reply above the launcher", shows(second), 10*time.Second)
+			v.navigate(srv.URL + "/demo")
+			v.waitFor("the unread reply on the next page", shows(second), 10*time.Second)
+
+			// It opens the chat, and is read there.
+			eval[bool](v, inWidget(`($('preview-open').click(), true)`))
+			v.waitFor("the chat open, the preview gone", inWidget(`!$('window').hidden && $('preview').hidden`), 5*time.Second)
+			eval[bool](v, inWidget(`($('close').click(), true)`))
+			v.waitFor("nothing unread", inWidget(`$('window').hidden && $('badge').hidden && $('preview').hidden`), 10*time.Second)
+
+			// A site that turns previews off keeps the count alone.
+			site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				fmt.Fprintf(w, `<!DOCTYPE html><html lang="en"><head><title>Shop</title></head><body><h1>Teapots</h1>
+<script src="%s" data-site-key="%s" data-visitor-token="%s" data-preview="off" async></script></body></html>`,
+					html.EscapeString(srv.URL+"/widget.js"), html.EscapeString(srv.Workspace.SiteKey), html.EscapeString(token))
+			}))
+			defer site.Close()
+			v.navigate(site.URL)
+			v.waitFor("the widget on the site", inWidget(`!!$('launcher')`), 10*time.Second)
+			reply("Anything else?")
+			v.waitFor("the count of the reply", inWidget(`$('badge').textContent === '1'`), 10*time.Second)
+			if !eval[bool](v, inWidget(`$('preview').hidden`)) {
+				t.Error("data-preview=\"off\" shows the preview")
 			}
 		})
 	}

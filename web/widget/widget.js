@@ -55,6 +55,7 @@
   const OPEN_KEY = 'parley.open.' + siteKey; // in this tab's session storage
   const PEND_KEY = 'parley.pending.' + siteKey; // messages not confirmed yet
   const DRAFT_KEY = 'parley.draft.' + siteKey; // in this tab's session storage
+  const PEEK_KEY = 'parley.preview_hidden.' + siteKey; // in this tab's session storage
   const MAX_CHARS = 10000;
   const COUNTER_FROM = 9000;
   const PING_EVERY = 60000;
@@ -70,7 +71,7 @@
       askEmail: 'Your email address',
       typing: '{} is typing\u2026',
       confirmChange: 'This replaces {}, the address we have for you, and we will email {} to say so. Press the button again to change it.',
-      open: 'Open chat', close: 'Close chat', unread: '{} unread', chat: 'Chat', chatWith: 'Chat with {}',
+      open: 'Open chat', hide: 'Dismiss', close: 'Close chat', unread: '{} unread', chat: 'Chat', chatWith: 'Chat with {}',
       online: 'online', away: 'away', messages: 'Messages', reconnecting: 'Reconnecting\u2026', connecting: 'Connecting\u2026',
       name: 'Name', email: 'Email', cont: 'Continue', skip: 'Skip', notNow: 'Not now', save: 'Save', startChat: 'Start chat',
       sending: 'Sending\u2026', seen: 'Seen', message: 'Message', placeholder: 'Write a message\u2026', send: 'Send message',
@@ -95,7 +96,7 @@
       askEmail: 'Votre adresse e-mail',
       typing: '{} écrit\u2026',
       confirmChange: 'Cette adresse remplacera {}, celle que nous avons pour vous, et nous écrirons à {} pour le signaler. Appuyez de nouveau sur le bouton pour confirmer.',
-      open: 'Ouvrir le chat', close: 'Fermer le chat', unread: '{} non lu|{} non lus', chat: 'Chat', chatWith: 'Discuter avec {}',
+      open: 'Ouvrir le chat', hide: 'Masquer', close: 'Fermer le chat', unread: '{} non lu|{} non lus', chat: 'Chat', chatWith: 'Discuter avec {}',
       online: 'en ligne', away: 'absent', messages: 'Messages', reconnecting: 'Reconnexion\u2026', connecting: 'Connexion\u2026',
       name: 'Nom', email: 'E-mail', cont: 'Continuer', skip: 'Passer', notNow: 'Plus tard', save: 'Enregistrer', startChat: 'Démarrer',
       sending: 'Envoi\u2026', seen: 'Vu', message: 'Message', placeholder: 'Écrivez votre message\u2026', send: 'Envoyer le message',
@@ -120,7 +121,7 @@
       askEmail: 'Ihre E-Mail-Adresse',
       typing: '{} schreibt\u2026',
       confirmChange: 'Damit ersetzen Sie {}, die Adresse, die wir von Ihnen haben, und wir schreiben an {}, um darauf hinzuweisen. Klicken Sie zum Bestätigen erneut auf die Schaltfläche.',
-      open: 'Chat öffnen', close: 'Chat schließen', unread: '{} ungelesen', chat: 'Chat', chatWith: 'Chat mit {}',
+      open: 'Chat öffnen', hide: 'Ausblenden', close: 'Chat schließen', unread: '{} ungelesen', chat: 'Chat', chatWith: 'Chat mit {}',
       online: 'online', away: 'abwesend', messages: 'Nachrichten', reconnecting: 'Verbindung wird wiederhergestellt\u2026', connecting: 'Verbinden\u2026',
       name: 'Name', email: 'E-Mail', cont: 'Weiter', skip: 'Überspringen', notNow: 'Nicht jetzt', save: 'Speichern', startChat: 'Chat starten',
       sending: 'Wird gesendet\u2026', seen: 'Gesehen', message: 'Nachricht', placeholder: 'Schreiben Sie eine Nachricht\u2026', send: 'Nachricht senden',
@@ -145,7 +146,7 @@
       askEmail: 'Tu dirección de correo',
       typing: '{} está escribiendo\u2026',
       confirmChange: 'Esto sustituye a {}, la dirección que tenemos tuya, y escribiremos a {} para avisarte. Pulsa el botón otra vez para cambiarla.',
-      open: 'Abrir el chat', close: 'Cerrar el chat', unread: '{} sin leer', chat: 'Chat', chatWith: 'Chat con {}',
+      open: 'Abrir el chat', hide: 'Ocultar', close: 'Cerrar el chat', unread: '{} sin leer', chat: 'Chat', chatWith: 'Chat con {}',
       online: 'en línea', away: 'ausente', messages: 'Mensajes', reconnecting: 'Reconectando\u2026', connecting: 'Conectando\u2026',
       name: 'Nombre', email: 'Correo electrónico', cont: 'Continuar', skip: 'Omitir', notNow: 'Ahora no', save: 'Guardar', startChat: 'Empezar el chat',
       sending: 'Enviando\u2026', seen: 'Visto', message: 'Mensaje', placeholder: 'Escribe tu mensaje\u2026', send: 'Enviar mensaje',
@@ -170,7 +171,7 @@
       askEmail: 'Il tuo indirizzo email',
       typing: '{} sta scrivendo\u2026',
       confirmChange: 'Questo sostituisce {}, l\'indirizzo che abbiamo per te, e scriveremo a {} per avvisarti. Premi di nuovo il pulsante per cambiarlo.',
-      open: 'Apri la chat', close: 'Chiudi la chat', unread: '{} non letto|{} non letti', chat: 'Chat', chatWith: 'Chat con {}',
+      open: 'Apri la chat', hide: 'Nascondi', close: 'Chiudi la chat', unread: '{} non letto|{} non letti', chat: 'Chat', chatWith: 'Chat con {}',
       online: 'online', away: 'assenti', messages: 'Messaggi', reconnecting: 'Riconnessione\u2026', connecting: 'Connessione\u2026',
       name: 'Nome', email: 'Email', cont: 'Continua', skip: 'Salta', notNow: 'Non ora', save: 'Salva', startChat: 'Inizia la chat',
       sending: 'Invio\u2026', seen: 'Visto', message: 'Messaggio', placeholder: 'Scrivi un messaggio\u2026', send: 'Invia il messaggio',
@@ -195,7 +196,7 @@
       askEmail: 'Seu endereço de e-mail',
       typing: '{} está digitando\u2026',
       confirmChange: 'Isto substitui {}, o endereço que temos de você, e enviaremos um e-mail para {} avisando. Pressione o botão de novo para alterar.',
-      open: 'Abrir o chat', close: 'Fechar o chat', unread: '{} não lida|{} não lidas', chat: 'Chat', chatWith: 'Chat com {}',
+      open: 'Abrir o chat', hide: 'Ocultar', close: 'Fechar o chat', unread: '{} não lida|{} não lidas', chat: 'Chat', chatWith: 'Chat com {}',
       online: 'online', away: 'ausente', messages: 'Mensagens', reconnecting: 'Reconectando\u2026', connecting: 'Conectando\u2026',
       name: 'Nome', email: 'E-mail', cont: 'Continuar', skip: 'Pular', notNow: 'Agora não', save: 'Salvar', startChat: 'Iniciar o chat',
       sending: 'Enviando\u2026', seen: 'Visto', message: 'Mensagem', placeholder: 'Escreva sua mensagem\u2026', send: 'Enviar mensagem',
@@ -220,7 +221,7 @@
       askEmail: 'Je e-mailadres',
       typing: '{} is aan het typen\u2026',
       confirmChange: 'Dit vervangt {}, het adres dat we van je hebben, en we mailen {} om dat te melden. Druk nogmaals op de knop om het te wijzigen.',
-      open: 'Chat openen', close: 'Chat sluiten', unread: '{} ongelezen', chat: 'Chat', chatWith: 'Chat met {}',
+      open: 'Chat openen', hide: 'Verbergen', close: 'Chat sluiten', unread: '{} ongelezen', chat: 'Chat', chatWith: 'Chat met {}',
       online: 'online', away: 'afwezig', messages: 'Berichten', reconnecting: 'Opnieuw verbinden\u2026', connecting: 'Verbinden\u2026',
       name: 'Naam', email: 'E-mail', cont: 'Doorgaan', skip: 'Overslaan', notNow: 'Niet nu', save: 'Opslaan', startChat: 'Chat starten',
       sending: 'Versturen\u2026', seen: 'Gezien', message: 'Bericht', placeholder: 'Typ je bericht\u2026', send: 'Bericht versturen',
@@ -302,6 +303,7 @@
     if (!ready) return;
     const $ = (n) => shadow.querySelector('[data-parley="' + n + '"]');
     $('close').setAttribute('aria-label', t('close'));
+    $('preview-hide').setAttribute('aria-label', t('hide'));
     list.setAttribute('aria-label', t('messages'));
     $('name-label').textContent = t('name');
     $('email-label').textContent = t('email');
@@ -375,6 +377,8 @@
   let host, shadow, root, launcher, badge, win, titleEl, statusEl, list, connEl, noteEl, announcer;
   let form, introEl, nameIn, emailIn, optinRow, optinBox, submitBtn, skipBtn, composer, input, sendBtn, counter, errEl = null;
   let collector, collectIn, collectBtn;
+  let peek, peekAv, peekName, peekBody;
+  const previews = script.getAttribute('data-preview') !== 'off';
 
   // ---- helpers -------------------------------------------------------------
 
@@ -1335,6 +1339,16 @@ button{cursor:pointer}
 .launcher .ic-x,.open .launcher .ic-c{display:none}
 .open .launcher .ic-x{display:block}
 .badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;background:#dc2626;color:#fff;font-size:12px;font-weight:600;line-height:20px;text-align:center}
+.peek{position:fixed;right:20px;bottom:88px;z-index:2147483647;width:min(300px,calc(100vw - 40px));display:flex;align-items:flex-start;background:#fff;border-radius:14px;box-shadow:0 6px 24px rgba(0,0,0,.2);animation:pk .2s ease-out}
+@keyframes pk{from{opacity:0;transform:translateY(8px)}}
+@media (prefers-reduced-motion:reduce){.peek{animation:none}}
+.left .peek{right:auto;left:20px}
+.pko{flex:1;min-width:0;display:flex;gap:10px;border:0;background:none;padding:12px 4px 12px 12px;text-align:start;border-radius:14px}
+.pko .av{width:32px;height:32px;font-size:13px}
+.pkt{min-width:0;display:flex;flex-direction:column;gap:2px}
+.pkn{font-size:12px;font-weight:600;color:#4b5563}
+.pkb{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:3;overflow:hidden;overflow-wrap:anywhere;white-space:pre-line}
+.peek .x{margin:6px 6px 0 0;color:#6b7280}
 .win{position:fixed;right:20px;bottom:88px;z-index:2147483647;width:370px;height:min(580px,calc(100vh - 108px));display:flex;flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 10px 34px rgba(0,0,0,.25);overflow-x:hidden;overflow-y:auto;overscroll-behavior:contain}
 .win:focus{outline:none}
 .win>*{flex:none}
@@ -1410,6 +1424,8 @@ button{cursor:pointer}
 <span class="badge" data-parley="badge" aria-hidden="true" hidden></span>
 </button>
 <div class="sr" data-parley="announcer" role="status" aria-live="polite" aria-atomic="true"></div>
+<div class="peek" data-parley="preview" hidden><button class="pko" type="button" data-parley="preview-open"><span class="av" data-parley="preview-avatar" aria-hidden="true"></span><span class="pkt"><span class="pkn" data-parley="preview-name"></span><span class="pkb" data-parley="preview-body"></span></span></button>
+<button class="x" type="button" data-parley="preview-hide"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6 6 18"/></svg></button></div>
 <div class="win" id="parley-window" data-parley="window" role="dialog" tabindex="-1" hidden>
 <div class="head"><span class="av hav" data-parley="header-avatar" aria-hidden="true" hidden></span><div class="hd"><div class="title" id="parley-title" data-parley="title"></div><div class="st"><span class="dot" aria-hidden="true"></span><span data-parley="status"></span></div></div>
 <button class="x" type="button" data-parley="close"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6 6 18"/></svg></button></div>
@@ -1490,6 +1506,7 @@ button{cursor:pointer}
     const $ = (n) => shadow.querySelector('[data-parley="' + n + '"]');
     root = shadow.querySelector('.root');
     launcher = $('launcher'); badge = $('badge'); win = $('window');
+    peek = $('preview'); peekAv = $('preview-avatar'); peekName = $('preview-name'); peekBody = $('preview-body');
     titleEl = $('title'); statusEl = $('status'); list = $('messages');
     connEl = $('connection'); noteEl = $('note'); announcer = $('announcer');
     form = $('contact-form'); introEl = $('contact-intro'); nameIn = $('contact-name'); emailIn = $('contact-email');
@@ -1533,6 +1550,12 @@ button{cursor:pointer}
     }
 
     launcher.addEventListener('click', () => (isOpen ? close() : open()));
+    $('preview-open').addEventListener('click', open);
+    $('preview-hide').addEventListener('click', () => {
+      tab.set(PEEK_KEY, peek._id);
+      render();
+      launcher.focus();
+    });
     $('close').addEventListener('click', close);
     win.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') { e.stopPropagation(); close(); }
@@ -1886,7 +1909,7 @@ button{cursor:pointer}
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
     const want = [];
     const sorted = Array.from(msgs.values()).sort((a, b) => a._t - b._t || a._s - b._s);
-    let unread = 0, lastAgent = '', lastPic, mine = '';
+    let unread = 0, lastAgent = '', lastPic, mine = '', fresh = null;
     for (const m of sorted) if (m.author.kind !== 'agent') mine = m.id;
     for (const m of sorted) {
       const el = msgNode('m:' + m.id);
@@ -1899,7 +1922,7 @@ button{cursor:pointer}
       askField(el, m);
       if (m.asks_email && !asked) { asked = true; sync(); }
       if (agent) { lastAgent = m.author.name || ''; lastPic = m.author.avatar_url; }
-      if (agent && !m.read_by_visitor_at && !seen.has(m.id)) unread++;
+      if (agent && !m.read_by_visitor_at && !seen.has(m.id)) { unread++; fresh = m; }
       if (agent && isOpen && !agentShown) { agentShown = true; sync(); }
       want.push(el);
     }
@@ -1918,6 +1941,7 @@ button{cursor:pointer}
     const hav = shadow.querySelector('[data-parley="header-avatar"]');
     if (hav._k !== lastAgent + lastPic) { hav._k = lastAgent + lastPic; face(hav, lastAgent, lastPic); }
     hav.hidden = !lastAgent;
+    showPeek(isOpen || !previews ? null : fresh);
     badge.textContent = unread ? String(unread) : '';
     badge.hidden = !unread;
     launcher.setAttribute('aria-label', t(isOpen ? 'close' : 'open') + (unread ? ', ' + t('unread', unread) : ''));
@@ -1933,6 +1957,21 @@ button{cursor:pointer}
       flagged = '';
     }
     if (toBottom || atBottom) list.scrollTop = list.scrollHeight;
+  }
+
+  // showPeek shows the newest unread reply above the closed launcher, a
+  // card that opens the chat, until the visitor reads or hides it (a
+  // newer reply shows again).
+  function showPeek(m) {
+    if (m && m.id === tab.get(PEEK_KEY)) m = null;
+    if (!m && !peek.hidden && peek.contains(shadow.activeElement)) launcher.focus();
+    peek.hidden = !m;
+    if (!m || peek._id === m.id) return;
+    peek._id = m.id;
+    const name = m.author.name || t('agent'), a = m.attachments && m.attachments[0];
+    face(peekAv, name, m.author.avatar_url);
+    peekName.textContent = name;
+    peekBody.textContent = (m.body || (a ? a.filename : '')).slice(0, 400);
   }
 
   // focusFirst puts the focus in the chat's first field; opening it on a
