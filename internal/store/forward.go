@@ -358,6 +358,21 @@ func (s *Store) ClaimEmails(ctx context.Context, nodeID string, now time.Time, l
 		RETURNING `+emailColumns, micros(now.Add(lease)), nullIfEmpty(nodeID), micros(now), limit)
 }
 
+// WakeEmails makes the queued emails whose last attempt ended with
+// lastError due at now, and returns how many there were.
+func (s *Store) WakeEmails(ctx context.Context, lastError string, now time.Time) (int64, error) {
+	res, err := s.exec(ctx, `UPDATE emails SET next_attempt_at = ? WHERE status = 'queued' AND last_error = ? AND next_attempt_at > ?`,
+		micros(now), lastError, micros(now))
+	if err != nil {
+		return 0, fmt.Errorf("make emails due: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("make emails due: %w", err)
+	}
+	return n, nil
+}
+
 // NextEmailDue returns the earliest attempt time of a queued email, or nil.
 func (s *Store) NextEmailDue(ctx context.Context) (*time.Time, error) {
 	var v sql.NullInt64

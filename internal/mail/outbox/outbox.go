@@ -119,10 +119,19 @@ func (w *Worker) Backoff(n int) time.Duration {
 	return worker.Backoff{Base: w.opts.RetryBase, Max: w.opts.RetryMax}.Delay(n)
 }
 
-// Run delivers until ctx ends.
+// noRelay is the last error of an email kept while no relay was
+// configured.
+const noRelay = "no relay configured (PARLEY_SMTP_URL is empty)"
+
+// Run delivers until ctx ends. With a relay, the emails kept while there
+// was none are due at once.
 func (w *Worker) Run(ctx context.Context) {
 	if w.sender == nil {
 		w.log.Warn("no relay configured (PARLEY_SMTP_URL is empty): forwarded emails are logged and kept in the outbox")
+	} else if n, err := w.db.WakeEmails(ctx, noRelay, w.opts.Now()); err != nil {
+		w.log.Error("make the emails kept without a relay due", "err", err)
+	} else if n > 0 {
+		w.log.Info("emails kept while no relay was configured are sent now", "emails", n)
 	}
 	w.loop.Run(ctx)
 }
@@ -202,7 +211,7 @@ func (w *Worker) recordAll(ctx context.Context, outcomes <-chan Delivery) {
 
 // undeliverable logs a queued email once and returns its outcome, which
 // pushes its next look far out; it is sent when Parley restarts with a
-// relay.
+// relay (see Run).
 func (w *Worker) undeliverable(e store.Email) Delivery {
 	// With no relay, the contract has the email written to the log;
 	// its whole text (the visitor's address, the signed reply address)
@@ -212,7 +221,7 @@ func (w *Worker) undeliverable(e store.Email) Delivery {
 	w.log.Debug("undeliverable email", "email", e.ID, "to", e.To, "raw", string(e.Raw))
 	now := w.opts.Now()
 	return Delivery{EmailID: e.ID, WorkspaceID: e.WorkspaceID, ConversationID: e.ConversationID, To: e.To,
-		Status: model.DeliveryQueued, Next: now.Add(24 * time.Hour), Error: "no relay configured (PARLEY_SMTP_URL is empty)", At: now, QueuedAt: e.CreatedAt}
+		Status: model.DeliveryQueued, Next: now.Add(24 * time.Hour), Error: noRelay, At: now, QueuedAt: e.CreatedAt}
 }
 
 // deliver hands e to the relay and returns the outcome to record; ok is

@@ -323,14 +323,28 @@ func TestBackoffIsCappedAndGrows(t *testing.T) {
 	}
 }
 
+// TestNoRelayKeepsEmailsQueued: without a relay an email stays in the
+// outbox; once Parley restarts with one, it goes at once, not a day later.
 func TestNoRelayKeepsEmailsQueued(t *testing.T) {
 	f := newFixture(t)
 	id := f.queue(t, 1)[0]
-	run(t, outbox.New(f.db, nil, f.chat, outbox.Options{}))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		outbox.New(f.db, nil, f.chat, outbox.Options{Logger: slog.New(slog.DiscardHandler)}).Run(ctx)
+		close(done)
+	}()
 	apptest.Eventually(t, 5*time.Second, "undeliverable noted", func() bool {
 		e := f.status(t, id)
 		return e.Status == "queued" && strings.Contains(e.LastError, "no relay")
 	})
+	stop()
+	<-done
+
+	srv, r := startRelay(t, 1)
+	run(t, outbox.New(f.db, r, f.chat, outbox.Options{IsPermanent: relay.IsPermanent, Logger: slog.New(slog.DiscardHandler)}))
+	srv.Wait(t, 1, 10*time.Second)
+	apptest.Eventually(t, 10*time.Second, "the kept email recorded as sent", func() bool { return f.status(t, id).Status == "sent" })
 }
 
 // BenchmarkOutbox delivers queued emails through the relay client to a
