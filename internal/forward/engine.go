@@ -539,7 +539,7 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 		state := model.Forwarding{Code: string(decision.Code), Reason: decision.Explain(w.Location())}
 		if decision.Emailed && emailState[old.Code] {
 			// Re-evaluated after its email was queued (the visitor left,
-			// say): the email's state ("emailed to …", then the relay's
+			// say): the email's state ("email to … queued", then the relay's
 			// answer) says more than "already emailed", and only a
 			// "queued" state moves on to the relay's answer.
 			return nil
@@ -581,7 +581,7 @@ func (e *Engine) evaluate(ctx context.Context, conversationID string, ws *worksp
 			queued = &email
 			updated = forwardedReplies(msgs, decision.Pending, email.To, now)
 			state.Code = "queued"
-			state.Reason = fmt.Sprintf("emailed to %s at %s", email.To, now.In(w.Location()).Format("15:04:05"))
+			state.Reason = fmt.Sprintf("email to %s queued at %s", email.To, now.In(w.Location()).Format("15:04:05"))
 		}
 		newDue = state.DueAt
 		if Recorded(&old, state) {
