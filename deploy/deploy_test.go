@@ -105,6 +105,7 @@ func nginxConfig(t *testing.T, dir, listen string, nodes [2]string) string {
 		{"server parley1:8080 ", "server " + nodes[0] + " "},
 		{"server parley2:8080 ", "server " + nodes[1] + " "},
 		{"listen 80;", "listen " + listen + ";"},
+		{"/var/log/nginx/access.log", dir + "/access.log"},
 	} {
 		if strings.Count(conf, r.from) != 1 {
 			t.Fatalf("deploy/nginx.conf: want %q exactly once", r.from)
@@ -410,6 +411,27 @@ func TestTwoNodesBehindNginx(t *testing.T) {
 	}
 	if sent != 1 {
 		t.Errorf("%d \"email sent\" lines, want 1", sent)
+	}
+
+	// nginx's access log holds the requests, not what opens the chat: the
+	// widget's token in query strings, an emailed link in its path.
+	const link = "a-signed-link-that-opens-a-chat"
+	if resp, err := http.Get(base + "/chat/" + link); err == nil {
+		resp.Body.Close()
+	}
+	var access string
+	apptest.Eventually(t, 5*time.Second, "the link's request in nginx's access log", func() bool {
+		b, _ := os.ReadFile(filepath.Join(ngDir, "access.log"))
+		access = string(b)
+		return strings.Contains(access, "GET /chat/... ")
+	})
+	if !strings.Contains(access, "GET /api/widget/v1/ws ") {
+		t.Error("nginx's access log has no widget connection")
+	}
+	for _, secret := range []string{link, sess.VisitorToken, token} {
+		if strings.Contains(access, secret) {
+			t.Errorf("nginx's access log holds %q", secret)
+		}
 	}
 }
 
