@@ -12,7 +12,7 @@ import (
 
 // ErrBackupPostgres is Backup's answer on PostgreSQL, whose own tools make
 // consistent copies of a live database.
-var ErrBackupPostgres = errors.New(`backup copies SQLite databases only; this database is PostgreSQL: use pg_dump, e.g. pg_dump --format=custom --file=parley.dump "$PARLEY_DATABASE_URL" (restore with pg_restore --clean --if-exists --dbname="$PARLEY_DATABASE_URL" parley.dump)`)
+var ErrBackupPostgres = errors.New(`backup copies SQLite databases only; this database is PostgreSQL: use pg_dump, e.g. pg_dump --format=custom --file=parley.dump "$PARLEY_DATABASE_URL" (restore with pg_restore --clean --if-exists --no-owner --dbname="$PARLEY_DATABASE_URL" parley.dump; both refuse Parley's own URL parameters, such as pool_max_conns: leave them out)`)
 
 // Backup writes a consistent copy of a live SQLite database to out, which
 // must not exist yet, readable by its owner only (0600). Writers go on
