@@ -18,17 +18,27 @@ const (
 )
 
 // New returns a logger writing to w in format ("text" or "json") from
-// level up.
+// level up. In JSON, durations are seconds.
 func New(w io.Writer, format string, level slog.Leveler) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	switch format {
 	case FormatText, "":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case FormatJSON:
+		opts.ReplaceAttr = seconds
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	default:
 		return nil, fmt.Errorf("log format %q is not one of text, json", format)
 	}
+}
+
+// seconds writes a duration as seconds ("duration":0.002834), where
+// slog's JSON would write a count of nanoseconds with no unit.
+func seconds(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.Float64Value(a.Value.Duration().Seconds())
+	}
+	return a
 }
 
 // MaskEmail keeps the first character of the local part and the domain of

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/internal/logging"
 )
@@ -48,7 +49,7 @@ func TestNew(t *testing.T) {
 		wantErr bool
 	}{
 		{format: "text", check: func(t *testing.T, out string) {
-			if !strings.Contains(out, `msg=hello`) || !strings.Contains(out, `k=v`) {
+			if !strings.Contains(out, `msg=hello`) || !strings.Contains(out, `k=v`) || !strings.Contains(out, `took=1.5ms`) {
 				t.Errorf("text line %q", out)
 			}
 		}},
@@ -64,6 +65,9 @@ func TestNew(t *testing.T) {
 			}
 			if m["msg"] != "hello" || m["k"] != "v" {
 				t.Errorf("json line %v", m)
+			}
+			if m["took"] != 0.0015 { // seconds, not a bare count of nanoseconds
+				t.Errorf("json duration %v, want 0.0015", m["took"])
 			}
 		}},
 		{format: "xml", wantErr: true},
@@ -82,7 +86,7 @@ func TestNew(t *testing.T) {
 				t.Fatal(err)
 			}
 			log.Debug("hidden")
-			log.Info("hello", "k", "v")
+			log.Info("hello", "k", "v", "took", 1500*time.Microsecond)
 			if strings.Contains(buf.String(), "hidden") {
 				t.Error("debug line written at info level")
 			}
