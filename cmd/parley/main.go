@@ -66,9 +66,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
+	switch args[0] {
+	case "serve", "migrate", "agent", "workspace", "backup", "dkim", "version", "--version", "-v", "help", "--help", "-h":
+	default:
+		return fmt.Errorf("unknown command %q (parley help lists the commands)", args[0])
+	}
 	if help(args[1:]) {
 		// Asked for help: said at once, nothing opened.
 		switch args[0] {
+		case "serve":
+			fmt.Fprintln(stdout, serveUsage)
+		case "migrate":
+			fmt.Fprintln(stdout, migrateUsage)
 		case "agent":
 			fmt.Fprintln(stdout, agentUsage)
 		case "workspace":
@@ -117,6 +126,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 
+	if args[0] != "serve" && args[0] != "migrate" && cfg.LogLevel < slog.LevelError {
+		// A one-off command prints its answer: what the server warns of
+		// as it opens the database (PostgreSQL's settings, the mail
+		// domain's records) is serve's and migrate's to say.
+		if log, err = logging.New(stderr, cfg.LogFormat, slog.LevelError); err != nil {
+			return err
+		}
+		slog.SetDefault(log)
+	}
 	if err := checkDatabase(cfg, args); err != nil {
 		return err
 	}
@@ -157,10 +175,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return errors.New(workspaceUsage)
 		}
 		return workspace(ctx, cfg, log, args[1], args[2:], stdout)
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", args[0])
 	}
+	return fmt.Errorf("unknown command %q (parley help lists the commands)", args[0])
 }
 
 // help reports whether a command's arguments ask for its usage: a help
@@ -261,6 +277,13 @@ func selfCommand(arg0 string) string {
 }
 
 const backupUsage = "usage: parley backup --out FILE"
+
+const serveUsage = `usage: parley serve
+  runs the server (HTTP, forwarding engine, inbound mail); its configuration
+  is in PARLEY_* environment variables (see README)`
+
+const migrateUsage = `usage: parley migrate
+  applies the database's migrations and exits (serve applies them too)`
 
 const workspaceUsage = `usage: parley workspace list
        parley workspace create --name N
