@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	_ "time/tzdata" // workspace time zones on machines without zoneinfo
@@ -23,6 +24,7 @@ import (
 	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/logging"
+	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
 	"golang.org/x/term"
 )
@@ -453,6 +455,17 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return err
 	}
 	fmt.Fprintln(stdout, agent.ID)
+	if agent.Role != "admin" {
+		// Allowed (an admin may come later), but nobody can then change
+		// the workspace's settings or invite anyone from the dashboard.
+		agents, err := a.Chat.AgentsOfWorkspace(ctx, wsID)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(agents, func(ag model.Agent) bool { return ag.Role == "admin" }) {
+			fmt.Fprintln(stderr, "note: this workspace has no admin yet: nobody can change its settings or invite agents until one is added with --role admin")
+		}
+	}
 	return nil
 }
 

@@ -213,3 +213,29 @@ func TestSelfCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentAddWithoutAdmin: a workspace whose agents are all "agent" has
+// nobody to change its settings; adding one is allowed, and said.
+func TestAgentAddWithoutAdmin(t *testing.T) {
+	t.Setenv("PARLEY_DATABASE_URL", "sqlite:"+filepath.Join(t.TempDir(), "parley.db"))
+	t.Setenv("PARLEY_SECRET", "admin-test-secret-0123456789abcdef")
+	const note = "this workspace has no admin yet"
+	steps := []struct {
+		args     []string
+		wantNote bool
+	}{
+		{[]string{"workspace", "create", "--name", "Acme"}, false},
+		{[]string{"agent", "add", "--workspace", "Acme", "--role", "agent", "--email", "a@example.com", "--name", "A", "--password", "long enough pw"}, true},
+		{[]string{"agent", "add", "--workspace", "Acme", "--role", "admin", "--email", "b@example.com", "--name", "B", "--password", "long enough pw"}, false},
+		{[]string{"agent", "add", "--workspace", "Acme", "--email", "c@example.com", "--name", "C", "--password", "long enough pw"}, false},
+	}
+	for _, st := range steps {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), st.args, nil, &stdout, &stderr); err != nil {
+			t.Fatalf("%v: %v\n%s", st.args, err, stderr.String())
+		}
+		if got := strings.Contains(stderr.String(), note); got != st.wantNote {
+			t.Errorf("%v: stderr %q, want the note: %v", st.args, stderr.String(), st.wantNote)
+		}
+	}
+}
