@@ -165,7 +165,7 @@ func (s *Service) leave(ctx context.Context, visitorID string, leftAt time.Time,
 		if err != nil || present {
 			return err // or reconnected on another node
 		}
-		if err := tx.SetVisitorLeft(ctx, visitorID, leftAt); err != nil {
+		if err := setLeft(ctx, tx, visitorID, leftAt); err != nil {
 			return err
 		}
 		left = true
@@ -178,6 +178,21 @@ func (s *Service) leave(ctx context.Context, visitorID string, leftAt time.Time,
 	s.toAgents(v.WorkspaceID, realtime.VisitorUpdated, v)
 	s.eval.VisitorChanged(ctx, visitorID)
 	return nil
+}
+
+// setLeft marks a visitor gone since leftAt, and has the decisions on
+// their conversations' emails made again by then. The leave is an input
+// of those decisions (an unread reply goes LEFT_AFTER after it rather
+// than after IDLE_AFTER of inactivity), and the engine is told of it in
+// memory only: written with the leave, the earlier due time outlives an
+// engine that stops before it decided (FlushLeaves at shutdown), and
+// reaches the other nodes' engines. The conversations are written before
+// the visitor, as a visitor's message writes them.
+func setLeft(ctx context.Context, tx *store.Store, visitorID string, leftAt time.Time) error {
+	if err := tx.ForwardVisitorDueBy(ctx, visitorID, leftAt); err != nil {
+		return err
+	}
+	return tx.SetVisitorLeft(ctx, visitorID, leftAt)
 }
 
 // FlushLeaves records every pending leave at once (shutdown), so that no
@@ -231,7 +246,7 @@ func (s *Service) RecoverPresence(ctx context.Context) error {
 		return err
 	}
 	for _, id := range ids {
-		if err := s.db.SetVisitorLeft(ctx, id, now); err != nil {
+		if err := s.db.InTx(ctx, func(tx *store.Store) error { return setLeft(ctx, tx, id, now) }); err != nil {
 			return err
 		}
 		s.eval.VisitorChanged(ctx, id)

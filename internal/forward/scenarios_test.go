@@ -29,6 +29,7 @@ type world struct {
 	s     *apptest.Server
 	relay *apptest.Relay
 	agent apptest.Agent
+	vars  map[string]string // the server's PARLEY_* variables
 }
 
 func newWorld(t *testing.T, env map[string]string) *world {
@@ -73,7 +74,7 @@ func startWorld(t *testing.T, env map[string]string) *world {
 	s := apptest.Start(t, vars)
 	a := s.AddAgent("ann@example.com", "Ann")
 	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
-	return &world{t: t, s: s, relay: relay, agent: a}
+	return &world{t: t, s: s, relay: relay, agent: a, vars: vars}
 }
 
 type visitor struct {

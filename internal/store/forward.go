@@ -43,6 +43,28 @@ func (s *Store) SetForwardState(ctx context.Context, conversationID string, st m
 	return nil
 }
 
+// ForwardVisitorDueBy brings the due time of each of a visitor's
+// conversations on the forwarding schedule forward to at, when it is
+// later: the schedule then holds, durably, that their decision must be
+// made again by then. A leave is written with it: a leave may make an
+// email due sooner, and the engine told of it in memory may stop (the
+// process stops, or is killed) before it decided; any node's engine, or
+// the next start's, finds the conversation due and decides it again. A
+// due time that comes too early costs an evaluation, never an email:
+// the decision is made from the conversation's state at that time.
+//
+// Every scheduled conversation of the visitor is written, also one due
+// already: on PostgreSQL, one being decided is locked, and the statement
+// waits for that decision, which may have read the visitor as still
+// online, and then moves the due time it wrote.
+func (s *Store) ForwardVisitorDueBy(ctx context.Context, visitorID string, at time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE conversations SET forward_due_at = CASE WHEN forward_due_at > ? THEN ? ELSE forward_due_at END
+		WHERE visitor_id = ? AND forward_due_at IS NOT NULL`, micros(at), micros(at), visitorID); err != nil {
+		return fmt.Errorf("bring the forwarding of visitor %s forward: %w", visitorID, err)
+	}
+	return nil
+}
+
 // SetForwardDelivered moves the forwarding state of the conversation of
 // email emailID on from "queued" once the outbox knows how the email went
 // (status "sent" or "failed"), so the dashboard no longer says it waits.

@@ -1,0 +1,78 @@
+package forward_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parleychat/parley/internal/apptest"
+)
+
+// TestLeaveAtShutdownOutlivesRestart: Parley stops (SIGTERM) while an
+// identified visitor with an unread reply is connected and idle. Stopping
+// closes the widget ("going away") and records the leave; the visitor
+// never comes back. Started again on the same database, Parley emails the
+// reply LEFT_AFTER after that leave, as when the widget closes while it
+// runs, not once the visitor has been inactive for IDLE_AFTER. On SQLite
+// and PostgreSQL.
+func TestLeaveAtShutdownOutlivesRestart(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			env := map[string]string{
+				"PARLEY_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "parley.db"),
+				// Far beyond the test's waits: only the leave can send
+				// the email in time, not inactivity, nor agents away.
+				"PARLEY_FORWARD_IDLE_AFTER": "10m",
+				"PARLEY_AGENT_AWAY_AFTER":   "1h",
+			}
+			if db == "postgres" {
+				env["PARLEY_DATABASE_URL"] = apptest.Postgres(t)
+			}
+			w := newWorld(t, env)
+			v := w.visitorChats("vera@example.com")
+			w.reply(v.conv, "Your order shipped today")
+			apptest.Eventually(t, wait, "a wait for the visitor's inactivity", func() bool {
+				code, reason := w.state(v.conv)
+				return code == "waiting" && strings.Contains(reason, "idle")
+			})
+
+			stopping := time.Now()
+			w.s.Stop()
+			if st := v.ws.CloseStatus(wait); st != websocket.StatusGoingAway {
+				t.Fatalf("widget closed with %v, want going away", st)
+			}
+			w.s = apptest.Start(t, w.vars)
+			visitor, err := w.s.App.DB.VisitorByID(t.Context(), v.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if visitor.Online || visitor.LeftAt == nil || visitor.LeftAt.Before(stopping.Add(-time.Second)) {
+				t.Fatalf("after the stop the visitor is online %v, left at %v; want left when it stopped, at %v",
+					visitor.Online, visitor.LeftAt, stopping)
+			}
+
+			deadline := time.Now().Add(15 * time.Second)
+			for len(w.relay.Mails()) == 0 {
+				if time.Now().After(deadline) {
+					code, reason := w.state(v.conv)
+					t.Fatalf("no email 15s after the restart; decision %s: %s", code, reason)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			mails := w.relay.Mails()
+			if !strings.Contains(string(mails[0].Raw), "Your order shipped today") {
+				t.Fatal("the email lacks the reply")
+			}
+			if after := mails[0].Accepted.Sub(*visitor.LeftAt); after < leftAfter-200*time.Millisecond {
+				t.Fatalf("emailed %v after the visitor left: before LEFT_AFTER", after)
+			}
+			if code, reason := w.state(v.conv); code != "queued" && code != "sent" {
+				t.Errorf("decision %s (%s), want the email's", code, reason)
+			}
+			w.noMail(1, time.Second)
+		})
+	}
+}
