@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/store"
 )
 
 // TestOneServerPerSQLiteFile: a second `parley serve` on a SQLite file
@@ -90,5 +91,45 @@ func TestServeOnAPortInUse(t *testing.T) {
 		if format == "json" && !json.Valid([]byte(last)) {
 			t.Errorf("json: the error line is not JSON: %s", last)
 		}
+	}
+}
+
+// TestServeOnAnotherAddressInUse: a server whose metrics, debug or inbound
+// SMTP address is taken says so and exits without being recorded among
+// the database's nodes, where the next start would find it stale.
+func TestServeOnAnotherAddressInUse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs parley processes")
+	}
+	t.Parallel()
+	bin := apptest.BuildParley(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, name := range []string{"PARLEY_METRICS_ADDR", "PARLEY_DEBUG_ADDR", "PARLEY_INBOUND_SMTP_ADDR"} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "parley.db")
+			cmd := exec.Command(bin, "serve")
+			cmd.Env = append(os.Environ(), "PARLEY_DATABASE_URL=sqlite:"+file, "PARLEY_HTTP_ADDR=127.0.0.1:0",
+				name+"="+taken.Addr().String(), "PARLEY_INBOUND_DOMAIN=reply.example.com")
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "listen on "+name) || !strings.Contains(string(out), "address already in use") {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			db, err := store.Open(context.Background(), "sqlite:"+file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var nodes int
+			if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM nodes`).Scan(&nodes); err != nil {
+				t.Fatal(err)
+			}
+			if nodes != 0 {
+				t.Errorf("a server that could not listen was recorded as %d node(s)", nodes)
+			}
+		})
 	}
 }

@@ -347,6 +347,35 @@ func (a *App) Close() error {
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	setMemoryLimit(a.Config.MemoryLimit, a.Log)
 	setGCPercent(a.Log)
+	// Every address first: one in use is said before this node is
+	// recorded among the database's nodes (a node that never ran would
+	// be found stale at the next start) or touches anyone's presence.
+	var smtpLn, debugLn, metricsLn net.Listener
+	defer func() { // each is closed by its server too: a second close is harmless
+		for _, o := range []net.Listener{smtpLn, debugLn, metricsLn} {
+			if o != nil {
+				o.Close()
+			}
+		}
+	}()
+	for _, l := range []struct {
+		ln         *net.Listener
+		on         bool
+		name, addr string
+	}{
+		{&smtpLn, a.Inbound != nil, "PARLEY_INBOUND_SMTP_ADDR", a.Config.InboundSMTPAddr},
+		{&debugLn, a.Config.DebugAddr != "", "PARLEY_DEBUG_ADDR", a.Config.DebugAddr},
+		{&metricsLn, a.Metrics != nil, "PARLEY_METRICS_ADDR", a.Config.MetricsAddr},
+	} {
+		if !l.on {
+			continue
+		}
+		opened, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s %s: %w", l.name, l.addr, err)
+		}
+		*l.ln = opened
+	}
 	if err := a.Chat.RecoverPresence(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while starting
@@ -375,45 +404,27 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { defer wg.Done(); run(bg) }()
 	}
 
-	if a.Inbound != nil {
-		ln, err := net.Listen("tcp", a.Config.InboundSMTPAddr)
-		if err != nil {
-			stopBG()
-			wg.Wait()
-			return fmt.Errorf("listen on PARLEY_INBOUND_SMTP_ADDR %s: %w", a.Config.InboundSMTPAddr, err)
-		}
+	if smtpLn != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := a.Inbound.Serve(ln); err != nil && bg.Err() == nil {
+			if err := a.Inbound.Serve(smtpLn); err != nil && bg.Err() == nil {
 				a.Log.Error("inbound SMTP server stopped", "err", err)
 			}
 		}()
-		a.Log.Info("inbound SMTP listening", "addr", ln.Addr().String(), "domain", a.Config.InboundDomain)
+		a.Log.Info("inbound SMTP listening", "addr", smtpLn.Addr().String(), "domain", a.Config.InboundDomain)
 	}
-	if a.Config.DebugAddr != "" {
-		dln, err := net.Listen("tcp", a.Config.DebugAddr)
-		if err != nil {
-			stopBG()
-			wg.Wait()
-			return fmt.Errorf("listen on PARLEY_DEBUG_ADDR %s: %w", a.Config.DebugAddr, err)
-		}
+	if debugLn != nil {
 		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = dsrv.Serve(dln) }()
+		go func() { _ = dsrv.Serve(debugLn) }()
 		defer dsrv.Close()
-		a.Log.Info("debug listening", "addr", dln.Addr().String())
+		a.Log.Info("debug listening", "addr", debugLn.Addr().String())
 	}
-	if a.Metrics != nil {
-		mln, err := net.Listen("tcp", a.Config.MetricsAddr)
-		if err != nil {
-			stopBG()
-			wg.Wait()
-			return fmt.Errorf("listen on PARLEY_METRICS_ADDR %s: %w", a.Config.MetricsAddr, err)
-		}
+	if metricsLn != nil {
 		msrv := &http.Server{Handler: metricsHandler(a.Metrics), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = msrv.Serve(mln) }()
+		go func() { _ = msrv.Serve(metricsLn) }()
 		defer msrv.Close()
-		a.Log.Info("metrics listening", "addr", mln.Addr().String())
+		a.Log.Info("metrics listening", "addr", metricsLn.Addr().String())
 	}
 	srv := &http.Server{
 		Handler: a.Web,
