@@ -79,7 +79,7 @@ func (s *Service) ConversationCounts(ctx context.Context, a model.Agent, status 
 	if err != nil {
 		return store.ConversationCounts{}, err
 	}
-	return s.db.CountConversations(ctx, a.WorkspaceID, f.Status, a.ID)
+	return s.db.CountConversations(ctx, a.WorkspaceID, f, a.ID)
 }
 
 func (s *Service) listFilter(ctx context.Context, a model.Agent, status, assignee string) (store.ConversationFilter, error) {

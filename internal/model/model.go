@@ -329,6 +329,8 @@ type Conversation struct {
 	Forwarding *Forwarding `json:"forwarding,omitempty"`
 	// Assignee is the agent the conversation is assigned to; nil: nobody.
 	Assignee *Assignee `json:"assignee"`
+	// Tags are the conversation's tags, sorted without regard to case.
+	Tags Tags `json:"tags"`
 	// ActivityID is the id of the newest message (the conversation's own id
 	// while it has none): the list's sort key.
 	ActivityID string `json:"-"`

@@ -18,7 +18,7 @@ const conversationColumns = `SELECT c.id, c.workspace_id, c.status, c.channel, c
 	(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = 'visitor'
 		AND m.id > COALESCE(c.agent_read_id, '')),
 	(SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'reply' ORDER BY m.id DESC LIMIT 1),
-	c.assignee_id, ag.name, c.activity_id,
+	c.assignee_id, ag.name, c.activity_id, c.tags,
 	` + visitorColumns
 
 const conversationFrom = `
@@ -39,14 +39,15 @@ type conversationScan struct {
 	vs               visitorScan
 	assigneeID       sql.NullString
 	assigneeName     sql.NullString
-	dest             [16 + visitorColumnCount]any
+	tags             string
+	dest             [17 + visitorColumnCount]any
 }
 
 func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, error) {
 	t := new(conversationScan)
 	c := &t.c
 	dest := append(t.dest[:0], &c.ID, &c.WorkspaceID, &c.Status, &c.Channel, &t.created, &t.last, &t.readID, &t.agentRID,
-		&t.fwdDue, &t.fwdCode, &t.fwdWhy, &c.Unread, &t.preview, &t.assigneeID, &t.assigneeName, &c.ActivityID)
+		&t.fwdDue, &t.fwdCode, &t.fwdWhy, &c.Unread, &t.preview, &t.assigneeID, &t.assigneeName, &c.ActivityID, &t.tags)
 	dest = t.vs.appendDest(dest, &c.Visitor)
 	err := row.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -68,6 +69,9 @@ func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, 
 	}
 	if t.preview.Valid {
 		c.LastMessage = preview(t.preview.String)
+	}
+	if c.Tags, err = decodeTags(t.tags); err != nil {
+		return *c, fmt.Errorf("read tags of conversation %s: %w", c.ID, err)
 	}
 	return *c, nil
 }

@@ -11,9 +11,11 @@ import (
 type ConversationFilter struct {
 	Status   string // "open", "closed" or "all"
 	Assignee string // "" (anyone or nobody), "none", or an agent id
+	Tag      string // "" (any), or the key of a tag (model.TagKey)
 }
 
-func (f ConversationFilter) where() (string, []any) {
+// where is the filter's conditions on "conversations c" of workspaceID.
+func (f ConversationFilter) where(workspaceID string) (string, []any) {
 	var (
 		q    string
 		args []any
@@ -29,6 +31,13 @@ func (f ConversationFilter) where() (string, []any) {
 	default:
 		q += ` AND c.assignee_id = ?`
 		args = append(args, f.Assignee)
+	}
+	if f.Tag != "" {
+		// The tag's conversations, once: the list still walks its index
+		// of activity, newest first, and stops at its limit.
+		q += ` AND c.id IN (SELECT ct.conversation_id FROM conversation_tags ct
+			WHERE ct.tag_id = (SELECT t.id FROM tags t WHERE t.workspace_id = ? AND t.name_key = ?))`
+		args = append(args, workspaceID, f.Tag)
 	}
 	return q, args
 }
@@ -50,7 +59,7 @@ type ListedConversation struct {
 // neither skip it nor list it twice; one created after the snapshot is not
 // listed (it appears at the front of a new first page).
 func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f ConversationFilter, snapshot, after string, limit int) ([]ListedConversation, error) {
-	fq, fargs := f.where()
+	fq, fargs := f.where(workspaceID)
 	var args []any
 	// Conversations whose activity has not moved since the snapshot: the
 	// index on (workspace_id, activity_id) is walked newest first and
@@ -164,10 +173,11 @@ type ConversationCounts struct {
 	Mine, Unassigned, All int
 }
 
-// CountConversations counts the views of the conversation list.
-func (s *Store) CountConversations(ctx context.Context, workspaceID, status, agentID string) (ConversationCounts, error) {
-	f := ConversationFilter{Status: status}
-	fq, fargs := f.where()
+// CountConversations counts the views of the conversation list, of a
+// tag when f names one (f.Assignee is not read).
+func (s *Store) CountConversations(ctx context.Context, workspaceID string, f ConversationFilter, agentID string) (ConversationCounts, error) {
+	f.Assignee = ""
+	fq, fargs := f.where(workspaceID)
 	args := append([]any{agentID, workspaceID}, fargs...)
 	var n ConversationCounts
 	err := s.queryRow(ctx, countConversationsQuery(fq), args...).Scan(&n.Mine, &n.Unassigned, &n.All)
@@ -179,7 +189,7 @@ func (s *Store) CountConversations(ctx context.Context, workspaceID, status, age
 
 // countConversationsQuery counts a workspace's conversations mine (the
 // first argument: the agent), unassigned and in all, with the filter fq;
-// it reads the index conversations_counts alone.
+// without a tag it reads the index conversations_counts alone.
 func countConversationsQuery(fq string) string {
 	return `SELECT COALESCE(SUM(CASE WHEN c.assignee_id = ? THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END), 0), COUNT(*)

@@ -52,14 +52,15 @@ func TestListAndStartQueriesStartFromTheirRows(t *testing.T) {
 func TestCountsReadTheirIndexAlone(t *testing.T) {
 	db := openMigrated(t)
 	for _, status := range []string{"open", "closed", "all"} {
-		fq, fargs := ConversationFilter{Status: status}.where()
+		fq, fargs := ConversationFilter{Status: status}.where("ws")
 		plan := strings.Join(queryPlan(t, db, countConversationsQuery(fq), append([]any{"agent", "ws"}, fargs...)...), "\n")
 		if !strings.Contains(plan, "COVERING INDEX conversations_counts") {
 			t.Errorf("counts of %s: plan:\n%s\nwant the index conversations_counts alone", status, plan)
 		}
 	}
-	for _, f := range []ConversationFilter{{Status: "open"}, {Status: "open", Assignee: "agent"}, {Status: "all", Assignee: "none"}, {Status: "closed", Assignee: "agent"}} {
-		fq, fargs := f.where()
+	for _, f := range []ConversationFilter{{Status: "open"}, {Status: "open", Assignee: "agent"}, {Status: "all", Assignee: "none"}, {Status: "closed", Assignee: "agent"},
+		{Status: "open", Tag: "billing"}, {Status: "all", Assignee: "agent", Tag: "billing"}} {
+		fq, fargs := f.where("ws")
 		q := `SELECT c.id FROM conversations c WHERE c.workspace_id = ? AND c.activity_id <= ?` + fq + ` ORDER BY c.activity_id DESC LIMIT 50`
 		plan := strings.Join(queryPlan(t, db, q, append([]any{"ws", "snapshot"}, fargs...)...), "\n")
 		if !strings.Contains(plan, "INDEX conversations_activity") || strings.Contains(plan, "TEMP B-TREE") {
