@@ -21,6 +21,7 @@ const (
 type ListQuery struct {
 	Status   string // "open" (default), "closed", "all"
 	Assignee string // "" (anyone), "me", "none" or an agent id
+	Tag      string // "" (any), or a tag, in any case
 	Limit    string // 1..200; more is read as 200
 	Cursor   string // next_cursor of the previous page
 }
@@ -38,7 +39,7 @@ type ConversationList struct {
 // page.
 func (s *Service) ListConversations(ctx context.Context, a model.Agent, q ListQuery) (ConversationList, error) {
 	var out ConversationList
-	f, err := s.listFilter(ctx, a, q.Status, q.Assignee)
+	f, err := s.listFilter(ctx, a, q.Status, q.Assignee, q.Tag)
 	if err != nil {
 		return out, err
 	}
@@ -72,18 +73,25 @@ func (s *Service) ListConversations(ctx context.Context, a model.Agent, q ListQu
 	return out, nil
 }
 
-// ConversationCounts counts the conversations of a status in the views
-// Mine, Unassigned and All.
-func (s *Service) ConversationCounts(ctx context.Context, a model.Agent, status string) (store.ConversationCounts, error) {
-	f, err := s.listFilter(ctx, a, status, "")
+// ConversationCounts counts the conversations of a status (and of a tag,
+// when tag is not "") in the views Mine, Unassigned and All.
+func (s *Service) ConversationCounts(ctx context.Context, a model.Agent, status, tag string) (store.ConversationCounts, error) {
+	f, err := s.listFilter(ctx, a, status, "", tag)
 	if err != nil {
 		return store.ConversationCounts{}, err
 	}
 	return s.db.CountConversations(ctx, a.WorkspaceID, f, a.ID)
 }
 
-func (s *Service) listFilter(ctx context.Context, a model.Agent, status, assignee string) (store.ConversationFilter, error) {
+func (s *Service) listFilter(ctx context.Context, a model.Agent, status, assignee, tag string) (store.ConversationFilter, error) {
 	f := store.ConversationFilter{Status: status}
+	if tag != "" {
+		name, err := NormalizeTag(tag)
+		if err != nil {
+			return f, err
+		}
+		f.Tag = model.TagKey(name)
+	}
 	switch status {
 	case "":
 		f.Status = "open"

@@ -116,7 +116,7 @@ func (s *Server) fillList(ctx context.Context, p *page, sess *session, st listSt
 	if err != nil {
 		return err
 	}
-	counts, err := s.svc.ConversationCounts(ctx, sess.agent, st.Status)
+	counts, err := s.svc.ConversationCounts(ctx, sess.agent, st.Status, "")
 	if err != nil {
 		return err
 	}

@@ -151,6 +151,7 @@ func components() schema {
 			opt("unread", integer()), opt("last_message", str()),
 			opt("forwarding", object(f("code", str()), f("reason", str()), f("due_at", orNull(dateTime())))),
 			opt("assignee", orNull(object(f("id", str()), f("name", str())))),
+			f("tags", arrayOf(str())),
 		),
 		"Message": object(
 			f("id", str()), f("conversation_id", str()),
@@ -232,6 +233,7 @@ func operations() []operation {
 			query: []param{
 				q("status", enum("open", "closed", "all"), "default open"),
 				q("assignee", str(), "me, none or an agent id"),
+				q("tag", str(), "only conversations with this tag (in any case)"),
 				q("limit", integer(), "default 50, at most 200"),
 				q("cursor", str(), "next_cursor of the previous page"),
 			},
@@ -257,6 +259,10 @@ func operations() []operation {
 			body: object(opt("locale", str())), status: 201, answer: msg, errors: []int{400, 404, 409}},
 		{route: "PUT /api/v1/conversations/{id}/assignee", tag: "conversations", summary: "Assign it to an agent, or to no one", auth: agent,
 			body: object(f("agent_id", orNull(str()))), status: 200, answer: conv, errors: []int{400, 404}},
+		{route: "PUT /api/v1/conversations/{id}/tags", tag: "conversations", summary: "Replace its tags (at most 10; [] removes them all); any agent may tag", auth: agent,
+			body: object(f("tags", arrayOf(str()))), status: 200, answer: conv, errors: []int{400, 404}},
+		{route: "GET /api/v1/tags", tag: "conversations", summary: "The workspace's tags in use, with how many open conversations (and conversations in all) have each", auth: agent,
+			status: 200, answer: object(f("tags", arrayOf(object(f("name", str()), f("open_conversations", integer()), f("conversations", integer())))))},
 		{route: "POST /api/v1/conversations/{id}/typing", tag: "conversations", summary: "The agent is typing (never stored)", auth: agent, status: 204, errors: []int{404}},
 		{route: "POST /api/v1/conversations/{id}/uploads", tag: "conversations", summary: "Upload a file to attach to a reply (at most 10 MiB)", auth: agent,
 			multipart: true, status: 201, answer: att, errors: []int{400, 404, 413, 415}},

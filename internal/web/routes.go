@@ -31,8 +31,10 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/conversations/{id}/ask-email", s.agent(s.askEmail))  // askemail.go
 	m.HandleFunc("GET /api/v1/reports/continuity", s.agent(s.continuityReport))     // report.go
 	m.HandleFunc("PUT /api/v1/conversations/{id}/assignee", s.agent(s.putAssignee)) // assign.go
-	m.HandleFunc("POST /api/v1/conversations/{id}/typing", s.agent(s.postTyping))   // typing.go
-	m.HandleFunc("GET /api/v1/canned", s.agent(s.listCanned))                       // canned.go
+	m.HandleFunc("PUT /api/v1/conversations/{id}/tags", s.agent(s.putTags))         // tags.go
+	m.HandleFunc("GET /api/v1/tags", s.agent(s.listTags))
+	m.HandleFunc("POST /api/v1/conversations/{id}/typing", s.agent(s.postTyping)) // typing.go
+	m.HandleFunc("GET /api/v1/canned", s.agent(s.listCanned))                     // canned.go
 	m.HandleFunc("POST /api/v1/canned", s.agent(s.createCanned))
 	m.HandleFunc("PATCH /api/v1/canned/{id}", s.agent(s.patchCanned))
 	m.HandleFunc("DELETE /api/v1/canned/{id}", s.agent(s.deleteCanned))
