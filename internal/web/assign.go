@@ -53,8 +53,8 @@ func (s *Server) dashAssign(w http.ResponseWriter, r *http.Request, sess *sessio
 
 // assignView is the data of the "assign-form" template.
 type assignView struct {
-	ID, Current, From  string
-	CSRF, Filter, View string
+	ID, Current, From       string
+	CSRF, Filter, View, Tag string
 	// Compact: the menu carries its selected option alone, and
 	// dashboard.js gives it the others from the page's AssignOptions.
 	Compact bool
@@ -64,7 +64,7 @@ type assignView struct {
 // assignForm builds an assign menu for a conversation of the page; from is
 // "list" or "conversation", where the form goes back to.
 func assignForm(p *page, id, current, from string) assignView {
-	return assignView{ID: id, Current: current, From: from, CSRF: p.CSRF, Filter: p.Filter, View: p.View,
+	return assignView{ID: id, Current: current, From: from, CSRF: p.CSRF, Filter: p.Filter, View: p.View, Tag: p.Tag,
 		Compact: p.CompactMenus && from == "list", opts: p.assignOptions()}
 }
 
@@ -145,4 +145,6 @@ func assigneeID(a *model.Assignee) string {
 }
 
 // ListQuery is the query string that keeps the list's state in links.
-func (p *page) ListQuery() string { return listState{Status: p.Filter, View: p.View}.query() }
+func (p *page) ListQuery() string {
+	return listState{Status: p.Filter, View: p.View, Tag: p.Tag}.query()
+}

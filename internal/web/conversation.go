@@ -45,6 +45,10 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *
 	p.Conv = conversationView(cv, page.Messages, c, s.svc.EmailInMessage)
 	p.Conv.pageLinks(page, listOf(r))
 	p.Conv.Window = s.channelWindow(ctx, sess, cv)
+	if err := s.fillConvTags(ctx, p, sess, listOf(r), cv); err != nil {
+		s.failPage(w, r, sess, err)
+		return
+	}
 	if p.Conv.Context, err = s.visitorContext(ctx, sess, cv, c, time.Now()); err != nil {
 		s.failPage(w, r, sess, err)
 		return
@@ -159,7 +163,7 @@ func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request,
 	}
 	p := &page{}
 	s.fillChrome(ctx, r, p, sess)
-	p.Filter, p.View = filterOf(r), viewOf(r)
+	p.Filter, p.View, p.Tag = filterOf(r), viewOf(r), tagOf(r)
 	if p.Assignees, err = s.svc.Assignees(ctx, sess.agent); err != nil {
 		s.failFragment(w, r, err)
 		return
@@ -168,6 +172,10 @@ func (s *Server) dashConversationPartial(w http.ResponseWriter, r *http.Request,
 	p.Conv = conversationView(cv, msgs.Messages, c, s.svc.EmailInMessage)
 	p.Conv.pageLinks(msgs, listOf(r))
 	p.Conv.Window = s.channelWindow(ctx, sess, cv)
+	if err := s.fillConvTags(ctx, p, sess, listOf(r), cv); err != nil {
+		s.failFragment(w, r, err)
+		return
+	}
 	if p.Conv.Context, err = s.visitorContext(ctx, sess, cv, c, time.Now()); err != nil {
 		s.failFragment(w, r, err)
 		return
@@ -206,7 +214,7 @@ func (s *Server) dashMessagesPartial(w http.ResponseWriter, r *http.Request, ses
 	}
 	p := &page{}
 	s.fillChrome(ctx, r, p, sess)
-	p.Filter, p.View = filterOf(r), viewOf(r)
+	p.Filter, p.View, p.Tag = filterOf(r), viewOf(r), tagOf(r)
 	p.Conv = conversationView(cv, msgs.Messages, newClock(p.Workspace.Location()), s.svc.EmailInMessage)
 	p.Conv.pageLinks(msgs, listOf(r))
 	s.render(w, http.StatusOK, "messages-partial", p)

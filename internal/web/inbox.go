@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/model"
 )
 
 // The inbox: GET /dashboard, the conversation list with its views (Mine,
@@ -17,6 +19,7 @@ import (
 type listState struct {
 	Status string // "open", "closed", "all"
 	View   string // "all", "mine", "unassigned"
+	Tag    string // "" (any), or the tag the list shows alone
 }
 
 // query is the state as a query string ("" for the default, open and all).
@@ -27,6 +30,9 @@ func (l listState) query() string {
 	}
 	if l.View != "all" && l.View != "" {
 		v.Set("view", l.View)
+	}
+	if l.Tag != "" {
+		v.Set("tag", l.Tag)
 	}
 	if len(v) == 0 {
 		return ""
@@ -59,7 +65,16 @@ func (l listState) assignee() string {
 }
 
 func listOf(r *http.Request) listState {
-	return listState{Status: filterOf(r), View: viewOf(r)}
+	return listState{Status: filterOf(r), View: viewOf(r), Tag: tagOf(r)}
+}
+
+// tagOf is the list's tag filter: ?tag= of a page, or list_tag of a form
+// (a form's "tag" is what it adds or removes).
+func tagOf(r *http.Request) string {
+	if t := r.URL.Query().Get("tag"); t != "" {
+		return t
+	}
+	return r.PostFormValue("list_tag")
 }
 
 func viewOf(r *http.Request) string {
@@ -112,13 +127,18 @@ func (s *Server) dashListPartial(w http.ResponseWriter, r *http.Request, sess *s
 // fillList loads a page of the conversation list of the agent's workspace,
 // the views' counts and the agents conversations can be assigned to.
 func (s *Server) fillList(ctx context.Context, p *page, sess *session, st listState, current, cursor, limit string, c clock) error {
-	list, err := s.svc.ListConversations(ctx, sess.agent, chat.ListQuery{Status: st.Status, Assignee: st.assignee(), Cursor: cursor, Limit: limit})
+	list, err := s.svc.ListConversations(ctx, sess.agent, chat.ListQuery{Status: st.Status, Assignee: st.assignee(), Tag: st.Tag, Cursor: cursor, Limit: limit})
 	if err != nil {
 		return err
 	}
-	counts, err := s.svc.ConversationCounts(ctx, sess.agent, st.Status, "")
+	counts, err := s.svc.ConversationCounts(ctx, sess.agent, st.Status, st.Tag)
 	if err != nil {
 		return err
+	}
+	if st.Tag != "" {
+		if err := s.fillTagFilter(ctx, p, sess, st, current); err != nil {
+			return err
+		}
 	}
 	unread, err := s.svc.UnreadConversations(ctx, sess.agent)
 	if err != nil {
@@ -127,25 +147,25 @@ func (s *Server) fillList(ctx context.Context, p *page, sess *session, st listSt
 	if p.Assignees, err = s.svc.Assignees(ctx, sess.agent); err != nil {
 		return err
 	}
-	p.Filter, p.View, p.Current, p.Unread = st.Status, st.View, current, unread
+	p.Filter, p.View, p.Tag, p.Current, p.Unread = st.Status, st.View, st.Tag, current, unread
 	if list.NextCursor != nil {
 		p.NextCursor = *list.NextCursor
 		p.MoreHref = st.href(p.NextCursor)
 	}
 	for _, f := range []option{{Value: "open", Label: "Open"}, {Value: "closed", Label: "Closed"}, {Value: "all", Label: "All"}} {
 		f.On = f.Value == st.Status
-		f.Href = listState{Status: f.Value, View: st.View}.href("")
+		f.Href = listState{Status: f.Value, View: st.View, Tag: st.Tag}.href("")
 		if current != "" {
-			f.Href = conversationHref(current, listState{Status: f.Value, View: st.View})
+			f.Href = conversationHref(current, listState{Status: f.Value, View: st.View, Tag: st.Tag})
 		}
 		p.Filters = append(p.Filters, f)
 	}
 	for _, v := range []option{{Value: "mine", Label: "Mine", Count: counts.Mine}, {Value: "unassigned", Label: "Unassigned", Count: counts.Unassigned},
 		{Value: "all", Label: "All", Count: counts.All}} {
 		v.On = v.Value == st.View
-		v.Href = listState{Status: st.Status, View: v.Value}.href("")
+		v.Href = listState{Status: st.Status, View: v.Value, Tag: st.Tag}.href("")
 		if current != "" {
-			v.Href = conversationHref(current, listState{Status: st.Status, View: v.Value})
+			v.Href = conversationHref(current, listState{Status: st.Status, View: v.Value, Tag: st.Tag})
 		}
 		p.Views = append(p.Views, v)
 	}
@@ -167,6 +187,9 @@ func (s *Server) fillList(ctx context.Context, p *page, sess *session, st listSt
 			it.AssigneeID, it.AssigneeName = cv.Assignee.ID, cv.Assignee.Name
 			it.Mine = cv.Assignee.ID == sess.agent.ID
 		}
+		var more []string
+		it.Tags, more = rowTags(cv.Tags, st, current)
+		it.MoreTags, it.MoreTagCount = strings.Join(more, ", "), len(more)
 		p.Items = append(p.Items, it)
 	}
 	ids := make([]string, len(p.Items))
@@ -192,6 +215,63 @@ func filterOf(r *http.Request) string {
 		return f
 	}
 	return "open"
+}
+
+// tagChip is a tag shown as a chip: a link that filters the list by it.
+type tagChip struct {
+	Name, Key, Href string
+	// ListHref is the list filtered by the tag, with no conversation
+	// open: where a chip goes on a phone, which shows one pane at a time.
+	ListHref string
+}
+
+// tagChips are tags as chips whose links keep the list's state st, and
+// the open conversation (current, "" for none).
+func tagChips(tags []string, st listState, current string) []tagChip {
+	out := make([]tagChip, 0, len(tags))
+	for _, t := range tags {
+		to := listState{Status: st.Status, View: st.View, Tag: t}
+		c := tagChip{Name: t, Key: model.TagKey(t), Href: to.href(""), ListHref: to.href("")}
+		if current != "" {
+			c.Href = conversationHref(current, to)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// rowTagsShown is how many tags a row of the list shows; the others are
+// counted ("+2").
+const rowTagsShown = 3
+
+// rowTags are the chips of a row of the list, and the tags left out.
+func rowTags(tags []string, st listState, current string) ([]tagChip, []string) {
+	if len(tags) <= rowTagsShown {
+		return tagChips(tags, st, current), nil
+	}
+	return tagChips(tags[:rowTagsShown], st, current), tags[rowTagsShown:]
+}
+
+// fillTagFilter sets the chip above the list that names its tag filter
+// (spelled as the workspace spells the tag) and takes it off.
+func (s *Server) fillTagFilter(ctx context.Context, p *page, sess *session, st listState, current string) error {
+	p.TagName = st.Tag
+	inUse, err := s.svc.Tags(ctx, sess.agent)
+	if err != nil {
+		return err
+	}
+	key := model.TagKey(strings.TrimSpace(st.Tag))
+	for _, t := range inUse {
+		if model.TagKey(t.Name) == key {
+			p.TagName = t.Name
+		}
+	}
+	all := listState{Status: st.Status, View: st.View}
+	p.TagClearHref = all.href("")
+	if current != "" {
+		p.TagClearHref = conversationHref(current, all)
+	}
+	return nil
 }
 
 func conversationHref(id string, st listState) string {

@@ -141,6 +141,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dashboard/partials/conversation/{id}", s.dashPartial(s.dashConversationPartial))
 	m.HandleFunc("GET /dashboard/partials/messages/{id}", s.dashPartial(s.dashMessagesPartial))
 	m.HandleFunc("POST /dashboard/conversations/{id}/assignee", s.dash(s.dashAssign)) // assign.go
+	m.HandleFunc("POST /dashboard/conversations/{id}/tags", s.dash(s.dashAddTag))     // tags.go
+	m.HandleFunc("POST /dashboard/conversations/{id}/tags/remove", s.dash(s.dashRemoveTag))
 
 	m.HandleFunc("GET /dashboard/search", s.dash(s.dashSearch))                 // search.go
 	m.HandleFunc("GET /dashboard/reports/continuity", s.dash(s.dashContinuity)) // report.go

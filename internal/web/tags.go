@@ -1,12 +1,16 @@
 package web
 
 import (
+	"context"
 	"net/http"
+	"slices"
 
 	"github.com/parleychat/parley/internal/model"
 )
 
-// Tags: PUT /api/v1/conversations/{id}/tags and GET /api/v1/tags.
+// Tags: PUT /api/v1/conversations/{id}/tags, GET /api/v1/tags, and the
+// dashboard's forms that add a tag to a conversation or take one off (in
+// its header).
 
 func (s *Server) putTags(w http.ResponseWriter, r *http.Request, a model.Agent) {
 	var in struct {
@@ -36,4 +40,44 @@ func (s *Server) listTags(w http.ResponseWriter, r *http.Request, a model.Agent)
 	writeJSON(w, http.StatusOK, struct {
 		Tags []model.WorkspaceTag `json:"tags"`
 	}{tags})
+}
+
+// dashAddTag takes the header's "Add tag" form; a refused tag shows the
+// conversation again with the reason beside the field, the tag kept in it.
+func (s *Server) dashAddTag(w http.ResponseWriter, r *http.Request, sess *session) {
+	id, tag := r.PathValue("id"), r.PostFormValue("tag")
+	if _, err := s.svc.AddTag(r.Context(), sess.agent, id, tag); err != nil {
+		s.refuseOnConversation(w, r, sess, id, err, func(v *convView) {
+			v.TagInput, v.TagError = tag, answerOf(err).text()
+		})
+		return
+	}
+	http.Redirect(w, r, conversationHref(id, listOf(r)), http.StatusSeeOther)
+}
+
+// dashRemoveTag takes a tag chip's remove button.
+func (s *Server) dashRemoveTag(w http.ResponseWriter, r *http.Request, sess *session) {
+	id := r.PathValue("id")
+	if _, err := s.svc.RemoveTag(r.Context(), sess.agent, id, r.PostFormValue("tag")); err != nil {
+		s.failPage(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, conversationHref(id, listOf(r)), http.StatusSeeOther)
+}
+
+// fillConvTags sets the open conversation's tags as chips (each filters
+// the list, the conversation staying open) and the workspace's tags in use
+// as the "Add tag" field's suggestions.
+func (s *Server) fillConvTags(ctx context.Context, p *page, sess *session, st listState, cv model.Conversation) error {
+	p.Conv.Tags = tagChips(cv.Tags, st, cv.ID)
+	inUse, err := s.svc.Tags(ctx, sess.agent)
+	if err != nil {
+		return err
+	}
+	for _, t := range inUse {
+		if !slices.Contains(cv.Tags, t.Name) {
+			p.Conv.TagSuggestions = append(p.Conv.TagSuggestions, t.Name)
+		}
+	}
+	return nil
 }

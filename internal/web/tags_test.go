@@ -228,3 +228,52 @@ func TestTagsPushEvent(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// The dashboard's tag forms work without its script: a tag is added and
+// removed, a refused one comes back escaped beside the field, the list
+// shows three tags a row and counts the others, and ?tag= filters the list
+// and stays through the forms.
+func TestDashboardTags(t *testing.T) {
+	srv, agent, b := setup(t)
+	online(t, srv, agent)
+	vc := newConversation(t, srv, srv.Workspace.SiteKey, "Vera", "My invoice")
+	other := newConversation(t, srv, srv.Workspace.SiteKey, "Olaf", "Shipping?")
+	conv := "/dashboard/conversations/" + vc.ConversationID
+	b.get(conv)
+
+	a := b.post(conv+"/tags", url.Values{"tag": {"Billing"}, "filter": {"open"}, "view": {"all"}, "list_tag": {"Billing"}})
+	if a.Status != http.StatusSeeOther || a.Location != conv+"?tag=Billing" {
+		t.Fatalf("add: %d %q", a.Status, a.Location)
+	}
+	a = b.post(conv+"/tags", url.Values{"tag": {`<img src=x onerror=alert(1)>`}})
+	if a.Status != http.StatusBadRequest {
+		t.Fatalf("refused tag: %d", a.Status)
+	}
+	mustContain(t, "refused tag", a.Body, `data-testid="tag-error"`, `value="&lt;img src=x onerror=alert(1)&gt;"`, `aria-invalid="true"`)
+	mustNotContain(t, "refused tag", a.Body, `<img src=x`)
+	putTags(t, srv, agent.Token, vc.ConversationID, "Billing", "VIP", "Refund", "Urgent", "Later")
+
+	list := b.get("/dashboard").Body
+	mustContain(t, "list", list, `aria-label="Tags"`, `>Billing</a>`, `>Later</a>`, `>Refund</a>`, `<span aria-hidden="true">+2</span>`, `title="Urgent, VIP"`)
+	mustNotContain(t, "list", list, `>Urgent</a>`)
+
+	page := b.get("/dashboard/conversations/" + vc.ConversationID)
+	mustContain(t, "conversation", page.Body, `aria-label="Remove tag Urgent"`, `data-testid="add-tag"`, `<datalist id="tag-suggestions"`)
+
+	filtered := b.get("/dashboard?tag=billing&status=all")
+	mustContain(t, "filtered list", filtered.Body, `data-testid="tag-filter"`, `Tag: <span class="tag-chip">Billing`,
+		`href="/dashboard?status=all"`, `data-testid="count-all">1<`, vc.ConversationID, `data-tag="billing"`)
+	mustNotContain(t, "filtered list", filtered.Body, other.ConversationID)
+	empty := b.get("/dashboard?tag=Nobody")
+	mustContain(t, "list of a tag nobody has", empty.Body, "No open conversations tagged Nobody.")
+
+	a = b.post(conv+"/tags/remove", url.Values{"tag": {"billing"}, "list_tag": {"VIP"}, "filter": {"all"}})
+	if a.Status != http.StatusSeeOther || a.Location != conv+"?status=all&tag=VIP" {
+		t.Fatalf("remove: %d %q", a.Status, a.Location)
+	}
+	var c model.Conversation
+	srv.Do("GET", "/api/v1/conversations/"+vc.ConversationID, agent.Token, nil, http.StatusOK, &c)
+	if fmt.Sprint(c.Tags) != "[Later Refund Urgent VIP]" {
+		t.Errorf("tags after the forms: %v", c.Tags)
+	}
+}

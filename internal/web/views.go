@@ -36,18 +36,21 @@ type page struct {
 	Error    string
 
 	// Inbox.
-	Filter     string
-	Filters    []option
-	View       string
-	Views      []option
-	Items      []convItem
-	Current    string
-	Conv       *convView
-	NextCursor string
-	MoreHref   string
-	Unread     int
-	Assignees  []model.AssignableAgent
-	assignOpts *assignOptions // Assignees as the assign menus' options, rendered once a page
+	Filter  string
+	Filters []option
+	View    string
+	// Tag is the list's tag filter as asked ("" for none), TagName the
+	// tag as the workspace spells it, TagClearHref the list without it.
+	Tag, TagName, TagClearHref string
+	Views                      []option
+	Items                      []convItem
+	Current                    string
+	Conv                       *convView
+	NextCursor                 string
+	MoreHref                   string
+	Unread                     int
+	Assignees                  []model.AssignableAgent
+	assignOpts                 *assignOptions // Assignees as the assign menus' options, rendered once a page
 	// CompactMenus: the list's assign menus carry their selected option
 	// alone, and the agents' options come once (AssignOptions), for
 	// dashboard.js to give every menu: a list partial, which only the
@@ -84,8 +87,13 @@ type convItem struct {
 	// Waiting: the visitor waits for an answer (no agent replied after
 	// their newest message), read or not.
 	Waiting bool
-	Time    stamp
-	Ago     string
+	// Tags are the first tags of the conversation; MoreTags names the
+	// others, MoreTagCount counts them.
+	Tags         []tagChip
+	MoreTags     string
+	MoreTagCount int
+	Time         stamp
+	Ago          string
 }
 
 type convView struct {
@@ -105,6 +113,11 @@ type convView struct {
 	NameInput, EmailInput string
 	VisitorError          string
 	ReplyBody, ReplyError string
+	// Tags are the conversation's tags; TagInput and TagError a refused
+	// tag and why; TagSuggestions the workspace's tags in use.
+	Tags               []tagChip
+	TagInput, TagError string
+	TagSuggestions     []string
 	// Forwarding is the forwarding engine's last word on this conversation;
 	// ForwardingZone the time zone of the times its reason writes (the
 	// workspace's), "" when it writes none.

@@ -22,8 +22,10 @@
   const visitorID = body.dataset.visitor || '';
   const filter = body.dataset.filter || 'open';
   const view = body.dataset.view || 'all';
+  const listTag = body.dataset.tag || '';
   const me = body.dataset.agent || '';
-  const listQuery = () => 'status=' + encodeURIComponent(filter) + '&view=' + encodeURIComponent(view);
+  const listQuery = () => 'status=' + encodeURIComponent(filter) + '&view=' + encodeURIComponent(view) +
+    (listTag ? '&tag=' + encodeURIComponent(listTag) : '');
 
   // drawn keeps, for the open conversation's header and visitor panel, the
   // server's HTML last drawn in each. The script adjusts both once drawn
@@ -31,7 +33,7 @@
   // equals the server's HTML: comparing with the page would draw them again
   // on every event, folding what the agent unfolded in them.
   const drawn = new WeakMap();
-  for (const id of ['conv-head', 'visitor-panel']) {
+  for (const id of ['conv-head', 'conv-tags', 'visitor-panel']) {
     const el = D.getElementById(id);
     if (el) drawn.set(el, pageToken(el.innerHTML));
   }
@@ -201,6 +203,77 @@
       say(!c ? 'Assignment saved.' : !to ? 'Unassigned.' : to.id === me ? 'Assigned to you.' : 'Assigned to ' + to.name + '.');
     }).catch(() => { say('Not assigned: Parley could not be reached. Try again.'); schedule(true, true); });
   }
+  // ---- tags in the conversation's head -----------------------------------------
+  // Adding a tag (Enter in the field) and removing one go through the
+  // dashboard's forms in the background, so the page stays where it is and
+  // the field keeps the focus for the next tag; conversation.updated then
+  // redraws every open dashboard. A refused tag shows the server's reason
+  // beside the field, the tag kept in it.
+  D.addEventListener('submit', async (e) => {
+    const f = e.target;
+    if (!(f instanceof HTMLFormElement) || !(f.classList.contains('tag-form') || f.classList.contains('tag-remove')) || !csrf) return;
+    e.preventDefault();
+    if (f.dataset.busy) return;
+    const adding = f.classList.contains('tag-form');
+    const name = f.elements.tag.value.trim();
+    if (adding && !name) return;
+    f.dataset.busy = '1';
+    if (!adding) {
+      // The chip goes: the focus moves to the next chip's button (the one
+      // before, for the last), else to the field.
+      const chip = f.closest('li');
+      const near = chip && (chip.nextElementSibling || chip.previousElementSibling);
+      const to = (near && near.querySelector('[data-testid="remove-tag"]')) || D.querySelector('[data-testid="add-tag"]');
+      if (to) to.focus();
+    }
+    let res = null;
+    try {
+      res = await fetch(f.action, { method: 'POST', body: new URLSearchParams(new FormData(f)), credentials: 'same-origin', redirect: 'manual' });
+    } catch (err) { /* res stays null */ }
+    delete f.dataset.busy;
+    const form = D.querySelector('.tag-form');
+    const input = form && form.elements.tag;
+    const old = form && form.querySelector('[data-testid="tag-error"]');
+    if (old) old.remove();
+    if (input) { input.removeAttribute('aria-invalid'); input.removeAttribute('aria-describedby'); }
+    if (res && (res.type === 'opaqueredirect' || res.ok)) {
+      if (adding && input && input.value.trim() === name) input.value = '';
+      say(adding ? 'Tag ' + name + ' added.' : 'Tag ' + name + ' removed.');
+      schedule(true, true);
+      return;
+    }
+    let why = null;
+    if (res && res.status >= 400 && res.status < 500) {
+      try {
+        why = new DOMParser().parseFromString(await res.text(), 'text/html').querySelector('[data-testid="tag-error"]');
+      } catch (err) { /* a generic line below */ }
+    }
+    if (!form) return;
+    const p = why ? D.importNode(why, true) : D.createElement('p');
+    if (!why) {
+      p.className = 'error';
+      p.setAttribute('role', 'alert');
+      p.dataset.testid = 'tag-error';
+      p.id = 'tag-error';
+      p.textContent = 'Not saved: Parley could not be reached. Try again.';
+    }
+    form.appendChild(p);
+    if (adding && input) {
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-describedby', 'tag-error');
+      input.focus();
+    }
+  }, true);
+
+  // On a phone (one pane at a time) a tag of the conversation's head opens
+  // the list of that tag, which the conversation would otherwise hide.
+  D.addEventListener('click', (e) => {
+    const a = e.target.closest && e.target.closest('a[data-list-href]');
+    if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || !W.matchMedia('(max-width: 900px)').matches) return;
+    e.preventDefault();
+    location.href = a.dataset.listHref;
+  });
+
   // say reads text out through the page's live region.
   function say(text) {
     const live = D.getElementById('announcer');
@@ -210,7 +283,7 @@
   }
 
   // A form is sent once, even when its button is clicked twice.
-  for (const f of D.querySelectorAll('form[method="post"]:not(.assign-form)')) {
+  for (const f of D.querySelectorAll('form[method="post"]:not(.assign-form):not(.tag-form):not(.tag-remove)')) {
     f.addEventListener('submit', (e) => {
       if (f.dataset.busy) { e.preventDefault(); return; }
       f.dataset.busy = '1';
@@ -1253,6 +1326,10 @@
       const id = part.dataset.part;
       const el = D.getElementById(id);
       if (!el) continue;
+      if (id === 'conv-tags') {
+        if (drawn.get(el) !== part.innerHTML) drawTags(el, part.innerHTML);
+        continue;
+      }
       // Never replace a form the agent is typing in, nor the visitor
       // panel while it holds edits not saved or the error of a save.
       if ((el.contains(D.activeElement) && D.activeElement.matches('input, textarea, select')) || (id === 'visitor-panel' && panelHeld(el))) {
@@ -1287,6 +1364,22 @@
     }
     const shown = String(body.classList.contains('panel-open'));
     for (const t of el.querySelectorAll('.panel-toggle')) t.setAttribute('aria-expanded', shown);
+  }
+  // drawTags draws the conversation's tags; while the agent types in the
+  // "Add tag" field, only the chips and the suggestions around it, so that
+  // a colleague's tag (or the one just added) does not take the field's
+  // text or focus.
+  function drawTags(el, html) {
+    const form = el.querySelector('.tag-form');
+    if (!form || !form.contains(D.activeElement) || !D.activeElement.matches('input')) { drawPart(el, html); return; }
+    const next = fragment(html);
+    const list = next.querySelector('.tag-list'), old = el.querySelector('.tag-list');
+    if (old && list) { if (old.outerHTML !== list.outerHTML) old.replaceWith(list); }
+    else if (old) old.remove();
+    else if (list) el.insertBefore(list, form);
+    const options = next.querySelector('datalist'), oldOptions = el.querySelector('datalist');
+    if (options && oldOptions) oldOptions.replaceWith(options);
+    drawn.set(el, html);
   }
   D.addEventListener('click', (e) => {
     const s = e.target.closest && e.target.closest('#conv-head details > summary, #visitor-panel details > summary');
