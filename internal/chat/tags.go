@@ -180,3 +180,9 @@ func sameTags(a model.Tags, b []string) bool {
 func (s *Service) Tags(ctx context.Context, a model.Agent) ([]model.WorkspaceTag, error) {
 	return s.db.TagsInUse(ctx, a.WorkspaceID)
 }
+
+// TagNames lists the names of the tags in use in the agent's workspace,
+// without counting their conversations.
+func (s *Service) TagNames(ctx context.Context, a model.Agent) ([]string, error) {
+	return s.db.TagNamesInUse(ctx, a.WorkspaceID)
+}

@@ -104,3 +104,18 @@ func (s *Store) TagsInUse(ctx context.Context, workspaceID string) ([]model.Work
 	}
 	return out, nil
 }
+
+// TagNamesInUse lists the names of the tags conversations of a workspace
+// have, sorted without regard to case: what the dashboard suggests and
+// shows, on every page of a conversation, so it counts nothing (one probe
+// of conversation_tags a tag, where TagsInUse reads every tagged
+// conversation).
+func (s *Store) TagNamesInUse(ctx context.Context, workspaceID string) ([]string, error) {
+	names, err := s.ids(ctx, `SELECT t.name FROM tags t WHERE t.workspace_id = ?
+		AND EXISTS (SELECT 1 FROM conversation_tags ct WHERE ct.tag_id = t.id)`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list tags of workspace %s: %w", workspaceID, err)
+	}
+	model.SortTags(names)
+	return names, nil
+}

@@ -167,6 +167,11 @@ func TestConversationTagFilterAndCounts(t *testing.T) {
 			{Name: "Billing", OpenConversations: 2, Conversations: 3},
 			{Name: "VIP", OpenConversations: 1, Conversations: 1},
 		})
+		names, err := db.TagNamesInUse(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "names of the tags in use", fmt.Sprint(names), "[Billing VIP]")
 		// One no conversation has any more is not listed.
 		setTags(t, db, open1, "Billing")
 		inUse, err = db.TagsInUse(ctx, w.ID)
@@ -174,6 +179,10 @@ func TestConversationTagFilterAndCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, "tags in use once VIP is gone", inUse, []model.WorkspaceTag{{Name: "Billing", OpenConversations: 2, Conversations: 3}})
+		if names, err = db.TagNamesInUse(ctx, w.ID); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "names of the tags in use", fmt.Sprint(names), "[Billing]")
 	})
 }
 

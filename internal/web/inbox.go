@@ -256,14 +256,14 @@ func rowTags(tags []string, st listState, current string) ([]tagChip, []string) 
 // (spelled as the workspace spells the tag) and takes it off.
 func (s *Server) fillTagFilter(ctx context.Context, p *page, sess *session, st listState, current string) error {
 	p.TagName = st.Tag
-	inUse, err := s.svc.Tags(ctx, sess.agent)
+	inUse, err := s.svc.TagNames(ctx, sess.agent)
 	if err != nil {
 		return err
 	}
-	key := model.TagKey(strings.TrimSpace(st.Tag))
-	for _, t := range inUse {
-		if model.TagKey(t.Name) == key {
-			p.TagName = t.Name
+	key := model.TagKey(strings.Join(strings.Fields(st.Tag), " "))
+	for _, name := range inUse {
+		if model.TagKey(name) == key {
+			p.TagName = name
 		}
 	}
 	all := listState{Status: st.Status, View: st.View}

@@ -70,13 +70,13 @@ func (s *Server) dashRemoveTag(w http.ResponseWriter, r *http.Request, sess *ses
 // as the "Add tag" field's suggestions.
 func (s *Server) fillConvTags(ctx context.Context, p *page, sess *session, st listState, cv model.Conversation) error {
 	p.Conv.Tags = tagChips(cv.Tags, st, cv.ID)
-	inUse, err := s.svc.Tags(ctx, sess.agent)
+	inUse, err := s.svc.TagNames(ctx, sess.agent)
 	if err != nil {
 		return err
 	}
-	for _, t := range inUse {
-		if !slices.Contains(cv.Tags, t.Name) {
-			p.Conv.TagSuggestions = append(p.Conv.TagSuggestions, t.Name)
+	for _, name := range inUse {
+		if !slices.Contains(cv.Tags, name) {
+			p.Conv.TagSuggestions = append(p.Conv.TagSuggestions, name)
 		}
 	}
 	return nil
