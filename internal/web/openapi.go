@@ -327,7 +327,8 @@ func operations() []operation {
 		{route: "DELETE /api/v1/webhooks/{id}", tag: "webhooks", summary: "Delete a webhook", auth: admin, status: 204, errors: []int{403, 404}},
 		{route: "POST /api/v1/webhooks/{id}/enable", tag: "webhooks", summary: "Enable again a webhook disabled after failing for 24 hours", auth: admin, status: 204, errors: []int{403, 404}},
 		{route: "GET /api/v1/webhooks/{id}/deliveries", tag: "webhooks", summary: "The last 100 delivery attempts", auth: admin,
-			status: 200, answer: object(f("deliveries", arrayOf(object(opt("id", str()), opt("event_id", str()), opt("type", ref("WebhookEvent")), f("status", schema{"type": []string{"integer", "string"}}), f("at", dateTime()), opt("error", str()))))), errors: []int{403, 404}},
+			status: 200, answer: object(f("deliveries", arrayOf(object(f("id", str()), f("event_id", str()), f("event_type", ref("WebhookEvent")), f("at", dateTime()),
+				f("status_code", orNull(integer())), f("ok", boolean()), opt("error", str()), opt("excerpt", str()), f("duration_ms", integer()))))), errors: []int{403, 404}},
 
 		{route: "GET /api/v1/ws", tag: "realtime", summary: "WebSocket: the workspace's events ({\"type\",\"data\"}) pushed to the agent", auth: agent,
 			query: []param{q("token", str(), "the agent's token, for clients that cannot set a header")}, status: 101, errors: []int{401}},

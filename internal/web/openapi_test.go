@@ -1,13 +1,16 @@
 package web_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
@@ -181,6 +184,74 @@ func TestOpenAPICoversTheRoutes(t *testing.T) {
 	for _, route := range notServedYet {
 		if !described[route] {
 			t.Errorf("notServedYet lists %q, which the document does not describe", route)
+		}
+	}
+}
+
+// TestOpenAPIDescribesTheAnswers: real answers of the agent API, read as
+// a client generated from the document would, match their description
+// (fields, types, required ones).
+func TestOpenAPIDescribesTheAnswers(t *testing.T) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+	s, a, sess, first := chattingOn(t, map[string]string{"PARLEY_WEBHOOK_ALLOW_PRIVATE": "1"})
+	doc, err := libopenapi.NewDocument(fetchOpenAPI(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		t.Fatalf("validator: %v", errs)
+	}
+	var hook struct {
+		Webhook struct{ ID string } `json:"webhook"`
+	}
+	s.Do("POST", "/api/v1/webhooks", a.Token, map[string]any{"url": receiver.URL, "events": []string{"message.created"}}, http.StatusCreated, &hook)
+	conv := first.ConversationID
+	s.Do("POST", "/api/v1/conversations/"+conv+"/messages", a.Token, map[string]string{"body": "Hello Vera", "kind": "reply"}, http.StatusCreated, nil)
+	apptest.Eventually(t, 10*time.Second, "a delivery in the log", func() bool {
+		var log struct{ Deliveries []json.RawMessage }
+		s.Do("GET", "/api/v1/webhooks/"+hook.Webhook.ID+"/deliveries", a.Token, nil, http.StatusOK, &log)
+		return len(log.Deliveries) > 0
+	})
+
+	for _, path := range []string{
+		"/api/v1/me",
+		"/api/v1/conversations",
+		"/api/v1/conversations/" + conv,
+		"/api/v1/conversations/" + conv + "/messages",
+		"/api/v1/visitors/" + sess.Visitor.ID,
+		"/api/v1/webhooks",
+		"/api/v1/webhooks/" + hook.Webhook.ID + "/deliveries",
+		"/api/v1/tags",
+	} {
+		req, err := http.NewRequest("GET", s.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d %s", path, resp.StatusCode, body)
+			continue
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		req.URL.Host, req.URL.Scheme = "", "" // matched against the document's paths alone
+		if ok, verrs := v.ValidateHttpResponse(req, resp); !ok {
+			for _, e := range verrs {
+				t.Errorf("GET %s: %s: %s", path, e.Message, e.Reason)
+				for _, se := range e.SchemaValidationErrors {
+					t.Errorf("  %s at %s", se.Reason, se.FieldPath)
+				}
+			}
+			t.Logf("GET %s answered %s", path, body)
 		}
 	}
 }
