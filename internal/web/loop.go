@@ -107,6 +107,9 @@ func (s *Server) startLoop() (*loop, error) {
 	// A frame's text is checked where the frame is read, which answers
 	// invalid UTF-8 with an error frame and keeps the connection.
 	e.CheckUtf8 = func([]byte) bool { return true }
+	// A socket's descriptor here is nbio's duplicate of net/http's, which
+	// child processes would inherit (see holdForks).
+	e.OnOpen(closeOnExec)
 	if err := e.Start(); err != nil {
 		return nil, fmt.Errorf("start the widgets' event loop: %w", err)
 	}
@@ -243,7 +246,11 @@ func (s *Server) serveLoopConn(w http.ResponseWriter, r *http.Request, l *loop, 
 	defer l.pending.Delete(r.RemoteAddr)
 	defer close(ls.ready)
 	rw := &rawSocket{ResponseWriter: w}
+	// The upgrade duplicates the socket's descriptor and marks the copy
+	// close-on-exec (the engine's OnOpen): no child may start in between.
+	release := holdForks()
 	c, err := l.upgrader.Upgrade(rw, r, nil)
+	release()
 	// The guard's wrapper alone is kept, not rw: that holds the
 	// handshake's request and net/http's buffers, garbage once upgraded.
 	gc := rw.guarded

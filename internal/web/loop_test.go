@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -77,6 +79,61 @@ func TestFirstFrameRightAfterTheHandshake(t *testing.T) {
 		}
 		_ = w.conn.Close()
 	}
+}
+
+// A child process inherits none of the widgets' sockets. One that did
+// (the tests' go build and parley processes started beside test servers)
+// kept a closed widget's socket open, and the event loop took that
+// socket's hang-up for the next widget given its descriptor number: the
+// new widget was closed right after its handshake.
+func TestWidgetsBesideAChildProcess(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_RATE_LIMITS": "off"})
+	const n = 20
+	tokens := widgetTokens(t, s, 2*n)
+	old := dialRawWidgets(t, s, tokens[:n])
+	startChild(t)
+	for _, w := range old {
+		_ = w.conn.Close()
+	}
+	apptest.Eventually(t, 10*time.Second, "no widget left in the hub", func() bool {
+		w, _ := s.App.Hub.Counts()
+		return w == 0
+	})
+	for i, tok := range tokens[n:] {
+		w := dialRawWidget(t, s.URL, tok)
+		w.send(t, `{"type":"shout"}`)
+		if !w.readUntil(t, `"code":"bad_frame"`) {
+			t.Fatalf("widget %d opened after %d closed: no answer to its first frame", i, n)
+		}
+	}
+}
+
+// startChild starts this test binary again as a child process
+// (TestChildProcess) that lives until the test ends.
+func startChild(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChildProcess$")
+	cmd.Env = append(os.Environ(), "PARLEY_TEST_CHILD=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start a child process: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	})
+}
+
+// TestChildProcess is startChild's child: it waits until its standard
+// input is closed.
+func TestChildProcess(t *testing.T) {
+	if os.Getenv("PARLEY_TEST_CHILD") == "" {
+		t.Skip("run by startChild")
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
 // Frames sent with the handshake's request, before its answer, are
