@@ -18,7 +18,7 @@ import (
 // the contact form restores it. Forged links and a second use change
 // nothing.
 func TestUnsubscribeCoversTheAddress(t *testing.T) {
-	w := newWorldAlone(t, nil)
+	w := newWorld(t, nil)
 	ctx := t.Context()
 	first := w.visitorChats("Vera@Example.NET")
 	second := w.visitorChats("vera@example.net")

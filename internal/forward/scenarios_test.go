@@ -38,26 +38,6 @@ func newWorld(t *testing.T, env map[string]string) *world {
 		t.Skip("forwarding scenarios take seconds each")
 	}
 	t.Parallel()
-	return startWorld(t, env)
-}
-
-// newWorldAlone is newWorld for a test that runs before the parallel
-// ones, alone in the process. TestUnsubscribeCoversTheAddress needs it:
-// run beside the other worlds, the WebSocket of its third visitor was
-// closed during or right after the handshake (EOF, no close frame) in most
-// runs of the whole package, never when run alone or with -parallel 1.
-// What in one server reaches another's socket is not found yet; the
-// widgets' event loop now logs the ways it closes a socket silently.
-func newWorldAlone(t *testing.T, env map[string]string) *world {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("forwarding scenarios take seconds each")
-	}
-	return startWorld(t, env)
-}
-
-func startWorld(t *testing.T, env map[string]string) *world {
-	t.Helper()
 	relay := apptest.StartRelay(t)
 	vars := map[string]string{
 		"PARLEY_SMTP_URL":           relay.URL,
