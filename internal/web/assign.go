@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -14,13 +15,24 @@ import (
 // assign menus (in the conversation's header and in the list).
 
 func (s *Server) putAssignee(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	// agent_id is required: null unassigns, and a body without it (a
+	// misspelled key) is refused rather than read as null.
 	var in struct {
-		AgentID *string `json:"agent_id"`
+		AgentID json.RawMessage `json:"agent_id"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
-	c, err := s.svc.Assign(r.Context(), a, r.PathValue("id"), in.AgentID)
+	var agentID *string
+	if in.AgentID == nil {
+		writeError(w, http.StatusBadRequest, "bad_request", `"agent_id" is required: an agent's id, or null to unassign`)
+		return
+	}
+	if err := json.Unmarshal(in.AgentID, &agentID); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", `"agent_id" is an agent's id (a string) or null`)
+		return
+	}
+	c, err := s.svc.Assign(r.Context(), a, r.PathValue("id"), agentID)
 	if err != nil {
 		s.fail(w, r, err)
 		return

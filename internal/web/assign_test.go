@@ -86,6 +86,8 @@ func TestAssign(t *testing.T) {
 			{"another workspace's conversation", c1, eve.Token, map[string]any{"agent_id": eve.ID}, 404, "not_found"},
 			{"no such conversation", "nope", ann.Token, map[string]any{"agent_id": ann.ID}, 404, "not_found"},
 			{"agent id not a string", c1, ann.Token, `{"agent_id":5}`, 400, "bad_request"},
+			{"no agent id", c1, ann.Token, `{}`, 400, "bad_request"},
+			{"agent id misspelled", c1, ann.Token, map[string]any{"agentId": nil}, 400, "bad_request"},
 			{"malformed JSON", c1, ann.Token, `{"agent_id":`, 400, "bad_request"},
 			{"no token", c1, "", map[string]any{"agent_id": ann.ID}, 401, "invalid_token"},
 		}
