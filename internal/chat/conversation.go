@@ -84,7 +84,7 @@ func (s *Service) MessagePage(ctx context.Context, a model.Agent, conversationID
 		return page, newError(CodeBadRequest, "until is the id of a message, after from")
 	}
 	if set > 1 {
-		return page, newError(CodeBadRequest, "give one of before, after, around and from")
+		return page, newError(CodeBadRequest, "give one of before, after and around")
 	}
 	switch {
 	case q.Limit == 0:
@@ -137,13 +137,13 @@ func (s *Service) messagesAround(ctx context.Context, a model.Agent, conversatio
 }
 
 // isMessageCursor reports whether s has the form of a message id (the
-// store's ids: lower-case letters and digits).
+// store's ids, model.NewID's: 26 characters of 0-9 and a-v).
 func isMessageCursor(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
+	if len(s) != 26 {
 		return false
 	}
 	for _, r := range s {
-		if (r < '0' || r > '9') && (r < 'a' || r > 'z') {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'v') {
 			return false
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/parleychat/parley/internal/apptest"
@@ -97,6 +98,9 @@ func TestMessagePagingAPI(t *testing.T) {
 		{"limit=", 400, "bad_request"},
 		{"before=", 400, "bad_request"},
 		{"before=%27%20OR%201%3D1", 400, "bad_request"},
+		{"before=zzz", 400, "bad_request"},
+		{"after=" + strings.ToUpper(ids[3]), 400, "bad_request"},
+		{"around=" + ids[3] + "0", 400, "bad_request"},
 		{"before=" + ids[3] + "&after=" + ids[1], 400, "bad_request"},
 		{"around=" + model.NewID(), 404, "not_found"},
 	} {
