@@ -113,7 +113,7 @@ func (s *Service) checkIdentity(ctx context.Context, w model.Workspace, id *Iden
 	id.Email = email
 	if id.Hash == "" {
 		if w.Settings.IdentityVerification {
-			return false, errIdentityInvalid
+			return false, &Error{Code: CodeIdentityInvalid, Message: "this workspace verifies identities: the identity needs its hash, the HMAC-SHA256 of user_id keyed by the identity secret"}
 		}
 		return false, nil
 	}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,6 +177,9 @@ func TestIdentityVerificationSetting(t *testing.T) {
 	_, raw := identify(t, s, "", unsigned, http.StatusUnauthorized)
 	if code := apptest.ErrorCode(raw); code != "identity_invalid" {
 		t.Fatalf("code %q", code)
+	}
+	if !strings.Contains(string(raw), "needs its hash") { // not "does not match": there is none
+		t.Errorf("an identity without a hash is told %s", raw)
 	}
 	signed := unsigned
 	signed.Hash = chat.IdentityHash(secret, unsigned.UserID)
