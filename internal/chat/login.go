@@ -159,9 +159,10 @@ type LoginAttempt struct {
 // LoginResult is a successful login: the bearer token, the agent, and the
 // known-device token to keep in the browser.
 type LoginResult struct {
-	Token  string
-	Agent  model.Agent
-	Device string
+	Token     string
+	ExpiresAt time.Time // the token's end: TokenLifetime after the login, however much it is used
+	Agent     model.Agent
+	Device    string
 }
 
 // dummyHash is compared against when the account does not exist, so that a
@@ -206,7 +207,7 @@ func (s *Service) Login(ctx context.Context, in LoginAttempt) (LoginResult, erro
 	if err := s.db.CreateToken(ctx, hashToken(tok), a.ID, now, now.Add(TokenLifetime)); err != nil {
 		return LoginResult{}, err
 	}
-	res := LoginResult{Token: tok, Agent: a, Device: in.Device}
+	res := LoginResult{Token: tok, ExpiresAt: now.Add(TokenLifetime), Agent: a, Device: in.Device}
 	if device == "" {
 		res.Device = s.signer.Sign(deviceToken, a.ID+"."+randomHex(8))
 	}

@@ -56,8 +56,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.setDeviceCookie(w, res.Device)
 	a := res.Agent
 	writeJSON(w, http.StatusOK, map[string]any{
-		"token": res.Token,
-		"agent": map[string]string{"id": a.ID, "name": a.Name, "email": a.Email},
+		"token":      res.Token,
+		"expires_at": res.ExpiresAt.UTC(),
+		"agent":      map[string]string{"id": a.ID, "name": a.Name, "email": a.Email},
 	})
 }
 

@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
@@ -73,6 +75,20 @@ func TestLogin(t *testing.T) {
 			raw := s.Do("POST", "/api/v1/auth/login", "", tt.body, tt.status, nil)
 			if got := apptest.ErrorCode(raw); got != tt.wantCode {
 				t.Errorf("code %q, want %q (%s)", got, tt.wantCode, raw)
+			}
+			if tt.status != http.StatusOK {
+				return
+			}
+			// The answer says when the token ends: 30 days from now.
+			var out struct {
+				Token     string    `json:"token"`
+				ExpiresAt time.Time `json:"expires_at"`
+			}
+			if err := json.Unmarshal(raw, &out); err != nil || out.Token == "" {
+				t.Fatalf("answer %s: %v", raw, err)
+			}
+			if left := time.Until(out.ExpiresAt); left < 30*24*time.Hour-time.Minute || left > 30*24*time.Hour {
+				t.Errorf("expires_at %v, %v from now: want 30 days", out.ExpiresAt, left)
 			}
 		})
 	}

@@ -207,7 +207,7 @@ func operations() []operation {
 		// Authentication and the agent.
 		{route: "POST /api/v1/auth/login", tag: "agents", summary: "Log in; the token goes in Authorization: Bearer TOKEN", auth: public,
 			body:   object(f("email", str()), f("password", str())),
-			status: 200, answer: object(f("token", str()), f("agent", ref("Agent"))), errors: []int{400, 401, 429}},
+			status: 200, answer: object(f("token", str()), f("expires_at", dateTime()), f("agent", ref("Agent"))), errors: []int{400, 401, 429}},
 		{route: "POST /api/v1/auth/logout", tag: "agents", summary: "Log out: the token stops working", auth: agent, status: 204},
 		{route: "GET /api/v1/me", tag: "agents", summary: "The agent the token belongs to", auth: agent, status: 200, answer: ref("Me")},
 		{route: "PUT /api/v1/me/status", tag: "agents", summary: "Set the agent's status", auth: agent,
