@@ -176,8 +176,9 @@ func (s *Service) lastRetention(ctx context.Context) (time.Time, error) {
 // ApplyRetention deletes, when a day has passed since it last did, the
 // conversations closed longer ago than their workspace's retention_days
 // (as erasure does: messages, attachments, emails, webhook events), the
-// visitors left with nothing, and the pages visited longer ago than
-// retention_days (worker.Config.Work).
+// visitors left with nothing, the pages visited longer ago than
+// retention_days, and the deliveries that disabled webhooks kept longer
+// than store.WebhookKeptWhileDisabled (worker.Config.Work).
 func (s *Service) ApplyRetention(ctx context.Context) error {
 	last, err := s.lastRetention(ctx)
 	if err != nil {
@@ -200,6 +201,13 @@ func (s *Service) ApplyRetention(ctx context.Context) error {
 	}
 	if pages > 0 {
 		s.log.Info("retention: old visited pages deleted", "pages", pages)
+	}
+	dropped, err := s.db.DropExpiredWebhookDeliveries(ctx, now)
+	if err != nil {
+		return err
+	}
+	if dropped > 0 {
+		s.log.Info("retention: deliveries of disabled webhooks dropped", "deliveries", dropped, "older_than", store.WebhookKeptWhileDisabled)
 	}
 	if err := s.db.SetMeta(ctx, retentionMetaKey, strconv.FormatInt(now.UnixMicro(), 10)); err != nil {
 		return fmt.Errorf("record the retention run: %w", err)

@@ -62,7 +62,7 @@ func (s *Service) Webhooks(ctx context.Context, a model.Agent) ([]Webhook, error
 	}
 	out := make([]Webhook, 0, len(ws))
 	for _, w := range ws {
-		n, err := s.db.PendingWebhookDeliveries(ctx, w.ID)
+		n, err := s.db.PendingWebhookDeliveries(ctx, w.ID, s.now())
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +135,8 @@ func (s *Service) DeleteWebhook(ctx context.Context, a model.Agent, id string) e
 }
 
 // EnableWebhook enables a disabled webhook again (admins); its pending
-// deliveries go out at once.
+// deliveries go out at once, in order, but for those of events older than
+// store.WebhookKeptWhileDisabled, dropped.
 func (s *Service) EnableWebhook(ctx context.Context, a model.Agent, id string) error {
 	if err := RequireAdmin(a); err != nil {
 		return err
@@ -188,9 +189,10 @@ type webhookBody struct {
 type hookBatch struct {
 	s      *Service
 	queued bool
-	// subs holds, by workspace, the events columns of its enabled
-	// webhooks as the change's transaction read them: most workspaces
-	// have none, and their changes then encode and write nothing.
+	// subs holds, by workspace, the events columns of its webhooks
+	// (enabled or not: a disabled one's events wait for it) as the
+	// change's transaction read them: most workspaces have none, and
+	// their changes then encode and write nothing.
 	subs map[string][]string
 }
 
@@ -215,13 +217,13 @@ func (h *hookBatch) emit(ctx context.Context, st *store.Store, workspaceID, conv
 	return nil
 }
 
-// subscribed reports whether an enabled webhook of the workspace takes
-// events of type typ.
+// subscribed reports whether a webhook of the workspace, enabled or not,
+// takes events of type typ.
 func (h *hookBatch) subscribed(ctx context.Context, st *store.Store, workspaceID string, typ realtime.EventType) (bool, error) {
 	evs, ok := h.subs[workspaceID]
 	if !ok {
 		var err error
-		if evs, err = st.EnabledWebhookEvents(ctx, workspaceID); err != nil {
+		if evs, err = st.WebhookSubscriptions(ctx, workspaceID); err != nil {
 			return false, err
 		}
 		if h.subs == nil {
@@ -237,7 +239,7 @@ func (h *hookBatch) subscribed(ctx context.Context, st *store.Store, workspaceID
 	return false, nil
 }
 
-// none records that the workspace has no enabled webhook, as read in the
+// none records that the workspace has no webhook, as read in the
 // change's transaction: its events are not looked for again.
 func (h *hookBatch) none(workspaceID string) {
 	if h.subs == nil {

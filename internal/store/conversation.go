@@ -86,7 +86,8 @@ func preview(body string) *string {
 
 // MessageTarget is what the transaction that stores an agent's message
 // reads before it writes: the conversation, its workspace, and whether
-// the workspace has an enabled webhook. The transaction derives the
+// the workspace has a webhook (enabled or not: a disabled one's events
+// wait for it). The transaction derives the
 // conversation its writes leave (CreateReply) instead of reading it again.
 type MessageTarget struct {
 	Conversation model.Conversation
@@ -95,7 +96,7 @@ type MessageTarget struct {
 }
 
 var messageTargetSelect = conversationColumns + `,
-	EXISTS (SELECT 1 FROM webhooks wh WHERE wh.workspace_id = c.workspace_id AND wh.disabled_at IS NULL), ` +
+	EXISTS (SELECT 1 FROM webhooks wh WHERE wh.workspace_id = c.workspace_id), ` +
 	qualified("ws", workspaceColumns) + conversationFrom + ` JOIN workspaces ws ON ws.id = c.workspace_id
 	WHERE c.id = ? AND c.workspace_id = ?`
 

@@ -174,7 +174,7 @@ func conversationIDs(cs []model.Conversation) []string {
 }
 
 // MessageTarget reads the conversation and its workspace as Conversation
-// and Workspace do, and whether its own workspace has an enabled webhook.
+// and Workspace do, and whether its own workspace has a webhook.
 func TestMessageTarget(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {

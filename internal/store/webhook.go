@@ -143,35 +143,95 @@ func (db *DB) DeleteWebhook(ctx context.Context, workspaceID, id string) error {
 	})
 }
 
-// EnableWebhook enables a disabled webhook again: its pending deliveries
-// are due at once.
+// WebhookKeptWhileDisabled is how long a disabled webhook's deliveries
+// wait for it to be enabled again, counted from their event: an older one
+// is dropped (EnableWebhook, DropExpiredWebhookDeliveries), so that a
+// webhook nobody enables again does not pile up rows for ever.
+const WebhookKeptWhileDisabled = 7 * 24 * time.Hour
+
+// EnableWebhook enables a disabled webhook again: its deliveries of events
+// older than WebhookKeptWhileDisabled at now are dropped, the others are
+// due at once, in order, and their 72 hours before being given up (see
+// package webhook) start again now.
 func (db *DB) EnableWebhook(ctx context.Context, workspaceID, id string, now time.Time) error {
-	// One transaction: a claim between the two statements would take a
-	// delivery that the second then makes due again, and it would go out
+	// One transaction: a claim between the statements would take a
+	// delivery that a later one then makes due again, and it would go out
 	// twice.
 	return db.InTx(ctx, func(tx *Store) error {
-		res, err := tx.exec(ctx, `UPDATE webhooks SET disabled_at = NULL, disabled_reason = NULL, failing_since = NULL WHERE id = ? AND workspace_id = ?`, id, workspaceID)
+		w, err := tx.Webhook(ctx, workspaceID, id)
 		if err != nil {
+			return fmt.Errorf("enable webhook: %w", err)
+		}
+		if w.DisabledAt == nil { // enabled: what is pending is retried now
+			if _, err := tx.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE webhook_id = ? AND status = 'pending'`, micros(now), id); err != nil {
+				return fmt.Errorf("enable webhook %s: %w", id, err)
+			}
+			return nil
+		}
+		if _, err := tx.dropExpiredDeliveries(ctx, `webhook_id = ?`, []any{id}, now); err != nil {
 			return fmt.Errorf("enable webhook %s: %w", id, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("enable webhook %s: %w", id, ErrNotFound)
+		if _, err := tx.exec(ctx, `UPDATE webhooks SET disabled_at = NULL, disabled_reason = NULL, failing_since = NULL WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("enable webhook %s: %w", id, err)
 		}
-		if _, err := tx.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE webhook_id = ? AND status = 'pending'`, micros(now), id); err != nil {
+		// created_at is when a delivery's tries began, the start of its 72
+		// hours before being given up: an event that waited for the
+		// webhook gets them from now.
+		if _, err := tx.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ?, created_at = CASE WHEN created_at < ? THEN ? ELSE created_at END
+			WHERE webhook_id = ? AND status = 'pending'`, micros(now), micros(now), micros(now), id); err != nil {
 			return fmt.Errorf("enable webhook %s: %w", id, err)
 		}
 		return nil
 	})
 }
 
-// QueueWebhookEvent records an event for every enabled webhook of the
-// workspace that subscribes to its type, in the caller's transaction. It
-// reports whether any webhook subscribes (nothing is written otherwise).
-// body is the exact JSON each delivery POSTs.
+// DropExpiredWebhookDeliveries deletes the deliveries of disabled webhooks
+// whose event is older than WebhookKeptWhileDisabled at now, and the events
+// no delivery waits for any more; it returns how many deliveries went.
+func (db *DB) DropExpiredWebhookDeliveries(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := db.InTx(ctx, func(tx *Store) error {
+		var err error
+		n, err = tx.dropExpiredDeliveries(ctx, `webhook_id IN (SELECT id FROM webhooks WHERE disabled_at IS NOT NULL)`, nil, now)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("drop expired webhook deliveries: %w", err)
+	}
+	return n, nil
+}
+
+// dropExpiredDeliveries deletes the pending deliveries of the webhooks
+// that which (with its args) selects, whose event is older than
+// WebhookKeptWhileDisabled at now, and the events left without a delivery.
+func (s *Store) dropExpiredDeliveries(ctx context.Context, which string, args []any, now time.Time) (int, error) {
+	cutoff := micros(now.Add(-WebhookKeptWhileDisabled))
+	res, err := s.exec(ctx, `DELETE FROM webhook_deliveries WHERE `+which+` AND status = 'pending'
+		AND event_id IN (SELECT id FROM webhook_events WHERE created_at < ?)`, append(args, cutoff)...)
+	if err != nil {
+		return 0, fmt.Errorf("drop deliveries: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if n == 0 {
+		return 0, nil
+	}
+	if _, err := s.exec(ctx, `DELETE FROM webhook_events WHERE created_at < ?
+		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)`, cutoff); err != nil {
+		return 0, fmt.Errorf("drop events: %w", err)
+	}
+	return int(n), nil
+}
+
+// QueueWebhookEvent records an event for every webhook of the workspace
+// that subscribes to its type, in the caller's transaction: a disabled
+// webhook's delivery waits for it to be enabled again (for
+// WebhookKeptWhileDisabled at most). It reports whether any webhook
+// subscribes (nothing is written otherwise). body is the exact JSON each
+// delivery POSTs.
 func (s *Store) QueueWebhookEvent(ctx context.Context, workspaceID, conversationID, eventID, typ string, body []byte, at time.Time) (bool, error) {
 	pattern := "% " + typ + " %"
 	res, err := s.exec(ctx, `INSERT INTO webhook_events (id, workspace_id, conversation_id, type, body, created_at)
-		SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE workspace_id = ? AND disabled_at IS NULL AND events LIKE ?)`,
+		SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE workspace_id = ? AND events LIKE ?)`,
 		eventID, workspaceID, nullIfEmpty(conversationID), typ, string(body), micros(at), workspaceID, pattern)
 	if err != nil {
 		return false, fmt.Errorf("queue %s event: %w", typ, err)
@@ -184,7 +244,7 @@ func (s *Store) QueueWebhookEvent(ctx context.Context, workspaceID, conversation
 		orderKey = eventID
 	}
 	_, err = s.exec(ctx, `INSERT INTO webhook_deliveries (webhook_id, event_id, order_key, next_attempt_at, created_at)
-		SELECT id, ?, ?, ?, ? FROM webhooks WHERE workspace_id = ? AND disabled_at IS NULL AND events LIKE ?`,
+		SELECT id, ?, ?, ?, ? FROM webhooks WHERE workspace_id = ? AND events LIKE ?`,
 		eventID, orderKey, micros(at), micros(at), workspaceID, pattern)
 	if err != nil {
 		return false, fmt.Errorf("queue %s deliveries: %w", typ, err)
@@ -192,11 +252,12 @@ func (s *Store) QueueWebhookEvent(ctx context.Context, workspaceID, conversation
 	return true, nil
 }
 
-// EnabledWebhookEvents returns the events column ("' type type '") of each
-// enabled webhook of a workspace: a change's events are encoded and queued
-// only when one of them subscribes (QueueWebhookEvent decides again).
-func (s *Store) EnabledWebhookEvents(ctx context.Context, workspaceID string) ([]string, error) {
-	evs, err := s.ids(ctx, `SELECT events FROM webhooks WHERE workspace_id = ? AND disabled_at IS NULL`, workspaceID)
+// WebhookSubscriptions returns the events column ("' type type '") of each
+// webhook of a workspace, enabled or disabled (whose deliveries wait for
+// it): a change's events are encoded and queued only when one of them
+// subscribes (QueueWebhookEvent decides again).
+func (s *Store) WebhookSubscriptions(ctx context.Context, workspaceID string) ([]string, error) {
+	evs, err := s.ids(ctx, `SELECT events FROM webhooks WHERE workspace_id = ?`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list webhook subscriptions: %w", err)
 	}
@@ -383,10 +444,14 @@ func (s *Store) WebhookAttempts(ctx context.Context, webhookID string) ([]Webhoo
 	return out, rows.Err()
 }
 
-// PendingWebhookDeliveries counts a webhook's deliveries still to make.
-func (s *Store) PendingWebhookDeliveries(ctx context.Context, webhookID string) (int, error) {
+// PendingWebhookDeliveries counts a webhook's deliveries still to make as
+// of now: for a disabled webhook, those that enabling it would send (not
+// the ones older than WebhookKeptWhileDisabled, dropped then).
+func (s *Store) PendingWebhookDeliveries(ctx context.Context, webhookID string, now time.Time) (int, error) {
 	var n int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = ? AND status = 'pending'`, webhookID).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN webhook_events e ON e.id = d.event_id
+		WHERE d.webhook_id = ? AND d.status = 'pending' AND (w.disabled_at IS NULL OR e.created_at >= ?)`,
+		webhookID, micros(now.Add(-WebhookKeptWhileDisabled))).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count webhook deliveries: %w", err)
 	}
 	return n, nil

@@ -103,7 +103,7 @@ func TestFailingWebhookDisabled(t *testing.T) {
 			if next, err := db.NextWebhookDue(ctx); err != nil || next != nil {
 				t.Errorf("a disabled webhook is still scheduled at %v (%v)", next, err)
 			}
-			if n, _ := db.PendingWebhookDeliveries(ctx, wh.ID); n != 2 {
+			if n, _ := db.PendingWebhookDeliveries(ctx, wh.ID, clk.Now()); n != 2 {
 				t.Errorf("%d deliveries kept, want 2", n)
 			}
 			clk.Add(time.Hour)
@@ -122,7 +122,7 @@ func TestFailingWebhookDisabled(t *testing.T) {
 			d.Kick()
 			apptest.Eventually(t, 5*time.Second, "delivered after enabling", func() bool { return len(rcv.delivered()) == 2 })
 			apptest.Eventually(t, 5*time.Second, "nothing pending", func() bool {
-				n, _ := db.PendingWebhookDeliveries(ctx, wh.ID)
+				n, _ := db.PendingWebhookDeliveries(ctx, wh.ID, clk.Now())
 				return n == 0
 			})
 			if w := get(); w.FailingSince != nil || w.DisabledAt != nil {

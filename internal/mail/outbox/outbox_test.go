@@ -231,7 +231,7 @@ func TestOutcomesQueueWebhookEvents(t *testing.T) {
 	for _, id := range ids {
 		apptest.Eventually(t, 10*time.Second, "email "+id+" recorded as sent", func() bool { return f.status(t, id).Status == "sent" })
 	}
-	n, err := f.db.PendingWebhookDeliveries(context.Background(), hook.ID)
+	n, err := f.db.PendingWebhookDeliveries(context.Background(), hook.ID, time.Now())
 	must(t, err)
 	if n != len(ids) {
 		t.Errorf("%d webhook events queued for %d emails sent, want one each", n, len(ids))
@@ -250,7 +250,7 @@ func TestOutcomesQueueWebhookEvents(t *testing.T) {
 	if st := f.status(t, bounced).Status; st != "bounced" {
 		t.Errorf("bounced email after a late sent: %q", st)
 	}
-	if m, err := f.db.PendingWebhookDeliveries(ctx, hook.ID); err != nil || m != n {
+	if m, err := f.db.PendingWebhookDeliveries(ctx, hook.ID, time.Now()); err != nil || m != n {
 		t.Errorf("%d webhook events queued after a late sent of a bounced email (%v), want still %d", m, err, n)
 	}
 }
