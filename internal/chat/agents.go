@@ -387,6 +387,7 @@ func (s *Service) removeAgent(ctx context.Context, a model.Agent) error {
 		unassigned []string
 		lines      []model.Message
 	)
+	hooks := s.hooks()
 	err := s.db.InTx(ctx, func(tx *store.Store) error {
 		lines = lines[:0]
 		if a.IsAdmin() {
@@ -405,6 +406,9 @@ func (s *Service) removeAgent(ctx context.Context, a model.Agent) error {
 			if err := tx.CreateHistoryLine(ctx, l); err != nil {
 				return err
 			}
+			if err := hooks.emitNotes(ctx, tx, &l); err != nil {
+				return err
+			}
 			lines = append(lines, l)
 		}
 		return tx.DeleteAgent(ctx, a.ID)
@@ -412,6 +416,7 @@ func (s *Service) removeAgent(ctx context.Context, a model.Agent) error {
 	if err != nil {
 		return err
 	}
+	hooks.done()
 	for i, id := range unassigned {
 		if c, err := s.db.Conversation(ctx, a.WorkspaceID, id); err == nil {
 			s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)

@@ -26,6 +26,7 @@ func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID stri
 		c    model.Conversation
 		line *model.Message
 	)
+	hooks := s.hooks()
 	err := s.db.InTxThen(ctx, func(tx *store.Store) error {
 		line = nil
 		var to model.Agent
@@ -54,7 +55,10 @@ func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID stri
 		}
 		l := s.historyLine(c, text)
 		line = &l
-		return saveLine(ctx, tx, line)
+		if err := saveLine(ctx, tx, line); err != nil {
+			return err
+		}
+		return hooks.emitNotes(ctx, tx, line)
 	}, func() {
 		if line == nil {
 			s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
@@ -66,6 +70,7 @@ func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID stri
 	if err != nil {
 		return model.Conversation{}, err
 	}
+	hooks.done()
 	return c, nil
 }
 

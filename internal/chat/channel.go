@@ -332,7 +332,7 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 		if err := saveLine(ctx, tx, line); err != nil {
 			return err
 		}
-		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg)
+		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg, line)
 	})
 	if errors.Is(err, store.ErrDuplicate) {
 		// Two deliveries of the same mid raced; the other one stored it.

@@ -257,7 +257,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 				return err
 			}
 		}
-		return s.emitNewMessage(ctx, hooks, tx, before, conv, false, msg)
+		return s.emitNewMessage(ctx, hooks, tx, before, conv, false, msg, line)
 	}, func() {
 		s.toAgents(a.WorkspaceID, realtime.MessageCreated, msg)
 		s.lineToAgents(a.WorkspaceID, line)
@@ -334,6 +334,10 @@ func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, 
 		l := s.historyLine(c, text)
 		line = &l
 		if err := saveLine(ctx, tx, line); err != nil {
+			return err
+		}
+		// The line first, then the conversation it tells about.
+		if err := hooks.emitNotes(ctx, tx, line); err != nil {
 			return err
 		}
 		return hooks.emit(ctx, tx, a.WorkspaceID, id, realtime.ConversationUpdated, c)
@@ -462,14 +466,18 @@ func (s *Service) Visitor(ctx context.Context, a model.Agent, id string) (model.
 
 // emitNewMessage queues the webhook events of a new message in tx:
 // conversation.created when the message started the conversation,
-// message.created, and conversation.updated when it reopened it.
-func (s *Service) emitNewMessage(ctx context.Context, h *hookBatch, tx *store.Store, before, after model.Conversation, created bool, msg model.Message) error {
+// message.created of the message and then of the system notes it left
+// (nil: none), and conversation.updated when it reopened it.
+func (s *Service) emitNewMessage(ctx context.Context, h *hookBatch, tx *store.Store, before, after model.Conversation, created bool, msg model.Message, notes ...*model.Message) error {
 	if created {
 		if err := h.emit(ctx, tx, after.WorkspaceID, after.ID, realtime.ConversationCreated, after); err != nil {
 			return err
 		}
 	}
 	if err := h.emit(ctx, tx, after.WorkspaceID, after.ID, realtime.MessageCreated, msg); err != nil {
+		return err
+	}
+	if err := h.emitNotes(ctx, tx, notes...); err != nil {
 		return err
 	}
 	if !created && before.Status != after.Status {

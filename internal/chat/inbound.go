@@ -240,6 +240,9 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 				return err
 			}
 		}
+		if err := hooks.emitNotes(ctx, tx, line); err != nil {
+			return err
+		}
 		if c.Status != conv.Status {
 			return hooks.emit(ctx, tx, c.WorkspaceID, c.ID, realtime.ConversationUpdated, conv)
 		}
@@ -367,12 +370,9 @@ func (s *Service) EmailBounce(ctx context.Context, b EmailBounceReport) error {
 		return err
 	}
 	n := s.note(c, now, note)
-	if err := s.db.CreateMessage(ctx, n); err != nil {
-		return err
-	}
 	hooks := s.hooks()
-	if err := hooks.emit(ctx, &s.db.Store, c.WorkspaceID, c.ID, realtime.MessageCreated, n); err != nil {
-		s.log.Error("queue webhook event", "type", realtime.MessageCreated, "message", n.ID, "err", err)
+	if err := s.saveNote(ctx, hooks, n); err != nil {
+		return err
 	}
 	hooks.done()
 	s.sendAgain(ctx, c.WorkspaceID, ids)

@@ -327,10 +327,12 @@ func (s *Service) noteQuota(ctx context.Context, v model.Visitor, text string) {
 	}
 	n := s.note(c, now, text)
 	n.Channel = model.MsgChannelWidget
-	if err := s.db.CreateMessage(ctx, n); err != nil {
+	hooks := s.hooks()
+	if err := s.saveNote(ctx, hooks, n); err != nil {
 		s.log.Warn("note quota", "err", err)
 		return
 	}
+	hooks.done()
 	s.toAgents(v.WorkspaceID, realtime.MessageCreated, n)
 }
 

@@ -316,7 +316,7 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 				return err
 			}
 		}
-		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg)
+		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg, learned, line)
 	}, func() {
 		// In the order of the rows (store.DB.InTxThen). A resend after a
 		// reconnect (duplicate) is echoed so the widget can reconcile;

@@ -217,6 +217,35 @@ func (h *hookBatch) emit(ctx context.Context, st *store.Store, workspaceID, conv
 	return nil
 }
 
+// emitNotes queues message.created for each system note (nil: none) of
+// the change, in order, in its transaction tx.
+func (h *hookBatch) emitNotes(ctx context.Context, tx *store.Store, notes ...*model.Message) error {
+	for _, n := range notes {
+		if n == nil {
+			continue
+		}
+		if err := h.emit(ctx, tx, n.WorkspaceID, n.ConversationID, realtime.MessageCreated, *n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// saveNote stores a system note on its own, with its message.created for
+// the webhooks in the same transaction.
+func (s *Service) saveNote(ctx context.Context, h *hookBatch, n model.Message) error {
+	err := s.db.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.CreateMessage(ctx, n); err != nil {
+			return err
+		}
+		return h.emitNotes(ctx, tx, &n)
+	})
+	if err != nil {
+		return fmt.Errorf("save note in %s: %w", n.ConversationID, err)
+	}
+	return nil
+}
+
 // subscribed reports whether a webhook of the workspace, enabled or not,
 // takes events of type typ.
 func (h *hookBatch) subscribed(ctx context.Context, st *store.Store, workspaceID string, typ realtime.EventType) (bool, error) {

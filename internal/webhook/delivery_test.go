@@ -197,10 +197,11 @@ func TestDeliveriesRetriedInOrder(t *testing.T) {
 			s.Do("POST", "/api/v1/conversations/"+m1.ConversationID+"/close", a.Token, nil, http.StatusOK, nil)
 
 			want := map[string][]string{
-				m1.ConversationID: {"conversation.created", "message.created", "message.created", "message.created", "conversation.updated"},
+				// The close: its note ("Ann closed the conversation."), then the conversation.
+				m1.ConversationID: {"conversation.created", "message.created", "message.created", "message.created", "message.created", "conversation.updated"},
 				m2.ConversationID: {"conversation.created", "message.created", "message.created"},
 			}
-			apptest.Eventually(t, 20*time.Second, "every event delivered", func() bool { return len(rcv.delivered()) == 8 })
+			apptest.Eventually(t, 20*time.Second, "every event delivered", func() bool { return len(rcv.delivered()) == 9 })
 
 			got := map[string][]string{}
 			for _, h := range rcv.delivered() {
@@ -230,8 +231,8 @@ func TestDeliveriesRetriedInOrder(t *testing.T) {
 			if failed != 4 {
 				t.Errorf("%d failed tries, want 4", failed)
 			}
-			if len(bodies) != 8 {
-				t.Errorf("%d distinct event ids delivered, want 8", len(bodies))
+			if len(bodies) != 9 {
+				t.Errorf("%d distinct event ids delivered, want 9", len(bodies))
 			}
 
 			var log struct {
@@ -246,7 +247,7 @@ func TestDeliveriesRetriedInOrder(t *testing.T) {
 			}
 			apptest.Eventually(t, 5*time.Second, "every attempt logged", func() bool {
 				s.Do("GET", "/api/v1/webhooks/"+wh.Webhook.ID+"/deliveries", a.Token, nil, http.StatusOK, &log)
-				return len(log.Deliveries) == 12
+				return len(log.Deliveries) == 13
 			})
 			oks, fails, noAnswer := 0, 0, 0
 			for _, d := range log.Deliveries {
@@ -262,7 +263,7 @@ func TestDeliveriesRetriedInOrder(t *testing.T) {
 					t.Errorf("log entry %+v", d)
 				}
 			}
-			if oks != 8 || fails != 3 || noAnswer != 1 {
+			if oks != 9 || fails != 3 || noAnswer != 1 {
 				t.Errorf("log: %d delivered, %d failed with a status, %d without an answer", oks, fails, noAnswer)
 			}
 		})
