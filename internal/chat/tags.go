@@ -32,7 +32,10 @@ func NormalizeTag(raw string) (string, error) {
 	)
 	for _, r := range strings.TrimSpace(norm.NFC.String(raw)) {
 		ok := unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || r == '-' || r == '_' || r == '.' || r == '/' ||
-			unicode.IsMark(r) && (unicode.IsLetter(prev) || unicode.IsMark(prev))
+			unicode.IsMark(r) && (unicode.IsLetter(prev) || unicode.IsMark(prev)) &&
+				// marks that show nothing (a grapheme joiner, a variation
+				// selector) would make "Billing" two tags that look alike
+				!unicode.Is(unicode.Variation_Selector, r) && !unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
 		if !ok {
 			return "", newError(CodeInvalidTag, fmt.Sprintf("tag %q: a tag holds only letters, digits, spaces and - _ . /", raw))
 		}

@@ -27,11 +27,13 @@ func TestNormalizeTag(t *testing.T) {
 		{"a,b", ""},
 		{"<script>", ""},
 		{"50%", ""},
-		{"a\u200bb", ""},  // zero-width space
-		{"a\u202eb", ""},  // right-to-left override
-		{"\u0301x", ""},   // a mark on nothing
-		{"x \u0301y", ""}, // a mark on a space
-		{"1\u0301", ""},   // a mark on a digit
+		{"a\u200bb", ""},      // zero-width space
+		{"Bil\u034fling", ""}, // a grapheme joiner: shows nothing, "Billing" twice
+		{"VIP\ufe0f", ""},     // a variation selector
+		{"a\u202eb", ""},      // right-to-left override
+		{"\u0301x", ""},       // a mark on nothing
+		{"x \u0301y", ""},     // a mark on a space
+		{"1\u0301", ""},       // a mark on a digit
 		{"a\x00b", ""},
 	} {
 		got, err := NormalizeTag(tt.in)
