@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/parleychat/parley/internal/model"
 )
@@ -30,6 +32,11 @@ func decodeTags(raw string) (model.Tags, error) {
 func (s *Store) SetConversationTags(ctx context.Context, workspaceID, conversationID string, names []string) (model.Tags, error) {
 	var tags model.Tags
 	ids := make([]string, 0, len(names))
+	// In the order of their keys: on PostgreSQL a tag being made holds its
+	// key until the commit, and two transactions making the same new tags
+	// in opposite orders would each wait for the other's (a deadlock).
+	names = slices.Clone(names)
+	slices.SortFunc(names, func(a, b string) int { return strings.Compare(model.TagKey(a), model.TagKey(b)) })
 	for _, name := range names {
 		key := model.TagKey(name)
 		// A tag another transaction makes at the same moment is one row

@@ -221,3 +221,37 @@ func tagRows(t *testing.T, db *store.DB, conversationID string) int {
 	}
 	return n
 }
+
+// TestConversationTagsAtOnce: two conversations tagged at the same moment
+// with the same new tags, given in opposite orders, both take them (on
+// PostgreSQL a new tag's key is held until the commit: taken in the order
+// given, each transaction would wait for the other's).
+func TestConversationTagsAtOnce(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		w, _, c1 := conversationBesideOther(t, db)
+		c2 := newConversation(t, db, newVisitor(t, db, w.ID, nil), model.ChannelWebsite, at(time.Minute))
+		for round := range 40 {
+			a, b := fmt.Sprintf("alpha %d", round), fmt.Sprintf("beta %d", round)
+			errs := make(chan error, 2)
+			for _, job := range []struct {
+				c     model.Conversation
+				names []string
+			}{{c1, []string{a, b}}, {c2, []string{b, a}}} {
+				go func() {
+					errs <- db.InTx(t.Context(), func(tx *store.Store) error {
+						if err := tx.LockConversation(t.Context(), job.c.WorkspaceID, job.c.ID); err != nil {
+							return err
+						}
+						_, err := tx.SetConversationTags(t.Context(), job.c.WorkspaceID, job.c.ID, job.names)
+						return err
+					})
+				}()
+			}
+			for range 2 {
+				if err := <-errs; err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+		}
+	})
+}
