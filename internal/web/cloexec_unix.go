@@ -3,6 +3,8 @@
 package web
 
 import (
+	"fmt"
+	"log/slog"
 	"net"
 	"syscall"
 )
@@ -24,15 +26,20 @@ func holdForks() (release func()) {
 	return syscall.ForkLock.RUnlock
 }
 
-// closeOnExec keeps c's descriptor from child processes.
-func closeOnExec(c net.Conn) {
+// closeOnExec keeps c's descriptor from child processes. A socket it
+// cannot mark is logged: a widget closed right after its handshake would
+// otherwise say nothing of why.
+func closeOnExec(c net.Conn, log *slog.Logger) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
+		log.Warn("widget socket not marked close-on-exec: no descriptor", "type", fmt.Sprintf("%T", c))
 		return
 	}
 	rc, err := sc.SyscallConn()
-	if err != nil {
-		return
+	if err == nil {
+		err = rc.Control(func(fd uintptr) { syscall.CloseOnExec(int(fd)) })
 	}
-	_ = rc.Control(func(fd uintptr) { syscall.CloseOnExec(int(fd)) })
+	if err != nil {
+		log.Warn("widget socket not marked close-on-exec", "err", err)
+	}
 }

@@ -109,7 +109,7 @@ func (s *Server) startLoop() (*loop, error) {
 	e.CheckUtf8 = func([]byte) bool { return true }
 	// A socket's descriptor here is nbio's duplicate of net/http's, which
 	// child processes would inherit (see holdForks).
-	e.OnOpen(closeOnExec)
+	e.OnOpen(func(c net.Conn) { closeOnExec(c, s.log) })
 	if err := e.Start(); err != nil {
 		return nil, fmt.Errorf("start the widgets' event loop: %w", err)
 	}
