@@ -68,10 +68,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
-	switch args[0] {
-	case "serve", "migrate", "agent", "workspace", "backup", "dkim", "version", "--version", "-v", "help", "--help", "-h":
-	default:
-		return fmt.Errorf("unknown command %q (parley help lists the commands)", args[0])
+	if !slices.Contains(commands, args[0]) {
+		return unknownCommand(args[0])
 	}
 	if help(args[1:]) {
 		// Asked for help: said at once, nothing opened.
@@ -178,7 +176,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return workspace(ctx, cfg, log, args[1], args[2:], stdout)
 	}
-	return fmt.Errorf("unknown command %q (parley help lists the commands)", args[0])
+	return unknownCommand(args[0]) // in commands, and not run above
+}
+
+// commands are the first words run takes: any other is refused before the
+// configuration is read.
+var commands = []string{"serve", "migrate", "agent", "workspace", "backup", "dkim", "version", "--version", "-v", "help", "--help", "-h"}
+
+func unknownCommand(name string) error {
+	return fmt.Errorf("unknown command %q (parley help lists the commands)", name)
 }
 
 // help reports whether a command's arguments ask for its usage: a help
@@ -455,14 +461,14 @@ func agentAdd(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return err
 	}
 	fmt.Fprintln(stdout, agent.ID)
-	if agent.Role != "admin" {
+	if !agent.IsAdmin() {
 		// Allowed (an admin may come later), but nobody can then change
 		// the workspace's settings or invite anyone from the dashboard.
 		agents, err := a.Chat.AgentsOfWorkspace(ctx, wsID)
 		if err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(agents, func(ag model.Agent) bool { return ag.Role == "admin" }) {
+		if !slices.ContainsFunc(agents, model.Agent.IsAdmin) {
 			fmt.Fprintln(stderr, "note: this workspace has no admin yet: nobody can change its settings or invite agents until one is added with --role admin")
 		}
 	}

@@ -120,7 +120,8 @@ func (w *Worker) Backoff(n int) time.Duration {
 }
 
 // noRelay is the last error of an email kept while no relay was
-// configured.
+// configured. It is stored, and Run finds such emails by it: a new wording
+// must keep finding the emails kept by an older version.
 const noRelay = "no relay configured (PARLEY_SMTP_URL is empty)"
 
 // Run delivers until ctx ends. With a relay, the emails kept while there
