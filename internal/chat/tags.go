@@ -113,10 +113,16 @@ func (s *Service) AddTag(ctx context.Context, a model.Agent, conversationID, tag
 	return c, err
 }
 
+// TagKeyOf is the key (model.TagKey) of a tag as typed, in any case, with
+// any spacing or composition: what names a tag to remove or to list.
+func TagKeyOf(typed string) string {
+	return model.TagKey(strings.Join(strings.Fields(norm.NFC.String(typed)), " "))
+}
+
 // RemoveTag takes a tag off the conversation, whatever its case; a tag it
 // does not have changes nothing.
 func (s *Service) RemoveTag(ctx context.Context, a model.Agent, conversationID, tag string) (model.Conversation, error) {
-	key := model.TagKey(strings.Join(strings.Fields(norm.NFC.String(tag)), " "))
+	key := TagKeyOf(tag)
 	return s.editTags(ctx, a, conversationID, func(current model.Tags) []string {
 		return slices.DeleteFunc(slices.Clone([]string(current)), func(t string) bool { return model.TagKey(t) == key })
 	})

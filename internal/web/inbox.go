@@ -260,7 +260,7 @@ func (s *Server) fillTagFilter(ctx context.Context, p *page, sess *session, st l
 	if err != nil {
 		return err
 	}
-	key := model.TagKey(strings.Join(strings.Fields(st.Tag), " "))
+	key := chat.TagKeyOf(st.Tag)
 	for _, name := range inUse {
 		if model.TagKey(name) == key {
 			p.TagName = name
