@@ -117,6 +117,13 @@ func (r *Relay) Mails() []Mail {
 // Wait returns once n mails were accepted, failing the test after timeout.
 func (r *Relay) Wait(t testing.TB, n int, timeout time.Duration) []Mail {
 	t.Helper()
+	return r.WaitExplained(t, n, timeout, nil)
+}
+
+// WaitExplained is Wait whose failure also says what explain returns then
+// (the state that should have sent the mails), when explain is not nil.
+func (r *Relay) WaitExplained(t testing.TB, n int, timeout time.Duration, explain func() string) []Mail {
+	t.Helper()
 	deadline := time.After(timeout)
 	for {
 		// Counted without copying: a burst of thousands wakes this loop
@@ -130,7 +137,11 @@ func (r *Relay) Wait(t testing.TB, n int, timeout time.Duration) []Mail {
 		select {
 		case <-r.arrived:
 		case <-deadline:
-			t.Fatalf("relay received %d mails within %v, want %d", len(r.Mails()), timeout, n)
+			why := ""
+			if explain != nil {
+				why = "; " + explain()
+			}
+			t.Fatalf("relay received %d mails within %v, want %d%s", len(r.Mails()), timeout, n, why)
 		}
 	}
 }

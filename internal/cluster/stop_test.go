@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -53,15 +54,10 @@ func TestNodeStoppedWithVisitorConnected(t *testing.T) {
 	if c.Visitor.Online || c.Visitor.LeftAt == nil {
 		t.Fatalf("after node A stopped, the visitor is online %v, left at %v", c.Visitor.Online, c.Visitor.LeftAt)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for len(relay.Mails()) == 0 {
-		if time.Now().After(deadline) {
-			apptest.Call(t, "GET", b.url+"/api/v1/conversations/"+convID, token, nil, &c)
-			t.Fatalf("no email 15s after node A stopped; decision %+v", c.Forwarding)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	m := relay.Mails()[0]
+	m := relay.WaitExplained(t, 1, 15*time.Second, func() string {
+		apptest.Call(t, "GET", b.url+"/api/v1/conversations/"+convID, token, nil, &c)
+		return fmt.Sprintf("after node A stopped, decision %+v", c.Forwarding)
+	})[0]
 	if !strings.Contains(string(m.Raw), "It ships today") {
 		t.Fatal("the email lacks the reply")
 	}

@@ -1,6 +1,7 @@
 package forward_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,37 +23,9 @@ func TestScenario10KilledBetweenQueueingAndSending(t *testing.T) {
 	bin := apptest.BuildParley(t)
 	relay := apptest.StartRelay(t)
 	held := relay.Hold()
-	addr := apptest.FreeAddr(t)
-	url := "http://" + addr
-	env := append(os.Environ(),
-		"PARLEY_HTTP_ADDR="+addr,
-		"PARLEY_PUBLIC_URL="+url,
-		"PARLEY_DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "parley.db"),
-		"PARLEY_SECRET=crash-test-secret-0123456789",
-		"PARLEY_SMTP_URL="+relay.URL,
-		"PARLEY_FORWARD_LEFT_AFTER=2s", "PARLEY_FORWARD_IDLE_AFTER=5s", "PARLEY_FORWARD_QUIET=1s",
-		"PARLEY_VISITOR_GRACE=300ms", "PARLEY_MAIL_RETRY_BASE=200ms", "PARLEY_LOG_LEVEL=debug",
-	)
-	apptest.Run(t, bin, env, "correct horse battery\n", "agent", "add", "--email", "ann@example.com", "--name", "Ann", "--password-stdin")
-	siteKey := strings.Split(strings.TrimSpace(apptest.Run(t, bin, env, "", "workspace", "list")), "\t")[2]
-
-	first := apptest.StartServe(t, bin, env, url)
-	var login struct {
-		Token string `json:"token"`
-	}
-	apptest.Call(t, "POST", url+"/api/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": "correct horse battery"}, &login)
-	apptest.Call(t, "PUT", url+"/api/v1/me/status", login.Token, map[string]string{"status": "online"}, nil)
-	var sess struct {
-		VisitorToken string `json:"visitor_token"`
-	}
-	apptest.Call(t, "POST", url+"/api/widget/v1/session", "", map[string]string{"site_key": siteKey}, &sess)
-	c, _, err := websocket.Dial(t.Context(), "ws://"+addr+"/api/widget/v1/ws?visitor_token="+sess.VisitorToken, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write(t.Context(), websocket.MessageText, []byte(`{"type":"contact","email":"vera@example.com"}`)); err != nil {
-		t.Fatal(err)
-	}
+	srv := serveChat(t, bin, relay, "PARLEY_FORWARD_IDLE_AFTER=5s", "PARLEY_LOG_LEVEL=debug")
+	first, url, login, sess, c := srv.proc, srv.url, srv.login, srv.sess, srv.ws
+	env := srv.env
 	if _, _, err := c.Read(t.Context()); err != nil { // the contact frame
 		t.Fatal(err)
 	}
@@ -131,40 +104,11 @@ func TestVisitorConnectedAcrossRestart(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			relay := apptest.StartRelay(t)
-			addr := apptest.FreeAddr(t)
-			url := "http://" + addr
-			env := append(os.Environ(),
-				"PARLEY_HTTP_ADDR="+addr,
-				"PARLEY_PUBLIC_URL="+url,
-				"PARLEY_DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "parley.db"),
-				"PARLEY_SECRET=crash-test-secret-0123456789",
-				"PARLEY_SMTP_URL="+relay.URL,
-				// IDLE_AFTER and the agent's away time far beyond the test's
-				// waits: only the leave can send the email in time.
-				"PARLEY_FORWARD_LEFT_AFTER=2s", "PARLEY_FORWARD_IDLE_AFTER=10m", "PARLEY_FORWARD_QUIET=1s",
-				"PARLEY_AGENT_AWAY_AFTER=1h", "PARLEY_VISITOR_GRACE=300ms", "PARLEY_MAIL_RETRY_BASE=200ms",
-			)
-			apptest.Run(t, bin, env, "correct horse battery\n", "agent", "add", "--email", "ann@example.com", "--name", "Ann", "--password-stdin")
-			siteKey := strings.Split(strings.TrimSpace(apptest.Run(t, bin, env, "", "workspace", "list")), "\t")[2]
-
-			first := apptest.StartServe(t, bin, env, url)
-			var login struct {
-				Token string `json:"token"`
-			}
-			apptest.Call(t, "POST", url+"/api/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": "correct horse battery"}, &login)
-			apptest.Call(t, "PUT", url+"/api/v1/me/status", login.Token, map[string]string{"status": "online"}, nil)
-			var sess struct {
-				VisitorToken string `json:"visitor_token"`
-			}
-			apptest.Call(t, "POST", url+"/api/widget/v1/session", "", map[string]string{"site_key": siteKey}, &sess)
-			c, _, err := websocket.Dial(t.Context(), "ws://"+addr+"/api/widget/v1/ws?visitor_token="+sess.VisitorToken, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.CloseNow()
-			if err := c.Write(t.Context(), websocket.MessageText, []byte(`{"type":"contact","email":"vera@example.com"}`)); err != nil {
-				t.Fatal(err)
-			}
+			// IDLE_AFTER and the agent's away time far beyond the test's
+			// waits: only the leave can send the email in time.
+			srv := serveChat(t, bin, relay, "PARLEY_FORWARD_IDLE_AFTER=10m", "PARLEY_AGENT_AWAY_AFTER=1h")
+			first, url, login, sess, env := srv.proc, srv.url, srv.login, srv.sess, srv.env
+			defer srv.ws.CloseNow()
 			var m struct {
 				ConversationID string `json:"conversation_id"`
 			}
@@ -195,15 +139,10 @@ func TestVisitorConnectedAcrossRestart(t *testing.T) {
 				t.Fatalf("after the restart the visitor is online %v, left at %v; want gone since the end at %v",
 					conv.Visitor.Online, conv.Visitor.LeftAt, ended)
 			}
-			deadline := time.Now().Add(15 * time.Second)
-			for len(relay.Mails()) == 0 {
-				if time.Now().After(deadline) {
-					apptest.Call(t, "GET", url+"/api/v1/conversations/"+m.ConversationID, login.Token, nil, &conv)
-					t.Fatalf("no email 15s after the restart; decision %+v", conv.Forwarding)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			mail := relay.Mails()[0]
+			mail := relay.WaitExplained(t, 1, 15*time.Second, func() string {
+				apptest.Call(t, "GET", url+"/api/v1/conversations/"+m.ConversationID, login.Token, nil, &conv)
+				return fmt.Sprintf("after the restart, decision %+v", conv.Forwarding)
+			})[0]
 			if !strings.Contains(string(mail.Raw), "Your answer") {
 				t.Fatal("the mail lacks the reply")
 			}
@@ -215,4 +154,53 @@ func TestVisitorConnectedAcrossRestart(t *testing.T) {
 			}
 		})
 	}
+}
+
+// servedChat is a `parley serve` started by serveChat.
+type servedChat struct {
+	proc  *apptest.Proc
+	url   string
+	env   []string
+	login struct{ Token string }
+	sess  struct {
+		VisitorToken string `json:"visitor_token"`
+	}
+	ws *websocket.Conn // the visitor's widget, its contact frame sent
+}
+
+// serveChat runs bin's `parley serve` on a new SQLite file, sending to
+// relay, with the forwarding's short timings and the extra variables
+// given (which win): Ann is online and a visitor's widget is connected,
+// its contact frame (vera@example.com) sent and not yet read.
+func serveChat(t *testing.T, bin string, relay *apptest.Relay, extra ...string) servedChat {
+	t.Helper()
+	var srv servedChat
+	addr := apptest.FreeAddr(t)
+	srv.url = "http://" + addr
+	srv.env = append(os.Environ(),
+		"PARLEY_HTTP_ADDR="+addr,
+		"PARLEY_PUBLIC_URL="+srv.url,
+		"PARLEY_DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "parley.db"),
+		"PARLEY_SECRET=crash-test-secret-0123456789",
+		"PARLEY_SMTP_URL="+relay.URL,
+		"PARLEY_FORWARD_LEFT_AFTER=2s", "PARLEY_FORWARD_QUIET=1s",
+		"PARLEY_VISITOR_GRACE=300ms", "PARLEY_MAIL_RETRY_BASE=200ms",
+	)
+	srv.env = append(srv.env, extra...)
+	apptest.Run(t, bin, srv.env, "correct horse battery\n", "agent", "add", "--email", "ann@example.com", "--name", "Ann", "--password-stdin")
+	siteKey := strings.Split(strings.TrimSpace(apptest.Run(t, bin, srv.env, "", "workspace", "list")), "\t")[2]
+
+	srv.proc = apptest.StartServe(t, bin, srv.env, srv.url)
+	apptest.Call(t, "POST", srv.url+"/api/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": "correct horse battery"}, &srv.login)
+	apptest.Call(t, "PUT", srv.url+"/api/v1/me/status", srv.login.Token, map[string]string{"status": "online"}, nil)
+	apptest.Call(t, "POST", srv.url+"/api/widget/v1/session", "", map[string]string{"site_key": siteKey}, &srv.sess)
+	c, _, err := websocket.Dial(t.Context(), "ws://"+addr+"/api/widget/v1/ws?visitor_token="+srv.sess.VisitorToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(t.Context(), websocket.MessageText, []byte(`{"type":"contact","email":"vera@example.com"}`)); err != nil {
+		t.Fatal(err)
+	}
+	srv.ws = c
+	return srv
 }

@@ -54,15 +54,10 @@ func TestLeaveAtShutdownOutlivesRestart(t *testing.T) {
 					visitor.Online, visitor.LeftAt, stopping)
 			}
 
-			deadline := time.Now().Add(15 * time.Second)
-			for len(w.relay.Mails()) == 0 {
-				if time.Now().After(deadline) {
-					code, reason := w.state(v.conv)
-					t.Fatalf("no email 15s after the restart; decision %s: %s", code, reason)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			mails := w.relay.Mails()
+			mails := w.relay.WaitExplained(t, 1, 15*time.Second, func() string {
+				code, reason := w.state(v.conv)
+				return "after the restart, decision " + code + ": " + reason
+			})
 			if !strings.Contains(string(mails[0].Raw), "Your order shipped today") {
 				t.Fatal("the email lacks the reply")
 			}
