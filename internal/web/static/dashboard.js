@@ -580,8 +580,15 @@
     return m;
   };
   const found = markFound();
-  if (found) found.scrollIntoView({ block: 'center' });
-  else openAtNewest();
+  if (found) {
+    // On a phone the conversation's head stays at the top of the window,
+    // over the messages: the found message is placed under it, also by the
+    // browser's own scroll to the page's #msg- target, which can come after
+    // this one.
+    const head = D.getElementById('conv-head');
+    if (head && getComputedStyle(head).position === 'sticky') found.style.scrollMarginTop = head.offsetHeight + 12 + 'px';
+    found.scrollIntoView({ block: 'center' });
+  } else openAtNewest();
 
   // openAtNewest shows the newest message as the conversation opens: its
   // end, under the ones before; its start when it is taller than the
