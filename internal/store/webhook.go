@@ -152,7 +152,7 @@ const WebhookKeptWhileDisabled = 7 * 24 * time.Hour
 // EnableWebhook enables a disabled webhook again: its deliveries of events
 // older than WebhookKeptWhileDisabled at now are dropped, the others are
 // due at once, in order, and their 72 hours before being given up (see
-// package webhook) start again now.
+// package webhook) and their retry delays start again now.
 func (db *DB) EnableWebhook(ctx context.Context, workspaceID, id string, now time.Time) error {
 	// One transaction: a claim between the statements would take a
 	// delivery that a later one then makes due again, and it would go out
@@ -177,7 +177,9 @@ func (db *DB) EnableWebhook(ctx context.Context, workspaceID, id string, now tim
 		// created_at is when a delivery's tries began, the start of its 72
 		// hours before being given up: an event that waited for the
 		// webhook gets them from now.
-		if _, err := tx.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ?, created_at = CASE WHEN created_at < ? THEN ? ELSE created_at END
+		// Its tries counted from none, too: one that fails again at once is
+		// retried after the first delay, not the longest.
+		if _, err := tx.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ?, attempts = 0, created_at = CASE WHEN created_at < ? THEN ? ELSE created_at END
 			WHERE webhook_id = ? AND status = 'pending'`, micros(now), micros(now), micros(now), id); err != nil {
 			return fmt.Errorf("enable webhook %s: %w", id, err)
 		}

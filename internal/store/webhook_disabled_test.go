@@ -115,6 +115,9 @@ func TestDisabledWebhookKeepsItsEvents(t *testing.T) {
 					if len(c) != 1 {
 						t.Fatalf("claimed %d deliveries of one conversation at once", len(c))
 					}
+					if c[0].Attempts != 1 {
+						t.Errorf("event %s: try %d after enabling, want 1 (the retries' delays start again)", c[0].EventID, c[0].Attempts)
+					}
 					if !c[0].CreatedAt.Equal(stored(now)) {
 						t.Errorf("event %s: tried since %v, want since it was enabled, %v", c[0].EventID, c[0].CreatedAt, stored(now))
 					}
