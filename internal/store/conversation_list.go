@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync/atomic"
 
 	"github.com/parleychat/parley/internal/model"
 )
@@ -60,33 +62,35 @@ type ListedConversation struct {
 // listed (it appears at the front of a new first page).
 func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f ConversationFilter, snapshot, after string, limit int) ([]ListedConversation, error) {
 	fq, fargs := f.where(workspaceID)
-	var args []any
 	// Conversations whose activity has not moved since the snapshot: the
 	// index on (workspace_id, activity_id) is walked newest first and
-	// stops at limit, rather than every conversation being sorted.
-	q := `SELECT id, k FROM (SELECT id, k FROM (SELECT c.id AS id, c.activity_id AS k FROM conversations c
-		WHERE c.workspace_id = ? AND c.activity_id <= ?` + fq
-	args = append(args, workspaceID, snapshot)
+	// stops at limit, rather than every conversation being sorted. A tag
+	// few conversations have is the exception: the walk would pass over
+	// nearly every conversation of the workspace to fill a page, so
+	// SQLite starts from the tag's conversations and sorts those ("+"
+	// keeps it off the index of activity).
+	col := "c."
+	if f.Tag != "" && s.dialect == SQLite {
+		n, err := s.taggedCount(ctx, workspaceID, f.Tag)
+		if err != nil {
+			return nil, err
+		}
+		if int64(n) <= rareTag.Load() {
+			col = "+c."
+		}
+	}
+	args := []any{workspaceID, snapshot}
 	args = append(args, fargs...)
 	if after != "" {
-		q += ` AND c.activity_id < ?`
 		args = append(args, after)
 	}
-	q += ` ORDER BY c.activity_id DESC LIMIT ?) newest`
-	args = append(args, limit)
-	// Conversations that moved since: few, and their place at the snapshot
-	// comes from their messages.
-	q += ` UNION ALL SELECT c.id AS id, COALESCE((SELECT MAX(m.id) FROM messages m
-			WHERE m.conversation_id = c.id AND m.id <= ?), c.id) AS k FROM conversations c
-		WHERE c.workspace_id = ? AND c.activity_id > ? AND c.id <= ?` + fq + `) t`
-	args = append(args, snapshot, workspaceID, snapshot, snapshot)
+	args = append(args, limit, snapshot, workspaceID, snapshot, snapshot)
 	args = append(args, fargs...)
 	if after != "" {
-		q += ` WHERE k < ?`
 		args = append(args, after)
 	}
-	q += ` ORDER BY k DESC LIMIT ?`
 	args = append(args, limit)
+	q := conversationPageQuery(col, fq, after != "")
 
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {
@@ -123,6 +127,46 @@ func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f Conv
 		}
 	}
 	return out, nil
+}
+
+// conversationPageQuery is ConversationPage's statement: col is "c." or,
+// to keep SQLite off the index of activity, "+c."; fq the filter's
+// conditions; after whether a page's key bounds it. Its arguments: the
+// workspace, the snapshot, fq's, after, the limit; then the snapshot, the
+// workspace, the snapshot twice, fq's, after, the limit.
+func conversationPageQuery(col, fq string, after bool) string {
+	q := `SELECT id, k FROM (SELECT id, k FROM (SELECT c.id AS id, c.activity_id AS k FROM conversations c
+		WHERE ` + col + `workspace_id = ? AND ` + col + `activity_id <= ?` + fq
+	if after {
+		q += ` AND ` + col + `activity_id < ?`
+	}
+	q += ` ORDER BY ` + col + `activity_id DESC LIMIT ?) newest`
+	// Conversations that moved since: few, and their place at the snapshot
+	// comes from their messages.
+	q += ` UNION ALL SELECT c.id AS id, COALESCE((SELECT MAX(m.id) FROM messages m
+			WHERE m.conversation_id = c.id AND m.id <= ?), c.id) AS k FROM conversations c
+		WHERE c.workspace_id = ? AND c.activity_id > ? AND c.id <= ?` + fq + `) t`
+	if after {
+		q += ` WHERE k < ?`
+	}
+	return q + ` ORDER BY k DESC LIMIT ?`
+}
+
+// rareTag is the most conversations a tag may have for a list of it to
+// start from them (ConversationPage) rather than walk the workspace's
+// (tests set it to read either way).
+var rareTag atomic.Int64
+
+func init() { rareTag.Store(5000) }
+
+// taggedCount counts the conversations that have the tag of key.
+func (s *Store) taggedCount(ctx context.Context, workspaceID, key string) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversation_tags WHERE tag_id =
+		(SELECT id FROM tags WHERE workspace_id = ? AND name_key = ?)`, workspaceID, key).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count the conversations of a tag: %w", err)
+	}
+	return n, nil
 }
 
 // ConversationsByID loads conversations of a workspace by id, a few dozen
@@ -179,8 +223,14 @@ func (s *Store) CountConversations(ctx context.Context, workspaceID string, f Co
 	f.Assignee = ""
 	fq, fargs := f.where(workspaceID)
 	args := append([]any{agentID, workspaceID}, fargs...)
+	q := countConversationsQuery(fq)
+	if f.Tag != "" && s.dialect == SQLite {
+		// A tag's conversations are fewer than the status's: SQLite reads
+		// them, not the whole index of counts ("+" keeps it off that).
+		q = strings.Replace(q, "WHERE c.workspace_id = ?", "WHERE +c.workspace_id = ?", 1)
+	}
 	var n ConversationCounts
-	err := s.queryRow(ctx, countConversationsQuery(fq), args...).Scan(&n.Mine, &n.Unassigned, &n.All)
+	err := s.queryRow(ctx, q, args...).Scan(&n.Mine, &n.Unassigned, &n.All)
 	if err != nil {
 		return n, fmt.Errorf("count conversations: %w", err)
 	}

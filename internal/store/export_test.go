@@ -49,3 +49,10 @@ func (db *DB) SetCheckpointing(every time.Duration, restartPages int) {
 
 // File is the SQLite database's file.
 func (db *DB) File() string { return db.path }
+
+// SetRareTag sets how many conversations a tag may have for its list to
+// start from them, and returns the setting to put back.
+func SetRareTag(n int) (restore func()) {
+	old := rareTag.Swap(int64(n))
+	return func() { rareTag.Store(old) }
+}

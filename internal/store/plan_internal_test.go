@@ -69,6 +69,41 @@ func TestCountsReadTheirIndexAlone(t *testing.T) {
 	}
 }
 
+// A tag few conversations have is listed from its conversations, not by
+// walking every conversation of the workspace in the index of activity;
+// its counts too, rather than the whole index of counts.
+func TestRareTagReadFromItsConversations(t *testing.T) {
+	db := openMigrated(t)
+	fq, fargs := ConversationFilter{Status: "open", Tag: "billing"}.where("ws")
+	args := append([]any{"ws", "snapshot"}, fargs...)
+	args = append(args, 50, "snapshot", "ws", "snapshot", "snapshot")
+	args = append(args, fargs...)
+	args = append(args, 50)
+	for _, tt := range []struct {
+		col, want string
+	}{
+		{"c.", "SEARCH c USING INDEX conversations_activity (workspace_id=? AND activity_id<?)"},
+		{"+c.", "SEARCH c USING INDEX sqlite_autoindex_conversations_1 (id=?)"},
+	} {
+		plan := queryPlan(t, db, conversationPageQuery(tt.col, fq, false), args...)
+		first := "" // how the conversations not moved since the snapshot are read
+		for _, l := range plan {
+			if strings.HasPrefix(l, "SEARCH c ") || strings.HasPrefix(l, "SCAN c") {
+				first = l
+				break
+			}
+		}
+		if first != tt.want {
+			t.Errorf("page with %q: plan:\n%s\nwant the conversations read first by %q", tt.col, strings.Join(plan, "\n"), tt.want)
+		}
+	}
+	q := strings.Replace(countConversationsQuery(fq), "WHERE c.workspace_id = ?", "WHERE +c.workspace_id = ?", 1)
+	plan := strings.Join(queryPlan(t, db, q, append([]any{"agent", "ws"}, fargs...)...), "\n")
+	if strings.Contains(plan, "conversations_counts") || !strings.Contains(plan, "conversation_tags_tag") {
+		t.Errorf("counts of a tag: plan:\n%s\nwant the tag's conversations read, not the index of counts", plan)
+	}
+}
+
 // The index of the visitors online lists only them (a partial index): a
 // new visitor writes no entry into it, an opening one and a leave one
 // entry each, and the queries of the visitors online still read it.
