@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -402,6 +403,42 @@ func TestMessageKind(t *testing.T) {
 			}
 			if got.Kind != tc.wantKind {
 				t.Errorf("kind %q, want %q", got.Kind, tc.wantKind)
+			}
+		})
+	}
+}
+
+// A path the API serves, asked with a method it does not take, answers
+// 405 with the methods it takes; a path nobody serves, 404.
+func TestAPIWrongMethod(t *testing.T) {
+	s := apptest.Start(t, nil)
+	a := s.AddAgent("ann@example.com", "Ann")
+	tests := []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"GET", "/api/v1/conversations/c1/close", 405, "method_not_allowed", "POST"},
+		{"DELETE", "/api/v1/conversations/c1", 405, "method_not_allowed", "GET"},
+		{"GET", "/api/v1/nothing/here", 404, "not_found", ""},
+		{"GET", "/api/v2/conversations", 404, "not_found", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, s.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+a.Token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := new(strings.Builder)
+			_, _ = io.Copy(raw, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status || apptest.ErrorCode([]byte(raw.String())) != tt.code || resp.Header.Get("Allow") != tt.allow {
+				t.Errorf("%d %s, Allow %q; want %d %s, Allow %q", resp.StatusCode, raw, resp.Header.Get("Allow"), tt.status, tt.code, tt.allow)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/parleychat/parley/internal/channels/meta"
 )
@@ -182,7 +183,31 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /dashboard/settings/integrations/{id}/enable", s.dash(s.dashEnableWebhook))
 
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := s.otherMethods(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed",
+				"this endpoint takes "+strings.Join(allow, ", ")+", not "+r.Method)
+			return
+		}
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 	})
 	m.HandleFunc("/", s.notFoundPage) // pages.go
+}
+
+// otherMethods lists the methods a route of the API takes at r's path
+// when r's own is not one of them (the catch-all "/api/" took r): such a
+// request is answered 405 with them, not 404 as for a path nobody serves.
+func (s *Server) otherMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		other := r.Clone(r.Context())
+		other.Method = m
+		if _, pattern := s.mux.Handler(other); pattern != "" && pattern != "/api/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
