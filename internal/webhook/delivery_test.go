@@ -16,6 +16,7 @@ import (
 
 	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
 )
 
 // hit is one request a receiver got.
@@ -158,6 +159,55 @@ type created struct {
 	Secret string `json:"secret"`
 }
 
+// startHooked runs Parley on the database at dbURL with Ann online and a
+// webhook of hers to rcv for events, retried after 20ms.
+func startHooked(t *testing.T, dbURL string, rcv *flaky, events ...string) (*apptest.Server, apptest.Agent, created) {
+	t.Helper()
+	s := apptest.Start(t, map[string]string{
+		"PARLEY_DATABASE_URL":          dbURL,
+		"PARLEY_WEBHOOK_ALLOW_PRIVATE": "1",
+		"PARLEY_WEBHOOK_RETRY_BASE":    "20ms",
+	})
+	a := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	var wh created
+	s.Do("POST", "/api/v1/webhooks", a.Token, map[string]any{"url": rcv.srv.URL + "/hook", "events": events}, http.StatusCreated, &wh)
+	return s, a, wh
+}
+
+// deliveredBodies returns the bodies of the messages rcv was delivered
+// (message.created), in arrival order, each delivery's signature checked
+// with secret.
+func deliveredBodies(t *testing.T, rcv *flaky, secret string) []string {
+	t.Helper()
+	var bodies []string
+	for _, h := range rcv.delivered() {
+		var ev struct {
+			Data model.Message `json:"data"`
+		}
+		if err := json.Unmarshal(h.Body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, ev.Data.Body)
+		verify(t, secret, h)
+	}
+	return bodies
+}
+
+// openStore opens and migrates the database at dbURL.
+func openStore(t *testing.T, dbURL string) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 func databases(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "parley.db") },
@@ -172,17 +222,8 @@ func databases(t *testing.T) map[string]func(t *testing.T) string {
 func TestDeliveriesRetriedInOrder(t *testing.T) {
 	for name, dbURL := range databases(t) {
 		t.Run(name, func(t *testing.T) {
-			s := apptest.Start(t, map[string]string{
-				"PARLEY_DATABASE_URL":          dbURL(t),
-				"PARLEY_WEBHOOK_ALLOW_PRIVATE": "1",
-				"PARLEY_WEBHOOK_RETRY_BASE":    "20ms",
-			})
 			rcv := newFlaky(t, 1, 3)
-			a := s.AddAgent("ann@example.com", "Ann")
-			s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
-			var wh created
-			s.Do("POST", "/api/v1/webhooks", a.Token, map[string]any{"url": rcv.srv.URL + "/hook",
-				"events": []string{"conversation.created", "message.created", "conversation.updated"}}, http.StatusCreated, &wh)
+			s, a, wh := startHooked(t, dbURL(t), rcv, "conversation.created", "message.created", "conversation.updated")
 			if !strings.HasPrefix(wh.Secret, "whsec_") || wh.Webhook.ID == "" || len(wh.Webhook.Events) != 3 {
 				t.Fatalf("created %+v", wh)
 			}
@@ -305,17 +346,7 @@ func TestDeliveriesSurviveRestart(t *testing.T) {
 			s2 := apptest.Start(t, env)
 			apptest.Eventually(t, 20*time.Second, "the three events delivered after the restart", func() bool { return len(rcv.delivered()) == 3 })
 			_ = s2
-			var order []string
-			for _, h := range rcv.delivered() {
-				var ev struct {
-					Data model.Message `json:"data"`
-				}
-				if err := json.Unmarshal(h.Body, &ev); err != nil {
-					t.Fatal(err)
-				}
-				order = append(order, ev.Data.Body)
-				verify(t, wh.Secret, h)
-			}
+			order := deliveredBodies(t, rcv, wh.Secret)
 			if strings.Join(order, " ") != "first second third" {
 				t.Errorf("delivered %v", order)
 			}

@@ -37,14 +37,7 @@ func TestFailingWebhookDisabled(t *testing.T) {
 	for name, dbURL := range databases(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
-			db, err := store.Open(ctx, dbURL(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db := openStore(t, dbURL(t))
 			clk := &clock{now: time.Now().UTC().Truncate(time.Microsecond)}
 			ws := model.Workspace{ID: model.NewID(), Name: "W", SiteKey: model.NewID(), TimeZone: "UTC", Settings: model.DefaultSettings(), CreatedAt: clk.Now()}
 			if err := db.CreateWorkspace(ctx, ws); err != nil {

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
 )
 
@@ -19,16 +18,8 @@ import (
 func TestSystemNotesReachWebhooks(t *testing.T) {
 	for name, dbURL := range databases(t) {
 		t.Run(name, func(t *testing.T) {
-			s := apptest.Start(t, map[string]string{
-				"PARLEY_DATABASE_URL":          dbURL(t),
-				"PARLEY_WEBHOOK_ALLOW_PRIVATE": "1",
-				"PARLEY_WEBHOOK_RETRY_BASE":    "20ms",
-			})
 			rcv := newFlaky(t, 0, 0)
-			ann := s.AddAgent("ann@example.com", "Ann")
-			s.Do("PUT", "/api/v1/me/status", ann.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
-			s.Do("POST", "/api/v1/webhooks", ann.Token, map[string]any{"url": rcv.srv.URL + "/hook",
-				"events": []string{"message.created", "conversation.updated"}}, http.StatusCreated, nil)
+			s, ann, _ := startHooked(t, dbURL(t), rcv, "message.created", "conversation.updated")
 			conv := func(id, action string) {
 				s.Do("POST", "/api/v1/conversations/"+id+"/"+action, ann.Token, nil, http.StatusOK, nil)
 			}

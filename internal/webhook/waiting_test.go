@@ -30,17 +30,8 @@ type listed struct {
 func TestEventsWaitForADisabledWebhook(t *testing.T) {
 	for name, dbURL := range databases(t) {
 		t.Run(name, func(t *testing.T) {
-			s := apptest.Start(t, map[string]string{
-				"PARLEY_DATABASE_URL":          dbURL(t),
-				"PARLEY_WEBHOOK_ALLOW_PRIVATE": "1",
-				"PARLEY_WEBHOOK_RETRY_BASE":    "20ms",
-			})
 			rcv := newFlaky(t, 0, 1<<30)
-			a := s.AddAgent("ann@example.com", "Ann")
-			s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
-			var wh created
-			s.Do("POST", "/api/v1/webhooks", a.Token, map[string]any{"url": rcv.srv.URL + "/hook",
-				"events": []string{"message.created"}}, http.StatusCreated, &wh)
+			s, a, wh := startHooked(t, dbURL(t), rcv, "message.created")
 			get := func() (disabled bool, pending int) {
 				var l listed
 				s.Do("GET", "/api/v1/webhooks", a.Token, nil, http.StatusOK, &l)
@@ -75,17 +66,7 @@ func TestEventsWaitForADisabledWebhook(t *testing.T) {
 			rcv.mu.Unlock()
 			s.Do("POST", "/api/v1/webhooks/"+wh.Webhook.ID+"/enable", a.Token, nil, http.StatusNoContent, nil)
 			apptest.Eventually(t, 10*time.Second, "what waited delivered", func() bool { return len(rcv.delivered()) == 3 })
-			var got []string
-			for _, h := range rcv.delivered() {
-				var ev struct {
-					Data model.Message `json:"data"`
-				}
-				if err := json.Unmarshal(h.Body, &ev); err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, ev.Data.Body)
-				verify(t, wh.Secret, h)
-			}
+			got := deliveredBodies(t, rcv, wh.Secret)
 			if want := []string{"before", "while disabled", "agent, while disabled"}; !slices.Equal(got, want) {
 				t.Errorf("delivered %q, want %q", got, want)
 			}
@@ -114,14 +95,7 @@ func TestEnablingSendsWhatWaited(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(name+"/"+tt.name, func(t *testing.T) {
 				ctx := t.Context()
-				db, err := store.Open(ctx, dbURL(t))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				if err := db.Migrate(ctx); err != nil {
-					t.Fatal(err)
-				}
+				db := openStore(t, dbURL(t))
 				start := time.Now().UTC().Truncate(time.Microsecond)
 				clk := &clock{now: start}
 				ws := model.Workspace{ID: model.NewID(), Name: "W", SiteKey: model.NewID(), TimeZone: "UTC", Settings: model.DefaultSettings(), CreatedAt: clk.Now()}
