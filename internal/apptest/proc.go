@@ -174,3 +174,30 @@ func Call(t testing.TB, method, url, token string, body any, out any) {
 		}
 	}
 }
+
+// Watched is what the agent API tells of a conversation's forwarding and
+// its visitor's presence, for tests that follow them across a restart.
+type Watched struct {
+	Forwarding *struct {
+		Code   string `json:"code"`
+		Reason string `json:"reason"`
+	} `json:"forwarding"`
+	Visitor struct {
+		Online bool       `json:"online"`
+		LeftAt *time.Time `json:"left_at"`
+	} `json:"visitor"`
+}
+
+// Watch reads conversation id from the agent API of the Parley at baseURL.
+func Watch(t testing.TB, baseURL, token, id string) Watched {
+	t.Helper()
+	var w Watched
+	Call(t, "GET", baseURL+"/api/v1/conversations/"+id, token, nil, &w)
+	return w
+}
+
+// WaitsForIdle reports whether the conversation's email waits for its
+// visitor's inactivity (the forwarding state "waiting", "…idle…").
+func (w Watched) WaitsForIdle() bool {
+	return w.Forwarding != nil && w.Forwarding.Code == "waiting" && strings.Contains(w.Forwarding.Reason, "idle")
+}

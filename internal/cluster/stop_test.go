@@ -32,31 +32,19 @@ func TestNodeStoppedWithVisitorConnected(t *testing.T) {
 	apptest.Call(t, "POST", b.url+"/api/v1/conversations/"+convID+"/messages", token, map[string]string{"body": "It ships today", "kind": "reply"}, nil)
 	widget.waitFor("message", "It ships today")
 
-	var c struct {
-		Forwarding *struct {
-			Code   string `json:"code"`
-			Reason string `json:"reason"`
-		} `json:"forwarding"`
-		Visitor struct {
-			Online bool       `json:"online"`
-			LeftAt *time.Time `json:"left_at"`
-		} `json:"visitor"`
-	}
 	apptest.Eventually(t, 10*time.Second, "a wait for the visitor's inactivity", func() bool {
-		apptest.Call(t, "GET", b.url+"/api/v1/conversations/"+convID, token, nil, &c)
-		return c.Forwarding != nil && c.Forwarding.Code == "waiting" && strings.Contains(c.Forwarding.Reason, "idle")
+		return apptest.Watch(t, b.url, token, convID).WaitsForIdle()
 	})
 
 	if err := a.proc.Stop(); err != nil {
 		t.Fatalf("node A exited with %v after SIGTERM", err)
 	}
-	apptest.Call(t, "GET", b.url+"/api/v1/conversations/"+convID, token, nil, &c)
+	c := apptest.Watch(t, b.url, token, convID)
 	if c.Visitor.Online || c.Visitor.LeftAt == nil {
 		t.Fatalf("after node A stopped, the visitor is online %v, left at %v", c.Visitor.Online, c.Visitor.LeftAt)
 	}
 	m := relay.WaitExplained(t, 1, 15*time.Second, func() string {
-		apptest.Call(t, "GET", b.url+"/api/v1/conversations/"+convID, token, nil, &c)
-		return fmt.Sprintf("after node A stopped, decision %+v", c.Forwarding)
+		return fmt.Sprintf("after node A stopped, decision %+v", apptest.Watch(t, b.url, token, convID).Forwarding)
 	})[0]
 	if !strings.Contains(string(m.Raw), "It ships today") {
 		t.Fatal("the email lacks the reply")

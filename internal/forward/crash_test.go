@@ -114,19 +114,8 @@ func TestVisitorConnectedAcrossRestart(t *testing.T) {
 			}
 			apptest.Call(t, "POST", url+"/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "hello", "client_id": "1"}, &m)
 			apptest.Call(t, "POST", url+"/api/v1/conversations/"+m.ConversationID+"/messages", login.Token, map[string]string{"body": "Your answer", "kind": "reply"}, nil)
-			var conv struct {
-				Forwarding *struct {
-					Code   string `json:"code"`
-					Reason string `json:"reason"`
-				} `json:"forwarding"`
-				Visitor struct {
-					Online bool       `json:"online"`
-					LeftAt *time.Time `json:"left_at"`
-				} `json:"visitor"`
-			}
 			apptest.Eventually(t, 10*time.Second, "a wait for the visitor's inactivity", func() bool {
-				apptest.Call(t, "GET", url+"/api/v1/conversations/"+m.ConversationID, login.Token, nil, &conv)
-				return conv.Forwarding != nil && conv.Forwarding.Code == "waiting" && strings.Contains(conv.Forwarding.Reason, "idle")
+				return apptest.Watch(t, url, login.Token, m.ConversationID).WaitsForIdle()
 			})
 
 			ended := time.Now()
@@ -134,14 +123,13 @@ func TestVisitorConnectedAcrossRestart(t *testing.T) {
 				t.Fatalf("parley exited with %v", err)
 			}
 			second := apptest.StartServe(t, bin, env, url)
-			apptest.Call(t, "GET", url+"/api/v1/conversations/"+m.ConversationID, login.Token, nil, &conv)
+			conv := apptest.Watch(t, url, login.Token, m.ConversationID)
 			if conv.Visitor.Online || conv.Visitor.LeftAt == nil || conv.Visitor.LeftAt.After(ended.Add(time.Second)) {
 				t.Fatalf("after the restart the visitor is online %v, left at %v; want gone since the end at %v",
 					conv.Visitor.Online, conv.Visitor.LeftAt, ended)
 			}
 			mail := relay.WaitExplained(t, 1, 15*time.Second, func() string {
-				apptest.Call(t, "GET", url+"/api/v1/conversations/"+m.ConversationID, login.Token, nil, &conv)
-				return fmt.Sprintf("after the restart, decision %+v", conv.Forwarding)
+				return fmt.Sprintf("after the restart, decision %+v", apptest.Watch(t, url, login.Token, m.ConversationID).Forwarding)
 			})[0]
 			if !strings.Contains(string(mail.Raw), "Your answer") {
 				t.Fatal("the mail lacks the reply")
