@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
 
 	"github.com/parleychat/parley/internal/model"
@@ -223,14 +222,14 @@ func (s *Store) CountConversations(ctx context.Context, workspaceID string, f Co
 	f.Assignee = ""
 	fq, fargs := f.where(workspaceID)
 	args := append([]any{agentID, workspaceID}, fargs...)
-	q := countConversationsQuery(fq)
+	col := "c."
 	if f.Tag != "" && s.dialect == SQLite {
 		// A tag's conversations are fewer than the status's: SQLite reads
 		// them, not the whole index of counts ("+" keeps it off that).
-		q = strings.Replace(q, "WHERE c.workspace_id = ?", "WHERE +c.workspace_id = ?", 1)
+		col = "+c."
 	}
 	var n ConversationCounts
-	err := s.queryRow(ctx, q, args...).Scan(&n.Mine, &n.Unassigned, &n.All)
+	err := s.queryRow(ctx, countConversationsQuery(col, fq), args...).Scan(&n.Mine, &n.Unassigned, &n.All)
 	if err != nil {
 		return n, fmt.Errorf("count conversations: %w", err)
 	}
@@ -239,11 +238,12 @@ func (s *Store) CountConversations(ctx context.Context, workspaceID string, f Co
 
 // countConversationsQuery counts a workspace's conversations mine (the
 // first argument: the agent), unassigned and in all, with the filter fq;
-// without a tag it reads the index conversations_counts alone.
-func countConversationsQuery(fq string) string {
+// col is "c." or, to keep SQLite off the index conversations_counts,
+// "+c.". Without a tag it reads that index alone.
+func countConversationsQuery(col, fq string) string {
 	return `SELECT COALESCE(SUM(CASE WHEN c.assignee_id = ? THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END), 0), COUNT(*)
-		FROM conversations c WHERE c.workspace_id = ?` + fq
+		FROM conversations c WHERE ` + col + `workspace_id = ?` + fq
 }
 
 // bumpActivity makes m its conversation's newest activity, and its newest
