@@ -155,8 +155,21 @@ func TestEnablingSendsWhatWaited(t *testing.T) {
 				for _, bodies := range tt.want {
 					total += len(bodies)
 				}
-				// Its retry is due within an hour (the delays doubled while
-				// it failed before).
+				// The calls of the other conversation delivered and every
+				// call recorded before the clock jumps: a call in flight
+				// across the jump would outlive its lease and go twice.
+				var refused string
+				for _, h := range rcv.all() {
+					if h.Status == 500 {
+						refused = h.ConversationID
+					}
+				}
+				apptest.Eventually(t, 5*time.Second, "the other conversation's events delivered and every call recorded", func() bool {
+					log, err := db.WebhookAttempts(ctx, wh.ID)
+					return err == nil && len(rcv.delivered()) == total-len(tt.want[refused]) && len(log) == 4+len(rcv.all())
+				})
+				// Its retry is due within an hour (its delays start again at
+				// enabling).
 				clk.Add(time.Hour)
 				d.Kick()
 				apptest.Eventually(t, 5*time.Second, "what waited delivered", func() bool { return len(rcv.delivered()) == total })
