@@ -123,7 +123,12 @@ func TestEnablingSendsWhatWaited(t *testing.T) {
 				done := make(chan struct{})
 				go func() { d.Run(runCtx); close(done) }()
 				t.Cleanup(func() { cancel(); <-done })
-				apptest.Eventually(t, 5*time.Second, "both refused", func() bool { return len(rcv.all()) == 2 })
+				// Both refused, and recorded before the clock jumps (a call
+				// in flight across the jump would outlive its lease).
+				apptest.Eventually(t, 5*time.Second, "both refused and recorded", func() bool {
+					log, err := db.WebhookAttempts(ctx, wh.ID)
+					return err == nil && len(rcv.all()) == 2 && len(log) == 2
+				})
 				disabled := func() bool {
 					w, err := db.Webhook(ctx, ws.ID, wh.ID)
 					return err == nil && w.DisabledAt != nil
