@@ -44,10 +44,16 @@ func TestEventsWaitForADisabledWebhook(t *testing.T) {
 			v := newVisitor(t, s)
 			m := say(t, s, v, "before")
 			apptest.Eventually(t, 10*time.Second, "the first event refused", func() bool { return len(rcv.all()) > 0 })
-			// A day of failures, as the next try sees it.
-			if _, err := s.App.DB.SQL.Exec(`UPDATE webhooks SET failing_since = failing_since - 90000000000 WHERE failing_since IS NOT NULL`); err != nil {
-				t.Fatal(err)
-			}
+			// A day of failures, as the next try sees it: once the refusal
+			// is recorded (the call is seen before its record).
+			apptest.Eventually(t, 10*time.Second, "the refusal recorded, a day earlier", func() bool {
+				res, err := s.App.DB.SQL.Exec(`UPDATE webhooks SET failing_since = failing_since - 90000000000 WHERE failing_since IS NOT NULL`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n, err := res.RowsAffected()
+				return err == nil && n == 1
+			})
 			apptest.Eventually(t, 20*time.Second, "the webhook disabled", func() bool { d, _ := get(); return d })
 
 			say(t, s, v, "while disabled")
