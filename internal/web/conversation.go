@@ -29,8 +29,18 @@ func (s *Server) dashConversation(w http.ResponseWriter, r *http.Request, sess *
 // conversationPage renders the inbox with a conversation open; edit, when
 // not nil, adjusts the view (a refused form shown again with its input).
 func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *session, status int, cv model.Conversation, edit func(*convView)) {
+	s.conversationPageWith(w, r, sess, status, cv, edit, nil)
+}
+
+// conversationPageWith is conversationPage whose page editPage changes too
+// (the list's selection bar).
+func (s *Server) conversationPageWith(w http.ResponseWriter, r *http.Request, sess *session, status int, cv model.Conversation, edit func(*convView), editPage func(*page)) {
 	ctx := r.Context()
-	p := &page{Title: visitorName(cv.Visitor), Nav: "inbox"}
+	q := r.URL.Query()
+	p := &page{Title: visitorName(cv.Visitor), Nav: "inbox", Selecting: q.Get("select") == "1"}
+	if r.Method == http.MethodGet {
+		p.Bulk = s.bulkDone(ctx, sess, q)
+	}
 	s.fillChrome(ctx, r, p, sess)
 	c := newClock(p.Workspace.Location())
 	page, err := s.threadPage(r, sess.agent, cv.ID)
@@ -55,6 +65,9 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, sess *
 	}
 	if edit != nil {
 		edit(p.Conv)
+	}
+	if editPage != nil {
+		editPage(p)
 	}
 	s.render(w, status, "inbox", p)
 }

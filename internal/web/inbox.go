@@ -91,7 +91,8 @@ func viewOf(r *http.Request) string {
 
 func (s *Server) dashInbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	q := r.URL.Query()
-	p := &page{Title: "Conversations", Nav: "inbox", Gone: q.Get("gone") == "1", Erased: q.Get("erased") == "1"}
+	p := &page{Title: "Conversations", Nav: "inbox", Gone: q.Get("gone") == "1", Erased: q.Get("erased") == "1",
+		Selecting: q.Get("select") == "1", Bulk: s.bulkDone(r.Context(), sess, q)}
 	s.fillChrome(r.Context(), r, p, sess)
 	if err := s.fillList(r.Context(), p, sess, listOf(r), "", q.Get("cursor"), "", newClock(p.Workspace.Location())); err != nil {
 		s.failPage(w, r, sess, err)
@@ -151,6 +152,16 @@ func (s *Server) fillList(ctx context.Context, p *page, sess *session, st listSt
 	if list.NextCursor != nil {
 		p.NextCursor = *list.NextCursor
 		p.MoreHref = st.href(p.NextCursor)
+	}
+	here := st.href("")
+	if current != "" {
+		here = conversationHref(current, st)
+	}
+	p.SelectDoneHref = here
+	if strings.Contains(here, "?") {
+		p.SelectHref = here + "&select=1"
+	} else {
+		p.SelectHref = here + "?select=1"
 	}
 	for _, f := range []option{{Value: "open", Label: "Open"}, {Value: "closed", Label: "Closed"}, {Value: "all", Label: "All"}} {
 		f.On = f.Value == st.Status

@@ -56,6 +56,14 @@ type page struct {
 	// dashboard.js to give every menu: a list partial, which only the
 	// script fetches, is then a fraction of the bytes with a large team.
 	CompactMenus bool
+	// Selecting: the list shows its rows' boxes and the bar that changes
+	// the selected conversations at once (bulk.go); Bulk is the bar's
+	// state, nil before a change.
+	Selecting bool
+	Bulk      *bulkView
+	// SelectHref and SelectDoneHref are this page with the list in
+	// selection mode, and without.
+	SelectHref, SelectDoneHref string
 
 	Search   *searchView
 	Report   *reportView

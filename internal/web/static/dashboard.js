@@ -708,6 +708,7 @@
       const more = a.closest('.more');
       const next = page.querySelector('.more');
       if (next) more.replaceWith(next); else more.remove();
+      syncPicked();
     } catch (e) {
       // The link still works as a plain page.
     } finally {
@@ -730,6 +731,95 @@
       if (entries.some((en) => en.isIntersecting)) loadMore(a);
     }, { root: D.getElementById('conv-list'), rootMargin: '200px' });
     moreObserver.observe(a);
+  }
+
+  // ---- selecting several conversations (the list's bar changes them at once) -------
+
+  // The boxes send the form themselves; the script keeps them ticked when
+  // the list is redrawn, counts them, and lets a click on a row tick it
+  // while selecting (rather than open it).
+  const bulk = D.getElementById('bulk');
+  let syncPicked = () => {};
+  if (bulk) {
+    const picked = new Set(Array.from(D.querySelectorAll('#convs .pick:checked')).map((b) => b.value));
+    const boxes = () => Array.from(D.querySelectorAll('#convs .pick'));
+    const count = bulk.querySelector('[data-bulk-count]');
+    const all = bulk.querySelector('[data-pick-all]');
+    const toggles = Array.from(D.querySelectorAll('.select-toggle[data-select-toggle]'));
+    const isSelecting = () => body.classList.contains('selecting');
+    syncPicked = () => {
+      const bs = boxes();
+      // Gone from the list (a colleague closed it, say): no longer selected.
+      const shown = new Set(bs.map((b) => b.value));
+      for (const id of Array.from(picked)) if (!shown.has(id)) picked.delete(id);
+      for (const b of bs) b.checked = picked.has(b.value);
+      const n = picked.size;
+      count.textContent = n === 0 ? 'None selected' : n + ' selected';
+      all.checked = n > 0 && n === bs.length;
+      all.indeterminate = n > 0 && n < bs.length;
+      for (const b of bulk.querySelectorAll('button[name="action"]')) b.disabled = n === 0;
+    };
+    const selecting = (on) => {
+      body.classList.toggle('selecting', on);
+      bulk.hidden = !on;
+      for (const t of toggles) {
+        t.textContent = on ? 'Cancel' : 'Select';
+        t.setAttribute('aria-pressed', String(on));
+      }
+      if (!on) picked.clear();
+      syncPicked();
+    };
+    for (const t of toggles) {
+      t.setAttribute('role', 'button');
+      t.setAttribute('aria-pressed', String(isSelecting()));
+    }
+    const flip = (box) => {
+      if (!box) return;
+      if (!isSelecting()) selecting(true);
+      if (picked.has(box.value)) picked.delete(box.value); else picked.add(box.value);
+      syncPicked();
+    };
+    D.addEventListener('click', (e) => {
+      const t = e.target.closest && e.target.closest('[data-select-toggle]');
+      if (t) {
+        e.preventDefault();
+        selecting(!isSelecting());
+        return;
+      }
+      const row = isSelecting() && e.target.closest && e.target.closest('#convs a.conv');
+      if (row && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
+        e.preventDefault();
+        flip(row.closest('.conv-row').querySelector('.pick'));
+      }
+    });
+    D.addEventListener('change', (e) => {
+      if (e.target.matches && e.target.matches('#convs .pick')) {
+        if (e.target.checked) picked.add(e.target.value); else picked.delete(e.target.value);
+        syncPicked();
+      } else if (e.target === all) {
+        for (const b of boxes()) if (all.checked) picked.add(b.value); else picked.delete(b.value);
+        syncPicked();
+      }
+    });
+    // x ticks the open conversation's row; Escape leaves selecting.
+    D.addEventListener('keydown', (e) => {
+      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+      if (e.key === 'x' && convID) {
+        flip(D.querySelector('#convs .conv-row[data-id="' + CSS.escape(convID) + '"] .pick'));
+      } else if (e.key === 'Escape' && isSelecting() && !(help && help.open) && !body.classList.contains('panel-open')) {
+        selecting(false);
+      } else {
+        return;
+      }
+      e.preventDefault();
+    });
+    syncPicked();
+    // The answer of a change is said once: a reload does not say it again.
+    if (D.querySelector('[data-testid="bulk-notice"]') && W.history.replaceState) {
+      const u = new URL(location.href);
+      for (const k of ['bulk', 'n', 'to', 'added']) u.searchParams.delete(k);
+      W.history.replaceState(W.history.state, '', u.pathname + u.search + u.hash);
+    }
   }
 
   // ---- phones: the visitor panel on demand --------------------------------------
@@ -1320,6 +1410,7 @@
       replaceContent(el, next);
     }
     el.scrollTop = top;
+    syncPicked();
     // The page's hint beside the list, when no conversation is open.
     const hint = D.querySelector('[data-hint-none]');
     if (hint) hint.textContent = el.querySelector('#convs > li') ? hint.dataset.hintSome : hint.dataset.hintNone;
