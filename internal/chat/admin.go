@@ -114,11 +114,17 @@ func (s *Service) AgentByToken(ctx context.Context, tok string) (model.Agent, er
 	}
 	h, now := hashToken(tok), s.now()
 	return s.tokens.read(h, s.db.AccountsGeneration(), now, func() (model.Agent, time.Time, error) {
-		a, expires, err := s.db.TokenAgent(ctx, h, now)
+		a, use, err := s.db.TokenAgent(ctx, h, now)
 		if errors.Is(err, store.ErrNotFound) {
 			err = &Error{Code: CodeInvalidToken, Message: "missing, invalid or expired token", Err: err}
 		}
-		return a, expires, err
+		if err == nil && use.API && now.Sub(use.LastUsed) >= time.Minute {
+			// The token's list says when each was last used, to the minute.
+			if err := s.db.TouchAPIToken(ctx, h, now); err != nil {
+				s.log.Warn("could not record the use of an API token", "agent", a.ID, "err", err)
+			}
+		}
+		return a, use.Expires, err
 	})
 }
 

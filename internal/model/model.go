@@ -466,3 +466,14 @@ func NewID() string {
 	_, _ = rand.Read(b[8:])
 	return idEncoding.EncodeToString(b[:])
 }
+
+// APIToken is a bearer token an agent made for an integration, as listed
+// (its secret is shown once, when it is made). ExpiresAt is nil for a
+// token that does not expire.
+type APIToken struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}

@@ -191,16 +191,33 @@ func (s *Store) AgentByToken(ctx context.Context, hash string, now time.Time) (m
 	return a, err
 }
 
+// TokenUse is what TokenAgent tells of a token besides its agent.
+type TokenUse struct {
+	Expires time.Time
+	// API: an API token (not a login's), last used at LastUsed (zero:
+	// never).
+	API      bool
+	LastUsed time.Time
+}
+
 // TokenAgent returns the agent owning an unexpired token hash, and when
 // the token expires.
-func (s *Store) TokenAgent(ctx context.Context, hash string, now time.Time) (model.Agent, time.Time, error) {
-	var expires int64
-	a, err := scanAgent(withExtra{s.queryRow(ctx, `SELECT `+agentColumnsOf("a")+`, t.expires_at
-		FROM agent_tokens t JOIN agents a ON a.id = t.agent_id WHERE t.token_hash = ? AND t.expires_at > ?`, hash, micros(now)), []any{&expires}})
+func (s *Store) TokenAgent(ctx context.Context, hash string, now time.Time) (model.Agent, TokenUse, error) {
+	var (
+		expires int64
+		id      sql.NullString
+		used    sql.NullInt64
+	)
+	a, err := scanAgent(withExtra{s.queryRow(ctx, `SELECT `+agentColumnsOf("a")+`, t.expires_at, t.id, t.last_used_at
+		FROM agent_tokens t JOIN agents a ON a.id = t.agent_id WHERE t.token_hash = ? AND t.expires_at > ?`, hash, micros(now)), []any{&expires, &id, &used}})
 	if err != nil {
-		return a, time.Time{}, fmt.Errorf("get agent by token: %w", err)
+		return a, TokenUse{}, fmt.Errorf("get agent by token: %w", err)
 	}
-	return a, fromMicros(expires), nil
+	u := TokenUse{Expires: fromMicros(expires), API: id.Valid}
+	if used.Valid {
+		u.LastUsed = fromMicros(used.Int64)
+	}
+	return a, u, nil
 }
 
 // DeleteToken removes a token (logout).
@@ -265,10 +282,10 @@ func (s *Store) SetAgentPassword(ctx context.Context, id, hash string) error {
 	return nil
 }
 
-// DeleteAgentTokens removes every token of an agent but keep (a token
-// hash; empty keeps none).
+// DeleteAgentTokens removes every login's token of an agent but keep (a
+// token hash; empty keeps none). API tokens stay.
 func (s *Store) DeleteAgentTokens(ctx context.Context, agentID, keep string) error {
-	if _, err := s.exec(ctx, `DELETE FROM agent_tokens WHERE agent_id = ? AND token_hash <> ?`, agentID, keep); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM agent_tokens WHERE agent_id = ? AND token_hash <> ? AND id IS NULL`, agentID, keep); err != nil {
 		return fmt.Errorf("delete tokens of agent %s: %w", agentID, err)
 	}
 	return nil

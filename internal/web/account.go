@@ -38,6 +38,7 @@ type accountView struct {
 	Name   string
 	Notice string
 	Avatar *avatarView
+	Tokens *tokensView // apitokens.go
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, sess *session, status int, errMsg string, v *accountView) {
@@ -50,11 +51,20 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, sess *sessi
 	case "name":
 		v.Notice = "Name saved."
 	case "password":
-		v.Notice = "Password changed. Your other sessions have ended."
+		v.Notice = "Password changed. Your other sessions have ended; your API tokens still work."
 	case "avatar":
 		v.Notice = "Picture saved."
 	case "avatar-removed":
 		v.Notice = "Picture removed."
+	case "token-revoked":
+		v.Notice = "API token revoked: it no longer works."
+	}
+	if v.Tokens == nil {
+		v.Tokens = &tokensView{}
+	}
+	if err := s.fillTokens(r, sess, p, v.Tokens); err != nil {
+		s.failPage(w, r, sess, err)
+		return
 	}
 	v.Avatar = newAvatarView(sess.agent.Name, s.svc.WithAvatar(sess.agent).AvatarURL)
 	p.Account = v

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -203,6 +204,8 @@ func components() schema {
 // contract (spec/api.md, spec/api-1.1.md and docs/api.md).
 func operations() []operation {
 	conv, msg, vis, att := ref("Conversation"), ref("Message"), ref("Visitor"), ref("Attachment")
+	tokenFields := []field{f("id", str()), f("name", str()), f("created_at", dateTime()), f("expires_at", orNull(dateTime())), f("last_used_at", orNull(dateTime()))}
+	apiToken, apiTokenMade := object(tokenFields...), object(append(slices.Clone(tokenFields), f("token", str()))...)
 	return []operation{
 		// Authentication and the agent.
 		{route: "POST /api/v1/auth/login", tag: "agents", summary: "Log in; the token goes in Authorization: Bearer TOKEN", auth: public,
@@ -212,8 +215,15 @@ func operations() []operation {
 		{route: "GET /api/v1/me", tag: "agents", summary: "The agent the token belongs to", auth: agent, status: 200, answer: ref("Me")},
 		{route: "PUT /api/v1/me/status", tag: "agents", summary: "Set the agent's status", auth: agent,
 			body: object(f("status", enum("online", "invisible", "offline"))), status: 200, answer: ref("Me"), errors: []int{400}},
-		{route: "PUT /api/v1/me/password", tag: "agents", summary: "Change the agent's password; every other token and session stops", auth: agent,
+		{route: "PUT /api/v1/me/password", tag: "agents", summary: "Change the agent's password; every other login's token and session stops (API tokens stay)", auth: agent,
 			body: object(f("current_password", str()), f("new_password", str())), status: 204, errors: []int{400, 403}},
+		{route: "GET /api/v1/me/tokens", tag: "agents", summary: "The agent's API tokens (never their secrets), newest first", auth: agent,
+			status: 200, answer: object(f("tokens", arrayOf(apiToken)))},
+		{route: "POST /api/v1/me/tokens", tag: "agents", summary: "Make an API token acting as the agent (at most 20); its secret is in this answer alone", auth: agent,
+			body:   object(f("name", str()), opt("expires_in_days", orNull(schema{"type": "integer", "enum": []any{30, 90, 365, 0}}))),
+			status: 201, answer: apiTokenMade, errors: []int{400}},
+		{route: "DELETE /api/v1/me/tokens/{id}", tag: "agents", summary: "Revoke one of the agent's API tokens, with the live connections opened with it", auth: agent,
+			status: 204, errors: []int{404}},
 		{route: "GET /api/v1/agents", tag: "agents", summary: "The workspace's agents", auth: agent,
 			status: 200, answer: object(f("agents", arrayOf(ref("Agent"))))},
 		{route: "POST /api/v1/agents", tag: "agents", summary: "Invite an agent: a single-use link valid 7 days", auth: admin,

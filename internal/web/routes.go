@@ -58,8 +58,11 @@ func (s *Server) routes() {
 	m.HandleFunc("PUT /api/v1/agents/{id}/avatar", s.agent(s.putAvatar)) // avatars.go
 	m.HandleFunc("DELETE /api/v1/agents/{id}/avatar", s.agent(s.deleteAvatar))
 	m.HandleFunc("PUT /api/v1/me/password", s.agent(s.putPassword)) // account.go
-	m.HandleFunc("GET /api/v1/search", s.agent(s.search))           // search.go
-	m.HandleFunc("GET /api/v1/ws", s.agentWS)                       // ws.go
+	m.HandleFunc("GET /api/v1/me/tokens", s.agent(s.listAPITokens)) // apitokens.go
+	m.HandleFunc("POST /api/v1/me/tokens", s.agent(s.createAPIToken))
+	m.HandleFunc("DELETE /api/v1/me/tokens/{id}", s.agent(s.deleteAPIToken))
+	m.HandleFunc("GET /api/v1/search", s.agent(s.search)) // search.go
+	m.HandleFunc("GET /api/v1/ws", s.agentWS)             // ws.go
 	m.HandleFunc("POST /api/inbound/v1/mime", func(w http.ResponseWriter, r *http.Request) {
 		if s.opts.InboundHook == nil {
 			writeError(w, http.StatusNotFound, "not_found", "the inbound mail endpoint is off (PARLEY_INBOUND_SECRET is empty)")
@@ -172,6 +175,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dashboard/settings/account", s.dash(s.dashAccount)) // account.go
 	m.HandleFunc("POST /dashboard/settings/account/name", s.dash(s.dashSaveName))
 	m.HandleFunc("POST /dashboard/settings/account/password", s.dash(s.dashChangePassword))
+	m.HandleFunc("POST /dashboard/settings/account/tokens", s.dash(s.dashCreateAPIToken)) // apitokens.go
+	m.HandleFunc("POST /dashboard/settings/account/tokens/{id}/revoke", s.dash(s.dashRevokeAPIToken))
 	m.HandleFunc("POST /dashboard/settings/account/avatar/remove", s.dash(s.dashRemoveAvatar)) // avatars.go
 
 	// The invitation link (invite.go).

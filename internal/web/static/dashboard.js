@@ -538,7 +538,7 @@
     b.addEventListener('click', () => {
       const el = D.getElementById(b.dataset.copy);
       if (!el || !navigator.clipboard) return;
-      navigator.clipboard.writeText(el.textContent).then(() => {
+      navigator.clipboard.writeText(el instanceof HTMLInputElement ? el.value : el.textContent).then(() => {
         const old = b.textContent;
         b.textContent = 'Copied';
         setTimeout(() => { b.textContent = old; }, 1500);

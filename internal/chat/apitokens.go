@@ -1,0 +1,113 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// API tokens: bearer tokens an agent makes for an integration (a bot, a
+// CRM sync), each with a name, revoked one by one, acting as the agent who
+// made it. A login's token lasts TokenLifetime and ends with a password
+// change; an API token lasts what its maker chose (or does not expire)
+// and outlives a password change, as those of GitHub or GitLab do.
+
+// APITokenPrefix starts every API token: a log or a secret scanner can
+// tell one from a login's token.
+const APITokenPrefix = "pat_"
+
+// MaxAPITokens is how many API tokens an agent may have.
+const MaxAPITokens = 20
+
+// APITokenLifetimes are the lifetimes a token may be given, in days; 0
+// is a token that does not expire.
+var APITokenLifetimes = []int{30, 90, 365, 0}
+
+// NewAPIToken is a token just made: its secret is in Token, shown once.
+type NewAPIToken struct {
+	model.APIToken
+	Token string `json:"token"`
+}
+
+// CreateAPIToken makes an API token for agent a, named name, that expires
+// after days (0: never; one of APITokenLifetimes).
+func (s *Service) CreateAPIToken(ctx context.Context, a model.Agent, name string, days int) (NewAPIToken, error) {
+	name = strings.Join(strings.Fields(name), " ")
+	switch {
+	case name == "":
+		return NewAPIToken{}, newError(CodeBadRequest, "name the token (what it is for: \"CRM sync\")")
+	case utf8.RuneCountInString(name) > 64:
+		return NewAPIToken{}, newError(CodeBadRequest, "a token's name is at most 64 characters")
+	case strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }):
+		return NewAPIToken{}, newError(CodeBadRequest, "a token's name holds letters, digits, spaces and punctuation only")
+	}
+	allowed := false
+	for _, d := range APITokenLifetimes {
+		allowed = allowed || d == days
+	}
+	if !allowed {
+		return NewAPIToken{}, newError(CodeBadRequest, fmt.Sprintf("a token lasts %s days, or does not expire (0)", daysList()))
+	}
+	now := s.now()
+	t := NewAPIToken{APIToken: model.APIToken{ID: model.NewID(), Name: name, CreatedAt: now}, Token: APITokenPrefix + randomString(32)}
+	if days > 0 {
+		ends := now.AddDate(0, 0, days)
+		t.ExpiresAt = &ends
+	}
+	err := s.db.InTx(ctx, func(tx *store.Store) error {
+		n, err := tx.CountAPITokens(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		if n >= MaxAPITokens {
+			return newError(CodeBadRequest, fmt.Sprintf("an agent has at most %d API tokens; revoke one first", MaxAPITokens))
+		}
+		return tx.CreateAPIToken(ctx, hashToken(t.Token), t.APIToken, a.ID)
+	})
+	if err != nil {
+		return NewAPIToken{}, err
+	}
+	s.log.Info("API token made", "agent", a.ID, "token", t.ID)
+	return t, nil
+}
+
+func daysList() string {
+	var b strings.Builder
+	for _, d := range APITokenLifetimes {
+		if d == 0 {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprint(&b, d)
+	}
+	return b.String()
+}
+
+// APITokens lists agent a's API tokens, newest first.
+func (s *Service) APITokens(ctx context.Context, a model.Agent) ([]model.APIToken, error) {
+	return s.db.APITokens(ctx, a.ID)
+}
+
+// RevokeAPIToken ends agent a's API token id at once, with the live
+// connections opened with it.
+func (s *Service) RevokeAPIToken(ctx context.Context, a model.Agent, id string) error {
+	hash, err := s.db.DeleteAPIToken(ctx, a.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(err, "API token")
+	}
+	if err != nil {
+		return err
+	}
+	s.revoke(realtime.Revocation{AgentID: a.ID, Only: hash})
+	s.log.Info("API token revoked", "agent", a.ID, "token", id)
+	return nil
+}

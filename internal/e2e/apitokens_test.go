@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// An agent makes an API token in Settings → Your account at a desktop and
+// at a phone: the secret is shown once and works, the list says when it
+// was used, and Revoke (after asking) ends it.
+func TestAPITokensInSettings(t *testing.T) {
+	for _, v := range []viewport{desktop, phone} {
+		t.Run(v.name, func(t *testing.T) {
+			srv := startParley(t)
+			srv.AddAgent("ada@example.com", "Ada")
+			a := newTab(t, "ada")
+			a.setViewport(v)
+			loginDashboard(a, srv.URL, "ada@example.com")
+			a.navigate(srv.URL + "/dashboard/settings/account#api-tokens")
+			a.waitFor("the empty list", `!!document.querySelector('[data-testid="no-tokens"]')`, 10*time.Second)
+			a.screenshot(v.name + " no API tokens")
+
+			a.do("name a token", chromedp.SendKeys(chromedp.CSS(`[data-testid="token-name"]`), "CRM sync"))
+			eval[bool](a, `(document.querySelector('[data-testid="token-days"]').value = '0', true)`)
+			a.do("make it", chromedp.Click(chromedp.CSS(`[data-testid="create-token"]`)))
+			a.waitFor("the secret", `!!document.querySelector('[data-testid="token-secret"]')`, 10*time.Second)
+			secret := eval[string](a, `document.querySelector('[data-testid="token-secret"]').value`)
+			if !strings.HasPrefix(secret, "pat_") {
+				t.Fatalf("secret %q", secret)
+			}
+			checkAxe(a, v.name+" a token just made")
+			a.screenshot(v.name + " API token made")
+
+			var me struct{ Email string }
+			srv.Do("GET", "/api/v1/me", secret, nil, http.StatusOK, &me)
+			if me.Email != "ada@example.com" {
+				t.Errorf("the token acts as %q", me.Email)
+			}
+			a.navigate(srv.URL + "/dashboard/settings/account#api-tokens")
+			a.waitFor("the row", `!!document.querySelector('[data-testid="token-row"]')`, 10*time.Second)
+			row := `document.querySelector('[data-testid="token-row"]').textContent`
+			if got := eval[string](a, row); !strings.Contains(got, "CRM sync") || strings.Contains(got, secret) ||
+				strings.Count(got, "Never") != 1 || eval[bool](a, `!!document.querySelector('[data-testid="token-secret"]')`) {
+				t.Errorf("row %q (used once, never expires; no secret)", got)
+			}
+			a.screenshot(v.name + " API tokens listed")
+
+			// Revoke asks first: declined, nothing happens.
+			a.do("revoke, declined", chromedp.Click(chromedp.CSS(`[data-testid="revoke-token"]`)))
+			deadline := time.Now().Add(5 * time.Second)
+			for a.dialogs.Load() == 0 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if n := a.dialogs.Load(); n != 1 {
+				t.Fatalf("%d dialogs, want the question", n)
+			}
+			srv.Do("GET", "/api/v1/me", secret, nil, http.StatusOK, nil)
+			if !eval[bool](a, `!!document.querySelector('[data-testid="token-row"]')`) {
+				t.Error("declined, the token left the list")
+			}
+			eval[bool](a, `(window.confirm = () => true, true)`)
+			a.do("revoke", chromedp.Click(chromedp.CSS(`[data-testid="revoke-token"]`)))
+			a.waitFor("the notice", `(document.querySelector('[data-testid="account-notice"]') || {}).textContent === 'API token revoked: it no longer works.'`, 10*time.Second)
+			srv.Do("GET", "/api/v1/me", secret, nil, http.StatusUnauthorized, nil)
+		})
+	}
+}

@@ -1,0 +1,208 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
+)
+
+type madeToken struct {
+	model.APIToken
+	Token string `json:"token"`
+}
+
+func makeToken(t *testing.T, s *apptest.Server, bearer string, body map[string]any) madeToken {
+	t.Helper()
+	var m madeToken
+	s.Do("POST", "/api/v1/me/tokens", bearer, body, http.StatusCreated, &m)
+	return m
+}
+
+func listTokens(t *testing.T, s *apptest.Server, bearer string) ([]model.APIToken, string) {
+	t.Helper()
+	var out struct {
+		Tokens []model.APIToken `json:"tokens"`
+	}
+	raw := s.Do("GET", "/api/v1/me/tokens", bearer, nil, http.StatusOK, &out)
+	return out.Tokens, string(raw)
+}
+
+// An API token acts as the agent who made it until it expires or is
+// revoked; its secret is never listed; a password change ends the other
+// logins' tokens, not it; revoking closes what was opened with it.
+func TestAPITokens(t *testing.T) {
+	eachDB(t, nil, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann")
+		bob := s.AddAgent("bob@example.com", "Bob")
+		if _, raw := listTokens(t, s, ann.Token); !strings.Contains(raw, `"tokens":[]`) {
+			t.Errorf("no tokens yet: %s", raw)
+		}
+
+		before := time.Now()
+		crm := makeToken(t, s, ann.Token, map[string]any{"name": "  CRM   sync "})
+		if !strings.HasPrefix(crm.Token, "pat_") || len(crm.Token) < 40 || crm.Name != "CRM sync" || crm.LastUsedAt != nil ||
+			crm.ExpiresAt == nil || crm.ExpiresAt.Sub(before) < 89*24*time.Hour || crm.ExpiresAt.Sub(before) > 91*24*time.Hour {
+			t.Fatalf("made: %+v, expires %v", crm, crm.ExpiresAt)
+		}
+		forever := makeToken(t, s, ann.Token, map[string]any{"name": "Bot", "expires_in_days": 0})
+		if forever.ExpiresAt != nil {
+			t.Errorf("a token without end expires at %v", forever.ExpiresAt)
+		}
+
+		var me struct{ ID string }
+		s.Do("GET", "/api/v1/me", crm.Token, nil, http.StatusOK, &me)
+		if me.ID != ann.ID {
+			t.Fatalf("the token acts as %s, want Ann (%s)", me.ID, ann.ID)
+		}
+		tokens, raw := listTokens(t, s, ann.Token)
+		if len(tokens) != 2 || tokens[0].ID != forever.ID || tokens[1].ID != crm.ID || tokens[1].LastUsedAt == nil || tokens[0].LastUsedAt != nil {
+			t.Errorf("list: %s", raw)
+		}
+		if strings.Contains(raw, crm.Token) || strings.Contains(raw, forever.Token) || strings.Contains(raw, `"token"`) {
+			t.Errorf("the list shows a secret: %s", raw)
+		}
+		if others, _ := listTokens(t, s, bob.Token); len(others) != 0 {
+			t.Errorf("Bob sees Ann's tokens: %+v", others)
+		}
+
+		// What is refused.
+		for _, tc := range []struct {
+			name string
+			body map[string]any
+		}{
+			{"no name", map[string]any{"name": "  "}},
+			{"a name too long", map[string]any{"name": strings.Repeat("n", 65)}},
+			{"a control character", map[string]any{"name": "bell\a"}},
+			{"a lifetime not offered", map[string]any{"name": "week", "expires_in_days": 7}},
+			{"a negative lifetime", map[string]any{"name": "past", "expires_in_days": -1}},
+		} {
+			raw := s.Do("POST", "/api/v1/me/tokens", ann.Token, tc.body, http.StatusBadRequest, nil)
+			if apptest.ErrorCode(raw) != "bad_request" {
+				t.Errorf("%s: %s", tc.name, raw)
+			}
+		}
+		s.Do("DELETE", "/api/v1/me/tokens/"+crm.ID, bob.Token, nil, http.StatusNotFound, nil)
+		s.Do("GET", "/api/v1/me", crm.Token, nil, http.StatusOK, nil)
+
+		// A password change ends Ann's other login, not her API tokens.
+		var second struct{ Token string }
+		s.Do("POST", "/api/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": apptest.AgentPassword}, http.StatusOK, &second)
+		s.Do("PUT", "/api/v1/me/password", ann.Token, map[string]string{"current_password": apptest.AgentPassword, "new_password": "a new password"}, http.StatusNoContent, nil)
+		s.Do("GET", "/api/v1/me", second.Token, nil, http.StatusUnauthorized, nil)
+		s.Do("GET", "/api/v1/me", crm.Token, nil, http.StatusOK, nil)
+		s.Do("GET", "/api/v1/me", forever.Token, nil, http.StatusOK, nil)
+
+		// Revoking ends the token at once, with its live connection.
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http")+"/api/v1/ws?token="+url.QueryEscape(crm.Token), nil)
+		if err != nil {
+			t.Fatalf("live connection with the token: %v", err)
+		}
+		defer ws.CloseNow()
+		closed := make(chan error, 1)
+		go func() {
+			for {
+				if _, _, err := ws.Read(ctx); err != nil {
+					closed <- err
+					return
+				}
+			}
+		}()
+		s.Do("DELETE", "/api/v1/me/tokens/"+crm.ID, ann.Token, nil, http.StatusNoContent, nil)
+		select {
+		case err := <-closed:
+			if ctx.Err() != nil {
+				t.Errorf("the live connection outlived the token: %v", err)
+			}
+		case <-ctx.Done():
+			t.Error("the live connection outlived the token")
+		}
+		if raw := s.Do("GET", "/api/v1/me", crm.Token, nil, http.StatusUnauthorized, nil); apptest.ErrorCode(raw) != "invalid_token" {
+			t.Errorf("a revoked token: %s", raw)
+		}
+		s.Do("DELETE", "/api/v1/me/tokens/"+crm.ID, ann.Token, nil, http.StatusNotFound, nil)
+		s.Do("GET", "/api/v1/me", forever.Token, nil, http.StatusOK, nil)
+
+		// An expired token answers as an unknown one, and is listed as it is.
+		// (An id is letters and digits: written in, the statement is the
+		// same on both databases.)
+		if _, err := s.App.DB.SQL.Exec(`UPDATE agent_tokens SET expires_at = created_at + 1 WHERE id = '` + forever.ID + `'`); err != nil {
+			t.Fatal(err)
+		}
+		s.App.Chat.ForgetTokens()
+		s.Do("GET", "/api/v1/me", forever.Token, nil, http.StatusUnauthorized, nil)
+		if tokens, raw := listTokens(t, s, bob.Token); len(tokens) != 0 {
+			t.Errorf("Bob's list: %s", raw)
+		}
+		if tokens, raw := listTokens(t, s, ann.Token); len(tokens) != 1 || tokens[0].ExpiresAt == nil || tokens[0].ID != forever.ID {
+			t.Errorf("Ann's list with the expired token: %s", raw)
+		}
+	})
+}
+
+// An agent has at most 20 API tokens.
+func TestAPITokensLimit(t *testing.T) {
+	s := apptest.Start(t, nil)
+	ann := s.AddAgent("ann@example.com", "Ann")
+	for i := range 20 {
+		makeToken(t, s, ann.Token, map[string]any{"name": "t" + strings.Repeat("x", i)})
+	}
+	raw := s.Do("POST", "/api/v1/me/tokens", ann.Token, map[string]any{"name": "one more"}, http.StatusBadRequest, nil)
+	if !strings.Contains(string(raw), "at most 20 API tokens") {
+		t.Errorf("the 21st: %s", raw)
+	}
+}
+
+// Settings → Your account: a token made there is shown once, listed
+// without its secret, and revoked with its button.
+func TestDashboardAPITokens(t *testing.T) {
+	srv, _, b := setup(t)
+	page := b.get("/dashboard/settings/account")
+	mustContain(t, "no tokens", page.Body, `data-testid="no-tokens"`, `<option value="90" selected>90 days</option>`, `<option value="0">Never</option>`)
+
+	a := b.post("/dashboard/settings/account/tokens", url.Values{"name": {`<script>alert(1)</script>`}, "expires_in_days": {"365"}})
+	if a.Status != http.StatusCreated {
+		t.Fatalf("make: %d\n%s", a.Status, a.Body)
+	}
+	mustContain(t, "made", a.Body, `data-testid="token-made"`, `Token “&lt;script&gt;alert(1)&lt;/script&gt;” made.`, `value="pat_`,
+		`<option value="90" selected>90 days</option>`)
+	mustNotContain(t, "made", a.Body, "<script>alert(1)")
+	if a.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("the page with the secret may be cached: %q", a.Header.Get("Cache-Control"))
+	}
+	secret := a.Body[strings.Index(a.Body, `value="pat_`)+len(`value="`):]
+	secret = secret[:strings.Index(secret, `"`)]
+	var me struct{ Name string }
+	srv.Do("GET", "/api/v1/me", secret, nil, http.StatusOK, &me)
+
+	page = b.get("/dashboard/settings/account")
+	mustContain(t, "listed", page.Body, `data-testid="token-row"`, `aria-label="Revoke &lt;script&gt;alert(1)&lt;/script&gt;"`)
+	mustNotContain(t, "listed", page.Body, secret, `data-testid="token-made"`)
+
+	refused := b.post("/dashboard/settings/account/tokens", url.Values{"name": {""}, "expires_in_days": {"30"}})
+	if refused.Status != http.StatusBadRequest {
+		t.Errorf("no name: %d", refused.Status)
+	}
+	mustContain(t, "refused", refused.Body, `data-testid="token-error"`, `aria-invalid="true"`, `<option value="30" selected>30 days</option>`)
+
+	id := page.Body[strings.Index(page.Body, `data-testid="token-row" data-id="`)+len(`data-testid="token-row" data-id="`):]
+	id = id[:strings.Index(id, `"`)]
+	done := b.post("/dashboard/settings/account/tokens/"+id+"/revoke", url.Values{})
+	if done.Status != http.StatusSeeOther || done.Location != "/dashboard/settings/account?done=token-revoked#api-tokens" {
+		t.Fatalf("revoke: %d %q", done.Status, done.Location)
+	}
+	mustContain(t, "revoked", b.get(done.Location).Body, "API token revoked: it no longer works.", `data-testid="no-tokens"`)
+	srv.Do("GET", "/api/v1/me", secret, nil, http.StatusUnauthorized, nil)
+	if a := b.post("/dashboard/settings/account/tokens/"+id+"/revoke", url.Values{}); a.Status != http.StatusNotFound {
+		t.Errorf("revoking again: %d", a.Status)
+	}
+}
