@@ -1,6 +1,7 @@
 package forward_test
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/model"
 )
 
 // TestLeaveAtShutdownOutlivesRestart: Parley stops (SIGTERM) while an
@@ -66,6 +68,58 @@ func TestLeaveAtShutdownOutlivesRestart(t *testing.T) {
 			}
 			if code, reason := w.state(v.conv); code != "queued" && code != "sent" {
 				t.Errorf("decision %s (%s), want the email's", code, reason)
+			}
+			w.noMail(1, time.Second)
+		})
+	}
+}
+
+// untold is the forwarding engine as a reply leaves it when the process
+// stops before its engine decided: never told.
+type untold struct{}
+
+func (untold) ConversationChanged(context.Context, string)              {}
+func (untold) ConversationWritten(model.Conversation, *model.Workspace) {}
+func (untold) VisitorChanged(context.Context, string)                   {}
+func (untold) WorkspaceChanged(context.Context, string)                 {}
+
+// TestReplyOutlivesAnEngineNotTold: an agent answers a visitor who has
+// left, and the engine is never told (the process is killed in the
+// moment after the reply's commit, or while its engine is behind a
+// burst). Started again, Parley emails the reply: the reply's own
+// transaction put the conversation on the schedule. On SQLite and
+// PostgreSQL.
+func TestReplyOutlivesAnEngineNotTold(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			env := map[string]string{
+				"PARLEY_DATABASE_URL":       "sqlite:" + filepath.Join(t.TempDir(), "parley.db"),
+				"PARLEY_FORWARD_IDLE_AFTER": "10m",
+				"PARLEY_AGENT_AWAY_AFTER":   "1h",
+			}
+			if db == "postgres" {
+				env["PARLEY_DATABASE_URL"] = apptest.Postgres(t)
+			}
+			w := newWorld(t, env)
+			v := w.visitorChats("vera@example.com")
+			v.leave()
+			apptest.Eventually(t, wait, "the visitor gone, nothing to email", func() bool {
+				visitor, err := w.s.App.DB.VisitorByID(t.Context(), v.id)
+				st, _ := w.s.App.DB.ForwardState(t.Context(), v.conv)
+				return err == nil && visitor.LeftAt != nil && st.DueAt == nil && st.Code != ""
+			})
+
+			w.s.App.Chat.SetEvaluator(untold{})
+			w.reply(v.conv, "Your order shipped today")
+			w.s.Stop()
+			w.s = apptest.Start(t, w.vars)
+
+			mails := w.relay.WaitExplained(t, 1, 15*time.Second, func() string {
+				code, reason := w.state(v.conv)
+				return "after the restart, decision " + code + ": " + reason
+			})
+			if !strings.Contains(string(mails[0].Raw), "Your order shipped today") {
+				t.Fatal("the email lacks the reply")
 			}
 			w.noMail(1, time.Second)
 		})

@@ -65,6 +65,20 @@ func (s *Store) ForwardVisitorDueBy(ctx context.Context, visitorID string, at ti
 	return nil
 }
 
+// ForwardDueBy brings conversation id's due time on the forwarding
+// schedule forward to at, or puts it on the schedule at at: a reply is
+// written with it, so that the decision it calls for is made even when
+// the engine told of the reply in memory stops before deciding (as
+// ForwardVisitorDueBy for a leave). Too early, it costs an evaluation,
+// never an email.
+func (s *Store) ForwardDueBy(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE conversations SET forward_due_at = ? WHERE id = ? AND (forward_due_at IS NULL OR forward_due_at > ?)`,
+		micros(at), id, micros(at)); err != nil {
+		return fmt.Errorf("bring the forwarding of conversation %s forward: %w", id, err)
+	}
+	return nil
+}
+
 // SetForwardDelivered moves the forwarding state of the conversation of
 // email emailID on from "queued" once the outbox knows how the email went
 // (status "sent" or "failed"), so the dashboard no longer says it waits.
