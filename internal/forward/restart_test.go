@@ -23,17 +23,7 @@ import (
 func TestLeaveAtShutdownOutlivesRestart(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
-			env := map[string]string{
-				"PARLEY_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "parley.db"),
-				// Far beyond the test's waits: only the leave can send
-				// the email in time, not inactivity, nor agents away.
-				"PARLEY_FORWARD_IDLE_AFTER": "10m",
-				"PARLEY_AGENT_AWAY_AFTER":   "1h",
-			}
-			if db == "postgres" {
-				env["PARLEY_DATABASE_URL"] = apptest.Postgres(t)
-			}
-			w := newWorld(t, env)
+			w := newWorld(t, restartEnv(t, db))
 			v := w.visitorChats("vera@example.com")
 			w.reply(v.conv, "Your order shipped today")
 			apptest.Eventually(t, wait, "a wait for the visitor's inactivity", func() bool {
@@ -74,6 +64,22 @@ func TestLeaveAtShutdownOutlivesRestart(t *testing.T) {
 	}
 }
 
+// restartEnv is the configuration of a test that restarts Parley on
+// the same database, db "sqlite" (a file) or "postgres": inactivity and
+// agents away are far beyond the test's waits, so neither sends an email
+// in time.
+func restartEnv(t *testing.T, db string) map[string]string {
+	env := map[string]string{
+		"PARLEY_DATABASE_URL":       "sqlite:" + filepath.Join(t.TempDir(), "parley.db"),
+		"PARLEY_FORWARD_IDLE_AFTER": "10m",
+		"PARLEY_AGENT_AWAY_AFTER":   "1h",
+	}
+	if db == "postgres" {
+		env["PARLEY_DATABASE_URL"] = apptest.Postgres(t)
+	}
+	return env
+}
+
 // untold is the forwarding engine as a reply leaves it when the process
 // stops before its engine decided: never told.
 type untold struct{}
@@ -92,15 +98,7 @@ func (untold) WorkspaceChanged(context.Context, string)                 {}
 func TestReplyOutlivesAnEngineNotTold(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
-			env := map[string]string{
-				"PARLEY_DATABASE_URL":       "sqlite:" + filepath.Join(t.TempDir(), "parley.db"),
-				"PARLEY_FORWARD_IDLE_AFTER": "10m",
-				"PARLEY_AGENT_AWAY_AFTER":   "1h",
-			}
-			if db == "postgres" {
-				env["PARLEY_DATABASE_URL"] = apptest.Postgres(t)
-			}
-			w := newWorld(t, env)
+			w := newWorld(t, restartEnv(t, db))
 			v := w.visitorChats("vera@example.com")
 			v.leave()
 			apptest.Eventually(t, wait, "the visitor gone, nothing to email", func() bool {
