@@ -845,7 +845,7 @@
     showPanel(false);
   });
 
-  // ---- canned replies: "/" and letters in the reply box ---------------------------
+  // ---- canned replies ("/" and letters) and, in a note, colleagues ("@") ---------
 
   const cannedList = D.getElementById('canned-list');
   if (reply && cannedList) {
@@ -864,11 +864,24 @@
       }
       return canned;
     };
-    // The "/word" the caret is at the end of, if any.
+    // A note names colleagues ("@Ben"): the agents of the conversation's
+    // assign menu, by any word of their name.
+    const colleagues = () => Array.from(D.querySelectorAll('[data-testid="assign-conversation"] option[data-name]'))
+      .map((o) => ({ mention: o.dataset.name, status: o.dataset.status || '' }));
+    const mentionsOf = (word) => {
+      const w = word.toLowerCase();
+      return colleagues().filter((c) => c.mention.toLowerCase().split(/\s+/).some((part, i, all) =>
+        all.slice(i).join(' ').startsWith(w))).slice(0, 8);
+    };
+    // The "/word" (or, writing a note, "@word") the caret is at the end of,
+    // if any.
     const tokenAt = () => {
       const pos = reply.selectionStart, text = reply.value.slice(0, pos);
+      if (reply.selectionEnd !== pos) return null;
       const m = /(^|\s)\/([a-z0-9_-]{0,32})$/.exec(text);
-      return m && reply.selectionEnd === pos ? { start: pos - m[2].length - 1, end: pos, word: m[2] } : null;
+      if (m) return { start: pos - m[2].length - 1, end: pos, word: m[2], kind: 'canned' };
+      const at = writingNote() && /(^|\s)@([^\s@]{0,32})$/u.exec(text);
+      return at ? { start: pos - at[2].length - 1, end: pos, word: at[2], kind: 'mention' } : null;
     };
     const close = () => {
       cannedList.hidden = true;
@@ -894,13 +907,19 @@
         li.setAttribute('role', 'option');
         li.dataset.testid = 'canned-option';
         const k = D.createElement('strong');
-        k.textContent = '/' + c.shortcut;
         const b = D.createElement('span');
-        b.textContent = c.body.length > 80 ? c.body.slice(0, 80) + '…' : c.body;
+        if (c.mention) {
+          k.textContent = '@' + c.mention;
+          b.textContent = c.status === 'offline' ? 'offline' : '';
+        } else {
+          k.textContent = '/' + c.shortcut;
+          b.textContent = c.body.length > 80 ? c.body.slice(0, 80) + '…' : c.body;
+        }
         li.append(k, ' ', b);
         li.addEventListener('mousedown', (e) => { e.preventDefault(); insert(i); });
         cannedList.appendChild(li);
       });
+      cannedList.setAttribute('aria-label', matches[0] && matches[0].mention ? 'Colleagues to mention' : 'Canned replies');
       cannedList.hidden = false;
       reply.setAttribute('aria-expanded', 'true');
       highlight(0);
@@ -908,9 +927,9 @@
     const insert = (i) => {
       const c = matches[i];
       if (!c || !token) return;
-      const v = reply.value;
-      reply.value = v.slice(0, token.start) + c.body + v.slice(token.end);
-      const at = token.start + c.body.length;
+      const v = reply.value, text = c.mention ? '@' + c.mention + ' ' : c.body;
+      reply.value = v.slice(0, token.start) + text + v.slice(token.end);
+      const at = token.start + text.length;
       reply.setSelectionRange(at, at);
       close();
       reply.dispatchEvent(new Event('input', { bubbles: true }));
@@ -918,10 +937,10 @@
     const update = () => {
       const t = tokenAt();
       if (!t) { close(); return; }
-      loadCanned().then((all) => {
+      (t.kind === 'mention' ? Promise.resolve(mentionsOf(t.word)) : loadCanned()).then((all) => {
         const now = tokenAt();
-        if (!now || now.word !== t.word) return;
-        const found = all.filter((c) => c.shortcut.startsWith(t.word)).slice(0, 8);
+        if (!now || now.word !== t.word || now.kind !== t.kind) return;
+        const found = t.kind === 'mention' ? all : all.filter((c) => c.shortcut.startsWith(t.word)).slice(0, 8);
         const same = token && token.start === now.start && token.word === now.word && !cannedList.hidden;
         token = now;
         if (found.length === 0) { close(); return; }
@@ -1652,6 +1671,7 @@
           if (mine) markSeen();
           pendingNotice(d);
         }
+        if (ev.type === 'message.created') mentionNotice(d);
         break;
       case 'conversation.updated':
         awayLater();
@@ -1709,6 +1729,19 @@
     const who = c && c.visitor ? (c.visitor.name || c.visitor.email || 'A visitor') : 'A visitor';
     const title = (isNew ? 'New conversation: ' + who : who) + (away ? ' (' + (colleague.name || 'its agent') + ' is offline)' : '');
     notify(title, p.text.slice(0, 140), id);
+  }
+
+  // A colleague's note that names this agent ("@Ada", or "@Ada Lovelace")
+  // is told to them, whoever has the conversation, unless they are looking
+  // at it.
+  const myName = (() => { const el = D.querySelector('.topbar .agent-name'); return el ? el.textContent.trim() : ''; })();
+  const escapeRe = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const mentionRe = myName ? new RegExp('(^|[^\\p{L}\\p{N}_@])@(' + [myName, myName.split(/\s+/)[0]].map(escapeRe).join('|') + ')(?![\\p{L}\\p{N}_])', 'iu') : null;
+  function mentionNotice(m) {
+    if (!mentionRe || m.kind !== 'comment' || !m.author || m.author.kind !== 'agent' || m.author.id === me) return;
+    if (!mentionRe.test(m.body || '')) return;
+    if (m.conversation_id === convID && D.visibilityState === 'visible' && D.hasFocus()) return;
+    notify((m.author.name || 'A colleague') + ' mentioned you', (m.body || '').slice(0, 140), m.conversation_id);
   }
 
   // agentStatus is a colleague's status as the events or the page last

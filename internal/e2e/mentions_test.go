@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// Ada, writing a note, types "@b" and picks Ben from the suggestions; Ben,
+// elsewhere in the dashboard, is notified that Ada mentioned him, though
+// the conversation is not his. A reply naming him, or a note naming
+// someone else, tells him nothing. At a desktop and at a phone.
+func TestMentionInANote(t *testing.T) {
+	for _, v := range []viewport{desktop, phone} {
+		t.Run(v.name, func(t *testing.T) {
+			srv := startParley(t)
+			ada := srv.AddAgent("ada@example.com", "Ada")
+			srv.AddAgent("ben@example.com", "Ben Okafor")
+			srv.AddAgent("bea@example.com", "Bea")
+			_, conv := newVisitorConversation(t, srv, "Vera", "vera@example.com", "My invoice is wrong")
+
+			b := newTab(t, "ben")
+			allowNotifications(b, srv.URL)
+			loginDashboard(b, srv.URL, "ben@example.com")
+			waitLive(b)
+			eval[bool](b, wrapNotification)
+
+			a := newTab(t, "ada")
+			a.setViewport(v)
+			loginDashboard(a, srv.URL, "ada@example.com")
+			a.navigate(srv.URL + "/dashboard/conversations/" + conv)
+			waitLive(a)
+
+			// Not in a reply: "@" suggests nobody there.
+			a.do("focus the reply box", chromedp.Click(chromedp.CSS(`[data-testid="reply-body"]`)))
+			a.press("@b")
+			time.Sleep(200 * time.Millisecond)
+			if eval[bool](a, `!document.querySelector('[data-testid="canned-list"]').hidden`) {
+				t.Error("colleagues suggested while writing a reply")
+			}
+			eval[bool](a, `(document.querySelector('[data-testid="reply-body"]').value = '', true)`)
+
+			a.do("note mode", chromedp.Click(chromedp.CSS(`[data-testid="note-mode"]`)), chromedp.Click(chromedp.CSS(`[data-testid="reply-body"]`)))
+			a.press("Please check, @b")
+			options := `Array.from(document.querySelectorAll('[data-testid="canned-option"] strong')).map((o) => o.textContent).join('|')`
+			a.waitFor("two colleagues", options+` === '@Bea|@Ben Okafor'`, 5*time.Second)
+			if got := eval[string](a, `document.querySelector('[data-testid="canned-list"]').getAttribute('aria-label')`); got != "Colleagues to mention" {
+				t.Errorf("list named %q", got)
+			}
+			a.press("e")
+			a.press("n")
+			a.waitFor("Ben alone", options+` === '@Ben Okafor'`, 5*time.Second)
+			a.screenshot(v.name + " mention suggestions")
+			a.press(kb.Enter)
+			if got := eval[string](a, `document.querySelector('[data-testid="reply-body"]').value`); got != "Please check, @Ben Okafor " {
+				t.Fatalf("reply box %q", got)
+			}
+			a.press("the invoice?")
+			a.do("add the note", chromedp.Click(chromedp.CSS(`[data-testid="send-comment"]`)))
+			a.waitFor("the note", `document.body.textContent.includes('the invoice?')`, 10*time.Second)
+
+			notes := `JSON.stringify(window.__notes)`
+			b.waitFor("Ben's notification", `window.__notes.some((n) => n.title === 'Ada mentioned you')`, 10*time.Second)
+			if got := eval[string](b, notes); !strings.Contains(got, "Please check, @Ben Okafor the invoice?") {
+				t.Errorf("notification %s", got)
+			}
+
+			// A reply naming Ben, and a note naming Bea alone: nothing.
+			before := eval[int](b, `window.__notes.length`)
+			srv.Do("POST", "/api/v1/conversations/"+conv+"/messages", ada.Token, map[string]string{"body": "@Ben will call you", "kind": "reply"}, http.StatusCreated, nil)
+			srv.Do("POST", "/api/v1/conversations/"+conv+"/messages", ada.Token, map[string]string{"body": "@Bea and not @Benjamin", "kind": "comment"}, http.StatusCreated, nil)
+			b.waitFor("the reply in the list", `document.body.textContent.includes('@Ben will call you')`, 10*time.Second)
+			a.waitFor("the note in the conversation", `document.body.textContent.includes('not @Benjamin')`, 10*time.Second)
+			time.Sleep(500 * time.Millisecond)
+			if got := eval[int](b, `window.__notes.length`); got != before {
+				t.Errorf("notified again: %s", eval[string](b, notes))
+			}
+		})
+	}
+}
