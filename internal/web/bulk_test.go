@@ -2,11 +2,13 @@ package web_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
 )
 
@@ -163,3 +165,47 @@ func manyIDs(n int) []string {
 	}
 	return ids
 }
+
+// BenchmarkBulkClose measures one bulk change of the list's bar: 200
+// conversations closed (or, every other time, reopened) at once, each
+// through the same call as its own form, on SQLite.
+func BenchmarkBulkClose(b *testing.B) {
+	s := apptest.Start(b, map[string]string{"PARLEY_RATE_LIMITS": "off"})
+	s.AddAgent("ann@example.com", "Ann")
+	form := url.Values{"filter": {"all"}, "view": {"all"}}
+	for i := range maxBulkForm {
+		form.Add("id", newConversation(b, s, s.Workspace.SiteKey, fmt.Sprint("Visitor ", i), "A question?").ConversationID)
+	}
+	client := dashboardClient(b, s, "ann@example.com")
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Get(s.URL + "/dashboard")
+	if err != nil {
+		b.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfField.FindSubmatch(page)
+	if m == nil {
+		b.Fatal("no CSRF token on the page")
+	}
+	form.Set("csrf", string(m[1]))
+	waitQuiet(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		form.Set("action", []string{"close", "reopen"}[i%2])
+		resp, err := client.PostForm(s.URL+"/dashboard/conversations/bulk", form)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			b.Fatalf("bulk %s: status %d", form.Get("action"), resp.StatusCode)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*maxBulkForm), "µs/conversation")
+}
+
+// maxBulkForm is the most conversations the bar changes at once.
+const maxBulkForm = 200

@@ -146,7 +146,7 @@ type visitorConv struct {
 
 // newConversation makes a website visitor (with a name and an email, so no
 // contact form is in the way) who writes body.
-func newConversation(t *testing.T, srv *apptest.Server, siteKey, name, body string) visitorConv {
+func newConversation(t testing.TB, srv *apptest.Server, siteKey, name, body string) visitorConv {
 	t.Helper()
 	var sess struct {
 		VisitorToken string `json:"visitor_token"`
