@@ -57,13 +57,16 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 		s.bulkPage(w, r, sess, st, current, ids, http.StatusBadRequest, problem)
 		return
 	}
+	// Once begun, the change goes to every conversation selected, also
+	// when the agent's browser goes away meanwhile.
+	ctx := context.WithoutCancel(r.Context())
 	done := 0
 	var failed []string
 	var firstErr error
 	for _, id := range ids {
-		if err := action.apply(r.Context(), id); err != nil {
+		if err := action.apply(ctx, id); err != nil {
 			if a := answerOf(err); a.Internal {
-				s.logInternal(r.Context(), "bulk change failed", err, "conversation", id)
+				s.logInternal(ctx, "bulk change failed", err, "conversation", id)
 			}
 			failed = append(failed, id)
 			if firstErr == nil {
