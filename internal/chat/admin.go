@@ -109,11 +109,25 @@ func hashToken(tok string) string {
 
 // AgentByToken authenticates a bearer token.
 func (s *Service) AgentByToken(ctx context.Context, tok string) (model.Agent, error) {
+	a, _, err := s.AgentOfToken(ctx, tok)
+	return a, err
+}
+
+// tokenAgent is what is kept of a token: its agent, and whether it is an
+// API token.
+type tokenAgent struct {
+	agent model.Agent
+	api   bool
+}
+
+// AgentOfToken authenticates a bearer token, and tells whether it is an
+// API token (not a login's).
+func (s *Service) AgentOfToken(ctx context.Context, tok string) (model.Agent, bool, error) {
 	if tok == "" || len(tok) > 200 {
-		return model.Agent{}, newError(CodeInvalidToken, "missing or invalid token")
+		return model.Agent{}, false, newError(CodeInvalidToken, "missing or invalid token")
 	}
 	h, now := hashToken(tok), s.now()
-	return s.tokens.read(h, s.db.AccountsGeneration(), now, func() (model.Agent, time.Time, error) {
+	t, err := s.tokens.read(h, s.db.AccountsGeneration(), now, func() (tokenAgent, time.Time, error) {
 		a, use, err := s.db.TokenAgent(ctx, h, now)
 		if errors.Is(err, store.ErrNotFound) {
 			err = &Error{Code: CodeInvalidToken, Message: "missing, invalid or expired token", Err: err}
@@ -124,12 +138,18 @@ func (s *Service) AgentByToken(ctx context.Context, tok string) (model.Agent, er
 				s.log.Warn("could not record the use of an API token", "agent", a.ID, "err", err)
 			}
 		}
-		return a, use.Expires, err
+		return tokenAgent{a, use.API}, use.Expires, err
 	})
+	return t.agent, t.api, err
 }
 
-// Logout revokes a token and closes the dashboards opened with it.
+// Logout revokes a login's token and closes the dashboards opened with
+// it. An API token is refused: an integration that logs out on its way
+// down would otherwise end the token it runs on for good.
 func (s *Service) Logout(ctx context.Context, a model.Agent, tok string) error {
+	if _, api, err := s.AgentOfToken(ctx, tok); err == nil && api {
+		return newError(CodeBadRequest, "this is an API token, which logging out does not end: revoke it with DELETE /api/v1/me/tokens/{id} or in Settings → Your account")
+	}
 	h := hashToken(tok)
 	if err := s.db.DeleteToken(ctx, h); err != nil {
 		return err

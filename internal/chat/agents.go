@@ -430,28 +430,37 @@ func (s *Service) removeAgent(ctx context.Context, a model.Agent) error {
 	return nil
 }
 
-// ChangePassword sets a new password for the actor after checking the
-// current one; every other token and session of theirs stops, with its
-// open dashboards. tok is the token of the request, which stays valid.
-func (s *Service) ChangePassword(ctx context.Context, actor model.Agent, tok, current, next string) error {
+// confirmPassword checks that current is actor's password, for what (a
+// password change, a new API token): what a stolen session alone must
+// not do. Guesses at it are guesses at the account's, as at the login
+// form: they wait as long, and count with the login's.
+func (s *Service) confirmPassword(ctx context.Context, actor model.Agent, current, what string) error {
 	// The password as stored now: actor may be a moment old (kept with its
 	// token, see kept).
 	stored, err := s.db.Agent(ctx, actor.ID)
 	if err != nil {
 		return notFound(err, "agent")
 	}
-	// Guesses at the current password are guesses at the account's, as at
-	// the login form: they wait as long, and count with the login's.
 	account, now := accountKey(stored.Email), s.now()
 	if wait := s.logins.byAccount.wait(account, now); wait > 0 {
 		return rateLimited("too many wrong passwords; try again in "+roundUp(wait).String(), wait)
 	}
 	if bcrypt.CompareHashAndPassword([]byte(stored.PasswordHash), []byte(current)) != nil {
 		n := s.logins.byAccount.fail(account, now)
-		s.log.Warn("wrong current password at a password change", "agent", actor.ID, "account_failures", n)
+		s.log.Warn("wrong current password at "+what, "agent", actor.ID, "account_failures", n)
 		return newError(CodeInvalidCredentials, "the current password is wrong")
 	}
 	s.logins.byAccount.reset(account)
+	return nil
+}
+
+// ChangePassword sets a new password for the actor after checking the
+// current one; every other token and session of theirs stops, with its
+// open dashboards. tok is the token of the request, which stays valid.
+func (s *Service) ChangePassword(ctx context.Context, actor model.Agent, tok, current, next string) error {
+	if err := s.confirmPassword(ctx, actor, current, "a password change"); err != nil {
+		return err
+	}
 	if err := checkPassword(next); err != nil {
 		return err
 	}
@@ -469,7 +478,9 @@ func (s *Service) ChangePassword(ctx context.Context, actor model.Agent, tok, cu
 	if err != nil {
 		return err
 	}
-	s.revoke(realtime.Revocation{AgentID: actor.ID, Except: keep})
+	// The connections of the agent's other logins close; those opened
+	// with an API token stay, as the tokens do.
+	s.revoke(realtime.Revocation{AgentID: actor.ID, Except: keep, Logins: true})
 	s.log.Info("agent changed their password; other sessions ended", "agent", actor.ID)
 	return nil
 }

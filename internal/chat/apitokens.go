@@ -37,8 +37,10 @@ type NewAPIToken struct {
 }
 
 // CreateAPIToken makes an API token for agent a, named name, that expires
-// after days (0: never; one of APITokenLifetimes).
-func (s *Service) CreateAPIToken(ctx context.Context, a model.Agent, name string, days int) (NewAPIToken, error) {
+// after days (0: never; one of APITokenLifetimes). It asks for a's
+// password: a token that may outlive a password change must not be made
+// with a stolen session or token alone.
+func (s *Service) CreateAPIToken(ctx context.Context, a model.Agent, password, name string, days int) (NewAPIToken, error) {
 	name = strings.Join(strings.Fields(name), " ")
 	switch {
 	case name == "":
@@ -55,6 +57,9 @@ func (s *Service) CreateAPIToken(ctx context.Context, a model.Agent, name string
 	if !allowed {
 		return NewAPIToken{}, newError(CodeBadRequest, fmt.Sprintf("a token lasts %s days, or does not expire (0)", daysList()))
 	}
+	if err := s.confirmPassword(ctx, a, password, "a new API token"); err != nil {
+		return NewAPIToken{}, err
+	}
 	now := s.now()
 	t := NewAPIToken{APIToken: model.APIToken{ID: model.NewID(), Name: name, CreatedAt: now}, Token: APITokenPrefix + randomString(32)}
 	if days > 0 {
@@ -62,6 +67,10 @@ func (s *Service) CreateAPIToken(ctx context.Context, a model.Agent, name string
 		t.ExpiresAt = &ends
 	}
 	err := s.db.InTx(ctx, func(tx *store.Store) error {
+		// Held, so that tokens made at once count each other.
+		if err := tx.LockAgent(ctx, a.ID); err != nil {
+			return notFound(err, "agent")
+		}
 		n, err := tx.CountAPITokens(ctx, a.ID)
 		if err != nil {
 			return err

@@ -132,7 +132,7 @@ type Service struct {
 	loggedOut     map[string]time.Time // agent → their last logout, while its connections close
 	availCache    map[string]bool      // workspace → last published availability
 	sessionKeys   *sessionKeys
-	tokens        *kept[model.Agent]   // by token hash
+	tokens        *kept[tokenAgent]    // by token hash
 	sites         *kept[siteWorkspace] // by site key
 	quotaNoted    map[string]time.Time // workspace → last note of a full quota
 }
@@ -185,7 +185,7 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 		loggedOut:   map[string]time.Time{},
 		availCache:  map[string]bool{},
 		sessionKeys: newSessionKeys(),
-		tokens:      newKept[model.Agent](),
+		tokens:      newKept[tokenAgent](),
 		sites:       newKept[siteWorkspace](),
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/parleychat/parley/internal/apptest"
 )
 
 // An agent makes an API token in Settings → Your account at a desktop and
@@ -26,6 +28,7 @@ func TestAPITokensInSettings(t *testing.T) {
 
 			a.do("name a token", chromedp.SendKeys(chromedp.CSS(`[data-testid="token-name"]`), "CRM sync"))
 			eval[bool](a, `(document.querySelector('[data-testid="token-days"]').value = '0', true)`)
+			a.do("confirm with the password", chromedp.SendKeys(chromedp.CSS(`[data-testid="token-password"]`), apptest.AgentPassword))
 			a.do("make it", chromedp.Click(chromedp.CSS(`[data-testid="create-token"]`)))
 			a.waitFor("the secret", `!!document.querySelector('[data-testid="token-secret"]')`, 10*time.Second)
 			secret := eval[string](a, `document.querySelector('[data-testid="token-secret"]').value`)

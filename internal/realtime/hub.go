@@ -21,6 +21,9 @@ type Conn struct {
 	// (for a widget, the generation of its visitor token), so that it
 	// closes when the token stops being valid.
 	TokenHash string
+	// APIToken: the dashboard connection was opened with an API token,
+	// which a password change leaves valid.
+	APIToken bool
 
 	mu      sync.Mutex
 	queue   [][]byte
@@ -317,7 +320,7 @@ func (h *Hub) CloseAll() {
 // Revocation says which connections to close because their credential
 // stopped being valid. For an agent's dashboards: all of them (removal),
 // those opened with one token (logout: Only), or all but those (password
-// change: Except). For a visitor's widgets (VisitorID set): those whose
+// change: Except, with Logins: those opened with an API token stay). For a visitor's widgets (VisitorID set): those whose
 // tag (the generation of their token) is not Except (the visitor's links
 // were reset).
 type Revocation struct {
@@ -325,10 +328,13 @@ type Revocation struct {
 	VisitorID string `json:"v,omitempty"`
 	Only      string `json:"o,omitempty"`
 	Except    string `json:"e,omitempty"`
+	Logins    bool   `json:"l,omitempty"`
 }
 
 func (r Revocation) matches(c *Conn) bool {
 	switch {
+	case r.Logins && c.APIToken:
+		return false
 	case r.Only != "":
 		return c.TokenHash == r.Only
 	case r.Except != "":

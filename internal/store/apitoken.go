@@ -63,6 +63,23 @@ func (s *Store) APITokens(ctx context.Context, agentID string) ([]model.APIToken
 	return out, nil
 }
 
+// LockAgent holds an agent's row until the transaction ends, on
+// PostgreSQL (SQLite's one writer holds everything).
+func (s *Store) LockAgent(ctx context.Context, id string) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	var got string
+	err := s.queryRow(ctx, `SELECT id FROM agents WHERE id = ? FOR UPDATE`, id).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("lock agent %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("lock agent %s: %w", id, err)
+	}
+	return nil
+}
+
 // CountAPITokens counts an agent's API tokens.
 func (s *Store) CountAPITokens(ctx context.Context, agentID string) (int, error) {
 	var n int

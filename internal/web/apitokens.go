@@ -24,6 +24,7 @@ func (s *Server) listAPITokens(w http.ResponseWriter, r *http.Request, a model.A
 
 func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request, a model.Agent) {
 	var in struct {
+		Password      string `json:"password"`
 		Name          string `json:"name"`
 		ExpiresInDays *int   `json:"expires_in_days"`
 	}
@@ -34,8 +35,14 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request, a model.
 	if in.ExpiresInDays != nil {
 		days = *in.ExpiresInDays
 	}
-	t, err := s.svc.CreateAPIToken(r.Context(), a, in.Name, days)
+	t, err := s.svc.CreateAPIToken(r.Context(), a, in.Password, in.Name, days)
 	if err != nil {
+		if ans := answerOf(err); ans.Code == chat.CodeInvalidCredentials {
+			// The caller is authenticated: a wrong password is a refusal
+			// (403), not a failed login (401), as for a password change.
+			writeError(w, http.StatusForbidden, ans.Code, ans.Message)
+			return
+		}
 		s.fail(w, r, err)
 		return
 	}
@@ -104,12 +111,15 @@ func (s *Server) dashCreateAPIToken(w http.ResponseWriter, r *http.Request, sess
 	if err != nil {
 		days = -1
 	}
-	t, err := s.svc.CreateAPIToken(r.Context(), sess.agent, name, days)
+	t, err := s.svc.CreateAPIToken(r.Context(), sess.agent, r.PostFormValue("password"), name, days)
 	if err != nil {
 		a := answerOf(err)
 		if a.Internal {
 			s.failPage(w, r, sess, err)
 			return
+		}
+		if a.Code == chat.CodeInvalidCredentials {
+			a.Status = http.StatusForbidden
 		}
 		s.accountPage(w, r, sess, a.Status, "", &accountView{Tokens: &tokensView{NameInput: name, Days: days, Error: a.text()}})
 		return

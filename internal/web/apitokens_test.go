@@ -2,9 +2,12 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +24,9 @@ type madeToken struct {
 
 func makeToken(t *testing.T, s *apptest.Server, bearer string, body map[string]any) madeToken {
 	t.Helper()
+	if _, ok := body["password"]; !ok {
+		body["password"] = apptest.AgentPassword
+	}
 	var m madeToken
 	s.Do("POST", "/api/v1/me/tokens", bearer, body, http.StatusCreated, &m)
 	return m
@@ -84,6 +90,7 @@ func TestAPITokens(t *testing.T) {
 			{"a lifetime not offered", map[string]any{"name": "week", "expires_in_days": 7}},
 			{"a negative lifetime", map[string]any{"name": "past", "expires_in_days": -1}},
 		} {
+			tc.body["password"] = apptest.AgentPassword
 			raw := s.Do("POST", "/api/v1/me/tokens", ann.Token, tc.body, http.StatusBadRequest, nil)
 			if apptest.ErrorCode(raw) != "bad_request" {
 				t.Errorf("%s: %s", tc.name, raw)
@@ -92,39 +99,46 @@ func TestAPITokens(t *testing.T) {
 		s.Do("DELETE", "/api/v1/me/tokens/"+crm.ID, bob.Token, nil, http.StatusNotFound, nil)
 		s.Do("GET", "/api/v1/me", crm.Token, nil, http.StatusOK, nil)
 
-		// A password change ends Ann's other login, not her API tokens.
+		// Without the password, no token: a stolen session or token alone
+		// cannot make one that outlives a password change.
+		for _, pw := range []string{"", "wrong password"} {
+			raw := s.Do("POST", "/api/v1/me/tokens", crm.Token, map[string]any{"name": "minted", "expires_in_days": 0, "password": pw}, http.StatusForbidden, nil)
+			if apptest.ErrorCode(raw) != "invalid_credentials" {
+				t.Errorf("password %q: %s", pw, raw)
+			}
+		}
+		if tokens, _ := listTokens(t, s, ann.Token); len(tokens) != 2 {
+			t.Errorf("%d tokens after refusals, want 2", len(tokens))
+		}
+
+		// Logging out with an API token is refused: the token stays.
+		if raw := s.Do("POST", "/api/v1/auth/logout", forever.Token, nil, http.StatusBadRequest, nil); !strings.Contains(string(raw), "API token") {
+			t.Errorf("logout with an API token: %s", raw)
+		}
+		s.Do("GET", "/api/v1/me", forever.Token, nil, http.StatusOK, nil)
+
+		// A password change ends Ann's other login and its live
+		// connection, not her API tokens nor theirs.
 		var second struct{ Token string }
 		s.Do("POST", "/api/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": apptest.AgentPassword}, http.StatusOK, &second)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		loginWS, apiWS := dialAgent(ctx, t, s, second.Token), dialAgent(ctx, t, s, crm.Token)
 		s.Do("PUT", "/api/v1/me/password", ann.Token, map[string]string{"current_password": apptest.AgentPassword, "new_password": "a new password"}, http.StatusNoContent, nil)
 		s.Do("GET", "/api/v1/me", second.Token, nil, http.StatusUnauthorized, nil)
 		s.Do("GET", "/api/v1/me", crm.Token, nil, http.StatusOK, nil)
 		s.Do("GET", "/api/v1/me", forever.Token, nil, http.StatusOK, nil)
+		if err := loginWS.closedWithin(5 * time.Second); err != nil {
+			t.Errorf("the other login's live connection: %v", err)
+		}
+		if err := apiWS.closedWithin(time.Second); err == nil {
+			t.Error("the password change closed the API token's live connection")
+		}
 
 		// Revoking ends the token at once, with its live connection.
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		defer cancel()
-		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http")+"/api/v1/ws?token="+url.QueryEscape(crm.Token), nil)
-		if err != nil {
-			t.Fatalf("live connection with the token: %v", err)
-		}
-		defer ws.CloseNow()
-		closed := make(chan error, 1)
-		go func() {
-			for {
-				if _, _, err := ws.Read(ctx); err != nil {
-					closed <- err
-					return
-				}
-			}
-		}()
 		s.Do("DELETE", "/api/v1/me/tokens/"+crm.ID, ann.Token, nil, http.StatusNoContent, nil)
-		select {
-		case err := <-closed:
-			if ctx.Err() != nil {
-				t.Errorf("the live connection outlived the token: %v", err)
-			}
-		case <-ctx.Done():
-			t.Error("the live connection outlived the token")
+		if err := apiWS.closedWithin(5 * time.Second); err != nil {
+			t.Errorf("the revoked token's live connection: %v", err)
 		}
 		if raw := s.Do("GET", "/api/v1/me", crm.Token, nil, http.StatusUnauthorized, nil); apptest.ErrorCode(raw) != "invalid_token" {
 			t.Errorf("a revoked token: %s", raw)
@@ -149,16 +163,84 @@ func TestAPITokens(t *testing.T) {
 	})
 }
 
-// An agent has at most 20 API tokens.
+// An agent has at most 20 API tokens, also when many are asked for at
+// once (on PostgreSQL, transactions run side by side).
 func TestAPITokensLimit(t *testing.T) {
-	s := apptest.Start(t, nil)
-	ann := s.AddAgent("ann@example.com", "Ann")
-	for i := range 20 {
-		makeToken(t, s, ann.Token, map[string]any{"name": "t" + strings.Repeat("x", i)})
+	eachDB(t, map[string]string{"PARLEY_RATE_LIMITS": "off"}, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann")
+		for i := range 15 {
+			makeToken(t, s, ann.Token, map[string]any{"name": fmt.Sprint("t", i)})
+		}
+		var wg sync.WaitGroup
+		for i := range 10 {
+			wg.Go(func() {
+				body := map[string]any{"name": fmt.Sprint("at once ", i), "password": apptest.AgentPassword}
+				req, _ := http.NewRequest("POST", s.URL+"/api/v1/me/tokens", strings.NewReader(mustJSON(t, body)))
+				req.Header.Set("Authorization", "Bearer "+ann.Token)
+				req.Header.Set("Content-Type", "application/json")
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			})
+		}
+		wg.Wait()
+		if tokens, _ := listTokens(t, s, ann.Token); len(tokens) != 20 {
+			t.Errorf("%d tokens, want 20", len(tokens))
+		}
+		raw := s.Do("POST", "/api/v1/me/tokens", ann.Token, map[string]any{"name": "one more", "password": apptest.AgentPassword}, http.StatusBadRequest, nil)
+		if !strings.Contains(string(raw), "at most 20 API tokens") {
+			t.Errorf("the 21st: %s", raw)
+		}
+	})
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
 	}
-	raw := s.Do("POST", "/api/v1/me/tokens", ann.Token, map[string]any{"name": "one more"}, http.StatusBadRequest, nil)
-	if !strings.Contains(string(raw), "at most 20 API tokens") {
-		t.Errorf("the 21st: %s", raw)
+	return string(b)
+}
+
+// agentWS is a live connection of the agent API, read on its own
+// goroutine until it closes.
+type agentWS struct {
+	closed chan error
+}
+
+func dialAgent(ctx context.Context, t *testing.T, s *apptest.Server, token string) *agentWS {
+	t.Helper()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http")+"/api/v1/ws?token="+url.QueryEscape(token), nil)
+	if err != nil {
+		t.Fatalf("live connection: %v", err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	c := &agentWS{closed: make(chan error, 1)}
+	go func() {
+		for {
+			if _, _, err := ws.Read(ctx); err != nil {
+				c.closed <- err
+				return
+			}
+		}
+	}()
+	return c
+}
+
+// closedWithin returns nil once the server closed the connection, within
+// d; an error if it is still open then.
+func (c *agentWS) closedWithin(d time.Duration) error {
+	select {
+	case err := <-c.closed:
+		if websocket.CloseStatus(err) == -1 && !strings.Contains(err.Error(), "EOF") {
+			c.closed <- err
+			return fmt.Errorf("read failed without a close: %w", err)
+		}
+		c.closed <- err
+		return nil
+	case <-time.After(d):
+		return fmt.Errorf("still open after %v", d)
 	}
 }
 
@@ -169,7 +251,12 @@ func TestDashboardAPITokens(t *testing.T) {
 	page := b.get("/dashboard/settings/account")
 	mustContain(t, "no tokens", page.Body, `data-testid="no-tokens"`, `<option value="90" selected>90 days</option>`, `<option value="0">Never</option>`)
 
-	a := b.post("/dashboard/settings/account/tokens", url.Values{"name": {`<script>alert(1)</script>`}, "expires_in_days": {"365"}})
+	wrong := b.post("/dashboard/settings/account/tokens", url.Values{"name": {"CRM"}, "expires_in_days": {"365"}, "password": {"nope"}})
+	if wrong.Status != http.StatusForbidden {
+		t.Errorf("a wrong password: %d", wrong.Status)
+	}
+	mustContain(t, "a wrong password", wrong.Body, "The current password is wrong", `value="CRM"`, `<option value="365" selected>365 days</option>`)
+	a := b.post("/dashboard/settings/account/tokens", url.Values{"name": {`<script>alert(1)</script>`}, "expires_in_days": {"365"}, "password": {apptest.AgentPassword}})
 	if a.Status != http.StatusCreated {
 		t.Fatalf("make: %d\n%s", a.Status, a.Body)
 	}
@@ -188,7 +275,7 @@ func TestDashboardAPITokens(t *testing.T) {
 	mustContain(t, "listed", page.Body, `data-testid="token-row"`, `aria-label="Revoke &lt;script&gt;alert(1)&lt;/script&gt;"`)
 	mustNotContain(t, "listed", page.Body, secret, `data-testid="token-made"`)
 
-	refused := b.post("/dashboard/settings/account/tokens", url.Values{"name": {""}, "expires_in_days": {"30"}})
+	refused := b.post("/dashboard/settings/account/tokens", url.Values{"name": {""}, "expires_in_days": {"30"}, "password": {apptest.AgentPassword}})
 	if refused.Status != http.StatusBadRequest {
 		t.Errorf("no name: %d", refused.Status)
 	}

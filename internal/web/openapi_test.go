@@ -217,8 +217,8 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 		return len(log.Deliveries) > 0
 	})
 
-	s.Do("POST", "/api/v1/me/tokens", a.Token, map[string]any{"name": "never", "expires_in_days": 0}, http.StatusCreated, nil)
-	s.Do("POST", "/api/v1/me/tokens", a.Token, map[string]any{"name": "a month", "expires_in_days": 30}, http.StatusCreated, nil)
+	s.Do("POST", "/api/v1/me/tokens", a.Token, map[string]any{"name": "never", "expires_in_days": 0, "password": apptest.AgentPassword}, http.StatusCreated, nil)
+	s.Do("POST", "/api/v1/me/tokens", a.Token, map[string]any{"name": "a month", "expires_in_days": 30, "password": apptest.AgentPassword}, http.StatusCreated, nil)
 
 	for _, path := range []string{
 		"/api/v1/me",

@@ -107,14 +107,14 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 			tok = ck.Value
 		}
 	}
-	a, err := s.svc.AgentByToken(r.Context(), tok)
+	a, api, err := s.svc.AgentOfToken(r.Context(), tok)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.revalidate.Do(func() { go s.revalidateDashboards() })
 	conn := realtime.NewConn(a.WorkspaceID, "", a.ID)
-	conn.TokenHash = chat.TokenHash(tok)
+	conn.TokenHash, conn.APIToken = chat.TokenHash(tok), api
 	s.serveConn(w, r, opts, conn, func(ctx context.Context) {
 		s.hub.Register(conn)
 		// The token may have been revoked between the check above and the
