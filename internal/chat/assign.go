@@ -22,6 +22,13 @@ const CodeInvalidAgent = "invalid_agent"
 // leave "took the conversation." and "took the conversation from …", in
 // the order they took it.
 func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID string, agentID *string) (model.Conversation, error) {
+	c, _, err := s.assign(ctx, a, conversationID, agentID)
+	return c, err
+}
+
+// assign is Assign, telling whether the conversation changed (it may have
+// had that assignee already).
+func (s *Service) assign(ctx context.Context, a model.Agent, conversationID string, agentID *string) (model.Conversation, bool, error) {
 	var (
 		c    model.Conversation
 		line *model.Message
@@ -68,10 +75,10 @@ func (s *Service) Assign(ctx context.Context, a model.Agent, conversationID stri
 		s.lineToAgents(a.WorkspaceID, line)
 	})
 	if err != nil {
-		return model.Conversation{}, err
+		return model.Conversation{}, false, err
 	}
 	hooks.done()
-	return c, nil
+	return c, line != nil, nil
 }
 
 // historyLine is a line of conversation c's history for agents only (who

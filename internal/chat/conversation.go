@@ -311,6 +311,13 @@ func settleForwarding(ctx context.Context, tx *store.Store, c *model.Conversatio
 // SetConversationStatus closes or reopens a conversation. A change leaves
 // a line in the conversation, for agents only, saying who made it.
 func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, status string) (model.Conversation, error) {
+	c, _, err := s.setConversationStatus(ctx, a, id, status)
+	return c, err
+}
+
+// setConversationStatus is SetConversationStatus, telling whether the
+// conversation changed (it may have had that status already).
+func (s *Service) setConversationStatus(ctx context.Context, a model.Agent, id, status string) (model.Conversation, bool, error) {
 	var (
 		c    model.Conversation
 		line *model.Message
@@ -351,12 +358,12 @@ func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, 
 		return hooks.emit(ctx, tx, a.WorkspaceID, id, realtime.ConversationUpdated, c)
 	})
 	if err != nil {
-		return c, err
+		return c, false, err
 	}
 	hooks.done()
 	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
 	s.lineToAgents(a.WorkspaceID, line)
-	return c, nil
+	return c, line != nil, nil
 }
 
 // MarkSeenByAgent clears the conversation's unread marker.

@@ -89,18 +89,25 @@ func (s *Service) SetTags(ctx context.Context, a model.Agent, conversationID str
 	if err != nil {
 		return model.Conversation{}, err
 	}
-	return s.editTags(ctx, a, conversationID, func(model.Tags) []string { return names })
+	c, _, err := s.editTags(ctx, a, conversationID, func(model.Tags) []string { return names })
+	return c, err
 }
 
 // AddTag gives the conversation one more tag (nothing changes when it has
 // it already, in any case).
 func (s *Service) AddTag(ctx context.Context, a model.Agent, conversationID, tag string) (model.Conversation, error) {
+	c, _, err := s.addTag(ctx, a, conversationID, tag)
+	return c, err
+}
+
+// addTag is AddTag, telling whether the conversation changed.
+func (s *Service) addTag(ctx context.Context, a model.Agent, conversationID, tag string) (model.Conversation, bool, error) {
 	name, err := NormalizeTag(tag)
 	if err != nil {
-		return model.Conversation{}, err
+		return model.Conversation{}, false, err
 	}
 	var refused error
-	c, err := s.editTags(ctx, a, conversationID, func(current model.Tags) []string {
+	c, changed, err := s.editTags(ctx, a, conversationID, func(current model.Tags) []string {
 		names, err := normalizeTags(append(slices.Clone([]string(current)), name))
 		if refused = err; err != nil {
 			return current
@@ -108,9 +115,9 @@ func (s *Service) AddTag(ctx context.Context, a model.Agent, conversationID, tag
 		return names
 	})
 	if err == nil && refused != nil {
-		return c, refused
+		return c, false, refused
 	}
-	return c, err
+	return c, changed, err
 }
 
 // TagKeyOf is the key (model.TagKey) of a tag as typed, in any case, with
@@ -123,16 +130,17 @@ func TagKeyOf(typed string) string {
 // does not have changes nothing.
 func (s *Service) RemoveTag(ctx context.Context, a model.Agent, conversationID, tag string) (model.Conversation, error) {
 	key := TagKeyOf(tag)
-	return s.editTags(ctx, a, conversationID, func(current model.Tags) []string {
+	c, _, err := s.editTags(ctx, a, conversationID, func(current model.Tags) []string {
 		return slices.DeleteFunc(slices.Clone([]string(current)), func(t string) bool { return model.TagKey(t) == key })
 	})
+	return c, err
 }
 
 // editTags replaces the conversation's tags by what next makes of them,
 // in a transaction that holds the conversation, so that two agents adding
 // a tag each at once keep both. A change tells the dashboards and the
 // webhooks (conversation.updated); none tells nobody.
-func (s *Service) editTags(ctx context.Context, a model.Agent, conversationID string, next func(current model.Tags) []string) (model.Conversation, error) {
+func (s *Service) editTags(ctx context.Context, a model.Agent, conversationID string, next func(current model.Tags) []string) (model.Conversation, bool, error) {
 	var (
 		c       model.Conversation
 		changed bool
@@ -162,14 +170,14 @@ func (s *Service) editTags(ctx context.Context, a model.Agent, conversationID st
 		return hooks.emit(ctx, tx, a.WorkspaceID, conversationID, realtime.ConversationUpdated, c)
 	})
 	if err != nil {
-		return model.Conversation{}, err
+		return model.Conversation{}, false, err
 	}
 	if changed {
 		hooks.done()
 		s.log.Debug("conversation tagged", "conversation", conversationID, "agent", a.ID, "tags", len(c.Tags))
 		s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
 	}
-	return c, nil
+	return c, changed, nil
 }
 
 // sameTags reports whether two sets of tags are the same, spelling

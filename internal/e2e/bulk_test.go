@@ -125,22 +125,45 @@ func TestBulkChangesInTheList(t *testing.T) {
 				}
 			}
 
-			// x selects the open conversation; Escape stops selecting.
-			a.navigate(srv.URL + "/dashboard/conversations/" + convs[0])
+			// x selects the open conversation, j goes on to the next with
+			// the selection kept, x adds it; Escape stops selecting, also
+			// from a box.
+			first := eval[string](a, `document.querySelector('[data-testid="conversation-item"]').dataset.id`)
+			a.navigate(srv.URL + "/dashboard/conversations/" + first)
 			waitLive(a)
 			a.press("x")
 			a.waitFor("selecting with the open one", `document.body.classList.contains('selecting') && `+count+` === '1 selected'`, 5*time.Second)
-			if got := eval[string](a, picked); got != convs[0] {
+			if got := eval[string](a, picked); got != first {
 				t.Errorf("x selected %s", got)
 			}
 			if v.name == "desktop" {
 				a.screenshot(v.name + " selecting beside a conversation")
+			}
+			a.press("j")
+			a.waitFor("the next conversation", `location.pathname !== `+js("/dashboard/conversations/"+first)+` && document.readyState === 'complete'`, 10*time.Second)
+			waitLive(a)
+			second := eval[string](a, `document.body.dataset.conversation`)
+			a.waitFor("the selection kept", `document.body.classList.contains('selecting') && `+count+` === '1 selected'`, 5*time.Second)
+			a.press("x")
+			a.waitFor("two selected", count+` === '2 selected'`, 5*time.Second)
+			if got, want := eval[string](a, picked), sorted(first, second); got != want {
+				t.Errorf("after x, j, x: %s, want %s", got, want)
+			}
+			if v.name == "desktop" { // a phone shows the conversation alone
+				a.do("focus a box", chromedp.Focus(chromedp.CSS(`li.conv-row[data-id="`+second+`"] .pick`)))
 			}
 			a.press("\x1b")
 			a.waitFor("no longer selecting", `!document.body.classList.contains('selecting') && document.querySelector('[data-testid="bulk-bar"]').hidden`, 5*time.Second)
 			if got := eval[string](a, picked); got != "" {
 				t.Errorf("still ticked after Escape: %s", got)
 			}
+			if v.name == "phone" {
+				a.navigate(srv.URL + "/dashboard")
+				waitLive(a)
+			}
+			a.do("focus the toggle", chromedp.Focus(chromedp.CSS(`[data-testid="select-toggle"]`)))
+			a.press(" ")
+			a.waitFor("selecting with Space", `document.body.classList.contains('selecting')`, 5*time.Second)
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -31,14 +32,18 @@ type bulkView struct {
 	Done, Error string
 	// TagInput is the tag field's text, kept when refused.
 	TagInput string
+	// Unshown are the selected conversations the list does not show (past
+	// the rows loaded, or gone from the view): the form still sends them.
+	Unshown []string
 }
 
-// bulkAction changes one conversation.
+// bulkAction changes one conversation; changed is false when it found it
+// as asked already.
 type bulkAction struct {
 	name  string // "close", "reopen", "assign", "tag"
 	to    string // assign: the agent's id, "" for nobody
 	tag   string // tag: the tag as kept
-	apply func(ctx context.Context, id string) error
+	apply func(ctx context.Context, id string) (changed bool, err error)
 }
 
 func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -60,11 +65,12 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 	// Once begun, the change goes to every conversation selected, also
 	// when the agent's browser goes away meanwhile.
 	ctx := context.WithoutCancel(r.Context())
-	done := 0
+	done, same := 0, 0
 	var failed []string
 	var firstErr error
 	for _, id := range ids {
-		if err := action.apply(ctx, id); err != nil {
+		changed, err := action.apply(ctx, id)
+		if err != nil {
 			if a := answerOf(err); a.Internal {
 				s.logInternal(ctx, "bulk change failed", err, "conversation", id)
 			}
@@ -74,12 +80,16 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 			}
 			continue
 		}
-		done++
+		if changed {
+			done++
+		} else {
+			same++
+		}
 	}
 	if len(failed) > 0 {
 		// What failed stays selected, to try again or look into.
 		a := answerOf(firstErr)
-		msg := fmt.Sprintf("%s %d not: %s", s.bulkSaid(r.Context(), sess, action, done), len(failed), a.text())
+		msg := fmt.Sprintf("%s %d could not be changed: %s", s.bulkSaid(r.Context(), sess, action, done, same), len(failed), a.text())
 		s.bulkPage(w, r, sess, st, current, failed, a.Status, msg)
 		return
 	}
@@ -87,7 +97,7 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 	if current != "" {
 		next = conversationHref(current, st)
 	}
-	q := "bulk=" + action.name + "&n=" + strconv.Itoa(done)
+	q := "bulk=" + action.name + "&n=" + strconv.Itoa(done) + "&same=" + strconv.Itoa(same)
 	switch action.name {
 	case "assign":
 		q += "&to=" + url.QueryEscape(action.to)
@@ -106,9 +116,8 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 func (s *Server) bulkActionOf(r *http.Request, sess *session) (action bulkAction, problem string) {
 	a := sess.agent
 	status := func(name, to string) bulkAction {
-		return bulkAction{name: name, apply: func(ctx context.Context, id string) error {
-			_, err := s.svc.SetConversationStatus(ctx, a, id, to)
-			return err
+		return bulkAction{name: name, apply: func(ctx context.Context, id string) (bool, error) {
+			return s.svc.ChangeStatus(ctx, a, id, to)
 		}}
 	}
 	switch act := r.PostFormValue("action"); act {
@@ -127,9 +136,8 @@ func (s *Server) bulkActionOf(r *http.Request, sess *session) (action bulkAction
 		default:
 			to = &v
 		}
-		action = bulkAction{name: act, apply: func(ctx context.Context, id string) error {
-			_, err := s.svc.Assign(ctx, a, id, to)
-			return err
+		action = bulkAction{name: act, apply: func(ctx context.Context, id string) (bool, error) {
+			return s.svc.ChangeAssignee(ctx, a, id, to)
 		}}
 		if to != nil {
 			action.to = *to
@@ -140,9 +148,8 @@ func (s *Server) bulkActionOf(r *http.Request, sess *session) (action bulkAction
 		if err != nil {
 			return bulkAction{}, answerOf(err).text()
 		}
-		return bulkAction{name: act, tag: tag, apply: func(ctx context.Context, id string) error {
-			_, err := s.svc.AddTag(ctx, a, id, tag)
-			return err
+		return bulkAction{name: act, tag: tag, apply: func(ctx context.Context, id string) (bool, error) {
+			return s.svc.ChangeTags(ctx, a, id, tag)
 		}}, ""
 	default:
 		return bulkAction{}, "Choose what to do with the selected conversations."
@@ -150,9 +157,18 @@ func (s *Server) bulkActionOf(r *http.Request, sess *session) (action bulkAction
 }
 
 // bulkSaid is what a change did, as the bar says it: "Closed 3
-// conversations.", "Assigned to Ana: 2 conversations.".
-func (s *Server) bulkSaid(ctx context.Context, sess *session, action bulkAction, n int) string {
-	count := conversations(n) + "."
+// conversations.", "Assigned to Ana: 2 conversations (1 was already).":
+// n changed, same found as asked already.
+func (s *Server) bulkSaid(ctx context.Context, sess *session, action bulkAction, n, same int) string {
+	count := conversations(n)
+	if same > 0 {
+		was := "1 was"
+		if same > 1 {
+			was = strconv.Itoa(same) + " were"
+		}
+		count += " (" + was + " already)"
+	}
+	count += "."
 	switch action.name {
 	case "close":
 		return "Closed " + count
@@ -183,10 +199,11 @@ func (s *Server) bulkSaid(ctx context.Context, sess *session, action bulkAction,
 // bulkDone reads the answer of a bulk change from the page's query, in
 // the server's own words: a link made up to show words of its own shows
 // nothing (an agent's name and a tag are shown only as the workspace
-// spells them).
+// spells them; the counts are the link's).
 func (s *Server) bulkDone(ctx context.Context, sess *session, q url.Values) *bulkView {
 	n, err := strconv.Atoi(q.Get("n"))
-	if err != nil || n < 0 || n > maxBulk {
+	same, serr := strconv.Atoi(cmp.Or(q.Get("same"), "0"))
+	if err != nil || serr != nil || n < 0 || same < 0 || n+same > maxBulk {
 		return nil
 	}
 	action := bulkAction{name: q.Get("bulk"), to: q.Get("to")}
@@ -206,7 +223,7 @@ func (s *Server) bulkDone(ctx context.Context, sess *session, q url.Values) *bul
 	default:
 		return nil
 	}
-	return &bulkView{Done: s.bulkSaid(ctx, sess, action, n)}
+	return &bulkView{Done: s.bulkSaid(ctx, sess, action, n, same)}
 }
 
 // pickedIDs are the selected conversations, each once, in the list's order.
@@ -227,19 +244,40 @@ func (s *Server) bulkPage(w http.ResponseWriter, r *http.Request, sess *session,
 	for _, id := range ids {
 		b.Picked[id] = true
 	}
+	// As many rows as the agent had loaded (the form says), so that what
+	// they selected further down is shown again.
+	limit := ""
+	if n, err := strconv.Atoi(r.PostFormValue("shown")); err == nil && n > chat.DefaultPageSize {
+		limit = strconv.Itoa(min(n, chat.MaxPageSize))
+	}
+	edit := func(p *page) {
+		p.Bulk, p.Selecting = b, true
+		for _, id := range ids {
+			if !slices.ContainsFunc(p.Items, func(it convItem) bool { return it.ID == id }) {
+				b.Unshown = append(b.Unshown, id)
+			}
+		}
+	}
 	if current != "" {
 		if cv, err := s.svc.Conversation(r.Context(), sess.agent, current); err == nil {
-			s.conversationPageWith(w, r, sess, status, cv, nil, func(p *page) { p.Bulk, p.Selecting = b, true })
+			s.conversationPageWith(w, r, sess, status, cv, nil, edit)
 			return
 		}
 	}
-	p := &page{Title: "Conversations", Nav: "inbox", Bulk: b, Selecting: true}
+	p := &page{Title: "Conversations", Nav: "inbox"}
 	s.fillChrome(r.Context(), r, p, sess)
-	if err := s.fillList(r.Context(), p, sess, st, "", "", "", newClock(p.Workspace.Location())); err != nil {
+	if err := s.fillList(r.Context(), p, sess, st, "", "", limit, newClock(p.Workspace.Location())); err != nil {
 		s.failPage(w, r, sess, err)
 		return
 	}
+	edit(p)
 	s.render(w, status, "inbox", p)
+}
+
+// dashBulkPage answers a reload of the page a refused bulk change showed
+// (its address is the form's): the list, selecting.
+func (s *Server) dashBulkPage(w http.ResponseWriter, r *http.Request, _ *session) {
+	http.Redirect(w, r, "/dashboard?select=1", http.StatusSeeOther)
 }
 
 func conversations(n int) string {

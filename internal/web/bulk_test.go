@@ -48,24 +48,30 @@ func TestDashboardBulk(t *testing.T) {
 		check        func(model.Conversation) bool
 	}{
 		{"tag, typed in another case the second time", "Tagged Refund: 2 conversations.",
-			form("tag", convs[:2], "tag", "  Refund "), "/dashboard?bulk=tag&n=2&added=Refund",
+			form("tag", convs[:2], "tag", "  Refund "), "/dashboard?bulk=tag&n=2&same=0&added=Refund",
 			func(c model.Conversation) bool { return fmt.Sprint(c.Tags) == "[Refund]" }},
 		{"assign to a colleague", "Assigned to Ben: 3 conversations.",
-			form("assign", convs, "agent_id", ben.ID), "/dashboard?bulk=assign&n=3&to=" + ben.ID,
+			form("assign", convs, "agent_id", ben.ID), "/dashboard?bulk=assign&n=3&same=0&to=" + ben.ID,
 			func(c model.Conversation) bool { return c.Assignee != nil && c.Assignee.ID == ben.ID }},
 		{"assign to me, a conversation open", "Assigned to you: 2 conversations.",
 			form("assign", convs[1:], "agent_id", "me", "conversation", convs[0], "list_tag", "refund"),
-			"/dashboard/conversations/" + convs[0] + "?tag=refund&bulk=assign&n=2&to=" + ada.ID,
+			"/dashboard/conversations/" + convs[0] + "?tag=refund&bulk=assign&n=2&same=0&to=" + ada.ID,
 			func(c model.Conversation) bool { return c.Assignee != nil && c.Assignee.ID == ada.ID }},
 		{"unassign, each id once", "Unassigned 1 conversation.",
-			form("assign", []string{convs[2], convs[2], " "}, "agent_id", ""), "/dashboard?bulk=assign&n=1&to=",
+			form("assign", []string{convs[2], convs[2], " "}, "agent_id", ""), "/dashboard?bulk=assign&n=1&same=0&to=",
 			func(c model.Conversation) bool { return c.Assignee == nil }},
 		{"close", "Closed 2 conversations.",
-			form("close", convs[:2]), "/dashboard?bulk=close&n=2",
+			form("close", convs[:2]), "/dashboard?bulk=close&n=2&same=0",
+			func(c model.Conversation) bool { return c.Status == "closed" }},
+		{"close again: a colleague was quicker", "Closed 0 conversations (2 were already).",
+			form("close", convs[:2]), "/dashboard?bulk=close&n=0&same=2",
 			func(c model.Conversation) bool { return c.Status == "closed" }},
 		{"reopen from the closed list", "Reopened 2 conversations.",
-			form("reopen", convs[:2], "filter", "closed"), "/dashboard?status=closed&bulk=reopen&n=2",
+			form("reopen", convs[:2], "filter", "closed"), "/dashboard?status=closed&bulk=reopen&n=2&same=0",
 			func(c model.Conversation) bool { return c.Status == "open" }},
+		{"a tag one of them has", "Tagged Refund: 1 conversation (1 was already).",
+			form("tag", convs[1:3], "tag", "refund"), "/dashboard?bulk=tag&n=1&same=1&added=refund",
+			func(c model.Conversation) bool { return fmt.Sprint(c.Tags) == "[Refund]" }},
 	}
 	for _, tc := range done {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,7 +105,7 @@ func TestDashboardBulk(t *testing.T) {
 		{"a tag the rules refuse", form("tag", convs[:2], "tag", "<b>x</b>"), http.StatusBadRequest, "&lt;b&gt;x&lt;/b&gt;", convs[:2]},
 		{"too many", form("close", manyIDs(201)), http.StatusBadRequest, "At most 200 conversations can be changed at once; 201 are selected.", nil},
 		{"another workspace's conversation among them", form("close", []string{convs[2], stranger}), http.StatusNotFound,
-			"Closed 1 conversation. 1 not: Not found.", nil},
+			"Closed 1 conversation. 1 could not be changed: Not found.", nil},
 	}
 	for _, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,6 +124,15 @@ func TestDashboardBulk(t *testing.T) {
 			}
 		})
 	}
+	// Refused, a selected conversation the list does not show (closed, in
+	// the list of open ones) is still in the form.
+	a := b.post("/dashboard/conversations/bulk", form("tag", []string{convs[0], convs[2]}, "tag", "<b>x</b>"))
+	mustContain(t, "a selected conversation not shown", a.Body, `<input type="hidden" name="id" value="`+convs[2]+`" data-unshown>`)
+	mustNotContain(t, "a selected conversation not shown", a.Body, `<input type="hidden" name="id" value="`+convs[0]+`" data-unshown>`)
+	if r := b.get("/dashboard/conversations/bulk"); r.Status != http.StatusSeeOther || r.Location != "/dashboard?select=1" {
+		t.Errorf("a reload of the refusal's page: %d %q", r.Status, r.Location)
+	}
+
 	if c := get(convs[0]); fmt.Sprint(c.Tags) != "[Refund]" || c.Status != "open" {
 		t.Errorf("a refused change changed %s: tags %v, status %s", convs[0], c.Tags, c.Status)
 	}
@@ -131,7 +146,8 @@ func TestDashboardBulk(t *testing.T) {
 	}
 
 	// The notice is the server's words alone: a made-up link shows none.
-	for _, q := range []string{"bulk=tag&n=2&added=%3Cscript%3E", "bulk=tag&n=2&added=Nope", "bulk=hack&n=2", "bulk=close&n=99999", "bulk=close&n=x"} {
+	for _, q := range []string{"bulk=tag&n=2&added=%3Cscript%3E", "bulk=tag&n=2&added=Nope", "bulk=hack&n=2", "bulk=close&n=99999", "bulk=close&n=x",
+		"bulk=close&n=1&same=-1", "bulk=close&n=150&same=51"} {
 		page := b.get("/dashboard?" + q)
 		mustNotContain(t, q, page.Body, `data-testid="bulk-notice"`, "<script>")
 	}
@@ -139,7 +155,7 @@ func TestDashboardBulk(t *testing.T) {
 
 	// Without the session's token the form is refused, and nothing changes.
 	raw := form("close", convs[:1], "csrf", "0000")
-	a := b.post("/dashboard/conversations/bulk", raw)
+	a = b.post("/dashboard/conversations/bulk", raw)
 	if a.Status != http.StatusForbidden {
 		t.Errorf("without the CSRF token: %d", a.Status)
 	}

@@ -136,6 +136,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dashboard/conversations/{id}/messages/{message_id}/original", s.dash(s.dashEmailOriginal)) // original.go
 	m.HandleFunc("POST /dashboard/conversations/{id}/messages", s.dash(s.dashPostMessage))
 	m.HandleFunc("POST /dashboard/conversations/bulk", s.dash(s.dashBulk)) // bulk.go
+	m.HandleFunc("GET /dashboard/conversations/bulk", s.dash(s.dashBulkPage))
 	m.HandleFunc("POST /dashboard/conversations/{id}/close", s.dash(s.dashClose))
 	m.HandleFunc("POST /dashboard/conversations/{id}/reopen", s.dash(s.dashReopen))
 	m.HandleFunc("POST /dashboard/conversations/{id}/ask-email", s.dash(s.dashAskEmail)) // askemail.go

@@ -737,11 +737,16 @@
 
   // The boxes send the form themselves; the script keeps them ticked when
   // the list is redrawn, counts them, and lets a click on a row tick it
-  // while selecting (rather than open it).
+  // while selecting (rather than open it). What is selected stays so
+  // while the agent moves through the view's conversations (j, k, x) in
+  // this tab; a conversation selected that the list does not show (past
+  // the rows loaded, or gone from the view) is still sent, and counted.
   const bulk = D.getElementById('bulk');
   let syncPicked = () => {};
   if (bulk) {
-    const picked = new Set(Array.from(D.querySelectorAll('#convs .pick:checked')).map((b) => b.value));
+    const pickKey = 'parley.picked.' + listQuery();
+    const serverPicked = Array.from(D.querySelectorAll('#convs .pick:checked, #bulk input[data-unshown]')).map((b) => b.value);
+    const picked = new Set(serverPicked);
     const boxes = () => Array.from(D.querySelectorAll('#convs .pick'));
     const count = bulk.querySelector('[data-bulk-count]');
     const all = bulk.querySelector('[data-pick-all]');
@@ -749,15 +754,21 @@
     const isSelecting = () => body.classList.contains('selecting');
     syncPicked = () => {
       const bs = boxes();
-      // Gone from the list (a colleague closed it, say): no longer selected.
       const shown = new Set(bs.map((b) => b.value));
-      for (const id of Array.from(picked)) if (!shown.has(id)) picked.delete(id);
       for (const b of bs) b.checked = picked.has(b.value);
-      const n = picked.size;
+      for (const h of bulk.querySelectorAll('input[data-unshown]')) h.remove();
+      for (const id of picked) {
+        if (shown.has(id)) continue;
+        const h = D.createElement('input');
+        h.type = 'hidden'; h.name = 'id'; h.value = id; h.dataset.unshown = '';
+        bulk.appendChild(h);
+      }
+      const n = picked.size, onPage = bs.filter((b) => b.checked).length;
       count.textContent = n === 0 ? 'None selected' : n + ' selected';
-      all.checked = n > 0 && n === bs.length;
-      all.indeterminate = n > 0 && n < bs.length;
+      all.checked = bs.length > 0 && onPage === bs.length;
+      all.indeterminate = onPage > 0 && onPage < bs.length;
       for (const b of bulk.querySelectorAll('button[name="action"]')) b.disabled = n === 0;
+      if (isSelecting()) keep(pickKey, JSON.stringify(Array.from(picked))); else keep(pickKey, '');
     };
     const selecting = (on) => {
       body.classList.toggle('selecting', on);
@@ -779,6 +790,11 @@
       if (picked.has(box.value)) picked.delete(box.value); else picked.add(box.value);
       syncPicked();
     };
+    bulk.addEventListener('submit', () => { bulk.elements.shown.value = String(D.querySelectorAll('#convs > li').length); });
+    D.addEventListener('keydown', (e) => {
+      // The toggle is a link playing a button: Space presses it too.
+      if (e.key === ' ' && e.target.matches && e.target.matches('[data-select-toggle]')) { e.preventDefault(); e.target.click(); }
+    });
     D.addEventListener('click', (e) => {
       const t = e.target.closest && e.target.closest('[data-select-toggle]');
       if (t) {
@@ -813,11 +829,20 @@
       }
       e.preventDefault();
     });
+    // A change made (its answer shown) ends the selection; a refused one
+    // shows what was selected; else the selection of this view, kept in
+    // the tab, comes back.
+    if (!D.querySelector('[data-testid="bulk-notice"]') && !serverPicked.length && !isSelecting()) {
+      try {
+        const ids = JSON.parse(kept(pickKey) || '[]');
+        if (Array.isArray(ids) && ids.length) { for (const id of ids) picked.add(String(id)); selecting(true); }
+      } catch (err) { /* a value of another version: ignored */ }
+    }
     syncPicked();
     // The answer of a change is said once: a reload does not say it again.
     if (D.querySelector('[data-testid="bulk-notice"]') && W.history.replaceState) {
       const u = new URL(location.href);
-      for (const k of ['bulk', 'n', 'to', 'added']) u.searchParams.delete(k);
+      for (const k of ['bulk', 'n', 'same', 'to', 'added']) u.searchParams.delete(k);
       W.history.replaceState(W.history.state, '', u.pathname + u.search + u.hash);
     }
   }
@@ -1037,7 +1062,9 @@
   let swallow = false;
   D.addEventListener('keypress', (e) => { if (swallow) { e.preventDefault(); swallow = false; } }, true);
   D.addEventListener('keyup', () => { swallow = false; }, true);
-  const typing = (el) => el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  // A box or a button takes no letters: the shortcuts still work on it.
+  const typing = (el) => el && (el.isContentEditable || /^(TEXTAREA|SELECT)$/.test(el.tagName) ||
+    (el.tagName === 'INPUT' && !/^(checkbox|radio|button|submit|reset)$/.test(el.type)));
   D.addEventListener('keydown', (e) => {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
     if (help && help.open && e.key !== '?') return;
