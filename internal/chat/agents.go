@@ -455,8 +455,9 @@ func (s *Service) confirmPassword(ctx context.Context, actor model.Agent, curren
 }
 
 // ChangePassword sets a new password for the actor after checking the
-// current one; every other token and session of theirs stops, with its
-// open dashboards. tok is the token of the request, which stays valid.
+// current one; every other login's token and session of theirs stops,
+// with its open dashboards (API tokens stay). tok is the token of the
+// request, which stays valid.
 func (s *Service) ChangePassword(ctx context.Context, actor model.Agent, tok, current, next string) error {
 	if err := s.confirmPassword(ctx, actor, current, "a password change"); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -50,11 +51,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, a model.Agent, password, n
 	case strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }):
 		return NewAPIToken{}, newError(CodeBadRequest, "a token's name holds letters, digits, spaces and punctuation only")
 	}
-	allowed := false
-	for _, d := range APITokenLifetimes {
-		allowed = allowed || d == days
-	}
-	if !allowed {
+	if !slices.Contains(APITokenLifetimes, days) {
 		return NewAPIToken{}, newError(CodeBadRequest, fmt.Sprintf("a token lasts %s days, or does not expire (0)", daysList()))
 	}
 	if err := s.confirmPassword(ctx, a, password, "a new API token"); err != nil {
@@ -87,6 +84,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, a model.Agent, password, n
 	return t, nil
 }
 
+// daysList is the lifetimes a token may have, in days, for a refusal.
 func daysList() string {
 	var b strings.Builder
 	for _, d := range APITokenLifetimes {

@@ -320,9 +320,10 @@ func (h *Hub) CloseAll() {
 // Revocation says which connections to close because their credential
 // stopped being valid. For an agent's dashboards: all of them (removal),
 // those opened with one token (logout: Only), or all but those (password
-// change: Except, with Logins: those opened with an API token stay). For a visitor's widgets (VisitorID set): those whose
-// tag (the generation of their token) is not Except (the visitor's links
-// were reset).
+// change: Except, and with Logins those opened with an API token stay).
+// For a visitor's widgets (VisitorID set): those whose tag (the
+// generation of their token) is not Except (the visitor's links were
+// reset).
 type Revocation struct {
 	AgentID   string `json:"a,omitempty"`
 	VisitorID string `json:"v,omitempty"`

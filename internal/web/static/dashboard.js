@@ -775,14 +775,16 @@
       bulk.hidden = !on;
       for (const t of toggles) {
         t.textContent = on ? 'Cancel' : 'Select';
-        t.setAttribute('aria-pressed', String(on));
+        t.setAttribute('aria-expanded', String(on));
       }
       if (!on) picked.clear();
       syncPicked();
     };
+    // It shows the bar (its name says what it does next: Select, Cancel).
     for (const t of toggles) {
       t.setAttribute('role', 'button');
-      t.setAttribute('aria-pressed', String(isSelecting()));
+      t.setAttribute('aria-controls', 'bulk');
+      t.setAttribute('aria-expanded', String(isSelecting()));
     }
     const flip = (box) => {
       if (!box) return;
