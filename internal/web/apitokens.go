@@ -31,6 +31,10 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request, a model.
 	if !decode(w, r, &in) {
 		return
 	}
+	if in.Password == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", `"password" is required: the agent's current password (a token outlives a password change)`)
+		return
+	}
 	days := 90
 	if in.ExpiresInDays != nil {
 		days = *in.ExpiresInDays

@@ -101,10 +101,13 @@ func TestAPITokens(t *testing.T) {
 
 		// Without the password, no token: a stolen session or token alone
 		// cannot make one that outlives a password change.
-		for _, pw := range []string{"", "wrong password"} {
-			raw := s.Do("POST", "/api/v1/me/tokens", crm.Token, map[string]any{"name": "minted", "expires_in_days": 0, "password": pw}, http.StatusForbidden, nil)
-			if apptest.ErrorCode(raw) != "invalid_credentials" {
-				t.Errorf("password %q: %s", pw, raw)
+		for _, tc := range []struct {
+			password, code string
+			status         int
+		}{{"", "bad_request", http.StatusBadRequest}, {"wrong password", "invalid_credentials", http.StatusForbidden}} {
+			raw := s.Do("POST", "/api/v1/me/tokens", crm.Token, map[string]any{"name": "minted", "expires_in_days": 0, "password": tc.password}, tc.status, nil)
+			if apptest.ErrorCode(raw) != tc.code {
+				t.Errorf("password %q: %s", tc.password, raw)
 			}
 		}
 		if tokens, _ := listTokens(t, s, ann.Token); len(tokens) != 2 {
