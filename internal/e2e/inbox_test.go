@@ -1104,3 +1104,57 @@ func TestEmptyListHintFollowsTheList(t *testing.T) {
 	a.waitFor("the conversation gone from the open ones", `!document.querySelector('#convs > li')`, 10*time.Second)
 	a.waitFor("the hint back", hint+` === 'Nothing to answer in this view.'`, 5*time.Second)
 }
+
+// A live refresh of the list asked for before "Load more" and answered
+// after it lacks the rows just loaded: it must not take them away (it is
+// asked again for what is shown). The refresh's answer is held in the
+// page until the next page has been loaded.
+func TestRefreshAnsweredAfterLoadMore(t *testing.T) {
+	srv := startParley(t, "PARLEY_RATE_LIMITS", "off")
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	const n = 52 // the list shows 50, then "Load more"
+	convs := make([]string, n)
+	for i := range convs {
+		_, convs[i] = newVisitorConversation(t, srv, fmt.Sprint("Visitor ", i), fmt.Sprintf("v%d@example.com", i), "Hello")
+	}
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard?status=all")
+	waitLive(a)
+	rows := `document.querySelectorAll('#convs > li').length`
+	if got := eval[int](a, rows); got != 50 {
+		t.Fatalf("%d rows on the first page, want 50", got)
+	}
+	// Refreshes of the list (limit=…) wait for window.release().
+	eval[bool](a, `(() => {
+		const f = window.fetch; window.held = 0;
+		let open; const gate = new Promise((r) => { open = r; }); window.release = open;
+		window.fetch = (url, opts) => {
+			if (String(url).includes('/dashboard/partials/list') && String(url).includes('limit=')) {
+				window.held++;
+				return gate.then(() => f(url, opts));
+			}
+			return f(url, opts);
+		};
+		return true; })()`)
+	srv.Do("PUT", "/api/v1/conversations/"+convs[n-1]+"/assignee", ada.Token, map[string]any{"agent_id": ada.ID}, http.StatusOK, nil)
+	a.waitFor("a refresh on its way", `window.held > 0`, 10*time.Second)
+	a.do("load more", chromedp.Click(chromedp.CSS(`[data-testid="load-more"]`)))
+	a.waitFor("52 rows", rows+` === 52`, 10*time.Second)
+	// The fewest rows the list has from now on (scrolled to its end, the
+	// list would load the next page again at once: the loss would last a
+	// moment, and the list jump).
+	eval[bool](a, `(() => { window.fewest = 52; new MutationObserver(() => {
+		window.fewest = Math.min(window.fewest, `+rows+`); }).observe(document.getElementById('conv-list'), { childList: true, subtree: true }); return true; })()`)
+	eval[bool](a, `(window.release(), true)`)
+	a.waitFor("the refresh asked again", `window.held > 1`, 10*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if got, fewest := eval[int](a, rows), eval[int](a, `window.fewest`); got != 52 || fewest != 52 {
+		t.Fatalf("%d rows once the refresh came, %d at the fewest; want the 52 shown throughout", got, fewest)
+	}
+	for _, id := range convs[:2] {
+		if !eval[bool](a, `!!document.querySelector('#convs > li[data-id="`+id+`"]')`) {
+			t.Errorf("row %s, loaded by Load more, is gone", id)
+		}
+	}
+}

@@ -1299,7 +1299,13 @@
       if (list) {
         const loaded = D.querySelectorAll('#convs > li').length;
         jobs.push(get('/dashboard/partials/list?' + listQuery() + '&c=' + encodeURIComponent(convID) + '&compact=1&limit=' + loaded)
-          .then(applyList));
+          .then((html) => {
+            // A page loaded meanwhile ("Load more", j past the end): this
+            // answer lacks its rows and would take them away. Ask again
+            // for what is shown now.
+            if (D.querySelectorAll('#convs > li').length !== loaded) return schedule(true, false);
+            applyList(html);
+          }));
       }
       if (conv) {
         const range = threadRange();
