@@ -257,12 +257,14 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 				return err
 			}
 		}
-		if _, settled := forward.Settled(conv, target.Workspace); kind == model.KindReply && !settled {
+		if kind == model.KindReply {
 			// A reply that may be emailed is on the schedule from its
 			// commit: the engine is told of it in memory only, and may
 			// stop (a crash, a busy engine killed) before it decides.
-			if err := tx.ForwardDueBy(ctx, conv.ID, now); err != nil {
-				return err
+			if _, settled := forward.Settled(conv, target.Workspace); !settled {
+				if err := tx.ForwardDueBy(ctx, conv.ID, now); err != nil {
+					return err
+				}
 			}
 		}
 		return s.emitNewMessage(ctx, hooks, tx, before, conv, false, msg, line)

@@ -744,7 +744,7 @@
   const bulk = D.getElementById('bulk');
   let syncPicked = () => {};
   if (bulk) {
-    const pickKey = 'parley.picked.' + listQuery();
+    const pickKey = 'parley.picked.' + me + '.' + listQuery(); // this agent's, in this view
     const serverPicked = Array.from(D.querySelectorAll('#convs .pick:checked, #bulk input[data-unshown]')).map((b) => b.value);
     const picked = new Set(serverPicked);
     const boxes = () => Array.from(D.querySelectorAll('#convs .pick'));
