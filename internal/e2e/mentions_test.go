@@ -69,6 +69,35 @@ func TestMentionInANote(t *testing.T) {
 				t.Errorf("notification %s", got)
 			}
 
+			if v.name == "desktop" {
+				// Another Ben, named alone: "@Ben Okafor" is not him, "@Ben"
+				// is. A name in a script written without spaces needs none
+				// around it.
+				srv.AddAgent("ben2@example.com", "Ben")
+				srv.AddAgent("wang@example.com", "王芳")
+				others := map[string]*tab{}
+				for _, who := range []string{"ben2", "wang"} {
+					tb := newTab(t, who)
+					allowNotifications(tb, srv.URL)
+					loginDashboard(tb, srv.URL, who+"@example.com")
+					waitLive(tb)
+					eval[bool](tb, wrapNotification)
+					others[who] = tb
+				}
+				srv.Do("POST", "/api/v1/conversations/"+conv+"/messages", ada.Token, map[string]string{"body": "@Ben Okafor again, please", "kind": "comment"}, http.StatusCreated, nil)
+				b.waitFor("Ben Okafor's second notification", `window.__notes.length === 2`, 10*time.Second)
+				srv.Do("POST", "/api/v1/conversations/"+conv+"/messages", ada.Token, map[string]string{"body": "请@王芳看一下", "kind": "comment"}, http.StatusCreated, nil)
+				others["wang"].waitFor("王芳's notification", `window.__notes.some((n) => n.body === '请@王芳看一下')`, 10*time.Second)
+				srv.Do("POST", "/api/v1/conversations/"+conv+"/messages", ada.Token, map[string]string{"body": "@Ben, can you?", "kind": "comment"}, http.StatusCreated, nil)
+				others["ben2"].waitFor("Ben's notification", `window.__notes.some((n) => n.body === '@Ben, can you?')`, 10*time.Second)
+				if got := eval[string](others["ben2"], `JSON.stringify(window.__notes.map((n) => n.body))`); got != `["@Ben, can you?"]` {
+					t.Errorf("Ben was told of %s", got)
+				}
+				if got := eval[string](others["wang"], `JSON.stringify(window.__notes.map((n) => n.body))`); got != `["请@王芳看一下"]` {
+					t.Errorf("王芳 was told of %s", got)
+				}
+			}
+
 			// A reply naming Ben, and a note naming Bea alone: nothing.
 			before := eval[int](b, `window.__notes.length`)
 			srv.Do("POST", "/api/v1/conversations/"+conv+"/messages", ada.Token, map[string]string{"body": "@Ben will call you", "kind": "reply"}, http.StatusCreated, nil)

@@ -66,7 +66,10 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 	// when the agent's browser goes away meanwhile.
 	ctx := context.WithoutCancel(r.Context())
 	done, same := 0, 0
-	var failed []string
+	var (
+		failed []string // what could not be changed
+		keep   []string // of those, what is still there to select
+	)
 	var firstErr error
 	for _, id := range ids {
 		changed, err := action.apply(ctx, id)
@@ -75,6 +78,9 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 				s.logInternal(ctx, "bulk change failed", err, "conversation", id)
 			}
 			failed = append(failed, id)
+			if answerOf(err).Code != chat.CodeNotFound { // gone (erased): no longer selected
+				keep = append(keep, id)
+			}
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -90,7 +96,7 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 		// What failed stays selected, to try again or look into.
 		a := answerOf(firstErr)
 		msg := fmt.Sprintf("%s %d could not be changed: %s", s.bulkSaid(r.Context(), sess, action, done, same), len(failed), a.text())
-		s.bulkPage(w, r, sess, st, current, failed, a.Status, msg)
+		s.bulkPage(w, r, sess, st, current, keep, a.Status, msg)
 		return
 	}
 	next := st.href("")

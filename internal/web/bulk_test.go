@@ -124,6 +124,11 @@ func TestDashboardBulk(t *testing.T) {
 			}
 		})
 	}
+	// A conversation that is not there (another workspace's, an erased
+	// one) does not stay selected.
+	a0 := b.post("/dashboard/conversations/bulk", form("close", []string{convs[1], stranger}))
+	mustNotContain(t, "a conversation that is not there", a0.Body, `value="`+stranger+`"`)
+
 	// Refused, a selected conversation the list does not show (closed, in
 	// the list of open ones) is still in the form.
 	a := b.post("/dashboard/conversations/bulk", form("tag", []string{convs[0], convs[2]}, "tag", "<b>x</b>"))

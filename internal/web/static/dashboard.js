@@ -742,7 +742,7 @@
   // this tab; a conversation selected that the list does not show (past
   // the rows loaded, or gone from the view) is still sent, and counted.
   const bulk = D.getElementById('bulk');
-  let syncPicked = () => {};
+  let syncPicked = () => {}, unpick = () => {};
   if (bulk) {
     const pickKey = 'parley.picked.' + me + '.' + listQuery(); // this agent's, in this view
     const serverPicked = Array.from(D.querySelectorAll('#convs .pick:checked, #bulk input[data-unshown]')).map((b) => b.value);
@@ -770,6 +770,8 @@
       for (const b of bulk.querySelectorAll('button[name="action"]')) b.disabled = n === 0;
       if (isSelecting()) keep(pickKey, JSON.stringify(Array.from(picked))); else keep(pickKey, '');
     };
+    // An erased conversation leaves the selection.
+    unpick = (id) => { if (picked.delete(id)) syncPicked(); };
     const selecting = (on) => {
       body.classList.toggle('selecting', on);
       bulk.hidden = !on;
@@ -907,7 +909,7 @@
       if (reply.selectionEnd !== pos) return null;
       const m = /(^|\s)\/([a-z0-9_-]{0,32})$/.exec(text);
       if (m) return { start: pos - m[2].length - 1, end: pos, word: m[2], kind: 'canned' };
-      const at = writingNote() && /(^|\s)@([^\s@]{0,32})$/u.exec(text);
+      const at = writingNote() && /(^|[^A-Za-z0-9._%+-])@([^\s@]{0,32})$/u.exec(text);
       return at ? { start: pos - at[2].length - 1, end: pos, word: at[2], kind: 'mention' } : null;
     };
     const close = () => {
@@ -1720,6 +1722,7 @@
       case 'visitor.deleted':
       case 'conversation.deleted':
         // The open conversation was erased: leave it for the list.
+        if (ev.type === 'conversation.deleted') unpick(d.id);
         if ((ev.type === 'visitor.deleted' && visitorID && d.id === visitorID) ||
             (ev.type === 'conversation.deleted' && d.id === convID)) {
           location.replace('/dashboard?gone=1');
@@ -1768,13 +1771,37 @@
 
   // A colleague's note that names this agent ("@Ada", or "@Ada Lovelace")
   // is told to them, whoever has the conversation, unless they are looking
-  // at it.
+  // at it. At each "@" the longest colleague's name that follows is the one
+  // named ("@Ben Okafor" names Ben Okafor, not Ben); a first name alone
+  // names whoever has it. Not after an address's letters (ann@ben.com);
+  // in scripts written without spaces (Chinese, Japanese, Thai) a name
+  // needs no space after it.
   const myName = (() => { const el = D.querySelector('.topbar .agent-name'); return el ? el.textContent.trim() : ''; })();
-  const escapeRe = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const mentionRe = myName ? new RegExp('(^|[^\\p{L}\\p{N}_@])@(' + [myName, myName.split(/\s+/)[0]].map(escapeRe).join('|') + ')(?![\\p{L}\\p{N}_])', 'iu') : null;
+  const noSpaces = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Thai}]/u;
+  const wordChar = /[\p{L}\p{N}_]/u;
+  function mentionsMe(text) {
+    if (!myName) return false;
+    const names = Array.from(new Set([myName, ...Array.from(D.querySelectorAll('option[data-name]')).map((o) => o.dataset.name)]));
+    const lower = text.toLowerCase(), mine = myName.toLowerCase(), first = mine.split(/\s+/)[0];
+    // whether a name of length n at i ends there
+    const ends = (i, n) => {
+      const next = text.charAt(i + n), last = text.charAt(i + n - 1);
+      return !next || !wordChar.test(next) || noSpaces.test(next) || noSpaces.test(last);
+    };
+    for (let at = lower.indexOf('@'); at >= 0; at = lower.indexOf('@', at + 1)) {
+      if (at > 0 && /[A-Za-z0-9._%+-]/.test(text.charAt(at - 1))) continue; // an address
+      let named = '';
+      for (const n of names) {
+        const l = n.toLowerCase();
+        if (l.length > named.length && lower.startsWith(l, at + 1) && ends(at + 1, l.length)) named = l;
+      }
+      if (named ? named === mine : lower.startsWith(first, at + 1) && ends(at + 1, first.length)) return true;
+    }
+    return false;
+  }
   function mentionNotice(m) {
-    if (!mentionRe || m.kind !== 'comment' || !m.author || m.author.kind !== 'agent' || m.author.id === me) return;
-    if (!mentionRe.test(m.body || '')) return;
+    if (!myName || m.kind !== 'comment' || !m.author || m.author.kind !== 'agent' || m.author.id === me) return;
+    if (!mentionsMe(m.body || '')) return;
     if (m.conversation_id === convID && D.visibilityState === 'visible' && D.hasFocus()) return;
     notify((m.author.name || 'A colleague') + ' mentioned you', (m.body || '').slice(0, 140), m.conversation_id);
   }
