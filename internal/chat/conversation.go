@@ -248,20 +248,23 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		if err := saveLine(ctx, tx, line); err != nil {
 			return err
 		}
-		if kind == model.KindReply && forward.SettlesWritten(s.db.Dialect(), conv) {
-			// Read with the conversation, by the writer, for the forwarding
-			// engine (ConversationWritten), which then reads neither the
-			// conversation nor the workspace again.
-			ws = &target.Workspace
-			if err := settleForwarding(ctx, tx, &conv, *ws); err != nil {
-				return err
-			}
-		}
 		if kind == model.KindReply {
+			var settled bool
+			if forward.SettlesWritten(s.db.Dialect(), conv) {
+				// Read with the conversation, by the writer, for the
+				// forwarding engine (ConversationWritten), which then reads
+				// neither the conversation nor the workspace again.
+				ws = &target.Workspace
+				if settled, err = settleForwarding(ctx, tx, &conv, *ws); err != nil {
+					return err
+				}
+			} else {
+				_, settled = forward.Settled(conv, target.Workspace)
+			}
 			// A reply that may be emailed is on the schedule from its
 			// commit: the engine is told of it in memory only, and may
 			// stop (a crash, a busy engine killed) before it decides.
-			if _, settled := forward.Settled(conv, target.Workspace); !settled {
+			if !settled {
 				if err := tx.ForwardDueBy(ctx, conv.ID, now); err != nil {
 					return err
 				}
@@ -297,17 +300,18 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 // settleForwarding records in the transaction that changed conversation c
 // the forwarding decision the change leaves when it needs no engine
 // (forward.Settled) and is not the one recorded already; c then carries it
-// to the dashboards' event and the engine.
-func settleForwarding(ctx context.Context, tx *store.Store, c *model.Conversation, w model.Workspace) error {
+// to the dashboards' event and the engine. settled is false when only the
+// engine decides.
+func settleForwarding(ctx context.Context, tx *store.Store, c *model.Conversation, w model.Workspace) (settled bool, err error) {
 	st, ok := forward.Settled(*c, w)
 	if !ok || forward.Recorded(c.Forwarding, st) {
-		return nil
+		return ok, nil
 	}
 	if err := tx.SetForwardState(ctx, c.ID, st); err != nil {
-		return err
+		return true, err
 	}
 	c.Forwarding = &st
-	return nil
+	return true, nil
 }
 
 // SetConversationStatus closes or reopens a conversation. A change leaves

@@ -312,7 +312,7 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 			return err
 		}
 		if forward.SettlesWritten(s.db.Dialect(), conv) {
-			if err := settleForwarding(ctx, tx, &conv, w); err != nil {
+			if _, err := settleForwarding(ctx, tx, &conv, w); err != nil {
 				return err
 			}
 		}
