@@ -99,10 +99,6 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 		s.bulkPage(w, r, sess, st, current, keep, a.Status, msg)
 		return
 	}
-	next := st.href("")
-	if current != "" {
-		next = conversationHref(current, st)
-	}
 	q := "bulk=" + action.name + "&n=" + strconv.Itoa(done) + "&same=" + strconv.Itoa(same)
 	switch action.name {
 	case "assign":
@@ -110,11 +106,7 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 	case "tag":
 		q += "&added=" + url.QueryEscape(action.tag)
 	}
-	sep := "?"
-	if strings.Contains(next, "?") {
-		sep = "&"
-	}
-	http.Redirect(w, r, next+sep+q, http.StatusSeeOther)
+	http.Redirect(w, r, withQuery(st.at(current), q), http.StatusSeeOther)
 }
 
 // bulkActionOf reads the change asked (the button pressed) and its field;

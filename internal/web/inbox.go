@@ -54,6 +54,15 @@ func (l listState) href(cursor string) string {
 	return "/dashboard" + q
 }
 
+// at is the dashboard's page of the list in state l with conversation
+// current open ("" for none: the list alone).
+func (l listState) at(current string) string {
+	if current == "" {
+		return l.href("")
+	}
+	return conversationHref(current, l)
+}
+
 func (l listState) assignee() string {
 	switch l.View {
 	case "mine":
@@ -153,31 +162,17 @@ func (s *Server) fillList(ctx context.Context, p *page, sess *session, st listSt
 		p.NextCursor = *list.NextCursor
 		p.MoreHref = st.href(p.NextCursor)
 	}
-	here := st.href("")
-	if current != "" {
-		here = conversationHref(current, st)
-	}
-	p.SelectDoneHref = here
-	if strings.Contains(here, "?") {
-		p.SelectHref = here + "&select=1"
-	} else {
-		p.SelectHref = here + "?select=1"
-	}
+	p.SelectDoneHref = st.at(current)
+	p.SelectHref = withQuery(p.SelectDoneHref, "select=1")
 	for _, f := range []option{{Value: "open", Label: "Open"}, {Value: "closed", Label: "Closed"}, {Value: "all", Label: "All"}} {
 		f.On = f.Value == st.Status
-		f.Href = listState{Status: f.Value, View: st.View, Tag: st.Tag}.href("")
-		if current != "" {
-			f.Href = conversationHref(current, listState{Status: f.Value, View: st.View, Tag: st.Tag})
-		}
+		f.Href = listState{Status: f.Value, View: st.View, Tag: st.Tag}.at(current)
 		p.Filters = append(p.Filters, f)
 	}
 	for _, v := range []option{{Value: "mine", Label: "Mine", Count: counts.Mine}, {Value: "unassigned", Label: "Unassigned", Count: counts.Unassigned},
 		{Value: "all", Label: "All", Count: counts.All}} {
 		v.On = v.Value == st.View
-		v.Href = listState{Status: st.Status, View: v.Value, Tag: st.Tag}.href("")
-		if current != "" {
-			v.Href = conversationHref(current, listState{Status: st.Status, View: v.Value, Tag: st.Tag})
-		}
+		v.Href = listState{Status: st.Status, View: v.Value, Tag: st.Tag}.at(current)
 		p.Views = append(p.Views, v)
 	}
 	p.Items = make([]convItem, 0, len(list.Conversations))
@@ -242,11 +237,7 @@ func tagChips(tags []string, st listState, current string) []tagChip {
 	out := make([]tagChip, 0, len(tags))
 	for _, t := range tags {
 		to := listState{Status: st.Status, View: st.View, Tag: t}
-		c := tagChip{Name: t, Key: model.TagKey(t), Href: to.href(""), ListHref: to.href("")}
-		if current != "" {
-			c.Href = conversationHref(current, to)
-		}
-		out = append(out, c)
+		out = append(out, tagChip{Name: t, Key: model.TagKey(t), Href: to.at(current), ListHref: to.href("")})
 	}
 	return out
 }
@@ -278,10 +269,7 @@ func (s *Server) fillTagFilter(ctx context.Context, p *page, sess *session, st l
 		}
 	}
 	all := listState{Status: st.Status, View: st.View}
-	p.TagClearHref = all.href("")
-	if current != "" {
-		p.TagClearHref = conversationHref(current, all)
-	}
+	p.TagClearHref = all.at(current)
 	return nil
 }
 

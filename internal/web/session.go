@@ -57,11 +57,7 @@ func (s *Server) withSession(h func(http.ResponseWriter, *http.Request, *session
 			}
 			to := loginURL(r)
 			if ended {
-				sep := "?"
-				if strings.Contains(to, "?") {
-					sep = "&"
-				}
-				to += sep + "ended=1"
+				to = withQuery(to, "ended=1")
 			}
 			http.Redirect(w, r, to, http.StatusSeeOther)
 		}

@@ -427,14 +427,18 @@ func (v *convView) pageLinks(page chat.MessagePage, st listState) {
 		return
 	}
 	href := conversationHref(v.ID, st)
-	sep := "?"
-	if strings.Contains(href, "?") {
-		sep = "&"
-	}
 	if page.Older {
-		v.OlderHref = href + sep + "before=" + url.QueryEscape(page.Messages[0].ID)
+		v.OlderHref = withQuery(href, "before="+url.QueryEscape(page.Messages[0].ID))
 	}
 	if page.Newer {
-		v.NewerHref = href + sep + "after=" + url.QueryEscape(page.Messages[len(page.Messages)-1].ID)
+		v.NewerHref = withQuery(href, "after="+url.QueryEscape(page.Messages[len(page.Messages)-1].ID))
 	}
+}
+
+// withQuery adds query (already encoded: "a=1&b=2") to href's own.
+func withQuery(href, query string) string {
+	if strings.Contains(href, "?") {
+		return href + "&" + query
+	}
+	return href + "?" + query
 }
