@@ -20,14 +20,7 @@ func (s *Server) putPassword(w http.ResponseWriter, r *http.Request, a model.Age
 	}
 	tok, _ := r.Context().Value(agentKey{}).(string)
 	if err := s.svc.ChangePassword(r.Context(), a, tok, in.Current, in.New); err != nil {
-		ans := answerOf(err)
-		if ans.Code == chat.CodeInvalidCredentials {
-			// The caller is authenticated: a wrong current password is a
-			// refusal (403), not a failed login (401).
-			writeError(w, http.StatusForbidden, ans.Code, ans.Message)
-			return
-		}
-		s.fail(w, r, err)
+		s.failConfirm(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -98,14 +91,10 @@ func (s *Server) dashChangePassword(w http.ResponseWriter, r *http.Request, sess
 }
 
 func (s *Server) accountFailed(w http.ResponseWriter, r *http.Request, sess *session, err error, v *accountView) {
-	a := answerOf(err)
+	a := confirmAnswer(err)
 	if a.Internal {
 		s.failPage(w, r, sess, err)
 		return
 	}
-	status := a.Status
-	if a.Code == chat.CodeInvalidCredentials {
-		status = http.StatusForbidden
-	}
-	s.accountPage(w, r, sess, status, a.text(), v)
+	s.accountPage(w, r, sess, a.Status, a.text(), v)
 }

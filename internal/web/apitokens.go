@@ -41,13 +41,7 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request, a model.
 	}
 	t, err := s.svc.CreateAPIToken(r.Context(), a, in.Password, in.Name, days)
 	if err != nil {
-		if ans := answerOf(err); ans.Code == chat.CodeInvalidCredentials {
-			// The caller is authenticated: a wrong password is a refusal
-			// (403), not a failed login (401), as for a password change.
-			writeError(w, http.StatusForbidden, ans.Code, ans.Message)
-			return
-		}
-		s.fail(w, r, err)
+		s.failConfirm(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, t)
@@ -117,13 +111,10 @@ func (s *Server) dashCreateAPIToken(w http.ResponseWriter, r *http.Request, sess
 	}
 	t, err := s.svc.CreateAPIToken(r.Context(), sess.agent, r.PostFormValue("password"), name, days)
 	if err != nil {
-		a := answerOf(err)
+		a := confirmAnswer(err)
 		if a.Internal {
 			s.failPage(w, r, sess, err)
 			return
-		}
-		if a.Code == chat.CodeInvalidCredentials {
-			a.Status = http.StatusForbidden
 		}
 		s.accountPage(w, r, sess, a.Status, "", &accountView{Tokens: &tokensView{NameInput: name, Days: days, Error: a.text()}})
 		return

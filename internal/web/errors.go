@@ -117,7 +117,27 @@ func (s *Server) logInternal(ctx context.Context, msg string, err error, attrs .
 
 // fail answers an API request with the JSON error of spec/api.md.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.failWith(w, r, err, answerOf(err))
+}
+
+// confirmAnswer is answerOf for a caller already authenticated who gave
+// their password again (a password change, a new API token): a wrong one
+// is a refusal (403), not a failed login (401).
+func confirmAnswer(err error) answer {
 	a := answerOf(err)
+	if a.Code == chat.CodeInvalidCredentials {
+		a.Status = http.StatusForbidden
+	}
+	return a
+}
+
+// failConfirm is fail for such a caller (confirmAnswer).
+func (s *Server) failConfirm(w http.ResponseWriter, r *http.Request, err error) {
+	s.failWith(w, r, err, confirmAnswer(err))
+}
+
+// failWith answers a JSON request with a, the answer of err.
+func (s *Server) failWith(w http.ResponseWriter, r *http.Request, err error, a answer) {
 	if a.Internal && !s.logInternal(r.Context(), "request failed", err, "method", r.Method, "route", r.Pattern) {
 		return
 	}
