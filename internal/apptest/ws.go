@@ -78,16 +78,26 @@ func (w *WS) Close() {
 // close code it sent (-1 when the connection broke without one).
 func (w *WS) CloseStatus(timeout time.Duration) websocket.StatusCode {
 	w.t.Helper()
+	code, closed := w.Closed(timeout)
+	if !closed {
+		w.t.Fatalf("connection still open after %v", timeout)
+	}
+	return code
+}
+
+// Closed waits up to timeout for the server to end the connection (frames
+// before are skipped) and returns the close code it sent (-1 when the
+// connection broke without one); closed is false when it is still open.
+func (w *WS) Closed(timeout time.Duration) (code websocket.StatusCode, closed bool) {
 	deadline := time.After(timeout)
 	for {
 		select {
 		case _, ok := <-w.frames:
 			if !ok {
-				return websocket.CloseStatus(w.err)
+				return websocket.CloseStatus(w.err), true
 			}
 		case <-deadline:
-			w.t.Fatalf("connection still open after %v", timeout)
-			return -1
+			return -1, false
 		}
 	}
 }

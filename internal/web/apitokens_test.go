@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -124,24 +123,22 @@ func TestAPITokens(t *testing.T) {
 		// connection, not her API tokens nor theirs.
 		var second struct{ Token string }
 		s.Do("POST", "/api/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": apptest.AgentPassword}, http.StatusOK, &second)
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		defer cancel()
-		loginWS, apiWS := dialAgent(ctx, t, s, second.Token), dialAgent(ctx, t, s, crm.Token)
+		loginWS, apiWS := s.DialAgent(second.Token), s.DialAgent(crm.Token)
 		s.Do("PUT", "/api/v1/me/password", ann.Token, map[string]string{"current_password": apptest.AgentPassword, "new_password": "a new password"}, http.StatusNoContent, nil)
 		s.Do("GET", "/api/v1/me", second.Token, nil, http.StatusUnauthorized, nil)
 		s.Do("GET", "/api/v1/me", crm.Token, nil, http.StatusOK, nil)
 		s.Do("GET", "/api/v1/me", forever.Token, nil, http.StatusOK, nil)
-		if err := loginWS.closedWithin(5 * time.Second); err != nil {
-			t.Errorf("the other login's live connection: %v", err)
+		if got := loginWS.CloseStatus(5 * time.Second); got != websocket.StatusPolicyViolation {
+			t.Errorf("the other login's live connection closed with %v, want %v", got, websocket.StatusPolicyViolation)
 		}
-		if err := apiWS.closedWithin(time.Second); err == nil {
+		if _, closed := apiWS.Closed(time.Second); closed {
 			t.Error("the password change closed the API token's live connection")
 		}
 
 		// Revoking ends the token at once, with its live connection.
 		s.Do("DELETE", "/api/v1/me/tokens/"+crm.ID, ann.Token, nil, http.StatusNoContent, nil)
-		if err := apiWS.closedWithin(5 * time.Second); err != nil {
-			t.Errorf("the revoked token's live connection: %v", err)
+		if got := apiWS.CloseStatus(5 * time.Second); got != websocket.StatusPolicyViolation {
+			t.Errorf("the revoked token's live connection closed with %v, want %v", got, websocket.StatusPolicyViolation)
 		}
 		if raw := s.Do("GET", "/api/v1/me", crm.Token, nil, http.StatusUnauthorized, nil); apptest.ErrorCode(raw) != "invalid_token" {
 			t.Errorf("a revoked token: %s", raw)
@@ -204,47 +201,6 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// agentWS is a live connection of the agent API, read on its own
-// goroutine until it closes.
-type agentWS struct {
-	closed chan error
-}
-
-func dialAgent(ctx context.Context, t *testing.T, s *apptest.Server, token string) *agentWS {
-	t.Helper()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http")+"/api/v1/ws?token="+url.QueryEscape(token), nil)
-	if err != nil {
-		t.Fatalf("live connection: %v", err)
-	}
-	t.Cleanup(func() { ws.CloseNow() })
-	c := &agentWS{closed: make(chan error, 1)}
-	go func() {
-		for {
-			if _, _, err := ws.Read(ctx); err != nil {
-				c.closed <- err
-				return
-			}
-		}
-	}()
-	return c
-}
-
-// closedWithin returns nil once the server closed the connection, within
-// d; an error if it is still open then.
-func (c *agentWS) closedWithin(d time.Duration) error {
-	select {
-	case err := <-c.closed:
-		if websocket.CloseStatus(err) == -1 && !strings.Contains(err.Error(), "EOF") {
-			c.closed <- err
-			return fmt.Errorf("read failed without a close: %w", err)
-		}
-		c.closed <- err
-		return nil
-	case <-time.After(d):
-		return fmt.Errorf("still open after %v", d)
-	}
 }
 
 // Settings → Your account: a token made there is shown once, listed
