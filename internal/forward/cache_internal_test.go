@@ -7,6 +7,7 @@ import (
 
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 func TestWorkspaceCacheKeepsAWorkspaceForASecond(t *testing.T) {
@@ -63,13 +64,5 @@ func migratedDB(t testing.TB) *store.DB {
 // the package).
 func migratedDBAt(t testing.TB, url string) *store.DB {
 	t.Helper()
-	db, err := store.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return storetest.Open(t, url)
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
-	"github.com/parleychat/parley/internal/store"
 )
 
 // hit is one request a receiver got.
@@ -192,20 +191,6 @@ func deliveredBodies(t *testing.T, rcv *flaky, secret string) []string {
 		verify(t, secret, h)
 	}
 	return bodies
-}
-
-// openStore opens and migrates the database at dbURL.
-func openStore(t *testing.T, dbURL string) *store.DB {
-	t.Helper()
-	db, err := store.Open(t.Context(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 func databases(t *testing.T) map[string]func(t *testing.T) string {

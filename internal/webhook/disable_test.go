@@ -9,6 +9,7 @@ import (
 	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 	"github.com/parleychat/parley/internal/webhook"
 )
 
@@ -37,7 +38,7 @@ func TestFailingWebhookDisabled(t *testing.T) {
 	for name, dbURL := range databases(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
-			db := openStore(t, dbURL(t))
+			db := storetest.Open(t, dbURL(t))
 			clk := &clock{now: time.Now().UTC().Truncate(time.Microsecond)}
 			ws := model.Workspace{ID: model.NewID(), Name: "W", SiteKey: model.NewID(), TimeZone: "UTC", Settings: model.DefaultSettings(), CreatedAt: clk.Now()}
 			if err := db.CreateWorkspace(ctx, ws); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 	"github.com/parleychat/parley/internal/webhook"
 )
 
@@ -101,7 +102,7 @@ func TestEnablingSendsWhatWaited(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(name+"/"+tt.name, func(t *testing.T) {
 				ctx := t.Context()
-				db := openStore(t, dbURL(t))
+				db := storetest.Open(t, dbURL(t))
 				start := time.Now().UTC().Truncate(time.Microsecond)
 				clk := &clock{now: start}
 				ws := model.Workspace{ID: model.NewID(), Name: "W", SiteKey: model.NewID(), TimeZone: "UTC", Settings: model.DefaultSettings(), CreatedAt: clk.Now()}
