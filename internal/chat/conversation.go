@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/parleychat/parley/internal/forward"
 	"github.com/parleychat/parley/internal/model"
@@ -196,6 +197,14 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 		unassigned bool           // before the message
 		line       *model.Message // the line saying the reply reopened the conversation
 	)
+	var named []string // the agents a note names
+	if kind == model.KindComment && strings.Contains(body, "@") {
+		agents, err := s.db.AgentsOf(ctx, a.WorkspaceID)
+		if err != nil {
+			return model.Message{}, err
+		}
+		named = mentioned(body, agents, a.ID)
+	}
 	hooks := s.hooks()
 	err = s.db.InTxThen(ctx, func(tx *store.Store) error {
 		// The id and time are taken in the transaction, so that the
@@ -230,6 +239,8 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 				return err
 			}
 		} else if conv, derived, err = tx.CreateComment(ctx, before, msg); err != nil {
+			return err
+		} else if err := tx.RecordMentions(ctx, a.WorkspaceID, conversationID, msg.ID, now, named); err != nil {
 			return err
 		}
 		if err := attachUploads(ctx, tx, &msg, attachmentIDs, func(u store.Upload) bool { return u.ConversationID == conversationID }); err != nil {

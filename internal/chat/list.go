@@ -22,8 +22,11 @@ type ListQuery struct {
 	Status   string // "open" (default), "closed", "all"
 	Assignee string // "" (anyone), "me", "none" or an agent id
 	Tag      string // "" (any), or a tag, in any case
-	Limit    string // 1..200; more is read as 200
-	Cursor   string // next_cursor of the previous page
+	// Mentioned is "" (any) or "me": the conversations whose notes named
+	// the agent.
+	Mentioned string
+	Limit     string // 1..200; more is read as 200
+	Cursor    string // next_cursor of the previous page
 }
 
 // ConversationList is one page of the list.
@@ -42,6 +45,13 @@ func (s *Service) ListConversations(ctx context.Context, a model.Agent, q ListQu
 	f, err := s.listFilter(ctx, a, q.Status, q.Assignee, q.Tag)
 	if err != nil {
 		return out, err
+	}
+	switch q.Mentioned {
+	case "":
+	case "me":
+		f.Mentioned = a.ID
+	default:
+		return out, newError(CodeBadRequest, `mentioned is "me"`)
 	}
 	limit := DefaultPageSize
 	if q.Limit != "" {
@@ -74,7 +84,7 @@ func (s *Service) ListConversations(ctx context.Context, a model.Agent, q ListQu
 }
 
 // ConversationCounts counts the conversations of a status (and of a tag,
-// when tag is not "") in the views Mine, Unassigned and All.
+// when tag is not "") in the views Mine, Unassigned, All and Mentions.
 func (s *Service) ConversationCounts(ctx context.Context, a model.Agent, status, tag string) (store.ConversationCounts, error) {
 	f, err := s.listFilter(ctx, a, status, "", tag)
 	if err != nil {

@@ -108,6 +108,14 @@ func TestMentionInANote(t *testing.T) {
 			if got := eval[int](b, `window.__notes.length`); got != before {
 				t.Errorf("notified again: %s", eval[string](b, notes))
 			}
+
+			// The mention waits in Ben's Mentions view, counted live.
+			b.setViewport(v)
+			b.waitFor("the Mentions count", `document.querySelector('[data-testid="count-mentions"]').textContent === '1'`, 10*time.Second)
+			b.do("the Mentions view", chromedp.Click(chromedp.CSS(`[data-testid="view-mentions"]`)))
+			b.waitFor("the conversation in it", `location.search === '?view=mentions' && document.querySelectorAll('#convs li.conv-row[data-id]').length === 1 && !!document.querySelector('#convs li.conv-row[data-id="`+conv+`"]')`, 10*time.Second)
+			b.screenshot(v.name + " mentions view")
+			checkAxe(b, "the Mentions view")
 		})
 	}
 }

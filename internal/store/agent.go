@@ -302,6 +302,7 @@ func (s *Store) DeleteAgent(ctx context.Context, id string) error {
 		`UPDATE conversations SET assignee_id = NULL WHERE assignee_id = ?`,
 		`UPDATE canned_replies SET created_by = NULL WHERE created_by = ?`,
 		`DELETE FROM agent_avatars WHERE agent_id = ?`,
+		`DELETE FROM mentions WHERE agent_id = ?`,
 		`DELETE FROM agents WHERE id = ?`,
 	} {
 		if _, err := s.exec(ctx, q, id); err != nil {

@@ -13,6 +13,9 @@ type ConversationFilter struct {
 	Status   string // "open", "closed" or "all"
 	Assignee string // "" (anyone or nobody), "none", or an agent id
 	Tag      string // "" (any), or the key of a tag (model.TagKey)
+	// Mentioned is "" (anyone's), or an agent id: the conversations whose
+	// notes named that agent.
+	Mentioned string
 }
 
 // where is the filter's conditions on "conversations c" of workspaceID.
@@ -39,6 +42,10 @@ func (f ConversationFilter) where(workspaceID string) (string, []any) {
 		q += ` AND c.id IN (SELECT ct.conversation_id FROM conversation_tags ct
 			WHERE ct.tag_id = (SELECT t.id FROM tags t WHERE t.workspace_id = ? AND t.name_key = ?))`
 		args = append(args, workspaceID, f.Tag)
+	}
+	if f.Mentioned != "" {
+		q += ` AND c.id IN (SELECT m.conversation_id FROM mentions m WHERE m.agent_id = ?)`
+		args = append(args, f.Mentioned)
 	}
 	return q, args
 }
@@ -77,6 +84,11 @@ func (s *Store) ConversationPage(ctx context.Context, workspaceID string, f Conv
 		if int64(n) <= rareTag.Load() {
 			col = "+c."
 		}
+	}
+	if f.Mentioned != "" && s.dialect == SQLite {
+		// Likewise an agent's mentions: few beside the workspace's
+		// conversations.
+		col = "+c."
 	}
 	args := []any{workspaceID, snapshot}
 	args = append(args, fargs...)
@@ -214,12 +226,14 @@ func conversationsByIDQuery(n int) string {
 // in all.
 type ConversationCounts struct {
 	Mine, Unassigned, All int
+	// Mentions counts those whose notes named agentID.
+	Mentions int
 }
 
 // CountConversations counts the views of the conversation list, of a
-// tag when f names one (f.Assignee is not read).
+// tag when f names one (f.Assignee and f.Mentioned are not read).
 func (s *Store) CountConversations(ctx context.Context, workspaceID string, f ConversationFilter, agentID string) (ConversationCounts, error) {
-	f.Assignee = ""
+	f.Assignee, f.Mentioned = "", ""
 	fq, fargs := f.where(workspaceID)
 	args := append([]any{agentID, workspaceID}, fargs...)
 	col := "c."
@@ -232,6 +246,12 @@ func (s *Store) CountConversations(ctx context.Context, workspaceID string, f Co
 	err := s.queryRow(ctx, countConversationsQuery(col, fq), args...).Scan(&n.Mine, &n.Unassigned, &n.All)
 	if err != nil {
 		return n, fmt.Errorf("count conversations: %w", err)
+	}
+	// The agent's mentions, each read with its conversation.
+	err = s.queryRow(ctx, `SELECT COUNT(*) FROM mentions m JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.agent_id = ? AND c.workspace_id = ?`+fq, append([]any{agentID, workspaceID}, fargs...)...).Scan(&n.Mentions)
+	if err != nil {
+		return n, fmt.Errorf("count mentions: %w", err)
 	}
 	return n, nil
 }

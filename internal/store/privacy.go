@@ -35,7 +35,7 @@ func anys(ids []string) []any {
 // DeleteConversations removes conversations of a workspace with everything
 // that hangs on them: messages, attachment rows, emails (queued or sent:
 // they hold the visitor's address and text), webhook events not yet
-// delivered, their tags. It runs in the caller's transaction.
+// delivered, their tags and mentions. It runs in the caller's transaction.
 func (s *Store) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (Erased, error) {
 	var out Erased
 	if len(ids) == 0 {
@@ -63,6 +63,7 @@ func (s *Store) DeleteConversations(ctx context.Context, workspaceID string, ids
 		{"webhook deliveries", `DELETE FROM webhook_deliveries WHERE event_id IN (SELECT id FROM webhook_events WHERE workspace_id = ? AND conversation_id IN (` + in + `))`, nil},
 		{"webhook events", `DELETE FROM webhook_events WHERE workspace_id = ? AND conversation_id IN (` + in + `)`, nil},
 		{"tags", `DELETE FROM conversation_tags WHERE workspace_id = ? AND conversation_id IN (` + in + `)`, nil},
+		{"mentions", `DELETE FROM mentions WHERE workspace_id = ? AND conversation_id IN (` + in + `)`, nil},
 		{"conversations", `DELETE FROM conversations WHERE workspace_id = ? AND id IN (` + in + `)`, nil},
 	}
 	for _, st := range steps {

@@ -99,7 +99,7 @@ func (s *Server) putStatus(w http.ResponseWriter, r *http.Request, a model.Agent
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, a model.Agent) {
 	q := r.URL.Query()
 	list, err := s.svc.ListConversations(r.Context(), a, chat.ListQuery{Status: q.Get("status"),
-		Assignee: q.Get("assignee"), Tag: q.Get("tag"), Limit: q.Get("limit"), Cursor: q.Get("cursor")})
+		Assignee: q.Get("assignee"), Tag: q.Get("tag"), Mentioned: q.Get("mentioned"), Limit: q.Get("limit"), Cursor: q.Get("cursor")})
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -12,13 +12,13 @@ import (
 )
 
 // The inbox: GET /dashboard, the conversation list with its views (Mine,
-// Unassigned, All, each Open, Closed or All) and its pages, and the partial
+// Unassigned, All, Mentions, each Open, Closed or All) and its pages, and the partial
 // that dashboard.js refetches when events arrive or appends on "Load more".
 
 // listState is which part of the list an agent looks at.
 type listState struct {
 	Status string // "open", "closed", "all"
-	View   string // "all", "mine", "unassigned"
+	View   string // "all", "mine", "unassigned", "mentions"
 	Tag    string // "" (any), or the tag the list shows alone
 }
 
@@ -73,6 +73,14 @@ func (l listState) assignee() string {
 	return ""
 }
 
+// mentioned is the list's filter of the agent's mentions.
+func (l listState) mentioned() string {
+	if l.View == "mentions" {
+		return "me"
+	}
+	return ""
+}
+
 func listOf(r *http.Request) listState {
 	return listState{Status: filterOf(r), View: viewOf(r), Tag: tagOf(r)}
 }
@@ -92,7 +100,7 @@ func viewOf(r *http.Request) string {
 		v = r.PostFormValue("view")
 	}
 	switch v {
-	case "mine", "unassigned":
+	case "mine", "unassigned", "mentions":
 		return v
 	}
 	return "all"
@@ -137,7 +145,8 @@ func (s *Server) dashListPartial(w http.ResponseWriter, r *http.Request, sess *s
 // fillList loads a page of the conversation list of the agent's workspace,
 // the views' counts and the agents conversations can be assigned to.
 func (s *Server) fillList(ctx context.Context, p *page, sess *session, st listState, current, cursor, limit string, c clock) error {
-	list, err := s.svc.ListConversations(ctx, sess.agent, chat.ListQuery{Status: st.Status, Assignee: st.assignee(), Tag: st.Tag, Cursor: cursor, Limit: limit})
+	list, err := s.svc.ListConversations(ctx, sess.agent, chat.ListQuery{Status: st.Status, Assignee: st.assignee(), Tag: st.Tag,
+		Mentioned: st.mentioned(), Cursor: cursor, Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -170,7 +179,7 @@ func (s *Server) fillList(ctx context.Context, p *page, sess *session, st listSt
 		p.Filters = append(p.Filters, f)
 	}
 	for _, v := range []option{{Value: "mine", Label: "Mine", Count: counts.Mine}, {Value: "unassigned", Label: "Unassigned", Count: counts.Unassigned},
-		{Value: "all", Label: "All", Count: counts.All}} {
+		{Value: "all", Label: "All", Count: counts.All}, {Value: "mentions", Label: "Mentions", Count: counts.Mentions}} {
 		v.On = v.Value == st.View
 		v.Href = listState{Status: st.Status, View: v.Value, Tag: st.Tag}.at(current)
 		p.Views = append(p.Views, v)

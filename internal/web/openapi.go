@@ -244,6 +244,7 @@ func operations() []operation {
 				q("status", enum("open", "closed", "all"), "default open"),
 				q("assignee", str(), "me, none or an agent id"),
 				q("tag", str(), "only conversations with this tag (in any case)"),
+				q("mentioned", enum("me"), "only conversations whose internal notes named the caller (@Name)"),
 				q("limit", integer(), "default 50, at most 200"),
 				q("cursor", str(), "next_cursor of the previous page"),
 			},
