@@ -45,6 +45,10 @@ func TestMentionInANote(t *testing.T) {
 			eval[bool](a, `(document.querySelector('[data-testid="reply-body"]').value = '', true)`)
 
 			a.do("note mode", chromedp.Click(chromedp.CSS(`[data-testid="note-mode"]`)), chromedp.Click(chromedp.CSS(`[data-testid="reply-body"]`)))
+			// Writing a note, there is no "Send reply" to send it to the visitor by.
+			if !eval[bool](a, `document.querySelector('[data-testid="send-reply"]').hidden && document.querySelector('[data-testid="send-reply"]').offsetParent === null`) {
+				t.Error(`"Send reply" shown while writing a note`)
+			}
 			a.press("Please check, @b")
 			options := `Array.from(document.querySelectorAll('[data-testid="canned-option"] strong')).map((o) => o.textContent).join('|')`
 			a.waitFor("two colleagues", options+` === '@Bea|@Ben Okafor'`, 5*time.Second)

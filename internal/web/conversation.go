@@ -78,7 +78,12 @@ func (s *Server) dashPostMessage(w http.ResponseWriter, r *http.Request, sess *s
 	body := strings.ReplaceAll(r.PostFormValue("body"), "\r\n", "\n")
 	kind := r.PostFormValue("kind")
 	var err error
-	if tag := r.PostFormValue("tag"); tag != "" && kind == model.KindReply {
+	if kind == model.KindReply && r.PostFormValue("note_mode") == "1" {
+		// "Writing a note" is ticked: a note the agent meant for colleagues
+		// must not reach the visitor through the other button.
+		err = &chat.Error{Code: chat.CodeBadRequest, Message: "“Writing a note” is ticked: nothing was sent. " +
+			"Add it as an internal note, or untick “Writing a note” to send it to the visitor."}
+	} else if tag := r.PostFormValue("tag"); tag != "" && kind == model.KindReply {
 		// Outside Messenger's 24-hour window, with the human agent tag.
 		_, err = s.svc.PostChannelReply(r.Context(), sess.agent, id, body, tag)
 	} else {

@@ -487,6 +487,22 @@ func TestDashboardConversationView(t *testing.T) {
 	}
 	mustContain(t, "refused reply", r.Body, `data-testid="reply-error"`)
 
+	// "Send reply" with "Writing a note" ticked sends nothing and keeps the
+	// text; the note button adds it.
+	secret := "Known chargeback abuser, do not refund"
+	r = b.post("/dashboard/conversations/"+vc.ConversationID+"/messages", url.Values{"body": {secret}, "kind": {"reply"}, "note_mode": {"1"}})
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("a reply while writing a note: status %d", r.Status)
+	}
+	mustContain(t, "a reply while writing a note", r.Body, `data-testid="reply-error"`, "“Writing a note” is ticked: nothing was sent.", ">"+secret+"</textarea>")
+	srv.Do("GET", api, agent.Token, nil, http.StatusOK, &msgs)
+	if n := len(msgs.Messages); n != 4 {
+		t.Fatalf("%d messages after a reply refused, want 4", n)
+	}
+	if r := b.post("/dashboard/conversations/"+vc.ConversationID+"/messages", url.Values{"body": {secret}, "kind": {"comment"}, "note_mode": {"1"}}); r.Status != http.StatusSeeOther {
+		t.Errorf("a note while writing a note: status %d", r.Status)
+	}
+
 	// Close and reopen.
 	if r := b.post("/dashboard/conversations/"+vc.ConversationID+"/close", nil); r.Status != http.StatusSeeOther {
 		t.Fatalf("close: status %d", r.Status)

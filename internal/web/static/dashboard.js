@@ -324,7 +324,16 @@
         if (btn && reply.value.trim()) btn.click();
       }
     });
-    if (noteMode) noteMode.addEventListener('change', () => reply.classList.toggle('note-mode', noteMode.checked));
+    if (noteMode) noteMode.addEventListener('change', () => noteShown());
+  }
+  // While writing a note, "Send reply" is hidden: a note must not reach the
+  // visitor by the other button (the server refuses a reply sent with
+  // "Writing a note" ticked too).
+  function noteShown() {
+    if (!reply || !noteMode) return;
+    reply.classList.toggle('note-mode', noteMode.checked);
+    const send = D.querySelector('[data-testid="send-reply"]');
+    if (send) send.hidden = noteMode.checked;
   }
   // Every other form of the page reloads it (a status, an assignment,
   // another conversation and back): the reply box keeps its draft and its
@@ -412,7 +421,8 @@
       return el ? D.importNode(el, true) : null;
     }
     if (noteMode) {
-      if (kept(noteKey)) { noteMode.checked = true; reply.classList.add('note-mode'); }
+      if (kept(noteKey)) noteMode.checked = true;
+      noteShown();
       noteMode.addEventListener('change', () => keep(noteKey, noteMode.checked ? '1' : ''));
     }
   }
