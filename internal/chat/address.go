@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/parleychat/parley/internal/model"
@@ -161,6 +162,9 @@ func (s *Service) SubmitContact(ctx context.Context, visitorID string, c Contact
 	v, err := s.db.VisitorByID(ctx, visitorID)
 	if err != nil {
 		return v, notFound(err, "visitor")
+	}
+	if d := s.contactLimits.wait(v.ID, s.now()); d > 0 {
+		return v, rateLimited(fmt.Sprintf("too many contact forms; try again in %s", roundUp(d)), d)
 	}
 	if v.Verified() && (v.Email == nil || !strings.EqualFold(*v.Email, addr)) {
 		return v, newError(CodeForbidden, "the email of a visitor the site identified is the site's: it cannot be changed here")

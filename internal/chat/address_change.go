@@ -71,6 +71,10 @@ func (s *Service) notifyAddressChange(ctx context.Context, v model.Visitor, form
 func (s *Service) claimNotice(ctx context.Context, log *slog.Logger, what, workspaceID, addr string,
 	claim func(ctx context.Context, id string, now, since time.Time) (bool, error), skipped string) (model.Workspace, store.EmailAddress, time.Time, bool) {
 	now := s.now()
+	if !s.noticeLimits.allow(workspaceID, now) {
+		log.Warn(what+" not sent: too many notices from this workspace within the hour", "to", forward.MaskAddress(addr))
+		return model.Workspace{}, store.EmailAddress{}, now, false
+	}
 	w, err := s.db.Workspace(ctx, workspaceID)
 	if err != nil {
 		log.Error(what+": read workspace", "err", err)

@@ -121,6 +121,8 @@ type Service struct {
 	uploadLimits   *limiter // per visitor or agent
 	typingLimits   *limiter // per visitor, per agent and conversation
 	pageLimits     *limiter // per visitor
+	contactLimits  *limiter // per visitor
+	noticeLimits   *limiter // per workspace
 	limits         *addressLimits
 
 	mu          sync.Mutex
@@ -178,15 +180,22 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 		typingLimits:   newLimiter(typingPerSecond, typingBurst),
 		// Page frames: 20 in a burst (a quick walk through a site), then
 		// one a second.
-		pageLimits:  newLimiter(1, 20),
-		limits:      newAddressLimits(opts.NoAddressLimits),
-		leaveTimers: map[string]*time.Timer{},
-		agentConns:  map[string]int{},
-		loggedOut:   map[string]time.Time{},
-		availCache:  map[string]bool{},
-		sessionKeys: newSessionKeys(),
-		tokens:      newKept[tokenAgent](),
-		sites:       newKept[siteWorkspace](),
+		pageLimits: newLimiter(1, 20),
+		// Contact forms: 5 in a burst, then one a minute per visitor: a
+		// changed address emails the former one (a notice).
+		contactLimits: newLimiter(1.0/60, 5),
+		// Notices (address changes, opt-in confirmations), which a
+		// stranger's forms make Parley send to addresses they type: 50
+		// in a burst, then 50 an hour per workspace.
+		noticeLimits: newLimiter(50.0/3600, 50),
+		limits:       newAddressLimits(opts.NoAddressLimits),
+		leaveTimers:  map[string]*time.Timer{},
+		agentConns:   map[string]int{},
+		loggedOut:    map[string]time.Time{},
+		availCache:   map[string]bool{},
+		sessionKeys:  newSessionKeys(),
+		tokens:       newKept[tokenAgent](),
+		sites:        newKept[siteWorkspace](),
 	}
 }
 

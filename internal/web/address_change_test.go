@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -121,9 +122,14 @@ func TestAddressChangeNoticesAreCapped(t *testing.T) {
 	}
 	// The notice is sent before the contact frame is answered.
 	contact := visitor()
-	for i := range 5 {
+	for i := range 2 {
 		contact("victim@example.org")
 		contact("other" + string(rune('a'+i)) + "@attacker.test")
+	}
+	for i := range 3 {
+		contact := visitor()
+		contact("victim@example.org")
+		contact("next" + string(rune('a'+i)) + "@attacker.test")
 	}
 	visitor()("victim@example.org")
 	again := visitor()
@@ -319,5 +325,54 @@ func TestAddressLinkPagesLanguage(t *testing.T) {
 	code, body := requestIn(t, "POST", srv.URL+undo, []byte{}, "en-US")
 	if code != http.StatusOK || !strings.Contains(string(body), `<html lang="fr">`) || !strings.Contains(string(body), "Votre adresse est rétablie") {
 		t.Errorf("undone: %d\n%s", code, body)
+	}
+}
+
+// A stranger cannot make Parley mail addresses they type without end: a
+// visitor's contact forms are limited (5, then one a minute), and a
+// workspace sends at most 50 notices, then 50 an hour, whoever asks.
+func TestContactFormsAndNoticesLimited(t *testing.T) {
+	relay := apptest.StartRelay(t)
+	srv := apptest.Start(t, map[string]string{"PARLEY_SMTP_URL": relay.URL, "PARLEY_RATE_LIMITS": "off"})
+	open := func() *apptest.WS {
+		var sess struct {
+			VisitorToken string `json:"visitor_token"`
+		}
+		srv.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": srv.Workspace.SiteKey}, http.StatusOK, &sess)
+		return srv.DialWidget(sess.VisitorToken)
+	}
+	send := func(ws *apptest.WS, email string) map[string]any {
+		t.Helper()
+		ws.Send(map[string]string{"type": "contact", "email": email, "client_id": email})
+		for {
+			f := ws.Next(10 * time.Second)
+			if f["type"] == "contact" || f["type"] == "error" {
+				return f
+			}
+		}
+	}
+	one := open()
+	for i := range 5 {
+		if f := send(one, fmt.Sprintf("me%d@example.org", i)); f["type"] != "contact" {
+			t.Fatalf("contact form %d: %v", i+1, f)
+		}
+	}
+	if f := send(one, "me5@example.org"); f["type"] != "error" || f["code"] != "rate_limited" {
+		t.Fatalf("the sixth contact form at once: %v, want a rate_limited error", f)
+	}
+	if n := len(relay.Mails()); n != 4 {
+		t.Fatalf("%d notices after five addresses, want 4", n)
+	}
+
+	// New visitors, each replacing a new address: 50 notices in all.
+	for i := range 50 {
+		ws := open()
+		send(ws, fmt.Sprintf("victim%d@example.org", i))
+		if f := send(ws, "mallory@attacker.test"); f["type"] != "contact" {
+			t.Fatalf("visitor %d: %v", i, f)
+		}
+	}
+	if n := len(relay.Mails()); n != 50 {
+		t.Errorf("%d notices, want 50 (4, then 46 until the workspace's limit)", n)
 	}
 }
