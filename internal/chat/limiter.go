@@ -139,3 +139,25 @@ func (l *limiter) allowOrWait(key string, now time.Time) (bool, time.Duration) {
 	d := l.wait(key, now)
 	return d == 0, d
 }
+
+// ready is waitN without taking: how long until n tokens of key's bucket
+// are there (0: now), for a check before work that waitN then charges.
+func (l *limiter) ready(key string, now time.Time, n int) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.m[key]
+	if b == nil {
+		if n > l.burst {
+			return l.forget
+		}
+		return 0
+	}
+	short := float64(n) - b.lim.TokensAt(now)
+	if short <= 0 {
+		return 0
+	}
+	if n > l.burst {
+		return l.forget
+	}
+	return time.Duration(short / float64(l.every) * float64(time.Second))
+}

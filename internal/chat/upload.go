@@ -89,6 +89,29 @@ type UploadFile struct {
 // VisitorUpload keeps a file a visitor attaches, until a message of theirs
 // carries it. addr is the client's address for the per-address limit (""
 // when there is none).
+// VisitorUploadReady answers, before a visitor's file of size bytes (as
+// announced; 0 when not) is read, the limits VisitorUpload would refuse it
+// for: the visitor's files, their address's and site's bytes. It takes
+// nothing of them (VisitorUpload does), so that a refused file costs no
+// reading.
+func (s *Service) VisitorUploadReady(v model.Visitor, addr string, size int64) error {
+	now := s.now()
+	if d := s.uploadLimits.ready("v:"+v.ID, now, 1); d > 0 {
+		return rateLimited("too many files; wait a moment", d)
+	}
+	if s.limits.off || size <= 0 {
+		return nil
+	}
+	n := int(min(size, MaxUploadBytes))
+	if d := s.limits.uploadBytesByAddr.ready(addr, now, n); addr != "" && d > 0 {
+		return rateLimited(fmt.Sprintf("too many files from your address; try again in %s", roundUp(d)), d)
+	}
+	if d := s.limits.uploadBytesBySite.ready(v.WorkspaceID, now, n); d > 0 {
+		return rateLimited(fmt.Sprintf("too many files on this site right now; try again in %s", roundUp(d)), d)
+	}
+	return nil
+}
+
 func (s *Service) VisitorUpload(ctx context.Context, v model.Visitor, addr string, f UploadFile) (model.Attachment, error) {
 	now := s.now()
 	if ok, wait := s.uploadLimits.allowOrWait("v:"+v.ID, now); !ok {

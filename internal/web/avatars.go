@@ -18,10 +18,11 @@ import (
 // putAvatar is PUT /api/v1/agents/{id}/avatar: a multipart/form-data body
 // with one part named file → 200 Agent.
 func (s *Server) putAvatar(w http.ResponseWriter, r *http.Request, a model.Agent) {
-	f, ok := s.readUpload(w, r, chat.MaxAvatarBytes)
+	f, release, ok := s.readUpload(w, r, chat.MaxAvatarBytes, "agent:"+a.ID)
 	if !ok {
 		return
 	}
+	defer release()
 	agent, err := s.svc.SetAvatar(r.Context(), a, r.PathValue("id"), f)
 	if err != nil {
 		s.fail(w, r, err)

@@ -79,6 +79,8 @@ type Server struct {
 	csrf []byte
 	// conns counts open widget connections per visitor and address.
 	conns *connCounts
+	// uploads bounds the memory of uploads being read (uploadgate.go).
+	uploads *uploadGate
 
 	// ctx ends at shutdown and closes every WebSocket.
 	ctx    context.Context
@@ -119,7 +121,7 @@ func New(svc *chat.Service, hub *realtime.Hub, opts Options) *Server {
 	mac := hmac.New(sha256.New, opts.Secret)
 	mac.Write([]byte("parley csrf"))
 	s := &Server{svc: svc, hub: hub, opts: opts, log: opts.Logger, mux: http.NewServeMux(), csrf: mac.Sum(nil),
-		conns: newConnCounts(opts.NoAddressLimits)}
+		conns: newConnCounts(opts.NoAddressLimits), uploads: newUploadGate(uploadBudgetBytes)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	return s

@@ -88,26 +88,37 @@ func tooLarge(limit int) *errUpload {
 }
 
 // readUpload reads the upload of a request, at most limit bytes of file,
-// or answers the error itself and returns false.
-func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, limit int) (chat.UploadFile, bool) {
+// through the gate under key (the client's address, or the agent), or
+// answers the error itself and returns false. release gives the upload's
+// room in the gate back, once its bytes are no longer held.
+func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, limit int, key string) (f chat.UploadFile, release func(), ok bool) {
 	// Room for the part headers and boundaries.
 	bodyLimit := int64(limit) + 64<<10
 	if r.ContentLength > bodyLimit {
 		e := tooLarge(limit)
 		writeError(w, e.status, e.code, e.msg)
-		return chat.UploadFile{}, false
+		return f, nil, false
+	}
+	release, err := s.uploads.enter(r.Context(), key, uploadWeight(r, bodyLimit))
+	if err != nil {
+		s.fail(w, r, err)
+		return f, nil, false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, bodyLimit)
-	f, err := parseUpload(r.Header.Get("Content-Type"), r.Body, limit)
+	f, err = parseUpload(r.Header.Get("Content-Type"), r.Body, limit)
 	var e *errUpload
 	if errors.As(err, &e) {
 		writeError(w, e.status, e.code, e.msg)
-		return f, false
 	}
-	return f, err == nil
+	if err != nil {
+		release()
+		return f, nil, false
+	}
+	return f, release, true
 }
 
-// widgetUpload is POST /api/widget/v1/uploads?visitor_token=T.
+// widgetUpload is POST /api/widget/v1/uploads?visitor_token=T. What the
+// visitor's limits would refuse is refused before the file is read.
 func (s *Server) widgetUpload(w http.ResponseWriter, r *http.Request) {
 	allowAnyOrigin(w)
 	v, err := s.svc.VisitorByToken(r.Context(), r.URL.Query().Get("visitor_token"))
@@ -115,11 +126,17 @@ func (s *Server) widgetUpload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f, ok := s.readUpload(w, r, chat.MaxUploadBytes)
+	addr := s.clientAddr(r)
+	if err := s.svc.VisitorUploadReady(v, addr, r.ContentLength); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, release, ok := s.readUpload(w, r, chat.MaxUploadBytes, "addr:"+addr)
 	if !ok {
 		return
 	}
-	a, err := s.svc.VisitorUpload(r.Context(), v, s.clientAddr(r), f)
+	defer release()
+	a, err := s.svc.VisitorUpload(r.Context(), v, addr, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -129,10 +146,11 @@ func (s *Server) widgetUpload(w http.ResponseWriter, r *http.Request) {
 
 // agentUpload is POST /api/v1/conversations/{id}/uploads.
 func (s *Server) agentUpload(w http.ResponseWriter, r *http.Request, a model.Agent) {
-	f, ok := s.readUpload(w, r, chat.MaxUploadBytes)
+	f, release, ok := s.readUpload(w, r, chat.MaxUploadBytes, "agent:"+a.ID)
 	if !ok {
 		return
 	}
+	defer release()
 	att, err := s.svc.AgentUpload(r.Context(), a, r.PathValue("id"), f)
 	if err != nil {
 		s.fail(w, r, err)
