@@ -63,6 +63,7 @@ func TestAddressChangeToldToFormerAddress(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "Put my address back") {
 		t.Fatalf("undo page: %d\n%s", res.StatusCode, page)
 	}
+	notFramed(t, "the undo page", res.Header)
 	v, err := srv.App.Chat.VisitorByToken(t.Context(), sess.VisitorToken)
 	if err != nil || *v.Email != "mallory@attacker.test" {
 		t.Fatalf("after opening the undo page: %v, %v", v.Email, err)
@@ -374,5 +375,14 @@ func TestContactFormsAndNoticesLimited(t *testing.T) {
 	}
 	if n := len(relay.Mails()); n != 50 {
 		t.Errorf("%d notices, want 50 (4, then 46 until the workspace's limit)", n)
+	}
+}
+
+// notFramed checks that a page whose button acts cannot be framed by
+// another site to steer the click.
+func notFramed(t *testing.T, what string, h http.Header) {
+	t.Helper()
+	if !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") || h.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("%s may be framed: Content-Security-Policy %q, X-Frame-Options %q", what, h.Get("Content-Security-Policy"), h.Get("X-Frame-Options"))
 	}
 }

@@ -46,6 +46,21 @@ var chatPage = template.Must(template.New("chat").Parse(`<!doctype html>
 </body></html>
 `))
 
+// linkPageCSP is the policy of the pages above that ask before they act
+// (unsubscribe, undo an address change, confirm an opt-in): their inline
+// style, their form to their own address, in no one's frame.
+const linkPageCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// linkPageHeaders are the headers of those pages: a click on their button
+// acts, so no other site may frame them to steer it.
+func linkPageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", linkPageCSP)
+	h.Set("X-Frame-Options", "DENY")
+}
+
 var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}{{with .Workspace}} · {{.}}{{end}}</title>
@@ -159,8 +174,7 @@ func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
 		s.invalidUnsubscribeLink(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	linkPageHeaders(w)
 	_ = unsubscribePage.Execute(w, unsubscribeView(visitorPrinter(r, l.Language, l.Workspace.Settings.DefaultLocale), l.Address, l.Workspace, false))
 }
 
@@ -176,7 +190,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.invalidUnsubscribeLink(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	linkPageHeaders(w)
 	_ = unsubscribePage.Execute(w, unsubscribeView(visitorPrinter(r, l.Language, l.Workspace.Settings.DefaultLocale), l.Address, l.Workspace, true))
 }
 
@@ -225,7 +239,7 @@ func (s *Server) addressLinkFailed(w http.ResponseWriter, r *http.Request, p i18
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	switch {
 	case err == nil:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		linkPageHeaders(w)
 		return false
 	case chat.ErrorCode(err) == chat.CodeLinkExpired:
 		s.renderPlainIn(w, http.StatusGone, p, "chat.expired.title", expired, expiredTodo)

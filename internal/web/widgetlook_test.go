@@ -329,6 +329,15 @@ func TestUnsubscribePagesLanguage(t *testing.T) {
 			}
 		})
 	}
+	for _, method := range []string{"GET", "POST"} {
+		req, _ := http.NewRequest(method, s.URL+nobody, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		notFramed(t, method+" unsubscribe", res.Header)
+	}
 	code, body := requestIn(t, "POST", s.URL+lea, []byte{}, "en-US")
 	if code != http.StatusOK || !strings.Contains(string(body), `<html lang="fr">`) || !strings.Contains(string(body), "Désabonnement confirmé") {
 		t.Errorf("unsubscribed: %d\n%s", code, body)
