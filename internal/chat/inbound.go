@@ -194,22 +194,34 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 			return err
 		}
 		msg.MayHoldQuote = m.MayHoldQuote
-		var used int64
+		// An email's files are a visitor's, which anyone may send: they
+		// count in the visitors' half of the quota, as the widget's do.
+		var used, visitors int64
 		if len(files) > 0 {
 			if used, err = tx.AttachmentBytes(ctx, c.WorkspaceID); err != nil {
+				return err
+			}
+			if visitors, err = tx.VisitorFileBytes(ctx, c.WorkspaceID); err != nil {
 				return err
 			}
 		}
 		for _, a := range files {
 			ft, why := checkAttachment(a)
-			if why == "" && used+int64(len(a.Data)) > s.opts.AttachmentQuota {
+			size := int64(len(a.Data))
+			switch {
+			case why != "":
+			case used+size > s.opts.AttachmentQuota:
 				why = fmt.Sprintf("did not fit: this workspace's files are full (PARLEY_ATTACHMENT_QUOTA = %s)", humanSize(s.opts.AttachmentQuota))
+			case visitors+size > s.opts.AttachmentQuota/visitorShare:
+				why = fmt.Sprintf("did not fit: visitors' files fill their half of this workspace's space (%s of PARLEY_ATTACHMENT_QUOTA = %s); the other half stays for agents",
+					humanSize(visitors), humanSize(s.opts.AttachmentQuota))
 			}
 			if why != "" {
 				notes = append(notes, s.note(c, now, fmt.Sprintf("An attachment of the visitor's email was not kept: %q %s.", displayName(a), why)))
 				continue
 			}
-			used += int64(len(a.Data))
+			used += size
+			visitors += size
 			att, err := s.saveAttachment(ctx, tx, msg, a, ft, now)
 			if err != nil {
 				return err

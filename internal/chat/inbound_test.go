@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -206,6 +207,63 @@ func TestEmailAnswerReadsTheEmailedReplies(t *testing.T) {
 	}{{"the emailed reply", emailed, true}, {"the reply whose email failed", bounced, false}, {"the reply after the email", later, false}} {
 		if read[tt.m.ID] != tt.want {
 			t.Errorf("%s: read %v, want %v", tt.what, read[tt.m.ID], tt.want)
+		}
+	}
+}
+
+// An email's attachments are a visitor's files, which anyone may send:
+// they count in the visitors' half of the quota, and past it they are not
+// kept (the agents get a note), while the agents' half stays theirs.
+func TestEmailAttachmentsInVisitorsHalf(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_INBOUND_SECRET": inboundSecret, "PARLEY_ATTACHMENT_QUOTA": "4MiB"})
+	agent := s.AddAgent("ann@example.com", "Ann")
+	s.Do("PUT", "/api/v1/me/status", agent.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	conv := conversation(t, s)
+	rcpt := "reply+" + s.App.Chat.Signer().Sign(token.Reply, conv) + "@reply.localhost"
+	mib := strings.Repeat(strings.Repeat("y", 63)+"\n", 1<<20/64-16) // a little under 1 MiB
+	for i := range 3 {
+		raw := fmt.Sprintf("From: <vera@example.com>\r\nTo: <%s>\r\nSubject: Re: hi\r\nMessage-ID: <half%d@example.com>\r\n"+
+			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nFiles %d.\r\n"+
+			"--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"log%d-a.txt\"\r\n\r\n%s\r\n"+
+			"--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"log%d-b.txt\"\r\n\r\n%s\r\n--b--\r\n",
+			rcpt, i, i, i, mib, i, mib)
+		if got := postRaw(t, s, rcpt, raw); got != http.StatusAccepted {
+			t.Fatalf("email %d: status %d", i, got)
+		}
+	}
+	var out struct {
+		Messages []model.Message `json:"messages"`
+	}
+	s.Do("GET", "/api/v1/conversations/"+conv+"/messages", agent.Token, nil, http.StatusOK, &out)
+	kept, notes := 0, 0
+	for _, m := range out.Messages {
+		kept += len(m.Attachments)
+		if m.Kind == model.KindEvent && strings.Contains(m.Body, "visitors' files fill their half") {
+			notes++
+		}
+	}
+	if kept != 2 || notes != 4 {
+		t.Errorf("%d attachments kept and %d notes of the visitors' half; want 2 and 4", kept, notes)
+	}
+
+	// An agent's files still fit, in their half.
+	for i := range 2 {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("file", fmt.Sprintf("reply%d.txt", i))
+		fw.Write([]byte(mib))
+		mw.Close()
+		req, _ := http.NewRequest("POST", s.URL+"/api/v1/conversations/"+conv+"/uploads", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+agent.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("agent's file %d: %d %s", i, resp.StatusCode, raw)
 		}
 	}
 }

@@ -168,11 +168,13 @@ func (s *Store) UnsentVisitorBytes(ctx context.Context, workspaceID, visitorID s
 }
 
 // VisitorFileBytes is the size of the files visitors of a workspace sent
-// from the widget and of those they attached and have not sent yet.
+// (from the widget, or attached to their emails) and of those they
+// attached and have not sent yet.
 func (s *Store) VisitorFileBytes(ctx context.Context, workspaceID string) (int64, error) {
 	var sent, unsent int64
 	if err := s.queryRow(ctx, `SELECT COALESCE(SUM(a.size), 0) FROM attachments a JOIN messages m ON m.id = a.message_id
-		WHERE a.workspace_id = ? AND m.author_kind = ? AND m.channel = ?`, workspaceID, model.AuthorVisitor, model.MsgChannelWidget).Scan(&sent); err != nil {
+		WHERE a.workspace_id = ? AND m.author_kind = ? AND m.channel IN (?, ?)`,
+		workspaceID, model.AuthorVisitor, model.MsgChannelWidget, model.MsgChannelEmail).Scan(&sent); err != nil {
 		return 0, fmt.Errorf("sum visitors' files: %w", err)
 	}
 	if err := s.queryRow(ctx, `SELECT COALESCE(SUM(size), 0) FROM uploads WHERE workspace_id = ? AND visitor_id IS NOT NULL`, workspaceID).Scan(&unsent); err != nil {
