@@ -2,6 +2,9 @@ package chat
 
 import (
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/parleychat/parley/internal/model"
 )
@@ -11,6 +14,7 @@ import (
 // view. The dashboard's script reads notes the same way to tell an agent
 // live (dashboard.js, mentionsMe): the two must agree.
 //
+// Names compare without regard to case or accents ("@chloe" names Chloé).
 // At each "@" the longest name of the workspace's agents that follows is
 // the one named ("@Ben Okafor" names Ben Okafor, not Ben); when no whole
 // name follows, a first name alone names whoever has it. An "@" after an
@@ -21,11 +25,11 @@ import (
 // mentioned returns the ids of the agents a note's body names, each once,
 // in the order first named; the author (by id) is left out.
 func mentioned(body string, agents []model.Agent, author string) []string {
-	text := lowerRunes(body)
+	text := foldRunes(norm.NFC.String(body))
 	names := make([][]rune, len(agents))
 	firsts := make([][]rune, len(agents))
 	for i, a := range agents {
-		names[i] = lowerRunes(a.Name)
+		names[i] = foldRunes(a.Name)
 		firsts[i] = firstWord(names[i])
 	}
 	var out []string
@@ -78,9 +82,17 @@ func namedAt(text []rune, i int, name []rune) bool {
 	return !wordRune(next) || noSpaces(next) || noSpaces(last)
 }
 
-func lowerRunes(s string) []rune {
+// foldRunes is s as names are compared: each rune lower-case and without
+// its accents, one rune for one ("@chloe" names Chloé).
+func foldRunes(s string) []rune {
 	out := []rune(s)
 	for i, r := range out {
+		if r >= utf8.RuneSelf {
+			for _, base := range norm.NFD.String(string(r)) {
+				r = base // the first rune of its decomposition
+				break
+			}
+		}
 		out[i] = unicode.ToLower(r)
 	}
 	return out

@@ -16,6 +16,7 @@ func TestMentioned(t *testing.T) {
 		{ID: "ana", Name: "Ana María"},
 		{ID: "ann", Name: "Ann"},
 		{ID: "saml", Name: "Sam Lee"},
+		{ID: "chloe", Name: "Chloé Martin"},
 		{ID: "samp", Name: "Sam Park"},
 	}
 	for _, tt := range []struct {
@@ -25,14 +26,16 @@ func TestMentioned(t *testing.T) {
 		{"@Ada can you look?", "", []string{"ada"}},
 		{"@ada lovelace, please", "", []string{"ada"}},
 		{"@Ada Lovelace please", "", []string{"ada"}},
-		{"@Ben Okafor knows", "", []string{"benok"}},             // the longest name, not Ben
-		{"@Ben knows", "", []string{"ben"}},                      // a whole name before a first name
-		{"@Sam knows", "", []string{"saml", "samp"}},             // a first name names whoever has it
-		{"@Bent is no one", "", nil},                             // a name ends with its word
-		{"write to ann@ben.com", "", nil},                        // an address
-		{"mail ann.smith@ben, then", "", nil},                    // after an address's dot
-		{"(@Ann) and @Ana María", "", []string{"ann", "ana"}},    // in brackets; accents
-		{"@ANA MARÍA", "", []string{"ana"}},                      // any case
+		{"@Ben Okafor knows", "", []string{"benok"}},          // the longest name, not Ben
+		{"@Ben knows", "", []string{"ben"}},                   // a whole name before a first name
+		{"@Sam knows", "", []string{"saml", "samp"}},          // a first name names whoever has it
+		{"@Bent is no one", "", nil},                          // a name ends with its word
+		{"write to ann@ben.com", "", nil},                     // an address
+		{"mail ann.smith@ben, then", "", nil},                 // after an address's dot
+		{"(@Ann) and @Ana María", "", []string{"ann", "ana"}}, // in brackets; accents
+		{"@ANA MARÍA", "", []string{"ana"}},
+		{"@ana maria, @chloe", "", []string{"ana", "chloe"}},     // without accents
+		{"@Chloe\u0301 Martin", "", []string{"chloe"}},           // a decomposed accent: a mark after the name's letter                      // any case
 		{"请@李明看一下", "", []string{"li"}},                          // no space after in Chinese
 		{"@Ada @Ada @ada", "", []string{"ada"}},                  // once
 		{"@Ada and @Ben Okafor", "ada", []string{"benok"}},       // not the author

@@ -79,8 +79,9 @@ func TestMentionInANote(t *testing.T) {
 				// around it.
 				srv.AddAgent("ben2@example.com", "Ben")
 				srv.AddAgent("wang@example.com", "王芳")
+				srv.AddAgent("chloe@example.com", "Chloé Martin")
 				others := map[string]*tab{}
-				for _, who := range []string{"ben2", "wang"} {
+				for _, who := range []string{"ben2", "wang", "chloe"} {
 					tb := newTab(t, who)
 					allowNotifications(tb, srv.URL)
 					loginDashboard(tb, srv.URL, who+"@example.com")
@@ -92,6 +93,9 @@ func TestMentionInANote(t *testing.T) {
 				b.waitFor("Ben Okafor's second notification", `window.__notes.length === 2`, 10*time.Second)
 				srv.Do("POST", "/api/v1/conversations/"+conv+"/messages", ada.Token, map[string]string{"body": "请@王芳看一下", "kind": "comment"}, http.StatusCreated, nil)
 				others["wang"].waitFor("王芳's notification", `window.__notes.some((n) => n.body === '请@王芳看一下')`, 10*time.Second)
+				// Without the accent, in another case.
+				srv.Do("POST", "/api/v1/conversations/"+conv+"/messages", ada.Token, map[string]string{"body": "@chloe martin, yours", "kind": "comment"}, http.StatusCreated, nil)
+				others["chloe"].waitFor("Chloé's notification", `window.__notes.some((n) => n.body === '@chloe martin, yours')`, 10*time.Second)
 				srv.Do("POST", "/api/v1/conversations/"+conv+"/messages", ada.Token, map[string]string{"body": "@Ben, can you?", "kind": "comment"}, http.StatusCreated, nil)
 				others["ben2"].waitFor("Ben's notification", `window.__notes.some((n) => n.body === '@Ben, can you?')`, 10*time.Second)
 				if got := eval[string](others["ben2"], `JSON.stringify(window.__notes.map((n) => n.body))`); got != `["@Ben, can you?"]` {

@@ -908,8 +908,8 @@
     const colleagues = () => Array.from(D.querySelectorAll('[data-testid="assign-conversation"] option[data-name]'))
       .map((o) => ({ mention: o.dataset.name, status: o.dataset.status || '' }));
     const mentionsOf = (word) => {
-      const w = word.toLowerCase();
-      return colleagues().filter((c) => c.mention.toLowerCase().split(/\s+/).some((part, i, all) =>
+      const w = fold(word).join('');
+      return colleagues().filter((c) => fold(c.mention).join('').split(/\s+/).some((part, i, all) =>
         all.slice(i).join(' ').startsWith(w))).slice(0, 8);
     };
     // The "/word" (or, writing a note, "@word") the caret is at the end of,
@@ -1781,9 +1781,10 @@
 
   // A colleague's note that names this agent ("@Ada", or "@Ada Lovelace")
   // is told to them, whoever has the conversation, unless they are looking
-  // at it. At each "@" the longest colleague's name that follows is the one
-  // named ("@Ben Okafor" names Ben Okafor, not Ben); a first name alone
-  // names whoever has it. Not after an address's letters (ann@ben.com);
+  // at it. Names compare without regard to case or accents. At each "@"
+  // the longest colleague's name that follows is the one named ("@Ben
+  // Okafor" names Ben Okafor, not Ben); a first name alone names whoever
+  // has it. Not after an address's letters (ann@ben.com);
   // in scripts written without spaces (Chinese, Japanese, Thai) a name
   // needs no space after it.
   const myName = (() => { const el = D.querySelector('.topbar .agent-name'); return el ? el.textContent.trim() : ''; })();
@@ -1792,20 +1793,22 @@
   function mentionsMe(text) {
     if (!myName) return false;
     const names = Array.from(new Set([myName, ...Array.from(D.querySelectorAll('option[data-name]')).map((o) => o.dataset.name)]));
-    const lower = text.toLowerCase(), mine = myName.toLowerCase(), first = mine.split(/\s+/)[0];
-    // whether a name of length n at i ends there
-    const ends = (i, n) => {
-      const next = text.charAt(i + n), last = text.charAt(i + n - 1);
+    // By code points, each folded to one: indexes stay those of the text.
+    const raw = Array.from(text.normalize('NFC')), low = fold(raw.join('')), mine = fold(myName);
+    const space = mine.findIndex((c) => /\s/.test(c));
+    const first = space < 0 ? mine : mine.slice(0, space);
+    // whether the name n is written at i and ends there
+    const at = (i, n) => {
+      if (!n.length || i + n.length > low.length || n.some((c, k) => low[i + k] !== c)) return false;
+      const next = low[i + n.length], last = low[i + n.length - 1];
       return !next || !wordChar.test(next) || noSpaces.test(next) || noSpaces.test(last);
     };
-    for (let at = lower.indexOf('@'); at >= 0; at = lower.indexOf('@', at + 1)) {
-      if (at > 0 && /[A-Za-z0-9._%+-]/.test(text.charAt(at - 1))) continue; // an address
-      let named = '';
-      for (const n of names) {
-        const l = n.toLowerCase();
-        if (l.length > named.length && lower.startsWith(l, at + 1) && ends(at + 1, l.length)) named = l;
-      }
-      if (named ? named === mine : lower.startsWith(first, at + 1) && ends(at + 1, first.length)) return true;
+    const folded = names.map(fold);
+    for (let i = low.indexOf('@'); i >= 0; i = low.indexOf('@', i + 1)) {
+      if (i > 0 && /[A-Za-z0-9._%+-]/.test(raw[i - 1])) continue; // an address
+      let named = null;
+      for (const n of folded) if ((!named || n.length > named.length) && at(i + 1, n)) named = n;
+      if (named ? named.join('') === mine.join('') : at(i + 1, first)) return true;
     }
     return false;
   }
@@ -1814,6 +1817,13 @@
     if (!mentionsMe(m.body || '')) return;
     if (m.conversation_id === convID && D.visibilityState === 'visible' && D.hasFocus()) return;
     notify((m.author.name || 'A colleague') + ' mentioned you', (m.body || '').slice(0, 140), m.conversation_id);
+  }
+
+  // fold is a text as names compare: by code points, each lower-case and
+  // without its accents, one for one ("@chloe" names Chloé), as the
+  // server's mention.go reads notes.
+  function fold(text) {
+    return Array.from(text, (c) => Array.from(c.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase())[0] || c);
   }
 
   // agentStatus is a colleague's status as the events or the page last
