@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/parleychat/parley/internal/apptest"
 )
 
 // shot saves the viewport as name.png under $PARLEY_SCREENSHOTS when set,
@@ -374,5 +376,93 @@ func TestLongWorkspaceNameAndGreeting(t *testing.T) {
 			return w.top >= f.top && w.bottom <= f.bottom && w.left >= f.left && w.right <= f.right; })()`) {
 			t.Errorf("the preview (%s) cuts its window off", side)
 		}
+	}
+}
+
+// A reply that arrives while the visitor reads earlier messages is not
+// read yet: a button says it is below (in the visitor's language), the
+// reply stays unread for the agents (it would be emailed if the visitor
+// left), and going down to it reads it.
+func TestWidgetReplyBelowTheViewIsNotRead(t *testing.T) {
+	for _, v := range []viewport{phone, desktop} {
+		t.Run(v.name, func(t *testing.T) {
+			srv, a := startWithAgentOnline(t)
+			visitor := newTab(t, "visitor")
+			visitor.setViewport(v)
+			speakFrench(visitor)
+			openWidget(visitor, srv.URL+"/demo")
+			skipOptionalForm(visitor)
+			for i := range 10 {
+				typeInWidget(visitor, fmt.Sprintf("Question %d : ma commande de la semaine dernière n'est pas arrivée et le suivi ne dit rien depuis lundi.", i))
+			}
+			visitor.waitFor("the messages confirmed", inWidget(`$$('message').filter((m) => m.getAttribute('data-id')).length === 10`), 10*time.Second)
+			tok := eval[string](visitor, `window.Parley.visitorToken()`)
+			waitConversation(t, srv, tok)
+			vis, err := srv.App.Chat.VisitorByToken(t.Context(), tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var conv string
+			if err := srv.App.DB.SQL.QueryRow(`SELECT id FROM conversations WHERE visitor_id = ?`, vis.ID).Scan(&conv); err != nil {
+				t.Fatal(err)
+			}
+			reply := func(body string) string {
+				var m struct {
+					ID string `json:"id"`
+				}
+				srv.Do("POST", "/api/v1/conversations/"+conv+"/messages", a.Token, map[string]string{"body": body}, http.StatusCreated, &m)
+				return m.ID
+			}
+			readAt := func(id string) bool {
+				var out struct {
+					Messages []struct {
+						ID              string  `json:"id"`
+						ReadByVisitorAt *string `json:"read_by_visitor_at"`
+					} `json:"messages"`
+				}
+				srv.Do("GET", "/api/v1/conversations/"+conv+"/messages", a.Token, nil, http.StatusOK, &out)
+				for _, m := range out.Messages {
+					if m.ID == id {
+						return m.ReadByVisitorAt != nil
+					}
+				}
+				t.Fatalf("no message %s", id)
+				return false
+			}
+			// At the end of the list, a reply is read at once.
+			first := reply("Bonjour, je regarde.")
+			visitor.waitFor("the first reply shown", inWidget(`$$('message').length === 11`), 10*time.Second)
+			apptest.Eventually(t, 10*time.Second, "the first reply read", func() bool { return readAt(first) })
+
+			// Up to the first messages, well away from the end.
+			up := func() {
+				t.Helper()
+				visitor.waitFor("the list scrolled up", inWidget(`(() => { const l = $('messages'); l.scrollTop = 0; return l.scrollHeight - l.clientHeight > 200; })()`), 5*time.Second)
+				time.Sleep(300 * time.Millisecond)
+			}
+			up()
+			second := reply("Votre colis est à Lyon, il arrive demain.")
+			visitor.waitFor("the button", inWidget(`!$('new-below').hidden && $('new-below').textContent === 'Nouveaux messages plus bas'`), 10*time.Second)
+			visitor.screenshot(v.name + " widget new messages below")
+			checkAxe(visitor, "the widget with the new-messages button")
+			time.Sleep(500 * time.Millisecond)
+			if readAt(second) {
+				t.Fatal("a reply below the view was marked read")
+			}
+			if top := eval[float64](visitor, inWidget(`$('messages').scrollTop`)); top != 0 {
+				t.Errorf("the visitor reading earlier messages was moved (scrolled to %v)", top)
+			}
+			eval[bool](visitor, inWidget(`($('new-below').click(), true)`))
+			visitor.waitFor("the button gone, the reply in view", inWidget(`$('new-below').hidden && (() => { const l = $('messages'); return l.scrollHeight - l.scrollTop - l.clientHeight < 2; })()`), 5*time.Second)
+			apptest.Eventually(t, 10*time.Second, "the second reply read", func() bool { return readAt(second) })
+
+			// Scrolling down by hand reads too.
+			up()
+			third := reply("Autre chose ?")
+			visitor.waitFor("the button again", inWidget(`!$('new-below').hidden`), 10*time.Second)
+			eval[bool](visitor, inWidget(`(() => { const l = $('messages'); l.scrollTop = l.scrollHeight; return true; })()`))
+			visitor.waitFor("the button gone", inWidget(`$('new-below').hidden`), 5*time.Second)
+			apptest.Eventually(t, 10*time.Second, "the third reply read", func() bool { return readAt(third) })
+		})
 	}
 }

@@ -75,7 +75,7 @@
       online: 'online', away: 'away', messages: 'Messages', reconnecting: 'Reconnecting\u2026', connecting: 'Connecting\u2026',
       name: 'Name', email: 'Email', cont: 'Continue', skip: 'Skip', notNow: 'Not now', save: 'Save', startChat: 'Start chat',
       sending: 'Sending\u2026', seen: 'Seen', message: 'Message', placeholder: 'Write a message\u2026', send: 'Send message',
-      retry: 'Not sent yet \u2014 will retry', agent: 'Agent', you: 'You', newFrom: 'New message from {}: ',
+      retry: 'Not sent yet \u2014 will retry', agent: 'Agent', you: 'You', newFrom: 'New message from {}: ', newBelow: 'New messages below',
       notSent: 'Your message could not be sent.', wrong: 'Something went wrong.', awayKnown: 'If you leave, our answer goes to {}.', emailKept: 'Thanks: we have your address, {}.',
       tooLong: 'Your message is too long (at most 10,000 characters).', tooFast: "You're sending messages too fast",
       badEmail: 'Please enter a valid email address.', emailOrSkip: 'Add your email address, or choose Skip.',
@@ -100,7 +100,7 @@
       online: 'en ligne', away: 'absent', messages: 'Messages', reconnecting: 'Reconnexion\u2026', connecting: 'Connexion\u2026',
       name: 'Nom', email: 'E-mail', cont: 'Continuer', skip: 'Passer', notNow: 'Plus tard', save: 'Enregistrer', startChat: 'Démarrer',
       sending: 'Envoi\u2026', seen: 'Vu', message: 'Message', placeholder: 'Écrivez votre message\u2026', send: 'Envoyer le message',
-      retry: 'Pas encore envoyé \u2014 nouvel essai bientôt', agent: 'Conseiller', you: 'Vous', newFrom: 'Nouveau message de {}\u00a0: ',
+      retry: 'Pas encore envoyé \u2014 nouvel essai bientôt', agent: 'Conseiller', you: 'Vous', newFrom: 'Nouveau message de {}\u00a0: ', newBelow: 'Nouveaux messages plus bas',
       notSent: "Votre message n'a pas pu être envoyé.", wrong: "Une erreur s'est produite.", awayKnown: 'Si vous partez, notre réponse ira à {}.', emailKept: 'Merci : nous avons votre adresse, {}.',
       tooLong: 'Votre message est trop long (10\u00a0000 caractères au maximum).', tooFast: 'Vous envoyez des messages trop vite',
       badEmail: 'Saisissez une adresse e-mail valide.', emailOrSkip: 'Ajoutez votre adresse e-mail, ou choisissez Passer.',
@@ -125,7 +125,7 @@
       online: 'online', away: 'abwesend', messages: 'Nachrichten', reconnecting: 'Verbindung wird wiederhergestellt\u2026', connecting: 'Verbinden\u2026',
       name: 'Name', email: 'E-Mail', cont: 'Weiter', skip: 'Überspringen', notNow: 'Nicht jetzt', save: 'Speichern', startChat: 'Chat starten',
       sending: 'Wird gesendet\u2026', seen: 'Gesehen', message: 'Nachricht', placeholder: 'Schreiben Sie eine Nachricht\u2026', send: 'Nachricht senden',
-      retry: 'Noch nicht gesendet \u2013 wird erneut versucht', agent: 'Support', you: 'Sie', newFrom: 'Neue Nachricht von {}: ',
+      retry: 'Noch nicht gesendet \u2013 wird erneut versucht', agent: 'Support', you: 'Sie', newFrom: 'Neue Nachricht von {}: ', newBelow: 'Neue Nachrichten unten',
       notSent: 'Ihre Nachricht konnte nicht gesendet werden.', wrong: 'Etwas ist schiefgelaufen.', awayKnown: 'Wenn Sie gehen, geht unsere Antwort an {}.', emailKept: 'Danke: Wir haben Ihre Adresse, {}.',
       tooLong: 'Ihre Nachricht ist zu lang (höchstens 10.000 Zeichen).', tooFast: 'Sie senden zu schnell Nachrichten',
       badEmail: 'Bitte geben Sie eine gültige E-Mail-Adresse ein.', emailOrSkip: 'Geben Sie Ihre E-Mail-Adresse ein oder wählen Sie Überspringen.',
@@ -150,7 +150,7 @@
       online: 'en línea', away: 'ausente', messages: 'Mensajes', reconnecting: 'Reconectando\u2026', connecting: 'Conectando\u2026',
       name: 'Nombre', email: 'Correo electrónico', cont: 'Continuar', skip: 'Omitir', notNow: 'Ahora no', save: 'Guardar', startChat: 'Empezar el chat',
       sending: 'Enviando\u2026', seen: 'Visto', message: 'Mensaje', placeholder: 'Escribe tu mensaje\u2026', send: 'Enviar mensaje',
-      retry: 'Aún sin enviar \u2014 se volverá a intentar', agent: 'Agente', you: 'Tú', newFrom: 'Nuevo mensaje de {}: ',
+      retry: 'Aún sin enviar \u2014 se volverá a intentar', agent: 'Agente', you: 'Tú', newFrom: 'Nuevo mensaje de {}: ', newBelow: 'Mensajes nuevos abajo',
       notSent: 'No se pudo enviar tu mensaje.', wrong: 'Algo salió mal.', awayKnown: 'Si te vas, nuestra respuesta irá a {}.', emailKept: 'Gracias: tenemos tu dirección, {}.',
       tooLong: 'Tu mensaje es demasiado largo (10.000 caracteres como máximo).', tooFast: 'Estás enviando mensajes demasiado rápido',
       badEmail: 'Introduce una dirección de correo válida.', emailOrSkip: 'Añade tu dirección de correo o elige Omitir.',
@@ -175,7 +175,7 @@
       online: 'online', away: 'assenti', messages: 'Messaggi', reconnecting: 'Riconnessione\u2026', connecting: 'Connessione\u2026',
       name: 'Nome', email: 'Email', cont: 'Continua', skip: 'Salta', notNow: 'Non ora', save: 'Salva', startChat: 'Inizia la chat',
       sending: 'Invio\u2026', seen: 'Visto', message: 'Messaggio', placeholder: 'Scrivi un messaggio\u2026', send: 'Invia il messaggio',
-      retry: 'Non ancora inviato \u2014 nuovo tentativo a breve', agent: 'Operatore', you: 'Tu', newFrom: 'Nuovo messaggio da {}: ',
+      retry: 'Non ancora inviato \u2014 nuovo tentativo a breve', agent: 'Operatore', you: 'Tu', newFrom: 'Nuovo messaggio da {}: ', newBelow: 'Nuovi messaggi più in basso',
       notSent: 'Non è stato possibile inviare il messaggio.', wrong: 'Qualcosa è andato storto.', awayKnown: 'Se te ne vai, la nostra risposta arriverà a {}.', emailKept: 'Grazie: abbiamo il tuo indirizzo, {}.',
       tooLong: 'Il messaggio è troppo lungo (al massimo 10.000 caratteri).', tooFast: 'Stai inviando messaggi troppo velocemente',
       badEmail: 'Inserisci un indirizzo email valido.', emailOrSkip: 'Aggiungi il tuo indirizzo email oppure scegli Salta.',
@@ -200,7 +200,7 @@
       online: 'online', away: 'ausente', messages: 'Mensagens', reconnecting: 'Reconectando\u2026', connecting: 'Conectando\u2026',
       name: 'Nome', email: 'E-mail', cont: 'Continuar', skip: 'Pular', notNow: 'Agora não', save: 'Salvar', startChat: 'Iniciar o chat',
       sending: 'Enviando\u2026', seen: 'Visto', message: 'Mensagem', placeholder: 'Escreva sua mensagem\u2026', send: 'Enviar mensagem',
-      retry: 'Ainda não enviada \u2014 tentaremos de novo', agent: 'Atendente', you: 'Você', newFrom: 'Nova mensagem de {}: ',
+      retry: 'Ainda não enviada \u2014 tentaremos de novo', agent: 'Atendente', you: 'Você', newFrom: 'Nova mensagem de {}: ', newBelow: 'Novas mensagens abaixo',
       notSent: 'Não foi possível enviar sua mensagem.', wrong: 'Algo deu errado.', awayKnown: 'Se você sair, nossa resposta irá para {}.', emailKept: 'Obrigado: temos seu endereço, {}.',
       tooLong: 'Sua mensagem é longa demais (no máximo 10.000 caracteres).', tooFast: 'Você está enviando mensagens rápido demais',
       badEmail: 'Informe um endereço de e-mail válido.', emailOrSkip: 'Informe seu endereço de e-mail ou escolha Pular.',
@@ -225,7 +225,7 @@
       online: 'online', away: 'afwezig', messages: 'Berichten', reconnecting: 'Opnieuw verbinden\u2026', connecting: 'Verbinden\u2026',
       name: 'Naam', email: 'E-mail', cont: 'Doorgaan', skip: 'Overslaan', notNow: 'Niet nu', save: 'Opslaan', startChat: 'Chat starten',
       sending: 'Versturen\u2026', seen: 'Gezien', message: 'Bericht', placeholder: 'Typ je bericht\u2026', send: 'Bericht versturen',
-      retry: 'Nog niet verstuurd \u2014 we proberen het opnieuw', agent: 'Medewerker', you: 'Jij', newFrom: 'Nieuw bericht van {}: ',
+      retry: 'Nog niet verstuurd \u2014 we proberen het opnieuw', agent: 'Medewerker', you: 'Jij', newFrom: 'Nieuw bericht van {}: ', newBelow: 'Nieuwe berichten hieronder',
       notSent: 'Je bericht kon niet worden verstuurd.', wrong: 'Er ging iets mis.', awayKnown: 'Als je weggaat, gaat ons antwoord naar {}.', emailKept: 'Bedankt: we hebben je adres, {}.',
       tooLong: 'Je bericht is te lang (maximaal 10.000 tekens).', tooFast: 'Je verstuurt te snel berichten',
       badEmail: 'Vul een geldig e-mailadres in.', emailOrSkip: 'Vul je e-mailadres in of kies Overslaan.',
@@ -375,6 +375,7 @@
   let started = false, sessionUp = false; // the session was asked for / answered
   let wsFailed = false; // a WebSocket closed before it ever opened
   let host, shadow, root, launcher, badge, win, titleEl, statusEl, list, connEl, noteEl, announcer;
+  let newBelow; // the button that says replies arrived below the list's view
   let form, introEl, nameIn, emailIn, optinRow, optinBox, submitBtn, skipBtn, composer, input, sendBtn, counter, errEl = null;
   let collector, collectIn, collectBtn;
   let peek, peekAv, peekName, peekBody;
@@ -703,9 +704,13 @@
     return best;
   }
 
-  // Read receipts move only while the window is open and the page visible.
-  function maybeRead() {
+  // Read receipts move only while the window is open, the page visible
+  // and the end of the list in view (or about to be: toBottom): a reply
+  // that arrives while the visitor reads older messages is not read yet
+  // (a button says it is there), and is emailed if they leave without it.
+  function maybeRead(toBottom) {
     if (!isOpen || D.visibilityState !== 'visible') return;
+    if (!toBottom && list && list.scrollHeight - list.scrollTop - list.clientHeight >= 60) return;
     const n = newest();
     if (!n) return;
     for (const id of msgs.keys()) seen.add(id);
@@ -1362,6 +1367,9 @@ button{cursor:pointer}
 .x:hover{background:rgba(127,127,127,.2)}
 .x svg{width:18px;height:18px;stroke:currentColor;stroke-width:2.4;fill:none}
 .list{flex:1 1 auto;min-height:96px;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:10px;background:#f9fafb;overscroll-behavior:contain}
+.below{align-self:center;margin:-46px 0 10px;position:relative;z-index:2;display:flex;align-items:center;gap:6px;border:1px solid #d1d5db;border-radius:999px;background:#fff;color:#111827;padding:7px 14px;font-size:13px;font-weight:600;box-shadow:0 2px 8px rgba(0,0,0,.25)}
+.below[hidden]{display:none}
+.below svg{width:16px;height:16px;stroke:currentColor;stroke-width:2.4;fill:none}
 .list:empty::before{content:attr(data-greeting);color:#4b5563;margin:auto;text-align:center}
 .msg{max-width:85%;display:flex;flex-direction:column;align-self:flex-start}
 .msg.visitor{align-self:flex-end;align-items:flex-end}
@@ -1430,6 +1438,7 @@ button{cursor:pointer}
 <div class="head"><span class="av hav" data-parley="header-avatar" aria-hidden="true" hidden></span><div class="hd"><div class="title" id="parley-title" data-parley="title"></div><div class="st"><span class="dot" aria-hidden="true"></span><span data-parley="status"></span></div></div>
 <button class="x" type="button" data-parley="close"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6 6 18"/></svg></button></div>
 <div class="list" data-parley="messages" role="log" aria-live="polite" tabindex="0"></div>
+<button class="below" type="button" data-parley="new-below" hidden><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 5v14M6 13l6 6 6-6"/></svg><span data-parley="new-below-text"></span></button>
 <div class="conn" data-parley="connection" role="status" hidden></div>
 <div class="note" data-parley="note" hidden></div>
 <form class="collect" data-parley="collector" novalidate hidden>
@@ -1508,6 +1517,7 @@ button{cursor:pointer}
     launcher = $('launcher'); badge = $('badge'); win = $('window');
     peek = $('preview'); peekAv = $('preview-avatar'); peekName = $('preview-name'); peekBody = $('preview-body');
     titleEl = $('title'); statusEl = $('status'); list = $('messages');
+    newBelow = $('new-below');
     connEl = $('connection'); noteEl = $('note'); announcer = $('announcer');
     form = $('contact-form'); introEl = $('contact-intro'); nameIn = $('contact-name'); emailIn = $('contact-email');
     submitBtn = $('contact-submit'); skipBtn = $('contact-skip');
@@ -1540,8 +1550,18 @@ button{cursor:pointer}
     // under either size.
     let listHeight = 0;
     list.addEventListener('scroll', () => {
+      const was = pinned;
       pinned = list.scrollHeight - list.scrollTop - Math.max(listHeight, list.clientHeight) < 60;
+      // Back at the end: what arrived meanwhile is read now.
+      if (pinned && !was && !newBelow.hidden) { maybeRead(); render(); }
     }, { passive: true });
+    newBelow.addEventListener('click', () => {
+      list.scrollTop = list.scrollHeight;
+      pinned = true;
+      maybeRead();
+      render();
+      input.focus();
+    });
     if (W.ResizeObserver) {
       new W.ResizeObserver(() => {
         if (pinned) list.scrollTop = list.scrollHeight;
@@ -1798,7 +1818,7 @@ button{cursor:pointer}
 
   // update: after the message set changed.
   function update(toBottom) {
-    maybeRead();
+    maybeRead(toBottom);
     render(toBottom);
     sync();
   }
@@ -1957,6 +1977,9 @@ button{cursor:pointer}
       flagged = '';
     }
     if (toBottom || atBottom) list.scrollTop = list.scrollHeight;
+    // Replies the visitor has not seen, below the part of the list in view.
+    newBelow.hidden = !(isOpen && unread && list.scrollHeight - list.scrollTop - list.clientHeight >= 60);
+    if (!newBelow.hidden) newBelow.lastElementChild.textContent = t('newBelow');
   }
 
   // showPeek shows the newest unread reply above the closed launcher, a
