@@ -94,6 +94,9 @@ func setCanned(c *model.CannedReply, shortcut, body *string) error {
 		if err != nil {
 			return err
 		}
+		if err := checkCannedVariables(b); err != nil {
+			return err
+		}
 		c.Body = b
 	}
 	return nil

@@ -171,6 +171,9 @@ func (s *Service) PostChannelReply(ctx context.Context, a model.Agent, conversat
 	if err != nil {
 		return model.Message{}, err
 	}
+	if err := checkFilledIn(body); err != nil {
+		return model.Message{}, err
+	}
 	conv, err := s.Conversation(ctx, a, conversationID)
 	if err != nil {
 		return model.Message{}, err

@@ -190,6 +190,11 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 	if err != nil {
 		return model.Message{}, err
 	}
+	if kind == model.KindReply {
+		if err := checkFilledIn(body); err != nil {
+			return model.Message{}, err
+		}
+	}
 	var (
 		msg        model.Message
 		conv       model.Conversation

@@ -1161,3 +1161,73 @@ func TestRefreshAnsweredAfterLoadMore(t *testing.T) {
 		}
 	}
 }
+
+// A canned reply's variables are filled in from the conversation when it
+// is inserted: the visitor's first name (or the fallback), the agent's,
+// the workspace's. One the conversation cannot fill stays in the box with
+// a note above it, and sending it is refused with the text kept.
+func TestCannedReplyVariables(t *testing.T) {
+	for _, v := range []viewport{desktop, phone} {
+		t.Run(v.name, func(t *testing.T) {
+			srv := startParley(t)
+			ada := srv.AddAgent("ada@example.com", "Ada Lovelace")
+			srv.Do("PUT", "/api/v1/settings", ada.Token, map[string]string{"workspace_name": "Kettle & Co."}, http.StatusOK, nil)
+			for _, c := range [][2]string{{"hey", "Hi {{visitor.first_name | there}}, {{agent.first_name}} from {{workspace.name}} here."}, {"mail", "We will answer at {{visitor.email}}."}} {
+				srv.Do("POST", "/api/v1/canned", ada.Token, map[string]string{"shortcut": c[0], "body": c[1]}, http.StatusCreated, nil)
+			}
+			_, named := newVisitorConversation(t, srv, "Vera Lind", "vera@example.com", "Hi")
+			dash := srv.DialAgent(ada.Token)
+			defer dash.Close()
+			srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+			var sess struct {
+				VisitorToken string `json:"visitor_token"`
+			}
+			srv.Do("POST", "/api/widget/v1/session", "", map[string]string{"site_key": srv.Workspace.SiteKey}, http.StatusOK, &sess)
+			var m model.Message
+			srv.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": sess.VisitorToken, "body": "Anyone there?", "client_id": "c1"}, http.StatusCreated, &m)
+			anonymous := m.ConversationID
+
+			a := newTab(t, "ada")
+			a.setViewport(v)
+			loginDashboard(a, srv.URL, "ada@example.com")
+			box := `document.querySelector('[data-testid="reply-body"]')`
+			insert := func(conv, shortcut string) string {
+				t.Helper()
+				a.navigate(srv.URL + "/dashboard/conversations/" + conv)
+				waitLive(a)
+				eval[bool](a, `(`+box+`.value = '', `+box+`.focus(), true)`)
+				a.do("type the shortcut", chromedp.KeyEvent("/"+shortcut))
+				a.waitFor("the option", `document.querySelectorAll('[data-testid="canned-option"]').length === 1`, 5*time.Second)
+				a.do("Tab", chromedp.KeyEvent(kb.Tab))
+				a.waitFor("the text inserted", box+`.value !== '/`+shortcut+`'`, 5*time.Second)
+				return eval[string](a, box+`.value`)
+			}
+			if got := insert(named, "hey"); got != "Hi Vera, Ada from Kettle & Co. here." {
+				t.Errorf("for Vera Lind: %q", got)
+			}
+			if eval[bool](a, `!!document.querySelector('[data-testid="variables-missing"]')`) {
+				t.Error("a note about variables when all were filled")
+			}
+			if got := insert(anonymous, "hey"); got != "Hi there, Ada from Kettle & Co. here." {
+				t.Errorf("for a visitor without a name: %q", got)
+			}
+			if got := insert(anonymous, "mail"); got != "We will answer at {{visitor.email}}." {
+				t.Errorf("for a visitor without an email: %q", got)
+			}
+			a.waitFor("the note above the box", `(document.querySelector('[data-testid="variables-missing"]') || {}).textContent === 'Not known for this conversation: write {{visitor.email}} yourself before sending.'`, 5*time.Second)
+			a.screenshot(v.name + " canned variable not known")
+			checkAxe(a, "a canned reply's variable not known")
+			a.do("send", chromedp.Click(`[data-testid="send-reply"]`))
+			a.waitFor("the refusal", `(document.querySelector('[data-testid="reply-error"]') || {}).textContent === '{{visitor.email}} was not filled in: write it yourself before sending'`, 10*time.Second)
+			if got := eval[string](a, box+`.value`); got != "We will answer at {{visitor.email}}." {
+				t.Errorf("after the refusal the box holds %q", got)
+			}
+			if n := count(t, srv, `SELECT COUNT(*) FROM messages WHERE author_kind = 'agent' AND body LIKE '%{{%'`); n != 0 {
+				t.Fatalf("%d replies with a variable stored", n)
+			}
+			// Written by hand: the note goes.
+			eval[bool](a, `(`+box+`.value = 'We will answer here.', `+box+`.dispatchEvent(new Event('input', { bubbles: true })), true)`)
+			a.waitFor("the note gone", `!document.querySelector('[data-testid="variables-missing"]')`, 5*time.Second)
+		})
+	}
+}

@@ -48,13 +48,15 @@ func TestCannedReplies(t *testing.T) {
 			{"empty body", "POST", "/api/v1/canned", ann.Token, map[string]string{"shortcut": "empty", "body": "  "}, 400, "empty_message"},
 			{"long body", "POST", "/api/v1/canned", ann.Token, map[string]string{"shortcut": "long", "body": strings.Repeat("x", 10001)}, 400, "message_too_long"},
 			{"malformed JSON", "POST", "/api/v1/canned", ann.Token, `{"shortcut":`, 400, "bad_request"},
+			{"not a variable", "POST", "/api/v1/canned", ann.Token, map[string]string{"shortcut": "hey", "body": "Hi {{name}}"}, 400, "invalid_variable"},
+			{"not a variable, changed", "PATCH", "/api/v1/canned/" + hi.ID, ann.Token, map[string]string{"body": "Hi {{visitor.nickname | you}}"}, 400, "invalid_variable"},
 			{"no token", "GET", "/api/v1/canned", "", nil, 401, "invalid_token"},
 			{"rename onto a taken shortcut", "PATCH", "/api/v1/canned/" + hi.ID, ann.Token, map[string]string{"shortcut": "bye"}, 409, "already_exists"},
 			{"another workspace's reply", "PATCH", "/api/v1/canned/" + hi.ID, eve.Token, map[string]string{"body": "mine now"}, 404, "not_found"},
 			{"delete another workspace's reply", "DELETE", "/api/v1/canned/" + hi.ID, eve.Token, nil, 404, "not_found"},
 			{"no such reply", "DELETE", "/api/v1/canned/nope", ann.Token, nil, 404, "not_found"},
 		}
-		s.Do("POST", "/api/v1/canned", ann.Token, map[string]string{"shortcut": "bye", "body": "Goodbye"}, http.StatusCreated, nil)
+		s.Do("POST", "/api/v1/canned", ann.Token, map[string]string{"shortcut": "bye", "body": "Goodbye {{visitor.first_name | friend}}, from {{agent.first_name}}"}, http.StatusCreated, nil)
 		for _, tt := range refused {
 			t.Run(tt.name, func(t *testing.T) {
 				raw := s.Do(tt.method, tt.path, tt.token, tt.body, tt.status, nil)

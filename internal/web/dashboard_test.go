@@ -503,6 +503,17 @@ func TestDashboardConversationView(t *testing.T) {
 		t.Errorf("a note while writing a note: status %d", r.Status)
 	}
 
+	// A canned reply's variable left in a reply does not reach the visitor.
+	r = b.post("/dashboard/conversations/"+vc.ConversationID+"/messages", url.Values{"body": {"Hi {{ visitor.first_name }}!"}, "kind": {"reply"}})
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("a reply with a variable: status %d", r.Status)
+	}
+	mustContain(t, "a reply with a variable", r.Body, "{{ visitor.first_name }} was not filled in")
+	raw := srv.Do("POST", api, agent.Token, map[string]string{"body": "Dear {{visitor.name}}"}, http.StatusBadRequest, nil)
+	if apptest.ErrorCode(raw) != "invalid_variable" {
+		t.Errorf("a reply with a variable over the API: %s", raw)
+	}
+
 	// Close and reopen.
 	if r := b.post("/dashboard/conversations/"+vc.ConversationID+"/close", nil); r.Status != http.StatusSeeOther {
 		t.Fatalf("close: status %d", r.Status)

@@ -966,7 +966,7 @@
     const insert = (i) => {
       const c = matches[i];
       if (!c || !token) return;
-      const v = reply.value, text = c.mention ? '@' + c.mention + ' ' : c.body;
+      const v = reply.value, text = c.mention ? '@' + c.mention + ' ' : fillVariables(c.body);
       reply.value = v.slice(0, token.start) + text + v.slice(token.end);
       const at = token.start + text.length;
       reply.setSelectionRange(at, at);
@@ -1817,6 +1817,53 @@
     if (!mentionsMe(m.body || '')) return;
     if (m.conversation_id === convID && D.visibilityState === 'visible' && D.hasFocus()) return;
     notify((m.author.name || 'A colleague') + ' mentioned you', (m.body || '').slice(0, 140), m.conversation_id);
+  }
+
+  // fillVariables fills a canned reply's variables ("{{visitor.first_name
+  // | there}}") from the page: the visitor panel's name and email, the
+  // agent's and the workspace's names; a variable without a value keeps
+  // its fallback, or stays as written, and a note above the box says so
+  // (the server refuses a reply that still holds one), as the server's
+  // cannedvars.go reads them.
+  function fillVariables(text) {
+    const value = (id) => { const el = D.querySelector('[data-testid="' + id + '"]'); return el ? el.value.trim() : ''; };
+    const agent = myName;
+    const ws = (() => { const el = D.querySelector('.topbar .workspace'); return el ? (el.title || el.textContent).trim() : ''; })();
+    const firstOf = (n) => n.split(/\s+/)[0] || '';
+    const values = {
+      'visitor.name': value('visitor-name'), 'visitor.first_name': firstOf(value('visitor-name')), 'visitor.email': value('visitor-email'),
+      'agent.name': agent, 'agent.first_name': firstOf(agent), 'workspace.name': ws,
+    };
+    const missing = [];
+    const out = text.replace(/\{\{\s*([^{}|]*?)\s*(?:\|\s*([^{}]*?)\s*)?\}\}/g, (all, name, fallback) => {
+      if (!(name in values)) return all;
+      if (values[name]) return values[name];
+      if (fallback !== undefined) return fallback;
+      missing.push(all);
+      return all;
+    });
+    variablesNote(missing);
+    return out;
+  }
+  // variablesNote says above the reply box which variables are still to
+  // write, until none is left in it.
+  function variablesNote(missing) {
+    const box = D.querySelector('#composer .reply-box');
+    let note = D.querySelector('[data-testid="variables-missing"]');
+    if (!missing.length || !box) { if (note) note.remove(); return; }
+    if (!note) {
+      note = D.createElement('p');
+      note.className = 'warning';
+      note.setAttribute('role', 'status');
+      note.dataset.testid = 'variables-missing';
+      box.before(note);
+      reply.addEventListener('input', function left() {
+        if (/\{\{\s*(visitor|agent|workspace)\.[a-z_]+\s*\}\}/.test(reply.value)) return;
+        note.remove();
+        reply.removeEventListener('input', left);
+      });
+    }
+    note.textContent = 'Not known for this conversation: write ' + missing.join(', ') + ' yourself before sending.';
   }
 
   // fold is a text as names compare: by code points, each lower-case and
