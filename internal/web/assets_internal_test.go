@@ -91,9 +91,11 @@ func TestAssetsMinified(t *testing.T) {
 // decision (20 KiB until the widget learned to keep the page's styles out,
 // to let the visitor change their address and to follow the focus; 21 KiB
 // until it kept unsent messages across pages, noticed dead connections,
-// held its place against a site's rules and learned Parley.reset).
+// held its place against a site's rules and learned Parley.reset; 22 KiB
+// until it said, in seven languages, that replies arrived below the part
+// of the list in view).
 func TestWidgetSize(t *testing.T) {
-	const limit = 22 * 1024
+	const limit = 23 * 1024
 	gz, br := widgetAsset.encodings()
 	if len(gz) == 0 || len(gz) >= limit {
 		t.Errorf("widget.js is %d bytes gzipped, want under %d", len(gz), limit)
