@@ -195,6 +195,9 @@ func (s *Service) PostChannelReply(ctx context.Context, a model.Agent, conversat
 		if err := tx.CreateChannelMessage(ctx, msg); err != nil {
 			return err
 		}
+		if err := tx.RecordFirstReply(ctx, conv.ID, a.ID, now); err != nil {
+			return err
+		}
 		if err := tx.TouchConversation(ctx, conv.ID, now, true); err != nil {
 			return err
 		}

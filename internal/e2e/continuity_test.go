@@ -149,3 +149,44 @@ func TestContinuityReportPage(t *testing.T) {
 	agent.navigate(srv.URL + "/dashboard/reports/continuity?from=2026-02-01&to=2026-01-01")
 	agent.waitFor("the error", `(document.querySelector('[data-testid="report-error"]') || {}).textContent.includes('before')`, 10*time.Second)
 }
+
+// The response-times report, reached from the continuity report's tabs:
+// empty, then with a conversation answered, at desktop and phone sizes,
+// with no sideways scrolling of the page itself.
+func TestResponseTimesReportPage(t *testing.T) {
+	srv := startParley(t)
+	ada := srv.AddAgent("ada@example.com", "Ada")
+	agent := newTab(t, "agent")
+	agent.setViewport(desktop)
+	loginDashboard(agent, srv.URL, "ada@example.com")
+	agent.navigate(srv.URL + "/dashboard/reports/continuity")
+	agent.do("the Response times tab", chromedp.Click(chromedp.CSS(`[data-testid="report-responses"]`)))
+	agent.waitFor("the empty state", `location.pathname === '/dashboard/reports/responses' && !!document.querySelector('[data-testid="report-empty"]')`, 10*time.Second)
+	checkAxe(agent, "response times empty")
+	agent.screenshot("dashboard response times empty 1366x900")
+
+	for _, name := range []string{"Vera", "Olaf"} {
+		_, conv := newVisitorConversation(t, srv, name, strings.ToLower(name)+"@example.com", "Do you ship to Norway?")
+		if name == "Vera" {
+			srv.Do("POST", "/api/v1/conversations/"+conv+"/messages", ada.Token, map[string]string{"body": "We do."}, http.StatusCreated, nil)
+		}
+	}
+	agent.navigate(srv.URL + "/dashboard/reports/responses")
+	agent.waitFor("the table", `!!document.querySelector('[data-testid="responses-table"]')`, 10*time.Second)
+	if got := eval[string](agent, `document.querySelector('[data-testid="responses-total"]').textContent.replace(/\s+/g, ' ').trim()`); !strings.HasPrefix(got, "Total 2 1 50%") {
+		t.Errorf("the total reads %q", got)
+	}
+	if got := eval[string](agent, `Array.from(document.querySelector('[data-testid="responses-agent"]').cells, (c) => c.textContent.trim()).join('|')`); !strings.HasPrefix(got, "Ada|1|") {
+		t.Errorf("the agent's row reads %q", got)
+	}
+	checkAxe(agent, "response times")
+	agent.screenshot("dashboard response times 1366x900")
+
+	agent.setViewport(phone)
+	agent.navigate(srv.URL + "/dashboard/reports/responses")
+	agent.waitFor("the table", `!!document.querySelector('[data-testid="responses-table"]')`, 10*time.Second)
+	if w := eval[int](agent, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the page at 390 px is %d px wide", w)
+	}
+	agent.screenshot("dashboard response times 390x844")
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/parleychat/parley/internal/model"
 )
@@ -95,9 +96,12 @@ func (s *Store) CreateReply(ctx context.Context, c model.Conversation, m model.M
 		assign = "assignee_id = COALESCE(assignee_id, ?), "
 		args = append(args, m.Author.ID)
 	}
+	// The first reply's time and agent (both read the row as it was).
 	_, err = s.exec(ctx, `UPDATE conversations SET last_message_at = ?, status = 'open', closed_at = NULL,
-		`+assign+`activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END
-		WHERE id = ? AND workspace_id = ?`, append(args, m.ID, m.ID, m.ConversationID, m.WorkspaceID)...)
+		`+assign+`activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END,
+		first_reply_by = CASE WHEN first_reply_at IS NULL THEN ? ELSE first_reply_by END,
+		first_reply_at = COALESCE(first_reply_at, ?)
+		WHERE id = ? AND workspace_id = ?`, append(args, m.ID, m.ID, m.Author.ID, micros(m.CreatedAt), m.ConversationID, m.WorkspaceID)...)
 	if err != nil {
 		return c, false, fmt.Errorf("touch conversation %s for a reply: %w", m.ConversationID, err)
 	}
@@ -390,4 +394,14 @@ func (s *Store) NewestMessageID(ctx context.Context, workspaceID, conversationID
 		return "", fmt.Errorf("newest message of %s: %w", conversationID, err)
 	}
 	return id.String, nil
+}
+
+// RecordFirstReply records agentID's reply at as the conversation's first,
+// unless it has one (CreateReply does it in its own statement).
+func (s *Store) RecordFirstReply(ctx context.Context, conversationID, agentID string, at time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE conversations SET first_reply_by = CASE WHEN first_reply_at IS NULL THEN ? ELSE first_reply_by END,
+		first_reply_at = COALESCE(first_reply_at, ?) WHERE id = ?`, agentID, micros(at), conversationID); err != nil {
+		return fmt.Errorf("record the first reply of conversation %s: %w", conversationID, err)
+	}
+	return nil
 }

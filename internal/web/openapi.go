@@ -291,6 +291,12 @@ func operations() []operation {
 			status: 200, answer: object(f("from", str()), f("to", str()), f("time_zone", str()),
 				f("days", arrayOf(schema{"allOf": []schema{object(f("date", str())), ref("ContinuityCounts")}})), f("totals", ref("ContinuityCounts"))),
 			errors: []int{400}},
+		{route: "GET /api/v1/reports/responses", tag: "reports", summary: "Per day the conversations started: how many were answered and closed, and how fast (median and 90th percentile, in seconds); in all; per agent who answered first", auth: agent,
+			query:  []param{qReq("from", str(), "first day, YYYY-MM-DD"), qReq("to", str(), "last day, YYYY-MM-DD (at most 366 days)")},
+			status: 200, answer: object(f("from", str()), f("to", str()), f("time_zone", str()),
+				f("days", arrayOf(schema{"allOf": []schema{object(f("date", str())), responseFigures}})), f("totals", responseFigures),
+				f("agents", arrayOf(object(f("id", str()), f("name", str()), f("answered", integer()), f("first_response", durations))))),
+			errors: []int{400}},
 
 		// Canned replies.
 		{route: "GET /api/v1/canned", tag: "canned", summary: "The workspace's canned replies", auth: agent,
@@ -371,6 +377,14 @@ func operations() []operation {
 			query: []param{visitorTokenParam()}, status: 101, errors: []int{400, 401}},
 	}
 }
+
+// durations and responseFigures are the shapes of the response-times
+// report (chat.Durations, chat.ResponseFigures).
+var (
+	durations       = object(f("median_seconds", orNull(integer())), f("p90_seconds", orNull(integer())))
+	responseFigures = object(f("conversations", integer()), f("answered", integer()), f("first_response", durations),
+		f("closed", integer()), f("resolution", durations))
+)
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 

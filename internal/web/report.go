@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -26,12 +27,55 @@ func (s *Server) continuityReport(w http.ResponseWriter, r *http.Request, a mode
 // reportDays is how many days the dashboard's report shows by default.
 const reportDays = 30
 
+// reportRangeView is what the dashboard's reports share: the range
+// asked (and the address its form asks it of), the time zone of its days,
+// or why it was refused.
+type reportRangeView struct {
+	Action, From, To, TimeZone string
+	Error                      string
+}
+
+// reportPage answers a report's page: the range of the request (the last
+// reportDays days by default) into rv, then run, which fills the report
+// (and rv.TimeZone); a domain error shows on the page, with its status.
+func (s *Server) reportPage(w http.ResponseWriter, r *http.Request, sess *session, p *page, tmpl string, rv *reportRangeView, run func(ctx context.Context) error) {
+	ctx := r.Context()
+	s.fillChrome(ctx, r, p, sess)
+	q := r.URL.Query()
+	rv.From, rv.To = reportRange(q.Get("from"), q.Get("to"), time.Now().In(p.Workspace.Location()))
+	status := http.StatusOK
+	if err := run(ctx); err != nil {
+		a := answerOf(err)
+		if a.Internal {
+			s.failPage(w, r, sess, err)
+			return
+		}
+		rv.Error, status = a.text(), a.Status
+	}
+	s.render(w, status, tmpl, p)
+}
+
+// reportRange is a report page's range: from and to as given, else the
+// last reportDays days to today.
+func reportRange(from, to string, today time.Time) (string, string) {
+	if to == "" {
+		to = today.Format(time.DateOnly)
+	}
+	if from == "" {
+		if t, err := time.Parse(time.DateOnly, to); err == nil {
+			from = t.AddDate(0, 0, 1-reportDays).Format(time.DateOnly)
+		} else {
+			from = to
+		}
+	}
+	return from, to
+}
+
 // reportView is the dashboard's continuity report.
 type reportView struct {
-	From, To, TimeZone string
-	Error              string
-	Days               []reportRow
-	Totals             reportRow
+	reportRangeView
+	Days   []reportRow
+	Totals reportRow
 	// MaxConversations and MaxSent scale the bars.
 	MaxConversations, MaxSent int
 	Empty                     bool
@@ -71,44 +115,24 @@ func newReportRow(date string, t chat.ContinuityTotal) reportRow {
 }
 
 func (s *Server) dashContinuity(w http.ResponseWriter, r *http.Request, sess *session) {
-	ctx := r.Context()
-	p := &page{Title: "Continuity report", Nav: "reports"}
-	s.fillChrome(ctx, r, p, sess)
-	q := r.URL.Query()
-	today := time.Now().In(p.Workspace.Location())
-	v := &reportView{From: q.Get("from"), To: q.Get("to")}
-	if v.To == "" {
-		v.To = today.Format(time.DateOnly)
-	}
-	if v.From == "" {
-		if to, err := time.Parse(time.DateOnly, v.To); err == nil {
-			v.From = to.AddDate(0, 0, 1-reportDays).Format(time.DateOnly)
-		} else {
-			v.From = v.To
+	v := &reportView{reportRangeView: reportRangeView{Action: "/dashboard/reports/continuity"}}
+	p := &page{Title: "Continuity report", Nav: "reports", Report: v}
+	s.reportPage(w, r, sess, p, "report", &v.reportRangeView, func(ctx context.Context) error {
+		rep, err := s.svc.Continuity(ctx, sess.agent, v.From, v.To)
+		if err != nil {
+			return err
 		}
-	}
-	p.Report = v
-	rep, err := s.svc.Continuity(ctx, sess.agent, v.From, v.To)
-	if err != nil {
-		a := answerOf(err)
-		if a.Internal {
-			s.failPage(w, r, sess, err)
-			return
+		v.TimeZone = rep.TimeZone
+		v.Totals = newReportRow("Total", rep.Totals)
+		v.Empty = rep.Totals.Conversations == 0 && rep.Totals.Emails.Sent == 0 && rep.Totals.Emails.Bounced == 0 &&
+			rep.Totals.Emails.Unsubscribed == 0 && rep.Totals.AnsweredByEmail == 0 && rep.Totals.Returned == 0
+		// Newest day first, as the inbox lists conversations.
+		for i := len(rep.Days) - 1; i >= 0; i-- {
+			d := rep.Days[i]
+			v.Days = append(v.Days, newReportRow(d.Date, d.ContinuityTotal))
+			v.MaxConversations = max(v.MaxConversations, d.Conversations)
+			v.MaxSent = max(v.MaxSent, d.Emails.Sent)
 		}
-		v.Error = a.text()
-		s.render(w, a.Status, "report", p)
-		return
-	}
-	v.TimeZone = rep.TimeZone
-	v.Totals = newReportRow("Total", rep.Totals)
-	v.Empty = rep.Totals.Conversations == 0 && rep.Totals.Emails.Sent == 0 && rep.Totals.Emails.Bounced == 0 &&
-		rep.Totals.Emails.Unsubscribed == 0 && rep.Totals.AnsweredByEmail == 0 && rep.Totals.Returned == 0
-	// Newest day first, as the inbox lists conversations.
-	for i := len(rep.Days) - 1; i >= 0; i-- {
-		d := rep.Days[i]
-		v.Days = append(v.Days, newReportRow(d.Date, d.ContinuityTotal))
-		v.MaxConversations = max(v.MaxConversations, d.Conversations)
-		v.MaxSent = max(v.MaxSent, d.Emails.Sent)
-	}
-	s.render(w, http.StatusOK, "report", p)
+		return nil
+	})
 }

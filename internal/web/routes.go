@@ -31,6 +31,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/conversations/{id}/read", s.agent(s.readConversation))
 	m.HandleFunc("POST /api/v1/conversations/{id}/ask-email", s.agent(s.askEmail))  // askemail.go
 	m.HandleFunc("GET /api/v1/reports/continuity", s.agent(s.continuityReport))     // report.go
+	m.HandleFunc("GET /api/v1/reports/responses", s.agent(s.responsesReport))       // responses.go
 	m.HandleFunc("PUT /api/v1/conversations/{id}/assignee", s.agent(s.putAssignee)) // assign.go
 	m.HandleFunc("PUT /api/v1/conversations/{id}/tags", s.agent(s.putTags))         // tags.go
 	m.HandleFunc("GET /api/v1/tags", s.agent(s.listTags))
@@ -152,6 +153,7 @@ func (s *Server) routes() {
 
 	m.HandleFunc("GET /dashboard/search", s.dash(s.dashSearch))                 // search.go
 	m.HandleFunc("GET /dashboard/reports/continuity", s.dash(s.dashContinuity)) // report.go
+	m.HandleFunc("GET /dashboard/reports/responses", s.dash(s.dashResponses))   // responses.go
 	// The reports' address, typed or kept from the menu: its one report.
 	m.Handle("GET /dashboard/reports", http.RedirectHandler("/dashboard/reports/continuity", http.StatusSeeOther))
 

@@ -65,16 +65,18 @@ type page struct {
 	// selection mode, and without.
 	SelectHref, SelectDoneHref string
 
-	Search   *searchView
-	Report   *reportView
-	Settings *settingsView
-	Erase    *eraseView
-	Login    *loginView
-	Agents   *agentsView
-	Account  *accountView
-	Invite   *inviteView
-	Notice   *noticeView
-	Original *model.EmailOriginal
+	Search *searchView
+	Report *reportView
+	// Responses is the response-times report.
+	Responses *responsesView
+	Settings  *settingsView
+	Erase     *eraseView
+	Login     *loginView
+	Agents    *agentsView
+	Account   *accountView
+	Invite    *inviteView
+	Notice    *noticeView
+	Original  *model.EmailOriginal
 	// Waiting counts open conversations whose visitor waits for an answer,
 	// shown in a banner while the agent is offline or invisible.
 	Waiting int
