@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/model"
@@ -55,6 +56,15 @@ type searchView struct {
 	Total   int
 	// More: the results stop at the page's limit; older ones match too.
 	More bool
+	// Tag is the tag the query names, if the workspace uses it.
+	Tag *tagMatch
+}
+
+// tagMatch is a tag a search names: its conversations are a link away.
+type tagMatch struct {
+	Name                string
+	Conversations, Open int
+	Href                string
 }
 
 // perConversation bounds the rows of one conversation in the search page:
@@ -87,6 +97,20 @@ func (s *Server) dashSearch(w http.ResponseWriter, r *http.Request, sess *sessio
 		return
 	}
 	p.Title = q + " · Search"
+	// A query that names a tag in use leads to its conversations too.
+	if key := chat.TagKeyOf(q); key != "" && utf8.RuneCountInString(key) <= model.MaxTagLength {
+		tags, err := s.svc.Tags(ctx, sess.agent)
+		if err != nil {
+			s.failPage(w, r, sess, err)
+			return
+		}
+		for _, t := range tags {
+			if model.TagKey(t.Name) == key {
+				p.Search.Tag = &tagMatch{Name: t.Name, Conversations: t.Conversations, Open: t.OpenConversations,
+					Href: listState{Status: "all", View: "all", Tag: t.Name}.href("")}
+			}
+		}
+	}
 	results, err := s.svc.Search(ctx, sess.agent, q, chat.MaxSearchLimit)
 	if err != nil {
 		a := answerOf(err)

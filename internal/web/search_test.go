@@ -199,3 +199,22 @@ func TestSearchByVisitorLabel(t *testing.T) {
 	page := b.get("/dashboard/search?q=" + url.QueryEscape("Visitor "+label))
 	mustContain(t, "the search page", page.Body, "/dashboard/conversations/"+m.ConversationID)
 }
+
+// A search that names a tag in use, in any case, leads to the tag's
+// conversations as well as to the messages that hold the word.
+func TestSearchNamesATag(t *testing.T) {
+	s, ann, b := setup(t)
+	convs := []string{
+		newConversation(t, s, s.Workspace.SiteKey, "Vera", "My invoice is wrong").ConversationID,
+		newConversation(t, s, s.Workspace.SiteKey, "Olaf", "Where is my parcel?").ConversationID,
+	}
+	for _, id := range convs {
+		s.Do("PUT", "/api/v1/conversations/"+id+"/tags", ann.Token, map[string]any{"tags": []string{"Billing"}}, http.StatusOK, nil)
+	}
+	s.Do("POST", "/api/v1/conversations/"+convs[1]+"/close", ann.Token, nil, http.StatusOK, nil)
+	page := b.get("/dashboard/search?q=" + url.QueryEscape("  billing "))
+	mustContain(t, "the search page", page.Body, `data-testid="search-tag"`, `href="/dashboard?status=all&amp;tag=Billing"`,
+		`<span class="tag">Billing</span>`, "2 in all, 1 open", `data-testid="search-empty"`)
+	page = b.get("/dashboard/search?q=invoice")
+	mustNotContain(t, "a search naming no tag", page.Body, `data-testid="search-tag"`)
+}
