@@ -66,6 +66,12 @@ func TestMentionInANote(t *testing.T) {
 			a.press("the invoice?")
 			a.do("add the note", chromedp.Click(chromedp.CSS(`[data-testid="send-comment"]`)))
 			a.waitFor("the note", `document.body.textContent.includes('the invoice?')`, 10*time.Second)
+			// The name it mentions is marked in the note, live and after a reload.
+			marked := `Array.from(document.querySelectorAll('.msg-comment [data-testid="mention"]'), (m) => m.textContent).join('|')`
+			a.waitFor("the mention marked", marked+` === '@Ben Okafor'`, 5*time.Second)
+			a.navigate(srv.URL + "/dashboard/conversations/" + conv)
+			a.waitFor("the mention marked after a reload", marked+` === '@Ben Okafor' && document.querySelector('.msg-comment .msg-body').textContent === 'Please check, @Ben Okafor the invoice?'`, 5*time.Second)
+			a.screenshot(v.name + " mention marked in a note")
 
 			notes := `JSON.stringify(window.__notes)`
 			b.waitFor("Ben's notification", `window.__notes.some((n) => n.title === 'Ada mentioned you')`, 10*time.Second)

@@ -1790,27 +1790,71 @@
   const myName = (() => { const el = D.querySelector('.topbar .agent-name'); return el ? el.textContent.trim() : ''; })();
   const noSpaces = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Thai}]/u;
   const wordChar = /[\p{L}\p{N}_]/u;
-  function mentionsMe(text) {
-    if (!myName) return false;
-    const names = Array.from(new Set([myName, ...Array.from(D.querySelectorAll('option[data-name]')).map((o) => o.dataset.name)]));
+  // mentionsIn finds the names a text mentions: for each, where it is
+  // written (code point offsets, the "@" included) and the name, folded:
+  // whole, or a first name when no whole name follows.
+  function mentionsIn(text) {
+    const names = Array.from(new Set([myName, ...Array.from(D.querySelectorAll('option[data-name]')).map((o) => o.dataset.name)])).filter(Boolean);
+    if (!names.length || !text.includes('@')) return [];
     // By code points, each folded to one: indexes stay those of the text.
-    const raw = Array.from(text.normalize('NFC')), low = fold(raw.join('')), mine = fold(myName);
-    const space = mine.findIndex((c) => /\s/.test(c));
-    const first = space < 0 ? mine : mine.slice(0, space);
+    const raw = Array.from(text), low = fold(text);
     // whether the name n is written at i and ends there
     const at = (i, n) => {
       if (!n.length || i + n.length > low.length || n.some((c, k) => low[i + k] !== c)) return false;
       const next = low[i + n.length], last = low[i + n.length - 1];
       return !next || !wordChar.test(next) || noSpaces.test(next) || noSpaces.test(last);
     };
-    const folded = names.map(fold);
+    const folded = names.map(fold), firsts = folded.map(firstWord);
+    const out = [];
     for (let i = low.indexOf('@'); i >= 0; i = low.indexOf('@', i + 1)) {
       if (i > 0 && /[A-Za-z0-9._%+-]/.test(raw[i - 1])) continue; // an address
       let named = null;
       for (const n of folded) if ((!named || n.length > named.length) && at(i + 1, n)) named = n;
-      if (named ? named.join('') === mine.join('') : at(i + 1, first)) return true;
+      if (named) {
+        out.push({ start: i, end: i + 1 + named.length, whole: named.join('') });
+        continue;
+      }
+      const f = firsts.find((n) => at(i + 1, n));
+      if (f) out.push({ start: i, end: i + 1 + f.length, first: f.join('') });
     }
-    return false;
+    return out;
+  }
+  const firstWord = (name) => { const sp = name.findIndex((c) => /\s/.test(c)); return sp < 0 ? name : name.slice(0, sp); };
+  function mentionsMe(text) {
+    if (!myName) return false;
+    const mine = fold(myName), first = firstWord(mine).join('');
+    return mentionsIn(text.normalize('NFC')).some((m) => (m.whole ? m.whole === mine.join('') : m.first === first));
+  }
+  // Notes show the names they mention marked, whoever they name.
+  function markMentions(root) {
+    for (const body of root.querySelectorAll('.msg-comment .msg-body:not([data-marked])')) {
+      body.dataset.marked = '';
+      for (const node of Array.from(body.childNodes)) {
+        if (node.nodeType !== Node.TEXT_NODE) continue;
+        const found = mentionsIn(node.data);
+        if (!found.length) continue;
+        const cps = Array.from(node.data), parts = D.createDocumentFragment();
+        let from = 0;
+        for (const m of found) {
+          parts.append(cps.slice(from, m.start).join(''));
+          const b = D.createElement('strong');
+          b.className = 'mention';
+          b.dataset.testid = 'mention';
+          b.textContent = cps.slice(m.start, m.end).join('');
+          parts.append(b);
+          from = m.end;
+        }
+        parts.append(cps.slice(from).join(''));
+        node.replaceWith(parts);
+      }
+    }
+  }
+  {
+    const thread = D.getElementById('conv-messages');
+    if (thread) {
+      markMentions(thread);
+      new MutationObserver(() => markMentions(thread)).observe(thread, { childList: true, subtree: true });
+    }
   }
   function mentionNotice(m) {
     if (!myName || m.kind !== 'comment' || !m.author || m.author.kind !== 'agent' || m.author.id === me) return;
