@@ -71,9 +71,14 @@ func (s *Service) notifyAddressChange(ctx context.Context, v model.Visitor, form
 func (s *Service) claimNotice(ctx context.Context, log *slog.Logger, what, workspaceID, addr string,
 	claim func(ctx context.Context, id string, now, since time.Time) (bool, error), skipped string) (model.Workspace, store.EmailAddress, time.Time, bool) {
 	now := s.now()
-	if !s.noticeLimits.allow(workspaceID, now) {
+	// The workspace's notices are counted when one goes: an address
+	// skipped (told within the day, or receiving no emails) costs nothing.
+	limited := func() bool {
 		log.Warn(what+" not sent: too many notices from this workspace within the hour", "to", forward.MaskAddress(addr))
-		return model.Workspace{}, store.EmailAddress{}, now, false
+		return false
+	}
+	if s.noticeLimits.ready(workspaceID, now, 1) > 0 {
+		return model.Workspace{}, store.EmailAddress{}, now, limited()
 	}
 	w, err := s.db.Workspace(ctx, workspaceID)
 	if err != nil {
@@ -91,6 +96,8 @@ func (s *Service) claimNotice(ctx context.Context, log *slog.Logger, what, works
 		log.Error(what, "err", err)
 	case !ok:
 		log.Info(skipped, "to", forward.MaskAddress(addr))
+	case !s.noticeLimits.allow(workspaceID, now):
+		return w, a, now, limited()
 	}
 	return w, a, now, err == nil && ok
 }

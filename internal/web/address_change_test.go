@@ -365,6 +365,18 @@ func TestContactFormsAndNoticesLimited(t *testing.T) {
 		t.Fatalf("%d notices after five addresses, want 4", n)
 	}
 
+	// Replacing the same two addresses again and again tells each once
+	// a day; the skipped notices do not count against the workspace's.
+	for range 10 {
+		ws := open()
+		for i := range 5 {
+			send(ws, fmt.Sprintf("x%d@attacker.test", i%2+1))
+		}
+	}
+	if n := len(relay.Mails()); n != 6 {
+		t.Fatalf("%d notices after the same two addresses again and again, want 6", n)
+	}
+
 	// New visitors, each replacing a new address: 50 notices in all.
 	for i := range 50 {
 		ws := open()
@@ -374,7 +386,7 @@ func TestContactFormsAndNoticesLimited(t *testing.T) {
 		}
 	}
 	if n := len(relay.Mails()); n != 50 {
-		t.Errorf("%d notices, want 50 (4, then 46 until the workspace's limit)", n)
+		t.Errorf("%d notices, want 50 (6, then 44 until the workspace's limit)", n)
 	}
 }
 
