@@ -18,7 +18,7 @@ import (
 // putAvatar is PUT /api/v1/agents/{id}/avatar: a multipart/form-data body
 // with one part named file → 200 Agent.
 func (s *Server) putAvatar(w http.ResponseWriter, r *http.Request, a model.Agent) {
-	f, release, ok := s.readUpload(w, r, chat.MaxAvatarBytes, "agent:"+a.ID)
+	f, release, ok := s.readUpload(w, r, chat.MaxAvatarBytes, s.agentUploads, senderKey("agent:"+a.ID))
 	if !ok {
 		return
 	}

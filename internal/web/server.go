@@ -79,8 +79,9 @@ type Server struct {
 	csrf []byte
 	// conns counts open widget connections per visitor and address.
 	conns *connCounts
-	// uploads bounds the memory of uploads being read (uploadgate.go).
-	uploads *uploadGate
+	// uploads and agentUploads bound the memory of visitors' and agents'
+	// uploads being read (uploadgate.go).
+	uploads, agentUploads *uploadGate
 
 	// ctx ends at shutdown and closes every WebSocket.
 	ctx    context.Context
@@ -121,7 +122,7 @@ func New(svc *chat.Service, hub *realtime.Hub, opts Options) *Server {
 	mac := hmac.New(sha256.New, opts.Secret)
 	mac.Write([]byte("parley csrf"))
 	s := &Server{svc: svc, hub: hub, opts: opts, log: opts.Logger, mux: http.NewServeMux(), csrf: mac.Sum(nil),
-		conns: newConnCounts(opts.NoAddressLimits), uploads: newUploadGate(uploadBudgetBytes)}
+		conns: newConnCounts(opts.NoAddressLimits), uploads: newUploadGate(uploadBudgetBytes), agentUploads: newUploadGate(uploadBudgetBytes)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	return s

@@ -88,10 +88,10 @@ func tooLarge(limit int) *errUpload {
 }
 
 // readUpload reads the upload of a request, at most limit bytes of file,
-// through the gate under key (the client's address, or the agent), or
-// answers the error itself and returns false. release gives the upload's
-// room in the gate back, once its bytes are no longer held.
-func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, limit int, key string) (f chat.UploadFile, release func(), ok bool) {
+// through gate under keys (see uploadGate), or answers the error itself
+// and returns false. release gives the upload's room in the gate back,
+// once its bytes are no longer held.
+func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, limit int, gate *uploadGate, keys ...gateKey) (f chat.UploadFile, release func(), ok bool) {
 	// Room for the part headers and boundaries.
 	bodyLimit := int64(limit) + 64<<10
 	if r.ContentLength > bodyLimit {
@@ -99,7 +99,7 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, limit int, k
 		writeError(w, e.status, e.code, e.msg)
 		return f, nil, false
 	}
-	release, err := s.uploads.enter(r.Context(), key, uploadWeight(r, bodyLimit))
+	release, err := gate.enter(r.Context(), uploadWeight(r, bodyLimit), keys...)
 	if err != nil {
 		s.fail(w, r, err)
 		return f, nil, false
@@ -131,7 +131,7 @@ func (s *Server) widgetUpload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f, release, ok := s.readUpload(w, r, chat.MaxUploadBytes, "addr:"+addr)
+	f, release, ok := s.readUpload(w, r, chat.MaxUploadBytes, s.uploads, senderKey("visitor:"+v.ID), addressKey(addr))
 	if !ok {
 		return
 	}
@@ -146,7 +146,7 @@ func (s *Server) widgetUpload(w http.ResponseWriter, r *http.Request) {
 
 // agentUpload is POST /api/v1/conversations/{id}/uploads.
 func (s *Server) agentUpload(w http.ResponseWriter, r *http.Request, a model.Agent) {
-	f, release, ok := s.readUpload(w, r, chat.MaxUploadBytes, "agent:"+a.ID)
+	f, release, ok := s.readUpload(w, r, chat.MaxUploadBytes, s.agentUploads, senderKey("agent:"+a.ID))
 	if !ok {
 		return
 	}
