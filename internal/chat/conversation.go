@@ -204,7 +204,7 @@ func (s *Service) postMessage(ctx context.Context, a model.Agent, conversationID
 	)
 	var named []string // the agents a note names
 	if kind == model.KindComment && strings.Contains(body, "@") {
-		agents, err := s.db.AgentsOf(ctx, a.WorkspaceID)
+		agents, err := s.db.AssignableAgents(ctx, a.WorkspaceID)
 		if err != nil {
 			return model.Message{}, err
 		}

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -18,18 +19,20 @@ import (
 // At each "@" the longest name of the workspace's agents that follows is
 // the one named ("@Ben Okafor" names Ben Okafor, not Ben); when no whole
 // name follows, a first name alone names whoever has it. An "@" after an
-// address's letters (ann@ben.com) names nobody. A name ends where a letter
+// address's letters (ann@ben.com, josé@ben.com) names nobody. A name ends where a letter
 // or digit does not follow, except in scripts written without spaces
 // (Chinese, Japanese, Thai), where a name needs no space after it.
 
-// mentioned returns the ids of the agents a note's body names, each once,
-// in the order first named; the author (by id) is left out.
-func mentioned(body string, agents []model.Agent, author string) []string {
-	text := foldRunes(norm.NFC.String(body))
+// mentioned returns the ids of the agents a note's body names (of agents,
+// those who can be assigned: the dashboard's menus list the same), each
+// once, in the order first named; the author (by id) is left out.
+func mentioned(body string, agents []model.AssignableAgent, author string) []string {
+	raw := []rune(norm.NFC.String(body))
+	text := foldRunes(raw)
 	names := make([][]rune, len(agents))
 	firsts := make([][]rune, len(agents))
 	for i, a := range agents {
-		names[i] = foldRunes(a.Name)
+		names[i] = foldRunes([]rune(norm.NFC.String(a.Name)))
 		firsts[i] = firstWord(names[i])
 	}
 	var out []string
@@ -41,7 +44,7 @@ func mentioned(body string, agents []model.Agent, author string) []string {
 		}
 	}
 	for at, r := range text {
-		if r != '@' || (at > 0 && addressChar(text[at-1])) {
+		if r != '@' || (at > 0 && addressChar(raw[at-1])) {
 			continue
 		}
 		longest := 0
@@ -82,20 +85,30 @@ func namedAt(text []rune, i int, name []rune) bool {
 	return !wordRune(next) || noSpaces(next) || noSpaces(last)
 }
 
-// foldRunes is s as names are compared: each rune lower-case and without
-// its accents, one rune for one ("@chloe" names Chloé).
-func foldRunes(s string) []rune {
-	out := []rune(s)
-	for i, r := range out {
+// foldRunes is text as names are compared: each rune lower-case and
+// without its accents, one rune for one ("@chloe" names Chloé). Only a
+// letter with combining marks loses them: a Hangul syllable, which
+// decomposes into its letters, is kept whole.
+func foldRunes(text []rune) []rune {
+	out := make([]rune, len(text))
+	for i, r := range text {
 		if r >= utf8.RuneSelf {
-			for _, base := range norm.NFD.String(string(r)) {
-				r = base // the first rune of its decomposition
-				break
+			if d := []rune(norm.NFD.String(string(r))); len(d) > 1 && allMarks(d[1:]) {
+				r = d[0]
 			}
 		}
 		out[i] = unicode.ToLower(r)
 	}
 	return out
+}
+
+func allMarks(rs []rune) bool {
+	for _, r := range rs {
+		if !unicode.Is(unicode.Mn, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // firstWord is a name's first word (the whole name when it has one).
@@ -118,7 +131,9 @@ func noSpaces(r rune) bool {
 	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Thai)
 }
 
-// addressChar reports whether r may end the local part of an address.
+// addressChar reports whether r may end the local part of an address:
+// a letter or digit (of any script but those written without spaces,
+// where a name follows a word directly), or one of "._%+-".
 func addressChar(r rune) bool {
-	return r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '%' || r == '+' || r == '-')
+	return strings.ContainsRune("._%+-", r) || ((unicode.IsLetter(r) || unicode.IsDigit(r)) && !noSpaces(r))
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func TestMentioned(t *testing.T) {
-	agents := []model.Agent{
+	agents := []model.AssignableAgent{
 		{ID: "ada", Name: "Ada Lovelace"},
 		{ID: "ben", Name: "Ben"},
 		{ID: "benok", Name: "Ben Okafor"},
@@ -17,6 +17,9 @@ func TestMentioned(t *testing.T) {
 		{ID: "ann", Name: "Ann"},
 		{ID: "saml", Name: "Sam Lee"},
 		{ID: "chloe", Name: "Chloé Martin"},
+		{ID: "kim", Name: "김민수"},
+		{ID: "kang", Name: "강명선"},
+		{ID: "zoe", Name: "Zoe\u0308 Adler"}, // stored decomposed
 		{ID: "samp", Name: "Sam Park"},
 	}
 	for _, tt := range []struct {
@@ -34,6 +37,10 @@ func TestMentioned(t *testing.T) {
 		{"mail ann.smith@ben, then", "", nil},                 // after an address's dot
 		{"(@Ann) and @Ana María", "", []string{"ann", "ana"}}, // in brackets; accents
 		{"@ANA MARÍA", "", []string{"ana"}},
+		{"@고문수 확인 부탁해요", "", nil}, // Hangul syllables are not folded to their first letter
+		{"@강명선 님 확인해 주세요", "", []string{"kang"}},
+		{"@Zoë Adler please, @zoe", "", []string{"zoe"}},         // a name stored decomposed
+		{"merci José@Ben", "", nil},                              // an accented letter before the @ is an address's too
 		{"@ana maria, @chloe", "", []string{"ana", "chloe"}},     // without accents
 		{"@Chloe\u0301 Martin", "", []string{"chloe"}},           // a decomposed accent: a mark after the name's letter                      // any case
 		{"请@李明看一下", "", []string{"li"}},                          // no space after in Chinese

@@ -909,7 +909,7 @@
       .map((o) => ({ mention: o.dataset.name, status: o.dataset.status || '' }));
     const mentionsOf = (word) => {
       const w = fold(word).join('');
-      return colleagues().filter((c) => fold(c.mention).join('').split(/\s+/).some((part, i, all) =>
+      return colleagues().filter((c) => fold(c.mention.normalize('NFC')).join('').split(/\s+/).some((part, i, all) =>
         all.slice(i).join(' ').startsWith(w))).slice(0, 8);
     };
     // The "/word" (or, writing a note, "@word") the caret is at the end of,
@@ -1804,10 +1804,12 @@
       const next = low[i + n.length], last = low[i + n.length - 1];
       return !next || !wordChar.test(next) || noSpaces.test(next) || noSpaces.test(last);
     };
-    const folded = names.map(fold), firsts = folded.map(firstWord);
+    const folded = names.map((n) => fold(n.normalize('NFC'))), firsts = folded.map(firstWord);
     const out = [];
     for (let i = low.indexOf('@'); i >= 0; i = low.indexOf('@', i + 1)) {
-      if (i > 0 && /[A-Za-z0-9._%+-]/.test(raw[i - 1])) continue; // an address
+      // An address's letters before it (ann@ben.com, josé@ben.com), but
+      // not those of a script written without spaces.
+      if (i > 0 && /[\p{L}\p{Nd}._%+-]/u.test(raw[i - 1]) && !noSpaces.test(raw[i - 1])) continue;
       let named = null;
       for (const n of folded) if ((!named || n.length > named.length) && at(i + 1, n)) named = n;
       if (named) {
@@ -1822,7 +1824,7 @@
   const firstWord = (name) => { const sp = name.findIndex((c) => /\s/.test(c)); return sp < 0 ? name : name.slice(0, sp); };
   function mentionsMe(text) {
     if (!myName) return false;
-    const mine = fold(myName), first = firstWord(mine).join('');
+    const mine = fold(myName.normalize('NFC')), first = firstWord(mine).join('');
     return mentionsIn(text.normalize('NFC')).some((m) => (m.whole ? m.whole === mine.join('') : m.first === first));
   }
   // Notes show the names they mention marked, whoever they name.
@@ -1870,12 +1872,14 @@
   // (the server refuses a reply that still holds one), as the server's
   // cannedvars.go reads them.
   function fillVariables(text) {
-    const value = (id) => { const el = D.querySelector('[data-testid="' + id + '"]'); return el ? el.value.trim() : ''; };
+    // The visitor's details as saved (not as being edited in the panel);
+    // a value that holds braces is not trusted to fill anything.
+    const saved = (key) => { const el = D.querySelector('.visitor-form'); const v = el ? (el.dataset[key] || '').trim() : ''; return /\{\{|\}\}/.test(v) ? '' : v; };
     const agent = myName;
     const ws = (() => { const el = D.querySelector('.topbar .workspace'); return el ? (el.title || el.textContent).trim() : ''; })();
     const firstOf = (n) => n.split(/\s+/)[0] || '';
     const values = {
-      'visitor.name': value('visitor-name'), 'visitor.first_name': firstOf(value('visitor-name')), 'visitor.email': value('visitor-email'),
+      'visitor.name': saved('savedName'), 'visitor.first_name': firstOf(saved('savedName')), 'visitor.email': saved('savedEmail'),
       'agent.name': agent, 'agent.first_name': firstOf(agent), 'workspace.name': ws,
     };
     const missing = [];
@@ -1912,9 +1916,15 @@
 
   // fold is a text as names compare: by code points, each lower-case and
   // without its accents, one for one ("@chloe" names Chloé), as the
-  // server's mention.go reads notes.
+  // server's mention.go reads notes (foldRunes).
   function fold(text) {
-    return Array.from(text, (c) => Array.from(c.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase())[0] || c);
+    return Array.from(text, (c) => {
+      // Only a letter with combining marks loses them: a Hangul syllable,
+      // which decomposes into its letters, is kept whole.
+      const d = Array.from(c.normalize('NFD'));
+      const base = d.length > 1 && d.slice(1).every((m) => /\p{Mn}/u.test(m)) ? d[0] : c;
+      return Array.from(base.toLowerCase())[0] || base;
+    });
   }
 
   // agentStatus is a colleague's status as the events or the page last
