@@ -1211,6 +1211,11 @@ func TestCannedReplyVariables(t *testing.T) {
 			if got := insert(anonymous, "hey"); got != "Hi there, Ada from Kettle & Co. here." {
 				t.Errorf("for a visitor without a name: %q", got)
 			}
+			// A visitor whose name holds braces fills nothing with it.
+			_, braces := newVisitorConversation(t, srv, "{{agent.name}}", "mallory@example.com", "Hi")
+			if got := insert(braces, "hey"); got != "Hi there, Ada from Kettle & Co. here." {
+				t.Errorf("for a visitor named {{agent.name}}: %q", got)
+			}
 			if got := insert(anonymous, "mail"); got != "We will answer at {{visitor.email}}." {
 				t.Errorf("for a visitor without an email: %q", got)
 			}
