@@ -33,6 +33,10 @@ type page struct {
 	// Erased: the inbox was reached after this agent erased a visitor.
 	Erased   bool
 	Statuses []option
+	// Colleagues are the names of the workspace's agents who can be
+	// assigned: the dashboard's script reads notes' mentions with them on
+	// every page, whether or not it has an assign menu.
+	Colleagues []string
 	Error    string
 
 	// Inbox.
@@ -221,6 +225,16 @@ func (s *Server) fillChrome(ctx context.Context, r *http.Request, p *page, sess 
 	if p.Workspace.ID == "" {
 		if ws, err := s.svc.Workspace(ctx, sess.agent.WorkspaceID); err == nil {
 			p.Workspace = ws
+		}
+	}
+	// Not for the fragments the script asks for, which have no header.
+	if !strings.HasPrefix(r.URL.Path, "/dashboard/partials/") {
+		if agents, err := s.svc.Assignees(ctx, sess.agent); err == nil {
+			for _, a := range agents {
+				p.Colleagues = append(p.Colleagues, a.Name)
+			}
+		} else {
+			s.log.Error("list colleagues", "agent", sess.agent.ID, "err", err)
 		}
 	}
 }
