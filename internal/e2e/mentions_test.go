@@ -32,6 +32,10 @@ func TestMentionInANote(t *testing.T) {
 			a := newTab(t, "ada")
 			a.setViewport(v)
 			loginDashboard(a, srv.URL, "ada@example.com")
+			// Nobody mentioned Ada yet: the view says how mentions come.
+			a.navigate(srv.URL + "/dashboard?view=mentions")
+			a.waitFor("the empty Mentions view", `!!document.querySelector('[data-testid="mentions-hint"]')`, 5*time.Second)
+			a.screenshot(v.name + " mentions view empty")
 			a.navigate(srv.URL + "/dashboard/conversations/" + conv)
 			waitLive(a)
 
