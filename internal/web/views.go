@@ -37,7 +37,7 @@ type page struct {
 	// assigned: the dashboard's script reads notes' mentions with them on
 	// every page, whether or not it has an assign menu.
 	Colleagues []string
-	Error    string
+	Error      string
 
 	// Inbox.
 	Filter  string
