@@ -19,9 +19,10 @@ import (
 // At each "@" the longest name of the workspace's agents that follows is
 // the one named ("@Ben Okafor" names Ben Okafor, not Ben); when no whole
 // name follows, a first name alone names whoever has it. An "@" after an
-// address's letters (ann@ben.com, josé@ben.com) names nobody. A name ends where a letter
-// or digit does not follow, except in scripts written without spaces
-// (Chinese, Japanese, Thai), where a name needs no space after it.
+// address's letters (ann@ben.com, josé@ben.com) names nobody. A name ends
+// where a letter or digit does not follow, except in scripts written
+// without spaces (Chinese, Japanese, Thai), where a name needs no space
+// after it.
 
 // mentioned returns the ids of the agents a note's body names (of agents,
 // those who can be assigned: the dashboard's menus list the same), each
