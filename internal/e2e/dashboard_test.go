@@ -346,3 +346,39 @@ func (tb *tab) waitDialog() int32 {
 	}
 	return tb.dialogs.Load()
 }
+
+// j pressed while the next page of the list is being loaded (its link
+// scrolled into view) waits for that page, rather than do nothing.
+func TestKeyWhileTheNextPageLoads(t *testing.T) {
+	srv := startParley(t, "PARLEY_RATE_LIMITS", "off") // 52 visitors from one address
+	srv.AddAgent("ada@example.com", "Ada")
+	const n = 52
+	convs := make([]string, n)
+	for i := range convs {
+		_, convs[n-1-i] = newVisitorConversation(t, srv, fmt.Sprint("Visitor ", i), fmt.Sprintf("v%d@example.com", i), "Hello")
+	}
+	a := newTab(t, "ada")
+	a.setViewport(desktop)
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/conversations/" + convs[49])
+	waitLive(a)
+	eval[bool](a, `(document.activeElement.blur(), true)`)
+	// The next page's answer waits for window.release().
+	eval[bool](a, `(() => {
+		const f = window.fetch; window.held = 0;
+		let open; const gate = new Promise((r) => { open = r; }); window.release = open;
+		window.fetch = (url, opts) => {
+			if (String(url).includes('/dashboard/partials/list') && String(url).includes('cursor=')) {
+				window.held++;
+				return gate.then(() => f(url, opts));
+			}
+			return f(url, opts);
+		};
+		return true; })()`)
+	eval[bool](a, `(document.querySelector('[data-testid="load-more"]').click(), true)`)
+	a.waitFor("the next page on its way", `window.held === 1`, 5*time.Second)
+	a.do("press j", chromedp.KeyEvent("j"))
+	time.Sleep(300 * time.Millisecond)
+	eval[bool](a, `(window.release(), true)`)
+	a.waitFor("conversation 51 open", `location.pathname === '/dashboard/conversations/`+convs[50]+`'`, 10*time.Second)
+}

@@ -700,10 +700,20 @@
 
   // ---- paging the list: "Load more", and on scroll -------------------------------
 
-  let loadingMore = false, moreObserver = null;
-  async function loadMore(a) {
-    if (loadingMore || !a) return;
-    loadingMore = true;
+  // loadingMore is the next page being loaded, if one is: a second call
+  // (the link scrolled into view, then j or k past the rows loaded) waits
+  // for it rather than return before its rows are there.
+  let loadingMore = null, moreObserver = null;
+  function loadMore(a) {
+    if (loadingMore) return loadingMore;
+    if (!a) return Promise.resolve();
+    loadingMore = loadPage(a).finally(() => {
+      loadingMore = null;
+      watchMore();
+    });
+    return loadingMore;
+  }
+  async function loadPage(a) {
     try {
       const res = await fetch('/dashboard/partials/list?' + listQuery() + '&c=' + encodeURIComponent(convID) +
         '&compact=1&cursor=' + encodeURIComponent(a.dataset.cursor), { credentials: 'same-origin', headers: { Accept: 'text/html' } });
@@ -721,9 +731,6 @@
       syncPicked();
     } catch (e) {
       // The link still works as a plain page.
-    } finally {
-      loadingMore = false;
-      watchMore();
     }
   }
   D.addEventListener('click', (e) => {
