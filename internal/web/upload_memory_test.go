@@ -54,7 +54,7 @@ func TestUploadsRefusedBeforeReading(t *testing.T) {
 	one := session()
 	heldUpload(t, s, one, 5<<20, "198.51.100.1")
 	heldUpload(t, s, one, 5<<20, "198.51.100.1")
-	time.Sleep(200 * time.Millisecond) // both in the gate
+	time.Sleep(time.Second) // both in the gate, however busy the machine
 	third := heldUpload(t, s, one, 5<<20, "198.51.100.1")
 	if got := answerOf(third, 5*time.Second); got != "HTTP/1.1 429 Too Many Requests" {
 		t.Fatalf("a third upload of one visitor at once: %q", got)
@@ -62,7 +62,7 @@ func TestUploadsRefusedBeforeReading(t *testing.T) {
 	// Other visitors at the address: four uploads at once in all.
 	heldUpload(t, s, session(), 10<<20, "198.51.100.1")
 	heldUpload(t, s, session(), 10<<20, "198.51.100.1")
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(time.Second)
 	fifth := heldUpload(t, s, session(), 5<<20, "198.51.100.1")
 	if got := answerOf(fifth, 5*time.Second); got != "HTTP/1.1 429 Too Many Requests" {
 		t.Fatalf("a fifth upload from one address at once: %q", got)
@@ -72,7 +72,7 @@ func TestUploadsRefusedBeforeReading(t *testing.T) {
 	for range 3 {
 		heldUpload(t, s, session(), 10<<20+60<<10, "198.51.100.2")
 	}
-	time.Sleep(100 * time.Millisecond) // all in the gate
+	time.Sleep(time.Second) // all in the gate
 	var m struct {
 		ConversationID string `json:"conversation_id"`
 	}
