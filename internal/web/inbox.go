@@ -163,8 +163,10 @@ func (s *Server) fillList(ctx context.Context, p *page, sess *session, st listSt
 	if err != nil {
 		return err
 	}
-	if p.Assignees, err = s.svc.Assignees(ctx, sess.agent); err != nil {
-		return err
+	if p.Assignees == nil { // a fragment's: fillChrome read them for a page
+		if p.Assignees, err = s.svc.Assignees(ctx, sess.agent); err != nil {
+			return err
+		}
 	}
 	p.Filter, p.View, p.Tag, p.Current, p.Unread = st.Status, st.View, st.Tag, current, unread
 	if list.NextCursor != nil {

@@ -33,11 +33,7 @@ type page struct {
 	// Erased: the inbox was reached after this agent erased a visitor.
 	Erased   bool
 	Statuses []option
-	// Colleagues are the names of the workspace's agents who can be
-	// assigned: the dashboard's script reads notes' mentions with them on
-	// every page, whether or not it has an assign menu.
-	Colleagues []string
-	Error      string
+	Error    string
 
 	// Inbox.
 	Filter  string
@@ -227,13 +223,13 @@ func (s *Server) fillChrome(ctx context.Context, r *http.Request, p *page, sess 
 			p.Workspace = ws
 		}
 	}
-	// Not for the fragments the script asks for, which have no header.
+	// The agents who can be assigned, for every page's header: the
+	// dashboard's script reads notes' mentions with their names, whether
+	// or not the page has an assign menu (fillList uses them too). Not for
+	// the fragments the script asks for, which have no header.
 	if !strings.HasPrefix(r.URL.Path, "/dashboard/partials/") {
-		if agents, err := s.svc.Assignees(ctx, sess.agent); err == nil {
-			for _, a := range agents {
-				p.Colleagues = append(p.Colleagues, a.Name)
-			}
-		} else {
+		var err error
+		if p.Assignees, err = s.svc.Assignees(ctx, sess.agent); err != nil {
 			s.log.Error("list colleagues", "agent", sess.agent.ID, "err", err)
 		}
 	}
