@@ -112,16 +112,28 @@ func (al *addressLimits) check(byAddr, bySite *limiter, addr, workspaceID string
 
 // checkN is check for n tokens.
 func (al *addressLimits) checkN(byAddr, bySite *limiter, addr, workspaceID string, now time.Time, n int, what string) error {
+	return al.within((*limiter).waitN, byAddr, bySite, addr, workspaceID, now, n, what)
+}
+
+// readyN is checkN taking nothing: whether checkN would allow n tokens now.
+func (al *addressLimits) readyN(byAddr, bySite *limiter, addr, workspaceID string, now time.Time, n int, what string) error {
+	return al.within((*limiter).ready, byAddr, bySite, addr, workspaceID, now, n, what)
+}
+
+// within is checkN with the buckets asked through wait (waitN, which
+// takes, or ready, which does not).
+func (al *addressLimits) within(wait func(l *limiter, key string, now time.Time, n int) time.Duration,
+	byAddr, bySite *limiter, addr, workspaceID string, now time.Time, n int, what string) error {
 	if al.off {
 		return nil
 	}
 	if addr != "" {
-		if d := byAddr.waitN(addr, now, n); d > 0 {
+		if d := wait(byAddr, addr, now, n); d > 0 {
 			return rateLimited(fmt.Sprintf("too many %s from your address; try again in %s", what, roundUp(d)), d)
 		}
 	}
 	if bySite != nil && workspaceID != "" {
-		if d := bySite.waitN(workspaceID, now, n); d > 0 {
+		if d := wait(bySite, workspaceID, now, n); d > 0 {
 			return rateLimited(fmt.Sprintf("too many %s on this site right now; try again in %s", what, roundUp(d)), d)
 		}
 	}

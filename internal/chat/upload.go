@@ -90,8 +90,9 @@ type UploadFile struct {
 // carries it. addr is the client's address for the per-address limit (""
 // when there is none).
 // VisitorUploadReady answers, before a visitor's file of size bytes (as
-// announced; 0 when not, read as the largest) is read, the limits VisitorUpload would refuse it
-// for: the visitor's files, their address's and site's bytes. It takes
+// announced; 0 when not, read as the largest) is read, the limits
+// VisitorUpload would refuse it for: the visitor's files, their address's
+// and site's bytes. It takes
 // nothing of them (VisitorUpload does), so that a refused file costs no
 // reading.
 func (s *Service) VisitorUploadReady(v model.Visitor, addr string, size int64) error {
@@ -99,21 +100,11 @@ func (s *Service) VisitorUploadReady(v model.Visitor, addr string, size int64) e
 	if d := s.uploadLimits.ready("v:"+v.ID, now, 1); d > 0 {
 		return rateLimited("too many files; wait a moment", d)
 	}
-	if s.limits.off {
-		return nil
-	}
 	// Not announced (a chunked body): the most it may be.
 	if size <= 0 {
 		size = MaxUploadBytes
 	}
-	n := int(min(size, MaxUploadBytes))
-	if d := s.limits.uploadBytesByAddr.ready(addr, now, n); addr != "" && d > 0 {
-		return rateLimited(fmt.Sprintf("too many files from your address; try again in %s", roundUp(d)), d)
-	}
-	if d := s.limits.uploadBytesBySite.ready(v.WorkspaceID, now, n); d > 0 {
-		return rateLimited(fmt.Sprintf("too many files on this site right now; try again in %s", roundUp(d)), d)
-	}
-	return nil
+	return s.limits.readyN(s.limits.uploadBytesByAddr, s.limits.uploadBytesBySite, addr, v.WorkspaceID, now, int(min(size, MaxUploadBytes)), "files")
 }
 
 func (s *Service) VisitorUpload(ctx context.Context, v model.Visitor, addr string, f UploadFile) (model.Attachment, error) {
