@@ -1,9 +1,11 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/parleychat/parley/internal/model"
@@ -156,16 +158,7 @@ func (s *Service) Responses(ctx context.Context, a model.Agent, from, to string)
 		}
 		// The busiest first, then by name.
 		slices.SortFunc(rep.Agents, func(x, y AgentResponses) int {
-			if x.Answered != y.Answered {
-				return y.Answered - x.Answered
-			}
-			if x.Name < y.Name {
-				return -1
-			}
-			if x.Name > y.Name {
-				return 1
-			}
-			return 0
+			return cmp.Or(cmp.Compare(y.Answered, x.Answered), strings.Compare(x.Name, y.Name))
 		})
 	}
 	return rep, nil

@@ -96,11 +96,8 @@ func (s *Store) CreateReply(ctx context.Context, c model.Conversation, m model.M
 		assign = "assignee_id = COALESCE(assignee_id, ?), "
 		args = append(args, m.Author.ID)
 	}
-	// The first reply's time and agent (both read the row as it was).
 	_, err = s.exec(ctx, `UPDATE conversations SET last_message_at = ?, status = 'open', closed_at = NULL,
-		`+assign+`activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END,
-		first_reply_by = CASE WHEN first_reply_at IS NULL THEN ? ELSE first_reply_by END,
-		first_reply_at = COALESCE(first_reply_at, ?)
+		`+assign+`activity_id = CASE WHEN activity_id < ? THEN ? ELSE activity_id END, `+setFirstReply+`
 		WHERE id = ? AND workspace_id = ?`, append(args, m.ID, m.ID, m.Author.ID, micros(m.CreatedAt), m.ConversationID, m.WorkspaceID)...)
 	if err != nil {
 		return c, false, fmt.Errorf("touch conversation %s for a reply: %w", m.ConversationID, err)
@@ -396,11 +393,16 @@ func (s *Store) NewestMessageID(ctx context.Context, workspaceID, conversationID
 	return id.String, nil
 }
 
+// setFirstReply records a reply (its agent, then its time: the two
+// arguments) as the conversation's first unless it has one; both read the
+// row as it was.
+const setFirstReply = `first_reply_by = CASE WHEN first_reply_at IS NULL THEN ? ELSE first_reply_by END,
+		first_reply_at = COALESCE(first_reply_at, ?)`
+
 // RecordFirstReply records agentID's reply at as the conversation's first,
 // unless it has one (CreateReply does it in its own statement).
 func (s *Store) RecordFirstReply(ctx context.Context, conversationID, agentID string, at time.Time) error {
-	if _, err := s.exec(ctx, `UPDATE conversations SET first_reply_by = CASE WHEN first_reply_at IS NULL THEN ? ELSE first_reply_by END,
-		first_reply_at = COALESCE(first_reply_at, ?) WHERE id = ?`, agentID, micros(at), conversationID); err != nil {
+	if _, err := s.exec(ctx, `UPDATE conversations SET `+setFirstReply+` WHERE id = ?`, agentID, micros(at), conversationID); err != nil {
 		return fmt.Errorf("record the first reply of conversation %s: %w", conversationID, err)
 	}
 	return nil
