@@ -593,8 +593,17 @@ func (c *limitedConn) SetReadDeadline(t time.Time) error {
 	return c.setReadDeadline(t)
 }
 
+// SetWriteDeadline bounds a write by the session's lifetime, and by
+// srv.busy from now while the listener is busy. A write is an answer, not
+// a wait: the patience without a message does not cut it, and it always
+// has srv.busy from now, so the 421 that ends a session goes out.
 func (c *limitedConn) SetWriteDeadline(t time.Time) error {
-	return c.Conn.SetWriteDeadline(c.clamp(t))
+	now := time.Now()
+	limit := c.end
+	if c.l.busy() || limit.Before(now.Add(c.l.srv.busy)) {
+		limit = now.Add(c.l.srv.busy)
+	}
+	return c.Conn.SetWriteDeadline(earliest(t, limit))
 }
 
 // errorLog passes go-smtp's internal errors (mostly clients that hang up)
