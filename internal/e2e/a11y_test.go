@@ -71,6 +71,20 @@ func checkAxe(tb *tab, what string) {
 			tb.t.Fatalf("%s: inject axe-core: %v", what, err)
 		}
 	}
+	// Colours are measured as drawn: an element still fading in (the
+	// widget's preview, 0.2 s) would be measured half transparent.
+	settle, cancelSettle := context.WithTimeout(tb.ctx, 10*time.Second)
+	_, err := chromedp.Run(settle, chromedp.Evaluate[bool](`Promise.race([
+		Promise.all([document, ...Array.from(document.querySelectorAll('*'), (e) => e.shadowRoot).filter(Boolean)]
+			.flatMap((r) => r.getAnimations())
+			.filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+			.map((a) => a.finished.catch(() => {}))),
+		new Promise((done) => setTimeout(done, 2000)),
+	]).then(() => true)`, chromedp.EvalAwaitPromise))
+	cancelSettle()
+	if err != nil {
+		tb.t.Fatalf("%s: wait for animations: %v", what, err)
+	}
 	tags := `['` + strings.Join(wcagTags, `','`) + `']`
 	ctx, cancel := context.WithTimeout(tb.ctx, 60*time.Second)
 	defer cancel()
