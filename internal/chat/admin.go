@@ -189,6 +189,9 @@ type SettingsPatch struct {
 	TypingPreview *bool        `json:"typing_preview"`
 	Widget        *WidgetPatch `json:"widget"`
 	DefaultLocale *string      `json:"default_locale"`
+	// AutoAssign: on, a conversation a visitor starts or reopens with
+	// nobody assigned goes to the online agent with the fewest open ones.
+	AutoAssign *bool `json:"auto_assign"`
 }
 
 // WidgetPatch is a subset of the widget's look to change.
@@ -246,6 +249,9 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, p Sett
 	}
 	if p.TypingPreview != nil {
 		st.TypingPreview = *p.TypingPreview
+	}
+	if p.AutoAssign != nil {
+		st.AutoAssign = *p.AutoAssign
 	}
 	if p.RetentionDays != nil {
 		if d := *p.RetentionDays; d < 0 || d > MaxRetentionDays {

@@ -81,6 +81,32 @@ func (s *Service) assign(ctx context.Context, a model.Agent, conversationID stri
 	return c, line != nil, nil
 }
 
+// autoAssign gives conversation c, which a visitor's message just started
+// (created) or reopened, to the online agent with the fewest open
+// conversations, when workspace w asks for it and nobody has c. It
+// returns the line of history saying so (nil when c was not given), and
+// c read again with its assignee.
+func (s *Service) autoAssign(ctx context.Context, tx *store.Store, w model.Workspace, c model.Conversation, created, reopened bool) (*model.Message, model.Conversation, error) {
+	if !w.Settings.AutoAssign || c.Assignee != nil || !created && !reopened {
+		return nil, c, nil
+	}
+	to, err := tx.LeastBusyAgent(ctx, w.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, c, nil // nobody online: it waits in Unassigned
+	}
+	if err != nil {
+		return nil, c, err
+	}
+	if ok, err := tx.ClaimConversation(ctx, w.ID, c.ID, to.ID); err != nil || !ok {
+		return nil, c, err
+	}
+	if c, err = tx.Conversation(ctx, w.ID, c.ID); err != nil {
+		return nil, c, err
+	}
+	l := s.historyLine(c, "Assigned automatically to "+to.Name+", the online agent with the fewest open conversations.")
+	return &l, c, saveLine(ctx, tx, &l)
+}
+
 // historyLine is a line of conversation c's history for agents only (who
 // assigned, closed or reopened it), said by Parley.
 func (s *Service) historyLine(c model.Conversation, text string) model.Message {

@@ -296,12 +296,13 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 		return msg, false, err
 	}
 	var (
-		conv model.Conversation
-		line *model.Message // the line saying the message reopened the conversation
+		conv     model.Conversation
+		line     *model.Message // the line saying the message reopened the conversation
+		assigned *model.Message // the line saying it was assigned automatically
 	)
 	hooks := s.hooks()
 	err = s.db.InTx(ctx, func(tx *store.Store) error {
-		line = nil
+		line, assigned = nil, nil
 		if old, err := tx.MessageByChannelID(ctx, in.WorkspaceID, in.MessageID); err == nil {
 			msg, duplicate = old, true
 			return nil
@@ -338,7 +339,16 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 		if err := saveLine(ctx, tx, line); err != nil {
 			return err
 		}
-		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg, line)
+		if created || line != nil {
+			w, err := tx.Workspace(ctx, in.WorkspaceID)
+			if err != nil {
+				return err
+			}
+			if assigned, conv, err = s.autoAssign(ctx, tx, w, conv, created, line != nil); err != nil {
+				return err
+			}
+		}
+		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg, line, assigned)
 	})
 	if errors.Is(err, store.ErrDuplicate) {
 		// Two deliveries of the same mid raced; the other one stored it.
@@ -354,6 +364,7 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 	hooks.done()
 	s.toAgents(in.WorkspaceID, realtime.MessageCreated, msg)
 	s.lineToAgents(in.WorkspaceID, line)
+	s.lineToAgents(in.WorkspaceID, assigned)
 	s.toAgents(in.WorkspaceID, realtime.ConversationUpdated, conv)
 	s.eval.ConversationChanged(ctx, conv.ID)
 	return msg, false, nil

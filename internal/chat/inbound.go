@@ -169,12 +169,14 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		notes []model.Message
 		read  []string       // replies now read by the visitor
 		line  *model.Message // the line saying the answer reopened the conversation
+		// assigned is the line saying it was assigned automatically.
+		assigned *model.Message
 	)
 	duplicate := false
 	hooks := s.hooks()
 	var conv model.Conversation
 	err = s.db.InTx(ctx, func(tx *store.Store) error {
-		line = nil
+		line, assigned = nil, nil
 		if _, err := tx.MessageByClientID(ctx, c.ID, clientID); err == nil {
 			duplicate = true
 			return nil
@@ -247,12 +249,21 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		if err := saveLine(ctx, tx, line); err != nil {
 			return err
 		}
+		if line != nil {
+			w, err := tx.Workspace(ctx, c.WorkspaceID)
+			if err != nil {
+				return err
+			}
+			if assigned, conv, err = s.autoAssign(ctx, tx, w, conv, false, true); err != nil {
+				return err
+			}
+		}
 		for _, m := range append([]model.Message{msg}, notes...) {
 			if err := hooks.emit(ctx, tx, c.WorkspaceID, c.ID, realtime.MessageCreated, m); err != nil {
 				return err
 			}
 		}
-		if err := hooks.emitNotes(ctx, tx, line); err != nil {
+		if err := hooks.emitNotes(ctx, tx, line, assigned); err != nil {
 			return err
 		}
 		if c.Status != conv.Status {
@@ -274,6 +285,7 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		s.toAgents(c.WorkspaceID, realtime.MessageCreated, n)
 	}
 	s.lineToAgents(c.WorkspaceID, line)
+	s.lineToAgents(c.WorkspaceID, assigned)
 	s.toAgents(c.WorkspaceID, realtime.ConversationUpdated, conv)
 	s.readByVisitor(ctx, c.WorkspaceID, c.Visitor.ID, read)
 	s.eval.ConversationChanged(ctx, c.ID)

@@ -228,11 +228,12 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		conv      model.Conversation
 		learned   *model.Message
 		line      *model.Message // the line saying the message reopened the conversation
+		assigned  *model.Message // the line saying it was assigned automatically
 		created   bool
 	)
 	hooks := s.hooks()
 	err = s.db.InTxThen(ctx, func(tx *store.Store) error {
-		line = nil
+		line, assigned = nil, nil
 		// The visitor and the workspace are read in the transaction: on
 		// SQLite by the writer, whose cache is warm, and as of the write,
 		// so that the forwarding engine can start from them.
@@ -311,12 +312,15 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		if err := saveLine(ctx, tx, line); err != nil {
 			return err
 		}
+		if assigned, conv, err = s.autoAssign(ctx, tx, w, conv, created, line != nil); err != nil {
+			return err
+		}
 		if forward.SettlesWritten(s.db.Dialect(), conv) {
 			if _, err := settleForwarding(ctx, tx, &conv, w); err != nil {
 				return err
 			}
 		}
-		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg, learned, line)
+		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg, learned, line, assigned)
 	}, func() {
 		// In the order of the rows (store.DB.InTxThen). A resend after a
 		// reconnect (duplicate) is echoed so the widget can reconcile;
@@ -325,6 +329,7 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		if !duplicate {
 			s.toAgents(w.ID, realtime.MessageCreated, msg)
 			s.lineToAgents(w.ID, line)
+			s.lineToAgents(w.ID, assigned)
 			s.eval.ConversationWritten(conv, &w)
 		}
 	})

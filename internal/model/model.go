@@ -120,6 +120,9 @@ type Settings struct {
 	// DefaultLocale is the language spoken to visitors whose own is not
 	// known or not one Parley speaks.
 	DefaultLocale string `json:"default_locale"`
+	// AutoAssign gives a conversation a visitor starts, or reopens, with
+	// nobody assigned to the online agent with the fewest open ones.
+	AutoAssign bool `json:"auto_assign"`
 }
 
 // Widget positions (WidgetLook.Position).

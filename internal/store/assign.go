@@ -56,6 +56,24 @@ func (s *Store) ClaimConversation(ctx context.Context, workspaceID, conversation
 	return n > 0, nil
 }
 
+// LeastBusyAgent returns the workspace's online agent (not invisible, not
+// one whose invitation is pending) with the fewest open conversations,
+// the first by name on a tie; ErrNotFound when nobody is online.
+func (s *Store) LeastBusyAgent(ctx context.Context, workspaceID string) (model.AssignableAgent, error) {
+	var a model.AssignableAgent
+	err := s.queryRow(ctx, `SELECT a.id, a.name, a.status FROM agents a
+		WHERE a.workspace_id = ? AND a.status = 'online' AND a.password_hash <> ''
+		ORDER BY (SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = a.workspace_id AND c.status = 'open' AND c.assignee_id = a.id),
+			a.name, a.id LIMIT 1`, workspaceID).Scan(&a.ID, &a.Name, &a.Status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	if err != nil {
+		return a, fmt.Errorf("least busy agent of workspace %s: %w", workspaceID, err)
+	}
+	return a, nil
+}
+
 // UnassignAgent gives every conversation assigned to an agent back to
 // nobody (when the agent is removed) and returns their ids.
 func (s *Store) UnassignAgent(ctx context.Context, workspaceID, agentID string) ([]string, error) {

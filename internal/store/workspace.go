@@ -12,15 +12,15 @@ import (
 )
 
 const workspaceColumns = `id, name, site_key, time_zone, email_forwarding, offline_requires_form, online_form, agents_unavailable_since, created_at, identity_verification, retention_days, typing_preview,
-	widget_color, widget_position, widget_greeting, widget_away_message, default_locale`
+	widget_color, widget_position, widget_greeting, widget_away_message, default_locale, auto_assign`
 
 // workspaceScan holds a workspace row's scan destinations, for reads that
 // scan it beside other columns (MessageTarget).
 type workspaceScan struct {
-	w                           model.Workspace
-	offlineForm, identity, prev int
-	unavailable                 sql.NullInt64
-	created                     int64
+	w                                 model.Workspace
+	offlineForm, identity, prev, auto int
+	unavailable                       sql.NullInt64
+	created                           int64
 }
 
 // dest is the destinations of workspaceColumns, then extra.
@@ -29,7 +29,7 @@ func (t *workspaceScan) dest(extra ...any) []any {
 	return append(extra[:len(extra):len(extra)], &w.ID, &w.Name, &w.SiteKey, &w.TimeZone, &w.Settings.EmailForwarding,
 		&t.offlineForm, &w.Settings.ContactForm.Online, &t.unavailable, &t.created, &t.identity, &w.Settings.RetentionDays, &t.prev,
 		&w.Settings.Widget.Color, &w.Settings.Widget.Position, &w.Settings.Widget.Greeting, &w.Settings.Widget.AwayMessage,
-		&w.Settings.DefaultLocale)
+		&w.Settings.DefaultLocale, &t.auto)
 }
 
 // fill finishes the workspace once the row is scanned.
@@ -38,6 +38,7 @@ func (t *workspaceScan) fill() model.Workspace {
 	w.Settings.ContactForm.OfflineRequiresForm = t.offlineForm != 0
 	w.Settings.IdentityVerification = t.identity != 0
 	w.Settings.TypingPreview = t.prev != 0
+	w.Settings.AutoAssign = t.auto != 0
 	w.AgentsUnavailableSince = fromNullMicros(t.unavailable)
 	w.CreatedAt = fromMicros(t.created)
 	return w
@@ -76,11 +77,12 @@ func (s *Store) CreateWorkspace(ctx context.Context, w model.Workspace) error {
 	if w.Settings.DefaultLocale == "" {
 		w.Settings.DefaultLocale = def.DefaultLocale
 	}
-	_, err := s.exec(ctx, `INSERT INTO workspaces (`+workspaceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO workspaces (`+workspaceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		w.ID, w.Name, w.SiteKey, w.TimeZone, w.Settings.EmailForwarding,
 		boolInt(w.Settings.ContactForm.OfflineRequiresForm), w.Settings.ContactForm.Online,
 		nullMicros(w.AgentsUnavailableSince), micros(w.CreatedAt), boolInt(w.Settings.IdentityVerification), w.Settings.RetentionDays, boolInt(w.Settings.TypingPreview),
-		w.Settings.Widget.Color, w.Settings.Widget.Position, w.Settings.Widget.Greeting, w.Settings.Widget.AwayMessage, w.Settings.DefaultLocale)
+		w.Settings.Widget.Color, w.Settings.Widget.Position, w.Settings.Widget.Greeting, w.Settings.Widget.AwayMessage, w.Settings.DefaultLocale,
+		boolInt(w.Settings.AutoAssign))
 	if err != nil {
 		return fmt.Errorf("create workspace: %w", err)
 	}
@@ -160,10 +162,10 @@ func (s *Store) Workspaces(ctx context.Context) ([]model.Workspace, error) {
 func (s *Store) UpdateSettings(ctx context.Context, workspaceID string, st model.Settings) error {
 	res, err := s.exec(ctx, `UPDATE workspaces SET email_forwarding = ?, offline_requires_form = ?, online_form = ?,
 		identity_verification = ?, retention_days = ?, typing_preview = ?, widget_color = ?, widget_position = ?, widget_greeting = ?,
-		widget_away_message = ?, default_locale = ? WHERE id = ?`,
+		widget_away_message = ?, default_locale = ?, auto_assign = ? WHERE id = ?`,
 		st.EmailForwarding, boolInt(st.ContactForm.OfflineRequiresForm), st.ContactForm.Online,
 		boolInt(st.IdentityVerification), st.RetentionDays, boolInt(st.TypingPreview), st.Widget.Color, st.Widget.Position, st.Widget.Greeting,
-		st.Widget.AwayMessage, st.DefaultLocale, workspaceID)
+		st.Widget.AwayMessage, st.DefaultLocale, boolInt(st.AutoAssign), workspaceID)
 	if err != nil {
 		return fmt.Errorf("update settings of %s: %w", workspaceID, err)
 	}

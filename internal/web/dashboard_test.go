@@ -627,6 +627,8 @@ func TestDashboardSettings(t *testing.T) {
 			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}, TypingPreview: true}},
 		{"typing previews off", url.Values{"typing_preview": {"0"}},
 			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}, TypingPreview: false}},
+		{"automatic assignment on", url.Values{"auto_assign": {"0", "1"}, "section": {"assignment"}},
+			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}, AutoAssign: true}},
 	}
 	for _, st := range steps {
 		// The widget part of Settings keeps its defaults through these forms.
@@ -635,7 +637,7 @@ func TestDashboardSettings(t *testing.T) {
 			r := b.post("/dashboard/settings", st.form)
 			// Back where the form was, when it names a part of the page.
 			want := "/dashboard/settings?saved=1"
-			if sec := st.form.Get("section"); sec == "preferences" {
+			if sec := st.form.Get("section"); sec == "preferences" || sec == "assignment" {
 				want += "#" + sec
 			}
 			if r.Status != http.StatusSeeOther || r.Location != want {
@@ -649,7 +651,8 @@ func TestDashboardSettings(t *testing.T) {
 		})
 	}
 	page := b.get("/dashboard/settings?saved=1").Body
-	mustContain(t, "saved settings", page, `value="transcript" checked>`, `value="1" checked>`, `<option value="off" selected>Off</option>`, "Settings saved.")
+	mustContain(t, "saved settings", page, `value="transcript" checked>`, `value="1" checked>`, `<option value="off" selected>Off</option>`, "Settings saved.",
+		`name="auto_assign" value="1" checked data-testid="auto-assign"`)
 
 	r := b.post("/dashboard/settings", url.Values{"email_forwarding": {"sometimes"}})
 	if r.Status != http.StatusBadRequest {

@@ -36,7 +36,9 @@ type settingsView struct {
 	// IdentityExamples are shown to admins only.
 	IdentityVerification bool
 	// TypingPreview: agents see visitors' drafts as they type.
-	TypingPreview    bool
+	TypingPreview bool
+	// AutoAssign: new conversations go to the least busy online agent.
+	AutoAssign       bool
 	IdentitySecret   string
 	IdentityExamples []identityExample
 	// Email is Settings → Email: the DNS records to publish or check.
@@ -91,6 +93,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	sv.IdentityVerification = st.IdentityVerification
 	sv.TypingPreview = st.TypingPreview
+	sv.AutoAssign = st.AutoAssign
 	sv.Widget, sv.OnColor = st.Widget, contrast.TextOn(st.Widget.Color)
 	en := i18n.For("en")
 	sv.DefaultGreeting, sv.DefaultAway = en.T("widget.greeting"), en.T("widget.away")
@@ -158,6 +161,10 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 	if v, ok := last("typing_preview"); ok {
 		b := v == "1" || v == "on" || v == "true"
 		p.TypingPreview = &b
+	}
+	if v, ok := last("auto_assign"); ok {
+		b := v == "1" || v == "on" || v == "true"
+		p.AutoAssign = &b
 	}
 	var cf chat.ContactFormPatch
 	if v, ok := last("offline_requires_form"); ok {
@@ -266,7 +273,7 @@ func settingsRefusal(msg string) string {
 
 // settingsSections are the parts of Settings whose forms save settings: a
 // saved one is shown again where it is, not at the top of the page.
-var settingsSections = []string{"workspace", "preferences", "privacy", "contact-form", "typing", "widget-look", "identity"}
+var settingsSections = []string{"workspace", "preferences", "privacy", "contact-form", "assignment", "typing", "widget-look", "identity"}
 
 // settingsSection is the fragment of the settings page's part a form
 // named (section), "" for none it has.

@@ -1,0 +1,141 @@
+package web_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/apptest"
+	"github.com/parleychat/parley/internal/channels/meta/metatest"
+	"github.com/parleychat/parley/internal/model"
+)
+
+// With automatic assignment on, a conversation a visitor starts, or
+// reopens with nobody on it, goes to the online agent with the fewest
+// open conversations; invisible and offline agents get none.
+func TestAutoAssign(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann") // admin
+		bob := s.AddAgent("bob@example.com", "Bob")
+		cat := s.AddAgent("cat@example.com", "Cat")
+		status := func(a apptest.Agent, st string) {
+			s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": st}, http.StatusOK, nil)
+		}
+		status(ann, "online")
+		status(bob, "online")
+		status(cat, "invisible")
+		write := func(tok, body string) model.Conversation {
+			t.Helper()
+			var m model.Message
+			s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": tok, "body": body}, http.StatusCreated, &m)
+			var c model.Conversation
+			s.Do("GET", "/api/v1/conversations/"+m.ConversationID, ann.Token, nil, http.StatusOK, &c)
+			return c
+		}
+		assignee := func(c model.Conversation) string {
+			if c.Assignee == nil {
+				return ""
+			}
+			return c.Assignee.Name
+		}
+
+		// Off (the default): nobody gets it.
+		first := newSession(t, s, s.Workspace.SiteKey, "")
+		c0 := write(first.VisitorToken, "Hello?")
+		if c0.Assignee != nil {
+			t.Fatalf("assigned with the setting off: %+v", c0.Assignee)
+		}
+		// Only an admin turns it on; the settings say so.
+		s.Do("PUT", "/api/v1/settings", bob.Token, map[string]any{"auto_assign": true}, http.StatusForbidden, nil)
+		var st model.Settings
+		s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"auto_assign": true}, http.StatusOK, &st)
+		if !st.AutoAssign {
+			t.Fatal("auto_assign not saved")
+		}
+		// A patch without the field leaves it on.
+		s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"typing_preview": false}, http.StatusOK, &st)
+		if !st.AutoAssign {
+			t.Fatal("a patch without auto_assign turned it off")
+		}
+
+		// Ann and Bob have nothing open: Ann first (by name), then Bob,
+		// then Ann again; Cat (invisible) never. A second message of the
+		// same conversation changes nothing.
+		var got, tokens []string
+		var convs []model.Conversation
+		for i := range 3 {
+			v := newSession(t, s, s.Workspace.SiteKey, "")
+			tokens = append(tokens, v.VisitorToken)
+			c := write(v.VisitorToken, "Question "+string(rune('A'+i)))
+			write(v.VisitorToken, "Anyone?")
+			c2 := model.Conversation{}
+			s.Do("GET", "/api/v1/conversations/"+c.ID, ann.Token, nil, http.StatusOK, &c2)
+			if assignee(c2) != assignee(c) {
+				t.Errorf("a second message moved it from %q to %q", assignee(c), assignee(c2))
+			}
+			got = append(got, assignee(c))
+			convs = append(convs, c)
+		}
+		if strings.Join(got, ",") != "Ann,Bob,Ann" {
+			t.Fatalf("assigned to %v, want Ann, Bob, Ann", got)
+		}
+		// The line in the conversation says so, for agents.
+		var msgs struct{ Messages []model.Message }
+		s.Do("GET", "/api/v1/conversations/"+convs[0].ID+"/messages", ann.Token, nil, http.StatusOK, &msgs)
+		found := false
+		for _, m := range msgs.Messages {
+			found = found || m.Kind == model.KindEvent && strings.HasPrefix(m.Body, "Assigned automatically to Ann")
+		}
+		if !found {
+			t.Errorf("no line saying it was assigned: %+v", msgs.Messages)
+		}
+
+		// Closed conversations do not count: Ann's two closed, Ann is
+		// the least busy again.
+		for _, c := range []model.Conversation{convs[0], convs[2]} {
+			s.Do("POST", "/api/v1/conversations/"+c.ID+"/close", ann.Token, nil, http.StatusOK, nil)
+		}
+		if c := write(newSession(t, s, s.Workspace.SiteKey, "").VisitorToken, "Next"); assignee(c) != "Ann" {
+			t.Errorf("with Bob's one open and Ann's none: %q, want Ann", assignee(c))
+		}
+
+		// A closed conversation nobody has, reopened by its visitor, is
+		// given; one somebody has stays theirs.
+		s.Do("POST", "/api/v1/conversations/"+c0.ID+"/close", ann.Token, nil, http.StatusOK, nil)
+		status(ann, "offline")
+		if c := write(first.VisitorToken, "Back again"); c.ID != c0.ID || assignee(c) != "Bob" {
+			t.Errorf("reopened unassigned with only Bob online: %q, want Bob", assignee(c))
+		}
+		if c := write(tokens[0], "Me again"); c.ID != convs[0].ID || assignee(c) != "Ann" {
+			t.Errorf("reopened, Ann's: %q, want Ann's still", assignee(c))
+		}
+
+		// Nobody online: it waits unassigned.
+		status(bob, "offline")
+		if c := write(newSession(t, s, s.Workspace.SiteKey, "").VisitorToken, "Hello?"); c.Assignee != nil {
+			t.Errorf("assigned to %q with nobody online", assignee(c))
+		}
+	})
+}
+
+// A Messenger conversation is given as a website one is.
+func TestAutoAssignMessenger(t *testing.T) {
+	t.Parallel()
+	p, ada := channelServer(t)
+	p.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	p.Do("PUT", "/api/v1/settings", ada.Token, map[string]any{"auto_assign": true}, http.StatusOK, nil)
+	body := metatest.Payload(t, "messenger_text", map[string]string{"PAGE_ID": channelPage.ID, "PSID": "4455667799",
+		"MID": "m_assign1", "TIME": metatest.Millis(time.Now()), "TEXT": "Is the shop open on Sunday?"})
+	if status, out := p.PostWebhook(t, body, channelPage.AppSecret); status != http.StatusOK {
+		t.Fatalf("webhook: %d %s", status, out)
+	}
+	apptest.Eventually(t, 10*time.Second, "the Messenger conversation, Ada's", func() bool {
+		for _, c := range listConversations(t, p.Server, ada.Token) {
+			if c.Channel == "messenger" {
+				return c.Assignee != nil && c.Assignee.ID == ada.ID
+			}
+		}
+		return false
+	})
+}
