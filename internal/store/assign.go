@@ -58,9 +58,18 @@ func (s *Store) ClaimConversation(ctx context.Context, workspaceID, conversation
 
 // LeastBusyAgent returns the workspace's online agent (not invisible, not
 // one whose invitation is pending) with the fewest open conversations,
-// the first by name on a tie; ErrNotFound when nobody is online.
+// the first by name on a tie; ErrNotFound when nobody is online. Called in
+// the transaction that assigns: on PostgreSQL the workspace's choosers
+// wait for each other until each commits, so two conversations started
+// at once do not both go to the same agent for want of seeing the other
+// (SQLite's one writer runs them one after the other anyway).
 func (s *Store) LeastBusyAgent(ctx context.Context, workspaceID string) (model.AssignableAgent, error) {
 	var a model.AssignableAgent
+	if s.dialect == Postgres {
+		if _, err := s.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('parley.auto_assign:' || ?::text, 0))`, workspaceID); err != nil {
+			return a, fmt.Errorf("least busy agent of workspace %s: wait for other assignments: %w", workspaceID, err)
+		}
+	}
 	err := s.queryRow(ctx, `SELECT a.id, a.name, a.status FROM agents a
 		WHERE a.workspace_id = ? AND a.status = 'online' AND a.password_hash <> ''
 		ORDER BY (SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = a.workspace_id AND c.status = 'open' AND c.assignee_id = a.id),

@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,5 +138,40 @@ func TestAutoAssignMessenger(t *testing.T) {
 			}
 		}
 		return false
+	})
+}
+
+// Conversations started at the same moment are shared out as if one came
+// after the other.
+func TestAutoAssignAtOnce(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann")
+		bob := s.AddAgent("bob@example.com", "Bob")
+		for _, a := range []apptest.Agent{ann, bob} {
+			s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+		}
+		s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"auto_assign": true}, http.StatusOK, nil)
+		const n = 20
+		tokens := make([]string, n)
+		for i := range tokens {
+			tokens[i] = newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
+		}
+		var wg sync.WaitGroup
+		for _, tok := range tokens {
+			wg.Go(func() {
+				s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": tok, "body": "Hello?"}, http.StatusCreated, nil)
+			})
+		}
+		wg.Wait()
+		got := map[string]int{}
+		for _, c := range listConversations(t, s, ann.Token) {
+			if c.Assignee == nil {
+				t.Fatalf("conversation %s not assigned", c.ID)
+			}
+			got[c.Assignee.Name]++
+		}
+		if got["Ann"] != n/2 || got["Bob"] != n/2 {
+			t.Errorf("shared out %v, want %d each", got, n/2)
+		}
 	})
 }
