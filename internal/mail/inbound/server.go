@@ -464,6 +464,9 @@ type limitedConn struct {
 	// its last message; 0 while a message is being received. The session
 	// is closed srv.idle after it (srv.busy while the listener is busy).
 	quietFrom atomic.Int64
+	// timedOut is set once a read ran out of time: the session ends
+	// after its last answer (SetWriteDeadline).
+	timedOut atomic.Bool
 
 	mu     sync.Mutex
 	asked  time.Time // the read deadline last asked for, before clamp
@@ -504,7 +507,11 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 	defer c.mu.Unlock()
 	if n == 0 {
 		var ne net.Error
-		if c.data && !c.slow && errors.As(err, &ne) && ne.Timeout() {
+		timeout := errors.As(err, &ne) && ne.Timeout()
+		if timeout {
+			c.timedOut.Store(true)
+		}
+		if c.data && !c.slow && timeout {
 			// The data's credit ran out: the session ends after its answer.
 			c.slow = true
 			c.l.srv.log.Info("inbound smtp: message data arriving too slowly; closing the connection",
@@ -593,17 +600,20 @@ func (c *limitedConn) SetReadDeadline(t time.Time) error {
 	return c.setReadDeadline(t)
 }
 
-// SetWriteDeadline bounds a write by the session's lifetime, and by
-// srv.busy from now while the listener is busy. A write is an answer, not
-// a wait: the patience without a message does not cut it, and it always
-// has srv.busy from now, so the 421 that ends a session goes out.
+// lastWordGrace is how long the answer that ends a session (go-smtp's 421
+// after a read ran out of time) may take to go out: the ends that cut the
+// reads lie in the past by then, and would cut it too.
+const lastWordGrace = time.Second
+
+// SetWriteDeadline bounds a write as a read is bounded (clamp): a client
+// that reads its answers slowly holds its slot no longer than one that
+// sends nothing. Once a read ran out of time, the last answer has
+// lastWordGrace from now.
 func (c *limitedConn) SetWriteDeadline(t time.Time) error {
-	now := time.Now()
-	limit := c.end
-	if c.l.busy() || limit.Before(now.Add(c.l.srv.busy)) {
-		limit = now.Add(c.l.srv.busy)
+	if c.timedOut.Load() {
+		return c.Conn.SetWriteDeadline(earliest(t, time.Now().Add(lastWordGrace)))
 	}
-	return c.Conn.SetWriteDeadline(earliest(t, limit))
+	return c.Conn.SetWriteDeadline(c.clamp(t))
 }
 
 // errorLog passes go-smtp's internal errors (mostly clients that hang up)
