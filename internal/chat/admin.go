@@ -189,8 +189,8 @@ type SettingsPatch struct {
 	TypingPreview *bool        `json:"typing_preview"`
 	Widget        *WidgetPatch `json:"widget"`
 	DefaultLocale *string      `json:"default_locale"`
-	// AutoAssign: on, a conversation a visitor starts or reopens with
-	// nobody assigned goes to the online agent with the fewest open ones.
+	// AutoAssign: on, a conversation nobody has goes, when its visitor
+	// writes, to the online agent with the fewest open ones.
 	AutoAssign *bool `json:"auto_assign"`
 }
 

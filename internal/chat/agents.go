@@ -390,6 +390,12 @@ func (s *Service) removeAgent(ctx context.Context, a model.Agent) error {
 	hooks := s.hooks()
 	err := s.db.InTx(ctx, func(tx *store.Store) error {
 		lines = lines[:0]
+		// An automatic assignment holding the agent's row (on PostgreSQL)
+		// commits first: the conversation it gave is then unassigned
+		// below, rather than left pointing at nobody.
+		if err := tx.LockAgent(ctx, a.ID); err != nil {
+			return notFound(err, "agent")
+		}
 		if a.IsAdmin() {
 			if err := s.keepAnAdmin(ctx, tx, a); err != nil {
 				return err

@@ -81,23 +81,19 @@ func (s *Service) assign(ctx context.Context, a model.Agent, conversationID stri
 	return c, line != nil, nil
 }
 
-// autoAssign gives conversation c, which a visitor's message just started
-// (created) or reopened, to the online agent with the fewest open
-// conversations, when workspace w asks for it and nobody has c. It
-// returns the line of history saying so (nil when c was not given), and
-// c read again with its assignee.
-func (s *Service) autoAssign(ctx context.Context, tx *store.Store, w model.Workspace, c model.Conversation, created, reopened bool) (*model.Message, model.Conversation, error) {
-	if !w.Settings.AutoAssign || c.Assignee != nil || !created && !reopened {
+// autoAssign gives conversation c, in which a visitor just wrote, to the
+// online agent with the fewest open conversations, when workspace w asks
+// for it and nobody has c. It returns the line of history saying so (nil
+// when c was not given), and c read again with its assignee.
+func (s *Service) autoAssign(ctx context.Context, tx *store.Store, w model.Workspace, c model.Conversation) (*model.Message, model.Conversation, error) {
+	if !w.Settings.AutoAssign || c.Assignee != nil || c.Status != "open" {
 		return nil, c, nil
 	}
-	to, err := tx.LeastBusyAgent(ctx, w.ID)
+	to, err := tx.AssignLeastBusy(ctx, w.ID, c.ID, s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, c, nil // nobody online: it waits in Unassigned
 	}
 	if err != nil {
-		return nil, c, err
-	}
-	if ok, err := tx.ClaimConversation(ctx, w.ID, c.ID, to.ID); err != nil || !ok {
 		return nil, c, err
 	}
 	if c, err = tx.Conversation(ctx, w.ID, c.ID); err != nil {

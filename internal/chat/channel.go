@@ -339,12 +339,12 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 		if err := saveLine(ctx, tx, line); err != nil {
 			return err
 		}
-		if created || line != nil {
+		if conv.Assignee == nil {
 			w, err := tx.Workspace(ctx, in.WorkspaceID)
 			if err != nil {
 				return err
 			}
-			if assigned, conv, err = s.autoAssign(ctx, tx, w, conv, created, line != nil); err != nil {
+			if assigned, conv, err = s.autoAssign(ctx, tx, w, conv); err != nil {
 				return err
 			}
 		}

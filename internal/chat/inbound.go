@@ -249,12 +249,12 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		if err := saveLine(ctx, tx, line); err != nil {
 			return err
 		}
-		if line != nil {
+		if conv.Assignee == nil {
 			w, err := tx.Workspace(ctx, c.WorkspaceID)
 			if err != nil {
 				return err
 			}
-			if assigned, conv, err = s.autoAssign(ctx, tx, w, conv, false, true); err != nil {
+			if assigned, conv, err = s.autoAssign(ctx, tx, w, conv); err != nil {
 				return err
 			}
 		}

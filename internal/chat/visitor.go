@@ -312,7 +312,7 @@ func (s *Service) VisitorSendFiles(ctx context.Context, visitorID, body, clientI
 		if err := saveLine(ctx, tx, line); err != nil {
 			return err
 		}
-		if assigned, conv, err = s.autoAssign(ctx, tx, w, conv, created, line != nil); err != nil {
+		if assigned, conv, err = s.autoAssign(ctx, tx, w, conv); err != nil {
 			return err
 		}
 		if forward.SettlesWritten(s.db.Dialect(), conv) {

@@ -120,8 +120,8 @@ type Settings struct {
 	// DefaultLocale is the language spoken to visitors whose own is not
 	// known or not one Parley speaks.
 	DefaultLocale string `json:"default_locale"`
-	// AutoAssign gives a conversation a visitor starts, or reopens, with
-	// nobody assigned to the online agent with the fewest open ones.
+	// AutoAssign gives a conversation nobody has, when its visitor writes,
+	// to the online agent with the fewest open ones.
 	AutoAssign bool `json:"auto_assign"`
 }
 

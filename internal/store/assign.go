@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/parleychat/parley/internal/model"
 )
@@ -56,29 +57,47 @@ func (s *Store) ClaimConversation(ctx context.Context, workspaceID, conversation
 	return n > 0, nil
 }
 
-// LeastBusyAgent returns the workspace's online agent (not invisible, not
-// one whose invitation is pending) with the fewest open conversations,
-// the first by name on a tie; ErrNotFound when nobody is online. Called in
-// the transaction that assigns: on PostgreSQL the workspace's choosers
-// wait for each other until each commits, so two conversations started
-// at once do not both go to the same agent for want of seeing the other
-// (SQLite's one writer runs them one after the other anyway).
-func (s *Store) LeastBusyAgent(ctx context.Context, workspaceID string) (model.AssignableAgent, error) {
+// AssignLeastBusy gives conversation conversationID, when nobody has it,
+// to the workspace's online agent (not invisible, not one whose invitation
+// is pending) with the fewest open conversations; on a tie, to the one
+// given a conversation this way the longest ago (or never), then the
+// first by name. It returns the agent, or ErrNotFound when nobody is online
+// or the conversation has an assignee already.
+//
+// Called in the transaction of the message that asks for it. On
+// PostgreSQL the workspace's assignments wait for each other until each
+// commits, so two conversations started at once do not both go to the
+// same agent for want of seeing the other, and the chosen agent's row is
+// held, so that a removal of that agent waits rather than breaking the
+// write (SQLite's one writer runs all of it in turn anyway).
+func (s *Store) AssignLeastBusy(ctx context.Context, workspaceID, conversationID string, at time.Time) (model.AssignableAgent, error) {
 	var a model.AssignableAgent
+	lock := ""
 	if s.dialect == Postgres {
 		if _, err := s.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('parley.auto_assign:' || ?::text, 0))`, workspaceID); err != nil {
-			return a, fmt.Errorf("least busy agent of workspace %s: wait for other assignments: %w", workspaceID, err)
+			return a, fmt.Errorf("assign conversation %s: wait for other assignments: %w", conversationID, err)
 		}
+		lock = ` FOR KEY SHARE OF a`
 	}
 	err := s.queryRow(ctx, `SELECT a.id, a.name, a.status FROM agents a
 		WHERE a.workspace_id = ? AND a.status = 'online' AND a.password_hash <> ''
 		ORDER BY (SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = a.workspace_id AND c.status = 'open' AND c.assignee_id = a.id),
-			a.name, a.id LIMIT 1`, workspaceID).Scan(&a.ID, &a.Name, &a.Status)
+			COALESCE(a.last_auto_assigned_at, 0), a.name, a.id LIMIT 1`+lock, workspaceID).Scan(&a.ID, &a.Name, &a.Status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNotFound
 	}
 	if err != nil {
-		return a, fmt.Errorf("least busy agent of workspace %s: %w", workspaceID, err)
+		return a, fmt.Errorf("assign conversation %s: choose an agent: %w", conversationID, err)
+	}
+	ok, err := s.ClaimConversation(ctx, workspaceID, conversationID, a.ID)
+	if err != nil {
+		return a, err
+	}
+	if !ok {
+		return a, ErrNotFound
+	}
+	if _, err := s.exec(ctx, `UPDATE agents SET last_auto_assigned_at = ? WHERE id = ?`, micros(at), a.ID); err != nil {
+		return a, fmt.Errorf("assign conversation %s: %w", conversationID, err)
 	}
 	return a, nil
 }

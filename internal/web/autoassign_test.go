@@ -10,6 +10,7 @@ import (
 	"github.com/parleychat/parley/internal/apptest"
 	"github.com/parleychat/parley/internal/channels/meta/metatest"
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/store"
 )
 
 // With automatic assignment on, a conversation a visitor starts, or
@@ -112,10 +113,40 @@ func TestAutoAssign(t *testing.T) {
 			t.Errorf("reopened, Ann's: %q, want Ann's still", assignee(c))
 		}
 
-		// Nobody online: it waits unassigned.
+		// Nobody online: it waits unassigned, until its visitor writes
+		// again once somebody is.
 		status(bob, "offline")
-		if c := write(newSession(t, s, s.Workspace.SiteKey, "").VisitorToken, "Hello?"); c.Assignee != nil {
+		waiting := newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
+		if c := write(waiting, "Hello?"); c.Assignee != nil {
 			t.Errorf("assigned to %q with nobody online", assignee(c))
+		}
+		status(bob, "online")
+		if c := write(waiting, "Still there?"); assignee(c) != "Bob" {
+			t.Errorf("a waiting conversation written in again with Bob online: %q, want Bob", assignee(c))
+		}
+	})
+}
+
+// Of agents with as many open conversations, the one given one the
+// longest ago is next: a team that closes each conversation quickly
+// still shares them out.
+func TestAutoAssignTakesTurns(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, s *apptest.Server) {
+		ann, _ := assigningTeam(t, s)
+		var got []string
+		for range 4 {
+			tok := newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
+			var m model.Message
+			s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": tok, "body": "Hi"}, http.StatusCreated, &m)
+			var c model.Conversation
+			s.Do("POST", "/api/v1/conversations/"+m.ConversationID+"/close", ann.Token, nil, http.StatusOK, &c)
+			if c.Assignee == nil {
+				t.Fatal("not assigned")
+			}
+			got = append(got, c.Assignee.Name)
+		}
+		if strings.Join(got, ",") != "Ann,Bob,Ann,Bob" {
+			t.Errorf("given to %v, want Ann, Bob, Ann, Bob", got)
 		}
 	})
 }
@@ -145,12 +176,7 @@ func TestAutoAssignMessenger(t *testing.T) {
 // after the other.
 func TestAutoAssignAtOnce(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, s *apptest.Server) {
-		ann := s.AddAgent("ann@example.com", "Ann")
-		bob := s.AddAgent("bob@example.com", "Bob")
-		for _, a := range []apptest.Agent{ann, bob} {
-			s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
-		}
-		s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"auto_assign": true}, http.StatusOK, nil)
+		ann, _ := assigningTeam(t, s)
 		const n = 20
 		tokens := make([]string, n)
 		for i := range tokens {
@@ -174,4 +200,57 @@ func TestAutoAssignAtOnce(t *testing.T) {
 			t.Errorf("shared out %v, want %d each", got, n/2)
 		}
 	})
+}
+
+// On PostgreSQL an agent removed while a conversation is being given to
+// them costs the visitor nothing: the removal waits for the message, or
+// the message's choice waits for the removal and takes somebody else.
+func TestAutoAssignWhileTheAgentIsRemoved(t *testing.T) {
+	s := apptest.Start(t, map[string]string{"PARLEY_DATABASE_URL": apptest.Postgres(t)})
+	ann, bob := assigningTeam(t, s)
+	// Ann has one open, Bob none: Bob is next.
+	var first model.Message
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": newSession(t, s, s.Workspace.SiteKey, "").VisitorToken, "body": "One"}, http.StatusCreated, &first)
+	var c model.Conversation
+	s.Do("GET", "/api/v1/conversations/"+first.ConversationID, ann.Token, nil, http.StatusOK, &c)
+	if c.Assignee == nil || c.Assignee.ID != ann.ID {
+		t.Fatalf("first conversation given to %+v, want Ann", c.Assignee)
+	}
+
+	tok := newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
+	removing := make(chan struct{})
+	removed := make(chan error, 1)
+	go func() {
+		removed <- s.App.DB.InTx(t.Context(), func(tx *store.Store) error {
+			if err := tx.DeleteAgent(t.Context(), bob.ID); err != nil {
+				return err
+			}
+			close(removing)
+			time.Sleep(time.Second) // the removal is not committed yet
+			return nil
+		})
+	}()
+	<-removing
+	var m model.Message
+	s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": tok, "body": "Two"}, http.StatusCreated, &m)
+	if err := <-removed; err != nil {
+		t.Fatalf("removal: %v", err)
+	}
+	s.Do("GET", "/api/v1/conversations/"+m.ConversationID, ann.Token, nil, http.StatusOK, &c)
+	if c.Assignee == nil || c.Assignee.ID != ann.ID {
+		t.Errorf("second conversation given to %+v, want Ann (Bob was being removed)", c.Assignee)
+	}
+}
+
+// assigningTeam adds Ann (an admin) and Bob, both online, and turns
+// automatic assignment on.
+func assigningTeam(t *testing.T, s *apptest.Server) (ann, bob apptest.Agent) {
+	t.Helper()
+	ann = s.AddAgent("ann@example.com", "Ann")
+	bob = s.AddAgent("bob@example.com", "Bob")
+	for _, a := range []apptest.Agent{ann, bob} {
+		s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	}
+	s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"auto_assign": true}, http.StatusOK, nil)
+	return ann, bob
 }
