@@ -41,4 +41,6 @@ func TestAutoAssignFromSettings(t *testing.T) {
 	a.navigate(srv.URL + "/dashboard/conversations/" + conv)
 	a.waitFor("the line", `Array.from(document.querySelectorAll('.event-body')).some((e) => e.textContent.includes('Assigned automatically to Ada'))`, 10*time.Second)
 	a.screenshot("desktop auto assigned conversation")
+	a.setViewport(phone)
+	a.screenshot("phone auto assigned conversation")
 }
