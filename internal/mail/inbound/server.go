@@ -467,6 +467,9 @@ type limitedConn struct {
 	// timedOut is set once a read ran out of time: the session ends
 	// after its last answer (SetWriteDeadline).
 	timedOut atomic.Bool
+	// graceEnd (Unix nanoseconds) is the end of the window the last
+	// answers have once the session's time is up; 0 until it opens.
+	graceEnd atomic.Int64
 
 	mu     sync.Mutex
 	asked  time.Time // the read deadline last asked for, before clamp
@@ -600,20 +603,28 @@ func (c *limitedConn) SetReadDeadline(t time.Time) error {
 	return c.setReadDeadline(t)
 }
 
-// lastWordGrace is how long the answer that ends a session (go-smtp's 421
-// after a read ran out of time) may take to go out: the ends that cut the
-// reads lie in the past by then, and would cut it too.
+// lastWordGrace is how long the answers that end a session may take to go
+// out: the answer to a command or message whose handling outlasted the
+// session's time (a message stored as the lifetime ended still gets its
+// 250, or its sender sends it again), and go-smtp's 421 after a read ran
+// out of time. The ends that cut the reads lie in the past by then, and
+// would cut them too.
 const lastWordGrace = time.Second
 
 // SetWriteDeadline bounds a write as a read is bounded (clamp): a client
 // that reads its answers slowly holds its slot no longer than one that
-// sends nothing. Once a read ran out of time, the last answer has
-// lastWordGrace from now.
+// sends nothing. Once the session's time is up (a read ran out of time,
+// or clamp's end has passed), its last answers share one window of
+// lastWordGrace, opened by the first of them: never a deadline already
+// past, and never a fresh second for each answer.
 func (c *limitedConn) SetWriteDeadline(t time.Time) error {
-	if c.timedOut.Load() {
-		return c.Conn.SetWriteDeadline(earliest(t, time.Now().Add(lastWordGrace)))
+	now := time.Now()
+	d := c.clamp(t)
+	if c.timedOut.Load() || !d.After(now) {
+		c.graceEnd.CompareAndSwap(0, now.Add(lastWordGrace).UnixNano())
+		d = earliest(t, time.Unix(0, c.graceEnd.Load()))
 	}
-	return c.Conn.SetWriteDeadline(c.clamp(t))
+	return c.Conn.SetWriteDeadline(d)
 }
 
 // errorLog passes go-smtp's internal errors (mostly clients that hang up)
