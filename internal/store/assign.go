@@ -74,6 +74,16 @@ func (s *Store) AssignLeastBusy(ctx context.Context, workspaceID, conversationID
 	var a model.AssignableAgent
 	lock := ""
 	if s.dialect == Postgres {
+		// Nobody online (the common case at night): no need to wait for
+		// the workspace's other assignments to learn it.
+		var online bool
+		if err := s.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM agents WHERE workspace_id = ? AND status = 'online' AND password_hash <> '')`,
+			workspaceID).Scan(&online); err != nil {
+			return a, fmt.Errorf("assign conversation %s: %w", conversationID, err)
+		}
+		if !online {
+			return a, ErrNotFound
+		}
 		if _, err := s.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('parley.auto_assign:' || ?::text, 0))`, workspaceID); err != nil {
 			return a, fmt.Errorf("assign conversation %s: wait for other assignments: %w", conversationID, err)
 		}
