@@ -34,16 +34,8 @@ func (s *Store) ResponseRows(ctx context.Context, workspaceID string, from, to t
 		if err := rows.Scan(&created, &replied, &by, &done); err != nil {
 			return err
 		}
-		r := ResponseRow{CreatedAt: fromMicros(created), FirstReplyBy: by.String}
-		if replied.Valid {
-			t := fromMicros(replied.Int64)
-			r.FirstReplyAt = &t
-		}
-		if done.Valid {
-			t := fromMicros(done.Int64)
-			r.ClosedAt = &t
-		}
-		fn(r)
+		fn(ResponseRow{CreatedAt: fromMicros(created), FirstReplyAt: fromNullMicros(replied), FirstReplyBy: by.String,
+			ClosedAt: fromNullMicros(done)})
 		return nil
 	})
 	if err != nil {
