@@ -11,17 +11,31 @@ import (
 	"github.com/parleychat/parley/internal/model"
 )
 
-// The continuity report: the API's GET /api/v1/reports/continuity, and the
-// dashboard's page of it.
+// The reports: the API's GET /api/v1/reports/continuity and
+// /api/v1/reports/responses (reportAPI), and the dashboard's pages of them
+// (the continuity report's here, the response times' in responses.go).
 
-func (s *Server) continuityReport(w http.ResponseWriter, r *http.Request, a model.Agent) {
-	q := r.URL.Query()
-	rep, err := s.svc.Continuity(r.Context(), a, q.Get("from"), q.Get("to"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
+// reportAPI answers a report of the API: get's report of the range the
+// query asks (from, to), as JSON.
+func reportAPI[R any](s *Server, get func(ctx context.Context, a model.Agent, from, to string) (R, error)) func(http.ResponseWriter, *http.Request, model.Agent) {
+	return func(w http.ResponseWriter, r *http.Request, a model.Agent) {
+		q := r.URL.Query()
+		rep, err := get(r.Context(), a, q.Get("from"), q.Get("to"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rep)
 	}
-	writeJSON(w, http.StatusOK, rep)
+}
+
+// percent is part's share of whole, rounded to the nearest percent (0 of
+// nothing).
+func percent(part, whole int) int {
+	if whole <= 0 {
+		return 0
+	}
+	return (100*part + whole/2) / whole
 }
 
 // reportDays is how many days the dashboard's report shows by default.
@@ -100,10 +114,7 @@ var sourceLabels = []struct{ key, label string }{
 }
 
 func newReportRow(date string, t chat.ContinuityTotal) reportRow {
-	row := reportRow{Date: date, ContinuityTotal: t}
-	if t.Conversations > 0 {
-		row.Share = (100*t.IdentifiedTotal + t.Conversations/2) / t.Conversations
-	}
+	row := reportRow{Date: date, ContinuityTotal: t, Share: percent(t.IdentifiedTotal, t.Conversations)}
 	var parts []string
 	for _, l := range sourceLabels {
 		if n := t.Identified[l.key]; n > 0 {

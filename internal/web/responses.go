@@ -7,21 +7,10 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/chat"
-	"github.com/parleychat/parley/internal/model"
 )
 
-// The response-times report: GET /api/v1/reports/responses, and the
-// dashboard's page of it.
-
-func (s *Server) responsesReport(w http.ResponseWriter, r *http.Request, a model.Agent) {
-	q := r.URL.Query()
-	rep, err := s.svc.Responses(r.Context(), a, q.Get("from"), q.Get("to"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
-}
+// The dashboard's page of the response-times report (its API is
+// reportAPI's).
 
 // responsesView is the dashboard's response-times report.
 type responsesView struct {
@@ -48,13 +37,9 @@ type answererRow struct {
 }
 
 func newResponsesRow(date string, f chat.ResponseFigures) responsesRow {
-	row := responsesRow{Date: date, Conversations: f.Conversations, Answered: f.Answered, Closed: f.Closed,
+	return responsesRow{Date: date, Conversations: f.Conversations, Answered: f.Answered, Closed: f.Closed, Share: percent(f.Answered, f.Conversations),
 		FirstMedian: span(f.FirstResponse.MedianSeconds), FirstP90: span(f.FirstResponse.P90Seconds),
 		ResolutionMedian: span(f.Resolution.MedianSeconds), ResolP90: span(f.Resolution.P90Seconds)}
-	if f.Conversations > 0 {
-		row.Share = (100*f.Answered + f.Conversations/2) / f.Conversations
-	}
-	return row
 }
 
 // span writes a duration in seconds as a person reads it: "45 s", "4 min",

@@ -29,11 +29,11 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/conversations/{id}/close", s.agent(s.closeConversation))
 	m.HandleFunc("POST /api/v1/conversations/{id}/reopen", s.agent(s.reopenConversation))
 	m.HandleFunc("POST /api/v1/conversations/{id}/read", s.agent(s.readConversation))
-	m.HandleFunc("POST /api/v1/conversations/{id}/ask-email", s.agent(s.askEmail))  // askemail.go
-	m.HandleFunc("GET /api/v1/reports/continuity", s.agent(s.continuityReport))     // report.go
-	m.HandleFunc("GET /api/v1/reports/responses", s.agent(s.responsesReport))       // responses.go
-	m.HandleFunc("PUT /api/v1/conversations/{id}/assignee", s.agent(s.putAssignee)) // assign.go
-	m.HandleFunc("PUT /api/v1/conversations/{id}/tags", s.agent(s.putTags))         // tags.go
+	m.HandleFunc("POST /api/v1/conversations/{id}/ask-email", s.agent(s.askEmail))          // askemail.go
+	m.HandleFunc("GET /api/v1/reports/continuity", s.agent(reportAPI(s, s.svc.Continuity))) // report.go
+	m.HandleFunc("GET /api/v1/reports/responses", s.agent(reportAPI(s, s.svc.Responses)))   // report.go
+	m.HandleFunc("PUT /api/v1/conversations/{id}/assignee", s.agent(s.putAssignee))         // assign.go
+	m.HandleFunc("PUT /api/v1/conversations/{id}/tags", s.agent(s.putTags))                 // tags.go
 	m.HandleFunc("GET /api/v1/tags", s.agent(s.listTags))
 	m.HandleFunc("POST /api/v1/conversations/{id}/typing", s.agent(s.postTyping)) // typing.go
 	m.HandleFunc("GET /api/v1/canned", s.agent(s.listCanned))                     // canned.go
