@@ -86,17 +86,24 @@ func ReportDays(from, to string, loc *time.Location) ([]store.Day, []string, err
 	return days, dates, nil
 }
 
+// reportRange reads a report's workspace (the agent's) and its days from
+// from to to, in the workspace's time zone (ReportDays).
+func (s *Service) reportRange(ctx context.Context, a model.Agent, from, to string) (model.Workspace, []store.Day, []string, error) {
+	w, err := s.db.Workspace(ctx, a.WorkspaceID)
+	if err != nil {
+		return w, nil, nil, notFound(err, "workspace")
+	}
+	days, dates, err := ReportDays(from, to, w.Location())
+	return w, days, dates, err
+}
+
 // Continuity reports, per day from from to to (YYYY-MM-DD, included, in the
 // workspace's time zone): conversations started, how many of their visitors
 // have an email and how it was learned, forwarded emails sent, bounced and
 // unsubscribed, and the conversations whose visitor answered by email or
 // came back to the widget after an email.
 func (s *Service) Continuity(ctx context.Context, a model.Agent, from, to string) (ContinuityReport, error) {
-	w, err := s.db.Workspace(ctx, a.WorkspaceID)
-	if err != nil {
-		return ContinuityReport{}, notFound(err, "workspace")
-	}
-	days, dates, err := ReportDays(from, to, w.Location())
+	w, days, dates, err := s.reportRange(ctx, a, from, to)
 	if err != nil {
 		return ContinuityReport{}, err
 	}

@@ -105,11 +105,7 @@ func (f *figures) result() ResponseFigures {
 // and how long their first answer and their close took; in all; and per
 // agent, the conversations each answered first.
 func (s *Service) Responses(ctx context.Context, a model.Agent, from, to string) (ResponseReport, error) {
-	w, err := s.db.Workspace(ctx, a.WorkspaceID)
-	if err != nil {
-		return ResponseReport{}, notFound(err, "workspace")
-	}
-	days, dates, err := ReportDays(from, to, w.Location())
+	w, days, dates, err := s.reportRange(ctx, a, from, to)
 	if err != nil {
 		return ResponseReport{}, err
 	}
