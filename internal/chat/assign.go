@@ -103,6 +103,19 @@ func (s *Service) autoAssign(ctx context.Context, tx *store.Store, w model.Works
 	return &l, c, saveLine(ctx, tx, &l)
 }
 
+// autoAssignReading is autoAssign for a message whose transaction has not
+// read its workspace: it reads it only when c is open and nobody has it.
+func (s *Service) autoAssignReading(ctx context.Context, tx *store.Store, c model.Conversation) (*model.Message, model.Conversation, error) {
+	if c.Assignee != nil || c.Status != "open" {
+		return nil, c, nil
+	}
+	w, err := tx.Workspace(ctx, c.WorkspaceID)
+	if err != nil {
+		return nil, c, err
+	}
+	return s.autoAssign(ctx, tx, w, c)
+}
+
 // historyLine is a line of conversation c's history for agents only (who
 // assigned, closed or reopened it), said by Parley.
 func (s *Service) historyLine(c model.Conversation, text string) model.Message {

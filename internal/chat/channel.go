@@ -339,14 +339,8 @@ func (s *Service) ReceiveChannelMessage(ctx context.Context, in ChannelMessage) 
 		if err := saveLine(ctx, tx, line); err != nil {
 			return err
 		}
-		if conv.Assignee == nil {
-			w, err := tx.Workspace(ctx, in.WorkspaceID)
-			if err != nil {
-				return err
-			}
-			if assigned, conv, err = s.autoAssign(ctx, tx, w, conv); err != nil {
-				return err
-			}
+		if assigned, conv, err = s.autoAssignReading(ctx, tx, conv); err != nil {
+			return err
 		}
 		return s.emitNewMessage(ctx, hooks, tx, c, conv, created, msg, line, assigned)
 	})

@@ -249,14 +249,8 @@ func (s *Service) EmailReply(ctx context.Context, conversationID string, m Email
 		if err := saveLine(ctx, tx, line); err != nil {
 			return err
 		}
-		if conv.Assignee == nil {
-			w, err := tx.Workspace(ctx, c.WorkspaceID)
-			if err != nil {
-				return err
-			}
-			if assigned, conv, err = s.autoAssign(ctx, tx, w, conv); err != nil {
-				return err
-			}
+		if assigned, conv, err = s.autoAssignReading(ctx, tx, conv); err != nil {
+			return err
 		}
 		for _, m := range append([]model.Message{msg}, notes...) {
 			if err := hooks.emit(ctx, tx, c.WorkspaceID, c.ID, realtime.MessageCreated, m); err != nil {
