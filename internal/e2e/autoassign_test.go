@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net/http"
 	"testing"
 	"time"
 
@@ -12,9 +11,7 @@ import (
 // conversation is in the online agent's Mine view, with the line saying
 // why.
 func TestAutoAssignFromSettings(t *testing.T) {
-	srv := startParley(t)
-	ada := srv.AddAgent("ada@example.com", "Ada")
-	srv.Do("PUT", "/api/v1/me/status", ada.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+	srv, _ := startWithAgentOnline(t)
 	a := newTab(t, "ada")
 	a.setViewport(desktop)
 	loginDashboard(a, srv.URL, "ada@example.com")
