@@ -704,13 +704,16 @@
     return best;
   }
 
+  // atEnd: the end of the message list is in view (within 60 px).
+  const atEnd = () => list.scrollHeight - list.scrollTop - list.clientHeight < 60;
+
   // Read receipts move only while the window is open, the page visible
   // and the end of the list in view (or about to be: toBottom): a reply
   // that arrives while the visitor reads older messages is not read yet
   // (a button says it is there), and is emailed if they leave without it.
   function maybeRead(toBottom) {
     if (!isOpen || D.visibilityState !== 'visible') return;
-    if (!toBottom && list && list.scrollHeight - list.scrollTop - list.clientHeight >= 60) return;
+    if (!toBottom && list && !atEnd()) return;
     const n = newest();
     if (!n) return;
     for (const id of msgs.keys()) seen.add(id);
@@ -1926,7 +1929,7 @@ button{cursor:pointer}
   function render(toBottom) {
     keepPending();
     if (!ready) return;
-    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
+    const atBottom = atEnd();
     const want = [];
     const sorted = Array.from(msgs.values()).sort((a, b) => a._t - b._t || a._s - b._s);
     let unread = 0, lastAgent = '', lastPic, mine = '', fresh = null;
@@ -1978,7 +1981,7 @@ button{cursor:pointer}
     }
     if (toBottom || atBottom) list.scrollTop = list.scrollHeight;
     // Replies the visitor has not seen, below the part of the list in view.
-    newBelow.hidden = !(isOpen && unread && list.scrollHeight - list.scrollTop - list.clientHeight >= 60);
+    newBelow.hidden = !(isOpen && unread && !atEnd());
     if (!newBelow.hidden) newBelow.lastElementChild.textContent = t('newBelow');
   }
 
