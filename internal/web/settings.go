@@ -144,6 +144,16 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 		}
 		return v[len(v)-1], true
 	}
+	// box is a checkbox's value (after its hidden "0"), nil when the form
+	// has no such box.
+	box := func(name string) *bool {
+		v, ok := last(name)
+		if !ok {
+			return nil
+		}
+		b := v == "1" || v == "on" || v == "true"
+		return &b
+	}
 	var p chat.SettingsPatch
 	if v, ok := last("workspace_name"); ok {
 		p.WorkspaceName = &v
@@ -154,23 +164,8 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 	if v, ok := last("email_forwarding"); ok {
 		p.EmailForwarding = &v
 	}
-	if v, ok := last("identity_verification"); ok {
-		b := v == "1" || v == "on" || v == "true"
-		p.IdentityVerification = &b
-	}
-	if v, ok := last("typing_preview"); ok {
-		b := v == "1" || v == "on" || v == "true"
-		p.TypingPreview = &b
-	}
-	if v, ok := last("auto_assign"); ok {
-		b := v == "1" || v == "on" || v == "true"
-		p.AutoAssign = &b
-	}
-	var cf chat.ContactFormPatch
-	if v, ok := last("offline_requires_form"); ok {
-		b := v == "1" || v == "on" || v == "true"
-		cf.OfflineRequiresForm = &b
-	}
+	p.IdentityVerification, p.TypingPreview, p.AutoAssign = box("identity_verification"), box("typing_preview"), box("auto_assign")
+	cf := chat.ContactFormPatch{OfflineRequiresForm: box("offline_requires_form")}
 	if v, ok := last("online"); ok {
 		cf.Online = &v
 	}
