@@ -84,7 +84,8 @@ func (s *Service) assign(ctx context.Context, a model.Agent, conversationID stri
 // autoAssign gives conversation c, in which a visitor just wrote, to the
 // online agent with the fewest open conversations, when workspace w asks
 // for it and nobody has c. It returns the line of history saying so (nil
-// when c was not given), and c read again with its assignee.
+// when c was not given), and c with its assignee (the one change the
+// assignment makes to the row: it is not read again).
 func (s *Service) autoAssign(ctx context.Context, tx *store.Store, w model.Workspace, c model.Conversation) (*model.Message, model.Conversation, error) {
 	if !w.Settings.AutoAssign || c.Assignee != nil || c.Status != "open" {
 		return nil, c, nil
@@ -96,9 +97,7 @@ func (s *Service) autoAssign(ctx context.Context, tx *store.Store, w model.Works
 	if err != nil {
 		return nil, c, err
 	}
-	if c, err = tx.Conversation(ctx, w.ID, c.ID); err != nil {
-		return nil, c, err
-	}
+	c.Assignee = &model.Assignee{ID: to.ID, Name: to.Name}
 	l := s.historyLine(c, "Assigned automatically to "+to.Name+", the online agent with the fewest open conversations.")
 	return &l, c, saveLine(ctx, tx, &l)
 }

@@ -2,9 +2,11 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/parleychat/parley/internal/model"
+	"github.com/parleychat/parley/internal/realtime"
 )
 
 // An email answer that reopens a conversation nobody has gives it, as a
@@ -31,5 +33,21 @@ func TestAutoAssignOnEmailAnswer(t *testing.T) {
 	}
 	if c.Status != "open" || c.Assignee == nil || c.Assignee.ID != f.agent.ID {
 		t.Errorf("after the email answer: %s, assignee %+v; want open, Ann's", c.Status, c.Assignee)
+	}
+	// The dashboards are told the conversation with its assignee.
+	f.pub.mu.Lock()
+	defer f.pub.mu.Unlock()
+	var told *model.Conversation
+	for _, ev := range f.pub.agents {
+		if ev.Type == realtime.ConversationUpdated {
+			var got model.Conversation
+			if err := json.Unmarshal(ev.Data.(json.RawMessage), &got); err != nil {
+				t.Fatal(err)
+			}
+			told = &got
+		}
+	}
+	if told == nil || told.Assignee == nil || told.Assignee.ID != f.agent.ID || told.Assignee.Name != "Ann" {
+		t.Errorf("last conversation.updated: %+v, want Ann as its assignee", told)
 	}
 }
