@@ -192,7 +192,14 @@ type SettingsPatch struct {
 	// AutoAssign: on, a conversation nobody has goes, when its visitor
 	// writes, to the online agent with the fewest open ones.
 	AutoAssign *bool `json:"auto_assign"`
+	// AutoAssignLimit: how many open conversations automatic assignment
+	// gives an agent at most (0: no limit).
+	AutoAssignLimit *int `json:"auto_assign_limit"`
 }
+
+// MaxAutoAssignLimit is the highest limit of open conversations per agent
+// (Settings.AutoAssignLimit).
+const MaxAutoAssignLimit = 1000
 
 // WidgetPatch is a subset of the widget's look to change.
 type WidgetPatch struct {
@@ -253,6 +260,12 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, p Sett
 	if p.AutoAssign != nil {
 		st.AutoAssign = *p.AutoAssign
 	}
+	if p.AutoAssignLimit != nil {
+		if n := *p.AutoAssignLimit; n < 0 || n > MaxAutoAssignLimit {
+			return st, newError(CodeBadRequest, fmt.Sprintf("auto_assign_limit is 0 (no limit) or a number of open conversations up to %d", MaxAutoAssignLimit))
+		}
+		st.AutoAssignLimit = *p.AutoAssignLimit
+	}
 	if p.RetentionDays != nil {
 		if d := *p.RetentionDays; d < 0 || d > MaxRetentionDays {
 			return st, newError(CodeBadRequest, fmt.Sprintf("retention_days is 0 (keep for ever) or a number of days up to %d", MaxRetentionDays))
@@ -295,5 +308,8 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, p Sett
 		return st, err
 	}
 	s.eval.WorkspaceChanged(ctx, workspaceID)
+	if st.AutoAssign && (p.AutoAssign != nil || p.AutoAssignLimit != nil) {
+		s.handOut(ctx, workspaceID) // on, or with more room: the queue is served
+	}
 	return st, nil
 }

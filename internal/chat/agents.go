@@ -433,6 +433,9 @@ func (s *Service) removeAgent(ctx context.Context, a model.Agent) error {
 	s.log.Info("agent removed", "agent", a.ID)
 	s.toAgents(a.WorkspaceID, realtime.AgentRemoved, map[string]string{"id": a.ID})
 	s.refreshAvailability(ctx, a.WorkspaceID)
+	if len(unassigned) > 0 {
+		s.handOut(ctx, a.WorkspaceID) // their conversations wait for somebody
+	}
 	return nil
 }
 

@@ -51,3 +51,44 @@ func TestAutoAssignOnEmailAnswer(t *testing.T) {
 		t.Errorf("last conversation.updated: %+v, want Ann as its assignee", told)
 	}
 }
+
+// An agent set offline by the away timer is online again when a dashboard
+// of theirs opens: the conversation that waited meanwhile is handed out to
+// them then, and their dashboards are told it was automatic.
+func TestHandOutWhenADashboardOpens(t *testing.T) {
+	ctx := context.Background()
+	f := newTypingFixture(t)
+	ann, err := f.svc.SetAgentStatus(ctx, f.agent, model.StatusOnline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.setAway(ctx, ann, "away in a test")
+	on := true
+	if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{AutoAssign: &on}); err != nil {
+		t.Fatal(err)
+	}
+	assignee := func() *model.Assignee {
+		t.Helper()
+		c, err := f.svc.Conversation(ctx, f.agent, f.conv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Assignee
+	}
+	if a := assignee(); a != nil {
+		t.Fatalf("given to %s while nobody was online", a.Name)
+	}
+	f.svc.AgentConnected(ctx, ann.ID)
+	if a := assignee(); a == nil || a.ID != ann.ID {
+		t.Fatalf("after Ann's dashboard opened: %+v, want Ann", a)
+	}
+	f.pub.mu.Lock()
+	defer f.pub.mu.Unlock()
+	auto := false
+	for _, ev := range f.pub.agents {
+		auto = auto || ev.Type == realtime.ConversationUpdated && ev.Auto
+	}
+	if !auto {
+		t.Error("no conversation.updated marked auto")
+	}
+}

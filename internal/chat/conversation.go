@@ -341,8 +341,8 @@ func (s *Service) SetConversationStatus(ctx context.Context, a model.Agent, id, 
 // conversation changed (it may have had that status already).
 func (s *Service) setConversationStatus(ctx context.Context, a model.Agent, id, status string) (model.Conversation, bool, error) {
 	var (
-		c    model.Conversation
-		line *model.Message
+		c, before model.Conversation
+		line      *model.Message
 	)
 	hooks := s.hooks()
 	err := s.db.InTx(ctx, func(tx *store.Store) error {
@@ -351,8 +351,8 @@ func (s *Service) setConversationStatus(ctx context.Context, a model.Agent, id, 
 		if err := tx.LockConversation(ctx, a.WorkspaceID, id); err != nil {
 			return notFound(err, "conversation")
 		}
-		before, err := tx.Conversation(ctx, a.WorkspaceID, id)
-		if err != nil {
+		var err error
+		if before, err = tx.Conversation(ctx, a.WorkspaceID, id); err != nil {
 			return notFound(err, "conversation")
 		}
 		if err := tx.SetConversationStatus(ctx, a.WorkspaceID, id, status, s.now()); err != nil {
@@ -385,6 +385,9 @@ func (s *Service) setConversationStatus(ctx context.Context, a model.Agent, id, 
 	hooks.done()
 	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
 	s.lineToAgents(a.WorkspaceID, line)
+	if line != nil && c.Status == "closed" && before.Assignee != nil {
+		s.handOut(ctx, a.WorkspaceID) // its agent has room for another
+	}
 	return c, line != nil, nil
 }
 

@@ -320,6 +320,9 @@ func (s *Service) AgentConnected(ctx context.Context, agentID string) {
 		s.agentUpdated(ctx, agentID)
 		if a, err := s.db.Agent(ctx, agentID); err == nil {
 			s.refreshAvailability(ctx, a.WorkspaceID)
+			if a.Status == model.StatusOnline {
+				s.handOut(ctx, a.WorkspaceID)
+			}
 		}
 	}
 }
@@ -398,6 +401,9 @@ func (s *Service) SetAgentStatus(ctx context.Context, a model.Agent, status stri
 	a.Status, a.ChosenStatus, a.StatusSource = status, status, model.StatusSourceAgent
 	s.refreshAvailability(ctx, a.WorkspaceID)
 	s.toAgents(a.WorkspaceID, realtime.AgentUpdated, a)
+	if status == model.StatusOnline {
+		s.handOut(ctx, a.WorkspaceID)
+	}
 	return a, nil
 }
 

@@ -25,11 +25,13 @@ func (r *recorder) ToAgents(_ string, frame []byte) {
 	var ev struct {
 		Type realtime.EventType `json:"type"`
 		Data json.RawMessage    `json:"data"`
+		By   string             `json:"by"`
+		Auto bool               `json:"auto"`
 	}
 	_ = json.Unmarshal(frame, &ev)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.agents = append(r.agents, realtime.Event{Type: ev.Type, Data: ev.Data})
+	r.agents = append(r.agents, realtime.Event{Type: ev.Type, Data: ev.Data, By: ev.By, Auto: ev.Auto})
 }
 
 func (r *recorder) ToVisitor(id string, frame []byte) {

@@ -728,17 +728,7 @@ func TestAssignmentChimesForAColleaguesChoiceOnly(t *testing.T) {
 	mine.navigate(srv.URL + "/dashboard?view=mine")
 	all := newTab(t, "ben-all")
 	loginDashboard(all, srv.URL, "ben@example.com")
-	const tones = `((p) => { window.__tones = 0; const make = p.createOscillator; p.createOscillator = function () { window.__tones++; return make.call(this); }; return true; })(AudioContext.prototype)`
-	ready := func(b *tab) {
-		waitLive(b)
-		eval[bool](b, tones)
-		// A background tab's sound starts once the agent touched the
-		// page, as they would have.
-		if _, err := chromedp.Call(b.ctx, page.BringToFront, cdp.Empty{}); err != nil {
-			t.Fatalf("bring %s to the front: %v", b.name, err)
-		}
-		b.do("touch the page", chromedp.MouseClickXY(700, 450)) // beside the list
-	}
+	ready := countChimes
 	ready(mine)
 	ready(all)
 	row := func(id string) string { return `document.querySelector('.conv-row[data-id="` + id + `"]')` }
@@ -780,6 +770,19 @@ func TestAssignmentChimesForAColleaguesChoiceOnly(t *testing.T) {
 		b.waitFor("the reply's taking in the list", hisInMenu(answered), 10*time.Second)
 	}
 	silent("Ben's reply that took it")
+}
+
+// countChimes counts in window.__tones the tones the live dashboard in b
+// plays from now on, once the agent touched the page (a background tab's
+// sound starts only then, as it would for them).
+func countChimes(b *tab) {
+	b.t.Helper()
+	waitLive(b)
+	eval[bool](b, `((p) => { window.__tones = 0; const make = p.createOscillator; p.createOscillator = function () { window.__tones++; return make.call(this); }; return true; })(AudioContext.prototype)`)
+	if _, err := chromedp.Call(b.ctx, page.BringToFront, cdp.Empty{}); err != nil {
+		b.t.Fatalf("bring %s to the front: %v", b.name, err)
+	}
+	b.do("touch the page", chromedp.MouseClickXY(700, 450)) // beside the list
 }
 
 // An agent's own choice stays silent when a colleague's change to the

@@ -123,6 +123,9 @@ type Settings struct {
 	// AutoAssign gives a conversation nobody has, when its visitor writes,
 	// to the online agent with the fewest open ones.
 	AutoAssign bool `json:"auto_assign"`
+	// AutoAssignLimit is how many open conversations automatic
+	// assignment gives an agent at most (0: no limit).
+	AutoAssignLimit int `json:"auto_assign_limit"`
 }
 
 // Widget positions (WidgetLook.Position).

@@ -79,6 +79,10 @@ type Event struct {
 	// (or gave it back to nobody), the agent who did: dashboards announce
 	// an assignment to the one it was given to, unless they made it.
 	By string `json:"by,omitempty"`
+	// Auto is set on the conversation.updated of a waiting conversation
+	// handed out by automatic assignment (no visitor message came with
+	// it): dashboards announce it to the agent it was given to.
+	Auto bool `json:"auto,omitempty"`
 }
 
 // EncodeEvent encodes an event for agents' connections.

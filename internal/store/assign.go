@@ -59,10 +59,11 @@ func (s *Store) ClaimConversation(ctx context.Context, workspaceID, conversation
 
 // AssignLeastBusy gives conversation conversationID, when nobody has it,
 // to the workspace's online agent (not invisible, not one whose invitation
-// is pending) with the fewest open conversations; on a tie, to the one
-// given a conversation this way the longest ago (or never), then the
-// first by name. It returns the agent, or ErrNotFound when nobody is online
-// or the conversation has an assignee already.
+// is pending) with the fewest open conversations, fewer than limit unless
+// limit is 0; on a tie, to the one given a conversation this way the
+// longest ago (or never), then the first by name. It returns the agent,
+// or ErrNotFound when nobody online has room or the conversation has an
+// assignee already.
 //
 // Called in the transaction of the message that asks for it. On
 // PostgreSQL the workspace's assignments wait for each other until each
@@ -70,7 +71,7 @@ func (s *Store) ClaimConversation(ctx context.Context, workspaceID, conversation
 // same agent for want of seeing the other, and the chosen agent's row is
 // held, so that a removal of that agent waits rather than breaking the
 // write (SQLite's one writer runs all of it in turn anyway).
-func (s *Store) AssignLeastBusy(ctx context.Context, workspaceID, conversationID string, at time.Time) (model.AssignableAgent, error) {
+func (s *Store) AssignLeastBusy(ctx context.Context, workspaceID, conversationID string, limit int, at time.Time) (model.AssignableAgent, error) {
 	var a model.AssignableAgent
 	lock := ""
 	if s.dialect == Postgres {
@@ -89,10 +90,14 @@ func (s *Store) AssignLeastBusy(ctx context.Context, workspaceID, conversationID
 		}
 		lock = ` FOR KEY SHARE OF a`
 	}
+	const open = `(SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = a.workspace_id AND c.status = 'open' AND c.assignee_id = a.id)`
+	room, args := "", []any{workspaceID}
+	if limit > 0 {
+		room, args = ` AND `+open+` < ?`, append(args, limit)
+	}
 	err := s.queryRow(ctx, `SELECT a.id, a.name, a.status FROM agents a
-		WHERE a.workspace_id = ? AND a.status = 'online' AND a.password_hash <> ''
-		ORDER BY (SELECT COUNT(*) FROM conversations c WHERE c.workspace_id = a.workspace_id AND c.status = 'open' AND c.assignee_id = a.id),
-			COALESCE(a.last_auto_assigned_at, 0), a.name, a.id LIMIT 1`+lock, workspaceID).Scan(&a.ID, &a.Name, &a.Status)
+		WHERE a.workspace_id = ? AND a.status = 'online' AND a.password_hash <> ''`+room+`
+		ORDER BY `+open+`, COALESCE(a.last_auto_assigned_at, 0), a.name, a.id LIMIT 1`+lock, args...).Scan(&a.ID, &a.Name, &a.Status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNotFound
 	}
@@ -110,6 +115,32 @@ func (s *Store) AssignLeastBusy(ctx context.Context, workspaceID, conversationID
 		return a, fmt.Errorf("assign conversation %s: %w", conversationID, err)
 	}
 	return a, nil
+}
+
+// WaitingUnassigned lists up to limit conversations of a workspace that
+// nobody has and whose visitor waits for an answer (waitingAnswer): those
+// automatic assignment hands out, the visitor who has waited longest
+// first.
+func (s *Store) WaitingUnassigned(ctx context.Context, workspaceID string, limit int) ([]string, error) {
+	ids, err := s.ids(ctx, `SELECT c.id FROM conversations c WHERE c.workspace_id = ? AND c.assignee_id IS NULL AND `+waitingAnswer+`
+		ORDER BY c.visitor_message_id, c.id LIMIT ?`, workspaceID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list waiting conversations of workspace %s: %w", workspaceID, err)
+	}
+	return ids, nil
+}
+
+// IsWaitingUnassigned reports whether a conversation is one
+// WaitingUnassigned lists; in a transaction that holds it
+// (LockConversation), it stays so until the transaction ends.
+func (s *Store) IsWaitingUnassigned(ctx context.Context, workspaceID, conversationID string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.id = ? AND c.workspace_id = ? AND c.assignee_id IS NULL AND `+waitingAnswer,
+		conversationID, workspaceID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("conversation %s waiting: %w", conversationID, err)
+	}
+	return n > 0, nil
 }
 
 // UnassignAgent gives every conversation assigned to an agent back to

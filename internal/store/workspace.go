@@ -12,7 +12,7 @@ import (
 )
 
 const workspaceColumns = `id, name, site_key, time_zone, email_forwarding, offline_requires_form, online_form, agents_unavailable_since, created_at, identity_verification, retention_days, typing_preview,
-	widget_color, widget_position, widget_greeting, widget_away_message, default_locale, auto_assign`
+	widget_color, widget_position, widget_greeting, widget_away_message, default_locale, auto_assign, auto_assign_limit`
 
 // workspaceScan holds a workspace row's scan destinations, for reads that
 // scan it beside other columns (MessageTarget).
@@ -29,7 +29,7 @@ func (t *workspaceScan) dest(extra ...any) []any {
 	return append(extra[:len(extra):len(extra)], &w.ID, &w.Name, &w.SiteKey, &w.TimeZone, &w.Settings.EmailForwarding,
 		&t.offlineForm, &w.Settings.ContactForm.Online, &t.unavailable, &t.created, &t.identity, &w.Settings.RetentionDays, &t.prev,
 		&w.Settings.Widget.Color, &w.Settings.Widget.Position, &w.Settings.Widget.Greeting, &w.Settings.Widget.AwayMessage,
-		&w.Settings.DefaultLocale, &t.auto)
+		&w.Settings.DefaultLocale, &t.auto, &w.Settings.AutoAssignLimit)
 }
 
 // fill finishes the workspace once the row is scanned.
@@ -77,12 +77,12 @@ func (s *Store) CreateWorkspace(ctx context.Context, w model.Workspace) error {
 	if w.Settings.DefaultLocale == "" {
 		w.Settings.DefaultLocale = def.DefaultLocale
 	}
-	_, err := s.exec(ctx, `INSERT INTO workspaces (`+workspaceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO workspaces (`+workspaceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		w.ID, w.Name, w.SiteKey, w.TimeZone, w.Settings.EmailForwarding,
 		boolInt(w.Settings.ContactForm.OfflineRequiresForm), w.Settings.ContactForm.Online,
 		nullMicros(w.AgentsUnavailableSince), micros(w.CreatedAt), boolInt(w.Settings.IdentityVerification), w.Settings.RetentionDays, boolInt(w.Settings.TypingPreview),
 		w.Settings.Widget.Color, w.Settings.Widget.Position, w.Settings.Widget.Greeting, w.Settings.Widget.AwayMessage, w.Settings.DefaultLocale,
-		boolInt(w.Settings.AutoAssign))
+		boolInt(w.Settings.AutoAssign), w.Settings.AutoAssignLimit)
 	if err != nil {
 		return fmt.Errorf("create workspace: %w", err)
 	}
@@ -162,10 +162,10 @@ func (s *Store) Workspaces(ctx context.Context) ([]model.Workspace, error) {
 func (s *Store) UpdateSettings(ctx context.Context, workspaceID string, st model.Settings) error {
 	res, err := s.exec(ctx, `UPDATE workspaces SET email_forwarding = ?, offline_requires_form = ?, online_form = ?,
 		identity_verification = ?, retention_days = ?, typing_preview = ?, widget_color = ?, widget_position = ?, widget_greeting = ?,
-		widget_away_message = ?, default_locale = ?, auto_assign = ? WHERE id = ?`,
+		widget_away_message = ?, default_locale = ?, auto_assign = ?, auto_assign_limit = ? WHERE id = ?`,
 		st.EmailForwarding, boolInt(st.ContactForm.OfflineRequiresForm), st.ContactForm.Online,
 		boolInt(st.IdentityVerification), st.RetentionDays, boolInt(st.TypingPreview), st.Widget.Color, st.Widget.Position, st.Widget.Greeting,
-		st.Widget.AwayMessage, st.DefaultLocale, boolInt(st.AutoAssign), workspaceID)
+		st.Widget.AwayMessage, st.DefaultLocale, boolInt(st.AutoAssign), st.AutoAssignLimit, workspaceID)
 	if err != nil {
 		return fmt.Errorf("update settings of %s: %w", workspaceID, err)
 	}

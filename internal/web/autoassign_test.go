@@ -60,10 +60,18 @@ func TestAutoAssign(t *testing.T) {
 		if !st.AutoAssign {
 			t.Fatal("a patch without auto_assign turned it off")
 		}
+		// Turned on, the conversation already waiting is handed out at
+		// once: to Ann, first by name. She lets it go and closes it.
+		s.Do("GET", "/api/v1/conversations/"+c0.ID, ann.Token, nil, http.StatusOK, &c0)
+		if assignee(c0) != "Ann" {
+			t.Fatalf("the waiting conversation, once the setting is on: %q, want Ann", assignee(c0))
+		}
+		s.Do("PUT", "/api/v1/conversations/"+c0.ID+"/assignee", ann.Token, map[string]any{"agent_id": nil}, http.StatusOK, nil)
+		s.Do("POST", "/api/v1/conversations/"+c0.ID+"/close", ann.Token, nil, http.StatusOK, nil)
 
-		// Ann and Bob have nothing open: Ann first (by name), then Bob,
-		// then Ann again; Cat (invisible) never. A second message of the
-		// same conversation changes nothing.
+		// Ann and Bob have nothing open: Bob first (Ann was given one
+		// last), then Ann, then Bob again; Cat (invisible) never. A
+		// second message of the same conversation changes nothing.
 		var got, tokens []string
 		var convs []model.Conversation
 		for i := range 3 {
@@ -79,12 +87,12 @@ func TestAutoAssign(t *testing.T) {
 			got = append(got, assignee(c))
 			convs = append(convs, c)
 		}
-		if strings.Join(got, ",") != "Ann,Bob,Ann" {
-			t.Fatalf("assigned to %v, want Ann, Bob, Ann", got)
+		if strings.Join(got, ",") != "Bob,Ann,Bob" {
+			t.Fatalf("assigned to %v, want Bob, Ann, Bob", got)
 		}
 		// The line in the conversation says so, for agents.
 		var msgs struct{ Messages []model.Message }
-		s.Do("GET", "/api/v1/conversations/"+convs[0].ID+"/messages", ann.Token, nil, http.StatusOK, &msgs)
+		s.Do("GET", "/api/v1/conversations/"+convs[1].ID+"/messages", ann.Token, nil, http.StatusOK, &msgs)
 		found := false
 		for _, m := range msgs.Messages {
 			found = found || m.Kind == model.KindEvent && strings.HasPrefix(m.Body, "Assigned automatically to Ann")
@@ -93,36 +101,37 @@ func TestAutoAssign(t *testing.T) {
 			t.Errorf("no line saying it was assigned: %+v", msgs.Messages)
 		}
 
-		// Closed conversations do not count: Ann's two closed, Ann is
+		// Closed conversations do not count: Bob's two closed, Bob is
 		// the least busy again.
 		for _, c := range []model.Conversation{convs[0], convs[2]} {
 			s.Do("POST", "/api/v1/conversations/"+c.ID+"/close", ann.Token, nil, http.StatusOK, nil)
 		}
-		if c := write(newSession(t, s, s.Workspace.SiteKey, "").VisitorToken, "Next"); assignee(c) != "Ann" {
-			t.Errorf("with Bob's one open and Ann's none: %q, want Ann", assignee(c))
+		if c := write(newSession(t, s, s.Workspace.SiteKey, "").VisitorToken, "Next"); assignee(c) != "Bob" {
+			t.Errorf("with Ann's one open and Bob's none: %q, want Bob", assignee(c))
 		}
 
 		// A closed conversation nobody has, reopened by its visitor, is
 		// given; one somebody has stays theirs.
-		s.Do("POST", "/api/v1/conversations/"+c0.ID+"/close", ann.Token, nil, http.StatusOK, nil)
+		s.Do("POST", "/api/v1/conversations/"+convs[1].ID+"/close", ann.Token, nil, http.StatusOK, nil)
 		status(ann, "offline")
 		if c := write(first.VisitorToken, "Back again"); c.ID != c0.ID || assignee(c) != "Bob" {
 			t.Errorf("reopened unassigned with only Bob online: %q, want Bob", assignee(c))
 		}
-		if c := write(tokens[0], "Me again"); c.ID != convs[0].ID || assignee(c) != "Ann" {
+		if c := write(tokens[1], "Me again"); c.ID != convs[1].ID || assignee(c) != "Ann" {
 			t.Errorf("reopened, Ann's: %q, want Ann's still", assignee(c))
 		}
 
-		// Nobody online: it waits unassigned, until its visitor writes
-		// again once somebody is.
+		// Nobody online: it waits unassigned, until somebody comes online.
 		status(bob, "offline")
 		waiting := newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
-		if c := write(waiting, "Hello?"); c.Assignee != nil {
+		c := write(waiting, "Hello?")
+		if c.Assignee != nil {
 			t.Errorf("assigned to %q with nobody online", assignee(c))
 		}
 		status(bob, "online")
-		if c := write(waiting, "Still there?"); assignee(c) != "Bob" {
-			t.Errorf("a waiting conversation written in again with Bob online: %q, want Bob", assignee(c))
+		s.Do("GET", "/api/v1/conversations/"+c.ID, ann.Token, nil, http.StatusOK, &c)
+		if assignee(c) != "Bob" {
+			t.Errorf("a waiting conversation once Bob is online: %q, want Bob", assignee(c))
 		}
 	})
 }
@@ -253,4 +262,148 @@ func assigningTeam(t *testing.T, s *apptest.Server) (ann, bob apptest.Agent) {
 	}
 	s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"auto_assign": true}, http.StatusOK, nil)
 	return ann, bob
+}
+
+// Conversations whose visitor waits while nobody online has room are
+// handed out, the longest waiting first, as soon as somebody has: an agent
+// coming online, an agent at the limit closing one, a larger limit saved.
+// Answered, closed and just unassigned conversations are not.
+func TestAutoAssignHandsOutWaiting(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann") // admin
+		bob := s.AddAgent("bob@example.com", "Bob")
+		status := func(a apptest.Agent, st string) {
+			s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": st}, http.StatusOK, nil)
+		}
+		for _, a := range []apptest.Agent{ann, bob} {
+			status(a, "offline")
+		}
+		var st model.Settings
+		s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"auto_assign": true, "auto_assign_limit": 2}, http.StatusOK, &st)
+		if !st.AutoAssign || st.AutoAssignLimit != 2 {
+			t.Fatalf("settings %+v, want auto_assign with a limit of 2", st)
+		}
+		for _, bad := range []any{-1, 1001, "two", 2.5} {
+			s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"auto_assign_limit": bad}, http.StatusBadRequest, nil)
+		}
+		s.Do("PUT", "/api/v1/settings", bob.Token, map[string]any{"auto_assign_limit": 5}, http.StatusForbidden, nil)
+
+		// Visitors may write while nobody is online.
+		s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"contact_form": map[string]any{"offline_requires_form": false}}, http.StatusOK, nil)
+		start := func(body string) string {
+			t.Helper()
+			tok := newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
+			var m model.Message
+			s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": tok, "body": "I am " + body}, http.StatusCreated, &m)
+			return m.ConversationID
+		}
+		assignee := func(id string) string {
+			t.Helper()
+			var c model.Conversation
+			s.Do("GET", "/api/v1/conversations/"+id, ann.Token, nil, http.StatusOK, &c)
+			if c.Assignee == nil {
+				return ""
+			}
+			return c.Assignee.Name
+		}
+		want := func(when string, ids []string, names ...string) {
+			t.Helper()
+			var got []string
+			for _, id := range ids {
+				got = append(got, assignee(id))
+			}
+			if strings.Join(got, ",") != strings.Join(names, ",") {
+				t.Errorf("%s: assignees %q, want %q", when, got, names)
+			}
+		}
+
+		a, b, c, d := start("Ava"), start("Ben"), start("Cy"), start("Dee")
+		answered, closed := start("Eve"), start("Fay")
+		s.Do("POST", "/api/v1/conversations/"+answered+"/messages", ann.Token, map[string]string{"body": "We will be back at nine.", "kind": "reply"}, http.StatusCreated, nil)
+		s.Do("PUT", "/api/v1/conversations/"+answered+"/assignee", ann.Token, map[string]any{"agent_id": nil}, http.StatusOK, nil)
+		s.Do("POST", "/api/v1/conversations/"+closed+"/close", ann.Token, nil, http.StatusOK, nil)
+		all := []string{a, b, c, d, answered, closed}
+		want("nobody online", all, "", "", "", "", "", "")
+
+		status(ann, "online")
+		want("Ann online, room for two", all, "Ann", "Ann", "", "", "", "")
+		status(bob, "online")
+		want("Bob online too", all, "Ann", "Ann", "Bob", "Bob", "", "")
+
+		// A new conversation while both are full waits; Ann closing one
+		// gives it to her.
+		g := start("Gus")
+		want("both full", []string{g}, "")
+		s.Do("POST", "/api/v1/conversations/"+a+"/close", ann.Token, nil, http.StatusOK, nil)
+		want("Ann closed one", []string{g}, "Ann")
+
+		// Unassigned by its agent: not given back at once.
+		s.Do("PUT", "/api/v1/conversations/"+d+"/assignee", bob.Token, map[string]any{"agent_id": nil}, http.StatusOK, nil)
+		want("Bob let it go", []string{d}, "")
+		// A larger limit: the waiting one goes to whoever has room (Bob,
+		// with one open, before Ann's two).
+		s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"auto_assign_limit": 3}, http.StatusOK, nil)
+		want("limit three", []string{d, answered}, "Bob", "")
+
+		// The line says who and why.
+		var msgs struct{ Messages []model.Message }
+		s.Do("GET", "/api/v1/conversations/"+c+"/messages", ann.Token, nil, http.StatusOK, &msgs)
+		found := false
+		for _, m := range msgs.Messages {
+			found = found || m.Kind == model.KindEvent && m.Body == "Assigned automatically to Bob, the online agent with the fewest open conversations."
+		}
+		if !found {
+			t.Errorf("no line saying it was handed out: %+v", msgs.Messages)
+		}
+
+		// Bob removed: his conversations wait for somebody, and Ann has
+		// room for one of them (the visitor who waited longer).
+		s.Do("DELETE", "/api/v1/agents/"+bob.ID, ann.Token, nil, http.StatusNoContent, nil)
+		want("Bob removed", []string{c, d}, "Ann", "")
+	})
+}
+
+// Two agents coming online at once share the queue within the limit, and
+// each waiting conversation is handed out once.
+func TestHandOutAtOnce(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann") // admin
+		bob := s.AddAgent("bob@example.com", "Bob")
+		s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"auto_assign": true, "auto_assign_limit": 10,
+			"contact_form": map[string]any{"offline_requires_form": false}}, http.StatusOK, nil)
+		const n = 20
+		for range n {
+			tok := newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
+			s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": tok, "body": "Hello?"}, http.StatusCreated, nil)
+		}
+		var wg sync.WaitGroup
+		for _, a := range []apptest.Agent{ann, bob} {
+			wg.Go(func() {
+				s.Do("PUT", "/api/v1/me/status", a.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+			})
+		}
+		wg.Wait()
+		got := map[string]int{}
+		for _, c := range listConversations(t, s, ann.Token) {
+			if c.Assignee == nil {
+				t.Errorf("conversation %s not handed out", c.ID)
+				continue
+			}
+			got[c.Assignee.Name]++
+			var msgs struct{ Messages []model.Message }
+			s.Do("GET", "/api/v1/conversations/"+c.ID+"/messages", ann.Token, nil, http.StatusOK, &msgs)
+			lines := 0
+			for _, m := range msgs.Messages {
+				if m.Kind == model.KindEvent && strings.HasPrefix(m.Body, "Assigned automatically") {
+					lines++
+				}
+			}
+			if lines != 1 {
+				t.Errorf("conversation %s: %d lines of automatic assignment, want 1", c.ID, lines)
+			}
+		}
+		if got["Ann"] != n/2 || got["Bob"] != n/2 {
+			t.Errorf("shared out %v, want %d each", got, n/2)
+		}
+	})
 }

@@ -629,6 +629,8 @@ func TestDashboardSettings(t *testing.T) {
 			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}, TypingPreview: false}},
 		{"automatic assignment on", url.Values{"auto_assign": {"0", "1"}, "section": {"assignment"}},
 			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}, AutoAssign: true}},
+		{"assignment limit", url.Values{"auto_assign": {"0", "1"}, "auto_assign_limit": {" 3 "}, "section": {"assignment"}},
+			model.Settings{WorkspaceName: "Default", TimeZone: "UTC", EmailForwarding: "transcript", ContactForm: model.ContactForm{OfflineRequiresForm: true, Online: "off"}, AutoAssign: true, AutoAssignLimit: 3}},
 	}
 	for _, st := range steps {
 		// The widget part of Settings keeps its defaults through these forms.
@@ -652,7 +654,14 @@ func TestDashboardSettings(t *testing.T) {
 	}
 	page := b.get("/dashboard/settings?saved=1").Body
 	mustContain(t, "saved settings", page, `value="transcript" checked>`, `value="1" checked>`, `<option value="off" selected>Off</option>`, "Settings saved.",
-		`name="auto_assign" value="1" checked data-testid="auto-assign"`)
+		`name="auto_assign" value="1" checked data-testid="auto-assign"`, `name="auto_assign_limit" min="0" max="1000" step="1" value="3"`)
+	for _, bad := range []string{"x", "-2", "1001"} {
+		r := b.post("/dashboard/settings", url.Values{"section": {"assignment"}, "auto_assign": {"0", "1"}, "auto_assign_limit": {bad}})
+		if r.Status != http.StatusBadRequest {
+			t.Errorf("limit %q: status %d, want 400", bad, r.Status)
+		}
+		mustContain(t, "refused limit", r.Body, `data-testid="settings-error"`, "auto_assign_limit is 0 (no limit) or a number of open conversations up to 1000")
+	}
 
 	r := b.post("/dashboard/settings", url.Values{"email_forwarding": {"sometimes"}})
 	if r.Status != http.StatusBadRequest {

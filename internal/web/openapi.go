@@ -173,7 +173,7 @@ func components() schema {
 			opt("workspace_name", str()), opt("time_zone", str()), opt("widget", widgetLook),
 			opt("default_locale", enum("en", "fr", "de", "es", "it", "pt", "nl")),
 			opt("identity_verification", boolean()), opt("retention_days", integer()),
-			opt("typing_preview", boolean()), opt("auto_assign", boolean()),
+			opt("typing_preview", boolean()), opt("auto_assign", boolean()), opt("auto_assign_limit", integer()),
 		),
 		"WidgetLook": widgetLook,
 		"ShownLook":  shownLook,

@@ -38,7 +38,10 @@ type settingsView struct {
 	// TypingPreview: agents see visitors' drafts as they type.
 	TypingPreview bool
 	// AutoAssign: new conversations go to the least busy online agent.
-	AutoAssign       bool
+	AutoAssign bool
+	// AutoAssignLimit: open conversations an agent is given at most (0:
+	// no limit).
+	AutoAssignLimit  int
 	IdentitySecret   string
 	IdentityExamples []identityExample
 	// Email is Settings → Email: the DNS records to publish or check.
@@ -93,7 +96,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	sv.IdentityVerification = st.IdentityVerification
 	sv.TypingPreview = st.TypingPreview
-	sv.AutoAssign = st.AutoAssign
+	sv.AutoAssign, sv.AutoAssignLimit = st.AutoAssign, st.AutoAssignLimit
 	sv.Widget, sv.OnColor = st.Widget, contrast.TextOn(st.Widget.Color)
 	en := i18n.For("en")
 	sv.DefaultGreeting, sv.DefaultAway = en.T("widget.greeting"), en.T("widget.away")
@@ -185,14 +188,24 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 	if v, ok := last("default_locale"); ok {
 		p.DefaultLocale = &v
 	}
-	if v, ok := last("retention_days"); ok {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			// Not a number: refused as a negative one is, with the same words.
-			n = -1
+	// number is a number field's value, nil when the form has none; one
+	// that is not a number is -1, refused as a negative one is, with the
+	// same words. Empty is 0.
+	number := func(name string) *int {
+		v, ok := last(name)
+		if !ok {
+			return nil
 		}
-		p.RetentionDays = &n
+		n := 0
+		if v = strings.TrimSpace(v); v != "" {
+			var err error
+			if n, err = strconv.Atoi(v); err != nil {
+				n = -1
+			}
+		}
+		return &n
 	}
+	p.RetentionDays, p.AutoAssignLimit = number("retention_days"), number("auto_assign_limit")
 	return p
 }
 

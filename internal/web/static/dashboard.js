@@ -1731,7 +1731,7 @@
         awayLater();
         mine = d.id === convID;
         conversationNotice(d);
-        assignedNotice(d, ev.by);
+        assignedNotice(d, ev.by, ev.auto);
         break;
       case 'visitor.updated':
         mine = !!visitorID && d.id === visitorID;
@@ -1951,9 +1951,10 @@
   // visitor's message: the one it was given to is told, not whoever did
   // it. The event names who assigned it (by): the agent's own choices, in
   // this tab or another, and the replies that take a conversation are not
-  // announced; other updates name nobody.
-  function assignedNotice(c, by) {
-    if (!by || by === me || !c.assignee || c.assignee.id !== me) return;
+  // announced; other updates name nobody. A waiting conversation handed
+  // out by automatic assignment (auto) is announced too.
+  function assignedNotice(c, by, auto) {
+    if (!(auto || (by && by !== me)) || !c.assignee || c.assignee.id !== me) return;
     const who = c.visitor ? (c.visitor.name || c.visitor.email || 'A visitor') : 'A visitor';
     notify('Assigned to you: ' + who, c.last_message || '', c.id);
   }
