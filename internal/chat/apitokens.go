@@ -107,6 +107,53 @@ func (s *Service) APITokens(ctx context.Context, a model.Agent) ([]model.APIToke
 // RevokeAPIToken ends agent a's API token id at once, with the live
 // connections opened with it.
 func (s *Service) RevokeAPIToken(ctx context.Context, a model.Agent, id string) error {
+	return s.revokeAPIToken(ctx, a, id, a)
+}
+
+// AgentAPITokens lists the API tokens of agent id of actor's workspace,
+// newest first: an admin's look at a colleague's (or their own).
+func (s *Service) AgentAPITokens(ctx context.Context, actor model.Agent, id string) ([]model.APIToken, error) {
+	a, err := s.adminOrSelf(ctx, actor, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.db.APITokens(ctx, a.ID)
+}
+
+// WorkspaceAPITokens lists the API tokens of every agent of actor's
+// workspace, by agent id (admins only).
+func (s *Service) WorkspaceAPITokens(ctx context.Context, actor model.Agent) (map[string][]model.APIToken, error) {
+	if err := RequireAdmin(actor); err != nil {
+		return nil, err
+	}
+	return s.db.WorkspaceAPITokens(ctx, actor.WorkspaceID)
+}
+
+// RevokeAgentAPIToken ends API token tokenID of agent agentID of actor's
+// workspace at once, as RevokeAPIToken does: an admin ending a
+// colleague's token that leaked, or that an integration no longer needs,
+// without removing the colleague.
+func (s *Service) RevokeAgentAPIToken(ctx context.Context, actor model.Agent, agentID, tokenID string) error {
+	a, err := s.adminOrSelf(ctx, actor, agentID)
+	if err != nil {
+		return err
+	}
+	return s.revokeAPIToken(ctx, a, tokenID, actor)
+}
+
+// adminOrSelf is agent id of actor's workspace, when actor is an admin or
+// that agent.
+func (s *Service) adminOrSelf(ctx context.Context, actor model.Agent, id string) (model.Agent, error) {
+	if id != actor.ID {
+		if err := RequireAdmin(actor); err != nil {
+			return model.Agent{}, err
+		}
+	}
+	return s.agentOf(ctx, actor, id)
+}
+
+// revokeAPIToken ends agent a's API token id, at by's request.
+func (s *Service) revokeAPIToken(ctx context.Context, a model.Agent, id string, by model.Agent) error {
 	hash, err := s.db.DeleteAPIToken(ctx, a.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound(err, "API token")
@@ -115,6 +162,6 @@ func (s *Service) RevokeAPIToken(ctx context.Context, a model.Agent, id string) 
 		return err
 	}
 	s.revoke(realtime.Revocation{AgentID: a.ID, Only: hash})
-	s.log.Info("API token revoked", "agent", a.ID, "token", id)
+	s.log.Info("API token revoked", "agent", a.ID, "token", id, "by", by.ID)
 	return nil
 }

@@ -72,3 +72,38 @@ func TestAPITokensInSettings(t *testing.T) {
 		})
 	}
 }
+
+// An admin finds a colleague's API tokens under them in Settings →
+// Agents, at a desktop and at a phone, and revokes one there: it stops
+// working, the colleague's other token does not.
+func TestAdminRevokesATokenInAgents(t *testing.T) {
+	srv := startParley(t)
+	srv.AddAgent("ada@example.com", "Ada") // admin
+	bob := srv.AddAgent("bob@example.com", "Bob Okafor")
+	var crm, bot struct{ ID, Token string }
+	for _, m := range []struct {
+		name string
+		out  any
+	}{{"CRM sync for the support team's ticketing", &crm}, {"Bot", &bot}} {
+		srv.Do("POST", "/api/v1/me/tokens", bob.Token, map[string]any{"name": m.name, "password": apptest.AgentPassword}, http.StatusCreated, m.out)
+	}
+	a := newTab(t, "ada")
+	loginDashboard(a, srv.URL, "ada@example.com")
+	a.navigate(srv.URL + "/dashboard/settings/agents")
+	tokens := `document.querySelector('[data-testid="agent-row"][data-id="` + bob.ID + `"] [data-testid="agent-tokens"]')`
+	a.waitFor("Bob's tokens", `!!`+tokens+` && `+tokens+`.querySelectorAll('[data-testid="token-row"]').length === 2`, 10*time.Second)
+	a.do("open them", chromedp.Click(chromedp.CSS(`[data-id="`+bob.ID+`"] [data-testid="agent-tokens"] summary`)))
+	checkAxe(a, "an agent's API tokens")
+	atSize(a, "agents tokens 1366", 1366, 900)
+	atSize(a, "agents tokens 390", 390, 844)
+	a.setViewport(desktop)
+
+	eval[bool](a, `(window.confirm = () => true, true)`)
+	a.do("revoke the CRM's", chromedp.Click(chromedp.CSS(`[data-testid="token-row"][data-id="`+crm.ID+`"] [data-testid="revoke-token"]`)))
+	a.waitFor("the notice", `(document.querySelector('[data-testid="agents-notice"]') || {}).textContent === 'API token revoked: what used it stops working at once.'`, 10*time.Second)
+	if n := eval[int](a, tokens+`.querySelectorAll('[data-testid="token-row"]').length`); n != 1 {
+		t.Errorf("%d of Bob's tokens listed after the revoke, want 1", n)
+	}
+	srv.Do("GET", "/api/v1/me", crm.Token, nil, http.StatusUnauthorized, nil)
+	srv.Do("GET", "/api/v1/me", bot.Token, nil, http.StatusOK, nil)
+}

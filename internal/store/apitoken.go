@@ -35,32 +35,53 @@ func apiTokenExpiry(t *time.Time) time.Time {
 
 // APITokens lists an agent's API tokens, expired ones too, newest first.
 func (s *Store) APITokens(ctx context.Context, agentID string) ([]model.APIToken, error) {
-	rows, err := s.query(ctx, `SELECT id, name, created_at, expires_at, last_used_at FROM agent_tokens
-		WHERE agent_id = ? AND id IS NOT NULL ORDER BY created_at DESC, id DESC`, agentID)
+	byAgent, err := s.apiTokens(ctx, `t.agent_id = ?`, agentID)
 	if err != nil {
 		return nil, fmt.Errorf("list API tokens of agent %s: %w", agentID, err)
 	}
+	if byAgent[agentID] == nil {
+		return []model.APIToken{}, nil
+	}
+	return byAgent[agentID], nil
+}
+
+// WorkspaceAPITokens lists the API tokens of every agent of a workspace,
+// by agent id, each agent's newest first.
+func (s *Store) WorkspaceAPITokens(ctx context.Context, workspaceID string) (map[string][]model.APIToken, error) {
+	byAgent, err := s.apiTokens(ctx, `t.agent_id IN (SELECT a.id FROM agents a WHERE a.workspace_id = ?)`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list API tokens of workspace %s: %w", workspaceID, err)
+	}
+	return byAgent, nil
+}
+
+// apiTokens lists the API tokens that where (on agent_tokens t) selects,
+// by agent id, newest first.
+func (s *Store) apiTokens(ctx context.Context, where string, arg any) (map[string][]model.APIToken, error) {
+	rows, err := s.query(ctx, `SELECT t.agent_id, t.id, t.name, t.created_at, t.expires_at, t.last_used_at FROM agent_tokens t
+		WHERE `+where+` AND t.id IS NOT NULL ORDER BY t.created_at DESC, t.id DESC`, arg)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	out := []model.APIToken{}
+	out := map[string][]model.APIToken{}
 	for rows.Next() {
 		var (
+			agentID          string
 			t                model.APIToken
 			created, expires int64
 			used             sql.NullInt64
 		)
-		if err := rows.Scan(&t.ID, &t.Name, &created, &expires, &used); err != nil {
-			return nil, fmt.Errorf("list API tokens of agent %s: %w", agentID, err)
+		if err := rows.Scan(&agentID, &t.ID, &t.Name, &created, &expires, &used); err != nil {
+			return nil, err
 		}
 		t.CreatedAt, t.LastUsedAt = fromMicros(created), fromNullMicros(used)
 		if e := fromMicros(expires); e.Before(neverExpires) {
 			t.ExpiresAt = &e
 		}
-		out = append(out, t)
+		out[agentID] = append(out[agentID], t)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list API tokens of agent %s: %w", agentID, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // LockAgent holds an agent's row until the transaction ends, on

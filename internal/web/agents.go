@@ -146,6 +146,8 @@ type agentRow struct {
 	InviteEnds time.Time
 	Expired    bool
 	Roles      []option
+	// Tokens are the agent's API tokens (shown to admins).
+	Tokens tokenTable
 }
 
 var roleLabels = []option{
@@ -175,10 +177,22 @@ func (s *Server) agentsPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		s.failPage(w, r, sess, err)
 		return
 	}
+	// An admin sees every agent's API tokens, and can revoke them.
+	var tokens map[string][]model.APIToken
+	if sess.agent.IsAdmin() {
+		if tokens, err = s.svc.WorkspaceAPITokens(r.Context(), sess.agent); err != nil {
+			s.failPage(w, r, sess, err)
+			return
+		}
+	}
+	c := newClock(p.Workspace.Location())
 	v := &agentsView{Role: model.RoleAgent}
 	now := time.Now()
 	for _, a := range agents {
 		row := agentRow{Agent: a, Avatar: newAvatarView(a.Name, a.AvatarURL), Self: a.ID == sess.agent.ID, Invited: a.Invited(), Roles: roleOptions(a.Role)}
+		row.Tokens = newTokenTable(c, p.CSRF, tokens[a.ID], func(id string) string {
+			return "/dashboard/settings/agents/" + url.PathEscape(a.ID) + "/tokens/" + url.PathEscape(id) + "/revoke"
+		})
 		if row.Invited {
 			row.InviteEnds = ends[a.ID]
 			row.Expired = !row.InviteEnds.After(now)
@@ -190,6 +204,8 @@ func (s *Server) agentsPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		v.Notice = "Role changed."
 	case "removed":
 		v.Notice = "Agent removed: their sessions have ended."
+	case "token-revoked":
+		v.Notice = "API token revoked: what used it stops working at once."
 	}
 	if edit != nil {
 		edit(v)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/parleychat/parley/internal/chat"
@@ -9,17 +10,30 @@ import (
 )
 
 // API tokens: GET, POST /api/v1/me/tokens and DELETE
-// /api/v1/me/tokens/{id}, and their section of Settings → Your account.
+// /api/v1/me/tokens/{id}, and their section of Settings → Your account;
+// an admin's GET /api/v1/agents/{id}/tokens and DELETE
+// /api/v1/agents/{id}/tokens/{token_id}, and the tokens under each agent
+// of Settings → Agents.
 
 func (s *Server) listAPITokens(w http.ResponseWriter, r *http.Request, a model.Agent) {
-	tokens, err := s.svc.APITokens(r.Context(), a)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	s.writeTokens(w, r)(s.svc.APITokens(r.Context(), a))
+}
+
+func (s *Server) listAgentAPITokens(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	s.writeTokens(w, r)(s.svc.AgentAPITokens(r.Context(), a, r.PathValue("id")))
+}
+
+// writeTokens answers a list of API tokens, or the error that came instead.
+func (s *Server) writeTokens(w http.ResponseWriter, r *http.Request) func([]model.APIToken, error) {
+	return func(tokens []model.APIToken, err error) {
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct {
+			Tokens []model.APIToken `json:"tokens"`
+		}{tokens})
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Tokens []model.APIToken `json:"tokens"`
-	}{tokens})
 }
 
 func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request, a model.Agent) {
@@ -55,9 +69,17 @@ func (s *Server) deleteAPIToken(w http.ResponseWriter, r *http.Request, a model.
 	w.WriteHeader(http.StatusNoContent)
 }
 
+func (s *Server) deleteAgentAPIToken(w http.ResponseWriter, r *http.Request, a model.Agent) {
+	if err := s.svc.RevokeAgentAPIToken(r.Context(), a, r.PathValue("id"), r.PathValue("token_id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // tokensView is the API tokens' section of Settings → Your account.
 type tokensView struct {
-	Tokens []tokenRow
+	Tokens tokenTable
 	// Made is the token just made, its secret shown this once.
 	Made *chat.NewAPIToken
 	// NameInput, Days: the form's fields, kept when refused.
@@ -67,10 +89,36 @@ type tokensView struct {
 	Lifetimes []option
 }
 
+// tokenTable is a table of API tokens, each with its revoke form (the
+// template "token-table").
+type tokenTable struct {
+	CSRF string
+	Rows []tokenRow
+}
+
 type tokenRow struct {
 	model.APIToken
 	Created, Expires, LastUsed stamp
 	Expired, Never, Unused     bool
+	// Revoke is where the row's revoke form posts.
+	Revoke string
+}
+
+// newTokenTable shows tokens at c's time; revoke is the path of a token's
+// revoke form.
+func newTokenTable(c clock, csrf string, tokens []model.APIToken, revoke func(id string) string) tokenTable {
+	tt := tokenTable{CSRF: csrf}
+	for _, t := range tokens {
+		row := tokenRow{APIToken: t, Created: c.stamp(t.CreatedAt), Never: t.ExpiresAt == nil, Unused: t.LastUsedAt == nil, Revoke: revoke(t.ID)}
+		if t.ExpiresAt != nil {
+			row.Expires, row.Expired = c.stamp(*t.ExpiresAt), !c.now.Before(*t.ExpiresAt)
+		}
+		if t.LastUsedAt != nil {
+			row.LastUsed = c.stamp(*t.LastUsedAt)
+		}
+		tt.Rows = append(tt.Rows, row)
+	}
+	return tt
 }
 
 func (s *Server) fillTokens(r *http.Request, sess *session, p *page, v *tokensView) error {
@@ -78,18 +126,9 @@ func (s *Server) fillTokens(r *http.Request, sess *session, p *page, v *tokensVi
 	if err != nil {
 		return err
 	}
-	c := newClock(p.Workspace.Location())
-	now := c.now
-	for _, t := range tokens {
-		row := tokenRow{APIToken: t, Created: c.stamp(t.CreatedAt), Never: t.ExpiresAt == nil, Unused: t.LastUsedAt == nil}
-		if t.ExpiresAt != nil {
-			row.Expires, row.Expired = c.stamp(*t.ExpiresAt), !now.Before(*t.ExpiresAt)
-		}
-		if t.LastUsedAt != nil {
-			row.LastUsed = c.stamp(*t.LastUsedAt)
-		}
-		v.Tokens = append(v.Tokens, row)
-	}
+	v.Tokens = newTokenTable(newClock(p.Workspace.Location()), p.CSRF, tokens, func(id string) string {
+		return "/dashboard/settings/account/tokens/" + url.PathEscape(id) + "/revoke"
+	})
 	if v.Days == 0 && v.NameInput == "" {
 		v.Days = 90
 	}
@@ -123,6 +162,15 @@ func (s *Server) dashCreateAPIToken(w http.ResponseWriter, r *http.Request, sess
 	// it without writing it down somewhere.
 	w.Header().Set("Cache-Control", "no-store")
 	s.accountPage(w, r, sess, http.StatusCreated, "", &accountView{Tokens: &tokensView{Made: &t}})
+}
+
+func (s *Server) dashRevokeAgentAPIToken(w http.ResponseWriter, r *http.Request, sess *session) {
+	id := r.PathValue("id")
+	if err := s.svc.RevokeAgentAPIToken(r.Context(), sess.agent, id, r.PathValue("token_id")); err != nil {
+		s.failPage(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, "/dashboard/settings/agents?done=token-revoked#agent-"+url.PathEscape(id), http.StatusSeeOther)
 }
 
 func (s *Server) dashRevokeAPIToken(w http.ResponseWriter, r *http.Request, sess *session) {

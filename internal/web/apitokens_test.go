@@ -252,3 +252,95 @@ func TestDashboardAPITokens(t *testing.T) {
 		t.Errorf("revoking again: %d", a.Status)
 	}
 }
+
+// An admin sees a colleague's API tokens (never their secrets) and revokes
+// one: it stops working at once, with what was opened with it, and the
+// colleague keeps their seat, their login and their other tokens. An agent
+// sees and revokes their own only; nobody reaches another workspace's.
+func TestAdminRevokesAColleaguesToken(t *testing.T) {
+	s := apptest.Start(t, nil)
+	ann := s.AddAgent("ann@example.com", "Ann") // admin
+	bob := s.AddAgent("bob@example.com", "Bob")
+	other, err := s.App.Chat.CreateWorkspace(t.Context(), "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eve := s.AddAgent("eve@example.com", "Eve", other.ID) // the other's admin
+	crm := makeToken(t, s, bob.Token, map[string]any{"name": "CRM"})
+	bot := makeToken(t, s, bob.Token, map[string]any{"name": "Bot"})
+	own := makeToken(t, s, ann.Token, map[string]any{"name": "Ann's"})
+
+	var out struct{ Tokens []model.APIToken }
+	raw := s.Do("GET", "/api/v1/agents/"+bob.ID+"/tokens", ann.Token, nil, http.StatusOK, &out)
+	if len(out.Tokens) != 2 || out.Tokens[0].Name != "Bot" || out.Tokens[1].Name != "CRM" {
+		t.Fatalf("Bob's tokens as Ann sees them: %+v, want Bot then CRM", out.Tokens)
+	}
+	if strings.Contains(string(raw), crm.Token) || strings.Contains(string(raw), "pat_") {
+		t.Fatalf("a secret in the list: %s", raw)
+	}
+	for _, c := range []struct {
+		name, method, path, bearer string
+		want                       int
+	}{
+		{"Bob lists his own", "GET", "/api/v1/agents/" + bob.ID + "/tokens", bob.Token, http.StatusOK},
+		{"Bob lists Ann's", "GET", "/api/v1/agents/" + ann.ID + "/tokens", bob.Token, http.StatusForbidden},
+		{"Bob revokes Ann's", "DELETE", "/api/v1/agents/" + ann.ID + "/tokens/" + own.ID, bob.Token, http.StatusForbidden},
+		{"Eve lists Bob's", "GET", "/api/v1/agents/" + bob.ID + "/tokens", eve.Token, http.StatusNotFound},
+		{"Eve revokes Bob's", "DELETE", "/api/v1/agents/" + bob.ID + "/tokens/" + crm.ID, eve.Token, http.StatusNotFound},
+		{"Ann's token through Bob", "DELETE", "/api/v1/agents/" + bob.ID + "/tokens/" + own.ID, ann.Token, http.StatusNotFound},
+		{"an unknown agent", "GET", "/api/v1/agents/nobody/tokens", ann.Token, http.StatusNotFound},
+		{"without a token", "GET", "/api/v1/agents/" + bob.ID + "/tokens", "", http.StatusUnauthorized},
+	} {
+		s.Do(c.method, c.path, c.bearer, nil, c.want, nil)
+	}
+	s.Do("GET", "/api/v1/me", crm.Token, nil, http.StatusOK, nil)
+
+	// What was opened with it closes too.
+	conn := s.DialAgent(crm.Token)
+	defer conn.Close()
+	s.Do("DELETE", "/api/v1/agents/"+bob.ID+"/tokens/"+crm.ID, ann.Token, nil, http.StatusNoContent, nil)
+	s.Do("GET", "/api/v1/me", crm.Token, nil, http.StatusUnauthorized, nil)
+	if got := conn.CloseStatus(5 * time.Second); got != websocket.StatusPolicyViolation {
+		t.Errorf("the revoked token's live connection closed with %v, want %v", got, websocket.StatusPolicyViolation)
+	}
+	for _, tok := range []string{bot.Token, bob.Token, own.Token} {
+		s.Do("GET", "/api/v1/me", tok, nil, http.StatusOK, nil)
+	}
+	s.Do("DELETE", "/api/v1/agents/"+bob.ID+"/tokens/"+crm.ID, ann.Token, nil, http.StatusNotFound, nil)
+	// Bob revokes his own through the same path.
+	s.Do("DELETE", "/api/v1/agents/"+bob.ID+"/tokens/"+bot.ID, bob.Token, nil, http.StatusNoContent, nil)
+	s.Do("GET", "/api/v1/me", bot.Token, nil, http.StatusUnauthorized, nil)
+}
+
+// Settings → Agents shows an admin each agent's API tokens, names escaped,
+// with a revoke button; an agent sees none there.
+func TestDashboardAgentsTokens(t *testing.T) {
+	srv, _, b := setup(t)
+	bob := srv.AddAgent("bob@example.com", "Bob")
+	tok := makeToken(t, srv, bob.Token, map[string]any{"name": `<img src=x onerror=alert(1)>`})
+	page := b.get("/dashboard/settings/agents")
+	mustContain(t, "the agents page", page.Body, `data-testid="agent-tokens"`, "API tokens (1)",
+		`&lt;img src=x onerror=alert(1)&gt;`, `action="/dashboard/settings/agents/`+bob.ID+`/tokens/`+tok.ID+`/revoke"`)
+	mustNotContain(t, "the agents page", page.Body, "<img src=x", tok.Token)
+
+	done := b.post("/dashboard/settings/agents/"+bob.ID+"/tokens/"+tok.ID+"/revoke", url.Values{})
+	if want := "/dashboard/settings/agents?done=token-revoked#agent-" + bob.ID; done.Status != http.StatusSeeOther || done.Location != want {
+		t.Fatalf("revoke: %d %q, want 303 to %q", done.Status, done.Location, want)
+	}
+	page = b.get(done.Location)
+	mustContain(t, "revoked", page.Body, "API token revoked: what used it stops working at once.")
+	mustNotContain(t, "revoked", page.Body, `data-testid="agent-tokens"`)
+	srv.Do("GET", "/api/v1/me", tok.Token, nil, http.StatusUnauthorized, nil)
+	if a := b.post("/dashboard/settings/agents/"+bob.ID+"/tokens/"+tok.ID+"/revoke", url.Values{}); a.Status != http.StatusNotFound {
+		t.Errorf("revoking again: %d, want 404", a.Status)
+	}
+
+	// Bob, an agent, sees nobody's tokens on that page.
+	makeToken(t, srv, bob.Token, map[string]any{"name": "Bot"})
+	bb := newBrowser(t, srv)
+	bb.login("bob@example.com")
+	mustNotContain(t, "an agent's agents page", bb.get("/dashboard/settings/agents").Body, `data-testid="agent-tokens"`)
+	if a := bb.post("/dashboard/settings/agents/"+bob.ID+"/tokens/nope/revoke", url.Values{}); a.Status != http.StatusNotFound {
+		t.Errorf("an unknown token of his own: %d, want 404", a.Status)
+	}
+}

@@ -237,6 +237,10 @@ func operations() []operation {
 			status: 204, errors: []int{403, 404}},
 		{route: "DELETE /api/v1/agents/{id}", tag: "agents", summary: "Remove an agent: their tokens and sessions stop, their conversations become unassigned", auth: admin,
 			status: 204, errors: []int{403, 404, 409}},
+		{route: "GET /api/v1/agents/{id}/tokens", tag: "agents", summary: "An agent's API tokens (never their secrets), newest first: an admin's look at any agent's, an agent's at their own", auth: agent,
+			status: 200, answer: object(f("tokens", arrayOf(apiToken))), errors: []int{403, 404}},
+		{route: "DELETE /api/v1/agents/{id}/tokens/{token_id}", tag: "agents", summary: "Revoke an agent's API token (an admin: any agent's; an agent: their own), with the live connections opened with it", auth: agent,
+			status: 204, errors: []int{403, 404}},
 
 		// Conversations.
 		{route: "GET /api/v1/conversations", tag: "conversations", summary: "Conversations, most recent activity first, a page at a time", auth: agent,

@@ -56,6 +56,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/agents", s.agent(s.postAgent))
 	m.HandleFunc("PATCH /api/v1/agents/{id}", s.agent(s.patchAgent))
 	m.HandleFunc("DELETE /api/v1/agents/{id}", s.agent(s.deleteAgent))
+	m.HandleFunc("GET /api/v1/agents/{id}/tokens", s.agent(s.listAgentAPITokens)) // apitokens.go
+	m.HandleFunc("DELETE /api/v1/agents/{id}/tokens/{token_id}", s.agent(s.deleteAgentAPIToken))
 	m.HandleFunc("PUT /api/v1/agents/{id}/avatar", s.agent(s.putAvatar)) // avatars.go
 	m.HandleFunc("DELETE /api/v1/agents/{id}/avatar", s.agent(s.deleteAvatar))
 	m.HandleFunc("PUT /api/v1/me/password", s.agent(s.putPassword)) // account.go
@@ -174,6 +176,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /dashboard/settings/agents/{id}/role", s.dash(s.dashChangeRole))
 	m.HandleFunc("POST /dashboard/settings/agents/{id}/invite", s.dash(s.dashRenewInvite))
 	m.HandleFunc("POST /dashboard/settings/agents/{id}/remove", s.dash(s.dashRemoveAgent))
+	m.HandleFunc("POST /dashboard/settings/agents/{id}/tokens/{token_id}/revoke", s.dash(s.dashRevokeAgentAPIToken)) // apitokens.go
 
 	m.HandleFunc("GET /dashboard/settings/account", s.dash(s.dashAccount)) // account.go
 	m.HandleFunc("POST /dashboard/settings/account/name", s.dash(s.dashSaveName))
