@@ -32,8 +32,7 @@ func (s *Service) assign(ctx context.Context, a model.Agent, conversationID stri
 	var (
 		c    model.Conversation
 		line *model.Message
-		// freed: the conversation went from an agent to another, who
-		// may have more room.
+		// freed: the conversation left an agent, who has more room.
 		freed bool
 	)
 	hooks := s.hooks()
@@ -63,7 +62,7 @@ func (s *Service) assign(ctx context.Context, a model.Agent, conversationID stri
 		if text == "" { // nothing changed
 			return nil
 		}
-		freed = before.Assignee != nil && agentID != nil
+		freed = before.Assignee != nil
 		l := s.historyLine(c, text)
 		line = &l
 		if err := saveLine(ctx, tx, line); err != nil {
@@ -82,10 +81,12 @@ func (s *Service) assign(ctx context.Context, a model.Agent, conversationID stri
 		return model.Conversation{}, false, err
 	}
 	hooks.done()
-	if freed {
-		// Its former agent has room for another (an unassigned one is
-		// not given back at once: its agent chose to let it go).
-		s.handOut(ctx, a.WorkspaceID)
+	switch {
+	case freed && agentID == nil:
+		// Not given back at once: its agent chose to let it go.
+		s.requestHandOut(a.WorkspaceID, conversationID)
+	case freed:
+		s.requestHandOut(a.WorkspaceID)
 	}
 	return c, line != nil, nil
 }
@@ -109,107 +110,6 @@ func (s *Service) autoAssign(ctx context.Context, tx *store.Store, w model.Works
 	c.Assignee = &model.Assignee{ID: to.ID, Name: to.Name}
 	l := s.historyLine(c, "Assigned automatically to "+to.Name+", the online agent with the fewest open conversations.")
 	return &l, c, saveLine(ctx, tx, &l)
-}
-
-// handOut gives workspaceID's waiting conversations (open, nobody has
-// them, their visitor's newest message unanswered), the longest waiting
-// first, as a visitor's message would, until none waits or no online agent
-// has room: what makes an agent coming online, a conversation closed (its
-// agent has room again) or the setting turned on serve the queue at once
-// rather than when each visitor writes again. Each is given in a
-// transaction of its own that holds it and looks again that it waits; a
-// failure is logged (the conversation waits for the next hand-out, or for
-// its visitor's next message).
-func (s *Service) handOut(ctx context.Context, workspaceID string) {
-	w, err := s.db.Workspace(ctx, workspaceID)
-	if err != nil {
-		s.log.Error("hand out waiting conversations: read workspace", "workspace", workspaceID, "err", err)
-		return
-	}
-	if !w.Settings.AutoAssign {
-		return
-	}
-	skipped := map[string]bool{}
-	for {
-		// Read outside the writer: usually nothing waits.
-		ids, err := s.db.WaitingUnassigned(ctx, workspaceID, len(skipped)+handOutBatch)
-		if err != nil {
-			s.log.Error("hand out waiting conversations", "workspace", workspaceID, "err", err)
-			return
-		}
-		tried := 0
-		for _, id := range ids {
-			if skipped[id] {
-				continue
-			}
-			tried++
-			given, full, err := s.handOutOne(ctx, w, id)
-			if err != nil {
-				s.log.Error("hand out a waiting conversation", "conversation", id, "err", err)
-				skipped[id] = true
-				continue
-			}
-			if full {
-				return // nobody online has room
-			}
-			if !given {
-				skipped[id] = true // taken, answered or closed meanwhile
-			}
-		}
-		if tried == 0 {
-			return
-		}
-	}
-}
-
-// handOutBatch is how many waiting conversations handOut reads at a time.
-const handOutBatch = 50
-
-// handOutOne gives conversation id of w, if it still waits, to the least
-// busy online agent with room; full tells that nobody has room.
-func (s *Service) handOutOne(ctx context.Context, w model.Workspace, id string) (given, full bool, err error) {
-	var (
-		c    model.Conversation
-		line *model.Message
-	)
-	hooks := s.hooks()
-	err = s.db.InTxThen(ctx, func(tx *store.Store) error {
-		line, full = nil, false
-		if err := tx.LockConversation(ctx, w.ID, id); err != nil {
-			return err
-		}
-		waiting, err := tx.IsWaitingUnassigned(ctx, w.ID, id)
-		if err != nil || !waiting {
-			return err
-		}
-		if c, err = tx.Conversation(ctx, w.ID, id); err != nil {
-			return err
-		}
-		if line, c, err = s.autoAssign(ctx, tx, w, c); err != nil {
-			return err
-		}
-		if line == nil {
-			full = true
-			return nil
-		}
-		if err := hooks.emitNotes(ctx, tx, line); err != nil {
-			return err
-		}
-		return hooks.emit(ctx, tx, w.ID, id, realtime.ConversationUpdated, c)
-	}, func() {
-		if line != nil {
-			s.lineToAgents(w.ID, line)
-			s.pub.ToAgents(w.ID, encode(Event{Type: realtime.ConversationUpdated, Data: c, Auto: true}))
-		}
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return false, false, nil // deleted meanwhile
-	}
-	if err != nil {
-		return false, false, err
-	}
-	hooks.done()
-	return line != nil, full, nil
 }
 
 // autoAssignReading is autoAssign for a message whose transaction has not

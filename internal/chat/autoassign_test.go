@@ -63,10 +63,11 @@ func TestHandOutWhenADashboardOpens(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.svc.setAway(ctx, ann, "away in a test")
-	on := true
-	if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{AutoAssign: &on}); err != nil {
+	on, limit := true, 5
+	if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{AutoAssign: &on, AutoAssignLimit: &limit}); err != nil {
 		t.Fatal(err)
 	}
+	f.svc.serveHandOuts(ctx)
 	assignee := func() *model.Assignee {
 		t.Helper()
 		c, err := f.svc.Conversation(ctx, f.agent, f.conv)
@@ -79,6 +80,10 @@ func TestHandOutWhenADashboardOpens(t *testing.T) {
 		t.Fatalf("given to %s while nobody was online", a.Name)
 	}
 	f.svc.AgentConnected(ctx, ann.ID)
+	if a := assignee(); a != nil {
+		t.Fatalf("given to %s at once, in the dashboard's own request", a.Name)
+	}
+	f.svc.serveHandOuts(ctx)
 	if a := assignee(); a == nil || a.ID != ann.ID {
 		t.Fatalf("after Ann's dashboard opened: %+v, want Ann", a)
 	}
@@ -90,5 +95,40 @@ func TestHandOutWhenADashboardOpens(t *testing.T) {
 	}
 	if !auto {
 		t.Error("no conversation.updated marked auto")
+	}
+}
+
+// A hand-out asked for while a bulk change holds its workspace waits for
+// the release, and requests meanwhile are one.
+func TestHandOutsHeld(t *testing.T) {
+	ctx := context.Background()
+	f := newTypingFixture(t)
+	on, limit := true, 5
+	if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{AutoAssign: &on, AutoAssignLimit: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	release := f.svc.HoldHandOuts(f.ws.ID)
+	if _, err := f.svc.SetAgentStatus(ctx, f.agent, model.StatusOnline); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.requestHandOut(f.ws.ID)
+	if !f.svc.HandOutsIdle() {
+		t.Error("a held hand-out counted as pending")
+	}
+	f.svc.serveHandOuts(ctx)
+	if c, err := f.svc.Conversation(ctx, f.agent, f.conv); err != nil || c.Assignee != nil {
+		t.Fatalf("while held: %+v, %v; want nobody's", c.Assignee, err)
+	}
+	release()
+	release() // twice is once
+	if f.svc.HandOutsIdle() {
+		t.Error("released, the hand-out is not pending")
+	}
+	f.svc.serveHandOuts(ctx)
+	if c, err := f.svc.Conversation(ctx, f.agent, f.conv); err != nil || c.Assignee == nil || c.Assignee.ID != f.agent.ID {
+		t.Fatalf("released: %+v, %v; want Ann's", c.Assignee, err)
+	}
+	if !f.svc.HandOutsIdle() {
+		t.Error("served, still pending")
 	}
 }

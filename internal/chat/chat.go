@@ -137,6 +137,7 @@ type Service struct {
 	tokens        *kept[tokenAgent]    // by token hash
 	sites         *kept[siteWorkspace] // by site key
 	quotaNoted    map[string]time.Time // workspace → last note of a full quota
+	handOuts      *handOutQueue        // handout.go
 }
 
 // New returns a Service.
@@ -196,6 +197,7 @@ func New(db *store.DB, pub realtime.Publisher, signer *token.Signer, opts Option
 		sessionKeys:  newSessionKeys(),
 		tokens:       newKept[tokenAgent](),
 		sites:        newKept[siteWorkspace](),
+		handOuts:     newHandOutQueue(),
 	}
 }
 

@@ -321,7 +321,7 @@ func (s *Service) AgentConnected(ctx context.Context, agentID string) {
 		if a, err := s.db.Agent(ctx, agentID); err == nil {
 			s.refreshAvailability(ctx, a.WorkspaceID)
 			if a.Status == model.StatusOnline {
-				s.handOut(ctx, a.WorkspaceID)
+				s.requestHandOut(a.WorkspaceID)
 			}
 		}
 	}
@@ -402,7 +402,7 @@ func (s *Service) SetAgentStatus(ctx context.Context, a model.Agent, status stri
 	s.refreshAvailability(ctx, a.WorkspaceID)
 	s.toAgents(a.WorkspaceID, realtime.AgentUpdated, a)
 	if status == model.StatusOnline {
-		s.handOut(ctx, a.WorkspaceID)
+		s.requestHandOut(a.WorkspaceID)
 	}
 	return a, nil
 }
@@ -443,9 +443,13 @@ func (s *Service) refreshAvailability(ctx context.Context, workspaceID string) {
 }
 
 // Run keeps this node's heartbeat, closes the connections of dead nodes,
-// and sets agents offline once their last dashboard has been closed for
-// AgentAwayAfter, until ctx ends.
+// sets agents offline once their last dashboard has been closed for
+// AgentAwayAfter, and hands out waiting conversations (handout.go), until
+// ctx ends.
 func (s *Service) Run(ctx context.Context) {
+	handing := make(chan struct{})
+	go func() { defer close(handing); s.runHandOuts(ctx) }()
+	defer func() { <-handing }()
 	tick := min(s.opts.AgentAwayAfter/4, s.opts.NodeTimeout/5, time.Second)
 	tick = max(tick, 50*time.Millisecond)
 	heartbeatEvery := max(s.opts.NodeTimeout/5, 100*time.Millisecond)

@@ -104,6 +104,9 @@ func (s *Service) EraseVisitor(ctx context.Context, a model.Agent, visitorID str
 	s.log.Info("visitor erased", "visitor", visitorID, "workspace", a.WorkspaceID, "agent", a.ID,
 		"conversations", len(erased.Conversations), "messages", erased.Messages, "emails", erased.Emails, "attachments", len(erased.Attachments))
 	s.toAgents(a.WorkspaceID, realtime.VisitorDeleted, visitorDeleted{ID: visitorID, ConversationIDs: orEmpty(erased.Conversations)})
+	if len(erased.Conversations) > 0 {
+		s.requestHandOut(a.WorkspaceID) // their agents may have room again
+	}
 	return nil
 }
 

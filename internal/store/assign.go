@@ -122,13 +122,18 @@ func (s *Store) AssignLeastBusy(ctx context.Context, workspaceID, conversationID
 // automatic assignment hands out, the visitor who has waited longest
 // first.
 func (s *Store) WaitingUnassigned(ctx context.Context, workspaceID string, limit int) ([]string, error) {
-	ids, err := s.ids(ctx, `SELECT c.id FROM conversations c WHERE c.workspace_id = ? AND c.assignee_id IS NULL AND `+waitingAnswer+`
-		ORDER BY c.visitor_message_id, c.id LIMIT ?`, workspaceID, limit)
+	ids, err := s.ids(ctx, waitingUnassignedQuery, workspaceID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list waiting conversations of workspace %s: %w", workspaceID, err)
 	}
 	return ids, nil
 }
+
+// waitingUnassignedQuery lists a workspace's waiting conversations nobody
+// has, from the index conversations_waiting (its condition is in the
+// statement word for word, as SQLite needs to use it).
+const waitingUnassignedQuery = `SELECT c.id FROM conversations c WHERE c.workspace_id = ? AND c.status = 'open' AND c.assignee_id IS NULL AND ` + waitingAnswer + `
+	ORDER BY c.visitor_message_id, c.id LIMIT ?`
 
 // IsWaitingUnassigned reports whether a conversation is one
 // WaitingUnassigned lists; in a transaction that holds it

@@ -38,6 +38,8 @@ func TestListAndStartQueriesStartFromTheirRows(t *testing.T) {
 	}{
 		{"waiting", waitingQuery(len(ids)), ids, "SEARCH c USING INDEX sqlite_autoindex_conversations_1 (id=?)"},
 		{"unsent channel replies", unsentChannelRepliesQuery, []any{0}, "SCAN c USING INDEX conversations_channel_person"},
+		// Not the workspace's conversations_unread, closed ones included.
+		{"waiting for assignment", waitingUnassignedQuery, []any{"ws", 50}, "SEARCH c USING INDEX conversations_waiting (workspace_id=? AND visitor_message_id>?)"},
 	} {
 		plan := queryPlan(t, db, tt.q, tt.args...)
 		if len(plan) == 0 || !strings.HasPrefix(plan[0], tt.want) {

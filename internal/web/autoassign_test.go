@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -60,18 +62,10 @@ func TestAutoAssign(t *testing.T) {
 		if !st.AutoAssign {
 			t.Fatal("a patch without auto_assign turned it off")
 		}
-		// Turned on, the conversation already waiting is handed out at
-		// once: to Ann, first by name. She lets it go and closes it.
-		s.Do("GET", "/api/v1/conversations/"+c0.ID, ann.Token, nil, http.StatusOK, &c0)
-		if assignee(c0) != "Ann" {
-			t.Fatalf("the waiting conversation, once the setting is on: %q, want Ann", assignee(c0))
-		}
-		s.Do("PUT", "/api/v1/conversations/"+c0.ID+"/assignee", ann.Token, map[string]any{"agent_id": nil}, http.StatusOK, nil)
-		s.Do("POST", "/api/v1/conversations/"+c0.ID+"/close", ann.Token, nil, http.StatusOK, nil)
 
-		// Ann and Bob have nothing open: Bob first (Ann was given one
-		// last), then Ann, then Bob again; Cat (invisible) never. A
-		// second message of the same conversation changes nothing.
+		// Ann and Bob have nothing open: Ann first (by name), then Bob,
+		// then Ann again; Cat (invisible) never. A second message of the
+		// same conversation changes nothing.
 		var got, tokens []string
 		var convs []model.Conversation
 		for i := range 3 {
@@ -87,12 +81,12 @@ func TestAutoAssign(t *testing.T) {
 			got = append(got, assignee(c))
 			convs = append(convs, c)
 		}
-		if strings.Join(got, ",") != "Bob,Ann,Bob" {
-			t.Fatalf("assigned to %v, want Bob, Ann, Bob", got)
+		if strings.Join(got, ",") != "Ann,Bob,Ann" {
+			t.Fatalf("assigned to %v, want Ann, Bob, Ann", got)
 		}
 		// The line in the conversation says so, for agents.
 		var msgs struct{ Messages []model.Message }
-		s.Do("GET", "/api/v1/conversations/"+convs[1].ID+"/messages", ann.Token, nil, http.StatusOK, &msgs)
+		s.Do("GET", "/api/v1/conversations/"+convs[0].ID+"/messages", ann.Token, nil, http.StatusOK, &msgs)
 		found := false
 		for _, m := range msgs.Messages {
 			found = found || m.Kind == model.KindEvent && strings.HasPrefix(m.Body, "Assigned automatically to Ann")
@@ -101,37 +95,44 @@ func TestAutoAssign(t *testing.T) {
 			t.Errorf("no line saying it was assigned: %+v", msgs.Messages)
 		}
 
-		// Closed conversations do not count: Bob's two closed, Bob is
+		// Closed conversations do not count: Ann's two closed, Ann is
 		// the least busy again.
 		for _, c := range []model.Conversation{convs[0], convs[2]} {
 			s.Do("POST", "/api/v1/conversations/"+c.ID+"/close", ann.Token, nil, http.StatusOK, nil)
 		}
-		if c := write(newSession(t, s, s.Workspace.SiteKey, "").VisitorToken, "Next"); assignee(c) != "Bob" {
-			t.Errorf("with Ann's one open and Bob's none: %q, want Bob", assignee(c))
+		if c := write(newSession(t, s, s.Workspace.SiteKey, "").VisitorToken, "Next"); assignee(c) != "Ann" {
+			t.Errorf("with Bob's one open and Ann's none: %q, want Ann", assignee(c))
 		}
 
 		// A closed conversation nobody has, reopened by its visitor, is
 		// given; one somebody has stays theirs.
-		s.Do("POST", "/api/v1/conversations/"+convs[1].ID+"/close", ann.Token, nil, http.StatusOK, nil)
+		s.Do("POST", "/api/v1/conversations/"+c0.ID+"/close", ann.Token, nil, http.StatusOK, nil)
 		status(ann, "offline")
 		if c := write(first.VisitorToken, "Back again"); c.ID != c0.ID || assignee(c) != "Bob" {
 			t.Errorf("reopened unassigned with only Bob online: %q, want Bob", assignee(c))
 		}
-		if c := write(tokens[1], "Me again"); c.ID != convs[1].ID || assignee(c) != "Ann" {
+		if c := write(tokens[0], "Me again"); c.ID != convs[0].ID || assignee(c) != "Ann" {
 			t.Errorf("reopened, Ann's: %q, want Ann's still", assignee(c))
 		}
 
-		// Nobody online: it waits unassigned, until somebody comes online.
+		// Nobody online: it waits unassigned, until its visitor writes
+		// again once somebody is.
 		status(bob, "offline")
 		waiting := newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
-		c := write(waiting, "Hello?")
-		if c.Assignee != nil {
-			t.Errorf("assigned to %q with nobody online", assignee(c))
+		cw := write(waiting, "Hello?")
+		if cw.Assignee != nil {
+			t.Errorf("assigned to %q with nobody online", assignee(cw))
 		}
 		status(bob, "online")
-		s.Do("GET", "/api/v1/conversations/"+c.ID, ann.Token, nil, http.StatusOK, &c)
-		if assignee(c) != "Bob" {
-			t.Errorf("a waiting conversation once Bob is online: %q, want Bob", assignee(c))
+		// Without a limit the queue is not handed out: it goes on when
+		// its visitor writes.
+		handedOut(t, s)
+		s.Do("GET", "/api/v1/conversations/"+cw.ID, ann.Token, nil, http.StatusOK, &cw)
+		if cw.Assignee != nil {
+			t.Errorf("handed out to %q without a limit", assignee(cw))
+		}
+		if c := write(waiting, "Still there?"); assignee(c) != "Bob" {
+			t.Errorf("a waiting conversation written in again with Bob online: %q, want Bob", assignee(c))
 		}
 	})
 }
@@ -251,6 +252,12 @@ func TestAutoAssignWhileTheAgentIsRemoved(t *testing.T) {
 	}
 }
 
+// handedOut waits until the hand-outs asked for so far are done.
+func handedOut(t *testing.T, s *apptest.Server) {
+	t.Helper()
+	apptest.Eventually(t, 10*time.Second, "the hand-outs done", s.App.Chat.HandOutsIdle)
+}
+
 // assigningTeam adds Ann (an admin) and Bob, both online, and turns
 // automatic assignment on.
 func assigningTeam(t *testing.T, s *apptest.Server) (ann, bob apptest.Agent) {
@@ -308,6 +315,7 @@ func TestAutoAssignHandsOutWaiting(t *testing.T) {
 		}
 		want := func(when string, ids []string, names ...string) {
 			t.Helper()
+			handedOut(t, s)
 			var got []string
 			for _, id := range ids {
 				got = append(got, assignee(id))
@@ -337,13 +345,16 @@ func TestAutoAssignHandsOutWaiting(t *testing.T) {
 		s.Do("POST", "/api/v1/conversations/"+a+"/close", ann.Token, nil, http.StatusOK, nil)
 		want("Ann closed one", []string{g}, "Ann")
 
-		// Unassigned by its agent: not given back at once.
+		// Unassigned by its agent: not given back at once, but Bob has
+		// room for the next one waiting.
+		h := start("Hal")
+		want("both full again", []string{h}, "")
 		s.Do("PUT", "/api/v1/conversations/"+d+"/assignee", bob.Token, map[string]any{"agent_id": nil}, http.StatusOK, nil)
-		want("Bob let it go", []string{d}, "")
-		// A larger limit: the waiting one goes to whoever has room (Bob,
-		// with one open, before Ann's two).
+		want("Bob let one go", []string{d, h}, "", "Bob")
+		// A larger limit: the waiting one goes to whoever has room (Ann,
+		// as busy as Bob and given one longer ago).
 		s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"auto_assign_limit": 3}, http.StatusOK, nil)
-		want("limit three", []string{d, answered}, "Bob", "")
+		want("limit three", []string{d, answered}, "Ann", "")
 
 		// The line says who and why.
 		var msgs struct{ Messages []model.Message }
@@ -356,10 +367,47 @@ func TestAutoAssignHandsOutWaiting(t *testing.T) {
 			t.Errorf("no line saying it was handed out: %+v", msgs.Messages)
 		}
 
-		// Bob removed: his conversations wait for somebody, and Ann has
-		// room for one of them (the visitor who waited longer).
+		// Bob removed: his conversations wait for somebody, and Ann, once
+		// she closed one, has room for one of them (the visitor who waited
+		// longer).
+		s.Do("POST", "/api/v1/conversations/"+b+"/close", ann.Token, nil, http.StatusOK, nil)
 		s.Do("DELETE", "/api/v1/agents/"+bob.ID, ann.Token, nil, http.StatusNoContent, nil)
-		want("Bob removed", []string{c, d}, "Ann", "")
+		want("Bob removed", []string{c, h}, "Ann", "")
+	})
+}
+
+// A bulk close frees its agent's room once it is done: the waiting
+// conversations it closes are not handed out on the way.
+func TestHandOutAfterABulkClose(t *testing.T) {
+	eachDB(t, map[string]string{"PARLEY_RATE_LIMITS": "off"}, func(t *testing.T, s *apptest.Server) {
+		ann := s.AddAgent("ann@example.com", "Ann") // admin
+		s.Do("PUT", "/api/v1/me/status", ann.Token, map[string]string{"status": "online"}, http.StatusOK, nil)
+		s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"auto_assign": true, "auto_assign_limit": 1}, http.StatusOK, nil)
+		const spam = 100
+		ids := []string{newConversation(t, s, s.Workspace.SiteKey, "Mine", "Mine").ConversationID}
+		for i := range spam {
+			ids = append(ids, newConversation(t, s, s.Workspace.SiteKey, "Spam", fmt.Sprint("Spam ", i)).ConversationID)
+		}
+		ids = append(ids, newConversation(t, s, s.Workspace.SiteKey, "Vera", "A real question").ConversationID)
+		handedOut(t, s)
+		b := newBrowser(t, s)
+		b.login("ann@example.com")
+		a := b.post("/dashboard/conversations/bulk", url.Values{"action": {"close"}, "id": ids[:1+spam], "filter": {"open"}, "view": {"all"}})
+		if a.Status != http.StatusSeeOther {
+			t.Fatalf("bulk close: %d %s", a.Status, a.Body)
+		}
+		handedOut(t, s)
+		for i, id := range ids {
+			var msgs struct{ Messages []model.Message }
+			s.Do("GET", "/api/v1/conversations/"+id+"/messages", ann.Token, nil, http.StatusOK, &msgs)
+			given := false
+			for _, m := range msgs.Messages {
+				given = given || strings.HasPrefix(m.Body, "Assigned automatically to Ann")
+			}
+			if want := i == 0 || i == len(ids)-1; given != want {
+				t.Errorf("conversation %d (%s): given automatically %v, want %v", i, id, given, want)
+			}
+		}
 	})
 }
 
@@ -383,6 +431,7 @@ func TestHandOutAtOnce(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		handedOut(t, s)
 		got := map[string]int{}
 		for _, c := range listConversations(t, s, ann.Token) {
 			if c.Assignee == nil {

@@ -65,6 +65,10 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 	// Once begun, the change goes to every conversation selected, also
 	// when the agent's browser goes away meanwhile.
 	ctx := context.WithoutCancel(r.Context())
+	// What it frees is handed out once it is done, not to the
+	// conversations it is about to change.
+	release := s.svc.HoldHandOuts(sess.agent.WorkspaceID)
+	defer release()
 	done, same := 0, 0
 	var (
 		failed []string // what could not be changed
@@ -92,6 +96,7 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 			same++
 		}
 	}
+	release()
 	if len(failed) > 0 {
 		// What failed stays selected, to try again or look into.
 		a := answerOf(firstErr)
