@@ -594,7 +594,7 @@ func TestChimeAfterAReload(t *testing.T) {
 	a.do("open the conversation", chromedp.Click(chromedp.CSS(`[data-testid="conversation-item"][data-id="`+convID+`"]`)))
 	a.waitFor("the conversation page", `location.pathname === '/dashboard/conversations/`+convID+`' && document.readyState === 'complete'`, 10*time.Second)
 	waitLive(a)
-	eval[bool](a, `((p) => { window.__tones = 0; const make = p.createOscillator; p.createOscillator = function () { window.__tones++; return make.call(this); }; return true; })(AudioContext.prototype)`)
+	eval[bool](a, toneCounter)
 	newVisitorConversation(t, srv, "Sam", "sam@example.com", "Do you ship to Oslo?")
 	a.waitFor("the chime", `window.__tones > 0`, 10*time.Second)
 }
@@ -681,8 +681,7 @@ func TestAssignmentAnnounced(t *testing.T) {
 	b := newTab(t, "ben")
 	loginDashboard(b, srv.URL, "ben@example.com")
 	waitLive(b)
-	tones := `((p) => { window.__tones = 0; const make = p.createOscillator; p.createOscillator = function () { window.__tones++; return make.call(this); }; return true; })(AudioContext.prototype)`
-	eval[bool](b, tones)
+	eval[bool](b, toneCounter)
 
 	srv.Do("PUT", "/api/v1/conversations/"+convID+"/assignee", ada.Token, map[string]any{"agent_id": ben.ID}, http.StatusOK, nil)
 	b.waitFor("the chime for the conversation given to Ben", `window.__tones > 0`, 10*time.Second)
@@ -772,13 +771,17 @@ func TestAssignmentChimesForAColleaguesChoiceOnly(t *testing.T) {
 	silent("Ben's reply that took it")
 }
 
+// toneCounter makes the page count in window.__tones the tones its chimes
+// play from now on.
+const toneCounter = `((p) => { window.__tones = 0; const make = p.createOscillator; p.createOscillator = function () { window.__tones++; return make.call(this); }; return true; })(AudioContext.prototype)`
+
 // countChimes counts in window.__tones the tones the live dashboard in b
 // plays from now on, once the agent touched the page (a background tab's
 // sound starts only then, as it would for them).
 func countChimes(b *tab) {
 	b.t.Helper()
 	waitLive(b)
-	eval[bool](b, `((p) => { window.__tones = 0; const make = p.createOscillator; p.createOscillator = function () { window.__tones++; return make.call(this); }; return true; })(AudioContext.prototype)`)
+	eval[bool](b, toneCounter)
 	if _, err := chromedp.Call(b.ctx, page.BringToFront, cdp.Empty{}); err != nil {
 		b.t.Fatalf("bring %s to the front: %v", b.name, err)
 	}
@@ -796,7 +799,7 @@ func TestOwnChoiceAfterAColleaguesChange(t *testing.T) {
 	b := newTab(t, "ben")
 	loginDashboard(b, srv.URL, "ben@example.com")
 	waitLive(b)
-	eval[bool](b, `((p) => { window.__tones = 0; const make = p.createOscillator; p.createOscillator = function () { window.__tones++; return make.call(this); }; return true; })(AudioContext.prototype)`)
+	eval[bool](b, toneCounter)
 	// Ben's request waits in the page until the colleague's change is in.
 	eval[bool](b, `(() => { const f = window.fetch; window.__held = []; window.fetch = function (u, o) {
 		if (o && o.method === 'PUT' && String(u).endsWith('/assignee')) return new Promise((ok) => window.__held.push(() => ok(f.call(this, u, o))));
