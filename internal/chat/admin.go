@@ -309,7 +309,7 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, p Sett
 	}
 	s.eval.WorkspaceChanged(ctx, workspaceID)
 	if st.AutoAssign && (p.AutoAssign != nil || p.AutoAssignLimit != nil) {
-		s.requestHandOut(workspaceID) // on, or with more room: the queue is served
+		s.requestHandOut(ctx, workspaceID) // on, or with more room: the queue is served
 	}
 	return st, nil
 }

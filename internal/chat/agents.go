@@ -434,7 +434,7 @@ func (s *Service) removeAgent(ctx context.Context, a model.Agent) error {
 	s.toAgents(a.WorkspaceID, realtime.AgentRemoved, map[string]string{"id": a.ID})
 	s.refreshAvailability(ctx, a.WorkspaceID)
 	if len(unassigned) > 0 {
-		s.requestHandOut(a.WorkspaceID) // their conversations wait for somebody
+		s.requestHandOut(ctx, a.WorkspaceID) // their conversations wait for somebody
 	}
 	return nil
 }

@@ -63,6 +63,13 @@ func (s *Service) assign(ctx context.Context, a model.Agent, conversationID stri
 			return nil
 		}
 		freed = before.Assignee != nil
+		if freed && agentID == nil {
+			// Not handed out again until its visitor writes: its agent
+			// chose to let it go.
+			if err := tx.LetGo(ctx, a.WorkspaceID, conversationID); err != nil {
+				return err
+			}
+		}
 		l := s.historyLine(c, text)
 		line = &l
 		if err := saveLine(ctx, tx, line); err != nil {
@@ -81,12 +88,8 @@ func (s *Service) assign(ctx context.Context, a model.Agent, conversationID stri
 		return model.Conversation{}, false, err
 	}
 	hooks.done()
-	switch {
-	case freed && agentID == nil:
-		// Not given back at once: its agent chose to let it go.
-		s.requestHandOut(a.WorkspaceID, conversationID)
-	case freed:
-		s.requestHandOut(a.WorkspaceID)
+	if freed {
+		s.requestHandOut(ctx, a.WorkspaceID) // its agent has room for another
 	}
 	return c, line != nil, nil
 }

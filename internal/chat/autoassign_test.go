@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
@@ -54,7 +55,8 @@ func TestAutoAssignOnEmailAnswer(t *testing.T) {
 
 // An agent set offline by the away timer is online again when a dashboard
 // of theirs opens: the conversation that waited meanwhile is handed out to
-// them then, and their dashboards are told it was automatic.
+// them then, and their dashboards are told it was automatic. (No worker
+// runs here, as in a command of the command line: the request serves it.)
 func TestHandOutWhenADashboardOpens(t *testing.T) {
 	ctx := context.Background()
 	f := newTypingFixture(t)
@@ -67,24 +69,11 @@ func TestHandOutWhenADashboardOpens(t *testing.T) {
 	if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{AutoAssign: &on, AutoAssignLimit: &limit}); err != nil {
 		t.Fatal(err)
 	}
-	f.svc.serveHandOuts(ctx)
-	assignee := func() *model.Assignee {
-		t.Helper()
-		c, err := f.svc.Conversation(ctx, f.agent, f.conv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c.Assignee
-	}
-	if a := assignee(); a != nil {
+	if a := f.assignee(t); a != nil {
 		t.Fatalf("given to %s while nobody was online", a.Name)
 	}
 	f.svc.AgentConnected(ctx, ann.ID)
-	if a := assignee(); a != nil {
-		t.Fatalf("given to %s at once, in the dashboard's own request", a.Name)
-	}
-	f.svc.serveHandOuts(ctx)
-	if a := assignee(); a == nil || a.ID != ann.ID {
+	if a := f.assignee(t); a == nil || a.ID != ann.ID {
 		t.Fatalf("after Ann's dashboard opened: %+v, want Ann", a)
 	}
 	f.pub.mu.Lock()
@@ -98,37 +87,79 @@ func TestHandOutWhenADashboardOpens(t *testing.T) {
 	}
 }
 
-// A hand-out asked for while a bulk change holds its workspace waits for
-// the release, and requests meanwhile are one.
-func TestHandOutsHeld(t *testing.T) {
+// Removing an agent from the command line, where no worker runs, hands
+// out their conversations there and then.
+func TestHandOutWithoutAWorker(t *testing.T) {
 	ctx := context.Background()
 	f := newTypingFixture(t)
+	bob, err := f.svc.CreateAgent(ctx, f.ws.ID, "bob@example.com", "Bob", "password123", model.RoleAgent)
+	if err != nil {
+		t.Fatal(err)
+	}
 	on, limit := true, 5
 	if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{AutoAssign: &on, AutoAssignLimit: &limit}); err != nil {
 		t.Fatal(err)
 	}
-	release := f.svc.HoldHandOuts(f.ws.ID)
+	if _, err := f.svc.Assign(ctx, f.agent, f.conv, &bob.ID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.svc.SetAgentStatus(ctx, f.agent, model.StatusOnline); err != nil {
 		t.Fatal(err)
 	}
-	f.svc.requestHandOut(f.ws.ID)
+	if _, err := f.svc.RemoveAgentByEmail(ctx, "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.assignee(t); a == nil || a.ID != f.agent.ID {
+		t.Fatalf("Bob's conversation after his removal: %+v, want Ann's", a)
+	}
+	if !f.svc.HandOutsIdle() {
+		t.Error("a hand-out left pending")
+	}
+}
+
+// A hand-out asked for while a bulk change holds its workspace waits for
+// the release; the worker serves it then.
+func TestHandOutsHeld(t *testing.T) {
+	f := newTypingFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); f.svc.runHandOuts(ctx) }()
+	defer func() { cancel(); <-stopped }()
+	for !f.svc.handOuts.serving.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	on, limit := true, 5
+	if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{AutoAssign: &on, AutoAssignLimit: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	release := f.svc.HoldHandOuts(ctx, f.ws.ID)
+	if _, err := f.svc.SetAgentStatus(ctx, f.agent, model.StatusOnline); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // time for the worker to be wrong
 	if !f.svc.HandOutsIdle() {
 		t.Error("a held hand-out counted as pending")
 	}
-	f.svc.serveHandOuts(ctx)
-	if c, err := f.svc.Conversation(ctx, f.agent, f.conv); err != nil || c.Assignee != nil {
-		t.Fatalf("while held: %+v, %v; want nobody's", c.Assignee, err)
+	if a := f.assignee(t); a != nil {
+		t.Fatalf("handed out to %s while held", a.Name)
 	}
 	release()
 	release() // twice is once
-	if f.svc.HandOutsIdle() {
-		t.Error("released, the hand-out is not pending")
+	deadline := time.Now().Add(10 * time.Second)
+	for f.assignee(t) == nil && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
 	}
-	f.svc.serveHandOuts(ctx)
-	if c, err := f.svc.Conversation(ctx, f.agent, f.conv); err != nil || c.Assignee == nil || c.Assignee.ID != f.agent.ID {
-		t.Fatalf("released: %+v, %v; want Ann's", c.Assignee, err)
+	if a := f.assignee(t); a == nil || a.ID != f.agent.ID {
+		t.Fatalf("released: %+v, want Ann's", a)
 	}
-	if !f.svc.HandOutsIdle() {
-		t.Error("served, still pending")
+}
+
+// assignee is who has the fixture's conversation.
+func (f *typingFixture) assignee(t *testing.T) *model.Assignee {
+	t.Helper()
+	c, err := f.svc.Conversation(context.Background(), f.agent, f.conv)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return c.Assignee
 }

@@ -386,7 +386,7 @@ func (s *Service) setConversationStatus(ctx context.Context, a model.Agent, id, 
 	s.toAgents(a.WorkspaceID, realtime.ConversationUpdated, c)
 	s.lineToAgents(a.WorkspaceID, line)
 	if line != nil && c.Status == "closed" && before.Assignee != nil {
-		s.requestHandOut(a.WorkspaceID) // its agent has room for another
+		s.requestHandOut(ctx, a.WorkspaceID) // its agent has room for another
 	}
 	return c, line != nil, nil
 }

@@ -3,7 +3,9 @@ package chat
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
@@ -27,36 +29,33 @@ import (
 // handOutQueue is the workspaces whose waiting conversations are to be
 // handed out.
 type handOutQueue struct {
-	mu sync.Mutex
-	// pending: workspace → the conversations kept back this time (an
-	// agent just let them go).
-	pending map[string]map[string]bool
+	mu      sync.Mutex
+	pending map[string]bool
 	// held: workspace → bulk changes under way (HoldHandOuts).
 	held map[string]int
 	busy bool
 	wake chan struct{}
+	// serving: a worker serves the queue (runHandOuts). Without one (a
+	// command of the command line), a request is served in the call.
+	serving atomic.Bool
 }
 
 func newHandOutQueue() *handOutQueue {
-	return &handOutQueue{pending: map[string]map[string]bool{}, held: map[string]int{}, wake: make(chan struct{}, 1)}
+	return &handOutQueue{pending: map[string]bool{}, held: map[string]int{}, wake: make(chan struct{}, 1)}
 }
 
 // requestHandOut asks for workspaceID's waiting conversations to be
-// handed out, but for keep (conversations an agent just let go: not given
-// back at once).
-func (s *Service) requestHandOut(workspaceID string, keep ...string) {
+// handed out: by the worker when one runs, else now, with ctx.
+func (s *Service) requestHandOut(ctx context.Context, workspaceID string) {
 	q := s.handOuts
 	q.mu.Lock()
-	k := q.pending[workspaceID]
-	if k == nil {
-		k = map[string]bool{}
-		q.pending[workspaceID] = k
-	}
-	for _, id := range keep {
-		k[id] = true
-	}
+	q.pending[workspaceID] = true
 	q.mu.Unlock()
-	q.signal()
+	if q.serving.Load() {
+		q.signal()
+		return
+	}
+	s.serveHandOuts(ctx)
 }
 
 func (q *handOutQueue) signal() {
@@ -66,10 +65,19 @@ func (q *handOutQueue) signal() {
 	}
 }
 
-// HoldHandOuts keeps workspaceID's hand-outs waiting until the function
-// it returns is called: a bulk change calls it first, so that what it
-// closes or assigns one by one is not handed out between two of its steps.
-func (s *Service) HoldHandOuts(workspaceID string) (release func()) {
+// isHeld tells whether a bulk change holds workspaceID's hand-outs.
+func (q *handOutQueue) isHeld(workspaceID string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.held[workspaceID] > 0
+}
+
+// HoldHandOuts keeps workspaceID's hand-outs on this node waiting until
+// the function it returns is called: a bulk change calls it first, so
+// that what it closes or assigns one by one is not handed out between two
+// of its steps (a hand-out under way stops before its next conversation,
+// and goes on after the release).
+func (s *Service) HoldHandOuts(ctx context.Context, workspaceID string) (release func()) {
 	q := s.handOuts
 	q.mu.Lock()
 	q.held[workspaceID]++
@@ -82,7 +90,11 @@ func (s *Service) HoldHandOuts(workspaceID string) (release func()) {
 				delete(q.held, workspaceID)
 			}
 			q.mu.Unlock()
-			q.signal()
+			if q.serving.Load() {
+				q.signal()
+			} else {
+				s.serveHandOuts(ctx)
+			}
 		})
 	}
 }
@@ -106,43 +118,51 @@ func (s *Service) HandOutsIdle() bool {
 
 // runHandOuts serves the hand-outs asked for until ctx ends.
 func (s *Service) runHandOuts(ctx context.Context) {
+	q := s.handOuts
+	q.serving.Store(true)
+	defer q.serving.Store(false)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.handOuts.wake:
+		case <-q.wake:
 			s.serveHandOuts(ctx)
 		}
 	}
 }
 
 // serveHandOuts hands out the conversations of every workspace asked for
-// and not held, until none is left.
+// and not held, until none is left. A panic in a hand-out is logged, and
+// costs that workspace this hand-out only.
 func (s *Service) serveHandOuts(ctx context.Context) {
 	q := s.handOuts
 	for ctx.Err() == nil {
 		q.mu.Lock()
-		var (
-			ws   string
-			keep map[string]bool
-		)
-		for w, k := range q.pending {
+		ws := ""
+		for w := range q.pending {
 			if q.held[w] == 0 {
-				ws, keep = w, k
+				ws = w
 				break
 			}
 		}
-		if ws == "" {
+		if ws == "" || q.busy {
 			q.mu.Unlock()
 			return
 		}
 		delete(q.pending, ws)
 		q.busy = true
 		q.mu.Unlock()
-		s.handOut(ctx, ws, keep)
-		q.mu.Lock()
-		q.busy = false
-		q.mu.Unlock()
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					s.log.Error("hand out waiting conversations: panic", "workspace", ws, "panic", p, "stack", string(debug.Stack()))
+				}
+				q.mu.Lock()
+				q.busy = false
+				q.mu.Unlock()
+			}()
+			s.handOut(ctx, ws)
+		}()
 	}
 }
 
@@ -153,13 +173,13 @@ func handsOut(w model.Workspace) bool {
 }
 
 // handOut gives workspaceID's waiting conversations (open, nobody has
-// them, their visitor's newest message unanswered) but keep, the longest
-// waiting first, as a visitor's message would, until none waits or no
+// them, their visitor's newest message unanswered, not let go by an agent
+// since), the longest waiting first, as a visitor's message would, until none waits or no
 // online agent has room. Each is given in a transaction of its own that
 // holds it, reads the settings and looks again that it waits; a failure
 // is logged (the conversation waits for the next hand-out, or for its
 // visitor's next message).
-func (s *Service) handOut(ctx context.Context, workspaceID string, keep map[string]bool) {
+func (s *Service) handOut(ctx context.Context, workspaceID string) {
 	w, err := s.db.Workspace(ctx, workspaceID)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -171,9 +191,6 @@ func (s *Service) handOut(ctx context.Context, workspaceID string, keep map[stri
 		return
 	}
 	skipped := map[string]bool{}
-	for id := range keep {
-		skipped[id] = true
-	}
 	for {
 		// Read outside the writer: usually nothing waits.
 		ids, err := s.db.WaitingUnassigned(ctx, workspaceID, len(skipped)+handOutBatch)
@@ -189,6 +206,13 @@ func (s *Service) handOut(ctx context.Context, workspaceID string, keep map[stri
 				continue
 			}
 			tried++
+			if s.handOuts.isHeld(workspaceID) {
+				// A bulk change began: the rest once it is done.
+				s.handOuts.mu.Lock()
+				s.handOuts.pending[workspaceID] = true
+				s.handOuts.mu.Unlock()
+				return
+			}
 			given, stop, err := s.handOutOne(ctx, workspaceID, id)
 			if ctx.Err() != nil {
 				return

@@ -321,7 +321,7 @@ func (s *Service) AgentConnected(ctx context.Context, agentID string) {
 		if a, err := s.db.Agent(ctx, agentID); err == nil {
 			s.refreshAvailability(ctx, a.WorkspaceID)
 			if a.Status == model.StatusOnline {
-				s.requestHandOut(a.WorkspaceID)
+				s.requestHandOut(ctx, a.WorkspaceID)
 			}
 		}
 	}
@@ -402,7 +402,7 @@ func (s *Service) SetAgentStatus(ctx context.Context, a model.Agent, status stri
 	s.refreshAvailability(ctx, a.WorkspaceID)
 	s.toAgents(a.WorkspaceID, realtime.AgentUpdated, a)
 	if status == model.StatusOnline {
-		s.requestHandOut(a.WorkspaceID)
+		s.requestHandOut(ctx, a.WorkspaceID)
 	}
 	return a, nil
 }

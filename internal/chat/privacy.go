@@ -105,7 +105,7 @@ func (s *Service) EraseVisitor(ctx context.Context, a model.Agent, visitorID str
 		"conversations", len(erased.Conversations), "messages", erased.Messages, "emails", erased.Emails, "attachments", len(erased.Attachments))
 	s.toAgents(a.WorkspaceID, realtime.VisitorDeleted, visitorDeleted{ID: visitorID, ConversationIDs: orEmpty(erased.Conversations)})
 	if len(erased.Conversations) > 0 {
-		s.requestHandOut(a.WorkspaceID) // their agents may have room again
+		s.requestHandOut(ctx, a.WorkspaceID) // their agents may have room again
 	}
 	return nil
 }

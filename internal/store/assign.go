@@ -118,7 +118,8 @@ func (s *Store) AssignLeastBusy(ctx context.Context, workspaceID, conversationID
 }
 
 // WaitingUnassigned lists up to limit conversations of a workspace that
-// nobody has and whose visitor waits for an answer (waitingAnswer): those
+// nobody has and whose visitor waits for an answer (waitingAnswer), but
+// those an agent let go (LetGo) since the visitor last wrote: those
 // automatic assignment hands out, the visitor who has waited longest
 // first.
 func (s *Store) WaitingUnassigned(ctx context.Context, workspaceID string, limit int) ([]string, error) {
@@ -132,15 +133,29 @@ func (s *Store) WaitingUnassigned(ctx context.Context, workspaceID string, limit
 // waitingUnassignedQuery lists a workspace's waiting conversations nobody
 // has, from the index conversations_waiting (its condition is in the
 // statement word for word, as SQLite needs to use it).
-const waitingUnassignedQuery = `SELECT c.id FROM conversations c WHERE c.workspace_id = ? AND c.status = 'open' AND c.assignee_id IS NULL AND ` + waitingAnswer + `
+const waitingUnassignedQuery = `SELECT c.id FROM conversations c WHERE c.workspace_id = ? AND c.status = 'open' AND c.assignee_id IS NULL AND ` + notLetGo + ` AND ` + waitingAnswer + `
 	ORDER BY c.visitor_message_id, c.id LIMIT ?`
+
+// notLetGo holds for a conversation c no agent let go since its visitor
+// last wrote.
+const notLetGo = `(c.let_go_id IS NULL OR c.let_go_id < c.visitor_message_id)`
+
+// LetGo records that an agent left conversation id to nobody, at a new id:
+// automatic assignment does not hand it out until its visitor writes
+// again.
+func (s *Store) LetGo(ctx context.Context, workspaceID, id string) error {
+	if _, err := s.exec(ctx, `UPDATE conversations SET let_go_id = ? WHERE id = ? AND workspace_id = ?`, model.NewID(), id, workspaceID); err != nil {
+		return fmt.Errorf("record conversation %s let go: %w", id, err)
+	}
+	return nil
+}
 
 // IsWaitingUnassigned reports whether a conversation is one
 // WaitingUnassigned lists; in a transaction that holds it
 // (LockConversation), it stays so until the transaction ends.
 func (s *Store) IsWaitingUnassigned(ctx context.Context, workspaceID, conversationID string) (bool, error) {
 	var n int
-	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.id = ? AND c.workspace_id = ? AND c.assignee_id IS NULL AND `+waitingAnswer,
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM conversations c WHERE c.id = ? AND c.workspace_id = ? AND c.assignee_id IS NULL AND `+notLetGo+` AND `+waitingAnswer,
 		conversationID, workspaceID).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("conversation %s waiting: %w", conversationID, err)

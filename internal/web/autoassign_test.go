@@ -297,11 +297,13 @@ func TestAutoAssignHandsOutWaiting(t *testing.T) {
 
 		// Visitors may write while nobody is online.
 		s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"contact_form": map[string]any{"offline_requires_form": false}}, http.StatusOK, nil)
+		tokens := map[string]string{} // conversation → its visitor's token
 		start := func(body string) string {
 			t.Helper()
 			tok := newSession(t, s, s.Workspace.SiteKey, "").VisitorToken
 			var m model.Message
 			s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": tok, "body": "I am " + body}, http.StatusCreated, &m)
+			tokens[m.ConversationID] = tok
 			return m.ConversationID
 		}
 		assignee := func(id string) string {
@@ -345,16 +347,19 @@ func TestAutoAssignHandsOutWaiting(t *testing.T) {
 		s.Do("POST", "/api/v1/conversations/"+a+"/close", ann.Token, nil, http.StatusOK, nil)
 		want("Ann closed one", []string{g}, "Ann")
 
-		// Unassigned by its agent: not given back at once, but Bob has
-		// room for the next one waiting.
+		// Unassigned by its agent: not handed out again, but Bob has room
+		// for the next one waiting.
 		h := start("Hal")
 		want("both full again", []string{h}, "")
 		s.Do("PUT", "/api/v1/conversations/"+d+"/assignee", bob.Token, map[string]any{"agent_id": nil}, http.StatusOK, nil)
 		want("Bob let one go", []string{d, h}, "", "Bob")
-		// A larger limit: the waiting one goes to whoever has room (Ann,
-		// as busy as Bob and given one longer ago).
+		// A larger limit: room for both, and the one let go is still not
+		// handed out, until its visitor writes: then it goes to Ann, as
+		// busy as Bob and given one longer ago.
 		s.Do("PUT", "/api/v1/settings", ann.Token, map[string]any{"auto_assign_limit": 3}, http.StatusOK, nil)
-		want("limit three", []string{d, answered}, "Ann", "")
+		want("limit three", []string{d, answered}, "", "")
+		s.Do("POST", "/api/widget/v1/messages", "", map[string]string{"visitor_token": tokens[d], "body": "Hello again?"}, http.StatusCreated, nil)
+		want("its visitor wrote again", []string{d}, "Ann")
 
 		// The line says who and why.
 		var msgs struct{ Messages []model.Message }

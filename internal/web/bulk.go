@@ -67,7 +67,7 @@ func (s *Server) dashBulk(w http.ResponseWriter, r *http.Request, sess *session)
 	ctx := context.WithoutCancel(r.Context())
 	// What it frees is handed out once it is done, not to the
 	// conversations it is about to change.
-	release := s.svc.HoldHandOuts(sess.agent.WorkspaceID)
+	release := s.svc.HoldHandOuts(ctx, sess.agent.WorkspaceID)
 	defer release()
 	done, same := 0, 0
 	var (
