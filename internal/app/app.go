@@ -66,6 +66,7 @@ type App struct {
 	// Webhooks delivers the workspaces' events to their webhooks.
 	Webhooks  *webhook.Deliverer
 	retention *worker.Worker
+	handOuts  *worker.Worker
 }
 
 // Open connects to the database, migrates it, makes sure the Default
@@ -216,6 +217,9 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, toRead bool)
 	// Retention: once a day, on the one worker type.
 	a.retention = worker.New(worker.Config{Name: "retention", Work: svc.ApplyRetention, NextDue: svc.NextRetention,
 		MaxIdle: time.Hour, Logger: log})
+	// Automatic assignment's hand-outs, asked for by requests (Serve
+	// connects them once it runs the worker).
+	a.handOuts = worker.New(worker.Config{Name: "hand-outs", Work: svc.ServeHandOuts, Logger: log})
 	resolve := inbound.TokenResolver(svc.Signer(), cfg.InboundDomain, cfg.MailFrom)
 	sink := inboundSink{svc: svc}
 	var hook http.Handler
@@ -395,7 +399,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	runs := []func(context.Context){a.Chat.Run, a.Chat.RunRetention, a.Engine.Run, a.Outbox.Run, a.Meta.Run, a.Webhooks.Run, a.retention.Run}
+	runs := []func(context.Context){a.Chat.Run, a.Chat.RunRetention, a.Engine.Run, a.Outbox.Run, a.Meta.Run, a.Webhooks.Run, a.retention.Run, a.handOuts.Run}
+	a.Chat.HandOutsServedBy(a.handOuts.Kick)
 	if a.bus != nil {
 		runs = append(runs, a.bus.Run)
 	}
@@ -460,6 +465,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Chat.FlushLeaves(sctx)
 	stopBG()
 	wg.Wait()
+	a.Chat.HandOutsServedBy(nil) // what comes now is served in its call
 	// The outbox has stopped: what it had claimed and not sent is for
 	// other nodes (or the next start) to send now, not when the lease ends.
 	if rerr := a.DB.ReleaseEmailClaims(sctx, a.Chat.NodeID(), time.Now()); rerr != nil {

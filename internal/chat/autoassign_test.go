@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleychat/parley/internal/model"
 	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/worker"
 )
 
 // An email answer that reopens a conversation nobody has gives it, as a
@@ -122,12 +123,11 @@ func TestHandOutWithoutAWorker(t *testing.T) {
 func TestHandOutsHeld(t *testing.T) {
 	f := newTypingFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
+	w := worker.New(worker.Config{Name: "hand-outs", Work: f.svc.ServeHandOuts})
 	stopped := make(chan struct{})
-	go func() { defer close(stopped); f.svc.runHandOuts(ctx) }()
+	go func() { defer close(stopped); w.Run(ctx) }()
 	defer func() { cancel(); <-stopped }()
-	for !f.svc.handOuts.serving.Load() {
-		time.Sleep(time.Millisecond)
-	}
+	f.svc.HandOutsServedBy(w.Kick)
 	on, limit := true, 5
 	if _, err := f.svc.UpdateSettings(ctx, f.ws.ID, SettingsPatch{AutoAssign: &on, AutoAssignLimit: &limit}); err != nil {
 		t.Fatal(err)

@@ -21,10 +21,13 @@ import (
 // existed: the first agent online in the morning does not get the whole
 // night's queue.
 //
-// The requests are served by one worker per node (runHandOuts, started by
-// Run), off the request that made them: an agent's status change answers
-// at once, whatever the queue, and a request that comes while its
-// workspace waits for the worker, or is being served, is one with it.
+// The requests are served on the one worker type (ServeHandOuts is its
+// Work, wired and started by the app's Serve, which passes its Kick to
+// HandOutsServedBy), off the request that made them: an agent's status
+// change answers at once, whatever the queue, and a request that comes
+// while its workspace waits for the worker, or is being served, is one
+// with it. Without a worker running (a command of the command line), a
+// request is served in the call.
 
 // handOutQueue is the workspaces whose waiting conversations are to be
 // handed out.
@@ -34,14 +37,32 @@ type handOutQueue struct {
 	// held: workspace → bulk changes under way (HoldHandOuts).
 	held map[string]int
 	busy bool
-	wake chan struct{}
-	// serving: a worker serves the queue (runHandOuts). Without one (a
-	// command of the command line), a request is served in the call.
-	serving atomic.Bool
+	// kick wakes the worker that serves the queue; nil while none runs.
+	kick atomic.Pointer[func()]
 }
 
 func newHandOutQueue() *handOutQueue {
-	return &handOutQueue{pending: map[string]bool{}, held: map[string]int{}, wake: make(chan struct{}, 1)}
+	return &handOutQueue{pending: map[string]bool{}, held: map[string]int{}}
+}
+
+// HandOutsServedBy says that a worker serves the hand-outs from now on
+// (ServeHandOuts as its Work), woken by kick; nil: none does any more.
+func (s *Service) HandOutsServedBy(kick func()) {
+	if kick == nil {
+		s.handOuts.kick.Store(nil)
+		return
+	}
+	s.handOuts.kick.Store(&kick)
+}
+
+// wake wakes the worker, and tells whether one runs.
+func (q *handOutQueue) wake() bool {
+	k := q.kick.Load()
+	if k == nil {
+		return false
+	}
+	(*k)()
+	return true
 }
 
 // requestHandOut asks for workspaceID's waiting conversations to be
@@ -51,17 +72,8 @@ func (s *Service) requestHandOut(ctx context.Context, workspaceID string) {
 	q.mu.Lock()
 	q.pending[workspaceID] = true
 	q.mu.Unlock()
-	if q.serving.Load() {
-		q.signal()
-		return
-	}
-	s.serveHandOuts(ctx)
-}
-
-func (q *handOutQueue) signal() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	if !q.wake() {
+		s.serveHandOuts(ctx)
 	}
 }
 
@@ -90,9 +102,7 @@ func (s *Service) HoldHandOuts(ctx context.Context, workspaceID string) (release
 				delete(q.held, workspaceID)
 			}
 			q.mu.Unlock()
-			if q.serving.Load() {
-				q.signal()
-			} else {
+			if !q.wake() {
 				s.serveHandOuts(ctx)
 			}
 		})
@@ -116,19 +126,11 @@ func (s *Service) HandOutsIdle() bool {
 	return true
 }
 
-// runHandOuts serves the hand-outs asked for until ctx ends.
-func (s *Service) runHandOuts(ctx context.Context) {
-	q := s.handOuts
-	q.serving.Store(true)
-	defer q.serving.Store(false)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-q.wake:
-			s.serveHandOuts(ctx)
-		}
-	}
+// ServeHandOuts hands out the waiting conversations of the workspaces
+// asked for: the Work of the worker that serves them (HandOutsServedBy).
+func (s *Service) ServeHandOuts(ctx context.Context) error {
+	s.serveHandOuts(ctx)
+	return nil
 }
 
 // serveHandOuts hands out the conversations of every workspace asked for

@@ -443,13 +443,9 @@ func (s *Service) refreshAvailability(ctx context.Context, workspaceID string) {
 }
 
 // Run keeps this node's heartbeat, closes the connections of dead nodes,
-// sets agents offline once their last dashboard has been closed for
-// AgentAwayAfter, and hands out waiting conversations (handout.go), until
-// ctx ends.
+// and sets agents offline once their last dashboard has been closed for
+// AgentAwayAfter, until ctx ends.
 func (s *Service) Run(ctx context.Context) {
-	handing := make(chan struct{})
-	go func() { defer close(handing); s.runHandOuts(ctx) }()
-	defer func() { <-handing }()
 	tick := min(s.opts.AgentAwayAfter/4, s.opts.NodeTimeout/5, time.Second)
 	tick = max(tick, 50*time.Millisecond)
 	heartbeatEvery := max(s.opts.NodeTimeout/5, 100*time.Millisecond)
