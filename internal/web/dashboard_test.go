@@ -655,12 +655,16 @@ func TestDashboardSettings(t *testing.T) {
 	page := b.get("/dashboard/settings?saved=1").Body
 	mustContain(t, "saved settings", page, `value="transcript" checked>`, `value="1" checked>`, `<option value="off" selected>Off</option>`, "Settings saved.",
 		`name="auto_assign" value="1" checked data-testid="auto-assign"`, `name="auto_assign_limit" min="0" max="1000" step="1" value="3"`)
-	for _, bad := range []string{"x", "-2", "1001"} {
+	for _, bad := range []string{"x", "-2", "1001", ""} {
 		r := b.post("/dashboard/settings", url.Values{"section": {"assignment"}, "auto_assign": {"0", "1"}, "auto_assign_limit": {bad}})
 		if r.Status != http.StatusBadRequest {
 			t.Errorf("limit %q: status %d, want 400", bad, r.Status)
 		}
 		mustContain(t, "refused limit", r.Body, `data-testid="settings-error"`, "auto_assign_limit is 0 (no limit) or a number of open conversations up to 1000")
+	}
+	// An emptied retention field is refused too, not read as "keep for ever".
+	if r := b.post("/dashboard/settings", url.Values{"section": {"privacy"}, "retention_days": {" "}}); r.Status != http.StatusBadRequest {
+		t.Errorf("empty retention: status %d, want 400", r.Status)
 	}
 
 	r := b.post("/dashboard/settings", url.Values{"email_forwarding": {"sometimes"}})

@@ -189,19 +189,16 @@ func settingsPatch(form url.Values) chat.SettingsPatch {
 		p.DefaultLocale = &v
 	}
 	// number is a number field's value, nil when the form has none; one
-	// that is not a number is -1, refused as a negative one is, with the
-	// same words. Empty is 0.
+	// that is not a number (empty too) is -1, refused as a negative one
+	// is, with the same words.
 	number := func(name string) *int {
 		v, ok := last(name)
 		if !ok {
 			return nil
 		}
-		n := 0
-		if v = strings.TrimSpace(v); v != "" {
-			var err error
-			if n, err = strconv.Atoi(v); err != nil {
-				n = -1
-			}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			n = -1
 		}
 		return &n
 	}
