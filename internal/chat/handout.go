@@ -55,33 +55,36 @@ func (s *Service) HandOutsServedBy(kick func()) {
 	s.handOuts.kick.Store(&kick)
 }
 
-// wake wakes the worker, and tells whether one runs.
-func (q *handOutQueue) wake() bool {
-	k := q.kick.Load()
-	if k == nil {
-		return false
+// serveSoon has what is pending served: the worker is woken when one
+// runs, else it is served now, with ctx.
+func (s *Service) serveSoon(ctx context.Context) {
+	if k := s.handOuts.kick.Load(); k != nil {
+		(*k)()
+		return
 	}
-	(*k)()
-	return true
+	s.serveHandOuts(ctx)
 }
 
 // requestHandOut asks for workspaceID's waiting conversations to be
-// handed out: by the worker when one runs, else now, with ctx.
+// handed out (serveSoon).
 func (s *Service) requestHandOut(ctx context.Context, workspaceID string) {
 	q := s.handOuts
 	q.mu.Lock()
 	q.pending[workspaceID] = true
 	q.mu.Unlock()
-	if !q.wake() {
-		s.serveHandOuts(ctx)
-	}
+	s.serveSoon(ctx)
 }
 
-// isHeld tells whether a bulk change holds workspaceID's hand-outs.
-func (q *handOutQueue) isHeld(workspaceID string) bool {
+// heldBack tells whether a bulk change holds workspaceID's hand-outs; if
+// so, the workspace is pending again, for when the change is done.
+func (q *handOutQueue) heldBack(workspaceID string) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.held[workspaceID] > 0
+	if q.held[workspaceID] == 0 {
+		return false
+	}
+	q.pending[workspaceID] = true
+	return true
 }
 
 // HoldHandOuts keeps workspaceID's hand-outs on this node waiting until
@@ -102,9 +105,7 @@ func (s *Service) HoldHandOuts(ctx context.Context, workspaceID string) (release
 				delete(q.held, workspaceID)
 			}
 			q.mu.Unlock()
-			if !q.wake() {
-				s.serveHandOuts(ctx)
-			}
+			s.serveSoon(ctx)
 		})
 	}
 }
@@ -176,8 +177,8 @@ func handsOut(w model.Workspace) bool {
 
 // handOut gives workspaceID's waiting conversations (open, nobody has
 // them, their visitor's newest message unanswered, not let go by an agent
-// since), the longest waiting first, as a visitor's message would, until none waits or no
-// online agent has room. Each is given in a transaction of its own that
+// since), the longest waiting first, as a visitor's message would, until
+// none waits or no online agent has room. Each is given in a transaction of its own that
 // holds it, reads the settings and looks again that it waits; a failure
 // is logged (the conversation waits for the next hand-out, or for its
 // visitor's next message).
@@ -208,12 +209,8 @@ func (s *Service) handOut(ctx context.Context, workspaceID string) {
 				continue
 			}
 			tried++
-			if s.handOuts.isHeld(workspaceID) {
-				// A bulk change began: the rest once it is done.
-				s.handOuts.mu.Lock()
-				s.handOuts.pending[workspaceID] = true
-				s.handOuts.mu.Unlock()
-				return
+			if s.handOuts.heldBack(workspaceID) {
+				return // a bulk change began: the rest once it is done
 			}
 			given, stop, err := s.handOutOne(ctx, workspaceID, id)
 			if ctx.Err() != nil {
