@@ -727,9 +727,8 @@ func TestAssignmentChimesForAColleaguesChoiceOnly(t *testing.T) {
 	mine.navigate(srv.URL + "/dashboard?view=mine")
 	all := newTab(t, "ben-all")
 	loginDashboard(all, srv.URL, "ben@example.com")
-	ready := countChimes
-	ready(mine)
-	ready(all)
+	countChimes(mine)
+	countChimes(all)
 	row := func(id string) string { return `document.querySelector('.conv-row[data-id="` + id + `"]')` }
 	menu := func(id string) string { return `document.querySelector('.assign-form[data-id="` + id + `"] select')` }
 	hisInMenu := func(id string) string {
@@ -756,7 +755,7 @@ func TestAssignmentChimesForAColleaguesChoiceOnly(t *testing.T) {
 	// Both tabs list everything now: the one that did not choose sees the
 	// change too.
 	mine.navigate(srv.URL + "/dashboard")
-	ready(mine)
+	countChimes(mine)
 	eval[bool](all, `(window.__tones = 0, true)`)
 	eval[bool](all, `((s) => (s.value = `+js(ben.ID)+`, s.dispatchEvent(new Event('change', { bubbles: true })), true))(`+menu(chosen)+`)`)
 	for _, b := range []*tab{mine, all} {
